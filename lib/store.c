@@ -1,0 +1,323 @@
+#include "store.h"
+
+#include "embed.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_MAX_STMTS 96
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+struct store_conn {
+	sqlite3 *db;
+	bool busy;
+	unsigned n_stmts;
+	struct stmt_slot stmts[STORE_MAX_STMTS];
+};
+
+struct store {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	unsigned n_conns;
+	struct store_conn *conns;
+};
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+
+	if (rc != SQLITE_OK) {
+		log_err("store: %s (%s)", err ? err : sqlite3_errstr(rc), sqlite3_errstr(rc));
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int conn_open(struct store_conn *c, const char *path)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+		    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		log_err("store: cannot open database: %s", sqlite3_errstr(rc));
+		return -EIO;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 4 << 20);
+	sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
+			       "PRAGMA synchronous=FULL;"
+			       "PRAGMA journal_size_limit=4194304;");
+}
+
+static void conn_close(struct store_conn *c)
+{
+	for (unsigned i = 0; i < c->n_stmts; i++)
+		sqlite3_finalize(c->stmts[i].stmt);
+	c->n_stmts = 0;
+	if (c->db) {
+		sqlite3_exec(c->db, "PRAGMA optimize;", NULL, NULL, NULL);
+		sqlite3_close(c->db);
+		c->db = NULL;
+	}
+}
+
+int store_schema_version(void)
+{
+	return (int)schema_files_count;
+}
+
+static int user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		return 0;
+	}
+	log_err("store: cannot read user_version: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return -EIO;
+}
+
+/* Applies every migration newer than the file's user_version, each in its own
+ * BEGIN IMMEDIATE transaction, so a failing step leaves the file as it was
+ * before that step. */
+static int migrate(sqlite3 *db)
+{
+	int version, r;
+	char pragma[64];
+
+	r = exec_sql(db, "PRAGMA journal_mode=WAL;");
+	if (r < 0)
+		return r;
+	r = exec_sql(db, "BEGIN IMMEDIATE;");
+	if (r < 0)
+		return r;
+	r = user_version(db, &version);
+	if (r < 0)
+		goto fail;
+	if (version > store_schema_version()) {
+		log_err("store: the database has schema version %d but this commentd knows only "
+			"up to %d; upgrade commentd or restore a matching backup",
+			version, store_schema_version());
+		exec_sql(db, "ROLLBACK;");
+		return STORE_TOO_NEW;
+	}
+	for (int i = version; i < store_schema_version(); i++) {
+		if (i > version) {
+			r = exec_sql(db, "BEGIN IMMEDIATE;");
+			if (r < 0)
+				return r;
+		}
+		log_info("store: applying migration %s", schema_files[i].name);
+		r = exec_sql(db, (const char *)schema_files[i].data);
+		if (r < 0)
+			goto fail;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d;", i + 1);
+		r = exec_sql(db, pragma);
+		if (r < 0)
+			goto fail;
+		r = exec_sql(db, "COMMIT;");
+		if (r < 0)
+			goto fail;
+	}
+	if (version == store_schema_version())
+		return exec_sql(db, "COMMIT;");
+	return 0;
+fail:
+	exec_sql(db, "ROLLBACK;");
+	log_err("store: migration failed; the database was left at the last good version");
+	return r < 0 ? r : -EIO;
+}
+
+int store_new(struct store **out, const char *path, unsigned pool_size)
+{
+	struct store *s;
+	int r;
+
+	if (pool_size == 0)
+		pool_size = 1;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	s->conns = calloc(pool_size, sizeof(*s->conns));
+	if (!s->conns) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s->n_conns = pool_size;
+	for (unsigned i = 0; i < pool_size; i++) {
+		r = conn_open(&s->conns[i], path);
+		if (r < 0)
+			goto out;
+		if (i == 0) {
+			r = migrate(s->conns[0].db);
+			if (r != 0)
+				goto out;
+		}
+	}
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	store_free(s);
+	return r;
+}
+
+struct store *store_free(struct store *s)
+{
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < s->n_conns; i++)
+		conn_close(&s->conns[i]);
+	free(s->conns);
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return NULL;
+}
+
+struct store_conn *store_acquire(struct store *s)
+{
+	struct store_conn *c = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		for (unsigned i = 0; i < s->n_conns; i++) {
+			if (!s->conns[i].busy) {
+				c = &s->conns[i];
+				c->busy = true;
+				break;
+			}
+		}
+		if (c)
+			break;
+		pthread_cond_wait(&s->freed, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+void store_release(struct store *s, struct store_conn *c)
+{
+	if (!c)
+		return;
+	if (!sqlite3_get_autocommit(c->db))
+		store_rollback(c);
+	pthread_mutex_lock(&s->lock);
+	c->busy = false;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+sqlite3 *store_db(struct store_conn *c)
+{
+	return c->db;
+}
+
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	for (unsigned i = 0; i < c->n_stmts; i++) {
+		if (c->stmts[i].sql == sql) {
+			st = c->stmts[i].stmt;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	if (c->n_stmts == STORE_MAX_STMTS) {
+		log_err("store: statement cache full; raise STORE_MAX_STMTS");
+		return NULL;
+	}
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_err("store: cannot prepare statement: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	c->stmts[c->n_stmts].sql = sql;
+	c->stmts[c->n_stmts].stmt = st;
+	c->n_stmts++;
+	return st;
+}
+
+int store_write_error(struct store_conn *c, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		log_err("store: %s: disk full", what);
+		return STORE_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		log_err("store: %s: database is read-only (%s)", what, sqlite3_errmsg(c->db));
+		return STORE_READONLY;
+	case SQLITE_IOERR:
+		log_err("store: %s: I/O error (%s)", what, sqlite3_errmsg(c->db));
+		return (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC) ? STORE_FULL
+									       : STORE_READONLY;
+	default:
+		log_err("store: %s: %s", what, sqlite3_errmsg(c->db));
+		return -EIO;
+	}
+}
+
+int store_begin(struct store_conn *c)
+{
+	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	return store_write_error(c, rc, "begin");
+}
+
+int store_commit(struct store_conn *c)
+{
+	int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	int r = store_write_error(c, rc, "commit");
+
+	if (r != 0)
+		store_rollback(c);
+	return r;
+}
+
+void store_rollback(struct store_conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool store_healthy(struct store *s)
+{
+	struct store_conn *c = store_acquire(s);
+	int version = -1;
+	bool ok = user_version(c->db, &version) == 0 && version == store_schema_version();
+
+	store_release(s, c);
+	return ok;
+}

@@ -1,0 +1,70 @@
+/* store: the SQLite file behind commentd.
+ *
+ * A store owns a fixed pool of connections, each opened in multi-thread mode
+ * with WAL, synchronous=FULL, foreign keys, defensive mode and a busy timeout.
+ * Opening applies the numbered migrations in schema/ (embedded at build time)
+ * through PRAGMA user_version, one BEGIN IMMEDIATE transaction each; a
+ * database newer than the binary is refused.
+ *
+ * Modules keep their SQL as static text next to their code and obtain
+ * prepared statements with store_stmt(), which prepares each text once per
+ * connection (SQLITE_PREPARE_PERSISTENT) and hands it back reset and unbound.
+ *
+ * Thread safety: store_acquire/store_release may be called from any thread;
+ * a struct store_conn is used by one thread at a time.
+ */
+#ifndef COMMENTD_STORE_H
+#define COMMENTD_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+struct store;
+struct store_conn;
+
+enum {
+	STORE_TOO_NEW = 1,  /* database schema is newer than this binary */
+	STORE_READONLY = 2, /* the file or its directory cannot be written */
+	STORE_FULL = 3,     /* disk full */
+};
+
+/* Opens (creating if needed) the database at path with pool_size connections
+ * (at least 1) and migrates it.  On success *out owns the store.
+ * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
+int store_new(struct store **out, const char *path, unsigned pool_size);
+
+/* Closes every connection (PRAGMA optimize first).  NULL-safe; returns NULL. */
+struct store *store_free(struct store *s);
+
+/* Number of migrations this binary knows (the newest user_version). */
+int store_schema_version(void);
+
+/* Borrows a connection, waiting until one is free.  Never fails. */
+struct store_conn *store_acquire(struct store *s);
+
+/* Returns a connection; any open transaction is rolled back first. */
+void store_release(struct store *s, struct store_conn *c);
+
+/* The connection's handle, for sqlite3_* calls on statements from store_stmt. */
+sqlite3 *store_db(struct store_conn *c);
+
+/* Returns the prepared statement for the static SQL text sql (compared by
+ * pointer, so pass a static string), reset with bindings cleared.  The
+ * statement stays owned by the connection.  NULL on error (logged). */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or a negative SQLite failure
+ * (logged); store_commit returns STORE_FULL or STORE_READONLY where the
+ * disk refuses the write. */
+int store_begin(struct store_conn *c);
+int store_commit(struct store_conn *c);
+void store_rollback(struct store_conn *c);
+
+/* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
+ * a negative value, logging unexpected ones with what. */
+int store_write_error(struct store_conn *c, int rc, const char *what);
+
+/* True when a pooled connection reads the schema version this binary expects. */
+bool store_healthy(struct store *s);
+
+#endif

@@ -1,0 +1,68 @@
+/* tap.h: a minimal TAP producer for unit tests (h2o/git style).
+ *
+ * ok(cond, fmt, ...) prints "ok N - ..." or "not ok N - ..."; is_int and
+ * is_str add the values on failure; done_testing() prints the plan and
+ * returns the exit status (non-zero if any test failed or none ran).
+ */
+#ifndef COMMENTD_TAP_H
+#define COMMENTD_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tap_count;
+static int tap_failed;
+
+__attribute__((format(printf, 2, 3))) static inline int ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_count++;
+	if (!cond)
+		tap_failed++;
+	printf("%sok %d - ", cond ? "" : "not ", tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	return cond;
+}
+
+#define diag(...)                                                                                  \
+	do {                                                                                       \
+		printf("# ");                                                                      \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+	} while (0)
+
+#define is_int(got, want, ...)                                                                     \
+	do {                                                                                       \
+		long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);                   \
+		if (!ok(tap_g_ == tap_w_, __VA_ARGS__))                                            \
+			diag("  got %lld, want %lld (%s:%d)", tap_g_, tap_w_, __FILE__, __LINE__);  \
+	} while (0)
+
+#define is_str(got, want, ...)                                                                     \
+	do {                                                                                       \
+		const char *tap_g_ = (got), *tap_w_ = (want);                                      \
+		int tap_c_ = (tap_g_ && tap_w_) ? strcmp(tap_g_, tap_w_) == 0 : tap_g_ == tap_w_;  \
+		if (!ok(tap_c_, __VA_ARGS__))                                                      \
+			diag("  got \"%s\", want \"%s\" (%s:%d)", tap_g_ ? tap_g_ : "(null)",       \
+			     tap_w_ ? tap_w_ : "(null)", __FILE__, __LINE__);                       \
+	} while (0)
+
+static inline int done_testing(void)
+{
+	printf("1..%d\n", tap_count);
+	if (tap_count == 0) {
+		printf("# no tests ran\n");
+		return 1;
+	}
+	if (tap_failed)
+		printf("# %d of %d failed\n", tap_failed, tap_count);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
