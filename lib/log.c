@@ -18,10 +18,10 @@ int log_level_parse(const char *name, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} levels[] = {
-		{"err", LOG_LEVEL_ERR},
-		{"warn", LOG_LEVEL_WARN},
-		{"info", LOG_LEVEL_INFO},
-		{"debug", LOG_LEVEL_DEBUG},
+	    {"err", LOG_LEVEL_ERR},
+	    {"warn", LOG_LEVEL_WARN},
+	    {"info", LOG_LEVEL_INFO},
+	    {"debug", LOG_LEVEL_DEBUG},
 	};
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		if (strcmp(name, levels[i].name) == 0) {

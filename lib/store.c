@@ -282,7 +282,7 @@ int store_write_error(struct store_conn *c, int rc, const char *what)
 	case SQLITE_IOERR:
 		log_err("store: %s: I/O error (%s)", what, sqlite3_errmsg(c->db));
 		return (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC) ? STORE_FULL
-									       : STORE_READONLY;
+									      : STORE_READONLY;
 	default:
 		log_err("store: %s: %s", what, sqlite3_errmsg(c->db));
 		return -EIO;

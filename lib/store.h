@@ -25,7 +25,7 @@ struct store_conn;
 enum {
 	STORE_TOO_NEW = 1,  /* database schema is newer than this binary */
 	STORE_READONLY = 2, /* the file or its directory cannot be written */
-	STORE_FULL = 3,     /* disk full */
+	STORE_FULL = 3,	    /* disk full */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections

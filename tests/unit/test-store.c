@@ -42,7 +42,7 @@ int main(void)
 	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
 	sqlite3_stmt *st = store_stmt(c, journal_sql);
 	ok(st && sqlite3_step(st) == SQLITE_ROW &&
-		   strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0,
+	       strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0,
 	   "journal mode is WAL");
 	sqlite3_reset(st);
 	is_int(store_begin(c), 0, "BEGIN IMMEDIATE");
@@ -76,7 +76,8 @@ int main(void)
 	r = store_new(&s, path, 1);
 	is_int(r, 0, "an old database upgrades");
 	c = store_acquire(s);
-	is_int(count_rows(c, version_sql), store_schema_version(), "and ends at the newest version");
+	is_int(count_rows(c, version_sql), store_schema_version(),
+	       "and ends at the newest version");
 	store_release(s, c);
 	store_free(s);
 

@@ -1,0 +1,438 @@
+/* http: libmicrohttpd glue: request contexts, capped bodies, routing, CORS,
+ * JSON responses and the access log. */
+#include "server.h"
+
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Past this many bytes of an oversized chunked body, stop reading and close. */
+#define DISCARD_MAX (1024 * 1024)
+
+static double monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int snapshot_new(struct snapshot **out, struct config *cfg)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	int r;
+
+	if (!snap)
+		return -ENOMEM;
+	atomic_init(&snap->refs, 1);
+	r = net_origins_new(&snap->origins, cfg->site_origins);
+	if (r == 0)
+		r = net_cidrs_new(&snap->proxies, cfg->trusted_proxies);
+	if (r != 0) {
+		net_origins_free(snap->origins);
+		free(snap);
+		return r;
+	}
+	snap->cfg = cfg;
+	*out = snap;
+	return 0;
+}
+
+void snapshot_unref(struct snapshot *snap)
+{
+	if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
+		return;
+	config_free(snap->cfg);
+	net_origins_free(snap->origins);
+	net_cidrs_free(snap->proxies);
+	free(snap);
+}
+
+struct snapshot *snapshot_ref(struct server *s)
+{
+	struct snapshot *snap;
+
+	pthread_mutex_lock(&s->snap_lock);
+	snap = s->snap;
+	atomic_fetch_add(&snap->refs, 1);
+	pthread_mutex_unlock(&s->snap_lock);
+	return snap;
+}
+
+void server_set_snapshot(struct server *s, struct snapshot *snap)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&s->snap_lock);
+	old = s->snap;
+	s->snap = snap;
+	pthread_mutex_unlock(&s->snap_lock);
+	snapshot_unref(old);
+}
+
+void reply_error(struct reply *rep, unsigned status, const char *code, const char *message)
+{
+	json_decref(rep->json);
+	rep->status = status;
+	rep->json = json_pack("{s:s, s:s}", "error", code, "message", message);
+}
+
+const char *request_header(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *request_arg(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* MHD's own messages can name a peer address; keep them out of the log
+ * unless debugging, and drop anything that looks like an address. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	bool digits_dot = false;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	for (char *p = line; *p; p++) {
+		if ((p[0] >= '0' && p[0] <= '9' && p[1] == '.') || (p[0] == ':' && p[1] == ':'))
+			digits_dot = true;
+	}
+	log_debug("http: %s", digits_dot ? "(message withheld: it names an address)" : line);
+}
+
+static const struct route *find_route(const char *url)
+{
+	for (size_t i = 0; i < routes_count; i++) {
+		if (strcmp(routes[i].path, url) == 0)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+static bool content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (!ct || strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static void add_common_headers(struct request *req, struct MHD_Response *resp, bool json)
+{
+	const char *origin = request_header(req, "Origin");
+
+	if (json)
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (origin && req->snap && net_origins_match(req->snap->origins, origin, strlen(origin))) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+		MHD_add_response_header(resp, "Vary", "Origin");
+	}
+}
+
+static enum MHD_Result send_reply(struct request *req, struct reply *rep)
+{
+	struct MHD_Response *resp;
+	char *body = NULL;
+	size_t len = 0;
+	enum MHD_Result ret;
+	char num[16];
+
+	if (rep->json && !rep->not_modified) {
+		body = json_dumps(rep->json, JSON_COMPACT);
+		if (!body) {
+			rep->status = 500;
+			body = strdup("{\"error\":\"internal\",\"message\":\"The server could not "
+				      "build its answer.\"}");
+		}
+		len = body ? strlen(body) : 0;
+	}
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	add_common_headers(req, resp, rep->json != NULL && !rep->not_modified);
+	if (rep->location)
+		MHD_add_response_header(resp, "Location", rep->location);
+	if (rep->allow)
+		MHD_add_response_header(resp, "Allow", rep->allow);
+	if (rep->retry_after) {
+		snprintf(num, sizeof(num), "%u", rep->retry_after);
+		MHD_add_response_header(resp, "Retry-After", num);
+	}
+	if (rep->etag[0]) {
+		MHD_add_response_header(resp, "ETag", rep->etag);
+		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	} else if (rep->status != 204) {
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	}
+	if (rep->status == 204 && req->route) {
+		/* CORS preflight. */
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods", req->route->allow);
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+					"Content-Type, Authorization, If-None-Match");
+		MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+	}
+	req->status = rep->not_modified ? 304 : rep->status;
+	ret = MHD_queue_response(req->conn, req->status, resp);
+	MHD_destroy_response(resp);
+	json_decref(rep->json);
+	rep->json = NULL;
+	free(rep->owned_location);
+	rep->owned_location = NULL;
+	return ret;
+}
+
+static enum MHD_Result send_error(struct request *req, unsigned status, const char *code,
+				  const char *message, const char *allow)
+{
+	struct reply rep = {0};
+
+	reply_error(&rep, status, code, message);
+	rep.allow = allow;
+	return send_reply(req, &rep);
+}
+
+static void request_free(struct request *req)
+{
+	if (!req)
+		return;
+	snapshot_unref(req->snap);
+	buf_free(&req->body);
+	free(req);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *req_cls;
+
+	(void)cls;
+	(void)conn;
+	if (!req)
+		return;
+	if (req->status)
+		log_info("%s %s %u %.1fms", req->method, req->url, req->status,
+			 (monotonic() - req->started) * 1000.0);
+	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_info("%s %s aborted", req->method, req->url);
+	request_free(req);
+	*req_cls = NULL;
+}
+
+/* First call: route, check method, content type and announced length. */
+static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, const char *url,
+			     const char *method, void **req_cls)
+{
+	struct request *req = calloc(1, sizeof(*req));
+	const union MHD_ConnectionInfo *ci;
+	struct net_addr peer = {0};
+	const char *ct, *cl;
+	bool is_get, is_post;
+
+	if (!req)
+		return MHD_NO;
+	*req_cls = req;
+	req->server = s;
+	req->conn = conn;
+	req->method = method;
+	req->started = monotonic();
+	req->snap = snapshot_ref(s);
+	snprintf(req->url, sizeof(req->url), "%s", url);
+	buf_init(&req->body, req->snap->cfg->max_body);
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr)
+		net_from_sockaddr(ci->client_addr, &peer);
+	net_client_addr(&peer, request_header(req, "X-Forwarded-For"), req->snap->proxies,
+			&req->client);
+	net_format(&req->client, req->client_ip);
+
+	req->route = find_route(url);
+	if (!req->route)
+		return send_error(req, 404, "not_found", "There is nothing at this address.", NULL);
+	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	is_post = strcmp(method, "POST") == 0;
+	if (strcmp(method, "OPTIONS") == 0)
+		return MHD_YES;
+	if ((is_get && !req->route->get) || (is_post && !req->route->post) || (!is_get && !is_post))
+		return send_error(req, 405, "method_not_allowed",
+				  "This address does not accept that method.", req->route->allow);
+	if (is_post) {
+		ct = request_header(req, "Content-Type");
+		if (req->route->body_json && content_type_is(ct, "application/json")) {
+			req->is_form = false;
+		} else if (req->route->body_form &&
+			   content_type_is(ct, "application/x-www-form-urlencoded")) {
+			req->is_form = true;
+		} else {
+			return send_error(req, 415, "unsupported_media_type",
+					  req->route->body_form
+					      ? "Send application/json or "
+						"application/x-www-form-urlencoded."
+					      : "Send application/json.",
+					  NULL);
+		}
+		cl = request_header(req, "Content-Length");
+		if (cl) {
+			char *end;
+			unsigned long long n;
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno || *end || n > req->snap->cfg->max_body)
+				return send_error(req, 413, "body_too_large",
+						  "The request body is larger than this server "
+						  "accepts.",
+						  NULL);
+		}
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **req_cls)
+{
+	struct server *s = cls;
+	struct request *req = *req_cls;
+	struct reply rep = {0};
+	bool is_get;
+
+	(void)version;
+	if (!req)
+		return begin(s, conn, url, method, req_cls);
+	if (req->status)
+		return MHD_YES; /* answered in begin(); MHD discards the rest */
+
+	if (*upload_data_size) {
+		if (!req->too_big) {
+			int r = buf_append(&req->body, upload_data, *upload_data_size);
+			if (r == BUF_TOO_BIG)
+				req->too_big = true;
+			else if (r < 0)
+				return MHD_NO;
+		}
+		if (req->too_big) {
+			req->discarded += *upload_data_size;
+			if (req->discarded > DISCARD_MAX)
+				return MHD_NO;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (req->too_big)
+		return send_error(req, 413, "body_too_large",
+				  "The request body is larger than this server accepts.", NULL);
+	rep.status = 500;
+	if (strcmp(method, "OPTIONS") == 0) {
+		rep.status = 204;
+		rep.allow = req->route->allow;
+		return send_reply(req, &rep);
+	}
+	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (is_get)
+		req->route->get(req, &rep);
+	else
+		req->route->post(req, &rep);
+	if (!rep.json && rep.status >= 400)
+		reply_error(&rep, 500, "internal", "The server failed to handle this request.");
+	if (rep.etag[0]) {
+		const char *inm = request_header(req, "If-None-Match");
+		if (inm && (strstr(inm, rep.etag) || strcmp(inm, "*") == 0))
+			rep.not_modified = true;
+	}
+	return send_reply(req, &rep);
+}
+
+int http_start(struct server *s, int listen_fd)
+{
+	const struct config *cfg = s->snap->cfg;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct net_addr addr;
+	struct sockaddr_storage ss = {0};
+
+	if (listen_fd < 0) {
+		if (net_parse_listen(cfg->listen, &addr) != 0)
+			return -1;
+		if (addr.family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			in6->sin6_family = AF_INET6;
+			memcpy(&in6->sin6_addr, addr.bytes, 16);
+			in6->sin6_port = htons(addr.port);
+			flags |= MHD_USE_IPv6;
+		} else {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			in->sin_family = AF_INET;
+			memcpy(&in->sin_addr, addr.bytes, 4);
+			in->sin_port = htons(addr.port);
+		}
+	}
+	if (listen_fd >= 0)
+		s->mhd = MHD_start_daemon(
+		    flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+		    NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->connections,
+		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		    (size_t)32768, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_END);
+	else
+		s->mhd = MHD_start_daemon(
+		    flags, addr.port, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER,
+		    mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+		    cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_SOCK_ADDR,
+		    (struct sockaddr *)&ss, MHD_OPTION_END);
+	if (!s->mhd) {
+		log_err("http: cannot listen on %s",
+			listen_fd >= 0 ? "the socket from systemd" : cfg->listen);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned http_port(struct server *s)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+	return info ? info->port : 0;
+}
+
+void http_stop(struct server *s, unsigned grace_seconds)
+{
+	double deadline = monotonic() + grace_seconds;
+	MHD_socket fd;
+
+	if (!s->mhd)
+		return;
+	fd = MHD_quiesce_daemon(s->mhd);
+	while (monotonic() < deadline) {
+		const union MHD_DaemonInfo *info =
+		    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (!info || info->num_connections == 0)
+			break;
+		usleep(20000);
+	}
+	MHD_stop_daemon(s->mhd);
+	s->mhd = NULL;
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}

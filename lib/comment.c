@@ -1,0 +1,583 @@
+#include "comment.h"
+
+#include "log.h"
+#include "render.h"
+#include "text.h"
+#include "thread.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const status_names[] = {"published", "pending", "spam", "deleted"};
+
+const char *comment_status_name(enum comment_status s)
+{
+	return status_names[s];
+}
+
+enum comment_status comment_decide(const struct comment_facts *facts)
+{
+	if (facts->verdict && strcmp(facts->verdict, "spam") == 0)
+		return COMMENT_SPAM;
+	if (facts->verdict && strcmp(facts->verdict, "unsure") == 0)
+		return COMMENT_PENDING;
+	switch (facts->moderation) {
+	case MODERATION_ALL:
+		return COMMENT_PENDING;
+	case MODERATION_FIRST:
+		return facts->previously_approved ? COMMENT_PUBLISHED : COMMENT_PENDING;
+	case MODERATION_NONE:
+		break;
+	}
+	return COMMENT_PUBLISHED;
+}
+
+static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return status == 503 ? COMMENT_UNAVAILABLE : COMMENT_INVALID;
+}
+
+int comment_thread_check(const char *thread, struct comment_error *err)
+{
+	size_t len;
+
+	if (!thread || !*thread)
+		return fail(err, 422, "missing_thread", "The thread (the page's path) is missing.");
+	len = strnlen(thread, COMMENT_THREAD_MAX + 1);
+	if (len > COMMENT_THREAD_MAX)
+		return fail(err, 422, "invalid_thread", "The thread path is longer than %d bytes.",
+			    COMMENT_THREAD_MAX);
+	if (!text_utf8_valid(thread, len, NULL))
+		return fail(err, 400, "invalid_utf8", "The thread path is not valid UTF-8.");
+	if (thread[0] != '/' || thread[1] == '/')
+		return fail(err, 422, "invalid_thread",
+			    "The thread must be a page path starting with a single \"/\".");
+	for (const unsigned char *p = (const unsigned char *)thread; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || *p == '\\')
+			return fail(err, 422, "invalid_thread",
+				    "The thread path must not contain spaces, backslashes or "
+				    "control characters.");
+	}
+	if (text_has_controls(thread, false))
+		return fail(err, 422, "invalid_thread",
+			    "The thread path must not contain control characters.");
+	for (const char *seg = thread; seg; seg = strchr(seg + 1, '/')) {
+		size_t n = strcspn(seg + 1, "/?#");
+		if ((n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
+			return fail(err, 422, "invalid_thread",
+				    "The thread path must not contain \".\" or \"..\" segments.");
+	}
+	return 0;
+}
+
+static void lowercase(char *s)
+{
+	for (; *s; s++) {
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+	}
+}
+
+/* A pragmatic address check: local@domain, no spaces or controls, a dotted
+ * domain of letters, digits and hyphens (or IDN bytes). */
+static bool email_valid(const char *e)
+{
+	const char *at = strchr(e, '@');
+	size_t local, dlen;
+	const char *d, *label;
+
+	if (!at || strchr(at + 1, '@'))
+		return false;
+	local = (size_t)(at - e);
+	d = at + 1;
+	dlen = strlen(d);
+	if (local == 0 || local > 64 || dlen < 3 || dlen > 253 || !strchr(d, '.'))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)e; p < (const unsigned char *)at;
+	     p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("(),:;<>[\\]\"", *p))
+			return false;
+	}
+	label = d;
+	for (const unsigned char *p = (const unsigned char *)d;; p++) {
+		if (*p == '.' || *p == '\0') {
+			size_t n = (size_t)((const char *)p - label);
+			if (n == 0 || n > 63 || label[0] == '-' || p[-1] == '-')
+				return false;
+			if (*p == '\0')
+				break;
+			label = (const char *)p + 1;
+			continue;
+		}
+		if (!(isalnum(*p) || *p == '-' || *p >= 0x80))
+			return false;
+	}
+	return true;
+}
+
+static bool url_valid(const char *u, size_t max)
+{
+	const char *host;
+	size_t len = strlen(u);
+
+	if (len > max)
+		return false;
+	if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else
+		return false;
+	if (!*host || *host == '/' || *host == '?' || *host == '#')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || *p == '\\' || *p == '"' || *p == '<' || *p == '>')
+			return false;
+	}
+	return true;
+}
+
+int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err)
+{
+	size_t chars;
+	int r;
+
+	r = comment_thread_check(in->thread, err);
+	if (r)
+		return r;
+	if (in->parent < 0)
+		return fail(err, 422, "invalid_parent", "The parent must be a comment id.");
+
+	if (!in->author)
+		return fail(err, 422, "missing_author", "Please give your name.");
+	if (!text_utf8_valid(in->author, strlen(in->author), NULL))
+		return fail(err, 400, "invalid_utf8", "The name is not valid UTF-8.");
+	text_strip_invisible(in->author);
+	text_trim(in->author);
+	if (!*in->author)
+		return fail(err, 422, "missing_author", "Please give your name.");
+	if (text_has_controls(in->author, false))
+		return fail(err, 422, "invalid_author",
+			    "The name must not contain line breaks or control characters.");
+	text_utf8_valid(in->author, strlen(in->author), &chars);
+	if (chars > cfg->max_author)
+		return fail(err, 422, "author_too_long", "The name is longer than %u characters.",
+			    cfg->max_author);
+
+	if (!in->email)
+		return fail(err, 422, "missing_email", "Please give your e-mail address.");
+	if (!text_utf8_valid(in->email, strlen(in->email), NULL))
+		return fail(err, 400, "invalid_utf8", "The e-mail address is not valid UTF-8.");
+	text_trim(in->email);
+	lowercase(in->email);
+	if (!*in->email)
+		return fail(err, 422, "missing_email", "Please give your e-mail address.");
+	if (strlen(in->email) > COMMENT_EMAIL_MAX || !email_valid(in->email))
+		return fail(err, 422, "invalid_email",
+			    "The e-mail address does not look like name@example.org.");
+
+	if (in->url) {
+		if (!text_utf8_valid(in->url, strlen(in->url), NULL))
+			return fail(err, 400, "invalid_utf8", "The website is not valid UTF-8.");
+		text_trim(in->url);
+		if (!*in->url) {
+			in->url = NULL;
+		} else if (!url_valid(in->url, cfg->max_url)) {
+			return fail(err, 422, "invalid_url",
+				    "The website must be an http:// or https:// address of at "
+				    "most %u characters.",
+				    cfg->max_url);
+		}
+	}
+
+	if (!in->text)
+		return fail(err, 422, "missing_text", "The comment is empty.");
+	if (!text_utf8_valid(in->text, strlen(in->text), &chars))
+		return fail(err, 400, "invalid_utf8", "The comment is not valid UTF-8.");
+	if (text_has_controls(in->text, true))
+		return fail(err, 422, "invalid_text", "The comment contains control characters.");
+	{
+		/* Whitespace-only text counts as empty; the text itself is stored
+		 * as written. */
+		char *copy = strdup(in->text);
+		bool empty;
+		if (!copy)
+			return -ENOMEM;
+		text_strip_invisible(copy);
+		empty = *text_trim(copy) == '\0';
+		free(copy);
+		if (empty)
+			return fail(err, 422, "missing_text", "The comment is empty.");
+	}
+	if (chars > cfg->max_text)
+		return fail(err, 422, "text_too_long", "The comment is longer than %u characters.",
+			    cfg->max_text);
+	return 0;
+}
+
+void comment_format_time(int64_t t, char out[21])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char sql_thread_upsert[] =
+    "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
+static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
+static const char sql_parent[] =
+    "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
+static const char sql_insert[] =
+    "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
+    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
+
+static int step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	int r = store_write_error(c, rc, what);
+
+	sqlite3_reset(st);
+	return r;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s && *s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int unavailable(struct comment_error *err, int r)
+{
+	if (r == STORE_FULL)
+		return fail(err, 503, "storage_full",
+			    "The comment could not be saved because the server's disk is full. "
+			    "Please try again later.");
+	return fail(err, 503, "storage_readonly",
+		    "The comment could not be saved because storage is read-only. Please try "
+		    "again later.");
+}
+
+int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
+		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
+		   struct comment_error *err)
+{
+	unsigned char email_hash[KEYS_HASH_BYTES];
+	char avatar[KEYS_AVATAR_HEX], created[21];
+	sqlite3_stmt *st;
+	int64_t thread_id = 0, parent = in->parent, root = 0, id;
+	int depth = 1, r, rc;
+	char *html = NULL;
+	int64_t now = (int64_t)time(NULL);
+	json_t *j;
+
+	r = render_markdown(in->text, strlen(in->text), &html);
+	if (r > 0) {
+		r = fail(err, 422, "text_too_long", "The comment is too long to display.");
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	keys_hash(k, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
+	keys_avatar(k, in->email, avatar);
+
+	r = store_begin(c);
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+
+	st = store_stmt(c, sql_thread_upsert);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	r = step_done(c, st, "thread insert");
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	st = store_stmt(c, sql_thread_id);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		thread_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (thread_id == 0) {
+		log_err("comment: thread row missing after insert");
+		r = -EIO;
+		goto out;
+	}
+
+	if (parent) {
+		int64_t p_thread = 0, p_parent = 0, p_root = 0;
+		int p_depth = 0;
+		bool published = false;
+
+		st = store_stmt(c, sql_parent);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, parent);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			p_thread = sqlite3_column_int64(st, 0);
+			published =
+			    strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
+			p_depth = sqlite3_column_int(st, 2);
+			p_parent = sqlite3_column_int64(st, 3);
+			p_root = sqlite3_column_int64(st, 4);
+		}
+		sqlite3_reset(st);
+		if (p_thread != thread_id || !published) {
+			r = fail(err, 422, "invalid_parent",
+				 "The comment you reply to does not exist in this thread or is not "
+				 "published.");
+			goto out;
+		}
+		/* Too deep: climb to the deepest ancestor that may still have
+		 * replies (depth max_depth - 1). */
+		while (p_depth >= (int)cfg->max_depth && p_parent) {
+			parent = p_parent;
+			sqlite3_bind_int64(st, 1, parent);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				sqlite3_reset(st);
+				r = -EIO;
+				goto out;
+			}
+			p_depth = sqlite3_column_int(st, 2);
+			p_parent = sqlite3_column_int64(st, 3);
+			sqlite3_reset(st);
+		}
+		if (p_depth >= (int)cfg->max_depth) {
+			/* max_depth 1: replies become top-level comments. */
+			parent = 0;
+		} else {
+			depth = p_depth + 1;
+			root = p_root;
+		}
+	}
+
+	st = store_stmt(c, sql_insert);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, thread_id);
+	if (parent)
+		sqlite3_bind_int64(st, 2, parent);
+	sqlite3_bind_int64(st, 3, root);
+	sqlite3_bind_int(st, 4, depth);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, comment_status_name(v->status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 8, in->url);
+	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, html, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, email_hash, sizeof(email_hash), SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, avatar, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 13, in->ip);
+	bind_text_or_null(st, 14, in->user_agent);
+	bind_text_or_null(st, 15, in->referrer);
+	if (v->score >= 0)
+		sqlite3_bind_double(st, 16, v->score);
+	bind_text_or_null(st, 17, v->verdict);
+	bind_text_or_null(st, 18, v->tokens);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	r = store_write_error(c, rc, "comment insert");
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(store_db(c));
+	if (!parent) {
+		st = store_stmt(c, sql_set_root);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		r = step_done(c, st, "comment root");
+		if (r > 0) {
+			r = unavailable(err, r);
+			goto out;
+		}
+		if (r < 0)
+			goto out;
+	}
+	r = store_commit(c);
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+
+	comment_format_time(now, created);
+	j = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id", (json_int_t)id,
+		      "thread", in->thread, "parent", parent ? json_integer(parent) : json_null(),
+		      "author", in->author, "url", in->url ? json_string(in->url) : json_null(),
+		      "created", created, "html", html, "avatar", avatar, "status",
+		      v->status == COMMENT_PUBLISHED ? "published" : "pending");
+	if (!j) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*out = j;
+	r = 0;
+out:
+	store_rollback(c);
+	free(html);
+	return r;
+}
+
+static const char sql_thread_rows[] =
+    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar"
+    " FROM comments c WHERE c.thread_id = ?1 AND c.status = 'published' AND c.root_id IN"
+    " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
+    "  AND status = 'published' AND id > ?2 ORDER BY id LIMIT ?3)"
+    " ORDER BY c.id";
+static const char sql_thread_count[] =
+    "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
+
+int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
+		   json_t **out)
+{
+	struct thread_tree *tree = NULL;
+	sqlite3_stmt *st;
+	int64_t thread_id = 0, count = 0;
+	json_t *comments = NULL;
+	int r, rc;
+
+	r = thread_tree_new(&tree);
+	if (r < 0)
+		return r;
+	st = store_stmt(c, sql_thread_id);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		thread_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+
+	if (thread_id) {
+		st = store_stmt(c, sql_thread_count);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, thread_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			count = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+
+		st = store_stmt(c, sql_thread_rows);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, thread_id);
+		sqlite3_bind_int64(st, 2, after);
+		sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			struct thread_row row = {
+			    .id = sqlite3_column_int64(st, 0),
+			    .parent = sqlite3_column_int64(st, 1),
+			    .author = (const char *)sqlite3_column_text(st, 2),
+			    .url = (const char *)sqlite3_column_text(st, 3),
+			    .created = sqlite3_column_int64(st, 4),
+			    .html = (const char *)sqlite3_column_text(st, 5),
+			    .avatar = (const char *)sqlite3_column_text(st, 6),
+			};
+			r = thread_tree_add(tree, &row);
+			if (r < 0) {
+				sqlite3_reset(st);
+				goto out;
+			}
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			log_err("comment: reading thread failed: %s", sqlite3_errmsg(store_db(c)));
+			r = -EIO;
+			goto out;
+		}
+	}
+	r = thread_tree_json(tree, &comments);
+	if (r < 0)
+		goto out;
+	*out = json_pack("{s:s, s:I, s:o}", "thread", thread, "count", (json_int_t)count,
+			 "comments", comments);
+	r = *out ? 0 : -ENOMEM;
+out:
+	thread_tree_free(tree);
+	return r;
+}
+
+static const char sql_count_path[] =
+    "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE t.path = ?1 AND c.status = 'published'";
+
+int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
+{
+	json_t *result = json_object(), *v;
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (!result)
+		return -ENOMEM;
+	st = store_stmt(c, sql_count_path);
+	if (!st) {
+		json_decref(result);
+		return -EIO;
+	}
+	json_array_foreach(paths, i, v)
+	{
+		const char *path = json_string_value(v);
+		json_int_t n = 0;
+
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (json_object_set_new(result, path, json_integer(n)) != 0) {
+			json_decref(result);
+			return -ENOMEM;
+		}
+	}
+	*out = result;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* comment: a submission's validation, the publish decision, and the comment
+ * rows in the store (create, thread tree, counts).
+ *
+ * Raw e-mail addresses live only in struct comment_input while a request is
+ * handled: comment_create stores the keyed hash and the avatar seed, never
+ * the address.
+ */
+#ifndef COMMENTD_COMMENT_H
+#define COMMENTD_COMMENT_H
+
+#include "config.h"
+#include "keys.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COMMENT_THREAD_MAX 1024 /* bytes of a thread path */
+#define COMMENT_EMAIL_MAX  254
+
+enum comment_status {
+	COMMENT_PUBLISHED,
+	COMMENT_PENDING,
+	COMMENT_SPAM,
+	COMMENT_DELETED,
+};
+
+/* Positive (domain) results. */
+enum {
+	COMMENT_INVALID = 1,	 /* the submission is refused; see struct comment_error */
+	COMMENT_UNAVAILABLE = 2, /* the disk refuses writes (full, read-only): 503 */
+};
+
+struct comment_error {
+	int status;	   /* HTTP status: 400 or 422 */
+	const char *code;  /* machine code, e.g. "invalid_email" */
+	char message[200]; /* a sentence a person understands */
+};
+
+/* A submission.  Strings are owned by the caller; comment_validate rewrites
+ * them in place (trimmed, normalised), so they must be writable. */
+struct comment_input {
+	char *thread;
+	int64_t parent; /* 0: top level */
+	char *author;
+	char *email;
+	char *url; /* NULL or "" when absent */
+	char *text;
+	/* Request facts, kept for rate limits and spam features. */
+	const char *ip;
+	const char *user_agent;
+	const char *referrer;
+};
+
+/* What the publish decision and the classifier determined for a comment. */
+struct comment_verdict {
+	enum comment_status status;
+	double score;	     /* spam probability, or -1 when not classified */
+	const char *verdict; /* "ham", "unsure", "spam" or NULL */
+	const char *tokens;  /* JSON array text of deciding tokens, or NULL */
+};
+
+/* The facts the publish decision weighs. */
+struct comment_facts {
+	enum moderation_mode moderation;
+	const char *verdict;	  /* classifier verdict name, NULL when none ran */
+	bool previously_approved; /* same e-mail hash approved before */
+};
+
+/* The single place where a comment's fate is decided.  Returns the status a
+ * new comment gets. */
+enum comment_status comment_decide(const struct comment_facts *facts);
+
+/* Validates and normalises a submission against cfg.  0, or COMMENT_INVALID
+ * with err filled. */
+int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err);
+
+/* Checks a thread path: starts with one '/', at most COMMENT_THREAD_MAX
+ * bytes, valid UTF-8, no control characters, spaces, backslashes or "."/".."
+ * segments.  0 or COMMENT_INVALID with err. */
+int comment_thread_check(const char *thread, struct comment_error *err);
+
+/* Stores a validated submission with its verdict in one BEGIN IMMEDIATE
+ * transaction.  A parent must be a published comment of the same thread; a
+ * reply deeper than cfg->max_depth attaches to the deepest allowed ancestor.
+ * On success *out is the comment's public form plus "status" (caller owns).
+ * Returns 0, COMMENT_INVALID or COMMENT_UNAVAILABLE (err filled), or
+ * negative (logged). */
+int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
+		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
+		   struct comment_error *err);
+
+/* The published comments of thread as a tree, top-level comments paginated
+ * by limit (0: all) and after (a top-level id; 0: from the start).  *out is
+ * {"thread", "count", "comments": [...]}.  0 or negative. */
+int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
+		   json_t **out);
+
+/* Published-comment counts for each thread path in the JSON array paths
+ * (strings, checked by the caller).  *out maps path to count.  0 or negative. */
+int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);
+
+/* Formats Unix seconds as RFC 3339 UTC into out (21 bytes). */
+void comment_format_time(int64_t t, char out[21]);
+
+/* The name of a status ("published", ...). */
+const char *comment_status_name(enum comment_status s);
+
+#endif

@@ -1,0 +1,75 @@
+/* config: commentd's settings, one typed table (see docs/configuration.md).
+ *
+ * A config starts from the built-in defaults; config_load_file() and
+ * config_set() (used for command-line flags) overwrite single settings, each
+ * checked against its type and bounds.  config_check() validates the whole.
+ */
+#ifndef COMMENTD_CONFIG_H
+#define COMMENTD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_FILE	 (256 * 1024)
+#define CONFIG_MAX_VALUE 4096
+#define CONFIG_ERR_MAX	 256
+
+enum moderation_mode {
+	MODERATION_NONE,
+	MODERATION_FIRST,
+	MODERATION_ALL,
+};
+
+struct config {
+	char *listen;	       /* "ADDR:PORT" */
+	char *db;	       /* SQLite file */
+	char *key;	       /* master key file */
+	char *site_origins;    /* space/comma separated "https://host[:port]" */
+	char *trusted_proxies; /* space/comma separated addresses or CIDR */
+	char *log_level;       /* err|warn|info|debug */
+	unsigned max_depth;    /* reply nesting levels, top level = 1 */
+	unsigned max_body;     /* request body cap, bytes */
+	unsigned max_text;     /* comment text, characters */
+	unsigned max_author;   /* author name, characters */
+	unsigned max_url;      /* author URL, bytes */
+	unsigned rate_limit;   /* comment POSTs per client per minute */
+	unsigned rate_burst;   /* POSTs allowed in a burst */
+	unsigned threads;      /* HTTP worker threads */
+	unsigned connections;  /* simultaneous connections */
+	unsigned timeout;      /* idle connection timeout, seconds */
+	unsigned page_max;     /* largest accepted ?limit= */
+	enum moderation_mode moderation;
+};
+
+/* Allocates a config holding the defaults.  0 or -ENOMEM. */
+int config_new(struct config **out);
+
+/* Frees the config and its strings.  NULL-safe; returns NULL. */
+struct config *config_free(struct config *c);
+
+/* Sets one setting from its text form.  Returns 0, or 1 with a sentence in
+ * err (CONFIG_ERR_MAX bytes) for an unknown name or a bad value; negative on
+ * OOM. */
+int config_set(struct config *c, const char *name, const char *value, char *err);
+
+/* Reads "name = value" lines ('#' starts a comment) from path.  Returns 0, or
+ * 1 with "path:line: reason" in err; negative on I/O failure (err says). */
+int config_load_file(struct config *c, const char *path, char *err);
+
+/* Parses a whole configuration text of len bytes (for the fuzzer and the file
+ * loader); origin names it in messages. */
+int config_load_text(struct config *c, const char *text, size_t len, const char *origin, char *err);
+
+/* Checks cross-setting rules (listen address syntax, origins, proxies).
+ * 0 or 1 with err. */
+int config_check(const struct config *c, char *err);
+
+/* The name of a moderation mode. */
+const char *config_moderation_name(enum moderation_mode m);
+
+/* Calls fn for each setting with its name and current value as text
+ * (for `commentd -n` and the docs test). */
+void config_each(const struct config *c, void (*fn)(const char *name, const char *value, void *u),
+		 void *u);
+
+#endif

@@ -1,0 +1,69 @@
+/* net: addresses, networks, origins and the client address behind proxies.
+ *
+ * Everything here parses untrusted text (X-Forwarded-For, Origin, redirect
+ * targets) and is fuzzed (tests/fuzz/fuzz-net.c).
+ */
+#ifndef COMMENTD_NET_H
+#define COMMENTD_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define NET_IP_MAX     46  /* INET6_ADDRSTRLEN */
+#define NET_ORIGIN_MAX 256 /* longest accepted origin */
+#define NET_XFF_MAX    2048
+
+struct net_addr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char bytes[16];
+	uint16_t port;
+};
+
+struct net_cidrs;
+struct net_origins;
+
+/* Parses "1.2.3.4:80", "[::1]:80" or "localhost:80".  0 or 1. */
+int net_parse_listen(const char *s, struct net_addr *out);
+
+/* Parses a bare IPv4 or IPv6 address (IPv4-mapped IPv6 becomes IPv4).  0 or 1. */
+int net_parse_ip(const char *s, struct net_addr *out);
+
+/* Converts a socket address to net_addr.  0, or 1 for other families. */
+int net_from_sockaddr(const struct sockaddr *sa, struct net_addr *out);
+
+/* Formats the address (no port) into out.  Returns out. */
+const char *net_format(const struct net_addr *a, char out[NET_IP_MAX]);
+
+/* Formats the address's network prefix (IPv4 /24, IPv6 /48) as "a.b.c.0/24". */
+const char *net_format_prefix(const struct net_addr *a, char out[NET_IP_MAX + 4]);
+
+/* Parses a list of addresses or CIDR networks separated by spaces or commas
+ * (an empty list is valid).  0, 1 on syntax error, negative on OOM. */
+int net_cidrs_new(struct net_cidrs **out, const char *list);
+struct net_cidrs *net_cidrs_free(struct net_cidrs *c);
+bool net_cidrs_contains(const struct net_cidrs *c, const struct net_addr *a);
+
+/* Parses a list of origins "scheme://host[:port]" (http or https, no path),
+ * separated by spaces or commas.  0, 1, negative on OOM. */
+int net_origins_new(struct net_origins **out, const char *list);
+struct net_origins *net_origins_free(struct net_origins *o);
+
+/* True if origin (len bytes, as sent in an Origin header) is configured. */
+bool net_origins_match(const struct net_origins *o, const char *origin, size_t len);
+
+/* The first configured origin, or NULL when none. */
+const char *net_origins_first(const struct net_origins *o);
+
+/* True if url is an absolute http(s) URL on a configured origin, free of
+ * control characters, spaces and backslashes (safe for a Location header). */
+bool net_redirect_allowed(const struct net_origins *o, const char *url);
+
+/* The client address: the peer itself, unless the peer is a trusted proxy
+ * and xff (X-Forwarded-For, may be NULL) is present; then the rightmost
+ * entry that is not a trusted proxy.  A malformed header yields the peer. */
+void net_client_addr(const struct net_addr *peer, const char *xff, const struct net_cidrs *trusted,
+		     struct net_addr *out);
+
+#endif

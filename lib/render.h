@@ -1,0 +1,30 @@
+/* render: comment text (a safe Markdown subset) to HTML.
+ *
+ * cmark parses the text; our own walk over its tree emits only paragraphs,
+ * line breaks (<br>), emphasis (<em>, <strong>), code (<code>, <pre>) and
+ * links.  Everything else is reduced to its text: headings and quotes become
+ * paragraphs, list items paragraphs with their marker, images their alt
+ * text, raw HTML literal (escaped) text.  Links keep only http, https and
+ * mailto targets and always carry rel="nofollow ugc".
+ */
+#ifndef COMMENTD_RENDER_H
+#define COMMENTD_RENDER_H
+
+#include <stddef.h>
+
+#define RENDER_MAX_INPUT  (512 * 1024)
+#define RENDER_MAX_OUTPUT (4 * 1024 * 1024)
+
+enum {
+	RENDER_TOO_BIG = 1,
+};
+
+/* Renders len bytes of UTF-8 text into *html (caller frees).  0,
+ * RENDER_TOO_BIG for input or output over the caps, negative on OOM. */
+int render_markdown(const char *text, size_t len, char **html);
+
+/* Appends text with &, <, >, " and ' escaped to a newly allocated string.
+ * NULL on OOM. */
+char *render_escape(const char *text, size_t len);
+
+#endif

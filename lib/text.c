@@ -1,0 +1,103 @@
+#include "text.h"
+
+#include <string.h>
+#include <utf8proc.h>
+
+bool text_utf8_valid(const char *s, size_t len, size_t *chars)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t n = 0;
+
+	while (len > 0) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)len, &cp);
+		if (k <= 0 || cp == 0)
+			return false;
+		p += k;
+		len -= (size_t)k;
+		n++;
+	}
+	if (chars)
+		*chars = n;
+	return true;
+}
+
+bool text_has_controls(const char *s, bool allow_newlines)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k;
+
+	while (*p && (k = utf8proc_iterate(p, -1, &cp)) > 0) {
+		bool newline = cp == '\n' || cp == '\r' || cp == '\t';
+		if ((cp < 0x20 && !(allow_newlines && newline)) || (cp >= 0x7f && cp < 0xa0))
+			return true;
+		p += k;
+	}
+	return false;
+}
+
+static bool invisible(utf8proc_int32_t cp)
+{
+	return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
+	       cp == 0x061c || cp == 0x00ad;
+}
+
+void text_strip_invisible(char *s)
+{
+	utf8proc_uint8_t *r = (utf8proc_uint8_t *)s, *w = r;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k;
+
+	while (*r) {
+		k = utf8proc_iterate(r, -1, &cp);
+		if (k <= 0) {
+			*w++ = *r++;
+			continue;
+		}
+		if (!invisible(cp)) {
+			memmove(w, r, (size_t)k);
+			w += k;
+		}
+		r += k;
+	}
+	*w = '\0';
+}
+
+static bool space_at(const utf8proc_uint8_t *p, utf8proc_ssize_t *len)
+{
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k = utf8proc_iterate(p, -1, &cp);
+
+	if (k <= 0)
+		return false;
+	*len = k;
+	return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' ||
+	       utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS;
+}
+
+char *text_trim(char *s)
+{
+	utf8proc_uint8_t *p = (utf8proc_uint8_t *)s, *end;
+	utf8proc_ssize_t k;
+
+	while (*p && space_at(p, &k))
+		p += k;
+	memmove(s, p, strlen((char *)p) + 1);
+	/* Find the end of the last non-space character. */
+	p = (utf8proc_uint8_t *)s;
+	end = p;
+	while (*p) {
+		if (space_at(p, &k)) {
+			p += k;
+		} else {
+			utf8proc_int32_t cp;
+			k = utf8proc_iterate(p, -1, &cp);
+			p += k > 0 ? k : 1;
+			end = p;
+		}
+	}
+	*end = '\0';
+	return s;
+}

@@ -1,0 +1,25 @@
+/* text: UTF-8 checks and small normalisations shared by validators.
+ * Everything here reads untrusted bytes with explicit lengths. */
+#ifndef COMMENTD_TEXT_H
+#define COMMENTD_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True if s[0..len) is valid UTF-8 without NUL.  *chars (may be NULL)
+ * receives the number of code points. */
+bool text_utf8_valid(const char *s, size_t len, size_t *chars);
+
+/* True if s holds a C0 or C1 control character other than TAB, LF and CR
+ * (allow_newlines) or other than none (!allow_newlines). */
+bool text_has_controls(const char *s, bool allow_newlines);
+
+/* Removes, in place, the invisible formatting characters that let a name
+ * impersonate another or reorder text: zero-width spaces and joiners,
+ * bidirectional embeddings, overrides and isolates, word joiners and BOM. */
+void text_strip_invisible(char *s);
+
+/* Trims ASCII and Unicode white space at both ends, in place.  Returns s. */
+char *text_trim(char *s);
+
+#endif
