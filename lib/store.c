@@ -116,8 +116,8 @@ static int migrate(sqlite3 *db)
 	if (r < 0)
 		goto fail;
 	if (version > store_schema_version()) {
-		log_err("store: the database has schema version %d but this commentd knows only "
-			"up to %d; upgrade commentd or restore a matching backup",
+		log_err("store: the database is newer than this commentd (schema version %d, this "
+			"binary knows up to %d); upgrade commentd or restore a matching backup",
 			version, store_schema_version());
 		exec_sql(db, "ROLLBACK;");
 		return STORE_TOO_NEW;
