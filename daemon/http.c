@@ -17,7 +17,7 @@
 /* Past this many bytes of an oversized chunked body, stop reading and close. */
 #define DISCARD_MAX (1024 * 1024)
 
-static double monotonic(void)
+double monotonic_seconds(void)
 {
 	struct timespec ts;
 
@@ -36,12 +36,25 @@ int snapshot_new(struct snapshot **out, struct config *cfg)
 	r = net_origins_new(&snap->origins, cfg->site_origins);
 	if (r == 0)
 		r = net_cidrs_new(&snap->proxies, cfg->trusted_proxies);
+	if (r == 0)
+		r = policy_new(&snap->policy, cfg);
 	if (r != 0) {
 		net_origins_free(snap->origins);
+		net_cidrs_free(snap->proxies);
 		free(snap);
 		return r;
 	}
 	snap->cfg = cfg;
+	classify_settings_default(&snap->classify);
+	snap->classify.ham_cutoff = cfg->ham_cutoff;
+	snap->classify.spam_cutoff = cfg->spam_cutoff;
+	snap->classify.discard_cutoff = cfg->discard_cutoff;
+	snap->classify.min_learned = cfg->min_learned;
+	{
+		const char *first = net_origins_first(snap->origins);
+		const char *host = first ? strstr(first, "://") : NULL;
+		snprintf(snap->site_host, sizeof(snap->site_host), "%s", host ? host + 3 : "");
+	}
 	*out = snap;
 	return 0;
 }
@@ -53,6 +66,7 @@ void snapshot_unref(struct snapshot *snap)
 	config_free(snap->cfg);
 	net_origins_free(snap->origins);
 	net_cidrs_free(snap->proxies);
+	policy_free(snap->policy);
 	free(snap);
 }
 
@@ -111,12 +125,59 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", digits_dot ? "(message withheld: it names an address)" : line);
 }
 
-static const struct route *find_route(const char *url)
+/* Matches url against a route path segment by segment; "{id}" takes a
+ * positive decimal integer into *id. */
+static bool route_match(const char *pattern, const char *url, int64_t *id)
 {
-	for (size_t i = 0; i < routes_count; i++) {
-		if (strcmp(routes[i].path, url) == 0)
-			return &routes[i];
+	while (*pattern && *url) {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			long long v = 0;
+			size_t digits = 0;
+			while (url[digits] >= '0' && url[digits] <= '9') {
+				if (digits == 18)
+					return false;
+				v = v * 10 + (url[digits] - '0');
+				digits++;
+			}
+			if (digits == 0 || v == 0 || (url[digits] != '/' && url[digits] != '\0'))
+				return false;
+			*id = v;
+			url += digits;
+			pattern += 4;
+			continue;
+		}
+		if (*pattern != *url)
+			return false;
+		pattern++;
+		url++;
 	}
+	return *pattern == '\0' && *url == '\0';
+}
+
+static const struct route *find_route(const char *url, int64_t *id)
+{
+	const struct route *tables[] = {public_routes, admin_routes};
+	const size_t counts[] = {public_routes_count, admin_routes_count};
+
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t i = 0; i < counts[t]; i++) {
+			if (route_match(tables[t][i].path, url, id))
+				return &tables[t][i];
+		}
+	}
+	return NULL;
+}
+
+static route_handler handler_for(const struct route *r, const char *method)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return r->get;
+	if (strcmp(method, "POST") == 0)
+		return r->post;
+	if (strcmp(method, "PATCH") == 0)
+		return r->patch;
+	if (strcmp(method, "DELETE") == 0)
+		return r->del;
 	return NULL;
 }
 
@@ -187,7 +248,7 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 		/* CORS preflight. */
 		MHD_add_response_header(resp, "Access-Control-Allow-Methods", req->route->allow);
 		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-					"Content-Type, Authorization, If-None-Match");
+					"Content-Type, Authorization, If-None-Match, X-Edit-Token");
 		MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
 	}
 	req->status = rep->not_modified ? 304 : rep->status;
@@ -230,7 +291,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (req->status)
 		log_info("%s %s %u %.1fms", req->method, req->url, req->status,
-			 (monotonic() - req->started) * 1000.0);
+			 (monotonic_seconds() - req->started) * 1000.0);
 	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_info("%s %s aborted", req->method, req->url);
 	request_free(req);
@@ -245,7 +306,7 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	const union MHD_ConnectionInfo *ci;
 	struct net_addr peer = {0};
 	const char *ct, *cl;
-	bool is_get, is_post;
+	bool has_body;
 
 	if (!req)
 		return MHD_NO;
@@ -253,7 +314,7 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	req->server = s;
 	req->conn = conn;
 	req->method = method;
-	req->started = monotonic();
+	req->started = monotonic_seconds();
 	req->snap = snapshot_ref(s);
 	snprintf(req->url, sizeof(req->url), "%s", url);
 	buf_init(&req->body, req->snap->cfg->max_body);
@@ -265,32 +326,40 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 			&req->client);
 	net_format(&req->client, req->client_ip);
 
-	req->route = find_route(url);
+	req->route = find_route(url, &req->id);
 	if (!req->route)
 		return send_error(req, 404, "not_found", "There is nothing at this address.", NULL);
-	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	is_post = strcmp(method, "POST") == 0;
 	if (strcmp(method, "OPTIONS") == 0)
 		return MHD_YES;
-	if ((is_get && !req->route->get) || (is_post && !req->route->post) || (!is_get && !is_post))
+	if (!handler_for(req->route, method))
 		return send_error(req, 405, "method_not_allowed",
 				  "This address does not accept that method.", req->route->allow);
-	if (is_post) {
+	if (req->route->admin) {
+		struct reply rep = {0};
+		if (admin_authenticate(req, &rep) != 0)
+			return send_reply(req, &rep);
+	}
+	has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
+	if (has_body) {
+		cl = request_header(req, "Content-Length");
 		ct = request_header(req, "Content-Type");
-		if (req->route->body_json && content_type_is(ct, "application/json")) {
+		if ((req->route->body & BODY_JSON) && content_type_is(ct, "application/json")) {
 			req->is_form = false;
-		} else if (req->route->body_form &&
+		} else if ((req->route->body & BODY_FORM) &&
 			   content_type_is(ct, "application/x-www-form-urlencoded")) {
 			req->is_form = true;
+		} else if ((req->route->body & BODY_OPTIONAL) && !ct &&
+			   (!cl || strcmp(cl, "0") == 0) &&
+			   !request_header(req, "Transfer-Encoding")) {
+			req->is_form = false;
 		} else {
 			return send_error(req, 415, "unsupported_media_type",
-					  req->route->body_form
+					  (req->route->body & BODY_FORM)
 					      ? "Send application/json or "
 						"application/x-www-form-urlencoded."
 					      : "Send application/json.",
 					  NULL);
 		}
-		cl = request_header(req, "Content-Length");
 		if (cl) {
 			char *end;
 			unsigned long long n;
@@ -314,7 +383,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	struct server *s = cls;
 	struct request *req = *req_cls;
 	struct reply rep = {0};
-	bool is_get;
 
 	(void)version;
 	if (!req)
@@ -348,11 +416,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		rep.allow = req->route->allow;
 		return send_reply(req, &rep);
 	}
-	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	if (is_get)
-		req->route->get(req, &rep);
-	else
-		req->route->post(req, &rep);
+	handler_for(req->route, method)(req, &rep);
 	if (!rep.json && rep.status >= 400)
 		reply_error(&rep, 500, "internal", "The server failed to handle this request.");
 	if (rep.etag[0]) {
@@ -418,13 +482,13 @@ unsigned http_port(struct server *s)
 
 void http_stop(struct server *s, unsigned grace_seconds)
 {
-	double deadline = monotonic() + grace_seconds;
+	double deadline = monotonic_seconds() + grace_seconds;
 	MHD_socket fd;
 
 	if (!s->mhd)
 		return;
 	fd = MHD_quiesce_daemon(s->mhd);
-	while (monotonic() < deadline) {
+	while (monotonic_seconds() < deadline) {
 		const union MHD_DaemonInfo *info =
 		    MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (!info || info->num_connections == 0)

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "maintenance.h"
 #include "sdnotify.h"
 
 #include <getopt.h>
@@ -235,8 +236,13 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&s.snap_lock, NULL);
 	s.snap = snap;
-	if (ratelimit_new(&s.post_limit, cfg->rate_limit, cfg->rate_burst) < 0)
+	if (ratelimit_new(&s.post_limit, cfg->rate_limit, cfg->rate_burst) < 0 ||
+	    ratelimit_new(&s.auth_failures, 10, 10) < 0)
 		goto out;
+	if (classifier_new(&s.classifier, &snap->classify) != 0) {
+		log_err("the classifier settings are invalid");
+		goto out;
+	}
 	apply_runtime(&s, cfg);
 
 	r = store_new(&s.store, cfg->db, cfg->threads + 2);
@@ -255,6 +261,8 @@ int main(int argc, char **argv)
 
 	listen_fd = sdnotify_listen_fd();
 	if (http_start(&s, listen_fd) != 0)
+		goto out;
+	if (maintenance_start(&s) != 0)
 		goto out;
 	log_info("commentd %s listening on %s (port %u), database %s", COMMENTD_VERSION,
 		 listen_fd >= 0 ? "the socket from systemd" : cfg->listen, http_port(&s), cfg->db);
@@ -277,9 +285,12 @@ int main(int argc, char **argv)
 out:
 	if (s.mhd)
 		http_stop(&s, 0);
+	maintenance_stop(&s);
 	s.store = store_free(s.store);
 	s.keys = keys_free(s.keys);
 	s.post_limit = ratelimit_free(s.post_limit);
+	s.auth_failures = ratelimit_free(s.auth_failures);
+	s.classifier = classifier_free(s.classifier);
 	if (s.snap) {
 		snapshot_unref(s.snap);
 		pthread_mutex_destroy(&s.snap_lock);

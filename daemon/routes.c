@@ -5,6 +5,7 @@
 #include "comment.h"
 #include "form.h"
 #include "log.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -14,14 +15,6 @@
 #include <time.h>
 
 #define COUNTS_MAX_PATHS 200
-
-static double monotonic_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void internal_error(struct reply *rep)
 {
@@ -71,7 +64,9 @@ static int take_string(json_t *v, char **out, const char *key, struct reply *rep
 
 struct submission {
 	struct comment_input in;
-	char *redirect; /* form posts only */
+	char *redirect;	      /* form posts only */
+	char *stamp;	      /* the signed render time from GET, if sent */
+	bool honeypot_filled; /* the hidden field had a value */
 };
 
 static void submission_clear(struct submission *sub)
@@ -84,18 +79,32 @@ static void submission_clear(struct submission *sub)
 	free(sub->in.url);
 	free(sub->in.text);
 	free(sub->redirect);
+	free(sub->stamp);
 }
 
 static const char *const comment_fields[] = {"thread", "parent", "author", "email",
 					     "url",    "text",	 NULL};
 
-static bool known_field(const char *key, bool form)
+static bool known_field(const struct request *req, const char *key, bool form)
 {
 	for (size_t i = 0; comment_fields[i]; i++) {
 		if (strcmp(comment_fields[i], key) == 0)
 			return true;
 	}
-	return form && strcmp(key, "redirect") == 0;
+	return strcmp(key, "stamp") == 0 || strcmp(key, req->snap->cfg->honeypot_field) == 0 ||
+	       (form && strcmp(key, "redirect") == 0);
+}
+
+/* A filled honeypot: any non-blank value in the hidden field. */
+static bool filled(const char *v)
+{
+	if (!v)
+		return false;
+	for (; *v; v++) {
+		if (*v != ' ' && *v != '\t' && *v != '\r' && *v != '\n')
+			return true;
+	}
+	return false;
 }
 
 static int submission_from_json(struct request *req, struct reply *rep, struct submission *sub)
@@ -113,7 +122,7 @@ static int submission_from_json(struct request *req, struct reply *rep, struct s
 	}
 	json_object_foreach(root, key, v)
 	{
-		if (!known_field(key, false)) {
+		if (!known_field(req, key, false)) {
 			snprintf(msg, sizeof(msg), "The field \"%.60s\" is not known.", key);
 			reply_error(rep, 400, "unknown_field", msg);
 			goto out;
@@ -133,8 +142,12 @@ static int submission_from_json(struct request *req, struct reply *rep, struct s
 	    take_string(json_object_get(root, "author"), &sub->in.author, "author", rep) ||
 	    take_string(json_object_get(root, "email"), &sub->in.email, "email", rep) ||
 	    take_string(json_object_get(root, "url"), &sub->in.url, "url", rep) ||
-	    take_string(json_object_get(root, "text"), &sub->in.text, "text", rep))
+	    take_string(json_object_get(root, "text"), &sub->in.text, "text", rep) ||
+	    take_string(json_object_get(root, "stamp"), &sub->stamp, "stamp", rep))
 		goto out;
+	v = json_object_get(root, req->snap->cfg->honeypot_field);
+	sub->honeypot_filled =
+	    v && !json_is_null(v) && (!json_is_string(v) || filled(json_string_value(v)));
 	r = 0;
 out:
 	json_decref(root);
@@ -174,7 +187,7 @@ static int submission_from_form(struct request *req, struct reply *rep, struct s
 	r = 1;
 	for (size_t i = 0; i < form_size(f); i++) {
 		const char *name = form_name(f, i);
-		if (known_field(name, true) && form_count(f, name) > 1) {
+		if (known_field(req, name, true) && form_count(f, name) > 1) {
 			snprintf(msg, sizeof(msg), "The field \"%s\" appears more than once.",
 				 name);
 			reply_error(rep, 400, "duplicate_field", msg);
@@ -198,8 +211,10 @@ static int submission_from_form(struct request *req, struct reply *rep, struct s
 	    form_take(f, "author", &sub->in.author, rep) ||
 	    form_take(f, "email", &sub->in.email, rep) || form_take(f, "url", &sub->in.url, rep) ||
 	    form_take(f, "text", &sub->in.text, rep) ||
-	    form_take(f, "redirect", &sub->redirect, rep))
+	    form_take(f, "redirect", &sub->redirect, rep) ||
+	    form_take(f, "stamp", &sub->stamp, rep))
 		goto out;
+	sub->honeypot_filled = filled(form_get(f, req->snap->cfg->honeypot_field));
 	r = 0;
 out:
 	form_free(f);
@@ -227,23 +242,132 @@ static char *form_location(struct request *req, const struct submission *sub, js
 	return n < 0 ? NULL : loc;
 }
 
-/* The publish decision for a validated submission. */
-static void decide(struct request *req, const struct comment_input *in, struct comment_verdict *v)
+/* Seconds since the page was rendered, from a stamp "<unix>.<mac>" that GET
+ * handed out; -1 when absent, unverifiable or implausible. */
+static long render_seconds(struct request *req, const char *stamp)
 {
-	struct comment_facts facts = {
-	    .moderation = req->snap->cfg->moderation,
-	    .verdict = NULL,
-	    .previously_approved = false,
-	};
+	unsigned char mac[32];
+	const char *dot;
+	char *end;
+	long long t;
+	size_t maclen;
+	time_t now = time(NULL);
 
-	(void)in;
-	v->score = -1;
-	v->verdict = NULL;
-	v->tokens = NULL;
-	v->status = comment_decide(&facts);
+	if (!stamp || strlen(stamp) > 80)
+		return -1;
+	dot = strchr(stamp, '.');
+	if (!dot || dot == stamp)
+		return -1;
+	errno = 0;
+	t = strtoll(stamp, &end, 10);
+	if (errno || end != dot || t <= 0 || t > (long long)now)
+		return -1;
+	if (sodium_base642bin(mac, sizeof(mac), dot + 1, strlen(dot + 1), NULL, &maclen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    maclen != sizeof(mac))
+		return -1;
+	if (keys_mac_verify(req->server->keys, KEYS_STAMP, stamp, (size_t)(dot - stamp), mac) != 0)
+		return -1;
+	return (long)((long long)now - t);
 }
 
-static uint64_t client_key(struct request *req)
+/* A signed render time for the GET answer, echoed back on POST. */
+static void make_stamp(struct request *req, char *out, size_t size)
+{
+	unsigned char mac[32];
+	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	int n = snprintf(out, size, "%lld", (long long)time(NULL));
+
+	keys_mac(req->server->keys, KEYS_STAMP, out, (size_t)n, mac);
+	sodium_bin2base64(b64, sizeof(b64), mac, sizeof(mac),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(out + n, size - (size_t)n, ".%s", b64);
+}
+
+/* Scores the submission and takes the publish decision.  Fills v (its
+ * strings point into res, which the caller clears). */
+static int decide(struct request *req, struct store_conn *c, const struct submission *sub,
+		  struct classify_result *res, struct comment_verdict *v)
+{
+	const struct comment_input *in = &sub->in;
+	struct classify_input ci = {
+	    .text = in->text,
+	    .author = in->author,
+	    .email = in->email,
+	    .url = in->url,
+	    .ip = in->ip,
+	    .user_agent = in->user_agent ? in->user_agent : "",
+	    .referrer = in->referrer ? in->referrer : "",
+	    .site_host = req->snap->site_host[0] ? req->snap->site_host : NULL,
+	    .thread = in->thread,
+	    .render_seconds = render_seconds(req, sub->stamp),
+	    .honeypot_filled = sub->honeypot_filled,
+	};
+	unsigned char email_hash[KEYS_HASH_BYTES];
+	struct policy_facts pf;
+	struct comment_facts facts = {
+	    .moderation = req->snap->cfg->moderation,
+	    .max_links = req->snap->cfg->max_links,
+	    .honeypot_filled = sub->honeypot_filled,
+	};
+	enum classify_verdict verdict;
+	int r;
+
+	r = classifier_score(req->server->classifier, c, &ci, res);
+	if (r < 0)
+		return r;
+	verdict = classify_verdict_for(&req->snap->classify, res->score, res->cold_start,
+				       sub->honeypot_filled);
+	keys_hash(req->server->keys, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
+	policy_check(req->snap->policy, in->text, in->author, in->url, in->email, email_hash,
+		     &req->client, &pf);
+	facts.verdict = classify_verdict_name(verdict);
+	facts.cold_start = res->cold_start;
+	facts.score = res->score;
+	facts.spam_cutoff = req->snap->classify.spam_cutoff;
+	facts.blocklisted = pf.blocklisted;
+	facts.allowlisted = pf.allowlisted;
+	facts.links = pf.links;
+	if (facts.moderation == MODERATION_FIRST) {
+		r = comment_previously_approved(c, email_hash);
+		if (r < 0)
+			return r;
+		facts.previously_approved = r == 1;
+	}
+	v->status = comment_decide(&facts);
+	v->score = res->score;
+	v->verdict = classify_verdict_name(verdict);
+	v->tokens = res->tokens_json;
+	v->features = res->features;
+	v->features_len = res->features_len;
+	return 0;
+}
+
+/* What a discarded comment's poster sees: the same as for a held comment. */
+static json_t *discarded_reply(const struct submission *sub, struct store_conn *c)
+{
+	static const char sql_next_id[] =
+	    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'comments'), 0) + 1";
+	char created[21], avatar[33];
+	sqlite3_stmt *st = store_stmt(c, sql_next_id);
+	json_int_t id = 1;
+	unsigned char rnd[16];
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	comment_format_time((int64_t)time(NULL), created);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(avatar, sizeof(avatar), rnd, sizeof(rnd));
+	return json_pack(
+	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id", id, "thread", sub->in.thread,
+	    "parent", sub->in.parent ? json_integer(sub->in.parent) : json_null(), "author",
+	    sub->in.author, "url", sub->in.url ? json_string(sub->in.url) : json_null(), "created",
+	    created, "html", "", "avatar", avatar, "status", "pending");
+}
+
+uint64_t request_client_key(struct request *req)
 {
 	unsigned char h[KEYS_HASH_BYTES];
 	uint64_t key;
@@ -257,13 +381,15 @@ static void post_comment(struct request *req, struct reply *rep)
 {
 	struct submission sub = {0};
 	struct comment_error err = {0};
-	struct comment_verdict verdict;
+	struct comment_verdict verdict = {0};
+	struct classify_result res = {0};
 	struct store_conn *c;
 	json_t *created = NULL;
 	unsigned wait;
 	int r;
 
-	wait = ratelimit_take(req->server->post_limit, client_key(req), monotonic_now());
+	wait =
+	    ratelimit_take(req->server->post_limit, request_client_key(req), monotonic_seconds());
 	if (wait) {
 		reply_error(rep, 429, "rate_limited",
 			    "Too many comments from your address; please wait a moment.");
@@ -286,10 +412,19 @@ static void post_comment(struct request *req, struct reply *rep)
 		internal_error(rep);
 		goto out;
 	}
-	decide(req, &sub.in, &verdict);
-
 	c = store_acquire(req->server->store);
-	r = comment_create(c, req->snap->cfg, req->server->keys, &sub.in, &verdict, &created, &err);
+	r = decide(req, c, &sub, &res, &verdict);
+	if (r == 0 && verdict.status == COMMENT_DISCARDED) {
+		r = comment_count_discard(c, (int64_t)time(NULL));
+		created = discarded_reply(&sub, c);
+		if (r == 0 && !created)
+			r = -ENOMEM;
+		log_info("comment: discarded (%s)",
+			 sub.honeypot_filled ? "honeypot" : "classifier score");
+	} else if (r == 0) {
+		r = comment_create(c, req->snap->cfg, req->server->keys, &sub.in, &verdict,
+				   &created, &err);
+	}
 	store_release(req->server->store, c);
 	if (r > 0) {
 		reply_error(rep, (unsigned)err.status, err.code, err.message);
@@ -315,6 +450,7 @@ static void post_comment(struct request *req, struct reply *rep)
 		rep->json = created;
 	}
 out:
+	classify_result_clear(&res);
 	submission_clear(&sub);
 }
 
@@ -386,6 +522,12 @@ static void get_comments(struct request *req, struct reply *rep)
 	rep->status = 200;
 	rep->json = out;
 	set_etag(rep);
+	/* The stamp changes every second; it is not part of the ETag. */
+	{
+		char stamp[96];
+		make_stamp(req, stamp, sizeof(stamp));
+		json_object_set_new(out, "stamp", json_string(stamp));
+	}
 }
 
 static void post_counts(struct request *req, struct reply *rep)
@@ -448,9 +590,105 @@ static void get_health(struct request *req, struct reply *rep)
 			      "schema", store_schema_version());
 }
 
-const struct route routes[] = {
-    {"/api/v1/comments", "GET, HEAD, POST, OPTIONS", get_comments, post_comment, true, true},
-    {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, true, false},
-    {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, false, false},
+/* PATCH and DELETE /api/v1/comments/{id}: the author's own change, with the
+ * edit token from the POST in X-Edit-Token, within the edit window. */
+static void author_change(struct request *req, struct reply *rep, bool remove)
+{
+	const char *token = request_header(req, "X-Edit-Token");
+	struct comment_error err = {0};
+	struct classify_result res = {0};
+	json_t *root = NULL, *text = NULL, *author = NULL, *v;
+	const char *key;
+	struct store_conn *c;
+	bool hold = false;
+	int r;
+
+	if (!remove) {
+		root = parse_json_body(req, rep);
+		if (!root)
+			return;
+		if (!json_is_object(root)) {
+			reply_error(rep, 400, "invalid_json", "The body must be a JSON object.");
+			goto out;
+		}
+		json_object_foreach(root, key, v)
+		{
+			if (strcmp(key, "text") != 0 && strcmp(key, "author") != 0) {
+				reply_error(rep, 400, "unknown_field",
+					    "Only text and author can be changed.");
+				goto out;
+			}
+			if (!json_is_string(v) ||
+			    strlen(json_string_value(v)) != json_string_length(v)) {
+				reply_error(rep, 400, "invalid_type",
+					    "text and author must be strings.");
+				goto out;
+			}
+		}
+		text = json_object_get(root, "text");
+		author = json_object_get(root, "author");
+		if (!text && !author) {
+			reply_error(rep, 422, "nothing_to_change", "Send text, author or both.");
+			goto out;
+		}
+	}
+	c = store_acquire(req->server->store);
+	if (text) {
+		/* An edit is a new text: it must pass the filter again. */
+		struct classify_input ci = {
+		    .text = json_string_value(text),
+		    .author = author ? json_string_value(author) : NULL,
+		    .render_seconds = -1,
+		};
+		enum classify_verdict verdict;
+		r = classifier_score(req->server->classifier, c, &ci, &res);
+		if (r < 0) {
+			store_release(req->server->store, c);
+			internal_error(rep);
+			goto out;
+		}
+		verdict =
+		    classify_verdict_for(&req->snap->classify, res.score, res.cold_start, false);
+		hold = verdict != CLASSIFY_HAM ||
+		       policy_count_links(json_string_value(text)) > req->snap->cfg->max_links;
+	}
+	r = comment_author_change(c, req->snap->cfg, req->server->keys, req->id, token,
+				  text ? json_string_value(text) : NULL,
+				  author ? json_string_value(author) : NULL, remove, hold,
+				  (int64_t)time(NULL), &rep->json, &err);
+	store_release(req->server->store, c);
+	if (r > 0) {
+		reply_error(rep, (unsigned)err.status, err.code, err.message);
+		goto out;
+	}
+	if (r < 0) {
+		internal_error(rep);
+		goto out;
+	}
+	rep->status = 200;
+	if (remove)
+		rep->json = json_pack("{s:I, s:b}", "id", (json_int_t)req->id, "deleted", 1);
+out:
+	classify_result_clear(&res);
+	json_decref(root);
+}
+
+static void author_edit(struct request *req, struct reply *rep)
+{
+	author_change(req, rep, false);
+}
+
+static void author_delete(struct request *req, struct reply *rep)
+{
+	author_change(req, rep, true);
+}
+
+const struct route public_routes[] = {
+    {"/api/v1/comments", "GET, HEAD, POST, OPTIONS", get_comments, post_comment, NULL, NULL,
+     BODY_JSON | BODY_FORM, false},
+    {"/api/v1/comments/{id}", "PATCH, DELETE, OPTIONS", NULL, NULL, author_edit, author_delete,
+     BODY_JSON, false},
+    {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON, false},
+    {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0, false},
 };
-const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+const size_t public_routes_count = sizeof(public_routes) / sizeof(public_routes[0]);

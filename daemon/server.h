@@ -7,9 +7,11 @@
 #define COMMENTD_SERVER_H
 
 #include "buf.h"
+#include "classify.h"
 #include "config.h"
 #include "keys.h"
 #include "net.h"
+#include "policy.h"
 #include "ratelimit.h"
 #include "store.h"
 
@@ -23,15 +25,21 @@ struct snapshot {
 	struct config *cfg;
 	struct net_origins *origins;
 	struct net_cidrs *proxies;
+	struct policy *policy;
+	struct classify_settings classify; /* cut-offs from cfg */
+	char site_host[NET_ORIGIN_MAX];	   /* host of the first origin, or "" */
 };
 
 struct server {
 	struct keys *keys;
 	struct store *store;
+	struct classifier *classifier;
 	struct ratelimit *post_limit;
+	struct ratelimit *auth_failures; /* failed admin logins per client */
 	pthread_mutex_t snap_lock;
 	struct snapshot *snap;
 	struct MHD_Daemon *mhd;
+	struct maintenance *maintenance; /* background jobs (maintenance.h) */
 };
 
 /* Builds a snapshot owning cfg (and parsing its lists).  0, 1 on a bad
@@ -58,6 +66,8 @@ struct request {
 	double started; /* monotonic seconds */
 	struct net_addr client;
 	char client_ip[NET_IP_MAX];
+	int64_t id;	 /* the {id} path segment, if any */
+	char actor[72];	 /* admin token name, for the audit log */
 	unsigned status; /* for the access log */
 };
 
@@ -75,11 +85,18 @@ struct reply {
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
 
+enum route_body {
+	BODY_JSON = 1,	   /* application/json */
+	BODY_FORM = 2,	   /* application/x-www-form-urlencoded */
+	BODY_OPTIONAL = 4, /* an empty body needs no Content-Type */
+};
+
 struct route {
-	const char *path;
-	const char *allow; /* methods, e.g. "GET, POST, OPTIONS" */
-	route_handler get, post;
-	bool body_json, body_form; /* accepted POST content types */
+	const char *path;  /* segments; "{id}" matches a positive integer */
+	const char *allow; /* methods, e.g. "GET, HEAD, POST, OPTIONS" */
+	route_handler get, post, patch, del;
+	unsigned body; /* enum route_body flags for POST and PATCH */
+	bool admin;    /* requires Authorization: Bearer <admin token> */
 };
 
 /* Fills rep with a JSON error {"error": code, "message": message}. */
@@ -91,9 +108,21 @@ const char *request_header(struct request *req, const char *name);
 /* The request's query argument, or NULL. */
 const char *request_arg(struct request *req, const char *name);
 
-/* Route table and handlers (routes.c). */
-extern const struct route routes[];
-extern const size_t routes_count;
+/* Route tables and handlers (routes.c, routes_admin.c). */
+extern const struct route public_routes[];
+extern const size_t public_routes_count;
+extern const struct route admin_routes[];
+extern const size_t admin_routes_count;
+
+/* Checks the request's admin token (routes_admin.c).  0 and req->actor set,
+ * or an error in rep (401, 429). */
+int admin_authenticate(struct request *req, struct reply *rep);
+
+/* A keyed 64-bit pseudonym of the client address, for rate limits. */
+uint64_t request_client_key(struct request *req);
+
+/* Monotonic seconds. */
+double monotonic_seconds(void);
 
 /* Starts MHD on listen_fd (>= 0, from systemd) or on cfg->listen.  0 or -1. */
 int http_start(struct server *s, int listen_fd);

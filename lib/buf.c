@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,14 @@ int buf_append(struct buf *b, const void *data, size_t n)
 
 	if (n > b->max - b->len)
 		return BUF_TOO_BIG;
+	if (n >= SIZE_MAX - b->len) /* len + n + 1 would wrap (max near SIZE_MAX) */
+		return -ENOMEM;
 	want = b->len + n + 1;
 	if (want > b->alloc) {
 		alloc = b->alloc ? b->alloc : 256;
 		while (alloc < want)
-			alloc *= 2;
-		if (alloc > b->max + 1)
+			alloc = alloc > SIZE_MAX / 2 ? want : alloc * 2;
+		if (alloc - 1 > b->max) /* alloc > max + 1, without wrapping */
 			alloc = b->max + 1;
 		p = realloc(b->data, alloc);
 		if (!p)

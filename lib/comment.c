@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-static const char *const status_names[] = {"published", "pending", "spam", "deleted"};
+static const char *const status_names[] = {"published", "pending", "spam", "deleted", "discarded"};
 
 const char *comment_status_name(enum comment_status s)
 {
@@ -23,9 +24,29 @@ const char *comment_status_name(enum comment_status s)
 
 enum comment_status comment_decide(const struct comment_facts *facts)
 {
-	if (facts->verdict && strcmp(facts->verdict, "spam") == 0)
+	bool is = facts->verdict != NULL;
+
+	if (facts->honeypot_filled)
+		return COMMENT_DISCARDED;
+	if (facts->allowlisted)
+		return COMMENT_PUBLISHED;
+	if (facts->blocklisted)
 		return COMMENT_SPAM;
-	if (facts->verdict && strcmp(facts->verdict, "unsure") == 0)
+	/* Cold start (too little learned): the score alone never files spam or
+	 * discards, it only holds what looks like spam (the classifier turned
+	 * those verdicts into unsure), and an untrained model's doubt holds
+	 * nothing: a new blog's comments appear as the site policy says. */
+	if (facts->cold_start) {
+		if (is && strcmp(facts->verdict, "ham") != 0 && facts->score >= facts->spam_cutoff)
+			return COMMENT_PENDING;
+	} else if (is && strcmp(facts->verdict, "discard") == 0) {
+		return COMMENT_DISCARDED;
+	} else if (is && strcmp(facts->verdict, "spam") == 0) {
+		return COMMENT_SPAM;
+	} else if (is && strcmp(facts->verdict, "unsure") == 0) {
+		return COMMENT_PENDING;
+	}
+	if (facts->links > facts->max_links)
 		return COMMENT_PENDING;
 	switch (facts->moderation) {
 	case MODERATION_ALL:
@@ -195,9 +216,9 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		if (!text_utf8_valid(in->url, strlen(in->url), NULL))
 			return fail(err, 400, "invalid_utf8", "The website is not valid UTF-8.");
 		text_trim(in->url);
-		if (!*in->url) {
-			in->url = NULL;
-		} else if (!url_valid(in->url, cfg->max_url)) {
+		/* A blank URL stays "" (absent): the caller owns and frees the
+		 * buffer, so the pointer must not be dropped. */
+		if (*in->url && !url_valid(in->url, cfg->max_url)) {
 			return fail(err, 422, "invalid_url",
 				    "The website must be an http:// or https:// address of at "
 				    "most %u characters.",
@@ -282,8 +303,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
 		   struct comment_error *err)
 {
-	unsigned char email_hash[KEYS_HASH_BYTES];
-	char avatar[KEYS_AVATAR_HEX], created[21];
+	unsigned char email_hash[KEYS_HASH_BYTES], edit_hash[KEYS_HASH_BYTES];
+	char avatar[KEYS_AVATAR_HEX], created[21], edit_token[KEYS_TOKEN_CHARS], until[21];
 	sqlite3_stmt *st;
 	int64_t thread_id = 0, parent = in->parent, root = 0, id;
 	int depth = 1, r, rc;
@@ -300,6 +321,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		goto out;
 	keys_hash(k, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
 	keys_avatar(k, in->email, avatar);
+	keys_token_new(k, edit_token, edit_hash);
 
 	r = store_begin(c);
 	if (r > 0) {
@@ -412,6 +434,9 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		sqlite3_bind_double(st, 16, v->score);
 	bind_text_or_null(st, 17, v->verdict);
 	bind_text_or_null(st, 18, v->tokens);
+	if (v->features)
+		sqlite3_bind_blob(st, 19, v->features, (int)v->features_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 20, edit_hash, sizeof(edit_hash), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	r = store_write_error(c, rc, "comment insert");
@@ -446,11 +471,15 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		goto out;
 
 	comment_format_time(now, created);
-	j = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id", (json_int_t)id,
-		      "thread", in->thread, "parent", parent ? json_integer(parent) : json_null(),
-		      "author", in->author, "url", in->url ? json_string(in->url) : json_null(),
-		      "created", created, "html", html, "avatar", avatar, "status",
-		      v->status == COMMENT_PUBLISHED ? "published" : "pending");
+	comment_format_time(now + cfg->edit_window, until);
+	j = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+		      (json_int_t)id, "thread", in->thread, "parent",
+		      parent ? json_integer(parent) : json_null(), "author", in->author, "url",
+		      (in->url && *in->url) ? json_string(in->url) : json_null(), "created",
+		      created, "html", html, "avatar", avatar, "status",
+		      v->status == COMMENT_PUBLISHED ? "published" : "pending", "edit_token",
+		      edit_token, "edit_until", until);
+	sodium_memzero(edit_token, sizeof(edit_token));
 	if (!j) {
 		r = -ENOMEM;
 		goto out;
@@ -580,4 +609,181 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 	}
 	*out = result;
 	return 0;
+}
+
+static const char sql_previously_approved[] =
+    "SELECT EXISTS (SELECT 1 FROM comments WHERE email_hash = ?1 AND status = 'published')";
+
+int comment_previously_approved(struct store_conn *c,
+				const unsigned char email_hash[KEYS_HASH_BYTES])
+{
+	sqlite3_stmt *st = store_stmt(c, sql_previously_approved);
+	int r = -EIO;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = sqlite3_column_int(st, 0) ? 1 : 0;
+	sqlite3_reset(st);
+	return r;
+}
+
+static const char sql_count_discard[] = "INSERT INTO discarded(day, count) VALUES (?1, 1)"
+					" ON CONFLICT(day) DO UPDATE SET count = count + 1";
+
+int comment_count_discard(struct store_conn *c, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_count_discard);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now / 86400);
+	r = store_write_error(c, sqlite3_step(st), "discard count");
+	sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
+static const char sql_author_get[] =
+    "SELECT c.edit_hash, c.created, c.status, c.text, c.author, t.path, c.parent_id, c.url,"
+    " c.avatar, EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
+static const char sql_author_edit[] =
+    "UPDATE comments SET text = ?2, author = ?3, html = ?4, modified = ?5,"
+    " status = CASE WHEN ?6 THEN 'pending' ELSE status END WHERE id = ?1";
+static const char sql_author_delete[] = "DELETE FROM comments WHERE id = ?1";
+static const char sql_author_tombstone[] =
+    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    " email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL, features = NULL,"
+    " tokens = NULL, edit_hash = NULL, modified = ?2 WHERE id = ?1";
+
+int comment_author_change(struct store_conn *c, const struct config *cfg, const struct keys *k,
+			  int64_t id, const char *token, const char *text, const char *author,
+			  bool remove, bool hold, int64_t now, json_t **out,
+			  struct comment_error *err)
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	struct comment_input in = {0};
+	char *html = NULL, created[21], status[16] = "";
+	char *new_text = NULL, *new_author = NULL, *thread = NULL, *url = NULL, *avatar = NULL;
+	int64_t parent = 0, created_at = 0;
+	bool token_ok = false, has_replies = false;
+	sqlite3_stmt *st;
+	int r;
+
+	if (!token || strlen(token) != KEYS_TOKEN_CHARS - 1)
+		return fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+	keys_hash(k, KEYS_TOKEN, token, strlen(token), hash);
+	r = store_begin(c);
+	if (r)
+		return r > 0 ? unavailable(err, r) : r;
+	st = store_stmt(c, sql_author_get);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = fail(err, 404, "not_found", "There is no such comment.");
+		goto out;
+	}
+	if (sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES)
+		token_ok = sodium_memcmp(sqlite3_column_blob(st, 0), hash, KEYS_HASH_BYTES) == 0;
+	created_at = sqlite3_column_int64(st, 1);
+	snprintf(status, sizeof(status), "%s", sqlite3_column_text(st, 2));
+	new_text = strdup(text ? text : (const char *)sqlite3_column_text(st, 3));
+	new_author = strdup(author ? author : (const char *)sqlite3_column_text(st, 4));
+	thread = strdup((const char *)sqlite3_column_text(st, 5));
+	parent = sqlite3_column_int64(st, 6);
+	url = sqlite3_column_type(st, 7) == SQLITE_NULL
+		  ? NULL
+		  : strdup((const char *)sqlite3_column_text(st, 7));
+	avatar = strdup((const char *)sqlite3_column_text(st, 8));
+	has_replies = sqlite3_column_int(st, 9) != 0;
+	sqlite3_reset(st);
+	if (!new_text || !new_author || !thread || !avatar) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (!token_ok || strcmp(status, "deleted") == 0) {
+		r = fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+		goto out;
+	}
+	if (now > created_at + (int64_t)cfg->edit_window) {
+		r = fail(err, 403, "edit_window_closed",
+			 "Comments can be changed only within %u minutes of posting.",
+			 cfg->edit_window / 60);
+		goto out;
+	}
+	if (remove) {
+		st = store_stmt(c, has_replies ? sql_author_tombstone : sql_author_delete);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		if (has_replies)
+			sqlite3_bind_int64(st, 2, now);
+		r = step_done(c, st, "author delete");
+	} else {
+		/* Validate the edit as a new submission would be. */
+		in.thread = thread;
+		in.author = new_author;
+		in.email = (char *)"author@edit.invalid";
+		in.text = new_text;
+		r = comment_validate(cfg, &in, err);
+		if (r)
+			goto out;
+		r = render_markdown(new_text, strlen(new_text), &html);
+		if (r) {
+			r = r > 0 ? fail(err, 422, "text_too_long", "The comment is too long.") : r;
+			goto out;
+		}
+		st = store_stmt(c, sql_author_edit);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, new_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, new_author, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, html, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int(st, 6, hold ? 1 : 0);
+		r = step_done(c, st, "author edit");
+		if (hold)
+			snprintf(status, sizeof(status), "pending");
+	}
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = store_commit(c);
+	if (r > 0) {
+		r = unavailable(err, r);
+		goto out;
+	}
+	if (r == 0 && !remove) {
+		comment_format_time(created_at, created);
+		*out = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id",
+				 (json_int_t)id, "thread", thread, "parent",
+				 parent ? json_integer(parent) : json_null(), "author", new_author,
+				 "url", url ? json_string(url) : json_null(), "created", created,
+				 "html", html, "avatar", avatar, "status", status);
+		if (!*out)
+			r = -ENOMEM;
+	}
+out:
+	store_rollback(c);
+	free(html);
+	free(new_text);
+	free(new_author);
+	free(thread);
+	free(url);
+	free(avatar);
+	return r;
 }

@@ -24,6 +24,7 @@ enum comment_status {
 	COMMENT_PENDING,
 	COMMENT_SPAM,
 	COMMENT_DELETED,
+	COMMENT_DISCARDED, /* blatant spam: counted, never stored */
 };
 
 /* Positive (domain) results. */
@@ -56,20 +57,29 @@ struct comment_input {
 /* What the publish decision and the classifier determined for a comment. */
 struct comment_verdict {
 	enum comment_status status;
-	double score;	     /* spam probability, or -1 when not classified */
-	const char *verdict; /* "ham", "unsure", "spam" or NULL */
-	const char *tokens;  /* JSON array text of deciding tokens, or NULL */
+	double score;	      /* spam probability, or -1 when not classified */
+	const char *verdict;  /* "ham", "unsure", "spam", "discard" or NULL */
+	const char *tokens;   /* JSON array text of deciding tokens, or NULL */
+	const void *features; /* classifier features to learn from later, or NULL */
+	size_t features_len;
 };
 
 /* The facts the publish decision weighs. */
 struct comment_facts {
 	enum moderation_mode moderation;
 	const char *verdict;	  /* classifier verdict name, NULL when none ran */
-	bool previously_approved; /* same e-mail hash approved before */
+	bool cold_start;	  /* the classifier has not learned enough yet */
+	double score;		  /* the classifier's score (cold start) */
+	double spam_cutoff;	  /* its spam cut-off */
+	bool honeypot_filled;	  /* the hidden field only bots fill was filled */
+	bool previously_approved; /* a comment with the same e-mail hash is published */
+	bool allowlisted;	  /* the e-mail hash is on the allowlist */
+	bool blocklisted;	  /* a blocklisted word, domain or network */
+	unsigned links, max_links;
 };
 
 /* The single place where a comment's fate is decided.  Returns the status a
- * new comment gets. */
+ * new comment gets (COMMENT_DISCARDED: do not store). */
 enum comment_status comment_decide(const struct comment_facts *facts);
 
 /* Validates and normalises a submission against cfg.  0, or COMMENT_INVALID
@@ -84,7 +94,8 @@ int comment_thread_check(const char *thread, struct comment_error *err);
 /* Stores a validated submission with its verdict in one BEGIN IMMEDIATE
  * transaction.  A parent must be a published comment of the same thread; a
  * reply deeper than cfg->max_depth attaches to the deepest allowed ancestor.
- * On success *out is the comment's public form plus "status" (caller owns).
+ * On success *out is the comment's public form plus "status" and, for the
+ * author only, "edit_token" and "edit_until" (caller owns).
  * Returns 0, COMMENT_INVALID or COMMENT_UNAVAILABLE (err filled), or
  * negative (logged). */
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
@@ -100,6 +111,25 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 /* Published-comment counts for each thread path in the JSON array paths
  * (strings, checked by the caller).  *out maps path to count.  0 or negative. */
 int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);
+
+/* True if a comment with this e-mail hash is published (moderation =
+ * first).  0/1, or negative. */
+int comment_previously_approved(struct store_conn *c,
+				const unsigned char email_hash[KEYS_HASH_BYTES]);
+
+/* Counts a discarded comment for today.  0 or negative. */
+int comment_count_discard(struct store_conn *c, int64_t now);
+
+/* The author's own edit (text and/or author, NULL keeps) or deletion
+ * (remove) of comment id, allowed with the comment's edit token within
+ * cfg->edit_window seconds of posting.  Edits are re-rendered; *out (edit
+ * only) is the public form.  hold: the edited text needs a moderator again
+ * (the status becomes pending).  0, COMMENT_INVALID (404 unknown, 403 wrong
+ * token or window closed, 422 invalid text), COMMENT_UNAVAILABLE, negative. */
+int comment_author_change(struct store_conn *c, const struct config *cfg, const struct keys *k,
+			  int64_t id, const char *token, const char *text, const char *author,
+			  bool remove, bool hold, int64_t now, json_t **out,
+			  struct comment_error *err);
 
 /* Formats Unix seconds as RFC 3339 UTC into out (21 bytes). */
 void comment_format_time(int64_t t, char out[21]);

@@ -12,7 +12,8 @@
 enum setting_type {
 	SETTING_STRING,
 	SETTING_UINT,
-	SETTING_MODERATION,
+	SETTING_CHOICE, /* an int field holding the index of one of choices */
+	SETTING_DOUBLE,
 	SETTING_LOGLEVEL,
 };
 
@@ -21,7 +22,9 @@ struct setting {
 	enum setting_type type;
 	size_t offset;
 	const char *def;
-	unsigned min, max; /* SETTING_UINT bounds */
+	unsigned min, max;	    /* SETTING_UINT bounds */
+	const char *const *choices; /* SETTING_CHOICE names, NULL-terminated */
+	double dmin, dmax;	    /* SETTING_DOUBLE bounds */
 };
 
 #define FIELD(f) offsetof(struct config, f)
@@ -29,30 +32,50 @@ struct setting {
 /* The one table of settings: name, type, field, default, bounds.
  * docs/configuration.md documents each; tests/unit/test-config.c checks that
  * every name here appears there. */
+static const char *const moderation_names[] = {"none", "first", "all", NULL};
+static const char *const erase_names[] = {"delete", "anonymise", NULL};
+
 static const struct setting settings[] = {
-    {"listen", SETTING_STRING, FIELD(listen), "127.0.0.1:8080", 0, 0},
-    {"db", SETTING_STRING, FIELD(db), "commentd.db", 0, 0},
-    {"key", SETTING_STRING, FIELD(key), "commentd.key", 0, 0},
-    {"site_origins", SETTING_STRING, FIELD(site_origins), "", 0, 0},
-    {"trusted_proxies", SETTING_STRING, FIELD(trusted_proxies), "", 0, 0},
-    {"log_level", SETTING_LOGLEVEL, FIELD(log_level), "info", 0, 0},
-    {"max_depth", SETTING_UINT, FIELD(max_depth), "5", 1, 50},
-    {"max_body", SETTING_UINT, FIELD(max_body), "65536", 1024, 1048576},
-    {"max_text", SETTING_UINT, FIELD(max_text), "10000", 1, 100000},
-    {"max_author", SETTING_UINT, FIELD(max_author), "100", 1, 1000},
-    {"max_url", SETTING_UINT, FIELD(max_url), "2000", 10, 8000},
-    {"rate_limit", SETTING_UINT, FIELD(rate_limit), "10", 0, 100000},
-    {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000},
-    {"threads", SETTING_UINT, FIELD(threads), "2", 1, 64},
-    {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000},
-    {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600},
-    {"page_max", SETTING_UINT, FIELD(page_max), "200", 1, 10000},
-    {"moderation", SETTING_MODERATION, FIELD(moderation), "none", 0, 0},
+    {"listen", SETTING_STRING, FIELD(listen), "127.0.0.1:8080", 0, 0, NULL, 0, 0},
+    {"db", SETTING_STRING, FIELD(db), "commentd.db", 0, 0, NULL, 0, 0},
+    {"key", SETTING_STRING, FIELD(key), "commentd.key", 0, 0, NULL, 0, 0},
+    {"site_origins", SETTING_STRING, FIELD(site_origins), "", 0, 0, NULL, 0, 0},
+    {"trusted_proxies", SETTING_STRING, FIELD(trusted_proxies), "", 0, 0, NULL, 0, 0},
+    {"log_level", SETTING_LOGLEVEL, FIELD(log_level), "info", 0, 0, NULL, 0, 0},
+    {"max_depth", SETTING_UINT, FIELD(max_depth), "5", 1, 50, NULL, 0, 0},
+    {"max_body", SETTING_UINT, FIELD(max_body), "65536", 1024, 1048576, NULL, 0, 0},
+    {"max_text", SETTING_UINT, FIELD(max_text), "10000", 1, 100000, NULL, 0, 0},
+    {"max_author", SETTING_UINT, FIELD(max_author), "100", 1, 1000, NULL, 0, 0},
+    {"max_url", SETTING_UINT, FIELD(max_url), "2000", 10, 8000, NULL, 0, 0},
+    {"rate_limit", SETTING_UINT, FIELD(rate_limit), "10", 0, 100000, NULL, 0, 0},
+    {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000, NULL, 0, 0},
+    {"threads", SETTING_UINT, FIELD(threads), "2", 1, 64, NULL, 0, 0},
+    {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0},
+    {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600, NULL, 0, 0},
+    {"page_max", SETTING_UINT, FIELD(page_max), "200", 1, 10000, NULL, 0, 0},
+    {"moderation", SETTING_CHOICE, FIELD(moderation), "none", 0, 0, moderation_names, 0, 0},
+    {"max_links", SETTING_UINT, FIELD(max_links), "2", 0, 1000, NULL, 0, 0},
+    {"blocklist_words", SETTING_STRING, FIELD(blocklist_words), "", 0, 0, NULL, 0, 0},
+    {"blocklist_domains", SETTING_STRING, FIELD(blocklist_domains), "", 0, 0, NULL, 0, 0},
+    {"blocklist_networks", SETTING_STRING, FIELD(blocklist_networks), "", 0, 0, NULL, 0, 0},
+    {"allowlist_emails", SETTING_STRING, FIELD(allowlist_emails), "", 0, 0, NULL, 0, 0},
+    {"edit_window", SETTING_UINT, FIELD(edit_window), "900", 0, 86400, NULL, 0, 0},
+    {"honeypot_field", SETTING_STRING, FIELD(honeypot_field), "website2", 0, 0, NULL, 0, 0},
+    {"ham_cutoff", SETTING_DOUBLE, FIELD(ham_cutoff), "0.30", 0, 0, NULL, 0.0, 1.0},
+    {"spam_cutoff", SETTING_DOUBLE, FIELD(spam_cutoff), "0.98", 0, 0, NULL, 0.0, 1.0},
+    {"discard_cutoff", SETTING_DOUBLE, FIELD(discard_cutoff), "0.9999", 0, 0, NULL, 0.0, 1.01},
+    {"min_learned", SETTING_UINT, FIELD(min_learned), "50", 0, 1000000, NULL, 0, 0},
+    {"spam_retention_days", SETTING_UINT, FIELD(spam_retention_days), "15", 1, 3650, NULL, 0, 0},
+    {"ip_retention_days", SETTING_UINT, FIELD(ip_retention_days), "30", 1, 3650, NULL, 0, 0},
+    {"token_prune_days", SETTING_UINT, FIELD(token_prune_days), "90", 1, 3650, NULL, 0, 0},
+    {"maintenance_interval", SETTING_UINT, FIELD(maintenance_interval), "3600", 10, 86400, NULL, 0,
+     0},
+    {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0},
+    {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0},
+    {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
-
-static const char *const moderation_names[] = {"none", "first", "all"};
 
 const char *config_moderation_name(enum moderation_mode m)
 {
@@ -117,15 +140,38 @@ static int apply(struct config *c, const struct setting *st, const char *value, 
 		}
 		*(unsigned *)base = (unsigned)n;
 		return 0;
-	case SETTING_MODERATION:
-		for (unsigned i = 0; i < 3; i++) {
-			if (strcmp(value, moderation_names[i]) == 0) {
-				*(enum moderation_mode *)base = (enum moderation_mode)i;
+	case SETTING_CHOICE:
+		for (int i = 0; st->choices[i]; i++) {
+			if (strcmp(value, st->choices[i]) == 0) {
+				*(int *)base = i;
 				return 0;
 			}
 		}
-		set_err(err, "moderation must be none, first or all");
+		{
+			char list[128] = "";
+			size_t o = 0;
+			for (int i = 0; st->choices[i] && o < sizeof(list); i++)
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+						      i == 0		   ? ""
+						      : st->choices[i + 1] ? ", "
+									   : " or ",
+						      st->choices[i]);
+			set_err(err, "%s must be %s", st->name, list);
+		}
 		return 1;
+	case SETTING_DOUBLE: {
+		char *end;
+		double d;
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno || end == value || *end || !(d >= st->dmin && d <= st->dmax)) {
+			set_err(err, "%s must be a number from %g to %g", st->name, st->dmin,
+				st->dmax);
+			return 1;
+		}
+		*(double *)base = d;
+		return 0;
+	}
 	}
 	return 1;
 }
@@ -290,8 +336,42 @@ int config_check(const struct config *c, char *err)
 		return r < 0 ? r : 1;
 	}
 	net_cidrs_free(proxies);
+	proxies = NULL;
+	r = net_cidrs_new(&proxies, c->blocklist_networks);
+	if (r != 0) {
+		set_err(err, "blocklist_networks must be a list of addresses or networks");
+		return r < 0 ? r : 1;
+	}
+	net_cidrs_free(proxies);
+	for (const char *p = c->allowlist_emails; *p;) {
+		size_t n;
+		while (*p == ' ' || *p == ',')
+			p++;
+		n = strcspn(p, " ,");
+		if (n == 0)
+			break;
+		if (n != 64 || strspn(p, "0123456789abcdef") < 64) {
+			set_err(err, "allowlist_emails must be e-mail hashes of 64 hex digits (see "
+				     "commentctl email-hash)");
+			return 1;
+		}
+		p += n;
+	}
+	if (c->ham_cutoff > c->spam_cutoff || c->spam_cutoff > c->discard_cutoff) {
+		set_err(err,
+			"the cut-offs must satisfy ham_cutoff <= spam_cutoff <= discard_cutoff");
+		return 1;
+	}
+	if (!*c->honeypot_field || strlen(c->honeypot_field) > 64) {
+		set_err(err, "honeypot_field must be a field name of 1 to 64 characters");
+		return 1;
+	}
 	if (!*c->db || !*c->key) {
 		set_err(err, "db and key must name files");
+		return 1;
+	}
+	if (*c->backup_dir && c->backup_dir[0] != '/') {
+		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
 		return 1;
 	}
 	return 0;
@@ -313,9 +393,12 @@ void config_each(const struct config *c, void (*fn)(const char *name, const char
 			snprintf(num, sizeof(num), "%u", *(const unsigned *)base);
 			fn(settings[i].name, num, u);
 			break;
-		case SETTING_MODERATION:
-			fn(settings[i].name,
-			   config_moderation_name(*(const enum moderation_mode *)base), u);
+		case SETTING_CHOICE:
+			fn(settings[i].name, settings[i].choices[*(const int *)base], u);
+			break;
+		case SETTING_DOUBLE:
+			snprintf(num, sizeof(num), "%g", *(const double *)base);
+			fn(settings[i].name, num, u);
 			break;
 		}
 	}

@@ -20,6 +20,11 @@ enum moderation_mode {
 	MODERATION_ALL,
 };
 
+enum erase_mode {
+	ERASE_DELETE,
+	ERASE_ANONYMISE,
+};
+
 struct config {
 	char *listen;	       /* "ADDR:PORT" */
 	char *db;	       /* SQLite file */
@@ -39,6 +44,24 @@ struct config {
 	unsigned timeout;      /* idle connection timeout, seconds */
 	unsigned page_max;     /* largest accepted ?limit= */
 	enum moderation_mode moderation;
+	unsigned max_links;	  /* more links than this: held */
+	char *blocklist_words;	  /* words that send a comment to spam */
+	char *blocklist_domains;  /* link/URL/e-mail domains that send it to spam */
+	char *blocklist_networks; /* client networks (CIDR) that send it to spam */
+	char *allowlist_emails;	  /* e-mail hashes (hex) that skip the queue */
+	unsigned edit_window;	  /* seconds an author may edit or delete */
+	char *honeypot_field;	  /* hidden form field that only bots fill */
+	double ham_cutoff;	  /* classifier score below: ham */
+	double spam_cutoff;	  /* at or above: spam */
+	double discard_cutoff;	  /* at or above: discarded */
+	unsigned min_learned;	  /* cold start: messages of each class first */
+	unsigned spam_retention_days;
+	unsigned ip_retention_days;
+	unsigned token_prune_days;
+	unsigned maintenance_interval; /* seconds between maintenance runs */
+	enum erase_mode erase;
+	char *backup_dir;     /* daily backups go here; empty = off */
+	unsigned backup_keep; /* daily backups kept in backup_dir */
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */

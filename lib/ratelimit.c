@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define PROBES 8
@@ -49,7 +50,7 @@ void ratelimit_configure(struct ratelimit *r, unsigned per_minute, unsigned burs
 	pthread_mutex_unlock(&r->lock);
 }
 
-unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now)
+static unsigned take(struct ratelimit *r, uint64_t key, double now, bool consume)
 {
 	struct bucket *b = NULL, *oldest = NULL;
 	unsigned wait = 0;
@@ -69,6 +70,8 @@ unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now)
 			oldest = s;
 	}
 	if (!b) {
+		if (!consume)
+			goto out; /* an unknown client has a full bucket */
 		b = oldest;
 		b->key = key;
 		b->tokens = r->burst;
@@ -79,7 +82,8 @@ unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now)
 		b->tokens = r->burst;
 	b->last = now;
 	if (b->tokens >= 1.0) {
-		b->tokens -= 1.0;
+		if (consume)
+			b->tokens -= 1.0;
 	} else {
 		wait = (unsigned)ceil((1.0 - b->tokens) / r->per_second);
 		if (wait == 0)
@@ -88,4 +92,14 @@ unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now)
 out:
 	pthread_mutex_unlock(&r->lock);
 	return wait;
+}
+
+unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now)
+{
+	return take(r, key, now, true);
+}
+
+unsigned ratelimit_peek(struct ratelimit *r, uint64_t key, double now)
+{
+	return take(r, key, now, false);
 }

@@ -28,4 +28,7 @@ void ratelimit_configure(struct ratelimit *r, unsigned per_minute, unsigned burs
  * allowed, else the whole seconds until a token is available (>= 1). */
 unsigned ratelimit_take(struct ratelimit *r, uint64_t key, double now);
 
+/* Like ratelimit_take but consumes nothing: 0 if a token is available. */
+unsigned ratelimit_peek(struct ratelimit *r, uint64_t key, double now);
+
 #endif

@@ -64,6 +64,23 @@ static bool link_allowed(const char *url)
 	       strncasecmp(url, "mailto:", 7) == 0;
 }
 
+/* True if n has an ancestor link that is emitted as <a>.  cmark lets an
+ * autolink sit inside a link's text; nested <a> elements are invalid HTML,
+ * so the inner one is reduced to its text. */
+static bool inside_link(cmark_node *n)
+{
+	for (cmark_node *p = cmark_node_parent(n); p; p = cmark_node_parent(p)) {
+		const char *url;
+
+		if (cmark_node_get_type(p) != CMARK_NODE_LINK)
+			continue;
+		url = cmark_node_get_url(p);
+		if (url && link_allowed(url))
+			return true;
+	}
+	return false;
+}
+
 static int literal(struct buf *b, cmark_node *n)
 {
 	const char *s = cmark_node_get_literal(n);
@@ -141,7 +158,7 @@ static int emit(struct buf *b, cmark_node *n, bool enter)
 		return buf_puts(b, enter ? "<strong>" : "</strong>");
 	case CMARK_NODE_LINK:
 		url = cmark_node_get_url(n);
-		if (!url || !link_allowed(url))
+		if (!url || !link_allowed(url) || inside_link(n))
 			return 0;
 		if (!enter)
 			return buf_puts(b, "</a>");

@@ -98,12 +98,13 @@ static int user_version(sqlite3 *db, int *out)
 	return -EIO;
 }
 
-/* Applies every migration newer than the file's user_version, each in its own
- * BEGIN IMMEDIATE transaction, so a failing step leaves the file as it was
- * before that step. */
+/* Applies every migration newer than the file's user_version in one BEGIN
+ * IMMEDIATE transaction, so a failing step leaves the file as it was before
+ * the upgrade, not half-way between two versions (which an older binary
+ * would refuse as too new). */
 static int migrate(sqlite3 *db)
 {
-	int version, r;
+	int version = 0, r;
 	char pragma[64];
 
 	r = exec_sql(db, "PRAGMA journal_mode=WAL;");
@@ -123,11 +124,6 @@ static int migrate(sqlite3 *db)
 		return STORE_TOO_NEW;
 	}
 	for (int i = version; i < store_schema_version(); i++) {
-		if (i > version) {
-			r = exec_sql(db, "BEGIN IMMEDIATE;");
-			if (r < 0)
-				return r;
-		}
 		log_info("store: applying migration %s", schema_files[i].name);
 		r = exec_sql(db, (const char *)schema_files[i].data);
 		if (r < 0)
@@ -136,16 +132,15 @@ static int migrate(sqlite3 *db)
 		r = exec_sql(db, pragma);
 		if (r < 0)
 			goto fail;
-		r = exec_sql(db, "COMMIT;");
-		if (r < 0)
-			goto fail;
 	}
-	if (version == store_schema_version())
-		return exec_sql(db, "COMMIT;");
+	r = exec_sql(db, "COMMIT;");
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	exec_sql(db, "ROLLBACK;");
-	log_err("store: migration failed; the database was left at the last good version");
+	log_err("store: migration failed; the database was left as it was (schema version %d)",
+		version);
 	return r < 0 ? r : -EIO;
 }
 

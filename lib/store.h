@@ -3,8 +3,10 @@
  * A store owns a fixed pool of connections, each opened in multi-thread mode
  * with WAL, synchronous=FULL, foreign keys, defensive mode and a busy timeout.
  * Opening applies the numbered migrations in schema/ (embedded at build time)
- * through PRAGMA user_version, one BEGIN IMMEDIATE transaction each; a
- * database newer than the binary is refused.
+ * through PRAGMA user_version, all pending ones in a single BEGIN IMMEDIATE
+ * transaction: if any fails, the file stays exactly as it was before the
+ * upgrade (schema, data and user_version).  A database newer than the binary
+ * is refused.
  *
  * Modules keep their SQL as static text next to their code and obtain
  * prepared statements with store_stmt(), which prepares each text once per

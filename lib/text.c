@@ -28,8 +28,17 @@ bool text_has_controls(const char *s, bool allow_newlines)
 	utf8proc_int32_t cp;
 	utf8proc_ssize_t k;
 
-	while (*p && (k = utf8proc_iterate(p, -1, &cp)) > 0) {
-		bool newline = cp == '\n' || cp == '\r' || cp == '\t';
+	while (*p) {
+		bool newline;
+
+		k = utf8proc_iterate(p, -1, &cp);
+		if (k <= 0) {
+			/* Not UTF-8: judge the byte by itself and go on, so that
+			 * a control after a bad sequence is still found. */
+			cp = *p;
+			k = 1;
+		}
+		newline = cp == '\n' || cp == '\r' || cp == '\t';
 		if ((cp < 0x20 && !(allow_newlines && newline)) || (cp >= 0x7f && cp < 0xa0))
 			return true;
 		p += k;

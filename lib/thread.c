@@ -55,12 +55,18 @@ int thread_tree_add(struct thread_tree *t, const struct thread_row *row)
 	if (!replies)
 		return -ENOMEM;
 	comment_format_time(row->created, created);
-	node = json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:o}", "id", (json_int_t)row->id,
-			 "parent", row->parent ? json_integer(row->parent) : json_null(), "author",
-			 row->author ? row->author : "", "url",
-			 row->url ? json_string(row->url) : json_null(), "created", created, "html",
-			 row->html ? row->html : "", "avatar", row->avatar ? row->avatar : "",
-			 "replies", json_incref(replies));
+	if (row->deleted)
+		node = json_pack("{s:I, s:o, s:b, s:o}", "id", (json_int_t)row->id, "parent",
+				 row->parent ? json_integer(row->parent) : json_null(), "deleted",
+				 1, "replies", json_incref(replies));
+	else
+		node =
+		    json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:o}", "id", (json_int_t)row->id,
+			      "parent", row->parent ? json_integer(row->parent) : json_null(),
+			      "author", row->author ? row->author : "", "url",
+			      row->url ? json_string(row->url) : json_null(), "created", created,
+			      "html", row->html ? row->html : "", "avatar",
+			      row->avatar ? row->avatar : "", "replies", json_incref(replies));
 	if (!node) {
 		json_decref(replies);
 		return -ENOMEM;
@@ -73,8 +79,23 @@ int thread_tree_add(struct thread_tree *t, const struct thread_row *row)
 	return 0;
 }
 
+/* Removes tombstones with nothing left below them, deepest first. */
+static void prune(json_t *list)
+{
+	size_t i = json_array_size(list);
+
+	while (i-- > 0) {
+		json_t *node = json_array_get(list, i);
+		json_t *replies = json_object_get(node, "replies");
+		prune(replies);
+		if (json_is_true(json_object_get(node, "deleted")) && json_array_size(replies) == 0)
+			json_array_remove(list, i);
+	}
+}
+
 int thread_tree_json(struct thread_tree *t, json_t **out)
 {
+	prune(t->top);
 	*out = json_incref(t->top);
 	return 0;
 }

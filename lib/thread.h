@@ -3,12 +3,15 @@
  * Rows are added in id order (a parent always precedes its replies); each
  * becomes {"id", "parent", "author", "url", "created", "html", "avatar",
  * "replies": [...]}.  A row whose parent was not added (hidden or on another
- * page) is left out together with its replies.
+ * page) is left out together with its replies.  A deleted row is a
+ * tombstone {"id", "parent", "deleted": true, "replies"} that the JSON keeps
+ * only while something published hangs below it.
  */
 #ifndef COMMENTD_THREAD_H
 #define COMMENTD_THREAD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define THREAD_MAX_ROWS 100000
@@ -23,6 +26,7 @@ struct thread_row {
 	int64_t created;
 	const char *html;
 	const char *avatar;
+	bool deleted; /* a tombstone: shown only while published replies hang below */
 };
 
 /* 0 or -ENOMEM. */

@@ -8,8 +8,10 @@ CREATE TABLE threads (
 	created INTEGER NOT NULL
 ) STRICT;
 
+-- AUTOINCREMENT: ids are never reused, so "comment:<id>" keys in the
+-- classifier's ledger and the audit log always mean one comment.
 CREATE TABLE comments (
-	id INTEGER PRIMARY KEY,
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
 	thread_id INTEGER NOT NULL REFERENCES threads(id),
 	parent_id INTEGER REFERENCES comments(id),
 	root_id INTEGER NOT NULL DEFAULT 0,   -- top-level ancestor (itself at depth 1)

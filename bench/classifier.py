@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Spam classifier benchmark: commentd's classifier vs bogofilter on identical splits.
+
+usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
+                           [--text-only] [--no-bogofilter] [--cls-opt=--robs=0.3 ...]
+
+Reads the corpora in place (default: ../shared/corpora next to the repository;
+never copy them into the repository):
+  Youtube0*.csv     YouTube Spam Collection v1 (Alberto, Lochter, Almeida, ICMLA 2015)
+  SMSSpamCollection SMS Spam Collection v1 (Almeida, Gomez Hidalgo, Yamakami, DocEng 2011)
+
+Protocols (classifier notes section 8):
+  YT    each video: 70/30 stratified holdout x seeds, mean over seeds then videos
+  LOVO  leave one video out: train on the other videos, test on it, mean over videos
+  SMS   70/30 stratified holdout x seeds
+For every split, accuracy and MCC use a threshold tuned by 3-fold CV inside the
+training part (max MCC); AUC is threshold-free; the three-way rates use each
+system's default cut-offs: ham auto-rejected = ham scored >= spam cut-off, spam
+auto-published = spam scored < ham cut-off, queued = share of all in between.
+
+Systems: ours (commentctl eval-split, in-memory model), bogofilter 1.2.5 with
+default parameters, and bogofilter tuned (-m 0.1,0.45,0.5), each run in its
+own temporary -d directory, fed the same text (author as the From: header
+unless --text-only; ours gets it as "author").
+
+Throughput: SMS corpus, one core: ours learns all 5,574 messages in memory and
+classifies them 20 times; also `commentctl learn` into SQLite (one transaction)
+and `commentctl score` from SQLite (with JSON reasons).  bogofilter registers
+and classifies the same as mboxes.  Peak memory is each process's max RSS.
+Only the Python standard library is used.
+"""
+import argparse
+import concurrent.futures
+import csv
+import glob
+import html
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# ---------------------------------------------------------------- corpora
+
+TAG = re.compile(r"<[^>]{0,200}>")
+
+
+def clean_youtube(s):
+    # The CSVs hold the HTML that YouTube served: decode it to the text a
+    # commenter typed (line breaks kept, link markup dropped, href kept).
+    s = re.sub(r"<br\s*/?>", "\n", s, flags=re.I)
+    s = re.sub(r'<a [^>]*href="([^"]*)"[^>]*>', r" \1 ", s, flags=re.I)
+    s = TAG.sub(" ", s)
+    return html.unescape(s)
+
+
+def load_youtube(path):
+    items = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            items.append({"text": clean_youtube(row["CONTENT"]), "author": row["AUTHOR"],
+                          "label": "spam" if row["CLASS"].strip() == "1" else "ham"})
+    return items
+
+
+def load_sms(path):
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            label, text = line.rstrip("\n").split("\t", 1)
+            items.append({"text": text, "label": label})
+    return items
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def auc(labels, scores):
+    pairs = sorted(zip(scores, labels))
+    n = len(pairs)
+    rank_sum = 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and pairs[j][0] == pairs[i][0]:
+            j += 1
+        r = (i + j + 1) / 2  # average 1-based rank
+        rank_sum += r * sum(1 for k in range(i, j) if pairs[k][1])
+        i = j
+    npos = sum(labels)
+    nneg = n - npos
+    if not npos or not nneg:
+        return float("nan")
+    return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg)
+
+
+def confusion(labels, scores, t):
+    tp = fp = tn = fn = 0
+    for y, s in zip(labels, scores):
+        p = s >= t
+        if y and p:
+            tp += 1
+        elif y:
+            fn += 1
+        elif p:
+            fp += 1
+        else:
+            tn += 1
+    return tp, fp, tn, fn
+
+
+def mcc_acc(labels, scores, t):
+    tp, fp, tn, fn = confusion(labels, scores, t)
+    den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    mcc = (tp * tn - fp * fn) / den if den else 0.0
+    return mcc, (tp + tn) / len(labels)
+
+
+def best_threshold(labels, scores):
+    cand = sorted(set(scores))
+    ts = [0.5] + [(a + b) / 2 for a, b in zip(cand, cand[1:])]
+    best = (-2, 0.5)
+    for t in ts:
+        m, _ = mcc_acc(labels, scores, t)
+        # prefer the threshold closest to 0.5 among equals (stable choice)
+        if m > best[0] + 1e-12 or (abs(m - best[0]) <= 1e-12 and abs(t - 0.5) < abs(best[1] - 0.5)):
+            best = (m, t)
+    return best[1]
+
+
+def three_way(labels, scores, ham_cut, spam_cut):
+    nh = sum(1 for y in labels if not y)
+    ns = len(labels) - nh
+    rej = sum(1 for y, s in zip(labels, scores) if not y and s >= spam_cut)
+    pub = sum(1 for y, s in zip(labels, scores) if y and s < ham_cut)
+    q = sum(1 for s in scores if ham_cut <= s < spam_cut)
+    return rej / nh if nh else 0.0, pub / ns if ns else 0.0, q / len(scores)
+
+
+def stratified_split(items, frac, seed):
+    rng = random.Random(seed)
+    train, test = [], []
+    for lab in ("spam", "ham"):
+        group = [it for it in items if it["label"] == lab]
+        rng.shuffle(group)
+        k = int(round(frac * len(group)))
+        train += group[:k]
+        test += group[k:]
+    return train, test
+
+
+def stratified_folds(items, k, seed):
+    rng = random.Random(seed)
+    folds = [[] for _ in range(k)]
+    for lab in ("spam", "ham"):
+        group = [it for it in items if it["label"] == lab]
+        rng.shuffle(group)
+        for i, it in enumerate(group):
+            folds[i % k].append(it)
+    return folds
+
+
+# ---------------------------------------------------------------- systems
+
+
+def run_rss(cmd, stdin_path=None):
+    """Runs cmd with stdin from a file; returns (stdout, stderr, seconds, max RSS KiB)."""
+    fin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.monotonic() - t0
+    if fin is not subprocess.DEVNULL:
+        fin.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 and not (os.path.basename(cmd[0]) == "bogofilter" and code in (1, 2)):
+        sys.exit("failed (%d): %s\n%s" % (code, " ".join(cmd), err.decode()))
+    return out, err, dt, ru.ru_maxrss
+
+
+def write_jsonl(path, items, text_only):
+    with open(path, "w", encoding="utf-8") as f:
+        for it in items:
+            o = {"text": it["text"], "label": it["label"]}
+            if not text_only and "author" in it:
+                o["author"] = it["author"]
+            f.write(json.dumps(o, ensure_ascii=False) + "\n")
+
+
+def write_mbox(path, items, text_only):
+    with open(path, "w", encoding="utf-8") as f:
+        for it in items:
+            f.write("From bench Thu Jan  1 00:00:00 1970\n")
+            if not text_only and it.get("author"):
+                a = it["author"].replace("\n", " ")
+                f.write("From: %s\n" % a)
+            f.write("Content-Type: text/plain; charset=utf-8\n\n")
+            body = it["text"].replace("\r", "")
+            body = re.sub(r"^(>*From )", r">\1", body, flags=re.M)
+            f.write(body + "\n\n")
+
+
+class Ours:
+    name = "commentd"
+
+    def __init__(self, exe, opts):
+        self.exe = exe
+        self.opts = opts
+        self.ham_cut, self.spam_cut = self.cutoffs()
+
+    def cutoffs(self):
+        # the defaults printed by eval on a tiny file
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "x.jsonl")
+            write_jsonl(p, [{"text": "a b", "label": "spam"}, {"text": "c d", "label": "ham"}] * 2,
+                        True)
+            out = subprocess.run([self.exe, "eval", "--folds", "2", p] + self.opts,
+                                 capture_output=True, text=True, check=True).stdout
+        m = re.search(r"ham < ([0-9.]+), spam >= ([0-9.]+)", out)
+        return float(m.group(1)), float(m.group(2))
+
+    def scores(self, train, test, tmp, text_only):
+        a, b = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
+        write_jsonl(a, train, text_only)
+        write_jsonl(b, test, text_only)
+        out, _, _, _ = run_rss([self.exe, "eval-split", "--train", a, "--test", b] + self.opts)
+        return [float(x) for x in out.split()]
+
+
+class Bogofilter:
+    def __init__(self, name, params, exe="bogofilter"):
+        self.name = name
+        self.params = params
+        self.exe = shutil.which(exe) or exe
+        q = subprocess.run([self.exe, "-Q"] + params, capture_output=True, text=True).stdout
+        vals = dict(re.findall(r"^(\w+)\s*=\s*([0-9.e+-]+)", q, flags=re.M))
+        self.ham_cut = float(vals.get("ham_cutoff", 0.45))
+        self.spam_cut = float(vals.get("spam_cutoff", 0.99))
+
+    def scores(self, train, test, tmp, text_only):
+        db = tempfile.mkdtemp(dir=tmp)
+        s, h, t = (os.path.join(tmp, n) for n in ("s.mbox", "h.mbox", "t.mbox"))
+        write_mbox(s, [i for i in train if i["label"] == "spam"], text_only)
+        write_mbox(h, [i for i in train if i["label"] == "ham"], text_only)
+        write_mbox(t, test, text_only)
+        run_rss([self.exe, "-d", db, "-s", "-M"], s)
+        run_rss([self.exe, "-d", db, "-n", "-M"], h)
+        out, _, _, _ = run_rss([self.exe, "-d", db, "-M", "-T"] + self.params, t)
+        res = [float(line.split()[1]) for line in out.decode().splitlines() if line.strip()]
+        if len(res) != len(test):
+            sys.exit("%s: %d scores for %d messages" % (self.name, len(res), len(test)))
+        shutil.rmtree(db)
+        return res
+
+
+# ---------------------------------------------------------------- protocol
+
+
+def evaluate(system, train, test, text_only, inner_seed):
+    """One split: returns dict of metrics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        labels = [it["label"] == "spam" for it in test]
+        scores = system.scores(train, test, tmp, text_only)
+        # threshold by 3-fold CV inside the training part
+        folds = stratified_folds(train, 3, inner_seed)
+        il, isc = [], []
+        for k in range(3):
+            tr = [it for j, f in enumerate(folds) if j != k for it in f]
+            il += [it["label"] == "spam" for it in folds[k]]
+            isc += system.scores(tr, folds[k], tmp, text_only)
+        t = best_threshold(il, isc)
+    mcc, acc = mcc_acc(labels, scores, t)
+    rej, pub, q = three_way(labels, scores, system.ham_cut, system.spam_cut)
+    return {"acc": acc, "mcc": mcc, "auc": auc(labels, scores), "rej": rej, "pub": pub,
+            "queued": q, "thr": t, "_labels": labels, "_scores": scores}
+
+
+def mean(dicts):
+    keys = [k for k in dicts[0] if not k.startswith("_")]
+    return {k: sum(d[k] for d in dicts) / len(dicts) for k in keys}
+
+
+def protocols(videos, sms, seeds):
+    """Yields (protocol, group, train, test, inner_seed)."""
+    for name, items in videos:
+        for seed in range(seeds):
+            tr, te = stratified_split(items, 0.7, seed)
+            yield "YT", name, tr, te, seed
+    for name, items in videos:
+        tr = [it for n, its in videos if n != name for it in its]
+        yield "LOVO", name, tr, items, 0
+    for seed in range(seeds):
+        tr, te = stratified_split(sms, 0.7, seed)
+        yield "SMS", "sms", tr, te, seed
+
+
+def throughput(ours, bogos, sms, text_only, tmp):
+    rows = []
+    a = os.path.join(tmp, "sms.jsonl")
+    write_jsonl(a, sms, text_only)
+    n = len(sms)
+    reps = 20
+    out, err, _, rss = run_rss([ours.exe, "eval-split", "--train", a, "--test", a,
+                                "--repeat", str(reps)] + ours.opts)
+    m = re.search(r"learn_per_s (\d+) classify_per_s (\d+)", err.decode())
+    rows.append(("commentd, in memory (eval-split)", float(m.group(1)), float(m.group(2)), rss))
+    db = os.path.join(tmp, "bench.db")
+    _, _, dt_learn, rss1 = run_rss([ours.exe, "learn", "--db", db, a])
+    _, _, dt_score, rss2 = run_rss([ours.exe, "score", "--db", db, a] + ours.opts)
+    rows.append(("commentd, SQLite (learn / score CLI, JSON out)", n / dt_learn, n / dt_score,
+                 max(rss1, rss2)))
+    for b in bogos:
+        d = tempfile.mkdtemp(dir=tmp)
+        s, h, allm = (os.path.join(tmp, x) for x in ("s.mbox", "h.mbox", "all.mbox"))
+        write_mbox(s, [i for i in sms if i["label"] == "spam"], text_only)
+        write_mbox(h, [i for i in sms if i["label"] == "ham"], text_only)
+        write_mbox(allm, sms, text_only)
+        _, _, t1, r1 = run_rss([b.exe, "-d", d, "-s", "-M"], s)
+        _, _, t2, r2 = run_rss([b.exe, "-d", d, "-n", "-M"], h)
+        _, _, t3, r3 = run_rss([b.exe, "-d", d, "-M", "-T"] + b.params, allm)
+        rows.append((b.name + " (BerkeleyDB, process per run)", n / (t1 + t2), n / t3,
+                     max(r1, r2, r3)))
+    return rows
+
+
+def sweep(table, name):
+    """Three-way rates of one system for a grid of cut-offs (mean as in the table)."""
+    print("\ncut-off sweep (%s): ham-rej%% / spam-pub%% / queued%%" % name)
+    hams = [0.1, 0.2, 0.3, 0.4, 0.5]
+    spams = [0.9, 0.95, 0.98, 0.99, 0.995]
+    for proto in ("YT", "LOVO", "SMS"):
+        groups = table[(name, proto)]
+        print("  %s" % proto)
+        for h in hams:
+            cells = []
+            for s in spams:
+                per_group = []
+                for runs in groups.values():
+                    r = [three_way(x["_labels"], x["_scores"], h, s) for x in runs]
+                    per_group.append([sum(v[i] for v in r) / len(r) for i in range(3)])
+                m = [100 * sum(g[i] for g in per_group) / len(per_group) for i in range(3)]
+                cells.append("%4.1f/%4.1f/%4.1f" % tuple(m))
+            print("    ham<%.2f  " % h + "  ".join("s>=%g: %s" % (s, c) for s, c in zip(spams, cells)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--commentctl", default=os.path.join(REPO, "build", "daemon", "commentctl"))
+    ap.add_argument("--corpora", default=os.path.join(REPO, "..", "shared", "corpora"))
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--text-only", action="store_true", help="do not use the author field")
+    ap.add_argument("--no-bogofilter", action="store_true")
+    ap.add_argument("--sweep-cutoffs", action="store_true",
+                    help="also print three-way rates of ours over a grid of cut-offs")
+    ap.add_argument("--cls-opt", action="append", default=[],
+                    help="extra option for commentctl eval-split (repeatable)")
+    args = ap.parse_args()
+
+    if not os.path.exists(args.commentctl):
+        sys.exit("no %s: build first (meson compile -C build) or pass --commentctl" %
+                 args.commentctl)
+    vids = sorted(glob.glob(os.path.join(args.corpora, "Youtube*.csv")))
+    if not vids:
+        sys.exit("no Youtube*.csv in %s (pass --corpora)" % args.corpora)
+    videos = [(re.sub(r"Youtube0?(\d+)-(\w+)\.csv", r"\1-\2", os.path.basename(v)),
+               load_youtube(v)) for v in vids]
+    sms = load_sms(os.path.join(args.corpora, "SMSSpamCollection"))
+
+    ours = Ours(args.commentctl, args.cls_opt)
+    systems = [ours]
+    if not args.no_bogofilter:
+        systems += [Bogofilter("bogofilter default", []),
+                    Bogofilter("bogofilter tuned -m 0.1,0.45,0.5", ["-m", "0.1,0.45,0.5"])]
+
+    print("corpora: %s (%s; SMS %d)" % (os.path.normpath(args.corpora),
+                                        ", ".join("%s %d" % (n, len(i)) for n, i in videos),
+                                        len(sms)))
+    print("seeds %d, author field %s" % (args.seeds, "not used" if args.text_only else "used"))
+    t0 = time.monotonic()
+    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems]
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+        futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4]) for s, p in jobs]
+        results = [f.result() for f in futs]
+    table = {}
+    for (s, p), r in zip(jobs, results):
+        table.setdefault((s.name, p[0]), {}).setdefault(p[1], []).append(r)
+
+    print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s" %
+          ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr"))
+    for proto in ("YT", "LOVO", "SMS"):
+        for s in systems:
+            groups = table[(s.name, proto)]
+            m = mean([mean(v) for v in groups.values()])  # seeds, then groups
+            print("%-34s %-5s %7.2f %6.3f %6.3f %9.2f %9.2f %7.2f %6.3f" %
+                  (s.name, proto, 100 * m["acc"], m["mcc"], m["auc"], 100 * m["rej"],
+                   100 * m["pub"], 100 * m["queued"], m["thr"]))
+    print("\nper video (YT, %s):" % ours.name)
+    for name, _ in videos:
+        m = mean(table[(ours.name, "YT")][name])
+        l = table[(ours.name, "LOVO")][name][0]
+        print("  %-12s YT MCC %.3f AUC %.3f ham-rej %.2f%% queued %.2f%% | LOVO MCC %.3f AUC %.3f"
+              % (name, m["mcc"], m["auc"], 100 * m["rej"], 100 * m["queued"], l["mcc"],
+                 l["auc"]))
+    if args.sweep_cutoffs:
+        sweep(table, ours.name)
+    print("cut-offs: %s ham < %.3f, spam >= %.3f" % (ours.name, ours.ham_cut, ours.spam_cut) +
+          "".join("; %s ham < %.2f, spam >= %.2f" % (b.name, b.ham_cut, b.spam_cut)
+                  for b in systems[1:]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = throughput(ours, systems[1:2], sms, args.text_only, tmp)
+    print("\nthroughput on SMS (%d messages, one core):" % len(sms))
+    print("  %-48s %12s %14s %10s" % ("system", "learn/s", "classify/s", "peak RSS"))
+    for name, l, c, rss in rows:
+        print("  %-48s %12.0f %14.0f %7.1f MiB" % (name, l, c, rss / 1024))
+    print("\nelapsed %.0f s" % (time.monotonic() - t0))
+
+
+if __name__ == "__main__":
+    main()

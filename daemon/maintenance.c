@@ -1,0 +1,152 @@
+/* maintenance: periodic jobs on a background thread (see maintenance.h). */
+#include "maintenance.h"
+
+#include "backup.h"
+#include "log.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct maintenance {
+	struct server *server;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+};
+
+/* A job: one pass of some periodic work.  cfg is the configuration snapshot
+ * of this run and now the wall-clock time (Unix seconds).  Returns 0 or
+ * non-zero after logging why; a failing job is retried on the next run. */
+struct maintenance_job {
+	const char *name;
+	int (*run)(struct server *s, const struct config *cfg, time_t now);
+};
+
+/* The daily backup into backup_dir, when set and not yet taken today. */
+static int job_backup(struct server *s, const struct config *cfg, time_t now)
+{
+	struct store_conn *c;
+	int r;
+
+	if (!*cfg->backup_dir)
+		return 0;
+	c = store_acquire(s->store);
+	r = backup_daily(store_db(c), cfg->backup_dir, cfg->backup_keep, now, NULL);
+	store_release(s->store, c);
+	return r;
+}
+
+/* The jobs, run in this order on every pass.  To add one, write a static
+ * job_<name>() above and add a row here. */
+static const struct maintenance_job jobs[] = {
+    {"backup", job_backup},
+};
+
+#define N_JOBS (sizeof(jobs) / sizeof(jobs[0]))
+
+static bool stopping(struct maintenance *m)
+{
+	bool stop;
+
+	pthread_mutex_lock(&m->lock);
+	stop = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
+/* Runs every job once; returns the seconds to wait before the next pass. */
+static unsigned run_jobs(struct maintenance *m)
+{
+	struct snapshot *snap = snapshot_ref(m->server);
+	unsigned interval = snap->cfg->maintenance_interval;
+
+	for (size_t i = 0; i < N_JOBS && !stopping(m); i++) {
+		int r = jobs[i].run(m->server, snap->cfg, time(NULL));
+		if (r != 0)
+			log_warn("maintenance: job %s failed (%d); retrying on the next run",
+				 jobs[i].name, r);
+	}
+	snapshot_unref(snap);
+	return interval ? interval : 3600;
+}
+
+static void *thread_main(void *arg)
+{
+	struct maintenance *m = arg;
+	struct timespec deadline;
+
+	for (;;) {
+		unsigned interval;
+
+		if (stopping(m))
+			break;
+		interval = run_jobs(m);
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += (time_t)interval;
+		pthread_mutex_lock(&m->lock);
+		while (!m->stopping) {
+			if (pthread_cond_timedwait(&m->wake, &m->lock, &deadline) == ETIMEDOUT)
+				break;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	return NULL;
+}
+
+int maintenance_start(struct server *s)
+{
+	struct maintenance *m;
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		log_err("maintenance: out of memory");
+		return -ENOMEM;
+	}
+	m->server = s;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->wake, &attr);
+	pthread_condattr_destroy(&attr);
+
+	/* The thread inherits a mask blocking everything: signals go to main. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&m->thread, NULL, thread_main, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		log_err("maintenance: cannot start the thread: %s", strerror(r));
+		pthread_cond_destroy(&m->wake);
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return -r;
+	}
+	s->maintenance = m;
+	return 0;
+}
+
+void maintenance_stop(struct server *s)
+{
+	struct maintenance *m = s->maintenance;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	pthread_cond_destroy(&m->wake);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+	s->maintenance = NULL;
+}

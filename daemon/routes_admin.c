@@ -1,0 +1,415 @@
+/* routes_admin: the moderation API (/api/v1/admin/...).  Every route here
+ * requires an admin token; the handlers call lib/moderation and lib/admin. */
+#include "server.h"
+
+#include "admin.h"
+#include "moderation.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AUTH_FAILURES_PER_MINUTE 10
+
+int admin_authenticate(struct request *req, struct reply *rep)
+{
+	const char *auth = request_header(req, "Authorization");
+	uint64_t key = request_client_key(req);
+	double now = monotonic_seconds();
+	struct store_conn *c;
+	unsigned wait;
+	int r;
+
+	wait = ratelimit_peek(req->server->auth_failures, key, now);
+	if (wait) {
+		reply_error(rep, 429, "rate_limited",
+			    "Too many failed sign-ins from your address; please wait.");
+		rep->retry_after = wait;
+		return 1;
+	}
+	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+		r = ADMIN_DENIED;
+	} else {
+		c = store_acquire(req->server->store);
+		r = admin_token_verify(c, req->server->keys, auth + 7, req->actor);
+		store_release(req->server->store, c);
+	}
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		reply_error(rep, 500, "internal", "The server failed to check the token.");
+		return 1;
+	}
+	ratelimit_take(req->server->auth_failures, key, now);
+	reply_error(rep, 401, "unauthorized",
+		    "This needs a valid admin token: Authorization: Bearer <token>.");
+	return 1;
+}
+
+static void internal_error(struct reply *rep)
+{
+	reply_error(rep, 500, "internal", "The server failed to handle this request.");
+}
+
+static void reply_comment_error(struct reply *rep, int r, const struct comment_error *err)
+{
+	if (r > 0)
+		reply_error(rep, (unsigned)err->status, err->code, err->message);
+	else
+		internal_error(rep);
+}
+
+static json_t *body_object(struct request *req, struct reply *rep)
+{
+	json_error_t jerr;
+	json_t *root;
+	char msg[300];
+
+	root = json_loadb(req->body.data ? req->body.data : "", req->body.len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "The body is not valid JSON: %s (line %d, column %d).",
+			 jerr.text, jerr.line, jerr.column);
+		reply_error(rep, 400, "invalid_json", msg);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		reply_error(rep, 400, "invalid_json", "The body must be a JSON object.");
+		return NULL;
+	}
+	return root;
+}
+
+/* Rejects keys outside allowed (NULL-terminated). */
+static int only_keys(json_t *obj, const char *const *allowed, struct reply *rep)
+{
+	const char *key;
+	json_t *v;
+	char msg[120];
+
+	json_object_foreach(obj, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			ok = ok || strcmp(allowed[i], key) == 0;
+		if (!ok) {
+			snprintf(msg, sizeof(msg), "The field \"%.60s\" is not known.", key);
+			reply_error(rep, 400, "unknown_field", msg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_number(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	if (!s)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return 1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return (errno || *end || *out > max) ? 1 : 0;
+}
+
+static void list_comments(struct request *req, struct reply *rep)
+{
+	static const char *const statuses[] = {"pending", "spam", "published", "deleted", NULL};
+	struct moderation_query q = {0};
+	unsigned long long limit = 50, before = 0;
+	struct comment_error err;
+	struct store_conn *c;
+	bool ok = false;
+	int r;
+
+	q.status = request_arg(req, "status");
+	q.thread = request_arg(req, "thread");
+	q.q = request_arg(req, "q");
+	if (q.status) {
+		for (size_t i = 0; statuses[i]; i++)
+			ok = ok || strcmp(statuses[i], q.status) == 0;
+		if (!ok) {
+			reply_error(rep, 400, "invalid_status",
+				    "status must be pending, spam, published or deleted.");
+			return;
+		}
+	}
+	if (q.thread && comment_thread_check(q.thread, &err) != 0) {
+		reply_error(rep, (unsigned)err.status, err.code, err.message);
+		return;
+	}
+	if (q.q && strlen(q.q) > MODERATION_QUERY_MAX) {
+		reply_error(rep, 400, "invalid_query", "The search text is too long.");
+		return;
+	}
+	if (parse_number(request_arg(req, "limit"), req->snap->cfg->page_max, &limit) != 0 ||
+	    limit == 0) {
+		reply_error(rep, 400, "invalid_limit", "limit must be a whole number from 1 up.");
+		return;
+	}
+	if (parse_number(request_arg(req, "after"), INT64_MAX, &before) != 0) {
+		reply_error(rep, 400, "invalid_after", "after must be a comment id.");
+		return;
+	}
+	q.limit = (unsigned)limit;
+	q.before = (int64_t)before;
+	c = store_acquire(req->server->store);
+	r = moderation_list(c, &q, &rep->json);
+	store_release(req->server->store, c);
+	if (r < 0) {
+		internal_error(rep);
+		return;
+	}
+	rep->status = 200;
+}
+
+static void act(struct request *req, struct reply *rep, enum moderation_action action)
+{
+	struct comment_error err = {0};
+	struct store_conn *c = store_acquire(req->server->store);
+	int r = moderation_act(c, req->server->classifier, req->actor, action, req->id, &err);
+
+	store_release(req->server->store, c);
+	if (r) {
+		reply_comment_error(rep, r, &err);
+		return;
+	}
+	rep->status = 200;
+	rep->json = json_pack("{s:I, s:s}", "id", (json_int_t)req->id, "done",
+			      action == MODERATION_APPROVE ? "approved"
+			      : action == MODERATION_SPAM  ? "marked spam"
+							   : "deleted");
+}
+
+static void approve(struct request *req, struct reply *rep)
+{
+	act(req, rep, MODERATION_APPROVE);
+}
+
+static void mark_spam(struct request *req, struct reply *rep)
+{
+	act(req, rep, MODERATION_SPAM);
+}
+
+static void delete_comment(struct request *req, struct reply *rep)
+{
+	act(req, rep, MODERATION_DELETE);
+}
+
+static void edit_comment(struct request *req, struct reply *rep)
+{
+	static const char *const allowed[] = {"text", "author", NULL};
+	json_t *root = body_object(req, rep), *text, *author;
+	struct comment_error err = {0};
+	struct store_conn *c;
+	int r;
+
+	if (!root || only_keys(root, allowed, rep))
+		goto out;
+	text = json_object_get(root, "text");
+	author = json_object_get(root, "author");
+	if ((text && !json_is_string(text)) || (author && !json_is_string(author))) {
+		reply_error(rep, 400, "invalid_type", "text and author must be strings.");
+		goto out;
+	}
+	if (!text && !author) {
+		reply_error(rep, 422, "nothing_to_change", "Send text, author or both.");
+		goto out;
+	}
+	if ((text && strlen(json_string_value(text)) != json_string_length(text)) ||
+	    (author && strlen(json_string_value(author)) != json_string_length(author))) {
+		reply_error(rep, 400, "invalid_text", "Text fields must not contain NUL.");
+		goto out;
+	}
+	c = store_acquire(req->server->store);
+	r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->actor, req->id,
+			    text ? json_string_value(text) : NULL,
+			    author ? json_string_value(author) : NULL, &rep->json, &err);
+	store_release(req->server->store, c);
+	if (r) {
+		reply_comment_error(rep, r, &err);
+		goto out;
+	}
+	rep->status = 200;
+out:
+	json_decref(root);
+}
+
+static void bulk(struct request *req, struct reply *rep)
+{
+	static const char *const allowed[] = {"action", "ids", NULL};
+	json_t *root = body_object(req, rep), *ids, *v;
+	enum moderation_action action;
+	struct comment_error err = {0};
+	int64_t *list = NULL;
+	struct store_conn *c;
+	size_t i;
+	int r;
+
+	if (!root || only_keys(root, allowed, rep))
+		goto out;
+	ids = json_object_get(root, "ids");
+	if (moderation_action_parse(json_string_value(json_object_get(root, "action")), &action)) {
+		reply_error(rep, 422, "invalid_action", "action must be approve, spam or delete.");
+		goto out;
+	}
+	if (!json_is_array(ids) || json_array_size(ids) == 0) {
+		reply_error(rep, 422, "invalid_ids",
+			    "ids must be a non-empty array of comment ids.");
+		goto out;
+	}
+	if (json_array_size(ids) > MODERATION_BULK_MAX) {
+		reply_error(rep, 422, "too_many_ids", "Act on at most 500 comments at once.");
+		goto out;
+	}
+	list = calloc(json_array_size(ids), sizeof(*list));
+	if (!list) {
+		internal_error(rep);
+		goto out;
+	}
+	json_array_foreach(ids, i, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			reply_error(rep, 422, "invalid_ids", "Each id must be a positive integer.");
+			goto out;
+		}
+		list[i] = json_integer_value(v);
+	}
+	c = store_acquire(req->server->store);
+	r = moderation_bulk(c, req->server->classifier, req->actor, action, list,
+			    json_array_size(ids), &err);
+	store_release(req->server->store, c);
+	if (r) {
+		reply_comment_error(rep, r, &err);
+		goto out;
+	}
+	rep->status = 200;
+	rep->json = json_pack("{s:s, s:O}", "action",
+			      json_string_value(json_object_get(root, "action")), "ids", ids);
+out:
+	free(list);
+	json_decref(root);
+}
+
+static void stats(struct request *req, struct reply *rep)
+{
+	struct store_conn *c = store_acquire(req->server->store);
+	int r = moderation_stats(c, req->server->classifier, &req->snap->classify, &rep->json);
+
+	store_release(req->server->store, c);
+	if (r < 0) {
+		internal_error(rep);
+		return;
+	}
+	rep->status = 200;
+}
+
+static void audit(struct request *req, struct reply *rep)
+{
+	unsigned long long limit = 100, before = 0;
+	struct store_conn *c;
+	int r;
+
+	if (parse_number(request_arg(req, "limit"), 1000, &limit) != 0 || limit == 0 ||
+	    parse_number(request_arg(req, "after"), INT64_MAX, &before) != 0) {
+		reply_error(rep, 400, "invalid_query", "limit is 1 to 1000; after is an audit id.");
+		return;
+	}
+	c = store_acquire(req->server->store);
+	r = audit_list(c, (unsigned)limit, (int64_t)before, &rep->json);
+	store_release(req->server->store, c);
+	if (r < 0) {
+		internal_error(rep);
+		return;
+	}
+	rep->status = 200;
+}
+
+static const char *email_field(struct request *req, struct reply *rep, json_t **root)
+{
+	static const char *const allowed[] = {"email", NULL};
+	json_t *email;
+
+	*root = body_object(req, rep);
+	if (!*root || only_keys(*root, allowed, rep))
+		return NULL;
+	email = json_object_get(*root, "email");
+	if (!json_is_string(email) || json_string_length(email) == 0 ||
+	    json_string_length(email) > COMMENT_EMAIL_MAX ||
+	    strlen(json_string_value(email)) != json_string_length(email)) {
+		reply_error(rep, 422, "invalid_email", "Send {\"email\": \"name@example.org\"}.");
+		return NULL;
+	}
+	return json_string_value(email);
+}
+
+static void privacy_export(struct request *req, struct reply *rep)
+{
+	json_t *root = NULL;
+	const char *email = email_field(req, rep, &root);
+	struct store_conn *c;
+	int r;
+
+	if (email) {
+		c = store_acquire(req->server->store);
+		r = moderation_export(c, req->server->keys, email, &rep->json);
+		store_release(req->server->store, c);
+		if (r > 0)
+			reply_error(rep, 422, "invalid_email", "That is not an e-mail address.");
+		else if (r < 0)
+			internal_error(rep);
+		else
+			rep->status = 200;
+	}
+	json_decref(root);
+}
+
+static void privacy_erase(struct request *req, struct reply *rep)
+{
+	json_t *root = NULL;
+	const char *email = email_field(req, rep, &root);
+	struct store_conn *c;
+	int r;
+
+	if (email) {
+		c = store_acquire(req->server->store);
+		r = moderation_erase(c, req->server->classifier, req->server->keys, email,
+				     req->snap->cfg->erase == ERASE_ANONYMISE, req->actor,
+				     &rep->json);
+		store_release(req->server->store, c);
+		if (r == COMMENT_INVALID)
+			reply_error(rep, 422, "invalid_email", "That is not an e-mail address.");
+		else if (r == COMMENT_UNAVAILABLE)
+			reply_error(rep, 503, "unavailable", "Storage refuses writes; try later.");
+		else if (r < 0)
+			internal_error(rep);
+		else
+			rep->status = 200;
+	}
+	json_decref(root);
+}
+
+const struct route admin_routes[] = {
+    {"/api/v1/admin/comments", "GET, HEAD, OPTIONS", list_comments, NULL, NULL, NULL, 0, true},
+    {"/api/v1/admin/comments/bulk", "POST, OPTIONS", NULL, bulk, NULL, NULL, BODY_JSON, true},
+    {"/api/v1/admin/comments/{id}", "PATCH, OPTIONS", NULL, NULL, edit_comment, NULL, BODY_JSON,
+     true},
+    {"/api/v1/admin/comments/{id}/approve", "POST, OPTIONS", NULL, approve, NULL, NULL,
+     BODY_JSON | BODY_OPTIONAL, true},
+    {"/api/v1/admin/comments/{id}/spam", "POST, OPTIONS", NULL, mark_spam, NULL, NULL,
+     BODY_JSON | BODY_OPTIONAL, true},
+    {"/api/v1/admin/comments/{id}/delete", "POST, OPTIONS", NULL, delete_comment, NULL, NULL,
+     BODY_JSON | BODY_OPTIONAL, true},
+    {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0, true},
+    {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0, true},
+    {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON,
+     true},
+    {"/api/v1/admin/privacy/erase", "POST, OPTIONS", NULL, privacy_erase, NULL, NULL, BODY_JSON,
+     true},
+};
+const size_t admin_routes_count = sizeof(admin_routes) / sizeof(admin_routes[0]);

@@ -1,0 +1,225 @@
+#include "admin.h"
+
+#include "comment.h"
+#include "log.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char sql_token_insert[] =
+    "INSERT INTO admin_tokens(name, hash, created) VALUES (?1, ?2, ?3)";
+static const char sql_token_exists[] = "SELECT 1 FROM admin_tokens WHERE name = ?1";
+static const char sql_token_find[] =
+    "SELECT name, hash FROM admin_tokens WHERE hash = ?1 AND revoked IS NULL";
+static const char sql_token_used[] = "UPDATE admin_tokens SET last_used = ?2 WHERE name = ?1";
+static const char sql_token_revoke[] =
+    "UPDATE admin_tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL";
+static const char sql_token_list[] =
+    "SELECT name, created, revoked, last_used FROM admin_tokens ORDER BY id";
+static const char sql_audit_insert[] =
+    "INSERT INTO audit(at, actor, action, comment_id, detail, reversal)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_audit_list[] =
+    "SELECT id, at, actor, action, comment_id, detail, reversal FROM audit"
+    " WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2";
+
+static bool name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > ADMIN_NAME_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int admin_token_create(struct store_conn *c, const struct keys *k, const char *name,
+		       char token[KEYS_TOKEN_CHARS])
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	sqlite3_stmt *st;
+	int r;
+
+	if (!name_valid(name))
+		return ADMIN_INVALID;
+	r = store_begin(c);
+	if (r)
+		return r < 0 ? r : -EIO;
+	st = store_stmt(c, sql_token_exists);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = ADMIN_EXISTS;
+		goto out;
+	}
+	sqlite3_reset(st);
+	keys_token_new(k, token, hash);
+	st = store_stmt(c, sql_token_insert);
+	if (!st) {
+		r = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	r = store_write_error(c, sqlite3_step(st), "token insert");
+	sqlite3_reset(st);
+	if (r == 0)
+		r = store_commit(c);
+	if (r > 0)
+		r = -EIO;
+out:
+	store_rollback(c);
+	if (r != 0)
+		sodium_memzero(token, KEYS_TOKEN_CHARS);
+	return r;
+}
+
+int admin_token_verify(struct store_conn *c, const struct keys *k, const char *token,
+		       char name[ADMIN_NAME_MAX + 1])
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	sqlite3_stmt *st;
+	size_t len = strnlen(token, KEYS_TOKEN_CHARS + 1);
+	int r = ADMIN_DENIED;
+
+	/* Hash whatever was sent (bounded) so timing does not depend on it. */
+	keys_hash(k, KEYS_TOKEN, token, len, hash);
+	if (len != KEYS_TOKEN_CHARS - 1)
+		return ADMIN_DENIED;
+	st = store_stmt(c, sql_token_find);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *stored = sqlite3_column_blob(st, 1);
+		if (stored && sqlite3_column_bytes(st, 1) == (int)sizeof(hash) &&
+		    sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
+			snprintf(name, ADMIN_NAME_MAX + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+			r = 0;
+		}
+	}
+	sqlite3_reset(st);
+	if (r == 0) {
+		st = store_stmt(c, sql_token_used);
+		if (st) {
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+			sqlite3_step(st); /* best effort: last_used is informational */
+			sqlite3_reset(st);
+		}
+	}
+	return r;
+}
+
+int admin_token_revoke(struct store_conn *c, const char *name)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_token_revoke);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	r = store_write_error(c, sqlite3_step(st), "token revoke");
+	sqlite3_reset(st);
+	if (r)
+		return r < 0 ? r : -EIO;
+	return sqlite3_changes(store_db(c)) == 1 ? 0 : ADMIN_NOT_FOUND;
+}
+
+static json_t *time_or_null(sqlite3_stmt *st, int col)
+{
+	char buf[21];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	comment_format_time(sqlite3_column_int64(st, col), buf);
+	return json_string(buf);
+}
+
+int admin_token_list(struct store_conn *c, json_t **out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_token_list);
+	json_t *list = json_array();
+
+	if (!st || !list) {
+		json_decref(list);
+		return -EIO;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_array_append_new(list,
+				      json_pack("{s:s, s:o, s:o, s:o}", "name",
+						(const char *)sqlite3_column_text(st, 0), "created",
+						time_or_null(st, 1), "revoked", time_or_null(st, 2),
+						"last_used", time_or_null(st, 3)));
+	}
+	sqlite3_reset(st);
+	*out = list;
+	return 0;
+}
+
+int audit_write(struct store_conn *c, const char *actor, const char *action, int64_t comment_id,
+		const char *detail, bool reversal)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_audit_insert);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (comment_id)
+		sqlite3_bind_int64(st, 4, comment_id);
+	if (detail)
+		sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, reversal ? 1 : 0);
+	r = store_write_error(c, sqlite3_step(st), "audit insert");
+	sqlite3_reset(st);
+	return r;
+}
+
+int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_audit_list);
+	json_t *list = json_array();
+	char at[21];
+
+	if (!st || !list) {
+		json_decref(list);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, limit ? limit : 100);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		comment_format_time(sqlite3_column_int64(st, 1), at);
+		json_array_append_new(
+		    list, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "id",
+				    (json_int_t)sqlite3_column_int64(st, 0), "at", at, "actor",
+				    (const char *)sqlite3_column_text(st, 2), "action",
+				    (const char *)sqlite3_column_text(st, 3), "comment",
+				    sqlite3_column_type(st, 4) == SQLITE_NULL
+					? json_null()
+					: json_integer(sqlite3_column_int64(st, 4)),
+				    "detail",
+				    sqlite3_column_type(st, 5) == SQLITE_NULL
+					? json_null()
+					: json_string((const char *)sqlite3_column_text(st, 5)),
+				    "reversal", sqlite3_column_int(st, 6)));
+	}
+	sqlite3_reset(st);
+	*out = json_pack("{s:o}", "entries", list);
+	return *out ? 0 : -ENOMEM;
+}

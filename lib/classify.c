@@ -1,0 +1,1121 @@
+#include "classify.h"
+
+#include "log.h"
+#include "store.h"
+#include "tokenize.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_MAX      16   /* idle tokenizers kept */
+#define RING_SIZE     1024 /* recent (text, thread) pairs for the duplicate token */
+#define DUP_MIN_BYTES 24   /* shorter texts ("thanks!") are legitimately repeated */
+#define MAX_KEY_BYTES 200
+#define MAX_HASHES    (TOKENIZE_MAX_TOKENS)
+
+/* ---- in-memory model: open addressing, linear probing ----------------- */
+
+struct entry {
+	uint64_t h; /* 0 = empty slot */
+	uint32_t spam, ham;
+};
+
+struct model {
+	struct entry *e;
+	size_t cap, n; /* cap is a power of two */
+	uint64_t nspam, nham;
+	int64_t generation;
+};
+
+static struct model *model_new(size_t want)
+{
+	struct model *m = calloc(1, sizeof(*m));
+	size_t cap = 1024;
+
+	if (!m)
+		return NULL;
+	while (cap < want * 2)
+		cap *= 2;
+	m->e = calloc(cap, sizeof(*m->e));
+	if (!m->e) {
+		free(m);
+		return NULL;
+	}
+	m->cap = cap;
+	return m;
+}
+
+static struct model *model_free(struct model *m)
+{
+	if (m) {
+		free(m->e);
+		free(m);
+	}
+	return NULL;
+}
+
+static const struct entry *model_get(const struct model *m, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		if (m->e[i].h == h)
+			return &m->e[i];
+		if (m->e[i].h == 0)
+			return NULL;
+	}
+}
+
+static int model_grow(struct model *m)
+{
+	struct entry *old = m->e;
+	size_t oldcap = m->cap, cap = m->cap * 2;
+
+	m->e = calloc(cap, sizeof(*m->e));
+	if (!m->e) {
+		m->e = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
+	for (size_t i = 0; i < oldcap; i++) {
+		if (!old[i].h)
+			continue;
+		size_t j = (size_t)old[i].h & (cap - 1);
+
+		while (m->e[j].h)
+			j = (j + 1) & (cap - 1);
+		m->e[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Adds (or for negative deltas subtracts, saturating at 0) counts for h.
+ * Entries that reach 0/0 stay as zero counts (harmless, as in a fresh load
+ * they would be absent). */
+static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
+{
+	size_t mask, i;
+
+	if ((m->n + 1) * 2 > m->cap && model_grow(m) < 0)
+		return -ENOMEM;
+	mask = m->cap - 1;
+	for (i = (size_t)h & mask; m->e[i].h && m->e[i].h != h; i = (i + 1) & mask)
+		;
+	if (!m->e[i].h) {
+		if (ds <= 0 && dh <= 0)
+			return 0;
+		m->e[i].h = h;
+		m->n++;
+	}
+	int64_t s = (int64_t)m->e[i].spam + ds, g = (int64_t)m->e[i].ham + dh;
+
+	m->e[i].spam = s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+	m->e[i].ham = g < 0 ? 0 : g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+	return 0;
+}
+
+/* ---- classifier -------------------------------------------------------- */
+
+struct dup_entry {
+	uint64_t text, thread;
+};
+
+struct classifier {
+	struct classify_settings set;
+	pthread_rwlock_t lock; /* model pointer and, in memory mode, its contents */
+	struct model *model;
+	bool loaded;		     /* with conn: model mirrors a database generation */
+	bool have_key;		     /* key read from the database */
+	pthread_mutex_t reload_lock; /* one reload at a time */
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	pthread_mutex_t pool_lock;
+	unsigned n_pool;
+	struct tokenizer *pool[POOL_MAX];
+	pthread_mutex_t ring_lock;
+	unsigned ring_pos;
+	struct dup_entry ring[RING_SIZE];
+};
+
+/* a token hash and the index of its text in the tokenizer list */
+struct thash {
+	uint64_t h;
+	unsigned idx;
+};
+
+void classify_settings_default(struct classify_settings *s)
+{
+	*s = (struct classify_settings){
+	    .ham_cutoff = CLASSIFY_DEFAULT_HAM_CUTOFF,
+	    .spam_cutoff = CLASSIFY_DEFAULT_SPAM_CUTOFF,
+	    .discard_cutoff = CLASSIFY_DEFAULT_DISCARD_CUTOFF,
+	    .min_learned = CLASSIFY_DEFAULT_MIN_LEARNED,
+	    .robs = CLASSIFY_DEFAULT_ROBS,
+	    .robx = CLASSIFY_DEFAULT_ROBX,
+	    .min_dev = CLASSIFY_DEFAULT_MIN_DEV,
+	    .max_tokens = 150,
+	    .why_tokens = 8,
+	};
+}
+
+static bool settings_valid(const struct classify_settings *s)
+{
+	return s->ham_cutoff >= 0 && s->ham_cutoff <= s->spam_cutoff && s->spam_cutoff <= 1 &&
+	       s->discard_cutoff >= s->spam_cutoff && s->robs > 0 && s->robx > 0 && s->robx < 1 &&
+	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
+	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64;
+}
+
+int classifier_new(struct classifier **out, const struct classify_settings *settings)
+{
+	struct classifier *c;
+
+	if (sodium_init() < 0) {
+		log_err("classify: libsodium failed to initialise");
+		return -EIO;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (settings)
+		c->set = *settings;
+	else
+		classify_settings_default(&c->set);
+	if (!settings_valid(&c->set)) {
+		free(c);
+		return 1;
+	}
+	c->model = model_new(0);
+	if (!c->model) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_rwlock_init(&c->lock, NULL);
+	pthread_mutex_init(&c->reload_lock, NULL);
+	pthread_mutex_init(&c->pool_lock, NULL);
+	pthread_mutex_init(&c->ring_lock, NULL);
+	/* memory mode hashes with an all-zero key (deterministic); a database
+	 * brings its own random key on first use */
+	*out = c;
+	return 0;
+}
+
+struct classifier *classifier_free(struct classifier *c)
+{
+	if (!c)
+		return NULL;
+	for (unsigned i = 0; i < c->n_pool; i++)
+		tokenizer_free(c->pool[i]);
+	model_free(c->model);
+	pthread_rwlock_destroy(&c->lock);
+	pthread_mutex_destroy(&c->reload_lock);
+	pthread_mutex_destroy(&c->pool_lock);
+	pthread_mutex_destroy(&c->ring_lock);
+	sodium_memzero(c->key, sizeof(c->key));
+	free(c);
+	return NULL;
+}
+
+static int pool_get(struct classifier *c, struct tokenizer **out)
+{
+	struct tokenizer *t = NULL;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool)
+		t = c->pool[--c->n_pool];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (!t) {
+		int r = tokenizer_new(&t);
+
+		if (r < 0)
+			return r;
+	}
+	tokenizer_reset(t);
+	*out = t;
+	return 0;
+}
+
+static void pool_put(struct classifier *c, struct tokenizer *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool < POOL_MAX) {
+		c->pool[c->n_pool++] = t;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	tokenizer_free(t);
+}
+
+static uint64_t hash_bytes(const struct classifier *c, const void *p, size_t len)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h = 0;
+
+	crypto_shorthash(out, p, len, c->key);
+	for (int i = 7; i >= 0; i--)
+		h = (h << 8) | out[i];
+	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* ---- tokens of a submission -------------------------------------------- */
+
+static unsigned dup_count(struct classifier *c, const struct classify_input *in, bool record)
+{
+	size_t len;
+	uint64_t text, thread;
+	unsigned n = 0;
+
+	if (!in->thread || !in->text)
+		return 0;
+	len = strnlen(in->text, TOKENIZE_MAX_INPUT);
+	if (len < DUP_MIN_BYTES)
+		return 0;
+	text = hash_bytes(c, in->text, len);
+	thread = hash_bytes(c, in->thread, strnlen(in->thread, 1024));
+	pthread_mutex_lock(&c->ring_lock);
+	for (unsigned i = 0; i < RING_SIZE; i++)
+		if (c->ring[i].text == text && c->ring[i].thread != thread)
+			n++;
+	if (record) {
+		c->ring[c->ring_pos] = (struct dup_entry){text, thread};
+		c->ring_pos = (c->ring_pos + 1) % RING_SIZE;
+	}
+	pthread_mutex_unlock(&c->ring_lock);
+	return n;
+}
+
+static void host_tokens(struct tokenizer *t, const char *prefix_host, const char *prefix_dom,
+			const char *url)
+{
+	char host[256], reg[256];
+
+	if (!url[0]) {
+		tokenizer_add(t, prefix_host, "none");
+		return;
+	}
+	if (tokenize_url_host(url, strnlen(url, 2048), host, sizeof(host)) != 0) {
+		tokenizer_add(t, prefix_host, "invalid");
+		return;
+	}
+	tokenizer_add(t, prefix_host, host);
+	if (tokenize_registrable_domain(host, reg, sizeof(reg)) == 0)
+		tokenizer_add(t, prefix_dom, reg);
+}
+
+static void referrer_token(struct tokenizer *t, const struct classify_input *in)
+{
+	char host[256];
+
+	if (!in->referrer[0])
+		tokenizer_add(t, "m:ref:", "none");
+	else if (!in->site_host)
+		tokenizer_add(t, "m:ref:", "present");
+	else if (tokenize_url_host(in->referrer, strnlen(in->referrer, 2048), host, sizeof(host)) ==
+		     0 &&
+		 strcasecmp(host, in->site_host) == 0)
+		tokenizer_add(t, "m:ref:", "onsite");
+	else
+		tokenizer_add(t, "m:ref:", "offsite");
+}
+
+static const char *render_bucket(long s)
+{
+	return s < 3	   ? "<3"
+	       : s < 10	   ? "<10"
+	       : s < 30	   ? "<30"
+	       : s < 120   ? "<120"
+	       : s < 900   ? "<900"
+	       : s < 86400 ? "<1d"
+			   : "old";
+}
+
+/* Tokenizes in into t (text + meta tokens). */
+static int submission_tokens(struct classifier *c, struct tokenizer *t,
+			     const struct classify_input *in, bool record_dup)
+{
+	char v[256];
+	int r;
+
+	if (in->text) {
+		r = tokenizer_text(t, in->text, strnlen(in->text, TOKENIZE_MAX_INPUT));
+		if (r < 0)
+			return r;
+	}
+	if (in->author)
+		tokenizer_add_folded(t, "m:author:", in->author);
+	if (in->email) {
+		if (!in->email[0])
+			tokenizer_add(t, "m:email:", "none");
+		else if (tokenize_email_domain(in->email, v, sizeof(v)) == 0)
+			tokenizer_add(t, "m:email:", v);
+		else
+			tokenizer_add(t, "m:email:", "invalid");
+	}
+	if (in->url)
+		host_tokens(t, "m:aurl:", "m:aurld:", in->url);
+	if (in->ip && tokenize_ip_prefix(in->ip, v, sizeof(v)) == 0)
+		tokenizer_add(t, "m:ip:", v);
+	if (in->user_agent)
+		tokenizer_add(t, "m:ua:", tokenize_ua_class(in->user_agent));
+	if (in->referrer)
+		referrer_token(t, in);
+	if (in->render_seconds >= 0)
+		tokenizer_add(t, "m:rt:", render_bucket(in->render_seconds));
+	unsigned d = dup_count(c, in, record_dup);
+
+	if (d)
+		tokenizer_add(t, "m:dup:", d == 1 ? "1" : "2+");
+	return 0;
+}
+
+static int cmp_thash(const void *a, const void *b)
+{
+	uint64_t x = ((const struct thash *)a)->h, y = ((const struct thash *)b)->h;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Distinct token hashes of t's list, sorted; returns their number. */
+static unsigned distinct_hashes(const struct classifier *c, const struct tokenizer *t,
+				struct thash *out)
+{
+	const struct token_list *l = tokenizer_tokens(t);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->n; i++)
+		out[i] = (struct thash){hash_bytes(c, l->tok[i], strlen(l->tok[i])), i};
+	qsort(out, l->n, sizeof(*out), cmp_thash);
+	for (unsigned i = 0; i < l->n; i++)
+		if (n == 0 || out[n - 1].h != out[i].h)
+			out[n++] = out[i];
+	return n;
+}
+
+/* ---- maths ------------------------------------------------------------- */
+
+double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
+			   uint64_t nspam, uint64_t nham)
+{
+	double sr = nspam ? (double)b / (double)nspam : 0;
+	double hr = nham ? (double)g / (double)nham : 0;
+	double n = (double)(b + g), p;
+
+	if (sr + hr <= 0)
+		return s->robx;
+	p = sr / (sr + hr);
+	return (s->robs * s->robx + n * p) / (s->robs + n);
+}
+
+double classify_chi2q(double x2, unsigned half_dof)
+{
+	double m = x2 / 2, term, sum;
+
+	if (half_dof == 0)
+		return 1;
+	term = exp(-m);
+	sum = term;
+	for (unsigned i = 1; i < half_dof; i++) {
+		term *= m / i;
+		sum += term;
+	}
+	return sum < 1 ? sum : 1;
+}
+
+double classify_combine(const double *f, size_t n)
+{
+	double h = 1, s = 1, lh, ls;
+	int he = 0, se = 0, e;
+
+	if (n == 0)
+		return 0.5;
+	for (size_t i = 0; i < n; i++) {
+		h *= f[i];
+		s *= 1 - f[i];
+		if (h < 1e-200) {
+			h = frexp(h, &e);
+			he += e;
+		}
+		if (s < 1e-200) {
+			s = frexp(s, &e);
+			se += e;
+		}
+	}
+	lh = log(h) + he * M_LN2;
+	ls = log(s) + se * M_LN2;
+	/* H small = hammy evidence, S small = spammy evidence */
+	double H = classify_chi2q(-2 * lh, (unsigned)n), S = classify_chi2q(-2 * ls, (unsigned)n);
+
+	return (1 + H - S) / 2;
+}
+
+enum classify_verdict classify_verdict_for(const struct classify_settings *s, double score,
+					   bool cold_start, bool honeypot)
+{
+	enum classify_verdict v;
+
+	if (honeypot)
+		return CLASSIFY_DISCARD;
+	if (score < s->ham_cutoff)
+		v = CLASSIFY_HAM;
+	else if (score >= s->discard_cutoff)
+		v = CLASSIFY_DISCARD;
+	else if (score >= s->spam_cutoff)
+		v = CLASSIFY_SPAM;
+	else
+		v = CLASSIFY_UNSURE;
+	if (cold_start && (v == CLASSIFY_SPAM || v == CLASSIFY_DISCARD))
+		v = CLASSIFY_UNSURE;
+	return v;
+}
+
+const char *classify_verdict_name(enum classify_verdict v)
+{
+	switch (v) {
+	case CLASSIFY_HAM:
+		return "ham";
+	case CLASSIFY_UNSURE:
+		return "unsure";
+	case CLASSIFY_SPAM:
+		return "spam";
+	case CLASSIFY_DISCARD:
+		return "discard";
+	}
+	return "unsure";
+}
+
+/* ---- database mirror --------------------------------------------------- */
+
+static const char sql_state[] =
+    "SELECT generation, nspam, nham, hash_key FROM classifier_state WHERE id = 1";
+static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tokens";
+static const char sql_begin_read[] = "BEGIN";
+static const char sql_end_read[] = "COMMIT";
+
+struct state_row {
+	int64_t generation;
+	uint64_t nspam, nham;
+};
+
+static int read_state(struct classifier *c, struct store_conn *conn, struct state_row *st,
+		      bool take_key)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_state);
+	int rc, r = -EIO;
+
+	if (!q)
+		return -EIO;
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		log_err("classify: cannot read classifier_state: %s",
+			sqlite3_errmsg(store_db(conn)));
+		goto out;
+	}
+	st->generation = sqlite3_column_int64(q, 0);
+	st->nspam = (uint64_t)sqlite3_column_int64(q, 1);
+	st->nham = (uint64_t)sqlite3_column_int64(q, 2);
+	if (take_key) {
+		if (sqlite3_column_bytes(q, 3) != (int)sizeof(c->key)) {
+			log_err("classify: classifier_state.hash_key has the wrong size");
+			goto out;
+		}
+		memcpy(c->key, sqlite3_column_blob(q, 3), sizeof(c->key));
+	}
+	r = 0;
+out:
+	sqlite3_reset(q);
+	return r;
+}
+
+static int load_model(struct classifier *c, struct store_conn *conn, struct model **out)
+{
+	struct state_row st;
+	struct model *m = NULL;
+	sqlite3_stmt *q;
+	bool own_txn = sqlite3_get_autocommit(store_db(conn));
+	int rc, r;
+
+	if (own_txn) {
+		q = store_stmt(conn, sql_begin_read);
+		if (!q || sqlite3_step(q) != SQLITE_DONE)
+			return -EIO;
+	}
+	r = read_state(c, conn, &st, !c->have_key);
+	if (r < 0)
+		goto out;
+	c->have_key = true;
+	m = model_new(0);
+	r = -ENOMEM;
+	if (!m)
+		goto out;
+	m->generation = st.generation;
+	m->nspam = st.nspam;
+	m->nham = st.nham;
+	q = store_stmt(conn, sql_all_tokens);
+	r = -EIO;
+	if (!q)
+		goto out;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (model_add(m, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+			      sqlite3_column_int64(q, 2)) < 0) {
+			r = -ENOMEM;
+			sqlite3_reset(q);
+			goto out;
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		log_err("classify: cannot load tokens: %s", sqlite3_errmsg(store_db(conn)));
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+	r = 0;
+out:
+	if (own_txn) {
+		q = store_stmt(conn, sql_end_read);
+		if (q)
+			sqlite3_step(q);
+		if (!sqlite3_get_autocommit(store_db(conn)))
+			store_rollback(conn);
+	}
+	model_free(m);
+	return r;
+}
+
+/* Makes the cached model match the database's committed (or, inside the
+ * caller's transaction, visible) generation. */
+static int refresh(struct classifier *c, struct store_conn *conn)
+{
+	struct state_row st;
+	struct model *fresh = NULL, *old;
+	bool current;
+	int r;
+
+	r = read_state(c, conn, &st, false);
+	if (r < 0)
+		return r;
+	pthread_rwlock_rdlock(&c->lock);
+	current = c->loaded && c->model->generation == st.generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (current)
+		return 0;
+	pthread_mutex_lock(&c->reload_lock);
+	pthread_rwlock_rdlock(&c->lock);
+	current = c->loaded && c->model->generation == st.generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (!current) {
+		r = load_model(c, conn, &fresh);
+		if (r == 0) {
+			pthread_rwlock_wrlock(&c->lock);
+			old = c->model;
+			c->model = fresh;
+			c->loaded = true;
+			pthread_rwlock_unlock(&c->lock);
+			model_free(old);
+			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
+		}
+	}
+	pthread_mutex_unlock(&c->reload_lock);
+	return r;
+}
+
+/* ---- scoring ------------------------------------------------------------ */
+
+struct clue {
+	double f, dev;
+	unsigned idx;
+	uint32_t spam, ham;
+};
+
+static int cmp_clue(const void *a, const void *b)
+{
+	const struct clue *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? 1 : -1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+struct scratch {
+	struct thash h[MAX_HASHES];
+	struct clue clues[MAX_HASHES];
+	double f[MAX_HASHES];
+};
+
+static char *why_json(const struct tokenizer *t, const struct clue *clues, unsigned n)
+{
+	const struct token_list *l = tokenizer_tokens(t);
+	json_t *arr = json_array();
+	char *s = NULL;
+
+	if (!arr)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		json_t *tok = json_string(l->tok[clues[i].idx]);
+
+		if (!tok)
+			tok = json_string("(invalid)");
+		json_array_append_new(arr, json_pack("{s:o,s:f,s:I,s:I}", "token", tok, "p",
+						     clues[i].f, "spam", (json_int_t)clues[i].spam,
+						     "ham", (json_int_t)clues[i].ham));
+	}
+	s = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(4));
+	json_decref(arr);
+	return s;
+}
+
+static int score_impl(struct classifier *c, struct store_conn *conn,
+		      const struct classify_input *in, struct classify_result *out, bool full)
+{
+	struct tokenizer *t = NULL;
+	struct scratch *w = NULL;
+	unsigned n, k = 0;
+	bool cold;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (conn) {
+		r = refresh(c, conn);
+		if (r < 0)
+			return r;
+	}
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	r = pool_get(c, &t);
+	if (r < 0)
+		goto out;
+	r = submission_tokens(c, t, in, full);
+	if (r < 0)
+		goto out;
+	n = distinct_hashes(c, t, w->h);
+
+	pthread_rwlock_rdlock(&c->lock);
+	const struct model *m = c->model;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct entry *e = model_get(m, w->h[i].h);
+		uint32_t b = e ? e->spam : 0, g = e ? e->ham : 0;
+		double f, dev;
+
+		if (b + g == 0)
+			continue;
+		f = classify_token_prob(&c->set, b, g, m->nspam, m->nham);
+		dev = fabs(f - 0.5);
+		if (dev < c->set.min_dev)
+			continue;
+		w->clues[k++] = (struct clue){f, dev, w->h[i].idx, b, g};
+	}
+	cold = m->nspam < c->set.min_learned || m->nham < c->set.min_learned;
+	pthread_rwlock_unlock(&c->lock);
+
+	if (k > c->set.max_tokens || full) {
+		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
+		if (k > c->set.max_tokens)
+			k = c->set.max_tokens;
+	}
+	for (unsigned i = 0; i < k; i++)
+		w->f[i] = w->clues[i].f;
+	out->score = classify_combine(w->f, k);
+	if (full) {
+		out->features = malloc(n ? (size_t)n * 8 : 1);
+		if (!out->features) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (unsigned i = 0; i < n; i++)
+			for (int b = 0; b < 8; b++)
+				out->features[(size_t)i * 8 + (unsigned)b] =
+				    (unsigned char)(w->h[i].h >> (8 * b));
+		out->features_len = (size_t)n * 8;
+		out->cold_start = cold;
+		out->verdict = classify_verdict_for(&c->set, out->score, cold, in->honeypot_filled);
+		out->tokens_json =
+		    why_json(t, w->clues, k < c->set.why_tokens ? k : c->set.why_tokens);
+		if (!out->tokens_json) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	pool_put(c, t);
+	free(w);
+	if (r < 0)
+		classify_result_clear(out);
+	return r;
+}
+
+int classifier_score(struct classifier *c, struct store_conn *conn, const struct classify_input *in,
+		     struct classify_result *out)
+{
+	return score_impl(c, conn, in, out, true);
+}
+
+int classifier_score_only(struct classifier *c, struct store_conn *conn,
+			  const struct classify_input *in, double *score)
+{
+	struct classify_result res;
+	int r = score_impl(c, conn, in, &res, false);
+
+	*score = res.score;
+	return r;
+}
+
+void classify_result_clear(struct classify_result *out)
+{
+	if (!out)
+		return;
+	free(out->features);
+	free(out->tokens_json);
+	memset(out, 0, sizeof(*out));
+}
+
+int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *nspam,
+		      uint64_t *nham)
+{
+	if (conn) {
+		int r = refresh(c, conn);
+
+		if (r < 0)
+			return r;
+	}
+	pthread_rwlock_rdlock(&c->lock);
+	*nspam = c->model->nspam;
+	*nham = c->model->nham;
+	pthread_rwlock_unlock(&c->lock);
+	return 0;
+}
+
+/* ---- learning ----------------------------------------------------------- */
+
+static const char sql_ledger_get[] =
+    "SELECT label, tokens FROM classifier_learned WHERE msg_key = ?1";
+static const char sql_ledger_put[] = "INSERT OR REPLACE INTO classifier_learned"
+				     "(msg_key, label, tokens, learned) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
+static const char sql_token_add[] =
+    "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT(hash) DO UPDATE SET spam = spam + excluded.spam, ham = ham + excluded.ham, "
+    "last_seen = excluded.last_seen";
+static const char sql_token_sub[] = "UPDATE classifier_tokens SET spam = max(spam - ?2, 0), "
+				    "ham = max(ham - ?3, 0) WHERE hash = ?1";
+static const char sql_token_gc[] =
+    "DELETE FROM classifier_tokens WHERE hash = ?1 AND spam = 0 AND ham = 0";
+static const char sql_state_add[] =
+    "UPDATE classifier_state SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0), "
+    "generation = random() WHERE id = 1";
+
+static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
+{
+	int rc;
+
+	if (!q)
+		return -EIO;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return store_write_error(conn, rc, what);
+}
+
+static int db_apply(struct store_conn *conn, const uint64_t *h, size_t n, enum classify_label label,
+		    int sign)
+{
+	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = store_stmt(conn, sign > 0 ? sql_token_add : sql_token_sub);
+
+		if (!q)
+			return -EIO;
+		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
+		sqlite3_bind_int64(q, 2, ds);
+		sqlite3_bind_int64(q, 3, dh);
+		if (sign > 0)
+			sqlite3_bind_int64(q, 4, now);
+		r = step_done(conn, q, "classifier token update");
+		if (r != 0)
+			return r;
+		if (sign < 0) {
+			q = store_stmt(conn, sql_token_gc);
+			if (!q)
+				return -EIO;
+			sqlite3_bind_int64(q, 1, (int64_t)h[i]);
+			r = step_done(conn, q, "classifier token cleanup");
+			if (r != 0)
+				return r;
+		}
+	}
+	sqlite3_stmt *q = store_stmt(conn, sql_state_add);
+
+	if (!q)
+		return -EIO;
+	sqlite3_bind_int64(q, 1, sign * ds);
+	sqlite3_bind_int64(q, 2, sign * dh);
+	return step_done(conn, q, "classifier state update");
+}
+
+static const char *label_name(enum classify_label l)
+{
+	return l == CLASSIFY_LABEL_SPAM ? "spam" : "ham";
+}
+
+/* Reads the ledger row of key: 0 found (*label, *hashes malloc'ed, *n),
+ * CLASSIFY_NOT_FOUND, or negative. */
+static int ledger_get(struct store_conn *conn, const char *key, enum classify_label *label,
+		      uint64_t **hashes, size_t *n)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_get);
+	const unsigned char *blob;
+	int rc, r, bytes;
+
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		r = CLASSIFY_NOT_FOUND;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		r = store_write_error(conn, rc, "classifier ledger read");
+		if (r == 0)
+			r = -EIO;
+		goto out;
+	}
+	*label = strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
+									      : CLASSIFY_LABEL_HAM;
+	blob = sqlite3_column_blob(q, 1);
+	bytes = sqlite3_column_bytes(q, 1);
+	*n = (size_t)bytes / 8;
+	*hashes = malloc(*n ? *n * 8 : 1);
+	if (!*hashes) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		uint64_t v = 0;
+
+		for (int b = 7; b >= 0; b--)
+			v = (v << 8) | blob[i * 8 + (size_t)b];
+		(*hashes)[i] = v;
+	}
+	r = 0;
+out:
+	sqlite3_reset(q);
+	return r;
+}
+
+/* Learning needs the database's hash key but not a fresh model (reloading
+ * after every learned message would make bulk learning quadratic). */
+static int ensure_key(struct classifier *c, struct store_conn *conn)
+{
+	struct state_row st;
+	int r = 0;
+
+	pthread_mutex_lock(&c->reload_lock);
+	if (!c->have_key) {
+		r = read_state(c, conn, &st, true);
+		if (r == 0)
+			c->have_key = true;
+	}
+	pthread_mutex_unlock(&c->reload_lock);
+	return r;
+}
+
+/* Learns the distinct token hashes h[0..n) as message_key (ledger, counts),
+ * inside the caller's transaction; a relabelled message is unlearned first. */
+static int learn_hashes(struct classifier *c, struct store_conn *conn, const char *message_key,
+			const uint64_t *hashes, size_t n, enum classify_label label)
+{
+	uint64_t *old = NULL;
+	unsigned char *blob = NULL;
+	enum classify_label old_label;
+	size_t n_old = 0;
+	int r;
+
+	if (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES)
+		return -EINVAL;
+	r = ensure_key(c, conn);
+	if (r < 0)
+		return r;
+	r = ledger_get(conn, message_key, &old_label, &old, &n_old);
+	if (r < 0)
+		goto out;
+	if (r == 0 && old_label == label) {
+		r = CLASSIFY_ALREADY;
+		goto out;
+	}
+	if (r == 0) {
+		r = db_apply(conn, old, n_old, old_label, -1);
+		if (r != 0)
+			goto out;
+	}
+	r = db_apply(conn, hashes, n, label, +1);
+	if (r != 0)
+		goto out;
+	blob = malloc(n ? 8 * n : 1);
+	r = -ENOMEM;
+	if (!blob)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			blob[i * 8 + (unsigned)b] = (unsigned char)(hashes[i] >> (8 * b));
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_put);
+
+	r = -EIO;
+	if (!q)
+		goto out;
+	sqlite3_bind_text(q, 1, message_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, label_name(label), -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, blob, (int)(n * 8), SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+	r = step_done(conn, q, "classifier ledger write");
+out:
+	free(blob);
+	free(old);
+	return r;
+}
+
+int classifier_learn(struct classifier *c, struct store_conn *conn, const char *message_key,
+		     const struct classify_input *in, enum classify_label label)
+{
+	struct tokenizer *t = NULL;
+	struct thash *th = NULL;
+	uint64_t *hashes = NULL;
+	unsigned n;
+	int r;
+
+	if (conn && (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES))
+		return -EINVAL;
+	if (conn) {
+		/* Token hashes are keyed with the database's key. */
+		r = ensure_key(c, conn);
+		if (r < 0)
+			return r;
+	}
+	th = malloc(sizeof(*th) * MAX_HASHES);
+	hashes = calloc(MAX_HASHES, sizeof(*hashes));
+	r = -ENOMEM;
+	if (!th || !hashes)
+		goto out;
+	r = pool_get(c, &t);
+	if (r < 0)
+		goto out;
+	r = submission_tokens(c, t, in, false);
+	if (r < 0)
+		goto out;
+	n = distinct_hashes(c, t, th);
+	for (unsigned i = 0; i < n; i++)
+		hashes[i] = th[i].h;
+	if (!conn) {
+		int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = !ds;
+
+		pthread_rwlock_wrlock(&c->lock);
+		r = 0;
+		for (unsigned i = 0; i < n && r == 0; i++)
+			r = model_add(c->model, hashes[i], ds, dh);
+		c->model->nspam += (uint64_t)ds;
+		c->model->nham += (uint64_t)dh;
+		pthread_rwlock_unlock(&c->lock);
+		goto out;
+	}
+	r = learn_hashes(c, conn, message_key, hashes, n, label);
+out:
+	pool_put(c, t);
+	free(th);
+	free(hashes);
+	return r;
+}
+
+int classifier_learn_features(struct classifier *c, struct store_conn *conn,
+			      const char *message_key, const void *features, size_t len,
+			      enum classify_label label)
+{
+	const unsigned char *p = features;
+	uint64_t *hashes;
+	size_t n = len / 8;
+	int r;
+
+	if (!conn || len % 8 != 0 || n > MAX_HASHES)
+		return 1;
+	hashes = malloc(n ? n * sizeof(*hashes) : 1);
+	if (!hashes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+		for (int b = 7; b >= 0; b--)
+			v = (v << 8) | p[i * 8 + (size_t)b];
+		hashes[i] = v;
+	}
+	r = learn_hashes(c, conn, message_key, hashes, n, label);
+	free(hashes);
+	return r;
+}
+
+static const char sql_prune[] =
+    "DELETE FROM classifier_tokens WHERE spam + ham <= 1 AND last_seen < ?1";
+static const char sql_touch_generation[] =
+    "UPDATE classifier_state SET generation = random() WHERE id = 1";
+
+int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t before,
+		     unsigned *pruned)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_prune);
+	int r;
+
+	(void)c;
+	*pruned = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_int64(q, 1, before);
+	r = step_done(conn, q, "classifier prune");
+	if (r != 0)
+		return r;
+	*pruned = (unsigned)sqlite3_changes(store_db(conn));
+	if (*pruned == 0)
+		return 0;
+	/* Unlearning a pruned token later finds no row and changes nothing. */
+	return step_done(conn, store_stmt(conn, sql_touch_generation), "classifier generation");
+}
+
+int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key)
+{
+	enum classify_label label;
+	uint64_t *old = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!conn || !message_key)
+		return -EINVAL;
+	r = ensure_key(c, conn);
+	if (r < 0)
+		return r;
+	r = ledger_get(conn, message_key, &label, &old, &n);
+	if (r != 0)
+		goto out;
+	r = db_apply(conn, old, n, label, -1);
+	if (r != 0)
+		goto out;
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_del);
+
+	r = -EIO;
+	if (!q)
+		goto out;
+	sqlite3_bind_text(q, 1, message_key, -1, SQLITE_STATIC);
+	r = step_done(conn, q, "classifier ledger delete");
+out:
+	free(old);
+	return r;
+}

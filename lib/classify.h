@@ -1,0 +1,194 @@
+/* classify: the Bayesian spam classifier (Robinson f(w) + Fisher combining).
+ *
+ * A submission is tokenized (lib/tokenize.h) into text tokens plus meta
+ * tokens from its other fields; every distinct token is reduced to a 64-bit
+ * keyed hash (SipHash-2-4, libsodium crypto_shorthash, key random per
+ * database), so the database holds no token text: no author name, e-mail
+ * domain or IP prefix is stored in clear by the classifier.
+ *
+ * Per token with b spam and g ham messages, N_s/N_h messages learned:
+ *   p = (b/N_s) / (b/N_s + g/N_h),  f = (s*x + n*p) / (s + n),  n = b + g
+ * Tokens with |f - 0.5| >= min_dev are kept, at most max_tokens strongest;
+ * score = (1 + H - S) / 2 with H = C(-2 sum ln f, 2k), S = C(-2 sum ln(1-f), 2k)
+ * and C the chi-square upper tail.  No kept token gives 0.5.
+ *
+ * Verdicts: score < ham_cutoff -> ham; >= discard_cutoff -> discard;
+ * >= spam_cutoff -> spam; otherwise unsure.  A filled honeypot is always
+ * discard.  Cold start: until min_learned spam AND min_learned ham messages
+ * have been learned, spam and discard from the score alone become unsure.
+ *
+ * Two modes:
+ *   - with a store connection (conn != NULL): counts live in SQLite
+ *     (schema/0002-classifier.sql).  The in-memory model is a cache of the
+ *     committed tables, reloaded whenever classifier_state.generation (a new
+ *     random value on every learn/forget) differs from the cached one, so
+ *     learning from another process and rolled-back transactions stay
+ *     consistent.  Learning writes only SQLite, inside the caller's
+ *     transaction, with a ledger keyed by message so a message is counted at
+ *     most once (the ledger stores the token hashes, so unlearning is exact).
+ *   - in memory (conn == NULL, for evaluation and benchmarks): learning
+ *     updates the model directly; there is no ledger.
+ * Do not mix the modes on one classifier.
+ *
+ * Thread safety: classifier_score may run concurrently from many threads
+ * (each with its own connection); learning with a connection may run
+ * concurrently with scoring; in-memory learning takes the model's write lock.
+ */
+#ifndef COMMENTD_CLASSIFY_H
+#define COMMENTD_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_conn;
+struct classifier;
+
+enum {
+	CLASSIFY_ALREADY = 1,	/* learn: the message is already learned with this label */
+	CLASSIFY_NOT_FOUND = 2, /* forget: the message was never learned */
+};
+
+enum classify_verdict {
+	CLASSIFY_HAM,	  /* publish */
+	CLASSIFY_UNSURE,  /* hold for moderation */
+	CLASSIFY_SPAM,	  /* keep in the spam folder */
+	CLASSIFY_DISCARD, /* blatant: count, do not store */
+};
+
+enum classify_label {
+	CLASSIFY_LABEL_HAM,
+	CLASSIFY_LABEL_SPAM,
+};
+
+/* One submission.  Every field may be NULL = unknown (no token); an empty
+ * string means "known to be absent" (e.g. referrer "" -> "m:ref:none"). */
+struct classify_input {
+	const char *text;
+	const char *author;
+	const char *email; /* raw; only its domain becomes a token; never stored */
+	const char *url;   /* author's web site */
+	const char *ip;
+	const char *user_agent;
+	const char *referrer;
+	const char *site_host; /* our host, to tell on-site from off-site referrers */
+	const char *thread;    /* thread key, for "same text posted elsewhere" */
+	long render_seconds;   /* page render to submit; -1 unknown */
+	bool honeypot_filled;
+};
+
+struct classify_result {
+	double score;
+	enum classify_verdict verdict;
+	bool cold_start;	 /* fewer than min_learned of a class learned */
+	unsigned char *features; /* the submission's distinct token hashes (8 bytes
+				    each, little-endian): what classifier_learn_features
+				    takes to learn exactly what was scored; caller frees
+				    (classify_result_clear) */
+	size_t features_len;
+	char *tokens_json; /* JSON array of deciding tokens, strongest first:
+			      [{"token":"url:bit.ly","p":0.98,"spam":12,"ham":0},...]
+			      caller frees (classify_result_clear) */
+};
+
+struct classify_settings {
+	double ham_cutoff;     /* default CLASSIFY_DEFAULT_HAM_CUTOFF */
+	double spam_cutoff;    /* default CLASSIFY_DEFAULT_SPAM_CUTOFF */
+	double discard_cutoff; /* default CLASSIFY_DEFAULT_DISCARD_CUTOFF; > 1 disables */
+	unsigned min_learned;  /* cold-start count per class; default 50 */
+	double robs, robx;     /* Robinson s and x */
+	double min_dev;	       /* tokens nearer 0.5 are ignored */
+	unsigned max_tokens;   /* strongest tokens combined; default 150 */
+	unsigned why_tokens;   /* tokens reported in tokens_json; default 8 */
+};
+
+#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.30
+#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.98
+#define CLASSIFY_DEFAULT_DISCARD_CUTOFF 0.9999
+#define CLASSIFY_DEFAULT_MIN_LEARNED	50
+/* Chosen on the benchmark corpora (docs/classifier.md); SpamBayes uses
+ * 0.45 / 0.5 / 0.1. */
+#define CLASSIFY_DEFAULT_ROBS	 1.0
+#define CLASSIFY_DEFAULT_ROBX	 0.45
+#define CLASSIFY_DEFAULT_MIN_DEV 0.05
+
+/* Fills s with the defaults above. */
+void classify_settings_default(struct classify_settings *s);
+
+/* Creates a classifier; settings NULL means defaults (copied).
+ * 0, 1 if a setting is out of range, or negative on failure (logged). */
+int classifier_new(struct classifier **out, const struct classify_settings *settings);
+
+/* NULL-safe; returns NULL. */
+struct classifier *classifier_free(struct classifier *c);
+
+/* Scores in and fills *out (caller clears it with classify_result_clear).
+ * With conn, first refreshes the cached model if the database changed.
+ * 0 or negative on failure (logged; *out is then zeroed). */
+int classifier_score(struct classifier *c, struct store_conn *conn, const struct classify_input *in,
+		     struct classify_result *out);
+
+/* Like classifier_score but only the score (no verdict, no JSON, no dup
+ * ring update): the fast path for evaluation.  0 or negative. */
+int classifier_score_only(struct classifier *c, struct store_conn *conn,
+			  const struct classify_input *in, double *score);
+
+/* Frees out->tokens_json and zeroes *out.  NULL-safe. */
+void classify_result_clear(struct classify_result *out);
+
+/* Learns in as label.  With conn it must be called inside the caller's
+ * transaction (store_begin); message_key ("comment:17", a content hash; at
+ * most 200 bytes) identifies the message: the same key and label again is a
+ * no-op returning CLASSIFY_ALREADY; the other label unlearns the old counts
+ * first.  Without conn, message_key is ignored and counts go to memory.
+ * 0, CLASSIFY_ALREADY, 1.. domain errors, or negative (logged; the caller
+ * rolls back). */
+int classifier_learn(struct classifier *c, struct store_conn *conn, const char *message_key,
+		     const struct classify_input *in, enum classify_label label);
+
+/* Like classifier_learn, from the features a score returned (so a comment is
+ * learned as it was scored, with meta tokens such as the e-mail domain that
+ * are not stored).  Needs conn.  Same results as classifier_learn; 1 if the
+ * blob is malformed. */
+int classifier_learn_features(struct classifier *c, struct store_conn *conn,
+			      const char *message_key, const void *features, size_t len,
+			      enum classify_label label);
+
+/* Deletes tokens seen in at most one message and not learned since before
+ * (Unix seconds), inside the caller's transaction; *pruned counts them.
+ * 0 or negative. */
+int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t before,
+		     unsigned *pruned);
+
+/* Unlearns message_key (inside the caller's transaction).
+ * 0, CLASSIFY_NOT_FOUND, or negative (logged). */
+int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key);
+
+/* Messages learned per class as the model currently sees them (with conn:
+ * refreshed from the database first).  0 or negative. */
+int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *nspam,
+		      uint64_t *nham);
+
+/* The verdict for a score under settings s (pure; for tests and callers that
+ * re-derive verdicts after changing cut-offs). */
+enum classify_verdict classify_verdict_for(const struct classify_settings *s, double score,
+					   bool cold_start, bool honeypot);
+
+/* "ham", "unsure", "spam" or "discard". */
+const char *classify_verdict_name(enum classify_verdict v);
+
+/* ---- the maths, exposed for tests ---- */
+
+/* Robinson f(w) for b spam / g ham occurrences out of nspam / nham. */
+double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
+			   uint64_t nspam, uint64_t nham);
+
+/* Upper tail of the chi-square distribution with 2*half_dof degrees of
+ * freedom at x2. */
+double classify_chi2q(double x2, unsigned half_dof);
+
+/* Fisher/Robinson combined score of n token probabilities (each in (0,1));
+ * 0.5 for n == 0. */
+double classify_combine(const double *f, size_t n);
+
+#endif

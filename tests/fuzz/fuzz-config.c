@@ -1,0 +1,42 @@
+/* fuzz-config: configuration text through config_load_text and
+ * config_check, then config_each over whatever was set. */
+#include "fuzz.h"
+
+#include "config.h"
+
+static void each(const char *name, const char *value, void *u)
+{
+	size_t *n = u;
+
+	fuzz_assert(name && *name && value);
+	fuzz_assert(strlen(value) < CONFIG_MAX_VALUE);
+	(*n)++;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct config *c = NULL;
+	char err[CONFIG_ERR_MAX];
+	size_t n = 0;
+	int r;
+
+	if (size > FUZZ_MAX_INPUT)
+		return 0;
+	if (config_new(&c) != 0)
+		abort();
+	err[0] = '\0';
+	r = config_load_text(c, (const char *)data, size, "fuzz.conf", err);
+	fuzz_assert(r == 0 || r == 1);
+	if (r == 1)
+		fuzz_assert(err[0] != '\0' && strlen(err) < CONFIG_ERR_MAX);
+	err[0] = '\0';
+	r = config_check(c, err);
+	fuzz_assert(r == 0 || r == 1);
+	if (r == 1)
+		fuzz_assert(err[0] != '\0');
+	config_each(c, each, &n);
+	fuzz_assert(n > 0);
+	fuzz_assert(config_moderation_name(c->moderation) != NULL);
+	config_free(c);
+	return 0;
+}

@@ -1,0 +1,506 @@
+/* Unit tests for lib/classify: maths against hand-computed values, cut-offs,
+ * cold start, in-memory learning, the SQLite ledger (idempotence, reversal,
+ * forget), persistence, cross-connection reload, rollback, privacy. */
+#include "tap.h"
+
+#include "classify.h"
+#include "store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test-classify-XXXXXX";
+
+#define NEAR(got, want, ...) ok(fabs((got) - (want)) < 1e-9, __VA_ARGS__)
+
+static const char *spam_words[] = {"cheap",  "pills", "casino", "bonus", "winner",    "crypto",
+				   "viagra", "loan",  "offer",	"click", "subscribe", "free"};
+static const char *ham_words[] = {"article",	 "thanks",   "agree",	 "point",
+				  "interesting", "author",   "argument", "reading",
+				  "example",	 "question", "detail",	 "idea"};
+
+static uint64_t rng = 42;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* A synthetic message: 6 words mostly from one class's vocabulary, plus a
+ * serial number so every message is distinct. */
+static void make_text(char *out, size_t sz, bool spam, unsigned serial)
+{
+	const char **v = spam ? spam_words : ham_words;
+	const char **o = spam ? ham_words : spam_words;
+	size_t len = 0;
+
+	for (int i = 0; i < 6; i++) {
+		const char *w = rnd(10) < 9 ? v[rnd(12)] : o[rnd(12)];
+
+		len += (size_t)snprintf(out + len, sz - len, "%s ", w);
+	}
+	snprintf(out + len, sz - len, "n%u", serial);
+}
+
+static struct classify_input input(const char *text)
+{
+	return (struct classify_input){.text = text, .render_seconds = -1};
+}
+
+static int learn_many(struct classifier *c, struct store_conn *conn, bool spam, unsigned n,
+		      unsigned serial0)
+{
+	char text[256], key[64];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct classify_input in;
+		int r;
+
+		make_text(text, sizeof(text), spam, serial0 + i);
+		in = input(text);
+		snprintf(key, sizeof(key), "m:%s:%u", spam ? "s" : "h", serial0 + i);
+		r = classifier_learn(c, conn, key, &in,
+				     spam ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+static double score_of(struct classifier *c, struct store_conn *conn, const char *text)
+{
+	struct classify_input in = input(text);
+	double s = -1;
+
+	if (classifier_score_only(c, conn, &in, &s) != 0)
+		return -1;
+	return s;
+}
+
+/* All rows of the token table and the state counts as one string. */
+static char *snapshot(struct store_conn *conn)
+{
+	static const char sql[] =
+	    "SELECT (SELECT group_concat(hash || ':' || spam || ':' || ham, ',') FROM "
+	    "(SELECT * FROM classifier_tokens ORDER BY hash)) || '|' || "
+	    "(SELECT nspam || ':' || nham FROM classifier_state) || '|' || "
+	    "(SELECT count(*) FROM classifier_learned)";
+	sqlite3_stmt *st = store_stmt(conn, sql);
+	char *s = NULL;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		s = strdup((const char *)sqlite3_column_text(st, 0));
+	else
+		s = strdup("(empty)");
+	sqlite3_reset(st);
+	return s;
+}
+
+static long long count_tokens(struct store_conn *conn)
+{
+	static const char sql[] = "SELECT count(*) FROM classifier_tokens";
+	sqlite3_stmt *st = store_stmt(conn, sql);
+	long long n = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = strlen(needle), cap = 1 << 20, len;
+	char *buf;
+	bool found = false;
+
+	if (!f)
+		return false;
+	buf = malloc(cap);
+	while (buf && (len = fread(buf, 1, cap, f)) > 0 && !found) {
+		for (size_t i = 0; i + n <= len; i++)
+			if (memcmp(buf + i, needle, n) == 0) {
+				found = true;
+				break;
+			}
+	}
+	free(buf);
+	fclose(f);
+	return found;
+}
+
+struct worker {
+	struct classifier *c;
+	int failures;
+};
+
+static void *score_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 300; i++) {
+		struct classify_input in = input("cheap pills casino bonus click now");
+		struct classify_result res;
+
+		if (classifier_score(w->c, NULL, &in, &res) != 0 || res.score < 0.5)
+			w->failures++;
+		classify_result_clear(&res);
+	}
+	return NULL;
+}
+
+static void test_maths(void)
+{
+	struct classify_settings s;
+
+	classify_settings_default(&s);
+	s.robs = 0.45; /* the hand computations below use SpamBayes' s and x */
+	s.robx = 0.5;
+	/* f(w) = (s*x + n*p) / (s + n); b=3 of 10 spam, g=1 of 10 ham:
+	 * p = 0.3 / (0.3 + 0.1) = 0.75, n = 4 -> (0.225 + 3) / 4.45 */
+	NEAR(classify_token_prob(&s, 3, 1, 10, 10), 3.225 / 4.45, "f(w) hand-computed");
+	/* unbalanced totals: b=2 of 20 spam, g=2 of 5 ham: p = 0.1/(0.1+0.4) = 0.2 */
+	NEAR(classify_token_prob(&s, 2, 2, 20, 5), (0.225 + 4 * 0.2) / 4.45,
+	     "f(w) normalises by class totals");
+	NEAR(classify_token_prob(&s, 0, 0, 10, 10), 0.5, "unseen token is x");
+	s.robs = 1;
+	s.robx = 0.4;
+	NEAR(classify_token_prob(&s, 1, 0, 10, 10), (0.4 + 1) / 2, "f(w) with s=1, x=0.4");
+	/* chi-square upper tail, 2k dof: e^-m * sum_{i<k} m^i/i!, m = x2/2 */
+	NEAR(classify_chi2q(4, 1), exp(-2), "C(4, 2 dof) = e^-2");
+	NEAR(classify_chi2q(4, 2), exp(-2) * 3, "C(4, 4 dof) = e^-2 (1 + 2)");
+	NEAR(classify_chi2q(6, 3), exp(-3) * (1 + 3 + 4.5), "C(6, 6 dof)");
+	NEAR(classify_chi2q(0, 5), 1, "C(0) = 1");
+	/* two tokens at 0.9: H = C(-2 ln .81, 4) = .81 (1 - ln .81),
+	 * S = C(-2 ln .01, 4) = .01 (1 - ln .01), score = (1 + H - S) / 2 */
+	{
+		double f[] = {0.9, 0.9};
+		double H = 0.81 * (1 - log(0.81)), S = 0.01 * (1 - log(0.01));
+
+		NEAR(classify_combine(f, 2), (1 + H - S) / 2,
+		     "Fisher combining, two spammy tokens");
+	}
+	{
+		double f[] = {0.1, 0.1};
+		double H = 0.01 * (1 - log(0.01)), S = 0.81 * (1 - log(0.81));
+
+		NEAR(classify_combine(f, 2), (1 + H - S) / 2, "Fisher combining, two hammy tokens");
+	}
+	{
+		double f[] = {0.2, 0.8}, g[] = {0.7};
+
+		NEAR(classify_combine(f, 2), 0.5, "opposite evidence cancels");
+		NEAR(classify_combine(NULL, 0), 0.5, "no evidence = 0.5");
+		NEAR(classify_combine(g, 1), (1 + exp(log(0.7)) - exp(log(0.3))) / 2,
+		     "one token: (1 + f - (1 - f)) / 2 = f");
+	}
+	{
+		static double many[4000];
+
+		for (int i = 0; i < 4000; i++)
+			many[i] = 0.99;
+		double v = classify_combine(many, 4000);
+
+		ok(isfinite(v) && v > 0.999, "4000 tokens do not underflow (%g)", v);
+		for (int i = 0; i < 4000; i++)
+			many[i] = 0.01;
+		v = classify_combine(many, 4000);
+		ok(isfinite(v) && v < 0.001, "4000 hammy tokens do not underflow (%g)", v);
+	}
+}
+
+static void test_cutoffs(void)
+{
+	struct classify_settings s;
+
+	classify_settings_default(&s);
+	s.ham_cutoff = 0.2;
+	s.spam_cutoff = 0.9;
+	s.discard_cutoff = 0.99;
+	is_int(classify_verdict_for(&s, 0.1, false, false), CLASSIFY_HAM, "below ham cut-off: ham");
+	is_int(classify_verdict_for(&s, 0.2, false, false), CLASSIFY_UNSURE,
+	       "at the ham cut-off: unsure");
+	is_int(classify_verdict_for(&s, 0.5, false, false), CLASSIFY_UNSURE, "middle: unsure");
+	is_int(classify_verdict_for(&s, 0.9, false, false), CLASSIFY_SPAM, "at spam cut-off: spam");
+	is_int(classify_verdict_for(&s, 0.98, false, false), CLASSIFY_SPAM, "below discard: spam");
+	is_int(classify_verdict_for(&s, 0.99, false, false), CLASSIFY_DISCARD, "discard");
+	is_int(classify_verdict_for(&s, 0.99, true, false), CLASSIFY_UNSURE,
+	       "cold start: discard score held as unsure");
+	is_int(classify_verdict_for(&s, 0.95, true, false), CLASSIFY_UNSURE,
+	       "cold start: spam score held as unsure");
+	is_int(classify_verdict_for(&s, 0.05, true, false), CLASSIFY_HAM, "cold start: ham stays");
+	is_int(classify_verdict_for(&s, 0.0, true, true), CLASSIFY_DISCARD,
+	       "honeypot discards even in cold start");
+	s.discard_cutoff = 1.5;
+	is_int(classify_verdict_for(&s, 1.0, false, false), CLASSIFY_SPAM,
+	       "discard cut-off above 1 disables discard");
+	is_str(classify_verdict_name(CLASSIFY_DISCARD), "discard", "verdict names");
+	{
+		struct classifier *c = NULL;
+
+		s.ham_cutoff = 0.95;
+		is_int(classifier_new(&c, &s), 1, "ham cut-off above spam cut-off is refused");
+		ok(c == NULL, "no classifier on refusal");
+	}
+}
+
+static void test_memory(void)
+{
+	struct classifier *c = NULL;
+	struct classify_settings s;
+	struct classify_result res;
+	struct classify_input in;
+	uint64_t ns, nh;
+
+	classify_settings_default(&s);
+	s.ham_cutoff = 0.2; /* this part tests the mechanism, not the default cut-offs */
+	s.spam_cutoff = 0.9;
+	s.discard_cutoff = 0.9999;
+	is_int(classifier_new(&c, &s), 0, "memory classifier");
+	in = input("cheap pills casino bonus click now");
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score with an empty model");
+	NEAR(res.score, 0.5, "empty model scores 0.5");
+	is_int(res.verdict, CLASSIFY_UNSURE, "and is unsure");
+	ok(res.cold_start, "cold start flagged");
+	is_str(res.tokens_json, "[]", "no deciding tokens");
+	classify_result_clear(&res);
+
+	is_int(learn_many(c, NULL, true, 20, 0), 0, "learn 20 spam in memory");
+	is_int(learn_many(c, NULL, false, 20, 100), 0, "learn 20 ham in memory");
+	classifier_counts(c, NULL, &ns, &nh);
+	ok(ns == 20 && nh == 20, "counts 20/20");
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score spammy text");
+	ok(res.score >= s.spam_cutoff, "spammy text scores high (%g)", res.score);
+	is_int(res.verdict, CLASSIFY_UNSURE, "but cold start (20 < 50) holds it as unsure");
+	{
+		json_t *j = json_loads(res.tokens_json, 0, NULL);
+		json_t *first = json_array_get(j, 0);
+
+		ok(json_is_array(j) && json_array_size(j) > 0 && json_array_size(j) <= s.why_tokens,
+		   "tokens_json is a non-empty array of at most why_tokens");
+		ok(json_is_string(json_object_get(first, "token")) &&
+		       json_real_value(json_object_get(first, "p")) > 0.5,
+		   "first deciding token has a text and a spammy p");
+		json_decref(j);
+	}
+	classify_result_clear(&res);
+
+	is_int(learn_many(c, NULL, true, 40, 200), 0, "learn 40 more spam");
+	is_int(learn_many(c, NULL, false, 40, 300), 0, "learn 40 more ham");
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score spammy text again");
+	ok(!res.cold_start, "past cold start");
+	ok(res.verdict == CLASSIFY_SPAM || res.verdict == CLASSIFY_DISCARD,
+	   "spammy text is spam or discard (%s, %g)", classify_verdict_name(res.verdict),
+	   res.score);
+	classify_result_clear(&res);
+	in = input("interesting article thanks, I agree with the author's point");
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score hammy text");
+	is_int(res.verdict, CLASSIFY_HAM, "hammy text is ham");
+	ok(res.score < s.ham_cutoff, "hammy score below the ham cut-off (%g)", res.score);
+	classify_result_clear(&res);
+	in.honeypot_filled = true;
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score with honeypot");
+	is_int(res.verdict, CLASSIFY_DISCARD, "filled honeypot discards a hammy text");
+	classify_result_clear(&res);
+
+	{
+		pthread_t th[4];
+		struct worker w = {c, 0};
+
+		for (int i = 0; i < 4; i++)
+			pthread_create(&th[i], NULL, score_worker, &w);
+		learn_many(c, NULL, true, 20, 400); /* writer while readers score */
+		for (int i = 0; i < 4; i++)
+			pthread_join(th[i], NULL);
+		is_int(w.failures, 0, "concurrent scoring while learning");
+	}
+	c = classifier_free(c);
+	ok(c == NULL && classifier_free(NULL) == NULL, "classifier_free NULL-safe");
+}
+
+static void test_database(void)
+{
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL, *other = NULL;
+	struct classify_input in;
+	struct classify_result res;
+	char *before, *after;
+	double s1, s2;
+	uint64_t ns, nh;
+
+	snprintf(path, sizeof(path), "%s/c.db", dir);
+	is_int(store_new(&st, path, 2), 0, "store with the classifier migration");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "classifier with defaults");
+
+	/* ledger: learn once, twice, reverse, reverse back, forget */
+	in = input("Win a FREE cruise, click http://promo.example.com now!!!");
+	in.email = "secret.person@hidden-domain.example";
+	in.author = "Promo Bot";
+	in.ip = "203.0.113.9";
+	before = snapshot(conn);
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), 0, "learn spam");
+	store_commit(conn);
+	char *once = snapshot(conn);
+
+	ok(count_tokens(conn) > 5, "tokens stored (%lld)", count_tokens(conn));
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), CLASSIFY_ALREADY,
+	       "learning the same message again is a no-op");
+	store_commit(conn);
+	after = snapshot(conn);
+	is_str(after, once, "learn twice = learn once");
+	free(after);
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_HAM), 0,
+	       "reversed decision relearns as ham");
+	store_commit(conn);
+	classifier_counts(c, conn, &ns, &nh);
+	ok(ns == 0 && nh == 1, "counts moved from spam to ham (%llu/%llu)", (unsigned long long)ns,
+	   (unsigned long long)nh);
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), 0,
+	       "reversed back to spam");
+	store_commit(conn);
+	after = snapshot(conn);
+	is_str(after, once, "reverse twice = original counts");
+	free(after);
+	store_begin(conn);
+	is_int(classifier_forget(c, conn, "comment:1"), 0, "forget");
+	is_int(classifier_forget(c, conn, "comment:1"), CLASSIFY_NOT_FOUND, "forget twice");
+	store_commit(conn);
+	after = snapshot(conn);
+	is_str(after, before, "forget restores the empty model");
+	is_int(count_tokens(conn), 0, "no zero-count token rows left");
+	free(after);
+	free(before);
+	free(once);
+
+	/* privacy: the address and its domain never reach the file in clear */
+	store_begin(conn);
+	classifier_learn(c, conn, "comment:2", &in, CLASSIFY_LABEL_SPAM);
+	store_commit(conn);
+	{
+		char wal[300];
+
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		ok(!file_contains(path, "secret.person") && !file_contains(wal, "secret.person"),
+		   "e-mail address not stored");
+		ok(!file_contains(path, "hidden-domain") && !file_contains(wal, "hidden-domain"),
+		   "e-mail domain not stored in clear");
+		ok(!file_contains(wal, "Promo Bot") && !file_contains(wal, "promo bot"),
+		   "author token not stored in clear");
+	}
+	store_begin(conn);
+	classifier_forget(c, conn, "comment:2");
+	store_commit(conn);
+
+	/* bulk learning in one transaction, cold start ends at 50/50 */
+	store_begin(conn);
+	is_int(learn_many(c, conn, true, 30, 0), 0, "bulk: 30 spam in one transaction");
+	is_int(learn_many(c, conn, false, 30, 1000), 0, "bulk: 30 ham in the same transaction");
+	is_int(store_commit(conn), 0, "commit");
+	in = input("cheap pills casino bonus click free");
+	is_int(classifier_score(c, conn, &in, &res), 0, "score after 30/30");
+	ok(res.cold_start && res.verdict == CLASSIFY_UNSURE && res.score >= 0.9,
+	   "cold start: high score (%g) held as unsure", res.score);
+	classify_result_clear(&res);
+	store_begin(conn);
+	learn_many(c, conn, true, 20, 30);
+	learn_many(c, conn, false, 20, 1030);
+	store_commit(conn);
+	is_int(classifier_score(c, conn, &in, &res), 0, "score after 50/50");
+	ok(!res.cold_start && res.verdict >= CLASSIFY_SPAM, "now spam (%s, %g)",
+	   classify_verdict_name(res.verdict), res.score);
+	classify_result_clear(&res);
+
+	/* a rolled-back learn leaves the model as it was */
+	s1 = score_of(c, conn, "interesting article thanks");
+	store_begin(conn);
+	for (unsigned i = 0; i < 30; i++) {
+		char key[32];
+		struct classify_input bad = input("interesting article thanks");
+
+		snprintf(key, sizeof(key), "rb:%u", i);
+		classifier_learn(c, conn, key, &bad, CLASSIFY_LABEL_SPAM);
+	}
+	s2 = score_of(c, conn, "interesting article thanks");
+	ok(s2 > s1, "inside the transaction the poisoning is visible (%g > %g)", s2, s1);
+	store_rollback(conn);
+	NEAR(score_of(c, conn, "interesting article thanks"), s1, "rollback: score as before");
+
+	/* another process (here: another classifier) learns; we reload */
+	{
+		struct store_conn *conn2 = store_acquire(st);
+
+		is_int(classifier_new(&other, NULL), 0, "second classifier on the same file");
+		s1 = score_of(c, conn, "interesting article thanks");
+		store_begin(conn2);
+		for (unsigned i = 0; i < 30; i++) {
+			char key[32];
+			struct classify_input bad = input("interesting article thanks");
+
+			snprintf(key, sizeof(key), "other:%u", i);
+			classifier_learn(other, conn2, key, &bad, CLASSIFY_LABEL_SPAM);
+		}
+		store_commit(conn2);
+		store_release(st, conn2);
+		s2 = score_of(c, conn, "interesting article thanks");
+		ok(s2 > s1, "a learn from another connection is seen (%g > %g)", s2, s1);
+		other = classifier_free(other);
+	}
+
+	/* persistence across reopen */
+	s1 = score_of(c, conn, "cheap pills casino bonus click free");
+	classifier_counts(c, conn, &ns, &nh);
+	store_release(st, conn);
+	c = classifier_free(c);
+	st = store_free(st);
+	is_int(store_new(&st, path, 1), 0, "reopen");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "fresh classifier");
+	s2 = score_of(c, conn, "cheap pills casino bonus click free");
+	NEAR(s2, s1, "same score after reopening (%g)", s2);
+	{
+		uint64_t ns2, nh2;
+
+		classifier_counts(c, conn, &ns2, &nh2);
+		ok(ns2 == ns && nh2 == nh, "same counts after reopening (%llu/%llu)",
+		   (unsigned long long)ns2, (unsigned long long)nh2);
+	}
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "", &in, CLASSIFY_LABEL_SPAM), -EINVAL,
+	       "empty message key refused");
+	store_rollback(conn);
+	store_release(st, conn);
+	classifier_free(c);
+	store_free(st);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (!mkdtemp(dir))
+		return 1;
+	test_maths();
+	test_cutoffs();
+	test_memory();
+	test_database();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}

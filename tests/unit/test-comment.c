@@ -1,0 +1,903 @@
+/* Unit tests for lib/comment: validation and normalisation, the publish
+ * decision, thread paths, and comment_create / comment_thread /
+ * comment_counts against a real temporary SQLite file. */
+#include "tap.h"
+
+#include "comment.h"
+#include "config.h"
+#include "keys.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test-comment-XXXXXX";
+
+/* A writable submission; fields NULL when absent. */
+struct sub {
+	char *thread, *author, *email, *url, *text;
+	struct comment_input in;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void sub_init(struct sub *s, const char *thread, const char *author, const char *email,
+		     const char *url, const char *text)
+{
+	s->thread = dup_or_null(thread);
+	s->author = dup_or_null(author);
+	s->email = dup_or_null(email);
+	s->url = dup_or_null(url);
+	s->text = dup_or_null(text);
+	s->in = (struct comment_input){.thread = s->thread,
+				       .author = s->author,
+				       .email = s->email,
+				       .url = s->url,
+				       .text = s->text,
+				       .ip = "192.0.2.1",
+				       .user_agent = "test-agent",
+				       .referrer = NULL};
+}
+
+static void sub_free(struct sub *s)
+{
+	free(s->thread);
+	free(s->author);
+	free(s->email);
+	free(s->url);
+	free(s->text);
+}
+
+/* bytes with non-printables as \xNN, for test names. */
+static const char *vis(const char *s)
+{
+	static char out[4][160];
+	static int i;
+	size_t n = 0;
+
+	if (!s)
+		return "(null)";
+	i = (i + 1) % 4;
+	for (; *s && n < sizeof(out[0]) - 8; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch >= 0x7f)
+			n += (size_t)snprintf(out[i] + n, 5, "\\x%02x", ch);
+		else
+			out[i][n++] = (char)ch;
+	}
+	if (*s)
+		n += (size_t)snprintf(out[i] + n, 4, "...");
+	out[i][n] = '\0';
+	return out[i];
+}
+
+static const struct config *cfg;
+
+/* Validates a submission with one field replaced; returns the error. */
+static struct comment_error validate_with(const char *field, const char *value, int *r)
+{
+	struct comment_error err = {0};
+	struct sub s;
+
+	sub_init(&s, "/blog/post", "Ann", "ann@example.org", NULL, "Hello!");
+	if (strcmp(field, "thread") == 0) {
+		free(s.thread);
+		s.in.thread = s.thread = dup_or_null(value);
+	} else if (strcmp(field, "author") == 0) {
+		free(s.author);
+		s.in.author = s.author = dup_or_null(value);
+	} else if (strcmp(field, "email") == 0) {
+		free(s.email);
+		s.in.email = s.email = dup_or_null(value);
+	} else if (strcmp(field, "url") == 0) {
+		free(s.url);
+		s.in.url = s.url = dup_or_null(value);
+	} else if (strcmp(field, "text") == 0) {
+		free(s.text);
+		s.in.text = s.text = dup_or_null(value);
+	}
+	*r = comment_validate(cfg, &s.in, &err);
+	sub_free(&s);
+	return err;
+}
+
+static void expect_error(const char *field, const char *value, int status, const char *code)
+{
+	int r;
+	struct comment_error err = validate_with(field, value, &r);
+
+	if (!ok(r == COMMENT_INVALID && err.status == status && err.code &&
+		    strcmp(err.code, code) == 0 && err.message[0],
+		"%s \"%s\": %d %s", field, vis(value), status, code))
+		diag("  got r=%d status=%d code=%s message=%s", r, err.status,
+		     err.code ? err.code : "(null)", err.message);
+}
+
+static void expect_ok(const char *field, const char *value)
+{
+	int r;
+	struct comment_error err = validate_with(field, value, &r);
+
+	if (!ok(r == 0, "%s \"%s\" is accepted", field, vis(value)))
+		diag("  got r=%d status=%d code=%s message=%s", r, err.status,
+		     err.code ? err.code : "(null)", err.message);
+}
+
+static void test_thread_check(void)
+{
+	struct comment_error err;
+	char longp[COMMENT_THREAD_MAX + 2];
+
+	static const char *const good[] = {"/",
+					   "/a",
+					   "/2024/01/my-post/",
+					   "/post?id=3",
+					   "/post#comments",
+					   "/caf\xc3\xa9/\xe4\xb8\xad\xe6\x96\x87",
+					   "/.well-known",
+					   "/a/..b/c.",
+					   "/a/...",
+					   "/a//b",
+					   "/%2e%2e/x"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		is_int(comment_thread_check(good[i], &err), 0, "thread %s is fine", vis(good[i]));
+
+	static const struct {
+		const char *t;
+		int status;
+		const char *code;
+	} bad[] = {
+	    {"", 422, "missing_thread"},
+	    {"a", 422, "invalid_thread"},
+	    {"post/1", 422, "invalid_thread"},
+	    {"//evil.example/x", 422, "invalid_thread"},
+	    {"//", 422, "invalid_thread"},
+	    {"https://blog.example/x", 422, "invalid_thread"},
+	    {"/a/../b", 422, "invalid_thread"},
+	    {"/a/./b", 422, "invalid_thread"},
+	    {"/..", 422, "invalid_thread"},
+	    {"/.", 422, "invalid_thread"},
+	    {"/a/..", 422, "invalid_thread"},
+	    {"/a/.", 422, "invalid_thread"},
+	    {"/a/..?x", 422, "invalid_thread"},
+	    {"/a/.#x", 422, "invalid_thread"},
+	    {"/a b", 422, "invalid_thread"},
+	    {"/a\tb", 422, "invalid_thread"},
+	    {"/a\nb", 422, "invalid_thread"},
+	    {"/a\rb", 422, "invalid_thread"},
+	    {"/a\\b", 422, "invalid_thread"},
+	    {"\\a", 422, "invalid_thread"},
+	    {"/a\x7f", 422, "invalid_thread"},
+	    {"/a\x01", 422, "invalid_thread"},
+	    {"/a\xc2\x85", 422, "invalid_thread"}, /* U+0085 NEL */
+	    {"/a\xc2\x9b", 422, "invalid_thread"}, /* U+009B CSI */
+	    {"/\xff", 400, "invalid_utf8"},
+	    {"/\xc0\xaf", 400, "invalid_utf8"},
+	    {"/\xed\xa0\x80", 400, "invalid_utf8"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		memset(&err, 0, sizeof(err));
+		int r = comment_thread_check(bad[i].t, &err);
+		ok(r == COMMENT_INVALID && err.status == bad[i].status && err.code &&
+		       strcmp(err.code, bad[i].code) == 0,
+		   "thread \"%s\": %d %s (got %d %s)", vis(bad[i].t), bad[i].status, bad[i].code,
+		   err.status, err.code ? err.code : "(null)");
+	}
+	memset(&err, 0, sizeof(err));
+	is_int(comment_thread_check(NULL, &err), COMMENT_INVALID, "a NULL thread is refused");
+	is_str(err.code, "missing_thread", "as missing_thread");
+
+	longp[0] = '/';
+	memset(longp + 1, 'a', COMMENT_THREAD_MAX - 1);
+	longp[COMMENT_THREAD_MAX] = '\0';
+	is_int(comment_thread_check(longp, &err), 0, "a %d-byte thread is fine",
+	       COMMENT_THREAD_MAX);
+	longp[COMMENT_THREAD_MAX] = 'a';
+	longp[COMMENT_THREAD_MAX + 1] = '\0';
+	memset(&err, 0, sizeof(err));
+	is_int(comment_thread_check(longp, &err), COMMENT_INVALID, "a %d-byte thread is refused",
+	       COMMENT_THREAD_MAX + 1);
+	is_str(err.code, "invalid_thread", "as invalid_thread");
+}
+
+static void test_validate(void)
+{
+	struct config *c = NULL;
+	char err_s[CONFIG_ERR_MAX];
+
+	config_new(&c);
+	config_set(c, "max_author", "5", err_s);
+	config_set(c, "max_text", "10", err_s);
+	config_set(c, "max_url", "40", err_s);
+	cfg = c;
+
+	expect_ok("thread", "/blog/post");
+	expect_error("thread", NULL, 422, "missing_thread");
+	expect_error("thread", "//evil", 422, "invalid_thread");
+	expect_error("thread", "/a/../b", 422, "invalid_thread");
+	expect_error("thread", "/a b", 422, "invalid_thread");
+	expect_error("thread", "/a\\b", 422, "invalid_thread");
+	{
+		struct comment_error err = {0};
+		struct sub s;
+		sub_init(&s, "/p", "Ann", "ann@example.org", NULL, "hi");
+		s.in.parent = -1;
+		is_int(comment_validate(cfg, &s.in, &err), COMMENT_INVALID, "a negative parent");
+		ok(err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		   "is 422 invalid_parent");
+		sub_free(&s);
+	}
+
+	/* Author. */
+	expect_error("author", NULL, 422, "missing_author");
+	expect_error("author", "", 422, "missing_author");
+	expect_error("author", "  \t ", 422, "missing_author");
+	expect_error("author", "\xc2\xa0\xe3\x80\x80", 422, "missing_author");
+	expect_error("author", "\xe2\x80\x8b\xe2\x80\xae", 422, "missing_author");
+	expect_error("author", "\xff", 400, "invalid_utf8");
+	expect_error("author", "An\xc0\xafn", 400, "invalid_utf8");
+	expect_error("author", "Ann\nAdmin", 422, "invalid_author");
+	expect_error("author", "Ann\tB", 422, "invalid_author");
+	expect_error("author", "A\x1b[31m", 422, "invalid_author");
+	expect_error("author", "A\x7f", 422, "invalid_author");
+	expect_error("author", "A\xc2\x85", 422, "invalid_author");
+	expect_error("author", "Annabel", 422, "author_too_long");
+	expect_ok("author", "Annab");
+	expect_ok("author", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"); /* 5 chars, 10 bytes */
+	expect_error("author", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 422,
+		     "author_too_long");
+	expect_ok("author", "  Ann  "); /* trimmed before the length check */
+	expect_ok("author", "Ann\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b"); /* stripped */
+
+	/* E-mail. */
+	expect_error("email", NULL, 422, "missing_email");
+	expect_error("email", "", 422, "missing_email");
+	expect_error("email", "   ", 422, "missing_email");
+	expect_error("email", "ann@exam\xffple.org", 400, "invalid_utf8");
+	static const char *const bad_emails[] = {
+	    "plain",	       "@example.org",	  "ann@",	 "ann@example",	 "ann@@example.org",
+	    "a@b@example.org", "ann smith@ex.org", "ann@-ex.org", "ann@ex-.org",	 "ann@ex..org",
+	    "ann@.ex.org",     "ann@ex.org.",	  "a(b)@ex.org", "<ann@ex.org>", "ann@ex_ample.org",
+	    "ann@ex.org>",     "a\"b@ex.org",	  "ann@e x.org", "ann@ex.org\x01", "a\x7f@ex.org",
+	    "a,b@ex.org",      "a;b@ex.org",	  "a:b@ex.org",	 "a\\b@ex.org",	 "[a]@ex.org",
+	    "ann@[192.0.2.1]", "a@b."};
+	for (size_t i = 0; i < sizeof(bad_emails) / sizeof(*bad_emails); i++)
+		expect_error("email", bad_emails[i], 422, "invalid_email");
+	{
+		char local[80], e[300];
+		memset(local, 'a', 65);
+		local[65] = '\0';
+		snprintf(e, sizeof(e), "%s@example.org", local);
+		expect_error("email", e, 422, "invalid_email"); /* 65-char local part */
+		local[64] = '\0';
+		snprintf(e, sizeof(e), "%s@example.org", local);
+		expect_ok("email", e); /* 64 */
+		memset(e, 'b', sizeof(e));
+		memcpy(e, "a@", 2);
+		for (int i = 2 + 60; i < 250; i += 61)
+			e[i] = '.';
+		e[250] = '\0'; /* a 248-byte domain of 60-char labels */
+		expect_ok("email", e);
+		memset(e + 250, 'b', 10);
+		e[255] = '\0';
+		expect_error("email", e, 422, "invalid_email"); /* 255 bytes */
+		snprintf(e, sizeof(e), "a@%.64s.org",
+			 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+		expect_error("email", e, 422, "invalid_email"); /* 64-char label */
+	}
+	static const char *const good_emails[] = {"ann@example.org",	 "Ann.B+tag@Sub.Example.CO.uk",
+						  "  ann@example.org\t", "a@b.c",
+						  "x_y-z@ex-ample.org",	 "ann@b\xc3\xbc" "cher.de",
+						  "o'brien@example.ie"};
+	for (size_t i = 0; i < sizeof(good_emails) / sizeof(*good_emails); i++)
+		expect_ok("email", good_emails[i]);
+
+	/* URL. */
+	expect_ok("url", NULL);
+	expect_ok("url", "");
+	expect_ok("url", "   ");
+	expect_ok("url", "https://ann.example/");
+	expect_ok("url", "HTTP://ANN.EXAMPLE/Path?q=1#f");
+	expect_ok("url", "  https://ann.example  ");
+	static const char *const bad_urls[] = {"ann.example",
+					       "ftp://ann.example/",
+					       "javascript:alert(1)",
+					       "JaVaScRiPt:alert(1)",
+					       "data:text/html,x",
+					       "//ann.example/",
+					       "http://",
+					       "https:///path",
+					       "https://?q",
+					       "https://#f",
+					       "https://ann.example/a b",
+					       "https://ann.example/\"onmouseover=x",
+					       "https://ann.example/<script>",
+					       "https://ann.example/>",
+					       "https://ann.example\\@evil",
+					       "https://ann.example/\x7f",
+					       "https://ann.example/\nx",
+					       "https://ann.example/aaaaaaaaaaaaaaaaaaaaa"};
+	for (size_t i = 0; i < sizeof(bad_urls) / sizeof(*bad_urls); i++)
+		expect_error("url", bad_urls[i], 422, "invalid_url");
+	expect_ok("url", "https://ann.example/aaaaaaaaaaaaaaaaaaaa"); /* exactly 40 */
+	expect_error("url", "https://ann.example/\xff", 400, "invalid_utf8");
+
+	/* Text. */
+	expect_error("text", NULL, 422, "missing_text");
+	expect_error("text", "", 422, "missing_text");
+	expect_error("text", " \n\t\r\n ", 422, "missing_text");
+	expect_error("text", "\xc2\xa0\xe3\x80\x80", 422, "missing_text");
+	expect_error("text", "\xe2\x80\x8b\xef\xbb\xbf\xe2\x80\xae", 422, "missing_text");
+	expect_error("text", "hi\x01", 422, "invalid_text");
+	expect_error("text", "hi\x1b[2J", 422, "invalid_text");
+	expect_error("text", "hi\x7f", 422, "invalid_text");
+	expect_error("text", "hi\xc2\x9b", 422, "invalid_text");
+	expect_error("text", "hi\xff", 400, "invalid_utf8");
+	expect_error("text", "hi\xed\xa0\x80", 400, "invalid_utf8");
+	expect_ok("text", "a\nb\r\nc\td");
+	expect_ok("text", "0123456789");
+	expect_error("text", "0123456789a", 422, "text_too_long");
+	expect_ok("text", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+			  "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"); /* 10 */
+	expect_error("text",
+		     "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
+		     "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac!",
+		     422, "text_too_long");
+
+	/* Field order: the first problem is reported. */
+	{
+		struct comment_error err = {0};
+		struct sub s;
+		sub_init(&s, "/p", NULL, NULL, "ftp://x", NULL);
+		comment_validate(cfg, &s.in, &err);
+		is_str(err.code, "missing_author", "with several problems the author comes first");
+		sub_free(&s);
+	}
+
+	config_free(c);
+}
+
+static void test_normalise(void)
+{
+	struct config *c = NULL;
+	struct comment_error err = {0};
+	struct sub s;
+
+	config_new(&c);
+	cfg = c;
+	sub_init(&s, "/p", " \xe2\x80\xae\xc2\xa0" "Ann\xe2\x80\x8b Ex\xe2\x81\xa0" "ample\t ",
+		 "  Ann.Example@EXAMPLE.Org \n", "  https://Ann.Example/X  ",
+		 "  *Hello*\xe2\x80\x8b  \n");
+	is_int(comment_validate(cfg, &s.in, &err), 0, "a messy but valid submission");
+	is_str(s.in.author, "Ann Example", "author: invisible characters removed, trimmed");
+	is_str(s.in.email, "ann.example@example.org", "email: trimmed and lowercased");
+	is_str(s.in.url, "https://Ann.Example/X", "url: trimmed, case kept");
+	is_str(s.in.text, "  *Hello*\xe2\x80\x8b  \n", "text: stored as written");
+	sub_free(&s);
+
+	sub_init(&s, "/p", "Ann", "ann@example.org", "   ", "hi");
+	is_int(comment_validate(cfg, &s.in, &err), 0, "a blank url");
+	ok(s.in.url == NULL || s.in.url[0] == '\0', "is absent afterwards");
+	sub_free(&s);
+	config_free(c);
+}
+
+static void test_decide(void)
+{
+	static const char *const verdicts[] = {NULL, "ham", "unsure", "spam"};
+	static const char *const mode_names[] = {"none", "first", "all"};
+	int wrong = 0;
+
+	for (int m = 0; m < 3; m++) {
+		for (int v = 0; v < 4; v++) {
+			for (int prev = 0; prev < 2; prev++) {
+				struct comment_facts f = {.moderation = (enum moderation_mode)m,
+							  .verdict = verdicts[v],
+							  .previously_approved = prev};
+				enum comment_status want, got;
+				if (v == 3)
+					want = COMMENT_SPAM;
+				else if (v == 2)
+					want = COMMENT_PENDING;
+				else if (m == MODERATION_ALL)
+					want = COMMENT_PENDING;
+				else if (m == MODERATION_FIRST)
+					want = prev ? COMMENT_PUBLISHED : COMMENT_PENDING;
+				else
+					want = COMMENT_PUBLISHED;
+				got = comment_decide(&f);
+				if (!ok(got == want, "moderation %s, verdict %s, %sapproved before: %s",
+					mode_names[m], verdicts[v] ? verdicts[v] : "none",
+					prev ? "" : "not ", comment_status_name(want)))
+					wrong++;
+			}
+		}
+	}
+	if (wrong)
+		diag("%d decisions wrong", wrong);
+
+	is_str(comment_status_name(COMMENT_PUBLISHED), "published", "status name published");
+	is_str(comment_status_name(COMMENT_PENDING), "pending", "status name pending");
+	is_str(comment_status_name(COMMENT_SPAM), "spam", "status name spam");
+	is_str(comment_status_name(COMMENT_DELETED), "deleted", "status name deleted");
+	{
+		char t[21];
+		comment_format_time(0, t);
+		is_str(t, "1970-01-01T00:00:00Z", "format_time epoch");
+		comment_format_time(1700000000, t);
+		is_str(t, "2023-11-14T22:13:20Z", "format_time 1700000000");
+		comment_format_time(4102444799LL, t);
+		is_str(t, "2099-12-31T23:59:59Z", "format_time 2099");
+	}
+}
+
+/* ---- the store ---- */
+
+static struct store *st;
+static struct store_conn *conn;
+static struct keys *keys;
+
+/* Creates a comment; returns its id (> 0) or -(comment_create's result or
+ * 1000) and fills err. */
+static int64_t create(const struct config *c, const char *thread, int64_t parent,
+		      const char *email, const char *text, enum comment_status status,
+		      struct comment_error *err, json_t **out)
+{
+	struct sub s;
+	struct comment_verdict v = {.status = status, .score = -1};
+	json_t *j = NULL;
+	int64_t id;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	sub_init(&s, thread, "Ann", email, NULL, text);
+	s.in.parent = parent;
+	r = comment_validate(c, &s.in, err);
+	if (r) {
+		sub_free(&s);
+		return -1000;
+	}
+	r = comment_create(conn, c, keys, &s.in, &v, &j, err);
+	sub_free(&s);
+	if (r) {
+		json_decref(j);
+		return -(int64_t)(r > 0 ? r : 999);
+	}
+	id = json_integer_value(json_object_get(j, "id"));
+	if (out)
+		*out = j;
+	else
+		json_decref(j);
+	return id;
+}
+
+static int64_t count_sql(const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+		return -2;
+	if (arg)
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static void tree_shape(json_t *arr, char *out, size_t cap, const int64_t *ids, size_t nids)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(arr, i, n)
+	{
+		size_t len = strlen(out);
+		int64_t id = json_integer_value(json_object_get(n, "id"));
+		json_t *replies = json_object_get(n, "replies");
+		char name[24];
+		snprintf(name, sizeof(name), "#%lld", (long long)id);
+		for (size_t k = 0; k < nids; k++) {
+			if (ids[k] == id) {
+				snprintf(name, sizeof(name), "%c", (char)('A' + k));
+				break;
+			}
+		}
+		snprintf(out + len, cap - len, "%s%s", i ? " " : "", name);
+		if (json_array_size(replies)) {
+			len = strlen(out);
+			snprintf(out + len, cap - len, "(");
+			tree_shape(replies, out, cap, ids, nids);
+			len = strlen(out);
+			snprintf(out + len, cap - len, ")");
+		}
+	}
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0, k;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	do {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			data = realloc(data, cap);
+		}
+		k = fread(data + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	fclose(f);
+	*len = n;
+	return data;
+}
+
+static bool mem_has(const char *hay, size_t len, const char *needle)
+{
+	return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+static void test_store(void)
+{
+	struct config *c = NULL;
+	struct comment_error err;
+	char path[300], e[CONFIG_ERR_MAX], shape[512];
+	unsigned char master[KEYS_MASTER_BYTES];
+	json_t *j = NULL, *t = NULL;
+	int64_t A, B, C, D, E, P, S, X, ids[8];
+	time_t before = time(NULL);
+
+	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
+		master[i] = (unsigned char)(0xa5 ^ i);
+	keys_new_from_bytes(&keys, master);
+	snprintf(path, sizeof(path), "%s/c.db", dir);
+	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
+	if (!st)
+		exit(1);
+	conn = store_acquire(st);
+	config_new(&c);
+	config_set(c, "max_depth", "3", e);
+
+	/* A top-level comment and its public form. */
+	A = create(c, "/post", 0, "Secret.Person@Example.ORG", "Hello *world*", COMMENT_PUBLISHED,
+		   &err, &j);
+	ok(A > 0, "create a top-level comment (id %lld)", (long long)A);
+	is_str(json_string_value(json_object_get(j, "thread")), "/post", "out: thread");
+	ok(json_is_null(json_object_get(j, "parent")), "out: parent null");
+	is_str(json_string_value(json_object_get(j, "author")), "Ann", "out: author");
+	ok(json_is_null(json_object_get(j, "url")), "out: url null");
+	is_str(json_string_value(json_object_get(j, "html")), "<p>Hello <em>world</em></p>",
+	       "out: html rendered");
+	is_str(json_string_value(json_object_get(j, "status")), "published", "out: status");
+	{
+		char want[KEYS_AVATAR_HEX];
+		keys_avatar(keys, "secret.person@example.org", want);
+		is_str(json_string_value(json_object_get(j, "avatar")), want,
+		       "out: avatar of the normalised address");
+		struct tm tm = {0};
+		const char *cr = json_string_value(json_object_get(j, "created"));
+		ok(cr && strptime(cr, "%Y-%m-%dT%H:%M:%SZ", &tm) && timegm(&tm) >= before &&
+		       timegm(&tm) <= time(NULL) + 1,
+		   "out: created is now (%s)", cr ? cr : "(null)");
+		char *dump = json_dumps(j, 0);
+		ok(dump && !strstr(dump, "secret") && !strstr(dump, "Secret") && !strstr(dump, "@"),
+		   "out: no e-mail address");
+		ok(!json_object_get(j, "email") && !json_object_get(j, "email_hash") &&
+		       !json_object_get(j, "ip"),
+		   "out: no email, email_hash or ip members");
+		free(dump);
+	}
+	json_decref(j);
+	{
+		/* The stored hash is the keyed hash of the normalised address. */
+		unsigned char want[KEYS_HASH_BYTES];
+		sqlite3_stmt *q = NULL;
+		bool same = false;
+		keys_hash(keys, KEYS_EMAIL, "secret.person@example.org", 25, want);
+		sqlite3_prepare_v2(store_db(conn),
+				   "SELECT email_hash, depth, root_id, text, ip FROM comments WHERE id=?1",
+				   -1, &q, NULL);
+		sqlite3_bind_int64(q, 1, A);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
+			       memcmp(sqlite3_column_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
+			is_int(sqlite3_column_int(q, 1), 1, "a top-level comment has depth 1");
+			is_int(sqlite3_column_int64(q, 2), A, "and is its own root");
+			is_str((const char *)sqlite3_column_text(q, 3), "Hello *world*",
+			       "the text is stored as written");
+			is_str((const char *)sqlite3_column_text(q, 4), "192.0.2.1", "the ip is kept");
+		}
+		sqlite3_finalize(q);
+		ok(same, "email_hash is keys_hash(KEYS_EMAIL, normalised address)");
+	}
+
+	/* Replies and the depth cap (max_depth 3). */
+	B = create(c, "/post", A, "b@example.org", "reply B", COMMENT_PUBLISHED, &err, &j);
+	ok(B > 0, "B replies to A");
+	is_int(json_integer_value(json_object_get(j, "parent")), A, "out: B's parent is A");
+	json_decref(j);
+	C = create(c, "/post", B, "c@example.org", "reply C", COMMENT_PUBLISHED, &err, NULL);
+	ok(C > 0, "C replies to B (depth 3 = max_depth)");
+	D = create(c, "/post", C, "d@example.org", "reply D", COMMENT_PUBLISHED, &err, &j);
+	ok(D > 0, "D replies to C (would be depth 4)");
+	is_int(json_integer_value(json_object_get(j, "parent")), B,
+	       "D attaches to B, the deepest ancestor that may have replies");
+	json_decref(j);
+	is_int(count_sql("SELECT depth FROM comments WHERE id = (SELECT max(id) FROM comments)",
+			 NULL),
+	       3, "D is stored at depth 3");
+	E = create(c, "/post", D, "e@example.org", "reply E", COMMENT_PUBLISHED, &err, &j);
+	is_int(json_integer_value(json_object_get(j, "parent")), B, "E (reply to D) also goes to B");
+	json_decref(j);
+	X = create(c, "/post", 0, "x@example.org", "second top", COMMENT_PUBLISHED, &err, NULL);
+	ok(X > 0, "a second top-level comment X");
+	ids[0] = A;
+	ids[1] = B;
+	ids[2] = C;
+	ids[3] = D;
+	ids[4] = E;
+	ids[5] = X;
+
+	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread");
+	is_str(json_string_value(json_object_get(t, "thread")), "/post", "thread member");
+	is_int(json_integer_value(json_object_get(t, "count")), 6, "count of published comments");
+	shape[0] = '\0';
+	tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), ids, 6);
+	is_str(shape, "A(B(C D E)) F", "reply tree");
+	{
+		char *dump = json_dumps(t, 0);
+		ok(dump && !strstr(dump, "@example.org") && !strstr(dump, "192.0.2.1") &&
+		       !strstr(dump, "test-agent"),
+		   "the public thread holds no e-mail, ip or user agent");
+		free(dump);
+	}
+	json_decref(t);
+
+	/* max_depth 1: replies become top-level. */
+	{
+		struct config *flat = NULL;
+		config_new(&flat);
+		config_set(flat, "max_depth", "1", e);
+		P = create(flat, "/flat", 0, "p@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
+		int64_t R = create(flat, "/flat", P, "r@example.org", "reply", COMMENT_PUBLISHED,
+				   &err, &j);
+		ok(R > 0, "max_depth 1: a reply is accepted");
+		ok(json_is_null(json_object_get(j, "parent")), "and becomes top-level");
+		json_decref(j);
+		is_int(count_sql("SELECT count(*) FROM comments WHERE root_id = id AND thread_id = "
+				 "(SELECT id FROM threads WHERE path = ?1)",
+				 "/flat"),
+		       2, "both are their own roots");
+		config_free(flat);
+	}
+
+	/* Invalid parents. */
+	{
+		int64_t before_rows = count_sql("SELECT count(*) FROM comments", NULL);
+		int64_t r;
+
+		S = create(c, "/post", 0, "s@example.org", "pending one", COMMENT_PENDING, &err, &j);
+		ok(S > 0, "a pending comment");
+		is_str(json_string_value(json_object_get(j, "status")), "pending",
+		       "out: status pending");
+		json_decref(j);
+		r = create(c, "/post", S, "t@example.org", "reply to pending", COMMENT_PUBLISHED,
+			   &err, NULL);
+		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		   "a reply to a pending comment is 422 invalid_parent");
+		int64_t sp = create(c, "/post", 0, "sp@example.org", "spam one", COMMENT_SPAM, &err, &j);
+		ok(sp > 0, "a spam comment is stored");
+		ok(strcmp(json_string_value(json_object_get(j, "status")), "spam") != 0,
+		   "its public status does not reveal spam (%s)",
+		   json_string_value(json_object_get(j, "status")));
+		json_decref(j);
+		r = create(c, "/post", sp, "t@example.org", "reply to spam", COMMENT_PUBLISHED, &err,
+			   NULL);
+		ok(r == -COMMENT_INVALID && strcmp(err.code, "invalid_parent") == 0,
+		   "a reply to spam is invalid_parent");
+		r = create(c, "/post", 999999, "t@example.org", "reply to nothing",
+			   COMMENT_PUBLISHED, &err, NULL);
+		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		   "a reply to a missing comment is 422 invalid_parent");
+		r = create(c, "/other", A, "t@example.org", "cross-thread", COMMENT_PUBLISHED, &err,
+			   NULL);
+		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		   "a reply to a comment of another thread is 422 invalid_parent");
+		is_int(count_sql("SELECT count(*) FROM comments", NULL), before_rows + 2,
+		       "refused replies stored nothing");
+		is_int(count_sql("SELECT count(*) FROM threads WHERE path = ?1", "/other"), 0,
+		       "and a refused reply's new thread was rolled back");
+		ok(sqlite3_get_autocommit(store_db(conn)), "no transaction is left open");
+	}
+
+	/* Hidden comments stay out of the thread; so do their replies. */
+	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread again");
+	is_int(json_integer_value(json_object_get(t, "count")), 6,
+	       "pending and spam comments are not counted");
+	shape[0] = '\0';
+	tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), ids, 6);
+	is_str(shape, "A(B(C D E)) F", "nor shown");
+	json_decref(t);
+	{
+		/* A published reply under a comment that is later hidden. */
+		int64_t H = create(c, "/hide", 0, "h@example.org", "to be hidden", COMMENT_PUBLISHED,
+				   &err, NULL);
+		int64_t HR = create(c, "/hide", H, "hr@example.org", "reply", COMMENT_PUBLISHED, &err,
+				    NULL);
+		ok(H > 0 && HR > 0, "a comment and a reply in /hide");
+		char sql[100];
+		snprintf(sql, sizeof(sql), "UPDATE comments SET status='deleted' WHERE id=%lld",
+			 (long long)H);
+		sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
+		comment_thread(conn, "/hide", 0, 0, &t);
+		is_int(json_array_size(json_object_get(t, "comments")), 0,
+		       "the reply of a hidden comment is not shown");
+		json_decref(t);
+	}
+
+	/* Unknown thread. */
+	is_int(comment_thread(conn, "/nothing-here", 0, 0, &t), 0, "an unknown thread");
+	is_int(json_integer_value(json_object_get(t, "count")), 0, "has count 0");
+	ok(json_is_array(json_object_get(t, "comments")) &&
+	       json_array_size(json_object_get(t, "comments")) == 0,
+	   "and no comments");
+	json_decref(t);
+
+	/* Pagination over top-level comments; replies travel with them. */
+	{
+		int64_t top[5], rep[5];
+		char want[64];
+		for (int i = 0; i < 5; i++) {
+			top[i] = create(c, "/page", 0, "p@example.org", "top", COMMENT_PUBLISHED, &err,
+					NULL);
+			rep[i] = create(c, "/page", top[i], "q@example.org", "reply",
+					COMMENT_PUBLISHED, &err, NULL);
+		}
+		ok(top[4] > 0 && rep[4] > 0, "five top-level comments with a reply each");
+		/* Reply order: interleave a late reply to the first. */
+		int64_t late = create(c, "/page", top[0], "l@example.org", "late", COMMENT_PUBLISHED,
+				      &err, NULL);
+		int64_t pids[12] = {top[0], top[1], top[2], top[3], top[4], rep[0],
+				    rep[1], rep[2], rep[3], rep[4], late};
+		(void)want;
+
+		comment_thread(conn, "/page", 2, 0, &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "A(F K) B(G)", "limit 2: the first two with their replies, oldest first");
+		is_int(json_integer_value(json_object_get(t, "count")), 11,
+		       "count is the whole thread's");
+		json_decref(t);
+		comment_thread(conn, "/page", 2, top[1], &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "C(H) D(I)", "after the second: the next two");
+		json_decref(t);
+		comment_thread(conn, "/page", 2, top[3], &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "E(J)", "then the last");
+		json_decref(t);
+		comment_thread(conn, "/page", 2, top[4], &t);
+		is_int(json_array_size(json_object_get(t, "comments")), 0, "then nothing");
+		json_decref(t);
+		comment_thread(conn, "/page", 0, top[2], &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "D(I) E(J)", "limit 0 after the third: all the rest");
+		json_decref(t);
+		comment_thread(conn, "/page", 2, rep[0], &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "B(G) C(H)", "after a reply id: top-level ids after it");
+		json_decref(t);
+	}
+
+	/* Counts. */
+	{
+		json_t *paths = json_pack("[s, s, s, s]", "/post", "/page", "/nothing", "/flat");
+		json_t *counts = NULL;
+		is_int(comment_counts(conn, paths, &counts), 0, "comment_counts");
+		is_int(json_integer_value(json_object_get(counts, "/post")), 6, "/post: 6");
+		is_int(json_integer_value(json_object_get(counts, "/page")), 11, "/page: 11");
+		ok(json_is_integer(json_object_get(counts, "/nothing")) &&
+		       json_integer_value(json_object_get(counts, "/nothing")) == 0,
+		   "/nothing: 0");
+		is_int(json_integer_value(json_object_get(counts, "/flat")), 2, "/flat: 2");
+		is_int(json_object_size(counts), 4, "one entry per path");
+		json_decref(counts);
+		json_decref(paths);
+		paths = json_array();
+		comment_counts(conn, paths, &counts);
+		ok(json_is_object(counts) && json_object_size(counts) == 0, "no paths: {}");
+		json_decref(counts);
+		json_decref(paths);
+	}
+
+	/* The same address always hashes the same (for "previously approved"). */
+	is_int(count_sql("SELECT count(DISTINCT email_hash) FROM comments WHERE thread_id = "
+			 "(SELECT id FROM threads WHERE path = ?1)",
+			 "/page"),
+	       3, "/page: three addresses, three distinct hashes");
+
+	store_release(st, conn);
+	conn = NULL;
+
+	/* The raw address never reaches the file (database, WAL, shared memory). */
+	{
+		static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+		static const char *const needles[] = {"secret.person@example.org",
+						      "Secret.Person@Example.ORG", "secret.person",
+						      "Secret.Person", "b@example.org", "p@example.org",
+						      "example.org"};
+		size_t total = 0;
+		int found = 0;
+		for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+			char p[320];
+			size_t len;
+			char *data;
+			snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+			data = read_all(p, &len);
+			total += len;
+			for (size_t k = 0; data && k < sizeof(needles) / sizeof(*needles); k++) {
+				if (mem_has(data, len, needles[k])) {
+					diag("found \"%s\" in %s", needles[k], p);
+					found++;
+				}
+			}
+			free(data);
+		}
+		ok(total > 0, "read %zu bytes of database files while open", total);
+		is_int(found, 0, "no e-mail address (or part) in the database files");
+		/* The check can fail: the text of a comment is there. */
+		char *data;
+		size_t len, len2;
+		char p[320];
+		data = read_all(path, &len);
+		snprintf(p, sizeof(p), "%s-wal", path);
+		char *wal = read_all(p, &len2);
+		ok(mem_has(data, len, "second top") || mem_has(wal, len2, "second top"),
+		   "(while comment text is found there)");
+		free(data);
+		free(wal);
+	}
+	store_free(st);
+	{
+		/* After close (checkpointed into the main file). */
+		size_t len;
+		char *data = read_all(path, &len);
+		ok(data && len > 0 && !mem_has(data, len, "secret.person") &&
+		       !mem_has(data, len, "example.org"),
+		   "nor after close (%zu bytes)", len);
+		ok(mem_has(data, len, "Hello *world*"), "(where the text is)");
+		free(data);
+	}
+	keys_free(keys);
+	config_free(c);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	test_thread_check();
+	test_validate();
+	test_normalise();
+	test_decide();
+	test_store();
+
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("cleanup failed");
+	return done_testing();
+}

@@ -1,0 +1,528 @@
+/* Unit tests for lib/render: the Markdown subset, escaping, link rules, the
+ * size caps, and an inertness check of the output over nasty and random
+ * inputs. */
+#include "tap.h"
+
+#include "render.h"
+#include "text.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* s with control characters shown as \xNN, for test names. */
+static const char *vis(const char *s)
+{
+	static char out[4][1024];
+	static int i;
+	size_t n = 0;
+
+	if (!s)
+		return "(null)";
+	i = (i + 1) % 4;
+	for (; *s && n < sizeof(out[0]) - 5; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(out[i] + n, 5, "\\x%02x", ch);
+		else
+			out[i][n++] = (char)ch;
+	}
+	out[i][n] = '\0';
+	return out[i];
+}
+
+static char *md(const char *text)
+{
+	char *html = NULL;
+	int r = render_markdown(text, strlen(text), &html);
+
+	if (r != 0) {
+		diag("render_markdown returned %d for \"%s\"", r, text);
+		free(html);
+		return NULL;
+	}
+	return html;
+}
+
+/* Renders text and compares the whole output. */
+#define RENDERS(text, want, ...)                                                                   \
+	do {                                                                                       \
+		char *h_ = md(text);                                                               \
+		is_str(h_, want, __VA_ARGS__);                                                     \
+		free(h_);                                                                          \
+	} while (0)
+
+static bool has(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle) != NULL;
+}
+
+/* Why html is not inert, or NULL when it is.  Accepts only the tags render
+ * may emit: <p> <br> <em> <strong> <code> <pre> (and their closing forms)
+ * without attributes, and <a href="http(s)|mailto:..." rel="nofollow ugc">.
+ * Outside tags, '>' must not appear raw and '&' must start one of the five
+ * entities render writes. */
+static const char *not_inert(const char *html)
+{
+	static const char *const bare[] = {"<p>",      "</p>",	    "<br>",	"<em>",
+					   "</em>",    "<strong>", "</strong>", "<code>",
+					   "</code>",  "<pre>",	    "</pre>",	"</a>"};
+	static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+	const char *p = html;
+
+	while (*p) {
+		if (*p == '<') {
+			bool known = false;
+			for (size_t i = 0; i < sizeof(bare) / sizeof(*bare); i++) {
+				size_t n = strlen(bare[i]);
+				if (strncmp(p, bare[i], n) == 0) {
+					p += n;
+					known = true;
+					break;
+				}
+			}
+			if (known)
+				continue;
+			if (strncmp(p, "<a href=\"", 9) != 0)
+				return "a tag other than p, br, em, strong, code, pre or a";
+			p += 9;
+			if (strncasecmp(p, "http://", 7) != 0 && strncasecmp(p, "https://", 8) != 0 &&
+			    strncasecmp(p, "mailto:", 7) != 0)
+				return "a link that is not http, https or mailto";
+			while (*p && *p != '"') {
+				if (*p == '<' || *p == '>' || *p == '\'' || (unsigned char)*p < 0x20)
+					return "an unescaped character in href";
+				p++;
+			}
+			if (strncmp(p, "\" rel=\"nofollow ugc\">", 21) != 0)
+				return "an <a> without exactly rel=\"nofollow ugc\"";
+			p += 21;
+			continue;
+		}
+		if (*p == '>')
+			return "a raw '>' outside a tag";
+		if (*p == '"' || *p == '\'')
+			return "a raw quote in text";
+		if (*p == '&') {
+			bool known = false;
+			for (size_t i = 0; i < sizeof(ents) / sizeof(*ents); i++) {
+				if (strncmp(p, ents[i], strlen(ents[i])) == 0) {
+					known = true;
+					break;
+				}
+			}
+			if (!known)
+				return "a raw '&'";
+		}
+		p++;
+	}
+	return NULL;
+}
+
+/* Every tag opened is closed in order (a well-formed fragment). */
+static bool balanced(const char *html)
+{
+	static const char *const names[] = {"p", "em", "strong", "code", "pre", "a"};
+	int stack[256], depth = 0;
+
+	for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
+		bool close = p[1] == '/';
+		const char *name = p + 1 + close;
+		int which = -1;
+		for (int i = 0; i < 6; i++) {
+			size_t n = strlen(names[i]);
+			if (strncmp(name, names[i], n) == 0 && (name[n] == '>' || name[n] == ' ')) {
+				which = i;
+				break;
+			}
+		}
+		if (which < 0)
+			continue; /* <br> */
+		if (!close) {
+			if (depth == 256)
+				return false;
+			stack[depth++] = which;
+		} else if (depth == 0 || stack[--depth] != which) {
+			return false;
+		}
+	}
+	return depth == 0;
+}
+
+/* The case-insensitive checks the brief asks for by name. */
+static bool no_script_no_handlers(const char *html)
+{
+	for (const char *p = html; *p; p++) {
+		if (strncasecmp(p, "<script", 7) == 0)
+			return false;
+	}
+	/* on...= as an attribute name inside a tag (outside quoted values) */
+	for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
+		char quote = 0;
+		for (const char *q = p + 1; *q && (quote || *q != '>'); q++) {
+			if (quote) {
+				if (*q == quote)
+					quote = 0;
+				continue;
+			}
+			if (*q == '"' || *q == '\'') {
+				quote = *q;
+				continue;
+			}
+			if ((q[0] == ' ' || q[0] == '\t' || q[0] == '\n' || q[0] == '/') &&
+			    (q[1] == 'o' || q[1] == 'O') && (q[2] == 'n' || q[2] == 'N')) {
+				const char *r = q + 3;
+				while (isalpha((unsigned char)*r))
+					r++;
+				while (*r == ' ' || *r == '\t' || *r == '\n')
+					r++;
+				if (*r == '=')
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+static void check_inert(const char *text, size_t len, const char *what)
+{
+	char *html = NULL;
+	int r = render_markdown(text, len, &html);
+	const char *why;
+	size_t anchors = 0, rels = 0;
+
+	if (r != 0) {
+		ok(0, "%s: render_markdown returned %d", what, r);
+		return;
+	}
+	why = not_inert(html);
+	ok(why == NULL, "%s: inert output%s%s", what, why ? ": " : "", why ? why : "");
+	if (why)
+		diag("  html: %s", vis(html));
+	ok(no_script_no_handlers(html), "%s: no <script, no on...= attributes", what);
+	for (const char *p = strstr(html, "<a"); p; p = strstr(p + 1, "<a"))
+		anchors++;
+	for (const char *p = strstr(html, "rel=\"nofollow ugc\""); p;
+	     p = strstr(p + 1, "rel=\"nofollow ugc\""))
+		rels++;
+	is_int(rels, anchors, "%s: every <a carries rel=\"nofollow ugc\"", what);
+	ok(balanced(html), "%s: tags balanced", what);
+	ok(text_utf8_valid(html, strlen(html), NULL), "%s: output is valid UTF-8", what);
+	free(html);
+}
+
+static void test_basics(void)
+{
+	RENDERS("", "", "empty text renders empty");
+	RENDERS("hello", "<p>hello</p>", "one paragraph");
+	RENDERS("one\n\ntwo", "<p>one</p>\n<p>two</p>", "two paragraphs");
+	RENDERS("one\ntwo", "<p>one<br>\ntwo</p>", "a soft line break is <br>");
+	RENDERS("one  \ntwo", "<p>one<br>\ntwo</p>", "a hard line break is <br>");
+	RENDERS("one\\\ntwo", "<p>one<br>\ntwo</p>", "a backslash line break is <br>");
+	RENDERS("a *b* _c_ **d** __e__ ***f***",
+		"<p>a <em>b</em> <em>c</em> <strong>d</strong> <strong>e</strong> "
+		"<em><strong>f</strong></em></p>",
+		"emphasis and strong");
+	RENDERS("use `a<b>&\"'` here", "<p>use <code>a&lt;b&gt;&amp;&quot;&#39;</code> here</p>",
+		"inline code is escaped");
+	RENDERS("```\n<script>alert(1)</script>\n```",
+		"<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;\n</code></pre>",
+		"fenced code is escaped");
+	RENDERS("```js onload=x\ncode\n```", "<pre><code>code\n</code></pre>",
+		"the info string is dropped");
+	RENDERS("    indented <b>\n", "<pre><code>indented &lt;b&gt;\n</code></pre>",
+		"indented code is escaped");
+	RENDERS("Tom & Jerry's \"cat\" > dog < bird",
+		"<p>Tom &amp; Jerry&#39;s &quot;cat&quot; &gt; dog &lt; bird</p>",
+		"text special characters are escaped");
+	RENDERS("&lt;script&gt; &amp;amp; &copy;",
+		"<p>&lt;script&gt; &amp;amp; \xc2\xa9</p>",
+		"entities are decoded then re-escaped");
+	RENDERS("\\*not em\\*", "<p>*not em*</p>", "backslash escapes");
+	RENDERS("a\n\n---\n\nb", "<p>a</p>\n<p>b</p>", "thematic breaks vanish");
+	RENDERS("trailing\n\n\n", "<p>trailing</p>", "no trailing newline");
+}
+
+static void test_links(void)
+{
+	RENDERS("[site](https://example.org/a?b=1&c=2)",
+		"<p><a href=\"https://example.org/a?b=1&amp;c=2\" rel=\"nofollow ugc\">site</a></p>",
+		"https link with rel and escaped &");
+	RENDERS("[s](http://example.org)",
+		"<p><a href=\"http://example.org\" rel=\"nofollow ugc\">s</a></p>", "http link");
+	RENDERS("[m](mailto:a@example.org)",
+		"<p><a href=\"mailto:a@example.org\" rel=\"nofollow ugc\">m</a></p>", "mailto link");
+	RENDERS("[T](HTTPS://EXAMPLE.ORG)",
+		"<p><a href=\"HTTPS://EXAMPLE.ORG\" rel=\"nofollow ugc\">T</a></p>",
+		"scheme case-insensitive");
+	RENDERS("<https://example.org>",
+		"<p><a href=\"https://example.org\" rel=\"nofollow ugc\">https://example.org</a></p>",
+		"autolink");
+	RENDERS("[t](https://example.org \"Title\")",
+		"<p><a href=\"https://example.org\" rel=\"nofollow ugc\">t</a></p>",
+		"titles are dropped");
+	RENDERS("[r]\n\n[r]: https://example.org/ref",
+		"<p><a href=\"https://example.org/ref\" rel=\"nofollow ugc\">r</a></p>",
+		"reference links");
+	RENDERS("[*e*](https://x.example)",
+		"<p><a href=\"https://x.example\" rel=\"nofollow ugc\"><em>e</em></a></p>",
+		"emphasis inside a link");
+
+	static const char *const dropped[] = {
+	    "[click](javascript:alert(1))", "[click](JavaScript:alert(1))",
+	    "[click](javascript&#58;alert(1))", "[click](data:text/html;base64,PHNjcmlwdD4=)",
+	    "[click](vbscript:msgbox(1))", "[click](<javascript:alert(1)>)",
+	    "[click](ftp://example.org)", "[click](/relative)", "[click](//evil.example)",
+	    "[click](file:///etc/passwd)", "[click](%6Aavascript:alert(1))",
+	    "[click]( javascript:alert(1))", "[click](\tjavascript:alert(1))",
+	    "[click](java\nscript:alert(1))"};
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(*dropped); i++) {
+		char *h = md(dropped[i]);
+		ok(h && !has(h, "<a") && has(h, "click"), "link %zu dropped, text kept: %s", i,
+		   vis(h));
+		free(h);
+	}
+	RENDERS("<javascript:alert(1)>", "<p>javascript:alert(1)</p>",
+		"a javascript: autolink is reduced to its text");
+
+	/* Attribute-breaking URLs. */
+	{
+		char *h = md("[x](https://a.example/\"onmouseover=alert(1)//)");
+		ok(h && !has(h, "\"onmouseover") && has(h, "&quot;onmouseover"),
+		   "a double quote in a URL is escaped: %s", vis(h));
+		free(h);
+		h = md("[x](<https://a.example/\" onclick=\"x>)");
+		ok(h && !has(h, "\" onclick"), "a quoted space in a URL cannot add attributes: %s",
+		   vis(h));
+		free(h);
+		h = md("[x](https://a.example/'><script>)");
+		ok(h && !has(h, "'>") && !has(h, "<script"), "single quotes and <> escaped: %s",
+		   vis(h));
+		free(h);
+		h = md("[x]: https://a.example/\"><img src=x onerror=alert(1)>\n\n[x]");
+		ok(h && !has(h, "<img"), "a reference URL with HTML stays escaped: %s",
+		   vis(h));
+		free(h);
+	}
+}
+
+static void test_reduced(void)
+{
+	RENDERS("<b onclick=\"x()\">bold</b>",
+		"<p>&lt;b onclick=&quot;x()&quot;&gt;bold&lt;/b&gt;</p>", "inline HTML is escaped");
+	RENDERS("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;\n</p>",
+		"a script block is escaped");
+	RENDERS("<div onclick=\"x\">\nblock\n</div>",
+		"<p>&lt;div onclick=&quot;x&quot;&gt;\nblock\n&lt;/div&gt;\n</p>",
+		"an HTML block is escaped");
+	RENDERS("<!-- hidden -->", "<p>&lt;!-- hidden --&gt;\n</p>", "a comment is shown, escaped");
+	RENDERS("![alt text](https://example.org/x.png)", "<p>alt text</p>",
+		"an image becomes its alt text");
+	RENDERS("![](javascript:alert(1))", "<p></p>", "an image without alt becomes nothing");
+	RENDERS("![a \"q\"](https://x/y.png \"t\")", "<p>a &quot;q&quot;</p>",
+		"image alt is escaped");
+	RENDERS("# Heading\n\ntext", "<p>Heading</p>\n<p>text</p>", "an ATX heading is a paragraph");
+	RENDERS("Setext\n======", "<p>Setext</p>", "a setext heading is a paragraph");
+	RENDERS("> quoted\n> more", "<p>quoted<br>\nmore</p>", "a quote is a paragraph");
+	RENDERS("- one\n- two", "<p>\xe2\x80\xa2 one</p>\n<p>\xe2\x80\xa2 two</p>",
+		"bullet items are paragraphs with a bullet");
+	RENDERS("3. three\n4. four", "<p>3. three</p>\n<p>4. four</p>",
+		"ordered items keep their numbers");
+	RENDERS("1. a\n\n   second para\n2. b",
+		"<p>1. a</p>\n<p>second para</p>\n<p>2. b</p>", "a loose item's second paragraph");
+	RENDERS("- \n- x", "<p>\xe2\x80\xa2 </p>\n<p>\xe2\x80\xa2 x</p>", "an empty item");
+	RENDERS("- a\n  - nested", "<p>\xe2\x80\xa2 a</p>\n<p>\xe2\x80\xa2 nested</p>",
+		"nested lists flatten");
+	RENDERS("- ```\n  code\n  ```", "<p>\xe2\x80\xa2 </p>\n<pre><code>code\n</code></pre>",
+		"an item starting with code");
+}
+
+static void test_caps(void)
+{
+	char *html = (char *)1;
+	char *big;
+	int r;
+
+	big = malloc(RENDER_MAX_INPUT + 1);
+	memset(big, 'a', RENDER_MAX_INPUT + 1);
+	r = render_markdown(big, RENDER_MAX_INPUT + 1, &html);
+	is_int(r, RENDER_TOO_BIG, "input over RENDER_MAX_INPUT is RENDER_TOO_BIG");
+	html = NULL;
+	r = render_markdown(big, RENDER_MAX_INPUT, &html);
+	is_int(r, 0, "input of exactly RENDER_MAX_INPUT renders");
+	ok(html && strlen(html) == RENDER_MAX_INPUT + 7, "as one paragraph");
+	free(html);
+
+	/* Output cap: an e-mail autolink "<a@b>" (5 bytes) becomes a 47-byte
+	 * anchor, so 510 kB of them exceed the 4 MB output cap. */
+	{
+		size_t n = 0;
+		while (n + 5 <= 510 * 1024) {
+			memcpy(big + n, "<a@b>", 5);
+			n += 5;
+		}
+		html = (char *)1;
+		r = render_markdown(big, n, &html);
+		is_int(r, RENDER_TOO_BIG, "output over RENDER_MAX_OUTPUT is RENDER_TOO_BIG");
+		ok(html == (char *)1, "and *html is left alone");
+		/* A tenth of it fits. */
+		html = NULL;
+		r = render_markdown(big, n / 10, &html);
+		is_int(r, 0, "a tenth of that renders");
+		ok(html && strlen(html) > n / 10 * 9 && strlen(html) <= RENDER_MAX_OUTPUT,
+		   "expanded ~9x (%zu bytes)", html ? strlen(html) : 0);
+		free(html);
+	}
+	/* Escapes expand 5x: under the cap it still renders. */
+	{
+		size_t n = 100 * 1024;
+		memset(big, '\'', n);
+		html = NULL;
+		r = render_markdown(big, n, &html);
+		is_int(r, 0, "100 kB of quotes (500 kB of output) renders");
+		ok(html && strlen(html) == 5 * n + 7, "fully escaped");
+		free(html);
+	}
+	free(big);
+}
+
+static void test_escape(void)
+{
+	char *s = render_escape("<a href='x'>&\"</a>", 19);
+	is_str(s, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;", "render_escape");
+	free(s);
+	s = render_escape("a\0b<", 4);
+	ok(s && memcmp(s, "a\0b&lt;", 8) == 0, "render_escape honours len, keeps bytes");
+	free(s);
+	s = render_escape("", 0);
+	is_str(s, "", "render_escape of nothing");
+	free(s);
+}
+
+static void test_checkers(void)
+{
+	/* The checkers themselves must catch what they look for. */
+	ok(not_inert("<p>x</p><br>") == NULL, "checker accepts plain markup");
+	ok(not_inert("<a href=\"https://x\" rel=\"nofollow ugc\">y</a>") == NULL,
+	   "checker accepts a good link");
+	ok(not_inert("<script>") != NULL, "checker rejects <script>");
+	ok(not_inert("<p onclick=x>") != NULL, "checker rejects attributes on p");
+	ok(not_inert("<a href=\"javascript:x\" rel=\"nofollow ugc\">") != NULL,
+	   "checker rejects javascript: links");
+	ok(not_inert("<a href=\"https://x\">") != NULL, "checker rejects a link without rel");
+	ok(not_inert("<a href=\"https://x\" rel=\"nofollow ugc\" onclick=\"y\">") != NULL,
+	   "checker rejects extra attributes");
+	ok(not_inert("a > b") != NULL, "checker rejects raw >");
+	ok(not_inert("a &copy; b") != NULL, "checker rejects unknown entities");
+	ok(!no_script_no_handlers("<p>x</p><SCRIPT>"), "checker finds <SCRIPT");
+	ok(!no_script_no_handlers("<img src=x onerror=y>"), "checker finds onerror=");
+	ok(!no_script_no_handlers("<svg/onload =y>"), "checker finds /onload =");
+	ok(no_script_no_handlers("<a href=\"x &quot; onclick=1\">"),
+	   "checker ignores on...= inside a quoted value");
+	ok(no_script_no_handlers("<p>a onclick=b</p>"), "checker ignores text");
+	ok(!balanced("<p><em></p></em>"), "checker finds misnested tags");
+	ok(!balanced("<p>"), "checker finds unclosed tags");
+	ok(balanced("<p><em>a</em><br>\n</p>"), "checker accepts nested tags");
+}
+
+static void test_inert(void)
+{
+	static const char *const nasty[] = {
+	    "<script>alert(1)</script>",
+	    "<SCRIPT SRC=//evil/x.js></SCRIPT>",
+	    "<img src=x onerror=alert(1)>",
+	    "<svg/onload=alert(1)>",
+	    "<a href=\"javascript:alert(1)\">x</a>",
+	    "[x](javascript:alert(1))",
+	    "[x](https://a/\" onmouseover=\"alert(1))",
+	    "[x](<https://a/\" onmouseover=\"alert(1)>)",
+	    "![x\" onerror=\"alert(1)](https://a/b.png)",
+	    "<https://a/\"onmouseover=alert(1)>",
+	    "<iframe src=https://evil>",
+	    "<style>body{}</style>",
+	    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+	    "``<script>``",
+	    "```\n</code></pre><script>x</script>\n```",
+	    "**<b>**</b>",
+	    "[a](https://x)[b](mailto:y)[c](data:x)",
+	    "&#60;script&#62;alert(1)&#60;/script&#62;",
+	    "&#x3C;script&#x3E;",
+	    "\\<script\\>",
+	    "- <script>\n- [x](javascript:y)\n  > <b onclick=1>",
+	    "# <h1 onclick=x>\n",
+	    "<!--><script>alert(1)</script>-->",
+	    "<?xml version=\"1.0\"?>",
+	    "<![CDATA[<script>]]>",
+	    "[x](https://a/%22%3E%3Cscript%3E)",
+	    "[x]: javascript:alert(1)\n\n[x]",
+	    "<div\nonclick=x>",
+	    "\xff\xfe<script>\xc0\xaf",
+	    "a\r\n<b\r\nonclick=x>\r\n",
+	};
+	for (size_t i = 0; i < sizeof(nasty) / sizeof(*nasty); i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "nasty input %zu", i);
+		check_inert(nasty[i], strlen(nasty[i]), what);
+	}
+
+	/* Random Markdown soup from a fixed seed. */
+	static const char *const atoms[] = {
+	    "<",	   ">",		"&",	     "\"",	      "'",	      "*",
+	    "_",	   "`",		"```\n",   "[",	      "]",	      "(",
+	    ")",	   "!",		"\n",	     "\n\n",	      "  \n",	      "- ",
+	    "1. ",	   "# ",	"> ",	     "    ",	      "\\",	      "javascript:",
+	    "https://x", "mailto:a", "data:",   "<script>",	      "</script>",    " onclick=",
+	    "<a href=",  "<img src=x onerror=y>", "&#60;", "&lt;",	      "a",	      "word ",
+	    "\xc3\xa9",  "\xe2\x80\xae", "\xff", "\x00",	      "<https://y>", "[r]: https://z\n",
+	    "[r]",	   "|",		"~~~\n",   "<!--",	      "-->",	      "=",
+	};
+	uint32_t seed = 12345;
+	int bad = 0;
+	char buf[512];
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t n = 0;
+		int atoms_n;
+		seed = seed * 1103515245u + 12345u;
+		atoms_n = 1 + (int)((seed >> 16) % 40);
+		for (int k = 0; k < atoms_n; k++) {
+			const char *a;
+			size_t al;
+			seed = seed * 1103515245u + 12345u;
+			a = atoms[(seed >> 16) % (sizeof(atoms) / sizeof(*atoms))];
+			al = a[0] ? strlen(a) : 1; /* "\x00" is one NUL byte */
+			if (n + al >= sizeof(buf))
+				break;
+			memcpy(buf + n, a, al);
+			n += al;
+		}
+		char *html = NULL;
+		int r = render_markdown(buf, n, &html);
+		const char *why = r == 0 ? not_inert(html) : "render failed";
+		if (!why && !no_script_no_handlers(html))
+			why = "script or handler";
+		if (!why && !balanced(html))
+			why = "unbalanced tags";
+		if (!why && !text_utf8_valid(html, strlen(html), NULL))
+			why = "invalid UTF-8";
+		if (why) {
+			if (bad++ < 5)
+				diag("iteration %d: %s: %s", iter, why, vis(html));
+		}
+		free(html);
+	}
+	is_int(bad, 0, "3000 random Markdown soups render inert, balanced, valid UTF-8");
+}
+
+int main(void)
+{
+	test_basics();
+	test_links();
+	test_reduced();
+	test_caps();
+	test_escape();
+	test_checkers();
+	test_inert();
+	return done_testing();
+}

@@ -1,0 +1,193 @@
+/* Unit tests for lib/thread: nesting rows into the reply tree. */
+#include "tap.h"
+
+#include "thread.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+static int add(struct thread_tree *t, int64_t id, int64_t parent)
+{
+	char author[32];
+	struct thread_row row = {
+	    .id = id,
+	    .parent = parent,
+	    .author = author,
+	    .url = NULL,
+	    .created = 1700000000 + id,
+	    .html = "<p>x</p>",
+	    .avatar = "0123456789abcdef0123456789abcdef",
+	};
+
+	snprintf(author, sizeof(author), "author %lld", (long long)id);
+	return thread_tree_add(t, &row);
+}
+
+/* The tree as "id(child child) id" for compact comparisons. */
+static void shape(json_t *arr, char *out, size_t cap)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(arr, i, n)
+	{
+		size_t len = strlen(out);
+		json_t *replies = json_object_get(n, "replies");
+		snprintf(out + len, cap - len, "%s%lld", i ? " " : "",
+			 (long long)json_integer_value(json_object_get(n, "id")));
+		if (json_array_size(replies)) {
+			len = strlen(out);
+			snprintf(out + len, cap - len, "(");
+			shape(replies, out, cap);
+			len = strlen(out);
+			snprintf(out + len, cap - len, ")");
+		}
+	}
+}
+
+static bool parents_consistent(json_t *arr, json_int_t parent)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(arr, i, n)
+	{
+		json_t *p = json_object_get(n, "parent");
+		if (parent == 0 ? !json_is_null(p) : json_integer_value(p) != parent)
+			return false;
+		if (!parents_consistent(json_object_get(n, "replies"),
+					json_integer_value(json_object_get(n, "id"))))
+			return false;
+	}
+	return true;
+}
+
+int main(void)
+{
+	struct thread_tree *t = NULL;
+	json_t *j = NULL, *n;
+	char s[1024] = "";
+
+	/* Empty. */
+	is_int(thread_tree_new(&t), 0, "thread_tree_new");
+	is_int(thread_tree_json(t, &j), 0, "json of an empty tree");
+	ok(json_is_array(j) && json_array_size(j) == 0, "is an empty array");
+	json_decref(j);
+	t = thread_tree_free(t);
+	ok(t == NULL && thread_tree_free(NULL) == NULL, "free returns NULL, NULL-safe");
+
+	/* Nesting and order. */
+	thread_tree_new(&t);
+	is_int(add(t, 1, 0), 0, "top-level 1");
+	is_int(add(t, 2, 0), 0, "top-level 2");
+	is_int(add(t, 3, 1), 0, "3 replies to 1");
+	is_int(add(t, 4, 3), 0, "4 replies to 3");
+	is_int(add(t, 5, 1), 0, "5 replies to 1");
+	is_int(add(t, 6, 2), 0, "6 replies to 2");
+	is_int(add(t, 7, 4), 0, "7 replies to 4");
+	is_int(add(t, 8, 0), 0, "top-level 8");
+	is_int(add(t, 10, 9), 1, "10 replies to unknown 9: left out");
+	is_int(add(t, 11, 10), 1, "11 replies to the left-out 10: left out too");
+	is_int(add(t, 12, 99), 1, "12 replies to unknown 99: left out");
+	is_int(add(t, 13, 5), 0, "13 replies to 5");
+	thread_tree_json(t, &j);
+	shape(j, s, sizeof(s));
+	is_str(s, "1(3(4(7)) 5(13)) 2(6) 8", "nesting and oldest-first order at every level");
+	ok(parents_consistent(j, 0), "every node's parent is its container's id");
+
+	/* JSON shape of one node. */
+	n = json_array_get(j, 0);
+	ok(json_is_object(n), "a node is an object");
+	is_int(json_object_size(n), 8, "with exactly 8 members");
+	ok(json_is_integer(json_object_get(n, "id")) &&
+	       json_integer_value(json_object_get(n, "id")) == 1,
+	   "id is an integer");
+	ok(json_is_null(json_object_get(n, "parent")), "a top-level parent is null");
+	is_str(json_string_value(json_object_get(n, "author")), "author 1", "author");
+	ok(json_is_null(json_object_get(n, "url")), "a missing url is null");
+	is_str(json_string_value(json_object_get(n, "created")), "2023-11-14T22:13:21Z",
+	       "created is RFC 3339 UTC");
+	is_str(json_string_value(json_object_get(n, "html")), "<p>x</p>", "html");
+	is_str(json_string_value(json_object_get(n, "avatar")), "0123456789abcdef0123456789abcdef",
+	       "avatar");
+	ok(json_is_array(json_object_get(n, "replies")), "replies is an array");
+	n = json_array_get(json_object_get(n, "replies"), 0);
+	ok(json_is_integer(json_object_get(n, "parent")) &&
+	       json_integer_value(json_object_get(n, "parent")) == 1,
+	   "a reply's parent is an integer");
+	n = json_array_get(j, 2);
+	is_int(json_array_size(json_object_get(n, "replies")), 0, "a leaf has an empty replies array");
+	{
+		char *dump = json_dumps(j, JSON_COMPACT);
+		ok(dump && !strstr(dump, "\"10\"") && !strstr(dump, "\"id\":10") &&
+		       !strstr(dump, "\"id\":11") && !strstr(dump, "\"id\":12"),
+		   "left-out rows appear nowhere");
+		free(dump);
+	}
+
+	/* The JSON is independent of the tree's lifetime. */
+	thread_tree_free(t);
+	ok(json_array_size(j) == 3, "the JSON outlives the tree");
+	json_decref(j);
+
+	/* Strings are copied; url kept; NULL strings become "". */
+	{
+		char author[] = "Ann", url[] = "https://ann.example", html[] = "<p>hi</p>";
+		struct thread_row row = {.id = 5,
+					 .parent = 0,
+					 .author = author,
+					 .url = url,
+					 .created = 0,
+					 .html = html,
+					 .avatar = NULL};
+		thread_tree_new(&t);
+		is_int(thread_tree_add(t, &row), 0, "a row with url");
+		strcpy(author, "XXX");
+		strcpy(url, "XXXXXXXXXXXXXXXXXXX");
+		strcpy(html, "XXXXXXXX");
+		thread_tree_json(t, &j);
+		n = json_array_get(j, 0);
+		is_str(json_string_value(json_object_get(n, "author")), "Ann", "author was copied");
+		is_str(json_string_value(json_object_get(n, "url")), "https://ann.example",
+		       "url was copied");
+		is_str(json_string_value(json_object_get(n, "html")), "<p>hi</p>", "html was copied");
+		is_str(json_string_value(json_object_get(n, "avatar")), "", "NULL avatar is \"\"");
+		is_str(json_string_value(json_object_get(n, "created")), "1970-01-01T00:00:00Z",
+		       "epoch formats");
+		json_decref(j);
+		thread_tree_free(t);
+	}
+
+	/* A long chain nests fully (depth capping is comment_create's job). */
+	{
+		json_t *cur;
+		int depth = 0;
+		thread_tree_new(&t);
+		add(t, 1, 0);
+		for (int64_t id = 2; id <= 60; id++)
+			add(t, id, id - 1);
+		thread_tree_json(t, &j);
+		for (cur = json_array_get(j, 0); cur;
+		     cur = json_array_get(json_object_get(cur, "replies"), 0))
+			depth++;
+		is_int(depth, 60, "a 60-long reply chain nests 60 deep");
+		json_decref(j);
+		thread_tree_free(t);
+	}
+
+	/* The row cap. */
+	{
+		int r = 0;
+		thread_tree_new(&t);
+		for (int64_t id = 1; id <= THREAD_MAX_ROWS && r == 0; id++)
+			r = add(t, id, id > 1 && id % 2 ? id - 1 : 0);
+		is_int(r, 0, "%d rows are accepted", THREAD_MAX_ROWS);
+		is_int(add(t, THREAD_MAX_ROWS + 1, 0), 1, "row %d is left out",
+		       THREAD_MAX_ROWS + 1);
+		thread_tree_json(t, &j);
+		is_int(json_array_size(j), THREAD_MAX_ROWS / 2 + 1, "top-level count under the cap");
+		json_decref(j);
+		thread_tree_free(t);
+	}
+	return done_testing();
+}
