@@ -92,6 +92,15 @@ void server_set_snapshot(struct server *s, struct snapshot *snap)
 	snapshot_unref(old);
 }
 
+void reply_header(struct reply *rep, const char *name, const char *value)
+{
+	if (rep->n_headers == sizeof(rep->headers) / sizeof(rep->headers[0]))
+		return;
+	rep->headers[rep->n_headers].name = name;
+	snprintf(rep->headers[rep->n_headers].value, sizeof(rep->headers[0].value), "%s", value);
+	rep->n_headers++;
+}
+
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message)
 {
 	json_decref(rep->json);
@@ -156,10 +165,11 @@ static bool route_match(const char *pattern, const char *url, int64_t *id)
 
 static const struct route *find_route(const char *url, int64_t *id)
 {
-	const struct route *tables[] = {public_routes, admin_routes};
-	const size_t counts[] = {public_routes_count, admin_routes_count};
+	const struct route *tables[] = {public_routes, admin_routes, akismet_routes, static_routes};
+	const size_t counts[] = {public_routes_count, admin_routes_count, akismet_routes_count,
+				 static_routes_count};
 
-	for (size_t t = 0; t < 2; t++) {
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (size_t i = 0; i < counts[t]; i++) {
 			if (route_match(tables[t][i].path, url, id))
 				return &tables[t][i];
@@ -224,12 +234,23 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 		}
 		len = body ? strlen(body) : 0;
 	}
+	if (!rep->json && rep->text) {
+		body = rep->text;
+		rep->text = NULL;
+		len = strlen(body);
+	}
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(body);
 		return MHD_NO;
 	}
 	add_common_headers(req, resp, rep->json != NULL && !rep->not_modified);
+	if (!rep->json && len)
+		MHD_add_response_header(resp, "Content-Type",
+					rep->content_type ? rep->content_type
+							  : "text/plain; charset=utf-8");
+	for (unsigned i = 0; i < rep->n_headers; i++)
+		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
 	if (rep->location)
 		MHD_add_response_header(resp, "Location", rep->location);
 	if (rep->allow)
@@ -258,6 +279,8 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 	rep->json = NULL;
 	free(rep->owned_location);
 	rep->owned_location = NULL;
+	free(rep->text);
+	rep->text = NULL;
 	return ret;
 }
 
@@ -417,7 +440,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		return send_reply(req, &rep);
 	}
 	handler_for(req->route, method)(req, &rep);
-	if (!rep.json && rep.status >= 400)
+	if (!rep.json && !rep.text && rep.status >= 400)
 		reply_error(&rep, 500, "internal", "The server failed to handle this request.");
 	if (rep.etag[0]) {
 		const char *inm = request_header(req, "If-None-Match");

@@ -81,7 +81,20 @@ struct reply {
 	unsigned retry_after; /* Retry-After seconds (429) */
 	char etag[40];	      /* ETag when set */
 	bool not_modified;    /* 304 */
+	/* A non-JSON body (when json is NULL): bytes owned by the reply
+	 * (freed), sent with content_type (default text/plain). */
+	char *text;
+	const char *content_type;
+	/* Extra response headers (names static, values copied). */
+	struct {
+		const char *name;
+		char value[128];
+	} headers[4];
+	unsigned n_headers;
 };
+
+/* Adds a response header; silently drops past four. */
+void reply_header(struct reply *rep, const char *name, const char *value);
 
 typedef void (*route_handler)(struct request *req, struct reply *rep);
 
@@ -113,6 +126,10 @@ extern const struct route public_routes[];
 extern const size_t public_routes_count;
 extern const struct route admin_routes[];
 extern const size_t admin_routes_count;
+extern const struct route akismet_routes[]; /* routes_akismet.c */
+extern const size_t akismet_routes_count;
+extern const struct route static_routes[]; /* routes_static.c: widget, admin page, demo */
+extern const size_t static_routes_count;
 
 /* Checks the request's admin token (routes_admin.c).  0 and req->actor set,
  * or an error in rep (401, 429). */

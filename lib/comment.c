@@ -267,8 +267,10 @@ static const char sql_parent[] =
     "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
 static const char sql_insert[] =
     "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
-    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens,"
+    " auto_status, features, edit_hash)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?6, ?19, ?20)";
 static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
 
 static int step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
@@ -492,11 +494,15 @@ out:
 	return r;
 }
 
+/* Deleted comments come along as tombstones; the tree drops those that no
+ * published reply hangs below. */
 static const char sql_thread_rows[] =
-    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar"
-    " FROM comments c WHERE c.thread_id = ?1 AND c.status = 'published' AND c.root_id IN"
+    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
+    " c.status = 'deleted'"
+    " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
+    " AND c.root_id IN"
     " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
-    "  AND status = 'published' AND id > ?2 ORDER BY id LIMIT ?3)"
+    "  AND status IN ('published', 'deleted') AND id > ?2 ORDER BY id LIMIT ?3)"
     " ORDER BY c.id";
 static const char sql_thread_count[] =
     "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
@@ -551,6 +557,7 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 			    .created = sqlite3_column_int64(st, 4),
 			    .html = (const char *)sqlite3_column_text(st, 5),
 			    .avatar = (const char *)sqlite3_column_text(st, 6),
+			    .deleted = sqlite3_column_int(st, 7) != 0,
 			};
 			r = thread_tree_add(tree, &row);
 			if (r < 0) {
@@ -664,6 +671,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 			  struct comment_error *err)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
+	char placeholder_email[] = "author@edit.invalid";
 	struct comment_input in = {0};
 	char *html = NULL, created[21], status[16] = "";
 	char *new_text = NULL, *new_author = NULL, *thread = NULL, *url = NULL, *avatar = NULL;
@@ -731,7 +739,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 		/* Validate the edit as a new submission would be. */
 		in.thread = thread;
 		in.author = new_author;
-		in.email = (char *)"author@edit.invalid";
+		in.email = placeholder_email; /* validated, then unused */
 		in.text = new_text;
 		r = comment_validate(cfg, &in, err);
 		if (r)

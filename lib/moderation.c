@@ -41,7 +41,8 @@ static int fail(struct comment_error *err, int status, const char *code, const c
 	return status == 503 ? COMMENT_UNAVAILABLE : COMMENT_INVALID;
 }
 
-/* Maps a store result to the contract: positive store errors become 503. */
+/* Maps the result of a store call (0, STORE_FULL/STORE_READONLY, negative)
+ * to this module's contract: refused writes become COMMENT_UNAVAILABLE. */
 static int store_result(int r, struct comment_error *err)
 {
 	if (r > 0)
@@ -273,7 +274,7 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		break;
 	}
 	if (r)
-		return r;
+		return store_result(r, err);
 	if (status) {
 		st = store_stmt(c, sql_set_status);
 		if (!st)
@@ -283,11 +284,11 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 		r = step_write(c, st, "comment status");
 		if (r)
-			return r;
+			return store_result(r, err);
 	}
 	snprintf(detail, sizeof(detail), "%s -> %s", row.status,
 		 status ? status : (row.has_replies ? "tombstone" : "removed"));
-	return audit_write(c, actor, action_names[action], id, detail, reversal);
+	return store_result(audit_write(c, actor, action_names[action], id, detail, reversal), err);
 }
 
 int moderation_act(struct store_conn *c, struct classifier *cl, const char *actor,
@@ -313,10 +314,10 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 		if (r)
 			goto out;
 	}
-	r = store_commit(c);
+	r = store_result(store_commit(c), err);
 out:
 	store_rollback(c);
-	return store_result(r, err);
+	return r;
 }
 
 static const char sql_edit[] =
@@ -389,7 +390,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	sqlite3_bind_text(st, 3, new_author, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, html, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	r = step_write(c, st, "comment edit");
+	r = store_result(step_write(c, st, "comment edit"), err);
 	if (r)
 		goto out;
 
@@ -424,10 +425,12 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 			r = learn_comment(c, cl, id,
 					  strcmp(learned, "spam") == 0 ? CLASSIFY_LABEL_SPAM
 								       : CLASSIFY_LABEL_HAM);
+		r = store_result(r, err);
 		if (r)
 			goto out;
 	}
-	r = audit_write(c, actor, "edit", id, learned ? "relearned" : NULL, false);
+	r = store_result(audit_write(c, actor, "edit", id, learned ? "relearned" : NULL, false),
+			 err);
 	if (r)
 		goto out;
 	st = store_stmt(c, sql_get_admin);
@@ -439,7 +442,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*out = admin_row(st);
 	sqlite3_reset(st);
-	r = store_commit(c);
+	r = store_result(store_commit(c), err);
 	if (r) {
 		json_decref(*out);
 		*out = NULL;
@@ -449,7 +452,7 @@ out:
 	free(new_text);
 	free(new_author);
 	free(html);
-	return store_result(r, err);
+	return r;
 }
 
 static const char sql_status_counts[] = "SELECT status, count(*) FROM comments GROUP BY status";
@@ -568,6 +571,8 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 static const char sql_ids_by_email[] =
     "SELECT c.id, EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
     " FROM comments c WHERE c.email_hash = ?1 ORDER BY c.id DESC";
+static const char sql_audit_forget[] =
+    "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
     "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, user_agent = NULL,"
     " referrer = NULL, email_hash = NULL, features = NULL, tokens = NULL, edit_hash = NULL,"
@@ -650,6 +655,18 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		r = step_write(c, st, "erase");
 		if (r)
 			goto out;
+		if (!anonymise) {
+			/* The audit log keeps that something was done, not to what. */
+			st = store_stmt(c, sql_audit_forget);
+			if (!st) {
+				r = -EIO;
+				goto out;
+			}
+			sqlite3_bind_int64(st, 1, ids[i]);
+			r = step_write(c, st, "erase audit");
+			if (r)
+				goto out;
+		}
 	}
 	r = audit_write(c, actor, anonymise ? "privacy-anonymise" : "privacy-erase", 0, NULL,
 			false);

@@ -134,7 +134,8 @@ int main(void)
 	is_int(buf_printf(&b, "%0300d", 1), 0, "printf that grows it");
 	is_int(b.len, 21 + 300, "len after growth");
 	ok(b.data[b.len] == '\0' && b.data[b.len - 1] == '1', "contents after growth");
-	is_int(buf_append(&b, "x", SIZE_MAX), BUF_TOO_BIG, "SIZE_MAX more bytes pass even that cap");
+	is_int(buf_append(&b, "x", SIZE_MAX), BUF_TOO_BIG,
+	       "SIZE_MAX more bytes pass even that cap");
 	is_int(buf_append(&b, "x", SIZE_MAX - 400), -ENOMEM,
 	       "an impossible size: -ENOMEM (no doubling overflow)");
 	is_int(b.len, 321, "contents intact after the refusals");

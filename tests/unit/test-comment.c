@@ -258,13 +258,33 @@ static void test_validate(void)
 	expect_error("email", "", 422, "missing_email");
 	expect_error("email", "   ", 422, "missing_email");
 	expect_error("email", "ann@exam\xffple.org", 400, "invalid_utf8");
-	static const char *const bad_emails[] = {
-	    "plain",	       "@example.org",	  "ann@",	 "ann@example",	 "ann@@example.org",
-	    "a@b@example.org", "ann smith@ex.org", "ann@-ex.org", "ann@ex-.org",	 "ann@ex..org",
-	    "ann@.ex.org",     "ann@ex.org.",	  "a(b)@ex.org", "<ann@ex.org>", "ann@ex_ample.org",
-	    "ann@ex.org>",     "a\"b@ex.org",	  "ann@e x.org", "ann@ex.org\x01", "a\x7f@ex.org",
-	    "a,b@ex.org",      "a;b@ex.org",	  "a:b@ex.org",	 "a\\b@ex.org",	 "[a]@ex.org",
-	    "ann@[192.0.2.1]", "a@b."};
+	static const char *const bad_emails[] = {"plain",
+						 "@example.org",
+						 "ann@",
+						 "ann@example",
+						 "ann@@example.org",
+						 "a@b@example.org",
+						 "ann smith@ex.org",
+						 "ann@-ex.org",
+						 "ann@ex-.org",
+						 "ann@ex..org",
+						 "ann@.ex.org",
+						 "ann@ex.org.",
+						 "a(b)@ex.org",
+						 "<ann@ex.org>",
+						 "ann@ex_ample.org",
+						 "ann@ex.org>",
+						 "a\"b@ex.org",
+						 "ann@e x.org",
+						 "ann@ex.org\x01",
+						 "a\x7f@ex.org",
+						 "a,b@ex.org",
+						 "a;b@ex.org",
+						 "a:b@ex.org",
+						 "a\\b@ex.org",
+						 "[a]@ex.org",
+						 "ann@[192.0.2.1]",
+						 "a@b."};
 	for (size_t i = 0; i < sizeof(bad_emails) / sizeof(*bad_emails); i++)
 		expect_error("email", bad_emails[i], 422, "invalid_email");
 	{
@@ -289,9 +309,13 @@ static void test_validate(void)
 			 "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
 		expect_error("email", e, 422, "invalid_email"); /* 64-char label */
 	}
-	static const char *const good_emails[] = {"ann@example.org",	 "Ann.B+tag@Sub.Example.CO.uk",
-						  "  ann@example.org\t", "a@b.c",
-						  "x_y-z@ex-ample.org",	 "ann@b\xc3\xbc" "cher.de",
+	static const char *const good_emails[] = {"ann@example.org",
+						  "Ann.B+tag@Sub.Example.CO.uk",
+						  "  ann@example.org\t",
+						  "a@b.c",
+						  "x_y-z@ex-ample.org",
+						  "ann@b\xc3\xbc"
+						  "cher.de",
 						  "o'brien@example.ie"};
 	for (size_t i = 0; i < sizeof(good_emails) / sizeof(*good_emails); i++)
 		expect_ok("email", good_emails[i]);
@@ -369,7 +393,10 @@ static void test_normalise(void)
 
 	config_new(&c);
 	cfg = c;
-	sub_init(&s, "/p", " \xe2\x80\xae\xc2\xa0" "Ann\xe2\x80\x8b Ex\xe2\x81\xa0" "ample\t ",
+	sub_init(&s, "/p",
+		 " \xe2\x80\xae\xc2\xa0"
+		 "Ann\xe2\x80\x8b Ex\xe2\x81\xa0"
+		 "ample\t ",
 		 "  Ann.Example@EXAMPLE.Org \n", "  https://Ann.Example/X  ",
 		 "  *Hello*\xe2\x80\x8b  \n");
 	is_int(comment_validate(cfg, &s.in, &err), 0, "a messy but valid submission");
@@ -410,7 +437,8 @@ static void test_decide(void)
 				else
 					want = COMMENT_PUBLISHED;
 				got = comment_decide(&f);
-				if (!ok(got == want, "moderation %s, verdict %s, %sapproved before: %s",
+				if (!ok(got == want,
+					"moderation %s, verdict %s, %sapproved before: %s",
 					mode_names[m], verdicts[v] ? verdicts[v] : "none",
 					prev ? "" : "not ", comment_status_name(want)))
 					wrong++;
@@ -419,6 +447,66 @@ static void test_decide(void)
 	}
 	if (wrong)
 		diag("%d decisions wrong", wrong);
+
+	/* The classifier's "discard" verdict (outside the cold start). */
+	for (int m = 0; m < 3; m++) {
+		struct comment_facts f = {.moderation = (enum moderation_mode)m,
+					  .verdict = "discard"};
+		is_int(comment_decide(&f), COMMENT_DISCARDED,
+		       "moderation %s, verdict discard: discarded", mode_names[m]);
+	}
+
+	/* The other facts and their precedence. */
+	{
+		struct comment_facts f = {.moderation = MODERATION_NONE, .verdict = "ham"};
+
+		f.honeypot_filled = true;
+		f.allowlisted = true;
+		is_int(comment_decide(&f), COMMENT_DISCARDED,
+		       "a filled honeypot discards, even when allowlisted");
+		f.honeypot_filled = false;
+		f.moderation = MODERATION_ALL;
+		f.verdict = "spam";
+		f.blocklisted = true;
+		is_int(comment_decide(&f), COMMENT_PUBLISHED,
+		       "the allowlist publishes past moderation all, spam and the blocklist");
+		f.allowlisted = false;
+		f.moderation = MODERATION_NONE;
+		f.verdict = "ham";
+		is_int(comment_decide(&f), COMMENT_SPAM, "a blocklisted ham comment is spam");
+		f.blocklisted = false;
+		f.links = 3;
+		f.max_links = 2;
+		is_int(comment_decide(&f), COMMENT_PENDING, "more links than max_links: pending");
+		f.links = 2;
+		is_int(comment_decide(&f), COMMENT_PUBLISHED, "exactly max_links: published");
+		f.previously_approved = true;
+		f.moderation = MODERATION_FIRST;
+		f.links = 5;
+		is_int(comment_decide(&f), COMMENT_PENDING,
+		       "too many links hold even an approved author");
+	}
+	{
+		/* Cold start: the score alone never files spam or discards. */
+		struct comment_facts f = {.moderation = MODERATION_NONE,
+					  .cold_start = true,
+					  .score = 0.99,
+					  .spam_cutoff = 0.9,
+					  .verdict = "spam"};
+		is_int(comment_decide(&f), COMMENT_PENDING, "cold start, spam-like score: held");
+		f.verdict = "discard";
+		is_int(comment_decide(&f), COMMENT_PENDING, "cold start, discard verdict: held");
+		f.verdict = "unsure";
+		f.score = 0.5;
+		is_int(comment_decide(&f), COMMENT_PUBLISHED,
+		       "cold start, doubt: the site policy decides (none: published)");
+		f.moderation = MODERATION_ALL;
+		is_int(comment_decide(&f), COMMENT_PENDING, "cold start, doubt, moderation all");
+		f.moderation = MODERATION_NONE;
+		f.verdict = "ham";
+		f.score = 0.99;
+		is_int(comment_decide(&f), COMMENT_PUBLISHED, "cold start, ham: published");
+	}
 
 	is_str(comment_status_name(COMMENT_PUBLISHED), "published", "status name published");
 	is_str(comment_status_name(COMMENT_PENDING), "pending", "status name pending");
@@ -443,9 +531,9 @@ static struct keys *keys;
 
 /* Creates a comment; returns its id (> 0) or -(comment_create's result or
  * 1000) and fills err. */
-static int64_t create(const struct config *c, const char *thread, int64_t parent,
-		      const char *email, const char *text, enum comment_status status,
-		      struct comment_error *err, json_t **out)
+static int64_t create(const struct config *c, const char *thread, int64_t parent, const char *email,
+		      const char *text, enum comment_status status, struct comment_error *err,
+		      json_t **out)
 {
 	struct sub s;
 	struct comment_verdict v = {.status = status, .score = -1};
@@ -603,9 +691,10 @@ static void test_store(void)
 		sqlite3_stmt *q = NULL;
 		bool same = false;
 		keys_hash(keys, KEYS_EMAIL, "secret.person@example.org", 25, want);
-		sqlite3_prepare_v2(store_db(conn),
-				   "SELECT email_hash, depth, root_id, text, ip FROM comments WHERE id=?1",
-				   -1, &q, NULL);
+		sqlite3_prepare_v2(
+		    store_db(conn),
+		    "SELECT email_hash, depth, root_id, text, ip FROM comments WHERE id=?1", -1, &q,
+		    NULL);
 		sqlite3_bind_int64(q, 1, A);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
@@ -614,7 +703,8 @@ static void test_store(void)
 			is_int(sqlite3_column_int64(q, 2), A, "and is its own root");
 			is_str((const char *)sqlite3_column_text(q, 3), "Hello *world*",
 			       "the text is stored as written");
-			is_str((const char *)sqlite3_column_text(q, 4), "192.0.2.1", "the ip is kept");
+			is_str((const char *)sqlite3_column_text(q, 4), "192.0.2.1",
+			       "the ip is kept");
 		}
 		sqlite3_finalize(q);
 		ok(same, "email_hash is keys_hash(KEYS_EMAIL, normalised address)");
@@ -632,11 +722,12 @@ static void test_store(void)
 	is_int(json_integer_value(json_object_get(j, "parent")), B,
 	       "D attaches to B, the deepest ancestor that may have replies");
 	json_decref(j);
-	is_int(count_sql("SELECT depth FROM comments WHERE id = (SELECT max(id) FROM comments)",
-			 NULL),
-	       3, "D is stored at depth 3");
+	is_int(
+	    count_sql("SELECT depth FROM comments WHERE id = (SELECT max(id) FROM comments)", NULL),
+	    3, "D is stored at depth 3");
 	E = create(c, "/post", D, "e@example.org", "reply E", COMMENT_PUBLISHED, &err, &j);
-	is_int(json_integer_value(json_object_get(j, "parent")), B, "E (reply to D) also goes to B");
+	is_int(json_integer_value(json_object_get(j, "parent")), B,
+	       "E (reply to D) also goes to B");
 	json_decref(j);
 	X = create(c, "/post", 0, "x@example.org", "second top", COMMENT_PUBLISHED, &err, NULL);
 	ok(X > 0, "a second top-level comment X");
@@ -668,8 +759,8 @@ static void test_store(void)
 		config_new(&flat);
 		config_set(flat, "max_depth", "1", e);
 		P = create(flat, "/flat", 0, "p@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
-		int64_t R = create(flat, "/flat", P, "r@example.org", "reply", COMMENT_PUBLISHED,
-				   &err, &j);
+		int64_t R =
+		    create(flat, "/flat", P, "r@example.org", "reply", COMMENT_PUBLISHED, &err, &j);
 		ok(R > 0, "max_depth 1: a reply is accepted");
 		ok(json_is_null(json_object_get(j, "parent")), "and becomes top-level");
 		json_decref(j);
@@ -685,32 +776,37 @@ static void test_store(void)
 		int64_t before_rows = count_sql("SELECT count(*) FROM comments", NULL);
 		int64_t r;
 
-		S = create(c, "/post", 0, "s@example.org", "pending one", COMMENT_PENDING, &err, &j);
+		S = create(c, "/post", 0, "s@example.org", "pending one", COMMENT_PENDING, &err,
+			   &j);
 		ok(S > 0, "a pending comment");
 		is_str(json_string_value(json_object_get(j, "status")), "pending",
 		       "out: status pending");
 		json_decref(j);
 		r = create(c, "/post", S, "t@example.org", "reply to pending", COMMENT_PUBLISHED,
 			   &err, NULL);
-		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		ok(r == -COMMENT_INVALID && err.status == 422 &&
+		       strcmp(err.code, "invalid_parent") == 0,
 		   "a reply to a pending comment is 422 invalid_parent");
-		int64_t sp = create(c, "/post", 0, "sp@example.org", "spam one", COMMENT_SPAM, &err, &j);
+		int64_t sp =
+		    create(c, "/post", 0, "sp@example.org", "spam one", COMMENT_SPAM, &err, &j);
 		ok(sp > 0, "a spam comment is stored");
 		ok(strcmp(json_string_value(json_object_get(j, "status")), "spam") != 0,
 		   "its public status does not reveal spam (%s)",
 		   json_string_value(json_object_get(j, "status")));
 		json_decref(j);
-		r = create(c, "/post", sp, "t@example.org", "reply to spam", COMMENT_PUBLISHED, &err,
-			   NULL);
+		r = create(c, "/post", sp, "t@example.org", "reply to spam", COMMENT_PUBLISHED,
+			   &err, NULL);
 		ok(r == -COMMENT_INVALID && strcmp(err.code, "invalid_parent") == 0,
 		   "a reply to spam is invalid_parent");
 		r = create(c, "/post", 999999, "t@example.org", "reply to nothing",
 			   COMMENT_PUBLISHED, &err, NULL);
-		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		ok(r == -COMMENT_INVALID && err.status == 422 &&
+		       strcmp(err.code, "invalid_parent") == 0,
 		   "a reply to a missing comment is 422 invalid_parent");
 		r = create(c, "/other", A, "t@example.org", "cross-thread", COMMENT_PUBLISHED, &err,
 			   NULL);
-		ok(r == -COMMENT_INVALID && err.status == 422 && strcmp(err.code, "invalid_parent") == 0,
+		ok(r == -COMMENT_INVALID && err.status == 422 &&
+		       strcmp(err.code, "invalid_parent") == 0,
 		   "a reply to a comment of another thread is 422 invalid_parent");
 		is_int(count_sql("SELECT count(*) FROM comments", NULL), before_rows + 2,
 		       "refused replies stored nothing");
@@ -729,18 +825,18 @@ static void test_store(void)
 	json_decref(t);
 	{
 		/* A published reply under a comment that is later hidden. */
-		int64_t H = create(c, "/hide", 0, "h@example.org", "to be hidden", COMMENT_PUBLISHED,
-				   &err, NULL);
-		int64_t HR = create(c, "/hide", H, "hr@example.org", "reply", COMMENT_PUBLISHED, &err,
-				    NULL);
+		int64_t H = create(c, "/hide", 0, "h@example.org", "to be hidden",
+				   COMMENT_PUBLISHED, &err, NULL);
+		int64_t HR =
+		    create(c, "/hide", H, "hr@example.org", "reply", COMMENT_PUBLISHED, &err, NULL);
 		ok(H > 0 && HR > 0, "a comment and a reply in /hide");
 		char sql[100];
-		snprintf(sql, sizeof(sql), "UPDATE comments SET status='deleted' WHERE id=%lld",
+		snprintf(sql, sizeof(sql), "UPDATE comments SET status='spam' WHERE id=%lld",
 			 (long long)H);
 		sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
 		comment_thread(conn, "/hide", 0, 0, &t);
 		is_int(json_array_size(json_object_get(t, "comments")), 0,
-		       "the reply of a hidden comment is not shown");
+		       "the reply of a comment moved to spam is not shown");
 		json_decref(t);
 	}
 
@@ -757,15 +853,15 @@ static void test_store(void)
 		int64_t top[5], rep[5];
 		char want[64];
 		for (int i = 0; i < 5; i++) {
-			top[i] = create(c, "/page", 0, "p@example.org", "top", COMMENT_PUBLISHED, &err,
-					NULL);
+			top[i] = create(c, "/page", 0, "p@example.org", "top", COMMENT_PUBLISHED,
+					&err, NULL);
 			rep[i] = create(c, "/page", top[i], "q@example.org", "reply",
 					COMMENT_PUBLISHED, &err, NULL);
 		}
 		ok(top[4] > 0 && rep[4] > 0, "five top-level comments with a reply each");
 		/* Reply order: interleave a late reply to the first. */
-		int64_t late = create(c, "/page", top[0], "l@example.org", "late", COMMENT_PUBLISHED,
-				      &err, NULL);
+		int64_t late = create(c, "/page", top[0], "l@example.org", "late",
+				      COMMENT_PUBLISHED, &err, NULL);
 		int64_t pids[12] = {top[0], top[1], top[2], top[3], top[4], rep[0],
 				    rep[1], rep[2], rep[3], rep[4], late};
 		(void)want;
@@ -773,7 +869,8 @@ static void test_store(void)
 		comment_thread(conn, "/page", 2, 0, &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
-		is_str(shape, "A(F K) B(G)", "limit 2: the first two with their replies, oldest first");
+		is_str(shape, "A(F K) B(G)",
+		       "limit 2: the first two with their replies, oldest first");
 		is_int(json_integer_value(json_object_get(t, "count")), 11,
 		       "count is the whole thread's");
 		json_decref(t);
@@ -836,8 +933,11 @@ static void test_store(void)
 	{
 		static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 		static const char *const needles[] = {"secret.person@example.org",
-						      "Secret.Person@Example.ORG", "secret.person",
-						      "Secret.Person", "b@example.org", "p@example.org",
+						      "Secret.Person@Example.ORG",
+						      "secret.person",
+						      "Secret.Person",
+						      "b@example.org",
+						      "p@example.org",
 						      "example.org"};
 		size_t total = 0;
 		int found = 0;

@@ -25,16 +25,11 @@ struct uint_setting {
 
 /* The numeric settings with their documented defaults and bounds. */
 static const struct uint_setting uints[] = {
-    {"max_depth", F(max_depth), 5, 1, 50},
-    {"max_body", F(max_body), 65536, 1024, 1048576},
-    {"max_text", F(max_text), 10000, 1, 100000},
-    {"max_author", F(max_author), 100, 1, 1000},
-    {"max_url", F(max_url), 2000, 10, 8000},
-    {"rate_limit", F(rate_limit), 10, 0, 100000},
-    {"rate_burst", F(rate_burst), 5, 1, 100000},
-    {"threads", F(threads), 2, 1, 64},
-    {"connections", F(connections), 128, 4, 10000},
-    {"timeout", F(timeout), 15, 1, 3600},
+    {"max_depth", F(max_depth), 5, 1, 50},	    {"max_body", F(max_body), 65536, 1024, 1048576},
+    {"max_text", F(max_text), 10000, 1, 100000},    {"max_author", F(max_author), 100, 1, 1000},
+    {"max_url", F(max_url), 2000, 10, 8000},	    {"rate_limit", F(rate_limit), 10, 0, 100000},
+    {"rate_burst", F(rate_burst), 5, 1, 100000},    {"threads", F(threads), 2, 1, 64},
+    {"connections", F(connections), 128, 4, 10000}, {"timeout", F(timeout), 15, 1, 3600},
     {"page_max", F(page_max), 200, 1, 10000},
 };
 
@@ -169,9 +164,18 @@ static void test_set(void)
 	}
 
 	/* Number syntax. */
-	static const char *const bad_numbers[] = {
-	    "", "abc", "-1", "+5", " 5", "5 ", "5x", "0x10", "1e3", "3.0", "99999999999999999999999",
-	    "4294967301"};
+	static const char *const bad_numbers[] = {"",
+						  "abc",
+						  "-1",
+						  "+5",
+						  " 5",
+						  "5 ",
+						  "5x",
+						  "0x10",
+						  "1e3",
+						  "3.0",
+						  "99999999999999999999999",
+						  "4294967301"};
 	for (size_t i = 0; i < sizeof(bad_numbers) / sizeof(bad_numbers[0]); i++) {
 		err[0] = '\0';
 		is_int(config_set(c, "max_depth", bad_numbers[i], err), 1,
@@ -191,7 +195,8 @@ static void test_set(void)
 		is_int(config_set(c, string_settings[i], want, err), 0, "%s settable",
 		       string_settings[i]);
 		config_each(c, collect, &s);
-		is_str(seen_value(&s, string_settings[i]), want, "%s reads back", string_settings[i]);
+		is_str(seen_value(&s, string_settings[i]), want, "%s reads back",
+		       string_settings[i]);
 	}
 	is_str(c->listen, "value-of-listen", "listen field");
 	is_str(c->db, "value-of-db", "db field");
@@ -430,7 +435,8 @@ static void test_text(void)
 		char *t = malloc(n);
 		memset(t, '\n', n);
 		err[0] = '\0';
-		is_int(config_load_text(c, t, n, "big.conf", err), 1, "a text over the cap is refused");
+		is_int(config_load_text(c, t, n, "big.conf", err), 1,
+		       "a text over the cap is refused");
 		ok(has(err, "big.conf"), "the error names the file: %s", err);
 		is_int(config_load_text(c, t, n - 1, "big.conf", err), 0,
 		       "a text exactly at the cap is read");
@@ -492,10 +498,21 @@ static void test_check(void)
 
 	static const char *const good_listen[] = {"127.0.0.1:8080", "[::1]:8080", "localhost:80",
 						  "0.0.0.0:1", "[::]:65535"};
-	static const char *const bad_listen[] = {
-	    "8080",	      "127.0.0.1",	   "[::1]",	     "::1",	 "example.org:80",
-	    "127.0.0.1:65536", "127.0.0.1:-1",	   "127.0.0.1:http", ":8080",	 "[::1]8080",
-	    "127.0.0.1:",      "127.0.0.1:80 ",	   "",		     "1.2.3:80", "[::1:8080"};
+	static const char *const bad_listen[] = {"8080",
+						 "127.0.0.1",
+						 "[::1]",
+						 "::1",
+						 "example.org:80",
+						 "127.0.0.1:65536",
+						 "127.0.0.1:-1",
+						 "127.0.0.1:http",
+						 ":8080",
+						 "[::1]8080",
+						 "127.0.0.1:",
+						 "127.0.0.1:80 ",
+						 "",
+						 "1.2.3:80",
+						 "[::1:8080"};
 	static const char *const good_origins[] = {
 	    "", "https://blog.example.nl", "http://a.example https://b.example:8443",
 	    "https://a.example,https://b.example", "http://[::1]:8080"};
@@ -509,8 +526,8 @@ static void test_check(void)
 						  "https://a.example javascript:alert(1)"};
 	static const char *const good_proxies[] = {"", "127.0.0.1", "10.0.0.0/8, ::1",
 						   "192.168.0.0/16 fd00::/8", "0.0.0.0/0"};
-	static const char *const bad_proxies[] = {"10.0.0.0/33", "abc", "10.0.0.0/",
-						  "10.0.0.0/8x", "::1/129", "10.0.0.1 nope",
+	static const char *const bad_proxies[] = {"10.0.0.0/33", "abc",	     "10.0.0.0/",
+						  "10.0.0.0/8x", "::1/129",  "10.0.0.1 nope",
 						  "10.0.0.0/-1", "localhost"};
 
 	config_new(&c);
@@ -581,6 +598,10 @@ static void test_docs(void)
 	for (size_t i = 0; i < s.n && i < MAX_SEEN; i++)
 		ok(doc && has_word(doc, s.names[i]), "docs/configuration.md documents %s",
 		   s.names[i]);
+	/* The check can fail: a made-up name, or a prefix of a longer word. */
+	ok(!has_word("the max_text_limit setting", "max_text"), "has_word needs a whole word");
+	ok(has_word("`max_text` (default 10000)", "max_text"), "has_word finds a code span");
+	ok(!doc || !has_word(doc, "no_such_setting_zz"), "an undocumented name is not found");
 	free(doc);
 	config_free(c);
 }

@@ -77,9 +77,8 @@ int main(void)
 
 	/* Refusals. */
 	static const char *const bad[] = {
-	    "=value",	 "a=1&=2",   "a=%",    "a=%4",	    "a=%4g",   "a=%g4",	 "a=%%41",
-	    "a=%00",	 "%00=a",    "a%=1",   "a=1&b=%0",  "a=x%zz", "a=%-1",	 "a=% 1",
-	    "a=%0%30", "a=%+1", "%=1"};
+	    "=value", "a=1&=2",	  "a=%",    "a=%4",  "a=%4g", "a=%g4",	 "a=%%41", "a=%00", "%00=a",
+	    "a%=1",   "a=1&b=%0", "a=x%zz", "a=%-1", "a=% 1", "a=%0%30", "a=%+1",  "%=1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		f = NULL;
 		r = form_parse(&f, bad[i], strlen(bad[i]));
@@ -119,7 +118,8 @@ int main(void)
 		r = form_parse(&f, body, n);
 		is_int(r, 0, "%d fields are accepted", FORM_MAX_FIELDS);
 		is_int(f ? form_size(f) : 0, FORM_MAX_FIELDS, "all of them");
-		is_str(f ? form_name(f, FORM_MAX_FIELDS - 1) : NULL, "f255", "the last field's name");
+		is_str(f ? form_name(f, FORM_MAX_FIELDS - 1) : NULL, "f255",
+		       "the last field's name");
 		form_free(f);
 		n += (size_t)snprintf(body + n, cap - n, "&&&");
 		f = NULL;
@@ -150,16 +150,15 @@ int main(void)
 		       "a %d-byte name is refused", FORM_MAX_NAME + 1);
 		memset(body, 'n', FORM_MAX_NAME + 1);
 		body[FORM_MAX_NAME + 1] = '\0';
-		is_int(form_parse(&f, body, strlen(body)), FORM_INVALID,
-		       "also without '='");
+		is_int(form_parse(&f, body, strlen(body)), FORM_INVALID, "also without '='");
 		/* 256 escapes decode to 256 bytes: accepted. */
 		for (int i = 0; i < FORM_MAX_NAME; i++)
 			memcpy(body + 3 * i, "%41", 3);
 		strcpy(body + 3 * FORM_MAX_NAME, "=v");
 		f = NULL;
 		is_int(form_parse(&f, body, strlen(body)), 0,
-		       "a name of %d escapes decodes to %d bytes and is accepted",
-		       FORM_MAX_NAME, FORM_MAX_NAME);
+		       "a name of %d escapes decodes to %d bytes and is accepted", FORM_MAX_NAME,
+		       FORM_MAX_NAME);
 		form_free(f);
 		memcpy(body + 3 * FORM_MAX_NAME, "%41=v", 6);
 		f = NULL;

@@ -273,7 +273,8 @@ int main(void)
 		ok(is_base64url(t2, KEYS_TOKEN_CHARS - 1), "so is the second");
 		ok(strcmp(t1, t2) != 0, "two tokens differ");
 		keys_hash(k, KEYS_TOKEN, t1, strlen(t1), want);
-		ok(memcmp(th1, want, sizeof(want)) == 0, "the token's hash is keys_hash(KEYS_TOKEN)");
+		ok(memcmp(th1, want, sizeof(want)) == 0,
+		   "the token's hash is keys_hash(KEYS_TOKEN)");
 		keys_hash(k, KEYS_EMAIL, t1, strlen(t1), want);
 		ok(memcmp(th1, want, sizeof(want)) != 0, "and not another purpose's hash");
 		ok(memcmp(th1, th2, sizeof(th1)) != 0, "the hashes differ");
@@ -290,8 +291,7 @@ int main(void)
 		keys_mac(k, KEYS_STAMP, msg, strlen(msg), mac);
 		keys_mac(k, KEYS_STAMP, msg, strlen(msg), mac2);
 		ok(memcmp(mac, mac2, 32) == 0, "keys_mac is deterministic");
-		is_int(keys_mac_verify(k, KEYS_STAMP, msg, strlen(msg), mac), 0,
-		       "a MAC verifies");
+		is_int(keys_mac_verify(k, KEYS_STAMP, msg, strlen(msg), mac), 0, "a MAC verifies");
 		int flips = 0;
 		for (int bit = 0; bit < 256; bit++) {
 			memcpy(mac2, mac, 32);

@@ -140,12 +140,27 @@ static void test_listen(void)
 	    {"[::]:65535", "::", 65535},	   {"[::ffff:10.0.0.1]:1", "10.0.0.1", 1},
 	    {"10.0.0.1:00080", "10.0.0.1", 80},
 	};
-	static const char *const bad[] = {
-	    "",		   "8080",	  ":8080",	     "127.0.0.1",	 "127.0.0.1:",
-	    "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+1",  "127.0.0.1:80a",	 "127.0.0.1: 80",
-	    "[::1]",	   "[::1]8080",	  "[::1:8080",	     "[]:80",		 "example.org:80",
-	    "LOCALHOST:80",   "localhost:",  "localhost:99999", "1.2.3.4:99999999999999999999999",
-	    "[::1]:",	   "::1]:80"};
+	static const char *const bad[] = {"",
+					  "8080",
+					  ":8080",
+					  "127.0.0.1",
+					  "127.0.0.1:",
+					  "127.0.0.1:65536",
+					  "127.0.0.1:-1",
+					  "127.0.0.1:+1",
+					  "127.0.0.1:80a",
+					  "127.0.0.1: 80",
+					  "[::1]",
+					  "[::1]8080",
+					  "[::1:8080",
+					  "[]:80",
+					  "example.org:80",
+					  "LOCALHOST:80",
+					  "localhost:",
+					  "localhost:99999",
+					  "1.2.3.4:99999999999999999999999",
+					  "[::1]:",
+					  "::1]:80"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
 		memset(&a, 0xaa, sizeof(a));
@@ -192,13 +207,15 @@ static void test_cidrs(void)
 		const char *a;
 		bool in;
 	} cases[] = {
-	    {"10.0.0.0", true},	      {"10.255.255.255", true},	  {"10.1.2.3", true},
-	    {"11.0.0.0", false},      {"9.255.255.255", false},	  {"192.168.1.0", true},
-	    {"192.168.1.255", true},  {"192.168.2.1", false},	  {"192.168.0.255", false},
-	    {"172.16.5.4", true},     {"172.16.5.5", false},	  {"172.16.5.3", false},
-	    {"2001:db8:1:2::", true}, {"2001:db8:1:2:ffff:ffff:ffff:ffff", true},
-	    {"2001:db8:1:3::", false}, {"2001:db8:1:1:ffff::", false}, {"::ffff:10.2.3.4", true},
-	    {"::a02:304", false}, /* IPv4-compatible, not mapped: IPv6 */
+	    {"10.0.0.0", true},	       {"10.255.255.255", true},
+	    {"10.1.2.3", true},	       {"11.0.0.0", false},
+	    {"9.255.255.255", false},  {"192.168.1.0", true},
+	    {"192.168.1.255", true},   {"192.168.2.1", false},
+	    {"192.168.0.255", false},  {"172.16.5.4", true},
+	    {"172.16.5.5", false},     {"172.16.5.3", false},
+	    {"2001:db8:1:2::", true},  {"2001:db8:1:2:ffff:ffff:ffff:ffff", true},
+	    {"2001:db8:1:3::", false}, {"2001:db8:1:1:ffff::", false},
+	    {"::ffff:10.2.3.4", true}, {"::a02:304", false}, /* IPv4-compatible, not mapped: IPv6 */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		a = ip(cases[i].a);
@@ -234,9 +251,10 @@ static void test_cidrs(void)
 	ok(!net_cidrs_contains(c, &a), "/32 nothing else");
 	net_cidrs_free(c);
 
-	static const char *const bad[] = {"10.0.0.0/33", "::/129",     "10.0.0.0/",   "/8",
-					  "10.0.0.0/8/8", "10.0.0.0/a", "10.0.0.0/-1", "10.0.0.0/+8",
-					  "nope",	  "10.0.0.0;8", "1.2.3.4 x",   "10.0.0.0/99999999999999999999"};
+	static const char *const bad[] = {
+	    "10.0.0.0/33",  "::/129",	  "10.0.0.0/",	 "/8",
+	    "10.0.0.0/8/8", "10.0.0.0/a", "10.0.0.0/-1", "10.0.0.0/+8",
+	    "nope",	    "10.0.0.0;8", "1.2.3.4 x",	 "10.0.0.0/99999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		c = NULL;
 		is_int(net_cidrs_new(&c, bad[i]), 1, "\"%s\" is refused", bad[i]);
@@ -277,12 +295,18 @@ static void test_origins(void)
 #undef M
 	net_origins_free(o);
 
-	static const char *const bad[] = {"blog.example.nl",	  "https://blog.example.nl/",
-					  "https://blog.example.nl/x", "ftp://blog.example.nl",
-					  "https://",		  "http://",
-					  "https://a.example?x",	  "https://a.example#x",
-					  "https://user@a.example",   "https://a_b.example",
-					  "javascript:alert(1)",	  "//a.example"};
+	static const char *const bad[] = {"blog.example.nl",
+					  "https://blog.example.nl/",
+					  "https://blog.example.nl/x",
+					  "ftp://blog.example.nl",
+					  "https://",
+					  "http://",
+					  "https://a.example?x",
+					  "https://a.example#x",
+					  "https://user@a.example",
+					  "https://a_b.example",
+					  "javascript:alert(1)",
+					  "//a.example"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		o = NULL;
 		is_int(net_origins_new(&o, bad[i]), 1, "origin \"%s\" refused", bad[i]);

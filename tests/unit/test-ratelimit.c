@@ -94,8 +94,7 @@ int main(void)
 		       "a ninth colliding client gets a slot");
 		ok(ratelimit_take(ev, base, 20.0) >= 1,
 		   "the recently seen first client was not forgotten");
-		ok(ratelimit_take(ev, base + 7 * RATELIMIT_SLOTS, 20.0) >= 1,
-		   "nor the newest");
+		ok(ratelimit_take(ev, base + 7 * RATELIMIT_SLOTS, 20.0) >= 1, "nor the newest");
 		is_int(ratelimit_take(ev, base + 1 * RATELIMIT_SLOTS, 21.0), 0,
 		       "the least recently seen client (second) was forgotten: fresh burst");
 		ratelimit_free(ev);
@@ -155,6 +154,18 @@ int main(void)
 		r = ratelimit_take(rl, 12, 1.0);
 		is_int(r, 1, "sub-second waits report Retry-After 1");
 	}
+	ratelimit_free(rl);
+
+	/* ratelimit_peek consumes nothing. */
+	ratelimit_new(&rl, 6, 2);
+	is_int(ratelimit_peek(rl, 21, 0.0), 0, "peek at an unknown client: a token is there");
+	for (int i = 0; i < 10; i++)
+		ratelimit_peek(rl, 21, 0.0);
+	is_int(ratelimit_take(rl, 21, 0.0), 0, "peeking took nothing: first take allowed");
+	is_int(ratelimit_take(rl, 21, 0.0), 0, "second take allowed (burst 2)");
+	is_int(ratelimit_peek(rl, 21, 0.0), 10, "peek at an empty bucket: Retry-After 10");
+	is_int(ratelimit_peek(rl, 21, 10.0), 0, "peek after the refill: available");
+	is_int(ratelimit_take(rl, 21, 10.0), 0, "and the token is still there to take");
 	ratelimit_free(rl);
 
 	/* Threads: the same key from several threads never exceeds the burst. */

@@ -66,15 +66,18 @@ static bool has(const char *hay, const char *needle)
  * entities render writes. */
 static const char *not_inert(const char *html)
 {
-	static const char *const bare[] = {"<p>",      "</p>",	    "<br>",	"<em>",
-					   "</em>",    "<strong>", "</strong>", "<code>",
-					   "</code>",  "<pre>",	    "</pre>",	"</a>"};
+	static const char *const bare[] = {"<p>",     "</p>",	  "<br>",      "<em>",
+					   "</em>",   "<strong>", "</strong>", "<code>",
+					   "</code>", "<pre>",	  "</pre>",    "</a>"};
 	static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
 	const char *p = html;
+	bool in_a = false;
 
 	while (*p) {
 		if (*p == '<') {
 			bool known = false;
+			if (strncmp(p, "</a>", 4) == 0)
+				in_a = false;
 			for (size_t i = 0; i < sizeof(bare) / sizeof(*bare); i++) {
 				size_t n = strlen(bare[i]);
 				if (strncmp(p, bare[i], n) == 0) {
@@ -87,12 +90,16 @@ static const char *not_inert(const char *html)
 				continue;
 			if (strncmp(p, "<a href=\"", 9) != 0)
 				return "a tag other than p, br, em, strong, code, pre or a";
+			if (in_a)
+				return "an <a> inside an <a>";
+			in_a = true;
 			p += 9;
-			if (strncasecmp(p, "http://", 7) != 0 && strncasecmp(p, "https://", 8) != 0 &&
-			    strncasecmp(p, "mailto:", 7) != 0)
+			if (strncasecmp(p, "http://", 7) != 0 &&
+			    strncasecmp(p, "https://", 8) != 0 && strncasecmp(p, "mailto:", 7) != 0)
 				return "a link that is not http, https or mailto";
 			while (*p && *p != '"') {
-				if (*p == '<' || *p == '>' || *p == '\'' || (unsigned char)*p < 0x20)
+				if (*p == '<' || *p == '>' || *p == '\'' ||
+				    (unsigned char)*p < 0x20)
 					return "an unescaped character in href";
 				p++;
 			}
@@ -237,8 +244,7 @@ static void test_basics(void)
 	RENDERS("Tom & Jerry's \"cat\" > dog < bird",
 		"<p>Tom &amp; Jerry&#39;s &quot;cat&quot; &gt; dog &lt; bird</p>",
 		"text special characters are escaped");
-	RENDERS("&lt;script&gt; &amp;amp; &copy;",
-		"<p>&lt;script&gt; &amp;amp; \xc2\xa9</p>",
+	RENDERS("&lt;script&gt; &amp;amp; &copy;", "<p>&lt;script&gt; &amp;amp; \xc2\xa9</p>",
 		"entities are decoded then re-escaped");
 	RENDERS("\\*not em\\*", "<p>*not em*</p>", "backslash escapes");
 	RENDERS("a\n\n---\n\nb", "<p>a</p>\n<p>b</p>", "thematic breaks vanish");
@@ -247,19 +253,22 @@ static void test_basics(void)
 
 static void test_links(void)
 {
-	RENDERS("[site](https://example.org/a?b=1&c=2)",
-		"<p><a href=\"https://example.org/a?b=1&amp;c=2\" rel=\"nofollow ugc\">site</a></p>",
-		"https link with rel and escaped &");
+	RENDERS(
+	    "[site](https://example.org/a?b=1&c=2)",
+	    "<p><a href=\"https://example.org/a?b=1&amp;c=2\" rel=\"nofollow ugc\">site</a></p>",
+	    "https link with rel and escaped &");
 	RENDERS("[s](http://example.org)",
 		"<p><a href=\"http://example.org\" rel=\"nofollow ugc\">s</a></p>", "http link");
 	RENDERS("[m](mailto:a@example.org)",
-		"<p><a href=\"mailto:a@example.org\" rel=\"nofollow ugc\">m</a></p>", "mailto link");
+		"<p><a href=\"mailto:a@example.org\" rel=\"nofollow ugc\">m</a></p>",
+		"mailto link");
 	RENDERS("[T](HTTPS://EXAMPLE.ORG)",
 		"<p><a href=\"HTTPS://EXAMPLE.ORG\" rel=\"nofollow ugc\">T</a></p>",
 		"scheme case-insensitive");
-	RENDERS("<https://example.org>",
-		"<p><a href=\"https://example.org\" rel=\"nofollow ugc\">https://example.org</a></p>",
-		"autolink");
+	RENDERS(
+	    "<https://example.org>",
+	    "<p><a href=\"https://example.org\" rel=\"nofollow ugc\">https://example.org</a></p>",
+	    "autolink");
 	RENDERS("[t](https://example.org \"Title\")",
 		"<p><a href=\"https://example.org\" rel=\"nofollow ugc\">t</a></p>",
 		"titles are dropped");
@@ -271,13 +280,13 @@ static void test_links(void)
 		"emphasis inside a link");
 
 	static const char *const dropped[] = {
-	    "[click](javascript:alert(1))", "[click](JavaScript:alert(1))",
+	    "[click](javascript:alert(1))",	"[click](JavaScript:alert(1))",
 	    "[click](javascript&#58;alert(1))", "[click](data:text/html;base64,PHNjcmlwdD4=)",
-	    "[click](vbscript:msgbox(1))", "[click](<javascript:alert(1)>)",
-	    "[click](ftp://example.org)", "[click](/relative)", "[click](//evil.example)",
-	    "[click](file:///etc/passwd)", "[click](%6Aavascript:alert(1))",
-	    "[click]( javascript:alert(1))", "[click](\tjavascript:alert(1))",
-	    "[click](java\nscript:alert(1))"};
+	    "[click](vbscript:msgbox(1))",	"[click](<javascript:alert(1)>)",
+	    "[click](ftp://example.org)",	"[click](/relative)",
+	    "[click](//evil.example)",		"[click](file:///etc/passwd)",
+	    "[click](%6Aavascript:alert(1))",	"[click]( javascript:alert(1))",
+	    "[click](\tjavascript:alert(1))",	"[click](java\nscript:alert(1))"};
 	for (size_t i = 0; i < sizeof(dropped) / sizeof(*dropped); i++) {
 		char *h = md(dropped[i]);
 		ok(h && !has(h, "<a") && has(h, "click"), "link %zu dropped, text kept: %s", i,
@@ -286,6 +295,21 @@ static void test_links(void)
 	}
 	RENDERS("<javascript:alert(1)>", "<p>javascript:alert(1)</p>",
 		"a javascript: autolink is reduced to its text");
+
+	/* An autolink inside a link's text would nest <a> elements. */
+	{
+		char *h = md("[see <https://inner.example> here](https://outer.example)");
+		const char *first = h ? strstr(h, "<a") : NULL;
+		ok(first && !strstr(first + 1, "<a"), "a link inside a link is not nested: %s",
+		   vis(h));
+		ok(has(h, "https://inner.example") && has(h, "href=\"https://outer.example\""),
+		   "the outer link wins, the inner keeps its text");
+		free(h);
+		h = md("[x <https://inner.example>](javascript:alert(1))");
+		ok(h && has(h, "href=\"https://inner.example\"") && !has(h, "javascript:alert"),
+		   "inside a dropped link the inner link stays: %s", vis(h));
+		free(h);
+	}
 
 	/* Attribute-breaking URLs. */
 	{
@@ -302,8 +326,7 @@ static void test_links(void)
 		   vis(h));
 		free(h);
 		h = md("[x]: https://a.example/\"><img src=x onerror=alert(1)>\n\n[x]");
-		ok(h && !has(h, "<img"), "a reference URL with HTML stays escaped: %s",
-		   vis(h));
+		ok(h && !has(h, "<img"), "a reference URL with HTML stays escaped: %s", vis(h));
 		free(h);
 	}
 }
@@ -323,15 +346,16 @@ static void test_reduced(void)
 	RENDERS("![](javascript:alert(1))", "<p></p>", "an image without alt becomes nothing");
 	RENDERS("![a \"q\"](https://x/y.png \"t\")", "<p>a &quot;q&quot;</p>",
 		"image alt is escaped");
-	RENDERS("# Heading\n\ntext", "<p>Heading</p>\n<p>text</p>", "an ATX heading is a paragraph");
+	RENDERS("# Heading\n\ntext", "<p>Heading</p>\n<p>text</p>",
+		"an ATX heading is a paragraph");
 	RENDERS("Setext\n======", "<p>Setext</p>", "a setext heading is a paragraph");
 	RENDERS("> quoted\n> more", "<p>quoted<br>\nmore</p>", "a quote is a paragraph");
 	RENDERS("- one\n- two", "<p>\xe2\x80\xa2 one</p>\n<p>\xe2\x80\xa2 two</p>",
 		"bullet items are paragraphs with a bullet");
 	RENDERS("3. three\n4. four", "<p>3. three</p>\n<p>4. four</p>",
 		"ordered items keep their numbers");
-	RENDERS("1. a\n\n   second para\n2. b",
-		"<p>1. a</p>\n<p>second para</p>\n<p>2. b</p>", "a loose item's second paragraph");
+	RENDERS("1. a\n\n   second para\n2. b", "<p>1. a</p>\n<p>second para</p>\n<p>2. b</p>",
+		"a loose item's second paragraph");
 	RENDERS("- \n- x", "<p>\xe2\x80\xa2 </p>\n<p>\xe2\x80\xa2 x</p>", "an empty item");
 	RENDERS("- a\n  - nested", "<p>\xe2\x80\xa2 a</p>\n<p>\xe2\x80\xa2 nested</p>",
 		"nested lists flatten");
@@ -422,6 +446,9 @@ static void test_checkers(void)
 	ok(no_script_no_handlers("<a href=\"x &quot; onclick=1\">"),
 	   "checker ignores on...= inside a quoted value");
 	ok(no_script_no_handlers("<p>a onclick=b</p>"), "checker ignores text");
+	ok(not_inert("<a href=\"https://x\" rel=\"nofollow ugc\"><a href=\"https://y\" "
+		     "rel=\"nofollow ugc\">y</a></a>") != NULL,
+	   "checker rejects nested links");
 	ok(!balanced("<p><em></p></em>"), "checker finds misnested tags");
 	ok(!balanced("<p>"), "checker finds unclosed tags");
 	ok(balanced("<p><em>a</em><br>\n</p>"), "checker accepts nested tags");
@@ -469,14 +496,30 @@ static void test_inert(void)
 
 	/* Random Markdown soup from a fixed seed. */
 	static const char *const atoms[] = {
-	    "<",	   ">",		"&",	     "\"",	      "'",	      "*",
-	    "_",	   "`",		"```\n",   "[",	      "]",	      "(",
-	    ")",	   "!",		"\n",	     "\n\n",	      "  \n",	      "- ",
-	    "1. ",	   "# ",	"> ",	     "    ",	      "\\",	      "javascript:",
-	    "https://x", "mailto:a", "data:",   "<script>",	      "</script>",    " onclick=",
-	    "<a href=",  "<img src=x onerror=y>", "&#60;", "&lt;",	      "a",	      "word ",
-	    "\xc3\xa9",  "\xe2\x80\xae", "\xff", "\x00",	      "<https://y>", "[r]: https://z\n",
-	    "[r]",	   "|",		"~~~\n",   "<!--",	      "-->",	      "=",
+	    "<",	   ">",
+	    "&",	   "\"",
+	    "'",	   "*",
+	    "_",	   "`",
+	    "```\n",	   "[",
+	    "]",	   "(",
+	    ")",	   "!",
+	    "\n",	   "\n\n",
+	    "  \n",	   "- ",
+	    "1. ",	   "# ",
+	    "> ",	   "    ",
+	    "\\",	   "javascript:",
+	    "https://x",   "mailto:a",
+	    "data:",	   "<script>",
+	    "</script>",   " onclick=",
+	    "<a href=",	   "<img src=x onerror=y>",
+	    "&#60;",	   "&lt;",
+	    "a",	   "word ",
+	    "\xc3\xa9",	   "\xe2\x80\xae",
+	    "\xff",	   "\x00",
+	    "<https://y>", "[r]: https://z\n",
+	    "[r]",	   "|",
+	    "~~~\n",	   "<!--",
+	    "-->",	   "=",
 	};
 	uint32_t seed = 12345;
 	int bad = 0;

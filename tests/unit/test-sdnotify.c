@@ -28,8 +28,9 @@ static int listen_dgram(const char *name)
 	memcpy(sa.sun_path, name, len);
 	if (name[0] == '@')
 		sa.sun_path[0] = '\0';
-	if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
-							 (name[0] == '@' ? 0 : 1))) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+			     (name[0] == '@' ? 0 : 1))) < 0) {
 		diag("bind %s: %s", name, strerror(errno));
 		close(fd);
 		return -1;

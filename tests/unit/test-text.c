@@ -35,19 +35,19 @@ static void test_utf8(void)
 	    {"", 0, 0},
 	    {"abc", 3, 3},
 	    {"caf\xc3\xa9", 5, 4},
-	    {"\xe2\x82\xac", 3, 1},			   /* U+20AC */
-	    {"\xf0\x9f\x98\x80", 4, 1},		   /* U+1F600 */
-	    {"\xc2\x80", 2, 1},			   /* U+0080, smallest 2-byte */
-	    {"\xdf\xbf", 2, 1},			   /* U+07FF */
-	    {"\xe0\xa0\x80", 3, 1},		   /* U+0800, smallest 3-byte */
-	    {"\xed\x9f\xbf", 3, 1},		   /* U+D7FF, below surrogates */
-	    {"\xee\x80\x80", 3, 1},		   /* U+E000, above surrogates */
-	    {"\xef\xbf\xbf", 3, 1},		   /* U+FFFF */
-	    {"\xf0\x90\x80\x80", 4, 1},		   /* U+10000 */
-	    {"\xf4\x8f\xbf\xbf", 4, 1},		   /* U+10FFFF */
-	    {"\xe2\x80\xae", 3, 1},		   /* RLO is valid UTF-8 */
+	    {"\xe2\x82\xac", 3, 1},		     /* U+20AC */
+	    {"\xf0\x9f\x98\x80", 4, 1},		     /* U+1F600 */
+	    {"\xc2\x80", 2, 1},			     /* U+0080, smallest 2-byte */
+	    {"\xdf\xbf", 2, 1},			     /* U+07FF */
+	    {"\xe0\xa0\x80", 3, 1},		     /* U+0800, smallest 3-byte */
+	    {"\xed\x9f\xbf", 3, 1},		     /* U+D7FF, below surrogates */
+	    {"\xee\x80\x80", 3, 1},		     /* U+E000, above surrogates */
+	    {"\xef\xbf\xbf", 3, 1},		     /* U+FFFF */
+	    {"\xf0\x90\x80\x80", 4, 1},		     /* U+10000 */
+	    {"\xf4\x8f\xbf\xbf", 4, 1},		     /* U+10FFFF */
+	    {"\xe2\x80\xae", 3, 1},		     /* RLO is valid UTF-8 */
 	    {"a\xd7\x90\xd8\xb9\xe4\xb8\xad", 8, 4}, /* Hebrew, Arabic, CJK */
-	    {"\x01\x7f", 2, 2},			   /* controls are valid UTF-8 */
+	    {"\x01\x7f", 2, 2},			     /* controls are valid UTF-8 */
 	};
 	static const struct {
 		const char *s;
@@ -78,7 +78,9 @@ static void test_utf8(void)
 	    {"\xe2\x28\xa1", 3, "bad second byte of 3"},
 	    {"\xe2\x82\x28", 3, "bad third byte of 3"},
 	    {"\x00", 1, "a NUL byte"},
-	    {"ab\x00" "cd", 5, "an embedded NUL"},
+	    {"ab\x00"
+	     "cd",
+	     5, "an embedded NUL"},
 	    {"\xf8\x88\x80\x80\x80", 5, "5-byte form"},
 	};
 	size_t chars;
@@ -113,9 +115,9 @@ static void test_controls(void)
 	    {"\x01", true, true},
 	    {"esc\x1b[31m", true, true},
 	    {"del\x7f", true, true},
-	    {"c1 \xc2\x80", true, true},   /* U+0080 */
-	    {"nel \xc2\x85", true, true},  /* U+0085 NEL */
-	    {"csi \xc2\x9b", true, true},  /* U+009B */
+	    {"c1 \xc2\x80", true, true},  /* U+0080 */
+	    {"nel \xc2\x85", true, true}, /* U+0085 NEL */
+	    {"csi \xc2\x9b", true, true}, /* U+009B */
 	    {"c1 end \xc2\x9f", true, true},
 	    {"nbsp \xc2\xa0", false, false}, /* U+00A0 is not a control */
 	    {"caf\xc3\xa9", false, false},
@@ -145,27 +147,56 @@ static void test_strip(void)
 	} cases[] = {
 	    {"plain", "plain", "nothing to strip"},
 	    {"", "", "empty"},
-	    {"ab\xe2\x80\xae" "cd", "abcd", "RLO U+202E"},
-	    {"\xe2\x80\xad" "x\xe2\x80\xac", "x", "LRO U+202D and PDF U+202C"},
+	    {"ab\xe2\x80\xae"
+	     "cd",
+	     "abcd", "RLO U+202E"},
+	    {"\xe2\x80\xad"
+	     "x\xe2\x80\xac",
+	     "x", "LRO U+202D and PDF U+202C"},
 	    {"\xe2\x80\xaa\xe2\x80\xab", "", "LRE U+202A, RLE U+202B"},
-	    {"a\xe2\x80\x8b" "b", "ab", "ZWSP U+200B"},
-	    {"a\xe2\x80\x8c\xe2\x80\x8d" "b", "ab", "ZWNJ U+200C, ZWJ U+200D"},
-	    {"a\xe2\x80\x8e\xe2\x80\x8f" "b", "ab", "LRM U+200E, RLM U+200F"},
-	    {"\xef\xbb\xbf" "BOM", "BOM", "BOM U+FEFF at the start"},
-	    {"a\xef\xbb\xbf" "b", "ab", "BOM U+FEFF inside"},
-	    {"a\xe2\x81\xa0" "b", "ab", "word joiner U+2060"},
-	    {"a\xe2\x81\xa4" "b", "ab", "invisible plus U+2064"},
-	    {"\xe2\x81\xa6" "a\xe2\x81\xa7" "b\xe2\x81\xa8" "c\xe2\x81\xa9", "abc",
-	     "isolates U+2066-U+2069"},
-	    {"a\xd8\x9c" "b", "ab", "Arabic letter mark U+061C"},
-	    {"soft\xc2\xad" "hyphen", "softhyphen", "soft hyphen U+00AD"},
+	    {"a\xe2\x80\x8b"
+	     "b",
+	     "ab", "ZWSP U+200B"},
+	    {"a\xe2\x80\x8c\xe2\x80\x8d"
+	     "b",
+	     "ab", "ZWNJ U+200C, ZWJ U+200D"},
+	    {"a\xe2\x80\x8e\xe2\x80\x8f"
+	     "b",
+	     "ab", "LRM U+200E, RLM U+200F"},
+	    {"\xef\xbb\xbf"
+	     "BOM",
+	     "BOM", "BOM U+FEFF at the start"},
+	    {"a\xef\xbb\xbf"
+	     "b",
+	     "ab", "BOM U+FEFF inside"},
+	    {"a\xe2\x81\xa0"
+	     "b",
+	     "ab", "word joiner U+2060"},
+	    {"a\xe2\x81\xa4"
+	     "b",
+	     "ab", "invisible plus U+2064"},
+	    {"\xe2\x81\xa6"
+	     "a\xe2\x81\xa7"
+	     "b\xe2\x81\xa8"
+	     "c\xe2\x81\xa9",
+	     "abc", "isolates U+2066-U+2069"},
+	    {"a\xd8\x9c"
+	     "b",
+	     "ab", "Arabic letter mark U+061C"},
+	    {"soft\xc2\xad"
+	     "hyphen",
+	     "softhyphen", "soft hyphen U+00AD"},
 	    {"\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae", "", "only invisible characters"},
-	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-	     "visible multibyte characters are kept"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "visible multibyte characters are kept"},
 	    {"\xe2\x80\x8a", "\xe2\x80\x8a", "hair space U+200A (visible width) is kept"},
 	    {"\xe2\x80\x90", "\xe2\x80\x90", "hyphen U+2010 is kept"},
 	    {"\xe2\x81\xaa", "\xe2\x81\xaa", "U+206A is kept"},
-	    {"a\xff\xe2\x80\x8b" "b", "a\xff" "b", "invalid bytes are kept, ZWSP after them removed"},
+	    {"a\xff\xe2\x80\x8b"
+	     "b",
+	     "a\xff"
+	     "b",
+	     "invalid bytes are kept, ZWSP after them removed"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char *s = strdup(cases[i].in);
@@ -185,16 +216,34 @@ static void test_trim(void)
 	    {"", "", "empty"},
 	    {"   ", "", "only spaces"},
 	    {"x", "x", "one character"},
-	    {"\xc2\xa0" "a\xc2\xa0", "a", "NBSP U+00A0"},
-	    {"\xe3\x80\x80" "name\xe3\x80\x80", "name", "ideographic space U+3000"},
-	    {"\xe2\x80\x83" "em\xe2\x80\x82", "em", "em/en space U+2003/U+2002"},
-	    {"\xe2\x80\xaf" "x\xe2\x80\x8a", "x", "narrow NBSP U+202F, hair space U+200A"},
-	    {"\xe1\x9a\x80" "ogham", "ogham", "Ogham space mark U+1680"},
+	    {"\xc2\xa0"
+	     "a\xc2\xa0",
+	     "a", "NBSP U+00A0"},
+	    {"\xe3\x80\x80"
+	     "name\xe3\x80\x80",
+	     "name", "ideographic space U+3000"},
+	    {"\xe2\x80\x83"
+	     "em\xe2\x80\x82",
+	     "em", "em/en space U+2003/U+2002"},
+	    {"\xe2\x80\xaf"
+	     "x\xe2\x80\x8a",
+	     "x", "narrow NBSP U+202F, hair space U+200A"},
+	    {"\xe1\x9a\x80"
+	     "ogham",
+	     "ogham", "Ogham space mark U+1680"},
 	    {" caf\xc3\xa9 ", "caf\xc3\xa9", "multibyte at the end kept whole"},
-	    {"a\xc2\xa0" "b", "a\xc2\xa0" "b", "inner NBSP kept"},
+	    {"a\xc2\xa0"
+	     "b",
+	     "a\xc2\xa0"
+	     "b",
+	     "inner NBSP kept"},
 	    {"\xc2\xa0 \xe3\x80\x80\t", "", "only Unicode spaces"},
 	    {" \xff ", "\xff", "an invalid byte is content"},
-	    {"\xe2\x80\x8b" "x", "\xe2\x80\x8b" "x", "ZWSP is not white space (strip handles it)"},
+	    {"\xe2\x80\x8b"
+	     "x",
+	     "\xe2\x80\x8b"
+	     "x",
+	     "ZWSP is not white space (strip handles it)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char *s = strdup(cases[i].in);

@@ -116,7 +116,8 @@ int main(void)
 	       json_integer_value(json_object_get(n, "parent")) == 1,
 	   "a reply's parent is an integer");
 	n = json_array_get(j, 2);
-	is_int(json_array_size(json_object_get(n, "replies")), 0, "a leaf has an empty replies array");
+	is_int(json_array_size(json_object_get(n, "replies")), 0,
+	       "a leaf has an empty replies array");
 	{
 		char *dump = json_dumps(j, JSON_COMPACT);
 		ok(dump && !strstr(dump, "\"10\"") && !strstr(dump, "\"id\":10") &&
@@ -150,10 +151,43 @@ int main(void)
 		is_str(json_string_value(json_object_get(n, "author")), "Ann", "author was copied");
 		is_str(json_string_value(json_object_get(n, "url")), "https://ann.example",
 		       "url was copied");
-		is_str(json_string_value(json_object_get(n, "html")), "<p>hi</p>", "html was copied");
+		is_str(json_string_value(json_object_get(n, "html")), "<p>hi</p>",
+		       "html was copied");
 		is_str(json_string_value(json_object_get(n, "avatar")), "", "NULL avatar is \"\"");
 		is_str(json_string_value(json_object_get(n, "created")), "1970-01-01T00:00:00Z",
 		       "epoch formats");
+		json_decref(j);
+		thread_tree_free(t);
+	}
+
+	/* Tombstones: a deleted row stays only while a published reply hangs
+	 * below it. */
+	{
+		struct thread_row del = {.id = 2, .parent = 1, .deleted = true};
+		thread_tree_new(&t);
+		add(t, 1, 0);
+		is_int(thread_tree_add(t, &del), 0, "a deleted row 2 under 1");
+		add(t, 3, 2);
+		del.id = 4;
+		del.parent = 1;
+		thread_tree_add(t, &del); /* deleted leaf */
+		del.id = 5;
+		del.parent = 0;
+		thread_tree_add(t, &del); /* deleted top-level with a deleted reply */
+		del.id = 6;
+		del.parent = 5;
+		thread_tree_add(t, &del);
+		add(t, 7, 0);
+		thread_tree_json(t, &j);
+		s[0] = '\0';
+		shape(j, s, sizeof(s));
+		is_str(s, "1(2(3)) 7", "tombstones without published replies are pruned");
+		n = json_array_get(json_object_get(json_array_get(j, 0), "replies"), 0);
+		ok(json_is_true(json_object_get(n, "deleted")), "a tombstone says deleted: true");
+		ok(!json_object_get(n, "author") && !json_object_get(n, "html") &&
+		       !json_object_get(n, "avatar") && !json_object_get(n, "url"),
+		   "and carries no author, html, avatar or url");
+		is_int(json_integer_value(json_object_get(n, "parent")), 1, "but keeps its parent");
 		json_decref(j);
 		thread_tree_free(t);
 	}
@@ -185,7 +219,8 @@ int main(void)
 		is_int(add(t, THREAD_MAX_ROWS + 1, 0), 1, "row %d is left out",
 		       THREAD_MAX_ROWS + 1);
 		thread_tree_json(t, &j);
-		is_int(json_array_size(j), THREAD_MAX_ROWS / 2 + 1, "top-level count under the cap");
+		is_int(json_array_size(j), THREAD_MAX_ROWS / 2 + 1,
+		       "top-level count under the cap");
 		json_decref(j);
 		thread_tree_free(t);
 	}
