@@ -234,7 +234,7 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 		}
 		len = body ? strlen(body) : 0;
 	}
-	if (!rep->json && rep->text) {
+	if (!rep->json && rep->text && !rep->not_modified) {
 		body = rep->text;
 		rep->text = NULL;
 		len = strlen(body);

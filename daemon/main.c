@@ -239,6 +239,8 @@ int main(int argc, char **argv)
 	if (ratelimit_new(&s.post_limit, cfg->rate_limit, cfg->rate_burst) < 0 ||
 	    ratelimit_new(&s.auth_failures, 10, 10) < 0)
 		goto out;
+	if (cache_new(&s.thread_cache, 256, 4 << 20) < 0)
+		goto out;
 	if (classifier_new(&s.classifier, &snap->classify) != 0) {
 		log_err("the classifier settings are invalid");
 		goto out;
@@ -291,6 +293,7 @@ out:
 	s.post_limit = ratelimit_free(s.post_limit);
 	s.auth_failures = ratelimit_free(s.auth_failures);
 	s.classifier = classifier_free(s.classifier);
+	s.thread_cache = cache_free(s.thread_cache);
 	if (s.snap) {
 		snapshot_unref(s.snap);
 		pthread_mutex_destroy(&s.snap_lock);

@@ -3,6 +3,7 @@
 
 #include "backup.h"
 #include "log.h"
+#include "moderation.h"
 #include "server.h"
 
 #include <errno.h>
@@ -42,9 +43,30 @@ static int job_backup(struct server *s, const struct config *cfg, time_t now)
 	return r;
 }
 
+/* Retention: old spam, old IP addresses, bare tombstones, stale tokens. */
+static int job_retention(struct server *s, const struct config *cfg, time_t now)
+{
+	struct maintenance_report rep;
+	struct store_conn *c;
+	int r;
+
+	c = store_acquire(s->store);
+	r = moderation_maintain(c, s->classifier, cfg->spam_retention_days, cfg->ip_retention_days,
+				cfg->token_prune_days, (int64_t)now, &rep);
+	store_release(s->store, c);
+	if (r == 0 &&
+	    (rep.spam_deleted || rep.ips_cleared || rep.tombstones_purged || rep.tokens_pruned))
+		log_info("maintenance: deleted %u old spam, cleared %u IP addresses, purged %u "
+			 "tombstones, pruned %u tokens",
+			 rep.spam_deleted, rep.ips_cleared, rep.tombstones_purged,
+			 rep.tokens_pruned);
+	return r;
+}
+
 /* The jobs, run in this order on every pass.  To add one, write a static
  * job_<name>() above and add a row here. */
 static const struct maintenance_job jobs[] = {
+    {"retention", job_retention},
     {"backup", job_backup},
 };
 

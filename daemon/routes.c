@@ -2,6 +2,7 @@
  * lib/ modules; no SQL and no policy lives here. */
 #include "server.h"
 
+#include "cache.h"
 #include "comment.h"
 #include "form.h"
 #include "log.h"
@@ -469,28 +470,27 @@ static int parse_uint_arg(const char *s, unsigned long long max, unsigned long l
 	return 0;
 }
 
-static void set_etag(struct reply *rep)
+/* A strong ETag from the body's hash. */
+static void etag_of(const char *body, char etag[CACHE_ETAG_MAX])
 {
 	unsigned char h[16];
 	char hex[33];
-	char *body = json_dumps(rep->json, JSON_COMPACT);
 
-	if (!body)
-		return;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)body, strlen(body), NULL, 0);
-	free(body);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
 }
 
 static void get_comments(struct request *req, struct reply *rep)
 {
 	const char *thread = request_arg(req, "thread");
 	unsigned long long limit = 0, after = 0;
+	char key[COMMENT_THREAD_MAX + 48], stamp[96], msg[120];
 	struct comment_error err;
 	struct store_conn *c;
 	json_t *out = NULL;
-	char msg[120];
+	char *body = NULL;
+	int64_t version = 0;
 	int r;
 
 	if (!thread) {
@@ -512,22 +512,46 @@ static void get_comments(struct request *req, struct reply *rep)
 		reply_error(rep, 400, "invalid_after", "after must be a comment id.");
 		return;
 	}
+	snprintf(key, sizeof(key), "%llu/%llu/%s", limit, after, thread);
 	c = store_acquire(req->server->store);
-	r = comment_thread(c, thread, (unsigned)limit, (int64_t)after, &out);
+	r = comment_thread_version(c, thread, &version);
+	if (r == 0)
+		r = cache_get(req->server->thread_cache, key, version, &body, rep->etag);
+	if (r == 1) {
+		/* A miss: build the answer and keep it for this version. */
+		r = comment_thread(c, thread, (unsigned)limit, (int64_t)after, &out);
+		if (r == 0) {
+			body = json_dumps(out, JSON_COMPACT);
+			r = body ? 0 : -ENOMEM;
+		}
+		if (r == 0) {
+			etag_of(body, rep->etag);
+			r = cache_put(req->server->thread_cache, key, version, body, strlen(body),
+				      rep->etag);
+		}
+	}
 	store_release(req->server->store, c);
+	json_decref(out);
 	if (r < 0) {
+		free(body);
+		rep->etag[0] = '\0';
 		internal_error(rep);
 		return;
 	}
-	rep->status = 200;
-	rep->json = out;
-	set_etag(rep);
-	/* The stamp changes every second; it is not part of the ETag. */
-	{
-		char stamp[96];
-		make_stamp(req, stamp, sizeof(stamp));
-		json_object_set_new(out, "stamp", json_string(stamp));
+	/* The stamp changes every second; it is spliced into the answer and is
+	 * not part of the ETag.  body ends with '}'. */
+	make_stamp(req, stamp, sizeof(stamp));
+	if (asprintf(&rep->text, "%.*s,\"stamp\":\"%s\"}", (int)strlen(body) - 1, body, stamp) <
+	    0) {
+		rep->text = NULL;
+		free(body);
+		rep->etag[0] = '\0';
+		internal_error(rep);
+		return;
 	}
+	free(body);
+	rep->content_type = "application/json; charset=utf-8";
+	rep->status = 200;
 }
 
 static void post_counts(struct request *req, struct reply *rep)

@@ -7,6 +7,7 @@
 #define COMMENTD_SERVER_H
 
 #include "buf.h"
+#include "cache.h"
 #include "classify.h"
 #include "config.h"
 #include "keys.h"
@@ -34,6 +35,7 @@ struct server {
 	struct keys *keys;
 	struct store *store;
 	struct classifier *classifier;
+	struct cache *thread_cache; /* rendered GET /api/v1/comments answers */
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
 	pthread_mutex_t snap_lock;

@@ -205,7 +205,6 @@ int backup_copy(sqlite3 *src, const char *dest)
 	if (r < 0) {
 		/* The copy is complete and in place; only its durability is unsure. */
 		log_warn("backup: fsync of the directory of %s: %s", dest, strerror(-r));
-		r = 0;
 	}
 	return 0;
 out:

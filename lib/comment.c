@@ -795,3 +795,19 @@ out:
 	free(avatar);
 	return r;
 }
+
+static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
+
+int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -EIO;
+}

@@ -108,6 +108,10 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
 		   json_t **out);
 
+/* The thread's version (bumped by every change to its comments), or -1 when
+ * the thread does not exist.  0 or negative. */
+int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version);
+
 /* Published-comment counts for each thread path in the JSON array paths
  * (strings, checked by the caller).  *out maps path to count.  0 or negative. */
 int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);

@@ -17,7 +17,7 @@ BUILD=${BUILD:-build}
 # Debian 12 packages the build, the tests and the tools need.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev"
+libutf8proc-dev libicu-dev libpsl-dev publicsuffix systemd"
 
 deps() {
 	missing=""

@@ -329,6 +329,16 @@ def anonymise():
                           (c["id"],)).fetchone()
         con.close()
         is_eq(row, (None, None, None), "IP, e-mail hash and features are cleared")
+        # A change made by another process (commentctl) shows at once: the
+        # daemon's cached thread answers are checked against the database.
+        c2 = d.comment(T, "Via de commandoregel", author="Cli", email="cli@example.nl").json()
+        ok(any(x["id"] == c2["id"] for x in walk(d.thread(T).json()["comments"])),
+           "the comment is shown (and the thread answer cached)")
+        r = ctl("privacy", "erase", "--db", d.db, "--key", d.key, "--email", "cli@example.nl",
+                "--anonymise")
+        is_eq(r.returncode, 0, "commentctl privacy erase while the daemon runs")
+        node = next(x for x in walk(d.thread(T).json()["comments"]) if x["id"] == c2["id"])
+        is_eq(node["author"], "Anonymous", "the daemon serves the change at once")
 
 
 def retention():

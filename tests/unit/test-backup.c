@@ -272,7 +272,7 @@ static void first_table(const char *sql, char *out, size_t size)
 static void test_failed_migration(void)
 {
 	char path[256], table[128], sql[512], text[64];
-	const size_t last = schema_files_count - 1;
+	size_t last = schema_files_count - 1;
 	struct store *s = NULL;
 	sqlite3 *db = NULL;
 	long long schema_before;
@@ -287,10 +287,16 @@ static void test_failed_migration(void)
 	ok(exec(db, (const char *)schema_files[0].data) == SQLITE_OK &&
 	       exec(db, "PRAGMA user_version=1") == SQLITE_OK && add_comments(db, 1) == 0,
 	   "a version 1 database with one comment");
-	/* ... that already has a table the newest migration creates, so that
-	 * migration fails after every earlier one has run. */
-	first_table((const char *)schema_files[last].data, table, sizeof(table));
-	ok(schema_files_count >= 2 && table[0], "the newest migration (%s) creates a table (%s)",
+	/* ... that already has a table a later migration creates (the newest
+	 * one that creates a table), so that migration fails after the earlier
+	 * ones have run. */
+	table[0] = '\0';
+	for (; last >= 1; last--) {
+		first_table((const char *)schema_files[last].data, table, sizeof(table));
+		if (table[0])
+			break;
+	}
+	ok(schema_files_count >= 2 && table[0], "a later migration (%s) creates a table (%s)",
 	   schema_files[last].name, table);
 	snprintf(sql, sizeof(sql), "CREATE TABLE %s (x INTEGER)", table);
 	ok(exec(db, sql) == SQLITE_OK, "the clashing table is in place");
