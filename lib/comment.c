@@ -290,8 +290,13 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-static int unavailable(struct comment_error *err, int r)
+/* Maps the result of a store call to this module's contract: 0 and negative
+ * pass through, a refused write (STORE_FULL, STORE_READONLY) becomes
+ * COMMENT_UNAVAILABLE with err filled. */
+static int refused(struct comment_error *err, int r)
 {
+	if (r <= 0)
+		return r;
 	if (r == STORE_FULL)
 		return fail(err, 503, "storage_full",
 			    "The comment could not be saved because the server's disk is full. "
@@ -326,11 +331,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	keys_token_new(k, edit_token, edit_hash);
 
 	r = store_begin(c);
-	if (r > 0) {
-		r = unavailable(err, r);
-		goto out;
-	}
-	if (r < 0)
+	r = refused(err, r);
+	if (r)
 		goto out;
 
 	st = store_stmt(c, sql_thread_upsert);
@@ -341,11 +343,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	r = step_done(c, st, "thread insert");
-	if (r > 0) {
-		r = unavailable(err, r);
-		goto out;
-	}
-	if (r < 0)
+	r = refused(err, r);
+	if (r)
 		goto out;
 	st = store_stmt(c, sql_thread_id);
 	if (!st) {
@@ -442,11 +441,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	r = store_write_error(c, rc, "comment insert");
-	if (r > 0) {
-		r = unavailable(err, r);
-		goto out;
-	}
-	if (r < 0)
+	r = refused(err, r);
+	if (r)
 		goto out;
 	id = sqlite3_last_insert_rowid(store_db(c));
 	if (!parent) {
@@ -457,19 +453,13 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		}
 		sqlite3_bind_int64(st, 1, id);
 		r = step_done(c, st, "comment root");
-		if (r > 0) {
-			r = unavailable(err, r);
-			goto out;
-		}
-		if (r < 0)
+		r = refused(err, r);
+		if (r)
 			goto out;
 	}
 	r = store_commit(c);
-	if (r > 0) {
-		r = unavailable(err, r);
-		goto out;
-	}
-	if (r < 0)
+	r = refused(err, r);
+	if (r)
 		goto out;
 
 	comment_format_time(now, created);
@@ -654,16 +644,10 @@ int comment_count_discard(struct store_conn *c, int64_t now)
 
 static const char sql_author_get[] =
     "SELECT c.edit_hash, c.created, c.status, c.text, c.author, t.path, c.parent_id, c.url,"
-    " c.avatar, EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
+    " c.avatar FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 static const char sql_author_edit[] =
     "UPDATE comments SET text = ?2, author = ?3, html = ?4, modified = ?5,"
     " status = CASE WHEN ?6 THEN 'pending' ELSE status END WHERE id = ?1";
-static const char sql_author_delete[] = "DELETE FROM comments WHERE id = ?1";
-static const char sql_author_tombstone[] =
-    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
-    " email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL, features = NULL,"
-    " tokens = NULL, edit_hash = NULL, modified = ?2 WHERE id = ?1";
 
 int comment_author_change(struct store_conn *c, const struct config *cfg, const struct keys *k,
 			  int64_t id, const char *token, const char *text, const char *author,
@@ -676,7 +660,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 	char *html = NULL, created[21], status[16] = "";
 	char *new_text = NULL, *new_author = NULL, *thread = NULL, *url = NULL, *avatar = NULL;
 	int64_t parent = 0, created_at = 0;
-	bool token_ok = false, has_replies = false;
+	bool token_ok = false;
 	sqlite3_stmt *st;
 	int r;
 
@@ -685,7 +669,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 	keys_hash(k, KEYS_TOKEN, token, strlen(token), hash);
 	r = store_begin(c);
 	if (r)
-		return r > 0 ? unavailable(err, r) : r;
+		return refused(err, r);
 	st = store_stmt(c, sql_author_get);
 	if (!st) {
 		r = -EIO;
@@ -709,7 +693,6 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 		  ? NULL
 		  : strdup((const char *)sqlite3_column_text(st, 7));
 	avatar = strdup((const char *)sqlite3_column_text(st, 8));
-	has_replies = sqlite3_column_int(st, 9) != 0;
 	sqlite3_reset(st);
 	if (!new_text || !new_author || !thread || !avatar) {
 		r = -ENOMEM;
@@ -726,15 +709,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 		goto out;
 	}
 	if (remove) {
-		st = store_stmt(c, has_replies ? sql_author_tombstone : sql_author_delete);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		if (has_replies)
-			sqlite3_bind_int64(st, 2, now);
-		r = step_done(c, st, "author delete");
+		r = comment_remove(c, id, now);
 	} else {
 		/* Validate the edit as a new submission would be. */
 		in.thread = thread;
@@ -764,18 +739,13 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 		if (hold)
 			snprintf(status, sizeof(status), "pending");
 	}
-	if (r > 0) {
-		r = unavailable(err, r);
+	r = refused(err, r);
+	if (r)
 		goto out;
-	}
-	if (r < 0)
+	r = refused(err, store_commit(c));
+	if (r)
 		goto out;
-	r = store_commit(c);
-	if (r > 0) {
-		r = unavailable(err, r);
-		goto out;
-	}
-	if (r == 0 && !remove) {
+	if (!remove) {
 		comment_format_time(created_at, created);
 		*out = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id",
 				 (json_int_t)id, "thread", thread, "parent",
@@ -810,4 +780,30 @@ int comment_thread_version(struct store_conn *c, const char *thread, int64_t *ve
 	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -EIO;
+}
+
+static const char sql_has_replies[] = "SELECT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1)";
+static const char sql_delete_row[] = "DELETE FROM comments WHERE id = ?1";
+static const char sql_tombstone[] =
+    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    " avatar = '', email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL,"
+    " features = NULL, tokens = NULL, edit_hash = NULL, modified = ?2 WHERE id = ?1";
+
+int comment_remove(struct store_conn *c, int64_t id, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_has_replies);
+	bool replies;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	replies = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	st = store_stmt(c, replies ? sql_tombstone : sql_delete_row);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (replies)
+		sqlite3_bind_int64(st, 2, now);
+	return step_done(c, st, "comment remove");
 }

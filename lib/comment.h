@@ -135,6 +135,12 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 			  bool remove, bool hold, int64_t now, json_t **out,
 			  struct comment_error *err);
 
+/* Removes comment id inside the caller's transaction: the row goes, or,
+ * when replies hang below it, stays as an empty tombstone (status deleted,
+ * no author, text, e-mail hash, IP or features) so the thread keeps its
+ * shape.  0, STORE_FULL/STORE_READONLY, or negative. */
+int comment_remove(struct store_conn *c, int64_t id, int64_t now);
+
 /* Formats Unix seconds as RFC 3339 UTC into out (21 bytes). */
 void comment_format_time(int64_t t, char out[21]);
 

@@ -157,12 +157,6 @@ static const char sql_get[] =
     " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 static const char sql_set_status[] = "UPDATE comments SET status = ?2, modified = ?3 WHERE id = ?1";
-static const char sql_delete_row[] = "DELETE FROM comments WHERE id = ?1";
-static const char sql_tombstone[] =
-    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
-    " email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL, features = NULL,"
-    " tokens = NULL, edit_hash = NULL, modified = ?2 WHERE id = ?1";
-
 struct row {
 	char status[16];
 	char auto_status[16];
@@ -264,13 +258,7 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		r = learn_comment(c, cl, id, CLASSIFY_LABEL_SPAM);
 		break;
 	case MODERATION_DELETE:
-		st = store_stmt(c, row.has_replies ? sql_tombstone : sql_delete_row);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		if (row.has_replies)
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-		r = step_write(c, st, "comment delete");
+		r = comment_remove(c, id, (int64_t)time(NULL));
 		break;
 	}
 	if (r)
@@ -569,8 +557,7 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 }
 
 static const char sql_ids_by_email[] =
-    "SELECT c.id, EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
-    " FROM comments c WHERE c.email_hash = ?1 ORDER BY c.id DESC";
+    "SELECT id FROM comments WHERE email_hash = ?1 ORDER BY id DESC";
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
@@ -583,7 +570,6 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
-	bool *replies = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
 	char key[32];
@@ -603,26 +589,16 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
-			int64_t *ni = realloc(ids, ncap * sizeof(*ids));
-			bool *nr;
-			if (!ni) {
+			int64_t *grown = realloc(ids, ncap * sizeof(*ids));
+			if (!grown) {
 				sqlite3_reset(st);
 				r = -ENOMEM;
 				goto out;
 			}
-			ids = ni;
-			nr = realloc(replies, ncap * sizeof(*replies));
-			if (!nr) {
-				sqlite3_reset(st);
-				r = -ENOMEM;
-				goto out;
-			}
-			replies = nr;
+			ids = grown;
 			cap = ncap;
 		}
-		ids[n] = sqlite3_column_int64(st, 0);
-		replies[n] = sqlite3_column_int(st, 1) != 0;
-		n++;
+		ids[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
 	/* Newest first, so a commenter's replies to their own comments go
@@ -634,25 +610,16 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 			goto out;
 		if (anonymise) {
 			st = store_stmt(c, sql_anonymise);
-		} else {
-			bool has_replies = false;
-			/* Replies may have been removed by an earlier step. */
-			struct row row;
-			r = get_row(c, ids[i], &row);
-			if (r < 0)
+			if (!st) {
+				r = -EIO;
 				goto out;
-			has_replies = r == 1 && row.has_replies;
-			(void)replies;
-			st = store_stmt(c, has_replies ? sql_tombstone : sql_delete_row);
-		}
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, ids[i]);
-		if (sqlite3_bind_parameter_count(st) >= 2)
+			}
+			sqlite3_bind_int64(st, 1, ids[i]);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-		r = step_write(c, st, "erase");
+			r = step_write(c, st, "anonymise");
+		} else {
+			r = comment_remove(c, ids[i], (int64_t)time(NULL));
+		}
 		if (r)
 			goto out;
 		if (!anonymise) {
@@ -679,7 +646,6 @@ out:
 	store_rollback(c);
 	sodium_memzero(hash, sizeof(hash));
 	free(ids);
-	free(replies);
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 

@@ -31,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_assert(*name && strlen(name) <= FORM_MAX_NAME);
 		/* Decoding never grows the text. */
 		fuzz_assert(strlen(value) <= size);
+		if (i >= 32)
+			continue; /* the lookups are linear: keep each input cheap */
 		fuzz_assert(form_get(f, name) != NULL);
 		fuzz_assert(form_count(f, name) >= 1);
 	}
