@@ -7,6 +7,7 @@
 #include "form.h"
 #include "log.h"
 #include "policy.h"
+#include "render.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -378,7 +379,49 @@ uint64_t request_client_key(struct request *req)
 	return key;
 }
 
+/* A browser that posted the plain HTML form (no JavaScript) and gets an
+ * error sees a short page with the message and a way back, not JSON.  The
+ * status stays the same; API clients (no text/html in Accept) get JSON. */
+static void form_error_page(struct request *req, struct reply *rep)
+{
+	const char *accept = request_header(req, "Accept");
+	const char *message;
+	char *escaped;
+
+	if (!req->is_form || rep->status < 400 || !rep->json || !accept ||
+	    !strstr(accept, "text/html"))
+		return;
+	message = json_string_value(json_object_get(rep->json, "message"));
+	escaped = render_escape(message ? message : "", message ? strlen(message) : 0);
+	if (!escaped)
+		return;
+	if (asprintf(&rep->text,
+		     "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+		     "<meta name=\"viewport\" content=\"width=device-width\">"
+		     "<title>Comment not posted</title></head><body>"
+		     "<h1>Your comment was not posted</h1><p>%s</p>"
+		     "<p>Go back to the page, correct it and send it again.</p>"
+		     "</body></html>\n",
+		     escaped) < 0)
+		rep->text = NULL;
+	free(escaped);
+	if (rep->text) {
+		json_decref(rep->json);
+		rep->json = NULL;
+		rep->content_type = "text/html; charset=utf-8";
+		reply_header(rep, "Content-Security-Policy", "default-src 'none'");
+	}
+}
+
+static void post_comment_json_or_form(struct request *req, struct reply *rep);
+
 static void post_comment(struct request *req, struct reply *rep)
+{
+	post_comment_json_or_form(req, rep);
+	form_error_page(req, rep);
+}
+
+static void post_comment_json_or_form(struct request *req, struct reply *rep)
 {
 	struct submission sub = {0};
 	struct comment_error err = {0};

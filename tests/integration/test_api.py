@@ -246,6 +246,12 @@ def forms(d):
     is_eq(r.status, 400, "a repeated form field is 400")
     r = d.post("/api/v1/comments", "thread=%2Fform&author=J&email=bad&text=x", headers=hdr)
     is_eq(r.status, 422, "form validation errors are 422")
+    r = d.post("/api/v1/comments", "thread=%2Fform&author=J&email=bad&text=%3Cb%3Ex",
+               headers=dict(hdr, Accept="text/html,application/xhtml+xml"))
+    ok(r.status == 422 and (r.header("Content-Type") or "").startswith("text/html") and
+       b"e-mail address" in r.body and b"<b>" not in r.body,
+       "a browser's form post gets a readable error page", r)
+    is_eq(r.header("Content-Security-Policy"), "default-src 'none'", "the error page runs nothing")
     r = d.post("/api/v1/comments", "thread=%zz", headers=hdr)
     is_eq(r.status, 400, "malformed form encoding is 400")
     r = d.post("/api/v1/comments", "thread=%2Fform&author=J%FF&email=j%40x.nl&text=x",
