@@ -2,6 +2,7 @@
 
 #include "comment.h"
 #include "log.h"
+#include "text.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -30,7 +31,10 @@ static bool name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > ADMIN_NAME_MAX)
+	/* Printable: valid UTF-8 without C0/C1 controls (the name goes into
+	 * JSON and the audit log). */
+	if (n == 0 || n > ADMIN_NAME_MAX || !text_utf8_valid(name, n, NULL) ||
+	    text_has_controls(name, false))
 		return false;
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		if (*p <= 0x20 || *p == 0x7f)

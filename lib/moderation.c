@@ -363,6 +363,23 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 			 cfg->max_text);
 		goto out;
 	}
+	{
+		/* White space and invisible characters alone are no text, as for
+		 * new comments (comment_validate). */
+		char *copy = strdup(new_text);
+		bool blank;
+		if (!copy) {
+			r = -ENOMEM;
+			goto out;
+		}
+		text_strip_invisible(copy);
+		blank = *text_trim(copy) == '\0';
+		free(copy);
+		if (blank) {
+			r = fail(err, 422, "missing_text", "The comment is empty.");
+			goto out;
+		}
+	}
 	r = render_markdown(new_text, strlen(new_text), &html);
 	if (r) {
 		r = r > 0 ? fail(err, 422, "text_too_long", "The comment is too long.") : r;

@@ -1,5 +1,7 @@
 #include "policy.h"
 
+#include "text.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
@@ -25,6 +27,7 @@ static int split(const char *list, bool fold, char ***out, size_t *n)
 	char **items = NULL;
 	size_t count = 0;
 	const char *p = list;
+	int r = -ENOMEM;
 
 	while (*p) {
 		size_t len;
@@ -41,12 +44,24 @@ static int split(const char *list, bool fold, char ***out, size_t *n)
 		if (!item)
 			goto fail;
 		if (fold) {
-			utf8proc_uint8_t *f =
-			    utf8proc_NFKC_Casefold((const utf8proc_uint8_t *)item);
+			utf8proc_uint8_t *f = NULL;
+			if (!text_utf8_valid(item, len, NULL)) {
+				free(item);
+				r = 1; /* a bad list, not a lack of memory */
+				goto fail;
+			}
+			f = utf8proc_NFKC_Casefold((const utf8proc_uint8_t *)item);
 			free(item);
 			if (!f)
 				goto fail;
 			item = (char *)f;
+			if (!*item) {
+				/* Only ignorable characters: as "" it would match
+				 * every comment. */
+				free(item);
+				p += len;
+				continue;
+			}
 		} else {
 			for (char *q = item; *q; q++) {
 				if (*q >= 'A' && *q <= 'Z')
@@ -71,7 +86,7 @@ fail:
 	for (size_t i = 0; i < count; i++)
 		free(items[i]);
 	free(items);
-	return -ENOMEM;
+	return r;
 }
 
 static int hexval(char c)
@@ -166,6 +181,31 @@ static bool domain_blocked(const struct policy *p, const char *host, size_t len)
 	return false;
 }
 
+/* The host of a link or URL at s (just after "scheme://", or at "www."):
+ * user info ("user:pw@") is skipped, and the host name ends at the first
+ * byte that cannot be part of one, so punctuation next to a link
+ * ("http://spam.example, ..." or a sentence's full stop) is not taken for
+ * part of it.  *host gets the start; returns the length of the host name
+ * (*blen: without trailing dots, for the blocklist). */
+static size_t link_host(const char *s, const char **host, size_t *blen)
+{
+	size_t auth = strcspn(s, "/?#\\ \t\r\n\"'<>()[]{}"), len = 0;
+	const char *h = s;
+
+	for (size_t i = 0; i < auth; i++) {
+		if (s[i] == '@')
+			h = s + i + 1;
+	}
+	while (isalnum((unsigned char)h[len]) || h[len] == '-' || h[len] == '.' ||
+	       (unsigned char)h[len] >= 0x80)
+		len++;
+	*host = h;
+	*blen = len;
+	while (*blen && h[*blen - 1] == '.')
+		(*blen)--;
+	return len;
+}
+
 /* Counts the links in text (after "://" or at "www.") and tells whether
  * any points into a blocklisted domain (p may be NULL). */
 static bool links_blocked(const struct policy *p, const char *text, unsigned *count)
@@ -184,9 +224,9 @@ static bool links_blocked(const struct policy *p, const char *text, unsigned *co
 			 (s == text || !isalnum((unsigned char)s[-1])))
 			host = s;
 		if (host) {
-			size_t len = strcspn(host, "/?#:) \t\r\n\"'<>]");
+			size_t blen, len = link_host(host, &host, &blen);
 			(*count)++;
-			if (p && domain_blocked(p, host, len))
+			if (p && domain_blocked(p, host, blen))
 				blocked = true;
 			s = host + len;
 			if (!*s)
@@ -236,8 +276,9 @@ void policy_check(const struct policy *p, const char *text, const char *author, 
 		const char *host = strstr(url, "://");
 		out->links++;
 		if (host) {
-			host += 3;
-			if (domain_blocked(p, host, strcspn(host, "/?#:@"))) {
+			size_t blen;
+			link_host(host + 3, &host, &blen);
+			if (domain_blocked(p, host, blen)) {
 				out->blocklisted = true;
 				out->block_reason = "domain";
 			}

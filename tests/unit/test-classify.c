@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/test-classify-XXXXXX";
@@ -489,6 +490,241 @@ static void test_database(void)
 	store_free(st);
 }
 
+/* The ledger blob of key equals bytes[0..len). */
+static bool ledger_is(struct store_conn *conn, const char *key, const void *bytes, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+	bool same = false;
+
+	if (sqlite3_prepare_v2(store_db(conn),
+			       "SELECT tokens FROM classifier_learned WHERE msg_key = ?1", -1, &q,
+			       NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		same = (size_t)sqlite3_column_bytes(q, 0) == len &&
+		       (len == 0 || memcmp(sqlite3_column_blob(q, 0), bytes, len) == 0);
+	sqlite3_finalize(q);
+	return same;
+}
+
+static long long sql_int(struct store_conn *conn, const char *sql, long long arg)
+{
+	sqlite3_stmt *q = NULL;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+		return -2;
+	if (sqlite3_bind_parameter_count(q) >= 1)
+		sqlite3_bind_int64(q, 1, arg);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* classifier_learn_features: learning the features of a score is learning
+ * the input; malformed blobs; relabelling.  classifier_prune. */
+static void test_features_prune(void)
+{
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL;
+	struct classify_input in;
+	struct classify_result res;
+	char *empty, *from_features, *from_input, *s;
+	unsigned char *copy;
+	uint64_t ns, nh;
+	unsigned pruned = 12345;
+
+	snprintf(path, sizeof(path), "%s/features.db", dir);
+	is_int(store_new(&st, path, 1), 0, "features: a fresh store");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "features: a classifier");
+	in = input("Great deals on replica watches at http://watches.example.com today");
+	in.email = "someone@mail.example.net";
+	in.author = "Deal Finder";
+	in.url = "https://deals.example.org/";
+	in.ip = "203.0.113.40";
+	in.user_agent = "curl/8.0";
+	in.referrer = "";
+	in.thread = "/post/1";
+	is_int(classifier_score(c, conn, &in, &res), 0, "score a submission");
+	ok(res.features && res.features_len >= 8 * 10 && res.features_len % 8 == 0,
+	   "its features: %zu bytes of 8-byte hashes", res.features_len);
+	empty = snapshot(conn);
+
+	store_begin(conn);
+	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+					 CLASSIFY_LABEL_SPAM),
+	       0, "learn_features");
+	from_features = snapshot(conn);
+	ok(ledger_is(conn, "comment:1", res.features, res.features_len),
+	   "the ledger holds exactly the features");
+	store_rollback(conn);
+	store_begin(conn);
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), 0,
+	       "learn the input instead");
+	from_input = snapshot(conn);
+	ok(ledger_is(conn, "comment:1", res.features, res.features_len),
+	   "whose ledger entry is the same");
+	store_rollback(conn);
+	ok(strcmp(from_features, empty) != 0, "learning changed the model");
+	is_str(from_features, from_input, "learning the features = learning the input");
+	free(from_input);
+
+	/* Idempotence and malformed blobs. */
+	store_begin(conn);
+	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+				  CLASSIFY_LABEL_SPAM);
+	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+					 CLASSIFY_LABEL_SPAM),
+	       CLASSIFY_ALREADY, "the same key and label again: CLASSIFY_ALREADY");
+	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), CLASSIFY_ALREADY,
+	       "and so is learning the input under that key");
+	copy = calloc(1, res.features_len + 16);
+	memcpy(copy, res.features, res.features_len);
+	is_int(classifier_learn_features(c, conn, "comment:2", copy, 7, CLASSIFY_LABEL_SPAM), 1,
+	       "a 7-byte blob: 1");
+	is_int(classifier_learn_features(c, conn, "comment:2", copy, res.features_len - 1,
+					 CLASSIFY_LABEL_SPAM),
+	       1, "one byte short: 1");
+	is_int(classifier_learn_features(c, conn, "comment:2", copy, res.features_len + 1,
+					 CLASSIFY_LABEL_HAM),
+	       1, "one byte long: 1");
+	is_int(classifier_learn_features(c, conn, "comment:1", copy, res.features_len + 3,
+					 CLASSIFY_LABEL_HAM),
+	       1, "a malformed relabel: 1");
+	s = snapshot(conn);
+	is_str(s, from_features, "malformed blobs change nothing");
+	free(s);
+	is_int(classifier_learn_features(c, NULL, "comment:2", copy, res.features_len,
+					 CLASSIFY_LABEL_SPAM),
+	       1, "without a connection: 1");
+	free(copy);
+
+	/* Relabelling unlearns first. */
+	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+					 CLASSIFY_LABEL_HAM),
+	       0, "relabel as ham");
+	classifier_counts(c, conn, &ns, &nh);
+	ok(ns == 0 && nh == 1, "counts moved from spam to ham (%llu/%llu)", (unsigned long long)ns,
+	   (unsigned long long)nh);
+	from_input = snapshot(conn);
+	store_rollback(conn);
+	store_begin(conn);
+	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+				  CLASSIFY_LABEL_HAM);
+	s = snapshot(conn);
+	is_str(from_input, s, "spam then ham = ham alone");
+	free(s);
+	free(from_input);
+	store_rollback(conn);
+	store_begin(conn);
+	classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM);
+	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+					 CLASSIFY_LABEL_HAM),
+	       0, "relabel an input-learned message from features");
+	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+				  CLASSIFY_LABEL_SPAM);
+	s = snapshot(conn);
+	is_str(s, from_features, "input spam, features ham, features spam = spam once");
+	free(s);
+	is_int(classifier_forget(c, conn, "comment:1"), 0, "forget a features-learned message");
+	s = snapshot(conn);
+	is_str(s, empty, "back to the empty model");
+	free(s);
+	store_rollback(conn);
+	free(from_features);
+	classify_result_clear(&res);
+
+	/* Prune. */
+	{
+		static const char *const texts[] = {"alpha bravo charlie", "alpha bravo delta",
+						    "alpha echo foxtrot"};
+		long long now = (long long)time(NULL), total, want, gen0, gen1, recent;
+
+		store_begin(conn);
+		for (int i = 0; i < 3; i++) {
+			char key[16];
+			struct classify_input p = input(texts[i]);
+			snprintf(key, sizeof(key), "p:%d", i);
+			classifier_learn(c, conn, key, &p,
+					 i == 2 ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+		}
+		store_commit(conn);
+		sql_int(conn, "UPDATE classifier_tokens SET last_seen = ?1", now - 1000);
+		store_begin(conn);
+		in = input("golf hotel india");
+		classifier_learn(c, conn, "p:recent", &in, CLASSIFY_LABEL_HAM);
+		store_commit(conn);
+		total = count_tokens(conn);
+		want = sql_int(conn,
+			       "SELECT count(*) FROM classifier_tokens WHERE spam + ham <= 1 AND"
+			       " last_seen < ?1",
+			       now - 10);
+		recent = sql_int(
+		    conn, "SELECT count(*) FROM classifier_tokens WHERE last_seen >= ?1", now - 10);
+		ok(want > 0 && recent > 0 && total > want + recent,
+		   "prune: %lld tokens, %lld old and seen once, %lld recent", total, want, recent);
+		gen0 = sql_int(conn, "SELECT generation FROM classifier_state", 0);
+
+		store_begin(conn);
+		is_int(classifier_prune(c, conn, now - 2000, &pruned), 0,
+		       "prune before 2000 s ago");
+		is_int(pruned, 0, "prunes nothing (no token is that old)");
+		store_commit(conn);
+		is_int(sql_int(conn, "SELECT generation FROM classifier_state", 0), gen0,
+		       "and leaves the generation");
+
+		store_begin(conn);
+		classifier_prune(c, conn, now - 10, &pruned);
+		store_rollback(conn);
+		is_int(count_tokens(conn), total, "a rolled-back prune keeps every token");
+
+		double before_score = score_of(c, conn, "alpha charlie");
+		store_begin(conn);
+		pruned = 12345;
+		is_int(classifier_prune(c, conn, now - 10, &pruned), 0, "prune before 10 s ago");
+		store_commit(conn);
+		is_int(pruned, want, "counts the old tokens seen once");
+		is_int(count_tokens(conn), total - want, "and deletes exactly those");
+		is_int(sql_int(conn,
+			       "SELECT count(*) FROM classifier_tokens WHERE spam + ham <= 1 AND"
+			       " last_seen < ?1",
+			       now - 10),
+		       0, "no old single-message token left");
+		is_int(sql_int(conn, "SELECT count(*) FROM classifier_tokens WHERE last_seen >= ?1",
+			       now - 10),
+		       recent, "recent tokens stay, even if seen once");
+		gen1 = sql_int(conn, "SELECT generation FROM classifier_state", 0);
+		ok(gen1 != gen0, "the generation changes so readers reload");
+		ok(score_of(c, conn, "alpha charlie") != before_score,
+		   "the cached model follows (score %g -> %g)", before_score,
+		   score_of(c, conn, "alpha charlie"));
+		classifier_counts(c, conn, &ns, &nh);
+		ok(ns == 1 && nh == 3, "message counts are not changed by pruning");
+		store_begin(conn);
+		is_int(classifier_forget(c, conn, "p:2"), 0,
+		       "forgetting a message whose tokens were pruned works");
+		store_commit(conn);
+		is_int(sql_int(conn,
+			       "SELECT count(*) FROM classifier_tokens WHERE spam < 0 OR ham < 0",
+			       0),
+		       0, "and leaves no negative count");
+		is_int(sql_int(conn,
+			       "SELECT count(*) FROM classifier_tokens WHERE spam = 0 AND ham = 0",
+			       0),
+		       0, "nor empty rows");
+	}
+
+	free(empty);
+	store_release(st, conn);
+	classifier_free(c);
+	store_free(st);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -499,6 +735,7 @@ int main(void)
 	test_cutoffs();
 	test_memory();
 	test_database();
+	test_features_prune();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);

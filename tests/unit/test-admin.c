@@ -1,0 +1,514 @@
+/* Unit tests for lib/admin: moderator tokens (create, verify, revoke, list;
+ * only the keyed hash reaches the database) and the audit log (order,
+ * limit, cursor, flags), against a real temporary SQLite file. */
+#include "tap.h"
+
+#include "admin.h"
+#include "keys.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test-admin-XXXXXX";
+static char path[300];
+static struct store *st;
+static struct store_conn *conn;
+static struct keys *keys;
+
+static int64_t count_sql(const char *sql, const char *arg)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+		return -2;
+	if (arg)
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_type(q, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static char *read_all(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0, k;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	do {
+		if (n == cap) {
+			char *grown;
+			cap = cap ? cap * 2 : 65536;
+			grown = realloc(data, cap);
+			if (!grown) {
+				free(data);
+				fclose(f);
+				return NULL;
+			}
+			data = grown;
+		}
+		k = fread(data + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	fclose(f);
+	*len = n;
+	return data;
+}
+
+/* Number of the database files (main, -wal, -shm) that contain needle. */
+static int files_with(const char *needle, size_t *total)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	int found = 0;
+
+	*total = 0;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		char p[320];
+		size_t len;
+		char *data;
+
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		data = read_all(p, &len);
+		*total += len;
+		if (data && memmem(data, len, needle, strlen(needle)))
+			found++;
+		free(data);
+	}
+	return found;
+}
+
+static bool is_base64url(const char *s)
+{
+	for (; *s; s++) {
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* True if s is "YYYY-MM-DDTHH:MM:SSZ" within a few seconds of now. */
+static bool is_recent_time(const char *s)
+{
+	struct tm tm = {0};
+	const char *end;
+	time_t t, now = time(NULL);
+
+	if (!s)
+		return false;
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return false;
+	t = timegm(&tm);
+	return t >= now - 5 && t <= now + 1;
+}
+
+static bool all_zero(const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf[i])
+			return false;
+	return true;
+}
+
+static void test_names(void)
+{
+	char token[KEYS_TOKEN_CHARS];
+	char name[80];
+	static const struct {
+		const char *name;
+		int want;
+		const char *what;
+	} cases[] = {
+	    {"", ADMIN_INVALID, "an empty name"},
+	    {"has space", ADMIN_INVALID, "a name with a space"},
+	    {" lead", ADMIN_INVALID, "a leading space"},
+	    {"tab\there", ADMIN_INVALID, "a tab"},
+	    {"nl\n", ADMIN_INVALID, "a newline"},
+	    {"esc\x1b[1m", ADMIN_INVALID, "an escape sequence"},
+	    {"del\x7f", ADMIN_INVALID, "DEL"},
+	    {"c1\xc2\x85", ADMIN_INVALID, "a C1 control (U+0085)"},
+	    {"bad\xff", ADMIN_INVALID, "invalid UTF-8"},
+	    {"over\xc0\xaf", ADMIN_INVALID, "an overlong encoding"},
+	    {"marieke", 0, "a plain name"},
+	    {"ops-bot_2.0@site", 0, "punctuation"},
+	    {"Zo\xc3\xab", 0, "a non-ASCII name"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		memset(token, 'x', sizeof(token));
+		int r = admin_token_create(conn, keys, cases[i].name, token);
+		is_int(r, cases[i].want, "name rules: %s", cases[i].what);
+		if (r == 0)
+			ok(strlen(token) == KEYS_TOKEN_CHARS - 1, "  and a token is handed out");
+	}
+	/* Length: 64 bytes is the limit. */
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	is_int(admin_token_create(conn, keys, name, token), 0, "a 64-character name");
+	name[64] = 'n';
+	name[65] = '\0';
+	is_int(admin_token_create(conn, keys, name, token), ADMIN_INVALID,
+	       "a 65-character name is refused");
+	is_int(count_sql("SELECT count(*) FROM admin_tokens", NULL), 4,
+	       "only the valid names were stored");
+	is_int(count_sql("SELECT count(*) FROM admin_tokens WHERE name = ?1", "marieke"), 1,
+	       "marieke is stored under her name");
+	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+}
+
+static void test_tokens(void)
+{
+	char t_alice[KEYS_TOKEN_CHARS], t_bob[KEYS_TOKEN_CHARS], t_again[KEYS_TOKEN_CHARS];
+	char name[ADMIN_NAME_MAX + 1], bad[KEYS_TOKEN_CHARS + 8];
+	json_t *list = NULL;
+
+	is_int(admin_token_create(conn, keys, "alice", t_alice), 0, "create alice");
+	is_int(strlen(t_alice), KEYS_TOKEN_CHARS - 1, "the token has 43 characters");
+	is_int(KEYS_TOKEN_CHARS - 1, 43, "(KEYS_TOKEN_CHARS - 1 is 43)");
+	ok(is_base64url(t_alice), "the token is base64url without padding (%s)", t_alice);
+	is_int(admin_token_create(conn, keys, "bob", t_bob), 0, "create bob");
+	ok(strcmp(t_alice, t_bob) != 0, "two tokens differ");
+
+	memset(t_again, 'x', sizeof(t_again));
+	is_int(admin_token_create(conn, keys, "alice", t_again), ADMIN_EXISTS,
+	       "a second alice is ADMIN_EXISTS");
+	ok(all_zero(t_again, sizeof(t_again)), "and its token buffer is wiped");
+	is_int(count_sql("SELECT count(*) FROM admin_tokens WHERE name = 'alice'", NULL), 1,
+	       "still one alice");
+
+	/* Only the keyed hash is stored. */
+	{
+		unsigned char want[KEYS_HASH_BYTES];
+		sqlite3_stmt *q = NULL;
+		bool same = false;
+
+		keys_hash(keys, KEYS_TOKEN, t_alice, strlen(t_alice), want);
+		sqlite3_prepare_v2(store_db(conn), "SELECT hash FROM admin_tokens WHERE name = ?1",
+				   -1, &q, NULL);
+		sqlite3_bind_text(q, 1, "alice", -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
+			       memcmp(sqlite3_column_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
+		sqlite3_finalize(q);
+		ok(same, "the stored hash is keys_hash(KEYS_TOKEN, token)");
+	}
+
+	/* Verify. */
+	is_int(count_sql("SELECT last_used FROM admin_tokens WHERE name = 'alice'", NULL), -3,
+	       "alice's last_used starts NULL");
+	memset(name, 0, sizeof(name));
+	is_int(admin_token_verify(conn, keys, t_alice, name), 0, "alice's token verifies");
+	is_str(name, "alice", "as alice");
+	{
+		int64_t used =
+		    count_sql("SELECT last_used FROM admin_tokens WHERE name = 'alice'", NULL);
+		int64_t now = (int64_t)time(NULL);
+		ok(used >= now - 5 && used <= now + 1, "last_used is set to now (%lld)",
+		   (long long)used);
+	}
+	is_int(count_sql("SELECT last_used FROM admin_tokens WHERE name = 'bob'", NULL), -3,
+	       "bob's last_used is untouched");
+	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob's token verifies");
+	is_str(name, "bob", "as bob");
+
+	snprintf(bad, sizeof(bad), "%s", t_alice);
+	bad[10] = bad[10] == 'A' ? 'B' : 'A';
+	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	       "one character changed: denied");
+	snprintf(bad, sizeof(bad), "%.42s", t_alice);
+	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	       "the first 42 characters: denied");
+	snprintf(bad, sizeof(bad), "%sA", t_alice);
+	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	       "token plus one character: denied");
+	snprintf(bad, sizeof(bad), "%s%s", t_alice, "AAAAAA");
+	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	       "token plus several characters: denied");
+	is_int(admin_token_verify(conn, keys, "", name), ADMIN_DENIED, "empty: denied");
+	{
+		char fresh[KEYS_TOKEN_CHARS];
+		unsigned char h[KEYS_HASH_BYTES];
+		keys_token_new(keys, fresh, h);
+		is_int(admin_token_verify(conn, keys, fresh, name), ADMIN_DENIED,
+		       "a well-formed token never issued: denied");
+	}
+	{
+		/* A token issued under another master key does not verify. */
+		unsigned char other_master[KEYS_MASTER_BYTES];
+		struct keys *other = NULL;
+		for (int i = 0; i < KEYS_MASTER_BYTES; i++)
+			other_master[i] = (unsigned char)(0x3c + i);
+		keys_new_from_bytes(&other, other_master);
+		is_int(admin_token_verify(conn, other, t_alice, name), ADMIN_DENIED,
+		       "alice's token checked with another key: denied");
+		keys_free(other);
+	}
+
+	/* Revoke. */
+	is_int(admin_token_revoke(conn, "alice"), 0, "revoke alice");
+	is_int(admin_token_verify(conn, keys, t_alice, name), ADMIN_DENIED,
+	       "a revoked token is denied");
+	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob still verifies");
+	is_int(admin_token_revoke(conn, "alice"), ADMIN_NOT_FOUND,
+	       "revoking alice again: ADMIN_NOT_FOUND");
+	is_int(admin_token_revoke(conn, "nobody"), ADMIN_NOT_FOUND,
+	       "revoking an unknown name: ADMIN_NOT_FOUND");
+	is_int(admin_token_revoke(conn, "nobody"), ADMIN_NOT_FOUND, "and again");
+	is_int(admin_token_revoke(conn, "Bob"), ADMIN_NOT_FOUND, "names are case-sensitive");
+	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob was not revoked by that");
+	memset(t_again, 'x', sizeof(t_again));
+	is_int(admin_token_create(conn, keys, "alice", t_again), ADMIN_EXISTS,
+	       "a revoked name stays taken");
+
+	/* List. */
+	is_int(admin_token_list(conn, &list), 0, "admin_token_list");
+	ok(json_is_array(list), "is an array");
+	/* marieke, ops-bot, Zoë, nnn… from test_names, then alice, bob. */
+	is_int(json_array_size(list), 6, "every token, revoked ones too");
+	{
+		static const char *const order[] = {
+		    "marieke", "ops-bot_2.0@site", "Zo\xc3\xab", NULL, "alice", "bob"};
+		size_t i;
+		json_t *e;
+		int shape_ok = 0, order_ok = 0, created_ok = 0;
+
+		json_array_foreach(list, i, e)
+		{
+			if (json_is_object(e) && json_object_size(e) == 4 &&
+			    json_is_string(json_object_get(e, "name")) &&
+			    json_is_string(json_object_get(e, "created")) &&
+			    json_object_get(e, "revoked") && json_object_get(e, "last_used"))
+				shape_ok++;
+			if (i < 6 &&
+			    (!order[i] ||
+			     strcmp(order[i], json_string_value(json_object_get(e, "name"))) == 0))
+				order_ok++;
+			if (is_recent_time(json_string_value(json_object_get(e, "created"))))
+				created_ok++;
+		}
+		is_int(shape_ok, 6, "each entry is {name, created, revoked, last_used}");
+		is_int(order_ok, 6, "in creation order");
+		is_int(created_ok, 6, "created is an RFC 3339 time of now");
+		json_t *a = json_array_get(list, 4), *b = json_array_get(list, 5),
+		       *m = json_array_get(list, 0);
+		ok(is_recent_time(json_string_value(json_object_get(a, "revoked"))),
+		   "alice: revoked is a time");
+		ok(is_recent_time(json_string_value(json_object_get(a, "last_used"))),
+		   "alice: last_used is a time");
+		ok(json_is_null(json_object_get(b, "revoked")), "bob: revoked is null");
+		ok(is_recent_time(json_string_value(json_object_get(b, "last_used"))),
+		   "bob: last_used is a time");
+		ok(json_is_null(json_object_get(m, "last_used")) &&
+		       json_is_null(json_object_get(m, "revoked")),
+		   "marieke (never used): last_used and revoked null");
+		char *dump = json_dumps(list, 0);
+		ok(dump && !strstr(dump, t_alice) && !strstr(dump, t_bob),
+		   "the list holds no token");
+		free(dump);
+	}
+	json_decref(list);
+
+	/* The token text never reaches the files; the names do (so the scan can
+	 * find things). */
+	{
+		size_t total;
+		int a = files_with(t_alice, &total), b = files_with(t_bob, &total);
+		ok(total > 0, "read %zu bytes of database files", total);
+		is_int(a + b, 0, "no token text in the database, WAL or shm");
+		ok(files_with("ops-bot_2.0@site", &total) > 0, "(while a token name is found)");
+	}
+}
+
+static void audit_add(const char *actor, const char *action, int64_t comment, const char *detail,
+		      bool reversal, int64_t *id)
+{
+	store_begin(conn);
+	if (audit_write(conn, actor, action, comment, detail, reversal) == 0) {
+		*id = sqlite3_last_insert_rowid(store_db(conn));
+		store_commit(conn);
+	} else {
+		*id = -1;
+		store_rollback(conn);
+	}
+}
+
+static int64_t entry_id(json_t *entries, size_t i)
+{
+	return json_integer_value(json_object_get(json_array_get(entries, i), "id"));
+}
+
+static void test_audit(void)
+{
+	json_t *out = NULL, *entries;
+	int64_t ids[5], total;
+
+	is_int(audit_list(conn, 10, 0, &out), 0, "audit_list on an empty log");
+	entries = json_object_get(out, "entries");
+	ok(json_is_array(entries) && json_array_size(entries) == 0, "{\"entries\": []}");
+	json_decref(out);
+
+	audit_add("alice", "approve", 17, "pending -> published", false, &ids[0]);
+	audit_add("bob", "spam", 18, "published -> spam", true, &ids[1]);
+	audit_add("alice", "privacy-erase", 0, NULL, false, &ids[2]);
+	audit_add("bob", "edit", 19, NULL, false, &ids[3]);
+	audit_add("carol", "approve", 20, "spam -> published", true, &ids[4]);
+	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1] && ids[3] > ids[2] && ids[4] > ids[3],
+	   "five audit rows written");
+
+	is_int(audit_list(conn, 100, 0, &out), 0, "audit_list");
+	ok(json_is_object(out) && json_object_size(out) == 1, "{\"entries\"} only");
+	entries = json_object_get(out, "entries");
+	is_int(json_array_size(entries), 5, "five entries");
+	{
+		bool desc = true;
+		for (size_t i = 0; i < 5; i++)
+			desc = desc && entry_id(entries, i) == ids[4 - i];
+		ok(desc, "newest first");
+		json_t *e = json_array_get(entries, 4); /* the first written */
+		is_str(json_string_value(json_object_get(e, "actor")), "alice", "actor");
+		is_str(json_string_value(json_object_get(e, "action")), "approve", "action");
+		is_int(json_integer_value(json_object_get(e, "comment")), 17, "comment id");
+		is_str(json_string_value(json_object_get(e, "detail")), "pending -> published",
+		       "detail");
+		ok(json_is_false(json_object_get(e, "reversal")), "reversal false (a JSON bool)");
+		ok(is_recent_time(json_string_value(json_object_get(e, "at"))),
+		   "at is an RFC 3339 time of now");
+		is_int(json_object_size(e), 7,
+		       "seven members: id, at, actor, action, comment, detail, reversal");
+		e = json_array_get(entries, 3);
+		ok(json_is_true(json_object_get(e, "reversal")),
+		   "the reversal flag comes back true");
+		e = json_array_get(entries, 2);
+		ok(json_is_null(json_object_get(e, "comment")), "comment 0 is null");
+		ok(json_is_null(json_object_get(e, "detail")), "a NULL detail is null");
+		is_str(json_string_value(json_object_get(e, "action")), "privacy-erase",
+		       "(the privacy-erase row)");
+		e = json_array_get(entries, 1);
+		ok(json_is_integer(json_object_get(e, "comment")) &&
+		       json_is_null(json_object_get(e, "detail")),
+		   "a comment with a NULL detail");
+	}
+	json_decref(out);
+
+	/* limit and the before cursor. */
+	audit_list(conn, 2, 0, &out);
+	entries = json_object_get(out, "entries");
+	ok(json_array_size(entries) == 2 && entry_id(entries, 0) == ids[4] &&
+	       entry_id(entries, 1) == ids[3],
+	   "limit 2: the two newest");
+	json_decref(out);
+	audit_list(conn, 2, ids[3], &out);
+	entries = json_object_get(out, "entries");
+	ok(json_array_size(entries) == 2 && entry_id(entries, 0) == ids[2] &&
+	       entry_id(entries, 1) == ids[1],
+	   "before the 4th: the 3rd and 2nd");
+	json_decref(out);
+	audit_list(conn, 10, ids[1], &out);
+	entries = json_object_get(out, "entries");
+	ok(json_array_size(entries) == 1 && entry_id(entries, 0) == ids[0],
+	   "before the 2nd: only the 1st");
+	json_decref(out);
+	audit_list(conn, 10, ids[0], &out);
+	is_int(json_array_size(json_object_get(out, "entries")), 0, "before the 1st: nothing");
+	json_decref(out);
+	audit_list(conn, 1, 0, &out);
+	entries = json_object_get(out, "entries");
+	ok(json_array_size(entries) == 1 && entry_id(entries, 0) == ids[4], "limit 1: the newest");
+	json_decref(out);
+
+	/* A long log, paged through with the cursor. */
+	store_begin(conn);
+	for (int i = 0; i < 250; i++) {
+		char detail[32];
+		snprintf(detail, sizeof(detail), "row %d", i);
+		audit_write(conn, "bulk", "spam", 1000 + i, detail, i % 7 == 0);
+	}
+	store_commit(conn);
+	total = count_sql("SELECT count(*) FROM audit", NULL);
+	is_int(total, 255, "255 rows in the log");
+	{
+		int64_t before = 0, prev = INT64_MAX, seen = 0;
+		bool ordered = true;
+		int pages = 0;
+		for (;;) {
+			audit_list(conn, 40, before, &out);
+			entries = json_object_get(out, "entries");
+			size_t n = json_array_size(entries);
+			for (size_t i = 0; i < n; i++) {
+				int64_t id = entry_id(entries, i);
+				ordered = ordered && id < prev;
+				prev = id;
+				seen++;
+			}
+			if (n)
+				before = entry_id(entries, n - 1);
+			json_decref(out);
+			pages++;
+			if (n < 40 || pages > 20)
+				break;
+		}
+		is_int(seen, total, "paging by 40 visits every row once");
+		ok(ordered, "in strictly descending id order");
+		is_int(pages, 7, "in seven pages");
+	}
+	audit_list(conn, 1000, 0, &out);
+	is_int(json_array_size(json_object_get(out, "entries")), total,
+	       "limit 1000 returns the whole (smaller) log");
+	{
+		size_t i;
+		json_t *e;
+		int rev = 0;
+		json_array_foreach(json_object_get(out, "entries"), i, e)
+		{
+			rev += json_is_true(json_object_get(e, "reversal"));
+		}
+		is_int(rev, count_sql("SELECT count(*) FROM audit WHERE reversal = 1", NULL),
+		       "reversal flags match the rows");
+	}
+	json_decref(out);
+
+	/* Inside the caller's transaction: a rollback drops the row. */
+	store_begin(conn);
+	is_int(audit_write(conn, "dave", "delete", 5, "x", false), 0,
+	       "audit_write in a transaction");
+	store_rollback(conn);
+	is_int(count_sql("SELECT count(*) FROM audit WHERE actor = 'dave'", NULL), 0,
+	       "rolled back with it");
+}
+
+int main(void)
+{
+	unsigned char master[KEYS_MASTER_BYTES];
+	char cmd[300];
+
+	if (!mkdtemp(dir))
+		return 1;
+	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
+		master[i] = (unsigned char)(0x5a ^ (i * 7));
+	if (keys_new_from_bytes(&keys, master) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/a.db", dir);
+	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
+	if (!st)
+		return 1;
+	conn = store_acquire(st);
+
+	test_names();
+	test_tokens();
+	test_audit();
+
+	store_release(st, conn);
+	store_free(st);
+	keys_free(keys);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("cleanup failed");
+	return done_testing();
+}
