@@ -259,11 +259,14 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 		snprintf(num, sizeof(num), "%u", rep->retry_after);
 		MHD_add_response_header(resp, "Retry-After", num);
 	}
-	if (rep->etag[0]) {
+	if (rep->etag[0])
 		MHD_add_response_header(resp, "ETag", rep->etag);
-		MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	} else if (rep->status != 204) {
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* A handler's own Cache-Control (static assets) wins over the default. */
+	if (!MHD_get_response_header(resp, "Cache-Control")) {
+		if (rep->etag[0])
+			MHD_add_response_header(resp, "Cache-Control", "no-cache");
+		else if (rep->status != 204)
+			MHD_add_response_header(resp, "Cache-Control", "no-store");
 	}
 	if (rep->status == 204 && req->route) {
 		/* CORS preflight. */
@@ -321,6 +324,30 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Counts the request's Content-Length header lines. */
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+					    const char *value)
+{
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Content-Length") == 0)
+		(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* Finds a query argument whose name or value holds a NUL (%00): the C-string
+ * lookups would silently cut it short. */
+static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				    size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		*(bool *)cls = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
 /* First call: route, check method, content type and announced length. */
 static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, const char *url,
 			     const char *method, void **req_cls)
@@ -328,8 +355,9 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	struct request *req = calloc(1, sizeof(*req));
 	const union MHD_ConnectionInfo *ci;
 	struct net_addr peer = {0};
-	const char *ct, *cl;
-	bool has_body;
+	const char *ct, *cl, *te;
+	unsigned n_cl = 0;
+	bool has_body, nul_arg = false;
 
 	if (!req)
 		return MHD_NO;
@@ -348,6 +376,21 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	net_client_addr(&peer, request_header(req, "X-Forwarded-For"), req->snap->proxies,
 			&req->client);
 	net_format(&req->client, req->client_ip);
+
+	/* Ambiguous framing, the stuff of request smuggling (RFC 9112 6.1, 6.3). */
+	te = request_header(req, "Transfer-Encoding");
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &n_cl);
+	if (n_cl > 1 || (n_cl && te))
+		return send_error(req, 400, "invalid_request",
+				  "Send one Content-Length, or Transfer-Encoding: chunked, not both.",
+				  NULL);
+	if (te && strcasecmp(te, "chunked") != 0)
+		return send_error(req, 501, "not_implemented",
+				  "Only the chunked transfer coding is supported.", NULL);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, find_nul_arg, &nul_arg);
+	if (nul_arg)
+		return send_error(req, 400, "invalid_text", "Query arguments must not contain NUL.",
+				  NULL);
 
 	req->route = find_route(url, &req->id);
 	if (!req->route)
@@ -414,6 +457,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		return MHD_YES; /* answered in begin(); MHD discards the rest */
 
 	if (*upload_data_size) {
+		/* A deadline for the whole body: the idle timeout alone lets a
+		 * client that trickles a byte now and then hold a connection. */
+		if (monotonic_seconds() - req->started > (double)req->snap->cfg->request_timeout) {
+			log_info("%s %s cut off: body not sent within %us", req->method, req->url,
+				 req->snap->cfg->request_timeout);
+			return MHD_NO;
+		}
 		if (!req->too_big) {
 			int r = buf_append(&req->body, upload_data, *upload_data_size);
 			if (r == BUF_TOO_BIG)

@@ -1,7 +1,351 @@
-/* routes_akismet: the Akismet-compatible endpoints (filled in by issue 5). */
+/* routes_akismet: the Akismet-compatible endpoints (docs/akismet.md).
+ *
+ * Every answer is HTTP 200 text/plain, byte for byte what Akismet sends
+ * ("valid", "invalid", "true", "false", "Thanks for making the web a better
+ * place.") with an X-akismet-guid; errors add X-akismet-debug-help.  The
+ * protocol mapping lives in lib/akismet.c; this file only wires it to HTTP,
+ * the classifier and the store.
+ */
 #include "server.h"
 
+#include "akismet.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char thanks[] = "Thanks for making the web a better place.";
+
+/* The body and headers every answer carries. */
+static void answer(struct reply *rep, const char *body)
+{
+	char guid[AKISMET_GUID_CHARS];
+
+	rep->status = 200;
+	rep->text = strdup(body);
+	rep->content_type = "text/plain; charset=utf-8";
+	akismet_guid(guid);
+	reply_header(rep, "X-akismet-guid", guid);
+}
+
+static void answer_help(struct reply *rep, const char *body, const char *help)
+{
+	answer(rep, body);
+	reply_header(rep, "X-akismet-debug-help", help);
+}
+
+/* A failure of ours: Akismet's clients hold the comment and retry on any
+ * body other than the expected words, so say so in words. */
+static void answer_internal(struct reply *rep)
+{
+	answer(rep, "Internal error.");
+	reply_header(rep, "X-akismet-error", "internal");
+	reply_header(rep, "X-akismet-debug-help",
+		     "commentd failed to handle this request; see its log.");
+}
+
+/* Checks the key; on failure fills rep and returns non-zero.  Failed keys
+ * count against the client's address like failed admin sign-ins. */
+static int authenticate(struct request *req, struct reply *rep, const char *key, bool present,
+			int64_t *id)
+{
+	uint64_t client = request_client_key(req);
+	double now = monotonic_seconds();
+	struct store_conn *c;
+	int r;
+
+	if (ratelimit_peek(req->server->auth_failures, client, now)) {
+		answer_help(rep, "invalid",
+			    "Too many invalid keys from this address; wait a minute.");
+		return 1;
+	}
+	if (!present) {
+		ratelimit_take(req->server->auth_failures, client, now);
+		answer_help(rep, "invalid",
+			    "Empty \"api_key\" value: send api_key=<site key> or use "
+			    "<site key>.<host> as the host.");
+		return 1;
+	}
+	c = store_acquire(req->server->store);
+	r = akismet_key_verify(c, req->server->keys, key, id);
+	store_release(req->server->store, c);
+	if (r < 0) {
+		answer_internal(rep);
+		return 1;
+	}
+	if (r != 0) {
+		ratelimit_take(req->server->auth_failures, client, now);
+		answer_help(rep, "invalid",
+			    "Invalid key: not an active commentd site key (commentctl key "
+			    "create --blog URL).");
+		return 1;
+	}
+	return 0;
+}
+
+/* Parses the body; on failure fills rep and returns NULL. */
+static struct akismet_request *parse(struct request *req, struct reply *rep)
+{
+	struct akismet_request *ar = NULL;
+	int r = akismet_request_parse(&ar, req->body.data, req->body.len);
+
+	if (r == AKISMET_INVALID)
+		answer_help(rep, "invalid",
+			    "The form body is malformed (a bad %-escape, a %00, or more than 256 "
+			    "fields).");
+	else if (r < 0)
+		answer_internal(rep);
+	return r == 0 ? ar : NULL;
+}
+
+/* Parses and authenticates a comment-check / submit-* request. */
+static struct akismet_request *open_call(struct request *req, struct reply *rep, int64_t *id)
+{
+	char key[AKISMET_KEY_CHARS];
+	struct akismet_request *ar = parse(req, rep);
+	bool present;
+
+	if (!ar)
+		return NULL;
+	present = akismet_request_key(ar, request_header(req, "Host"), false, key);
+	if (authenticate(req, rep, key, present, id) != 0)
+		return akismet_request_free(ar);
+	return ar;
+}
+
+static void verify_key(struct request *req, struct reply *rep)
+{
+	char key[AKISMET_KEY_CHARS];
+	struct akismet_request *ar = parse(req, rep);
+	bool present;
+	int64_t id;
+
+	if (!ar)
+		return;
+	present = akismet_request_key(ar, request_header(req, "Host"), true, key);
+	if (authenticate(req, rep, key, present, &id) == 0)
+		answer(rep, "valid");
+	akismet_request_free(ar);
+}
+
+static void count(struct request *req, int64_t id, enum akismet_event ev)
+{
+	struct store_conn *c = store_acquire(req->server->store);
+
+	/* Best effort: a counter must not fail the answer. */
+	(void)akismet_key_count(c, id, ev, (int64_t)time(NULL));
+	store_release(req->server->store, c);
+}
+
+static void comment_check(struct request *req, struct reply *rep)
+{
+	struct classify_result res = {0};
+	struct classify_input ci;
+	enum classify_verdict verdict = CLASSIFY_HAM;
+	enum classify_label label;
+	char msg_key[AKISMET_MSG_KEY_MAX], help[120];
+	const char *missing, *why = "classifier";
+	struct akismet_request *ar;
+	struct store_conn *c;
+	bool spam = false, discard = false;
+	int64_t id;
+	int r;
+
+	ar = open_call(req, rep, &id);
+	if (!ar)
+		return;
+	missing = akismet_request_missing(ar);
+	if (missing) {
+		snprintf(help, sizeof(help), "Missing required field: %s.", missing);
+		answer_help(rep, help, help);
+		goto out;
+	}
+	switch (akismet_request_test(ar)) {
+	case AKISMET_TEST_HAM:
+		why = "test value (administrator)";
+		goto decided;
+	case AKISMET_TEST_SPAM:
+		why = "test value";
+		spam = true;
+		goto decided;
+	case AKISMET_TEST_NONE:
+		break;
+	}
+	akismet_request_classify(ar, req->snap->site_host, &ci);
+	if (ci.honeypot_filled) {
+		why = "honeypot";
+		spam = discard = true;
+		goto decided;
+	}
+	c = store_acquire(req->server->store);
+	/* A comment a moderator already reported keeps its label. */
+	akismet_message_key(ar, req->server->keys, msg_key);
+	r = akismet_known_label(c, msg_key, &label);
+	if (r == 0) {
+		store_release(req->server->store, c);
+		why = "reported before";
+		spam = discard = label == CLASSIFY_LABEL_SPAM;
+		goto decided;
+	}
+	if (r > 0)
+		r = classifier_score(req->server->classifier, c, &ci, &res);
+	store_release(req->server->store, c);
+	if (r < 0) {
+		answer_internal(rep);
+		goto out;
+	}
+	verdict = classify_verdict_for(&req->snap->classify, res.score, res.cold_start, false);
+	/* Akismet has two answers: an unsure comment is not called spam
+	 * (the site's own moderation rules still apply to it). */
+	spam = verdict == CLASSIFY_SPAM || verdict == CLASSIFY_DISCARD;
+	discard = verdict == CLASSIFY_DISCARD;
+decided:
+	log_debug("akismet: comment-check for key #%lld: %s (%s)", (long long)id,
+		  discard ? "discard"
+		  : spam  ? "spam"
+			  : "ham",
+		  why);
+	answer(rep, spam ? "true" : "false");
+	if (discard)
+		reply_header(rep, "X-akismet-pro-tip", "discard");
+	count(req, id, spam ? AKISMET_EVENT_CHECK_SPAM : AKISMET_EVENT_CHECK_HAM);
+out:
+	classify_result_clear(&res);
+	akismet_request_free(ar);
+}
+
+/* submit-spam and submit-ham: learn the comment under its content hash, in
+ * one transaction (the same comment again is a no-op; the other label
+ * relearns it).  is_test submissions are answered and not learned. */
+static void submit(struct request *req, struct reply *rep, enum classify_label label)
+{
+	struct classify_input ci;
+	char msg_key[AKISMET_MSG_KEY_MAX];
+	struct akismet_request *ar;
+	struct store_conn *c;
+	int64_t id;
+	int r = 0;
+
+	ar = open_call(req, rep, &id);
+	if (!ar)
+		return;
+	if (!akismet_request_is_test(ar)) {
+		akismet_request_classify(ar, req->snap->site_host, &ci);
+		akismet_message_key(ar, req->server->keys, msg_key);
+		c = store_acquire(req->server->store);
+		r = store_begin(c);
+		if (r == 0)
+			r = classifier_learn(req->server->classifier, c, msg_key, &ci, label);
+		if (r == CLASSIFY_ALREADY)
+			r = 0;
+		if (r == 0)
+			r = store_commit(c);
+		store_release(req->server->store, c); /* rolls back on failure */
+		if (r != 0) {
+			log_err("akismet: learning a submitted %s failed",
+				label == CLASSIFY_LABEL_SPAM ? "spam" : "ham");
+			answer_internal(rep);
+			goto out;
+		}
+	}
+	answer(rep, thanks);
+	count(req, id,
+	      label == CLASSIFY_LABEL_SPAM ? AKISMET_EVENT_SUBMIT_SPAM : AKISMET_EVENT_SUBMIT_HAM);
+out:
+	akismet_request_free(ar);
+}
+
+static void submit_spam(struct request *req, struct reply *rep)
+{
+	submit(req, rep, CLASSIFY_LABEL_SPAM);
+}
+
+static void submit_ham(struct request *req, struct reply *rep)
+{
+	submit(req, rep, CLASSIFY_LABEL_HAM);
+}
+
+/* GET (query string) or POST (form) /1.2/usage-limit and /1.2/key-sites:
+ * the key from api_key or the Host label. */
+static void key_report(struct request *req, struct reply *rep, bool sites)
+{
+	struct akismet_request *ar = NULL;
+	const char *api_key, *extended, *month;
+	char key[AKISMET_KEY_CHARS];
+	struct store_conn *c;
+	json_t *out = NULL;
+	bool present;
+	int64_t id;
+	int r;
+
+	if (strcmp(req->method, "POST") == 0) {
+		ar = parse(req, rep);
+		if (!ar)
+			return;
+		api_key = akismet_request_get(ar, "api_key");
+		extended = akismet_request_get(ar, "extended");
+		month = akismet_request_get(ar, "month");
+	} else {
+		api_key = request_arg(req, "api_key");
+		extended = request_arg(req, "extended");
+		month = request_arg(req, "month");
+	}
+	if (api_key && api_key[0]) {
+		present = true;
+		akismet_key_normalise(api_key, key);
+	} else {
+		present = akismet_key_from_host(request_header(req, "Host"), key);
+	}
+	if (authenticate(req, rep, key, present, &id) != 0)
+		goto out;
+	c = store_acquire(req->server->store);
+	if (sites)
+		r = akismet_key_sites(c, id, (int64_t)time(NULL), month, &out);
+	else
+		r = akismet_key_usage(c, id, (int64_t)time(NULL), akismet_parse_bool(extended),
+				      &out);
+	store_release(req->server->store, c);
+	if (r == AKISMET_INVALID) {
+		answer_help(rep, "invalid", "month must be YYYY-MM.");
+		goto out;
+	}
+	if (r != 0) {
+		answer_internal(rep);
+		goto out;
+	}
+	answer(rep, "");
+	free(rep->text);
+	rep->text = json_dumps(out, JSON_COMPACT);
+	rep->content_type = "application/json; charset=utf-8";
+	if (!rep->text) {
+		rep->n_headers = 0;
+		answer_internal(rep);
+	}
+out:
+	json_decref(out);
+	akismet_request_free(ar);
+}
+
+static void usage_limit(struct request *req, struct reply *rep)
+{
+	key_report(req, rep, false);
+}
+
+static void key_sites(struct request *req, struct reply *rep)
+{
+	key_report(req, rep, true);
+}
+
 const struct route akismet_routes[] = {
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, false},
+    {"/1.1/verify-key", "POST", NULL, verify_key, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
+    {"/1.1/comment-check", "POST", NULL, comment_check, NULL, NULL, BODY_FORM | BODY_OPTIONAL,
+     false},
+    {"/1.1/submit-spam", "POST", NULL, submit_spam, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
+    {"/1.1/submit-ham", "POST", NULL, submit_ham, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
+    {"/1.2/usage-limit", "GET, HEAD, POST", usage_limit, usage_limit, NULL, NULL,
+     BODY_FORM | BODY_OPTIONAL, false},
+    {"/1.2/key-sites", "GET, HEAD, POST", key_sites, key_sites, NULL, NULL,
+     BODY_FORM | BODY_OPTIONAL, false},
 };
-const size_t akismet_routes_count = 0;
+const size_t akismet_routes_count = sizeof(akismet_routes) / sizeof(akismet_routes[0]);

@@ -1,8 +1,176 @@
-/* routes_static: the embeddable widget, the moderation page and the demo
- * (filled in by issue 8). */
+/* routes_static: the embeddable widget (/embed.js, /embed.css), the
+ * moderation page (/admin/) and the demo article (/demo/), compiled into the
+ * binary from web/ (daemon/meson.build).  Every answer carries its content
+ * type, an ETag (a hash of the body; If-None-Match gives 304) and a
+ * Cache-Control; the HTML pages also a strict Content-Security-Policy. */
 #include "server.h"
 
-const struct route static_routes[] = {
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, false},
+#include "embed.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* No inline script or style anywhere; nothing from other origins. */
+#define PAGE_CSP                                                                                   \
+	"default-src 'self'; script-src 'self'; style-src 'self'; base-uri 'none'; "               \
+	"form-action 'self'; frame-ancestors 'none'"
+
+/* The widget is fetched with every article view: cache it briefly and then
+ * revalidate.  The pages and their own files always revalidate. */
+#define CACHE_WIDGET "public, max-age=600"
+#define CACHE_PAGE   "no-cache"
+
+#define TYPE_HTML "text/html; charset=utf-8"
+#define TYPE_JS	  "text/javascript; charset=utf-8"
+#define TYPE_CSS  "text/css; charset=utf-8"
+
+/* The demo's no-JavaScript form returns here: "<origin>/demo/". */
+#define ORIGIN_MARK "@ORIGIN@"
+
+struct asset {
+	const char *url;
+	const struct embedded_file *table;
+	const char *name;
+	const char *type;
+	const char *cache;
+	bool page; /* an HTML page: CSP, no framing */
+	bool demo; /* fill in ORIGIN_MARK */
 };
-const size_t static_routes_count = 0;
+
+static const struct asset assets[] = {
+    {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false, false},
+    {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false, false},
+    {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true, false},
+    {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false, false},
+    {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false, false},
+    {"/demo/", web_demo_files, "index.html", TYPE_HTML, CACHE_PAGE, true, true},
+    {"/demo/demo.css", web_demo_files, "demo.css", TYPE_CSS, CACHE_PAGE, false, false},
+};
+
+static const struct embedded_file *find_file(const struct asset *a)
+{
+	for (const struct embedded_file *f = a->table; f->name; f++) {
+		if (strcmp(f->name, a->name) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/* The origin the page was asked for, when it is one of site_origins (the
+ * Host header alone is never trusted), else the first of site_origins, else
+ * "" (a form post then returns to the thread's page). */
+static void page_origin(struct request *req, char *out, size_t size)
+{
+	static const char *const schemes[] = {"https://", "http://"};
+	const char *host = request_header(req, "Host");
+	const char *first = net_origins_first(req->snap->origins);
+	char cand[NET_ORIGIN_MAX];
+	bool ok = host && *host && strlen(host) < 200;
+
+	for (const char *p = host; ok && *p; p++) {
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		     (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' || *p == '[' ||
+		     *p == ']';
+	}
+	for (size_t i = 0; ok && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		int n = snprintf(cand, sizeof(cand), "%s%s", schemes[i], host);
+		if (n > 0 && (size_t)n < sizeof(cand) &&
+		    net_origins_match(req->snap->origins, cand, (size_t)n)) {
+			snprintf(out, size, "%s", cand);
+			return;
+		}
+	}
+	snprintf(out, size, "%s", first ? first : "");
+}
+
+/* A copy of the file with every ORIGIN_MARK replaced by origin. */
+static char *fill_origin(const struct embedded_file *f, const char *origin)
+{
+	const char *data = (const char *)f->data, *p, *hit;
+	size_t mark = strlen(ORIGIN_MARK), olen = strlen(origin), n = 0, o = 0;
+	char *out;
+
+	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark)
+		n++;
+	out = malloc(f->len + n * olen + 1);
+	if (!out)
+		return NULL;
+	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark) {
+		memcpy(out + o, p, (size_t)(hit - p));
+		o += (size_t)(hit - p);
+		memcpy(out + o, origin, olen);
+		o += olen;
+	}
+	memcpy(out + o, p, f->len - (size_t)(p - data));
+	o += f->len - (size_t)(p - data);
+	out[o] = '\0';
+	return out;
+}
+
+static void get_asset(struct request *req, struct reply *rep)
+{
+	const struct asset *a = NULL;
+	const struct embedded_file *f;
+	unsigned char h[16];
+	char hex[33], origin[NET_ORIGIN_MAX];
+
+	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
+		if (strcmp(assets[i].url, req->route->path) == 0)
+			a = &assets[i];
+	}
+	f = a ? find_file(a) : NULL;
+	if (!f) {
+		reply_error(rep, 404, "not_found", "There is nothing at this address.");
+		return;
+	}
+	if (a->demo) {
+		page_origin(req, origin, sizeof(origin));
+		rep->text = fill_origin(f, origin);
+	} else {
+		rep->text = malloc(f->len + 1);
+		if (rep->text)
+			memcpy(rep->text, f->data, f->len + 1);
+	}
+	if (!rep->text) {
+		reply_error(rep, 500, "internal", "The server failed to handle this request.");
+		return;
+	}
+	crypto_generichash(h, sizeof(h), (const unsigned char *)rep->text, strlen(rep->text), NULL,
+			   0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	rep->status = 200;
+	rep->content_type = a->type;
+	reply_header(rep, "Cache-Control", a->cache);
+	if (a->page) {
+		reply_header(rep, "Content-Security-Policy", PAGE_CSP);
+		reply_header(rep, "X-Frame-Options", "DENY");
+	}
+}
+
+/* /admin and /demo: on to the folder, so the pages' relative links work. */
+static void to_folder(struct request *req, struct reply *rep)
+{
+	rep->status = 301;
+	rep->location = strcmp(req->route->path, "/admin") == 0 ? "admin/" : "demo/";
+}
+
+#define STATIC_GET(path, handler)                                                                  \
+	{                                                                                          \
+		path, "GET, HEAD, OPTIONS", handler, NULL, NULL, NULL, 0, false                    \
+	}
+
+const struct route static_routes[] = {
+    STATIC_GET("/embed.js", get_asset),
+    STATIC_GET("/embed.css", get_asset),
+    STATIC_GET("/admin/", get_asset),
+    STATIC_GET("/admin/admin.js", get_asset),
+    STATIC_GET("/admin/admin.css", get_asset),
+    STATIC_GET("/demo/", get_asset),
+    STATIC_GET("/demo/demo.css", get_asset),
+    STATIC_GET("/admin", to_folder),
+    STATIC_GET("/demo", to_folder),
+};
+const size_t static_routes_count = sizeof(static_routes) / sizeof(static_routes[0]);

@@ -376,26 +376,28 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 	return 0;
 }
 
-static int cmp_thash(const void *a, const void *b)
-{
-	uint64_t x = ((const struct thash *)a)->h, y = ((const struct thash *)b)->h;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Distinct token hashes of t's list, sorted; returns their number. */
+/* Distinct token hashes of t's list, in order of first occurrence; returns
+ * their number.  A small open-addressing set of indexes into out. */
 static unsigned distinct_hashes(const struct classifier *c, const struct tokenizer *t,
 				struct thash *out)
 {
 	const struct token_list *l = tokenizer_tokens(t);
+	uint16_t slot[2 * MAX_HASHES];
+	const size_t mask = 2 * MAX_HASHES - 1;
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < l->n; i++)
-		out[i] = (struct thash){hash_bytes(c, l->tok[i], strlen(l->tok[i])), i};
-	qsort(out, l->n, sizeof(*out), cmp_thash);
-	for (unsigned i = 0; i < l->n; i++)
-		if (n == 0 || out[n - 1].h != out[i].h)
-			out[n++] = out[i];
+	memset(slot, 0, sizeof(slot));
+	for (unsigned i = 0; i < l->n; i++) {
+		uint64_t h = hash_bytes(c, l->tok[i], strlen(l->tok[i]));
+		size_t j = (size_t)(h ^ (h >> 29)) & mask;
+
+		while (slot[j] && out[slot[j] - 1].h != h)
+			j = (j + 1) & mask;
+		if (!slot[j]) {
+			out[n] = (struct thash){h, i};
+			slot[j] = (uint16_t)++n;
+		}
+	}
 	return n;
 }
 
@@ -427,6 +429,69 @@ double classify_chi2q(double x2, unsigned half_dof)
 		sum += term;
 	}
 	return sum < 1 ? sum : 1;
+}
+
+/* Regularised upper incomplete gamma Q(a, x), a > 0, x >= 0. */
+static double gamma_q(double a, double x)
+{
+	const double eps = 1e-15, tiny = 1e-300;
+	double lead;
+
+	if (x <= 0)
+		return 1;
+	lead = exp(-x + a * log(x) - lgamma(a));
+	if (x < a + 1) { /* series for P */
+		double ap = a, del = 1 / a, sum = del;
+
+		for (int i = 0; i < 1000; i++) {
+			ap += 1;
+			del *= x / ap;
+			sum += del;
+			if (fabs(del) < fabs(sum) * eps)
+				break;
+		}
+		double q = 1 - sum * lead;
+		return q < 0 ? 0 : q;
+	}
+	/* continued fraction for Q (modified Lentz) */
+	double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+
+	for (int i = 1; i < 1000; i++) {
+		double an = -i * (i - a), del;
+
+		b += 2;
+		d = an * d + b;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = b + an / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < eps)
+			break;
+	}
+	double q = lead * h;
+	return q > 1 ? 1 : q;
+}
+
+double classify_combine_weighted(const double *f, const double *w, size_t n)
+{
+	double lh = 0, ls = 0, a = 0;
+
+	if (n == 0)
+		return 0.5;
+	for (size_t i = 0; i < n; i++) {
+		lh += w[i] * log(f[i]);
+		ls += w[i] * log1p(-f[i]);
+		a += w[i];
+	}
+	if (a <= 0)
+		return 0.5;
+	double H = gamma_q(a, -lh), S = gamma_q(a, -ls);
+
+	return (1 + H - S) / 2;
 }
 
 double classify_combine(const double *f, size_t n)
@@ -635,6 +700,55 @@ struct clue {
 	uint32_t spam, ham;
 };
 
+static double X_W[3] = {1, 1, 1};
+static pthread_once_t xw_once = PTHREAD_ONCE_INIT;
+static void xw_init(void)
+{
+	const char *v;
+	if ((v = getenv("CX_WB")))
+		X_W[1] = atof(v);
+	if ((v = getenv("CX_WC")))
+		X_W[2] = atof(v);
+}
+
+/* Fisher combining where tokens of kind j count w[j] times (products per
+ * kind, renormalised, so no log per token). */
+static double combine_kinds(const struct clue *cl, const unsigned char *kinds, unsigned n,
+			    const double *w)
+{
+	double h[3] = {1, 1, 1}, s[3] = {1, 1, 1}, lh = 0, ls = 0, a = 0;
+	int he[3] = {0}, se[3] = {0}, e;
+	unsigned cnt[3] = {0};
+
+	if (n == 0)
+		return 0.5;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = kinds[cl[i].idx];
+
+		cnt[k]++;
+		h[k] *= cl[i].f;
+		s[k] *= 1 - cl[i].f;
+		if (h[k] < 1e-200) {
+			h[k] = frexp(h[k], &e);
+			he[k] += e;
+		}
+		if (s[k] < 1e-200) {
+			s[k] = frexp(s[k], &e);
+			se[k] += e;
+		}
+	}
+	for (unsigned k = 0; k < 3; k++) {
+		if (!cnt[k])
+			continue;
+		lh += w[k] * (log(h[k]) + he[k] * M_LN2);
+		ls += w[k] * (log(s[k]) + se[k] * M_LN2);
+		a += w[k] * cnt[k];
+	}
+	if (a <= 0)
+		return 0.5;
+	return (1 + gamma_q(a, -lh) - gamma_q(a, -ls)) / 2;
+}
+
 static int cmp_clue(const void *a, const void *b)
 {
 	const struct clue *x = a, *y = b;
@@ -722,9 +836,14 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 		if (k > c->set.max_tokens)
 			k = c->set.max_tokens;
 	}
-	for (unsigned i = 0; i < k; i++)
-		w->f[i] = w->clues[i].f;
-	out->score = classify_combine(w->f, k);
+	pthread_once(&xw_once, xw_init);
+	if (X_W[1] != 1 || X_W[2] != 1) {
+		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, X_W);
+	} else {
+		for (unsigned i = 0; i < k; i++)
+			w->f[i] = w->clues[i].f;
+		out->score = classify_combine(w->f, k);
+	}
 	if (full) {
 		out->features = malloc(n ? (size_t)n * 8 : 1);
 		if (!out->features) {

@@ -191,4 +191,8 @@ double classify_chi2q(double x2, unsigned half_dof);
  * 0.5 for n == 0. */
 double classify_combine(const double *f, size_t n);
 
+/* Like classify_combine with weight w[i] > 0 on token i: the chi-square sums
+ * and degrees of freedom count token i w[i] times. */
+double classify_combine_weighted(const double *f, const double *w, size_t n);
+
 #endif

@@ -52,6 +52,7 @@ static const struct setting settings[] = {
     {"threads", SETTING_UINT, FIELD(threads), "2", 1, 64, NULL, 0, 0},
     {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0},
     {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600, NULL, 0, 0},
+    {"request_timeout", SETTING_UINT, FIELD(request_timeout), "30", 1, 3600, NULL, 0, 0},
     {"page_max", SETTING_UINT, FIELD(page_max), "200", 1, 10000, NULL, 0, 0},
     {"moderation", SETTING_CHOICE, FIELD(moderation), "none", 0, 0, moderation_names, 0, 0},
     {"max_links", SETTING_UINT, FIELD(max_links), "2", 0, 1000, NULL, 0, 0},

@@ -42,6 +42,7 @@ struct config {
 	unsigned threads;      /* HTTP worker threads */
 	unsigned connections;  /* simultaneous connections */
 	unsigned timeout;      /* idle connection timeout, seconds */
+	unsigned request_timeout; /* deadline for a request's body, seconds */
 	unsigned page_max;     /* largest accepted ?limit= */
 	enum moderation_mode moderation;
 	unsigned max_links;	  /* more links than this: held */

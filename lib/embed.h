@@ -15,4 +15,13 @@ struct embedded_file {
 extern const struct embedded_file schema_files[];
 extern const size_t schema_files_count;
 
+/* web/ (daemon/meson.build; served by daemon/routes_static.c): the widget
+ * (embed.js, embed.css), the moderation page (admin/) and the demo (demo/). */
+extern const struct embedded_file web_widget_files[];
+extern const size_t web_widget_files_count;
+extern const struct embedded_file web_admin_files[];
+extern const size_t web_admin_files_count;
+extern const struct embedded_file web_demo_files[];
+extern const size_t web_demo_files_count;
+
 #endif

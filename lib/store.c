@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_MAX_STMTS 96
 
@@ -19,6 +20,7 @@ struct stmt_slot {
 struct store_conn {
 	sqlite3 *db;
 	bool busy;
+	bool refused; /* a write was refused as read-only */
 	unsigned n_stmts;
 	struct stmt_slot stmts[STORE_MAX_STMTS];
 };
@@ -28,6 +30,10 @@ struct store {
 	pthread_cond_t freed;
 	unsigned n_conns;
 	struct store_conn *conns;
+	char *path;
+	bool refused;	    /* a connection had a write refused as read-only */
+	bool reopening;	    /* waiting for every connection to come back */
+	time_t next_reopen; /* no reopen before this */
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -162,6 +168,11 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 		goto out;
 	}
 	s->n_conns = pool_size;
+	s->path = strdup(path);
+	if (!s->path) {
+		r = -ENOMEM;
+		goto out;
+	}
 	for (unsigned i = 0; i < pool_size; i++) {
 		r = conn_open(&s->conns[i], path);
 		if (r < 0)
@@ -187,10 +198,39 @@ struct store *store_free(struct store *s)
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
 	free(s->conns);
+	free(s->path);
 	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
+}
+
+/* SQLite opens a file it may not write read-only and keeps it so, and all
+ * connections of a process share one WAL index, read-only if the first one
+ * opened it so.  Once a write was refused as read-only, at most once a
+ * second: wait until every connection is back, close them all, open them
+ * all again.  Called with s->lock held. */
+static void pool_reopen(struct store *s)
+{
+	bool busy;
+
+	s->reopening = true;
+	do {
+		busy = false;
+		for (unsigned i = 0; i < s->n_conns; i++)
+			busy = busy || s->conns[i].busy;
+		if (busy)
+			pthread_cond_wait(&s->freed, &s->lock);
+	} while (busy);
+	for (unsigned i = 0; i < s->n_conns; i++)
+		conn_close(&s->conns[i]);
+	for (unsigned i = 0; i < s->n_conns; i++)
+		conn_open(&s->conns[i], s->path);
+	log_info("store: reopened the database after a refused write");
+	s->refused = false;
+	s->next_reopen = time(NULL) + 1;
+	s->reopening = false;
+	pthread_cond_broadcast(&s->freed);
 }
 
 struct store_conn *store_acquire(struct store *s)
@@ -198,8 +238,10 @@ struct store_conn *store_acquire(struct store *s)
 	struct store_conn *c = NULL;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->refused && !s->reopening && time(NULL) >= s->next_reopen)
+		pool_reopen(s);
 	for (;;) {
-		for (unsigned i = 0; i < s->n_conns; i++) {
+		for (unsigned i = 0; i < s->n_conns && !s->reopening; i++) {
 			if (!s->conns[i].busy) {
 				c = &s->conns[i];
 				c->busy = true;
@@ -221,8 +263,12 @@ void store_release(struct store *s, struct store_conn *c)
 	if (!sqlite3_get_autocommit(c->db))
 		store_rollback(c);
 	pthread_mutex_lock(&s->lock);
+	if (c->refused) {
+		c->refused = false;
+		s->refused = true;
+	}
 	c->busy = false;
-	pthread_cond_signal(&s->freed);
+	pthread_cond_broadcast(&s->freed);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -272,9 +318,11 @@ int store_write_error(struct store_conn *c, int rc, const char *what)
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 	case SQLITE_PERM:
+		c->refused = true;
 		log_err("store: %s: database is read-only (%s)", what, sqlite3_errmsg(c->db));
 		return STORE_READONLY;
 	case SQLITE_IOERR:
+		c->refused = rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_FSYNC;
 		log_err("store: %s: I/O error (%s)", what, sqlite3_errmsg(c->db));
 		return (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC) ? STORE_FULL
 									      : STORE_READONLY;

@@ -41,6 +41,9 @@ bool text_has_controls(const char *s, bool allow_newlines)
 		newline = cp == '\n' || cp == '\r' || cp == '\t';
 		if ((cp < 0x20 && !(allow_newlines && newline)) || (cp >= 0x7f && cp < 0xa0))
 			return true;
+		/* U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR: line breaks. */
+		if ((cp == 0x2028 || cp == 0x2029) && !allow_newlines)
+			return true;
 		p += k;
 	}
 	return false;

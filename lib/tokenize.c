@@ -34,8 +34,29 @@ struct tokenizer {
 	char *clean; /* sanitised input, 3 * TOKENIZE_MAX_INPUT + 1 bytes */
 	size_t *cjk; /* code point offsets of the current CJK run */
 	size_t n_cjk;
+	const char *prev[8]; /* last words (arena strings), newest at prev[0] */
+	unsigned n_prev;
+	unsigned n_words;
 	char arena[];
 };
+
+/* ---- experiment knobs (temporary) ---- */
+static int xk(const char *name, int def)
+{
+	const char *v = getenv(name);
+	return v && *v ? atoi(v) : def;
+}
+static int X_OSB, X_CGMIN, X_CGMAX, X_CGLEN, X_CGPAD, X_BIGRAM_ONLY;
+static pthread_once_t x_once = PTHREAD_ONCE_INIT;
+static void x_init(void)
+{
+	X_OSB = xk("CX_OSB", 0);
+	X_CGMIN = xk("CX_CGMIN", 0);
+	X_CGMAX = xk("CX_CGMAX", 0);
+	X_CGLEN = xk("CX_CGLEN", 0);
+	X_CGPAD = xk("CX_CGPAD", 0);
+	X_BIGRAM_ONLY = xk("CX_BIGRAM_ONLY", 0);
+}
 
 /* ---- public suffix list ---------------------------------------------- */
 
@@ -72,7 +93,8 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 
 /* Appends prefix + s[0..len) as one token.  Silently drops tokens once the
  * list is full (the cap is part of the contract). */
-static void add_token(struct tokenizer *t, const char *prefix, const char *s, size_t len)
+static void add_token_k(struct tokenizer *t, enum token_kind kind, const char *prefix,
+			const char *s, size_t len)
 {
 	size_t plen = strlen(prefix), room = TOKENIZE_MAX_TOKEN_BYTES;
 	char *dst;
@@ -89,7 +111,13 @@ static void add_token(struct tokenizer *t, const char *prefix, const char *s, si
 	memcpy(dst + plen, s, len);
 	dst[plen + len] = '\0';
 	t->arena_len += plen + len + 1;
+	t->list.kind[t->list.n] = (unsigned char)kind;
 	t->list.tok[t->list.n++] = dst;
+}
+
+static void add_token(struct tokenizer *t, const char *prefix, const char *s, size_t len)
+{
+	add_token_k(t, TOKEN_PLAIN, prefix, s, len);
 }
 
 int tokenizer_new(struct tokenizer **out)
@@ -114,6 +142,7 @@ int tokenizer_new(struct tokenizer **out)
 		goto out;
 	}
 	(void)psl();
+	pthread_once(&x_once, x_init);
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -633,6 +662,71 @@ static void flush_cjk(struct tokenizer *t, const char *s, size_t run_end)
 	t->n_cjk = 0;
 }
 
+/* Pair tokens of the new word w with the previous words (OSB). */
+static void add_pairs(struct tokenizer *t, const char *w)
+{
+	char buf[TOKENIZE_MAX_TOKEN_BYTES + 1];
+
+	for (unsigned d = 0; d < t->n_prev && d < (unsigned)X_OSB; d++) {
+		static const char *const pre[] = {"b1:", "b2:", "b3:", "b4:",
+						  "b5:", "b6:", "b7:", "b8:"};
+		size_t a = strlen(t->prev[d]), b = strlen(w);
+
+		if (a + b + 1 > TOKENIZE_MAX_TOKEN_BYTES)
+			continue;
+		memcpy(buf, t->prev[d], a);
+		buf[a] = ' ';
+		memcpy(buf + a + 1, w, b);
+		add_token_k(t, TOKEN_PAIR, pre[X_BIGRAM_ONLY ? 0 : d], buf, a + 1 + b);
+	}
+	memmove(t->prev + 1, t->prev, sizeof(t->prev[0]) * 7);
+	t->prev[0] = w;
+	if (t->n_prev < 8)
+		t->n_prev++;
+}
+
+/* Character n-grams of a word. */
+static void add_char_grams(struct tokenizer *t, const char *s, size_t start, size_t end)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t off[TOKENIZE_MAX_WORD + 3];
+	char buf[4 * TOKENIZE_MAX_WORD + 8];
+	unsigned n = 0;
+	size_t blen = 0;
+
+	if (X_CGPAD) {
+		buf[blen++] = '<';
+		off[n++] = 0;
+	}
+	for (size_t i = start; i < end && n < TOKENIZE_MAX_WORD + 1;) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(end - i), &c);
+
+		if (k <= 0)
+			break;
+		off[n++] = blen;
+		memcpy(buf + blen, s + i, (size_t)k);
+		blen += (size_t)k;
+		i += (size_t)k;
+	}
+	if (X_CGPAD) {
+		off[n++] = blen;
+		buf[blen++] = '>';
+	}
+	off[n] = blen;
+	for (unsigned g = (unsigned)X_CGMIN; g <= (unsigned)X_CGMAX; g++) {
+		if (g >= n)
+			break;
+		for (unsigned i = 0; i + g <= n; i++) {
+			static const char *const pre[] = {"c0:", "c1:", "c2:", "c3:", "c4:",
+							  "c5:", "c6:", "c7:", "c8:"};
+
+			add_token_k(t, TOKEN_GRAM, pre[g < 9 ? g : 8], buf + off[i],
+				    off[i + g] - off[i]);
+		}
+	}
+}
+
 /* digits -> 'N' copy of s, for numbers and words with digits */
 static void add_shape(struct tokenizer *t, const char *s, size_t len)
 {
@@ -684,10 +778,15 @@ static void add_word(struct tokenizer *t, const char *s, size_t start, size_t en
 		return;
 	}
 	add_token(t, "", s + start, end - start);
+	t->n_words++;
+	if (X_OSB && t->list.n > 0 && t->list.n < TOKENIZE_MAX_TOKENS - 64)
+		add_pairs(t, t->list.tok[t->list.n - 1]);
 	if (digit)
 		add_shape(t, s + start, end - start);
 	if (number)
 		return;
+	if (X_CGMAX && cps >= (unsigned)X_CGLEN && t->list.n < TOKENIZE_MAX_TOKENS - 64)
+		add_char_grams(t, s, start, end);
 	if (cps >= PART_MIN_CPS) {
 		add_token(t, "pre:", s + start, offs[PART_CPS] - start);
 		add_token(t, "suf:", s + tail[ntail % PART_CPS], end - tail[ntail % PART_CPS]);
@@ -754,6 +853,8 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	slen = (size_t)n;
 	t->links = 0;
 	t->n_cjk = 0;
+	t->n_prev = 0;
+	t->n_words = 0;
 	scan_urls(t, (const char *)s, slen);
 	scan_symbols(t, (const char *)s, slen);
 

@@ -41,9 +41,16 @@ struct tokenizer;
 
 /* A list of NUL-terminated tokens owned by its tokenizer; valid until the
  * next tokenizer_reset() or tokenizer_free(). */
+enum token_kind {
+	TOKEN_PLAIN, /* words, numbers, URLs, symbols, meta */
+	TOKEN_PAIR,  /* word pairs */
+	TOKEN_GRAM,  /* character n-grams inside words */
+};
+
 struct token_list {
 	unsigned n;
 	const char *tok[TOKENIZE_MAX_TOKENS];
+	unsigned char kind[TOKENIZE_MAX_TOKENS]; /* enum token_kind */
 };
 
 /* Creates a tokenizer (opens an ICU word break iterator).

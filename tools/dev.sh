@@ -14,14 +14,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 BUILD=${BUILD:-build}
 
-# Debian 12 packages the build, the tests and the tools need.
+# Debian 12 packages the build, the tests and the tools need.  nodejs and
+# npm run the Akismet client libraries in tests/akismet/ (its run.py does
+# `npm ci` there when node_modules is missing); chromium with them runs the
+# browser tests in tests/e2e/ (playwright-core drives /usr/bin/chromium).
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev publicsuffix systemd"
+libutf8proc-dev libicu-dev libpsl-dev publicsuffix systemd nodejs npm chromium"
 
 deps() {
 	missing=""
 	for p in $PACKAGES; do
+		# A nodejs from NodeSource bundles npm (and conflicts with Debian's).
+		[ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 			missing="$missing $p"
 	done

@@ -1,0 +1,726 @@
+#include "akismet.h"
+
+#include "comment.h"
+#include "form.h"
+#include "log.h"
+#include "tokenize.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct akismet_request {
+	struct form *form;
+	char site_host[256]; /* host of the blog field, or "" */
+};
+
+/* Akismet's own parameters: never a honeypot, always known. */
+static const char *const akismet_params[] = {
+    "api_key",
+    "key",
+    "blog",
+    "user_ip",
+    "user_agent",
+    "referrer",
+    "referer",
+    "permalink",
+    "comment_type",
+    "comment_author",
+    "comment_author_email",
+    "comment_author_url",
+    "comment_content",
+    "comment_date_gmt",
+    "comment_post_modified_gmt",
+    "comment_parent",
+    "blog_lang",
+    "blog_charset",
+    "charset",
+    "user_role",
+    "is_test",
+    "recheck_reason",
+    "honeypot_field_name",
+    "reporter",
+    "comment_check_response",
+    "callback",
+    NULL,
+};
+
+/* The fields that identify a comment for the learning key, in hash order. */
+static const char *const identity_fields[] = {
+    "comment_content",
+    "comment_author",
+    "comment_author_email",
+    "comment_author_url",
+    "permalink",
+    "user_ip",
+    NULL,
+};
+
+static const char sql_key_insert[] =
+    "INSERT INTO akismet_keys(blog, hash, created) VALUES (?1, ?2, ?3)";
+static const char sql_key_find[] =
+    "SELECT id, hash FROM akismet_keys WHERE hash = ?1 AND revoked IS NULL";
+static const char sql_key_revoke_id[] =
+    "UPDATE akismet_keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL";
+static const char sql_key_revoke_hash[] =
+    "UPDATE akismet_keys SET revoked = ?2 WHERE hash = ?1 AND revoked IS NULL";
+static const char sql_key_list[] =
+    "SELECT id, blog, created, revoked, last_used, month, calls, spam, ham, missed_spam,"
+    " false_positives FROM akismet_keys ORDER BY id";
+static const char sql_key_get[] =
+    "SELECT blog, revoked, month, calls, spam, ham, missed_spam, false_positives"
+    " FROM akismet_keys WHERE id = ?1";
+/* ?3..?6: increments of spam, ham, missed_spam, false_positives. */
+static const char sql_key_count[] =
+    "UPDATE akismet_keys SET last_used = ?2,"
+    " calls = CASE WHEN month = ?7 THEN calls + 1 ELSE 1 END,"
+    " spam = CASE WHEN month = ?7 THEN spam + ?3 ELSE ?3 END,"
+    " ham = CASE WHEN month = ?7 THEN ham + ?4 ELSE ?4 END,"
+    " missed_spam = CASE WHEN month = ?7 THEN missed_spam + ?5 ELSE ?5 END,"
+    " false_positives = CASE WHEN month = ?7 THEN false_positives + ?6 ELSE ?6 END,"
+    " month = ?7 WHERE id = ?1";
+static const char sql_learned_label[] = "SELECT label FROM classifier_learned WHERE msg_key = ?1";
+
+int akismet_request_parse(struct akismet_request **out, const char *body, size_t len)
+{
+	struct akismet_request *r = calloc(1, sizeof(*r));
+	const char *blog;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	ret = form_parse(&r->form, body ? body : "", body ? len : 0);
+	if (ret != 0) {
+		free(r);
+		return ret == FORM_INVALID ? AKISMET_INVALID : ret;
+	}
+	blog = form_get(r->form, "blog");
+	if (!blog || !blog[0] ||
+	    tokenize_url_host(blog, strnlen(blog, AKISMET_BLOG_MAX), r->site_host,
+			      sizeof(r->site_host)) != 0)
+		r->site_host[0] = '\0';
+	*out = r;
+	return 0;
+}
+
+struct akismet_request *akismet_request_free(struct akismet_request *r)
+{
+	if (!r)
+		return NULL;
+	form_free(r->form);
+	sodium_memzero(r, sizeof(*r));
+	free(r);
+	return NULL;
+}
+
+const char *akismet_request_get(const struct akismet_request *r, const char *name)
+{
+	return r ? form_get(r->form, name) : NULL;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool akismet_key_normalise(const char *candidate, char out[AKISMET_KEY_CHARS])
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!candidate)
+		return false;
+	while (blank(*candidate))
+		candidate++;
+	for (; candidate[n] && !blank(candidate[n]); n++) {
+		char c = candidate[n];
+		if (n == AKISMET_KEY_HEX)
+			return false;
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		out[n] = c;
+	}
+	for (size_t i = n; candidate[i]; i++) {
+		if (!blank(candidate[i]))
+			return false;
+	}
+	if (n != AKISMET_KEY_HEX) {
+		out[0] = '\0';
+		return false;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+bool akismet_key_from_host(const char *host, char out[AKISMET_KEY_CHARS])
+{
+	char label[AKISMET_KEY_CHARS];
+	const char *dot;
+	size_t n;
+
+	out[0] = '\0';
+	if (!host)
+		return false;
+	dot = strchr(host, '.');
+	if (!dot || dot[1] == '\0' || dot[1] == ':')
+		return false;
+	n = (size_t)(dot - host);
+	if (n != AKISMET_KEY_HEX)
+		return false;
+	memcpy(label, host, n);
+	label[n] = '\0';
+	return akismet_key_normalise(label, out);
+}
+
+bool akismet_request_key(const struct akismet_request *r, const char *host, bool verify,
+			 char out[AKISMET_KEY_CHARS])
+{
+	const char *first = form_get(r->form, verify ? "key" : "api_key");
+	const char *second = form_get(r->form, verify ? "api_key" : "key");
+	const char *field = first && first[0] ? first : second && second[0] ? second : NULL;
+
+	if (field) {
+		/* A malformed field yields "" and fails verification. */
+		akismet_key_normalise(field, out);
+		return true;
+	}
+	return akismet_key_from_host(host, out);
+}
+
+const char *akismet_request_missing(const struct akismet_request *r)
+{
+	const char *ip = form_get(r->form, "user_ip");
+	const char *p = ip;
+
+	while (p && blank(*p))
+		p++;
+	return p && *p ? NULL : "user_ip";
+}
+
+void akismet_request_classify(struct akismet_request *r, const char *fallback_site_host,
+			      struct classify_input *out)
+{
+	const char *referrer = form_get(r->form, "referrer");
+
+	if (!referrer)
+		referrer = form_get(r->form, "referer");
+	*out = (struct classify_input){
+	    .text = form_get(r->form, "comment_content"),
+	    .author = form_get(r->form, "comment_author"),
+	    .email = form_get(r->form, "comment_author_email"),
+	    .url = form_get(r->form, "comment_author_url"),
+	    .ip = form_get(r->form, "user_ip"),
+	    .user_agent = form_get(r->form, "user_agent"),
+	    .referrer = referrer,
+	    .site_host = r->site_host[0]			       ? r->site_host
+			 : fallback_site_host && fallback_site_host[0] ? fallback_site_host
+								       : NULL,
+	    .thread = form_get(r->form, "permalink"),
+	    .render_seconds = -1,
+	    .honeypot_filled = akismet_request_honeypot(r),
+	};
+	if (out->text && !out->text[0])
+		out->text = NULL;
+	if (out->ip && !out->ip[0])
+		out->ip = NULL;
+}
+
+/* Compares s, trimmed of blanks, with want ignoring ASCII case. */
+static bool trimmed_equal(const char *s, const char *want)
+{
+	size_t n, wn = strlen(want);
+
+	if (!s)
+		return false;
+	while (blank(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && blank(s[n - 1]))
+		n--;
+	return n == wn && strncasecmp(s, want, n) == 0;
+}
+
+static bool has_role(const char *roles, const char *role)
+{
+	char one[64];
+
+	if (!roles)
+		return false;
+	while (*roles) {
+		size_t n = strcspn(roles, ",");
+		if (n < sizeof(one)) {
+			memcpy(one, roles, n);
+			one[n] = '\0';
+			if (trimmed_equal(one, role))
+				return true;
+		}
+		roles += n;
+		if (*roles == ',')
+			roles++;
+	}
+	return false;
+}
+
+enum akismet_test akismet_request_test(const struct akismet_request *r)
+{
+	if (has_role(form_get(r->form, "user_role"), "administrator"))
+		return AKISMET_TEST_HAM;
+	if (trimmed_equal(form_get(r->form, "comment_author"), "viagra-test-123") ||
+	    trimmed_equal(form_get(r->form, "comment_author_email"),
+			  "akismet-guaranteed-spam@example.com"))
+		return AKISMET_TEST_SPAM;
+	return AKISMET_TEST_NONE;
+}
+
+bool akismet_parse_bool(const char *v)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on", NULL};
+
+	for (size_t i = 0; v && yes[i]; i++) {
+		if (trimmed_equal(v, yes[i]))
+			return true;
+	}
+	return false;
+}
+
+bool akismet_request_is_test(const struct akismet_request *r)
+{
+	return akismet_parse_bool(form_get(r->form, "is_test"));
+}
+
+bool akismet_request_honeypot(const struct akismet_request *r)
+{
+	const char *name = form_get(r->form, "honeypot_field_name"), *v;
+
+	if (!name || !name[0])
+		return false;
+	for (size_t i = 0; akismet_params[i]; i++) {
+		if (strcmp(name, akismet_params[i]) == 0)
+			return false;
+	}
+	v = form_get(r->form, name);
+	for (; v && *v; v++) {
+		if (!blank(*v))
+			return true;
+	}
+	return false;
+}
+
+/* Appends name, NUL, the value's length (8 bytes, little-endian) and the
+ * value to buf at *at (sized by the caller). */
+static void put_field(unsigned char *buf, size_t *at, const char *name, const char *v, size_t vlen)
+{
+	size_t n = strlen(name) + 1;
+
+	memcpy(buf + *at, name, n);
+	*at += n;
+	for (int b = 0; b < 8; b++)
+		buf[(*at)++] = (unsigned char)((uint64_t)vlen >> (8 * b));
+	if (vlen)
+		memcpy(buf + *at, v, vlen);
+	*at += vlen;
+}
+
+void akismet_message_key(const struct akismet_request *r, const struct keys *k,
+			 char out[AKISMET_MSG_KEY_MAX])
+{
+	static const char domain[] = "commentd akismet message v1";
+	unsigned char hash[KEYS_HASH_BYTES], *buf;
+	char hex[2 * KEYS_HASH_BYTES + 1];
+	size_t total = sizeof(domain), at = 0;
+
+	for (size_t i = 0; identity_fields[i]; i++) {
+		const char *v = form_get(r->form, identity_fields[i]);
+		total += strlen(identity_fields[i]) + 1 + 8 + (v ? strlen(v) : 0);
+	}
+	buf = malloc(total);
+	if (!buf) {
+		/* Out of memory: a random key learns the message, just not
+		 * idempotently; never fail a submit for it. */
+		randombytes_buf(hash, sizeof(hash));
+		goto out;
+	}
+	memcpy(buf, domain, sizeof(domain));
+	at = sizeof(domain);
+	for (size_t i = 0; identity_fields[i]; i++) {
+		const char *v = form_get(r->form, identity_fields[i]);
+		size_t vlen = v ? strlen(v) : 0;
+
+		if (strcmp(identity_fields[i], "comment_author_email") == 0 && v) {
+			/* trimmed, lower-cased in place below */
+			while (vlen && blank(*v)) {
+				v++;
+				vlen--;
+			}
+			while (vlen && blank(v[vlen - 1]))
+				vlen--;
+			put_field(buf, &at, identity_fields[i], v, vlen);
+			for (size_t j = at - vlen; j < at; j++) {
+				if (buf[j] >= 'A' && buf[j] <= 'Z')
+					buf[j] = (unsigned char)(buf[j] + 32);
+			}
+			continue;
+		}
+		put_field(buf, &at, identity_fields[i], v, vlen);
+	}
+	keys_hash(k, KEYS_TOKEN, buf, at, hash);
+	sodium_memzero(buf, total);
+	free(buf);
+out:
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	snprintf(out, AKISMET_MSG_KEY_MAX, "akismet:%s", hex);
+}
+
+int akismet_known_label(struct store_conn *c, const char *message_key, enum classify_label *label)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_learned_label);
+	int r = AKISMET_NOT_FOUND, rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, message_key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *l = (const char *)sqlite3_column_text(st, 0);
+		*label = l && strcmp(l, "spam") == 0 ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM;
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		log_err("akismet: reading the classifier ledger: %s", sqlite3_errmsg(store_db(c)));
+		r = -EIO;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+void akismet_guid(char out[AKISMET_GUID_CHARS])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, AKISMET_GUID_CHARS,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+		 b[15]);
+}
+
+/* ---- site keys ---- */
+
+static bool blog_valid(const char *blog)
+{
+	size_t n;
+
+	if (!blog)
+		return false;
+	n = strnlen(blog, AKISMET_BLOG_MAX + 1);
+	if (n == 0 || n > AKISMET_BLOG_MAX)
+		return false;
+	if (strncasecmp(blog, "http://", 7) != 0 && strncasecmp(blog, "https://", 8) != 0)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)blog; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	{
+		char host[256];
+		return tokenize_url_host(blog, n, host, sizeof(host)) == 0;
+	}
+}
+
+/* YYYYMM of t (UTC). */
+static int64_t month_of(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm))
+		return 0;
+	return (int64_t)(tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+int akismet_key_create(struct store_conn *c, const struct keys *k, const char *blog,
+		       char key[AKISMET_KEY_CHARS], int64_t *id)
+{
+	unsigned char raw[AKISMET_KEY_HEX / 2], hash[KEYS_HASH_BYTES];
+	sqlite3_stmt *st;
+	int r = -EIO;
+
+	key[0] = '\0';
+	if (!blog_valid(blog))
+		return AKISMET_BAD_BLOG;
+	r = store_begin(c);
+	if (r)
+		return r < 0 ? r : -EIO;
+	/* 48 random bits: a collision with an existing key is unlikely but
+	 * possible; the UNIQUE hash refuses it and we draw again. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(key, AKISMET_KEY_CHARS, raw, sizeof(raw));
+		keys_hash(k, KEYS_TOKEN, key, AKISMET_KEY_HEX, hash);
+		st = store_stmt(c, sql_key_insert);
+		if (!st) {
+			r = -EIO;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, blog, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if ((r & 0xff) == SQLITE_CONSTRAINT) {
+			r = -EEXIST;
+			continue;
+		}
+		r = store_write_error(c, r, "akismet key insert");
+		break;
+	}
+	if (r == 0) {
+		if (id)
+			*id = sqlite3_last_insert_rowid(store_db(c));
+		r = store_commit(c);
+	}
+	if (r > 0)
+		r = -EIO;
+out:
+	store_rollback(c);
+	sodium_memzero(raw, sizeof(raw));
+	if (r != 0)
+		sodium_memzero(key, AKISMET_KEY_CHARS);
+	return r;
+}
+
+int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *key, int64_t *id)
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	char norm[AKISMET_KEY_CHARS];
+	bool well_formed = akismet_key_normalise(key, norm);
+	sqlite3_stmt *st;
+	int r = AKISMET_DENIED;
+
+	/* Hash even a malformed key so timing does not tell the two apart. */
+	keys_hash(k, KEYS_TOKEN, norm, strlen(norm), hash);
+	if (!well_formed)
+		return AKISMET_DENIED;
+	st = store_stmt(c, sql_key_find);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const void *stored = sqlite3_column_blob(st, 1);
+		if (stored && sqlite3_column_bytes(st, 1) == (int)sizeof(hash) &&
+		    sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
+			if (id)
+				*id = sqlite3_column_int64(st, 0);
+			r = 0;
+		}
+	}
+	sqlite3_reset(st);
+	sodium_memzero(norm, sizeof(norm));
+	return r;
+}
+
+static int revoke_with(struct store_conn *c, const char *sql, int64_t id, const void *hash)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -EIO;
+	if (hash)
+		sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	r = store_write_error(c, sqlite3_step(st), "akismet key revoke");
+	sqlite3_reset(st);
+	if (r)
+		return r < 0 ? r : -EIO;
+	return sqlite3_changes(store_db(c)) == 1 ? 0 : AKISMET_NOT_FOUND;
+}
+
+int akismet_key_revoke_id(struct store_conn *c, int64_t id)
+{
+	return revoke_with(c, sql_key_revoke_id, id, NULL);
+}
+
+int akismet_key_revoke(struct store_conn *c, const struct keys *k, const char *key)
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	char norm[AKISMET_KEY_CHARS];
+
+	if (!akismet_key_normalise(key, norm))
+		return AKISMET_NOT_FOUND;
+	keys_hash(k, KEYS_TOKEN, norm, strlen(norm), hash);
+	sodium_memzero(norm, sizeof(norm));
+	return revoke_with(c, sql_key_revoke_hash, 0, hash);
+}
+
+static json_t *time_or_null(sqlite3_stmt *st, int col)
+{
+	char buf[21];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	comment_format_time(sqlite3_column_int64(st, col), buf);
+	return json_string(buf);
+}
+
+/* A counter column, or 0 when the row's month is not the current one. */
+static json_int_t counter(sqlite3_stmt *st, int month_col, int col, int64_t month)
+{
+	return sqlite3_column_int64(st, month_col) == month
+		   ? (json_int_t)sqlite3_column_int64(st, col)
+		   : 0;
+}
+
+#define MONTH_TEXT 16
+
+static void month_text(int64_t month, char out[MONTH_TEXT])
+{
+	snprintf(out, MONTH_TEXT, "%04u-%02u", (unsigned)(month / 100) % 10000u,
+		 (unsigned)(month % 100) % 100u);
+}
+
+int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_key_list);
+	json_t *list = json_array();
+	int64_t month = month_of(now);
+	char mtext[MONTH_TEXT];
+	int rc;
+
+	if (!st || !list) {
+		json_decref(list);
+		return st ? -ENOMEM : -EIO;
+	}
+	month_text(month, mtext);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_pack(
+		    "{s:I, s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
+		    (json_int_t)sqlite3_column_int64(st, 0), "blog",
+		    (const char *)sqlite3_column_text(st, 1), "created", time_or_null(st, 2),
+		    "revoked", time_or_null(st, 3), "last_used", time_or_null(st, 4), "month",
+		    mtext, "calls", counter(st, 5, 6, month), "spam", counter(st, 5, 7, month),
+		    "ham", counter(st, 5, 8, month), "missed_spam", counter(st, 5, 9, month),
+		    "false_positives", counter(st, 5, 10, month));
+		if (!row || json_array_append_new(list, row) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return -EIO;
+	}
+	*out = list;
+	return 0;
+}
+
+int akismet_key_count(struct store_conn *c, int64_t id, enum akismet_event event, int64_t now)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_key_count);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, event == AKISMET_EVENT_CHECK_SPAM);
+	sqlite3_bind_int(st, 4, event == AKISMET_EVENT_CHECK_HAM);
+	sqlite3_bind_int(st, 5, event == AKISMET_EVENT_SUBMIT_SPAM);
+	sqlite3_bind_int(st, 6, event == AKISMET_EVENT_SUBMIT_HAM);
+	sqlite3_bind_int64(st, 7, month_of(now));
+	r = store_write_error(c, sqlite3_step(st), "akismet key count");
+	sqlite3_reset(st);
+	return r > 0 ? -EIO : r;
+}
+
+/* Steps sql_key_get for id; the caller resets *st.  0, AKISMET_NOT_FOUND or
+ * negative. */
+static int key_row(struct store_conn *c, int64_t id, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = store_stmt(c, sql_key_get);
+	if (!*st)
+		return -EIO;
+	sqlite3_bind_int64(*st, 1, id);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	sqlite3_reset(*st);
+	return rc == SQLITE_DONE ? AKISMET_NOT_FOUND : -EIO;
+}
+
+int akismet_key_usage(struct store_conn *c, int64_t id, int64_t now, bool extended, json_t **out)
+{
+	sqlite3_stmt *st;
+	json_int_t calls;
+	int r = key_row(c, id, &st);
+
+	if (r != 0)
+		return r < 0 ? r : -ENOENT;
+	calls = counter(st, 2, 3, month_of(now));
+	sqlite3_reset(st);
+	*out = json_pack("{s:s, s:I, s:s, s:b}", "limit", "none", "usage", calls, "percentage",
+			 "0.00", "throttled", 0);
+	if (*out && extended) {
+		json_object_set_new(*out, "notice_level", json_string("NOTICE_NONE"));
+		json_object_set_new(*out, "upgrade", json_false());
+	}
+	return *out ? 0 : -ENOMEM;
+}
+
+int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char *month,
+		      json_t **out)
+{
+	int64_t current = month_of(now), want = current;
+	char host[256], mtext[MONTH_TEXT];
+	json_t *sites = NULL;
+	sqlite3_stmt *st;
+	int r;
+
+	if (month && month[0]) {
+		char *end;
+		long y, m;
+		errno = 0;
+		y = strtol(month, &end, 10);
+		if (errno || end != month + 4 || *end != '-' || y < 1970 || y > 9999)
+			return AKISMET_INVALID;
+		m = strtol(end + 1, &end, 10);
+		if (errno || *end || end != month + 7 || m < 1 || m > 12)
+			return AKISMET_INVALID;
+		want = (int64_t)y * 100 + m;
+	}
+	r = key_row(c, id, &st);
+	if (r != 0)
+		return r < 0 ? r : -ENOENT;
+	sites = json_array();
+	if (sites && want == current) {
+		const char *blog = (const char *)sqlite3_column_text(st, 0);
+		if (!blog || tokenize_url_host(blog, strlen(blog), host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "%s", blog ? blog : "");
+		json_array_append_new(
+		    sites,
+		    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b}", "site", host, "api_calls",
+			      counter(st, 2, 3, current), "spam", counter(st, 2, 4, current), "ham",
+			      counter(st, 2, 5, current), "missed_spam", counter(st, 2, 6, current),
+			      "false_positives", counter(st, 2, 7, current), "is_revoked",
+			      sqlite3_column_type(st, 1) != SQLITE_NULL));
+	}
+	sqlite3_reset(st);
+	if (!sites)
+		return -ENOMEM;
+	month_text(want, mtext);
+	*out = json_pack("{s:o, s:i, s:i, s:I}", mtext, sites, "limit", 500, "offset", 0, "total",
+			 (json_int_t)json_array_size(sites));
+	return *out ? 0 : -ENOMEM;
+}

@@ -1,0 +1,437 @@
+// End-to-end: the widget, the demo and the moderation page in headless
+// Chromium against the real daemon.  Run by run.py, which starts the daemons:
+//   BASE_OPEN  a daemon that publishes at once (moderation = none)
+//   BASE_HELD  a daemon that holds every comment (moderation = all)
+//   ADMIN_TOKEN an admin token for BASE_HELD
+// The tests run in order and build on each other.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const OPEN = process.env.BASE_OPEN;
+const HELD = process.env.BASE_HELD;
+const TOKEN = process.env.ADMIN_TOKEN;
+const OUT = process.env.E2E_OUT || 'e2e-out';
+const SHOTS = process.env.SCREENSHOTS || '';
+const T = '/2011/01/social-media-realities';
+const EMAILS = ['danny@example.nl', 'sjef@example.nl', 'reader@example.org', 'leser@example.de', 'wacht@example.nl'];
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+	'--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let browser;
+const problems = []; // CSP violations and page errors, from every page
+
+before(async () => {
+	assert.ok(OPEN && HELD && TOKEN, 'run.py sets BASE_OPEN, BASE_HELD and ADMIN_TOKEN');
+	mkdirSync(OUT, { recursive: true });
+	// launch() gives every run a fresh, temporary user-data-dir.
+	browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
+	});
+});
+after(async () => {
+	await browser?.close();
+	blogServer?.close();
+});
+
+async function open(url, opts = {}) {
+	const ctx = opts.ctx || await browser.newContext({ locale: 'nl-NL', viewport: { width: 1000, height: 900 }, ...opts.context });
+	const page = await ctx.newPage();
+	page.on('console', (m) => {
+		if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`${page.url()}: ${m.text()}`);
+	});
+	page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+	page.on('dialog', (d) => d.accept());
+	if (url) await page.goto(url);
+	return { ctx, page };
+}
+const widget = (page) => page.locator('#commentd');
+const comment = (page, text) => widget(page).locator('article.cd-c', { hasText: text });
+async function count(page, re) {
+	await page.locator('#cd-count', { hasText: re }).waitFor();
+}
+async function post(page, { name, email, text, url }) {
+	const w = widget(page);
+	await w.getByLabel(/^(Naam|Name)$/).fill(name);
+	await w.getByLabel(/^(E-mail|E-Mail)$/).fill(email);
+	if (url !== undefined) await w.getByLabel(/^Website/).fill(url);
+	await w.getByRole('textbox', { name: /^(Reactie|Comment|Kommentar)$/ }).fill(text);
+	await w.getByRole('button', { name: /^(Plaats reactie|Post comment|Kommentar senden)$/ }).click();
+	await comment(page, text.replace(/[*`]/g, '').slice(0, 40)).waitFor();
+}
+async function api(base, pathname, init) {
+	const r = await fetch(base + pathname, init);
+	return r.json();
+}
+function noProblems() {
+	assert.deepEqual(problems.splice(0), [], 'no CSP violations or script errors');
+}
+
+test('the Dutch widget on the demo: count, labels, e-mail note, hidden honeypot, focus order', async () => {
+	const requests = [];
+	const { ctx, page } = await open(null);
+	page.on('request', (r) => { if (r.url().endsWith('/api/v1/counts')) requests.push(r.url()); });
+	await page.goto(OPEN + '/demo/');
+	await count(page, /^Nog geen reacties$/);
+	const w = widget(page);
+	await w.getByLabel('Naam').waitFor();
+	assert.equal(await w.getByText('Wordt niet gepubliceerd.').count(), 1, 'the e-mail note');
+	assert.equal(await w.getByLabel('E-mail').getAttribute('aria-describedby'), 'cd-email-note');
+	assert.equal(await page.locator('#cd-website2').isVisible(), false, 'the honeypot is not visible');
+	assert.equal(await page.getByRole('textbox', { name: 'Laat dit veld leeg' }).count(), 0,
+		'the honeypot is not in the accessibility tree');
+	assert.ok(await page.locator('input[name=stamp]').inputValue(), 'the form carries the stamp from GET');
+	// The count helper: three elements, one request.
+	await page.locator('aside [data-commentd-count]', { hasText: 'Nog geen reacties' }).nth(2).waitFor();
+	assert.equal(requests.length, 1, 'one POST /api/v1/counts for all count elements');
+	// Focus order through the form: name, e-mail, website, text, button.
+	await w.getByLabel('Naam').focus();
+	const order = [];
+	for (let i = 0; i < 4; i++) {
+		await page.keyboard.press('Tab');
+		order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
+	}
+	assert.deepEqual(order, ['cd-email', 'cd-url', 'cd-text', 'Plaats reactie']);
+	noProblems();
+	await ctx.close();
+});
+
+let author; // the author's browser (keeps localStorage between tests)
+let parentId;
+
+test('post a comment and a reply (by keyboard) and see them nested', async () => {
+	author = await browser.newContext({ locale: 'nl-NL', viewport: { width: 1000, height: 900 } });
+	const { page } = await open(OPEN + '/demo/', { ctx: author });
+	await count(page, /^Nog geen reacties$/);
+	await post(page, {
+		name: 'Danny Verhoeven', email: EMAILS[0], url: 'https://danny.example.nl',
+		text: 'Leuk artikel Sjef! Social media is *hard werken* en vergt veel uithoudingsvermogen.',
+	});
+	await count(page, /^1 reactie$/);
+	await page.locator('.cd-status', { hasText: 'Je reactie is geplaatst.' }).waitFor();
+	const first = comment(page, 'Leuk artikel Sjef');
+	assert.equal(await first.locator('em').textContent(), 'hard werken', 'Markdown is rendered');
+	parentId = (await first.getAttribute('id')).replace('comment-', '');
+
+	// Reply with the keyboard: Enter on "Reageer", type, Escape cancels, Enter again.
+	const replyBtn = first.getByRole('button', { name: 'Reageer op Danny Verhoeven' });
+	await replyBtn.focus();
+	await page.keyboard.press('Enter');
+	assert.equal(await page.evaluate(() => document.activeElement.id), 'cd-text', 'focus moves to the text');
+	await widget(page).getByText('Reactie op Danny Verhoeven').waitFor();
+	await page.keyboard.press('Escape');
+	assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Reageer op Danny Verhoeven',
+		'Escape returns focus to the reply button');
+	await page.keyboard.press('Enter');
+	await post(page, { name: 'Sjef Kerkhofs', email: EMAILS[1], url: '', text: 'Dank je Danny! Volharding is het credo.' });
+	await count(page, /^2 reacties$/);
+	const nested = page.locator(`li:has(> #comment-${parentId}) > ol.cd-replies > li > article`);
+	assert.match(await nested.textContent(), /Volharding is het credo/, 'the reply is nested under its parent');
+
+	// A stranger sees the same tree from the server, without edit buttons.
+	const other = await open(OPEN + '/demo/');
+	await count(other.page, /^2 reacties$/);
+	const nested2 = other.page.locator(`li:has(> #comment-${parentId}) > ol.cd-replies > li > article`);
+	assert.match(await nested2.textContent(), /Volharding is het credo/);
+	assert.equal(await widget(other.page).getByRole('button', { name: 'Bewerk' }).count(), 0);
+	assert.equal(await other.page.locator('.cd-a a[href="https://danny.example.nl"]').count(), 1, 'the website links the name');
+	const html = await other.page.content();
+	for (const e of EMAILS) assert.ok(!html.includes(e), 'no e-mail address on the page');
+	await other.ctx.close();
+
+	// localStorage: only name, website and edit tokens.
+	const stored = await page.evaluate(() => ({ keys: Object.keys(localStorage), v: localStorage.getItem('commentd') }));
+	assert.deepEqual(stored.keys, ['commentd']);
+	const s = JSON.parse(stored.v);
+	assert.deepEqual(Object.keys(s).sort(), ['mine', 'name', 'url']);
+	assert.equal(s.name, 'Sjef Kerkhofs');
+	for (const m of Object.values(s.mine)) assert.deepEqual(Object.keys(m).sort(), ['p', 'pa', 't', 'th', 'u']);
+	for (const e of EMAILS) assert.ok(!stored.v.includes(e), 'no e-mail address in localStorage');
+	assert.ok(!stored.v.includes('Volharding'), 'no comment text in localStorage');
+	noProblems();
+	await page.close();
+});
+
+test('the author edits and deletes their own comment within the window', async () => {
+	const { page } = await open(OPEN + '/demo/', { ctx: author });
+	await count(page, /^2 reacties$/);
+	await post(page, { name: 'Sjef Kerkhofs', email: EMAILS[1], url: '', text: 'Oeps, een tikfuot.' });
+	await count(page, /^3 reacties$/);
+	const mine = comment(page, 'Oeps');
+	await mine.getByRole('button', { name: 'Bewerk' }).click();
+	const area = mine.getByRole('textbox', { name: 'Reactie' });
+	assert.equal(await area.inputValue(), 'Oeps, een tikfuot.', 'the editor starts with the text');
+	await area.fill('Oeps, een **tikfout**.');
+	await mine.getByRole('button', { name: 'Opslaan' }).click();
+	await comment(page, 'Oeps, een tikfout.').waitFor();
+	// An edit passes the filter again; while it has learned too little
+	// (cold start) the daemon holds edited text for a moderator.
+	const status = page.locator('.cd-status', { hasText: /Je wijziging is opgeslagen.|Je reactie wacht op goedkeuring./ });
+	await status.waitFor();
+	const held = /wacht/.test(await status.textContent());
+	if (held) {
+		await mine.getByText('Wacht op goedkeuring').waitFor();
+		await count(page, /^2 reacties$/);
+	}
+	await mine.getByRole('button', { name: 'Verwijder' }).click();
+	await page.locator('.cd-status', { hasText: 'Je reactie is verwijderd.' }).waitFor();
+	await count(page, /^2 reacties$/);
+	assert.equal(await comment(page, 'Oeps').count(), 0);
+	const j = await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(T));
+	assert.equal(j.count, 2, 'the server agrees');
+	noProblems();
+	await page.close();
+});
+
+// A blog on another origin (localhost vs 127.0.0.1) embedding the widget
+// under the CSP that docs/widget.md recommends.
+function blogPage(lang, title) {
+	return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title></head>
+<body><main><h1>${title}</h1><p>Text.</p>
+<p><a href="#c" data-commentd-count="${T}">…</a></p>
+<script src="${OPEN}/embed.js" async data-thread="${T}"></script>
+<div id="commentd"></div></main></body></html>`;
+}
+// The blog is a small server on its own port: a page served by a loopback
+// address may call the daemon on another loopback port (Chromium's local
+// network access rules), and its origin is in the daemon's site_origins.
+let blogServer;
+async function blog(lang, title) {
+	const origin = process.env.BLOG_ORIGIN;
+	if (!blogServer) {
+		blogServer = http.createServer((req, res) => {
+			const l = req.url.split('/')[1];
+			res.writeHead(200, {
+				'Content-Type': 'text/html; charset=utf-8',
+				'Content-Security-Policy': `default-src 'self'; script-src 'self' ${OPEN}; style-src 'self' ${OPEN}; connect-src 'self' ${OPEN}; img-src 'self'`,
+			});
+			res.end(blogPage(l, l === 'de' ? 'Social-Media-Realitäten' : 'Social media realities'));
+		});
+		await new Promise((ok) => blogServer.listen(Number(new URL(origin).port), '127.0.0.1', ok));
+	}
+	const { ctx, page } = await open(null, { context: { locale: lang } });
+	await page.goto(`${origin}/${lang}/`);
+	assert.equal(await page.title(), title);
+	return { ctx, page };
+}
+
+test('English and German strings, on a blog on another origin (CORS, CSP)', async () => {
+	const en = await blog('en', 'Social media realities');
+	await count(en.page, /^2 comments$/);
+	const w = widget(en.page);
+	await w.getByLabel('Name').waitFor();
+	await w.getByText('Will not be published.').waitFor();
+	assert.equal(await w.getByRole('button', { name: 'Reply to Danny Verhoeven' }).count(), 1);
+	await post(en.page, { name: 'A Reader', email: EMAILS[2], text: 'Great points, perseverance is the key.' });
+	await count(en.page, /^3 comments$/);
+	await en.page.locator('.cd-status', { hasText: 'Your comment has been posted.' }).waitFor();
+	await en.page.locator('main > p > a[data-commentd-count]', { hasText: /^3 comments$/ }).waitFor();
+	await en.ctx.close();
+
+	const de = await blog('de', 'Social-Media-Realitäten');
+	await count(de.page, /^3 Kommentare$/);
+	await widget(de.page).getByRole('button', { name: 'Kommentar senden' }).waitFor();
+	await widget(de.page).getByText('Wird nicht veröffentlicht.').waitFor();
+	await de.ctx.close();
+	noProblems();
+});
+
+test('without JavaScript the same form posts and returns to the page', async () => {
+	const { ctx, page } = await open(OPEN + '/demo/', { context: { javaScriptEnabled: false } });
+	assert.equal(await page.locator('#nojs-hp').isVisible(), false, 'the honeypot is hidden without JS too');
+	await page.getByLabel('Naam').fill('Edwin van der Poel');
+	await page.getByLabel('E-mail').fill('edwin@example.nl');
+	await page.getByLabel('Reactie').fill('Kortom; doe het goed of doe het niet. (Zonder JavaScript geplaatst.)');
+	await Promise.all([page.waitForURL(/\/demo\/#comment-\d+$/), page.getByRole('button', { name: 'Plaats reactie' }).click()]);
+	const id = Number(page.url().split('#comment-')[1]);
+	const j = await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(T));
+	assert.ok(j.comments.some((c) => c.id === id && c.author === 'Edwin van der Poel'), 'the comment is in the thread');
+	await ctx.close();
+	// With JavaScript, the page scrolls to and focuses the new comment.
+	const js = await open(OPEN + `/demo/#comment-${id}`);
+	await comment(js.page, 'Zonder JavaScript geplaatst').waitFor();
+	assert.equal(await js.page.evaluate(() => document.activeElement.id), `comment-${id}`);
+	await js.ctx.close();
+	noProblems();
+});
+
+let heldAuthor;
+test('a held comment shows as awaiting moderation to its author only', async () => {
+	heldAuthor = await browser.newContext({ locale: 'nl-NL', viewport: { width: 1000, height: 900 } });
+	const { page } = await open(HELD + '/demo/', { ctx: heldAuthor });
+	await count(page, /^Nog geen reacties$/);
+	await post(page, { name: 'Martin Kloos', email: 'martin@example.nl', text: 'Goede punten @sjef. Je doet het bijna klinken als een echte relatie.' });
+	const mine = comment(page, 'echte relatie');
+	await mine.getByText('Wacht op goedkeuring').waitFor();
+	await page.locator('.cd-status', { hasText: 'Je reactie wacht op goedkeuring.' }).waitFor();
+	await count(page, /^Nog geen reacties$/);
+	assert.equal(await mine.getByRole('button', { name: /^Reageer/ }).count(), 0, 'no replies to a held comment');
+	// After a reload the author still sees it (from the edit token in localStorage).
+	await page.reload();
+	await count(page, /^Nog geen reacties$/);
+	await widget(page).locator('article.cd-held', { hasText: 'Wacht op goedkeuring' }).waitFor();
+	// Nobody else does.
+	const other = await open(HELD + '/demo/');
+	await count(other.page, /^Nog geen reacties$/);
+	assert.equal(await widget(other.page).locator('article').count(), 0);
+	await other.ctx.close();
+	noProblems();
+	await page.close();
+});
+
+let adminPage; // signed in once; the token lives in this tab's sessionStorage
+async function signIn() {
+	const { page } = await open(HELD + '/admin/', { context: { locale: 'en-GB', viewport: { width: 1280, height: 860 } } });
+	await page.getByLabel('Admin token').fill('not-a-token');
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.getByText('That token is not valid.').waitFor();
+	await page.getByLabel('Admin token').fill(TOKEN);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.locator('#status', { hasText: /pending comment/ }).waitFor();
+	adminPage = page;
+	return page;
+}
+
+test('the moderation page: sign in, approve, and the comment appears on the article', async () => {
+	const page = await signIn();
+	const item = page.locator('#list li', { hasText: 'echte relatie' });
+	await item.waitFor();
+	assert.match(await item.textContent(), /Martin Kloos/);
+	assert.ok(!(await item.textContent()).includes('martin@example.nl'), 'no e-mail address on the admin page');
+	await item.getByRole('button', { name: 'Approve' }).click();
+	await page.locator('#status', { hasText: /approved/ }).waitFor();
+	await item.waitFor({ state: 'detached' });
+	await page.locator('[data-count="published"]', { hasText: '(1)' }).waitFor();
+
+	const p = await open(HELD + '/demo/', { ctx: heldAuthor });
+	await count(p.page, /^1 reactie$/);
+	const c = comment(p.page, 'echte relatie');
+	await c.waitFor();
+	assert.equal(await c.getByText('Wacht op goedkeuring').count(), 0, 'no longer marked as held');
+	const other = await open(HELD + '/demo/');
+	await comment(other.page, 'echte relatie').waitFor();
+	await other.ctx.close();
+	await p.page.close();
+	noProblems();
+});
+
+const SPAM = 'CHEAP followers!!! buy 10000 instagram followers now http://followers.example.com';
+async function postApi(base, author, email, text) {
+	return api(base, '/api/v1/comments', {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ thread: T, author, email, text }),
+	});
+}
+
+test('mark spam with a key, search, and bulk-approve the rest', async () => {
+	await postApi(HELD, 'Peter van Veen', 'peter@example.nl', 'Inderdaad, volharding is essentieel voor succes.');
+	await postApi(HELD, 'Jerryenzo', 'jerry@example.nl', 'Verfrissend Sjef! Social media zijn in beginsel gewoon media.');
+	const s = await postApi(HELD, 'Spammer', 'spam@example.com', SPAM);
+	const page = adminPage;
+	await page.keyboard.press('1'); // reload the pending queue
+	await page.locator('#list li').nth(2).waitFor();
+	// The newest is first: j selects it, s marks it as spam.
+	await page.locator('#list li', { hasText: 'CHEAP followers' }).waitFor();
+	await page.locator('body').press('j');
+	assert.match(await page.evaluate(() => document.activeElement.textContent), /CHEAP followers/);
+	await page.keyboard.press('s');
+	await page.locator('#status', { hasText: `Comment #${s.id} marked as spam.` }).waitFor();
+	assert.equal(await page.locator('#list li', { hasText: 'CHEAP followers' }).count(), 0);
+	await page.keyboard.press('2'); // the spam queue
+	await page.locator('#list li', { hasText: 'CHEAP followers' }).waitFor();
+	assert.equal(await page.getByRole('button', { name: 'Spam', pressed: true }).count(), 1);
+	const j = await api(HELD, `/api/v1/admin/comments?status=spam`, { headers: { Authorization: 'Bearer ' + TOKEN } });
+	assert.ok(j.comments.some((c) => c.id === s.id), 'the server has it as spam');
+
+	// Search in the pending queue, then select all and approve.
+	await page.keyboard.press('1');
+	await page.locator('#list li').nth(1).waitFor();
+	await page.getByLabel('Search text').fill('volharding');
+	await page.getByRole('button', { name: 'Search' }).click();
+	await page.locator('#status', { hasText: '1 pending comment.' }).waitFor();
+	await page.getByLabel('Search text').fill('');
+	await page.getByRole('button', { name: 'Search' }).click();
+	await page.locator('#status', { hasText: '2 pending comments.' }).waitFor();
+	await page.getByLabel('Select all').check();
+	await page.getByRole('button', { name: 'Approve selected' }).click();
+	await page.locator('#status', { hasText: '2 comments approved.' }).waitFor();
+	assert.equal(await page.locator('#list li').count(), 0);
+	const t = await api(HELD, '/api/v1/comments?thread=' + encodeURIComponent(T));
+	assert.equal(t.count, 3);
+	noProblems();
+});
+
+async function axe(url, setup, scheme) {
+	// axe is injected as a script: this context lets it past the page's CSP.
+	const ctx = await browser.newContext({ bypassCSP: true, colorScheme: scheme, locale: 'nl-NL', viewport: { width: 1100, height: 900 } });
+	const page = await ctx.newPage();
+	await page.goto(url);
+	await setup(page);
+	await page.addScriptTag({ content: AXE });
+	const res = await page.evaluate(() => window.axe.run(document, {
+		runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+	}));
+	await ctx.close();
+	assert.ok(res.passes.length > 20, `axe ran its checks on ${url}`);
+	return res.violations;
+}
+function report(t, name, violations) {
+	for (const v of violations)
+		t.diagnostic(`${name}: ${v.impact} ${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+	return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+}
+
+test('axe-core finds no serious or critical violations (light and dark)', async (t) => {
+	const demoReady = async (page) => {
+		await count(page, /reacties?$/);
+		await page.locator('article.cd-c').first().waitFor();
+	};
+	const adminReady = async (page) => {
+		await page.getByLabel('Admin token').fill(TOKEN);
+		await page.getByRole('button', { name: 'Sign in' }).click();
+		await page.locator('#status', { hasText: /comment/ }).waitFor();
+		await page.keyboard.press('2');
+		await page.locator('#list li').first().waitFor();
+	};
+	const serious = [];
+	for (const scheme of ['light', 'dark']) {
+		serious.push(...report(t, `demo (${scheme})`, await axe(OPEN + '/demo/', demoReady, scheme)));
+		serious.push(...report(t, `admin (${scheme})`, await axe(HELD + '/admin/', adminReady, scheme)));
+	}
+	assert.deepEqual(serious, []);
+});
+
+test('screenshots of the demo and the moderation page', async () => {
+	const shots = [];
+	const demo = await open(OPEN + '/demo/', { context: { viewport: { width: 900, height: 1000 } } });
+	await count(demo.page, /reacties$/);
+	await comment(demo.page, 'Zonder JavaScript').waitFor();
+	await demo.page.locator('#commentd').scrollIntoViewIfNeeded();
+	shots.push(['demo.png', demo.page]);
+	// Fill the pending queue for the admin picture.
+	await postApi(HELD, 'Jasper van Weerd', 'jasper@example.nl', 'Vreemd… ik was ervan overtuigd dat het in een PPT stond. Als ik het vind roep ik hier nog wel een keer.');
+	await postApi(HELD, 'Casino Bonus', 'win@example.com', 'Casino bonus free spins, win big today http://casino.example.com click here');
+	await postApi(HELD, 'Edwin', 'edwin2@example.nl', 'Gebruik social media niet alleen voor bedrijfs-spam maar ook voor nuttige en relevante content.');
+	const page = adminPage;
+	await page.keyboard.press('1');
+	await page.locator('#list li').nth(2).waitFor();
+	await page.locator('body').press('j');
+	await page.keyboard.press('j');
+	shots.push(['admin.png', page]);
+	for (const [name, p] of shots) {
+		const file = path.join(OUT, name);
+		await p.screenshot({ path: file, fullPage: name === 'admin.png' ? false : true });
+		if (SHOTS) {
+			mkdirSync(SHOTS, { recursive: true });
+			copyFileSync(file, path.join(SHOTS, name));
+		}
+	}
+	noProblems();
+	await demo.ctx.close();
+});

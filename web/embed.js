@@ -1,0 +1,492 @@
+/* commentd: the embeddable comment widget and the count helper.
+ *
+ *   <script src="https://comments.example.nl/embed.js" async
+ *           data-thread="/2011/01/social-media-realities"></script>
+ *   <div id="commentd"></div>
+ *
+ * Plain JavaScript, no framework, no build step; works under a strict
+ * Content-Security-Policy (no inline script or style; the styles come from
+ * embed.css next to this file).  localStorage ("commentd") keeps only the
+ * author's name and website and the edit tokens of their own comments (with
+ * the comment id, thread, parent, until when it may be changed and whether it
+ * was held for moderation).  Documentation: docs/widget.md.
+ */
+(function () {
+	'use strict';
+	var d = document;
+	var script = d.currentScript || d.querySelector('script[src*="embed.js"]');
+	if (!script) return;
+
+	/* One table per language; {n}, {name}, {t} are filled in. */
+	var STRINGS = {
+		nl: {
+			zero: 'Nog geen reacties', one: '1 reactie', other: '{n} reacties',
+			title: 'Reacties', write: 'Schrijf een reactie', replyTo: 'Reactie op {name}',
+			reply: 'Reageer', replyLabel: 'Reageer op {name}', cancel: 'Annuleer',
+			name: 'Naam', email: 'E-mail', emailNote: 'Wordt niet gepubliceerd.',
+			website: 'Website (niet verplicht)', text: 'Reactie',
+			textNote: 'Je kunt *cursief*, **vet**, `code` en links gebruiken.',
+			hp: 'Laat dit veld leeg', submit: 'Plaats reactie', sending: 'Bezig met versturen…',
+			posted: 'Je reactie is geplaatst.', held: 'Je reactie wacht op goedkeuring. Alleen jij ziet haar tot een moderator haar goedkeurt.',
+			pending: 'Wacht op goedkeuring', heldOnly: 'Je reactie wacht op goedkeuring.',
+			edit: 'Bewerk', del: 'Verwijder', save: 'Opslaan', confirmDel: 'Deze reactie verwijderen?',
+			deleted: 'Deze reactie is verwijderd.', saved: 'Je wijziging is opgeslagen.',
+			removed: 'Je reactie is verwijderd.', until: 'Je kunt je reactie tot {t} bewerken of verwijderen.',
+			loadError: 'De reacties konden niet worden geladen.', error: 'Dat lukte niet: ',
+			author: 'Vul je naam in (zonder regeleinden).', mail: 'Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.',
+			url: 'Een website begint met http:// of https://.', body: 'Schrijf een reactie (niet te lang).',
+			rate: 'Even geduld: je plaatst te snel reacties.', closed: 'De tijd om te bewerken is voorbij.',
+			net: 'Geen verbinding met de reactieserver.'
+		},
+		en: {
+			zero: 'No comments yet', one: '1 comment', other: '{n} comments',
+			title: 'Comments', write: 'Write a comment', replyTo: 'Replying to {name}',
+			reply: 'Reply', replyLabel: 'Reply to {name}', cancel: 'Cancel',
+			name: 'Name', email: 'E-mail', emailNote: 'Will not be published.',
+			website: 'Website (optional)', text: 'Comment',
+			textNote: 'You can use *italics*, **bold**, `code` and links.',
+			hp: 'Leave this field empty', submit: 'Post comment', sending: 'Sending…',
+			posted: 'Your comment has been posted.', held: 'Your comment is awaiting moderation. Only you can see it until a moderator approves it.',
+			pending: 'Awaiting moderation', heldOnly: 'Your comment is awaiting moderation.',
+			edit: 'Edit', del: 'Delete', save: 'Save', confirmDel: 'Delete this comment?',
+			deleted: 'This comment was deleted.', saved: 'Your change has been saved.',
+			removed: 'Your comment has been deleted.', until: 'You can edit or delete your comment until {t}.',
+			loadError: 'The comments could not be loaded.', error: 'That did not work: ',
+			author: 'Please enter your name (on one line).', mail: 'Please enter a valid e-mail address, such as name@example.org.',
+			url: 'A website starts with http:// or https://.', body: 'Please write a comment (not too long).',
+			rate: 'Please wait a moment: you are posting too fast.', closed: 'The time to edit has passed.',
+			net: 'No connection to the comment server.'
+		},
+		de: {
+			zero: 'Noch keine Kommentare', one: '1 Kommentar', other: '{n} Kommentare',
+			title: 'Kommentare', write: 'Schreibe einen Kommentar', replyTo: 'Antwort an {name}',
+			reply: 'Antworten', replyLabel: 'Antworten an {name}', cancel: 'Abbrechen',
+			name: 'Name', email: 'E-Mail', emailNote: 'Wird nicht veröffentlicht.',
+			website: 'Website (freiwillig)', text: 'Kommentar',
+			textNote: 'Du kannst *kursiv*, **fett**, `Code` und Links verwenden.',
+			hp: 'Dieses Feld leer lassen', submit: 'Kommentar senden', sending: 'Wird gesendet…',
+			posted: 'Dein Kommentar wurde veröffentlicht.', held: 'Dein Kommentar wartet auf Freigabe. Nur du siehst ihn, bis ein Moderator ihn freigibt.',
+			pending: 'Wartet auf Freigabe', heldOnly: 'Dein Kommentar wartet auf Freigabe.',
+			edit: 'Bearbeiten', del: 'Löschen', save: 'Speichern', confirmDel: 'Diesen Kommentar löschen?',
+			deleted: 'Dieser Kommentar wurde gelöscht.', saved: 'Deine Änderung wurde gespeichert.',
+			removed: 'Dein Kommentar wurde gelöscht.', until: 'Du kannst deinen Kommentar bis {t} bearbeiten oder löschen.',
+			loadError: 'Die Kommentare konnten nicht geladen werden.', error: 'Das hat nicht geklappt: ',
+			author: 'Bitte gib deinen Namen ein (in einer Zeile).', mail: 'Bitte gib eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.',
+			url: 'Eine Website beginnt mit http:// oder https://.', body: 'Bitte schreibe einen Kommentar (nicht zu lang).',
+			rate: 'Einen Moment bitte: du kommentierst zu schnell.', closed: 'Die Zeit zum Bearbeiten ist vorbei.',
+			net: 'Keine Verbindung zum Kommentarserver.'
+		}
+	};
+	/* Server error codes -> [form field, string key]. */
+	var FIELD_ERRORS = {
+		missing_author: ['author', 'author'], invalid_author: ['author', 'author'], author_too_long: ['author', 'author'],
+		missing_email: ['email', 'mail'], invalid_email: ['email', 'mail'], invalid_url: ['url', 'url'],
+		missing_text: ['text', 'body'], invalid_text: ['text', 'body'], text_too_long: ['text', 'body'],
+		rate_limited: [null, 'rate'], edit_window_closed: [null, 'closed']
+	};
+
+	var ds = script.dataset;
+	var lang = (ds.lang || d.documentElement.lang || navigator.language || 'en').toLowerCase().slice(0, 2);
+	if (!STRINGS[lang]) lang = 'en';
+	var S = STRINGS[lang];
+	var base = script.src.replace(/embed\.js([?#].*)?$/, '');
+	var api = base + 'api/v1/';
+	var thread = ds.thread || location.pathname;
+	var honeypot = ds.honeypot || 'website2';
+	var KEY = 'commentd';
+	var seq = 0;
+
+	function t(key, vars) {
+		return S[key].replace(/\{(\w+)\}/g, function (m, k) { return vars && k in vars ? vars[k] : m; });
+	}
+	function countText(n) {
+		if (!n) return S.zero;
+		return n === 1 ? S.one : t('other', { n: n.toLocaleString(lang) });
+	}
+	/* el('tag.class', {attr: value}, children...): a small element builder. */
+	function el(spec, attrs) {
+		var parts = spec.split('.');
+		var node = d.createElement(parts[0]);
+		if (parts[1]) node.className = parts.slice(1).join(' ');
+		for (var k in attrs || {}) {
+			var v = attrs[k];
+			if (v === null || v === undefined || v === false) continue;
+			if (k === 'text') node.textContent = v;
+			else if (k === 'on') node.addEventListener(v[0], v[1]);
+			else node.setAttribute(k, v === true ? '' : v);
+		}
+		for (var i = 2; i < arguments.length; i++) if (arguments[i]) node.appendChild(arguments[i]);
+		return node;
+	}
+	function request(method, path, body, token) {
+		var headers = {};
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
+		if (token) headers['X-Edit-Token'] = token;
+		return fetch(api + path, {
+			method: method, headers: headers, mode: 'cors', credentials: 'omit',
+			body: body === undefined ? undefined : JSON.stringify(body)
+		}).then(function (r) {
+			return r.json().catch(function () { return {}; }).then(function (j) {
+				if (!r.ok) { var e = new Error(j.message || String(r.status)); e.code = j.error; throw e; }
+				return j;
+			});
+		});
+	}
+
+	/* localStorage: {name, url, mine: {id: {t: token, u: until (ms), p: held, th: thread, pa: parent}}} */
+	function load() {
+		var s;
+		try { s = JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { s = {}; }
+		s.mine = s.mine || {};
+		var now = Date.now();
+		for (var id in s.mine) {
+			var m = s.mine[id];
+			/* Held comments stay listed for 30 days, published ones until the window closes. */
+			if (m.u + (m.p ? 2592e6 : 0) < now) delete s.mine[id];
+		}
+		return s;
+	}
+	function store(s) {
+		try { localStorage.setItem(KEY, JSON.stringify(s)); } catch (e) { /* private mode */ }
+	}
+	var state = load();
+
+	/* A 5x5 mirrored identicon from the avatar hash (SVG, no inline style). */
+	function avatar(hex) {
+		var ns = 'http://www.w3.org/2000/svg';
+		var svg = d.createElementNS(ns, 'svg');
+		svg.setAttribute('viewBox', '0 0 5 5');
+		svg.setAttribute('class', 'cd-av');
+		svg.setAttribute('aria-hidden', 'true');
+		svg.setAttribute('focusable', 'false');
+		hex = /^[0-9a-f]{8,}$/.test(hex || '') ? hex : '8b8b8b8b8b8b8b8b';
+		var hue = parseInt(hex.slice(0, 4), 16) % 360;
+		var fill = 'hsl(' + hue + ',55%,45%)';
+		var bits = parseInt(hex.slice(4, 8), 16);
+		var bg = d.createElementNS(ns, 'rect');
+		bg.setAttribute('width', '5');
+		bg.setAttribute('height', '5');
+		bg.setAttribute('class', 'cd-avbg');
+		svg.appendChild(bg);
+		for (var i = 0; i < 15; i++) {
+			if (!(bits >> i & 1)) continue;
+			var x = Math.floor(i / 5), y = i % 5;
+			[x, 4 - x].forEach(function (cx, j) {
+				if (j && cx === x) return;
+				var r = d.createElementNS(ns, 'rect');
+				r.setAttribute('x', cx);
+				r.setAttribute('y', y);
+				r.setAttribute('width', '1');
+				r.setAttribute('height', '1');
+				r.setAttribute('fill', fill);
+				svg.appendChild(r);
+			});
+		}
+		return svg;
+	}
+	function when(iso) {
+		var date = new Date(iso);
+		try {
+			return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+		} catch (e) {
+			return date.toLocaleString();
+		}
+	}
+
+	/* Count helper: every [data-commentd-count="/path"] on the page, in one request. */
+	function fillCounts(only, n) {
+		var nodes = d.querySelectorAll('[data-commentd-count]');
+		if (only !== undefined) {
+			for (var i = 0; i < nodes.length; i++)
+				if (nodes[i].getAttribute('data-commentd-count') === only) nodes[i].textContent = countText(n);
+			return;
+		}
+		var paths = [];
+		for (var j = 0; j < nodes.length; j++) {
+			var p = nodes[j].getAttribute('data-commentd-count');
+			if (p && paths.indexOf(p) < 0) paths.push(p);
+		}
+		for (var k = 0; k < paths.length; k += 200) {
+			request('POST', 'counts', paths.slice(k, k + 200)).then(function (map) {
+				for (var i = 0; i < nodes.length; i++) {
+					var n = map[nodes[i].getAttribute('data-commentd-count')];
+					if (typeof n === 'number') nodes[i].textContent = countText(n);
+				}
+			}, function () { /* leave the page's own text */ });
+		}
+	}
+
+	var root = d.querySelector(ds.target || '#commentd');
+	fillCounts();
+	if (!root) return; /* only the count helper on this page */
+
+	if (ds.css !== 'false' && !d.querySelector('link[href="' + base + 'embed.css"]'))
+		d.head.appendChild(el('link', { rel: 'stylesheet', href: base + 'embed.css' }));
+
+	var count = 0;
+	var heading = el('h2.cd-count', { id: 'cd-count', tabindex: '-1' });
+	var live = el('p.cd-status', { role: 'status', 'aria-live': 'polite' });
+	var list = el('ol.cd-list', { 'aria-labelledby': 'cd-count' });
+	var nodes = {}; /* id -> {li, art, replies, data} */
+
+	function say(msg, bad) {
+		live.textContent = '';
+		live.classList.toggle('cd-bad', !!bad);
+		/* A fresh text node so screen readers announce a repeated message. */
+		setTimeout(function () { live.textContent = msg; }, 30);
+	}
+	function setCount(n) {
+		count = Math.max(0, n);
+		heading.textContent = countText(count);
+		fillCounts(thread, count);
+	}
+
+	/* ---- the form ---- */
+	function field(name, label, input, note) {
+		var id = 'cd-' + name;
+		input.id = id;
+		input.name = name;
+		if (note) input.setAttribute('aria-describedby', id + '-note');
+		return el('div.cd-f', null, el('label', { for: id, text: label }), input,
+			note ? el('small', { id: id + '-note', text: note }) : null);
+	}
+	var f = {
+		thread: el('input', { type: 'hidden', name: 'thread', value: thread }),
+		parent: el('input', { type: 'hidden', name: 'parent', value: '' }),
+		redirect: el('input', { type: 'hidden', name: 'redirect', value: location.href.split('#')[0] }),
+		stamp: el('input', { type: 'hidden', name: 'stamp', value: '' }),
+		author: el('input', { required: true, autocomplete: 'name', maxlength: '100' }),
+		email: el('input', { type: 'email', required: true, autocomplete: 'email', maxlength: '254' }),
+		url: el('input', { type: 'url', autocomplete: 'url', inputmode: 'url', placeholder: 'https://' }),
+		text: el('textarea', { required: true, rows: '5' }),
+		hp: el('input', { type: 'text', tabindex: '-1', autocomplete: 'off' }),
+		submit: el('button.cd-btn', { type: 'submit', text: S.submit })
+	};
+	var replyNote = el('span');
+	var cancelReply = el('button.cd-link', { type: 'button', text: S.cancel });
+	var replying = el('p.cd-replying', { hidden: true }, replyNote, d.createTextNode(' '), cancelReply);
+	var formTitle = el('h3.cd-formtitle', { id: 'cd-form-title', text: S.write });
+	var form = el('form.cd-form', { method: 'post', action: api + 'comments', 'aria-labelledby': 'cd-form-title' },
+		formTitle, replying, f.thread, f.parent, f.redirect, f.stamp,
+		field('author', S.name, f.author),
+		field('email', S.email, f.email, S.emailNote),
+		field('url', S.website, f.url),
+		/* The honeypot: hidden from people and assistive technology alike. */
+		el('div.cd-hp', { hidden: true, 'aria-hidden': 'true' }, field(honeypot, S.hp, f.hp)),
+		field('text', S.text, f.text, S.textNote),
+		el('div.cd-submit', null, f.submit));
+	f.author.value = state.name || '';
+	f.url.value = state.url || '';
+	var formHome = el('div.cd-formhome', null, form);
+	var replyButton = null;
+
+	function replyTo(id, button) {
+		var n = nodes[id];
+		if (!n) return;
+		f.parent.value = id;
+		replyNote.textContent = t('replyTo', { name: n.data.author });
+		replying.hidden = false;
+		replyButton = button;
+		n.art.after(form);
+		f.text.focus();
+	}
+	function endReply(refocus) {
+		f.parent.value = '';
+		replying.hidden = true;
+		formHome.appendChild(form);
+		if (refocus && replyButton) replyButton.focus();
+		replyButton = null;
+	}
+	cancelReply.addEventListener('click', function () { endReply(true); });
+	form.addEventListener('keydown', function (e) {
+		if (e.key === 'Escape' && f.parent.value) endReply(true);
+	});
+
+	function fieldError(err) {
+		var m = FIELD_ERRORS[err.code];
+		var input = m && m[0] && f[m[0]];
+		if (input) {
+			input.setAttribute('aria-invalid', 'true');
+			input.focus();
+		}
+		say(S.error + (m ? S[m[1]] : err.code ? err.message : S.net), true);
+	}
+	form.addEventListener('input', function (e) { e.target.removeAttribute('aria-invalid'); });
+	form.addEventListener('submit', function (e) {
+		e.preventDefault();
+		var body = {
+			thread: thread, author: f.author.value, email: f.email.value, text: f.text.value,
+			url: f.url.value.trim() || null, parent: f.parent.value ? Number(f.parent.value) : null
+		};
+		if (f.stamp.value) body.stamp = f.stamp.value;
+		if (f.hp.value) body[honeypot] = f.hp.value;
+		f.submit.disabled = true;
+		say(S.sending);
+		request('POST', 'comments', body).then(function (c) {
+			state = load();
+			state.name = body.author.trim();
+			state.url = body.url || '';
+			if (c.edit_token) {
+				state.mine[c.id] = { t: c.edit_token, u: Date.parse(c.edit_until), p: c.status === 'pending' ? 1 : 0, th: thread, pa: c.parent };
+			}
+			store(state);
+			var text = f.text.value;
+			f.text.value = '';
+			endReply(false);
+			c.replies = [];
+			c.text = text;
+			var li = build(c, c.status === 'pending');
+			(c.parent && nodes[c.parent] ? nodes[c.parent].replies : list).appendChild(li);
+			if (c.status === 'published') setCount(count + 1);
+			say(c.status === 'pending' ? S.held : S.posted);
+			nodes[c.id].art.focus();
+		}, fieldError).then(function () { f.submit.disabled = false; });
+	});
+
+	/* ---- comments ---- */
+	function mine(id) {
+		var m = state.mine[id];
+		return m && m.u > Date.now() ? m : null;
+	}
+	function build(c, held) {
+		var id = c.id;
+		var art = el('article.cd-c', { id: 'comment-' + id, tabindex: '-1', 'aria-labelledby': 'cd-a-' + id });
+		var replies = el('ol.cd-list.cd-replies');
+		var li = el('li.cd-item', null, art, replies);
+		nodes[id] = { li: li, art: art, replies: replies, data: c };
+		fill(nodes[id], held);
+		(c.replies || []).forEach(function (r) { replies.appendChild(build(r)); });
+		return li;
+	}
+	function fill(n, held) {
+		var c = n.data, id = c.id, art = n.art;
+		art.textContent = '';
+		art.classList.toggle('cd-held', !!held);
+		if (c.deleted) {
+			art.appendChild(el('p.cd-gone', { id: 'cd-a-' + id, text: S.deleted }));
+			return;
+		}
+		var name = c.url && /^https?:\/\//.test(c.url)
+			? el('a', { href: c.url, rel: 'nofollow ugc noopener', text: c.author })
+			: d.createTextNode(c.author || '');
+		var head = el('header.cd-h', null, avatar(c.avatar), el('span.cd-a', { id: 'cd-a-' + id }, name));
+		if (c.created)
+			head.appendChild(el('a.cd-t', { href: '#comment-' + id }, el('time', { datetime: c.created, text: when(c.created) })));
+		if (held) head.appendChild(el('span.cd-badge', { text: S.pending }));
+		art.appendChild(head);
+		var body = el('div.cd-body');
+		/* html was rendered by the server from a safe Markdown subset. */
+		if (c.html) body.innerHTML = c.html;
+		else body.appendChild(el('p', { text: S.heldOnly }));
+		art.appendChild(body);
+		var acts = el('div.cd-acts');
+		if (!held)
+			acts.appendChild(el('button.cd-link', {
+				type: 'button', text: S.reply, 'aria-label': t('replyLabel', { name: c.author }),
+				on: ['click', function (e) { replyTo(id, e.currentTarget); }]
+			}));
+		var m = mine(id);
+		if (m) {
+			if (c.html) acts.appendChild(el('button.cd-link', { type: 'button', text: S.edit, on: ['click', function () { edit(n, m); }] }));
+			acts.appendChild(el('button.cd-link', { type: 'button', text: S.del, on: ['click', function () { remove(n, m); }] }));
+			acts.appendChild(el('small.cd-until', { text: t('until', { t: when(new Date(m.u).toISOString()) }) }));
+			setTimeout(function () { if (n.art.isConnected && !n.editing) fill(n, held); }, Math.min(m.u - Date.now() + 500, 2147e6));
+		}
+		if (acts.firstChild) art.appendChild(acts);
+	}
+	function edit(n, m) {
+		var c = n.data;
+		var id = 'cd-edit-' + c.id;
+		var area = el('textarea', { id: id, rows: '5', required: true });
+		var tmp = el('div');
+		tmp.innerHTML = c.html;
+		area.value = c.text || tmp.textContent.trim();
+		var cancel = el('button.cd-link', { type: 'button', text: S.cancel });
+		var ef = el('form.cd-edit', null, el('div.cd-f', null, el('label', { for: id, text: S.text }), area),
+			el('div.cd-submit', null, el('button.cd-btn', { type: 'submit', text: S.save }), d.createTextNode(' '), cancel));
+		var body = n.art.querySelector('.cd-body');
+		var acts = n.art.querySelector('.cd-acts');
+		body.hidden = true;
+		if (acts) acts.hidden = true;
+		body.after(ef);
+		n.editing = true;
+		area.focus();
+		function done() {
+			n.editing = false;
+			fill(n, n.art.classList.contains('cd-held'));
+			n.art.focus();
+		}
+		cancel.addEventListener('click', done);
+		ef.addEventListener('submit', function (e) {
+			e.preventDefault();
+			request('PATCH', 'comments/' + c.id, { text: area.value }, m.t).then(function (j) {
+				var held = j.status === 'pending';
+				if (held && !n.art.classList.contains('cd-held')) setCount(count - 1);
+				j.replies = c.replies;
+				j.text = area.value;
+				n.data = j;
+				state = load();
+				if (state.mine[c.id]) state.mine[c.id].p = held ? 1 : 0;
+				store(state);
+				n.art.classList.toggle('cd-held', held);
+				done();
+				say(held ? S.held : S.saved);
+			}, function (err) {
+				area.setAttribute('aria-invalid', 'true');
+				say(S.error + (FIELD_ERRORS[err.code] ? S[FIELD_ERRORS[err.code][1]] : err.message), true);
+			});
+		});
+	}
+	function remove(n, m) {
+		if (!window.confirm(S.confirmDel)) return;
+		var c = n.data;
+		request('DELETE', 'comments/' + c.id, undefined, m.t).then(function () {
+			var held = n.art.classList.contains('cd-held');
+			state = load();
+			delete state.mine[c.id];
+			store(state);
+			if (!held) setCount(count - 1);
+			if (n.replies.firstChild) {
+				n.data = { id: c.id, deleted: true };
+				fill(n);
+			} else {
+				n.li.remove();
+			}
+			heading.focus();
+			say(S.removed);
+		}, function (err) { say(S.error + (err.code === 'edit_window_closed' ? S.closed : err.message), true); });
+	}
+
+	function render(data) {
+		if (data.stamp) f.stamp.value = data.stamp;
+		list.textContent = '';
+		nodes = {};
+		(data.comments || []).forEach(function (c) { list.appendChild(build(c)); });
+		setCount(data.count || 0);
+		/* The author's own held comments: only their browser knows of them. */
+		var changed = false;
+		Object.keys(state.mine).forEach(function (id) {
+			var m = state.mine[id];
+			if (m.th !== thread || !m.p) return;
+			if (nodes[id]) { m.p = 0; changed = true; return; }
+			var li = build({ id: Number(id), parent: m.pa, author: state.name || '', replies: [] }, true);
+			(m.pa && nodes[m.pa] ? nodes[m.pa].replies : list).appendChild(li);
+		});
+		if (changed) store(state);
+		var hash = location.hash.match(/^#comment-(\d+)$/);
+		if (hash && nodes[hash[1]]) {
+			nodes[hash[1]].art.scrollIntoView();
+			nodes[hash[1]].art.focus();
+		}
+	}
+
+	root.textContent = '';
+	root.classList.add('cd-root');
+	if (ds.theme === 'light' || ds.theme === 'dark') root.classList.add('cd-' + ds.theme);
+	root.setAttribute('lang', lang);
+	root.appendChild(el('section.cd-wrap', { 'aria-label': S.title }, heading, list, formHome, live));
+	heading.textContent = S.title;
+	request('GET', 'comments?thread=' + encodeURIComponent(thread)).then(render, function () {
+		say(S.loadError, true);
+	});
+})();
