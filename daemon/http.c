@@ -381,9 +381,9 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	te = request_header(req, "Transfer-Encoding");
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &n_cl);
 	if (n_cl > 1 || (n_cl && te))
-		return send_error(req, 400, "invalid_request",
-				  "Send one Content-Length, or Transfer-Encoding: chunked, not both.",
-				  NULL);
+		return send_error(
+		    req, 400, "invalid_request",
+		    "Send one Content-Length, or Transfer-Encoding: chunked, not both.", NULL);
 	if (te && strcasecmp(te, "chunked") != 0)
 		return send_error(req, 501, "not_implemented",
 				  "Only the chunked transfer coding is supported.", NULL);

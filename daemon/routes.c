@@ -716,8 +716,21 @@ static void author_change(struct request *req, struct reply *rep, bool remove)
 		}
 		verdict =
 		    classify_verdict_for(&req->snap->classify, res.score, res.cold_start, false);
-		hold = verdict != CLASSIFY_HAM ||
-		       policy_count_links(json_string_value(text)) > req->snap->cfg->max_links;
+		/* The same decision as for a new comment (cold start included); the
+		 * author is known, so "first" does not hold again. */
+		{
+			struct comment_facts facts = {
+			    .moderation = req->snap->cfg->moderation,
+			    .verdict = classify_verdict_name(verdict),
+			    .cold_start = res.cold_start,
+			    .score = res.score,
+			    .spam_cutoff = req->snap->classify.spam_cutoff,
+			    .previously_approved = true,
+			    .links = policy_count_links(json_string_value(text)),
+			    .max_links = req->snap->cfg->max_links,
+			};
+			hold = comment_decide(&facts) != COMMENT_PUBLISHED;
+		}
 	}
 	r = comment_author_change(c, req->snap->cfg, req->server->keys, req->id, token,
 				  text ? json_string_value(text) : NULL,

@@ -83,6 +83,17 @@ def main():
         st = stored_status(d, r.json()["id"])
         ok(st and st[1] == "ham" and st[2] < 0.3, "and scored as ham", st)
 
+        # An author who edits a published comment into spam is held again.
+        r = d.comment(T, "Mooi artikel over relevante content en communitymanagement, dank",
+                      author="Lezer", email="l3@example.nl").json()
+        is_eq(r["status"], "published", "a ham comment is published")
+        e = d.request("PATCH", "/api/v1/comments/%d" % r["id"],
+                      body={"text": spam_text}, headers={"X-Edit-Token": r["edit_token"]})
+        is_eq((e.status, (e.json() or {}).get("status")), (200, "pending"),
+              "editing it into spam holds it for moderation")
+        ok(not any(c["id"] == r["id"] for c in walk(d.thread(T).json()["comments"])),
+           "and takes it off the page")
+
         # Blatant spam past the discard cut-off is counted, not stored
         # (the cut-off changes with a configuration reload).
         d.write_config({"min_learned": "30", "honeypot_field": "website2"})

@@ -258,6 +258,8 @@ def author_edits():
         r = d.request("PATCH", path, body={"text": "Geen *typfout*"}, headers={"X-Edit-Token": tok})
         is_eq(r.status, 200, "the author edits within the window")
         is_eq(r.json()["html"], "<p>Geen <em>typfout</em></p>", "the edit is rendered")
+        is_eq(r.json()["status"], "published",
+              "an ordinary edit stays published (an untrained filter holds nothing)")
         con = sqlite3.connect(d.db)
         edit_hash = con.execute("SELECT edit_hash FROM comments WHERE id = ?",
                                 (c["id"],)).fetchone()[0]
