@@ -129,8 +129,10 @@ static bool blank(char c)
 
 bool akismet_key_normalise(const char *candidate, char out[AKISMET_KEY_CHARS])
 {
+	char key[AKISMET_KEY_CHARS];
 	size_t n = 0;
 
+	/* out is "" on every refusal: only a whole valid key is written. */
 	out[0] = '\0';
 	if (!candidate)
 		return false;
@@ -144,17 +146,16 @@ bool akismet_key_normalise(const char *candidate, char out[AKISMET_KEY_CHARS])
 			c = (char)(c - 'A' + 'a');
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
 			return false;
-		out[n] = c;
+		key[n] = c;
 	}
 	for (size_t i = n; candidate[i]; i++) {
 		if (!blank(candidate[i]))
 			return false;
 	}
-	if (n != AKISMET_KEY_HEX) {
-		out[0] = '\0';
+	if (n != AKISMET_KEY_HEX)
 		return false;
-	}
-	out[n] = '\0';
+	key[n] = '\0';
+	memcpy(out, key, n + 1);
 	return true;
 }
 

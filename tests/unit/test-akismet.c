@@ -407,5 +407,19 @@ int main(void)
 		unlink(p);
 	}
 	rmdir(dir);
+	{
+		/* A refused key leaves nothing behind: a valid key followed by
+		 * junk must not pass as the valid key (found by fuzz-akismet). */
+		char out[AKISMET_KEY_CHARS];
+		memset(out, 'x', sizeof(out));
+		ok(!akismet_key_normalise("0123456789abX", out) && out[0] == '\0',
+		   "a key with a trailing non-hex character is refused and out is empty");
+		memset(out, 'x', sizeof(out));
+		ok(!akismet_key_normalise("0123456789abc", out) && out[0] == '\0',
+		   "a 13-digit key is refused and out is empty");
+		memset(out, 'x', sizeof(out));
+		ok(akismet_key_normalise(" 0123456789AB ", out) && strcmp(out, "0123456789ab") == 0,
+		   "a padded upper-case key is normalised");
+	}
 	return done_testing();
 }
