@@ -32,6 +32,8 @@ enum {
 	OPT_ROBX,
 	OPT_MIN_DEV,
 	OPT_MAX_TOKENS,
+	OPT_PAIR_WEIGHT,
+	OPT_GRAM_WEIGHT,
 };
 
 #define SETTINGS_OPTIONS                                                                           \
@@ -42,14 +44,17 @@ enum {
 	    {"robs", required_argument, NULL, OPT_ROBS},                                           \
 	    {"robx", required_argument, NULL, OPT_ROBX},                                           \
 	    {"min-dev", required_argument, NULL, OPT_MIN_DEV},                                     \
+	    {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},                               \
+	    {"pair-weight", required_argument, NULL, OPT_PAIR_WEIGHT},                             \
 	{                                                                                          \
-		"max-tokens", required_argument, NULL, OPT_MAX_TOKENS                              \
+		"gram-weight", required_argument, NULL, OPT_GRAM_WEIGHT                            \
 	}
 
 #define SETTINGS_HELP                                                                              \
 	"  --ham-cutoff X --spam-cutoff X --discard-cutoff X   verdict cut-offs\n"                 \
 	"  --min-learned N                     cold-start count per class\n"                       \
-	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"
+	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
+	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"
 
 static int parse_double(const char *s, double *out)
 {
@@ -91,6 +96,8 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_ROBS:
 	case OPT_ROBX:
 	case OPT_MIN_DEV:
+	case OPT_PAIR_WEIGHT:
+	case OPT_GRAM_WEIGHT:
 		if (parse_double(arg, &d) < 0)
 			return -1;
 		if (opt == OPT_HAM_CUTOFF)
@@ -103,6 +110,10 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 			s->robs = d;
 		else if (opt == OPT_ROBX)
 			s->robx = d;
+		else if (opt == OPT_PAIR_WEIGHT)
+			s->pair_weight = d;
+		else if (opt == OPT_GRAM_WEIGHT)
+			s->gram_weight = d;
 		else
 			s->min_dev = d;
 		return 0;
@@ -713,33 +724,6 @@ static int cmd_eval_split(int argc, char **argv)
 	    new_classifier(&set, &cls) != CTL_OK)
 		goto out;
 	t0 = now_seconds();
-	if (getenv("CX_TONE")) { /* experiment: train on error or near error */
-		double margin = atof(getenv("CX_TONE"));
-		int passes = getenv("CX_PASSES") ? atoi(getenv("CX_PASSES")) : 3;
-		bool *done = calloc(tr.n, 1);
-
-		for (int p = 0; p < passes; p++) {
-			size_t learned = 0;
-			for (size_t i = 0; i < tr.n; i++) {
-				double sc;
-				if (done[i])
-					continue;
-				if (classifier_score_only(cls, NULL, &tr.v[i].in, &sc) != 0)
-					goto out;
-				bool spam = tr.v[i].label == CLASSIFY_LABEL_SPAM;
-				if ((spam && sc < 0.5 + margin) || (!spam && sc > 0.5 - margin)) {
-					if (classifier_learn(cls, NULL, NULL, &tr.v[i].in,
-							     (enum classify_label)tr.v[i].label) != 0)
-						goto out;
-					done[i] = true;
-					learned++;
-				}
-			}
-			if (!learned)
-				break;
-		}
-		free(done);
-	} else
 	for (size_t i = 0; i < tr.n; i++)
 		if (classifier_learn(cls, NULL, NULL, &tr.v[i].in,
 				     (enum classify_label)tr.v[i].label) != 0)

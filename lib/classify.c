@@ -161,6 +161,8 @@ void classify_settings_default(struct classify_settings *s)
 	    .min_dev = CLASSIFY_DEFAULT_MIN_DEV,
 	    .max_tokens = 150,
 	    .why_tokens = 8,
+	    .pair_weight = CLASSIFY_DEFAULT_PAIR_WEIGHT,
+	    .gram_weight = CLASSIFY_DEFAULT_GRAM_WEIGHT,
 	};
 }
 
@@ -169,7 +171,8 @@ static bool settings_valid(const struct classify_settings *s)
 	return s->ham_cutoff >= 0 && s->ham_cutoff <= s->spam_cutoff && s->spam_cutoff <= 1 &&
 	       s->discard_cutoff >= s->spam_cutoff && s->robs > 0 && s->robx > 0 && s->robx < 1 &&
 	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
-	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64;
+	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
+	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -476,22 +479,25 @@ static double gamma_q(double a, double x)
 	return q > 1 ? 1 : q;
 }
 
+/* (1 + H - S) / 2 from lh = sum w ln f, ls = sum w ln(1 - f), a = sum w:
+ * H = C(-2 lh, 2a) = Q(a, -lh), S likewise. */
+static double fisher_from_logs(double lh, double ls, double a)
+{
+	if (a <= 0)
+		return 0.5;
+	return (1 + gamma_q(a, -lh) - gamma_q(a, -ls)) / 2;
+}
+
 double classify_combine_weighted(const double *f, const double *w, size_t n)
 {
 	double lh = 0, ls = 0, a = 0;
 
-	if (n == 0)
-		return 0.5;
 	for (size_t i = 0; i < n; i++) {
 		lh += w[i] * log(f[i]);
 		ls += w[i] * log1p(-f[i]);
 		a += w[i];
 	}
-	if (a <= 0)
-		return 0.5;
-	double H = gamma_q(a, -lh), S = gamma_q(a, -ls);
-
-	return (1 + H - S) / 2;
+	return fisher_from_logs(lh, ls, a);
 }
 
 double classify_combine(const double *f, size_t n)
@@ -700,19 +706,8 @@ struct clue {
 	uint32_t spam, ham;
 };
 
-static double X_W[3] = {1, 1, 1};
-static pthread_once_t xw_once = PTHREAD_ONCE_INIT;
-static void xw_init(void)
-{
-	const char *v;
-	if ((v = getenv("CX_WB")))
-		X_W[1] = atof(v);
-	if ((v = getenv("CX_WC")))
-		X_W[2] = atof(v);
-}
-
-/* Fisher combining where tokens of kind j count w[j] times (products per
- * kind, renormalised, so no log per token). */
+/* classify_combine_weighted for clues whose weight depends only on their
+ * token kind: products per kind, renormalised, so no log per token. */
 static double combine_kinds(const struct clue *cl, const unsigned char *kinds, unsigned n,
 			    const double *w)
 {
@@ -720,8 +715,6 @@ static double combine_kinds(const struct clue *cl, const unsigned char *kinds, u
 	int he[3] = {0}, se[3] = {0}, e;
 	unsigned cnt[3] = {0};
 
-	if (n == 0)
-		return 0.5;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned k = kinds[cl[i].idx];
 
@@ -744,9 +737,7 @@ static double combine_kinds(const struct clue *cl, const unsigned char *kinds, u
 		ls += w[k] * (log(s[k]) + se[k] * M_LN2);
 		a += w[k] * cnt[k];
 	}
-	if (a <= 0)
-		return 0.5;
-	return (1 + gamma_q(a, -lh) - gamma_q(a, -ls)) / 2;
+	return fisher_from_logs(lh, ls, a);
 }
 
 static int cmp_clue(const void *a, const void *b)
@@ -761,7 +752,6 @@ static int cmp_clue(const void *a, const void *b)
 struct scratch {
 	struct thash h[MAX_HASHES];
 	struct clue clues[MAX_HASHES];
-	double f[MAX_HASHES];
 };
 
 static char *why_json(const struct tokenizer *t, const struct clue *clues, unsigned n)
@@ -815,6 +805,9 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	pthread_rwlock_rdlock(&c->lock);
 	const struct model *m = c->model;
 
+	/* the table is larger than the caches: fetch every slot first */
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct entry *e = model_get(m, w->h[i].h);
 		uint32_t b = e ? e->spam : 0, g = e ? e->ham : 0;
@@ -836,13 +829,12 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 		if (k > c->set.max_tokens)
 			k = c->set.max_tokens;
 	}
-	pthread_once(&xw_once, xw_init);
-	if (X_W[1] != 1 || X_W[2] != 1) {
-		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, X_W);
-	} else {
-		for (unsigned i = 0; i < k; i++)
-			w->f[i] = w->clues[i].f;
-		out->score = classify_combine(w->f, k);
+	{
+		const double weights[3] = {[TOKEN_PLAIN] = 1,
+					   [TOKEN_PAIR] = c->set.pair_weight,
+					   [TOKEN_GRAM] = c->set.gram_weight};
+
+		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
 	}
 	if (full) {
 		out->features = malloc(n ? (size_t)n * 8 : 1);

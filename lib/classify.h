@@ -9,8 +9,12 @@
  * Per token with b spam and g ham messages, N_s/N_h messages learned:
  *   p = (b/N_s) / (b/N_s + g/N_h),  f = (s*x + n*p) / (s + n),  n = b + g
  * Tokens with |f - 0.5| >= min_dev are kept, at most max_tokens strongest;
- * score = (1 + H - S) / 2 with H = C(-2 sum ln f, 2k), S = C(-2 sum ln(1-f), 2k)
- * and C the chi-square upper tail.  No kept token gives 0.5.
+ * score = (1 + H - S) / 2 with H = C(-2 sum w ln f, 2 sum w),
+ * S = C(-2 sum w ln(1-f), 2 sum w) and C the chi-square upper tail (for
+ * non-integer degrees of freedom the regularised incomplete gamma Q), where
+ * w = 1 for plain tokens, pair_weight for word pairs and gram_weight for
+ * character 4-grams: those overlap the words they come from, and counting
+ * them fully makes the score over-confident.  No kept token gives 0.5.
  *
  * Verdicts: score < ham_cutoff -> ham; >= discard_cutoff -> discard;
  * >= spam_cutoff -> spam; otherwise unsure.  A filled honeypot is always
@@ -100,17 +104,23 @@ struct classify_settings {
 	double min_dev;	       /* tokens nearer 0.5 are ignored */
 	unsigned max_tokens;   /* strongest tokens combined; default 150 */
 	unsigned why_tokens;   /* tokens reported in tokens_json; default 8 */
+	double pair_weight;    /* Fisher weight of a word-pair token, (0, 1] */
+	double gram_weight;    /* Fisher weight of a character 4-gram token, (0, 1] */
 };
 
-#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.30
-#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.98
+#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
+#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.995
 #define CLASSIFY_DEFAULT_DISCARD_CUTOFF 0.9999
 #define CLASSIFY_DEFAULT_MIN_LEARNED	50
 /* Chosen on the benchmark corpora (docs/classifier.md); SpamBayes uses
  * 0.45 / 0.5 / 0.1. */
 #define CLASSIFY_DEFAULT_ROBS	 1.0
-#define CLASSIFY_DEFAULT_ROBX	 0.45
+#define CLASSIFY_DEFAULT_ROBX	 0.5
 #define CLASSIFY_DEFAULT_MIN_DEV 0.05
+/* Word pairs and character 4-grams overlap the words they come from; in the
+ * combining they count as this fraction of a token (docs/classifier.md). */
+#define CLASSIFY_DEFAULT_PAIR_WEIGHT 0.5
+#define CLASSIFY_DEFAULT_GRAM_WEIGHT 0.25
 
 /* Fills s with the defaults above. */
 void classify_settings_default(struct classify_settings *s);

@@ -18,6 +18,10 @@
 #define PART_CPS     6	/* code points in "pre:"/"suf:" parts of long words */
 #define PART_MIN_CPS 12 /* words at least this long also give parts */
 #define MAX_URLS     64 /* URL spans remembered per text */
+#define PAIR_DIST    2	/* word pairs: each word with the 1 and 2 words before it */
+#define GRAM_CPS     4	/* character n-grams inside words: n */
+#define GRAM_MIN_CPS 5	/* only words of at least this many code points */
+#define META_RESERVE 32 /* list slots that text tokens leave for meta tokens */
 
 struct span {
 	size_t start, end;
@@ -34,29 +38,11 @@ struct tokenizer {
 	char *clean; /* sanitised input, 3 * TOKENIZE_MAX_INPUT + 1 bytes */
 	size_t *cjk; /* code point offsets of the current CJK run */
 	size_t n_cjk;
-	const char *prev[8]; /* last words (arena strings), newest at prev[0] */
+	const char *prev[PAIR_DIST]; /* last words (arena strings), newest first */
 	unsigned n_prev;
-	unsigned n_words;
+	unsigned limit; /* list size at which tokens are dropped */
 	char arena[];
 };
-
-/* ---- experiment knobs (temporary) ---- */
-static int xk(const char *name, int def)
-{
-	const char *v = getenv(name);
-	return v && *v ? atoi(v) : def;
-}
-static int X_OSB, X_CGMIN, X_CGMAX, X_CGLEN, X_CGPAD, X_BIGRAM_ONLY;
-static pthread_once_t x_once = PTHREAD_ONCE_INIT;
-static void x_init(void)
-{
-	X_OSB = xk("CX_OSB", 0);
-	X_CGMIN = xk("CX_CGMIN", 0);
-	X_CGMAX = xk("CX_CGMAX", 0);
-	X_CGLEN = xk("CX_CGLEN", 0);
-	X_CGPAD = xk("CX_CGPAD", 0);
-	X_BIGRAM_ONLY = xk("CX_BIGRAM_ONLY", 0);
-}
 
 /* ---- public suffix list ---------------------------------------------- */
 
@@ -99,7 +85,7 @@ static void add_token_k(struct tokenizer *t, enum token_kind kind, const char *p
 	size_t plen = strlen(prefix), room = TOKENIZE_MAX_TOKEN_BYTES;
 	char *dst;
 
-	if (t->list.n >= TOKENIZE_MAX_TOKENS) {
+	if (t->list.n >= t->limit) {
 		t->full = true;
 		return;
 	}
@@ -129,6 +115,7 @@ int tokenizer_new(struct tokenizer **out)
 	t = calloc(1, sizeof(*t) + ARENA_SIZE);
 	if (!t)
 		return -ENOMEM;
+	t->limit = TOKENIZE_MAX_TOKENS;
 	t->clean = malloc(3 * (size_t)TOKENIZE_MAX_INPUT + 1);
 	t->cjk = malloc(sizeof(*t->cjk) * (TOKENIZE_MAX_INPUT + 1));
 	if (!t->clean || !t->cjk) {
@@ -142,7 +129,6 @@ int tokenizer_new(struct tokenizer **out)
 		goto out;
 	}
 	(void)psl();
-	pthread_once(&x_once, x_init);
 	*out = t;
 	t = NULL;
 	r = 0;
@@ -168,6 +154,7 @@ void tokenizer_reset(struct tokenizer *t)
 	t->list.n = 0;
 	t->arena_len = 0;
 	t->full = false;
+	t->limit = TOKENIZE_MAX_TOKENS;
 }
 
 const struct token_list *tokenizer_tokens(const struct tokenizer *t)
@@ -418,7 +405,7 @@ const char *tokenize_ua_class(const char *user_agent)
 
 struct text_stats {
 	unsigned cps, letters, upper;
-	bool fullwidth, zerowidth, mixscript;
+	bool fullwidth, zerowidth, mixscript, non_ascii;
 };
 
 static bool is_zero_width(utf8proc_int32_t c)
@@ -455,6 +442,8 @@ static size_t sanitise(struct tokenizer *t, const char *text, size_t len, struct
 				c = ' ';
 		}
 		st->cps++;
+		if (c >= 0x80)
+			st->non_ascii = true;
 		if (c >= 0xFF01 && c <= 0xFF5E)
 			st->fullwidth = true;
 		/* a zero-width character inside a word hides it from filters; one at
@@ -662,69 +651,53 @@ static void flush_cjk(struct tokenizer *t, const char *s, size_t run_end)
 	t->n_cjk = 0;
 }
 
-/* Pair tokens of the new word w with the previous words (OSB). */
+/* Word pairs (orthogonal sparse bigrams): the new word w with each of the
+ * PAIR_DIST words before it, "b1:<prev> <w>" for the adjacent word, "b2:" for
+ * the one before that. */
 static void add_pairs(struct tokenizer *t, const char *w)
 {
-	char buf[TOKENIZE_MAX_TOKEN_BYTES + 1];
+	static const char *const pre[] = {"b1:", "b2:", "b3:", "b4:"};
+	char buf[TOKENIZE_MAX_TOKEN_BYTES];
+	size_t b = strlen(w);
 
-	for (unsigned d = 0; d < t->n_prev && d < (unsigned)X_OSB; d++) {
-		static const char *const pre[] = {"b1:", "b2:", "b3:", "b4:",
-						  "b5:", "b6:", "b7:", "b8:"};
-		size_t a = strlen(t->prev[d]), b = strlen(w);
+	_Static_assert(PAIR_DIST <= 4, "pair prefixes");
+	for (unsigned d = 0; d < t->n_prev; d++) {
+		size_t a = strlen(t->prev[d]);
 
-		if (a + b + 1 > TOKENIZE_MAX_TOKEN_BYTES)
+		if (a + 1 + b > sizeof(buf))
 			continue;
 		memcpy(buf, t->prev[d], a);
 		buf[a] = ' ';
 		memcpy(buf + a + 1, w, b);
-		add_token_k(t, TOKEN_PAIR, pre[X_BIGRAM_ONLY ? 0 : d], buf, a + 1 + b);
+		add_token_k(t, TOKEN_PAIR, pre[d], buf, a + 1 + b);
 	}
-	memmove(t->prev + 1, t->prev, sizeof(t->prev[0]) * 7);
+	memmove(t->prev + 1, t->prev, sizeof(t->prev[0]) * (PAIR_DIST - 1));
 	t->prev[0] = w;
-	if (t->n_prev < 8)
+	if (t->n_prev < PAIR_DIST)
 		t->n_prev++;
 }
 
-/* Character n-grams of a word. */
-static void add_char_grams(struct tokenizer *t, const char *s, size_t start, size_t end)
+/* Character GRAM_CPS-grams of the word s[start..end) of cps code points
+ * ("c4:fiet", "c4:iets", ...): misspelt, inflected and glued-together words
+ * still share evidence. */
+static void add_grams(struct tokenizer *t, const char *s, size_t start, size_t end)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	size_t off[TOKENIZE_MAX_WORD + 3];
-	char buf[4 * TOKENIZE_MAX_WORD + 8];
+	size_t off[TOKENIZE_MAX_WORD + 1];
 	unsigned n = 0;
-	size_t blen = 0;
 
-	if (X_CGPAD) {
-		buf[blen++] = '<';
-		off[n++] = 0;
-	}
-	for (size_t i = start; i < end && n < TOKENIZE_MAX_WORD + 1;) {
+	for (size_t i = start; i < end && n < TOKENIZE_MAX_WORD;) {
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(end - i), &c);
 
 		if (k <= 0)
 			break;
-		off[n++] = blen;
-		memcpy(buf + blen, s + i, (size_t)k);
-		blen += (size_t)k;
+		off[n++] = i;
 		i += (size_t)k;
 	}
-	if (X_CGPAD) {
-		off[n++] = blen;
-		buf[blen++] = '>';
-	}
-	off[n] = blen;
-	for (unsigned g = (unsigned)X_CGMIN; g <= (unsigned)X_CGMAX; g++) {
-		if (g >= n)
-			break;
-		for (unsigned i = 0; i + g <= n; i++) {
-			static const char *const pre[] = {"c0:", "c1:", "c2:", "c3:", "c4:",
-							  "c5:", "c6:", "c7:", "c8:"};
-
-			add_token_k(t, TOKEN_GRAM, pre[g < 9 ? g : 8], buf + off[i],
-				    off[i + g] - off[i]);
-		}
-	}
+	off[n] = end;
+	for (unsigned i = 0; i + GRAM_CPS <= n; i++)
+		add_token_k(t, TOKEN_GRAM, "c4:", s + off[i], off[i + GRAM_CPS] - off[i]);
 }
 
 /* digits -> 'N' copy of s, for numbers and words with digits */
@@ -777,16 +750,17 @@ static void add_word(struct tokenizer *t, const char *s, size_t start, size_t en
 		add_token(t, "skip:", sum, strlen(sum));
 		return;
 	}
+	unsigned before = t->list.n;
+
 	add_token(t, "", s + start, end - start);
-	t->n_words++;
-	if (X_OSB && t->list.n > 0 && t->list.n < TOKENIZE_MAX_TOKENS - 64)
-		add_pairs(t, t->list.tok[t->list.n - 1]);
+	if (t->list.n > before)
+		add_pairs(t, t->list.tok[before]);
 	if (digit)
 		add_shape(t, s + start, end - start);
 	if (number)
 		return;
-	if (X_CGMAX && cps >= (unsigned)X_CGLEN && t->list.n < TOKENIZE_MAX_TOKENS - 64)
-		add_char_grams(t, s, start, end);
+	if (cps >= GRAM_MIN_CPS)
+		add_grams(t, s, start, end);
 	if (cps >= PART_MIN_CPS) {
 		add_token(t, "pre:", s + start, offs[PART_CPS] - start);
 		add_token(t, "suf:", s + tail[ntail % PART_CPS], end - tail[ntail % PART_CPS]);
@@ -830,6 +804,35 @@ static void add_meta(struct tokenizer *t, const struct text_stats *st)
 		add_token(t, "o:", "mixscript", 9);
 }
 
+/* What utf8proc_map with the flags below does to pure ASCII (it is about a
+ * third of the cost of tokenizing a short comment): line breaks, tabs, form
+ * and vertical feeds become spaces (CR LF one space), other control
+ * characters go, A-Z fold.  Checked against utf8proc on every ASCII byte
+ * triple. */
+static utf8proc_ssize_t fold_ascii(const char *in, size_t len, utf8proc_uint8_t **out)
+{
+	utf8proc_uint8_t *o = malloc(len + 1);
+	size_t k = 0;
+
+	if (!o)
+		return UTF8PROC_ERROR_NOMEM;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\r' && i + 1 < len && in[i + 1] == '\n')
+			continue; /* the LF that follows gives the space */
+		if (c == '\r' || c == '\n' || c == '\t' || c == '\f' || c == '\v')
+			o[k++] = ' ';
+		else if (c < 0x20 || c == 0x7F)
+			continue;
+		else
+			o[k++] = (c >= 'A' && c <= 'Z') ? (utf8proc_uint8_t)(c - 'A' + 'a') : c;
+	}
+	o[k] = '\0';
+	*out = o;
+	return (utf8proc_ssize_t)k;
+}
+
 int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 {
 	struct text_stats st = {0};
@@ -842,9 +845,13 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	int r;
 
 	clean_len = sanitise(t, text, len, &st);
-	n = utf8proc_map((const utf8proc_uint8_t *)t->clean, (utf8proc_ssize_t)clean_len, &s,
-			 UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-			     UTF8PROC_IGNORE | UTF8PROC_STRIPCC | UTF8PROC_LUMP);
+	if (st.non_ascii)
+		n = utf8proc_map(
+		    (const utf8proc_uint8_t *)t->clean, (utf8proc_ssize_t)clean_len, &s,
+		    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+			UTF8PROC_IGNORE | UTF8PROC_STRIPCC | UTF8PROC_LUMP);
+	else
+		n = fold_ascii(t->clean, clean_len, &s);
 	if (n < 0) {
 		log_err("tokenize: utf8proc: %s", utf8proc_errmsg(n));
 		r = -EIO;
@@ -854,7 +861,10 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	t->links = 0;
 	t->n_cjk = 0;
 	t->n_prev = 0;
-	t->n_words = 0;
+	/* text tokens leave room for the meta tokens added after them */
+	t->limit = t->list.n + META_RESERVE < TOKENIZE_MAX_TOKENS
+		       ? TOKENIZE_MAX_TOKENS - META_RESERVE
+		       : t->list.n;
 	scan_urls(t, (const char *)s, slen);
 	scan_symbols(t, (const char *)s, slen);
 
@@ -896,9 +906,11 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	}
 	if (t->n_cjk)
 		flush_cjk(t, (const char *)s, cjk_end);
+	t->limit = TOKENIZE_MAX_TOKENS;
 	add_meta(t, &st);
 	r = 0;
 out:
+	t->limit = TOKENIZE_MAX_TOKENS;
 	utext_close(&ut);
 	free(s);
 	return r;

@@ -15,13 +15,21 @@
  *     give "url:<host>" and "urld:<registrable domain>" (libpsl);
  *   - emoji and currency symbols are tokens of their own; runs of the same
  *     punctuation give "p:" + up to 3 copies ("p:!!!").
+ *   - word pairs (orthogonal sparse bigrams): every word or number with the
+ *     word before it ("b1:my channel") and the one before that
+ *     ("b2:to channel"), kind TOKEN_PAIR;
+ *   - character 4-grams of letter words of 5+ code points ("c4:fiet",
+ *     "c4:iets", ...), kind TOKEN_GRAM, so inflections, misspellings and
+ *     glued-together compounds still share evidence.
  * Text meta tokens: "m:links:", "m:len:" (log2 code points), "m:caps:"
  * (capitals ratio before folding) and obfuscation flags "o:fullwidth",
  * "o:zerowidth", "o:mixscript" (Latin mixed with Cyrillic/Greek in a word).
  *
  * Hard limits: TOKENIZE_MAX_INPUT bytes of text, TOKENIZE_MAX_TOKENS tokens,
  * TOKENIZE_MAX_TOKEN_BYTES bytes per token (longer ones are cut at a UTF-8
- * boundary).  Tokens may repeat; callers deduplicate.
+ * boundary).  Text tokens leave the last 32 slots of the list for meta
+ * tokens, so a long text cannot crowd them out.  Tokens may repeat; callers
+ * deduplicate.  Pure-ASCII text skips utf8proc (same result, less work).
  *
  * Thread safety: a struct tokenizer is used by one thread at a time; the
  * helper functions without a tokenizer argument are thread-safe.

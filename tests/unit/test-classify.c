@@ -217,6 +217,31 @@ static void test_maths(void)
 		v = classify_combine(many, 4000);
 		ok(isfinite(v) && v < 0.001, "4000 hammy tokens do not underflow (%g)", v);
 	}
+	/* weighted combining: token i counts w[i] times; Q(1/2, x) = erfc(sqrt x) */
+	{
+		double f[] = {0.9, 0.2, 0.75, 0.6}, one[] = {1, 1, 1, 1}, half[] = {0.5, 0.5};
+		double g[] = {0.9}, w[] = {0.5}, gg[] = {0.8, 0.8};
+		double H = erfc(sqrt(-0.5 * log(0.9))), S = erfc(sqrt(-0.5 * log(0.1)));
+
+		NEAR(classify_combine_weighted(f, one, 4), classify_combine(f, 4),
+		     "unit weights = plain Fisher combining");
+		NEAR(classify_combine_weighted(g, w, 1), (1 + H - S) / 2,
+		     "one token at weight 1/2: H = erfc(sqrt(-ln f / 2))");
+		NEAR(classify_combine_weighted(gg, half, 2), 0.8,
+		     "two half-weight copies = one token = f");
+		NEAR(classify_combine_weighted(NULL, NULL, 0), 0.5, "no evidence = 0.5 (weighted)");
+	}
+	{
+		static double many[4000], wq[4000];
+
+		for (int i = 0; i < 4000; i++) {
+			many[i] = 0.99;
+			wq[i] = 0.25;
+		}
+		double v = classify_combine_weighted(many, wq, 4000);
+
+		ok(isfinite(v) && v > 0.999, "4000 quarter-weight tokens do not underflow (%g)", v);
+	}
 }
 
 static void test_cutoffs(void)

@@ -18,6 +18,17 @@ static bool has(const char *token)
 	return false;
 }
 
+/* kind of the first token equal to token, or -1 */
+static int kind_of(const char *token)
+{
+	const struct token_list *l = tokenizer_tokens(tk);
+
+	for (unsigned i = 0; i < l->n; i++)
+		if (strcmp(l->tok[i], token) == 0)
+			return l->kind[i];
+	return -1;
+}
+
 static bool has_prefix(const char *prefix)
 {
 	const struct token_list *l = tokenizer_tokens(tk);
@@ -78,6 +89,25 @@ int main(void)
 	HAS("urld:voorbeeld.nl", "and its registrable domain");
 	HAS("m:links:1", "one link counted");
 
+	/* word pairs and character 4-grams */
+	HAS("b1:gratis geld", "adjacent word pair");
+	HAS("b2:gratis verdienen", "word pair at distance 2");
+	HASNT("b3:gratis klik", "no pairs beyond distance 2");
+	is_int(kind_of("b1:geld verdienen"), TOKEN_PAIR, "pairs are TOKEN_PAIR");
+	HAS("c4:fiet", "4-gram at the start of a compound");
+	HAS("c4:leid", "4-gram at the end of a compound");
+	HAS("c4:stal", "4-gram inside a compound (Dutch: stalling)");
+	is_int(kind_of("c4:fiet"), TOKEN_GRAM, "grams are TOKEN_GRAM");
+	is_int(kind_of("gratis"), TOKEN_PLAIN, "words are TOKEN_PLAIN");
+	HAS("c4:grat", "4-grams of a 6-letter word");
+	HASNT("c4:geld", "no 4-grams of words under 5 code points");
+	run("subscribe to my channel");
+	HAS("b1:my channel", "channel-promo pair");
+	HAS("b2:to channel", "channel-promo pair at distance 2");
+	HAS("c4:subs", "obfuscation-tolerant piece of subscribe");
+	run("sub5cribe");
+	HASNT("c4:subs", "digits inside a word are kept, not folded into letters");
+
 	/* German */
 	run("Die Donaudampfschifffahrtsgesellschaftskapitän-Mütze auf der Straße");
 	HAS("donaudampfschifffahrtsgesellschaftskapitän", "42-letter German compound kept whole");
@@ -97,6 +127,10 @@ int main(void)
 	HAS("κόσμε", "Greek capitals case-folded with accents kept");
 	HAS("m:caps:mid", "capitals ratio measured before folding");
 
+	run("Straße straße");
+	HAS("c4:stra", "4-grams after case folding");
+	HAS("b1:strasse strasse", "pairs of folded words");
+
 	/* Japanese: CJK runs become overlapping bigrams */
 	run("日本語のテキストです");
 	HAS("日本", "Japanese bigram 1");
@@ -104,6 +138,7 @@ int main(void)
 	HAS("テキ", "katakana bigram");
 	HAS("です", "hiragana bigram at the end");
 	HASNT("日本語のテキストです", "no whole-run token");
+	HASNT("c4:日本語の", "CJK runs give bigrams, not 4-grams");
 	run("猫");
 	HAS("猫", "a single CJK character is a token");
 
@@ -177,6 +212,8 @@ int main(void)
 		run(big);
 		ok(tokenizer_tokens(tk)->n <= TOKENIZE_MAX_TOKENS, "token count is capped (%u)",
 		   tokenizer_tokens(tk)->n);
+		HAS("m:links:0", "a text over the token cap still gets its meta tokens");
+		HAS("m:len:12", "including the length");
 		free(big);
 	}
 	tokenizer_reset(tk);
