@@ -125,9 +125,17 @@ def readonly(setup, top):
     if not setup.usable:
         skip("read-only database", "running as root without setpriv: file modes do not apply")
         return
+    # The database lives in a directory of its own, so that the harness's
+    # files (notify socket, log, key) stay writable.
+    home = os.path.join(top, "ro-home")
     data = os.path.join(top, "ro")
+    os.mkdir(home)
     os.mkdir(data)
-    d = setup.daemon(data)
+    if os.geteuid() == 0:
+        os.chown(data, setup.uid, setup.uid)
+    d = setup.daemon(home)
+    d.db = os.path.join(data, "comments.db")
+    d.write_config(d.extra)
     t = "/faults/readonly"
     acked = {}
     try:
@@ -194,7 +202,9 @@ def readonly(setup, top):
         log = d.log()
         ok("fault@example.org" not in log, "read-only: the log holds no e-mail address")
     finally:
+        os.chmod(data, 0o755)
         d.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(data, ignore_errors=True)
 
 
