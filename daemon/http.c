@@ -315,9 +315,14 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)conn;
 	if (!req)
 		return;
+	/* Successful reads are the bulk of the traffic (and the reverse
+	 * proxy logs them too): they go to the debug level. */
 	if (req->status)
-		log_info("%s %s %u %.1fms", req->method, req->url, req->status,
-			 (monotonic_seconds() - req->started) * 1000.0);
+		log_msg((req->method[0] == 'G' || req->method[0] == 'H') && req->status < 400
+			    ? LOG_LEVEL_DEBUG
+			    : LOG_LEVEL_INFO,
+			"%s %s %u %.1fms", req->method, req->url, req->status,
+			(monotonic_seconds() - req->started) * 1000.0);
 	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		log_info("%s %s aborted", req->method, req->url);
 	request_free(req);

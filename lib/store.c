@@ -19,6 +19,8 @@ struct stmt_slot {
 
 struct store_conn {
 	sqlite3 *db;
+	struct store *owner;
+	bool writing; /* holds owner->writer: inside BEGIN IMMEDIATE ... COMMIT */
 	bool busy;
 	bool refused; /* a write was refused as read-only */
 	unsigned n_stmts;
@@ -27,6 +29,11 @@ struct store_conn {
 
 struct store {
 	pthread_mutex_t lock;
+	/* One writer at a time inside this process: writers queue here instead
+	 * of in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms) made
+	 * concurrent posts slow.  Other processes (commentctl) still meet the
+	 * busy timeout. */
+	pthread_mutex_t writer;
 	pthread_cond_t freed;
 	unsigned n_conns;
 	struct store_conn *conns;
@@ -161,6 +168,7 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->writer, NULL);
 	pthread_cond_init(&s->freed, NULL);
 	s->conns = calloc(pool_size, sizeof(*s->conns));
 	if (!s->conns) {
@@ -201,6 +209,7 @@ struct store *store_free(struct store *s)
 	free(s->path);
 	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->writer);
 	free(s);
 	return NULL;
 }
@@ -253,6 +262,7 @@ struct store_conn *store_acquire(struct store *s)
 		pthread_cond_wait(&s->freed, &s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+	c->owner = s;
 	return c;
 }
 
@@ -260,8 +270,7 @@ void store_release(struct store *s, struct store_conn *c)
 {
 	if (!c)
 		return;
-	if (!sqlite3_get_autocommit(c->db))
-		store_rollback(c);
+	store_rollback(c); /* an open transaction, and the writer lock */
 	pthread_mutex_lock(&s->lock);
 	if (c->refused) {
 		c->refused = false;
@@ -332,11 +341,27 @@ int store_write_error(struct store_conn *c, int rc, const char *what)
 	}
 }
 
+static void writer_release(struct store_conn *c)
+{
+	if (c->writing) {
+		c->writing = false;
+		pthread_mutex_unlock(&c->owner->writer);
+	}
+}
+
 int store_begin(struct store_conn *c)
 {
-	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc, r;
 
-	return store_write_error(c, rc, "begin");
+	if (!c->writing) {
+		pthread_mutex_lock(&c->owner->writer);
+		c->writing = true;
+	}
+	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	r = store_write_error(c, rc, "begin");
+	if (r != 0)
+		writer_release(c);
+	return r;
 }
 
 int store_commit(struct store_conn *c)
@@ -346,6 +371,7 @@ int store_commit(struct store_conn *c)
 
 	if (r != 0)
 		store_rollback(c);
+	writer_release(c);
 	return r;
 }
 
@@ -353,6 +379,7 @@ void store_rollback(struct store_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	writer_release(c);
 }
 
 bool store_healthy(struct store *s)

@@ -55,6 +55,10 @@ sqlite3 *store_db(struct store_conn *c);
  * statement stays owned by the connection.  NULL on error (logged). */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 
+/* Writers of one store take turns: store_begin waits until no other
+ * connection of this store is inside a write transaction (an in-process
+ * lock, released by store_commit, store_rollback or store_release), so
+ * concurrent posts queue without SQLite's busy-handler sleeps. */
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  0 or a negative SQLite failure
  * (logged); store_commit returns STORE_FULL or STORE_READONLY where the
  * disk refuses the write. */
