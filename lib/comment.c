@@ -306,18 +306,159 @@ static int refused(struct comment_error *err, int r)
 		    "again later.");
 }
 
+/* The rows of one new comment, written inside a (group) transaction by
+ * create_rows(); id and parent come back. */
+struct create_job {
+	const struct config *cfg;
+	const struct comment_input *in;
+	const struct comment_verdict *v;
+	const char *html;
+	const unsigned char *email_hash, *edit_hash;
+	const char *avatar;
+	int64_t now;
+	struct comment_error *err;
+	int64_t parent; /* in: requested; out: after the depth cap */
+	int64_t id;	/* out */
+	int result;	/* out: what write_rows returned (err filled if positive) */
+};
+
+static int write_rows(struct store_conn *c, struct create_job *job);
+
+static int create_rows(struct store_conn *c, void *arg)
+{
+	struct create_job *job = arg;
+
+	job->result = write_rows(c, job);
+	return job->result;
+}
+
+static int write_rows(struct store_conn *c, struct create_job *job)
+{
+	const struct comment_input *in = job->in;
+	const struct comment_verdict *v = job->v;
+	struct comment_error *err = job->err;
+	int64_t thread_id = 0, parent = job->parent, root = 0;
+	int depth = 1, r, rc;
+	sqlite3_stmt *st;
+
+	st = store_stmt(c, sql_thread_upsert);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, job->now);
+	r = refused(err, step_done(c, st, "thread insert"));
+	if (r)
+		return r;
+	st = store_stmt(c, sql_thread_id);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		thread_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (thread_id == 0) {
+		log_err("comment: thread row missing after insert");
+		return -EIO;
+	}
+
+	if (parent) {
+		int64_t p_thread = 0, p_parent = 0, p_root = 0;
+		int p_depth = 0;
+		bool published = false;
+
+		st = store_stmt(c, sql_parent);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, parent);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			p_thread = sqlite3_column_int64(st, 0);
+			published =
+			    strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
+			p_depth = sqlite3_column_int(st, 2);
+			p_parent = sqlite3_column_int64(st, 3);
+			p_root = sqlite3_column_int64(st, 4);
+		}
+		sqlite3_reset(st);
+		if (p_thread != thread_id || !published)
+			return fail(err, 422, "invalid_parent",
+				    "The comment you reply to does not exist in this thread or is "
+				    "not published.");
+		/* Too deep: climb to the deepest ancestor that may still have
+		 * replies (depth max_depth - 1). */
+		while (p_depth >= (int)job->cfg->max_depth && p_parent) {
+			parent = p_parent;
+			sqlite3_bind_int64(st, 1, parent);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				sqlite3_reset(st);
+				return -EIO;
+			}
+			p_depth = sqlite3_column_int(st, 2);
+			p_parent = sqlite3_column_int64(st, 3);
+			sqlite3_reset(st);
+		}
+		if (p_depth >= (int)job->cfg->max_depth) {
+			/* max_depth 1: replies become top-level comments. */
+			parent = 0;
+		} else {
+			depth = p_depth + 1;
+			root = p_root;
+		}
+	}
+
+	st = store_stmt(c, sql_insert);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, thread_id);
+	if (parent)
+		sqlite3_bind_int64(st, 2, parent);
+	sqlite3_bind_int64(st, 3, root);
+	sqlite3_bind_int(st, 4, depth);
+	sqlite3_bind_int64(st, 5, job->now);
+	sqlite3_bind_text(st, 6, comment_status_name(v->status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 8, in->url);
+	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 13, in->ip);
+	bind_text_or_null(st, 14, in->user_agent);
+	bind_text_or_null(st, 15, in->referrer);
+	if (v->score >= 0)
+		sqlite3_bind_double(st, 16, v->score);
+	bind_text_or_null(st, 17, v->verdict);
+	bind_text_or_null(st, 18, v->tokens);
+	if (v->features)
+		sqlite3_bind_blob(st, 19, v->features, (int)v->features_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	r = refused(err, store_write_error(c, rc, "comment insert"));
+	if (r)
+		return r;
+	job->id = sqlite3_last_insert_rowid(store_db(c));
+	job->parent = parent;
+	if (!parent) {
+		st = store_stmt(c, sql_set_root);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, job->id);
+		r = refused(err, step_done(c, st, "comment root"));
+	}
+	return r;
+}
+
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
 		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
 		   struct comment_error *err)
 {
 	unsigned char email_hash[KEYS_HASH_BYTES], edit_hash[KEYS_HASH_BYTES];
 	char avatar[KEYS_AVATAR_HEX], created[21], edit_token[KEYS_TOKEN_CHARS], until[21];
-	sqlite3_stmt *st;
-	int64_t thread_id = 0, parent = in->parent, root = 0, id;
-	int depth = 1, r, rc;
+	int64_t now = (int64_t)time(NULL), id, parent;
+	struct create_job job;
 	char *html = NULL;
-	int64_t now = (int64_t)time(NULL);
 	json_t *j;
+	int r;
 
 	r = render_markdown(in->text, strlen(in->text), &html);
 	if (r > 0) {
@@ -330,137 +471,27 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	keys_avatar(k, in->email, avatar);
 	keys_token_new(k, edit_token, edit_hash);
 
-	r = store_begin(c);
-	r = refused(err, r);
+	/* Posts arriving together share one transaction and one fsync; the
+	 * answer goes out only after the commit that holds this comment. */
+	job = (struct create_job){
+	    .cfg = cfg,
+	    .in = in,
+	    .v = v,
+	    .html = html,
+	    .email_hash = email_hash,
+	    .edit_hash = edit_hash,
+	    .avatar = avatar,
+	    .now = now,
+	    .err = err,
+	    .parent = in->parent,
+	};
+	r = store_group_write(c, create_rows, &job);
+	if (r != 0 && r != job.result)
+		r = refused(err, r); /* the batch's BEGIN or COMMIT failed */
 	if (r)
 		goto out;
-
-	st = store_stmt(c, sql_thread_upsert);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	r = step_done(c, st, "thread insert");
-	r = refused(err, r);
-	if (r)
-		goto out;
-	st = store_stmt(c, sql_thread_id);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		thread_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (thread_id == 0) {
-		log_err("comment: thread row missing after insert");
-		r = -EIO;
-		goto out;
-	}
-
-	if (parent) {
-		int64_t p_thread = 0, p_parent = 0, p_root = 0;
-		int p_depth = 0;
-		bool published = false;
-
-		st = store_stmt(c, sql_parent);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, parent);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			p_thread = sqlite3_column_int64(st, 0);
-			published =
-			    strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
-			p_depth = sqlite3_column_int(st, 2);
-			p_parent = sqlite3_column_int64(st, 3);
-			p_root = sqlite3_column_int64(st, 4);
-		}
-		sqlite3_reset(st);
-		if (p_thread != thread_id || !published) {
-			r = fail(err, 422, "invalid_parent",
-				 "The comment you reply to does not exist in this thread or is not "
-				 "published.");
-			goto out;
-		}
-		/* Too deep: climb to the deepest ancestor that may still have
-		 * replies (depth max_depth - 1). */
-		while (p_depth >= (int)cfg->max_depth && p_parent) {
-			parent = p_parent;
-			sqlite3_bind_int64(st, 1, parent);
-			if (sqlite3_step(st) != SQLITE_ROW) {
-				sqlite3_reset(st);
-				r = -EIO;
-				goto out;
-			}
-			p_depth = sqlite3_column_int(st, 2);
-			p_parent = sqlite3_column_int64(st, 3);
-			sqlite3_reset(st);
-		}
-		if (p_depth >= (int)cfg->max_depth) {
-			/* max_depth 1: replies become top-level comments. */
-			parent = 0;
-		} else {
-			depth = p_depth + 1;
-			root = p_root;
-		}
-	}
-
-	st = store_stmt(c, sql_insert);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, thread_id);
-	if (parent)
-		sqlite3_bind_int64(st, 2, parent);
-	sqlite3_bind_int64(st, 3, root);
-	sqlite3_bind_int(st, 4, depth);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, comment_status_name(v->status), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 8, in->url);
-	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, html, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, email_hash, sizeof(email_hash), SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, avatar, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 13, in->ip);
-	bind_text_or_null(st, 14, in->user_agent);
-	bind_text_or_null(st, 15, in->referrer);
-	if (v->score >= 0)
-		sqlite3_bind_double(st, 16, v->score);
-	bind_text_or_null(st, 17, v->verdict);
-	bind_text_or_null(st, 18, v->tokens);
-	if (v->features)
-		sqlite3_bind_blob(st, 19, v->features, (int)v->features_len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 20, edit_hash, sizeof(edit_hash), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	r = store_write_error(c, rc, "comment insert");
-	r = refused(err, r);
-	if (r)
-		goto out;
-	id = sqlite3_last_insert_rowid(store_db(c));
-	if (!parent) {
-		st = store_stmt(c, sql_set_root);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		r = step_done(c, st, "comment root");
-		r = refused(err, r);
-		if (r)
-			goto out;
-	}
-	r = store_commit(c);
-	r = refused(err, r);
-	if (r)
-		goto out;
+	id = job.id;
+	parent = job.parent;
 
 	comment_format_time(now, created);
 	comment_format_time(now + cfg->edit_window, until);
@@ -479,7 +510,6 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	*out = j;
 	r = 0;
 out:
-	store_rollback(c);
 	free(html);
 	return r;
 }

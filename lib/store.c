@@ -27,6 +27,14 @@ struct store_conn {
 	struct stmt_slot stmts[STORE_MAX_STMTS];
 };
 
+struct group_job {
+	int (*fn)(struct store_conn *c, void *arg);
+	void *arg;
+	int result;
+	bool done;
+	struct group_job *next;
+};
+
 struct store {
 	pthread_mutex_t lock;
 	/* One writer at a time inside this process: writers queue here instead
@@ -34,6 +42,13 @@ struct store {
 	 * concurrent posts slow.  Other processes (commentctl) still meet the
 	 * busy timeout. */
 	pthread_mutex_t writer;
+	/* Group commit (store_group_write): calls queue here; one of them
+	 * leads, running the queued batch in one transaction. */
+	pthread_mutex_t group_lock;
+	pthread_cond_t group_done;
+	struct group_job *queue;
+	struct group_job **queue_tail;
+	bool group_leader;
 	pthread_cond_t freed;
 	unsigned n_conns;
 	struct store_conn *conns;
@@ -75,7 +90,10 @@ static int conn_open(struct store_conn *c, const char *path)
 	sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
 	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
 			       "PRAGMA synchronous=FULL;"
-			       "PRAGMA journal_size_limit=4194304;");
+			       "PRAGMA journal_size_limit=4194304;"
+			       /* 1 MiB of page cache per connection: blog-sized
+				* databases fit, and the pool stays small. */
+			       "PRAGMA cache_size=-1024;");
 }
 
 static void conn_close(struct store_conn *c)
@@ -169,6 +187,9 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->writer, NULL);
+	pthread_mutex_init(&s->group_lock, NULL);
+	pthread_cond_init(&s->group_done, NULL);
+	s->queue_tail = &s->queue;
 	pthread_cond_init(&s->freed, NULL);
 	s->conns = calloc(pool_size, sizeof(*s->conns));
 	if (!s->conns) {
@@ -210,6 +231,8 @@ struct store *store_free(struct store *s)
 	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->writer);
+	pthread_mutex_destroy(&s->group_lock);
+	pthread_cond_destroy(&s->group_done);
 	free(s);
 	return NULL;
 }
@@ -380,6 +403,78 @@ void store_rollback(struct store_conn *c)
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	writer_release(c);
+}
+
+/* Runs a batch of jobs in one transaction, each in its own savepoint. */
+static void run_batch(struct store_conn *c, struct group_job *batch)
+{
+	struct group_job *j;
+	int r;
+
+	r = store_begin(c);
+	if (r != 0) {
+		for (j = batch; j; j = j->next)
+			j->result = r;
+		return;
+	}
+	for (j = batch; j; j = j->next) {
+		r = store_write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
+				      "savepoint");
+		j->result = r != 0 ? r : j->fn(c, j->arg);
+		if (sqlite3_get_autocommit(c->db)) {
+			/* SQLite rolled the whole transaction back (a full disk,
+			 * an I/O error): nothing of the batch is kept. */
+			r = j->result ? j->result : -EIO;
+			for (struct group_job *k = batch; k; k = k->next)
+				k->result = r;
+			writer_release(c);
+			return;
+		}
+		if (j->result != 0)
+			sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+		sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+	}
+	r = store_commit(c);
+	if (r != 0) {
+		for (j = batch; j; j = j->next)
+			if (j->result == 0)
+				j->result = r;
+	}
+}
+
+int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg), void *arg)
+{
+	struct store *s = c->owner;
+	struct group_job job = {fn, arg, 0, false, NULL};
+
+	pthread_mutex_lock(&s->group_lock);
+	*s->queue_tail = &job;
+	s->queue_tail = &job.next;
+	while (!job.done) {
+		if (s->group_leader) {
+			pthread_cond_wait(&s->group_done, &s->group_lock);
+			continue;
+		}
+		/* Lead: take everything queued so far (our job included). */
+		struct group_job *batch = s->queue;
+		s->queue = NULL;
+		s->queue_tail = &s->queue;
+		s->group_leader = true;
+		pthread_mutex_unlock(&s->group_lock);
+		run_batch(c, batch);
+		pthread_mutex_lock(&s->group_lock);
+		/* Jobs live on their callers' stacks: read next before marking
+		 * a job done (its caller may return at once). */
+		while (batch) {
+			struct group_job *next = batch->next;
+			batch->done = true;
+			batch = next;
+		}
+		s->group_leader = false;
+		pthread_cond_broadcast(&s->group_done);
+	}
+	pthread_mutex_unlock(&s->group_lock);
+	return job.result;
 }
 
 bool store_healthy(struct store *s)

@@ -66,6 +66,17 @@ int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 
+/* Group commit: runs fn(c2, arg) inside a write transaction that it may
+ * share with other threads' calls arriving while a commit is in progress,
+ * so that one COMMIT (and one fsync) makes a whole batch durable.  c2 is
+ * the connection of whichever caller leads the batch: fn must use only c2,
+ * must not begin or commit, and must leave its results in arg.  Each call
+ * runs in its own SAVEPOINT; a non-zero result from fn undoes that call
+ * only and is returned.  Returns 0 once the batch is committed; if the
+ * COMMIT fails, every call of the batch returns that failure (STORE_FULL,
+ * STORE_READONLY or negative) and none of it is kept. */
+int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c2, void *arg), void *arg);
+
 /* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
  * a negative value, logging unexpected ones with what. */
 int store_write_error(struct store_conn *c, int rc, const char *what);
