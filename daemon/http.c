@@ -108,6 +108,22 @@ void reply_error(struct reply *rep, unsigned status, const char *code, const cha
 	rep->json = json_pack("{s:s, s:s}", "error", code, "message", message);
 }
 
+json_t *request_json(struct request *req, struct reply *rep)
+{
+	json_error_t jerr;
+	json_t *root;
+	char msg[300];
+
+	root = json_loadb(req->body.data ? req->body.data : "", req->body.len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "The body is not valid JSON: %s (line %d, column %d).",
+			 jerr.text, jerr.line, jerr.column);
+		reply_error(rep, 400, "invalid_json", msg);
+	}
+	return root;
+}
+
 const char *request_header(struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

@@ -23,23 +23,6 @@ static void internal_error(struct reply *rep)
 	reply_error(rep, 500, "internal", "The server failed to handle this request.");
 }
 
-/* Parses the body as a JSON value, answering 400 on malformed JSON. */
-static json_t *parse_json_body(struct request *req, struct reply *rep)
-{
-	json_error_t jerr;
-	json_t *root;
-	char msg[300];
-
-	root = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-			  JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(msg, sizeof(msg), "The body is not valid JSON: %s (line %d, column %d).",
-			 jerr.text, jerr.line, jerr.column);
-		reply_error(rep, 400, "invalid_json", msg);
-	}
-	return root;
-}
-
 /* Copies a string member into a writable buffer owned by the caller. */
 static int take_string(json_t *v, char **out, const char *key, struct reply *rep)
 {
@@ -111,7 +94,7 @@ static bool filled(const char *v)
 
 static int submission_from_json(struct request *req, struct reply *rep, struct submission *sub)
 {
-	json_t *root = parse_json_body(req, rep), *v;
+	json_t *root = request_json(req, rep), *v;
 	const char *key;
 	char msg[160];
 	int r = 1;
@@ -608,7 +591,7 @@ static void get_comments(struct request *req, struct reply *rep)
 
 static void post_counts(struct request *req, struct reply *rep)
 {
-	json_t *root = parse_json_body(req, rep), *v, *out = NULL;
+	json_t *root = request_json(req, rep), *v, *out = NULL;
 	struct comment_error err;
 	struct store_conn *c;
 	char msg[260];
@@ -680,7 +663,7 @@ static void author_change(struct request *req, struct reply *rep, bool remove)
 	int r;
 
 	if (!remove) {
-		root = parse_json_body(req, rep);
+		root = request_json(req, rep);
 		if (!root)
 			return;
 		if (!json_is_object(root)) {

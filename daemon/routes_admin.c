@@ -63,19 +63,9 @@ static void reply_comment_error(struct reply *rep, int r, const struct comment_e
 
 static json_t *body_object(struct request *req, struct reply *rep)
 {
-	json_error_t jerr;
-	json_t *root;
-	char msg[300];
+	json_t *root = request_json(req, rep);
 
-	root = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-			  JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(msg, sizeof(msg), "The body is not valid JSON: %s (line %d, column %d).",
-			 jerr.text, jerr.line, jerr.column);
-		reply_error(rep, 400, "invalid_json", msg);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
+	if (root && !json_is_object(root)) {
 		json_decref(root);
 		reply_error(rep, 400, "invalid_json", "The body must be a JSON object.");
 		return NULL;

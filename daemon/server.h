@@ -117,6 +117,10 @@ struct route {
 /* Fills rep with a JSON error {"error": code, "message": message}. */
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message);
 
+/* Parses the body as JSON (jansson, duplicate keys refused).  The value
+ * (caller owns), or NULL with a 400 invalid_json in rep (line and column). */
+json_t *request_json(struct request *req, struct reply *rep);
+
 /* The request's header value, or NULL. */
 const char *request_header(struct request *req, const char *name);
 

@@ -685,8 +685,6 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 			  struct comment_error *err)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	char placeholder_email[] = "author@edit.invalid";
-	struct comment_input in = {0};
 	char *html = NULL, created[21], status[16] = "";
 	char *new_text = NULL, *new_author = NULL, *thread = NULL, *url = NULL, *avatar = NULL;
 	int64_t parent = 0, created_at = 0;
@@ -741,19 +739,9 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 	if (remove) {
 		r = comment_remove(c, id, now);
 	} else {
-		/* Validate the edit as a new submission would be. */
-		in.thread = thread;
-		in.author = new_author;
-		in.email = placeholder_email; /* validated, then unused */
-		in.text = new_text;
-		r = comment_validate(cfg, &in, err);
+		r = comment_check_edit(cfg, new_author, new_text, &html, err);
 		if (r)
 			goto out;
-		r = render_markdown(new_text, strlen(new_text), &html);
-		if (r) {
-			r = r > 0 ? fail(err, 422, "text_too_long", "The comment is too long.") : r;
-			goto out;
-		}
 		st = store_stmt(c, sql_author_edit);
 		if (!st) {
 			r = -EIO;
@@ -793,6 +781,26 @@ out:
 	free(thread);
 	free(url);
 	free(avatar);
+	return r;
+}
+
+int comment_check_edit(const struct config *cfg, char *author, char *text, char **html,
+		       struct comment_error *err)
+{
+	char thread[] = "/", email[] = "author@edit.invalid";
+	struct comment_input in = {
+	    .thread = thread,
+	    .author = author,
+	    .email = email, /* validated, then unused */
+	    .text = text,
+	};
+	int r = comment_validate(cfg, &in, err);
+
+	if (r)
+		return r;
+	r = render_markdown(text, strlen(text), html);
+	if (r > 0)
+		return fail(err, 422, "text_too_long", "The comment is too long to display.");
 	return r;
 }
 

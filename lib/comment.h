@@ -135,6 +135,12 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 			  bool remove, bool hold, int64_t now, json_t **out,
 			  struct comment_error *err);
 
+/* Checks an edited author and text by the rules for new comments (author
+ * normalised in place) and renders the text into *html (caller frees).
+ * 0, COMMENT_INVALID with err, or negative. */
+int comment_check_edit(const struct config *cfg, char *author, char *text, char **html,
+		       struct comment_error *err);
+
 /* Removes comment id inside the caller's transaction: the row goes, or,
  * when replies hang below it, stays as an empty tombstone (status deleted,
  * no author, text, e-mail hash, IP or features) so the thread keeps its

@@ -324,7 +324,6 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	const char *learned = NULL;
 	char learned_buf[8];
 	sqlite3_stmt *st;
-	size_t chars;
 	int r;
 
 	r = store_begin(c);
@@ -349,42 +348,9 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 		r = -ENOMEM;
 		goto out;
 	}
-	text_strip_invisible(new_author);
-	text_trim(new_author);
-	if (!*new_author || text_has_controls(new_author, false) ||
-	    !text_utf8_valid(new_author, strlen(new_author), &chars) || chars > cfg->max_author) {
-		r = fail(err, 422, "invalid_author", "The name must be 1 to %u characters.",
-			 cfg->max_author);
+	r = comment_check_edit(cfg, new_author, new_text, &html, err);
+	if (r)
 		goto out;
-	}
-	if (!text_utf8_valid(new_text, strlen(new_text), &chars) || chars == 0 ||
-	    chars > cfg->max_text || text_has_controls(new_text, true)) {
-		r = fail(err, 422, "invalid_text", "The text must be 1 to %u characters.",
-			 cfg->max_text);
-		goto out;
-	}
-	{
-		/* White space and invisible characters alone are no text, as for
-		 * new comments (comment_validate). */
-		char *copy = strdup(new_text);
-		bool blank;
-		if (!copy) {
-			r = -ENOMEM;
-			goto out;
-		}
-		text_strip_invisible(copy);
-		blank = *text_trim(copy) == '\0';
-		free(copy);
-		if (blank) {
-			r = fail(err, 422, "missing_text", "The comment is empty.");
-			goto out;
-		}
-	}
-	r = render_markdown(new_text, strlen(new_text), &html);
-	if (r) {
-		r = r > 0 ? fail(err, 422, "text_too_long", "The comment is too long.") : r;
-		goto out;
-	}
 	st = store_stmt(c, sql_edit);
 	if (!st) {
 		r = -EIO;

@@ -41,7 +41,7 @@ __attribute__((format(printf, 2, 3))) static inline int ok(int cond, const char 
 	do {                                                                                       \
 		long long tap_g_ = (long long)(got), tap_w_ = (long long)(want);                   \
 		if (!ok(tap_g_ == tap_w_, __VA_ARGS__))                                            \
-			diag("  got %lld, want %lld (%s:%d)", tap_g_, tap_w_, __FILE__, __LINE__);  \
+			diag("  got %lld, want %lld (%s:%d)", tap_g_, tap_w_, __FILE__, __LINE__); \
 	} while (0)
 
 #define is_str(got, want, ...)                                                                     \
@@ -49,8 +49,8 @@ __attribute__((format(printf, 2, 3))) static inline int ok(int cond, const char 
 		const char *tap_g_ = (got), *tap_w_ = (want);                                      \
 		int tap_c_ = (tap_g_ && tap_w_) ? strcmp(tap_g_, tap_w_) == 0 : tap_g_ == tap_w_;  \
 		if (!ok(tap_c_, __VA_ARGS__))                                                      \
-			diag("  got \"%s\", want \"%s\" (%s:%d)", tap_g_ ? tap_g_ : "(null)",       \
-			     tap_w_ ? tap_w_ : "(null)", __FILE__, __LINE__);                       \
+			diag("  got \"%s\", want \"%s\" (%s:%d)", tap_g_ ? tap_g_ : "(null)",      \
+			     tap_w_ ? tap_w_ : "(null)", __FILE__, __LINE__);                      \
 	} while (0)
 
 static inline int done_testing(void)

@@ -41,10 +41,8 @@ static void init(void)
 	if (trusted)
 		return;
 	fuzz_assert(net_cidrs_new(&trusted, trusted_list) == 0);
-	for (size_t i = 0; origin_list[i]; i++) {
-		strcat(list, origin_list[i]);
-		strcat(list, " ");
-	}
+	for (size_t i = 0, n = 0; origin_list[i] && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s ", origin_list[i]);
 	fuzz_assert(net_origins_new(&origins, list) == 0);
 }
 

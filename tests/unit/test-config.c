@@ -25,12 +25,18 @@ struct uint_setting {
 
 /* The numeric settings with their documented defaults and bounds. */
 static const struct uint_setting uints[] = {
-    {"max_depth", F(max_depth), 5, 1, 50},	    {"max_body", F(max_body), 65536, 1024, 1048576},
-    {"max_text", F(max_text), 10000, 1, 100000},    {"max_author", F(max_author), 100, 1, 1000},
-    {"max_url", F(max_url), 2000, 10, 8000},	    {"rate_limit", F(rate_limit), 10, 0, 100000},
-    {"rate_burst", F(rate_burst), 5, 1, 100000},    {"threads", F(threads), 4, 1, 64},
-    {"connections", F(connections), 128, 4, 10000}, {"timeout", F(timeout), 15, 1, 3600},
-    {"page_max", F(page_max), 200, 1, 10000},	    {"request_timeout", F(request_timeout), 30, 1, 3600},
+    {"max_depth", F(max_depth), 5, 1, 50},
+    {"max_body", F(max_body), 65536, 1024, 1048576},
+    {"max_text", F(max_text), 10000, 1, 100000},
+    {"max_author", F(max_author), 100, 1, 1000},
+    {"max_url", F(max_url), 2000, 10, 8000},
+    {"rate_limit", F(rate_limit), 10, 0, 100000},
+    {"rate_burst", F(rate_burst), 5, 1, 100000},
+    {"threads", F(threads), 4, 1, 64},
+    {"connections", F(connections), 128, 4, 10000},
+    {"timeout", F(timeout), 15, 1, 3600},
+    {"page_max", F(page_max), 200, 1, 10000},
+    {"request_timeout", F(request_timeout), 30, 1, 3600},
 };
 
 #define N_UINTS (sizeof(uints) / sizeof(uints[0]))

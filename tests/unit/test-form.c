@@ -137,14 +137,14 @@ int main(void)
 	{
 		char body[FORM_MAX_NAME * 3 + 16];
 		memset(body, 'n', FORM_MAX_NAME);
-		strcpy(body + FORM_MAX_NAME, "=v");
+		memcpy(body + FORM_MAX_NAME, "=v", 3);
 		f = NULL;
 		is_int(form_parse(&f, body, strlen(body)), 0, "a %d-byte name is accepted",
 		       FORM_MAX_NAME);
 		is_int(f ? strlen(form_name(f, 0)) : 0, FORM_MAX_NAME, "and kept whole");
 		form_free(f);
 		memset(body, 'n', FORM_MAX_NAME + 1);
-		strcpy(body + FORM_MAX_NAME + 1, "=v");
+		memcpy(body + FORM_MAX_NAME + 1, "=v", 3);
 		f = NULL;
 		is_int(form_parse(&f, body, strlen(body)), FORM_INVALID,
 		       "a %d-byte name is refused", FORM_MAX_NAME + 1);
