@@ -168,7 +168,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2, help="the daemon's worker threads")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="the daemon's worker threads (default: the daemon's default)")
     ap.add_argument("--log-level", default="info", help="the daemon's log_level")
     ap.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
     ap.add_argument("--repeat", type=int, default=1,
@@ -183,8 +184,9 @@ def main():
     import harness  # noqa: E402 (reads COMMENTD)
     harness.COMMENTD = os.environ["COMMENTD"]
 
-    d = harness.Daemon({"threads": str(args.threads), "rate_limit": "0",
-                        "log_level": args.log_level, "connections": "1024"})
+    settings = {"threads": str(args.threads)} if args.threads else {}
+    d = harness.Daemon(dict(settings, rate_limit="0", log_level=args.log_level,
+                            connections="1024"))
     results = {}
     try:
         d.start()
@@ -209,7 +211,7 @@ def main():
     print("commentd HTTP benchmark: %s" % machine())
     print("wrk -t%d -c%d -d%ds on loopback; daemon threads=%d, log_level=%s; "
           "50-comment thread answer %d bytes" % (args.wrk_threads, args.connections, args.seconds,
-                                                 args.threads, args.log_level, thread_bytes))
+                                                 args.threads or 8, args.log_level, thread_bytes))
     print("1-minute load average before %.2f, after %.2f (other processes share the CPUs)"
           % (load_before, load_after))
     if args.repeat > 1:

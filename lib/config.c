@@ -49,7 +49,7 @@ static const struct setting settings[] = {
     {"max_url", SETTING_UINT, FIELD(max_url), "2000", 10, 8000, NULL, 0, 0},
     {"rate_limit", SETTING_UINT, FIELD(rate_limit), "10", 0, 100000, NULL, 0, 0},
     {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000, NULL, 0, 0},
-    {"threads", SETTING_UINT, FIELD(threads), "4", 1, 64, NULL, 0, 0},
+    {"threads", SETTING_UINT, FIELD(threads), "8", 1, 64, NULL, 0, 0},
     {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0},
     {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600, NULL, 0, 0},
     {"request_timeout", SETTING_UINT, FIELD(request_timeout), "30", 1, 3600, NULL, 0, 0},

@@ -91,9 +91,9 @@ static int conn_open(struct store_conn *c, const char *path)
 	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
 			       "PRAGMA synchronous=FULL;"
 			       "PRAGMA journal_size_limit=4194304;"
-			       /* 1 MiB of page cache per connection: blog-sized
+			       /* 512 KiB of page cache per connection: blog-sized
 				* databases fit, and the pool stays small. */
-			       "PRAGMA cache_size=-1024;");
+			       "PRAGMA cache_size=-512;");
 }
 
 static void conn_close(struct store_conn *c)
