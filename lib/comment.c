@@ -59,9 +59,7 @@ enum comment_status comment_decide(const struct comment_facts *facts)
 	return COMMENT_PUBLISHED;
 }
 
-static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
+int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,30 +76,34 @@ int comment_thread_check(const char *thread, struct comment_error *err)
 	size_t len;
 
 	if (!thread || !*thread)
-		return fail(err, 422, "missing_thread", "The thread (the page's path) is missing.");
+		return comment_fail(err, 422, "missing_thread",
+				    "The thread (the page's path) is missing.");
 	len = strnlen(thread, COMMENT_THREAD_MAX + 1);
 	if (len > COMMENT_THREAD_MAX)
-		return fail(err, 422, "invalid_thread", "The thread path is longer than %d bytes.",
-			    COMMENT_THREAD_MAX);
+		return comment_fail(err, 422, "invalid_thread",
+				    "The thread path is longer than %d bytes.", COMMENT_THREAD_MAX);
 	if (!text_utf8_valid(thread, len, NULL))
-		return fail(err, 400, "invalid_utf8", "The thread path is not valid UTF-8.");
+		return comment_fail(err, 400, "invalid_utf8",
+				    "The thread path is not valid UTF-8.");
 	if (thread[0] != '/' || thread[1] == '/')
-		return fail(err, 422, "invalid_thread",
-			    "The thread must be a page path starting with a single \"/\".");
+		return comment_fail(err, 422, "invalid_thread",
+				    "The thread must be a page path starting with a single \"/\".");
 	for (const unsigned char *p = (const unsigned char *)thread; *p; p++) {
 		if (*p <= 0x20 || *p == 0x7f || *p == '\\')
-			return fail(err, 422, "invalid_thread",
-				    "The thread path must not contain spaces, backslashes or "
-				    "control characters.");
+			return comment_fail(
+			    err, 422, "invalid_thread",
+			    "The thread path must not contain spaces, backslashes or "
+			    "control characters.");
 	}
 	if (text_has_controls(thread, false))
-		return fail(err, 422, "invalid_thread",
-			    "The thread path must not contain control characters.");
+		return comment_fail(err, 422, "invalid_thread",
+				    "The thread path must not contain control characters.");
 	for (const char *seg = thread; seg; seg = strchr(seg + 1, '/')) {
 		size_t n = strcspn(seg + 1, "/?#");
 		if ((n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
-			return fail(err, 422, "invalid_thread",
-				    "The thread path must not contain \".\" or \"..\" segments.");
+			return comment_fail(
+			    err, 422, "invalid_thread",
+			    "The thread path must not contain \".\" or \"..\" segments.");
 	}
 	return 0;
 }
@@ -182,56 +184,60 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 	if (r)
 		return r;
 	if (in->parent < 0)
-		return fail(err, 422, "invalid_parent", "The parent must be a comment id.");
+		return comment_fail(err, 422, "invalid_parent", "The parent must be a comment id.");
 
 	if (!in->author)
-		return fail(err, 422, "missing_author", "Please give your name.");
+		return comment_fail(err, 422, "missing_author", "Please give your name.");
 	if (!text_utf8_valid(in->author, strlen(in->author), NULL))
-		return fail(err, 400, "invalid_utf8", "The name is not valid UTF-8.");
+		return comment_fail(err, 400, "invalid_utf8", "The name is not valid UTF-8.");
 	text_strip_invisible(in->author);
 	text_trim(in->author);
 	if (!*in->author)
-		return fail(err, 422, "missing_author", "Please give your name.");
+		return comment_fail(err, 422, "missing_author", "Please give your name.");
 	if (text_has_controls(in->author, false))
-		return fail(err, 422, "invalid_author",
-			    "The name must not contain line breaks or control characters.");
+		return comment_fail(err, 422, "invalid_author",
+				    "The name must not contain line breaks or control characters.");
 	text_utf8_valid(in->author, strlen(in->author), &chars);
 	if (chars > cfg->max_author)
-		return fail(err, 422, "author_too_long", "The name is longer than %u characters.",
-			    cfg->max_author);
+		return comment_fail(err, 422, "author_too_long",
+				    "The name is longer than %u characters.", cfg->max_author);
 
 	if (!in->email)
-		return fail(err, 422, "missing_email", "Please give your e-mail address.");
+		return comment_fail(err, 422, "missing_email", "Please give your e-mail address.");
 	if (!text_utf8_valid(in->email, strlen(in->email), NULL))
-		return fail(err, 400, "invalid_utf8", "The e-mail address is not valid UTF-8.");
+		return comment_fail(err, 400, "invalid_utf8",
+				    "The e-mail address is not valid UTF-8.");
 	text_trim(in->email);
 	lowercase(in->email);
 	if (!*in->email)
-		return fail(err, 422, "missing_email", "Please give your e-mail address.");
+		return comment_fail(err, 422, "missing_email", "Please give your e-mail address.");
 	if (strlen(in->email) > COMMENT_EMAIL_MAX || !email_valid(in->email))
-		return fail(err, 422, "invalid_email",
-			    "The e-mail address does not look like name@example.org.");
+		return comment_fail(err, 422, "invalid_email",
+				    "The e-mail address does not look like name@example.org.");
 
 	if (in->url) {
 		if (!text_utf8_valid(in->url, strlen(in->url), NULL))
-			return fail(err, 400, "invalid_utf8", "The website is not valid UTF-8.");
+			return comment_fail(err, 400, "invalid_utf8",
+					    "The website is not valid UTF-8.");
 		text_trim(in->url);
 		/* A blank URL stays "" (absent): the caller owns and frees the
 		 * buffer, so the pointer must not be dropped. */
 		if (*in->url && !url_valid(in->url, cfg->max_url)) {
-			return fail(err, 422, "invalid_url",
-				    "The website must be an http:// or https:// address of at "
-				    "most %u characters.",
-				    cfg->max_url);
+			return comment_fail(
+			    err, 422, "invalid_url",
+			    "The website must be an http:// or https:// address of at "
+			    "most %u characters.",
+			    cfg->max_url);
 		}
 	}
 
 	if (!in->text)
-		return fail(err, 422, "missing_text", "The comment is empty.");
+		return comment_fail(err, 422, "missing_text", "The comment is empty.");
 	if (!text_utf8_valid(in->text, strlen(in->text), &chars))
-		return fail(err, 400, "invalid_utf8", "The comment is not valid UTF-8.");
+		return comment_fail(err, 400, "invalid_utf8", "The comment is not valid UTF-8.");
 	if (text_has_controls(in->text, true))
-		return fail(err, 422, "invalid_text", "The comment contains control characters.");
+		return comment_fail(err, 422, "invalid_text",
+				    "The comment contains control characters.");
 	{
 		/* Whitespace-only text counts as empty; the text itself is stored
 		 * as written. */
@@ -243,11 +249,11 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		empty = *text_trim(copy) == '\0';
 		free(copy);
 		if (empty)
-			return fail(err, 422, "missing_text", "The comment is empty.");
+			return comment_fail(err, 422, "missing_text", "The comment is empty.");
 	}
 	if (chars > cfg->max_text)
-		return fail(err, 422, "text_too_long", "The comment is longer than %u characters.",
-			    cfg->max_text);
+		return comment_fail(err, 422, "text_too_long",
+				    "The comment is longer than %u characters.", cfg->max_text);
 	return 0;
 }
 
@@ -298,12 +304,14 @@ static int refused(struct comment_error *err, int r)
 	if (r <= 0)
 		return r;
 	if (r == STORE_FULL)
-		return fail(err, 503, "storage_full",
-			    "The comment could not be saved because the server's disk is full. "
-			    "Please try again later.");
-	return fail(err, 503, "storage_readonly",
-		    "The comment could not be saved because storage is read-only. Please try "
-		    "again later.");
+		return comment_fail(
+		    err, 503, "storage_full",
+		    "The comment could not be saved because the server's disk is full. "
+		    "Please try again later.");
+	return comment_fail(
+	    err, 503, "storage_readonly",
+	    "The comment could not be saved because storage is read-only. Please try "
+	    "again later.");
 }
 
 /* The rows of one new comment, written inside a (group) transaction by
@@ -380,9 +388,10 @@ static int write_rows(struct store_conn *c, struct create_job *job)
 		}
 		sqlite3_reset(st);
 		if (p_thread != thread_id || !published)
-			return fail(err, 422, "invalid_parent",
-				    "The comment you reply to does not exist in this thread or is "
-				    "not published.");
+			return comment_fail(
+			    err, 422, "invalid_parent",
+			    "The comment you reply to does not exist in this thread or is "
+			    "not published.");
 		/* Too deep: climb to the deepest ancestor that may still have
 		 * replies (depth max_depth - 1). */
 		while (p_depth >= (int)job->cfg->max_depth && p_parent) {
@@ -462,7 +471,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 
 	r = render_markdown(in->text, strlen(in->text), &html);
 	if (r > 0) {
-		r = fail(err, 422, "text_too_long", "The comment is too long to display.");
+		r = comment_fail(err, 422, "text_too_long", "The comment is too long to display.");
 		goto out;
 	}
 	if (r < 0)
@@ -693,7 +702,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 	int r;
 
 	if (!token || strlen(token) != KEYS_TOKEN_CHARS - 1)
-		return fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+		return comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
 	keys_hash(k, KEYS_TOKEN, token, strlen(token), hash);
 	r = store_begin(c);
 	if (r)
@@ -706,7 +715,7 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
-		r = fail(err, 404, "not_found", "There is no such comment.");
+		r = comment_fail(err, 404, "not_found", "There is no such comment.");
 		goto out;
 	}
 	if (sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES)
@@ -727,13 +736,13 @@ int comment_author_change(struct store_conn *c, const struct config *cfg, const 
 		goto out;
 	}
 	if (!token_ok || strcmp(status, "deleted") == 0) {
-		r = fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+		r = comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
 		goto out;
 	}
 	if (now > created_at + (int64_t)cfg->edit_window) {
-		r = fail(err, 403, "edit_window_closed",
-			 "Comments can be changed only within %u minutes of posting.",
-			 cfg->edit_window / 60);
+		r = comment_fail(err, 403, "edit_window_closed",
+				 "Comments can be changed only within %u minutes of posting.",
+				 cfg->edit_window / 60);
 		goto out;
 	}
 	if (remove) {
@@ -800,7 +809,8 @@ int comment_check_edit(const struct config *cfg, char *author, char *text, char 
 		return r;
 	r = render_markdown(text, strlen(text), html);
 	if (r > 0)
-		return fail(err, 422, "text_too_long", "The comment is too long to display.");
+		return comment_fail(err, 422, "text_too_long",
+				    "The comment is too long to display.");
 	return r;
 }
 

@@ -64,6 +64,11 @@ struct comment_verdict {
 	size_t features_len;
 };
 
+/* Fills err (status, machine code, printf-style message) and returns
+ * COMMENT_UNAVAILABLE for status 503, else COMMENT_INVALID. */
+int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The facts the publish decision weighs. */
 struct comment_facts {
 	enum moderation_mode moderation;

@@ -27,27 +27,14 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 	return 1;
 }
 
-static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->status = status;
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return status == 503 ? COMMENT_UNAVAILABLE : COMMENT_INVALID;
-}
-
 /* Maps the result of a store call (0, STORE_FULL/STORE_READONLY, negative)
  * to this module's contract: refused writes become COMMENT_UNAVAILABLE. */
 static int store_result(int r, struct comment_error *err)
 {
 	if (r > 0)
-		return fail(err, 503, "unavailable",
-			    "The change could not be saved (storage is full or read-only).");
+		return comment_fail(
+		    err, 503, "unavailable",
+		    "The change could not be saved (storage is full or read-only).");
 	return r;
 }
 
@@ -244,7 +231,8 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 	if (r < 0)
 		return r;
 	if (r == 0 || strcmp(row.status, "deleted") == 0)
-		return fail(err, 404, "not_found", "Comment %lld does not exist.", (long long)id);
+		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				    (long long)id);
 
 	switch (action) {
 	case MODERATION_APPROVE:
@@ -292,8 +280,8 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 	int r;
 
 	if (n > MODERATION_BULK_MAX)
-		return fail(err, 422, "too_many_ids", "Act on at most %d comments at once.",
-			    MODERATION_BULK_MAX);
+		return comment_fail(err, 422, "too_many_ids", "Act on at most %d comments at once.",
+				    MODERATION_BULK_MAX);
 	r = store_begin(c);
 	if (r)
 		return store_result(r, err);
@@ -338,7 +326,8 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	if (sqlite3_step(st) != SQLITE_ROW ||
 	    strcmp((const char *)sqlite3_column_text(st, 8), "deleted") == 0) {
 		sqlite3_reset(st);
-		r = fail(err, 404, "not_found", "Comment %lld does not exist.", (long long)id);
+		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				 (long long)id);
 		goto out;
 	}
 	new_text = strdup(text ? text : (const char *)sqlite3_column_text(st, 5));

@@ -154,7 +154,7 @@ int main(void)
 		/* 256 escapes decode to 256 bytes: accepted. */
 		for (int i = 0; i < FORM_MAX_NAME; i++)
 			memcpy(body + 3 * i, "%41", 3);
-		strcpy(body + 3 * FORM_MAX_NAME, "=v");
+		memcpy(body + 3 * FORM_MAX_NAME, "=v", 3);
 		f = NULL;
 		is_int(form_parse(&f, body, strlen(body)), 0,
 		       "a name of %d escapes decodes to %d bytes and is accepted", FORM_MAX_NAME,
