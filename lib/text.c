@@ -113,3 +113,43 @@ char *text_trim(char *s)
 	*end = '\0';
 	return s;
 }
+
+char *text_ascii_lower(char *s)
+{
+	for (char *p = s; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + ('a' - 'A'));
+	}
+	return s;
+}
+
+int text_hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int text_parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (!s || !*s)
+		return 1;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return 1;
+		d = (unsigned)(*s - '0');
+		if (d > max || v > (max - d) / 10)
+			return 1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

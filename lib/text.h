@@ -22,4 +22,14 @@ void text_strip_invisible(char *s);
 /* Trims ASCII and Unicode white space at both ends, in place.  Returns s. */
 char *text_trim(char *s);
 
+/* Lower-cases ASCII letters in place (other bytes unchanged).  Returns s. */
+char *text_ascii_lower(char *s);
+
+/* The value of a hexadecimal digit, or -1. */
+int text_hex_value(int c);
+
+/* Parses s, a whole decimal number from 0 to max (digits only: no sign,
+ * space or suffix).  0 with *out set, or 1 if s is not such a number. */
+int text_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
 #endif

@@ -1,0 +1,268 @@
+/* commentctl token | maintain | privacy | email-hash: moderator access,
+ * retention and privacy requests from the command line. */
+#include "ctl.h"
+
+#include "admin.h"
+#include "classify.h"
+#include "config.h"
+#include "keys.h"
+#include "moderation.h"
+#include "store.h"
+#include "text.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Options of token, privacy and email-hash. */
+struct admin_args {
+	const char *name;
+	const char *email;
+	bool anonymise;
+};
+
+enum { OPT_NAME = 0x100, OPT_EMAIL, OPT_ANONYMISE };
+
+static const struct option admin_options[] = {
+    {"name", required_argument, NULL, OPT_NAME},
+    {"email", required_argument, NULL, OPT_EMAIL},
+    {"anonymise", no_argument, NULL, OPT_ANONYMISE},
+    {NULL, 0, NULL, 0},
+};
+
+static int admin_option(void *ctx, int opt, const char *arg)
+{
+	struct admin_args *a = ctx;
+
+	if (opt == OPT_NAME)
+		a->name = arg;
+	else if (opt == OPT_EMAIL)
+		a->email = arg;
+	else if (opt == OPT_ANONYMISE)
+		a->anonymise = true;
+	else
+		return CTL_USAGE;
+	return 0;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2));
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+}
+
+static const char token_usage[] =
+    "usage: commentctl token create --name NAME (--db DB --key KEY | --config FILE)\n"
+    "       commentctl token list (--db DB | --config FILE)\n"
+    "       commentctl token revoke --name NAME (--db DB | --config FILE)\n"
+    "Creates, lists or revokes moderator tokens.  A new token is printed once;\n"
+    "the database keeps only its keyed hash.\n";
+
+static int token_create(struct store_conn *c, const struct keys *k, const char *name)
+{
+	char token[KEYS_TOKEN_CHARS];
+	int r = admin_token_create(c, k, name, token);
+
+	if (r == ADMIN_EXISTS)
+		fprintf(stderr,
+			"commentctl: a token called %s exists; revoke it or pick another "
+			"name\n",
+			name);
+	else if (r == ADMIN_INVALID)
+		fprintf(stderr, "commentctl: a name is 1 to 64 characters without spaces\n");
+	else if (r == 0) {
+		printf("%s\n", token);
+		fprintf(stderr, "commentctl: token %s created; it is shown only this once\n", name);
+	}
+	sodium_memzero(token, sizeof(token));
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
+int cmd_token(int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	bool create = strcmp(verb, "create") == 0, revoke = strcmp(verb, "revoke") == 0;
+	struct admin_args a = {0};
+	struct ctl_spec spec = {
+	    .usage = token_usage,
+	    .need = CTL_NEED_DB | (create ? CTL_NEED_KEY : 0),
+	    .options = admin_options,
+	    .option = admin_option,
+	    .ctx = &a,
+	};
+	struct ctl_env e;
+	struct store_conn *c;
+	json_t *list = NULL;
+	int r, status = CTL_FAIL;
+
+	if (!create && !revoke && strcmp(verb, "list") != 0) {
+		fprintf(stderr, "%s", token_usage);
+		return CTL_USAGE;
+	}
+	r = ctl_env_open(&e, &spec, argc - 1, argv + 1);
+	if (r == CTL_OK && (create || revoke) && !a.name) {
+		fprintf(stderr, "commentctl: --name is required\n");
+		r = CTL_USAGE;
+	}
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	c = store_acquire(e.store);
+	if (create) {
+		status = token_create(c, e.keys, a.name);
+	} else if (revoke) {
+		r = admin_token_revoke(c, a.name);
+		if (r == ADMIN_NOT_FOUND)
+			fprintf(stderr, "commentctl: no active token called %s\n", a.name);
+		status = r == 0 ? CTL_OK : CTL_FAIL;
+	} else if (admin_token_list(c, &list) == 0) {
+		print_json(list);
+		json_decref(list);
+		status = CTL_OK;
+	}
+	store_release(e.store, c);
+	ctl_env_close(&e);
+	return status;
+}
+
+static const char maintain_usage[] =
+    "usage: commentctl maintain (--db DB | --config FILE)\n"
+    "Deletes spam older than spam_retention_days, clears IP addresses older than\n"
+    "ip_retention_days, drops bare tombstones and prunes stale classifier tokens\n"
+    "(settings from --config, else the defaults).\n";
+
+int cmd_maintain(int argc, char **argv)
+{
+	struct ctl_spec spec = {.usage = maintain_usage, .need = CTL_NEED_DB};
+	struct maintenance_report rep;
+	struct classifier *cl = NULL;
+	struct ctl_env e;
+	struct store_conn *c;
+	int r;
+
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK && classifier_new(&cl, NULL) != 0)
+		r = CTL_FAIL;
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	c = store_acquire(e.store);
+	r = moderation_maintain(c, cl, e.cfg->spam_retention_days, e.cfg->ip_retention_days,
+				e.cfg->token_prune_days, (int64_t)time(NULL), &rep);
+	store_release(e.store, c);
+	if (r == 0)
+		printf("{\"spam_deleted\": %u, \"ips_cleared\": %u, \"tombstones_purged\": %u, "
+		       "\"tokens_pruned\": %u}\n",
+		       rep.spam_deleted, rep.ips_cleared, rep.tombstones_purged, rep.tokens_pruned);
+	else
+		fprintf(stderr, "commentctl: maintenance failed\n");
+	classifier_free(cl);
+	ctl_env_close(&e);
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
+static const char privacy_usage[] =
+    "usage: commentctl privacy export --email ADDRESS (--db DB --key KEY | --config FILE)\n"
+    "       commentctl privacy erase --email ADDRESS [--anonymise] (--db DB --key KEY | "
+    "--config FILE)\n"
+    "Exports or erases every comment written with an e-mail address.  The address\n"
+    "is hashed to find the comments and then dropped.\n";
+
+int cmd_privacy(int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	bool erase = strcmp(verb, "erase") == 0;
+	struct admin_args a = {0};
+	struct ctl_spec spec = {
+	    .usage = privacy_usage,
+	    .need = CTL_NEED_DB | CTL_NEED_KEY,
+	    .options = admin_options,
+	    .option = admin_option,
+	    .ctx = &a,
+	};
+	struct classifier *cl = NULL;
+	struct ctl_env e;
+	struct store_conn *c;
+	json_t *out = NULL;
+	int r;
+
+	if (!erase && strcmp(verb, "export") != 0) {
+		fprintf(stderr, "%s", privacy_usage);
+		return CTL_USAGE;
+	}
+	r = ctl_env_open(&e, &spec, argc - 1, argv + 1);
+	if (r == CTL_OK && !a.email) {
+		fprintf(stderr, "commentctl: --email is required\n");
+		r = CTL_USAGE;
+	}
+	if (r == CTL_OK && classifier_new(&cl, NULL) != 0)
+		r = CTL_FAIL;
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	c = store_acquire(e.store);
+	if (erase)
+		r = moderation_erase(c, cl, e.keys, a.email,
+				     a.anonymise || e.cfg->erase == ERASE_ANONYMISE, "commentctl",
+				     &out);
+	else
+		r = moderation_export(c, e.keys, a.email, &out);
+	store_release(e.store, c);
+	if (r == 0)
+		print_json(out);
+	else
+		fprintf(stderr, "commentctl: %s\n",
+			r == COMMENT_INVALID ? "that is not an e-mail address" : "failed");
+	json_decref(out);
+	classifier_free(cl);
+	ctl_env_close(&e);
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
+static const char email_hash_usage[] =
+    "usage: commentctl email-hash --email ADDRESS (--key KEY | --config FILE)\n"
+    "Prints the keyed hash of an address, for allowlist_emails.\n";
+
+int cmd_email_hash(int argc, char **argv)
+{
+	unsigned char hash[KEYS_HASH_BYTES];
+	char hex[2 * KEYS_HASH_BYTES + 1], norm[300], *normalised;
+	struct admin_args a = {0};
+	struct ctl_spec spec = {
+	    .usage = email_hash_usage,
+	    .need = CTL_NEED_KEY,
+	    .options = admin_options,
+	    .option = admin_option,
+	    .ctx = &a,
+	};
+	struct ctl_env e;
+	int r;
+
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK && (!a.email || strlen(a.email) >= sizeof(norm) || !strchr(a.email, '@'))) {
+		fprintf(stderr, "%s", email_hash_usage);
+		r = CTL_USAGE;
+	}
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	/* The same normalisation as comment_validate: trimmed, lower-case. */
+	snprintf(norm, sizeof(norm), "%s", a.email);
+	normalised = text_ascii_lower(text_trim(norm));
+	keys_hash(e.keys, KEYS_EMAIL, normalised, strlen(normalised), hash);
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	printf("%s\n", hex);
+	sodium_memzero(norm, sizeof(norm));
+	ctl_env_close(&e);
+	return CTL_OK;
+}
