@@ -3,6 +3,8 @@
 #include "server.h"
 
 #include "log.h"
+#include "text.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -108,20 +110,62 @@ void reply_error(struct reply *rep, unsigned status, const char *code, const cha
 	rep->json = json_pack("{s:s, s:s}", "error", code, "message", message);
 }
 
+void reply_internal(struct reply *rep)
+{
+	reply_error(rep, 500, "internal", "The server failed to handle this request.");
+}
+
+void reply_comment_error(struct reply *rep, int r, const struct comment_error *err)
+{
+	if (r > 0)
+		reply_error(rep, (unsigned)err->status, err->code, err->message);
+	else
+		reply_internal(rep);
+}
+
 json_t *request_json(struct request *req, struct reply *rep)
 {
-	json_error_t jerr;
-	json_t *root;
-	char msg[300];
+	struct comment_error err;
+	json_t *root = NULL;
 
-	root = json_loadb(req->body.data ? req->body.data : "", req->body.len,
-			  JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(msg, sizeof(msg), "The body is not valid JSON: %s (line %d, column %d).",
-			 jerr.text, jerr.line, jerr.column);
-		reply_error(rep, 400, "invalid_json", msg);
-	}
+	if (wire_json(req->body.data, req->body.len, &root, &err) != 0)
+		reply_comment_error(rep, COMMENT_INVALID, &err);
 	return root;
+}
+
+uint64_t request_client_key(struct request *req)
+{
+	unsigned char h[KEYS_HASH_BYTES];
+	uint64_t key;
+
+	keys_hash(req->server->keys, KEYS_IP, req->client.bytes, sizeof(req->client.bytes), h);
+	memcpy(&key, h, sizeof(key));
+	return key;
+}
+
+void request_site(struct request *req, struct submit_site *out)
+{
+	*out = (struct submit_site){
+	    .cfg = req->snap->cfg,
+	    .keys = req->server->keys,
+	    .classifier = req->server->classifier,
+	    .policy = req->snap->policy,
+	    .classify = &req->snap->classify,
+	    .host = req->snap->site_host,
+	};
+}
+
+void request_submission(struct request *req, enum submit_origin origin, struct submit_request *out)
+{
+	*out = (struct submit_request){
+	    .origin = origin,
+	    .client = &req->client,
+	    .ip = req->client_ip,
+	    .user_agent = request_header(req, "User-Agent"),
+	    .referrer = request_header(req, "Referer"),
+	    .render_seconds = -1,
+	    .now = (int64_t)time(NULL),
+	};
 }
 
 const char *request_header(struct request *req, const char *name)
@@ -179,16 +223,15 @@ static bool route_match(const char *pattern, const char *url, int64_t *id)
 	return *pattern == '\0' && *url == '\0';
 }
 
-static const struct route *find_route(const char *url, int64_t *id)
+static const struct route *find_route(const struct server *s, const char *url, int64_t *id,
+				      const struct route_table **table)
 {
-	const struct route *tables[] = {public_routes, admin_routes, akismet_routes, static_routes};
-	const size_t counts[] = {public_routes_count, admin_routes_count, akismet_routes_count,
-				 static_routes_count};
-
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		for (size_t i = 0; i < counts[t]; i++) {
-			if (route_match(tables[t][i].path, url, id))
-				return &tables[t][i];
+	for (size_t t = 0; t < s->n_tables; t++) {
+		for (size_t i = 0; i < s->tables[t]->count; i++) {
+			if (route_match(s->tables[t]->routes[i].path, url, id)) {
+				*table = s->tables[t];
+				return &s->tables[t]->routes[i];
+			}
 		}
 	}
 	return NULL;
@@ -369,20 +412,16 @@ static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
-/* First call: route, check method, content type and announced length. */
-static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, const char *url,
-			     const char *method, void **req_cls)
+/* A new request's context with its client address. */
+static struct request *request_new(struct server *s, struct MHD_Connection *conn, const char *url,
+				   const char *method)
 {
 	struct request *req = calloc(1, sizeof(*req));
 	const union MHD_ConnectionInfo *ci;
 	struct net_addr peer = {0};
-	const char *ct, *cl, *te;
-	unsigned n_cl = 0;
-	bool has_body, nul_arg = false;
 
 	if (!req)
-		return MHD_NO;
-	*req_cls = req;
+		return NULL;
 	req->server = s;
 	req->conn = conn;
 	req->method = method;
@@ -390,30 +429,87 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	req->snap = snapshot_ref(s);
 	snprintf(req->url, sizeof(req->url), "%s", url);
 	buf_init(&req->body, req->snap->cfg->max_body);
-
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr)
 		net_from_sockaddr(ci->client_addr, &peer);
 	net_client_addr(&peer, request_header(req, "X-Forwarded-For"), req->snap->proxies,
 			&req->client);
 	net_format(&req->client, req->client_ip);
+	return req;
+}
 
-	/* Ambiguous framing, the stuff of request smuggling (RFC 9112 6.1, 6.3). */
-	te = request_header(req, "Transfer-Encoding");
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_content_length, &n_cl);
-	if (n_cl > 1 || (n_cl && te))
-		return send_error(
-		    req, 400, "invalid_request",
-		    "Send one Content-Length, or Transfer-Encoding: chunked, not both.", NULL);
-	if (te && strcasecmp(te, "chunked") != 0)
-		return send_error(req, 501, "not_implemented",
-				  "Only the chunked transfer coding is supported.", NULL);
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, find_nul_arg, &nul_arg);
-	if (nul_arg)
-		return send_error(req, 400, "invalid_text", "Query arguments must not contain NUL.",
-				  NULL);
+/* Ambiguous framing, the stuff of request smuggling (RFC 9112 6.1, 6.3), and
+ * query arguments with a NUL.  0, or the error in rep. */
+static int check_framing(struct request *req, struct reply *rep)
+{
+	const char *te = request_header(req, "Transfer-Encoding");
+	unsigned n_cl = 0;
+	bool nul_arg = false;
 
-	req->route = find_route(url, &req->id);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_content_length, &n_cl);
+	if (n_cl > 1 || (n_cl && te)) {
+		reply_error(rep, 400, "invalid_request",
+			    "Send one Content-Length, or Transfer-Encoding: chunked, not both.");
+		return 1;
+	}
+	if (te && strcasecmp(te, "chunked") != 0) {
+		reply_error(rep, 501, "not_implemented",
+			    "Only the chunked transfer coding is supported.");
+		return 1;
+	}
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, find_nul_arg, &nul_arg);
+	if (nul_arg) {
+		reply_error(rep, 400, "invalid_text", "Query arguments must not contain NUL.");
+		return 1;
+	}
+	return 0;
+}
+
+/* A POST or PATCH: the content type the route takes and an announced
+ * length within max_body (415 and 413 before the body is read).  0, or the
+ * error in rep. */
+static int check_body(struct request *req, struct reply *rep)
+{
+	const char *cl = request_header(req, "Content-Length");
+	const char *ct = request_header(req, "Content-Type");
+	unsigned body = req->route->body;
+	unsigned long long n;
+
+	if ((body & BODY_JSON) && content_type_is(ct, "application/json")) {
+		req->is_form = false;
+	} else if ((body & BODY_FORM) && content_type_is(ct, "application/x-www-form-urlencoded")) {
+		req->is_form = true;
+	} else if (!((body & BODY_OPTIONAL) && !ct && (!cl || strcmp(cl, "0") == 0) &&
+		     !request_header(req, "Transfer-Encoding"))) {
+		reply_error(rep, 415, "unsupported_media_type",
+			    (body & BODY_FORM)
+				? "Send application/json or application/x-www-form-urlencoded."
+				: "Send application/json.");
+		return 1;
+	}
+	if (cl && (text_parse_uint(cl, req->snap->cfg->max_body, &n) != 0)) {
+		reply_error(rep, 413, "body_too_large",
+			    "The request body is larger than this server accepts.");
+		return 1;
+	}
+	return 0;
+}
+
+/* First call: route, check method, authentication, content type and
+ * announced length. */
+static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, const char *url,
+			     const char *method, void **req_cls)
+{
+	struct request *req = request_new(s, conn, url, method);
+	const struct route_table *table = NULL;
+	struct reply rep = {0};
+
+	*req_cls = req;
+	if (!req)
+		return MHD_NO;
+	if (check_framing(req, &rep) != 0)
+		return send_reply(req, &rep);
+	req->route = find_route(s, url, &req->id, &table);
 	if (!req->route)
 		return send_error(req, 404, "not_found", "There is nothing at this address.", NULL);
 	if (strcmp(method, "OPTIONS") == 0)
@@ -421,44 +517,11 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	if (!handler_for(req->route, method))
 		return send_error(req, 405, "method_not_allowed",
 				  "This address does not accept that method.", req->route->allow);
-	if (req->route->admin) {
-		struct reply rep = {0};
-		if (admin_authenticate(req, &rep) != 0)
-			return send_reply(req, &rep);
-	}
-	has_body = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
-	if (has_body) {
-		cl = request_header(req, "Content-Length");
-		ct = request_header(req, "Content-Type");
-		if ((req->route->body & BODY_JSON) && content_type_is(ct, "application/json")) {
-			req->is_form = false;
-		} else if ((req->route->body & BODY_FORM) &&
-			   content_type_is(ct, "application/x-www-form-urlencoded")) {
-			req->is_form = true;
-		} else if ((req->route->body & BODY_OPTIONAL) && !ct &&
-			   (!cl || strcmp(cl, "0") == 0) &&
-			   !request_header(req, "Transfer-Encoding")) {
-			req->is_form = false;
-		} else {
-			return send_error(req, 415, "unsupported_media_type",
-					  (req->route->body & BODY_FORM)
-					      ? "Send application/json or "
-						"application/x-www-form-urlencoded."
-					      : "Send application/json.",
-					  NULL);
-		}
-		if (cl) {
-			char *end;
-			unsigned long long n;
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (errno || *end || n > req->snap->cfg->max_body)
-				return send_error(req, 413, "body_too_large",
-						  "The request body is larger than this server "
-						  "accepts.",
-						  NULL);
-		}
-	}
+	if (table->authenticate && table->authenticate(req, &rep) != 0)
+		return send_reply(req, &rep);
+	if ((strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) &&
+	    check_body(req, &rep) != 0)
+		return send_reply(req, &rep);
 	return MHD_YES;
 }
 
@@ -511,8 +574,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		return send_reply(req, &rep);
 	}
 	handler_for(req->route, method)(req, &rep);
-	if (!rep.json && !rep.text && rep.status >= 400)
-		reply_error(&rep, 500, "internal", "The server failed to handle this request.");
+	if (rep.status < 100 || rep.status > 599 || (!rep.json && !rep.text && rep.status >= 400))
+		reply_internal(&rep);
 	if (rep.etag[0]) {
 		const char *inm = request_header(req, "If-None-Match");
 		if (inm && (strstr(inm, rep.etag) || strcmp(inm, "*") == 0))
@@ -521,13 +584,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	return send_reply(req, &rep);
 }
 
-int http_start(struct server *s, int listen_fd)
+int http_start(struct server *s, int listen_fd, const struct route_table *const *tables, size_t n)
 {
 	const struct config *cfg = s->snap->cfg;
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct net_addr addr;
 	struct sockaddr_storage ss = {0};
 
+	s->tables = tables;
+	s->n_tables = n;
 	if (listen_fd < 0) {
 		if (net_parse_listen(cfg->listen, &addr) != 0)
 			return -1;

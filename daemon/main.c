@@ -33,17 +33,22 @@ static void usage(FILE *f)
 		   "  -V, --version       print the version\n");
 }
 
+#define MAX_OVERRIDES 64
+
+/* Settings from the command line, applied after the file's. */
 struct overrides {
-	const char *names[64];
-	const char *values[64];
-	char *owned[64];
+	const char *names[MAX_OVERRIDES];
+	const char *values[MAX_OVERRIDES];
 	size_t n;
 };
 
 static int add_override(struct overrides *o, const char *name, const char *value)
 {
-	if (o->n == 64)
+	if (o->n == MAX_OVERRIDES) {
+		fprintf(stderr, "commentd: at most %d settings on the command line\n",
+			MAX_OVERRIDES);
 		return 1;
+	}
 	o->names[o->n] = name;
 	o->values[o->n] = value;
 	o->n++;
@@ -125,7 +130,57 @@ out:
 	sdnotify("READY=1");
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct args {
+	struct overrides o;
+	const char *config_path;
+	const char *keygen;
+	bool check_only;
+};
+
+/* One option into a.  0, or an exit status (2 usage, -1: exit 0). */
+static int parse_option(int opt, char *arg, struct args *a)
+{
+	char *eq;
+
+	switch (opt) {
+	case 'c':
+		a->config_path = arg;
+		return 0;
+	case 'l':
+		return add_override(&a->o, "listen", arg) ? 2 : 0;
+	case 'D':
+		return add_override(&a->o, "db", arg) ? 2 : 0;
+	case 'k':
+		return add_override(&a->o, "key", arg) ? 2 : 0;
+	case 's':
+		eq = strchr(arg, '=');
+		if (!eq) {
+			fprintf(stderr, "commentd: --set wants NAME=VALUE\n");
+			return 2;
+		}
+		*eq = '\0';
+		return add_override(&a->o, arg, eq + 1) ? 2 : 0;
+	case 'G':
+		a->keygen = arg;
+		return 0;
+	case 'n':
+		a->check_only = true;
+		return 0;
+	case 'h':
+		usage(stdout);
+		return -1;
+	case 'V':
+		printf("commentd %s\n", COMMENTD_VERSION);
+		return -1;
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
+/* 0, or an exit status as parse_option. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option long_opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -138,124 +193,91 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct overrides o = {0};
-	const char *config_path = NULL, *keygen = NULL;
-	bool check_only = false;
-	struct server s = {0};
-	struct config *cfg = NULL;
-	struct snapshot *snap = NULL;
-	sigset_t mask;
-	int opt, r, status = 1, listen_fd;
+	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "c:l:k:s:nhV", long_opts, NULL)) != -1) {
-		char *eq;
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'l':
-			r = add_override(&o, "listen", optarg);
-			break;
-		case 'D':
-			r = add_override(&o, "db", optarg);
-			break;
-		case 'k':
-			r = add_override(&o, "key", optarg);
-			break;
-		case 's':
-			eq = strchr(optarg, '=');
-			if (!eq) {
-				fprintf(stderr, "commentd: --set wants NAME=VALUE\n");
-				return 2;
-			}
-			*eq = '\0';
-			r = add_override(&o, optarg, eq + 1);
-			break;
-		case 'G':
-			keygen = optarg;
-			break;
-		case 'n':
-			check_only = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("commentd %s\n", COMMENTD_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-		(void)r;
+		r = parse_option(opt, optarg, a);
+		if (r != 0)
+			return r;
 	}
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (sodium_init() < 0) {
-		log_err("libsodium failed to initialise");
-		return 1;
-	}
-	if (keygen) {
-		if (keys_generate(keygen) != 0)
-			return 1;
-		log_info("wrote a new secret key to %s", keygen);
-		return 0;
-	}
-	json_object_seed(0);
-	/* glibc gives every thread its own malloc arena; two keep the
-	 * resident size small without contention worth measuring. */
-	mallopt(M_ARENA_MAX, 2);
+	return 0;
+}
 
-	if (load_config(&cfg, config_path, &o) != 0)
-		return 1;
-	{
-		/* Under systemd the key comes as a credential. */
-		const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
-		char cred_path[4096];
-		const char *key_path = cfg->key;
-		if (cred_dir && strchr(cfg->key, '/') == NULL) {
-			snprintf(cred_path, sizeof(cred_path), "%s/%s", cred_dir, cfg->key);
-			if (access(cred_path, R_OK) == 0)
-				key_path = cred_path;
-		}
-		r = keys_new(&s.keys, key_path);
+/* The master key: the configured file, or under systemd the credential of
+ * that name.  0 or non-zero (logged). */
+static int open_keys(const struct config *cfg, struct keys **out)
+{
+	const char *cred_dir = getenv("CREDENTIALS_DIRECTORY");
+	const char *key_path = cfg->key;
+	char cred_path[4096];
+	int r;
+
+	if (cred_dir && strchr(cfg->key, '/') == NULL) {
+		snprintf(cred_path, sizeof(cred_path), "%s/%s", cred_dir, cfg->key);
+		if (access(cred_path, R_OK) == 0)
+			key_path = cred_path;
 	}
-	if (r != 0) {
+	r = keys_new(out, key_path);
+	if (r != 0)
 		log_err("refusing to start without a valid secret key");
-		config_free(cfg);
-		return 1;
-	}
-	if (check_only) {
-		config_each(cfg, print_setting, NULL);
-		printf("configuration OK\n");
-		status = 0;
-		config_free(cfg);
-		goto out;
-	}
+	return r;
+}
+
+/* Everything but the HTTP layer, from cfg (owned by s afterwards).  0 or -1. */
+static int server_open(struct server *s, struct config *cfg)
+{
+	struct snapshot *snap = NULL;
+
 	if (snapshot_new(&snap, cfg) != 0) {
 		config_free(cfg);
-		goto out;
+		return -1;
 	}
-	pthread_mutex_init(&s.snap_lock, NULL);
-	s.snap = snap;
-	if (ratelimit_new(&s.post_limit, cfg->rate_limit, cfg->rate_burst) < 0 ||
-	    ratelimit_new(&s.auth_failures, 10, 10) < 0)
-		goto out;
-	if (cache_new(&s.thread_cache, 256, 4 << 20) < 0)
-		goto out;
-	if (classifier_new(&s.classifier, &snap->classify) != 0) {
+	pthread_mutex_init(&s->snap_lock, NULL);
+	s->snap = snap;
+	if (ratelimit_new(&s->post_limit, cfg->rate_limit, cfg->rate_burst) < 0 ||
+	    ratelimit_new(&s->auth_failures, 10, 10) < 0 ||
+	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
+		return -1;
+	if (classifier_new(&s->classifier, &snap->classify) != 0) {
 		log_err("the classifier settings are invalid");
-		goto out;
+		return -1;
 	}
-	apply_runtime(&s, cfg);
-
-	r = store_new(&s.store, cfg->db, cfg->threads + 2);
-	if (r != 0) {
+	apply_runtime(s, cfg);
+	if (store_new(&s->store, cfg->db, cfg->threads + 2) != 0) {
 		log_err("cannot open the database %s", cfg->db);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+static void server_close(struct server *s)
+{
+	if (s->mhd)
+		http_stop(s, 0);
+	maintenance_stop(s);
+	s->store = store_free(s->store);
+	s->keys = keys_free(s->keys);
+	s->post_limit = ratelimit_free(s->post_limit);
+	s->auth_failures = ratelimit_free(s->auth_failures);
+	s->classifier = classifier_free(s->classifier);
+	s->thread_cache = cache_free(s->thread_cache);
+	if (s->snap) {
+		snapshot_unref(s->snap);
+		pthread_mutex_destroy(&s->snap_lock);
+	}
+}
+
+/* Serves until SIGTERM or SIGINT; SIGHUP reloads.  0 or 1. */
+static int serve(struct server *s, const struct args *a)
+{
+	static const struct route_table *const tables[] = {
+	    &public_route_table, &admin_route_table, &akismet_route_table, &static_route_table};
+	sigset_t mask;
+	int listen_fd;
 
 	/* Only this thread takes signals; MHD's threads inherit the mask. */
 	sigemptyset(&mask);
@@ -266,43 +288,68 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	listen_fd = sdnotify_listen_fd();
-	if (http_start(&s, listen_fd) != 0)
-		goto out;
-	if (maintenance_start(&s) != 0)
-		goto out;
+	if (http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
+	    maintenance_start(s) != 0)
+		return 1;
 	log_info("commentd %s listening on %s (port %u), database %s", COMMENTD_VERSION,
-		 listen_fd >= 0 ? "the socket from systemd" : cfg->listen, http_port(&s), cfg->db);
+		 listen_fd >= 0 ? "the socket from systemd" : s->snap->cfg->listen, http_port(s),
+		 s->snap->cfg->db);
 	sdnotify("READY=1\nSTATUS=serving");
-
 	for (;;) {
 		siginfo_t info;
 		int sig = sigwaitinfo(&mask, &info);
-		if (sig == SIGHUP) {
-			reload(&s, config_path, &o);
-			continue;
-		}
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGHUP)
+			reload(s, a->config_path, &a->o);
+		else if (sig == SIGTERM || sig == SIGINT)
 			break;
 	}
 	log_info("stopping: finishing requests in flight");
 	sdnotify("STOPPING=1");
-	http_stop(&s, STOP_GRACE_SECONDS);
-	status = 0;
-out:
-	if (s.mhd)
-		http_stop(&s, 0);
-	maintenance_stop(&s);
-	s.store = store_free(s.store);
-	s.keys = keys_free(s.keys);
-	s.post_limit = ratelimit_free(s.post_limit);
-	s.auth_failures = ratelimit_free(s.auth_failures);
-	s.classifier = classifier_free(s.classifier);
-	s.thread_cache = cache_free(s.thread_cache);
-	if (s.snap) {
-		snapshot_unref(s.snap);
-		pthread_mutex_destroy(&s.snap_lock);
+	http_stop(s, STOP_GRACE_SECONDS);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {0};
+	struct server s = {0};
+	struct config *cfg = NULL;
+	int r, status = 1;
+
+	r = parse_args(argc, argv, &a);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
 	}
-	if (status == 0 && !check_only)
+	if (a.keygen) {
+		if (keys_generate(a.keygen) != 0)
+			return 1;
+		log_info("wrote a new secret key to %s", a.keygen);
+		return 0;
+	}
+	json_object_seed(0);
+	/* glibc gives every thread its own malloc arena; two keep the
+	 * resident size small without contention worth measuring. */
+	mallopt(M_ARENA_MAX, 2);
+	if (load_config(&cfg, a.config_path, &a.o) != 0)
+		return 1;
+	if (open_keys(cfg, &s.keys) != 0) {
+		config_free(cfg);
+		return 1;
+	}
+	if (a.check_only) {
+		config_each(cfg, print_setting, NULL);
+		printf("configuration OK\n");
+		config_free(cfg);
+		s.keys = keys_free(s.keys);
+		return 0;
+	}
+	if (server_open(&s, cfg) == 0)
+		status = serve(&s, &a);
+	server_close(&s);
+	if (status == 0)
 		log_info("stopped");
 	return status;
 }

@@ -4,16 +4,15 @@
 
 #include "admin.h"
 #include "moderation.h"
+#include "text.h"
+#include "wire.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define AUTH_FAILURES_PER_MINUTE 10
-
-int admin_authenticate(struct request *req, struct reply *rep)
+static int admin_authenticate(struct request *req, struct reply *rep)
 {
 	const char *auth = request_header(req, "Authorization");
 	uint64_t key = request_client_key(req);
@@ -46,19 +45,6 @@ int admin_authenticate(struct request *req, struct reply *rep)
 	reply_error(rep, 401, "unauthorized",
 		    "This needs a valid admin token: Authorization: Bearer <token>.");
 	return 1;
-}
-
-static void internal_error(struct reply *rep)
-{
-	reply_error(rep, 500, "internal", "The server failed to handle this request.");
-}
-
-static void reply_comment_error(struct reply *rep, int r, const struct comment_error *err)
-{
-	if (r > 0)
-		reply_error(rep, (unsigned)err->status, err->code, err->message);
-	else
-		internal_error(rep);
 }
 
 static json_t *body_object(struct request *req, struct reply *rep)
@@ -94,17 +80,13 @@ static int only_keys(json_t *obj, const char *const *allowed, struct reply *rep)
 	return 0;
 }
 
-static int parse_number(const char *s, unsigned long long max, unsigned long long *out)
+/* An optional whole-number query argument: absent keeps *out.  0 or 1. */
+static int query_number(struct request *req, const char *name, unsigned long long max,
+			unsigned long long *out)
 {
-	char *end;
+	const char *s = request_arg(req, name);
 
-	if (!s)
-		return 0;
-	if (*s < '0' || *s > '9')
-		return 1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return (errno || *end || *out > max) ? 1 : 0;
+	return s ? text_parse_uint(s, max, out) : 0;
 }
 
 static void list_comments(struct request *req, struct reply *rep)
@@ -137,12 +119,11 @@ static void list_comments(struct request *req, struct reply *rep)
 		reply_error(rep, 400, "invalid_query", "The search text is too long.");
 		return;
 	}
-	if (parse_number(request_arg(req, "limit"), req->snap->cfg->page_max, &limit) != 0 ||
-	    limit == 0) {
+	if (query_number(req, "limit", req->snap->cfg->page_max, &limit) != 0 || limit == 0) {
 		reply_error(rep, 400, "invalid_limit", "limit must be a whole number from 1 up.");
 		return;
 	}
-	if (parse_number(request_arg(req, "after"), INT64_MAX, &before) != 0) {
+	if (query_number(req, "after", INT64_MAX, &before) != 0) {
 		reply_error(rep, 400, "invalid_after", "after must be a comment id.");
 		return;
 	}
@@ -152,7 +133,7 @@ static void list_comments(struct request *req, struct reply *rep)
 	r = moderation_list(c, &q, &rep->json);
 	store_release(req->server->store, c);
 	if (r < 0) {
-		internal_error(rep);
+		reply_internal(rep);
 		return;
 	}
 	rep->status = 200;
@@ -193,41 +174,23 @@ static void delete_comment(struct request *req, struct reply *rep)
 
 static void edit_comment(struct request *req, struct reply *rep)
 {
-	static const char *const allowed[] = {"text", "author", NULL};
-	json_t *root = body_object(req, rep), *text, *author;
+	struct comment_change ch = {0};
 	struct comment_error err = {0};
 	struct store_conn *c;
 	int r;
 
-	if (!root || only_keys(root, allowed, rep))
-		goto out;
-	text = json_object_get(root, "text");
-	author = json_object_get(root, "author");
-	if ((text && !json_is_string(text)) || (author && !json_is_string(author))) {
-		reply_error(rep, 400, "invalid_type", "text and author must be strings.");
-		goto out;
+	r = wire_change_json(req->body.data, req->body.len, &ch, &err);
+	if (r == 0) {
+		c = store_acquire(req->server->store);
+		r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->actor, req->id,
+				    &ch, &rep->json, &err);
+		store_release(req->server->store, c);
 	}
-	if (!text && !author) {
-		reply_error(rep, 422, "nothing_to_change", "Send text, author or both.");
-		goto out;
-	}
-	if ((text && strlen(json_string_value(text)) != json_string_length(text)) ||
-	    (author && strlen(json_string_value(author)) != json_string_length(author))) {
-		reply_error(rep, 400, "invalid_text", "Text fields must not contain NUL.");
-		goto out;
-	}
-	c = store_acquire(req->server->store);
-	r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->actor, req->id,
-			    text ? json_string_value(text) : NULL,
-			    author ? json_string_value(author) : NULL, &rep->json, &err);
-	store_release(req->server->store, c);
-	if (r) {
+	if (r == 0)
+		rep->status = 200;
+	else
 		reply_comment_error(rep, r, &err);
-		goto out;
-	}
-	rep->status = 200;
-out:
-	json_decref(root);
+	comment_change_clear(&ch);
 }
 
 static void bulk(struct request *req, struct reply *rep)
@@ -259,7 +222,7 @@ static void bulk(struct request *req, struct reply *rep)
 	}
 	list = calloc(json_array_size(ids), sizeof(*list));
 	if (!list) {
-		internal_error(rep);
+		reply_internal(rep);
 		goto out;
 	}
 	json_array_foreach(ids, i, v)
@@ -293,7 +256,7 @@ static void stats(struct request *req, struct reply *rep)
 
 	store_release(req->server->store, c);
 	if (r < 0) {
-		internal_error(rep);
+		reply_internal(rep);
 		return;
 	}
 	rep->status = 200;
@@ -305,8 +268,8 @@ static void audit(struct request *req, struct reply *rep)
 	struct store_conn *c;
 	int r;
 
-	if (parse_number(request_arg(req, "limit"), 1000, &limit) != 0 || limit == 0 ||
-	    parse_number(request_arg(req, "after"), INT64_MAX, &before) != 0) {
+	if (query_number(req, "limit", 1000, &limit) != 0 || limit == 0 ||
+	    query_number(req, "after", INT64_MAX, &before) != 0) {
 		reply_error(rep, 400, "invalid_query", "limit is 1 to 1000; after is an audit id.");
 		return;
 	}
@@ -314,7 +277,7 @@ static void audit(struct request *req, struct reply *rep)
 	r = audit_list(c, (unsigned)limit, (int64_t)before, &rep->json);
 	store_release(req->server->store, c);
 	if (r < 0) {
-		internal_error(rep);
+		reply_internal(rep);
 		return;
 	}
 	rep->status = 200;
@@ -352,7 +315,7 @@ static void privacy_export(struct request *req, struct reply *rep)
 		if (r > 0)
 			reply_error(rep, 422, "invalid_email", "That is not an e-mail address.");
 		else if (r < 0)
-			internal_error(rep);
+			reply_internal(rep);
 		else
 			rep->status = 200;
 	}
@@ -377,29 +340,27 @@ static void privacy_erase(struct request *req, struct reply *rep)
 		else if (r == COMMENT_UNAVAILABLE)
 			reply_error(rep, 503, "unavailable", "Storage refuses writes; try later.");
 		else if (r < 0)
-			internal_error(rep);
+			reply_internal(rep);
 		else
 			rep->status = 200;
 	}
 	json_decref(root);
 }
 
-const struct route admin_routes[] = {
-    {"/api/v1/admin/comments", "GET, HEAD, OPTIONS", list_comments, NULL, NULL, NULL, 0, true},
-    {"/api/v1/admin/comments/bulk", "POST, OPTIONS", NULL, bulk, NULL, NULL, BODY_JSON, true},
-    {"/api/v1/admin/comments/{id}", "PATCH, OPTIONS", NULL, NULL, edit_comment, NULL, BODY_JSON,
-     true},
+static const struct route admin_routes[] = {
+    {"/api/v1/admin/comments", "GET, HEAD, OPTIONS", list_comments, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/comments/bulk", "POST, OPTIONS", NULL, bulk, NULL, NULL, BODY_JSON},
+    {"/api/v1/admin/comments/{id}", "PATCH, OPTIONS", NULL, NULL, edit_comment, NULL, BODY_JSON},
     {"/api/v1/admin/comments/{id}/approve", "POST, OPTIONS", NULL, approve, NULL, NULL,
-     BODY_JSON | BODY_OPTIONAL, true},
+     BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/admin/comments/{id}/spam", "POST, OPTIONS", NULL, mark_spam, NULL, NULL,
-     BODY_JSON | BODY_OPTIONAL, true},
+     BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/admin/comments/{id}/delete", "POST, OPTIONS", NULL, delete_comment, NULL, NULL,
-     BODY_JSON | BODY_OPTIONAL, true},
-    {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0, true},
-    {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0, true},
-    {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON,
-     true},
-    {"/api/v1/admin/privacy/erase", "POST, OPTIONS", NULL, privacy_erase, NULL, NULL, BODY_JSON,
-     true},
+     BODY_JSON | BODY_OPTIONAL},
+    {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON},
+    {"/api/v1/admin/privacy/erase", "POST, OPTIONS", NULL, privacy_erase, NULL, NULL, BODY_JSON},
 };
-const size_t admin_routes_count = sizeof(admin_routes) / sizeof(admin_routes[0]);
+const struct route_table admin_route_table = {
+    admin_routes, sizeof(admin_routes) / sizeof(admin_routes[0]), admin_authenticate};

@@ -138,19 +138,99 @@ static void count(struct request *req, int64_t id, enum akismet_event ev)
 	store_release(req->server->store, c);
 }
 
+/* The pipeline's decision on the comment, checked only: nothing is
+ * stored.  0 with *status set, or negative. */
+static int decide(struct request *req, struct akismet_request *ar, enum comment_status *status)
+{
+	struct submit_decision d = {0};
+	struct classify_input ci;
+	struct submit_content content;
+	struct submit_request rq;
+	struct submit_site site;
+	struct net_addr client;
+	struct store_conn *c;
+	int r;
+
+	akismet_request_classify(ar, req->snap->site_host, &ci);
+	request_site(req, &site);
+	site.host = ci.site_host;
+	content = (struct submit_content){ci.thread, ci.author, ci.email, ci.url, ci.text};
+	rq = (struct submit_request){
+	    .origin = SUBMIT_AKISMET,
+	    .client = ci.ip && net_parse_ip(ci.ip, &client) == 0 ? &client : NULL,
+	    .ip = ci.ip,
+	    .user_agent = ci.user_agent,
+	    .referrer = ci.referrer,
+	    .render_seconds = -1,
+	    .honeypot_filled = ci.honeypot_filled,
+	    .now = (int64_t)time(NULL),
+	};
+	c = store_acquire(req->server->store);
+	r = submit_decide(c, &site, &content, NULL, &rq, &d);
+	store_release(req->server->store, c);
+	*status = d.status;
+	submit_decision_clear(&d);
+	return r;
+}
+
+/* A comment a moderator already reported keeps its label.  0 with *label,
+ * AKISMET_NOT_FOUND, or negative. */
+static int reported(struct request *req, struct akismet_request *ar, enum classify_label *label)
+{
+	char msg_key[AKISMET_MSG_KEY_MAX];
+	struct store_conn *c = store_acquire(req->server->store);
+	int r;
+
+	akismet_message_key(ar, req->server->keys, msg_key);
+	r = akismet_known_label(c, msg_key, label);
+	store_release(req->server->store, c);
+	return r;
+}
+
+/* Akismet has two answers: spam (true, and "discard" when blatant) and not
+ * spam.  A held comment is not called spam: the site's own moderation rules
+ * still apply to it. */
+static int check_verdict(struct request *req, struct akismet_request *ar, bool *spam, bool *discard,
+			 const char **why)
+{
+	enum comment_status status;
+	enum classify_label label;
+	int r;
+
+	switch (akismet_request_test(ar)) {
+	case AKISMET_TEST_HAM:
+		*why = "test value (administrator)";
+		return 0;
+	case AKISMET_TEST_SPAM:
+		*why = "test value";
+		*spam = true;
+		return 0;
+	case AKISMET_TEST_NONE:
+		break;
+	}
+	if (!akismet_request_honeypot(ar)) {
+		r = reported(req, ar, &label);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			*why = "reported before";
+			*spam = *discard = label == CLASSIFY_LABEL_SPAM;
+			return 0;
+		}
+	}
+	r = decide(req, ar, &status);
+	*spam = status == COMMENT_SPAM || status == COMMENT_DISCARDED;
+	*discard = status == COMMENT_DISCARDED;
+	return r;
+}
+
 static void comment_check(struct request *req, struct reply *rep)
 {
-	struct classify_result res = {0};
-	struct classify_input ci;
-	enum classify_verdict verdict = CLASSIFY_HAM;
-	enum classify_label label;
-	char msg_key[AKISMET_MSG_KEY_MAX], help[120];
-	const char *missing, *why = "classifier";
+	const char *missing, *why = "submission pipeline";
 	struct akismet_request *ar;
-	struct store_conn *c;
 	bool spam = false, discard = false;
+	char help[120];
 	int64_t id;
-	int r;
 
 	ar = open_call(req, rep, &id);
 	if (!ar)
@@ -161,46 +241,10 @@ static void comment_check(struct request *req, struct reply *rep)
 		answer_help(rep, help, help);
 		goto out;
 	}
-	switch (akismet_request_test(ar)) {
-	case AKISMET_TEST_HAM:
-		why = "test value (administrator)";
-		goto decided;
-	case AKISMET_TEST_SPAM:
-		why = "test value";
-		spam = true;
-		goto decided;
-	case AKISMET_TEST_NONE:
-		break;
-	}
-	akismet_request_classify(ar, req->snap->site_host, &ci);
-	if (ci.honeypot_filled) {
-		why = "honeypot";
-		spam = discard = true;
-		goto decided;
-	}
-	c = store_acquire(req->server->store);
-	/* A comment a moderator already reported keeps its label. */
-	akismet_message_key(ar, req->server->keys, msg_key);
-	r = akismet_known_label(c, msg_key, &label);
-	if (r == 0) {
-		store_release(req->server->store, c);
-		why = "reported before";
-		spam = discard = label == CLASSIFY_LABEL_SPAM;
-		goto decided;
-	}
-	if (r > 0)
-		r = classifier_score(req->server->classifier, c, &ci, &res);
-	store_release(req->server->store, c);
-	if (r < 0) {
+	if (check_verdict(req, ar, &spam, &discard, &why) < 0) {
 		answer_internal(rep);
 		goto out;
 	}
-	verdict = classify_verdict_for(&req->snap->classify, res.score, res.cold_start, false);
-	/* Akismet has two answers: an unsure comment is not called spam
-	 * (the site's own moderation rules still apply to it). */
-	spam = verdict == CLASSIFY_SPAM || verdict == CLASSIFY_DISCARD;
-	discard = verdict == CLASSIFY_DISCARD;
-decided:
 	log_debug("akismet: comment-check for key #%lld: %s (%s)", (long long)id,
 		  discard ? "discard"
 		  : spam  ? "spam"
@@ -211,7 +255,6 @@ decided:
 		reply_header(rep, "X-akismet-pro-tip", "discard");
 	count(req, id, spam ? AKISMET_EVENT_CHECK_SPAM : AKISMET_EVENT_CHECK_HAM);
 out:
-	classify_result_clear(&res);
 	akismet_request_free(ar);
 }
 
@@ -337,15 +380,15 @@ static void key_sites(struct request *req, struct reply *rep)
 	key_report(req, rep, true);
 }
 
-const struct route akismet_routes[] = {
-    {"/1.1/verify-key", "POST", NULL, verify_key, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
-    {"/1.1/comment-check", "POST", NULL, comment_check, NULL, NULL, BODY_FORM | BODY_OPTIONAL,
-     false},
-    {"/1.1/submit-spam", "POST", NULL, submit_spam, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
-    {"/1.1/submit-ham", "POST", NULL, submit_ham, NULL, NULL, BODY_FORM | BODY_OPTIONAL, false},
+static const struct route akismet_routes[] = {
+    {"/1.1/verify-key", "POST", NULL, verify_key, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/comment-check", "POST", NULL, comment_check, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/submit-spam", "POST", NULL, submit_spam, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/submit-ham", "POST", NULL, submit_ham, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
     {"/1.2/usage-limit", "GET, HEAD, POST", usage_limit, usage_limit, NULL, NULL,
-     BODY_FORM | BODY_OPTIONAL, false},
+     BODY_FORM | BODY_OPTIONAL},
     {"/1.2/key-sites", "GET, HEAD, POST", key_sites, key_sites, NULL, NULL,
-     BODY_FORM | BODY_OPTIONAL, false},
+     BODY_FORM | BODY_OPTIONAL},
 };
-const size_t akismet_routes_count = sizeof(akismet_routes) / sizeof(akismet_routes[0]);
+const struct route_table akismet_route_table = {
+    akismet_routes, sizeof(akismet_routes) / sizeof(akismet_routes[0]), NULL};

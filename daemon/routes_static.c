@@ -157,20 +157,17 @@ static void to_folder(struct request *req, struct reply *rep)
 	rep->location = strcmp(req->route->path, "/admin") == 0 ? "admin/" : "demo/";
 }
 
-#define STATIC_GET(path, handler)                                                                  \
-	{                                                                                          \
-		path, "GET, HEAD, OPTIONS", handler, NULL, NULL, NULL, 0, false                    \
-	}
-
-const struct route static_routes[] = {
-    STATIC_GET("/embed.js", get_asset),
-    STATIC_GET("/embed.css", get_asset),
-    STATIC_GET("/admin/", get_asset),
-    STATIC_GET("/admin/admin.js", get_asset),
-    STATIC_GET("/admin/admin.css", get_asset),
-    STATIC_GET("/demo/", get_asset),
-    STATIC_GET("/demo/demo.css", get_asset),
-    STATIC_GET("/admin", to_folder),
-    STATIC_GET("/demo", to_folder),
+static const struct route static_routes[] = {
+    {"/embed.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/embed.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/admin/", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/admin/admin.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/admin/admin.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/demo/", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/demo/demo.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/admin", "GET, HEAD, OPTIONS", to_folder, NULL, NULL, NULL, 0},
+    {"/demo", "GET, HEAD, OPTIONS", to_folder, NULL, NULL, NULL, 0},
 };
-const size_t static_routes_count = sizeof(static_routes) / sizeof(static_routes[0]);
+
+const struct route_table static_route_table = {
+    static_routes, sizeof(static_routes) / sizeof(static_routes[0]), NULL};

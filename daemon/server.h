@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "submit.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -41,7 +42,9 @@ struct server {
 	pthread_mutex_t snap_lock;
 	struct snapshot *snap;
 	struct MHD_Daemon *mhd;
-	struct maintenance *maintenance; /* background jobs (maintenance.h) */
+	struct maintenance *maintenance;	 /* background jobs (maintenance.h) */
+	const struct route_table *const *tables; /* set by http_start */
+	size_t n_tables;
 };
 
 /* Builds a snapshot owning cfg (and parsing its lists).  0, 1 on a bad
@@ -111,11 +114,26 @@ struct route {
 	const char *allow; /* methods, e.g. "GET, HEAD, POST, OPTIONS" */
 	route_handler get, post, patch, del;
 	unsigned body; /* enum route_body flags for POST and PATCH */
-	bool admin;    /* requires Authorization: Bearer <admin token> */
+};
+
+/* A table of routes handed to the HTTP layer (http_start).  When
+ * authenticate is set, every route of the table requires it: it returns 0,
+ * or fills rep with the refusal. */
+struct route_table {
+	const struct route *routes;
+	size_t count;
+	int (*authenticate)(struct request *req, struct reply *rep);
 };
 
 /* Fills rep with a JSON error {"error": code, "message": message}. */
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message);
+
+/* 500 {"error": "internal"}: a failure of ours (already logged). */
+void reply_internal(struct reply *rep);
+
+/* The one mapping from lib's results to API errors: r > 0 answers err's
+ * status, code and message; r < 0 is reply_internal. */
+void reply_comment_error(struct reply *rep, int r, const struct comment_error *err);
 
 /* Parses the body as JSON (jansson, duplicate keys refused).  The value
  * (caller owns), or NULL with a 400 invalid_json in rep (line and column). */
@@ -127,19 +145,19 @@ const char *request_header(struct request *req, const char *name);
 /* The request's query argument, or NULL. */
 const char *request_arg(struct request *req, const char *name);
 
-/* Route tables and handlers (routes.c, routes_admin.c). */
-extern const struct route public_routes[];
-extern const size_t public_routes_count;
-extern const struct route admin_routes[];
-extern const size_t admin_routes_count;
-extern const struct route akismet_routes[]; /* routes_akismet.c */
-extern const size_t akismet_routes_count;
-extern const struct route static_routes[]; /* routes_static.c: widget, admin page, demo */
-extern const size_t static_routes_count;
+/* The route tables (routes.c, routes_admin.c, routes_akismet.c,
+ * routes_static.c), which main.c hands to http_start. */
+extern const struct route_table public_route_table;
+extern const struct route_table admin_route_table;
+extern const struct route_table akismet_route_table;
+extern const struct route_table static_route_table;
 
-/* Checks the request's admin token (routes_admin.c).  0 and req->actor set,
- * or an error in rep (401, 429). */
-int admin_authenticate(struct request *req, struct reply *rep);
+/* The request's site: its rules and tools for lib/submit. */
+void request_site(struct request *req, struct submit_site *out);
+
+/* The request's facts for lib/submit (client address, user agent,
+ * referrer, now); render_seconds and honeypot_filled are left unknown. */
+void request_submission(struct request *req, enum submit_origin origin, struct submit_request *out);
 
 /* A keyed 64-bit pseudonym of the client address, for rate limits. */
 uint64_t request_client_key(struct request *req);
@@ -147,8 +165,9 @@ uint64_t request_client_key(struct request *req);
 /* Monotonic seconds. */
 double monotonic_seconds(void);
 
-/* Starts MHD on listen_fd (>= 0, from systemd) or on cfg->listen.  0 or -1. */
-int http_start(struct server *s, int listen_fd);
+/* Starts MHD on listen_fd (>= 0, from systemd) or on cfg->listen, routing
+ * to the n tables (tried in order).  0 or -1. */
+int http_start(struct server *s, int listen_fd, const struct route_table *const *tables, size_t n);
 
 /* Stops accepting, waits up to grace_seconds for requests in flight, stops. */
 void http_stop(struct server *s, unsigned grace_seconds);

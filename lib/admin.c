@@ -1,6 +1,6 @@
 #include "admin.h"
 
-#include "comment.h"
+#include "timefmt.h"
 #include "log.h"
 #include "text.h"
 
@@ -149,7 +149,7 @@ static json_t *time_or_null(sqlite3_stmt *st, int col)
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return json_null();
-	comment_format_time(sqlite3_column_int64(st, col), buf);
+	timefmt_rfc3339(sqlite3_column_int64(st, col), buf);
 	return json_string(buf);
 }
 
@@ -208,7 +208,7 @@ int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **ou
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, limit ? limit : 100);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		comment_format_time(sqlite3_column_int64(st, 1), at);
+		timefmt_rfc3339(sqlite3_column_int64(st, 1), at);
 		json_array_append_new(
 		    list, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "id",
 				    (json_int_t)sqlite3_column_int64(st, 0), "at", at, "actor",

@@ -1,6 +1,6 @@
 #include "akismet.h"
 
-#include "comment.h"
+#include "timefmt.h"
 #include "form.h"
 #include "log.h"
 #include "tokenize.h"
@@ -569,7 +569,7 @@ static json_t *time_or_null(sqlite3_stmt *st, int col)
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return json_null();
-	comment_format_time(sqlite3_column_int64(st, col), buf);
+	timefmt_rfc3339(sqlite3_column_int64(st, col), buf);
 	return json_string(buf);
 }
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 static const char *const status_names[] = {"published", "pending", "spam", "deleted", "discarded"};
 
@@ -22,41 +21,15 @@ const char *comment_status_name(enum comment_status s)
 	return status_names[s];
 }
 
-enum comment_status comment_decide(const struct comment_facts *facts)
+int comment_status_parse(const char *name, enum comment_status *out)
 {
-	bool is = facts->verdict != NULL;
-
-	if (facts->honeypot_filled)
-		return COMMENT_DISCARDED;
-	if (facts->allowlisted)
-		return COMMENT_PUBLISHED;
-	if (facts->blocklisted)
-		return COMMENT_SPAM;
-	/* Cold start (too little learned): the score alone never files spam or
-	 * discards, it only holds what looks like spam (the classifier turned
-	 * those verdicts into unsure), and an untrained model's doubt holds
-	 * nothing: a new blog's comments appear as the site policy says. */
-	if (facts->cold_start) {
-		if (is && strcmp(facts->verdict, "ham") != 0 && facts->score >= facts->spam_cutoff)
-			return COMMENT_PENDING;
-	} else if (is && strcmp(facts->verdict, "discard") == 0) {
-		return COMMENT_DISCARDED;
-	} else if (is && strcmp(facts->verdict, "spam") == 0) {
-		return COMMENT_SPAM;
-	} else if (is && strcmp(facts->verdict, "unsure") == 0) {
-		return COMMENT_PENDING;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++) {
+		if (name && strcmp(name, status_names[i]) == 0) {
+			*out = (enum comment_status)i;
+			return 0;
+		}
 	}
-	if (facts->links > facts->max_links)
-		return COMMENT_PENDING;
-	switch (facts->moderation) {
-	case MODERATION_ALL:
-		return COMMENT_PENDING;
-	case MODERATION_FIRST:
-		return facts->previously_approved ? COMMENT_PUBLISHED : COMMENT_PENDING;
-	case MODERATION_NONE:
-		break;
-	}
-	return COMMENT_PUBLISHED;
+	return 1;
 }
 
 int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
@@ -106,14 +79,6 @@ int comment_thread_check(const char *thread, struct comment_error *err)
 			    "The thread path must not contain \".\" or \"..\" segments.");
 	}
 	return 0;
-}
-
-static void lowercase(char *s)
-{
-	for (; *s; s++) {
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s + 32);
-	}
 }
 
 /* A pragmatic address check: local@domain, no spaces or controls, a dotted
@@ -208,7 +173,7 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		return comment_fail(err, 400, "invalid_utf8",
 				    "The e-mail address is not valid UTF-8.");
 	text_trim(in->email);
-	lowercase(in->email);
+	text_ascii_lower(in->email);
 	if (!*in->email)
 		return comment_fail(err, 422, "missing_email", "Please give your e-mail address.");
 	if (strlen(in->email) > COMMENT_EMAIL_MAX || !email_valid(in->email))
@@ -257,35 +222,51 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 	return 0;
 }
 
-void comment_format_time(int64_t t, char out[21])
+int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char buf[COMMENT_EMAIL_MAX + 64];
+	size_t n = strnlen(email, sizeof(buf));
+	int r = COMMENT_INVALID;
 
-	gmtime_r(&tt, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (n >= sizeof(buf) || !text_utf8_valid(email, n, NULL))
+		return COMMENT_INVALID;
+	memcpy(buf, email, n + 1);
+	text_ascii_lower(text_trim(buf));
+	if (*buf && email_valid(buf)) {
+		keys_hash(k, KEYS_EMAIL, buf, strlen(buf), out);
+		r = 0;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return r;
 }
 
-static const char sql_thread_upsert[] =
-    "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
-static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
-static const char sql_parent[] =
-    "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
-static const char sql_insert[] =
-    "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
-    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens,"
-    " auto_status, features, edit_hash)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?6, ?19, ?20)";
-static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
-
-static int step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
+void comment_change_clear(struct comment_change *ch)
 {
-	int rc = sqlite3_step(st);
-	int r = store_write_error(c, rc, what);
+	if (!ch)
+		return;
+	free(ch->text);
+	free(ch->author);
+	free(ch->url);
+	memset(ch, 0, sizeof(*ch));
+}
 
-	sqlite3_reset(st);
-	return r;
+void comment_stored_clear(struct comment_stored *s)
+{
+	free(s->html);
+	sodium_memzero(s, sizeof(*s));
+}
+
+int comment_store_result(int r, struct comment_error *err)
+{
+	if (r <= 0)
+		return r;
+	if (r == STORE_FULL)
+		return comment_fail(err, 503, "storage_full",
+				    "The change could not be saved because the server's disk is "
+				    "full. Please try again later.");
+	return comment_fail(err, 503, "storage_readonly",
+			    "The change could not be saved because storage is read-only. Please "
+			    "try again later.");
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
@@ -296,41 +277,210 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* Maps the result of a store call to this module's contract: 0 and negative
- * pass through, a refused write (STORE_FULL, STORE_READONLY) becomes
- * COMMENT_UNAVAILABLE with err filled. */
-static int refused(struct comment_error *err, int r)
-{
-	if (r <= 0)
-		return r;
-	if (r == STORE_FULL)
-		return comment_fail(
-		    err, 503, "storage_full",
-		    "The comment could not be saved because the server's disk is full. "
-		    "Please try again later.");
-	return comment_fail(
-	    err, 503, "storage_readonly",
-	    "The comment could not be saved because storage is read-only. Please try "
-	    "again later.");
-}
+static const char sql_thread_upsert[] =
+    "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
+static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
+static const char sql_parent[] =
+    "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
+static const char sql_insert[] =
+    "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
+    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens,"
+    " auto_status, features, edit_hash, reasons)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?6, ?19, ?20, ?21)";
+static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
+
+/* Where a new comment goes in its thread (place_reply). */
+struct placement {
+	int64_t parent;
+	int64_t root;
+	int depth;
+};
 
 /* The rows of one new comment, written inside a (group) transaction by
  * create_rows(); id and parent come back. */
 struct create_job {
 	const struct config *cfg;
 	const struct comment_input *in;
-	const struct comment_verdict *v;
+	const struct comment_record *rec;
 	const char *html;
 	const unsigned char *email_hash, *edit_hash;
 	const char *avatar;
-	int64_t now;
 	struct comment_error *err;
-	int64_t parent; /* in: requested; out: after the depth cap */
-	int64_t id;	/* out */
-	int result;	/* out: what write_rows returned (err filled if positive) */
+	int64_t thread_id;
+	struct placement place; /* parent in: requested; out: after the depth cap */
+	int64_t id;		/* out */
+	int result;		/* out: what write_rows returned (err filled if positive) */
 };
 
-static int write_rows(struct store_conn *c, struct create_job *job);
+/* The thread's row id, created if needed.  0 or a store result. */
+static int thread_row(struct store_conn *c, struct create_job *job)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_thread_upsert);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, job->rec->created);
+	r = comment_store_result(store_run(c, st, "thread insert"), job->err);
+	if (r)
+		return r;
+	st = store_stmt(c, sql_thread_id);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
+	r = store_one_int64(c, st, &job->thread_id);
+	if (r == 0) {
+		log_err("comment: thread row missing after insert");
+		return -EIO;
+	}
+	return r < 0 ? r : 0;
+}
+
+struct parent_row {
+	int64_t thread_id, parent, root;
+	int depth;
+	bool published;
+};
+
+static int parent_load(struct store_conn *c, sqlite3_stmt *st, int64_t id, struct parent_row *p)
+{
+	int r;
+
+	sqlite3_bind_int64(st, 1, id);
+	r = store_row(c, st);
+	if (r == 1) {
+		p->thread_id = sqlite3_column_int64(st, 0);
+		p->published = strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
+		p->depth = sqlite3_column_int(st, 2);
+		p->parent = sqlite3_column_int64(st, 3);
+		p->root = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Where a reply goes: the parent must be a published comment of thread
+ * thread_id; a reply deeper than max_depth attaches to the deepest ancestor
+ * that may still have replies.  pl->parent in: the requested parent; out:
+ * the parent after the cap (0: top level).  0, COMMENT_INVALID, negative. */
+
+static int place_reply(struct store_conn *c, const struct config *cfg, int64_t thread_id,
+		       struct placement *pl, struct comment_error *err)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_parent);
+	struct parent_row p = {0};
+	int r;
+
+	pl->depth = 1;
+	pl->root = 0;
+	if (!pl->parent)
+		return 0;
+	if (!st)
+		return -EIO;
+	r = parent_load(c, st, pl->parent, &p);
+	if (r < 0)
+		return r;
+	if (r == 0 || p.thread_id != thread_id || !p.published)
+		return comment_fail(err, 422, "invalid_parent",
+				    "The comment you reply to does not exist in this thread or is "
+				    "not published.");
+	while (p.depth >= (int)cfg->max_depth && p.parent) {
+		pl->parent = p.parent;
+		r = parent_load(c, st, pl->parent, &p);
+		if (r <= 0)
+			return r < 0 ? r : -EIO;
+	}
+	if (p.depth >= (int)cfg->max_depth) {
+		pl->parent = 0; /* max_depth 1: replies become top-level comments */
+		return 0;
+	}
+	pl->depth = p.depth + 1;
+	pl->root = p.root;
+	return 0;
+}
+
+int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
+		  int64_t *parent, struct comment_error *err)
+{
+	struct placement pl = {.parent = *parent};
+	sqlite3_stmt *st;
+	int64_t thread_id = 0;
+	int r;
+
+	if (!pl.parent)
+		return 0;
+	st = store_stmt(c, sql_thread_id);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	r = store_one_int64(c, st, &thread_id);
+	if (r < 0)
+		return r;
+	r = place_reply(c, cfg, thread_id, &pl, err);
+	if (r == 0)
+		*parent = pl.parent;
+	return r;
+}
+
+static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
+{
+	const struct comment_input *in = job->in;
+	const struct comment_record *rec = job->rec;
+
+	sqlite3_bind_int64(st, 1, job->thread_id);
+	if (job->place.parent)
+		sqlite3_bind_int64(st, 2, job->place.parent);
+	sqlite3_bind_int64(st, 3, job->place.root);
+	sqlite3_bind_int(st, 4, job->place.depth);
+	sqlite3_bind_int64(st, 5, rec->created);
+	sqlite3_bind_text(st, 6, comment_status_name(rec->status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 8, in->url);
+	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 13, rec->ip);
+	bind_text_or_null(st, 14, rec->user_agent);
+	bind_text_or_null(st, 15, rec->referrer);
+	if (rec->score >= 0)
+		sqlite3_bind_double(st, 16, rec->score);
+	bind_text_or_null(st, 17, rec->verdict);
+	bind_text_or_null(st, 18, rec->tokens);
+	if (rec->features)
+		sqlite3_bind_blob(st, 19, rec->features, (int)rec->features_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	bind_text_or_null(st, 21, rec->reasons);
+}
+
+static int write_rows(struct store_conn *c, struct create_job *job)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = thread_row(c, job);
+	if (r == 0)
+		r = place_reply(c, job->cfg, job->thread_id, &job->place, job->err);
+	if (r)
+		return r;
+	st = store_stmt(c, sql_insert);
+	if (!st)
+		return -EIO;
+	bind_insert(st, job);
+	r = comment_store_result(store_run(c, st, "comment insert"), job->err);
+	if (r)
+		return r;
+	job->id = store_last_id(c);
+	if (job->place.parent)
+		return 0;
+	st = store_stmt(c, sql_set_root);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, job->id);
+	return comment_store_result(store_run(c, st, "comment root"), job->err);
+}
 
 static int create_rows(struct store_conn *c, void *arg)
 {
@@ -340,187 +490,96 @@ static int create_rows(struct store_conn *c, void *arg)
 	return job->result;
 }
 
-static int write_rows(struct store_conn *c, struct create_job *job)
-{
-	const struct comment_input *in = job->in;
-	const struct comment_verdict *v = job->v;
-	struct comment_error *err = job->err;
-	int64_t thread_id = 0, parent = job->parent, root = 0;
-	int depth = 1, r, rc;
-	sqlite3_stmt *st;
-
-	st = store_stmt(c, sql_thread_upsert);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, job->now);
-	r = refused(err, step_done(c, st, "thread insert"));
-	if (r)
-		return r;
-	st = store_stmt(c, sql_thread_id);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, in->thread, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		thread_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (thread_id == 0) {
-		log_err("comment: thread row missing after insert");
-		return -EIO;
-	}
-
-	if (parent) {
-		int64_t p_thread = 0, p_parent = 0, p_root = 0;
-		int p_depth = 0;
-		bool published = false;
-
-		st = store_stmt(c, sql_parent);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, parent);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			p_thread = sqlite3_column_int64(st, 0);
-			published =
-			    strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
-			p_depth = sqlite3_column_int(st, 2);
-			p_parent = sqlite3_column_int64(st, 3);
-			p_root = sqlite3_column_int64(st, 4);
-		}
-		sqlite3_reset(st);
-		if (p_thread != thread_id || !published)
-			return comment_fail(
-			    err, 422, "invalid_parent",
-			    "The comment you reply to does not exist in this thread or is "
-			    "not published.");
-		/* Too deep: climb to the deepest ancestor that may still have
-		 * replies (depth max_depth - 1). */
-		while (p_depth >= (int)job->cfg->max_depth && p_parent) {
-			parent = p_parent;
-			sqlite3_bind_int64(st, 1, parent);
-			if (sqlite3_step(st) != SQLITE_ROW) {
-				sqlite3_reset(st);
-				return -EIO;
-			}
-			p_depth = sqlite3_column_int(st, 2);
-			p_parent = sqlite3_column_int64(st, 3);
-			sqlite3_reset(st);
-		}
-		if (p_depth >= (int)job->cfg->max_depth) {
-			/* max_depth 1: replies become top-level comments. */
-			parent = 0;
-		} else {
-			depth = p_depth + 1;
-			root = p_root;
-		}
-	}
-
-	st = store_stmt(c, sql_insert);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, thread_id);
-	if (parent)
-		sqlite3_bind_int64(st, 2, parent);
-	sqlite3_bind_int64(st, 3, root);
-	sqlite3_bind_int(st, 4, depth);
-	sqlite3_bind_int64(st, 5, job->now);
-	sqlite3_bind_text(st, 6, comment_status_name(v->status), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 8, in->url);
-	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 13, in->ip);
-	bind_text_or_null(st, 14, in->user_agent);
-	bind_text_or_null(st, 15, in->referrer);
-	if (v->score >= 0)
-		sqlite3_bind_double(st, 16, v->score);
-	bind_text_or_null(st, 17, v->verdict);
-	bind_text_or_null(st, 18, v->tokens);
-	if (v->features)
-		sqlite3_bind_blob(st, 19, v->features, (int)v->features_len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	r = refused(err, store_write_error(c, rc, "comment insert"));
-	if (r)
-		return r;
-	job->id = sqlite3_last_insert_rowid(store_db(c));
-	job->parent = parent;
-	if (!parent) {
-		st = store_stmt(c, sql_set_root);
-		if (!st)
-			return -EIO;
-		sqlite3_bind_int64(st, 1, job->id);
-		r = refused(err, step_done(c, st, "comment root"));
-	}
-	return r;
-}
-
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
-		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
-		   struct comment_error *err)
+		   const struct comment_input *in, const struct comment_record *rec,
+		   struct comment_stored *out, struct comment_error *err)
 {
 	unsigned char email_hash[KEYS_HASH_BYTES], edit_hash[KEYS_HASH_BYTES];
-	char avatar[KEYS_AVATAR_HEX], created[21], edit_token[KEYS_TOKEN_CHARS], until[21];
-	int64_t now = (int64_t)time(NULL), id, parent;
 	struct create_job job;
-	char *html = NULL;
-	json_t *j;
 	int r;
 
-	r = render_markdown(in->text, strlen(in->text), &html);
-	if (r > 0) {
-		r = comment_fail(err, 422, "text_too_long", "The comment is too long to display.");
-		goto out;
-	}
+	memset(out, 0, sizeof(*out));
+	r = render_markdown(in->text, strlen(in->text), &out->html);
+	if (r > 0)
+		return comment_fail(err, 422, "text_too_long",
+				    "The comment is too long to display.");
 	if (r < 0)
-		goto out;
+		return r;
 	keys_hash(k, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
-	keys_avatar(k, in->email, avatar);
-	keys_token_new(k, edit_token, edit_hash);
-
+	keys_avatar(k, in->email, out->avatar);
+	keys_token_new(k, out->edit_token, edit_hash);
 	/* Posts arriving together share one transaction and one fsync; the
 	 * answer goes out only after the commit that holds this comment. */
 	job = (struct create_job){
 	    .cfg = cfg,
 	    .in = in,
-	    .v = v,
-	    .html = html,
+	    .rec = rec,
+	    .html = out->html,
 	    .email_hash = email_hash,
 	    .edit_hash = edit_hash,
-	    .avatar = avatar,
-	    .now = now,
+	    .avatar = out->avatar,
 	    .err = err,
-	    .parent = in->parent,
+	    .place = {.parent = in->parent},
 	};
 	r = store_group_write(c, create_rows, &job);
 	if (r != 0 && r != job.result)
-		r = refused(err, r); /* the batch's BEGIN or COMMIT failed */
-	if (r)
-		goto out;
-	id = job.id;
-	parent = job.parent;
-
-	comment_format_time(now, created);
-	comment_format_time(now + cfg->edit_window, until);
-	j = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-		      (json_int_t)id, "thread", in->thread, "parent",
-		      parent ? json_integer(parent) : json_null(), "author", in->author, "url",
-		      (in->url && *in->url) ? json_string(in->url) : json_null(), "created",
-		      created, "html", html, "avatar", avatar, "status",
-		      v->status == COMMENT_PUBLISHED ? "published" : "pending", "edit_token",
-		      edit_token, "edit_until", until);
-	sodium_memzero(edit_token, sizeof(edit_token));
-	if (!j) {
-		r = -ENOMEM;
-		goto out;
+		r = comment_store_result(r, err); /* the batch's BEGIN or COMMIT failed */
+	if (r != 0) {
+		comment_stored_clear(out);
+		return r;
 	}
-	*out = j;
-	r = 0;
-out:
-	free(html);
-	return r;
+	out->id = job.id;
+	out->parent = job.place.parent;
+	return 0;
+}
+
+static const char sql_count_discard[] = "INSERT INTO discarded(day, count) VALUES (?1, 1)"
+					" ON CONFLICT(day) DO UPDATE SET count = count + 1";
+/* AUTOINCREMENT's counter: taking a value here means no comment gets it. */
+static const char sql_take_id[] =
+    "INSERT INTO sqlite_sequence(name, seq) SELECT 'comments', 0"
+    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'comments')";
+static const char sql_bump_id[] =
+    "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq";
+
+struct discard_job {
+	int64_t day;
+	int64_t id;
+};
+
+static int discard_rows(struct store_conn *c, void *arg)
+{
+	struct discard_job *job = arg;
+	sqlite3_stmt *st = store_stmt(c, sql_count_discard);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, job->day);
+	r = store_run(c, st, "discard count");
+	if (r)
+		return r;
+	st = store_stmt(c, sql_take_id);
+	if (!st)
+		return -EIO;
+	r = store_run(c, st, "discard id");
+	if (r)
+		return r;
+	st = store_stmt(c, sql_bump_id);
+	if (!st)
+		return -EIO;
+	r = store_one_int64(c, st, &job->id);
+	return r == 1 ? 0 : r < 0 ? r : -EIO;
+}
+
+int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err)
+{
+	struct discard_job job = {.day = now / 86400};
+	int r = store_group_write(c, discard_rows, &job);
+
+	if (r == 0)
+		*id = job.id;
+	return comment_store_result(r, err);
 }
 
 /* Deleted comments come along as tombstones; the tree drops those that no
@@ -536,14 +595,47 @@ static const char sql_thread_rows[] =
 static const char sql_thread_count[] =
     "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
 
+/* Adds the thread's rows (a page of top-level comments with their replies)
+ * to tree.  0 or negative. */
+static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, int64_t after,
+		       struct thread_tree *tree)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_thread_rows);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, thread_id);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+	while ((r = store_row(c, st)) == 1) {
+		struct comment_view v = {
+		    .id = sqlite3_column_int64(st, 0),
+		    .parent = sqlite3_column_int64(st, 1),
+		    .author = (const char *)sqlite3_column_text(st, 2),
+		    .url = (const char *)sqlite3_column_text(st, 3),
+		    .created = sqlite3_column_int64(st, 4),
+		    .html = (const char *)sqlite3_column_text(st, 5),
+		    .avatar = (const char *)sqlite3_column_text(st, 6),
+		    .published = true,
+		    .deleted = sqlite3_column_int(st, 7) != 0,
+		};
+		r = thread_tree_add(tree, &v);
+		if (r < 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
 int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
 		   json_t **out)
 {
 	struct thread_tree *tree = NULL;
-	sqlite3_stmt *st;
 	int64_t thread_id = 0, count = 0;
 	json_t *comments = NULL;
-	int r, rc;
+	sqlite3_stmt *st;
+	int r;
 
 	r = thread_tree_new(&tree);
 	if (r < 0)
@@ -554,53 +646,20 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		thread_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-
-	if (thread_id) {
+	r = store_one_int64(c, st, &thread_id);
+	if (r == 1) {
 		st = store_stmt(c, sql_thread_count);
 		if (!st) {
 			r = -EIO;
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, thread_id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			count = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-
-		st = store_stmt(c, sql_thread_rows);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, thread_id);
-		sqlite3_bind_int64(st, 2, after);
-		sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct thread_row row = {
-			    .id = sqlite3_column_int64(st, 0),
-			    .parent = sqlite3_column_int64(st, 1),
-			    .author = (const char *)sqlite3_column_text(st, 2),
-			    .url = (const char *)sqlite3_column_text(st, 3),
-			    .created = sqlite3_column_int64(st, 4),
-			    .html = (const char *)sqlite3_column_text(st, 5),
-			    .avatar = (const char *)sqlite3_column_text(st, 6),
-			    .deleted = sqlite3_column_int(st, 7) != 0,
-			};
-			r = thread_tree_add(tree, &row);
-			if (r < 0) {
-				sqlite3_reset(st);
-				goto out;
-			}
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			log_err("comment: reading thread failed: %s", sqlite3_errmsg(store_db(c)));
-			r = -EIO;
-			goto out;
-		}
+		r = store_one_int64(c, st, &count);
+		if (r >= 0)
+			r = thread_rows(c, thread_id, limit, after, tree);
 	}
+	if (r < 0)
+		goto out;
 	r = thread_tree_json(tree, &comments);
 	if (r < 0)
 		goto out;
@@ -612,6 +671,21 @@ out:
 	return r;
 }
 
+static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
+
+int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
+	int r;
+
+	if (!st)
+		return -EIO;
+	*version = -1;
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	r = store_one_int64(c, st, version);
+	return r < 0 ? r : 0;
+}
+
 static const char sql_count_path[] =
     "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
     " WHERE t.path = ?1 AND c.status = 'published'";
@@ -619,29 +693,31 @@ static const char sql_count_path[] =
 int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 {
 	json_t *result = json_object(), *v;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = store_stmt(c, sql_count_path);
 	size_t i;
+	int r = 0;
 
-	if (!result)
-		return -ENOMEM;
-	st = store_stmt(c, sql_count_path);
-	if (!st) {
+	if (!result || !st) {
 		json_decref(result);
-		return -EIO;
+		return result ? -EIO : -ENOMEM;
 	}
 	json_array_foreach(paths, i, v)
 	{
 		const char *path = json_string_value(v);
-		json_int_t n = 0;
+		int64_t n = 0;
 
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		r = store_one_int64(c, st, &n);
+		if (r < 0)
+			break;
 		if (json_object_set_new(result, path, json_integer(n)) != 0) {
-			json_decref(result);
-			return -ENOMEM;
+			r = -ENOMEM;
+			break;
 		}
+	}
+	if (r < 0) {
+		json_decref(result);
+		return r;
 	}
 	*out = result;
 	return 0;
@@ -654,180 +730,172 @@ int comment_previously_approved(struct store_conn *c,
 				const unsigned char email_hash[KEYS_HASH_BYTES])
 {
 	sqlite3_stmt *st = store_stmt(c, sql_previously_approved);
-	int r = -EIO;
+	int64_t found = 0;
+	int r;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		r = sqlite3_column_int(st, 0) ? 1 : 0;
-	sqlite3_reset(st);
-	return r;
+	r = store_one_int64(c, st, &found);
+	if (r < 0)
+		return r;
+	return found ? 1 : 0;
 }
 
-static const char sql_count_discard[] = "INSERT INTO discarded(day, count) VALUES (?1, 1)"
-					" ON CONFLICT(day) DO UPDATE SET count = count + 1";
+static const char sql_load[] =
+    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip, c.user_agent,"
+    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
-int comment_count_discard(struct store_conn *c, int64_t now)
+static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_count_discard);
+	char *s;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	s = strdup((const char *)sqlite3_column_text(st, col));
+	if (!s)
+		*oom = true;
+	return s;
+}
+
+static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES])
+{
+	if (sqlite3_column_bytes(st, col) != KEYS_HASH_BYTES)
+		return false;
+	memcpy(out, sqlite3_column_blob(st, col), KEYS_HASH_BYTES);
+	return true;
+}
+
+static int row_from(sqlite3_stmt *st, struct comment_row *row)
+{
+	bool oom = false;
+
+	memset(row, 0, sizeof(*row));
+	row->id = sqlite3_column_int64(st, 0);
+	row->thread = column_strdup(st, 1, &oom);
+	row->parent = sqlite3_column_int64(st, 2);
+	row->author = column_strdup(st, 3, &oom);
+	row->url = column_strdup(st, 4, &oom);
+	row->text = column_strdup(st, 5, &oom);
+	row->avatar = column_strdup(st, 6, &oom);
+	row->ip = column_strdup(st, 7, &oom);
+	row->user_agent = column_strdup(st, 8, &oom);
+	row->referrer = column_strdup(st, 9, &oom);
+	if (comment_status_parse((const char *)sqlite3_column_text(st, 10), &row->status) != 0)
+		row->status = COMMENT_DELETED;
+	row->created = sqlite3_column_int64(st, 11);
+	row->has_email_hash = column_hash(st, 12, row->email_hash);
+	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
+	if (oom) {
+		comment_row_clear(row);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+int comment_load(struct store_conn *c, int64_t id, struct comment_row *out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_load);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, now / 86400);
-	r = store_write_error(c, sqlite3_step(st), "discard count");
-	sqlite3_reset(st);
-	return r < 0 ? r : 0;
-}
-
-static const char sql_author_get[] =
-    "SELECT c.edit_hash, c.created, c.status, c.text, c.author, t.path, c.parent_id, c.url,"
-    " c.avatar FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
-static const char sql_author_edit[] =
-    "UPDATE comments SET text = ?2, author = ?3, html = ?4, modified = ?5,"
-    " status = CASE WHEN ?6 THEN 'pending' ELSE status END WHERE id = ?1";
-
-int comment_author_change(struct store_conn *c, const struct config *cfg, const struct keys *k,
-			  int64_t id, const char *token, const char *text, const char *author,
-			  bool remove, bool hold, int64_t now, json_t **out,
-			  struct comment_error *err)
-{
-	unsigned char hash[KEYS_HASH_BYTES];
-	char *html = NULL, created[21], status[16] = "";
-	char *new_text = NULL, *new_author = NULL, *thread = NULL, *url = NULL, *avatar = NULL;
-	int64_t parent = 0, created_at = 0;
-	bool token_ok = false;
-	sqlite3_stmt *st;
-	int r;
-
-	if (!token || strlen(token) != KEYS_TOKEN_CHARS - 1)
-		return comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
-	keys_hash(k, KEYS_TOKEN, token, strlen(token), hash);
-	r = store_begin(c);
-	if (r)
-		return refused(err, r);
-	st = store_stmt(c, sql_author_get);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		r = comment_fail(err, 404, "not_found", "There is no such comment.");
-		goto out;
-	}
-	if (sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES)
-		token_ok = sodium_memcmp(sqlite3_column_blob(st, 0), hash, KEYS_HASH_BYTES) == 0;
-	created_at = sqlite3_column_int64(st, 1);
-	snprintf(status, sizeof(status), "%s", sqlite3_column_text(st, 2));
-	new_text = strdup(text ? text : (const char *)sqlite3_column_text(st, 3));
-	new_author = strdup(author ? author : (const char *)sqlite3_column_text(st, 4));
-	thread = strdup((const char *)sqlite3_column_text(st, 5));
-	parent = sqlite3_column_int64(st, 6);
-	url = sqlite3_column_type(st, 7) == SQLITE_NULL
-		  ? NULL
-		  : strdup((const char *)sqlite3_column_text(st, 7));
-	avatar = strdup((const char *)sqlite3_column_text(st, 8));
+	r = store_row(c, st);
+	if (r == 1)
+		r = row_from(st, out);
 	sqlite3_reset(st);
-	if (!new_text || !new_author || !thread || !avatar) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (!token_ok || strcmp(status, "deleted") == 0) {
-		r = comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
-		goto out;
-	}
-	if (now > created_at + (int64_t)cfg->edit_window) {
-		r = comment_fail(err, 403, "edit_window_closed",
-				 "Comments can be changed only within %u minutes of posting.",
-				 cfg->edit_window / 60);
-		goto out;
-	}
-	if (remove) {
-		r = comment_remove(c, id, now);
-	} else {
-		r = comment_check_edit(cfg, new_author, new_text, &html, err);
-		if (r)
-			goto out;
-		st = store_stmt(c, sql_author_edit);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, new_text, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, new_author, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, html, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, now);
-		sqlite3_bind_int(st, 6, hold ? 1 : 0);
-		r = step_done(c, st, "author edit");
-		if (hold)
-			snprintf(status, sizeof(status), "pending");
-	}
-	r = refused(err, r);
-	if (r)
-		goto out;
-	r = refused(err, store_commit(c));
-	if (r)
-		goto out;
-	if (!remove) {
-		comment_format_time(created_at, created);
-		*out = json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s}", "id",
-				 (json_int_t)id, "thread", thread, "parent",
-				 parent ? json_integer(parent) : json_null(), "author", new_author,
-				 "url", url ? json_string(url) : json_null(), "created", created,
-				 "html", html, "avatar", avatar, "status", status);
-		if (!*out)
-			r = -ENOMEM;
-	}
-out:
-	store_rollback(c);
-	free(html);
-	free(new_text);
-	free(new_author);
-	free(thread);
-	free(url);
-	free(avatar);
 	return r;
 }
 
-int comment_check_edit(const struct config *cfg, char *author, char *text, char **html,
-		       struct comment_error *err)
+void comment_row_clear(struct comment_row *row)
 {
-	char thread[] = "/", email[] = "author@edit.invalid";
-	struct comment_input in = {
-	    .thread = thread,
-	    .author = author,
-	    .email = email, /* validated, then unused */
-	    .text = text,
-	};
-	int r = comment_validate(cfg, &in, err);
+	free(row->thread);
+	free(row->author);
+	free(row->url);
+	free(row->text);
+	free(row->avatar);
+	free(row->ip);
+	free(row->user_agent);
+	free(row->referrer);
+	sodium_memzero(row, sizeof(*row));
+}
 
+/* A writable copy of ch's field, or else of the row's. */
+static char *pick(const char *changed, const char *kept, bool *oom)
+{
+	const char *v = changed ? changed : kept;
+	char *s = strdup(v ? v : "");
+
+	if (!s)
+		*oom = true;
+	return s;
+}
+
+int comment_merge_change(const struct config *cfg, const struct comment_row *row,
+			 const struct comment_change *ch, struct comment_input *in, char **html,
+			 struct comment_error *err)
+{
+	/* Validated like a new comment; the stored e-mail hash stands for the
+	 * address, which is not kept. */
+	char email[] = "author@edit.invalid";
+	bool oom = false;
+	int r;
+
+	memset(in, 0, sizeof(*in));
+	in->thread = pick(NULL, row->thread, &oom);
+	in->parent = row->parent;
+	in->author = pick(ch->author, row->author, &oom);
+	in->url = pick(ch->url_set ? (ch->url ? ch->url : "") : NULL, row->url, &oom);
+	in->text = pick(ch->text, row->text, &oom);
+	if (oom)
+		return -ENOMEM;
+	in->email = email;
+	r = comment_validate(cfg, in, err);
+	in->email = NULL;
 	if (r)
 		return r;
-	r = render_markdown(text, strlen(text), html);
+	r = render_markdown(in->text, strlen(in->text), html);
 	if (r > 0)
 		return comment_fail(err, 422, "text_too_long",
 				    "The comment is too long to display.");
 	return r;
 }
 
-static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
+static const char sql_update_content[] =
+    "UPDATE comments SET author = ?2, url = ?3, text = ?4, html = ?5, modified = ?6"
+    " WHERE id = ?1";
+static const char sql_update_decided[] =
+    "UPDATE comments SET author = ?2, url = ?3, text = ?4, html = ?5, modified = ?6,"
+    " status = ?7, auto_status = ?7, score = ?8, verdict = ?9, tokens = ?10, reasons = ?11,"
+    " features = ?12 WHERE id = ?1";
 
-int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version)
+int comment_update(struct store_conn *c, int64_t id, const struct comment_input *in,
+		   const char *html, const struct comment_record *rec, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
-	int rc;
+	sqlite3_stmt *st = store_stmt(c, rec ? sql_update_decided : sql_update_content);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, in->author, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 3, in->url);
+	sqlite3_bind_text(st, 4, in->text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, html, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	if (rec) {
+		sqlite3_bind_text(st, 7, comment_status_name(rec->status), -1, SQLITE_STATIC);
+		if (rec->score >= 0)
+			sqlite3_bind_double(st, 8, rec->score);
+		bind_text_or_null(st, 9, rec->verdict);
+		bind_text_or_null(st, 10, rec->tokens);
+		bind_text_or_null(st, 11, rec->reasons);
+		if (rec->features)
+			sqlite3_bind_blob(st, 12, rec->features, (int)rec->features_len,
+					  SQLITE_STATIC);
+	}
+	return store_run(c, st, "comment edit");
 }
 
 static const char sql_has_replies[] = "SELECT EXISTS (SELECT 1 FROM comments WHERE parent_id = ?1)";
@@ -835,23 +903,26 @@ static const char sql_delete_row[] = "DELETE FROM comments WHERE id = ?1";
 static const char sql_tombstone[] =
     "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
     " avatar = '', email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL,"
-    " features = NULL, tokens = NULL, edit_hash = NULL, modified = ?2 WHERE id = ?1";
+    " features = NULL, tokens = NULL, reasons = NULL, edit_hash = NULL, modified = ?2"
+    " WHERE id = ?1";
 
 int comment_remove(struct store_conn *c, int64_t id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_has_replies);
-	bool replies;
+	int64_t replies = 0;
+	int r;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	replies = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
+	r = store_one_int64(c, st, &replies);
+	if (r < 0)
+		return r;
 	st = store_stmt(c, replies ? sql_tombstone : sql_delete_row);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	if (replies)
 		sqlite3_bind_int64(st, 2, now);
-	return step_done(c, st, "comment remove");
+	return store_run(c, st, "comment remove");
 }

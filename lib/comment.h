@@ -48,44 +48,57 @@ struct comment_input {
 	char *email;
 	char *url; /* NULL or "" when absent */
 	char *text;
-	/* Request facts, kept for rate limits and spam features. */
-	const char *ip;
-	const char *user_agent;
-	const char *referrer;
 };
 
-/* What the publish decision and the classifier determined for a comment. */
-struct comment_verdict {
+/* An edit of a comment's content: NULL keeps a field; url_set with url NULL
+ * or "" removes the website.  Strings are owned (comment_change_clear). */
+struct comment_change {
+	char *text;
+	char *author;
+	char *url;
+	bool url_set;
+};
+
+/* Frees the strings and zeroes ch.  NULL-safe. */
+void comment_change_clear(struct comment_change *ch);
+
+/* What the publish decision determined for a new or edited comment, and
+ * the request facts kept with it (see docs/privacy.md). */
+struct comment_record {
 	enum comment_status status;
 	double score;	      /* spam probability, or -1 when not classified */
 	const char *verdict;  /* "ham", "unsure", "spam", "discard" or NULL */
 	const char *tokens;   /* JSON array text of deciding tokens, or NULL */
+	const char *reasons;  /* JSON array text of the decision's reasons, or NULL */
 	const void *features; /* classifier features to learn from later, or NULL */
 	size_t features_len;
+	const char *ip; /* client address, cleared after ip_retention_days; NULL */
+	const char *user_agent;
+	const char *referrer;
+	int64_t created; /* Unix seconds */
 };
+
+/* A stored comment as its poster is told about it. */
+struct comment_stored {
+	int64_t id;
+	int64_t parent; /* after the depth cap */
+	char *html;	/* caller frees (comment_stored_clear) */
+	char avatar[KEYS_AVATAR_HEX];
+	char edit_token[KEYS_TOKEN_CHARS]; /* shown once; "" for edits */
+};
+
+/* Frees html and wipes the edit token. */
+void comment_stored_clear(struct comment_stored *s);
 
 /* Fills err (status, machine code, printf-style message) and returns
  * COMMENT_UNAVAILABLE for status 503, else COMMENT_INVALID. */
 int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* The facts the publish decision weighs. */
-struct comment_facts {
-	enum moderation_mode moderation;
-	const char *verdict;	  /* classifier verdict name, NULL when none ran */
-	bool cold_start;	  /* the classifier has not learned enough yet */
-	double score;		  /* the classifier's score (cold start) */
-	double spam_cutoff;	  /* its spam cut-off */
-	bool honeypot_filled;	  /* the hidden field only bots fill was filled */
-	bool previously_approved; /* a comment with the same e-mail hash is published */
-	bool allowlisted;	  /* the e-mail hash is on the allowlist */
-	bool blocklisted;	  /* a blocklisted word, domain or network */
-	unsigned links, max_links;
-};
-
-/* The single place where a comment's fate is decided.  Returns the status a
- * new comment gets (COMMENT_DISCARDED: do not store). */
-enum comment_status comment_decide(const struct comment_facts *facts);
+/* Maps a store result (0, STORE_FULL, STORE_READONLY, negative) to this
+ * module's contract: 0 and negative pass through, a refused write becomes
+ * COMMENT_UNAVAILABLE with a 503 in err. */
+int comment_store_result(int r, struct comment_error *err);
 
 /* Validates and normalises a submission against cfg.  0, or COMMENT_INVALID
  * with err filled. */
@@ -96,16 +109,31 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
  * segments.  0 or COMMENT_INVALID with err. */
 int comment_thread_check(const char *thread, struct comment_error *err);
 
-/* Stores a validated submission with its verdict in one BEGIN IMMEDIATE
- * transaction.  A parent must be a published comment of the same thread; a
- * reply deeper than cfg->max_depth attaches to the deepest allowed ancestor.
- * On success *out is the comment's public form plus "status" and, for the
- * author only, "edit_token" and "edit_until" (caller owns).
- * Returns 0, COMMENT_INVALID or COMMENT_UNAVAILABLE (err filled), or
- * negative (logged). */
+/* Normalises an e-mail address as comment_validate does (trimmed,
+ * lower-case) and writes its keyed hash.  0, or COMMENT_INVALID when it is
+ * not an address.  The normalised copy is wiped. */
+int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES]);
+
+/* Stores a validated submission (in->email is hashed, never stored) with
+ * its record, sharing one transaction and one fsync with concurrent posts
+ * (store_group_write).  A parent must be a published comment of the same
+ * thread; a reply deeper than cfg->max_depth attaches to the deepest allowed
+ * ancestor.  Fills *out (caller clears).  Returns 0, COMMENT_INVALID or
+ * COMMENT_UNAVAILABLE (err filled), or negative (logged). */
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
-		   const struct comment_input *in, const struct comment_verdict *v, json_t **out,
-		   struct comment_error *err);
+		   const struct comment_input *in, const struct comment_record *rec,
+		   struct comment_stored *out, struct comment_error *err);
+
+/* Checks, without writing, where a reply to *parent in thread would go, as
+ * comment_create does (a published parent of that thread; the depth cap
+ * applied to *parent).  0, COMMENT_INVALID with err, or negative. */
+int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
+		  int64_t *parent, struct comment_error *err);
+
+/* Counts a discarded comment for the day of now and takes an id from the
+ * comments' sequence for its decoy answer, so that the id is never handed
+ * to another comment.  0 with *id set, COMMENT_UNAVAILABLE, or negative. */
+int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err);
 
 /* The published comments of thread as a tree, top-level comments paginated
  * by limit (0: all) and after (a top-level id; 0: from the start).  *out is
@@ -126,25 +154,44 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);
 int comment_previously_approved(struct store_conn *c,
 				const unsigned char email_hash[KEYS_HASH_BYTES]);
 
-/* Counts a discarded comment for today.  0 or negative. */
-int comment_count_discard(struct store_conn *c, int64_t now);
+/* A stored comment, for edits. */
+struct comment_row {
+	int64_t id;
+	char *thread;
+	int64_t parent;
+	char *author;
+	char *url; /* NULL when none */
+	char *text;
+	char *avatar;
+	char *ip, *user_agent, *referrer; /* NULL when not (or no longer) kept */
+	enum comment_status status;
+	int64_t created;
+	bool has_email_hash;
+	unsigned char email_hash[KEYS_HASH_BYTES];
+	bool has_edit_hash;
+	unsigned char edit_hash[KEYS_HASH_BYTES];
+};
 
-/* The author's own edit (text and/or author, NULL keeps) or deletion
- * (remove) of comment id, allowed with the comment's edit token within
- * cfg->edit_window seconds of posting.  Edits are re-rendered; *out (edit
- * only) is the public form.  hold: the edited text needs a moderator again
- * (the status becomes pending).  0, COMMENT_INVALID (404 unknown, 403 wrong
- * token or window closed, 422 invalid text), COMMENT_UNAVAILABLE, negative. */
-int comment_author_change(struct store_conn *c, const struct config *cfg, const struct keys *k,
-			  int64_t id, const char *token, const char *text, const char *author,
-			  bool remove, bool hold, int64_t now, json_t **out,
-			  struct comment_error *err);
+/* Loads comment id.  1 found (caller clears *out), 0 none, negative. */
+int comment_load(struct store_conn *c, int64_t id, struct comment_row *out);
 
-/* Checks an edited author and text by the rules for new comments (author
- * normalised in place) and renders the text into *html (caller frees).
- * 0, COMMENT_INVALID with err, or negative. */
-int comment_check_edit(const struct config *cfg, char *author, char *text, char **html,
-		       struct comment_error *err);
+/* Frees the row's strings. */
+void comment_row_clear(struct comment_row *row);
+
+/* Applies ch to the row's content in *in (a writable copy: author, url and
+ * text from ch or the row), checks it by the rules for new comments
+ * (normalising in place) and renders the text into *html (caller frees).
+ * The caller frees in's strings.  0, COMMENT_INVALID with err, negative. */
+int comment_merge_change(const struct config *cfg, const struct comment_row *row,
+			 const struct comment_change *ch, struct comment_input *in, char **html,
+			 struct comment_error *err);
+
+/* Writes an edit of comment id inside the caller's transaction: author, url,
+ * text, html, modified = now, and, when rec is not NULL (an edit decided
+ * again), its status, score, verdict, deciding tokens, reasons and
+ * features.  0, STORE_FULL/STORE_READONLY, or negative. */
+int comment_update(struct store_conn *c, int64_t id, const struct comment_input *in,
+		   const char *html, const struct comment_record *rec, int64_t now);
 
 /* Removes comment id inside the caller's transaction: the row goes, or,
  * when replies hang below it, stays as an empty tombstone (status deleted,
@@ -152,10 +199,8 @@ int comment_check_edit(const struct config *cfg, char *author, char *text, char 
  * shape.  0, STORE_FULL/STORE_READONLY, or negative. */
 int comment_remove(struct store_conn *c, int64_t id, int64_t now);
 
-/* Formats Unix seconds as RFC 3339 UTC into out (21 bytes). */
-void comment_format_time(int64_t t, char out[21]);
-
-/* The name of a status ("published", ...). */
+/* The name of a status ("published", ...), and back (0 or 1). */
 const char *comment_status_name(enum comment_status s);
+int comment_status_parse(const char *name, enum comment_status *out);
 
 #endif

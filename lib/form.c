@@ -1,5 +1,7 @@
 #include "form.h"
 
+#include "text.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +17,6 @@ struct form {
 	struct field fields[FORM_MAX_FIELDS];
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes src[0..len) into dst (at least len + 1 bytes).  Returns the
  * decoded length, or -1 on a malformed escape or %00. */
 static long decode(const char *src, size_t len, char *dst)
@@ -40,8 +31,8 @@ static long decode(const char *src, size_t len, char *dst)
 			int hi, lo;
 			if (len - i < 3)
 				return -1;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = text_hex_value(src[i + 1]);
+			lo = text_hex_value(src[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			c = (char)(hi << 4 | lo);

@@ -1,10 +1,12 @@
 #include "keys.h"
 
 #include "log.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,17 +41,6 @@ int keys_new_from_bytes(struct keys **out, const unsigned char master[KEYS_MASTE
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int keys_new(struct keys **out, const char *path)
 {
 	unsigned char raw[80], master[KEYS_MASTER_BYTES];
@@ -82,7 +73,7 @@ int keys_new(struct keys **out, const char *path)
 			return KEYS_INVALID;
 		}
 		for (size_t i = 0; i < KEYS_MASTER_BYTES; i++) {
-			int hi = hexval(raw[2 * i]), lo = hexval(raw[2 * i + 1]);
+			int hi = text_hex_value(raw[2 * i]), lo = text_hex_value(raw[2 * i + 1]);
 			if (hi < 0 || lo < 0) {
 				sodium_memzero(raw, sizeof(raw));
 				sodium_memzero(master, sizeof(master));
@@ -171,4 +162,54 @@ int keys_mac_verify(const struct keys *k, enum keys_purpose purpose, const void 
 		    const unsigned char mac[32])
 {
 	return crypto_auth_verify(mac, data, len, k->sub[purpose]) == 0 ? 0 : 1;
+}
+
+void keys_stamp(const struct keys *k, int64_t now, char out[KEYS_STAMP_MAX])
+{
+	/* One MAC per second and thread is plenty. */
+	static _Thread_local int64_t cached_second = -1;
+	static _Thread_local const struct keys *cached_keys;
+	static _Thread_local char cached[KEYS_STAMP_MAX];
+	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	unsigned char mac[32];
+	int n;
+
+	if (now != cached_second || k != cached_keys) {
+		n = snprintf(cached, sizeof(cached), "%lld", (long long)now);
+		keys_mac(k, KEYS_STAMP, cached, (size_t)n, mac);
+		sodium_bin2base64(b64, sizeof(b64), mac, sizeof(mac),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		snprintf(cached + n, sizeof(cached) - (size_t)n, ".%s", b64);
+		cached_second = now;
+		cached_keys = k;
+	}
+	memcpy(out, cached, KEYS_STAMP_MAX);
+}
+
+long keys_stamp_age(const struct keys *k, const char *stamp, int64_t now)
+{
+	unsigned char mac[32];
+	const char *dot;
+	long long t = 0;
+	size_t maclen;
+
+	if (!stamp || strnlen(stamp, KEYS_STAMP_MAX) >= KEYS_STAMP_MAX)
+		return -1;
+	dot = strchr(stamp, '.');
+	if (!dot || dot == stamp || dot - stamp > 18)
+		return -1;
+	for (const char *p = stamp; p < dot; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		t = t * 10 + (*p - '0');
+	}
+	if (t <= 0 || t > now)
+		return -1;
+	if (sodium_base642bin(mac, sizeof(mac), dot + 1, strlen(dot + 1), NULL, &maclen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    maclen != sizeof(mac))
+		return -1;
+	if (keys_mac_verify(k, KEYS_STAMP, stamp, (size_t)(dot - stamp), mac) != 0)
+		return -1;
+	return (long)(now - t);
 }

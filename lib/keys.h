@@ -69,4 +69,15 @@ void keys_mac(const struct keys *k, enum keys_purpose purpose, const void *data,
 int keys_mac_verify(const struct keys *k, enum keys_purpose purpose, const void *data, size_t len,
 		    const unsigned char mac[32]);
 
+#define KEYS_STAMP_MAX 96 /* "<unix seconds>.<base64url MAC>" + NUL */
+
+/* A signed render time for now ("<unix>.<mac>"), handed out with a thread
+ * and echoed back with a post (one MAC per second and thread is computed;
+ * later calls in the same second copy it). */
+void keys_stamp(const struct keys *k, int64_t now, char out[KEYS_STAMP_MAX]);
+
+/* Seconds from a stamp's time to now; -1 when stamp is NULL, malformed,
+ * forged or from the future. */
+long keys_stamp_age(const struct keys *k, const char *stamp, int64_t now);
+
 #endif

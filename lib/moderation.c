@@ -5,6 +5,7 @@
 #include "net.h"
 #include "render.h"
 #include "text.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -27,24 +28,17 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 	return 1;
 }
 
-/* Maps the result of a store call (0, STORE_FULL/STORE_READONLY, negative)
- * to this module's contract: refused writes become COMMENT_UNAVAILABLE. */
-static int store_result(int r, struct comment_error *err)
-{
-	if (r > 0)
-		return comment_fail(
-		    err, 503, "unavailable",
-		    "The change could not be saved (storage is full or read-only).");
-	return r;
-}
+/* The columns of the admin form of a comment, read by admin_row(); every
+ * query that lists comments for moderators selects exactly these. */
+#define ADMIN_COLUMNS                                                                              \
+	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons"                             \
+	" FROM comments c JOIN threads t ON t.id = c.thread_id"
 
 static const char sql_list[] =
-    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"
-    " c.score, c.verdict, c.tokens, c.email_hash, c.ip"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR t.path = ?2)"
-    " AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"
-    " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5";
+    ADMIN_COLUMNS " WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR t.path = ?2)"
+		  " AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"
+		  " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5";
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 {
@@ -58,10 +52,10 @@ static json_t *admin_row(sqlite3_stmt *st)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
-	json_t *tokens = NULL;
+	json_t *tokens = NULL, *reasons = NULL, *row;
 	struct net_addr addr;
 
-	comment_format_time(sqlite3_column_int64(st, 7), created);
+	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
 	if (hash && sqlite3_column_bytes(st, 12) >= 6)
 		sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, 6);
 	if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
@@ -69,7 +63,9 @@ static json_t *admin_row(sqlite3_stmt *st)
 		net_format_prefix(&addr, prefix);
 	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
 		tokens = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
-	return json_pack(
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
+		reasons = json_loads((const char *)sqlite3_column_text(st, 14), 0, NULL);
+	row = json_pack(
 	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
 	    (json_int_t)sqlite3_column_int64(st, 0), "thread",
 	    (const char *)sqlite3_column_text(st, 1), "parent",
@@ -84,6 +80,15 @@ static json_t *admin_row(sqlite3_stmt *st)
 	    "verdict", column_text_or_null(st, 10), "tokens", tokens ? tokens : json_array(),
 	    "email_hash", hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
 	    prefix[0] ? json_string(prefix) : json_null());
+	if (!row) {
+		json_decref(reasons);
+		return NULL;
+	}
+	if (json_object_set_new(row, "reasons", reasons ? reasons : json_array()) != 0) {
+		json_decref(row);
+		return NULL;
+	}
+	return row;
 }
 
 int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out)
@@ -118,7 +123,7 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	}
 	sqlite3_bind_int64(st, 4, q->before);
 	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = admin_row(st);
 		if (!row || json_array_append_new(list, row) != 0) {
 			sqlite3_reset(st);
@@ -129,9 +134,9 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 		n++;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if (rc < 0) {
 		json_decref(list);
-		return -EIO;
+		return rc;
 	}
 	*out = json_pack("{s:o, s:o}", "comments", list, "next",
 			 (q->limit && n == q->limit) ? json_integer(last) : json_null());
@@ -150,14 +155,6 @@ struct row {
 	bool has_replies;
 };
 
-static int step_write(struct store_conn *c, sqlite3_stmt *st, const char *what)
-{
-	int r = store_write_error(c, sqlite3_step(st), what);
-
-	sqlite3_reset(st);
-	return r;
-}
-
 /* Teaches the classifier what the comment is, from the features it was
  * scored on (or, for comments stored without them, from its fields). */
 static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id,
@@ -171,9 +168,10 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 		return -EIO;
 	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	r = store_row(c, st);
+	if (r <= 0) {
 		sqlite3_reset(st);
-		return -EIO;
+		return r < 0 ? r : -EIO;
 	}
 	if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
 		r = classifier_learn_features(cl, c, key, sqlite3_column_blob(st, 2),
@@ -198,19 +196,19 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 static int get_row(struct store_conn *c, int64_t id, struct row *row)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get);
-	int found = 0;
+	int found;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	found = store_row(c, st);
+	if (found == 1) {
 		snprintf(row->status, sizeof(row->status), "%s", sqlite3_column_text(st, 0));
 		snprintf(row->auto_status, sizeof(row->auto_status), "%s",
 			 sqlite3_column_type(st, 1) == SQLITE_NULL
 			     ? ""
 			     : (const char *)sqlite3_column_text(st, 1));
 		row->has_replies = sqlite3_column_int(st, 10) != 0;
-		found = 1;
 	}
 	sqlite3_reset(st);
 	return found;
@@ -250,7 +248,7 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		break;
 	}
 	if (r)
-		return store_result(r, err);
+		return comment_store_result(r, err);
 	if (status) {
 		st = store_stmt(c, sql_set_status);
 		if (!st)
@@ -258,13 +256,14 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-		r = step_write(c, st, "comment status");
+		r = store_run(c, st, "comment status");
 		if (r)
-			return store_result(r, err);
+			return comment_store_result(r, err);
 	}
 	snprintf(detail, sizeof(detail), "%s -> %s", row.status,
 		 status ? status : (row.has_replies ? "tombstone" : "removed"));
-	return store_result(audit_write(c, actor, action_names[action], id, detail, reversal), err);
+	return comment_store_result(
+	    audit_write(c, actor, action_names[action], id, detail, reversal), err);
 }
 
 int moderation_act(struct store_conn *c, struct classifier *cl, const char *actor,
@@ -284,235 +283,219 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 				    MODERATION_BULK_MAX);
 	r = store_begin(c);
 	if (r)
-		return store_result(r, err);
+		return comment_store_result(r, err);
 	for (size_t i = 0; i < n; i++) {
 		r = act_locked(c, cl, actor, action, ids[i], err);
 		if (r)
 			goto out;
 	}
-	r = store_result(store_commit(c), err);
+	r = comment_store_result(store_commit(c), err);
 out:
 	store_rollback(c);
 	return r;
 }
 
-static const char sql_edit[] =
-    "UPDATE comments SET text = ?2, author = ?3, html = ?4, modified = ?5 WHERE id = ?1";
-static const char sql_get_admin[] =
-    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"
-    " c.score, c.verdict, c.tokens, c.email_hash, c.ip"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
+static const char sql_get_admin[] = ADMIN_COLUMNS " WHERE c.id = ?1";
 static const char sql_learned_label[] = "SELECT label FROM classifier_learned WHERE msg_key = ?1";
+static const char sql_drop_features[] = "UPDATE comments SET features = NULL WHERE id = ?1";
 
-int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const char *text, const char *author,
-		    json_t **out, struct comment_error *err)
+/* After an edit: relearn under the label the classifier had, since the
+ * features change with the text.  *relearned says whether it had one. */
+static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool *relearned)
 {
-	char *new_text = NULL, *new_author = NULL, *html = NULL, key[32];
-	const char *learned = NULL;
-	char learned_buf[8];
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = store_stmt(c, sql_learned_label);
+	enum classify_label label = CLASSIFY_LABEL_HAM;
+	char key[32];
 	int r;
 
-	r = store_begin(c);
-	if (r)
-		return store_result(r, err);
-	st = store_stmt(c, sql_get_admin);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 8), "deleted") == 0) {
-		sqlite3_reset(st);
-		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
-				 (long long)id);
-		goto out;
-	}
-	new_text = strdup(text ? text : (const char *)sqlite3_column_text(st, 5));
-	new_author = strdup(author ? author : (const char *)sqlite3_column_text(st, 3));
-	sqlite3_reset(st);
-	if (!new_text || !new_author) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = comment_check_edit(cfg, new_author, new_text, &html, err);
-	if (r)
-		goto out;
-	st = store_stmt(c, sql_edit);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, new_text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, new_author, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, html, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	r = store_result(step_write(c, st, "comment edit"), err);
-	if (r)
-		goto out;
-
-	/* Relearn under the same label: the features change with the text. */
+	*relearned = false;
+	if (!st)
+		return -EIO;
 	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
-	st = store_stmt(c, sql_learned_label);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(learned_buf, sizeof(learned_buf), "%s", sqlite3_column_text(st, 0));
-		learned = learned_buf;
-	}
+	r = store_row(c, st);
+	if (r == 1 && strcmp((const char *)sqlite3_column_text(st, 0), "spam") == 0)
+		label = CLASSIFY_LABEL_SPAM;
 	sqlite3_reset(st);
-	if (learned) {
-		static const char sql_drop_features[] =
-		    "UPDATE comments SET features = NULL WHERE id = ?1";
-		r = classifier_forget(cl, c, key);
-		if (r < 0)
-			goto out;
-		/* The stored features describe the old text. */
-		st = store_stmt(c, sql_drop_features);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		r = step_write(c, st, "features reset");
-		if (r == 0)
-			r = learn_comment(c, cl, id,
-					  strcmp(learned, "spam") == 0 ? CLASSIFY_LABEL_SPAM
-								       : CLASSIFY_LABEL_HAM);
-		r = store_result(r, err);
-		if (r)
-			goto out;
-	}
-	r = store_result(audit_write(c, actor, "edit", id, learned ? "relearned" : NULL, false),
-			 err);
-	if (r)
-		goto out;
-	st = store_stmt(c, sql_get_admin);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
+	if (r <= 0)
+		return r;
+	*relearned = true;
+	r = classifier_forget(cl, c, key);
+	if (r < 0)
+		return r;
+	/* The stored features describe the old text. */
+	st = store_stmt(c, sql_drop_features);
+	if (!st)
+		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	r = store_run(c, st, "features reset");
+	return r ? r : learn_comment(c, cl, id, label);
+}
+
+/* The admin form of comment id into *out.  0 or negative. */
+static int admin_get(struct store_conn *c, int64_t id, json_t **out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_get_admin);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	r = store_row(c, st);
+	if (r == 1)
 		*out = admin_row(st);
 	sqlite3_reset(st);
-	r = store_result(store_commit(c), err);
-	if (r) {
-		json_decref(*out);
-		*out = NULL;
-	}
-out:
-	store_rollback(c);
-	free(new_text);
-	free(new_author);
+	if (r == 0)
+		return -EIO;
+	return r < 0 ? r : (*out ? 0 : -ENOMEM);
+}
+
+/* The edit inside the caller's transaction. */
+static int edit_locked(struct store_conn *c, struct classifier *cl, const struct config *cfg,
+		       const char *actor, int64_t id, const struct comment_change *ch,
+		       struct comment_error *err)
+{
+	struct comment_input in = {0};
+	struct comment_row row = {0};
+	bool relearned = false;
+	char *html = NULL;
+	int r;
+
+	r = comment_load(c, id, &row);
+	if (r == 0 || (r == 1 && row.status == COMMENT_DELETED))
+		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				 (long long)id);
+	else if (r == 1)
+		r = comment_merge_change(cfg, &row, ch, &in, &html, err);
+	if (r == 0)
+		r = comment_store_result(
+		    comment_update(c, id, &in, html, NULL, (int64_t)time(NULL)), err);
+	if (r == 0)
+		r = comment_store_result(relearn(c, cl, id, &relearned), err);
+	if (r == 0)
+		r = comment_store_result(
+		    audit_write(c, actor, "edit", id, relearned ? "relearned" : NULL, false), err);
+	free(in.thread);
+	free(in.author);
+	free(in.url);
+	free(in.text);
 	free(html);
+	comment_row_clear(&row);
+	return r;
+}
+
+int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
+		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
+		    struct comment_error *err)
+{
+	int r;
+
+	r = comment_store_result(store_begin(c), err);
+	if (r)
+		return r;
+	r = edit_locked(c, cl, cfg, actor, id, ch, err);
+	if (r == 0)
+		r = admin_get(c, id, out);
+	if (r == 0) {
+		r = comment_store_result(store_commit(c), err);
+		if (r) {
+			json_decref(*out);
+			*out = NULL;
+		}
+	}
+	store_rollback(c);
 	return r;
 }
 
 static const char sql_status_counts[] = "SELECT status, count(*) FROM comments GROUP BY status";
-static const char sql_discarded[] = "SELECT coalesce(sum(count), 0) FROM discarded";
-static const char sql_decisions[] = "SELECT count(*), coalesce(sum(reversal), 0) FROM audit"
-				    " WHERE at >= ?1 AND action IN ('approve', 'spam')";
-static const char sql_token_count[] = "SELECT count(*) FROM classifier_tokens";
+static const char sql_totals[] =
+    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded),"
+    " (SELECT count(*) FROM classifier_tokens),"
+    " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')),"
+    " (SELECT coalesce(sum(reversal), 0) FROM audit"
+    "  WHERE at >= ?1 AND action IN ('approve', 'spam'))";
+
+static int status_counts(struct store_conn *c, json_t *counts)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_status_counts);
+	int r;
+
+	if (!st)
+		return -EIO;
+	while ((r = store_row(c, st)) == 1) {
+		if (json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
+					json_integer(sqlite3_column_int64(st, 1))) != 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+struct totals {
+	json_int_t discarded, tokens, decisions, reversals;
+};
+
+static int totals(struct store_conn *c, int64_t since, struct totals *t)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_totals);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, since);
+	r = store_row(c, st);
+	if (r == 1) {
+		t->discarded = sqlite3_column_int64(st, 0);
+		t->tokens = sqlite3_column_int64(st, 1);
+		t->decisions = sqlite3_column_int64(st, 2);
+		t->reversals = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return r == 1 ? 0 : r < 0 ? r : -EIO;
+}
 
 int moderation_stats(struct store_conn *c, struct classifier *cl,
 		     const struct classify_settings *cs, json_t **out)
 {
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
 				   "deleted", 0);
-	sqlite3_stmt *st;
-	json_int_t discarded = 0, decisions = 0, reversals = 0, tokens = 0;
+	struct totals t = {0};
 	uint64_t nspam = 0, nham = 0;
 	int r;
 
 	if (!counts)
 		return -ENOMEM;
-	st = store_stmt(c, sql_status_counts);
-	if (!st)
-		goto fail;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
-				    json_integer(sqlite3_column_int64(st, 1)));
-	sqlite3_reset(st);
-	st = store_stmt(c, sql_discarded);
-	if (!st)
-		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		discarded = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	st = store_stmt(c, sql_decisions);
-	if (!st)
-		goto fail;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) - 30 * 86400);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		decisions = sqlite3_column_int64(st, 0);
-		reversals = sqlite3_column_int64(st, 1);
+	r = status_counts(c, counts);
+	if (r == 0)
+		r = totals(c, (int64_t)time(NULL) - 30 * 86400, &t);
+	if (r == 0)
+		r = classifier_counts(cl, c, &nspam, &nham);
+	if (r < 0) {
+		json_decref(counts);
+		return r;
 	}
-	sqlite3_reset(st);
-	st = store_stmt(c, sql_token_count);
-	if (!st)
-		goto fail;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		tokens = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	r = classifier_counts(cl, c, &nspam, &nham);
-	if (r < 0)
-		goto fail;
-	*out = json_pack("{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b}, s:I, s:I}",
-			 "comments", counts, "discarded", discarded, "classifier", "tokens", tokens,
-			 "learned_spam", (json_int_t)nspam, "learned_ham", (json_int_t)nham,
-			 "ham_cutoff", cs->ham_cutoff, "spam_cutoff", cs->spam_cutoff,
-			 "discard_cutoff", cs->discard_cutoff, "min_learned", (int)cs->min_learned,
-			 "cold_start", nspam < cs->min_learned || nham < cs->min_learned,
-			 "decisions_30d", decisions, "reversals_30d", reversals);
+	*out = json_pack(
+	    "{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b}, s:I, s:I}", "comments", counts,
+	    "discarded", t.discarded, "classifier", "tokens", t.tokens, "learned_spam",
+	    (json_int_t)nspam, "learned_ham", (json_int_t)nham, "ham_cutoff", cs->ham_cutoff,
+	    "spam_cutoff", cs->spam_cutoff, "discard_cutoff", cs->discard_cutoff, "min_learned",
+	    (int)cs->min_learned, "cold_start", nspam < cs->min_learned || nham < cs->min_learned,
+	    "decisions_30d", t.decisions, "reversals_30d", t.reversals);
 	return *out ? 0 : -ENOMEM;
-fail:
-	json_decref(counts);
-	return -EIO;
 }
 
-/* Normalises an address the way comment_validate does, then hashes it. */
-static int email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES])
-{
-	char buf[COMMENT_EMAIL_MAX + 64];
-	size_t n = strnlen(email, sizeof(buf));
-
-	if (n >= sizeof(buf) || !text_utf8_valid(email, n, NULL))
-		return 1;
-	memcpy(buf, email, n + 1);
-	text_trim(buf);
-	for (char *p = buf; *p; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
-	}
-	if (!*buf || !strchr(buf, '@')) {
-		sodium_memzero(buf, sizeof(buf));
-		return 1;
-	}
-	keys_hash(k, KEYS_EMAIL, buf, strlen(buf), out);
-	sodium_memzero(buf, sizeof(buf));
-	return 0;
-}
-
-static const char sql_by_email[] =
-    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"
-    " c.score, c.verdict, c.tokens, c.email_hash, c.ip"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.email_hash = ?1"
-    " ORDER BY c.id";
+static const char sql_by_email[] = ADMIN_COLUMNS " WHERE c.email_hash = ?1 ORDER BY c.id";
 
 int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
 	json_t *list;
+	int r;
 
-	if (email_hash(k, email, hash) != 0)
+	if (comment_email_hash(k, email, hash) != 0)
 		return COMMENT_INVALID;
 	st = store_stmt(c, sql_by_email);
 	list = json_array();
@@ -521,9 +504,17 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 		return -EIO;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(list, admin_row(st));
+	while ((r = store_row(c, st)) == 1) {
+		if (json_array_append_new(list, admin_row(st)) != 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
 	sqlite3_reset(st);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
 	*out = json_pack("{s:o}", "comments", list);
 	return *out ? 0 : -ENOMEM;
 }
@@ -547,7 +538,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	char key[32];
 	int r;
 
-	if (email_hash(k, email, hash) != 0)
+	if (comment_email_hash(k, email, hash) != 0)
 		return COMMENT_INVALID;
 	r = store_begin(c);
 	if (r)
@@ -558,7 +549,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((r = store_row(c, st)) == 1) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			int64_t *grown = realloc(ids, ncap * sizeof(*ids));
@@ -573,6 +564,8 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
+	if (r < 0)
+		goto out;
 	/* Newest first, so a commenter's replies to their own comments go
 	 * before the comments they answer. */
 	for (size_t i = 0; i < n; i++) {
@@ -588,7 +581,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 			}
 			sqlite3_bind_int64(st, 1, ids[i]);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-			r = step_write(c, st, "anonymise");
+			r = store_run(c, st, "anonymise");
 		} else {
 			r = comment_remove(c, ids[i], (int64_t)time(NULL));
 		}
@@ -602,7 +595,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 			}
 			sqlite3_bind_int64(st, 1, ids[i]);
-			r = step_write(c, st, "erase audit");
+			r = store_run(c, st, "erase audit");
 			if (r)
 				goto out;
 		}
@@ -649,20 +642,20 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned sp
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, now - (int64_t)spam_days * 86400);
-	r = step_write(c, st, "spam retention");
+	r = store_run(c, st, "spam retention");
 	if (r)
 		goto out;
-	rep->spam_deleted = (unsigned)sqlite3_changes(store_db(c));
+	rep->spam_deleted = store_changes(c);
 	st = store_stmt(c, sql_old_ips);
 	if (!st) {
 		r = -EIO;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, now - (int64_t)ip_days * 86400);
-	r = step_write(c, st, "ip retention");
+	r = store_run(c, st, "ip retention");
 	if (r)
 		goto out;
-	rep->ips_cleared = (unsigned)sqlite3_changes(store_db(c));
+	rep->ips_cleared = store_changes(c);
 	/* Tombstones whose last reply went (repeat: chains of tombstones). */
 	for (int i = 0; i < 64; i++) {
 		unsigned changed;
@@ -671,10 +664,10 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned sp
 			r = -EIO;
 			goto out;
 		}
-		r = step_write(c, st, "tombstones");
+		r = store_run(c, st, "tombstones");
 		if (r)
 			goto out;
-		changed = (unsigned)sqlite3_changes(store_db(c));
+		changed = store_changes(c);
 		rep->tombstones_purged += changed;
 		if (!changed)
 			break;

@@ -54,13 +54,14 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 		    enum moderation_action action, const int64_t *ids, size_t n,
 		    struct comment_error *err);
 
-/* Replaces a comment's text and/or author (NULL keeps), re-renders it and,
- * when the classifier had learned it, relearns it under the same label.
- * Validation as for new comments.  0, COMMENT_INVALID, COMMENT_UNAVAILABLE,
- * negative.  *out is the updated comment (admin form). */
+/* Replaces a comment's text, author and/or website (ch: NULL keeps),
+ * re-renders it and, when the classifier had learned it, relearns it under
+ * the same label; the status stays (a moderator's edit is not decided
+ * again).  Validation as for new comments.  0, COMMENT_INVALID,
+ * COMMENT_UNAVAILABLE, negative.  *out is the updated comment (admin form). */
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const char *text, const char *author,
-		    json_t **out, struct comment_error *err);
+		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
+		    struct comment_error *err);
 
 /* {"comments": {"published": n, ...}, "discarded": n, "classifier": {...},
  *  "reversals_30d": n, "decisions_30d": n}. */

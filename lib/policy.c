@@ -89,15 +89,6 @@ fail:
 	return r;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int policy_new(struct policy **out, const struct config *cfg)
 {
 	struct policy *p = calloc(1, sizeof(*p));
@@ -127,7 +118,8 @@ int policy_new(struct policy **out, const struct config *cfg)
 			goto out;
 		}
 		for (size_t j = 0; j < KEYS_HASH_BYTES; j++) {
-			int hi = hexval(hashes[i][2 * j]), lo = hexval(hashes[i][2 * j + 1]);
+			int hi = text_hex_value(hashes[i][2 * j]),
+			    lo = text_hex_value(hashes[i][2 * j + 1]);
 			if (hi < 0 || lo < 0) {
 				r = 1;
 				goto out;
@@ -296,7 +288,7 @@ void policy_check(const struct policy *p, const char *text, const char *author, 
 		out->blocklisted = true;
 		out->block_reason = "network";
 	}
-	for (size_t i = 0; i < p->n_allow; i++) {
+	for (size_t i = 0; email_hash && i < p->n_allow; i++) {
 		if (sodium_memcmp(p->allow[i], email_hash, KEYS_HASH_BYTES) == 0)
 			out->allowlisted = true;
 	}

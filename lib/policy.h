@@ -26,7 +26,8 @@ int policy_new(struct policy **out, const struct config *cfg);
 struct policy *policy_free(struct policy *p);
 
 /* Checks a validated submission.  email_hash is the keyed hash of the
- * normalised address; email (normalised) gives the domain. */
+ * normalised address (NULL: unknown, no allowlist); email (normalised, or
+ * NULL when only the hash is known) gives the domain. */
 void policy_check(const struct policy *p, const char *text, const char *author, const char *url,
 		  const char *email, const unsigned char email_hash[KEYS_HASH_BYTES],
 		  const struct net_addr *client, struct policy_facts *out);

@@ -364,6 +364,51 @@ int store_write_error(struct store_conn *c, int rc, const char *what)
 	}
 }
 
+int store_row(struct store_conn *c, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_err("store: read failed: %s", sqlite3_errmsg(c->db));
+	return -EIO;
+}
+
+int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out)
+{
+	int r = store_row(c, st);
+
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int r = store_write_error(c, sqlite3_step(st), what);
+
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_exec(struct store_conn *c, const char *sql)
+{
+	return store_write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
+}
+
+unsigned store_changes(struct store_conn *c)
+{
+	return (unsigned)sqlite3_changes(c->db);
+}
+
+int64_t store_last_id(struct store_conn *c)
+{
+	return sqlite3_last_insert_rowid(c->db);
+}
+
 static void writer_release(struct store_conn *c)
 {
 	if (c->writing) {

@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct store;
 struct store_conn;
@@ -76,6 +77,25 @@ void store_rollback(struct store_conn *c);
  * COMMIT fails, every call of the batch returns that failure (STORE_FULL,
  * STORE_READONLY or negative) and none of it is kept. */
 int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c2, void *arg), void *arg);
+
+/* Steps a read statement: 1 when a row is ready, 0 when there are no (more)
+ * rows, negative on failure (logged).  A failed read is never "no row". */
+int store_row(struct store_conn *c, sqlite3_stmt *st);
+
+/* Runs a one-value read: steps st once, sets *out to column 0 and resets
+ * st.  1 found, 0 no row (*out untouched), negative on failure (logged). */
+int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out);
+
+/* Runs a write statement to completion and resets it.  0, STORE_FULL,
+ * STORE_READONLY or negative (logged with what). */
+int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what);
+
+/* Executes static SQL text without parameters.  Like store_run. */
+int store_exec(struct store_conn *c, const char *sql);
+
+/* Rows the last write on c changed, and the id of the last inserted row. */
+unsigned store_changes(struct store_conn *c);
+int64_t store_last_id(struct store_conn *c);
 
 /* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
  * a negative value, logging unexpected ones with what. */

@@ -1,7 +1,5 @@
 #include "thread.h"
 
-#include "comment.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,40 +36,29 @@ struct thread_tree *thread_tree_free(struct thread_tree *t)
 	return NULL;
 }
 
-int thread_tree_add(struct thread_tree *t, const struct thread_row *row)
+int thread_tree_add(struct thread_tree *t, const struct comment_view *v)
 {
-	char key[24], created[21];
+	struct comment_view node_view = *v;
 	json_t *siblings = t->top, *node, *replies;
+	char key[24];
 
 	if (t->rows >= THREAD_MAX_ROWS)
 		return 1;
-	if (row->parent) {
-		snprintf(key, sizeof(key), "%lld", (long long)row->parent);
+	if (v->parent) {
+		snprintf(key, sizeof(key), "%lld", (long long)v->parent);
 		siblings = json_object_get(t->index, key);
 		if (!siblings)
 			return 1;
 	}
+	node_view.thread = NULL;
+	node = view_public(&node_view);
 	replies = json_array();
-	if (!replies)
-		return -ENOMEM;
-	comment_format_time(row->created, created);
-	if (row->deleted)
-		node = json_pack("{s:I, s:o, s:b, s:o}", "id", (json_int_t)row->id, "parent",
-				 row->parent ? json_integer(row->parent) : json_null(), "deleted",
-				 1, "replies", json_incref(replies));
-	else
-		node =
-		    json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:o}", "id", (json_int_t)row->id,
-			      "parent", row->parent ? json_integer(row->parent) : json_null(),
-			      "author", row->author ? row->author : "", "url",
-			      row->url ? json_string(row->url) : json_null(), "created", created,
-			      "html", row->html ? row->html : "", "avatar",
-			      row->avatar ? row->avatar : "", "replies", json_incref(replies));
-	if (!node) {
+	if (!node || !replies || json_object_set(node, "replies", replies) != 0) {
+		json_decref(node);
 		json_decref(replies);
 		return -ENOMEM;
 	}
-	snprintf(key, sizeof(key), "%lld", (long long)row->id);
+	snprintf(key, sizeof(key), "%lld", (long long)v->id);
 	if (json_array_append_new(siblings, node) != 0 ||
 	    json_object_set_new(t->index, key, replies) != 0)
 		return -ENOMEM;

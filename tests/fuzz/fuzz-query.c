@@ -1,34 +1,18 @@
-/* fuzz-query: the query strings of GET /api/v1/comments and
- * /api/v1/counts.  The string is split into fields as form_parse does
+/* fuzz-query: the query strings of GET /api/v1/comments and the body of
+ * POST /api/v1/counts.  The string is split into fields as form_parse does
  * (libmicrohttpd decodes the same escapes), then thread, limit and after
- * are checked as daemon/routes.c does: comment_thread_check, and whole
- * numbers without sign, space or overflow.  The whole input is also tried
- * as a thread path itself. */
+ * go through lib/wire's wire_thread_query as the daemon does.  The whole
+ * input is also tried as a thread path itself and as a counts body
+ * (wire_counts). */
 #include "fuzz.h"
 
 #include "comment.h"
 #include "form.h"
+#include "wire.h"
 
-#include <errno.h>
 #include <stdint.h>
 
 #define PAGE_MAX 200 /* the default page_max */
-
-/* routes.c parse_uint_arg. */
-static int parse_uint_arg(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (!s)
-		return 0;
-	if (*s < '0' || *s > '9')
-		return 1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	if (errno || *end || *out > max)
-		return 1;
-	return 0;
-}
 
 static void check_thread(const char *thread)
 {
@@ -54,11 +38,51 @@ static void check_thread(const char *thread)
 	}
 }
 
+/* The query's fields through wire_thread_query, as GET /api/v1/comments. */
+static void check_query(const struct form *f)
+{
+	const char *thread = form_get(f, "thread");
+	struct comment_error err = {0};
+	struct wire_thread_query tq;
+	int r;
+
+	if (thread)
+		check_thread(thread);
+	r = wire_thread_query(thread, form_get(f, "limit"), form_get(f, "after"), PAGE_MAX, &tq,
+			      &err);
+	if (r == 0) {
+		check_thread(tq.thread);
+		fuzz_assert(tq.limit <= PAGE_MAX && tq.after >= 0);
+	} else {
+		fuzz_assert(r == COMMENT_INVALID && err.code && err.message[0]);
+	}
+}
+
+/* The whole input as a POST /api/v1/counts body. */
+static void check_counts(const uint8_t *data, size_t size)
+{
+	struct comment_error err = {0};
+	json_t *paths = NULL, *v;
+	size_t i;
+	int r = wire_counts((const char *)data, size, &paths, &err);
+
+	if (r != 0) {
+		fuzz_assert(r == COMMENT_INVALID && err.code && err.message[0]);
+		return;
+	}
+	fuzz_assert(json_is_array(paths) && json_array_size(paths) <= WIRE_COUNTS_MAX);
+	json_array_foreach(paths, i, v)
+	{
+		fuzz_assert(json_is_string(v));
+		check_thread(json_string_value(v));
+	}
+	json_decref(paths);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned long long limit = 0, after = 0;
 	struct form *f = NULL;
-	const char *q;
+	const char *query;
 	char *s;
 	int r;
 
@@ -67,20 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = fuzz_strndup(data, size);
 	check_thread(s);
 	/* A full URL's query part, or the whole input. */
-	q = strchr(s, '?');
-	q = q ? q + 1 : s;
-	r = form_parse(&f, q, strlen(q));
+	query = strchr(s, '?');
+	query = query ? query + 1 : s;
+	r = form_parse(&f, query, strlen(query));
 	fuzz_assert(r == 0 || r == FORM_INVALID);
-	if (r == 0) {
-		const char *thread = form_get(f, "thread");
-		if (thread)
-			check_thread(thread);
-		if (parse_uint_arg(form_get(f, "limit"), PAGE_MAX, &limit) == 0)
-			fuzz_assert(limit <= PAGE_MAX);
-		if (parse_uint_arg(form_get(f, "after"), INT64_MAX, &after) == 0)
-			fuzz_assert(after <= INT64_MAX);
-		form_free(f);
-	}
+	if (r == 0)
+		check_query(f);
+	form_free(f);
+	check_counts(data, size);
 	free(s);
 	return 0;
 }

@@ -2,6 +2,7 @@
  * keys and a real classifier: the moderation list (filters, literal search,
  * cursor), actions and their audit rows and learning, bulk all-or-nothing,
  * edits, statistics, privacy export/erase, and maintenance. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "admin.h"
@@ -10,77 +11,83 @@
 #include "config.h"
 #include "keys.h"
 #include "moderation.h"
+#include "policy.h"
 #include "store.h"
+#include "submit.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-moderation-XXXXXX";
-static char path[300];
+static struct fixture fx;
 static struct store *st;
 static struct store_conn *conn;
 static struct keys *keys;
 static struct classifier *cl;
 static struct config *cfg;
+static struct policy *policy;
 
 #define DAY 86400
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Creates a comment the way the daemon does: validated, scored by the
- * classifier, stored with the score's features when features is true.
- * Returns its id, or -1 (diagnosed). */
+/* The first column of the first row of sql (?1 bound to arg when the
+ * statement has parameters): -1 no row, -2 bad SQL, -3 NULL. */
+static int64_t q_int(const char *sql, int64_t arg)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK) {
+		diag("bad SQL %s: %s", sql, sqlite3_errmsg(store_db(conn)));
+		return -2;
+	}
+	if (sqlite3_bind_parameter_count(q) >= 1)
+		sqlite3_bind_int64(q, 1, arg);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_type(q, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* Creates a comment through the submission pipeline (lib/submit) as an
+ * import with the given status: validated, scored by the classifier and
+ * stored with the score's features, which are dropped again when features
+ * is false (comments stored before features existed).  Returns its id, or
+ * -1 (diagnosed). */
 static int64_t mk_full(const char *thread, int64_t parent, const char *author, const char *email,
 		       const char *url, const char *text, const char *ip,
 		       enum comment_status status, bool features)
 {
 	char *t = strdup(thread), *a = strdup(author), *e = strdup(email),
 	     *u = url ? strdup(url) : NULL, *x = strdup(text);
-	struct comment_input in = {.thread = t,
-				   .parent = parent,
-				   .author = a,
-				   .email = e,
-				   .url = u,
-				   .text = x,
-				   .ip = ip,
-				   .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
-				   .referrer = NULL};
+	struct comment_input in = {
+	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
+	struct classify_settings cs;
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL};
+	struct submit_request rq = {.origin = SUBMIT_IMPORT,
+				    .ip = ip,
+				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
+				    .render_seconds = -1,
+				    .now = time(NULL),
+				    .status = status};
 	struct comment_error err = {0};
-	struct classify_result res = {0};
+	struct submit_decision d = {0};
 	json_t *j = NULL;
 	int64_t id = -1;
 
-	if (comment_validate(cfg, &in, &err) != 0) {
-		diag("validate \"%s\": %s", text, err.message);
-		goto out;
-	}
-	struct classify_input ci = {.text = in.text,
-				    .author = in.author,
-				    .email = in.email,
-				    .url = in.url,
-				    .ip = ip,
-				    .user_agent = in.user_agent,
-				    .thread = in.thread,
-				    .render_seconds = -1};
-	if (classifier_score(cl, conn, &ci, &res) != 0) {
-		diag("classifier_score failed");
-		goto out;
-	}
-	struct comment_verdict v = {.status = status,
-				    .score = res.score,
-				    .verdict = classify_verdict_name(res.verdict),
-				    .tokens = res.tokens_json,
-				    .features = features ? res.features : NULL,
-				    .features_len = features ? res.features_len : 0};
-	if (comment_create(conn, cfg, keys, &in, &v, &j, &err) != 0) {
-		diag("comment_create \"%s\": %s", text, err.message);
+	classify_settings_default(&cs);
+	if (submit_comment(conn, &site, &in, &rq, &d, &j, &err) != 0) {
+		diag("submit_comment \"%s\": %s", text, err.message);
 		goto out;
 	}
 	id = json_integer_value(json_object_get(j, "id"));
+	if (!features &&
+	    q_int("UPDATE comments SET features = NULL WHERE id = ?1 RETURNING id", id) != id)
+		id = -1;
 out:
-	classify_result_clear(&res);
+	submit_decision_clear(&d);
 	json_decref(j);
 	free(t);
 	free(a);
@@ -101,25 +108,6 @@ static int64_t mk(const char *thread, int64_t parent, const char *author, const 
 			email[n++] = (char)(*p | 0x20);
 	snprintf(email + n, sizeof(email) - (size_t)n, "@example.org");
 	return mk_full(thread, parent, author, email, NULL, text, "192.0.2.10", status, true);
-}
-
-/* The first column of the first row of sql (?1 bound to arg when the
- * statement has parameters): -1 no row, -2 bad SQL, -3 NULL. */
-static int64_t q_int(const char *sql, int64_t arg)
-{
-	sqlite3_stmt *q = NULL;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK) {
-		diag("bad SQL %s: %s", sql, sqlite3_errmsg(store_db(conn)));
-		return -2;
-	}
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, arg);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_type(q, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return n;
 }
 
 /* The same as text (caller frees): NULL for no row or SQL NULL. */
@@ -401,7 +389,10 @@ static void test_list(void)
 				row = e;
 		}
 		ok(row != NULL, "L1 is listed");
-		is_int(json_object_size(row), 14, "fourteen members");
+		is_int(json_object_size(row), 15, "fifteen members");
+		is_str(json_string_value(json_object_get(
+			   json_array_get(json_object_get(row, "reasons"), 0), "code")),
+		       "imported", "reasons: the pipeline's, as stored");
 		is_str(json_string_value(json_object_get(row, "thread")), "/list/a", "thread");
 		ok(json_is_null(json_object_get(row, "parent")), "parent null");
 		is_str(json_string_value(json_object_get(row, "author")), "Ann", "author");
@@ -707,10 +698,13 @@ static void test_bulk(void)
 static json_t *edit(int64_t id, const char *text, const char *author, int *r,
 		    struct comment_error *err)
 {
+	struct comment_change ch = {.text = text ? strdup(text) : NULL,
+				    .author = author ? strdup(author) : NULL};
 	json_t *out = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*r = moderation_edit(conn, cl, cfg, "mod", id, text, author, &out, err);
+	*r = moderation_edit(conn, cl, cfg, "mod", id, &ch, &out, err);
+	comment_change_clear(&ch);
 	return out;
 }
 
@@ -860,12 +854,14 @@ static void test_stats(void)
 {
 	struct classify_settings cs;
 	json_t *out = NULL, *c, *k;
+	struct comment_error err;
 	uint64_t ns, nh;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), ids[3] = {0};
 
-	comment_count_discard(conn, now);
-	comment_count_discard(conn, now);
-	comment_count_discard(conn, now - 3 * DAY);
+	is_int(comment_discard(conn, now, &ids[0], &err), 0, "a discard is counted");
+	is_int(comment_discard(conn, now, &ids[1], &err), 0, "a second one");
+	is_int(comment_discard(conn, now - 3 * DAY, &ids[2], &err), 0, "one three days ago");
+	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
 	is_int(moderation_stats(conn, cl, &cs, &out), 0, "moderation_stats");
 	c = json_object_get(out, "comments");
@@ -1261,23 +1257,18 @@ static void test_maintain(void)
 
 int main(void)
 {
-	unsigned char master[KEYS_MASTER_BYTES];
-	char e[CONFIG_ERR_MAX], cmd[300];
+	char e[CONFIG_ERR_MAX];
 
-	if (!mkdtemp(dir))
+	if (fixture_open(&fx, "moderation") != 0 || classifier_new(&cl, NULL) != 0)
 		return 1;
-	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
-		master[i] = (unsigned char)(0xc3 ^ (i * 5));
-	if (keys_new_from_bytes(&keys, master) != 0 || config_new(&cfg) != 0 ||
-	    classifier_new(&cl, NULL) != 0)
-		return 1;
+	st = fx.store;
+	conn = fx.conn;
+	keys = fx.keys;
+	cfg = fx.cfg;
 	config_set(cfg, "max_text", "200", e);
 	config_set(cfg, "max_author", "20", e);
-	snprintf(path, sizeof(path), "%s/m.db", dir);
-	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
-	if (!st)
+	if (policy_new(&policy, cfg) != 0)
 		return 1;
-	conn = store_acquire(st);
 
 	test_parse();
 	test_list();
@@ -1288,13 +1279,8 @@ int main(void)
 	test_privacy();
 	test_maintain();
 
-	store_release(st, conn);
-	store_free(st);
+	policy_free(policy);
 	classifier_free(cl);
-	config_free(cfg);
-	keys_free(keys);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

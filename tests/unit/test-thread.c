@@ -9,7 +9,7 @@
 static int add(struct thread_tree *t, int64_t id, int64_t parent)
 {
 	char author[32];
-	struct thread_row row = {
+	struct comment_view row = {
 	    .id = id,
 	    .parent = parent,
 	    .author = author,
@@ -134,13 +134,13 @@ int main(void)
 	/* Strings are copied; url kept; NULL strings become "". */
 	{
 		char author[] = "Ann", url[] = "https://ann.example", html[] = "<p>hi</p>";
-		struct thread_row row = {.id = 5,
-					 .parent = 0,
-					 .author = author,
-					 .url = url,
-					 .created = 0,
-					 .html = html,
-					 .avatar = NULL};
+		struct comment_view row = {.id = 5,
+					   .parent = 0,
+					   .author = author,
+					   .url = url,
+					   .created = 0,
+					   .html = html,
+					   .avatar = NULL};
 		thread_tree_new(&t);
 		is_int(thread_tree_add(t, &row), 0, "a row with url");
 		/* Overwrite the caller's buffers: the tree must hold copies. */
@@ -164,7 +164,7 @@ int main(void)
 	/* Tombstones: a deleted row stays only while a published reply hangs
 	 * below it. */
 	{
-		struct thread_row del = {.id = 2, .parent = 1, .deleted = true};
+		struct comment_view del = {.id = 2, .parent = 1, .deleted = true};
 		thread_tree_new(&t);
 		add(t, 1, 0);
 		is_int(thread_tree_add(t, &del), 0, "a deleted row 2 under 1");

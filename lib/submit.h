@@ -1,0 +1,176 @@
+/* submit: the one way a comment enters commentd.
+ *
+ * Every path that creates a comment or changes what it says - the JSON API
+ * and the no-JS form, the author's edit, Akismet's comment-check (decide
+ * only), imports and moderators' replies - goes through this module.  It
+ * validates, scores with the classifier, applies the site's rules
+ * (honeypot, allowlist, blocklists, link limit, moderation mode), decides
+ * the status with its reasons and stores the comment, so that every path
+ * takes the same decision and every answer to a poster has the same shape
+ * (lib/view.h).
+ *
+ * The decision (submit_rule), strongest rule first:
+ *   honeypot filled                          -> discarded   (honeypot)
+ *   e-mail hash on the allowlist             -> published   (allowlist)
+ *   blocklisted word, domain or network      -> spam        (blocklist_*)
+ *   classifier, cold start (too little learned):
+ *     score >= spam_cutoff                   -> pending     (classifier, cold_start)
+ *   classifier, trained: discard / spam / unsure
+ *                                            -> discarded / spam / pending (classifier)
+ *   more links than max_links                -> pending     (links)
+ *   moderation = all                         -> pending     (moderation_all)
+ *   moderation = first, no published comment with this e-mail hash yet
+ *                                            -> pending     (first_comment)
+ *   otherwise                                -> published
+ * Imports and moderators' replies keep the status their caller gives.
+ */
+#ifndef COMMENTD_SUBMIT_H
+#define COMMENTD_SUBMIT_H
+
+#include "classify.h"
+#include "comment.h"
+#include "config.h"
+#include "keys.h"
+#include "net.h"
+#include "policy.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum submit_origin {
+	SUBMIT_JSON,	    /* POST /api/v1/comments with a JSON body */
+	SUBMIT_FORM,	    /* the same with the no-JS HTML form */
+	SUBMIT_AUTHOR_EDIT, /* the author's PATCH within the edit window */
+	SUBMIT_AKISMET,	    /* Akismet comment-check: decided, never stored */
+	SUBMIT_IMPORT,	    /* commentctl import: the source's status is kept */
+	SUBMIT_MODERATOR,   /* a moderator's reply: published as given */
+};
+
+/* The site's rules and tools, from the caller's configuration snapshot.
+ * classify holds the live cut-offs: a reload's new values apply to the
+ * next decision, and the classifier's own copies are not used. */
+struct submit_site {
+	const struct config *cfg;
+	const struct keys *keys;
+	struct classifier *classifier;
+	const struct policy *policy;
+	const struct classify_settings *classify;
+	const char *host; /* the site's host, to tell on-site referrers; NULL */
+};
+
+/* What the request says about where the comment comes from. */
+struct submit_request {
+	enum submit_origin origin;
+	const struct net_addr *client; /* for blocklist_networks; NULL unknown */
+	const char *ip;		       /* the client address as text, kept for
+					  ip_retention_days; NULL unknown */
+	const char *user_agent;	       /* NULL unknown */
+	const char *referrer;	       /* NULL unknown */
+	long render_seconds;	       /* page render to submit; -1 unknown */
+	bool honeypot_filled;
+	int64_t now;		    /* Unix seconds; the comment's date */
+	enum comment_status status; /* SUBMIT_IMPORT, SUBMIT_MODERATOR: the status */
+};
+
+/* What a comment says, for the decision (borrowed; email may be NULL when
+ * only its hash is known). */
+struct submit_content {
+	const char *thread;
+	const char *author;
+	const char *email;
+	const char *url;
+	const char *text;
+};
+
+enum submit_reason_code {
+	SUBMIT_REASON_HONEYPOT,
+	SUBMIT_REASON_ALLOWLIST,
+	SUBMIT_REASON_BLOCKLIST_WORD,
+	SUBMIT_REASON_BLOCKLIST_DOMAIN,
+	SUBMIT_REASON_BLOCKLIST_NETWORK,
+	SUBMIT_REASON_CLASSIFIER,
+	SUBMIT_REASON_COLD_START,
+	SUBMIT_REASON_LINKS,
+	SUBMIT_REASON_MODERATION_ALL,
+	SUBMIT_REASON_FIRST_COMMENT,
+	SUBMIT_REASON_EDITED,
+	SUBMIT_REASON_IMPORTED,
+	SUBMIT_REASON_MODERATOR,
+};
+
+struct submit_reason {
+	enum submit_reason_code code;
+	double score;	       /* classifier: the score */
+	unsigned count, limit; /* links: how many, and max_links */
+};
+
+#define SUBMIT_REASONS_MAX 8
+
+/* The facts the rule weighs. */
+struct submit_facts {
+	enum submit_origin origin;
+	enum moderation_mode moderation;
+	bool classified;	       /* the classifier ran */
+	enum classify_verdict verdict; /* its verdict under the live cut-offs */
+	double score;
+	bool cold_start; /* fewer than min_learned of a class learned */
+	bool honeypot_filled;
+	bool allowlisted;
+	const char *blocked; /* "word", "domain", "network" or NULL */
+	bool previously_approved;
+	unsigned links, max_links;
+	enum comment_status given; /* SUBMIT_IMPORT, SUBMIT_MODERATOR */
+};
+
+struct submit_decision {
+	enum comment_status status;
+	struct submit_facts facts;
+	unsigned n_reasons;
+	struct submit_reason reasons[SUBMIT_REASONS_MAX];
+	struct classify_result result; /* score, deciding tokens, features (owned) */
+};
+
+/* Frees what the decision owns and zeroes it.  NULL-safe. */
+void submit_decision_clear(struct submit_decision *d);
+
+/* The decision rule (above), pure: fills d->status and d->reasons from
+ * d->facts. */
+void submit_rule(struct submit_decision *d);
+
+/* The reasons as JSON: [{"code": "links", "count": 4, "limit": 2}, ...]
+ * (caller owns).  NULL on OOM. */
+json_t *submit_reasons_json(const struct submit_decision *d);
+
+/* Scores content and gathers the facts, then applies submit_rule.  Nothing
+ * is stored.  email_hash: the keyed hash of the address when content->email
+ * is NULL (edits), or NULL.  0 or negative. */
+int submit_decide(struct store_conn *c, const struct submit_site *site,
+		  const struct submit_content *content, const unsigned char *email_hash,
+		  const struct submit_request *rq, struct submit_decision *d);
+
+/* Validates in (normalised in place), decides and stores a new comment; a
+ * discarded one is counted, takes an id and is answered like a held one.
+ * *out is the poster's answer (lib/view.h, with the edit token).  0,
+ * COMMENT_INVALID or COMMENT_UNAVAILABLE with err, or negative. */
+int submit_comment(struct store_conn *c, const struct submit_site *site, struct comment_input *in,
+		   const struct submit_request *rq, struct submit_decision *d, json_t **out,
+		   struct comment_error *err);
+
+/* The author's edit of comment id with its edit token, within edit_window:
+ * the changed text, name or website is validated and decided again exactly
+ * as a new comment with that content would be.  *out is the poster's
+ * answer.  0, COMMENT_INVALID (404 unknown, 403 wrong token or window
+ * closed, 422 invalid), COMMENT_UNAVAILABLE, or negative. */
+int submit_author_edit(struct store_conn *c, const struct submit_site *site, int64_t id,
+		       const char *token, const struct comment_change *ch,
+		       const struct submit_request *rq, struct submit_decision *d, json_t **out,
+		       struct comment_error *err);
+
+/* The author's deletion of comment id (same token and window).  *out is
+ * {"id", "deleted": true}.  Like submit_author_edit. */
+int submit_author_delete(struct store_conn *c, const struct submit_site *site, int64_t id,
+			 const char *token, int64_t now, json_t **out, struct comment_error *err);
+
+#endif

@@ -1,0 +1,55 @@
+#include "view.h"
+
+#include "timefmt.h"
+
+static json_t *string_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *parent_of(const struct comment_view *v)
+{
+	return v->parent ? json_integer(v->parent) : json_null();
+}
+
+json_t *view_public(const struct comment_view *v)
+{
+	char created[TIMEFMT_RFC3339];
+	json_t *j;
+
+	if (v->deleted)
+		return json_pack("{s:I, s:o, s:b}", "id", (json_int_t)v->id, "parent", parent_of(v),
+				 "deleted", 1);
+	timefmt_rfc3339(v->created, created);
+	j = json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s}", "id", (json_int_t)v->id, "parent",
+		      parent_of(v), "author", v->author ? v->author : "", "url",
+		      string_or_null(v->url), "created", created, "html", v->html ? v->html : "",
+		      "avatar", v->avatar ? v->avatar : "");
+	if (j && v->thread && json_object_set_new(j, "thread", json_string(v->thread)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *view_poster(const struct comment_view *v, const char *edit_token, int64_t edit_until)
+{
+	char until[TIMEFMT_RFC3339];
+	json_t *j = view_public(v);
+	int r;
+
+	if (!j)
+		return NULL;
+	r = json_object_set_new(j, "status", json_string(v->published ? "published" : "pending"));
+	if (r == 0 && edit_token) {
+		r = json_object_set_new(j, "edit_token", json_string(edit_token));
+		if (r == 0)
+			r = json_object_set_new(j, "edit_until",
+						json_string(timefmt_rfc3339(edit_until, until)));
+	}
+	if (r != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}

@@ -1,0 +1,72 @@
+/* wire: the public API's request bodies and query strings, parsed into
+ * lib's structures.
+ *
+ * Everything here reads untrusted bytes: a JSON comment body, the no-JS
+ * form body, an author's PATCH body, the counts body and the thread query.
+ * A refusal is a COMMENT_INVALID with a comment_error (status 400 or 422,
+ * a machine code and a sentence), never a crash.  Fuzzed by
+ * tests/fuzz/fuzz-json-comment.c and fuzz-query.c.
+ */
+#ifndef COMMENTD_WIRE_H
+#define COMMENTD_WIRE_H
+
+#include "comment.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_COUNTS_MAX 200 /* thread paths in one counts request */
+
+/* A submission as posted.  Strings are owned (wire_comment_clear). */
+struct wire_comment {
+	struct comment_input in; /* thread, parent, author, email, url, text */
+	char *redirect;		 /* form posts: where to go back to, or NULL */
+	char *stamp;		 /* the signed render time from GET, or NULL */
+	bool honeypot_filled;	 /* the hidden field had a non-blank value */
+};
+
+/* Frees the strings (the e-mail address wiped first) and zeroes w. */
+void wire_comment_clear(struct wire_comment *w);
+
+/* Parses len bytes of JSON: an object with the comment fields, "stamp" and
+ * the honeypot field, nothing else, no duplicate keys.  0 (caller clears
+ * *out), COMMENT_INVALID with err, or negative. */
+int wire_comment_json(const char *body, size_t len, const char *honeypot_field,
+		      struct wire_comment *out, struct comment_error *err);
+
+/* Parses an application/x-www-form-urlencoded body: the same fields plus
+ * "redirect"; a known field may appear once.  Like wire_comment_json. */
+int wire_comment_form(const char *body, size_t len, const char *honeypot_field,
+		      struct wire_comment *out, struct comment_error *err);
+
+/* Parses len bytes as one JSON value (duplicate keys refused).  0 with *out
+ * owned by the caller, or COMMENT_INVALID with a 400 invalid_json naming
+ * the line and column. */
+int wire_json(const char *body, size_t len, json_t **out, struct comment_error *err);
+
+/* An author's PATCH body: an object with at least one of "text", "author"
+ * and "url" (strings; "url" may be "" or null to remove the website).
+ * Fills *out with owned copies (comment_change_clear).  0,
+ * COMMENT_INVALID with err, or negative. */
+int wire_change_json(const char *body, size_t len, struct comment_change *out,
+		     struct comment_error *err);
+
+/* The counts body: a JSON array of at most WIRE_COUNTS_MAX valid thread
+ * paths.  0 with *paths owned by the caller, COMMENT_INVALID with err, or
+ * negative. */
+int wire_counts(const char *body, size_t len, json_t **paths, struct comment_error *err);
+
+/* GET /api/v1/comments?thread=&limit=&after=: the query's raw values (NULL
+ * when absent).  limit is 0..page_max (0 or absent: the whole thread),
+ * after a comment id.  0 or COMMENT_INVALID with err. */
+struct wire_thread_query {
+	const char *thread; /* borrowed */
+	unsigned limit;
+	int64_t after;
+};
+int wire_thread_query(const char *thread, const char *limit, const char *after, unsigned page_max,
+		      struct wire_thread_query *out, struct comment_error *err);
+
+#endif
