@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,6 +383,22 @@ int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out)
 
 	if (r == 1)
 		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len)
+{
+	const void *stored;
+	int r = store_row(c, st);
+
+	if (r == 1) {
+		stored = sqlite3_column_blob(st, col);
+		if (stored && (size_t)sqlite3_column_bytes(st, col) == len &&
+		    sodium_memcmp(stored, want, len) == 0)
+			return 1;
+		r = 0;
+	}
 	sqlite3_reset(st);
 	return r;
 }

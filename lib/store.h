@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -85,6 +86,13 @@ int store_row(struct store_conn *c, sqlite3_stmt *st);
 /* Runs a one-value read: steps st once, sets *out to column 0 and resets
  * st.  1 found, 0 no row (*out untouched), negative on failure (logged). */
 int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out);
+
+/* Looks a secret up by its keyed hash: steps st (whose parameters the
+ * caller bound, the hash among them) once and compares column col with want
+ * (len bytes) in constant time.  1 on a match (the row stays current for
+ * further columns; the caller resets st), 0 when there is no such row or it
+ * does not match (st reset), negative on failure. */
+int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len);
 
 /* Runs a write statement to completion and resets it.  0, STORE_FULL,
  * STORE_READONLY or negative (logged with what). */

@@ -396,7 +396,32 @@ def example_config():
         d.cleanup()
 
 
+def command_line_settings():
+    """At most 64 settings on the command line (--key and --db count): the 65th
+    is an error, never dropped."""
+    d = Daemon()
+    try:
+        base = [COMMENTD, "-n", "--key", d.key, "--db", d.db]
+        sets = []
+        for i in range(62):
+            sets += ["--set", "max_links=%d" % (i + 1)]
+        p = subprocess.run(base + sets, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ok(p.returncode == 0 and b"max_links = 62" in p.stdout,
+           "64 settings apply in order (the last wins)", p.stdout.decode()[-400:])
+        p = subprocess.run(base + sets + ["--set", "max_links=65"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        ok(p.returncode == 2 and b"at most 64" in p.stdout,
+           "a 65th --set is a usage error that says why", p.stdout.decode()[-400:])
+        p = subprocess.run(base + ["--set", "nonsense"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        ok(p.returncode == 2 and b"NAME=VALUE" in p.stdout, "--set without '=' is refused",
+           p.stdout.decode()[-400:])
+    finally:
+        d.cleanup()
+
+
 def main():
+    command_line_settings()
     socket_activate()
     sigterm_slow_request()
     sighup_reload()

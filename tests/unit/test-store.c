@@ -1,4 +1,5 @@
 /* Unit tests for lib/store: migrations, pool, statement cache, refusals. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "store.h"
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-store-XXXXXX";
+static struct fixture fx;
 
 static int count_rows(struct store_conn *c, const char *sql)
 {
@@ -30,9 +31,9 @@ int main(void)
 	sqlite3 *raw;
 	int r;
 
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "store") != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(path, sizeof(path), "%s/t.db", fx.dir);
 
 	r = store_new(&s, path, 2);
 	is_int(r, 0, "a new database opens and migrates");
@@ -68,7 +69,7 @@ int main(void)
 	ok(s == NULL, "no store on refusal");
 
 	/* A half-migrated (older) database upgrades. */
-	snprintf(path, sizeof(path), "%s/old.db", dir);
+	snprintf(path, sizeof(path), "%s/old.db", fx.dir);
 	sqlite3_open(path, &raw);
 	sqlite3_exec(raw, "CREATE TABLE leftover(x INTEGER); PRAGMA user_version=0", NULL, NULL,
 		     NULL);
@@ -81,9 +82,6 @@ int main(void)
 	store_release(s, c);
 	store_free(s);
 
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }
