@@ -94,6 +94,7 @@ class Daemon:
         self.port = None
         self.extra = dict(config or {})
         self.args = ""
+        self.env = {}  # extra environment for the daemon (LD_PRELOAD ...)
         if not os.path.exists(self.key):
             subprocess.run([COMMENTD, "--keygen", self.key], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -121,6 +122,7 @@ class Daemon:
         env["NOTIFY_SOCKET"] = notify_path
         env["LISTEN_FDS"] = "1"
         env.pop("LISTEN_PID", None)
+        env.update(self.env)
         fd = lsock.fileno()
         logf = open(self.log_path, "ab")
         # A shell moves the socket to fd 3 and sets LISTEN_PID to its own pid,
