@@ -38,12 +38,12 @@
 struct image {
 	char *path;
 	unsigned char *data;
-	sqlite3_int64 size;	 /* the file as the process sees it */
+	sqlite3_int64 size; /* the file as the process sees it */
 	sqlite3_int64 capacity;
-	unsigned char *dirty;	 /* one flag per BLOCK not yet on disk */
-	sqlite3_int64 n_dirty;	 /* flags allocated */
-	bool size_changed;	 /* the real file's size differs */
-	unsigned refs;		 /* open handles, plus one while in the table */
+	unsigned char *dirty;  /* one flag per BLOCK not yet on disk */
+	sqlite3_int64 n_dirty; /* flags allocated */
+	bool size_changed;     /* the real file's size differs */
+	unsigned refs;	       /* open handles, plus one while in the table */
 	struct image *next;
 };
 
@@ -367,7 +367,8 @@ static const sqlite3_io_methods pc_methods = {
     .xShmUnmap = pc_shm_unmap,
 };
 
-static int pc_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *out_flags)
+static int pc_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+		   int *out_flags)
 {
 	struct pc_file *f = (struct pc_file *)file;
 	int rc;
