@@ -365,6 +365,25 @@ static void request_free(struct request *req)
 	free(req);
 }
 
+/* What the log may say about a request: a path that matched a route (whose
+ * patterns admit only digits besides their fixed text) and a known method.
+ * Anything else a client sends could be an e-mail or a client address. */
+static const char *log_path(const struct request *req)
+{
+	return req->route ? req->url : "(unknown path)";
+}
+
+static const char *log_method(const struct request *req)
+{
+	static const char *const known[] = {"GET",     "HEAD", "POST",	"PATCH",  "DELETE",
+					    "OPTIONS", "PUT",  "TRACE", "CONNECT"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(req->method, known[i]) == 0)
+			return req->method;
+	return "(unknown method)";
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
@@ -380,10 +399,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		log_msg((req->method[0] == 'G' || req->method[0] == 'H') && req->status < 400
 			    ? LOG_LEVEL_DEBUG
 			    : LOG_LEVEL_INFO,
-			"%s %s %u %.1fms", req->method, req->url, req->status,
+			"%s %s %u %.1fms", log_method(req), log_path(req), req->status,
 			(monotonic_seconds() - req->started) * 1000.0);
 	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_info("%s %s aborted", req->method, req->url);
+		log_info("%s %s aborted", log_method(req), log_path(req));
 	request_free(req);
 	*req_cls = NULL;
 }
@@ -544,8 +563,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		/* A deadline for the whole body: the idle timeout alone lets a
 		 * client that trickles a byte now and then hold a connection. */
 		if (monotonic_seconds() - req->started > (double)req->snap->cfg->request_timeout) {
-			log_info("%s %s cut off: body not sent within %us", req->method, req->url,
-				 req->snap->cfg->request_timeout);
+			log_info("%s %s cut off: body not sent within %us", log_method(req),
+				 log_path(req), req->snap->cfg->request_timeout);
 			return MHD_NO;
 		}
 		if (!req->too_big) {

@@ -8,6 +8,7 @@ Output is TAP.  Only the Python standard library is used.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,17 +26,43 @@ SOURCE_ROOT = os.environ.get(
 _count = 0
 _failed = 0
 
+# Under CI a missing test dependency is a failure, not a skip.
+IN_CI = bool(os.environ.get("CI"))
+
+# COMMENTD_TEST_LOG_LEVEL=debug runs every daemon of a test with that
+# log_level (meson test --setup debug-log); the log privacy check at
+# cleanup then sees everything the daemon can log.
+LOG_LEVEL = os.environ.get("COMMENTD_TEST_LOG_LEVEL", "")
+
+
+def tap_escape(text):
+    """A TAP-safe one-line rendering: control characters (and the Unicode
+    line breaks Python splits on) as \\xNN / \\uNNNN, so a name can neither
+    start a new line nor smuggle terminal escapes."""
+    out = []
+    for ch in str(text):
+        o = ord(ch)
+        if o < 0x20 or o == 0x7F or 0x80 <= o < 0xA0:
+            out.append("\\x%02x" % o)
+        elif o in (0x2028, 0x2029):
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 def ok(cond, name, detail=None):
-    """Prints one TAP line; returns cond."""
+    """Prints one TAP line; returns cond.  '#' in a name is escaped, so a
+    name can never turn into a SKIP or TODO directive."""
     global _count, _failed
     _count += 1
     if not cond:
         _failed += 1
+    name = tap_escape(name).replace("#", "\\#")
     print(("ok" if cond else "not ok") + " %d - %s" % (_count, name))
     if not cond and detail is not None:
         for line in str(detail).splitlines()[:40]:
-            print("#   " + line)
+            print("#   " + tap_escape(line))
     sys.stdout.flush()
     return cond
 
@@ -45,11 +72,33 @@ def is_eq(got, want, name):
 
 
 def diag(msg):
-    print("# " + msg)
+    for line in str(msg).splitlines() or [""]:
+        print("# " + tap_escape(line))
+    sys.stdout.flush()
+
+
+def skip(name, reason):
+    """One check that cannot run here: a TAP SKIP, or under CI a failure
+    (CI installs every dependency; a skip there hides a missing one)."""
+    global _count, _failed
+    _count += 1
+    if IN_CI:
+        _failed += 1
+        print("not ok %d - %s (cannot run under CI: %s)" % (
+            _count, tap_escape(name).replace("#", "\\#"), tap_escape(reason)))
+    else:
+        print("ok %d - %s # SKIP %s" % (_count, tap_escape(name).replace("#", "\\#"),
+                                        tap_escape(reason)))
+    sys.stdout.flush()
 
 
 def skip_all(reason):
-    print("1..0 # SKIP " + reason)
+    """The whole program cannot run here: skipped, or failed under CI."""
+    if IN_CI:
+        print("1..1")
+        print("not ok 1 - a test dependency is missing under CI: " + tap_escape(reason))
+        sys.exit(1)
+    print("1..0 # SKIP " + tap_escape(reason))
     sys.exit(0)
 
 
@@ -59,6 +108,90 @@ def done():
         print("# no tests ran")
         sys.exit(1)
     sys.exit(1 if _failed else 0)
+
+
+def db_files(path):
+    """The bytes of a SQLite database and of its -wal, -shm and -journal:
+    a row may still sit in the WAL, not yet checkpointed into the file."""
+    data = b""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            with open(path + suffix, "rb") as f:
+                data += f.read()
+        except FileNotFoundError:
+            pass
+    return data
+
+
+def db_holds(path, needle):
+    """True when needle (str or bytes) is anywhere in the database's files,
+    compared case-insensitively."""
+    if isinstance(needle, str):
+        needle = needle.encode("utf-8")
+    return needle.lower() in db_files(path).lower()
+
+
+# ---------------------------------------------------------------- privacy
+
+# Values a test sent that must never reach a log: e-mail addresses, client
+# addresses, tokens.  Daemon.request records them from bodies and headers;
+# tests add others with secret().
+_secrets = set()
+SECRET_FIELDS = ("email", "comment_author_email", "user_ip", "api_key", "key", "token",
+                 "edit_token")
+SECRET_HEADERS = ("x-forwarded-for", "authorization", "x-edit-token")
+
+
+def secret(value):
+    """Records a value (a token, an address) that no log may hold."""
+    if value and len(str(value)) >= 4:
+        _secrets.add(str(value))
+        if str(value).lower().startswith("bearer "):
+            _secrets.add(str(value)[7:])
+
+
+def _record_secrets(body, headers):
+    if isinstance(body, dict):
+        for k in SECRET_FIELDS:
+            if isinstance(body.get(k), str):
+                secret(body[k])
+    elif isinstance(body, (bytes, str)):
+        from urllib.parse import parse_qsl
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        for k, v in parse_qsl(text, keep_blank_values=True):
+            if k in SECRET_FIELDS:
+                secret(v)
+    for k, v in (headers or {}).items():
+        if k.lower() in SECRET_HEADERS:
+            for part in str(v).split(","):
+                secret(part.strip())
+
+
+EMAIL_RE = re.compile(rb"[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}", re.I)
+IPV4_RE = re.compile(rb"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])")
+IPV6_RE = re.compile(rb"(?<![0-9a-z:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![0-9a-z:])", re.I)
+
+
+def log_privacy_problems(log, extra=()):
+    """What in a daemon log looks like an e-mail address, a client address
+    (IPv4, IPv6) or one of the recorded secrets.  The version number and
+    timestamps do not match these patterns."""
+    raw = log.encode("utf-8", "replace") if isinstance(log, str) else log
+    low = raw.lower()
+    problems = []
+    for m in EMAIL_RE.finditer(raw):
+        problems.append("an e-mail address: %r" % m.group(0))
+    for m in IPV4_RE.finditer(raw):
+        problems.append("an IPv4 address: %r" % m.group(0))
+    for m in IPV6_RE.finditer(raw):
+        v = m.group(0)
+        # An address has "::" or eight groups; "12:30:45" is a time.
+        if b"::" in v or v.count(b":") == 7:
+            problems.append("an IPv6 address: %r" % v)
+    for s in sorted(set(extra) | _secrets):
+        if s.encode("utf-8").lower() in low:
+            problems.append("a secret the test sent: %r" % s)
+    return problems
 
 
 class Response:
@@ -95,6 +228,7 @@ class Daemon:
         self.extra = dict(config or {})
         self.args = ""
         self.env = {}  # extra environment for the daemon (LD_PRELOAD ...)
+        self.log_checked = False
         if not os.path.exists(self.key):
             subprocess.run([COMMENTD, "--keygen", self.key], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,6 +236,8 @@ class Daemon:
 
     def write_config(self, settings):
         base = {"db": self.db, "key": self.key, "rate_limit": "0"}
+        if LOG_LEVEL:
+            base["log_level"] = LOG_LEVEL
         base.update(settings)
         with open(self.conf, "w") as f:
             for k, v in base.items():
@@ -187,15 +323,29 @@ class Daemon:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def check_log(self):
+        """One TAP line: the daemon's log holds no e-mail address, client
+        address or recorded secret.  Only in programs that print the
+        harness's TAP (not in the node runners that pass theirs through)."""
+        if self.log_checked or _count == 0:
+            return
+        self.log_checked = True
+        problems = log_privacy_problems(self.log())
+        ok(not problems, "the daemon log (%s) holds no e-mail address, client address or token"
+           % ("log_level " + (self.extra.get("log_level") or LOG_LEVEL or "info")),
+           "\n".join(problems[:20]))
+
     def cleanup(self):
         if self.proc:
             self.kill()
+        self.check_log()
         if not self.keep_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def request(self, method, path, body=None, headers=None, timeout=30):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         hdrs = dict(headers or {})
+        _record_secrets(body, hdrs)
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode("utf-8")
             hdrs.setdefault("Content-Type", "application/json")
