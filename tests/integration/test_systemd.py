@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (COMMENTCTL, COMMENTD, SOURCE_ROOT, Daemon, diag, done, is_eq,  # noqa: E402
-                     ok, raw_status)
+                     ok, raw_status, skip)
 
 
 def free_port():
@@ -70,7 +70,7 @@ def today_name():
 def socket_activate():
     sa = shutil.which("systemd-socket-activate")
     if not sa:
-        ok(True, "systemd-socket-activate # SKIP not installed")
+        skip("systemd-socket-activate", "not installed (apt-get install systemd)")
         return
     d = Daemon()
     proc = None
