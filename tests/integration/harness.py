@@ -330,7 +330,12 @@ class Daemon:
         if self.log_checked or _count == 0:
             return
         self.log_checked = True
-        problems = log_privacy_problems(self.log())
+        # commentd's own lines carry a priority prefix ("<6>"); other
+        # programs sharing the file (systemd-socket-activate naming the
+        # address it listens on) are not the daemon's log.
+        own = "\n".join(line for line in self.log().splitlines()
+                        if re.match(r"^<[0-7]>", line))
+        problems = log_privacy_problems(own)
         ok(not problems, "the daemon log (%s) holds no e-mail address, client address or token"
            % ("log_level " + (self.extra.get("log_level") or LOG_LEVEL or "info")),
            "\n".join(problems[:20]))
@@ -398,6 +403,150 @@ def raw_request(port, data, timeout=10, read=True):
             pass
     s.close()
     return out
+
+
+TOKEN_RE = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+STATUS_RE = re.compile(rb"^HTTP/1\.[01] ([1-5][0-9][0-9]) [^\r\n]*$")
+
+
+class StrictAnswer:
+    """One HTTP/1.1 answer read strictly from the raw bytes of a connection
+    the server closed: exactly one status line, well-formed header lines,
+    one Content-Length (or a valid chunked body) that the body matches
+    exactly, and nothing after the answer (a second status line, junk).
+    problems lists every way the answer breaks this; empty raw bytes mean
+    the connection was closed without an answer (status None)."""
+
+    def __init__(self, raw, head=False):
+        self.raw = raw
+        self.status = None
+        self.headers = []  # (lower-case name, value str), in order
+        self.body = b""
+        self.problems = []
+        if raw:
+            self._parse(raw, head)
+
+    def _parse(self, raw, head):
+        end = raw.find(b"\r\n\r\n")
+        if end < 0:
+            self.problems.append("no end of the header block")
+            return
+        lines = raw[:end].split(b"\r\n")
+        m = STATUS_RE.match(lines[0])
+        if not m:
+            self.problems.append("bad status line %r" % lines[0][:100])
+            return
+        self.status = int(m.group(1))
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon or not TOKEN_RE.match(name) or b"\n" in line:
+                self.problems.append("bad header line %r" % line[:100])
+                continue
+            self.headers.append((name.decode("latin-1").lower(),
+                                 value.strip(b" \t").decode("latin-1")))
+        for once in ("content-length", "content-type", "transfer-encoding"):
+            if len(self.all(once)) > 1:
+                self.problems.append("%d %s headers" % (len(self.all(once)), once))
+        rest = raw[end + 4:]
+        if rest.startswith(raw[:end + 4]):
+            # libmicrohttpd 0.9.75 sends its own 400/413 for a malformed
+            # Content-Length with the status line and headers twice.
+            self.problems.append("the status line and headers sent twice")
+            rest = rest[end + 4:]
+        no_body = head or self.status < 200 or self.status in (204, 304)
+        te = (self.header("transfer-encoding") or "").lower()
+        cl = self.header("content-length")
+        if te == "chunked" and not no_body:
+            rest = self._dechunk(rest)
+        elif cl is None:
+            if not no_body:
+                self.problems.append("no Content-Length")
+            self.body, rest = b"", rest
+        elif not cl.isdigit():
+            self.problems.append("bad Content-Length %r" % cl)
+        else:
+            n = 0 if head else int(cl)
+            if len(rest) < n:
+                self.problems.append("body of %d bytes, Content-Length %d" % (len(rest), n))
+            self.body, rest = rest[:n], rest[n:]
+        if rest:
+            self.problems.append("%d bytes after the answer: %r" % (len(rest), rest[:120]))
+
+    def _dechunk(self, data):
+        body = b""
+        while True:
+            line, sep, data = data.partition(b"\r\n")
+            size = line.split(b";")[0]
+            if not sep or not size or not re.match(rb"^[0-9a-fA-F]+$", size):
+                self.problems.append("bad chunk size line %r" % line[:40])
+                return data
+            n = int(size, 16)
+            if n == 0:
+                trailer_end = data.find(b"\r\n") if data.startswith(b"\r\n") else \
+                    data.find(b"\r\n\r\n")
+                self.body = body
+                return data[2:] if data.startswith(b"\r\n") else data[trailer_end + 4:]
+            if len(data) < n + 2 or data[n:n + 2] != b"\r\n":
+                self.problems.append("chunk shorter than its size")
+                return b""
+            body += data[:n]
+            data = data[n + 2:]
+
+    def header(self, name):
+        values = self.all(name)
+        return values[0] if values else None
+
+    def all(self, name):
+        return [v for k, v in self.headers if k == name]
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except ValueError:
+            return None
+
+    def json_error_problem(self, code=None):
+        """None if this is our JSON error (with that code), else why not."""
+        ct = (self.header("content-type") or "").lower()
+        if not ct.startswith("application/json"):
+            return "Content-Type %r, not JSON" % self.header("content-type")
+        j = self.json()
+        if not isinstance(j, dict) or not isinstance(j.get("error"), str) or \
+                not isinstance(j.get("message"), str):
+            return "not a JSON error: %r" % self.body[:200]
+        if code and j["error"] != code:
+            return "error %r, want %r" % (j["error"], code)
+        return None
+
+    def __repr__(self):
+        return "<%r %r>" % (self.status, self.raw[:300])
+
+
+def exchange(port, data, timeout=10, head=False):
+    """Sends data (from a thread, tolerating an early close by the server)
+    while reading until the server closes; returns a StrictAnswer."""
+    import threading
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def sender():
+        try:
+            s.sendall(data)
+        except OSError:
+            pass
+    t = threading.Thread(target=sender)
+    t.start()
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    t.join()
+    s.close()
+    return StrictAnswer(out, head=head)
 
 
 def raw_status(answer):
