@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 COMMENTD = os.environ.get("COMMENTD", "commentd")
@@ -525,7 +526,6 @@ class StrictAnswer:
 def exchange(port, data, timeout=10, head=False):
     """Sends data (from a thread, tolerating an early close by the server)
     while reading until the server closes; returns a StrictAnswer."""
-    import threading
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
 
     def sender():
