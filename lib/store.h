@@ -109,6 +109,18 @@ int64_t store_last_id(struct store_conn *c);
  * a negative value, logging unexpected ones with what. */
 int store_write_error(struct store_conn *c, int rc, const char *what);
 
+/* The settings a connection really runs with, read back from SQLite. */
+struct store_pragmas {
+	int synchronous;       /* 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA */
+	char journal_mode[16]; /* "wal", "delete", ... */
+	bool foreign_keys;
+};
+
+/* Reads c's synchronous, journal_mode and foreign_keys back from SQLite (so
+ * a test can check every pooled connection).  Returns 0 or negative on
+ * failure (logged). */
+int store_pragmas(struct store_conn *c, struct store_pragmas *out);
+
 /* True when a pooled connection reads the schema version this binary expects. */
 bool store_healthy(struct store *s);
 

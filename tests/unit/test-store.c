@@ -20,6 +20,38 @@ static int count_rows(struct store_conn *c, const char *sql)
 	return n;
 }
 
+/* Every connection of a pool (the daemon's is threads + 2) runs with
+ * synchronous=FULL, WAL and foreign keys: each is borrowed at once, so each
+ * is a different one. */
+static void check_pool_pragmas(const char *path)
+{
+	enum { POOL = 6 };
+	struct store *s = NULL;
+	struct store_conn *conns[POOL];
+	struct store_pragmas p;
+	int distinct = 1;
+
+	if (store_new(&s, path, POOL) != 0) {
+		ok(0, "a pool of %d connections opens", POOL);
+		return;
+	}
+	for (int i = 0; i < POOL; i++) {
+		conns[i] = store_acquire(s);
+		for (int j = 0; j < i; j++)
+			distinct = distinct && conns[j] != conns[i];
+	}
+	ok(distinct, "%d borrowed connections are %d different ones", POOL, POOL);
+	for (int i = 0; i < POOL; i++) {
+		is_int(store_pragmas(conns[i], &p), 0, "connection %d: pragmas read back", i);
+		is_int(p.synchronous, 2, "connection %d: synchronous=FULL", i);
+		is_str(p.journal_mode, "wal", "connection %d: journal_mode=WAL", i);
+		ok(p.foreign_keys, "connection %d: foreign_keys=ON", i);
+	}
+	for (int i = 0; i < POOL; i++)
+		store_release(s, conns[i]);
+	store_free(s);
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -59,6 +91,8 @@ int main(void)
 	r = store_new(&s, path, 1);
 	is_int(r, 0, "reopening an up-to-date database works (migrations idempotent)");
 	s = store_free(s);
+
+	check_pool_pragmas(path);
 
 	/* A database from the future is refused and left untouched. */
 	sqlite3_open(path, &raw);
