@@ -40,6 +40,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Changes whenever a text gives different tokens: the shipped starter model
+ * (lib/starter.h) is made for one version and must be rebuilt
+ * (tools/build-starter.py) when it changes. */
+#define TOKENIZE_VERSION 1
+
 #define TOKENIZE_MAX_INPUT	 (32 * 1024)
 #define TOKENIZE_MAX_TOKENS	 1024
 #define TOKENIZE_MAX_TOKEN_BYTES 128
