@@ -122,8 +122,8 @@ struct classify_settings {
 				  each class (docs/classifier.md); >= 0 */
 };
 
-#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
-#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.995
+#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.60
+#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.99
 #define CLASSIFY_DEFAULT_DISCARD_CUTOFF 0.9999
 #define CLASSIFY_DEFAULT_MIN_LEARNED	50
 /* Chosen on the benchmark corpora (docs/classifier.md); SpamBayes uses
