@@ -72,8 +72,8 @@ static const struct option settings_options[] = {
 	"  --ham-cutoff X --spam-cutoff X --discard-cutoff X   verdict cut-offs\n"                 \
 	"  --min-learned N                     cold-start count per class\n"                       \
 	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
-	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"         \
-	"  --starter on|off  --starter-weight N   the starter model and its weight\n"        \
+	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
+	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
 	"  --starter-file FILE                 a starter model instead of the built-in one\n"
 
 static int parse_double(const char *s, double *out)

@@ -579,10 +579,10 @@ double classify_token_prob_layered(const struct classify_settings *s,
 	if (k->sb + k->sg > 0 && k->snspam && k->snham) {
 		/* the starter as V virtual messages per class: its rates are the
 		 * prior that the site's own counts update */
-		double vs = s->starter_weight < (double)k->snspam ? s->starter_weight
-								   : (double)k->snspam;
-		double vh = s->starter_weight < (double)k->snham ? s->starter_weight
-								  : (double)k->snham;
+		double vs =
+		    s->starter_weight < (double)k->snspam ? s->starter_weight : (double)k->snspam;
+		double vh =
+		    s->starter_weight < (double)k->snham ? s->starter_weight : (double)k->snham;
 		double es = vs * (double)k->sb / (double)k->snspam;
 		double eh = vh * (double)k->sg / (double)k->snham;
 
@@ -907,7 +907,7 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 struct clue {
 	double f, dev;
 	unsigned idx;
-	uint32_t spam, ham;	    /* the site's counts */
+	uint32_t spam, ham;   /* the site's counts */
 	uint16_t sspam, sham; /* the starter's */
 };
 
@@ -1038,8 +1038,12 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 		dev = fabs(f - 0.5);
 		if (dev < set->min_dev)
 			continue;
-		w->clues[k++] = (struct clue){f,	      dev,	       w->h[i].idx,
-					      (uint32_t)cnt.b, (uint32_t)cnt.g, (uint16_t)cnt.sb,
+		w->clues[k++] = (struct clue){f,
+					      dev,
+					      w->h[i].idx,
+					      (uint32_t)cnt.b,
+					      (uint32_t)cnt.g,
+					      (uint16_t)cnt.sb,
 					      (uint16_t)cnt.sg};
 	}
 	*cold = m->nspam < set->min_learned || m->nham < set->min_learned;

@@ -96,10 +96,10 @@ struct classify_result {
 	bool cold_start;	   /* the site itself has learned fewer than min_learned
 				      messages of a class (the starter does not count) */
 	enum classify_model model; /* whose evidence decided the score */
-	unsigned char *features; /* the submission's distinct token hashes (8 bytes
-				    each, little-endian): what classifier_learn_features
-				    takes to learn exactly what was scored; caller frees
-				    (classify_result_clear) */
+	unsigned char *features;   /* the submission's distinct token hashes (8 bytes
+				      each, little-endian): what classifier_learn_features
+				      takes to learn exactly what was scored; caller frees
+				      (classify_result_clear) */
 	size_t features_len;
 	char *tokens_json; /* JSON array of deciding tokens, strongest first:
 			      [{"token":"url:bit.ly","p":0.98,"spam":12,"ham":0},...]
@@ -122,7 +122,7 @@ struct classify_settings {
 				  each class (docs/classifier.md); >= 0 */
 };
 
-#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.60
+#define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
 #define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.99
 #define CLASSIFY_DEFAULT_DISCARD_CUTOFF 0.9999
 #define CLASSIFY_DEFAULT_MIN_LEARNED	50

@@ -63,7 +63,7 @@ static const struct setting settings[] = {
     {"allowlist_emails", SETTING_STRING, FIELD(allowlist_emails), "", 0, 0, NULL, 0, 0},
     {"edit_window", SETTING_UINT, FIELD(edit_window), "900", 0, 86400, NULL, 0, 0},
     {"honeypot_field", SETTING_STRING, FIELD(honeypot_field), "website2", 0, 0, NULL, 0, 0},
-    {"ham_cutoff", SETTING_DOUBLE, FIELD(ham_cutoff), "0.60", 0, 0, NULL, 0.0, 1.0},
+    {"ham_cutoff", SETTING_DOUBLE, FIELD(ham_cutoff), "0.65", 0, 0, NULL, 0.0, 1.0},
     {"spam_cutoff", SETTING_DOUBLE, FIELD(spam_cutoff), "0.99", 0, 0, NULL, 0.0, 1.0},
     {"discard_cutoff", SETTING_DOUBLE, FIELD(discard_cutoff), "0.9999", 0, 0, NULL, 0.0, 1.01},
     {"min_learned", SETTING_UINT, FIELD(min_learned), "50", 0, 1000000, NULL, 0, 0},

@@ -12,8 +12,8 @@
 #include <string.h>
 
 struct record {
-	uint32_t off;	/* token text offset in the model text */
-	uint16_t len;	/* token bytes */
+	uint32_t off; /* token text offset in the model text */
+	uint16_t len; /* token bytes */
 	uint16_t spam, ham;
 };
 
@@ -66,8 +66,7 @@ static bool starts_with(const char *line, size_t n, const char *word)
 }
 
 /* The two header lines. */
-static int parse_header(struct starter *s, const char *line, size_t n, unsigned lineno,
-			char *err)
+static int parse_header(struct starter *s, const char *line, size_t n, unsigned lineno, char *err)
 {
 	const char *p = line, *end = line + n;
 	uint32_t a, b;
@@ -76,12 +75,15 @@ static int parse_header(struct starter *s, const char *line, size_t n, unsigned 
 		p += strlen("commentd-starter ");
 		if (!starts_with(line, n, "commentd-starter ") || take_number(&p, end, 1000, &a) ||
 		    take_number(&p, end, 1000000, &b) || p != end) {
-			snprintf(err, STARTER_ERR_MAX, "line %u: not \"commentd-starter FORMAT "
-				 "TOKENIZER\"", lineno + 1);
+			snprintf(err, STARTER_ERR_MAX,
+				 "line %u: not \"commentd-starter FORMAT "
+				 "TOKENIZER\"",
+				 lineno + 1);
 			return 1;
 		}
 		if (a != STARTER_FORMAT || b != TOKENIZE_VERSION) {
-			snprintf(err, STARTER_ERR_MAX, "line %u: format %u, tokenizer %u; this "
+			snprintf(err, STARTER_ERR_MAX,
+				 "line %u: format %u, tokenizer %u; this "
 				 "build reads format %u, tokenizer %u (run tools/build-starter.py)",
 				 lineno + 1, a, b, STARTER_FORMAT, TOKENIZE_VERSION);
 			return 1;
@@ -100,8 +102,7 @@ static int parse_header(struct starter *s, const char *line, size_t n, unsigned 
 	return 0;
 }
 
-static int parse_record(struct starter *s, const char *line, size_t n, unsigned lineno,
-			char *err)
+static int parse_record(struct starter *s, const char *line, size_t n, unsigned lineno, char *err)
 {
 	const char *p = line, *end = line + n;
 	uint32_t spam, ham;
@@ -218,8 +219,8 @@ size_t starter_size(const struct starter *s)
 	return s->n;
 }
 
-void starter_token(const struct starter *s, size_t i, const char **tok, size_t *len,
-		   uint32_t *spam, uint32_t *ham)
+void starter_token(const struct starter *s, size_t i, const char **tok, size_t *len, uint32_t *spam,
+		   uint32_t *ham)
 {
 	*tok = s->text + s->rec[i].off;
 	*len = s->rec[i].len;

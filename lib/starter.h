@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STARTER_FORMAT	    1
-#define STARTER_MAX_COUNT   65535	/* counts are kept in 16 bits */
-#define STARTER_MAX_TOKENS  (1u << 20)
-#define STARTER_MAX_BYTES   (64u << 20)
-#define STARTER_ERR_MAX	    160
+#define STARTER_FORMAT	   1
+#define STARTER_MAX_COUNT  65535 /* counts are kept in 16 bits */
+#define STARTER_MAX_TOKENS (1u << 20)
+#define STARTER_MAX_BYTES  (64u << 20)
+#define STARTER_ERR_MAX	   160
 
 struct starter;
 
@@ -51,7 +51,7 @@ void starter_totals(const struct starter *s, uint32_t *nspam, uint32_t *nham);
 size_t starter_size(const struct starter *s);
 
 /* Token i (< starter_size): its text (not NUL-terminated) and counts. */
-void starter_token(const struct starter *s, size_t i, const char **tok, size_t *len,
-		   uint32_t *spam, uint32_t *ham);
+void starter_token(const struct starter *s, size_t i, const char **tok, size_t *len, uint32_t *spam,
+		   uint32_t *ham);
 
 #endif

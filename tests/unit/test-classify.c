@@ -775,12 +775,12 @@ static void test_starter_parse(void)
 		unsigned format;
 		const char *body;
 	} bad[] = {
-	    {1, "messages 10 10\n11 0 x\n"},	  /* count above its total */
-	    {1, "messages 10 10\n1 1\n"},	  /* no token */
-	    {1, "messages 10 0\n1 0 x\n"},	  /* no ham */
-	    {2, "messages 10 10\n1 0 x\n"},	  /* another format */
-	    {1, "1 0 x\n"},			  /* no totals */
-	    {1, "messages 10 10\n0 0 x\n"},	  /* an empty record */
+	    {1, "messages 10 10\n11 0 x\n"},	/* count above its total */
+	    {1, "messages 10 10\n1 1\n"},	/* no token */
+	    {1, "messages 10 0\n1 0 x\n"},	/* no ham */
+	    {2, "messages 10 10\n1 0 x\n"},	/* another format */
+	    {1, "1 0 x\n"},			/* no totals */
+	    {1, "messages 10 10\n0 0 x\n"},	/* an empty record */
 	    {1, "messages 10 10\n70000 0 x\n"}, /* over 16 bits */
 	};
 
@@ -795,8 +795,10 @@ static void test_starter_parse(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), "commentd-starter %u %u\n%s", bad[i].format,
 			 TOKENIZE_VERSION, bad[i].body);
-		is_int(starter_parse(&st, text, strlen(text), err), 1, "malformed model %zu refused", i);
-		ok(strncmp(err, "line ", 5) == 0 || strstr(err, "messages"), "with a reason: %s", err);
+		is_int(starter_parse(&st, text, strlen(text), err), 1,
+		       "malformed model %zu refused", i);
+		ok(strncmp(err, "line ", 5) == 0 || strstr(err, "messages"), "with a reason: %s",
+		   err);
 	}
 	snprintf(text, sizeof(text), "commentd-starter 1 %u\nmessages 1 1\n1 0 x\n",
 		 TOKENIZE_VERSION + 1);
@@ -868,7 +870,8 @@ static void test_starter_layering(void)
 	is_int(res.model, CLASSIFY_MODEL_STARTER, "the starter decided");
 	ok(res.cold_start, "while the site has learned nothing (cold start)");
 	is_int(res.verdict, CLASSIFY_UNSURE, "so spam is held, not filed");
-	ok(strstr(res.tokens_json, "\"model\":\"starter\"") != NULL, "the reasons name the starter");
+	ok(strstr(res.tokens_json, "\"model\":\"starter\"") != NULL,
+	   "the reasons name the starter");
 	classify_result_clear(&res);
 	in = input("interesting article");
 	classifier_score(c, NULL, &in, &res);
