@@ -208,8 +208,8 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	d->facts.verdict = classify_verdict_for(site->classify, d->result.score, false, false);
 	d->facts.cold_start =
 	    nspam < site->classify->min_learned || nham < site->classify->min_learned;
-	d->facts.starter = d->result.model == CLASSIFY_MODEL_STARTER ||
-			   d->result.model == CLASSIFY_MODEL_BOTH;
+	d->facts.starter =
+	    d->result.model == CLASSIFY_MODEL_STARTER || d->result.model == CLASSIFY_MODEL_BOTH;
 	return 0;
 }
 

@@ -4,9 +4,9 @@
 #include "tap.h"
 
 #include "classify.h"
-#include "comment.h"
 #include "starter.h"
 #include "store.h"
+#include "submit.h"
 #include "tokenize.h"
 
 #include <errno.h>
@@ -914,32 +914,40 @@ static void test_starter_layering(void)
 	starter_free(st);
 }
 
-/* The cold-start rule as the publish decision applies it. */
+/* The cold-start rule as the publish decision (lib/submit) applies it. */
+static enum comment_status decide(bool cold, bool starter, enum classify_verdict v)
+{
+	struct submit_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.facts = (struct submit_facts){.origin = SUBMIT_JSON,
+					.moderation = MODERATION_NONE,
+					.classified = true,
+					.verdict = v,
+					.cold_start = cold,
+					.starter = starter,
+					.max_links = 2};
+	submit_rule(&d);
+	return d.status;
+}
+
 static void test_cold_start_rule(void)
 {
-	struct comment_facts f = {
-	    .moderation = MODERATION_NONE, .spam_cutoff = 0.99, .max_links = 2};
-
-	f.cold_start = true;
-	f.starter = true;
-	f.verdict = "ham";
-	f.score = 0.2;
-	is_int(comment_decide(&f), COMMENT_PUBLISHED, "cold start, starter says ham: published");
-	f.verdict = "unsure";
-	f.score = 0.8;
-	is_int(comment_decide(&f), COMMENT_PENDING, "cold start, starter unsure: held");
-	f.score = 0.999; /* a spam verdict that the cold start turned into unsure */
-	is_int(comment_decide(&f), COMMENT_PENDING, "cold start, starter spam: held, not filed");
-	f.starter = false;
-	f.score = 0.8;
-	is_int(comment_decide(&f), COMMENT_PUBLISHED,
+	is_int(decide(true, true, CLASSIFY_HAM), COMMENT_PUBLISHED,
+	       "cold start, starter says ham: published");
+	is_int(decide(true, true, CLASSIFY_UNSURE), COMMENT_PENDING,
+	       "cold start, starter unsure: held");
+	is_int(decide(true, true, CLASSIFY_SPAM), COMMENT_PENDING,
+	       "cold start, starter says spam: held, not filed");
+	is_int(decide(true, true, CLASSIFY_DISCARD), COMMENT_PENDING,
+	       "cold start, starter says discard: held, not discarded");
+	is_int(decide(true, false, CLASSIFY_UNSURE), COMMENT_PUBLISHED,
 	       "cold start without the starter: doubt holds nothing");
-	f.score = 0.995;
-	is_int(comment_decide(&f), COMMENT_PENDING, "but a score past spam_cutoff holds");
-	f.cold_start = false;
-	f.starter = true;
-	f.verdict = "spam";
-	is_int(comment_decide(&f), COMMENT_SPAM, "after the cold start spam is filed");
+	is_int(decide(true, false, CLASSIFY_SPAM), COMMENT_PENDING,
+	       "but a score past spam_cutoff holds");
+	is_int(decide(false, true, CLASSIFY_SPAM), COMMENT_SPAM,
+	       "after the cold start spam is filed");
+	is_int(decide(false, true, CLASSIFY_UNSURE), COMMENT_PENDING, "and doubt is held");
 }
 
 int main(void)
