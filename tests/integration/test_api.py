@@ -362,9 +362,7 @@ def cli():
 
 
 def main():
-    # The API's mechanics with short made-up texts ("top 0"), not the spam
-    # filter: no starter model (test_dayone.py tests it).
-    with Daemon({"site_origins": ORIGIN, "starter_model": "off"}) as d:
+    with Daemon({"site_origins": ORIGIN}) as d:
         common_headers(d)
         top = create_and_read(d)
         pagination_and_etag(d)

@@ -148,7 +148,7 @@ def post_all(d, texts, prefix):
 
 
 def main():
-    with Daemon() as d:
+    with Daemon({"starter_model": "on"}) as d:
         cl = stats(d)
         is_eq((cl.get("learned_spam"), cl.get("learned_ham")), (0, 0), "nothing learned")
         is_eq(cl.get("model"), "starter", "the admin stats say the starter decides")

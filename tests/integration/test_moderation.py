@@ -223,10 +223,8 @@ def policy_lists():
         st = con.execute("SELECT status FROM comments WHERE id = ?", (r["id"],)).fetchone()[0]
         con.close()
         is_eq(st, "spam", "a blocklisted network files the comment as spam (poster sees pending)")
-    # Policies, not the spam filter: no starter model (a bare two-link
-    # comment would be held by it; test_dayone.py tests the starter).
     with Daemon({"blocklist_words": "viagra", "blocklist_domains": "spam.example",
-                 "max_links": "2", "starter_model": "off"}) as d:
+                 "max_links": "2"}) as d:
         def stored(r):
             con = sqlite3.connect(d.db)
             v = con.execute("SELECT status FROM comments WHERE id = ?", (r["id"],)).fetchone()[0]
@@ -373,9 +371,7 @@ def retention():
 
 
 def main():
-    # Moderation mechanics expect the old cold start (spam published until
-    # the site learned, then reversed): no starter model here.
-    with Daemon({"starter_model": "off"}) as d:
+    with Daemon() as d:
         tok = access(d)
         learning(d, tok)
         edit_and_delete(d, tok)
