@@ -61,6 +61,7 @@ int snapshot_new(struct snapshot **out, struct config *cfg)
 	snap->classify.spam_cutoff = cfg->spam_cutoff;
 	snap->classify.discard_cutoff = cfg->discard_cutoff;
 	snap->classify.min_learned = cfg->min_learned;
+	snap->classify.starter = cfg->starter_model != 0;
 	{
 		const char *first = net_origins_first(snap->origins);
 		const char *host = first ? strstr(first, "://") : NULL;

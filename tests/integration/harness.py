@@ -236,7 +236,10 @@ class Daemon:
         self.write_config(self.extra)
 
     def write_config(self, settings):
-        base = {"db": self.db, "key": self.key, "rate_limit": "0"}
+        # Tests of mechanics post made-up texts ("round 0 client 1 #5") that
+        # the shipped starter spam model may hold on a fresh database: it is
+        # off unless a test turns it on (test_dayone.py, test_corpus.py).
+        base = {"db": self.db, "key": self.key, "rate_limit": "0", "starter_model": "off"}
         if LOG_LEVEL:
             base["log_level"] = LOG_LEVEL
         base.update(settings)
