@@ -398,10 +398,8 @@ static void key_call(struct request *req, struct reply *rep, enum key_call what)
 {
 	char key[AKISMET_KEY_CHARS];
 	struct akismet_request *ar = parse(req, rep);
-	struct store_conn *c;
 	json_t *out = NULL;
 	int64_t id;
-	int r = 0;
 
 	if (!ar)
 		return;
@@ -411,19 +409,15 @@ static void key_call(struct request *req, struct reply *rep, enum key_call what)
 	if (what == KEY_DEACTIVATE) {
 		/* Nothing to undo: a key is not tied to one site. */
 		answer(rep, AKISMET_ANSWER_DEACTIVATED);
-		goto out;
-	}
-	if (what == KEY_SUBSCRIPTION) {
-		r = akismet_key_subscription(id, &out);
-	} else {
-		c = store_acquire(req->server->store);
-		r = akismet_key_stats(c, id, (int64_t)time(NULL), &out);
-		store_release(req->server->store, c);
-	}
-	if (r != 0)
+	} else if (what == KEY_STATS) {
+		/* No statistics: with some, the plugin's settings page embeds a
+		 * frame from akismet.com carrying the key and the blog. */
+		answer_help(rep, "", AKISMET_STATS_HELP);
+	} else if (akismet_key_subscription(id, &out) != 0) {
 		answer_internal(rep);
-	else
+	} else {
 		answer_json(rep, out);
+	}
 out:
 	json_decref(out);
 	akismet_request_free(ar);

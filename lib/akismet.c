@@ -1065,32 +1065,3 @@ int akismet_key_subscription(int64_t id, json_t **out)
 			 "active", "next_billing_date", 0, "limit_reached", 0);
 	return *out ? 0 : -ENOMEM;
 }
-
-int akismet_key_stats(struct store_conn *c, int64_t id, int64_t now, json_t **out)
-{
-	int64_t month = month_of(now);
-	json_int_t spam, ham, missed, false_pos;
-	char accuracy[16];
-	sqlite3_stmt *st;
-	double checks;
-	int r = key_row(c, id, &st);
-
-	if (r != 0)
-		return r < 0 ? r : -ENOENT;
-	spam = counter(st, 2, 4, month);
-	ham = counter(st, 2, 5, month);
-	missed = counter(st, 2, 6, month);
-	false_pos = counter(st, 2, 7, month);
-	sqlite3_reset(st);
-	/* Akismet's accuracy: the share of checks nobody reported as wrong. */
-	checks = (double)(spam + ham);
-	snprintf(accuracy, sizeof(accuracy), "%.2f",
-		 checks > 0 && missed + false_pos < spam + ham
-		     ? 100.0 * (1.0 - (double)(missed + false_pos) / checks)
-		 : checks > 0 ? 0.0
-			      : 100.0);
-	*out = json_pack("{s:I, s:I, s:I, s:I, s:s, s:i, s:{}}", "spam", spam, "ham", ham,
-			 "missed_spam", missed, "false_positives", false_pos, "accuracy", accuracy,
-			 "time_saved", 0, "breakdown");
-	return *out ? 0 : -ENOMEM;
-}

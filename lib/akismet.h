@@ -8,8 +8,8 @@
  * derives the learning key: a keyed content hash, so the same comment
  * submitted twice is learned once and a later submit of the other label
  * relearns it.  It also builds the answers of the calls the WordPress plugin
- * makes besides the documented API (get-subscription, get-stats, test,
- * deactivate).  It knows no HTTP library (daemon/routes_akismet.c does).
+ * makes besides the documented API (get-subscription, test, deactivate).  It knows no HTTP library
+ * (daemon/routes_akismet.c does).
  *
  * Charsets: every field value except the key fields and blog_charset is
  * decoded once, when the request is parsed, so scoring, learning and the
@@ -53,6 +53,10 @@
 /* Plain answers of the calls the WordPress plugin makes besides the API. */
 #define AKISMET_ANSWER_TEST	   "connected"	 /* /1.1/test */
 #define AKISMET_ANSWER_DEACTIVATED "deactivated" /* /1.1/deactivate */
+/* /1.1/get-stats answers an empty body (the plugin's "no statistics yet")
+ * with this X-akismet-debug-help. */
+#define AKISMET_STATS_HELP                                                                         \
+	"commentd keeps its statistics at home: see /1.2/key-sites or commentctl key list."
 
 enum {
 	AKISMET_INVALID = 1,   /* parse: malformed form body */
@@ -212,13 +216,5 @@ int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char 
  * "status":"active", "next_billing_date":false, "limit_reached":false}.
  * Only called for a key that verified.  0 or negative. */
 int akismet_key_subscription(int64_t id, json_t **out);
-
-/* The /1.1/get-stats answer for key id: {"spam", "ham", "missed_spam",
- * "false_positives", "accuracy", "time_saved", "breakdown"}.  Only the
- * current month's counters are kept, so every period (from = "6-months",
- * "all", a month...) reports this month; accuracy is the share of checks
- * not reported as wrong, "100.00" with none; time_saved is 0 (unknown).
- * 0 or negative. */
-int akismet_key_stats(struct store_conn *c, int64_t id, int64_t now, json_t **out);
 
 #endif

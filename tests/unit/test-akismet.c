@@ -495,19 +495,6 @@ static void test_site_keys(void)
 	is_int(akismet_key_sites(conn, id, now, "01-2001", &sites), AKISMET_INVALID,
 	       "a month the wrong way round is refused");
 
-	is_int(akismet_key_stats(conn, id, now, &usage), 0, "get-stats");
-	s = json_dumps(usage, JSON_COMPACT);
-	is_str(s,
-	       "{\"spam\":1,\"ham\":2,\"missed_spam\":1,\"false_positives\":1,\"accuracy\":"
-	       "\"33.33\",\"time_saved\":0,\"breakdown\":{}}",
-	       "get-stats: this month's counters, accuracy = checks not reported as wrong");
-	free(s);
-	json_decref(usage);
-	is_int(akismet_key_stats(conn, id2, now, &usage), 0, "get-stats of an unused key");
-	is_str(json_string_value(json_object_get(usage, "accuracy")), "100.00",
-	       "no checks: 100.00 %% accurate");
-	json_decref(usage);
-	ok(akismet_key_stats(conn, 9999, now, &usage) < 0, "get-stats of no key fails");
 	is_int(akismet_key_subscription(id, &usage), 0, "get-subscription");
 	s = json_dumps(usage, JSON_COMPACT);
 	is_str(
