@@ -257,7 +257,7 @@ static int iconv_run(iconv_t cd, bool c1, const char *v, size_t len, struct deco
 	char *in = (char *)v;
 	size_t inleft = len;
 	bool flushing = false;
-	int room;
+	int room, err;
 
 	iconv(cd, NULL, NULL, NULL, NULL);
 	for (;;) {
@@ -269,14 +269,15 @@ static int iconv_run(iconv_t cd, bool c1, const char *v, size_t len, struct deco
 			flushing = true;
 			continue;
 		}
-		room = decode_room(d, errno == E2BIG ? d->left + 4 : 3);
+		err = errno; /* before realloc can change it */
+		room = decode_room(d, err == E2BIG ? d->left + 4 : 3);
 		if (room != 0) {
 			*replaced = room > 0;
 			return room < 0 ? room : 0;
 		}
-		if (errno == E2BIG)
+		if (err == E2BIG)
 			continue;
-		if (flushing || (errno != EILSEQ && errno != EINVAL))
+		if (flushing || (err != EILSEQ && err != EINVAL))
 			return 0;
 		if (c1 && (unsigned char)*in >= 0x80 && (unsigned char)*in <= 0x9f) {
 			d->at[0] = (char)0xc2;
@@ -299,9 +300,9 @@ static int iconv_run(iconv_t cd, bool c1, const char *v, size_t len, struct deco
  * not trusted, and what fails the check becomes U+FFFD too. */
 static char *iconv_decoded(iconv_t cd, bool c1, const char *v, size_t len, bool *replaced)
 {
-	/* 4 bytes out per byte in covers every glibc charset but a few that
-	 * compose; 16 is the hard limit. */
-	struct decode_out d = {.cap = 4 * len + 8, .max = 16 * len + 64};
+	/* Twice the input fits most text (and the growth path gets used); no
+	 * glibc charset comes near the hard limit of 16 bytes per byte. */
+	struct decode_out d = {.cap = 2 * len + 8, .max = 16 * len + 64};
 	size_t n;
 	char *clean;
 
