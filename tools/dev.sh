@@ -55,35 +55,68 @@ deps() {
 	for p in $PACKAGES; do
 		# A nodejs from NodeSource bundles npm (and conflicts with Debian's).
 		[ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-			missing="$missing $p"
+		installed "$p" || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
-		echo "dev.sh: installing$missing" >&2
-		if [ "$(id -u)" != 0 ]; then
-			echo "dev.sh: run as root (or install:$missing)" >&2
-			exit 1
-		fi
+		need_root "$missing"
 		apt-get update -qq
-		install_quietly $missing
+		apt_quietly install $missing
 	fi
 }
 
-# apt-get install without starting the services the packages bring (nginx
-# would take port 80): the tests start their own, in temporary folders.
-# invoke-rc.d and deb-systemd-invoke ask policy-rc.d; 101 means "not now".
-install_quietly() {
+# Only what building the package needs (debian/control's Build-Depends, and
+# lintian), not the test tools: `tools/dev.sh deb` may run on a small server.
+deb_deps() {
+	missing=""
+	for p in dpkg-dev debhelper lintian; do
+		installed "$p" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		need_root "$missing"
+		apt-get update -qq
+		apt_quietly install $missing
+	fi
+	if ! dpkg-checkbuilddeps >/dev/null 2>&1; then
+		need_root " the build dependencies in debian/control"
+		apt-get update -qq
+		apt_quietly build-dep ./
+	fi
+}
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
+need_root() {
+	echo "dev.sh: installing$1" >&2
+	if [ "$(id -u)" != 0 ]; then
+		echo "dev.sh: run as root (or install:$1)" >&2
+		exit 1
+	fi
+}
+
+# apt-get install (or build-dep) without starting the services the packages
+# bring (nginx would take port 80): the tests start their own, in temporary
+# folders.  invoke-rc.d and deb-systemd-invoke ask policy-rc.d first; 101
+# means "not now".
+apt_quietly() {
 	policy=/usr/sbin/policy-rc.d
 	own_policy=""
 	if [ ! -e "$policy" ]; then
+		# Never left behind, even when interrupted.
+		trap 'rm -f "$policy"' EXIT
+		trap 'exit 130' INT TERM
 		printf '#!/bin/sh\n# tools/dev.sh: no service starts while it installs packages\nexit 101\n' >"$policy"
 		chmod 0755 "$policy"
 		own_policy=yes
 	fi
 	status=0
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+	DEBIAN_FRONTEND=noninteractive apt-get "$@" -y -qq --no-install-recommends >/dev/null ||
 		status=$?
-	[ -z "$own_policy" ] || rm -f "$policy"
+	if [ -n "$own_policy" ]; then
+		rm -f "$policy"
+		trap - EXIT INT TERM
+	fi
 	return $status
 }
 
@@ -140,7 +173,7 @@ ctl)
 	exec "$ctl" "$@" --db "$state/comments.db" --key "$state/secret.key"
 	;;
 deb)
-	deps
+	deb_deps
 	tools/build-deb.sh "$BUILD/deb"
 	;;
 test)

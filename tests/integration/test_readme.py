@@ -14,6 +14,8 @@ daemon, and `tools/dev.sh ctl` works from any folder.
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,12 +81,14 @@ def json_values(text):
 
 
 class DevRun:
-    """`sh -c BLOCK` (a tools/dev.sh run line) in its own process group."""
+    """A `tools/dev.sh run ...` line, in its own process group.  It is one
+    simple command, run without a shell, so the process is dev.sh and then,
+    after its exec, commentd: its exit status is the daemon's."""
 
     def __init__(self, command, env, log_path):
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(["sh", "-c", command], cwd=SOURCE_ROOT, env=env,
+        self.proc = subprocess.Popen(shlex.split(command), cwd=SOURCE_ROOT, env=env,
                                      stdout=self.log, stderr=self.log, start_new_session=True)
 
     def wait_ready(self, port, timeout=120):
@@ -230,6 +234,8 @@ def main():
     try:
         for block, k in zip(blocks, kinds):
             if k == "run":
+                ok("\n" not in block and not re.search(r"[;&|<>$`]", block),
+                   "README run block is one simple command")
                 run = DevRun(block, env, os.path.join(tmp, "run.log"))
                 if not ok(run.wait_ready(port), "README run block: `%s` serves" % block,
                           run.output()[-2000:]):
@@ -254,7 +260,7 @@ def main():
             rc = run.stop()
             is_eq(rc, 0, "the development daemon stops cleanly on SIGTERM")
     check_set(env, tmp)
-    subprocess.run(["rm", "-rf", tmp])
+    shutil.rmtree(tmp, ignore_errors=True)
     done()
 
 
