@@ -58,6 +58,16 @@ def build(out):
     return os.path.join(out, debs[0])
 
 
+def check_docs_name(deb):
+    """README and install.md name the file the build makes."""
+    name = os.path.basename(deb)
+    for doc in ("README.md", "docs/install.md"):
+        with open(os.path.join(SOURCE_ROOT, doc)) as f:
+            text = f.read()
+        named = set(re.findall(r"commentd_[0-9][^_ ]*_[a-z0-9]+\.deb", text))
+        ok(name in named, "%s names %s" % (doc, name), sorted(named))
+
+
 def check_contents(deb, tmp):
     rc, listing = run(["dpkg-deb", "-c", deb])
     files = {l.split()[-1].lstrip(".") for l in listing.splitlines()}
@@ -222,6 +232,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="commentd-deb-")
     try:
         deb = build(os.path.join(tmp, "out"))
+        check_docs_name(deb)
         check_contents(deb, tmp)
         check_scripts(deb, tmp)
     finally:

@@ -22,6 +22,7 @@ rm -rf "$out/src" "$out"/commentd_* "$out"/commentd-dbgsym_* "$out/lintian.txt"
 mkdir "$out/src"
 if git -C "$here" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	# Deleted but uncommitted files are listed too: skip what is missing.
+	# shellcheck disable=SC2016 # $f is the inner shell's
 	(cd "$here" && git ls-files -z --cached --others --exclude-standard |
 		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done; true' sh |
 		tar --null -T - -cf -) | tar -C "$out/src" -xf -

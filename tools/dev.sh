@@ -60,6 +60,7 @@ deps() {
 	if [ -n "$missing" ]; then
 		need_root "$missing"
 		apt-get update -qq
+		# shellcheck disable=SC2086 # a list of names
 		apt_quietly install $missing
 	fi
 }
@@ -74,6 +75,7 @@ deb_deps() {
 	if [ -n "$missing" ]; then
 		need_root "$missing"
 		apt-get update -qq
+		# shellcheck disable=SC2086 # a list of names
 		apt_quietly install $missing
 	fi
 	if ! dpkg-checkbuilddeps >/dev/null 2>&1; then
@@ -106,7 +108,8 @@ apt_quietly() {
 		# Never left behind, even when interrupted.
 		trap 'rm -f "$policy"' EXIT
 		trap 'exit 130' INT TERM
-		printf '#!/bin/sh\n# tools/dev.sh: no service starts while it installs packages\nexit 101\n' >"$policy"
+		printf '#!/bin/sh\n# tools/dev.sh: no service starts during its apt-get\nexit 101\n' \
+			>"$policy"
 		chmod 0755 "$policy"
 		own_policy=yes
 	fi

@@ -77,12 +77,8 @@ class Site:
 
     def __init__(self, tmp, upstream_port):
         self.tmp = tmp
-        self.https = free_port()
-        self.http = free_port()
         self.v6 = ipv6_loopback()
-        family, addr = (socket.AF_INET6, "::1") if self.v6 else (socket.AF_INET, "127.0.0.1")
-        self.https6 = free_port(family, addr)
-        self.http6 = free_port(family, addr)
+        self.pick_ports()
         self.upstream_port = upstream_port
         self.proc = None
         self.make_cert()
@@ -90,6 +86,13 @@ class Site:
         with open(os.path.join(tmp, "www", "index.html"), "w") as f:
             f.write("<!doctype html><title>blog</title><h1>Het blog</h1>\n")
         self.ctx = ssl.create_default_context(cafile=self.cert)
+
+    def pick_ports(self):
+        """Free ports now; another process may take one before nginx does
+        (then main() picks again)."""
+        family, addr = (socket.AF_INET6, "::1") if self.v6 else (socket.AF_INET, "127.0.0.1")
+        self.https, self.http = free_port(), free_port()
+        self.https6, self.http6 = free_port(family, addr), free_port(family, addr)
 
     def make_cert(self):
         self.cert = os.path.join(self.tmp, "fullchain.pem")
@@ -116,11 +119,14 @@ class Site:
             ("http://127.0.0.1:8080", "http://127.0.0.1:%d" % self.upstream_port),
         ]
 
+    def check_substitutions(self, site_text):
+        for old, _ in self.substitutions():
+            n = site_text.count(old)
+            ok(n >= 1, "docs/nginx.conf has %r (%d times), replaced for the test" % (old, n))
+
     def write_config(self, site_text):
         text = site_text
         for old, new in self.substitutions():
-            n = text.count(old)
-            ok(n >= 1, "docs/nginx.conf has %r (%d times), replaced for the test" % (old, n))
             text = text.replace(old, new)
         with open(os.path.join(self.tmp, "site.conf"), "w") as f:
             f.write(text)
@@ -175,15 +181,21 @@ http {
         return r.returncode, r.stdout.decode("utf-8", "replace")
 
     def start(self, priv, timeout=15):
+        """Starts nginx; True once it has written its pid file, which it does
+        after binding every listening socket (a connect could reach some
+        other program that holds the port)."""
         self.log = open(os.path.join(self.tmp, "nginx.out"), "wb")
         self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log, **priv)
+        pidfile = os.path.join(self.tmp, "nginx.pid")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                socket.create_connection(("127.0.0.1", self.https), 1).close()
-                return True
+                with open(pidfile) as f:
+                    if f.read().strip() == str(self.proc.pid):
+                        return True
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         return False
 
     def access_log(self):
@@ -408,12 +420,22 @@ def main():
     try:
         daemon.start()
         site = Site(tmp, daemon.port)
-        site.write_config(site_text)
-        priv = site.drop_privileges()
-        rc, out = site.check_syntax(priv)
-        ok(rc == 0, "nginx -t accepts the site (as %s)" % ("nobody" if priv else "this user"),
-           out)
-        started = site.start(priv)
+        site.check_substitutions(site_text)
+        started = False
+        for attempt in range(3):
+            if attempt:
+                diag("a port was taken before nginx bound it; new ports")
+                site.pick_ports()
+                open(os.path.join(tmp, "error.log"), "w").close()
+            site.write_config(site_text)
+            priv = site.drop_privileges()
+            rc, out = site.check_syntax(priv)
+            ok(rc == 0, "nginx -t accepts the site (as %s)" % ("nobody" if priv else "this user"),
+               out)
+            started = site.start(priv)
+            if started or "Address already in use" not in site.error_log():
+                break
+            site.stop()
         if not ok(started, "nginx starts unprivileged in its temporary folder",
                   site.error_log()):
             return

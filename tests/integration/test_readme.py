@@ -119,6 +119,20 @@ class DevRun:
         return rc
 
 
+def start_dev(command, env, log_path):
+    """DevRun on a free port; (run, port, ready).  Picks another port when
+    some other program took the first before commentd could listen."""
+    for attempt in range(3):
+        port = free_port()
+        run = DevRun(command, dict(env, LISTEN="127.0.0.1:%d" % port), log_path)
+        ready = run.wait_ready(port)
+        if ready or "cannot listen on" not in run.output():
+            return run, port, ready
+        diag("port %d was taken before commentd listened; another" % port)
+        run.stop()
+    return run, port, ready
+
+
 def run_sh(block, env, cwd=SOURCE_ROOT):
     r = subprocess.run(["sh", "-ec", block], cwd=cwd, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120)
@@ -183,12 +197,11 @@ def check_dev_defaults(port):
 
 def check_set(env, tmp):
     """tools/dev.sh run --set NAME=VALUE reaches the daemon; later wins."""
-    port = free_port()
-    env = dict(env, LISTEN="127.0.0.1:%d" % port, STATE=os.path.join(tmp, "state-set"))
-    run = DevRun("tools/dev.sh run --set moderation=all --set rate_burst=2",
-                 env, os.path.join(tmp, "run-set.log"))
+    env = dict(env, STATE=os.path.join(tmp, "state-set"))
+    run, port, ready = start_dev("tools/dev.sh run --set moderation=all --set rate_burst=2",
+                                 env, os.path.join(tmp, "run-set.log"))
     try:
-        if not ok(run.wait_ready(port), "tools/dev.sh run --set ... starts", run.output()):
+        if not ok(ready, "tools/dev.sh run --set ... starts", run.output()):
             return
         statuses = []
         for i in range(3):
@@ -200,7 +213,8 @@ def check_set(env, tmp):
               "--set moderation=all holds comments; --set rate_burst=2 beats the dev default")
     finally:
         run.stop()
-    bad = DevRun("tools/dev.sh run --set no_such_setting=1", env, os.path.join(tmp, "bad.log"))
+    bad = DevRun("tools/dev.sh run --set no_such_setting=1",
+                 dict(env, LISTEN="127.0.0.1:%d" % free_port()), os.path.join(tmp, "bad.log"))
     rc = bad.proc.wait(timeout=120)
     bad.stop()
     ok(rc != 0 and "no_such_setting" in bad.output(),
@@ -226,18 +240,16 @@ def main():
     is_eq(order, ["run", "curl", "ctl"], "the run command, then the curl lines, then sign-in")
 
     tmp = tempfile.mkdtemp(prefix="commentd-readme-")
-    port = free_port()
-    env = dict(os.environ, BUILD=BUILD_ROOT, STATE=os.path.join(tmp, "dev-state"),
-               LISTEN="127.0.0.1:%d" % port)
+    env = dict(os.environ, BUILD=BUILD_ROOT, STATE=os.path.join(tmp, "dev-state"))
     env.pop("MESON_ARGS", None)
-    run = None
+    run, port = None, None
     try:
         for block, k in zip(blocks, kinds):
             if k == "run":
                 ok("\n" not in block and not re.search(r"[;&|<>$`]", block),
                    "README run block is one simple command")
-                run = DevRun(block, env, os.path.join(tmp, "run.log"))
-                if not ok(run.wait_ready(port), "README run block: `%s` serves" % block,
+                run, port, ready = start_dev(block, env, os.path.join(tmp, "run.log"))
+                if not ok(ready, "README run block: `%s` serves" % block,
                           run.output()[-2000:]):
                     break
                 key = os.path.join(tmp, "dev-state", "secret.key")
