@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_ROOT, diag, done, is_eq, ok  # noqa: E402
+from harness import SOURCE_ROOT, diag, done, is_eq, log_privacy_problems, ok  # noqa: E402
 
 README = os.path.join(SOURCE_ROOT, "README.md")
 DEV_SH = os.path.join(SOURCE_ROOT, "tools", "dev.sh")
@@ -103,6 +103,12 @@ class DevRun:
             time.sleep(0.1)
         return False
 
+    def daemon_log(self, port):
+        """commentd's own lines ("<N>..."), without the address it was told
+        to listen on (its own, not a client's)."""
+        own = [l for l in self.output().splitlines() if re.match(r"^<[0-7]>", l)]
+        return "\n".join(own).replace("listening on 127.0.0.1:%d" % port, "listening on -")
+
     def output(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
@@ -163,9 +169,13 @@ def check_curl(block, port, env):
        "the second curl reads the thread with that comment", thread)
 
 
+tokens = []
+
+
 def check_ctl(block, port, env):
     rc, out, err = run_sh(block, env)
     token = out.strip().splitlines()[-1] if out.strip() else ""
+    tokens.append(token)
     ok(rc == 0 and re.fullmatch(r"[A-Za-z0-9_-]{20,}", token),
        "README sign-in line prints a token", "exit %d\n%s\n%s" % (rc, out, err))
     status, body = http(port, "/api/v1/admin/comments",
@@ -271,6 +281,9 @@ def main():
         if run:
             rc = run.stop()
             is_eq(rc, 0, "the development daemon stops cleanly on SIGTERM")
+            problems = log_privacy_problems(run.daemon_log(port), extra=tokens)
+            ok(not problems, "its log holds no e-mail address, client address or token",
+               "\n".join(problems[:20]))
     check_set(env, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
     done()
