@@ -46,6 +46,7 @@ struct config {
 	unsigned page_max;	  /* largest accepted ?limit= */
 	enum moderation_mode moderation;
 	unsigned max_links;	  /* more links than this: held */
+	unsigned min_submit_seconds; /* sent sooner after the page's render: held */
 	char *blocklist_words;	  /* words that send a comment to spam */
 	char *blocklist_domains;  /* link/URL/e-mail domains that send it to spam */
 	char *blocklist_networks; /* client networks (CIDR) that send it to spam */

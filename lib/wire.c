@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {"thread", "parent", "author", "email",
-					     "url",    "text",	 "stamp",  NULL};
+static const char *const comment_fields[] = {
+    "thread", "parent", "author", "email", "url", "text", "stamp", "page_title", "page_url", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -47,6 +47,8 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.email);
 	free(w->in.url);
 	free(w->in.text);
+	free(w->in.page_title);
+	free(w->in.page_url);
 	free(w->redirect);
 	free(w->stamp);
 	memset(w, 0, sizeof(*w));
@@ -132,6 +134,10 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 		r = take_string(root, "text", &out->in.text, err);
 	if (r == 0)
 		r = take_string(root, "stamp", &out->stamp, err);
+	if (r == 0)
+		r = take_string(root, "page_title", &out->in.page_title, err);
+	if (r == 0)
+		r = take_string(root, "page_url", &out->in.page_url, err);
 	if (r != 0)
 		return r;
 	hp = json_object_get(root, honeypot_field);
@@ -183,10 +189,11 @@ static int form_parent(const struct form *f, int64_t *parent, struct comment_err
 static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
-	static const char *const strings[] = {"thread", "author",   "email", "url",
-					      "text",	"redirect", "stamp"};
-	char **slots[] = {&out->in.thread, &out->in.author, &out->in.email, &out->in.url,
-			  &out->in.text,   &out->redirect,  &out->stamp};
+	static const char *const strings[] = {"thread", "author", "email",	   "url",
+					      "text",	"redirect", "stamp", "page_title", "page_url"};
+	char **slots[] = {&out->in.thread, &out->in.author,	&out->in.email,
+			  &out->in.url,	   &out->in.text,	&out->redirect,
+			  &out->stamp,	   &out->in.page_title, &out->in.page_url};
 	int r = 0;
 
 	for (size_t i = 0; i < form_size(f); i++) {
@@ -341,4 +348,42 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 		out->after = (int64_t)n;
 	}
 	return 0;
+}
+
+int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
+		    struct comment_error *err)
+{
+	json_t *root = NULL, *v;
+	const char *key;
+	int r;
+
+	*text = NULL;
+	*approve = false;
+	r = wire_json(body, len, &root, err);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root)) {
+		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "text") != 0 && strcmp(key, "approve") != 0) {
+			r = comment_fail(err, 400, "unknown_field",
+					 "A reply has only \"text\" and \"approve\".");
+			goto out;
+		}
+	}
+	v = json_object_get(root, "approve");
+	if (v && !json_is_boolean(v)) {
+		r = comment_fail(err, 400, "invalid_type", "\"approve\" must be true or false.");
+		goto out;
+	}
+	*approve = json_is_true(v);
+	r = take_string(root, "text", text, err);
+	if (r == 0 && !*text)
+		r = comment_fail(err, 422, "missing_text", "The reply is empty.");
+out:
+	json_decref(root);
+	return r;
 }

@@ -282,8 +282,9 @@ static void test_tokens(void)
 
 		json_array_foreach(list, i, e)
 		{
-			if (json_is_object(e) && json_object_size(e) == 4 &&
+			if (json_is_object(e) && json_object_size(e) == 5 &&
 			    json_is_string(json_object_get(e, "name")) &&
+			    json_is_null(json_object_get(e, "display_name")) &&
 			    json_is_string(json_object_get(e, "created")) &&
 			    json_object_get(e, "revoked") && json_object_get(e, "last_used"))
 				shape_ok++;
@@ -294,7 +295,7 @@ static void test_tokens(void)
 			if (is_recent_time(json_string_value(json_object_get(e, "created"))))
 				created_ok++;
 		}
-		is_int(shape_ok, 6, "each entry is {name, created, revoked, last_used}");
+		is_int(shape_ok, 6, "each entry is {name, display_name, created, revoked, last_used}");
 		is_int(order_ok, 6, "in creation order");
 		is_int(created_ok, 6, "created is an RFC 3339 time of now");
 		json_t *a = json_array_get(list, 4), *b = json_array_get(list, 5),

@@ -65,7 +65,7 @@ static int64_t mk_full(const char *thread, int64_t parent, const char *author, c
 	struct comment_input in = {
 	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
 	struct classify_settings cs;
-	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL};
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL};
 	struct submit_request rq = {.origin = SUBMIT_IMPORT,
 				    .ip = ip,
 				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
@@ -389,7 +389,13 @@ static void test_list(void)
 				row = e;
 		}
 		ok(row != NULL, "L1 is listed");
-		is_int(json_object_size(row), 15, "fifteen members");
+		is_int(json_object_size(row), 20, "twenty members");
+		ok(json_is_null(json_object_get(row, "page_title")) &&
+		       json_is_null(json_object_get(row, "page_url")) &&
+		       json_is_null(json_object_get(row, "moderator")) &&
+		       json_is_false(json_object_get(row, "author_badge")) &&
+		       json_object_get(row, "parent_excerpt"),
+		   "  with the context members (none here)");
 		is_str(json_string_value(json_object_get(
 			   json_array_get(json_object_get(row, "reasons"), 0), "code")),
 		       "imported", "reasons: the pipeline's, as stored");
