@@ -92,7 +92,9 @@ const char *explain_token(const char *token, char text[EXPLAIN_TEXT_MAX], bool *
 				 rest, space);
 
 		copy_cut(text, EXPLAIN_TEXT_MAX, pair,
-			 n < 0 ? 0 : (size_t)n < sizeof(pair) ? (size_t)n : sizeof(pair) - 1);
+			 n < 0			    ? 0
+			 : (size_t)n < sizeof(pair) ? (size_t)n
+						    : sizeof(pair) - 1);
 	} else {
 		copy_cut(text, EXPLAIN_TEXT_MAX, rest, strlen(rest));
 	}
@@ -102,15 +104,24 @@ const char *explain_token(const char *token, char text[EXPLAIN_TEXT_MAX], bool *
 static json_t *readable(json_t *item)
 {
 	const char *token = json_string_value(json_object_get(item, "token"));
+	const char *model = json_string_value(json_object_get(item, "model"));
 	double p = json_number_value(json_object_get(item, "p"));
 	char text[EXPLAIN_TEXT_MAX];
 	const char *kind;
+	json_t *out;
 	bool shown;
 
 	kind = explain_token(token, text, &shown);
-	return json_pack("{s:s, s:o, s:f, s:b}", "kind", kind, "text",
-			 shown ? json_string(text) : json_null(), "p", round(p * 100) / 100,
-			 "spam", p >= 0.5);
+	out = json_pack("{s:s, s:o, s:f, s:b}", "kind", kind, "text",
+			shown ? json_string(text) : json_null(), "p", round(p * 100) / 100, "spam",
+			p >= 0.5);
+	/* Whose counts the evidence came from: the site's, the shipped starter
+	 * model's, or both. */
+	if (out && model && json_object_set_new(out, "model", json_string(model)) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
 }
 
 json_t *explain_tokens(const char *tokens_json)

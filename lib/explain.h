@@ -33,8 +33,9 @@
 const char *explain_token(const char *token, char text[EXPLAIN_TEXT_MAX], bool *shown);
 
 /* The readable form of a classifier's tokens_json (an array of {"token",
- * "p", "spam", "ham"}): [{"kind", "text" (null when not shown), "p" (two
- * decimals), "spam": p >= 0.5}], in the same order.  NULL or malformed
+ * "p", "spam", "ham", "model"}): [{"kind", "text" (null when not shown), "p"
+ * (two decimals), "spam": p >= 0.5, "model" (as given: "site", "starter" or
+ * "both"; absent when the input has none)}], in the same order.  NULL or malformed
  * input gives [].  NULL on OOM. */
 json_t *explain_tokens(const char *tokens_json);
 

@@ -81,6 +81,15 @@ static void test_tokens(void)
 	ok(!strstr(s, "example.nl"), "the e-mail domain is not in the answer");
 	free(s);
 	json_decref(j);
+	j = explain_tokens(
+	    "[{\"token\":\"url:bit.ly\",\"p\":0.9,\"spam\":0,\"ham\":0,\"model\":\"starter\"}]");
+	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	is_str(s,
+	       "[{\"kind\":\"link\",\"text\":\"bit.ly\",\"p\":0.9,\"spam\":true,\"model\":"
+	       "\"starter\"}]",
+	       "the model the evidence came from is kept");
+	free(s);
+	json_decref(j);
 	j = explain_tokens(NULL);
 	ok(json_is_array(j) && json_array_size(j) == 0, "no tokens: []");
 	json_decref(j);

@@ -45,7 +45,7 @@
 			on: ' op ', inReplyTo: 'Antwoord op {name}:', parentDeleted: 'Antwoord op een verwijderde reactie.',
 			authorBadge: 'Auteur', replyTo2: 'antwoord op #{id}', emailHash: 'e-mailhash {h}', network: 'netwerk {p}',
 			score: 'score {s}', why: 'Waarom: ', tokens: 'Beslissende tokens: ', notShown: 'niet getoond',
-			spamWard: 'wijst op spam', hamWard: 'wijst op in orde',
+			spamWard: 'wijst op spam', hamWard: 'wijst op in orde', starter: 'startmodel',
 			status: { pending: 'wachtend', spam: 'spam', published: 'gepubliceerd', deleted: 'verwijderd' },
 			verdict: { ham: 'in orde', unsure: 'twijfel', spam: 'spam', discard: 'overduidelijk spam' },
 			reasons: {
@@ -124,7 +124,7 @@
 			on: ' on ', inReplyTo: 'In reply to {name}:', parentDeleted: 'In reply to a deleted comment.',
 			authorBadge: 'Author', replyTo2: 'reply to #{id}', emailHash: 'e-mail hash {h}', network: 'network {p}',
 			score: 'score {s}', why: 'Why: ', tokens: 'Deciding tokens: ', notShown: 'not shown',
-			spamWard: 'points to spam', hamWard: 'points to ham',
+			spamWard: 'points to spam', hamWard: 'points to ham', starter: 'starter model',
 			status: { pending: 'pending', spam: 'spam', published: 'published', deleted: 'deleted' },
 			verdict: { ham: 'looks fine', unsure: 'unsure', spam: 'spam', discard: 'blatant spam' },
 			reasons: {
@@ -202,7 +202,7 @@
 			on: ' zu ', inReplyTo: 'Antwort an {name}:', parentDeleted: 'Antwort auf einen gelöschten Kommentar.',
 			authorBadge: 'Autor', replyTo2: 'Antwort auf #{id}', emailHash: 'E-Mail-Hash {h}', network: 'Netz {p}',
 			score: 'Wert {s}', why: 'Warum: ', tokens: 'Entscheidende Tokens: ', notShown: 'nicht angezeigt',
-			spamWard: 'spricht für Spam', hamWard: 'spricht dagegen',
+			spamWard: 'spricht für Spam', hamWard: 'spricht dagegen', starter: 'Startmodell',
 			status: { pending: 'wartend', spam: 'Spam', published: 'veröffentlicht', deleted: 'gelöscht' },
 			verdict: { ham: 'unauffällig', unsure: 'unsicher', spam: 'Spam', discard: 'eindeutig Spam' },
 			reasons: {
@@ -553,6 +553,7 @@
 				el('span', { className: 'kind', text: kind + ' ' }),
 				text != null ? el('code', { text: text }) : el('em', { text: S.notShown }),
 				el('span', { className: 'p', text: ' ' + (spamish ? '▲' : '▼') + ' ' + num(tk.p, 2) }),
+				tk.model === 'starter' ? el('span', { className: 'kind', text: ' (' + S.starter + ')' }) : null,
 				el('span', { className: 'visually-hidden', text: ' (' + (spamish ? S.spamWard : S.hamWard) + ')' })
 			]));
 		});
