@@ -176,8 +176,9 @@ def classifier():
               "trained: the classifier files spam, with its verdict")
         ok(isinstance(cl.get("score"), float) and cl["score"] >= 0.9, "and its score", cl)
         toks = cl.get("tokens") or []
-        ok(len(toks) > 0 and all(set(t) == {"kind", "text", "p", "spam"} for t in toks),
-           "the deciding tokens are readable: kind, text, p, spam", toks[:3])
+        ok(len(toks) > 0 and all(set(t) == {"kind", "text", "p", "spam", "model"} and
+                                 t["model"] in ("site", "starter", "both") for t in toks),
+           "the deciding tokens are readable: kind, text, p, spam, model", toks[:3])
         kinds = {t["kind"] for t in toks}
         ok(kinds <= {"word", "word_pair", "fragment", "word_start", "word_end", "long_word",
                      "number_shape", "punctuation", "link", "link_domain", "link_count",
