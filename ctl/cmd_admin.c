@@ -80,8 +80,8 @@ static const char token_usage[] =
 /* Sets or clears the token's display name.  CTL_OK or CTL_FAIL. */
 static int token_display_name(struct store_conn *c, const struct admin_args *a)
 {
-	int r = admin_token_set_display_name(c, a->name,
-					     a->no_display_name ? NULL : a->display_name);
+	int r =
+	    admin_token_set_display_name(c, a->name, a->no_display_name ? NULL : a->display_name);
 
 	if (r == ADMIN_INVALID)
 		fprintf(stderr, "commentctl: a display name is 1 to %d characters on one line\n",
@@ -156,7 +156,8 @@ int cmd_token(int argc, char **argv)
 		r = CTL_USAGE;
 	}
 	if (r == CTL_OK && set && !a.display_name == !a.no_display_name) {
-		fprintf(stderr, "commentctl: token set needs --display-name or --no-display-name\n");
+		fprintf(stderr,
+			"commentctl: token set needs --display-name or --no-display-name\n");
 		r = CTL_USAGE;
 	}
 	if (r != CTL_OK) {

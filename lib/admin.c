@@ -156,8 +156,8 @@ static int display_clean(const char *display, char out[ADMIN_DISPLAY_BYTES])
 	memcpy(out, display, n + 1);
 	text_strip_invisible(out);
 	text_trim(out);
-	if (!*out || text_has_controls(out, false) ||
-	    !text_utf8_valid(out, strlen(out), &chars) || chars > ADMIN_DISPLAY_MAX)
+	if (!*out || text_has_controls(out, false) || !text_utf8_valid(out, strlen(out), &chars) ||
+	    chars > ADMIN_DISPLAY_MAX)
 		return ADMIN_INVALID;
 	return 0;
 }
@@ -189,8 +189,7 @@ int admin_token_set_display_name(struct store_conn *c, const char *name, const c
 	return store_changes(c) == 1 ? 0 : ADMIN_NOT_FOUND;
 }
 
-int admin_token_display_name(struct store_conn *c, const char *name,
-			     char out[ADMIN_DISPLAY_BYTES])
+int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES])
 {
 	sqlite3_stmt *st = store_stmt(c, sql_display_get);
 	int r;
@@ -258,7 +257,8 @@ int admin_token_list(struct store_conn *c, json_t **out)
 			list, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
 					(const char *)sqlite3_column_text(st, 0), "display_name",
 					display, "created", time_or_null(st, 1), "revoked",
-					time_or_null(st, 2), "last_used", time_or_null(st, 3))) != 0) {
+					time_or_null(st, 2), "last_used", time_or_null(st, 3))) !=
+		    0) {
 			r = -ENOMEM;
 			break;
 		}

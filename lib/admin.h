@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADMIN_NAME_MAX	  64
-#define ADMIN_DISPLAY_MAX 100			    /* characters of a display name */
+#define ADMIN_NAME_MAX	    64
+#define ADMIN_DISPLAY_MAX   100				/* characters of a display name */
 #define ADMIN_DISPLAY_BYTES (4 * ADMIN_DISPLAY_MAX + 1) /* with its NUL */
 
 enum {
@@ -53,8 +53,7 @@ int admin_token_set_display_name(struct store_conn *c, const char *name, const c
 
 /* The display name of the token called name (not revoked) into out.  1 with
  * one, 0 when it has none (or no such token), negative on failure. */
-int admin_token_display_name(struct store_conn *c, const char *name,
-			     char out[ADMIN_DISPLAY_BYTES]);
+int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES]);
 
 /* The display names of every token not revoked, as a set for the
  * impersonation rule (lib/submit.h).  0 with *out (caller frees with

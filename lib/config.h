@@ -46,7 +46,6 @@ struct config {
 	unsigned page_max;	  /* largest accepted ?limit= */
 	enum moderation_mode moderation;
 	unsigned max_links;	  /* more links than this: held */
-	unsigned min_submit_seconds; /* sent sooner after the page's render: held */
 	char *blocklist_words;	  /* words that send a comment to spam */
 	char *blocklist_domains;  /* link/URL/e-mail domains that send it to spam */
 	char *blocklist_networks; /* client networks (CIDR) that send it to spam */
@@ -65,6 +64,10 @@ struct config {
 	enum erase_mode erase;
 	char *backup_dir;     /* daily backups go here; empty = off */
 	unsigned backup_keep; /* daily backups kept in backup_dir */
+
+	/* A post sent sooner than this after the widget loaded the thread is
+	 * held (reason too_fast); 0: off. */
+	unsigned min_submit_seconds;
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */

@@ -34,7 +34,7 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
 	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons, t.title, t.url,"            \
-	" c.moderator, p.author, substr(p.text, 1, 161), p.status = 'deleted'"                    \
+	" c.moderator, p.author, substr(p.text, 1, 161), p.status = 'deleted'"                     \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
 	" LEFT JOIN comments p ON p.id = c.parent_id"
 
@@ -71,9 +71,10 @@ static json_t *parent_excerpt(sqlite3_stmt *st)
 	}
 	memcpy(cut, text ? text : "", len);
 	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
-	return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2),
-			 "author", sqlite3_column_text(st, 18) ? (const char *)sqlite3_column_text(st, 18) : "",
-			 "text", cut, "deleted", sqlite3_column_int(st, 20));
+	return json_pack(
+	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2), "author",
+	    sqlite3_column_text(st, 18) ? (const char *)sqlite3_column_text(st, 18) : "", "text",
+	    cut, "deleted", sqlite3_column_int(st, 20));
 }
 
 /* What the admin form adds to a comment for context: the article, the

@@ -126,10 +126,8 @@ static bool site_holds(struct submit_decision *d)
 		if (r)
 			r->name = f->impersonated;
 	}
-	if (f->min_seconds && f->render_seconds >= 0 &&
-	    f->render_seconds < (long)f->min_seconds)
-		add_counted(d, SUBMIT_REASON_TOO_FAST, (unsigned)f->render_seconds,
-			    f->min_seconds);
+	if (f->min_seconds && f->render_seconds >= 0 && f->render_seconds < (long)f->min_seconds)
+		add_counted(d, SUBMIT_REASON_TOO_FAST, (unsigned)f->render_seconds, f->min_seconds);
 	if (f->links > f->max_links)
 		add_counted(d, SUBMIT_REASON_LINKS, f->links, f->max_links);
 	if (f->moderation == MODERATION_ALL)
@@ -386,9 +384,9 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 	if (r == 0) {
 		keys_avatar(site->keys, in->email, avatar);
 		keys_token_new(site->keys, token, hash);
-		v = (struct comment_view){id,	   in->thread, in->parent, in->author, in->url,
-					  rq->now, html,       avatar,	   false,      false,
-					  false};
+		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
+					  in->url, rq->now,    html,	   avatar,
+					  false,   false,      false};
 		*out = view_poster(&v, token, rq->now + site->cfg->edit_window);
 		r = *out ? 0 : -ENOMEM;
 		sodium_memzero(token, sizeof(token));
@@ -422,8 +420,8 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 				  stored.html, stored.avatar, d->status == COMMENT_PUBLISHED,
 				  false,       moderator};
 	/* A moderator edits a reply on the moderation page, not with a token. */
-	*out = view_poster(&v, moderator ? NULL : stored.edit_token,
-			   rq->now + site->cfg->edit_window);
+	*out =
+	    view_poster(&v, moderator ? NULL : stored.edit_token, rq->now + site->cfg->edit_window);
 	comment_stored_clear(&stored);
 	return *out ? 0 : -ENOMEM;
 }

@@ -72,7 +72,7 @@ struct submit_site {
 	struct classifier *classifier;
 	const struct policy *policy;
 	const struct classify_settings *classify;
-	const char *host; /* the site's host, to tell on-site referrers; NULL */
+	const char *host;		   /* the site's host, to tell on-site referrers; NULL */
 	const struct net_origins *origins; /* a page_url must be on one; NULL: none is */
 	const struct names *moderators;	   /* display names (admin_display_names); NULL */
 };

@@ -24,8 +24,8 @@ struct comment_view {
 	int64_t created; /* Unix seconds */
 	const char *html;
 	const char *avatar;
-	bool published; /* what a poster is told: published, else pending */
-	bool deleted;	/* a tombstone: only id, parent and "deleted" */
+	bool published;	   /* what a poster is told: published, else pending */
+	bool deleted;	   /* a tombstone: only id, parent and "deleted" */
 	bool author_badge; /* written by a moderator as the site's author */
 };
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {
-    "thread", "parent", "author", "email", "url", "text", "stamp", "page_title", "page_url", NULL};
+static const char *const comment_fields[] = {"thread", "parent", "author",     "email",	   "url",
+					     "text",   "stamp",	 "page_title", "page_url", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -189,8 +189,8 @@ static int form_parent(const struct form *f, int64_t *parent, struct comment_err
 static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
-	static const char *const strings[] = {"thread", "author", "email",	   "url",
-					      "text",	"redirect", "stamp", "page_title", "page_url"};
+	static const char *const strings[] = {"thread",	  "author", "email",	  "url",     "text",
+					      "redirect", "stamp",  "page_title", "page_url"};
 	char **slots[] = {&out->in.thread, &out->in.author,	&out->in.email,
 			  &out->in.url,	   &out->in.text,	&out->redirect,
 			  &out->stamp,	   &out->in.page_title, &out->in.page_url};
