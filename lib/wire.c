@@ -228,6 +228,32 @@ int wire_comment_form(const char *body, size_t len, const char *honeypot_field,
 	return r;
 }
 
+/* Parses len bytes as a JSON object whose keys are all in allowed (else a
+ * 400 unknown_field saying unknown).  0 with *root (caller frees),
+ * COMMENT_INVALID with err, or negative. */
+static int object_of(const char *body, size_t len, const char *const *allowed, const char *unknown,
+		     json_t **root, struct comment_error *err)
+{
+	const char *key;
+	json_t *v;
+	int r = wire_json(body, len, root, err);
+
+	if (r != 0)
+		return r;
+	if (!json_is_object(*root))
+		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
+	json_object_foreach(*root, key, v)
+	{
+		if (r == 0 && !in_list(allowed, key))
+			r = comment_fail(err, 400, "unknown_field", "%s", unknown);
+	}
+	if (r != 0) {
+		json_decref(*root);
+		*root = NULL;
+	}
+	return r;
+}
+
 /* The website in a PATCH: a string ("" removes it) or null (removes it). */
 static int change_url(json_t *root, struct comment_change *out, struct comment_error *err)
 {
@@ -245,26 +271,13 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		     struct comment_error *err)
 {
 	static const char *const allowed[] = {"text", "author", "url", NULL};
-	json_t *root = NULL, *v;
-	const char *key;
+	json_t *root = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = wire_json(body, len, &root, err);
+	r = object_of(body, len, allowed, "Only text, author and url can be changed.", &root, err);
 	if (r != 0)
 		return r;
-	if (!json_is_object(root)) {
-		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
-		goto out;
-	}
-	json_object_foreach(root, key, v)
-	{
-		if (!in_list(allowed, key)) {
-			r = comment_fail(err, 400, "unknown_field",
-					 "Only text, author and url can be changed.");
-			goto out;
-		}
-	}
 	r = take_string(root, "text", &out->text, err);
 	if (r == 0)
 		r = take_string(root, "author", &out->author, err);
@@ -272,7 +285,6 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		r = change_url(root, out, err);
 	if (r == 0 && !out->text && !out->author && !out->url_set)
 		r = comment_fail(err, 422, "nothing_to_change", "Send text, author or url.");
-out:
 	json_decref(root);
 	if (r != 0)
 		comment_change_clear(out);
@@ -353,37 +365,23 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
 		    struct comment_error *err)
 {
+	static const char *const allowed[] = {"text", "approve", NULL};
 	json_t *root = NULL, *v;
-	const char *key;
 	int r;
 
 	*text = NULL;
 	*approve = false;
-	r = wire_json(body, len, &root, err);
+	r = object_of(body, len, allowed, "A reply has only \"text\" and \"approve\".", &root, err);
 	if (r != 0)
 		return r;
-	if (!json_is_object(root)) {
-		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
-		goto out;
-	}
-	json_object_foreach(root, key, v)
-	{
-		if (strcmp(key, "text") != 0 && strcmp(key, "approve") != 0) {
-			r = comment_fail(err, 400, "unknown_field",
-					 "A reply has only \"text\" and \"approve\".");
-			goto out;
-		}
-	}
 	v = json_object_get(root, "approve");
-	if (v && !json_is_boolean(v)) {
+	if (v && !json_is_boolean(v))
 		r = comment_fail(err, 400, "invalid_type", "\"approve\" must be true or false.");
-		goto out;
-	}
 	*approve = json_is_true(v);
-	r = take_string(root, "text", text, err);
+	if (r == 0)
+		r = take_string(root, "text", text, err);
 	if (r == 0 && !*text)
 		r = comment_fail(err, 422, "missing_text", "The reply is empty.");
-out:
 	json_decref(root);
 	return r;
 }

@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
+from test_moderation import HAM  # noqa: E402
 
 T = "/2011/01/social-media-realities"
 BLOG = "https://blog.example.nl"
@@ -22,13 +23,6 @@ SPAM = [
     "Buy cheap pills now, best viagra price online http://pills.example.com",
     "Viagra pills cheap online buy best price http://pills.example.com now",
     "Online pills, cheap viagra, buy now http://pills.example.com price",
-]
-HAM = [
-    "Leuk artikel Sjef, volharding is inderdaad het credo voor een blog.",
-    "Goede punten over Twitter, relevante content blijft de sleutel.",
-    "Ik herken het: onze Linkedingroep is ook stil, communitymanagement kost tijd.",
-    "Mooi geschreven, social media is hard werken en geen walhalla.",
-    "Dank voor de tips over viral marketing en seeden van content.",
 ]
 
 
