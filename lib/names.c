@@ -1,12 +1,11 @@
 #include "names.h"
 
-#include "log.h"
+#include "confusables.h"
 #include "text.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unicode/uspoof.h>
 #include <utf8proc.h>
 
 struct entry {
@@ -63,27 +62,39 @@ static int fold(const char *in, char *out, size_t cap)
 	return o ? 0 : 1;
 }
 
-/* Step 3: the TR39 skeleton.  0, 1 (does not fit), negative. */
+static int by_code_point(const void *key, const void *entry)
+{
+	uint32_t cp = *(const uint32_t *)key, other = ((const struct confusable *)entry)->cp;
+
+	return cp < other ? -1 : cp > other;
+}
+
+/* Step 3: the TR39 skeleton, character by character from the table made
+ * from ICU's data at build time (lib/confusables.h).  in is folded (step 1
+ * and 2).  0, 1 (does not fit). */
 static int skeleton(const char *in, char *out, size_t cap)
 {
-	UErrorCode status = U_ZERO_ERROR;
-	USpoofChecker *sc = uspoof_open(&status);
-	int32_t n;
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)in;
+	const struct confusable *hit;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k;
+	size_t o = 0, n;
+	uint32_t key;
 
-	if (U_FAILURE(status)) {
-		log_err("names: cannot open ICU's spoof checker: %s", u_errorName(status));
-		uspoof_close(sc);
-		return -EIO;
+	for (; *p; p += k) {
+		k = utf8proc_iterate(p, -1, &cp);
+		if (k <= 0)
+			return 1;
+		key = (uint32_t)cp;
+		hit = bsearch(&key, confusables, confusables_count, sizeof(confusables[0]),
+			      by_code_point);
+		n = hit ? strlen(hit->to) : (size_t)k;
+		if (o + n >= cap)
+			return 1;
+		memcpy(out + o, hit ? (const void *)hit->to : (const void *)p, n);
+		o += n;
 	}
-	n = uspoof_getSkeletonUTF8(sc, 0, in, -1, out, (int32_t)cap, &status);
-	uspoof_close(sc);
-	if (status == U_BUFFER_OVERFLOW_ERROR || status == U_STRING_NOT_TERMINATED_WARNING ||
-	    n < 0 || (size_t)n >= cap)
-		return 1;
-	if (U_FAILURE(status)) {
-		log_err("names: skeleton failed: %s", u_errorName(status));
-		return -EIO;
-	}
+	out[o] = '\0';
 	return 0;
 }
 

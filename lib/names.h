@@ -9,9 +9,10 @@
  *      are "sjef";
  *   2. only letters and digits kept: white space, punctuation and symbols go
  *      ("S. j-e f 🙂" is "sjef");
- *   3. the Unicode TR39 skeleton (ICU's spoof checker) maps lookalikes to one
- *      prototype: Cyrillic "Ѕјеf", Greek omicron for "o", "rn" for "m", "0"
- *      for "O", "1" and "I" for "l";
+ *   3. the Unicode TR39 skeleton maps lookalikes to one prototype: Cyrillic
+ *      "Ѕјеf", Greek omicron for "o", "rn" for "m", "0" for "O", "1" and
+ *      "I" for "l" (ICU's spoof checker data, as a table made at build time:
+ *      lib/confusables.h);
  *   4. folded again (steps 1 and 2), as the skeleton keeps case.
  *
  * So "Sjef", "sjef.", "S j e f", "Ѕјеf" and "Sjéf" share a key; "Sjef 2" and
