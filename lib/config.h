@@ -41,9 +41,13 @@ struct config {
 	unsigned rate_burst;	  /* POSTs allowed in a burst */
 	unsigned threads;	  /* HTTP worker threads */
 	unsigned connections;	  /* simultaneous connections */
-	unsigned timeout;	  /* idle connection timeout, seconds */
-	unsigned request_timeout; /* deadline for a request's body, seconds */
-	unsigned page_max;	  /* largest accepted ?limit= */
+	unsigned connections_per_client; /* of them, from one client (address or /64) */
+	unsigned timeout;		 /* idle connection timeout, seconds */
+	unsigned header_timeout;	 /* deadline for a request's headers, seconds */
+	unsigned request_timeout;	 /* deadline for a request's body, seconds */
+	unsigned page_max;		 /* largest accepted ?limit= */
+	unsigned page_default;		 /* top-level comments on a page without ?limit= */
+	unsigned page_rows;		 /* comments (replies included) on one page */
 	enum moderation_mode moderation;
 	unsigned max_links;	  /* more links than this: held */
 	char *blocklist_words;	  /* words that send a comment to spam */

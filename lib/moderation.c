@@ -32,7 +32,8 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
  * query that lists comments for moderators selects exactly these. */
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
-	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons"                             \
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip_sealed, c.reasons, c.user_agent,"       \
+	" c.referrer, c.email_domain_sealed"                                                       \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"
 
 static const char sql_list[] =
@@ -47,20 +48,30 @@ static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 	return json_string((const char *)sqlite3_column_text(st, col));
 }
 
-/* The admin form of the current row of a statement shaped like sql_list. */
-static json_t *admin_row(sqlite3_stmt *st)
+/* A sealed column opened with k, or NULL. */
+static char *column_unseal(sqlite3_stmt *st, int col, const struct keys *k)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+		return NULL;
+	return comment_unseal(k, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+}
+
+/* The admin form of the current row of a statement shaped like sql_list:
+ * the client's network prefix only, opened from the sealed address. */
+static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
 	json_t *tokens = NULL, *reasons = NULL, *row;
+	char *ip = column_unseal(st, 13, k);
 	struct net_addr addr;
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
 	if (hash && sqlite3_column_bytes(st, 12) >= 6)
 		sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, 6);
-	if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
-	    net_parse_ip((const char *)sqlite3_column_text(st, 13), &addr) == 0)
+	if (ip && net_parse_ip(ip, &addr) == 0)
 		net_format_prefix(&addr, prefix);
+	free(ip);
 	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
 		tokens = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
 	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
@@ -91,7 +102,8 @@ static json_t *admin_row(sqlite3_stmt *st)
 	return row;
 }
 
-int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out)
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_list);
 	char like[2 * MODERATION_QUERY_MAX + 3];
@@ -124,7 +136,7 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	sqlite3_bind_int64(st, 4, q->before);
 	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
 	while ((rc = store_row(c, st)) == 1) {
-		json_t *row = admin_row(st);
+		json_t *row = admin_row(st, k);
 		if (!row || json_array_append_new(list, row) != 0) {
 			sqlite3_reset(st);
 			json_decref(list);
@@ -333,7 +345,7 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 }
 
 /* The admin form of comment id into *out.  0 or negative. */
-static int admin_get(struct store_conn *c, int64_t id, json_t **out)
+static int admin_get(struct store_conn *c, const struct keys *k, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get_admin);
 	int r;
@@ -343,7 +355,7 @@ static int admin_get(struct store_conn *c, int64_t id, json_t **out)
 	sqlite3_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
-		*out = admin_row(st);
+		*out = admin_row(st, k);
 	sqlite3_reset(st);
 	if (r == 0)
 		return -EIO;
@@ -361,7 +373,7 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	char *html = NULL;
 	int r;
 
-	r = comment_load(c, id, &row);
+	r = comment_load(c, NULL, id, &row);
 	if (r == 0 || (r == 1 && row.status == COMMENT_DELETED))
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				 (long long)id);
@@ -385,8 +397,8 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 }
 
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
-		    struct comment_error *err)
+		    const struct keys *k, const char *actor, int64_t id,
+		    const struct comment_change *ch, json_t **out, struct comment_error *err)
 {
 	int r;
 
@@ -395,7 +407,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 		return r;
 	r = edit_locked(c, cl, cfg, actor, id, ch, err);
 	if (r == 0)
-		r = admin_get(c, id, out);
+		r = admin_get(c, k, id, out);
 	if (r == 0) {
 		r = comment_store_result(store_commit(c), err);
 		if (r) {
@@ -488,6 +500,31 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 
 static const char sql_by_email[] = ADMIN_COLUMNS " WHERE c.email_hash = ?1 ORDER BY c.id";
 
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* An exported comment: the admin form and what else is held about its
+ * writer while it is kept: the client address, user agent, referrer (its
+ * host) and, for the edit window, the e-mail domain. */
+static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
+{
+	json_t *row = admin_row(st, k);
+	char *ip = column_unseal(st, 13, k), *domain = column_unseal(st, 17, k);
+
+	if (row && (json_object_set_new(row, "ip", text_or_null(ip)) != 0 ||
+		    json_object_set_new(row, "user_agent", column_text_or_null(st, 15)) != 0 ||
+		    json_object_set_new(row, "referrer", column_text_or_null(st, 16)) != 0 ||
+		    json_object_set_new(row, "email_domain", text_or_null(domain)) != 0)) {
+		json_decref(row);
+		row = NULL;
+	}
+	free(ip);
+	free(domain);
+	return row;
+}
+
 int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
@@ -505,7 +542,7 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
-		if (json_array_append_new(list, admin_row(st)) != 0) {
+		if (json_array_append_new(list, export_row(st, k)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -524,9 +561,10 @@ static const char sql_ids_by_email[] =
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
-    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, user_agent = NULL,"
-    " referrer = NULL, email_hash = NULL, features = NULL, tokens = NULL, edit_hash = NULL,"
-    " avatar = '', modified = ?2 WHERE id = ?1";
+    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, ip_sealed = NULL,"
+    " email_domain_sealed = NULL, user_agent = NULL, referrer = NULL, email_hash = NULL,"
+    " features = NULL, tokens = NULL, edit_hash = NULL, avatar = '', modified = ?2"
+    " WHERE id = ?1";
 
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *email, bool anonymise, const char *actor, json_t **out)
@@ -605,8 +643,12 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	if (r)
 		goto out;
 	r = store_commit(c);
-	if (r == 0)
+	if (r == 0) {
+		/* secure_delete zeroed the erased rows in the pages; the WAL still
+		 * holds the pages as they were: copy it back and truncate it. */
+		store_checkpoint_truncate(c);
 		*out = json_pack("{s:I}", "erased", (json_int_t)n);
+	}
 out:
 	store_rollback(c);
 	sodium_memzero(hash, sizeof(hash));
@@ -614,21 +656,86 @@ out:
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 
+/* Retention, each statement with the age (?1: created before) it applies
+ * to.  Expired spam that others replied to is emptied to a tombstone, so
+ * the replies stay visible and nothing of the spam stays readable. */
+static const char sql_old_spam_tombstone[] =
+    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
+    " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
+    " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
+    " WHERE status = 'spam' AND created < ?1"
+    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 static const char sql_old_ips[] =
-    "UPDATE comments SET ip = NULL, user_agent = NULL WHERE created < ?1"
-    " AND (ip IS NOT NULL OR user_agent IS NOT NULL)";
+    "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
+    " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
+    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)";
+static const char sql_old_domains[] =
+    "UPDATE comments SET email_domain_sealed = NULL"
+    " WHERE created < ?1 AND email_domain_sealed IS NOT NULL";
+static const char sql_old_decoy_content[] =
+    "UPDATE decoys SET sealed = NULL WHERE created < ?1 AND sealed IS NOT NULL";
+static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1";
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 
-int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned spam_days,
-			unsigned ip_days, unsigned prune_days, int64_t now,
+/* Runs one retention statement for rows created before `before`; *changed
+ * counts them (may be NULL). */
+static int retire(struct store_conn *c, const char *sql, int64_t before, int64_t now,
+		  const char *what, unsigned *changed)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, now);
+	r = store_run(c, st, what);
+	if (r == 0 && changed)
+		*changed += store_changes(c);
+	return r;
+}
+
+static int retention_steps(struct store_conn *c, const struct moderation_retention *rt,
+			   int64_t now, struct maintenance_report *rep)
+{
+	const int64_t spam = now - (int64_t)rt->spam_days * 86400,
+		      ips = now - (int64_t)rt->ip_days * 86400,
+		      edit = now - (int64_t)rt->edit_window;
+	int r;
+
+	r = retire(c, sql_old_spam_tombstone, spam, now, "spam retention", &rep->spam_emptied);
+	if (r == 0)
+		r = retire(c, sql_old_spam, spam, now, "spam retention", &rep->spam_deleted);
+	if (r == 0)
+		r = retire(c, sql_old_ips, ips, now, "ip retention", &rep->ips_cleared);
+	if (r == 0)
+		r = retire(c, sql_old_domains, edit, now, "e-mail domain retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoy_content, edit, now, "decoy retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoys, spam, now, "decoy retention", &rep->decoys_purged);
+	/* Tombstones whose last reply went (repeat: chains of tombstones). */
+	for (int i = 0; r == 0 && i < 64; i++) {
+		unsigned changed = 0;
+		r = retire(c, sql_bare_tombstones, 0, now, "tombstones", &changed);
+		rep->tombstones_purged += changed;
+		if (!changed)
+			break;
+	}
+	return r;
+}
+
+int moderation_maintain(struct store_conn *c, struct classifier *cl,
+			const struct moderation_retention *rt, int64_t now,
 			struct maintenance_report *rep)
 {
-	sqlite3_stmt *st;
 	unsigned pruned = 0;
 	int r;
 
@@ -636,47 +743,17 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned sp
 	r = store_begin(c);
 	if (r)
 		return r;
-	st = store_stmt(c, sql_old_spam);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)spam_days * 86400);
-	r = store_run(c, st, "spam retention");
-	if (r)
-		goto out;
-	rep->spam_deleted = store_changes(c);
-	st = store_stmt(c, sql_old_ips);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)ip_days * 86400);
-	r = store_run(c, st, "ip retention");
-	if (r)
-		goto out;
-	rep->ips_cleared = store_changes(c);
-	/* Tombstones whose last reply went (repeat: chains of tombstones). */
-	for (int i = 0; i < 64; i++) {
-		unsigned changed;
-		st = store_stmt(c, sql_bare_tombstones);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		r = store_run(c, st, "tombstones");
-		if (r)
-			goto out;
-		changed = store_changes(c);
-		rep->tombstones_purged += changed;
-		if (!changed)
-			break;
-	}
-	r = classifier_prune(cl, c, now - (int64_t)prune_days * 86400, &pruned);
+	r = retention_steps(c, rt, now, rep);
+	if (r == 0)
+		r = classifier_prune(cl, c, now - (int64_t)rt->prune_days * 86400, &pruned);
 	if (r)
 		goto out;
 	rep->tokens_pruned = pruned;
 	r = store_commit(c);
+	/* What retention removed was zeroed in the pages (secure_delete); the
+	 * WAL still holds them as they were: copy it back and truncate it. */
+	if (r == 0 && store_checkpoint_truncate(c) == 0)
+		rep->wal_truncated = true;
 out:
 	store_rollback(c);
 	return r;

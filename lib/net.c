@@ -355,21 +355,16 @@ bool net_redirect_allowed(const struct net_origins *o, const char *url)
 	return url[len] == '\0' || url[len] == '/' || url[len] == '?' || url[len] == '#';
 }
 
-void net_client_addr(const struct net_addr *peer, const char *xff, const struct net_cidrs *trusted,
-		     struct net_addr *out)
+/* Walks one X-Forwarded-For line from the right.  Returns 1 with *out set
+ * when an untrusted entry was found, 0 when every entry was trusted (*out:
+ * the leftmost), -1 on a malformed entry. */
+static int xff_line(const char *xff, const struct net_cidrs *trusted, struct net_addr *out)
 {
 	char item[NET_IP_MAX + 1];
-	size_t len, end;
+	size_t end = strlen(xff);
 
-	*out = *peer;
-	if (!xff || !net_cidrs_contains(trusted, peer))
-		return;
-	len = strnlen(xff, NET_XFF_MAX + 1);
-	if (len > NET_XFF_MAX)
-		return;
-	/* Walk from the right: the rightmost entry was added by the nearest
-	 * proxy; the leftmost is whatever the client claimed. */
-	end = len;
+	/* The rightmost entry was added by the nearest proxy; the leftmost is
+	 * whatever the client claimed. */
 	for (;;) {
 		size_t start = end, n;
 		struct net_addr a;
@@ -384,20 +379,63 @@ void net_client_addr(const struct net_addr *peer, const char *xff, const struct 
 		while (n > 0 && (xff[start + n - 1] == ' ' || xff[start + n - 1] == '\t'))
 			n--;
 		if (n == 0 || n >= sizeof(item))
-			goto malformed;
+			return -1;
 		memcpy(item, xff + start, n);
 		item[n] = '\0';
 		if (net_parse_ip(item, &a) != 0)
-			goto malformed;
+			return -1;
 		*out = a;
 		if (!net_cidrs_contains(trusted, &a))
-			return;
+			return 1;
 		while (start > 0 && xff[start - 1] != ',')
 			start--;
 		if (start == 0)
-			return;
+			return 0;
 		end = start - 1;
 	}
-malformed:
+}
+
+void net_client_addr_lines(const struct net_addr *peer, const char *const *lines, size_t n,
+			   const struct net_cidrs *trusted, struct net_addr *out)
+{
+	struct net_addr a = *peer;
+
 	*out = *peer;
+	if (n == 0 || !net_cidrs_contains(trusted, peer))
+		return;
+	/* The lines are one list: the last line's entries are the rightmost. */
+	while (n-- > 0) {
+		int r = xff_line(lines[n], trusted, &a);
+		if (r < 0)
+			return; /* malformed: the peer */
+		*out = a;
+		if (r == 1)
+			return;
+	}
+}
+
+void net_client_addr(const struct net_addr *peer, const char *xff, const struct net_cidrs *trusted,
+		     struct net_addr *out)
+{
+	net_client_addr_lines(peer, &xff, xff ? 1 : 0, trusted, out);
+}
+
+void net_client_network(const struct net_addr *a, struct net_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = a->family;
+	memcpy(out->bytes, a->bytes, a->family == AF_INET6 ? 8 : 4);
+}
+
+void net_cidrs_widen(struct net_cidrs *c, unsigned v6_bits)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		struct cidr *it = &c->items[i];
+
+		if (it->addr.family != AF_INET6 || it->bits <= v6_bits)
+			continue;
+		it->bits = v6_bits;
+		for (unsigned b = v6_bits; b < 128; b++)
+			it->addr.bytes[b / 8] &= (unsigned char)~(0x80u >> (b % 8));
+	}
 }

@@ -30,6 +30,7 @@
 #include "classify.h"
 #include "comment.h"
 #include "config.h"
+#include "host.h"
 #include "keys.h"
 #include "net.h"
 #include "policy.h"
@@ -130,6 +131,8 @@ struct submit_decision {
 	unsigned n_reasons;
 	struct submit_reason reasons[SUBMIT_REASONS_MAX];
 	struct classify_result result; /* score, deciding tokens, features (owned) */
+	char referrer[HOST_REFERRER_MAX]; /* the Referer as weighed and kept:
+					     "scheme://host/", "(invalid)" or "" */
 };
 
 /* Frees what the decision owns and zeroes it.  NULL-safe. */
@@ -144,8 +147,10 @@ void submit_rule(struct submit_decision *d);
 json_t *submit_reasons_json(const struct submit_decision *d);
 
 /* Scores content and gathers the facts, then applies submit_rule.  Nothing
- * is stored.  email_hash: the keyed hash of the address when content->email
- * is NULL (edits), or NULL.  0 or negative. */
+ * is stored.  email_hash: the keyed hash of the address, or NULL to hash
+ * content->email (an edit knows the hash and, for the edit window, the
+ * domain only).  The Referer is reduced to its scheme and host first
+ * (d->referrer): the rest is never weighed or kept.  0 or negative. */
 int submit_decide(struct store_conn *c, const struct submit_site *site,
 		  const struct submit_content *content, const unsigned char *email_hash,
 		  const struct submit_request *rq, struct submit_decision *d);
@@ -160,16 +165,19 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 
 /* The author's edit of comment id with its edit token, within edit_window:
  * the changed text, name or website is validated and decided again exactly
- * as a new comment with that content would be.  *out is the poster's
- * answer.  0, COMMENT_INVALID (404 unknown, 403 wrong token or window
- * closed, 422 invalid), COMMENT_UNAVAILABLE, or negative. */
+ * as a new comment with that content would be (the e-mail domain, kept
+ * sealed for the edit window, included).  *out is the poster's answer.  The
+ * edit of a discarded comment's decoy is validated alike and answered like
+ * a held comment's, never published.  0, COMMENT_INVALID (404 unknown, 403
+ * wrong token or window closed, 422 invalid), COMMENT_UNAVAILABLE, or
+ * negative. */
 int submit_author_edit(struct store_conn *c, const struct submit_site *site, int64_t id,
 		       const char *token, const struct comment_change *ch,
 		       const struct submit_request *rq, struct submit_decision *d, json_t **out,
 		       struct comment_error *err);
 
-/* The author's deletion of comment id (same token and window).  *out is
- * {"id", "deleted": true}.  Like submit_author_edit. */
+/* The author's deletion of comment id (same token and window), a decoy's
+ * too.  *out is {"id", "deleted": true}.  Like submit_author_edit. */
 int submit_author_delete(struct store_conn *c, const struct submit_site *site, int64_t id,
 			 const char *token, int64_t now, json_t **out, struct comment_error *err);
 

@@ -20,7 +20,7 @@ BUILD=${BUILD:-build}
 # browser tests in tests/e2e/ (playwright-core drives /usr/bin/chromium).
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev publicsuffix systemd nodejs npm chromium"
+libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix systemd nodejs npm chromium"
 
 deps() {
 	missing=""
