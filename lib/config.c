@@ -51,7 +51,7 @@ static const struct setting settings[] = {
     {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000, NULL, 0, 0},
     {"threads", SETTING_UINT, FIELD(threads), "8", 1, 64, NULL, 0, 0},
     {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0},
-    {"connections_per_client", SETTING_UINT, FIELD(connections_per_client), "16", 1, 10000, NULL,
+    {"connections_per_client", SETTING_UINT, FIELD(connections_per_client), "32", 1, 10000, NULL,
      0, 0},
     {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600, NULL, 0, 0},
     {"header_timeout", SETTING_UINT, FIELD(header_timeout), "10", 1, 3600, NULL, 0, 0},

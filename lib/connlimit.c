@@ -4,6 +4,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* Evicted connections hold their descriptor until the server has closed
+ * them; under a flood of new connections, no more than this many may be
+ * on their way out (further newcomers are refused), so descriptors stay
+ * within total + EVICTING_MAX. */
+#define EVICTING_MAX 16
+
 struct connlimit_slot {
 	bool used;
 	bool exempt;
@@ -71,13 +77,19 @@ static bool counted(const struct connlimit_slot *s)
 	return s->used && !s->evicted;
 }
 
-/* The connections counted in all, and of key (not exempt ones). */
-static void counts(const struct connlimit *cl, uint64_t key, unsigned *all, unsigned *mine)
+/* The connections counted in all, and of key (not exempt ones); *leaving
+ * (may be NULL) gets those evicted but not yet closed. */
+static void counts(const struct connlimit *cl, uint64_t key, unsigned *all, unsigned *mine,
+		   unsigned *leaving)
 {
 	*all = 0;
 	*mine = 0;
+	if (leaving)
+		*leaving = 0;
 	for (unsigned i = 0; i < cl->capacity; i++) {
 		const struct connlimit_slot *s = &cl->slots[i];
+		if (leaving && s->used && s->evicted)
+			(*leaving)++;
 		if (!counted(s))
 			continue;
 		(*all)++;
@@ -115,11 +127,11 @@ bool connlimit_admit(struct connlimit *cl, uint64_t key, bool exempt, connlimit_
 		     void *u)
 {
 	struct connlimit_slot *mine_victim = NULL, *any_victim = NULL;
-	unsigned all, mine;
+	unsigned all, mine, leaving;
 	bool ok = true;
 
 	pthread_mutex_lock(&cl->lock);
-	counts(cl, key, &all, &mine);
+	counts(cl, key, &all, &mine, &leaving);
 	if (!exempt && mine >= cl->per_client) {
 		mine_victim = longest_waiting(cl, true, key, NULL);
 		ok = mine_victim != NULL;
@@ -129,6 +141,8 @@ bool connlimit_admit(struct connlimit *cl, uint64_t key, bool exempt, connlimit_
 		any_victim = longest_waiting(cl, false, 0, mine_victim);
 		ok = any_victim != NULL;
 	}
+	if ((mine_victim || any_victim) && leaving >= EVICTING_MAX)
+		ok = false;
 	if (ok && mine_victim)
 		evict_slot(mine_victim, evict, u);
 	if (ok && any_victim)
@@ -211,7 +225,7 @@ unsigned connlimit_count(struct connlimit *cl, uint64_t key)
 	unsigned all, mine;
 
 	pthread_mutex_lock(&cl->lock);
-	counts(cl, key, &all, &mine);
+	counts(cl, key, &all, &mine, NULL);
 	pthread_mutex_unlock(&cl->lock);
 	return mine;
 }
@@ -221,7 +235,7 @@ unsigned connlimit_total(struct connlimit *cl)
 	unsigned all, mine;
 
 	pthread_mutex_lock(&cl->lock);
-	counts(cl, 0, &all, &mine);
+	counts(cl, 0, &all, &mine, NULL);
 	pthread_mutex_unlock(&cl->lock);
 	return all;
 }

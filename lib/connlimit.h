@@ -10,7 +10,8 @@
  *     towards total);
  *   - a new connection over either cap takes the place of the connection
  *     that has been waiting longest for its headers (of the same client for
- *     per_client, of anyone for total); when none is waiting it is refused;
+ *     per_client, of anyone for total); when none is waiting, or when a
+ *     flood has many evicted connections not yet closed, it is refused;
  *   - headers must be complete within header_timeout of the connection or
  *     of the end of the previous request: a client trickling header bytes
  *     is cut off even though it is never idle.

@@ -21,6 +21,7 @@ static const char *const reason_names[] = {
     [SUBMIT_REASON_MODERATION_ALL] = "moderation_all",
     [SUBMIT_REASON_FIRST_COMMENT] = "first_comment",
     [SUBMIT_REASON_EDITED] = "edited",
+    [SUBMIT_REASON_KEPT] = "kept",
     [SUBMIT_REASON_IMPORTED] = "imported",
     [SUBMIT_REASON_MODERATOR] = "moderator",
 };
@@ -571,6 +572,12 @@ static void input_clear(struct comment_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
+/* How far a status is from being published. */
+static int strictness(enum comment_status s)
+{
+	return s == COMMENT_PUBLISHED ? 0 : s == COMMENT_PENDING ? 1 : 2;
+}
+
 /* Decides an edited comment again and writes it (inside the caller's
  * transaction).  An edit cannot be discarded: what is stored stays, as
  * spam. */
@@ -602,6 +609,13 @@ static int decide_edit(struct store_conn *c, const struct submit_site *site,
 		return r;
 	if (d->status == COMMENT_DISCARDED)
 		d->status = COMMENT_SPAM;
+	/* An edit never lifts a hold or a spam verdict: were it to publish a
+	 * held comment, or hold a discarded one's decoy but publish a spam
+	 * one, the author would read the verdict from the answer. */
+	if (strictness(row->status) > strictness(d->status)) {
+		d->status = row->status;
+		add_reason(d, SUBMIT_REASON_KEPT);
+	}
 	reasons = reasons_text(d);
 	tokens = stored_tokens(site->keys, d->result.tokens_json);
 	if (reasons) {

@@ -22,7 +22,10 @@
  *   moderation = first, no published comment with this e-mail hash yet
  *                                            -> pending     (first_comment)
  *   otherwise                                -> published
- * Imports and moderators' replies keep the status their caller gives.
+ * Imports and moderators' replies keep the status their caller gives.  An
+ * author's edit is decided by the same rule on the new content, and never
+ * lifts the status it had (held stays held, spam stays spam): the answer
+ * would tell the author what the filter thought of the first version.
  */
 #ifndef COMMENTD_SUBMIT_H
 #define COMMENTD_SUBMIT_H
@@ -97,6 +100,7 @@ enum submit_reason_code {
 	SUBMIT_REASON_MODERATION_ALL,
 	SUBMIT_REASON_FIRST_COMMENT,
 	SUBMIT_REASON_EDITED,
+	SUBMIT_REASON_KEPT, /* an author's edit kept the earlier, stricter status */
 	SUBMIT_REASON_IMPORTED,
 	SUBMIT_REASON_MODERATOR,
 };

@@ -715,7 +715,9 @@ def idle_connections(n=2000):
     # in FIN-WAIT-2).  The flood is tried once more before it counts as a
     # failure.
     for attempt in (1, 2):
-        d = Daemon({"connections": str(n + 500), "timeout": "600"}).start()
+        # Idle means no headers: header_timeout is raised with timeout.
+        d = Daemon({"connections": str(n + 500), "timeout": "600",
+                    "header_timeout": "600"}).start()
         socks = open_idle(d.port, n, d)
         deadline = time.monotonic() + 15  # dropped SYNs are retried after 1, 3, 7 s
         while daemon_fds(d) < n and time.monotonic() < deadline:

@@ -85,6 +85,22 @@ static void test_total(void)
 	connlimit_free(cl);
 }
 
+/* A flood: evicted connections not yet closed bound the churn. */
+static void test_flood(void)
+{
+	struct connlimit *cl = NULL;
+	unsigned admitted = 0;
+
+	connlimit_new(&cl, 512, 8, 100, 10);
+	n_evicted = 0;
+	for (int i = 0; i < 200; i++)
+		admitted += connect_(cl, (uint64_t)i, false, i, i) != NULL;
+	is_int(connlimit_total(cl), 8, "a flood of 200: eight held (the total)");
+	is_int(n_evicted, 16, "sixteen evicted while their closing is pending");
+	is_int(admitted, 8 + 16, "and the rest refused (%u admitted)", admitted);
+	connlimit_free(cl);
+}
+
 static void test_deadline(void)
 {
 	struct connlimit *cl = NULL;
@@ -182,6 +198,7 @@ int main(void)
 	test_per_client();
 	test_total();
 	test_deadline();
+	test_flood();
 	test_capacity();
 	test_threads();
 	return done_testing();
