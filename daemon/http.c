@@ -300,6 +300,30 @@ static void shared_answer_free(void *cls)
 	free(sa);
 }
 
+/* Below this, a shared body is copied into the answer: libmicrohttpd sends
+ * a buffer and its headers in one system call (an iovec answer takes two),
+ * and a copy this small costs less than the call; above it, the body is
+ * sent from where it is, however many connections send it. */
+#define SHARE_MIN (32 * 1024)
+
+/* The shared body (without its last byte) and the tail, copied into one
+ * buffer. */
+static struct MHD_Response *copied_response(struct reply *rep)
+{
+	size_t head = rep->shared->len - 1, tail = strlen(rep->tail);
+	char *buf = malloc(head + tail);
+	struct MHD_Response *resp;
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, rep->shared->data, head);
+	memcpy(buf + head, rep->tail, tail);
+	resp = MHD_create_response_from_buffer(head + tail, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(buf);
+	return resp;
+}
+
 /* A response sent from the shared body (without its last byte) and the
  * tail; takes both from rep.  NULL on failure (rep keeps them). */
 static struct MHD_Response *shared_response(struct reply *rep)
@@ -308,7 +332,12 @@ static struct MHD_Response *shared_response(struct reply *rep)
 	struct MHD_IoVec iov[2];
 	struct MHD_Response *resp;
 
-	if (rep->shared->len == 0 || !rep->tail || !(sa = malloc(sizeof(*sa))))
+	if (rep->shared->len == 0 || !rep->tail)
+		return NULL;
+	if (rep->shared->len < SHARE_MIN)
+		return copied_response(rep);
+	sa = malloc(sizeof(*sa));
+	if (!sa)
 		return NULL;
 	iov[0] = (struct MHD_IoVec){rep->shared->data, rep->shared->len - 1};
 	iov[1] = (struct MHD_IoVec){rep->tail, strlen(rep->tail)};
