@@ -3,6 +3,7 @@
 
 usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
                            [--text-only] [--no-bogofilter] [--sweep-cutoffs]
+                           [--protocol-starter off|loo] [--learning-curve]
                            [--cls-opt=--robs=0.3 ...]
 
 Reads the corpora in place (default: ../shared/corpora next to the repository;
@@ -27,6 +28,23 @@ unless --text-only; ours gets it as "author").
 --sweep-cutoffs prints our three-way rates over a grid of cut-offs, first on
 the 3-fold CV scores inside the training parts (choose defaults there), then on
 the test splits.
+
+The protocols measure the site's own learning, so by default they run with
+the starter model off (--protocol-starter off).  With --protocol-starter loo
+ours layers a starter under the site's learning that tools/build-starter.py
+builds from every source except the one tested (the video, or SMS): the
+shipped starter would have seen the test comments.
+
+Day one (always printed): the starter model alone, with nothing learned, on
+one source left out of its training: each video with a starter from the other
+videos and SMS, and SMS with a starter from the videos.  A comment is held
+when it scores at or above the ham cut-off (during the cold start the starter
+never files spam), so the rates are ham held and spam published.
+
+--learning-curve: on each video, a site that has learned the first N
+comments of a shuffled half (N = 0, 25, 50, 100, 200; the other half is the
+test), with the starter (left-out, as above) and without: how fast the
+site's own learning takes over.
 
 Throughput: SMS corpus, one core: ours learns all 5,574 messages in memory and
 classifies them 20 times (wall clock, and the process's CPU time); also `commentctl learn` into SQLite (one transaction)
@@ -215,12 +233,40 @@ def write_mbox(path, items, text_only):
             f.write(body + "\n\n")
 
 
+def load_build_starter():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "build_starter", os.path.join(REPO, "tools", "build-starter.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class Starters:
+    """Starter model files that leave one source out, made on demand."""
+
+    def __init__(self, exe, corpora, tmp):
+        self.exe, self.corpora, self.tmp = exe, corpora, tmp
+        self.files = {}
+        self.mod = load_build_starter()
+
+    def without(self, group):
+        if group not in self.files:
+            src = self.mod.load_sources(self.corpora, exclude=(group,))
+            nspam, nham, rows = self.mod.build(self.exe, src)
+            path = os.path.join(self.tmp, "starter-without-%s.txt" % group)
+            self.mod.write_model(path, nspam, nham, rows, src, self.mod.MIN_COUNT)
+            self.files[group] = path
+        return self.files[group]
+
+
 class Ours:
     name = "commentd"
 
-    def __init__(self, exe, opts):
+    def __init__(self, exe, opts, starters=None):
         self.exe = exe
         self.opts = opts
+        self.starters = starters  # None: the protocols run with the starter off
         self.ham_cut, self.spam_cut = self.cutoffs()
 
     def cutoffs(self):
@@ -234,11 +280,17 @@ class Ours:
         m = re.search(r"ham < ([0-9.]+), spam >= ([0-9.]+)", out)
         return float(m.group(1)), float(m.group(2))
 
-    def scores(self, train, test, tmp, text_only):
+    def scores(self, train, test, tmp, text_only, group=None, starter=None):
+        """starter: a starter file to use; else the left-out starter of group
+        with --protocol-starter loo, else none."""
         a, b = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
         write_jsonl(a, train, text_only)
         write_jsonl(b, test, text_only)
-        out, _, _, _ = run_rss([self.exe, "eval-split", "--train", a, "--test", b] + self.opts)
+        if starter is None and self.starters and group:
+            starter = self.starters.without(group)
+        st = ["--starter-file", starter] if starter else ["--starter", "off"]
+        out, _, _, _ = run_rss([self.exe, "eval-split", "--train", a, "--test", b] + st +
+                               self.opts)
         return [float(x) for x in out.split()]
 
 
@@ -252,7 +304,7 @@ class Bogofilter:
         self.ham_cut = float(vals.get("ham_cutoff", 0.45))
         self.spam_cut = float(vals.get("spam_cutoff", 0.99))
 
-    def scores(self, train, test, tmp, text_only):
+    def scores(self, train, test, tmp, text_only, group=None):
         db = tempfile.mkdtemp(dir=tmp)
         s, h, t = (os.path.join(tmp, n) for n in ("s.mbox", "h.mbox", "t.mbox"))
         write_mbox(s, [i for i in train if i["label"] == "spam"], text_only)
@@ -271,18 +323,18 @@ class Bogofilter:
 # ---------------------------------------------------------------- protocol
 
 
-def evaluate(system, train, test, text_only, inner_seed):
+def evaluate(system, train, test, text_only, inner_seed, group):
     """One split: returns dict of metrics."""
     with tempfile.TemporaryDirectory() as tmp:
         labels = [it["label"] == "spam" for it in test]
-        scores = system.scores(train, test, tmp, text_only)
+        scores = system.scores(train, test, tmp, text_only, group)
         # threshold by 3-fold CV inside the training part
         folds = stratified_folds(train, 3, inner_seed)
         il, isc = [], []
         for k in range(3):
             tr = [it for j, f in enumerate(folds) if j != k for it in f]
             il += [it["label"] == "spam" for it in folds[k]]
-            isc += system.scores(tr, folds[k], tmp, text_only)
+            isc += system.scores(tr, folds[k], tmp, text_only, group)
         t = best_threshold(il, isc)
     mcc, acc = mcc_acc(labels, scores, t)
     rej, pub, q = three_way(labels, scores, system.ham_cut, system.spam_cut)
@@ -342,14 +394,87 @@ def throughput(ours, bogos, sms, text_only, tmp):
     return rows
 
 
+def dayone(ours, starters, videos, sms, text_only):
+    """The starter alone on each left-out source: rows of metrics."""
+    rows = []
+    groups = [(name, items) for name, items in videos] + [("sms", sms)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, items in groups:
+            labels = [it["label"] == "spam" for it in items]
+            scores = ours.scores([], items, tmp, text_only, starter=starters.without(name))
+            nh = sum(1 for y in labels if not y)
+            held_ham = sum(1 for y, s in zip(labels, scores) if not y and s >= ours.ham_cut)
+            pub_spam = sum(1 for y, s in zip(labels, scores) if y and s < ours.ham_cut)
+            mcc, acc = mcc_acc(labels, scores, ours.ham_cut)
+            rows.append((name, acc, mcc, auc(labels, scores), held_ham / nh,
+                         pub_spam / (len(items) - nh),
+                         sum(1 for s in scores if s >= ours.ham_cut) / len(items),
+                         sum(1 for y, s in zip(labels, scores) if not y and s >= ours.spam_cut) /
+                         nh))
+    return rows
+
+
+def print_dayone(rows, ours):
+    print("\nday one: the starter alone on a source left out of it (held = score >= %.2f):" %
+          ours.ham_cut)
+    print("  %-12s %7s %6s %6s %10s %10s %7s %14s" % ("left out", "acc%", "MCC", "AUC",
+                                                      "ham-held%", "spam-pub%", "held%",
+                                                      "ham>=spam-cut%"))
+    for r in rows:
+        print("  %-12s %7.2f %6.3f %6.3f %10.2f %10.2f %7.2f %14.2f" %
+              (r[0], 100 * r[1], r[2], r[3], 100 * r[4], 100 * r[5], 100 * r[6], 100 * r[7]))
+    vids = [r for r in rows if r[0] != "sms"]
+    m = [sum(r[i] for r in vids) / len(vids) for i in range(1, 8)]
+    print("  %-12s %7.2f %6.3f %6.3f %10.2f %10.2f %7.2f %14.2f" %
+          ("videos mean", 100 * m[0], m[1], m[2], 100 * m[3], 100 * m[4], 100 * m[5],
+           100 * m[6]))
+
+
+def learning_curve(ours, starters, videos, text_only, seeds):
+    """Per N: mean (MCC at the ham cut-off, queued share) with and without the
+    starter over videos and seeds; the test half is fixed per seed."""
+    sizes = [0, 25, 50, 100, 200]
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, items in videos:
+            for seed in range(seeds):
+                pool, test = stratified_split(items, 0.5, 1000 + seed)
+                random.Random(seed).shuffle(pool)
+                labels = [it["label"] == "spam" for it in test]
+                for n in sizes:
+                    train = pool[:n]
+                    for on in (False, True):
+                        if n == 0 and not on:
+                            continue
+                        st = starters.without(name) if on else None
+                        sc = ours.scores(train, test, tmp, text_only, starter=st)
+                        rej, pub, q = three_way(labels, sc, ours.ham_cut, ours.spam_cut)
+                        res.setdefault((n, on), []).append(
+                            (auc(labels, sc), mcc_acc(labels, sc, ours.ham_cut)[0], rej, pub, q))
+    print("\nlearning curve (videos, %d seeds): the site learned N comments; "
+          "AUC / ham-rej%% / spam-pub%% / queued%%" % seeds)
+    for n in sizes:
+        cells = []
+        for on in (False, True):
+            v = res.get((n, on))
+            if not v:
+                cells.append("%34s" % "-")
+                continue
+            m = [sum(x[i] for x in v) / len(v) for i in range(5)]
+            cells.append("%s %.3f / %5.2f / %5.2f / %5.1f" % ("starter" if on else "site   ",
+                                                             m[0], 100 * m[2], 100 * m[3],
+                                                             100 * m[4]))
+        print("  N=%-4d %s   %s" % (n, cells[0], cells[1]))
+
+
 def sweep(table, name, inner=False):
     """Three-way rates of one system for a grid of cut-offs (mean as in the table).
     inner: on the 3-fold CV scores inside the training parts, never the test
     splits; this is where the default cut-offs are chosen."""
     print("\ncut-off sweep (%s, %s): ham-rej%% / spam-pub%% / queued%%" %
           (name, "3-fold CV inside the training parts" if inner else "test splits"))
-    hams = [0.3, 0.4, 0.5, 0.6, 0.65, 0.7]
-    spams = [0.98, 0.99, 0.995, 0.997, 0.999, 0.9999]
+    hams = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7]
+    spams = [0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
     lk, sk = ("_ilabels", "_iscores") if inner else ("_labels", "_scores")
     for proto in ("YT", "LOVO", "SMS"):
         groups = table[(name, proto)]
@@ -368,7 +493,7 @@ def sweep(table, name, inner=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--commentctl", default=os.path.join(REPO, "build", "daemon", "commentctl"))
+    ap.add_argument("--commentctl", default=os.path.join(REPO, "build", "ctl", "commentctl"))
     ap.add_argument("--corpora", default=os.path.join(REPO, "..", "shared", "corpora"))
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -378,7 +503,17 @@ def main():
                     help="also print three-way rates of ours over a grid of cut-offs")
     ap.add_argument("--cls-opt", action="append", default=[],
                     help="extra option for commentctl eval-split (repeatable)")
+    ap.add_argument("--protocol-starter", choices=("off", "loo"), default="loo",
+                    help="starter under the site's learning in the protocols")
+    ap.add_argument("--learning-curve", action="store_true")
+    ap.add_argument("--no-protocols", action="store_true",
+                    help="only day one (and --learning-curve)")
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as stdir:
+        run(args, stdir)
+
+
+def run(args, stdir):
 
     if not os.path.exists(args.commentctl):
         sys.exit("no %s: build first (meson compile -C build) or pass --commentctl" %
@@ -390,7 +525,9 @@ def main():
                load_youtube(v)) for v in vids]
     sms = load_sms(os.path.join(args.corpora, "SMSSpamCollection"))
 
-    ours = Ours(args.commentctl, args.cls_opt)
+    starters = Starters(args.commentctl, args.corpora, stdir)
+    ours = Ours(args.commentctl, args.cls_opt,
+                starters if args.protocol_starter == "loo" else None)
     systems = [ours]
     if not args.no_bogofilter:
         systems += [Bogofilter("bogofilter default", []),
@@ -399,11 +536,19 @@ def main():
     print("corpora: %s (%s; SMS %d)" % (os.path.normpath(args.corpora),
                                         ", ".join("%s %d" % (n, len(i)) for n, i in videos),
                                         len(sms)))
-    print("seeds %d, author field %s" % (args.seeds, "not used" if args.text_only else "used"))
+    print("seeds %d, author field %s, starter in the protocols: %s" %
+          (args.seeds, "not used" if args.text_only else "used",
+           "left-out starter" if args.protocol_starter == "loo" else "off"))
     t0 = time.monotonic()
+    print_dayone(dayone(ours, starters, videos, sms, args.text_only), ours)
+    if args.learning_curve:
+        learning_curve(ours, starters, videos, args.text_only, min(args.seeds, 5))
+    if args.no_protocols:
+        return
     jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
-        futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4]) for s, p in jobs]
+        futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4],
+                          "sms" if p[0] == "SMS" else p[1]) for s, p in jobs]
         results = [f.result() for f in futs]
     table = {}
     for (s, p), r in zip(jobs, results):

@@ -1,5 +1,5 @@
-/* commentctl learn / score / eval / eval-split: the spam classifier from the
- * command line.  Input is JSON Lines, one object a line:
+/* commentctl learn / score / eval / eval-split / tokens: the spam classifier
+ * from the command line.  Input is JSON Lines, one object a line:
  *   {"text": "...", "author": "...", "email": "...", "url": "...", "ip": "...",
  *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham"}
  * Only "text" is required ("label" for eval).
@@ -7,8 +7,10 @@
 #include "ctl.h"
 
 #include "classify.h"
+#include "starter.h"
 #include "store.h"
 #include "text.h"
+#include "tokenize.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +37,9 @@ enum {
 	OPT_MAX_TOKENS,
 	OPT_PAIR_WEIGHT,
 	OPT_GRAM_WEIGHT,
+	OPT_STARTER,
+	OPT_STARTER_FILE,
+	OPT_STARTER_WEIGHT,
 	OPT_SPAM,
 	OPT_HAM,
 	OPT_FORGET,
@@ -57,6 +62,9 @@ static const struct option settings_options[] = {
     {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
     {"pair-weight", required_argument, NULL, OPT_PAIR_WEIGHT},
     {"gram-weight", required_argument, NULL, OPT_GRAM_WEIGHT},
+    {"starter", required_argument, NULL, OPT_STARTER},
+    {"starter-file", required_argument, NULL, OPT_STARTER_FILE},
+    {"starter-weight", required_argument, NULL, OPT_STARTER_WEIGHT},
     {NULL, 0, NULL, 0},
 };
 
@@ -64,7 +72,9 @@ static const struct option settings_options[] = {
 	"  --ham-cutoff X --spam-cutoff X --discard-cutoff X   verdict cut-offs\n"                 \
 	"  --min-learned N                     cold-start count per class\n"                       \
 	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
-	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"
+	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
+	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
+	"  --starter-file FILE                 a starter model instead of the built-in one\n"
 
 static int parse_double(const char *s, double *out)
 {
@@ -85,6 +95,50 @@ static int parse_unsigned(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* --starter-file: the model text (kept until exit: the classifier points
+ * into it) and its parsed form. */
+static char *starter_text;
+static struct starter *starter_custom;
+
+/* Reads and parses a starter model file.  0 or -1 (printed). */
+static int load_starter_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char err[STARTER_ERR_MAX];
+	size_t len = 0, cap = 1 << 20, got;
+	int r;
+
+	if (!f) {
+		fprintf(stderr, "commentctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	free(starter_text);
+	starter_custom = starter_free(starter_custom);
+	starter_text = malloc(cap);
+	while (starter_text && (got = fread(starter_text + len, 1, cap - len, f)) > 0) {
+		len += got;
+		if (len == cap && cap < STARTER_MAX_BYTES) {
+			char *p = realloc(starter_text, cap * 2);
+
+			if (!p)
+				break;
+			starter_text = p;
+			cap *= 2;
+		} else if (len == cap) {
+			break;
+		}
+	}
+	fclose(f);
+	if (!starter_text)
+		return -1;
+	r = starter_parse(&starter_custom, starter_text, len, err);
+	if (r != 0) {
+		fprintf(stderr, "commentctl: %s: %s\n", path, r > 0 ? err : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Applies a settings option; 0 handled, 1 not a settings option, -1 bad value. */
 static int settings_option(int opt, const char *arg, struct classify_settings *s)
 {
@@ -92,6 +146,13 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	double d;
 
 	switch (opt) {
+	case OPT_STARTER:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			return -1;
+		s->starter = strcmp(arg, "on") == 0;
+		return 0;
+	case OPT_STARTER_FILE:
+		return load_starter_file(arg) == 0 ? 0 : -1;
 	case OPT_MIN_LEARNED:
 	case OPT_MAX_TOKENS:
 		if (parse_unsigned(arg, 1000000, &u) < 0)
@@ -109,6 +170,7 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_MIN_DEV:
 	case OPT_PAIR_WEIGHT:
 	case OPT_GRAM_WEIGHT:
+	case OPT_STARTER_WEIGHT:
 		if (parse_double(arg, &d) < 0)
 			return -1;
 		if (opt == OPT_HAM_CUTOFF)
@@ -125,6 +187,8 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 			s->pair_weight = d;
 		else if (opt == OPT_GRAM_WEIGHT)
 			s->gram_weight = d;
+		else if (opt == OPT_STARTER_WEIGHT)
+			s->starter_weight = d;
 		else
 			s->min_dev = d;
 		return 0;
@@ -137,6 +201,8 @@ static int new_classifier(const struct classify_settings *s, struct classifier *
 {
 	int r = classifier_new(out, s);
 
+	if (r == 0 && starter_custom)
+		classifier_use_starter(*out, starter_custom);
 	if (r > 0)
 		fprintf(stderr, "commentctl: invalid classifier settings\n");
 	else if (r < 0)
@@ -416,8 +482,8 @@ int cmd_learn(int argc, char **argv)
 static const char score_usage[] =
     "usage: commentctl score (--db DB | --config FILE) [OPTIONS] [FILE]\n"
     "Prints for every JSON line of FILE (default stdin) one line\n"
-    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"tokens\":[...]} (plus\n"
-    "\"id\" when the input has one).\n" SETTINGS_HELP;
+    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"tokens\":[...]}\n"
+    "(model: none, starter, site or both; plus \"id\" when the input has one).\n" SETTINGS_HELP;
 
 static int settings_cb(void *ctx, int opt, const char *arg)
 {
@@ -438,9 +504,9 @@ static int score_line(struct classifier *cls, struct store_conn *conn, const str
 	if (classifier_score(cls, conn, &it->in, &res) != 0)
 		return -1;
 	tokens = json_loads(res.tokens_json, 0, NULL);
-	out = json_pack("{s:f,s:s,s:b,s:o}", "score", res.score, "verdict",
-			classify_verdict_name(res.verdict), "cold_start", res.cold_start, "tokens",
-			tokens ? tokens : json_array());
+	out = json_pack("{s:f,s:s,s:b,s:s,s:o}", "score", res.score, "verdict",
+			classify_verdict_name(res.verdict), "cold_start", res.cold_start, "model",
+			classify_model_name(res.model), "tokens", tokens ? tokens : json_array());
 	id = json_object_get(it->obj, "id");
 	if (out && id)
 		json_object_set(out, "id", id);
@@ -831,6 +897,93 @@ int cmd_eval_split(int argc, char **argv)
 	items_free(&tr);
 	items_free(&te);
 	classifier_free(cls);
+	ctl_env_close(&e);
+	return ctl_exit(r);
+}
+
+/* ---- tokens (hidden; for tools/build-starter.py) ----------------------------- */
+
+static const char tokens_usage[] =
+    "usage: commentctl tokens [FILE]\n"
+    "Prints for every JSON line of FILE (default stdin) the distinct tokens of\n"
+    "its \"text\" (text and text meta tokens, no submission meta tokens) as a\n"
+    "JSON array, one line each.\n";
+
+/* The distinct tokens of l as a JSON array. */
+static json_t *token_array(const struct token_list *l)
+{
+	json_t *arr = json_array(), *seen = json_object();
+
+	for (unsigned i = 0; arr && seen && i < l->n; i++) {
+		if (json_object_get(seen, l->tok[i]))
+			continue;
+		json_object_set_new(seen, l->tok[i], json_true());
+		json_array_append_new(arr, json_string(l->tok[i]));
+	}
+	json_decref(seen);
+	return arr;
+}
+
+static int tokens_lines(FILE *f, const char *path)
+{
+	struct tokenizer *t = NULL;
+	size_t cap = 0, lineno = 0;
+	char *line = NULL;
+	int status = CTL_FAIL;
+	long len;
+
+	if (tokenizer_new(&t) != 0)
+		return CTL_FAIL;
+	while ((len = ctl_read_line(f, &line, &cap, MAX_LINE)) != -1) {
+		struct item it;
+		json_t *arr;
+		char *s;
+
+		lineno++;
+		if (len == 0)
+			continue;
+		if (len < 0 || parse_item(line, (size_t)len, &it) != 0) {
+			fprintf(stderr, "commentctl: %s:%zu: not a JSON object with \"text\"\n",
+				path, lineno);
+			goto out;
+		}
+		tokenizer_reset(t);
+		tokenizer_text(t, it.in.text, strlen(it.in.text));
+		arr = token_array(tokenizer_tokens(t));
+		s = arr ? json_dumps(arr, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		json_decref(arr);
+		json_decref(it.obj);
+		if (!s)
+			goto out;
+		printf("%s\n", s);
+		free(s);
+	}
+	status = fflush(stdout) == 0 ? CTL_OK : CTL_FAIL;
+out:
+	free(line);
+	tokenizer_free(t);
+	return status;
+}
+
+int cmd_tokens(int argc, char **argv)
+{
+	struct ctl_spec spec = {
+	    .usage = tokens_usage,
+	    .max_operands = 1,
+	};
+	struct ctl_env e;
+	FILE *f = NULL;
+	int r;
+
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK) {
+		const char *path = e.noperands ? e.operands[0] : "-";
+
+		f = ctl_open_input(path);
+		r = f ? tokens_lines(f, path) : CTL_FAIL;
+	}
+	if (f && f != stdin)
+		fclose(f);
 	ctl_env_close(&e);
 	return ctl_exit(r);
 }

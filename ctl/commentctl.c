@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"privacy", "export or erase a commenter's comments", cmd_privacy},
     {"score", "score comments (JSON Lines) and print verdicts with reasons", cmd_score},
     {"token", "create, list or revoke moderator tokens", cmd_token},
+    {"tokens", NULL, cmd_tokens},
 };
 
 static void usage(FILE *out)

@@ -92,5 +92,6 @@ int cmd_learn(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_split(int argc, char **argv);
+int cmd_tokens(int argc, char **argv);
 
 #endif

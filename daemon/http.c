@@ -19,6 +19,15 @@
 /* Past this many bytes of an oversized chunked body, stop reading and close. */
 #define DISCARD_MAX (1024 * 1024)
 
+/* The request line and headers we accept, and the URL (path and query)
+ * within them; larger ones get 431 or 414 in JSON from begin().  MHD's
+ * per-connection memory must hold more than that, or MHD answers an
+ * oversized request itself, in HTML (docs/api.md lists what it still
+ * answers alone: requests beyond MHD_POOL_BYTES, malformed framing). */
+#define MAX_HEADER_BYTES (16 * 1024)
+#define MAX_URL_BYTES	 (8 * 1024)
+#define MHD_POOL_BYTES	 ((size_t)64 * 1024)
+
 double monotonic_seconds(void)
 {
 	struct timespec ts;
@@ -52,6 +61,7 @@ int snapshot_new(struct snapshot **out, struct config *cfg)
 	snap->classify.spam_cutoff = cfg->spam_cutoff;
 	snap->classify.discard_cutoff = cfg->discard_cutoff;
 	snap->classify.min_learned = cfg->min_learned;
+	snap->classify.starter = cfg->starter_model != 0;
 	{
 		const char *first = net_origins_first(snap->origins);
 		const char *host = first ? strstr(first, "://") : NULL;
@@ -456,6 +466,25 @@ static void request_free(struct request *req)
 	free(req);
 }
 
+/* What the log may say about a request: a path that matched a route (whose
+ * patterns admit only digits besides their fixed text) and a known method.
+ * Anything else a client sends could be an e-mail or a client address. */
+static const char *log_path(const struct request *req)
+{
+	return req->route ? req->url : "(unknown path)";
+}
+
+static const char *log_method(const struct request *req)
+{
+	static const char *const known[] = {"GET",     "HEAD", "POST",	"PATCH",  "DELETE",
+					    "OPTIONS", "PUT",  "TRACE", "CONNECT"};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(req->method, known[i]) == 0)
+			return req->method;
+	return "(unknown method)";
+}
+
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
@@ -471,10 +500,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		log_msg((req->method[0] == 'G' || req->method[0] == 'H') && req->status < 400
 			    ? LOG_LEVEL_DEBUG
 			    : LOG_LEVEL_INFO,
-			"%s %s %u %.1fms", req->method, req->url, req->status,
+			"%s %s %u %.1fms", log_method(req), log_path(req), req->status,
 			(monotonic_seconds() - req->started) * 1000.0);
 	else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_info("%s %s aborted", req->method, req->url);
+		log_info("%s %s aborted", log_method(req), log_path(req));
 	request_free(req);
 	*req_cls = NULL;
 }
@@ -556,6 +585,45 @@ static struct request *request_new(struct server *s, struct MHD_Connection *conn
 	return req;
 }
 
+/* Adds up the bytes of the query arguments (name=value&). */
+static enum MHD_Result add_arg_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+				     size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	(void)key;
+	(void)value;
+	*(size_t *)cls += key_size + value_size + 2;
+	return MHD_YES;
+}
+
+/* Requests MHD let through but HTTP refuses: an oversized URL (414) or
+ * header block (431), an HTTP/1.1 request without Host (RFC 9112 3.2).
+ * 0, or the error in rep. */
+static int check_shape(struct request *req, const char *url, const char *version, struct reply *rep)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	size_t url_bytes = strlen(url);
+
+	MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, add_arg_bytes, &url_bytes);
+	if (url_bytes > MAX_URL_BYTES) {
+		reply_error(rep, 414, "uri_too_long",
+			    "The URL is longer than this server accepts (8 KiB).");
+		return 1;
+	}
+	if (ci && ci->header_size > MAX_HEADER_BYTES) {
+		reply_error(rep, 431, "header_too_large",
+			    "The request headers are larger than this server accepts (16 KiB).");
+		return 1;
+	}
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && !request_header(req, "Host")) {
+		reply_error(rep, 400, "invalid_request",
+			    "An HTTP/1.1 request needs a Host header.");
+		return 1;
+	}
+	return 0;
+}
+
 /* Ambiguous framing, the stuff of request smuggling (RFC 9112 6.1, 6.3), and
  * query arguments with a NUL.  0, or the error in rep. */
 static int check_framing(struct request *req, struct reply *rep)
@@ -616,7 +684,7 @@ static int check_body(struct request *req, struct reply *rep)
 /* First call: route, check method, authentication, content type and
  * announced length. */
 static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, const char *url,
-			     const char *method, void **req_cls)
+			     const char *method, const char *version, void **req_cls)
 {
 	struct request *req = request_new(s, conn, url, method);
 	const struct route_table *table = NULL;
@@ -626,7 +694,7 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	*req_cls = req;
 	if (!req)
 		return MHD_NO;
-	if (check_framing(req, &rep) != 0)
+	if (check_shape(req, url, version, &rep) != 0 || check_framing(req, &rep) != 0)
 		return send_reply(req, &rep);
 	req->route = find_route(s, url, &req->id, &table);
 	if (!req->route)
@@ -653,9 +721,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	struct request *req = *req_cls;
 	struct reply rep = {0};
 
-	(void)version;
 	if (!req)
-		return begin(s, conn, url, method, req_cls);
+		return begin(s, conn, url, method, version, req_cls);
 	if (req->status)
 		return MHD_YES; /* answered in begin(); MHD discards the rest */
 
@@ -663,8 +730,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		/* A deadline for the whole body: the idle timeout alone lets a
 		 * client that trickles a byte now and then hold a connection. */
 		if (monotonic_seconds() - req->started > (double)req->snap->cfg->request_timeout) {
-			log_info("%s %s cut off: body not sent within %us", req->method, req->url,
-				 req->snap->cfg->request_timeout);
+			log_info("%s %s cut off: body not sent within %us", log_method(req),
+				 log_path(req), req->snap->cfg->request_timeout);
 			return MHD_NO;
 		}
 		if (!req->too_big) {
@@ -739,7 +806,8 @@ int http_start(struct server *s, int listen_fd, const struct route_table *const 
 		    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s, MHD_OPTION_THREAD_POOL_SIZE,
 		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, guard_mhd_limit(cfg),
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)32768, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_END);
+		    MHD_POOL_BYTES, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+		    MHD_OPTION_END);
 	else
 		s->mhd = MHD_start_daemon(
 		    flags, addr.port, guard_accept, s, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER,
@@ -747,7 +815,7 @@ int http_start(struct server *s, int listen_fd, const struct route_table *const 
 		    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s, MHD_OPTION_THREAD_POOL_SIZE,
 		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, guard_mhd_limit(cfg),
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    (size_t)32768, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
+		    MHD_POOL_BYTES, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
 	if (!s->mhd) {
 		log_err("http: cannot listen on %s",
 			listen_fd >= 0 ? "the socket from systemd" : cfg->listen);

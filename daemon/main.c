@@ -125,6 +125,7 @@ static void reload(struct server *s, const char *config_path, const struct overr
 		goto out;
 	}
 	apply_runtime(s, cfg);
+	classifier_configure(s->classifier, &snap->classify);
 	server_set_snapshot(s, snap);
 	log_info("reload: configuration reloaded");
 out:

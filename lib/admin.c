@@ -1,8 +1,8 @@
 #include "admin.h"
 
-#include "timefmt.h"
 #include "log.h"
 #include "text.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -61,12 +61,12 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_reset(st);
-		r = ADMIN_EXISTS;
+	r = store_row(c, st);
+	sqlite3_reset(st);
+	if (r != 0) {
+		r = r > 0 ? ADMIN_EXISTS : r;
 		goto out;
 	}
-	sqlite3_reset(st);
 	keys_token_new(k, token, hash);
 	st = store_stmt(c, sql_token_insert);
 	if (!st) {
@@ -76,8 +76,7 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	r = store_write_error(c, sqlite3_step(st), "token insert");
-	sqlite3_reset(st);
+	r = store_run(c, st, "token insert");
 	if (r == 0)
 		r = store_commit(c);
 	if (r > 0)
@@ -95,7 +94,7 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
 	size_t len = strnlen(token, KEYS_TOKEN_CHARS + 1);
-	int r = ADMIN_DENIED;
+	int r;
 
 	/* Hash whatever was sent (bounded) so timing does not depend on it. */
 	keys_hash(k, KEYS_TOKEN, token, len, hash);
@@ -105,23 +104,19 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const void *stored = sqlite3_column_blob(st, 1);
-		if (stored && sqlite3_column_bytes(st, 1) == (int)sizeof(hash) &&
-		    sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
-			snprintf(name, ADMIN_NAME_MAX + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-			r = 0;
-		}
+	r = store_match_blob(c, st, 1, hash, sizeof(hash));
+	if (r == 1) {
+		snprintf(name, ADMIN_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
+	r = r == 1 ? 0 : r == 0 ? ADMIN_DENIED : r;
 	if (r == 0) {
 		st = store_stmt(c, sql_token_used);
 		if (st) {
 			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-			sqlite3_step(st); /* best effort: last_used is informational */
-			sqlite3_reset(st);
+			/* best effort: last_used is informational */
+			(void)store_run(c, st, "token last used");
 		}
 	}
 	return r;
@@ -136,8 +131,7 @@ int admin_token_revoke(struct store_conn *c, const char *name)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	r = store_write_error(c, sqlite3_step(st), "token revoke");
-	sqlite3_reset(st);
+	r = store_run(c, st, "token revoke");
 	if (r)
 		return r < 0 ? r : -EIO;
 	return sqlite3_changes(store_db(c)) == 1 ? 0 : ADMIN_NOT_FOUND;
@@ -157,19 +151,27 @@ int admin_token_list(struct store_conn *c, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_token_list);
 	json_t *list = json_array();
+	int r;
 
 	if (!st || !list) {
 		json_decref(list);
 		return -EIO;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_array_append_new(list,
-				      json_pack("{s:s, s:o, s:o, s:o}", "name",
-						(const char *)sqlite3_column_text(st, 0), "created",
-						time_or_null(st, 1), "revoked", time_or_null(st, 2),
-						"last_used", time_or_null(st, 3)));
+	while ((r = store_row(c, st)) == 1) {
+		if (json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o}", "name",
+							  (const char *)sqlite3_column_text(st, 0),
+							  "created", time_or_null(st, 1), "revoked",
+							  time_or_null(st, 2), "last_used",
+							  time_or_null(st, 3))) != 0) {
+			r = -ENOMEM;
+			break;
+		}
 	}
 	sqlite3_reset(st);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
 	*out = list;
 	return 0;
 }
@@ -178,7 +180,6 @@ int audit_write(struct store_conn *c, const char *actor, const char *action, int
 		const char *detail, bool reversal)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_audit_insert);
-	int r;
 
 	if (!st)
 		return -EIO;
@@ -190,16 +191,33 @@ int audit_write(struct store_conn *c, const char *actor, const char *action, int
 	if (detail)
 		sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, reversal ? 1 : 0);
-	r = store_write_error(c, sqlite3_step(st), "audit insert");
-	sqlite3_reset(st);
-	return r;
+	return store_run(c, st, "audit insert");
+}
+
+/* The audit entry on st's current row. */
+static json_t *audit_entry(sqlite3_stmt *st)
+{
+	char at[TIMEFMT_RFC3339];
+
+	timefmt_rfc3339(sqlite3_column_int64(st, 1), at);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+	    "at", at, "actor", (const char *)sqlite3_column_text(st, 2), "action",
+	    (const char *)sqlite3_column_text(st, 3), "comment",
+	    sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null()
+						      : json_integer(sqlite3_column_int64(st, 4)),
+	    "detail",
+	    sqlite3_column_type(st, 5) == SQLITE_NULL
+		? json_null()
+		: json_string((const char *)sqlite3_column_text(st, 5)),
+	    "reversal", sqlite3_column_int(st, 6));
 }
 
 int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_audit_list);
 	json_t *list = json_array();
-	char at[21];
+	int r;
 
 	if (!st || !list) {
 		json_decref(list);
@@ -207,23 +225,17 @@ int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **ou
 	}
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, limit ? limit : 100);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		timefmt_rfc3339(sqlite3_column_int64(st, 1), at);
-		json_array_append_new(
-		    list, json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "id",
-				    (json_int_t)sqlite3_column_int64(st, 0), "at", at, "actor",
-				    (const char *)sqlite3_column_text(st, 2), "action",
-				    (const char *)sqlite3_column_text(st, 3), "comment",
-				    sqlite3_column_type(st, 4) == SQLITE_NULL
-					? json_null()
-					: json_integer(sqlite3_column_int64(st, 4)),
-				    "detail",
-				    sqlite3_column_type(st, 5) == SQLITE_NULL
-					? json_null()
-					: json_string((const char *)sqlite3_column_text(st, 5)),
-				    "reversal", sqlite3_column_int(st, 6)));
+	while ((r = store_row(c, st)) == 1) {
+		if (json_array_append_new(list, audit_entry(st)) != 0) {
+			r = -ENOMEM;
+			break;
+		}
 	}
 	sqlite3_reset(st);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
 	*out = json_pack("{s:o}", "entries", list);
 	return *out ? 0 : -ENOMEM;
 }

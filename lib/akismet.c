@@ -503,7 +503,7 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 	char norm[AKISMET_KEY_CHARS];
 	bool well_formed = akismet_key_normalise(key, norm);
 	sqlite3_stmt *st;
-	int r = AKISMET_DENIED;
+	int r;
 
 	/* Hash even a malformed key so timing does not tell the two apart. */
 	keys_hash(k, KEYS_TOKEN, norm, strlen(norm), hash);
@@ -513,16 +513,13 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const void *stored = sqlite3_column_blob(st, 1);
-		if (stored && sqlite3_column_bytes(st, 1) == (int)sizeof(hash) &&
-		    sodium_memcmp(stored, hash, sizeof(hash)) == 0) {
-			if (id)
-				*id = sqlite3_column_int64(st, 0);
-			r = 0;
-		}
+	r = store_match_blob(c, st, 1, hash, sizeof(hash));
+	if (r == 1) {
+		if (id)
+			*id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
+	r = r == 1 ? 0 : r == 0 ? AKISMET_DENIED : r;
 	sodium_memzero(norm, sizeof(norm));
 	return r;
 }

@@ -1,6 +1,7 @@
 #include "classify.h"
 
 #include "log.h"
+#include "starter.h"
 #include "store.h"
 #include "tokenize.h"
 
@@ -121,6 +122,50 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 	return 0;
 }
 
+/* ---- starter table: the starter model in the database's hash space ----- */
+
+/* 8 bytes a token: the high 32 bits of the token's hash (its low bits are
+ * the slot) and 16-bit counts.  A false match needs equal slots and equal
+ * high bits: about one lookup in 2^32 finds a wrong starter token. */
+struct sentry {
+	uint32_t fp; /* 0 = empty slot */
+	uint16_t spam, ham;
+};
+
+struct stable {
+	struct sentry *e;
+	size_t mask, n;
+	uint32_t nspam, nham;
+};
+
+static uint32_t stable_fp(uint64_t h)
+{
+	uint32_t fp = (uint32_t)(h >> 32);
+
+	return fp ? fp : 1;
+}
+
+static struct stable *stable_free(struct stable *t)
+{
+	if (t) {
+		free(t->e);
+		free(t);
+	}
+	return NULL;
+}
+
+static const struct sentry *stable_get(const struct stable *t, uint64_t h)
+{
+	uint32_t fp = stable_fp(h);
+
+	for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+		if (t->e[i].fp == fp)
+			return &t->e[i];
+		if (t->e[i].fp == 0)
+			return NULL;
+	}
+}
+
 /* ---- classifier -------------------------------------------------------- */
 
 struct dup_entry {
@@ -141,6 +186,9 @@ struct classifier {
 	pthread_mutex_t ring_lock;
 	unsigned ring_pos;
 	struct dup_entry ring[RING_SIZE];
+	const struct starter *custom_starter; /* instead of the built-in model */
+	struct stable *stable;		      /* under lock; NULL until needed */
+	bool stable_db_key;		      /* stable was hashed with the db's key */
 };
 
 /* a token hash and the index of its text in the tokenizer list */
@@ -163,6 +211,8 @@ void classify_settings_default(struct classify_settings *s)
 	    .why_tokens = 8,
 	    .pair_weight = CLASSIFY_DEFAULT_PAIR_WEIGHT,
 	    .gram_weight = CLASSIFY_DEFAULT_GRAM_WEIGHT,
+	    .starter = true,
+	    .starter_weight = CLASSIFY_DEFAULT_STARTER_WEIGHT,
 	};
 }
 
@@ -172,7 +222,8 @@ static bool settings_valid(const struct classify_settings *s)
 	       s->discard_cutoff >= s->spam_cutoff && s->robs > 0 && s->robx > 0 && s->robx < 1 &&
 	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
 	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
-	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1;
+	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1 &&
+	       s->starter_weight >= 0 && s->starter_weight <= 1e9;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -216,6 +267,7 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
+	stable_free(c->stable);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reload_lock);
 	pthread_mutex_destroy(&c->pool_lock);
@@ -266,6 +318,119 @@ static uint64_t hash_bytes(const struct classifier *c, const void *p, size_t len
 	for (int i = 7; i >= 0; i--)
 		h = (h << 8) | out[i];
 	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* ---- the starter model ------------------------------------------------- */
+
+int classifier_configure(struct classifier *c, const struct classify_settings *settings)
+{
+	if (!settings_valid(settings))
+		return 1;
+	pthread_rwlock_wrlock(&c->lock);
+	c->set = *settings;
+	pthread_rwlock_unlock(&c->lock);
+	return 0;
+}
+
+void classifier_use_starter(struct classifier *c, const struct starter *s)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	c->custom_starter = s;
+	c->stable = stable_free(c->stable);
+	pthread_rwlock_unlock(&c->lock);
+}
+
+static const struct starter *starter_of(const struct classifier *c)
+{
+	return c->custom_starter ? c->custom_starter : starter_builtin();
+}
+
+/* Hashes the starter's tokens with the classifier's key into a table at
+ * most 70 % full.  NULL on OOM. */
+static struct stable *stable_build(const struct classifier *c, const struct starter *st)
+{
+	struct stable *t = calloc(1, sizeof(*t));
+	size_t n = starter_size(st), cap = 64;
+
+	if (!t)
+		return NULL;
+	while (cap * 7 < n * 10)
+		cap *= 2;
+	t->e = calloc(cap, sizeof(*t->e));
+	if (!t->e)
+		return stable_free(t);
+	t->mask = cap - 1;
+	starter_totals(st, &t->nspam, &t->nham);
+	for (size_t i = 0; i < n; i++) {
+		const char *tok;
+		size_t len, j;
+		uint32_t spam, ham;
+
+		starter_token(st, i, &tok, &len, &spam, &ham);
+		uint64_t h = hash_bytes(c, tok, len);
+		uint32_t fp = stable_fp(h);
+
+		for (j = (size_t)h & t->mask; t->e[j].fp && t->e[j].fp != fp; j = (j + 1) & t->mask)
+			;
+		if (!t->e[j].fp)
+			t->n++;
+		t->e[j] = (struct sentry){fp, (uint16_t)spam, (uint16_t)ham};
+	}
+	return t;
+}
+
+/* Makes sure the starter table exists in the current key space (the
+ * database's key once it is known, the all-zero key in memory mode). */
+static int ensure_starter(struct classifier *c)
+{
+	const struct starter *st;
+	struct stable *fresh, *old;
+	bool current;
+	int r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	current = c->stable && c->stable_db_key == c->have_key;
+	pthread_rwlock_unlock(&c->lock);
+	if (current)
+		return 0;
+	pthread_mutex_lock(&c->reload_lock);
+	st = starter_of(c);
+	pthread_rwlock_rdlock(&c->lock);
+	current = c->stable && c->stable_db_key == c->have_key;
+	pthread_rwlock_unlock(&c->lock);
+	if (!current && st) {
+		fresh = stable_build(c, st);
+		if (!fresh) {
+			r = -ENOMEM;
+		} else {
+			pthread_rwlock_wrlock(&c->lock);
+			old = c->stable;
+			c->stable = fresh;
+			c->stable_db_key = c->have_key;
+			pthread_rwlock_unlock(&c->lock);
+			stable_free(old);
+			log_debug("classify: starter model loaded (%zu tokens)", fresh->n);
+		}
+	}
+	pthread_mutex_unlock(&c->reload_lock);
+	return r;
+}
+
+void classifier_starter_info(struct classifier *c, struct classify_starter_info *out)
+{
+	const struct starter *st;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&c->lock);
+	out->on = c->set.starter;
+	pthread_rwlock_unlock(&c->lock);
+	st = out->on ? starter_of(c) : NULL;
+	if (!st) {
+		out->on = false;
+		return;
+	}
+	out->tokens = starter_size(st);
+	starter_totals(st, &out->nspam, &out->nham);
 }
 
 /* ---- tokens of a submission -------------------------------------------- */
@@ -406,17 +571,41 @@ static unsigned distinct_hashes(const struct classifier *c, const struct tokeniz
 
 /* ---- maths ------------------------------------------------------------- */
 
-double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
-			   uint64_t nspam, uint64_t nham)
+double classify_token_prob_layered(const struct classify_settings *s,
+				   const struct classify_counts *k)
 {
-	double sr = nspam ? (double)b / (double)nspam : 0;
-	double hr = nham ? (double)g / (double)nham : 0;
-	double n = (double)(b + g), p;
+	double sr, hr, n, p;
 
+	if (k->sb + k->sg > 0 && k->snspam && k->snham) {
+		/* the starter as V virtual messages per class: its rates are the
+		 * prior that the site's own counts update */
+		double vs =
+		    s->starter_weight < (double)k->snspam ? s->starter_weight : (double)k->snspam;
+		double vh =
+		    s->starter_weight < (double)k->snham ? s->starter_weight : (double)k->snham;
+		double es = vs * (double)k->sb / (double)k->snspam;
+		double eh = vh * (double)k->sg / (double)k->snham;
+
+		sr = k->nspam + vs > 0 ? ((double)k->b + es) / ((double)k->nspam + vs) : 0;
+		hr = k->nham + vh > 0 ? ((double)k->g + eh) / ((double)k->nham + vh) : 0;
+		n = (double)(k->b + k->g) + es + eh;
+	} else {
+		sr = k->nspam ? (double)k->b / (double)k->nspam : 0;
+		hr = k->nham ? (double)k->g / (double)k->nham : 0;
+		n = (double)(k->b + k->g);
+	}
 	if (sr + hr <= 0)
 		return s->robx;
 	p = sr / (sr + hr);
 	return (s->robs * s->robx + n * p) / (s->robs + n);
+}
+
+double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
+			   uint64_t nspam, uint64_t nham)
+{
+	struct classify_counts k = {.b = b, .g = g, .nspam = nspam, .nham = nham};
+
+	return classify_token_prob_layered(s, &k);
 }
 
 double classify_chi2q(double x2, unsigned half_dof)
@@ -562,6 +751,21 @@ const char *classify_verdict_name(enum classify_verdict v)
 	return "unsure";
 }
 
+const char *classify_model_name(enum classify_model m)
+{
+	switch (m) {
+	case CLASSIFY_MODEL_NONE:
+		return "none";
+	case CLASSIFY_MODEL_STARTER:
+		return "starter";
+	case CLASSIFY_MODEL_SITE:
+		return "site";
+	case CLASSIFY_MODEL_BOTH:
+		return "both";
+	}
+	return "none";
+}
+
 /* ---- database mirror --------------------------------------------------- */
 
 static const char sql_state[] =
@@ -703,7 +907,8 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 struct clue {
 	double f, dev;
 	unsigned idx;
-	uint32_t spam, ham;
+	uint32_t spam, ham;   /* the site's counts */
+	uint16_t sspam, sham; /* the starter's */
 };
 
 /* classify_combine_weighted for clues whose weight depends only on their
@@ -767,27 +972,124 @@ static char *why_json(const struct tokenizer *t, const struct clue *clues, unsig
 
 		if (!tok)
 			tok = json_string("(invalid)");
-		json_array_append_new(arr, json_pack("{s:o,s:f,s:I,s:I}", "token", tok, "p",
+		bool site = clues[i].spam + clues[i].ham > 0;
+		bool starter = clues[i].sspam + clues[i].sham > 0;
+
+		json_array_append_new(arr, json_pack("{s:o,s:f,s:I,s:I,s:s}", "token", tok, "p",
 						     clues[i].f, "spam", (json_int_t)clues[i].spam,
-						     "ham", (json_int_t)clues[i].ham));
+						     "ham", (json_int_t)clues[i].ham, "model",
+						     site && starter ? "both"
+						     : starter	     ? "starter"
+								     : "site"));
 	}
 	s = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(4));
 	json_decref(arr);
 	return s;
 }
 
+/* Which models the kept clues drew on. */
+static enum classify_model clues_model(const struct clue *cl, unsigned k)
+{
+	bool site = false, starter = false;
+
+	for (unsigned i = 0; i < k; i++) {
+		site = site || cl[i].spam + cl[i].ham > 0;
+		starter = starter || cl[i].sspam + cl[i].sham > 0;
+	}
+	return site && starter ? CLASSIFY_MODEL_BOTH
+	       : starter       ? CLASSIFY_MODEL_STARTER
+	       : site	       ? CLASSIFY_MODEL_SITE
+			       : CLASSIFY_MODEL_NONE;
+}
+
+/* The clues among the n token hashes of w: tokens with evidence in the site's
+ * model or the starter, at least min_dev from 0.5.  Returns their number;
+ * *cold tells whether the site has learned too little.  Takes the read lock. */
+static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
+			   struct classify_settings *set, bool *cold)
+{
+	unsigned k = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	const struct model *m = c->model;
+	const struct stable *st = c->set.starter ? c->stable : NULL;
+	struct classify_counts cnt = {.nspam = m->nspam, .nham = m->nham};
+
+	*set = c->set;
+	if (st) {
+		cnt.snspam = st->nspam;
+		cnt.snham = st->nham;
+	}
+	/* the table is larger than the caches: fetch every slot first */
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
+	for (unsigned i = 0; i < n; i++) {
+		const struct entry *e = model_get(m, w->h[i].h);
+		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
+		double f, dev;
+
+		cnt.b = e ? e->spam : 0;
+		cnt.g = e ? e->ham : 0;
+		cnt.sb = se ? se->spam : 0;
+		cnt.sg = se ? se->ham : 0;
+		if (cnt.b + cnt.g + cnt.sb + cnt.sg == 0)
+			continue;
+		f = classify_token_prob_layered(set, &cnt);
+		dev = fabs(f - 0.5);
+		if (dev < set->min_dev)
+			continue;
+		w->clues[k++] = (struct clue){f,
+					      dev,
+					      w->h[i].idx,
+					      (uint32_t)cnt.b,
+					      (uint32_t)cnt.g,
+					      (uint16_t)cnt.sb,
+					      (uint16_t)cnt.sg};
+	}
+	*cold = m->nspam < set->min_learned || m->nham < set->min_learned;
+	pthread_rwlock_unlock(&c->lock);
+	return k;
+}
+
+/* Fills out's verdict, features and reasons after a full score. */
+static int score_details(const struct classify_settings *set, const struct tokenizer *t,
+			 const struct scratch *w, unsigned n, unsigned k, bool honeypot,
+			 struct classify_result *out)
+{
+	out->features = malloc(n ? (size_t)n * 8 : 1);
+	if (!out->features)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++)
+			out->features[(size_t)i * 8 + (unsigned)b] =
+			    (unsigned char)(w->h[i].h >> (8 * b));
+	out->features_len = (size_t)n * 8;
+	out->verdict = classify_verdict_for(set, out->score, out->cold_start, honeypot);
+	out->tokens_json = why_json(t, w->clues, k < set->why_tokens ? k : set->why_tokens);
+	return out->tokens_json ? 0 : -ENOMEM;
+}
+
 static int score_impl(struct classifier *c, struct store_conn *conn,
 		      const struct classify_input *in, struct classify_result *out, bool full)
 {
+	struct classify_settings set;
 	struct tokenizer *t = NULL;
 	struct scratch *w = NULL;
-	unsigned n, k = 0;
-	bool cold;
+	unsigned n, k;
+	bool cold, use_starter;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (conn) {
 		r = refresh(c, conn);
+		if (r < 0)
+			return r;
+	}
+	pthread_rwlock_rdlock(&c->lock);
+	use_starter = c->set.starter;
+	pthread_rwlock_unlock(&c->lock);
+	if (use_starter) {
+		r = ensure_starter(c);
 		if (r < 0)
 			return r;
 	}
@@ -801,62 +1103,22 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	if (r < 0)
 		goto out;
 	n = distinct_hashes(c, t, w->h);
-
-	pthread_rwlock_rdlock(&c->lock);
-	const struct model *m = c->model;
-
-	/* the table is larger than the caches: fetch every slot first */
-	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
-	for (unsigned i = 0; i < n; i++) {
-		const struct entry *e = model_get(m, w->h[i].h);
-		uint32_t b = e ? e->spam : 0, g = e ? e->ham : 0;
-		double f, dev;
-
-		if (b + g == 0)
-			continue;
-		f = classify_token_prob(&c->set, b, g, m->nspam, m->nham);
-		dev = fabs(f - 0.5);
-		if (dev < c->set.min_dev)
-			continue;
-		w->clues[k++] = (struct clue){f, dev, w->h[i].idx, b, g};
-	}
-	cold = m->nspam < c->set.min_learned || m->nham < c->set.min_learned;
-	pthread_rwlock_unlock(&c->lock);
-
-	if (k > c->set.max_tokens || full) {
+	k = find_clues(c, w, n, &set, &cold);
+	if (k > set.max_tokens || full) {
 		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
-		if (k > c->set.max_tokens)
-			k = c->set.max_tokens;
+		if (k > set.max_tokens)
+			k = set.max_tokens;
 	}
 	{
 		const double weights[3] = {[TOKEN_PLAIN] = 1,
-					   [TOKEN_PAIR] = c->set.pair_weight,
-					   [TOKEN_GRAM] = c->set.gram_weight};
+					   [TOKEN_PAIR] = set.pair_weight,
+					   [TOKEN_GRAM] = set.gram_weight};
 
 		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
 	}
-	if (full) {
-		out->features = malloc(n ? (size_t)n * 8 : 1);
-		if (!out->features) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (unsigned i = 0; i < n; i++)
-			for (int b = 0; b < 8; b++)
-				out->features[(size_t)i * 8 + (unsigned)b] =
-				    (unsigned char)(w->h[i].h >> (8 * b));
-		out->features_len = (size_t)n * 8;
-		out->cold_start = cold;
-		out->verdict = classify_verdict_for(&c->set, out->score, cold, in->honeypot_filled);
-		out->tokens_json =
-		    why_json(t, w->clues, k < c->set.why_tokens ? k : c->set.why_tokens);
-		if (!out->tokens_json) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	r = 0;
+	out->cold_start = cold;
+	out->model = clues_model(w->clues, k);
+	r = full ? score_details(&set, t, w, n, k, in->honeypot_filled, out) : 0;
 out:
 	pool_put(c, t);
 	free(w);

@@ -47,6 +47,7 @@
 
 struct store_conn;
 struct classifier;
+struct starter;
 
 enum {
 	CLASSIFY_ALREADY = 1,	/* learn: the message is already learned with this label */
@@ -81,14 +82,24 @@ struct classify_input {
 	bool honeypot_filled;
 };
 
+/* Whose counts the tokens that decided a score came from. */
+enum classify_model {
+	CLASSIFY_MODEL_NONE,	/* no token had evidence: the score is 0.5 */
+	CLASSIFY_MODEL_STARTER, /* only the shipped starter model's */
+	CLASSIFY_MODEL_SITE,	/* only the site's own learning */
+	CLASSIFY_MODEL_BOTH,	/* both */
+};
+
 struct classify_result {
 	double score;
 	enum classify_verdict verdict;
-	bool cold_start;	 /* fewer than min_learned of a class learned */
-	unsigned char *features; /* the submission's distinct token hashes (8 bytes
-				    each, little-endian): what classifier_learn_features
-				    takes to learn exactly what was scored; caller frees
-				    (classify_result_clear) */
+	bool cold_start;	   /* the site itself has learned fewer than min_learned
+				      messages of a class (the starter does not count) */
+	enum classify_model model; /* whose evidence decided the score */
+	unsigned char *features;   /* the submission's distinct token hashes (8 bytes
+				      each, little-endian): what classifier_learn_features
+				      takes to learn exactly what was scored; caller frees
+				      (classify_result_clear) */
 	size_t features_len;
 	char *tokens_json; /* JSON array of deciding tokens, strongest first:
 			      [{"token":"url:bit.ly","p":0.98,"spam":12,"ham":0},...]
@@ -106,10 +117,13 @@ struct classify_settings {
 	unsigned why_tokens;   /* tokens reported in tokens_json; default 8 */
 	double pair_weight;    /* Fisher weight of a word-pair token, (0, 1] */
 	double gram_weight;    /* Fisher weight of a character 4-gram token, (0, 1] */
+	bool starter;	       /* layer the starter model under the site's counts */
+	double starter_weight; /* the starter counts as at most this many messages of
+				  each class (docs/classifier.md); >= 0 */
 };
 
 #define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
-#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.995
+#define CLASSIFY_DEFAULT_SPAM_CUTOFF	0.99
 #define CLASSIFY_DEFAULT_DISCARD_CUTOFF 0.9999
 #define CLASSIFY_DEFAULT_MIN_LEARNED	50
 /* Chosen on the benchmark corpora (docs/classifier.md); SpamBayes uses
@@ -121,6 +135,9 @@ struct classify_settings {
  * combining they count as this fraction of a token (docs/classifier.md). */
 #define CLASSIFY_DEFAULT_PAIR_WEIGHT 0.5
 #define CLASSIFY_DEFAULT_GRAM_WEIGHT 0.25
+/* The starter model is worth this many learned messages of each class: a
+ * site that has learned as many outweighs it (docs/classifier.md). */
+#define CLASSIFY_DEFAULT_STARTER_WEIGHT 200
 
 /* Fills s with the defaults above. */
 void classify_settings_default(struct classify_settings *s);
@@ -131,6 +148,25 @@ int classifier_new(struct classifier **out, const struct classify_settings *sett
 
 /* NULL-safe; returns NULL. */
 struct classifier *classifier_free(struct classifier *c);
+
+/* Replaces the settings (a configuration reload): cut-offs, min_learned, the
+ * starter switch.  Scores already running keep the old ones.  0, or 1 if a
+ * setting is out of range (nothing changed). */
+int classifier_configure(struct classifier *c, const struct classify_settings *settings);
+
+/* Uses s instead of the compiled-in starter model (commentctl --starter-file,
+ * the benchmark, tests).  s must outlive c; NULL returns to the built-in one.
+ * Call before the first score. */
+void classifier_use_starter(struct classifier *c, const struct starter *s);
+
+/* The starter model as the classifier uses it: whether it is on, its token
+ * count and message totals (0 when off or unusable). */
+struct classify_starter_info {
+	bool on;
+	size_t tokens;
+	uint32_t nspam, nham;
+};
+void classifier_starter_info(struct classifier *c, struct classify_starter_info *out);
 
 /* Scores in and fills *out (caller clears it with classify_result_clear).
  * With conn, first refreshes the cached model if the database changed.
@@ -187,11 +223,28 @@ enum classify_verdict classify_verdict_for(const struct classify_settings *s, do
 /* "ham", "unsure", "spam" or "discard". */
 const char *classify_verdict_name(enum classify_verdict v);
 
+/* "none", "starter", "site" or "both". */
+const char *classify_model_name(enum classify_model m);
+
 /* ---- the maths, exposed for tests ---- */
 
 /* Robinson f(w) for b spam / g ham occurrences out of nspam / nham. */
 double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
 			   uint64_t nspam, uint64_t nham);
+
+/* One token's counts: the site's (b, g of nspam, nham learned) and the
+ * starter's (sb, sg of snspam, snham). */
+struct classify_counts {
+	uint64_t b, g, nspam, nham;
+	uint64_t sb, sg, snspam, snham;
+};
+
+/* f(w) with the starter as a prior (docs/classifier.md): where the starter
+ * knows the token, each class's rate is (b + V*sb/snspam) / (nspam + V) with
+ * V = min(starter_weight, snspam) (ham likewise), and the evidence n counts
+ * the starter's V-weighted share; else as classify_token_prob. */
+double classify_token_prob_layered(const struct classify_settings *s,
+				   const struct classify_counts *k);
 
 /* Upper tail of the chi-square distribution with 2*half_dof degrees of
  * freedom at x2. */

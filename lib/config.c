@@ -34,6 +34,7 @@ struct setting {
  * every name here appears there. */
 static const char *const moderation_names[] = {"none", "first", "all", NULL};
 static const char *const erase_names[] = {"delete", "anonymise", NULL};
+static const char *const off_on_names[] = {"off", "on", NULL};
 
 static const struct setting settings[] = {
     {"listen", SETTING_STRING, FIELD(listen), "127.0.0.1:8080", 0, 0, NULL, 0, 0},
@@ -68,9 +69,10 @@ static const struct setting settings[] = {
     {"edit_window", SETTING_UINT, FIELD(edit_window), "900", 0, 86400, NULL, 0, 0},
     {"honeypot_field", SETTING_STRING, FIELD(honeypot_field), "website2", 0, 0, NULL, 0, 0},
     {"ham_cutoff", SETTING_DOUBLE, FIELD(ham_cutoff), "0.65", 0, 0, NULL, 0.0, 1.0},
-    {"spam_cutoff", SETTING_DOUBLE, FIELD(spam_cutoff), "0.995", 0, 0, NULL, 0.0, 1.0},
+    {"spam_cutoff", SETTING_DOUBLE, FIELD(spam_cutoff), "0.99", 0, 0, NULL, 0.0, 1.0},
     {"discard_cutoff", SETTING_DOUBLE, FIELD(discard_cutoff), "0.9999", 0, 0, NULL, 0.0, 1.01},
     {"min_learned", SETTING_UINT, FIELD(min_learned), "50", 0, 1000000, NULL, 0, 0},
+    {"starter_model", SETTING_CHOICE, FIELD(starter_model), "on", 0, 0, off_on_names, 0, 0},
     {"spam_retention_days", SETTING_UINT, FIELD(spam_retention_days), "15", 1, 3650, NULL, 0, 0},
     {"ip_retention_days", SETTING_UINT, FIELD(ip_retention_days), "30", 1, 3650, NULL, 0, 0},
     {"token_prune_days", SETTING_UINT, FIELD(token_prune_days), "90", 1, 3650, NULL, 0, 0},

@@ -24,4 +24,8 @@ extern const size_t web_admin_files_count;
 extern const struct embedded_file web_demo_files[];
 extern const size_t web_demo_files_count;
 
+/* data/starter-model.txt, the starter spam model (lib/starter.h). */
+extern const struct embedded_file starter_model_files[];
+extern const size_t starter_model_files_count;
+
 #endif

@@ -468,9 +468,20 @@ static int totals(struct store_conn *c, int64_t since, struct totals *t)
 	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
 
+/* Which model decides now: the starter alone (nothing learned yet), the
+ * starter with the site's learning layered on top, or the site's alone. */
+static const char *stats_model(const struct classify_starter_info *st, uint64_t nspam,
+			       uint64_t nham)
+{
+	if (!st->on)
+		return "site";
+	return nspam + nham == 0 ? "starter" : "starter+site";
+}
+
 int moderation_stats(struct store_conn *c, struct classifier *cl,
 		     const struct classify_settings *cs, json_t **out)
 {
+	struct classify_starter_info starter;
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
 				   "deleted", 0);
 	struct totals t = {0};
@@ -488,13 +499,16 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 		json_decref(counts);
 		return r;
 	}
+	classifier_starter_info(cl, &starter);
 	*out = json_pack(
-	    "{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b}, s:I, s:I}", "comments", counts,
-	    "discarded", t.discarded, "classifier", "tokens", t.tokens, "learned_spam",
-	    (json_int_t)nspam, "learned_ham", (json_int_t)nham, "ham_cutoff", cs->ham_cutoff,
-	    "spam_cutoff", cs->spam_cutoff, "discard_cutoff", cs->discard_cutoff, "min_learned",
-	    (int)cs->min_learned, "cold_start", nspam < cs->min_learned || nham < cs->min_learned,
-	    "decisions_30d", t.decisions, "reversals_30d", t.reversals);
+	    "{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:I}, s:I, s:I}",
+	    "comments", counts, "discarded", t.discarded, "classifier", "tokens", t.tokens,
+	    "learned_spam", (json_int_t)nspam, "learned_ham", (json_int_t)nham, "ham_cutoff",
+	    cs->ham_cutoff, "spam_cutoff", cs->spam_cutoff, "discard_cutoff", cs->discard_cutoff,
+	    "min_learned", (int)cs->min_learned, "cold_start",
+	    nspam < cs->min_learned || nham < cs->min_learned, "model",
+	    stats_model(&starter, nspam, nham), "starter_model", starter.on, "starter_tokens",
+	    (json_int_t)starter.tokens, "decisions_30d", t.decisions, "reversals_30d", t.reversals);
 	return *out ? 0 : -ENOMEM;
 }
 

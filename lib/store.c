@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,22 @@ int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out)
 	return r;
 }
 
+int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len)
+{
+	const void *stored;
+	int r = store_row(c, st);
+
+	if (r == 1) {
+		stored = sqlite3_column_blob(st, col);
+		if (stored && (size_t)sqlite3_column_bytes(st, col) == len &&
+		    sodium_memcmp(stored, want, len) == 0)
+			return 1;
+		r = 0;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
 int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what)
 {
 	int r = store_write_error(c, sqlite3_step(st), what);
@@ -595,6 +612,46 @@ int store_checkpoint_truncate(struct store_conn *c)
 		return STORE_BUSY;
 	}
 	return store_write_error(c, rc, "checkpoint");
+}
+
+/* Runs a one-row PRAGMA query; copies its text into out. */
+static int pragma_text(struct store_conn *c, const char *sql, char *out, size_t size)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		log_err("store: %s: %s", sql, sqlite3_errmsg(c->db));
+		sqlite3_reset(st);
+		return -EIO;
+	}
+	snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return 0;
+}
+
+int store_pragmas(struct store_conn *c, struct store_pragmas *out)
+{
+	static const char sql_sync[] = "PRAGMA synchronous";
+	static const char sql_journal[] = "PRAGMA journal_mode";
+	static const char sql_fk[] = "PRAGMA foreign_keys";
+	char num[16];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = pragma_text(c, sql_sync, num, sizeof(num));
+	if (r == 0) {
+		out->synchronous = num[0] - '0';
+		r = pragma_text(c, sql_journal, out->journal_mode, sizeof(out->journal_mode));
+	}
+	if (r == 0) {
+		r = pragma_text(c, sql_fk, num, sizeof(num));
+		out->foreign_keys = num[0] == '1';
+	}
+	return r;
 }
 
 bool store_healthy(struct store *s)

@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -89,6 +90,13 @@ int store_row(struct store_conn *c, sqlite3_stmt *st);
  * st.  1 found, 0 no row (*out untouched), negative on failure (logged). */
 int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out);
 
+/* Looks a secret up by its keyed hash: steps st (whose parameters the
+ * caller bound, the hash among them) once and compares column col with want
+ * (len bytes) in constant time.  1 on a match (the row stays current for
+ * further columns; the caller resets st), 0 when there is no such row or it
+ * does not match (st reset), negative on failure. */
+int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len);
+
 /* Runs a write statement to completion and resets it.  0, STORE_FULL,
  * STORE_READONLY or negative (logged with what). */
 int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what);
@@ -110,6 +118,18 @@ int store_write_error(struct store_conn *c, int rc, const char *what);
  * the database.  Call outside a transaction.  0, STORE_BUSY when readers
  * kept it from finishing, STORE_FULL/STORE_READONLY, or negative. */
 int store_checkpoint_truncate(struct store_conn *c);
+
+/* The settings a connection really runs with, read back from SQLite. */
+struct store_pragmas {
+	int synchronous;       /* 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA */
+	char journal_mode[16]; /* "wal", "delete", ... */
+	bool foreign_keys;
+};
+
+/* Reads c's synchronous, journal_mode and foreign_keys back from SQLite (so
+ * a test can check every pooled connection).  Returns 0 or negative on
+ * failure (logged). */
+int store_pragmas(struct store_conn *c, struct store_pragmas *out);
 
 /* True when a pooled connection reads the schema version this binary expects. */
 bool store_healthy(struct store *s);

@@ -75,12 +75,14 @@ static enum comment_status classifier_says(struct submit_decision *d)
 
 	if (!f->classified)
 		return s;
-	/* Cold start (too little learned): the score alone never files spam or
-	 * discards, it only holds what looks like spam, and an untrained
-	 * model's doubt holds nothing: a new blog's comments appear as the
-	 * site policy says. */
+	/* Cold start (the site learned too little): the score never files spam
+	 * or discards, it only holds what looks like spam.  Where the shipped
+	 * starter model spoke, it decides with the usual cut-offs (its doubt
+	 * holds); without it, an untrained model's doubt holds nothing: a new
+	 * blog's comments appear as the site policy says. */
 	if (f->cold_start)
-		s = (f->verdict == CLASSIFY_SPAM || f->verdict == CLASSIFY_DISCARD)
+		s = (f->verdict == CLASSIFY_SPAM || f->verdict == CLASSIFY_DISCARD ||
+		     (f->starter && f->verdict == CLASSIFY_UNSURE))
 			? COMMENT_PENDING
 			: COMMENT_PUBLISHED;
 	else if (f->verdict == CLASSIFY_DISCARD)
@@ -207,6 +209,8 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	d->facts.verdict = classify_verdict_for(site->classify, d->result.score, false, false);
 	d->facts.cold_start =
 	    nspam < site->classify->min_learned || nham < site->classify->min_learned;
+	d->facts.starter =
+	    d->result.model == CLASSIFY_MODEL_STARTER || d->result.model == CLASSIFY_MODEL_BOTH;
 	return 0;
 }
 

@@ -13,8 +13,9 @@
  *   honeypot filled                          -> discarded   (honeypot)
  *   e-mail hash on the allowlist             -> published   (allowlist)
  *   blocklisted word, domain or network      -> spam        (blocklist_*)
- *   classifier, cold start (too little learned):
+ *   classifier, cold start (the site learned fewer than min_learned of a class):
  *     score >= spam_cutoff                   -> pending     (classifier, cold_start)
+ *     unsure, and the starter model spoke    -> pending     (classifier, cold_start)
  *   classifier, trained: discard / spam / unsure
  *                                            -> discarded / spam / pending (classifier)
  *   more links than max_links                -> pending     (links)
@@ -121,6 +122,8 @@ struct submit_facts {
 	enum classify_verdict verdict; /* its verdict under the live cut-offs */
 	double score;
 	bool cold_start; /* fewer than min_learned of a class learned */
+	bool starter;	 /* the starter model's evidence went into the score
+			    (classify_result.model starter or both) */
 	bool honeypot_filled;
 	bool allowlisted;
 	const char *blocked; /* "word", "domain", "network" or NULL */

@@ -404,7 +404,7 @@ const char *tokenize_ua_class(const char *user_agent)
 /* ---- text ------------------------------------------------------------ */
 
 struct text_stats {
-	unsigned cps, letters, upper;
+	unsigned cps, letters, upper; /* letters and capitals after a letter or digit */
 	bool fullwidth, zerowidth, mixscript, non_ascii;
 };
 
@@ -461,8 +461,9 @@ static size_t sanitise(struct tokenizer *t, const char *text, size_t len, struct
 		if (zw_after_alnum && alnum)
 			st->zerowidth = true;
 		zw_after_alnum = false;
-		prev_alnum = alnum;
-		switch (cat) {
+		/* capitals are counted inside words only: a capital that starts a
+		 * word (a sentence, a name) is ordinary writing, "FREE" is not */
+		switch (prev_alnum ? cat : UTF8PROC_CATEGORY_CN) {
 		case UTF8PROC_CATEGORY_LU:
 		case UTF8PROC_CATEGORY_LT:
 			st->upper++;
@@ -476,6 +477,7 @@ static size_t sanitise(struct tokenizer *t, const char *text, size_t len, struct
 		default:
 			break;
 		}
+		prev_alnum = alnum;
 		o += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)t->clean + o);
 		i += (size_t)n;
 	}

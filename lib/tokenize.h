@@ -22,7 +22,8 @@
  *     "c4:iets", ...), kind TOKEN_GRAM, so inflections, misspellings and
  *     glued-together compounds still share evidence.
  * Text meta tokens: "m:links:", "m:len:" (log2 code points), "m:caps:"
- * (capitals ratio before folding) and obfuscation flags "o:fullwidth",
+ * (share of capitals among the letters inside words, before folding: a
+ * capital that starts a word is not counted) and obfuscation flags "o:fullwidth",
  * "o:zerowidth", "o:mixscript" (Latin mixed with Cyrillic/Greek in a word).
  *
  * Hard limits: TOKENIZE_MAX_INPUT bytes of text, TOKENIZE_MAX_TOKENS tokens,
@@ -39,6 +40,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Changes whenever a text gives different tokens: the shipped starter model
+ * (lib/starter.h) is made for one version and must be rebuilt
+ * (tools/build-starter.py) when it changes. */
+#define TOKENIZE_VERSION 2
 
 #define TOKENIZE_MAX_INPUT	 (32 * 1024)
 #define TOKENIZE_MAX_TOKENS	 1024

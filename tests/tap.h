@@ -3,6 +3,9 @@
  * ok(cond, fmt, ...) prints "ok N - ..." or "not ok N - ..."; is_int and
  * is_str add the values on failure; done_testing() prints the plan and
  * returns the exit status (non-zero if any test failed or none ran).
+ * Names and diagnostics are printed escaped: control bytes as \xNN (so a
+ * name holding a newline or an escape sequence stays one TAP line) and '#'
+ * in a name as "\#" (so it never reads as a SKIP or TODO directive).
  */
 #ifndef COMMENTD_TAP_H
 #define COMMENTD_TAP_H
@@ -14,28 +17,50 @@
 static int tap_count;
 static int tap_failed;
 
+/* Prints text with control bytes as \xNN and, if hash, '#' as "\#". */
+static inline void tap_print_escaped(const char *text, int hash)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);
+		else if (hash && *p == '#')
+			printf("\\#");
+		else
+			putchar(*p);
+	}
+}
+
 __attribute__((format(printf, 2, 3))) static inline int ok(int cond, const char *fmt, ...)
 {
+	char name[2048];
 	va_list ap;
 
 	tap_count++;
 	if (!cond)
 		tap_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tap_count);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(name, sizeof(name), fmt, ap);
 	va_end(ap);
+	printf("%sok %d - ", cond ? "" : "not ", tap_count);
+	tap_print_escaped(name, 1);
 	printf("\n");
 	fflush(stdout);
 	return cond;
 }
 
-#define diag(...)                                                                                  \
-	do {                                                                                       \
-		printf("# ");                                                                      \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-	} while (0)
+__attribute__((format(printf, 1, 2))) static inline void diag(const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	printf("# ");
+	tap_print_escaped(text, 0);
+	printf("\n");
+	fflush(stdout);
+}
 
 #define is_int(got, want, ...)                                                                     \
 	do {                                                                                       \

@@ -1,19 +1,31 @@
 #!/usr/bin/env python3
-"""Prints 'N passed, N failed[, N skipped]' from meson test logs.
+"""Prints 'N passed, N failed, N skipped' from meson test logs.
 
 Counts TAP subtests where meson recorded them (each test's stdout), so the
-line reflects individual checks, not just programs.  Several logs may be
-given; their counts add up.
+line reflects individual checks, not just programs.  A subtest with a SKIP
+directive ("ok 3 - name # SKIP reason") counts as skipped, not passed; so
+does a "not ok ... # TODO" and a whole program that skipped ("1..0 # SKIP",
+meson's SKIP).  Several logs may be given; their counts add up.  Each skip is
+listed above the summary line, with its reason.
+
+With CI set in the environment a skip is a failure: CI installs every test
+dependency, so a skip there hides a missing one.  The exit status is then 1
+when anything was skipped; otherwise (and always without CI) it is 1 only
+when something failed.
+
 usage: testsummary.py testlog.json [testlog.json ...]
 """
 import json
+import os
 import re
 import sys
 
-TAP = re.compile(r"^(not )?ok \d+")
+# "ok 12 - name # SKIP reason": the directive follows an unescaped '#'.
+TAP = re.compile(r"^(not )?ok\b(?:\s+\d+)?(?:\s*-)?\s*(.*)$")
+DIRECTIVE = re.compile(r"(?<!\\)#\s*(SKIP|TODO)\b\s*(.*)$", re.I)
 
 
-def count(path):
+def count(path, skips):
     passed = failed = skipped = 0
     with open(path) as f:
         for line in f:
@@ -22,20 +34,31 @@ def count(path):
                 continue
             t = json.loads(line)
             res = t.get("result")
+            name = t.get("name", "?")
             out = t.get("stdout") or ""
-            p = f_ = 0
+            p = f_ = s = 0
             for l in out.splitlines():
                 m = TAP.match(l)
-                if m:
-                    if m.group(1):
-                        f_ += 1
-                    else:
-                        p += 1
+                if not m:
+                    continue
+                d = DIRECTIVE.search(m.group(2))
+                directive = d.group(1).upper() if d else None
+                if directive == "SKIP" or (directive == "TODO" and m.group(1)):
+                    s += 1
+                    skips.append("%s: %s" % (name, m.group(2)))
+                elif m.group(1):
+                    f_ += 1
+                else:
+                    p += 1
             if res == "SKIP":
                 skipped += 1
-            elif p or f_:
+                reason = re.search(r"^1\.\.0\s*#\s*SKIP\s*(.*)$", out, re.M | re.I)
+                skips.append("%s: the whole program (%s)" % (
+                    name, reason.group(1) if reason else "no reason given"))
+            elif p or f_ or s:
                 passed += p
                 failed += f_
+                skipped += s
                 # A program that failed without a failing subtest (crash,
                 # sanitizer report, bad exit) still counts as a failure.
                 if res not in ("OK", "EXPECTEDFAIL") and f_ == 0:
@@ -49,14 +72,19 @@ def count(path):
 
 def main():
     total = [0, 0, 0]
+    skips = []
     for path in sys.argv[1:]:
-        for i, n in enumerate(count(path)):
+        for i, n in enumerate(count(path, skips)):
             total[i] += n
-    line = "%d passed, %d failed" % (total[0], total[1])
-    if total[2]:
-        line += ", %d skipped" % total[2]
-    print(line)
+    for s in skips:
+        print("skipped: " + s)
+    ci = bool(os.environ.get("CI"))
+    if ci and skips:
+        print("with CI set a skip is a failure: install the missing dependencies "
+              "(tools/dev.sh deps)")
+    print("%d passed, %d failed, %d skipped" % tuple(total))
+    return 1 if total[1] or (ci and total[2]) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -407,12 +407,57 @@ test('axe-core finds no serious or critical violations (light and dark)', async 
 	assert.deepEqual(serious, []);
 });
 
-test('screenshots of the demo and the moderation page', async () => {
+// Compares two PNG files in the browser: their sizes, and the mean absolute
+// difference of their grey levels on 64-pixel-wide thumbnails (0 = the same
+// picture, 1 = black against white), with the spread of the first picture's
+// grey levels (near 0 for a blank page).
+async function comparePng(fileA, fileB) {
+	const { ctx, page } = await open(null);
+	const url = (f) => 'data:image/png;base64,' + readFileSync(f).toString('base64');
+	const res = await page.evaluate(async ([a, b]) => {
+		const load = (src) => new Promise((ok, no) => {
+			const i = new Image();
+			i.onload = () => ok(i);
+			i.onerror = () => no(new Error('not a PNG'));
+			i.src = src;
+		});
+		const grey = (img) => {
+			const c = document.createElement('canvas');
+			c.width = 64;
+			c.height = Math.max(1, Math.round((64 * img.height) / img.width));
+			const g = c.getContext('2d');
+			g.drawImage(img, 0, 0, c.width, c.height);
+			const d = g.getImageData(0, 0, c.width, c.height).data;
+			const out = [];
+			for (let i = 0; i < d.length; i += 4) out.push((0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2]) / 255);
+			return out;
+		};
+		const [ia, ib] = await Promise.all([load(a), load(b)]);
+		const ga = grey(ia), gb = grey(ib);
+		const n = Math.min(ga.length, gb.length);
+		let diff = Math.abs(ga.length - gb.length);
+		for (let i = 0; i < n; i++) diff += Math.abs(ga[i] - gb[i]);
+		const mean = ga.reduce((s, v) => s + v, 0) / ga.length;
+		const spread = Math.sqrt(ga.reduce((s, v) => s + (v - mean) ** 2, 0) / ga.length);
+		return { a: [ia.width, ia.height], b: [ib.width, ib.height], diff: diff / Math.max(ga.length, gb.length), spread };
+	}, [url(fileA), url(fileB)]);
+	await ctx.close();
+	return res;
+}
+
+test('screenshots of the demo and the moderation page', async (t) => {
 	const shots = [];
 	const demo = await open(OPEN + '/demo/', { context: { viewport: { width: 900, height: 1000 } } });
 	await count(demo.page, /reacties$/);
 	await comment(demo.page, 'Zonder JavaScript').waitFor();
 	await demo.page.locator('#commentd').scrollIntoViewIfNeeded();
+	// What the picture must show: the count the API gives, and that many
+	// comments rendered, with the form below them.
+	const thread = await api(OPEN, '/api/v1/comments?limit=0&thread=' + encodeURIComponent(T));
+	assert.ok(thread.count >= 3, `the demo thread has comments (${thread.count})`);
+	assert.equal(await demo.page.locator('#cd-count').innerText(), `${thread.count} reacties`);
+	assert.equal(await widget(demo.page).locator('article.cd-c').count(), thread.count);
+	assert.ok(await widget(demo.page).getByRole('button', { name: 'Plaats reactie' }).isVisible());
 	shots.push(['demo.png', demo.page]);
 	// Fill the pending queue for the admin picture.
 	await postApi(HELD, 'Jasper van Weerd', 'jasper@example.nl', 'Vreemd… ik was ervan overtuigd dat het in een PPT stond. Als ik het vind roep ik hier nog wel een keer.');
@@ -423,6 +468,11 @@ test('screenshots of the demo and the moderation page', async () => {
 	await page.locator('#list li').nth(2).waitFor();
 	await page.locator('body').press('j');
 	await page.keyboard.press('j');
+	// The moderation picture: three pending comments, the spam one among
+	// them and the second one current.
+	await page.locator('#list li.current', { hasText: 'Casino Bonus' }).waitFor();
+	assert.equal(await page.locator('#list li.current').count(), 1);
+	assert.match(await page.locator('#status').innerText(), /^3 pending comments/);
 	shots.push(['admin.png', page]);
 	for (const [name, p] of shots) {
 		const file = path.join(OUT, name);
@@ -432,6 +482,22 @@ test('screenshots of the demo and the moderation page', async () => {
 			copyFileSync(file, path.join(SHOTS, name));
 		}
 	}
+	// Each picture against the one in docs/screenshots: same width, about
+	// the same height, and close on a thumbnail (dates and scores differ a
+	// little; a broken, blank or restyled page differs a lot).  The two
+	// pictures against each other show that the measure tells pages apart.
+	const docs = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
+	for (const [name] of shots) {
+		const c = await comparePng(path.join(OUT, name), path.join(docs, name));
+		t.diagnostic(`${name}: ${c.a.join('x')} against ${c.b.join('x')} in docs, difference ${c.diff.toFixed(4)}, spread ${c.spread.toFixed(3)}`);
+		assert.ok(c.spread > 0.05, `${name} is not a blank page (spread ${c.spread})`);
+		assert.equal(c.a[0], c.b[0], `${name} has the width of docs/screenshots/${name}`);
+		assert.ok(Math.abs(c.a[1] - c.b[1]) <= 0.1 * c.b[1], `${name} has about the height of docs/screenshots/${name} (${c.a[1]} against ${c.b[1]}); UPDATE_SCREENSHOTS=1 renews them`);
+		assert.ok(c.diff < 0.05, `${name} looks like docs/screenshots/${name} (difference ${c.diff}); UPDATE_SCREENSHOTS=1 renews them`);
+	}
+	const apart = await comparePng(path.join(OUT, 'demo.png'), path.join(OUT, 'admin.png'));
+	t.diagnostic(`demo.png against admin.png: difference ${apart.diff.toFixed(4)}`);
+	assert.ok(apart.diff > 0.06, `the measure tells the demo from the moderation page (${apart.diff})`);
 	noProblems();
 	await demo.ctx.close();
 });

@@ -36,9 +36,18 @@ def main():
                             acked.add(r.json()["id"])
                     i += 1
             threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+            with lock:
+                target = len(acked) + 10 + 5 * rnd
             for t in threads:
                 t.start()
-            time.sleep(0.4 + 0.1 * rnd)
+            # Kill after some acknowledgements (every round has some, however
+            # loaded the machine), not after a guessed time.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with lock:
+                    if len(acked) >= target:
+                        break
+                time.sleep(0.002)
             d.kill()
             stop.set()
             for t in threads:

@@ -88,9 +88,19 @@ def main():
             workers = [threading.Thread(target=poster, args=(d.port, n, rnd_no * 100 + n, stop,
                                                              acked, lock))
                        for n in range(CLIENTS)]
+            with lock:
+                target = len(acked) + rnd.randint(5, 40)
             for w in workers:
                 w.start()
-            time.sleep(rnd.uniform(0.2, 0.5))
+            # Kill after a random number of acknowledgements (so that every
+            # round has some, however loaded the machine), a moment later.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with lock:
+                    if len(acked) >= target:
+                        break
+                time.sleep(0.002)
+            time.sleep(rnd.uniform(0, 0.02))
             d.kill()
             stop.set()
             for w in workers:

@@ -24,7 +24,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, diag, done, is_eq, ok  # noqa: E402
+from harness import Daemon, diag, done, exchange, is_eq, ok  # noqa: E402
 
 ORIGIN = "https://blog.example.nl"
 HOST = b"Host: comments.example.nl\r\n"
@@ -111,66 +111,6 @@ def get_thread(raw_query):
 
 # ---------------------------------------------------------------- answers
 
-class Answer:
-    def __init__(self, raw):
-        self.raw = raw
-        self.status = None
-        self.headers = []
-        self.body = b""
-        head, sep, rest = raw.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        try:
-            self.status = int(lines[0].split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            return
-        for line in lines[1:]:
-            k, _, v = line.partition(b":")
-            self.headers.append((k.strip().lower().decode("latin-1"), v.strip()))
-        n = self.header("content-length")
-        self.body = rest[:int(n)] if n and n.isdigit() else rest
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k == name:
-                return v.decode("latin-1")
-        return None
-
-    def json(self):
-        try:
-            return json.loads(self.body.decode("utf-8"))
-        except ValueError:
-            return None
-
-    def __repr__(self):
-        return "<%r %r>" % (self.status, self.raw[:300])
-
-
-def exchange(port, data, timeout=10):
-    """Sends data (from a thread, tolerating an early close by the server)
-    while reading the whole answer."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-
-    def sender():
-        try:
-            s.sendall(data)
-        except OSError:
-            pass
-    t = threading.Thread(target=sender)
-    t.start()
-    out = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except (socket.timeout, ConnectionResetError):
-        pass
-    t.join()
-    s.close()
-    return Answer(out)
-
-
 # ---------------------------------------------------------------- checks
 
 ALLOWED_TAGS = {"p", "br", "em", "strong", "code", "pre", "a"}
@@ -231,13 +171,25 @@ def inert_problems(html):
 def json_error(code=None):
     """The answer is our JSON error (with this code)."""
     def check(a):
-        j = a.json()
-        if not isinstance(j, dict) or "error" not in j or "message" not in j:
-            return "not a JSON error: %r" % a.body[:200]
-        if code and j["error"] != code:
-            return "error %r, want %r" % (j["error"], code)
-        return None
+        return a.json_error_problem(code)
     return check
+
+
+def MHD_OWN(a):
+    """Marks a case that libmicrohttpd answers itself, before or without
+    commentd seeing the request (docs/api.md lists them): an HTML body
+    without Content-Type, not JSON, but one well-formed answer."""
+    return None
+
+
+def MHD_TWICE(a):
+    """Like MHD_OWN, but libmicrohttpd 0.9.75 sends this answer's status line
+    and headers twice (a defect of its error path for a malformed
+    Content-Length; docs/api.md): that, and only that, is tolerated."""
+    return None
+
+
+TWICE = "the status line and headers sent twice"
 
 
 def created(**want):
@@ -307,7 +259,7 @@ CASES = [
           headers=[("Content-Length", "10000000")]), {413}, json_error("body_too_large")),
     ("Content-Length beyond 64 bits",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
-          headers=[("Content-Length", "99999999999999999999999")]), {413}, None),
+          headers=[("Content-Length", "99999999999999999999999")]), {413}, MHD_TWICE),
     ("chunked body just over max_body", chunked(80 * 1024), {413}, json_error("body_too_large")),
     ("chunked body of 3 MiB (cut off)", chunked(3 * 1024 * 1024, 65536), {413, None}, None),
     ("form body over max_body",
@@ -318,18 +270,36 @@ CASES = [
      json_error("body_too_large")),
     ("chunk size not hex",
      http("POST", "/api/v1/comments", b"zz\r\n{}\r\n0\r\n\r\n", ctype=JSON_CT, length=False,
-          headers=[("Transfer-Encoding", "chunked")]), {400}, None),
+          headers=[("Transfer-Encoding", "chunked")]), {400}, MHD_OWN),
     ("chunk size overflowing 64 bits",
      http("POST", "/api/v1/comments", b"fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
           ctype=JSON_CT, length=False, headers=[("Transfer-Encoding", "chunked")]),
-     {400, 413}, None),
+     {413}, MHD_OWN),
+    ("chunk data longer than its size",
+     http("POST", "/api/v1/comments", b"2\r\n{}xx\r\n0\r\n\r\n", ctype=JSON_CT,
+          length=False, headers=[("Transfer-Encoding", "chunked")]), {400}, MHD_OWN),
     # --- header tricks
+    ("a 20 KiB header", http("GET", "/api/v1/health", headers=[("X-Big", "a" * 20000)]),
+     {431}, json_error("header_too_large")),
     ("a 40 KiB header", http("GET", "/api/v1/health", headers=[("X-Big", "a" * 40000)]),
-     {431}, None),
-    ("5000 header lines",
+     {431}, json_error("header_too_large")),
+    ("500 header lines",
+     http("GET", "/api/v1/health", headers=[("X-H%d" % i, "y" * 30) for i in range(500)]),
+     {431}, json_error("header_too_large")),
+    ("5000 header lines (beyond the connection's memory)",
      http("GET", "/api/v1/health", headers=[("X-H%d" % i, "y") for i in range(5000)]),
-     {431}, None),
-    ("a 40 KiB URL", http("GET", "/api/v1/health?" + "a" * 40000), {414, 431}, None),
+     {431}, MHD_OWN),
+    ("a 100 KiB header (beyond the connection's memory)",
+     http("GET", "/api/v1/health", headers=[("X-Big", "a" * 100000)]), {431}, MHD_OWN),
+    ("a 10 KiB URL", http("GET", "/api/v1/health?" + "a" * 10000), {414},
+     json_error("uri_too_long")),
+    ("a 40 KiB URL", http("GET", "/api/v1/health?" + "a" * 40000), {414},
+     json_error("uri_too_long")),
+    ("a 100 KiB URL (beyond the connection's memory)",
+     http("GET", "/api/v1/health?" + "a" * 100000), {414}, MHD_OWN),
+    ("HTTP/1.1 without Host", b"GET /api/v1/health HTTP/1.1\r\nConnection: close\r\n\r\n",
+     {400}, json_error("invalid_request")),
+    ("HTTP/1.0 without Host", b"GET /api/v1/health HTTP/1.0\r\n\r\n", {200}, None),
     ("unknown method FOO", http("FOO", "/api/v1/health"), {405},
      json_error("method_not_allowed")),
     ("TRACE", http("TRACE", "/api/v1/comments"), {405}, json_error("method_not_allowed")),
@@ -338,24 +308,27 @@ CASES = [
      json_error("method_not_allowed")),
     ("DELETE on counts", http("DELETE", "/api/v1/counts"), {405},
      json_error("method_not_allowed")),
-    ("HTTP/0.9 request line", b"GET /api/v1/health\r\n\r\n", {400}, None),
+    ("HTTP/0.9 request line", b"GET /api/v1/health\r\n\r\n", {400}, MHD_OWN),
     ("HTTP/2.0 in a text request line", http("GET", "/api/v1/health", version=b"HTTP/2.0"),
-     {505}, None),
-    ("HTTP/9.9", http("GET", "/api/v1/health", version=b"HTTP/9.9"), {505}, None),
+     {505}, MHD_OWN),
+    ("HTTP/9.9", http("GET", "/api/v1/health", version=b"HTTP/9.9"), {505}, MHD_OWN),
+    ("HTTP/0.9 in the request line", http("GET", "/api/v1/health", version=b"HTTP/0.9"),
+     {505}, MHD_OWN),
+    ("a garbled version", http("GET", "/api/v1/health", version=b"HTTX/1.1"), {400}, MHD_OWN),
     ("header line without a colon", http("GET", "/api/v1/health", headers=[]).replace(
-        b"Connection: close\r\n", b"Connection: close\r\ngarbage\r\n"), {400}, None),
+        b"Connection: close\r\n", b"Connection: close\r\ngarbage\r\n"), {400}, MHD_OWN),
     ("Content-Length: -1",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
-          headers=[("Content-Length", "-1")]), {400}, None),
+          headers=[("Content-Length", "-1")]), {400}, MHD_TWICE),
     ("Content-Length: abc",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
-          headers=[("Content-Length", "abc")]), {400}, None),
+          headers=[("Content-Length", "abc")]), {400}, MHD_TWICE),
     ("Content-Length: +2",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
-          headers=[("Content-Length", "+2")]), {400}, None),
+          headers=[("Content-Length", "+2")]), {400}, MHD_TWICE),
     ("Content-Length: 2 2",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
-          headers=[("Content-Length", "2 2")]), {400}, None),
+          headers=[("Content-Length", "2 2")]), {400}, MHD_TWICE),
     ("two equal Content-Length headers",
      http("POST", "/api/v1/comments", b"{}", ctype=JSON_CT, length=False,
           headers=[("Content-Length", "2"), ("Content-Length", "2")]), {400},
@@ -539,13 +512,23 @@ def acknowledge(d, n=6):
 
 
 def catalogue(d):
-    ok(len(CASES) >= 40, "the catalogue holds at least 40 hostile requests (%d)" % len(CASES))
+    diag("%d hostile requests" % len(CASES))
     for name, data, want, check in CASES:
         a = exchange(d.port, data)
         problem = None
-        if a.status not in want:
+        mhd = check in (MHD_OWN, MHD_TWICE)
+        tolerated = [TWICE] if check is MHD_TWICE else []
+        if [p for p in a.problems if p not in tolerated]:
+            problem = "malformed answer: " + "; ".join(a.problems)
+        elif check is MHD_TWICE and a.problems != [TWICE]:
+            problem = "libmicrohttpd no longer sends this answer twice: update docs/api.md"
+        elif a.status not in want:
             problem = "status %r, want %s" % (a.status, sorted(want, key=str))
-        elif a.status is not None and check:
+        elif a.status is not None and a.status >= 400 and not mhd:
+            problem = a.json_error_problem()
+        elif mhd and a.header("connection") != "close":
+            problem = "libmicrohttpd's own answer does not close the connection"
+        if problem is None and a.status is not None and check and not mhd:
             problem = check(a)
         ok(problem is None, "%s: %s" % (name, "/".join(str(s) for s in sorted(want, key=str))),
            "%s\n%r" % (problem, a))
@@ -749,7 +732,11 @@ def idle_connections(n=2000):
     # daemon neither crashes nor leaks, and serves once they go.
     with Daemon({"timeout": "5"}) as d:
         socks = open_idle(d.port, n)
-        time.sleep(1.0)
+        # The daemon takes connections up to its limit (128); wait for that,
+        # not for a guessed second.
+        deadline = time.monotonic() + 15
+        while daemon_fds(d) < 128 and time.monotonic() < deadline:
+            time.sleep(0.02)
         ok(d.proc.poll() is None, "the daemon survives %d idle sockets over its limit" % n)
         fds = daemon_fds(d)
         ok(fds < 128 + 64, "it holds no more than its connection limit (%d fds)" % fds)

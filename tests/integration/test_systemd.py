@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (COMMENTCTL, COMMENTD, SOURCE_ROOT, Daemon, diag, done, is_eq,  # noqa: E402
-                     ok, raw_status, walk)
+                     ok, raw_status, skip, walk)
 
 
 def free_port():
@@ -55,6 +55,16 @@ def recv_notify(nsock, want, timeout=10.0):
     return seen
 
 
+def wait_until(cond, seconds):
+    """Polls cond until it is true or seconds pass; returns its last value."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return cond()
+        time.sleep(0.02)
+    return True
+
+
 def db_query(path, sql, *args):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
@@ -70,7 +80,7 @@ def today_name():
 def socket_activate():
     sa = shutil.which("systemd-socket-activate")
     if not sa:
-        ok(True, "systemd-socket-activate # SKIP not installed")
+        skip("systemd-socket-activate", "not installed (apt-get install systemd)")
         return
     d = Daemon()
     proc = None
@@ -246,7 +256,8 @@ def backup_and_restore():
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
-        time.sleep(0.7)
+        # Writers busy before the backup: wait for 20 acknowledgements.
+        wait_until(lambda: len(acked) >= 20, 30)
         with lock:
             before = set(acked)
         dest = os.path.join(d.dir, "manual.db")
@@ -254,7 +265,8 @@ def backup_and_restore():
         p = subprocess.run([COMMENTCTL, "backup", "--db", d.db, dest],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         took = time.monotonic() - t0
-        time.sleep(0.3)
+        # And after it began: a few more acknowledgements.
+        wait_until(lambda: len(acked) >= len(before) + 5, 30)
         stop.set()
         for t in threads:
             t.join()
@@ -367,16 +379,22 @@ def daily_backup():
         if not ok(os.path.exists(path), "backup_dir set: today's backup appears after start",
                   d.log()):
             return
-        time.sleep(0.2)  # the rotation right after the copy
+        want = ["commentd-2000-01-04.db", "commentd-2000-01-05.db", today_name(), "keep-me.txt"]
+        # The rotation follows the copy.
+        wait_until(lambda: sorted(os.listdir(bdir)) == want, 15)
         is_eq(db_query(path, "PRAGMA integrity_check")[0][0], "ok", "it passes integrity_check")
-        is_eq(sorted(os.listdir(bdir)),
-              ["commentd-2000-01-04.db", "commentd-2000-01-05.db", today_name(),
-               "keep-me.txt"], "backup_keep 3: the oldest are deleted, other files stay")
+        is_eq(sorted(os.listdir(bdir)), want,
+              "backup_keep 3: the oldest are deleted, other files stay")
         ok("backup: wrote" in d.log(), "the log says so", d.log())
         mtime = os.stat(path).st_mtime_ns
         is_eq(d.stop(), 0, "exit 0")
+        # One more old file: the restarted daemon's maintenance pass rotates
+        # it (and the oldest) away, which shows that the pass has run.
+        open(os.path.join(bdir, "commentd-2000-01-06.db"), "w").close()
         d.start()
-        time.sleep(0.5)
+        ok(wait_until(lambda: not os.path.exists(
+            os.path.join(bdir, "commentd-2000-01-04.db")), 15),
+           "after a restart the maintenance pass runs (rotation)", d.log())
         is_eq(os.stat(path).st_mtime_ns, mtime, "a restart the same day takes no second copy")
         is_eq(d.stop(), 0, "exit 0")
     finally:
@@ -395,7 +413,32 @@ def example_config():
         d.cleanup()
 
 
+def command_line_settings():
+    """At most 64 settings on the command line (--key and --db count): the 65th
+    is an error, never dropped."""
+    d = Daemon()
+    try:
+        base = [COMMENTD, "-n", "--key", d.key, "--db", d.db]
+        sets = []
+        for i in range(62):
+            sets += ["--set", "max_links=%d" % (i + 1)]
+        p = subprocess.run(base + sets, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ok(p.returncode == 0 and b"max_links = 62" in p.stdout,
+           "64 settings apply in order (the last wins)", p.stdout.decode()[-400:])
+        p = subprocess.run(base + sets + ["--set", "max_links=65"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        ok(p.returncode == 2 and b"at most 64" in p.stdout,
+           "a 65th --set is a usage error that says why", p.stdout.decode()[-400:])
+        p = subprocess.run(base + ["--set", "nonsense"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        ok(p.returncode == 2 and b"NAME=VALUE" in p.stdout, "--set without '=' is refused",
+           p.stdout.decode()[-400:])
+    finally:
+        d.cleanup()
+
+
 def main():
+    command_line_settings()
     socket_activate()
     sigterm_slow_request()
     sighup_reload()

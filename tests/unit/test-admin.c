@@ -1,6 +1,7 @@
 /* Unit tests for lib/admin: moderator tokens (create, verify, revoke, list;
  * only the keyed hash reaches the database) and the audit log (order,
  * limit, cursor, flags), against a real temporary SQLite file. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "admin.h"
@@ -11,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-admin-XXXXXX";
+static struct fixture fx;
 static char path[300];
 static struct store *st;
 static struct store_conn *conn;
@@ -486,15 +487,13 @@ static void test_audit(void)
 int main(void)
 {
 	unsigned char master[KEYS_MASTER_BYTES];
-	char cmd[300];
-
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "admin") != 0)
 		return 1;
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 		master[i] = (unsigned char)(0x5a ^ (i * 7));
 	if (keys_new_from_bytes(&keys, master) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/a.db", dir);
+	snprintf(path, sizeof(path), "%s/a.db", fx.dir);
 	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
 	if (!st)
 		return 1;
@@ -507,8 +506,6 @@ int main(void)
 	store_release(st, conn);
 	store_free(st);
 	keys_free(keys);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for lib/backup (copies, rotation, daily) and for the promise
  * that a failed migration leaves the database as it was (lib/store). */
+#include "fixture.h"
 #include "tap.h"
 
 #include "backup.h"
@@ -13,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-backup-XXXXXX";
+static struct fixture fx;
 
 static void path_of(char *out, size_t size, const char *name)
 {
-	snprintf(out, size, "%s/%s", dir, name);
+	snprintf(out, size, "%s/%s", fx.dir, name);
 }
 
 static bool exists(const char *path)
@@ -137,7 +138,7 @@ static void test_copies(void)
 	is_int(query_int(dest, "PRAGMA user_version"), store_schema_version(),
 	       "the copy has the schema version");
 	ok(stat(dest, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the copy is mode 0600");
-	ok(count_files(dir, "copy.db-") == 0 && count_files(dir, "copy.db.tmp-") == 0,
+	ok(count_files(fx.dir, "copy.db-") == 0 && count_files(fx.dir, "copy.db.tmp-") == 0,
 	   "no temporary or -wal file is left");
 
 	/* A transaction in progress elsewhere is not in the copy. */
@@ -176,10 +177,10 @@ static void test_copies(void)
 	}
 	is_int(backup_copy_file(notdb, dest2), BACKUP_NO_SOURCE, "a text file is BACKUP_NO_SOURCE");
 	c1 = store_acquire(s);
-	is_int(backup_copy(store_db(c1), "/nonexistent-dir/x/copy.db"), BACKUP_NO_DEST,
+	is_int(backup_copy(store_db(c1), "/nonexistent-fx.dir/x/copy.db"), BACKUP_NO_DEST,
 	       "a missing destination directory is BACKUP_NO_DEST");
 	store_release(s, c1);
-	ok(count_files(dir, "copy2.db.tmp-") == 0, "failed copies leave no temporary file");
+	ok(count_files(fx.dir, "copy2.db.tmp-") == 0, "failed copies leave no temporary file");
 	store_free(s);
 }
 
@@ -215,7 +216,7 @@ static void test_rotation(void)
 		   count_files(sub, "commentd-2024-01-1x.db"),
 	       3, "files with other names are never touched");
 	is_int(backup_rotate(sub, 0, NULL), -EINVAL, "keep 0 is refused");
-	ok(backup_rotate("/nonexistent-dir", 3, NULL) < 0, "a missing directory is an error");
+	ok(backup_rotate("/nonexistent-fx.dir", 3, NULL) < 0, "a missing directory is an error");
 }
 
 static void test_daily(void)
@@ -247,8 +248,8 @@ static void test_daily(void)
 	is_int(backup_daily(store_db(c), daily, 2, day + 2 * 86400, &taken), 0, "the day after");
 	is_int(count_files(daily, "commentd-"), 2, "keep 2: only two copies remain");
 	ok(!exists(path), "the oldest copy was rotated out");
-	is_int(backup_daily(store_db(c), "/nonexistent-dir/daily", 2, day, &taken), BACKUP_NO_DEST,
-	       "an impossible directory is BACKUP_NO_DEST");
+	is_int(backup_daily(store_db(c), "/nonexistent-fx.dir/daily", 2, day, &taken),
+	       BACKUP_NO_DEST, "an impossible directory is BACKUP_NO_DEST");
 	store_release(s, c);
 	store_free(s);
 }
@@ -330,16 +331,12 @@ static void test_failed_migration(void)
 
 int main(void)
 {
-	char cmd[64];
-
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "backup") != 0)
 		return 1;
 	test_copies();
 	test_rotation();
 	test_daily();
 	test_failed_migration();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -150,8 +150,9 @@ int main(void)
 	is_int(buf_append(&b, "", 0), 0, "a zero-cap buffer accepts nothing but nothing");
 	is_int(buf_puts(&b, "a"), BUF_TOO_BIG, "and refuses one byte");
 	buf_free(&b);
-	buf_free(&b); /* double free-after-reset is safe */
-	ok(1, "buf_free twice is safe");
+	buf_free(&b); /* double free-after-reset is safe (ASan would say otherwise) */
+	ok(b.data == NULL && b.len == 0, "buf_free twice leaves an empty buffer");
+	is_int(buf_puts(&b, "a"), BUF_TOO_BIG, "which still keeps its cap of 0");
 
 	return done_testing();
 }

@@ -4,7 +4,10 @@
 #include "tap.h"
 
 #include "classify.h"
+#include "starter.h"
 #include "store.h"
+#include "submit.h"
+#include "tokenize.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -291,6 +294,7 @@ static void test_memory(void)
 	s.ham_cutoff = 0.2; /* this part tests the mechanism, not the default cut-offs */
 	s.spam_cutoff = 0.9;
 	s.discard_cutoff = 0.9999;
+	s.starter = false; /* the site's own learning alone; test_starter layers it */
 	is_int(classifier_new(&c, &s), 0, "memory classifier");
 	in = input("cheap pills casino bonus click now");
 	is_int(classifier_score(c, NULL, &in, &res), 0, "score with an empty model");
@@ -750,6 +754,202 @@ static void test_features_prune(void)
 	store_free(st);
 }
 
+/* A small starter model: 100 spam and 100 ham messages. */
+static const char small_model[] = "# test model\n"
+				  "commentd-starter 1 %u\n"
+				  "messages 100 100\n"
+				  "80 2 casino\n"
+				  "60 1 bonus\n"
+				  "2 70 article\n"
+				  "1 50 interesting\n";
+
+static void test_starter_parse(void)
+{
+	char text[512], err[STARTER_ERR_MAX];
+	struct starter *st = NULL;
+	const struct starter *b;
+	const char *tok;
+	size_t len;
+	uint32_t ns, nh, sp, hm;
+	static const struct {
+		unsigned format;
+		const char *body;
+	} bad[] = {
+	    {1, "messages 10 10\n11 0 x\n"},	/* count above its total */
+	    {1, "messages 10 10\n1 1\n"},	/* no token */
+	    {1, "messages 10 0\n1 0 x\n"},	/* no ham */
+	    {2, "messages 10 10\n1 0 x\n"},	/* another format */
+	    {1, "1 0 x\n"},			/* no totals */
+	    {1, "messages 10 10\n0 0 x\n"},	/* an empty record */
+	    {1, "messages 10 10\n70000 0 x\n"}, /* over 16 bits */
+	};
+
+	snprintf(text, sizeof(text), small_model, TOKENIZE_VERSION);
+	is_int(starter_parse(&st, text, strlen(text), err), 0, "a starter model parses");
+	is_int((int)starter_size(st), 4, "four tokens");
+	starter_totals(st, &ns, &nh);
+	ok(ns == 100 && nh == 100, "totals 100 / 100");
+	starter_token(st, 2, &tok, &len, &sp, &hm);
+	ok(len == 7 && memcmp(tok, "article", 7) == 0 && sp == 2 && hm == 70, "third token");
+	st = starter_free(st);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "commentd-starter %u %u\n%s", bad[i].format,
+			 TOKENIZE_VERSION, bad[i].body);
+		is_int(starter_parse(&st, text, strlen(text), err), 1,
+		       "malformed model %zu refused", i);
+		ok(strncmp(err, "line ", 5) == 0 || strstr(err, "messages"), "with a reason: %s",
+		   err);
+	}
+	snprintf(text, sizeof(text), "commentd-starter 1 %u\nmessages 1 1\n1 0 x\n",
+		 TOKENIZE_VERSION + 1);
+	is_int(starter_parse(&st, text, strlen(text), err), 1,
+	       "a model made for another tokenizer is refused");
+	ok(strstr(err, "tools/build-starter.py") != NULL, "and the error says how to rebuild it");
+	b = starter_builtin();
+	ok(b && starter_size(b) > 1000, "the compiled-in model parses (%zu tokens)",
+	   b ? starter_size(b) : 0);
+	if (b) {
+		starter_totals(b, &ns, &nh);
+		ok(ns > 500 && nh > 500, "and was built from both classes (%u / %u)", ns, nh);
+	}
+}
+
+static void test_starter_maths(void)
+{
+	struct classify_settings s;
+	struct classify_counts k = {.sb = 30, .sg = 2, .snspam = 100, .snham = 100};
+	double p, f;
+
+	classify_settings_default(&s);
+	s.starter_weight = 1000;
+	NEAR(classify_token_prob_layered(&s, &k), classify_token_prob(&s, 30, 2, 100, 100),
+	     "starter alone at full weight: f of its own counts");
+	/* V = 50 of 100 messages: the rates stay, the evidence halves (16) */
+	s.starter_weight = 50;
+	p = 0.3 / (0.3 + 0.02);
+	f = (s.robs * s.robx + 16 * p) / (s.robs + 16);
+	NEAR(classify_token_prob_layered(&s, &k), f, "weight 50: evidence 16, same p");
+	/* the site learned 500 / 500 and saw the token in 0 spam, 400 ham:
+	 * spam rate (0 + 15) / 550, ham rate (400 + 1) / 550 */
+	k.b = 0;
+	k.g = 400;
+	k.nspam = 500;
+	k.nham = 500;
+	p = (15.0 / 550) / (15.0 / 550 + 401.0 / 550);
+	f = (s.robs * s.robx + 416 * p) / (s.robs + 416);
+	NEAR(classify_token_prob_layered(&s, &k), f, "site counts update the starter's rates");
+	ok(classify_token_prob_layered(&s, &k) < 0.1, "and outweigh it once the site learned more");
+	k.sb = k.sg = 0;
+	NEAR(classify_token_prob_layered(&s, &k), classify_token_prob(&s, 0, 400, 500, 500),
+	     "a token the starter does not know: the site's counts alone");
+}
+
+static void test_starter_layering(void)
+{
+	char text[512], err[STARTER_ERR_MAX];
+	struct starter *st = NULL;
+	struct classifier *c = NULL;
+	struct classify_settings s;
+	struct classify_result res;
+	struct classify_input in;
+	struct classify_starter_info info;
+
+	snprintf(text, sizeof(text), small_model, TOKENIZE_VERSION);
+	if (starter_parse(&st, text, strlen(text), err) != 0) {
+		ok(0, "small model: %s", err);
+		return;
+	}
+	classify_settings_default(&s);
+	is_int(classifier_new(&c, &s), 0, "classifier with the starter on");
+	classifier_use_starter(c, st);
+	classifier_starter_info(c, &info);
+	ok(info.on && info.tokens == 4 && info.nspam == 100, "starter info");
+	in = input("casino bonus tonight");
+	is_int(classifier_score(c, NULL, &in, &res), 0, "score on day one");
+	ok(res.score >= s.spam_cutoff, "the starter alone calls it spam (%g)", res.score);
+	is_int(res.model, CLASSIFY_MODEL_STARTER, "the starter decided");
+	ok(res.cold_start, "while the site has learned nothing (cold start)");
+	is_int(res.verdict, CLASSIFY_UNSURE, "so spam is held, not filed");
+	ok(strstr(res.tokens_json, "\"model\":\"starter\"") != NULL,
+	   "the reasons name the starter");
+	classify_result_clear(&res);
+	in = input("interesting article");
+	classifier_score(c, NULL, &in, &res);
+	ok(res.verdict == CLASSIFY_HAM && res.model == CLASSIFY_MODEL_STARTER,
+	   "a hammy text is ham on day one (%g)", res.score);
+	classify_result_clear(&res);
+
+	/* a casino-review blog: its readers write about casinos */
+	for (unsigned i = 0; i < 300; i++) {
+		char t[96];
+		struct classify_input li;
+
+		snprintf(t, sizeof(t), "casino review number %u, fair odds", i);
+		li = input(t);
+		classifier_learn(c, NULL, NULL, &li, CLASSIFY_LABEL_HAM);
+		snprintf(t, sizeof(t), "cheap pills offer %u click", i);
+		li = input(t);
+		classifier_learn(c, NULL, NULL, &li, CLASSIFY_LABEL_SPAM);
+	}
+	in = input("casino");
+	classifier_score(c, NULL, &in, &res);
+	ok(res.score < s.ham_cutoff, "the site's learning outweighs the starter (%g)", res.score);
+	is_int(res.model, CLASSIFY_MODEL_BOTH, "both models spoke");
+	ok(!res.cold_start, "past the cold start");
+	classify_result_clear(&res);
+
+	s.starter = false;
+	is_int(classifier_configure(c, &s), 0, "starter_model = off at a reload");
+	in = input("bonus");
+	classifier_score(c, NULL, &in, &res);
+	ok(res.score == 0.5 && res.model == CLASSIFY_MODEL_NONE,
+	   "without the starter a token only it knew has no evidence");
+	classify_result_clear(&res);
+	classifier_starter_info(c, &info);
+	ok(!info.on && info.tokens == 0, "starter info says off");
+	s.ham_cutoff = 0.99;
+	s.spam_cutoff = 0.5;
+	is_int(classifier_configure(c, &s), 1, "an invalid reload is refused");
+	classifier_free(c);
+	starter_free(st);
+}
+
+/* The cold-start rule as the publish decision (lib/submit) applies it. */
+static enum comment_status decide(bool cold, bool starter, enum classify_verdict v)
+{
+	struct submit_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.facts = (struct submit_facts){.origin = SUBMIT_JSON,
+					.moderation = MODERATION_NONE,
+					.classified = true,
+					.verdict = v,
+					.cold_start = cold,
+					.starter = starter,
+					.max_links = 2};
+	submit_rule(&d);
+	return d.status;
+}
+
+static void test_cold_start_rule(void)
+{
+	is_int(decide(true, true, CLASSIFY_HAM), COMMENT_PUBLISHED,
+	       "cold start, starter says ham: published");
+	is_int(decide(true, true, CLASSIFY_UNSURE), COMMENT_PENDING,
+	       "cold start, starter unsure: held");
+	is_int(decide(true, true, CLASSIFY_SPAM), COMMENT_PENDING,
+	       "cold start, starter says spam: held, not filed");
+	is_int(decide(true, true, CLASSIFY_DISCARD), COMMENT_PENDING,
+	       "cold start, starter says discard: held, not discarded");
+	is_int(decide(true, false, CLASSIFY_UNSURE), COMMENT_PUBLISHED,
+	       "cold start without the starter: doubt holds nothing");
+	is_int(decide(true, false, CLASSIFY_SPAM), COMMENT_PENDING,
+	       "but a score past spam_cutoff holds");
+	is_int(decide(false, true, CLASSIFY_SPAM), COMMENT_SPAM,
+	       "after the cold start spam is filed");
+	is_int(decide(false, true, CLASSIFY_UNSURE), COMMENT_PENDING, "and doubt is held");
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -758,6 +958,10 @@ int main(void)
 		return 1;
 	test_maths();
 	test_cutoffs();
+	test_starter_parse();
+	test_starter_maths();
+	test_starter_layering();
+	test_cold_start_rule();
 	test_memory();
 	test_database();
 	test_features_prune();

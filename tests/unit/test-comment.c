@@ -1,6 +1,7 @@
 /* Unit tests for lib/comment: validation and normalisation, the publish
  * decision, thread paths, and comment_create / comment_thread /
  * comment_counts against a real temporary SQLite file. */
+#include "fixture.h"
 #include "tap.h"
 
 #include <stdarg.h>
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-comment-XXXXXX";
+static struct fixture fx;
 
 /* A writable submission; fields NULL when absent. */
 struct sub {
@@ -848,7 +849,7 @@ static void test_store(void)
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 		master[i] = (unsigned char)(0xa5 ^ i);
 	keys_new_from_bytes(&keys, master);
-	snprintf(path, sizeof(path), "%s/c.db", dir);
+	snprintf(path, sizeof(path), "%s/c.db", fx.dir);
 	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
 	if (!st)
 		exit(1);
@@ -1218,7 +1219,7 @@ static void test_store(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "comment") != 0)
 		return 1;
 	test_thread_check();
 	test_validate();
@@ -1226,9 +1227,6 @@ int main(void)
 	test_names();
 	test_store();
 
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for lib/config: defaults, every setting, bounds, the file
  * parser, config_check, config_each, and the documentation of each setting. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "config.h"
@@ -13,7 +14,7 @@
 #error "SOURCE_ROOT must name the source tree (set in tests/meson.build)"
 #endif
 
-static char dir[] = "/tmp/test-config-XXXXXX";
+static struct fixture fx;
 
 struct uint_setting {
 	const char *name;
@@ -459,13 +460,13 @@ static void test_file(void)
 	int r;
 
 	config_new(&c);
-	snprintf(path, sizeof(path), "%s/good.conf", dir);
+	snprintf(path, sizeof(path), "%s/good.conf", fx.dir);
 	write_file(path, text, sizeof(text) - 1);
 	is_int(config_load_file(c, path, err), 0, "config_load_file reads a file");
 	is_int(c->threads, 4, "threads from the file");
 	is_int(c->rate_limit, 0, "rate_limit 0 from the file");
 
-	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	snprintf(path, sizeof(path), "%s/bad.conf", fx.dir);
 	write_file(path, "threads = 4\nthreads = 65\n", 25);
 	err[0] = '\0';
 	is_int(config_load_file(c, path, err), 1, "a bad file is refused");
@@ -476,7 +477,7 @@ static void test_file(void)
 		ok(has(err, "threads"), "and names the setting");
 	}
 
-	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	snprintf(path, sizeof(path), "%s/missing.conf", fx.dir);
 	err[0] = '\0';
 	r = config_load_file(c, path, err);
 	is_int(r, -ENOENT, "a missing file is -ENOENT");
@@ -487,7 +488,7 @@ static void test_file(void)
 		size_t n = CONFIG_MAX_FILE + 10;
 		char *t = malloc(n);
 		memset(t, '#', n);
-		snprintf(path, sizeof(path), "%s/big.conf", dir);
+		snprintf(path, sizeof(path), "%s/big.conf", fx.dir);
 		write_file(path, t, n);
 		free(t);
 		err[0] = '\0';
@@ -614,7 +615,7 @@ static void test_docs(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "config") != 0)
 		return 1;
 	test_defaults();
 	test_set();
@@ -624,9 +625,6 @@ int main(void)
 	test_check();
 	test_docs();
 
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

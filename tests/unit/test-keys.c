@@ -1,5 +1,6 @@
 /* Unit tests for lib/keys: key files, generation, keyed hashes, avatars,
  * tokens and MACs. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "keys.h"
@@ -12,13 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-keys-XXXXXX";
+static struct fixture fx;
 
 static int write_file(const char *name, const void *data, size_t len, char *path, size_t pathlen)
 {
 	FILE *f;
 
-	snprintf(path, pathlen, "%s/%s", dir, name);
+	snprintf(path, pathlen, "%s/%s", fx.dir, name);
 	f = fopen(path, "w");
 	if (!f)
 		return -1;
@@ -111,7 +112,7 @@ int main(void)
 	struct stat stt;
 	int r;
 
-	if (!mkdtemp(dir) || sodium_init() < 0)
+	if (fixture_tmpdir(&fx, "keys") != 0 || sodium_init() < 0)
 		return 1;
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++) {
 		master[i] = (unsigned char)(i * 7 + 1);
@@ -198,13 +199,13 @@ int main(void)
 		kfile = load("badhex3.key", bad, 64, &r);
 		is_int(r, KEYS_INVALID, "a NUL in the hex is KEYS_INVALID");
 		ok(kfile == NULL, "no keys");
-		snprintf(path, sizeof(path), "%s/missing.key", dir);
+		snprintf(path, sizeof(path), "%s/missing.key", fx.dir);
 		is_int(keys_new(&kfile, path), KEYS_INVALID, "a missing file is KEYS_INVALID");
-		is_int(keys_new(&kfile, dir), KEYS_INVALID, "a directory is KEYS_INVALID");
+		is_int(keys_new(&kfile, fx.dir), KEYS_INVALID, "a directory is KEYS_INVALID");
 	}
 
 	/* keys_generate. */
-	snprintf(path, sizeof(path), "%s/new.key", dir);
+	snprintf(path, sizeof(path), "%s/new.key", fx.dir);
 	is_int(keys_generate(path), 0, "keys_generate creates a key file");
 	ok(stat(path, &stt) == 0, "the file exists");
 	is_int(stt.st_mode & 07777, 0600, "with mode 0600");
@@ -212,7 +213,7 @@ int main(void)
 	{
 		mode_t old = umask(0);
 		char path2[300];
-		snprintf(path2, sizeof(path2), "%s/new-umask0.key", dir);
+		snprintf(path2, sizeof(path2), "%s/new-umask0.key", fx.dir);
 		is_int(keys_generate(path2), 0, "keys_generate under umask 0");
 		stat(path2, &stt);
 		is_int(stt.st_mode & 07777, 0600, "still mode 0600");
@@ -239,7 +240,7 @@ int main(void)
 	{
 		char path2[300];
 		struct keys *kfile2 = NULL;
-		snprintf(path2, sizeof(path2), "%s/new-umask0.key", dir);
+		snprintf(path2, sizeof(path2), "%s/new-umask0.key", fx.dir);
 		keys_new(&kfile2, path2);
 		ok(kfile && kfile2, "two generated keys load");
 		if (kfile && kfile2) {
@@ -250,7 +251,7 @@ int main(void)
 		keys_free(kfile2);
 		kfile = keys_free(kfile);
 	}
-	snprintf(path, sizeof(path), "%s/no/such/dir/x.key", dir);
+	snprintf(path, sizeof(path), "%s/no/such/fx.dir/x.key", fx.dir);
 	ok(keys_generate(path) < 0, "keys_generate into a missing directory fails");
 
 	/* Hashes. */
@@ -358,9 +359,6 @@ int main(void)
 	keys_free(k2);
 	ok(keys_free(NULL) == NULL, "keys_free(NULL)");
 
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for lib/sdnotify: readiness messages to a real datagram socket
  * (path and abstract forms) and the socket-activation environment. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "sdnotify.h"
@@ -13,7 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-sdnotify-XXXXXX";
+static struct fixture fx;
 
 /* Binds a datagram socket; name starting with '@' is abstract.  Returns the
  * fd or -1. */
@@ -64,7 +65,7 @@ static void test_notify(void)
 	is_int(sdnotify("READY=1"), 0, "an empty NOTIFY_SOCKET: 0");
 
 	/* A filesystem socket. */
-	snprintf(path, sizeof(path), "%s/notify", dir);
+	snprintf(path, sizeof(path), "%s/notify", fx.dir);
 	fd = listen_dgram(path);
 	ok(fd >= 0, "bound %s", path);
 	setenv("NOTIFY_SOCKET", path, 1);
@@ -203,10 +204,10 @@ static void test_listen(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "sdnotify") != 0)
 		return 1;
 	test_notify();
 	test_listen();
-	rmdir(dir);
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -1,4 +1,5 @@
 /* Unit tests for lib/store: migrations, pool, statement cache, refusals. */
+#include "fixture.h"
 #include "tap.h"
 
 #include "store.h"
@@ -8,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-store-XXXXXX";
+static struct fixture fx;
 
 static int count_rows(struct store_conn *c, const char *sql)
 {
@@ -48,13 +49,13 @@ static size_t file_has(const char *path, const char *needle)
 static void test_private_files(void)
 {
 	static const char *const sides[] = {"", "-wal", "-shm"};
-	char path[256], side[300];
+	char path[512], side[560];
 	struct store *s = NULL;
 	struct store_conn *c;
 	mode_t old = umask(0);
 	bool all = true;
 
-	snprintf(path, sizeof(path), "%s/private.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "private.db"));
 	is_int(store_new(&s, path, 2), 0, "a store opened under umask 0");
 	c = store_acquire(s);
 	store_exec(c, "CREATE TABLE t(x TEXT)");
@@ -92,6 +93,38 @@ static void test_private_files(void)
 	store_free(s);
 }
 
+/* Every connection of a pool (the daemon's is threads + 2) runs with
+ * synchronous=FULL, WAL and foreign keys: each is borrowed at once, so each
+ * is a different one. */
+static void check_pool_pragmas(const char *path)
+{
+	enum { POOL = 6 };
+	struct store *s = NULL;
+	struct store_conn *conns[POOL];
+	struct store_pragmas p;
+	int distinct = 1;
+
+	if (store_new(&s, path, POOL) != 0) {
+		ok(0, "a pool of %d connections opens", POOL);
+		return;
+	}
+	for (int i = 0; i < POOL; i++) {
+		conns[i] = store_acquire(s);
+		for (int j = 0; j < i; j++)
+			distinct = distinct && conns[j] != conns[i];
+	}
+	ok(distinct, "%d borrowed connections are %d different ones", POOL, POOL);
+	for (int i = 0; i < POOL; i++) {
+		is_int(store_pragmas(conns[i], &p), 0, "connection %d: pragmas read back", i);
+		is_int(p.synchronous, 2, "connection %d: synchronous=FULL", i);
+		is_str(p.journal_mode, "wal", "connection %d: journal_mode=WAL", i);
+		ok(p.foreign_keys, "connection %d: foreign_keys=ON", i);
+	}
+	for (int i = 0; i < POOL; i++)
+		store_release(s, conns[i]);
+	store_free(s);
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -103,9 +136,9 @@ int main(void)
 	sqlite3 *raw;
 	int r;
 
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "store") != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(path, sizeof(path), "%s/t.db", fx.dir);
 
 	r = store_new(&s, path, 2);
 	is_int(r, 0, "a new database opens and migrates");
@@ -132,6 +165,8 @@ int main(void)
 	is_int(r, 0, "reopening an up-to-date database works (migrations idempotent)");
 	s = store_free(s);
 
+	check_pool_pragmas(path);
+
 	/* A database from the future is refused and left untouched. */
 	sqlite3_open(path, &raw);
 	sqlite3_exec(raw, "PRAGMA user_version=999", NULL, NULL, NULL);
@@ -141,7 +176,7 @@ int main(void)
 	ok(s == NULL, "no store on refusal");
 
 	/* A half-migrated (older) database upgrades. */
-	snprintf(path, sizeof(path), "%s/old.db", dir);
+	snprintf(path, sizeof(path), "%s/old.db", fx.dir);
 	sqlite3_open(path, &raw);
 	sqlite3_exec(raw, "CREATE TABLE leftover(x INTEGER); PRAGMA user_version=0", NULL, NULL,
 		     NULL);
@@ -155,10 +190,6 @@ int main(void)
 	store_free(s);
 
 	test_private_files();
-
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("cleanup failed");
+	fixture_close(&fx);
 	return done_testing();
 }

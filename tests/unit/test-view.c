@@ -1,0 +1,116 @@
+/* Unit tests for lib/view: the public and poster forms of a comment have
+ * fixed key sets, whatever the comment's fate. */
+#include "tap.h"
+
+#include "view.h"
+
+#include <string.h>
+
+/* The object's keys, sorted, comma-separated. */
+static void keys_of(json_t *o, char *out, size_t cap)
+{
+	const char *names[32];
+	size_t n = 0, len = 0;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+	{
+		if (n < 32)
+			names[n++] = k;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n; j++) {
+			if (strcmp(names[j], names[i]) < 0) {
+				const char *t = names[i];
+				names[i] = names[j];
+				names[j] = t;
+			}
+		}
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < n && len < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", names[i]);
+}
+
+static void test_public(void)
+{
+	struct comment_view v = {7,
+				 "/post",
+				 3,
+				 "Ann",
+				 "https://ann.example",
+				 1700000000,
+				 "<p>Hi</p>",
+				 "0123456789abcdef0123456789abcdef",
+				 true,
+				 false};
+	char keys[300];
+	json_t *j = view_public(&v);
+
+	keys_of(j, keys, sizeof(keys));
+	is_str(keys, "author,avatar,created,html,id,parent,thread,url", "public keys");
+	is_int(json_integer_value(json_object_get(j, "id")), 7, "id");
+	is_int(json_integer_value(json_object_get(j, "parent")), 3, "parent");
+	is_str(json_string_value(json_object_get(j, "created")), "2023-11-14T22:13:20Z",
+	       "created as RFC 3339");
+	is_str(json_string_value(json_object_get(j, "url")), "https://ann.example", "url");
+	json_decref(j);
+
+	v.thread = NULL;
+	v.parent = 0;
+	v.url = "";
+	j = view_public(&v);
+	keys_of(j, keys, sizeof(keys));
+	is_str(keys, "author,avatar,created,html,id,parent,url", "a tree node has no thread");
+	ok(json_is_null(json_object_get(j, "parent")), "top level: parent null");
+	ok(json_is_null(json_object_get(j, "url")), "an empty website is null");
+	json_decref(j);
+
+	v.url = NULL;
+	v.deleted = true;
+	j = view_public(&v);
+	keys_of(j, keys, sizeof(keys));
+	is_str(keys, "deleted,id,parent", "a tombstone shows nothing of the comment");
+	ok(json_is_true(json_object_get(j, "deleted")), "deleted: true");
+	json_decref(j);
+}
+
+static void test_poster(void)
+{
+	struct comment_view v = {9,    "/p",	   0,	       "Bob",
+				 NULL, 1700000000, "<p>x</p>", "00ff00ff00ff00ff00ff00ff00ff00ff",
+				 true, false};
+	char keys_pub[300], keys_held[300];
+	json_t *pub, *held;
+
+	pub = view_poster(&v, "tok", 1700000900);
+	v.published = false;
+	held = view_poster(&v, "tok", 1700000900);
+	keys_of(pub, keys_pub, sizeof(keys_pub));
+	keys_of(held, keys_held, sizeof(keys_held));
+	is_str(keys_pub,
+	       "author,avatar,created,edit_token,edit_until,html,id,parent,status,thread,url",
+	       "the answer to a new comment");
+	is_str(keys_held, keys_pub, "published and held answers have the same keys");
+	is_str(json_string_value(json_object_get(pub, "status")), "published", "published");
+	is_str(json_string_value(json_object_get(held, "status")), "pending",
+	       "anything not published says pending");
+	is_str(json_string_value(json_object_get(pub, "edit_until")), "2023-11-14T22:28:20Z",
+	       "edit_until as RFC 3339");
+	json_decref(pub);
+	json_decref(held);
+
+	pub = view_poster(&v, NULL, 0);
+	keys_of(pub, keys_pub, sizeof(keys_pub));
+	is_str(keys_pub, "author,avatar,created,html,id,parent,status,thread,url",
+	       "an edit's answer has no token");
+	json_decref(pub);
+}
+
+int main(void)
+{
+	test_public();
+	test_poster();
+	return done_testing();
+}
