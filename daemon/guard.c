@@ -97,8 +97,8 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr)
 		key = peer_key(s, ci->client_addr, &exempt);
-	slot = connlimit_open(s->guard->limit, key, exempt, monotonic_seconds(),
-			      (void *)(intptr_t)fd);
+	slot =
+	    connlimit_open(s->guard->limit, key, exempt, monotonic_seconds(), (void *)(intptr_t)fd);
 	if (!slot)
 		shutdown(fd, SHUT_RDWR); /* no room to watch it: no room for it */
 	*socket_context = slot;
@@ -141,8 +141,7 @@ static bool stopping(struct guard *g, unsigned ms)
 	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
 	deadline.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&g->lock);
-	while (!g->stopping &&
-	       pthread_cond_timedwait(&g->wake, &g->lock, &deadline) != ETIMEDOUT)
+	while (!g->stopping && pthread_cond_timedwait(&g->wake, &g->lock, &deadline) != ETIMEDOUT)
 		;
 	stop = g->stopping;
 	pthread_mutex_unlock(&g->lock);

@@ -810,12 +810,13 @@ int http_start(struct server *s, int listen_fd, const struct route_table *const 
 		    MHD_OPTION_END);
 	else
 		s->mhd = MHD_start_daemon(
-		    flags, addr.port, guard_accept, s, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-		    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s, MHD_OPTION_THREAD_POOL_SIZE,
-		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, guard_mhd_limit(cfg),
-		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		    MHD_POOL_BYTES, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
+		    flags, addr.port, guard_accept, s, access_handler, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+		    completed, s, MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
+		    MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+		    guard_mhd_limit(cfg), MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_POOL_BYTES, MHD_OPTION_SOCK_ADDR,
+		    (struct sockaddr *)&ss, MHD_OPTION_END);
 	if (!s->mhd) {
 		log_err("http: cannot listen on %s",
 			listen_fd >= 0 ? "the socket from systemd" : cfg->listen);

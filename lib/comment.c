@@ -284,7 +284,8 @@ char *comment_unseal(const struct keys *k, const void *sealed, size_t len)
 {
 	char *out;
 
-	if (!k || !sealed || len <= KEYS_SEAL_OVERHEAD || len > COMMENT_SEALED_MAX + KEYS_SEAL_OVERHEAD)
+	if (!k || !sealed || len <= KEYS_SEAL_OVERHEAD ||
+	    len > COMMENT_SEALED_MAX + KEYS_SEAL_OVERHEAD)
 		return NULL;
 	out = malloc(len - KEYS_SEAL_OVERHEAD + 1);
 	if (!out)
@@ -632,8 +633,9 @@ static int discard_rows(struct store_conn *c, void *arg)
 	return store_run(c, st, "decoy insert");
 }
 
-int comment_discard(struct store_conn *c, int64_t now, const unsigned char edit_hash[KEYS_HASH_BYTES],
-		    const void *sealed, size_t sealed_len, int64_t *id, struct comment_error *err)
+int comment_discard(struct store_conn *c, int64_t now,
+		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
+		    size_t sealed_len, int64_t *id, struct comment_error *err)
 {
 	struct discard_job job = {now, edit_hash, sealed, sealed_len, 0};
 	int r = store_group_write(c, discard_rows, &job);
@@ -744,7 +746,8 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 		return 1;
 	plain[n] = '\0';
 	p = (const char *)plain;
-	if (strlen(p) != n || strncmp(p, "1:", 2) != 0 || p[2] != COMMENT_SORT_OLDEST || p[3] != ':')
+	if (strlen(p) != n || strncmp(p, "1:", 2) != 0 || p[2] != COMMENT_SORT_OLDEST ||
+	    p[3] != ':')
 		return 1;
 	memset(out, 0, sizeof(*out));
 	out->sort = p[2];
@@ -759,8 +762,9 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
  * them: they show as tombstones so that a published reply is never hidden
  * with its parent; the tree drops tombstones left without published
  * replies. */
-#define SHOWN "(status IN ('published', 'deleted') OR EXISTS" \
-	      " (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
+#define SHOWN                                                                                      \
+	"(status IN ('published', 'deleted') OR EXISTS"                                            \
+	" (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
 static const char sql_next_root[] =
     "SELECT c.id FROM comments c WHERE c.thread_id = ?1 AND c.parent_id IS NULL AND c.id > ?2"
     " AND " SHOWN " ORDER BY c.id LIMIT 1";
@@ -957,9 +961,9 @@ int comment_thread_page(struct store_conn *c, const struct comment_page_query *q
 	r = thread_tree_json(pg.tree, &comments);
 	if (r < 0)
 		goto out;
-	*out = json_pack("{s:s, s:I, s:o, s:o}", "thread", q->thread, "count", (json_int_t)count,
-			 "comments", comments, "cursor",
-			 has_more ? json_string(cursor) : json_null());
+	*out =
+	    json_pack("{s:s, s:I, s:o, s:o}", "thread", q->thread, "count", (json_int_t)count,
+		      "comments", comments, "cursor", has_more ? json_string(cursor) : json_null());
 	r = *out ? 0 : -ENOMEM;
 out:
 	thread_tree_free(pg.tree);
@@ -1068,7 +1072,8 @@ static char *column_unseal(sqlite3_stmt *st, int col, const struct keys *k)
 {
 	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
 		return NULL;
-	return comment_unseal(k, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+	return comment_unseal(k, sqlite3_column_blob(st, col),
+			      (size_t)sqlite3_column_bytes(st, col));
 }
 
 static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *row)

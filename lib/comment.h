@@ -151,8 +151,9 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *th
  * time and the sealed content (sealed_len bytes; may be 0), so that the
  * poster's edits and deletion are answered as a held comment's would be.
  * 0 with *id set, COMMENT_UNAVAILABLE, or negative. */
-int comment_discard(struct store_conn *c, int64_t now, const unsigned char edit_hash[KEYS_HASH_BYTES],
-		    const void *sealed, size_t sealed_len, int64_t *id, struct comment_error *err);
+int comment_discard(struct store_conn *c, int64_t now,
+		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
+		    size_t sealed_len, int64_t *id, struct comment_error *err);
 
 /* A discarded comment's decoy record. */
 struct comment_decoy {
@@ -189,7 +190,7 @@ enum comment_sort {
 };
 
 #define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
-#define COMMENT_CURSOR_MAX 112	    /* base64url text with the NUL */
+#define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
 #define COMMENT_PAGE_BYTES (256 * 1024)
 
 struct comment_cursor {

@@ -49,7 +49,8 @@ static int ipv6_literal(const char *s, size_t len, char out[HOST_MAX])
 		return 1;
 	memcpy(inner, s + 1, len - 2);
 	inner[len - 2] = '\0';
-	if (inet_pton(AF_INET6, inner, bytes) != 1 || !inet_ntop(AF_INET6, bytes, text, sizeof(text)))
+	if (inet_pton(AF_INET6, inner, bytes) != 1 ||
+	    !inet_ntop(AF_INET6, bytes, text, sizeof(text)))
 		return 1;
 	snprintf(out, HOST_MAX, "[%s]", text);
 	return 0;
@@ -293,7 +294,8 @@ static bool in_path(const char *text, size_t start)
 {
 	size_t slashes = 0;
 
-	while (slashes < start && (text[start - slashes - 1] == '/' || text[start - slashes - 1] == '\\'))
+	while (slashes < start &&
+	       (text[start - slashes - 1] == '/' || text[start - slashes - 1] == '\\'))
 		slashes++;
 	if (slashes == 1)
 		return !(start >= 2 && text[start - 2] == ':');
@@ -355,8 +357,7 @@ static bool run_end(struct run *r, const char *text, bool (*fn)(const char *host
 	return stop;
 }
 
-void host_each_in_text(const char *text, size_t len, bool (*fn)(const char *host, void *u),
-		       void *u)
+void host_each_in_text(const char *text, size_t len, bool (*fn)(const char *host, void *u), void *u)
 {
 	struct run *r = malloc(sizeof(*r));
 	size_t i = 0;

@@ -170,7 +170,8 @@ int keys_mac_verify(const struct keys *k, enum keys_purpose purpose, const void 
 void keys_seal(const struct keys *k, const void *plain, size_t len, unsigned char *out)
 {
 	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, plain, len, out, k->sub[KEYS_SEAL]);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, plain, len, out,
+			      k->sub[KEYS_SEAL]);
 }
 
 int keys_unseal(const struct keys *k, const unsigned char *sealed, size_t len, unsigned char *out)

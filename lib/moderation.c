@@ -53,7 +53,8 @@ static char *column_unseal(sqlite3_stmt *st, int col, const struct keys *k)
 {
 	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
 		return NULL;
-	return comment_unseal(k, sqlite3_column_blob(st, col), (size_t)sqlite3_column_bytes(st, col));
+	return comment_unseal(k, sqlite3_column_blob(st, col),
+			      (size_t)sqlite3_column_bytes(st, col));
 }
 
 /* The admin form of the current row of a statement shaped like sql_list:
@@ -687,9 +688,8 @@ static const char sql_old_ips[] =
     "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
     " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
     " OR user_agent IS NOT NULL OR referrer IS NOT NULL)";
-static const char sql_old_domains[] =
-    "UPDATE comments SET email_domain_sealed = NULL"
-    " WHERE created < ?1 AND email_domain_sealed IS NOT NULL";
+static const char sql_old_domains[] = "UPDATE comments SET email_domain_sealed = NULL"
+				      " WHERE created < ?1 AND email_domain_sealed IS NOT NULL";
 static const char sql_old_decoy_content[] =
     "UPDATE decoys SET sealed = NULL WHERE created < ?1 AND sealed IS NOT NULL";
 static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1";
@@ -716,8 +716,8 @@ static int retire(struct store_conn *c, const char *sql, int64_t before, int64_t
 	return r;
 }
 
-static int retention_steps(struct store_conn *c, const struct moderation_retention *rt,
-			   int64_t now, struct maintenance_report *rep)
+static int retention_steps(struct store_conn *c, const struct moderation_retention *rt, int64_t now,
+			   struct maintenance_report *rep)
 {
 	const int64_t spam = now - (int64_t)rt->spam_days * 86400,
 		      ips = now - (int64_t)rt->ip_days * 86400,

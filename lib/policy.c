@@ -289,8 +289,8 @@ static bool links_blocked(const struct policy *p, const char *text, unsigned *co
 		/* Not Markdown a reader would see: the written text is all. */
 		sc.links = count_written_links(text, len);
 	} else {
-		sc.links += count_written_links(sc.outside.data ? sc.outside.data : "",
-						sc.outside.len);
+		sc.links +=
+		    count_written_links(sc.outside.data ? sc.outside.data : "", sc.outside.len);
 		scan_hosts(&sc, sc.visible.data ? sc.visible.data : "", sc.visible.len);
 	}
 	scan_hosts(&sc, text, len);

@@ -21,9 +21,9 @@ static const char *const reason_names[] = {
     [SUBMIT_REASON_MODERATION_ALL] = "moderation_all",
     [SUBMIT_REASON_FIRST_COMMENT] = "first_comment",
     [SUBMIT_REASON_EDITED] = "edited",
-    [SUBMIT_REASON_KEPT] = "kept",
     [SUBMIT_REASON_IMPORTED] = "imported",
     [SUBMIT_REASON_MODERATOR] = "moderator",
+    [SUBMIT_REASON_KEPT] = "kept",
 };
 
 void submit_decision_clear(struct submit_decision *d)
@@ -289,8 +289,8 @@ static char *stored_tokens(const struct keys *k, const char *tokens_json)
 		for (size_t j = 0; tok && j < 2; j++) {
 			size_t n = strlen(private_prefixes[j]);
 			char pseudonym[KEYS_PSEUDONYM_MAX], text[32];
-			if (strncmp(tok, private_prefixes[j], n) != 0 || strcmp(tok + n, "none") == 0 ||
-			    strcmp(tok + n, "invalid") == 0)
+			if (strncmp(tok, private_prefixes[j], n) != 0 ||
+			    strcmp(tok + n, "none") == 0 || strcmp(tok + n, "invalid") == 0)
 				continue;
 			keys_pseudonym(k, tok + n, strlen(tok + n), pseudonym);
 			snprintf(text, sizeof(text), "%s%s", private_prefixes[j], pseudonym);

@@ -101,9 +101,9 @@ enum submit_reason_code {
 	SUBMIT_REASON_MODERATION_ALL,
 	SUBMIT_REASON_FIRST_COMMENT,
 	SUBMIT_REASON_EDITED,
-	SUBMIT_REASON_KEPT, /* an author's edit kept the earlier, stricter status */
 	SUBMIT_REASON_IMPORTED,
 	SUBMIT_REASON_MODERATOR,
+	SUBMIT_REASON_KEPT, /* an author's edit kept the earlier, stricter status */
 };
 
 struct submit_reason {
@@ -137,7 +137,7 @@ struct submit_decision {
 	struct submit_facts facts;
 	unsigned n_reasons;
 	struct submit_reason reasons[SUBMIT_REASONS_MAX];
-	struct classify_result result; /* score, deciding tokens, features (owned) */
+	struct classify_result result;	  /* score, deciding tokens, features (owned) */
 	char referrer[HOST_REFERRER_MAX]; /* the Referer as weighed and kept:
 					     "scheme://host/", "(invalid)" or "" */
 };

@@ -89,9 +89,11 @@ static void prune(const struct thread_tree *t, json_t *list)
 		json_t *node = json_array_get(list, i);
 		json_t *replies = json_object_get(node, "replies");
 		prune(t, replies);
-		if (!json_is_true(json_object_get(node, "deleted")) || json_array_size(replies) != 0)
+		if (!json_is_true(json_object_get(node, "deleted")) ||
+		    json_array_size(replies) != 0)
 			continue;
-		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(node, "id")));
+		snprintf(key, sizeof(key), "%lld",
+			 (long long)json_integer_value(json_object_get(node, "id")));
 		if (!json_object_get(t->kept, key))
 			json_array_remove(list, i);
 	}

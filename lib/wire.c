@@ -336,8 +336,7 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 		out->limit = (unsigned)n;
 	}
 	if (after && cursor)
-		return comment_fail(err, 400, "invalid_cursor",
-				    "Give cursor or after, not both.");
+		return comment_fail(err, 400, "invalid_cursor", "Give cursor or after, not both.");
 	if (after) {
 		if (text_parse_uint(after, INT64_MAX, &n) != 0)
 			return comment_fail(err, 400, "invalid_after",

@@ -32,8 +32,8 @@ static int hit(struct cache *c, const char *key, int64_t version, const char *wa
 {
 	struct cache_body *b = NULL;
 	int r = cache_get(c, key, version, &b);
-	int good = r == 0 && b && b->len == strlen(want_body) &&
-		   strcmp(b->data, want_body) == 0 && strcmp(b->etag, want_etag) == 0;
+	int good = r == 0 && b && b->len == strlen(want_body) && strcmp(b->data, want_body) == 0 &&
+		   strcmp(b->etag, want_etag) == 0;
 
 	cache_body_unref(b);
 	return good;

@@ -504,8 +504,11 @@ static int64_t count_sql(const char *sql, const char *arg)
  * with no row or byte budget to speak of. */
 static int page(const char *thread, unsigned roots, int64_t after, json_t **out)
 {
-	struct comment_page_query q = {thread, {COMMENT_SORT_OLDEST, 0, after, COMMENT_ROW_DONE},
-				       roots, 100000, (size_t)1 << 30};
+	struct comment_page_query q = {thread,
+				       {COMMENT_SORT_OLDEST, 0, after, COMMENT_ROW_DONE},
+				       roots,
+				       100000,
+				       (size_t)1 << 30};
 
 	return comment_thread_page(conn, &q, out);
 }
@@ -585,12 +588,11 @@ static void walk_nodes(struct walk *w, json_t *list, int64_t enclosing)
 		bool deleted = json_is_true(json_object_get(n, "deleted"));
 
 		if (enclosing && json_integer_value(parent) != enclosing)
-			problem(w, "%lld nested under %lld but says parent %lld",
-					    (long long)id, (long long)enclosing,
-					    (long long)json_integer_value(parent));
+			problem(w, "%lld nested under %lld but says parent %lld", (long long)id,
+				(long long)enclosing, (long long)json_integer_value(parent));
 		if (!enclosing && !json_is_null(parent) && !met(w, json_integer_value(parent)))
 			problem(w, "%lld at the top of a page, parent %lld not met before",
-					    (long long)id, (long long)json_integer_value(parent));
+				(long long)id, (long long)json_integer_value(parent));
 		if (met(w, id))
 			problem(w, "%lld met twice", (long long)id);
 		if (deleted && (json_object_get(n, "html") || json_object_get(n, "author")))
@@ -609,8 +611,8 @@ static void walk_nodes(struct walk *w, json_t *list, int64_t enclosing)
  * and that count says so.  Returns the pages read (0 on a problem). */
 static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size_t bytes)
 {
-	struct comment_page_query q = {thread, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
-				       roots, rows, bytes};
+	struct comment_page_query q = {
+	    thread, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, roots, rows, bytes};
 	struct walk *w = calloc(1, sizeof(*w));
 	size_t pages = 0;
 	int64_t want = count_sql("SELECT count(*) FROM comments WHERE status = 'published' AND "
@@ -634,11 +636,10 @@ static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size
 		walk_nodes(w, json_object_get(out, "comments"), 0);
 		if (json_integer_value(json_object_get(out, "count")) != want)
 			problem(w, "count %lld, want %lld",
-					    (long long)json_integer_value(json_object_get(out, "count")),
-					    (long long)want);
+				(long long)json_integer_value(json_object_get(out, "count")),
+				(long long)want);
 		if (w->page_rows > (rows ? rows : 1) && bytes >= 100000)
-			problem(w, "page %zu has %zu rows (budget %u)", pages, w->page_rows,
-					    rows);
+			problem(w, "page %zu has %zu rows (budget %u)", pages, w->page_rows, rows);
 		cursor = json_string_value(json_object_get(out, "cursor"));
 		more = cursor != NULL;
 		if (more && comment_cursor_parse(cursor, &q.from) != 0)
@@ -648,8 +649,7 @@ static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size
 	if (more)
 		problem(w, "no end after %zu pages", pages);
 	if ((int64_t)w->n_seen != want)
-		problem(w, "met %zu published comments, want %lld", w->n_seen,
-				    (long long)want);
+		problem(w, "met %zu published comments, want %lld", w->n_seen, (long long)want);
 	{
 		size_t problems = (size_t)w->problems;
 		free(w);
@@ -693,8 +693,7 @@ static void test_pages(void)
 	for (int i = 1; i <= 120; i++)
 		create(c, "/wide", ids[0], "r@example.org", "a reply", COMMENT_PUBLISHED, &err,
 		       NULL);
-	create(c, "/wide", 0, "w@example.org", "after the wide one", COMMENT_PUBLISHED, &err,
-	       NULL);
+	create(c, "/wide", 0, "w@example.org", "after the wide one", COMMENT_PUBLISHED, &err, NULL);
 	/* One deep: a chain of 60 replies (the depth cap turns the end flat). */
 	ids[0] = create(c, "/deep", 0, "d@example.org", "link", COMMENT_PUBLISHED, &err, NULL);
 	for (int i = 1; i < 60; i++)
@@ -717,8 +716,8 @@ static void test_pages(void)
 			rnd = rnd * 1103515245u + 12345u;
 			if (i > 0 && (rnd >> 16) % 3)
 				parent = ids[(rnd >> 8) % (unsigned)i];
-			ids[i] = create(c, name, parent, "x@example.org", "mixed", COMMENT_PUBLISHED,
-					&err, NULL);
+			ids[i] = create(c, name, parent, "x@example.org", "mixed",
+					COMMENT_PUBLISHED, &err, NULL);
 			if (ids[i] < 0)
 				ids[i] = ids[0];
 		}
@@ -741,14 +740,16 @@ static void test_pages(void)
 	}
 	config_free(c);
 
-	const char *threads[] = {"/wide", "/deep", "/many", "/mixed-0", "/mixed-1", "/mixed-2",
-				 "/mixed-3", "/mixed-4", "/mixed-5", "/page", "/post", "/hide"};
+	const char *threads[] = {"/wide",    "/deep",	 "/many",    "/mixed-0",
+				 "/mixed-1", "/mixed-2", "/mixed-3", "/mixed-4",
+				 "/mixed-5", "/page",	 "/post",    "/hide"};
 	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++)
 		for (size_t a = 0; a < 3; a++)
 			for (size_t b = 0; b < 5; b++)
 				for (size_t k = 0; k < 3; k++) {
 					checked++;
-					if (read_pages(threads[t], roots[a], rows[b], bytes[k]) == 0) {
+					if (read_pages(threads[t], roots[a], rows[b], bytes[k]) ==
+					    0) {
 						failed++;
 						diag("%s roots %u rows %u bytes %zu", threads[t],
 						     roots[a], rows[b], bytes[k]);
@@ -765,8 +766,8 @@ static void test_pages(void)
 	is_int(read_pages("/wide", 50, 1, 1), 122, "a budget of one row: one comment a page");
 	{
 		/* The byte budget: a page stops after the row that fills it. */
-		struct comment_page_query q = {"/many", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
-					       50, 10000, 2000};
+		struct comment_page_query q = {
+		    "/many", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 50, 10000, 2000};
 		json_t *out = NULL;
 		comment_thread_page(conn, &q, &out);
 		char *dump = json_dumps(out, JSON_COMPACT);
@@ -783,12 +784,17 @@ static void test_cursor(void)
 	struct comment_cursor cur = {COMMENT_SORT_OLDEST, 0, 42, COMMENT_ROW_DONE}, back;
 	char text[COMMENT_CURSOR_MAX];
 	static const char *const bad[] = {
-	    "", "x", "MTpvOjA6NDI", "@@@@", "MTpvOjA6NDI6", "MTp4OjA6NDI6MQ", /* sort x */
-	    "MjpvOjA6NDI6MQ",							 /* version 2 */
-	    "MTpvOi0xOjQyOjE",							 /* key -1 */
-	    "MTpvOjA6NDI6MTo",							 /* trailing : */
-	    "MTpvOjA6OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ",				 /* 20 digits */
-	    "MTpvOjA6NDI6MQ==",							 /* padding */
+	    "",
+	    "x",
+	    "MTpvOjA6NDI",
+	    "@@@@",
+	    "MTpvOjA6NDI6",
+	    "MTp4OjA6NDI6MQ",			      /* sort x */
+	    "MjpvOjA6NDI6MQ",			      /* version 2 */
+	    "MTpvOi0xOjQyOjE",			      /* key -1 */
+	    "MTpvOjA6NDI6MTo",			      /* trailing : */
+	    "MTpvOjA6OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ", /* 20 digits */
+	    "MTpvOjA6NDI6MQ==",			      /* padding */
 	    "MTpvOjA6NDI6MQ\n",
 	};
 
@@ -907,9 +913,11 @@ static void test_store(void)
 			is_str((const char *)sqlite3_column_text(q, 3), "Hello *world*",
 			       "the text is stored as written");
 			ok(sqlite3_column_type(q, 4) == SQLITE_NULL, "the ip is not kept in clear");
-			ok(sqlite3_column_bytes(q, 5) == (int)strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
+			ok(sqlite3_column_bytes(q, 5) ==
+			       (int)strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
 			   "but sealed (%d bytes)", sqlite3_column_bytes(q, 5));
-			ok(sqlite3_column_bytes(q, 6) > KEYS_SEAL_OVERHEAD, "so is the e-mail domain");
+			ok(sqlite3_column_bytes(q, 6) > KEYS_SEAL_OVERHEAD,
+			   "so is the e-mail domain");
 		}
 		sqlite3_finalize(q);
 		{

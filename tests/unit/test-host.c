@@ -44,8 +44,12 @@ static void test_normalise(void)
 	    {"\xef\xbd\x85xample.org", "example.org"},
 	    {"exa\xc2\xadmple.org", "example.org"},
 	    {"exa\xe2\x80\x8bmple.org", "example.org"},
-	    {"b\xc3\xbc" "cher.de", "xn--bcher-kva.de"},
-	    {"B\xc3\x9c" "CHER.DE", "xn--bcher-kva.de"},
+	    {"b\xc3\xbc"
+	     "cher.de",
+	     "xn--bcher-kva.de"},
+	    {"B\xc3\x9c"
+	     "CHER.DE",
+	     "xn--bcher-kva.de"},
 	    {"xn--bcher-kva.de", "xn--bcher-kva.de"},
 	    {"XN--BCHER-KVA.DE", "xn--bcher-kva.de"},
 	    {"fa\xc3\x9f.de", "xn--fa-hia.de"},
@@ -77,10 +81,12 @@ static void test_normalise(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		int r = host_normalise(cases[i].in, strlen(cases[i].in), out);
 		if (cases[i].want)
-			ok(r == 0 && strcmp(out, cases[i].want) == 0, "\"%s\" is the host %s (got %s)",
-			   vis(cases[i].in), cases[i].want, r == 0 ? out : "none");
+			ok(r == 0 && strcmp(out, cases[i].want) == 0,
+			   "\"%s\" is the host %s (got %s)", vis(cases[i].in), cases[i].want,
+			   r == 0 ? out : "none");
 		else
-			ok(r == 1, "\"%s\" is no host (got %s)", vis(cases[i].in), r == 0 ? out : "none");
+			ok(r == 1, "\"%s\" is no host (got %s)", vis(cases[i].in),
+			   r == 0 ? out : "none");
 	}
 	{
 		char big[HOST_INPUT + 2];
@@ -109,7 +115,9 @@ static void test_urls(void)
 	    {"  http://evil.example", "evil.example"},
 	    {"http://%65vil.example", "evil.example"},
 	    {"http://evil%2Eexample", "evil.example"},
-	    {"http://evil\xe3\x80\x82" "example/", "evil.example"},
+	    {"http://evil\xe3\x80\x82"
+	     "example/",
+	     "evil.example"},
 	    {"http://[::1]:8080/", "[::1]"},
 	    {"http://0x7f.1/", "127.0.0.1"},
 	    {"www.evil.example/path", "www.evil.example"},
@@ -132,7 +140,8 @@ static void test_urls(void)
 			ok(r == 0 && strcmp(out, cases[i].want) == 0, "%s: host %s (got %s)",
 			   vis(cases[i].url), cases[i].want, r == 0 ? out : "none");
 		else
-			ok(r == 1, "%s: no host (got %s)", vis(cases[i].url), r == 0 ? out : "none");
+			ok(r == 1, "%s: no host (got %s)", vis(cases[i].url),
+			   r == 0 ? out : "none");
 	}
 }
 
@@ -144,7 +153,9 @@ static void test_referrer(void)
 	    {"https://blog.example.nl/2011/01/post?utm=x#c", "https://blog.example.nl/"},
 	    {"http://User:secret@Forum.Example/thread/42", "http://forum.example/"},
 	    {"https://forum.example:8443/private/inbox", "https://forum.example/"},
-	    {"HTTPS://B\xc3\xbc" "cher.example/", "https://xn--bcher-kva.example/"},
+	    {"HTTPS://B\xc3\xbc"
+	     "cher.example/",
+	     "https://xn--bcher-kva.example/"},
 	    {"android-app://com.example/", "(invalid)"},
 	    {"ftp://files.example/", "(invalid)"},
 	    {"not a url", "(invalid)"},
@@ -200,8 +211,12 @@ static void test_text(void)
 	    {"see http://u:p@evil.example", "evil.example"},
 	    {"see http://good.example@evil.example", "good.example evil.example"},
 	    {"mail a@evil.example.", "evil.example"},
-	    {"EVIL.EXAMPLE and Evil\xe3\x80\x82" "Example", "evil.example evil.example"},
-	    {"\xef\xbd\x85vil\xef\xbc\x8e" "example", "evil.example"},
+	    {"EVIL.EXAMPLE and Evil\xe3\x80\x82"
+	     "Example",
+	     "evil.example evil.example"},
+	    {"\xef\xbd\x85vil\xef\xbc\x8e"
+	     "example",
+	     "evil.example"},
 	    {"ev\xc2\xadil.example", "evil.example"},
 	    {"%65vil.example", "evil.example"},
 	    {"evil%2Eexample", "evil.example"},
@@ -211,11 +226,14 @@ static void test_text(void)
 	    {"http:/evil.example", "evil.example"},
 	    {"a sentence. Another one.", ""},
 	    {"version 1.2 of it", ""},
-	    {"b\xc3\xbc" "cher.example", "xn--bcher-kva.example"},
+	    {"b\xc3\xbc"
+	     "cher.example",
+	     "xn--bcher-kva.example"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
-		is_str(hosts_in(cases[i].text), cases[i].want, "hosts in \"%s\"", vis(cases[i].text));
+		is_str(hosts_in(cases[i].text), cases[i].want, "hosts in \"%s\"",
+		       vis(cases[i].text));
 	{
 		/* A label run longer than any buffer: the end, where the domain
 		 * is, still counts. */

@@ -67,8 +67,7 @@ static struct keys *load(const char *name, const void *data, size_t len, int *r)
 /* Sealing: what is kept for a while is only ciphertext without the key. */
 static void test_seal(struct keys *k, struct keys *k2)
 {
-	static const char *const values[] = {"203.0.113.7", "2001:db8::1", "example.org", "x",
-					     ""};
+	static const char *const values[] = {"203.0.113.7", "2001:db8::1", "example.org", "x", ""};
 	unsigned char sealed[64 + KEYS_SEAL_OVERHEAD], again[64 + KEYS_SEAL_OVERHEAD];
 	unsigned char plain[64];
 	char p1[KEYS_PSEUDONYM_MAX], p2[KEYS_PSEUDONYM_MAX], p3[KEYS_PSEUDONYM_MAX];

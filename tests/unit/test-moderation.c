@@ -1021,7 +1021,8 @@ static void test_privacy(void)
 		is_str(json_string_value(json_object_get(first, "ip")), "203.0.113.50",
 		       "the export gives the client address held (opened from its seal)");
 		ok(json_is_string(json_object_get(first, "user_agent")), "and the user agent");
-		ok(json_object_get(first, "referrer") != NULL, "and the referrer (null: none sent)");
+		ok(json_object_get(first, "referrer") != NULL,
+		   "and the referrer (null: none sent)");
 		is_str(json_string_value(json_object_get(first, "email_domain")), "example.org",
 		       "and the e-mail domain kept for the edit window");
 	}
@@ -1175,7 +1176,8 @@ static void test_maintain(void)
 	int64_t m3 = mk("/maint", 0, "Old3", "Old comment already cleared", COMMENT_PUBLISHED);
 	int64_t m4 = mk("/maint", 0, "Young", "Comment from last week", COMMENT_PUBLISHED);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m1, now - 40 * DAY);
-	exec("UPDATE comments SET created = ?2, ip_sealed = NULL WHERE id = ?1", m2, now - 31 * DAY);
+	exec("UPDATE comments SET created = ?2, ip_sealed = NULL WHERE id = ?1", m2,
+	     now - 31 * DAY);
 	exec("UPDATE comments SET created = ?2, ip_sealed = NULL, user_agent = NULL WHERE id = ?1",
 	     m3, now - 90 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m4, now - 7 * DAY);
@@ -1224,8 +1226,9 @@ static void test_maintain(void)
 	is_int(rep.spam_emptied, 1, "report: one old spam with a reply emptied");
 	is_str(col("status || '|' || author || '|' || text || '|' || html", s_rep), "deleted|||",
 	       "old spam with a reply is emptied to a tombstone");
-	is_str(col("coalesce(email_hash, ip_sealed, user_agent, tokens, features, edit_hash)", s_rep),
-	       "(null)", "with no e-mail hash, address, user agent, tokens or features");
+	is_str(
+	    col("coalesce(email_hash, ip_sealed, user_agent, tokens, features, edit_hash)", s_rep),
+	    "(null)", "with no e-mail hash, address, user agent, tokens or features");
 	is_str(col("status", s_rep_r), "published", "and the reply stays published");
 	is_str(col("status", p_old), "pending", "old pending comments are kept");
 

@@ -318,13 +318,21 @@ static void test_domains(void)
 	    {"see http://spam.example./x", true},
 	    {"see http://spam.example../x", true},
 	    {"see spam.example.", true},
-	    {"see http://spam\xe3\x80\x82" "example/", true},		 /* U+3002 */
-	    {"see http://spam\xef\xbc\x8e" "example/", true},	 /* U+FF0E */
-	    {"see http://spam\xef\xbd\xa1" "example/", true},	 /* U+FF61 */
-	    {"see spam\xe3\x80\x82" "example", true},		 /* bare, ideographic dot */
+	    {"see http://spam\xe3\x80\x82"
+	     "example/",
+	     true}, /* U+3002 */
+	    {"see http://spam\xef\xbc\x8e"
+	     "example/",
+	     true}, /* U+FF0E */
+	    {"see http://spam\xef\xbd\xa1"
+	     "example/",
+	     true}, /* U+FF61 */
+	    {"see spam\xe3\x80\x82"
+	     "example",
+	     true}, /* bare, ideographic dot */
 	    {"\xef\xbd\x93\xef\xbd\x90\xef\xbd\x81\xef\xbd\x8d.example", true}, /* full-width */
-	    {"see http://spa\xc2\xadm.example/", true},		 /* soft hyphen */
-	    {"see http://spa\xe2\x80\x8bm.example/", true},	 /* zero-width space */
+	    {"see http://spa\xc2\xadm.example/", true},				/* soft hyphen */
+	    {"see http://spa\xe2\x80\x8bm.example/", true}, /* zero-width space */
 	    {"see http://ok.example@spam.example/", true},
 	    {"see http://ok.example:pw@spam.example/", true},
 	    {"see http://spam.example\\@ok.example/", true},
@@ -332,12 +340,12 @@ static void test_domains(void)
 	    {"see http:/spam.example", true},
 	    {"see http:spam.example", true},
 	    {"see https:////spam.example", true},
-	    {"see [click](http://sp&#97;m.example/)", true},	 /* entity in a destination */
+	    {"see [click](http://sp&#97;m.example/)", true}, /* entity in a destination */
 	    {"see [click](http://spam&period;example)", true},
 	    {"see [click](<http://spam.example/a b>)", true},
 	    {"see [click][r]\n\n[r]: http://spam.example", true}, /* reference link */
 	    {"see <http://%73pam.example>", true},
-	    {"see sp&#97;m.example in the text", true},		 /* what a reader sees */
+	    {"see sp&#97;m.example in the text", true}, /* what a reader sees */
 	    {"see `spam.example` in code", true},
 	    {"see ![img](http://x.example/a.png \"spam.example\")", true}, /* written */
 	    {"see http://[::1]/ and http://127.0.0.1/", false},
@@ -369,7 +377,9 @@ static void test_domains(void)
 	    {"https://good.example/?u=spam.example", false},
 	    {"https://%73pam.example/", true},
 	    {"https://spam.example./", true},
-	    {"https://SPAM\xe3\x80\x82" "EXAMPLE/", true},
+	    {"https://SPAM\xe3\x80\x82"
+	     "EXAMPLE/",
+	     true},
 	    {"https://ok.example@spam.example/", true},
 	    {"https://spam.example\\@ok.example/", true},
 	    {"http://spam%2eexample", true},
@@ -398,7 +408,9 @@ static void test_domains(void)
 	    {"a@spam.example.org", false},
 	    {"a@SPAM.EXAMPLE", true},
 	    {"a@spam.example.", true},
-	    {"a@spam\xe3\x80\x82" "example", true},
+	    {"a@spam\xe3\x80\x82"
+	     "example",
+	     true},
 	};
 	for (size_t i = 0; i < sizeof(mail_cases) / sizeof(*mail_cases); i++) {
 		f = check(p, "a nice comment", NULL, NULL, mail_cases[i].email, NULL);
@@ -421,19 +433,29 @@ static void test_domains(void)
 	policy_free(p);
 
 	/* Entries are hosts too: an IDN, upper case, a wildcard, a dot. */
-	p = make(NULL, "B\xc3\xbc" "cher.example, *.wild.example, .dot.example, TRAIL.example.", NULL,
-		 NULL, &r);
+	p = make(NULL,
+		 "B\xc3\xbc"
+		 "cher.example, *.wild.example, .dot.example, TRAIL.example.",
+		 NULL, NULL, &r);
 	is_int(r, 0, "policy_new with IDN, wildcard and dotted entries");
 	static const struct {
 		const char *text;
 		bool blocked;
 	} idn_cases[] = {
-	    {"see http://b\xc3\xbc" "cher.example/", true},
+	    {"see http://b\xc3\xbc"
+	     "cher.example/",
+	     true},
 	    {"see http://xn--bcher-kva.example/", true},
 	    {"see http://XN--BCHER-KVA.EXAMPLE/", true},
-	    {"see http://B\xc3\x9c" "CHER.example/", true},
-	    {"see http://%62%c3%bc" "cher.example/", true},
-	    {"see b\xc3\xbc" "cher.example", true},
+	    {"see http://B\xc3\x9c"
+	     "CHER.example/",
+	     true},
+	    {"see http://%62%c3%bc"
+	     "cher.example/",
+	     true},
+	    {"see b\xc3\xbc"
+	     "cher.example",
+	     true},
 	    {"see http://bucher.example/", false},
 	    {"see http://a.wild.example/", true},
 	    {"see http://wild.example/", true},
@@ -452,7 +474,10 @@ static void test_domains(void)
 	p = make(NULL, "spam.example", NULL, NULL, &r);
 	f = check(p, "a nice comment", "Cheap pills at spam.example", NULL, NULL, NULL);
 	ok(f.blocklisted && strcmp(reason(&f), "domain") == 0, "a name naming the domain");
-	f = check(p, "a nice comment", "SPAM\xef\xbc\x8e" "EXAMPLE", NULL, NULL, NULL);
+	f = check(p, "a nice comment",
+		  "SPAM\xef\xbc\x8e"
+		  "EXAMPLE",
+		  NULL, NULL, NULL);
 	ok(f.blocklisted, "a name naming it with a full-width dot");
 	f = check(p, "a nice comment", "Ann from spam.examples", NULL, NULL, NULL);
 	ok(!f.blocklisted, "a name with a longer word is not");
@@ -499,11 +524,15 @@ static void test_networks(void)
 		const char *ip;
 		bool blocked;
 	} v6[] = {
-	    {"2001:db8:1:2::7", true},	    {"2001:db8:1:2::8", true},
+	    {"2001:db8:1:2::7", true},
+	    {"2001:db8:1:2::8", true},
 	    {"2001:db8:1:2:ffff:ffff:ffff:ffff", true},
-	    {"2001:db8:1:2:abcd::1", true}, {"2001:db8:1:3::7", false},
-	    {"2001:db8:9:9::1", true},	    {"2001:db8:9:9:7fff::1", true},
-	    {"2001:db8:9:a::1", false},	    {"192.0.2.7", false},
+	    {"2001:db8:1:2:abcd::1", true},
+	    {"2001:db8:1:3::7", false},
+	    {"2001:db8:9:9::1", true},
+	    {"2001:db8:9:9:7fff::1", true},
+	    {"2001:db8:9:a::1", false},
+	    {"192.0.2.7", false},
 	};
 	for (size_t i = 0; i < sizeof(v6) / sizeof(*v6); i++) {
 		f = check(p, "a nice comment", NULL, NULL, NULL, v6[i].ip);

@@ -76,8 +76,9 @@ static void test_private_files(void)
 		struct stat st;
 		ok(stat(side, &st) == 0 && st.st_size == 0, "leaves an empty WAL");
 	}
-	is_int((int)(file_has(path, "needle-in-a-haystack") + file_has(side, "needle-in-a-haystack")),
-	       0, "and the deleted row is nowhere in the files");
+	is_int(
+	    (int)(file_has(path, "needle-in-a-haystack") + file_has(side, "needle-in-a-haystack")),
+	    0, "and the deleted row is nowhere in the files");
 	store_release(s, c);
 	store_free(s);
 	umask(old);
