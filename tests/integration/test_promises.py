@@ -469,17 +469,22 @@ def privacy():
         hdrs = [("X-Forwarded-For", CLIENT_IP), ("User-Agent", "Mozilla/5.0 (Privacy) Test"),
                 ("Referer", ORIGIN + "/2011/01/private-page?session=s3cr3t#frag")]
         ids = []
+        words = ["tulip", "harbour", "violin", "granite", "meadow", "lantern", "pepper",
+                 "saddle"]
         for i in range(8):
+            # Texts share no word: what these comments have in common is
+            # who wrote them (e-mail domain, network), which the filter
+            # learns and then names among the deciding tokens.
             a = post_raw(d.port, {"thread": "/private", "author": "Alice %d" % i,
                                   "email": "alice%d@%s" % (i, SECRET_DOMAIN),
-                                  "text": "My honest comment number %d." % i}, hdrs)
+                                  "text": words[i]}, hdrs)
             ids.append((body_of(a) or {}).get("id"))
         # Teach the filter with them, so that their e-mail domain and network
         # become deciding tokens of the next comment.
         admin(d, tok, "POST", "/comments/bulk", {"action": "approve", "ids": ids})
         a = post_raw(d.port, {"thread": "/private", "author": "Alice",
                               "email": "alice@" + SECRET_DOMAIN,
-                              "text": "zanzibar-erase-me comment text"}, hdrs)
+                              "text": "zanzibar-erase-me"}, hdrs)
         last = (body_of(a) or {}).get("id")
         row = admin_row(d, tok, last) or {}
         toks = [t["token"] for t in row.get("tokens", [])]
