@@ -269,6 +269,12 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 			r = migrate(s->conns[0].db);
 			if (r != 0)
 				goto out;
+			/* A migration may have cleared what was kept in clear
+			 * (schema 0010): fold the WAL back and empty it, so the
+			 * old pages stay nowhere.  Readers elsewhere may delay it
+			 * (then the maintenance task does it). */
+			sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+						  NULL, NULL);
 		}
 	}
 	*out = s;
