@@ -1067,8 +1067,7 @@ static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_B
 	return true;
 }
 
-/* A sealed column opened with k (NULL when absent, unreadable or no k). */
-static char *column_unseal(sqlite3_stmt *st, int col, const struct keys *k)
+char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k)
 {
 	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
 		return NULL;
@@ -1088,8 +1087,8 @@ static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *
 	row->url = column_strdup(st, 4, &oom);
 	row->text = column_strdup(st, 5, &oom);
 	row->avatar = column_strdup(st, 6, &oom);
-	row->ip = column_unseal(st, 7, k);
-	row->email_domain = column_unseal(st, 14, k);
+	row->ip = comment_unseal_column(st, 7, k);
+	row->email_domain = comment_unseal_column(st, 14, k);
 	row->user_agent = column_strdup(st, 8, &oom);
 	row->referrer = column_strdup(st, 9, &oom);
 	if (comment_status_parse((const char *)sqlite3_column_text(st, 10), &row->status) != 0)

@@ -105,6 +105,10 @@ void comment_seal(const struct keys *k, const char *value, struct comment_sealed
  * when k is NULL or the bytes are not ours. */
 char *comment_unseal(const struct keys *k, const void *sealed, size_t len);
 
+/* The same for column col of a statement's row (NULL when it is not a
+ * blob). */
+char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k);
+
 /* Fills err (status, machine code, printf-style message) and returns
  * COMMENT_UNAVAILABLE for status 503, else COMMENT_INVALID. */
 int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)

@@ -48,15 +48,6 @@ static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 	return json_string((const char *)sqlite3_column_text(st, col));
 }
 
-/* A sealed column opened with k, or NULL. */
-static char *column_unseal(sqlite3_stmt *st, int col, const struct keys *k)
-{
-	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
-		return NULL;
-	return comment_unseal(k, sqlite3_column_blob(st, col),
-			      (size_t)sqlite3_column_bytes(st, col));
-}
-
 /* The admin form of the current row of a statement shaped like sql_list:
  * the client's network prefix only, opened from the sealed address. */
 static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
@@ -64,7 +55,7 @@ static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
 	json_t *tokens = NULL, *reasons = NULL, *row;
-	char *ip = column_unseal(st, 13, k);
+	char *ip = comment_unseal_column(st, 13, k);
 	struct net_addr addr;
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
@@ -526,7 +517,7 @@ static json_t *text_or_null(const char *s)
 static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
 {
 	json_t *row = admin_row(st, k);
-	char *ip = column_unseal(st, 13, k), *domain = column_unseal(st, 17, k);
+	char *ip = comment_unseal_column(st, 13, k), *domain = comment_unseal_column(st, 17, k);
 
 	if (row && (json_object_set_new(row, "ip", text_or_null(ip)) != 0 ||
 		    json_object_set_new(row, "user_agent", column_text_or_null(st, 15)) != 0 ||

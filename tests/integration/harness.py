@@ -409,9 +409,11 @@ class Daemon:
         self.cleanup()
 
 
-def raw_request(port, data, timeout=10, read=True):
-    """Sends raw bytes and returns the raw answer (for malformed requests)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def raw_request(port, data, timeout=10, read=True, source=None):
+    """Sends raw bytes and returns the raw answer (for malformed requests);
+    source: the loopback address to send from (another client)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     s.sendall(data)
     out = b""
     if read:
