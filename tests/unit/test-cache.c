@@ -44,6 +44,7 @@ static int miss(struct cache *c, const char *key, int64_t version)
 	struct cache_body *b = NULL;
 	int r = cache_get(c, key, version, &b);
 
+	cache_body_unref(b); /* a hit's reference */
 	return r == 1 && b == NULL;
 }
 
