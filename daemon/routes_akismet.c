@@ -35,6 +35,19 @@ static void answer_help(struct reply *rep, const char *body, const char *help)
 	reply_header(rep, "X-akismet-debug-help", help);
 }
 
+/* A JSON answer (out stays the caller's). */
+static void answer_json(struct reply *rep, json_t *out);
+
+/* Says what charset decoding had to do (an unknown blog_charset, bytes
+ * that became U+FFFD) in X-akismet-debug-help. */
+static void answer_note(struct reply *rep, const struct akismet_request *ar)
+{
+	const char *note = akismet_request_charset_note(ar);
+
+	if (note)
+		reply_header(rep, "X-akismet-debug-help", note);
+}
+
 /* A failure of ours: Akismet's clients hold the comment and retry on any
  * body other than the expected words, so say so in words. */
 static void answer_internal(struct reply *rep)
@@ -251,6 +264,7 @@ static void comment_check(struct request *req, struct reply *rep)
 			  : "ham",
 		  why);
 	answer(rep, spam ? "true" : "false");
+	answer_note(rep, ar);
 	if (discard)
 		reply_header(rep, "X-akismet-pro-tip", "discard");
 	count(req, id, spam ? AKISMET_EVENT_CHECK_SPAM : AKISMET_EVENT_CHECK_HAM);
@@ -293,6 +307,7 @@ static void submit(struct request *req, struct reply *rep, enum classify_label l
 		}
 	}
 	answer(rep, thanks);
+	answer_note(rep, ar);
 	count(req, id,
 	      label == CLASSIFY_LABEL_SPAM ? AKISMET_EVENT_SUBMIT_SPAM : AKISMET_EVENT_SUBMIT_HAM);
 out:
@@ -357,6 +372,14 @@ static void key_report(struct request *req, struct reply *rep, bool sites)
 		answer_internal(rep);
 		goto out;
 	}
+	answer_json(rep, out);
+out:
+	json_decref(out);
+	akismet_request_free(ar);
+}
+
+static void answer_json(struct reply *rep, json_t *out)
+{
 	answer(rep, "");
 	free(rep->text);
 	rep->text = json_dumps(out, JSON_COMPACT);
@@ -365,9 +388,84 @@ static void key_report(struct request *req, struct reply *rep, bool sites)
 		rep->n_headers = 0;
 		answer_internal(rep);
 	}
+}
+
+/* The calls the WordPress plugin makes about a key besides the API
+ * (docs/akismet.md): the key is read as for verify-key. */
+enum key_call { KEY_SUBSCRIPTION, KEY_STATS, KEY_DEACTIVATE };
+
+static void key_call(struct request *req, struct reply *rep, enum key_call what)
+{
+	char key[AKISMET_KEY_CHARS];
+	struct akismet_request *ar = parse(req, rep);
+	json_t *out = NULL;
+	int64_t id;
+
+	if (!ar)
+		return;
+	if (authenticate(req, rep, key,
+			 akismet_request_key(ar, request_header(req, "Host"), true, key), &id) != 0)
+		goto out;
+	if (what == KEY_DEACTIVATE) {
+		/* Nothing to undo: a key is not tied to one site. */
+		answer(rep, AKISMET_ANSWER_DEACTIVATED);
+	} else if (what == KEY_STATS) {
+		/* No statistics: with some, the plugin's settings page embeds a
+		 * frame from akismet.com carrying the key and the blog. */
+		answer_help(rep, "", AKISMET_STATS_HELP);
+	} else if (akismet_key_subscription(id, &out) != 0) {
+		answer_internal(rep);
+	} else {
+		answer_json(rep, out);
+	}
 out:
 	json_decref(out);
 	akismet_request_free(ar);
+}
+
+static void get_subscription(struct request *req, struct reply *rep)
+{
+	key_call(req, rep, KEY_SUBSCRIPTION);
+}
+
+static void get_stats(struct request *req, struct reply *rep)
+{
+	key_call(req, rep, KEY_STATS);
+}
+
+static void deactivate(struct request *req, struct reply *rep)
+{
+	key_call(req, rep, KEY_DEACTIVATE);
+}
+
+/* The plugin's connection test: no key, one word. */
+static void connection_test(struct request *req, struct reply *rep)
+{
+	(void)req;
+	answer(rep, AKISMET_ANSWER_TEST);
+}
+
+/* Jetpack and akismet.com sign-up links: commentd has no such accounts. */
+static void verify_wpcom_key(struct request *req, struct reply *rep)
+{
+	(void)req;
+	answer_help(rep, "invalid",
+		    "commentd has no WordPress.com accounts: enter a site key (commentctl key "
+		    "create) under Manual configuration.");
+}
+
+/* The plugin's list of compatible plugins (5.4 and later): none. */
+static void compatible_plugins(struct request *req, struct reply *rep)
+{
+	json_t *none = json_array();
+
+	(void)req;
+	if (!none) {
+		answer_internal(rep);
+		return;
+	}
+	answer_json(rep, none);
+	json_decref(none);
 }
 
 static void usage_limit(struct request *req, struct reply *rep)
@@ -389,6 +487,16 @@ static const struct route akismet_routes[] = {
      BODY_FORM | BODY_OPTIONAL},
     {"/1.2/key-sites", "GET, HEAD, POST", key_sites, key_sites, NULL, NULL,
      BODY_FORM | BODY_OPTIONAL},
+    /* What the WordPress plugin calls besides the API. */
+    {"/1.1/get-subscription", "POST", NULL, get_subscription, NULL, NULL,
+     BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/get-stats", "POST", NULL, get_stats, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/deactivate", "POST", NULL, deactivate, NULL, NULL, BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/test", "GET, HEAD, POST", connection_test, connection_test, NULL, NULL,
+     BODY_FORM | BODY_OPTIONAL},
+    {"/1.1/verify-wpcom-key", "POST", NULL, verify_wpcom_key, NULL, NULL,
+     BODY_FORM | BODY_OPTIONAL},
+    {"/1.2/compatible-plugins", "GET, HEAD", compatible_plugins, NULL, NULL, NULL, 0},
 };
 const struct route_table akismet_route_table = {
     akismet_routes, sizeof(akismet_routes) / sizeof(akismet_routes[0]), NULL};

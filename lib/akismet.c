@@ -3,10 +3,13 @@
 #include "timefmt.h"
 #include "form.h"
 #include "log.h"
+#include "text.h"
 #include "tokenize.h"
 
 #include <errno.h>
+#include <iconv.h>
 #include <sodium.h>
+#include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,31 @@
 
 struct akismet_request {
 	struct form *form;
+	char **decoded;	     /* per field: its UTF-8 text, or NULL when the raw value is */
 	char site_host[256]; /* host of the blog field, or "" */
+	char charset[AKISMET_CHARSET_MAX];
+	char note[AKISMET_NOTE_MAX]; /* "" or akismet_request_charset_note() */
+};
+
+/* Fields read as sent: the key (hex, whatever the charset) and the charset
+ * name itself. */
+static const char *const raw_fields[] = {"api_key", "key", "blog_charset", NULL};
+
+/* WHATWG Encoding Standard labels of UTF-8 and of windows-1252 (which
+ * browsers use for every ISO-8859-1 and ASCII label). */
+static const char *const utf8_labels[] = {
+    "utf-8", "utf8", "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8", NULL,
+};
+static const char *const cp1252_labels[] = {
+    "windows-1252", "x-cp1252",	       "cp1252", "iso-8859-1", "iso8859-1",	 "iso88591",
+    "iso_8859-1",   "iso_8859-1:1987", "latin1", "l1",	       "cp819",		 "ibm819",
+    "iso-ir-100",   "csisolatin1",     "ascii",	 "us-ascii",   "ansi_x3.4-1968", NULL,
+};
+
+enum charset_kind {
+	CHARSET_UTF8,
+	CHARSET_CP1252,
+	CHARSET_ICONV,
 };
 
 /* Akismet's own parameters: never a honeypot, always known. */
@@ -85,6 +112,296 @@ static const char sql_key_count[] =
     " month = ?7 WHERE id = ?1";
 static const char sql_learned_label[] = "SELECT label FROM classifier_learned WHERE msg_key = ?1";
 
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list[i]; i++) {
+		if (strcasecmp(list[i], s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The first value of field name as the classifier sees it: decoded when
+ * decoding changed it, else as sent. */
+static const char *field(const struct akismet_request *r, const char *name)
+{
+	size_t n = form_size(r->form);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(form_name(r->form, i), name) == 0)
+			return r->decoded && r->decoded[i] ? r->decoded[i] : form_value(r->form, i);
+	}
+	return NULL;
+}
+
+/* Charset names are short ASCII words ("Shift_JIS", "ISO-8859-15"); this
+ * keeps iconv suffixes ("//IGNORE") and header-breaking bytes out. */
+static bool charset_name_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("._:()+-", c)))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Sets r->charset (and r->note for a name that cannot be one) from the
+ * blog_charset field. */
+static enum charset_kind resolve_charset(struct akismet_request *r)
+{
+	const char *label = form_get(r->form, "blog_charset");
+	size_t n;
+
+	snprintf(r->charset, sizeof(r->charset), "UTF-8");
+	if (!label)
+		return CHARSET_UTF8;
+	while (blank(*label))
+		label++;
+	n = strlen(label);
+	while (n > 0 && blank(label[n - 1]))
+		n--;
+	if (n == 0)
+		return CHARSET_UTF8;
+	if (n >= sizeof(r->charset) || !charset_name_ok(label, n)) {
+		snprintf(r->note, sizeof(r->note),
+			 "blog_charset is not a charset name; the fields were read as UTF-8.");
+		return CHARSET_UTF8;
+	}
+	memcpy(r->charset, label, n);
+	r->charset[n] = '\0';
+	if (in_list(utf8_labels, r->charset)) {
+		snprintf(r->charset, sizeof(r->charset), "UTF-8");
+		return CHARSET_UTF8;
+	}
+	if (in_list(cp1252_labels, r->charset)) {
+		snprintf(r->charset, sizeof(r->charset), "windows-1252");
+		return CHARSET_CP1252;
+	}
+	return CHARSET_ICONV;
+}
+
+static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+/* len bytes of v with every byte that does not start a valid UTF-8
+ * sequence (and every U+0000) replaced by U+FFFD: a new string of at most
+ * 3 * len bytes, or NULL. */
+static char *utf8_sanitised(const char *v, size_t len)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)v;
+	char *out = malloc(3 * len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (len > 0) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)len, &cp);
+
+		if (k <= 0 || cp == 0) {
+			memcpy(o, replacement, 3);
+			o += 3;
+			k = 1;
+		} else {
+			memcpy(o, p, (size_t)k);
+			o += k;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* An iconv output buffer: grows by doubling up to max bytes. */
+struct decode_out {
+	char *buf, *at;
+	size_t cap, left, max; /* left keeps one byte for the NUL */
+};
+
+/* Makes room for at least need more bytes.  0, 1 at the cap, or -ENOMEM. */
+static int decode_room(struct decode_out *d, size_t need)
+{
+	size_t used = (size_t)(d->at - d->buf), cap = d->cap;
+	char *p;
+
+	while (cap - 1 - used < need && cap < d->max)
+		cap = cap * 2 < d->max ? cap * 2 : d->max;
+	if (cap - 1 - used < need)
+		return 1;
+	if (cap == d->cap)
+		return 0;
+	p = realloc(d->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	d->buf = p;
+	d->cap = cap;
+	d->at = p + used;
+	d->left = cap - 1 - used;
+	return 0;
+}
+
+/* Converts len bytes of v with cd (reset first) into d.  A byte the
+ * charset does not define, or an incomplete sequence, becomes U+FFFD and
+ * sets *replaced; with c1 (windows-1252), the five bytes it leaves undefined
+ * become U+0081, U+008D, U+008F, U+0090 and U+009D, as WHATWG decodes
+ * them.  Output past d->max is cut (and counts as replaced).  0 or -ENOMEM. */
+static int iconv_run(iconv_t cd, bool c1, const char *v, size_t len, struct decode_out *d,
+		     bool *replaced)
+{
+	char *in = (char *)v;
+	size_t inleft = len;
+	bool flushing = false;
+	int room, err;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	for (;;) {
+		size_t n = flushing ? iconv(cd, NULL, NULL, &d->at, &d->left)
+				    : iconv(cd, &in, &inleft, &d->at, &d->left);
+		if (n != (size_t)-1) {
+			if (flushing)
+				return 0;
+			flushing = true;
+			continue;
+		}
+		err = errno; /* before realloc can change it */
+		room = decode_room(d, err == E2BIG ? d->left + 4 : 3);
+		if (room != 0) {
+			*replaced = room > 0;
+			return room < 0 ? room : 0;
+		}
+		if (err == E2BIG)
+			continue;
+		if (flushing || (err != EILSEQ && err != EINVAL))
+			return 0;
+		if (c1 && (unsigned char)*in >= 0x80 && (unsigned char)*in <= 0x9f) {
+			d->at[0] = (char)0xc2;
+			d->at[1] = *in;
+			d->at += 2;
+			d->left -= 2;
+		} else {
+			memcpy(d->at, replacement, 3);
+			d->at += 3;
+			d->left -= 3;
+			*replaced = true;
+		}
+		in++;
+		inleft--;
+	}
+}
+
+/* v (len bytes) decoded with cd to UTF-8 in a new string, or NULL.  The
+ * result is always valid UTF-8 without U+0000: iconv's output is checked,
+ * not trusted, and what fails the check becomes U+FFFD too. */
+static char *iconv_decoded(iconv_t cd, bool c1, const char *v, size_t len, bool *replaced)
+{
+	/* Twice the input fits most text (and the growth path gets used); no
+	 * glibc charset comes near the hard limit of 16 bytes per byte. */
+	struct decode_out d = {.cap = 2 * len + 8, .max = 16 * len + 64};
+	size_t n;
+	char *clean;
+
+	d.buf = malloc(d.cap);
+	if (!d.buf)
+		return NULL;
+	d.at = d.buf;
+	d.left = d.cap - 1;
+	if (iconv_run(cd, c1, v, len, &d, replaced) != 0) {
+		free(d.buf);
+		return NULL;
+	}
+	n = (size_t)(d.at - d.buf);
+	*d.at = '\0';
+	if (text_utf8_valid(d.buf, n, NULL))
+		return d.buf;
+	*replaced = true;
+	clean = utf8_sanitised(d.buf, n);
+	free(d.buf);
+	return clean;
+}
+
+static bool is_ascii(const char *v)
+{
+	for (; *v; v++) {
+		if ((unsigned char)*v >= 0x80)
+			return false;
+	}
+	return true;
+}
+
+/* Notes the first field that had bytes its charset does not define.  Only
+ * Akismet's own field names are repeated (the note becomes a header). */
+static void note_replaced(struct akismet_request *r, const char *name)
+{
+	bool known = false;
+
+	if (r->note[0])
+		return;
+	for (size_t i = 0; akismet_params[i] && !known; i++)
+		known = strcmp(name, akismet_params[i]) == 0;
+	snprintf(r->note, sizeof(r->note),
+		 "%s%s has bytes that are not valid %s; each became U+FFFD.",
+		 known ? "" : "a field", known ? name : "", r->charset);
+}
+
+/* Decodes every field but raw_fields into r->decoded.  0 or -ENOMEM. */
+static int decode_fields(struct akismet_request *r)
+{
+	enum charset_kind kind = resolve_charset(r);
+	size_t n = form_size(r->form);
+	iconv_t cd = (iconv_t)-1;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	r->decoded = calloc(n, sizeof(*r->decoded));
+	if (!r->decoded)
+		return -ENOMEM;
+	if (kind != CHARSET_UTF8) {
+		cd = iconv_open("UTF-8", kind == CHARSET_CP1252 ? "CP1252" : r->charset);
+		if (cd == (iconv_t)-1 && errno == ENOMEM)
+			return -ENOMEM;
+		if (cd == (iconv_t)-1) {
+			snprintf(r->note, sizeof(r->note),
+				 "Unknown blog_charset \"%s\"; the fields were read as UTF-8.",
+				 r->charset);
+			snprintf(r->charset, sizeof(r->charset), "UTF-8");
+			kind = CHARSET_UTF8;
+		}
+	}
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const char *name = form_name(r->form, i), *v = form_value(r->form, i);
+		size_t len = strlen(v);
+		bool replaced = false;
+
+		if (in_list(raw_fields, name))
+			continue;
+		if (kind == CHARSET_UTF8 && text_utf8_valid(v, len, NULL))
+			continue;
+		if (kind == CHARSET_CP1252 && is_ascii(v))
+			continue;
+		if (kind == CHARSET_UTF8) {
+			r->decoded[i] = utf8_sanitised(v, len);
+			replaced = true;
+		} else {
+			r->decoded[i] =
+			    iconv_decoded(cd, kind == CHARSET_CP1252, v, len, &replaced);
+		}
+		if (!r->decoded[i])
+			ret = -ENOMEM;
+		else if (replaced)
+			note_replaced(r, name);
+	}
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);
+	return ret;
+}
+
 int akismet_request_parse(struct akismet_request **out, const char *body, size_t len)
 {
 	struct akismet_request *r = calloc(1, sizeof(*r));
@@ -98,7 +415,12 @@ int akismet_request_parse(struct akismet_request **out, const char *body, size_t
 		free(r);
 		return ret == FORM_INVALID ? AKISMET_INVALID : ret;
 	}
-	blog = form_get(r->form, "blog");
+	ret = decode_fields(r);
+	if (ret != 0) {
+		akismet_request_free(r);
+		return ret;
+	}
+	blog = field(r, "blog");
 	if (!blog || !blog[0] ||
 	    tokenize_url_host(blog, strnlen(blog, AKISMET_BLOG_MAX), r->site_host,
 			      sizeof(r->site_host)) != 0)
@@ -111,6 +433,13 @@ struct akismet_request *akismet_request_free(struct akismet_request *r)
 {
 	if (!r)
 		return NULL;
+	for (size_t i = 0; r->decoded && i < form_size(r->form); i++) {
+		if (r->decoded[i]) {
+			sodium_memzero(r->decoded[i], strlen(r->decoded[i]));
+			free(r->decoded[i]);
+		}
+	}
+	free(r->decoded);
 	form_free(r->form);
 	sodium_memzero(r, sizeof(*r));
 	free(r);
@@ -119,12 +448,17 @@ struct akismet_request *akismet_request_free(struct akismet_request *r)
 
 const char *akismet_request_get(const struct akismet_request *r, const char *name)
 {
-	return r ? form_get(r->form, name) : NULL;
+	return r ? field(r, name) : NULL;
 }
 
-static bool blank(char c)
+const char *akismet_request_charset(const struct akismet_request *r)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return r->charset;
+}
+
+const char *akismet_request_charset_note(const struct akismet_request *r)
+{
+	return r->note[0] ? r->note : NULL;
 }
 
 bool akismet_key_normalise(const char *candidate, char out[AKISMET_KEY_CHARS])
@@ -196,7 +530,7 @@ bool akismet_request_key(const struct akismet_request *r, const char *host, bool
 
 const char *akismet_request_missing(const struct akismet_request *r)
 {
-	const char *ip = form_get(r->form, "user_ip");
+	const char *ip = field(r, "user_ip");
 	const char *p = ip;
 
 	while (p && blank(*p))
@@ -207,22 +541,22 @@ const char *akismet_request_missing(const struct akismet_request *r)
 void akismet_request_classify(struct akismet_request *r, const char *fallback_site_host,
 			      struct classify_input *out)
 {
-	const char *referrer = form_get(r->form, "referrer");
+	const char *referrer = field(r, "referrer");
 
 	if (!referrer)
-		referrer = form_get(r->form, "referer");
+		referrer = field(r, "referer");
 	*out = (struct classify_input){
-	    .text = form_get(r->form, "comment_content"),
-	    .author = form_get(r->form, "comment_author"),
-	    .email = form_get(r->form, "comment_author_email"),
-	    .url = form_get(r->form, "comment_author_url"),
-	    .ip = form_get(r->form, "user_ip"),
-	    .user_agent = form_get(r->form, "user_agent"),
+	    .text = field(r, "comment_content"),
+	    .author = field(r, "comment_author"),
+	    .email = field(r, "comment_author_email"),
+	    .url = field(r, "comment_author_url"),
+	    .ip = field(r, "user_ip"),
+	    .user_agent = field(r, "user_agent"),
 	    .referrer = referrer,
 	    .site_host = r->site_host[0]			       ? r->site_host
 			 : fallback_site_host && fallback_site_host[0] ? fallback_site_host
 								       : NULL,
-	    .thread = form_get(r->form, "permalink"),
+	    .thread = field(r, "permalink"),
 	    .render_seconds = -1,
 	    .honeypot_filled = akismet_request_honeypot(r),
 	};
@@ -270,11 +604,13 @@ static bool has_role(const char *roles, const char *role)
 
 enum akismet_test akismet_request_test(const struct akismet_request *r)
 {
-	if (has_role(form_get(r->form, "user_role"), "administrator"))
+	const char *author = field(r, "comment_author");
+
+	if (has_role(field(r, "user_role"), "administrator"))
 		return AKISMET_TEST_HAM;
-	if (trimmed_equal(form_get(r->form, "comment_author"), "viagra-test-123") ||
-	    trimmed_equal(form_get(r->form, "comment_author_email"),
-			  "akismet-guaranteed-spam@example.com"))
+	if (trimmed_equal(author, "akismet-guaranteed-spam") ||
+	    trimmed_equal(author, "viagra-test-123") ||
+	    trimmed_equal(field(r, "comment_author_email"), "akismet-guaranteed-spam@example.com"))
 		return AKISMET_TEST_SPAM;
 	return AKISMET_TEST_NONE;
 }
@@ -292,12 +628,12 @@ bool akismet_parse_bool(const char *v)
 
 bool akismet_request_is_test(const struct akismet_request *r)
 {
-	return akismet_parse_bool(form_get(r->form, "is_test"));
+	return akismet_parse_bool(field(r, "is_test"));
 }
 
 bool akismet_request_honeypot(const struct akismet_request *r)
 {
-	const char *name = form_get(r->form, "honeypot_field_name"), *v;
+	const char *name = field(r, "honeypot_field_name"), *v;
 
 	if (!name || !name[0])
 		return false;
@@ -305,7 +641,7 @@ bool akismet_request_honeypot(const struct akismet_request *r)
 		if (strcmp(name, akismet_params[i]) == 0)
 			return false;
 	}
-	v = form_get(r->form, name);
+	v = field(r, name);
 	for (; v && *v; v++) {
 		if (!blank(*v))
 			return true;
@@ -337,7 +673,7 @@ void akismet_message_key(const struct akismet_request *r, const struct keys *k,
 	size_t total = sizeof(domain), at = 0;
 
 	for (size_t i = 0; identity_fields[i]; i++) {
-		const char *v = form_get(r->form, identity_fields[i]);
+		const char *v = field(r, identity_fields[i]);
 		total += strlen(identity_fields[i]) + 1 + 8 + (v ? strlen(v) : 0);
 	}
 	buf = malloc(total);
@@ -350,7 +686,7 @@ void akismet_message_key(const struct akismet_request *r, const struct keys *k,
 	memcpy(buf, domain, sizeof(domain));
 	at = sizeof(domain);
 	for (size_t i = 0; identity_fields[i]; i++) {
-		const char *v = form_get(r->form, identity_fields[i]);
+		const char *v = field(r, identity_fields[i]);
 		size_t vlen = v ? strlen(v) : 0;
 
 		if (strcmp(identity_fields[i], "comment_author_email") == 0 && v) {
@@ -720,5 +1056,13 @@ int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char 
 	month_text(want, mtext);
 	*out = json_pack("{s:o, s:i, s:i, s:I}", mtext, sites, "limit", 500, "offset", 0, "total",
 			 (json_int_t)json_array_size(sites));
+	return *out ? 0 : -ENOMEM;
+}
+
+int akismet_key_subscription(int64_t id, json_t **out)
+{
+	*out = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b}", "account_id", (json_int_t)id,
+			 "account_type", "commentd", "account_name", "commentd site key", "status",
+			 "active", "next_billing_date", 0, "limit_reached", 0);
 	return *out ? 0 : -ENOMEM;
 }

@@ -2,11 +2,24 @@
  * site keys that Akismet clients authenticate with.
  *
  * Requests are application/x-www-form-urlencoded bodies (lib/form.h).  This
- * module turns one into a struct classify_input, finds the API key (a form
- * field or the first label of the Host header), recognises Akismet's test
- * values and derives the learning key: a keyed content hash, so the same
- * comment submitted twice is learned once and a later submit of the other
- * label relearns it.  It knows no HTTP library (daemon/routes_akismet.c does).
+ * module decodes their fields from the declared blog_charset to UTF-8, turns
+ * them into a struct classify_input, finds the API key (a form field or the
+ * first label of the Host header), recognises Akismet's test values and
+ * derives the learning key: a keyed content hash, so the same comment
+ * submitted twice is learned once and a later submit of the other label
+ * relearns it.  It also builds the answers of the calls the WordPress plugin
+ * makes besides the documented API (get-subscription, test, deactivate).  It knows no HTTP library
+ * (daemon/routes_akismet.c does).
+ *
+ * Charsets: every field value except the key fields and blog_charset is
+ * decoded once, when the request is parsed, so scoring, learning and the
+ * learning key see the same UTF-8 text whatever the client's charset.
+ * blog_charset names follow the WHATWG Encoding Standard where it matters:
+ * absent or a UTF-8 label is UTF-8; ISO-8859-1, Latin-1, US-ASCII and
+ * Windows-1252 labels are windows-1252 (what browsers send for them);
+ * any other name goes to iconv.  A byte the charset does not define becomes
+ * U+FFFD and an unknown charset name is read as UTF-8; both are reported by
+ * akismet_request_charset_note() and never refuse a request.
  *
  * Site keys are 12 lowercase hex digits, the shape of an Akismet key (the
  * WordPress plugin refuses any other length and strips non-hex characters;
@@ -34,6 +47,16 @@
 #define AKISMET_MSG_KEY_MAX 80			  /* "akismet:" + 64 hex + NUL, rounded */
 #define AKISMET_GUID_CHARS  37			  /* 8-4-4-4-12 hex + NUL */
 #define AKISMET_BLOG_MAX    2048
+#define AKISMET_CHARSET_MAX 64 /* longest blog_charset name tried, with NUL */
+#define AKISMET_NOTE_MAX    200
+
+/* Plain answers of the calls the WordPress plugin makes besides the API. */
+#define AKISMET_ANSWER_TEST	   "connected"	 /* /1.1/test */
+#define AKISMET_ANSWER_DEACTIVATED "deactivated" /* /1.1/deactivate */
+/* /1.1/get-stats answers an empty body (the plugin's "no statistics yet")
+ * with this X-akismet-debug-help. */
+#define AKISMET_STATS_HELP                                                                         \
+	"commentd keeps its statistics at home: see /1.2/key-sites or commentctl key list."
 
 enum {
 	AKISMET_INVALID = 1,   /* parse: malformed form body */
@@ -45,8 +68,9 @@ enum {
 /* What Akismet's documented test values ask for. */
 enum akismet_test {
 	AKISMET_TEST_NONE,
-	AKISMET_TEST_SPAM, /* comment_author viagra-test-123 or the guaranteed-spam address */
-	AKISMET_TEST_HAM,  /* user_role administrator */
+	AKISMET_TEST_SPAM, /* author akismet-guaranteed-spam (or viagra-test-123), or the
+			    * e-mail akismet-guaranteed-spam@example.com */
+	AKISMET_TEST_HAM,  /* user_role administrator; wins over the spam values */
 };
 
 /* What a call did, for a key's monthly counters. */
@@ -60,15 +84,27 @@ enum akismet_event {
 struct akismet_request;
 
 /* Parses len bytes of a form body (unknown fields are kept and ignored;
- * comment_context[N] arrays are accepted).  0 with *out owned by the caller,
+ * comment_context[N] arrays are accepted) and decodes the values from
+ * blog_charset to UTF-8 (see above).  0 with *out owned by the caller,
  * AKISMET_INVALID (malformed escapes, a %00, too many fields), or -ENOMEM. */
 int akismet_request_parse(struct akismet_request **out, const char *body, size_t len);
 
 /* NULL-safe; returns NULL. */
 struct akismet_request *akismet_request_free(struct akismet_request *r);
 
-/* The first value of field name, or NULL.  Borrowed from r. */
+/* The first value of field name (decoded to UTF-8, except api_key, key and
+ * blog_charset, which are as sent), or NULL.  Borrowed from r. */
 const char *akismet_request_get(const struct akismet_request *r, const char *name);
+
+/* The charset the fields were decoded from: "UTF-8", "windows-1252", or
+ * the blog_charset name as sent (trimmed).  Borrowed from r. */
+const char *akismet_request_charset(const struct akismet_request *r);
+
+/* What decoding had to do that the client should know, for
+ * X-akismet-debug-help: an unknown blog_charset read as UTF-8, or the first
+ * field with bytes not valid in its charset (each became U+FFFD).  NULL when
+ * every field decoded cleanly.  Borrowed from r. */
+const char *akismet_request_charset_note(const struct akismet_request *r);
 
 /* Copies candidate into out when it is a well-formed key (12 hex digits,
  * surrounding blanks ignored), lower-cased.  false otherwise (out = ""). */
@@ -99,9 +135,15 @@ const char *akismet_request_missing(const struct akismet_request *r);
 void akismet_request_classify(struct akismet_request *r, const char *fallback_site_host,
 			      struct classify_input *out);
 
-/* Akismet's test values: user_role administrator (in a comma-separated
- * role list) is ham and wins; author viagra-test-123 or the e-mail
- * akismet-guaranteed-spam@example.com are spam. */
+/* Akismet's documented test values: comment_author akismet-guaranteed-spam
+ * (and the older viagra-test-123) and comment_author_email
+ * akismet-guaranteed-spam@example.com are spam; user_role administrator (in
+ * a comma-separated role list) is ham.  When both appear, administrator wins:
+ * Akismet never calls an administrator's comment spam, and WordPress sends
+ * the role of whoever is signed in, so an administrator trying the spam
+ * value while signed in gets false, as from Akismet itself.  Values are
+ * compared trimmed and ignoring ASCII case.  is_test is separate: it only
+ * stops training (akismet_request_is_test). */
 enum akismet_test akismet_request_test(const struct akismet_request *r);
 
 /* is_test as a lenient boolean (1, true, True, yes, on). */
@@ -168,5 +210,11 @@ int akismet_key_usage(struct store_conn *c, int64_t id, int64_t now, bool extend
  * sites.  0, AKISMET_INVALID (bad month), or negative. */
 int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char *month,
 		      json_t **out);
+
+/* The /1.1/get-subscription answer for key id, the fields the WordPress
+ * plugin reads: {"account_id", "account_type":"commentd", "account_name",
+ * "status":"active", "next_billing_date":false, "limit_reached":false}.
+ * Only called for a key that verified.  0 or negative. */
+int akismet_key_subscription(int64_t id, json_t **out);
 
 #endif

@@ -20,11 +20,15 @@ BUILD=${BUILD:-build}
 # browser tests in tests/e2e/ (playwright-core drives /usr/bin/chromium).
 # The integration tests also run ss (iproute2), setpriv (util-linux), mount
 # and umount (mount), systemd-socket-activate and systemd-analyze (systemd).
+# wordpress (with its Akismet plugin), a theme, php and mariadb-server run
+# the WordPress plugin end to end (tests/integration/test_wordpress.py starts
+# its own php -S and mariadbd in a temporary directory).
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
 libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix systemd nodejs npm chromium
-iproute2 util-linux mount"
+iproute2 util-linux mount
+wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server"
 
 deps() {
 	missing=""

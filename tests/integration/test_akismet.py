@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """The Akismet-compatible endpoint over raw HTTP: byte-exact answers and
 headers, key forms and precedence, test values, is_test, the honeypot,
-learning (idempotent, relabelled, changing later verdicts), usage reports,
-commentctl key create/list/revoke, bad-key lockout, privacy."""
+learning (idempotent, relabelled, changing later verdicts), blog_charset
+decoding, the WordPress plugin's extra calls, usage reports, commentctl key
+create/list/revoke, bad-key lockout, privacy."""
 import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, raw_request  # noqa: E402
@@ -115,18 +116,25 @@ def comment_check(d, key):
     r = post(d, "/1.1/comment-check", dict(comment(1), api_key=key))
     ok(r.header("X-akismet-guid") != g1, "every answer has its own guid")
 
+    r = post(d, "/1.1/comment-check", dict(comment(2, comment_author="akismet-guaranteed-spam"),
+                                           api_key=key))
+    exact(r, b"true", "the documented test author akismet-guaranteed-spam")
+    is_eq(r.header("X-akismet-pro-tip"), None, "test spam is not blatant")
     r = post(d, "/1.1/comment-check", dict(comment(2, comment_author="viagra-test-123"),
                                            api_key=key))
-    exact(r, b"true", "the test author viagra-test-123")
-    is_eq(r.header("X-akismet-pro-tip"), None, "test spam is not blatant")
+    exact(r, b"true", "the older test author viagra-test-123")
     r = post(d, "/1.1/comment-check",
              dict(comment(3, comment_author_email="akismet-guaranteed-spam@example.com"),
                   api_key=key))
     is_eq(r.body, b"true", "the guaranteed-spam address")
     r = post(d, "/1.1/comment-check",
-             dict(comment(4, comment_author="viagra-test-123", user_role="administrator"),
+             dict(comment(4, comment_author="akismet-guaranteed-spam", user_role="administrator"),
                   api_key=key))
     is_eq(r.body, b"false", "user_role administrator is ham, over the test author")
+    r = post(d, "/1.1/comment-check",
+             dict(comment(4, comment_author_email="akismet-guaranteed-spam@example.com",
+                          user_role="editor,administrator"), api_key=key))
+    is_eq(r.body, b"false", "and over the test address (a WordPress role list)")
     r = post(d, "/1.1/comment-check",
              dict(comment(5, honeypot_field_name="hidden_website", hidden_website="x"),
                   api_key=key))
@@ -196,6 +204,90 @@ def learning(d, key):
     r = post(d, "/1.1/submit-spam", dict(comment(22), api_key="123456789abc"))
     exact(r, b"invalid", "submit-spam with a bad key")
     is_eq(learned(d), (["ham"], (0, 1)), "a bad key teaches nothing")
+
+
+def form(fields, charset):
+    """A form body with every value encoded in charset (as a Latin-1 blog's
+    WordPress sends it)."""
+    return "&".join("%s=%s" % (quote(k), quote(v.encode(charset)))
+                    for k, v in fields.items()).encode()
+
+
+def charsets(d, key):
+    """blog_charset: a Latin-1 blog's comment and the same comment in UTF-8
+    are one comment (same answer, same learning key); bad bytes and unknown
+    charsets are answered, with a note."""
+    text = "\u201cGoed geschreven\u201d, één idee over café-cultuur \u20ac5"
+    c = dict(comment(40, comment_author="Renée", comment_content=text), api_key=key)
+    utf8 = dict(c, blog_charset="UTF-8")
+    latin = dict(c, blog_charset="ISO-8859-1")
+    r = post(d, "/1.1/comment-check", form(latin, "cp1252"))
+    exact(r, b"false", "a Windows-1252 comment from a blog that says ISO-8859-1")
+    is_eq(r.header("X-akismet-debug-help"), None, "it decodes cleanly: no note")
+    before = learned(d)
+    exact(post(d, "/1.1/submit-spam", form(latin, "cp1252")), THANKS, "submit-spam in Latin-1")
+    r = post(d, "/1.1/comment-check", form(utf8, "utf-8"))
+    ok(r.body == b"true" and r.header("X-akismet-pro-tip") == "discard",
+       "the same comment in UTF-8 is the one reported", r)
+    exact(post(d, "/1.1/submit-spam", form(dict(c, blog_charset="windows-1252"), "cp1252")),
+          THANKS, "submit-spam again, in windows-1252")
+    exact(post(d, "/1.1/submit-spam", form(utf8, "utf-8")), THANKS, "and in UTF-8")
+    after = learned(d)
+    is_eq((len(after[0]) - len(before[0]), after[1][0] - before[1][0]), (1, 1),
+          "three charsets, one comment, learned once")
+    exact(post(d, "/1.1/submit-ham", form(utf8, "utf-8")), THANKS, "submit-ham in UTF-8")
+    r = post(d, "/1.1/comment-check", form(latin, "cp1252"))
+    ok(r.body == b"false" and r.header("X-akismet-pro-tip") is None,
+       "relearned as ham: the Latin-1 form is ham too", r)
+
+    sj = dict(comment(41, comment_content="\u3053\u3093\u306b\u3061\u306f"), api_key=key,
+              blog_charset="Shift_JIS")
+    exact(post(d, "/1.1/comment-check", form(sj, "shift_jis")), b"false", "Shift_JIS")
+    body = form(dict(comment(42), api_key=key, blog_charset="UTF-8"), "utf-8") + \
+        b"&comment_author=Ren%E9e"
+    r = post(d, "/1.1/comment-check", body)
+    exact(r, b"false", "Latin-1 bytes in a UTF-8 request are answered")
+    ok("comment_author has bytes that are not valid UTF-8" in
+       (r.header("X-akismet-debug-help") or ""), "with a note that says which field", r.headers)
+    r = post(d, "/1.1/comment-check", dict(comment(43), api_key=key, blog_charset="x-klingon"))
+    exact(r, b"false", "an unknown charset is answered")
+    ok("Unknown blog_charset \"x-klingon\"; the fields were read as UTF-8" in
+       (r.header("X-akismet-debug-help") or ""), "read as UTF-8, and says so", r.headers)
+    r = post(d, "/1.1/submit-ham", dict(comment(43), api_key=key, blog_charset="UTF-8\r\nX: y"))
+    exact(r, THANKS, "a charset name that could break a header")
+    ok("blog_charset is not a charset name" in (r.header("X-akismet-debug-help") or "") and
+       r.header("X") is None, "is not repeated", r.headers)
+
+
+def plugin_calls(d, key):
+    """What the WordPress plugin calls besides the API, with its fields."""
+    wp = {"blog": BLOG, "api_key": key}
+    r = post(d, "/1.1/get-subscription", dict(wp, key=key))
+    ok(r.status == 200 and r.header("Content-Type") == "application/json; charset=utf-8",
+       "get-subscription is JSON", r)
+    j = r.json() or {}
+    ok(j.get("status") == "active" and j.get("account_type") == "commentd" and
+       j.get("next_billing_date") is False and j.get("limit_reached") is False and
+       isinstance(j.get("account_id"), int), "an active subscription", r.body)
+    r = post(d, "/1.1/get-subscription", {"blog": BLOG, "key": "000000000000", "api_key": key})
+    exact(r, b"invalid", "get-subscription of an unknown key (the key being saved wins)")
+    for period in ("6-months", "all"):
+        r = post(d, "/1.1/get-stats", dict(wp, key=key, **{"from": period}))
+        ok(r.status == 200 and r.body == b"" and GUID.match(r.header("X-akismet-guid") or ""),
+           "get-stats from=%s: no statistics (the plugin shows none)" % period, r)
+        ok("key-sites" in (r.header("X-akismet-debug-help") or ""),
+           "and says where they are", r.headers)
+    exact(d.get("/1.1/test"), b"connected", "the connection test (GET, no key)")
+    exact(post(d, "/1.1/test", b"", content_type=None), b"connected", "and POST")
+    exact(post(d, "/1.1/deactivate", dict(wp, key=key)), b"deactivated", "deactivate")
+    exact(post(d, "/1.1/verify-key", dict(wp, key=key)), b"valid", "the key still works")
+    r = post(d, "/1.1/verify-wpcom-key", {"user_id": "1", "api_key": "", "token": "1-ab"})
+    ok(r.body == b"invalid" and "Manual configuration" in (r.header("X-akismet-debug-help") or ""),
+       "verify-wpcom-key: no WordPress.com accounts here", r)
+    r = d.get("/1.2/compatible-plugins")
+    ok(r.status == 200 and r.body == b"[]" and
+       r.header("Content-Type") == "application/json; charset=utf-8",
+       "compatible-plugins: none", r)
 
 
 def generalises(d, key):
@@ -300,6 +392,16 @@ def privacy(d):
        "the log names no IP or e-mail")
 
 
+def plugin_calls_bad_keys():
+    """The plugin's key calls refuse a bad key (a daemon of their own: bad
+    keys count towards the lockout)."""
+    with Daemon() as d:
+        for path in ("/1.1/get-subscription", "/1.1/get-stats", "/1.1/deactivate"):
+            r = post(d, path, {"blog": BLOG, "key": "000000000000"})
+            ok(r.body == b"invalid" and "Invalid key" in (r.header("X-akismet-debug-help") or ""),
+               path + " with an unknown key: invalid, with help", r)
+
+
 def lockout():
     with Daemon() as d:
         key = create_key(d)
@@ -317,10 +419,13 @@ def main():
         verify_key(d, key)
         comment_check(d, key)
         learning(d, key)
+        charsets(d, key)
+        plugin_calls(d, key)
         generalises(d, key)
         reports(d, key)
         keys_cli(d, key)
         privacy(d)
+    plugin_calls_bad_keys()
     lockout()
     done()
 

@@ -127,18 +127,44 @@ static void test_values(void)
 {
 	struct akismet_request *r;
 
+	r = req("comment_author=akismet-guaranteed-spam");
+	is_int(akismet_request_test(r), AKISMET_TEST_SPAM,
+	       "the documented test author akismet-guaranteed-spam is spam");
+	akismet_request_free(r);
+	r = req("comment_author=+Akismet-Guaranteed-Spam%0A");
+	is_int(akismet_request_test(r), AKISMET_TEST_SPAM, "trimmed, in any case");
+	akismet_request_free(r);
 	r = req("comment_author=viagra-test-123");
-	is_int(akismet_request_test(r), AKISMET_TEST_SPAM, "viagra-test-123 is spam");
+	is_int(akismet_request_test(r), AKISMET_TEST_SPAM, "the older test author viagra-test-123");
 	akismet_request_free(r);
 	r = req("comment_author_email=+Akismet-Guaranteed-Spam%40Example.com+");
 	is_int(akismet_request_test(r), AKISMET_TEST_SPAM, "the guaranteed-spam address is spam");
 	akismet_request_free(r);
-	r = req("comment_author=viagra-test-123&user_role=editor%2Cadministrator");
-	is_int(akismet_request_test(r), AKISMET_TEST_HAM,
-	       "administrator in a role list is ham, and wins");
+	r = req("user_role=administrator");
+	is_int(akismet_request_test(r), AKISMET_TEST_HAM, "user_role administrator is ham");
 	akismet_request_free(r);
-	r = req("comment_author=viagra-test-1234&user_role=administrators");
+	r = req("comment_author=akismet-guaranteed-spam&user_role=editor%2C+Administrator");
+	is_int(akismet_request_test(r), AKISMET_TEST_HAM,
+	       "administrator in a role list is ham, and wins over the test author");
+	akismet_request_free(r);
+	r = req(
+	    "comment_author_email=akismet-guaranteed-spam%40example.com&user_role=administrator");
+	is_int(akismet_request_test(r), AKISMET_TEST_HAM, "and over the test address");
+	akismet_request_free(r);
+	r = req("comment_author=akismet-guaranteed-spam&is_test=1");
+	ok(akismet_request_test(r) == AKISMET_TEST_SPAM && akismet_request_is_test(r),
+	   "is_test does not change the answer (it only stops training)");
+	akismet_request_free(r);
+	r = req("comment_author=akismet-guaranteed-spammer&comment_author_email=akismet-"
+		"guaranteed-spam%40example.org&user_role=administrators");
 	is_int(akismet_request_test(r), AKISMET_TEST_NONE, "near misses are ordinary");
+	akismet_request_free(r);
+	r = req("comment_author=viagra-test-1234&user_role=editor");
+	is_int(akismet_request_test(r), AKISMET_TEST_NONE, "so are other roles");
+	akismet_request_free(r);
+	r = req(
+	    "blog_charset=ISO-8859-1&comment_author=akismet-guaranteed-spam&user_role=%E9diteur");
+	is_int(akismet_request_test(r), AKISMET_TEST_SPAM, "test values survive charset decoding");
 	akismet_request_free(r);
 
 	ok(akismet_parse_bool("1") && akismet_parse_bool("true") && akismet_parse_bool("True") &&
@@ -162,6 +188,124 @@ static void test_values(void)
 	akismet_request_free(r);
 	r = req("honeypot_field_name=comment_content&comment_content=hello");
 	ok(!akismet_request_honeypot(r), "Akismet's own fields are never a honeypot");
+	akismet_request_free(r);
+}
+
+/* A request's decoded field, its charset and its note (NULL if none). */
+static void decoded(const char *body, const char *name, const char *want, const char *want_charset,
+		    const char *note_has, const char *what)
+{
+	struct akismet_request *r = req(body);
+	const char *note = r ? akismet_request_charset_note(r) : NULL;
+
+	if (!ok(r != NULL, "%s: parses", what))
+		return;
+	is_str(akismet_request_get(r, name), want, "%s: %s", what, name);
+	is_str(akismet_request_charset(r), want_charset, "%s: read as %s", what, want_charset);
+	if (note_has)
+		ok(note && strstr(note, note_has), "%s: the note says \"%s\" (%s)", what, note_has,
+		   note ? note : "none");
+	else
+		ok(note == NULL, "%s: no note (%s)", what, note ? note : "none");
+	akismet_request_free(r);
+}
+
+static void test_charsets(void)
+{
+	struct akismet_request *r;
+	struct classify_input ci;
+
+	decoded("comment_content=%C3%89%C3%A9n+caf%C3%A9", "comment_content",
+		"\xc3\x89\xc3\xa9n caf\xc3\xa9", "UTF-8", NULL, "no blog_charset");
+	decoded("blog_charset=UTF-8&comment_content=caf%C3%A9", "comment_content", "caf\xc3\xa9",
+		"UTF-8", NULL, "UTF-8");
+	decoded("blog_charset=+utf8+&comment_content=caf%C3%A9", "comment_content", "caf\xc3\xa9",
+		"UTF-8", NULL, "utf8, blanks around");
+	decoded("blog_charset=ISO-8859-1&comment_content=%C9%E9n+caf%E9+%E0+Z%FCrich",
+		"comment_content", "\xc3\x89\xc3\xa9n caf\xc3\xa9 \xc3\xa0 Z\xc3\xbcrich",
+		"windows-1252", NULL, "ISO-8859-1");
+	decoded("blog_charset=iso-8859-1&comment_author=Ren%E9e+D%E9sir%E9e", "comment_author",
+		"Ren\xc3\xa9"
+		"e D\xc3\xa9sir\xc3\xa9"
+		"e",
+		"windows-1252", NULL, "every text field, not only the content");
+	decoded("blog_charset=Windows-1252&comment_content=%93hoi%94+%80+%85", "comment_content",
+		"\xe2\x80\x9choi\xe2\x80\x9d \xe2\x82\xac \xe2\x80\xa6", "windows-1252", NULL,
+		"Windows-1252 quotes, euro, ellipsis");
+	decoded("blog_charset=latin1&comment_content=%93x%94", "comment_content",
+		"\xe2\x80\x9cx\xe2\x80\x9d", "windows-1252", NULL,
+		"an ISO-8859-1 label is windows-1252, as browsers send it");
+	decoded("blog_charset=cp1252&comment_content=a%81b%9Dc", "comment_content",
+		"a\xc2\x81"
+		"b\xc2\x9d"
+		"c",
+		"windows-1252", NULL,
+		"the five undefined windows-1252 bytes are C1 controls (WHATWG)");
+	decoded("blog_charset=US-ASCII&comment_content=na%EFve", "comment_content", "na\xc3\xafve",
+		"windows-1252", NULL, "US-ASCII is windows-1252 too");
+	decoded("blog_charset=ISO-8859-15&comment_content=%A4+5", "comment_content",
+		"\xe2\x82\xac 5", "ISO-8859-15", NULL, "ISO-8859-15 through iconv");
+	decoded("blog_charset=iso-8859-2&comment_content=%B1%BF", "comment_content",
+		"\xc4\x85\xc5\xbc", "iso-8859-2", NULL, "ISO-8859-2");
+	decoded("blog_charset=KOI8-R&comment_content=%F0%D2%C9%D7%C5%D4", "comment_content",
+		"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", "KOI8-R", NULL, "KOI8-R");
+	decoded("blog_charset=Shift_JIS&comment_content=%82%A0%82%A2", "comment_content",
+		"\xe3\x81\x82\xe3\x81\x84", "Shift_JIS", NULL, "Shift_JIS (two bytes a character)");
+	decoded("blog_charset=GB18030&comment_content=%C4%E3%BA%C3", "comment_content",
+		"\xe4\xbd\xa0\xe5\xa5\xbd", "GB18030", NULL, "GB18030");
+
+	/* Bytes the charset does not define: U+FFFD and a note, never a refusal. */
+	decoded("comment_content=caf%E9", "comment_content", "caf\xef\xbf\xbd", "UTF-8",
+		"comment_content has bytes that are not valid UTF-8",
+		"Latin-1 bytes sent as UTF-8");
+	decoded("blog_charset=UTF-8&comment_author=%ED%A0%80x%C0%AF", "comment_author",
+		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbd", "UTF-8",
+		"comment_author", "surrogates and overlong forms are not UTF-8");
+	decoded("blog_charset=Shift_JIS&comment_content=ok%82", "comment_content", "ok\xef\xbf\xbd",
+		"Shift_JIS", "not valid Shift_JIS", "a sequence cut short at the end");
+	decoded("blog_charset=ISO-8859-3&comment_content=a%A5b", "comment_content",
+		"a\xef\xbf\xbd"
+		"b",
+		"ISO-8859-3", "comment_content", "a byte ISO-8859-3 leaves out");
+	decoded("blog_charset=UTF-7&comment_content=a%2BAAA-b", "comment_content",
+		"a\xef\xbf\xbd"
+		"b",
+		"UTF-7", "comment_content", "a decoded U+0000 becomes U+FFFD");
+	decoded("blog_charset=UTF-8&HTTP_X_ODD=%FF&comment_content=ok", "HTTP_X_ODD",
+		"\xef\xbf\xbd", "UTF-8", "a field has bytes",
+		"the note never repeats a field name of the client's");
+
+	/* Names that are no charset. */
+	decoded("blog_charset=x-klingon&comment_content=caf%C3%A9", "comment_content",
+		"caf\xc3\xa9", "UTF-8",
+		"Unknown blog_charset \"x-klingon\"; the fields were read as "
+		"UTF-8",
+		"an unknown charset is read as UTF-8");
+	decoded("blog_charset=UTF-8%2F%2FIGNORE&comment_content=caf%E9", "comment_content",
+		"caf\xef\xbf\xbd", "UTF-8", "blog_charset is not a charset name",
+		"iconv suffixes are no charset name");
+	decoded("blog_charset=%E9&comment_content=x", "comment_content", "x", "UTF-8",
+		"blog_charset is not a charset name", "nor is a non-ASCII byte");
+
+	/* The key and the charset name are read as sent. */
+	r = req("blog_charset=UTF-16LE&api_key=0123456789ab&key=ba9876543210&comment_content=a");
+	ok(r && strcmp(akismet_request_get(r, "api_key"), "0123456789ab") == 0 &&
+	       strcmp(akismet_request_get(r, "key"), "ba9876543210") == 0 &&
+	       strcmp(akismet_request_get(r, "blog_charset"), "UTF-16LE") == 0,
+	   "api_key, key and blog_charset are not decoded");
+	akismet_request_free(r);
+
+	/* The classifier sees the decoded text. */
+	r = req(
+	    "blog_charset=ISO-8859-1&user_ip=1.2.3.4&comment_content=Tr%E8s+bien&comment_author="
+	    "Ren%E9e&user_agent=Mozilla%2F5.0+%28%E9%29&blog=http%3A%2F%2Fbl%F6g.example%2F");
+	akismet_request_classify(r, NULL, &ci);
+	is_str(ci.text, "Tr\xc3\xa8s bien", "classify: decoded content");
+	is_str(ci.author,
+	       "Ren\xc3\xa9"
+	       "e",
+	       "classify: decoded author");
+	is_str(ci.user_agent, "Mozilla/5.0 (\xc3\xa9)", "classify: decoded user agent");
 	akismet_request_free(r);
 }
 
@@ -210,6 +354,35 @@ static void test_message_key(void)
 	akismet_request_free(r);
 	ok(strcmp(a, b) != 0, "the key depends on the secret key");
 	keys_free(other);
+}
+
+/* A Latin-1 blog's comment and the same comment in UTF-8 are one comment. */
+static void test_charset_identity(void)
+{
+	char a[AKISMET_MSG_KEY_MAX], b[AKISMET_MSG_KEY_MAX], c[AKISMET_MSG_KEY_MAX];
+	struct akismet_request *r;
+
+	message_key_of(
+	    "user_ip=1.2.3.4&permalink=http%3A%2F%2Fx.example%2Fcaf%C3%A9&comment_author="
+	    "Ren%C3%A9e&comment_author_email=ren%C3%A9e%40x.example&comment_content="
+	    "%E2%80%9CGoed+geschreven%E2%80%9D%2C+%C3%A9%C3%A9n+idee+%E2%82%AC5",
+	    a);
+	message_key_of("blog_charset=ISO-8859-1&user_ip=1.2.3.4&permalink=http%3A%2F%2Fx.example%2F"
+		       "caf%E9&comment_author=Ren%E9e&comment_author_email=ren%E9e%40x.example&"
+		       "comment_content=%93Goed+geschreven%94%2C+%E9%E9n+idee+%805",
+		       b);
+	is_str(b, a, "the learning key of a Latin-1 comment is that of the same comment in UTF-8");
+	message_key_of("blog_charset=windows-1252&user_ip=1.2.3.4&permalink=http%3A%2F%2Fx.example%"
+		       "2Fcaf%E9&comment_author=Ren%E9e&comment_author_email=ren%E9e%40x.example&"
+		       "comment_content=%93Goed+geschreven%94%2C+%E9%E9n+idee+%806",
+		       c);
+	ok(strcmp(c, a) != 0, "a different decoded text is a different comment");
+	r = req("blog_charset=ISO-8859-1&comment_author=Ren%E9e");
+	is_str(akismet_request_get(r, "comment_author"),
+	       "Ren\xc3\xa9"
+	       "e",
+	       "akismet_request_get gives the decoded text");
+	akismet_request_free(r);
 }
 
 static int64_t count_sql(const char *sql)
@@ -322,6 +495,16 @@ static void test_site_keys(void)
 	is_int(akismet_key_sites(conn, id, now, "01-2001", &sites), AKISMET_INVALID,
 	       "a month the wrong way round is refused");
 
+	is_int(akismet_key_subscription(id, &usage), 0, "get-subscription");
+	s = json_dumps(usage, JSON_COMPACT);
+	is_str(
+	    s,
+	    "{\"account_id\":1,\"account_type\":\"commentd\",\"account_name\":\"commentd site "
+	    "key\",\"status\":\"active\",\"next_billing_date\":false,\"limit_reached\":false}",
+	    "get-subscription: an active account, what the WordPress plugin needs to save a key");
+	free(s);
+	json_decref(usage);
+
 	is_int(akismet_key_list(conn, now, &list), 0, "list");
 	is_int(json_array_size(list), 2, "two keys listed");
 	is_str(json_string_value(json_object_get(json_array_get(list, 0), "blog")),
@@ -390,7 +573,9 @@ int main(void)
 	test_parse();
 	test_keys_from_request();
 	test_values();
+	test_charsets();
 	test_message_key();
+	test_charset_identity();
 	test_site_keys();
 	test_known_label();
 	test_guid();
