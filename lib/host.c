@@ -149,15 +149,17 @@ int host_normalise(const char *in, size_t len, char out[HOST_MAX])
 		if (forbidden_in_domain((unsigned char)ascii[i]))
 			return 1;
 	}
-	if (ends_in_number(ascii))
-		return ipv4_number(ascii, out);
+	/* Trailing dots go first (a host is compared without them), so that
+	 * what comes out normalises to itself. */
 	alen = strlen(ascii);
 	while (alen && ascii[alen - 1] == '.')
 		alen--;
 	if (alen == 0)
 		return 1;
-	memcpy(out, ascii, alen);
-	out[alen] = '\0';
+	ascii[alen] = '\0';
+	if (ends_in_number(ascii))
+		return ipv4_number(ascii, out);
+	memcpy(out, ascii, alen + 1);
 	return 0;
 }
 

@@ -420,10 +420,41 @@ void net_client_addr(const struct net_addr *peer, const char *xff, const struct 
 	net_client_addr_lines(peer, &xff, xff ? 1 : 0, trusted, out);
 }
 
+/* An IPv4 address carried inside an IPv6 one, where the IPv6 address is
+ * only a tunnel to it: 6to4 (2002:V4::/48: one IPv4 host has the whole
+ * /48), Teredo (2001:0::/32, the client's address inverted in the last 32
+ * bits) and NAT64 (64:ff9b::/96).  True with out set. */
+static bool embedded_ipv4(const unsigned char b[16], unsigned char out[4])
+{
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+	if (b[0] == 0x20 && b[1] == 0x02) {
+		memcpy(out, b + 2, 4);
+		return true;
+	}
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) {
+		for (int i = 0; i < 4; i++)
+			out[i] = (unsigned char)~b[12 + i];
+		return true;
+	}
+	if (memcmp(b, nat64, sizeof(nat64)) == 0) {
+		memcpy(out, b + 12, 4);
+		return true;
+	}
+	return false;
+}
+
 void net_client_network(const struct net_addr *a, struct net_addr *out)
 {
+	unsigned char v4[4];
+
 	memset(out, 0, sizeof(*out));
 	out->family = a->family;
+	if (a->family == AF_INET6 && embedded_ipv4(a->bytes, v4)) {
+		out->family = AF_INET;
+		memcpy(out->bytes, v4, 4);
+		return;
+	}
 	memcpy(out->bytes, a->bytes, a->family == AF_INET6 ? 8 : 4);
 }
 

@@ -36,9 +36,10 @@ int net_from_sockaddr(const struct sockaddr *sa, struct net_addr *out);
 const char *net_format(const struct net_addr *a, char out[NET_IP_MAX]);
 
 /* A client as commentd keys it (rate limits, connection caps, sign-in
- * failures, blocklist_networks): an IPv4 address whole, an IPv6 address by
- * its /64, which one subscriber can fill with addresses at will.  out is a
- * copy of a with the rest zeroed (port 0). */
+ * failures): an IPv4 address whole, an IPv6 address by its /64, which one
+ * subscriber can fill with addresses at will, and a tunnelled IPv6 address
+ * (6to4, Teredo, NAT64) by the IPv4 address it carries.  out is that
+ * network with the rest zeroed (port 0). */
 void net_client_network(const struct net_addr *a, struct net_addr *out);
 
 /* Formats the address's network prefix (IPv4 /24, IPv6 /48) as "a.b.c.0/24". */

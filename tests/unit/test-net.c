@@ -518,6 +518,14 @@ static void test_client_network(void)
 	    {"::ffff:192.0.2.1", "192.0.2.1", true},
 	    {"192.0.2.1", "::ffff:192.0.2.2", false},
 	    {"::1", "::2", true},
+	    /* Tunnels: the IPv4 address inside is the client. */
+	    {"2002:c000:0201:1::1", "2002:c000:0201:ffff::9", true}, /* 6to4 of 192.0.2.1 */
+	    {"2002:c000:0201::1", "192.0.2.1", true},
+	    {"2002:c000:0201::1", "2002:c000:0202::1", false},
+	    {"2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45", true}, /* Teredo */
+	    {"2001:0:4136:e378:1:2:3fff:fdd2", "2001:0:9999:1::3fff:fdd2", true},
+	    {"64:ff9b::192.0.2.9", "192.0.2.9", true}, /* NAT64 */
+	    {"64:ff9b::192.0.2.9", "64:ff9b::192.0.2.10", false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
