@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_OPTIONS 48
 
@@ -95,6 +96,29 @@ static int parse(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 	return CTL_OK;
 }
 
+/* A bare key name in a configuration file is the systemd credential the
+ * unit loads (LoadCredential=); run by hand, commentctl finds that file in
+ * $CREDENTIALS_DIRECTORY or next to the configuration file. */
+static int resolve_key(struct ctl_env *e, const char *config_path, char *err)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	const char *slash = strrchr(config_path, '/');
+	char path[4096];
+
+	if (strchr(e->cfg->key, '/') || access(e->cfg->key, R_OK) == 0)
+		return 0;
+	if (creds &&
+	    snprintf(path, sizeof(path), "%s/%s", creds, e->cfg->key) < (int)sizeof(path) &&
+	    access(path, R_OK) == 0)
+		return config_set(e->cfg, "key", path, err);
+	if (slash &&
+	    snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - config_path), config_path,
+		     e->cfg->key) < (int)sizeof(path) &&
+	    access(path, R_OK) == 0)
+		return config_set(e->cfg, "key", path, err);
+	return 0;
+}
+
 /* The configuration: defaults, then --config's file, then --db and --key. */
 static int load_config(struct ctl_env *e, const struct paths *p)
 {
@@ -102,7 +126,8 @@ static int load_config(struct ctl_env *e, const struct paths *p)
 
 	if (config_new(&e->cfg) < 0)
 		return CTL_FAIL;
-	if (p->config && config_load_file(e->cfg, p->config, err) != 0) {
+	if (p->config && (config_load_file(e->cfg, p->config, err) != 0 ||
+			  (!p->key && resolve_key(e, p->config, err) != 0))) {
 		fprintf(stderr, "commentctl: %s\n", err);
 		return CTL_FAIL;
 	}

@@ -409,6 +409,20 @@ def example_config():
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         ok(p.returncode == 0 and b"configuration OK" in p.stdout,
            "docs/commentd.conf.example is a valid configuration", p.stdout.decode())
+        # As packaged: key = secret.key names the systemd credential, and
+        # commentctl run by hand finds it next to the configuration file.
+        etc = os.path.join(d.dir, "etc")
+        os.mkdir(etc)
+        shutil.copy(d.key, os.path.join(etc, "secret.key"))
+        with open(conf) as src, open(os.path.join(etc, "commentd.conf"), "w") as dst:
+            for line in src:
+                dst.write("db = %s\n" % d.db if line.startswith("db =") else line)
+        p = subprocess.run([COMMENTCTL, "token", "create", "--config",
+                            os.path.join(etc, "commentd.conf"), "--name", "marieke"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd="/")
+        ok(p.returncode == 0 and b"created" in p.stdout,
+           "commentctl --config with the packaged key = secret.key finds the key beside it",
+           p.stdout.decode())
     finally:
         d.cleanup()
 
