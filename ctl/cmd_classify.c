@@ -40,6 +40,9 @@ enum {
 	OPT_STARTER,
 	OPT_STARTER_FILE,
 	OPT_STARTER_WEIGHT,
+	OPT_SECOND_RATE,
+	OPT_SECOND_WEIGHT,
+	OPT_SECOND_EPOCHS,
 	OPT_SPAM,
 	OPT_HAM,
 	OPT_FORGET,
@@ -49,6 +52,7 @@ enum {
 	OPT_TRAIN,
 	OPT_TEST,
 	OPT_REPEAT,
+	OPT_PARTS,
 };
 
 static const struct option settings_options[] = {
@@ -65,6 +69,9 @@ static const struct option settings_options[] = {
     {"starter", required_argument, NULL, OPT_STARTER},
     {"starter-file", required_argument, NULL, OPT_STARTER_FILE},
     {"starter-weight", required_argument, NULL, OPT_STARTER_WEIGHT},
+    {"second-rate", required_argument, NULL, OPT_SECOND_RATE},
+    {"second-weight", required_argument, NULL, OPT_SECOND_WEIGHT},
+    {"second-epochs", required_argument, NULL, OPT_SECOND_EPOCHS},
     {NULL, 0, NULL, 0},
 };
 
@@ -74,7 +81,8 @@ static const struct option settings_options[] = {
 	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
 	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
 	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
-	"  --starter-file FILE                 a starter model instead of the built-in one\n"
+	"  --starter-file FILE                 a starter model instead of the built-in one\n"      \
+	"  --second-rate X --second-weight X --second-epochs N   the second opinion\n"
 
 static int parse_double(const char *s, double *out)
 {
@@ -155,10 +163,13 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 		return load_starter_file(arg) == 0 ? 0 : -1;
 	case OPT_MIN_LEARNED:
 	case OPT_MAX_TOKENS:
+	case OPT_SECOND_EPOCHS:
 		if (parse_unsigned(arg, 1000000, &u) < 0)
 			return -1;
 		if (opt == OPT_MIN_LEARNED)
 			s->min_learned = (unsigned)u;
+		else if (opt == OPT_SECOND_EPOCHS)
+			s->second_epochs = (unsigned)u;
 		else
 			s->max_tokens = (unsigned)u;
 		return 0;
@@ -171,9 +182,15 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_PAIR_WEIGHT:
 	case OPT_GRAM_WEIGHT:
 	case OPT_STARTER_WEIGHT:
+	case OPT_SECOND_RATE:
+	case OPT_SECOND_WEIGHT:
 		if (parse_double(arg, &d) < 0)
 			return -1;
-		if (opt == OPT_HAM_CUTOFF)
+		if (opt == OPT_SECOND_RATE)
+			s->second_rate = d;
+		else if (opt == OPT_SECOND_WEIGHT)
+			s->second_weight = d;
+		else if (opt == OPT_HAM_CUTOFF)
 			s->ham_cutoff = d;
 		else if (opt == OPT_SPAM_CUTOFF)
 			s->spam_cutoff = d;
@@ -678,6 +695,7 @@ struct eval_args {
 	struct classify_settings set;
 	unsigned long folds, seed, repeat;
 	double threshold;
+	bool parts;
 	const char *train, *test;
 };
 
@@ -688,6 +706,7 @@ static const struct option eval_options[] = {
     {"train", required_argument, NULL, OPT_TRAIN},
     {"test", required_argument, NULL, OPT_TEST},
     {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"parts", no_argument, NULL, OPT_PARTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -708,6 +727,8 @@ static int eval_option(void *ctx, int opt, const char *arg)
 		a->test = arg;
 	else if (opt == OPT_REPEAT)
 		bad = parse_unsigned(arg, 100000, &a->repeat) < 0 || a->repeat == 0;
+	else if (opt == OPT_PARTS)
+		a->parts = true;
 	else
 		return settings_cb(&a->set, opt, arg);
 	if (bad) {
@@ -839,7 +860,7 @@ static const char eval_split_usage[] =
 
 /* Scores every test item repeat times; prints the scores and the rates. */
 static int split_run(struct classifier *cls, const struct items *tr, struct items *te,
-		     unsigned long repeat)
+		     unsigned long repeat, bool parts)
 {
 	double t0, t1, t2, c1, c2;
 
@@ -856,8 +877,18 @@ static int split_run(struct classifier *cls, const struct items *tr, struct item
 				return CTL_FAIL;
 	t2 = now_seconds();
 	c2 = cpu_seconds();
-	for (size_t i = 0; i < te->n; i++)
-		printf("%.17g\n", te->v[i].score);
+	for (size_t i = 0; i < te->n; i++) {
+		if (!parts) {
+			printf("%.17g\n", te->v[i].score);
+			continue;
+		}
+		struct classify_result res;
+
+		if (classifier_score(cls, NULL, &te->v[i].in, &res) != 0)
+			return CTL_FAIL;
+		printf("%.17g %.17g %.17g\n", res.score, res.bayes, res.second);
+		classify_result_clear(&res);
+	}
 	fprintf(stderr, "learn_per_s %.0f classify_per_s %.0f classify_per_cpu_s %.0f\n",
 		t1 > t0 ? (double)tr->n / (t1 - t0) : 0,
 		t2 > t1 ? (double)(te->n * repeat) / (t2 - t1) : 0,
@@ -893,7 +924,7 @@ int cmd_eval_split(int argc, char **argv)
 	if (r == CTL_OK)
 		r = new_classifier(&a.set, &cls);
 	if (r == CTL_OK)
-		r = split_run(cls, &tr, &te, a.repeat);
+		r = split_run(cls, &tr, &te, a.repeat, a.parts);
 	items_free(&tr);
 	items_free(&te);
 	classifier_free(cls);

@@ -19,18 +19,24 @@
 #define DUP_MIN_BYTES 24   /* shorter texts ("thanks!") are legitimately repeated */
 #define MAX_KEY_BYTES 200
 #define MAX_HASHES    (TOKENIZE_MAX_TOKENS)
+/* The second opinion trains on the newest learned messages up to this many
+ * token references (8 bytes each while training). */
+#define SECOND_MAX_REFS (1u << 18)
 
 /* ---- in-memory model: open addressing, linear probing ----------------- */
 
 struct entry {
 	uint64_t h; /* 0 = empty slot */
 	uint32_t spam, ham;
+	float w; /* the second opinion's weight */
 };
 
 struct model {
 	struct entry *e;
 	size_t cap, n; /* cap is a power of two */
 	uint64_t nspam, nham;
+	uint64_t second_nspam; /* messages the second opinion was trained on */
+	uint64_t second_nham;
 	int64_t generation;
 };
 
@@ -122,6 +128,154 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 	return 0;
 }
 
+/* ---- the second opinion: logistic regression over the token hashes ----- */
+
+/* The learned messages the second opinion is trained on: each message a run
+ * of slot indexes into the model's table (or, in memory mode, of token
+ * hashes until training resolves them). */
+struct tmsg {
+	uint64_t key;	  /* order key: a hash of the message's tokens */
+	uint32_t off, n;  /* its run in ref */
+	uint32_t ntokens; /* its distinct tokens (features are 1/sqrt of it) */
+	bool spam;
+};
+
+struct trainset {
+	uint64_t *ref; /* token hashes, or slot indexes once resolved */
+	size_t nref, capref;
+	struct tmsg *msg;
+	size_t nmsg, capmsg;
+};
+
+static void trainset_clear(struct trainset *ts)
+{
+	free(ts->ref);
+	free(ts->msg);
+	memset(ts, 0, sizeof(*ts));
+}
+
+/* Appends a message of n distinct token hashes.  0 or -ENOMEM. */
+static int trainset_add(struct trainset *ts, const uint64_t *h, size_t n, bool spam)
+{
+	uint64_t key = 0x9E3779B97F4A7C15ULL;
+
+	if (ts->nref + n > ts->capref) {
+		size_t cap = ts->capref ? ts->capref : 4096;
+		uint64_t *p;
+
+		while (cap < ts->nref + n)
+			cap *= 2;
+		p = realloc(ts->ref, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ts->ref = p;
+		ts->capref = cap;
+	}
+	if (ts->nmsg == ts->capmsg) {
+		size_t cap = ts->capmsg ? ts->capmsg * 2 : 256;
+		struct tmsg *p = realloc(ts->msg, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		ts->msg = p;
+		ts->capmsg = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ts->ref[ts->nref + i] = h[i];
+		key = (key ^ h[i]) * 0x100000001B3ULL;
+	}
+	ts->msg[ts->nmsg++] =
+	    (struct tmsg){key, (uint32_t)ts->nref, (uint32_t)n, (uint32_t)n, spam};
+	ts->nref += n;
+	return 0;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+struct order {
+	uint64_t key;
+	uint32_t msg;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->msg < y->msg ? -1 : x->msg > y->msg;
+}
+
+/* Trains the model's weights on ts, whose refs are slot indexes of m:
+ * logistic regression without a bias, each of a message's n tokens a
+ * feature of value 1/sqrt(n), SECOND_EPOCHS passes of stochastic gradient
+ * descent with rate/(1 + epoch).  The order of every pass is a shuffle
+ * keyed by the messages' contents, so the weights depend on the set of
+ * learned messages, not on the order they were learned in.  0 or -ENOMEM. */
+static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
+{
+	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
+
+	if (!ord)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		m->e[i].w = 0;
+	m->second_nspam = m->second_nham = 0;
+	for (size_t i = 0; i < ts->nmsg; i++) {
+		m->second_nspam += ts->msg[i].spam;
+		m->second_nham += !ts->msg[i].spam;
+	}
+	for (unsigned ep = 0; ep < epochs; ep++) {
+		double eta = rate / (1 + ep);
+
+		for (size_t i = 0; i < ts->nmsg; i++)
+			ord[i] = (struct order){mix64(ts->msg[i].key + ep), (uint32_t)i};
+		qsort(ord, ts->nmsg, sizeof(*ord), cmp_order);
+		for (size_t j = 0; j < ts->nmsg; j++) {
+			const struct tmsg *msg = &ts->msg[ord[j].msg];
+			const uint64_t *ref = ts->ref + msg->off;
+			double x = msg->ntokens ? 1 / sqrt((double)msg->ntokens) : 0, z = 0, g;
+
+			for (uint32_t k = 0; k < msg->n; k++)
+				z += m->e[ref[k]].w;
+			g = eta * ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
+			for (uint32_t k = 0; k < msg->n; k++)
+				m->e[ref[k]].w = (float)(m->e[ref[k]].w + g);
+		}
+	}
+	free(ord);
+	return 0;
+}
+
+/* Replaces the token hashes of ts by slot indexes of m, dropping tokens m
+ * does not hold (pruned ones). */
+static void trainset_resolve(struct trainset *ts, const struct model *m)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < ts->nmsg; i++) {
+		struct tmsg *msg = &ts->msg[i];
+		uint32_t off = (uint32_t)out, n = 0;
+
+		for (uint32_t k = 0; k < msg->n; k++) {
+			const struct entry *e = model_get(m, ts->ref[msg->off + k]);
+
+			if (e) {
+				ts->ref[out++] = (uint64_t)(e - m->e);
+				n++;
+			}
+		}
+		msg->off = off;
+		msg->n = n;
+	}
+	ts->nref = out;
+}
+
 /* ---- starter table: the starter model in the database's hash space ----- */
 
 /* 8 bytes a token: the high 32 bits of the token's hash (its low bits are
@@ -186,6 +340,8 @@ struct classifier {
 	pthread_mutex_t ring_lock;
 	unsigned ring_pos;
 	struct dup_entry ring[RING_SIZE];
+	struct trainset mem_learned;	      /* memory mode: what was learned */
+	bool mem_dirty;			      /* memory mode: weights not trained yet */
 	const struct starter *custom_starter; /* instead of the built-in model */
 	struct stable *stable;		      /* under lock; NULL until needed */
 	bool stable_db_key;		      /* stable was hashed with the db's key */
@@ -213,6 +369,9 @@ void classify_settings_default(struct classify_settings *s)
 	    .gram_weight = CLASSIFY_DEFAULT_GRAM_WEIGHT,
 	    .starter = true,
 	    .starter_weight = CLASSIFY_DEFAULT_STARTER_WEIGHT,
+	    .second_rate = CLASSIFY_DEFAULT_SECOND_RATE,
+	    .second_weight = CLASSIFY_DEFAULT_SECOND_WEIGHT,
+	    .second_epochs = CLASSIFY_DEFAULT_SECOND_EPOCHS,
 	};
 }
 
@@ -223,7 +382,9 @@ static bool settings_valid(const struct classify_settings *s)
 	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
 	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
 	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1 &&
-	       s->starter_weight >= 0 && s->starter_weight <= 1e9;
+	       s->starter_weight >= 0 && s->starter_weight <= 1e9 && s->second_rate > 0 &&
+	       s->second_rate <= 100 && s->second_weight >= 0 && s->second_weight < 1 &&
+	       s->second_epochs >= 1 && s->second_epochs <= 100;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -267,6 +428,7 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
+	trainset_clear(&c->mem_learned);
 	stable_free(c->stable);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reload_lock);
@@ -809,6 +971,64 @@ out:
 	return r;
 }
 
+static const char sql_ledger_newest[] =
+    "SELECT label, tokens FROM classifier_learned ORDER BY learned DESC, msg_key";
+
+/* Trains the second opinion of m (just loaded) on the ledger: the newest
+ * learned messages, at most SECOND_MAX_REFS token references in all, so
+ * training time and memory stay bounded however much a site has learned.
+ * 0 or negative. */
+static int ledger_train(struct classifier *c, struct store_conn *conn, struct model *m)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_newest);
+	struct trainset ts = {0};
+	uint64_t h[MAX_HASHES];
+	double rate;
+	unsigned epochs, weight;
+	int rc, r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	rate = c->set.second_rate;
+	epochs = c->set.second_epochs;
+	weight = c->set.second_weight > 0;
+	pthread_rwlock_unlock(&c->lock);
+	if (!weight)
+		return 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *blob = sqlite3_column_blob(q, 1);
+		size_t n = (size_t)sqlite3_column_bytes(q, 1) / 8;
+
+		if (n > MAX_HASHES)
+			n = MAX_HASHES;
+		if (ts.nref + n > SECOND_MAX_REFS)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v = 0;
+
+			for (int b = 7; b >= 0; b--)
+				v = (v << 8) | blob[i * 8 + (size_t)b];
+			h[i] = v;
+		}
+		r = trainset_add(&ts, h, n,
+				 strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0);
+		if (r < 0)
+			break;
+	}
+	sqlite3_reset(q);
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err("classify: cannot read the ledger: %s", sqlite3_errmsg(store_db(conn)));
+		r = -EIO;
+	}
+	if (r == 0) {
+		trainset_resolve(&ts, m);
+		r = second_train(m, &ts, rate, epochs);
+	}
+	trainset_clear(&ts);
+	return r;
+}
+
 static int load_model(struct classifier *c, struct store_conn *conn, struct model **out)
 {
 	struct state_row st;
@@ -850,6 +1070,9 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 		log_err("classify: cannot load tokens: %s", sqlite3_errmsg(store_db(conn)));
 		goto out;
 	}
+	r = ledger_train(c, conn, m);
+	if (r < 0)
+		goto out;
 	*out = m;
 	m = NULL;
 	r = 0;
@@ -1004,11 +1227,14 @@ static enum classify_model clues_model(const struct clue *cl, unsigned k)
 
 /* The clues among the n token hashes of w: tokens with evidence in the site's
  * model or the starter, at least min_dev from 0.5.  Returns their number;
- * *cold tells whether the site has learned too little.  Takes the read lock. */
+ * *cold tells whether the site has learned too little, *margin is the second
+ * opinion's w.x and *ready whether it was trained on enough messages to
+ * count.  Takes the read lock. */
 static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
-			   struct classify_settings *set, bool *cold)
+			   struct classify_settings *set, bool *cold, double *margin, bool *ready)
 {
 	unsigned k = 0;
+	double z = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
 	const struct model *m = c->model;
@@ -1028,6 +1254,8 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
+		if (e)
+			z += e->w;
 		cnt.b = e ? e->spam : 0;
 		cnt.g = e ? e->ham : 0;
 		cnt.sb = se ? se->spam : 0;
@@ -1047,6 +1275,8 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 					      (uint16_t)cnt.sg};
 	}
 	*cold = m->nspam < set->min_learned || m->nham < set->min_learned;
+	*margin = n ? z / sqrt((double)n) : 0;
+	*ready = m->second_nspam >= set->min_learned && m->second_nham >= set->min_learned;
 	pthread_rwlock_unlock(&c->lock);
 	return k;
 }
@@ -1069,6 +1299,59 @@ static int score_details(const struct classify_settings *set, const struct token
 	return out->tokens_json ? 0 : -ENOMEM;
 }
 
+double classify_blend_scale(double x)
+{
+	static const double from[] = {0, CLASSIFY_BLEND_HAM, CLASSIFY_BLEND_SPAM,
+				      CLASSIFY_BLEND_DISCARD, 1};
+	static const double to[] = {0, CLASSIFY_DEFAULT_HAM_CUTOFF, CLASSIFY_DEFAULT_SPAM_CUTOFF,
+				    CLASSIFY_DEFAULT_DISCARD_CUTOFF, 1};
+
+	if (x <= 0)
+		return 0;
+	for (unsigned i = 1; i < 5; i++)
+		if (x <= from[i])
+			return to[i - 1] +
+			       (x - from[i - 1]) * (to[i] - to[i - 1]) / (from[i] - from[i - 1]);
+	return 1;
+}
+
+/* Memory mode: trains the second opinion on everything learned so far if
+ * something was learned since the last training. */
+static int mem_train(struct classifier *c)
+{
+	struct trainset ts = {0};
+	int r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	bool dirty = c->mem_dirty;
+	pthread_rwlock_unlock(&c->lock);
+	if (!dirty)
+		return 0;
+	pthread_rwlock_wrlock(&c->lock);
+	if (c->mem_dirty) {
+		const struct trainset *src = &c->mem_learned;
+
+		/* a copy: resolving replaces hashes by slots, which move as the
+		 * table grows with later learning */
+		ts.ref = malloc((src->nref ? src->nref : 1) * sizeof(*ts.ref));
+		ts.msg = malloc((src->nmsg ? src->nmsg : 1) * sizeof(*ts.msg));
+		r = -ENOMEM;
+		if (ts.ref && ts.msg) {
+			memcpy(ts.ref, src->ref, src->nref * sizeof(*ts.ref));
+			memcpy(ts.msg, src->msg, src->nmsg * sizeof(*ts.msg));
+			ts.nref = ts.capref = src->nref;
+			ts.nmsg = ts.capmsg = src->nmsg;
+			trainset_resolve(&ts, c->model);
+			r = second_train(c->model, &ts, c->set.second_rate, c->set.second_epochs);
+		}
+		if (r == 0)
+			c->mem_dirty = false;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	trainset_clear(&ts);
+	return r;
+}
+
 static int score_impl(struct classifier *c, struct store_conn *conn,
 		      const struct classify_input *in, struct classify_result *out, bool full)
 {
@@ -1076,12 +1359,17 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	struct tokenizer *t = NULL;
 	struct scratch *w = NULL;
 	unsigned n, k;
-	bool cold, use_starter;
+	bool cold, use_starter, ready;
+	double margin;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (conn) {
 		r = refresh(c, conn);
+		if (r < 0)
+			return r;
+	} else {
+		r = mem_train(c);
 		if (r < 0)
 			return r;
 	}
@@ -1103,7 +1391,7 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	if (r < 0)
 		goto out;
 	n = distinct_hashes(c, t, w->h);
-	k = find_clues(c, w, n, &set, &cold);
+	k = find_clues(c, w, n, &set, &cold, &margin, &ready);
 	if (k > set.max_tokens || full) {
 		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
 		if (k > set.max_tokens)
@@ -1114,8 +1402,13 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 					   [TOKEN_PAIR] = set.pair_weight,
 					   [TOKEN_GRAM] = set.gram_weight};
 
-		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
+		out->bayes = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
 	}
+	out->second = 1 / (1 + exp(-margin));
+	out->blended = set.second_weight > 0 && ready;
+	out->score = out->blended ? classify_blend_scale((1 - set.second_weight) * out->bayes +
+							 set.second_weight * out->second)
+				  : out->bayes;
 	out->cold_start = cold;
 	out->model = clues_model(w->clues, k);
 	r = full ? score_details(&set, t, w, n, k, in->honeypot_filled, out) : 0;
@@ -1401,6 +1694,9 @@ int classifier_learn(struct classifier *c, struct store_conn *conn, const char *
 			r = model_add(c->model, hashes[i], ds, dh);
 		c->model->nspam += (uint64_t)ds;
 		c->model->nham += (uint64_t)dh;
+		if (r == 0)
+			r = trainset_add(&c->mem_learned, hashes, n, label == CLASSIFY_LABEL_SPAM);
+		c->mem_dirty = true;
 		pthread_rwlock_unlock(&c->lock);
 		goto out;
 	}

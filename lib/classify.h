@@ -92,6 +92,11 @@ enum classify_model {
 
 struct classify_result {
 	double score;
+	double bayes;  /* the Bayesian score alone */
+	double second; /* the second opinion's probability of spam */
+	bool blended;  /* score = classify_blend_scale((1 - second_weight) bayes +
+			  second_weight second); else score = bayes (the second
+			  opinion is off or trained on too little) */
 	enum classify_verdict verdict;
 	bool cold_start;	   /* the site itself has learned fewer than min_learned
 				      messages of a class (the starter does not count) */
@@ -107,19 +112,23 @@ struct classify_result {
 };
 
 struct classify_settings {
-	double ham_cutoff;     /* default CLASSIFY_DEFAULT_HAM_CUTOFF */
-	double spam_cutoff;    /* default CLASSIFY_DEFAULT_SPAM_CUTOFF */
-	double discard_cutoff; /* default CLASSIFY_DEFAULT_DISCARD_CUTOFF; > 1 disables */
-	unsigned min_learned;  /* cold-start count per class; default 50 */
-	double robs, robx;     /* Robinson s and x */
-	double min_dev;	       /* tokens nearer 0.5 are ignored */
-	unsigned max_tokens;   /* strongest tokens combined; default 150 */
-	unsigned why_tokens;   /* tokens reported in tokens_json; default 8 */
-	double pair_weight;    /* Fisher weight of a word-pair token, (0, 1] */
-	double gram_weight;    /* Fisher weight of a character 4-gram token, (0, 1] */
-	bool starter;	       /* layer the starter model under the site's counts */
-	double starter_weight; /* the starter counts as at most this many messages of
-				  each class (docs/classifier.md); >= 0 */
+	double ham_cutoff;	/* default CLASSIFY_DEFAULT_HAM_CUTOFF */
+	double spam_cutoff;	/* default CLASSIFY_DEFAULT_SPAM_CUTOFF */
+	double discard_cutoff;	/* default CLASSIFY_DEFAULT_DISCARD_CUTOFF; > 1 disables */
+	unsigned min_learned;	/* cold-start count per class; default 50 */
+	double robs, robx;	/* Robinson s and x */
+	double min_dev;		/* tokens nearer 0.5 are ignored */
+	unsigned max_tokens;	/* strongest tokens combined; default 150 */
+	unsigned why_tokens;	/* tokens reported in tokens_json; default 8 */
+	double pair_weight;	/* Fisher weight of a word-pair token, (0, 1] */
+	double gram_weight;	/* Fisher weight of a character 4-gram token, (0, 1] */
+	bool starter;		/* layer the starter model under the site's counts */
+	double starter_weight;	/* the starter counts as at most this many messages of
+				   each class (docs/classifier.md); >= 0 */
+	double second_rate;	/* learning rate of the second opinion, (0, 100] */
+	double second_weight;	/* its share of the score once it is trained on
+				   min_learned of each class, [0, 1); 0 = off */
+	unsigned second_epochs; /* its training passes, [1, 100] */
 };
 
 #define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
@@ -138,6 +147,22 @@ struct classify_settings {
 /* The starter model is worth this many learned messages of each class: a
  * site that has learned as many outweighs it (docs/classifier.md). */
 #define CLASSIFY_DEFAULT_STARTER_WEIGHT 200
+
+/* The second opinion (docs/classifier.md): logistic regression over the same
+ * token hashes, trained on the learned messages (the ledger) whenever the
+ * model is loaded; its probability counts for this share of the score once
+ * it is trained on min_learned messages of each class. */
+#define CLASSIFY_DEFAULT_SECOND_RATE   10.0
+#define CLASSIFY_DEFAULT_SECOND_WEIGHT 0.5
+#define CLASSIFY_DEFAULT_SECOND_EPOCHS 5
+/* Where the blended score's own operating points lie (chosen on the
+ * benchmark's inner folds, docs/classifier.md): classify_blend_scale maps
+ * them onto the default ham, spam and discard cut-offs, so one set of
+ * cut-offs serves the Bayesian score alone (cold start, day one) and the
+ * blend. */
+#define CLASSIFY_BLEND_HAM     0.33
+#define CLASSIFY_BLEND_SPAM    0.95
+#define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */
 void classify_settings_default(struct classify_settings *s);
@@ -245,6 +270,12 @@ struct classify_counts {
  * the starter's V-weighted share; else as classify_token_prob. */
 double classify_token_prob_layered(const struct classify_settings *s,
 				   const struct classify_counts *k);
+
+/* The blended score x in [0, 1] on the scale of the Bayesian score: the
+ * monotone piecewise-linear map through (0, 0), (CLASSIFY_BLEND_HAM, default
+ * ham cut-off), (CLASSIFY_BLEND_SPAM, default spam cut-off),
+ * (CLASSIFY_BLEND_DISCARD, default discard cut-off) and (1, 1). */
+double classify_blend_scale(double x);
 
 /* Upper tail of the chi-square distribution with 2*half_dof degrees of
  * freedom at x2. */

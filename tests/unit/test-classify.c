@@ -902,7 +902,7 @@ static void test_starter_layering(void)
 	is_int(classifier_configure(c, &s), 0, "starter_model = off at a reload");
 	in = input("bonus");
 	classifier_score(c, NULL, &in, &res);
-	ok(res.score == 0.5 && res.model == CLASSIFY_MODEL_NONE,
+	ok(res.bayes == 0.5 && res.model == CLASSIFY_MODEL_NONE,
 	   "without the starter a token only it knew has no evidence");
 	classify_result_clear(&res);
 	classifier_starter_info(c, &info);
