@@ -499,8 +499,10 @@ int cmd_learn(int argc, char **argv)
 static const char score_usage[] =
     "usage: commentctl score (--db DB | --config FILE) [OPTIONS] [FILE]\n"
     "Prints for every JSON line of FILE (default stdin) one line\n"
-    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"tokens\":[...]}\n"
-    "(model: none, starter, site or both; plus \"id\" when the input has one).\n" SETTINGS_HELP;
+    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"bayes\":S,\"second\":P,\n"
+    "\"blended\":B,\"tokens\":[...]} (model: none, starter, site or both; bayes: the\n"
+    "Bayesian score; second: the second opinion; blended: whether it counted;\n"
+    "plus \"id\" when the input has one).\n" SETTINGS_HELP;
 
 static int settings_cb(void *ctx, int opt, const char *arg)
 {
@@ -521,9 +523,10 @@ static int score_line(struct classifier *cls, struct store_conn *conn, const str
 	if (classifier_score(cls, conn, &it->in, &res) != 0)
 		return -1;
 	tokens = json_loads(res.tokens_json, 0, NULL);
-	out = json_pack("{s:f,s:s,s:b,s:s,s:o}", "score", res.score, "verdict",
+	out = json_pack("{s:f,s:s,s:b,s:s,s:f,s:f,s:b,s:o}", "score", res.score, "verdict",
 			classify_verdict_name(res.verdict), "cold_start", res.cold_start, "model",
-			classify_model_name(res.model), "tokens", tokens ? tokens : json_array());
+			classify_model_name(res.model), "bayes", res.bayes, "second", res.second,
+			"blended", res.blended, "tokens", tokens ? tokens : json_array());
 	id = json_object_get(it->obj, "id");
 	if (out && id)
 		json_object_set(out, "id", id);
