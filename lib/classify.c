@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -20,16 +23,53 @@
 #define MAX_KEY_BYTES 200
 #define MAX_HASHES    (TOKENIZE_MAX_TOKENS)
 /* The second opinion trains on the newest learned messages up to this many
- * token references (8 bytes each while training). */
+ * token references (4 bytes each while training). */
 #define SECOND_MAX_REFS (1u << 18)
 
 /* ---- in-memory model: open addressing, linear probing ----------------- */
 
+/* 16 bytes a token: its hash and, packed in v, the spam and ham counts
+ * (20 bits each, saturating) and the second opinion's weight (24-bit fixed
+ * point, 1/2^16 steps, +-128). */
 struct entry {
 	uint64_t h; /* 0 = empty slot */
-	uint32_t spam, ham;
-	float w; /* the second opinion's weight */
+	uint64_t v;
 };
+
+#define COUNT_MAX    ((1u << 20) - 1)
+#define WEIGHT_SCALE 65536.0
+#define WEIGHT_MAX   ((1 << 23) - 1)
+
+static uint32_t entry_spam(const struct entry *e)
+{
+	return (uint32_t)(e->v & COUNT_MAX);
+}
+
+static uint32_t entry_ham(const struct entry *e)
+{
+	return (uint32_t)((e->v >> 20) & COUNT_MAX);
+}
+
+static double entry_weight(const struct entry *e)
+{
+	int32_t q = (int32_t)(uint32_t)(e->v >> 40);
+
+	if (q & (1 << 23)) /* sign-extend 24 bits */
+		q -= 1 << 24;
+	return q / WEIGHT_SCALE;
+}
+
+static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
+{
+	double q = w * WEIGHT_SCALE;
+	int32_t qi = q > WEIGHT_MAX    ? WEIGHT_MAX
+		     : q < -WEIGHT_MAX ? -WEIGHT_MAX
+				       : (int32_t)lrint(q);
+
+	e->v = (uint64_t)(spam > COUNT_MAX ? COUNT_MAX : spam) |
+	       (uint64_t)(ham > COUNT_MAX ? COUNT_MAX : ham) << 20 |
+	       (uint64_t)((uint32_t)qi & 0xFFFFFFu) << 40;
+}
 
 struct model {
 	struct entry *e;
@@ -121,18 +161,23 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 		m->e[i].h = h;
 		m->n++;
 	}
-	int64_t s = (int64_t)m->e[i].spam + ds, g = (int64_t)m->e[i].ham + dh;
+	int64_t s = (int64_t)entry_spam(&m->e[i]) + ds, g = (int64_t)entry_ham(&m->e[i]) + dh;
 
-	m->e[i].spam = s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-	m->e[i].ham = g < 0 ? 0 : g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+	entry_set(&m->e[i],
+		  s < 0		  ? 0
+		  : s > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)s,
+		  g < 0		  ? 0
+		  : g > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)g,
+		  entry_weight(&m->e[i]));
 	return 0;
 }
 
 /* ---- the second opinion: logistic regression over the token hashes ----- */
 
-/* The learned messages the second opinion is trained on: each message a run
- * of slot indexes into the model's table (or, in memory mode, of token
- * hashes until training resolves them). */
+/* The learned messages the second opinion is trained on: each message a
+ * run of slot indexes into the model's table. */
 struct tmsg {
 	uint64_t key;	  /* order key: a hash of the message's tokens */
 	uint32_t off, n;  /* its run in ref */
@@ -141,7 +186,7 @@ struct tmsg {
 };
 
 struct trainset {
-	uint64_t *ref; /* token hashes, or slot indexes once resolved */
+	uint32_t *ref; /* slot indexes */
 	size_t nref, capref;
 	struct tmsg *msg;
 	size_t nmsg, capmsg;
@@ -154,39 +199,76 @@ static void trainset_clear(struct trainset *ts)
 	memset(ts, 0, sizeof(*ts));
 }
 
-/* Appends a message of n distinct token hashes.  0 or -ENOMEM. */
-static int trainset_add(struct trainset *ts, const uint64_t *h, size_t n, bool spam)
+static int grow(void **p, size_t *cap, size_t want, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	void *q;
+
+	if (want <= *cap)
+		return 0;
+	while (c < want)
+		c *= 2;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* Appends a message of n distinct token hashes h, each resolved to its slot
+ * in m (tokens m does not hold, pruned ones, are left out).  0, 1 if the
+ * set already holds SECOND_MAX_REFS references, or -ENOMEM. */
+static int trainset_add(struct trainset *ts, const struct model *m, const uint64_t *h, size_t n,
+			bool spam)
 {
 	uint64_t key = 0x9E3779B97F4A7C15ULL;
+	uint32_t got = 0;
 
-	if (ts->nref + n > ts->capref) {
-		size_t cap = ts->capref ? ts->capref : 4096;
-		uint64_t *p;
-
-		while (cap < ts->nref + n)
-			cap *= 2;
-		p = realloc(ts->ref, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		ts->ref = p;
-		ts->capref = cap;
-	}
-	if (ts->nmsg == ts->capmsg) {
-		size_t cap = ts->capmsg ? ts->capmsg * 2 : 256;
-		struct tmsg *p = realloc(ts->msg, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		ts->msg = p;
-		ts->capmsg = cap;
-	}
+	if (ts->nref + n > SECOND_MAX_REFS)
+		return 1;
+	if (grow((void **)&ts->ref, &ts->capref, ts->nref + n, sizeof(*ts->ref), 4096) < 0 ||
+	    grow((void **)&ts->msg, &ts->capmsg, ts->nmsg + 1, sizeof(*ts->msg), 256) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		ts->ref[ts->nref + i] = h[i];
+		const struct entry *e = model_get(m, h[i]);
+
 		key = (key ^ h[i]) * 0x100000001B3ULL;
+		if (e)
+			ts->ref[ts->nref + got++] = (uint32_t)(e - m->e);
 	}
-	ts->msg[ts->nmsg++] =
-	    (struct tmsg){key, (uint32_t)ts->nref, (uint32_t)n, (uint32_t)n, spam};
-	ts->nref += n;
+	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, (uint32_t)n, spam};
+	ts->nref += got;
+	return 0;
+}
+
+/* Memory mode: every learned message's token hashes, in learning order. */
+struct hashlog {
+	uint64_t *h;
+	size_t nh, caph;
+	struct hmsg {
+		size_t off;
+		uint32_t n;
+		bool spam;
+	} * msg;
+	size_t nmsg, capmsg;
+};
+
+static void hashlog_clear(struct hashlog *l)
+{
+	free(l->h);
+	free(l->msg);
+	memset(l, 0, sizeof(*l));
+}
+
+static int hashlog_add(struct hashlog *l, const uint64_t *h, size_t n, bool spam)
+{
+	if (grow((void **)&l->h, &l->caph, l->nh + n, sizeof(*l->h), 4096) < 0 ||
+	    grow((void **)&l->msg, &l->capmsg, l->nmsg + 1, sizeof(*l->msg), 256) < 0)
+		return -ENOMEM;
+	memcpy(l->h + l->nh, h, n * sizeof(*h));
+	l->msg[l->nmsg++] = (struct hmsg){l->nh, (uint32_t)n, spam};
+	l->nh += n;
 	return 0;
 }
 
@@ -213,23 +295,30 @@ static int cmp_order(const void *a, const void *b)
 
 /* Trains the model's weights on ts, whose refs are slot indexes of m:
  * logistic regression without a bias, each of a message's n tokens a
- * feature of value 1/sqrt(n), SECOND_EPOCHS passes of stochastic gradient
- * descent with rate/(1 + epoch).  The order of every pass is a shuffle
- * keyed by the messages' contents, so the weights depend on the set of
- * learned messages, not on the order they were learned in.  0 or -ENOMEM. */
+ * feature of value 1/sqrt(n), the two classes weighted to count equally,
+ * epochs passes of stochastic gradient descent with rate/(1 + epoch).  The order of every pass is a
+ * shuffle keyed by the messages' contents, so the weights depend on the set of learned messages,
+ * not on the order they were learned in.  0 or -ENOMEM. */
 static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
 {
 	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
+	float *w = calloc(m->cap, sizeof(*w)); /* the weights while training */
 
-	if (!ord)
+	if (!ord || !w) {
+		free(ord);
+		free(w);
 		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++)
-		m->e[i].w = 0;
+	}
 	m->second_nspam = m->second_nham = 0;
 	for (size_t i = 0; i < ts->nmsg; i++) {
 		m->second_nspam += ts->msg[i].spam;
 		m->second_nham += !ts->msg[i].spam;
 	}
+	/* each class weighs half, however unbalanced the learned messages */
+	double nall = (double)(m->second_nspam + m->second_nham);
+	double wspam = m->second_nspam ? nall / (2.0 * (double)m->second_nspam) : 1;
+	double wham = m->second_nham ? nall / (2.0 * (double)m->second_nham) : 1;
+
 	for (unsigned ep = 0; ep < epochs; ep++) {
 		double eta = rate / (1 + ep);
 
@@ -238,42 +327,23 @@ static int second_train(struct model *m, const struct trainset *ts, double rate,
 		qsort(ord, ts->nmsg, sizeof(*ord), cmp_order);
 		for (size_t j = 0; j < ts->nmsg; j++) {
 			const struct tmsg *msg = &ts->msg[ord[j].msg];
-			const uint64_t *ref = ts->ref + msg->off;
+			const uint32_t *ref = ts->ref + msg->off;
 			double x = msg->ntokens ? 1 / sqrt((double)msg->ntokens) : 0, z = 0, g;
 
 			for (uint32_t k = 0; k < msg->n; k++)
-				z += m->e[ref[k]].w;
-			g = eta * ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
+				z += w[ref[k]];
+			g = eta * (msg->spam ? wspam : wham) *
+			    ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
 			for (uint32_t k = 0; k < msg->n; k++)
-				m->e[ref[k]].w = (float)(m->e[ref[k]].w + g);
+				w[ref[k]] = (float)(w[ref[k]] + g);
 		}
 	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].h)
+			entry_set(&m->e[i], entry_spam(&m->e[i]), entry_ham(&m->e[i]), w[i]);
 	free(ord);
+	free(w);
 	return 0;
-}
-
-/* Replaces the token hashes of ts by slot indexes of m, dropping tokens m
- * does not hold (pruned ones). */
-static void trainset_resolve(struct trainset *ts, const struct model *m)
-{
-	size_t out = 0;
-
-	for (size_t i = 0; i < ts->nmsg; i++) {
-		struct tmsg *msg = &ts->msg[i];
-		uint32_t off = (uint32_t)out, n = 0;
-
-		for (uint32_t k = 0; k < msg->n; k++) {
-			const struct entry *e = model_get(m, ts->ref[msg->off + k]);
-
-			if (e) {
-				ts->ref[out++] = (uint64_t)(e - m->e);
-				n++;
-			}
-		}
-		msg->off = off;
-		msg->n = n;
-	}
-	ts->nref = out;
 }
 
 /* ---- starter table: the starter model in the database's hash space ----- */
@@ -340,7 +410,7 @@ struct classifier {
 	pthread_mutex_t ring_lock;
 	unsigned ring_pos;
 	struct dup_entry ring[RING_SIZE];
-	struct trainset mem_learned;	      /* memory mode: what was learned */
+	struct hashlog mem_learned;	      /* memory mode: what was learned */
 	bool mem_dirty;			      /* memory mode: weights not trained yet */
 	const struct starter *custom_starter; /* instead of the built-in model */
 	struct stable *stable;		      /* under lock; NULL until needed */
@@ -428,7 +498,7 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
-	trainset_clear(&c->mem_learned);
+	hashlog_clear(&c->mem_learned);
 	stable_free(c->stable);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reload_lock);
@@ -1002,8 +1072,6 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 
 		if (n > MAX_HASHES)
 			n = MAX_HASHES;
-		if (ts.nref + n > SECOND_MAX_REFS)
-			break;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t v = 0;
 
@@ -1011,20 +1079,20 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 				v = (v << 8) | blob[i * 8 + (size_t)b];
 			h[i] = v;
 		}
-		r = trainset_add(&ts, h, n,
+		r = trainset_add(&ts, m, h, n,
 				 strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0);
-		if (r < 0)
+		if (r != 0)
 			break;
 	}
+	if (r > 0) /* the newest SECOND_MAX_REFS references are enough */
+		r = 0;
 	sqlite3_reset(q);
 	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_err("classify: cannot read the ledger: %s", sqlite3_errmsg(store_db(conn)));
 		r = -EIO;
 	}
-	if (r == 0) {
-		trainset_resolve(&ts, m);
+	if (r == 0)
 		r = second_train(m, &ts, rate, epochs);
-	}
 	trainset_clear(&ts);
 	return r;
 }
@@ -1118,6 +1186,11 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			c->loaded = true;
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
+#ifdef __GLIBC__
+			/* the old table and the training set were freed: give
+			 * the pages back (RSS budget, docs/performance.md) */
+			malloc_trim(0);
+#endif
 			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
 		}
 	}
@@ -1255,9 +1328,9 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 		double f, dev;
 
 		if (e)
-			z += e->w;
-		cnt.b = e ? e->spam : 0;
-		cnt.g = e ? e->ham : 0;
+			z += entry_weight(e);
+		cnt.b = e ? entry_spam(e) : 0;
+		cnt.g = e ? entry_ham(e) : 0;
 		cnt.sb = se ? se->spam : 0;
 		cnt.sg = se ? se->ham : 0;
 		if (cnt.b + cnt.g + cnt.sb + cnt.sg == 0)
@@ -1329,21 +1402,16 @@ static int mem_train(struct classifier *c)
 		return 0;
 	pthread_rwlock_wrlock(&c->lock);
 	if (c->mem_dirty) {
-		const struct trainset *src = &c->mem_learned;
+		const struct hashlog *l = &c->mem_learned;
 
-		/* a copy: resolving replaces hashes by slots, which move as the
-		 * table grows with later learning */
-		ts.ref = malloc((src->nref ? src->nref : 1) * sizeof(*ts.ref));
-		ts.msg = malloc((src->nmsg ? src->nmsg : 1) * sizeof(*ts.msg));
-		r = -ENOMEM;
-		if (ts.ref && ts.msg) {
-			memcpy(ts.ref, src->ref, src->nref * sizeof(*ts.ref));
-			memcpy(ts.msg, src->msg, src->nmsg * sizeof(*ts.msg));
-			ts.nref = ts.capref = src->nref;
-			ts.nmsg = ts.capmsg = src->nmsg;
-			trainset_resolve(&ts, c->model);
+		/* the newest messages first, as from the ledger */
+		for (size_t i = l->nmsg; i-- > 0 && r == 0;)
+			r = trainset_add(&ts, c->model, l->h + l->msg[i].off, l->msg[i].n,
+					 l->msg[i].spam);
+		if (r > 0)
+			r = 0;
+		if (r == 0)
 			r = second_train(c->model, &ts, c->set.second_rate, c->set.second_epochs);
-		}
 		if (r == 0)
 			c->mem_dirty = false;
 	}
@@ -1695,7 +1763,7 @@ int classifier_learn(struct classifier *c, struct store_conn *conn, const char *
 		c->model->nspam += (uint64_t)ds;
 		c->model->nham += (uint64_t)dh;
 		if (r == 0)
-			r = trainset_add(&c->mem_learned, hashes, n, label == CLASSIFY_LABEL_SPAM);
+			r = hashlog_add(&c->mem_learned, hashes, n, label == CLASSIFY_LABEL_SPAM);
 		c->mem_dirty = true;
 		pthread_rwlock_unlock(&c->lock);
 		goto out;

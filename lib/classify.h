@@ -160,8 +160,8 @@ struct classify_settings {
  * them onto the default ham, spam and discard cut-offs, so one set of
  * cut-offs serves the Bayesian score alone (cold start, day one) and the
  * blend. */
-#define CLASSIFY_BLEND_HAM     0.33
-#define CLASSIFY_BLEND_SPAM    0.95
+#define CLASSIFY_BLEND_HAM     0.37
+#define CLASSIFY_BLEND_SPAM    0.94
 #define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */
