@@ -16,6 +16,15 @@
  * character 4-grams: those overlap the words they come from, and counting
  * them fully makes the score over-confident.  No kept token gives 0.5.
  *
+ * The second opinion: a logistic regression over the same token hashes,
+ * p = sigmoid(sum of the tokens' weights / sqrt(n)), trained whenever the
+ * model is loaded on the learned messages (the ledger, newest first, up to
+ * 2^18 token references) in an order keyed by their contents, so it depends
+ * on the set of learned messages only: forget and reversal are exact and
+ * nothing new is stored.  Once it was trained on min_learned messages of
+ * each class the score is classify_blend_scale((1 - b) * bayes + b * p),
+ * b = second_weight; before that, the Fisher score alone.
+ *
  * Verdicts: score < ham_cutoff -> ham; >= discard_cutoff -> discard;
  * >= spam_cutoff -> spam; otherwise unsure.  A filled honeypot is always
  * discard.  Cold start: until min_learned spam AND min_learned ham messages
