@@ -2,7 +2,7 @@
 """Spam classifier benchmark: commentd's classifier vs bogofilter on identical splits.
 
 usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
-                           [--text-only] [--no-bogofilter] [--sweep-cutoffs]
+                           [--protocols YT,LOVO,SMS] [--text-only] [--no-bogofilter] [--sweep-cutoffs]
                            [--protocol-starter off|loo] [--learning-curve]
                            [--cls-opt=--robs=0.3 ...]
 
@@ -467,7 +467,7 @@ def learning_curve(ours, starters, videos, text_only, seeds):
         print("  N=%-4d %s   %s" % (n, cells[0], cells[1]))
 
 
-def sweep(table, name, inner=False):
+def sweep(table, name, wanted, inner=False):
     """Three-way rates of one system for a grid of cut-offs (mean as in the table).
     inner: on the 3-fold CV scores inside the training parts, never the test
     splits; this is where the default cut-offs are chosen."""
@@ -476,7 +476,7 @@ def sweep(table, name, inner=False):
     hams = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7]
     spams = [0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
     lk, sk = ("_ilabels", "_iscores") if inner else ("_labels", "_scores")
-    for proto in ("YT", "LOVO", "SMS"):
+    for proto in wanted:
         groups = table[(name, proto)]
         print("  %s" % proto)
         for h in hams:
@@ -508,6 +508,9 @@ def main():
     ap.add_argument("--learning-curve", action="store_true")
     ap.add_argument("--no-protocols", action="store_true",
                     help="only day one (and --learning-curve)")
+    ap.add_argument("--protocols", default="YT,LOVO,SMS",
+                    help="comma-separated subset of YT, LOVO, SMS (exploring; the "
+                         "throughput run needs SMS)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as stdir:
         run(args, stdir)
@@ -545,7 +548,11 @@ def run(args, stdir):
         learning_curve(ours, starters, videos, args.text_only, min(args.seeds, 5))
     if args.no_protocols:
         return
-    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems]
+    wanted = [p for p in ("YT", "LOVO", "SMS") if p in args.protocols.split(",")]
+    if not wanted:
+        sys.exit("--protocols: none of YT, LOVO, SMS")
+    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems
+            if p[0] in wanted]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4],
                           "sms" if p[0] == "SMS" else p[1]) for s, p in jobs]
@@ -556,34 +563,36 @@ def run(args, stdir):
 
     print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s" %
           ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr"))
-    for proto in ("YT", "LOVO", "SMS"):
+    for proto in wanted:
         for s in systems:
             groups = table[(s.name, proto)]
             m = mean([mean(v) for v in groups.values()])  # seeds, then groups
             print("%-34s %-5s %7.2f %6.3f %6.3f %9.2f %9.2f %7.2f %6.3f" %
                   (s.name, proto, 100 * m["acc"], m["mcc"], m["auc"], 100 * m["rej"],
                    100 * m["pub"], 100 * m["queued"], m["thr"]))
-    print("\nper video (YT, %s):" % ours.name)
-    for name, _ in videos:
-        m = mean(table[(ours.name, "YT")][name])
-        l = table[(ours.name, "LOVO")][name][0]
-        print("  %-12s YT MCC %.3f AUC %.3f ham-rej %.2f%% queued %.2f%% | LOVO MCC %.3f AUC %.3f"
-              % (name, m["mcc"], m["auc"], 100 * m["rej"], 100 * m["queued"], l["mcc"],
-                 l["auc"]))
+    if "YT" in wanted and "LOVO" in wanted:
+        print("\nper video (YT, %s):" % ours.name)
+        for name, _ in videos:
+            m = mean(table[(ours.name, "YT")][name])
+            l = table[(ours.name, "LOVO")][name][0]
+            print("  %-12s YT MCC %.3f AUC %.3f ham-rej %.2f%% queued %.2f%% | LOVO MCC %.3f "
+                  "AUC %.3f" % (name, m["mcc"], m["auc"], 100 * m["rej"], 100 * m["queued"],
+                                l["mcc"], l["auc"]))
     if args.sweep_cutoffs:
-        sweep(table, ours.name, inner=True)
-        sweep(table, ours.name)
+        sweep(table, ours.name, wanted, inner=True)
+        sweep(table, ours.name, wanted)
     print("cut-offs: %s ham < %.3f, spam >= %.3f" % (ours.name, ours.ham_cut, ours.spam_cut) +
           "".join("; %s ham < %.2f, spam >= %.2f" % (b.name, b.ham_cut, b.spam_cut)
                   for b in systems[1:]))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = throughput(ours, systems[1:2], sms, args.text_only, tmp)
-    print("\nthroughput on SMS (%d messages, one core):" % len(sms))
-    print("  %-48s %12s %14s %10s" % ("system", "learn/s", "classify/s", "peak RSS"))
-    for name, l, c, rss in rows:
-        print("  %-48s %12s %14.0f %7.1f MiB" % (name, "-" if l != l else "%.0f" % l, c,
-                                                  rss / 1024))
+    if "SMS" in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = throughput(ours, systems[1:2], sms, args.text_only, tmp)
+        print("\nthroughput on SMS (%d messages, one core):" % len(sms))
+        print("  %-48s %12s %14s %10s" % ("system", "learn/s", "classify/s", "peak RSS"))
+        for name, l, c, rss in rows:
+            print("  %-48s %12s %14.0f %7.1f MiB" % (name, "-" if l != l else "%.0f" % l, c,
+                                                      rss / 1024))
     print("\nelapsed %.0f s" % (time.monotonic() - t0))
 
 
