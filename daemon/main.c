@@ -342,6 +342,12 @@ int main(int argc, char **argv)
 	}
 	if (a.check_only) {
 		config_each(cfg, print_setting, NULL);
+		for (size_t i = 0; i < config_site_count(cfg); i++) {
+			if (!config_site_where(cfg, i))
+				continue;
+			printf("\n[site %s]\n", config_site_id(cfg, i));
+			config_site_each(cfg, i, print_setting, NULL);
+		}
 		printf("configuration OK\n");
 		config_free(cfg);
 		s.keys = keys_free(s.keys);
