@@ -58,16 +58,18 @@ static void print_json(json_t *j)
 }
 
 static const char token_usage[] =
-    "usage: commentctl token create --name NAME (--db DB --key KEY | --config FILE)\n"
+    "usage: commentctl token create --name NAME [--site ID]... (--db DB --key KEY | --config "
+    "FILE)\n"
     "       commentctl token list (--db DB | --config FILE)\n"
     "       commentctl token revoke --name NAME (--db DB | --config FILE)\n"
     "Creates, lists or revokes moderator tokens.  A new token is printed once;\n"
-    "the database keeps only its keyed hash.\n";
+    "the database keeps only its keyed hash.  A token created with --site sees\n"
+    "and acts on those sites only; without, on every site.\n";
 
-static int token_create(struct store_conn *c, const struct keys *k, const char *name)
+static int token_create(struct store_conn *c, const struct ctl_env *e, const char *name)
 {
 	char token[KEYS_TOKEN_CHARS];
-	int r = admin_token_create(c, k, name, token);
+	int r = admin_token_create(c, e->keys, name, e->sites, e->n_sites, token);
 
 	if (r == ADMIN_EXISTS)
 		fprintf(stderr,
@@ -78,7 +80,8 @@ static int token_create(struct store_conn *c, const struct keys *k, const char *
 		fprintf(stderr, "commentctl: a name is 1 to 64 characters without spaces\n");
 	else if (r == 0) {
 		printf("%s\n", token);
-		fprintf(stderr, "commentctl: token %s created; it is shown only this once\n", name);
+		fprintf(stderr, "commentctl: token %s created for %s; it is shown only this once\n",
+			name, e->n_sites ? "the sites named" : "every site");
 	}
 	sodium_memzero(token, sizeof(token));
 	return r == 0 ? CTL_OK : CTL_FAIL;
@@ -95,6 +98,7 @@ int cmd_token(int argc, char **argv)
 	    .options = admin_options,
 	    .option = admin_option,
 	    .ctx = &a,
+	    .sites = create,
 	};
 	struct ctl_env e;
 	struct store_conn *c;
@@ -116,7 +120,7 @@ int cmd_token(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (create) {
-		status = token_create(c, e.keys, a.name);
+		status = token_create(c, &e, a.name);
 	} else if (revoke) {
 		r = admin_token_revoke(c, a.name);
 		if (r == ADMIN_NOT_FOUND)
@@ -133,14 +137,15 @@ int cmd_token(int argc, char **argv)
 }
 
 static const char maintain_usage[] =
-    "usage: commentctl maintain (--db DB | --config FILE)\n"
+    "usage: commentctl maintain [--site ID]... (--db DB | --config FILE)\n"
     "Deletes spam older than spam_retention_days, clears IP addresses older than\n"
     "ip_retention_days, drops bare tombstones and prunes stale classifier tokens\n"
-    "(settings from --config, else the defaults).\n";
+    "(settings from --config, else the defaults), and prints what it did.  With\n"
+    "--site, only those sites' comments (the classifier, shared, is not pruned).\n";
 
 int cmd_maintain(int argc, char **argv)
 {
-	struct ctl_spec spec = {.usage = maintain_usage, .need = CTL_NEED_DB};
+	struct ctl_spec spec = {.usage = maintain_usage, .need = CTL_NEED_DB, .sites = true};
 	struct maintenance_report rep;
 	struct classifier *cl = NULL;
 	struct ctl_env e;
@@ -155,8 +160,9 @@ int cmd_maintain(int argc, char **argv)
 		return ctl_exit(r);
 	}
 	c = store_acquire(e.store);
-	r = moderation_maintain(c, cl, e.cfg->spam_retention_days, e.cfg->ip_retention_days,
-				e.cfg->token_prune_days, (int64_t)time(NULL), &rep);
+	r = moderation_maintain(c, cl, e.scope, e.cfg->spam_retention_days,
+				e.cfg->ip_retention_days, e.cfg->token_prune_days,
+				(int64_t)time(NULL), &rep);
 	store_release(e.store, c);
 	if (r == 0)
 		printf("{\"spam_deleted\": %u, \"ips_cleared\": %u, \"tombstones_purged\": %u, "
@@ -170,11 +176,13 @@ int cmd_maintain(int argc, char **argv)
 }
 
 static const char privacy_usage[] =
-    "usage: commentctl privacy export --email ADDRESS (--db DB --key KEY | --config FILE)\n"
-    "       commentctl privacy erase --email ADDRESS [--anonymise] (--db DB --key KEY | "
+    "usage: commentctl privacy export --email ADDRESS [--site ID]... (--db DB --key KEY | "
     "--config FILE)\n"
-    "Exports or erases every comment written with an e-mail address.  The address\n"
-    "is hashed to find the comments and then dropped.\n";
+    "       commentctl privacy erase --email ADDRESS [--anonymise] [--site ID]... (--db DB "
+    "--key KEY | --config FILE)\n"
+    "Exports or erases every comment written with an e-mail address (on the\n"
+    "sites named with --site, else on every site).  The address is hashed to\n"
+    "find the comments and then dropped.\n";
 
 int cmd_privacy(int argc, char **argv)
 {
@@ -187,6 +195,7 @@ int cmd_privacy(int argc, char **argv)
 	    .options = admin_options,
 	    .option = admin_option,
 	    .ctx = &a,
+	    .sites = true,
 	};
 	struct classifier *cl = NULL;
 	struct ctl_env e;
@@ -211,11 +220,11 @@ int cmd_privacy(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (erase)
-		r = moderation_erase(c, cl, e.keys, a.email,
+		r = moderation_erase(c, cl, e.keys, e.scope, a.email,
 				     a.anonymise || e.cfg->erase == ERASE_ANONYMISE, "commentctl",
 				     &out);
 	else
-		r = moderation_export(c, e.keys, a.email, &out);
+		r = moderation_export(c, e.keys, e.scope, a.email, &out);
 	store_release(e.store, c);
 	if (r == 0)
 		print_json(out);

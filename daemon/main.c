@@ -231,6 +231,7 @@ static int open_keys(const struct config *cfg, struct keys **out)
 /* Everything but the HTTP layer, from cfg (owned by s afterwards).  0 or -1. */
 static int server_open(struct server *s, struct config *cfg)
 {
+	struct classify_settings cs;
 	struct snapshot *snap = NULL;
 
 	if (snapshot_new(&snap, cfg) != 0) {
@@ -243,7 +244,8 @@ static int server_open(struct server *s, struct config *cfg)
 	    ratelimit_new(&s->auth_failures, 10, 10) < 0 ||
 	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
 		return -1;
-	if (classifier_new(&s->classifier, &snap->classify) != 0) {
+	site_classify_settings(cfg, &cs);
+	if (classifier_new(&s->classifier, &cs) != 0) {
 		log_err("the classifier settings are invalid");
 		return -1;
 	}

@@ -51,8 +51,8 @@ static int job_retention(struct server *s, const struct config *cfg, time_t now)
 	int r;
 
 	c = store_acquire(s->store);
-	r = moderation_maintain(c, s->classifier, cfg->spam_retention_days, cfg->ip_retention_days,
-				cfg->token_prune_days, (int64_t)now, &rep);
+	r = moderation_maintain(c, s->classifier, NULL, cfg->spam_retention_days,
+				cfg->ip_retention_days, cfg->token_prune_days, (int64_t)now, &rep);
 	store_release(s->store, c);
 	if (r == 0 &&
 	    (rep.spam_deleted || rep.ips_cleared || rep.tombstones_purged || rep.tokens_pruned))

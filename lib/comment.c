@@ -278,8 +278,9 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 }
 
 static const char sql_thread_upsert[] =
-    "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
-static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
+    "INSERT INTO threads(site, path, created) VALUES (?3, ?1, ?2)"
+    " ON CONFLICT(site, path) DO NOTHING";
+static const char sql_thread_id[] = "SELECT id FROM threads WHERE site = ?2 AND path = ?1";
 static const char sql_parent[] =
     "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
 static const char sql_insert[] =
@@ -323,6 +324,7 @@ static int thread_row(struct store_conn *c, struct create_job *job)
 		return -EIO;
 	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job->rec->created);
+	sqlite3_bind_text(st, 3, job->in->site, -1, SQLITE_STATIC);
 	r = comment_store_result(store_run(c, st, "thread insert"), job->err);
 	if (r)
 		return r;
@@ -330,6 +332,7 @@ static int thread_row(struct store_conn *c, struct create_job *job)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job->in->site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &job->thread_id);
 	if (r == 0) {
 		log_err("comment: thread row missing after insert");
@@ -401,8 +404,8 @@ static int place_reply(struct store_conn *c, const struct config *cfg, int64_t t
 	return 0;
 }
 
-int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
-		  int64_t *parent, struct comment_error *err)
+int comment_place(struct store_conn *c, const struct config *cfg, const char *site,
+		  const char *thread, int64_t *parent, struct comment_error *err)
 {
 	struct placement pl = {.parent = *parent};
 	sqlite3_stmt *st;
@@ -415,6 +418,7 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *th
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &thread_id);
 	if (r < 0)
 		return r;
@@ -533,8 +537,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	return 0;
 }
 
-static const char sql_count_discard[] = "INSERT INTO discarded(day, count) VALUES (?1, 1)"
-					" ON CONFLICT(day) DO UPDATE SET count = count + 1";
+static const char sql_count_discard[] = "INSERT INTO discarded(site, day, count) VALUES (?2, ?1, 1)"
+					" ON CONFLICT(site, day) DO UPDATE SET count = count + 1";
 /* AUTOINCREMENT's counter: taking a value here means no comment gets it. */
 static const char sql_take_id[] =
     "INSERT INTO sqlite_sequence(name, seq) SELECT 'comments', 0"
@@ -543,6 +547,7 @@ static const char sql_bump_id[] =
     "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq";
 
 struct discard_job {
+	const char *site;
 	int64_t day;
 	int64_t id;
 };
@@ -556,6 +561,7 @@ static int discard_rows(struct store_conn *c, void *arg)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, job->day);
+	sqlite3_bind_text(st, 2, job->site, -1, SQLITE_STATIC);
 	r = store_run(c, st, "discard count");
 	if (r)
 		return r;
@@ -572,9 +578,10 @@ static int discard_rows(struct store_conn *c, void *arg)
 	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
 
-int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err)
+int comment_discard(struct store_conn *c, const char *site, int64_t now, int64_t *id,
+		    struct comment_error *err)
 {
-	struct discard_job job = {.day = now / 86400};
+	struct discard_job job = {.site = site, .day = now / 86400};
 	int r = store_group_write(c, discard_rows, &job);
 
 	if (r == 0)
@@ -628,8 +635,8 @@ static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, 
 	return r < 0 ? r : 0;
 }
 
-int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		   json_t **out)
+int comment_thread(struct store_conn *c, const char *site, const char *thread, unsigned limit,
+		   int64_t after, json_t **out)
 {
 	struct thread_tree *tree = NULL;
 	int64_t thread_id = 0, count = 0;
@@ -646,6 +653,7 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &thread_id);
 	if (r == 1) {
 		st = store_stmt(c, sql_thread_count);
@@ -671,9 +679,11 @@ out:
 	return r;
 }
 
-static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
+static const char sql_thread_version[] =
+    "SELECT version FROM threads WHERE site = ?2 AND path = ?1";
 
-int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version)
+int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
+			   int64_t *version)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
 	int r;
@@ -682,15 +692,16 @@ int comment_thread_version(struct store_conn *c, const char *thread, int64_t *ve
 		return -EIO;
 	*version = -1;
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, version);
 	return r < 0 ? r : 0;
 }
 
 static const char sql_count_path[] =
     "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE t.path = ?1 AND c.status = 'published'";
+    " WHERE t.site = ?2 AND t.path = ?1 AND c.status = 'published'";
 
-int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
+int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
 {
 	json_t *result = json_object(), *v;
 	sqlite3_stmt *st = store_stmt(c, sql_count_path);
@@ -707,6 +718,7 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 		int64_t n = 0;
 
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 		r = store_one_int64(c, st, &n);
 		if (r < 0)
 			break;
@@ -724,9 +736,10 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 }
 
 static const char sql_previously_approved[] =
-    "SELECT EXISTS (SELECT 1 FROM comments WHERE email_hash = ?1 AND status = 'published')";
+    "SELECT EXISTS (SELECT 1 FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE c.email_hash = ?1 AND c.status = 'published' AND t.site = ?2)";
 
-int comment_previously_approved(struct store_conn *c,
+int comment_previously_approved(struct store_conn *c, const char *site,
 				const unsigned char email_hash[KEYS_HASH_BYTES])
 {
 	sqlite3_stmt *st = store_stmt(c, sql_previously_approved);
@@ -736,6 +749,7 @@ int comment_previously_approved(struct store_conn *c,
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &found);
 	if (r < 0)
 		return r;
@@ -744,7 +758,7 @@ int comment_previously_approved(struct store_conn *c,
 
 static const char sql_load[] =
     "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip, c.user_agent,"
-    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash"
+    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash, t.site"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
 static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
@@ -787,6 +801,7 @@ static int row_from(sqlite3_stmt *st, struct comment_row *row)
 	row->created = sqlite3_column_int64(st, 11);
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
+	snprintf(row->site, sizeof(row->site), "%s", (const char *)sqlite3_column_text(st, 14));
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;
@@ -844,6 +859,7 @@ int comment_merge_change(const struct config *cfg, const struct comment_row *row
 	int r;
 
 	memset(in, 0, sizeof(*in));
+	in->site = row->site;
 	in->thread = pick(NULL, row->thread, &oom);
 	in->parent = row->parent;
 	in->author = pick(ch->author, row->author, &oom);

@@ -48,6 +48,7 @@ struct comment_input {
 	char *email;
 	char *url; /* NULL or "" when absent */
 	char *text;
+	const char *site; /* the site's id (borrowed): a thread is (site, thread) */
 };
 
 /* An edit of a comment's content: NULL keeps a field; url_set with url NULL
@@ -114,49 +115,55 @@ int comment_thread_check(const char *thread, struct comment_error *err);
  * not an address.  The normalised copy is wiped. */
 int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES]);
 
-/* Stores a validated submission (in->email is hashed, never stored) with
- * its record, sharing one transaction and one fsync with concurrent posts
- * (store_group_write).  A parent must be a published comment of the same
- * thread; a reply deeper than cfg->max_depth attaches to the deepest allowed
- * ancestor.  Fills *out (caller clears).  Returns 0, COMMENT_INVALID or
- * COMMENT_UNAVAILABLE (err filled), or negative (logged). */
+/* Stores a validated submission (in->email is hashed, never stored) in the
+ * thread (in->site, in->thread) with its record, sharing one transaction and one fsync with
+ * concurrent posts (store_group_write).  A parent must be a published comment of the same thread; a
+ * reply deeper than cfg->max_depth attaches to the deepest allowed ancestor.  Fills *out (caller
+ * clears).  Returns 0, COMMENT_INVALID or COMMENT_UNAVAILABLE (err filled), or negative (logged).
+ */
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
 		   const struct comment_input *in, const struct comment_record *rec,
 		   struct comment_stored *out, struct comment_error *err);
 
-/* Checks, without writing, where a reply to *parent in thread would go, as
- * comment_create does (a published parent of that thread; the depth cap
- * applied to *parent).  0, COMMENT_INVALID with err, or negative. */
-int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
-		  int64_t *parent, struct comment_error *err);
+/* Checks, without writing, where a reply to *parent in site's thread would
+ * go, as comment_create does (a published parent of that thread; the depth
+ * cap applied to *parent).  0, COMMENT_INVALID with err, or negative. */
+int comment_place(struct store_conn *c, const struct config *cfg, const char *site,
+		  const char *thread, int64_t *parent, struct comment_error *err);
 
-/* Counts a discarded comment for the day of now and takes an id from the
- * comments' sequence for its decoy answer, so that the id is never handed
- * to another comment.  0 with *id set, COMMENT_UNAVAILABLE, or negative. */
-int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err);
+/* Counts a discarded comment for site and the day of now and takes an id
+ * from the comments' sequence for its decoy answer, so that the id is never
+ * handed to another comment.  0 with *id set, COMMENT_UNAVAILABLE, or
+ * negative. */
+int comment_discard(struct store_conn *c, const char *site, int64_t now, int64_t *id,
+		    struct comment_error *err);
 
-/* The published comments of thread as a tree, top-level comments paginated
- * by limit (0: all) and after (a top-level id; 0: from the start).  *out is
- * {"thread", "count", "comments": [...]}.  0 or negative. */
-int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		   json_t **out);
+/* The published comments of site's thread as a tree, top-level comments
+ * paginated by limit (0: all) and after (a top-level id; 0: from the
+ * start).  *out is {"thread", "count", "comments": [...]}.  0 or negative. */
+int comment_thread(struct store_conn *c, const char *site, const char *thread, unsigned limit,
+		   int64_t after, json_t **out);
 
-/* The thread's version (bumped by every change to its comments), or -1 when
- * the thread does not exist.  0 or negative. */
-int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version);
+/* The version of site's thread (bumped by every change to its comments), or
+ * -1 when the thread does not exist.  0 or negative. */
+int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
+			   int64_t *version);
 
-/* Published-comment counts for each thread path in the JSON array paths
- * (strings, checked by the caller).  *out maps path to count.  0 or negative. */
-int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);
+/* Published-comment counts for each of site's thread paths in the JSON
+ * array paths (strings, checked by the caller).  *out maps path to count.
+ * 0 or negative. */
+int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out);
 
-/* True if a comment with this e-mail hash is published (moderation =
- * first).  0/1, or negative. */
-int comment_previously_approved(struct store_conn *c,
+/* True if a comment with this e-mail hash is published on site
+ * (moderation = first: each site's moderators decide for it).  0/1, or
+ * negative. */
+int comment_previously_approved(struct store_conn *c, const char *site,
 				const unsigned char email_hash[KEYS_HASH_BYTES]);
 
 /* A stored comment, for edits. */
 struct comment_row {
 	int64_t id;
+	char site[CONFIG_SITE_ID_MAX + 1];
 	char *thread;
 	int64_t parent;
 	char *author;

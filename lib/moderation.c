@@ -1,6 +1,7 @@
 #include "moderation.h"
 
 #include "admin.h"
+#include "config.h"
 #include "log.h"
 #include "net.h"
 #include "render.h"
@@ -32,13 +33,15 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
  * query that lists comments for moderators selects exactly these. */
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
-	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons"                             \
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons, t.site"                     \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"
 
 static const char sql_list[] =
     ADMIN_COLUMNS " WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR t.path = ?2)"
 		  " AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"
-		  " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5";
+		  " AND (?4 = 0 OR c.id < ?4)"
+		  " AND (?6 IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
+		  " ORDER BY c.id DESC LIMIT ?5";
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 {
@@ -84,7 +87,9 @@ static json_t *admin_row(sqlite3_stmt *st)
 		json_decref(reasons);
 		return NULL;
 	}
-	if (json_object_set_new(row, "reasons", reasons ? reasons : json_array()) != 0) {
+	if (json_object_set_new(row, "reasons", reasons ? reasons : json_array()) != 0 ||
+	    json_object_set_new(row, "site",
+				json_string((const char *)sqlite3_column_text(st, 15))) != 0) {
 		json_decref(row);
 		return NULL;
 	}
@@ -123,6 +128,8 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	}
 	sqlite3_bind_int64(st, 4, q->before);
 	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
+	if (q->scope)
+		sqlite3_bind_text(st, 6, q->scope, -1, SQLITE_STATIC);
 	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = admin_row(st);
 		if (!row || json_array_append_new(list, row) != 0) {
@@ -143,15 +150,18 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	return *out ? 0 : -ENOMEM;
 }
 
+/* ?2: the scope (NULL: every site). */
 static const char sql_get[] =
     "SELECT c.status, c.auto_status, c.features, c.text, c.author, c.url, c.ip,"
     " c.user_agent, c.referrer, t.path,"
-    " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
+    " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id), t.site"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1"
+    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2)))";
 static const char sql_set_status[] = "UPDATE comments SET status = ?2, modified = ?3 WHERE id = ?1";
 struct row {
 	char status[16];
 	char auto_status[16];
+	char site[CONFIG_SITE_ID_MAX + 1];
 	bool has_replies;
 };
 
@@ -193,7 +203,8 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 	return r == CLASSIFY_ALREADY ? 0 : r;
 }
 
-static int get_row(struct store_conn *c, int64_t id, struct row *row)
+/* Comment id, when it is on a site in scope.  1, 0 (none), negative. */
+static int get_row(struct store_conn *c, const char *scope, int64_t id, struct row *row)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get);
 	int found;
@@ -201,6 +212,8 @@ static int get_row(struct store_conn *c, int64_t id, struct row *row)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	found = store_row(c, st);
 	if (found == 1) {
 		snprintf(row->status, sizeof(row->status), "%s", sqlite3_column_text(st, 0));
@@ -209,14 +222,16 @@ static int get_row(struct store_conn *c, int64_t id, struct row *row)
 			     ? ""
 			     : (const char *)sqlite3_column_text(st, 1));
 		row->has_replies = sqlite3_column_int(st, 10) != 0;
+		snprintf(row->site, sizeof(row->site), "%s", sqlite3_column_text(st, 11));
 	}
 	sqlite3_reset(st);
 	return found;
 }
 
 /* One action inside an open transaction. */
-static int act_locked(struct store_conn *c, struct classifier *cl, const char *actor,
-		      enum moderation_action action, int64_t id, struct comment_error *err)
+static int act_locked(struct store_conn *c, struct classifier *cl, const char *scope,
+		      const char *actor, enum moderation_action action, int64_t id,
+		      struct comment_error *err)
 {
 	struct row row;
 	sqlite3_stmt *st;
@@ -225,9 +240,10 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 	char detail[64];
 	int r;
 
-	r = get_row(c, id, &row);
+	r = get_row(c, scope, id, &row);
 	if (r < 0)
 		return r;
+	/* Another site's comment answers exactly like a missing one. */
 	if (r == 0 || strcmp(row.status, "deleted") == 0)
 		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				    (long long)id);
@@ -263,17 +279,18 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 	snprintf(detail, sizeof(detail), "%s -> %s", row.status,
 		 status ? status : (row.has_replies ? "tombstone" : "removed"));
 	return comment_store_result(
-	    audit_write(c, actor, action_names[action], id, detail, reversal), err);
+	    audit_write(c, row.site, actor, action_names[action], id, detail, reversal), err);
 }
 
-int moderation_act(struct store_conn *c, struct classifier *cl, const char *actor,
-		   enum moderation_action action, int64_t id, struct comment_error *err)
+int moderation_act(struct store_conn *c, struct classifier *cl, const char *scope,
+		   const char *actor, enum moderation_action action, int64_t id,
+		   struct comment_error *err)
 {
-	return moderation_bulk(c, cl, actor, action, &id, 1, err);
+	return moderation_bulk(c, cl, scope, actor, action, &id, 1, err);
 }
 
-int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *actor,
-		    enum moderation_action action, const int64_t *ids, size_t n,
+int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *scope,
+		    const char *actor, enum moderation_action action, const int64_t *ids, size_t n,
 		    struct comment_error *err)
 {
 	int r;
@@ -285,13 +302,24 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 	if (r)
 		return comment_store_result(r, err);
 	for (size_t i = 0; i < n; i++) {
-		r = act_locked(c, cl, actor, action, ids[i], err);
+		r = act_locked(c, cl, scope, actor, action, ids[i], err);
 		if (r)
 			goto out;
 	}
 	r = comment_store_result(store_commit(c), err);
 out:
 	store_rollback(c);
+	return r;
+}
+
+int moderation_comment_site(struct store_conn *c, const char *scope, int64_t id,
+			    char site[CONFIG_SITE_ID_MAX + 1])
+{
+	struct row row;
+	int r = get_row(c, scope, id, &row);
+
+	if (r == 1)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", row.site);
 	return r;
 }
 
@@ -352,8 +380,8 @@ static int admin_get(struct store_conn *c, int64_t id, json_t **out)
 
 /* The edit inside the caller's transaction. */
 static int edit_locked(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		       const char *actor, int64_t id, const struct comment_change *ch,
-		       struct comment_error *err)
+		       const char *scope, const char *actor, int64_t id,
+		       const struct comment_change *ch, struct comment_error *err)
 {
 	struct comment_input in = {0};
 	struct comment_row row = {0};
@@ -362,7 +390,8 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	int r;
 
 	r = comment_load(c, id, &row);
-	if (r == 0 || (r == 1 && row.status == COMMENT_DELETED))
+	if (r == 0 ||
+	    (r == 1 && (row.status == COMMENT_DELETED || !admin_scope_has(scope, row.site))))
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				 (long long)id);
 	else if (r == 1)
@@ -373,8 +402,9 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	if (r == 0)
 		r = comment_store_result(relearn(c, cl, id, &relearned), err);
 	if (r == 0)
-		r = comment_store_result(
-		    audit_write(c, actor, "edit", id, relearned ? "relearned" : NULL, false), err);
+		r = comment_store_result(audit_write(c, row.site, actor, "edit", id,
+						     relearned ? "relearned" : NULL, false),
+					 err);
 	free(in.thread);
 	free(in.author);
 	free(in.url);
@@ -385,15 +415,15 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 }
 
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
-		    struct comment_error *err)
+		    const char *scope, const char *actor, int64_t id,
+		    const struct comment_change *ch, json_t **out, struct comment_error *err)
 {
 	int r;
 
 	r = comment_store_result(store_begin(c), err);
 	if (r)
 		return r;
-	r = edit_locked(c, cl, cfg, actor, id, ch, err);
+	r = edit_locked(c, cl, cfg, scope, actor, id, ch, err);
 	if (r == 0)
 		r = admin_get(c, id, out);
 	if (r == 0) {
@@ -407,21 +437,29 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	return r;
 }
 
-static const char sql_status_counts[] = "SELECT status, count(*) FROM comments GROUP BY status";
+/* ?1 (?2 in sql_totals): the scope. */
+static const char sql_status_counts[] =
+    "SELECT c.status, count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE ?1 IS NULL OR t.site IN (SELECT value FROM json_each(?1)) GROUP BY c.status";
 static const char sql_totals[] =
-    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded),"
+    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded"
+    "  WHERE ?2 IS NULL OR site IN (SELECT value FROM json_each(?2))),"
     " (SELECT count(*) FROM classifier_tokens),"
-    " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')),"
+    " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')"
+    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2)))),"
     " (SELECT coalesce(sum(reversal), 0) FROM audit"
-    "  WHERE at >= ?1 AND action IN ('approve', 'spam'))";
+    "  WHERE at >= ?1 AND action IN ('approve', 'spam')"
+    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2))))";
 
-static int status_counts(struct store_conn *c, json_t *counts)
+static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_status_counts);
 	int r;
 
 	if (!st)
 		return -EIO;
+	if (scope)
+		sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
 					json_integer(sqlite3_column_int64(st, 1))) != 0) {
@@ -437,7 +475,7 @@ struct totals {
 	json_int_t discarded, tokens, decisions, reversals;
 };
 
-static int totals(struct store_conn *c, int64_t since, struct totals *t)
+static int totals(struct store_conn *c, const char *scope, int64_t since, struct totals *t)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_totals);
 	int r;
@@ -445,6 +483,8 @@ static int totals(struct store_conn *c, int64_t since, struct totals *t)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, since);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	r = store_row(c, st);
 	if (r == 1) {
 		t->discarded = sqlite3_column_int64(st, 0);
@@ -467,7 +507,7 @@ static const char *stats_model(const struct classify_starter_info *st, uint64_t 
 }
 
 int moderation_stats(struct store_conn *c, struct classifier *cl,
-		     const struct classify_settings *cs, json_t **out)
+		     const struct classify_settings *cs, const char *scope, json_t **out)
 {
 	struct classify_starter_info starter;
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
@@ -478,9 +518,9 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 
 	if (!counts)
 		return -ENOMEM;
-	r = status_counts(c, counts);
+	r = status_counts(c, scope, counts);
 	if (r == 0)
-		r = totals(c, (int64_t)time(NULL) - 30 * 86400, &t);
+		r = totals(c, scope, (int64_t)time(NULL) - 30 * 86400, &t);
 	if (r == 0)
 		r = classifier_counts(cl, c, &nspam, &nham);
 	if (r < 0) {
@@ -500,9 +540,12 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	return *out ? 0 : -ENOMEM;
 }
 
-static const char sql_by_email[] = ADMIN_COLUMNS " WHERE c.email_hash = ?1 ORDER BY c.id";
+static const char sql_by_email[] =
+    ADMIN_COLUMNS " WHERE c.email_hash = ?1"
+		  " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id";
 
-int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out)
+int moderation_export(struct store_conn *c, const struct keys *k, const char *scope,
+		      const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
@@ -518,6 +561,8 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 		return -EIO;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, admin_row(st)) != 0) {
 			r = -ENOMEM;
@@ -534,7 +579,12 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 }
 
 static const char sql_ids_by_email[] =
-    "SELECT id FROM comments WHERE email_hash = ?1 ORDER BY id DESC";
+    "SELECT c.id FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.email_hash = ?1"
+    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id DESC";
+/* One audit row per site of the scope (?4), or one about no site. */
+static const char sql_audit_scope[] =
+    "INSERT INTO audit(at, actor, action, reversal, site)"
+    " SELECT ?1, ?2, ?3, 0, value FROM json_each(coalesce(?4, '[null]'))";
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
@@ -542,8 +592,25 @@ static const char sql_anonymise[] =
     " referrer = NULL, email_hash = NULL, features = NULL, tokens = NULL, edit_hash = NULL,"
     " avatar = '', modified = ?2 WHERE id = ?1";
 
+/* Writes the audit rows of a privacy request over scope. */
+static int audit_scope(struct store_conn *c, const char *scope, const char *actor,
+		       const char *action)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_audit_scope);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 4, scope, -1, SQLITE_STATIC);
+	return store_run(c, st, "privacy audit");
+}
+
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
-		     const char *email, bool anonymise, const char *actor, json_t **out)
+		     const char *scope, const char *email, bool anonymise, const char *actor,
+		     json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
@@ -563,6 +630,8 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -614,8 +683,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
-	r = audit_write(c, actor, anonymise ? "privacy-anonymise" : "privacy-erase", 0, NULL,
-			false);
+	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");
 	if (r)
 		goto out;
 	r = store_commit(c);
@@ -628,70 +696,66 @@ out:
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 
+/* ?2: the scope. */
+#define IN_SCOPE_THREAD                                                                            \
+	" AND (?2 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
+	" WHERE site IN (SELECT value FROM json_each(?2))))"
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
+    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_ips[] =
     "UPDATE comments SET ip = NULL, user_agent = NULL WHERE created < ?1"
-    " AND (ip IS NOT NULL OR user_agent IS NOT NULL)";
+    " AND (ip IS NOT NULL OR user_agent IS NOT NULL)" IN_SCOPE_THREAD;
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
+    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 
-int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned spam_days,
-			unsigned ip_days, unsigned prune_days, int64_t now,
+/* Runs one retention statement over scope with the time bound ?1. */
+static int retain(struct store_conn *c, const char *sql, const char *scope, int64_t bound,
+		  const char *what, unsigned *changed)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, bound);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	r = store_run(c, st, what);
+	if (r == 0)
+		*changed = store_changes(c);
+	return r;
+}
+
+int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
+			unsigned spam_days, unsigned ip_days, unsigned prune_days, int64_t now,
 			struct maintenance_report *rep)
 {
-	sqlite3_stmt *st;
-	unsigned pruned = 0;
+	unsigned changed = 0;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
 	r = store_begin(c);
 	if (r)
 		return r;
-	st = store_stmt(c, sql_old_spam);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)spam_days * 86400);
-	r = store_run(c, st, "spam retention");
-	if (r)
-		goto out;
-	rep->spam_deleted = store_changes(c);
-	st = store_stmt(c, sql_old_ips);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)ip_days * 86400);
-	r = store_run(c, st, "ip retention");
-	if (r)
-		goto out;
-	rep->ips_cleared = store_changes(c);
+	r = retain(c, sql_old_spam, scope, now - (int64_t)spam_days * 86400, "spam retention",
+		   &rep->spam_deleted);
+	if (r == 0)
+		r = retain(c, sql_old_ips, scope, now - (int64_t)ip_days * 86400, "ip retention",
+			   &rep->ips_cleared);
 	/* Tombstones whose last reply went (repeat: chains of tombstones). */
-	for (int i = 0; i < 64; i++) {
-		unsigned changed;
-		st = store_stmt(c, sql_bare_tombstones);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		r = store_run(c, st, "tombstones");
-		if (r)
-			goto out;
-		changed = store_changes(c);
+	for (int i = 0; r == 0 && i < 64; i++) {
+		r = retain(c, sql_bare_tombstones, scope, 0, "tombstones", &changed);
 		rep->tombstones_purged += changed;
 		if (!changed)
 			break;
 	}
-	r = classifier_prune(cl, c, now - (int64_t)prune_days * 86400, &pruned);
-	if (r)
-		goto out;
-	rep->tokens_pruned = pruned;
-	r = store_commit(c);
-out:
+	/* The classifier's tokens are every site's: pruned only for all. */
+	if (r == 0 && !scope)
+		r = classifier_prune(cl, c, now - (int64_t)prune_days * 86400, &rep->tokens_pruned);
+	if (r == 0)
+		r = store_commit(c);
 	store_rollback(c);
 	return r;
 }

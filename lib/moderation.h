@@ -4,12 +4,18 @@
  * audit row and the classifier learning it implies: approving teaches ham,
  * marking spam teaches spam (a reversed decision unlearns first), so the
  * token counts always match the moderators' latest word.
+ *
+ * Every function takes the moderator's scope (lib/admin.h: the sites a
+ * token may see, NULL for every site).  A comment of a site outside the
+ * scope is answered exactly like a comment that does not exist (404), so a
+ * token cannot even learn which ids another site uses.
  */
 #ifndef COMMENTD_MODERATION_H
 #define COMMENTD_MODERATION_H
 
 #include "classify.h"
 #include "comment.h"
+#include "config.h"
 #include "keys.h"
 #include "store.h"
 
@@ -35,49 +41,61 @@ struct moderation_query {
 	const char *q;	    /* substring of text or author, or NULL */
 	unsigned limit;	    /* 1..page_max */
 	int64_t before;	    /* id cursor: only ids below it (0: newest) */
+	const char *scope;  /* the sites to list (lib/admin.h), NULL: every site */
 };
 
-/* Lists comments newest first with everything a moderator needs: thread,
- * author, url, text, html, created, status, score, verdict, tokens, a
+/* Lists comments newest first with everything a moderator needs: site,
+ * thread, author, url, text, html, created, status, score, verdict, tokens, a
  * 12-hex-digit prefix of the e-mail hash and the IP's network prefix.
  * {"comments": [...], "next": id or null}.  0 or negative. */
 int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out);
 
 /* Applies action to comment id as actor (audit).  0, COMMENT_INVALID with
  * err (404 no such comment), COMMENT_UNAVAILABLE (503), negative. */
-int moderation_act(struct store_conn *c, struct classifier *cl, const char *actor,
-		   enum moderation_action action, int64_t id, struct comment_error *err);
+int moderation_act(struct store_conn *c, struct classifier *cl, const char *scope,
+		   const char *actor, enum moderation_action action, int64_t id,
+		   struct comment_error *err);
 
 /* Applies action to every id (at most MODERATION_BULK_MAX) in one
  * transaction: all or nothing. */
-int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *actor,
-		    enum moderation_action action, const int64_t *ids, size_t n,
+int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *scope,
+		    const char *actor, enum moderation_action action, const int64_t *ids, size_t n,
 		    struct comment_error *err);
+
+/* The site of comment id into site, when it is in scope.  1, 0 (no such
+ * comment in scope), or negative. */
+int moderation_comment_site(struct store_conn *c, const char *scope, int64_t id,
+			    char site[CONFIG_SITE_ID_MAX + 1]);
 
 /* Replaces a comment's text, author and/or website (ch: NULL keeps),
  * re-renders it and, when the classifier had learned it, relearns it under
  * the same label; the status stays (a moderator's edit is not decided
- * again).  Validation as for new comments.  0, COMMENT_INVALID,
- * COMMENT_UNAVAILABLE, negative.  *out is the updated comment (admin form). */
+ * again).  Validation as for new comments by cfg (the comment's site's
+ * view).  0, COMMENT_INVALID, COMMENT_UNAVAILABLE, negative.  *out is the
+ * updated comment (admin form). */
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
-		    struct comment_error *err);
+		    const char *scope, const char *actor, int64_t id,
+		    const struct comment_change *ch, json_t **out, struct comment_error *err);
 
-/* {"comments": {"published": n, ...}, "discarded": n, "classifier": {...},
- *  "reversals_30d": n, "decisions_30d": n}. */
+/* The scope's figures: {"comments": {"published": n, ...}, "discarded": n,
+ * "classifier": {...}, "reversals_30d": n, "decisions_30d": n}; cs are the
+ * cut-offs to report. */
 int moderation_stats(struct store_conn *c, struct classifier *cl,
-		     const struct classify_settings *cs, json_t **out);
+		     const struct classify_settings *cs, const char *scope, json_t **out);
 
-/* Every comment written with email (normalised here; only its hash is
- * used, the address is not kept): {"comments": [...]}. */
-int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out);
+/* Every comment of the scope written with email (normalised here; only its
+ * hash is used, the address is not kept): {"comments": [...]}. */
+int moderation_export(struct store_conn *c, const struct keys *k, const char *scope,
+		      const char *email, json_t **out);
 
-/* Removes every comment written with email (tombstones where published
- * replies hang below), or with anonymise keeps them as "Anonymous" with no
- * URL, IP, e-mail hash or features; forgets what the classifier learned from
- * them.  {"erased": n} in *out. */
+/* Removes every comment of the scope written with email (tombstones where
+ * published replies hang below), or with anonymise keeps them as
+ * "Anonymous" with no URL, IP, e-mail hash or features; forgets what the
+ * classifier learned from them; one audit row per site of the scope.
+ * {"erased": n} in *out. */
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
-		     const char *email, bool anonymise, const char *actor, json_t **out);
+		     const char *scope, const char *email, bool anonymise, const char *actor,
+		     json_t **out);
 
 struct maintenance_report {
 	unsigned spam_deleted;
@@ -86,11 +104,12 @@ struct maintenance_report {
 	unsigned tombstones_purged;
 };
 
-/* Deletes spam older than spam_days, clears IP addresses (and user agents)
- * older than ip_days, drops tombstones left without replies, and prunes
- * classifier tokens seen once and not for prune_days.  now: Unix seconds. */
-int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned spam_days,
-			unsigned ip_days, unsigned prune_days, int64_t now,
+/* In the scope's sites, deletes spam older than spam_days, clears IP
+ * addresses (and user agents) older than ip_days and drops tombstones left
+ * without replies; for every site (scope NULL) it also prunes classifier
+ * tokens seen once and not for prune_days.  now: Unix seconds. */
+int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
+			unsigned spam_days, unsigned ip_days, unsigned prune_days, int64_t now,
 			struct maintenance_report *rep);
 
 #endif

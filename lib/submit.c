@@ -228,7 +228,7 @@ static int site_facts(struct store_conn *c, const struct submit_site *site,
 	f->links = pf.links;
 	if (f->moderation != MODERATION_FIRST || !email_hash || rq->origin == SUBMIT_AKISMET)
 		return 0;
-	r = comment_previously_approved(c, email_hash);
+	r = comment_previously_approved(c, site->id, email_hash);
 	if (r < 0)
 		return r;
 	f->previously_approved = r == 1;
@@ -309,7 +309,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 	int64_t id = 0;
 	int r;
 
-	r = comment_place(c, site->cfg, in->thread, &in->parent, err);
+	r = comment_place(c, site->cfg, site->id, in->thread, &in->parent, err);
 	if (r == 0) {
 		r = render_markdown(in->text, strlen(in->text), &html);
 		if (r > 0)
@@ -317,7 +317,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 					 "The comment is too long to display.");
 	}
 	if (r == 0)
-		r = comment_discard(c, rq->now, &id, err);
+		r = comment_discard(c, site->id, rq->now, &id, err);
 	if (r == 0) {
 		keys_avatar(site->keys, in->email, avatar);
 		keys_token_new(site->keys, token, hash);
@@ -367,6 +367,7 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 	int r;
 
 	memset(d, 0, sizeof(*d));
+	in->site = site->id;
 	r = comment_validate(site->cfg, in, err);
 	if (r != 0)
 		return r;
@@ -394,6 +395,11 @@ static int load_for_author(struct store_conn *c, const struct submit_site *site,
 	r = comment_load(c, id, row);
 	if (r < 0)
 		return r;
+	/* Another site's comment is no comment of this one's. */
+	if (r == 1 && strcmp(row->site, site->id) != 0) {
+		comment_row_clear(row);
+		r = 0;
+	}
 	if (r == 0)
 		return comment_fail(err, 404, "not_found", "There is no such comment.");
 	r = 0;

@@ -49,9 +49,10 @@ enum submit_origin {
 	SUBMIT_MODERATOR,   /* a moderator's reply: published as given */
 };
 
-/* The site's rules and tools, from the caller's configuration snapshot.
- * classify holds the live cut-offs: a reload's new values apply to the
- * next decision, and the classifier's own copies are not used. */
+/* The site's rules and tools, from the caller's configuration snapshot
+ * (lib/site.h: one per configured site).  cfg is the site's view of the
+ * settings; classify holds its live cut-offs: a reload's new values apply
+ * to the next decision, and the classifier's own copies are not used. */
 struct submit_site {
 	const struct config *cfg;
 	const struct keys *keys;
@@ -59,6 +60,7 @@ struct submit_site {
 	const struct policy *policy;
 	const struct classify_settings *classify;
 	const char *host; /* the site's host, to tell on-site referrers; NULL */
+	const char *id;	  /* the site's id: its threads, its commenters' history */
 };
 
 /* What the request says about where the comment comes from. */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {"thread", "parent", "author", "email",
-					     "url",    "text",	 "stamp",  NULL};
+static const char *const comment_fields[] = {"thread", "parent", "author", "email", "url",
+					     "text",   "stamp",	 "site",   NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -49,6 +49,7 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.text);
 	free(w->redirect);
 	free(w->stamp);
+	free(w->site);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -132,6 +133,8 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 		r = take_string(root, "text", &out->in.text, err);
 	if (r == 0)
 		r = take_string(root, "stamp", &out->stamp, err);
+	if (r == 0)
+		r = take_string(root, "site", &out->site, err);
 	if (r != 0)
 		return r;
 	hp = json_object_get(root, honeypot_field);
@@ -184,9 +187,9 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
 	static const char *const strings[] = {"thread", "author",   "email", "url",
-					      "text",	"redirect", "stamp"};
+					      "text",	"redirect", "stamp", "site"};
 	char **slots[] = {&out->in.thread, &out->in.author, &out->in.email, &out->in.url,
-			  &out->in.text,   &out->redirect,  &out->stamp};
+			  &out->in.text,   &out->redirect,  &out->stamp,    &out->site};
 	int r = 0;
 
 	for (size_t i = 0; i < form_size(f); i++) {

@@ -24,14 +24,15 @@ struct wire_comment {
 	struct comment_input in; /* thread, parent, author, email, url, text */
 	char *redirect;		 /* form posts: where to go back to, or NULL */
 	char *stamp;		 /* the signed render time from GET, or NULL */
+	char *site;		 /* the site the poster names (lib/site.h), or NULL */
 	bool honeypot_filled;	 /* the hidden field had a non-blank value */
 };
 
 /* Frees the strings (the e-mail address wiped first) and zeroes w. */
 void wire_comment_clear(struct wire_comment *w);
 
-/* Parses len bytes of JSON: an object with the comment fields, "stamp" and
- * the honeypot field, nothing else, no duplicate keys.  0 (caller clears
+/* Parses len bytes of JSON: an object with the comment fields, "stamp",
+ * "site" and the honeypot field, nothing else, no duplicate keys.  0 (caller clears
  * *out), COMMENT_INVALID with err, or negative. */
 int wire_comment_json(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);

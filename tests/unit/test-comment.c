@@ -17,6 +17,9 @@
 static struct fixture fx;
 
 /* A writable submission; fields NULL when absent. */
+/* The site new submissions are for (test_sites switches it). */
+static const char *create_site = "default";
+
 struct sub {
 	char *thread, *author, *email, *url, *text;
 	struct comment_input in;
@@ -35,7 +38,8 @@ static void sub_init(struct sub *s, const char *thread, const char *author, cons
 	s->email = dup_or_null(email);
 	s->url = dup_or_null(url);
 	s->text = dup_or_null(text);
-	s->in = (struct comment_input){.thread = s->thread,
+	s->in = (struct comment_input){.site = create_site,
+				       .thread = s->thread,
 				       .author = s->author,
 				       .email = s->email,
 				       .url = s->url,
@@ -658,7 +662,7 @@ static void test_store(void)
 	ids[4] = E;
 	ids[5] = X;
 
-	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread");
+	is_int(comment_thread(conn, "default", "/post", 0, 0, &t), 0, "comment_thread");
 	is_str(json_string_value(json_object_get(t, "thread")), "/post", "thread member");
 	is_int(json_integer_value(json_object_get(t, "count")), 6, "count of published comments");
 	shape[0] = '\0';
@@ -736,7 +740,7 @@ static void test_store(void)
 	}
 
 	/* Hidden comments stay out of the thread; so do their replies. */
-	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread again");
+	is_int(comment_thread(conn, "default", "/post", 0, 0, &t), 0, "comment_thread again");
 	is_int(json_integer_value(json_object_get(t, "count")), 6,
 	       "pending and spam comments are not counted");
 	shape[0] = '\0';
@@ -754,14 +758,14 @@ static void test_store(void)
 		snprintf(sql, sizeof(sql), "UPDATE comments SET status='spam' WHERE id=%lld",
 			 (long long)H);
 		sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
-		comment_thread(conn, "/hide", 0, 0, &t);
+		comment_thread(conn, "default", "/hide", 0, 0, &t);
 		is_int(json_array_size(json_object_get(t, "comments")), 0,
 		       "the reply of a comment moved to spam is not shown");
 		json_decref(t);
 	}
 
 	/* Unknown thread. */
-	is_int(comment_thread(conn, "/nothing-here", 0, 0, &t), 0, "an unknown thread");
+	is_int(comment_thread(conn, "default", "/nothing-here", 0, 0, &t), 0, "an unknown thread");
 	is_int(json_integer_value(json_object_get(t, "count")), 0, "has count 0");
 	ok(json_is_array(json_object_get(t, "comments")) &&
 	       json_array_size(json_object_get(t, "comments")) == 0,
@@ -786,7 +790,7 @@ static void test_store(void)
 				    rep[1], rep[2], rep[3], rep[4], late};
 		(void)want;
 
-		comment_thread(conn, "/page", 2, 0, &t);
+		comment_thread(conn, "default", "/page", 2, 0, &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "A(F K) B(G)",
@@ -794,25 +798,25 @@ static void test_store(void)
 		is_int(json_integer_value(json_object_get(t, "count")), 11,
 		       "count is the whole thread's");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[1], &t);
+		comment_thread(conn, "default", "/page", 2, top[1], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "C(H) D(I)", "after the second: the next two");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[3], &t);
+		comment_thread(conn, "default", "/page", 2, top[3], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "E(J)", "then the last");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[4], &t);
+		comment_thread(conn, "default", "/page", 2, top[4], &t);
 		is_int(json_array_size(json_object_get(t, "comments")), 0, "then nothing");
 		json_decref(t);
-		comment_thread(conn, "/page", 0, top[2], &t);
+		comment_thread(conn, "default", "/page", 0, top[2], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "D(I) E(J)", "limit 0 after the third: all the rest");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, rep[0], &t);
+		comment_thread(conn, "default", "/page", 2, rep[0], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "B(G) C(H)", "after a reply id: top-level ids after it");
@@ -823,7 +827,7 @@ static void test_store(void)
 	{
 		json_t *paths = json_pack("[s, s, s, s]", "/post", "/page", "/nothing", "/flat");
 		json_t *counts = NULL;
-		is_int(comment_counts(conn, paths, &counts), 0, "comment_counts");
+		is_int(comment_counts(conn, "default", paths, &counts), 0, "comment_counts");
 		is_int(json_integer_value(json_object_get(counts, "/post")), 6, "/post: 6");
 		is_int(json_integer_value(json_object_get(counts, "/page")), 11, "/page: 11");
 		ok(json_is_integer(json_object_get(counts, "/nothing")) &&
@@ -834,7 +838,7 @@ static void test_store(void)
 		json_decref(counts);
 		json_decref(paths);
 		paths = json_array();
-		comment_counts(conn, paths, &counts);
+		comment_counts(conn, "default", paths, &counts);
 		ok(json_is_object(counts) && json_object_size(counts) == 0, "no paths: {}");
 		json_decref(counts);
 		json_decref(paths);
@@ -905,6 +909,112 @@ static void test_store(void)
 	config_free(c);
 }
 
+/* Two sites with the same path stay apart: threads, counts, versions,
+ * replies and the commenter's history. */
+static void test_sites(void)
+{
+	struct config *c = NULL;
+	struct comment_error err;
+	char path[300];
+	unsigned char master[KEYS_MASTER_BYTES], hash[KEYS_HASH_BYTES];
+	json_t *t = NULL, *paths, *counts = NULL;
+	int64_t a1, a2, b1, v_a = 0, v_b = 0, parent;
+
+	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
+		master[i] = (unsigned char)(0x3c ^ i);
+	keys_new_from_bytes(&keys, master);
+	snprintf(path, sizeof(path), "%s/sites.db", fx.dir);
+	is_int(store_new(&st, path, 1), 0, "a store for two sites");
+	if (!st)
+		exit(1);
+	conn = store_acquire(st);
+	config_new(&c);
+	create_site = "blog";
+	a1 = create(c, "/about/", 0, "ann@example.org", "On blog", COMMENT_PUBLISHED, &err, NULL);
+	a2 = create(c, "/about/", 0, "bob@example.org", "Also on blog", COMMENT_PUBLISHED, &err,
+		    NULL);
+	create_site = "notes";
+	b1 = create(c, "/about/", 0, "cat@example.org", "On notes", COMMENT_PUBLISHED, &err, NULL);
+	ok(a1 > 0 && a2 > 0 && b1 > 0, "comments on /about/ of two sites");
+	is_int(count_sql("SELECT count(*) FROM threads WHERE path = ?1", "/about/"), 2,
+	       "two threads with one path");
+
+	comment_thread(conn, "blog", "/about/", 0, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 2, "blog's thread has its two");
+	json_decref(t);
+	comment_thread(conn, "notes", "/about/", 0, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 1, "notes' thread has its one");
+	is_int(json_integer_value(
+		   json_object_get(json_array_get(json_object_get(t, "comments"), 0), "id")),
+	       b1, "and it is notes' comment");
+	json_decref(t);
+	comment_thread(conn, "default", "/about/", 0, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 0, "the default site has none");
+	json_decref(t);
+
+	paths = json_pack("[s]", "/about/");
+	comment_counts(conn, "blog", paths, &counts);
+	is_int(json_integer_value(json_object_get(counts, "/about/")), 2, "blog counts 2");
+	json_decref(counts);
+	comment_counts(conn, "notes", paths, &counts);
+	is_int(json_integer_value(json_object_get(counts, "/about/")), 1, "notes counts 1");
+	json_decref(counts);
+	json_decref(paths);
+
+	comment_thread_version(conn, "blog", "/about/", &v_a);
+	comment_thread_version(conn, "notes", "/about/", &v_b);
+	create_site = "notes";
+	create(c, "/about/", 0, "dan@example.org", "Again", COMMENT_PUBLISHED, &err, NULL);
+	{
+		int64_t v_a2 = 0, v_b2 = 0;
+		comment_thread_version(conn, "blog", "/about/", &v_a2);
+		comment_thread_version(conn, "notes", "/about/", &v_b2);
+		ok(v_a2 == v_a && v_b2 > v_b, "a post bumps only its site's thread version");
+	}
+
+	/* A reply names a parent in its own site's thread only. */
+	create_site = "notes";
+	ok(create(c, "/about/", a1, "eve@example.org", "Cross", COMMENT_PUBLISHED, &err, NULL) <
+		   0 &&
+	       strcmp(err.code ? err.code : "", "invalid_parent") == 0,
+	   "a reply to another site's comment is refused (%s)", err.code ? err.code : "");
+	parent = a1;
+	is_int(comment_place(conn, c, "notes", "/about/", &parent, &err), COMMENT_INVALID,
+	       "comment_place refuses it too");
+	parent = a1;
+	is_int(comment_place(conn, c, "blog", "/about/", &parent, &err), 0,
+	       "on its own site it is fine");
+
+	/* The commenter's history is per site (moderation = first). */
+	comment_email_hash(keys, "ann@example.org", hash);
+	is_int(comment_previously_approved(conn, "blog", hash), 1, "ann is known on blog");
+	is_int(comment_previously_approved(conn, "notes", hash), 0, "and new on notes");
+
+	/* A comment knows its site. */
+	{
+		struct comment_row row;
+		is_int(comment_load(conn, b1, &row), 1, "load notes' comment");
+		is_str(row.site, "notes", "its site");
+		comment_row_clear(&row);
+	}
+	/* Discards are counted per site. */
+	{
+		int64_t id = 0;
+		comment_discard(conn, "blog", time(NULL), &id, &err);
+		comment_discard(conn, "blog", time(NULL), &id, &err);
+		comment_discard(conn, "notes", time(NULL), &id, &err);
+		is_int(count_sql("SELECT count FROM discarded WHERE site = ?1", "blog"), 2,
+		       "two discards on blog");
+		is_int(count_sql("SELECT count FROM discarded WHERE site = ?1", "notes"), 1,
+		       "one on notes");
+	}
+	create_site = "default";
+	store_release(st, conn);
+	store_free(st);
+	keys_free(keys);
+	config_free(c);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir(&fx, "comment") != 0)
@@ -914,6 +1024,7 @@ int main(void)
 	test_normalise();
 	test_names();
 	test_store();
+	test_sites();
 
 	fixture_close(&fx);
 	return done_testing();

@@ -51,6 +51,9 @@ static int64_t q_int(const char *sql, int64_t arg)
 	return n;
 }
 
+/* The site mk_full's comments are for (test_scope switches it). */
+static const char *mk_site = "default";
+
 /* Creates a comment through the submission pipeline (lib/submit) as an
  * import with the given status: validated, scored by the classifier and
  * stored with the score's features, which are dropped again when features
@@ -65,7 +68,7 @@ static int64_t mk_full(const char *thread, int64_t parent, const char *author, c
 	struct comment_input in = {
 	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
 	struct classify_settings cs;
-	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL};
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, mk_site};
 	struct submit_request rq = {.origin = SUBMIT_IMPORT,
 				    .ip = ip,
 				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
@@ -220,7 +223,7 @@ static void counts(uint64_t *ns, uint64_t *nh)
 static int act(enum moderation_action a, int64_t id, struct comment_error *err)
 {
 	memset(err, 0, sizeof(*err));
-	return moderation_act(conn, cl, "mod", a, id, err);
+	return moderation_act(conn, cl, NULL, "mod", a, id, err);
 }
 
 static bool is_404(int r, const struct comment_error *err)
@@ -389,7 +392,8 @@ static void test_list(void)
 				row = e;
 		}
 		ok(row != NULL, "L1 is listed");
-		is_int(json_object_size(row), 15, "fifteen members");
+		is_int(json_object_size(row), 16, "sixteen members");
+		is_str(json_string_value(json_object_get(row, "site")), "default", "its site");
 		is_str(json_string_value(json_object_get(
 			   json_array_get(json_object_get(row, "reasons"), 0), "code")),
 		       "imported", "reasons: the pipeline's, as stored");
@@ -641,7 +645,7 @@ static void test_bulk(void)
 	s1 = snapshot();
 	int64_t bad[] = {B[0], B[1], 999999, B[2]};
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, bad, 4, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, bad, 4, &err);
 	ok(is_404(r, &err), "bulk with an unknown id: 404 (%d %d)", r, err.status);
 	is_str(col("status", B[0]), "pending", "the first id is unchanged");
 	is_str(col("status", B[1]), "pending", "the second id is unchanged");
@@ -654,20 +658,21 @@ static void test_bulk(void)
 
 	int64_t bad2[] = {B[0], gone};
 	memset(&err, 0, sizeof(err));
-	ok(is_404(moderation_bulk(conn, cl, "mod", MODERATION_APPROVE, bad2, 2, &err), &err),
+	ok(is_404(moderation_bulk(conn, cl, NULL, "mod", MODERATION_APPROVE, bad2, 2, &err), &err),
 	   "bulk with a deleted id: 404");
 	is_str(col("status", B[0]), "pending", "and the first is unchanged");
 
 	for (size_t i = 0; i < MODERATION_BULK_MAX + 1; i++)
 		ids[i] = B[i % 3];
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX + 1, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX + 1,
+			    &err);
 	ok(r == COMMENT_INVALID && err.status == 422 && err.code &&
 	       strcmp(err.code, "too_many_ids") == 0,
 	   "%d ids: 422 too_many_ids", MODERATION_BULK_MAX + 1);
 	ids[MODERATION_BULK_MAX - 1] = 999999;
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX, &err);
 	ok(is_404(r, &err), "%d ids are accepted (and the unknown last one is 404)",
 	   MODERATION_BULK_MAX);
 	is_int(n_audit(), audits, "still no audit rows");
@@ -676,12 +681,12 @@ static void test_bulk(void)
 	free(s2);
 	free(s1);
 
-	is_int(moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, 0, &err), 0,
+	is_int(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, 0, &err), 0,
 	       "no ids: nothing to do");
 	is_int(n_audit(), audits, "and nothing audited");
 
 	counts(&ns0, &nh0);
-	is_int(moderation_bulk(conn, cl, "mod", MODERATION_SPAM, B, 3, &err), 0, "bulk spam");
+	is_int(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, B, 3, &err), 0, "bulk spam");
 	ok(strcmp(col("status", B[0]), "spam") == 0 && strcmp(col("status", B[1]), "spam") == 0 &&
 	       strcmp(col("status", B[2]), "spam") == 0,
 	   "all three are spam");
@@ -703,7 +708,7 @@ static json_t *edit(int64_t id, const char *text, const char *author, int *r,
 	json_t *out = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*r = moderation_edit(conn, cl, cfg, "mod", id, &ch, &out, err);
+	*r = moderation_edit(conn, cl, cfg, NULL, "mod", id, &ch, &out, err);
 	comment_change_clear(&ch);
 	return out;
 }
@@ -858,12 +863,13 @@ static void test_stats(void)
 	uint64_t ns, nh;
 	int64_t now = (int64_t)time(NULL), ids[3] = {0};
 
-	is_int(comment_discard(conn, now, &ids[0], &err), 0, "a discard is counted");
-	is_int(comment_discard(conn, now, &ids[1], &err), 0, "a second one");
-	is_int(comment_discard(conn, now - 3 * DAY, &ids[2], &err), 0, "one three days ago");
+	is_int(comment_discard(conn, "default", now, &ids[0], &err), 0, "a discard is counted");
+	is_int(comment_discard(conn, "default", now, &ids[1], &err), 0, "a second one");
+	is_int(comment_discard(conn, "default", now - 3 * DAY, &ids[2], &err), 0,
+	       "one three days ago");
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
-	is_int(moderation_stats(conn, cl, &cs, &out), 0, "moderation_stats");
+	is_int(moderation_stats(conn, cl, &cs, NULL, &out), 0, "moderation_stats");
 	c = json_object_get(out, "comments");
 	k = json_object_get(out, "classifier");
 	is_int(json_object_size(out), 5,
@@ -908,7 +914,7 @@ static void test_stats(void)
 	exec("UPDATE audit SET at = ?1 WHERE id = (SELECT max(id) FROM audit WHERE reversal = 1)",
 	     now - 31 * DAY, 0);
 	cs.min_learned = 1;
-	moderation_stats(conn, cl, &cs, &out);
+	moderation_stats(conn, cl, &cs, NULL, &out);
 	is_int(json_integer_value(json_object_get(out, "decisions_30d")), decisions - 1,
 	       "a decision 31 days old is not counted");
 	is_int(json_integer_value(json_object_get(out, "reversals_30d")), reversals - 1,
@@ -992,7 +998,7 @@ static void test_privacy(void)
 	act(MODERATION_APPROVE, G1, &err);
 
 	/* Export. */
-	is_int(moderation_export(conn, keys, "  ERIN@example.ORG \n", &out), 0,
+	is_int(moderation_export(conn, keys, NULL, "  ERIN@example.ORG \n", &out), 0,
 	       "export (address normalised as for new comments)");
 	list = json_object_get(out, "comments");
 	is_int(json_array_size(list), 3, "three comments");
@@ -1012,16 +1018,16 @@ static void test_privacy(void)
 	}
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_export(conn, keys, "nobody@example.org", &out), 0,
+	is_int(moderation_export(conn, keys, NULL, "nobody@example.org", &out), 0,
 	       "export for an unknown address");
 	is_int(json_array_size(json_object_get(out, "comments")), 0, "is empty");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_export(conn, keys, "not-an-address", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "not-an-address", &out), COMMENT_INVALID,
 	       "export without @: COMMENT_INVALID");
-	is_int(moderation_export(conn, keys, "   ", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "   ", &out), COMMENT_INVALID,
 	       "blank: COMMENT_INVALID");
-	is_int(moderation_export(conn, keys, "a\xff@example.org", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "a\xff@example.org", &out), COMMENT_INVALID,
 	       "invalid UTF-8: COMMENT_INVALID");
 
 	/* Before: the scan finds Erin everywhere it should. */
@@ -1045,7 +1051,7 @@ static void test_privacy(void)
 	/* Erase (delete). */
 	counts(&ns0, &nh0);
 	out = NULL;
-	r = moderation_erase(conn, cl, keys, "Erin@Example.ORG", false, "mod", &out);
+	r = moderation_erase(conn, cl, keys, NULL, "Erin@Example.ORG", false, "mod", &out);
 	is_int(r, 0, "erase Erin");
 	is_int(json_integer_value(json_object_get(out, "erased")), 3, "{\"erased\": 3}");
 	json_decref(out);
@@ -1088,24 +1094,24 @@ static void test_privacy(void)
 	ok(scan_str("A reply from someone else", where, sizeof(where)) > 0,
 	   "(Finn's text is still found)");
 	out = NULL;
-	moderation_export(conn, keys, "erin@example.org", &out);
+	moderation_export(conn, keys, NULL, "erin@example.org", &out);
 	is_int(json_array_size(json_object_get(out, "comments")), 0, "export now finds nothing");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "erin@example.org", false, "mod", &out), 0,
+	is_int(moderation_erase(conn, cl, keys, NULL, "erin@example.org", false, "mod", &out), 0,
 	       "erase again");
 	is_int(json_integer_value(json_object_get(out, "erased")), 0, "erases nothing");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "no-at-sign", false, "mod", &out), COMMENT_INVALID,
-	       "erase without @: COMMENT_INVALID");
+	is_int(moderation_erase(conn, cl, keys, NULL, "no-at-sign", false, "mod", &out),
+	       COMMENT_INVALID, "erase without @: COMMENT_INVALID");
 	ok(out == NULL, "and no answer");
 
 	/* Erase (anonymise). */
 	int64_t g_audits = q_int("SELECT count(*) FROM audit WHERE comment_id = ?1", G1);
 	counts(&ns0, &nh0);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "gil@example.org", true, "mod", &out), 0,
+	is_int(moderation_erase(conn, cl, keys, NULL, "gil@example.org", true, "mod", &out), 0,
 	       "anonymise Gil");
 	is_int(json_integer_value(json_object_get(out, "erased")), 1, "{\"erased\": 1}");
 	json_decref(out);
@@ -1198,7 +1204,7 @@ static void test_maintain(void)
 	is_int(ip_want, 2, "two old comments with an IP or user agent");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, spam_days, ip_days, prune_days, now, &rep), 0,
+	is_int(moderation_maintain(conn, cl, NULL, spam_days, ip_days, prune_days, now, &rep), 0,
 	       "moderation_maintain");
 	is_int(rep.spam_deleted, 1, "report: one old spam deleted");
 	is_str(col("id", s_old), "(none)", "the old spam is gone");
@@ -1241,7 +1247,7 @@ static void test_maintain(void)
 	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, spam_days, ip_days, prune_days, now, &rep), 0,
+	is_int(moderation_maintain(conn, cl, NULL, spam_days, ip_days, prune_days, now, &rep), 0,
 	       "maintain again");
 	ok(rep.spam_deleted == 0 && rep.ips_cleared == 0 && rep.tombstones_purged == 0 &&
 	       rep.tokens_pruned == 0,
@@ -1251,8 +1257,140 @@ static void test_maintain(void)
 	/* Retention of 0 days: everything older than now. */
 	exec("UPDATE comments SET created = ?1 WHERE id = ?2", now - 1, s_new);
 	memset(&rep, 0, sizeof(rep));
-	moderation_maintain(conn, cl, 0, 10000, 10000, now, &rep);
+	moderation_maintain(conn, cl, NULL, 0, 10000, 10000, now, &rep);
 	is_str(col("id", s_new), "(none)", "spam_days 0: spam older than now goes");
+}
+
+/* A token's scope: nothing of another site is seen or changed, and what is
+ * not in scope answers like what does not exist. */
+static void test_scope(void)
+{
+	static const char blog[] = "[\"blog\"]", notes[] = "[\"notes\"]";
+	struct comment_error err = {0};
+	struct maintenance_report rep;
+	struct classify_settings cs;
+	struct comment_change ch = {0};
+	struct moderation_query mq = {.limit = 200, .scope = blog};
+	char site[CONFIG_SITE_ID_MAX + 1];
+	json_t *out = NULL, *e;
+	int64_t b1, b2, n1, n2, ns, ids[2], audit_before, did = 0;
+	size_t i;
+	bool only_blog = true, saw_b1 = false;
+	char *status;
+
+	mk_site = "blog";
+	b1 = mk("/same", 0, "Bea", "Blog pending one", COMMENT_PENDING);
+	b2 = mk_full("/same", 0, "Sam", "sam@example.org", NULL, "Sam on blog", "192.0.2.20",
+		     COMMENT_PUBLISHED, true);
+	mk_site = "notes";
+	n1 = mk("/same", 0, "Nia", "Notes pending one", COMMENT_PENDING);
+	n2 = mk_full("/same", 0, "Sam", "sam@example.org", NULL, "Sam on notes", "192.0.2.20",
+		     COMMENT_PUBLISHED, true);
+	ns = mk("/same", 0, "Spammer", "Old notes spam", COMMENT_SPAM);
+	mk_site = "default";
+	ok(b1 > 0 && b2 > 0 && n1 > 0 && n2 > 0 && ns > 0, "comments on two sites");
+
+	is_int(moderation_list(conn, &mq, &out), 0, "list blog's comments");
+	json_array_foreach(json_object_get(out, "comments"), i, e)
+	{
+		only_blog =
+		    only_blog && strcmp(json_string_value(json_object_get(e, "site")), "blog") == 0;
+		saw_b1 = saw_b1 || json_integer_value(json_object_get(e, "id")) == b1;
+	}
+	ok(only_blog && saw_b1, "only blog's comments, with b1");
+	json_decref(out);
+
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_APPROVE, n1, &err), &err),
+	   "approving notes' comment with blog's scope is 404");
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_SPAM, n1, &err), &err),
+	   "so is marking it spam");
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_DELETE, n1, &err), &err),
+	   "and deleting it");
+	status = q_str("SELECT status FROM comments WHERE id = ?1", n1);
+	is_str(status, "pending", "notes' comment is untouched");
+	free(status);
+	ids[0] = b1;
+	ids[1] = n1;
+	ok(is_404(moderation_bulk(conn, cl, blog, "mod", MODERATION_APPROVE, ids, 2, &err), &err),
+	   "a bulk action with another site's id is 404");
+	status = q_str("SELECT status FROM comments WHERE id = ?1", b1);
+	is_str(status, "pending", "and changes nothing, not even blog's own");
+	free(status);
+	ch.text = strdup("Edited across sites");
+	ok(is_404(moderation_edit(conn, cl, cfg, blog, "mod", n1, &ch, &out, &err), &err),
+	   "editing notes' comment with blog's scope is 404");
+	comment_change_clear(&ch);
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1", audit_before), 0,
+	       "nothing refused reached the audit log");
+	is_int(moderation_comment_site(conn, blog, n1, site), 0, "notes' comment is not in scope");
+	is_int(moderation_comment_site(conn, NULL, n1, site), 1, "every site's scope finds it");
+	is_str(site, "notes", "on notes");
+
+	is_int(moderation_act(conn, cl, blog, "mod", MODERATION_APPROVE, b1, &err), 0,
+	       "blog's scope approves blog's comment");
+	status = q_str("SELECT site FROM audit ORDER BY id DESC LIMIT 1", 0);
+	is_str(status, "blog", "the audit row names the site");
+	free(status);
+
+	/* Figures per site. */
+	comment_discard(conn, "notes", time(NULL), &did, &err);
+	classify_settings_default(&cs);
+	moderation_stats(conn, cl, &cs, blog, &out);
+	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "published")),
+	       2, "blog's stats count blog's two published");
+	is_int(json_integer_value(json_object_get(out, "discarded")), 0,
+	       "and none of notes' discards");
+	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 1,
+	       "and blog's one decision");
+	json_decref(out);
+	moderation_stats(conn, cl, &cs, notes, &out);
+	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "pending")), 1,
+	       "notes' stats: its one pending");
+	is_int(json_integer_value(json_object_get(out, "discarded")), 1, "and its discard");
+	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 0, "and no decision");
+	json_decref(out);
+
+	/* Privacy requests stay in scope. */
+	is_int(moderation_export(conn, keys, blog, "sam@example.org", &out), 0, "export on blog");
+	e = json_object_get(out, "comments");
+	ok(json_array_size(e) == 1 &&
+	       json_integer_value(json_object_get(json_array_get(e, 0), "id")) == b2,
+	   "only Sam's blog comment");
+	json_decref(out);
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	is_int(moderation_erase(conn, cl, keys, blog, "sam@example.org", false, "mod", &out), 0,
+	       "erase on blog");
+	is_int(json_integer_value(json_object_get(out, "erased")), 1, "erases one");
+	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", n2), 1,
+	       "Sam's notes comment stays");
+	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", b2), 0, "the blog one is gone");
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1 AND site = 'blog'", audit_before), 1,
+	       "one audit row, for blog");
+	is_int(
+	    q_int("SELECT count(*) FROM audit WHERE id > ?1 AND site IS NOT 'blog'", audit_before),
+	    0, "and none for another site");
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	moderation_erase(conn, cl, keys, "[\"blog\",\"notes\"]", "nobody@example.org", false, "mod",
+			 &out);
+	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1", audit_before), 2,
+	       "a request over two sites writes one audit row each");
+
+	/* Retention in scope. */
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", ns, time(NULL) - 400 * DAY);
+	mk_site = "blog";
+	int64_t bs = mk("/same", 0, "Spammer", "Old blog spam", COMMENT_SPAM);
+	mk_site = "default";
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", bs, time(NULL) - 400 * DAY);
+	is_int(moderation_maintain(conn, cl, notes, 15, 30, 60, time(NULL), &rep), 0,
+	       "maintain notes");
+	ok(rep.spam_deleted >= 1 && q_int("SELECT count(*) FROM comments WHERE id = ?1", ns) == 0,
+	   "notes' old spam is deleted");
+	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", bs), 1,
+	       "blog's old spam is not");
+	is_int(rep.tokens_pruned, 0, "the shared classifier is not pruned for one site");
 }
 
 int main(void)
@@ -1278,6 +1416,7 @@ int main(void)
 	test_stats();
 	test_privacy();
 	test_maintain();
+	test_scope();
 
 	policy_free(policy);
 	classifier_free(cl);

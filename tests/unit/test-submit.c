@@ -168,7 +168,7 @@ static struct classify_settings cs;
 
 static struct submit_site site(void)
 {
-	return (struct submit_site){fx.cfg, fx.keys, cl, pol, &cs, "blog.example.nl"};
+	return (struct submit_site){fx.cfg, fx.keys, cl, pol, &cs, "blog.example.nl", "default"};
 }
 
 static struct submit_request request(void)
@@ -185,7 +185,7 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {t, 0, a, e, url ? u : NULL, x};
+	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, "default"};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;

@@ -1,0 +1,68 @@
+-- 0009: sites.  One daemon serves several blogs (docs/configuration.md,
+-- "Sites"): a thread is identified by its site and its path, admin tokens
+-- may be limited to sites, Akismet keys and audit rows name their site,
+-- and discarded comments are counted per site.  Everything that existed
+-- before belongs to the site "default", the one site of a configuration
+-- without [site ID] sections, so an upgrade changes nothing it serves.
+
+-- threads: UNIQUE (site, path) replaces UNIQUE (path), so the table is
+-- rebuilt (the store runs migrations with foreign keys off and checks them
+-- before it commits).  The version triggers name the table and would stop
+-- the rename; they are dropped and made again exactly as 0004 made them.
+DROP TRIGGER comments_insert_version;
+DROP TRIGGER comments_update_version;
+DROP TRIGGER comments_delete_version;
+
+CREATE TABLE threads_new (
+	id INTEGER PRIMARY KEY,
+	site TEXT NOT NULL CHECK (length(site) BETWEEN 1 AND 64),
+	path TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	version INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (site, path)
+) STRICT;
+INSERT INTO threads_new (id, site, path, created, version)
+	SELECT id, 'default', path, created, version FROM threads;
+DROP TABLE threads;
+ALTER TABLE threads_new RENAME TO threads;
+
+CREATE TRIGGER comments_insert_version AFTER INSERT ON comments BEGIN
+	UPDATE threads SET version = version + 1 WHERE id = NEW.thread_id;
+END;
+
+CREATE TRIGGER comments_update_version AFTER UPDATE ON comments BEGIN
+	UPDATE threads SET version = version + 1 WHERE id IN (OLD.thread_id, NEW.thread_id);
+END;
+
+CREATE TRIGGER comments_delete_version AFTER DELETE ON comments BEGIN
+	UPDATE threads SET version = version + 1 WHERE id = OLD.thread_id;
+END;
+
+-- Admin tokens: a token with rows here sees only those sites; a token
+-- without any sees every site (as every token did before).
+CREATE TABLE admin_token_sites (
+	token_id INTEGER NOT NULL REFERENCES admin_tokens(id),
+	site TEXT NOT NULL CHECK (length(site) BETWEEN 1 AND 64),
+	PRIMARY KEY (token_id, site)
+) STRICT, WITHOUT ROWID;
+
+-- An Akismet key belongs to one site: its checks decide by that site's
+-- rules.
+ALTER TABLE akismet_keys ADD COLUMN site TEXT NOT NULL DEFAULT 'default';
+
+-- The site an audit row concerns; NULL for what concerns no one site (a
+-- privacy request run for every site at once).
+ALTER TABLE audit ADD COLUMN site TEXT;
+UPDATE audit SET site = 'default';
+CREATE INDEX audit_site ON audit(site, id);
+
+-- Discarded comments are counted per site and day.
+CREATE TABLE discarded_new (
+	site TEXT NOT NULL,
+	day INTEGER NOT NULL, -- Unix day number
+	count INTEGER NOT NULL,
+	PRIMARY KEY (site, day)
+) STRICT, WITHOUT ROWID;
+INSERT INTO discarded_new (site, day, count) SELECT 'default', day, count FROM discarded;
+DROP TABLE discarded;
+ALTER TABLE discarded_new RENAME TO discarded;
