@@ -85,8 +85,9 @@ static int key_need(void *ctx)
 
 /* The site and blog of a new key: --site, or the site of --blog's origin;
  * --blog, or the site's first origin.  CTL_OK or a status (printed). */
-static int key_site(const struct ctl_env *e, const struct key_args *a, const char **site,
-		    const char **blog, char first[NET_ORIGIN_MAX])
+static int key_site(const struct ctl_env *e, const struct key_args *a,
+		    char site[CONFIG_SITE_ID_MAX + 1], const char **blog,
+		    char first[NET_ORIGIN_MAX])
 {
 	struct site_set *set = NULL;
 	const struct site *s;
@@ -109,7 +110,10 @@ static int key_site(const struct ctl_env *e, const struct key_args *a, const cha
 		site_set_free(set);
 		return CTL_USAGE;
 	}
-	*site = e->n_sites ? e->sites[0] : s ? s->id : CONFIG_DEFAULT_SITE;
+	snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s",
+		 e->n_sites ? e->sites[0]
+		 : s	    ? s->id
+			    : CONFIG_DEFAULT_SITE);
 	*blog = a->blog;
 	if (!*blog && s && net_origins_first(s->origins)) {
 		snprintf(first, NET_ORIGIN_MAX, "%s/", net_origins_first(s->origins));
@@ -125,12 +129,12 @@ static int key_site(const struct ctl_env *e, const struct key_args *a, const cha
 
 static int key_create(struct store_conn *c, const struct ctl_env *e, const struct key_args *a)
 {
-	char key[AKISMET_KEY_CHARS], first[NET_ORIGIN_MAX];
-	const char *site = NULL, *blog = NULL;
+	char key[AKISMET_KEY_CHARS], first[NET_ORIGIN_MAX], site[CONFIG_SITE_ID_MAX + 1];
+	const char *blog = NULL;
 	int64_t id = 0;
 	int r;
 
-	r = key_site(e, a, &site, &blog, first);
+	r = key_site(e, a, site, &blog, first);
 	if (r != CTL_OK)
 		return r;
 	r = akismet_key_create(c, e->keys, site, blog, key, &id);

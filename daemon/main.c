@@ -126,7 +126,8 @@ static void reload(struct server *s, const char *config_path, const struct overr
 	apply_runtime(s, cfg);
 	classifier_configure(s->classifier, &snap->classify);
 	server_set_snapshot(s, snap);
-	log_info("reload: configuration reloaded");
+	log_info("reload: configuration reloaded (%zu site%s)", site_set_count(snap->sites),
+		 site_set_count(snap->sites) == 1 ? "" : "s");
 out:
 	sdnotify("READY=1");
 }
@@ -294,9 +295,10 @@ static int serve(struct server *s, const struct args *a)
 	if (http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0)
 		return 1;
-	log_info("commentd %s listening on %s (port %u), database %s", COMMENTD_VERSION,
+	log_info("commentd %s listening on %s (port %u), database %s, %zu site%s", COMMENTD_VERSION,
 		 listen_fd >= 0 ? "the socket from systemd" : s->snap->cfg->listen, http_port(s),
-		 s->snap->cfg->db);
+		 s->snap->cfg->db, site_set_count(s->snap->sites),
+		 site_set_count(s->snap->sites) == 1 ? "" : "s");
 	sdnotify("READY=1\nSTATUS=serving");
 	for (;;) {
 		siginfo_t info;
