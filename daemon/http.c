@@ -160,14 +160,19 @@ int request_site(struct request *req, const char *named, struct submit_site *out
 	const char *arg = request_arg(req, "site");
 	const struct site *site = NULL;
 	struct comment_error err = {0};
+	struct site_hint hint = {
+	    .named = named ? named : arg,
+	    .origin = request_header(req, "Origin"),
+	    .referer = request_header(req, "Referer"),
+	    .host = request_header(req, "Host"),
+	};
 	int r;
 
 	if (named && arg && strcmp(named, arg) != 0) {
 		reply_error(rep, 400, "invalid_site", "The site field and ?site= name two sites.");
 		return 1;
 	}
-	r = site_pick(req->snap->sites, named ? named : arg, request_header(req, "Origin"),
-		      request_header(req, "Referer"), &site, &err);
+	r = site_pick(req->snap->sites, &hint, &site, &err);
 	if (r != 0) {
 		reply_comment_error(rep, r, &err);
 		return r;

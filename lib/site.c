@@ -157,22 +157,40 @@ static const char *shown_origin(const char *origin, const char *referer, size_t 
 	return *len ? referer : NULL;
 }
 
-int site_pick(const struct site_set *s, const char *named, const char *origin, const char *referer,
-	      const struct site **out, struct comment_error *err)
+/* The site one of whose origins is http(s)://host, or NULL. */
+static const struct site *by_host(const struct site_set *s, const char *host)
 {
-	const struct site *site = named ? site_set_find(s, named) : NULL;
+	static const char *const schemes[] = {"https://", "http://"};
+	char origin[NET_ORIGIN_MAX];
+	const struct site *site = NULL;
+
+	for (size_t i = 0; host && *host && !site && i < 2; i++) {
+		int n = snprintf(origin, sizeof(origin), "%s%s", schemes[i], host);
+		if (n > 0 && (size_t)n < sizeof(origin))
+			site = site_set_by_origin(s, origin, (size_t)n);
+	}
+	return site;
+}
+
+int site_pick(const struct site_set *s, const struct site_hint *h, const struct site **out,
+	      struct comment_error *err)
+{
+	const struct site *site = h->named ? site_set_find(s, h->named) : NULL;
 	const char *shown;
 	size_t len;
 
-	if (named && !site)
+	if (h->named && !site)
 		return comment_fail(err, 404, "unknown_site", "There is no such site here.");
 	if (!s->strict) {
 		*out = site ? site : &s->sites[0];
 		return 0;
 	}
-	shown = shown_origin(origin, referer, &len);
+	shown = shown_origin(h->origin, h->referer, &len);
 	if (site) {
-		if (shown && !net_origins_match(site->origins, shown, len))
+		/* Without Origin and Referer, a Host of another site is the
+		 * same mismatch (a same-origin page naming the wrong site). */
+		if ((shown && !net_origins_match(site->origins, shown, len)) ||
+		    (!shown && by_host(s, h->host) && by_host(s, h->host) != site))
 			return comment_fail(err, 403, "site_mismatch",
 					    "This page is not on the site \"%s\".", site->id);
 		*out = site;
@@ -187,6 +205,10 @@ int site_pick(const struct site_set *s, const char *named, const char *origin, c
 			    "serves.");
 		return 0;
 	}
+	/* Same-origin: the blog's own host serves commentd too. */
+	*out = by_host(s, h->host);
+	if (*out)
+		return 0;
 	if (s->n == 1) {
 		*out = &s->sites[0];
 		return 0;

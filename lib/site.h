@@ -12,6 +12,9 @@
  *     exist, and whose origins must include the request's Origin (or, when
  *     it sends none, its Referer's origin) when it has one;
  *   - else the site whose origins include that Origin or Referer;
+ *   - else (a same-origin request: browsers send no Origin with a
+ *     same-origin GET, and a page may send no Referer) the site one of
+ *     whose origins has the request's Host;
  *   - else, with a single site, that site.
  * Without [site ID] sections (one site, "default") any request is the
  * default site's, as before sites existed: only naming another site fails.
@@ -69,12 +72,18 @@ void site_classify_settings(const struct config *cfg, struct classify_settings *
  * show their site. */
 bool site_set_strict(const struct site_set *s);
 
-/* The site a public request is for, by the rule above: named is the
- * request's "site" field or ?site= (NULL: none), origin its Origin header
- * and referer its Referer (NULL: absent).  0 with *out, or COMMENT_INVALID
- * with err: 404 unknown_site, 403 site_mismatch, 403 unknown_origin or 400
- * missing_site. */
-int site_pick(const struct site_set *s, const char *named, const char *origin, const char *referer,
-	      const struct site **out, struct comment_error *err);
+/* The request headers site_pick weighs (each NULL when absent). */
+struct site_hint {
+	const char *named;   /* the request's "site" field or ?site= */
+	const char *origin;  /* Origin */
+	const char *referer; /* Referer */
+	const char *host;    /* Host */
+};
+
+/* The site a public request is for, by the rule above.  0 with *out, or
+ * COMMENT_INVALID with err: 404 unknown_site, 403 site_mismatch, 403
+ * unknown_origin or 400 missing_site. */
+int site_pick(const struct site_set *s, const struct site_hint *h, const struct site **out,
+	      struct comment_error *err);
 
 #endif

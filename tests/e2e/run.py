@@ -2,9 +2,10 @@
 """End-to-end tests of the widget, the moderation page and the demo in
 headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 
-Starts two daemons with tests/integration/harness.py (one publishing at once,
-one holding every comment: moderation = all), creates an admin token with
-commentctl, installs the pinned npm packages with `npm ci` when
+Starts three daemons with tests/integration/harness.py (one publishing at
+once, one holding every comment: moderation = all, and one serving two sites,
+alpha on http://127.0.0.1:PORT and beta on http://localhost:PORT), creates
+admin tokens with commentctl, installs the pinned npm packages with `npm ci` when
 tests/e2e/node_modules is missing, and runs widget.test.mjs with node:test,
 passing its TAP through.
 
@@ -45,6 +46,30 @@ def daemon(extra_origin="", **settings):
     return d.start()
 
 
+def sites_daemon():
+    """Two sites on one daemon: alpha and beta, the same port under two
+    host names (docs/configuration.md, "Sites")."""
+    port = free_port()
+    d = Daemon()
+    d.port = port
+    with open(d.conf, "w") as f:
+        f.write("db = %s\nkey = %s\nrate_limit = 0\n\n[site alpha]\norigins = "
+                "http://127.0.0.1:%d\n\n[site beta]\norigins = http://localhost:%d\n"
+                % (d.db, d.key, port, port))
+    return d.start()
+
+
+def token(d, name, *sites):
+    args = [COMMENTCTL, "token", "create", "--db", d.db, "--key", d.key, "--name", name]
+    for s in sites:
+        args += ["--site", s]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        print("Bail out! commentctl token create failed: " + r.stderr.strip())
+        sys.exit(1)
+    return r.stdout.strip()
+
+
 def main():
     if not os.access(CHROMIUM, os.X_OK):
         skip_all("no %s (apt-get install chromium)" % CHROMIUM)
@@ -69,16 +94,16 @@ def main():
         daemons.append(open_d)
         held_d = daemon(moderation="all")
         daemons.append(held_d)
-        r = subprocess.run([COMMENTCTL, "token", "create", "--db", held_d.db, "--key", held_d.key,
-                            "--name", "e2e"], capture_output=True, text=True)
-        if r.returncode != 0:
-            print("Bail out! commentctl token create failed: " + r.stderr.strip())
-            sys.exit(1)
+        sites_d = sites_daemon()
+        daemons.append(sites_d)
         env = dict(os.environ)
         env.update({
             "BASE_OPEN": "http://127.0.0.1:%d" % open_d.port,
             "BASE_HELD": "http://127.0.0.1:%d" % held_d.port,
-            "ADMIN_TOKEN": r.stdout.strip(),
+            "ADMIN_TOKEN": token(held_d, "e2e"),
+            "SITES_PORT": str(sites_d.port),
+            "SITES_TOKEN": token(sites_d, "e2e-all"),
+            "SITES_ALPHA_TOKEN": token(sites_d, "e2e-alpha", "alpha"),
             "BLOG_ORIGIN": blog,
             "CHROMIUM": CHROMIUM,
             "E2E_OUT": out,

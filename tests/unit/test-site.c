@@ -30,15 +30,19 @@ static struct site_set *set_of(const char *text)
 	return s;
 }
 
-/* The id site_pick chooses, or the error code. */
+/* The id site_pick chooses (Host: host_header, a global the tests set),
+ * or the error code. */
+static const char *host_header;
+
 static const char *pick(const struct site_set *s, const char *named, const char *origin,
 			const char *referer, int *status)
 {
+	struct site_hint h = {named, origin, referer, host_header};
 	struct comment_error err = {0};
 	const struct site *site = NULL;
 
 	*status = 0;
-	if (site_pick(s, named, origin, referer, &site, &err) == 0)
+	if (site_pick(s, &h, &site, &err) == 0)
 		return site->id;
 	*status = err.status;
 	ok(err.message[0] != '\0', "a refusal says why (%s)", err.message);
@@ -144,6 +148,21 @@ static void test_pick_strict(void)
 	is_int(st, 400, "is 400");
 	is_str(pick(s, NULL, "", "not a url", &st), "missing_site",
 	       "an empty Origin and a bad Referer say nothing");
+
+	/* Same-origin requests: the Host, when nothing else tells. */
+	host_header = "notes.example";
+	is_str(pick(s, NULL, NULL, NULL, &st), "notes", "without Origin or Referer, the Host");
+	is_str(pick(s, NULL, "https://blog.example", NULL, &st), "blog",
+	       "an Origin wins over the Host");
+	is_str(pick(s, "notes", NULL, NULL, &st), "notes", "naming the Host's site is fine");
+	is_str(pick(s, "blog", NULL, NULL, &st), "site_mismatch",
+	       "naming another site than the Host's is a mismatch");
+	host_header = "127.0.0.1:8080";
+	is_str(pick(s, "blog", NULL, NULL, &st), "blog",
+	       "a Host that is no site's (the daemon's own name) does not stop a named site");
+	is_str(pick(s, NULL, NULL, NULL, &st), "missing_site",
+	       "a Host that is no site's tells nothing (a proxy's own name)");
+	host_header = NULL;
 	site_set_free(s);
 
 	s = set_of("[site only]\norigins = https://only.example\n");

@@ -1,8 +1,9 @@
 /* commentd moderation page: sign in with an admin token, work the pending
  * and spam queues (with the tokens that decided each score), approve, mark
  * spam, delete or edit with a click or a key, act on many at once, search,
- * stats.  Talks only to /api/v1/admin/ on its own origin; the token stays in
- * sessionStorage (this tab). */
+ * stats.  A token for several sites gets a site switcher (every request then
+ * carries ?site=).  Talks only to /api/v1/admin/ on its own origin; the token
+ * and the chosen site stay in sessionStorage (this tab). */
 (function () {
 	'use strict';
 	var d = document;
@@ -10,6 +11,9 @@
 	var API = new URL('../api/v1/admin/', location.href).href;
 	var KEY = 'commentd-admin-token';
 	var token = sessionStorage.getItem(KEY) || '';
+	var SITE_KEY = 'commentd-admin-site';
+	var site = sessionStorage.getItem(SITE_KEY) || ''; /* '' = every site of the token */
+	var manySites = false;
 	var view = 'pending';
 	var next = null;
 	var items = []; /* {data, li, box} in list order */
@@ -31,6 +35,7 @@
 	function api(method, path, body) {
 		var h = { Authorization: 'Bearer ' + token };
 		if (body !== undefined) h['Content-Type'] = 'application/json';
+		if (site) path += (path.indexOf('?') < 0 ? '?' : '&') + 'site=' + encodeURIComponent(site);
 		return fetch(API + path, {
 			method: method, headers: h, cache: 'no-store',
 			body: body === undefined ? undefined : JSON.stringify(body)
@@ -70,7 +75,9 @@
 	}
 	function signOut(msg) {
 		token = '';
+		site = '';
 		sessionStorage.removeItem(KEY);
+		sessionStorage.removeItem(SITE_KEY);
 		showApp(false);
 		$('#signin-status').textContent = msg || 'Signed out.';
 		$('#token').focus();
@@ -94,9 +101,35 @@
 
 	function start() {
 		showApp(true);
-		load(false);
-		$('#queue-h').focus();
+		sites().then(function () {
+			load(false);
+			$('#queue-h').focus();
+		});
 	}
+
+	/* ---- sites: a switcher when the token has more than one ---- */
+	function sites() {
+		var keep = site;
+		site = '';
+		return api('GET', 'sites').then(function (j) {
+			var sel = $('#site');
+			var ids = j.sites.map(function (s) { return s.id; });
+			manySites = ids.length > 1;
+			$('#sitebox').hidden = !manySites;
+			while (sel.options.length > 1) sel.remove(1);
+			j.sites.forEach(function (s) {
+				sel.appendChild(el('option', { value: s.id, text: s.id + (s.origins.length ? ' (' + s.origins[0].replace(/^https?:\/\//, '') + ')' : '') }));
+			});
+			site = manySites && ids.indexOf(keep) >= 0 ? keep : '';
+			sel.value = site;
+		}, function () { site = keep; });
+	}
+	$('#site').addEventListener('change', function (e) {
+		site = e.target.value;
+		if (site) sessionStorage.setItem(SITE_KEY, site);
+		else sessionStorage.removeItem(SITE_KEY);
+		load(false);
+	});
 
 	/* ---- stats ---- */
 	function stats(st) {
@@ -151,7 +184,7 @@
 		var body = el('div', { className: 'html' });
 		body.innerHTML = c.html; /* rendered by the daemon from a safe Markdown subset */
 		var meta = [
-			'#' + id, when(c.created), c.status,
+			'#' + id, manySites && !site ? 'site ' + c.site : null, when(c.created), c.status,
 			c.score == null ? null : 'score ' + c.score.toFixed(3) + (c.verdict ? ' (' + c.verdict + ')' : ''),
 			c.parent ? 'reply to #' + c.parent : null,
 			c.email_hash ? 'e-mail hash ' + c.email_hash : null,
