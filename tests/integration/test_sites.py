@@ -370,6 +370,26 @@ def reload_adds_site(d):
     is_eq(post(d, THIRD, "Still here").status, 201, "the running sites keep working")
 
 
+def check_only(d):
+    """commentd -n prints the sites as a file it accepts again."""
+    from harness import COMMENTD
+    r = subprocess.run([COMMENTD, "-n", "--config", d.conf], capture_output=True, text=True)
+    ok(r.returncode == 0 and "[site blog]" in r.stdout and "origins = " + BLOG in r.stdout
+       and "blocklist_words = casino" in r.stdout, "commentd -n prints each site", r)
+    again = os.path.join(d.dir, "printed.conf")
+    with open(again, "w") as f:
+        f.write(r.stdout.replace("configuration OK\n", ""))
+    r2 = subprocess.run([COMMENTD, "-n", "--config", again], capture_output=True, text=True)
+    ok(r2.returncode == 0 and r2.stdout == r.stdout, "and what it prints reads back the same", r2)
+    bad = os.path.join(d.dir, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("key = %s\n[site a]\norigins = https://a.example\n"
+                "[site b]\norigins = https://a.example\n" % d.key)
+    r = subprocess.run([COMMENTD, "-n", "--config", bad], capture_output=True, text=True)
+    ok(r.returncode != 0 and "belongs to two sites, a and b" in r.stderr,
+       "an origin in two sites is refused", r)
+
+
 def commands(d):
     """commentctl --site on the commands that act on comments."""
     r = ctl("token", "list", "--config", d.conf)
@@ -539,6 +559,7 @@ def main():
         overrides(d)
         scoped_tokens(d, ids)
         akismet(d)
+        check_only(d)
         commands(d)
         reload_adds_site(d)
         is_eq(d.stop(), 0, "the daemon stops cleanly")
