@@ -108,6 +108,7 @@ static void apply_runtime(struct server *s, const struct config *cfg)
 
 static void reload(struct server *s, const char *config_path, const struct overrides *o)
 {
+	struct classify_settings cs;
 	struct config *cfg = NULL;
 	struct snapshot *snap = NULL;
 
@@ -124,7 +125,10 @@ static void reload(struct server *s, const char *config_path, const struct overr
 		goto out;
 	}
 	apply_runtime(s, cfg);
-	classifier_configure(s->classifier, &snap->classify);
+	/* The classifier's own settings are the top level's (the starter
+	 * switch); each site's cut-offs apply per decision (lib/submit). */
+	site_classify_settings(cfg, &cs);
+	classifier_configure(s->classifier, &cs);
 	server_set_snapshot(s, snap);
 	log_info("reload: configuration reloaded (%zu site%s)", site_set_count(snap->sites),
 		 site_set_count(snap->sites) == 1 ? "" : "s");

@@ -53,7 +53,7 @@ def sites_daemon():
     d = Daemon()
     d.port = port
     with open(d.conf, "w") as f:
-        f.write("db = %s\nkey = %s\nrate_limit = 0\n\n[site alpha]\norigins = "
+        f.write("db = %s\nkey = %s\nrate_limit = 0\nstarter_model = off\n\n[site alpha]\norigins = "
                 "http://127.0.0.1:%d\n\n[site beta]\norigins = http://localhost:%d\n"
                 % (d.db, d.key, port, port))
     return d.start()

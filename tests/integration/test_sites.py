@@ -43,7 +43,8 @@ def ctl(*args):
 def write_config(d, sites, top=None):
     """The daemon's file: the harness's top-level settings, then one
     [site ID] section per (id, settings) in sites."""
-    lines = ["db = %s" % d.db, "key = %s" % d.key, "rate_limit = 0"]
+    # As the harness's: no starter model (its doubt may hold test comments).
+    lines = ["db = %s" % d.db, "key = %s" % d.key, "rate_limit = 0", "starter_model = off"]
     lines += ["%s = %s" % kv for kv in (top or {}).items()]
     for sid, settings in sites:
         lines.append("")
