@@ -304,6 +304,7 @@ static void submit(struct request *req, struct reply *rep, enum classify_label l
 		return;
 	if (!akismet_request_is_test(ar)) {
 		akismet_request_classify(ar, site->host, &ci);
+		ci.site = site->id; /* the key's site learns it */
 		akismet_message_key(ar, req->server->keys, msg_key);
 		c = store_acquire(req->server->store);
 		r = store_begin(c);

@@ -166,7 +166,8 @@ struct row {
 };
 
 /* Teaches the classifier what the comment is, from the features it was
- * scored on (or, for comments stored without them, from its fields). */
+ * scored on (or, for comments stored without them, from its fields), for
+ * the comment's site: its moderators decide what is spam for it. */
 static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id,
 			 enum classify_label label)
 {
@@ -184,7 +185,8 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 		return r < 0 ? r : -EIO;
 	}
 	if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-		r = classifier_learn_features(cl, c, key, sqlite3_column_blob(st, 2),
+		r = classifier_learn_features(cl, c, key, (const char *)sqlite3_column_text(st, 11),
+					      sqlite3_column_blob(st, 2),
 					      (size_t)sqlite3_column_bytes(st, 2), label);
 	} else {
 		struct classify_input in = {
@@ -196,6 +198,7 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 		    .referrer = (const char *)sqlite3_column_text(st, 8),
 		    .thread = (const char *)sqlite3_column_text(st, 9),
 		    .render_seconds = -1,
+		    .site = (const char *)sqlite3_column_text(st, 11),
 		};
 		r = classifier_learn(cl, c, key, &in, label);
 	}
@@ -506,14 +509,29 @@ static const char *stats_model(const struct classify_starter_info *st, uint64_t 
 	return nspam + nham == 0 ? "starter" : "starter+site";
 }
 
+/* The one site a scope names into site, or false (every site, several). */
+static bool scope_one(const char *scope, char site[CONFIG_SITE_ID_MAX + 1])
+{
+	json_t *list = scope ? json_loads(scope, 0, NULL) : NULL;
+	const char *id =
+	    json_array_size(list) == 1 ? json_string_value(json_array_get(list, 0)) : NULL;
+	bool one = id && strlen(id) <= CONFIG_SITE_ID_MAX;
+
+	if (one)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", id);
+	json_decref(list);
+	return one;
+}
+
 int moderation_stats(struct store_conn *c, struct classifier *cl,
 		     const struct classify_settings *cs, const char *scope, json_t **out)
 {
 	struct classify_starter_info starter;
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
 				   "deleted", 0);
+	char site[CONFIG_SITE_ID_MAX + 1];
+	struct classify_learned l = {0};
 	struct totals t = {0};
-	uint64_t nspam = 0, nham = 0;
 	int r;
 
 	if (!counts)
@@ -521,22 +539,27 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	r = status_counts(c, scope, counts);
 	if (r == 0)
 		r = totals(c, scope, (int64_t)time(NULL) - 30 * 86400, &t);
+	/* One site: what it learned itself, and with the other sites' worth
+	 * (what its cold start counts); else the shared model's. */
 	if (r == 0)
-		r = classifier_counts(cl, c, &nspam, &nham);
+		r = classifier_learned(cl, c, scope_one(scope, site) ? site : NULL, &l);
 	if (r < 0) {
 		json_decref(counts);
 		return r;
 	}
 	classifier_starter_info(cl, &starter);
 	*out = json_pack(
-	    "{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:I}, s:I, s:I}",
+	    "{s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:I}, s:I, "
+	    "s:I}",
 	    "comments", counts, "discarded", t.discarded, "classifier", "tokens", t.tokens,
-	    "learned_spam", (json_int_t)nspam, "learned_ham", (json_int_t)nham, "ham_cutoff",
+	    "learned_spam", (json_int_t)l.learned_spam, "learned_ham", (json_int_t)l.learned_ham,
+	    "own_spam", (json_int_t)l.own_spam, "own_ham", (json_int_t)l.own_ham, "ham_cutoff",
 	    cs->ham_cutoff, "spam_cutoff", cs->spam_cutoff, "discard_cutoff", cs->discard_cutoff,
 	    "min_learned", (int)cs->min_learned, "cold_start",
-	    nspam < cs->min_learned || nham < cs->min_learned, "model",
-	    stats_model(&starter, nspam, nham), "starter_model", starter.on, "starter_tokens",
-	    (json_int_t)starter.tokens, "decisions_30d", t.decisions, "reversals_30d", t.reversals);
+	    l.learned_spam < cs->min_learned || l.learned_ham < cs->min_learned, "model",
+	    stats_model(&starter, l.learned_spam, l.learned_ham), "starter_model", starter.on,
+	    "starter_tokens", (json_int_t)starter.tokens, "decisions_30d", t.decisions,
+	    "reversals_30d", t.reversals);
 	return *out ? 0 : -ENOMEM;
 }
 

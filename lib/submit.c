@@ -191,23 +191,25 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	    .thread = content->thread,
 	    .render_seconds = rq->render_seconds,
 	    .honeypot_filled = rq->honeypot_filled,
+	    .site = site->id,
 	};
-	uint64_t nspam = 0, nham = 0;
+	struct classify_learned learned;
 	int r;
 
 	if (!site->classifier)
 		return 0;
+	/* The site's own learning over the other sites' (lib/classify.h). */
 	r = classifier_score(site->classifier, c, &ci, &d->result);
 	if (r == 0)
-		r = classifier_counts(site->classifier, c, &nspam, &nham);
+		r = classifier_learned(site->classifier, c, site->id, &learned);
 	if (r < 0)
 		return r;
 	/* The verdict from the live cut-offs, not the classifier's copies. */
 	d->facts.classified = true;
 	d->facts.score = d->result.score;
 	d->facts.verdict = classify_verdict_for(site->classify, d->result.score, false, false);
-	d->facts.cold_start =
-	    nspam < site->classify->min_learned || nham < site->classify->min_learned;
+	d->facts.cold_start = learned.learned_spam < site->classify->min_learned ||
+			      learned.learned_ham < site->classify->min_learned;
 	d->facts.starter =
 	    d->result.model == CLASSIFY_MODEL_STARTER || d->result.model == CLASSIFY_MODEL_BOTH;
 	return 0;

@@ -66,3 +66,33 @@ CREATE TABLE discarded_new (
 INSERT INTO discarded_new (site, day, count) SELECT 'default', day, count FROM discarded;
 DROP TABLE discarded;
 ALTER TABLE discarded_new RENAME TO discarded;
+
+-- The spam filter: every site's learning stays in classifier_tokens and
+-- classifier_state (the shared model, which every site's moderators teach);
+-- each site's own learning is also counted here, so that a site's own
+-- decisions are layered over the other sites' (docs/classifier.md, "Sites").
+-- The ledger says which site a message was learned for (NULL: none, e.g.
+-- commentctl learn without --site), so forgetting it subtracts from there.
+CREATE TABLE classifier_site_state (
+	site TEXT PRIMARY KEY CHECK (length(site) BETWEEN 1 AND 64),
+	nspam INTEGER NOT NULL CHECK (nspam >= 0),
+	nham INTEGER NOT NULL CHECK (nham >= 0)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE classifier_site_tokens (
+	site TEXT NOT NULL,
+	hash INTEGER NOT NULL,
+	spam INTEGER NOT NULL CHECK (spam >= 0),
+	ham INTEGER NOT NULL CHECK (ham >= 0),
+	PRIMARY KEY (site, hash)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE classifier_learned ADD COLUMN site TEXT;
+
+-- Before sites, all learning was the one site's: it becomes default's own,
+-- so the default site scores exactly as before.
+INSERT INTO classifier_site_tokens (site, hash, spam, ham)
+	SELECT 'default', hash, spam, ham FROM classifier_tokens;
+INSERT INTO classifier_site_state (site, nspam, nham)
+	SELECT 'default', nspam, nham FROM classifier_state WHERE id = 1 AND nspam + nham > 0;
+UPDATE classifier_learned SET site = 'default';
