@@ -279,6 +279,14 @@ def scoped_tokens(d, ids):
     same_404(admin(d, t_blog, "GET", "/stats?site=notes"), "GET stats?site=notes: 404")
 
     admin(d, t_all, "POST", "/comments/%d/spam" % other)
+    con = sqlite3.connect(d.db)
+    learned = con.execute("SELECT site, nspam, nham FROM classifier_site_state "
+                          "ORDER BY site").fetchall()
+    ledger = con.execute("SELECT site FROM classifier_learned WHERE msg_key = ?",
+                         ("comment:%d" % other,)).fetchall()
+    con.close()
+    ok(("notes", 1, 0) in learned and ledger == [("notes",)],
+       "marking notes' comment spam teaches notes' own learning", learned)
     audit = admin(d, t_blog, "GET", "/audit?limit=1000").json()["entries"]
     ok(audit and all(e["site"] == "blog" for e in audit), "GET audit: blog's entries only")
     ok(other not in [e["comment"] for e in audit], "not the action on notes' comment")
@@ -487,6 +495,11 @@ def migration():
             INSERT INTO audit (at, actor, action, comment_id, detail)
             VALUES (1300000200, 'old-mod', 'approve', 1, 'pending -> published');
             INSERT INTO discarded (day, count) VALUES (15000, 7);
+            INSERT INTO classifier_tokens (hash, spam, ham, last_seen)
+            VALUES (11, 3, 0, 1300000000), (22, 1, 4, 1300000000), (33, 0, 2, 1300000000);
+            UPDATE classifier_state SET nspam = 3, nham = 4, generation = 7 WHERE id = 1;
+            INSERT INTO classifier_learned (msg_key, label, tokens, learned)
+            VALUES ('comment:1', 'ham', x'', 1300000000);
         """)
         con.execute("INSERT INTO admin_tokens (name, hash, created) VALUES ('old-mod', ?, 1)",
                     (tok_hash,))
@@ -495,7 +508,8 @@ def migration():
         con.commit()
         before = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
                   for t in ("threads", "comments", "audit", "admin_tokens", "akismet_keys",
-                            "classifier_state", "discarded")}
+                            "classifier_state", "classifier_tokens", "classifier_learned",
+                            "discarded")}
         con.close()
 
         # The old configuration, unchanged: no sections.
@@ -513,6 +527,14 @@ def migration():
               "and the audit row")
         is_eq(con.execute("SELECT site, day, count FROM discarded").fetchall(),
               [("default", 15000, 7)], "the discard counter keeps its count")
+        is_eq(con.execute("SELECT hash, spam, ham FROM classifier_site_tokens "
+                          "WHERE site = 'default' ORDER BY hash").fetchall(),
+              con.execute("SELECT hash, spam, ham FROM classifier_tokens ORDER BY hash")
+              .fetchall(), "the filter's learning becomes the default site's own")
+        is_eq(con.execute("SELECT site, nspam, nham FROM classifier_site_state").fetchall(),
+              [("default", 3, 4)], "with its message counts")
+        is_eq(con.execute("SELECT site FROM classifier_learned").fetchall(), [("default",)],
+              "and the ledger names the site")
         is_eq(con.execute("PRAGMA foreign_key_check").fetchall(), [],
               "no broken references")
         is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check")
