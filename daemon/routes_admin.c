@@ -107,15 +107,12 @@ static int request_scope(struct request *req, struct reply *rep, char **scope)
 /* The one configured site a scope names, or NULL (several, or every). */
 static const struct site *scope_site(struct request *req, const char *scope)
 {
-	json_t *list = scope ? json_loads(scope, 0, NULL) : NULL;
-	const struct site *site = NULL;
+	char id[CONFIG_SITE_ID_MAX + 1];
 
-	if (json_array_size(list) == 1)
-		site = site_set_find(req->snap->sites, json_string_value(json_array_get(list, 0)));
-	else if (!scope && site_set_count(req->snap->sites) == 1)
-		site = site_set_at(req->snap->sites, 0);
-	json_decref(list);
-	return site;
+	if (admin_scope_one(scope, id))
+		return site_set_find(req->snap->sites, id);
+	return !scope && site_set_count(req->snap->sites) == 1 ? site_set_at(req->snap->sites, 0)
+							       : NULL;
 }
 
 /* An optional whole-number query argument: absent keeps *out.  0 or 1. */

@@ -249,6 +249,19 @@ bool admin_scope_has(const char *scope, const char *site)
 	return found;
 }
 
+bool admin_scope_one(const char *scope, char site[CONFIG_SITE_ID_MAX + 1])
+{
+	json_t *list = scope ? json_loads(scope, 0, NULL) : NULL;
+	const char *id =
+	    json_array_size(list) == 1 ? json_string_value(json_array_get(list, 0)) : NULL;
+	bool one = id && strlen(id) <= CONFIG_SITE_ID_MAX;
+
+	if (one)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", id);
+	json_decref(list);
+	return one;
+}
+
 char *admin_scope_of(const char *site)
 {
 	json_t *list = json_pack("[s]", site);

@@ -13,6 +13,7 @@
 #ifndef COMMENTD_ADMIN_H
 #define COMMENTD_ADMIN_H
 
+#include "config.h"
 #include "keys.h"
 #include "store.h"
 
@@ -45,6 +46,10 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 
 /* True if site is in scope (NULL: every site). */
 bool admin_scope_has(const char *scope, const char *site);
+
+/* The one site a scope names, copied into site; false for a scope of
+ * several sites or every site. */
+bool admin_scope_one(const char *scope, char site[CONFIG_SITE_ID_MAX + 1]);
 
 /* The scope of the one site id (caller frees).  NULL on OOM. */
 char *admin_scope_of(const char *site);

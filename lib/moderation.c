@@ -509,20 +509,6 @@ static const char *stats_model(const struct classify_starter_info *st, uint64_t 
 	return nspam + nham == 0 ? "starter" : "starter+site";
 }
 
-/* The one site a scope names into site, or false (every site, several). */
-static bool scope_one(const char *scope, char site[CONFIG_SITE_ID_MAX + 1])
-{
-	json_t *list = scope ? json_loads(scope, 0, NULL) : NULL;
-	const char *id =
-	    json_array_size(list) == 1 ? json_string_value(json_array_get(list, 0)) : NULL;
-	bool one = id && strlen(id) <= CONFIG_SITE_ID_MAX;
-
-	if (one)
-		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", id);
-	json_decref(list);
-	return one;
-}
-
 int moderation_stats(struct store_conn *c, struct classifier *cl,
 		     const struct classify_settings *cs, const char *scope, json_t **out)
 {
@@ -542,7 +528,7 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	/* One site: what it learned itself, and with the other sites' worth
 	 * (what its cold start counts); else the shared model's. */
 	if (r == 0)
-		r = classifier_learned(cl, c, scope_one(scope, site) ? site : NULL, &l);
+		r = classifier_learned(cl, c, admin_scope_one(scope, site) ? site : NULL, &l);
 	if (r < 0) {
 		json_decref(counts);
 		return r;

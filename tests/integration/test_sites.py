@@ -342,18 +342,24 @@ def akismet(d):
     is_eq(check(k_notes), b"false", "notes' key: no blocklist, not spam")
 
 
-def reload_adds_site(d):
-    """SIGHUP adds a site without a restart."""
-    r = post(d, THIRD, "Before the third site exists")
-    is_eq(code(r), (403, "unknown_origin"), "the third blog is unknown at first")
-    pid = d.proc.pid
-    write_config(d, SITES + [("third", {"origins": THIRD, "moderation": "none"})])
+def reload(d):
+    """SIGHUP; the notify messages until READY=1 (or 10 s)."""
     d.notifications()
     d.proc.send_signal(signal.SIGHUP)
     seen = []
     deadline = time.monotonic() + 10
     while "READY=1" not in "\n".join(seen) and time.monotonic() < deadline:
         seen += d.notifications(timeout=0.5)
+    return seen
+
+
+def reload_adds_site(d):
+    """SIGHUP adds a site without a restart."""
+    r = post(d, THIRD, "Before the third site exists")
+    is_eq(code(r), (403, "unknown_origin"), "the third blog is unknown at first")
+    pid = d.proc.pid
+    write_config(d, SITES + [("third", {"origins": THIRD, "moderation": "none"})])
+    seen = reload(d)
     ok("READY=1" in "\n".join(seen), "the reload finishes (READY=1)", seen)
     r = post(d, THIRD, "Hello from the third blog")
     is_eq((r.status, (r.json() or {}).get("status")), (201, "published"),
@@ -368,12 +374,7 @@ def reload_adds_site(d):
     # A file with an error is refused and the sites keep working.
     with open(d.conf, "a") as f:
         f.write("[site third]\n")
-    d.notifications()
-    d.proc.send_signal(signal.SIGHUP)
-    seen = []
-    deadline = time.monotonic() + 10
-    while "READY=1" not in "\n".join(seen) and time.monotonic() < deadline:
-        seen += d.notifications(timeout=0.5)
+    seen = reload(d)
     ok(re.search(r"commentd\.conf:\d+: site third is already defined", d.log()),
        "a repeated section is refused, naming file:line", d.log()[-500:])
     is_eq(post(d, THIRD, "Still here").status, 201, "the running sites keep working")

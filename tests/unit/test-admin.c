@@ -506,6 +506,13 @@ static void test_token_sites(void)
 	ok(!admin_scope_has(scope, "other") && !admin_scope_has(scope, "blo"),
 	   "another site is not");
 	ok(admin_scope_has(NULL, "anything"), "the NULL scope has every site");
+	{
+		char one[CONFIG_SITE_ID_MAX + 1] = "";
+		ok(!admin_scope_one(scope, one), "two sites are not one");
+		ok(!admin_scope_one(NULL, one), "nor is every site");
+		ok(admin_scope_one("[\"notes\"]", one) && strcmp(one, "notes") == 0,
+		   "admin_scope_one names the one site");
+	}
 	free(scope);
 	scope = admin_scope_of("blog");
 	is_str(scope, "[\"blog\"]", "admin_scope_of");
