@@ -415,16 +415,18 @@ static void key_call(struct request *req, struct reply *rep, enum key_call what)
 {
 	char key[AKISMET_KEY_CHARS];
 	struct akismet_request *ar = parse(req, rep);
+	const struct site *site;
 	json_t *out = NULL;
 	int64_t id;
 
 	if (!ar)
 		return;
 	if (authenticate(req, rep, key,
-			 akismet_request_key(ar, request_header(req, "Host"), true, key), &id) != 0)
+			 akismet_request_key(ar, request_header(req, "Host"), true, key), &id,
+			 &site) != 0)
 		goto out;
 	if (what == KEY_DEACTIVATE) {
-		/* Nothing to undo: a key is not tied to one site. */
+		/* Nothing to undo: the plugin going away leaves its key as it was. */
 		answer(rep, AKISMET_ANSWER_DEACTIVATED);
 	} else if (what == KEY_STATS) {
 		/* No statistics: with some, the plugin's settings page embeds a
