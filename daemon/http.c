@@ -152,6 +152,7 @@ void request_site_of(struct request *req, const struct site *site, struct submit
 	    .policy = site->policy,
 	    .classify = &site->classify,
 	    .host = site->host,
+	    .origins = site->origins,
 	};
 }
 

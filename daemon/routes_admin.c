@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "config.h"
 #include "moderation.h"
+#include "submit.h"
 #include "text.h"
 #include "wire.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static int admin_authenticate(struct request *req, struct reply *rep)
 {
@@ -322,15 +324,22 @@ out:
 }
 
 /* The figures of the request's scope, with the cut-offs of its one site
- * (or the top level's when it spans several). */
+ * (or the top level's when it spans several), and the daily series of the
+ * last ?days= days (default 30) merged into them. */
 static void stats(struct request *req, struct reply *rep)
 {
+	unsigned long long days = 30;
 	struct classify_settings cs;
 	const struct site *site;
+	json_t *series = NULL;
 	struct store_conn *c;
 	char *scope = NULL;
 	int r;
 
+	if (query_number(req, "days", MODERATION_DAYS_MAX, &days) != 0 || days == 0) {
+		reply_error(rep, 400, "invalid_days", "days must be a whole number from 1 to 365.");
+		return;
+	}
 	if (request_scope(req, rep, &scope) != 0)
 		return;
 	site = scope_site(req, scope);
@@ -340,13 +349,104 @@ static void stats(struct request *req, struct reply *rep)
 		site_classify_settings(req->snap->cfg, &cs);
 	c = store_acquire(req->server->store);
 	r = moderation_stats(c, req->server->classifier, &cs, scope, &rep->json);
+	if (r == 0)
+		r = moderation_series(c, scope, (unsigned)days, (int64_t)time(NULL), &series);
 	store_release(req->server->store, c);
+	if (r == 0 && json_object_update(rep->json, series) != 0)
+		r = -1;
+	json_decref(series);
 	free(scope);
 	if (r < 0) {
 		reply_internal(rep);
 		return;
 	}
 	rep->status = 200;
+}
+
+/* GET /api/v1/admin/me: who the token is, and the name its replies carry. */
+static void me(struct request *req, struct reply *rep)
+{
+	char display[ADMIN_DISPLAY_BYTES];
+	struct store_conn *c = store_acquire(req->server->store);
+	int r = admin_token_display_name(c, req->actor, display);
+
+	store_release(req->server->store, c);
+	if (r < 0) {
+		reply_internal(rep);
+		return;
+	}
+	rep->json = json_pack("{s:s, s:o}", "name", req->actor, "display_name",
+			      r == 1 ? json_string(display) : json_null());
+	rep->status = rep->json ? 200 : 500;
+}
+
+/* The site of comment req->id, when it is in scope and configured.  0 with
+ * *out, COMMENT_INVALID (404, like a comment that does not exist), or
+ * negative. */
+static int reply_site(struct request *req, struct store_conn *c, const char *scope,
+		      struct submit_site *out, struct comment_error *err)
+{
+	char id[CONFIG_SITE_ID_MAX + 1];
+	const struct site *site = NULL;
+	int r = moderation_comment_site(c, scope, req->id, id);
+
+	if (r < 0)
+		return r;
+	if (r == 1)
+		site = site_set_find(req->snap->sites, id);
+	if (!site)
+		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				    (long long)req->id);
+	request_site_of(req, site, out);
+	return 0;
+}
+
+/* POST /api/v1/admin/comments/{id}/reply: the moderator answers as the
+ * site's author, under the token's display name. */
+static void reply(struct request *req, struct reply *rep)
+{
+	char display[ADMIN_DISPLAY_BYTES];
+	struct comment_error err = {0};
+	struct submit_decision d = {0};
+	struct submit_reply rp = {.parent = req->id, .actor = req->actor};
+	struct submit_site site;
+	struct store_conn *c;
+	char *scope = NULL, *text = NULL;
+	int r;
+
+	r = wire_reply_json(req->body.data, req->body.len, &text, &rp.approve, &err);
+	if (r != 0) {
+		reply_comment_error(rep, r, &err);
+		return;
+	}
+	rp.text = text;
+	rp.display_name = display;
+	if (request_scope(req, rep, &scope) != 0) {
+		free(text);
+		return;
+	}
+	c = store_acquire(req->server->store);
+	/* The reply is the parent's site's, under that site's rules. */
+	r = reply_site(req, c, scope, &site, &err);
+	if (r == 0) {
+		r = admin_token_display_name(c, req->actor, display);
+		if (r == 0)
+			r = comment_fail(
+			    &err, 422, "no_display_name",
+			    "This token has no display name to reply under; set one "
+			    "with commentctl token set --name NAME --display-name NAME.");
+		else if (r == 1)
+			r = submit_moderator_reply(c, &site, &rp, (int64_t)time(NULL), &d,
+						   &rep->json, &err);
+	}
+	store_release(req->server->store, c);
+	free(scope);
+	if (r == 0)
+		rep->status = 201;
+	else
+		reply_comment_error(rep, r, &err);
+	submit_decision_clear(&d);
+	free(text);
 }
 
 static void audit(struct request *req, struct reply *rep)
@@ -489,7 +589,9 @@ static const struct route admin_routes[] = {
      BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/admin/comments/{id}/delete", "POST, OPTIONS", NULL, delete_comment, NULL, NULL,
      BODY_JSON | BODY_OPTIONAL},
+    {"/api/v1/admin/comments/{id}/reply", "POST, OPTIONS", NULL, reply, NULL, NULL, BODY_JSON},
     {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/me", "GET, HEAD, OPTIONS", me, NULL, NULL, NULL, 0},
     {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0},
     {"/api/v1/admin/sites", "GET, HEAD, OPTIONS", sites, NULL, NULL, NULL, 0},
     {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON},

@@ -15,14 +15,17 @@
 
 #include "config.h"
 #include "keys.h"
+#include "names.h"
 #include "store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADMIN_NAME_MAX	64
-#define ADMIN_SITES_MAX 64 /* sites one token may name */
+#define ADMIN_NAME_MAX	    64
+#define ADMIN_DISPLAY_MAX   100				/* characters of a display name */
+#define ADMIN_DISPLAY_BYTES (4 * ADMIN_DISPLAY_MAX + 1) /* with its NUL */
+#define ADMIN_SITES_MAX	    64				/* sites one token may name */
 
 enum {
 	ADMIN_EXISTS = 1,    /* a token with that name exists */
@@ -57,8 +60,29 @@ char *admin_scope_of(const char *site);
 /* Revokes the token called name.  0, ADMIN_NOT_FOUND, negative. */
 int admin_token_revoke(struct store_conn *c, const char *name);
 
-/* [{"name", "sites" (an array, or null for every site), "created",
- * "revoked", "last_used"}] in creation order. */
+/* 0 if display is a valid display name (below), else ADMIN_INVALID. */
+int admin_display_name_check(const char *display);
+
+/* Sets the display name a moderator's replies are published under
+ * ("Sjef"): 1..ADMIN_DISPLAY_MAX characters of valid UTF-8 without control
+ * characters, stored with invisible characters removed and white space
+ * trimmed; display NULL removes it (the token can then not reply).  0,
+ * ADMIN_NOT_FOUND (no token called name, or revoked), ADMIN_INVALID, or
+ * negative. */
+int admin_token_set_display_name(struct store_conn *c, const char *name, const char *display);
+
+/* The display name of the token called name (not revoked) into out.  1 with
+ * one, 0 when it has none (or no such token), negative on failure. */
+int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES]);
+
+/* The display names of the tokens not revoked that moderate site (NULL:
+ * every token), as a set for the impersonation rule (lib/submit.h): a
+ * blog's readers are not held for another blog's moderators' names.  0
+ * with *out (caller frees with names_free), or negative. */
+int admin_display_names(struct store_conn *c, const char *site, struct names **out);
+
+/* [{"name", "display_name", "sites" (an array, or null for every site),
+ * "created", "revoked", "last_used"}] in creation order. */
 int admin_token_list(struct store_conn *c, json_t **out);
 
 /* Appends an audit row about site (NULL: no one site) inside the caller's

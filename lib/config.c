@@ -70,6 +70,8 @@ static const struct setting settings[] = {
     {"moderation", SETTING_CHOICE, FIELD(moderation), "none", 0, 0, moderation_names, 0, 0,
      SCOPE_SITE},
     {"max_links", SETTING_UINT, FIELD(max_links), "2", 0, 1000, NULL, 0, 0, SCOPE_SITE},
+    {"min_submit_seconds", SETTING_UINT, FIELD(min_submit_seconds), "3", 0, 3600, NULL, 0, 0,
+     SCOPE_SITE},
     {"blocklist_words", SETTING_STRING, FIELD(blocklist_words), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
     {"blocklist_domains", SETTING_STRING, FIELD(blocklist_domains), "", 0, 0, NULL, 0, 0,
      SCOPE_SITE},

@@ -74,8 +74,12 @@ struct config {
 	unsigned token_prune_days;
 	unsigned maintenance_interval; /* seconds between maintenance runs */
 	enum erase_mode erase;
-	char *backup_dir;		 /* daily backups go here; empty = off */
-	unsigned backup_keep;		 /* daily backups kept in backup_dir */
+	char *backup_dir;     /* daily backups go here; empty = off */
+	unsigned backup_keep; /* daily backups kept in backup_dir */
+
+	/* A post sent sooner than this after the widget loaded the thread is
+	 * held (reason too_fast); 0: off. */
+	unsigned min_submit_seconds;
 	struct config_section *sections; /* [site ID] sections (config.c) */
 	size_t n_sections;
 };

@@ -24,13 +24,16 @@ struct comment_view {
 	int64_t created; /* Unix seconds */
 	const char *html;
 	const char *avatar;
-	bool published; /* what a poster is told: published, else pending */
-	bool deleted;	/* a tombstone: only id, parent and "deleted" */
+	bool published;	   /* what a poster is told: published, else pending */
+	bool deleted;	   /* a tombstone: only id, parent and "deleted" */
+	bool author_badge; /* written by a moderator as the site's author */
 };
 
 /* The public form {"id", ["thread",] "parent", "author", "url", "created",
- * "html", "avatar"}, or a tombstone {"id", "parent", "deleted": true}.
- * NULL on OOM. */
+ * "html", "avatar", "author_badge"}, or a tombstone {"id", "parent",
+ * "deleted": true}.  "author_badge" is true for a reply a moderator wrote
+ * from the moderation page and false for every other comment, so that all
+ * comments have one key set.  NULL on OOM. */
 json_t *view_public(const struct comment_view *v);
 
 /* The poster's form: the public form with "status" ("published" or

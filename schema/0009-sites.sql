@@ -6,7 +6,8 @@
 -- without [site ID] sections, so an upgrade changes nothing it serves.
 
 -- threads: UNIQUE (site, path) replaces UNIQUE (path), so the table is
--- rebuilt (the store runs migrations with foreign keys off and checks them
+-- rebuilt with every column it had (0001, 0004's version, 0007's title and
+-- url; the store runs migrations with foreign keys off and checks them
 -- before it commits).  The version triggers name the table and would stop
 -- the rename; they are dropped and made again exactly as 0004 made them.
 DROP TRIGGER comments_insert_version;
@@ -19,10 +20,12 @@ CREATE TABLE threads_new (
 	path TEXT NOT NULL,
 	created INTEGER NOT NULL,
 	version INTEGER NOT NULL DEFAULT 0,
+	title TEXT,
+	url TEXT,
 	UNIQUE (site, path)
 ) STRICT;
-INSERT INTO threads_new (id, site, path, created, version)
-	SELECT id, 'default', path, created, version FROM threads;
+INSERT INTO threads_new (id, site, path, created, version, title, url)
+	SELECT id, 'default', path, created, version, title, url FROM threads;
 DROP TABLE threads;
 ALTER TABLE threads_new RENAME TO threads;
 
@@ -55,6 +58,29 @@ ALTER TABLE akismet_keys ADD COLUMN site TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE audit ADD COLUMN site TEXT;
 UPDATE audit SET site = 'default';
 CREATE INDEX audit_site ON audit(site, id);
+
+-- The daily tally of the pipeline's decisions (0007) is kept per site too,
+-- by the same trigger, which now finds the comment's site on its thread.
+DROP TRIGGER comments_insert_daily;
+CREATE TABLE decided_daily_new (
+	site TEXT NOT NULL,
+	day INTEGER NOT NULL,
+	status TEXT NOT NULL CHECK (status IN ('published', 'pending', 'spam')),
+	count INTEGER NOT NULL CHECK (count >= 0),
+	PRIMARY KEY (site, day, status)
+) STRICT, WITHOUT ROWID;
+INSERT INTO decided_daily_new (site, day, status, count)
+	SELECT 'default', day, status, count FROM decided_daily;
+DROP TABLE decided_daily;
+ALTER TABLE decided_daily_new RENAME TO decided_daily;
+
+CREATE TRIGGER comments_insert_daily AFTER INSERT ON comments
+WHEN NEW.auto_status IN ('published', 'pending', 'spam') AND NEW.moderator IS NULL BEGIN
+	INSERT INTO decided_daily (site, day, status, count)
+	VALUES ((SELECT site FROM threads WHERE id = NEW.thread_id), NEW.created / 86400,
+		NEW.auto_status, 1)
+	ON CONFLICT (site, day, status) DO UPDATE SET count = count + 1;
+END;
 
 -- Discarded comments are counted per site and day.
 CREATE TABLE discarded_new (

@@ -4,6 +4,10 @@
  *           data-thread="/2011/01/social-media-realities"></script>
  *   <div id="commentd"></div>
  *
+ * A post carries the page's title and address (data-page-title and
+ * data-page-url override document.title and the location without its
+ * fragment) so that moderators see which article a comment is on.
+ *
  * Plain JavaScript, no framework, no build step; works under a strict
  * Content-Security-Policy (no inline script or style; the styles come from
  * embed.css next to this file).  localStorage ("commentd") keeps only the
@@ -36,7 +40,7 @@
 			author: 'Vul je naam in (zonder regeleinden).', mail: 'Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.',
 			url: 'Een website begint met http:// of https://.', body: 'Schrijf een reactie (niet te lang).',
 			rate: 'Even geduld: je plaatst te snel reacties.', closed: 'De tijd om te bewerken is voorbij.',
-			net: 'Geen verbinding met de reactieserver.'
+			net: 'Geen verbinding met de reactieserver.', authorBadge: 'Auteur'
 		},
 		en: {
 			zero: 'No comments yet', one: '1 comment', other: '{n} comments',
@@ -55,7 +59,7 @@
 			author: 'Please enter your name (on one line).', mail: 'Please enter a valid e-mail address, such as name@example.org.',
 			url: 'A website starts with http:// or https://.', body: 'Please write a comment (not too long).',
 			rate: 'Please wait a moment: you are posting too fast.', closed: 'The time to edit has passed.',
-			net: 'No connection to the comment server.'
+			net: 'No connection to the comment server.', authorBadge: 'Author'
 		},
 		de: {
 			zero: 'Noch keine Kommentare', one: '1 Kommentar', other: '{n} Kommentare',
@@ -74,7 +78,7 @@
 			author: 'Bitte gib deinen Namen ein (in einer Zeile).', mail: 'Bitte gib eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.',
 			url: 'Eine Website beginnt mit http:// oder https://.', body: 'Bitte schreibe einen Kommentar (nicht zu lang).',
 			rate: 'Einen Moment bitte: du kommentierst zu schnell.', closed: 'Die Zeit zum Bearbeiten ist vorbei.',
-			net: 'Keine Verbindung zum Kommentarserver.'
+			net: 'Keine Verbindung zum Kommentarserver.', authorBadge: 'Autor'
 		}
 	};
 	/* Server error codes -> [form field, string key]. */
@@ -94,6 +98,8 @@
 	var thread = ds.thread || location.pathname;
 	/* The site (docs/configuration.md, "Sites"): optional, the page's origin tells it. */
 	var site = ds.site ? 'site=' + encodeURIComponent(ds.site) : '';
+	var pageTitle = ds.pageTitle || d.title;
+	var pageUrl = ds.pageUrl || location.href.split('#')[0];
 	var honeypot = ds.honeypot || 'website2';
 	var KEY = 'commentd';
 	var seq = 0;
@@ -319,7 +325,8 @@
 		e.preventDefault();
 		var body = {
 			thread: thread, author: f.author.value, email: f.email.value, text: f.text.value,
-			url: f.url.value.trim() || null, parent: f.parent.value ? Number(f.parent.value) : null
+			url: f.url.value.trim() || null, parent: f.parent.value ? Number(f.parent.value) : null,
+			page_title: pageTitle, page_url: pageUrl
 		};
 		if (f.stamp.value) body.stamp = f.stamp.value;
 		if (f.hp.value) body[honeypot] = f.hp.value;
@@ -375,6 +382,9 @@
 		var head = el('header.cd-h', null, avatar(c.avatar), el('span.cd-a', { id: 'cd-a-' + id }, name));
 		if (c.created)
 			head.appendChild(el('a.cd-t', { href: '#comment-' + id }, el('time', { datetime: c.created, text: when(c.created) })));
+		/* A reply the site's author wrote from the moderation page. */
+		if (c.author_badge) head.appendChild(el('span.cd-author', { text: S.authorBadge }));
+		art.classList.toggle('cd-by-author', !!c.author_badge);
 		if (held) head.appendChild(el('span.cd-badge', { text: S.pending }));
 		art.appendChild(head);
 		var body = el('div.cd-body');

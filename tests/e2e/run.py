@@ -3,9 +3,13 @@
 headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 
 Starts three daemons with tests/integration/harness.py (one publishing at
-once, one holding every comment: moderation = all, and one serving two sites,
-alpha on http://127.0.0.1:PORT and beta on http://localhost:PORT), creates
-admin tokens with commentctl, installs the pinned npm packages with `npm ci` when
+once; one holding every comment: moderation = all, and with
+min_submit_seconds so high that every widget post is also "too fast", so
+that its reasons do not depend on how quickly the browser types; and one
+serving two sites, alpha on http://127.0.0.1:PORT and beta on
+http://localhost:PORT), creates admin tokens (one with a display name, "Sjef
+Kerkhofs", for replies as the site's author) with commentctl, installs the
+pinned npm packages with `npm ci` when
 tests/e2e/node_modules is missing, and runs widget.test.mjs with node:test,
 passing its TAP through.
 
@@ -90,17 +94,23 @@ def main():
     try:
         # A stand-in blog on another origin (widget.test.mjs serves it).
         blog = "http://127.0.0.1:%d" % free_port()
-        open_d = daemon(extra_origin=blog)
+        open_d = daemon(extra_origin=blog, min_submit_seconds="0")
         daemons.append(open_d)
-        held_d = daemon(moderation="all")
+        held_d = daemon(moderation="all", min_submit_seconds="3600")
         daemons.append(held_d)
         sites_d = sites_daemon()
         daemons.append(sites_d)
+        r = subprocess.run([COMMENTCTL, "token", "create", "--db", held_d.db, "--key", held_d.key,
+                            "--name", "e2e", "--display-name", "Sjef Kerkhofs"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            print("Bail out! commentctl token create failed: " + r.stderr.strip())
+            sys.exit(1)
         env = dict(os.environ)
         env.update({
             "BASE_OPEN": "http://127.0.0.1:%d" % open_d.port,
             "BASE_HELD": "http://127.0.0.1:%d" % held_d.port,
-            "ADMIN_TOKEN": token(held_d, "e2e"),
+            "ADMIN_TOKEN": r.stdout.strip(),
             "SITES_PORT": str(sites_d.port),
             "SITES_TOKEN": token(sites_d, "e2e-all"),
             "SITES_ALPHA_TOKEN": token(sites_d, "e2e-alpha", "alpha"),

@@ -84,8 +84,10 @@ def counts(d, origin, paths):
     return d.post("/api/v1/counts", paths, headers={"Origin": origin})
 
 
-def token(d, name, *sites):
+def token(d, name, *sites, display=None):
     args = ["token", "create", "--config", d.conf, "--name", name]
+    if display:
+        args += ["--display-name", display]
     for s in sites:
         args += ["--site", s]
     r = ctl(*args)
@@ -234,7 +236,7 @@ def overrides(d):
 
 def scoped_tokens(d, ids):
     """A token for one site, against the other, on every admin route."""
-    t_blog = token(d, "blog-mod", "blog")
+    t_blog = token(d, "blog-mod", "blog", display="Blog Editor")
     other = ids["notes"][0]
     mine = ids["blog"][0]
     missing = 999999
@@ -264,6 +266,11 @@ def scoped_tokens(d, ids):
              "PATCH notes' comment: 404")
     same_404(admin(d, t_blog, "POST", "/comments/bulk", {"action": "spam", "ids": [mine, other]}),
              "bulk with notes' id: 404")
+    same_404(admin(d, t_blog, "POST", "/comments/%d/reply" % other,
+                   {"text": "Answering across sites", "approve": True}),
+             "POST reply to notes' comment: 404")
+    is_eq(admin(d, t_blog, "GET", "/me").json().get("display_name"), "Blog Editor",
+          "GET me: the token's own name")
     is_eq(status_of(d, other), before, "notes' comment is untouched")
     ok(status_of(d, mine)[0] != "spam", "and the bulk changed none of blog's either")
 
@@ -277,6 +284,12 @@ def scoped_tokens(d, ids):
        "GET stats: blog's figures only (%d + %d = %d)"
        % (total(s_blog), total(s_notes), total(s_every)))
     same_404(admin(d, t_blog, "GET", "/stats?site=notes"), "GET stats?site=notes: 404")
+    series_blog = admin(d, t_blog, "GET", "/stats?days=2").json()["series"]
+    series_all = admin(d, t_all, "GET", "/stats?days=2").json()["series"]
+    decided = lambda ser: sum(x["published"] + x["held"] + x["spam"] for x in ser)  # noqa: E731
+    ok(0 < decided(series_blog) < decided(series_all),
+       "the daily series counts blog's decisions only (%d of %d)"
+       % (decided(series_blog), decided(series_all)))
 
     admin(d, t_all, "POST", "/comments/%d/spam" % other)
     con = sqlite3.connect(d.db)
@@ -317,6 +330,13 @@ def scoped_tokens(d, ids):
     ok(status_of(d, pn) is not None, "and notes' comment is still there")
     r = admin(d, t_all, "POST", "/privacy/export?site=notes", {"email": "sam@example.org"})
     is_eq([c["id"] for c in r.json()["comments"]], [pn], "an all-sites token may narrow to notes")
+    r = admin(d, t_blog, "POST", "/comments/%d/reply" % mine, {"text": "Thanks!"})
+    ok(r.status == 201 and r.json().get("author_badge") is True,
+       "a reply to blog's own comment is published", r)
+    is_eq([x["author"] for x in walk(thread(d, BLOG).json()["comments"])
+           if x.get("author_badge")], ["Blog Editor"], "on blog's thread")
+    ok(not any(x.get("author_badge") for x in walk(thread(d, NOTES).json()["comments"])),
+       "and not on notes'")
     return t_blog
 
 
@@ -496,6 +516,9 @@ def migration():
             INSERT INTO audit (at, actor, action, comment_id, detail)
             VALUES (1300000200, 'old-mod', 'approve', 1, 'pending -> published');
             INSERT INTO discarded (day, count) VALUES (15000, 7);
+            UPDATE threads SET title = 'An old post', url = 'https://old.example/old/'
+            WHERE id = 1;
+            INSERT INTO decided_daily (day, status, count) VALUES (15000, 'published', 2);
             INSERT INTO classifier_tokens (hash, spam, ham, last_seen)
             VALUES (11, 3, 0, 1300000000), (22, 1, 4, 1300000000), (33, 0, 2, 1300000000);
             UPDATE classifier_state SET nspam = 3, nham = 4, generation = 7 WHERE id = 1;
@@ -507,10 +530,12 @@ def migration():
         con.execute("INSERT INTO akismet_keys (blog, hash, created) VALUES "
                     "('https://old.example/', ?, 1)", (key_hash,))
         con.commit()
+        daily = con.execute("SELECT day, status, count FROM decided_daily ORDER BY day, status"
+                            ).fetchall()
         before = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
                   for t in ("threads", "comments", "audit", "admin_tokens", "akismet_keys",
                             "classifier_state", "classifier_tokens", "classifier_learned",
-                            "discarded")}
+                            "discarded", "decided_daily")}
         con.close()
 
         # The old configuration, unchanged: no sections.
@@ -528,6 +553,12 @@ def migration():
               "and the audit row")
         is_eq(con.execute("SELECT site, day, count FROM discarded").fetchall(),
               [("default", 15000, 7)], "the discard counter keeps its count")
+        is_eq(con.execute("SELECT day, status, count FROM decided_daily WHERE site = 'default'"
+                          " ORDER BY day, status").fetchall(), daily,
+              "the daily tally too, as the default's")
+        ok((15000, "published", 2) in daily, "(which held the rows written before)", daily)
+        is_eq(con.execute("SELECT title, url FROM threads WHERE id = 1").fetchall(),
+              [("An old post", "https://old.example/old/")], "a thread keeps its article")
         is_eq(con.execute("SELECT hash, spam, ham FROM classifier_site_tokens "
                           "WHERE site = 'default' ORDER BY hash").fetchall(),
               con.execute("SELECT hash, spam, ham FROM classifier_tokens ORDER BY hash")

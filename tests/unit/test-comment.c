@@ -475,7 +475,7 @@ static int64_t create(const struct config *c, const char *thread, int64_t parent
 	v = (struct comment_view){stored.id,   s.in.thread,   stored.parent,
 				  s.in.author, s.in.url,      rec.created,
 				  stored.html, stored.avatar, status == COMMENT_PUBLISHED,
-				  false};
+				  false,       false};
 	j = view_poster(&v, stored.edit_token, rec.created + c->edit_window);
 	id = stored.id;
 	comment_stored_clear(&stored);
