@@ -189,8 +189,9 @@ int cmd_token(int argc, char **argv)
 
 static const char maintain_usage[] =
     "usage: commentctl maintain [--site ID]... (--db DB | --config FILE)\n"
-    "Deletes spam older than spam_retention_days, clears IP addresses older than\n"
-    "ip_retention_days, drops bare tombstones and prunes stale classifier tokens\n"
+    "Deletes spam older than spam_retention_days, clears client addresses older\n"
+    "than ip_retention_days and e-mail domains and decoys' content older than each\n"
+    "site's edit_window, drops bare tombstones and prunes stale classifier tokens\n"
     "(settings from --config, else the defaults), and prints what it did.  With\n"
     "--site, only those sites' comments (the classifier, shared, is not pruned).\n";
 
@@ -211,14 +212,21 @@ int cmd_maintain(int argc, char **argv)
 		return ctl_exit(r);
 	}
 	c = store_acquire(e.store);
-	r = moderation_maintain(c, cl, e.scope, e.cfg->spam_retention_days,
-				e.cfg->ip_retention_days, e.cfg->token_prune_days,
-				(int64_t)time(NULL), &rep);
+	{
+		struct moderation_window *windows = NULL;
+		struct moderation_retention rt;
+		r = moderation_retention_of(e.cfg, &rt, &windows);
+		if (r == 0)
+			r = moderation_maintain(c, cl, e.scope, &rt, (int64_t)time(NULL), &rep);
+		free(windows);
+	}
 	store_release(e.store, c);
 	if (r == 0)
-		printf("{\"spam_deleted\": %u, \"ips_cleared\": %u, \"tombstones_purged\": %u, "
-		       "\"tokens_pruned\": %u}\n",
-		       rep.spam_deleted, rep.ips_cleared, rep.tombstones_purged, rep.tokens_pruned);
+		printf("{\"spam_deleted\": %u, \"spam_emptied\": %u, \"ips_cleared\": %u, "
+		       "\"tombstones_purged\": %u, \"decoys_purged\": %u, \"tokens_pruned\": %u, "
+		       "\"wal_truncated\": %s}\n",
+		       rep.spam_deleted, rep.spam_emptied, rep.ips_cleared, rep.tombstones_purged,
+		       rep.decoys_purged, rep.tokens_pruned, rep.wal_truncated ? "true" : "false");
 	else
 		fprintf(stderr, "commentctl: maintenance failed\n");
 	classifier_free(cl);

@@ -104,6 +104,7 @@ static void apply_runtime(struct server *s, const struct config *cfg)
 	log_level_parse(cfg->log_level, &level);
 	log_set_level(level);
 	ratelimit_configure(s->post_limit, cfg->rate_limit, cfg->rate_burst);
+	guard_configure(s, cfg);
 }
 
 static void reload(struct server *s, const char *config_path, const struct overrides *o)

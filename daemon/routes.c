@@ -138,53 +138,77 @@ static void post_comment(struct request *req, struct reply *rep)
 }
 
 /* A strong ETag from the body's hash. */
-static void etag_of(const char *body, char etag[CACHE_ETAG_MAX])
+static void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
 {
 	unsigned char h[16];
 	char hex[33];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, strlen(body), NULL, 0);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
 }
 
-/* The thread's answer without the stamp, from the cache or built and kept
- * for the thread's current version.  0 with *body (caller frees) and etag,
- * or negative. */
-static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
-		       char **body, char etag[CACHE_ETAG_MAX])
+/* A page of the thread as a shared body. */
+static int build_page(struct store_conn *c, const struct comment_page_query *pq,
+		      struct cache_body **body)
 {
-	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + 48];
-	struct store_conn *c;
 	json_t *out = NULL;
+	char *text;
+	int r;
+
+	r = comment_thread_page(c, pq, &out);
+	if (r < 0)
+		return r;
+	text = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (!text)
+		return -ENOMEM;
+	*body = cache_body_new(strlen(text));
+	if (*body) {
+		memcpy((*body)->data, text, (*body)->len);
+		etag_of((*body)->data, (*body)->len, (*body)->etag);
+	}
+	free(text);
+	return *body ? 0 : -ENOMEM;
+}
+
+/* The page's answer without the stamp, from the cache or built and kept
+ * for the thread's current version: a shared body (the caller drops its
+ * reference), so readers of one page share one copy.  0 or negative. */
+static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
+		       struct cache_body **body)
+{
+	const struct config *cfg = req->snap->cfg;
+	struct comment_page_query pq = {
+	    .site = site,
+	    .thread = q->thread,
+	    .from = q->from,
+	    .roots = q->limit ? q->limit : cfg->page_default,
+	    .rows = cfg->page_rows,
+	    .bytes = COMMENT_PAGE_BYTES,
+	};
+	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
+	    cursor[COMMENT_CURSOR_MAX];
+	struct store_conn *c;
 	int64_t version = 0;
 	int r;
 
+	r = comment_cursor_format(&pq.from, cursor);
+	if (r < 0)
+		return r;
 	/* The site is part of the thread's identity, and so of the key. */
-	snprintf(key, sizeof(key), "%s/%u/%lld/%s", site, q->limit, (long long)q->after, q->thread);
+	snprintf(key, sizeof(key), "%s/%u/%u/%s/%s", site, pq.roots, pq.rows, cursor, q->thread);
 	c = store_acquire(req->server->store);
 	r = comment_thread_version(c, site, q->thread, &version);
 	if (r == 0)
-		r = cache_get(req->server->thread_cache, key, version, body, etag);
+		r = cache_get(req->server->thread_cache, key, version, body);
 	if (r == 1) {
-		/* A miss: build the answer and keep it for this version. */
-		r = comment_thread(c, site, q->thread, q->limit, q->after, &out);
-		if (r == 0) {
-			*body = json_dumps(out, JSON_COMPACT);
-			r = *body ? 0 : -ENOMEM;
-		}
-		if (r == 0) {
-			etag_of(*body, etag);
-			r = cache_put(req->server->thread_cache, key, version, *body, strlen(*body),
-				      etag);
-		}
+		/* A miss: build the page and keep it for this version. */
+		r = build_page(c, &pq, body);
+		if (r == 0)
+			*body = cache_put(req->server->thread_cache, key, version, *body);
 	}
 	store_release(req->server->store, c);
-	json_decref(out);
-	if (r < 0) {
-		free(*body);
-		*body = NULL;
-	}
 	return r;
 }
 
@@ -194,33 +218,33 @@ static void get_comments(struct request *req, struct reply *rep)
 	struct comment_error err;
 	struct submit_site site;
 	char stamp[KEYS_STAMP_MAX];
-	char *body = NULL;
+	struct cache_body *body = NULL;
 	int r;
 
 	if (request_site(req, NULL, &site, rep) != 0)
 		return;
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
-			      request_arg(req, "after"), req->snap->cfg->page_max, &q, &err);
+			      request_arg(req, "after"), request_arg(req, "cursor"),
+			      req->snap->cfg->page_max, &q, &err);
 	if (r == 0)
-		r = thread_body(req, site.id, &q, &body, rep->etag);
+		r = thread_body(req, site.id, &q, &body);
 	if (r != 0) {
-		rep->etag[0] = '\0';
 		reply_comment_error(rep, r, &err);
 		return;
 	}
-	/* The stamp changes every second; it is spliced into the answer and is
-	 * not part of the ETag.  body ends with '}'. */
+	/* The stamp changes every second; it follows the shared body (which
+	 * ends with '}') in the answer and is not part of the ETag. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
-	if (asprintf(&rep->text, "%.*s,\"stamp\":\"%s\"}", (int)strlen(body) - 1, body, stamp) <
-	    0) {
-		rep->text = NULL;
+	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
+	rep->shared = body;
+	if (asprintf(&rep->tail, ",\"stamp\":\"%s\"}", stamp) < 0) {
+		rep->tail = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
-	} else {
-		rep->content_type = "application/json; charset=utf-8";
-		rep->status = 200;
+		return;
 	}
-	free(body);
+	rep->content_type = "application/json; charset=utf-8";
+	rep->status = 200;
 }
 
 static void post_counts(struct request *req, struct reply *rep)

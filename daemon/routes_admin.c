@@ -15,6 +15,11 @@
 #include <strings.h>
 #include <time.h>
 
+/* A valid token always signs in: the failure limit keys on the client
+ * (address or IPv6 /64), which others can share - a NAT, a proxy, a
+ * neighbour on the /64 - and their failures must not lock a moderator out.
+ * Guessing is what the limit stops: past it, a wrong token is answered 429
+ * without a 401, and the tokens' 256 random bits do the rest. */
 static int admin_authenticate(struct request *req, struct reply *rep)
 {
 	const char *auth = request_header(req, "Authorization");
@@ -24,13 +29,6 @@ static int admin_authenticate(struct request *req, struct reply *rep)
 	unsigned wait;
 	int r;
 
-	wait = ratelimit_peek(req->server->auth_failures, key, now);
-	if (wait) {
-		reply_error(rep, 429, "rate_limited",
-			    "Too many failed sign-ins from your address; please wait.");
-		rep->retry_after = wait;
-		return 1;
-	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
 		r = ADMIN_DENIED;
 	} else {
@@ -44,7 +42,13 @@ static int admin_authenticate(struct request *req, struct reply *rep)
 		reply_error(rep, 500, "internal", "The server failed to check the token.");
 		return 1;
 	}
-	ratelimit_take(req->server->auth_failures, key, now);
+	wait = ratelimit_take(req->server->auth_failures, key, now);
+	if (wait) {
+		reply_error(rep, 429, "rate_limited",
+			    "Too many failed sign-ins from your address; please wait.");
+		rep->retry_after = wait;
+		return 1;
+	}
 	reply_error(rep, 401, "unauthorized",
 		    "This needs a valid admin token: Authorization: Bearer <token>.");
 	return 1;
@@ -171,7 +175,7 @@ static void list_comments(struct request *req, struct reply *rep)
 		return;
 	q.scope = scope;
 	c = store_acquire(req->server->store);
-	r = moderation_list(c, &q, &rep->json);
+	r = moderation_list(c, req->server->keys, &q, &rep->json);
 	store_release(req->server->store, c);
 	free(scope);
 	if (r < 0) {
@@ -235,8 +239,8 @@ static int edit_in_site(struct request *req, struct store_conn *c, const char *s
 		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				    (long long)req->id);
 	site = site_set_find(req->snap->sites, id);
-	return moderation_edit(c, req->server->classifier, site ? site->cfg : req->snap->cfg, scope,
-			       req->actor, req->id, ch, out, err);
+	return moderation_edit(c, req->server->classifier, site ? site->cfg : req->snap->cfg,
+			       req->server->keys, scope, req->actor, req->id, ch, out, err);
 }
 
 static void edit_comment(struct request *req, struct reply *rep)

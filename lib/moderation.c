@@ -34,8 +34,9 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
  * query that lists comments for moderators selects exactly these. */
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
-	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons, t.title, t.url,"            \
-	" c.moderator, p.author, substr(p.text, 1, 161), p.status = 'deleted', t.site"             \
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip_sealed, c.reasons, c.user_agent,"       \
+	" c.referrer, c.email_domain_sealed, t.title, t.url, c.moderator, p.author,"               \
+	" substr(p.text, 1, 161), p.status = 'deleted', t.site"                                    \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
 	" LEFT JOIN comments p ON p.id = c.parent_id"
 
@@ -61,7 +62,7 @@ static json_t *column_text_or_null(sqlite3_stmt *st, int col)
  * the text cut after EXCERPT_CHARS characters with an ellipsis. */
 static json_t *parent_excerpt(sqlite3_stmt *st)
 {
-	const char *text = (const char *)sqlite3_column_text(st, 19);
+	const char *text = (const char *)sqlite3_column_text(st, 22);
 	char cut[4 * EXCERPT_CHARS + 4];
 	size_t len = 0, chars = 0;
 
@@ -76,21 +77,21 @@ static json_t *parent_excerpt(sqlite3_stmt *st)
 	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
 	return json_pack(
 	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2), "author",
-	    sqlite3_column_text(st, 18) ? (const char *)sqlite3_column_text(st, 18) : "", "text",
-	    cut, "deleted", sqlite3_column_int(st, 20));
+	    sqlite3_column_text(st, 21) ? (const char *)sqlite3_column_text(st, 21) : "", "text",
+	    cut, "deleted", sqlite3_column_int(st, 23));
 }
 
 /* What the admin form adds to a comment for context: the article, the
  * parent's excerpt, the moderator who wrote it.  0 or -ENOMEM. */
 static int admin_context(sqlite3_stmt *st, json_t *row)
 {
-	bool by_moderator = sqlite3_column_type(st, 17) != SQLITE_NULL;
+	bool by_moderator = sqlite3_column_type(st, 20) != SQLITE_NULL;
 	int e = 0;
 
-	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 15));
-	e |= json_object_set_new(row, "page_url", column_text_or_null(st, 16));
+	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 18));
+	e |= json_object_set_new(row, "page_url", column_text_or_null(st, 19));
 	e |= json_object_set_new(row, "parent_excerpt", parent_excerpt(st));
-	e |= json_object_set_new(row, "moderator", column_text_or_null(st, 17));
+	e |= json_object_set_new(row, "moderator", column_text_or_null(st, 20));
 	e |= json_object_set_new(row, "author_badge", json_boolean(by_moderator));
 	return e ? -ENOMEM : 0;
 }
@@ -109,20 +110,22 @@ static json_t *column_json_array(sqlite3_stmt *st, int col)
 	return j;
 }
 
-/* The admin form of the current row of a statement shaped like sql_list. */
-static json_t *admin_row(sqlite3_stmt *st)
+/* The admin form of the current row of a statement shaped like sql_list:
+ * the client's network prefix only, opened from the sealed address. */
+static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
 	json_t *tokens = column_json_array(st, 11), *reasons = column_json_array(st, 14), *row;
+	char *ip = comment_unseal_column(st, 13, k);
 	struct net_addr addr;
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
 	if (hash && sqlite3_column_bytes(st, 12) >= 6)
 		sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, 6);
-	if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
-	    net_parse_ip((const char *)sqlite3_column_text(st, 13), &addr) == 0)
+	if (ip && net_parse_ip(ip, &addr) == 0)
 		net_format_prefix(&addr, prefix);
+	free(ip);
 	/* Readable kinds; an e-mail domain or network is never shown. */
 	if (explain_annotate(tokens) != 0) {
 		json_decref(tokens);
@@ -147,14 +150,15 @@ static json_t *admin_row(sqlite3_stmt *st)
 	if (row &&
 	    (admin_context(st, row) != 0 ||
 	     json_object_set_new(row, "site",
-				 json_string((const char *)sqlite3_column_text(st, 21))) != 0)) {
+				 json_string((const char *)sqlite3_column_text(st, 24))) != 0)) {
 		json_decref(row);
 		return NULL;
 	}
 	return row;
 }
 
-int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out)
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_list);
 	char like[2 * MODERATION_QUERY_MAX + 3];
@@ -189,7 +193,7 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	if (q->scope)
 		sqlite3_bind_text(st, 6, q->scope, -1, SQLITE_STATIC);
 	while ((rc = store_row(c, st)) == 1) {
-		json_t *row = admin_row(st);
+		json_t *row = admin_row(st, k);
 		if (!row || json_array_append_new(list, row) != 0) {
 			sqlite3_reset(st);
 			json_decref(list);
@@ -422,7 +426,7 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 }
 
 /* The admin form of comment id into *out.  0 or negative. */
-static int admin_get(struct store_conn *c, int64_t id, json_t **out)
+static int admin_get(struct store_conn *c, const struct keys *k, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get_admin);
 	int r;
@@ -432,7 +436,7 @@ static int admin_get(struct store_conn *c, int64_t id, json_t **out)
 	sqlite3_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
-		*out = admin_row(st);
+		*out = admin_row(st, k);
 	sqlite3_reset(st);
 	if (r == 0)
 		return -EIO;
@@ -450,7 +454,7 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	char *html = NULL;
 	int r;
 
-	r = comment_load(c, id, &row);
+	r = comment_load(c, NULL, id, &row);
 	if (r == 0 ||
 	    (r == 1 && (row.status == COMMENT_DELETED || !admin_scope_has(scope, row.site))))
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
@@ -476,7 +480,7 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 }
 
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *scope, const char *actor, int64_t id,
+		    const struct keys *k, const char *scope, const char *actor, int64_t id,
 		    const struct comment_change *ch, json_t **out, struct comment_error *err)
 {
 	int r;
@@ -486,7 +490,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 		return r;
 	r = edit_locked(c, cl, cfg, scope, actor, id, ch, err);
 	if (r == 0)
-		r = admin_get(c, id, out);
+		r = admin_get(c, k, id, out);
 	if (r == 0) {
 		r = comment_store_result(store_commit(c), err);
 		if (r) {
@@ -732,6 +736,31 @@ static const char sql_by_email[] =
     ADMIN_COLUMNS " WHERE c.email_hash = ?1"
 		  " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id";
 
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* An exported comment: the admin form and what else is held about its
+ * writer while it is kept: the client address, user agent, referrer (its
+ * host) and, for the edit window, the e-mail domain. */
+static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
+{
+	json_t *row = admin_row(st, k);
+	char *ip = comment_unseal_column(st, 13, k), *domain = comment_unseal_column(st, 17, k);
+
+	if (row && (json_object_set_new(row, "ip", text_or_null(ip)) != 0 ||
+		    json_object_set_new(row, "user_agent", column_text_or_null(st, 15)) != 0 ||
+		    json_object_set_new(row, "referrer", column_text_or_null(st, 16)) != 0 ||
+		    json_object_set_new(row, "email_domain", text_or_null(domain)) != 0)) {
+		json_decref(row);
+		row = NULL;
+	}
+	free(ip);
+	free(domain);
+	return row;
+}
+
 int moderation_export(struct store_conn *c, const struct keys *k, const char *scope,
 		      const char *email, json_t **out)
 {
@@ -752,7 +781,7 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *sc
 	if (scope)
 		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
-		if (json_array_append_new(list, admin_row(st)) != 0) {
+		if (json_array_append_new(list, export_row(st, k)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -776,9 +805,10 @@ static const char sql_audit_scope[] =
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
-    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, user_agent = NULL,"
-    " referrer = NULL, email_hash = NULL, features = NULL, tokens = NULL, edit_hash = NULL,"
-    " avatar = '', modified = ?2 WHERE id = ?1";
+    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, ip_sealed = NULL,"
+    " email_domain_sealed = NULL, user_agent = NULL, referrer = NULL, email_hash = NULL,"
+    " features = NULL, tokens = NULL, edit_hash = NULL, avatar = '', modified = ?2"
+    " WHERE id = ?1";
 
 /* Writes the audit rows of a privacy request over scope. */
 static int audit_scope(struct store_conn *c, const char *scope, const char *actor,
@@ -875,8 +905,12 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	if (r)
 		goto out;
 	r = store_commit(c);
-	if (r == 0)
+	if (r == 0) {
+		/* secure_delete zeroed the erased rows in the pages; the WAL still
+		 * holds the pages as they were: copy it back and truncate it. */
+		store_checkpoint_truncate(c);
 		*out = json_pack("{s:I}", "erased", (json_int_t)n);
+	}
 out:
 	store_rollback(c);
 	sodium_memzero(hash, sizeof(hash));
@@ -884,66 +918,189 @@ out:
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 
-/* ?2: the scope. */
+/* Retention.  Each statement takes the age it applies to (?1: created
+ * before), now (?2) and the scope (?3, lib/admin.h: NULL for every site);
+ * the edit window's statements also take the sites' own windows (?4, a
+ * JSON object of site id to seconds, over ?1 for the sites it names).
+ * Expired spam that others replied to is emptied to a tombstone, so the
+ * replies stay visible and nothing of the spam stays readable. */
 #define IN_SCOPE_THREAD                                                                            \
-	" AND (?2 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
-	" WHERE site IN (SELECT value FROM json_each(?2))))"
+	" AND (?3 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
+	" WHERE site IN (SELECT value FROM json_each(?3))))"
+/* (IN_SCOPE_SITE as for the daily series: ?3.) */
+static const char sql_old_spam_tombstone[] =
+    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
+    " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
+    " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
+    " WHERE status = 'spam' AND created < ?1"
+    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_ips[] =
-    "UPDATE comments SET ip = NULL, user_agent = NULL WHERE created < ?1"
-    " AND (ip IS NOT NULL OR user_agent IS NOT NULL)" IN_SCOPE_THREAD;
+    "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
+    " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
+    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD;
+static const char sql_old_domains[] =
+    "UPDATE comments SET email_domain_sealed = NULL WHERE email_domain_sealed IS NOT NULL"
+    " AND created < coalesce(?2 - (SELECT w.value FROM threads t, json_each(?4) w"
+    " WHERE t.id = comments.thread_id AND w.key = t.site), ?1)" IN_SCOPE_THREAD;
+static const char sql_old_decoy_content[] =
+    "UPDATE decoys SET sealed = NULL WHERE sealed IS NOT NULL"
+    " AND created < coalesce(?2 - (SELECT w.value FROM json_each(?4) w"
+    " WHERE w.key = decoys.site), ?1)" IN_SCOPE_SITE;
+static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1" IN_SCOPE_SITE;
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 
-/* Runs one retention statement over scope with the time bound ?1. */
-static int retain(struct store_conn *c, const char *sql, const char *scope, int64_t bound,
-		  const char *what, unsigned *changed)
+/* What a retention pass binds to its statements. */
+struct retention_pass {
+	const char *scope;   /* ?3 */
+	const char *windows; /* ?4 */
+	int64_t now;	     /* ?2 */
+};
+
+/* Runs one retention statement for rows created before `before`; *changed
+ * counts them (may be NULL). */
+static int retire(struct store_conn *c, const char *sql, const struct retention_pass *p,
+		  int64_t before, const char *what, unsigned *changed)
 {
 	sqlite3_stmt *st = store_stmt(c, sql);
-	int r;
+	int n, r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, bound);
-	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	n = sqlite3_bind_parameter_count(st);
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, p->now);
+	if (p->scope)
+		sqlite3_bind_text(st, 3, p->scope, -1, SQLITE_STATIC);
+	if (n >= 4 && p->windows)
+		sqlite3_bind_text(st, 4, p->windows, -1, SQLITE_STATIC);
 	r = store_run(c, st, what);
-	if (r == 0)
-		*changed = store_changes(c);
+	if (r == 0 && changed)
+		*changed += store_changes(c);
 	return r;
 }
 
-int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
-			unsigned spam_days, unsigned ip_days, unsigned prune_days, int64_t now,
-			struct maintenance_report *rep)
+static int retention_steps(struct store_conn *c, const struct moderation_retention *rt,
+			   const struct retention_pass *p, struct maintenance_report *rep)
 {
-	unsigned changed = 0;
+	const int64_t spam = p->now - (int64_t)rt->spam_days * 86400,
+		      ips = p->now - (int64_t)rt->ip_days * 86400,
+		      edit = p->now - (int64_t)rt->edit_window;
 	int r;
 
-	memset(rep, 0, sizeof(*rep));
-	r = store_begin(c);
-	if (r)
-		return r;
-	r = retain(c, sql_old_spam, scope, now - (int64_t)spam_days * 86400, "spam retention",
-		   &rep->spam_deleted);
+	r = retire(c, sql_old_spam_tombstone, p, spam, "spam retention", &rep->spam_emptied);
 	if (r == 0)
-		r = retain(c, sql_old_ips, scope, now - (int64_t)ip_days * 86400, "ip retention",
-			   &rep->ips_cleared);
+		r = retire(c, sql_old_spam, p, spam, "spam retention", &rep->spam_deleted);
+	if (r == 0)
+		r = retire(c, sql_old_ips, p, ips, "ip retention", &rep->ips_cleared);
+	if (r == 0)
+		r = retire(c, sql_old_domains, p, edit, "e-mail domain retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoy_content, p, edit, "decoy retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoys, p, spam, "decoy retention", &rep->decoys_purged);
 	/* Tombstones whose last reply went (repeat: chains of tombstones). */
 	for (int i = 0; r == 0 && i < 64; i++) {
-		r = retain(c, sql_bare_tombstones, scope, 0, "tombstones", &changed);
+		unsigned changed = 0;
+		r = retire(c, sql_bare_tombstones, p, 0, "tombstones", &changed);
 		rep->tombstones_purged += changed;
 		if (!changed)
 			break;
 	}
+	return r;
+}
+
+/* The sites' own edit windows as a JSON object (caller frees), or NULL
+ * with *oom false when there are none. */
+static char *windows_json(const struct moderation_retention *rt, bool *oom)
+{
+	json_t *o = rt->n_windows ? json_object() : NULL;
+	char *text = NULL;
+
+	*oom = rt->n_windows && !o;
+	for (size_t i = 0; o && i < rt->n_windows; i++) {
+		if (json_object_set_new(o, rt->windows[i].site,
+					json_integer(rt->windows[i].edit_window)) != 0)
+			*oom = true;
+	}
+	if (o && !*oom) {
+		text = json_dumps(o, JSON_COMPACT);
+		*oom = !text;
+	}
+	json_decref(o);
+	return text;
+}
+
+int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
+			const struct moderation_retention *rt, int64_t now,
+			struct maintenance_report *rep)
+{
+	struct retention_pass p = {.scope = scope, .now = now};
+	char *windows;
+	bool oom;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	windows = windows_json(rt, &oom);
+	if (oom)
+		return -ENOMEM;
+	p.windows = windows;
+	r = store_begin(c);
+	if (r) {
+		free(windows);
+		return r;
+	}
+	r = retention_steps(c, rt, &p, rep);
 	/* The classifier's tokens are every site's: pruned only for all. */
 	if (r == 0 && !scope)
-		r = classifier_prune(cl, c, now - (int64_t)prune_days * 86400, &rep->tokens_pruned);
+		r = classifier_prune(cl, c, now - (int64_t)rt->prune_days * 86400,
+				     &rep->tokens_pruned);
 	if (r == 0)
 		r = store_commit(c);
+	/* What retention removed was zeroed in the pages (secure_delete); the
+	 * WAL still holds them as they were: copy it back and truncate it. */
+	if (r == 0 && store_checkpoint_truncate(c) == 0)
+		rep->wal_truncated = true;
 	store_rollback(c);
+	free(windows);
 	return r;
+}
+
+int moderation_retention_of(const struct config *cfg, struct moderation_retention *rt,
+			    struct moderation_window **windows)
+{
+	size_t n = config_site_count(cfg);
+	char err[CONFIG_ERR_MAX];
+
+	*rt = (struct moderation_retention){
+	    .spam_days = cfg->spam_retention_days,
+	    .ip_days = cfg->ip_retention_days,
+	    .prune_days = cfg->token_prune_days,
+	    .edit_window = cfg->edit_window,
+	};
+	*windows = calloc(n, sizeof(**windows));
+	if (!*windows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct config *view = NULL;
+		int r = config_site_view(cfg, i, &view, err);
+
+		/* A view config_check refused is not served: no window of its own. */
+		if (r < 0) {
+			free(*windows);
+			*windows = NULL;
+			return r;
+		}
+		if (r == 0 && view->edit_window != cfg->edit_window)
+			(*windows)[rt->n_windows++] =
+			    (struct moderation_window){config_site_id(cfg, i), view->edit_window};
+		config_free(view);
+	}
+	rt->windows = *windows;
+	return 0;
 }

@@ -44,11 +44,14 @@ struct moderation_query {
 	const char *scope;  /* the sites to list (lib/admin.h), NULL: every site */
 };
 
-/* Lists comments newest first with everything a moderator needs: site,
- * thread, author, url, text, html, created, status, score, verdict, tokens, a
- * 12-hex-digit prefix of the e-mail hash and the IP's network prefix.
+/* Lists the scope's comments newest first with everything a moderator
+ * needs: site, thread, author, url, text, html, created, status, score,
+ * verdict, deciding tokens (no e-mail domain or network in clear), a
+ * 12-hex-digit prefix of the e-mail hash and the IP's network prefix
+ * (opened with k from the sealed address; null once cleared).
  * {"comments": [...], "next": id or null}.  0 or negative. */
-int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out);
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out);
 
 /* Applies action to comment id as actor (audit).  0, COMMENT_INVALID with
  * err (404 no such comment), COMMENT_UNAVAILABLE (503), negative. */
@@ -74,7 +77,7 @@ int moderation_comment_site(struct store_conn *c, const char *scope, int64_t id,
  * view).  0, COMMENT_INVALID, COMMENT_UNAVAILABLE, negative.  *out is the
  * updated comment (admin form). */
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *scope, const char *actor, int64_t id,
+		    const struct keys *k, const char *scope, const char *actor, int64_t id,
 		    const struct comment_change *ch, json_t **out, struct comment_error *err);
 
 /* The scope's figures: {"comments": {"published": n, ...}, "discarded": n,
@@ -100,32 +103,68 @@ int moderation_series(struct store_conn *c, const char *scope, unsigned days, in
 		      json_t **out);
 
 /* Every comment of the scope written with email (normalised here; only its
- * hash is used, the address is not kept): {"comments": [...]}. */
+ * hash is used, the address is not kept), with everything held about its
+ * writer while it is kept: the admin form plus "ip", "user_agent",
+ * "referrer" and "email_domain" (null once cleared): {"comments": [...]}. */
 int moderation_export(struct store_conn *c, const struct keys *k, const char *scope,
 		      const char *email, json_t **out);
 
 /* Removes every comment of the scope written with email (tombstones where
  * published replies hang below), or with anonymise keeps them as
  * "Anonymous" with no URL, IP, e-mail hash or features; forgets what the
- * classifier learned from them; one audit row per site of the scope.
- * {"erased": n} in *out. */
+ * classifier learned from them; one audit row per site of the scope; then
+ * truncates the WAL (store_checkpoint_truncate) so the erased text is left
+ * nowhere in the files.  {"erased": n} in *out. */
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *scope, const char *email, bool anonymise, const char *actor,
 		     json_t **out);
 
 struct maintenance_report {
 	unsigned spam_deleted;
+	unsigned spam_emptied; /* expired spam with replies: now a tombstone */
 	unsigned ips_cleared;
 	unsigned tokens_pruned;
 	unsigned tombstones_purged;
+	unsigned decoys_purged;
+	bool wal_truncated;
 };
 
-/* In the scope's sites, deletes spam older than spam_days, clears IP
- * addresses (and user agents) older than ip_days and drops tombstones left
+/* A site's own edit window (edit_window in its [site ID] section). */
+struct moderation_window {
+	const char *site;
+	unsigned edit_window; /* seconds */
+};
+
+/* How long things are kept (from the configuration). */
+struct moderation_retention {
+	unsigned spam_days;   /* spam, and discarded comments' decoy records */
+	unsigned ip_days;     /* client addresses, user agents, referrers */
+	unsigned prune_days;  /* classifier tokens seen once */
+	unsigned edit_window; /* seconds: e-mail domains, decoys' content */
+	/* Sites whose edit window is their own (n_windows of them; NULL:
+	 * none): their e-mail domains and decoys' content are kept exactly as
+	 * long as their authors may edit, no shorter and no longer. */
+	const struct moderation_window *windows;
+	size_t n_windows;
+};
+
+/* In the scope's sites (lib/admin.h; NULL: every site), deletes spam older
+ * than spam_days (emptying it to a tombstone where replies hang below),
+ * clears client addresses, user agents and referrers older than ip_days and
+ * sealed e-mail domains and decoy contents older than their site's edit
+ * window, forgets decoys older than spam_days and drops tombstones left
  * without replies; for every site (scope NULL) it also prunes classifier
- * tokens seen once and not for prune_days.  now: Unix seconds. */
+ * tokens seen once and not for prune_days.  Then it truncates the WAL.
+ * now: Unix seconds.  0 or a store result. */
 int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
-			unsigned spam_days, unsigned ip_days, unsigned prune_days, int64_t now,
+			const struct moderation_retention *rt, int64_t now,
 			struct maintenance_report *rep);
+
+/* The retention cfg (a whole configuration, with its [site ID] sections)
+ * asks for: the top-level periods, and the edit window of every site whose
+ * own differs.  *windows (caller frees; may be NULL) holds rt->windows and
+ * borrows the site ids from cfg.  0 or -ENOMEM. */
+int moderation_retention_of(const struct config *cfg, struct moderation_retention *rt,
+			    struct moderation_window **windows);
 
 #endif

@@ -215,3 +215,64 @@ out:
 	cmark_node_free(doc);
 	return r;
 }
+
+/* One node of render_visit's walk. */
+static void visit(const struct render_visitor *v, cmark_node *n, bool enter)
+{
+	const char *s, *url;
+
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_TEXT:
+	case CMARK_NODE_HTML_INLINE:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_CODE_BLOCK:
+	case CMARK_NODE_HTML_BLOCK:
+		s = cmark_node_get_literal(n);
+		if (s)
+			v->text(s, strlen(s), inside_link(n), v->u);
+		if (cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK ||
+		    cmark_node_get_type(n) == CMARK_NODE_HTML_BLOCK)
+			v->text("\n", 1, false, v->u);
+		return;
+	case CMARK_NODE_SOFTBREAK:
+	case CMARK_NODE_LINEBREAK:
+		v->text("\n", 1, inside_link(n), v->u);
+		return;
+	case CMARK_NODE_PARAGRAPH:
+	case CMARK_NODE_HEADING:
+	case CMARK_NODE_ITEM:
+		if (!enter)
+			v->text("\n", 1, false, v->u);
+		return;
+	case CMARK_NODE_LINK:
+		url = cmark_node_get_url(n);
+		if (enter && url && link_allowed(url) && !inside_link(n))
+			v->link(url, v->u);
+		return;
+	default:
+		return;
+	}
+}
+
+int render_visit(const char *text, size_t len, const struct render_visitor *v)
+{
+	cmark_node *doc;
+	cmark_iter *it;
+	cmark_event_type ev;
+
+	if (len > RENDER_MAX_INPUT)
+		return RENDER_TOO_BIG;
+	doc = cmark_parse_document(text, len, CMARK_OPT_VALIDATE_UTF8);
+	if (!doc)
+		return -ENOMEM;
+	it = cmark_iter_new(doc);
+	if (!it) {
+		cmark_node_free(doc);
+		return -ENOMEM;
+	}
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		visit(v, cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER);
+	cmark_iter_free(it);
+	cmark_node_free(doc);
+	return 0;
+}

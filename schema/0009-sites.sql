@@ -1,9 +1,10 @@
 -- 0009: sites.  One daemon serves several blogs (docs/configuration.md,
 -- "Sites"): a thread is identified by its site and its path, admin tokens
 -- may be limited to sites, Akismet keys and audit rows name their site,
--- and discarded comments are counted per site.  Everything that existed
--- before belongs to the site "default", the one site of a configuration
--- without [site ID] sections, so an upgrade changes nothing it serves.
+-- and discarded comments are counted (and their decoys kept) per site.
+-- Everything that existed before belongs to the site "default", the one
+-- site of a configuration without [site ID] sections, so an upgrade
+-- changes nothing it serves.
 
 -- threads: UNIQUE (site, path) replaces UNIQUE (path), so the table is
 -- rebuilt with every column it had (0001, 0004's version, 0007's title and
@@ -52,6 +53,12 @@ CREATE TABLE admin_token_sites (
 -- An Akismet key belongs to one site: its checks decide by that site's
 -- rules.
 ALTER TABLE akismet_keys ADD COLUMN site TEXT NOT NULL DEFAULT 'default';
+
+-- A discarded post's decoy (0008) belongs to the site it was posted to:
+-- its poster's edit token works there only (another site answers 404, as
+-- for a stored comment of another site), and its content is kept for that
+-- site's edit window.
+ALTER TABLE decoys ADD COLUMN site TEXT NOT NULL DEFAULT 'default';
 
 -- The site an audit row concerns; NULL for what concerns no one site (a
 -- privacy request run for every site at once).

@@ -40,7 +40,7 @@
 			author: 'Vul je naam in (zonder regeleinden).', mail: 'Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.',
 			url: 'Een website begint met http:// of https://.', body: 'Schrijf een reactie (niet te lang).',
 			rate: 'Even geduld: je plaatst te snel reacties.', closed: 'De tijd om te bewerken is voorbij.',
-			net: 'Geen verbinding met de reactieserver.', authorBadge: 'Auteur'
+			net: 'Geen verbinding met de reactieserver.', authorBadge: 'Auteur', more: 'Meer reacties'
 		},
 		en: {
 			zero: 'No comments yet', one: '1 comment', other: '{n} comments',
@@ -59,7 +59,7 @@
 			author: 'Please enter your name (on one line).', mail: 'Please enter a valid e-mail address, such as name@example.org.',
 			url: 'A website starts with http:// or https://.', body: 'Please write a comment (not too long).',
 			rate: 'Please wait a moment: you are posting too fast.', closed: 'The time to edit has passed.',
-			net: 'No connection to the comment server.', authorBadge: 'Author'
+			net: 'No connection to the comment server.', authorBadge: 'Author', more: 'More comments'
 		},
 		de: {
 			zero: 'Noch keine Kommentare', one: '1 Kommentar', other: '{n} Kommentare',
@@ -78,7 +78,7 @@
 			author: 'Bitte gib deinen Namen ein (in einer Zeile).', mail: 'Bitte gib eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.',
 			url: 'Eine Website beginnt mit http:// oder https://.', body: 'Bitte schreibe einen Kommentar (nicht zu lang).',
 			rate: 'Einen Moment bitte: du kommentierst zu schnell.', closed: 'Die Zeit zum Bearbeiten ist vorbei.',
-			net: 'Keine Verbindung zum Kommentarserver.', authorBadge: 'Autor'
+			net: 'Keine Verbindung zum Kommentarserver.', authorBadge: 'Autor', more: 'Weitere Kommentare'
 		}
 	};
 	/* Server error codes -> [form field, string key]. */
@@ -470,11 +470,30 @@
 		}, function (err) { say(S.error + (err.code === 'edit_window_closed' ? S.closed : err.message), true); });
 	}
 
+	/* A page of the thread: its comments go at the end, a reply whose parent
+	 * came on an earlier page under that parent; a cursor brings a button
+	 * for the next page. */
+	var moreBtn = null;
+	function addPage(data) {
+		if (moreBtn) { moreBtn.remove(); moreBtn = null; }
+		(data.comments || []).forEach(function (c) {
+			(c.parent && nodes[c.parent] ? nodes[c.parent].replies : list).appendChild(build(c));
+		});
+		if (data.cursor) {
+			moreBtn = el('button.cd-btn.cd-more', { type: 'button', text: S.more, on: ['click', function () {
+				moreBtn.disabled = true;
+				request('GET', 'comments?thread=' + encodeURIComponent(thread) + '&cursor=' + encodeURIComponent(data.cursor))
+					.then(addPage, function () { moreBtn.disabled = false; say(S.loadError, true); });
+			}] });
+			list.after(moreBtn);
+		}
+	}
+
 	function render(data) {
 		if (data.stamp) f.stamp.value = data.stamp;
 		list.textContent = '';
 		nodes = {};
-		(data.comments || []).forEach(function (c) { list.appendChild(build(c)); });
+		addPage(data);
 		setCount(data.count || 0);
 		/* The author's own held comments: only their browser knows of them. */
 		var changed = false;

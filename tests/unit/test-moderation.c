@@ -263,7 +263,7 @@ static const char *list_ids(const char *status, const char *thread, const char *
 	json_t *out = NULL;
 	const char *s;
 
-	if (moderation_list(conn, &mq, &out) != 0)
+	if (moderation_list(conn, keys, &mq, &out) != 0)
 		return "(error)";
 	s = ids_of(out, named, n_named);
 	if (next) {
@@ -386,7 +386,7 @@ static void test_list(void)
 		char hex[13];
 		unsigned char h[KEYS_HASH_BYTES];
 
-		is_int(moderation_list(conn, &mq, &out), 0, "moderation_list");
+		is_int(moderation_list(conn, keys, &mq, &out), 0, "moderation_list");
 		json_array_foreach(json_object_get(out, "comments"), i, e)
 		{
 			if (json_integer_value(json_object_get(e, "id")) == L[0])
@@ -469,7 +469,7 @@ static void test_list(void)
 		struct moderation_query mq = {
 		    .thread = "/list/b", .status = "published", .limit = 1, .before = L[4]};
 		json_t *out = NULL;
-		moderation_list(conn, &mq, &out);
+		moderation_list(conn, keys, &mq, &out);
 		json_t *row = json_array_get(json_object_get(out, "comments"), 0);
 		ok(json_integer_value(json_object_get(row, "id")) == L[3] &&
 		       json_is_null(json_object_get(row, "score")) &&
@@ -715,7 +715,7 @@ static json_t *edit(int64_t id, const char *text, const char *author, int *r,
 	json_t *out = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*r = moderation_edit(conn, cl, cfg, NULL, "mod", id, &ch, &out, err);
+	*r = moderation_edit(conn, cl, cfg, keys, NULL, "mod", id, &ch, &out, err);
 	comment_change_clear(&ch);
 	return out;
 }
@@ -870,10 +870,15 @@ static void test_stats(void)
 	uint64_t ns, nh;
 	int64_t now = (int64_t)time(NULL), ids[3] = {0};
 
-	is_int(comment_discard(conn, "default", now, &ids[0], &err), 0, "a discard is counted");
-	is_int(comment_discard(conn, "default", now, &ids[1], &err), 0, "a second one");
-	is_int(comment_discard(conn, "default", now - 3 * DAY, &ids[2], &err), 0,
+	unsigned char h[KEYS_HASH_BYTES] = {1};
+
+	is_int(comment_discard(conn, "default", now, h, NULL, 0, &ids[0], &err), 0,
+	       "a discard is counted");
+	is_int(comment_discard(conn, "default", now, h, NULL, 0, &ids[1], &err), 0, "a second one");
+	is_int(comment_discard(conn, "default", now - 3 * DAY, h, "x", 1, &ids[2], &err), 0,
 	       "one three days ago");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id IN (?1)", ids[0]), 1,
+	       "each leaves a decoy record");
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
 	is_int(moderation_stats(conn, cl, &cs, NULL, &out), 0, "moderation_stats");
@@ -977,9 +982,11 @@ static void test_series(void)
 	mk("/series", 0, "Promo", "Koop nu goedkope dingen.", COMMENT_SPAM);
 	int64_t spam_id = mk("/series", 0, "Promo2", "Koop nu nog meer dingen.", COMMENT_SPAM);
 	{
+		unsigned char h[KEYS_HASH_BYTES] = {0};
 		int64_t x;
-		is_int(comment_discard(conn, "default", now, &x, &err), 0, "a discard today");
-		is_int(comment_discard(conn, "default", now - 2 * DAY, &x, &err), 0,
+		is_int(comment_discard(conn, "default", now, h, NULL, 0, &x, &err), 0,
+		       "a discard today");
+		is_int(comment_discard(conn, "default", now - 2 * DAY, h, NULL, 0, &x, &err), 0,
 		       "one two days ago");
 	}
 	is_int(moderation_act(conn, cl, NULL, "test", MODERATION_APPROVE, id, &err), 0,
@@ -1039,7 +1046,7 @@ static void test_context(void)
 	     "\"spam\":1,\"ham\":0},{\"token\":\"url:bit.ly\",\"p\":0.8,\"spam\":1,\"ham\":0}]'"
 	     " WHERE id = ?1",
 	     rid, 0);
-	is_int(moderation_list(conn, &mq, &out), 0, "list the thread");
+	is_int(moderation_list(conn, keys, &mq, &out), 0, "list the thread");
 	json_array_foreach(json_object_get(out, "comments"), i, e)
 	{
 		if (json_integer_value(json_object_get(e, "id")) == rid)
@@ -1169,9 +1176,20 @@ static void test_privacy(void)
 	       "Second thought on tulips", "with the text");
 	{
 		char *dump = json_dumps(out, 0);
-		ok(dump && !strstr(dump, "erin@example.org") && !strstr(dump, "203.0.113.50"),
-		   "the export holds no address and no full IP");
+		ok(dump && !strstr(dump, "erin@example.org") && !strstr(dump, "ERIN@"),
+		   "the export does not repeat the e-mail address");
 		free(dump);
+		dump = NULL;
+	}
+	{
+		json_t *first = json_array_get(list, 0);
+		is_str(json_string_value(json_object_get(first, "ip")), "203.0.113.50",
+		       "the export gives the client address held (opened from its seal)");
+		ok(json_is_string(json_object_get(first, "user_agent")), "and the user agent");
+		ok(json_object_get(first, "referrer") != NULL,
+		   "and the referrer (null: none sent)");
+		is_str(json_string_value(json_object_get(first, "email_domain")), "example.org",
+		       "and the e-mail domain kept for the edit window");
 	}
 	json_decref(out);
 	out = NULL;
@@ -1195,9 +1213,10 @@ static void test_privacy(void)
 	}
 	ok(scan_str("secret garden", where, sizeof(where)) > 0 &&
 	       scan_str("Erinna", where, sizeof(where)) > 0 &&
-	       scan_tables(erin_hash, sizeof(erin_hash), where, sizeof(where)) > 0 &&
-	       scan_str("203.0.113.50", where, sizeof(where)) > 0,
-	   "before erasure the table scan finds Erin's text, name, hash and IP");
+	       scan_tables(erin_hash, sizeof(erin_hash), where, sizeof(where)) > 0,
+	   "before erasure the table scan finds Erin's text, name and hash");
+	is_int(scan_str("203.0.113.50", where, sizeof(where)) + scan_str("203.0.113.0", where, 128),
+	       0, "but never her address or its prefix in clear (%s)", where);
 	int64_t linked = q_int("SELECT count(*) FROM audit WHERE comment_id IN (SELECT id FROM"
 			       " comments WHERE email_hash = (SELECT email_hash FROM comments"
 			       " WHERE id = ?1))",
@@ -1301,6 +1320,7 @@ static void test_maintain(void)
 	struct maintenance_report rep;
 	int64_t now = (int64_t)time(NULL);
 	const unsigned spam_days = 15, ip_days = 30, prune_days = 60;
+	const struct moderation_retention rt = {spam_days, ip_days, prune_days, 900, NULL, 0};
 
 	/* Spam retention. */
 	int64_t s_old = mk("/maint", 0, "OldSpam", "Ancient spam offer", COMMENT_SPAM);
@@ -1321,9 +1341,10 @@ static void test_maintain(void)
 	int64_t m3 = mk("/maint", 0, "Old3", "Old comment already cleared", COMMENT_PUBLISHED);
 	int64_t m4 = mk("/maint", 0, "Young", "Comment from last week", COMMENT_PUBLISHED);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m1, now - 40 * DAY);
-	exec("UPDATE comments SET created = ?2, ip = NULL WHERE id = ?1", m2, now - 31 * DAY);
-	exec("UPDATE comments SET created = ?2, ip = NULL, user_agent = NULL WHERE id = ?1", m3,
-	     now - 90 * DAY);
+	exec("UPDATE comments SET created = ?2, ip_sealed = NULL WHERE id = ?1", m2,
+	     now - 31 * DAY);
+	exec("UPDATE comments SET created = ?2, ip_sealed = NULL, user_agent = NULL WHERE id = ?1",
+	     m3, now - 90 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m4, now - 7 * DAY);
 
 	/* A chain of tombstones T1 <- T2 <- T3 <- T4, then T4 removed. */
@@ -1356,27 +1377,39 @@ static void test_maintain(void)
 	   (long long)want_pruned, (long long)old_multi);
 	char *gen0 = q_str("SELECT generation FROM classifier_state", 0);
 	int64_t ip_want = q_int("SELECT count(*) FROM comments WHERE created < ?1 AND"
-				" (ip IS NOT NULL OR user_agent IS NOT NULL)",
+				" (ip_sealed IS NOT NULL OR user_agent IS NOT NULL)",
 				now - (int64_t)ip_days * DAY);
 	is_int(ip_want, 2, "two old comments with an IP or user agent");
+	is_int(q_int("SELECT count(*) FROM comments WHERE ip IS NOT NULL", 0), 0,
+	       "no address is stored in clear");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, NULL, spam_days, ip_days, prune_days, now, &rep), 0,
-	       "moderation_maintain");
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "moderation_maintain");
 	is_int(rep.spam_deleted, 1, "report: one old spam deleted");
 	is_str(col("id", s_old), "(none)", "the old spam is gone");
 	ok(strcmp(col("status", s_new), "spam") == 0, "recent spam is kept");
-	ok(strcmp(col("status", s_rep), "spam") == 0, "old spam with a reply is kept");
-	is_str(col("status", s_rep_r), "published", "and so is the reply");
+	is_int(rep.spam_emptied, 1, "report: one old spam with a reply emptied");
+	is_str(col("status || '|' || author || '|' || text || '|' || html", s_rep), "deleted|||",
+	       "old spam with a reply is emptied to a tombstone");
+	is_str(
+	    col("coalesce(email_hash, ip_sealed, user_agent, tokens, features, edit_hash)", s_rep),
+	    "(null)", "with no e-mail hash, address, user agent, tokens or features");
+	is_str(col("status", s_rep_r), "published", "and the reply stays published");
 	is_str(col("status", p_old), "pending", "old pending comments are kept");
 
 	is_int(rep.ips_cleared, 2, "report: two IPs cleared");
-	is_str(col("coalesce(ip, 'null') || coalesce(user_agent, 'null')", m1), "nullnull",
+	is_str(col("coalesce(ip_sealed, 'null') || coalesce(user_agent, 'null')", m1), "nullnull",
 	       "an old comment loses IP and user agent");
-	is_str(col("coalesce(ip, 'null') || coalesce(user_agent, 'null')", m2), "nullnull",
+	is_str(col("coalesce(ip_sealed, 'null') || coalesce(user_agent, 'null')", m2), "nullnull",
 	       "one with only a user agent loses that");
-	is_str(col("ip", m4), "192.0.2.10", "a recent comment keeps its IP");
+	{
+		struct comment_row row;
+		is_int(comment_load(conn, keys, m4, &row), 1, "load a recent comment");
+		is_str(row.ip, "192.0.2.10", "a recent comment keeps its IP (sealed)");
+		comment_row_clear(&row);
+	}
 	is_str(col("text", m1), "Old comment one", "the comment itself stays");
+	ok(rep.wal_truncated, "the WAL is truncated after retention");
 
 	is_int(rep.tombstones_purged, 3, "report: three tombstones purged");
 	ok(strcmp(col("id", T[0]), "(none)") == 0 && strcmp(col("id", T[1]), "(none)") == 0 &&
@@ -1404,18 +1437,72 @@ static void test_maintain(void)
 	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, NULL, spam_days, ip_days, prune_days, now, &rep), 0,
-	       "maintain again");
-	ok(rep.spam_deleted == 0 && rep.ips_cleared == 0 && rep.tombstones_purged == 0 &&
-	       rep.tokens_pruned == 0,
-	   "finds nothing to do (%u %u %u %u)", rep.spam_deleted, rep.ips_cleared,
-	   rep.tombstones_purged, rep.tokens_pruned);
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "maintain again");
+	ok(rep.spam_deleted == 0 && rep.spam_emptied == 0 && rep.ips_cleared == 0 &&
+	       rep.tombstones_purged == 0 && rep.tokens_pruned == 0,
+	   "finds nothing to do (%u %u %u %u %u)", rep.spam_deleted, rep.spam_emptied,
+	   rep.ips_cleared, rep.tombstones_purged, rep.tokens_pruned);
 
 	/* Retention of 0 days: everything older than now. */
 	exec("UPDATE comments SET created = ?1 WHERE id = ?2", now - 1, s_new);
 	memset(&rep, 0, sizeof(rep));
-	moderation_maintain(conn, cl, NULL, 0, 10000, 10000, now, &rep);
+	{
+		const struct moderation_retention zero = {0, 10000, 10000, 900, NULL, 0};
+		moderation_maintain(conn, cl, NULL, &zero, now, &rep);
+	}
 	is_str(col("id", s_new), "(none)", "spam_days 0: spam older than now goes");
+}
+
+/* Each site keeps e-mail domains and decoys' content for its own edit
+ * window: a site with a longer one must not lose them early (its authors'
+ * edits are decided with the domain, and a decoy must stay editable as
+ * long as a held comment would), one with a shorter one not keep them
+ * longer. */
+static void test_scope_windows(void)
+{
+	static const struct moderation_window windows[] = {{"notes", 7200}};
+	const struct moderation_retention rt = {15, 30, 60, 900, windows, 1};
+	unsigned char h[KEYS_HASH_BYTES] = {9};
+	struct maintenance_report rep;
+	struct comment_error err;
+	int64_t now = time(NULL), b, n, d, bd = 0, nd = 0, dd = 0;
+
+	mk_site = "blog";
+	b = mk("/windows", 0, "Wren", "Blog, an hour ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "blog", now - 3600, h, "x", 1, &bd, &err);
+	mk_site = "notes";
+	n = mk("/windows", 0, "Nell", "Notes, an hour ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "notes", now - 3600, h, "x", 1, &nd, &err);
+	mk_site = "default";
+	d = mk("/windows", 0, "Dora", "Default, ten minutes ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "default", now - 600, h, "x", 1, &dd, &err);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", b, now - 3600);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", n, now - 3600);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", d, now - 600);
+	ok(q_int("SELECT count(*) FROM comments WHERE id IN (?1) AND email_domain_sealed NOT NULL",
+		 b) == 1,
+	   "a comment keeps its e-mail domain sealed");
+
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "maintain every site");
+	is_str(col("coalesce(email_domain_sealed, 'gone')", b), "gone",
+	       "blog (900 s window) clears an hour-old e-mail domain");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NULL", bd), 1,
+	       "and an hour-old decoy's content");
+	ok(strcmp(col("coalesce(email_domain_sealed, 'gone')", n), "gone") != 0,
+	   "notes (7200 s window) keeps it");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NOT NULL", nd), 1,
+	       "and its decoy's content");
+	ok(strcmp(col("coalesce(email_domain_sealed, 'gone')", d), "gone") != 0,
+	   "the default site keeps a ten-minute-old one");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NOT NULL", dd), 1,
+	       "and its decoy's content");
+
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now + 7200, &rep), 0,
+	       "maintain two hours later");
+	is_str(col("coalesce(email_domain_sealed, 'gone')", n), "gone",
+	       "notes' window has closed: its domain goes");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NULL", nd), 1,
+	       "and its decoy's content");
 }
 
 /* A token's scope: nothing of another site is seen or changed, and what is
@@ -1447,7 +1534,7 @@ static void test_scope(void)
 	mk_site = "default";
 	ok(b1 > 0 && b2 > 0 && n1 > 0 && n2 > 0 && ns > 0, "comments on two sites");
 
-	is_int(moderation_list(conn, &mq, &out), 0, "list blog's comments");
+	is_int(moderation_list(conn, keys, &mq, &out), 0, "list blog's comments");
 	json_array_foreach(json_object_get(out, "comments"), i, e)
 	{
 		only_blog =
@@ -1475,7 +1562,7 @@ static void test_scope(void)
 	is_str(status, "pending", "and changes nothing, not even blog's own");
 	free(status);
 	ch.text = strdup("Edited across sites");
-	ok(is_404(moderation_edit(conn, cl, cfg, blog, "mod", n1, &ch, &out, &err), &err),
+	ok(is_404(moderation_edit(conn, cl, cfg, keys, blog, "mod", n1, &ch, &out, &err), &err),
 	   "editing notes' comment with blog's scope is 404");
 	comment_change_clear(&ch);
 	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1", audit_before), 0,
@@ -1491,7 +1578,10 @@ static void test_scope(void)
 	free(status);
 
 	/* Figures per site. */
-	comment_discard(conn, "notes", time(NULL), &did, &err);
+	{
+		unsigned char h[KEYS_HASH_BYTES] = {7};
+		comment_discard(conn, "notes", time(NULL), h, NULL, 0, &did, &err);
+	}
 	classify_settings_default(&cs);
 	moderation_stats(conn, cl, &cs, blog, &out);
 	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "published")),
@@ -1508,13 +1598,21 @@ static void test_scope(void)
 	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 0, "and no decision");
 	json_decref(out);
 
-	/* Privacy requests stay in scope. */
+	/* Privacy requests stay in scope, and say everything held there. */
 	is_int(moderation_export(conn, keys, blog, "sam@example.org", &out), 0, "export on blog");
 	e = json_object_get(out, "comments");
 	ok(json_array_size(e) == 1 &&
 	       json_integer_value(json_object_get(json_array_get(e, 0), "id")) == b2,
 	   "only Sam's blog comment");
+	e = json_array_get(e, 0);
+	is_str(json_string_value(json_object_get(e, "site")), "blog", "named as blog's");
+	is_str(json_string_value(json_object_get(e, "ip")), "192.0.2.20",
+	       "with its client address, unsealed");
+	is_str(json_string_value(json_object_get(e, "email_domain")), "example.org",
+	       "and its e-mail domain");
 	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM comments WHERE ip IS NOT NULL", 0), 0,
+	       "no site keeps a client address in clear");
 	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
 	is_int(moderation_erase(conn, cl, keys, blog, "sam@example.org", false, "mod", &out), 0,
 	       "erase on blog");
@@ -1541,13 +1639,24 @@ static void test_scope(void)
 	int64_t bs = mk("/same", 0, "Spammer", "Old blog spam", COMMENT_SPAM);
 	mk_site = "default";
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", bs, time(NULL) - 400 * DAY);
-	is_int(moderation_maintain(conn, cl, notes, 15, 30, 60, time(NULL), &rep), 0,
-	       "maintain notes");
-	ok(rep.spam_deleted >= 1 && q_int("SELECT count(*) FROM comments WHERE id = ?1", ns) == 0,
-	   "notes' old spam is deleted");
-	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", bs), 1,
-	       "blog's old spam is not");
-	is_int(rep.tokens_pruned, 0, "the shared classifier is not pruned for one site");
+	{
+		unsigned char h[KEYS_HASH_BYTES] = {8};
+		int64_t now = time(NULL), bd = 0, nd = 0;
+		const struct moderation_retention rt = {15, 30, 60, 900, NULL, 0};
+		comment_discard(conn, "blog", now - 400 * DAY, h, "x", 1, &bd, &err);
+		comment_discard(conn, "notes", now - 400 * DAY, h, "x", 1, &nd, &err);
+		is_int(moderation_maintain(conn, cl, notes, &rt, now, &rep), 0, "maintain notes");
+		ok(rep.spam_deleted >= 1 &&
+		       q_int("SELECT count(*) FROM comments WHERE id = ?1", ns) == 0,
+		   "notes' old spam is deleted");
+		is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", bs), 1,
+		       "blog's old spam is not");
+		is_int(rep.tokens_pruned, 0, "the shared classifier is not pruned for one site");
+		is_int(rep.decoys_purged, 1, "notes' old decoy is forgotten");
+		is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1", bd), 1,
+		       "blog's old decoy is not");
+	}
+	test_scope_windows();
 }
 
 int main(void)
