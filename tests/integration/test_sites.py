@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Several blogs on one daemon (docs/configuration.md, "Sites").
 
-- two sites with the same path stay apart: threads, counts, the thread
-  cache, privacy exports;
+- two sites with the same path stay apart: threads, their pages and
+  cursors, counts, the thread cache, discarded posts' decoys, privacy
+  exports (with what is kept sealed);
 - a request from an unknown origin is refused (4xx JSON, no CORS), a site
   named against the request's origin is refused, CORS answers per site;
 - per-site settings apply to their site only (moderation, max_links,
@@ -16,6 +17,7 @@
 - a database made by the release before sites (schema up to the migration
   before 0009-sites) upgrades with nothing lost.
 """
+import base64
 import os
 import re
 import signal
@@ -172,6 +174,128 @@ def apart(d):
                   headers={"Origin": NOTES, "X-Edit-Token": tok_n1})
     is_eq(r.status, 200, "through its own site it works")
     return {"blog": [b1.json()["id"]], "notes": [n1.json()["id"], n2.json()["id"]]}
+
+
+def pages_apart(d):
+    """One path on two sites, read page by page: each site's cursors walk
+    its own thread only, a cursor carried to the other site shows nothing
+    of the first, and the cache keeps the two sites' pages apart."""
+    path = "/paged/"
+    tok = token(d, "pager")
+    blog_ids = []
+    for i in range(4):
+        r = post(d, BLOG, "Blog page comment %d" % i, thread=path)
+        blog_ids.append(r.json()["id"])
+    r = admin(d, tok, "POST", "/comments/bulk", {"action": "approve", "ids": blog_ids})
+    is_eq(r.status, 200, "blog's four comments approved")
+    notes_ids = [post(d, NOTES, "Notes page comment %d" % i, thread=path).json()["id"]
+                 for i in range(3)]
+
+    def read_all(origin):
+        seen, cursors, q = [], [], {"limit": 1}
+        for _ in range(20):
+            j = thread(d, origin, path, q).json()
+            seen += [c["id"] for c in walk(j["comments"])]
+            if not j.get("cursor"):
+                break
+            cursors.append(j["cursor"])
+            q = {"limit": 1, "cursor": j["cursor"]}
+        return seen, cursors, j["count"]
+
+    seen_b, cur_b, count_b = read_all(BLOG)
+    seen_n, cur_n, count_n = read_all(NOTES)
+    is_eq((seen_b, count_b), (blog_ids, 4), "blog's pages: its four, one a page, count 4")
+    is_eq((seen_n, count_n), (notes_ids, 3), "notes' pages: its three, count 3")
+    is_eq(counts(d, BLOG, [path]).json(), {path: 4}, "the count agrees with the pages (blog)")
+    is_eq(counts(d, NOTES, [path]).json(), {path: 3}, "and notes")
+    for cur in cur_b:
+        j = thread(d, NOTES, path, {"limit": 1, "cursor": cur}).json()
+        ok(not set(c["id"] for c in walk(j["comments"])) & set(blog_ids),
+           "blog's cursor on notes' thread shows none of blog's comments")
+    # One cursor text asked of both sites (the same query string): the
+    # cache key holds the site, so each answers from its own thread.
+    j_b = thread(d, BLOG, path, {"limit": 1, "cursor": cur_b[0]}).json()
+    j_n = thread(d, NOTES, path, {"limit": 1, "cursor": cur_b[0]}).json()
+    is_eq(([c["id"] for c in walk(j_b["comments"])], [c["id"] for c in walk(j_n["comments"])]),
+          (blog_ids[1:2], notes_ids[:1]),
+          "one cursor text on both sites: each answers from its own thread")
+    is_eq(thread(d, BLOG, path, {"limit": 1, "cursor": cur_b[0]}).json(), j_b,
+          "and the cached answers stay each site's")
+    # A cursor is opaque, not secret: one made by hand to stand inside
+    # blog's first comment (its rows after 0) shows notes none of them.
+    forged = base64.urlsafe_b64encode(b"1:o:0:%d:0" % blog_ids[0]).rstrip(b"=").decode()
+    is_eq([c["id"] for c in walk(thread(d, BLOG, path, {"cursor": forged}).json()["comments"])],
+          blog_ids, "a cursor into blog's first comment reads blog's thread from there")
+    r = thread(d, NOTES, path, {"cursor": forged})
+    is_eq((r.status, [c["id"] for c in walk(r.json()["comments"])]), (200, notes_ids),
+          "on notes' thread it reads notes' own comments only")
+
+def decoys_apart(d):
+    """A discarded post's decoy belongs to its site: its edit token works
+    there only, answered as a held comment's; elsewhere 404, as a stored
+    comment of another site.  Discards are counted per site."""
+    def discarded(site):
+        con = sqlite3.connect(d.db)
+        n = con.execute("SELECT coalesce(sum(count), 0) FROM discarded WHERE site = ?",
+                        (site,)).fetchone()[0]
+        con.close()
+        return n
+
+    before_n, before_b = discarded("notes"), discarded("blog")
+    r = post(d, NOTES, "Buy now", thread="/decoy/", website2="http://spam.example/")
+    is_eq((r.status, r.json()["status"]), (201, "pending"),
+          "a honeypot post on notes is answered as pending")
+    did, dtok = r.json()["id"], r.json()["edit_token"]
+    is_eq((discarded("notes"), discarded("blog")), (before_n + 1, before_b),
+          "it is counted as notes' discard, not blog's")
+    con = sqlite3.connect(d.db)
+    site = con.execute("SELECT site FROM decoys WHERE id = ?", (did,)).fetchone()
+    stored = con.execute("SELECT count(*) FROM comments WHERE id = ?", (did,)).fetchone()[0]
+    con.close()
+    is_eq((site, stored), (("notes",), 0), "its decoy names notes; nothing is stored")
+
+    r = d.request("PATCH", "/api/v1/comments/%d" % did, {"text": "Buy now!"},
+                  headers={"Origin": BLOG, "X-Edit-Token": dtok})
+    is_eq(code(r), (404, "not_found"), "the decoy's edit through blog is 404")
+    r = d.request("DELETE", "/api/v1/comments/%d" % did,
+                  headers={"Origin": BLOG, "X-Edit-Token": dtok})
+    is_eq(code(r), (404, "not_found"), "and so is its deletion")
+    r = d.request("PATCH", "/api/v1/comments/%d" % did, {"text": "Buy now!"},
+                  headers={"Origin": NOTES, "X-Edit-Token": dtok})
+    is_eq((r.status, (r.json() or {}).get("status")), (200, "pending"),
+          "through notes it is edited, still pending")
+    r = d.request("DELETE", "/api/v1/comments/%d" % did,
+                  headers={"Origin": NOTES, "X-Edit-Token": dtok})
+    is_eq(r.status, 200, "and deleted")
+    is_eq(thread(d, NOTES, "/decoy/").json()["count"], 0, "nothing ever shows on notes")
+
+
+def private_apart(d, tok_all):
+    """What is sealed on one site opens in that site's privacy export only,
+    with the Referer reduced to its host; nothing is in clear."""
+    email = "pia@example.org"
+    b = d.post("/api/v1/comments", {"thread": "/sealed/", "author": "Pia", "email": email,
+                                    "text": "Sealed on blog"},
+               headers={"Origin": BLOG, "Referer": BLOG + "/sealed/?utm=secret#c",
+                        "User-Agent": "PiaBrowser/1"}).json()["id"]
+    n = post(d, NOTES, "Sealed on notes", thread="/sealed/", email=email).json()["id"]
+    r = admin(d, tok_all, "POST", "/privacy/export?site=blog", {"email": email})
+    got = r.json()["comments"]
+    is_eq([c["id"] for c in got], [b], "blog's export: blog's comment only")
+    c = got[0]
+    is_eq((c["site"], c["ip"], c["user_agent"], c["referrer"], c["email_domain"]),
+          ("blog", "127.0.0.1", "PiaBrowser/1", BLOG + "/", "example.org"),
+          "with its client address, user agent, reduced Referer and e-mail domain")
+    r = admin(d, tok_all, "POST", "/privacy/export?site=notes", {"email": email})
+    is_eq([c["id"] for c in r.json()["comments"]], [n], "notes' export: notes' only")
+    con = sqlite3.connect(d.db)
+    clear = con.execute("SELECT count(*) FROM comments WHERE ip IS NOT NULL"
+                        " OR referrer LIKE '%utm%'").fetchone()[0]
+    sealed = con.execute("SELECT count(*) FROM comments WHERE id IN (?, ?)"
+                         " AND ip_sealed IS NOT NULL AND email_domain_sealed IS NOT NULL",
+                         (b, n)).fetchone()[0]
+    con.close()
+    is_eq((clear, sealed), (0, 2), "no address or whole Referer in clear; both sealed")
 
 
 def origins(d):
@@ -524,7 +648,12 @@ def migration():
             UPDATE classifier_state SET nspam = 3, nham = 4, generation = 7 WHERE id = 1;
             INSERT INTO classifier_learned (msg_key, label, tokens, learned)
             VALUES ('comment:1', 'ham', x'', 1300000000);
+            UPDATE comments SET ip_sealed = x'5eab1ed0', email_domain_sealed = x'd0d0'
+            WHERE id = 1;
+            INSERT INTO decoys (id, edit_hash, created, sealed)
+            VALUES (9, zeroblob(32), 1300000300, x'5eab1ed1');
         """)
+        ok("0008-hardening.sql" in files, "(which includes the hardening migration)", files)
         con.execute("INSERT INTO admin_tokens (name, hash, created) VALUES ('old-mod', ?, 1)",
                     (tok_hash,))
         con.execute("INSERT INTO akismet_keys (blog, hash, created) VALUES "
@@ -535,7 +664,7 @@ def migration():
         before = {t: con.execute("SELECT count(*) FROM %s" % t).fetchone()[0]
                   for t in ("threads", "comments", "audit", "admin_tokens", "akismet_keys",
                             "classifier_state", "classifier_tokens", "classifier_learned",
-                            "discarded", "decided_daily")}
+                            "discarded", "decided_daily", "decoys")}
         con.close()
 
         # The old configuration, unchanged: no sections.
@@ -567,6 +696,20 @@ def migration():
               [("default", 3, 4)], "with its message counts")
         is_eq(con.execute("SELECT site FROM classifier_learned").fetchall(), [("default",)],
               "and the ledger names the site")
+        is_eq(con.execute("SELECT id, site, sealed FROM decoys").fetchall(),
+              [(9, "default", b"\x5e\xab\x1e\xd1")], "a decoy becomes the default site's")
+        is_eq(con.execute("SELECT ip_sealed, email_domain_sealed FROM comments WHERE id = 1")
+              .fetchall(), [(b"\x5e\xab\x1e\xd0", b"\xd0\xd0")],
+              "a comment keeps what it holds sealed")
+        indexes = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'comments'")]
+        ok("comments_top" in indexes and "comments_root" in indexes,
+           "the paged threads' indexes stay", indexes)
+        triggers = sorted(r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'comments'"))
+        is_eq(triggers, ["comments_delete_version", "comments_insert_daily",
+                         "comments_insert_version", "comments_update_version"],
+              "the comments' triggers are all there")
         is_eq(con.execute("PRAGMA foreign_key_check").fetchall(), [],
               "no broken references")
         is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check")
@@ -610,6 +753,9 @@ def main():
     d = start()
     try:
         ids = apart(d)
+        pages_apart(d)
+        decoys_apart(d)
+        private_apart(d, token(d, "privacy-all"))
         origins(d)
         overrides(d)
         scoped_tokens(d, ids)
