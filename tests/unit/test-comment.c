@@ -1,5 +1,5 @@
 /* Unit tests for lib/comment: validation and normalisation, the publish
- * decision, thread paths, and comment_create / comment_thread /
+ * decision, thread paths, and comment_create / comment_thread_page /
  * comment_counts against a real temporary SQLite file. */
 #include "fixture.h"
 #include "tap.h"
