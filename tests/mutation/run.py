@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""Mutation checks: every promise of the README has a test that goes red
+when the line holding it breaks.
+
+Each mutation in tests/mutation/mutations.toml names the promise it attacks,
+a file, a piece of that file that must occur exactly once (`find`, exact
+text, or `regex`, a Python regular expression), its replacement and the
+tests ("suite/name", as `meson test --suite SUITE NAME` runs them) that must
+fail with it.  The script keeps a scratch copy of the tree with its own
+build directory (SCRATCH/src and SCRATCH/build, default build-mutation/),
+applies one mutation at a time, rebuilds only what the named tests need,
+runs them in order until one fails, and restores the file.
+
+A mutation fails the run when it survives (every named test stayed green),
+when its pattern is stale (it matches no longer exactly once: the line was
+rewritten, so the mutation must be rewritten too), or when the mutated tree
+does not compile (a mutation must change behaviour, not break the build;
+compile_error = true marks the rare one the compiler must refuse).  A test
+counts as a kill only if it passes on the unmutated copy (checked before
+the mutations for the tests that run first, else the first time it kills):
+a test that is red anyway would "kill" everything.
+
+The report is TAP, one line per mutation ("ok 22 - escape-lt: killed by
+unit/render in 1.2 s: not ok 8 - inline code is escaped (build 0.5 s)"),
+and ends with "N mutations killed, N survived, N stale, N did not compile".
+
+usage: run.py [--scratch DIR] [--table FILE] [--only NAME]... [--every] [--check] [--list]
+  --table FILE  another list of mutations (default tests/mutation/mutations.toml)
+  --only NAME   run only this mutation (repeatable; shell-style patterns)
+  --every       run every named test of a mutation, and require each to fail
+                (an audit of the lists; CI stops at the first red test)
+  --check       only check that every pattern matches exactly once, in the
+                source tree itself (no copy, no build): the fast test
+                "mutation-patterns" of the default suite
+  --list        print the mutations and exit
+"""
+import argparse
+import fcntl
+import fnmatch
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.environ.get("SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
+TABLE = os.path.join(HERE, "mutations.toml")
+FIELDS = {"name", "promise", "file", "find", "regex", "replace", "tests", "compile_error"}
+# Never copied into the scratch tree when git cannot list the files.
+SKIP_DIRS = {".git", "node_modules", "__pycache__", "dev-state"}
+
+
+class Stale(Exception):
+    pass
+
+
+def tap_escape(text):
+    """One printable line: TAP names must not hold newlines or a bare '#'."""
+    text = re.sub(r"[\x00-\x1f\x7f]", lambda m: "\\x%02x" % ord(m.group()), str(text))
+    return text.replace("#", "\\#")
+
+
+def load_table(path=TABLE):
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    muts, seen, problems = data.get("mutation", []), set(), []
+    for i, m in enumerate(muts):
+        where = m.get("name") or "#%d" % (i + 1)
+        m.setdefault("tests", [])
+        unknown = set(m) - FIELDS
+        if unknown:
+            problems.append("%s: unknown fields %s" % (where, ", ".join(sorted(unknown))))
+        for key in ("name", "promise", "file", "replace", "tests"):
+            if key == "tests" and m.get("compile_error"):
+                continue
+            if not m.get(key) and not (key == "replace" and m.get(key) == ""):
+                problems.append("%s: no %s" % (where, key))
+        if ("find" in m) == ("regex" in m):
+            problems.append("%s: give exactly one of find and regex" % where)
+        if not isinstance(m.get("tests", []), list) or not all(
+                re.fullmatch(r"[\w.-]+/[\w.-]+", t) for t in m.get("tests", [])):
+            problems.append("%s: tests must be a list of \"suite/name\"" % where)
+        if m.get("name") in seen:
+            problems.append("%s: the name is used twice" % where)
+        seen.add(m.get("name"))
+    if problems:
+        sys.exit("mutations.toml: " + "; ".join(problems))
+    return muts
+
+
+def mutate(m, text):
+    """The mutated text; Stale unless the pattern occurs exactly once."""
+    if "find" in m:
+        n = text.count(m["find"])
+        if n == 1:
+            return text.replace(m["find"], m["replace"], 1)
+    else:
+        found = list(re.finditer(m["regex"], text, re.M))
+        n = len(found)
+        if n == 1:
+            return text[:found[0].start()] + found[0].expand(m["replace"]) + \
+                text[found[0].end():]
+    raise Stale("the pattern matches %d times in %s, not once: %s; update this mutation in "
+                "tests/mutation/mutations.toml" % (n, m["file"], "the line it attacks was "
+                                                   "rewritten or moved" if n == 0 else
+                                                   "make it match only the line it attacks"))
+
+
+def check_patterns(muts, root):
+    """[(mutation, problem or None)] for every mutation, against root."""
+    out = []
+    for m in muts:
+        path = os.path.join(root, m["file"])
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            new = mutate(m, text)
+            out.append((m, None if new != text else "the replacement changes nothing"))
+        except FileNotFoundError:
+            out.append((m, "%s does not exist (moved or removed?)" % m["file"]))
+        except (Stale, re.error) as e:
+            out.append((m, str(e)))
+    return out
+
+
+def source_files(root):
+    """The tree's files as git sees them (tracked and new, not ignored)."""
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
+                              "--exclude-standard"], capture_output=True, check=True).stdout
+        files = [f for f in out.decode().split("\0") if f]
+        return [f for f in files if os.path.lexists(os.path.join(root, f))]
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+        for d, dirs, names in os.walk(root):
+            rel = os.path.relpath(d, root)
+            dirs[:] = [x for x in dirs if x not in SKIP_DIRS and not (
+                rel == "." and x.startswith("build"))]
+            files += [os.path.normpath(os.path.join(rel, n)) for n in names]
+        return files
+
+
+def sync_tree(root, dest):
+    """Makes dest a copy of root's sources, writing only files that differ
+    (so the persistent build directory rebuilds only what changed)."""
+    wanted = set(source_files(root))
+    for rel in sorted(wanted):
+        src, dst = os.path.join(root, rel), os.path.join(dest, rel)
+        if os.path.islink(src):
+            if not os.path.islink(dst) or os.readlink(dst) != os.readlink(src):
+                if os.path.lexists(dst):
+                    os.remove(dst)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                os.symlink(os.readlink(src), dst)
+            continue
+        with open(src, "rb") as f:
+            data = f.read()
+        try:
+            with open(dst, "rb") as f:
+                same = f.read() == data
+        except OSError:
+            same = False
+        if not same:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if os.path.lexists(dst):
+                os.remove(dst)
+            with open(dst, "wb") as f:
+                f.write(data)
+            shutil.copymode(src, dst)
+    for d, dirs, names in os.walk(dest):
+        for n in names:
+            rel = os.path.relpath(os.path.join(d, n), dest)
+            if rel not in wanted:
+                os.remove(os.path.join(d, n))
+
+
+class Scratch:
+    def __init__(self, directory):
+        self.dir = os.path.abspath(directory)
+        self.src = os.path.join(self.dir, "src")
+        self.build = os.path.join(self.dir, "build")
+        self.targets = {}  # "suite/name" -> ninja targets (paths in build)
+
+    def prepare(self):
+        os.makedirs(self.src, exist_ok=True)
+        sync_tree(ROOT, self.src)
+        if not os.path.exists(os.path.join(self.build, "build.ninja")):
+            # Warnings are not errors here: the default build checks those;
+            # a mutation must change behaviour, and may leave a variable
+            # unused.
+            r = subprocess.run(["meson", "setup", self.build, self.src, "-Dwerror=false"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit("meson setup of the scratch copy failed:\n" + r.stdout + r.stderr)
+        else:
+            # Regenerate now if meson.build files changed (the test list).
+            self.ninja(["build.ninja"])
+        info = json.loads(subprocess.run(
+            ["meson", "introspect", "--tests", "--targets", self.build],
+            capture_output=True, text=True, check=True).stdout)
+        files = {t["id"]: t["filename"] for t in info["targets"]}
+        for t in info["tests"]:
+            paths = []
+            for dep in t["depends"]:
+                paths += files.get(dep, [])
+            cmd = [os.path.normpath(c) for c in t["cmd"]]
+            paths += [c for c in cmd if c.startswith(self.build + os.sep)]
+            rel = sorted({os.path.relpath(p, self.build) for p in paths})
+            for suite in t["suite"]:
+                self.targets[suite.split(":", 1)[-1] + "/" + t["name"]] = rel
+
+    def ninja(self, targets):
+        r = subprocess.run(["ninja", "-C", self.build] + targets, capture_output=True,
+                           text=True)
+        return r.returncode == 0, r.stdout + r.stderr
+
+    def build_for(self, tests):
+        targets = sorted({p for t in tests for p in self.targets[t]})
+        return self.ninja(targets) if targets else (True, "")
+
+    def run_test(self, test):
+        """(result, first failing TAP line or None, seconds)."""
+        suite, name = test.split("/", 1)
+        log = os.path.join(self.build, "meson-logs", "mutation-run.json")
+        if os.path.exists(log):
+            os.remove(log)
+        started = time.monotonic()
+        subprocess.run(["meson", "test", "-C", self.build, "--no-rebuild", "--num-processes",
+                        "1", "--logbase", "mutation-run", "--suite", suite, name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.monotonic() - started
+        try:
+            with open(log) as f:
+                entry = json.loads(f.readline())
+        except (OSError, ValueError):
+            return "ERROR", "meson test wrote no log", seconds
+        first = None
+        for line in (entry.get("stdout") or "").splitlines():
+            if line.startswith("not ok"):
+                first = line.strip()
+                break
+        return entry.get("result", "ERROR"), first, seconds
+
+
+def note(text):
+    """A TAP comment; on stderr too when a harness reads stdout (meson
+    shows a test's stderr in its console, not TAP comments)."""
+    print("# " + text, flush=True)
+    if not sys.stdout.isatty():
+        print(text, file=sys.stderr, flush=True)
+
+
+def green(result):
+    return result in ("OK", "EXPECTEDFAIL")
+
+
+def red(result):
+    return result in ("FAIL", "TIMEOUT", "ERROR", "UNEXPECTEDPASS")
+
+
+def run_mutation(scratch, m, every):
+    """(status, text, killers): status killed, survived, stale or broken;
+    killers are the tests that went red."""
+    path = os.path.join(scratch.src, m["file"])
+    with open(path, encoding="utf-8") as f:
+        original = f.read()
+    try:
+        mutated = mutate(m, original)
+    except (Stale, re.error) as e:
+        return "stale", str(e), []
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(mutated)
+        started = time.monotonic()
+        # A compile_error mutation without tests builds everything.
+        built, output = scratch.build_for(m["tests"]) if m["tests"] else scratch.ninja([])
+        build_s = time.monotonic() - started
+        if not built:
+            tail = [l for l in output.splitlines() if "error" in l][:3]
+            if m.get("compile_error"):
+                return "killed", "killed by the compiler (%s)" % "; ".join(tail), []
+            return "broken", "does not compile (%s)" % "; ".join(tail), []
+        killers, how, survivors, timing = [], [], [], []
+        for test in m["tests"]:
+            result, first, seconds = scratch.run_test(test)
+            timing.append("%s %.1f s" % (test, seconds))
+            if red(result):
+                killers.append(test)
+                how.append("%s in %.1f s%s" % (
+                    test, seconds, ": " + first if first else " (%s)" % result))
+                if not every:
+                    break
+            else:
+                survivors.append("%s (%s)" % (test, result))
+        if killers and (not every or not survivors):
+            return "killed", "killed by %s (build %.1f s)" % ("; ".join(how), build_s), killers
+        if killers:
+            return "survived", "stayed green under %s, killed by %s" % (
+                ", ".join(survivors), "; ".join(how)), killers
+        if not m["tests"]:
+            return "survived", "SURVIVED: it compiles", []
+        return "survived", "SURVIVED: %s%s stayed green (%s)" % (
+            "it compiles, and " if m.get("compile_error") else "", ", ".join(survivors),
+            ", ".join(timing)), []
+    finally:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(original)
+
+
+class Baseline:
+    """Which tests pass on the unmutated copy: a test that is red anyway
+    would "kill" every mutation.  Checked up front for the tests every
+    mutation runs first, later (after the mutated file is restored) for a
+    test the first time it kills."""
+
+    def __init__(self, scratch):
+        self.scratch = scratch
+        self.green = set()
+
+    def check(self, tests):
+        """None, or why the unmutated copy fails one of tests."""
+        todo = [t for t in tests if t not in self.green]
+        if not todo:
+            return None
+        built, output = self.scratch.build_for(todo)
+        if not built:
+            return "the unmutated copy does not build:\n# " + \
+                "\n# ".join(output.splitlines()[-20:])
+        for t in todo:
+            result, first, seconds = self.scratch.run_test(t)
+            print("# baseline: %s %s in %.1f s" % (t, result, seconds), flush=True)
+            if not green(result):
+                return "%s is %s without any mutation%s" % (
+                    t, result, ": " + first if first else "")
+            self.green.add(t)
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scratch", default=os.path.join(ROOT, "build-mutation"))
+    ap.add_argument("--table", default=TABLE, help="the mutations (default: %(default)s)")
+    ap.add_argument("--only", action="append", default=[])
+    ap.add_argument("--every", action="store_true")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+    muts = load_table(args.table)
+    if args.only:
+        muts = [m for m in muts if any(fnmatch.fnmatch(m["name"], p) for p in args.only)]
+        if not muts:
+            sys.exit("no mutation matches " + " ".join(args.only))
+    if args.list:
+        for m in muts:
+            print("%-28s %-22s %s\n%28s %s" % (m["name"], m["file"], " ".join(m["tests"]),
+                                                "", m["promise"]))
+        return 0
+    if args.check:
+        problems = check_patterns(muts, ROOT)
+        print("1..%d" % len(problems))
+        for i, (m, p) in enumerate(problems, 1):
+            print("%s %d - %s: %s" % ("not ok" if p else "ok", i, tap_escape(m["name"]),
+                                      tap_escape(p or "matches once in " + m["file"])))
+        bad = sum(1 for _, p in problems if p)
+        print("# %d mutation patterns match once, %d stale" % (len(problems) - bad, bad))
+        return 1 if bad else 0
+
+    # A test harness stopping us (timeout) must still leave the copy restored.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    scratch = Scratch(args.scratch)
+    os.makedirs(scratch.dir, exist_ok=True)
+    lock = open(os.path.join(scratch.dir, ".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print("Bail out! another run.py uses %s" % scratch.dir)
+        return 1
+    started = time.monotonic()
+    print("# scratch copy: %s" % scratch.dir, flush=True)
+    scratch.prepare()
+    unknown = sorted({t for m in muts for t in m["tests"] if t not in scratch.targets})
+    if unknown:
+        print("Bail out! no such test (suite/name): %s" % ", ".join(unknown))
+        return 1
+
+    # Baseline: the tests that run for every mutation (all with --every).
+    baseline = Baseline(scratch)
+    first = []
+    for m in muts:
+        first += [t for t in (m["tests"] if args.every else m["tests"][:1]) if t not in first]
+    problem = baseline.check(first)
+    if problem:
+        print("Bail out! " + problem)
+        return 1
+    note("first build and baseline: %.0f s" % (time.monotonic() - started))
+
+    counts = {"killed": 0, "survived": 0, "stale": 0, "broken": 0, "undecided": 0}
+    failed = []
+    print("1..%d" % len(muts), flush=True)
+    for i, m in enumerate(muts, 1):
+        t0 = time.monotonic()
+        status, text, killers = run_mutation(scratch, m, args.every)
+        problem = baseline.check(killers)
+        if problem:
+            status, text = "undecided", "UNDECIDED: " + problem
+        counts[status] += 1
+        if status != "killed":
+            failed.append(m["name"])
+        print("%s %d - %s: %s (%.1f s)" % ("ok" if status == "killed" else "not ok", i,
+                                           tap_escape(m["name"]), tap_escape(text),
+                                           time.monotonic() - t0))
+        print("# %s: %s" % (m["file"], tap_escape(m["promise"])), flush=True)
+    if failed:
+        note("failed: %s" % ", ".join(failed))
+    undecided = counts["undecided"]
+    note("%d mutations killed, %d survived, %d stale, %d did not compile%s (%.0f s)" % (
+        counts["killed"], counts["survived"], counts["stale"], counts["broken"],
+        ", %d undecided (a test is red without a mutation)" % undecided if undecided else "",
+        time.monotonic() - started))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
