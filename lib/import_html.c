@@ -51,6 +51,8 @@ static void puts_md(struct md *m, const char *s)
 static void before_text(struct md *m)
 {
 	if (m->out.len > 0 && m->pending) {
+		while (!m->in_link && m->out.len && m->out.data[m->out.len - 1] == ' ')
+			m->out.data[--m->out.len] = '\0';
 		puts_md(m, m->pending >= 2 && !m->in_link ? "\n\n" : m->in_link ? " " : "\n");
 		m->line_start = !m->in_link;
 	}

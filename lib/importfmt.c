@@ -241,6 +241,13 @@ int import_url_path(const char *url, char *out, size_t outsz)
 		out[n + 1] = '\0';
 		return 0;
 	}
+	/* A query names the page only on the site's root or a script
+	 * ("/?p=41", "/index.php?p=41"); elsewhere it is tracking noise. */
+	{
+		size_t path = strcspn(p, "?");
+		if (path < n && !(path == 1 || (path >= 4 && strncmp(p + path - 4, ".php", 4) == 0)))
+			n = path;
+	}
 	if (n + 1 > outsz)
 		return 1;
 	memcpy(out, p, n);
