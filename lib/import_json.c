@@ -102,6 +102,11 @@ static int next_line(struct src *s, struct buf *line)
 	}
 	if (s->failed)
 		return IMPORT_BAD;
+	/* Both writers end every line with a newline: a last line without
+	 * one was cut off. */
+	if (c < 0 && line->len)
+		return import_fail(s->err, "line %lu: the file ends within a line (is it truncated?)",
+				   s->line);
 	if (line->len && line->data[line->len - 1] == '\r')
 		line->data[--line->len] = '\0';
 	return 1;
@@ -200,6 +205,9 @@ static int remark42_meta(struct src *s)
 		return import_fail(s->err, "line 1: unknown Remark42 backup version");
 	while ((c = src_get(s)) >= 0 && c != '\n')
 		;
+	if (c < 0 && !s->failed)
+		return import_fail(s->err, "line 1: the file ends within its first line (is it "
+					   "truncated?)");
 	return s->failed ? IMPORT_BAD : 0;
 }
 
