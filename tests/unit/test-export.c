@@ -64,10 +64,10 @@ static char *thread_shape(struct fixture *f, const char *path)
 			if (key && r[klen] >= '0' && r[klen] <= '9') {
 				memmove(w, r, klen);
 				w += klen;
-				*w++ = '#';
 				r += klen;
 				while (*r >= '0' && *r <= '9')
 					r++;
+				*w++ = '#';
 			} else {
 				*w++ = *r++;
 			}
