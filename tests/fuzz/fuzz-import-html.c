@@ -8,7 +8,27 @@
 #include "importfmt.h"
 #include "render.h"
 
-#include <strings.h>
+#include <stdbool.h>
+
+/* Every '<' in the output starts one of the renderer's own tags (text is
+ * escaped): converted HTML never brings its own elements or attributes. */
+static void check_tags(const char *html)
+{
+	static const char *const tags[] = {"<p>",      "</p>",	   "<br>",     "<em>",   "</em>",
+					   "<strong>", "</strong>", "<code>",   "</code>", "<pre>",
+					   "</pre>",   "</a>",	   "<a href=\""};
+
+	for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			known = known || strncmp(p, tags[i], strlen(tags[i])) == 0;
+		fuzz_assert(known);
+		if (strncmp(p, "<a href=\"", 9) == 0) {
+			const char *end = strchr(p + 9, '"');
+			fuzz_assert(end && strncmp(end, "\" rel=\"nofollow ugc\">", 22) == 0);
+		}
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,12 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(import_html_to_markdown(in, strlen(in), &md) == 0);
 	r = render_markdown(md, strlen(md), &html);
 	fuzz_assert(r == 0 || r == RENDER_TOO_BIG);
-	if (r == 0) {
-		fuzz_assert(!strcasestr(html, "<script"));
-		fuzz_assert(!strcasestr(html, "<img"));
-		fuzz_assert(!strcasestr(html, "<iframe"));
-		fuzz_assert(!strcasestr(html, " on"));
-	}
+	if (r == 0)
+		check_tags(html);
 	free(in);
 	free(md);
 	free(html);
