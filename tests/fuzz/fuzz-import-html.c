@@ -25,7 +25,7 @@ static void check_tags(const char *html)
 		fuzz_assert(known);
 		if (strncmp(p, "<a href=\"", 9) == 0) {
 			const char *end = strchr(p + 9, '"');
-			fuzz_assert(end && strncmp(end, "\" rel=\"nofollow ugc\">", 22) == 0);
+			fuzz_assert(end && strncmp(end, "\" rel=\"nofollow ugc\">", 21) == 0);
 		}
 	}
 }
