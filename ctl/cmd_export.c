@@ -105,8 +105,8 @@ static int run_export(struct ctl_env *e, struct export_args *a)
 
 	if (!a->origin)
 		o.origin = origin;
-	if (a->out && (asprintf(&tmp, "%s.tmp-%d", a->out, (int)getpid()) < 0 ||
-		       !(out = fopen(tmp, "wx")))) {
+	if (a->out &&
+	    (asprintf(&tmp, "%s.tmp-%d", a->out, (int)getpid()) < 0 || !(out = fopen(tmp, "wx")))) {
 		fprintf(stderr, "commentctl: cannot write %s: %s\n", a->out, strerror(errno));
 		free(tmp);
 		free(origin);

@@ -27,14 +27,10 @@ enum {
 };
 
 static const struct option import_options[] = {
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"map", required_argument, NULL, OPT_MAP},
-    {"source", required_argument, NULL, OPT_SOURCE},
-    {"learn", no_argument, NULL, OPT_LEARN},
-    {"pingbacks", no_argument, NULL, OPT_PINGBACKS},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"json", no_argument, NULL, OPT_JSON},
-    {NULL, 0, NULL, 0},
+    {"format", required_argument, NULL, OPT_FORMAT}, {"map", required_argument, NULL, OPT_MAP},
+    {"source", required_argument, NULL, OPT_SOURCE}, {"learn", no_argument, NULL, OPT_LEARN},
+    {"pingbacks", no_argument, NULL, OPT_PINGBACKS}, {"batch", required_argument, NULL, OPT_BATCH},
+    {"json", no_argument, NULL, OPT_JSON},	     {NULL, 0, NULL, 0},
 };
 
 static const char import_usage[] =
@@ -69,8 +65,9 @@ static int import_option(void *ctx, int opt, const char *arg)
 	switch (opt) {
 	case OPT_FORMAT:
 		if (import_format_parse(arg, &a->o.format) != 0) {
-			fprintf(stderr, "commentctl: unknown format '%s' (wxr, disqus, isso, "
-					"remark42, waline, jsonl)\n",
+			fprintf(stderr,
+				"commentctl: unknown format '%s' (wxr, disqus, isso, "
+				"remark42, waline, jsonl)\n",
 				arg);
 			return CTL_USAGE;
 		}
@@ -81,7 +78,8 @@ static int import_option(void *ctx, int opt, const char *arg)
 		return 0;
 	case OPT_SOURCE:
 		if (!*arg || strlen(arg) > IMPORT_SOURCE_MAX) {
-			fprintf(stderr, "commentctl: --source is 1 to %d bytes\n", IMPORT_SOURCE_MAX);
+			fprintf(stderr, "commentctl: --source is 1 to %d bytes\n",
+				IMPORT_SOURCE_MAX);
 			return CTL_USAGE;
 		}
 		a->o.source = arg;
@@ -188,12 +186,11 @@ static void print_report(json_t *rep)
 	}
 	print_counts("skipped", json_object_get(rep, "skipped"));
 	print_counts("top level (parent not imported)", json_object_get(rep, "top_level"));
-	json_array_foreach(json_object_get(rep, "orphans"), i, v)
-		printf("    %s: comment %s (parent %s: %s)\n",
-		       json_string_value(json_object_get(v, "at")),
-		       json_string_value(json_object_get(v, "id")),
-		       json_string_value(json_object_get(v, "parent")),
-		       json_string_value(json_object_get(v, "reason")));
+	json_array_foreach(json_object_get(rep, "orphans"), i, v) printf(
+	    "    %s: comment %s (parent %s: %s)\n", json_string_value(json_object_get(v, "at")),
+	    json_string_value(json_object_get(v, "id")),
+	    json_string_value(json_object_get(v, "parent")),
+	    json_string_value(json_object_get(v, "reason")));
 	print_counts("dropped fields", json_object_get(rep, "dropped"));
 	if (json_integer_value(json_object_get(learned, "ham")) ||
 	    json_integer_value(json_object_get(learned, "spam")))
@@ -213,7 +210,8 @@ static int open_site(const struct config *cfg, const struct keys *keys,
 	cs->discard_cutoff = cfg->discard_cutoff;
 	cs->min_learned = cfg->min_learned;
 	if (classifier_new(cl, cs) != 0 || policy_new(pol, cfg) != 0) {
-		fprintf(stderr, "commentctl: the configuration's classifier or lists are invalid\n");
+		fprintf(stderr,
+			"commentctl: the configuration's classifier or lists are invalid\n");
 		return CTL_FAIL;
 	}
 	*site = (struct submit_site){cfg, keys, *cl, *pol, cs, NULL};

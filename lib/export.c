@@ -37,8 +37,22 @@ static const char sql_by_thread[] =
     " c.text, c.html, c.avatar, c.email_hash, t.id, t.created"
     " FROM comments c JOIN threads t ON t.id = c.thread_id ORDER BY t.path, c.id";
 
-enum { COL_ID, COL_PATH, COL_PARENT, COL_CREATED, COL_MODIFIED, COL_STATUS, COL_AUTHOR,
-       COL_URL, COL_TEXT, COL_HTML, COL_AVATAR, COL_HASH, COL_THREAD_ID, COL_THREAD_CREATED };
+enum {
+	COL_ID,
+	COL_PATH,
+	COL_PARENT,
+	COL_CREATED,
+	COL_MODIFIED,
+	COL_STATUS,
+	COL_AUTHOR,
+	COL_URL,
+	COL_TEXT,
+	COL_HTML,
+	COL_AVATAR,
+	COL_HASH,
+	COL_THREAD_ID,
+	COL_THREAD_CREATED
+};
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -64,9 +78,7 @@ static int write_json(FILE *out, json_t *o)
 
 	if (!o)
 		return -ENOMEM;
-	r = json_dumpf(o, out, JSON_COMPACT) == 0 && fputc('\n', out) != EOF
-		? 0
-		: -EIO;
+	r = json_dumpf(o, out, JSON_COMPACT) == 0 && fputc('\n', out) != EOF ? 0 : -EIO;
 	json_decref(o);
 	return r;
 }
@@ -77,11 +89,11 @@ static int jsonl_header(FILE *out, const struct export_options *o)
 
 	if (o->keys)
 		export_key_fingerprint(o->keys, fp);
-	return write_json(out, json_pack("{s:i, s:o, s:s, s:o}", "commentd_export", 1, "source",
-					 o->origin && *o->origin ? json_string(o->origin)
-								 : json_null(),
-					 "exported", timefmt_rfc3339(o->now, now), "key",
-					 o->keys ? json_string(fp) : json_null()));
+	return write_json(out,
+			  json_pack("{s:i, s:o, s:s, s:o}", "commentd_export", 1, "source",
+				    o->origin && *o->origin ? json_string(o->origin) : json_null(),
+				    "exported", timefmt_rfc3339(o->now, now), "key",
+				    o->keys ? json_string(fp) : json_null()));
 }
 
 static int jsonl_row(FILE *out, const struct export_options *o, sqlite3_stmt *st)
@@ -279,12 +291,12 @@ static int export_rows(struct store_conn *c, const struct export_options *o, FIL
 	}
 	sqlite3_reset(st);
 	if (r == 0 && o->format == EXPORT_WXR)
-		fputs(thread >= 0 ? "\t</item>\n</channel>\n</rss>\n" : "</channel>\n</rss>\n", out);
+		fputs(thread >= 0 ? "\t</item>\n</channel>\n</rss>\n" : "</channel>\n</rss>\n",
+		      out);
 	return r;
 }
 
-int export_write(struct store_conn *c, const struct export_options *o, FILE *out,
-		 uint64_t *count)
+int export_write(struct store_conn *c, const struct export_options *o, FILE *out, uint64_t *count)
 {
 	int r;
 

@@ -49,7 +49,6 @@ void export_key_fingerprint(const struct keys *k, char out[17]);
 
 /* Writes every comment to out.  *count: comments written.  0, or negative
  * (a read failure, logged; or -EIO when out cannot be written). */
-int export_write(struct store_conn *c, const struct export_options *o, FILE *out,
-		 uint64_t *count);
+int export_write(struct store_conn *c, const struct export_options *o, FILE *out, uint64_t *count);
 
 #endif

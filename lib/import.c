@@ -51,9 +51,9 @@ enum skip_reason {
 };
 
 static const char *const skip_names[SKIP_N] = {
-    "already_imported", "duplicate_id",	 "pingback",	     "trackback",
+    "already_imported", "duplicate_id",	  "pingback",	    "trackback",
     "other_type",	"unknown_thread", "invalid_thread", "deleted_without_replies",
-    "text_too_long",	
+    "text_too_long",
 };
 
 struct run {
@@ -63,7 +63,7 @@ struct run {
 	struct import_error *err;
 	int64_t run_id;
 	char source[IMPORT_SOURCE_MAX + 1];
-	bool key_matches;	 /* commentd export: its e-mail hashes are ours */
+	bool key_matches; /* commentd export: its e-mail hashes are ours */
 	unsigned char seal[crypto_secretbox_KEYBYTES]; /* for staged addresses */
 	uint64_t nonce;
 	uint64_t records, staged, imported, rows;
@@ -169,8 +169,8 @@ static void bind_email_hash(struct run *rn, sqlite3_stmt *st, int i, const char 
 
 	if (!hex || !*hex)
 		return;
-	if (rn->key_matches && sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &len,
-					      NULL) == 0 &&
+	if (rn->key_matches &&
+	    sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &len, NULL) == 0 &&
 	    len == sizeof(hash))
 		sqlite3_bind_blob(st, i, hash, sizeof(hash), SQLITE_TRANSIENT);
 	else
@@ -352,8 +352,7 @@ static const char sql_loop_cut[] =
 static const char sql_order_clear[] = "DELETE FROM temp.import_order";
 
 /* Makes each row of st (seq, original, parent, at) top level with reason. */
-static int make_top_level(struct run *rn, sqlite3_stmt *st, const char *fix_sql,
-			  const char *reason)
+static int make_top_level(struct run *rn, sqlite3_stmt *st, const char *fix_sql, const char *reason)
 {
 	sqlite3_stmt *fix;
 	int r;
@@ -473,9 +472,8 @@ static const char sql_parent_id[] =
 static const char sql_remember[] =
     "INSERT INTO main.import_ids(source, original, comment_id, run, imported)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char sql_count_thread[] =
-    "INSERT INTO temp.import_counts(path, n) VALUES (?1, 1)"
-    " ON CONFLICT(path) DO UPDATE SET n = n + 1";
+static const char sql_count_thread[] = "INSERT INTO temp.import_counts(path, n) VALUES (?1, 1)"
+				       " ON CONFLICT(path) DO UPDATE SET n = n + 1";
 
 /* One staged comment, with writable copies of what the pipeline
  * normalises in place. */
@@ -583,8 +581,9 @@ static int load_row(struct run *rn, int64_t pos, struct row *w)
 	if (w->has_email_hash)
 		memcpy(w->email_hash, sqlite3_column_blob(st, 12), KEYS_HASH_BYTES);
 	snprintf(w->skip, sizeof(w->skip), "%s",
-		 sqlite3_column_type(st, 13) == SQLITE_NULL ? ""
-							    : (const char *)sqlite3_column_text(st, 13));
+		 sqlite3_column_type(st, 13) == SQLITE_NULL
+		     ? ""
+		     : (const char *)sqlite3_column_text(st, 13));
 	w->cut = sqlite3_column_int(st, 14) != 0;
 	snprintf(w->at, sizeof(w->at), "%s", (const char *)sqlite3_column_text(st, 15));
 	sqlite3_reset(st);
@@ -965,8 +964,8 @@ static json_t *report_of(struct run *rn, double seconds)
 			 "source", rn->source, "format", import_format_name(rn->o->format),
 			 "records", (json_int_t)rn->records, "imported", (json_int_t)rn->imported,
 			 "status", status, "threads", thread_counts(rn), "skipped", rn->skipped,
-			 "top_level", rn->top_level, "orphans", rn->orphans, "dropped",
-			 rn->dropped, "learned", "spam", (json_int_t)rn->learned_spam, "ham",
+			 "top_level", rn->top_level, "orphans", rn->orphans, "dropped", rn->dropped,
+			 "learned", "spam", (json_int_t)rn->learned_spam, "ham",
 			 (json_int_t)rn->learned_ham, "seconds", seconds);
 }
 
@@ -987,8 +986,8 @@ static int run_phases(struct run *rn)
 	return r;
 }
 
-int import_run(struct store_conn *c, const struct submit_site *site,
-	       const struct import_options *o, json_t **report, struct import_error *err)
+int import_run(struct store_conn *c, const struct submit_site *site, const struct import_options *o,
+	       json_t **report, struct import_error *err)
 {
 	struct run *rn = calloc(1, sizeof(*rn));
 	struct timespec t0;

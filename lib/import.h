@@ -36,10 +36,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IMPORT_SOURCE_MAX  300
-#define IMPORT_MAP_MAX	   100000 /* lines of a path map */
-#define IMPORT_BATCH	   500	  /* comments per transaction by default */
-#define IMPORT_EXAMPLES	   20	  /* orphans listed in the report */
+#define IMPORT_SOURCE_MAX 300
+#define IMPORT_MAP_MAX	  100000 /* lines of a path map */
+#define IMPORT_BATCH	  500	 /* comments per transaction by default */
+#define IMPORT_EXAMPLES	  20	 /* orphans listed in the report */
 
 enum {
 	IMPORT_WRITE_FAILED = 2, /* phase 2 failed (err says why); what it wrote was removed */
@@ -61,7 +61,7 @@ struct import_map *import_map_free(struct import_map *m);
 int import_map_apply(const struct import_map *m, const char *path, char *out, size_t outsz);
 
 struct import_progress {
-	const char *phase; /* "reading", "writing", "learning" */
+	const char *phase;    /* "reading", "writing", "learning" */
 	uint64_t done, total; /* bytes (reading) or comments; total 0: unknown */
 	double elapsed;	      /* seconds since the phase began */
 };
@@ -88,7 +88,7 @@ struct import_options {
  * [{"id", "parent", "at", "reason"}], "dropped": {...}, "learned": {"spam",
  * "ham"}, "seconds"} (caller owns).  0; IMPORT_BAD (the file: nothing
  * written); IMPORT_WRITE_FAILED (writing failed: nothing kept); negative. */
-int import_run(struct store_conn *c, const struct submit_site *site,
-	       const struct import_options *o, json_t **report, struct import_error *err);
+int import_run(struct store_conn *c, const struct submit_site *site, const struct import_options *o,
+	       json_t **report, struct import_error *err);
 
 #endif

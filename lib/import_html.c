@@ -23,13 +23,13 @@
 
 struct md {
 	struct buf out;
-	int quote;	     /* blockquote depth */
-	int pending;	     /* before the next text: 1 line break, 2 paragraph */
-	bool line_start;     /* nothing written on this line yet */
-	bool space;	     /* the last thing written was a space */
-	bool after_br;	     /* a <br> was just seen: its newline is absorbed */
-	bool in_link;	     /* inside an emitted link: no nested links or blocks */
-	bool digits;	     /* the line so far is digits (an ordered list marker?) */
+	int quote;		     /* blockquote depth */
+	int pending;		     /* before the next text: 1 line break, 2 paragraph */
+	bool line_start;	     /* nothing written on this line yet */
+	bool space;		     /* the last thing written was a space */
+	bool after_br;		     /* a <br> was just seen: its newline is absorbed */
+	bool in_link;		     /* inside an emitted link: no nested links or blocks */
+	bool digits;		     /* the line so far is digits (an ordered list marker?) */
 	const char *marks[MD_MARKS]; /* emphasis markers opened, innermost last */
 	int n_marks, n_written;	     /* pushed; written to out (the outer ones) */
 	int r;			     /* the first failure */
@@ -95,7 +95,8 @@ static void visible(struct md *m, const char *p)
 	at_start = m->line_start;
 	m->line_start = false;
 	if (strchr("\\`*_[]<", c) || (c == '&' && entity_like(p + 1)) ||
-	    (at_start && strchr("#>-+=~|", c)) || (m->digits && !at_start && (c == '.' || c == ')')))
+	    (at_start && strchr("#>-+=~|", c)) ||
+	    (m->digits && !at_start && (c == '.' || c == ')')))
 		put(m, "\\", 1);
 	if (!(c >= '0' && c <= '9'))
 		m->digits = false;
@@ -139,12 +140,12 @@ static bool one_of(const xmlNode *n, const char *const *names)
 	return false;
 }
 
-static const char *const dropped[] = {"script", "style", "head", "title", "noscript",
+static const char *const dropped[] = {"script",	  "style",  "head",   "title", "noscript",
 				      "template", "iframe", "object", "embed", NULL};
 static const char *const blocks[] = {
-    "p",     "div",	  "h1",	     "h2",     "h3",	"h4",	 "h5",	 "h6",	  "ul", "ol",
-    "table", "tr",	  "section", "article", "header", "footer", "aside", "figure", "dl", "dt",
-    "dd",    "figcaption", "address", "center", "hr",	  "main", "nav",	 NULL};
+    "p",     "div",	   "h1",      "h2",	 "h3",	   "h4",     "h5",    "h6",	"ul", "ol",
+    "table", "tr",	   "section", "article", "header", "footer", "aside", "figure", "dl", "dt",
+    "dd",    "figcaption", "address", "center",	 "hr",	   "main",   "nav",   NULL};
 
 static void walk(struct md *m, xmlNode *n, int depth);
 

@@ -41,8 +41,8 @@ static int row(sqlite3_stmt *st, const struct import_sink *sink, struct import_e
 	struct import_record rec = {0};
 	static const char *const names[] = {"remote_addr", "text",    "author",
 					    "email",	   "website", "thread uri"};
-	const char **fields[] = {&rec.ip, &rec.text, &rec.author, &rec.email, &rec.website,
-				 &rec.thread_url};
+	const char **fields[] = {&rec.ip,    &rec.text,	   &rec.author,
+				 &rec.email, &rec.website, &rec.thread_url};
 	long long id = sqlite3_column_int64(st, 0);
 	char idtext[24], parent[24] = "";
 	double created = sqlite3_column_double(st, 2);

@@ -105,8 +105,8 @@ static int next_line(struct src *s, struct buf *line)
 	/* Both writers end every line with a newline: a last line without
 	 * one was cut off. */
 	if (c < 0 && line->len)
-		return import_fail(s->err, "line %lu: the file ends within a line (is it truncated?)",
-				   s->line);
+		return import_fail(
+		    s->err, "line %lu: the file ends within a line (is it truncated?)", s->line);
 	if (line->len && line->data[line->len - 1] == '\r')
 		line->data[--line->len] = '\0';
 	return 1;
@@ -228,7 +228,8 @@ static int remark42_comment(struct remark42 *rk, json_t *o, unsigned long n)
 
 	snprintf(rec.at, sizeof(rec.at), "line %lu", n);
 	if (!json_is_object(user) || !json_is_object(loc))
-		return import_fail(rk->err, "line %lu: a comment without \"user\" or \"locator\"", n);
+		return import_fail(rk->err, "line %lu: a comment without \"user\" or \"locator\"",
+				   n);
 	if (member_id(o, "id", id, sizeof(id)) || member_id(o, "pid", pid, sizeof(pid)) ||
 	    member_str(o, "time", &time) || member_str(o, "text", &text) ||
 	    member_str(o, "orig", &orig) || member_str(user, "name", &rec.author) ||
@@ -236,7 +237,8 @@ static int remark42_comment(struct remark42 *rk, json_t *o, unsigned long n)
 	    (del && !json_is_boolean(del)))
 		return import_fail(rk->err, "line %lu: a field has the wrong type", n);
 	if (!*id || !*rec.thread_url)
-		return import_fail(rk->err, "line %lu: a comment without \"id\" or locator \"url\"", n);
+		return import_fail(rk->err, "line %lu: a comment without \"id\" or locator \"url\"",
+				   n);
 	if (import_parse_time(time, &rec.created) != 0)
 		return import_fail(rk->err, "line %lu: comment %s has no valid \"time\"", n, id);
 	rec.id = id;
@@ -321,7 +323,8 @@ static int jsonl_comment(json_t *o, unsigned long n, const struct import_sink *s
 	    member_str(o, "thread", &rec.thread_url) || member_str(o, "created", &created) ||
 	    member_str(o, "status", &status) || member_str(o, "author", &rec.author) ||
 	    member_str(o, "url", &rec.website) || member_str(o, "text", &text) ||
-	    member_str(o, "avatar", &rec.avatar) || member_str(o, "email_hash", &rec.email_hash_hex))
+	    member_str(o, "avatar", &rec.avatar) ||
+	    member_str(o, "email_hash", &rec.email_hash_hex))
 		return import_fail(err, "line %lu: a field has the wrong type", n);
 	if (!*id || !*rec.thread_url)
 		return import_fail(err, "line %lu: a comment without \"id\" or \"thread\"", n);
@@ -523,7 +526,8 @@ static int waline_comment(struct waline *w, json_t *o)
 	if (!*id || !*rec.thread_url)
 		return import_fail(w->err, "%s: a comment without \"objectId\" or \"url\"", rec.at);
 	if (import_parse_time(inserted, &rec.created) != 0)
-		return import_fail(w->err, "%s: comment %s has no valid \"insertedAt\"", rec.at, id);
+		return import_fail(w->err, "%s: comment %s has no valid \"insertedAt\"", rec.at,
+				   id);
 	rec.id = id;
 	rec.parent = pid;
 	rec.markup = IMPORT_MARKUP_MARKDOWN;
@@ -622,7 +626,8 @@ static int walk_object(struct waline *w, const char *parent, int depth)
 			r = expect(w, "[") < 0 ? IMPORT_BAD : walk_array(w, true, depth);
 		} else if (r == 0 && strcmp(k, "type") == 0 && depth <= 2) {
 			r = read_value(w, KEY_MAX_BYTES, &v);
-			if (r == 0 && json_is_string(v) && strcmp(json_string_value(v), "waline") == 0)
+			if (r == 0 && json_is_string(v) &&
+			    strcmp(json_string_value(v), "waline") == 0)
 				w->is_waline = true;
 			json_decref(v);
 		} else if (r == 0 && depth < 3 && next_nonspace(w) == '{') {
@@ -664,8 +669,9 @@ int import_read_waline(struct import_input *in, const struct import_sink *sink,
 	else if (r == 0 && w->s.failed)
 		r = IMPORT_BAD;
 	if (r == 0 && (!w->found || !w->is_waline))
-		r = import_fail(err, "this is not a Waline export (it has \"type\": \"waline\" and a "
-				     "\"data\" object with a \"Comment\" list)");
+		r = import_fail(err,
+				"this is not a Waline export (it has \"type\": \"waline\" and a "
+				"\"data\" object with a \"Comment\" list)");
 	free(w);
 	return r;
 }

@@ -22,7 +22,7 @@ static int entry_cmp(const void *a, const void *b)
 
 	if (x->prefix != y->prefix)
 		return x->prefix ? 1 : -1; /* exact entries first */
-	if (x->prefix) /* longest prefix first */
+	if (x->prefix)			   /* longest prefix first */
 		return (int)strlen(y->from) - (int)strlen(x->from);
 	return strcmp(x->from, y->from);
 }

@@ -203,9 +203,9 @@ enum wxr_field {
 
 /* wp:comment_<name> for each field. */
 static const char *const wxr_names[WXR_N] = {
-    "comment_id",	 "comment_parent",  "comment_author",  "comment_author_email",
-    "comment_author_url", "comment_author_IP", "comment_date",	   "comment_date_gmt",
-    "comment_content",	 "comment_approved", "comment_type",	   "comment_agent",
+    "comment_id",	  "comment_parent",    "comment_author", "comment_author_email",
+    "comment_author_url", "comment_author_IP", "comment_date",	 "comment_date_gmt",
+    "comment_content",	  "comment_approved",  "comment_type",	 "comment_agent",
 };
 
 struct wxr {
@@ -225,8 +225,9 @@ static void wxr_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 	if (x->depth == 1) {
 		x->root_seen = true;
 		if (!named(name, NULL, "rss"))
-			fail_here(x, "this is not a WordPress export (WXR): the root element is not "
-				     "<rss>");
+			fail_here(x,
+				  "this is not a WordPress export (WXR): the root element is not "
+				  "<rss>");
 		return;
 	}
 	if (named(name, NULL, "item") && !w->item_depth) {
@@ -285,8 +286,8 @@ static void wxr_comment(struct xml *x, struct wxr *w)
 				    rec.id, date));
 		return;
 	}
-	rec.parent = strcmp(field_str(&w->f[WXR_PARENT]), "0") == 0 ? NULL
-								    : field_str(&w->f[WXR_PARENT]);
+	rec.parent =
+	    strcmp(field_str(&w->f[WXR_PARENT]), "0") == 0 ? NULL : field_str(&w->f[WXR_PARENT]);
 	rec.thread_url = field_str(&w->link);
 	if (!*rec.thread_url) {
 		snprintf(fallback, sizeof(fallback), "/?p=%.40s", field_str(&w->post_id));
@@ -414,8 +415,8 @@ static void dsq_start_item(struct xml *x, struct disqus *d, const XML_Char *name
 }
 
 static const char *const dsq_names[DSQ_N] = {
-    "message", "createdAt", "isDeleted", "isSpam",   "isApproved", "ipAddress",
-    "name",    "email",	    "username",	 "link",     "forum",
+    "message", "createdAt", "isDeleted", "isSpam", "isApproved", "ipAddress",
+    "name",    "email",	    "username",	 "link",   "forum",
 };
 
 static void dsq_start(void *ud, const XML_Char *name, const XML_Char **attrs)
@@ -428,8 +429,9 @@ static void dsq_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 	if (x->depth == 1) {
 		x->root_seen = true;
 		if (!named(name, NS_DISQUS, "disqus"))
-			fail_here(x, "this is not a Disqus export: the root element is not <disqus> "
-				     "in the namespace http://disqus.com");
+			fail_here(x,
+				  "this is not a Disqus export: the root element is not <disqus> "
+				  "in the namespace http://disqus.com");
 		return;
 	}
 	if (x->depth == 2) {

@@ -220,7 +220,8 @@ int import_url_path(const char *url, char *out, size_t outsz)
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
 	scheme_end = strstr(p, "://");
-	if (scheme_end && (size_t)(scheme_end - p) <= 10 && strcspn(p, "/?#") > (size_t)(scheme_end - p)) {
+	if (scheme_end && (size_t)(scheme_end - p) <= 10 &&
+	    strcspn(p, "/?#") > (size_t)(scheme_end - p)) {
 		p = scheme_end + 3;
 		p += strcspn(p, "/?#"); /* the host and port */
 	} else if (p[0] == '/' && p[1] == '/') {
@@ -245,7 +246,8 @@ int import_url_path(const char *url, char *out, size_t outsz)
 	 * ("/?p=41", "/index.php?p=41"); elsewhere it is tracking noise. */
 	{
 		size_t path = strcspn(p, "?");
-		if (path < n && !(path == 1 || (path >= 4 && strncmp(p + path - 4, ".php", 4) == 0)))
+		if (path < n &&
+		    !(path == 1 || (path >= 4 && strncmp(p + path - 4, ".php", 4) == 0)))
 			n = path;
 	}
 	if (n + 1 > outsz)

@@ -98,7 +98,8 @@ struct import_error {
 };
 
 /* Fills err (printf-style) and returns IMPORT_BAD. */
-int import_fail(struct import_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int import_fail(struct import_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 enum {
 	IMPORT_BAD = 1, /* the input is not what the format says (err filled) */

@@ -14,9 +14,9 @@
  * escaped): converted HTML never brings its own elements or attributes. */
 static void check_tags(const char *html)
 {
-	static const char *const tags[] = {"<p>",      "</p>",	   "<br>",     "<em>",   "</em>",
-					   "<strong>", "</strong>", "<code>",   "</code>", "<pre>",
-					   "</pre>",   "</a>",	   "<a href=\""};
+	static const char *const tags[] = {"<p>",      "</p>",	    "<br>",	 "<em>",    "</em>",
+					   "<strong>", "</strong>", "<code>",	 "</code>", "<pre>",
+					   "</pre>",   "</a>",	    "<a href=\""};
 
 	for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
 		bool known = false;

@@ -83,8 +83,8 @@ static inline void fuzz_check_result(int r, const struct import_error *err)
 }
 
 static inline int fuzz_stream(int (*reader)(struct import_input *, const struct import_sink *,
-				     struct import_error *),
-		       const uint8_t *data, size_t size)
+					    struct import_error *),
+			      const uint8_t *data, size_t size)
 {
 	struct import_error err = {{0}};
 	struct import_input in;

@@ -59,7 +59,8 @@ static char *thread_shape(struct fixture *f, const char *path)
 	{
 		char *w = s;
 		for (char *r = s; s && *r;) {
-			bool key = strncmp(r, "\"id\":", 5) == 0 || strncmp(r, "\"parent\":", 9) == 0;
+			bool key =
+			    strncmp(r, "\"id\":", 5) == 0 || strncmp(r, "\"parent\":", 9) == 0;
 			size_t klen = key ? (r[1] == 'i' ? 5 : 9) : 0;
 			if (key && r[klen] >= '0' && r[klen] <= '9') {
 				memmove(w, r, klen);
@@ -126,11 +127,12 @@ int main(void)
 	site.keys = b.keys;
 	is_int(import_into(&b, &site, path, IMPORT_JSONL), 0, "the export imports");
 	for (int i = 0; i < 3; i++) {
-		const char *t[] = {"/2019/03/door-de-regen-naar-ronse/", "/2020/11/koffie-op-de-fiets/",
-				   "/over-ons/"};
+		const char *t[] = {"/2019/03/door-de-regen-naar-ronse/",
+				   "/2020/11/koffie-op-de-fiets/", "/over-ons/"};
 		s1 = thread_shape(&a, t[i]);
 		s2 = thread_shape(&b, t[i]);
-		ok(s1 && s2 && strcmp(s1, s2) == 0, "thread %s answers the same apart from ids", t[i]);
+		ok(s1 && s2 && strcmp(s1, s2) == 0, "thread %s answers the same apart from ids",
+		   t[i]);
 		if (s1 && s2 && strcmp(s1, s2) != 0)
 			diag("%s\n# %s", s1, s2);
 		free(s1);
@@ -139,8 +141,8 @@ int main(void)
 	{
 		sqlite3_stmt *st;
 		sqlite3_prepare_v2(store_db(b.conn),
-				   "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL", -1, &st,
-				   NULL);
+				   "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL", -1,
+				   &st, NULL);
 		sqlite3_step(st);
 		is_int(sqlite3_column_int(st, 0), 14, "the e-mail hashes came along (same key)");
 		sqlite3_finalize(st);

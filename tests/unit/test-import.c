@@ -46,7 +46,11 @@ static int import(const char *path, enum import_format f, const char *source, bo
 		  json_t **rep, struct import_error *err)
 {
 	struct import_options o = {
-	    .format = f, .path = path, .source = source, .learn = learn, .batch = 3,
+	    .format = f,
+	    .path = path,
+	    .source = source,
+	    .learn = learn,
+	    .batch = 3,
 	    .now = 1700000000,
 	};
 
@@ -77,15 +81,16 @@ static void test_wordpress(void)
 	is_int(at(rep, "status", "deleted"), 1, "1 deleted (a tombstone for its reply)");
 	is_int(at(rep, "skipped", "pingback"), 2, "pingbacks skipped");
 	is_int(at(rep, "skipped", "trackback"), 1, "the trackback skipped");
-	is_int(at(rep, "top_level", "missing_parent"), 1, "a reply to a missing comment: top level");
+	is_int(at(rep, "top_level", "missing_parent"), 1,
+	       "a reply to a missing comment: top level");
 	is_int(at(rep, "top_level", "parent_skipped"), 1, "a reply to a pingback: top level");
 	is_int(at(rep, "threads", "/2019/03/door-de-regen-naar-ronse/"), 6, "6 in the first post");
 	is_int(json_array_size(json_object_get(rep, "orphans")), 2, "both listed");
 	json_decref(rep);
 
 	is_int(query_int("SELECT count(*) FROM comments"), 11, "11 rows");
-	is_int(query_int("SELECT created FROM comments WHERE author = 'Joost Verhoeven'"), 1552557733,
-	       "the original date is kept");
+	is_int(query_int("SELECT created FROM comments WHERE author = 'Joost Verhoeven'"),
+	       1552557733, "the original date is kept");
 	is_int(query_int("SELECT count(*) FROM comments c JOIN comments p ON p.id = c.parent_id"
 			 " WHERE c.author = 'Anouk' AND p.author = 'Marieke' AND c.depth = 3"),
 	       1, "a reply of a reply keeps its place");
@@ -98,14 +103,15 @@ static void test_wordpress(void)
 	       "HTML became Markdown, the script is gone");
 	is_int(query_int("SELECT count(*) FROM comments WHERE ip IS NOT NULL"), 0,
 	       "addresses older than ip_retention_days are not kept");
-	is_int(query_int("SELECT count(*) FROM comments WHERE url IS NOT NULL AND author = 'Sanne'"),
-	       0, "a website that is not a URL is dropped");
+	is_int(
+	    query_int("SELECT count(*) FROM comments WHERE url IS NOT NULL AND author = 'Sanne'"),
+	    0, "a website that is not a URL is dropped");
 	ok(comment_email_hash(fx.keys, "fenna.bakker@example.org", hash) == 0, "hash");
 	{
 		sqlite3_stmt *st;
 		sqlite3_prepare_v2(store_db(fx.conn),
-				   "SELECT email_hash FROM comments WHERE author = 'Fenna'", -1, &st,
-				   NULL);
+				   "SELECT email_hash FROM comments WHERE author = 'Fenna'", -1,
+				   &st, NULL);
 		ok(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES,
 		   "the e-mail is kept as its keyed hash");
 		memcpy(stored, sqlite3_column_blob(st, 0), KEYS_HASH_BYTES);

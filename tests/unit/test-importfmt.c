@@ -140,7 +140,8 @@ static void test_wxr(void)
 	bad = strdup(data);
 	memcpy(strstr(bad, "Mooi verslag"), "Mooi\xff", 5);
 	is_int(run(import_read_wxr, bad, len, &s, &err), IMPORT_BAD, "wxr: invalid UTF-8 refused");
-	ok(strstr(err.message, "line 67, column") != NULL, "wxr: ... at its line (%s)", err.message);
+	ok(strstr(err.message, "line 67, column") != NULL, "wxr: ... at its line (%s)",
+	   err.message);
 	free(bad);
 	is_int(run(import_read_wxr, "<?xml version=\"1.0\"?><feed/>", 29, &s, &err), IMPORT_BAD,
 	       "wxr: another XML document is refused (%s)", err.message);
@@ -324,8 +325,8 @@ static void test_waline(void)
 	free(bad);
 	is_int(run(import_read_waline, "{\"type\":\"other\",\"data\":{}}", 26, &s, &err),
 	       IMPORT_BAD, "waline: not a Waline export (%s)", err.message);
-	is_int(run(import_read_waline, "{\"data\":{\"Comment\":[]}} x", 25, &s, &err),
-	       IMPORT_BAD, "waline: text after the document (%s)", err.message);
+	is_int(run(import_read_waline, "{\"data\":{\"Comment\":[]}} x", 25, &s, &err), IMPORT_BAD,
+	       "waline: text after the document (%s)", err.message);
 	free(data);
 }
 
@@ -336,7 +337,8 @@ static void test_jsonl(void)
 	const char *good =
 	    "{\"commentd_export\":1,\"source\":\"https://a.example\",\"key\":null}\n"
 	    "{\"id\":1,\"thread\":\"/a/\",\"parent\":null,\"created\":\"2020-01-01T00:00:00Z\","
-	    "\"status\":\"published\",\"author\":\"A\",\"url\":null,\"text\":\"*x*\",\"avatar\":\"\"}\n"
+	    "\"status\":\"published\",\"author\":\"A\",\"url\":null,\"text\":\"*x*\",\"avatar\":"
+	    "\"\"}\n"
 	    "\n"
 	    "{\"id\":2,\"thread\":\"/a/\",\"parent\":1,\"created\":\"2020-01-02T00:00:00Z\","
 	    "\"status\":\"deleted\",\"author\":\"\",\"url\":null,\"text\":\"\",\"avatar\":\"\"}\n";
@@ -408,14 +410,16 @@ static void test_html(void)
 	html("5 * 3 < 15 en a_b_c [x] &amp;copy; &lt;b&gt;",
 	     "5 \\* 3 \\< 15 en a\\_b\\_c \\[x\\] \\&copy; \\<b>",
 	     "Markdown characters are escaped");
-	html("# geen kop\n- geen lijst\n1. geen nummer", "\\# geen kop\n\\- geen lijst\n1\\. geen nummer",
-	     "line starts are escaped");
+	html("# geen kop\n- geen lijst\n1. geen nummer",
+	     "\\# geen kop\n\\- geen lijst\n1\\. geen nummer", "line starts are escaped");
 	html("<b> vet </b>woord", "**vet** woord", "spaces move outside the markers");
 	html("<code>a `b` c</code> en <pre>x\n  y</pre>", "``a `b` c`` en\n\n```\nx\n  y\n```",
 	     "code and preformatted text");
 	html("<blockquote>citaat<br>twee</blockquote>na", "> citaat\n> twee\n\nna", "a quote");
 	html("<ul><li>een</li><li>twee</li></ul>", "- een\n\n- twee", "a list");
-	html("&euro;&nbsp;7 &#8230; caf&eacute;", "\xe2\x82\xac\xc2\xa0" "7 \xe2\x80\xa6 caf\xc3\xa9",
+	html("&euro;&nbsp;7 &#8230; caf&eacute;",
+	     "\xe2\x82\xac\xc2\xa0"
+	     "7 \xe2\x80\xa6 caf\xc3\xa9",
 	     "entities decode");
 	html("", "", "nothing");
 	html("<img src=x alt=\"(zwaai)\"><b></b>", "(zwaai)", "an image is its alt text");
