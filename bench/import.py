@@ -16,6 +16,7 @@ wall time, rate and the max RSS of the commentctl process (os.wait4).
 Only the Python standard library is used.
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -123,7 +124,7 @@ def generate(path, n, seed=42):
 
 
 def run(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (exit status, seconds, max RSS in MiB, stdout)."""
+    """Runs cmd; returns (exit status, seconds, max RSS in MiB, stdout, CPU seconds)."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE if stdout is None else stdout,
                          stderr=subprocess.PIPE)
@@ -133,7 +134,8 @@ def run(cmd, stdout=subprocess.DEVNULL):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.stderr.write(err.decode(errors="replace"))
-    return p.returncode, time.monotonic() - t0, usage.ru_maxrss / 1024.0, out
+    return (p.returncode, time.monotonic() - t0, usage.ru_maxrss / 1024.0, out,
+            usage.ru_utime + usage.ru_stime)
 
 
 def main():
@@ -164,20 +166,21 @@ def main():
         for name, extra, db in runs:
             cmd = [a.commentctl, "import", "--db", os.path.join(work, db), "--key", key,
                    "--format", "wxr", "--json"] + batch + extra + [wxr]
-            rc, secs, rss, out = run(cmd, stdout=None)
+            rc, secs, rss, out, cpu = run(cmd, stdout=None)
             if rc != 0:
                 print("%s failed (exit %d)" % (name, rc))
                 return 1
-            import json
             rep = json.loads(out)
-            print("%-15s %7d imported of %d in %6.1f s (%6.0f records/s), max RSS %5.1f MiB%s"
-                  % (name, rep["imported"], rep["records"], secs, rep["records"] / secs, rss,
+            print("%-15s %7d imported of %d in %6.1f s (%6.0f records/s, CPU %5.1f s), "
+                  "max RSS %5.1f MiB%s"
+                  % (name, rep["imported"], rep["records"], secs, rep["records"] / secs, cpu, rss,
                      ", learned %d ham + %d spam" % (rep["learned"]["ham"],
                                                      rep["learned"]["spam"])
                      if a.learn and extra else ""))
-        rc, secs, rss, _ = run([a.commentctl, "export", "--db", os.path.join(work, "fresh.db"),
+        rc, secs, rss, _, cpu = run([a.commentctl, "export", "--db", os.path.join(work, "fresh.db"),
                                 "--format", "jsonl", "--out", os.path.join(work, "out.jsonl")])
-        print("%-15s %7s in %6.1f s, max RSS %5.1f MiB" % ("export jsonl", "", secs, rss))
+        print("%-15s %7s in %6.1f s (CPU %5.1f s), max RSS %5.1f MiB"
+              % ("export jsonl", "", secs, cpu, rss))
         print("database: %.1f MB" % (os.path.getsize(os.path.join(work, "fresh.db")) / 1e6))
         return rc
     finally:

@@ -106,6 +106,7 @@ int import_map_load(struct import_map **out, const char *path, struct import_err
 	FILE *f;
 	int r = 0;
 
+	err->message[0] = '\0';
 	if (!m)
 		return -ENOMEM;
 	f = fopen(path, "re");

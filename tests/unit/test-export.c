@@ -17,7 +17,7 @@ static int import_into(struct fixture *f, struct submit_site *site, const char *
 		       enum import_format fmt)
 {
 	struct import_options o = {.format = fmt, .path = path, .now = 1700000000};
-	struct import_error err;
+	struct import_error err = {{0}};
 	json_t *rep = NULL;
 	int r = import_run(f->conn, site, &o, &rep, &err);
 

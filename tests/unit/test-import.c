@@ -65,7 +65,7 @@ static json_int_t at(json_t *rep, const char *obj, const char *key)
 
 static void test_wordpress(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	unsigned char hash[KEYS_HASH_BYTES], stored[KEYS_HASH_BYTES];
 	char text[256];
 	json_t *rep;
@@ -137,7 +137,7 @@ static void test_wordpress(void)
 
 static void test_malformed(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	const char *bad = fixture_path(&fx, "cut.xml");
 	FILE *in = fopen(DATA "wordpress-nl.xml", "rb"), *out = fopen(bad, "wb");
 	char buf[9000];
@@ -190,7 +190,7 @@ static const char *small_wxr(const char *name, const char *date)
 static void test_retention_depth_map(void)
 {
 	struct import_options o = {.format = IMPORT_WXR, .now = 1700000000};
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct import_map *map = NULL;
 	char mapfile[400], wxr[400];
 	json_t *rep = NULL;
@@ -235,7 +235,7 @@ static void test_retention_depth_map(void)
 
 static void test_learn(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	uint64_t nspam = 0, nham = 0;
 	json_t *rep;
 
@@ -255,7 +255,7 @@ static void test_learn(void)
 
 static void test_undo(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	json_t *rep;
 	int64_t before = query_int("SELECT count(*) FROM comments");
 

@@ -96,7 +96,7 @@ static int run(reader_fn reader, const char *data, size_t len, struct seen *s,
 /* Every proper prefix of a file is refused (truncation), with a message. */
 static void truncations(const char *name, reader_fn reader, const char *data, size_t len)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct seen s = {0};
 	int refused = 0, tried = 0;
 
@@ -114,7 +114,7 @@ static void truncations(const char *name, reader_fn reader, const char *data, si
 
 static void test_wxr(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct seen s = {0};
 	size_t len;
 	char *data = slurp(DATA "wordpress-nl.xml", &len), *bad;
@@ -162,7 +162,7 @@ static void test_wxr(void)
 
 static void test_disqus(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct seen s = {0};
 	size_t len;
 	char *data = slurp(DATA "disqus.xml", &len), *bad;
@@ -243,7 +243,7 @@ static void test_isso(struct fixture *fx)
 
 static void test_remark42(struct fixture *fx)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct import_input in;
 	struct seen s = {0};
 	struct import_sink sink = {on_comment, on_thread, on_source, NULL, &s};
@@ -297,7 +297,7 @@ static void test_remark42(struct fixture *fx)
 
 static void test_waline(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct seen s = {0};
 	size_t len;
 	char *data = slurp(DATA "waline.json", &len), *bad;
@@ -332,7 +332,7 @@ static void test_waline(void)
 
 static void test_jsonl(void)
 {
-	struct import_error err;
+	struct import_error err = {{0}};
 	struct seen s = {0};
 	const char *good =
 	    "{\"commentd_export\":1,\"source\":\"https://a.example\",\"key\":null}\n"

@@ -317,7 +317,8 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, NULL, NULL};
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = e, .url = url ? u : NULL, .text = x};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
