@@ -209,6 +209,7 @@ static int open_site(const struct config *cfg, const struct keys *keys,
 	cs->spam_cutoff = cfg->spam_cutoff;
 	cs->discard_cutoff = cfg->discard_cutoff;
 	cs->min_learned = cfg->min_learned;
+	cs->starter = cfg->starter_model != 0; /* as the daemon scores */
 	if (classifier_new(cl, cs) != 0 || policy_new(pol, cfg) != 0) {
 		fprintf(stderr,
 			"commentctl: the configuration's classifier or lists are invalid\n");

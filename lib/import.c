@@ -24,6 +24,7 @@ static const char sql_stage_create[] =
     "CREATE INDEX IF NOT EXISTS temp.import_stage_parent ON import_stage(parent_seq);"
     "CREATE TEMP TABLE IF NOT EXISTS import_threads (ref TEXT PRIMARY KEY, url TEXT);"
     "CREATE TEMP TABLE IF NOT EXISTS import_order (pos INTEGER PRIMARY KEY, seq INTEGER);"
+    "CREATE INDEX IF NOT EXISTS temp.import_order_seq ON import_order(seq);"
     "CREATE TEMP TABLE IF NOT EXISTS import_counts (path TEXT PRIMARY KEY, n INTEGER);"
     "DELETE FROM temp.import_stage; DELETE FROM temp.import_threads;"
     " DELETE FROM temp.import_order; DELETE FROM temp.import_counts;";
@@ -861,11 +862,13 @@ static int write_all(struct run *rn)
 
 /* ---- phase 3: learning ------------------------------------------------------ */
 
+/* In id order through the comments' primary key (a plan that sorted the
+ * source's ids on every call made learning quadratic). */
 static const char sql_learnable[] =
-    "SELECT c.id, c.status, c.features FROM main.import_ids i JOIN main.comments c"
-    " ON c.id = i.comment_id WHERE i.source = ?1 AND i.comment_id > ?2"
-    " AND c.status IN ('published', 'spam') AND c.features IS NOT NULL"
-    " ORDER BY i.comment_id LIMIT 1";
+    "SELECT c.id, c.status, c.features FROM main.comments c WHERE c.id > ?2"
+    " AND c.status IN ('published', 'spam') AND c.features IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM main.import_ids i WHERE i.comment_id = c.id AND i.source = ?1)"
+    " ORDER BY c.id LIMIT 1";
 
 /* Learns the next learnable comment after *last.  1 learned or already
  * learned, 0 none left, negative. */

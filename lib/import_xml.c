@@ -308,21 +308,28 @@ static void wxr_comment(struct xml *x, struct wxr *w)
 		stop(x, r);
 }
 
+/* The channel's wp:base_blog_url names the source (once). */
+static void wxr_source(struct xml *x, struct wxr *w)
+{
+	int r;
+
+	w->source_told = true;
+	if (!x->sink->source || !*field_str(&w->base))
+		return;
+	r = x->sink->source(x->sink->ctx, field_str(&w->base));
+	if (r)
+		stop(x, r);
+}
+
 static void wxr_end(void *ud, const XML_Char *name)
 {
 	struct xml *x = ud;
 	struct wxr *w = x->state;
 
 	if (x->target && x->depth == x->target_depth) {
+		if (x->target == &w->base && !w->source_told)
+			wxr_source(x, w);
 		x->target = NULL;
-		if (x->target == NULL && x->depth == 3 && !w->source_told && w->base.seen) {
-			w->source_told = true;
-			if (x->sink->source && *field_str(&w->base)) {
-				int r = x->sink->source(x->sink->ctx, field_str(&w->base));
-				if (r)
-					stop(x, r);
-			}
-		}
 	}
 	if (w->comment_depth == x->depth) {
 		w->comment_depth = 0;
