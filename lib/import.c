@@ -344,9 +344,9 @@ static const char sql_order[] =
     " INSERT INTO temp.import_order(seq) SELECT seq FROM tree ORDER BY depth, seq";
 static const char sql_order_count[] = "SELECT count(*) FROM temp.import_order";
 /* Rows in a loop of parents are not reached from a top-level comment; every
- * loop has an edge to a later row: those edges are cut. */
+ * loop has an edge to the same or a later row: those edges are cut. */
 static const char sql_loops[] =
-    "SELECT seq, original, parent, at FROM temp.import_stage s WHERE parent_seq > seq"
+    "SELECT seq, original, parent, at FROM temp.import_stage s WHERE parent_seq >= seq"
     " AND NOT EXISTS (SELECT 1 FROM temp.import_order o WHERE o.seq = s.seq) ORDER BY seq";
 static const char sql_loop_cut[] =
     "UPDATE temp.import_stage SET parent = NULL, parent_seq = NULL, note = ?2 WHERE seq = ?1";
@@ -419,6 +419,9 @@ static int order_rows(struct run *rn)
 		r = run_sql(rn, sql_order_clear, false, -1);
 	if (r == 0)
 		r = run_sql(rn, sql_order, false, -1);
+	st = r ? NULL : store_stmt(rn->c, sql_order_count);
+	if (!r && (!st || store_one_int64(rn->c, st, &n) < 0 || (uint64_t)n != rn->staged))
+		r = -EIO; /* cannot be: every row is now reached */
 	return r;
 }
 
