@@ -137,6 +137,32 @@ static int parse_line(const struct buf *line, unsigned long n, json_t **out,
 	return 0;
 }
 
+/* Calls fn for the object of every non-blank line to the end.  0, the
+ * first non-zero result, IMPORT_BAD or negative. */
+static int each_object(struct src *s, int (*fn)(void *ctx, json_t *o, unsigned long n), void *ctx)
+{
+	struct buf line;
+	json_t *o;
+	int r = 0;
+
+	buf_init(&line, LINE_MAX_BYTES);
+	while (r == 0) {
+		unsigned long n = s->line;
+		r = next_line(s, &line);
+		if (r <= 0)
+			break;
+		r = 0;
+		if (blank(line.data ? line.data : ""))
+			continue;
+		r = parse_line(&line, n, &o, s->err);
+		if (r == 0)
+			r = fn(ctx, o, n);
+		json_decref(o);
+	}
+	buf_free(&line);
+	return r;
+}
+
 /* A string member ("" when absent or null); 1 if present with another type. */
 static int member_str(json_t *o, const char *name, const char **out)
 {
@@ -255,35 +281,25 @@ static int remark42_comment(struct remark42 *rk, json_t *o, unsigned long n)
 	return r ? r : rk->sink->comment(rk->sink->ctx, &rec);
 }
 
+static int remark42_line(void *ctx, json_t *o, unsigned long n)
+{
+	return remark42_comment(ctx, o, n);
+}
+
 int import_read_remark42(struct import_input *in, const struct import_sink *sink,
 			 struct import_error *err)
 {
 	struct remark42 rk = {sink, err, false};
 	struct src *s = malloc(sizeof(*s));
-	struct buf line;
-	json_t *o;
 	int r;
 
 	if (!s)
 		return -ENOMEM;
 	src_init(s, in, err);
-	buf_init(&line, LINE_MAX_BYTES);
 	r = src_peek(s) < 0 ? (s->failed ? IMPORT_BAD : import_fail(err, "the file is empty"))
 			    : remark42_meta(s);
-	while (r == 0) {
-		unsigned long n = s->line;
-		r = next_line(s, &line);
-		if (r <= 0)
-			break;
-		r = 0;
-		if (blank(line.data ? line.data : ""))
-			continue;
-		r = parse_line(&line, n, &o, err);
-		if (r == 0)
-			r = remark42_comment(&rk, o, n);
-		json_decref(o);
-	}
-	buf_free(&line);
+	if (r == 0)
+		r = each_object(s, remark42_line, &rk);
 	free(s);
 	return r;
 }
@@ -339,37 +355,35 @@ static int jsonl_comment(json_t *o, unsigned long n, const struct import_sink *s
 	return sink->comment(sink->ctx, &rec);
 }
 
+struct jsonl {
+	const struct import_sink *sink;
+	struct import_error *err;
+	bool header; /* seen */
+};
+
+static int jsonl_line(void *ctx, json_t *o, unsigned long n)
+{
+	struct jsonl *j = ctx;
+
+	if (j->header)
+		return jsonl_comment(o, n, j->sink, j->err);
+	j->header = true;
+	return jsonl_header(o, j->sink, j->err);
+}
+
 int import_read_jsonl(struct import_input *in, const struct import_sink *sink,
 		      struct import_error *err)
 {
+	struct jsonl j = {sink, err, false};
 	struct src *s = malloc(sizeof(*s));
-	bool header = false;
-	struct buf line;
-	json_t *o = NULL;
-	int r = 0;
+	int r;
 
 	if (!s)
 		return -ENOMEM;
 	src_init(s, in, err);
-	buf_init(&line, LINE_MAX_BYTES);
-	while (r == 0) {
-		unsigned long n = s->line;
-		r = next_line(s, &line);
-		if (r <= 0)
-			break;
-		r = 0;
-		if (blank(line.data ? line.data : ""))
-			continue;
-		r = parse_line(&line, n, &o, err);
-		if (r == 0)
-			r = header ? jsonl_comment(o, n, sink, err) : jsonl_header(o, sink, err);
-		header = true;
-		json_decref(o);
-		o = NULL;
-	}
-	if (r == 0 && !header)
+	r = each_object(s, jsonl_line, &j);
+	if (r == 0 && !j.header)
 		r = import_fail(err, "the file is empty");
-	buf_free(&line);
 	free(s);
 	return r;
 }
