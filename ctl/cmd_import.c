@@ -215,7 +215,8 @@ static int open_site(const struct config *cfg, const struct keys *keys,
 			"commentctl: the configuration's classifier or lists are invalid\n");
 		return CTL_FAIL;
 	}
-	*site = (struct submit_site){cfg, keys, *cl, *pol, cs, NULL};
+	*site = (struct submit_site){
+	    .cfg = cfg, .keys = keys, .classifier = *cl, .policy = *pol, .classify = cs};
 	return CTL_OK;
 }
 

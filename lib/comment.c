@@ -153,7 +153,7 @@ static int validate_page(const struct config *cfg, struct comment_input *in,
 	}
 	if (in->page_url) {
 		text_trim(in->page_url);
-		if (*in->page_url && !url_valid(in->page_url, cfg->max_url))
+		if (*in->page_url && !comment_url_valid(in->page_url, cfg->max_url))
 			in->page_url[0] = '\0';
 	}
 	return 0;

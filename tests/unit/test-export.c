@@ -101,7 +101,8 @@ int main(void)
 	classify_settings_default(&cs);
 	if (classifier_new(&cl, &cs) != 0 || policy_new(&pol, a.cfg) != 0)
 		return 1;
-	site = (struct submit_site){a.cfg, a.keys, cl, pol, &cs, NULL};
+	site = (struct submit_site){
+	    .cfg = a.cfg, .keys = a.keys, .classifier = cl, .policy = pol, .classify = &cs};
 	is_int(import_into(&a, &site, DATA "wordpress-nl.xml", IMPORT_WXR), 0, "a WordPress blog");
 	is_int(import_into(&a, &site, DATA "disqus.xml", IMPORT_DISQUS), 0, "and its Disqus years");
 

@@ -322,7 +322,11 @@ int main(void)
 	classify_settings_default(&cs);
 	if (classifier_new(&site.classifier, &cs) != 0 || policy_new(&pol, fx.cfg) != 0)
 		return 1;
-	site = (struct submit_site){fx.cfg, fx.keys, site.classifier, pol, &cs, NULL};
+	site = (struct submit_site){.cfg = fx.cfg,
+				    .keys = fx.keys,
+				    .classifier = site.classifier,
+				    .policy = pol,
+				    .classify = &cs};
 	test_wordpress();
 	test_malformed();
 	test_retention_depth_map();

@@ -551,7 +551,12 @@ static enum comment_status post_page(const char *thread, const char *author, con
 				     const char *url, const char *text)
 {
 	char t[64], a[64], e[] = "page@example.org", x[256], pt[512], pu[512];
-	struct comment_input in = {t, 0, a, e, NULL, x, title ? pt : NULL, url ? pu : NULL};
+	struct comment_input in = {.thread = t,
+				   .author = a,
+				   .email = e,
+				   .text = x,
+				   .page_title = title ? pt : NULL,
+				   .page_url = url ? pu : NULL};
 	struct submit_site st = site();
 	struct submit_request rq = request();
 	struct comment_error err;
