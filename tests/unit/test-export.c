@@ -49,8 +49,10 @@ static char *thread_shape(struct fixture *f, const char *path)
 {
 	json_t *t = NULL;
 	char *s;
+	struct comment_page_query q = {
+	    path, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 100000, 100000, (size_t)1 << 30};
 
-	if (comment_thread(f->conn, path, 0, 0, &t) != 0)
+	if (comment_thread_page(f->conn, &q, &t) != 0)
 		return NULL;
 	s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(t);

@@ -887,7 +887,7 @@ static void test_decoys(void)
 static void test_kept_facts(void)
 {
 	char t[] = "/facts", a[] = "Fay", e[] = "fay@private.example", x[] = "Een reactie.";
-	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL};
+	struct comment_input in = {.thread = t, .author = a, .email = e, .text = x};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -919,7 +919,7 @@ static void test_kept_facts(void)
 	 * blocklisted since the post sends the edit to spam. */
 	{
 		char e2[] = "someone@later.example", t2[] = "/facts", a2[] = "Gus", x2[] = "first";
-		struct comment_input in2 = {t2, 0, a2, e2, NULL, x2, NULL, NULL};
+		struct comment_input in2 = {.thread = t2, .author = a2, .email = e2, .text = x2};
 		struct policy *strict = NULL, *saved = pol;
 		enum comment_status st;
 		json_t *edited = NULL;
