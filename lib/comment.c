@@ -644,7 +644,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		/* Kept only sealed: the client address for ip_retention_days,
 		 * the e-mail domain for the edit window (edits are decided
 		 * again). */
-		const char *at = in->email && !in->imported ? strrchr(in->email, '@') : NULL;
+		const char *at = in->email && *in->email ? strrchr(in->email, '@') : NULL;
 		comment_seal(k, rec->ip, &job.ip);
 		comment_seal(k, at ? at + 1 : NULL, &job.domain);
 	}
