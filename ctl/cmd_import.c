@@ -215,8 +215,12 @@ static int open_site(const struct config *cfg, const struct keys *keys,
 			"commentctl: the configuration's classifier or lists are invalid\n");
 		return CTL_FAIL;
 	}
-	*site = (struct submit_site){
-	    .cfg = cfg, .keys = keys, .classifier = *cl, .policy = *pol, .classify = cs};
+	*site = (struct submit_site){.id = CONFIG_DEFAULT_SITE,
+				     .cfg = cfg,
+				     .keys = keys,
+				     .classifier = *cl,
+				     .policy = *pol,
+				     .classify = cs};
 	return CTL_OK;
 }
 

@@ -893,7 +893,7 @@ static int learn_next(struct run *rn, int64_t *last)
 			    ? CLASSIFY_LABEL_SPAM
 			    : CLASSIFY_LABEL_HAM;
 		snprintf(key, sizeof(key), "comment:%lld", (long long)*last);
-		r = classifier_learn_features(rn->site->classifier, rn->c, key,
+		r = classifier_learn_features(rn->site->classifier, rn->c, key, rn->site->id,
 					      sqlite3_column_blob(st, 2),
 					      (size_t)sqlite3_column_bytes(st, 2), label);
 		if (r == 0)

@@ -14,7 +14,7 @@
  *     (submit_comment, origin SUBMIT_IMPORT: the source's status and date
  *     are kept), in transactions of `batch` comments so that the daemon
  *     keeps serving between them; each written comment's source id is
- *     remembered in import_ids (schema 0009), which makes a second import of
+ *     remembered in import_ids (schema 0010), which makes a second import of
  *     the same file add nothing.  If writing fails (disk full, read-only),
  *     the comments this run wrote are removed again.
  *  3. Learning (learn): the imported published and spam comments are

@@ -49,8 +49,12 @@ static char *thread_shape(struct fixture *f, const char *path)
 {
 	json_t *t = NULL;
 	char *s;
-	struct comment_page_query q = {
-	    path, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 100000, 100000, (size_t)1 << 30};
+	struct comment_page_query q = {.site = CONFIG_DEFAULT_SITE,
+				       .thread = path,
+				       .from = {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
+				       .roots = 100000,
+				       .rows = 100000,
+				       .bytes = (size_t)1 << 30};
 
 	if (comment_thread_page(f->conn, &q, &t) != 0)
 		return NULL;
@@ -103,8 +107,12 @@ int main(void)
 	classify_settings_default(&cs);
 	if (classifier_new(&cl, &cs) != 0 || policy_new(&pol, a.cfg) != 0)
 		return 1;
-	site = (struct submit_site){
-	    .cfg = a.cfg, .keys = a.keys, .classifier = cl, .policy = pol, .classify = &cs};
+	site = (struct submit_site){.id = CONFIG_DEFAULT_SITE,
+				    .cfg = a.cfg,
+				    .keys = a.keys,
+				    .classifier = cl,
+				    .policy = pol,
+				    .classify = &cs};
 	is_int(import_into(&a, &site, DATA "wordpress-nl.xml", IMPORT_WXR), 0, "a WordPress blog");
 	is_int(import_into(&a, &site, DATA "disqus.xml", IMPORT_DISQUS), 0, "and its Disqus years");
 

@@ -332,7 +332,8 @@ int main(void)
 	classify_settings_default(&cs);
 	if (classifier_new(&site.classifier, &cs) != 0 || policy_new(&pol, fx.cfg) != 0)
 		return 1;
-	site = (struct submit_site){.cfg = fx.cfg,
+	site = (struct submit_site){.id = CONFIG_DEFAULT_SITE,
+				    .cfg = fx.cfg,
 				    .keys = fx.keys,
 				    .classifier = site.classifier,
 				    .policy = pol,

@@ -299,8 +299,8 @@ static struct names *moderators;
 
 static struct submit_site site(void)
 {
-	return (struct submit_site){fx.cfg, fx.keys,	       cl,	pol,
-				    &cs,    "blog.example.nl", origins, moderators};
+	return (struct submit_site){fx.cfg,  fx.keys,	 cl,	   pol, &cs, "blog.example.nl",
+				    origins, moderators, "default"};
 }
 
 static struct submit_request request(void)
@@ -317,8 +317,12 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {
-	    .thread = t, .author = a, .email = e, .url = url ? u : NULL, .text = x};
+	struct comment_input in = {.thread = t,
+				   .author = a,
+				   .email = e,
+				   .url = url ? u : NULL,
+				   .text = x,
+				   .site = "default"};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -556,7 +560,8 @@ static enum comment_status post_page(const char *thread, const char *author, con
 				   .email = e,
 				   .text = x,
 				   .page_title = title ? pt : NULL,
-				   .page_url = url ? pu : NULL};
+				   .page_url = url ? pu : NULL,
+				   .site = "default"};
 	struct submit_site st = site();
 	struct submit_request rq = request();
 	struct comment_error err;
@@ -738,8 +743,12 @@ static void test_reply(void)
 	is_int(sql_int("SELECT coalesce(sum(count), 0) FROM decided_daily WHERE ?1 = ?1", 0), daily,
 	       "  not counted as a filter decision");
 	{
-		struct comment_page_query pq = {
-		    "/reply", {0, 0, 0, COMMENT_ROW_DONE}, 50, 300, COMMENT_PAGE_BYTES};
+		struct comment_page_query pq = {.site = "default",
+						.thread = "/reply",
+						.from = {0, 0, 0, COMMENT_ROW_DONE},
+						.roots = 50,
+						.rows = 300,
+						.bytes = COMMENT_PAGE_BYTES};
 		is_int(comment_thread_page(fx.conn, &pq, &tree), 0, "the thread");
 	}
 	{

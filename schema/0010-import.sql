@@ -1,4 +1,4 @@
--- 0009: comments brought in by `commentctl import`, by their id in the
+-- 0010: comments brought in by `commentctl import`, by their id in the
 -- source they came from, so that importing the same file again adds
 -- nothing (lib/import.c).  source is "<format>:<the file's own name for its
 -- site>" (e.g. "wxr:https://blog.example.nl") or what --source says; run
