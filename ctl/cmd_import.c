@@ -6,7 +6,7 @@
 #include "classify.h"
 #include "config.h"
 #include "import.h"
-#include "policy.h"
+#include "site.h"
 #include "store.h"
 #include "text.h"
 
@@ -34,7 +34,8 @@ static const struct option import_options[] = {
 };
 
 static const char import_usage[] =
-    "usage: commentctl import --db DB --key KEY --format FORMAT [OPTIONS] FILE\n"
+    "usage: commentctl import (--config FILE | --db DB --key KEY) --format FORMAT [--site ID]\n"
+    "                         [OPTIONS] FILE\n"
     "Imports comments from another system (see docs/migrate.md).  FORMAT:\n"
     "  wxr       WordPress: Tools > Export (.xml, or .xml.gz)\n"
     "  disqus    Disqus: the XML export (.xml or .xml.gz)\n"
@@ -43,9 +44,13 @@ static const char import_usage[] =
     "  waline    Waline: the admin's Export (waline.json)\n"
     "  jsonl     commentd: commentctl export --format jsonl\n"
     "Options:\n"
+    "  --site ID       the site the comments go to (default: the site 'default', or the\n"
+    "                  only one); without it, a commentd export's comments go to the\n"
+    "                  sites they name\n"
     "  --map FILE      'OLD NEW' path pairs for moved posts ('/old/* /new/*' for a prefix)\n"
     "  --source NAME   the name ids are remembered under (default: the format and the\n"
-    "                  file's own name for its site); importing it again adds nothing\n"
+    "                  file's own name for its site); importing it again into the\n"
+    "                  same site adds nothing\n"
     "  --learn         the classifier learns the published comments as ham, spam as spam\n"
     "  --pingbacks     keep WordPress pingbacks and trackbacks as comments\n"
     "  --batch N       comments per transaction (default 500)\n"
@@ -166,14 +171,17 @@ static void print_report(json_t *rep)
 {
 	json_t *st = json_object_get(rep, "status"), *threads = json_object_get(rep, "threads");
 	json_t *learned = json_object_get(rep, "learned"), *v;
-	const char *k;
+	const char *k, *site = json_string_value(json_object_get(rep, "site"));
 	size_t i = 0;
 
-	printf("imported %lld of %lld comments from %s in %.1f s\n",
+	printf("imported %lld of %lld comments from %s into %s%s in %.1f s\n",
 	       (long long)json_integer_value(json_object_get(rep, "imported")),
 	       (long long)json_integer_value(json_object_get(rep, "records")),
-	       json_string_value(json_object_get(rep, "source")),
+	       json_string_value(json_object_get(rep, "source")), site ? "site " : "",
+	       site ? site : "the sites the comments name",
 	       json_real_value(json_object_get(rep, "seconds")));
+	if (!site)
+		print_counts("by site", json_object_get(rep, "sites"));
 	print_counts("by status", st);
 	printf("  threads %zu\n", json_object_size(threads));
 	json_object_foreach(threads, k, v)
@@ -199,56 +207,85 @@ static void print_report(json_t *rep)
 		       (long long)json_integer_value(json_object_get(learned, "spam")));
 }
 
-/* The site's rules and classifier from the configuration. */
-static int open_site(const struct config *cfg, const struct keys *keys,
-		     struct classify_settings *cs, struct classifier **cl, struct policy **pol,
-		     struct submit_site *site)
+/* Every configured site as the pipeline sees it (lib/site.h), sharing one
+ * classifier configured as the daemon's. */
+struct sites {
+	struct site_set *set;
+	struct classifier *cl;
+	struct submit_site *v;
+	size_t n;
+};
+
+static int open_sites(const struct ctl_env *e, struct sites *s)
 {
-	classify_settings_default(cs);
-	cs->ham_cutoff = cfg->ham_cutoff;
-	cs->spam_cutoff = cfg->spam_cutoff;
-	cs->discard_cutoff = cfg->discard_cutoff;
-	cs->min_learned = cfg->min_learned;
-	cs->starter = cfg->starter_model != 0; /* as the daemon scores */
-	if (classifier_new(cl, cs) != 0 || policy_new(pol, cfg) != 0) {
-		fprintf(stderr,
-			"commentctl: the configuration's classifier or lists are invalid\n");
+	struct classify_settings cs;
+	char err[CONFIG_ERR_MAX] = "";
+
+	if (site_set_new(&s->set, e->cfg, err) != 0) {
+		fprintf(stderr, "commentctl: %s\n", err[0] ? err : "out of memory");
 		return CTL_FAIL;
 	}
-	*site = (struct submit_site){.id = CONFIG_DEFAULT_SITE,
-				     .cfg = cfg,
-				     .keys = keys,
-				     .classifier = *cl,
-				     .policy = *pol,
-				     .classify = cs};
+	site_classify_settings(e->cfg, &cs);
+	if (classifier_new(&s->cl, &cs) != 0) {
+		fprintf(stderr,
+			"commentctl: the configuration's classifier settings are invalid\n");
+		return CTL_FAIL;
+	}
+	s->n = site_set_count(s->set);
+	s->v = calloc(s->n, sizeof(*s->v));
+	if (!s->v)
+		return CTL_FAIL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct site *site = site_set_at(s->set, i);
+
+		s->v[i] = (struct submit_site){
+		    .id = site->id,
+		    .cfg = site->cfg,
+		    .keys = e->keys,
+		    .classifier = s->cl,
+		    .policy = site->policy,
+		    .classify = &site->classify,
+		    .host = site->host,
+		    .origins = site->origins,
+		};
+	}
 	return CTL_OK;
+}
+
+static void close_sites(struct sites *s)
+{
+	free(s->v);
+	classifier_free(s->cl);
+	site_set_free(s->set);
 }
 
 static int run_import(struct ctl_env *e, struct import_args *a)
 {
-	struct classify_settings cs;
-	struct classifier *cl = NULL;
-	struct policy *pol = NULL;
+	struct sites sites = {0};
 	struct import_map *map = NULL;
 	struct import_error err = {0};
-	struct submit_site site;
 	struct store_conn *c;
 	json_t *rep = NULL;
 	int r;
 
+	if (e->n_sites > 1) {
+		fprintf(stderr, "commentctl: an import goes into one site: give --site once\n");
+		return CTL_USAGE;
+	}
 	if (a->map_path && import_map_load(&map, a->map_path, &err) != 0) {
 		fprintf(stderr, "commentctl: %s\n", err.message);
 		return CTL_FAIL;
 	}
-	r = open_site(e->cfg, e->keys, &cs, &cl, &pol, &site);
+	r = open_sites(e, &sites);
 	if (r == CTL_OK) {
 		a->o.path = e->operands[0];
+		a->o.site = e->n_sites ? e->sites[0] : NULL;
 		a->o.map = map;
 		a->o.now = (int64_t)time(NULL);
 		if (isatty(STDERR_FILENO))
 			a->o.progress = show_progress;
 		c = store_acquire(e->store);
-		r = import_run(c, &site, &a->o, &rep, &err) == 0 ? CTL_OK : CTL_FAIL;
+		r = import_run(c, sites.v, sites.n, &a->o, &rep, &err) == 0 ? CTL_OK : CTL_FAIL;
 		store_release(e->store, c);
 		if (r != CTL_OK)
 			fprintf(stderr, "commentctl: import of %s failed: %s\n", a->o.path,
@@ -260,8 +297,7 @@ static int run_import(struct ctl_env *e, struct import_args *a)
 		print_report(rep);
 	json_decref(rep);
 	import_map_free(map);
-	policy_free(pol);
-	classifier_free(cl);
+	close_sites(&sites);
 	return r;
 }
 
@@ -287,6 +323,7 @@ int cmd_import(int argc, char **argv)
 	    .need_of = import_need,
 	    .min_operands = 1,
 	    .max_operands = 1,
+	    .sites = true,
 	};
 	struct ctl_env e;
 	int r = ctl_env_open(&e, &spec, argc, argv);

@@ -1,5 +1,6 @@
 #include "export.h"
 
+#include "config.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -28,14 +29,21 @@ void export_key_fingerprint(const struct keys *k, char out[17])
 	sodium_bin2hex(out, 17, h, 8);
 }
 
+/* ?1: one site's comments, or NULL for every site's. */
 static const char sql_all[] =
     "SELECT c.id, t.path, c.parent_id, c.created, c.modified, c.status, c.author, c.url,"
-    " c.text, c.html, c.avatar, c.email_hash, t.id, t.created"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id ORDER BY c.id";
+    " c.text, c.html, c.avatar, c.email_hash, t.id, t.created, t.site"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE ?1 IS NULL OR t.site = ?1 ORDER BY c.id";
 static const char sql_by_thread[] =
     "SELECT c.id, t.path, c.parent_id, c.created, c.modified, c.status, c.author, c.url,"
-    " c.text, c.html, c.avatar, c.email_hash, t.id, t.created"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id ORDER BY t.path, c.id";
+    " c.text, c.html, c.avatar, c.email_hash, t.id, t.created, t.site"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE ?1 IS NULL OR t.site = ?1 ORDER BY t.site, t.path, c.id";
+/* The sites that hold comments (?1: only that one), at most two. */
+static const char sql_sites[] =
+    "SELECT DISTINCT t.site FROM threads t WHERE (?1 IS NULL OR t.site = ?1)"
+    " AND EXISTS (SELECT 1 FROM comments c WHERE c.thread_id = t.id) LIMIT 2";
 
 enum {
 	COL_ID,
@@ -51,7 +59,8 @@ enum {
 	COL_AVATAR,
 	COL_HASH,
 	COL_THREAD_ID,
-	COL_THREAD_CREATED
+	COL_THREAD_CREATED,
+	COL_SITE
 };
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -83,25 +92,27 @@ static int write_json(FILE *out, json_t *o)
 	return r;
 }
 
-static int jsonl_header(FILE *out, const struct export_options *o)
+/* origin: the exported site's (NULL when none is known). */
+static int jsonl_header(FILE *out, const struct export_options *o, const char *origin)
 {
 	char now[TIMEFMT_RFC3339], fp[17];
 
 	if (o->keys)
 		export_key_fingerprint(o->keys, fp);
-	return write_json(out,
-			  json_pack("{s:i, s:o, s:s, s:o}", "commentd_export", 1, "source",
-				    o->origin && *o->origin ? json_string(o->origin) : json_null(),
-				    "exported", timefmt_rfc3339(o->now, now), "key",
-				    o->keys ? json_string(fp) : json_null()));
+	return write_json(out, json_pack("{s:i, s:o, s:o, s:s, s:o}", "commentd_export", 1,
+					 "source", origin ? json_string(origin) : json_null(),
+					 "site", o->site ? json_string(o->site) : json_null(),
+					 "exported", timefmt_rfc3339(o->now, now), "key",
+					 o->keys ? json_string(fp) : json_null()));
 }
 
 static int jsonl_row(FILE *out, const struct export_options *o, sqlite3_stmt *st)
 {
 	char hash[2 * KEYS_HASH_BYTES + 1];
 	json_t *row = json_pack(
-	    "{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s}", "id",
-	    (json_int_t)sqlite3_column_int64(st, COL_ID), "thread", col(st, COL_PATH), "parent",
+	    "{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s}", "id",
+	    (json_int_t)sqlite3_column_int64(st, COL_ID), "site", col(st, COL_SITE), "thread",
+	    col(st, COL_PATH), "parent",
 	    sqlite3_column_type(st, COL_PARENT) == SQLITE_NULL
 		? json_null()
 		: json_integer(sqlite3_column_int64(st, COL_PARENT)),
@@ -263,17 +274,62 @@ static void wxr_comment(FILE *out, sqlite3_stmt *st)
 
 /* ---- both ------------------------------------------------------------------ */
 
-static int export_rows(struct store_conn *c, const struct export_options *o, FILE *out,
-		       uint64_t *count)
+/* The origin of site: o->origin, else the configured one, else NULL. */
+static const char *origin_of(const struct export_options *o, const char *site)
 {
-	const char *origin = o->origin && *o->origin ? o->origin : "http://localhost";
+	if (o->origin && *o->origin)
+		return o->origin;
+	for (size_t i = 0; site && i < o->n_origins; i++)
+		if (strcmp(o->origins[i].site, site) == 0)
+			return o->origins[i].origin && *o->origins[i].origin ? o->origins[i].origin
+									     : NULL;
+	return NULL;
+}
+
+/* The one site whose comments go out (o->site, or the only site that
+ * holds comments) into one[], or "" when there are several.  0 or
+ * negative. */
+static int exported_site(struct store_conn *c, const struct export_options *o,
+			 char one[CONFIG_SITE_ID_MAX + 1])
+{
+	sqlite3_stmt *st = store_stmt(c, sql_sites);
+	int n = 0, r;
+
+	one[0] = '\0';
+	if (!st)
+		return -EIO;
+	if (o->site)
+		sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
+	while ((r = store_row(c, st)) == 1)
+		if (n++ == 0)
+			snprintf(one, CONFIG_SITE_ID_MAX + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	if (o->site)
+		snprintf(one, CONFIG_SITE_ID_MAX + 1, "%s", o->site);
+	else if (n > 1)
+		one[0] = '\0';
+	return 0;
+}
+
+static int export_rows(struct store_conn *c, const struct export_options *o, const char *site,
+		       FILE *out, uint64_t *count)
+{
+	const char *origin = origin_of(o, *site ? site : NULL);
 	sqlite3_stmt *st = store_stmt(c, o->format == EXPORT_WXR ? sql_by_thread : sql_all);
 	int64_t thread = -1;
 	int r;
 
 	if (!st)
 		return -EIO;
-	r = o->format == EXPORT_WXR ? (wxr_channel(out, o, origin), 0) : jsonl_header(out, o);
+	if (o->site)
+		sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
+	if (o->format == EXPORT_WXR && !origin)
+		origin = "http://localhost";
+	r = o->format == EXPORT_WXR ? (wxr_channel(out, o, origin), 0)
+				    : jsonl_header(out, o, origin);
 	while (r == 0 && (r = store_row(c, st)) == 1) {
 		r = 0;
 		if (o->format == EXPORT_JSONL) {
@@ -300,16 +356,33 @@ int export_write(struct store_conn *c, const struct export_options *o, FILE *out
 {
 	int r;
 
+	char site[CONFIG_SITE_ID_MAX + 1];
+
 	*count = 0;
-	if (o->site)
-		return -EINVAL;
 	/* One read transaction: a snapshot while the daemon writes (WAL). */
 	r = store_exec(c, "BEGIN");
 	if (r != 0)
 		return r > 0 ? -EIO : r;
-	r = export_rows(c, o, out, count);
+	r = exported_site(c, o, site);
+	if (r == 0 && o->format == EXPORT_WXR && !site[0])
+		r = EXPORT_SEVERAL_SITES;
+	if (r == 0)
+		r = export_rows(c, o, site, out, count);
 	store_exec(c, "COMMIT");
 	if (r == 0 && (fflush(out) != 0 || ferror(out)))
 		r = -EIO;
+	return r;
+}
+
+int export_site_present(struct store_conn *c, const char *site)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_sites);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	r = store_row(c, st);
+	sqlite3_reset(st);
 	return r;
 }

@@ -20,12 +20,13 @@ static const char sql_stage_create[] =
     " thread_url TEXT, thread_ref TEXT, created INTEGER NOT NULL, status TEXT NOT NULL,"
     " author TEXT, website TEXT, text TEXT NOT NULL, sealed BLOB, user_agent TEXT,"
     " avatar TEXT, email_hash BLOB, kind TEXT, at TEXT NOT NULL, cut INTEGER NOT NULL,"
-    " skip TEXT, note TEXT);"
+    " skip TEXT, note TEXT, site TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS temp.import_stage_parent ON import_stage(parent_seq);"
     "CREATE TEMP TABLE IF NOT EXISTS import_threads (ref TEXT PRIMARY KEY, url TEXT);"
     "CREATE TEMP TABLE IF NOT EXISTS import_order (pos INTEGER PRIMARY KEY, seq INTEGER);"
     "CREATE INDEX IF NOT EXISTS temp.import_order_seq ON import_order(seq);"
-    "CREATE TEMP TABLE IF NOT EXISTS import_counts (path TEXT PRIMARY KEY, n INTEGER);"
+    "CREATE TEMP TABLE IF NOT EXISTS import_counts (site TEXT, path TEXT, n INTEGER,"
+    " PRIMARY KEY (site, path));"
     "DELETE FROM temp.import_stage; DELETE FROM temp.import_threads;"
     " DELETE FROM temp.import_order; DELETE FROM temp.import_counts;";
 static const char sql_stage_drop[] =
@@ -33,8 +34,8 @@ static const char sql_stage_drop[] =
     " DROP TABLE IF EXISTS temp.import_order; DROP TABLE IF EXISTS temp.import_counts;";
 static const char sql_stage_insert[] =
     "INSERT OR IGNORE INTO temp.import_stage(original, parent, thread_url, thread_ref, created,"
-    " status, author, website, text, sealed, user_agent, avatar, email_hash, kind, at, cut)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    " status, author, website, text, sealed, user_agent, avatar, email_hash, kind, at, cut, site)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 static const char sql_thread_insert[] =
     "INSERT OR REPLACE INTO temp.import_threads(ref, url) VALUES (?1, ?2)";
 
@@ -59,7 +60,12 @@ static const char *const skip_names[SKIP_N] = {
 
 struct run {
 	struct store_conn *c;
-	const struct submit_site *site;
+	const struct submit_site *sites; /* every configured site */
+	size_t n_sites;
+	const struct submit_site *fixed;    /* o->site: every comment goes there */
+	const struct submit_site *fallback; /* the site of comments that name none, or NULL */
+	const struct keys *keys;
+	struct classifier *classifier;
 	const struct import_options *o;
 	struct import_error *err;
 	int64_t run_id;
@@ -101,14 +107,20 @@ static void progress(struct run *rn, const char *name, uint64_t done, uint64_t t
 	rn->o->progress(rn->o->progress_ctx, &p);
 }
 
-/* Adds one to counter name of a report object. */
-static int count(json_t *obj, const char *name)
+/* Adds n to counter name of a report object. */
+static int count_n(json_t *obj, const char *name, json_int_t n)
 {
 	json_t *v = json_object_get(obj, name);
 
 	if (v)
-		return json_integer_set(v, json_integer_value(v) + 1);
-	return json_object_set_new(obj, name, json_integer(1));
+		return json_integer_set(v, json_integer_value(v) + n);
+	return json_object_set_new(obj, name, json_integer(n));
+}
+
+/* Adds one to counter name of a report object. */
+static int count(json_t *obj, const char *name)
+{
+	return count_n(obj, name, 1);
 }
 
 /* ---- phase 1: reading into the stage --------------------------------------- */
@@ -178,16 +190,51 @@ static void bind_email_hash(struct run *rn, sqlite3_stmt *st, int i, const char 
 		count(rn->dropped, "email_hash_other_key");
 }
 
+/* The configured site called id, or NULL. */
+static const struct submit_site *site_find(const struct run *rn, const char *id)
+{
+	for (size_t i = 0; id && i < rn->n_sites; i++)
+		if (strcmp(rn->sites[i].id, id) == 0)
+			return &rn->sites[i];
+	return NULL;
+}
+
+/* The site a record goes to (see lib/import.h).  0 with *out, or
+ * IMPORT_BAD: a site nobody configured, or none to choose. */
+static int record_site(struct run *rn, const struct import_record *rec,
+		       const struct submit_site **out)
+{
+	if (rn->fixed || !rec->site || !*rec->site)
+		*out = rn->fixed ? rn->fixed : rn->fallback;
+	else
+		*out = site_find(rn, rec->site);
+	if (*out)
+		return 0;
+	if (rec->site && *rec->site)
+		return import_fail(rn->err,
+				   "%s: the comment is of site %s, which is not configured here "
+				   "(add it, or import every comment into one site with --site ID)",
+				   rec->at, rec->site);
+	return import_fail(rn->err,
+			   "%s: the comment names no site, and there are several: say which "
+			   "with --site ID",
+			   rec->at);
+}
+
 static int stage_comment(void *ctx, const struct import_record *rec)
 {
 	struct run *rn = ctx;
 	sqlite3_stmt *st = store_stmt(rn->c, sql_stage_insert);
+	const struct submit_site *site;
 	char *md = NULL;
 	int r;
 
 	rn->records++;
 	if (!st)
 		return -EIO;
+	r = record_site(rn, rec, &site);
+	if (r != 0)
+		return r;
 	r = markdown_of(rec, &md);
 	if (r < 0)
 		return r;
@@ -207,6 +254,7 @@ static int stage_comment(void *ctx, const struct import_record *rec)
 	bind_text(st, 14, rec->kind);
 	sqlite3_bind_text(st, 15, rec->at, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 16, rec->text_cut);
+	sqlite3_bind_text(st, 17, site->id, -1, SQLITE_STATIC);
 	if (r == 0)
 		r = store_run(rn->c, st, "import stage");
 	if (r == 0 && store_changes(rn->c) == 0)
@@ -248,7 +296,7 @@ static int stage_key(void *ctx, const char *fingerprint)
 	struct run *rn = ctx;
 	char ours[17];
 
-	export_key_fingerprint(rn->site->keys, ours);
+	export_key_fingerprint(rn->keys, ours);
 	rn->key_matches = fingerprint && strcmp(fingerprint, ours) == 0;
 	return 0;
 }
@@ -315,7 +363,8 @@ static const char sql_skip_no_thread[] =
     " WHERE skip IS NULL AND (thread_url IS NULL OR thread_url = '')";
 static const char sql_skip_already[] =
     "UPDATE temp.import_stage SET skip = 'already_imported' WHERE skip IS NULL AND EXISTS"
-    " (SELECT 1 FROM main.import_ids i WHERE i.source = ?1 AND i.original = import_stage.original)";
+    " (SELECT 1 FROM main.import_ids i WHERE i.source = ?1 AND i.site = import_stage.site"
+    " AND i.original = import_stage.original)";
 static const char sql_skip_kinds[] =
     "UPDATE temp.import_stage SET skip = CASE WHEN kind IN ('pingback', 'trackback') THEN kind"
     " ELSE 'other_type' END WHERE skip IS NULL AND kind IS NOT NULL"
@@ -327,7 +376,8 @@ static const char sql_link_parents[] =
 static const char sql_orphans[] =
     "SELECT seq, original, parent, at FROM temp.import_stage WHERE parent IS NOT NULL"
     " AND parent_seq IS NULL AND skip IS NULL AND NOT EXISTS (SELECT 1 FROM main.import_ids i"
-    " WHERE i.source = ?1 AND i.original = import_stage.parent AND i.comment_id IS NOT NULL)"
+    " WHERE i.source = ?1 AND i.site = import_stage.site AND i.original = import_stage.parent"
+    " AND i.comment_id IS NOT NULL)"
     " ORDER BY seq";
 static const char sql_orphan_top[] =
     "UPDATE temp.import_stage SET parent = NULL, note = ?2 WHERE seq = ?1";
@@ -467,17 +517,18 @@ static int plan(struct run *rn)
 
 static const char sql_row[] =
     "SELECT s.seq, s.original, s.parent, s.thread_url, s.created, s.status, s.author,"
-    " s.website, s.text, s.sealed, s.user_agent, s.avatar, s.email_hash, s.skip, s.cut, s.at"
-    " FROM temp.import_order o JOIN temp.import_stage s ON s.seq = o.seq WHERE o.pos = ?1";
+    " s.website, s.text, s.sealed, s.user_agent, s.avatar, s.email_hash, s.skip, s.cut, s.at,"
+    " s.site FROM temp.import_order o JOIN temp.import_stage s ON s.seq = o.seq WHERE o.pos = ?1";
 static const char sql_rows_total[] = "SELECT count(*) FROM temp.import_order";
 static const char sql_parent_id[] =
-    "SELECT comment_id FROM main.import_ids WHERE source = ?1 AND original = ?2"
+    "SELECT comment_id FROM main.import_ids WHERE source = ?1 AND site = ?3 AND original = ?2"
     " AND comment_id IS NOT NULL";
 static const char sql_remember[] =
-    "INSERT INTO main.import_ids(source, original, comment_id, run, imported)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char sql_count_thread[] = "INSERT INTO temp.import_counts(path, n) VALUES (?1, 1)"
-				       " ON CONFLICT(path) DO UPDATE SET n = n + 1";
+    "INSERT INTO main.import_ids(source, site, original, comment_id, run, imported)"
+    " VALUES (?1, ?6, ?2, ?3, ?4, ?5)";
+static const char sql_count_thread[] =
+    "INSERT INTO temp.import_counts(site, path, n) VALUES (?2, ?1, 1)"
+    " ON CONFLICT(site, path) DO UPDATE SET n = n + 1";
 
 /* One staged comment, with writable copies of what the pipeline
  * normalises in place. */
@@ -490,6 +541,7 @@ struct row {
 	enum comment_status status;
 	char skip[32], at[IMPORT_AT_MAX];
 	char thread[COMMENT_THREAD_MAX + 1];
+	const struct submit_site *site; /* where it goes */
 };
 
 static char *dup_column(sqlite3_stmt *st, int col, bool *oom)
@@ -590,7 +642,10 @@ static int load_row(struct run *rn, int64_t pos, struct row *w)
 		     : (const char *)sqlite3_column_text(st, 13));
 	w->cut = sqlite3_column_int(st, 14) != 0;
 	snprintf(w->at, sizeof(w->at), "%s", (const char *)sqlite3_column_text(st, 15));
+	w->site = site_find(rn, (const char *)sqlite3_column_text(st, 16));
 	sqlite3_reset(st);
+	if (r == 0 && !w->site)
+		r = -EIO; /* staged with a configured site: cannot be */
 	if (r == 0 && oom)
 		r = -ENOMEM;
 	return r;
@@ -631,7 +686,7 @@ static void clean_line(char *s, unsigned max)
  * ip_retention_days. */
 static int normalise(struct run *rn, struct row *w)
 {
-	const struct config *cfg = rn->site->cfg;
+	const struct config *cfg = w->site->cfg;
 	unsigned char hash[KEYS_HASH_BYTES];
 	struct net_addr addr;
 	bool recent = w->created >= rn->o->now - (int64_t)cfg->ip_retention_days * 86400;
@@ -644,7 +699,7 @@ static int normalise(struct run *rn, struct row *w)
 		if (!w->author)
 			return -ENOMEM;
 	}
-	if (w->email && *w->email && comment_email_hash(rn->site->keys, w->email, hash) != 0) {
+	if (w->email && *w->email && comment_email_hash(rn->keys, w->email, hash) != 0) {
 		count(rn->dropped, "invalid_email");
 		w->email[0] = '\0';
 	}
@@ -680,6 +735,7 @@ static int parent_of(struct run *rn, struct row *w)
 		return -EIO;
 	sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, w->parent, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->site->id, -1, SQLITE_STATIC);
 	r = store_one_int64(rn->c, st, &w->parent_id);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -724,13 +780,13 @@ static int submit_row(struct run *rn, struct row *w, int64_t *id)
 	json_t *out = NULL;
 	int r;
 
-	r = submit_comment(rn->c, rn->site, &in, &rq, &d, &out, &e);
+	r = submit_comment(rn->c, w->site, &in, &rq, &d, &out, &e);
 	submit_decision_clear(&d);
 	if (r == COMMENT_INVALID && in.parent && strcmp(e.code, "invalid_parent") == 0) {
 		/* The source put the parent in another thread. */
 		count(rn->top_level, "parent_elsewhere");
 		in.parent = 0;
-		r = submit_comment(rn->c, rn->site, &in, &rq, &d, &out, &e);
+		r = submit_comment(rn->c, w->site, &in, &rq, &d, &out, &e);
 		submit_decision_clear(&d);
 	}
 	if (r == 0)
@@ -755,12 +811,14 @@ static int remember(struct run *rn, struct row *w, int64_t id)
 	sqlite3_bind_int64(st, 3, id);
 	sqlite3_bind_int64(st, 4, rn->run_id);
 	sqlite3_bind_int64(st, 5, rn->o->now);
+	sqlite3_bind_text(st, 6, w->site->id, -1, SQLITE_STATIC);
 	r = store_run(rn->c, st, "import ids");
 	st = r ? NULL : store_stmt(rn->c, sql_count_thread);
 	if (r == 0 && !st)
 		r = -EIO;
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, w->thread, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, w->site->id, -1, SQLITE_STATIC);
 		r = store_run(rn->c, st, "import counts");
 	}
 	if (r > 0)
@@ -866,12 +924,14 @@ static int write_all(struct run *rn)
 /* ---- phase 3: learning ------------------------------------------------------ */
 
 /* In id order through the comments' primary key (a plan that sorted the
- * source's ids on every call made learning quadratic). */
+ * source's ids on every call made learning quadratic), with the site each
+ * was imported into (?3: only that one's). */
 static const char sql_learnable[] =
-    "SELECT c.id, c.status, c.features FROM main.comments c WHERE c.id > ?2"
+    "SELECT c.id, c.status, c.features, (SELECT i.site FROM main.import_ids i"
+    " WHERE i.comment_id = c.id AND i.source = ?1) FROM main.comments c WHERE c.id > ?2"
     " AND c.status IN ('published', 'spam') AND c.features IS NOT NULL AND EXISTS"
-    " (SELECT 1 FROM main.import_ids i WHERE i.comment_id = c.id AND i.source = ?1)"
-    " ORDER BY c.id LIMIT 1";
+    " (SELECT 1 FROM main.import_ids i WHERE i.comment_id = c.id AND i.source = ?1"
+    " AND (?3 IS NULL OR i.site = ?3)) ORDER BY c.id LIMIT 1";
 
 /* Learns the next learnable comment after *last.  1 learned or already
  * learned, 0 none left, negative. */
@@ -886,6 +946,8 @@ static int learn_next(struct run *rn, int64_t *last)
 		return -EIO;
 	sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, *last);
+	if (rn->fixed)
+		sqlite3_bind_text(st, 3, rn->fixed->id, -1, SQLITE_STATIC);
 	r = store_row(rn->c, st);
 	if (r == 1) {
 		*last = sqlite3_column_int64(st, 0);
@@ -893,9 +955,10 @@ static int learn_next(struct run *rn, int64_t *last)
 			    ? CLASSIFY_LABEL_SPAM
 			    : CLASSIFY_LABEL_HAM;
 		snprintf(key, sizeof(key), "comment:%lld", (long long)*last);
-		r = classifier_learn_features(rn->site->classifier, rn->c, key, rn->site->id,
-					      sqlite3_column_blob(st, 2),
-					      (size_t)sqlite3_column_bytes(st, 2), label);
+		/* Into the layer of the site it was imported into. */
+		r = classifier_learn_features(
+		    rn->classifier, rn->c, key, (const char *)sqlite3_column_text(st, 3),
+		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), label);
 		if (r == 0)
 			*(label == CLASSIFY_LABEL_SPAM ? &rn->learned_spam : &rn->learned_ham) += 1;
 		r = r == 0 || r == CLASSIFY_ALREADY ? 1 : r < 0 ? r : -EIO;
@@ -938,47 +1001,113 @@ static int learn_all(struct run *rn)
 
 /* ---- the report and the run ------------------------------------------------- */
 
-static const char sql_counts[] = "SELECT path, n FROM temp.import_counts ORDER BY n DESC, path";
+/* The threads written to, most comments first; the last column says
+ * whether the run wrote into more than one site. */
+static const char sql_counts[] =
+    "SELECT site, path, n, (SELECT count(DISTINCT site) FROM temp.import_counts) > 1"
+    " FROM temp.import_counts ORDER BY n DESC, site, path";
 
-static json_t *thread_counts(struct run *rn)
+/* Fills threads ({path: n}, or {"site:path": n} when the run wrote into
+ * several sites) and sites ({site: n}).  0 or negative. */
+static int thread_counts(struct run *rn, json_t *threads, json_t *sites)
 {
 	sqlite3_stmt *st = store_stmt(rn->c, sql_counts);
-	json_t *o = json_object();
-	int r = 0;
+	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + 2];
+	int r;
 
-	while (st && o && (r = store_row(rn->c, st)) == 1)
-		if (json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
-					json_integer(sqlite3_column_int64(st, 1))) != 0)
+	if (!st || !threads || !sites)
+		return st ? -ENOMEM : -EIO;
+	while ((r = store_row(rn->c, st)) == 1) {
+		const char *site = (const char *)sqlite3_column_text(st, 0);
+		json_int_t n = sqlite3_column_int64(st, 2);
+
+		snprintf(key, sizeof(key), "%s%s%s", sqlite3_column_int(st, 3) ? site : "",
+			 sqlite3_column_int(st, 3) ? ":" : "",
+			 (const char *)sqlite3_column_text(st, 1));
+		if (json_object_set_new(threads, key, json_integer(n)) != 0 ||
+		    count_n(sites, site, n) != 0) {
 			r = -ENOMEM;
-	if (st)
-		sqlite3_reset(st);
-	if (!st || r < 0) {
-		json_decref(o);
-		return NULL;
+			break;
+		}
 	}
-	return o;
+	sqlite3_reset(st);
+	return r;
 }
 
 static json_t *report_of(struct run *rn, double seconds)
 {
-	json_t *status = json_object();
+	json_t *status = json_object(), *threads = json_object(), *sites = json_object();
+	const struct submit_site *site = rn->fixed			 ? rn->fixed
+					 : rn->o->format == IMPORT_JSONL ? NULL
+									 : rn->fallback;
 
 	for (int s = COMMENT_PUBLISHED; status && s < COMMENT_DISCARDED; s++)
 		json_object_set_new(status, comment_status_name((enum comment_status)s),
 				    json_integer((json_int_t)rn->status[s]));
-	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:O, s:O, s:O, s:O, s:{s:I, s:I}, s:f}",
-			 "source", rn->source, "format", import_format_name(rn->o->format),
-			 "records", (json_int_t)rn->records, "imported", (json_int_t)rn->imported,
-			 "status", status, "threads", thread_counts(rn), "skipped", rn->skipped,
-			 "top_level", rn->top_level, "orphans", rn->orphans, "dropped", rn->dropped,
-			 "learned", "spam", (json_int_t)rn->learned_spam, "ham",
-			 (json_int_t)rn->learned_ham, "seconds", seconds);
+	if (thread_counts(rn, threads, sites) != 0) {
+		json_decref(status);
+		json_decref(threads);
+		json_decref(sites);
+		return NULL;
+	}
+	return json_pack(
+	    "{s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:O, s:O, s:O, s:O, s:{s:I, s:I}, s:f}",
+	    "source", rn->source, "format", import_format_name(rn->o->format), "site",
+	    site ? json_string(site->id) : json_null(), "records", (json_int_t)rn->records,
+	    "imported", (json_int_t)rn->imported, "status", status, "sites", sites, "threads",
+	    threads, "skipped", rn->skipped, "top_level", rn->top_level, "orphans", rn->orphans,
+	    "dropped", rn->dropped, "learned", "spam", (json_int_t)rn->learned_spam, "ham",
+	    (json_int_t)rn->learned_ham, "seconds", seconds);
+}
+
+/* "a, b, c" of the configured sites, as many as fit in out. */
+static void site_list(const struct run *rn, char *out, size_t outsz)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < rn->n_sites && len + 1 < outsz; i++) {
+		int n = snprintf(out + len, outsz - len, "%s%s", i ? ", " : "", rn->sites[i].id);
+		len += n < 0 ? 0 : (size_t)n;
+	}
+	if (len >= outsz && outsz > 4)
+		memcpy(out + outsz - 4, "...", 4);
+}
+
+/* Which site the comments go to (lib/import.h): o->site, which must be
+ * configured, or the default site; with several sites and none called
+ * default only a commentd export, whose comments name their sites, may
+ * come without one.  0, or IMPORT_BAD. */
+static int choose_site(struct run *rn)
+{
+	char sites[160];
+
+	site_list(rn, sites, sizeof(sites));
+	if (rn->o->site) {
+		rn->fixed = site_find(rn, rn->o->site);
+		rn->fallback = rn->fixed;
+		if (!rn->fixed)
+			return import_fail(rn->err, "there is no site %.64s here (the sites: %s)",
+					   rn->o->site, sites);
+		return 0;
+	}
+	rn->fallback = site_find(rn, CONFIG_DEFAULT_SITE);
+	if (!rn->fallback && rn->n_sites == 1)
+		rn->fallback = &rn->sites[0];
+	if (rn->fallback || rn->o->format == IMPORT_JSONL)
+		return 0;
+	return import_fail(rn->err,
+			   "there are several sites (%s) and none is called default: say which "
+			   "one the comments go to with --site ID",
+			   sites);
 }
 
 static int run_phases(struct run *rn)
 {
-	int r = read_file(rn);
+	int r = choose_site(rn);
 
+	if (r == 0)
+		r = read_file(rn);
 	if (r == 0 && !rn->source[0])
 		snprintf(rn->source, sizeof(rn->source), "%s", import_format_name(rn->o->format));
 	if (r == 0)
@@ -992,8 +1121,8 @@ static int run_phases(struct run *rn)
 	return r;
 }
 
-int import_run(struct store_conn *c, const struct submit_site *site, const struct import_options *o,
-	       json_t **report, struct import_error *err)
+int import_run(struct store_conn *c, const struct submit_site *sites, size_t n_sites,
+	       const struct import_options *o, json_t **report, struct import_error *err)
 {
 	struct run *rn = calloc(1, sizeof(*rn));
 	struct timespec t0;
@@ -1002,12 +1131,18 @@ int import_run(struct store_conn *c, const struct submit_site *site, const struc
 	err->message[0] = '\0';
 	if (!rn)
 		return -ENOMEM;
-	if (o->site) {
+	if (!n_sites) {
 		free(rn);
-		return import_fail(err, "this commentd serves one site: leave out the site");
+		return -EINVAL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	*rn = (struct run){.c = c, .site = site, .o = o, .err = err};
+	*rn = (struct run){.c = c,
+			   .sites = sites,
+			   .n_sites = n_sites,
+			   .keys = sites[0].keys,
+			   .classifier = sites[0].classifier,
+			   .o = o,
+			   .err = err};
 	if (o->source)
 		snprintf(rn->source, sizeof(rn->source), "%s", o->source);
 	randombytes_buf(rn->seal, sizeof(rn->seal));

@@ -24,6 +24,20 @@
  * stripped; a path map renames moved posts).  A reply whose parent is not
  * in the file (nor imported before) becomes a top-level comment and is
  * reported; so is one whose parent was skipped.
+ *
+ * Sites (docs/migrate.md, "Several blogs"): every comment goes to one of
+ * the configured sites, and its thread is (site, path).  With a site
+ * given (--site) every comment goes there, whatever the file says.
+ * Without one, comments go to the default site: the site "default", or
+ * the only configured site (with several sites and none called default,
+ * a site must be given); only commentd's own export (jsonl) names a site
+ * per comment, and its comments go to the site they name, which must be
+ * configured (a line without one goes to the default site).  A site
+ * nobody configured is refused before anything is written.  Source ids
+ * are remembered per (source, site), so the same file imported into two
+ * sites makes two copies that stay apart, and importing it into either
+ * again adds nothing there.  Learning (learn) teaches each comment's own
+ * site's layer of the classifier (lib/classify.h).
  */
 #ifndef COMMENTD_IMPORT_H
 #define COMMENTD_IMPORT_H
@@ -71,7 +85,8 @@ struct import_options {
 	const char *path;   /* the file ("-": standard input, not for isso) */
 	const char *source; /* the id map's name for the source; NULL: the format and the
 			       file's own name for its site, e.g. "wxr:https://blog.example" */
-	const char *site;   /* reserved for many sites (issue #18): must be NULL */
+	const char *site;   /* every comment into this site (--site); NULL: the default
+			       site, and a commentd export's comments to the site each names */
 	const struct import_map *map;
 	bool learn;	/* learn published comments as ham, spam as spam */
 	bool pingbacks; /* keep WordPress pingbacks and trackbacks as comments */
@@ -81,14 +96,19 @@ struct import_options {
 	void *progress_ctx;
 };
 
-/* Imports o->path into the store on c.  site->classifier must be set (the
- * pipeline scores every comment; learn uses it).  On success *report is
- * {"source", "format", "records", "imported", "status": {...}, "threads":
- * {path: n}, "skipped": {reason: n}, "top_level": {reason: n}, "orphans":
- * [{"id", "parent", "at", "reason"}], "dropped": {...}, "learned": {"spam",
- * "ham"}, "seconds"} (caller owns).  0; IMPORT_BAD (the file: nothing
- * written); IMPORT_WRITE_FAILED (writing failed: nothing kept); negative. */
-int import_run(struct store_conn *c, const struct submit_site *site, const struct import_options *o,
-	       json_t **report, struct import_error *err);
+/* Imports o->path into the store on c.  sites are the n_sites configured
+ * sites (n_sites >= 1, ids distinct), each with its view of the settings,
+ * rules and cut-offs; they share keys and one classifier (the pipeline
+ * scores every comment; learn uses it).  On success *report is {"source",
+ * "format", "site" (o->site, the default site, or null when the comments
+ * went to the sites they name), "records", "imported", "status": {...},
+ * "sites": {site: n}, "threads": {path: n} ("site:path" when the comments
+ * went to more than one site), "skipped": {reason: n}, "top_level":
+ * {reason: n}, "orphans": [{"id", "parent", "at", "reason"}], "dropped":
+ * {...}, "learned": {"spam", "ham"}, "seconds"} (caller owns).  0;
+ * IMPORT_BAD (the file, or the site: nothing written); IMPORT_WRITE_FAILED
+ * (writing failed: nothing kept); negative. */
+int import_run(struct store_conn *c, const struct submit_site *sites, size_t n_sites,
+	       const struct import_options *o, json_t **report, struct import_error *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "importfmt.h"
 
 #include "buf.h"
+#include "config.h"
 #include "text.h"
 
 #include <errno.h>
@@ -340,10 +341,12 @@ static int jsonl_comment(json_t *o, unsigned long n, const struct import_sink *s
 	    member_str(o, "status", &status) || member_str(o, "author", &rec.author) ||
 	    member_str(o, "url", &rec.website) || member_str(o, "text", &text) ||
 	    member_str(o, "avatar", &rec.avatar) ||
-	    member_str(o, "email_hash", &rec.email_hash_hex))
+	    member_str(o, "email_hash", &rec.email_hash_hex) || member_str(o, "site", &rec.site))
 		return import_fail(err, "line %lu: a field has the wrong type", n);
 	if (!*id || !*rec.thread_url)
 		return import_fail(err, "line %lu: a comment without \"id\" or \"thread\"", n);
+	if (*rec.site && !config_site_id_valid(rec.site))
+		return import_fail(err, "line %lu: \"site\" is not a site id", n);
 	if (import_parse_time(created, &rec.created) != 0)
 		return import_fail(err, "line %lu: comment %s has no valid \"created\"", n, id);
 	if (comment_status_parse(status, &rec.status) != 0 || rec.status == COMMENT_DISCARDED)

@@ -75,6 +75,7 @@ struct import_record {
 	 * which key made it, the e-mail hash as hex. */
 	const char *avatar;
 	const char *email_hash_hex;
+	const char *site; /* commentd's own export: the site it was on (a site id); NULL: none */
 	char at[IMPORT_AT_MAX]; /* where the record starts: "line 12, column 5" */
 };
 

@@ -2,7 +2,9 @@
  * (statuses, threads, replies, tombstones, skipped pingbacks, orphans),
  * e-mail addresses only as keyed hashes, idempotency, the address
  * retention, the depth cap, the path map, learning, a malformed file that
- * leaves nothing, and a write failure half-way that is undone. */
+ * leaves nothing, a write failure half-way that is undone, and sites: the
+ * same file into two sites with one path, idempotent per site, learning
+ * into the site's own layer, an unknown site refused. */
 #include "tap.h"
 
 #include "fixture.h"
@@ -55,7 +57,7 @@ static int import(const char *path, enum import_format f, const char *source, bo
 	};
 
 	*rep = NULL;
-	return import_run(fx.conn, &site, &o, rep, err);
+	return import_run(fx.conn, &site, 1, &o, rep, err);
 }
 
 static json_int_t at(json_t *rep, const char *obj, const char *key)
@@ -208,7 +210,8 @@ static void test_retention_depth_map(void)
 	fclose(f);
 	ok(import_map_load(&map, mapfile, &err) == 0, "a map (%s)", err.message);
 	o.map = map;
-	is_int(import_run(fx.conn, &site, &o, &rep, &err), 0, "recent comments (%s)", err.message);
+	is_int(import_run(fx.conn, &site, 1, &o, &rep, &err), 0, "recent comments (%s)",
+	       err.message);
 	json_decref(rep);
 	is_int(
 	    query_int("SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
@@ -323,6 +326,88 @@ static void test_loops(void)
 	       1, "y stays a reply of x");
 }
 
+static int import_into(const struct submit_site *sites, size_t n, const char *to, const char *path,
+		       enum import_format f, bool learn, json_t **rep, struct import_error *err)
+{
+	struct import_options o = {
+	    .format = f, .path = path, .site = to, .learn = learn, .batch = 4, .now = 1700000000};
+
+	*rep = NULL;
+	return import_run(fx.conn, sites, n, &o, rep, err);
+}
+
+static int64_t site_comments(const char *id, const char *path)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+		 " WHERE t.site = '%s' AND t.path = '%s'",
+		 id, path);
+	return query_int(sql);
+}
+
+/* Two sites (no "default" among them) sharing one path. */
+static void test_sites(void)
+{
+	static const char ronse[] = "/2019/03/door-de-regen-naar-ronse/";
+	struct submit_site two[2] = {site, site};
+	struct classify_learned blog = {0}, notes = {0};
+	struct import_error err = {{0}};
+	json_t *rep;
+
+	two[0].id = "blog";
+	two[1].id = "notes";
+	is_int(import_into(two, 2, "blog", DATA "wordpress-nl.xml", IMPORT_WXR, false, &rep, &err),
+	       0, "wxr into site blog (%s)", err.message);
+	is_int(json_integer_value(json_object_get(rep, "imported")), 11,
+	       "11 imported: the default site's copy does not count");
+	is_str(json_string_value(json_object_get(rep, "site")), "blog",
+	       "the report names the site");
+	is_int(at(rep, "sites", "blog"), 11, "... and counts it");
+	is_int(at(rep, "threads", ronse), 6, "threads keyed by path within the site");
+	json_decref(rep);
+	is_int(import_into(two, 2, "notes", DATA "wordpress-nl.xml", IMPORT_WXR, false, &rep, &err),
+	       0, "the same file into site notes (%s)", err.message);
+	is_int(json_integer_value(json_object_get(rep, "imported")), 11,
+	       "11 again: ids are remembered per site");
+	json_decref(rep);
+	is_int(site_comments("blog", ronse), 6, "blog's thread has 6");
+	is_int(site_comments("notes", ronse), 6, "notes' thread with the same path has its own 6");
+	is_int(query_int("SELECT count(*) FROM comments c JOIN comments p ON p.id = c.parent_id"
+			 " JOIN threads tc ON tc.id = c.thread_id JOIN threads tp"
+			 " ON tp.id = p.thread_id WHERE tc.site <> tp.site"),
+	       0, "no reply hangs below another site's comment");
+	is_int(query_int("SELECT count(*) FROM import_ids WHERE source ="
+			 " 'wxr:https://www.trappersenkoffie.nl' AND site = 'notes'"),
+	       11, "import_ids keyed by source and site");
+
+	is_int(import_into(two, 2, "notes", DATA "wordpress-nl.xml", IMPORT_WXR, false, &rep, &err),
+	       0, "notes again");
+	is_int(json_integer_value(json_object_get(rep, "imported")), 0, "adds nothing there");
+	is_int(at(rep, "skipped", "already_imported"), 11, "all already imported");
+	json_decref(rep);
+
+	is_int(import_into(two, 2, "nope", DATA "wordpress-nl.xml", IMPORT_WXR, false, &rep, &err),
+	       IMPORT_BAD, "an unknown site is refused");
+	ok(strstr(err.message, "no site nope") && strstr(err.message, "blog, notes"),
+	   "... naming the sites there are (%s)", err.message);
+	is_int(import_into(two, 2, NULL, DATA "wordpress-nl.xml", IMPORT_WXR, false, &rep, &err),
+	       IMPORT_BAD, "several sites, none called default, and no site given: refused");
+	ok(strstr(err.message, "--site") != NULL, "... saying what to give (%s)", err.message);
+	is_int(site_comments("blog", ronse) + site_comments("notes", ronse), 12,
+	       "nothing written by the refused imports");
+
+	is_int(import_into(two, 2, "notes", DATA "disqus.xml", IMPORT_DISQUS, true, &rep, &err), 0,
+	       "disqus into notes with learning (%s)", err.message);
+	json_decref(rep);
+	ok(classifier_learned(site.classifier, fx.conn, "notes", &notes) == 0 &&
+	       classifier_learned(site.classifier, fx.conn, "blog", &blog) == 0,
+	   "each site's learning");
+	ok(notes.own_ham == 4 && notes.own_spam == 1, "notes learned its own 4 ham and 1 spam");
+	ok(blog.own_ham == 0 && blog.own_spam == 0, "blog learned nothing of it");
+}
+
 int main(void)
 {
 	struct policy *pol = NULL;
@@ -344,6 +429,7 @@ int main(void)
 	test_learn();
 	test_loops();
 	test_undo();
+	test_sites();
 	classifier_free(site.classifier);
 	policy_free(pol);
 	fixture_close(&fx);
