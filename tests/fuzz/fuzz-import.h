@@ -7,6 +7,7 @@
 
 #include "fuzz.h"
 
+#include "config.h"
 #include "importfmt.h"
 #include "render.h"
 #include "text.h"
@@ -38,6 +39,9 @@ static int fuzz_on_comment(void *ctx, const struct import_record *r)
 	fuzz_check_field(r->website);
 	fuzz_check_field(r->thread_url);
 	fuzz_check_field(r->text);
+	/* A site a record names is a well-formed id (the importer looks it
+	 * up among the configured sites). */
+	fuzz_assert(!r->site || !*r->site || config_site_id_valid(r->site));
 	/* The importer's conversion, then the renderer, as lib/import does. */
 	if (r->markup == IMPORT_MARKUP_HTML) {
 		fuzz_assert(import_html_to_markdown(t, strlen(t), &md) == 0);

@@ -4,7 +4,14 @@ fixture imports while commentd serves and the threads show it at once (the
 cache follows threads.version), a second import adds nothing, a broken file
 changes nothing and exits 1 with its position, progress shows on a terminal
 only, and an export imported into a fresh database answers every thread
-byte for byte like the original, apart from ids."""
+byte for byte like the original, apart from ids.
+
+With two sites sharing a path (docs/migrate.md, "Several blogs"): --site
+puts a file into one site, the same file into the other site stays apart
+and each is idempotent on its own, --learn teaches the site's own layer, an
+unknown site or none to choose is refused with nothing written, export
+--site writes one site, an export of both goes back each comment into its
+own site and answers byte for byte, and a WXR of both is refused."""
 import gzip
 import json
 import os
@@ -15,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import xml.parsers.expat
+from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import COMMENTCTL, SOURCE_ROOT, Daemon, done, is_eq, ok, walk  # noqa: E402
@@ -22,6 +30,8 @@ from harness import COMMENTCTL, SOURCE_ROOT, Daemon, done, is_eq, ok, walk  # no
 DATA = os.path.join(SOURCE_ROOT, "tests", "data", "import")
 RONSE = "/2019/03/door-de-regen-naar-ronse/"
 KOFFIE = "/2020/11/koffie-op-de-fiets/"
+BLOG = "https://blog.example"
+NOTES = "https://notes.example"
 
 
 def ctl(*args, **kw):
@@ -200,6 +210,127 @@ def test_round_trip(d):
     is_eq(seen.get(wp + "comment"), count_rows(d), "wxr: every comment")
 
 
+def two_sites():
+    """A daemon with the sites blog and notes (and no site default)."""
+    d = Daemon()
+    lines = ["db = %s" % d.db, "key = %s" % d.key, "rate_limit = 0", "starter_model = off",
+             "", "[site blog]", "origins = " + BLOG, "", "[site notes]", "origins = " + NOTES]
+    with open(d.conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return d
+
+
+def site_thread(d, origin, path):
+    return d.get("/api/v1/comments?" + urlencode({"thread": path}), headers={"Origin": origin})
+
+
+def site_rows(d):
+    con = sqlite3.connect(d.db)
+    rows = dict(con.execute("SELECT t.site, count(*) FROM comments c JOIN threads t"
+                            " ON t.id = c.thread_id GROUP BY t.site").fetchall())
+    con.close()
+    return rows
+
+
+def jsonl_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_sites_import(d):
+    wxr = os.path.join(DATA, "wordpress-nl.xml")
+    r = ctl("import", "--config", d.conf, "--format", "wxr", wxr)
+    ok(r.returncode == 1 and "several sites (blog, notes)" in r.stderr and "--site" in r.stderr,
+       "sites: no --site and no site default: refused, saying what to give", r.stderr)
+    r = ctl("import", "--config", d.conf, "--site", "nope", "--format", "wxr", wxr)
+    ok(r.returncode == 1 and "no site nope" in r.stderr, "sites: an unknown site is refused",
+       r.stderr)
+    r = ctl("import", "--config", d.conf, "--site", "blog", "--site", "notes", "--format", "wxr",
+            wxr)
+    ok(r.returncode == 2 and "one site" in r.stderr, "sites: one --site only", r.stderr)
+    is_eq(count_rows(d), 0, "sites: nothing written by the refused imports")
+    before = site_thread(d, BLOG, RONSE)
+    is_eq(before.json()["count"], 0, "sites: blog's thread is empty before (and cached)")
+    for site in ("blog", "notes"):
+        r = ctl("import", "--config", d.conf, "--site", site, "--format", "wxr", wxr)
+        ok(r.returncode == 0 and ("imported 11 of 14 comments from "
+                                  "wxr:https://www.trappersenkoffie.nl into site %s" % site)
+           in r.stdout, "sites: the WordPress file into %s" % site, r.stdout + r.stderr)
+    is_eq(site_rows(d), {"blog": 11, "notes": 11}, "sites: one copy in each site")
+    for origin in (BLOG, NOTES):
+        a = site_thread(d, origin, RONSE)
+        ok(a.status == 200 and a.json()["count"] == 4,
+           "sites: %s's thread %s shows its 4 published comments" % (origin, RONSE), a.body)
+    r = ctl("import", "--config", d.conf, "--site", "notes", "--format", "wxr", wxr)
+    ok(r.returncode == 0 and "imported 0 of 14" in r.stdout and "already_imported 11" in r.stdout,
+       "sites: the same file into notes again adds nothing", r.stdout)
+    r = ctl("import", "--config", d.conf, "--site", "notes", "--format", "disqus",
+            os.path.join(DATA, "disqus.xml"), "--learn")
+    ok(r.returncode == 0 and "learned 4 ham, 1 spam" in r.stdout,
+       "sites: disqus into notes with --learn", r.stdout + r.stderr)
+    con = sqlite3.connect(d.db)
+    own = dict((s, (sp, h)) for s, sp, h in
+               con.execute("SELECT site, nspam, nham FROM classifier_site_state"))
+    con.close()
+    ok(own.get("notes") == (1, 4) and "blog" not in own,
+       "sites: the learning went to notes' own layer, not blog's", own)
+    is_eq(site_thread(d, NOTES, RONSE).json()["count"], 4 + 3,
+          "sites: notes' thread shows Disqus's 3 published comments too")
+    is_eq(site_thread(d, BLOG, RONSE).json()["count"], 4, "sites: blog's does not")
+
+
+def test_sites_export(d):
+    notes = os.path.join(d.dir, "notes.jsonl")
+    r = ctl("export", "--config", d.conf, "--site", "notes", "--format", "jsonl", "--out", notes)
+    ok(r.returncode == 0, "sites: export --site notes", r.stderr)
+    lines = jsonl_lines(notes)
+    ok(lines[0].get("site") == "notes" and lines[0].get("source") == NOTES,
+       "sites: its header names the site and its origin", lines[0])
+    ok(len(lines) == 18 and all(x.get("site") == "notes" for x in lines[1:]),
+       "sites: notes' 17 comments only", len(lines))
+    every = os.path.join(d.dir, "every.jsonl")
+    r = ctl("export", "--config", d.conf, "--format", "jsonl", "--out", every)
+    lines = jsonl_lines(every)
+    ok(r.returncode == 0 and lines[0].get("site") is None and len(lines) == count_rows(d) + 1,
+       "sites: without --site every site's comments", r.stderr)
+    is_eq(sorted(set(x["site"] for x in lines[1:])), ["blog", "notes"],
+          "sites: each line carries its site")
+    r = ctl("export", "--config", d.conf, "--format", "wxr")
+    ok(r.returncode == 1 and "--site" in r.stderr and r.stdout == "",
+       "sites: a WXR of both sites is refused", r.stderr)
+    r = ctl("export", "--config", d.conf, "--site", "blog", "--format", "wxr")
+    ok(r.returncode == 0 and "<link>%s%s</link>" % (BLOG, RONSE) in r.stdout
+       and r.stdout.count("<wp:comment>") == 11,
+       "sites: a WXR of blog, linked on blog's origin", r.stderr)
+    r = ctl("export", "--config", d.conf, "--site", "nope", "--format", "jsonl")
+    ok(r.returncode == 1 and "no site nope" in r.stderr, "sites: export of an unknown site",
+       r.stderr)
+
+    fresh = two_sites()
+    try:
+        shutil.copy(d.key, fresh.key)
+        r = ctl("import", "--config", fresh.conf, "--format", "jsonl", every)
+        ok(r.returncode == 0 and "into the sites the comments name" in r.stdout
+           and "blog 11" in r.stdout and "notes 17" in r.stdout,
+           "sites: the export of both goes back each comment into its site",
+           r.stdout + r.stderr)
+        fresh.start()
+        for origin in (BLOG, NOTES):
+            for t in (RONSE, KOFFIE, "/over-ons/"):
+                a, b = site_thread(d, origin, t), site_thread(fresh, origin, t)
+                ok(a.status == b.status == 200 and normalised(a.body) == normalised(b.body),
+                   "sites: %s %s answers byte for byte the same, apart from ids" % (origin, t),
+                   "%s\n%s" % (normalised(a.body)[:600], normalised(b.body)[:600]))
+        ok(normalised(site_thread(fresh, BLOG, RONSE).body)
+           != normalised(site_thread(fresh, NOTES, RONSE).body),
+           "sites: the shared path is still two threads")
+        r = ctl("import", "--config", fresh.conf, "--format", "jsonl", every)
+        ok(r.returncode == 0 and "imported 0 of 28" in r.stdout,
+           "sites: importing it again adds nothing", r.stdout + r.stderr)
+    finally:
+        fresh.cleanup()
+
+
 def main():
     d = Daemon()
     try:
@@ -209,6 +340,13 @@ def main():
         test_bad_input(d)
         test_progress(d)
         test_round_trip(d)
+    finally:
+        d.cleanup()
+    d = two_sites()
+    try:
+        d.start()
+        test_sites_import(d)
+        test_sites_export(d)
     finally:
         d.cleanup()
     done()

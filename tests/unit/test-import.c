@@ -406,6 +406,15 @@ static void test_sites(void)
 	   "each site's learning");
 	ok(notes.own_ham == 4 && notes.own_spam == 1, "notes learned its own 4 ham and 1 spam");
 	ok(blog.own_ham == 0 && blog.own_spam == 0, "blog learned nothing of it");
+
+	two[0].id = "solo";
+	is_int(import_into(two, 1, NULL, DATA "remark42.jsonl", IMPORT_REMARK42, false, &rep, &err),
+	       0, "one site, not called default, and no site given (%s)", err.message);
+	is_str(json_string_value(json_object_get(rep, "site")), "solo", "the only site is chosen");
+	json_decref(rep);
+	is_int(query_int("SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+			 " WHERE t.site = 'solo'"),
+	       5, "its 5 comments are there");
 }
 
 int main(void)
