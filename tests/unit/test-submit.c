@@ -979,7 +979,8 @@ static enum comment_status post_from(const char *email, const char *thread, cons
 				     char reasons[200])
 {
 	char t[64], a[] = "Someone", e[64], x[512];
-	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL, "default"};
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = e, .text = x, .site = "default"};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct comment_error err;
