@@ -35,15 +35,18 @@ usage: run.py [--scratch DIR] [--table FILE] [--only NAME]... [--every] [--check
   --list        print the mutations and exit
 """
 import argparse
+import concurrent.futures
 import fcntl
 import fnmatch
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 
@@ -185,6 +188,9 @@ class Scratch:
         self.src = os.path.join(self.dir, "src")
         self.build = os.path.join(self.dir, "build")
         self.targets = {}  # "suite/name" -> ninja targets (paths in build)
+        self.specs = {}  # "suite/name" -> meson's test (cmd, env, workdir, timeout)
+        self.lock = threading.Lock()
+        self.runs = 0
 
     def prepare(self):
         os.makedirs(self.src, exist_ok=True)
@@ -213,6 +219,7 @@ class Scratch:
             rel = sorted({os.path.relpath(p, self.build) for p in paths})
             for suite in t["suite"]:
                 self.targets[suite.split(":", 1)[-1] + "/" + t["name"]] = rel
+                self.specs[suite.split(":", 1)[-1] + "/" + t["name"]] = t
 
     def ninja(self, targets):
         r = subprocess.run(["ninja", "-C", self.build] + targets, capture_output=True,
@@ -223,28 +230,136 @@ class Scratch:
         targets = sorted({p for t in tests for p in self.targets[t]})
         return self.ninja(targets) if targets else (True, "")
 
-    def run_test(self, test):
-        """(result, first failing TAP line or None, seconds)."""
-        suite, name = test.split("/", 1)
-        log = os.path.join(self.build, "meson-logs", "mutation-run.json")
-        if os.path.exists(log):
-            os.remove(log)
+    def run_test(self, test, stop_at_failure=False):
+        """(result, first failing TAP line or None, seconds).  The test runs
+        as meson would run it (its command, environment and timeout, from
+        meson introspect), in its own process group and with its own
+        TMPDIR, both cleared afterwards.  With stop_at_failure it is stopped
+        at its first failing TAP line: one red line is all a kill needs,
+        and a test whose daemon now waits out a timeout (a mutated limit)
+        need not run its remaining cases."""
+        spec = self.specs[test]
+        with self.lock:
+            self.runs += 1
+            tmp = os.path.join(self.dir, "tmp", "%d" % self.runs)
+        os.makedirs(tmp)
+        env = dict(os.environ)
+        env.update(spec["env"] or {})
+        env["TMPDIR"] = tmp
         started = time.monotonic()
-        subprocess.run(["meson", "test", "-C", self.build, "--no-rebuild", "--num-processes",
-                        "1", "--logbase", "mutation-run", "--suite", suite, name],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = started + (spec["timeout"] or 30) if spec["timeout"] != 0 else None
+        with open(os.path.join(tmp, ".stderr"), "wb") as err:
+            proc = subprocess.Popen(spec["cmd"], cwd=spec["workdir"] or self.build, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=err, start_new_session=True)
+        tap = Tap()
+        timed_out = stopped = False
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            pending = b""
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    timed_out = True
+                    break
+                if not sel.select(left):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    tap.line(line.decode("utf-8", "replace"))
+                if stop_at_failure and tap.failed():
+                    stopped = True
+                    break
+            if not timed_out and not stopped and pending:
+                tap.line(pending.decode("utf-8", "replace"))
+        rc = stop_group(proc, gently=stopped or timed_out)
+        proc.stdout.close()
         seconds = time.monotonic() - started
+        result = tap.result(rc, timed_out, stopped)
+        if result == "ERROR" and not tap.first:
+            try:
+                with open(os.path.join(tmp, ".stderr"), "rb") as f:
+                    tail = f.read()[-300:].decode("utf-8", "replace").strip()
+                tap.first = "exit status %s%s" % (rc, ": " + tail if tail else "")
+            except OSError:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+        return result, tap.first, seconds
+
+
+class Tap:
+    """Enough of TAP to decide a test's result as meson does."""
+
+    def __init__(self):
+        self.plan = None
+        self.skip_all = False
+        self.count = 0
+        self.failures = 0
+        self.bail = False
+        self.first = None
+
+    def line(self, line):
+        line = line.rstrip("\r")
+        m = re.match(r"1\.\.(\d+)(\s*#\s*(\w+))?", line)
+        if m:
+            self.plan = int(m.group(1))
+            self.skip_all = self.plan == 0 and (m.group(3) or "").upper().startswith("SKIP")
+            return
+        if line.startswith("Bail out!"):
+            self.bail = True
+            self.first = self.first or line.strip()
+            return
+        m = re.match(r"(not )?ok\b", line)
+        if not m:
+            return
+        self.count += 1
+        todo = re.search(r"#\s*TODO\b", line, re.I)
+        if m.group(1) and not todo:
+            self.failures += 1
+            self.first = self.first or line.strip()
+
+    def failed(self):
+        return self.failures > 0 or self.bail
+
+    def result(self, rc, timed_out, stopped):
+        if timed_out:
+            return "TIMEOUT"
+        if stopped or self.failures:
+            return "FAIL"
+        if self.bail:
+            return "ERROR"
+        if self.skip_all and rc in (0, 77):
+            return "SKIP"
+        if rc != 0 or self.plan is None or self.plan != self.count:
+            return "ERROR"
+        return "OK"
+
+
+def stop_group(proc, gently):
+    """Ends proc's process group (the daemons a test started are in it) and
+    returns proc's exit status.  Gently: SIGINT first, so that a Python
+    harness stops its daemons and removes what it made; SIGKILL for what
+    is left after a few seconds."""
+    if gently:
         try:
-            with open(log) as f:
-                entry = json.loads(f.readline())
-        except (OSError, ValueError):
-            return "ERROR", "meson test wrote no log", seconds
-        first = None
-        for line in (entry.get("stdout") or "").splitlines():
-            if line.startswith("not ok"):
-                first = line.strip()
-                break
-        return entry.get("result", "ERROR"), first, seconds
+            os.killpg(proc.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+    try:
+        rc = proc.wait(timeout=10 if gently else None)
+    except subprocess.TimeoutExpired:
+        rc = None
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if rc is None:
+        rc = proc.wait()
+    return rc
 
 
 def note(text):
@@ -287,7 +402,7 @@ def run_mutation(scratch, m, every):
             return "broken", "does not compile (%s)" % "; ".join(tail), []
         killers, how, survivors, timing = [], [], [], []
         for test in m["tests"]:
-            result, first, seconds = scratch.run_test(test)
+            result, first, seconds = scratch.run_test(test, stop_at_failure=True)
             timing.append("%s %.1f s" % (test, seconds))
             if red(result):
                 killers.append(test)
@@ -318,12 +433,15 @@ class Baseline:
     mutation runs first, later (after the mutated file is restored) for a
     test the first time it kills."""
 
-    def __init__(self, scratch):
+    def __init__(self, scratch, jobs):
         self.scratch = scratch
+        self.jobs = jobs
         self.green = set()
 
     def check(self, tests):
-        """None, or why the unmutated copy fails one of tests."""
+        """None, or why the unmutated copy fails one of tests.  They run
+        jobs at a time (tests of the default suite are parallel-safe),
+        integration tests (the slow ones) first."""
         todo = [t for t in tests if t not in self.green]
         if not todo:
             return None
@@ -331,14 +449,18 @@ class Baseline:
         if not built:
             return "the unmutated copy does not build:\n# " + \
                 "\n# ".join(output.splitlines()[-20:])
-        for t in todo:
-            result, first, seconds = self.scratch.run_test(t)
+        todo.sort(key=lambda t: not t.startswith("integration/"))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            results = list(pool.map(self.scratch.run_test, todo))
+        problem = None
+        for t, (result, first, seconds) in zip(todo, results):
             print("# baseline: %s %s in %.1f s" % (t, result, seconds), flush=True)
-            if not green(result):
-                return "%s is %s without any mutation%s" % (
+            if green(result):
+                self.green.add(t)
+            elif not problem:
+                problem = "%s is %s without any mutation%s" % (
                     t, result, ": " + first if first else "")
-            self.green.add(t)
-        return None
+        return problem
 
 
 def main():
@@ -349,6 +471,7 @@ def main():
     ap.add_argument("--every", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     muts = load_table(args.table)
     if args.only:
@@ -389,7 +512,7 @@ def main():
         return 1
 
     # Baseline: the tests that run for every mutation (all with --every).
-    baseline = Baseline(scratch)
+    baseline = Baseline(scratch, args.jobs)
     first = []
     for m in muts:
         first += [t for t in (m["tests"] if args.every else m["tests"][:1]) if t not in first]

@@ -1028,6 +1028,42 @@ static void test_first_comment(void)
 	config_set(fx.cfg, "moderation", "none", e);
 }
 
+/* An imported deleted comment (the tombstone its replies hang on) keeps
+ * nothing of its author, even when the source gave an address, a client
+ * address and a user agent with it. */
+static void test_import_tombstone(void)
+{
+	char t[] = "/tomb", a[] = "Kees", e[] = "kees@example.net", x[] = "Weggegooid.";
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = e, .text = x, .site = "default"};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct comment_error err = {0};
+	struct submit_decision d;
+	struct net_addr addr;
+	json_t *out = NULL;
+	int64_t id;
+
+	net_parse_ip("198.51.100.7", &addr);
+	rq.origin = SUBMIT_IMPORT;
+	rq.status = COMMENT_DELETED;
+	rq.client = &addr;
+	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0,
+	       "an imported deleted comment with an address (%s)", err.message);
+	submit_decision_clear(&d);
+	id = json_integer_value(json_object_get(out, "id"));
+	json_decref(out);
+	is_int(sql_int("SELECT count(*) FROM comments WHERE id = ?1 AND status = 'deleted'"
+		       " AND author = '' AND text = '' AND html = '' AND url IS NULL",
+		       id),
+	       1, "  is a bare tombstone");
+	is_int(sql_int("SELECT count(*) FROM comments WHERE id = ?1 AND email_hash IS NULL"
+		       " AND ip IS NULL AND ip_sealed IS NULL AND email_domain_sealed IS NULL"
+		       " AND user_agent IS NULL AND referrer IS NULL",
+		       id),
+	       1, "  with no e-mail hash, address (sealed or not), e-mail domain or user agent");
+}
+
 /* Learns n messages like text (numbered) under label. */
 static void learn_like(const char *text, enum classify_label label, int n)
 {
@@ -1098,6 +1134,7 @@ int main(void)
 	test_impersonation();
 	test_reply();
 	test_first_comment();
+	test_import_tombstone();
 	test_cold_start_pipeline();
 	net_origins_free(origins);
 	policy_free(pol);
