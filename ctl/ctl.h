@@ -93,5 +93,6 @@ int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_split(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
+int cmd_outbox(int argc, char **argv);
 
 #endif

@@ -82,6 +82,8 @@ struct comment_record {
 	const char *referrer;
 	int64_t created;       /* Unix seconds */
 	const char *moderator; /* the token name of a moderator's reply, or NULL */
+	bool silent;	       /* no notification (imports) */
+	bool notify;	       /* subscribe the poster to replies (lib/outbox.h) */
 };
 
 /* A stored comment as its poster is told about it. */
@@ -143,7 +145,9 @@ int comment_email_hash(const struct keys *k, const char *email, unsigned char ou
 
 /* Stores a validated submission (in->email is hashed, never stored) with
  * its record, sharing one transaction and one fsync with concurrent posts
- * (store_group_write).  The page's title and URL, when given, fill a
+ * (store_group_write); its notification event and, with rec->notify, the
+ * poster's sealed subscription go into the same transaction (lib/outbox.h).
+ * The page's title and URL, when given, fill a
  * thread that has none, and a published comment's refresh them when they
  * changed (a held comment may only fill them in, one filed as spam not even
  * that).  A parent must be a published comment of the same

@@ -35,6 +35,7 @@ struct setting {
 static const char *const moderation_names[] = {"none", "first", "all", NULL};
 static const char *const erase_names[] = {"delete", "anonymise", NULL};
 static const char *const off_on_names[] = {"off", "on", NULL};
+static const char *const language_names[] = {"en", "nl", "de", NULL};
 
 static const struct setting settings[] = {
     {"listen", SETTING_STRING, FIELD(listen), "127.0.0.1:8080", 0, 0, NULL, 0, 0},
@@ -82,6 +83,19 @@ static const struct setting settings[] = {
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0},
     {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0},
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0},
+    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0},
+    {"language", SETTING_CHOICE, FIELD(language), "en", 0, 0, language_names, 0, 0},
+    {"smtp_url", SETTING_STRING, FIELD(smtp_url), "", 0, 0, NULL, 0, 0},
+    {"smtp_from", SETTING_STRING, FIELD(smtp_from), "", 0, 0, NULL, 0, 0},
+    {"smtp_credential", SETTING_STRING, FIELD(smtp_credential), "", 0, 0, NULL, 0, 0},
+    {"notify_moderators", SETTING_STRING, FIELD(notify_moderators), "", 0, 0, NULL, 0, 0},
+    {"notify_digest_minutes", SETTING_UINT, FIELD(notify_digest_minutes), "0", 0, 10080, NULL, 0,
+     0},
+    {"notify_retention_days", SETTING_UINT, FIELD(notify_retention_days), "180", 1, 3650, NULL, 0,
+     0},
+    {"notify_retry_seconds", SETTING_UINT, FIELD(notify_retry_seconds), "60", 1, 3600, NULL, 0, 0},
+    {"webhook_url", SETTING_STRING, FIELD(webhook_url), "", 0, 0, NULL, 0, 0},
+    {"webhook_secret", SETTING_STRING, FIELD(webhook_secret), "", 0, 0, NULL, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -89,6 +103,11 @@ static const struct setting settings[] = {
 const char *config_moderation_name(enum moderation_mode m)
 {
 	return moderation_names[m];
+}
+
+const char *config_language_name(enum config_language l)
+{
+	return language_names[l];
 }
 
 static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -319,6 +338,103 @@ out:
 	return r;
 }
 
+/* A header value: no line breaks or other control characters. */
+static bool header_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* An http(s) URL without spaces, controls or a trailing slash. */
+static bool url_ok(const char *u, bool trailing_slash_ok)
+{
+	size_t n = strlen(u);
+
+	if (!has_prefix(u, "https://") && !has_prefix(u, "http://"))
+		return false;
+	if (strpbrk(u, " \"<>") || !header_safe(u))
+		return false;
+	return trailing_slash_ok || u[n - 1] != '/';
+}
+
+/* Each address of a list: local@domain, no spaces, controls or brackets. */
+static bool addresses_ok(const char *list)
+{
+	for (const char *p = list; *p;) {
+		size_t n;
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n == 0)
+			break;
+		const char *at = memchr(p, '@', n);
+		if (!at || at == p || at == p + n - 1 || n > 254)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)p[i];
+			if (ch < 0x21 || ch == 0x7f || strchr("<>()[]\\\";:", ch))
+				return false;
+		}
+		p += n;
+	}
+	return true;
+}
+
+/* The notification settings (docs/notifications.md). */
+static int check_notify(const struct config *c, char *err)
+{
+	if (*c->public_url && !url_ok(c->public_url, false)) {
+		set_err(err, "public_url must be an http:// or https:// address without a "
+			     "trailing slash, such as https://comments.example.nl");
+		return 1;
+	}
+	if (*c->smtp_url) {
+		if ((!has_prefix(c->smtp_url, "smtp://") && !has_prefix(c->smtp_url, "smtps://")) ||
+		    strpbrk(c->smtp_url, " \"<>") || !header_safe(c->smtp_url)) {
+			set_err(err, "smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+			return 1;
+		}
+		if (!*c->smtp_from || !header_safe(c->smtp_from) || !strchr(c->smtp_from, '@')) {
+			set_err(err, "smtp_from must be the sender's address (for example "
+				     "Blog <comments@example.nl>) when smtp_url is set");
+			return 1;
+		}
+		if (!*c->public_url) {
+			set_err(err,
+				"public_url must be set when smtp_url is set (mails carry links)");
+			return 1;
+		}
+	}
+	if (!addresses_ok(c->notify_moderators)) {
+		set_err(err, "notify_moderators must be a list of e-mail addresses");
+		return 1;
+	}
+	if (*c->notify_moderators && !*c->smtp_url) {
+		set_err(err, "notify_moderators needs smtp_url");
+		return 1;
+	}
+	if (*c->webhook_url) {
+		if (!url_ok(c->webhook_url, true)) {
+			set_err(err, "webhook_url must be an http:// or https:// address");
+			return 1;
+		}
+		if (strlen(c->webhook_secret) < 16) {
+			set_err(err,
+				"webhook_secret must be at least 16 characters when webhook_url "
+				"is set");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int config_check(const struct config *c, char *err)
 {
 	struct net_addr addr;
@@ -388,7 +504,7 @@ int config_check(const struct config *c, char *err)
 		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
 		return 1;
 	}
-	return 0;
+	return check_notify(c, err);
 }
 
 void config_each(const struct config *c, void (*fn)(const char *name, const char *value, void *u),

@@ -20,6 +20,13 @@ enum moderation_mode {
 	MODERATION_ALL,
 };
 
+/* The site's language: mails and the pages behind their links. */
+enum config_language {
+	LANGUAGE_EN,
+	LANGUAGE_NL,
+	LANGUAGE_DE,
+};
+
 enum erase_mode {
 	ERASE_DELETE,
 	ERASE_ANONYMISE,
@@ -72,6 +79,20 @@ struct config {
 	/* A post sent sooner than this after the widget loaded the thread is
 	 * held (reason too_fast); 0: off. */
 	unsigned min_submit_seconds;
+	/* Notifications (docs/notifications.md).  The site-specific ones
+	 * (public_url, language, notify_moderators, webhook_*) are read through
+	 * struct outbox_site (lib/outbox.h), never from here directly. */
+	char *public_url;		/* where readers reach commentd, for links */
+	enum config_language language;	/* mails and link pages */
+	char *smtp_url;			/* smtp://host[:port] or smtps://; empty: no mail */
+	char *smtp_from;		/* From: of every mail */
+	char *smtp_credential;		/* file (or systemd credential) with the password */
+	char *notify_moderators;	/* addresses told of held comments */
+	unsigned notify_digest_minutes; /* 0: one mail per held comment */
+	unsigned notify_retention_days; /* subscriptions end after this */
+	unsigned notify_retry_seconds;	/* first retry delay; doubles each time */
+	char *webhook_url;		/* events POSTed here as JSON; empty: none */
+	char *webhook_secret;		/* HMAC-SHA256 key of the signature header */
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */
@@ -96,6 +117,9 @@ int config_load_text(struct config *c, const char *text, size_t len, const char 
 /* Checks cross-setting rules (listen address syntax, origins, proxies).
  * 0 or 1 with err. */
 int config_check(const struct config *c, char *err);
+
+/* The name of a language ("en", "nl", "de"). */
+const char *config_language_name(enum config_language l);
 
 /* The name of a moderation mode. */
 const char *config_moderation_name(enum moderation_mode m);

@@ -4,7 +4,9 @@
 #include "explain.h"
 #include "log.h"
 #include "net.h"
+#include "outbox.h"
 #include "render.h"
+#include "subscribe.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -318,6 +320,9 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 		r = store_run(c, st, "comment status");
+		/* A held comment published: tell whoever waits for it. */
+		if (r == 0 && action == MODERATION_APPROVE && strcmp(row.status, "published") != 0)
+			r = outbox_add(c, OUTBOX_APPROVED, id, 0, (int64_t)time(NULL));
 		if (r)
 			return comment_store_result(r, err);
 	}
@@ -816,6 +821,10 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
+	/* Reply subscriptions with this address go too, whatever the mode. */
+	r = subscribe_erase(c, hash, NULL);
+	if (r)
+		goto out;
 	r = audit_write(c, actor, anonymise ? "privacy-anonymise" : "privacy-erase", 0, NULL,
 			false);
 	if (r)

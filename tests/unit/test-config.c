@@ -38,6 +38,9 @@ static const struct uint_setting uints[] = {
     {"timeout", F(timeout), 15, 1, 3600},
     {"page_max", F(page_max), 200, 1, 10000},
     {"request_timeout", F(request_timeout), 30, 1, 3600},
+    {"notify_digest_minutes", F(notify_digest_minutes), 0, 0, 10080},
+    {"notify_retention_days", F(notify_retention_days), 180, 1, 3650},
+    {"notify_retry_seconds", F(notify_retry_seconds), 60, 1, 3600},
 };
 
 #define N_UINTS (sizeof(uints) / sizeof(uints[0]))
@@ -583,6 +586,55 @@ static void test_check(void)
 	config_free(c);
 }
 
+/* The notification settings' cross-checks (docs/notifications.md). */
+static void test_notify_checks(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+		const char *why;
+	} cases[] = {
+	    {"", 0, "notifications off by default"},
+	    {"language = nl\n", 0, "language nl"},
+	    {"language = fr\n", -1, "an unknown language is refused by config_set"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n", 0,
+	     "a complete mail set-up"},
+	    {"smtp_url = smtp://127.0.0.1:25\npublic_url = https://c.nl\n", 1,
+	     "smtp_url without smtp_from"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n", 1,
+	     "smtp_url without public_url"},
+	    {"smtp_url = http://x\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n", 1,
+	     "smtp_url must be smtp:// or smtps://"},
+	    {"public_url = https://c.nl/\n", 1, "public_url with a trailing slash"},
+	    {"public_url = ftp://c.nl\n", 1, "public_url must be http(s)"},
+	    {"notify_moderators = a@b.nl\n", 1, "notify_moderators needs smtp_url"},
+	    {"smtp_url = smtps://m.nl\nsmtp_from = B <a@b.nl>\npublic_url = https://c.nl\n"
+	     "notify_moderators = x@y.nl, z@y.nl\n",
+	     0, "moderators with a mail set-up"},
+	    {"smtp_url = smtps://m.nl\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n"
+	     "notify_moderators = x@y.nl <z@y.nl>\n",
+	     1, "a moderator list with brackets"},
+	    {"webhook_url = https://hooks.example.org/x\nwebhook_secret = short\n", 1,
+	     "a webhook needs a secret of 16 characters"},
+	    {"webhook_url = https://hooks.example.org/x\nwebhook_secret = 0123456789abcdef\n", 0,
+	     "a webhook with its secret"},
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *c = NULL;
+		int r;
+		config_new(&c);
+		r = config_load_text(c, cases[i].text, strlen(cases[i].text), "t", err);
+		if (r == 0)
+			r = config_check(c, err);
+		else
+			r = -1;
+		is_int(r, cases[i].want, "notify check: %s", cases[i].why);
+		config_free(c);
+	}
+}
+
 static void test_docs(void)
 {
 	static const char path[] = SOURCE_ROOT "/docs/configuration.md";
@@ -623,6 +675,7 @@ int main(void)
 	test_text();
 	test_file();
 	test_check();
+	test_notify_checks();
 	test_docs();
 
 	fixture_close(&fx);
