@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {"thread", "parent", "author",     "email",	   "url",
-					     "text",   "stamp",	 "page_title", "page_url", "notify",
-					     NULL};
+static const char *const comment_fields[] = {"thread",	 "parent", "author", "email",
+					     "url",	 "text",   "stamp",  "page_title",
+					     "page_url", "notify", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {

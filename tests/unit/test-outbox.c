@@ -79,7 +79,8 @@ static int64_t post(int64_t parent, const char *email, enum comment_status statu
 {
 	char thread[] = "/post", author[] = "Ann", text[] = "A comment worth telling about";
 	char *e = strdup(email);
-	struct comment_input in = {thread, parent, author, e, NULL, text};
+	struct comment_input in = {
+	    .thread = thread, .parent = parent, .author = author, .email = e, .text = text};
 	struct comment_record r = {
 	    .status = status, .score = -1, .created = now, .silent = silent, .notify = notify};
 	struct comment_stored out;
