@@ -105,7 +105,7 @@ static void link_get(struct request *req, struct reply *rep)
 	c = store_acquire(req->server->store);
 	r = link_check(c, req->server->keys, token, kind, (int64_t)time(NULL), &l);
 	if (r == 0 && kind == LINK_MODERATE)
-		r = comment_load(c, l.id, &row) == 1 ? 0 : LINK_USED;
+		r = comment_load(c, NULL, l.id, &row) == 1 ? 0 : LINK_USED;
 	store_release(req->server->store, c);
 	if (r != 0) {
 		refused(req, rep, r);

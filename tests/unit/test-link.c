@@ -86,7 +86,7 @@ static void test_actions(void)
 	       "the other links of a comment dealt with do nothing");
 	{
 		struct comment_row row;
-		comment_load(fx.conn, id, &row);
+		comment_load(fx.conn, NULL, id, &row);
 		is_int(row.status, COMMENT_PUBLISHED, "the comment is published");
 		comment_row_clear(&row);
 	}
