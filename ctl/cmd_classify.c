@@ -1,8 +1,11 @@
 /* commentctl learn / score / eval / eval-split / tokens: the spam classifier
  * from the command line.  Input is JSON Lines, one object a line:
  *   {"text": "...", "author": "...", "email": "...", "url": "...", "ip": "...",
- *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham"}
- * Only "text" is required ("label" for eval).
+ *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham",
+ *    "site": "..."}
+ * Only "text" is required ("label" for eval).  "site" (or --site for lines
+ * without one) names the site whose own learning a line is learned into or
+ * scored with (lib/classify.h, "Sites").
  */
 #include "ctl.h"
 
@@ -40,6 +43,7 @@ enum {
 	OPT_STARTER,
 	OPT_STARTER_FILE,
 	OPT_STARTER_WEIGHT,
+	OPT_SHARED_STRENGTH,
 	OPT_SPAM,
 	OPT_HAM,
 	OPT_FORGET,
@@ -65,6 +69,7 @@ static const struct option settings_options[] = {
     {"starter", required_argument, NULL, OPT_STARTER},
     {"starter-file", required_argument, NULL, OPT_STARTER_FILE},
     {"starter-weight", required_argument, NULL, OPT_STARTER_WEIGHT},
+    {"shared-strength", required_argument, NULL, OPT_SHARED_STRENGTH},
     {NULL, 0, NULL, 0},
 };
 
@@ -74,7 +79,8 @@ static const struct option settings_options[] = {
 	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
 	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
 	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
-	"  --starter-file FILE                 a starter model instead of the built-in one\n"
+	"  --starter-file FILE                 a starter model instead of the built-in one\n"      \
+	"  --shared-strength N                 own occurrences the other sites' f is worth\n"
 
 static int parse_double(const char *s, double *out)
 {
@@ -171,6 +177,7 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_PAIR_WEIGHT:
 	case OPT_GRAM_WEIGHT:
 	case OPT_STARTER_WEIGHT:
+	case OPT_SHARED_STRENGTH:
 		if (parse_double(arg, &d) < 0)
 			return -1;
 		if (opt == OPT_HAM_CUTOFF)
@@ -189,6 +196,8 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 			s->gram_weight = d;
 		else if (opt == OPT_STARTER_WEIGHT)
 			s->starter_weight = d;
+		else if (opt == OPT_SHARED_STRENGTH)
+			s->shared_strength = d;
 		else
 			s->min_dev = d;
 		return 0;
@@ -251,6 +260,12 @@ static int parse_item(const char *line, size_t len, struct item *it)
 	v = json_object_get(it->obj, "render_seconds");
 	it->in.render_seconds = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 	it->in.honeypot_filled = json_is_true(json_object_get(it->obj, "honeypot"));
+	it->in.site = str_field(it->obj, "site");
+	if (it->in.site && (!it->in.site[0] || strlen(it->in.site) > CLASSIFY_SITE_MAX)) {
+		json_decref(it->obj);
+		it->obj = NULL;
+		return 1;
+	}
 	it->label = -1;
 	label = str_field(it->obj, "label");
 	if (label && strcmp(label, "spam") == 0)
@@ -373,12 +388,14 @@ static double cpu_seconds(void)
 /* ---- learn ---------------------------------------------------------------- */
 
 static const char learn_usage[] =
-    "usage: commentctl learn (--db DB | --config FILE) [--spam|--ham|--forget] [FILE]\n"
+    "usage: commentctl learn (--db DB | --config FILE) [--spam|--ham|--forget] [--site ID] "
+    "[FILE]\n"
     "Learns every JSON line of FILE (default stdin) in one transaction.\n"
     "Without --spam/--ham each line's \"label\" is used.  A line is\n"
     "identified by its \"id\" or else a hash of its text, author and url:\n"
     "learning it again is a no-op, with the other label it is relearned.\n"
-    "--forget unlearns the lines instead.\n";
+    "--forget unlearns the lines instead.  A line is learned into the shared\n"
+    "model and, with \"site\" (or --site), into that site's own learning.\n";
 
 struct learn_args {
 	int label; /* -1: each line's own */
@@ -406,6 +423,15 @@ static int learn_option(void *ctx, int opt, const char *arg)
 	else
 		return CTL_USAGE;
 	return 0;
+}
+
+/* learn and score take at most one --site (for lines without "site"). */
+static int one_site(const struct ctl_env *e)
+{
+	if (e->n_sites <= 1)
+		return CTL_OK;
+	fprintf(stderr, "commentctl: give one --site (lines may name their own with \"site\")\n");
+	return CTL_USAGE;
 }
 
 /* Learns (or forgets) every item in one transaction.  CTL_OK or CTL_FAIL. */
@@ -462,6 +488,7 @@ int cmd_learn(int argc, char **argv)
 	    .option = learn_option,
 	    .ctx = &a,
 	    .max_operands = 1,
+	    .sites = true,
 	};
 	struct items items = {0};
 	struct ctl_env e;
@@ -469,7 +496,13 @@ int cmd_learn(int argc, char **argv)
 
 	r = ctl_env_open(&e, &spec, argc, argv);
 	if (r == CTL_OK)
+		r = one_site(&e);
+	if (r == CTL_OK)
 		r = read_items(e.noperands ? e.operands[0] : "-", a.label < 0 && !a.forget, &items);
+	for (size_t i = 0; r == CTL_OK && e.n_sites && i < items.n; i++) {
+		if (!items.v[i].in.site)
+			items.v[i].in.site = e.sites[0];
+	}
 	if (r == CTL_OK)
 		r = learn_items(e.store, &items, &a);
 	items_free(&items);
@@ -480,7 +513,7 @@ int cmd_learn(int argc, char **argv)
 /* ---- score ---------------------------------------------------------------- */
 
 static const char score_usage[] =
-    "usage: commentctl score (--db DB | --config FILE) [OPTIONS] [FILE]\n"
+    "usage: commentctl score (--db DB | --config FILE) [--site ID] [OPTIONS] [FILE]\n"
     "Prints for every JSON line of FILE (default stdin) one line\n"
     "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"tokens\":[...]}\n"
     "(model: none, starter, site or both; plus \"id\" when the input has one).\n" SETTINGS_HELP;
@@ -494,14 +527,20 @@ static int settings_cb(void *ctx, int opt, const char *arg)
 	return 0;
 }
 
+/* --site of score: the site of lines without "site". */
+static const char *score_site;
+
 /* One input line scored as a JSON line on stdout.  0 or -1. */
 static int score_line(struct classifier *cls, struct store_conn *conn, const struct item *it)
 {
+	struct classify_input in = it->in;
 	struct classify_result res;
 	json_t *out, *tokens, *id;
 	char *s;
 
-	if (classifier_score(cls, conn, &it->in, &res) != 0)
+	if (!in.site)
+		in.site = score_site;
+	if (classifier_score(cls, conn, &in, &res) != 0)
 		return -1;
 	tokens = json_loads(res.tokens_json, 0, NULL);
 	out = json_pack("{s:f,s:s,s:b,s:s,s:o}", "score", res.score, "verdict",
@@ -564,6 +603,7 @@ int cmd_score(int argc, char **argv)
 	    .option = settings_cb,
 	    .ctx = &set,
 	    .max_operands = 1,
+	    .sites = true,
 	};
 	struct classifier *cls = NULL;
 	const char *path;
@@ -573,8 +613,11 @@ int cmd_score(int argc, char **argv)
 
 	classify_settings_default(&set);
 	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK)
+		r = one_site(&e);
 	if (r != CTL_OK)
 		goto out;
+	score_site = e.n_sites ? e.sites[0] : NULL;
 	path = e.noperands ? e.operands[0] : "-";
 	r = new_classifier(&set, &cls);
 	if (r == CTL_OK) {

@@ -91,7 +91,7 @@ static void pass(struct notify *n)
 {
 	struct server *s = n->server;
 	struct snapshot *snap = snapshot_ref(s);
-	const char *first = net_origins_first(snap->origins);
+	const char *first = net_origins_first(site_set_at(snap->sites, 0)->origins);
 	struct outbox_transport net = outbox_network;
 	struct outbox_report rep;
 	struct outbox_site site;

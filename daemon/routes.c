@@ -16,15 +16,17 @@
 #include <string.h>
 #include <time.h>
 
-/* Where a form post returns to: its redirect field when that is on a
- * configured origin, else the thread's page; plus #comment-<id>. */
-static char *form_location(struct request *req, const struct wire_comment *w, json_int_t id)
+/* Where a form post returns to: its redirect field when that is on one of
+ * the site's origins, else the thread's page; plus #comment-<id>. */
+static char *form_location(struct request *req, const char *site_id, const struct wire_comment *w,
+			   json_int_t id)
 {
-	const char *first = net_origins_first(req->snap->origins);
+	const struct site *site = site_set_find(req->snap->sites, site_id);
+	const char *first = net_origins_first(site->origins);
 	char *loc = NULL;
 	int n;
 
-	if (w->redirect && net_redirect_allowed(req->snap->origins, w->redirect))
+	if (w->redirect && net_redirect_allowed(site->origins, w->redirect))
 		n = asprintf(&loc, "%.*s#comment-%lld", (int)strcspn(w->redirect, "#"), w->redirect,
 			     (long long)id);
 	else
@@ -68,15 +70,15 @@ static void form_error_page(struct request *req, struct reply *rep)
 }
 
 /* 201 with the poster's answer, or for a form post 303 back to the page. */
-static void answer_created(struct request *req, struct reply *rep, const struct wire_comment *w,
-			   json_t *created)
+static void answer_created(struct request *req, struct reply *rep, const char *site,
+			   const struct wire_comment *w, json_t *created)
 {
 	rep->json = created;
 	rep->status = 201;
 	if (!req->is_form)
 		return;
 	rep->owned_location =
-	    form_location(req, w, json_integer_value(json_object_get(created, "id")));
+	    form_location(req, site, w, json_integer_value(json_object_get(created, "id")));
 	if (!rep->owned_location) {
 		reply_internal(rep);
 		return;
@@ -111,15 +113,16 @@ static void post_comment(struct request *req, struct reply *rep)
 					     req->snap->cfg->honeypot_field, &w, &err)
 			 : wire_comment_json(req->body.data, req->body.len,
 					     req->snap->cfg->honeypot_field, &w, &err);
+	if (r == 0)
+		r = request_site(req, w.site, &site, rep);
 	if (r == 0) {
-		request_site(req, &site);
 		request_submission(req, req->is_form ? SUBMIT_FORM : SUBMIT_JSON, &rq);
 		rq.render_seconds = keys_stamp_age(req->server->keys, w.stamp, rq.now);
 		rq.honeypot_filled = w.honeypot_filled;
 		rq.notify = w.notify;
 		c = store_acquire(req->server->store);
 		/* Read for every post: a token made by commentctl counts at once. */
-		r = admin_display_names(c, &moderators);
+		r = admin_display_names(c, site.id, &moderators);
 		site.moderators = moderators;
 		if (r == 0)
 			r = submit_comment(c, &site, &w.in, &rq, &d, &created, &err);
@@ -127,8 +130,8 @@ static void post_comment(struct request *req, struct reply *rep)
 		names_free(moderators);
 	}
 	if (r == 0)
-		answer_created(req, rep, &w, created);
-	else
+		answer_created(req, rep, site.id, &w, created);
+	else if (!rep->json)
 		reply_comment_error(rep, r, &err);
 	form_error_page(req, rep);
 	submit_decision_clear(&d);
@@ -173,18 +176,20 @@ static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 /* The page's answer without the stamp, from the cache or built and kept
  * for the thread's current version: a shared body (the caller drops its
  * reference), so readers of one page share one copy.  0 or negative. */
-static int thread_body(struct request *req, const struct wire_thread_query *q,
+static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
 		       struct cache_body **body)
 {
 	const struct config *cfg = req->snap->cfg;
 	struct comment_page_query pq = {
+	    .site = site,
 	    .thread = q->thread,
 	    .from = q->from,
 	    .roots = q->limit ? q->limit : cfg->page_default,
 	    .rows = cfg->page_rows,
 	    .bytes = COMMENT_PAGE_BYTES,
 	};
-	char key[COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48], cursor[COMMENT_CURSOR_MAX];
+	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
+	    cursor[COMMENT_CURSOR_MAX];
 	struct store_conn *c;
 	int64_t version = 0;
 	int r;
@@ -192,9 +197,10 @@ static int thread_body(struct request *req, const struct wire_thread_query *q,
 	r = comment_cursor_format(&pq.from, cursor);
 	if (r < 0)
 		return r;
-	snprintf(key, sizeof(key), "%u/%u/%s/%s", pq.roots, pq.rows, cursor, q->thread);
+	/* The site is part of the thread's identity, and so of the key. */
+	snprintf(key, sizeof(key), "%s/%u/%u/%s/%s", site, pq.roots, pq.rows, cursor, q->thread);
 	c = store_acquire(req->server->store);
-	r = comment_thread_version(c, q->thread, &version);
+	r = comment_thread_version(c, site, q->thread, &version);
 	if (r == 0)
 		r = cache_get(req->server->thread_cache, key, version, body);
 	if (r == 1) {
@@ -211,15 +217,18 @@ static void get_comments(struct request *req, struct reply *rep)
 {
 	struct wire_thread_query q;
 	struct comment_error err;
+	struct submit_site site;
 	char stamp[KEYS_STAMP_MAX];
 	struct cache_body *body = NULL;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
 			      request_arg(req, "after"), request_arg(req, "cursor"),
 			      req->snap->cfg->page_max, &q, &err);
 	if (r == 0)
-		r = thread_body(req, &q, &body);
+		r = thread_body(req, site.id, &q, &body);
 	if (r != 0) {
 		reply_comment_error(rep, r, &err);
 		return;
@@ -245,14 +254,17 @@ static void get_comments(struct request *req, struct reply *rep)
 static void post_counts(struct request *req, struct reply *rep)
 {
 	struct comment_error err;
+	struct submit_site site;
 	json_t *paths = NULL;
 	struct store_conn *c;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	r = wire_counts(req->body.data, req->body.len, &paths, &err);
 	if (r == 0) {
 		c = store_acquire(req->server->store);
-		r = comment_counts(c, paths, &rep->json);
+		r = comment_counts(c, site.id, paths, &rep->json);
 		store_release(req->server->store, c);
 	}
 	if (r == 0)
@@ -286,11 +298,12 @@ static void author_edit(struct request *req, struct reply *rep)
 	int r;
 
 	r = wire_change_json(req->body.data, req->body.len, &ch, &err);
+	if (r == 0)
+		r = request_site(req, NULL, &site, rep);
 	if (r == 0) {
-		request_site(req, &site);
 		request_submission(req, SUBMIT_AUTHOR_EDIT, &rq);
 		c = store_acquire(req->server->store);
-		r = admin_display_names(c, &moderators);
+		r = admin_display_names(c, site.id, &moderators);
 		site.moderators = moderators;
 		if (r == 0)
 			r = submit_author_edit(c, &site, req->id,
@@ -301,7 +314,7 @@ static void author_edit(struct request *req, struct reply *rep)
 	}
 	if (r == 0)
 		rep->status = 200;
-	else
+	else if (!rep->json)
 		reply_comment_error(rep, r, &err);
 	submit_decision_clear(&d);
 	comment_change_clear(&ch);
@@ -315,7 +328,8 @@ static void author_delete(struct request *req, struct reply *rep)
 	struct store_conn *c;
 	int r;
 
-	request_site(req, &site);
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	c = store_acquire(req->server->store);
 	r = submit_author_delete(c, &site, req->id, request_header(req, "X-Edit-Token"),
 				 (int64_t)time(NULL), &rep->json, &err);

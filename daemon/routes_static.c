@@ -58,14 +58,14 @@ static const struct embedded_file *find_file(const struct asset *a)
 	return NULL;
 }
 
-/* The origin the page was asked for, when it is one of site_origins (the
- * Host header alone is never trusted), else the first of site_origins, else
- * "" (a form post then returns to the thread's page). */
+/* The origin the page was asked for, when it is one of a site's origins
+ * (the Host header alone is never trusted), else the first site's first
+ * origin, else "" (a form post then returns to the thread's page). */
 static void page_origin(struct request *req, char *out, size_t size)
 {
 	static const char *const schemes[] = {"https://", "http://"};
 	const char *host = request_header(req, "Host");
-	const char *first = net_origins_first(req->snap->origins);
+	const char *first = net_origins_first(site_set_at(req->snap->sites, 0)->origins);
 	char cand[NET_ORIGIN_MAX];
 	bool ok = host && *host && strlen(host) < 200;
 
@@ -77,7 +77,7 @@ static void page_origin(struct request *req, char *out, size_t size)
 	for (size_t i = 0; ok && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		int n = snprintf(cand, sizeof(cand), "%s%s", schemes[i], host);
 		if (n > 0 && (size_t)n < sizeof(cand) &&
-		    net_origins_match(req->snap->origins, cand, (size_t)n)) {
+		    site_set_by_origin(req->snap->sites, cand, (size_t)n)) {
 			snprintf(out, size, "%s", cand);
 			return;
 		}

@@ -172,6 +172,15 @@ struct dup_entry {
 	uint64_t text, thread;
 };
 
+/* One site's own learning: a model of its counts (with conn: mirroring
+ * classifier_site_tokens at the shared model's generation). */
+struct site_model {
+	char site[CLASSIFY_SITE_MAX + 1];
+	struct model *m; /* NULL when shared: every message learned is this site's */
+	bool shared;	 /* then the shared model is the site's own */
+	int64_t generation;
+};
+
 struct classifier {
 	struct classify_settings set;
 	pthread_rwlock_t lock; /* model pointer and, in memory mode, its contents */
@@ -189,6 +198,8 @@ struct classifier {
 	const struct starter *custom_starter; /* instead of the built-in model */
 	struct stable *stable;		      /* under lock; NULL until needed */
 	bool stable_db_key;		      /* stable was hashed with the db's key */
+	struct site_model *sites;	      /* under lock: the sites' own models */
+	size_t n_sites;
 };
 
 /* a token hash and the index of its text in the tokenizer list */
@@ -213,6 +224,7 @@ void classify_settings_default(struct classify_settings *s)
 	    .gram_weight = CLASSIFY_DEFAULT_GRAM_WEIGHT,
 	    .starter = true,
 	    .starter_weight = CLASSIFY_DEFAULT_STARTER_WEIGHT,
+	    .shared_strength = CLASSIFY_DEFAULT_SHARED_STRENGTH,
 	};
 }
 
@@ -223,7 +235,8 @@ static bool settings_valid(const struct classify_settings *s)
 	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
 	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
 	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1 &&
-	       s->starter_weight >= 0 && s->starter_weight <= 1e9;
+	       s->starter_weight >= 0 && s->starter_weight <= 1e9 && s->shared_strength >= 0 &&
+	       s->shared_strength <= 1e9;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -267,6 +280,9 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
+	for (size_t i = 0; i < c->n_sites; i++)
+		model_free(c->sites[i].m);
+	free(c->sites);
 	stable_free(c->stable);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reload_lock);
@@ -571,33 +587,54 @@ static unsigned distinct_hashes(const struct classifier *c, const struct tokeniz
 
 /* ---- maths ------------------------------------------------------------- */
 
-double classify_token_prob_layered(const struct classify_settings *s,
-				   const struct classify_counts *k)
+/* A prior's share of one class: adds its expected count (weight * rate) to
+ * *num and its weight to *den.  weight is capped by the messages it saw. */
+static void prior_share(double weight, uint64_t count, uint64_t total, double *num, double *den,
+			double *expected)
 {
-	double sr, hr, n, p;
+	double v = weight < (double)total ? weight : (double)total;
+	double e = v * (double)count / (double)total;
+
+	*num += e;
+	*den += v;
+	*expected += e;
+}
+
+/* f from one layer of learning (b, g of nspam, nham) with the starter as
+ * its prior: V virtual messages per class whose rates the counts update. */
+static double learned_over_starter(const struct classify_settings *s, uint64_t b, uint64_t g,
+				   uint64_t nspam, uint64_t nham, const struct classify_counts *k)
+{
+	double ns = (double)b, ds = (double)nspam, nh = (double)g, dh = (double)nham;
+	double n = (double)(b + g), sr, hr, p;
 
 	if (k->sb + k->sg > 0 && k->snspam && k->snham) {
-		/* the starter as V virtual messages per class: its rates are the
-		 * prior that the site's own counts update */
-		double vs =
-		    s->starter_weight < (double)k->snspam ? s->starter_weight : (double)k->snspam;
-		double vh =
-		    s->starter_weight < (double)k->snham ? s->starter_weight : (double)k->snham;
-		double es = vs * (double)k->sb / (double)k->snspam;
-		double eh = vh * (double)k->sg / (double)k->snham;
-
-		sr = k->nspam + vs > 0 ? ((double)k->b + es) / ((double)k->nspam + vs) : 0;
-		hr = k->nham + vh > 0 ? ((double)k->g + eh) / ((double)k->nham + vh) : 0;
-		n = (double)(k->b + k->g) + es + eh;
-	} else {
-		sr = k->nspam ? (double)k->b / (double)k->nspam : 0;
-		hr = k->nham ? (double)k->g / (double)k->nham : 0;
-		n = (double)(k->b + k->g);
+		prior_share(s->starter_weight, k->sb, k->snspam, &ns, &ds, &n);
+		prior_share(s->starter_weight, k->sg, k->snham, &nh, &dh, &n);
 	}
+	sr = ds > 0 ? ns / ds : 0;
+	hr = dh > 0 ? nh / dh : 0;
 	if (sr + hr <= 0)
 		return s->robx;
 	p = sr / (sr + hr);
 	return (s->robs * s->robx + n * p) / (s->robs + n);
+}
+
+double classify_token_prob_layered(const struct classify_settings *s,
+				   const struct classify_counts *k)
+{
+	double x, sr, hr, n = (double)(k->b + k->g);
+
+	if (k->ob + k->og == 0)
+		return learned_over_starter(s, k->b, k->g, k->nspam, k->nham, k);
+	/* The other sites' opinion (over the starter) is the prior the site's
+	 * own occurrences of the token update, worth shared_strength of them. */
+	x = learned_over_starter(s, k->ob, k->og, k->onspam, k->onham, k);
+	sr = k->nspam ? (double)k->b / (double)k->nspam : 0;
+	hr = k->nham ? (double)k->g / (double)k->nham : 0;
+	if (n <= 0 || sr + hr <= 0)
+		return x;
+	return (s->shared_strength * x + n * (sr / (sr + hr))) / (s->shared_strength + n);
 }
 
 double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
@@ -774,6 +811,17 @@ static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tok
 static const char sql_begin_read[] = "BEGIN";
 static const char sql_end_read[] = "COMMIT";
 
+/* Steps a statement without rows (BEGIN, COMMIT).  0 or -EIO. */
+static int step_read(struct store_conn *conn, const char *sql)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql);
+	int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
+
+	if (q)
+		sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 struct state_row {
 	int64_t generation;
 	uint64_t nspam, nham;
@@ -902,12 +950,192 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 	return r;
 }
 
+/* ---- the sites' own learning ------------------------------------------- */
+
+static const char sql_site_state[] =
+    "SELECT nspam, nham FROM classifier_site_state WHERE site = ?1";
+static const char sql_site_tokens[] =
+    "SELECT hash, spam, ham FROM classifier_site_tokens WHERE site = ?1";
+
+/* The entry of site (under c->lock), or NULL. */
+static struct site_model *site_find(const struct classifier *c, const char *site)
+{
+	for (size_t i = 0; i < c->n_sites; i++) {
+		if (strcmp(c->sites[i].site, site) == 0)
+			return &c->sites[i];
+	}
+	return NULL;
+}
+
+/* The entry of site, added empty if missing (under the write lock).  NULL
+ * on OOM. */
+static struct site_model *site_entry(struct classifier *c, const char *site)
+{
+	struct site_model *sm = site_find(c, site), *grown;
+
+	if (sm)
+		return sm;
+	grown = realloc(c->sites, (c->n_sites + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	c->sites = grown;
+	sm = &c->sites[c->n_sites++];
+	memset(sm, 0, sizeof(*sm));
+	snprintf(sm->site, sizeof(sm->site), "%s", site);
+	sm->generation = -1;
+	return sm;
+}
+
+/* The site's own model from the database, at the generation of the same
+ * read; *shared when the site learned every message (then no model: the
+ * shared one is the same).  0 or negative. */
+static int load_site(struct classifier *c, struct store_conn *conn, const char *site,
+		     struct model **out, bool *shared, int64_t *generation)
+{
+	bool own_txn = sqlite3_get_autocommit(store_db(conn));
+	struct state_row st;
+	struct model *m = NULL;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*out = NULL;
+	if (own_txn && step_read(conn, sql_begin_read) != 0)
+		return -EIO;
+	r = read_state(c, conn, &st, false);
+	if (r < 0)
+		goto out;
+	*generation = st.generation;
+	m = model_new(0);
+	r = -ENOMEM;
+	q = store_stmt(conn, sql_site_state);
+	if (!m || !q)
+		goto out;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	r = store_row(conn, q);
+	if (r == 1) {
+		m->nspam = (uint64_t)sqlite3_column_int64(q, 0);
+		m->nham = (uint64_t)sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (r < 0)
+		goto out;
+	*shared = m->nspam == st.nspam && m->nham == st.nham && st.nspam + st.nham > 0;
+	r = 0;
+	if (*shared)
+		goto out;
+	q = store_stmt(conn, sql_site_tokens);
+	r = -EIO;
+	if (!q)
+		goto out;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	while ((rc = store_row(conn, q)) == 1) {
+		if (model_add(m, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+			      sqlite3_column_int64(q, 2)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	r = rc;
+	if (r == 0) {
+		*out = m;
+		m = NULL;
+	}
+out:
+	if (own_txn) {
+		step_read(conn, sql_end_read);
+		if (!sqlite3_get_autocommit(store_db(conn)))
+			store_rollback(conn);
+	}
+	model_free(m);
+	return r;
+}
+
+/* Makes site's own model match the shared model's generation (with conn;
+ * in memory the sites' models are what learning made). */
+static int ensure_site(struct classifier *c, struct store_conn *conn, const char *site)
+{
+	struct site_model *sm;
+	struct model *fresh = NULL, *old = NULL;
+	int64_t generation = 0;
+	bool current, shared = false;
+	int r = 0;
+
+	if (!conn || !site)
+		return 0;
+	pthread_rwlock_rdlock(&c->lock);
+	sm = site_find(c, site);
+	current = sm && sm->generation == c->model->generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (current)
+		return 0;
+	pthread_mutex_lock(&c->reload_lock);
+	pthread_rwlock_rdlock(&c->lock);
+	sm = site_find(c, site);
+	current = sm && sm->generation == c->model->generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (!current)
+		r = load_site(c, conn, site, &fresh, &shared, &generation);
+	if (!current && r == 0) {
+		pthread_rwlock_wrlock(&c->lock);
+		sm = site_entry(c, site);
+		if (sm) {
+			old = sm->m;
+			*sm = (struct site_model){
+			    .m = fresh, .shared = shared, .generation = generation};
+			snprintf(sm->site, sizeof(sm->site), "%s", site);
+			fresh = NULL;
+		} else {
+			r = -ENOMEM;
+		}
+		pthread_rwlock_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->reload_lock);
+	model_free(old);
+	model_free(fresh);
+	return r;
+}
+
+/* a - b, or 0 when b is larger (a race between the two layers' loads). */
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* A site's layers under c->lock: its own model (NULL: nothing learned yet)
+ * and the shared one; without a site the shared model is the "own" and
+ * there are no other sites. */
+struct layers {
+	const struct model *shared, *own;
+	bool others; /* the shared model holds other sites' learning too */
+};
+
+static void layers_of(const struct classifier *c, const char *site, struct layers *l)
+{
+	const struct site_model *sm = site ? site_find(c, site) : NULL;
+
+	l->shared = c->model;
+	l->own = !site || (sm && sm->shared) ? c->model : sm ? sm->m : NULL;
+	l->others = l->own != c->model;
+}
+
+/* What the cold start counts for layers l: the site's own messages and
+ * every site's (the shared model's). */
+static void layers_learned(const struct layers *l, struct classify_learned *out)
+{
+	out->own_spam = l->own ? l->own->nspam : 0;
+	out->own_ham = l->own ? l->own->nham : 0;
+	out->learned_spam = l->shared->nspam;
+	out->learned_ham = l->shared->nham;
+}
+
 /* ---- scoring ------------------------------------------------------------ */
 
 struct clue {
 	double f, dev;
 	unsigned idx;
-	uint32_t spam, ham;   /* the site's counts */
+	uint32_t spam, ham;   /* the site's own counts */
+	uint32_t ospam, oham; /* the other sites' */
 	uint16_t sspam, sham; /* the starter's */
 };
 
@@ -972,28 +1200,35 @@ static char *why_json(const struct tokenizer *t, const struct clue *clues, unsig
 
 		if (!tok)
 			tok = json_string("(invalid)");
-		bool site = clues[i].spam + clues[i].ham > 0;
-		bool starter = clues[i].sspam + clues[i].sham > 0;
+		const struct clue *cl = &clues[i];
+		bool learned = cl->spam + cl->ham + cl->ospam + cl->oham > 0;
+		bool starter = cl->sspam + cl->sham > 0;
+		json_t *item = json_pack("{s:o,s:f,s:I,s:I,s:s}", "token", tok, "p", cl->f, "spam",
+					 (json_int_t)cl->spam, "ham", (json_int_t)cl->ham, "model",
+					 learned && starter ? "both"
+					 : starter	    ? "starter"
+							    : "site");
 
-		json_array_append_new(arr, json_pack("{s:o,s:f,s:I,s:I,s:s}", "token", tok, "p",
-						     clues[i].f, "spam", (json_int_t)clues[i].spam,
-						     "ham", (json_int_t)clues[i].ham, "model",
-						     site && starter ? "both"
-						     : starter	     ? "starter"
-								     : "site"));
+		/* the other sites' counts, when they spoke */
+		if (item && cl->ospam + cl->oham > 0) {
+			json_object_set_new(item, "shared_spam", json_integer(cl->ospam));
+			json_object_set_new(item, "shared_ham", json_integer(cl->oham));
+		}
+		json_array_append_new(arr, item);
 	}
 	s = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(4));
 	json_decref(arr);
 	return s;
 }
 
-/* Which models the kept clues drew on. */
+/* Which models the kept clues drew on (a site's own learning and the other
+ * sites' both count as learned: "site"). */
 static enum classify_model clues_model(const struct clue *cl, unsigned k)
 {
 	bool site = false, starter = false;
 
 	for (unsigned i = 0; i < k; i++) {
-		site = site || cl[i].spam + cl[i].ham > 0;
+		site = site || cl[i].spam + cl[i].ham + cl[i].ospam + cl[i].oham > 0;
 		starter = starter || cl[i].sspam + cl[i].sham > 0;
 	}
 	return site && starter ? CLASSIFY_MODEL_BOTH
@@ -1002,20 +1237,31 @@ static enum classify_model clues_model(const struct clue *cl, unsigned k)
 			       : CLASSIFY_MODEL_NONE;
 }
 
-/* The clues among the n token hashes of w: tokens with evidence in the site's
- * model or the starter, at least min_dev from 0.5.  Returns their number;
- * *cold tells whether the site has learned too little.  Takes the read lock. */
-static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
+/* The clues among the n token hashes of w: tokens with evidence in the
+ * site's own learning, the other sites' or the starter, at least min_dev
+ * from 0.5.  Returns their number; *cold tells whether the site has learned
+ * too little.  Takes the read lock. */
+static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, const char *site,
 			   struct classify_settings *set, bool *cold)
 {
+	struct classify_learned learned;
+	struct layers l;
 	unsigned k = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
-	const struct model *m = c->model;
+	layers_of(c, site, &l);
+	const struct model *m = l.shared;
 	const struct stable *st = c->set.starter ? c->stable : NULL;
-	struct classify_counts cnt = {.nspam = m->nspam, .nham = m->nham};
+	struct classify_counts cnt = {0};
 
 	*set = c->set;
+	layers_learned(&l, &learned);
+	cnt.nspam = learned.own_spam;
+	cnt.nham = learned.own_ham;
+	if (l.others) {
+		cnt.onspam = minus(m->nspam, cnt.nspam);
+		cnt.onham = minus(m->nham, cnt.nham);
+	}
 	if (st) {
 		cnt.snspam = st->nspam;
 		cnt.snham = st->nham;
@@ -1025,14 +1271,17 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct entry *e = model_get(m, w->h[i].h);
+		const struct entry *eo = !l.others ? e : l.own ? model_get(l.own, w->h[i].h) : NULL;
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
-		cnt.b = e ? e->spam : 0;
-		cnt.g = e ? e->ham : 0;
+		cnt.b = eo ? eo->spam : 0;
+		cnt.g = eo ? eo->ham : 0;
+		cnt.ob = l.others && e ? minus(e->spam, cnt.b) : 0;
+		cnt.og = l.others && e ? minus(e->ham, cnt.g) : 0;
 		cnt.sb = se ? se->spam : 0;
 		cnt.sg = se ? se->ham : 0;
-		if (cnt.b + cnt.g + cnt.sb + cnt.sg == 0)
+		if (cnt.b + cnt.g + cnt.ob + cnt.og + cnt.sb + cnt.sg == 0)
 			continue;
 		f = classify_token_prob_layered(set, &cnt);
 		dev = fabs(f - 0.5);
@@ -1043,10 +1292,12 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 					      w->h[i].idx,
 					      (uint32_t)cnt.b,
 					      (uint32_t)cnt.g,
+					      (uint32_t)cnt.ob,
+					      (uint32_t)cnt.og,
 					      (uint16_t)cnt.sb,
 					      (uint16_t)cnt.sg};
 	}
-	*cold = m->nspam < set->min_learned || m->nham < set->min_learned;
+	*cold = learned.learned_spam < set->min_learned || learned.learned_ham < set->min_learned;
 	pthread_rwlock_unlock(&c->lock);
 	return k;
 }
@@ -1080,8 +1331,12 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (in->site && strlen(in->site) > CLASSIFY_SITE_MAX)
+		return -EINVAL;
 	if (conn) {
 		r = refresh(c, conn);
+		if (r == 0)
+			r = ensure_site(c, conn, in->site);
 		if (r < 0)
 			return r;
 	}
@@ -1103,7 +1358,7 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	if (r < 0)
 		goto out;
 	n = distinct_hashes(c, t, w->h);
-	k = find_clues(c, w, n, &set, &cold);
+	k = find_clues(c, w, n, in->site, &set, &cold);
 	if (k > set.max_tokens || full) {
 		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
 		if (k > set.max_tokens)
@@ -1152,6 +1407,28 @@ void classify_result_clear(struct classify_result *out)
 	memset(out, 0, sizeof(*out));
 }
 
+int classifier_learned(struct classifier *c, struct store_conn *conn, const char *site,
+		       struct classify_learned *out)
+{
+	struct layers l;
+	int r = 0;
+
+	if (site && strlen(site) > CLASSIFY_SITE_MAX)
+		return -EINVAL;
+	if (conn) {
+		r = refresh(c, conn);
+		if (r == 0)
+			r = ensure_site(c, conn, site);
+		if (r < 0)
+			return r;
+	}
+	pthread_rwlock_rdlock(&c->lock);
+	layers_of(c, site, &l);
+	layers_learned(&l, out);
+	pthread_rwlock_unlock(&c->lock);
+	return 0;
+}
+
 int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *nspam,
 		      uint64_t *nham)
 {
@@ -1171,9 +1448,10 @@ int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *n
 /* ---- learning ----------------------------------------------------------- */
 
 static const char sql_ledger_get[] =
-    "SELECT label, tokens FROM classifier_learned WHERE msg_key = ?1";
-static const char sql_ledger_put[] = "INSERT OR REPLACE INTO classifier_learned"
-				     "(msg_key, label, tokens, learned) VALUES (?1, ?2, ?3, ?4)";
+    "SELECT label, tokens, site FROM classifier_learned WHERE msg_key = ?1";
+static const char sql_ledger_put[] =
+    "INSERT OR REPLACE INTO classifier_learned"
+    "(msg_key, label, tokens, learned, site) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
 static const char sql_token_add[] =
     "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
@@ -1186,6 +1464,19 @@ static const char sql_token_gc[] =
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0), "
     "generation = random() WHERE id = 1";
+/* A site's own counts (?4: the site), beside the shared ones. */
+static const char sql_site_token_add[] =
+    "INSERT INTO classifier_site_tokens(site, hash, spam, ham) VALUES (?4, ?1, ?2, ?3) "
+    "ON CONFLICT(site, hash) DO UPDATE SET spam = spam + excluded.spam, "
+    "ham = ham + excluded.ham";
+static const char sql_site_token_sub[] =
+    "UPDATE classifier_site_tokens SET spam = max(spam - ?2, 0), ham = max(ham - ?3, 0) "
+    "WHERE site = ?4 AND hash = ?1";
+static const char sql_site_token_gc[] =
+    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash = ?1 AND spam = 0 AND ham = 0";
+static const char sql_site_state_add[] =
+    "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3, max(?1, 0), max(?2, 0)) "
+    "ON CONFLICT(site) DO UPDATE SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0)";
 
 static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
 {
@@ -1200,38 +1491,73 @@ static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
 	return store_write_error(conn, rc, what);
 }
 
-static int db_apply(struct store_conn *conn, const uint64_t *h, size_t n, enum classify_label label,
-		    int sign)
+/* Adds (sign +1) or subtracts (-1) one message's token counts in the
+ * shared tables, or with site in that site's own (its rows at 0/0 go). */
+static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
+		     int64_t ds, int64_t dh, int sign)
 {
-	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
+	const char *sql = site ? (sign > 0 ? sql_site_token_add : sql_site_token_sub)
+			       : (sign > 0 ? sql_token_add : sql_token_sub);
+	const char *gc = site ? sql_site_token_gc : sql_token_gc;
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = store_stmt(conn, sign > 0 ? sql_token_add : sql_token_sub);
+		sqlite3_stmt *q = store_stmt(conn, sql);
 
 		if (!q)
 			return -EIO;
 		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
 		sqlite3_bind_int64(q, 2, ds);
 		sqlite3_bind_int64(q, 3, dh);
-		if (sign > 0)
+		if (site)
+			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+		else if (sign > 0)
 			sqlite3_bind_int64(q, 4, now);
 		r = step_done(conn, q, "classifier token update");
 		if (r != 0)
 			return r;
-		if (sign < 0) {
-			q = store_stmt(conn, sql_token_gc);
-			if (!q)
-				return -EIO;
-			sqlite3_bind_int64(q, 1, (int64_t)h[i]);
-			r = step_done(conn, q, "classifier token cleanup");
-			if (r != 0)
-				return r;
-		}
+		if (sign > 0)
+			continue;
+		q = store_stmt(conn, gc);
+		if (!q)
+			return -EIO;
+		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
+		if (site)
+			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+		r = step_done(conn, q, "classifier token cleanup");
+		if (r != 0)
+			return r;
 	}
-	sqlite3_stmt *q = store_stmt(conn, sql_state_add);
+	return 0;
+}
 
+/* One message's counts in and out of the shared model and, with site, the
+ * site's own learning. */
+static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
+		    enum classify_label label, int sign)
+{
+	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
+	sqlite3_stmt *q;
+	int r;
+
+	r = db_tokens(conn, NULL, h, n, ds, dh, sign);
+	if (r == 0 && site)
+		r = db_tokens(conn, site, h, n, ds, dh, sign);
+	if (r != 0)
+		return r;
+	if (site) {
+		q = store_stmt(conn, sql_site_state_add);
+		if (!q)
+			return -EIO;
+		sqlite3_bind_int64(q, 1, sign * ds);
+		sqlite3_bind_int64(q, 2, sign * dh);
+		sqlite3_bind_text(q, 3, site, -1, SQLITE_STATIC);
+		r = step_done(conn, q, "classifier site state update");
+		if (r != 0)
+			return r;
+	}
+	q = store_stmt(conn, sql_state_add);
 	if (!q)
 		return -EIO;
 	sqlite3_bind_int64(q, 1, sign * ds);
@@ -1244,10 +1570,11 @@ static const char *label_name(enum classify_label l)
 	return l == CLASSIFY_LABEL_SPAM ? "spam" : "ham";
 }
 
-/* Reads the ledger row of key: 0 found (*label, *hashes malloc'ed, *n),
- * CLASSIFY_NOT_FOUND, or negative. */
+/* Reads the ledger row of key: 0 found (*label, *hashes malloc'ed, *n, the
+ * site it was learned for in site, "" for none), CLASSIFY_NOT_FOUND, or
+ * negative. */
 static int ledger_get(struct store_conn *conn, const char *key, enum classify_label *label,
-		      uint64_t **hashes, size_t *n)
+		      uint64_t **hashes, size_t *n, char site[CLASSIFY_SITE_MAX + 1])
 {
 	sqlite3_stmt *q = store_stmt(conn, sql_ledger_get);
 	const unsigned char *blob;
@@ -1269,6 +1596,10 @@ static int ledger_get(struct store_conn *conn, const char *key, enum classify_la
 	}
 	*label = strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
 									      : CLASSIFY_LABEL_HAM;
+	snprintf(site, CLASSIFY_SITE_MAX + 1, "%s",
+		 sqlite3_column_type(q, 2) == SQLITE_NULL
+		     ? ""
+		     : (const char *)sqlite3_column_text(q, 2));
 	blob = sqlite3_column_blob(q, 1);
 	bytes = sqlite3_column_bytes(q, 1);
 	*n = (size_t)bytes / 8;
@@ -1310,32 +1641,35 @@ static int ensure_key(struct classifier *c, struct store_conn *conn)
 /* Learns the distinct token hashes h[0..n) as message_key (ledger, counts),
  * inside the caller's transaction; a relabelled message is unlearned first. */
 static int learn_hashes(struct classifier *c, struct store_conn *conn, const char *message_key,
-			const uint64_t *hashes, size_t n, enum classify_label label)
+			const char *site, const uint64_t *hashes, size_t n,
+			enum classify_label label)
 {
+	char old_site[CLASSIFY_SITE_MAX + 1];
 	uint64_t *old = NULL;
 	unsigned char *blob = NULL;
 	enum classify_label old_label;
 	size_t n_old = 0;
 	int r;
 
-	if (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES)
+	if (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES ||
+	    (site && (!site[0] || strlen(site) > CLASSIFY_SITE_MAX)))
 		return -EINVAL;
 	r = ensure_key(c, conn);
 	if (r < 0)
 		return r;
-	r = ledger_get(conn, message_key, &old_label, &old, &n_old);
+	r = ledger_get(conn, message_key, &old_label, &old, &n_old, old_site);
 	if (r < 0)
 		goto out;
-	if (r == 0 && old_label == label) {
+	if (r == 0 && old_label == label && strcmp(old_site, site ? site : "") == 0) {
 		r = CLASSIFY_ALREADY;
 		goto out;
 	}
 	if (r == 0) {
-		r = db_apply(conn, old, n_old, old_label, -1);
+		r = db_apply(conn, old_site[0] ? old_site : NULL, old, n_old, old_label, -1);
 		if (r != 0)
 			goto out;
 	}
-	r = db_apply(conn, hashes, n, label, +1);
+	r = db_apply(conn, site, hashes, n, label, +1);
 	if (r != 0)
 		goto out;
 	blob = malloc(n ? 8 * n : 1);
@@ -1354,10 +1688,43 @@ static int learn_hashes(struct classifier *c, struct store_conn *conn, const cha
 	sqlite3_bind_text(q, 2, label_name(label), -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, blob, (int)(n * 8), SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+	if (site)
+		sqlite3_bind_text(q, 5, site, -1, SQLITE_STATIC);
 	r = step_done(conn, q, "classifier ledger write");
 out:
 	free(blob);
 	free(old);
+	return r;
+}
+
+/* In memory: the shared model and, with site, the site's own. */
+static int memory_learn(struct classifier *c, const char *site, const uint64_t *hashes, unsigned n,
+			enum classify_label label)
+{
+	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = !ds;
+	struct model *models[2] = {NULL, NULL};
+	struct site_model *sm;
+	int r = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	models[0] = c->model;
+	if (site) {
+		sm = site_entry(c, site);
+		if (sm && !sm->m)
+			sm->m = model_new(0);
+		models[1] = sm ? sm->m : NULL;
+		if (!models[1])
+			r = -ENOMEM;
+	}
+	for (int k = 0; k < 2 && r == 0; k++) {
+		if (!models[k])
+			continue;
+		for (unsigned i = 0; i < n && r == 0; i++)
+			r = model_add(models[k], hashes[i], ds, dh);
+		models[k]->nspam += (uint64_t)ds;
+		models[k]->nham += (uint64_t)dh;
+	}
+	pthread_rwlock_unlock(&c->lock);
 	return r;
 }
 
@@ -1393,18 +1760,10 @@ int classifier_learn(struct classifier *c, struct store_conn *conn, const char *
 	for (unsigned i = 0; i < n; i++)
 		hashes[i] = th[i].h;
 	if (!conn) {
-		int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = !ds;
-
-		pthread_rwlock_wrlock(&c->lock);
-		r = 0;
-		for (unsigned i = 0; i < n && r == 0; i++)
-			r = model_add(c->model, hashes[i], ds, dh);
-		c->model->nspam += (uint64_t)ds;
-		c->model->nham += (uint64_t)dh;
-		pthread_rwlock_unlock(&c->lock);
+		r = memory_learn(c, in->site, hashes, n, label);
 		goto out;
 	}
-	r = learn_hashes(c, conn, message_key, hashes, n, label);
+	r = learn_hashes(c, conn, message_key, in->site, hashes, n, label);
 out:
 	pool_put(c, t);
 	free(th);
@@ -1413,8 +1772,8 @@ out:
 }
 
 int classifier_learn_features(struct classifier *c, struct store_conn *conn,
-			      const char *message_key, const void *features, size_t len,
-			      enum classify_label label)
+			      const char *message_key, const char *site, const void *features,
+			      size_t len, enum classify_label label)
 {
 	const unsigned char *p = features;
 	uint64_t *hashes;
@@ -1432,13 +1791,17 @@ int classifier_learn_features(struct classifier *c, struct store_conn *conn,
 			v = (v << 8) | p[i * 8 + (size_t)b];
 		hashes[i] = v;
 	}
-	r = learn_hashes(c, conn, message_key, hashes, n, label);
+	r = learn_hashes(c, conn, message_key, site, hashes, n, label);
 	free(hashes);
 	return r;
 }
 
 static const char sql_prune[] =
     "DELETE FROM classifier_tokens WHERE spam + ham <= 1 AND last_seen < ?1";
+/* A pruned token goes from the sites' own learning too. */
+static const char sql_prune_sites[] =
+    "DELETE FROM classifier_site_tokens WHERE spam + ham <= 1 AND NOT EXISTS"
+    " (SELECT 1 FROM classifier_tokens t WHERE t.hash = classifier_site_tokens.hash)";
 static const char sql_touch_generation[] =
     "UPDATE classifier_state SET generation = random() WHERE id = 1";
 
@@ -1459,12 +1822,16 @@ int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t befo
 	*pruned = (unsigned)sqlite3_changes(store_db(conn));
 	if (*pruned == 0)
 		return 0;
+	r = step_done(conn, store_stmt(conn, sql_prune_sites), "classifier prune of sites");
+	if (r != 0)
+		return r;
 	/* Unlearning a pruned token later finds no row and changes nothing. */
 	return step_done(conn, store_stmt(conn, sql_touch_generation), "classifier generation");
 }
 
 int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key)
 {
+	char site[CLASSIFY_SITE_MAX + 1];
 	enum classify_label label;
 	uint64_t *old = NULL;
 	size_t n = 0;
@@ -1475,10 +1842,10 @@ int classifier_forget(struct classifier *c, struct store_conn *conn, const char 
 	r = ensure_key(c, conn);
 	if (r < 0)
 		return r;
-	r = ledger_get(conn, message_key, &label, &old, &n);
+	r = ledger_get(conn, message_key, &label, &old, &n, site);
 	if (r != 0)
 		goto out;
-	r = db_apply(conn, old, n, label, -1);
+	r = db_apply(conn, site[0] ? site : NULL, old, n, label, -1);
 	if (r != 0)
 		goto out;
 	sqlite3_stmt *q = store_stmt(conn, sql_ledger_del);

@@ -169,7 +169,8 @@ static int moderate(struct store_conn *c, struct classifier *cl, const struct ke
 	store_rollback(c);
 	if (r != 0)
 		return r;
-	r = moderation_act(c, cl, "mail-link", (enum moderation_action)l->action, l->id, &err);
+	r = moderation_act(c, cl, NULL, "mail-link", (enum moderation_action)l->action, l->id,
+			   &err);
 	if (r == COMMENT_INVALID)
 		return LINK_USED; /* gone meanwhile */
 	return r == COMMENT_UNAVAILABLE ? LINK_UNAVAILABLE : r;

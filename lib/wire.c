@@ -10,7 +10,7 @@
 
 static const char *const comment_fields[] = {"thread",	 "parent", "author", "email",
 					     "url",	 "text",   "stamp",  "page_title",
-					     "page_url", "notify", NULL};
+					     "page_url", "site",   "notify", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -52,6 +52,7 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.page_url);
 	free(w->redirect);
 	free(w->stamp);
+	free(w->site);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -155,6 +156,8 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 		r = take_string(root, "page_title", &out->in.page_title, err);
 	if (r == 0)
 		r = take_string(root, "page_url", &out->in.page_url, err);
+	if (r == 0)
+		r = take_string(root, "site", &out->site, err);
 	if (r != 0)
 		return r;
 	hp = json_object_get(root, honeypot_field);
@@ -206,11 +209,12 @@ static int form_parent(const struct form *f, int64_t *parent, struct comment_err
 static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
-	static const char *const strings[] = {"thread",	  "author", "email",	  "url",     "text",
-					      "redirect", "stamp",  "page_title", "page_url"};
-	char **slots[] = {&out->in.thread, &out->in.author,	&out->in.email,
-			  &out->in.url,	   &out->in.text,	&out->redirect,
-			  &out->stamp,	   &out->in.page_title, &out->in.page_url};
+	static const char *const strings[] = {"thread",	  "author",   "email", "url",
+					      "text",	  "redirect", "stamp", "page_title",
+					      "page_url", "site"};
+	char **slots[] = {&out->in.thread,   &out->in.author, &out->in.email, &out->in.url,
+			  &out->in.text,     &out->redirect,  &out->stamp,    &out->in.page_title,
+			  &out->in.page_url, &out->site};
 	const char *v;
 	int r = 0;
 

@@ -99,6 +99,8 @@
 	var base = script.src.replace(/embed\.js([?#].*)?$/, '');
 	var api = base + 'api/v1/';
 	var thread = ds.thread || location.pathname;
+	/* The site (docs/configuration.md, "Sites"): optional, the page's origin tells it. */
+	var site = ds.site ? 'site=' + encodeURIComponent(ds.site) : '';
 	var pageTitle = ds.pageTitle || d.title;
 	var pageUrl = ds.pageUrl || location.href.split('#')[0];
 	var honeypot = ds.honeypot || 'website2';
@@ -131,6 +133,7 @@
 		var headers = {};
 		if (body !== undefined) headers['Content-Type'] = 'application/json';
 		if (token) headers['X-Edit-Token'] = token;
+		if (site) path += (path.indexOf('?') < 0 ? '?' : '&') + site;
 		return fetch(api + path, {
 			method: method, headers: headers, mode: 'cors', credentials: 'omit',
 			body: body === undefined ? undefined : JSON.stringify(body)
@@ -276,7 +279,7 @@
 	var cancelReply = el('button.cd-link', { type: 'button', text: S.cancel });
 	var replying = el('p.cd-replying', { hidden: true }, replyNote, d.createTextNode(' '), cancelReply);
 	var formTitle = el('h3.cd-formtitle', { id: 'cd-form-title', text: S.write });
-	var form = el('form.cd-form', { method: 'post', action: api + 'comments', 'aria-labelledby': 'cd-form-title' },
+	var form = el('form.cd-form', { method: 'post', action: api + 'comments' + (site ? '?' + site : ''), 'aria-labelledby': 'cd-form-title' },
 		formTitle, replying, f.thread, f.parent, f.redirect, f.stamp,
 		field('author', S.name, f.author),
 		field('email', S.email, f.email, S.emailNote),

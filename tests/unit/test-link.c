@@ -53,7 +53,8 @@ static void test_tokens(void)
 static int64_t held_comment(const char *text)
 {
 	char thread[] = "/t", author[] = "Ann", email[] = "ann@example.org", *x = strdup(text);
-	struct comment_input in = {.thread = thread, .author = author, .email = email, .text = x};
+	struct comment_input in = {
+	    .thread = thread, .author = author, .email = email, .text = x, .site = "default"};
 	struct comment_record rec = {.status = COMMENT_PENDING, .score = -1, .created = time(NULL)};
 	struct comment_stored out;
 	struct comment_error err;

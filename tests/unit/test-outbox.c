@@ -79,8 +79,12 @@ static int64_t post(int64_t parent, const char *email, enum comment_status statu
 {
 	char thread[] = "/post", author[] = "Ann", text[] = "A comment worth telling about";
 	char *e = strdup(email);
-	struct comment_input in = {
-	    .thread = thread, .parent = parent, .author = author, .email = e, .text = text};
+	struct comment_input in = {.thread = thread,
+				   .parent = parent,
+				   .author = author,
+				   .email = e,
+				   .text = text,
+				   .site = "default"};
 	struct comment_record r = {
 	    .status = status, .score = -1, .created = now, .silent = silent, .notify = notify};
 	struct comment_stored out;
@@ -204,7 +208,7 @@ static void test_skip_and_silent(int64_t now)
 	n_sent = 0;
 	classifier_new(&cl, NULL);
 	id = post(0, "eve@example.org", COMMENT_PENDING, false, false, now);
-	moderation_act(fx.conn, cl, "test", MODERATION_APPROVE, id, &err);
+	moderation_act(fx.conn, cl, NULL, "test", MODERATION_APPROVE, id, &err);
 	rep = run(now);
 	ok(rep.skipped == 1 && n_sent == 2,
 	   "a comment approved before the mail left: no moderator mail (skipped), two webhooks");
@@ -263,7 +267,8 @@ static void test_subscription(int64_t now)
 		classifier_new(&cl, NULL);
 		post(0, "reader@example.org", COMMENT_PUBLISHED, true, false, now + 4);
 		ok(q("SELECT count(*) FROM subscriptions") >= 2, "two subscriptions of the reader");
-		moderation_erase(fx.conn, cl, fx.keys, "reader@example.org", true, "test", &out);
+		moderation_erase(fx.conn, cl, fx.keys, NULL, "reader@example.org", true, "test",
+				 &out);
 		is_int(q("SELECT count(*) FROM subscriptions"), 0,
 		       "a privacy erase (even anonymising) deletes the reader's subscriptions");
 		json_decref(out);

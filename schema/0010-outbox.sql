@@ -1,4 +1,4 @@
--- 0009: notifications (lib/outbox.c, lib/subscribe.c, lib/link.c).
+-- 0010: notifications (lib/outbox.c, lib/subscribe.c, lib/link.c).
 --
 -- An event is written in the same transaction as the comment or the
 -- moderator's action that causes it; the daemon's worker later turns it into
