@@ -1,7 +1,7 @@
 /* commentctl outbox: what the notification outbox still has to send, or
  * could not send (lib/outbox.h).
  *
- *   commentctl outbox [--all] [--json] (--db DB | --config FILE)
+ *   commentctl outbox [--all] [--json] [--site ID]... (--db DB | --config FILE)
  */
 #include "ctl.h"
 
@@ -12,11 +12,12 @@
 #include <string.h>
 
 static const char outbox_usage[] =
-    "usage: commentctl outbox [--all] [--json] (--db DB | --config FILE)\n"
+    "usage: commentctl outbox [--all] [--json] [--site ID]... (--db DB | --config FILE)\n"
     "Lists the notification deliveries that are pending (with their next try)\n"
-    "or failed (with the server's last answer), oldest first.  --all adds the\n"
-    "delivered and skipped ones still kept (30 days).  Recipients are shown as\n"
-    "\"moderators\", \"webhook\" or \"subscription #N\": never an address.\n";
+    "or failed (with the server's last answer), oldest first, with their site\n"
+    "(--site: only those of the sites named).  --all adds the delivered and\n"
+    "skipped ones still kept (30 days).  Recipients are shown as \"moderators\",\n"
+    "\"webhook\" or \"subscription #N\" (of the event's site): never an address.\n";
 
 enum { OPT_ALL = 0x100, OPT_JSON };
 
@@ -54,13 +55,13 @@ static void print_table(json_t *list)
 	size_t i;
 	json_t *row;
 
-	printf("%-7s %-9s %-8s %-18s %-9s %-8s %-20s %s\n", "EVENT", "TYPE", "COMMENT", "RECIPIENT",
-	       "STATE", "ATTEMPTS", "NEXT TRY", "LAST ERROR");
+	printf("%-7s %-12s %-9s %-8s %-18s %-9s %-8s %-20s %s\n", "EVENT", "SITE", "TYPE",
+	       "COMMENT", "RECIPIENT", "STATE", "ATTEMPTS", "NEXT TRY", "LAST ERROR");
 	json_array_foreach(list, i, row)
 	{
-		printf("%-7lld %-9s %-8lld %-18s %-9s %-8lld %-20s %s\n",
+		printf("%-7lld %-12s %-9s %-8lld %-18s %-9s %-8lld %-20s %s\n",
 		       (long long)json_integer_value(json_object_get(row, "event")),
-		       str(row, "type"),
+		       str(row, "site"), str(row, "type"),
 		       (long long)json_integer_value(json_object_get(row, "comment")),
 		       str(row, "recipient"), str(row, "state"),
 		       (long long)json_integer_value(json_object_get(row, "attempts")),
@@ -77,7 +78,8 @@ int cmd_outbox(int argc, char **argv)
 				.need = CTL_NEED_DB,
 				.options = outbox_options,
 				.option = outbox_option,
-				.ctx = &a};
+				.ctx = &a,
+				.sites = true};
 	struct ctl_env e;
 	struct store_conn *c;
 	json_t *list = NULL;
@@ -89,7 +91,7 @@ int cmd_outbox(int argc, char **argv)
 		return ctl_exit(r);
 	}
 	c = store_acquire(e.store);
-	r = outbox_list(c, a.all, 0, &list);
+	r = outbox_list(c, e.scope, a.all, 0, &list);
 	store_release(e.store, c);
 	if (r == 0 && a.json) {
 		char *s = json_dumps(list, JSON_INDENT(2));

@@ -85,32 +85,57 @@ static bool pause_for(struct notify *n, long ns)
 	return go;
 }
 
+/* The notification settings of every site of snap (password: the SMTP
+ * password, the daemon's).  Borrowed from snap; caller frees the array. */
+static struct outbox_site *sites_of(const struct snapshot *snap, const char *password, size_t *n)
+{
+	size_t count = site_set_count(snap->sites);
+	struct outbox_site *sites = calloc(count, sizeof(*sites));
+
+	*n = 0;
+	if (!sites)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		const struct site *site = site_set_at(snap->sites, i);
+		const char *first = net_origins_first(site->origins);
+		outbox_site_of(site->cfg, site->id, first ? first : "", password, &sites[i]);
+	}
+	*n = count;
+	return sites;
+}
+
 /* Sends until nothing more is due (pausing between passes, so that the
  * worker's commits stay few beside the posts'), then the hourly retention. */
 static void pass(struct notify *n)
 {
 	struct server *s = n->server;
 	struct snapshot *snap = snapshot_ref(s);
-	const char *first = net_origins_first(site_set_at(snap->sites, 0)->origins);
 	struct outbox_transport net = outbox_network;
 	struct outbox_report rep;
-	struct outbox_site site;
+	struct outbox_site *sites;
 	time_t now = time(NULL);
 	unsigned deleted = 0;
+	size_t n_sites = 0;
 	int r;
 
 	net.u = &n->cancel;
 	read_password(n, snap->cfg);
-	outbox_site_of(snap->cfg, first ? first : "", n->password, &site);
+	sites = sites_of(snap, n->password, &n_sites);
+	if (!sites) {
+		log_warn("notify: out of memory; retrying");
+		snapshot_unref(snap);
+		return;
+	}
 	do {
-		r = outbox_run(s->store, s->keys, &site, &net, (int64_t)time(NULL), &rep);
+		r = outbox_run(s->store, s->keys, sites, n_sites, &net, (int64_t)time(NULL), &rep);
 		if (r < 0)
 			log_warn("notify: the outbox pass failed (%d); retrying", r);
 	} while (r == 0 && rep.delivered + rep.retried + rep.failed + rep.skipped > 0 &&
 		 pause_for(n, BUSY_PAUSE_NS));
 	if (now - n->last_retention >= RETENTION_SECONDS) {
 		struct store_conn *c = store_acquire(s->store);
-		r = outbox_maintain(c, &site, (int64_t)now, &deleted);
+		r = outbox_maintain(c, sites, n_sites, snap->cfg->notify_retention_days,
+				    (int64_t)now, &deleted);
 		store_release(s->store, c);
 		if (r == 0)
 			n->last_retention = now;
@@ -118,6 +143,7 @@ static void pass(struct notify *n)
 			log_info("notify: retention deleted %u old events and subscriptions",
 				 deleted);
 	}
+	free(sites);
 	snapshot_unref(snap);
 }
 

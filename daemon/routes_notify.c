@@ -6,7 +6,9 @@
  *
  * A GET only shows a page with a button; its POST acts (lib/link.h), since
  * mail scanners open links.  The token comes in the query string or as the
- * form field "t".
+ * form field "t".  The token names its site (lib/link.h), whatever host the
+ * request came to: the pages speak that site's language, and the link acts
+ * only on that site's subscriptions and comments.
  */
 #include "server.h"
 
@@ -24,10 +26,10 @@
 #define LINK_PAGE_CSP                                                                              \
 	"default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-static void page(struct request *req, struct reply *rep, unsigned status, enum notice_page p,
+static void page(struct reply *rep, enum config_language lang, unsigned status, enum notice_page p,
 		 const char *token, const struct notice_comment *cm)
 {
-	if (notice_page_html(req->snap->cfg->language, p, token, cm, &rep->text) != 0) {
+	if (notice_page_html(lang, p, token, cm, &rep->text) != 0) {
 		rep->text = NULL;
 		reply_internal(rep);
 		return;
@@ -56,6 +58,19 @@ static void token_of(struct request *req, char out[LINK_TOKEN_MAX])
 	form_free(f);
 }
 
+/* The language of the site the token names (expired or not), or the top
+ * level's for a token that names no configured site. */
+static enum config_language language_of(struct request *req, const char *token)
+{
+	const struct site *site = NULL;
+	struct link l;
+
+	/* At time 0 nothing has expired yet. */
+	if (link_parse(req->server->keys, token, 0, &l) == 0)
+		site = site_set_find(req->snap->sites, l.site);
+	return site ? site->cfg->language : req->snap->cfg->language;
+}
+
 static enum link_kind kind_of(struct request *req)
 {
 	const char *p = req->route->path;
@@ -78,16 +93,16 @@ static enum notice_page ask_page(enum link_kind kind, int action)
 }
 
 /* The page for a refused link. */
-static void refused(struct request *req, struct reply *rep, int r)
+static void refused(struct reply *rep, enum config_language lang, int r)
 {
 	if (r < 0)
 		reply_internal(rep);
 	else if (r == LINK_UNAVAILABLE)
 		reply_error(rep, 503, "storage_unavailable", "Please try again later.");
 	else if (r == LINK_USED)
-		page(req, rep, 200, NOTICE_PAGE_USED, NULL, NULL);
+		page(rep, lang, 200, NOTICE_PAGE_USED, NULL, NULL);
 	else
-		page(req, rep, 400, NOTICE_PAGE_INVALID, NULL, NULL);
+		page(rep, lang, 400, NOTICE_PAGE_INVALID, NULL, NULL);
 }
 
 /* GET: what the link would do, and its button. */
@@ -98,21 +113,23 @@ static void link_get(struct request *req, struct reply *rep)
 	struct comment_row row = {0};
 	struct notice_comment cm;
 	struct store_conn *c;
+	enum config_language lang;
 	struct link l;
 	int r;
 
 	token_of(req, token);
+	lang = language_of(req, token);
 	c = store_acquire(req->server->store);
 	r = link_check(c, req->server->keys, token, kind, (int64_t)time(NULL), &l);
 	if (r == 0 && kind == LINK_MODERATE)
 		r = comment_load(c, NULL, l.id, &row) == 1 ? 0 : LINK_USED;
 	store_release(req->server->store, c);
 	if (r != 0) {
-		refused(req, rep, r);
+		refused(rep, lang, r);
 		return;
 	}
 	cm = (struct notice_comment){row.id, row.author, row.text, row.thread, ""};
-	page(req, rep, 200, ask_page(kind, l.action), token, kind == LINK_MODERATE ? &cm : NULL);
+	page(rep, lang, 200, ask_page(kind, l.action), token, kind == LINK_MODERATE ? &cm : NULL);
 	comment_row_clear(&row);
 }
 
@@ -126,18 +143,20 @@ static void link_post(struct request *req, struct reply *rep)
 	};
 	enum link_kind kind = kind_of(req);
 	char token[LINK_TOKEN_MAX];
+	enum config_language lang;
 	struct store_conn *c;
 	int r;
 
 	token_of(req, token);
+	lang = language_of(req, token);
 	c = store_acquire(req->server->store);
 	r = link_act(c, req->server->classifier, req->server->keys, token, kind,
 		     (int64_t)time(NULL));
 	store_release(req->server->store, c);
 	if (r != 0)
-		refused(req, rep, r);
+		refused(rep, lang, r);
 	else
-		page(req, rep, 200, done[kind], NULL, NULL);
+		page(rep, lang, 200, done[kind], NULL, NULL);
 }
 
 static const struct route notify_routes[] = {

@@ -549,8 +549,12 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 /* The comment's notification event (and subscription), in its savepoint. */
 static int notify_rows(struct store_conn *c, const struct create_job *job)
 {
-	struct outbox_comment oc = {job->id, job->place.parent, job->rec->status,
-				    job->rec->notify ? job->in->email : NULL, job->rec->created};
+	struct outbox_comment oc = {job->in->site,
+				    job->id,
+				    job->place.parent,
+				    job->rec->status,
+				    job->rec->notify ? job->in->email : NULL,
+				    job->rec->created};
 
 	return comment_store_result(outbox_comment_created(c, job->cfg, job->keys, &oc), job->err);
 }

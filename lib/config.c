@@ -106,21 +106,21 @@ static const struct setting settings[] = {
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0, SCOPE_GLOBAL},
     {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0, SCOPE_GLOBAL},
-    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
-    {"language", SETTING_CHOICE, FIELD(language), "en", 0, 0, language_names, 0, 0, SCOPE_GLOBAL},
+    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"language", SETTING_CHOICE, FIELD(language), "en", 0, 0, language_names, 0, 0, SCOPE_SITE},
     {"smtp_url", SETTING_STRING, FIELD(smtp_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
-    {"smtp_from", SETTING_STRING, FIELD(smtp_from), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
+    {"smtp_from", SETTING_STRING, FIELD(smtp_from), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
     {"smtp_credential", SETTING_STRING, FIELD(smtp_credential), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
     {"notify_moderators", SETTING_STRING, FIELD(notify_moderators), "", 0, 0, NULL, 0, 0,
-     SCOPE_GLOBAL},
+     SCOPE_SITE},
     {"notify_digest_minutes", SETTING_UINT, FIELD(notify_digest_minutes), "0", 0, 10080, NULL, 0, 0,
-     SCOPE_GLOBAL},
+     SCOPE_SITE},
     {"notify_retention_days", SETTING_UINT, FIELD(notify_retention_days), "180", 1, 3650, NULL, 0,
-     0, SCOPE_GLOBAL},
+     0, SCOPE_SITE},
     {"notify_retry_seconds", SETTING_UINT, FIELD(notify_retry_seconds), "60", 1, 3600, NULL, 0, 0,
      SCOPE_GLOBAL},
-    {"webhook_url", SETTING_STRING, FIELD(webhook_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
-    {"webhook_secret", SETTING_STRING, FIELD(webhook_secret), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
+    {"webhook_url", SETTING_STRING, FIELD(webhook_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"webhook_secret", SETTING_STRING, FIELD(webhook_secret), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -597,30 +597,34 @@ static bool addresses_ok(const char *list)
 	return true;
 }
 
-/* The notification settings (docs/notifications.md). */
-static int check_notify(const struct config *c, char *err)
+/* The daemon's notification settings: the SMTP server (docs/notifications.md). */
+static int check_notify_global(const struct config *c, char *err)
 {
-	if (*c->public_url && !url_ok(c->public_url, false)) {
-		set_err(err, "public_url must be an http:// or https:// address without a "
-			     "trailing slash, such as https://comments.example.nl");
+	if (*c->smtp_url &&
+	    ((!has_prefix(c->smtp_url, "smtp://") && !has_prefix(c->smtp_url, "smtps://")) ||
+	     strpbrk(c->smtp_url, " \"<>") || !header_safe(c->smtp_url))) {
+		set_err(err, "smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
 		return 1;
 	}
-	if (*c->smtp_url) {
-		if ((!has_prefix(c->smtp_url, "smtp://") && !has_prefix(c->smtp_url, "smtps://")) ||
-		    strpbrk(c->smtp_url, " \"<>") || !header_safe(c->smtp_url)) {
-			set_err(err, "smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
-			return 1;
-		}
-		if (!*c->smtp_from || !header_safe(c->smtp_from) || !strchr(c->smtp_from, '@')) {
-			set_err(err, "smtp_from must be the sender's address (for example "
-				     "Blog <comments@example.nl>) when smtp_url is set");
-			return 1;
-		}
-		if (!*c->public_url) {
-			set_err(err,
-				"public_url must be set when smtp_url is set (mails carry links)");
-			return 1;
-		}
+	return 0;
+}
+
+/* A site's notification settings, each well-formed (the top level's, or a
+ * site's view). */
+static int check_notify_site(const struct config *c, char *err)
+{
+	if (*c->public_url &&
+	    (!url_ok(c->public_url, false) || strlen(c->public_url) > CONFIG_PUBLIC_URL_MAX)) {
+		set_err(err,
+			"public_url must be an http:// or https:// address of at most %d "
+			"characters without a trailing slash, such as https://comments.example.nl",
+			CONFIG_PUBLIC_URL_MAX);
+		return 1;
+	}
+	if (*c->smtp_from && (!header_safe(c->smtp_from) || !strchr(c->smtp_from, '@'))) {
+		set_err(err, "smtp_from must be the sender's address (for example "
+			     "Blog <comments@example.nl>)");
+		return 1;
 	}
 	if (!addresses_ok(c->notify_moderators)) {
 		set_err(err, "notify_moderators must be a list of e-mail addresses");
@@ -641,6 +645,25 @@ static int check_notify(const struct config *c, char *err)
 				"is set");
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* What a site that sends mail must have: a sender and the address its
+ * links point to (checked for each site's view, and for the top level of a
+ * file without sections). */
+static int check_notify_needs(const struct config *c, char *err)
+{
+	if (!*c->smtp_url)
+		return 0;
+	if (!*c->smtp_from) {
+		set_err(err, "smtp_from must be the sender's address (for example "
+			     "Blog <comments@example.nl>) when smtp_url is set");
+		return 1;
+	}
+	if (!*c->public_url) {
+		set_err(err, "public_url must be set when smtp_url is set (mails carry links)");
+		return 1;
 	}
 	return 0;
 }
@@ -684,7 +707,7 @@ static int check_site_rules(const struct config *c, char *err)
 			"the cut-offs must satisfy ham_cutoff <= spam_cutoff <= discard_cutoff");
 		return 1;
 	}
-	return 0;
+	return check_notify_site(c, err);
 }
 
 /* The daemon-wide rules. */
@@ -723,7 +746,7 @@ static int check_global(const struct config *c, char *err)
 		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
 		return 1;
 	}
-	return check_notify(c, err);
+	return check_notify_global(c, err);
 }
 
 /* The implicit site "default" exists without sections, or when the top
@@ -805,6 +828,8 @@ int config_site_view(const struct config *c, size_t i, struct config **out, char
 		r = apply(v, sec->values[j].st, sec->values[j].value, sub);
 	if (r == 0)
 		r = check_site_rules(v, sub);
+	if (r == 0)
+		r = check_notify_needs(v, sub);
 	if (r != 0) {
 		if (r > 0)
 			set_err(err, "%s: [site %s]: %s", sec ? sec->where : "site_origins",
@@ -903,6 +928,8 @@ int config_check(const struct config *c, char *err)
 
 	if (r == 0)
 		r = check_site_rules(c, err);
+	if (r == 0 && !c->n_sections)
+		r = check_notify_needs(c, err);
 	if (r == 0 && c->n_sections)
 		r = check_sites(c, err);
 	return r;

@@ -19,12 +19,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_MAX_FILE	    (256 * 1024)
-#define CONFIG_MAX_VALUE    4096
-#define CONFIG_ERR_MAX	    256
-#define CONFIG_SITE_ID_MAX  64	/* bytes of a site id */
-#define CONFIG_SITES_MAX    256 /* [site ID] sections in one file */
-#define CONFIG_DEFAULT_SITE "default"
+#define CONFIG_MAX_FILE	      (256 * 1024)
+#define CONFIG_MAX_VALUE      4096
+#define CONFIG_ERR_MAX	      256
+#define CONFIG_SITE_ID_MAX    64  /* bytes of a site id */
+#define CONFIG_SITES_MAX      256 /* [site ID] sections in one file */
+#define CONFIG_DEFAULT_SITE   "default"
+#define CONFIG_PUBLIC_URL_MAX 300 /* bytes of public_url */
 
 enum moderation_mode {
 	MODERATION_NONE,
@@ -91,9 +92,9 @@ struct config {
 	/* A post sent sooner than this after the widget loaded the thread is
 	 * held (reason too_fast); 0: off. */
 	unsigned min_submit_seconds;
-	/* Notifications (docs/notifications.md).  The site-specific ones
-	 * (public_url, language, notify_moderators, webhook_*) are read through
-	 * struct outbox_site (lib/outbox.h), never from here directly. */
+	/* Notifications (docs/notifications.md).  smtp_url, smtp_credential and
+	 * notify_retry_seconds are the daemon's; the others are per site, read
+	 * from each site's view through struct outbox_site (lib/outbox.h). */
 	char *public_url;		 /* where readers reach commentd, for links */
 	enum config_language language;	 /* mails and link pages */
 	char *smtp_url;			 /* smtp://host[:port] or smtps://; empty: no mail */

@@ -342,7 +342,7 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *s
 		r = store_run(c, st, "comment status");
 		/* A held comment published: tell whoever waits for it. */
 		if (r == 0 && action == MODERATION_APPROVE && strcmp(row.status, "published") != 0)
-			r = outbox_add(c, OUTBOX_APPROVED, id, 0, (int64_t)time(NULL));
+			r = outbox_add(c, OUTBOX_APPROVED, row.site, id, 0, (int64_t)time(NULL));
 		if (r)
 			return comment_store_result(r, err);
 	}
@@ -906,8 +906,9 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
-	/* Reply subscriptions with this address go too, whatever the mode. */
-	r = subscribe_erase(c, hash, NULL);
+	/* Reply subscriptions with this address on the scope's sites go too,
+	 * whatever the mode. */
+	r = subscribe_erase(c, scope, hash, NULL);
 	if (r)
 		goto out;
 	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");

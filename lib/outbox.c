@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX  64  /* deliveries sent in one pass */
-#define DIGEST_MAX 100 /* held comments in one digest */
+#define BATCH_MAX 64 /* deliveries sent in one pass */
+/* A link: public_url (CONFIG_PUBLIC_URL_MAX), the path and a token. */
+#define OUTBOX_URL_MAX (CONFIG_PUBLIC_URL_MAX + 40 + LINK_TOKEN_MAX)
+#define DIGEST_MAX     100 /* held comments in one digest */
 
 static const char *const type_names[] = {"held", "published", "reply", "approved", "subscribe"};
 
@@ -36,10 +38,11 @@ static int type_parse(const char *name, enum outbox_type *out)
 	return 1;
 }
 
-void outbox_site_of(const struct config *cfg, const char *site_url, const char *smtp_password,
-		    struct outbox_site *out)
+void outbox_site_of(const struct config *cfg, const char *id, const char *site_url,
+		    const char *smtp_password, struct outbox_site *out)
 {
 	*out = (struct outbox_site){
+	    .id = id,
 	    .public_url = cfg->public_url,
 	    .site_url = site_url ? site_url : "",
 	    .language = cfg->language,
@@ -55,15 +58,25 @@ void outbox_site_of(const struct config *cfg, const char *site_url, const char *
 	};
 }
 
+const struct outbox_site *outbox_site_find(const struct outbox_site *sites, size_t n,
+					   const char *id)
+{
+	for (size_t i = 0; id && i < n; i++) {
+		if (strcmp(sites[i].id, id) == 0)
+			return &sites[i];
+	}
+	return NULL;
+}
+
 bool outbox_enabled(const struct config *cfg)
 {
 	return *cfg->smtp_url || *cfg->webhook_url;
 }
 
-static const char sql_add[] = "INSERT INTO outbox(type, comment_id, subscription_id, created)"
-			      " VALUES (?1, ?2, ?3, ?4)";
+static const char sql_add[] = "INSERT INTO outbox(type, comment_id, subscription_id, created, site)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5)";
 
-int outbox_add(struct store_conn *c, enum outbox_type type, int64_t comment_id,
+int outbox_add(struct store_conn *c, enum outbox_type type, const char *site, int64_t comment_id,
 	       int64_t subscription_id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_add);
@@ -75,6 +88,7 @@ int outbox_add(struct store_conn *c, enum outbox_type type, int64_t comment_id,
 	if (subscription_id)
 		sqlite3_bind_int64(st, 3, subscription_id);
 	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, site, -1, SQLITE_STATIC);
 	return store_run(c, st, "outbox insert");
 }
 
@@ -92,12 +106,12 @@ int outbox_comment_created(struct store_conn *c, const struct config *cfg, const
 		       oc->status == COMMENT_PENDING ? OUTBOX_HELD
 		       : oc->parent		     ? OUTBOX_REPLY
 						     : OUTBOX_PUBLISHED,
-		       oc->id, 0, oc->now);
+		       oc->site, oc->id, 0, oc->now);
 	if (r != 0 || !oc->notify_email || !*cfg->smtp_url)
 		return r;
-	r = subscribe_add(c, k, oc->id, oc->notify_email, oc->now, &sub, &ask);
+	r = subscribe_add(c, k, oc->site, oc->id, oc->notify_email, oc->now, &sub, &ask);
 	if (r == 0 && ask)
-		r = outbox_add(c, OUTBOX_SUBSCRIBE, oc->id, sub, oc->now);
+		r = outbox_add(c, OUTBOX_SUBSCRIBE, oc->site, oc->id, sub, oc->now);
 	return r;
 }
 
@@ -113,8 +127,8 @@ int64_t outbox_backoff(unsigned attempts, unsigned base)
 /* ---- expansion: events into deliveries ---- */
 
 static const char sql_new_events[] =
-    "SELECT o.id, o.type, o.comment_id, o.subscription_id, c.parent_id, c.email_hash, o.created"
-    " FROM outbox o LEFT JOIN comments c ON c.id = o.comment_id"
+    "SELECT o.id, o.type, o.comment_id, o.subscription_id, c.parent_id, c.email_hash, o.created,"
+    " o.site FROM outbox o LEFT JOIN comments c ON c.id = o.comment_id"
     " WHERE o.expanded = 0 ORDER BY o.id LIMIT 100";
 static const char sql_deliver_to[] =
     "INSERT INTO outbox_deliveries(event_id, recipient, next_at) VALUES (?1, ?2, ?3)"
@@ -123,6 +137,7 @@ static const char sql_expanded[] = "UPDATE outbox SET expanded = 1 WHERE id = ?1
 
 struct new_event {
 	int64_t id, comment_id, subscription_id, parent, created;
+	char site[CONFIG_SITE_ID_MAX + 1];
 	enum outbox_type type;
 	bool has_hash;
 	unsigned char hash[KEYS_HASH_BYTES];
@@ -158,11 +173,12 @@ static int deliver_to_subscription(void *u, int64_t id)
 	return deliver_to(u, recipient);
 }
 
-/* The recipients of one event under site's settings. */
+/* The recipients of one event under its site's settings (none when its
+ * site is no longer configured). */
 static int expand_one(struct expansion *x, const struct outbox_site *site,
 		      const struct new_event *e)
 {
-	bool mail = *site->smtp_url, hook = *site->webhook_url;
+	bool mail = site && *site->smtp_url, hook = site && *site->webhook_url;
 	int r = 0;
 
 	if (hook && e->type != OUTBOX_SUBSCRIBE)
@@ -199,16 +215,23 @@ static int load_new_events(struct store_conn *c, struct new_event *ev, size_t ma
 		if (e->has_hash)
 			memcpy(e->hash, sqlite3_column_blob(st, 5), KEYS_HASH_BYTES);
 		e->created = sqlite3_column_int64(st, 6);
+		snprintf(e->site, sizeof(e->site), "%s", sqlite3_column_text(st, 7));
 		(*n)++;
 	}
 	sqlite3_reset(st);
 	return r < 0 ? r : 0;
 }
 
+/* The sites a pass works for. */
+struct site_list {
+	const struct outbox_site *at;
+	size_t n;
+};
+
 /* Expands the new events inside the caller's transaction (or, with
  * own_txn, in one of its own, begun only when there are new events). */
-static int expand(struct store_conn *c, const struct outbox_site *site, int64_t now,
-		  unsigned *added, bool own_txn)
+static int expand(struct store_conn *c, const struct site_list *sites, int64_t now, unsigned *added,
+		  bool own_txn)
 {
 	struct new_event ev[100];
 	struct expansion x = {c, 0, now, added};
@@ -224,7 +247,7 @@ static int expand(struct store_conn *c, const struct outbox_site *site, int64_t 
 		r = store_begin(c);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		x.event = ev[i].id;
-		r = expand_one(&x, site, &ev[i]);
+		r = expand_one(&x, outbox_site_find(sites->at, sites->n, ev[i].site), &ev[i]);
 		st = r == 0 ? store_stmt(c, sql_expanded) : NULL;
 		if (r == 0 && !st)
 			r = -EIO;
@@ -245,6 +268,7 @@ static int expand(struct store_conn *c, const struct outbox_site *site, int64_t 
 /* A delivery due now, as read from the table. */
 struct due {
 	int64_t event, comment_id, subscription_id, created;
+	char site[CONFIG_SITE_ID_MAX + 1];
 	enum outbox_type type;
 	char recipient[40];
 	unsigned attempts;
@@ -260,6 +284,7 @@ enum job_how {
  * settles many). */
 struct job {
 	enum job_how how;
+	const struct outbox_site *site; /* its event's site; NULL: not configured */
 	struct due *rows;
 	size_t n_rows;
 	char *message; /* mail, or the webhook's JSON body */
@@ -339,13 +364,16 @@ static struct notice_comment notice_of(int64_t id, const struct loaded *l)
 	return (struct notice_comment){id, l->author, l->text, l->thread, l->page};
 }
 
-/* "<public_url>/api/v1/notify/<what>?t=<token>" for link l. */
+/* "<public_url>/api/v1/notify/<what>?t=<token>" for link l, made for site
+ * (the token names it: the link acts there only). */
 static void link_url(const struct keys *k, const struct outbox_site *site, const char *what,
 		     const struct link *l, char *out, size_t size)
 {
 	char token[LINK_TOKEN_MAX];
+	struct link in_site = *l;
 
-	link_token(k, l, token);
+	snprintf(in_site.site, sizeof(in_site.site), "%s", site->id);
+	link_token(k, &in_site, token);
 	snprintf(out, size, "%s/api/v1/notify/%s?t=%s", site->public_url, what, token);
 }
 
@@ -397,7 +425,7 @@ static int moderators_of(const struct outbox_site *site, struct job *j)
 
 /* The three action links of a held comment. */
 struct action_links {
-	char url[3][400];
+	char url[3][OUTBOX_URL_MAX];
 	struct notice_actions act;
 };
 
@@ -408,7 +436,8 @@ static void action_links(const struct keys *k, const struct outbox_site *site, i
 	int64_t expires = now + (int64_t)OUTBOX_LINK_DAYS * 86400;
 
 	for (int i = 0; i < 3; i++) {
-		struct link l = {LINK_MODERATE, id, actions[i], expires};
+		struct link l = {
+		    .kind = LINK_MODERATE, .id = id, .action = actions[i], .expires = expires};
 		link_url(k, site, "moderate", &l, a->url[i], sizeof(a->url[i]));
 	}
 	a->act = (struct notice_actions){a->url[0], a->url[1], a->url[2], expires};
@@ -531,7 +560,7 @@ static int compose_subscriber(struct store_conn *c, const struct keys *k,
 	struct buf subject, body;
 	struct loaded cm = {0};
 	struct notice_comment nc;
-	char confirm[400], unsub[400], host[256], mid[400];
+	char confirm[OUTBOX_URL_MAX], unsub[OUTBOX_URL_MAX], host[256], mid[400];
 	long long id = strtoll(d->recipient + strlen("subscription:"), NULL, 10);
 	int r;
 
@@ -540,14 +569,18 @@ static int compose_subscriber(struct store_conn *c, const struct keys *k,
 		return r;
 	if (d->type == OUTBOX_SUBSCRIBE ? sub.confirmed : !sub.confirmed)
 		goto out; /* confirmed meanwhile, or never: nothing to send */
+	if (strcmp(sub.site, site->id) != 0)
+		goto out; /* never another site's reader */
 	r = load_comment(c, site, d->type == OUTBOX_SUBSCRIBE ? sub.comment_id : d->comment_id,
 			 &cm);
 	if (r <= 0 || (d->type != OUTBOX_SUBSCRIBE && cm.status != COMMENT_PUBLISHED))
 		goto out;
-	link_url(k, site, "unsubscribe", &(struct link){LINK_UNSUBSCRIBE, id, 0, 0}, unsub,
+	link_url(k, site, "unsubscribe", &(struct link){.kind = LINK_UNSUBSCRIBE, .id = id}, unsub,
 		 sizeof(unsub));
 	link_url(k, site, "confirm",
-		 &(struct link){LINK_CONFIRM, id, 0, now + (int64_t)SUBSCRIBE_CONFIRM_DAYS * 86400},
+		 &(struct link){.kind = LINK_CONFIRM,
+				.id = id,
+				.expires = now + (int64_t)SUBSCRIBE_CONFIRM_DAYS * 86400},
 		 confirm, sizeof(confirm));
 	id_host(site, host);
 	snprintf(mid, sizeof(mid), "commentd.%lld.s%lld@%s", (long long)d->event, id, host);
@@ -598,11 +631,11 @@ static json_t *event_json(const struct due *d, const struct outbox_site *site,
 	snprintf(admin, sizeof(admin), "%s/admin/", site->public_url);
 	snprintf(line, sizeof(line), "%s: %s on %s", type_names[d->type],
 		 found ? cm->author : "(deleted)", found ? cm->thread : "?");
-	j = json_pack("{s:I, s:s, s:s, s:s, s:{s:I, s:s?, s:o, s:s, s:s?, s:s?, s:s?}, "
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:{s:I, s:s?, s:o, s:s, s:s?, s:s?, s:s?}, "
 		      "s:{s:s?, s:s}}",
-		      "id", (json_int_t)d->event, "type", type_names[d->type], "created", created,
-		      "text", line, "comment", "id", (json_int_t)d->comment_id, "thread",
-		      found ? cm->thread : NULL, "parent",
+		      "id", (json_int_t)d->event, "site", site->id, "type", type_names[d->type],
+		      "created", created, "text", line, "comment", "id", (json_int_t)d->comment_id,
+		      "thread", found ? cm->thread : NULL, "parent",
 		      found && cm->parent ? json_integer(cm->parent) : json_null(), "status",
 		      comment_status_name(found ? cm->status : COMMENT_DELETED), "author",
 		      found ? cm->author : NULL, "excerpt", excerpt, "url",
@@ -634,13 +667,16 @@ static int compose_webhook(struct store_conn *c, const struct outbox_site *site,
 	return 0;
 }
 
-/* Decides what job j (its rows filled) sends, under the current settings. */
-static int compose(struct store_conn *c, const struct keys *k, const struct outbox_site *site,
-		   int64_t now, struct job *j)
+/* Decides what job j (its rows and site filled) sends, under its site's
+ * current settings. */
+static int compose(struct store_conn *c, const struct keys *k, int64_t now, struct job *j)
 {
+	const struct outbox_site *site = j->site;
 	const char *to = j->rows[0].recipient;
 
 	j->how = JOB_SKIP;
+	if (!site)
+		return 0;
 	if (strcmp(to, "webhook") == 0)
 		return *site->webhook_url ? compose_webhook(c, site, j) : 0;
 	if (!*site->smtp_url)
@@ -658,21 +694,24 @@ static int compose(struct store_conn *c, const struct keys *k, const struct outb
 
 #define DUE_COLUMNS                                                                                \
 	"SELECT d.event_id, d.recipient, d.attempts, o.type, o.comment_id,"                        \
-	" coalesce(o.subscription_id, 0), o.created"                                               \
+	" coalesce(o.subscription_id, 0), o.created, o.site"                                       \
 	" FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
 
+/* ?2: the sites whose moderators get a digest (a JSON array). */
 static const char sql_due[] =
-    DUE_COLUMNS " WHERE d.state = 'pending' AND d.next_at <= ?1"
-		" AND NOT (?2 AND d.recipient = 'moderators') ORDER BY d.event_id LIMIT ?3";
+    DUE_COLUMNS " WHERE d.state = 'pending' AND d.next_at <= ?1 AND NOT (d.recipient = 'moderators'"
+		" AND o.site IN (SELECT value FROM json_each(?2))) ORDER BY d.event_id LIMIT ?3";
+/* ?2: the site of the digest. */
 static const char sql_digest_due[] =
     DUE_COLUMNS " WHERE d.state = 'pending' AND d.next_at <= ?1 AND d.recipient = 'moderators'"
-		" ORDER BY d.event_id LIMIT ?3";
+		" AND o.site = ?2 ORDER BY d.event_id LIMIT ?3";
 static const char sql_digest_oldest[] =
     "SELECT min(o.created) FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
-    " WHERE d.state = 'pending' AND d.recipient = 'moderators'";
+    " WHERE d.state = 'pending' AND d.recipient = 'moderators' AND o.site = ?1";
 
-static int read_due(struct store_conn *c, const char *sql, int64_t now, bool digest, size_t max,
-		    struct due *out, size_t *n)
+/* The deliveries sql selects: ?1 now, ?2 param2 (text), ?3 max. */
+static int read_due(struct store_conn *c, const char *sql, int64_t now, const char *param2,
+		    size_t max, struct due *out, size_t *n)
 {
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int r = 0;
@@ -681,7 +720,7 @@ static int read_due(struct store_conn *c, const char *sql, int64_t now, bool dig
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, digest);
+	sqlite3_bind_text(st, 2, param2, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
 	while (*n < max && (r = store_row(c, st)) == 1) {
 		struct due *d = &out[*n];
@@ -693,13 +732,14 @@ static int read_due(struct store_conn *c, const char *sql, int64_t now, bool dig
 		d->comment_id = sqlite3_column_int64(st, 4);
 		d->subscription_id = sqlite3_column_int64(st, 5);
 		d->created = sqlite3_column_int64(st, 6);
+		snprintf(d->site, sizeof(d->site), "%s", sqlite3_column_text(st, 7));
 		(*n)++;
 	}
 	sqlite3_reset(st);
 	return r < 0 ? r : 0;
 }
 
-/* The digest, when its oldest held comment has waited digest_minutes. */
+/* site's digest, when its oldest held comment has waited digest_minutes. */
 static int digest_job(struct store_conn *c, const struct outbox_site *site, int64_t now,
 		      struct job *j)
 {
@@ -710,6 +750,7 @@ static int digest_job(struct store_conn *c, const struct outbox_site *site, int6
 
 	if (!st)
 		return -EIO;
+	sqlite3_bind_text(st, 1, site->id, -1, SQLITE_STATIC);
 	r = store_row(c, st);
 	if (r == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		oldest = sqlite3_column_int64(st, 0);
@@ -719,22 +760,45 @@ static int digest_job(struct store_conn *c, const struct outbox_site *site, int6
 	j->rows = calloc(DIGEST_MAX, sizeof(*j->rows));
 	if (!j->rows)
 		return -ENOMEM;
-	r = read_due(c, sql_digest_due, now, true, DIGEST_MAX, j->rows, &n);
+	j->site = site;
+	r = read_due(c, sql_digest_due, now, site->id, DIGEST_MAX, j->rows, &n);
 	j->n_rows = n;
 	return r;
 }
 
-/* Reads what is due and composes the jobs.  *n jobs in jobs. */
-static int prepare(struct store_conn *c, const struct keys *k, const struct outbox_site *site,
+/* The ids of the sites with a digest, as a JSON array (for sql_due). */
+static char *digest_sites(const struct site_list *sites)
+{
+	json_t *list = json_array();
+	char *text = NULL;
+
+	for (size_t i = 0; list && i < sites->n; i++) {
+		if (sites->at[i].digest_minutes &&
+		    json_array_append_new(list, json_string(sites->at[i].id)) != 0)
+			goto out;
+	}
+	if (list)
+		text = json_dumps(list, JSON_COMPACT);
+out:
+	json_decref(list);
+	return text;
+}
+
+/* Reads what is due and composes the jobs (jobs has room for BATCH_MAX
+ * and one digest per site).  *n jobs in jobs. */
+static int prepare(struct store_conn *c, const struct keys *k, const struct site_list *sites,
 		   int64_t now, struct job *jobs, size_t *n)
 {
 	struct due due[BATCH_MAX];
-	bool digest = site->digest_minutes > 0;
+	char *digests = digest_sites(sites);
 	size_t n_due = 0;
 	int r;
 
 	*n = 0;
-	r = read_due(c, sql_due, now, digest, BATCH_MAX, due, &n_due);
+	if (!digests)
+		return -ENOMEM;
+	r = read_due(c, sql_due, now, digests, BATCH_MAX, due, &n_due);
+	free(digests);
 	for (size_t i = 0; r == 0 && i < n_due; i++) {
 		struct job *j = &jobs[(*n)++];
 		j->rows = malloc(sizeof(*j->rows));
@@ -742,29 +806,34 @@ static int prepare(struct store_conn *c, const struct keys *k, const struct outb
 			return -ENOMEM;
 		j->rows[0] = due[i];
 		j->n_rows = 1;
-		r = compose(c, k, site, now, j);
+		j->site = outbox_site_find(sites->at, sites->n, due[i].site);
+		r = compose(c, k, now, j);
 	}
-	if (r == 0 && digest) {
+	for (size_t i = 0; r == 0 && i < sites->n; i++) {
 		struct job *j = &jobs[*n];
-		r = digest_job(c, site, now, j);
+		if (!sites->at[i].digest_minutes)
+			continue;
+		r = digest_job(c, &sites->at[i], now, j);
 		if (j->n_rows) {
 			(*n)++;
 			if (r == 0)
-				r = compose(c, k, site, now, j);
+				r = compose(c, k, now, j);
+		} else {
+			free(j->rows); /* nothing due yet: the slot is free again */
+			memset(j, 0, sizeof(*j));
 		}
 	}
 	return r;
 }
 
-static void send_job(const struct outbox_site *site, const struct outbox_transport *t, int64_t now,
-		     struct job *j)
+static void send_job(const struct outbox_transport *t, int64_t now, struct job *j)
 {
 	j->result = 0;
 	if (j->how == JOB_MAIL)
-		j->result = t->mail(t->u, site, (const char *const *)j->rcpt, j->n_rcpt, j->message,
-				    j->len, j->err);
+		j->result = t->mail(t->u, j->site, (const char *const *)j->rcpt, j->n_rcpt,
+				    j->message, j->len, j->err);
 	else if (j->how == JOB_WEBHOOK)
-		j->result = t->webhook(t->u, site, type_names[j->rows[0].type], j->rows[0].event,
+		j->result = t->webhook(t->u, j->site, type_names[j->rows[0].type], j->rows[0].event,
 				       now, j->message, j->err);
 	if (j->result < 0) {
 		snprintf(j->err, sizeof(j->err), "internal error %d", j->result);
@@ -776,8 +845,8 @@ static const char sql_record[] =
     "UPDATE outbox_deliveries SET state = ?3, attempts = attempts + ?4, next_at = ?5,"
     " done_at = ?6, last_error = ?7 WHERE event_id = ?1 AND recipient = ?2 AND state = 'pending'";
 
-static int record_row(struct store_conn *c, const struct due *d, const struct job *j,
-		      const struct outbox_site *site, int64_t now, struct outbox_report *rep)
+static int record_row(struct store_conn *c, const struct due *d, const struct job *j, int64_t now,
+		      struct outbox_report *rep)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_record);
 	const char *state = "delivered";
@@ -791,7 +860,8 @@ static int record_row(struct store_conn *c, const struct due *d, const struct jo
 	} else if (j->result == 0) {
 		rep->delivered++;
 	} else {
-		next = now + outbox_backoff(d->attempts + 1, site->retry_seconds);
+		/* A job that was sent has its site. */
+		next = now + outbox_backoff(d->attempts + 1, j->site->retry_seconds);
 		if (j->result == 2 && next <= d->created + OUTBOX_GIVE_UP) {
 			state = "pending";
 			rep->retried++;
@@ -820,48 +890,52 @@ static int record_row(struct store_conn *c, const struct due *d, const struct jo
 /* Records what the sends did and, in the same transaction (one commit per
  * pass: the worker's writes stay few beside the posts' group commits),
  * expands the events that came meanwhile. */
-static int record(struct store_conn *c, struct job *jobs, size_t n, const struct outbox_site *site,
+static int record(struct store_conn *c, struct job *jobs, size_t n, const struct site_list *sites,
 		  int64_t now, struct outbox_report *rep)
 {
 	int r = store_begin(c);
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		for (size_t k = 0; r == 0 && k < jobs[i].n_rows; k++)
-			r = record_row(c, &jobs[i].rows[k], &jobs[i], site, now, rep);
+			r = record_row(c, &jobs[i].rows[k], &jobs[i], now, rep);
 	}
 	if (r == 0)
-		r = expand(c, site, now, &rep->expanded, false);
+		r = expand(c, sites, now, &rep->expanded, false);
 	if (r == 0)
 		r = store_commit(c);
 	store_rollback(c);
 	return r;
 }
 
-int outbox_run(struct store *s, const struct keys *k, const struct outbox_site *site,
-	       const struct outbox_transport *t, int64_t now, struct outbox_report *rep)
+int outbox_run(struct store *s, const struct keys *k, const struct outbox_site *sites,
+	       size_t n_sites, const struct outbox_transport *t, int64_t now,
+	       struct outbox_report *rep)
 {
-	struct job jobs[BATCH_MAX + 1];
+	struct site_list list = {sites, n_sites};
+	struct job *jobs = calloc(BATCH_MAX + n_sites, sizeof(*jobs));
 	struct store_conn *c;
 	size_t n = 0;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
-	memset(jobs, 0, sizeof(jobs));
+	if (!jobs)
+		return -ENOMEM;
 	c = store_acquire(s);
-	r = expand(c, site, now, &rep->expanded, true);
+	r = expand(c, &list, now, &rep->expanded, true);
 	if (r == 0)
-		r = prepare(c, k, site, now, jobs, &n);
+		r = prepare(c, k, &list, now, jobs, &n);
 	store_release(s, c);
 	/* No connection is held while a server is talked to. */
 	for (size_t i = 0; r == 0 && i < n; i++)
-		send_job(site, t, now, &jobs[i]);
+		send_job(t, now, &jobs[i]);
 	if (r == 0 && n) {
 		c = store_acquire(s);
-		r = record(c, jobs, n, site, now, rep);
+		r = record(c, jobs, n, &list, now, rep);
 		store_release(s, c);
 	}
 	for (size_t i = 0; i < n; i++)
 		job_clear(&jobs[i]);
+	free(jobs);
 	return r;
 }
 
@@ -869,8 +943,10 @@ int outbox_run(struct store *s, const struct keys *k, const struct outbox_site *
 
 static const char sql_list[] =
     "SELECT d.event_id, o.type, o.comment_id, d.recipient, d.state, d.attempts, d.next_at,"
-    " d.last_error, o.created FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
-    " WHERE ?1 OR d.state IN ('pending', 'failed') ORDER BY d.event_id, d.recipient LIMIT ?2";
+    " d.last_error, o.created, o.site FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
+    " WHERE (?1 OR d.state IN ('pending', 'failed'))"
+    " AND (?3 IS NULL OR o.site IN (SELECT value FROM json_each(?3)))"
+    " ORDER BY d.event_id, d.recipient LIMIT ?2";
 
 static json_t *list_row(sqlite3_stmt *st)
 {
@@ -884,8 +960,9 @@ static json_t *list_row(sqlite3_stmt *st)
 		snprintf(who, sizeof(who), "%s", recipient);
 	timefmt_rfc3339(sqlite3_column_int64(st, 6), next);
 	timefmt_rfc3339(sqlite3_column_int64(st, 8), created);
-	return json_pack("{s:I, s:s, s:I, s:s, s:s, s:i, s:s?, s:s?, s:s}", "event",
-			 (json_int_t)sqlite3_column_int64(st, 0), "type",
+	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:i, s:s?, s:s?, s:s}", "event",
+			 (json_int_t)sqlite3_column_int64(st, 0), "site",
+			 (const char *)sqlite3_column_text(st, 9), "type",
 			 (const char *)sqlite3_column_text(st, 1), "comment",
 			 (json_int_t)sqlite3_column_int64(st, 2), "recipient", who, "state", state,
 			 "attempts", sqlite3_column_int(st, 5), "next",
@@ -893,7 +970,7 @@ static json_t *list_row(sqlite3_stmt *st)
 			 (const char *)sqlite3_column_text(st, 7), "created", created);
 }
 
-int outbox_list(struct store_conn *c, bool all, unsigned limit, json_t **out)
+int outbox_list(struct store_conn *c, const char *scope, bool all, unsigned limit, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_list);
 	json_t *list = json_array();
@@ -905,6 +982,8 @@ int outbox_list(struct store_conn *c, bool all, unsigned limit, json_t **out)
 	}
 	sqlite3_bind_int(st, 1, all);
 	sqlite3_bind_int64(st, 2, limit ? limit : 1000);
+	if (scope)
+		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, list_row(st)) != 0) {
 			r = -ENOMEM;
@@ -924,16 +1003,24 @@ static const char sql_old_events[] =
     "DELETE FROM outbox WHERE expanded = 1 AND created < ?1 AND NOT EXISTS"
     " (SELECT 1 FROM outbox_deliveries d WHERE d.event_id = outbox.id AND d.state = 'pending')";
 
-int outbox_maintain(struct store_conn *c, const struct outbox_site *site, int64_t now, unsigned *n)
+int outbox_maintain(struct store_conn *c, const struct outbox_site *sites, size_t n_sites,
+		    unsigned default_days, int64_t now, unsigned *n)
 {
+	struct subscribe_retention *days = calloc(n_sites ? n_sites : 1, sizeof(*days));
 	sqlite3_stmt *st;
 	unsigned subs = 0;
 	int r;
 
 	*n = 0;
+	if (!days)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_sites; i++)
+		days[i] = (struct subscribe_retention){sites[i].id, sites[i].retention_days};
 	r = store_begin(c);
-	if (r != 0)
+	if (r != 0) {
+		free(days);
 		return r;
+	}
 	st = store_stmt(c, sql_old_events);
 	if (!st) {
 		r = -EIO;
@@ -943,7 +1030,7 @@ int outbox_maintain(struct store_conn *c, const struct outbox_site *site, int64_
 	r = store_run(c, st, "outbox retention");
 	if (r == 0) {
 		*n += store_changes(c);
-		r = subscribe_maintain(c, site->retention_days, now, &subs);
+		r = subscribe_maintain(c, days, n_sites, default_days, now, &subs);
 	}
 	*n += subs;
 	if (r == 0)
@@ -952,6 +1039,7 @@ int outbox_maintain(struct store_conn *c, const struct outbox_site *site, int64_
 		r = store_commit(c);
 out:
 	store_rollback(c);
+	free(days);
 	return r;
 }
 

@@ -15,6 +15,12 @@
  *
  * No address is stored here: a mail to a subscriber opens the
  * subscription's sealed address at send time (lib/subscribe.h).
+ *
+ * Every event belongs to its comment's site (lib/site.h) and is delivered
+ * under that site's settings only: its moderators (and their digest), its
+ * webhook, its public_url, sender and language; the links it sends act only
+ * within that site (lib/link.h).  An event of a site no longer configured
+ * is delivered to nobody.
  */
 #ifndef COMMENTD_OUTBOX_H
 #define COMMENTD_OUTBOX_H
@@ -45,9 +51,12 @@ enum outbox_type {
 /* The type's name ("held", ...). */
 const char *outbox_type_name(enum outbox_type t);
 
-/* A site's notification settings (borrowed strings).  Filled from the
- * configuration by outbox_site_of; with several sites, one per site. */
+/* A site's notification settings (borrowed strings), one per configured
+ * site, filled from the site's view of the configuration by
+ * outbox_site_of.  smtp_url, smtp_password and retry_seconds are the
+ * daemon's (the same in every site's view). */
 struct outbox_site {
+	const char *id;		/* the site's id (lib/site.h) */
 	const char *public_url; /* commentd as readers reach it, for links */
 	const char *site_url;	/* the blog's origin, for page links, or "" */
 	enum config_language language;
@@ -57,10 +66,15 @@ struct outbox_site {
 	const char *webhook_url, *webhook_secret;
 };
 
-/* The site settings of cfg (site_url and smtp_password come from the
- * caller: the first of site_origins, the credential's contents). */
-void outbox_site_of(const struct config *cfg, const char *site_url, const char *smtp_password,
-		    struct outbox_site *out);
+/* The notification settings of site id from cfg, the site's view
+ * (site_url and smtp_password come from the caller: the site's first
+ * origin, the credential's contents). */
+void outbox_site_of(const struct config *cfg, const char *id, const char *site_url,
+		    const char *smtp_password, struct outbox_site *out);
+
+/* The site called id among the n in sites, or NULL. */
+const struct outbox_site *outbox_site_find(const struct outbox_site *sites, size_t n,
+					   const char *id);
 
 /* True when cfg sends anything (mail or webhook): only then are events
  * written. */
@@ -68,6 +82,7 @@ bool outbox_enabled(const struct config *cfg);
 
 /* A new comment, as comment_create stored it. */
 struct outbox_comment {
+	const char *site; /* the comment's site */
 	int64_t id;
 	int64_t parent; /* 0: top level */
 	enum comment_status status;
@@ -78,12 +93,14 @@ struct outbox_comment {
 /* Inside the transaction that stores the comment: its event (held for
  * pending, reply or published for published, none otherwise) and, when
  * asked and mail is set up, the poster's subscription and its confirmation
- * event.  Nothing when !outbox_enabled(cfg).  0 or a store result. */
+ * event, all of oc->site.  cfg is that site's view.  Nothing when
+ * !outbox_enabled(cfg).  0 or a store result. */
 int outbox_comment_created(struct store_conn *c, const struct config *cfg, const struct keys *k,
 			   const struct outbox_comment *oc);
 
-/* Adds one event inside the caller's transaction.  0 or a store result. */
-int outbox_add(struct store_conn *c, enum outbox_type type, int64_t comment_id,
+/* Adds one event of site inside the caller's transaction.  0 or a store
+ * result. */
+int outbox_add(struct store_conn *c, enum outbox_type type, const char *site, int64_t comment_id,
 	       int64_t subscription_id, int64_t now);
 
 /* Seconds to wait after the attempts-th failed try (1, 2, ...): base,
@@ -106,23 +123,28 @@ struct outbox_report {
 	unsigned expanded, delivered, retried, failed, skipped;
 };
 
-/* One pass: expands new events and sends what is due at now (at most a
- * few dozen deliveries; call again while rep->delivered + retried + failed
- * + skipped is not 0).  Connections are borrowed from s only between
- * sends.  0 or negative. */
-int outbox_run(struct store *s, const struct keys *k, const struct outbox_site *site,
-	       const struct outbox_transport *t, int64_t now, struct outbox_report *rep);
+/* One pass over the n_sites configured sites: expands new events and sends
+ * what is due at now, each under its site's settings (at most a few dozen
+ * deliveries and one digest per site; call again while rep->delivered +
+ * retried + failed + skipped is not 0).  Connections are borrowed from s
+ * only between sends.  0 or negative. */
+int outbox_run(struct store *s, const struct keys *k, const struct outbox_site *sites,
+	       size_t n_sites, const struct outbox_transport *t, int64_t now,
+	       struct outbox_report *rep);
 
-/* The deliveries that are pending or failed (all: also delivered and
- * skipped ones still kept), oldest first, at most limit:
- * [{"event", "type", "comment", "recipient", "state", "attempts",
+/* The deliveries of the scope's sites (lib/admin.h; NULL: every site) that
+ * are pending or failed (all: also delivered and skipped ones still kept),
+ * oldest first, at most limit:
+ * [{"event", "site", "type", "comment", "recipient", "state", "attempts",
  *   "next", "error", "created"}].  Recipients are "moderators", "webhook"
  * or "subscription #N": never an address.  0 or negative. */
-int outbox_list(struct store_conn *c, bool all, unsigned limit, json_t **out);
+int outbox_list(struct store_conn *c, const char *scope, bool all, unsigned limit, json_t **out);
 
 /* Retention: events whose deliveries are all done and older than 30 days,
- * subscriptions (subscribe_maintain) and expired link uses.  *n counts the
- * rows deleted.  0 or a store result. */
-int outbox_maintain(struct store_conn *c, const struct outbox_site *site, int64_t now, unsigned *n);
+ * subscriptions after their site's retention_days (default_days for a site
+ * no longer among the n_sites in sites; subscribe_maintain) and expired
+ * link uses.  *n counts the rows deleted.  0 or a store result. */
+int outbox_maintain(struct store_conn *c, const struct outbox_site *sites, size_t n_sites,
+		    unsigned default_days, int64_t now, unsigned *n);
 
 #endif

@@ -1,18 +1,21 @@
 #include "subscribe.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char sql_known[] = "SELECT coalesce(max(confirmed IS NOT NULL), 0),"
 				" coalesce(max(confirmed IS NULL AND created > ?2), 0)"
-				" FROM subscriptions WHERE email_hash = ?1";
+				" FROM subscriptions WHERE email_hash = ?1 AND site = ?3";
 static const char sql_insert[] =
-    "INSERT INTO subscriptions(comment_id, email_hash, address, created, confirmed)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO subscriptions(comment_id, email_hash, address, created, confirmed, site)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-int subscribe_add(struct store_conn *c, const struct keys *k, int64_t comment_id, const char *email,
-		  int64_t now, int64_t *id, bool *ask)
+int subscribe_add(struct store_conn *c, const struct keys *k, const char *site, int64_t comment_id,
+		  const char *email, int64_t now, int64_t *id, bool *ask)
 {
 	unsigned char hash[KEYS_HASH_BYTES], box[SUBSCRIBE_ADDRESS_MAX + KEYS_SEAL_OVERHEAD];
 	size_t len = strlen(email);
@@ -28,6 +31,7 @@ int subscribe_add(struct store_conn *c, const struct keys *k, int64_t comment_id
 		return -EIO;
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now - 86400);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
 	r = store_row(c, st);
 	if (r == 1) {
 		confirmed = sqlite3_column_int(st, 0) != 0;
@@ -46,6 +50,7 @@ int subscribe_add(struct store_conn *c, const struct keys *k, int64_t comment_id
 	sqlite3_bind_int64(st, 4, now);
 	if (confirmed)
 		sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, site, -1, SQLITE_STATIC);
 	r = store_run(c, st, "subscription insert");
 	sodium_memzero(box, sizeof(box));
 	if (r != 0)
@@ -56,11 +61,11 @@ int subscribe_add(struct store_conn *c, const struct keys *k, int64_t comment_id
 }
 
 static const char sql_confirm[] =
-    "UPDATE subscriptions SET confirmed = ?2 WHERE confirmed IS NULL AND email_hash ="
-    " (SELECT email_hash FROM subscriptions WHERE id = ?1)";
-static const char sql_exists[] = "SELECT count(*) FROM subscriptions WHERE id = ?1";
+    "UPDATE subscriptions SET confirmed = ?2 WHERE confirmed IS NULL AND site = ?3"
+    " AND email_hash = (SELECT email_hash FROM subscriptions WHERE id = ?1)";
+static const char sql_exists[] = "SELECT count(*) FROM subscriptions WHERE id = ?1 AND site = ?2";
 
-int subscribe_confirm(struct store_conn *c, int64_t id, int64_t now)
+int subscribe_confirm(struct store_conn *c, const char *site, int64_t id, int64_t now)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_exists);
 	int64_t n = 0;
@@ -69,6 +74,7 @@ int subscribe_confirm(struct store_conn *c, int64_t id, int64_t now)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &n);
 	if (r < 0)
 		return r;
@@ -79,12 +85,13 @@ int subscribe_confirm(struct store_conn *c, int64_t id, int64_t now)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
 	return store_run(c, st, "subscription confirm");
 }
 
-static const char sql_cancel[] = "DELETE FROM subscriptions WHERE id = ?1";
+static const char sql_cancel[] = "DELETE FROM subscriptions WHERE id = ?1 AND site = ?2";
 
-int subscribe_cancel(struct store_conn *c, int64_t id)
+int subscribe_cancel(struct store_conn *c, const char *site, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_cancel);
 	int r;
@@ -92,15 +99,18 @@ int subscribe_cancel(struct store_conn *c, int64_t id)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_run(c, st, "unsubscribe");
 	if (r != 0)
 		return r;
 	return store_changes(c) ? 0 : SUBSCRIBE_GONE;
 }
 
-static const char sql_erase[] = "DELETE FROM subscriptions WHERE email_hash = ?1";
+static const char sql_erase[] = "DELETE FROM subscriptions WHERE email_hash = ?1"
+				" AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2)))";
 
-int subscribe_erase(struct store_conn *c, const unsigned char hash[KEYS_HASH_BYTES], unsigned *n)
+int subscribe_erase(struct store_conn *c, const char *scope,
+		    const unsigned char hash[KEYS_HASH_BYTES], unsigned *n)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_erase);
 	int r;
@@ -108,6 +118,8 @@ int subscribe_erase(struct store_conn *c, const unsigned char hash[KEYS_HASH_BYT
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	r = store_run(c, st, "subscription erase");
 	if (r == 0 && n)
 		*n = store_changes(c);
@@ -115,7 +127,7 @@ int subscribe_erase(struct store_conn *c, const unsigned char hash[KEYS_HASH_BYT
 }
 
 static const char sql_load[] =
-    "SELECT comment_id, confirmed IS NOT NULL, email_hash, address FROM subscriptions"
+    "SELECT comment_id, confirmed IS NOT NULL, email_hash, address, site FROM subscriptions"
     " WHERE id = ?1";
 
 int subscribe_load(struct store_conn *c, const struct keys *k, int64_t id, struct subscription *out)
@@ -134,6 +146,7 @@ int subscribe_load(struct store_conn *c, const struct keys *k, int64_t id, struc
 		out->id = id;
 		out->comment_id = sqlite3_column_int64(st, 0);
 		out->confirmed = sqlite3_column_int(st, 1) != 0;
+		snprintf(out->site, sizeof(out->site), "%s", sqlite3_column_text(st, 4));
 		if (sqlite3_column_bytes(st, 2) == KEYS_HASH_BYTES)
 			memcpy(out->email_hash, sqlite3_column_blob(st, 2), KEYS_HASH_BYTES);
 		box = sqlite3_column_blob(st, 3);
@@ -191,23 +204,50 @@ int subscribe_watchers(struct store_conn *c, int64_t comment_id, int64_t since,
 	return 0;
 }
 
+/* ?1: now; ?3: {"site": days, ...}; ?4: the days of a site not in ?3. */
 static const char sql_expire[] =
-    "DELETE FROM subscriptions WHERE created < ?1 OR (confirmed IS NULL AND created < ?2)"
+    "DELETE FROM subscriptions WHERE created < ?1 - 86400 * coalesce("
+    "  (SELECT value FROM json_each(?3) WHERE key = subscriptions.site), ?4)"
+    " OR (confirmed IS NULL AND created < ?2)"
     " OR NOT EXISTS (SELECT 1 FROM comments c WHERE c.id = subscriptions.comment_id"
     "  AND c.status IN ('pending', 'published'))";
 
-int subscribe_maintain(struct store_conn *c, unsigned retention_days, int64_t now, unsigned *n)
+/* The sites' retention days as a JSON object, for sql_expire. */
+static char *retention_json(const struct subscribe_retention *sites, size_t n_sites)
+{
+	json_t *o = json_object();
+	char *text = NULL;
+
+	for (size_t i = 0; o && i < n_sites; i++) {
+		if (json_object_set_new(o, sites[i].site, json_integer(sites[i].days)) != 0)
+			goto out;
+	}
+	if (o)
+		text = json_dumps(o, JSON_COMPACT);
+out:
+	json_decref(o);
+	return text;
+}
+
+int subscribe_maintain(struct store_conn *c, const struct subscribe_retention *sites,
+		       size_t n_sites, unsigned default_days, int64_t now, unsigned *n)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_expire);
+	char *days = retention_json(sites, n_sites);
 	int r;
 
 	*n = 0;
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, now - (int64_t)retention_days * 86400);
+	if (!st || !days) {
+		free(days);
+		return st ? -ENOMEM : -EIO;
+	}
+	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, now - (int64_t)SUBSCRIBE_CONFIRM_DAYS * 86400);
+	sqlite3_bind_text(st, 3, days, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, default_days);
 	r = store_run(c, st, "subscription retention");
 	if (r == 0)
 		*n = store_changes(c);
+	free(days);
 	return r;
 }

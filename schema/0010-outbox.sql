@@ -1,15 +1,18 @@
 -- 0010: notifications (lib/outbox.c, lib/subscribe.c, lib/link.c).
 --
+-- Events and subscriptions belong to a site (0009): the site whose settings
+-- deliver them (its moderators, its webhook, its public_url and language).
 -- An event is written in the same transaction as the comment or the
 -- moderator's action that causes it; the daemon's worker later turns it into
 -- deliveries (one per recipient, never two: the primary key) and sends them
 -- with retries.  No e-mail address is kept in clear here: a delivery names a
 -- recipient kind ('moderators', whose addresses are in the configuration,
 -- 'webhook', or a subscription by id), and a subscription keeps its address
--- only encrypted (secretbox with a key derived from the site key).
+-- only encrypted (secretbox with a key derived from the master key).
 
 CREATE TABLE outbox (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,  -- the event id, never reused
+	site TEXT NOT NULL CHECK (length(site) BETWEEN 1 AND 64),  -- the comment's site
 	type TEXT NOT NULL
 		CHECK (type IN ('held', 'published', 'reply', 'approved', 'subscribe')),
 	comment_id INTEGER NOT NULL,           -- no foreign key: the comment may go
@@ -37,6 +40,7 @@ CREATE INDEX outbox_due ON outbox_deliveries(state, next_at);
 -- NULL until the link in the confirmation mail was used (double opt-in).
 CREATE TABLE subscriptions (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	site TEXT NOT NULL CHECK (length(site) BETWEEN 1 AND 64),  -- the comment's site
 	comment_id INTEGER NOT NULL,
 	email_hash BLOB NOT NULL CHECK (length(email_hash) = 32),  -- as comments.email_hash
 	address BLOB NOT NULL,                 -- nonce || secretbox(address)
@@ -44,7 +48,7 @@ CREATE TABLE subscriptions (
 	confirmed INTEGER
 ) STRICT;
 CREATE INDEX subscriptions_comment ON subscriptions(comment_id);
-CREATE INDEX subscriptions_email ON subscriptions(email_hash);
+CREATE INDEX subscriptions_email ON subscriptions(email_hash, site);
 
 -- Moderators' mail links that were used (they work once), until they expire.
 CREATE TABLE link_uses (

@@ -635,6 +635,68 @@ static void test_notify_checks(void)
 	}
 }
 
+/* The notification settings of several blogs: each site's view must be
+ * complete, and an error names the site. */
+static void test_notify_sites(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+		const char *says, *why;
+	} cases[] = {
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n"
+	     "[site a]\norigins = https://a.nl\npublic_url = https://c.a.nl\n"
+	     "[site b]\norigins = https://b.nl\npublic_url = https://c.b.nl\nlanguage = de\n",
+	     0, NULL, "each site its own public_url, none at the top"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n"
+	     "[site a]\norigins = https://a.nl\npublic_url = https://c.a.nl\n"
+	     "[site b]\norigins = https://b.nl\n",
+	     1, "t:6: [site b]: public_url must be set", "a site without public_url"},
+	    {"smtp_url = smtp://127.0.0.1:25\npublic_url = https://c.nl\n"
+	     "[site a]\norigins = https://a.nl\nsmtp_from = A <a@a.nl>\n"
+	     "[site b]\norigins = https://b.nl\n",
+	     1, "[site b]: smtp_from must be", "no sender at the top, and only one site has one"},
+	    {"[site a]\norigins = https://a.nl\nnotify_moderators = m@a.nl\n", 1,
+	     "[site a]: notify_moderators needs smtp_url", "moderators of a site without mail"},
+	    {"[site a]\nwebhook_url = https://h.example/a\nwebhook_secret = short\n", 1,
+	     "[site a]: webhook_secret must be", "a site's webhook with a short secret"},
+	    {"webhook_url = https://h.example/all\nwebhook_secret = 0123456789abcdef\n"
+	     "[site a]\nwebhook_url = https://h.example/a\n",
+	     0, NULL, "a site's own webhook with the top-level secret"},
+	    {"[site a]\nwebhook_url = \n", 0, NULL, "a site without a webhook"},
+	    {"public_url = https://c.nl/"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "\n",
+	     1, "public_url must be", "a public_url longer than 300 characters"},
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *c = NULL;
+		int r;
+		config_new(&c);
+		err[0] = '\0';
+		r = config_load_text(c, cases[i].text, strlen(cases[i].text), "t", err);
+		if (r == 0)
+			r = config_check(c, err);
+		is_int(r, cases[i].want, "notify sites: %s (%s)", cases[i].why, err);
+		if (cases[i].says)
+			ok(strstr(err, cases[i].says) != NULL, "it says \"%s\": %s", cases[i].says,
+			   err);
+		config_free(c);
+	}
+	{
+		struct config *c = NULL;
+		config_new(&c);
+		is_int(config_load_text(c, "[site a]\nsmtp_url = smtp://x\n", 27, "t", err), 1,
+		       "smtp_url in a site is refused: the mail server is the daemon's");
+		config_free(c);
+	}
+}
+
 /* A config loaded from text (which must load). */
 static struct config *loaded(const char *text)
 {
@@ -843,13 +905,37 @@ static void test_sites_errors(void)
 
 static void test_per_site_flag(void)
 {
-	static const char *const per_site[] = {
-	    "site_origins",	 "moderation",	       "max_links",	   "blocklist_words",
-	    "blocklist_domains", "blocklist_networks", "allowlist_emails", "max_depth",
-	    "ham_cutoff",	 "spam_cutoff",	       "discard_cutoff",   "min_learned"};
-	static const char *const global[] = {
-	    "listen",	       "db",	     "key",	   "threads",
-	    "trusted_proxies", "rate_limit", "backup_dir", "honeypot_field"};
+	static const char *const per_site[] = {"site_origins",
+					       "moderation",
+					       "max_links",
+					       "blocklist_words",
+					       "blocklist_domains",
+					       "blocklist_networks",
+					       "allowlist_emails",
+					       "max_depth",
+					       "ham_cutoff",
+					       "spam_cutoff",
+					       "discard_cutoff",
+					       "min_learned",
+					       "public_url",
+					       "language",
+					       "smtp_from",
+					       "notify_moderators",
+					       "notify_digest_minutes",
+					       "notify_retention_days",
+					       "webhook_url",
+					       "webhook_secret"};
+	static const char *const global[] = {"listen",
+					     "db",
+					     "key",
+					     "threads",
+					     "trusted_proxies",
+					     "rate_limit",
+					     "backup_dir",
+					     "honeypot_field",
+					     "smtp_url",
+					     "smtp_credential",
+					     "notify_retry_seconds"};
 
 	for (size_t i = 0; i < sizeof(per_site) / sizeof(per_site[0]); i++)
 		ok(config_setting_per_site(per_site[i]), "%s may be set per site", per_site[i]);
@@ -929,6 +1015,7 @@ int main(void)
 	test_file();
 	test_check();
 	test_notify_checks();
+	test_notify_sites();
 	test_sites_plain();
 	test_sites_sections();
 	test_sites_errors();

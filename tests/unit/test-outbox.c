@@ -2,7 +2,10 @@
  * comments, expansion into one delivery per recipient, sending once,
  * retries on the backoff schedule, giving up after a day, refusals,
  * skipping what was dealt with, digests, subscriptions (double opt-in, the
- * address only at send time), listing without addresses, and retention. */
+ * address only at send time), listing without addresses, and retention;
+ * then two sites, each event delivered under its own site's settings only
+ * (moderators, webhook, public_url, language, digest), and none for a site
+ * no longer configured. */
 #include "fixture.h"
 #include "tap.h"
 
@@ -19,9 +22,11 @@ static struct fixture fx;
 
 /* The recording transport. */
 struct sent {
-	char kind;	/* 'm' mail, 'w' webhook */
-	char rcpt[256]; /* mail: the recipients joined by ',' */
-	char *data;	/* message or body */
+	char kind;			   /* 'm' mail, 'w' webhook */
+	char site[CONFIG_SITE_ID_MAX + 1]; /* the site it was sent for */
+	char url[128];			   /* webhook: where it went */
+	char rcpt[256];			   /* mail: the recipients joined by ',' */
+	char *data;			   /* message or body */
 };
 static struct sent sent[64];
 static int n_sent;
@@ -33,9 +38,9 @@ static int rec_mail(void *u, const struct outbox_site *site, const char *const *
 	struct sent *s = &sent[n_sent++ % 64];
 
 	(void)u;
-	(void)site;
 	(void)len;
 	s->kind = 'm';
+	snprintf(s->site, sizeof(s->site), "%s", site->id);
 	s->rcpt[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		snprintf(s->rcpt + strlen(s->rcpt), sizeof(s->rcpt) - strlen(s->rcpt), "%s%s",
@@ -52,8 +57,10 @@ static int rec_hook(void *u, const struct outbox_site *site, const char *type, i
 {
 	struct sent *s = &sent[n_sent++ % 64];
 
-	(void)u, (void)site, (void)type, (void)id, (void)now;
+	(void)u, (void)type, (void)id, (void)now;
 	s->kind = 'w';
+	snprintf(s->site, sizeof(s->site), "%s", site->id);
+	snprintf(s->url, sizeof(s->url), "%s", site->webhook_url);
 	s->rcpt[0] = '\0';
 	free(s->data);
 	s->data = strdup(body);
@@ -63,19 +70,36 @@ static int rec_hook(void *u, const struct outbox_site *site, const char *type, i
 }
 
 static const struct outbox_transport rec = {rec_mail, rec_hook, NULL};
-static struct outbox_site site;
 
-static void set(const char *name, const char *value)
+/* The configured sites: "default" (fx.cfg), and "notes" (notes_cfg, its
+ * view) once test_sites adds it. */
+static struct outbox_site sites[2];
+static size_t n_sites = 1;
+static struct config *notes_cfg;
+
+static void refresh(void)
+{
+	outbox_site_of(fx.cfg, "default", "https://blog.example.org", "", &sites[0]);
+	if (notes_cfg)
+		outbox_site_of(notes_cfg, "notes", "https://notes.example.org", "", &sites[1]);
+}
+
+static void set_in(struct config *cfg, const char *name, const char *value)
 {
 	char err[CONFIG_ERR_MAX];
 
-	if (config_set(fx.cfg, name, value, err) != 0)
+	if (config_set(cfg, name, value, err) != 0)
 		diag("config_set %s: %s", name, err);
-	outbox_site_of(fx.cfg, "https://blog.example.org", "", &site);
+	refresh();
 }
 
-static int64_t post(int64_t parent, const char *email, enum comment_status status, bool notify,
-		    bool silent, int64_t now)
+static void set(const char *name, const char *value)
+{
+	set_in(fx.cfg, name, value);
+}
+
+static int64_t post_on(const char *site, int64_t parent, const char *email,
+		       enum comment_status status, bool notify, bool silent, int64_t now)
 {
 	char thread[] = "/post", author[] = "Ann", text[] = "A comment worth telling about";
 	char *e = strdup(email);
@@ -84,20 +108,27 @@ static int64_t post(int64_t parent, const char *email, enum comment_status statu
 				   .author = author,
 				   .email = e,
 				   .text = text,
-				   .site = "default"};
+				   .site = site};
 	struct comment_record r = {
 	    .status = status, .score = -1, .created = now, .silent = silent, .notify = notify};
 	struct comment_stored out;
 	struct comment_error err;
 	int64_t id = -1;
 
-	if (comment_create(fx.conn, fx.cfg, fx.keys, &in, &r, &out, &err) == 0)
+	if (comment_create(fx.conn, strcmp(site, "notes") == 0 ? notes_cfg : fx.cfg, fx.keys, &in,
+			   &r, &out, &err) == 0)
 		id = out.id;
 	else
 		diag("comment_create: %s", err.message);
 	comment_stored_clear(&out);
 	free(e);
 	return id;
+}
+
+static int64_t post(int64_t parent, const char *email, enum comment_status status, bool notify,
+		    bool silent, int64_t now)
+{
+	return post_on("default", parent, email, status, notify, silent, now);
 }
 
 static int64_t q(const char *sql)
@@ -118,7 +149,7 @@ static struct outbox_report run(int64_t now)
 	struct outbox_report rep = {0};
 
 	store_release(fx.store, fx.conn);
-	if (outbox_run(fx.store, fx.keys, &site, &rec, now, &rep) != 0)
+	if (outbox_run(fx.store, fx.keys, sites, n_sites, &rec, now, &rep) != 0)
 		diag("outbox_run failed");
 	fx.conn = store_acquire(fx.store);
 	return rep;
@@ -245,17 +276,18 @@ static void test_subscription(int64_t now)
 	post(parent, "zed@example.org", COMMENT_PUBLISHED, false, false, now + 1);
 	run(now + 1);
 	is_int(n_sent, 1, "no notification before the confirmation");
-	subscribe_confirm(fx.conn, sub, now + 2);
+	subscribe_confirm(fx.conn, "default", sub, now + 2);
 	post(parent, "zed@example.org", COMMENT_PUBLISHED, false, false, now + 3);
 	post(parent, "reader@example.org", COMMENT_PUBLISHED, false, false, now + 3);
 	run(now + 3);
 	ok(n_sent == 2 && strcmp(sent[1].rcpt, "reader@example.org") == 0 &&
 	       strstr(sent[1].data, "List-Unsubscribe:"),
 	   "a reply after it is told, with List-Unsubscribe; one's own reply is not");
-	link_token(fx.keys, &(struct link){LINK_UNSUBSCRIBE, sub, 0, 0}, token);
+	link_token(fx.keys, &(struct link){.kind = LINK_UNSUBSCRIBE, .id = sub, .site = "default"},
+		   token);
 	ok(strstr(sent[1].data, token) != NULL && link_parse(fx.keys, token, now, &l) == 0,
 	   "the unsubscribe link is the subscription's");
-	outbox_list(fx.conn, true, 0, &list);
+	outbox_list(fx.conn, NULL, true, 0, &list);
 	dump = json_dumps(list, 0);
 	ok(dump && strstr(dump, "subscription #") && !strstr(dump, "@example.org"),
 	   "outbox_list names subscriptions, never addresses");
@@ -299,10 +331,212 @@ static void test_retention(int64_t now)
 {
 	unsigned n = 0;
 
-	is_int(outbox_maintain(fx.conn, &site, now + 31 * 86400, &n), 0, "retention runs");
+	is_int(outbox_maintain(fx.conn, sites, n_sites, 20, now + 31 * 86400, &n), 0,
+	       "retention runs");
 	is_int(q("SELECT count(*) FROM outbox"), 0, "events settled 30 days ago are deleted");
 	is_int(q("SELECT count(*) FROM subscriptions"), 0,
 	       "subscriptions older than notify_retention_days are deleted");
+}
+
+/* A quoted-printable body decoded (soft breaks joined, =XX bytes), into out. */
+static void qp_decode(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *p = in; *p && o + 1 < size; p++) {
+		unsigned v;
+		if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+			p += 2;
+		} else if (p[0] == '=' && sscanf(p + 1, "%2x", &v) == 1) {
+			out[o++] = (char)v;
+			p += 2;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The first sent item of kind for site, or NULL. */
+static struct sent *sent_for(char kind, const char *site)
+{
+	for (int i = 0; i < n_sent && i < 64; i++) {
+		if (sent[i].kind == kind && strcmp(sent[i].site, site) == 0)
+			return &sent[i];
+	}
+	return NULL;
+}
+
+/* The site the first link to what in mail m names ("" when none parses). */
+static void link_site_in(const struct sent *m, const char *what, char site[CONFIG_SITE_ID_MAX + 1])
+{
+	static char body[64 * 1024];
+	char needle[64], token[LINK_TOKEN_MAX];
+	struct link l;
+	const char *p;
+
+	site[0] = '\0';
+	if (!m)
+		return;
+	qp_decode(m->data, body, sizeof(body));
+	snprintf(needle, sizeof(needle), "/api/v1/notify/%s?t=", what);
+	p = strstr(body, needle);
+	if (!p)
+		return;
+	p += strlen(needle);
+	snprintf(token, sizeof(token), "%.*s",
+		 (int)strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				"abcdefghijklmnopqrstuvwxyz0123456789-_"),
+		 p);
+	if (link_parse(fx.keys, token, 0, &l) == 0)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", l.site);
+}
+
+/* The configuration of two blogs: the top level is the default site's (as
+ * main() set fx.cfg), [site notes] has its own notification settings. */
+static const char two_sites[] = "smtp_url = smtp://127.0.0.1:9\n"
+				"smtp_from = Blog <comments@example.org>\n"
+				"public_url = https://comments.example.org\n"
+				"notify_moderators = mod1@example.org, mod2@example.org\n"
+				"webhook_url = http://127.0.0.1:9/hook\n"
+				"webhook_secret = 0123456789abcdef0123\n"
+				"site_origins = https://blog.example.org\n"
+				"\n"
+				"[site notes]\n"
+				"origins = https://notes.example.org\n"
+				"public_url = https://notes-comments.example.org\n"
+				"language = nl\n"
+				"smtp_from = Notes <notes@example.org>\n"
+				"notify_moderators = notes-mod@example.org\n"
+				"webhook_url = http://127.0.0.1:9/notes-hook\n"
+				"webhook_secret = notes-secret-0123456789\n"
+				"notify_retention_days = 5\n";
+
+/* Held comments on both sites: each to its own moderators and webhook, its
+ * links on its own public_url and naming its own site. */
+static void test_sites_held(int64_t now)
+{
+	struct sent *m, *w;
+	char site[CONFIG_SITE_ID_MAX + 1];
+
+	n_sent = 0;
+	post_on("default", 0, "ivy@example.org", COMMENT_PENDING, false, false, now);
+	post_on("notes", 0, "jon@example.org", COMMENT_PENDING, false, false, now);
+	run(now);
+	is_int(n_sent, 4, "two held comments on two sites: two mails and two webhooks");
+	m = sent_for('m', "default");
+	ok(m && strcmp(m->rcpt, "mod1@example.org,mod2@example.org") == 0,
+	   "the default site's held comment mails its moderators only");
+	ok(m && strstr(m->data, "https://comments.example.org/api/v1/notify/moderate") &&
+	       strstr(m->data, "From: Blog <comments@example.org>"),
+	   "with links on its public_url, from its sender");
+	link_site_in(m, "moderate", site);
+	is_str(site, "default", "its links act on the default site");
+	m = sent_for('m', "notes");
+	ok(m && strcmp(m->rcpt, "notes-mod@example.org") == 0,
+	   "the notes site's held comment mails its moderators only");
+	ok(m && strstr(m->data, "https://notes-comments.example.org/api/v1/notify/moderate") &&
+	       !strstr(m->data, "https://comments.example.org") &&
+	       strstr(m->data, "From: Notes <notes@example.org>"),
+	   "with links on its own public_url, from its own sender");
+	ok(m && strstr(m->data, "schreef een reactie op"), "in its language (nl)");
+	link_site_in(m, "moderate", site);
+	is_str(site, "notes", "its links act on the notes site");
+	w = sent_for('w', "default");
+	ok(w && strcmp(w->url, "http://127.0.0.1:9/hook") == 0 &&
+	       strstr(w->data, "\"site\":\"default\""),
+	   "the default site's webhook gets its event, naming the site");
+	w = sent_for('w', "notes");
+	ok(w && strcmp(w->url, "http://127.0.0.1:9/notes-hook") == 0 &&
+	       strstr(w->data, "\"site\":\"notes\""),
+	   "the notes site's webhook gets its own");
+}
+
+/* A reader subscribes on both sites: each site asks (consent is per blog),
+ * on its own public_url and in its own language. */
+static void test_sites_subscribe(int64_t now)
+{
+	struct sent *m;
+	char site[CONFIG_SITE_ID_MAX + 1];
+
+	n_sent = 0;
+	post_on("notes", 0, "kim@example.org", COMMENT_PUBLISHED, true, false, now);
+	post_on("default", 0, "kim@example.org", COMMENT_PUBLISHED, true, false, now);
+	run(now);
+	m = sent_for('m', "notes");
+	ok(m && strcmp(m->rcpt, "kim@example.org") == 0 &&
+	       strstr(m->data, "https://notes-comments.example.org/api/v1/notify/confirm") &&
+	       strstr(m->data, "Iemand, hopelijk jij"),
+	   "the notes site asks in Dutch, with its own links");
+	link_site_in(m, "confirm", site);
+	is_str(site, "notes", "its confirm link is the notes site's");
+	m = sent_for('m', "default");
+	ok(m && strcmp(m->rcpt, "kim@example.org") == 0 &&
+	       strstr(m->data, "https://comments.example.org/api/v1/notify/confirm") &&
+	       strstr(m->data, "Someone, hopefully you"),
+	   "the default site asks too, in English, with its links");
+	link_site_in(m, "unsubscribe", site);
+	is_str(site, "default", "its unsubscribe link is the default site's");
+}
+
+/* An event of a site no longer configured goes nowhere; digests are per
+ * site; listing by scope; retention by each site's days. */
+static void test_sites_rest(int64_t now)
+{
+	json_t *list = NULL;
+	char *dump;
+	unsigned n = 0;
+
+	n_sent = 0;
+	post_on("gone", 0, "lea@example.org", COMMENT_PENDING, false, false, now);
+	run(now);
+	is_int(n_sent, 0, "a site no longer configured: its event is delivered to nobody");
+	is_int(q("SELECT count(*) FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
+		 " WHERE o.site = 'gone'"),
+	       0, "(no delivery was even planned)");
+	set("notify_digest_minutes", "10");
+	post_on("default", 0, "max@example.org", COMMENT_PENDING, false, false, now + 1);
+	post_on("notes", 0, "ned@example.org", COMMENT_PENDING, false, false, now + 1);
+	run(now + 1);
+	ok(sent_for('m', "notes") && !sent_for('m', "default"),
+	   "a digest on one site holds that site's moderator mail only");
+	run(now + 700);
+	ok(sent_for('m', "default") && strstr(sent_for('m', "default")->rcpt, "mod1@"),
+	   "its digest goes to its own moderators when due");
+	set("notify_digest_minutes", "0");
+	outbox_list(fx.conn, "[\"notes\"]", true, 0, &list);
+	dump = json_dumps(list, 0);
+	ok(dump && strstr(dump, "\"site\": \"notes\"") && !strstr(dump, "\"default\""),
+	   "outbox_list within a scope lists that site's deliveries only");
+	free(dump);
+	json_decref(list);
+	is_int(q("SELECT count(*) FROM subscriptions WHERE site = 'notes'"), 1,
+	       "the notes site has one subscription");
+	outbox_maintain(fx.conn, sites, n_sites, 20, now + 6 * 86400, &n);
+	is_int(q("SELECT count(*) FROM subscriptions WHERE site = 'notes'"), 0,
+	       "after 6 days the notes site's is gone (notify_retention_days = 5 there)");
+	is_int(q("SELECT count(*) FROM subscriptions WHERE site = 'default'"), 1,
+	       "the default site's stays (20 there)");
+}
+
+static void test_sites(int64_t now)
+{
+	struct config *all = NULL;
+	char err[CONFIG_ERR_MAX] = "";
+
+	config_new(&all);
+	if (config_load_text(all, two_sites, strlen(two_sites), "two.conf", err) != 0 ||
+	    config_check(all, err) != 0 || config_site_view(all, 1, &notes_cfg, err) != 0)
+		diag("two sites: %s", err);
+	config_free(all);
+	ok(notes_cfg != NULL, "the notes site's view");
+	n_sites = 2;
+	refresh();
+	test_sites_held(now);
+	test_sites_subscribe(now);
+	test_sites_rest(now);
+	n_sites = 1;
+	notes_cfg = config_free(notes_cfg);
 }
 
 int main(void)
@@ -325,6 +559,7 @@ int main(void)
 	test_subscription(now);
 	test_digest(now);
 	test_retention(now);
+	test_sites(now + 40 * 86400);
 	for (int i = 0; i < 64; i++)
 		free(sent[i].data);
 	fixture_close(&fx);
