@@ -16,7 +16,14 @@ webhook receiver (http.server in this process) that checks every signature.
   daemon killed (SIGKILL) with undelivered events -> delivered once after
     the restart; commentctl outbox shows what is pending
   AUTH with the password from smtp_credential
+  two sites on one daemon ([site ID] sections): each site's held comment
+    mails that site's moderators only, from its sender, in its language,
+    with links on its public_url that act only on that site (a link signed
+    for one site cannot act on the other's comment); each site's webhook
+    gets only its events, signed with its secret; a subscriber's mails use
+    the right site's public_url and language
 """
+import base64
 import email
 import email.policy
 import glob
@@ -27,6 +34,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -36,7 +44,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
+from harness import (COMMENTCTL, LOG_LEVEL, SOURCE_ROOT, Daemon, diag, done,  # noqa: E402
+                     is_eq, ok, skip_all)
 
 SINK = os.path.join(SOURCE_ROOT, "tests", "smtp-sink.py")
 SECRET = "webhook-secret-0123456789"
@@ -105,7 +114,7 @@ class Smtp:
 class Hooks:
     """The webhook receiver: checks signatures, fails the first `fail` POSTs."""
 
-    def __init__(self):
+    def __init__(self, secret=SECRET):
         self.events, self.bad, self.fail = [], [], 0
         self.lock = threading.Lock()
         hooks = self
@@ -115,7 +124,7 @@ class Hooks:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 ts = self.headers.get("X-Commentd-Timestamp", "")
                 sig = self.headers.get("X-Commentd-Signature", "")
-                want = "sha256=" + hmac.new(SECRET.encode(), ts.encode() + b"." + body,
+                want = "sha256=" + hmac.new(secret.encode(), ts.encode() + b"." + body,
                                             hashlib.sha256).hexdigest()
                 with hooks.lock:
                     if not hmac.compare_digest(sig, want) or abs(time.time() - int(ts)) > 300:
@@ -397,6 +406,214 @@ def scenario_auth(python, tmp):
         smtp.stop()
 
 
+# ---- two sites on one daemon ----
+
+BLOG, NOTES = "https://blog.example.org", "https://notes.example.org"
+BLOG_MOD, NOTES_MOD = "blog-mod@example.org", "notes-mod@example.org"
+NOTES_SECRET = "notes-secret-0123456789abcdef"
+LINK_KINDS = {"confirm": 1, "unsubscribe": 2, "moderate": 3}
+
+
+def write_sites_config(d, smtp, blog_hooks, notes_hooks):
+    """Mail and the sender at the top level; each [site ID] its own
+    public_url (the same daemon under two names), language, moderators and
+    webhook; notes also its own sender."""
+    lines = ["db = %s" % d.db, "key = %s" % d.key, "rate_limit = 0", "starter_model = off",
+             "smtp_url = smtp://127.0.0.1:%d" % smtp.port,
+             "smtp_from = Comments <comments@example.org>",
+             "notify_retry_seconds = 1", "moderation = all", "min_submit_seconds = 0",
+             "", "[site blog]", "origins = " + BLOG,
+             "public_url = http://127.0.0.1:%d" % d.port, "language = en",
+             "notify_moderators = " + BLOG_MOD,
+             "webhook_url = http://127.0.0.1:%d/blog" % blog_hooks.port,
+             "webhook_secret = " + SECRET,
+             "", "[site notes]", "origins = " + NOTES,
+             "public_url = http://localhost:%d" % d.port, "language = nl",
+             "smtp_from = Notes <notes@example.org>",
+             "notify_moderators = " + NOTES_MOD,
+             "webhook_url = http://127.0.0.1:%d/notes" % notes_hooks.port,
+             "webhook_secret = " + NOTES_SECRET]
+    if LOG_LEVEL:
+        lines.insert(0, "log_level = " + LOG_LEVEL)
+    with open(d.conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def site_post(d, origin, text, author, email, **extra):
+    body = {"thread": "/same/", "author": author, "email": email, "text": text}
+    body.update(extra)
+    return d.post("/api/v1/comments", body, headers={"Origin": origin})
+
+
+def count_on(d, origin):
+    r = d.get("/api/v1/comments?thread=/same/", headers={"Origin": origin})
+    return r.json()["count"] if r.status == 200 else None
+
+
+def forged_link(d, what, cid, action, site):
+    """A link token made with the daemon's key file (lib/link.c's format:
+    kind, action, id, expires, the site id, then HMAC-SHA512-256 with the
+    KEYS_LINK subkey): what a mail could never hold, a link signed for one
+    site naming a comment of another."""
+    with open(d.key, "rb") as f:
+        raw = f.read()
+    master = raw if len(raw) == 32 else bytes.fromhex(raw.strip().decode())
+    sub = hashlib.blake2b(b"", digest_size=32, key=master,
+                          salt=struct.pack("<Q", 8) + b"\0" * 8,
+                          person=b"commentd" + b"\0" * 8).digest()
+    payload = (bytes([LINK_KINDS[what], action]) + struct.pack(">qq", cid, int(time.time()) + 600)
+               + bytes([len(site)]) + site.encode())
+    mac = hmac.new(sub, payload, hashlib.sha512).digest()[:32]
+    token = base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
+    return "http://127.0.0.1:%d/api/v1/notify/%s?t=%s" % (d.port, what, token)
+
+
+def sites_held(d, smtp, ids):
+    """Each site's held comment mails that site's moderators only."""
+    blog = smtp.wait(lambda m: to_of(m) == BLOG_MOD)
+    notes = smtp.wait(lambda m: to_of(m) == NOTES_MOD)
+    if not ok(len(blog) == 1 and len(notes) == 1,
+              "each site's held comment: one mail to that site's moderators", d.log()):
+        return None, None
+    b, n = blog[0], notes[0]
+    ok("tulips" in body_of(b) and "fietsen" not in body_of(b),
+       "the blog's moderators read of the blog's comment only")
+    ok("fietsen" in body_of(n) and "tulips" not in body_of(n),
+       "the notes' moderators read of the notes' comment only")
+    is_eq(b["From"], "Comments <comments@example.org>", "the blog's mail: the top-level sender")
+    is_eq(n["From"], "Notes <notes@example.org>", "the notes' mail: its own sender")
+    ok("wrote a comment on" in body_of(b), "the blog's mail is in English")
+    ok("schreef een reactie op" in body_of(n), "the notes' mail is in Dutch (language = nl)")
+    ok("https://notes.example.org/same/" in body_of(n), "it links the page on the notes site")
+    bl, nl = links(b, "moderate"), links(n, "moderate")
+    ok(len(bl) == 3 and all(u.startswith("http://127.0.0.1:%d/" % d.port) for u in bl),
+       "the blog's links are on the blog's public_url", bl)
+    ok(len(nl) == 3 and all(u.startswith("http://localhost:%d/" % d.port) for u in nl),
+       "the notes' links are on the notes' public_url", nl)
+    return bl, nl
+
+
+def sites_links(d, ids, bl, nl):
+    """Links act only within their own site."""
+    g = d.get(path_of(nl[0]))
+    ok(g.status == 200 and "Deze reactie goedkeuren?".encode() in g.body and
+       b"fietsen" in g.body, "the notes' approve link shows its comment, in Dutch", g)
+    g = d.get(path_of(bl[0]))
+    ok(g.status == 200 and b"Approve this comment?" in g.body and b"tulips" in g.body,
+       "the blog's approve link shows its comment, in English", g)
+    own = forged_link(d, "moderate", ids["notes"], 0, "notes")
+    g = d.get(path_of(own))
+    ok(g.status == 200 and b"<form" in g.body,
+       "a link made with the key file for the notes' own comment is valid (GET)", g)
+    cross = forged_link(d, "moderate", ids["blog"], 0, "notes")
+    g = d.get(path_of(cross))
+    ok(b"<form" not in g.body and "Al gedaan".encode() in g.body,
+       "a link signed for notes naming the blog's comment offers nothing", g)
+    p = form_post(d, cross, {"t": cross.split("t=")[1]})
+    ok(p.status == 200 and b"<form" not in p.body, "and its POST does nothing", p)
+    is_eq(count_on(d, BLOG), 0, "the blog's comment is still held")
+    p = form_post(d, nl[0], {"t": nl[0].split("t=")[1]})
+    ok(p.status == 200 and "Gedaan".encode() in p.body, "the notes' own link approves", p)
+    is_eq((count_on(d, NOTES), count_on(d, BLOG)), (1, 0),
+          "the notes' comment is published, the blog's still held")
+    p = form_post(d, bl[0], {"t": bl[0].split("t=")[1]})
+    is_eq((p.status, count_on(d, BLOG)), (200, 1), "the blog's own link approves its comment")
+
+
+def sites_hooks(blog_hooks, notes_hooks, ids):
+    """Each site's webhook gets only its events, signed with its secret."""
+    ok(blog_hooks.wait(lambda e: e[1] == "approved" and e[2]["comment"]["id"] == ids["blog"]),
+       "the blog's webhook got the blog's approval")
+    ok(notes_hooks.wait(lambda e: e[1] == "approved" and e[2]["comment"]["id"] == ids["notes"]),
+       "the notes' webhook got the notes' approval")
+    time.sleep(1.5)
+    with blog_hooks.lock, notes_hooks.lock:
+        b = [(e[2]["site"], e[2]["comment"]["id"]) for e in blog_hooks.events]
+        n = [(e[2]["site"], e[2]["comment"]["id"]) for e in notes_hooks.events]
+    ok(b and all(x == ("blog", ids["blog"]) for x in b),
+       "the blog's webhook got the blog's events only", b)
+    ok(n and all(x[0] == "notes" and x[1] != ids["blog"] for x in n),
+       "the notes' webhook got the notes' events only", n)
+    is_eq((blog_hooks.bad, notes_hooks.bad), ([], []), "every signature checks with its site's secret")
+
+
+def sites_subscriber(d, smtp, ids):
+    """Bob subscribed on notes: his mails use the notes' public_url and
+    language; Ann's (on the blog) the blog's."""
+    ann = smtp.wait(lambda m: to_of(m) == "ann@example.org")
+    bob = smtp.wait(lambda m: to_of(m) == "bob@example.org")
+    if not ok(len(ann) == 1 and len(bob) == 1, "one confirmation mail each", d.log()):
+        return
+    a, b = ann[0], bob[0]
+    ok("Someone, hopefully you" in body_of(a) and
+       a["List-Unsubscribe"].startswith("<http://127.0.0.1:%d/" % d.port),
+       "the blog's confirmation: English, its public_url", a["List-Unsubscribe"])
+    ok("Iemand, hopelijk jij" in body_of(b) and
+       b["List-Unsubscribe"].startswith("<http://localhost:%d/" % d.port) and
+       b["From"] == "Notes <notes@example.org>",
+       "the notes' confirmation: Dutch, its public_url, its sender", b["List-Unsubscribe"])
+    confirm = links(b, "confirm")
+    g = d.get(path_of(confirm[0]))
+    ok(g.status == 200 and "Bericht bij reacties bevestigen".encode() in g.body,
+       "its confirm page is in Dutch", g)
+    form_post(d, confirm[0], {"t": confirm[0].split("t=")[1]})
+    time.sleep(1.1)  # confirmations count from the next second
+    r = site_post(d, NOTES, "Antwoord voor Bob: ja, met zijwieltjes.", "Zoë", "zoe@example.org",
+                  parent=ids["notes"])
+    is_eq(r.status, 201, "a reply on the notes site (held)")
+    mod = smtp.wait(lambda m: to_of(m) == NOTES_MOD and "zijwieltjes" in body_of(m))
+    if not ok(mod, "the reply is held for the notes' moderators"):
+        return
+    link = links(mod[0], "moderate")[0]
+    form_post(d, link, {"t": link.split("t=")[1]})
+    notes = smtp.wait(lambda m: to_of(m) == "bob@example.org" and "zijwieltjes" in body_of(m))
+    if not ok(len(notes) == 1, "Bob is told of the approved reply", d.log()):
+        return
+    n = notes[0]
+    ok("reageerde op je reactie" in body_of(n) and
+       "https://notes.example.org/same/#comment-%d" % r.json()["id"] in body_of(n),
+       "in Dutch, linking the reply on the notes site")
+    ok(n["From"] == "Notes <notes@example.org>" and
+       n["List-Unsubscribe"].startswith("<http://localhost:%d/" % d.port),
+       "from the notes' sender, unsubscribing on its public_url")
+    ok(not [m for m in smtp.messages() if to_of(m) == BLOG_MOD and "zijwieltjes" in body_of(m)],
+       "the blog's moderators heard nothing of it")
+    out = subprocess.run([COMMENTCTL, "outbox", "--all", "--json", "--site", "notes",
+                          "--db", d.db], capture_output=True)
+    rows = json.loads(out.stdout or b"[]")
+    ok(rows and all(x["site"] == "notes" for x in rows),
+       "commentctl outbox --site notes lists the notes' deliveries only", rows[:3])
+
+
+def scenario_sites(python, tmp):
+    smtp = Smtp(python, os.path.join(tmp, "sites-mail"))
+    os.mkdir(smtp.dir)
+    blog_hooks, notes_hooks = Hooks(SECRET), Hooks(NOTES_SECRET)
+    d = Daemon()
+    d.port = free_port()
+    write_sites_config(d, smtp, blog_hooks, notes_hooks)
+    try:
+        smtp.start()
+        d.start()
+        rb = site_post(d, BLOG, "A blog comment about tulips.", "Ann", "ann@example.org",
+                       notify=True)
+        rn = site_post(d, NOTES, "Notities: een reactie over fietsen?", "Bob",
+                       "bob@example.org", notify=True)
+        is_eq((rb.status, rn.status), (201, 201), "a held comment on each site")
+        ids = {"blog": rb.json()["id"], "notes": rn.json()["id"]}
+        bl, nl = sites_held(d, smtp, ids)
+        if bl:
+            sites_links(d, ids, bl, nl)
+            sites_hooks(blog_hooks, notes_hooks, ids)
+            sites_subscriber(d, smtp, ids)
+        is_eq(d.stop(), 0, "clean stop")
+    finally:
+        d.cleanup()
+        smtp.stop()
+        blog_hooks.server.shutdown()
+        notes_hooks.server.shutdown()
+
+
 def main():
     python = aiosmtpd_python()
     if not python:
@@ -429,6 +646,7 @@ def main():
         is_eq(hooks.bad, [], "every webhook signature verified")
         is_eq(d.stop(), 0, "clean stop")
         scenario_auth(python, tmp)
+        scenario_sites(python, tmp)
     finally:
         if d:
             d.cleanup()
