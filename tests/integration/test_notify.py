@@ -534,7 +534,8 @@ def sites_hooks(blog_hooks, notes_hooks, ids):
        "the blog's webhook got the blog's events only", b)
     ok(n and all(x[0] == "notes" and x[1] != ids["blog"] for x in n),
        "the notes' webhook got the notes' events only", n)
-    is_eq((blog_hooks.bad, notes_hooks.bad), ([], []), "every signature checks with its site's secret")
+    is_eq((blog_hooks.bad, notes_hooks.bad), ([], []),
+          "every signature checks with its site's secret")
 
 
 def sites_subscriber(d, smtp, ids):
