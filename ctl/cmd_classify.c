@@ -43,6 +43,9 @@ enum {
 	OPT_STARTER,
 	OPT_STARTER_FILE,
 	OPT_STARTER_WEIGHT,
+	OPT_SECOND_RATE,
+	OPT_SECOND_WEIGHT,
+	OPT_SECOND_EPOCHS,
 	OPT_SHARED_STRENGTH,
 	OPT_SPAM,
 	OPT_HAM,
@@ -53,6 +56,7 @@ enum {
 	OPT_TRAIN,
 	OPT_TEST,
 	OPT_REPEAT,
+	OPT_PARTS,
 };
 
 static const struct option settings_options[] = {
@@ -69,6 +73,9 @@ static const struct option settings_options[] = {
     {"starter", required_argument, NULL, OPT_STARTER},
     {"starter-file", required_argument, NULL, OPT_STARTER_FILE},
     {"starter-weight", required_argument, NULL, OPT_STARTER_WEIGHT},
+    {"second-rate", required_argument, NULL, OPT_SECOND_RATE},
+    {"second-weight", required_argument, NULL, OPT_SECOND_WEIGHT},
+    {"second-epochs", required_argument, NULL, OPT_SECOND_EPOCHS},
     {"shared-strength", required_argument, NULL, OPT_SHARED_STRENGTH},
     {NULL, 0, NULL, 0},
 };
@@ -80,6 +87,7 @@ static const struct option settings_options[] = {
 	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
 	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
 	"  --starter-file FILE                 a starter model instead of the built-in one\n"      \
+	"  --second-rate X --second-weight X --second-epochs N   the second opinion\n"             \
 	"  --shared-strength N                 own occurrences the other sites' f is worth\n"
 
 static int parse_double(const char *s, double *out)
@@ -161,10 +169,13 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 		return load_starter_file(arg) == 0 ? 0 : -1;
 	case OPT_MIN_LEARNED:
 	case OPT_MAX_TOKENS:
+	case OPT_SECOND_EPOCHS:
 		if (parse_unsigned(arg, 1000000, &u) < 0)
 			return -1;
 		if (opt == OPT_MIN_LEARNED)
 			s->min_learned = (unsigned)u;
+		else if (opt == OPT_SECOND_EPOCHS)
+			s->second_epochs = (unsigned)u;
 		else
 			s->max_tokens = (unsigned)u;
 		return 0;
@@ -177,10 +188,16 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_PAIR_WEIGHT:
 	case OPT_GRAM_WEIGHT:
 	case OPT_STARTER_WEIGHT:
+	case OPT_SECOND_RATE:
+	case OPT_SECOND_WEIGHT:
 	case OPT_SHARED_STRENGTH:
 		if (parse_double(arg, &d) < 0)
 			return -1;
-		if (opt == OPT_HAM_CUTOFF)
+		if (opt == OPT_SECOND_RATE)
+			s->second_rate = d;
+		else if (opt == OPT_SECOND_WEIGHT)
+			s->second_weight = d;
+		else if (opt == OPT_HAM_CUTOFF)
 			s->ham_cutoff = d;
 		else if (opt == OPT_SPAM_CUTOFF)
 			s->spam_cutoff = d;
@@ -515,8 +532,10 @@ int cmd_learn(int argc, char **argv)
 static const char score_usage[] =
     "usage: commentctl score (--db DB | --config FILE) [--site ID] [OPTIONS] [FILE]\n"
     "Prints for every JSON line of FILE (default stdin) one line\n"
-    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"tokens\":[...]}\n"
-    "(model: none, starter, site or both; plus \"id\" when the input has one).\n" SETTINGS_HELP;
+    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"bayes\":S,\"second\":P,\n"
+    "\"blended\":B,\"tokens\":[...]} (model: none, starter, site or both; bayes: the\n"
+    "Bayesian score; second: the second opinion; blended: whether it counted;\n"
+    "plus \"id\" when the input has one).\n" SETTINGS_HELP;
 
 static int settings_cb(void *ctx, int opt, const char *arg)
 {
@@ -543,9 +562,10 @@ static int score_line(struct classifier *cls, struct store_conn *conn, const str
 	if (classifier_score(cls, conn, &in, &res) != 0)
 		return -1;
 	tokens = json_loads(res.tokens_json, 0, NULL);
-	out = json_pack("{s:f,s:s,s:b,s:s,s:o}", "score", res.score, "verdict",
+	out = json_pack("{s:f,s:s,s:b,s:s,s:f,s:f,s:b,s:o}", "score", res.score, "verdict",
 			classify_verdict_name(res.verdict), "cold_start", res.cold_start, "model",
-			classify_model_name(res.model), "tokens", tokens ? tokens : json_array());
+			classify_model_name(res.model), "bayes", res.bayes, "second", res.second,
+			"blended", res.blended, "tokens", tokens ? tokens : json_array());
 	id = json_object_get(it->obj, "id");
 	if (out && id)
 		json_object_set(out, "id", id);
@@ -721,6 +741,7 @@ struct eval_args {
 	struct classify_settings set;
 	unsigned long folds, seed, repeat;
 	double threshold;
+	bool parts;
 	const char *train, *test;
 };
 
@@ -731,6 +752,7 @@ static const struct option eval_options[] = {
     {"train", required_argument, NULL, OPT_TRAIN},
     {"test", required_argument, NULL, OPT_TEST},
     {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"parts", no_argument, NULL, OPT_PARTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -751,6 +773,8 @@ static int eval_option(void *ctx, int opt, const char *arg)
 		a->test = arg;
 	else if (opt == OPT_REPEAT)
 		bad = parse_unsigned(arg, 100000, &a->repeat) < 0 || a->repeat == 0;
+	else if (opt == OPT_PARTS)
+		a->parts = true;
 	else
 		return settings_cb(&a->set, opt, arg);
 	if (bad) {
@@ -882,7 +906,7 @@ static const char eval_split_usage[] =
 
 /* Scores every test item repeat times; prints the scores and the rates. */
 static int split_run(struct classifier *cls, const struct items *tr, struct items *te,
-		     unsigned long repeat)
+		     unsigned long repeat, bool parts)
 {
 	double t0, t1, t2, c1, c2;
 
@@ -899,8 +923,18 @@ static int split_run(struct classifier *cls, const struct items *tr, struct item
 				return CTL_FAIL;
 	t2 = now_seconds();
 	c2 = cpu_seconds();
-	for (size_t i = 0; i < te->n; i++)
-		printf("%.17g\n", te->v[i].score);
+	for (size_t i = 0; i < te->n; i++) {
+		if (!parts) {
+			printf("%.17g\n", te->v[i].score);
+			continue;
+		}
+		struct classify_result res;
+
+		if (classifier_score(cls, NULL, &te->v[i].in, &res) != 0)
+			return CTL_FAIL;
+		printf("%.17g %.17g %.17g\n", res.score, res.bayes, res.second);
+		classify_result_clear(&res);
+	}
 	fprintf(stderr, "learn_per_s %.0f classify_per_s %.0f classify_per_cpu_s %.0f\n",
 		t1 > t0 ? (double)tr->n / (t1 - t0) : 0,
 		t2 > t1 ? (double)(te->n * repeat) / (t2 - t1) : 0,
@@ -936,7 +970,7 @@ int cmd_eval_split(int argc, char **argv)
 	if (r == CTL_OK)
 		r = new_classifier(&a.set, &cls);
 	if (r == CTL_OK)
-		r = split_run(cls, &tr, &te, a.repeat);
+		r = split_run(cls, &tr, &te, a.repeat, a.parts);
 	items_free(&tr);
 	items_free(&te);
 	classifier_free(cls);

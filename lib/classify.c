@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -19,18 +22,61 @@
 #define DUP_MIN_BYTES 24   /* shorter texts ("thanks!") are legitimately repeated */
 #define MAX_KEY_BYTES 200
 #define MAX_HASHES    (TOKENIZE_MAX_TOKENS)
+/* The second opinion trains on the newest learned messages up to this many
+ * token references (4 bytes each while training). */
+#define SECOND_MAX_REFS (1u << 18)
 
 /* ---- in-memory model: open addressing, linear probing ----------------- */
 
+/* 16 bytes a token: its hash and, packed in v, the spam and ham counts
+ * (20 bits each, saturating) and the second opinion's weight (24-bit fixed
+ * point, 1/2^16 steps, +-128). */
 struct entry {
 	uint64_t h; /* 0 = empty slot */
-	uint32_t spam, ham;
+	uint64_t v;
 };
+
+#define COUNT_MAX    ((1u << 20) - 1)
+#define WEIGHT_SCALE 65536.0
+#define WEIGHT_MAX   ((1 << 23) - 1)
+
+static uint32_t entry_spam(const struct entry *e)
+{
+	return (uint32_t)(e->v & COUNT_MAX);
+}
+
+static uint32_t entry_ham(const struct entry *e)
+{
+	return (uint32_t)((e->v >> 20) & COUNT_MAX);
+}
+
+static double entry_weight(const struct entry *e)
+{
+	int32_t q = (int32_t)(uint32_t)(e->v >> 40);
+
+	if (q & (1 << 23)) /* sign-extend 24 bits */
+		q -= 1 << 24;
+	return q / WEIGHT_SCALE;
+}
+
+static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
+{
+	double q = w * WEIGHT_SCALE;
+	int32_t qi = q > WEIGHT_MAX    ? WEIGHT_MAX
+		     : q < -WEIGHT_MAX ? -WEIGHT_MAX
+				       : (int32_t)lrint(q);
+
+	e->v = (uint64_t)(spam > COUNT_MAX ? COUNT_MAX : spam) |
+	       (uint64_t)(ham > COUNT_MAX ? COUNT_MAX : ham) << 20 |
+	       (uint64_t)((uint32_t)qi & 0xFFFFFFu) << 40;
+}
 
 struct model {
 	struct entry *e;
 	size_t cap, n; /* cap is a power of two */
 	uint64_t nspam, nham;
+	uint64_t second_nspam; /* messages the second opinion was trained on */
+	uint64_t second_nham;
 	int64_t generation;
 };
 
@@ -115,10 +161,188 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 		m->e[i].h = h;
 		m->n++;
 	}
-	int64_t s = (int64_t)m->e[i].spam + ds, g = (int64_t)m->e[i].ham + dh;
+	int64_t s = (int64_t)entry_spam(&m->e[i]) + ds, g = (int64_t)entry_ham(&m->e[i]) + dh;
 
-	m->e[i].spam = s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-	m->e[i].ham = g < 0 ? 0 : g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+	entry_set(&m->e[i],
+		  s < 0		  ? 0
+		  : s > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)s,
+		  g < 0		  ? 0
+		  : g > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)g,
+		  entry_weight(&m->e[i]));
+	return 0;
+}
+
+/* ---- the second opinion: logistic regression over the token hashes ----- */
+
+/* The learned messages the second opinion is trained on: each message a
+ * run of slot indexes into the model's table. */
+struct tmsg {
+	uint64_t key;	  /* order key: a hash of the message's tokens */
+	uint32_t off, n;  /* its run in ref */
+	uint32_t ntokens; /* its distinct tokens (features are 1/sqrt of it) */
+	bool spam;
+};
+
+struct trainset {
+	uint32_t *ref; /* slot indexes */
+	size_t nref, capref;
+	struct tmsg *msg;
+	size_t nmsg, capmsg;
+};
+
+static void trainset_clear(struct trainset *ts)
+{
+	free(ts->ref);
+	free(ts->msg);
+	memset(ts, 0, sizeof(*ts));
+}
+
+static int grow(void **p, size_t *cap, size_t want, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	void *q;
+
+	if (want <= *cap)
+		return 0;
+	while (c < want)
+		c *= 2;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* Appends a message of n distinct token hashes h, each resolved to its slot
+ * in m (tokens m does not hold, pruned ones, are left out).  0, 1 if the
+ * set already holds SECOND_MAX_REFS references, or -ENOMEM. */
+static int trainset_add(struct trainset *ts, const struct model *m, const uint64_t *h, size_t n,
+			bool spam)
+{
+	uint64_t key = 0x9E3779B97F4A7C15ULL;
+	uint32_t got = 0;
+
+	if (ts->nref + n > SECOND_MAX_REFS)
+		return 1;
+	if (grow((void **)&ts->ref, &ts->capref, ts->nref + n, sizeof(*ts->ref), 4096) < 0 ||
+	    grow((void **)&ts->msg, &ts->capmsg, ts->nmsg + 1, sizeof(*ts->msg), 256) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = model_get(m, h[i]);
+
+		key = (key ^ h[i]) * 0x100000001B3ULL;
+		if (e)
+			ts->ref[ts->nref + got++] = (uint32_t)(e - m->e);
+	}
+	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, (uint32_t)n, spam};
+	ts->nref += got;
+	return 0;
+}
+
+/* Memory mode: every learned message's token hashes, in learning order. */
+struct hashlog {
+	uint64_t *h;
+	size_t nh, caph;
+	struct hmsg {
+		size_t off;
+		uint32_t n;
+		bool spam;
+	} * msg;
+	size_t nmsg, capmsg;
+};
+
+static void hashlog_clear(struct hashlog *l)
+{
+	free(l->h);
+	free(l->msg);
+	memset(l, 0, sizeof(*l));
+}
+
+static int hashlog_add(struct hashlog *l, const uint64_t *h, size_t n, bool spam)
+{
+	if (grow((void **)&l->h, &l->caph, l->nh + n, sizeof(*l->h), 4096) < 0 ||
+	    grow((void **)&l->msg, &l->capmsg, l->nmsg + 1, sizeof(*l->msg), 256) < 0)
+		return -ENOMEM;
+	memcpy(l->h + l->nh, h, n * sizeof(*h));
+	l->msg[l->nmsg++] = (struct hmsg){l->nh, (uint32_t)n, spam};
+	l->nh += n;
+	return 0;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+struct order {
+	uint64_t key;
+	uint32_t msg;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->msg < y->msg ? -1 : x->msg > y->msg;
+}
+
+/* Trains the model's weights on ts, whose refs are slot indexes of m:
+ * logistic regression without a bias, each of a message's n tokens a
+ * feature of value 1/sqrt(n), the two classes weighted to count equally,
+ * epochs passes of stochastic gradient descent with rate/(1 + epoch).  The order of every pass is a
+ * shuffle keyed by the messages' contents, so the weights depend on the set of learned messages,
+ * not on the order they were learned in.  0 or -ENOMEM. */
+static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
+{
+	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
+	float *w = calloc(m->cap, sizeof(*w)); /* the weights while training */
+
+	if (!ord || !w) {
+		free(ord);
+		free(w);
+		return -ENOMEM;
+	}
+	m->second_nspam = m->second_nham = 0;
+	for (size_t i = 0; i < ts->nmsg; i++) {
+		m->second_nspam += ts->msg[i].spam;
+		m->second_nham += !ts->msg[i].spam;
+	}
+	/* each class weighs half, however unbalanced the learned messages */
+	double nall = (double)(m->second_nspam + m->second_nham);
+	double wspam = m->second_nspam ? nall / (2.0 * (double)m->second_nspam) : 1;
+	double wham = m->second_nham ? nall / (2.0 * (double)m->second_nham) : 1;
+
+	for (unsigned ep = 0; ep < epochs; ep++) {
+		double eta = rate / (1 + ep);
+
+		for (size_t i = 0; i < ts->nmsg; i++)
+			ord[i] = (struct order){mix64(ts->msg[i].key + ep), (uint32_t)i};
+		qsort(ord, ts->nmsg, sizeof(*ord), cmp_order);
+		for (size_t j = 0; j < ts->nmsg; j++) {
+			const struct tmsg *msg = &ts->msg[ord[j].msg];
+			const uint32_t *ref = ts->ref + msg->off;
+			double x = msg->ntokens ? 1 / sqrt((double)msg->ntokens) : 0, z = 0, g;
+
+			for (uint32_t k = 0; k < msg->n; k++)
+				z += w[ref[k]];
+			g = eta * (msg->spam ? wspam : wham) *
+			    ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
+			for (uint32_t k = 0; k < msg->n; k++)
+				w[ref[k]] = (float)(w[ref[k]] + g);
+		}
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].h)
+			entry_set(&m->e[i], entry_spam(&m->e[i]), entry_ham(&m->e[i]), w[i]);
+	free(ord);
+	free(w);
 	return 0;
 }
 
@@ -195,6 +419,8 @@ struct classifier {
 	pthread_mutex_t ring_lock;
 	unsigned ring_pos;
 	struct dup_entry ring[RING_SIZE];
+	struct hashlog mem_learned;	      /* memory mode: what was learned */
+	bool mem_dirty;			      /* memory mode: weights not trained yet */
 	const struct starter *custom_starter; /* instead of the built-in model */
 	struct stable *stable;		      /* under lock; NULL until needed */
 	bool stable_db_key;		      /* stable was hashed with the db's key */
@@ -225,6 +451,9 @@ void classify_settings_default(struct classify_settings *s)
 	    .starter = true,
 	    .starter_weight = CLASSIFY_DEFAULT_STARTER_WEIGHT,
 	    .shared_strength = CLASSIFY_DEFAULT_SHARED_STRENGTH,
+	    .second_rate = CLASSIFY_DEFAULT_SECOND_RATE,
+	    .second_weight = CLASSIFY_DEFAULT_SECOND_WEIGHT,
+	    .second_epochs = CLASSIFY_DEFAULT_SECOND_EPOCHS,
 	};
 }
 
@@ -236,7 +465,9 @@ static bool settings_valid(const struct classify_settings *s)
 	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
 	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1 &&
 	       s->starter_weight >= 0 && s->starter_weight <= 1e9 && s->shared_strength >= 0 &&
-	       s->shared_strength <= 1e9;
+	       s->shared_strength <= 1e9 && s->second_rate > 0 && s->second_rate <= 100 &&
+	       s->second_weight >= 0 && s->second_weight < 1 && s->second_epochs >= 1 &&
+	       s->second_epochs <= 100;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -280,6 +511,7 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
+	hashlog_clear(&c->mem_learned);
 	for (size_t i = 0; i < c->n_sites; i++)
 		model_free(c->sites[i].m);
 	free(c->sites);
@@ -857,6 +1089,62 @@ out:
 	return r;
 }
 
+static const char sql_ledger_newest[] =
+    "SELECT label, tokens FROM classifier_learned ORDER BY learned DESC, msg_key";
+
+/* Trains the second opinion of m (just loaded) on the ledger: the newest
+ * learned messages, at most SECOND_MAX_REFS token references in all, so
+ * training time and memory stay bounded however much a site has learned.
+ * 0 or negative. */
+static int ledger_train(struct classifier *c, struct store_conn *conn, struct model *m)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_newest);
+	struct trainset ts = {0};
+	uint64_t h[MAX_HASHES];
+	double rate;
+	unsigned epochs, weight;
+	int rc, r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	rate = c->set.second_rate;
+	epochs = c->set.second_epochs;
+	weight = c->set.second_weight > 0;
+	pthread_rwlock_unlock(&c->lock);
+	if (!weight)
+		return 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *blob = sqlite3_column_blob(q, 1);
+		size_t n = (size_t)sqlite3_column_bytes(q, 1) / 8;
+
+		if (n > MAX_HASHES)
+			n = MAX_HASHES;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v = 0;
+
+			for (int b = 7; b >= 0; b--)
+				v = (v << 8) | blob[i * 8 + (size_t)b];
+			h[i] = v;
+		}
+		r = trainset_add(&ts, m, h, n,
+				 strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0);
+		if (r != 0)
+			break;
+	}
+	if (r > 0) /* the newest SECOND_MAX_REFS references are enough */
+		r = 0;
+	sqlite3_reset(q);
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err("classify: cannot read the ledger: %s", sqlite3_errmsg(store_db(conn)));
+		r = -EIO;
+	}
+	if (r == 0)
+		r = second_train(m, &ts, rate, epochs);
+	trainset_clear(&ts);
+	return r;
+}
+
 static int load_model(struct classifier *c, struct store_conn *conn, struct model **out)
 {
 	struct state_row st;
@@ -898,6 +1186,9 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 		log_err("classify: cannot load tokens: %s", sqlite3_errmsg(store_db(conn)));
 		goto out;
 	}
+	r = ledger_train(c, conn, m);
+	if (r < 0)
+		goto out;
 	*out = m;
 	m = NULL;
 	r = 0;
@@ -943,6 +1234,11 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			c->loaded = true;
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
+#ifdef __GLIBC__
+			/* the old table and the training set were freed: give
+			 * the pages back (RSS budget, docs/performance.md) */
+			malloc_trim(0);
+#endif
 			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
 		}
 	}
@@ -1240,13 +1536,16 @@ static enum classify_model clues_model(const struct clue *cl, unsigned k)
 /* The clues among the n token hashes of w: tokens with evidence in the
  * site's own learning, the other sites' or the starter, at least min_dev
  * from 0.5.  Returns their number; *cold tells whether the site has learned
- * too little.  Takes the read lock. */
+ * too little, *margin is the second opinion's w.x (from the shared model)
+ * and *ready whether it was trained on enough messages to count.  Takes the
+ * read lock. */
 static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, const char *site,
-			   struct classify_settings *set, bool *cold)
+			   struct classify_settings *set, bool *cold, double *margin, bool *ready)
 {
 	struct classify_learned learned;
 	struct layers l;
 	unsigned k = 0;
+	double z = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
 	layers_of(c, site, &l);
@@ -1275,10 +1574,12 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
-		cnt.b = eo ? eo->spam : 0;
-		cnt.g = eo ? eo->ham : 0;
-		cnt.ob = l.others && e ? minus(e->spam, cnt.b) : 0;
-		cnt.og = l.others && e ? minus(e->ham, cnt.g) : 0;
+		if (e)
+			z += entry_weight(e);
+		cnt.b = eo ? entry_spam(eo) : 0;
+		cnt.g = eo ? entry_ham(eo) : 0;
+		cnt.ob = l.others && e ? minus(entry_spam(e), cnt.b) : 0;
+		cnt.og = l.others && e ? minus(entry_ham(e), cnt.g) : 0;
 		cnt.sb = se ? se->spam : 0;
 		cnt.sg = se ? se->ham : 0;
 		if (cnt.b + cnt.g + cnt.ob + cnt.og + cnt.sb + cnt.sg == 0)
@@ -1298,6 +1599,12 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 					      (uint16_t)cnt.sg};
 	}
 	*cold = learned.learned_spam < set->min_learned || learned.learned_ham < set->min_learned;
+	*margin = n ? z / sqrt((double)n) : 0;
+	/* trained on every site's learning, the second opinion would override
+	 * a site's own decisions where sites disagree: it counts only where the
+	 * site's own learning is the shared model (one site, or no site) */
+	*ready =
+	    !l.others && m->second_nspam >= set->min_learned && m->second_nham >= set->min_learned;
 	pthread_rwlock_unlock(&c->lock);
 	return k;
 }
@@ -1320,6 +1627,54 @@ static int score_details(const struct classify_settings *set, const struct token
 	return out->tokens_json ? 0 : -ENOMEM;
 }
 
+double classify_blend_scale(double x)
+{
+	static const double from[] = {0, CLASSIFY_BLEND_HAM, CLASSIFY_BLEND_SPAM,
+				      CLASSIFY_BLEND_DISCARD, 1};
+	static const double to[] = {0, CLASSIFY_DEFAULT_HAM_CUTOFF, CLASSIFY_DEFAULT_SPAM_CUTOFF,
+				    CLASSIFY_DEFAULT_DISCARD_CUTOFF, 1};
+
+	if (x <= 0)
+		return 0;
+	for (unsigned i = 1; i < 5; i++)
+		if (x <= from[i])
+			return to[i - 1] +
+			       (x - from[i - 1]) * (to[i] - to[i - 1]) / (from[i] - from[i - 1]);
+	return 1;
+}
+
+/* Memory mode: trains the second opinion on everything learned so far if
+ * something was learned since the last training. */
+static int mem_train(struct classifier *c)
+{
+	struct trainset ts = {0};
+	int r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	bool dirty = c->mem_dirty;
+	pthread_rwlock_unlock(&c->lock);
+	if (!dirty)
+		return 0;
+	pthread_rwlock_wrlock(&c->lock);
+	if (c->mem_dirty) {
+		const struct hashlog *l = &c->mem_learned;
+
+		/* the newest messages first, as from the ledger */
+		for (size_t i = l->nmsg; i-- > 0 && r == 0;)
+			r = trainset_add(&ts, c->model, l->h + l->msg[i].off, l->msg[i].n,
+					 l->msg[i].spam);
+		if (r > 0)
+			r = 0;
+		if (r == 0)
+			r = second_train(c->model, &ts, c->set.second_rate, c->set.second_epochs);
+		if (r == 0)
+			c->mem_dirty = false;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	trainset_clear(&ts);
+	return r;
+}
+
 static int score_impl(struct classifier *c, struct store_conn *conn,
 		      const struct classify_input *in, struct classify_result *out, bool full)
 {
@@ -1327,7 +1682,8 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	struct tokenizer *t = NULL;
 	struct scratch *w = NULL;
 	unsigned n, k;
-	bool cold, use_starter;
+	bool cold, use_starter, ready;
+	double margin;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -1337,6 +1693,10 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 		r = refresh(c, conn);
 		if (r == 0)
 			r = ensure_site(c, conn, in->site);
+		if (r < 0)
+			return r;
+	} else {
+		r = mem_train(c);
 		if (r < 0)
 			return r;
 	}
@@ -1358,7 +1718,7 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	if (r < 0)
 		goto out;
 	n = distinct_hashes(c, t, w->h);
-	k = find_clues(c, w, n, in->site, &set, &cold);
+	k = find_clues(c, w, n, in->site, &set, &cold, &margin, &ready);
 	if (k > set.max_tokens || full) {
 		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
 		if (k > set.max_tokens)
@@ -1369,8 +1729,13 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 					   [TOKEN_PAIR] = set.pair_weight,
 					   [TOKEN_GRAM] = set.gram_weight};
 
-		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
+		out->bayes = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
 	}
+	out->second = 1 / (1 + exp(-margin));
+	out->blended = set.second_weight > 0 && ready;
+	out->score = out->blended ? classify_blend_scale((1 - set.second_weight) * out->bayes +
+							 set.second_weight * out->second)
+				  : out->bayes;
 	out->cold_start = cold;
 	out->model = clues_model(w->clues, k);
 	r = full ? score_details(&set, t, w, n, k, in->honeypot_filled, out) : 0;
@@ -1724,6 +2089,11 @@ static int memory_learn(struct classifier *c, const char *site, const uint64_t *
 		models[k]->nspam += (uint64_t)ds;
 		models[k]->nham += (uint64_t)dh;
 	}
+	/* the second opinion is trained (on the shared model) before the next
+	 * score, on everything learned */
+	if (r == 0)
+		r = hashlog_add(&c->mem_learned, hashes, n, label == CLASSIFY_LABEL_SPAM);
+	c->mem_dirty = true;
 	pthread_rwlock_unlock(&c->lock);
 	return r;
 }

@@ -16,6 +16,15 @@
  * character 4-grams: those overlap the words they come from, and counting
  * them fully makes the score over-confident.  No kept token gives 0.5.
  *
+ * The second opinion: a logistic regression over the same token hashes,
+ * p = sigmoid(sum of the tokens' weights / sqrt(n)), trained whenever the
+ * model is loaded on the learned messages (the ledger, newest first, up to
+ * 2^18 token references) in an order keyed by their contents, so it depends
+ * on the set of learned messages only: forget and reversal are exact and
+ * nothing new is stored.  Once it was trained on min_learned messages of
+ * each class the score is classify_blend_scale((1 - b) * bayes + b * p),
+ * b = second_weight; before that, the Fisher score alone.
+ *
  * Verdicts: score < ham_cutoff -> ham; >= discard_cutoff -> discard;
  * >= spam_cutoff -> spam; otherwise unsure.  A filled honeypot is always
  * discard.  Cold start: until min_learned spam AND min_learned ham messages
@@ -110,6 +119,11 @@ enum classify_model {
 
 struct classify_result {
 	double score;
+	double bayes;  /* the Bayesian score alone */
+	double second; /* the second opinion's probability of spam */
+	bool blended;  /* score = classify_blend_scale((1 - second_weight) bayes +
+			  second_weight second); else score = bayes (the second
+			  opinion is off or trained on too little) */
 	enum classify_verdict verdict;
 	bool cold_start;	   /* the site itself has learned fewer than min_learned
 				      messages of a class (the starter does not count) */
@@ -140,6 +154,10 @@ struct classify_settings {
 				   each class (docs/classifier.md); >= 0 */
 	double shared_strength; /* the other sites' f for a token is worth this many of a
 				   site's own occurrences of it; >= 0 */
+	double second_rate;	/* learning rate of the second opinion, (0, 100] */
+	double second_weight;	/* its share of the score once it is trained on
+				   min_learned of each class, [0, 1); 0 = off */
+	unsigned second_epochs; /* its training passes, [1, 100] */
 };
 
 #define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
@@ -162,6 +180,22 @@ struct classify_settings {
  * occurrences of it: a site whose moderators have judged a token more often
  * decides it for itself (docs/classifier.md, "Sites"). */
 #define CLASSIFY_DEFAULT_SHARED_STRENGTH 10
+
+/* The second opinion (docs/classifier.md): logistic regression over the same
+ * token hashes, trained on the learned messages (the ledger) whenever the
+ * model is loaded; its probability counts for this share of the score once
+ * it is trained on min_learned messages of each class. */
+#define CLASSIFY_DEFAULT_SECOND_RATE   10.0
+#define CLASSIFY_DEFAULT_SECOND_WEIGHT 0.5
+#define CLASSIFY_DEFAULT_SECOND_EPOCHS 5
+/* Where the blended score's own operating points lie (chosen on the
+ * benchmark's inner folds, docs/classifier.md): classify_blend_scale maps
+ * them onto the default ham, spam and discard cut-offs, so one set of
+ * cut-offs serves the Bayesian score alone (cold start, day one) and the
+ * blend. */
+#define CLASSIFY_BLEND_HAM     0.37
+#define CLASSIFY_BLEND_SPAM    0.94
+#define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */
 void classify_settings_default(struct classify_settings *s);
@@ -289,6 +323,12 @@ struct classify_counts {
  * p the site's own rate ratio (x when n is 0). */
 double classify_token_prob_layered(const struct classify_settings *s,
 				   const struct classify_counts *k);
+
+/* The blended score x in [0, 1] on the scale of the Bayesian score: the
+ * monotone piecewise-linear map through (0, 0), (CLASSIFY_BLEND_HAM, default
+ * ham cut-off), (CLASSIFY_BLEND_SPAM, default spam cut-off),
+ * (CLASSIFY_BLEND_DISCARD, default discard cut-off) and (1, 1). */
+double classify_blend_scale(double x);
 
 /* Upper tail of the chi-square distribution with 2*half_dof degrees of
  * freedom at x2. */

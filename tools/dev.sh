@@ -48,10 +48,9 @@ absolute() {
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev libidn2-dev libcurl4-openssl-dev
-publicsuffix systemd nodejs npm chromium
-iproute2 util-linux mount nginx openssl debhelper dpkg-dev lintian
-wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
+libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix libexpat1-dev libxml2-dev zlib1g-dev
+libcurl4-openssl-dev systemd nodejs npm chromium iproute2 util-linux mount nginx openssl debhelper
+dpkg-dev lintian wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
 python3-aiosmtpd"
 
 deps() {

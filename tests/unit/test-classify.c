@@ -902,7 +902,7 @@ static void test_starter_layering(void)
 	is_int(classifier_configure(c, &s), 0, "starter_model = off at a reload");
 	in = input("bonus");
 	classifier_score(c, NULL, &in, &res);
-	ok(res.score == 0.5 && res.model == CLASSIFY_MODEL_NONE,
+	ok(res.bayes == 0.5 && res.model == CLASSIFY_MODEL_NONE,
 	   "without the starter a token only it knew has no evidence");
 	classify_result_clear(&res);
 	classifier_starter_info(c, &info);
@@ -1161,6 +1161,191 @@ static void test_sites_layering(void)
 	store_free(st);
 }
 
+/* The score of text with its parts. */
+static struct classify_result result_of(struct classifier *c, struct store_conn *conn,
+					const char *text)
+{
+	struct classify_input in = input(text);
+	struct classify_result res, copy;
+
+	if (classifier_score(c, conn, &in, &res) != 0)
+		memset(&res, 0, sizeof(res));
+	copy = res;
+	copy.features = NULL;
+	copy.tokens_json = NULL;
+	classify_result_clear(&res);
+	return copy;
+}
+
+static void test_blend_scale(void)
+{
+	double prev = -1;
+	bool monotone = true;
+
+	NEAR(classify_blend_scale(0), 0, "blend scale: 0 stays 0");
+	NEAR(classify_blend_scale(1), 1, "blend scale: 1 stays 1");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_HAM), CLASSIFY_DEFAULT_HAM_CUTOFF,
+	     "the blend's ham point lands on the ham cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_SPAM), CLASSIFY_DEFAULT_SPAM_CUTOFF,
+	     "the blend's spam point lands on the spam cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_DISCARD), CLASSIFY_DEFAULT_DISCARD_CUTOFF,
+	     "the blend's discard point lands on the discard cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_HAM / 2), CLASSIFY_DEFAULT_HAM_CUTOFF / 2,
+	     "linear between the points");
+	for (int i = 0; i <= 1000; i++) {
+		double v = classify_blend_scale(i / 1000.0);
+
+		monotone = monotone && v > prev;
+		prev = v;
+	}
+	ok(monotone, "blend scale is strictly increasing");
+	NEAR(classify_blend_scale(-1), 0, "below 0 clamps");
+	NEAR(classify_blend_scale(2), 1, "above 1 clamps");
+}
+
+/* Learns n spam and n ham synthetic messages into c (memory mode), in
+ * blocks (all spam first) or interleaved. */
+static void learn_set(struct classifier *c, unsigned n, bool blocks)
+{
+	char text[256];
+
+	for (unsigned i = 0; i < 2 * n; i++) {
+		bool spam = blocks ? i < n : i % 2 == 0;
+		unsigned serial = blocks ? i % n : i / 2;
+		struct classify_input in;
+
+		rng = 1000 + 2 * serial + spam; /* the same text whatever the order */
+		make_text(text, sizeof(text), spam, serial);
+		in = input(text);
+		classifier_learn(c, NULL, NULL, &in,
+				 spam ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+	}
+}
+
+static void test_second_memory(void)
+{
+	struct classifier *a = NULL, *b = NULL, *off = NULL;
+	struct classify_settings s;
+	struct classify_result ra, rb, ro;
+	const char *probe[] = {"cheap pills casino bonus click", "interesting article thanks",
+			       "free crypto offer, reading the argument",
+			       "question about the example n17"};
+	bool same = true;
+
+	classify_settings_default(&s);
+	is_int(classifier_new(&a, &s), 0, "second opinion: a classifier");
+	is_int(classifier_new(&b, &s), 0, "and another");
+	learn_set(a, 20, true);
+	ra = result_of(a, NULL, probe[0]);
+	ok(!ra.blended && ra.score == ra.bayes,
+	   "trained on 20 of each (< min_learned): the Bayesian score alone (%g)", ra.score);
+	learn_set(a, 80, true);
+	learn_set(b, 80, false);
+	learn_set(b, 20, false);
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		ra = result_of(a, NULL, probe[i]);
+		rb = result_of(b, NULL, probe[i]);
+		same = same && ra.score == rb.score && ra.second == rb.second;
+		if (ra.score != rb.score)
+			diag("%s: %.17g vs %.17g", probe[i], ra.score, rb.score);
+	}
+	ok(same, "the same messages learned in blocks or interleaved give the same scores");
+	ra = result_of(a, NULL, probe[0]);
+	ok(ra.blended, "past min_learned of each class the second opinion counts");
+	ok(ra.second > 0.9, "it calls spammy text spam (%g)", ra.second);
+	NEAR(ra.score, classify_blend_scale(0.5 * ra.bayes + 0.5 * ra.second),
+	     "score = the blend of both, on the Bayesian scale");
+	ok(ra.verdict == CLASSIFY_SPAM || ra.verdict == CLASSIFY_DISCARD, "spam (%g)", ra.score);
+	ra = result_of(a, NULL, probe[1]);
+	ok(ra.second < 0.1 && ra.verdict == CLASSIFY_HAM, "hammy text: ham (%g, second %g)",
+	   ra.score, ra.second);
+
+	s.second_weight = 0;
+	is_int(classifier_new(&off, &s), 0, "second_weight 0 turns it off");
+	learn_set(off, 100, true);
+	ro = result_of(off, NULL, probe[0]);
+	ok(!ro.blended && ro.score == ro.bayes, "off: the Bayesian score alone");
+	s.second_weight = 1;
+	is_int(classifier_configure(off, &s), 1, "a weight of 1 is refused");
+	s.second_weight = 0.5;
+	s.second_epochs = 0;
+	is_int(classifier_configure(off, &s), 1, "0 epochs are refused");
+	classifier_free(a);
+	classifier_free(b);
+	classifier_free(off);
+}
+
+/* Learns the synthetic message serial (its text fixed by serial and label). */
+static int learn_one(struct classifier *c, struct store_conn *conn, unsigned serial, bool spam,
+		     enum classify_label label)
+{
+	char text[256], key[64];
+	struct classify_input in;
+
+	rng = 5000 + 2 * serial + spam;
+	make_text(text, sizeof(text), spam, serial);
+	in = input(text);
+	snprintf(key, sizeof(key), "msg:%u:%d", serial, spam);
+	return classifier_learn(c, conn, key, &in, label);
+}
+
+static void test_second_database(void)
+{
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL;
+	struct classify_result r0, r1;
+	const char *probe = "cheap casino offer, interesting point";
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/second.db", dir);
+	is_int(store_new(&st, path, 1), 0, "second opinion: a fresh store");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "a classifier");
+	store_begin(conn);
+	for (unsigned i = 0; i < 60 && r == 0; i++) {
+		r = learn_one(c, conn, i, true, CLASSIFY_LABEL_SPAM);
+		if (r == 0)
+			r = learn_one(c, conn, i, false, CLASSIFY_LABEL_HAM);
+	}
+	is_int(r, 0, "learn 60 of each");
+	store_commit(conn);
+	r0 = result_of(c, conn, probe);
+	ok(r0.blended, "trained from the ledger on load: the second opinion counts (%g/%g)",
+	   r0.bayes, r0.second);
+
+	/* a message learned and forgotten leaves no trace */
+	store_begin(conn);
+	is_int(learn_one(c, conn, 100, false, CLASSIFY_LABEL_SPAM), 0, "learn one more as spam");
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second != r0.second, "it changes the second opinion (%.17g)", r1.second);
+	store_begin(conn);
+	is_int(classifier_forget(c, conn, "msg:100:0"), 0, "forget it");
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second == r0.second && r1.score == r0.score,
+	   "forget is exact: the same second opinion and score (%.17g)", r1.second);
+
+	/* a reversal equals learning the other label in the first place */
+	store_begin(conn);
+	learn_one(c, conn, 101, true, CLASSIFY_LABEL_SPAM);
+	is_int(learn_one(c, conn, 101, true, CLASSIFY_LABEL_HAM), 0, "reverse spam -> ham");
+	store_commit(conn);
+	r0 = result_of(c, conn, probe);
+	store_begin(conn);
+	classifier_forget(c, conn, "msg:101:1");
+	learn_one(c, conn, 101, true, CLASSIFY_LABEL_HAM);
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second == r0.second && r1.score == r0.score,
+	   "reversed = learned as ham directly (%.17g)", r1.second);
+	store_release(st, conn);
+	store_free(st);
+	classifier_free(c);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -1178,6 +1363,9 @@ int main(void)
 	test_features_prune();
 	test_sites_maths();
 	test_sites_layering();
+	test_blend_scale();
+	test_second_memory();
+	test_second_database();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);

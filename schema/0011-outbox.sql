@@ -1,4 +1,4 @@
--- 0010: notifications (lib/outbox.c, lib/subscribe.c, lib/link.c).
+-- 0011: notifications (lib/outbox.c, lib/subscribe.c, lib/link.c).
 --
 -- Events and subscriptions belong to a site (0009): the site whose settings
 -- deliver them (its moderators, its webhook, its public_url and language).
