@@ -385,6 +385,26 @@ def scenario_kill(d, smtp, hooks):
     is_eq(len(ids), len(set(ids)), "no webhook event was delivered twice")
 
 
+def scenario_import(d, smtp, hooks):
+    """An import brings a blog's history, not news: none of its comments,
+    held or replies, may mail a moderator, a subscriber or a webhook."""
+    time.sleep(2)
+    mails, events = len(smtp.messages()), len(hooks.events)
+    out = subprocess.run([COMMENTCTL, "outbox", "--json", "--db", d.db], capture_output=True)
+    rows = len(json.loads(out.stdout or b"[]"))
+    wxr = os.path.join(SOURCE_ROOT, "tests", "data", "import", "wordpress-nl.xml")
+    # With the daemon's own configuration, as an operator runs it: its
+    # moderators, mail server and webhook are all set.
+    r = subprocess.run([COMMENTCTL, "import", "--config", d.conf, "--format", "wxr", wxr],
+                       capture_output=True, text=True)
+    ok(r.returncode == 0, "a WordPress export imports while notifications are on", r.stderr)
+    time.sleep(3)
+    is_eq(len(smtp.messages()), mails, "an import mails nobody (its held comment, its replies)")
+    is_eq(len(hooks.events), events, "and posts no webhook event")
+    out = subprocess.run([COMMENTCTL, "outbox", "--json", "--db", d.db], capture_output=True)
+    is_eq(len(json.loads(out.stdout or b"[]")), rows, "and puts nothing in the outbox")
+
+
 def scenario_auth(python, tmp):
     smtp = Smtp(python, os.path.join(tmp, "auth-mail"), auth="blog:pa55word")
     os.mkdir(smtp.dir)
@@ -644,6 +664,7 @@ def main():
         scenario_subscription(d, smtp, hooks)
         scenario_smtp_down(d, smtp, hooks)
         scenario_kill(d, smtp, hooks)
+        scenario_import(d, smtp, hooks)
         is_eq(hooks.bad, [], "every webhook signature verified")
         is_eq(d.stop(), 0, "clean stop")
         scenario_auth(python, tmp)
