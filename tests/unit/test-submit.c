@@ -1064,6 +1064,39 @@ static void test_import_tombstone(void)
 	       1, "  with no e-mail hash, address (sealed or not), e-mail domain or user agent");
 }
 
+/* With notifications on, a new comment adds an outbox event; an imported
+ * one notifies nobody (no event, no subscription). */
+static void test_import_silent(void)
+{
+	char e[CONFIG_ERR_MAX], t[] = "/quiet", a[] = "Ina", m[] = "ina@example.net";
+	char x[] = "Oud maar goed.";
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = m, .text = x, .site = "default"};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct comment_error err = {0};
+	struct submit_decision d;
+	json_t *out = NULL;
+	int64_t before;
+	char why[200];
+
+	config_set(fx.cfg, "webhook_url", "http://127.0.0.1:9/hook", e);
+	before = sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0);
+	is_int(post_from("loud@example.net", "/quiet", "Een nieuwe reactie.", why),
+	       COMMENT_PUBLISHED, "with a webhook set, a new comment is published");
+	is_int(sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0), before + 1,
+	       "  and adds an outbox event");
+	rq.origin = SUBMIT_IMPORT;
+	rq.status = COMMENT_PUBLISHED;
+	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0,
+	       "an imported published comment (%s)", err.message);
+	submit_decision_clear(&d);
+	json_decref(out);
+	is_int(sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0), before + 1,
+	       "  adds none: an import notifies nobody");
+	config_set(fx.cfg, "webhook_url", "", e);
+}
+
 /* Learns n messages like text (numbered) under label. */
 static void learn_like(const char *text, enum classify_label label, int n)
 {
@@ -1135,6 +1168,7 @@ int main(void)
 	test_reply();
 	test_first_comment();
 	test_import_tombstone();
+	test_import_silent();
 	test_cold_start_pipeline();
 	net_origins_free(origins);
 	policy_free(pol);
