@@ -666,6 +666,12 @@ def main():
         scenario_kill(d, smtp, hooks)
         scenario_import(d, smtp, hooks)
         is_eq(hooks.bad, [], "every webhook signature verified")
+        # The 16 MiB promise: mail and webhooks went out through children
+        # (lib/sender.h); libcurl and its TLS library never enter the daemon.
+        with open("/proc/%d/maps" % d.proc.pid) as f:
+            mapped = sorted({line.split()[-1] for line in f if "libcurl" in line or
+                             "libssl" in line})
+        is_eq(mapped, [], "after all this sending the daemon has not loaded libcurl")
         is_eq(d.stop(), 0, "clean stop")
         scenario_auth(python, tmp)
         scenario_sites(python, tmp)
