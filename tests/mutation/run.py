@@ -7,9 +7,14 @@ a file, a piece of that file that must occur exactly once (`find`, exact
 text, or `regex`, a Python regular expression), its replacement and the
 tests ("suite/name", as `meson test --suite SUITE NAME` runs them) that must
 fail with it.  The script keeps a scratch copy of the tree with its own
-build directory (SCRATCH/src and SCRATCH/build, default build-mutation/),
-applies one mutation at a time, rebuilds only what the named tests need,
-runs them in order until one fails, and restores the file.
+build directory (SCRATCH/src and SCRATCH/build, default build-mutation/;
+no debug information), applies one mutation at a time, rebuilds only what
+the first named test needs, runs the tests in order until one fails
+(building a later one's programs only when it must run), and restores the
+file.  It runs a test itself as meson would (meson introspect gives the
+command, environment and timeout), in its own process group and TMPDIR,
+removed afterwards, and stops it at its first failing TAP line: a kill
+needs one red line.
 
 A mutation fails the run when it survives (every named test stayed green),
 when its pattern is stale (it matches no longer exactly once: the line was
@@ -25,6 +30,7 @@ unit/render in 1.2 s: not ok 8 - inline code is escaped (build 0.5 s)"),
 and ends with "N mutations killed, N survived, N stale, N did not compile".
 
 usage: run.py [--scratch DIR] [--table FILE] [--only NAME]... [--every] [--check] [--list]
+              [--jobs N]
   --table FILE  another list of mutations (default tests/mutation/mutations.toml)
   --only NAME   run only this mutation (repeatable; shell-style patterns)
   --every       run every named test of a mutation, and require each to fail
@@ -33,6 +39,8 @@ usage: run.py [--scratch DIR] [--table FILE] [--only NAME]... [--every] [--check
                 source tree itself (no copy, no build): the fast test
                 "mutation-patterns" of the default suite
   --list        print the mutations and exit
+  --jobs N      tests run at once for the baseline (default: the CPUs);
+                mutations always run one at a time
 """
 import argparse
 import concurrent.futures
