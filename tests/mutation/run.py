@@ -287,6 +287,13 @@ class Scratch:
                     break
             if not timed_out and not stopped and pending:
                 tap.line(pending.decode("utf-8", "replace"))
+        if not (stopped or timed_out):
+            # Its output ended; so must it, within its time.
+            try:
+                proc.wait(timeout=None if deadline is None else
+                          max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
         rc = stop_group(proc, gently=stopped or timed_out)
         proc.stdout.close()
         seconds = time.monotonic() - started
