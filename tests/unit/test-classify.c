@@ -1343,6 +1343,7 @@ static void test_second_database(void)
 	   "reversed = learned as ham directly (%.17g)", r1.second);
 	store_release(st, conn);
 	store_free(st);
+	classifier_free(c);
 }
 
 /* An e-mail address becomes a token only by its domain: the deciding tokens
