@@ -73,16 +73,7 @@ def corpus(n_needed):
     return items
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_smtp(tmp):
-    port = free_port()
+def start_smtp(tmp, port):
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     proc = subprocess.Popen([py, "-m", "aiosmtpd", "-n", "-l",
                              "127.0.0.1:%d" % port, "-c", "aiosmtpd.handlers.Sink"],
@@ -116,7 +107,7 @@ def main():
     smtp = None
     tmp = tempfile.mkdtemp(prefix="commentd-memory-")
     if a.notify:
-        smtp, port = start_smtp(tmp)
+        smtp, port = start_smtp(tmp, harness.free_port())
         settings.update({"smtp_url": "smtp://127.0.0.1:%d" % port,
                          "smtp_from": "blog@example.org", "notify_moderators": "mod@example.org",
                          "public_url": "http://127.0.0.1:1", "moderation": "all",

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (COMMENTCTL, LOG_LEVEL, SOURCE_ROOT, Daemon, diag, done,  # noqa: E402
-                     is_eq, ok, skip_all)
+                     free_port, is_eq, ok, skip_all)
 
 SINK = os.path.join(SOURCE_ROOT, "tests", "smtp-sink.py")
 SECRET = "webhook-secret-0123456789"
@@ -60,14 +59,6 @@ def aiosmtpd_python():
                 stderr=subprocess.DEVNULL).returncode == 0:
             return py
     return None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Smtp:
