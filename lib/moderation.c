@@ -949,12 +949,16 @@ static const char sql_old_spam_tombstone[] =
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
+/* On the partial indexes of schema 0011 (comments that still hold such
+ * data), not on comments_created (every comment: the whole table read). */
 static const char sql_old_ips[] =
-    "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
+    "UPDATE comments INDEXED BY comments_client_data SET ip = NULL, ip_sealed = NULL, user_agent = "
+    "NULL, referrer = NULL"
     " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
     " OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD;
 static const char sql_old_domains[] =
-    "UPDATE comments SET email_domain_sealed = NULL WHERE email_domain_sealed IS NOT NULL"
+    "UPDATE comments INDEXED BY comments_domain_sealed SET email_domain_sealed = NULL"
+    " WHERE email_domain_sealed IS NOT NULL"
     " AND created < coalesce(?2 - (SELECT w.value FROM threads t, json_each(?4) w"
     " WHERE t.id = comments.thread_id AND w.key = t.site), ?1)" IN_SCOPE_THREAD;
 static const char sql_old_decoy_content[] =
