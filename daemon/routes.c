@@ -119,6 +119,7 @@ static void post_comment(struct request *req, struct reply *rep)
 		request_submission(req, req->is_form ? SUBMIT_FORM : SUBMIT_JSON, &rq);
 		rq.render_seconds = keys_stamp_age(req->server->keys, w.stamp, rq.now);
 		rq.honeypot_filled = w.honeypot_filled;
+		rq.notify = w.notify;
 		c = store_acquire(req->server->store);
 		/* Read for every post: a token made by commentctl counts at once. */
 		r = admin_display_names(c, site.id, &moderators);
@@ -233,11 +234,14 @@ static void get_comments(struct request *req, struct reply *rep)
 		return;
 	}
 	/* The stamp changes every second; it follows the shared body (which
-	 * ends with '}') in the answer and is not part of the ETag. */
+	 * ends with '}') in the answer and is not part of the ETag, nor is
+	 * "notify" (the widget's checkbox for reply notifications, when the
+	 * server sends mail). */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
 	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
 	rep->shared = body;
-	if (asprintf(&rep->tail, ",\"stamp\":\"%s\"}", stamp) < 0) {
+	if (asprintf(&rep->tail, ",\"stamp\":\"%s\"%s}", stamp,
+		     *req->snap->cfg->smtp_url ? ",\"notify\":true" : "") < 0) {
 		rep->tail = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);

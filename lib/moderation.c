@@ -5,7 +5,9 @@
 #include "explain.h"
 #include "log.h"
 #include "net.h"
+#include "outbox.h"
 #include "render.h"
+#include "subscribe.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -349,6 +351,9 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *s
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 		r = store_run(c, st, "comment status");
+		/* A held comment published: tell whoever waits for it. */
+		if (r == 0 && action == MODERATION_APPROVE && strcmp(row.status, "published") != 0)
+			r = outbox_add(c, OUTBOX_APPROVED, row.site, id, 0, (int64_t)time(NULL));
 		if (r)
 			return comment_store_result(r, err);
 	}
@@ -912,6 +917,11 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
+	/* Reply subscriptions with this address on the scope's sites go too,
+	 * whatever the mode. */
+	r = subscribe_erase(c, scope, hash, NULL);
+	if (r)
+		goto out;
 	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");
 	if (r)
 		goto out;
@@ -949,7 +959,7 @@ static const char sql_old_spam_tombstone[] =
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
-/* On the partial indexes of schema 0011 (comments that still hold such
+/* On the partial indexes of schema 0012 (comments that still hold such
  * data), not on comments_created (every comment: the whole table read). */
 static const char sql_old_ips[] =
     "UPDATE comments INDEXED BY comments_client_data SET ip = NULL, ip_sealed = NULL, user_agent = "

@@ -40,7 +40,8 @@
 			author: 'Vul je naam in (zonder regeleinden).', mail: 'Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.',
 			url: 'Een website begint met http:// of https://.', body: 'Schrijf een reactie (niet te lang).',
 			rate: 'Even geduld: je plaatst te snel reacties.', closed: 'De tijd om te bewerken is voorbij.',
-			net: 'Geen verbinding met de reactieserver.', authorBadge: 'Auteur', more: 'Meer reacties'
+			net: 'Geen verbinding met de reactieserver.', authorBadge: 'Auteur', more: 'Meer reacties',
+			notify: 'Mail me als iemand hierop antwoordt (eerst bevestigen per mail)', check: 'Kijk in je mail om de berichten te bevestigen.'
 		},
 		en: {
 			zero: 'No comments yet', one: '1 comment', other: '{n} comments',
@@ -59,7 +60,8 @@
 			author: 'Please enter your name (on one line).', mail: 'Please enter a valid e-mail address, such as name@example.org.',
 			url: 'A website starts with http:// or https://.', body: 'Please write a comment (not too long).',
 			rate: 'Please wait a moment: you are posting too fast.', closed: 'The time to edit has passed.',
-			net: 'No connection to the comment server.', authorBadge: 'Author', more: 'More comments'
+			net: 'No connection to the comment server.', authorBadge: 'Author', more: 'More comments',
+			notify: 'E-mail me replies to this (confirm by e-mail first)', check: 'Check your e-mail to confirm the notifications.'
 		},
 		de: {
 			zero: 'Noch keine Kommentare', one: '1 Kommentar', other: '{n} Kommentare',
@@ -78,7 +80,8 @@
 			author: 'Bitte gib deinen Namen ein (in einer Zeile).', mail: 'Bitte gib eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de.',
 			url: 'Eine Website beginnt mit http:// oder https://.', body: 'Bitte schreibe einen Kommentar (nicht zu lang).',
 			rate: 'Einen Moment bitte: du kommentierst zu schnell.', closed: 'Die Zeit zum Bearbeiten ist vorbei.',
-			net: 'Keine Verbindung zum Kommentarserver.', authorBadge: 'Autor', more: 'Weitere Kommentare'
+			net: 'Keine Verbindung zum Kommentarserver.', authorBadge: 'Autor', more: 'Weitere Kommentare',
+			notify: 'Antworten hierauf per E-Mail (erst per E-Mail bestätigen)', check: 'Sieh in deine E-Mail, um die Benachrichtigungen zu bestätigen.'
 		}
 	};
 	/* Server error codes -> [form field, string key]. */
@@ -269,6 +272,7 @@
 		url: el('input', { type: 'url', autocomplete: 'url', inputmode: 'url', placeholder: 'https://' }),
 		text: el('textarea', { required: true, rows: '5' }),
 		hp: el('input', { type: 'text', tabindex: '-1', autocomplete: 'off' }),
+		notify: el('input', { type: 'checkbox', id: 'cd-notify', name: 'notify', value: '1' }),
 		submit: el('button.cd-btn', { type: 'submit', text: S.submit })
 	};
 	var replyNote = el('span');
@@ -283,6 +287,8 @@
 		/* The honeypot: hidden from people and assistive technology alike. */
 		el('div.cd-hp', { hidden: true, 'aria-hidden': 'true' }, field(honeypot, S.hp, f.hp)),
 		field('text', S.text, f.text, S.textNote),
+		/* Shown when the server sends mail (the thread's "notify"). */
+		f.notifyBox = el('div.cd-f.cd-check', { hidden: true }, f.notify, el('label', { for: 'cd-notify', text: S.notify })),
 		el('div.cd-submit', null, f.submit));
 	f.author.value = state.name || '';
 	f.url.value = state.url || '';
@@ -330,6 +336,7 @@
 		};
 		if (f.stamp.value) body.stamp = f.stamp.value;
 		if (f.hp.value) body[honeypot] = f.hp.value;
+		if (f.notify.checked && !f.notifyBox.hidden) body.notify = true;
 		f.submit.disabled = true;
 		say(S.sending);
 		request('POST', 'comments', body).then(function (c) {
@@ -348,7 +355,8 @@
 			var li = build(c, c.status === 'pending');
 			(c.parent && nodes[c.parent] ? nodes[c.parent].replies : list).appendChild(li);
 			if (c.status === 'published') setCount(count + 1);
-			say(c.status === 'pending' ? S.held : S.posted);
+			say((c.status === 'pending' ? S.held : S.posted) + (body.notify ? ' ' + S.check : ''));
+			f.notify.checked = false;
 			nodes[c.id].art.focus();
 		}, fieldError).then(function () { f.submit.disabled = false; });
 	});
@@ -491,6 +499,7 @@
 
 	function render(data) {
 		if (data.stamp) f.stamp.value = data.stamp;
+		f.notifyBox.hidden = !data.notify;
 		list.textContent = '';
 		nodes = {};
 		addPage(data);

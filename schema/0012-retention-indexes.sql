@@ -1,4 +1,4 @@
--- 0011: the retention pass (lib/moderation.c, hourly and at start) clears
+-- 0012: the retention pass (lib/moderation.c, hourly and at start) clears
 -- client data older than its window.  Its statements found their rows on
 -- comments_created, which holds every comment: at a million comments each
 -- statement read the whole table (about 10 s, the writer lock held, every
