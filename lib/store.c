@@ -285,6 +285,7 @@ static int files_private(const char *path)
 
 static void checkpoints_stop(struct store *s);
 static void conn_hook(struct store *s, sqlite3 *db);
+static sqlite3 *checkpoint_db_open(struct store *s);
 
 int store_new(struct store **out, const char *path, unsigned pool_size)
 {
@@ -383,12 +384,23 @@ static void pool_reopen(struct store *s)
 		if (busy)
 			pthread_cond_wait(&s->freed, &s->lock);
 	} while (busy);
+	/* The checkpoint thread's connection too: while it stays open, the
+	 * shared WAL index it opened read-only stays read-only for all. */
+	if (s->ckpt_running) {
+		pthread_mutex_lock(&s->ckpt_run);
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+	}
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
 	for (unsigned i = 0; i < s->n_conns; i++) {
 		conn_open(&s->conns[i], s->path);
 		if (s->ckpt_running && s->conns[i].db)
 			conn_hook(s, s->conns[i].db);
+	}
+	if (s->ckpt_running) {
+		s->ckpt_db = checkpoint_db_open(s);
+		pthread_mutex_unlock(&s->ckpt_run);
 	}
 	log_info("store: reopened the database after a refused write");
 	s->refused = false;
@@ -792,6 +804,10 @@ static int checkpoint_pass(struct store *s)
 {
 	int log = 0, done = 0, rc;
 
+	if (!s->ckpt_db) /* could not be opened again after a refused write */
+		s->ckpt_db = checkpoint_db_open(s);
+	if (!s->ckpt_db)
+		return SQLITE_CANTOPEN;
 	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 	if (rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX) {
 		pthread_mutex_lock(&s->writer);
@@ -832,24 +848,32 @@ static void *checkpoint_main(void *arg)
 	return NULL;
 }
 
-int store_checkpoints_start(struct store *s)
+/* The checkpoint thread's own connection, or NULL (logged). */
+static sqlite3 *checkpoint_db_open(struct store *s)
 {
 	struct store_conn c = {0};
+
+	if (conn_open(&c, s->path) < 0) {
+		if (c.db)
+			sqlite3_close(c.db);
+		return NULL;
+	}
+	sqlite3_busy_handler(c.db, checkpoint_busy, NULL);
+	return c.db;
+}
+
+int store_checkpoints_start(struct store *s)
+{
 	sigset_t all, old;
 	int r;
 
 	if (s->ckpt_running)
 		return 0;
-	r = conn_open(&c, s->path);
-	if (r < 0) {
-		if (c.db)
-			sqlite3_close(c.db);
-		return r;
-	}
-	s->ckpt_db = c.db;
+	s->ckpt_db = checkpoint_db_open(s);
+	if (!s->ckpt_db)
+		return -EIO;
 	s->ckpt_stop = false;
 	atomic_store(&s->ckpt_last, 0);
-	sqlite3_busy_handler(s->ckpt_db, checkpoint_busy, NULL);
 	/* Signals go to the daemon's main thread, not to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
