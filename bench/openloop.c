@@ -149,8 +149,8 @@ static double percentile(const struct kind *k, double p)
 		return 0.0;
 	for (size_t b = 0; b < N_BUCKETS; b++) {
 		seen += k->hist[b];
-		if (seen > want)
-			return bucket_ms(b);
+		if (seen > want) /* the last bucket is open-ended: say the worst */
+			return b == N_BUCKETS - 1 ? (double)k->max_ns / 1e6 : bucket_ms(b);
 	}
 	return bucket_ms(N_BUCKETS - 1);
 }
