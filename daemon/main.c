@@ -262,6 +262,9 @@ static int server_open(struct server *s, struct config *cfg)
 		log_err("cannot open the database %s", cfg->db);
 		return -1;
 	}
+	/* Checkpoints on a thread of their own, not in a post's COMMIT. */
+	if (store_checkpoints_start(s->store) != 0)
+		return -1;
 	return 0;
 }
 

@@ -877,9 +877,14 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 #define SHOWN                                                                                      \
 	"(status IN ('published', 'deleted') OR EXISTS"                                            \
 	" (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
-static const char sql_next_root[] =
-    "SELECT c.id FROM comments c WHERE c.thread_id = ?1 AND c.parent_id IS NULL AND c.id > ?2"
-    " AND " SHOWN " ORDER BY c.id LIMIT 1";
+/* INDEXED BY: once ANALYZE has run (PRAGMA optimize at every close),
+ * comments_parent looks selective (4 rows a value on average) and SQLite
+ * walked its NULL entries, every top-level comment of every thread, to
+ * find this thread's: 470 ms a page at a million comments, 0.3 ms on
+ * comments_top. */
+static const char sql_next_root[] = "SELECT c.id FROM comments c INDEXED BY comments_top WHERE "
+				    "c.thread_id = ?1 AND c.parent_id IS NULL AND c.id > ?2"
+				    " AND " SHOWN " ORDER BY c.id LIMIT 1";
 static const char sql_root_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
     " c.status = 'published', c.moderator IS NOT NULL FROM comments c WHERE c.root_id = ?1 AND "

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +59,18 @@ struct store {
 	unsigned n_conns;
 	struct store_conn *conns;
 	char *path;
-	bool refused;	    /* a connection had a write refused as read-only */
-	bool reopening;	    /* waiting for every connection to come back */
-	time_t next_reopen; /* no reopen before this */
+	/* Background checkpoints (store_checkpoints_start): the thread, its
+	 * own connection, and a request from the commits' WAL hook. */
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	pthread_mutex_t ckpt_run; /* one checkpoint at a time in this process */
+	pthread_t ckpt_thread;
+	sqlite3 *ckpt_db;
+	bool ckpt_running, ckpt_stop, ckpt_wanted;
+	atomic_int ckpt_last; /* the WAL's size (frames) after the last pass */
+	bool refused;	      /* a connection had a write refused as read-only */
+	bool reopening;	      /* waiting for every connection to come back */
+	time_t next_reopen;   /* no reopen before this */
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -97,7 +108,13 @@ static int conn_open(struct store_conn *c, const char *path)
 	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
 			       "PRAGMA secure_delete=ON;"
 			       "PRAGMA synchronous=FULL;"
-			       "PRAGMA journal_size_limit=4194304;"
+			       /* The WAL file keeps up to 24 MiB when it starts
+				* over instead of shrinking and growing again (a
+				* commit that grows the file makes its fsync write
+				* the file's metadata too); the checkpoint thread
+				* starts it over past STORE_WAL_FRAMES_MAX (16 MiB)
+				* and what arrives during that pass. */
+			       "PRAGMA journal_size_limit=25165824;"
 			       /* 512 KiB of page cache per connection: blog-sized
 				* databases fit, and the pool stays small. */
 			       "PRAGMA cache_size=-512;");
@@ -154,6 +171,10 @@ static int apply_migrations(sqlite3 *db, int version)
 	char pragma[64];
 	int broken = 0, r;
 
+	/* Nothing to apply, nothing to check: foreign_key_check reads every
+	 * row (seconds at a million comments, at every start). */
+	if (version >= store_schema_version())
+		return 0;
 	for (int i = version; i < store_schema_version(); i++) {
 		log_info("store: applying migration %s", schema_files[i].name);
 		r = exec_sql(db, (const char *)schema_files[i].data);
@@ -262,6 +283,10 @@ static int files_private(const char *path)
 	return r;
 }
 
+static void checkpoints_stop(struct store *s);
+static void conn_hook(struct store *s, sqlite3 *db);
+static sqlite3 *checkpoint_db_open(struct store *s);
+
 int store_new(struct store **out, const char *path, unsigned pool_size)
 {
 	struct store *s;
@@ -275,6 +300,9 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->writer, NULL);
 	pthread_mutex_init(&s->group_lock, NULL);
+	pthread_mutex_init(&s->ckpt_lock, NULL);
+	pthread_mutex_init(&s->ckpt_run, NULL);
+	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->group_done, NULL);
 	s->queue_tail = &s->queue;
 	pthread_cond_init(&s->freed, NULL);
@@ -322,6 +350,7 @@ struct store *store_free(struct store *s)
 {
 	if (!s)
 		return NULL;
+	checkpoints_stop(s);
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
 	free(s->conns);
@@ -331,6 +360,9 @@ struct store *store_free(struct store *s)
 	pthread_mutex_destroy(&s->writer);
 	pthread_mutex_destroy(&s->group_lock);
 	pthread_cond_destroy(&s->group_done);
+	pthread_mutex_destroy(&s->ckpt_lock);
+	pthread_mutex_destroy(&s->ckpt_run);
+	pthread_cond_destroy(&s->ckpt_wake);
 	free(s);
 	return NULL;
 }
@@ -352,10 +384,24 @@ static void pool_reopen(struct store *s)
 		if (busy)
 			pthread_cond_wait(&s->freed, &s->lock);
 	} while (busy);
+	/* The checkpoint thread's connection too: while it stays open, the
+	 * shared WAL index it opened read-only stays read-only for all. */
+	if (s->ckpt_running) {
+		pthread_mutex_lock(&s->ckpt_run);
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+	}
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
-	for (unsigned i = 0; i < s->n_conns; i++)
+	for (unsigned i = 0; i < s->n_conns; i++) {
 		conn_open(&s->conns[i], s->path);
+		if (s->ckpt_running && s->conns[i].db)
+			conn_hook(s, s->conns[i].db);
+	}
+	if (s->ckpt_running) {
+		s->ckpt_db = checkpoint_db_open(s);
+		pthread_mutex_unlock(&s->ckpt_run);
+	}
 	log_info("store: reopened the database after a refused write");
 	s->refused = false;
 	s->next_reopen = time(NULL) + 1;
@@ -659,12 +705,22 @@ int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void
 
 int store_checkpoint_truncate(struct store_conn *c)
 {
-	int rc = SQLITE_BUSY;
+	struct store *s = c->owner;
+	int rc;
 
-	/* Readers in other threads delay a TRUNCATE checkpoint; the busy
-	 * handler waits for them, a few rounds at most. */
+	/* The bulk of the copy first, without holding up anyone; then the
+	 * rest and the truncation with this process's writers queued on the
+	 * writer lock (in SQLite's busy handler they would sleep up to 100 ms
+	 * a try).  Readers in other threads delay a TRUNCATE checkpoint; the
+	 * busy handler waits for them, a few rounds at most. */
+	pthread_mutex_lock(&s->ckpt_run);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_lock(&s->writer);
+	rc = SQLITE_BUSY;
 	for (int i = 0; i < 5 && rc == SQLITE_BUSY; i++)
 		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	pthread_mutex_unlock(&s->writer);
+	pthread_mutex_unlock(&s->ckpt_run);
 	if (rc == SQLITE_OK)
 		return 0;
 	if (rc == SQLITE_BUSY) {
@@ -672,6 +728,184 @@ int store_checkpoint_truncate(struct store_conn *c)
 		return STORE_BUSY;
 	}
 	return store_write_error(c, rc, "checkpoint");
+}
+
+/* ---- background checkpoints ------------------------------------------ *
+ *
+ * SQLite copies the WAL back into the database file (a checkpoint) inside
+ * the COMMIT that takes the WAL past wal_autocheckpoint (1000 pages): the
+ * committing thread writes every page changed since the last one and
+ * fsyncs the database file before COMMIT returns.  Under group commit that
+ * thread leads a batch, so every post of the batch, and every post queued
+ * behind it, waited for the copy: at 2,000 posts a second a checkpoint ran
+ * several times a second and took 5-40 ms each (docs/performance.md,
+ * "The POST stall").  Here the pooled connections do not checkpoint; their
+ * commits' WAL hook wakes a thread that checkpoints on a connection of its
+ * own, PASSIVE (it waits for no reader and no writer, and none wait for
+ * it).  SQLite starts the WAL over at the first write transaction that
+ * finds it wholly copied and no reader in it; when writers keep adding
+ * frames faster than the copy catches up, the WAL passes
+ * STORE_WAL_FRAMES_MAX and the thread copies the last frames holding the
+ * writer lock, which in-process writers queue on (one short copy and an
+ * fsync), so the WAL cannot grow without bound. */
+
+#define STORE_WAL_FRAMES     1000 /* copy every this many new frames (SQLite's default) */
+#define STORE_WAL_FRAMES_MAX 4000 /* then start the WAL over, writers held */
+
+/* The WAL hook of the pooled connections, run after each commit with the
+ * WAL's size in frames: wakes the checkpoint thread once the WAL has grown
+ * by STORE_WAL_FRAMES since the thread's last pass, or started over and
+ * grown by as much (no I/O here). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+	int last = atomic_load_explicit(&s->ckpt_last, memory_order_relaxed);
+
+	(void)db;
+	(void)name;
+	if (frames >= last + STORE_WAL_FRAMES || (frames < last && frames >= STORE_WAL_FRAMES)) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_wanted = true;
+		pthread_cond_signal(&s->ckpt_wake);
+		pthread_mutex_unlock(&s->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+/* Replaces SQLite's automatic checkpoint of a connection by the hook
+ * (sqlite3_wal_hook replaces wal_autocheckpoint's). */
+static void conn_hook(struct store *s, sqlite3 *db)
+{
+	sqlite3_wal_hook(db, wal_hook, s);
+}
+
+/* The checkpoint connection's busy handler: readers leave the WAL within
+ * a millisecond or two, and this process's writers wait meanwhile, so
+ * wait 100 us at a time, 2 ms at most (SQLite's own handler sleeps 1, 2,
+ * 5, 10 ... 100 ms between tries), then try again on a later pass. */
+static int checkpoint_busy(void *arg, int count)
+{
+	(void)arg;
+	if (count >= 20)
+		return 0;
+	usleep(100);
+	return 1;
+}
+
+/* Copies the WAL back without holding up anyone (PASSIVE).  Under steady
+ * writes the WAL never starts over by itself: a writer restarts it only
+ * when it begins on a wholly copied WAL with no reader left in it, and
+ * the next batch begins as soon as the last one committed.  So past
+ * STORE_WAL_FRAMES_MAX the rest is copied with this process's writers
+ * held on the writer lock, RESTART (which also waits, briefly, for
+ * readers to leave the WAL), and the next writer starts the WAL over.
+ * 0 or the SQLite error. */
+static int checkpoint_pass(struct store *s)
+{
+	int log = 0, done = 0, rc;
+
+	if (!s->ckpt_db) /* could not be opened again after a refused write */
+		s->ckpt_db = checkpoint_db_open(s);
+	if (!s->ckpt_db)
+		return SQLITE_CANTOPEN;
+	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX) {
+		pthread_mutex_lock(&s->writer);
+		rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_RESTART, &log,
+					       &done);
+		pthread_mutex_unlock(&s->writer);
+		if (rc == SQLITE_OK)
+			log = 0; /* the next writer starts the WAL over */
+	}
+	atomic_store(&s->ckpt_last, log > 0 ? log : 0);
+	return rc == SQLITE_BUSY ? SQLITE_OK : rc; /* readers in the way: next time */
+}
+
+static void *checkpoint_main(void *arg)
+{
+	struct store *s = arg;
+	time_t warned = 0;
+
+	pthread_mutex_lock(&s->ckpt_lock);
+	while (!s->ckpt_stop) {
+		if (!s->ckpt_wanted) {
+			pthread_cond_wait(&s->ckpt_wake, &s->ckpt_lock);
+			continue;
+		}
+		s->ckpt_wanted = false;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_mutex_lock(&s->ckpt_run);
+		int rc = checkpoint_pass(s);
+		pthread_mutex_unlock(&s->ckpt_run);
+		if (rc != SQLITE_OK && time(NULL) >= warned + 60) {
+			warned = time(NULL);
+			log_warn("store: checkpoint failed: %s (retried after the next commits)",
+				 sqlite3_errstr(rc));
+		}
+		pthread_mutex_lock(&s->ckpt_lock);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	return NULL;
+}
+
+/* The checkpoint thread's own connection, or NULL (logged). */
+static sqlite3 *checkpoint_db_open(struct store *s)
+{
+	struct store_conn c = {0};
+
+	if (conn_open(&c, s->path) < 0) {
+		if (c.db)
+			sqlite3_close(c.db);
+		return NULL;
+	}
+	sqlite3_busy_handler(c.db, checkpoint_busy, NULL);
+	return c.db;
+}
+
+int store_checkpoints_start(struct store *s)
+{
+	sigset_t all, old;
+	int r;
+
+	if (s->ckpt_running)
+		return 0;
+	s->ckpt_db = checkpoint_db_open(s);
+	if (!s->ckpt_db)
+		return -EIO;
+	s->ckpt_stop = false;
+	atomic_store(&s->ckpt_last, 0);
+	/* Signals go to the daemon's main thread, not to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&s->ckpt_thread, NULL, checkpoint_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		log_err("store: cannot start the checkpoint thread: %s", strerror(r));
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+		return -r;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ckpt_running = true;
+	for (unsigned i = 0; i < s->n_conns; i++)
+		if (s->conns[i].db)
+			conn_hook(s, s->conns[i].db);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void checkpoints_stop(struct store *s)
+{
+	if (!s->ckpt_running)
+		return;
+	pthread_mutex_lock(&s->ckpt_lock);
+	s->ckpt_stop = true;
+	pthread_cond_signal(&s->ckpt_wake);
+	pthread_mutex_unlock(&s->ckpt_lock);
+	pthread_join(s->ckpt_thread, NULL);
+	sqlite3_close(s->ckpt_db);
+	s->ckpt_db = NULL;
+	s->ckpt_running = false;
 }
 
 /* Runs a one-row PRAGMA query; copies its text into out. */

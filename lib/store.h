@@ -40,6 +40,13 @@ enum {
  * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
 int store_new(struct store **out, const char *path, unsigned pool_size);
 
+/* Moves checkpoints off the commits (the daemon; call before the pool is
+ * used): the pooled connections stop copying the WAL back into the
+ * database inside the COMMIT that passes 1000 pages, and a thread of the
+ * store does it on its own connection, PASSIVE, so that no writer waits
+ * for the copy and its fsync.  Stopped by store_free.  0 or negative. */
+int store_checkpoints_start(struct store *s);
+
 /* Closes every connection (PRAGMA optimize first).  NULL-safe; returns NULL. */
 struct store *store_free(struct store *s);
 
@@ -117,8 +124,10 @@ int store_write_error(struct store_conn *c, int rc, const char *what);
 /* Copies the whole WAL into the database file and truncates the WAL to
  * zero bytes, so that page images written before an erasure (the erased
  * rows themselves) do not linger in it; secure_delete has zeroed them in
- * the database.  Call outside a transaction.  0, STORE_BUSY when readers
- * kept it from finishing, STORE_FULL/STORE_READONLY, or negative. */
+ * the database.  Call outside a transaction.  This process's writers wait
+ * for the last part of the copy (not for the bulk of it).  0, STORE_BUSY
+ * when readers kept it from finishing, STORE_FULL/STORE_READONLY, or
+ * negative. */
 int store_checkpoint_truncate(struct store_conn *c);
 
 /* The settings a connection really runs with, read back from SQLite. */

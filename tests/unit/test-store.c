@@ -94,6 +94,89 @@ static void test_private_files(void)
 	store_free(s);
 }
 
+static long long size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Commits of `rows` rows of 3,000 random bytes each (a page apiece). */
+static int write_pages(struct store *s, int commits, int rows)
+{
+	static const char insert_sql[] = "INSERT INTO bulk(x) VALUES (randomblob(3000))";
+	struct store_conn *c = store_acquire(s);
+	int r = 0;
+
+	for (int i = 0; i < commits && r == 0; i++) {
+		r = store_begin(c);
+		for (int k = 0; k < rows && r == 0; k++)
+			r = store_run(c, store_stmt(c, insert_sql), "insert");
+		r = r == 0 ? store_commit(c) : r;
+	}
+	store_release(s, c);
+	return r;
+}
+
+/* store_checkpoints_start: the commits no longer copy the WAL back, the
+ * store's thread does (the database file grows while nobody commits), the
+ * WAL starts over instead of growing without bound under steady writes,
+ * a truncating checkpoint still works beside the thread, nothing is lost,
+ * and store_free stops the thread. */
+static void test_background_checkpoints(void)
+{
+	char path[512], wal[560];
+	struct store *s = NULL;
+	struct store_conn *c;
+	long long before, wal_max = 0;
+	int waited = 0;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "ckpt.db"));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	is_int(store_new(&s, path, 3), 0, "a store for background checkpoints");
+	is_int(store_checkpoints_start(s), 0, "the checkpoint thread starts");
+	is_int(store_checkpoints_start(s), 0, "starting it twice is harmless");
+	c = store_acquire(s);
+	is_int(store_exec(c, "CREATE TABLE bulk(x BLOB)"), 0, "a table");
+	store_release(s, c);
+	before = size_of(path);
+	/* 1,300 frames or so: past the 1,000 that wake the thread. */
+	is_int(write_pages(s, 130, 10), 0, "130 commits of 10 pages");
+	while (size_of(path) < before + (2LL << 20) && waited++ < 1000)
+		usleep(10000);
+	ok(size_of(path) >= before + (2LL << 20),
+	   "the thread copied the WAL into the database file (%lld -> %lld bytes)", before,
+	   size_of(path));
+	/* 12,000 frames more, which would make a 48 MiB WAL without a restart
+	 * (the thread starts it over past 4,000 frames plus what arrives
+	 * meanwhile: about 20 MiB, and 24 MiB is the most a WAL keeps). */
+	for (int i = 0; i < 40; i++) {
+		if (write_pages(s, 30, 10) != 0)
+			break;
+		if (size_of(wal) > wal_max)
+			wal_max = size_of(wal);
+	}
+	ok(wal_max > 0 && wal_max <= (25LL << 20),
+	   "under steady writes the WAL starts over (at most %lld bytes)", wal_max);
+	c = store_acquire(s);
+	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "every committed row is there");
+	is_int(store_checkpoint_truncate(c), 0, "a truncating checkpoint beside the thread");
+	ok(size_of(wal) == 0, "empties the WAL");
+	store_release(s, c);
+	s = store_free(s);
+	ok(s == NULL, "store_free stops the thread");
+	is_int(store_new(&s, path, 1), 0, "reopened");
+	c = store_acquire(s);
+	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "and the rows are all there");
+	sqlite3_stmt *st = store_stmt(c, "PRAGMA quick_check");
+	ok(st && sqlite3_step(st) == SQLITE_ROW &&
+	       strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0,
+	   "the database passes quick_check");
+	sqlite3_reset(st);
+	store_release(s, c);
+	store_free(s);
+}
+
 /* Every connection of a pool (the daemon's is threads + 2) runs with
  * synchronous=FULL, WAL and foreign keys: each is borrowed at once, so each
  * is a different one. */
@@ -191,6 +274,7 @@ int main(void)
 	store_free(s);
 
 	test_private_files();
+	test_background_checkpoints();
 	fixture_close(&fx);
 	return done_testing();
 }
