@@ -962,8 +962,8 @@ static const char sql_old_spam[] =
 /* On the partial indexes of schema 0012 (comments that still hold such
  * data), not on comments_created (every comment: the whole table read). */
 static const char sql_old_ips[] =
-    "UPDATE comments INDEXED BY comments_client_data SET ip = NULL, ip_sealed = NULL, user_agent = "
-    "NULL, referrer = NULL"
+    "UPDATE comments INDEXED BY comments_client_data"
+    " SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
     " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
     " OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD;
 static const char sql_old_domains[] =

@@ -31,7 +31,9 @@ struct sender {
 };
 
 /* A transport for outbox_run that delivers through children of s->program;
- * s must outlive the transport's use. */
+ * s must outlive the transport's use.  The process must ignore SIGPIPE (the
+ * daemon does): a child that exits before reading its request is then a
+ * failed write and a retry, not the end of the process. */
 struct outbox_transport sender_transport(struct sender *s);
 
 /* The child's side: reads one request from fd in, sends it, writes the
