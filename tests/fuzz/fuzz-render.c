@@ -1,6 +1,7 @@
 /* fuzz-render: comment text through render_markdown, and a check that the
  * HTML is inert: only the tags the renderer may emit (<p>, <br>, <em>,
- * <strong>, <code>, <pre>, <a href="..." rel="nofollow ugc">), no "<script",
+ * <strong>, <code>, <pre>, <ul>, <ol [start="N"]>, <li>, <blockquote>,
+ * <a href="..." rel="nofollow ugc">, bare URLs included), no "<script",
  * every '&' an entity the escaper writes, quotes and '>' only inside tags,
  * and every href an http, https or mailto URL (so never javascript:).  Any
  * violation aborts. */
@@ -12,9 +13,11 @@
 #include <stdbool.h>
 #include <strings.h>
 
-static const char *const tags[] = {"<p>",      "</p>",	    "<br>",   "<em>",	 "</em>",
-				   "<strong>", "</strong>", "<code>", "</code>", "<pre>",
-				   "</pre>",   "</a>",	    NULL};
+static const char *const tags[] = {
+    "<p>",    "</p>",	 "<br>",  "<em>",   "</em>",	    "<strong>",	     "</strong>",
+    "<code>", "</code>", "<pre>", "</pre>", "</a>",	    "<ul>",	     "</ul>",
+    "<ol>",   "</ol>",	 "<li>",  "</li>",  "<blockquote>", "</blockquote>", NULL};
+static const char ol_start[] = "<ol start=\"";
 static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;", NULL};
 static const char a_open[] = "<a href=\"";
 static const char a_rel[] = "\" rel=\"nofollow ugc\">";
@@ -88,6 +91,15 @@ static void check_html(const char *html)
 				fuzz_assert(!in_link);
 				in_link = true;
 				p = q + sizeof(a_rel) - 1;
+				continue;
+			}
+			if (strncmp(p, ol_start, sizeof(ol_start) - 1) == 0) {
+				const char *q = p + sizeof(ol_start) - 1;
+				fuzz_assert(*q >= '0' && *q <= '9');
+				while (*q >= '0' && *q <= '9')
+					q++;
+				fuzz_assert(q[0] == '"' && q[1] == '>');
+				p = q + 2;
 				continue;
 			}
 			n = starts_with_any(p, tags);
