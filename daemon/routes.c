@@ -229,6 +229,29 @@ static void post_counts(struct request *req, struct reply *rep)
 	json_decref(paths);
 }
 
+/* POST /api/v1/preview {"text"}: the text as a comment with it would be
+ * shown, through the renderer that stores comments. */
+static void post_preview(struct request *req, struct reply *rep)
+{
+	struct comment_error err;
+	char *text = NULL, *html = NULL;
+	int r;
+
+	r = wire_preview_json(req->body.data, req->body.len, &text, &err);
+	if (r == 0)
+		r = comment_preview(req->snap->cfg, text, &html, &err);
+	if (r == 0) {
+		rep->json = json_pack("{s:s}", "html", html);
+		rep->status = rep->json ? 200 : 500;
+		if (!rep->json)
+			reply_internal(rep);
+	} else {
+		reply_comment_error(rep, r, &err);
+	}
+	free(html);
+	free(text);
+}
+
 static void get_health(struct request *req, struct reply *rep)
 {
 	bool ok = store_healthy(req->server->store);
@@ -293,6 +316,7 @@ static const struct route public_routes[] = {
     {"/api/v1/comments/{id}", "PATCH, DELETE, OPTIONS", NULL, NULL, author_edit, author_delete,
      BODY_JSON},
     {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON},
+    {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON},
     {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0},
 };
 

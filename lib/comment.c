@@ -196,17 +196,24 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		}
 	}
 
-	if (!in->text)
+	return comment_text_check(cfg, in->text, err);
+}
+
+int comment_text_check(const struct config *cfg, const char *text, struct comment_error *err)
+{
+	size_t chars;
+
+	if (!text)
 		return comment_fail(err, 422, "missing_text", "The comment is empty.");
-	if (!text_utf8_valid(in->text, strlen(in->text), &chars))
+	if (!text_utf8_valid(text, strlen(text), &chars))
 		return comment_fail(err, 400, "invalid_utf8", "The comment is not valid UTF-8.");
-	if (text_has_controls(in->text, true))
+	if (text_has_controls(text, true))
 		return comment_fail(err, 422, "invalid_text",
 				    "The comment contains control characters.");
 	{
 		/* Whitespace-only text counts as empty; the text itself is stored
 		 * as written. */
-		char *copy = strdup(in->text);
+		char *copy = strdup(text);
 		bool empty;
 		if (!copy)
 			return -ENOMEM;
@@ -220,6 +227,20 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		return comment_fail(err, 422, "text_too_long",
 				    "The comment is longer than %u characters.", cfg->max_text);
 	return 0;
+}
+
+int comment_preview(const struct config *cfg, const char *text, char **html,
+		    struct comment_error *err)
+{
+	int r = comment_text_check(cfg, text, err);
+
+	if (r)
+		return r;
+	r = render_markdown(text, strlen(text), html);
+	if (r > 0)
+		return comment_fail(err, 422, "text_too_long",
+				    "The comment is too long to display.");
+	return r;
 }
 
 int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES])

@@ -104,6 +104,17 @@ int comment_store_result(int r, struct comment_error *err);
  * with err filled. */
 int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err);
 
+/* Checks a comment's text by the rules for new comments (valid UTF-8, no
+ * control characters but line breaks and tabs, not blank, at most
+ * cfg->max_text characters).  0 or COMMENT_INVALID with err. */
+int comment_text_check(const struct config *cfg, const char *text, struct comment_error *err);
+
+/* Renders text as a new comment with it would be shown (POST
+ * /api/v1/preview): checked by comment_text_check, then lib/render.  0 with
+ * *html (caller frees), COMMENT_INVALID with err, or negative. */
+int comment_preview(const struct config *cfg, const char *text, char **html,
+		    struct comment_error *err);
+
 /* Checks a thread path: starts with one '/', at most COMMENT_THREAD_MAX
  * bytes, valid UTF-8, no control characters, spaces, backslashes or "."/".."
  * segments.  0 or COMMENT_INVALID with err. */

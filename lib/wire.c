@@ -272,6 +272,34 @@ out:
 	return r;
 }
 
+int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err)
+{
+	json_t *root = NULL, *v;
+	const char *key;
+	int r;
+
+	*text = NULL;
+	r = wire_json(body, len, &root, err);
+	if (r != 0)
+		return r;
+	if (!json_is_object(root)) {
+		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "text") != 0) {
+			r = comment_fail(err, 400, "unknown_field",
+					 "Send only the text to preview.");
+			goto out;
+		}
+	}
+	r = take_string(root, "text", text, err);
+out:
+	json_decref(root);
+	return r;
+}
+
 /* Prefixes the failed thread check's message with the path's position. */
 static int thread_failed(size_t i, struct comment_error *err)
 {

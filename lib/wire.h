@@ -2,7 +2,8 @@
  * lib's structures.
  *
  * Everything here reads untrusted bytes: a JSON comment body, the no-JS
- * form body, an author's PATCH body, the counts body and the thread query.
+ * form body, an author's PATCH body, the preview body, the counts body and
+ * the thread query.
  * A refusal is a COMMENT_INVALID with a comment_error (status 400 or 422,
  * a machine code and a sentence), never a crash.  Fuzzed by
  * tests/fuzz/fuzz-json-comment.c and fuzz-query.c.
@@ -52,6 +53,11 @@ int wire_json(const char *body, size_t len, json_t **out, struct comment_error *
  * COMMENT_INVALID with err, or negative. */
 int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		     struct comment_error *err);
+
+/* The preview body: an object {"text": string} and nothing else.  0 with
+ * *text (caller frees; NULL when absent or null), COMMENT_INVALID with err,
+ * or negative. */
+int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err);
 
 /* The counts body: a JSON array of at most WIRE_COUNTS_MAX valid thread
  * paths.  0 with *paths owned by the caller, COMMENT_INVALID with err, or

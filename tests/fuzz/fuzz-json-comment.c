@@ -2,7 +2,8 @@
  * lib/wire's wire_comment_json (the JSON and its fields) and, for the same
  * bytes, wire_comment_form (the no-JS form), then comment_validate against
  * the default configuration and rendering of an accepted text, as
- * lib/submit does. */
+ * lib/submit does; and the same bytes as a preview body (wire_preview_json,
+ * comment_preview). */
 #include "fuzz.h"
 
 #include "comment.h"
@@ -61,6 +62,34 @@ static void check_parsed(struct wire_comment *w)
 		check_refused(r, &err);
 }
 
+/* The same bytes as a POST /api/v1/preview body, through the daemon's
+ * path: wire_preview_json, then comment_preview. */
+static void check_preview(const uint8_t *data, size_t size)
+{
+	struct comment_error err = {0};
+	char *text = NULL, *html = NULL;
+	size_t chars;
+	int r = wire_preview_json((const char *)data, size, &text, &err);
+
+	if (r != 0) {
+		fuzz_assert(text == NULL);
+		check_refused(r, &err);
+		return;
+	}
+	r = comment_preview(cfg, text, &html, &err);
+	if (r == 0) {
+		fuzz_assert(text && text_utf8_valid(text, strlen(text), &chars));
+		fuzz_assert(chars <= cfg->max_text);
+		fuzz_assert(html && text_utf8_valid(html, strlen(html), NULL));
+		fuzz_assert(strstr(html, "<script") == NULL);
+	} else {
+		fuzz_assert(html == NULL);
+		check_refused(r, &err);
+	}
+	free(html);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct comment_error err = {0};
@@ -86,5 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		check_refused(r, &err);
 	wire_comment_clear(&w);
+	check_preview(data, size);
 	return 0;
 }

@@ -905,6 +905,37 @@ static void test_store(void)
 	config_free(c);
 }
 
+/* comment_preview: the rules for texts, then the renderer that stores
+ * comments. */
+static void test_preview(void)
+{
+	struct config *c = NULL;
+	struct comment_error err = {0};
+	char errs[CONFIG_ERR_MAX], *html = NULL;
+
+	config_new(&c);
+	config_set(c, "max_text", "40", errs);
+	is_int(comment_preview(c, "- een\n- https://example.org", &html, &err), 0, "a preview");
+	is_str(html,
+	       "<ul>\n<li>een</li>\n<li><a href=\"https://example.org\" rel=\"nofollow ugc\">"
+	       "https://example.org</a></li>\n</ul>",
+	       "rendered as a stored comment would be");
+	free(html);
+	html = NULL;
+	is_int(comment_preview(c, " \n\t", &html, &err), COMMENT_INVALID, "blank text refused");
+	is_str(err.code, "missing_text", "  missing_text");
+	ok(html == NULL, "  no html");
+	is_int(comment_preview(c, NULL, &html, &err), COMMENT_INVALID, "no text refused");
+	is_int(comment_preview(c, "0123456789012345678901234567890123456789x", &html, &err),
+	       COMMENT_INVALID, "longer than max_text refused");
+	is_str(err.code, "text_too_long", "  text_too_long");
+	is_int(comment_preview(c, "a\x01b", &html, &err), COMMENT_INVALID, "control characters");
+	is_str(err.code, "invalid_text", "  invalid_text");
+	is_int(comment_preview(c, "\xff", &html, &err), COMMENT_INVALID, "invalid UTF-8");
+	is_int(err.status, 400, "  400");
+	config_free(c);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir(&fx, "comment") != 0)
@@ -914,6 +945,7 @@ int main(void)
 	test_normalise();
 	test_names();
 	test_store();
+	test_preview();
 
 	fixture_close(&fx);
 	return done_testing();

@@ -214,6 +214,39 @@ static void test_query(void)
 	       "after at INT64_MAX");
 }
 
+static void preview(const char *body, int want, const char *code, const char *text, const char *why)
+{
+	struct comment_error err = {0};
+	char *got = (char *)1;
+	int r = wire_preview_json(body, strlen(body), &got, &err);
+
+	is_int(r, want, "preview: %s", why);
+	if (code)
+		is_str(err.code, code, "  code %s", code);
+	if (r == 0)
+		is_str(got, text, "  text");
+	else
+		ok(got == NULL, "  no text");
+	if (r == 0)
+		free(got);
+}
+
+static void test_preview(void)
+{
+	preview("{\"text\":\"*hoi*\"}", 0, NULL, "*hoi*", "a text");
+	preview("{}", 0, NULL, NULL, "no text: NULL (the rules for texts refuse it)");
+	preview("{\"text\":null}", 0, NULL, NULL, "null text");
+	preview("{\"text\":\"x\",\"thread\":\"/p\"}", COMMENT_INVALID, "unknown_field", NULL,
+		"another field");
+	preview("{\"text\":5}", COMMENT_INVALID, "invalid_type", NULL, "a number");
+	preview("{\"text\":\"a\\u0000b\"}", COMMENT_INVALID, "invalid_json", NULL,
+		"a NUL (jansson refuses it)");
+	preview("[\"x\"]", COMMENT_INVALID, "invalid_json", NULL, "an array");
+	preview("{\"text\":", COMMENT_INVALID, "invalid_json", NULL, "cut short");
+	preview("{\"text\":\"a\",\"text\":\"b\"}", COMMENT_INVALID, "invalid_json", NULL,
+		"a duplicate key");
+}
+
 int main(void)
 {
 	test_json();
@@ -221,5 +254,6 @@ int main(void)
 	test_change();
 	test_counts();
 	test_query();
+	test_preview();
 	return done_testing();
 }
