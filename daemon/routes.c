@@ -4,6 +4,7 @@
 
 #include "cache.h"
 #include "comment.h"
+#include "likes.h"
 #include "render.h"
 #include "submit.h"
 #include "wire.h"
@@ -177,12 +178,36 @@ static int thread_body(struct request *req, const struct wire_thread_query *q, c
 	return r;
 }
 
+/* What the widget needs to know of the site's settings, as JSON members
+ * for the thread's answer: "likes_enabled".  NULL on OOM. */
+static char *reader_settings(struct request *req)
+{
+	char *out = NULL;
+
+	if (asprintf(&out, "\"likes_enabled\":%s", req->snap->cfg->likes ? "true" : "false") < 0)
+		return NULL;
+	return out;
+}
+
+/* etag becomes the ETag of its answer with extra spliced in. */
+static void etag_with(char etag[CACHE_ETAG_MAX], const char *extra)
+{
+	char *both = NULL;
+
+	if (asprintf(&both, "%s%s", etag, extra) < 0) {
+		etag[0] = '\0';
+		return;
+	}
+	etag_of(both, etag);
+	free(both);
+}
+
 static void get_comments(struct request *req, struct reply *rep)
 {
 	struct wire_thread_query q;
 	struct comment_error err;
 	char stamp[KEYS_STAMP_MAX];
-	char *body = NULL;
+	char *body = NULL, *settings;
 	int r;
 
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
@@ -194,18 +219,22 @@ static void get_comments(struct request *req, struct reply *rep)
 		reply_comment_error(rep, r, &err);
 		return;
 	}
-	/* The stamp changes every second; it is spliced into the answer and is
-	 * not part of the ETag.  body ends with '}'. */
+	settings = reader_settings(req);
+	/* The stamp changes every second and the site's settings with a
+	 * reload; they are spliced into the answer (body ends with '}').  The
+	 * settings count in the ETag, the stamp does not. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
-	if (asprintf(&rep->text, "%.*s,\"stamp\":\"%s\"}", (int)strlen(body) - 1, body, stamp) <
-	    0) {
+	if (!settings || asprintf(&rep->text, "%.*s,%s,\"stamp\":\"%s\"}", (int)strlen(body) - 1,
+				  body, settings, stamp) < 0) {
 		rep->text = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
 	} else {
+		etag_with(rep->etag, settings);
 		rep->content_type = "application/json; charset=utf-8";
 		rep->status = 200;
 	}
+	free(settings);
 	free(body);
 }
 
@@ -250,6 +279,38 @@ static void post_preview(struct request *req, struct reply *rep)
 	}
 	free(html);
 	free(text);
+}
+
+/* POST /api/v1/comments/{id}/like: toggles the client's like. */
+static void post_like(struct request *req, struct reply *rep)
+{
+	unsigned char voter[KEYS_HASH_BYTES];
+	struct comment_error err = {0};
+	struct likes_result res;
+	struct store_conn *c;
+	unsigned wait;
+	int r;
+
+	wait =
+	    ratelimit_take(req->server->like_limit, request_client_key(req), monotonic_seconds());
+	if (wait) {
+		reply_error(rep, 429, "rate_limited",
+			    "Too many likes from your address; please wait a moment.");
+		rep->retry_after = wait;
+		return;
+	}
+	likes_voter(req->server->keys, &req->client, req->id, voter);
+	c = store_acquire(req->server->store);
+	r = likes_toggle(c, req->snap->cfg, req->id, voter, (int64_t)time(NULL), &res, &err);
+	store_release(req->server->store, c);
+	if (r == 0) {
+		rep->json = likes_json(&res);
+		rep->status = 200;
+		if (!rep->json)
+			reply_internal(rep);
+	} else {
+		reply_comment_error(rep, r, &err);
+	}
 }
 
 static void get_health(struct request *req, struct reply *rep)
@@ -315,6 +376,8 @@ static const struct route public_routes[] = {
      BODY_JSON | BODY_FORM},
     {"/api/v1/comments/{id}", "PATCH, DELETE, OPTIONS", NULL, NULL, author_edit, author_delete,
      BODY_JSON},
+    {"/api/v1/comments/{id}/like", "POST, OPTIONS", NULL, post_like, NULL, NULL,
+     BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON},
     {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON},
     {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0},

@@ -32,6 +32,8 @@ struct snapshot {
 	char site_host[NET_ORIGIN_MAX];	   /* host of the first origin, or "" */
 };
 
+#define LIKE_BURST 10 /* likes a client may give in a quick burst */
+
 struct server {
 	struct keys *keys;
 	struct store *store;
@@ -39,6 +41,7 @@ struct server {
 	struct cache *thread_cache; /* rendered GET /api/v1/comments answers */
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
+	struct ratelimit *like_limit;	 /* likes per client (like_rate_limit) */
 	pthread_mutex_t snap_lock;
 	struct snapshot *snap;
 	struct MHD_Daemon *mhd;

@@ -607,7 +607,7 @@ int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comme
  * published reply hangs below. */
 static const char sql_thread_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'deleted'"
+    " c.status = 'deleted', c.likes"
     " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
     " AND c.root_id IN"
     " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
@@ -640,6 +640,7 @@ static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, 
 		    .avatar = (const char *)sqlite3_column_text(st, 6),
 		    .published = true,
 		    .deleted = sqlite3_column_int(st, 7) != 0,
+		    .likes = sqlite3_column_int64(st, 8),
 		};
 		r = thread_tree_add(tree, &v);
 		if (r < 0)
@@ -765,7 +766,7 @@ int comment_previously_approved(struct store_conn *c,
 
 static const char sql_load[] =
     "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip, c.user_agent,"
-    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash"
+    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash, c.likes"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
 static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
@@ -808,6 +809,7 @@ static int row_from(sqlite3_stmt *st, struct comment_row *row)
 	row->created = sqlite3_column_int64(st, 11);
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
+	row->likes = sqlite3_column_int64(st, 14);
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;

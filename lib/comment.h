@@ -181,6 +181,7 @@ struct comment_row {
 	unsigned char email_hash[KEYS_HASH_BYTES];
 	bool has_edit_hash;
 	unsigned char edit_hash[KEYS_HASH_BYTES];
+	int64_t likes;
 };
 
 /* Loads comment id.  1 found (caller clears *out), 0 none, negative. */

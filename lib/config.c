@@ -76,6 +76,8 @@ static const struct setting settings[] = {
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0},
     {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0},
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0},
+    {"likes", SETTING_CHOICE, FIELD(likes), "on", 0, 0, off_on_names, 0, 0},
+    {"like_rate_limit", SETTING_UINT, FIELD(like_rate_limit), "30", 0, 100000, NULL, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

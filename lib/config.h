@@ -62,8 +62,10 @@ struct config {
 	unsigned token_prune_days;
 	unsigned maintenance_interval; /* seconds between maintenance runs */
 	enum erase_mode erase;
-	char *backup_dir;     /* daily backups go here; empty = off */
-	unsigned backup_keep; /* daily backups kept in backup_dir */
+	char *backup_dir;	  /* daily backups go here; empty = off */
+	unsigned backup_keep;	  /* daily backups kept in backup_dir */
+	int likes;		  /* 1: readers may like comments, 0: off */
+	unsigned like_rate_limit; /* likes per client per minute */
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */

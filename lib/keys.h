@@ -28,7 +28,9 @@ enum keys_purpose {
 	KEYS_IP = 3,	 /* IP pseudonyms for rate limits */
 	KEYS_TOKEN = 4,	 /* admin tokens, edit tokens, site keys (stored hashed) */
 	KEYS_STAMP = 5,	 /* MAC of the front-end's render timestamp */
-	KEYS_PURPOSE_MAX = 6,
+	/* 6 and 7 are taken by notifications (links, subscriptions). */
+	KEYS_LIKE = 8, /* a like's voter: client and comment (lib/likes.h) */
+	KEYS_PURPOSE_MAX = 9,
 };
 
 enum {

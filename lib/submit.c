@@ -321,8 +321,9 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 	if (r == 0) {
 		keys_avatar(site->keys, in->email, avatar);
 		keys_token_new(site->keys, token, hash);
-		v = (struct comment_view){id,	   in->thread, in->parent, in->author, in->url,
-					  rq->now, html,       avatar,	   false,      false};
+		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
+					  in->url, rq->now,    html,	   avatar,
+					  false,   false,      0};
 		*out = view_poster(&v, token, rq->now + site->cfg->edit_window);
 		r = *out ? 0 : -ENOMEM;
 		sodium_memzero(token, sizeof(token));
@@ -350,10 +351,17 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 	free(reasons);
 	if (r != 0)
 		return r;
-	v = (struct comment_view){stored.id,   in->thread,    stored.parent,
-				  in->author,  in->url,	      rq->now,
-				  stored.html, stored.avatar, d->status == COMMENT_PUBLISHED,
-				  false};
+	v = (struct comment_view){stored.id,
+				  in->thread,
+				  stored.parent,
+				  in->author,
+				  in->url,
+				  rq->now,
+				  stored.html,
+				  stored.avatar,
+				  d->status == COMMENT_PUBLISHED,
+				  false,
+				  0};
 	*out = view_poster(&v, stored.edit_token, rq->now + site->cfg->edit_window);
 	comment_stored_clear(&stored);
 	return *out ? 0 : -ENOMEM;
@@ -457,7 +465,7 @@ static json_t *edited_answer(const struct comment_row *row, const struct comment
 	struct comment_view v = {row->id,    row->thread, row->parent,
 				 in->author, in->url,	  row->created,
 				 html,	     row->avatar, status == COMMENT_PUBLISHED,
-				 false};
+				 false,	     row->likes};
 
 	return view_poster(&v, NULL, 0);
 }

@@ -26,11 +26,14 @@ struct comment_view {
 	const char *avatar;
 	bool published; /* what a poster is told: published, else pending */
 	bool deleted;	/* a tombstone: only id, parent and "deleted" */
+	int64_t likes;	/* readers' likes (lib/likes.h) */
 };
 
 /* The public form {"id", ["thread",] "parent", "author", "url", "created",
- * "html", "avatar"}, or a tombstone {"id", "parent", "deleted": true}.
- * NULL on OOM. */
+ * "html", "avatar", "likes"}, or a tombstone {"id", "parent", "deleted":
+ * true}.  "likes" is in every comment's form, also when the site takes no
+ * likes (then the widget shows no button), so that all comments have one
+ * key set.  NULL on OOM. */
 json_t *view_public(const struct comment_view *v);
 
 /* The poster's form: the public form with "status" ("published" or

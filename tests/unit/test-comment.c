@@ -468,10 +468,17 @@ static int64_t create(const struct config *c, const char *thread, int64_t parent
 		return -(int64_t)(r > 0 ? r : 999);
 	}
 	/* The poster's answer, as lib/submit builds it. */
-	v = (struct comment_view){stored.id,   s.in.thread,   stored.parent,
-				  s.in.author, s.in.url,      rec.created,
-				  stored.html, stored.avatar, status == COMMENT_PUBLISHED,
-				  false};
+	v = (struct comment_view){stored.id,
+				  s.in.thread,
+				  stored.parent,
+				  s.in.author,
+				  s.in.url,
+				  rec.created,
+				  stored.html,
+				  stored.avatar,
+				  status == COMMENT_PUBLISHED,
+				  false,
+				  0};
 	j = view_poster(&v, stored.edit_token, rec.created + c->edit_window);
 	id = stored.id;
 	comment_stored_clear(&stored);
