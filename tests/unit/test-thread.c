@@ -98,7 +98,7 @@ int main(void)
 	/* JSON shape of one node. */
 	n = json_array_get(j, 0);
 	ok(json_is_object(n), "a node is an object");
-	is_int(json_object_size(n), 8, "with exactly 8 members");
+	is_int(json_object_size(n), 9, "with exactly 9 members");
 	ok(json_is_integer(json_object_get(n, "id")) &&
 	       json_integer_value(json_object_get(n, "id")) == 1,
 	   "id is an integer");
@@ -110,6 +110,7 @@ int main(void)
 	is_str(json_string_value(json_object_get(n, "html")), "<p>x</p>", "html");
 	is_str(json_string_value(json_object_get(n, "avatar")), "0123456789abcdef0123456789abcdef",
 	       "avatar");
+	ok(json_is_integer(json_object_get(n, "likes")), "likes is a count");
 	ok(json_is_array(json_object_get(n, "replies")), "replies is an array");
 	n = json_array_get(json_object_get(n, "replies"), 0);
 	ok(json_is_integer(json_object_get(n, "parent")) &&
