@@ -4,6 +4,8 @@
 
 #include "cache.h"
 #include "comment.h"
+#include "feed.h"
+#include "lang.h"
 #include "likes.h"
 #include "render.h"
 #include "submit.h"
@@ -313,6 +315,37 @@ static void post_like(struct request *req, struct reply *rep)
 	}
 }
 
+/* GET /api/v1/feed[?thread=PATH][&lang=]: the Atom feed of a thread or of
+ * the site. */
+static void get_feed(struct request *req, struct reply *rep)
+{
+	const char *thread = request_arg(req, "thread");
+	struct feed_site site = {
+	    .public_url = req->snap->cfg->public_url,
+	    .site_url = net_origins_first(req->snap->origins),
+	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			      LANG_EN),
+	};
+	struct comment_error err;
+	struct store_conn *c;
+	int r;
+
+	r = wire_feed_query(thread, &err);
+	if (r == 0) {
+		c = store_acquire(req->server->store);
+		r = feed_atom(c, &site, thread, &rep->text);
+		store_release(req->server->store, c);
+	}
+	if (r != 0) {
+		reply_comment_error(rep, r, &err);
+		return;
+	}
+	etag_of(rep->text, rep->etag);
+	rep->content_type = "application/atom+xml; charset=utf-8";
+	rep->status = 200;
+	reply_header(rep, "Vary", "Accept-Language");
+}
+
 static void get_health(struct request *req, struct reply *rep)
 {
 	bool ok = store_healthy(req->server->store);
@@ -380,6 +413,7 @@ static const struct route public_routes[] = {
      BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON},
     {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON},
+    {"/api/v1/feed", "GET, HEAD, OPTIONS", get_feed, NULL, NULL, NULL, 0},
     {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0},
 };
 

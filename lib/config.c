@@ -4,6 +4,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ static const struct setting settings[] = {
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0},
     {"likes", SETTING_CHOICE, FIELD(likes), "on", 0, 0, off_on_names, 0, 0},
     {"like_rate_limit", SETTING_UINT, FIELD(like_rate_limit), "30", 0, 100000, NULL, 0, 0},
+    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -315,6 +317,21 @@ out:
 	return r;
 }
 
+/* An http(s) URL without spaces, quotes, angle brackets or controls (it
+ * goes into headers and pages), and without a trailing slash. */
+static bool public_url_ok(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>", *p))
+			return false;
+	}
+	return u[n - 1] != '/';
+}
+
 int config_check(const struct config *c, char *err)
 {
 	struct net_addr addr;
@@ -373,6 +390,11 @@ int config_check(const struct config *c, char *err)
 	}
 	if (!*c->db || !*c->key) {
 		set_err(err, "db and key must name files");
+		return 1;
+	}
+	if (*c->public_url && !public_url_ok(c->public_url)) {
+		set_err(err, "public_url must be an http:// or https:// address without a "
+			     "trailing slash, such as https://comments.example.nl");
 		return 1;
 	}
 	if (*c->backup_dir && c->backup_dir[0] != '/') {

@@ -66,6 +66,7 @@ struct config {
 	unsigned backup_keep;	  /* daily backups kept in backup_dir */
 	int likes;		  /* 1: readers may like comments, 0: off */
 	unsigned like_rate_limit; /* likes per client per minute */
+	char *public_url;	  /* where readers reach commentd, for links */
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */

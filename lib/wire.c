@@ -370,3 +370,8 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 	}
 	return 0;
 }
+
+int wire_feed_query(const char *thread, struct comment_error *err)
+{
+	return thread ? comment_thread_check(thread, err) : 0;
+}

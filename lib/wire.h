@@ -75,4 +75,8 @@ struct wire_thread_query {
 int wire_thread_query(const char *thread, const char *limit, const char *after, unsigned page_max,
 		      struct wire_thread_query *out, struct comment_error *err);
 
+/* GET /api/v1/feed[?thread=]: the thread, when given, must be a valid
+ * path.  0 or COMMENT_INVALID with err. */
+int wire_feed_query(const char *thread, struct comment_error *err);
+
 #endif

@@ -2,12 +2,14 @@
  * POST /api/v1/counts.  The string is split into fields as form_parse does
  * (libmicrohttpd decodes the same escapes), then thread, limit and after
  * go through lib/wire's wire_thread_query as the daemon does.  The whole
- * input is also tried as a thread path itself and as a counts body
- * (wire_counts). */
+ * input is also tried as a thread path itself, as a counts body
+ * (wire_counts) and as an Accept-Language header (lib/lang); the query's
+ * thread and lang also as GET /api/v1/feed and the pages read them. */
 #include "fuzz.h"
 
 #include "comment.h"
 #include "form.h"
+#include "lang.h"
 #include "wire.h"
 
 #include <stdint.h>
@@ -58,6 +60,31 @@ static void check_query(const struct form *f)
 	}
 }
 
+/* GET /api/v1/feed's thread and a page's ?lang=, as the daemon reads them. */
+static void check_feed_and_lang(const struct form *f)
+{
+	struct comment_error err = {0};
+	const char *thread = form_get(f, "thread");
+	int r = wire_feed_query(thread, &err);
+	enum lang l = lang_pick(form_get(f, "lang"), NULL, LANG_NL);
+
+	fuzz_assert(r == 0 || (r == COMMENT_INVALID && err.code && err.message[0]));
+	if (r == 0 && thread)
+		check_thread(thread);
+	fuzz_assert(l == LANG_EN || l == LANG_NL || l == LANG_DE);
+}
+
+/* The whole input as an Accept-Language header. */
+static void check_accept_language(const char *s)
+{
+	enum lang l = lang_pick(NULL, s, LANG_DE);
+
+	fuzz_assert(l == LANG_EN || l == LANG_NL || l == LANG_DE);
+	/* A leading Dutch tag of full weight always wins. */
+	if (strncmp(s, "nl,", 3) == 0)
+		fuzz_assert(l == LANG_NL);
+}
+
 /* The whole input as a POST /api/v1/counts body. */
 static void check_counts(const uint8_t *data, size_t size)
 {
@@ -95,10 +122,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	query = query ? query + 1 : s;
 	r = form_parse(&f, query, strlen(query));
 	fuzz_assert(r == 0 || r == FORM_INVALID);
-	if (r == 0)
+	if (r == 0) {
 		check_query(f);
+		check_feed_and_lang(f);
+	}
 	form_free(f);
 	check_counts(data, size);
+	check_accept_language(s);
 	free(s);
 	return 0;
 }

@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 import time
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, db_holds, diag, done, is_eq, ok  # noqa: E402
@@ -131,15 +133,184 @@ def test_likes_limits():
         d.cleanup()
 
 
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def atom_problems(root):
+    """What RFC 4287 requires and this feed lacks: feed id, title, updated
+    and a link (self or alternate); each entry's id, title, updated, link
+    or content, and an author (the entry's or the feed's) with a name; times
+    in RFC 3339; ids absolute IRIs."""
+    import re
+    rfc3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+    out = []
+    if root.tag != ATOM + "feed":
+        return ["the root is %s, not atom:feed" % root.tag]
+
+    def one(el, name, where):
+        found = el.findall(ATOM + name)
+        if len(found) != 1:
+            out.append("%s has %d atom:%s" % (where, len(found), name))
+            return None
+        return found[0]
+
+    def absolute(iri):
+        return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", iri or ""))
+
+    for name in ("id", "title", "updated"):
+        one(root, name, "the feed")
+    if not absolute(root.findtext(ATOM + "id")):
+        out.append("the feed's id is not an absolute IRI")
+    if not rfc3339.match(root.findtext(ATOM + "updated") or ""):
+        out.append("the feed's updated is not RFC 3339")
+    if not root.findall(ATOM + "link"):
+        out.append("the feed has no link")
+    feed_author = root.find(ATOM + "author")
+    for i, e in enumerate(root.findall(ATOM + "entry")):
+        where = "entry %d" % i
+        for name in ("id", "title", "updated"):
+            one(e, name, where)
+        if not absolute(e.findtext(ATOM + "id")):
+            out.append(where + ": id is not an absolute IRI")
+        for name in ("updated", "published"):
+            v = e.findtext(ATOM + name)
+            if v is not None and not rfc3339.match(v):
+                out.append("%s: %s is not RFC 3339" % (where, name))
+        if e.find(ATOM + "content") is None and e.find(ATOM + "summary") is None:
+            out.append(where + ": no content or summary")
+        if e.find(ATOM + "content") is None and not [
+                l for l in e.findall(ATOM + "link") if l.get("rel", "alternate") == "alternate"]:
+            out.append(where + ": no content and no alternate link")
+        a = e.find(ATOM + "author") or feed_author
+        if a is None or not (a.findtext(ATOM + "name") or "").strip():
+            out.append(where + ": no author name")
+        for l in e.findall(ATOM + "link"):
+            if not l.get("href"):
+                out.append(where + ": a link without href")
+    return out
+
+
+def test_feeds(d):
+    t = "/2011/01/feeds"
+    ids = []
+    for i, (author, url) in enumerate([("Danny Verhoeven", "https://danny.example.nl"),
+                                       ("Sjef & <Co>", None), ("Martin", None)]):
+        r = d.comment(t, "Reactie %d met *nadruk* & <b>tags</b>" % i, author=author,
+                      **({"url": url} if url else {}))
+        ids.append(r.json()["id"])
+    d.comment("/2011/02/elders", "Op een andere pagina.")
+    gone = d.comment(t, "Wordt verwijderd.").json()
+    d.request("DELETE", "/api/v1/comments/%d" % gone["id"],
+              headers={"X-Edit-Token": gone["edit_token"]})
+    d.comment(t, "Vangnet", **{"website2": "bot"})  # discarded: never in a feed
+
+    r = d.get("/api/v1/feed?thread=" + quote(t, safe="/") + "&lang=nl")
+    is_eq(r.status, 200, "GET /api/v1/feed?thread= is 200")
+    is_eq(r.header("content-type"), "application/atom+xml; charset=utf-8", "Atom's media type")
+    try:
+        root = ET.fromstring(r.body)
+    except ET.ParseError as e:
+        root = None
+        ok(False, "the thread's feed is well-formed XML", e)
+    if root is not None:
+        problems = atom_problems(root)
+        ok(not problems, "the thread's feed has every element RFC 4287 requires", problems)
+        entries = root.findall(ATOM + "entry")
+        is_eq(len(entries), 3, "three entries: published comments of this thread only")
+        is_eq([e.findtext(ATOM + "id") for e in entries],
+              ["https://blog.example.nl%s#comment-%d" % (t, i) for i in reversed(ids)],
+              "newest first, each id the comment's address on the blog")
+        is_eq([l.get("href") for l in entries[2].findall(ATOM + "link")],
+              ["https://blog.example.nl%s#comment-%d" % (t, ids[0])],
+              "an entry links to the comment on the blog's page")
+        is_eq(entries[2].findtext(ATOM + "author/" + ATOM + "name"), "Danny Verhoeven",
+              "the author's name")
+        is_eq(entries[2].findtext(ATOM + "author/" + ATOM + "uri"), "https://danny.example.nl",
+              "and website")
+        is_eq(entries[1].findtext(ATOM + "author/" + ATOM + "name"), "Sjef & <Co>",
+              "names are escaped")
+        content = entries[2].find(ATOM + "content")
+        is_eq((content.get("type"), content.text),
+              ("html", "<p>Reactie 0 met <em>nadruk</em> &amp; &lt;b&gt;tags&lt;/b&gt;</p>"),
+              "the content is the rendered HTML")
+        is_eq(entries[2].findtext(ATOM + "title"), "Reactie van Danny Verhoeven", "a Dutch title")
+        is_eq(root.findtext(ATOM + "title"), "Reacties op blog.example.nl" + t,
+              "the feed's title")
+        links = {l.get("rel"): l.get("href") for l in root.findall(ATOM + "link")}
+        is_eq(links, {"self": "https://comments.example.nl/api/v1/feed?thread=" + t,
+                      "alternate": "https://blog.example.nl" + t},
+              "self (public_url) and alternate (the blog's page) links")
+        is_eq(root.findtext(ATOM + "id"), links["self"], "the feed's id is its address")
+        is_eq(root.get("{http://www.w3.org/XML/1998/namespace}lang"), "nl", "xml:lang")
+        body = r.body.decode()
+        ok("Vangnet" not in body and "Wordt verwijderd" not in body,
+           "no discarded or deleted comment")
+    etag = r.header("etag")
+    ok(etag, "the feed has an ETag")
+    r2 = d.get("/api/v1/feed?thread=" + quote(t, safe="/") + "&lang=nl",
+               headers={"If-None-Match": etag})
+    is_eq((r2.status, r2.body), (304, b""), "If-None-Match: 304 while nothing changed")
+    d.comment(t, "Nog een.")
+    r2 = d.get("/api/v1/feed?thread=" + quote(t, safe="/") + "&lang=nl",
+               headers={"If-None-Match": etag})
+    is_eq(r2.status, 200, "a new comment: 200 again")
+
+    r = d.get("/api/v1/feed", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    is_eq(r.status, 200, "GET /api/v1/feed (the site) is 200")
+    root = ET.fromstring(r.body)
+    ok(not atom_problems(root), "the site's feed has every required element", atom_problems(root))
+    entries = root.findall(ATOM + "entry")
+    paths = {e.findtext(ATOM + "id").split("#")[0] for e in entries}
+    ok({"https://blog.example.nl" + t, "https://blog.example.nl/2011/02/elders"} <= paths,
+       "it holds the comments of every thread", paths)
+    is_eq(root.findtext(ATOM + "title"), "Kommentare auf blog.example.nl",
+          "in German by Accept-Language")
+    ok(entries[0].findtext(ATOM + "title").startswith("Kommentar von Tester zu /"),
+       "entries name their thread", entries[0].findtext(ATOM + "title"))
+
+    r = d.get("/api/v1/feed?thread=/nog-niets")
+    root = ET.fromstring(r.body)
+    ok(r.status == 200 and not root.findall(ATOM + "entry") and not atom_problems(root),
+       "an unknown thread has a valid feed without entries")
+    is_eq(root.findtext(ATOM + "title"), "Comments on blog.example.nl/nog-niets", "English by default")
+    for q, why in [("thread=//evil", "a bad path"), ("thread=", "an empty path")]:
+        r = d.get("/api/v1/feed?" + q)
+        is_eq((r.status, (r.json() or {}).get("error")),
+              (422, "missing_thread" if q == "thread=" else "invalid_thread"), "%s: 422" % why)
+    # Fifty entries at most.
+    for i in range(55):
+        d.comment("/veel", "Reactie %d." % i)
+    root = ET.fromstring(d.get("/api/v1/feed?thread=/veel").body)
+    is_eq(len(root.findall(ATOM + "entry")), 50, "at most 50 entries")
+
+
+def test_feed_without_urls():
+    d = Daemon().start()
+    try:
+        d.comment("/x", "Hallo.")
+        root = ET.fromstring(d.get("/api/v1/feed?thread=/x").body)
+        problems = atom_problems(root)
+        # Without a site origin and public_url there is nothing to link to:
+        # the ids are URNs and the entries carry their content.
+        problems = [p for p in problems if p != "the feed has no link"]
+        ok(not problems, "without site_origins and public_url the feed is still valid", problems)
+        ok(root.findtext(ATOM + "id").startswith("urn:commentd:feed:"), "a URN id")
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Daemon(config={"site_origins": "https://blog.example.nl",
+                       "public_url": "https://comments.example.nl",
                        "trusted_proxies": "127.0.0.1"}).start()
     try:
         test_preview(d)
         test_likes(d)
+        test_feeds(d)
     finally:
         d.cleanup()
     test_likes_limits()
+    test_feed_without_urls()
     done()
 
 
