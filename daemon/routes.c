@@ -181,14 +181,25 @@ static int thread_body(struct request *req, const struct wire_thread_query *q, c
 }
 
 /* What the widget needs to know of the site's settings, as JSON members
- * for the thread's answer: "likes_enabled".  NULL on OOM. */
+ * for the thread's answer: "likes_enabled" and "privacy_url" (the site's
+ * own page, or null for commentd's /privacy).  NULL on OOM. */
 static char *reader_settings(struct request *req)
 {
-	char *out = NULL;
+	const struct config *cfg = req->snap->cfg;
+	json_t *j = json_pack("{s:b, s:o}", "likes_enabled", cfg->likes, "privacy_url",
+			      *cfg->privacy_url ? json_string(cfg->privacy_url) : json_null());
+	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	size_t n = text ? strlen(text) : 0;
 
-	if (asprintf(&out, "\"likes_enabled\":%s", req->snap->cfg->likes ? "true" : "false") < 0)
+	json_decref(j);
+	if (n < 2) {
+		free(text);
 		return NULL;
-	return out;
+	}
+	/* Without the braces: members to splice into an object. */
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	return text;
 }
 
 /* etag becomes the ETag of its answer with extra spliced in. */

@@ -6,6 +6,8 @@
 #include "server.h"
 
 #include "embed.h"
+#include "lang.h"
+#include "privacypage.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ struct asset {
 static const struct asset assets[] = {
     {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false, false},
     {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false, false},
+    {"/page.css", web_widget_files, "page.css", TYPE_CSS, CACHE_WIDGET, false, false},
     {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true, false},
     {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false, false},
     {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false, false},
@@ -150,6 +153,37 @@ static void get_asset(struct request *req, struct reply *rep)
 	}
 }
 
+/* commentd's generated pages: no script, styles from page.css only. */
+#define GENERATED_CSP                                                                              \
+	"default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "              \
+	"frame-ancestors 'none'"
+
+/* GET /privacy[?lang=]: how comment data is processed, from the running
+ * configuration (lib/privacypage). */
+static void get_privacy(struct request *req, struct reply *rep)
+{
+	enum lang lang =
+	    lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"), LANG_EN);
+	unsigned char h[16];
+	char hex[33];
+	int r;
+
+	r = privacy_page(req->snap->cfg, net_origins_first(req->snap->origins), lang, &rep->text);
+	if (r != 0) {
+		reply_internal(rep);
+		return;
+	}
+	crypto_generichash(h, sizeof(h), (const unsigned char *)rep->text, strlen(rep->text), NULL,
+			   0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	rep->status = 200;
+	rep->content_type = TYPE_HTML;
+	reply_header(rep, "Content-Security-Policy", GENERATED_CSP);
+	reply_header(rep, "X-Frame-Options", "DENY");
+	reply_header(rep, "Vary", "Accept-Language");
+}
+
 /* /admin and /demo: on to the folder, so the pages' relative links work. */
 static void to_folder(struct request *req, struct reply *rep)
 {
@@ -160,6 +194,8 @@ static void to_folder(struct request *req, struct reply *rep)
 static const struct route static_routes[] = {
     {"/embed.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/embed.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/page.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/privacy", "GET, HEAD, OPTIONS", get_privacy, NULL, NULL, NULL, 0},
     {"/admin/", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/admin/admin.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/admin/admin.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},

@@ -80,6 +80,8 @@ static const struct setting settings[] = {
     {"likes", SETTING_CHOICE, FIELD(likes), "on", 0, 0, off_on_names, 0, 0},
     {"like_rate_limit", SETTING_UINT, FIELD(like_rate_limit), "30", 0, 100000, NULL, 0, 0},
     {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0},
+    {"privacy_url", SETTING_STRING, FIELD(privacy_url), "", 0, 0, NULL, 0, 0},
+    {"privacy_contact", SETTING_STRING, FIELD(privacy_contact), "", 0, 0, NULL, 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -317,19 +319,63 @@ out:
 	return r;
 }
 
-/* An http(s) URL without spaces, quotes, angle brackets or controls (it
- * goes into headers and pages), and without a trailing slash. */
-static bool public_url_ok(const char *u)
+/* An http(s) URL with a host and without spaces, quotes, angle brackets,
+ * backslashes or controls (it goes into headers, JSON and pages); a
+ * trailing slash only when trailing_slash. */
+static bool url_ok(const char *u, bool trailing_slash)
 {
-	size_t n = strlen(u);
+	size_t n = strlen(u), scheme;
 
-	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+	if (strncmp(u, "https://", 8) == 0)
+		scheme = 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		scheme = 7;
+	else
+		return false;
+	if (n == scheme || u[scheme] == '/')
 		return false;
 	for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>", *p))
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\", *p))
 			return false;
 	}
-	return u[n - 1] != '/';
+	return trailing_slash || u[n - 1] != '/';
+}
+
+/* privacy_contact: an http(s) URL or an address name@domain. */
+static bool contact_ok(const char *c)
+{
+	const char *at = strchr(c, '@');
+
+	if (url_ok(c, true))
+		return true;
+	if (!at || at == c || !at[1] || strchr(at + 1, '@'))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\()[],;:", *p))
+			return false;
+	}
+	return true;
+}
+
+/* The reader-facing addresses: public_url, privacy_url, privacy_contact. */
+static int check_reader_urls(const struct config *c, char *err)
+{
+	if (*c->public_url && !url_ok(c->public_url, false)) {
+		set_err(err, "public_url must be an http:// or https:// address without a "
+			     "trailing slash, such as https://comments.example.nl");
+		return 1;
+	}
+	if (*c->privacy_url && !url_ok(c->privacy_url, true)) {
+		set_err(err, "privacy_url must be an http:// or https:// address, such as "
+			     "https://blog.example.nl/privacy");
+		return 1;
+	}
+	if (*c->privacy_contact && !contact_ok(c->privacy_contact)) {
+		set_err(err, "privacy_contact must be an e-mail address or an http:// or https:// "
+			     "address");
+		return 1;
+	}
+	return 0;
 }
 
 int config_check(const struct config *c, char *err)
@@ -392,11 +438,8 @@ int config_check(const struct config *c, char *err)
 		set_err(err, "db and key must name files");
 		return 1;
 	}
-	if (*c->public_url && !public_url_ok(c->public_url)) {
-		set_err(err, "public_url must be an http:// or https:// address without a "
-			     "trailing slash, such as https://comments.example.nl");
+	if (check_reader_urls(c, err) != 0)
 		return 1;
-	}
 	if (*c->backup_dir && c->backup_dir[0] != '/') {
 		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
 		return 1;

@@ -67,6 +67,8 @@ struct config {
 	int likes;		  /* 1: readers may like comments, 0: off */
 	unsigned like_rate_limit; /* likes per client per minute */
 	char *public_url;	  /* where readers reach commentd, for links */
+	char *privacy_url;	  /* the site's own privacy page, or "" */
+	char *privacy_contact;	  /* whom to ask for export or erasure, or "" */
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */

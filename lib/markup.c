@@ -24,6 +24,11 @@ void markup_raw(struct markup *m, const char *s)
 		put(m, s, strlen(s));
 }
 
+void markup_raw_len(struct markup *m, const char *s, size_t n)
+{
+	put(m, s, n);
+}
+
 void markup_int(struct markup *m, long long v)
 {
 	char num[24];

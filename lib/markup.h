@@ -25,6 +25,9 @@ void markup_init(struct markup *m, size_t max);
 /* Appends trusted markup as it is. */
 void markup_raw(struct markup *m, const char *s);
 
+/* Appends the first n bytes of s as they are. */
+void markup_raw_len(struct markup *m, const char *s, size_t n);
+
 /* Appends s as text: &, <, >, " and ' as entities (so it is safe in
  * element content and in quoted attributes); bytes that are not UTF-8 as
  * U+FFFD; control characters other than tab, line feed and carriage

@@ -299,6 +299,55 @@ def test_feed_without_urls():
         d.cleanup()
 
 
+def test_privacy_page():
+    d = Daemon(config={"site_origins": "https://blog.example.nl", "ip_retention_days": "12",
+                       "spam_retention_days": "4", "privacy_contact": "privacy@example.nl",
+                       "edit_window": "600"}).start()
+    try:
+        r = d.get("/privacy", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.8"})
+        is_eq(r.status, 200, "GET /privacy is 200")
+        is_eq(r.header("content-type"), "text/html; charset=utf-8", "an HTML page")
+        csp = r.header("content-security-policy") or ""
+        ok("default-src 'none'" in csp and "style-src 'self'" in csp and "script" not in csp,
+           "a strict CSP (no script at all)", csp)
+        body = r.body.decode()
+        ok('<html lang="nl">' in body and "Hoe je reactie-gegevens worden verwerkt" in body,
+           "Dutch by Accept-Language")
+        ok("<td>12 dagen</td>" in body, "ip_retention_days as configured (12)")
+        ok("na 4 dagen verwijderd" in body, "spam_retention_days as configured (4)")
+        ok("10 minuten" in body, "the edit window as configured (10 minutes)")
+        ok('href="mailto:privacy@example.nl"' in body, "privacy_contact")
+        ok("Nergens heen" in body, "that nothing leaves the server")
+        ok('href="page.css"' in body, "styled by page.css")
+        css = d.get("/page.css")
+        is_eq((css.status, css.header("content-type")), (200, "text/css; charset=utf-8"),
+              "/page.css is served")
+        r = d.get("/privacy?lang=de", headers={"Accept-Language": "nl"})
+        ok('<html lang="de">' in r.body.decode() and "12 Tage" in r.body.decode(),
+           "?lang=de wins over Accept-Language")
+        r = d.get("/privacy")
+        ok('<html lang="en">' in r.body.decode() and "12 days" in r.body.decode(),
+           "English without a preference")
+        etag = r.header("etag")
+        r2 = d.get("/privacy", headers={"If-None-Match": etag})
+        is_eq(r2.status, 304, "ETag/304")
+        is_eq(d.thread("/x").json().get("privacy_url"), None,
+              "without privacy_url the thread's answer has privacy_url null")
+        d.extra["privacy_url"] = "https://blog.example.nl/privacy"
+        d.extra["ip_retention_days"] = "5"
+        d.write_config(d.extra)
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "5 days" not in d.get("/privacy").body.decode():
+            time.sleep(0.05)
+        ok("<td>5 days</td>" in d.get("/privacy").body.decode(),
+           "after a reload the page says the new value")
+        is_eq(d.thread("/x").json().get("privacy_url"), "https://blog.example.nl/privacy",
+              "privacy_url is in the thread's answer for the widget")
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Daemon(config={"site_origins": "https://blog.example.nl",
                        "public_url": "https://comments.example.nl",
@@ -311,6 +360,7 @@ def main():
         d.cleanup()
     test_likes_limits()
     test_feed_without_urls()
+    test_privacy_page()
     done()
 
 
