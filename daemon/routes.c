@@ -9,6 +9,7 @@
 #include "likes.h"
 #include "render.h"
 #include "submit.h"
+#include "threadpage.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -18,15 +19,27 @@
 #include <string.h>
 #include <time.h>
 
-/* Where a form post returns to: its redirect field when that is on a
- * configured origin, else the thread's page; plus #comment-<id>. */
-static char *form_location(struct request *req, const struct wire_comment *w, json_int_t id)
+/* Where a form post returns to.  From commentd's own page (format=html):
+ * back there, to the new comment in its conversation or to the "awaiting
+ * moderation" notice.  From a blog's form: a published comment at
+ * #comment-<id> of its redirect field when that is on a configured origin,
+ * else of the thread's page; a held one to commentd's page with the
+ * notice (the blog's page cannot show it), with a way back. */
+static char *form_location(struct request *req, const struct wire_comment *w, json_int_t id,
+			   bool published)
 {
 	const char *first = net_origins_first(req->snap->origins);
+	bool allowed = w->redirect && net_redirect_allowed(req->snap->origins, w->redirect);
+	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"), LANG_EN);
 	char *loc = NULL;
 	int n;
 
-	if (w->redirect && net_redirect_allowed(req->snap->origins, w->redirect))
+	if (w->page)
+		return threadpage_location(w->in.thread, lang, w->framed, id, published, NULL);
+	if (!published)
+		return threadpage_location(w->in.thread, lang, false, id, false,
+					   allowed ? w->redirect : NULL);
+	if (allowed)
 		n = asprintf(&loc, "%.*s#comment-%lld", (int)strcspn(w->redirect, "#"), w->redirect,
 			     (long long)id);
 	else
@@ -73,12 +86,15 @@ static void form_error_page(struct request *req, struct reply *rep)
 static void answer_created(struct request *req, struct reply *rep, const struct wire_comment *w,
 			   json_t *created)
 {
+	const char *status = json_string_value(json_object_get(created, "status"));
+
 	rep->json = created;
 	rep->status = 201;
 	if (!req->is_form)
 		return;
 	rep->owned_location =
-	    form_location(req, w, json_integer_value(json_object_get(created, "id")));
+	    form_location(req, w, json_integer_value(json_object_get(created, "id")),
+			  status && strcmp(status, "published") == 0);
 	if (!rep->owned_location) {
 		reply_internal(rep);
 		return;
@@ -215,8 +231,111 @@ static void etag_with(char etag[CACHE_ETAG_MAX], const char *extra)
 	free(both);
 }
 
+#define PAGE_ROOTS 50 /* top-level comments on a page of the HTML thread */
+
+/* The Content-Security-Policy of the thread's HTML page: nothing but its
+ * styles and form, framed only by the blog (site_origins). */
+static void page_csp(struct request *req, struct reply *rep)
+{
+	const char *origins = req->snap->cfg->site_origins;
+	char csp[1024];
+	int n;
+
+	n = snprintf(csp, sizeof(csp),
+		     "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; "
+		     "frame-ancestors 'self' %s",
+		     origins);
+	if (n < 0 || (size_t)n >= sizeof(csp))
+		n = snprintf(csp, sizeof(csp),
+			     "default-src 'none'; style-src 'self'; form-action 'self'; "
+			     "base-uri 'none'; frame-ancestors 'self'");
+	for (char *p = csp; *p; p++) {
+		if (*p == ',')
+			*p = ' ';
+	}
+	reply_header(rep, "Content-Security-Policy", csp);
+}
+
+/* The comments a page shows: one conversation, or a page of the thread
+ * with the next page's arguments in next (or "").  0 or negative. */
+static int page_answer(struct request *req, const struct wire_thread_query *q,
+		       const struct wire_page_query *pq, json_t **answer, char next[40])
+{
+	unsigned limit = q->limit ? q->limit : PAGE_ROOTS;
+	json_t *list, *last;
+	struct store_conn *c;
+	int r;
+
+	next[0] = '\0';
+	c = store_acquire(req->server->store);
+	if (pq->focus)
+		r = comment_conversation(c, q->thread, pq->focus, answer);
+	else
+		r = comment_thread(c, q->thread, limit, q->after, answer);
+	store_release(req->server->store, c);
+	list = r == 0 ? json_object_get(*answer, "comments") : NULL;
+	if (!pq->focus && json_array_size(list) == limit) {
+		last = json_array_get(list, limit - 1);
+		snprintf(next, 40, "after=%lld",
+			 (long long)json_integer_value(json_object_get(last, "id")));
+	}
+	return r;
+}
+
+/* GET /api/v1/comments?thread=&format=html|fragment: the thread as HTML
+ * for readers without JavaScript (lib/threadpage). */
+static void get_comments_page(struct request *req, struct reply *rep,
+			      const struct wire_thread_query *q, const struct wire_page_query *pq)
+{
+	const struct config *cfg = req->snap->cfg;
+	const char *back = request_arg(req, "back");
+	char stamp[KEYS_STAMP_MAX], next[40], *api = NULL;
+	struct threadpage page;
+	json_t *answer = NULL;
+	int r;
+
+	r = page_answer(req, q, pq, &answer, next);
+	if (r == 0 && pq->fragment &&
+	    asprintf(&api, "%s/api/v1/", *cfg->public_url ? cfg->public_url : "") < 0) {
+		api = NULL;
+		r = -ENOMEM;
+	}
+	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
+	page = (struct threadpage){
+	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			      LANG_EN),
+	    .thread = q->thread,
+	    .answer = answer,
+	    .api = api ? api : "",
+	    .stamp = stamp,
+	    .honeypot = cfg->honeypot_field,
+	    .next = next[0] ? next : NULL,
+	    .privacy = cfg->privacy_url,
+	    .back = back && net_redirect_allowed(req->snap->origins, back) ? back : NULL,
+	    .reply_to = pq->reply,
+	    .focus = pq->focus,
+	    .held = pq->held,
+	    .likes = cfg->likes,
+	    .framed = pq->framed,
+	    .fragment = pq->fragment,
+	};
+	if (r == 0)
+		r = threadpage_html(&page, &rep->text);
+	json_decref(answer);
+	free(api);
+	if (r != 0) {
+		reply_internal(rep);
+		return;
+	}
+	rep->status = 200;
+	rep->content_type = "text/html; charset=utf-8";
+	page_csp(req, rep);
+	reply_header(rep, "Vary", "Accept-Language");
+}
+
 static void get_comments(struct request *req, struct reply *rep)
 {
+	struct wire_page_query pq;
 	struct wire_thread_query q;
 	struct comment_error err;
 	char stamp[KEYS_STAMP_MAX];
@@ -225,6 +344,14 @@ static void get_comments(struct request *req, struct reply *rep)
 
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
 			      request_arg(req, "after"), req->snap->cfg->page_max, &q, &err);
+	if (r == 0)
+		r = wire_page_query(request_arg(req, "format"), request_arg(req, "frame"),
+				    request_arg(req, "reply"), request_arg(req, "comment"),
+				    request_arg(req, "held"), &pq, &err);
+	if (r == 0 && pq.html) {
+		get_comments_page(req, rep, &q, &pq);
+		return;
+	}
 	if (r == 0)
 		r = thread_body(req, &q, &body, rep->etag);
 	if (r != 0) {

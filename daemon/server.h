@@ -96,7 +96,7 @@ struct reply {
 	/* Extra response headers (names static, values copied). */
 	struct {
 		const char *name;
-		char value[128];
+		char value[1024]; /* a CSP with the site's origins */
 	} headers[4];
 	unsigned n_headers;
 };

@@ -613,22 +613,31 @@ static const char sql_thread_rows[] =
     " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
     "  AND status IN ('published', 'deleted') AND id > ?2 ORDER BY id LIMIT ?3)"
     " ORDER BY c.id";
+/* The conversation of comment ?2: its top-level ancestor with every reply. */
+static const char sql_conversation_rows[] =
+    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
+    " c.status = 'deleted', c.likes"
+    " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
+    " AND c.root_id = (SELECT root_id FROM comments WHERE id = ?2 AND thread_id = ?1"
+    "  AND status IN ('published', 'deleted'))"
+    " ORDER BY c.id";
 static const char sql_thread_count[] =
     "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
 
 /* Adds the thread's rows (a page of top-level comments with their replies)
  * to tree.  0 or negative. */
 static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, int64_t after,
-		       struct thread_tree *tree)
+		       int64_t focus, struct thread_tree *tree)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_thread_rows);
+	sqlite3_stmt *st = store_stmt(c, focus ? sql_conversation_rows : sql_thread_rows);
 	int r;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+	sqlite3_bind_int64(st, 2, focus ? focus : after);
+	if (!focus)
+		sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
 	while ((r = store_row(c, st)) == 1) {
 		struct comment_view v = {
 		    .id = sqlite3_column_int64(st, 0),
@@ -650,8 +659,8 @@ static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, 
 	return r < 0 ? r : 0;
 }
 
-int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		   json_t **out)
+static int thread_json(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
+		       int64_t focus, json_t **out)
 {
 	struct thread_tree *tree = NULL;
 	int64_t thread_id = 0, count = 0;
@@ -678,7 +687,7 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 		sqlite3_bind_int64(st, 1, thread_id);
 		r = store_one_int64(c, st, &count);
 		if (r >= 0)
-			r = thread_rows(c, thread_id, limit, after, tree);
+			r = thread_rows(c, thread_id, limit, after, focus, tree);
 	}
 	if (r < 0)
 		goto out;
@@ -691,6 +700,17 @@ int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int
 out:
 	thread_tree_free(tree);
 	return r;
+}
+
+int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
+		   json_t **out)
+{
+	return thread_json(c, thread, limit, after, 0, out);
+}
+
+int comment_conversation(struct store_conn *c, const char *thread, int64_t id, json_t **out)
+{
+	return thread_json(c, thread, 0, 0, id, out);
 }
 
 static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";

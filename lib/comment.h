@@ -152,6 +152,12 @@ int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comme
 int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
 		   json_t **out);
 
+/* The conversation that comment id belongs to in thread: its top-level
+ * ancestor with all replies, as comment_thread shows them ("comments" is
+ * empty when id is not a published comment or tombstone of thread).  *out
+ * is {"thread", "count", "comments": [...]}.  0 or negative. */
+int comment_conversation(struct store_conn *c, const char *thread, int64_t id, json_t **out);
+
 /* The thread's version (bumped by every change to its comments), or -1 when
  * the thread does not exist.  0 or negative. */
 int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version);

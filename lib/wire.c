@@ -20,10 +20,14 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+/* What only a form post may carry: where to return, and commentd's own
+ * page's settings (lib/threadpage). */
+static const char *const form_fields[] = {"redirect", "format", "lang", "frame", NULL};
+
 static bool known_field(const char *key, const char *honeypot_field, bool form)
 {
 	return in_list(comment_fields, key) || strcmp(key, honeypot_field) == 0 ||
-	       (form && strcmp(key, "redirect") == 0);
+	       (form && in_list(form_fields, key));
 }
 
 /* A filled honeypot: any non-blank value in the hidden field. */
@@ -49,6 +53,7 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.text);
 	free(w->redirect);
 	free(w->stamp);
+	free(w->lang);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -184,9 +189,10 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
 	static const char *const strings[] = {"thread", "author",   "email", "url",
-					      "text",	"redirect", "stamp"};
+					      "text",	"redirect", "stamp", "lang"};
 	char **slots[] = {&out->in.thread, &out->in.author, &out->in.email, &out->in.url,
-			  &out->in.text,   &out->redirect,  &out->stamp};
+			  &out->in.text,   &out->redirect,  &out->stamp,    &out->lang};
+	const char *format = form_get(f, "format"), *frame = form_get(f, "frame");
 	int r = 0;
 
 	for (size_t i = 0; i < form_size(f); i++) {
@@ -199,6 +205,8 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 	for (size_t i = 0; r == 0 && i < sizeof(strings) / sizeof(strings[0]); i++)
 		r = form_take(f, strings[i], slots[i]);
 	out->honeypot_filled = filled(form_get(f, honeypot_field));
+	out->page = format && (strcmp(format, "html") == 0 || strcmp(format, "fragment") == 0);
+	out->framed = frame && strcmp(frame, "1") == 0;
 	return r;
 }
 
@@ -374,4 +382,37 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 int wire_feed_query(const char *thread, struct comment_error *err)
 {
 	return thread ? comment_thread_check(thread, err) : 0;
+}
+
+static int page_id(const char *v, const char *name, int64_t *out, struct comment_error *err)
+{
+	unsigned long long n;
+
+	if (!v)
+		return 0;
+	if (text_parse_uint(v, INT64_MAX, &n) != 0 || n < 1)
+		return comment_fail(err, 400, "invalid_id", "%s must be a comment id.", name);
+	*out = (int64_t)n;
+	return 0;
+}
+
+int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
+		    const char *held, struct wire_page_query *out, struct comment_error *err)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (format && strcmp(format, "json") != 0) {
+		out->fragment = strcmp(format, "fragment") == 0;
+		out->html = out->fragment || strcmp(format, "html") == 0;
+		if (!out->html)
+			return comment_fail(err, 400, "invalid_format",
+					    "format must be json, html or fragment.");
+	}
+	out->framed = frame && strcmp(frame, "1") == 0;
+	out->held = held && strcmp(held, "1") == 0;
+	r = page_id(reply, "reply", &out->reply, err);
+	if (r == 0)
+		r = page_id(comment, "comment", &out->focus, err);
+	return r;
 }

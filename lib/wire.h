@@ -26,6 +26,11 @@ struct wire_comment {
 	char *redirect;		 /* form posts: where to go back to, or NULL */
 	char *stamp;		 /* the signed render time from GET, or NULL */
 	bool honeypot_filled;	 /* the hidden field had a non-blank value */
+	/* Form posts from commentd's own page (lib/threadpage): format=html
+	 * returns there, in lang (or NULL), framed when frame=1. */
+	bool page;
+	bool framed;
+	char *lang;
 };
 
 /* Frees the strings (the e-mail address wiped first) and zeroes w. */
@@ -38,7 +43,8 @@ int wire_comment_json(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);
 
 /* Parses an application/x-www-form-urlencoded body: the same fields plus
- * "redirect"; a known field may appear once.  Like wire_comment_json. */
+ * "redirect", and "format", "lang" and "frame" of commentd's own page; a
+ * known field may appear once.  Like wire_comment_json. */
 int wire_comment_form(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);
 
@@ -78,5 +84,23 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 /* GET /api/v1/feed[?thread=]: the thread, when given, must be a valid
  * path.  0 or COMMENT_INVALID with err. */
 int wire_feed_query(const char *thread, struct comment_error *err);
+
+/* GET /api/v1/comments's arguments for the thread as HTML (lib/threadpage):
+ * format (absent or "json": JSON; "html": the page; "fragment": its section
+ * for a server-side include), frame ("1": inside an iframe), reply and
+ * comment (comment ids: the form answers reply; the page shows comment's
+ * conversation), held ("1": the awaiting-moderation notice).  Raw values,
+ * NULL when absent.  0 or COMMENT_INVALID with err (400 invalid_format,
+ * invalid_id). */
+struct wire_page_query {
+	bool html;
+	bool fragment;
+	bool framed;
+	bool held;
+	int64_t reply;
+	int64_t focus;
+};
+int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
+		    const char *held, struct wire_page_query *out, struct comment_error *err);
 
 #endif

@@ -74,6 +74,22 @@ static void check_feed_and_lang(const struct form *f)
 	fuzz_assert(l == LANG_EN || l == LANG_NL || l == LANG_DE);
 }
 
+/* The thread-as-HTML arguments (format, frame, reply, comment, held). */
+static void check_page(const struct form *f)
+{
+	struct comment_error err = {0};
+	struct wire_page_query q;
+	int r = wire_page_query(form_get(f, "format"), form_get(f, "frame"), form_get(f, "reply"),
+				form_get(f, "comment"), form_get(f, "held"), &q, &err);
+
+	if (r != 0) {
+		fuzz_assert(r == COMMENT_INVALID && err.status == 400 && err.code);
+		return;
+	}
+	fuzz_assert(q.reply >= 0 && q.focus >= 0);
+	fuzz_assert(!q.fragment || q.html);
+}
+
 /* The whole input as an Accept-Language header. */
 static void check_accept_language(const char *s)
 {
@@ -125,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		check_query(f);
 		check_feed_and_lang(f);
+		check_page(f);
 	}
 	form_free(f);
 	check_counts(data, size);

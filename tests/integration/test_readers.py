@@ -6,8 +6,9 @@ import os
 import signal
 import sys
 import time
+import re
 import xml.etree.ElementTree as ET
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Daemon, db_holds, diag, done, is_eq, ok  # noqa: E402
@@ -348,6 +349,104 @@ def test_privacy_page():
         d.cleanup()
 
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def location_of(r):
+    return r.header("location") or ""
+
+
+def test_html_page(d):
+    t = "/2011/01/zonder-js"
+    a = d.comment(t, "Eerste, met https://example.org en\n\n- een lijst", author="Danny").json()
+    b = d.comment(t, "Antwoord.", author="Sjef", parent=a["id"]).json()
+    r = d.get("/api/v1/comments?thread=%s&format=html&lang=nl" % t)
+    is_eq(r.status, 200, "format=html is 200")
+    is_eq(r.header("content-type"), "text/html; charset=utf-8", "an HTML page")
+    csp = r.header("content-security-policy") or ""
+    ok("default-src 'none'" in csp and "style-src 'self'" in csp and "form-action 'self'" in csp
+       and "frame-ancestors 'self' https://blog.example.nl" in csp and "script" not in csp,
+       "a CSP without script that lets the blog frame it", csp)
+    is_eq(r.header("x-frame-options"), None, "no X-Frame-Options (the blog may frame it)")
+    is_eq(r.header("cache-control"), "no-store", "not cached (it holds the form's stamp)")
+    page = r.body.decode()
+    ok('<html lang="nl">' in page and "2 reacties" in page, "Dutch, with the count")
+    ok('id="comment-%d"' % a["id"] in page and 'id="comment-%d"' % b["id"] in page,
+       "both comments, with their anchors")
+    ok('<a href="https://example.org" rel="nofollow ugc">' in page and "<li>een lijst</li>" in page,
+       "autolinks and lists rendered")
+    ok("<script" not in page, "no script")
+    ok('action="comments"' in page and 'name="format" value="html"' in page, "a reply form")
+    m = re.search(r'name="stamp" value="([^"]+)"', page)
+    ok(m and re.fullmatch(r"\d+\.[A-Za-z0-9_-]+", m.group(1)), "the form carries a stamp")
+
+    # A post from the page lands on the new comment in its conversation.
+    body = urlencode({"thread": t, "parent": a["id"], "format": "html", "lang": "nl",
+                      "stamp": m.group(1) if m else "", "author": "Lezer",
+                      "email": "lezer@example.nl", "text": "Zonder JavaScript geplaatst."})
+    r = d.post("/api/v1/comments", body, headers=FORM)
+    loc = location_of(r)
+    mm = re.fullmatch(r"comments\?thread=%s&format=html&lang=nl&comment=(\d+)#comment-(\d+)"
+                      % re.escape(t), loc)
+    ok(r.status == 303 and mm and mm.group(1) == mm.group(2), "303 to the comment's conversation", loc)
+    if mm:
+        r = d.get("/api/v1/" + loc.split("#")[0])
+        page = r.body.decode()
+        ok('id="comment-%s"' % mm.group(1) in page and "Zonder JavaScript geplaatst." in page,
+           "the page it lands on shows the new comment")
+        ok(">Alle reacties</a>" in page, "with a link to all comments")
+    # Held (here: discarded by the honeypot, which a poster cannot tell from held).
+    body = urlencode({"thread": t, "format": "html", "lang": "nl", "frame": "1", "author": "Bot",
+                      "email": "bot@example.nl", "text": "x", "website2": "spam"})
+    r = d.post("/api/v1/comments", body, headers=FORM)
+    loc = location_of(r)
+    is_eq(loc, "comments?thread=%s&format=html&lang=nl&frame=1&held=1#cd-notice" % t,
+          "a held post lands on the notice (framed stays framed)")
+    page = d.get("/api/v1/" + loc.split("#")[0]).body.decode()
+    ok('id="cd-notice" role="status">Je reactie wacht op goedkeuring.' in page,
+       "the page shows the awaiting-moderation notice")
+    ok('class="cd-page cd-framed"' in page, "framed")
+    # A blog's own form: published at its page, held to the notice with a way back.
+    body = urlencode({"thread": t, "redirect": "https://blog.example.nl" + t, "author": "Bot",
+                      "email": "bot@example.nl", "text": "x", "website2": "spam"})
+    r = d.post("/api/v1/comments", body, headers=dict(FORM, **{"Accept-Language": "de"}))
+    loc = location_of(r)
+    ok(loc.startswith("comments?thread=%s&format=html&lang=de&back=https%%3A//blog.example.nl"
+                      % t) and loc.endswith("&held=1#cd-notice"),
+       "a blog form's held post goes to the notice, with the way back", loc)
+    page = d.get("/api/v1/" + loc.split("#")[0]).body.decode()
+    ok('<a href="https://blog.example.nl%s">Zurück zum Artikel</a>' % t in page,
+       "which links back to the article")
+    page = d.get("/api/v1/comments?thread=%s&format=html&back=https://evil.example/" % t).body
+    ok(b"evil.example" not in page, "a way back off the site's origins is not shown")
+
+    # Replying: the page with reply=ID sets the form up.
+    page = d.get("/api/v1/comments?thread=%s&format=html&lang=en&reply=%d" % (t, b["id"])).body
+    ok(b'name="parent" value="%d"' % b["id"] in page and b">Replying to Sjef</h2>" in page,
+       "reply=ID answers that comment")
+    # A fragment for a server-side include.
+    r = d.get("/api/v1/comments?thread=%s&format=fragment&lang=en" % t)
+    frag = r.body.decode()
+    ok(frag.startswith('<section class="cd-root cd-wrap"') and "<html" not in frag,
+       "format=fragment is the section only")
+    ok('action="https://comments.example.nl/api/v1/comments"' in frag,
+       "its form posts to public_url")
+    # Paging: more than a page of top-level comments.
+    for i in range(55):
+        d.comment("/2011/01/lang", "Reactie %d." % i)
+    page = d.get("/api/v1/comments?thread=/2011/01/lang&format=html&lang=nl").body.decode()
+    is_eq(page.count('<li class="cd-item">'), 50, "a page of 50 top-level comments")
+    mm = re.search(r'<a class="cd-more" href="\?([^"]+)">Meer reacties</a>', page)
+    ok(mm, "and a link to the next page")
+    if mm:
+        page2 = d.get("/api/v1/comments?" + mm.group(1).replace("&amp;", "&")).body.decode()
+        is_eq(page2.count('<li class="cd-item">'), 5, "which holds the rest")
+    for q, code in [("format=xml", "invalid_format"), ("format=html&reply=x", "invalid_id"),
+                    ("format=html&comment=0", "invalid_id")]:
+        r = d.get("/api/v1/comments?thread=/x&" + q)
+        is_eq((r.status, (r.json() or {}).get("error")), (400, code), "%s: 400 %s" % (q, code))
+
+
 def main():
     d = Daemon(config={"site_origins": "https://blog.example.nl",
                        "public_url": "https://comments.example.nl",
@@ -356,6 +455,7 @@ def main():
         test_preview(d)
         test_likes(d)
         test_feeds(d)
+        test_html_page(d)
     finally:
         d.cleanup()
     test_likes_limits()

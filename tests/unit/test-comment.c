@@ -824,6 +824,26 @@ static void test_store(void)
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "B(G) C(H)", "after a reply id: top-level ids after it");
 		json_decref(t);
+		/* One conversation: the top-level ancestor with all replies. */
+		comment_conversation(conn, "/page", late, &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "A(F K)", "the conversation of a reply");
+		is_int(json_integer_value(json_object_get(t, "count")), 11,
+		       "count is still the whole thread's");
+		json_decref(t);
+		comment_conversation(conn, "/page", top[2], &t);
+		shape[0] = '\0';
+		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+		is_str(shape, "C(H)", "the conversation of a top-level comment");
+		json_decref(t);
+		comment_conversation(conn, "/post", top[2], &t);
+		is_int(json_array_size(json_object_get(t, "comments")), 0,
+		       "a comment of another thread: nothing");
+		json_decref(t);
+		comment_conversation(conn, "/page", 999999, &t);
+		is_int(json_array_size(json_object_get(t, "comments")), 0, "an unknown id: nothing");
+		json_decref(t);
 	}
 
 	/* Counts. */

@@ -120,6 +120,44 @@ static void test_form(void)
 	is_str(err.code, "invalid_form", "invalid_form");
 	is_int(form_body("text=a%00b", &w, &err), COMMENT_INVALID, "a %%00");
 	is_int(err.status, 400, "400");
+	/* commentd's own page. */
+	is_int(form_body("text=a&format=html&lang=de&frame=1", &w, &err), 0, "the page's form");
+	ok(w.page && w.framed && w.lang && strcmp(w.lang, "de") == 0, "page, framed, lang");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&format=json&frame=yes", &w, &err), 0, "other values");
+	ok(!w.page && !w.framed && !w.lang, "are not the page's");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&format=html&format=html", &w, &err), COMMENT_INVALID,
+	       "format twice");
+	is_int(form_body("text=a", &w, &err), 0, "a blog's form");
+	ok(!w.page && !w.framed, "is not the page's");
+	wire_comment_clear(&w);
+}
+
+static void test_page_query(void)
+{
+	struct comment_error err = {0};
+	struct wire_page_query q;
+
+	is_int(wire_page_query(NULL, NULL, NULL, NULL, NULL, &q, &err), 0, "no arguments");
+	ok(!q.html && !q.fragment && !q.framed && !q.held && !q.reply && !q.focus, "JSON");
+	is_int(wire_page_query("json", NULL, NULL, NULL, NULL, &q, &err), 0, "format=json");
+	ok(!q.html, "JSON");
+	is_int(wire_page_query("html", "1", "7", "9", "1", &q, &err), 0, "everything");
+	ok(q.html && !q.fragment && q.framed && q.held && q.reply == 7 && q.focus == 9, "read");
+	is_int(wire_page_query("fragment", "0", NULL, NULL, "yes", &q, &err), 0, "a fragment");
+	ok(q.html && q.fragment && !q.framed && !q.held, "only 1 is true");
+	is_int(wire_page_query("xml", NULL, NULL, NULL, NULL, &q, &err), COMMENT_INVALID,
+	       "format=xml");
+	is_str(err.code, "invalid_format", "  invalid_format");
+	is_int(wire_page_query("html", NULL, "0", NULL, NULL, &q, &err), COMMENT_INVALID,
+	       "reply=0");
+	is_str(err.code, "invalid_id", "  invalid_id");
+	is_int(wire_page_query("html", NULL, NULL, "-3", NULL, &q, &err), COMMENT_INVALID,
+	       "comment=-3");
+	is_int(wire_page_query("html", NULL, NULL, "1x", NULL, &q, &err), COMMENT_INVALID,
+	       "comment=1x");
+	is_int(err.status, 400, "  400");
 }
 
 static int change(const char *body, struct comment_change *ch, struct comment_error *err)
@@ -255,5 +293,6 @@ int main(void)
 	test_counts();
 	test_query();
 	test_preview();
+	test_page_query();
 	return done_testing();
 }
