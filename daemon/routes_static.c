@@ -28,9 +28,6 @@
 #define TYPE_JS	  "text/javascript; charset=utf-8"
 #define TYPE_CSS  "text/css; charset=utf-8"
 
-/* The demo's no-JavaScript form returns here: "<origin>/demo/". */
-#define ORIGIN_MARK "@ORIGIN@"
-
 struct asset {
 	const char *url;
 	const struct embedded_file *table;
@@ -38,18 +35,17 @@ struct asset {
 	const char *type;
 	const char *cache;
 	bool page; /* an HTML page: CSP, no framing */
-	bool demo; /* fill in ORIGIN_MARK */
 };
 
 static const struct asset assets[] = {
-    {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false, false},
-    {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false, false},
-    {"/page.css", web_widget_files, "page.css", TYPE_CSS, CACHE_WIDGET, false, false},
-    {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true, false},
-    {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false, false},
-    {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false, false},
-    {"/demo/", web_demo_files, "index.html", TYPE_HTML, CACHE_PAGE, true, true},
-    {"/demo/demo.css", web_demo_files, "demo.css", TYPE_CSS, CACHE_PAGE, false, false},
+    {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false},
+    {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false},
+    {"/page.css", web_widget_files, "page.css", TYPE_CSS, CACHE_WIDGET, false},
+    {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true},
+    {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false},
+    {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false},
+    {"/demo/", web_demo_files, "index.html", TYPE_HTML, CACHE_PAGE, true},
+    {"/demo/demo.css", web_demo_files, "demo.css", TYPE_CSS, CACHE_PAGE, false},
 };
 
 static const struct embedded_file *find_file(const struct asset *a)
@@ -61,63 +57,12 @@ static const struct embedded_file *find_file(const struct asset *a)
 	return NULL;
 }
 
-/* The origin the page was asked for, when it is one of site_origins (the
- * Host header alone is never trusted), else the first of site_origins, else
- * "" (a form post then returns to the thread's page). */
-static void page_origin(struct request *req, char *out, size_t size)
-{
-	static const char *const schemes[] = {"https://", "http://"};
-	const char *host = request_header(req, "Host");
-	const char *first = net_origins_first(req->snap->origins);
-	char cand[NET_ORIGIN_MAX];
-	bool ok = host && *host && strlen(host) < 200;
-
-	for (const char *p = host; ok && *p; p++) {
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		     (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' || *p == '[' ||
-		     *p == ']';
-	}
-	for (size_t i = 0; ok && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		int n = snprintf(cand, sizeof(cand), "%s%s", schemes[i], host);
-		if (n > 0 && (size_t)n < sizeof(cand) &&
-		    net_origins_match(req->snap->origins, cand, (size_t)n)) {
-			snprintf(out, size, "%s", cand);
-			return;
-		}
-	}
-	snprintf(out, size, "%s", first ? first : "");
-}
-
-/* A copy of the file with every ORIGIN_MARK replaced by origin. */
-static char *fill_origin(const struct embedded_file *f, const char *origin)
-{
-	const char *data = (const char *)f->data, *p, *hit;
-	size_t mark = strlen(ORIGIN_MARK), olen = strlen(origin), n = 0, o = 0;
-	char *out;
-
-	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark)
-		n++;
-	out = malloc(f->len + n * olen + 1);
-	if (!out)
-		return NULL;
-	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark) {
-		memcpy(out + o, p, (size_t)(hit - p));
-		o += (size_t)(hit - p);
-		memcpy(out + o, origin, olen);
-		o += olen;
-	}
-	memcpy(out + o, p, f->len - (size_t)(p - data));
-	o += f->len - (size_t)(p - data);
-	out[o] = '\0';
-	return out;
-}
-
 static void get_asset(struct request *req, struct reply *rep)
 {
 	const struct asset *a = NULL;
 	const struct embedded_file *f;
 	unsigned char h[16];
-	char hex[33], origin[NET_ORIGIN_MAX];
+	char hex[33];
 
 	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
 		if (strcmp(assets[i].url, req->route->path) == 0)
@@ -128,14 +73,9 @@ static void get_asset(struct request *req, struct reply *rep)
 		reply_error(rep, 404, "not_found", "There is nothing at this address.");
 		return;
 	}
-	if (a->demo) {
-		page_origin(req, origin, sizeof(origin));
-		rep->text = fill_origin(f, origin);
-	} else {
-		rep->text = malloc(f->len + 1);
-		if (rep->text)
-			memcpy(rep->text, f->data, f->len + 1);
-	}
+	rep->text = malloc(f->len + 1);
+	if (rep->text)
+		memcpy(rep->text, f->data, f->len + 1);
 	if (!rep->text) {
 		reply_error(rep, 500, "internal", "The server failed to handle this request.");
 		return;
