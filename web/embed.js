@@ -170,14 +170,15 @@
 		/* Before "remember me", name and website were kept unasked: no more. */
 		delete s.name;
 		delete s.url;
-		var now = Date.now();
+		var now = Date.now(), gone = false;
 		for (var id in s.mine) {
 			var m = s.mine[id];
 			/* The token and text go when the window closes; a held comment's
 			 * placeholder stays 30 days. */
-			if (m.u < now) { delete m.t; delete m.x; delete m.h; }
-			if (m.u + (m.p ? 2592e6 : 0) < now) delete s.mine[id];
+			if (m.u < now && m.t) { delete m.t; delete m.x; delete m.h; gone = true; }
+			if (m.u + (m.p ? 2592e6 : 0) < now) { delete s.mine[id]; gone = true; }
 		}
+		if (gone) store(s);
 		return s;
 	}
 	function store(s) {
@@ -235,7 +236,7 @@
 			if (s < -2592e3) return when(iso);
 			for (var i = 0; i < UNITS.length; i++)
 				if (Math.abs(s) >= UNITS[i][1]) return rtf.format(Math.round(s / UNITS[i][1]), UNITS[i][0]);
-			return rtf.format(0, 'minute');
+			return rtf.format(0, 'second');
 		} catch (e) {
 			return when(iso);
 		}
@@ -475,11 +476,12 @@
 		(c.replies || []).forEach(function (r) { replies.appendChild(build(r)); });
 		return li;
 	}
-	function likeButton(n) {
-		var c = n.data;
-		var liked = state.liked.indexOf(c.id) >= 0;
-		var b = button('cd-link.cd-like', S.like + (c.likes ? ' ' + c.likes : ''), function () {
-			b.disabled = true;
+	function likeButton(c) {
+		var busy = false;
+		/* Not disabled while busy: that would take the focus away. */
+		var b = button('cd-link.cd-like', '', function () {
+			if (busy) return;
+			busy = true;
 			request('POST', 'comments/' + c.id + '/like').then(function (j) {
 				state = load();
 				state.liked = state.liked.filter(function (x) { return x !== c.id; });
@@ -487,9 +489,14 @@
 				state.liked = state.liked.slice(-500);
 				store(state);
 				c.likes = j.likes;
-				b.replaceWith(likeButton(n));
-			}, function (err) { b.disabled = false; fieldError(err); });
-		}, { 'aria-pressed': String(liked) });
+				show();
+			}, fieldError).then(function () { busy = false; });
+		});
+		function show() {
+			b.textContent = S.like + (c.likes ? ' ' + c.likes : '');
+			b.setAttribute('aria-pressed', String(state.liked.indexOf(c.id) >= 0));
+		}
+		show();
 		return b;
 	}
 	function fill(n, held) {
@@ -517,7 +524,7 @@
 		if (!held) {
 			acts.appendChild(button('cd-link', S.reply, function (e) { replyTo(id, e.currentTarget); },
 				{ 'aria-label': t('replyLabel', { name: c.author }) }));
-			if (likes) acts.appendChild(likeButton(n));
+			if (likes) acts.appendChild(likeButton(c));
 		}
 		var m = mine(id);
 		if (m) {
