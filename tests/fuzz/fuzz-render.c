@@ -4,9 +4,11 @@
  * <a href="..." rel="nofollow ugc">, bare URLs included), no "<script",
  * every '&' an entity the escaper writes, quotes and '>' only inside tags,
  * and every href an http, https or mailto URL (so never javascript:).  Any
- * violation aborts. */
+ * violation aborts.  The same bytes through markup_text (the feeds' and
+ * the HTML pages' escaping) must come out as inert, XML-clean UTF-8. */
 #include "fuzz.h"
 
+#include "markup.h"
 #include "render.h"
 #include "text.h"
 
@@ -148,6 +150,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(text_utf8_valid(html, strlen(html), NULL));
 	check_html(html);
 	free(html);
+
+	/* markup_text (the feeds' and pages' text) on the same bytes: valid
+	 * UTF-8 that XML 1.0 accepts, nothing but the five entities. */
+	{
+		struct markup m;
+		char *z = fuzz_strndup(data, size);
+		int err;
+
+		markup_init(&m, 16 * size + 64);
+		markup_text(&m, z);
+		html = markup_finish(&m, &err);
+		fuzz_assert(html != NULL && err == 0);
+		fuzz_assert(text_utf8_valid(html, strlen(html), NULL));
+		for (const unsigned char *p = (const unsigned char *)html; *p; p++) {
+			fuzz_assert(*p != '<' && *p != '>' && *p != '"' && *p != '\'');
+			fuzz_assert(*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r');
+			fuzz_assert(*p != 0x7f);
+			if (*p == '&')
+				fuzz_assert(starts_with_any((const char *)p, entities) > 0);
+			/* U+FFFE and U+FFFF are not XML characters. */
+			fuzz_assert(
+			    !(p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)));
+		}
+		free(html);
+		free(z);
+	}
 
 	/* render_escape on the same bytes: nothing but the five entities. */
 	html = render_escape((const char *)data, size);
