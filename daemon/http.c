@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,22 @@ int snapshot_new(struct snapshot **out, struct config *cfg)
 		r = net_cidrs_new(&snap->proxies, cfg->trusted_proxies);
 	if (r == 0)
 		r = policy_new(&snap->policy, cfg);
+	if (r == 0) {
+		snap->reader_json = reader_settings(cfg);
+		r = snap->reader_json ? 0 : -ENOMEM;
+	}
 	if (r != 0) {
 		net_origins_free(snap->origins);
 		net_cidrs_free(snap->proxies);
+		policy_free(snap->policy);
 		free(snap);
 		return r;
+	}
+	{
+		unsigned char h[2];
+		crypto_generichash(h, sizeof(h), (const unsigned char *)snap->reader_json,
+				   strlen(snap->reader_json), NULL, 0);
+		sodium_bin2hex(snap->reader_tag, sizeof(snap->reader_tag), h, sizeof(h));
 	}
 	snap->cfg = cfg;
 	classify_settings_default(&snap->classify);
@@ -79,6 +91,7 @@ void snapshot_unref(struct snapshot *snap)
 	net_origins_free(snap->origins);
 	net_cidrs_free(snap->proxies);
 	policy_free(snap->policy);
+	free(snap->reader_json);
 	free(snap);
 }
 

@@ -196,12 +196,8 @@ static int thread_body(struct request *req, const struct wire_thread_query *q, c
 	return r;
 }
 
-/* What the widget needs to know of the site's settings, as JSON members
- * for the thread's answer: "likes_enabled" and "privacy_url" (the site's
- * own page, or null for commentd's /privacy).  NULL on OOM. */
-static char *reader_settings(struct request *req)
+char *reader_settings(const struct config *cfg)
 {
-	const struct config *cfg = req->snap->cfg;
 	json_t *j = json_pack("{s:b, s:o}", "likes_enabled", cfg->likes, "privacy_url",
 			      *cfg->privacy_url ? json_string(cfg->privacy_url) : json_null());
 	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -218,17 +214,15 @@ static char *reader_settings(struct request *req)
 	return text;
 }
 
-/* etag becomes the ETag of its answer with extra spliced in. */
-static void etag_with(char etag[CACHE_ETAG_MAX], const char *extra)
+/* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
+ * settings (tag: a few hex digits of their hash) spliced in. */
+static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
 {
-	char *both = NULL;
+	size_t n = strlen(etag);
 
-	if (asprintf(&both, "%s%s", etag, extra) < 0) {
-		etag[0] = '\0';
+	if (n < 2 || n + strlen(tag) >= CACHE_ETAG_MAX)
 		return;
-	}
-	etag_of(both, etag);
-	free(both);
+	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
 }
 
 #define PAGE_ROOTS 50 /* top-level comments on a page of the HTML thread */
@@ -339,7 +333,7 @@ static void get_comments(struct request *req, struct reply *rep)
 	struct wire_thread_query q;
 	struct comment_error err;
 	char stamp[KEYS_STAMP_MAX];
-	char *body = NULL, *settings;
+	char *body = NULL;
 	int r;
 
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
@@ -359,22 +353,20 @@ static void get_comments(struct request *req, struct reply *rep)
 		reply_comment_error(rep, r, &err);
 		return;
 	}
-	settings = reader_settings(req);
 	/* The stamp changes every second and the site's settings with a
 	 * reload; they are spliced into the answer (body ends with '}').  The
-	 * settings count in the ETag, the stamp does not. */
+	 * settings count in the ETag (by their tag), the stamp does not. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
-	if (!settings || asprintf(&rep->text, "%.*s,%s,\"stamp\":\"%s\"}", (int)strlen(body) - 1,
-				  body, settings, stamp) < 0) {
+	if (asprintf(&rep->text, "%.*s,%s,\"stamp\":\"%s\"}", (int)strlen(body) - 1, body,
+		     req->snap->reader_json, stamp) < 0) {
 		rep->text = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
 	} else {
-		etag_with(rep->etag, settings);
+		etag_tagged(rep->etag, req->snap->reader_tag);
 		rep->content_type = "application/json; charset=utf-8";
 		rep->status = 200;
 	}
-	free(settings);
 	free(body);
 }
 

@@ -30,6 +30,8 @@ struct snapshot {
 	struct policy *policy;
 	struct classify_settings classify; /* cut-offs from cfg */
 	char site_host[NET_ORIGIN_MAX];	   /* host of the first origin, or "" */
+	char *reader_json;		   /* reader_settings(cfg) */
+	char reader_tag[5];		   /* 4 hex digits of its hash, for ETags */
 };
 
 #define LIKE_BURST 10 /* likes a client may give in a quick burst */
@@ -55,6 +57,11 @@ struct server {
 int snapshot_new(struct snapshot **out, struct config *cfg);
 struct snapshot *snapshot_ref(struct server *s);
 void snapshot_unref(struct snapshot *snap);
+
+/* What the widget needs to know of the site's settings, as JSON members
+ * for the thread's answer: "likes_enabled" and "privacy_url" (the site's
+ * own page, or null for commentd's /privacy).  NULL on OOM.  (routes.c) */
+char *reader_settings(const struct config *cfg);
 
 /* Replaces the current snapshot (reload). */
 void server_set_snapshot(struct server *s, struct snapshot *snap);
