@@ -601,6 +601,7 @@
 	/* ---- pages ---- */
 	var moreBtn = null;
 	var want = 0; /* a #comment-N to bring into view once its page is here */
+	var hunt = 0; /* pages loaded looking for it (at most 40) */
 	function query(cursor) {
 		return 'comments?' + threadArg + '&sort=' + sortSel.value + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '');
 	}
@@ -625,7 +626,7 @@
 				load_page(data.cursor);
 			});
 			list.after(moreBtn);
-			if (want && !nodes[want]) { moreBtn.disabled = true; load_page(data.cursor); return; }
+			if (want && !nodes[want] && hunt++ < 40) { moreBtn.disabled = true; load_page(data.cursor); return; }
 		}
 		ownHeld();
 		if (want && nodes[want]) {
@@ -663,6 +664,7 @@
 	function reload() {
 		var hash = location.hash.match(/^#comment-(\d+)$/);
 		want = hash ? Number(hash[1]) : 0;
+		hunt = 0;
 		return load_page();
 	}
 
@@ -676,7 +678,7 @@
 	reload();
 	window.addEventListener('hashchange', function () {
 		var hash = location.hash.match(/^#comment-(\d+)$/);
-		if (hash && !nodes[hash[1]] && moreBtn) { want = Number(hash[1]); moreBtn.click(); }
+		if (hash && !nodes[hash[1]] && moreBtn) { want = Number(hash[1]); hunt = 0; moreBtn.click(); }
 	});
 	/* Relative times move on. */
 	setInterval(function () {
