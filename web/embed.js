@@ -632,8 +632,8 @@
 		if (want && nodes[want]) {
 			nodes[want].art.scrollIntoView();
 			nodes[want].art.focus();
-			want = 0;
 		}
+		want = 0;
 	}
 	/* The author's own held comments: only their browser knows of them. */
 	function ownHeld() {
