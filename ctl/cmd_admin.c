@@ -21,15 +21,19 @@
 struct admin_args {
 	const char *name;
 	const char *email;
+	const char *display_name;
 	bool anonymise;
+	bool no_display_name;
 };
 
-enum { OPT_NAME = 0x100, OPT_EMAIL, OPT_ANONYMISE };
+enum { OPT_NAME = 0x100, OPT_EMAIL, OPT_ANONYMISE, OPT_DISPLAY_NAME, OPT_NO_DISPLAY_NAME };
 
 static const struct option admin_options[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"email", required_argument, NULL, OPT_EMAIL},
     {"anonymise", no_argument, NULL, OPT_ANONYMISE},
+    {"display-name", required_argument, NULL, OPT_DISPLAY_NAME},
+    {"no-display-name", no_argument, NULL, OPT_NO_DISPLAY_NAME},
     {NULL, 0, NULL, 0},
 };
 
@@ -43,6 +47,10 @@ static int admin_option(void *ctx, int opt, const char *arg)
 		a->email = arg;
 	else if (opt == OPT_ANONYMISE)
 		a->anonymise = true;
+	else if (opt == OPT_DISPLAY_NAME)
+		a->display_name = arg;
+	else if (opt == OPT_NO_DISPLAY_NAME)
+		a->no_display_name = true;
 	else
 		return CTL_USAGE;
 	return 0;
@@ -58,17 +66,53 @@ static void print_json(json_t *j)
 }
 
 static const char token_usage[] =
-    "usage: commentctl token create --name NAME (--db DB --key KEY | --config FILE)\n"
+    "usage: commentctl token create --name NAME [--display-name NAME]\n"
+    "                               (--db DB --key KEY | --config FILE)\n"
+    "       commentctl token set --name NAME (--display-name NAME | --no-display-name)\n"
+    "                            (--db DB | --config FILE)\n"
     "       commentctl token list (--db DB | --config FILE)\n"
     "       commentctl token revoke --name NAME (--db DB | --config FILE)\n"
-    "Creates, lists or revokes moderator tokens.  A new token is printed once;\n"
-    "the database keeps only its keyed hash.\n";
+    "Creates, changes, lists or revokes moderator tokens.  A new token is printed\n"
+    "once; the database keeps only its keyed hash.  --display-name is the name\n"
+    "the moderator's replies from the moderation page are published under (with\n"
+    "the author badge); public posts under that name are held.\n";
 
-static int token_create(struct store_conn *c, const struct keys *k, const char *name)
+/* Sets or clears the token's display name.  CTL_OK or CTL_FAIL. */
+static int token_display_name(struct store_conn *c, const struct admin_args *a)
 {
-	char token[KEYS_TOKEN_CHARS];
-	int r = admin_token_create(c, k, name, token);
+	int r =
+	    admin_token_set_display_name(c, a->name, a->no_display_name ? NULL : a->display_name);
 
+	if (r == ADMIN_INVALID)
+		fprintf(stderr, "commentctl: a display name is 1 to %d characters on one line\n",
+			ADMIN_DISPLAY_MAX);
+	else if (r == ADMIN_NOT_FOUND)
+		fprintf(stderr, "commentctl: no active token called %s\n", a->name);
+	else if (r < 0)
+		fprintf(stderr, "commentctl: cannot store the display name\n");
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
+static int token_create(struct store_conn *c, const struct keys *k, const struct admin_args *a)
+{
+	const char *name = a->name;
+	char token[KEYS_TOKEN_CHARS];
+	int r;
+
+	/* A bad display name stops the command before a token exists. */
+	if (a->display_name && admin_display_name_check(a->display_name) != 0) {
+		fprintf(stderr, "commentctl: a display name is 1 to %d characters on one line\n",
+			ADMIN_DISPLAY_MAX);
+		return CTL_FAIL;
+	}
+	r = admin_token_create(c, k, name, token);
+	if (r == 0 && a->display_name && token_display_name(c, a) != CTL_OK) {
+		/* Nobody has seen the token: it is revoked at once. */
+		admin_token_revoke(c, name);
+		fprintf(stderr, "commentctl: token %s revoked: its display name was not stored\n",
+			name);
+		r = -1;
+	}
 	if (r == ADMIN_EXISTS)
 		fprintf(stderr,
 			"commentctl: a token called %s exists; revoke it or pick another "
@@ -88,6 +132,7 @@ int cmd_token(int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : "";
 	bool create = strcmp(verb, "create") == 0, revoke = strcmp(verb, "revoke") == 0;
+	bool set = strcmp(verb, "set") == 0;
 	struct admin_args a = {0};
 	struct ctl_spec spec = {
 	    .usage = token_usage,
@@ -101,13 +146,18 @@ int cmd_token(int argc, char **argv)
 	json_t *list = NULL;
 	int r, status = CTL_FAIL;
 
-	if (!create && !revoke && strcmp(verb, "list") != 0) {
+	if (!create && !revoke && !set && strcmp(verb, "list") != 0) {
 		fprintf(stderr, "%s", token_usage);
 		return CTL_USAGE;
 	}
 	r = ctl_env_open(&e, &spec, argc - 1, argv + 1);
-	if (r == CTL_OK && (create || revoke) && !a.name) {
+	if (r == CTL_OK && (create || revoke || set) && !a.name) {
 		fprintf(stderr, "commentctl: --name is required\n");
+		r = CTL_USAGE;
+	}
+	if (r == CTL_OK && set && !a.display_name == !a.no_display_name) {
+		fprintf(stderr,
+			"commentctl: token set needs --display-name or --no-display-name\n");
 		r = CTL_USAGE;
 	}
 	if (r != CTL_OK) {
@@ -116,7 +166,9 @@ int cmd_token(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (create) {
-		status = token_create(c, e.keys, a.name);
+		status = token_create(c, e.keys, &a);
+	} else if (set) {
+		status = token_display_name(c, &a);
 	} else if (revoke) {
 		r = admin_token_revoke(c, a.name);
 		if (r == ADMIN_NOT_FOUND)

@@ -26,7 +26,7 @@ static const struct command commands[] = {
     {"maintain", "apply the retention rules now", cmd_maintain},
     {"privacy", "export or erase a commenter's comments", cmd_privacy},
     {"score", "score comments (JSON Lines) and print verdicts with reasons", cmd_score},
-    {"token", "create, list or revoke moderator tokens", cmd_token},
+    {"token", "create, change, list or revoke moderator tokens", cmd_token},
     {"tokens", NULL, cmd_tokens},
 };
 

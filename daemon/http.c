@@ -175,6 +175,7 @@ void request_site(struct request *req, struct submit_site *out)
 	    .policy = req->snap->policy,
 	    .classify = &req->snap->classify,
 	    .host = req->snap->site_host,
+	    .origins = req->snap->origins,
 	};
 }
 

@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "moderation.h"
+#include "submit.h"
 #include "text.h"
 #include "wire.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static int admin_authenticate(struct request *req, struct reply *rep)
 {
@@ -249,17 +251,88 @@ out:
 	json_decref(root);
 }
 
+/* The totals, and the daily series of the last ?days= days (default 30)
+ * merged into them. */
 static void stats(struct request *req, struct reply *rep)
 {
+	unsigned long long days = 30;
+	json_t *series = NULL;
+	struct store_conn *c;
+	int r;
+
+	if (query_number(req, "days", MODERATION_DAYS_MAX, &days) != 0 || days == 0) {
+		reply_error(rep, 400, "invalid_days", "days must be a whole number from 1 to 365.");
+		return;
+	}
+	c = store_acquire(req->server->store);
+	r = moderation_stats(c, req->server->classifier, &req->snap->classify, &rep->json);
+	if (r == 0)
+		r = moderation_series(c, (unsigned)days, (int64_t)time(NULL), &series);
+	store_release(req->server->store, c);
+	if (r == 0 && json_object_update(rep->json, series) != 0)
+		r = -1;
+	json_decref(series);
+	if (r < 0) {
+		reply_internal(rep);
+		return;
+	}
+	rep->status = 200;
+}
+
+/* GET /api/v1/admin/me: who the token is, and the name its replies carry. */
+static void me(struct request *req, struct reply *rep)
+{
+	char display[ADMIN_DISPLAY_BYTES];
 	struct store_conn *c = store_acquire(req->server->store);
-	int r = moderation_stats(c, req->server->classifier, &req->snap->classify, &rep->json);
+	int r = admin_token_display_name(c, req->actor, display);
 
 	store_release(req->server->store, c);
 	if (r < 0) {
 		reply_internal(rep);
 		return;
 	}
-	rep->status = 200;
+	rep->json = json_pack("{s:s, s:o}", "name", req->actor, "display_name",
+			      r == 1 ? json_string(display) : json_null());
+	rep->status = rep->json ? 200 : 500;
+}
+
+/* POST /api/v1/admin/comments/{id}/reply: the moderator answers as the
+ * site's author, under the token's display name. */
+static void reply(struct request *req, struct reply *rep)
+{
+	char display[ADMIN_DISPLAY_BYTES];
+	struct comment_error err = {0};
+	struct submit_decision d = {0};
+	struct submit_reply rp = {.parent = req->id, .actor = req->actor};
+	struct submit_site site;
+	struct store_conn *c;
+	char *text = NULL;
+	int r;
+
+	r = wire_reply_json(req->body.data, req->body.len, &text, &rp.approve, &err);
+	if (r != 0) {
+		reply_comment_error(rep, r, &err);
+		return;
+	}
+	rp.text = text;
+	rp.display_name = display;
+	request_site(req, &site);
+	c = store_acquire(req->server->store);
+	r = admin_token_display_name(c, req->actor, display);
+	if (r == 0)
+		r = comment_fail(&err, 422, "no_display_name",
+				 "This token has no display name to reply under; set one with "
+				 "commentctl token set --name NAME --display-name NAME.");
+	else if (r == 1)
+		r = submit_moderator_reply(c, &site, &rp, (int64_t)time(NULL), &d, &rep->json,
+					   &err);
+	store_release(req->server->store, c);
+	if (r == 0)
+		rep->status = 201;
+	else
+		reply_comment_error(rep, r, &err);
+	submit_decision_clear(&d);
+	free(text);
 }
 
 static void audit(struct request *req, struct reply *rep)
@@ -357,7 +430,9 @@ static const struct route admin_routes[] = {
      BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/admin/comments/{id}/delete", "POST, OPTIONS", NULL, delete_comment, NULL, NULL,
      BODY_JSON | BODY_OPTIONAL},
+    {"/api/v1/admin/comments/{id}/reply", "POST, OPTIONS", NULL, reply, NULL, NULL, BODY_JSON},
     {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/me", "GET, HEAD, OPTIONS", me, NULL, NULL, NULL, 0},
     {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0},
     {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON},
     {"/api/v1/admin/privacy/erase", "POST, OPTIONS", NULL, privacy_erase, NULL, NULL, BODY_JSON},

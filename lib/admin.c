@@ -19,7 +19,15 @@ static const char sql_token_used[] = "UPDATE admin_tokens SET last_used = ?2 WHE
 static const char sql_token_revoke[] =
     "UPDATE admin_tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL";
 static const char sql_token_list[] =
-    "SELECT name, created, revoked, last_used FROM admin_tokens ORDER BY id";
+    "SELECT name, created, revoked, last_used, display_name FROM admin_tokens ORDER BY id";
+static const char sql_display_set[] =
+    "UPDATE admin_tokens SET display_name = ?2 WHERE name = ?1 AND revoked IS NULL";
+static const char sql_display_get[] =
+    "SELECT display_name FROM admin_tokens WHERE name = ?1 AND revoked IS NULL"
+    " AND display_name IS NOT NULL";
+static const char sql_display_all[] =
+    "SELECT display_name FROM admin_tokens WHERE revoked IS NULL AND display_name IS NOT NULL"
+    " ORDER BY id";
 static const char sql_audit_insert[] =
     "INSERT INTO audit(at, actor, action, comment_id, detail, reversal)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -137,6 +145,89 @@ int admin_token_revoke(struct store_conn *c, const char *name)
 	return sqlite3_changes(store_db(c)) == 1 ? 0 : ADMIN_NOT_FOUND;
 }
 
+/* A display name as stored: invisible characters removed, trimmed, then
+ * 1..ADMIN_DISPLAY_MAX characters without controls.  0 or ADMIN_INVALID. */
+static int display_clean(const char *display, char out[ADMIN_DISPLAY_BYTES])
+{
+	size_t n = strnlen(display, ADMIN_DISPLAY_BYTES), chars;
+
+	if (n >= ADMIN_DISPLAY_BYTES || !text_utf8_valid(display, n, NULL))
+		return ADMIN_INVALID;
+	memcpy(out, display, n + 1);
+	text_strip_invisible(out);
+	text_trim(out);
+	if (!*out || text_has_controls(out, false) || !text_utf8_valid(out, strlen(out), &chars) ||
+	    chars > ADMIN_DISPLAY_MAX)
+		return ADMIN_INVALID;
+	return 0;
+}
+
+int admin_display_name_check(const char *display)
+{
+	char clean[ADMIN_DISPLAY_BYTES];
+
+	return display_clean(display, clean);
+}
+
+int admin_token_set_display_name(struct store_conn *c, const char *name, const char *display)
+{
+	char clean[ADMIN_DISPLAY_BYTES];
+	sqlite3_stmt *st;
+	int r;
+
+	if (display && display_clean(display, clean) != 0)
+		return ADMIN_INVALID;
+	st = store_stmt(c, sql_display_set);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (display)
+		sqlite3_bind_text(st, 2, clean, -1, SQLITE_STATIC);
+	r = store_run(c, st, "token display name");
+	if (r)
+		return r < 0 ? r : -EIO;
+	return store_changes(c) == 1 ? 0 : ADMIN_NOT_FOUND;
+}
+
+int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES])
+{
+	sqlite3_stmt *st = store_stmt(c, sql_display_get);
+	int r;
+
+	out[0] = '\0';
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = store_row(c, st);
+	if (r == 1)
+		snprintf(out, ADMIN_DISPLAY_BYTES, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return r;
+}
+
+int admin_display_names(struct store_conn *c, struct names **out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_display_all);
+	struct names *set = NULL;
+	int r;
+
+	if (!st)
+		return -EIO;
+	r = names_new(&set);
+	while (r == 0 && (r = store_row(c, st)) == 1) {
+		/* A name without letters or digits cannot be impersonated. */
+		r = names_add(set, (const char *)sqlite3_column_text(st, 0));
+		r = r > 0 ? 0 : r;
+	}
+	sqlite3_reset(st);
+	if (r < 0) {
+		names_free(set);
+		return r;
+	}
+	*out = set;
+	return 0;
+}
+
 static json_t *time_or_null(sqlite3_stmt *st, int col)
 {
 	char buf[21];
@@ -158,11 +249,16 @@ int admin_token_list(struct store_conn *c, json_t **out)
 		return -EIO;
 	}
 	while ((r = store_row(c, st)) == 1) {
-		if (json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o}", "name",
-							  (const char *)sqlite3_column_text(st, 0),
-							  "created", time_or_null(st, 1), "revoked",
-							  time_or_null(st, 2), "last_used",
-							  time_or_null(st, 3))) != 0) {
+		json_t *display = sqlite3_column_type(st, 4) == SQLITE_NULL
+				      ? json_null()
+				      : json_string((const char *)sqlite3_column_text(st, 4));
+
+		if (json_array_append_new(
+			list, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
+					(const char *)sqlite3_column_text(st, 0), "display_name",
+					display, "created", time_or_null(st, 1), "revoked",
+					time_or_null(st, 2), "last_used", time_or_null(st, 3))) !=
+		    0) {
 			r = -ENOMEM;
 			break;
 		}

@@ -8,13 +8,16 @@
 #define COMMENTD_ADMIN_H
 
 #include "keys.h"
+#include "names.h"
 #include "store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ADMIN_NAME_MAX 64
+#define ADMIN_NAME_MAX	    64
+#define ADMIN_DISPLAY_MAX   100				/* characters of a display name */
+#define ADMIN_DISPLAY_BYTES (4 * ADMIN_DISPLAY_MAX + 1) /* with its NUL */
 
 enum {
 	ADMIN_EXISTS = 1,    /* a token with that name exists */
@@ -37,7 +40,28 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 /* Revokes the token called name.  0, ADMIN_NOT_FOUND, negative. */
 int admin_token_revoke(struct store_conn *c, const char *name);
 
-/* [{"name", "created", "revoked", "last_used"}] in creation order. */
+/* 0 if display is a valid display name (below), else ADMIN_INVALID. */
+int admin_display_name_check(const char *display);
+
+/* Sets the display name a moderator's replies are published under
+ * ("Sjef"): 1..ADMIN_DISPLAY_MAX characters of valid UTF-8 without control
+ * characters, stored with invisible characters removed and white space
+ * trimmed; display NULL removes it (the token can then not reply).  0,
+ * ADMIN_NOT_FOUND (no token called name, or revoked), ADMIN_INVALID, or
+ * negative. */
+int admin_token_set_display_name(struct store_conn *c, const char *name, const char *display);
+
+/* The display name of the token called name (not revoked) into out.  1 with
+ * one, 0 when it has none (or no such token), negative on failure. */
+int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES]);
+
+/* The display names of every token not revoked, as a set for the
+ * impersonation rule (lib/submit.h).  0 with *out (caller frees with
+ * names_free), or negative. */
+int admin_display_names(struct store_conn *c, struct names **out);
+
+/* [{"name", "display_name", "created", "revoked", "last_used"}] in
+ * creation order. */
 int admin_token_list(struct store_conn *c, json_t **out);
 
 /* Appends an audit row inside the caller's transaction.  detail may be

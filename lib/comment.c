@@ -140,6 +140,25 @@ static bool url_valid(const char *u, size_t max)
 	return true;
 }
 
+/* The page the comment was posted on: context for moderators, never a
+ * reason to refuse a comment, except bytes that are not text. */
+static int validate_page(const struct config *cfg, struct comment_input *in,
+			 struct comment_error *err)
+{
+	if (in->page_title) {
+		if (!text_utf8_valid(in->page_title, strlen(in->page_title), NULL))
+			return comment_fail(err, 400, "invalid_utf8",
+					    "The page title is not valid UTF-8.");
+		text_one_line(in->page_title, COMMENT_TITLE_MAX);
+	}
+	if (in->page_url) {
+		text_trim(in->page_url);
+		if (*in->page_url && !url_valid(in->page_url, cfg->max_url))
+			in->page_url[0] = '\0';
+	}
+	return 0;
+}
+
 int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err)
 {
 	size_t chars;
@@ -196,7 +215,8 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		}
 	}
 
-	return comment_text_check(cfg, in->text, err);
+	r = comment_text_check(cfg, in->text, err);
+	return r ? r : validate_page(cfg, in, err);
 }
 
 int comment_text_check(const struct config *cfg, const char *text, struct comment_error *err)
@@ -301,14 +321,22 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 static const char sql_thread_upsert[] =
     "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
 static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
+/* ?4: the comment may replace the title and URL the thread has (it is
+ * published); else it only fills in what is missing.  Written only when
+ * something changes. */
+#define NEW_TITLE "(CASE WHEN ?4 OR title IS NULL THEN coalesce(?2, title) ELSE title END)"
+#define NEW_URL	  "(CASE WHEN ?4 OR url IS NULL THEN coalesce(?3, url) ELSE url END)"
+static const char sql_thread_context[] =
+    "UPDATE threads SET title = " NEW_TITLE ", url = " NEW_URL " WHERE id = ?1"
+    " AND (" NEW_TITLE " IS NOT title OR " NEW_URL " IS NOT url)";
 static const char sql_parent[] =
     "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
 static const char sql_insert[] =
     "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
     " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens,"
-    " auto_status, features, edit_hash, reasons)"
+    " auto_status, features, edit_hash, reasons, moderator)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?6, ?19, ?20, ?21)";
+    " ?6, ?19, ?20, ?21, ?22)";
 static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
 
 /* Where a new comment goes in its thread (place_reply). */
@@ -334,6 +362,26 @@ struct create_job {
 	int result;		/* out: what write_rows returned (err filled if positive) */
 };
 
+/* Keeps the page's title and URL on the thread (comment_create). */
+static int thread_context(struct store_conn *c, struct create_job *job)
+{
+	const char *title = job->in->page_title, *url = job->in->page_url;
+	sqlite3_stmt *st;
+
+	if ((!title || !*title) && (!url || !*url))
+		return 0;
+	if (job->rec->status == COMMENT_SPAM || job->rec->status == COMMENT_DELETED)
+		return 0;
+	st = store_stmt(c, sql_thread_context);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, job->thread_id);
+	bind_text_or_null(st, 2, title);
+	bind_text_or_null(st, 3, url);
+	sqlite3_bind_int(st, 4, job->rec->status == COMMENT_PUBLISHED);
+	return comment_store_result(store_run(c, st, "thread context"), job->err);
+}
+
 /* The thread's row id, created if needed.  0 or a store result. */
 static int thread_row(struct store_conn *c, struct create_job *job)
 {
@@ -356,7 +404,7 @@ static int thread_row(struct store_conn *c, struct create_job *job)
 		log_err("comment: thread row missing after insert");
 		return -EIO;
 	}
-	return r < 0 ? r : 0;
+	return r < 0 ? r : thread_context(c, job);
 }
 
 struct parent_row {
@@ -474,6 +522,7 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 		sqlite3_bind_blob(st, 19, rec->features, (int)rec->features_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 	bind_text_or_null(st, 21, rec->reasons);
+	bind_text_or_null(st, 22, rec->moderator);
 }
 
 static int write_rows(struct store_conn *c, struct create_job *job)
@@ -607,7 +656,7 @@ int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comme
  * published reply hangs below. */
 static const char sql_thread_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'deleted', c.likes"
+    " c.status = 'deleted', c.moderator IS NOT NULL, c.likes"
     " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
     " AND c.root_id IN"
     " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
@@ -616,7 +665,7 @@ static const char sql_thread_rows[] =
 /* The conversation of comment ?2: its top-level ancestor with every reply. */
 static const char sql_conversation_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'deleted', c.likes"
+    " c.status = 'deleted', c.moderator IS NOT NULL, c.likes"
     " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
     " AND c.root_id = (SELECT root_id FROM comments WHERE id = ?2 AND thread_id = ?1"
     "  AND status IN ('published', 'deleted'))"
@@ -649,7 +698,8 @@ static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, 
 		    .avatar = (const char *)sqlite3_column_text(st, 6),
 		    .published = true,
 		    .deleted = sqlite3_column_int(st, 7) != 0,
-		    .likes = sqlite3_column_int64(st, 8),
+		    .author_badge = sqlite3_column_int(st, 8) != 0,
+		    .likes = sqlite3_column_int64(st, 9),
 		};
 		r = thread_tree_add(tree, &v);
 		if (r < 0)

@@ -18,6 +18,7 @@
 
 #define COMMENT_THREAD_MAX 1024 /* bytes of a thread path */
 #define COMMENT_EMAIL_MAX  254
+#define COMMENT_TITLE_MAX  300 /* characters of a page title kept */
 
 enum comment_status {
 	COMMENT_PUBLISHED,
@@ -48,6 +49,10 @@ struct comment_input {
 	char *email;
 	char *url; /* NULL or "" when absent */
 	char *text;
+	/* The article the comment is posted on, as the widget sends it (NULL
+	 * or "" when absent): kept on the thread (comment_create). */
+	char *page_title; /* cleaned to one line by comment_validate */
+	char *page_url;	  /* an http(s) address; the caller checks its origin */
 };
 
 /* An edit of a comment's content: NULL keeps a field; url_set with url NULL
@@ -75,7 +80,8 @@ struct comment_record {
 	const char *ip; /* client address, cleared after ip_retention_days; NULL */
 	const char *user_agent;
 	const char *referrer;
-	int64_t created; /* Unix seconds */
+	int64_t created;       /* Unix seconds */
+	const char *moderator; /* the token name of a moderator's reply, or NULL */
 };
 
 /* A stored comment as its poster is told about it. */
@@ -100,8 +106,10 @@ int comment_fail(struct comment_error *err, int status, const char *code, const 
  * COMMENT_UNAVAILABLE with a 503 in err. */
 int comment_store_result(int r, struct comment_error *err);
 
-/* Validates and normalises a submission against cfg.  0, or COMMENT_INVALID
- * with err filled. */
+/* Validates and normalises a submission against cfg.  The page's title is
+ * made one line of at most COMMENT_TITLE_MAX characters; a page URL that is
+ * not an http(s) address of at most max_url bytes is dropped (made "").
+ * 0, or COMMENT_INVALID with err filled. */
 int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err);
 
 /* Checks a comment's text by the rules for new comments (valid UTF-8, no
@@ -127,7 +135,10 @@ int comment_email_hash(const struct keys *k, const char *email, unsigned char ou
 
 /* Stores a validated submission (in->email is hashed, never stored) with
  * its record, sharing one transaction and one fsync with concurrent posts
- * (store_group_write).  A parent must be a published comment of the same
+ * (store_group_write).  The page's title and URL, when given, fill a
+ * thread that has none, and a published comment's refresh them when they
+ * changed (a held comment may only fill them in, one filed as spam not even
+ * that).  A parent must be a published comment of the same
  * thread; a reply deeper than cfg->max_depth attaches to the deepest allowed
  * ancestor.  Fills *out (caller clears).  Returns 0, COMMENT_INVALID or
  * COMMENT_UNAVAILABLE (err filled), or negative (logged). */

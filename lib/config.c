@@ -58,6 +58,7 @@ static const struct setting settings[] = {
     {"page_max", SETTING_UINT, FIELD(page_max), "200", 1, 10000, NULL, 0, 0},
     {"moderation", SETTING_CHOICE, FIELD(moderation), "none", 0, 0, moderation_names, 0, 0},
     {"max_links", SETTING_UINT, FIELD(max_links), "2", 0, 1000, NULL, 0, 0},
+    {"min_submit_seconds", SETTING_UINT, FIELD(min_submit_seconds), "3", 0, 3600, NULL, 0, 0},
     {"blocklist_words", SETTING_STRING, FIELD(blocklist_words), "", 0, 0, NULL, 0, 0},
     {"blocklist_domains", SETTING_STRING, FIELD(blocklist_domains), "", 0, 0, NULL, 0, 0},
     {"blocklist_networks", SETTING_STRING, FIELD(blocklist_networks), "", 0, 0, NULL, 0, 0},

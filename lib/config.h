@@ -62,8 +62,12 @@ struct config {
 	unsigned token_prune_days;
 	unsigned maintenance_interval; /* seconds between maintenance runs */
 	enum erase_mode erase;
-	char *backup_dir;	  /* daily backups go here; empty = off */
-	unsigned backup_keep;	  /* daily backups kept in backup_dir */
+	char *backup_dir;     /* daily backups go here; empty = off */
+	unsigned backup_keep; /* daily backups kept in backup_dir */
+
+	/* A post sent sooner than this after the widget loaded the thread is
+	 * held (reason too_fast); 0: off. */
+	unsigned min_submit_seconds;
 	int likes;		  /* 1: readers may like comments, 0: off */
 	unsigned like_rate_limit; /* likes per client per minute */
 	char *public_url;	  /* where readers reach commentd, for links */

@@ -1,6 +1,7 @@
 #include "moderation.h"
 
 #include "admin.h"
+#include "explain.h"
 #include "log.h"
 #include "net.h"
 #include "render.h"
@@ -32,8 +33,14 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
  * query that lists comments for moderators selects exactly these. */
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
-	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons"                             \
-	" FROM comments c JOIN threads t ON t.id = c.thread_id"
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons, t.title, t.url,"            \
+	" c.moderator, p.author, substr(p.text, 1, 161), p.status = 'deleted'"                     \
+	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
+	" LEFT JOIN comments p ON p.id = c.parent_id"
+
+/* A reply's parent is shown as an excerpt of this many characters (one
+ * more is read, to tell a cut text). */
+#define EXCERPT_CHARS 160
 
 static const char sql_list[] =
     ADMIN_COLUMNS " WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR t.path = ?2)"
@@ -47,12 +54,64 @@ static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 	return json_string((const char *)sqlite3_column_text(st, col));
 }
 
+/* The excerpt of a reply's parent: {"id", "author", "text", "deleted"},
+ * the text cut after EXCERPT_CHARS characters with an ellipsis. */
+static json_t *parent_excerpt(sqlite3_stmt *st)
+{
+	const char *text = (const char *)sqlite3_column_text(st, 19);
+	char cut[4 * EXCERPT_CHARS + 4];
+	size_t len = 0, chars = 0;
+
+	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+		return json_null();
+	for (; text && text[len] && chars < EXCERPT_CHARS; chars++) {
+		len++;
+		while (((unsigned char)text[len] & 0xc0) == 0x80)
+			len++;
+	}
+	memcpy(cut, text ? text : "", len);
+	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
+	return json_pack(
+	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2), "author",
+	    sqlite3_column_text(st, 18) ? (const char *)sqlite3_column_text(st, 18) : "", "text",
+	    cut, "deleted", sqlite3_column_int(st, 20));
+}
+
+/* What the admin form adds to a comment for context: the article, the
+ * parent's excerpt, the moderator who wrote it.  0 or -ENOMEM. */
+static int admin_context(sqlite3_stmt *st, json_t *row)
+{
+	bool by_moderator = sqlite3_column_type(st, 17) != SQLITE_NULL;
+	int e = 0;
+
+	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 15));
+	e |= json_object_set_new(row, "page_url", column_text_or_null(st, 16));
+	e |= json_object_set_new(row, "parent_excerpt", parent_excerpt(st));
+	e |= json_object_set_new(row, "moderator", column_text_or_null(st, 17));
+	e |= json_object_set_new(row, "author_badge", json_boolean(by_moderator));
+	return e ? -ENOMEM : 0;
+}
+
+/* The stored JSON of a column (NULL or unreadable: an empty array). */
+static json_t *column_json_array(sqlite3_stmt *st, int col)
+{
+	json_t *j = NULL;
+
+	if (sqlite3_column_type(st, col) != SQLITE_NULL)
+		j = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+	if (!json_is_array(j)) {
+		json_decref(j);
+		j = json_array();
+	}
+	return j;
+}
+
 /* The admin form of the current row of a statement shaped like sql_list. */
 static json_t *admin_row(sqlite3_stmt *st)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
-	json_t *tokens = NULL, *reasons = NULL, *row;
+	json_t *tokens = column_json_array(st, 11), *reasons = column_json_array(st, 14), *row;
 	struct net_addr addr;
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
@@ -61,12 +120,14 @@ static json_t *admin_row(sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
 	    net_parse_ip((const char *)sqlite3_column_text(st, 13), &addr) == 0)
 		net_format_prefix(&addr, prefix);
-	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-		tokens = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
-	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
-		reasons = json_loads((const char *)sqlite3_column_text(st, 14), 0, NULL);
+	/* Readable kinds; an e-mail domain or network is never shown. */
+	if (explain_annotate(tokens) != 0) {
+		json_decref(tokens);
+		json_decref(reasons);
+		return NULL;
+	}
 	row = json_pack(
-	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id",
+	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
 	    (json_int_t)sqlite3_column_int64(st, 0), "thread",
 	    (const char *)sqlite3_column_text(st, 1), "parent",
 	    sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
@@ -77,14 +138,10 @@ static json_t *admin_row(sqlite3_stmt *st)
 	    (const char *)sqlite3_column_text(st, 8), "score",
 	    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
 						      : json_real(sqlite3_column_double(st, 9)),
-	    "verdict", column_text_or_null(st, 10), "tokens", tokens ? tokens : json_array(),
-	    "email_hash", hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
-	    prefix[0] ? json_string(prefix) : json_null());
-	if (!row) {
-		json_decref(reasons);
-		return NULL;
-	}
-	if (json_object_set_new(row, "reasons", reasons ? reasons : json_array()) != 0) {
+	    "verdict", column_text_or_null(st, 10), "tokens", tokens, "email_hash",
+	    hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
+	    prefix[0] ? json_string(prefix) : json_null(), "reasons", reasons);
+	if (row && admin_context(st, row) != 0) {
 		json_decref(row);
 		return NULL;
 	}
@@ -497,6 +554,121 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	    nspam < cs->min_learned || nham < cs->min_learned, "model",
 	    stats_model(&starter, nspam, nham), "starter_model", starter.on, "starter_tokens",
 	    (json_int_t)starter.tokens, "decisions_30d", t.decisions, "reversals_30d", t.reversals);
+	return *out ? 0 : -ENOMEM;
+}
+
+static const char sql_daily_decided[] =
+    "SELECT day, status, count FROM decided_daily WHERE day BETWEEN ?1 AND ?2";
+static const char sql_daily_discarded[] =
+    "SELECT day, sum(count) FROM discarded WHERE day BETWEEN ?1 AND ?2 GROUP BY day";
+static const char sql_daily_audit[] =
+    "SELECT at / 86400, count(*), coalesce(sum(reversal), 0) FROM audit"
+    " WHERE at >= ?1 * 86400 AND at < (?2 + 1) * 86400 AND action IN ('approve', 'spam')"
+    " GROUP BY at / 86400";
+
+struct day_tally {
+	int64_t published, held, spam, discarded, decisions, reversals;
+};
+
+/* What a tally query counts. */
+enum tally_kind {
+	TALLY_DECIDED,	 /* day, status, count */
+	TALLY_DISCARDED, /* day, count */
+	TALLY_AUDIT,	 /* day, decisions, reversals */
+};
+
+static void tally_row(sqlite3_stmt *st, enum tally_kind kind, struct day_tally *d)
+{
+	const char *status;
+
+	if (kind == TALLY_DISCARDED) {
+		d->discarded += sqlite3_column_int64(st, 1);
+		return;
+	}
+	if (kind == TALLY_AUDIT) {
+		d->decisions += sqlite3_column_int64(st, 1);
+		d->reversals += sqlite3_column_int64(st, 2);
+		return;
+	}
+	status = (const char *)sqlite3_column_text(st, 1);
+	if (strcmp(status, "published") == 0)
+		d->published += sqlite3_column_int64(st, 2);
+	else if (strcmp(status, "pending") == 0)
+		d->held += sqlite3_column_int64(st, 2);
+	else
+		d->spam += sqlite3_column_int64(st, 2);
+}
+
+/* Adds the rows of a tally query for days first..last to t. */
+static int tally(struct store_conn *c, enum tally_kind kind, int64_t first, int64_t last,
+		 struct day_tally *t)
+{
+	static const char *const sql[] = {sql_daily_decided, sql_daily_discarded, sql_daily_audit};
+	sqlite3_stmt *st = store_stmt(c, sql[kind]);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	while ((r = store_row(c, st)) == 1) {
+		int64_t day = sqlite3_column_int64(st, 0);
+
+		if (day >= first && day <= last)
+			tally_row(st, kind, &t[day - first]);
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static json_t *agreement(int64_t decisions, int64_t reversals)
+{
+	return decisions ? json_real(1.0 - (double)reversals / (double)decisions) : json_null();
+}
+
+static json_t *day_json(int64_t day, const struct day_tally *d)
+{
+	char date[TIMEFMT_RFC3339];
+
+	timefmt_rfc3339(day * 86400, date);
+	date[10] = '\0';
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "date", date, "published",
+			 (json_int_t)d->published, "held", (json_int_t)d->held, "spam",
+			 (json_int_t)d->spam, "discarded", (json_int_t)d->discarded, "decisions",
+			 (json_int_t)d->decisions, "reversals", (json_int_t)d->reversals,
+			 "agreement", agreement(d->decisions, d->reversals));
+}
+
+int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t **out)
+{
+	struct day_tally t[MODERATION_DAYS_MAX] = {0};
+	int64_t last = now / 86400, first, decisions = 0, reversals = 0;
+	json_t *series;
+	int r;
+
+	if (days < 1 || days > MODERATION_DAYS_MAX)
+		return -EINVAL;
+	first = last - days + 1;
+	r = tally(c, TALLY_DECIDED, first, last, t);
+	if (r == 0)
+		r = tally(c, TALLY_DISCARDED, first, last, t);
+	if (r == 0)
+		r = tally(c, TALLY_AUDIT, first, last, t);
+	if (r < 0)
+		return r;
+	series = json_array();
+	for (unsigned i = 0; series && i < days; i++) {
+		decisions += t[i].decisions;
+		reversals += t[i].reversals;
+		if (json_array_append_new(series, day_json(first + i, &t[i])) != 0) {
+			json_decref(series);
+			series = NULL;
+		}
+	}
+	if (!series)
+		return -ENOMEM;
+	*out = json_pack("{s:i, s:o, s:o}", "days", (int)days, "series", series, "agreement",
+			 agreement(decisions, reversals));
 	return *out ? 0 : -ENOMEM;
 }
 

@@ -68,6 +68,20 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 int moderation_stats(struct store_conn *c, struct classifier *cl,
 		     const struct classify_settings *cs, json_t **out);
 
+#define MODERATION_DAYS_MAX 365 /* days in a stats series */
+
+/* The daily series for the charts: the days (UTC) ending with now's,
+ * oldest first, each {"date": "YYYY-MM-DD", "published", "held", "spam"
+ * (what the pipeline decided for the comments that arrived that day;
+ * moderators' replies not counted), "discarded", "decisions" (moderators'
+ * approvals and spam marks), "reversals" (those that overturned the
+ * filter: approving what it filed as spam, marking spam what it published)
+ * and "agreement": 1 - reversals / decisions, or null on a day without
+ * decisions}.  *out is {"days": n, "series": [...], "agreement": the same
+ * over the whole period or null}.  days 1..MODERATION_DAYS_MAX.  0 or
+ * negative. */
+int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t **out);
+
 /* Every comment written with email (normalised here; only its hash is
  * used, the address is not kept): {"comments": [...]}. */
 int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out);

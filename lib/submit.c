@@ -1,11 +1,15 @@
 #include "submit.h"
 
+#include "admin.h"
+#include "explain.h"
 #include "log.h"
+#include "moderation.h"
 #include "render.h"
 #include "view.h"
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +27,8 @@ static const char *const reason_names[] = {
     [SUBMIT_REASON_EDITED] = "edited",
     [SUBMIT_REASON_IMPORTED] = "imported",
     [SUBMIT_REASON_MODERATOR] = "moderator",
+    [SUBMIT_REASON_TOO_FAST] = "too_fast",
+    [SUBMIT_REASON_IMPERSONATION] = "impersonation",
 };
 
 void submit_decision_clear(struct submit_decision *d)
@@ -95,35 +101,47 @@ static enum comment_status classifier_says(struct submit_decision *d)
 	return s;
 }
 
-/* The site's moderation settings: the link limit and the mode. */
-static enum comment_status site_says(struct submit_decision *d)
+/* Adds a reason with two numbers (links, too_fast). */
+static void add_counted(struct submit_decision *d, enum submit_reason_code code, unsigned count,
+			unsigned limit)
+{
+	struct submit_reason *r = add_reason(d, code);
+
+	if (r) {
+		r->count = count;
+		r->limit = limit;
+	}
+}
+
+/* The site's holds: a moderator's name, a post sent too fast, the link
+ * limit and the mode.  Every one that applies is named.  True if any. */
+static bool site_holds(struct submit_decision *d)
 {
 	const struct submit_facts *f = &d->facts;
+	unsigned before = d->n_reasons;
 	struct submit_reason *r;
 
-	if (f->links > f->max_links) {
-		r = add_reason(d, SUBMIT_REASON_LINKS);
-		if (r) {
-			r->count = f->links;
-			r->limit = f->max_links;
-		}
-		return COMMENT_PENDING;
+	if (f->impersonated) {
+		r = add_reason(d, SUBMIT_REASON_IMPERSONATION);
+		if (r)
+			r->name = f->impersonated;
 	}
-	if (f->moderation == MODERATION_ALL) {
+	if (f->min_seconds && f->render_seconds >= 0 && f->render_seconds < (long)f->min_seconds)
+		add_counted(d, SUBMIT_REASON_TOO_FAST, (unsigned)f->render_seconds, f->min_seconds);
+	if (f->links > f->max_links)
+		add_counted(d, SUBMIT_REASON_LINKS, f->links, f->max_links);
+	if (f->moderation == MODERATION_ALL)
 		add_reason(d, SUBMIT_REASON_MODERATION_ALL);
-		return COMMENT_PENDING;
-	}
-	if (f->moderation == MODERATION_FIRST && !f->previously_approved) {
+	else if (f->moderation == MODERATION_FIRST && !f->previously_approved)
 		add_reason(d, SUBMIT_REASON_FIRST_COMMENT);
-		return COMMENT_PENDING;
-	}
-	return COMMENT_PUBLISHED;
+	return d->n_reasons > before;
 }
 
 static enum comment_status rule(struct submit_decision *d)
 {
 	const struct submit_facts *f = &d->facts;
 	enum comment_status s;
+	bool held;
 
 	if (f->origin == SUBMIT_IMPORT || f->origin == SUBMIT_MODERATOR) {
 		add_reason(d, f->origin == SUBMIT_IMPORT ? SUBMIT_REASON_IMPORTED
@@ -134,14 +152,19 @@ static enum comment_status rule(struct submit_decision *d)
 		add_reason(d, SUBMIT_REASON_HONEYPOT);
 		return COMMENT_DISCARDED;
 	}
-	if (f->allowlisted) {
+	/* An e-mail address is not verified: whoever knows the author's may
+	 * type it, so it does not lift the hold on the author's name. */
+	if (f->allowlisted && !f->impersonated) {
 		add_reason(d, SUBMIT_REASON_ALLOWLIST);
 		return COMMENT_PUBLISHED;
 	}
 	if (f->blocked)
 		return blocked(d);
 	s = classifier_says(d);
-	return s != COMMENT_PUBLISHED ? s : site_says(d);
+	if (s == COMMENT_SPAM || s == COMMENT_DISCARDED)
+		return s;
+	held = site_holds(d);
+	return held ? COMMENT_PENDING : s;
 }
 
 void submit_rule(struct submit_decision *d)
@@ -152,6 +175,36 @@ void submit_rule(struct submit_decision *d)
 		add_reason(d, SUBMIT_REASON_EDITED);
 }
 
+/* The parameters of one reason, added to item.  0 or -ENOMEM. */
+static int reason_params(const struct submit_decision *d, const struct submit_reason *r,
+			 json_t *item)
+{
+	int e = 0;
+
+	switch (r->code) {
+	case SUBMIT_REASON_CLASSIFIER:
+		e |= json_object_set_new(item, "score", json_real(r->score));
+		e |= json_object_set_new(item, "verdict",
+					 json_string(classify_verdict_name(d->facts.verdict)));
+		e |= json_object_set_new(item, "tokens", explain_tokens(d->result.tokens_json));
+		break;
+	case SUBMIT_REASON_LINKS:
+		e |= json_object_set_new(item, "count", json_integer(r->count));
+		e |= json_object_set_new(item, "limit", json_integer(r->limit));
+		break;
+	case SUBMIT_REASON_TOO_FAST:
+		e |= json_object_set_new(item, "seconds", json_integer(r->count));
+		e |= json_object_set_new(item, "limit", json_integer(r->limit));
+		break;
+	case SUBMIT_REASON_IMPERSONATION:
+		e |= json_object_set_new(item, "name", json_string(r->name ? r->name : ""));
+		break;
+	default:
+		break;
+	}
+	return e ? -ENOMEM : 0;
+}
+
 json_t *submit_reasons_json(const struct submit_decision *d)
 {
 	json_t *list = json_array(), *item;
@@ -160,13 +213,12 @@ json_t *submit_reasons_json(const struct submit_decision *d)
 		const struct submit_reason *r = &d->reasons[i];
 
 		item = json_pack("{s:s}", "code", reason_names[r->code]);
-		if (item && r->code == SUBMIT_REASON_CLASSIFIER)
-			json_object_set_new(item, "score", json_real(r->score));
-		if (item && r->code == SUBMIT_REASON_LINKS) {
-			json_object_set_new(item, "count", json_integer(r->count));
-			json_object_set_new(item, "limit", json_integer(r->limit));
+		if (!item || reason_params(d, r, item) != 0) {
+			json_decref(item);
+			json_decref(list);
+			return NULL;
 		}
-		if (!item || json_array_append_new(list, item) != 0) {
+		if (json_array_append_new(list, item) != 0) {
 			json_decref(list);
 			return NULL;
 		}
@@ -226,6 +278,14 @@ static int site_facts(struct store_conn *c, const struct submit_site *site,
 	f->blocked = pf.blocklisted ? pf.block_reason : NULL;
 	f->allowlisted = pf.allowlisted;
 	f->links = pf.links;
+	/* Only the public posts under someone's name: Akismet checks decide
+	 * only whether a comment is spam, which a name alone never makes it. */
+	if (rq->origin == SUBMIT_JSON || rq->origin == SUBMIT_FORM ||
+	    rq->origin == SUBMIT_AUTHOR_EDIT) {
+		r = names_match(site->moderators, content->author, &f->impersonated);
+		if (r < 0)
+			return r;
+	}
 	if (f->moderation != MODERATION_FIRST || !email_hash || rq->origin == SUBMIT_AKISMET)
 		return 0;
 	r = comment_previously_approved(c, email_hash);
@@ -250,6 +310,8 @@ int submit_decide(struct store_conn *c, const struct submit_site *site,
 	    .honeypot_filled = rq->honeypot_filled,
 	    .max_links = site->cfg->max_links,
 	    .given = rq->status,
+	    .render_seconds = rq->render_seconds,
+	    .min_seconds = site->cfg->min_submit_seconds,
 	};
 	if (content->email) {
 		keys_hash(site->keys, KEYS_EMAIL, content->email, strlen(content->email), hash);
@@ -283,6 +345,7 @@ static void record_of(const struct submit_decision *d, const struct submit_reque
 	    .user_agent = rq->user_agent,
 	    .referrer = rq->referrer,
 	    .created = rq->now,
+	    .moderator = rq->origin == SUBMIT_MODERATOR ? rq->moderator : NULL,
 	};
 }
 
@@ -323,7 +386,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 		keys_token_new(site->keys, token, hash);
 		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
 					  in->url, rq->now,    html,	   avatar,
-					  false,   false,      0};
+					  false,   false,      false,	   0};
 		*out = view_poster(&v, token, rq->now + site->cfg->edit_window);
 		r = *out ? 0 : -ENOMEM;
 		sodium_memzero(token, sizeof(token));
@@ -338,6 +401,7 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 			 const struct comment_input *in, const struct submit_request *rq,
 			 const struct submit_decision *d, json_t **out, struct comment_error *err)
 {
+	bool moderator = rq->origin == SUBMIT_MODERATOR;
 	struct comment_stored stored;
 	struct comment_record rec;
 	struct comment_view v;
@@ -351,20 +415,27 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 	free(reasons);
 	if (r != 0)
 		return r;
-	v = (struct comment_view){stored.id,
-				  in->thread,
-				  stored.parent,
-				  in->author,
-				  in->url,
-				  rq->now,
-				  stored.html,
-				  stored.avatar,
-				  d->status == COMMENT_PUBLISHED,
-				  false,
-				  0};
-	*out = view_poster(&v, stored.edit_token, rq->now + site->cfg->edit_window);
+	v = (struct comment_view){stored.id,   in->thread,    stored.parent,
+				  in->author,  in->url,	      rq->now,
+				  stored.html, stored.avatar, d->status == COMMENT_PUBLISHED,
+				  false,       moderator,     0};
+	/* A moderator edits a reply on the moderation page, not with a token. */
+	*out =
+	    view_poster(&v, moderator ? NULL : stored.edit_token, rq->now + site->cfg->edit_window);
 	comment_stored_clear(&stored);
 	return *out ? 0 : -ENOMEM;
+}
+
+/* A page address is kept when it is on one of the site's origins and its
+ * query holds nothing that looks like an e-mail address (a newsletter's
+ * link), which must not be stored. */
+static bool page_url_allowed(const struct submit_site *site, const char *url)
+{
+	const char *query = strchr(url, '?');
+
+	if (!site->origins || !net_redirect_allowed(site->origins, url))
+		return false;
+	return !query || (!strchr(query, '@') && !strcasestr(query, "%40"));
 }
 
 int submit_comment(struct store_conn *c, const struct submit_site *site, struct comment_input *in,
@@ -378,6 +449,8 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 	r = comment_validate(site->cfg, in, err);
 	if (r != 0)
 		return r;
+	if (in->page_url && *in->page_url && !page_url_allowed(site, in->page_url))
+		in->page_url[0] = '\0';
 	content = (struct submit_content){in->thread, in->author, in->email, in->url, in->text};
 	r = submit_decide(c, site, &content, NULL, rq, d);
 	if (r != 0)
@@ -424,6 +497,8 @@ static void input_clear(struct comment_input *in)
 	free(in->author);
 	free(in->url);
 	free(in->text);
+	free(in->page_title);
+	free(in->page_url);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -465,7 +540,7 @@ static json_t *edited_answer(const struct comment_row *row, const struct comment
 	struct comment_view v = {row->id,    row->thread, row->parent,
 				 in->author, in->url,	  row->created,
 				 html,	     row->avatar, status == COMMENT_PUBLISHED,
-				 false,	     row->likes};
+				 false,	     false,	  row->likes};
 
 	return view_poster(&v, NULL, 0);
 }
@@ -499,6 +574,102 @@ int submit_author_edit(struct store_conn *c, const struct submit_site *site, int
 	input_clear(&in);
 	free(html);
 	comment_row_clear(&row);
+	return r;
+}
+
+/* The parent of a moderator's reply: it must exist, and be published
+ * unless rp->approve (then *held says it must be approved).  Fills *thread
+ * (caller frees).  0, COMMENT_INVALID, negative. */
+static int reply_parent(struct store_conn *c, const struct submit_reply *rp, char **thread,
+			bool *held, struct comment_error *err)
+{
+	struct comment_row row = {0};
+	int r = comment_load(c, rp->parent, &row);
+
+	if (r < 0)
+		return r;
+	*held = r == 1 && row.status != COMMENT_PUBLISHED;
+	if (r == 0 || row.status == COMMENT_DELETED)
+		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				 (long long)rp->parent);
+	else if (*held && !rp->approve)
+		r = comment_fail(err, 409, "parent_not_published",
+				 "Comment %lld is not published; approve it with the reply "
+				 "(\"approve\": true).",
+				 (long long)rp->parent);
+	else
+		r = 0;
+	if (r == 0) {
+		*thread = row.thread;
+		row.thread = NULL;
+	}
+	comment_row_clear(&row);
+	return r;
+}
+
+/* The address a moderator's replies are stored with: only its keyed hash
+ * is kept (the avatar's seed); nobody reads it. */
+static void moderator_email(const char *actor, char out[64])
+{
+	unsigned char h[8];
+	char hex[17];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)actor, strlen(actor), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, 64, "moderator-%s@moderators.invalid", hex);
+}
+
+/* The reply's audit row.  The reply is stored already and names its
+ * moderator itself, so a failure here is logged, not undone. */
+static void audit_reply(struct store_conn *c, const char *actor, const json_t *reply)
+{
+	int64_t id = json_integer_value(json_object_get(reply, "id"));
+	int r = store_begin(c);
+
+	if (r == 0)
+		r = audit_write(c, actor, "reply", id, NULL, false);
+	if (r == 0)
+		r = store_commit(c);
+	store_rollback(c);
+	if (r != 0)
+		log_err("submit: reply %lld stored, its audit row not (%d)", (long long)id, r);
+}
+
+int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
+			   const struct submit_reply *rp, int64_t now, struct submit_decision *d,
+			   json_t **out, struct comment_error *err)
+{
+	const struct submit_request rq = {.origin = SUBMIT_MODERATOR,
+					  .render_seconds = -1,
+					  .now = now,
+					  .status = COMMENT_PUBLISHED,
+					  .moderator = rp->actor};
+	struct comment_input in = {0};
+	char email[64];
+	bool held = false;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	r = reply_parent(c, rp, &in.thread, &held, err);
+	if (r == 0) {
+		moderator_email(rp->actor, email);
+		in.parent = rp->parent;
+		in.author = strdup(rp->display_name);
+		in.text = strdup(rp->text ? rp->text : "");
+		in.email = email;
+		/* Checked before the parent is approved: a bad reply changes
+		 * nothing. */
+		r = in.author && in.text ? comment_validate(site->cfg, &in, err) : -ENOMEM;
+	}
+	if (r == 0 && held)
+		r = moderation_act(c, site->classifier, rp->actor, MODERATION_APPROVE, rp->parent,
+				   err);
+	if (r == 0)
+		r = submit_comment(c, site, &in, &rq, d, out, err);
+	if (r == 0)
+		audit_reply(c, rp->actor, *out);
+	in.email = NULL;
+	input_clear(&in);
 	return r;
 }
 

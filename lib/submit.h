@@ -11,19 +11,32 @@
  *
  * The decision (submit_rule), strongest rule first:
  *   honeypot filled                          -> discarded   (honeypot)
- *   e-mail hash on the allowlist             -> published   (allowlist)
+ *   e-mail hash on the allowlist, unless the name is a moderator's
+ *                                            -> published   (allowlist)
  *   blocklisted word, domain or network      -> spam        (blocklist_*)
  *   classifier, cold start (the site learned fewer than min_learned of a class):
  *     score >= spam_cutoff                   -> pending     (classifier, cold_start)
  *     unsure, and the starter model spoke    -> pending     (classifier, cold_start)
  *   classifier, trained: discard / spam / unsure
  *                                            -> discarded / spam / pending (classifier)
+ *   then the site's holds, each one that applies named:
+ *   the name is a moderator's display name (lib/names.h)
+ *                                            -> pending     (impersonation)
+ *   sent less than min_submit_seconds after the page's render
+ *                                            -> pending     (too_fast)
  *   more links than max_links                -> pending     (links)
  *   moderation = all                         -> pending     (moderation_all)
  *   moderation = first, no published comment with this e-mail hash yet
  *                                            -> pending     (first_comment)
  *   otherwise                                -> published
+ * A comment the classifier holds also names the site's holds that apply.
  * Imports and moderators' replies keep the status their caller gives.
+ *
+ * The render time is both a rule and a signal: the classifier learns it as
+ * a token (a bucket such as "<3" seconds) like any other evidence, and a
+ * time under min_submit_seconds holds the comment whatever the score, so
+ * that a new site (a classifier in its cold start) is protected too.  Posts
+ * without a valid render stamp are not judged by the rule.
  */
 #ifndef COMMENTD_SUBMIT_H
 #define COMMENTD_SUBMIT_H
@@ -32,6 +45,7 @@
 #include "comment.h"
 #include "config.h"
 #include "keys.h"
+#include "names.h"
 #include "net.h"
 #include "policy.h"
 #include "store.h"
@@ -58,7 +72,9 @@ struct submit_site {
 	struct classifier *classifier;
 	const struct policy *policy;
 	const struct classify_settings *classify;
-	const char *host; /* the site's host, to tell on-site referrers; NULL */
+	const char *host;		   /* the site's host, to tell on-site referrers; NULL */
+	const struct net_origins *origins; /* a page_url must be on one; NULL: none is */
+	const struct names *moderators;	   /* display names (admin_display_names); NULL */
 };
 
 /* What the request says about where the comment comes from. */
@@ -73,6 +89,7 @@ struct submit_request {
 	bool honeypot_filled;
 	int64_t now;		    /* Unix seconds; the comment's date */
 	enum comment_status status; /* SUBMIT_IMPORT, SUBMIT_MODERATOR: the status */
+	const char *moderator;	    /* SUBMIT_MODERATOR: the token's name */
 };
 
 /* What a comment says, for the decision (borrowed; email may be NULL when
@@ -99,12 +116,17 @@ enum submit_reason_code {
 	SUBMIT_REASON_EDITED,
 	SUBMIT_REASON_IMPORTED,
 	SUBMIT_REASON_MODERATOR,
+	SUBMIT_REASON_TOO_FAST,
+	SUBMIT_REASON_IMPERSONATION,
 };
 
 struct submit_reason {
 	enum submit_reason_code code;
 	double score;	       /* classifier: the score */
-	unsigned count, limit; /* links: how many, and max_links */
+	unsigned count, limit; /* links: how many, and max_links; too_fast: the
+				  seconds, and min_submit_seconds */
+	const char *name;      /* impersonation: the display name (borrowed from
+				  the site's moderators) */
 };
 
 #define SUBMIT_REASONS_MAX 8
@@ -125,6 +147,10 @@ struct submit_facts {
 	bool previously_approved;
 	unsigned links, max_links;
 	enum comment_status given; /* SUBMIT_IMPORT, SUBMIT_MODERATOR */
+	const char *impersonated;  /* the moderator's display name the author's
+				      name is the same as, or NULL */
+	long render_seconds;	   /* page render to submit; -1 unknown */
+	unsigned min_seconds;	   /* min_submit_seconds; 0: the rule is off */
 };
 
 struct submit_decision {
@@ -142,8 +168,13 @@ void submit_decision_clear(struct submit_decision *d);
  * d->facts. */
 void submit_rule(struct submit_decision *d);
 
-/* The reasons as JSON: [{"code": "links", "count": 4, "limit": 2}, ...]
- * (caller owns).  NULL on OOM. */
+/* The reasons as JSON (caller owns), each {"code"} with its parameters:
+ *   classifier     "score", "verdict" and "tokens": the deciding tokens in
+ *                  readable form (lib/explain.h: kind, text, p, spam)
+ *   links          "count", "limit" (max_links)
+ *   too_fast       "seconds", "limit" (min_submit_seconds)
+ *   impersonation  "name": the moderator's display name
+ * for example [{"code": "links", "count": 4, "limit": 2}].  NULL on OOM. */
 json_t *submit_reasons_json(const struct submit_decision *d);
 
 /* Scores content and gathers the facts, then applies submit_rule.  Nothing
@@ -170,6 +201,27 @@ int submit_author_edit(struct store_conn *c, const struct submit_site *site, int
 		       const char *token, const struct comment_change *ch,
 		       const struct submit_request *rq, struct submit_decision *d, json_t **out,
 		       struct comment_error *err);
+
+/* A moderator's reply (POST /api/v1/admin/comments/{id}/reply). */
+struct submit_reply {
+	int64_t parent;		  /* the comment answered */
+	const char *text;	  /* Markdown, validated as any comment's */
+	const char *actor;	  /* the token's name: kept with the reply, audit log */
+	const char *display_name; /* the name the reply is published under */
+	bool approve;		  /* approve a parent that is not published first */
+};
+
+/* Publishes rp->text under rp->display_name as a reply to rp->parent,
+ * through the pipeline with origin SUBMIT_MODERATOR (published, reason
+ * "moderator"), kept with rp->actor so that readers see the author badge,
+ * and audited ("reply").  A held or spam-filed parent is approved first
+ * (moderation_act: learned as ham, audited) when rp->approve, else refused.
+ * *out is the reply's public form with "status".  0, COMMENT_INVALID (404
+ * no such comment, 409 parent_not_published, 422 invalid text),
+ * COMMENT_UNAVAILABLE, or negative. */
+int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
+			   const struct submit_reply *rp, int64_t now, struct submit_decision *d,
+			   json_t **out, struct comment_error *err);
 
 /* The author's deletion of comment id (same token and window).  *out is
  * {"id", "deleted": true}.  Like submit_author_edit. */

@@ -153,3 +153,45 @@ int text_parse_uint(const char *s, unsigned long long max, unsigned long long *o
 	*out = v;
 	return 0;
 }
+
+/* A code point that breaks a line or controls the terminal: C0, DEL, C1,
+ * U+2028 and U+2029. */
+static bool breaks_line(utf8proc_int32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029;
+}
+
+char *text_one_line(char *s, size_t max_chars)
+{
+	utf8proc_uint8_t *r = (utf8proc_uint8_t *)s, *w = r;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k;
+	size_t chars = 0;
+	bool space = true; /* drops leading space */
+
+	text_strip_invisible(s);
+	while (*r && chars < max_chars) {
+		k = utf8proc_iterate(r, -1, &cp);
+		if (k <= 0) {
+			k = 1;
+			cp = 0xfffd; /* not UTF-8: dropped */
+		} else if (breaks_line(cp) || space_at(r, &k)) {
+			cp = ' ';
+		}
+		if (cp == ' ') {
+			if (!space) {
+				*w++ = ' ';
+				chars++;
+			}
+			space = true;
+		} else if (cp != 0xfffd || k > 1) {
+			memmove(w, r, (size_t)k);
+			w += k;
+			chars++;
+			space = false;
+		}
+		r += k;
+	}
+	*w = '\0';
+	return text_trim(s);
+}

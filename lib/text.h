@@ -22,6 +22,13 @@ void text_strip_invisible(char *s);
 /* Trims ASCII and Unicode white space at both ends, in place.  Returns s. */
 char *text_trim(char *s);
 
+/* Makes s, in place, one line of at most max_chars characters (a page
+ * title): invisible characters removed, line breaks, tabs and other control
+ * characters turned into spaces, runs of white space into one space, bytes
+ * that are not UTF-8 dropped, cut after max_chars characters and trimmed.
+ * Returns s. */
+char *text_one_line(char *s, size_t max_chars);
+
 /* Lower-cases ASCII letters in place (other bytes unchanged).  Returns s. */
 char *text_ascii_lower(char *s);
 

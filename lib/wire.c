@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {"thread", "parent", "author", "email",
-					     "url",    "text",	 "stamp",  NULL};
+static const char *const comment_fields[] = {"thread", "parent", "author",     "email",	   "url",
+					     "text",   "stamp",	 "page_title", "page_url", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -51,6 +51,8 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.email);
 	free(w->in.url);
 	free(w->in.text);
+	free(w->in.page_title);
+	free(w->in.page_url);
 	free(w->redirect);
 	free(w->stamp);
 	free(w->lang);
@@ -137,6 +139,10 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 		r = take_string(root, "text", &out->in.text, err);
 	if (r == 0)
 		r = take_string(root, "stamp", &out->stamp, err);
+	if (r == 0)
+		r = take_string(root, "page_title", &out->in.page_title, err);
+	if (r == 0)
+		r = take_string(root, "page_url", &out->in.page_url, err);
 	if (r != 0)
 		return r;
 	hp = json_object_get(root, honeypot_field);
@@ -188,10 +194,12 @@ static int form_parent(const struct form *f, int64_t *parent, struct comment_err
 static int comment_from_form(const struct form *f, const char *honeypot_field,
 			     struct wire_comment *out, struct comment_error *err)
 {
-	static const char *const strings[] = {"thread", "author",   "email", "url",
-					      "text",	"redirect", "stamp", "lang"};
-	char **slots[] = {&out->in.thread, &out->in.author, &out->in.email, &out->in.url,
-			  &out->in.text,   &out->redirect,  &out->stamp,    &out->lang};
+	static const char *const strings[] = {"thread",	  "author",   "email", "url",
+					      "text",	  "redirect", "stamp", "page_title",
+					      "page_url", "lang"};
+	char **slots[] = {&out->in.thread,   &out->in.author, &out->in.email, &out->in.url,
+			  &out->in.text,     &out->redirect,  &out->stamp,    &out->in.page_title,
+			  &out->in.page_url, &out->lang};
 	const char *format = form_get(f, "format"), *frame = form_get(f, "frame");
 	int r = 0;
 
@@ -229,6 +237,32 @@ int wire_comment_form(const char *body, size_t len, const char *honeypot_field,
 	return r;
 }
 
+/* Parses len bytes as a JSON object whose keys are all in allowed (else a
+ * 400 unknown_field saying unknown).  0 with *root (caller frees),
+ * COMMENT_INVALID with err, or negative. */
+static int object_of(const char *body, size_t len, const char *const *allowed, const char *unknown,
+		     json_t **root, struct comment_error *err)
+{
+	const char *key;
+	json_t *v;
+	int r = wire_json(body, len, root, err);
+
+	if (r != 0)
+		return r;
+	if (!json_is_object(*root))
+		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
+	json_object_foreach(*root, key, v)
+	{
+		if (r == 0 && !in_list(allowed, key))
+			r = comment_fail(err, 400, "unknown_field", "%s", unknown);
+	}
+	if (r != 0) {
+		json_decref(*root);
+		*root = NULL;
+	}
+	return r;
+}
+
 /* The website in a PATCH: a string ("" removes it) or null (removes it). */
 static int change_url(json_t *root, struct comment_change *out, struct comment_error *err)
 {
@@ -246,26 +280,13 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		     struct comment_error *err)
 {
 	static const char *const allowed[] = {"text", "author", "url", NULL};
-	json_t *root = NULL, *v;
-	const char *key;
+	json_t *root = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = wire_json(body, len, &root, err);
+	r = object_of(body, len, allowed, "Only text, author and url can be changed.", &root, err);
 	if (r != 0)
 		return r;
-	if (!json_is_object(root)) {
-		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
-		goto out;
-	}
-	json_object_foreach(root, key, v)
-	{
-		if (!in_list(allowed, key)) {
-			r = comment_fail(err, 400, "unknown_field",
-					 "Only text, author and url can be changed.");
-			goto out;
-		}
-	}
 	r = take_string(root, "text", &out->text, err);
 	if (r == 0)
 		r = take_string(root, "author", &out->author, err);
@@ -273,7 +294,6 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		r = change_url(root, out, err);
 	if (r == 0 && !out->text && !out->author && !out->url_set)
 		r = comment_fail(err, 422, "nothing_to_change", "Send text, author or url.");
-out:
 	json_decref(root);
 	if (r != 0)
 		comment_change_clear(out);
@@ -282,28 +302,14 @@ out:
 
 int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err)
 {
-	json_t *root = NULL, *v;
-	const char *key;
+	static const char *const allowed[] = {"text", NULL};
+	json_t *root = NULL;
 	int r;
 
 	*text = NULL;
-	r = wire_json(body, len, &root, err);
-	if (r != 0)
-		return r;
-	if (!json_is_object(root)) {
-		r = comment_fail(err, 400, "invalid_json", "The body must be a JSON object.");
-		goto out;
-	}
-	json_object_foreach(root, key, v)
-	{
-		if (strcmp(key, "text") != 0) {
-			r = comment_fail(err, 400, "unknown_field",
-					 "Send only the text to preview.");
-			goto out;
-		}
-	}
-	r = take_string(root, "text", text, err);
-out:
+	r = object_of(body, len, allowed, "Send only the text to preview.", &root, err);
+	if (r == 0)
+		r = take_string(root, "text", text, err);
 	json_decref(root);
 	return r;
 }
@@ -414,5 +420,29 @@ int wire_page_query(const char *format, const char *frame, const char *reply, co
 	r = page_id(reply, "reply", &out->reply, err);
 	if (r == 0)
 		r = page_id(comment, "comment", &out->focus, err);
+	return r;
+}
+
+int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
+		    struct comment_error *err)
+{
+	static const char *const allowed[] = {"text", "approve", NULL};
+	json_t *root = NULL, *v;
+	int r;
+
+	*text = NULL;
+	*approve = false;
+	r = object_of(body, len, allowed, "A reply has only \"text\" and \"approve\".", &root, err);
+	if (r != 0)
+		return r;
+	v = json_object_get(root, "approve");
+	if (v && !json_is_boolean(v))
+		r = comment_fail(err, 400, "invalid_type", "\"approve\" must be true or false.");
+	*approve = json_is_true(v);
+	if (r == 0)
+		r = take_string(root, "text", text, err);
+	if (r == 0 && !*text)
+		r = comment_fail(err, 422, "missing_text", "The reply is empty.");
+	json_decref(root);
 	return r;
 }

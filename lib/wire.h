@@ -36,8 +36,10 @@ struct wire_comment {
 /* Frees the strings (the e-mail address wiped first) and zeroes w. */
 void wire_comment_clear(struct wire_comment *w);
 
-/* Parses len bytes of JSON: an object with the comment fields, "stamp" and
- * the honeypot field, nothing else, no duplicate keys.  0 (caller clears
+/* Parses len bytes of JSON: an object with the comment fields (thread,
+ * parent, author, email, url, text, and the page's context page_title and
+ * page_url), "stamp" and the honeypot field, nothing else, no duplicate
+ * keys.  0 (caller clears
  * *out), COMMENT_INVALID with err, or negative. */
 int wire_comment_json(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);
@@ -64,6 +66,12 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
  * *text (caller frees; NULL when absent or null), COMMENT_INVALID with err,
  * or negative. */
 int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err);
+
+/* A moderator's reply body: {"text": "...", "approve": true|false}
+ * ("approve" optional, false).  0 with *text owned by the caller, or
+ * COMMENT_INVALID with err (400, or 422 without text), or negative. */
+int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
+		    struct comment_error *err);
 
 /* The counts body: a JSON array of at most WIRE_COUNTS_MAX valid thread
  * paths.  0 with *paths owned by the caller, COMMENT_INVALID with err, or

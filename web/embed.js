@@ -4,6 +4,10 @@
  *           data-thread="/2011/01/social-media-realities"></script>
  *   <div id="commentd"></div>
  *
+ * A post carries the page's title and address (data-page-title and
+ * data-page-url override document.title and the location without its
+ * fragment) so that moderators see which article a comment is on.
+ *
  * Plain JavaScript, no framework, no build step; works under a strict
  * Content-Security-Policy (no inline script or style; the styles come from
  * embed.css next to this file).  localStorage ("commentd") keeps only: the
@@ -112,6 +116,8 @@
 	var api = base + 'api/v1/';
 	var thread = ds.thread || location.pathname;
 	var threadArg = 'thread=' + encodeURIComponent(thread);
+	var pageTitle = ds.pageTitle || d.title;
+	var pageUrl = ds.pageUrl || location.href.split('#')[0];
 	var honeypot = ds.honeypot || 'website2';
 	var KEY = 'commentd';
 
@@ -433,7 +439,8 @@
 		e.preventDefault();
 		var body = {
 			thread: thread, author: f.author.value, email: f.email.value, text: f.text.value,
-			url: f.url.value.trim() || null, parent: f.parent.value ? Number(f.parent.value) : null
+			url: f.url.value.trim() || null, parent: f.parent.value ? Number(f.parent.value) : null,
+			page_title: pageTitle, page_url: pageUrl
 		};
 		if (f.stamp.value) body.stamp = f.stamp.value;
 		if (f.hp.value) body[honeypot] = f.hp.value;
@@ -511,7 +518,9 @@
 			? el('a', { href: c.url, rel: 'nofollow ugc noopener', text: c.author })
 			: d.createTextNode(c.author || '');
 		var head = el('header.cd-h', null, avatar(c.avatar), el('span.cd-a', { id: 'cd-a-' + id }, name));
-		if (c.author_badge) head.appendChild(el('span.cd-badge.cd-own', { text: S.badge }));
+		/* A reply the site's author wrote from the moderation page. */
+		if (c.author_badge) head.appendChild(el('span.cd-author', { text: S.badge }));
+		art.classList.toggle('cd-by-author', !!c.author_badge);
 		if (c.created) head.appendChild(el('a.cd-t', { href: '#comment-' + id }, timeEl(c.created)));
 		if (held) head.appendChild(el('span.cd-badge', { text: S.pending }));
 		art.appendChild(head);

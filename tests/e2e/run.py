@@ -3,7 +3,10 @@
 headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 
 Starts two daemons with tests/integration/harness.py (one publishing at once,
-one holding every comment: moderation = all), creates an admin token with
+one holding every comment: moderation = all, and with min_submit_seconds so
+high that every widget post is also "too fast", so that its reasons do not
+depend on how quickly the browser types), creates an admin token with a
+display name ("Sjef Kerkhofs", for replies as the site's author) with
 commentctl, installs the pinned npm packages with `npm ci` when
 tests/e2e/node_modules is missing, and runs widget.test.mjs with node:test,
 passing its TAP through.
@@ -65,12 +68,13 @@ def main():
     try:
         # A stand-in blog on another origin (widget.test.mjs serves it).
         blog = "http://127.0.0.1:%d" % free_port()
-        open_d = daemon(extra_origin=blog)
+        open_d = daemon(extra_origin=blog, min_submit_seconds="0")
         daemons.append(open_d)
-        held_d = daemon(moderation="all")
+        held_d = daemon(moderation="all", min_submit_seconds="3600")
         daemons.append(held_d)
         r = subprocess.run([COMMENTCTL, "token", "create", "--db", held_d.db, "--key", held_d.key,
-                            "--name", "e2e"], capture_output=True, text=True)
+                            "--name", "e2e", "--display-name", "Sjef Kerkhofs"],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             print("Bail out! commentctl token create failed: " + r.stderr.strip())
             sys.exit(1)

@@ -1,8 +1,9 @@
 // End-to-end: the widget, the demo and the moderation page in headless
 // Chromium against the real daemon.  Run by run.py, which starts the daemons:
 //   BASE_OPEN  a daemon that publishes at once (moderation = none)
-//   BASE_HELD  a daemon that holds every comment (moderation = all)
-//   ADMIN_TOKEN an admin token for BASE_HELD
+//   BASE_HELD  a daemon that holds every comment (moderation = all) and
+//              calls every widget post too fast (min_submit_seconds 3600)
+//   ADMIN_TOKEN an admin token for BASE_HELD, display name "Sjef Kerkhofs"
 // The tests run in order and build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -372,7 +373,7 @@ test('relative times with the exact time on hover, and the site author\'s badge'
 	});
 	await page.goto(`${process.env.BLOG_ORIGIN}/nl/?t=${encodeURIComponent(thread)}`);
 	const art = comment(page, 'Van de auteur zelf.');
-	await art.locator('.cd-badge', { hasText: 'Auteur' }).waitFor();
+	await art.locator('.cd-author', { hasText: 'Auteur' }).waitFor();
 	const time = art.locator('time');
 	assert.equal(await time.innerText(), '3 minuten geleden');
 	assert.equal(await time.getAttribute('datetime'), c.created);
@@ -592,7 +593,7 @@ test('the moderation page: sign in, approve, and the comment appears on the arti
 	await item.waitFor();
 	assert.match(await item.textContent(), /Martin Kloos/);
 	assert.ok(!(await item.textContent()).includes('martin@example.nl'), 'no e-mail address on the admin page');
-	await item.getByRole('button', { name: 'Approve' }).click();
+	await item.getByRole('button', { name: 'Approve', exact: true }).click();
 	await page.locator('#status', { hasText: /approved/ }).waitFor();
 	await item.waitFor({ state: 'detached' });
 	await page.locator('[data-count="published"]', { hasText: '(1)' }).waitFor();
@@ -655,9 +656,177 @@ test('mark spam with a key, search, and bulk-approve the rest', async () => {
 	noProblems();
 });
 
-async function axe(url, setup, scheme) {
+const ADMIN_AUTH = { headers: { Authorization: 'Bearer ' + TOKEN } };
+
+test('the moderation page explains: reasons in words, the article, the parent', async () => {
+	// A comment through the widget on the article: held (moderation = all)
+	// and sent within min_submit_seconds of the page's render.
+	const reader = await open(HELD + '/demo/');
+	await count(reader.page, /reacties?$/);
+	await post(reader.page, { name: 'Jasper', email: 'jasper@example.nl', text: 'Snel even gereageerd op het artikel.' });
+	await reader.ctx.close();
+	const page = adminPage;
+	await page.keyboard.press('1');
+	const item = page.locator('#list li', { hasText: 'Snel even gereageerd' });
+	await item.waitFor();
+	const reasons = item.locator('ul.reasons li');
+	assert.deepEqual(await reasons.evaluateAll((ns) => ns.map((n) => n.getAttribute('data-code'))), ['too_fast', 'moderation_all'],
+		'the reasons the pipeline stored, in order');
+	assert.match(await reasons.nth(0).textContent(), /^Sent \d+ s after the page loaded \(under 3600 s\): people read and type first\.$/);
+	assert.equal(await reasons.nth(1).textContent(), 'Every comment waits for a moderator (moderation = all).');
+	// The thread as the article's title, linking to it.
+	const link = item.getByRole('link', { name: 'Social media realities – commentd demo' });
+	assert.equal(await link.getAttribute('href'), HELD + '/demo/');
+	// A reply shows what it answers.
+	const t = await api(HELD, '/api/v1/comments?thread=' + encodeURIComponent(T));
+	const martin = t.comments.find((c) => c.author === 'Martin Kloos');
+	const r = await api(HELD, '/api/v1/comments', {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ thread: T, author: 'Ilse', email: 'ilse@example.nl', parent: martin.id, text: 'Precies wat ik dacht.' }),
+	});
+	await page.keyboard.press('1');
+	const replyItem = page.locator(`#list li[data-id="${r.id}"]`);
+	await replyItem.locator('blockquote.parent', { hasText: 'In reply to Martin Kloos:' }).waitFor();
+	assert.match(await replyItem.locator('blockquote.parent').textContent(), /echte relatie/);
+	// Both go: the spam folder and approval (the queue ends empty).
+	await api(HELD, `/api/v1/admin/comments/${r.id}/approve`, { method: 'POST', ...ADMIN_AUTH });
+	noProblems();
+});
+
+test('reply as the site\'s author: approve and reply in one action, the badge in the widget', async () => {
+	const page = adminPage;
+	await page.keyboard.press('1');
+	const item = page.locator('#list li', { hasText: 'Snel even gereageerd' });
+	await item.waitFor();
+	const id = await item.getAttribute('data-id');
+	await item.getByRole('button', { name: 'Approve and reply' }).click();
+	const area = item.getByLabel('Reply as Sjef Kerkhofs (Markdown)');
+	assert.equal(await page.evaluate(() => document.activeElement.id), await area.getAttribute('id'), 'the reply box has focus');
+	await area.fill('Dank je, Jasper! **Volharding** blijft het credo.');
+	await item.getByRole('button', { name: 'Approve and publish reply' }).click();
+	await page.locator('#status', { hasText: `Comment #${id} approved and answered.` }).waitFor();
+	await item.waitFor({ state: 'detached' });
+	// On the article, for any reader: the reply under the comment, with the badge.
+	const { ctx, page: blog } = await open(HELD + '/demo/');
+	const reply = comment(blog, 'blijft het credo');
+	await reply.waitFor();
+	assert.equal(await reply.locator('.cd-author').textContent(), 'Auteur', 'the author badge');
+	assert.equal(await reply.locator('.cd-a').textContent(), 'Sjef Kerkhofs', 'under the display name');
+	assert.equal(await reply.locator('strong').textContent(), 'Volharding', 'Markdown rendered');
+	const nested = blog.locator(`li:has(> #comment-${id}) > ol.cd-replies > li > article`, { hasText: 'blijft het credo' });
+	assert.equal(await nested.count(), 1, 'nested under the approved comment');
+	assert.equal(await comment(blog, 'Snel even gereageerd').locator('.cd-author').count(), 0, 'a reader has no badge');
+	await ctx.close();
+	noProblems();
+});
+
+test('the chart: bars per day, the agreement line, a text table', async () => {
+	const page = adminPage;
+	const svg = page.locator('#chart svg[role="img"]');
+	await svg.waitFor();
+	assert.equal(await svg.locator('title').textContent(), 'Comments per day, last 30 days');
+	assert.match(await svg.locator('desc').textContent(), /Stacked bars per day/);
+	assert.equal(await svg.getAttribute('aria-labelledby'), 'chart-title chart-desc');
+	const st = await api(HELD, '/api/v1/admin/stats?days=30', ADMIN_AUTH);
+	const today = st.series[st.series.length - 1];
+	const parts = ['published', 'held', 'spam', 'discarded'].filter((k) => today[k] > 0).length;
+	assert.ok(parts > 0, 'today has comments');
+	assert.equal(await svg.locator('rect').count(), st.series.reduce((n, day) =>
+		n + ['published', 'held', 'spam', 'discarded'].filter((k) => day[k] > 0).length, 0), 'one bar part per series and day');
+	assert.ok(await svg.locator('path.agree').count() + await svg.locator('circle.agree-dot').count() > 0, 'the agreement is drawn');
+	const box = await svg.boundingBox();
+	assert.ok(box.width > 200 && box.height > 80, `the chart has a size (${box.width}x${box.height})`);
+	await page.getByText('Show as a table').click();
+	assert.equal(await page.locator('#chart-table tbody tr').count(), 30, 'a table row per day');
+	assert.equal(await page.locator('#chart-table tbody tr').first().locator('td').first().textContent(), String(today.published));
+	await page.getByLabel('Period').selectOption('7');
+	await page.locator('#chart svg title', { hasText: 'last 7 days' }).waitFor({ state: 'attached' });
+	assert.equal(await page.locator('#chart-table tbody tr').count(), 7);
+	await page.getByLabel('Period').selectOption('30');
+	await page.getByText('Show as a table').click();
+	noProblems();
+});
+
+async function signInAs(ctx, url) {
+	const page = await ctx.newPage();
+	page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+	await page.goto(url);
+	await page.locator('#token').fill(TOKEN);
+	await page.locator('#signin-form button[type=submit]').click();
+	await page.locator('#app:not([hidden])').waitFor();
+	await page.locator('#status:not(:empty)').waitFor();
+	return page;
+}
+
+test('the page in Dutch (from the browser), switched to German and remembered', async () => {
+	const nlId = (await postApi(HELD, 'Annelies', 'annelies@example.nl', 'Heel herkenbaar verhaal.')).id;
+	const ctx = await browser.newContext({ locale: 'nl-NL', viewport: { width: 1100, height: 900 } });
+	const pre = await ctx.newPage();
+	await pre.goto(HELD + '/admin/');
+	assert.equal(await pre.locator('html').getAttribute('lang'), 'nl');
+	await pre.getByLabel('Admin-token').waitFor();
+	assert.equal(await pre.getByRole('button', { name: 'Aanmelden' }).count(), 1);
+	await pre.close();
+	const page = await signInAs(ctx, HELD + '/admin/');
+	assert.equal(await page.locator('h1').textContent(), 'Moderatie');
+	await page.locator('#status', { hasText: '1 wachtende reactie.' }).waitFor();
+	const item = page.locator(`#list li[data-id="${nlId}"]`);
+	assert.equal(await item.locator('ul.reasons li').textContent(), 'Elke reactie wacht op een moderator (moderation = all).');
+	assert.equal(await item.getByRole('button', { name: 'Goedkeuren', exact: true }).count(), 1);
+	assert.equal(await item.getByRole('button', { name: 'Goedkeuren en beantwoorden' }).count(), 1);
+	assert.equal(await page.getByRole('button', { name: /^Wachtend/ }).getAttribute('aria-pressed'), 'true');
+	assert.equal(await page.locator('#chart svg title').textContent(), 'Reacties per dag, laatste 30 dagen');
+	assert.match(await page.locator('#me').textContent(), /je antwoorden verschijnen als Sjef Kerkhofs/);
+	await page.getByLabel('Taal', { exact: true }).selectOption('de');
+	await page.locator('h1', { hasText: 'Moderation' }).waitFor();
+	assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+	await page.locator('#status', { hasText: '1 wartender Kommentar.' }).waitFor();
+	assert.equal(await item.getByRole('button', { name: 'Freigeben', exact: true }).count(), 1);
+	await page.reload();
+	await page.locator('#status', { hasText: '1 wartender Kommentar.' }).waitFor();
+	assert.equal(await page.locator('html').getAttribute('lang'), 'de', 'the choice is remembered');
+	await item.getByRole('button', { name: 'Freigeben', exact: true }).click();
+	await page.locator('#status', { hasText: `Kommentar #${nlId} freigegeben.` }).waitFor();
+	await ctx.close();
+	noProblems();
+});
+
+test('the queue at 390 px: no sideways scrolling, 44 px targets', async () => {
+	const heldId = (await postApi(HELD, 'Mobiel', 'mobiel@example.nl', 'Geschreven op een telefoon, gelezen op een telefoon.')).id;
+	const ctx = await browser.newContext({ locale: 'nl-NL', viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+	const page = await signInAs(ctx, HELD + '/admin/');
+	const item = page.locator(`#list li[data-id="${heldId}"]`);
+	await item.waitFor();
+	const width = await page.evaluate(() => document.documentElement.scrollWidth);
+	assert.ok(width <= 390, `the page fits 390 px (scrollWidth ${width})`);
+	const small = await page.evaluate(() => {
+		const out = [];
+		for (const n of document.querySelectorAll('#app button, #app select, #app summary, #app .sel, #app .check, header button, header select')) {
+			const r = n.getBoundingClientRect();
+			if (r.width === 0 && r.height === 0) continue; /* hidden */
+			if (r.width < 44 || r.height < 44) out.push(`${n.tagName} ${n.textContent.trim().slice(0, 20)} ${r.width.toFixed(0)}x${r.height.toFixed(0)}`);
+		}
+		return out;
+	});
+	assert.deepEqual(small, [], 'every control is at least 44 x 44 px');
+	const box = await item.getByRole('button', { name: 'Goedkeuren', exact: true }).boundingBox();
+	assert.ok(box.x >= 0 && box.x + box.width <= 390, 'the buttons are on screen');
+	const file = path.join(OUT, 'admin-mobile.png');
+	await page.screenshot({ path: file });
+	if (SHOTS) copyFileSync(file, path.join(SHOTS, 'admin-mobile.png'));
+	const docs = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'docs', 'screenshots');
+	const c = await comparePng(file, path.join(docs, 'admin-mobile.png'));
+	assert.equal(c.a[0], c.b[0], 'admin-mobile.png has the width of docs/screenshots/admin-mobile.png');
+	assert.ok(c.spread > 0.05 && c.diff < 0.05, `admin-mobile.png looks like docs/screenshots/admin-mobile.png (difference ${c.diff}); UPDATE_SCREENSHOTS=1 renews it`);
+	await item.getByRole('button', { name: 'Goedkeuren', exact: true }).click();
+	await page.locator('#status', { hasText: `Reactie #${heldId} goedgekeurd.` }).waitFor();
+	await ctx.close();
+	noProblems();
+});
+
+async function axe(url, setup, scheme, viewport = { width: 1100, height: 900 }) {
 	// axe is injected as a script: this context lets it past the page's CSP.
-	const ctx = await browser.newContext({ bypassCSP: true, colorScheme: scheme, locale: 'nl-NL', viewport: { width: 1100, height: 900 } });
+	const ctx = await browser.newContext({ bypassCSP: true, colorScheme: scheme, locale: 'nl-NL', viewport });
 	const page = await ctx.newPage();
 	await page.goto(url);
 	await setup(page);
@@ -681,11 +850,16 @@ test('axe-core finds no serious or critical violations (light and dark)', async 
 		await page.locator('article.cd-c').first().waitFor();
 	};
 	const adminReady = async (page) => {
-		await page.getByLabel('Admin token').fill(TOKEN);
-		await page.getByRole('button', { name: 'Sign in' }).click();
-		await page.locator('#status', { hasText: /comment/ }).waitFor();
+		await page.locator('#token').fill(TOKEN);
+		await page.locator('#signin-form button[type=submit]').click();
+		await page.locator('#status:not(:empty)').waitFor();
 		await page.keyboard.press('2');
 		await page.locator('#list li').first().waitFor();
+		// The chart's table open, and a reply form, so that axe sees them.
+		await page.locator('#chart-details summary').click();
+		await page.locator('#list li').first().focus();
+		await page.keyboard.press('e');
+		await page.locator('#list li form').waitFor();
 	};
 	const pageReady = async (page) => { await page.locator('h1').waitFor(); };
 	const nojs = OPEN + '/api/v1/comments?thread=' + encodeURIComponent(T) + '&format=html&lang=nl&reply=' + parentId;
@@ -695,15 +869,15 @@ test('axe-core finds no serious or critical violations (light and dark)', async 
 		serious.push(...report(t, `admin (${scheme})`, await axe(HELD + '/admin/', adminReady, scheme)));
 		serious.push(...report(t, `privacy (${scheme})`, await axe(OPEN + '/privacy?lang=nl', pageReady, scheme)));
 		serious.push(...report(t, `no-JS thread (${scheme})`, await axe(nojs, pageReady, scheme)));
+		serious.push(...report(t, `admin at 390 px (${scheme})`, await axe(HELD + '/admin/', adminReady, scheme, { width: 390, height: 844 })));
 	}
 	// The widget on a phone, its preview open.
 	serious.push(...report(t, 'demo at 390 px', await axe(OPEN + '/demo/', async (page) => {
-		await page.setViewportSize({ width: 390, height: 844 });
 		await demoReady(page);
 		await page.getByRole('textbox', { name: 'Reactie' }).fill('- een\n- https://example.org');
 		await page.getByRole('tab', { name: 'Voorbeeld' }).click();
 		await page.locator('#cd-preview li').first().waitFor();
-	}, 'light')));
+	}, 'light', { width: 390, height: 844 })));
 	assert.deepEqual(serious, []);
 });
 

@@ -1,13 +1,15 @@
 /* fuzz-json-comment: a POST /api/v1/comments body along the daemon's path:
  * lib/wire's wire_comment_json (the JSON and its fields) and, for the same
  * bytes, wire_comment_form (the no-JS form), then comment_validate against
- * the default configuration and rendering of an accepted text, as
- * lib/submit does; and the same bytes as a preview body (wire_preview_json,
- * comment_preview). */
+ * the default configuration, rendering of an accepted text and the key of
+ * its author's name (the impersonation rule, lib/names.h), as lib/submit
+ * does.  The same bytes also go to wire_reply_json (a moderator's reply)
+ * and, as a preview body, to wire_preview_json and comment_preview. */
 #include "fuzz.h"
 
 #include "comment.h"
 #include "config.h"
+#include "names.h"
 #include "render.h"
 #include "text.h"
 #include "wire.h"
@@ -37,6 +39,21 @@ static void check_accepted(const struct comment_input *in)
 		fuzz_assert(strncasecmp(in->url, "http", 4) == 0);
 	fuzz_assert(in->text && text_utf8_valid(in->text, strlen(in->text), &chars));
 	fuzz_assert(chars <= cfg->max_text);
+	/* The page's context: one clean line, and an http(s) address or none. */
+	if (in->page_title) {
+		fuzz_assert(text_utf8_valid(in->page_title, strlen(in->page_title), &chars));
+		fuzz_assert(chars <= COMMENT_TITLE_MAX);
+		fuzz_assert(!text_has_controls(in->page_title, false));
+		fuzz_assert(!strchr(in->page_title, '\n') && !strchr(in->page_title, '\t'));
+	}
+	if (in->page_url && *in->page_url)
+		fuzz_assert(strncasecmp(in->page_url, "http", 4) == 0);
+	{
+		char key[NAMES_KEY_MAX];
+		r = names_key(in->author, key);
+		fuzz_assert(r == 0 || r == 1);
+		fuzz_assert(r != 0 || (*key && text_utf8_valid(key, strlen(key), NULL)));
+	}
 	/* comment_create renders the accepted text. */
 	r = render_markdown(in->text, strlen(in->text), &html);
 	fuzz_assert(r == 0 || r == RENDER_TOO_BIG);
@@ -115,6 +132,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		check_refused(r, &err);
 	wire_comment_clear(&w);
+	{
+		char *text = NULL;
+		bool approve = true;
+		r = wire_reply_json((const char *)data, size, &text, &approve, &err);
+		if (r == 0)
+			fuzz_assert(text != NULL);
+		else
+			check_refused(r, &err);
+		free(text);
+	}
 	check_preview(data, size);
 	return 0;
 }

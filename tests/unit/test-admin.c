@@ -282,8 +282,9 @@ static void test_tokens(void)
 
 		json_array_foreach(list, i, e)
 		{
-			if (json_is_object(e) && json_object_size(e) == 4 &&
+			if (json_is_object(e) && json_object_size(e) == 5 &&
 			    json_is_string(json_object_get(e, "name")) &&
+			    json_is_null(json_object_get(e, "display_name")) &&
 			    json_is_string(json_object_get(e, "created")) &&
 			    json_object_get(e, "revoked") && json_object_get(e, "last_used"))
 				shape_ok++;
@@ -294,7 +295,8 @@ static void test_tokens(void)
 			if (is_recent_time(json_string_value(json_object_get(e, "created"))))
 				created_ok++;
 		}
-		is_int(shape_ok, 6, "each entry is {name, created, revoked, last_used}");
+		is_int(shape_ok, 6,
+		       "each entry is {name, display_name, created, revoked, last_used}");
 		is_int(order_ok, 6, "in creation order");
 		is_int(created_ok, 6, "created is an RFC 3339 time of now");
 		json_t *a = json_array_get(list, 4), *b = json_array_get(list, 5),
@@ -484,6 +486,78 @@ static void test_audit(void)
 	       "rolled back with it");
 }
 
+static void test_display_names(void)
+{
+	char token[KEYS_TOKEN_CHARS], display[ADMIN_DISPLAY_BYTES],
+	    long_name[ADMIN_DISPLAY_BYTES + 8];
+	struct names *set = NULL;
+	const char *m = NULL;
+
+	is_int(admin_token_create(conn, keys, "sjef", token), 0, "create sjef");
+	is_int(admin_token_create(conn, keys, "gast", token), 0, "create gast");
+	is_int(admin_token_display_name(conn, "sjef", display), 0, "no display name yet");
+	is_str(display, "", "  empty");
+	is_int(admin_token_set_display_name(conn, "sjef", "  Sjef\xe2\x80\x8b Kerkhofs "), 0,
+	       "set a display name");
+	is_int(admin_token_display_name(conn, "sjef", display), 1, "read it back");
+	is_str(display, "Sjef Kerkhofs", "  trimmed, invisible characters removed");
+	is_int(admin_token_set_display_name(conn, "nobody", "X"), ADMIN_NOT_FOUND,
+	       "no such token: ADMIN_NOT_FOUND");
+	is_int(admin_token_set_display_name(conn, "sjef", ""), ADMIN_INVALID, "empty: invalid");
+	is_int(admin_token_set_display_name(conn, "sjef", " \xe2\x80\x8b "), ADMIN_INVALID,
+	       "only invisible characters: invalid");
+	is_int(admin_token_set_display_name(conn, "sjef", "Sjef\nAdmin"), ADMIN_INVALID,
+	       "a line break: invalid");
+	is_int(admin_token_set_display_name(conn, "sjef", "a\xff"), ADMIN_INVALID,
+	       "not UTF-8: invalid");
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	is_int(admin_display_name_check(long_name), ADMIN_INVALID, "too long: invalid");
+	long_name[ADMIN_DISPLAY_MAX] = '\0';
+	is_int(admin_display_name_check(long_name), 0, "%d characters are fine", ADMIN_DISPLAY_MAX);
+	long_name[ADMIN_DISPLAY_MAX] = 'a';
+	long_name[ADMIN_DISPLAY_MAX + 1] = '\0';
+	is_int(admin_display_name_check(long_name), ADMIN_INVALID, "%d are not",
+	       ADMIN_DISPLAY_MAX + 1);
+	is_int(admin_token_display_name(conn, "sjef", display), 1,
+	       "a refused change keeps the name");
+	is_str(display, "Sjef Kerkhofs", "  Sjef Kerkhofs");
+
+	is_int(admin_token_set_display_name(conn, "gast", "Redactie"), 0, "gast is Redactie");
+	is_int(admin_display_names(conn, &set), 0, "admin_display_names");
+	is_int((int)names_count(set), 2, "  two names");
+	is_int(names_match(set, "SJEF KERKHOFS", &m), 1, "  a poster's Sjef Kerkhofs matches");
+	names_free(set);
+	is_int(admin_token_revoke(conn, "gast"), 0, "revoke gast");
+	is_int(admin_token_set_display_name(conn, "gast", "Other"), ADMIN_NOT_FOUND,
+	       "a revoked token's name cannot change");
+	is_int(admin_token_display_name(conn, "gast", display), 0, "nor is it read");
+	is_int(admin_display_names(conn, &set), 0, "admin_display_names again");
+	is_int((int)names_count(set), 1, "  a revoked token's name is no longer protected");
+	is_int(names_match(set, "Redactie", &m), 0, "  Redactie is free");
+	names_free(set);
+	is_int(admin_token_set_display_name(conn, "sjef", NULL), 0, "remove sjef's name");
+	is_int(admin_token_display_name(conn, "sjef", display), 0, "  gone");
+	{
+		json_t *list = NULL, *e;
+		size_t i;
+		bool listed = false;
+
+		admin_token_set_display_name(conn, "sjef", "Sjef");
+		is_int(admin_token_list(conn, &list), 0, "token list");
+		json_array_foreach(list, i, e)
+		{
+			if (strcmp(json_string_value(json_object_get(e, "name")), "sjef") == 0)
+				listed =
+				    json_is_string(json_object_get(e, "display_name")) &&
+				    strcmp(json_string_value(json_object_get(e, "display_name")),
+					   "Sjef") == 0;
+		}
+		ok(listed, "the list shows the display name");
+		json_decref(list);
+	}
+}
+
 int main(void)
 {
 	unsigned char master[KEYS_MASTER_BYTES];
@@ -502,6 +576,7 @@ int main(void)
 	test_names();
 	test_tokens();
 	test_audit();
+	test_display_names();
 
 	store_release(st, conn);
 	store_free(st);

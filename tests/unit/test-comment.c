@@ -468,17 +468,10 @@ static int64_t create(const struct config *c, const char *thread, int64_t parent
 		return -(int64_t)(r > 0 ? r : 999);
 	}
 	/* The poster's answer, as lib/submit builds it. */
-	v = (struct comment_view){stored.id,
-				  s.in.thread,
-				  stored.parent,
-				  s.in.author,
-				  s.in.url,
-				  rec.created,
-				  stored.html,
-				  stored.avatar,
-				  status == COMMENT_PUBLISHED,
-				  false,
-				  0};
+	v = (struct comment_view){stored.id,   s.in.thread,   stored.parent,
+				  s.in.author, s.in.url,      rec.created,
+				  stored.html, stored.avatar, status == COMMENT_PUBLISHED,
+				  false,       false,	      0};
 	j = view_poster(&v, stored.edit_token, rec.created + c->edit_window);
 	id = stored.id;
 	comment_stored_clear(&stored);
@@ -842,7 +835,8 @@ static void test_store(void)
 		       "a comment of another thread: nothing");
 		json_decref(t);
 		comment_conversation(conn, "/page", 999999, &t);
-		is_int(json_array_size(json_object_get(t, "comments")), 0, "an unknown id: nothing");
+		is_int(json_array_size(json_object_get(t, "comments")), 0,
+		       "an unknown id: nothing");
 		json_decref(t);
 	}
 

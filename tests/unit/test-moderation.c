@@ -15,6 +15,7 @@
 #include "store.h"
 #include "submit.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <time.h>
@@ -65,7 +66,7 @@ static int64_t mk_full(const char *thread, int64_t parent, const char *author, c
 	struct comment_input in = {
 	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
 	struct classify_settings cs;
-	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL};
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL};
 	struct submit_request rq = {.origin = SUBMIT_IMPORT,
 				    .ip = ip,
 				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
@@ -389,7 +390,13 @@ static void test_list(void)
 				row = e;
 		}
 		ok(row != NULL, "L1 is listed");
-		is_int(json_object_size(row), 15, "fifteen members");
+		is_int(json_object_size(row), 20, "twenty members");
+		ok(json_is_null(json_object_get(row, "page_title")) &&
+		       json_is_null(json_object_get(row, "page_url")) &&
+		       json_is_null(json_object_get(row, "moderator")) &&
+		       json_is_false(json_object_get(row, "author_badge")) &&
+		       json_object_get(row, "parent_excerpt"),
+		   "  with the context members (none here)");
 		is_str(json_string_value(json_object_get(
 			   json_array_get(json_object_get(row, "reasons"), 0), "code")),
 		       "imported", "reasons: the pipeline's, as stored");
@@ -920,6 +927,155 @@ static void test_stats(void)
 	exec("UPDATE audit SET at = ?1 WHERE at = ?2", now, now - 31 * DAY);
 }
 
+/* The entry of a series for the day offset days before now's. */
+static json_t *series_day(json_t *out, unsigned back)
+{
+	json_t *series = json_object_get(out, "series");
+
+	return json_array_get(series, json_array_size(series) - 1 - back);
+}
+
+static json_int_t day_n(json_t *out, unsigned back, const char *key)
+{
+	return json_integer_value(json_object_get(series_day(out, back), key));
+}
+
+static void test_series(void)
+{
+	int64_t now = (int64_t)time(NULL), id;
+	json_t *before = NULL, *after = NULL;
+	struct comment_error err;
+	char date[32];
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	is_int(moderation_series(conn, 0, now, &before), -EINVAL, "0 days: -EINVAL");
+	is_int(moderation_series(conn, MODERATION_DAYS_MAX + 1, now, &before), -EINVAL,
+	       "%d days: -EINVAL", MODERATION_DAYS_MAX + 1);
+	is_int(moderation_series(conn, 1, now, &before), 0, "one day");
+	is_int((int)json_array_size(json_object_get(before, "series")), 1, "  one entry");
+	is_str(json_string_value(json_object_get(series_day(before, 0), "date")), date,
+	       "  today's date (UTC)");
+	is_int(json_object_size(series_day(before, 0)), 8,
+	       "  date, published, held, spam, discarded, decisions, reversals, agreement");
+	json_decref(before);
+
+	is_int(moderation_series(conn, 7, now, &before), 0, "seven days");
+	is_int((int)json_array_size(json_object_get(before, "series")), 7, "  seven entries");
+	is_int(json_integer_value(json_object_get(before, "days")), 7, "  days: 7");
+	mk("/series", 0, "Sanne", "Een gewone reactie.", COMMENT_PUBLISHED);
+	mk("/series", 0, "Sem", "Nog een gewone reactie.", COMMENT_PUBLISHED);
+	id = mk("/series", 0, "Held", "Wacht op een moderator.", COMMENT_PENDING);
+	mk("/series", 0, "Promo", "Koop nu goedkope dingen.", COMMENT_SPAM);
+	int64_t spam_id = mk("/series", 0, "Promo2", "Koop nu nog meer dingen.", COMMENT_SPAM);
+	{
+		int64_t x;
+		is_int(comment_discard(conn, now, &x, &err), 0, "a discard today");
+		is_int(comment_discard(conn, now - 2 * DAY, &x, &err), 0, "one two days ago");
+	}
+	is_int(moderation_act(conn, cl, "test", MODERATION_APPROVE, id, &err), 0,
+	       "approve the held one");
+	is_int(moderation_act(conn, cl, "test", MODERATION_APPROVE, spam_id, &err), 0,
+	       "approve one filed as spam (a reversal)");
+	is_int(moderation_series(conn, 7, now, &after), 0, "seven days again");
+	is_int(day_n(after, 0, "published") - day_n(before, 0, "published"), 2,
+	       "  +2 published today");
+	is_int(day_n(after, 0, "held") - day_n(before, 0, "held"), 1, "  +1 held");
+	is_int(day_n(after, 0, "spam") - day_n(before, 0, "spam"), 2, "  +2 spam");
+	is_int(day_n(after, 0, "discarded") - day_n(before, 0, "discarded"), 1, "  +1 discarded");
+	is_int(day_n(after, 2, "discarded") - day_n(before, 2, "discarded"), 1,
+	       "  +1 discarded two days ago");
+	is_int(day_n(after, 0, "decisions") - day_n(before, 0, "decisions"), 2, "  +2 decisions");
+	is_int(day_n(after, 0, "reversals") - day_n(before, 0, "reversals"), 1, "  +1 reversal");
+	{
+		double dec = (double)day_n(after, 0, "decisions"),
+		       rev = (double)day_n(after, 0, "reversals");
+		double got = json_real_value(json_object_get(series_day(after, 0), "agreement"));
+		ok(got > 1 - rev / dec - 1e-9 && got < 1 - rev / dec + 1e-9,
+		   "  today's agreement is 1 - reversals / decisions (%.3f)", got);
+	}
+	ok(json_is_null(json_object_get(series_day(after, 3), "agreement")),
+	   "  a day without decisions has no agreement");
+	ok(json_is_real(json_object_get(after, "agreement")), "  the period's agreement");
+	json_decref(before);
+	json_decref(after);
+	/* Spam retention and deletions leave the series as it was. */
+	is_int(moderation_series(conn, 7, now, &before), 0, "before a deletion");
+	exec("DELETE FROM comments WHERE id = ?1", spam_id - 1, 0);
+	is_int(moderation_series(conn, 7, now, &after), 0, "after it");
+	is_int(day_n(after, 0, "spam"), day_n(before, 0, "spam"), "  the day's spam count stays");
+	json_decref(before);
+	json_decref(after);
+}
+
+static void test_context(void)
+{
+	struct moderation_query mq = {.thread = "/context", .limit = 10};
+	char parent_text[200];
+	json_t *out = NULL, *reply = NULL, *top = NULL, *e, *x, *tok;
+	int64_t pid, rid;
+	size_t i;
+
+	/* 170 characters, the last ones two bytes each. */
+	memset(parent_text, 'a', 150);
+	for (int k = 0; k < 20; k++)
+		memcpy(parent_text + 150 + 2 * k, "\xc3\xa9", 2);
+	parent_text[190] = '\0';
+	pid = mk("/context", 0, "Danny", parent_text, COMMENT_PUBLISHED);
+	rid = mk("/context", pid, "Sjef", "Dank je!", COMMENT_PUBLISHED);
+	exec("UPDATE threads SET title = 'Social media realities',"
+	     " url = 'https://blog.example.nl/2011/01/x' WHERE path = '/context' AND ?1 = ?1",
+	     0, 0);
+	exec("UPDATE comments SET tokens = '[{\"token\":\"m:email:example.org\",\"p\":0.9,"
+	     "\"spam\":1,\"ham\":0},{\"token\":\"url:bit.ly\",\"p\":0.8,\"spam\":1,\"ham\":0}]'"
+	     " WHERE id = ?1",
+	     rid, 0);
+	is_int(moderation_list(conn, &mq, &out), 0, "list the thread");
+	json_array_foreach(json_object_get(out, "comments"), i, e)
+	{
+		if (json_integer_value(json_object_get(e, "id")) == rid)
+			reply = e;
+		if (json_integer_value(json_object_get(e, "id")) == pid)
+			top = e;
+	}
+	ok(reply && top, "both listed");
+	is_str(json_string_value(json_object_get(reply, "page_title")), "Social media realities",
+	       "the article's title");
+	is_str(json_string_value(json_object_get(reply, "page_url")),
+	       "https://blog.example.nl/2011/01/x", "and its address");
+	x = json_object_get(reply, "parent_excerpt");
+	is_int(json_integer_value(json_object_get(x, "id")), pid,
+	       "a reply's parent excerpt: its id");
+	is_str(json_string_value(json_object_get(x, "author")), "Danny", "  author");
+	{
+		const char *t = json_string_value(json_object_get(x, "text"));
+		size_t chars = 0;
+		for (const char *p = t; p && *p; p++)
+			chars += ((unsigned char)*p & 0xc0) != 0x80;
+		is_int((int)chars, 161, "  160 characters and an ellipsis");
+		ok(t && strcmp(t + strlen(t) - 3, "\xe2\x80\xa6") == 0, "  ending in \u2026");
+		ok(t && strncmp(t + 150, "\xc3\xa9", 2) == 0, "  cut between characters");
+	}
+	ok(json_is_false(json_object_get(x, "deleted")), "  not deleted");
+	ok(json_is_null(json_object_get(top, "parent_excerpt")), "a top-level comment has none");
+	tok = json_array_get(json_object_get(reply, "tokens"), 0);
+	is_str(json_string_value(json_object_get(tok, "kind")), "email_domain",
+	       "a stored e-mail domain token is shown as its kind");
+	is_str(json_string_value(json_object_get(tok, "token")), "m:email:", "  without its value");
+	ok(json_is_null(json_object_get(tok, "text")), "  and no text");
+	tok = json_array_get(json_object_get(reply, "tokens"), 1);
+	is_str(json_string_value(json_object_get(tok, "text")), "bit.ly", "a link keeps its text");
+	{
+		char *dump = json_dumps(out, JSON_COMPACT);
+		ok(dump && !strstr(dump, "example.org"),
+		   "the e-mail domain is nowhere in the list");
+		free(dump);
+	}
+	json_decref(out);
+}
+
 /* Counts the values in every table that contain needle (len bytes). */
 static int64_t scan_tables(const void *needle, size_t len, char *where, size_t where_len)
 {
@@ -1276,6 +1432,8 @@ int main(void)
 	test_bulk();
 	test_edit();
 	test_stats();
+	test_series();
+	test_context();
 	test_privacy();
 	test_maintain();
 

@@ -18,7 +18,7 @@ static enum comment_status rule(const struct submit_facts *f, const char **first
 	static const char *const names[] = {
 	    "honeypot",	  "allowlist",	"blocklist_word", "blocklist_domain", "blocklist_network",
 	    "classifier", "cold_start", "links",	  "moderation_all",   "first_comment",
-	    "edited",	  "imported",	"moderator"};
+	    "edited",	  "imported",	"moderator",	  "too_fast",	      "impersonation"};
 	struct submit_decision d = {.facts = *f};
 
 	submit_rule(&d);
@@ -153,10 +153,139 @@ static void test_reasons_json(void)
 	submit_rule(&d);
 	j = submit_reasons_json(&d);
 	s = json_dumps(j, JSON_COMPACT);
-	is_str(s, "[{\"code\":\"links\",\"count\":5,\"limit\":2},{\"code\":\"edited\"}]",
-	       "reasons as JSON");
+	is_str(s,
+	       "[{\"code\":\"links\",\"count\":5,\"limit\":2},{\"code\":\"first_comment\"},"
+	       "{\"code\":\"edited\"}]",
+	       "reasons as JSON: every hold that applies, then edited");
 	free(s);
 	json_decref(j);
+}
+
+/* The codes of d's reasons, joined by commas. */
+static const char *codes(const struct submit_decision *d)
+{
+	static char out[200];
+	json_t *j = submit_reasons_json(d), *r;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	json_array_foreach(j, i, r)
+	{
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "",
+				      json_string_value(json_object_get(r, "code")));
+		if (n >= sizeof(out))
+			break;
+	}
+	json_decref(j);
+	return out;
+}
+
+static void test_holds(void)
+{
+	struct submit_facts f = {.moderation = MODERATION_NONE,
+				 .classified = true,
+				 .verdict = CLASSIFY_HAM,
+				 .max_links = 2,
+				 .render_seconds = 1,
+				 .min_seconds = 3};
+	struct submit_decision d = {.facts = f};
+	char *s;
+	json_t *j;
+
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PENDING, "sent 1 s after the render (min 3): held");
+	is_str(codes(&d), "too_fast", "  reason too_fast");
+	j = submit_reasons_json(&d);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "[{\"code\":\"too_fast\",\"seconds\":1,\"limit\":3}]",
+	       "  with the seconds and the limit");
+	free(s);
+	json_decref(j);
+	d.facts.render_seconds = 3;
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PUBLISHED, "3 s: not too fast");
+	d.facts.render_seconds = -1;
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PUBLISHED, "no valid stamp: the rule does not judge");
+	d.facts.render_seconds = 0;
+	d.facts.min_seconds = 0;
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PUBLISHED, "min_submit_seconds 0: off");
+
+	d.facts.impersonated = "Sjef";
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PENDING, "a moderator's name: held");
+	j = submit_reasons_json(&d);
+	s = json_dumps(j, JSON_COMPACT);
+	is_str(s, "[{\"code\":\"impersonation\",\"name\":\"Sjef\"}]",
+	       "  reason impersonation, naming the display name");
+	free(s);
+	json_decref(j);
+	d.facts.allowlisted = true;
+	submit_rule(&d);
+	is_int(d.status, COMMENT_PENDING,
+	       "the allowlist does not lift it (e-mail is not verified)");
+	is_str(codes(&d), "impersonation", "  no allowlist reason");
+	d.facts.blocked = "word";
+	submit_rule(&d);
+	is_int(d.status, COMMENT_SPAM, "a blocklisted word is still spam");
+	d.facts.blocked = NULL;
+	d.facts.honeypot_filled = true;
+	submit_rule(&d);
+	is_int(d.status, COMMENT_DISCARDED, "a filled honeypot still discards");
+	d.facts.honeypot_filled = false;
+	d.facts.allowlisted = false;
+
+	d.facts.render_seconds = 0;
+	d.facts.min_seconds = 2;
+	d.facts.links = 5;
+	d.facts.moderation = MODERATION_ALL;
+	submit_rule(&d);
+	is_str(codes(&d), "impersonation,too_fast,links,moderation_all",
+	       "every hold that applies is named, in order");
+	d.facts.moderation = MODERATION_FIRST;
+	d.facts.origin = SUBMIT_AUTHOR_EDIT;
+	submit_rule(&d);
+	is_str(codes(&d), "impersonation,too_fast,links,first_comment,edited",
+	       "first_comment under moderation = first; edited last");
+	d.facts = f;
+	d.facts.render_seconds = 40;
+	d.facts.verdict = CLASSIFY_UNSURE;
+	d.facts.links = 3;
+	submit_rule(&d);
+	is_str(codes(&d), "classifier,links", "the classifier's doubt and the site's holds");
+	d.facts.verdict = CLASSIFY_SPAM;
+	submit_rule(&d);
+	is_str(codes(&d), "classifier", "spam: the site's holds do not matter");
+}
+
+static void test_classifier_json(void)
+{
+	struct submit_decision d = {
+	    .facts = {
+		.classified = true, .verdict = CLASSIFY_SPAM, .score = 0.997, .max_links = 2}};
+	json_t *j, *r;
+
+	d.result.tokens_json =
+	    strdup("[{\"token\":\"url:bit.ly\",\"p\":0.98,\"spam\":9,\"ham\":0},"
+		   "{\"token\":\"m:email:example.nl\",\"p\":0.9,\"spam\":4,\"ham\":0}]");
+	submit_rule(&d);
+	j = submit_reasons_json(&d);
+	r = json_array_get(j, 0);
+	is_str(json_string_value(json_object_get(r, "code")), "classifier", "reason classifier");
+	is_str(json_string_value(json_object_get(r, "verdict")), "spam", "  with its verdict");
+	ok(json_real_value(json_object_get(r, "score")) > 0.99, "  and score");
+	r = json_object_get(r, "tokens");
+	is_int((int)json_array_size(r), 2, "  and the deciding tokens");
+	is_str(json_string_value(json_object_get(json_array_get(r, 0), "kind")), "link",
+	       "  readable: a link");
+	is_str(json_string_value(json_object_get(json_array_get(r, 0), "text")), "bit.ly",
+	       "  bit.ly");
+	is_str(json_string_value(json_object_get(json_array_get(r, 1), "kind")), "email_domain",
+	       "  an e-mail domain");
+	ok(json_is_null(json_object_get(json_array_get(r, 1), "text")), "  without its value");
+	json_decref(j);
+	submit_decision_clear(&d);
 }
 
 /* ---- the pipeline -------------------------------------------------------- */
@@ -165,10 +294,13 @@ static struct fixture fx;
 static struct classifier *cl;
 static struct policy *pol;
 static struct classify_settings cs;
+static struct net_origins *origins;
+static struct names *moderators;
 
 static struct submit_site site(void)
 {
-	return (struct submit_site){fx.cfg, fx.keys, cl, pol, &cs, "blog.example.nl"};
+	return (struct submit_site){fx.cfg, fx.keys,	       cl,	pol,
+				    &cs,    "blog.example.nl", origins, moderators};
 }
 
 static struct submit_request request(void)
@@ -185,7 +317,7 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {t, 0, a, e, url ? u : NULL, x};
+	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, NULL, NULL};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -386,6 +518,254 @@ static void test_edits(void)
 	json_decref(a);
 }
 
+static int64_t sql_int(const char *sql, int64_t id)
+{
+	sqlite3_stmt *q = store_stmt(fx.conn, sql);
+	int64_t v = -1;
+
+	sqlite3_bind_int64(q, 1, id);
+	store_one_int64(fx.conn, q, &v);
+	return v;
+}
+
+/* A text column of one row (static buffer; "(null)" for NULL). */
+static const char *sql_text(const char *sql, const char *arg)
+{
+	static char out[2048];
+	sqlite3_stmt *q = store_stmt(fx.conn, sql);
+
+	snprintf(out, sizeof(out), "(none)");
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (store_row(fx.conn, q) == 1)
+		snprintf(out, sizeof(out), "%s",
+			 sqlite3_column_type(q, 0) == SQLITE_NULL
+			     ? "(null)"
+			     : (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	return out;
+}
+
+/* Posts with the page's context; returns the status decided. */
+static enum comment_status post_page(const char *thread, const char *author, const char *title,
+				     const char *url, const char *text)
+{
+	char t[64], a[64], e[] = "page@example.org", x[256], pt[512], pu[512];
+	struct comment_input in = {t, 0, a, e, NULL, x, title ? pt : NULL, url ? pu : NULL};
+	struct submit_site st = site();
+	struct submit_request rq = request();
+	struct comment_error err;
+	struct submit_decision d;
+	json_t *out = NULL;
+	enum comment_status status;
+
+	snprintf(t, sizeof(t), "%s", thread);
+	snprintf(a, sizeof(a), "%s", author);
+	snprintf(x, sizeof(x), "%s", text);
+	snprintf(pt, sizeof(pt), "%s", title ? title : "");
+	snprintf(pu, sizeof(pu), "%s", url ? url : "");
+	if (submit_comment(fx.conn, &st, &in, &rq, &d, &out, &err) != 0)
+		diag("submit_comment: %s", err.message);
+	status = d.status;
+	submit_decision_clear(&d);
+	json_decref(out);
+	return status;
+}
+
+static const char *thread_title(const char *path)
+{
+	return sql_text("SELECT title FROM threads WHERE path = ?1", path);
+}
+
+static const char *thread_url(const char *path)
+{
+	return sql_text("SELECT url FROM threads WHERE path = ?1", path);
+}
+
+static void test_context(void)
+{
+	char e[CONFIG_ERR_MAX];
+	const char *page = "https://blog.example.nl/2011/01/social-media-realities";
+
+	is_int(
+	    post_page("/ctx", "Ann", "Social media\n realities \xe2\x80\x8b", page, "Mooi stuk."),
+	    COMMENT_PUBLISHED, "a published post with its page");
+	is_str(thread_title("/ctx"), "Social media realities",
+	       "the thread has the title, one line");
+	is_str(thread_url("/ctx"), page, "and the page's URL");
+	post_page("/ctx", "Ann", "Social media realities (updated)", page, "Nog een.");
+	is_str(thread_title("/ctx"), "Social media realities (updated)",
+	       "a published post refreshes a changed title");
+	post_page("/ctx", "Ann", NULL, NULL, "Zonder context.");
+	is_str(thread_title("/ctx"), "Social media realities (updated)", "a post without keeps it");
+
+	post_page("/ctx-off", "Ann", "T", "https://elsewhere.example/x", "Mooi.");
+	is_str(thread_url("/ctx-off"), "(null)", "a page URL off the site's origins is dropped");
+	is_str(thread_title("/ctx-off"), "T", "  the title is kept");
+	post_page("/ctx-mail", "Ann", NULL, "https://blog.example.nl/x?mail=ann%40example.org",
+		  "Mooi.");
+	is_str(thread_url("/ctx-mail"), "(null)",
+	       "a page URL with an address in its query is dropped");
+	post_page("/ctx-js", "Ann", NULL, "javascript:alert(1)", "Mooi.");
+	is_str(thread_url("/ctx-js"), "(null)", "not an http(s) URL: dropped");
+
+	config_set(fx.cfg, "moderation", "all", e);
+	is_int(post_page("/ctx-held", "Bea", "First title", page, "Wacht even."), COMMENT_PENDING,
+	       "a held post");
+	is_str(thread_title("/ctx-held"), "First title", "  fills in a thread without a title");
+	post_page("/ctx-held", "Bea", "Renamed by a held post", page, "Wacht weer.");
+	is_str(thread_title("/ctx-held"), "First title", "  but does not rename it");
+	config_set(fx.cfg, "moderation", "none", e);
+	is_int(post_page("/ctx-spam", "Cas", "Buy now", page, "cheapviagra"), COMMENT_SPAM,
+	       "a post filed as spam");
+	is_str(thread_title("/ctx-spam"), "(null)", "  sets no title");
+	{
+		char big[1200];
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		big[0] = 'y';
+		post_page("/ctx-long", "Dee", big, NULL, "Lang.");
+		is_int((int)strlen(thread_title("/ctx-long")), COMMENT_TITLE_MAX,
+		       "a title is cut at %d characters", COMMENT_TITLE_MAX);
+	}
+}
+
+static void test_impersonation(void)
+{
+	enum comment_status st;
+	struct comment_error err;
+	json_t *a;
+
+	names_new(&moderators);
+	names_add(moderators, "Sjef Kerkhofs");
+	a = post("/imp", "sjef  kerkhofs", NULL, "Ik ben de echte.", false, &st, &err);
+	is_int(st, COMMENT_PENDING, "a post under a moderator's name is held");
+	{
+		int64_t id = json_integer_value(json_object_get(a, "id"));
+		sqlite3_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id = ?1");
+		char stored[300] = "";
+
+		sqlite3_bind_int64(q, 1, id);
+		if (store_row(fx.conn, q) == 1)
+			snprintf(stored, sizeof(stored), "%s", sqlite3_column_text(q, 0));
+		sqlite3_reset(q);
+		is_str(stored, "[{\"code\":\"impersonation\",\"name\":\"Sjef Kerkhofs\"}]",
+		       "  stored with reason impersonation");
+	}
+	is_str(json_string_value(json_object_get(a, "status")), "pending",
+	       "  the poster is told pending");
+	json_decref(a);
+	a = post("/imp",
+		 "\xd0\x85j\xd0\xb5"
+		 "f Kerkhofs",
+		 NULL, "Echt waar.", false, &st, &err);
+	is_int(st, COMMENT_PENDING, "with Cyrillic lookalikes too");
+	json_decref(a);
+	a = post("/imp", "Sjef", NULL, "Alleen mijn voornaam.", false, &st, &err);
+	is_int(st, COMMENT_PUBLISHED, "another name is published");
+	{
+		struct comment_error e2;
+		json_t *out = NULL;
+
+		is_int(edit(a, NULL, "Sjef Kerkhofs", NULL, &st, &out, &e2), 0,
+		       "the author renames the comment to the moderator's name");
+		is_int(st, COMMENT_PENDING, "  the edit is held");
+		json_decref(out);
+	}
+	json_decref(a);
+	names_free(moderators);
+	moderators = NULL;
+}
+
+static int reply(int64_t parent, const char *text, bool approve, json_t **out,
+		 struct comment_error *err)
+{
+	struct submit_reply rp = {parent, text, "sjef", "Sjef", approve};
+	struct submit_site st = site();
+	struct submit_decision d;
+	int r;
+
+	*out = NULL;
+	r = submit_moderator_reply(fx.conn, &st, &rp, time(NULL), &d, out, err);
+	submit_decision_clear(&d);
+	return r;
+}
+
+static void test_reply(void)
+{
+	char e[CONFIG_ERR_MAX];
+	struct comment_error err;
+	enum comment_status st;
+	json_t *a, *r = NULL, *tree = NULL;
+	int64_t pid, rid, daily;
+
+	a = post("/reply", "Danny", NULL, "Leuk artikel!", false, &st, &err);
+	pid = json_integer_value(json_object_get(a, "id"));
+	json_decref(a);
+	daily = sql_int("SELECT coalesce(sum(count), 0) FROM decided_daily WHERE ?1 = ?1", 0);
+	is_int(reply(pid, "Dank je, Danny!", false, &r, &err), 0, "a moderator replies");
+	rid = json_integer_value(json_object_get(r, "id"));
+	ok(json_is_true(json_object_get(r, "author_badge")), "  the answer has the author badge");
+	is_str(json_string_value(json_object_get(r, "author")), "Sjef", "  under the display name");
+	is_str(json_string_value(json_object_get(r, "status")), "published", "  published");
+	is_int(json_integer_value(json_object_get(r, "parent")), pid, "  under the comment");
+	ok(!json_object_get(r, "edit_token"), "  no edit token");
+	json_decref(r);
+	{
+		sqlite3_stmt *q = store_stmt(
+		    fx.conn, "SELECT moderator, reasons, status FROM comments WHERE id = ?1");
+		char m[64] = "", rs[200] = "", s2[20] = "";
+
+		sqlite3_bind_int64(q, 1, rid);
+		if (store_row(fx.conn, q) == 1) {
+			snprintf(m, sizeof(m), "%s", sqlite3_column_text(q, 0));
+			snprintf(rs, sizeof(rs), "%s", sqlite3_column_text(q, 1));
+			snprintf(s2, sizeof(s2), "%s", sqlite3_column_text(q, 2));
+		}
+		sqlite3_reset(q);
+		is_str(m, "sjef", "  stored with the token's name");
+		is_str(rs, "[{\"code\":\"moderator\"}]", "  reason moderator");
+		is_str(s2, "published", "  status published");
+	}
+	is_int(
+	    sql_int("SELECT count(*) FROM audit WHERE action = 'reply' AND comment_id = ?1", rid),
+	    1, "  audited as a reply");
+	is_int(sql_int("SELECT coalesce(sum(count), 0) FROM decided_daily WHERE ?1 = ?1", 0), daily,
+	       "  not counted as a filter decision");
+	is_int(comment_thread(fx.conn, "/reply", 0, 0, &tree), 0, "the thread");
+	{
+		json_t *top = json_array_get(json_object_get(tree, "comments"), 0);
+		json_t *rep = json_array_get(json_object_get(top, "replies"), 0);
+		ok(json_is_false(json_object_get(top, "author_badge")),
+		   "  the reader's comment: no badge");
+		ok(json_is_true(json_object_get(rep, "author_badge")), "  the reply: the badge");
+	}
+	json_decref(tree);
+
+	is_int(reply(999999, "Hallo?", false, &r, &err), COMMENT_INVALID, "no such comment");
+	is_int(err.status, 404, "  404");
+	config_set(fx.cfg, "moderation", "all", e);
+	a = post("/reply", "Martin", NULL, "Goede punten.", false, &st, &err);
+	config_set(fx.cfg, "moderation", "none", e);
+	pid = json_integer_value(json_object_get(a, "id"));
+	json_decref(a);
+	is_int(st, COMMENT_PENDING, "a held comment");
+	is_int(reply(pid, "Dank!", false, &r, &err), COMMENT_INVALID, "a reply to it alone");
+	is_int(err.status, 409, "  409");
+	is_str(err.code, "parent_not_published", "  parent_not_published");
+	is_int(reply(pid, "   ", true, &r, &err), COMMENT_INVALID, "approve and an empty reply");
+	is_int(err.status, 422, "  422");
+	is_int(sql_int("SELECT status = 'pending' FROM comments WHERE id = ?1", pid), 1,
+	       "  the parent is not approved by a refused reply");
+	is_int(reply(pid, "Dank, Martin.", true, &r, &err), 0, "approve and reply");
+	is_int(sql_int("SELECT status = 'published' FROM comments WHERE id = ?1", pid), 1,
+	       "  the parent is published");
+	is_int(
+	    sql_int("SELECT count(*) FROM audit WHERE action = 'approve' AND comment_id = ?1", pid),
+	    1, "  its approval audited");
+	ok(json_is_true(json_object_get(r, "author_badge")), "  the reply has the badge");
+	json_decref(r);
+}
+
 static void test_decide_only(void)
 {
 	struct submit_content c = {"/p", "Akismet", "a@example.org", NULL,
@@ -415,6 +795,8 @@ int main(void)
 	test_precedence();
 	test_cold_start();
 	test_reasons_json();
+	test_holds();
+	test_classifier_json();
 
 	if (fixture_open(&fx, "submit") != 0 || classifier_new(&cl, NULL) != 0)
 		return 1;
@@ -424,9 +806,15 @@ int main(void)
 	if (policy_new(&pol, fx.cfg) != 0)
 		return 1;
 	classify_settings_default(&cs);
+	if (net_origins_new(&origins, "https://blog.example.nl") != 0)
+		return 1;
 	test_fates();
 	test_edits();
 	test_decide_only();
+	test_context();
+	test_impersonation();
+	test_reply();
+	net_origins_free(origins);
 	policy_free(pol);
 	classifier_free(cl);
 	fixture_close(&fx);

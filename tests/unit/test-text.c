@@ -254,11 +254,50 @@ static void test_trim(void)
 	}
 }
 
+static void test_one_line(void)
+{
+	static const struct {
+		const char *in;
+		size_t max;
+		const char *want, *what;
+	} cases[] = {
+	    {"Social media realities", 300, "Social media realities", "a plain title"},
+	    {"  Social\n\tmedia \r\n realities  ", 300, "Social media realities",
+	     "line breaks and tabs become one space"},
+	    {"a\xe2\x80\xa8"
+	     "b\xe2\x80\xa9"
+	     "c",
+	     300, "a b c", "U+2028 and U+2029 too"},
+	    {"a\x1b[31mb\x7f"
+	     "c\xc2\x85"
+	     "d",
+	     300, "a [31mb c d", "escape, DEL and C1 controls become spaces"},
+	    {"Sj\xe2\x80\x8b"
+	     "ef\xe2\x80\xae",
+	     300, "Sjef", "invisible characters go"},
+	    {"a\xff"
+	     "b",
+	     300, "ab", "a byte that is not UTF-8 goes"},
+	    {"caf\xc3\xa9 au lait", 4, "caf\xc3\xa9", "cut after max characters, not bytes"},
+	    {"one two three", 4, "one", "a cut before a space is trimmed"},
+	    {"\xc2\xa0x\xc2\xa0\xc2\xa0y", 300, "x y", "Unicode spaces collapse"},
+	    {"", 300, "", "empty"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *s = strdup(cases[i].in);
+		char *r = text_one_line(s, cases[i].max);
+		ok(r == s, "one_line returns its argument (%s)", cases[i].what);
+		is_str(s, cases[i].want, "one_line: %s", cases[i].what);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	test_utf8();
 	test_controls();
 	test_strip();
 	test_trim();
+	test_one_line();
 	return done_testing();
 }

@@ -98,7 +98,8 @@ int main(void)
 	/* JSON shape of one node. */
 	n = json_array_get(j, 0);
 	ok(json_is_object(n), "a node is an object");
-	is_int(json_object_size(n), 9, "with exactly 9 members");
+	is_int(json_object_size(n), 10, "with exactly 10 members");
+	ok(json_is_false(json_object_get(n, "author_badge")), "  author_badge false");
 	ok(json_is_integer(json_object_get(n, "id")) &&
 	       json_integer_value(json_object_get(n, "id")) == 1,
 	   "id is an integer");

@@ -62,6 +62,20 @@ static void test_json(void)
 	ok(!w.honeypot_filled, "null is not filled");
 	wire_comment_clear(&w);
 
+	is_int(json_body("{\"text\":\"x\",\"page_title\":\"Social media\",\"page_url\":"
+			 "\"https://blog.example.nl/p\"}",
+			 &w, &err),
+	       0, "the page's context");
+	is_str(w.in.page_title, "Social media", "page_title");
+	is_str(w.in.page_url, "https://blog.example.nl/p", "page_url");
+	wire_comment_clear(&w);
+	ok(w.in.page_title == NULL && w.in.page_url == NULL, "clear frees them");
+	is_int(json_body("{\"page_title\":null,\"page_url\":null}", &w, &err), 0,
+	       "null context is absent");
+	ok(w.in.page_title == NULL && w.in.page_url == NULL, "  absent");
+	wire_comment_clear(&w);
+	refused_json("{\"page_title\":[\"x\"]}", 400, "invalid_type", "a title that is no string");
+	refused_json("{\"page_url\":7}", 400, "invalid_type", "a page URL that is no string");
 	refused_json("", 400, "invalid_json", "empty");
 	refused_json("[1]", 400, "invalid_json", "an array");
 	refused_json("{\"text\":\"a\",\"text\":\"b\"}", 400, "invalid_json", "a duplicate key");
@@ -104,6 +118,14 @@ static void test_form(void)
 	is_str(w.in.text, "Leuk!", "text");
 	is_str(w.redirect, "https://blog.nl/p", "redirect");
 	wire_comment_clear(&w);
+	is_int(form_body("text=a&page_title=Social+media&page_url=https%3A%2F%2Fblog.nl%2Fp", &w,
+			 &err),
+	       0, "a form with the page's context");
+	is_str(w.in.page_title, "Social media", "page_title");
+	is_str(w.in.page_url, "https://blog.nl/p", "page_url");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&page_url=x&page_url=y", &w, &err), COMMENT_INVALID,
+	       "page_url twice");
 	is_int(form_body("text=a&parent=", &w, &err), 0, "an empty parent is top level");
 	is_int(w.in.parent, 0, "parent 0");
 	wire_comment_clear(&w);
@@ -157,6 +179,42 @@ static void test_page_query(void)
 	       "comment=-3");
 	is_int(wire_page_query("html", NULL, NULL, "1x", NULL, &q, &err), COMMENT_INVALID,
 	       "comment=1x");
+	is_int(err.status, 400, "  400");
+}
+
+static int reply_body(const char *body, char **text, bool *approve, struct comment_error *err)
+{
+	return wire_reply_json(body, strlen(body), text, approve, err);
+}
+
+static void test_reply(void)
+{
+	struct comment_error err;
+	char *text = NULL;
+	bool approve = true;
+
+	is_int(reply_body("{\"text\":\"Dank je!\"}", &text, &approve, &err), 0, "a reply");
+	is_str(text, "Dank je!", "  its text");
+	ok(!approve, "  approve defaults to false");
+	free(text);
+	is_int(reply_body("{\"text\":\"Ja\",\"approve\":true}", &text, &approve, &err), 0,
+	       "approve and reply");
+	ok(approve, "  approve");
+	free(text);
+	is_int(reply_body("{\"approve\":true}", &text, &approve, &err), COMMENT_INVALID, "no text");
+	is_int(err.status, 422, "  422");
+	ok(text == NULL, "  nothing kept");
+	is_int(reply_body("{\"text\":\"a\",\"approve\":1}", &text, &approve, &err), COMMENT_INVALID,
+	       "approve not a boolean");
+	is_str(err.code, "invalid_type", "  invalid_type");
+	free(text);
+	text = NULL;
+	is_int(reply_body("{\"text\":\"a\",\"author\":\"x\"}", &text, &approve, &err),
+	       COMMENT_INVALID, "an author cannot be chosen");
+	is_str(err.code, "unknown_field", "  unknown_field");
+	is_int(reply_body("[]", &text, &approve, &err), COMMENT_INVALID, "not an object");
+	is_int(reply_body("{\"text\":5}", &text, &approve, &err), COMMENT_INVALID,
+	       "text not a string");
 	is_int(err.status, 400, "  400");
 }
 
@@ -294,5 +352,6 @@ int main(void)
 	test_query();
 	test_preview();
 	test_page_query();
+	test_reply();
 	return done_testing();
 }
