@@ -185,8 +185,10 @@ def main():
     harness.COMMENTD = os.environ["COMMENTD"]
 
     settings = {"threads": str(args.threads)} if args.threads else {}
+    # wrk's connections all come from 127.0.0.1: one client to the
+    # per-client connection cap, lifted here with the total.
     d = harness.Daemon(dict(settings, rate_limit="0", log_level=args.log_level,
-                            connections="1024"))
+                            connections="1024", connections_per_client="1024"))
     results = {}
     try:
         d.start()

@@ -207,13 +207,19 @@ int cmd_maintain(int argc, char **argv)
 		return ctl_exit(r);
 	}
 	c = store_acquire(e.store);
-	r = moderation_maintain(c, cl, e.cfg->spam_retention_days, e.cfg->ip_retention_days,
-				e.cfg->token_prune_days, (int64_t)time(NULL), &rep);
+	{
+		const struct moderation_retention rt = {
+		    e.cfg->spam_retention_days, e.cfg->ip_retention_days, e.cfg->token_prune_days,
+		    e.cfg->edit_window};
+		r = moderation_maintain(c, cl, &rt, (int64_t)time(NULL), &rep);
+	}
 	store_release(e.store, c);
 	if (r == 0)
-		printf("{\"spam_deleted\": %u, \"ips_cleared\": %u, \"tombstones_purged\": %u, "
-		       "\"tokens_pruned\": %u}\n",
-		       rep.spam_deleted, rep.ips_cleared, rep.tombstones_purged, rep.tokens_pruned);
+		printf("{\"spam_deleted\": %u, \"spam_emptied\": %u, \"ips_cleared\": %u, "
+		       "\"tombstones_purged\": %u, \"decoys_purged\": %u, \"tokens_pruned\": %u, "
+		       "\"wal_truncated\": %s}\n",
+		       rep.spam_deleted, rep.spam_emptied, rep.ips_cleared, rep.tombstones_purged,
+		       rep.decoys_purged, rep.tokens_pruned, rep.wal_truncated ? "true" : "false");
 	else
 		fprintf(stderr, "commentctl: maintenance failed\n");
 	classifier_free(cl);

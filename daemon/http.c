@@ -156,14 +156,23 @@ json_t *request_json(struct request *req, struct reply *rep)
 	return root;
 }
 
-uint64_t request_client_key(struct request *req)
+uint64_t server_client_key(struct server *s, const struct net_addr *client)
 {
-	unsigned char h[KEYS_HASH_BYTES];
+	unsigned char h[KEYS_HASH_BYTES], id[17];
+	struct net_addr net;
 	uint64_t key;
 
-	keys_hash(req->server->keys, KEYS_IP, req->client.bytes, sizeof(req->client.bytes), h);
+	net_client_network(client, &net);
+	id[0] = (unsigned char)net.family;
+	memcpy(id + 1, net.bytes, sizeof(net.bytes));
+	keys_hash(s->keys, KEYS_IP, id, sizeof(id), h);
 	memcpy(&key, h, sizeof(key));
 	return key;
+}
+
+uint64_t request_client_key(struct request *req)
+{
+	return server_client_key(req->server, &req->client);
 }
 
 void request_site(struct request *req, struct submit_site *out)
@@ -300,9 +309,90 @@ static void add_common_headers(struct request *req, struct MHD_Response *resp, b
 	}
 }
 
+/* A shared body and its tail, released when MHD is done sending. */
+struct shared_answer {
+	struct cache_body *body;
+	char *tail;
+};
+
+static void shared_answer_free(void *cls)
+{
+	struct shared_answer *sa = cls;
+
+	cache_body_unref(sa->body);
+	free(sa->tail);
+	free(sa);
+}
+
+/* Below this, a shared body is copied into the answer: libmicrohttpd sends
+ * a buffer and its headers in one system call (an iovec answer takes two),
+ * and a copy this small costs less than the call; above it, the body is
+ * sent from where it is, however many connections send it. */
+#define SHARE_MIN (32 * 1024)
+
+/* The shared body (without its last byte) and the tail, copied into one
+ * buffer. */
+static struct MHD_Response *copied_response(struct reply *rep)
+{
+	size_t head = rep->shared->len - 1, tail = strlen(rep->tail);
+	char *buf = malloc(head + tail);
+	struct MHD_Response *resp;
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, rep->shared->data, head);
+	memcpy(buf + head, rep->tail, tail);
+	resp = MHD_create_response_from_buffer(head + tail, buf, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(buf);
+	return resp;
+}
+
+/* A response sent from the shared body (without its last byte) and the
+ * tail; takes both from rep.  NULL on failure (rep keeps them). */
+static struct MHD_Response *shared_response(struct reply *rep)
+{
+	struct shared_answer *sa;
+	struct MHD_IoVec iov[2];
+	struct MHD_Response *resp;
+
+	if (rep->shared->len == 0 || !rep->tail)
+		return NULL;
+	if (rep->shared->len < SHARE_MIN)
+		return copied_response(rep);
+	sa = malloc(sizeof(*sa));
+	if (!sa)
+		return NULL;
+	iov[0] = (struct MHD_IoVec){rep->shared->data, rep->shared->len - 1};
+	iov[1] = (struct MHD_IoVec){rep->tail, strlen(rep->tail)};
+	resp = MHD_create_response_from_iovec(iov, 2, shared_answer_free, sa);
+	if (!resp) {
+		free(sa);
+		return NULL;
+	}
+	*sa = (struct shared_answer){rep->shared, rep->tail};
+	rep->shared = NULL;
+	rep->tail = NULL;
+	return resp;
+}
+
+static void reply_release(struct reply *rep)
+{
+	json_decref(rep->json);
+	rep->json = NULL;
+	free(rep->owned_location);
+	rep->owned_location = NULL;
+	free(rep->text);
+	rep->text = NULL;
+	cache_body_unref(rep->shared);
+	rep->shared = NULL;
+	free(rep->tail);
+	rep->tail = NULL;
+}
+
 static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = NULL;
 	char *body = NULL;
 	size_t len = 0;
 	enum MHD_Result ret;
@@ -322,9 +412,15 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 		rep->text = NULL;
 		len = strlen(body);
 	}
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!rep->json && !body && rep->shared && !rep->not_modified) {
+		resp = shared_response(rep);
+		len = resp ? 1 : 0;
+	} else {
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	}
 	if (!resp) {
 		free(body);
+		reply_release(rep);
 		return MHD_NO;
 	}
 	add_common_headers(req, resp, rep->json != NULL && !rep->not_modified);
@@ -361,12 +457,7 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 	req->status = rep->not_modified ? 304 : rep->status;
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
-	json_decref(rep->json);
-	rep->json = NULL;
-	free(rep->owned_location);
-	rep->owned_location = NULL;
-	free(rep->text);
-	rep->text = NULL;
+	reply_release(rep);
 	return ret;
 }
 
@@ -413,10 +504,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct request *req = *req_cls;
 
-	(void)cls;
-	(void)conn;
 	if (!req)
 		return;
+	/* The connection now waits for its next request's headers. */
+	guard_idle(cls, conn);
 	/* Successful reads are the bulk of the traffic (and the reverse
 	 * proxy logs them too): they go to the debug level. */
 	if (req->status)
@@ -455,6 +546,32 @@ static enum MHD_Result find_nul_arg(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
+#define XFF_LINES_MAX 64
+
+struct xff_lines {
+	const char *line[XFF_LINES_MAX];
+	size_t n;
+};
+
+/* Collects the X-Forwarded-For header lines in order; past
+ * XFF_LINES_MAX, the last ones (the client address is read from the
+ * right). */
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct xff_lines *x = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	if (x->n == XFF_LINES_MAX) {
+		memmove(x->line, x->line + 1, (XFF_LINES_MAX - 1) * sizeof(x->line[0]));
+		x->n--;
+	}
+	x->line[x->n++] = value;
+	return MHD_YES;
+}
+
 /* A new request's context with its client address. */
 static struct request *request_new(struct server *s, struct MHD_Connection *conn, const char *url,
 				   const char *method)
@@ -462,6 +579,7 @@ static struct request *request_new(struct server *s, struct MHD_Connection *conn
 	struct request *req = calloc(1, sizeof(*req));
 	const union MHD_ConnectionInfo *ci;
 	struct net_addr peer = {0};
+	struct xff_lines xff = {0};
 
 	if (!req)
 		return NULL;
@@ -475,8 +593,8 @@ static struct request *request_new(struct server *s, struct MHD_Connection *conn
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci && ci->client_addr)
 		net_from_sockaddr(ci->client_addr, &peer);
-	net_client_addr(&peer, request_header(req, "X-Forwarded-For"), req->snap->proxies,
-			&req->client);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_xff, &xff);
+	net_client_addr_lines(&peer, xff.line, xff.n, req->snap->proxies, &req->client);
 	net_format(&req->client, req->client_ip);
 	return req;
 }
@@ -586,6 +704,7 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	const struct route_table *table = NULL;
 	struct reply rep = {0};
 
+	guard_busy(s, conn); /* the headers are in */
 	*req_cls = req;
 	if (!req)
 		return MHD_NO;
@@ -690,25 +809,32 @@ int http_start(struct server *s, int listen_fd, const struct route_table *const 
 			in->sin_port = htons(addr.port);
 		}
 	}
+	if (guard_start(s) != 0)
+		return -1;
+	/* Connections are admitted by guard_accept (per-client and total caps)
+	 * and watched by guard_notify (the header deadline). */
 	if (listen_fd >= 0)
 		s->mhd = MHD_start_daemon(
-		    flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-		    NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->connections,
+		    flags, 0, guard_accept, s, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER,
+		    mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+		    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s, MHD_OPTION_THREAD_POOL_SIZE,
+		    cfg->threads, MHD_OPTION_CONNECTION_LIMIT, guard_mhd_limit(cfg),
 		    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    MHD_POOL_BYTES, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 		    MHD_OPTION_END);
 	else
 		s->mhd = MHD_start_daemon(
-		    flags, addr.port, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER,
-		    mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    flags, addr.port, guard_accept, s, access_handler, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+		    completed, s, MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s,
 		    MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-		    cfg->connections, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
+		    guard_mhd_limit(cfg), MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_POOL_BYTES, MHD_OPTION_SOCK_ADDR,
 		    (struct sockaddr *)&ss, MHD_OPTION_END);
 	if (!s->mhd) {
 		log_err("http: cannot listen on %s",
 			listen_fd >= 0 ? "the socket from systemd" : cfg->listen);
+		guard_stop(s);
 		return -1;
 	}
 	return 0;
@@ -738,6 +864,7 @@ void http_stop(struct server *s, unsigned grace_seconds)
 	}
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	guard_stop(s);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 }

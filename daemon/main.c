@@ -105,6 +105,7 @@ static void apply_runtime(struct server *s, const struct config *cfg)
 	log_set_level(level);
 	ratelimit_configure(s->post_limit, cfg->rate_limit, cfg->rate_burst);
 	ratelimit_configure(s->like_limit, cfg->like_rate_limit, LIKE_BURST);
+	guard_configure(s, cfg);
 }
 
 static void reload(struct server *s, const char *config_path, const struct overrides *o)

@@ -46,20 +46,21 @@ static int job_backup(struct server *s, const struct config *cfg, time_t now)
 /* Retention: old spam, old IP addresses, bare tombstones, stale tokens. */
 static int job_retention(struct server *s, const struct config *cfg, time_t now)
 {
+	const struct moderation_retention rt = {cfg->spam_retention_days, cfg->ip_retention_days,
+						cfg->token_prune_days, cfg->edit_window};
 	struct maintenance_report rep;
 	struct store_conn *c;
 	int r;
 
 	c = store_acquire(s->store);
-	r = moderation_maintain(c, s->classifier, cfg->spam_retention_days, cfg->ip_retention_days,
-				cfg->token_prune_days, (int64_t)now, &rep);
+	r = moderation_maintain(c, s->classifier, &rt, (int64_t)now, &rep);
 	store_release(s->store, c);
-	if (r == 0 &&
-	    (rep.spam_deleted || rep.ips_cleared || rep.tombstones_purged || rep.tokens_pruned))
-		log_info("maintenance: deleted %u old spam, cleared %u IP addresses, purged %u "
-			 "tombstones, pruned %u tokens",
-			 rep.spam_deleted, rep.ips_cleared, rep.tombstones_purged,
-			 rep.tokens_pruned);
+	if (r == 0 && (rep.spam_deleted || rep.spam_emptied || rep.ips_cleared ||
+		       rep.tombstones_purged || rep.tokens_pruned || rep.decoys_purged))
+		log_info("maintenance: deleted %u old spam (%u emptied to tombstones), cleared %u "
+			 "IP addresses, purged %u tombstones and %u decoys, pruned %u tokens",
+			 rep.spam_deleted, rep.spam_emptied, rep.ips_cleared, rep.tombstones_purged,
+			 rep.decoys_purged, rep.tokens_pruned);
 	return r;
 }
 

@@ -154,52 +154,74 @@ static void post_comment(struct request *req, struct reply *rep)
 }
 
 /* A strong ETag from the body's hash. */
-static void etag_of(const char *body, char etag[CACHE_ETAG_MAX])
+static void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
 {
 	unsigned char h[16];
 	char hex[33];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, strlen(body), NULL, 0);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
 }
 
-/* The thread's answer without the stamp, from the cache or built and kept
- * for the thread's current version.  0 with *body (caller frees) and etag,
- * or negative. */
-static int thread_body(struct request *req, const struct wire_thread_query *q, char **body,
-		       char etag[CACHE_ETAG_MAX])
+/* A page of the thread as a shared body. */
+static int build_page(struct store_conn *c, const struct comment_page_query *pq,
+		      struct cache_body **body)
 {
-	char key[COMMENT_THREAD_MAX + 48];
-	struct store_conn *c;
 	json_t *out = NULL;
+	char *text;
+	int r;
+
+	r = comment_thread_page(c, pq, &out);
+	if (r < 0)
+		return r;
+	text = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	if (!text)
+		return -ENOMEM;
+	*body = cache_body_new(strlen(text));
+	if (*body) {
+		memcpy((*body)->data, text, (*body)->len);
+		etag_of((*body)->data, (*body)->len, (*body)->etag);
+	}
+	free(text);
+	return *body ? 0 : -ENOMEM;
+}
+
+/* The page's answer without the stamp, from the cache or built and kept
+ * for the thread's current version: a shared body (the caller drops its
+ * reference), so readers of one page share one copy.  0 or negative. */
+static int thread_body(struct request *req, const struct wire_thread_query *q,
+		       struct cache_body **body)
+{
+	const struct config *cfg = req->snap->cfg;
+	struct comment_page_query pq = {
+	    .thread = q->thread,
+	    .from = q->from,
+	    .roots = q->limit ? q->limit : cfg->page_default,
+	    .rows = cfg->page_rows,
+	    .bytes = COMMENT_PAGE_BYTES,
+	};
+	char key[COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48], cursor[COMMENT_CURSOR_MAX];
+	struct store_conn *c;
 	int64_t version = 0;
 	int r;
 
-	snprintf(key, sizeof(key), "%u/%lld/%s", q->limit, (long long)q->after, q->thread);
+	r = comment_cursor_format(&pq.from, cursor);
+	if (r < 0)
+		return r;
+	snprintf(key, sizeof(key), "%u/%u/%s/%s", pq.roots, pq.rows, cursor, q->thread);
 	c = store_acquire(req->server->store);
 	r = comment_thread_version(c, q->thread, &version);
 	if (r == 0)
-		r = cache_get(req->server->thread_cache, key, version, body, etag);
+		r = cache_get(req->server->thread_cache, key, version, body);
 	if (r == 1) {
-		/* A miss: build the answer and keep it for this version. */
-		r = comment_thread(c, q->thread, q->limit, q->after, &out);
-		if (r == 0) {
-			*body = json_dumps(out, JSON_COMPACT);
-			r = *body ? 0 : -ENOMEM;
-		}
-		if (r == 0) {
-			etag_of(*body, etag);
-			r = cache_put(req->server->thread_cache, key, version, *body, strlen(*body),
-				      etag);
-		}
+		/* A miss: build the page and keep it for this version. */
+		r = build_page(c, &pq, body);
+		if (r == 0)
+			*body = cache_put(req->server->thread_cache, key, version, *body);
 	}
 	store_release(req->server->store, c);
-	json_decref(out);
-	if (r < 0) {
-		free(*body);
-		*body = NULL;
-	}
 	return r;
 }
 
@@ -232,8 +254,6 @@ static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
 	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
 }
 
-#define PAGE_ROOTS 50 /* top-level comments on a page of the HTML thread */
-
 /* The Content-Security-Policy of the thread's HTML page: nothing but its
  * styles and form, framed only by the blog (site_origins). */
 static void page_csp(struct request *req, struct reply *rep)
@@ -257,29 +277,38 @@ static void page_csp(struct request *req, struct reply *rep)
 	reply_header(rep, "Content-Security-Policy", csp);
 }
 
-/* The comments a page shows: one conversation, or a page of the thread
- * with the next page's arguments in next (or "").  0 or negative. */
+/* The comments a page shows: a page of the thread, with the next page's
+ * arguments in next (or ""), or the conversation of comment pq->focus.
+ * 0 or negative. */
 static int page_answer(struct request *req, const struct wire_thread_query *q,
-		       const struct wire_page_query *pq, json_t **answer, char next[40])
+		       const struct wire_page_query *pq, json_t **answer, char *next, size_t size)
 {
-	unsigned limit = q->limit ? q->limit : PAGE_ROOTS;
-	json_t *list, *last;
+	const struct config *cfg = req->snap->cfg;
+	struct comment_page_query page = {
+	    .thread = q->thread,
+	    .from = q->from,
+	    .roots = q->limit ? q->limit : cfg->page_default,
+	    .rows = cfg->page_rows,
+	    .bytes = COMMENT_PAGE_BYTES,
+	};
+	const char *cursor;
 	struct store_conn *c;
-	int r;
+	int r = 0;
 
 	next[0] = '\0';
 	c = store_acquire(req->server->store);
-	if (pq->focus)
-		r = comment_conversation(c, q->thread, pq->focus, answer);
-	else
-		r = comment_thread(c, q->thread, limit, q->after, answer);
-	store_release(req->server->store, c);
-	list = r == 0 ? json_object_get(*answer, "comments") : NULL;
-	if (!pq->focus && json_array_size(list) == limit) {
-		last = json_array_get(list, limit - 1);
-		snprintf(next, 40, "after=%lld",
-			 (long long)json_integer_value(json_object_get(last, "id")));
+	if (pq->focus) {
+		/* One conversation: a page of one top-level comment from there. */
+		r = comment_conversation_start(c, q->thread, pq->focus, q->from.sort, &page.from);
+		page.roots = 1;
+		r = r < 0 ? r : 0;
 	}
+	if (r == 0)
+		r = comment_thread_page(c, &page, answer);
+	store_release(req->server->store, c);
+	cursor = r == 0 ? json_string_value(json_object_get(*answer, "cursor")) : NULL;
+	if (cursor && !pq->focus)
+		snprintf(next, size, "cursor=%s", cursor);
 	return r;
 }
 
@@ -290,12 +319,12 @@ static void get_comments_page(struct request *req, struct reply *rep,
 {
 	const struct config *cfg = req->snap->cfg;
 	const char *back = request_arg(req, "back");
-	char stamp[KEYS_STAMP_MAX], next[40], *api = NULL;
+	char stamp[KEYS_STAMP_MAX], next[COMMENT_CURSOR_MAX + 16], *api = NULL;
 	struct threadpage page;
 	json_t *answer = NULL;
 	int r;
 
-	r = page_answer(req, q, pq, &answer, next);
+	r = page_answer(req, q, pq, &answer, next, sizeof(next));
 	if (r == 0 && pq->fragment &&
 	    asprintf(&api, "%s/api/v1/", *cfg->public_url ? cfg->public_url : "") < 0) {
 		api = NULL;
@@ -340,11 +369,12 @@ static void get_comments(struct request *req, struct reply *rep)
 	struct wire_thread_query q;
 	struct comment_error err;
 	char stamp[KEYS_STAMP_MAX];
-	char *body = NULL;
+	struct cache_body *body = NULL;
 	int r;
 
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
-			      request_arg(req, "after"), req->snap->cfg->page_max, &q, &err);
+			      request_arg(req, "after"), request_arg(req, "cursor"),
+			      req->snap->cfg->page_max, &q, &err);
 	if (r == 0)
 		r = wire_page_query(request_arg(req, "format"), request_arg(req, "frame"),
 				    request_arg(req, "reply"), request_arg(req, "comment"),
@@ -354,27 +384,27 @@ static void get_comments(struct request *req, struct reply *rep)
 		return;
 	}
 	if (r == 0)
-		r = thread_body(req, &q, &body, rep->etag);
+		r = thread_body(req, &q, &body);
 	if (r != 0) {
-		rep->etag[0] = '\0';
 		reply_comment_error(rep, r, &err);
 		return;
 	}
 	/* The stamp changes every second and the site's settings with a
-	 * reload; they are spliced into the answer (body ends with '}').  The
-	 * settings count in the ETag (by their tag), the stamp does not. */
+	 * reload; they follow the shared body (which ends with '}') in the
+	 * answer.  The settings count in the ETag (by their tag), the stamp
+	 * does not. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
-	if (asprintf(&rep->text, "%.*s,%s,\"stamp\":\"%s\"}", (int)strlen(body) - 1, body,
-		     req->snap->reader_json, stamp) < 0) {
-		rep->text = NULL;
+	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
+	etag_tagged(rep->etag, req->snap->reader_tag);
+	rep->shared = body;
+	if (asprintf(&rep->tail, ",%s,\"stamp\":\"%s\"}", req->snap->reader_json, stamp) < 0) {
+		rep->tail = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
-	} else {
-		etag_tagged(rep->etag, req->snap->reader_tag);
-		rep->content_type = "application/json; charset=utf-8";
-		rep->status = 200;
+		return;
 	}
-	free(body);
+	rep->content_type = "application/json; charset=utf-8";
+	rep->status = 200;
 }
 
 static void post_counts(struct request *req, struct reply *rep)
@@ -477,7 +507,7 @@ static void get_feed(struct request *req, struct reply *rep)
 		reply_comment_error(rep, r, &err);
 		return;
 	}
-	etag_of(rep->text, rep->etag);
+	etag_of(rep->text, strlen(rep->text), rep->etag);
 	rep->content_type = "application/atom+xml; charset=utf-8";
 	rep->status = 200;
 	reply_header(rep, "Vary", "Accept-Language");

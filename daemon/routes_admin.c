@@ -14,6 +14,11 @@
 #include <strings.h>
 #include <time.h>
 
+/* A valid token always signs in: the failure limit keys on the client
+ * (address or IPv6 /64), which others can share - a NAT, a proxy, a
+ * neighbour on the /64 - and their failures must not lock a moderator out.
+ * Guessing is what the limit stops: past it, a wrong token is answered 429
+ * without a 401, and the tokens' 256 random bits do the rest. */
 static int admin_authenticate(struct request *req, struct reply *rep)
 {
 	const char *auth = request_header(req, "Authorization");
@@ -23,13 +28,6 @@ static int admin_authenticate(struct request *req, struct reply *rep)
 	unsigned wait;
 	int r;
 
-	wait = ratelimit_peek(req->server->auth_failures, key, now);
-	if (wait) {
-		reply_error(rep, 429, "rate_limited",
-			    "Too many failed sign-ins from your address; please wait.");
-		rep->retry_after = wait;
-		return 1;
-	}
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
 		r = ADMIN_DENIED;
 	} else {
@@ -43,7 +41,13 @@ static int admin_authenticate(struct request *req, struct reply *rep)
 		reply_error(rep, 500, "internal", "The server failed to check the token.");
 		return 1;
 	}
-	ratelimit_take(req->server->auth_failures, key, now);
+	wait = ratelimit_take(req->server->auth_failures, key, now);
+	if (wait) {
+		reply_error(rep, 429, "rate_limited",
+			    "Too many failed sign-ins from your address; please wait.");
+		rep->retry_after = wait;
+		return 1;
+	}
 	reply_error(rep, 401, "unauthorized",
 		    "This needs a valid admin token: Authorization: Bearer <token>.");
 	return 1;
@@ -132,7 +136,7 @@ static void list_comments(struct request *req, struct reply *rep)
 	q.limit = (unsigned)limit;
 	q.before = (int64_t)before;
 	c = store_acquire(req->server->store);
-	r = moderation_list(c, &q, &rep->json);
+	r = moderation_list(c, req->server->keys, &q, &rep->json);
 	store_release(req->server->store, c);
 	if (r < 0) {
 		reply_internal(rep);
@@ -184,8 +188,8 @@ static void edit_comment(struct request *req, struct reply *rep)
 	r = wire_change_json(req->body.data, req->body.len, &ch, &err);
 	if (r == 0) {
 		c = store_acquire(req->server->store);
-		r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->actor, req->id,
-				    &ch, &rep->json, &err);
+		r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->server->keys,
+				    req->actor, req->id, &ch, &rep->json, &err);
 		store_release(req->server->store, c);
 	}
 	if (r == 0)

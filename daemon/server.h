@@ -48,6 +48,7 @@ struct server {
 	struct snapshot *snap;
 	struct MHD_Daemon *mhd;
 	struct maintenance *maintenance;	 /* background jobs (maintenance.h) */
+	struct guard *guard;			 /* connection caps and deadlines (guard.c) */
 	const struct route_table *const *tables; /* set by http_start */
 	size_t n_tables;
 };
@@ -100,6 +101,12 @@ struct reply {
 	 * (freed), sent with content_type (default text/plain). */
 	char *text;
 	const char *content_type;
+	/* Or (json and text NULL) a shared body sent from where it is, without
+	 * its last byte, followed by tail: a JSON object from the thread cache
+	 * with a per-request member spliced in.  Both owned by the reply (one
+	 * reference, and the string). */
+	struct cache_body *shared;
+	char *tail;
 	/* Extra response headers (names static, values copied). */
 	struct {
 		const char *name;
@@ -169,11 +176,32 @@ void request_site(struct request *req, struct submit_site *out);
  * referrer, now); render_seconds and honeypot_filled are left unknown. */
 void request_submission(struct request *req, enum submit_origin origin, struct submit_request *out);
 
-/* A keyed 64-bit pseudonym of the client address, for rate limits. */
+/* A keyed 64-bit pseudonym of a client (net_client_network: an IPv4
+ * address, an IPv6 /64), for rate limits, connection caps and sign-in
+ * failures. */
+uint64_t server_client_key(struct server *s, const struct net_addr *client);
+
+/* The same for the request's client. */
 uint64_t request_client_key(struct request *req);
 
 /* Monotonic seconds. */
 double monotonic_seconds(void);
+
+/* guard.c: connection caps (connections, connections_per_client) and the
+ * header deadline (header_timeout), with lib/connlimit.h.  guard_start
+ * before MHD starts, guard_stop after it stopped. */
+int guard_start(struct server *s);
+void guard_stop(struct server *s);
+void guard_configure(struct server *s, const struct config *cfg);
+/* MHD's own connection limit for cfg. */
+unsigned guard_mhd_limit(const struct config *cfg);
+/* MHD's accept policy and connection notification callbacks (cls: s). */
+enum MHD_Result guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code);
+/* The connection's request headers are in; its request is answered. */
+void guard_busy(struct server *s, struct MHD_Connection *conn);
+void guard_idle(struct server *s, struct MHD_Connection *conn);
 
 /* Starts MHD on listen_fd (>= 0, from systemd) or on cfg->listen, routing
  * to the n tables (tried in order).  0 or -1. */

@@ -9,10 +9,8 @@
 struct entry {
 	char *key; /* NULL: free slot */
 	int64_t version;
-	char *body;
-	size_t len;
-	char etag[CACHE_ETAG_MAX];
-	uint64_t used; /* clock of the last hit or store */
+	struct cache_body *body; /* the cache's reference */
+	uint64_t used;		 /* clock of the last hit or store */
 };
 
 struct cache {
@@ -22,6 +20,34 @@ struct cache {
 	uint64_t clock;
 	struct entry *entries;
 };
+
+struct cache_body *cache_body_new(size_t len)
+{
+	struct cache_body *b;
+
+	if (len > SIZE_MAX - sizeof(*b) - 1)
+		return NULL;
+	b = malloc(sizeof(*b) + len + 1);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	b->etag[0] = '\0';
+	b->data[len] = '\0';
+	return b;
+}
+
+struct cache_body *cache_body_ref(struct cache_body *b)
+{
+	atomic_fetch_add(&b->refs, 1);
+	return b;
+}
+
+void cache_body_unref(struct cache_body *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
 
 int cache_new(struct cache **out, unsigned max_entries, size_t max_bytes)
 {
@@ -43,9 +69,10 @@ int cache_new(struct cache **out, unsigned max_entries, size_t max_bytes)
 
 static void drop(struct cache *c, struct entry *e)
 {
-	c->bytes -= e->len;
+	if (e->body)
+		c->bytes -= e->body->len;
 	free(e->key);
-	free(e->body);
+	cache_body_unref(e->body);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -70,8 +97,7 @@ static struct entry *find(struct cache *c, const char *key)
 	return NULL;
 }
 
-int cache_get(struct cache *c, const char *key, int64_t version, char **body,
-	      char etag[CACHE_ETAG_MAX])
+int cache_get(struct cache *c, const char *key, int64_t version, struct cache_body **body)
 {
 	struct entry *e;
 	int r = 1;
@@ -79,69 +105,75 @@ int cache_get(struct cache *c, const char *key, int64_t version, char **body,
 	pthread_mutex_lock(&c->lock);
 	e = find(c, key);
 	if (e && e->version == version) {
-		*body = malloc(e->len + 1);
-		if (!*body) {
-			r = -ENOMEM;
-			goto out;
-		}
-		memcpy(*body, e->body, e->len + 1);
-		snprintf(etag, CACHE_ETAG_MAX, "%s", e->etag);
+		*body = cache_body_ref(e->body);
 		e->used = ++c->clock;
 		r = 0;
 	}
-out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
 
-int cache_put(struct cache *c, const char *key, int64_t version, const char *body, size_t len,
-	      const char *etag)
+/* A free slot after evicting least recently used entries until len more
+ * bytes fit.  Called with the lock held. */
+static struct entry *make_room(struct cache *c, size_t len)
 {
-	struct entry *e, *victim;
-	char *k, *b;
-
-	if (len > c->max_bytes / 4)
-		return 0;
-	k = strdup(key);
-	b = malloc(len + 1);
-	if (!k || !b) {
-		free(k);
-		free(b);
-		return -ENOMEM;
-	}
-	memcpy(b, body, len);
-	b[len] = '\0';
-	pthread_mutex_lock(&c->lock);
-	e = find(c, key);
-	if (e)
-		drop(c, e);
-	/* Evict least recently used entries until the new one fits. */
 	for (;;) {
-		victim = NULL;
-		e = NULL;
+		struct entry *victim = NULL, *free_slot = NULL;
+
 		for (unsigned i = 0; i < c->n; i++) {
 			struct entry *x = &c->entries[i];
 			if (!x->key) {
-				if (!e)
-					e = x;
+				if (!free_slot)
+					free_slot = x;
 				continue;
 			}
 			if (!victim || x->used < victim->used)
 				victim = x;
 		}
-		if (e && c->bytes + len <= c->max_bytes)
-			break;
+		if (free_slot && c->bytes + len <= c->max_bytes)
+			return free_slot;
 		if (!victim)
-			break;
+			return free_slot;
 		drop(c, victim);
 	}
+}
+
+struct cache_body *cache_put(struct cache *c, const char *key, int64_t version,
+			     struct cache_body *body)
+{
+	struct entry *e;
+	char *k;
+
+	if (body->len > c->max_bytes / 4)
+		return body;
+	k = strdup(key);
+	if (!k)
+		return body;
+	pthread_mutex_lock(&c->lock);
+	e = find(c, key);
+	if (e && e->version > version) {
+		/* Built from an older version than the one stored. */
+		pthread_mutex_unlock(&c->lock);
+		free(k);
+		return body;
+	}
+	if (e && e->version == version) {
+		/* Built twice at once: everyone answers with the first. */
+		struct cache_body *first = cache_body_ref(e->body);
+		e->used = ++c->clock;
+		pthread_mutex_unlock(&c->lock);
+		free(k);
+		cache_body_unref(body);
+		return first;
+	}
+	if (e)
+		drop(c, e);
+	e = make_room(c, body->len);
 	e->key = k;
 	e->version = version;
-	e->body = b;
-	e->len = len;
-	snprintf(e->etag, CACHE_ETAG_MAX, "%s", etag);
+	e->body = cache_body_ref(body);
 	e->used = ++c->clock;
-	c->bytes += len;
+	c->bytes += body->len;
 	pthread_mutex_unlock(&c->lock);
-	return 0;
+	return body;
 }

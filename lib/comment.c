@@ -310,6 +310,39 @@ int comment_store_result(int r, struct comment_error *err)
 			    "try again later.");
 }
 
+void comment_seal(const struct keys *k, const char *value, struct comment_sealed *out)
+{
+	size_t len = value ? strnlen(value, COMMENT_SEALED_MAX) : 0;
+
+	out->len = 0;
+	if (len == 0 || len == COMMENT_SEALED_MAX)
+		return;
+	keys_seal(k, value, len, out->data);
+	out->len = len + KEYS_SEAL_OVERHEAD;
+}
+
+char *comment_unseal(const struct keys *k, const void *sealed, size_t len)
+{
+	char *out;
+
+	if (!k || !sealed || len <= KEYS_SEAL_OVERHEAD ||
+	    len > COMMENT_SEALED_MAX + KEYS_SEAL_OVERHEAD)
+		return NULL;
+	out = malloc(len - KEYS_SEAL_OVERHEAD + 1);
+	if (!out)
+		return NULL;
+	if (keys_unseal(k, sealed, len, (unsigned char *)out) != 0) {
+		free(out);
+		return NULL;
+	}
+	out[len - KEYS_SEAL_OVERHEAD] = '\0';
+	if (strlen(out) != len - KEYS_SEAL_OVERHEAD) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s && *s)
@@ -333,10 +366,10 @@ static const char sql_parent[] =
     "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
 static const char sql_insert[] =
     "INSERT INTO comments(thread_id, parent_id, root_id, depth, created, status, author, url,"
-    " text, html, email_hash, avatar, ip, user_agent, referrer, score, verdict, tokens,"
-    " auto_status, features, edit_hash, reasons, moderator)"
+    " text, html, email_hash, avatar, ip_sealed, user_agent, referrer, score, verdict, tokens,"
+    " auto_status, features, edit_hash, reasons, email_domain_sealed, moderator)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?6, ?19, ?20, ?21, ?22)";
+    " ?6, ?19, ?20, ?21, ?22, ?23)";
 static const char sql_set_root[] = "UPDATE comments SET root_id = id WHERE id = ?1";
 
 /* Where a new comment goes in its thread (place_reply). */
@@ -355,6 +388,7 @@ struct create_job {
 	const char *html;
 	const unsigned char *email_hash, *edit_hash;
 	const char *avatar;
+	struct comment_sealed ip, domain; /* the client address, the e-mail domain */
 	struct comment_error *err;
 	int64_t thread_id;
 	struct placement place; /* parent in: requested; out: after the depth cap */
@@ -511,7 +545,8 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 13, rec->ip);
+	if (job->ip.len)
+		sqlite3_bind_blob(st, 13, job->ip.data, (int)job->ip.len, SQLITE_STATIC);
 	bind_text_or_null(st, 14, rec->user_agent);
 	bind_text_or_null(st, 15, rec->referrer);
 	if (rec->score >= 0)
@@ -522,7 +557,9 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 		sqlite3_bind_blob(st, 19, rec->features, (int)rec->features_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 	bind_text_or_null(st, 21, rec->reasons);
-	bind_text_or_null(st, 22, rec->moderator);
+	if (job->domain.len)
+		sqlite3_bind_blob(st, 22, job->domain.data, (int)job->domain.len, SQLITE_STATIC);
+	bind_text_or_null(st, 23, rec->moderator);
 }
 
 static int write_rows(struct store_conn *c, struct create_job *job)
@@ -591,6 +628,14 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	    .err = err,
 	    .place = {.parent = in->parent},
 	};
+	{
+		/* Kept only sealed: the client address for ip_retention_days,
+		 * the e-mail domain for the edit window (edits are decided
+		 * again). */
+		const char *at = strrchr(in->email, '@');
+		comment_seal(k, rec->ip, &job.ip);
+		comment_seal(k, at ? at + 1 : NULL, &job.domain);
+	}
 	r = store_group_write(c, create_rows, &job);
 	if (r != 0 && r != job.result)
 		r = comment_store_result(r, err); /* the batch's BEGIN or COMMIT failed */
@@ -612,8 +657,14 @@ static const char sql_take_id[] =
 static const char sql_bump_id[] =
     "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq";
 
+static const char sql_decoy_insert[] =
+    "INSERT INTO decoys(id, edit_hash, created, sealed) VALUES (?1, ?2, ?3, ?4)";
+
 struct discard_job {
-	int64_t day;
+	int64_t now;
+	const unsigned char *edit_hash;
+	const void *sealed;
+	size_t sealed_len;
 	int64_t id;
 };
 
@@ -625,7 +676,7 @@ static int discard_rows(struct store_conn *c, void *arg)
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, job->day);
+	sqlite3_bind_int64(st, 1, job->now / 86400);
 	r = store_run(c, st, "discard count");
 	if (r)
 		return r;
@@ -639,12 +690,24 @@ static int discard_rows(struct store_conn *c, void *arg)
 	if (!st)
 		return -EIO;
 	r = store_one_int64(c, st, &job->id);
-	return r == 1 ? 0 : r < 0 ? r : -EIO;
+	if (r != 1)
+		return r < 0 ? r : -EIO;
+	st = store_stmt(c, sql_decoy_insert);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_blob(st, 2, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, job->now);
+	if (job->sealed_len)
+		sqlite3_bind_blob(st, 4, job->sealed, (int)job->sealed_len, SQLITE_STATIC);
+	return store_run(c, st, "decoy insert");
 }
 
-int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err)
+int comment_discard(struct store_conn *c, int64_t now,
+		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
+		    size_t sealed_len, int64_t *id, struct comment_error *err)
 {
-	struct discard_job job = {.day = now / 86400};
+	struct discard_job job = {now, edit_hash, sealed, sealed_len, 0};
 	int r = store_group_write(c, discard_rows, &job);
 
 	if (r == 0)
@@ -652,56 +715,163 @@ int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comme
 	return comment_store_result(r, err);
 }
 
-/* Deleted comments come along as tombstones; the tree drops those that no
- * published reply hangs below. */
-static const char sql_thread_rows[] =
-    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'deleted', c.moderator IS NOT NULL, c.likes"
-    " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
-    " AND c.root_id IN"
-    " (SELECT id FROM comments WHERE thread_id = ?1 AND parent_id IS NULL"
-    "  AND status IN ('published', 'deleted') AND id > ?2 ORDER BY id LIMIT ?3)"
-    " ORDER BY c.id";
-/* The conversation of comment ?2: its top-level ancestor with every reply. */
-static const char sql_conversation_rows[] =
-    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'deleted', c.moderator IS NOT NULL, c.likes"
-    " FROM comments c WHERE c.thread_id = ?1 AND c.status IN ('published', 'deleted')"
-    " AND c.root_id = (SELECT root_id FROM comments WHERE id = ?2 AND thread_id = ?1"
-    "  AND status IN ('published', 'deleted'))"
-    " ORDER BY c.id";
-static const char sql_thread_count[] =
-    "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
+static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES]);
 
-/* Adds the thread's rows (a page of top-level comments with their replies)
- * to tree.  0 or negative. */
-static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, int64_t after,
-		       int64_t focus, struct thread_tree *tree)
+static const char sql_decoy_load[] = "SELECT edit_hash, created, sealed FROM decoys WHERE id = ?1";
+static const char sql_decoy_update[] = "UPDATE decoys SET sealed = ?2 WHERE id = ?1";
+static const char sql_decoy_delete[] = "DELETE FROM decoys WHERE id = ?1";
+
+int comment_decoy_load(struct store_conn *c, int64_t id, struct comment_decoy *out)
 {
-	sqlite3_stmt *st = store_stmt(c, focus ? sql_conversation_rows : sql_thread_rows);
+	sqlite3_stmt *st = store_stmt(c, sql_decoy_load);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, focus ? focus : after);
-	if (!focus)
-		sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, id);
+	r = store_row(c, st);
+	if (r == 1) {
+		out->id = id;
+		out->has_edit_hash = column_hash(st, 0, out->edit_hash);
+		out->created = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
+			out->sealed_len = (size_t)sqlite3_column_bytes(st, 2);
+			out->sealed = malloc(out->sealed_len);
+			if (!out->sealed)
+				r = -ENOMEM;
+			else
+				memcpy(out->sealed, sqlite3_column_blob(st, 2), out->sealed_len);
+		}
+	}
+	sqlite3_reset(st);
+	if (r < 0)
+		comment_decoy_clear(out);
+	return r;
+}
+
+void comment_decoy_clear(struct comment_decoy *d)
+{
+	free(d->sealed);
+	sodium_memzero(d, sizeof(*d));
+}
+
+int comment_decoy_update(struct store_conn *c, int64_t id, const void *sealed, size_t len)
+{
+	sqlite3_stmt *st = store_stmt(c, sealed ? sql_decoy_update : sql_decoy_delete);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (sealed)
+		sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_STATIC);
+	return store_run(c, st, sealed ? "decoy edit" : "decoy delete");
+}
+
+/* ---- paged threads ---------------------------------------------------- */
+
+int comment_cursor_format(const struct comment_cursor *cur, char out[COMMENT_CURSOR_MAX])
+{
+	char plain[80];
+	int n = snprintf(plain, sizeof(plain), "1:%c:%lld:%lld:%lld", cur->sort,
+			 (long long)cur->key, (long long)cur->root, (long long)cur->row);
+
+	if (n < 0 || (size_t)n >= sizeof(plain))
+		return -EINVAL;
+	sodium_bin2base64(out, COMMENT_CURSOR_MAX, (const unsigned char *)plain, (size_t)n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return 0;
+}
+
+/* A non-negative decimal field of at most 19 digits ending at ':' or the
+ * end; advances *p past it.  0 or 1. */
+static int cursor_field(const char **p, int64_t *out)
+{
+	const char *s = *p;
+	int64_t v = 0;
+	size_t digits = 0;
+
+	while (s[digits] >= '0' && s[digits] <= '9') {
+		if (digits == 19 || v > (INT64_MAX - (s[digits] - '0')) / 10)
+			return 1;
+		v = v * 10 + (s[digits] - '0');
+		digits++;
+	}
+	if (digits == 0 || (s[digits] != ':' && s[digits] != '\0'))
+		return 1;
+	*out = v;
+	*p = s + digits + (s[digits] == ':');
+	return 0;
+}
+
+int comment_cursor_parse(const char *text, struct comment_cursor *out)
+{
+	unsigned char plain[81];
+	const char *p;
+	size_t n;
+
+	if (!text || strnlen(text, COMMENT_CURSOR_MAX) >= COMMENT_CURSOR_MAX ||
+	    sodium_base642bin(plain, sizeof(plain) - 1, text, strlen(text), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return 1;
+	plain[n] = '\0';
+	p = (const char *)plain;
+	if (strlen(p) != n || strncmp(p, "1:", 2) != 0 || p[2] != COMMENT_SORT_OLDEST ||
+	    p[3] != ':')
+		return 1;
+	memset(out, 0, sizeof(*out));
+	out->sort = p[2];
+	p += 4;
+	if (cursor_field(&p, &out->key) || cursor_field(&p, &out->root) ||
+	    cursor_field(&p, &out->row) || *p != '\0' || p[-1] == ':')
+		return 1;
+	return 0;
+}
+
+/* Hidden comments (held, spam) come along only when something hangs below
+ * them: they show as tombstones so that a published reply is never hidden
+ * with its parent; the tree drops tombstones left without published
+ * replies. */
+#define SHOWN                                                                                      \
+	"(status IN ('published', 'deleted') OR EXISTS"                                            \
+	" (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
+static const char sql_next_root[] =
+    "SELECT c.id FROM comments c WHERE c.thread_id = ?1 AND c.parent_id IS NULL AND c.id > ?2"
+    " AND " SHOWN " ORDER BY c.id LIMIT 1";
+static const char sql_root_rows[] =
+    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
+    " c.status = 'published', c.moderator IS NOT NULL, c.likes FROM comments c"
+    " WHERE c.root_id = ?1 AND c.id > ?2 AND " SHOWN " ORDER BY c.id";
+static const char sql_root_hidden[] =
+    "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
+    " AND c.status <> 'published'";
+static const char sql_thread_count[] =
+    "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
+
+/* A page under construction. */
+struct page {
+	struct thread_tree *tree;
+	unsigned rows_left;
+	size_t bytes_left;
+	unsigned rows; /* on the page */
+};
+
+/* When a page ends inside a top-level comment's replies, its tombstones on
+ * this page stay even without replies here: the published replies below
+ * them may come on the next page, and must find their parent. */
+static int keep_open_tombstones(struct store_conn *c, struct page *pg, int64_t root, int64_t after,
+				int64_t last)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_root_hidden);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, root);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, last);
 	while ((r = store_row(c, st)) == 1) {
-		struct comment_view v = {
-		    .id = sqlite3_column_int64(st, 0),
-		    .parent = sqlite3_column_int64(st, 1),
-		    .author = (const char *)sqlite3_column_text(st, 2),
-		    .url = (const char *)sqlite3_column_text(st, 3),
-		    .created = sqlite3_column_int64(st, 4),
-		    .html = (const char *)sqlite3_column_text(st, 5),
-		    .avatar = (const char *)sqlite3_column_text(st, 6),
-		    .published = true,
-		    .deleted = sqlite3_column_int(st, 7) != 0,
-		    .author_badge = sqlite3_column_int(st, 8) != 0,
-		    .likes = sqlite3_column_int64(st, 9),
-		};
-		r = thread_tree_add(tree, &v);
+		r = thread_tree_keep(pg->tree, sqlite3_column_int64(st, 0));
 		if (r < 0)
 			break;
 	}
@@ -709,16 +879,140 @@ static int thread_rows(struct store_conn *c, int64_t thread_id, unsigned limit, 
 	return r < 0 ? r : 0;
 }
 
-static int thread_json(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		       int64_t focus, json_t **out)
+/* Adds the rows of top-level comment root after row id `after` to the page
+ * until its budget ends.  *last gets the last row added; *complete whether
+ * the root's rows all fit.  0 or negative. */
+static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, int64_t after,
+			 int64_t *last, bool *complete)
 {
-	struct thread_tree *tree = NULL;
+	sqlite3_stmt *st = store_stmt(c, sql_root_rows);
+	int r;
+
+	if (!st)
+		return -EIO;
+	*complete = true;
+	*last = after;
+	sqlite3_bind_int64(st, 1, root);
+	sqlite3_bind_int64(st, 2, after);
+	while ((r = store_row(c, st)) == 1) {
+		bool published = sqlite3_column_int(st, 7) != 0;
+		struct comment_view v = {
+		    .id = sqlite3_column_int64(st, 0),
+		    .parent = sqlite3_column_int64(st, 1),
+		    .author = published ? (const char *)sqlite3_column_text(st, 2) : NULL,
+		    .url = published ? (const char *)sqlite3_column_text(st, 3) : NULL,
+		    .created = sqlite3_column_int64(st, 4),
+		    .html = published ? (const char *)sqlite3_column_text(st, 5) : NULL,
+		    .avatar = published ? (const char *)sqlite3_column_text(st, 6) : NULL,
+		    .published = true,
+		    .deleted = !published,
+		    .author_badge = published && sqlite3_column_int(st, 8) != 0,
+		    .likes = published ? sqlite3_column_int64(st, 9) : 0,
+		};
+		size_t bytes = 160 + (v.html ? (size_t)sqlite3_column_bytes(st, 5) : 0) +
+			       (v.author ? (size_t)sqlite3_column_bytes(st, 2) : 0) +
+			       (v.url ? (size_t)sqlite3_column_bytes(st, 3) : 0);
+
+		/* A page always takes its first row, however large. */
+		if (pg->rows > 0 && (pg->rows_left == 0 || bytes > pg->bytes_left)) {
+			*complete = false;
+			break;
+		}
+		r = thread_tree_add(pg->tree, &v);
+		if (r < 0)
+			break;
+		pg->rows++;
+		pg->rows_left -= pg->rows_left ? 1 : 0;
+		pg->bytes_left -= bytes < pg->bytes_left ? bytes : pg->bytes_left;
+		*last = v.id;
+	}
+	sqlite3_reset(st);
+	if (r >= 0 && !*complete)
+		r = keep_open_tombstones(c, pg, root, after, *last);
+	return r < 0 ? r : 0;
+}
+
+/* The next top-level comment shown after root.  1 with *next, 0 none,
+ * negative. */
+static int next_root(struct store_conn *c, int64_t thread_id, int64_t root, int64_t *next)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_next_root);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, thread_id);
+	sqlite3_bind_int64(st, 2, root);
+	return store_one_int64(c, st, next);
+}
+
+/* Fills the page from q->from; *more gets the cursor of the next page when
+ * there is one.  0 or negative. */
+static int fill_page(struct store_conn *c, int64_t thread_id, const struct comment_page_query *q,
+		     struct page *pg, struct comment_cursor *more, bool *has_more)
+{
+	struct comment_cursor pos = q->from;
+	unsigned roots_left = q->roots ? q->roots : 1;
+	bool complete;
+	int64_t last, root;
+	int r;
+
+	*has_more = false;
+	pos.sort = COMMENT_SORT_OLDEST;
+	if (pos.row != COMMENT_ROW_DONE) {
+		/* Inside a top-level comment's replies. */
+		r = add_root_rows(c, pg, pos.root, pos.row, &last, &complete);
+		if (r < 0)
+			return r;
+		roots_left--;
+		pos.row = complete ? COMMENT_ROW_DONE : last;
+		if (!complete)
+			goto more;
+	}
+	for (;;) {
+		r = next_root(c, thread_id, pos.root, &root);
+		if (r <= 0)
+			return r;
+		if (roots_left == 0)
+			goto more;
+		roots_left--;
+		r = add_root_rows(c, pg, root, 0, &last, &complete);
+		if (r < 0)
+			return r;
+		pos.root = root;
+		pos.row = complete ? COMMENT_ROW_DONE : last;
+		if (!complete)
+			goto more;
+	}
+more:
+	*more = pos;
+	*has_more = true;
+	return 0;
+}
+
+static int thread_count(struct store_conn *c, int64_t thread_id, int64_t *count)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_thread_count);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, thread_id);
+	r = store_one_int64(c, st, count);
+	return r < 0 ? r : 0;
+}
+
+int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out)
+{
+	struct page pg = {.rows_left = q->rows ? q->rows : 1, .bytes_left = q->bytes};
+	struct comment_cursor next = {0};
+	char cursor[COMMENT_CURSOR_MAX];
 	int64_t thread_id = 0, count = 0;
 	json_t *comments = NULL;
+	bool has_more = false;
 	sqlite3_stmt *st;
 	int r;
 
-	r = thread_tree_new(&tree);
+	r = thread_tree_new(&pg.tree);
 	if (r < 0)
 		return r;
 	st = store_stmt(c, sql_thread_id);
@@ -726,41 +1020,48 @@ static int thread_json(struct store_conn *c, const char *thread, unsigned limit,
 		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, q->thread, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &thread_id);
-	if (r == 1) {
-		st = store_stmt(c, sql_thread_count);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, thread_id);
-		r = store_one_int64(c, st, &count);
-		if (r >= 0)
-			r = thread_rows(c, thread_id, limit, after, focus, tree);
-	}
+	if (r == 1)
+		r = thread_count(c, thread_id, &count);
+	if (r == 0 && thread_id)
+		r = fill_page(c, thread_id, q, &pg, &next, &has_more);
+	if (r == 0 && has_more)
+		r = comment_cursor_format(&next, cursor);
 	if (r < 0)
 		goto out;
-	r = thread_tree_json(tree, &comments);
+	r = thread_tree_json(pg.tree, &comments);
 	if (r < 0)
 		goto out;
-	*out = json_pack("{s:s, s:I, s:o}", "thread", thread, "count", (json_int_t)count,
-			 "comments", comments);
+	*out =
+	    json_pack("{s:s, s:I, s:o, s:o}", "thread", q->thread, "count", (json_int_t)count,
+		      "comments", comments, "cursor", has_more ? json_string(cursor) : json_null());
 	r = *out ? 0 : -ENOMEM;
 out:
-	thread_tree_free(tree);
+	thread_tree_free(pg.tree);
 	return r;
 }
 
-int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		   json_t **out)
-{
-	return thread_json(c, thread, limit, after, 0, out);
-}
+/* The top-level comment of comment ?2 in thread ?1, when ?2 is shown. */
+static const char sql_root_of[] =
+    "SELECT c.root_id FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE c.id = ?2 AND t.path = ?1 AND " SHOWN;
 
-int comment_conversation(struct store_conn *c, const char *thread, int64_t id, json_t **out)
+int comment_conversation_start(struct store_conn *c, const char *thread, int64_t id, char sort,
+			       struct comment_cursor *from)
 {
-	return thread_json(c, thread, 0, 0, id, out);
+	sqlite3_stmt *st = store_stmt(c, sql_root_of);
+	int64_t root = 0;
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	r = store_one_int64(c, st, &root);
+	if (r == 1)
+		*from = (struct comment_cursor){.sort = sort, .root = root, .row = 0};
+	return r;
 }
 
 static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
@@ -835,8 +1136,9 @@ int comment_previously_approved(struct store_conn *c,
 }
 
 static const char sql_load[] =
-    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip, c.user_agent,"
-    " c.referrer, c.status, c.created, c.email_hash, c.edit_hash, c.likes"
+    "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip_sealed,"
+    " c.user_agent, c.referrer, c.status, c.created, c.email_hash, c.edit_hash,"
+    " c.email_domain_sealed, c.likes"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
 static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
@@ -859,7 +1161,15 @@ static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_B
 	return true;
 }
 
-static int row_from(sqlite3_stmt *st, struct comment_row *row)
+char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+		return NULL;
+	return comment_unseal(k, sqlite3_column_blob(st, col),
+			      (size_t)sqlite3_column_bytes(st, col));
+}
+
+static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *row)
 {
 	bool oom = false;
 
@@ -871,7 +1181,8 @@ static int row_from(sqlite3_stmt *st, struct comment_row *row)
 	row->url = column_strdup(st, 4, &oom);
 	row->text = column_strdup(st, 5, &oom);
 	row->avatar = column_strdup(st, 6, &oom);
-	row->ip = column_strdup(st, 7, &oom);
+	row->ip = comment_unseal_column(st, 7, k);
+	row->email_domain = comment_unseal_column(st, 14, k);
 	row->user_agent = column_strdup(st, 8, &oom);
 	row->referrer = column_strdup(st, 9, &oom);
 	if (comment_status_parse((const char *)sqlite3_column_text(st, 10), &row->status) != 0)
@@ -879,7 +1190,7 @@ static int row_from(sqlite3_stmt *st, struct comment_row *row)
 	row->created = sqlite3_column_int64(st, 11);
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
-	row->likes = sqlite3_column_int64(st, 14);
+	row->likes = sqlite3_column_int64(st, 15);
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;
@@ -887,7 +1198,7 @@ static int row_from(sqlite3_stmt *st, struct comment_row *row)
 	return 1;
 }
 
-int comment_load(struct store_conn *c, int64_t id, struct comment_row *out)
+int comment_load(struct store_conn *c, const struct keys *k, int64_t id, struct comment_row *out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_load);
 	int r;
@@ -897,7 +1208,7 @@ int comment_load(struct store_conn *c, int64_t id, struct comment_row *out)
 	sqlite3_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
-		r = row_from(st, out);
+		r = row_from(st, k, out);
 	sqlite3_reset(st);
 	return r;
 }
@@ -910,6 +1221,7 @@ void comment_row_clear(struct comment_row *row)
 	free(row->text);
 	free(row->avatar);
 	free(row->ip);
+	free(row->email_domain);
 	free(row->user_agent);
 	free(row->referrer);
 	sodium_memzero(row, sizeof(*row));
@@ -995,9 +1307,9 @@ static const char sql_has_replies[] = "SELECT EXISTS (SELECT 1 FROM comments WHE
 static const char sql_delete_row[] = "DELETE FROM comments WHERE id = ?1";
 static const char sql_tombstone[] =
     "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
-    " avatar = '', email_hash = NULL, ip = NULL, user_agent = NULL, referrer = NULL,"
-    " features = NULL, tokens = NULL, reasons = NULL, edit_hash = NULL, modified = ?2"
-    " WHERE id = ?1";
+    " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
+    " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
+    " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2 WHERE id = ?1";
 
 int comment_remove(struct store_conn *c, int64_t id, int64_t now)
 {

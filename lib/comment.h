@@ -96,6 +96,25 @@ struct comment_stored {
 /* Frees html and wipes the edit token. */
 void comment_stored_clear(struct comment_stored *s);
 
+/* What is kept only sealed (lib/keys.h keys_seal): a client address, an
+ * e-mail domain. */
+#define COMMENT_SEALED_MAX 256 /* longest value sealed */
+struct comment_sealed {
+	unsigned char data[COMMENT_SEALED_MAX + KEYS_SEAL_OVERHEAD];
+	size_t len; /* 0: nothing (NULL, empty or too long a value) */
+};
+
+/* Seals value (NULL or "": nothing). */
+void comment_seal(const struct keys *k, const char *value, struct comment_sealed *out);
+
+/* Opens len bytes sealed by comment_seal: a string (caller frees), or NULL
+ * when k is NULL or the bytes are not ours. */
+char *comment_unseal(const struct keys *k, const void *sealed, size_t len);
+
+/* The same for column col of a statement's row (NULL when it is not a
+ * blob). */
+char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k);
+
 /* Fills err (status, machine code, printf-style message) and returns
  * COMMENT_UNAVAILABLE for status 503, else COMMENT_INVALID. */
 int comment_fail(struct comment_error *err, int status, const char *code, const char *fmt, ...)
@@ -152,22 +171,90 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
 		  int64_t *parent, struct comment_error *err);
 
-/* Counts a discarded comment for the day of now and takes an id from the
- * comments' sequence for its decoy answer, so that the id is never handed
- * to another comment.  0 with *id set, COMMENT_UNAVAILABLE, or negative. */
-int comment_discard(struct store_conn *c, int64_t now, int64_t *id, struct comment_error *err);
+/* Counts a discarded comment for the day of now, takes an id from the
+ * comments' sequence for its decoy answer (so that the id is never handed
+ * to another comment) and records the decoy: its edit token's hash, the
+ * time and the sealed content (sealed_len bytes; may be 0), so that the
+ * poster's edits and deletion are answered as a held comment's would be.
+ * 0 with *id set, COMMENT_UNAVAILABLE, or negative. */
+int comment_discard(struct store_conn *c, int64_t now,
+		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
+		    size_t sealed_len, int64_t *id, struct comment_error *err);
 
-/* The published comments of thread as a tree, top-level comments paginated
- * by limit (0: all) and after (a top-level id; 0: from the start).  *out is
- * {"thread", "count", "comments": [...]}.  0 or negative. */
-int comment_thread(struct store_conn *c, const char *thread, unsigned limit, int64_t after,
-		   json_t **out);
+/* A discarded comment's decoy record. */
+struct comment_decoy {
+	int64_t id;
+	int64_t created;
+	bool has_edit_hash;
+	unsigned char edit_hash[KEYS_HASH_BYTES];
+	unsigned char *sealed; /* the content, sealed; NULL once the edit window closed */
+	size_t sealed_len;
+};
 
-/* The conversation that comment id belongs to in thread: its top-level
- * ancestor with all replies, as comment_thread shows them ("comments" is
- * empty when id is not a published comment or tombstone of thread).  *out
- * is {"thread", "count", "comments": [...]}.  0 or negative. */
-int comment_conversation(struct store_conn *c, const char *thread, int64_t id, json_t **out);
+/* Loads the decoy of id.  1 found (caller clears), 0 none, negative. */
+int comment_decoy_load(struct store_conn *c, int64_t id, struct comment_decoy *out);
+void comment_decoy_clear(struct comment_decoy *d);
+
+/* Replaces the decoy's sealed content (an edit), or with sealed NULL
+ * removes the decoy (a deletion).  0, STORE_FULL/STORE_READONLY, negative. */
+int comment_decoy_update(struct store_conn *c, int64_t id, const void *sealed, size_t len);
+
+/* ---- a thread, page by page ----
+ *
+ * A thread is read in pages: top-level comments in the sort order, each
+ * with its replies (oldest first), until the page holds `roots` top-level
+ * comments, `rows` comments or about `bytes` of them.  A page may end inside
+ * one comment's replies; the next goes on from there.  Where a page starts
+ * is a cursor: the sort order, the top-level comment reached (with its sort
+ * key, for orders other than by id) and the last of its rows already sent.
+ * The cursor travels as opaque text (base64url of "1:<sort>:<key>:<root>:
+ * <row>"); a later sort order (newest, top) is a new sort letter, and a
+ * cursor of one order never serves another. */
+
+enum comment_sort {
+	COMMENT_SORT_OLDEST = 'o', /* top-level comments by id */
+};
+
+#define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
+#define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
+#define COMMENT_PAGE_BYTES (256 * 1024)
+
+struct comment_cursor {
+	char sort;    /* enum comment_sort */
+	int64_t key;  /* the root's sort key (0 for COMMENT_SORT_OLDEST) */
+	int64_t root; /* the top-level comment reached; 0: none yet */
+	int64_t row;  /* its last row sent, or COMMENT_ROW_DONE */
+};
+
+/* The cursor as opaque text.  0 or -EINVAL. */
+int comment_cursor_format(const struct comment_cursor *cur, char out[COMMENT_CURSOR_MAX]);
+
+/* Parses cursor text (untrusted).  0, or 1 when it is not one of ours. */
+int comment_cursor_parse(const char *text, struct comment_cursor *out);
+
+struct comment_page_query {
+	const char *thread;
+	struct comment_cursor from; /* from the start: {sort, 0, 0, COMMENT_ROW_DONE} */
+	unsigned roots;		    /* top-level comments on the page (>= 1) */
+	unsigned rows;		    /* comments on the page, replies included (>= 1) */
+	size_t bytes;		    /* about this much comment data at most */
+};
+
+/* A page of a thread: the published comments as a tree, with tombstones
+ * where a comment that was deleted, held or filed as spam has published
+ * replies (so "count", the published comments of the whole thread, is what
+ * readers can see across the pages).  Replies whose parent is on an earlier
+ * page come first at the top level.  *out is {"thread", "count",
+ * "comments": [...], "cursor": text or null}.  A page always holds at least
+ * one comment when any is left.  0 or negative. */
+int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out);
+
+/* Where the conversation of comment id in thread starts: a cursor at its
+ * top-level comment in sort order sort, so that a page from it (roots = 1)
+ * holds that comment with all its replies.  1 with *from, 0 when id is not
+ * a shown comment of thread, or negative. */
+int comment_conversation_start(struct store_conn *c, const char *thread, int64_t id, char sort,
+			       struct comment_cursor *from);
 
 /* The thread's version (bumped by every change to its comments), or -1 when
  * the thread does not exist.  0 or negative. */
@@ -192,6 +279,7 @@ struct comment_row {
 	char *text;
 	char *avatar;
 	char *ip, *user_agent, *referrer; /* NULL when not (or no longer) kept */
+	char *email_domain;		  /* kept (sealed) for the edit window; or NULL */
 	enum comment_status status;
 	int64_t created;
 	bool has_email_hash;
@@ -201,8 +289,9 @@ struct comment_row {
 	int64_t likes;
 };
 
-/* Loads comment id.  1 found (caller clears *out), 0 none, negative. */
-int comment_load(struct store_conn *c, int64_t id, struct comment_row *out);
+/* Loads comment id; k (may be NULL) opens the sealed client address and
+ * e-mail domain.  1 found (caller clears *out), 0 none, negative. */
+int comment_load(struct store_conn *c, const struct keys *k, int64_t id, struct comment_row *out);
 
 /* Frees the row's strings. */
 void comment_row_clear(struct comment_row *row);

@@ -53,9 +53,14 @@ static const struct setting settings[] = {
     {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000, NULL, 0, 0},
     {"threads", SETTING_UINT, FIELD(threads), "8", 1, 64, NULL, 0, 0},
     {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0},
+    {"connections_per_client", SETTING_UINT, FIELD(connections_per_client), "32", 1, 10000, NULL, 0,
+     0},
     {"timeout", SETTING_UINT, FIELD(timeout), "15", 1, 3600, NULL, 0, 0},
+    {"header_timeout", SETTING_UINT, FIELD(header_timeout), "10", 1, 3600, NULL, 0, 0},
     {"request_timeout", SETTING_UINT, FIELD(request_timeout), "30", 1, 3600, NULL, 0, 0},
     {"page_max", SETTING_UINT, FIELD(page_max), "200", 1, 10000, NULL, 0, 0},
+    {"page_default", SETTING_UINT, FIELD(page_default), "50", 1, 10000, NULL, 0, 0},
+    {"page_rows", SETTING_UINT, FIELD(page_rows), "300", 10, 10000, NULL, 0, 0},
     {"moderation", SETTING_CHOICE, FIELD(moderation), "none", 0, 0, moderation_names, 0, 0},
     {"max_links", SETTING_UINT, FIELD(max_links), "2", 0, 1000, NULL, 0, 0},
     {"min_submit_seconds", SETTING_UINT, FIELD(min_submit_seconds), "3", 0, 3600, NULL, 0, 0},
@@ -386,6 +391,11 @@ int config_check(const struct config *c, char *err)
 	struct net_cidrs *proxies = NULL;
 	int r;
 
+	if (c->page_default > c->page_max) {
+		set_err(err, "page_default (%u) must not exceed page_max (%u)", c->page_default,
+			c->page_max);
+		return 1;
+	}
 	if (net_parse_listen(c->listen, &addr) != 0) {
 		set_err(err,
 			"listen must be ADDRESS:PORT (for example 127.0.0.1:8080 or [::1]:8080)");

@@ -26,24 +26,28 @@ enum erase_mode {
 };
 
 struct config {
-	char *listen;		  /* "ADDR:PORT" */
-	char *db;		  /* SQLite file */
-	char *key;		  /* master key file */
-	char *site_origins;	  /* space/comma separated "https://host[:port]" */
-	char *trusted_proxies;	  /* space/comma separated addresses or CIDR */
-	char *log_level;	  /* err|warn|info|debug */
-	unsigned max_depth;	  /* reply nesting levels, top level = 1 */
-	unsigned max_body;	  /* request body cap, bytes */
-	unsigned max_text;	  /* comment text, characters */
-	unsigned max_author;	  /* author name, characters */
-	unsigned max_url;	  /* author URL, bytes */
-	unsigned rate_limit;	  /* comment POSTs per client per minute */
-	unsigned rate_burst;	  /* POSTs allowed in a burst */
-	unsigned threads;	  /* HTTP worker threads */
-	unsigned connections;	  /* simultaneous connections */
-	unsigned timeout;	  /* idle connection timeout, seconds */
-	unsigned request_timeout; /* deadline for a request's body, seconds */
-	unsigned page_max;	  /* largest accepted ?limit= */
+	char *listen;			 /* "ADDR:PORT" */
+	char *db;			 /* SQLite file */
+	char *key;			 /* master key file */
+	char *site_origins;		 /* space/comma separated "https://host[:port]" */
+	char *trusted_proxies;		 /* space/comma separated addresses or CIDR */
+	char *log_level;		 /* err|warn|info|debug */
+	unsigned max_depth;		 /* reply nesting levels, top level = 1 */
+	unsigned max_body;		 /* request body cap, bytes */
+	unsigned max_text;		 /* comment text, characters */
+	unsigned max_author;		 /* author name, characters */
+	unsigned max_url;		 /* author URL, bytes */
+	unsigned rate_limit;		 /* comment POSTs per client per minute */
+	unsigned rate_burst;		 /* POSTs allowed in a burst */
+	unsigned threads;		 /* HTTP worker threads */
+	unsigned connections;		 /* simultaneous connections */
+	unsigned connections_per_client; /* of them, from one client (address or /64) */
+	unsigned timeout;		 /* idle connection timeout, seconds */
+	unsigned header_timeout;	 /* deadline for a request's headers, seconds */
+	unsigned request_timeout;	 /* deadline for a request's body, seconds */
+	unsigned page_max;		 /* largest accepted ?limit= */
+	unsigned page_default;		 /* top-level comments on a page without ?limit= */
+	unsigned page_rows;		 /* comments (replies included) on one page */
 	enum moderation_mode moderation;
 	unsigned max_links;	  /* more links than this: held */
 	char *blocklist_words;	  /* words that send a comment to spam */

@@ -167,8 +167,10 @@ int explain_annotate(json_t *tokens)
 		r |= json_object_set_new(item, "kind", json_string(kind));
 		r |= json_object_set_new(item, "text", shown ? json_string(text) : json_null());
 		p = prefix_of(token);
-		/* The stored token of a kind never shown keeps only its prefix. */
-		if (p && !p->shown)
+		/* The stored token of a kind never shown keeps only its prefix,
+		 * or its keyed pseudonym ("m:email:#3fa9..."), which tells a
+		 * moderator that the same domain weighed without naming it. */
+		if (p && !p->shown && token[strlen(p->prefix)] != '#')
 			r |= json_object_set_new(item, "token", json_string(p->prefix));
 	}
 	return r ? -ENOMEM : 0;

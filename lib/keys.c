@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+_Static_assert(KEYS_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES,
+	       "KEYS_SEAL_OVERHEAD is the nonce and the MAC");
+
 static const char kdf_context[crypto_kdf_CONTEXTBYTES] = {'c', 'o', 'm', 'm', 'e', 'n', 't', 'd'};
 
 struct keys {
@@ -162,6 +165,35 @@ int keys_mac_verify(const struct keys *k, enum keys_purpose purpose, const void 
 		    const unsigned char mac[32])
 {
 	return crypto_auth_verify(mac, data, len, k->sub[purpose]) == 0 ? 0 : 1;
+}
+
+void keys_seal(const struct keys *k, const void *plain, size_t len, unsigned char *out)
+{
+	randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, plain, len, out,
+			      k->sub[KEYS_SEAL]);
+}
+
+int keys_unseal(const struct keys *k, const unsigned char *sealed, size_t len, unsigned char *out)
+{
+	if (len < KEYS_SEAL_OVERHEAD)
+		return KEYS_INVALID;
+	if (crypto_secretbox_open_easy(out, sealed + crypto_secretbox_NONCEBYTES,
+				       len - crypto_secretbox_NONCEBYTES, sealed,
+				       k->sub[KEYS_SEAL]) != 0)
+		return KEYS_INVALID;
+	return 0;
+}
+
+void keys_pseudonym(const struct keys *k, const char *value, size_t len,
+		    char out[KEYS_PSEUDONYM_MAX])
+{
+	unsigned char h[6];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)value, len, k->sub[KEYS_REDACT],
+			   crypto_kdf_KEYBYTES);
+	out[0] = '#';
+	sodium_bin2hex(out + 1, KEYS_PSEUDONYM_MAX - 1, h, sizeof(h));
 }
 
 void keys_stamp(const struct keys *k, int64_t now, char out[KEYS_STAMP_MAX])

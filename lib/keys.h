@@ -28,8 +28,9 @@ enum keys_purpose {
 	KEYS_IP = 3,	 /* IP pseudonyms for rate limits */
 	KEYS_TOKEN = 4,	 /* admin tokens, edit tokens, site keys (stored hashed) */
 	KEYS_STAMP = 5,	 /* MAC of the front-end's render timestamp */
-	/* 6 and 7 are taken by notifications (links, subscriptions). */
-	KEYS_LIKE = 8, /* a like's voter: client and comment (lib/likes.h) */
+	KEYS_SEAL = 6,	 /* encryption of what is kept for a while (client address) */
+	KEYS_REDACT = 7, /* pseudonyms of values shown to moderators (e-mail domain) */
+	KEYS_LIKE = 8,	 /* a like's voter: client and comment (lib/likes.h) */
 	KEYS_PURPOSE_MAX = 9,
 };
 
@@ -70,6 +71,28 @@ void keys_mac(const struct keys *k, enum keys_purpose purpose, const void *data,
 	      unsigned char out[32]);
 int keys_mac_verify(const struct keys *k, enum keys_purpose purpose, const void *data, size_t len,
 		    const unsigned char mac[32]);
+
+/* Sealing: what must be kept for a feature but never in clear (a client
+ * address for ip_retention_days, an e-mail domain for the edit window) is
+ * encrypted with XSalsa20-Poly1305 under the KEYS_SEAL subkey, so the
+ * database, its WAL and its backups hold only ciphertext; the key stays
+ * outside them. */
+#define KEYS_SEAL_OVERHEAD 40 /* nonce (24) + MAC (16) bytes */
+
+/* Encrypts len bytes of plain into out (len + KEYS_SEAL_OVERHEAD bytes)
+ * with a random nonce. */
+void keys_seal(const struct keys *k, const void *plain, size_t len, unsigned char *out);
+
+/* Decrypts len bytes of sealed into out (len - KEYS_SEAL_OVERHEAD bytes).
+ * 0, or KEYS_INVALID when sealed is too short or not sealed with this key. */
+int keys_unseal(const struct keys *k, const unsigned char *sealed, size_t len, unsigned char *out);
+
+/* A short keyed pseudonym of a value for moderators' eyes ("#" and 12 hex
+ * digits, KEYS_REDACT): equal values get equal pseudonyms, and the value
+ * cannot be recovered or guessed without the key. */
+#define KEYS_PSEUDONYM_MAX 14
+void keys_pseudonym(const struct keys *k, const char *value, size_t len,
+		    char out[KEYS_PSEUDONYM_MAX]);
 
 #define KEYS_STAMP_MAX 96 /* "<unix seconds>.<base64url MAC>" + NUL */
 

@@ -33,8 +33,9 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
  * query that lists comments for moderators selects exactly these. */
 #define ADMIN_COLUMNS                                                                              \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
-	" c.score, c.verdict, c.tokens, c.email_hash, c.ip, c.reasons, t.title, t.url,"            \
-	" c.moderator, p.author, substr(p.text, 1, 161), p.status = 'deleted'"                     \
+	" c.score, c.verdict, c.tokens, c.email_hash, c.ip_sealed, c.reasons, c.user_agent,"       \
+	" c.referrer, c.email_domain_sealed, t.title, t.url, c.moderator, p.author,"               \
+	" substr(p.text, 1, 161), p.status = 'deleted'"                                            \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
 	" LEFT JOIN comments p ON p.id = c.parent_id"
 
@@ -58,7 +59,7 @@ static json_t *column_text_or_null(sqlite3_stmt *st, int col)
  * the text cut after EXCERPT_CHARS characters with an ellipsis. */
 static json_t *parent_excerpt(sqlite3_stmt *st)
 {
-	const char *text = (const char *)sqlite3_column_text(st, 19);
+	const char *text = (const char *)sqlite3_column_text(st, 22);
 	char cut[4 * EXCERPT_CHARS + 4];
 	size_t len = 0, chars = 0;
 
@@ -73,21 +74,21 @@ static json_t *parent_excerpt(sqlite3_stmt *st)
 	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
 	return json_pack(
 	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2), "author",
-	    sqlite3_column_text(st, 18) ? (const char *)sqlite3_column_text(st, 18) : "", "text",
-	    cut, "deleted", sqlite3_column_int(st, 20));
+	    sqlite3_column_text(st, 21) ? (const char *)sqlite3_column_text(st, 21) : "", "text",
+	    cut, "deleted", sqlite3_column_int(st, 23));
 }
 
 /* What the admin form adds to a comment for context: the article, the
  * parent's excerpt, the moderator who wrote it.  0 or -ENOMEM. */
 static int admin_context(sqlite3_stmt *st, json_t *row)
 {
-	bool by_moderator = sqlite3_column_type(st, 17) != SQLITE_NULL;
+	bool by_moderator = sqlite3_column_type(st, 20) != SQLITE_NULL;
 	int e = 0;
 
-	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 15));
-	e |= json_object_set_new(row, "page_url", column_text_or_null(st, 16));
+	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 18));
+	e |= json_object_set_new(row, "page_url", column_text_or_null(st, 19));
 	e |= json_object_set_new(row, "parent_excerpt", parent_excerpt(st));
-	e |= json_object_set_new(row, "moderator", column_text_or_null(st, 17));
+	e |= json_object_set_new(row, "moderator", column_text_or_null(st, 20));
 	e |= json_object_set_new(row, "author_badge", json_boolean(by_moderator));
 	return e ? -ENOMEM : 0;
 }
@@ -106,20 +107,22 @@ static json_t *column_json_array(sqlite3_stmt *st, int col)
 	return j;
 }
 
-/* The admin form of the current row of a statement shaped like sql_list. */
-static json_t *admin_row(sqlite3_stmt *st)
+/* The admin form of the current row of a statement shaped like sql_list:
+ * the client's network prefix only, opened from the sealed address. */
+static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
 	const unsigned char *hash = sqlite3_column_blob(st, 12);
 	json_t *tokens = column_json_array(st, 11), *reasons = column_json_array(st, 14), *row;
+	char *ip = comment_unseal_column(st, 13, k);
 	struct net_addr addr;
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
 	if (hash && sqlite3_column_bytes(st, 12) >= 6)
 		sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, 6);
-	if (sqlite3_column_type(st, 13) != SQLITE_NULL &&
-	    net_parse_ip((const char *)sqlite3_column_text(st, 13), &addr) == 0)
+	if (ip && net_parse_ip(ip, &addr) == 0)
 		net_format_prefix(&addr, prefix);
+	free(ip);
 	/* Readable kinds; an e-mail domain or network is never shown. */
 	if (explain_annotate(tokens) != 0) {
 		json_decref(tokens);
@@ -148,7 +151,8 @@ static json_t *admin_row(sqlite3_stmt *st)
 	return row;
 }
 
-int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out)
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_list);
 	char like[2 * MODERATION_QUERY_MAX + 3];
@@ -181,7 +185,7 @@ int moderation_list(struct store_conn *c, const struct moderation_query *q, json
 	sqlite3_bind_int64(st, 4, q->before);
 	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
 	while ((rc = store_row(c, st)) == 1) {
-		json_t *row = admin_row(st);
+		json_t *row = admin_row(st, k);
 		if (!row || json_array_append_new(list, row) != 0) {
 			sqlite3_reset(st);
 			json_decref(list);
@@ -390,7 +394,7 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 }
 
 /* The admin form of comment id into *out.  0 or negative. */
-static int admin_get(struct store_conn *c, int64_t id, json_t **out)
+static int admin_get(struct store_conn *c, const struct keys *k, int64_t id, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get_admin);
 	int r;
@@ -400,7 +404,7 @@ static int admin_get(struct store_conn *c, int64_t id, json_t **out)
 	sqlite3_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
-		*out = admin_row(st);
+		*out = admin_row(st, k);
 	sqlite3_reset(st);
 	if (r == 0)
 		return -EIO;
@@ -418,7 +422,7 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	char *html = NULL;
 	int r;
 
-	r = comment_load(c, id, &row);
+	r = comment_load(c, NULL, id, &row);
 	if (r == 0 || (r == 1 && row.status == COMMENT_DELETED))
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				 (long long)id);
@@ -442,8 +446,8 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 }
 
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
-		    struct comment_error *err)
+		    const struct keys *k, const char *actor, int64_t id,
+		    const struct comment_change *ch, json_t **out, struct comment_error *err)
 {
 	int r;
 
@@ -452,7 +456,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 		return r;
 	r = edit_locked(c, cl, cfg, actor, id, ch, err);
 	if (r == 0)
-		r = admin_get(c, id, out);
+		r = admin_get(c, k, id, out);
 	if (r == 0) {
 		r = comment_store_result(store_commit(c), err);
 		if (r) {
@@ -674,6 +678,31 @@ int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t *
 
 static const char sql_by_email[] = ADMIN_COLUMNS " WHERE c.email_hash = ?1 ORDER BY c.id";
 
+static json_t *text_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* An exported comment: the admin form and what else is held about its
+ * writer while it is kept: the client address, user agent, referrer (its
+ * host) and, for the edit window, the e-mail domain. */
+static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
+{
+	json_t *row = admin_row(st, k);
+	char *ip = comment_unseal_column(st, 13, k), *domain = comment_unseal_column(st, 17, k);
+
+	if (row && (json_object_set_new(row, "ip", text_or_null(ip)) != 0 ||
+		    json_object_set_new(row, "user_agent", column_text_or_null(st, 15)) != 0 ||
+		    json_object_set_new(row, "referrer", column_text_or_null(st, 16)) != 0 ||
+		    json_object_set_new(row, "email_domain", text_or_null(domain)) != 0)) {
+		json_decref(row);
+		row = NULL;
+	}
+	free(ip);
+	free(domain);
+	return row;
+}
+
 int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
@@ -691,7 +720,7 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
-		if (json_array_append_new(list, admin_row(st)) != 0) {
+		if (json_array_append_new(list, export_row(st, k)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -710,9 +739,10 @@ static const char sql_ids_by_email[] =
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
-    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, user_agent = NULL,"
-    " referrer = NULL, email_hash = NULL, features = NULL, tokens = NULL, edit_hash = NULL,"
-    " avatar = '', modified = ?2 WHERE id = ?1";
+    "UPDATE comments SET author = 'Anonymous', url = NULL, ip = NULL, ip_sealed = NULL,"
+    " email_domain_sealed = NULL, user_agent = NULL, referrer = NULL, email_hash = NULL,"
+    " features = NULL, tokens = NULL, edit_hash = NULL, avatar = '', modified = ?2"
+    " WHERE id = ?1";
 
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *email, bool anonymise, const char *actor, json_t **out)
@@ -791,8 +821,12 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	if (r)
 		goto out;
 	r = store_commit(c);
-	if (r == 0)
+	if (r == 0) {
+		/* secure_delete zeroed the erased rows in the pages; the WAL still
+		 * holds the pages as they were: copy it back and truncate it. */
+		store_checkpoint_truncate(c);
 		*out = json_pack("{s:I}", "erased", (json_int_t)n);
+	}
 out:
 	store_rollback(c);
 	sodium_memzero(hash, sizeof(hash));
@@ -800,21 +834,85 @@ out:
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 
+/* Retention, each statement with the age (?1: created before) it applies
+ * to.  Expired spam that others replied to is emptied to a tombstone, so
+ * the replies stay visible and nothing of the spam stays readable. */
+static const char sql_old_spam_tombstone[] =
+    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
+    " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
+    " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
+    " WHERE status = 'spam' AND created < ?1"
+    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 static const char sql_old_ips[] =
-    "UPDATE comments SET ip = NULL, user_agent = NULL WHERE created < ?1"
-    " AND (ip IS NOT NULL OR user_agent IS NOT NULL)";
+    "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
+    " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
+    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)";
+static const char sql_old_domains[] = "UPDATE comments SET email_domain_sealed = NULL"
+				      " WHERE created < ?1 AND email_domain_sealed IS NOT NULL";
+static const char sql_old_decoy_content[] =
+    "UPDATE decoys SET sealed = NULL WHERE created < ?1 AND sealed IS NOT NULL";
+static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1";
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
 
-int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned spam_days,
-			unsigned ip_days, unsigned prune_days, int64_t now,
+/* Runs one retention statement for rows created before `before`; *changed
+ * counts them (may be NULL). */
+static int retire(struct store_conn *c, const char *sql, int64_t before, int64_t now,
+		  const char *what, unsigned *changed)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, before);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, now);
+	r = store_run(c, st, what);
+	if (r == 0 && changed)
+		*changed += store_changes(c);
+	return r;
+}
+
+static int retention_steps(struct store_conn *c, const struct moderation_retention *rt, int64_t now,
+			   struct maintenance_report *rep)
+{
+	const int64_t spam = now - (int64_t)rt->spam_days * 86400,
+		      ips = now - (int64_t)rt->ip_days * 86400,
+		      edit = now - (int64_t)rt->edit_window;
+	int r;
+
+	r = retire(c, sql_old_spam_tombstone, spam, now, "spam retention", &rep->spam_emptied);
+	if (r == 0)
+		r = retire(c, sql_old_spam, spam, now, "spam retention", &rep->spam_deleted);
+	if (r == 0)
+		r = retire(c, sql_old_ips, ips, now, "ip retention", &rep->ips_cleared);
+	if (r == 0)
+		r = retire(c, sql_old_domains, edit, now, "e-mail domain retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoy_content, edit, now, "decoy retention", NULL);
+	if (r == 0)
+		r = retire(c, sql_old_decoys, spam, now, "decoy retention", &rep->decoys_purged);
+	/* Tombstones whose last reply went (repeat: chains of tombstones). */
+	for (int i = 0; r == 0 && i < 64; i++) {
+		unsigned changed = 0;
+		r = retire(c, sql_bare_tombstones, 0, now, "tombstones", &changed);
+		rep->tombstones_purged += changed;
+		if (!changed)
+			break;
+	}
+	return r;
+}
+
+int moderation_maintain(struct store_conn *c, struct classifier *cl,
+			const struct moderation_retention *rt, int64_t now,
 			struct maintenance_report *rep)
 {
-	sqlite3_stmt *st;
 	unsigned pruned = 0;
 	int r;
 
@@ -822,47 +920,17 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned sp
 	r = store_begin(c);
 	if (r)
 		return r;
-	st = store_stmt(c, sql_old_spam);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)spam_days * 86400);
-	r = store_run(c, st, "spam retention");
-	if (r)
-		goto out;
-	rep->spam_deleted = store_changes(c);
-	st = store_stmt(c, sql_old_ips);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now - (int64_t)ip_days * 86400);
-	r = store_run(c, st, "ip retention");
-	if (r)
-		goto out;
-	rep->ips_cleared = store_changes(c);
-	/* Tombstones whose last reply went (repeat: chains of tombstones). */
-	for (int i = 0; i < 64; i++) {
-		unsigned changed;
-		st = store_stmt(c, sql_bare_tombstones);
-		if (!st) {
-			r = -EIO;
-			goto out;
-		}
-		r = store_run(c, st, "tombstones");
-		if (r)
-			goto out;
-		changed = store_changes(c);
-		rep->tombstones_purged += changed;
-		if (!changed)
-			break;
-	}
-	r = classifier_prune(cl, c, now - (int64_t)prune_days * 86400, &pruned);
+	r = retention_steps(c, rt, now, rep);
+	if (r == 0)
+		r = classifier_prune(cl, c, now - (int64_t)rt->prune_days * 86400, &pruned);
 	if (r)
 		goto out;
 	rep->tokens_pruned = pruned;
 	r = store_commit(c);
+	/* What retention removed was zeroed in the pages (secure_delete); the
+	 * WAL still holds them as they were: copy it back and truncate it. */
+	if (r == 0 && store_checkpoint_truncate(c) == 0)
+		rep->wal_truncated = true;
 out:
 	store_rollback(c);
 	return r;

@@ -38,10 +38,13 @@ struct moderation_query {
 };
 
 /* Lists comments newest first with everything a moderator needs: thread,
- * author, url, text, html, created, status, score, verdict, tokens, a
- * 12-hex-digit prefix of the e-mail hash and the IP's network prefix.
- * {"comments": [...], "next": id or null}.  0 or negative. */
-int moderation_list(struct store_conn *c, const struct moderation_query *q, json_t **out);
+ * author, url, text, html, created, status, score, verdict, deciding tokens
+ * (no e-mail domain or network in clear), a 12-hex-digit prefix of the
+ * e-mail hash and the IP's network prefix (opened with k from the sealed
+ * address; null once cleared).  {"comments": [...], "next": id or null}.
+ * 0 or negative. */
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out);
 
 /* Applies action to comment id as actor (audit).  0, COMMENT_INVALID with
  * err (404 no such comment), COMMENT_UNAVAILABLE (503), negative. */
@@ -60,8 +63,8 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
  * again).  Validation as for new comments.  0, COMMENT_INVALID,
  * COMMENT_UNAVAILABLE, negative.  *out is the updated comment (admin form). */
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const char *actor, int64_t id, const struct comment_change *ch, json_t **out,
-		    struct comment_error *err);
+		    const struct keys *k, const char *actor, int64_t id,
+		    const struct comment_change *ch, json_t **out, struct comment_error *err);
 
 /* {"comments": {"published": n, ...}, "discarded": n, "classifier": {...},
  *  "reversals_30d": n, "decisions_30d": n}. */
@@ -83,28 +86,46 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t **out);
 
 /* Every comment written with email (normalised here; only its hash is
- * used, the address is not kept): {"comments": [...]}. */
+ * used, the address is not kept), with everything held about its writer
+ * while it is kept: the admin form plus "ip", "user_agent", "referrer" and
+ * "email_domain" (null once cleared): {"comments": [...]}. */
 int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out);
 
 /* Removes every comment written with email (tombstones where published
  * replies hang below), or with anonymise keeps them as "Anonymous" with no
  * URL, IP, e-mail hash or features; forgets what the classifier learned from
- * them.  {"erased": n} in *out. */
+ * them; then truncates the WAL (store_checkpoint_truncate) so the erased
+ * text is left nowhere in the files.  {"erased": n} in *out. */
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *email, bool anonymise, const char *actor, json_t **out);
 
 struct maintenance_report {
 	unsigned spam_deleted;
+	unsigned spam_emptied; /* expired spam with replies: now a tombstone */
 	unsigned ips_cleared;
 	unsigned tokens_pruned;
 	unsigned tombstones_purged;
+	unsigned decoys_purged;
+	bool wal_truncated;
 };
 
-/* Deletes spam older than spam_days, clears IP addresses (and user agents)
- * older than ip_days, drops tombstones left without replies, and prunes
- * classifier tokens seen once and not for prune_days.  now: Unix seconds. */
-int moderation_maintain(struct store_conn *c, struct classifier *cl, unsigned spam_days,
-			unsigned ip_days, unsigned prune_days, int64_t now,
+/* How long things are kept (from the configuration). */
+struct moderation_retention {
+	unsigned spam_days;   /* spam, and discarded comments' decoy records */
+	unsigned ip_days;     /* client addresses, user agents, referrers */
+	unsigned prune_days;  /* classifier tokens seen once */
+	unsigned edit_window; /* seconds: e-mail domains, decoys' content */
+};
+
+/* Deletes spam older than spam_days (emptying it to a tombstone where
+ * replies hang below), clears client addresses, user agents and referrers
+ * older than ip_days and sealed e-mail domains and decoy contents older than
+ * the edit window, forgets decoys older than spam_days, drops tombstones
+ * left without replies, prunes classifier tokens seen once and not for
+ * prune_days, then truncates the WAL.  now: Unix seconds.  0 or a store
+ * result. */
+int moderation_maintain(struct store_conn *c, struct classifier *cl,
+			const struct moderation_retention *rt, int64_t now,
 			struct maintenance_report *rep);
 
 #endif

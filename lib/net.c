@@ -355,21 +355,16 @@ bool net_redirect_allowed(const struct net_origins *o, const char *url)
 	return url[len] == '\0' || url[len] == '/' || url[len] == '?' || url[len] == '#';
 }
 
-void net_client_addr(const struct net_addr *peer, const char *xff, const struct net_cidrs *trusted,
-		     struct net_addr *out)
+/* Walks one X-Forwarded-For line from the right.  Returns 1 with *out set
+ * when an untrusted entry was found, 0 when every entry was trusted (*out:
+ * the leftmost), -1 on a malformed entry. */
+static int xff_line(const char *xff, const struct net_cidrs *trusted, struct net_addr *out)
 {
 	char item[NET_IP_MAX + 1];
-	size_t len, end;
+	size_t end = strlen(xff);
 
-	*out = *peer;
-	if (!xff || !net_cidrs_contains(trusted, peer))
-		return;
-	len = strnlen(xff, NET_XFF_MAX + 1);
-	if (len > NET_XFF_MAX)
-		return;
-	/* Walk from the right: the rightmost entry was added by the nearest
-	 * proxy; the leftmost is whatever the client claimed. */
-	end = len;
+	/* The rightmost entry was added by the nearest proxy; the leftmost is
+	 * whatever the client claimed. */
 	for (;;) {
 		size_t start = end, n;
 		struct net_addr a;
@@ -384,20 +379,94 @@ void net_client_addr(const struct net_addr *peer, const char *xff, const struct 
 		while (n > 0 && (xff[start + n - 1] == ' ' || xff[start + n - 1] == '\t'))
 			n--;
 		if (n == 0 || n >= sizeof(item))
-			goto malformed;
+			return -1;
 		memcpy(item, xff + start, n);
 		item[n] = '\0';
 		if (net_parse_ip(item, &a) != 0)
-			goto malformed;
+			return -1;
 		*out = a;
 		if (!net_cidrs_contains(trusted, &a))
-			return;
+			return 1;
 		while (start > 0 && xff[start - 1] != ',')
 			start--;
 		if (start == 0)
-			return;
+			return 0;
 		end = start - 1;
 	}
-malformed:
+}
+
+void net_client_addr_lines(const struct net_addr *peer, const char *const *lines, size_t n,
+			   const struct net_cidrs *trusted, struct net_addr *out)
+{
+	struct net_addr a = *peer;
+
 	*out = *peer;
+	if (n == 0 || !net_cidrs_contains(trusted, peer))
+		return;
+	/* The lines are one list: the last line's entries are the rightmost. */
+	while (n-- > 0) {
+		int r = xff_line(lines[n], trusted, &a);
+		if (r < 0)
+			return; /* malformed: the peer */
+		*out = a;
+		if (r == 1)
+			return;
+	}
+}
+
+void net_client_addr(const struct net_addr *peer, const char *xff, const struct net_cidrs *trusted,
+		     struct net_addr *out)
+{
+	net_client_addr_lines(peer, &xff, xff ? 1 : 0, trusted, out);
+}
+
+/* An IPv4 address carried inside an IPv6 one, where the IPv6 address is
+ * only a tunnel to it: 6to4 (2002:V4::/48: one IPv4 host has the whole
+ * /48), Teredo (2001:0::/32, the client's address inverted in the last 32
+ * bits) and NAT64 (64:ff9b::/96).  True with out set. */
+static bool embedded_ipv4(const unsigned char b[16], unsigned char out[4])
+{
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+	if (b[0] == 0x20 && b[1] == 0x02) {
+		memcpy(out, b + 2, 4);
+		return true;
+	}
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) {
+		for (int i = 0; i < 4; i++)
+			out[i] = (unsigned char)~b[12 + i];
+		return true;
+	}
+	if (memcmp(b, nat64, sizeof(nat64)) == 0) {
+		memcpy(out, b + 12, 4);
+		return true;
+	}
+	return false;
+}
+
+void net_client_network(const struct net_addr *a, struct net_addr *out)
+{
+	unsigned char v4[4];
+
+	memset(out, 0, sizeof(*out));
+	out->family = a->family;
+	if (a->family == AF_INET6 && embedded_ipv4(a->bytes, v4)) {
+		out->family = AF_INET;
+		memcpy(out->bytes, v4, 4);
+		return;
+	}
+	memcpy(out->bytes, a->bytes, a->family == AF_INET6 ? 8 : 4);
+}
+
+void net_cidrs_widen(struct net_cidrs *c, unsigned v6_bits)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		struct cidr *it = &c->items[i];
+
+		if (it->addr.family != AF_INET6 || it->bits <= v6_bits)
+			continue;
+		it->bits = v6_bits;
+		for (unsigned b = v6_bits; b < 128; b++)
+			it->addr.bytes[b / 8] &= (unsigned char)~(0x80u >> (b % 8));
+	}
 }

@@ -1,5 +1,8 @@
 #include "policy.h"
 
+#include "buf.h"
+#include "host.h"
+#include "render.h"
 #include "text.h"
 
 #include <ctype.h>
@@ -89,6 +92,29 @@ fail:
 	return r;
 }
 
+/* A blocklisted domain in the form hosts are compared in (lib/host.h):
+ * "*.evil.com", ".evil.com" and "EVIL.COM." all mean evil.com and its
+ * subdomains, "bücher.de" is "xn--bcher-kva.de".  Entries that are no host
+ * stay as written (lower-case).  0 or -ENOMEM. */
+static int domain_entry(char **item)
+{
+	char host[HOST_MAX], *copy;
+	const char *s = *item;
+
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	while (*s == '.')
+		s++;
+	if (host_normalise(s, strlen(s), host) != 0)
+		return 0;
+	copy = strdup(host);
+	if (!copy)
+		return -ENOMEM;
+	free(*item);
+	*item = copy;
+	return 0;
+}
+
 int policy_new(struct policy **out, const struct config *cfg)
 {
 	struct policy *p = calloc(1, sizeof(*p));
@@ -101,8 +127,14 @@ int policy_new(struct policy **out, const struct config *cfg)
 	r = split(cfg->blocklist_words, true, &p->words, &p->n_words);
 	if (r == 0)
 		r = split(cfg->blocklist_domains, false, &p->domains, &p->n_domains);
+	for (size_t i = 0; r == 0 && i < p->n_domains; i++)
+		r = domain_entry(&p->domains[i]);
 	if (r == 0)
 		r = net_cidrs_new(&p->networks, cfg->blocklist_networks);
+	/* An IPv6 client can take any address of its /64: an entry blocks at
+	 * least that network. */
+	if (r == 0)
+		net_cidrs_widen(p->networks, 64);
 	if (r == 0)
 		r = split(cfg->allowlist_emails, false, &hashes, &n_hashes);
 	if (r != 0)
@@ -154,79 +186,118 @@ struct policy *policy_free(struct policy *p)
 	return NULL;
 }
 
-/* True if host (len bytes) is domain or a subdomain of it. */
-static bool host_in(const char *host, size_t len, const char *domain)
+static bool domain_blocked(const struct policy *p, const char *host)
 {
-	size_t d = strlen(domain);
-
-	if (len < d || strncasecmp(host + len - d, domain, d) != 0)
-		return false;
-	return len == d || host[len - d - 1] == '.';
-}
-
-static bool domain_blocked(const struct policy *p, const char *host, size_t len)
-{
-	for (size_t i = 0; i < p->n_domains; i++) {
-		if (host_in(host, len, p->domains[i]))
+	for (size_t i = 0; p && i < p->n_domains; i++) {
+		if (host_within(host, p->domains[i]))
 			return true;
 	}
 	return false;
 }
 
-/* The host of a link or URL at s (just after "scheme://", or at "www."):
- * user info ("user:pw@") is skipped, and the host name ends at the first
- * byte that cannot be part of one, so punctuation next to a link
- * ("http://spam.example, ..." or a sentence's full stop) is not taken for
- * part of it.  *host gets the start; returns the length of the host name
- * (*blen: without trailing dots, for the blocklist). */
-static size_t link_host(const char *s, const char **host, size_t *blen)
+/* Counts the links in text written out (after "http://", "https://" or at
+ * "www."), the way earlier versions did: a link's host is passed over, so
+ * "http://www.example.org" is one. */
+static unsigned count_written_links(const char *text, size_t len)
 {
-	size_t auth = strcspn(s, "/?#\\ \t\r\n\"'<>()[]{}"), len = 0;
-	const char *h = s;
+	unsigned count = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < auth; i++) {
-		if (s[i] == '@')
-			h = s + i + 1;
+	while (i < len) {
+		const char *s = text + i;
+		size_t rest = len - i, skip = 0;
+
+		if (rest > 7 && strncasecmp(s, "http://", 7) == 0)
+			skip = 7;
+		else if (rest > 8 && strncasecmp(s, "https://", 8) == 0)
+			skip = 8;
+		else if (rest > 4 && strncasecmp(s, "www.", 4) == 0 &&
+			 (i == 0 || !isalnum((unsigned char)s[-1])))
+			skip = 4;
+		if (!skip) {
+			i++;
+			continue;
+		}
+		count++;
+		i += skip;
+		while (i < len && (isalnum((unsigned char)text[i]) || text[i] == '-' ||
+				   text[i] == '.' || (unsigned char)text[i] >= 0x80))
+			i++;
 	}
-	while (isalnum((unsigned char)h[len]) || h[len] == '-' || h[len] == '.' ||
-	       (unsigned char)h[len] >= 0x80)
-		len++;
-	*host = h;
-	*blen = len;
-	while (*blen && h[*blen - 1] == '.')
-		(*blen)--;
-	return len;
+	return count;
 }
 
-/* Counts the links in text (after "://" or at "www.") and tells whether
- * any points into a blocklisted domain (p may be NULL). */
+/* What policy_check learns from a text. */
+struct scan {
+	const struct policy *p;
+	bool blocked;
+	unsigned links;
+	struct buf visible; /* all the text a reader sees */
+	struct buf outside; /* the same outside links' own text */
+	bool oom;
+};
+
+static bool host_seen(const char *host, void *u)
+{
+	struct scan *sc = u;
+
+	if (domain_blocked(sc->p, host))
+		sc->blocked = true;
+	return sc->blocked;
+}
+
+static void scan_hosts(struct scan *sc, const char *s, size_t len)
+{
+	if (!sc->blocked && sc->p && sc->p->n_domains)
+		host_each_in_text(s, len, host_seen, sc);
+}
+
+static void scan_link(const char *url, void *u)
+{
+	struct scan *sc = u;
+	char host[HOST_MAX];
+
+	if (strncasecmp(url, "http:", 5) == 0 || strncasecmp(url, "https:", 6) == 0)
+		sc->links++;
+	if (host_of_url(url, strlen(url), host) == 0 && domain_blocked(sc->p, host))
+		sc->blocked = true;
+	scan_hosts(sc, url, strlen(url)); /* mailto: addresses, hosts in queries */
+}
+
+static void scan_text(const char *s, size_t len, bool in_link, void *u)
+{
+	struct scan *sc = u;
+
+	if (buf_append(&sc->visible, s, len) != 0 ||
+	    buf_append(&sc->outside, in_link ? "\n" : s, in_link ? 1 : len) != 0)
+		sc->oom = true;
+}
+
+/* Counts the links in text as a reader meets them (rendered <a> targets and
+ * addresses written out in the visible text) and tells whether any host in
+ * it - in a link, in the visible text or in the written Markdown - is in a
+ * blocklisted domain (p may be NULL). */
 static bool links_blocked(const struct policy *p, const char *text, unsigned *count)
 {
-	bool blocked = false;
-	const char *s = text;
+	struct scan sc = {.p = p};
+	struct render_visitor v = {scan_link, scan_text, &sc};
+	size_t len = strlen(text);
 
-	*count = 0;
-	while (*s) {
-		const char *host = NULL;
-		if (strncasecmp(s, "http://", 7) == 0)
-			host = s + 7;
-		else if (strncasecmp(s, "https://", 8) == 0)
-			host = s + 8;
-		else if (strncasecmp(s, "www.", 4) == 0 &&
-			 (s == text || !isalnum((unsigned char)s[-1])))
-			host = s;
-		if (host) {
-			size_t blen, len = link_host(host, &host, &blen);
-			(*count)++;
-			if (p && domain_blocked(p, host, blen))
-				blocked = true;
-			s = host + len;
-			if (!*s)
-				break;
-		}
-		s++;
+	buf_init(&sc.visible, 2 * RENDER_MAX_INPUT);
+	buf_init(&sc.outside, 2 * RENDER_MAX_INPUT);
+	if (render_visit(text, len, &v) != 0 || sc.oom) {
+		/* Not Markdown a reader would see: the written text is all. */
+		sc.links = count_written_links(text, len);
+	} else {
+		sc.links +=
+		    count_written_links(sc.outside.data ? sc.outside.data : "", sc.outside.len);
+		scan_hosts(&sc, sc.visible.data ? sc.visible.data : "", sc.visible.len);
 	}
-	return blocked;
+	scan_hosts(&sc, text, len);
+	buf_free(&sc.visible);
+	buf_free(&sc.outside);
+	*count = sc.links;
+	return sc.blocked;
 }
 
 unsigned policy_count_links(const char *text)
@@ -235,6 +306,28 @@ unsigned policy_count_links(const char *text)
 
 	links_blocked(NULL, text, &n);
 	return n;
+}
+
+/* True if the website or the e-mail address is in a blocklisted domain. */
+static bool fields_blocked(const struct policy *p, const char *author, const char *url,
+			   const char *email)
+{
+	struct scan sc = {.p = p};
+	char host[HOST_MAX];
+	const char *at = email ? strrchr(email, '@') : NULL;
+
+	if (p->n_domains == 0)
+		return false;
+	if (url && *url) {
+		if (host_of_url(url, strlen(url), host) == 0 && domain_blocked(p, host))
+			return true;
+		scan_hosts(&sc, url, strlen(url));
+	}
+	if (at && host_normalise(at + 1, strlen(at + 1), host) == 0 && domain_blocked(p, host))
+		return true;
+	if (author)
+		scan_hosts(&sc, author, strlen(author));
+	return sc.blocked;
 }
 
 static bool has_word(const struct policy *p, const char *s)
@@ -257,29 +350,13 @@ void policy_check(const struct policy *p, const char *text, const char *author, 
 		  const char *email, const unsigned char email_hash[KEYS_HASH_BYTES],
 		  const struct net_addr *client, struct policy_facts *out)
 {
-	const char *at = email ? strrchr(email, '@') : NULL;
-
 	memset(out, 0, sizeof(*out));
-	if (links_blocked(p, text, &out->links)) {
+	if (links_blocked(p, text, &out->links) || fields_blocked(p, author, url, email)) {
 		out->blocklisted = true;
 		out->block_reason = "domain";
 	}
-	if (url && *url) {
-		const char *host = strstr(url, "://");
+	if (url && *url)
 		out->links++;
-		if (host) {
-			size_t blen;
-			link_host(host + 3, &host, &blen);
-			if (domain_blocked(p, host, blen)) {
-				out->blocklisted = true;
-				out->block_reason = "domain";
-			}
-		}
-	}
-	if (at && domain_blocked(p, at + 1, strlen(at + 1))) {
-		out->blocklisted = true;
-		out->block_reason = "domain";
-	}
 	if (has_word(p, text) || has_word(p, author) || has_word(p, url)) {
 		out->blocklisted = true;
 		out->block_reason = "word";

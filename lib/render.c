@@ -64,6 +64,24 @@ static bool link_allowed(const char *url)
 	       strncasecmp(url, "mailto:", 7) == 0;
 }
 
+/* True if n has an ancestor link that is emitted as <a> (render_visit's
+ * question; render_markdown counts the links it is inside).  cmark lets an
+ * autolink sit inside a link's text; nested <a> elements are invalid HTML,
+ * so the inner one is reduced to its text. */
+static bool inside_link(cmark_node *n)
+{
+	for (cmark_node *p = cmark_node_parent(n); p; p = cmark_node_parent(p)) {
+		const char *url;
+
+		if (cmark_node_get_type(p) != CMARK_NODE_LINK)
+			continue;
+		url = cmark_node_get_url(p);
+		if (url && link_allowed(url))
+			return true;
+	}
+	return false;
+}
+
 /* ---- bare URLs ---- */
 
 /* Length of the scheme ("http://" or "https://") at s, or 0. */
@@ -84,18 +102,46 @@ static bool url_end(unsigned char c)
 	       c == '\\' || c == '{' || c == '}' || c == '|' || c == '^';
 }
 
+/* A byte of a URL's authority (host, port, user): letters, digits, a few
+ * marks, and non-ASCII (IDN) bytes. */
+static bool authority_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c && strchr("-._~:@%", c));
+}
+
+/* Where the bare URL at s (starting after a scheme of `scheme` bytes) ends
+ * before trimming: its authority, then - only after "/", "?" or "#" - its
+ * path up to a byte that ends URLs or another URL's scheme.  So
+ * "http://a.example,http://b.example" or "http://a.example!www.b.example"
+ * are two addresses, as a reader (and the link limit) sees them. */
+static size_t url_extent(const char *s, size_t len, size_t scheme)
+{
+	size_t n = scheme;
+
+	while (n < len && authority_byte((unsigned char)s[n]))
+		n++;
+	if (n == len || !strchr("/?#", s[n]))
+		return n;
+	while (n < len && !url_end((unsigned char)s[n])) {
+		if (n > scheme && url_scheme(s + n, len - n))
+			break;
+		n++;
+	}
+	return n;
+}
+
 /* Length of the bare URL at s (which starts with a scheme), or 0 when there
  * is no host.  Trailing punctuation belongs to the sentence, and so does a
  * closing parenthesis that the URL did not open (as GitHub's autolinker
  * decides). */
 static size_t render_url_length(const char *s, size_t len)
 {
-	size_t scheme = url_scheme(s, len), n = scheme, open = 0, close = 0;
+	size_t scheme = url_scheme(s, len), n, open = 0, close = 0;
 
 	if (!scheme)
 		return 0;
-	while (n < len && !url_end((unsigned char)s[n]))
-		n++;
+	n = url_extent(s, len, scheme);
 	for (;;) {
 		while (n > scheme && strchr("?!.,:;*_~'", s[n - 1]))
 			n--;
@@ -359,6 +405,109 @@ out:
 	if (r == BUF_TOO_BIG)
 		r = RENDER_TOO_BIG;
 	buf_free(&b);
+	cmark_iter_free(it);
+	cmark_node_free(doc);
+	return r;
+}
+
+/* A text outside links as a reader meets it: its bare URLs are links
+ * (as render_markdown makes them), the rest plain text.  0 or -ENOMEM. */
+static int visit_text(const struct render_visitor *v, const char *s, size_t len)
+{
+	size_t start = 0, i = 0;
+
+	while (i < len) {
+		size_t n = 0;
+		char *url;
+
+		if ((s[i] == 'h' || s[i] == 'H') && (i == 0 || !word_byte((unsigned char)s[i - 1])))
+			n = render_url_length(s + i, len - i);
+		if (!n) {
+			i++;
+			continue;
+		}
+		url = strndup(s + i, n);
+		if (!url)
+			return -ENOMEM;
+		if (i > start)
+			v->text(s + start, i - start, false, v->u);
+		v->link(url, v->u);
+		v->text(url, n, true, v->u);
+		free(url);
+		i += n;
+		start = i;
+	}
+	if (start < len)
+		v->text(s + start, len - start, false, v->u);
+	return 0;
+}
+
+/* One node of render_visit's walk.  0 or -ENOMEM. */
+static int visit(const struct render_visitor *v, cmark_node *n, bool enter)
+{
+	const char *s, *url;
+
+	switch (cmark_node_get_type(n)) {
+	case CMARK_NODE_TEXT:
+		s = cmark_node_get_literal(n);
+		if (!s)
+			return 0;
+		if (inside_link(n)) {
+			v->text(s, strlen(s), true, v->u);
+			return 0;
+		}
+		return visit_text(v, s, strlen(s));
+	case CMARK_NODE_HTML_INLINE:
+	case CMARK_NODE_CODE:
+	case CMARK_NODE_CODE_BLOCK:
+	case CMARK_NODE_HTML_BLOCK:
+		s = cmark_node_get_literal(n);
+		if (s)
+			v->text(s, strlen(s), inside_link(n), v->u);
+		if (cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK ||
+		    cmark_node_get_type(n) == CMARK_NODE_HTML_BLOCK)
+			v->text("\n", 1, false, v->u);
+		return 0;
+	case CMARK_NODE_SOFTBREAK:
+	case CMARK_NODE_LINEBREAK:
+		v->text("\n", 1, inside_link(n), v->u);
+		return 0;
+	case CMARK_NODE_PARAGRAPH:
+	case CMARK_NODE_HEADING:
+	case CMARK_NODE_ITEM:
+		if (!enter)
+			v->text("\n", 1, false, v->u);
+		return 0;
+	case CMARK_NODE_LINK:
+		url = cmark_node_get_url(n);
+		if (enter && url && link_allowed(url) && !inside_link(n))
+			v->link(url, v->u);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int render_visit(const char *text, size_t len, const struct render_visitor *v)
+{
+	cmark_node *doc;
+	cmark_iter *it;
+	cmark_event_type ev;
+	int r = 0;
+
+	if (len > RENDER_MAX_INPUT)
+		return RENDER_TOO_BIG;
+	doc = cmark_parse_document(text, len, CMARK_OPT_VALIDATE_UTF8);
+	if (!doc)
+		return -ENOMEM;
+	cmark_consolidate_text_nodes(doc); /* as render_markdown does */
+	it = cmark_iter_new(doc);
+	if (!it) {
+		cmark_node_free(doc);
+		return -ENOMEM;
+	}
+	while (r == 0 && (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		r = visit(v, cmark_iter_get_node(it), ev == CMARK_EVENT_ENTER);
 	cmark_iter_free(it);
 	cmark_node_free(doc);
 	return r;

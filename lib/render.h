@@ -15,6 +15,7 @@
 #ifndef COMMENTD_RENDER_H
 #define COMMENTD_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define RENDER_MAX_INPUT  (512 * 1024)
@@ -28,6 +29,21 @@ enum {
 /* Renders len bytes of UTF-8 text into *html (caller frees).  0,
  * RENDER_TOO_BIG for input or output over the caps, negative on OOM. */
 int render_markdown(const char *text, size_t len, char **html);
+
+/* What a reader sees of a text, for the site's rules (lib/policy.h): the
+ * same walk as render_markdown reports each link target that becomes an
+ * <a> (link; bare URLs included) and the visible text in document order
+ * (text; in_link when it is a link's text), with "\n" between blocks and at
+ * line breaks.  Entities
+ * and escapes come decoded, as a browser shows them. */
+struct render_visitor {
+	void (*link)(const char *url, void *u);
+	void (*text)(const char *s, size_t len, bool in_link, void *u);
+	void *u;
+};
+
+/* Walks len bytes of text for v.  0, RENDER_TOO_BIG, negative on OOM. */
+int render_visit(const char *text, size_t len, const struct render_visitor *v);
 
 /* Appends text with &, <, >, " and ' escaped to a newly allocated string.
  * NULL on OOM. */

@@ -4,12 +4,15 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORE_MAX_STMTS 96
 
@@ -89,7 +92,10 @@ static int conn_open(struct store_conn *c, const char *path)
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 4 << 20);
 	sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+	/* secure_delete: what is deleted or overwritten (an erased comment,
+	 * a cleared address) is zeroed in the page, not left in free space. */
 	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
+			       "PRAGMA secure_delete=ON;"
 			       "PRAGMA synchronous=FULL;"
 			       "PRAGMA journal_size_limit=4194304;"
 			       /* 512 KiB of page cache per connection: blog-sized
@@ -176,6 +182,53 @@ fail:
 	return r < 0 ? r : -EIO;
 }
 
+/* Restricts an existing file to its owner (0600); a missing one is fine. */
+static int owner_only(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) &&
+	    fchmod(fd, st.st_mode & 0600) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The database, its WAL and shared-memory index hold comments and client
+ * facts: they are created 0600 whatever the umask (SQLite gives the -wal and
+ * -shm files the database file's mode), and files left wider by an earlier
+ * version are narrowed. */
+static int files_private(const char *path)
+{
+	static const char *const suffixes[] = {"-wal", "-shm", "-journal"};
+	char side[4096];
+	int fd, r;
+
+	if (strcmp(path, ":memory:") == 0 || path[0] == '\0')
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		r = fchmod(fd, 0600) < 0 ? -errno : 0;
+		close(fd);
+	} else {
+		r = errno == EEXIST ? owner_only(path) : -errno;
+	}
+	for (size_t i = 0; r == 0 && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		if (snprintf(side, sizeof(side), "%s%s", path, suffixes[i]) >= (int)sizeof(side))
+			return -ENAMETOOLONG;
+		r = owner_only(side);
+	}
+	if (r < 0)
+		log_err("store: cannot make the database files private: %s", strerror(-r));
+	return r;
+}
+
 int store_new(struct store **out, const char *path, unsigned pool_size)
 {
 	struct store *s;
@@ -203,6 +256,11 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 		r = -ENOMEM;
 		goto out;
 	}
+	r = files_private(path);
+	if (r == -EROFS || r == -EACCES || r == -EPERM)
+		r = 0; /* a read-only place: opening says what is wrong */
+	if (r < 0)
+		goto out;
 	for (unsigned i = 0; i < pool_size; i++) {
 		r = conn_open(&s->conns[i], path);
 		if (r < 0)
@@ -211,6 +269,12 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 			r = migrate(s->conns[0].db);
 			if (r != 0)
 				goto out;
+			/* A migration may have cleared what was kept in clear
+			 * (schema 0010): fold the WAL back and empty it, so the
+			 * old pages stay nowhere.  Readers elsewhere may delay it
+			 * (then the maintenance task does it). */
+			sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+						  NULL, NULL);
 		}
 	}
 	*out = s;
@@ -537,6 +601,23 @@ int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void
 	}
 	pthread_mutex_unlock(&s->group_lock);
 	return job.result;
+}
+
+int store_checkpoint_truncate(struct store_conn *c)
+{
+	int rc = SQLITE_BUSY;
+
+	/* Readers in other threads delay a TRUNCATE checkpoint; the busy
+	 * handler waits for them, a few rounds at most. */
+	for (int i = 0; i < 5 && rc == SQLITE_BUSY; i++)
+		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	if (rc == SQLITE_BUSY) {
+		log_warn("store: the WAL could not be truncated (readers busy); retried later");
+		return STORE_BUSY;
+	}
+	return store_write_error(c, rc, "checkpoint");
 }
 
 /* Runs a one-row PRAGMA query; copies its text into out. */

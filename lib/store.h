@@ -1,7 +1,9 @@
 /* store: the SQLite file behind commentd.
  *
  * A store owns a fixed pool of connections, each opened in multi-thread mode
- * with WAL, synchronous=FULL, foreign keys, defensive mode and a busy timeout.
+ * with WAL, synchronous=FULL, secure_delete, foreign keys, defensive mode and
+ * a busy timeout.  The database file, its WAL and shared-memory index are
+ * created (or narrowed to) mode 0600 whatever the umask.
  * Opening applies the numbered migrations in schema/ (embedded at build time)
  * through PRAGMA user_version, all pending ones in a single BEGIN IMMEDIATE
  * transaction: if any fails, the file stays exactly as it was before the
@@ -30,6 +32,7 @@ enum {
 	STORE_TOO_NEW = 1,  /* database schema is newer than this binary */
 	STORE_READONLY = 2, /* the file or its directory cannot be written */
 	STORE_FULL = 3,	    /* disk full */
+	STORE_BUSY = 4,	    /* store_checkpoint_truncate: readers kept the WAL */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
@@ -108,6 +111,13 @@ int64_t store_last_id(struct store_conn *c);
 /* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
  * a negative value, logging unexpected ones with what. */
 int store_write_error(struct store_conn *c, int rc, const char *what);
+
+/* Copies the whole WAL into the database file and truncates the WAL to
+ * zero bytes, so that page images written before an erasure (the erased
+ * rows themselves) do not linger in it; secure_delete has zeroed them in
+ * the database.  Call outside a transaction.  0, STORE_BUSY when readers
+ * kept it from finishing, STORE_FULL/STORE_READONLY, or negative. */
+int store_checkpoint_truncate(struct store_conn *c);
 
 /* The settings a connection really runs with, read back from SQLite. */
 struct store_pragmas {

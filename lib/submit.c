@@ -29,6 +29,7 @@ static const char *const reason_names[] = {
     [SUBMIT_REASON_MODERATOR] = "moderator",
     [SUBMIT_REASON_TOO_FAST] = "too_fast",
     [SUBMIT_REASON_IMPERSONATION] = "impersonation",
+    [SUBMIT_REASON_KEPT] = "kept",
 };
 
 void submit_decision_clear(struct submit_decision *d)
@@ -238,7 +239,7 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	    .url = content->url,
 	    .ip = rq->ip,
 	    .user_agent = rq->user_agent ? rq->user_agent : "",
-	    .referrer = rq->referrer ? rq->referrer : "",
+	    .referrer = d->referrer,
 	    .site_host = site->host && site->host[0] ? site->host : NULL,
 	    .thread = content->thread,
 	    .render_seconds = rq->render_seconds,
@@ -313,10 +314,13 @@ int submit_decide(struct store_conn *c, const struct submit_site *site,
 	    .render_seconds = rq->render_seconds,
 	    .min_seconds = site->cfg->min_submit_seconds,
 	};
-	if (content->email) {
+	if (!email_hash && content->email) {
 		keys_hash(site->keys, KEYS_EMAIL, content->email, strlen(content->email), hash);
 		email_hash = hash;
 	}
+	/* Only where a visitor came from counts, never the page they read. */
+	if (rq->referrer)
+		host_referrer(rq->referrer, d->referrer);
 	r = classify(c, site, content, rq, d);
 	if (r == 0)
 		r = site_facts(c, site, content, email_hash, rq, &d->facts);
@@ -329,21 +333,54 @@ int submit_decide(struct store_conn *c, const struct submit_site *site,
 	return 0;
 }
 
+/* The deciding tokens as kept and shown to moderators: the values of
+ * tokens that would name the commenter's e-mail domain or network ("m:email:"
+ * and "m:ip:" meta tokens) become keyed pseudonyms ("m:email:#3fa9...", the
+ * same for the same domain), so no column holds them in clear.  Caller
+ * frees; NULL when there are none or on OOM. */
+static char *stored_tokens(const struct keys *k, const char *tokens_json)
+{
+	static const char *const private_prefixes[] = {"m:email:", "m:ip:"};
+	json_t *list = tokens_json ? json_loads(tokens_json, 0, NULL) : NULL, *item;
+	char *out = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, item)
+	{
+		const char *tok = json_string_value(json_object_get(item, "token"));
+		for (size_t j = 0; tok && j < 2; j++) {
+			size_t n = strlen(private_prefixes[j]);
+			char pseudonym[KEYS_PSEUDONYM_MAX], text[32];
+			if (strncmp(tok, private_prefixes[j], n) != 0 ||
+			    strcmp(tok + n, "none") == 0 || strcmp(tok + n, "invalid") == 0)
+				continue;
+			keys_pseudonym(k, tok + n, strlen(tok + n), pseudonym);
+			snprintf(text, sizeof(text), "%s%s", private_prefixes[j], pseudonym);
+			json_object_set_new(item, "token", json_string(text));
+			break;
+		}
+	}
+	if (json_is_array(list))
+		out = json_dumps(list, JSON_COMPACT | JSON_REAL_PRECISION(4));
+	json_decref(list);
+	return out;
+}
+
 /* The row that stores a decision, with the request facts it keeps. */
 static void record_of(const struct submit_decision *d, const struct submit_request *rq,
-		      const char *reasons, struct comment_record *rec)
+		      const char *reasons, const char *tokens, struct comment_record *rec)
 {
 	*rec = (struct comment_record){
 	    .status = d->status,
 	    .score = d->facts.classified ? d->facts.score : -1,
 	    .verdict = d->facts.classified ? classify_verdict_name(d->facts.verdict) : NULL,
-	    .tokens = d->result.tokens_json,
+	    .tokens = tokens,
 	    .reasons = reasons,
 	    .features = d->result.features,
 	    .features_len = d->result.features_len,
 	    .ip = rq->ip,
 	    .user_agent = rq->user_agent,
-	    .referrer = rq->referrer,
+	    .referrer = rq->referrer ? d->referrer : NULL,
 	    .created = rq->now,
 	    .moderator = rq->origin == SUBMIT_MODERATOR ? rq->moderator : NULL,
 	};
@@ -358,16 +395,79 @@ static char *reasons_text(const struct submit_decision *d)
 	return s;
 }
 
+/* A decoy's content {thread, parent, author, url, text, avatar}, sealed:
+ * *out (caller frees) of *len bytes.  0 or -ENOMEM. */
+static int seal_decoy(const struct keys *k, const struct comment_input *in, const char *avatar,
+		      unsigned char **out, size_t *len)
+{
+	json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "thread", in->thread, "parent",
+			      (json_int_t)in->parent, "author", in->author, "url",
+			      in->url ? in->url : "", "text", in->text, "avatar", avatar);
+	char *plain = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t n = plain ? strlen(plain) : 0;
+
+	json_decref(j);
+	*out = plain ? malloc(n + KEYS_SEAL_OVERHEAD) : NULL;
+	if (*out) {
+		keys_seal(k, plain, n, *out);
+		*len = n + KEYS_SEAL_OVERHEAD;
+	}
+	if (plain)
+		sodium_memzero(plain, n);
+	free(plain);
+	return *out ? 0 : -ENOMEM;
+}
+
+static char *json_strdup(json_t *obj, const char *key, bool *ok)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	char *s = v ? strdup(v) : NULL;
+
+	if (!s)
+		*ok = false;
+	return s;
+}
+
+/* A decoy's sealed content as a row (status discarded).  0, or 1 when it is
+ * gone or unreadable. */
+static int open_decoy(const struct keys *k, const struct comment_decoy *dc, struct comment_row *row)
+{
+	char *plain = comment_unseal(k, dc->sealed, dc->sealed_len);
+	json_t *j = plain ? json_loads(plain, 0, NULL) : NULL;
+	bool ok = json_is_object(j);
+
+	memset(row, 0, sizeof(*row));
+	if (ok) {
+		row->id = dc->id;
+		row->thread = json_strdup(j, "thread", &ok);
+		row->parent = json_integer_value(json_object_get(j, "parent"));
+		row->author = json_strdup(j, "author", &ok);
+		row->url = json_strdup(j, "url", &ok);
+		row->text = json_strdup(j, "text", &ok);
+		row->avatar = json_strdup(j, "avatar", &ok);
+		row->status = COMMENT_DISCARDED;
+		row->created = dc->created;
+	}
+	if (plain)
+		sodium_memzero(plain, strlen(plain));
+	free(plain);
+	json_decref(j);
+	if (!ok)
+		comment_row_clear(row);
+	return ok ? 0 : 1;
+}
+
 /* A discarded comment is counted, not stored; its poster gets what a held
  * comment's poster gets (a fresh id, the rendered text, the avatar, an
- * edit token), so nothing tells the two apart. */
+ * edit token that edits and deletes), so nothing tells the two apart. */
 static int answer_discarded(struct store_conn *c, const struct submit_site *site,
 			    struct comment_input *in, const struct submit_request *rq, json_t **out,
 			    struct comment_error *err)
 {
-	unsigned char hash[KEYS_HASH_BYTES];
+	unsigned char hash[KEYS_HASH_BYTES], *sealed = NULL;
 	char avatar[KEYS_AVATAR_HEX], token[KEYS_TOKEN_CHARS];
 	struct comment_view v = {0};
+	size_t sealed_len = 0;
 	char *html = NULL;
 	int64_t id = 0;
 	int r;
@@ -379,20 +479,24 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 			r = comment_fail(err, 422, "text_too_long",
 					 "The comment is too long to display.");
 	}
-	if (r == 0)
-		r = comment_discard(c, rq->now, &id, err);
 	if (r == 0) {
 		keys_avatar(site->keys, in->email, avatar);
 		keys_token_new(site->keys, token, hash);
+		r = seal_decoy(site->keys, in, avatar, &sealed, &sealed_len);
+	}
+	if (r == 0)
+		r = comment_discard(c, rq->now, hash, sealed, sealed_len, &id, err);
+	if (r == 0) {
 		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
 					  in->url, rq->now,    html,	   avatar,
 					  false,   false,      false,	   0};
 		*out = view_poster(&v, token, rq->now + site->cfg->edit_window);
 		r = *out ? 0 : -ENOMEM;
-		sodium_memzero(token, sizeof(token));
 		log_info("comment: discarded (%s)",
 			 rq->honeypot_filled ? "honeypot" : "classifier");
 	}
+	sodium_memzero(token, sizeof(token));
+	free(sealed);
 	free(html);
 	return r;
 }
@@ -405,14 +509,17 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 	struct comment_stored stored;
 	struct comment_record rec;
 	struct comment_view v;
-	char *reasons = reasons_text(d);
+	char *reasons = reasons_text(d), *tokens = stored_tokens(site->keys, d->result.tokens_json);
 	int r;
 
-	if (!reasons)
+	if (!reasons) {
+		free(tokens);
 		return -ENOMEM;
-	record_of(d, rq, reasons, &rec);
+	}
+	record_of(d, rq, reasons, tokens, &rec);
 	r = comment_create(c, site->cfg, site->keys, in, &rec, &stored, err);
 	free(reasons);
+	free(tokens);
 	if (r != 0)
 		return r;
 	v = (struct comment_view){stored.id,   in->thread,    stored.parent,
@@ -460,34 +567,84 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 	return store_comment(c, site, in, rq, d, out, err);
 }
 
-/* Loads comment id for its author: the token must match and the edit
- * window be open.  0 with *row filled (caller clears), or COMMENT_INVALID. */
-static int load_for_author(struct store_conn *c, const struct submit_site *site, int64_t id,
-			   const char *token, int64_t now, struct comment_row *row,
-			   struct comment_error *err)
+/* The author's token against a stored hash, and the edit window. */
+static int token_allows(const struct submit_site *site, const char *token, bool has_hash,
+			const unsigned char stored[KEYS_HASH_BYTES], int64_t created, int64_t now,
+			struct comment_error *err)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	bool token_ok;
-	int r;
 
-	if (!token || strlen(token) != KEYS_TOKEN_CHARS - 1)
+	keys_hash(site->keys, KEYS_TOKEN, token, strlen(token), hash);
+	if (!has_hash || sodium_memcmp(stored, hash, sizeof(hash)) != 0)
 		return comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
-	r = comment_load(c, id, row);
+	if (now > created + (int64_t)site->cfg->edit_window)
+		return comment_fail(err, 403, "edit_window_closed",
+				    "Comments can be changed only within %u minutes of posting.",
+				    site->cfg->edit_window / 60);
+	return 0;
+}
+
+/* A discarded comment's decoy for its author, as a row (status discarded):
+ * the same token and window rules.  0, COMMENT_INVALID, negative. */
+static int decoy_for_author(struct store_conn *c, const struct submit_site *site, int64_t id,
+			    const char *token, int64_t now, struct comment_row *row,
+			    struct comment_error *err)
+{
+	struct comment_decoy dc;
+	int r = comment_decoy_load(c, id, &dc);
+
 	if (r < 0)
 		return r;
 	if (r == 0)
 		return comment_fail(err, 404, "not_found", "There is no such comment.");
-	r = 0;
-	keys_hash(site->keys, KEYS_TOKEN, token, strlen(token), hash);
-	token_ok = row->has_edit_hash && sodium_memcmp(row->edit_hash, hash, sizeof(hash)) == 0;
-	if (!token_ok || row->status == COMMENT_DELETED)
-		r = comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
-	else if (now > row->created + (int64_t)site->cfg->edit_window)
+	r = token_allows(site, token, dc.has_edit_hash, dc.edit_hash, dc.created, now, err);
+	if (r == 0 && open_decoy(site->keys, &dc, row) != 0)
 		r = comment_fail(err, 403, "edit_window_closed",
 				 "Comments can be changed only within %u minutes of posting.",
 				 site->cfg->edit_window / 60);
+	comment_decoy_clear(&dc);
+	return r;
+}
+
+/* Loads comment id - or a discarded comment's decoy - for its author: the
+ * token must match and the edit window be open.  0 with *row filled
+ * (caller clears; status COMMENT_DISCARDED for a decoy), or
+ * COMMENT_INVALID. */
+static int load_for_author(struct store_conn *c, const struct submit_site *site, int64_t id,
+			   const char *token, int64_t now, struct comment_row *row,
+			   struct comment_error *err)
+{
+	int r;
+
+	if (!token || strlen(token) != KEYS_TOKEN_CHARS - 1)
+		return comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+	r = comment_load(c, site->keys, id, row);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return decoy_for_author(c, site, id, token, now, row, err);
+	if (row->status == COMMENT_DELETED)
+		r = comment_fail(err, 403, "forbidden", "The edit token is missing or wrong.");
+	else
+		r = token_allows(site, token, row->has_edit_hash, row->edit_hash, row->created, now,
+				 err);
 	if (r != 0)
 		comment_row_clear(row);
+	return r;
+}
+
+/* A decoy's edit: the merged content, sealed again; never decided, never
+ * published. */
+static int edit_decoy(struct store_conn *c, const struct submit_site *site,
+		      const struct comment_row *row, const struct comment_input *in)
+{
+	unsigned char *sealed = NULL;
+	size_t len = 0;
+	int r = seal_decoy(site->keys, in, row->avatar, &sealed, &len);
+
+	if (r == 0)
+		r = comment_decoy_update(c, row->id, sealed, len);
+	free(sealed);
 	return r;
 }
 
@@ -502,6 +659,12 @@ static void input_clear(struct comment_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
+/* How far a status is from being published. */
+static int strictness(enum comment_status s)
+{
+	return s == COMMENT_PUBLISHED ? 0 : s == COMMENT_PENDING ? 1 : 2;
+}
+
 /* Decides an edited comment again and writes it (inside the caller's
  * transaction).  An edit cannot be discarded: what is stored stays, as
  * spam. */
@@ -512,9 +675,17 @@ static int decide_edit(struct store_conn *c, const struct submit_site *site,
 	struct submit_content content = {in->thread, in->author, NULL, in->url, in->text};
 	struct submit_request erq = *rq;
 	struct comment_record rec;
-	char *reasons;
+	char email[COMMENT_SEALED_MAX + 8];
+	char *reasons, *tokens;
 	int r;
 
+	/* The address is gone, its domain kept (sealed) for the edit window:
+	 * the domain's blocklist and the classifier's e-mail token weigh the
+	 * edit as they weighed the comment. */
+	if (row->email_domain) {
+		snprintf(email, sizeof(email), "edit@%s", row->email_domain);
+		content.email = email;
+	}
 	erq.origin = SUBMIT_AUTHOR_EDIT;
 	if (!erq.ip)
 		erq.ip = row->ip;
@@ -525,12 +696,23 @@ static int decide_edit(struct store_conn *c, const struct submit_site *site,
 		return r;
 	if (d->status == COMMENT_DISCARDED)
 		d->status = COMMENT_SPAM;
+	/* An edit never lifts a hold or a spam verdict: were it to publish a
+	 * held comment, or hold a discarded one's decoy but publish a spam
+	 * one, the author would read the verdict from the answer. */
+	if (strictness(row->status) > strictness(d->status)) {
+		d->status = row->status;
+		add_reason(d, SUBMIT_REASON_KEPT);
+	}
 	reasons = reasons_text(d);
-	if (!reasons)
-		return -ENOMEM;
-	record_of(d, &erq, reasons, &rec);
-	r = comment_update(c, row->id, in, html, &rec, rq->now);
+	tokens = stored_tokens(site->keys, d->result.tokens_json);
+	if (reasons) {
+		record_of(d, &erq, reasons, tokens, &rec);
+		r = comment_update(c, row->id, in, html, &rec, rq->now);
+	} else {
+		r = -ENOMEM;
+	}
 	free(reasons);
+	free(tokens);
 	return r;
 }
 
@@ -562,12 +744,15 @@ int submit_author_edit(struct store_conn *c, const struct submit_site *site, int
 	r = load_for_author(c, site, id, token, rq->now, &row, err);
 	if (r == 0)
 		r = comment_merge_change(site->cfg, &row, ch, &in, &html, err);
-	if (r == 0)
+	if (r == 0 && row.status == COMMENT_DISCARDED)
+		r = comment_store_result(edit_decoy(c, site, &row, &in), err);
+	else if (r == 0)
 		r = comment_store_result(decide_edit(c, site, &row, &in, html, rq, d), err);
 	if (r == 0)
 		r = comment_store_result(store_commit(c), err);
 	if (r == 0) {
-		*out = edited_answer(&row, &in, html, d->status);
+		*out = edited_answer(&row, &in, html,
+				     row.status == COMMENT_DISCARDED ? COMMENT_PENDING : d->status);
 		r = *out ? 0 : -ENOMEM;
 	}
 	store_rollback(c);
@@ -580,11 +765,11 @@ int submit_author_edit(struct store_conn *c, const struct submit_site *site, int
 /* The parent of a moderator's reply: it must exist, and be published
  * unless rp->approve (then *held says it must be approved).  Fills *thread
  * (caller frees).  0, COMMENT_INVALID, negative. */
-static int reply_parent(struct store_conn *c, const struct submit_reply *rp, char **thread,
-			bool *held, struct comment_error *err)
+static int reply_parent(struct store_conn *c, const struct keys *k, const struct submit_reply *rp,
+			char **thread, bool *held, struct comment_error *err)
 {
 	struct comment_row row = {0};
-	int r = comment_load(c, rp->parent, &row);
+	int r = comment_load(c, k, rp->parent, &row);
 
 	if (r < 0)
 		return r;
@@ -650,7 +835,7 @@ int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	r = reply_parent(c, rp, &in.thread, &held, err);
+	r = reply_parent(c, site->keys, rp, &in.thread, &held, err);
 	if (r == 0) {
 		moderator_email(rp->actor, email);
 		in.parent = rp->parent;
@@ -684,7 +869,10 @@ int submit_author_delete(struct store_conn *c, const struct submit_site *site, i
 		return r;
 	r = load_for_author(c, site, id, token, now, &row, err);
 	if (r == 0)
-		r = comment_store_result(comment_remove(c, id, now), err);
+		r = comment_store_result(row.status == COMMENT_DISCARDED
+					     ? comment_decoy_update(c, id, NULL, 0)
+					     : comment_remove(c, id, now),
+					 err);
 	if (r == 0)
 		r = comment_store_result(store_commit(c), err);
 	if (r == 0) {

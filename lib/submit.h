@@ -30,7 +30,10 @@
  *                                            -> pending     (first_comment)
  *   otherwise                                -> published
  * A comment the classifier holds also names the site's holds that apply.
- * Imports and moderators' replies keep the status their caller gives.
+ * Imports and moderators' replies keep the status their caller gives.  An
+ * author's edit is decided by the same rule on the new content, and never
+ * lifts the status it had (held stays held, spam stays spam): the answer
+ * would tell the author what the filter thought of the first version.
  *
  * The render time is both a rule and a signal: the classifier learns it as
  * a token (a bucket such as "<3" seconds) like any other evidence, and a
@@ -44,6 +47,7 @@
 #include "classify.h"
 #include "comment.h"
 #include "config.h"
+#include "host.h"
 #include "keys.h"
 #include "names.h"
 #include "net.h"
@@ -118,6 +122,7 @@ enum submit_reason_code {
 	SUBMIT_REASON_MODERATOR,
 	SUBMIT_REASON_TOO_FAST,
 	SUBMIT_REASON_IMPERSONATION,
+	SUBMIT_REASON_KEPT, /* an author's edit kept the earlier, stricter status */
 };
 
 struct submit_reason {
@@ -158,7 +163,9 @@ struct submit_decision {
 	struct submit_facts facts;
 	unsigned n_reasons;
 	struct submit_reason reasons[SUBMIT_REASONS_MAX];
-	struct classify_result result; /* score, deciding tokens, features (owned) */
+	struct classify_result result;	  /* score, deciding tokens, features (owned) */
+	char referrer[HOST_REFERRER_MAX]; /* the Referer as weighed and kept:
+					     "scheme://host/", "(invalid)" or "" */
 };
 
 /* Frees what the decision owns and zeroes it.  NULL-safe. */
@@ -178,8 +185,10 @@ void submit_rule(struct submit_decision *d);
 json_t *submit_reasons_json(const struct submit_decision *d);
 
 /* Scores content and gathers the facts, then applies submit_rule.  Nothing
- * is stored.  email_hash: the keyed hash of the address when content->email
- * is NULL (edits), or NULL.  0 or negative. */
+ * is stored.  email_hash: the keyed hash of the address, or NULL to hash
+ * content->email (an edit knows the hash and, for the edit window, the
+ * domain only).  The Referer is reduced to its scheme and host first
+ * (d->referrer): the rest is never weighed or kept.  0 or negative. */
 int submit_decide(struct store_conn *c, const struct submit_site *site,
 		  const struct submit_content *content, const unsigned char *email_hash,
 		  const struct submit_request *rq, struct submit_decision *d);
@@ -194,9 +203,12 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 
 /* The author's edit of comment id with its edit token, within edit_window:
  * the changed text, name or website is validated and decided again exactly
- * as a new comment with that content would be.  *out is the poster's
- * answer.  0, COMMENT_INVALID (404 unknown, 403 wrong token or window
- * closed, 422 invalid), COMMENT_UNAVAILABLE, or negative. */
+ * as a new comment with that content would be (the e-mail domain, kept
+ * sealed for the edit window, included).  *out is the poster's answer.  The
+ * edit of a discarded comment's decoy is validated alike and answered like
+ * a held comment's, never published.  0, COMMENT_INVALID (404 unknown, 403
+ * wrong token or window closed, 422 invalid), COMMENT_UNAVAILABLE, or
+ * negative. */
 int submit_author_edit(struct store_conn *c, const struct submit_site *site, int64_t id,
 		       const char *token, const struct comment_change *ch,
 		       const struct submit_request *rq, struct submit_decision *d, json_t **out,
@@ -223,8 +235,8 @@ int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
 			   const struct submit_reply *rp, int64_t now, struct submit_decision *d,
 			   json_t **out, struct comment_error *err);
 
-/* The author's deletion of comment id (same token and window).  *out is
- * {"id", "deleted": true}.  Like submit_author_edit. */
+/* The author's deletion of comment id (same token and window), a decoy's
+ * too.  *out is {"id", "deleted": true}.  Like submit_author_edit. */
 int submit_author_delete(struct store_conn *c, const struct submit_site *site, int64_t id,
 			 const char *token, int64_t now, json_t **out, struct comment_error *err);
 

@@ -2,10 +2,11 @@
  *
  * Rows are added in id order (a parent always precedes its replies); each
  * becomes {"id", "parent", "author", "url", "created", "html", "avatar",
- * "replies": [...]}.  A row whose parent was not added (hidden or on another
- * page) is left out together with its replies.  A deleted row is a
- * tombstone {"id", "parent", "deleted": true, "replies"} that the JSON keeps
- * only while something published hangs below it.
+ * "replies": [...]}.  A row whose parent was not added (it is on an
+ * earlier page of a long thread) is put at the top level with its
+ * "parent" set, for the reader to attach it there.  A deleted or hidden row
+ * is a tombstone {"id", "parent", "deleted": true, "replies"} that the JSON
+ * keeps only while something published hangs below it.
  */
 #ifndef COMMENTD_THREAD_H
 #define COMMENTD_THREAD_H
@@ -27,8 +28,12 @@ int thread_tree_new(struct thread_tree **out);
 struct thread_tree *thread_tree_free(struct thread_tree *t);
 
 /* Adds a comment (strings are copied; v->thread is ignored).  0, 1 if it
- * was left out (unknown parent, or more than THREAD_MAX_ROWS), -ENOMEM. */
+ * was left out (more than THREAD_MAX_ROWS), -ENOMEM. */
 int thread_tree_add(struct thread_tree *t, const struct comment_view *v);
+
+/* Keeps the tombstone id even without replies on this tree (they may come
+ * on a later page).  0 or -ENOMEM. */
+int thread_tree_keep(struct thread_tree *t, int64_t id);
 
 /* The top-level comments as a JSON array, oldest first at every level (the
  * caller owns *out).  0 or -ENOMEM. */

@@ -358,12 +358,13 @@ int wire_counts(const char *body, size_t len, json_t **paths, struct comment_err
 	return 0;
 }
 
-int wire_thread_query(const char *thread, const char *limit, const char *after, unsigned page_max,
-		      struct wire_thread_query *out, struct comment_error *err)
+int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
+		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err)
 {
 	unsigned long long n;
 
 	memset(out, 0, sizeof(*out));
+	out->from = (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE};
 	if (!thread)
 		return comment_fail(err, 400, "missing_thread",
 				    "Add ?thread=<page path> to say which thread to read.");
@@ -376,12 +377,17 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 					    "limit must be a whole number from 0 to %u.", page_max);
 		out->limit = (unsigned)n;
 	}
+	if (after && cursor)
+		return comment_fail(err, 400, "invalid_cursor", "Give cursor or after, not both.");
 	if (after) {
 		if (text_parse_uint(after, INT64_MAX, &n) != 0)
 			return comment_fail(err, 400, "invalid_after",
 					    "after must be a comment id.");
-		out->after = (int64_t)n;
+		out->from.root = (int64_t)n;
 	}
+	if (cursor && comment_cursor_parse(cursor, &out->from) != 0)
+		return comment_fail(err, 400, "invalid_cursor",
+				    "cursor must be the value from a previous answer.");
 	return 0;
 }
 

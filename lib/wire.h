@@ -78,16 +78,19 @@ int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
  * negative. */
 int wire_counts(const char *body, size_t len, json_t **paths, struct comment_error *err);
 
-/* GET /api/v1/comments?thread=&limit=&after=: the query's raw values (NULL
- * when absent).  limit is 0..page_max (0 or absent: the whole thread),
- * after a comment id.  0 or COMMENT_INVALID with err. */
+/* GET /api/v1/comments?thread=&limit=&after=&cursor=: the query's raw
+ * values (NULL when absent).  limit is 0..page_max top-level comments a
+ * page (0 or absent: the site's page_default); a page starts at cursor (the
+ * text from a previous answer), or after a top-level comment id (after),
+ * or at the thread's start; cursor and after do not go together.  0 or
+ * COMMENT_INVALID with err. */
 struct wire_thread_query {
 	const char *thread; /* borrowed */
 	unsigned limit;
-	int64_t after;
+	struct comment_cursor from;
 };
-int wire_thread_query(const char *thread, const char *limit, const char *after, unsigned page_max,
-		      struct wire_thread_query *out, struct comment_error *err);
+int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
+		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err);
 
 /* GET /api/v1/feed[?thread=]: the thread, when given, must be a valid
  * path.  0 or COMMENT_INVALID with err. */

@@ -46,7 +46,7 @@ absolute() {
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev publicsuffix systemd nodejs npm chromium
+libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix systemd nodejs npm chromium
 iproute2 util-linux mount nginx openssl debhelper dpkg-dev lintian
 wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server"
 

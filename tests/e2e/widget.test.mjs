@@ -215,6 +215,7 @@ function blogPage(lang, title, thread) {
 <script src="${OPEN}/embed.js" async data-thread="${thread}"></script>
 <div id="commentd"></div></main></body></html>`;
 }
+const LONG = '/2011/02/a-long-discussion';
 // The blog is a small server on its own port: a page served by a loopback
 // address may call the daemon on another loopback port (Chromium's local
 // network access rules), and its origin is in the daemon's site_origins.
@@ -230,7 +231,8 @@ async function blog(lang, title, { thread = T, hash = '', ctx = null, context = 
 				'Content-Type': 'text/html; charset=utf-8',
 				'Content-Security-Policy': `default-src 'self'; script-src 'self' ${OPEN}; style-src 'self' ${OPEN}; connect-src 'self' ${OPEN}; img-src 'self'`,
 			});
-			res.end(blogPage(l, l === 'de' ? 'Social-Media-Realitäten' : 'Social media realities', u.searchParams.get('t') || T));
+			const t = u.searchParams.get('t') || T;
+			res.end(blogPage(l, t === LONG ? 'A long discussion' : l === 'de' ? 'Social-Media-Realitäten' : 'Social media realities', t));
 		});
 		await new Promise((ok) => blogServer.listen(Number(new URL(origin).port), '127.0.0.1', ok));
 	}
@@ -301,6 +303,34 @@ test('preview: the Preview tab shows the text as it will be; lists, quotes and b
 	assert.equal(await c.locator('.cd-body blockquote').count(), 1);
 	assert.equal(await c.locator('.cd-body a[rel="nofollow ugc"]').getAttribute('href'), 'https://example.org/wiki/Foo_(bar)');
 	await ctx.close();
+	noProblems();
+});
+
+test('a long thread comes a page at a time: More comments adds the next', async () => {
+	const post1 = (text, parent) => fetch(OPEN + '/api/v1/comments', {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ thread: LONG, author: 'Lezer', email: 'lezer@example.nl', text, ...(parent ? { parent } : {}) }),
+	}).then((r) => r.json());
+	const ids = [];
+	for (let i = 1; i <= 60; i++) ids.push((await post1(`Reactie nummer ${i}.`)).id);
+	await post1('Een laat antwoord op de laatste.', ids[59]);
+	const first = await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(LONG));
+	assert.equal(first.comments.length, 50, 'the first page holds page_default (50) top-level comments');
+	assert.ok(first.cursor, 'with a cursor');
+
+	const long = await blog('en', 'A long discussion', { thread: LONG });
+	await count(long.page, /^61 comments$/);
+	const w = widget(long.page);
+	await comment(long.page, 'Reactie nummer 50.').waitFor();
+	assert.equal(await comment(long.page, 'Reactie nummer 51.').count(), 0, 'page two is not there yet');
+	const more = w.getByRole('button', { name: 'More comments' });
+	await more.click();
+	await comment(long.page, 'Reactie nummer 60.').waitFor();
+	const nested = long.page.locator(`li:has(> #comment-${ids[59]}) > ol.cd-replies > li > article`);
+	assert.match(await nested.textContent(), /Een laat antwoord/, 'the second page nests its replies');
+	assert.equal(await w.locator('article.cd-c').count(), 61, 'all 61 comments shown, each once');
+	assert.equal(await more.count(), 0, 'and no button once the thread is complete');
+	await long.ctx.close();
 	noProblems();
 });
 

@@ -1,10 +1,11 @@
 /* fuzz-query: the query strings of GET /api/v1/comments and the body of
  * POST /api/v1/counts.  The string is split into fields as form_parse does
- * (libmicrohttpd decodes the same escapes), then thread, limit and after
- * go through lib/wire's wire_thread_query as the daemon does.  The whole
- * input is also tried as a thread path itself, as a counts body
- * (wire_counts) and as an Accept-Language header (lib/lang); the query's
- * thread and lang also as GET /api/v1/feed and the pages read them. */
+ * (libmicrohttpd decodes the same escapes), then thread, limit, after and
+ * cursor go through lib/wire's wire_thread_query as the daemon does; a
+ * cursor that parses formats back to the same text.  The whole input is
+ * also tried as a thread path itself, as a counts body (wire_counts) and as
+ * an Accept-Language header (lib/lang); the query's thread and lang also as
+ * GET /api/v1/feed and the pages read them. */
 #include "fuzz.h"
 
 #include "comment.h"
@@ -50,11 +51,17 @@ static void check_query(const struct form *f)
 
 	if (thread)
 		check_thread(thread);
-	r = wire_thread_query(thread, form_get(f, "limit"), form_get(f, "after"), PAGE_MAX, &tq,
-			      &err);
+	r = wire_thread_query(thread, form_get(f, "limit"), form_get(f, "after"),
+			      form_get(f, "cursor"), PAGE_MAX, &tq, &err);
 	if (r == 0) {
 		check_thread(tq.thread);
-		fuzz_assert(tq.limit <= PAGE_MAX && tq.after >= 0);
+		fuzz_assert(tq.limit <= PAGE_MAX && tq.from.root >= 0 && tq.from.row >= 0);
+		fuzz_assert(tq.from.sort == COMMENT_SORT_OLDEST);
+		if (form_get(f, "cursor")) {
+			char again[COMMENT_CURSOR_MAX];
+			fuzz_assert(comment_cursor_format(&tq.from, again) == 0);
+			fuzz_assert(comment_cursor_parse(again, &tq.from) == 0);
+		}
 	} else {
 		fuzz_assert(r == COMMENT_INVALID && err.code && err.message[0]);
 	}

@@ -132,6 +132,38 @@ static void check_html(const char *html)
 		fuzz_assert(strncasecmp(p, "<script", 7) != 0);
 }
 
+/* render_visit (what lib/policy reads): every link it reports is one the
+ * HTML carries, and every piece of text is valid UTF-8. */
+struct visited {
+	unsigned links;
+};
+
+static void on_link(const char *url, void *u)
+{
+	fuzz_assert(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0 ||
+		    strncasecmp(url, "mailto:", 7) == 0);
+	((struct visited *)u)->links++;
+}
+
+static void on_text(const char *s, size_t len, bool in_link, void *u)
+{
+	(void)in_link;
+	(void)u;
+	fuzz_assert(text_utf8_valid(s, len, NULL));
+}
+
+static void check_visit(const uint8_t *data, size_t size, const char *html)
+{
+	struct visited v = {0};
+	struct render_visitor rv = {on_link, on_text, &v};
+	unsigned anchors = 0;
+
+	fuzz_assert(render_visit((const char *)data, size, &rv) == 0);
+	for (const char *p = html; (p = strstr(p, "<a href=")); p++)
+		anchors++;
+	fuzz_assert(v.links == anchors);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *html = NULL;
@@ -149,6 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* cmark replaces invalid UTF-8 and NULs (CMARK_OPT_VALIDATE_UTF8). */
 	fuzz_assert(text_utf8_valid(html, strlen(html), NULL));
 	check_html(html);
+	check_visit(data, size, html);
 	free(html);
 
 	/* markup_text (the feeds' and pages' text) on the same bytes: valid

@@ -379,6 +379,24 @@ class Daemon:
         q.update(params)
         return self.get("/api/v1/comments?" + urlencode(q))
 
+    def thread_all(self, thread):
+        """The whole thread: its pages' answers joined by following the
+        cursors ("comments" holds every page's top-level list in order; a
+        reply continued from an earlier page comes with its parent set)."""
+        out = {"thread": thread, "count": 0, "comments": []}
+        params = {}
+        for _ in range(10000):
+            r = self.thread(thread, **params)
+            j = r.json() if r.status == 200 else None
+            if not j:
+                break
+            out["count"] = j.get("count", 0)
+            out["comments"].extend(j.get("comments", []))
+            if not j.get("cursor"):
+                break
+            params = {"cursor": j["cursor"]}
+        return out
+
     def comment(self, thread, text, author="Tester", email="tester@example.org", **extra):
         body = {"thread": thread, "author": author, "email": email, "text": text}
         body.update(extra)
@@ -391,9 +409,11 @@ class Daemon:
         self.cleanup()
 
 
-def raw_request(port, data, timeout=10, read=True):
-    """Sends raw bytes and returns the raw answer (for malformed requests)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def raw_request(port, data, timeout=10, read=True, source=None):
+    """Sends raw bytes and returns the raw answer (for malformed requests);
+    source: the loopback address to send from (another client)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     s.sendall(data)
     out = b""
     if read:

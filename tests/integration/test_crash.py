@@ -64,7 +64,7 @@ def main():
         d.start()
         served = set()
         for i in range(3):
-            stack = list(d.thread("/crash/%d" % i).json()["comments"])
+            stack = list(d.thread_all("/crash/%d" % i)["comments"])
             while stack:
                 c = stack.pop()
                 served.add(c["id"])

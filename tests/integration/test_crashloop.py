@@ -122,7 +122,7 @@ def main():
         d.start()
         served = set()
         for t in THREADS:
-            j = d.thread(t).json() or {}
+            j = d.thread_all(t)
             stack = list(j.get("comments", []))
             while stack:
                 c = stack.pop()

@@ -85,7 +85,7 @@ def storage_error(r):
 
 
 def served_ids(d, thread):
-    j = d.thread(thread).json() or {}
+    j = d.thread_all(thread)
     out = set()
     stack = list(j.get("comments", []))
     while stack:

@@ -223,9 +223,15 @@ def location_on(host, path_prefix=None):
 
 
 def thread_count(n):
+    """The thread answer's count is n (None: any number), with a list of
+    comments and a cursor member."""
     def check(a):
         j = a.json() or {}
-        return None if j.get("count") == n else "count %r, want %r" % (j.get("count"), n)
+        if not isinstance(j.get("comments"), list) or "cursor" not in j:
+            return "not a thread page: %r" % j
+        if n is not None and j.get("count") != n:
+            return "count %r, want %r" % (j.get("count"), n)
+        return None
     return check
 
 
@@ -434,6 +440,21 @@ CASES = [
 ] + [
     ("CRLF in a GET thread", get_thread("/a%0D%0ASet-Cookie:%20x=1"), {422},
      json_error("invalid_thread")),
+    # --- pages and cursors (issue #13): a cursor is ours or refused
+] + [
+    ("cursor %r" % c[:24], get_thread("/hostile&cursor=" + quote(c, safe="%")), {400},
+     json_error("invalid_cursor"))
+    for c in ("", "x", "!!!!", "MTpvOjA6MDow=", "MTp6OjA6MDow", "MjpvOjA6MDow",
+              "MTpvOi0xOjA6MA", "MTpvOjA6OTk5OTk5OTk5OTk5OTk5OTk5OTk6MA", "MTpvOjA6MDow" * 10,
+              "A" * 5000, "%2e%2e%2f", "MTpvOjA6MDowOg", "MTpvOjE6Mjoz%0A")
+] + [
+    ("cursor with after", get_thread("/hostile&after=1&cursor=MTpvOjA6MDow"), {400},
+     json_error("invalid_cursor")),
+    ("cursor far past the end", get_thread("/hostile&cursor=" + "MTpvOjA6OTAwMDAwMDAwOjA"),
+     {200}, thread_count(None)),
+    ("limit past page_max", get_thread("/hostile&limit=201"), {400}, json_error("invalid_limit")),
+    ("limit 1e9", get_thread("/hostile&limit=1000000000"), {400}, json_error("invalid_limit")),
+    ("two cursors", get_thread("/hostile&cursor=x&cursor=y"), {400}, json_error()),
     # --- redirect of form posts
     ("form redirect on site", form_comment(redirect=ORIGIN + "/p/1?x=1"), {303},
      location_on("blog.example.nl", "/p/1")),
@@ -698,7 +719,9 @@ def idle_connections(n=2000):
     # in FIN-WAIT-2).  The flood is tried once more before it counts as a
     # failure.
     for attempt in (1, 2):
-        d = Daemon({"connections": str(n + 500), "timeout": "600"}).start()
+        # Idle means no headers: header_timeout is raised with timeout.
+        d = Daemon({"connections": str(n + 500), "timeout": "600",
+                    "header_timeout": "600"}).start()
         socks = open_idle(d.port, n, d)
         deadline = time.monotonic() + 15  # dropped SYNs are retried after 1, 3, 7 s
         while daemon_fds(d) < n and time.monotonic() < deadline:

@@ -123,8 +123,7 @@ def served(d, labels):
     """Every comment the daemon serves in the threads of these rounds."""
     out = {}
     for label in labels:
-        r = d.thread("/pc/%s" % label, limit=0)
-        for c in (r.json() or {}).get("comments", []):
+        for c in d.thread_all("/pc/%s" % label)["comments"]:
             out[c["id"]] = c["html"]
     return out
 

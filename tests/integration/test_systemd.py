@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (COMMENTCTL, COMMENTD, SOURCE_ROOT, Daemon, diag, done, is_eq,  # noqa: E402
-                     ok, raw_status, skip)
+                     ok, raw_status, skip, walk)
 
 
 def free_port():
@@ -321,8 +321,7 @@ def backup_and_restore():
         is_eq((r.status, r.json()), (200, want), "the restored database is served (counts)")
         ids = set()
         for path in want:
-            rr = d.thread(path, limit=0)
-            ids |= {c["id"] for c in rr.json().get("comments", [])}
+            ids |= {c["id"] for c in walk(d.thread_all(path)["comments"])}
         ok(before <= ids, "every comment acknowledged before the backup is served again")
         r = d.comment("/backup/0", "after the restore")
         is_eq(r.status, 201, "and it takes new comments")

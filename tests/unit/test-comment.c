@@ -4,6 +4,8 @@
 #include "fixture.h"
 #include "tap.h"
 
+#include <stdarg.h>
+
 #include "comment.h"
 #include "config.h"
 #include "keys.h"
@@ -498,6 +500,19 @@ static int64_t count_sql(const char *sql, const char *arg)
 	return n;
 }
 
+/* A page of thread: roots top-level comments after top-level id `after`,
+ * with no row or byte budget to speak of. */
+static int page(const char *thread, unsigned roots, int64_t after, json_t **out)
+{
+	struct comment_page_query q = {thread,
+				       {COMMENT_SORT_OLDEST, 0, after, COMMENT_ROW_DONE},
+				       roots,
+				       100000,
+				       (size_t)1 << 30};
+
+	return comment_thread_page(conn, &q, out);
+}
+
 static void tree_shape(json_t *arr, char *out, size_t cap, const int64_t *ids, size_t nids)
 {
 	size_t i;
@@ -525,6 +540,279 @@ static void tree_shape(json_t *arr, char *out, size_t cap, const int64_t *ids, s
 			snprintf(out + len, cap - len, ")");
 		}
 	}
+}
+
+/* ---- pages: every shape of thread, every budget ---- */
+
+struct walk {
+	int64_t seen[4096]; /* published comments met, in order */
+	size_t n_seen;
+	int64_t nodes[8192]; /* every node met (tombstones too) */
+	size_t n_nodes;
+	int problems;
+	size_t page_rows;
+};
+
+static void problem(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct walk *w, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w->problems++;
+	diag("%s", msg);
+}
+
+static bool met(const struct walk *w, int64_t id)
+{
+	for (size_t i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i] == id)
+			return true;
+	return false;
+}
+
+/* Checks a page's nodes: replies sit under their parent; a top-level
+ * reply's parent was met before; nothing is met twice. */
+static void walk_nodes(struct walk *w, json_t *list, int64_t enclosing)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(list, i, n)
+	{
+		int64_t id = json_integer_value(json_object_get(n, "id"));
+		json_t *parent = json_object_get(n, "parent");
+		bool deleted = json_is_true(json_object_get(n, "deleted"));
+
+		if (enclosing && json_integer_value(parent) != enclosing)
+			problem(w, "%lld nested under %lld but says parent %lld", (long long)id,
+				(long long)enclosing, (long long)json_integer_value(parent));
+		if (!enclosing && !json_is_null(parent) && !met(w, json_integer_value(parent)))
+			problem(w, "%lld at the top of a page, parent %lld not met before",
+				(long long)id, (long long)json_integer_value(parent));
+		if (met(w, id))
+			problem(w, "%lld met twice", (long long)id);
+		if (deleted && (json_object_get(n, "html") || json_object_get(n, "author")))
+			problem(w, "tombstone %lld shows content", (long long)id);
+		if (w->n_nodes < 8192)
+			w->nodes[w->n_nodes++] = id;
+		if (!deleted && w->n_seen < 4096)
+			w->seen[w->n_seen++] = id;
+		w->page_rows++;
+		walk_nodes(w, json_object_get(n, "replies"), id);
+	}
+}
+
+/* Reads thread page by page with the budgets; checks every page and that
+ * the published comments met are exactly those of the thread, each once,
+ * and that count says so.  Returns the pages read (0 on a problem). */
+static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size_t bytes)
+{
+	struct comment_page_query q = {
+	    thread, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, roots, rows, bytes};
+	struct walk *w = calloc(1, sizeof(*w));
+	size_t pages = 0;
+	int64_t want = count_sql("SELECT count(*) FROM comments WHERE status = 'published' AND "
+				 "thread_id = (SELECT id FROM threads WHERE path = ?1)",
+				 thread);
+	int64_t all = count_sql("SELECT count(*) FROM comments WHERE "
+				"thread_id = (SELECT id FROM threads WHERE path = ?1)",
+				thread);
+	bool more = true;
+
+	while (more && pages <= (size_t)all + 2 && !w->problems) {
+		json_t *out = NULL;
+		const char *cursor;
+
+		if (comment_thread_page(conn, &q, &out) != 0) {
+			w->problems++;
+			break;
+		}
+		pages++;
+		w->page_rows = 0;
+		walk_nodes(w, json_object_get(out, "comments"), 0);
+		if (json_integer_value(json_object_get(out, "count")) != want)
+			problem(w, "count %lld, want %lld",
+				(long long)json_integer_value(json_object_get(out, "count")),
+				(long long)want);
+		if (w->page_rows > (rows ? rows : 1) && bytes >= 100000)
+			problem(w, "page %zu has %zu rows (budget %u)", pages, w->page_rows, rows);
+		cursor = json_string_value(json_object_get(out, "cursor"));
+		more = cursor != NULL;
+		if (more && comment_cursor_parse(cursor, &q.from) != 0)
+			problem(w, "cursor %s does not parse", cursor);
+		json_decref(out);
+	}
+	if (more)
+		problem(w, "no end after %zu pages", pages);
+	if ((int64_t)w->n_seen != want)
+		problem(w, "met %zu published comments, want %lld", w->n_seen, (long long)want);
+	{
+		size_t problems = (size_t)w->problems;
+		free(w);
+		return problems ? 0 : pages;
+	}
+}
+
+/* Sets a comment's status by hand (a moderator's later decision). */
+static void set_status(int64_t id, const char *status)
+{
+	char sql[120];
+
+	snprintf(sql, sizeof(sql), "UPDATE comments SET status = '%s' WHERE id = %lld", status,
+		 (long long)id);
+	sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
+}
+
+static void tombstone(int64_t id)
+{
+	store_begin(conn);
+	comment_remove(conn, id, time(NULL));
+	store_commit(conn);
+}
+
+static void test_pages(void)
+{
+	static const unsigned roots[] = {1, 3, 50};
+	static const unsigned rows[] = {1, 2, 5, 17, 300};
+	static const size_t bytes[] = {1, 3000, (size_t)1 << 30};
+	struct config *c = NULL;
+	struct comment_error err;
+	char e[CONFIG_ERR_MAX], name[32];
+	int64_t ids[400];
+	uint32_t rnd = 12345;
+	size_t checked = 0, failed = 0;
+
+	config_new(&c);
+	config_set(c, "max_depth", "50", e);
+	/* One wide: a comment with 120 replies. */
+	ids[0] = create(c, "/wide", 0, "w@example.org", "the root", COMMENT_PUBLISHED, &err, NULL);
+	for (int i = 1; i <= 120; i++)
+		create(c, "/wide", ids[0], "r@example.org", "a reply", COMMENT_PUBLISHED, &err,
+		       NULL);
+	create(c, "/wide", 0, "w@example.org", "after the wide one", COMMENT_PUBLISHED, &err, NULL);
+	/* One deep: a chain of 60 replies (the depth cap turns the end flat). */
+	ids[0] = create(c, "/deep", 0, "d@example.org", "link", COMMENT_PUBLISHED, &err, NULL);
+	for (int i = 1; i < 60; i++)
+		ids[i] = create(c, "/deep", ids[i - 1], "d@example.org", "link", COMMENT_PUBLISHED,
+				&err, NULL);
+	/* Many top-level comments with a few replies each. */
+	for (int i = 0; i < 90; i++) {
+		int64_t top =
+		    create(c, "/many", 0, "m@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
+		for (int k = 0; k < i % 4; k++)
+			create(c, "/many", top, "n@example.org", "reply", COMMENT_PUBLISHED, &err,
+			       NULL);
+	}
+	/* Random trees where moderators later hid, filed as spam or deleted
+	 * comments with replies below them. */
+	for (int t = 0; t < 6; t++) {
+		snprintf(name, sizeof(name), "/mixed-%d", t);
+		for (int i = 0; i < 80; i++) {
+			int64_t parent = 0;
+			rnd = rnd * 1103515245u + 12345u;
+			if (i > 0 && (rnd >> 16) % 3)
+				parent = ids[(rnd >> 8) % (unsigned)i];
+			ids[i] = create(c, name, parent, "x@example.org", "mixed",
+					COMMENT_PUBLISHED, &err, NULL);
+			if (ids[i] < 0)
+				ids[i] = ids[0];
+		}
+		for (int i = 0; i < 80; i++) {
+			rnd = rnd * 1103515245u + 12345u;
+			switch ((rnd >> 16) % 7) {
+			case 0:
+				set_status(ids[i], "spam");
+				break;
+			case 1:
+				set_status(ids[i], "pending");
+				break;
+			case 2:
+				tombstone(ids[i]);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	config_free(c);
+
+	const char *threads[] = {"/wide",    "/deep",	 "/many",    "/mixed-0",
+				 "/mixed-1", "/mixed-2", "/mixed-3", "/mixed-4",
+				 "/mixed-5", "/page",	 "/post",    "/hide"};
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++)
+		for (size_t a = 0; a < 3; a++)
+			for (size_t b = 0; b < 5; b++)
+				for (size_t k = 0; k < 3; k++) {
+					checked++;
+					if (read_pages(threads[t], roots[a], rows[b], bytes[k]) ==
+					    0) {
+						failed++;
+						diag("%s roots %u rows %u bytes %zu", threads[t],
+						     roots[a], rows[b], bytes[k]);
+					}
+				}
+	is_int(failed, 0,
+	       "%zu ways to page 12 threads: every published comment exactly once, under its "
+	       "parent or after it, counted as seen, every page within its budget",
+	       checked);
+	is_int(read_pages("/wide", 50, 10, (size_t)1 << 30), 13,
+	       "a comment with 120 replies takes 13 pages of 10 rows");
+	is_int(read_pages("/many", 50, 10000, (size_t)1 << 30), 2,
+	       "90 top-level comments take two pages of 50");
+	is_int(read_pages("/wide", 50, 1, 1), 122, "a budget of one row: one comment a page");
+	{
+		/* The byte budget: a page stops after the row that fills it. */
+		struct comment_page_query q = {
+		    "/many", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 50, 10000, 2000};
+		json_t *out = NULL;
+		comment_thread_page(conn, &q, &out);
+		char *dump = json_dumps(out, JSON_COMPACT);
+		ok(dump && strlen(dump) < 2000 + 600, "a 2000-byte budget gives a small page (%zu)",
+		   dump ? strlen(dump) : 0);
+		ok(json_is_string(json_object_get(out, "cursor")), "with a cursor for the rest");
+		free(dump);
+		json_decref(out);
+	}
+}
+
+static void test_cursor(void)
+{
+	struct comment_cursor cur = {COMMENT_SORT_OLDEST, 0, 42, COMMENT_ROW_DONE}, back;
+	char text[COMMENT_CURSOR_MAX];
+	static const char *const bad[] = {
+	    "",
+	    "x",
+	    "MTpvOjA6NDI",
+	    "@@@@",
+	    "MTpvOjA6NDI6",
+	    "MTp4OjA6NDI6MQ",			      /* sort x */
+	    "MjpvOjA6NDI6MQ",			      /* version 2 */
+	    "MTpvOi0xOjQyOjE",			      /* key -1 */
+	    "MTpvOjA6NDI6MTo",			      /* trailing : */
+	    "MTpvOjA6OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ", /* 20 digits */
+	    "MTpvOjA6NDI6MQ==",			      /* padding */
+	    "MTpvOjA6NDI6MQ\n",
+	};
+
+	is_int(comment_cursor_format(&cur, text), 0, "a cursor formats");
+	ok(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+	       strlen(text),
+	   "as base64url text (%s)", text);
+	is_int(comment_cursor_parse(text, &back), 0, "and parses back");
+	ok(back.sort == cur.sort && back.key == 0 && back.root == 42 && back.row == INT64_MAX,
+	   "to the same position");
+	cur.row = 7;
+	cur.key = 3;
+	comment_cursor_format(&cur, text);
+	comment_cursor_parse(text, &back);
+	ok(back.row == 7 && back.key == 3, "a position inside a comment's replies, a sort key");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		is_int(comment_cursor_parse(bad[i], &back), 1, "not a cursor: \"%s\"", vis(bad[i]));
+	ok(comment_cursor_parse(NULL, &back) == 1, "NULL is not a cursor");
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -613,8 +901,9 @@ static void test_store(void)
 		keys_hash(keys, KEYS_EMAIL, "secret.person@example.org", 25, want);
 		sqlite3_prepare_v2(
 		    store_db(conn),
-		    "SELECT email_hash, depth, root_id, text, ip FROM comments WHERE id=?1", -1, &q,
-		    NULL);
+		    "SELECT email_hash, depth, root_id, text, ip, ip_sealed, email_domain_sealed"
+		    " FROM comments WHERE id=?1",
+		    -1, &q, NULL);
 		sqlite3_bind_int64(q, 1, A);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
@@ -623,10 +912,23 @@ static void test_store(void)
 			is_int(sqlite3_column_int64(q, 2), A, "and is its own root");
 			is_str((const char *)sqlite3_column_text(q, 3), "Hello *world*",
 			       "the text is stored as written");
-			is_str((const char *)sqlite3_column_text(q, 4), "192.0.2.1",
-			       "the ip is kept");
+			ok(sqlite3_column_type(q, 4) == SQLITE_NULL, "the ip is not kept in clear");
+			ok(sqlite3_column_bytes(q, 5) ==
+			       (int)strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
+			   "but sealed (%d bytes)", sqlite3_column_bytes(q, 5));
+			ok(sqlite3_column_bytes(q, 6) > KEYS_SEAL_OVERHEAD,
+			   "so is the e-mail domain");
 		}
 		sqlite3_finalize(q);
+		{
+			struct comment_row row;
+			is_int(comment_load(conn, keys, A, &row), 1, "comment_load with the key");
+			is_str(row.ip, "192.0.2.1", "opens the address");
+			comment_row_clear(&row);
+			is_int(comment_load(conn, NULL, A, &row), 1, "comment_load without it");
+			ok(row.ip == NULL && row.email_domain == NULL, "opens nothing");
+			comment_row_clear(&row);
+		}
 		ok(same, "email_hash is keys_hash(KEYS_EMAIL, normalised address)");
 	}
 
@@ -658,7 +960,7 @@ static void test_store(void)
 	ids[4] = E;
 	ids[5] = X;
 
-	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread");
+	is_int(page("/post", 1000, 0, &t), 0, "comment_thread_page");
 	is_str(json_string_value(json_object_get(t, "thread")), "/post", "thread member");
 	is_int(json_integer_value(json_object_get(t, "count")), 6, "count of published comments");
 	shape[0] = '\0';
@@ -669,6 +971,7 @@ static void test_store(void)
 		ok(dump && !strstr(dump, "@example.org") && !strstr(dump, "192.0.2.1") &&
 		       !strstr(dump, "test-agent"),
 		   "the public thread holds no e-mail, ip or user agent");
+		ok(json_is_null(json_object_get(t, "cursor")), "the whole thread: no cursor");
 		free(dump);
 	}
 	json_decref(t);
@@ -735,8 +1038,8 @@ static void test_store(void)
 		ok(sqlite3_get_autocommit(store_db(conn)), "no transaction is left open");
 	}
 
-	/* Hidden comments stay out of the thread; so do their replies. */
-	is_int(comment_thread(conn, "/post", 0, 0, &t), 0, "comment_thread again");
+	/* Hidden comments stay out of the thread. */
+	is_int(page("/post", 1000, 0, &t), 0, "comment_thread_page again");
 	is_int(json_integer_value(json_object_get(t, "count")), 6,
 	       "pending and spam comments are not counted");
 	shape[0] = '\0';
@@ -754,14 +1057,26 @@ static void test_store(void)
 		snprintf(sql, sizeof(sql), "UPDATE comments SET status='spam' WHERE id=%lld",
 			 (long long)H);
 		sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
-		comment_thread(conn, "/hide", 0, 0, &t);
-		is_int(json_array_size(json_object_get(t, "comments")), 0,
-		       "the reply of a comment moved to spam is not shown");
+		page("/hide", 1000, 0, &t);
+		{
+			json_t *top = json_array_get(json_object_get(t, "comments"), 0);
+			json_t *reply = json_array_get(json_object_get(top, "replies"), 0);
+			ok(json_array_size(json_object_get(t, "comments")) == 1 &&
+			       json_integer_value(json_object_get(top, "id")) == H &&
+			       json_is_true(json_object_get(top, "deleted")) &&
+			       !json_object_get(top, "html") && !json_object_get(top, "author"),
+			   "a comment moved to spam shows as a tombstone, without its content");
+			ok(json_integer_value(json_object_get(reply, "id")) == HR &&
+			       json_object_get(reply, "html"),
+			   "with its published reply beneath it");
+			is_int(json_integer_value(json_object_get(t, "count")), 1,
+			       "which is counted: count is what readers see");
+		}
 		json_decref(t);
 	}
 
 	/* Unknown thread. */
-	is_int(comment_thread(conn, "/nothing-here", 0, 0, &t), 0, "an unknown thread");
+	is_int(page("/nothing-here", 50, 0, &t), 0, "an unknown thread");
 	is_int(json_integer_value(json_object_get(t, "count")), 0, "has count 0");
 	ok(json_is_array(json_object_get(t, "comments")) &&
 	       json_array_size(json_object_get(t, "comments")) == 0,
@@ -786,7 +1101,7 @@ static void test_store(void)
 				    rep[1], rep[2], rep[3], rep[4], late};
 		(void)want;
 
-		comment_thread(conn, "/page", 2, 0, &t);
+		page("/page", 2, 0, &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "A(F K) B(G)",
@@ -794,50 +1109,61 @@ static void test_store(void)
 		is_int(json_integer_value(json_object_get(t, "count")), 11,
 		       "count is the whole thread's");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[1], &t);
+		page("/page", 2, top[1], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "C(H) D(I)", "after the second: the next two");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[3], &t);
+		page("/page", 2, top[3], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "E(J)", "then the last");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, top[4], &t);
+		page("/page", 2, top[4], &t);
 		is_int(json_array_size(json_object_get(t, "comments")), 0, "then nothing");
 		json_decref(t);
-		comment_thread(conn, "/page", 0, top[2], &t);
+		page("/page", 1000, top[2], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
-		is_str(shape, "D(I) E(J)", "limit 0 after the third: all the rest");
+		is_str(shape, "D(I) E(J)", "a large limit after the third: all the rest");
 		json_decref(t);
-		comment_thread(conn, "/page", 2, rep[0], &t);
+		page("/page", 2, rep[0], &t);
 		shape[0] = '\0';
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "B(G) C(H)", "after a reply id: top-level ids after it");
 		json_decref(t);
-		/* One conversation: the top-level ancestor with all replies. */
-		comment_conversation(conn, "/page", late, &t);
-		shape[0] = '\0';
-		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
-		is_str(shape, "A(F K)", "the conversation of a reply");
-		is_int(json_integer_value(json_object_get(t, "count")), 11,
-		       "count is still the whole thread's");
-		json_decref(t);
-		comment_conversation(conn, "/page", top[2], &t);
-		shape[0] = '\0';
-		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
-		is_str(shape, "C(H)", "the conversation of a top-level comment");
-		json_decref(t);
-		comment_conversation(conn, "/post", top[2], &t);
-		is_int(json_array_size(json_object_get(t, "comments")), 0,
-		       "a comment of another thread: nothing");
-		json_decref(t);
-		comment_conversation(conn, "/page", 999999, &t);
-		is_int(json_array_size(json_object_get(t, "comments")), 0,
-		       "an unknown id: nothing");
-		json_decref(t);
+		/* One conversation: a page of one top-level comment from where
+		 * comment_conversation_start puts it. */
+		{
+			struct comment_page_query q = {"/page", {0}, 1, 100000, (size_t)1 << 30};
+			is_int(comment_conversation_start(conn, "/page", late, COMMENT_SORT_OLDEST,
+							  &q.from),
+			       1, "the conversation of a reply");
+			ok(q.from.root == top[0] && q.from.row == 0 &&
+			       q.from.sort == COMMENT_SORT_OLDEST,
+			   "  starts at its top-level comment");
+			comment_thread_page(conn, &q, &t);
+			shape[0] = '\0';
+			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+			is_str(shape, "A(F K)", "  which comes with all its replies");
+			is_int(json_integer_value(json_object_get(t, "count")), 11,
+			       "  count is still the whole thread's");
+			json_decref(t);
+			is_int(comment_conversation_start(conn, "/page", top[2],
+							  COMMENT_SORT_OLDEST, &q.from),
+			       1, "the conversation of a top-level comment");
+			comment_thread_page(conn, &q, &t);
+			shape[0] = '\0';
+			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+			is_str(shape, "C(H)", "  is that comment with its reply");
+			json_decref(t);
+			is_int(comment_conversation_start(conn, "/post", top[2],
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "a comment of another thread: none");
+			is_int(comment_conversation_start(conn, "/page", 999999,
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "an unknown id: none");
+		}
 	}
 
 	/* Counts. */
@@ -867,6 +1193,8 @@ static void test_store(void)
 			 "/page"),
 	       3, "/page: three addresses, three distinct hashes");
 
+	test_pages();
+	test_cursor();
 	store_release(st, conn);
 	conn = NULL;
 
@@ -879,7 +1207,9 @@ static void test_store(void)
 						      "Secret.Person",
 						      "b@example.org",
 						      "p@example.org",
-						      "example.org"};
+						      "example.org",
+						      "192.0.2.1",
+						      "192.0.2.0"};
 		size_t total = 0;
 		int found = 0;
 		for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
@@ -898,7 +1228,8 @@ static void test_store(void)
 			free(data);
 		}
 		ok(total > 0, "read %zu bytes of database files while open", total);
-		is_int(found, 0, "no e-mail address (or part) in the database files");
+		is_int(found, 0,
+		       "no e-mail address (or part) or client address in the database files");
 		/* The check can fail: the text of a comment is there. */
 		char *data;
 		size_t len, len2;

@@ -64,6 +64,44 @@ static struct keys *load(const char *name, const void *data, size_t len, int *r)
 	return k;
 }
 
+/* Sealing: what is kept for a while is only ciphertext without the key. */
+static void test_seal(struct keys *k, struct keys *k2)
+{
+	static const char *const values[] = {"203.0.113.7", "2001:db8::1", "example.org", "x", ""};
+	unsigned char sealed[64 + KEYS_SEAL_OVERHEAD], again[64 + KEYS_SEAL_OVERHEAD];
+	unsigned char plain[64];
+	char p1[KEYS_PSEUDONYM_MAX], p2[KEYS_PSEUDONYM_MAX], p3[KEYS_PSEUDONYM_MAX];
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+		size_t n = strlen(values[i]);
+		keys_seal(k, values[i], n, sealed);
+		keys_seal(k, values[i], n, again);
+		ok(memcmp(sealed, again, n + KEYS_SEAL_OVERHEAD) != 0,
+		   "sealing \"%s\" twice gives two ciphertexts (random nonce)", values[i]);
+		ok(n < 4 || !memmem(sealed, n + KEYS_SEAL_OVERHEAD, values[i], n),
+		   "and the value is not in it");
+		memset(plain, 0, sizeof(plain));
+		is_int(keys_unseal(k, sealed, n + KEYS_SEAL_OVERHEAD, plain), 0, "it opens");
+		ok(memcmp(plain, values[i], n) == 0, "to \"%s\"", values[i]);
+		is_int(keys_unseal(k2, sealed, n + KEYS_SEAL_OVERHEAD, plain), KEYS_INVALID,
+		       "not with another key");
+		sealed[KEYS_SEAL_OVERHEAD / 2] ^= 1;
+		is_int(keys_unseal(k, sealed, n + KEYS_SEAL_OVERHEAD, plain), KEYS_INVALID,
+		       "nor when changed");
+	}
+	is_int(keys_unseal(k, sealed, KEYS_SEAL_OVERHEAD - 1, plain), KEYS_INVALID,
+	       "too short to be sealed");
+	keys_pseudonym(k, "example.org", 11, p1);
+	keys_pseudonym(k, "example.org", 11, p2);
+	keys_pseudonym(k, "example.net", 11, p3);
+	ok(p1[0] == '#' && strlen(p1) == KEYS_PSEUDONYM_MAX - 1, "a pseudonym is # and 12 hex (%s)",
+	   p1);
+	is_str(p1, p2, "the same value, the same pseudonym");
+	ok(strcmp(p1, p3) != 0, "another value, another one");
+	keys_pseudonym(k2, "example.org", 11, p3);
+	ok(strcmp(p1, p3) != 0, "another key, another one");
+}
+
 int main(void)
 {
 	unsigned char master[KEYS_MASTER_BYTES], other[KEYS_MASTER_BYTES];
@@ -81,6 +119,7 @@ int main(void)
 	}
 	is_int(keys_new_from_bytes(&k, master), 0, "keys from bytes");
 	is_int(keys_new_from_bytes(&k2, other), 0, "keys from other bytes");
+	test_seal(k, k2);
 
 	/* Key files. */
 	kfile = load("raw.key", master, sizeof(master), &r);

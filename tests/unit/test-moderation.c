@@ -260,7 +260,7 @@ static const char *list_ids(const char *status, const char *thread, const char *
 	json_t *out = NULL;
 	const char *s;
 
-	if (moderation_list(conn, &mq, &out) != 0)
+	if (moderation_list(conn, keys, &mq, &out) != 0)
 		return "(error)";
 	s = ids_of(out, named, n_named);
 	if (next) {
@@ -383,7 +383,7 @@ static void test_list(void)
 		char hex[13];
 		unsigned char h[KEYS_HASH_BYTES];
 
-		is_int(moderation_list(conn, &mq, &out), 0, "moderation_list");
+		is_int(moderation_list(conn, keys, &mq, &out), 0, "moderation_list");
 		json_array_foreach(json_object_get(out, "comments"), i, e)
 		{
 			if (json_integer_value(json_object_get(e, "id")) == L[0])
@@ -465,7 +465,7 @@ static void test_list(void)
 		struct moderation_query mq = {
 		    .thread = "/list/b", .status = "published", .limit = 1, .before = L[4]};
 		json_t *out = NULL;
-		moderation_list(conn, &mq, &out);
+		moderation_list(conn, keys, &mq, &out);
 		json_t *row = json_array_get(json_object_get(out, "comments"), 0);
 		ok(json_integer_value(json_object_get(row, "id")) == L[3] &&
 		       json_is_null(json_object_get(row, "score")) &&
@@ -710,7 +710,7 @@ static json_t *edit(int64_t id, const char *text, const char *author, int *r,
 	json_t *out = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*r = moderation_edit(conn, cl, cfg, "mod", id, &ch, &out, err);
+	*r = moderation_edit(conn, cl, cfg, keys, "mod", id, &ch, &out, err);
 	comment_change_clear(&ch);
 	return out;
 }
@@ -865,9 +865,14 @@ static void test_stats(void)
 	uint64_t ns, nh;
 	int64_t now = (int64_t)time(NULL), ids[3] = {0};
 
-	is_int(comment_discard(conn, now, &ids[0], &err), 0, "a discard is counted");
-	is_int(comment_discard(conn, now, &ids[1], &err), 0, "a second one");
-	is_int(comment_discard(conn, now - 3 * DAY, &ids[2], &err), 0, "one three days ago");
+	unsigned char h[KEYS_HASH_BYTES] = {1};
+
+	is_int(comment_discard(conn, now, h, NULL, 0, &ids[0], &err), 0, "a discard is counted");
+	is_int(comment_discard(conn, now, h, NULL, 0, &ids[1], &err), 0, "a second one");
+	is_int(comment_discard(conn, now - 3 * DAY, h, "x", 1, &ids[2], &err), 0,
+	       "one three days ago");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id IN (?1)", ids[0]), 1,
+	       "each leaves a decoy record");
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
 	is_int(moderation_stats(conn, cl, &cs, &out), 0, "moderation_stats");
@@ -971,9 +976,11 @@ static void test_series(void)
 	mk("/series", 0, "Promo", "Koop nu goedkope dingen.", COMMENT_SPAM);
 	int64_t spam_id = mk("/series", 0, "Promo2", "Koop nu nog meer dingen.", COMMENT_SPAM);
 	{
+		unsigned char h[KEYS_HASH_BYTES] = {0};
 		int64_t x;
-		is_int(comment_discard(conn, now, &x, &err), 0, "a discard today");
-		is_int(comment_discard(conn, now - 2 * DAY, &x, &err), 0, "one two days ago");
+		is_int(comment_discard(conn, now, h, NULL, 0, &x, &err), 0, "a discard today");
+		is_int(comment_discard(conn, now - 2 * DAY, h, NULL, 0, &x, &err), 0,
+		       "one two days ago");
 	}
 	is_int(moderation_act(conn, cl, "test", MODERATION_APPROVE, id, &err), 0,
 	       "approve the held one");
@@ -1032,7 +1039,7 @@ static void test_context(void)
 	     "\"spam\":1,\"ham\":0},{\"token\":\"url:bit.ly\",\"p\":0.8,\"spam\":1,\"ham\":0}]'"
 	     " WHERE id = ?1",
 	     rid, 0);
-	is_int(moderation_list(conn, &mq, &out), 0, "list the thread");
+	is_int(moderation_list(conn, keys, &mq, &out), 0, "list the thread");
 	json_array_foreach(json_object_get(out, "comments"), i, e)
 	{
 		if (json_integer_value(json_object_get(e, "id")) == rid)
@@ -1162,9 +1169,20 @@ static void test_privacy(void)
 	       "Second thought on tulips", "with the text");
 	{
 		char *dump = json_dumps(out, 0);
-		ok(dump && !strstr(dump, "erin@example.org") && !strstr(dump, "203.0.113.50"),
-		   "the export holds no address and no full IP");
+		ok(dump && !strstr(dump, "erin@example.org") && !strstr(dump, "ERIN@"),
+		   "the export does not repeat the e-mail address");
 		free(dump);
+		dump = NULL;
+	}
+	{
+		json_t *first = json_array_get(list, 0);
+		is_str(json_string_value(json_object_get(first, "ip")), "203.0.113.50",
+		       "the export gives the client address held (opened from its seal)");
+		ok(json_is_string(json_object_get(first, "user_agent")), "and the user agent");
+		ok(json_object_get(first, "referrer") != NULL,
+		   "and the referrer (null: none sent)");
+		is_str(json_string_value(json_object_get(first, "email_domain")), "example.org",
+		       "and the e-mail domain kept for the edit window");
 	}
 	json_decref(out);
 	out = NULL;
@@ -1188,9 +1206,10 @@ static void test_privacy(void)
 	}
 	ok(scan_str("secret garden", where, sizeof(where)) > 0 &&
 	       scan_str("Erinna", where, sizeof(where)) > 0 &&
-	       scan_tables(erin_hash, sizeof(erin_hash), where, sizeof(where)) > 0 &&
-	       scan_str("203.0.113.50", where, sizeof(where)) > 0,
-	   "before erasure the table scan finds Erin's text, name, hash and IP");
+	       scan_tables(erin_hash, sizeof(erin_hash), where, sizeof(where)) > 0,
+	   "before erasure the table scan finds Erin's text, name and hash");
+	is_int(scan_str("203.0.113.50", where, sizeof(where)) + scan_str("203.0.113.0", where, 128),
+	       0, "but never her address or its prefix in clear (%s)", where);
 	int64_t linked = q_int("SELECT count(*) FROM audit WHERE comment_id IN (SELECT id FROM"
 			       " comments WHERE email_hash = (SELECT email_hash FROM comments"
 			       " WHERE id = ?1))",
@@ -1294,6 +1313,7 @@ static void test_maintain(void)
 	struct maintenance_report rep;
 	int64_t now = (int64_t)time(NULL);
 	const unsigned spam_days = 15, ip_days = 30, prune_days = 60;
+	const struct moderation_retention rt = {spam_days, ip_days, prune_days, 900};
 
 	/* Spam retention. */
 	int64_t s_old = mk("/maint", 0, "OldSpam", "Ancient spam offer", COMMENT_SPAM);
@@ -1314,9 +1334,10 @@ static void test_maintain(void)
 	int64_t m3 = mk("/maint", 0, "Old3", "Old comment already cleared", COMMENT_PUBLISHED);
 	int64_t m4 = mk("/maint", 0, "Young", "Comment from last week", COMMENT_PUBLISHED);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m1, now - 40 * DAY);
-	exec("UPDATE comments SET created = ?2, ip = NULL WHERE id = ?1", m2, now - 31 * DAY);
-	exec("UPDATE comments SET created = ?2, ip = NULL, user_agent = NULL WHERE id = ?1", m3,
-	     now - 90 * DAY);
+	exec("UPDATE comments SET created = ?2, ip_sealed = NULL WHERE id = ?1", m2,
+	     now - 31 * DAY);
+	exec("UPDATE comments SET created = ?2, ip_sealed = NULL, user_agent = NULL WHERE id = ?1",
+	     m3, now - 90 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", m4, now - 7 * DAY);
 
 	/* A chain of tombstones T1 <- T2 <- T3 <- T4, then T4 removed. */
@@ -1349,27 +1370,39 @@ static void test_maintain(void)
 	   (long long)want_pruned, (long long)old_multi);
 	char *gen0 = q_str("SELECT generation FROM classifier_state", 0);
 	int64_t ip_want = q_int("SELECT count(*) FROM comments WHERE created < ?1 AND"
-				" (ip IS NOT NULL OR user_agent IS NOT NULL)",
+				" (ip_sealed IS NOT NULL OR user_agent IS NOT NULL)",
 				now - (int64_t)ip_days * DAY);
 	is_int(ip_want, 2, "two old comments with an IP or user agent");
+	is_int(q_int("SELECT count(*) FROM comments WHERE ip IS NOT NULL", 0), 0,
+	       "no address is stored in clear");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, spam_days, ip_days, prune_days, now, &rep), 0,
-	       "moderation_maintain");
+	is_int(moderation_maintain(conn, cl, &rt, now, &rep), 0, "moderation_maintain");
 	is_int(rep.spam_deleted, 1, "report: one old spam deleted");
 	is_str(col("id", s_old), "(none)", "the old spam is gone");
 	ok(strcmp(col("status", s_new), "spam") == 0, "recent spam is kept");
-	ok(strcmp(col("status", s_rep), "spam") == 0, "old spam with a reply is kept");
-	is_str(col("status", s_rep_r), "published", "and so is the reply");
+	is_int(rep.spam_emptied, 1, "report: one old spam with a reply emptied");
+	is_str(col("status || '|' || author || '|' || text || '|' || html", s_rep), "deleted|||",
+	       "old spam with a reply is emptied to a tombstone");
+	is_str(
+	    col("coalesce(email_hash, ip_sealed, user_agent, tokens, features, edit_hash)", s_rep),
+	    "(null)", "with no e-mail hash, address, user agent, tokens or features");
+	is_str(col("status", s_rep_r), "published", "and the reply stays published");
 	is_str(col("status", p_old), "pending", "old pending comments are kept");
 
 	is_int(rep.ips_cleared, 2, "report: two IPs cleared");
-	is_str(col("coalesce(ip, 'null') || coalesce(user_agent, 'null')", m1), "nullnull",
+	is_str(col("coalesce(ip_sealed, 'null') || coalesce(user_agent, 'null')", m1), "nullnull",
 	       "an old comment loses IP and user agent");
-	is_str(col("coalesce(ip, 'null') || coalesce(user_agent, 'null')", m2), "nullnull",
+	is_str(col("coalesce(ip_sealed, 'null') || coalesce(user_agent, 'null')", m2), "nullnull",
 	       "one with only a user agent loses that");
-	is_str(col("ip", m4), "192.0.2.10", "a recent comment keeps its IP");
+	{
+		struct comment_row row;
+		is_int(comment_load(conn, keys, m4, &row), 1, "load a recent comment");
+		is_str(row.ip, "192.0.2.10", "a recent comment keeps its IP (sealed)");
+		comment_row_clear(&row);
+	}
 	is_str(col("text", m1), "Old comment one", "the comment itself stays");
+	ok(rep.wal_truncated, "the WAL is truncated after retention");
 
 	is_int(rep.tombstones_purged, 3, "report: three tombstones purged");
 	ok(strcmp(col("id", T[0]), "(none)") == 0 && strcmp(col("id", T[1]), "(none)") == 0 &&
@@ -1397,17 +1430,19 @@ static void test_maintain(void)
 	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, spam_days, ip_days, prune_days, now, &rep), 0,
-	       "maintain again");
-	ok(rep.spam_deleted == 0 && rep.ips_cleared == 0 && rep.tombstones_purged == 0 &&
-	       rep.tokens_pruned == 0,
-	   "finds nothing to do (%u %u %u %u)", rep.spam_deleted, rep.ips_cleared,
-	   rep.tombstones_purged, rep.tokens_pruned);
+	is_int(moderation_maintain(conn, cl, &rt, now, &rep), 0, "maintain again");
+	ok(rep.spam_deleted == 0 && rep.spam_emptied == 0 && rep.ips_cleared == 0 &&
+	       rep.tombstones_purged == 0 && rep.tokens_pruned == 0,
+	   "finds nothing to do (%u %u %u %u %u)", rep.spam_deleted, rep.spam_emptied,
+	   rep.ips_cleared, rep.tombstones_purged, rep.tokens_pruned);
 
 	/* Retention of 0 days: everything older than now. */
 	exec("UPDATE comments SET created = ?1 WHERE id = ?2", now - 1, s_new);
 	memset(&rep, 0, sizeof(rep));
-	moderation_maintain(conn, cl, 0, 10000, 10000, now, &rep);
+	{
+		const struct moderation_retention zero = {0, 10000, 10000, 900};
+		moderation_maintain(conn, cl, &zero, now, &rep);
+	}
 	is_str(col("id", s_new), "(none)", "spam_days 0: spam older than now goes");
 }
 

@@ -433,27 +433,122 @@ static void test_client_addr(void)
 	net_client_addr(&peer, "bogus, 198.51.100.1, 10.0.0.7", trusted, &out);
 	is_str(fmt(&out), "198.51.100.1", "junk left of the client entry is not looked at");
 
-	/* Size cap. */
+	/* No size cap to hide behind: however much a client writes to the left
+	 * of the entry its proxy appended, that entry is found (a cap that
+	 * gave up would key the client as the proxy, with everyone else). */
 	{
-		char *big = malloc(NET_XFF_MAX + 2);
-		size_t n;
-		/* Exactly at the cap: "1.1.1.1, 1.1.1.1, ..., 198.51.100.1". */
-		memset(big, ' ', NET_XFF_MAX);
-		n = NET_XFF_MAX - strlen("198.51.100.1");
-		memcpy(big + n, "198.51.100.1", strlen("198.51.100.1"));
-		big[NET_XFF_MAX] = '\0';
+		size_t big_len = 64 * 1024;
+		char *big = malloc(big_len + 32);
+		memset(big, ' ', big_len);
+		for (size_t i = 0; i + 9 < big_len; i += 9)
+			memcpy(big + i, "1.2.3.4, ", 9);
+		snprintf(big + big_len, 32, "198.51.100.1");
 		net_client_addr(&peer, big, trusted, &out);
-		is_str(fmt(&out), "198.51.100.1", "a header of exactly %d bytes is read",
-		       NET_XFF_MAX);
-		memset(big, ' ', NET_XFF_MAX + 1);
-		memcpy(big + NET_XFF_MAX + 1 - strlen("198.51.100.1"), "198.51.100.1",
-		       strlen("198.51.100.1"));
-		big[NET_XFF_MAX + 1] = '\0';
-		net_client_addr(&peer, big, trusted, &out);
-		is_str(fmt(&out), "10.0.0.2", "an oversized header gives the peer");
+		is_str(fmt(&out), "198.51.100.1", "a 64 KiB header still gives the proxy's entry");
 		free(big);
 	}
 	net_cidrs_free(trusted);
+}
+
+/* Every X-Forwarded-For line of a request counts, in order: a line the
+ * client wrote before its proxy's cannot pick the address. */
+static void test_client_lines(void)
+{
+	struct net_cidrs *trusted = NULL;
+	struct net_addr peer = ip("10.0.0.2"), out;
+	static const struct {
+		const char *lines[4];
+		size_t n;
+		const char *want;
+		const char *why;
+	} cases[] = {
+	    {{"198.51.100.9", "203.0.113.5"},
+	     2,
+	     "203.0.113.5",
+	     "a client's own line before the proxy's: the proxy's entry"},
+	    {{"1.1.1.1, 2.2.2.2", "203.0.113.5"}, 2, "203.0.113.5", "a list, then the proxy's"},
+	    {{"203.0.113.5", "10.0.0.9"},
+	     2,
+	     "203.0.113.5",
+	     "the last line a trusted proxy: the line before"},
+	    {{"198.51.100.9", "203.0.113.5, 10.0.0.9"},
+	     2,
+	     "203.0.113.5",
+	     "trusted proxies skipped inside the last line"},
+	    {{"198.51.100.9", "10.0.0.8", "10.0.0.9"},
+	     3,
+	     "198.51.100.9",
+	     "trusted proxies over three lines, then the client's entry"},
+	    {{"bogus", "203.0.113.5"}, 2, "203.0.113.5", "junk on an earlier line is not reached"},
+	    {{"203.0.113.5", "bogus"}, 2, "10.0.0.2", "junk on the proxy's own line: the peer"},
+	    {{"203.0.113.5", ""}, 2, "10.0.0.2", "an empty last line: the peer"},
+	    {{"2001:db8::5", "203.0.113.5"}, 2, "203.0.113.5", "IPv6 on the client's line"},
+	    {{"203.0.113.5"}, 1, "203.0.113.5", "one line"},
+	    {{NULL}, 0, "10.0.0.2", "no line: the peer"},
+	};
+
+	net_cidrs_new(&trusted, "10.0.0.0/8");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		net_client_addr_lines(&peer, cases[i].lines, cases[i].n, trusted, &out);
+		is_str(fmt(&out), cases[i].want, "%s", cases[i].why);
+	}
+	{
+		struct net_addr untrusted = ip("203.0.113.77");
+		const char *lines[] = {"198.51.100.9", "198.51.100.10"};
+		net_client_addr_lines(&untrusted, lines, 2, trusted, &out);
+		is_str(fmt(&out), "203.0.113.77", "lines from an untrusted peer are ignored");
+	}
+	net_cidrs_free(trusted);
+}
+
+/* A client as commentd keys it: IPv4 whole, IPv6 by its /64. */
+static void test_client_network(void)
+{
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} cases[] = {
+	    {"2001:db8:1:2::1", "2001:db8:1:2::2", true},
+	    {"2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", true},
+	    {"2001:db8:1:2:a:b:c:d", "2001:db8:1:2::", true},
+	    {"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+	    {"2001:db8:1:2::1", "2001:db9:1:2::1", false},
+	    {"192.0.2.1", "192.0.2.2", false},
+	    {"192.0.2.1", "192.0.2.1", true},
+	    {"::ffff:192.0.2.1", "192.0.2.1", true},
+	    {"192.0.2.1", "::ffff:192.0.2.2", false},
+	    {"::1", "::2", true},
+	    /* Tunnels: the IPv4 address inside is the client. */
+	    {"2002:c000:0201:1::1", "2002:c000:0201:ffff::9", true}, /* 6to4 of 192.0.2.1 */
+	    {"2002:c000:0201::1", "192.0.2.1", true},
+	    {"2002:c000:0201::1", "2002:c000:0202::1", false},
+	    {"2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.45", true}, /* Teredo */
+	    {"2001:0:4136:e378:1:2:3fff:fdd2", "2001:0:9999:1::3fff:fdd2", true},
+	    {"64:ff9b::192.0.2.9", "192.0.2.9", true}, /* NAT64 */
+	    {"64:ff9b::192.0.2.9", "64:ff9b::192.0.2.10", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct net_addr a = ip(cases[i].a), b = ip(cases[i].b), na, nb;
+		net_client_network(&a, &na);
+		net_client_network(&b, &nb);
+		ok((memcmp(&na, &nb, sizeof(na)) == 0) == cases[i].same, "%s and %s: %s client",
+		   cases[i].a, cases[i].b, cases[i].same ? "one" : "two");
+	}
+	{
+		struct net_cidrs *c = NULL;
+		struct net_addr a = ip("2001:db8:5:6::99");
+		net_cidrs_new(&c, "2001:db8:5:6::1, 10.0.0.1, 2001:db8:7::/48");
+		ok(!net_cidrs_contains(c, &a), "before widening, ::1 does not hold ::99");
+		net_cidrs_widen(c, 64);
+		ok(net_cidrs_contains(c, &a), "widened to /64 it does");
+		a = ip("10.0.0.2");
+		ok(!net_cidrs_contains(c, &a), "IPv4 entries are not widened");
+		a = ip("2001:db8:7:ffff::1");
+		ok(net_cidrs_contains(c, &a), "a /48 stays a /48");
+		net_cidrs_widen(NULL, 64);
+		net_cidrs_free(c);
+	}
 }
 
 int main(void)
@@ -464,5 +559,7 @@ int main(void)
 	test_origins();
 	test_redirect();
 	test_client_addr();
+	test_client_lines();
+	test_client_network();
 	return done_testing();
 }

@@ -72,6 +72,26 @@ static struct policy_facts check(const struct policy *p, const char *text, const
 	return f;
 }
 
+/* s with line breaks and tabs written as \n and \t, for a TAP line. */
+static const char *shown(const char *s)
+{
+	static char buf[4][512];
+	static int k;
+	size_t n = 0;
+
+	k = (k + 1) % 4;
+	for (; *s && n + 3 < sizeof(buf[k]); s++) {
+		if (*s == '\n' || *s == '\t') {
+			buf[k][n++] = '\\';
+			buf[k][n++] = *s == '\n' ? 'n' : 't';
+		} else {
+			buf[k][n++] = *s;
+		}
+	}
+	buf[k][n] = '\0';
+	return buf[k];
+}
+
 static const char *reason(const struct policy_facts *f)
 {
 	return f->blocklisted ? (f->block_reason ? f->block_reason : "(null)") : "-";
@@ -115,11 +135,18 @@ static void test_links(void)
 	    {"http://a.example!www.b.example", 2},
 	    {"http://a.example/)http://b.example", 2},
 	    {"http://a.example:8080/x http://b.example", 2},
+	    /* What a reader gets: rendered links, entities decoded. */
+	    {"[a](h&#116;tp://a.example)", 1},
+	    {"[a](https&#58;//a.example)", 1},
+	    {"[http://a.example](http://a.example)", 1},
+	    {"<http://a.example> and http://b.example", 2},
+	    {"[a](mailto:x@a.example)", 0},
+	    {"`http://a.example` in code", 1},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
 		is_int(policy_count_links(cases[i].text), cases[i].want, "links in \"%s\": %u",
-		       cases[i].text, cases[i].want);
+		       shown(cases[i].text), cases[i].want);
 	{
 		/* Many links; the count keeps going. */
 		char big[4096] = "";
@@ -275,17 +302,63 @@ static void test_domains(void)
 	    {"see http://xspam.example/spam.example", false},
 	    {"see http://example", false},
 	    {"see http://good.example/spam.example", false},
-	    {"spam.example without a scheme is not a link", false},
-	    {"mail me at a@spam.example", false},
+	    {"see good.example/path/spam.example", false},
+	    {"see http://good.example/?to=spam.example", false},
+	    {"see http://good.example/#spam.example", false},
+	    {"notspam.example and spam.examples", false},
+	    /* Bare domains and addresses: a reader follows them as well. */
+	    {"spam.example without a scheme is a link too", true},
+	    {"mail me at a@spam.example", true},
+	    {"SPAM.EXAMPLE, all caps", true},
+	    {"(spam.example)", true},
+	    /* Hosts as browsers see them (the WHATWG URL host parser). */
+	    {"see http://%73pam.example/", true},
+	    {"see http://spam%2Eexample/", true},
+	    {"see http://SPAM%2eEXAMPLE", true},
+	    {"see http://spam.example./x", true},
+	    {"see http://spam.example../x", true},
+	    {"see spam.example.", true},
+	    {"see http://spam\xe3\x80\x82"
+	     "example/",
+	     true}, /* U+3002 */
+	    {"see http://spam\xef\xbc\x8e"
+	     "example/",
+	     true}, /* U+FF0E */
+	    {"see http://spam\xef\xbd\xa1"
+	     "example/",
+	     true}, /* U+FF61 */
+	    {"see spam\xe3\x80\x82"
+	     "example",
+	     true}, /* bare, ideographic dot */
+	    {"\xef\xbd\x93\xef\xbd\x90\xef\xbd\x81\xef\xbd\x8d.example", true}, /* full-width */
+	    {"see http://spa\xc2\xadm.example/", true},				/* soft hyphen */
+	    {"see http://spa\xe2\x80\x8bm.example/", true}, /* zero-width space */
+	    {"see http://ok.example@spam.example/", true},
+	    {"see http://ok.example:pw@spam.example/", true},
+	    {"see http://spam.example\\@ok.example/", true},
+	    {"see http:\\\\spam.example\\x", true},
+	    {"see http:/spam.example", true},
+	    {"see http:spam.example", true},
+	    {"see https:////spam.example", true},
+	    {"see [click](http://sp&#97;m.example/)", true}, /* entity in a destination */
+	    {"see [click](http://spam&period;example)", true},
+	    {"see [click](<http://spam.example/a b>)", true},
+	    {"see [click][r]\n\n[r]: http://spam.example", true}, /* reference link */
+	    {"see <http://%73pam.example>", true},
+	    {"see sp&#97;m.example in the text", true}, /* what a reader sees */
+	    {"see `spam.example` in code", true},
+	    {"see ![img](http://x.example/a.png \"spam.example\")", true}, /* written */
+	    {"see http://[::1]/ and http://127.0.0.1/", false},
+	    {"mail me at a@ok.example", false},
 	};
 	for (size_t i = 0; i < sizeof(text_cases) / sizeof(*text_cases); i++) {
 		f = check(p, text_cases[i].text, NULL, NULL, NULL, NULL);
 		if (text_cases[i].blocked)
 			ok(f.blocklisted && f.block_reason && strcmp(f.block_reason, "domain") == 0,
-			   "text \"%s\": domain (got %s)", text_cases[i].text, reason(&f));
+			   "text \"%s\": domain (got %s)", shown(text_cases[i].text), reason(&f));
 		else
-			ok(!f.blocklisted, "text \"%s\": not blocked (got %s)", text_cases[i].text,
-			   reason(&f));
+			ok(!f.blocklisted, "text \"%s\": not blocked (got %s)",
+			   shown(text_cases[i].text), reason(&f));
 	}
 
 	static const struct {
@@ -302,6 +375,15 @@ static void test_domains(void)
 	    {"https://spam.example.org/", false},
 	    {"https://good.example/spam.example", false},
 	    {"https://good.example/?u=spam.example", false},
+	    {"https://%73pam.example/", true},
+	    {"https://spam.example./", true},
+	    {"https://SPAM\xe3\x80\x82"
+	     "EXAMPLE/",
+	     true},
+	    {"https://ok.example@spam.example/", true},
+	    {"https://spam.example\\@ok.example/", true},
+	    {"http://spam%2eexample", true},
+	    {"https://\xef\xbd\x93pam.example", true},
 	};
 	for (size_t i = 0; i < sizeof(url_cases) / sizeof(*url_cases); i++) {
 		f = check(p, "a nice comment", NULL, url_cases[i].url, NULL, NULL);
@@ -324,6 +406,11 @@ static void test_domains(void)
 	    {"a@notspam.example", false},
 	    {"spam.example@good.example", false},
 	    {"a@spam.example.org", false},
+	    {"a@SPAM.EXAMPLE", true},
+	    {"a@spam.example.", true},
+	    {"a@spam\xe3\x80\x82"
+	     "example",
+	     true},
 	};
 	for (size_t i = 0; i < sizeof(mail_cases) / sizeof(*mail_cases); i++) {
 		f = check(p, "a nice comment", NULL, NULL, mail_cases[i].email, NULL);
@@ -343,6 +430,57 @@ static void test_domains(void)
 	ok(!f.blocklisted, "notspam.example listed: spam.example is not blocked");
 	f = check(p, "http://www.notspam.example", NULL, NULL, NULL, NULL);
 	ok(f.blocklisted, "notspam.example listed: www.notspam.example is");
+	policy_free(p);
+
+	/* Entries are hosts too: an IDN, upper case, a wildcard, a dot. */
+	p = make(NULL,
+		 "B\xc3\xbc"
+		 "cher.example, *.wild.example, .dot.example, TRAIL.example.",
+		 NULL, NULL, &r);
+	is_int(r, 0, "policy_new with IDN, wildcard and dotted entries");
+	static const struct {
+		const char *text;
+		bool blocked;
+	} idn_cases[] = {
+	    {"see http://b\xc3\xbc"
+	     "cher.example/",
+	     true},
+	    {"see http://xn--bcher-kva.example/", true},
+	    {"see http://XN--BCHER-KVA.EXAMPLE/", true},
+	    {"see http://B\xc3\x9c"
+	     "CHER.example/",
+	     true},
+	    {"see http://%62%c3%bc"
+	     "cher.example/",
+	     true},
+	    {"see b\xc3\xbc"
+	     "cher.example",
+	     true},
+	    {"see http://bucher.example/", false},
+	    {"see http://a.wild.example/", true},
+	    {"see http://wild.example/", true},
+	    {"see http://www.dot.example/", true},
+	    {"see http://trail.example/", true},
+	    {"see http://notwild.example/", false},
+	};
+	for (size_t i = 0; i < sizeof(idn_cases) / sizeof(*idn_cases); i++) {
+		f = check(p, idn_cases[i].text, NULL, NULL, NULL, NULL);
+		ok(f.blocklisted == idn_cases[i].blocked, "listed as written: \"%s\": %s (got %s)",
+		   idn_cases[i].text, idn_cases[i].blocked ? "domain" : "not blocked", reason(&f));
+	}
+	policy_free(p);
+
+	/* A name that advertises a blocklisted domain. */
+	p = make(NULL, "spam.example", NULL, NULL, &r);
+	f = check(p, "a nice comment", "Cheap pills at spam.example", NULL, NULL, NULL);
+	ok(f.blocklisted && strcmp(reason(&f), "domain") == 0, "a name naming the domain");
+	f = check(p, "a nice comment",
+		  "SPAM\xef\xbc\x8e"
+		  "EXAMPLE",
+		  NULL, NULL, NULL);
+	ok(f.blocklisted, "a name naming it with a full-width dot");
+	f = check(p, "a nice comment", "Ann from spam.examples", NULL, NULL, NULL);
+	ok(!f.blocklisted, "a name with a longer word is not");
 	policy_free(p);
 }
 
@@ -376,6 +514,31 @@ static void test_networks(void)
 	}
 	f = check(p, "a nice comment", NULL, NULL, NULL, NULL);
 	ok(!f.blocklisted, "no client address: not blocked");
+	policy_free(p);
+
+	/* An IPv6 client may take any address of its /64: listing one address
+	 * (or a network longer than /64) lists the /64. */
+	p = make(NULL, NULL, "2001:db8:1:2::7, 2001:db8:9:9:8000::/65", NULL, &r);
+	is_int(r, 0, "policy_new with an IPv6 address and a /65");
+	static const struct {
+		const char *ip;
+		bool blocked;
+	} v6[] = {
+	    {"2001:db8:1:2::7", true},
+	    {"2001:db8:1:2::8", true},
+	    {"2001:db8:1:2:ffff:ffff:ffff:ffff", true},
+	    {"2001:db8:1:2:abcd::1", true},
+	    {"2001:db8:1:3::7", false},
+	    {"2001:db8:9:9::1", true},
+	    {"2001:db8:9:9:7fff::1", true},
+	    {"2001:db8:9:a::1", false},
+	    {"192.0.2.7", false},
+	};
+	for (size_t i = 0; i < sizeof(v6) / sizeof(*v6); i++) {
+		f = check(p, "a nice comment", NULL, NULL, NULL, v6[i].ip);
+		ok(f.blocklisted == v6[i].blocked, "client %s: %s (got %s)", v6[i].ip,
+		   v6[i].blocked ? "network" : "not blocked", reason(&f));
+	}
 	policy_free(p);
 
 	p = make(NULL, NULL, "192.0.2.0/33", NULL, &r);

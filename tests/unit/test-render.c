@@ -434,6 +434,19 @@ static void test_autolinks(void)
 	    "HTTPS://EXAMPLE.ORG",
 	    "<p><a href=\"HTTPS://EXAMPLE.ORG\" rel=\"nofollow ugc\">HTTPS://EXAMPLE.ORG</a></p>",
 	    "the scheme in capitals");
+	RENDERS("http://a.example,http://b.example;https://c.example",
+		"<p><a href=\"http://a.example\" rel=\"nofollow ugc\">http://a.example</a>,"
+		"<a href=\"http://b.example\" rel=\"nofollow ugc\">http://b.example</a>;"
+		"<a href=\"https://c.example\" rel=\"nofollow ugc\">https://c.example</a></p>",
+		"after the host only a path goes on: addresses written together are several links");
+	RENDERS("http://a.example/x)http://b.example",
+		"<p><a href=\"http://a.example/x\" rel=\"nofollow ugc\">http://a.example/x</a>)"
+		"<a href=\"http://b.example\" rel=\"nofollow ugc\">http://b.example</a></p>",
+		"another scheme ends a path");
+	RENDERS("http://a.example:8080/p?q=1#f x",
+		"<p><a href=\"http://a.example:8080/p?q=1#f\" rel=\"nofollow ugc\">"
+		"http://a.example:8080/p?q=1#f</a> x</p>",
+		"port, query and fragment");
 	RENDERS("xhttps://example.org", "<p>xhttps://example.org</p>", "inside a word it is text");
 	RENDERS("https:// and https://. and http://-x",
 		"<p>https:// and https://. and http://-x</p>", "no host, no link");

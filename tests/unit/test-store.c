@@ -5,6 +5,8 @@
 #include "store.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct fixture fx;
@@ -18,6 +20,78 @@ static int count_rows(struct store_conn *c, const char *sql)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
 	return n;
+}
+
+static int mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : -1;
+}
+
+static size_t file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	static char buf[1 << 22];
+	size_t n, found = 0, k = strlen(needle);
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	for (size_t i = 0; i + k <= n; i++)
+		found += memcmp(buf + i, needle, k) == 0;
+	return found;
+}
+
+/* The files are the owner's only, whatever the umask; what is deleted is
+ * zeroed and leaves the WAL after a truncating checkpoint. */
+static void test_private_files(void)
+{
+	static const char *const sides[] = {"", "-wal", "-shm"};
+	char path[512], side[560];
+	struct store *s = NULL;
+	struct store_conn *c;
+	mode_t old = umask(0);
+	bool all = true;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "private.db"));
+	is_int(store_new(&s, path, 2), 0, "a store opened under umask 0");
+	c = store_acquire(s);
+	store_exec(c, "CREATE TABLE t(x TEXT)");
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		if (mode_of(side) != 0600) {
+			all = false;
+			diag("%s has mode %o", side, mode_of(side));
+		}
+	}
+	ok(all, "database, WAL and shared memory are 0600 under umask 0");
+	is_int(count_rows(c, "PRAGMA secure_delete"), 1, "secure_delete is on");
+	store_exec(c, "INSERT INTO t VALUES ('needle-in-a-haystack-1234567')");
+	store_exec(c, "DELETE FROM t");
+	is_int(store_checkpoint_truncate(c), 0, "a truncating checkpoint");
+	snprintf(side, sizeof(side), "%s-wal", path);
+	{
+		struct stat st;
+		ok(stat(side, &st) == 0 && st.st_size == 0, "leaves an empty WAL");
+	}
+	is_int(
+	    (int)(file_has(path, "needle-in-a-haystack") + file_has(side, "needle-in-a-haystack")),
+	    0, "and the deleted row is nowhere in the files");
+	store_release(s, c);
+	store_free(s);
+	umask(old);
+
+	/* A database left wider by an earlier version is narrowed. */
+	chmod(path, 0644);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	chmod(side, 0666);
+	is_int(store_new(&s, path, 1), 0, "reopened");
+	ok(mode_of(path) == 0600 && (mode_of(side) == 0600 || mode_of(side) == -1),
+	   "a 0644 database and a 0666 WAL are narrowed to 0600 (%o, %o)", mode_of(path),
+	   mode_of(side));
+	store_free(s);
 }
 
 /* Every connection of a pool (the daemon's is threads + 2) runs with
@@ -116,6 +190,7 @@ int main(void)
 	store_release(s, c);
 	store_free(s);
 
+	test_private_files();
 	fixture_close(&fx);
 	return done_testing();
 }

@@ -731,7 +731,11 @@ static void test_reply(void)
 	    1, "  audited as a reply");
 	is_int(sql_int("SELECT coalesce(sum(count), 0) FROM decided_daily WHERE ?1 = ?1", 0), daily,
 	       "  not counted as a filter decision");
-	is_int(comment_thread(fx.conn, "/reply", 0, 0, &tree), 0, "the thread");
+	{
+		struct comment_page_query pq = {
+		    "/reply", {0, 0, 0, COMMENT_ROW_DONE}, 50, 300, COMMENT_PAGE_BYTES};
+		is_int(comment_thread_page(fx.conn, &pq, &tree), 0, "the thread");
+	}
 	{
 		json_t *top = json_array_get(json_object_get(tree, "comments"), 0);
 		json_t *rep = json_array_get(json_object_get(top, "replies"), 0);
@@ -764,6 +768,174 @@ static void test_reply(void)
 	    1, "  its approval audited");
 	ok(json_is_true(json_object_get(r, "author_badge")), "  the reply has the badge");
 	json_decref(r);
+}
+
+/* A held or spam-filed comment's edit never lifts its status: the answer
+ * would tell its author what the filter thought. */
+static void test_kept(void)
+{
+	struct comment_error err;
+	enum comment_status s;
+	json_t *a, *out = NULL;
+
+	a = post("/kept", "Bob", NULL, "see https://a.nl https://b.nl https://c.nl", false, &s,
+		 &err);
+	is_int(s, COMMENT_PENDING, "held for its links");
+	is_int(edit(a, "Geen links meer.", NULL, NULL, &s, &out, &err), 0, "edited to no links");
+	is_int(s, COMMENT_PENDING, "  still held");
+	is_str(json_string_value(json_object_get(out, "status")), "pending", "  and says pending");
+	json_decref(out);
+	json_decref(a);
+	a = post("/kept", "Cas", NULL, "buy cheapviagra now", false, &s, &err);
+	is_int(s, COMMENT_SPAM, "spam for a word");
+	is_int(edit(a, "Een nette reactie.", NULL, NULL, &s, &out, &err), 0, "edited clean");
+	is_int(s, COMMENT_SPAM, "  still spam");
+	is_str(json_string_value(json_object_get(out, "status")), "pending", "  and says pending");
+	json_decref(out);
+	json_decref(a);
+	{
+		sqlite3_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id ="
+						      " (SELECT max(id) FROM comments)");
+		ok(store_row(fx.conn, q) == 1 &&
+		       strstr((const char *)sqlite3_column_text(q, 0), "\"kept\""),
+		   "  with the reason kept");
+		sqlite3_reset(q);
+	}
+}
+
+/* A discarded post's decoy answers its author's edits and deletion as a
+ * held comment's would. */
+static void test_decoys(void)
+{
+	struct comment_error err;
+	enum comment_status s;
+	json_t *held, *decoy, *out_h = NULL, *out_d = NULL, *out = NULL;
+	char kh[300], kd[300];
+
+	held = post("/decoy", "Dee", "https://dee.example/",
+		    "see https://a.nl https://b.nl https://c.nl", false, &s, &err);
+	decoy = post("/decoy", "Dee", "https://dee.example/", "hello there", true, &s, &err);
+	is_int(s, COMMENT_DISCARDED, "discarded");
+	is_int(edit(held, "An *edited* text", NULL, NULL, &s, &out_h, &err), 0, "a held edit");
+	is_int(edit(decoy, "An *edited* text", NULL, NULL, &s, &out_d, &err), 0,
+	       "the decoy's edit is accepted");
+	key_list(out_h, kh, sizeof(kh));
+	key_list(out_d, kd, sizeof(kd));
+	is_str(kd, kh, "  with the held edit's keys");
+	is_str(json_string_value(json_object_get(out_d, "status")), "pending", "  pending");
+	is_str(json_string_value(json_object_get(out_d, "html")), "<p>An <em>edited</em> text</p>",
+	       "  the edited text");
+	is_str(json_string_value(json_object_get(out_d, "author")), "Dee", "  the author kept");
+	is_str(json_string_value(json_object_get(out_d, "url")), "https://dee.example/",
+	       "  the website kept");
+	is_int(json_integer_value(json_object_get(out_d, "id")),
+	       json_integer_value(json_object_get(decoy, "id")), "  the same id");
+	is_int(edit(decoy, NULL, "Dee Two", NULL, &s, &out, &err), 0, "a second edit");
+	is_str(json_string_value(json_object_get(out, "html")), "<p>An <em>edited</em> text</p>",
+	       "  keeps the first edit's text");
+	is_str(json_string_value(json_object_get(out, "author")), "Dee Two", "  with the new name");
+	json_decref(out);
+	is_int(edit(decoy, "   ", NULL, NULL, &s, &out, &err), COMMENT_INVALID, "an empty text");
+	is_int(err.status, 422, "  422 as for any comment");
+	is_int(edit_at(decoy, "late", NULL, NULL, 901, &s, &out, &err), COMMENT_INVALID,
+	       "901 s later");
+	is_str(err.code, "edit_window_closed", "  edit_window_closed");
+	{
+		json_t *bad = json_deep_copy(decoy);
+		json_object_set_new(bad, "edit_token",
+				    json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+		is_int(edit(bad, "x", NULL, NULL, &s, &out, &err), COMMENT_INVALID,
+		       "a wrong token");
+		is_str(err.code, "forbidden", "  forbidden");
+		json_decref(bad);
+	}
+	{
+		struct submit_site st = site();
+		json_t *gone = NULL;
+		int64_t id = json_integer_value(json_object_get(decoy, "id"));
+		const char *tok = json_string_value(json_object_get(decoy, "edit_token"));
+		sqlite3_stmt *q;
+		int64_t n = -1;
+
+		is_int(submit_author_delete(fx.conn, &st, id, tok, time(NULL), &gone, &err), 0,
+		       "the decoy's author deletes it");
+		ok(json_is_true(json_object_get(gone, "deleted")) &&
+		       json_integer_value(json_object_get(gone, "id")) == id,
+		   "  {id, deleted: true}");
+		json_decref(gone);
+		is_int(submit_author_delete(fx.conn, &st, id, tok, time(NULL), &gone, &err),
+		       COMMENT_INVALID, "again");
+		is_int(err.status, 404, "  404, as for a held comment");
+		q = store_stmt(fx.conn, "SELECT count(*) FROM comments WHERE text LIKE '%edited%'"
+					" AND author LIKE 'Dee%' AND url = 'https://dee.example/'");
+		store_one_int64(fx.conn, q, &n);
+		is_int(n, 1, "only the held comment was stored, never the decoy");
+	}
+	json_decref(out_h);
+	json_decref(out_d);
+	json_decref(held);
+	json_decref(decoy);
+}
+
+/* What a stored comment keeps of the request. */
+static void test_kept_facts(void)
+{
+	char t[] = "/facts", a[] = "Fay", e[] = "fay@private.example", x[] = "Een reactie.";
+	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct submit_decision d;
+	struct comment_error err;
+	struct comment_row row;
+	json_t *out = NULL;
+	sqlite3_stmt *q;
+
+	rq.referrer = "https://User:pw@Blog.Example.NL:8443/2011/01/post?session=s3cr3t#c";
+	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0, "posted");
+	is_str(d.referrer, "https://blog.example.nl/", "the Referer is weighed as its host");
+	submit_decision_clear(&d);
+	q = store_stmt(fx.conn, "SELECT referrer, ip FROM comments WHERE id = ?1");
+	sqlite3_bind_int64(q, 1, json_integer_value(json_object_get(out, "id")));
+	ok(store_row(fx.conn, q) == 1 &&
+	       strcmp((const char *)sqlite3_column_text(q, 0), "https://blog.example.nl/") == 0 &&
+	       sqlite3_column_type(q, 1) == SQLITE_NULL,
+	   "and kept so; the address is not kept in clear");
+	sqlite3_reset(q);
+	is_int(comment_load(fx.conn, fx.keys, json_integer_value(json_object_get(out, "id")), &row),
+	       1, "loaded with the key");
+	ok(row.ip && strcmp(row.ip, "198.51.100.7") == 0 && row.email_domain &&
+	       strcmp(row.email_domain, "private.example") == 0,
+	   "the sealed address and e-mail domain open");
+	comment_row_clear(&row);
+	json_decref(out);
+
+	/* The e-mail domain weighs in an edit as in the post: a domain
+	 * blocklisted since the post sends the edit to spam. */
+	{
+		char e2[] = "someone@later.example", t2[] = "/facts", a2[] = "Gus", x2[] = "first";
+		struct comment_input in2 = {t2, 0, a2, e2, NULL, x2, NULL, NULL};
+		struct policy *strict = NULL, *saved = pol;
+		enum comment_status st;
+		json_t *edited = NULL;
+		char ce[CONFIG_ERR_MAX];
+
+		rq = request();
+		submit_comment(fx.conn, &s, &in2, &rq, &d, &out, &err);
+		is_int(d.status, COMMENT_PUBLISHED, "posted from later.example: published");
+		submit_decision_clear(&d);
+		config_set(fx.cfg, "blocklist_domains", "spam.example later.example", ce);
+		if (policy_new(&strict, fx.cfg) != 0)
+			exit(1);
+		pol = strict;
+		is_int(edit(out, "A perfectly innocent text.", NULL, NULL, &st, &edited, &err), 0,
+		       "edited after later.example was blocklisted");
+		is_int(st, COMMENT_SPAM, "  decided with the sealed e-mail domain: spam");
+		pol = saved;
+		policy_free(strict);
+		config_set(fx.cfg, "blocklist_domains", "spam.example", ce);
+		json_decref(edited);
+		json_decref(out);
+	}
 }
 
 static void test_decide_only(void)
@@ -810,6 +982,9 @@ int main(void)
 		return 1;
 	test_fates();
 	test_edits();
+	test_kept();
+	test_decoys();
+	test_kept_facts();
 	test_decide_only();
 	test_context();
 	test_impersonation();
