@@ -374,7 +374,7 @@ static void get_comments(struct request *req, struct reply *rep)
 
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
 			      request_arg(req, "after"), request_arg(req, "cursor"),
-			      req->snap->cfg->page_max, &q, &err);
+			      request_arg(req, "sort"), req->snap->cfg->page_max, &q, &err);
 	if (r == 0)
 		r = wire_page_query(request_arg(req, "format"), request_arg(req, "frame"),
 				    request_arg(req, "reply"), request_arg(req, "comment"),

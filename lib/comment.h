@@ -208,12 +208,20 @@ int comment_decoy_update(struct store_conn *c, int64_t id, const void *sealed, s
  * is a cursor: the sort order, the top-level comment reached (with its sort
  * key, for orders other than by id) and the last of its rows already sent.
  * The cursor travels as opaque text (base64url of "1:<sort>:<key>:<root>:
- * <row>"); a later sort order (newest, top) is a new sort letter, and a
- * cursor of one order never serves another. */
+ * <row>"), and a cursor of one order never serves another.  Replies are
+ * always oldest first under their top-level comment.  Sorting by likes
+ * follows the counts as they are when each page is read: a comment whose
+ * count changes between two pages may be shown twice or not at all. */
 
 enum comment_sort {
 	COMMENT_SORT_OLDEST = 'o', /* top-level comments by id */
+	COMMENT_SORT_NEWEST = 'n', /* by id, newest first */
+	COMMENT_SORT_TOP = 't',	   /* most liked first (key: the likes), then by id */
 };
+
+/* The sort order named "oldest", "newest" or "top" into *out.  0, or 1 for
+ * another name. */
+int comment_sort_parse(const char *name, char *out);
 
 #define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
 #define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
@@ -221,7 +229,7 @@ enum comment_sort {
 
 struct comment_cursor {
 	char sort;    /* enum comment_sort */
-	int64_t key;  /* the root's sort key (0 for COMMENT_SORT_OLDEST) */
+	int64_t key;  /* the root's sort key: its likes for COMMENT_SORT_TOP, else 0 */
 	int64_t root; /* the top-level comment reached; 0: none yet */
 	int64_t row;  /* its last row sent, or COMMENT_ROW_DONE */
 };

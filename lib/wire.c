@@ -359,12 +359,18 @@ int wire_counts(const char *body, size_t len, json_t **paths, struct comment_err
 }
 
 int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
-		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err)
+		      const char *sort, unsigned page_max, struct wire_thread_query *out,
+		      struct comment_error *err)
 {
 	unsigned long long n;
+	char order = COMMENT_SORT_OLDEST;
 
 	memset(out, 0, sizeof(*out));
 	out->from = (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE};
+	if (sort && comment_sort_parse(sort, &order) != 0)
+		return comment_fail(err, 400, "invalid_sort",
+				    "sort must be oldest, newest or top.");
+	out->from.sort = order;
 	if (!thread)
 		return comment_fail(err, 400, "missing_thread",
 				    "Add ?thread=<page path> to say which thread to read.");
@@ -383,11 +389,17 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 		if (text_parse_uint(after, INT64_MAX, &n) != 0)
 			return comment_fail(err, 400, "invalid_after",
 					    "after must be a comment id.");
+		if (order != COMMENT_SORT_OLDEST)
+			return comment_fail(err, 400, "invalid_after",
+					    "after pages only the oldest-first order; use cursor.");
 		out->from.root = (int64_t)n;
 	}
 	if (cursor && comment_cursor_parse(cursor, &out->from) != 0)
 		return comment_fail(err, 400, "invalid_cursor",
 				    "cursor must be the value from a previous answer.");
+	if (cursor && sort && out->from.sort != order)
+		return comment_fail(err, 400, "invalid_cursor",
+				    "This cursor belongs to another sort order.");
 	return 0;
 }
 

@@ -78,19 +78,22 @@ int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
  * negative. */
 int wire_counts(const char *body, size_t len, json_t **paths, struct comment_error *err);
 
-/* GET /api/v1/comments?thread=&limit=&after=&cursor=: the query's raw
- * values (NULL when absent).  limit is 0..page_max top-level comments a
+/* GET /api/v1/comments?thread=&limit=&after=&cursor=&sort=: the query's
+ * raw values (NULL when absent).  limit is 0..page_max top-level comments a
  * page (0 or absent: the site's page_default); a page starts at cursor (the
- * text from a previous answer), or after a top-level comment id (after),
- * or at the thread's start; cursor and after do not go together.  0 or
- * COMMENT_INVALID with err. */
+ * text from a previous answer, which carries its sort order), or after a
+ * top-level comment id (after, oldest first only), or at the thread's
+ * start; cursor and after do not go together.  sort is oldest (the
+ * default), newest or top; with a cursor it must be the cursor's.  0 or
+ * COMMENT_INVALID with err (400 invalid_sort, invalid_cursor, ...). */
 struct wire_thread_query {
 	const char *thread; /* borrowed */
 	unsigned limit;
 	struct comment_cursor from;
 };
 int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
-		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err);
+		      const char *sort, unsigned page_max, struct wire_thread_query *out,
+		      struct comment_error *err);
 
 /* GET /api/v1/feed[?thread=]: the thread, when given, must be a valid
  * path.  0 or COMMENT_INVALID with err. */

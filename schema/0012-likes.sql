@@ -28,3 +28,7 @@ WHEN NEW.status = 'deleted' BEGIN
 	DELETE FROM likes WHERE comment_id = NEW.id;
 	UPDATE comments SET likes = 0 WHERE id = NEW.id;
 END;
+
+-- sort=top: top-level comments by likes, most first, then by id (lib/comment.c
+-- comment_thread_page).
+CREATE INDEX comments_top_likes ON comments(thread_id, likes DESC, id) WHERE parent_id IS NULL;

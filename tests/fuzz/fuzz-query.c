@@ -52,11 +52,17 @@ static void check_query(const struct form *f)
 	if (thread)
 		check_thread(thread);
 	r = wire_thread_query(thread, form_get(f, "limit"), form_get(f, "after"),
-			      form_get(f, "cursor"), PAGE_MAX, &tq, &err);
+			      form_get(f, "cursor"), form_get(f, "sort"), PAGE_MAX, &tq, &err);
 	if (r == 0) {
+		char sort = 0;
 		check_thread(tq.thread);
 		fuzz_assert(tq.limit <= PAGE_MAX && tq.from.root >= 0 && tq.from.row >= 0);
-		fuzz_assert(tq.from.sort == COMMENT_SORT_OLDEST);
+		fuzz_assert(tq.from.sort == COMMENT_SORT_OLDEST ||
+			    tq.from.sort == COMMENT_SORT_NEWEST ||
+			    tq.from.sort == COMMENT_SORT_TOP);
+		/* A sort named with a cursor is the cursor's. */
+		if (form_get(f, "sort") && comment_sort_parse(form_get(f, "sort"), &sort) == 0)
+			fuzz_assert(tq.from.sort == sort);
 		if (form_get(f, "cursor")) {
 			char again[COMMENT_CURSOR_MAX];
 			fuzz_assert(comment_cursor_format(&tq.from, again) == 0);

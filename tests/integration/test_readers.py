@@ -349,6 +349,57 @@ def test_privacy_page():
         d.cleanup()
 
 
+def test_sort(d):
+    t = "/2011/01/sort"
+    ids = [d.comment(t, "Reactie %d." % i).json()["id"] for i in range(6)]
+    d.comment(t, "Een antwoord.", parent=ids[0])
+    # Likes: ids[3] three, ids[1] and ids[4] one each (ties by id).
+    for k, ip in [(3, "192.0.2.1"), (3, "192.0.2.2"), (3, "192.0.2.3"), (1, "192.0.2.1"),
+                  (4, "192.0.2.1")]:
+        like(d, ids[k], ip)
+
+    def tops(**params):
+        order, cursor = [], None
+        while True:
+            p = dict(params)
+            if cursor:
+                p["cursor"] = cursor
+            j = d.thread(t, **p).json()
+            order += [c["id"] for c in j["comments"] if c["parent"] is None]
+            cursor = j.get("cursor")
+            if not cursor:
+                return order, j
+
+    is_eq(tops()[0], ids, "oldest first by default")
+    is_eq(tops(sort="oldest")[0], ids, "sort=oldest")
+    is_eq(tops(sort="newest")[0], list(reversed(ids)), "sort=newest")
+    want_top = [ids[3], ids[1], ids[4], ids[0], ids[2], ids[5]]
+    is_eq(tops(sort="top")[0], want_top, "sort=top: most liked first, ties oldest first")
+    is_eq(tops(sort="top", limit=2)[0], want_top, "  the same two at a time, by cursor")
+    is_eq(tops(sort="newest", limit=4)[0], list(reversed(ids)), "sort=newest four at a time")
+    order, j = tops(sort="newest")
+    first = next(c for c in j["comments"] if c["id"] == ids[0])
+    is_eq(len(first["replies"]), 1, "replies stay under their comment")
+    is_eq(j["count"], 7, "count is the thread's")
+    r = d.thread(t, sort="top", limit=2)
+    cursor = r.json()["cursor"]
+    r2 = d.thread(t, sort="newest", cursor=cursor)
+    is_eq((r2.status, (r2.json() or {}).get("error")), (400, "invalid_cursor"),
+          "a cursor of sort=top does not serve sort=newest")
+    r2 = d.thread(t, cursor=cursor)
+    ok(r2.status == 200 and [c["id"] for c in r2.json()["comments"]][:1] == [want_top[2]],
+       "without sort the cursor's order goes on", r2.json())
+    r = d.thread(t, sort="best")
+    is_eq((r.status, (r.json() or {}).get("error")), (400, "invalid_sort"), "sort=best is 400")
+    r = d.thread(t, sort="newest", after=ids[2])
+    is_eq(r.status, 400, "after pages only the oldest-first order")
+    e1 = d.thread(t, sort="top").header("etag")
+    e2 = d.thread(t, sort="newest").header("etag")
+    ok(e1 and e2 and e1 != e2, "each order has its own ETag")
+    page = d.get("/api/v1/comments?thread=%s&format=html&sort=newest" % t).body.decode()
+    ok(page.index("Reactie 5.") < page.index("Reactie 0."), "the HTML page takes sort too")
+
+
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -457,6 +508,7 @@ def main():
         test_likes(d)
         test_feeds(d)
         test_html_page(d)
+        test_sort(d)
     finally:
         d.cleanup()
     test_likes_limits()

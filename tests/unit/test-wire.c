@@ -289,44 +289,70 @@ static void test_query(void)
 	struct comment_cursor cur = {COMMENT_SORT_OLDEST, 0, 42, 99};
 	char text[COMMENT_CURSOR_MAX];
 
-	is_int(wire_thread_query("/p", NULL, NULL, NULL, 200, &q, &err), 0, "thread only");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, NULL, 200, &q, &err), 0, "thread only");
 	ok(q.limit == 0 && q.from.root == 0 && q.from.row == COMMENT_ROW_DONE &&
 	       q.from.sort == COMMENT_SORT_OLDEST,
 	   "the default page from the start");
-	is_int(wire_thread_query("/p", "200", "17", NULL, 200, &q, &err), 0, "limit and after");
+	is_int(wire_thread_query("/p", "200", "17", NULL, NULL, 200, &q, &err), 0,
+	       "limit and after");
 	ok(q.limit == 200 && q.from.root == 17 && q.from.row == COMMENT_ROW_DONE,
 	   "parsed: after top-level comment 17");
 	comment_cursor_format(&cur, text);
-	is_int(wire_thread_query("/p", NULL, NULL, text, 200, &q, &err), 0, "a cursor");
+	is_int(wire_thread_query("/p", NULL, NULL, text, NULL, 200, &q, &err), 0, "a cursor");
 	ok(q.from.root == 42 && q.from.row == 99, "parsed to its position");
-	is_int(wire_thread_query("/p", NULL, "17", text, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, "17", text, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "cursor and after together");
 	is_str(err.code, "invalid_cursor", "invalid_cursor");
-	is_int(wire_thread_query("/p", NULL, NULL, "bogus!", 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, NULL, "bogus!", NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a cursor not of ours");
 	is_str(err.code, "invalid_cursor", "invalid_cursor");
 	is_int(err.status, 400, "400");
-	is_int(wire_thread_query("/p", NULL, NULL, "", 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, NULL, "", NULL, 200, &q, &err), COMMENT_INVALID,
 	       "an empty cursor");
-	is_int(wire_thread_query(NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query(NULL, NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "no thread");
 	is_str(err.code, "missing_thread", "missing_thread");
-	is_int(wire_thread_query("p", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("p", NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a relative path");
-	is_int(wire_thread_query("/p", "201", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "201", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "limit above page_max");
 	is_str(err.code, "invalid_limit", "invalid_limit");
-	is_int(wire_thread_query("/p", "-1", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "-1", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a negative limit");
-	is_int(wire_thread_query("/p", "", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "an empty limit");
-	is_int(wire_thread_query("/p", " 5", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", " 5", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a space in limit");
-	is_int(wire_thread_query("/p", NULL, "9223372036854775808", NULL, 200, &q, &err),
+	is_int(wire_thread_query("/p", NULL, "9223372036854775808", NULL, NULL, 200, &q, &err),
 	       COMMENT_INVALID, "after past INT64_MAX");
 	is_str(err.code, "invalid_after", "invalid_after");
-	is_int(wire_thread_query("/p", NULL, "9223372036854775807", NULL, 200, &q, &err), 0,
+	is_int(wire_thread_query("/p", NULL, "9223372036854775807", NULL, NULL, 200, &q, &err), 0,
 	       "after at INT64_MAX");
+	/* sort */
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "newest", 200, &q, &err), 0,
+	       "sort=newest");
+	ok(q.from.sort == COMMENT_SORT_NEWEST && q.from.root == 0,
+	   "  from the start, newest first");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "top", 200, &q, &err), 0, "sort=top");
+	ok(q.from.sort == COMMENT_SORT_TOP, "  most liked first");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "oldest", 200, &q, &err), 0,
+	       "sort=oldest");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "best", 200, &q, &err), COMMENT_INVALID,
+	       "sort=best");
+	is_str(err.code, "invalid_sort", "  invalid_sort");
+	is_int(wire_thread_query("/p", NULL, "17", NULL, "newest", 200, &q, &err), COMMENT_INVALID,
+	       "after with another order than oldest");
+	cur.sort = COMMENT_SORT_TOP;
+	cur.key = 5;
+	comment_cursor_format(&cur, text);
+	is_int(wire_thread_query("/p", NULL, NULL, text, NULL, 200, &q, &err), 0,
+	       "a cursor of sort=top without sort");
+	ok(q.from.sort == COMMENT_SORT_TOP && q.from.key == 5, "  keeps its order and key");
+	is_int(wire_thread_query("/p", NULL, NULL, text, "top", 200, &q, &err), 0,
+	       "  and with its own sort");
+	is_int(wire_thread_query("/p", NULL, NULL, text, "newest", 200, &q, &err), COMMENT_INVALID,
+	       "  but not with another");
+	is_str(err.code, "invalid_cursor", "  invalid_cursor");
 }
 
 static void preview(const char *body, int want, const char *code, const char *text, const char *why)
