@@ -30,8 +30,9 @@ enum keys_purpose {
 	KEYS_STAMP = 5,	 /* MAC of the front-end's render timestamp */
 	KEYS_SEAL = 6,	 /* encryption of what is kept for a while (client address) */
 	KEYS_REDACT = 7, /* pseudonyms of values shown to moderators (e-mail domain) */
-	KEYS_LIKE = 8,	 /* a like's voter: client and comment (lib/likes.h) */
-	KEYS_PURPOSE_MAX = 9,
+	/* 8 is notifications' (KEYS_LINK, lib/link.h). */
+	KEYS_LIKE = 9, /* a like's voter: client and comment (lib/likes.h) */
+	KEYS_PURPOSE_MAX = 10,
 };
 
 enum {
