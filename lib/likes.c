@@ -7,14 +7,15 @@
 void likes_voter(const struct keys *k, const struct net_addr *client, int64_t id,
 		 unsigned char out[KEYS_HASH_BYTES])
 {
-	/* family, address bytes (IPv6: the /64 only), comment id */
+	/* family, the client's network (net_client_network), comment id */
 	unsigned char buf[1 + 16 + 8];
-	size_t n = client->family == AF_INET6 ? 8 : 4;
+	struct net_addr net;
 	uint64_t v = (uint64_t)id;
 
+	net_client_network(client, &net);
 	memset(buf, 0, sizeof(buf));
-	buf[0] = client->family == AF_INET6 ? 6 : 4;
-	memcpy(buf + 1, client->bytes, n);
+	buf[0] = net.family == AF_INET6 ? 6 : 4;
+	memcpy(buf + 1, net.bytes, 16);
 	for (int i = 0; i < 8; i++)
 		buf[17 + i] = (unsigned char)(v >> (8 * i));
 	keys_hash(k, KEYS_LIKE, buf, sizeof(buf), out);

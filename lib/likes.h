@@ -1,8 +1,9 @@
 /* likes: readers' likes of published comments.
  *
  * One like per client and comment, and a like toggles: the same client
- * liking again takes its like back.  The client is its address (an IPv6
- * client its /64, within which it may change addresses at will); what is
+ * liking again takes its like back.  The client is keyed as for rate limits
+ * (net_client_network: an IPv4 address, an IPv6 /64 within which it may
+ * change addresses at will, a tunnelled IPv6 address by its IPv4); what is
  * stored is a keyed hash (KEYS_LIKE) of that and the comment's id, never
  * the address, and it differs from one comment to the next, so a client's
  * likes cannot be joined into a profile.  The count lives in

@@ -85,6 +85,13 @@ static void test_voter(void)
 	ok(memcmp(a, b, sizeof(a)) == 0, "an IPv6 client is its /64");
 	ok(memcmp(a, c, sizeof(a)) != 0, "another /64: another voter");
 	{
+		/* A 6to4 address carries the IPv4 client it tunnels. */
+		struct net_addr t = addr("2002:c000:207::1");
+		likes_voter(fx.keys, &v4, 1, a);
+		likes_voter(fx.keys, &t, 1, b);
+		ok(memcmp(a, b, sizeof(a)) == 0, "a 6to4 address is its IPv4 client");
+	}
+	{
 		/* Not the address's bytes, and keyed: another key, another voter. */
 		struct keys *other = NULL;
 		unsigned char d[KEYS_HASH_BYTES];
