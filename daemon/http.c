@@ -126,6 +126,16 @@ void reply_header(struct reply *rep, const char *name, const char *value)
 	rep->n_headers++;
 }
 
+void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
+{
+	unsigned char h[16];
+	char hex[33];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
+}
+
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message)
 {
 	json_decref(rep->json);

@@ -14,7 +14,6 @@
 #include "wire.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,17 +150,6 @@ static void post_comment(struct request *req, struct reply *rep)
 	form_error_page(req, rep);
 	submit_decision_clear(&d);
 	wire_comment_clear(&w);
-}
-
-/* A strong ETag from the body's hash. */
-static void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
-{
-	unsigned char h[16];
-	char hex[33];
-
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
 }
 
 /* A page of the thread as a shared body. */

@@ -9,7 +9,6 @@
 #include "lang.h"
 #include "privacypage.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +60,6 @@ static void get_asset(struct request *req, struct reply *rep)
 {
 	const struct asset *a = NULL;
 	const struct embedded_file *f;
-	unsigned char h[16];
-	char hex[33];
 
 	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
 		if (strcmp(assets[i].url, req->route->path) == 0)
@@ -80,10 +77,7 @@ static void get_asset(struct request *req, struct reply *rep)
 		reply_error(rep, 500, "internal", "The server failed to handle this request.");
 		return;
 	}
-	crypto_generichash(h, sizeof(h), (const unsigned char *)rep->text, strlen(rep->text), NULL,
-			   0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	etag_of(rep->text, strlen(rep->text), rep->etag);
 	rep->status = 200;
 	rep->content_type = a->type;
 	reply_header(rep, "Cache-Control", a->cache);
@@ -104,8 +98,6 @@ static void get_privacy(struct request *req, struct reply *rep)
 {
 	enum lang lang =
 	    lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"), LANG_EN);
-	unsigned char h[16];
-	char hex[33];
 	int r;
 
 	r = privacy_page(req->snap->cfg, net_origins_first(req->snap->origins), lang, &rep->text);
@@ -113,10 +105,7 @@ static void get_privacy(struct request *req, struct reply *rep)
 		reply_internal(rep);
 		return;
 	}
-	crypto_generichash(h, sizeof(h), (const unsigned char *)rep->text, strlen(rep->text), NULL,
-			   0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	etag_of(rep->text, strlen(rep->text), rep->etag);
 	rep->status = 200;
 	rep->content_type = TYPE_HTML;
 	reply_header(rep, "Content-Security-Policy", GENERATED_CSP);

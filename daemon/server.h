@@ -142,6 +142,9 @@ struct route_table {
 	int (*authenticate)(struct request *req, struct reply *rep);
 };
 
+/* A strong ETag ("<32 hex digits>") of len bytes of body. */
+void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX]);
+
 /* Fills rep with a JSON error {"error": code, "message": message}. */
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message);
 
