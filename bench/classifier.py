@@ -3,7 +3,8 @@
 
 usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
                            [--text-only] [--no-bogofilter] [--sweep-cutoffs]
-                           [--protocol-starter off|loo] [--learning-curve]
+                           [--protocol-starter off|loo] [--learning-curve] [--sites]
+                           [--no-protocols] [--no-dayone]
                            [--cls-opt=--robs=0.3 ...]
 
 Reads the corpora in place (default: ../shared/corpora next to the repository;
@@ -45,6 +46,16 @@ never files spam), so the rates are ham held and spam published.
 comments of a shuffled half (N = 0, 25, 50, 100, 200; the other half is the
 test), with the starter (left-out, as above) and without: how fast the
 site's own learning takes over.
+
+--sites: per-site figures, each YouTube video a site on one daemon (the
+starter off, to measure the sites' learning alone).  For each video and seed
+the site learned N of its own comments (of a 70 % part; the rest is the test)
+while the other videos learned all of theirs as their own sites; compared:
+the site alone (a daemon of its own), pooled (every site's learning as one
+model, no sites) and layered (its own learning over the other sites', the
+shipped rule, with shared_strength S).  Then a disagreement: the site's
+moderators call "subscribe to my channel" comments ham (the others keep
+calling them spam); how many of those the site then publishes.
 
 Throughput: SMS corpus, one core: ours learns all 5,574 messages in memory and
 classifies them 20 times (wall clock, and the process's CPU time); also `commentctl learn` into SQLite (one transaction)
@@ -217,6 +228,8 @@ def write_jsonl(path, items, text_only):
             o = {"text": it["text"], "label": it["label"]}
             if not text_only and "author" in it:
                 o["author"] = it["author"]
+            if it.get("site"):
+                o["site"] = it["site"]
             f.write(json.dumps(o, ensure_ascii=False) + "\n")
 
 
@@ -467,6 +480,122 @@ def learning_curve(ours, starters, videos, text_only, seeds):
         print("  N=%-4d %s   %s" % (n, cells[0], cells[1]))
 
 
+SUBSCRIBE = re.compile(r"subscri", re.I)
+CHOSEN_STRENGTH = 10  # CLASSIFY_DEFAULT_SHARED_STRENGTH
+
+
+def site_scores(ours, train, test, text_only, extra):
+    """eval-split with the starter off: the scores of test."""
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
+        write_jsonl(a, train, text_only)
+        write_jsonl(b, test, text_only)
+        out, _, _, _ = run_rss([ours.exe, "eval-split", "--train", a, "--test", b,
+                                "--starter", "off"] + ours.opts + extra)
+    return [float(x) for x in out.split()]
+
+
+def site_jobs(videos, seeds, sizes, strengths):
+    """Yields (video, seed, N, system, strength, train, test) for the sites
+    protocol: own N comments of the video, all of the others'."""
+    for name, items in videos:
+        others = [dict(it, site=n) for n, its in videos if n != name for it in its]
+        for seed in range(seeds):
+            pool, test = stratified_split(items, 0.7, seed)
+            random.Random(seed).shuffle(pool)
+            test = [dict(it, site=name) for it in test]
+            for n in sizes:
+                own = [dict(it, site=name) for it in (pool if n is None else pool[:n])]
+                yield name, seed, n, "own", None, own, test
+                yield name, seed, n, "pooled", None, \
+                    [dict(it, site=None) for it in others + own], \
+                    [dict(it, site=None) for it in test]
+                for st in strengths:
+                    yield name, seed, n, "layered", st, others + own, test
+
+
+def disagreement_jobs(videos, seeds, strengths):
+    """The site calls "subscribe" comments ham; the others, spam."""
+    for name, items in videos:
+        mine = [dict(it, label="ham") if it["label"] == "spam" and SUBSCRIBE.search(it["text"])
+                else it for it in items]
+        others = [dict(it, site=n) for n, its in videos if n != name for it in its]
+        for seed in range(seeds):
+            pool, test = stratified_split(mine, 0.7, seed)
+            own = [dict(it, site=name) for it in pool]
+            test = [dict(it, site=name) for it in test if SUBSCRIBE.search(it["text"])]
+            if not test:
+                continue
+            yield name, seed, "own", None, own, test
+            yield name, seed, "pooled", None, [dict(it, site=None) for it in others + own], \
+                [dict(it, site=None) for it in test]
+            for st in strengths:
+                yield name, seed, "layered", st, others + own, test
+
+
+def sites_protocol(ours, videos, text_only, seeds, jobs):
+    sizes = [0, 25, 50, 100, None]
+    strengths = [1, 3, 10, 30, 100]
+    work = list(site_jobs(videos, seeds, sizes, strengths))
+    with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+        futs = [ex.submit(site_scores, ours, w[5], w[6], text_only,
+                          ["--shared-strength", str(w[4])] if w[4] is not None else [])
+                for w in work]
+        res = {}
+        for w, f in zip(work, futs):
+            labels = [it["label"] == "spam" for it in w[6]]
+            sc = f.result()
+            rej, pub, q = three_way(labels, sc, ours.ham_cut, ours.spam_cut)
+            res.setdefault((w[2], w[3], w[4]), {}).setdefault(w[0], []).append(
+                (auc(labels, sc), rej, pub, q))
+    print("\nsites (each video a site on one daemon, starter off, %d seeds): the site learned "
+          "N of its comments, the other videos all of theirs;\nAUC / ham-rej%% / spam-pub%% / "
+          "queued%%, mean over seeds then videos" % seeds)
+
+    def cell(key):
+        per_video = res.get(key)
+        if not per_video:
+            return "%30s" % "-"
+        vm = [[sum(x[i] for x in v) / len(v) for i in range(4)] for v in per_video.values()]
+        m = [sum(x[i] for x in vm) / len(vm) for i in range(4)]
+        if m[0] != m[0]:  # N = 0 alone: no learning, no ranking
+            return "%30s" % "(nothing learned)"
+        return "%.3f / %5.2f / %5.2f / %5.1f" % (m[0], 100 * m[1], 100 * m[2], 100 * m[3])
+
+    print("  %-6s %-30s %-30s %s" % ("N", "site alone", "pooled (no sites)",
+                                     "layered, shared_strength %d" % CHOSEN_STRENGTH))
+    for n in sizes:
+        print("  %-6s %-30s %-30s %s" % ("all" if n is None else n, cell((n, "own", None)),
+                                         cell((n, "pooled", None)),
+                                         cell((n, "layered", CHOSEN_STRENGTH))))
+    print("  layered by shared_strength:")
+    for st in strengths:
+        print("    S=%-4d %s" % (st, "   ".join("N=%s %s" % ("all" if n is None else n,
+                                                          cell((n, "layered", st)))
+                                               for n in (25, None))))
+    work = list(disagreement_jobs(videos, seeds, strengths))
+    with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+        futs = [ex.submit(site_scores, ours, w[4], w[5], text_only,
+                          ["--shared-strength", str(w[3])] if w[3] is not None else [])
+                for w in work]
+        dis = {}
+        for w, f in zip(work, futs):
+            sc = f.result()
+            dis.setdefault((w[2], w[3]), []).append(
+                (sum(1 for x in sc if x < ours.ham_cut) / len(sc),
+                 sum(1 for x in sc if x >= ours.spam_cut) / len(sc)))
+    print("  disagreement: the site calls \"subscribe\" comments ham, the others spam; of "
+          "the site's own in its test part, published% / filed as spam%:")
+    for key in [("own", None), ("pooled", None)] + [("layered", st) for st in strengths]:
+        v = dis.get(key, [])
+        if v:
+            print("    %-20s %5.1f / %5.1f" % (key[0] + ("" if key[1] is None else " S=%d" % key[1]),
+                                              100 * sum(x[0] for x in v) / len(v),
+                                              100 * sum(x[1] for x in v) / len(v)))
+
+
+
+
 def sweep(table, name, inner=False):
     """Three-way rates of one system for a grid of cut-offs (mean as in the table).
     inner: on the 3-fold CV scores inside the training parts, never the test
@@ -506,8 +635,11 @@ def main():
     ap.add_argument("--protocol-starter", choices=("off", "loo"), default="loo",
                     help="starter under the site's learning in the protocols")
     ap.add_argument("--learning-curve", action="store_true")
+    ap.add_argument("--sites", action="store_true",
+                    help="per-site figures: each video a site on one daemon")
     ap.add_argument("--no-protocols", action="store_true",
-                    help="only day one (and --learning-curve)")
+                    help="only day one (and --learning-curve, --sites)")
+    ap.add_argument("--no-dayone", action="store_true", help="skip day one")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as stdir:
         run(args, stdir)
@@ -540,9 +672,12 @@ def run(args, stdir):
           (args.seeds, "not used" if args.text_only else "used",
            "left-out starter" if args.protocol_starter == "loo" else "off"))
     t0 = time.monotonic()
-    print_dayone(dayone(ours, starters, videos, sms, args.text_only), ours)
+    if not args.no_dayone:
+        print_dayone(dayone(ours, starters, videos, sms, args.text_only), ours)
     if args.learning_curve:
         learning_curve(ours, starters, videos, args.text_only, min(args.seeds, 5))
+    if args.sites:
+        sites_protocol(ours, videos, args.text_only, min(args.seeds, 5), args.jobs)
     if args.no_protocols:
         return
     jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems]

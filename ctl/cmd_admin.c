@@ -66,7 +66,7 @@ static void print_json(json_t *j)
 }
 
 static const char token_usage[] =
-    "usage: commentctl token create --name NAME [--display-name NAME]\n"
+    "usage: commentctl token create --name NAME [--display-name NAME] [--site ID]...\n"
     "                               (--db DB --key KEY | --config FILE)\n"
     "       commentctl token set --name NAME (--display-name NAME | --no-display-name)\n"
     "                            (--db DB | --config FILE)\n"
@@ -75,7 +75,8 @@ static const char token_usage[] =
     "Creates, changes, lists or revokes moderator tokens.  A new token is printed\n"
     "once; the database keeps only its keyed hash.  --display-name is the name\n"
     "the moderator's replies from the moderation page are published under (with\n"
-    "the author badge); public posts under that name are held.\n";
+    "the author badge); public posts under that name are held.  A token created\n"
+    "with --site sees and acts on those sites only; without, on every site.\n";
 
 /* Sets or clears the token's display name.  CTL_OK or CTL_FAIL. */
 static int token_display_name(struct store_conn *c, const struct admin_args *a)
@@ -93,7 +94,7 @@ static int token_display_name(struct store_conn *c, const struct admin_args *a)
 	return r == 0 ? CTL_OK : CTL_FAIL;
 }
 
-static int token_create(struct store_conn *c, const struct keys *k, const struct admin_args *a)
+static int token_create(struct store_conn *c, const struct ctl_env *e, const struct admin_args *a)
 {
 	const char *name = a->name;
 	char token[KEYS_TOKEN_CHARS];
@@ -105,7 +106,7 @@ static int token_create(struct store_conn *c, const struct keys *k, const struct
 			ADMIN_DISPLAY_MAX);
 		return CTL_FAIL;
 	}
-	r = admin_token_create(c, k, name, token);
+	r = admin_token_create(c, e->keys, name, e->sites, e->n_sites, token);
 	if (r == 0 && a->display_name && token_display_name(c, a) != CTL_OK) {
 		/* Nobody has seen the token: it is revoked at once. */
 		admin_token_revoke(c, name);
@@ -122,7 +123,8 @@ static int token_create(struct store_conn *c, const struct keys *k, const struct
 		fprintf(stderr, "commentctl: a name is 1 to 64 characters without spaces\n");
 	else if (r == 0) {
 		printf("%s\n", token);
-		fprintf(stderr, "commentctl: token %s created; it is shown only this once\n", name);
+		fprintf(stderr, "commentctl: token %s created for %s; it is shown only this once\n",
+			name, e->n_sites ? "the sites named" : "every site");
 	}
 	sodium_memzero(token, sizeof(token));
 	return r == 0 ? CTL_OK : CTL_FAIL;
@@ -140,6 +142,7 @@ int cmd_token(int argc, char **argv)
 	    .options = admin_options,
 	    .option = admin_option,
 	    .ctx = &a,
+	    .sites = create,
 	};
 	struct ctl_env e;
 	struct store_conn *c;
@@ -166,7 +169,7 @@ int cmd_token(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (create) {
-		status = token_create(c, e.keys, &a);
+		status = token_create(c, &e, &a);
 	} else if (set) {
 		status = token_display_name(c, &a);
 	} else if (revoke) {
@@ -185,14 +188,16 @@ int cmd_token(int argc, char **argv)
 }
 
 static const char maintain_usage[] =
-    "usage: commentctl maintain (--db DB | --config FILE)\n"
-    "Deletes spam older than spam_retention_days, clears IP addresses older than\n"
-    "ip_retention_days, drops bare tombstones and prunes stale classifier tokens\n"
-    "(settings from --config, else the defaults).\n";
+    "usage: commentctl maintain [--site ID]... (--db DB | --config FILE)\n"
+    "Deletes spam older than spam_retention_days, clears client addresses older\n"
+    "than ip_retention_days and e-mail domains and decoys' content older than each\n"
+    "site's edit_window, drops bare tombstones and prunes stale classifier tokens\n"
+    "(settings from --config, else the defaults), and prints what it did.  With\n"
+    "--site, only those sites' comments (the classifier, shared, is not pruned).\n";
 
 int cmd_maintain(int argc, char **argv)
 {
-	struct ctl_spec spec = {.usage = maintain_usage, .need = CTL_NEED_DB};
+	struct ctl_spec spec = {.usage = maintain_usage, .need = CTL_NEED_DB, .sites = true};
 	struct maintenance_report rep;
 	struct classifier *cl = NULL;
 	struct ctl_env e;
@@ -208,10 +213,12 @@ int cmd_maintain(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	{
-		const struct moderation_retention rt = {
-		    e.cfg->spam_retention_days, e.cfg->ip_retention_days, e.cfg->token_prune_days,
-		    e.cfg->edit_window};
-		r = moderation_maintain(c, cl, &rt, (int64_t)time(NULL), &rep);
+		struct moderation_window *windows = NULL;
+		struct moderation_retention rt;
+		r = moderation_retention_of(e.cfg, &rt, &windows);
+		if (r == 0)
+			r = moderation_maintain(c, cl, e.scope, &rt, (int64_t)time(NULL), &rep);
+		free(windows);
 	}
 	store_release(e.store, c);
 	if (r == 0)
@@ -228,11 +235,13 @@ int cmd_maintain(int argc, char **argv)
 }
 
 static const char privacy_usage[] =
-    "usage: commentctl privacy export --email ADDRESS (--db DB --key KEY | --config FILE)\n"
-    "       commentctl privacy erase --email ADDRESS [--anonymise] (--db DB --key KEY | "
+    "usage: commentctl privacy export --email ADDRESS [--site ID]... (--db DB --key KEY | "
     "--config FILE)\n"
-    "Exports or erases every comment written with an e-mail address.  The address\n"
-    "is hashed to find the comments and then dropped.\n";
+    "       commentctl privacy erase --email ADDRESS [--anonymise] [--site ID]... (--db DB "
+    "--key KEY | --config FILE)\n"
+    "Exports or erases every comment written with an e-mail address (on the\n"
+    "sites named with --site, else on every site).  The address is hashed to\n"
+    "find the comments and then dropped.\n";
 
 int cmd_privacy(int argc, char **argv)
 {
@@ -245,6 +254,7 @@ int cmd_privacy(int argc, char **argv)
 	    .options = admin_options,
 	    .option = admin_option,
 	    .ctx = &a,
+	    .sites = true,
 	};
 	struct classifier *cl = NULL;
 	struct ctl_env e;
@@ -269,11 +279,11 @@ int cmd_privacy(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (erase)
-		r = moderation_erase(c, cl, e.keys, a.email,
+		r = moderation_erase(c, cl, e.keys, e.scope, a.email,
 				     a.anonymise || e.cfg->erase == ERASE_ANONYMISE, "commentctl",
 				     &out);
 	else
-		r = moderation_export(c, e.keys, a.email, &out);
+		r = moderation_export(c, e.keys, e.scope, a.email, &out);
 	store_release(e.store, c);
 	if (r == 0)
 		print_json(out);

@@ -1,8 +1,11 @@
 /* commentctl learn / score / eval / eval-split / tokens: the spam classifier
  * from the command line.  Input is JSON Lines, one object a line:
  *   {"text": "...", "author": "...", "email": "...", "url": "...", "ip": "...",
- *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham"}
- * Only "text" is required ("label" for eval).
+ *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham",
+ *    "site": "..."}
+ * Only "text" is required ("label" for eval).  "site" (or --site for lines
+ * without one) names the site whose own learning a line is learned into or
+ * scored with (lib/classify.h, "Sites").
  */
 #include "ctl.h"
 
@@ -40,6 +43,10 @@ enum {
 	OPT_STARTER,
 	OPT_STARTER_FILE,
 	OPT_STARTER_WEIGHT,
+	OPT_SECOND_RATE,
+	OPT_SECOND_WEIGHT,
+	OPT_SECOND_EPOCHS,
+	OPT_SHARED_STRENGTH,
 	OPT_SPAM,
 	OPT_HAM,
 	OPT_FORGET,
@@ -49,6 +56,7 @@ enum {
 	OPT_TRAIN,
 	OPT_TEST,
 	OPT_REPEAT,
+	OPT_PARTS,
 };
 
 static const struct option settings_options[] = {
@@ -65,6 +73,10 @@ static const struct option settings_options[] = {
     {"starter", required_argument, NULL, OPT_STARTER},
     {"starter-file", required_argument, NULL, OPT_STARTER_FILE},
     {"starter-weight", required_argument, NULL, OPT_STARTER_WEIGHT},
+    {"second-rate", required_argument, NULL, OPT_SECOND_RATE},
+    {"second-weight", required_argument, NULL, OPT_SECOND_WEIGHT},
+    {"second-epochs", required_argument, NULL, OPT_SECOND_EPOCHS},
+    {"shared-strength", required_argument, NULL, OPT_SHARED_STRENGTH},
     {NULL, 0, NULL, 0},
 };
 
@@ -74,7 +86,9 @@ static const struct option settings_options[] = {
 	"  --robs X --robx X --min-dev X --max-tokens N        scoring parameters\n"               \
 	"  --pair-weight X --gram-weight X     weight of word-pair / 4-gram tokens\n"              \
 	"  --starter on|off  --starter-weight N   the starter model and its weight\n"              \
-	"  --starter-file FILE                 a starter model instead of the built-in one\n"
+	"  --starter-file FILE                 a starter model instead of the built-in one\n"      \
+	"  --second-rate X --second-weight X --second-epochs N   the second opinion\n"             \
+	"  --shared-strength N                 own occurrences the other sites' f is worth\n"
 
 static int parse_double(const char *s, double *out)
 {
@@ -155,10 +169,13 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 		return load_starter_file(arg) == 0 ? 0 : -1;
 	case OPT_MIN_LEARNED:
 	case OPT_MAX_TOKENS:
+	case OPT_SECOND_EPOCHS:
 		if (parse_unsigned(arg, 1000000, &u) < 0)
 			return -1;
 		if (opt == OPT_MIN_LEARNED)
 			s->min_learned = (unsigned)u;
+		else if (opt == OPT_SECOND_EPOCHS)
+			s->second_epochs = (unsigned)u;
 		else
 			s->max_tokens = (unsigned)u;
 		return 0;
@@ -171,9 +188,16 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 	case OPT_PAIR_WEIGHT:
 	case OPT_GRAM_WEIGHT:
 	case OPT_STARTER_WEIGHT:
+	case OPT_SECOND_RATE:
+	case OPT_SECOND_WEIGHT:
+	case OPT_SHARED_STRENGTH:
 		if (parse_double(arg, &d) < 0)
 			return -1;
-		if (opt == OPT_HAM_CUTOFF)
+		if (opt == OPT_SECOND_RATE)
+			s->second_rate = d;
+		else if (opt == OPT_SECOND_WEIGHT)
+			s->second_weight = d;
+		else if (opt == OPT_HAM_CUTOFF)
 			s->ham_cutoff = d;
 		else if (opt == OPT_SPAM_CUTOFF)
 			s->spam_cutoff = d;
@@ -189,6 +213,8 @@ static int settings_option(int opt, const char *arg, struct classify_settings *s
 			s->gram_weight = d;
 		else if (opt == OPT_STARTER_WEIGHT)
 			s->starter_weight = d;
+		else if (opt == OPT_SHARED_STRENGTH)
+			s->shared_strength = d;
 		else
 			s->min_dev = d;
 		return 0;
@@ -251,6 +277,12 @@ static int parse_item(const char *line, size_t len, struct item *it)
 	v = json_object_get(it->obj, "render_seconds");
 	it->in.render_seconds = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 	it->in.honeypot_filled = json_is_true(json_object_get(it->obj, "honeypot"));
+	it->in.site = str_field(it->obj, "site");
+	if (it->in.site && (!it->in.site[0] || strlen(it->in.site) > CLASSIFY_SITE_MAX)) {
+		json_decref(it->obj);
+		it->obj = NULL;
+		return 1;
+	}
 	it->label = -1;
 	label = str_field(it->obj, "label");
 	if (label && strcmp(label, "spam") == 0)
@@ -373,12 +405,14 @@ static double cpu_seconds(void)
 /* ---- learn ---------------------------------------------------------------- */
 
 static const char learn_usage[] =
-    "usage: commentctl learn (--db DB | --config FILE) [--spam|--ham|--forget] [FILE]\n"
+    "usage: commentctl learn (--db DB | --config FILE) [--spam|--ham|--forget] [--site ID] "
+    "[FILE]\n"
     "Learns every JSON line of FILE (default stdin) in one transaction.\n"
     "Without --spam/--ham each line's \"label\" is used.  A line is\n"
     "identified by its \"id\" or else a hash of its text, author and url:\n"
     "learning it again is a no-op, with the other label it is relearned.\n"
-    "--forget unlearns the lines instead.\n";
+    "--forget unlearns the lines instead.  A line is learned into the shared\n"
+    "model and, with \"site\" (or --site), into that site's own learning.\n";
 
 struct learn_args {
 	int label; /* -1: each line's own */
@@ -406,6 +440,15 @@ static int learn_option(void *ctx, int opt, const char *arg)
 	else
 		return CTL_USAGE;
 	return 0;
+}
+
+/* learn and score take at most one --site (for lines without "site"). */
+static int one_site(const struct ctl_env *e)
+{
+	if (e->n_sites <= 1)
+		return CTL_OK;
+	fprintf(stderr, "commentctl: give one --site (lines may name their own with \"site\")\n");
+	return CTL_USAGE;
 }
 
 /* Learns (or forgets) every item in one transaction.  CTL_OK or CTL_FAIL. */
@@ -462,6 +505,7 @@ int cmd_learn(int argc, char **argv)
 	    .option = learn_option,
 	    .ctx = &a,
 	    .max_operands = 1,
+	    .sites = true,
 	};
 	struct items items = {0};
 	struct ctl_env e;
@@ -469,7 +513,13 @@ int cmd_learn(int argc, char **argv)
 
 	r = ctl_env_open(&e, &spec, argc, argv);
 	if (r == CTL_OK)
+		r = one_site(&e);
+	if (r == CTL_OK)
 		r = read_items(e.noperands ? e.operands[0] : "-", a.label < 0 && !a.forget, &items);
+	for (size_t i = 0; r == CTL_OK && e.n_sites && i < items.n; i++) {
+		if (!items.v[i].in.site)
+			items.v[i].in.site = e.sites[0];
+	}
 	if (r == CTL_OK)
 		r = learn_items(e.store, &items, &a);
 	items_free(&items);
@@ -480,10 +530,12 @@ int cmd_learn(int argc, char **argv)
 /* ---- score ---------------------------------------------------------------- */
 
 static const char score_usage[] =
-    "usage: commentctl score (--db DB | --config FILE) [OPTIONS] [FILE]\n"
+    "usage: commentctl score (--db DB | --config FILE) [--site ID] [OPTIONS] [FILE]\n"
     "Prints for every JSON line of FILE (default stdin) one line\n"
-    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"tokens\":[...]}\n"
-    "(model: none, starter, site or both; plus \"id\" when the input has one).\n" SETTINGS_HELP;
+    "{\"score\":S,\"verdict\":V,\"cold_start\":B,\"model\":M,\"bayes\":S,\"second\":P,\n"
+    "\"blended\":B,\"tokens\":[...]} (model: none, starter, site or both; bayes: the\n"
+    "Bayesian score; second: the second opinion; blended: whether it counted;\n"
+    "plus \"id\" when the input has one).\n" SETTINGS_HELP;
 
 static int settings_cb(void *ctx, int opt, const char *arg)
 {
@@ -494,19 +546,26 @@ static int settings_cb(void *ctx, int opt, const char *arg)
 	return 0;
 }
 
+/* --site of score: the site of lines without "site". */
+static const char *score_site;
+
 /* One input line scored as a JSON line on stdout.  0 or -1. */
 static int score_line(struct classifier *cls, struct store_conn *conn, const struct item *it)
 {
+	struct classify_input in = it->in;
 	struct classify_result res;
 	json_t *out, *tokens, *id;
 	char *s;
 
-	if (classifier_score(cls, conn, &it->in, &res) != 0)
+	if (!in.site)
+		in.site = score_site;
+	if (classifier_score(cls, conn, &in, &res) != 0)
 		return -1;
 	tokens = json_loads(res.tokens_json, 0, NULL);
-	out = json_pack("{s:f,s:s,s:b,s:s,s:o}", "score", res.score, "verdict",
+	out = json_pack("{s:f,s:s,s:b,s:s,s:f,s:f,s:b,s:o}", "score", res.score, "verdict",
 			classify_verdict_name(res.verdict), "cold_start", res.cold_start, "model",
-			classify_model_name(res.model), "tokens", tokens ? tokens : json_array());
+			classify_model_name(res.model), "bayes", res.bayes, "second", res.second,
+			"blended", res.blended, "tokens", tokens ? tokens : json_array());
 	id = json_object_get(it->obj, "id");
 	if (out && id)
 		json_object_set(out, "id", id);
@@ -564,6 +623,7 @@ int cmd_score(int argc, char **argv)
 	    .option = settings_cb,
 	    .ctx = &set,
 	    .max_operands = 1,
+	    .sites = true,
 	};
 	struct classifier *cls = NULL;
 	const char *path;
@@ -573,8 +633,11 @@ int cmd_score(int argc, char **argv)
 
 	classify_settings_default(&set);
 	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK)
+		r = one_site(&e);
 	if (r != CTL_OK)
 		goto out;
+	score_site = e.n_sites ? e.sites[0] : NULL;
 	path = e.noperands ? e.operands[0] : "-";
 	r = new_classifier(&set, &cls);
 	if (r == CTL_OK) {
@@ -678,6 +741,7 @@ struct eval_args {
 	struct classify_settings set;
 	unsigned long folds, seed, repeat;
 	double threshold;
+	bool parts;
 	const char *train, *test;
 };
 
@@ -688,6 +752,7 @@ static const struct option eval_options[] = {
     {"train", required_argument, NULL, OPT_TRAIN},
     {"test", required_argument, NULL, OPT_TEST},
     {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"parts", no_argument, NULL, OPT_PARTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -708,6 +773,8 @@ static int eval_option(void *ctx, int opt, const char *arg)
 		a->test = arg;
 	else if (opt == OPT_REPEAT)
 		bad = parse_unsigned(arg, 100000, &a->repeat) < 0 || a->repeat == 0;
+	else if (opt == OPT_PARTS)
+		a->parts = true;
 	else
 		return settings_cb(&a->set, opt, arg);
 	if (bad) {
@@ -839,7 +906,7 @@ static const char eval_split_usage[] =
 
 /* Scores every test item repeat times; prints the scores and the rates. */
 static int split_run(struct classifier *cls, const struct items *tr, struct items *te,
-		     unsigned long repeat)
+		     unsigned long repeat, bool parts)
 {
 	double t0, t1, t2, c1, c2;
 
@@ -856,8 +923,18 @@ static int split_run(struct classifier *cls, const struct items *tr, struct item
 				return CTL_FAIL;
 	t2 = now_seconds();
 	c2 = cpu_seconds();
-	for (size_t i = 0; i < te->n; i++)
-		printf("%.17g\n", te->v[i].score);
+	for (size_t i = 0; i < te->n; i++) {
+		if (!parts) {
+			printf("%.17g\n", te->v[i].score);
+			continue;
+		}
+		struct classify_result res;
+
+		if (classifier_score(cls, NULL, &te->v[i].in, &res) != 0)
+			return CTL_FAIL;
+		printf("%.17g %.17g %.17g\n", res.score, res.bayes, res.second);
+		classify_result_clear(&res);
+	}
 	fprintf(stderr, "learn_per_s %.0f classify_per_s %.0f classify_per_cpu_s %.0f\n",
 		t1 > t0 ? (double)tr->n / (t1 - t0) : 0,
 		t2 > t1 ? (double)(te->n * repeat) / (t2 - t1) : 0,
@@ -893,7 +970,7 @@ int cmd_eval_split(int argc, char **argv)
 	if (r == CTL_OK)
 		r = new_classifier(&a.set, &cls);
 	if (r == CTL_OK)
-		r = split_run(cls, &tr, &te, a.repeat);
+		r = split_run(cls, &tr, &te, a.repeat, a.parts);
 	items_free(&tr);
 	items_free(&te);
 	classifier_free(cls);

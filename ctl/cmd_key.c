@@ -5,6 +5,7 @@
 #include "akismet.h"
 #include "config.h"
 #include "keys.h"
+#include "site.h"
 #include "store.h"
 #include "text.h"
 
@@ -17,13 +18,18 @@
 
 static const char key_usage[] =
     "usage: commentctl key create --blog URL (--db DB --key KEY | --config FILE)\n"
+    "       commentctl key create --site ID [--blog URL] (--db DB --key KEY | --config FILE)\n"
     "       commentctl key list (--db DB | --config FILE)\n"
     "       commentctl key revoke --id N (--db DB | --config FILE)\n"
     "       commentctl key revoke --site-key SITEKEY (--db DB --key KEY | --config FILE)\n"
     "Creates, lists or revokes the site keys that Akismet clients use with\n"
     "commentd's Akismet-compatible endpoint.  A new key (12 hex digits, the\n"
     "shape Akismet clients expect) is printed once; the database keeps only\n"
-    "its keyed hash.  --key is commentd's secret key file, not a site key.\n";
+    "its keyed hash.  --key is commentd's secret key file, not a site key.\n"
+    "A key belongs to one site, whose rules its checks follow: --site ID, or\n"
+    "the site one of whose origins --blog is on (a configuration without\n"
+    "[site ID] sections has one site, default).  --blog defaults to the site's\n"
+    "first origin.\n";
 
 struct key_args {
 	bool create, revoke;
@@ -77,17 +83,61 @@ static int key_need(void *ctx)
 	return CTL_NEED_DB | (a->create || (a->revoke && a->site_key) ? CTL_NEED_KEY : 0);
 }
 
-static int key_create(struct store_conn *c, const struct keys *k, const struct key_args *a)
+/* The site and blog of a new key: --site, or the site of --blog's origin;
+ * --blog, or the site's first origin.  CTL_OK or a status (printed). */
+static int key_site(const struct ctl_env *e, const struct key_args *a,
+		    char site[CONFIG_SITE_ID_MAX + 1], const char **blog,
+		    char first[NET_ORIGIN_MAX])
 {
-	char key[AKISMET_KEY_CHARS];
+	struct site_set *set = NULL;
+	const struct site *s;
+	char err[CONFIG_ERR_MAX];
+
+	if (e->n_sites > 1 || (!e->n_sites && !a->blog)) {
+		fprintf(stderr,
+			"commentctl: say which site: --site ID, or --blog URL on one of its "
+			"origins\n");
+		return CTL_USAGE;
+	}
+	if (site_set_new(&set, e->cfg, err) != 0) {
+		fprintf(stderr, "commentctl: %s\n", err[0] ? err : "out of memory");
+		return CTL_FAIL;
+	}
+	s = e->n_sites ? site_set_find(set, e->sites[0]) : site_set_by_url(set, a->blog);
+	if (!e->n_sites && !s && site_set_strict(set)) {
+		fprintf(stderr, "commentctl: %s is on none of the sites' origins; add --site ID\n",
+			a->blog);
+		site_set_free(set);
+		return CTL_USAGE;
+	}
+	snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s",
+		 e->n_sites ? e->sites[0]
+		 : s	    ? s->id
+			    : CONFIG_DEFAULT_SITE);
+	*blog = a->blog;
+	if (!*blog && s && net_origins_first(s->origins)) {
+		snprintf(first, NET_ORIGIN_MAX, "%s/", net_origins_first(s->origins));
+		*blog = first;
+	}
+	site_set_free(set);
+	if (!*blog) {
+		fprintf(stderr, "commentctl: --blog URL is required (the site has no origins)\n");
+		return CTL_USAGE;
+	}
+	return CTL_OK;
+}
+
+static int key_create(struct store_conn *c, const struct ctl_env *e, const struct key_args *a)
+{
+	char key[AKISMET_KEY_CHARS], first[NET_ORIGIN_MAX], site[CONFIG_SITE_ID_MAX + 1];
+	const char *blog = NULL;
 	int64_t id = 0;
 	int r;
 
-	if (!a->blog) {
-		fprintf(stderr, "commentctl: --blog URL is required (the site's front page)\n");
-		return CTL_USAGE;
-	}
-	r = akismet_key_create(c, k, a->blog, key, &id);
+	r = key_site(e, a, site, &blog, first);
+	if (r != CTL_OK)
+		return r;
+	r = akismet_key_create(c, e->keys, site, blog, key, &id);
 	if (r == AKISMET_BAD_BLOG) {
 		fprintf(stderr, "commentctl: --blog must be an http:// or https:// URL\n");
 		return CTL_USAGE;
@@ -97,8 +147,10 @@ static int key_create(struct store_conn *c, const struct keys *k, const struct k
 		return CTL_FAIL;
 	}
 	printf("%s\n", key);
-	fprintf(stderr, "commentctl: site key #%lld created for %s; it is shown only this once\n",
-		(long long)id, a->blog);
+	fprintf(stderr,
+		"commentctl: site key #%lld created for %s (site %s); it is shown only this "
+		"once\n",
+		(long long)id, blog, site);
 	sodium_memzero(key, sizeof(key));
 	return CTL_OK;
 }
@@ -126,6 +178,7 @@ int cmd_key(int argc, char **argv)
 	    .option = key_option,
 	    .ctx = &a,
 	    .need_of = key_need,
+	    .sites = create,
 	};
 	struct ctl_env e;
 	struct store_conn *c;
@@ -144,7 +197,7 @@ int cmd_key(int argc, char **argv)
 	}
 	c = store_acquire(e.store);
 	if (create) {
-		status = key_create(c, e.keys, &a);
+		status = key_create(c, &e, &a);
 	} else if (revoke) {
 		status = key_revoke(c, e.keys, &a);
 	} else if (akismet_key_list(c, (int64_t)time(NULL), &list) == 0) {

@@ -8,7 +8,10 @@
  * A command opens what it needs with ctl_env_open: the options every command
  * accepts (--config FILE, --db PATH, --key PATH, --help) are parsed there,
  * the command's own options are handed to its callback, and the store and
- * key are opened when the command says it needs them.
+ * key are opened when the command says it needs them.  A command that acts
+ * on comments sets .sites in its spec to take --site ID (repeatable; see
+ * struct ctl_env), so every such command limits itself to sites the same
+ * way.
  */
 #ifndef COMMENTD_CTL_H
 #define COMMENTD_CTL_H
@@ -36,8 +39,10 @@ enum {
 	CTL_WANT_DB = 4,  /* only the database path: --db or --config required */
 };
 
+#define CTL_SITES_MAX 64 /* --site options on one command line */
+
 /* A command's own option: opt is getopt_long's val (use values >= 0x100 or
- * letters other than c, d, k and h), arg its argument or NULL.  Returns 0,
+ * letters other than c, d, k, h and S), arg its argument or NULL.  Returns 0,
  * or CTL_USAGE after printing what is wrong. */
 typedef int (*ctl_option_fn)(void *ctx, int opt, const char *arg);
 
@@ -52,6 +57,7 @@ struct ctl_spec {
 	 * (in place of need), or returns -1 after printing a usage error. */
 	int (*need_of)(void *ctx);
 	int min_operands, max_operands; /* positional arguments allowed */
+	bool sites;			/* takes --site ID (repeatable) */
 };
 
 struct ctl_env {
@@ -60,6 +66,13 @@ struct ctl_env {
 	struct store *store; /* with CTL_NEED_DB */
 	int noperands;
 	char **operands; /* positional arguments (into argv) */
+	/* With spec->sites: the --site ids in order (well-formed; a site the
+	 * --config file does not define is warned about), and the same as a
+	 * scope for lib/moderation and lib/admin (lib/admin.h; NULL without
+	 * --site: every site). */
+	const char *sites[CTL_SITES_MAX];
+	size_t n_sites;
+	char *scope;
 };
 
 /* Parses argv (argv[0] is skipped) by spec and opens what spec->need asks

@@ -6,6 +6,7 @@
 #include "keys.h"
 #include "store.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,12 @@ static const struct option common_options[] = {
     {"help", no_argument, NULL, 'h'},
 };
 #define N_COMMON (sizeof(common_options) / sizeof(common_options[0]))
+
+/* The shared --site option of commands that act on comments. */
+static const struct option site_options[] = {
+    {"site", required_argument, NULL, 'S'},
+    {NULL, 0, NULL, 0},
+};
 
 /* Appends the NULL-terminated table own to out[*n..]. */
 static int append_options(const struct option *own, struct option *out, size_t *n)
@@ -40,7 +47,8 @@ static int merge_options(const struct ctl_spec *spec, struct option *out)
 	for (size_t i = 0; i < N_COMMON; i++)
 		out[n++] = common_options[i];
 	if (append_options(spec->options, out, &n) < 0 ||
-	    append_options(spec->more_options, out, &n) < 0)
+	    append_options(spec->more_options, out, &n) < 0 ||
+	    (spec->sites && append_options(site_options, out, &n) < 0))
 		return -1;
 	memset(&out[n], 0, sizeof(out[n]));
 	return 0;
@@ -49,6 +57,49 @@ static int merge_options(const struct ctl_spec *spec, struct option *out)
 struct paths {
 	const char *config, *db, *key;
 };
+
+/* One --site: a well-formed id, named once.  0 or -1 (printed). */
+static int add_site(struct ctl_env *e, const char *id)
+{
+	if (!config_site_id_valid(id)) {
+		fprintf(stderr, "commentctl: --site takes a site id (a-z, 0-9, '.', '_', '-')\n");
+		return -1;
+	}
+	for (size_t i = 0; i < e->n_sites; i++) {
+		if (strcmp(e->sites[i], id) == 0)
+			return 0;
+	}
+	if (e->n_sites == CTL_SITES_MAX) {
+		fprintf(stderr, "commentctl: at most %d --site options\n", CTL_SITES_MAX);
+		return -1;
+	}
+	e->sites[e->n_sites++] = id;
+	return 0;
+}
+
+/* The --site ids as a scope, and a word about ids the --config file does
+ * not define (a typo, or a site whose section was removed).  CTL_OK or
+ * CTL_FAIL. */
+static int site_scope(struct ctl_env *e, const char *config_path)
+{
+	json_t *list;
+
+	if (!e->n_sites)
+		return CTL_OK;
+	list = json_array();
+	for (size_t i = 0; list && i < e->n_sites; i++) {
+		if (config_path && config_site_find(e->cfg, e->sites[i]) < 0)
+			fprintf(stderr, "commentctl: note: %s defines no site %s\n", config_path,
+				e->sites[i]);
+		if (json_array_append_new(list, json_string(e->sites[i])) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	e->scope = list ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	return e->scope ? CTL_OK : CTL_FAIL;
+}
 
 /* Runs getopt over argv; fills p and e's operands.  CTL_OK or a status. */
 static int parse(struct ctl_env *e, const struct ctl_spec *spec, int argc, char **argv,
@@ -71,6 +122,10 @@ static int parse(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 			break;
 		case 'k':
 			p->key = optarg;
+			break;
+		case 'S':
+			if (add_site(e, optarg) != 0)
+				return CTL_USAGE;
 			break;
 		case 'h':
 			printf("%s", spec->usage);
@@ -152,6 +207,8 @@ int ctl_env_open(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 	if (need < 0)
 		return CTL_USAGE;
 	r = load_config(e, &p);
+	if (r == CTL_OK)
+		r = site_scope(e, p.config);
 	if (r != CTL_OK)
 		return r;
 	if ((need & (CTL_NEED_DB | CTL_WANT_DB)) && !p.db && !p.config) {
@@ -183,6 +240,8 @@ int ctl_env_open(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 
 void ctl_env_close(struct ctl_env *e)
 {
+	free(e->scope);
+	e->scope = NULL;
 	e->store = store_free(e->store);
 	e->keys = keys_free(e->keys);
 	e->cfg = config_free(e->cfg);

@@ -40,45 +40,24 @@ double monotonic_seconds(void)
 int snapshot_new(struct snapshot **out, struct config *cfg)
 {
 	struct snapshot *snap = calloc(1, sizeof(*snap));
+	char err[CONFIG_ERR_MAX];
 	int r;
 
 	if (!snap)
 		return -ENOMEM;
 	atomic_init(&snap->refs, 1);
-	r = net_origins_new(&snap->origins, cfg->site_origins);
+	r = site_set_new(&snap->sites, cfg, err);
+	if (r > 0)
+		log_err("config: %s", err);
 	if (r == 0)
 		r = net_cidrs_new(&snap->proxies, cfg->trusted_proxies);
-	if (r == 0)
-		r = policy_new(&snap->policy, cfg);
-	if (r == 0) {
-		snap->reader_json = reader_settings(cfg);
-		r = snap->reader_json ? 0 : -ENOMEM;
-	}
 	if (r != 0) {
-		net_origins_free(snap->origins);
+		site_set_free(snap->sites);
 		net_cidrs_free(snap->proxies);
-		policy_free(snap->policy);
 		free(snap);
 		return r;
 	}
-	{
-		unsigned char h[2];
-		crypto_generichash(h, sizeof(h), (const unsigned char *)snap->reader_json,
-				   strlen(snap->reader_json), NULL, 0);
-		sodium_bin2hex(snap->reader_tag, sizeof(snap->reader_tag), h, sizeof(h));
-	}
 	snap->cfg = cfg;
-	classify_settings_default(&snap->classify);
-	snap->classify.ham_cutoff = cfg->ham_cutoff;
-	snap->classify.spam_cutoff = cfg->spam_cutoff;
-	snap->classify.discard_cutoff = cfg->discard_cutoff;
-	snap->classify.min_learned = cfg->min_learned;
-	snap->classify.starter = cfg->starter_model != 0;
-	{
-		const char *first = net_origins_first(snap->origins);
-		const char *host = first ? strstr(first, "://") : NULL;
-		snprintf(snap->site_host, sizeof(snap->site_host), "%s", host ? host + 3 : "");
-	}
 	*out = snap;
 	return 0;
 }
@@ -88,10 +67,8 @@ void snapshot_unref(struct snapshot *snap)
 	if (!snap || atomic_fetch_sub(&snap->refs, 1) != 1)
 		return;
 	config_free(snap->cfg);
-	net_origins_free(snap->origins);
+	site_set_free(snap->sites);
 	net_cidrs_free(snap->proxies);
-	policy_free(snap->policy);
-	free(snap->reader_json);
 	free(snap);
 }
 
@@ -185,17 +162,44 @@ uint64_t request_client_key(struct request *req)
 	return server_client_key(req->server, &req->client);
 }
 
-void request_site(struct request *req, struct submit_site *out)
+void request_site_of(struct request *req, const struct site *site, struct submit_site *out)
 {
 	*out = (struct submit_site){
-	    .cfg = req->snap->cfg,
+	    .id = site->id,
+	    .cfg = site->cfg,
 	    .keys = req->server->keys,
 	    .classifier = req->server->classifier,
-	    .policy = req->snap->policy,
-	    .classify = &req->snap->classify,
-	    .host = req->snap->site_host,
-	    .origins = req->snap->origins,
+	    .policy = site->policy,
+	    .classify = &site->classify,
+	    .host = site->host,
+	    .origins = site->origins,
 	};
+}
+
+int request_site(struct request *req, const char *named, struct submit_site *out, struct reply *rep)
+{
+	const char *arg = request_arg(req, "site");
+	const struct site *site = NULL;
+	struct comment_error err = {0};
+	struct site_hint hint = {
+	    .named = named ? named : arg,
+	    .origin = request_header(req, "Origin"),
+	    .referer = request_header(req, "Referer"),
+	    .host = request_header(req, "Host"),
+	};
+	int r;
+
+	if (named && arg && strcmp(named, arg) != 0) {
+		reply_error(rep, 400, "invalid_site", "The site field and ?site= name two sites.");
+		return 1;
+	}
+	r = site_pick(req->snap->sites, &hint, &site, &err);
+	if (r != 0) {
+		reply_comment_error(rep, r, &err);
+		return r;
+	}
+	request_site_of(req, site, out);
+	return 0;
 }
 
 void request_submission(struct request *req, enum submit_origin origin, struct submit_request *out)
@@ -313,7 +317,8 @@ static void add_common_headers(struct request *req, struct MHD_Response *resp, b
 		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	if (origin && req->snap && net_origins_match(req->snap->origins, origin, strlen(origin))) {
+	/* CORS: only the origins of a configured site may read answers. */
+	if (origin && req->snap && site_set_by_origin(req->snap->sites, origin, strlen(origin))) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
 		MHD_add_response_header(resp, "Vary", "Origin");
 	}
@@ -486,6 +491,7 @@ static void request_free(struct request *req)
 	if (!req)
 		return;
 	snapshot_unref(req->snap);
+	free(req->scope);
 	buf_free(&req->body);
 	free(req);
 }

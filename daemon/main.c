@@ -110,6 +110,7 @@ static void apply_runtime(struct server *s, const struct config *cfg)
 
 static void reload(struct server *s, const char *config_path, const struct overrides *o)
 {
+	struct classify_settings cs;
 	struct config *cfg = NULL;
 	struct snapshot *snap = NULL;
 
@@ -126,9 +127,13 @@ static void reload(struct server *s, const char *config_path, const struct overr
 		goto out;
 	}
 	apply_runtime(s, cfg);
-	classifier_configure(s->classifier, &snap->classify);
+	/* The classifier's own settings are the top level's (the starter
+	 * switch); each site's cut-offs apply per decision (lib/submit). */
+	site_classify_settings(cfg, &cs);
+	classifier_configure(s->classifier, &cs);
 	server_set_snapshot(s, snap);
-	log_info("reload: configuration reloaded");
+	log_info("reload: configuration reloaded (%zu site%s)", site_set_count(snap->sites),
+		 site_set_count(snap->sites) == 1 ? "" : "s");
 out:
 	sdnotify("READY=1");
 }
@@ -233,6 +238,7 @@ static int open_keys(const struct config *cfg, struct keys **out)
 /* Everything but the HTTP layer, from cfg (owned by s afterwards).  0 or -1. */
 static int server_open(struct server *s, struct config *cfg)
 {
+	struct classify_settings cs;
 	struct snapshot *snap = NULL;
 
 	if (snapshot_new(&snap, cfg) != 0) {
@@ -246,7 +252,8 @@ static int server_open(struct server *s, struct config *cfg)
 	    ratelimit_new(&s->like_limit, cfg->like_rate_limit, LIKE_BURST) < 0 ||
 	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
 		return -1;
-	if (classifier_new(&s->classifier, &snap->classify) != 0) {
+	site_classify_settings(cfg, &cs);
+	if (classifier_new(&s->classifier, &cs) != 0) {
 		log_err("the classifier settings are invalid");
 		return -1;
 	}
@@ -296,9 +303,10 @@ static int serve(struct server *s, const struct args *a)
 	if (http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0)
 		return 1;
-	log_info("commentd %s listening on %s (port %u), database %s", COMMENTD_VERSION,
+	log_info("commentd %s listening on %s (port %u), database %s, %zu site%s", COMMENTD_VERSION,
 		 listen_fd >= 0 ? "the socket from systemd" : s->snap->cfg->listen, http_port(s),
-		 s->snap->cfg->db);
+		 s->snap->cfg->db, site_set_count(s->snap->sites),
+		 site_set_count(s->snap->sites) == 1 ? "" : "s");
 	sdnotify("READY=1\nSTATUS=serving");
 	for (;;) {
 		siginfo_t info;
@@ -346,6 +354,12 @@ int main(int argc, char **argv)
 	}
 	if (a.check_only) {
 		config_each(cfg, print_setting, NULL);
+		for (size_t i = 0; i < config_site_count(cfg); i++) {
+			if (!config_site_where(cfg, i))
+				continue;
+			printf("\n[site %s]\n", config_site_id(cfg, i));
+			config_site_each(cfg, i, print_setting, NULL);
+		}
 		printf("configuration OK\n");
 		config_free(cfg);
 		s.keys = keys_free(s.keys);

@@ -46,14 +46,17 @@ static int job_backup(struct server *s, const struct config *cfg, time_t now)
 /* Retention: old spam, old IP addresses, bare tombstones, stale tokens. */
 static int job_retention(struct server *s, const struct config *cfg, time_t now)
 {
-	const struct moderation_retention rt = {cfg->spam_retention_days, cfg->ip_retention_days,
-						cfg->token_prune_days, cfg->edit_window};
+	struct moderation_window *windows = NULL;
+	struct moderation_retention rt;
 	struct maintenance_report rep;
 	struct store_conn *c;
 	int r;
 
 	c = store_acquire(s->store);
-	r = moderation_maintain(c, s->classifier, &rt, (int64_t)now, &rep);
+	r = moderation_retention_of(cfg, &rt, &windows);
+	if (r == 0)
+		r = moderation_maintain(c, s->classifier, NULL, &rt, (int64_t)now, &rep);
+	free(windows);
 	store_release(s->store, c);
 	if (r == 0 && (rep.spam_deleted || rep.spam_emptied || rep.ips_cleared ||
 		       rep.tombstones_purged || rep.tokens_pruned || rep.decoys_purged))

@@ -14,6 +14,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,22 +23,24 @@
 /* Where a form post returns to.  From commentd's own page (format=html):
  * back there, to the new comment in its conversation or to the "awaiting
  * moderation" notice.  From a blog's form: a published comment at
- * #comment-<id> of its redirect field when that is on a configured origin,
- * else of the thread's page; a held one to commentd's page with the
- * notice (the blog's page cannot show it), with a way back. */
-static char *form_location(struct request *req, const struct wire_comment *w, json_int_t id,
-			   bool published)
+ * #comment-<id> of its redirect field when that is on one of the site's
+ * origins, else of the thread's page; a held one to commentd's page with
+ * the notice (the blog's page cannot show it), with a way back. */
+static char *form_location(struct request *req, const char *site_id, const struct wire_comment *w,
+			   json_int_t id, bool published)
 {
-	const char *first = net_origins_first(req->snap->origins);
-	bool allowed = w->redirect && net_redirect_allowed(req->snap->origins, w->redirect);
+	const struct site *site = site_set_find(req->snap->sites, site_id);
+	const char *first = net_origins_first(site->origins);
+	bool allowed = w->redirect && net_redirect_allowed(site->origins, w->redirect);
 	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"), LANG_EN);
 	char *loc = NULL;
 	int n;
 
 	if (w->page)
-		return threadpage_location(w->in.thread, lang, w->framed, id, published, NULL);
+		return threadpage_location(w->in.thread, site_id, lang, w->framed, id, published,
+					   NULL);
 	if (!published)
-		return threadpage_location(w->in.thread, lang, false, id, false,
+		return threadpage_location(w->in.thread, site_id, lang, false, id, false,
 					   allowed ? w->redirect : NULL);
 	if (allowed)
 		n = asprintf(&loc, "%.*s#comment-%lld", (int)strcspn(w->redirect, "#"), w->redirect,
@@ -83,8 +86,8 @@ static void form_error_page(struct request *req, struct reply *rep)
 }
 
 /* 201 with the poster's answer, or for a form post 303 back to the page. */
-static void answer_created(struct request *req, struct reply *rep, const struct wire_comment *w,
-			   json_t *created)
+static void answer_created(struct request *req, struct reply *rep, const char *site,
+			   const struct wire_comment *w, json_t *created)
 {
 	const char *status = json_string_value(json_object_get(created, "status"));
 
@@ -93,7 +96,7 @@ static void answer_created(struct request *req, struct reply *rep, const struct 
 	if (!req->is_form)
 		return;
 	rep->owned_location =
-	    form_location(req, w, json_integer_value(json_object_get(created, "id")),
+	    form_location(req, site, w, json_integer_value(json_object_get(created, "id")),
 			  status && strcmp(status, "published") == 0);
 	if (!rep->owned_location) {
 		reply_internal(rep);
@@ -129,14 +132,15 @@ static void post_comment(struct request *req, struct reply *rep)
 					     req->snap->cfg->honeypot_field, &w, &err)
 			 : wire_comment_json(req->body.data, req->body.len,
 					     req->snap->cfg->honeypot_field, &w, &err);
+	if (r == 0)
+		r = request_site(req, w.site, &site, rep);
 	if (r == 0) {
-		request_site(req, &site);
 		request_submission(req, req->is_form ? SUBMIT_FORM : SUBMIT_JSON, &rq);
 		rq.render_seconds = keys_stamp_age(req->server->keys, w.stamp, rq.now);
 		rq.honeypot_filled = w.honeypot_filled;
 		c = store_acquire(req->server->store);
 		/* Read for every post: a token made by commentctl counts at once. */
-		r = admin_display_names(c, &moderators);
+		r = admin_display_names(c, site.id, &moderators);
 		site.moderators = moderators;
 		if (r == 0)
 			r = submit_comment(c, &site, &w.in, &rq, &d, &created, &err);
@@ -144,8 +148,8 @@ static void post_comment(struct request *req, struct reply *rep)
 		names_free(moderators);
 	}
 	if (r == 0)
-		answer_created(req, rep, &w, created);
-	else
+		answer_created(req, rep, site.id, &w, created);
+	else if (!rep->json)
 		reply_comment_error(rep, r, &err);
 	form_error_page(req, rep);
 	submit_decision_clear(&d);
@@ -179,18 +183,20 @@ static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 /* The page's answer without the stamp, from the cache or built and kept
  * for the thread's current version: a shared body (the caller drops its
  * reference), so readers of one page share one copy.  0 or negative. */
-static int thread_body(struct request *req, const struct wire_thread_query *q,
+static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
 		       struct cache_body **body)
 {
 	const struct config *cfg = req->snap->cfg;
 	struct comment_page_query pq = {
+	    .site = site,
 	    .thread = q->thread,
 	    .from = q->from,
 	    .roots = q->limit ? q->limit : cfg->page_default,
 	    .rows = cfg->page_rows,
 	    .bytes = COMMENT_PAGE_BYTES,
 	};
-	char key[COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48], cursor[COMMENT_CURSOR_MAX];
+	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
+	    cursor[COMMENT_CURSOR_MAX];
 	struct store_conn *c;
 	int64_t version = 0;
 	int r;
@@ -198,9 +204,10 @@ static int thread_body(struct request *req, const struct wire_thread_query *q,
 	r = comment_cursor_format(&pq.from, cursor);
 	if (r < 0)
 		return r;
-	snprintf(key, sizeof(key), "%u/%u/%s/%s", pq.roots, pq.rows, cursor, q->thread);
+	/* The site is part of the thread's identity, and so of the key. */
+	snprintf(key, sizeof(key), "%s/%u/%u/%s/%s", site, pq.roots, pq.rows, cursor, q->thread);
 	c = store_acquire(req->server->store);
-	r = comment_thread_version(c, q->thread, &version);
+	r = comment_thread_version(c, site, q->thread, &version);
 	if (r == 0)
 		r = cache_get(req->server->thread_cache, key, version, body);
 	if (r == 1) {
@@ -213,26 +220,27 @@ static int thread_body(struct request *req, const struct wire_thread_query *q,
 	return r;
 }
 
-char *reader_settings(const struct config *cfg)
+/* What the widget needs to know of the site's settings, as JSON members
+ * after the thread's answer: "likes_enabled" and "privacy_url" (the site's
+ * own page, or null for commentd's /privacy; config_check lets no quote,
+ * backslash or control character into it), and a tag of 4 hex digits of
+ * them for the ETag (a reload may change them). */
+static void reader_settings(const struct config *cfg, char *json, size_t size, char tag[5])
 {
-	json_t *j = json_pack("{s:b, s:o}", "likes_enabled", cfg->likes, "privacy_url",
-			      *cfg->privacy_url ? json_string(cfg->privacy_url) : json_null());
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	size_t n = text ? strlen(text) : 0;
+	unsigned char h[2];
 
-	json_decref(j);
-	if (n < 2) {
-		free(text);
-		return NULL;
-	}
-	/* Without the braces: members to splice into an object. */
-	memmove(text, text + 1, n - 2);
-	text[n - 2] = '\0';
-	return text;
+	if (*cfg->privacy_url)
+		snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":\"%s\"",
+			 cfg->likes ? "true" : "false", cfg->privacy_url);
+	else
+		snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":null",
+			 cfg->likes ? "true" : "false");
+	crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
+	sodium_bin2hex(tag, 5, h, sizeof(h));
 }
 
 /* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
- * settings (tag: a few hex digits of their hash) spliced in. */
+ * settings (tag: a few hex digits of their hash) after it. */
 static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
 {
 	size_t n = strlen(etag);
@@ -243,10 +251,10 @@ static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
 }
 
 /* The Content-Security-Policy of the thread's HTML page: nothing but its
- * styles and form, framed only by the blog (site_origins). */
-static void page_csp(struct request *req, struct reply *rep)
+ * styles and form, framed only by the site's own origins. */
+static void page_csp(const struct submit_site *site, struct reply *rep)
 {
-	const char *origins = req->snap->cfg->site_origins;
+	const char *origins = site->cfg->site_origins;
 	char csp[1024];
 	int n;
 
@@ -265,14 +273,15 @@ static void page_csp(struct request *req, struct reply *rep)
 	reply_header(rep, "Content-Security-Policy", csp);
 }
 
-/* The comments a page shows: a page of the thread, with the next page's
- * arguments in next (or ""), or the conversation of comment pq->focus.
- * 0 or negative. */
-static int page_answer(struct request *req, const struct wire_thread_query *q,
+/* The comments a page shows: a page of the site's thread, with the next
+ * page's arguments in next (or ""), or the conversation of comment
+ * pq->focus.  0 or negative. */
+static int page_answer(struct request *req, const char *site, const struct wire_thread_query *q,
 		       const struct wire_page_query *pq, json_t **answer, char *next, size_t size)
 {
 	const struct config *cfg = req->snap->cfg;
 	struct comment_page_query page = {
+	    .site = site,
 	    .thread = q->thread,
 	    .from = q->from,
 	    .roots = q->limit ? q->limit : cfg->page_default,
@@ -287,7 +296,8 @@ static int page_answer(struct request *req, const struct wire_thread_query *q,
 	c = store_acquire(req->server->store);
 	if (pq->focus) {
 		/* One conversation: a page of one top-level comment from there. */
-		r = comment_conversation_start(c, q->thread, pq->focus, q->from.sort, &page.from);
+		r = comment_conversation_start(c, site, q->thread, pq->focus, q->from.sort,
+					       &page.from);
 		page.roots = 1;
 		r = r < 0 ? r : 0;
 	}
@@ -303,7 +313,8 @@ static int page_answer(struct request *req, const struct wire_thread_query *q,
 /* GET /api/v1/comments?thread=&format=html|fragment: the thread as HTML
  * for readers without JavaScript (lib/threadpage). */
 static void get_comments_page(struct request *req, struct reply *rep,
-			      const struct wire_thread_query *q, const struct wire_page_query *pq)
+			      const struct submit_site *site, const struct wire_thread_query *q,
+			      const struct wire_page_query *pq)
 {
 	const struct config *cfg = req->snap->cfg;
 	const char *back = request_arg(req, "back");
@@ -312,7 +323,7 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	json_t *answer = NULL;
 	int r;
 
-	r = page_answer(req, q, pq, &answer, next, sizeof(next));
+	r = page_answer(req, site->id, q, pq, &answer, next, sizeof(next));
 	if (r == 0 && pq->fragment &&
 	    asprintf(&api, "%s/api/v1/", *cfg->public_url ? cfg->public_url : "") < 0) {
 		api = NULL;
@@ -322,18 +333,19 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	page = (struct threadpage){
 	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
 			      LANG_EN),
+	    .site = site->id,
 	    .thread = q->thread,
 	    .answer = answer,
 	    .api = api ? api : "",
 	    .stamp = stamp,
 	    .honeypot = cfg->honeypot_field,
 	    .next = next[0] ? next : NULL,
-	    .privacy = cfg->privacy_url,
-	    .back = back && net_redirect_allowed(req->snap->origins, back) ? back : NULL,
+	    .privacy = site->cfg->privacy_url,
+	    .back = back && net_redirect_allowed(site->origins, back) ? back : NULL,
 	    .reply_to = pq->reply,
 	    .focus = pq->focus,
 	    .held = pq->held,
-	    .likes = cfg->likes,
+	    .likes = site->cfg->likes,
 	    .framed = pq->framed,
 	    .fragment = pq->fragment,
 	};
@@ -347,7 +359,7 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	}
 	rep->status = 200;
 	rep->content_type = "text/html; charset=utf-8";
-	page_csp(req, rep);
+	page_csp(site, rep);
 	reply_header(rep, "Vary", "Accept-Language");
 }
 
@@ -356,10 +368,13 @@ static void get_comments(struct request *req, struct reply *rep)
 	struct wire_page_query pq;
 	struct wire_thread_query q;
 	struct comment_error err;
-	char stamp[KEYS_STAMP_MAX];
+	struct submit_site site;
+	char stamp[KEYS_STAMP_MAX], settings[CONFIG_MAX_VALUE + 64], tag[5];
 	struct cache_body *body = NULL;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
 			      request_arg(req, "after"), request_arg(req, "cursor"),
 			      request_arg(req, "sort"), req->snap->cfg->page_max, &q, &err);
@@ -368,11 +383,11 @@ static void get_comments(struct request *req, struct reply *rep)
 				    request_arg(req, "reply"), request_arg(req, "comment"),
 				    request_arg(req, "held"), &pq, &err);
 	if (r == 0 && pq.html) {
-		get_comments_page(req, rep, &q, &pq);
+		get_comments_page(req, rep, &site, &q, &pq);
 		return;
 	}
 	if (r == 0)
-		r = thread_body(req, &q, &body);
+		r = thread_body(req, site.id, &q, &body);
 	if (r != 0) {
 		reply_comment_error(rep, r, &err);
 		return;
@@ -382,10 +397,11 @@ static void get_comments(struct request *req, struct reply *rep)
 	 * answer.  The settings count in the ETag (by their tag), the stamp
 	 * does not. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
+	reader_settings(site.cfg, settings, sizeof(settings), tag);
 	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
-	etag_tagged(rep->etag, req->snap->reader_tag);
+	etag_tagged(rep->etag, tag);
 	rep->shared = body;
-	if (asprintf(&rep->tail, ",%s,\"stamp\":\"%s\"}", req->snap->reader_json, stamp) < 0) {
+	if (asprintf(&rep->tail, ",%s,\"stamp\":\"%s\"}", settings, stamp) < 0) {
 		rep->tail = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
@@ -398,14 +414,17 @@ static void get_comments(struct request *req, struct reply *rep)
 static void post_counts(struct request *req, struct reply *rep)
 {
 	struct comment_error err;
+	struct submit_site site;
 	json_t *paths = NULL;
 	struct store_conn *c;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	r = wire_counts(req->body.data, req->body.len, &paths, &err);
 	if (r == 0) {
 		c = store_acquire(req->server->store);
-		r = comment_counts(c, paths, &rep->json);
+		r = comment_counts(c, site.id, paths, &rep->json);
 		store_release(req->server->store, c);
 	}
 	if (r == 0)
@@ -420,12 +439,15 @@ static void post_counts(struct request *req, struct reply *rep)
 static void post_preview(struct request *req, struct reply *rep)
 {
 	struct comment_error err;
+	struct submit_site site;
 	char *text = NULL, *html = NULL;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	r = wire_preview_json(req->body.data, req->body.len, &text, &err);
 	if (r == 0)
-		r = comment_preview(req->snap->cfg, text, &html, &err);
+		r = comment_preview(site.cfg, text, &html, &err);
 	if (r == 0) {
 		rep->json = json_pack("{s:s}", "html", html);
 		rep->status = rep->json ? 200 : 500;
@@ -444,10 +466,13 @@ static void post_like(struct request *req, struct reply *rep)
 	unsigned char voter[KEYS_HASH_BYTES];
 	struct comment_error err = {0};
 	struct likes_result res;
+	struct submit_site site;
 	struct store_conn *c;
 	unsigned wait;
 	int r;
 
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	wait =
 	    ratelimit_take(req->server->like_limit, request_client_key(req), monotonic_seconds());
 	if (wait) {
@@ -458,7 +483,7 @@ static void post_like(struct request *req, struct reply *rep)
 	}
 	likes_voter(req->server->keys, &req->client, req->id, voter);
 	c = store_acquire(req->server->store);
-	r = likes_toggle(c, req->snap->cfg, req->id, voter, (int64_t)time(NULL), &res, &err);
+	r = likes_toggle(c, site.cfg, site.id, req->id, voter, (int64_t)time(NULL), &res, &err);
 	store_release(req->server->store, c);
 	if (r == 0) {
 		rep->json = likes_json(&res);
@@ -475,16 +500,21 @@ static void post_like(struct request *req, struct reply *rep)
 static void get_feed(struct request *req, struct reply *rep)
 {
 	const char *thread = request_arg(req, "thread");
-	struct feed_site site = {
-	    .public_url = req->snap->cfg->public_url,
-	    .site_url = net_origins_first(req->snap->origins),
-	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
-			      LANG_EN),
-	};
 	struct comment_error err;
+	struct submit_site picked;
+	struct feed_site site;
 	struct store_conn *c;
 	int r;
 
+	if (request_site(req, NULL, &picked, rep) != 0)
+		return;
+	site = (struct feed_site){
+	    .id = picked.id,
+	    .public_url = req->snap->cfg->public_url,
+	    .site_url = net_origins_first(picked.origins),
+	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			      LANG_EN),
+	};
 	r = wire_feed_query(thread, &err);
 	if (r == 0) {
 		c = store_acquire(req->server->store);
@@ -525,11 +555,12 @@ static void author_edit(struct request *req, struct reply *rep)
 	int r;
 
 	r = wire_change_json(req->body.data, req->body.len, &ch, &err);
+	if (r == 0)
+		r = request_site(req, NULL, &site, rep);
 	if (r == 0) {
-		request_site(req, &site);
 		request_submission(req, SUBMIT_AUTHOR_EDIT, &rq);
 		c = store_acquire(req->server->store);
-		r = admin_display_names(c, &moderators);
+		r = admin_display_names(c, site.id, &moderators);
 		site.moderators = moderators;
 		if (r == 0)
 			r = submit_author_edit(c, &site, req->id,
@@ -540,7 +571,7 @@ static void author_edit(struct request *req, struct reply *rep)
 	}
 	if (r == 0)
 		rep->status = 200;
-	else
+	else if (!rep->json)
 		reply_comment_error(rep, r, &err);
 	submit_decision_clear(&d);
 	comment_change_clear(&ch);
@@ -554,7 +585,8 @@ static void author_delete(struct request *req, struct reply *rep)
 	struct store_conn *c;
 	int r;
 
-	request_site(req, &site);
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
 	c = store_acquire(req->server->store);
 	r = submit_author_delete(c, &site, req->id, request_header(req, "X-Edit-Token"),
 				 (int64_t)time(NULL), &rep->json, &err);

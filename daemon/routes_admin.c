@@ -3,6 +3,7 @@
 #include "server.h"
 
 #include "admin.h"
+#include "config.h"
 #include "moderation.h"
 #include "submit.h"
 #include "text.h"
@@ -32,7 +33,7 @@ static int admin_authenticate(struct request *req, struct reply *rep)
 		r = ADMIN_DENIED;
 	} else {
 		c = store_acquire(req->server->store);
-		r = admin_token_verify(c, req->server->keys, auth + 7, req->actor);
+		r = admin_token_verify(c, req->server->keys, auth + 7, req->actor, &req->scope);
 		store_release(req->server->store, c);
 	}
 	if (r == 0)
@@ -86,6 +87,40 @@ static int only_keys(json_t *obj, const char *const *allowed, struct reply *rep)
 	return 0;
 }
 
+/* The sites this request may touch: the token's, narrowed to ?site= when
+ * given, which must be one of them (404 otherwise, as for an unknown
+ * comment, so that a token learns nothing of other sites).  0 with *scope
+ * (caller frees; NULL: every site), or 1 with the refusal in rep. */
+static int request_scope(struct request *req, struct reply *rep, char **scope)
+{
+	const char *site = request_arg(req, "site");
+
+	*scope = NULL;
+	if (site && (!config_site_id_valid(site) || !admin_scope_has(req->scope, site))) {
+		reply_error(rep, 404, "not_found", "There is no such site.");
+		return 1;
+	}
+	if (site || req->scope) {
+		*scope = site ? admin_scope_of(site) : strdup(req->scope);
+		if (!*scope) {
+			reply_internal(rep);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The one configured site a scope names, or NULL (several, or every). */
+static const struct site *scope_site(struct request *req, const char *scope)
+{
+	char id[CONFIG_SITE_ID_MAX + 1];
+
+	if (admin_scope_one(scope, id))
+		return site_set_find(req->snap->sites, id);
+	return !scope && site_set_count(req->snap->sites) == 1 ? site_set_at(req->snap->sites, 0)
+							       : NULL;
+}
+
 /* An optional whole-number query argument: absent keeps *out.  0 or 1. */
 static int query_number(struct request *req, const char *name, unsigned long long max,
 			unsigned long long *out)
@@ -102,6 +137,7 @@ static void list_comments(struct request *req, struct reply *rep)
 	unsigned long long limit = 50, before = 0;
 	struct comment_error err;
 	struct store_conn *c;
+	char *scope = NULL;
 	bool ok = false;
 	int r;
 
@@ -135,9 +171,13 @@ static void list_comments(struct request *req, struct reply *rep)
 	}
 	q.limit = (unsigned)limit;
 	q.before = (int64_t)before;
+	if (request_scope(req, rep, &scope) != 0)
+		return;
+	q.scope = scope;
 	c = store_acquire(req->server->store);
 	r = moderation_list(c, req->server->keys, &q, &rep->json);
 	store_release(req->server->store, c);
+	free(scope);
 	if (r < 0) {
 		reply_internal(rep);
 		return;
@@ -148,10 +188,16 @@ static void list_comments(struct request *req, struct reply *rep)
 static void act(struct request *req, struct reply *rep, enum moderation_action action)
 {
 	struct comment_error err = {0};
-	struct store_conn *c = store_acquire(req->server->store);
-	int r = moderation_act(c, req->server->classifier, req->actor, action, req->id, &err);
+	struct store_conn *c;
+	char *scope = NULL;
+	int r;
 
+	if (request_scope(req, rep, &scope) != 0)
+		return;
+	c = store_acquire(req->server->store);
+	r = moderation_act(c, req->server->classifier, scope, req->actor, action, req->id, &err);
 	store_release(req->server->store, c);
+	free(scope);
 	if (r) {
 		reply_comment_error(rep, r, &err);
 		return;
@@ -178,18 +224,39 @@ static void delete_comment(struct request *req, struct reply *rep)
 	act(req, rep, MODERATION_DELETE);
 }
 
+/* A moderator's edit, validated by the rules of the comment's site (the
+ * top-level ones when that site is no longer configured). */
+static int edit_in_site(struct request *req, struct store_conn *c, const char *scope,
+			const struct comment_change *ch, json_t **out, struct comment_error *err)
+{
+	char id[CONFIG_SITE_ID_MAX + 1];
+	const struct site *site;
+	int r = moderation_comment_site(c, scope, req->id, id);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				    (long long)req->id);
+	site = site_set_find(req->snap->sites, id);
+	return moderation_edit(c, req->server->classifier, site ? site->cfg : req->snap->cfg,
+			       req->server->keys, scope, req->actor, req->id, ch, out, err);
+}
+
 static void edit_comment(struct request *req, struct reply *rep)
 {
 	struct comment_change ch = {0};
 	struct comment_error err = {0};
 	struct store_conn *c;
+	char *scope = NULL;
 	int r;
 
+	if (request_scope(req, rep, &scope) != 0)
+		return;
 	r = wire_change_json(req->body.data, req->body.len, &ch, &err);
 	if (r == 0) {
 		c = store_acquire(req->server->store);
-		r = moderation_edit(c, req->server->classifier, req->snap->cfg, req->server->keys,
-				    req->actor, req->id, &ch, &rep->json, &err);
+		r = edit_in_site(req, c, scope, &ch, &rep->json, &err);
 		store_release(req->server->store, c);
 	}
 	if (r == 0)
@@ -197,6 +264,7 @@ static void edit_comment(struct request *req, struct reply *rep)
 	else
 		reply_comment_error(rep, r, &err);
 	comment_change_clear(&ch);
+	free(scope);
 }
 
 static void bulk(struct request *req, struct reply *rep)
@@ -207,6 +275,7 @@ static void bulk(struct request *req, struct reply *rep)
 	struct comment_error err = {0};
 	int64_t *list = NULL;
 	struct store_conn *c;
+	char *scope = NULL;
 	size_t i;
 	int r;
 
@@ -239,8 +308,10 @@ static void bulk(struct request *req, struct reply *rep)
 		}
 		list[i] = json_integer_value(v);
 	}
+	if (request_scope(req, rep, &scope) != 0)
+		goto out;
 	c = store_acquire(req->server->store);
-	r = moderation_bulk(c, req->server->classifier, req->actor, action, list,
+	r = moderation_bulk(c, req->server->classifier, scope, req->actor, action, list,
 			    json_array_size(ids), &err);
 	store_release(req->server->store, c);
 	if (r) {
@@ -251,31 +322,44 @@ static void bulk(struct request *req, struct reply *rep)
 	rep->json = json_pack("{s:s, s:O}", "action",
 			      json_string_value(json_object_get(root, "action")), "ids", ids);
 out:
+	free(scope);
 	free(list);
 	json_decref(root);
 }
 
-/* The totals, and the daily series of the last ?days= days (default 30)
- * merged into them. */
+/* The figures of the request's scope, with the cut-offs of its one site
+ * (or the top level's when it spans several), and the daily series of the
+ * last ?days= days (default 30) merged into them. */
 static void stats(struct request *req, struct reply *rep)
 {
 	unsigned long long days = 30;
+	struct classify_settings cs;
+	const struct site *site;
 	json_t *series = NULL;
 	struct store_conn *c;
+	char *scope = NULL;
 	int r;
 
 	if (query_number(req, "days", MODERATION_DAYS_MAX, &days) != 0 || days == 0) {
 		reply_error(rep, 400, "invalid_days", "days must be a whole number from 1 to 365.");
 		return;
 	}
+	if (request_scope(req, rep, &scope) != 0)
+		return;
+	site = scope_site(req, scope);
+	if (site)
+		cs = site->classify;
+	else
+		site_classify_settings(req->snap->cfg, &cs);
 	c = store_acquire(req->server->store);
-	r = moderation_stats(c, req->server->classifier, &req->snap->classify, &rep->json);
+	r = moderation_stats(c, req->server->classifier, &cs, scope, &rep->json);
 	if (r == 0)
-		r = moderation_series(c, (unsigned)days, (int64_t)time(NULL), &series);
+		r = moderation_series(c, scope, (unsigned)days, (int64_t)time(NULL), &series);
 	store_release(req->server->store, c);
 	if (r == 0 && json_object_update(rep->json, series) != 0)
 		r = -1;
 	json_decref(series);
+	free(scope);
 	if (r < 0) {
 		reply_internal(rep);
 		return;
@@ -300,6 +384,27 @@ static void me(struct request *req, struct reply *rep)
 	rep->status = rep->json ? 200 : 500;
 }
 
+/* The site of comment req->id, when it is in scope and configured.  0 with
+ * *out, COMMENT_INVALID (404, like a comment that does not exist), or
+ * negative. */
+static int reply_site(struct request *req, struct store_conn *c, const char *scope,
+		      struct submit_site *out, struct comment_error *err)
+{
+	char id[CONFIG_SITE_ID_MAX + 1];
+	const struct site *site = NULL;
+	int r = moderation_comment_site(c, scope, req->id, id);
+
+	if (r < 0)
+		return r;
+	if (r == 1)
+		site = site_set_find(req->snap->sites, id);
+	if (!site)
+		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
+				    (long long)req->id);
+	request_site_of(req, site, out);
+	return 0;
+}
+
 /* POST /api/v1/admin/comments/{id}/reply: the moderator answers as the
  * site's author, under the token's display name. */
 static void reply(struct request *req, struct reply *rep)
@@ -310,7 +415,7 @@ static void reply(struct request *req, struct reply *rep)
 	struct submit_reply rp = {.parent = req->id, .actor = req->actor};
 	struct submit_site site;
 	struct store_conn *c;
-	char *text = NULL;
+	char *scope = NULL, *text = NULL;
 	int r;
 
 	r = wire_reply_json(req->body.data, req->body.len, &text, &rp.approve, &err);
@@ -320,17 +425,26 @@ static void reply(struct request *req, struct reply *rep)
 	}
 	rp.text = text;
 	rp.display_name = display;
-	request_site(req, &site);
+	if (request_scope(req, rep, &scope) != 0) {
+		free(text);
+		return;
+	}
 	c = store_acquire(req->server->store);
-	r = admin_token_display_name(c, req->actor, display);
-	if (r == 0)
-		r = comment_fail(&err, 422, "no_display_name",
-				 "This token has no display name to reply under; set one with "
-				 "commentctl token set --name NAME --display-name NAME.");
-	else if (r == 1)
-		r = submit_moderator_reply(c, &site, &rp, (int64_t)time(NULL), &d, &rep->json,
-					   &err);
+	/* The reply is the parent's site's, under that site's rules. */
+	r = reply_site(req, c, scope, &site, &err);
+	if (r == 0) {
+		r = admin_token_display_name(c, req->actor, display);
+		if (r == 0)
+			r = comment_fail(
+			    &err, 422, "no_display_name",
+			    "This token has no display name to reply under; set one "
+			    "with commentctl token set --name NAME --display-name NAME.");
+		else if (r == 1)
+			r = submit_moderator_reply(c, &site, &rp, (int64_t)time(NULL), &d,
+						   &rep->json, &err);
+	}
 	store_release(req->server->store, c);
+	free(scope);
 	if (r == 0)
 		rep->status = 201;
 	else
@@ -343,6 +457,7 @@ static void audit(struct request *req, struct reply *rep)
 {
 	unsigned long long limit = 100, before = 0;
 	struct store_conn *c;
+	char *scope = NULL;
 	int r;
 
 	if (query_number(req, "limit", 1000, &limit) != 0 || limit == 0 ||
@@ -350,9 +465,12 @@ static void audit(struct request *req, struct reply *rep)
 		reply_error(rep, 400, "invalid_query", "limit is 1 to 1000; after is an audit id.");
 		return;
 	}
+	if (request_scope(req, rep, &scope) != 0)
+		return;
 	c = store_acquire(req->server->store);
-	r = audit_list(c, (unsigned)limit, (int64_t)before, &rep->json);
+	r = audit_list(c, scope, (unsigned)limit, (int64_t)before, &rep->json);
 	store_release(req->server->store, c);
+	free(scope);
 	if (r < 0) {
 		reply_internal(rep);
 		return;
@@ -383,11 +501,12 @@ static void privacy_export(struct request *req, struct reply *rep)
 	json_t *root = NULL;
 	const char *email = email_field(req, rep, &root);
 	struct store_conn *c;
+	char *scope = NULL;
 	int r;
 
-	if (email) {
+	if (email && request_scope(req, rep, &scope) == 0) {
 		c = store_acquire(req->server->store);
-		r = moderation_export(c, req->server->keys, email, &rep->json);
+		r = moderation_export(c, req->server->keys, scope, email, &rep->json);
 		store_release(req->server->store, c);
 		if (r > 0)
 			reply_error(rep, 422, "invalid_email", "That is not an e-mail address.");
@@ -396,6 +515,7 @@ static void privacy_export(struct request *req, struct reply *rep)
 		else
 			rep->status = 200;
 	}
+	free(scope);
 	json_decref(root);
 }
 
@@ -404,11 +524,12 @@ static void privacy_erase(struct request *req, struct reply *rep)
 	json_t *root = NULL;
 	const char *email = email_field(req, rep, &root);
 	struct store_conn *c;
+	char *scope = NULL;
 	int r;
 
-	if (email) {
+	if (email && request_scope(req, rep, &scope) == 0) {
 		c = store_acquire(req->server->store);
-		r = moderation_erase(c, req->server->classifier, req->server->keys, email,
+		r = moderation_erase(c, req->server->classifier, req->server->keys, scope, email,
 				     req->snap->cfg->erase == ERASE_ANONYMISE, req->actor,
 				     &rep->json);
 		store_release(req->server->store, c);
@@ -421,7 +542,45 @@ static void privacy_erase(struct request *req, struct reply *rep)
 		else
 			rep->status = 200;
 	}
+	free(scope);
 	json_decref(root);
+}
+
+/* The token's sites that this daemon serves, for the admin page's
+ * switcher: {"sites": [{"id", "origins": [...]}], "all_sites": bool}. */
+static void sites(struct request *req, struct reply *rep)
+{
+	json_t *list = json_array(), *origins, *item;
+
+	for (size_t i = 0; list && i < site_set_count(req->snap->sites); i++) {
+		const struct site *site = site_set_at(req->snap->sites, i);
+		const char *p = site->cfg->site_origins;
+
+		if (!admin_scope_has(req->scope, site->id))
+			continue;
+		origins = json_array();
+		while (origins && *p) {
+			size_t n;
+			while (*p == ' ' || *p == ',' || *p == '\t')
+				p++;
+			n = strcspn(p, " ,\t");
+			if (n)
+				json_array_append_new(origins, json_stringn(p, n));
+			p += n;
+		}
+		item = json_pack("{s:s, s:o*}", "id", site->id, "origins", origins);
+		if (!item || json_array_append_new(list, item) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	rep->json =
+	    list ? json_pack("{s:o, s:b}", "sites", list, "all_sites", req->scope == NULL) : NULL;
+	if (!rep->json) {
+		reply_internal(rep);
+		return;
+	}
+	rep->status = 200;
 }
 
 static const struct route admin_routes[] = {
@@ -438,6 +597,7 @@ static const struct route admin_routes[] = {
     {"/api/v1/admin/stats", "GET, HEAD, OPTIONS", stats, NULL, NULL, NULL, 0},
     {"/api/v1/admin/me", "GET, HEAD, OPTIONS", me, NULL, NULL, NULL, 0},
     {"/api/v1/admin/audit", "GET, HEAD, OPTIONS", audit, NULL, NULL, NULL, 0},
+    {"/api/v1/admin/sites", "GET, HEAD, OPTIONS", sites, NULL, NULL, NULL, 0},
     {"/api/v1/admin/privacy/export", "POST, OPTIONS", NULL, privacy_export, NULL, NULL, BODY_JSON},
     {"/api/v1/admin/privacy/erase", "POST, OPTIONS", NULL, privacy_erase, NULL, NULL, BODY_JSON},
 };

@@ -59,10 +59,13 @@ static void answer_internal(struct reply *rep)
 }
 
 /* Checks the key; on failure fills rep and returns non-zero.  Failed keys
- * count against the client's address like failed admin sign-ins. */
+ * count against the client's address like failed admin sign-ins.  *site is
+ * the key's site, which must be configured (its rules decide). */
 static int authenticate(struct request *req, struct reply *rep, const char *key, bool present,
-			int64_t *id)
+			int64_t *id, const struct site **site)
 {
+	char site_id[CONFIG_SITE_ID_MAX + 1];
+
 	uint64_t client = request_client_key(req);
 	double now = monotonic_seconds();
 	struct store_conn *c;
@@ -81,7 +84,7 @@ static int authenticate(struct request *req, struct reply *rep, const char *key,
 		return 1;
 	}
 	c = store_acquire(req->server->store);
-	r = akismet_key_verify(c, req->server->keys, key, id);
+	r = akismet_key_verify(c, req->server->keys, key, id, site_id);
 	store_release(req->server->store, c);
 	if (r < 0) {
 		answer_internal(rep);
@@ -91,7 +94,14 @@ static int authenticate(struct request *req, struct reply *rep, const char *key,
 		ratelimit_take(req->server->auth_failures, client, now);
 		answer_help(rep, "invalid",
 			    "Invalid key: not an active commentd site key (commentctl key "
-			    "create --blog URL).");
+			    "create --site ID).");
+		return 1;
+	}
+	*site = site_set_find(req->snap->sites, site_id);
+	if (!*site) {
+		answer_help(rep, "invalid",
+			    "This key's site is not configured on this server ([site ID] in "
+			    "commentd.conf).");
 		return 1;
 	}
 	return 0;
@@ -113,7 +123,8 @@ static struct akismet_request *parse(struct request *req, struct reply *rep)
 }
 
 /* Parses and authenticates a comment-check / submit-* request. */
-static struct akismet_request *open_call(struct request *req, struct reply *rep, int64_t *id)
+static struct akismet_request *open_call(struct request *req, struct reply *rep, int64_t *id,
+					 const struct site **site)
 {
 	char key[AKISMET_KEY_CHARS];
 	struct akismet_request *ar = parse(req, rep);
@@ -122,7 +133,7 @@ static struct akismet_request *open_call(struct request *req, struct reply *rep,
 	if (!ar)
 		return NULL;
 	present = akismet_request_key(ar, request_header(req, "Host"), false, key);
-	if (authenticate(req, rep, key, present, id) != 0)
+	if (authenticate(req, rep, key, present, id, site) != 0)
 		return akismet_request_free(ar);
 	return ar;
 }
@@ -131,13 +142,14 @@ static void verify_key(struct request *req, struct reply *rep)
 {
 	char key[AKISMET_KEY_CHARS];
 	struct akismet_request *ar = parse(req, rep);
+	const struct site *site;
 	bool present;
 	int64_t id;
 
 	if (!ar)
 		return;
 	present = akismet_request_key(ar, request_header(req, "Host"), true, key);
-	if (authenticate(req, rep, key, present, &id) == 0)
+	if (authenticate(req, rep, key, present, &id, &site) == 0)
 		answer(rep, "valid");
 	akismet_request_free(ar);
 }
@@ -151,9 +163,10 @@ static void count(struct request *req, int64_t id, enum akismet_event ev)
 	store_release(req->server->store, c);
 }
 
-/* The pipeline's decision on the comment, checked only: nothing is
- * stored.  0 with *status set, or negative. */
-static int decide(struct request *req, struct akismet_request *ar, enum comment_status *status)
+/* The pipeline's decision on the comment by the rules of the key's site,
+ * checked only: nothing is stored.  0 with *status set, or negative. */
+static int decide(struct request *req, const struct site *key_site, struct akismet_request *ar,
+		  enum comment_status *status)
 {
 	struct submit_decision d = {0};
 	struct classify_input ci;
@@ -164,8 +177,8 @@ static int decide(struct request *req, struct akismet_request *ar, enum comment_
 	struct store_conn *c;
 	int r;
 
-	akismet_request_classify(ar, req->snap->site_host, &ci);
-	request_site(req, &site);
+	akismet_request_classify(ar, key_site->host, &ci);
+	request_site_of(req, key_site, &site);
 	site.host = ci.site_host;
 	content = (struct submit_content){ci.thread, ci.author, ci.email, ci.url, ci.text};
 	rq = (struct submit_request){
@@ -203,8 +216,8 @@ static int reported(struct request *req, struct akismet_request *ar, enum classi
 /* Akismet has two answers: spam (true, and "discard" when blatant) and not
  * spam.  A held comment is not called spam: the site's own moderation rules
  * still apply to it. */
-static int check_verdict(struct request *req, struct akismet_request *ar, bool *spam, bool *discard,
-			 const char **why)
+static int check_verdict(struct request *req, const struct site *site, struct akismet_request *ar,
+			 bool *spam, bool *discard, const char **why)
 {
 	enum comment_status status;
 	enum classify_label label;
@@ -231,7 +244,7 @@ static int check_verdict(struct request *req, struct akismet_request *ar, bool *
 			return 0;
 		}
 	}
-	r = decide(req, ar, &status);
+	r = decide(req, site, ar, &status);
 	*spam = status == COMMENT_SPAM || status == COMMENT_DISCARDED;
 	*discard = status == COMMENT_DISCARDED;
 	return r;
@@ -242,10 +255,11 @@ static void comment_check(struct request *req, struct reply *rep)
 	const char *missing, *why = "submission pipeline";
 	struct akismet_request *ar;
 	bool spam = false, discard = false;
+	const struct site *site;
 	char help[120];
 	int64_t id;
 
-	ar = open_call(req, rep, &id);
+	ar = open_call(req, rep, &id, &site);
 	if (!ar)
 		return;
 	missing = akismet_request_missing(ar);
@@ -254,7 +268,7 @@ static void comment_check(struct request *req, struct reply *rep)
 		answer_help(rep, help, help);
 		goto out;
 	}
-	if (check_verdict(req, ar, &spam, &discard, &why) < 0) {
+	if (check_verdict(req, site, ar, &spam, &discard, &why) < 0) {
 		answer_internal(rep);
 		goto out;
 	}
@@ -280,15 +294,17 @@ static void submit(struct request *req, struct reply *rep, enum classify_label l
 	struct classify_input ci;
 	char msg_key[AKISMET_MSG_KEY_MAX];
 	struct akismet_request *ar;
+	const struct site *site;
 	struct store_conn *c;
 	int64_t id;
 	int r = 0;
 
-	ar = open_call(req, rep, &id);
+	ar = open_call(req, rep, &id, &site);
 	if (!ar)
 		return;
 	if (!akismet_request_is_test(ar)) {
-		akismet_request_classify(ar, req->snap->site_host, &ci);
+		akismet_request_classify(ar, site->host, &ci);
+		ci.site = site->id; /* the key's site learns it */
 		akismet_message_key(ar, req->server->keys, msg_key);
 		c = store_acquire(req->server->store);
 		r = store_begin(c);
@@ -332,6 +348,7 @@ static void key_report(struct request *req, struct reply *rep, bool sites)
 	const char *api_key, *extended, *month;
 	char key[AKISMET_KEY_CHARS];
 	struct store_conn *c;
+	const struct site *site;
 	json_t *out = NULL;
 	bool present;
 	int64_t id;
@@ -355,7 +372,7 @@ static void key_report(struct request *req, struct reply *rep, bool sites)
 	} else {
 		present = akismet_key_from_host(request_header(req, "Host"), key);
 	}
-	if (authenticate(req, rep, key, present, &id) != 0)
+	if (authenticate(req, rep, key, present, &id, &site) != 0)
 		goto out;
 	c = store_acquire(req->server->store);
 	if (sites)
@@ -398,16 +415,18 @@ static void key_call(struct request *req, struct reply *rep, enum key_call what)
 {
 	char key[AKISMET_KEY_CHARS];
 	struct akismet_request *ar = parse(req, rep);
+	const struct site *site;
 	json_t *out = NULL;
 	int64_t id;
 
 	if (!ar)
 		return;
 	if (authenticate(req, rep, key,
-			 akismet_request_key(ar, request_header(req, "Host"), true, key), &id) != 0)
+			 akismet_request_key(ar, request_header(req, "Host"), true, key), &id,
+			 &site) != 0)
 		goto out;
 	if (what == KEY_DEACTIVATE) {
-		/* Nothing to undo: a key is not tied to one site. */
+		/* Nothing to undo: the plugin going away leaves its key as it was. */
 		answer(rep, AKISMET_ANSWER_DEACTIVATED);
 	} else if (what == KEY_STATS) {
 		/* No statistics: with some, the plugin's settings page embeds a

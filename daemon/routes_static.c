@@ -98,9 +98,13 @@ static void get_privacy(struct request *req, struct reply *rep)
 {
 	enum lang lang =
 	    lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"), LANG_EN);
+	struct submit_site site;
 	int r;
 
-	r = privacy_page(req->snap->cfg, net_origins_first(req->snap->origins), lang, &rep->text);
+	/* The site the page is for: ?site=, or the blog page that links here. */
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
+	r = privacy_page(site.cfg, net_origins_first(site.origins), lang, &rep->text);
 	if (r != 0) {
 		reply_internal(rep);
 		return;

@@ -14,6 +14,7 @@
 #include "net.h"
 #include "policy.h"
 #include "ratelimit.h"
+#include "site.h"
 #include "store.h"
 #include "submit.h"
 
@@ -24,14 +25,9 @@
 
 struct snapshot {
 	atomic_int refs;
-	struct config *cfg;
-	struct net_origins *origins;
+	struct config *cfg;	/* the top-level settings */
+	struct site_set *sites; /* one resolved site per configured site (lib/site.h) */
 	struct net_cidrs *proxies;
-	struct policy *policy;
-	struct classify_settings classify; /* cut-offs from cfg */
-	char site_host[NET_ORIGIN_MAX];	   /* host of the first origin, or "" */
-	char *reader_json;		   /* reader_settings(cfg) */
-	char reader_tag[5];		   /* 4 hex digits of its hash, for ETags */
 };
 
 #define LIKE_BURST 10 /* likes a client may give in a quick burst */
@@ -53,16 +49,12 @@ struct server {
 	size_t n_tables;
 };
 
-/* Builds a snapshot owning cfg (and parsing its lists).  0, 1 on a bad
- * list (already rejected by config_check), negative on OOM. */
+/* Builds a snapshot owning cfg (resolving its sites and parsing its
+ * lists).  0, 1 on a bad list (already rejected by config_check), negative
+ * on OOM. */
 int snapshot_new(struct snapshot **out, struct config *cfg);
 struct snapshot *snapshot_ref(struct server *s);
 void snapshot_unref(struct snapshot *snap);
-
-/* What the widget needs to know of the site's settings, as JSON members
- * for the thread's answer: "likes_enabled" and "privacy_url" (the site's
- * own page, or null for commentd's /privacy).  NULL on OOM.  (routes.c) */
-char *reader_settings(const struct config *cfg);
 
 /* Replaces the current snapshot (reload). */
 void server_set_snapshot(struct server *s, struct snapshot *snap);
@@ -84,6 +76,7 @@ struct request {
 	char client_ip[NET_IP_MAX];
 	int64_t id;	 /* the {id} path segment, if any */
 	char actor[72];	 /* admin token name, for the audit log */
+	char *scope;	 /* the admin token's sites (lib/admin.h), NULL: every site */
 	unsigned status; /* for the access log */
 };
 
@@ -172,8 +165,15 @@ extern const struct route_table admin_route_table;
 extern const struct route_table akismet_route_table;
 extern const struct route_table static_route_table;
 
-/* The request's site: its rules and tools for lib/submit. */
-void request_site(struct request *req, struct submit_site *out);
+/* The site of a public request (lib/site.h, site_pick), named by the
+ * request's "site" field (named, NULL when it has none) or ?site=, or shown
+ * by its Origin or Referer; out gets its rules and tools for lib/submit.
+ * 0, or non-zero with the refusal (4xx JSON) in rep. */
+int request_site(struct request *req, const char *named, struct submit_site *out,
+		 struct reply *rep);
+
+/* The submit_site of a resolved site. */
+void request_site_of(struct request *req, const struct site *site, struct submit_site *out);
 
 /* The request's facts for lib/submit (client address, user agent,
  * referrer, now); render_seconds and honeypot_filled are left unknown. */

@@ -1,5 +1,6 @@
 #include "admin.h"
 
+#include "config.h"
 #include "log.h"
 #include "text.h"
 #include "timefmt.h"
@@ -13,27 +14,40 @@
 static const char sql_token_insert[] =
     "INSERT INTO admin_tokens(name, hash, created) VALUES (?1, ?2, ?3)";
 static const char sql_token_exists[] = "SELECT 1 FROM admin_tokens WHERE name = ?1";
+static const char sql_token_site[] =
+    "INSERT INTO admin_token_sites(token_id, site) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+/* Column 2: the token's sites as a JSON array; 3: whether it has any. */
 static const char sql_token_find[] =
-    "SELECT name, hash FROM admin_tokens WHERE hash = ?1 AND revoked IS NULL";
+    "SELECT name, hash, (SELECT json_group_array(site) FROM admin_token_sites s"
+    " WHERE s.token_id = t.id), EXISTS (SELECT 1 FROM admin_token_sites s"
+    " WHERE s.token_id = t.id) FROM admin_tokens t WHERE hash = ?1 AND revoked IS NULL";
 static const char sql_token_used[] = "UPDATE admin_tokens SET last_used = ?2 WHERE name = ?1";
 static const char sql_token_revoke[] =
     "UPDATE admin_tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL";
 static const char sql_token_list[] =
-    "SELECT name, created, revoked, last_used, display_name FROM admin_tokens ORDER BY id";
+    "SELECT name, created, revoked, last_used, display_name, (SELECT json_group_array(site)"
+    " FROM admin_token_sites s WHERE s.token_id = t.id), EXISTS (SELECT 1 FROM"
+    " admin_token_sites s WHERE s.token_id = t.id) FROM admin_tokens t ORDER BY id";
 static const char sql_display_set[] =
     "UPDATE admin_tokens SET display_name = ?2 WHERE name = ?1 AND revoked IS NULL";
 static const char sql_display_get[] =
     "SELECT display_name FROM admin_tokens WHERE name = ?1 AND revoked IS NULL"
     " AND display_name IS NOT NULL";
+/* ?1: a site (NULL: every token); a token for every site counts for each. */
 static const char sql_display_all[] =
-    "SELECT display_name FROM admin_tokens WHERE revoked IS NULL AND display_name IS NOT NULL"
+    "SELECT display_name FROM admin_tokens t WHERE revoked IS NULL AND display_name IS NOT NULL"
+    " AND (?1 IS NULL OR NOT EXISTS (SELECT 1 FROM admin_token_sites s WHERE s.token_id = t.id)"
+    " OR EXISTS (SELECT 1 FROM admin_token_sites s WHERE s.token_id = t.id AND s.site = ?1))"
     " ORDER BY id";
 static const char sql_audit_insert[] =
-    "INSERT INTO audit(at, actor, action, comment_id, detail, reversal)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO audit(at, actor, action, comment_id, detail, reversal, site)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+/* ?3: the scope; a row about no one site (NULL) only for every site. */
 static const char sql_audit_list[] =
-    "SELECT id, at, actor, action, comment_id, detail, reversal FROM audit"
-    " WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2";
+    "SELECT id, at, actor, action, comment_id, detail, reversal, site FROM audit"
+    " WHERE (?1 = 0 OR id < ?1)"
+    " AND (?3 IS NULL OR site IN (SELECT value FROM json_each(?3)))"
+    " ORDER BY id DESC LIMIT ?2";
 
 static bool name_valid(const char *name)
 {
@@ -51,14 +65,42 @@ static bool name_valid(const char *name)
 	return true;
 }
 
+/* Writes the token's sites (inside the transaction). */
+static int token_sites(struct store_conn *c, int64_t id, const char *const *sites, size_t n)
+{
+	sqlite3_stmt *st;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		st = store_stmt(c, sql_token_site);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, sites[i], -1, SQLITE_STATIC);
+		r = store_run(c, st, "token site");
+	}
+	return r;
+}
+
+static bool sites_valid(const char *const *sites, size_t n)
+{
+	if (n > ADMIN_SITES_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!config_site_id_valid(sites[i]))
+			return false;
+	}
+	return true;
+}
+
 int admin_token_create(struct store_conn *c, const struct keys *k, const char *name,
-		       char token[KEYS_TOKEN_CHARS])
+		       const char *const *sites, size_t n, char token[KEYS_TOKEN_CHARS])
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
 	int r;
 
-	if (!name_valid(name))
+	if (!name_valid(name) || !sites_valid(sites, n))
 		return ADMIN_INVALID;
 	r = store_begin(c);
 	if (r)
@@ -86,6 +128,8 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 	r = store_run(c, st, "token insert");
 	if (r == 0)
+		r = token_sites(c, store_last_id(c), sites, n);
+	if (r == 0)
 		r = store_commit(c);
 	if (r > 0)
 		r = -EIO;
@@ -97,13 +141,14 @@ out:
 }
 
 int admin_token_verify(struct store_conn *c, const struct keys *k, const char *token,
-		       char name[ADMIN_NAME_MAX + 1])
+		       char name[ADMIN_NAME_MAX + 1], char **scope)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
 	size_t len = strnlen(token, KEYS_TOKEN_CHARS + 1);
 	int r;
 
+	*scope = NULL;
 	/* Hash whatever was sent (bounded) so timing does not depend on it. */
 	keys_hash(k, KEYS_TOKEN, token, len, hash);
 	if (len != KEYS_TOKEN_CHARS - 1)
@@ -115,6 +160,10 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 	r = store_match_blob(c, st, 1, hash, sizeof(hash));
 	if (r == 1) {
 		snprintf(name, ADMIN_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_int(st, 3)) {
+			*scope = strdup((const char *)sqlite3_column_text(st, 2));
+			r = *scope ? 1 : -ENOMEM;
+		}
 		sqlite3_reset(st);
 	}
 	r = r == 1 ? 0 : r == 0 ? ADMIN_DENIED : r;
@@ -205,7 +254,7 @@ int admin_token_display_name(struct store_conn *c, const char *name, char out[AD
 	return r;
 }
 
-int admin_display_names(struct store_conn *c, struct names **out)
+int admin_display_names(struct store_conn *c, const char *site, struct names **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_display_all);
 	struct names *set = NULL;
@@ -213,6 +262,8 @@ int admin_display_names(struct store_conn *c, struct names **out)
 
 	if (!st)
 		return -EIO;
+	if (site)
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
 	r = names_new(&set);
 	while (r == 0 && (r = store_row(c, st)) == 1) {
 		/* A name without letters or digits cannot be impersonated. */
@@ -238,6 +289,14 @@ static json_t *time_or_null(sqlite3_stmt *st, int col)
 	return json_string(buf);
 }
 
+/* The sites column of a token row: an array, or null for every site. */
+static json_t *token_sites_json(sqlite3_stmt *st, int col)
+{
+	if (!sqlite3_column_int(st, col + 1))
+		return json_null();
+	return json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+}
+
 int admin_token_list(struct store_conn *c, json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_token_list);
@@ -254,11 +313,11 @@ int admin_token_list(struct store_conn *c, json_t **out)
 				      : json_string((const char *)sqlite3_column_text(st, 4));
 
 		if (json_array_append_new(
-			list, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
+			list, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
 					(const char *)sqlite3_column_text(st, 0), "display_name",
-					display, "created", time_or_null(st, 1), "revoked",
-					time_or_null(st, 2), "last_used", time_or_null(st, 3))) !=
-		    0) {
+					display, "sites", token_sites_json(st, 5), "created",
+					time_or_null(st, 1), "revoked", time_or_null(st, 2),
+					"last_used", time_or_null(st, 3))) != 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -272,8 +331,48 @@ int admin_token_list(struct store_conn *c, json_t **out)
 	return 0;
 }
 
-int audit_write(struct store_conn *c, const char *actor, const char *action, int64_t comment_id,
-		const char *detail, bool reversal)
+bool admin_scope_has(const char *scope, const char *site)
+{
+	json_t *list, *v;
+	bool found = false;
+	size_t i;
+
+	if (!scope)
+		return true;
+	list = json_loads(scope, 0, NULL);
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), site) == 0)
+			found = true;
+	}
+	json_decref(list);
+	return found;
+}
+
+bool admin_scope_one(const char *scope, char site[CONFIG_SITE_ID_MAX + 1])
+{
+	json_t *list = scope ? json_loads(scope, 0, NULL) : NULL;
+	const char *id =
+	    json_array_size(list) == 1 ? json_string_value(json_array_get(list, 0)) : NULL;
+	bool one = id && strlen(id) <= CONFIG_SITE_ID_MAX;
+
+	if (one)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", id);
+	json_decref(list);
+	return one;
+}
+
+char *admin_scope_of(const char *site)
+{
+	json_t *list = json_pack("[s]", site);
+	char *s = list ? json_dumps(list, JSON_COMPACT) : NULL;
+
+	json_decref(list);
+	return s;
+}
+
+int audit_write(struct store_conn *c, const char *site, const char *actor, const char *action,
+		int64_t comment_id, const char *detail, bool reversal)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_audit_insert);
 
@@ -287,6 +386,8 @@ int audit_write(struct store_conn *c, const char *actor, const char *action, int
 	if (detail)
 		sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, reversal ? 1 : 0);
+	if (site)
+		sqlite3_bind_text(st, 7, site, -1, SQLITE_STATIC);
 	return store_run(c, st, "audit insert");
 }
 
@@ -296,20 +397,25 @@ static json_t *audit_entry(sqlite3_stmt *st)
 	char at[TIMEFMT_RFC3339];
 
 	timefmt_rfc3339(sqlite3_column_int64(st, 1), at);
-	return json_pack(
-	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-	    "at", at, "actor", (const char *)sqlite3_column_text(st, 2), "action",
-	    (const char *)sqlite3_column_text(st, 3), "comment",
-	    sqlite3_column_type(st, 4) == SQLITE_NULL ? json_null()
-						      : json_integer(sqlite3_column_int64(st, 4)),
-	    "detail",
-	    sqlite3_column_type(st, 5) == SQLITE_NULL
-		? json_null()
-		: json_string((const char *)sqlite3_column_text(st, 5)),
-	    "reversal", sqlite3_column_int(st, 6));
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o}", "id",
+			 (json_int_t)sqlite3_column_int64(st, 0), "at", at, "actor",
+			 (const char *)sqlite3_column_text(st, 2), "action",
+			 (const char *)sqlite3_column_text(st, 3), "comment",
+			 sqlite3_column_type(st, 4) == SQLITE_NULL
+			     ? json_null()
+			     : json_integer(sqlite3_column_int64(st, 4)),
+			 "detail",
+			 sqlite3_column_type(st, 5) == SQLITE_NULL
+			     ? json_null()
+			     : json_string((const char *)sqlite3_column_text(st, 5)),
+			 "reversal", sqlite3_column_int(st, 6), "site",
+			 sqlite3_column_type(st, 7) == SQLITE_NULL
+			     ? json_null()
+			     : json_string((const char *)sqlite3_column_text(st, 7)));
 }
 
-int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **out)
+int audit_list(struct store_conn *c, const char *scope, unsigned limit, int64_t before,
+	       json_t **out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_audit_list);
 	json_t *list = json_array();
@@ -321,6 +427,8 @@ int audit_list(struct store_conn *c, unsigned limit, int64_t before, json_t **ou
 	}
 	sqlite3_bind_int64(st, 1, before);
 	sqlite3_bind_int64(st, 2, limit ? limit : 100);
+	if (scope)
+		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, audit_entry(st)) != 0) {
 			r = -ENOMEM;

@@ -1,5 +1,7 @@
 #include "akismet.h"
 
+#include "config.h"
+
 #include "timefmt.h"
 #include "form.h"
 #include "log.h"
@@ -88,16 +90,16 @@ static const char *const identity_fields[] = {
 };
 
 static const char sql_key_insert[] =
-    "INSERT INTO akismet_keys(blog, hash, created) VALUES (?1, ?2, ?3)";
+    "INSERT INTO akismet_keys(blog, hash, created, site) VALUES (?1, ?2, ?3, ?4)";
 static const char sql_key_find[] =
-    "SELECT id, hash FROM akismet_keys WHERE hash = ?1 AND revoked IS NULL";
+    "SELECT id, hash, site FROM akismet_keys WHERE hash = ?1 AND revoked IS NULL";
 static const char sql_key_revoke_id[] =
     "UPDATE akismet_keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL";
 static const char sql_key_revoke_hash[] =
     "UPDATE akismet_keys SET revoked = ?2 WHERE hash = ?1 AND revoked IS NULL";
 static const char sql_key_list[] =
     "SELECT id, blog, created, revoked, last_used, month, calls, spam, ham, missed_spam,"
-    " false_positives FROM akismet_keys ORDER BY id";
+    " false_positives, site FROM akismet_keys ORDER BY id";
 static const char sql_key_get[] =
     "SELECT blog, revoked, month, calls, spam, ham, missed_spam, false_positives"
     " FROM akismet_keys WHERE id = ?1";
@@ -782,8 +784,8 @@ static int64_t month_of(int64_t t)
 	return (int64_t)(tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
 }
 
-int akismet_key_create(struct store_conn *c, const struct keys *k, const char *blog,
-		       char key[AKISMET_KEY_CHARS], int64_t *id)
+int akismet_key_create(struct store_conn *c, const struct keys *k, const char *site,
+		       const char *blog, char key[AKISMET_KEY_CHARS], int64_t *id)
 {
 	unsigned char raw[AKISMET_KEY_HEX / 2], hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
@@ -792,6 +794,8 @@ int akismet_key_create(struct store_conn *c, const struct keys *k, const char *b
 	key[0] = '\0';
 	if (!blog_valid(blog))
 		return AKISMET_BAD_BLOG;
+	if (!config_site_id_valid(site))
+		return AKISMET_BAD_SITE;
 	r = store_begin(c);
 	if (r)
 		return r < 0 ? r : -EIO;
@@ -809,6 +813,7 @@ int akismet_key_create(struct store_conn *c, const struct keys *k, const char *b
 		sqlite3_bind_text(st, 1, blog, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(st, 4, site, -1, SQLITE_STATIC);
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
 		if ((r & 0xff) == SQLITE_CONSTRAINT) {
@@ -833,7 +838,8 @@ out:
 	return r;
 }
 
-int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *key, int64_t *id)
+int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *key, int64_t *id,
+		       char site[CONFIG_SITE_ID_MAX + 1])
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	char norm[AKISMET_KEY_CHARS];
@@ -853,6 +859,9 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 	if (r == 1) {
 		if (id)
 			*id = sqlite3_column_int64(st, 0);
+		if (site)
+			snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s",
+				 (const char *)sqlite3_column_text(st, 2));
 		sqlite3_reset(st);
 	}
 	r = r == 1 ? 0 : r == 0 ? AKISMET_DENIED : r;
@@ -944,6 +953,12 @@ int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
 		    mtext, "calls", counter(st, 5, 6, month), "spam", counter(st, 5, 7, month),
 		    "ham", counter(st, 5, 8, month), "missed_spam", counter(st, 5, 9, month),
 		    "false_positives", counter(st, 5, 10, month));
+		if (row &&
+		    json_object_set_new(
+			row, "site", json_string((const char *)sqlite3_column_text(st, 11))) != 0) {
+			json_decref(row);
+			row = NULL;
+		}
 		if (!row || json_array_append_new(list, row) != 0) {
 			rc = SQLITE_NOMEM;
 			break;

@@ -34,6 +34,7 @@
 #define COMMENTD_AKISMET_H
 
 #include "classify.h"
+#include "config.h"
 #include "keys.h"
 #include "store.h"
 
@@ -63,6 +64,7 @@ enum {
 	AKISMET_DENIED = 2,    /* verify: unknown, revoked or malformed key */
 	AKISMET_NOT_FOUND = 3, /* revoke: no such active key; known_label: not learned */
 	AKISMET_BAD_BLOG = 4,  /* create: blog is not an http(s) URL */
+	AKISMET_BAD_SITE = 5,  /* create: not a site id */
 };
 
 /* What Akismet's documented test values ask for. */
@@ -174,22 +176,25 @@ void akismet_guid(char out[AKISMET_GUID_CHARS]);
 
 /* ---- site keys (schema/0005-akismet.sql) ---- */
 
-/* Creates a key for blog (an http:// or https:// URL of at most
- * AKISMET_BLOG_MAX bytes) and writes it to key (shown once); *id gets its
- * row id (id may be NULL).  0, AKISMET_BAD_BLOG, or negative (logged). */
-int akismet_key_create(struct store_conn *c, const struct keys *k, const char *blog,
-		       char key[AKISMET_KEY_CHARS], int64_t *id);
+/* Creates a key of site (a site id: its checks decide by that site's
+ * rules) for blog (an http:// or https:// URL of at most AKISMET_BLOG_MAX
+ * bytes) and writes it to key (shown once); *id gets its row id (id may be
+ * NULL).  0, AKISMET_BAD_BLOG, AKISMET_BAD_SITE, or negative (logged). */
+int akismet_key_create(struct store_conn *c, const struct keys *k, const char *site,
+		       const char *blog, char key[AKISMET_KEY_CHARS], int64_t *id);
 
 /* Checks key (any string; normalised first) in constant time against the
- * stored hashes.  0 with *id set, AKISMET_DENIED, or negative. */
-int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *key, int64_t *id);
+ * stored hashes.  0 with *id and site (the key's site; either may be NULL)
+ * set, AKISMET_DENIED, or negative. */
+int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *key, int64_t *id,
+		       char site[CONFIG_SITE_ID_MAX + 1]);
 
 /* Revokes the key with row id, or the key whose text is key (k needed).
  * 0, AKISMET_NOT_FOUND, or negative. */
 int akismet_key_revoke_id(struct store_conn *c, int64_t id);
 int akismet_key_revoke(struct store_conn *c, const struct keys *k, const char *key);
 
-/* [{"id", "blog", "created", "revoked", "last_used", "month", "calls", "spam",
+/* [{"id", "site", "blog", "created", "revoked", "last_used", "month", "calls", "spam",
  * "ham", "missed_spam", "false_positives"}] in creation order; counters are
  * for the month (UTC) of now.  0 or negative. */
 int akismet_key_list(struct store_conn *c, int64_t now, json_t **out);

@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -19,18 +22,61 @@
 #define DUP_MIN_BYTES 24   /* shorter texts ("thanks!") are legitimately repeated */
 #define MAX_KEY_BYTES 200
 #define MAX_HASHES    (TOKENIZE_MAX_TOKENS)
+/* The second opinion trains on the newest learned messages up to this many
+ * token references (4 bytes each while training). */
+#define SECOND_MAX_REFS (1u << 18)
 
 /* ---- in-memory model: open addressing, linear probing ----------------- */
 
+/* 16 bytes a token: its hash and, packed in v, the spam and ham counts
+ * (20 bits each, saturating) and the second opinion's weight (24-bit fixed
+ * point, 1/2^16 steps, +-128). */
 struct entry {
 	uint64_t h; /* 0 = empty slot */
-	uint32_t spam, ham;
+	uint64_t v;
 };
+
+#define COUNT_MAX    ((1u << 20) - 1)
+#define WEIGHT_SCALE 65536.0
+#define WEIGHT_MAX   ((1 << 23) - 1)
+
+static uint32_t entry_spam(const struct entry *e)
+{
+	return (uint32_t)(e->v & COUNT_MAX);
+}
+
+static uint32_t entry_ham(const struct entry *e)
+{
+	return (uint32_t)((e->v >> 20) & COUNT_MAX);
+}
+
+static double entry_weight(const struct entry *e)
+{
+	int32_t q = (int32_t)(uint32_t)(e->v >> 40);
+
+	if (q & (1 << 23)) /* sign-extend 24 bits */
+		q -= 1 << 24;
+	return q / WEIGHT_SCALE;
+}
+
+static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
+{
+	double q = w * WEIGHT_SCALE;
+	int32_t qi = q > WEIGHT_MAX    ? WEIGHT_MAX
+		     : q < -WEIGHT_MAX ? -WEIGHT_MAX
+				       : (int32_t)lrint(q);
+
+	e->v = (uint64_t)(spam > COUNT_MAX ? COUNT_MAX : spam) |
+	       (uint64_t)(ham > COUNT_MAX ? COUNT_MAX : ham) << 20 |
+	       (uint64_t)((uint32_t)qi & 0xFFFFFFu) << 40;
+}
 
 struct model {
 	struct entry *e;
 	size_t cap, n; /* cap is a power of two */
 	uint64_t nspam, nham;
+	uint64_t second_nspam; /* messages the second opinion was trained on */
+	uint64_t second_nham;
 	int64_t generation;
 };
 
@@ -115,10 +161,188 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 		m->e[i].h = h;
 		m->n++;
 	}
-	int64_t s = (int64_t)m->e[i].spam + ds, g = (int64_t)m->e[i].ham + dh;
+	int64_t s = (int64_t)entry_spam(&m->e[i]) + ds, g = (int64_t)entry_ham(&m->e[i]) + dh;
 
-	m->e[i].spam = s < 0 ? 0 : s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-	m->e[i].ham = g < 0 ? 0 : g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+	entry_set(&m->e[i],
+		  s < 0		  ? 0
+		  : s > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)s,
+		  g < 0		  ? 0
+		  : g > COUNT_MAX ? COUNT_MAX
+				  : (uint32_t)g,
+		  entry_weight(&m->e[i]));
+	return 0;
+}
+
+/* ---- the second opinion: logistic regression over the token hashes ----- */
+
+/* The learned messages the second opinion is trained on: each message a
+ * run of slot indexes into the model's table. */
+struct tmsg {
+	uint64_t key;	  /* order key: a hash of the message's tokens */
+	uint32_t off, n;  /* its run in ref */
+	uint32_t ntokens; /* its distinct tokens (features are 1/sqrt of it) */
+	bool spam;
+};
+
+struct trainset {
+	uint32_t *ref; /* slot indexes */
+	size_t nref, capref;
+	struct tmsg *msg;
+	size_t nmsg, capmsg;
+};
+
+static void trainset_clear(struct trainset *ts)
+{
+	free(ts->ref);
+	free(ts->msg);
+	memset(ts, 0, sizeof(*ts));
+}
+
+static int grow(void **p, size_t *cap, size_t want, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	void *q;
+
+	if (want <= *cap)
+		return 0;
+	while (c < want)
+		c *= 2;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* Appends a message of n distinct token hashes h, each resolved to its slot
+ * in m (tokens m does not hold, pruned ones, are left out).  0, 1 if the
+ * set already holds SECOND_MAX_REFS references, or -ENOMEM. */
+static int trainset_add(struct trainset *ts, const struct model *m, const uint64_t *h, size_t n,
+			bool spam)
+{
+	uint64_t key = 0x9E3779B97F4A7C15ULL;
+	uint32_t got = 0;
+
+	if (ts->nref + n > SECOND_MAX_REFS)
+		return 1;
+	if (grow((void **)&ts->ref, &ts->capref, ts->nref + n, sizeof(*ts->ref), 4096) < 0 ||
+	    grow((void **)&ts->msg, &ts->capmsg, ts->nmsg + 1, sizeof(*ts->msg), 256) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = model_get(m, h[i]);
+
+		key = (key ^ h[i]) * 0x100000001B3ULL;
+		if (e)
+			ts->ref[ts->nref + got++] = (uint32_t)(e - m->e);
+	}
+	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, (uint32_t)n, spam};
+	ts->nref += got;
+	return 0;
+}
+
+/* Memory mode: every learned message's token hashes, in learning order. */
+struct hashlog {
+	uint64_t *h;
+	size_t nh, caph;
+	struct hmsg {
+		size_t off;
+		uint32_t n;
+		bool spam;
+	} * msg;
+	size_t nmsg, capmsg;
+};
+
+static void hashlog_clear(struct hashlog *l)
+{
+	free(l->h);
+	free(l->msg);
+	memset(l, 0, sizeof(*l));
+}
+
+static int hashlog_add(struct hashlog *l, const uint64_t *h, size_t n, bool spam)
+{
+	if (grow((void **)&l->h, &l->caph, l->nh + n, sizeof(*l->h), 4096) < 0 ||
+	    grow((void **)&l->msg, &l->capmsg, l->nmsg + 1, sizeof(*l->msg), 256) < 0)
+		return -ENOMEM;
+	memcpy(l->h + l->nh, h, n * sizeof(*h));
+	l->msg[l->nmsg++] = (struct hmsg){l->nh, (uint32_t)n, spam};
+	l->nh += n;
+	return 0;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+struct order {
+	uint64_t key;
+	uint32_t msg;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->msg < y->msg ? -1 : x->msg > y->msg;
+}
+
+/* Trains the model's weights on ts, whose refs are slot indexes of m:
+ * logistic regression without a bias, each of a message's n tokens a
+ * feature of value 1/sqrt(n), the two classes weighted to count equally,
+ * epochs passes of stochastic gradient descent with rate/(1 + epoch).  The order of every pass is a
+ * shuffle keyed by the messages' contents, so the weights depend on the set of learned messages,
+ * not on the order they were learned in.  0 or -ENOMEM. */
+static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
+{
+	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
+	float *w = calloc(m->cap, sizeof(*w)); /* the weights while training */
+
+	if (!ord || !w) {
+		free(ord);
+		free(w);
+		return -ENOMEM;
+	}
+	m->second_nspam = m->second_nham = 0;
+	for (size_t i = 0; i < ts->nmsg; i++) {
+		m->second_nspam += ts->msg[i].spam;
+		m->second_nham += !ts->msg[i].spam;
+	}
+	/* each class weighs half, however unbalanced the learned messages */
+	double nall = (double)(m->second_nspam + m->second_nham);
+	double wspam = m->second_nspam ? nall / (2.0 * (double)m->second_nspam) : 1;
+	double wham = m->second_nham ? nall / (2.0 * (double)m->second_nham) : 1;
+
+	for (unsigned ep = 0; ep < epochs; ep++) {
+		double eta = rate / (1 + ep);
+
+		for (size_t i = 0; i < ts->nmsg; i++)
+			ord[i] = (struct order){mix64(ts->msg[i].key + ep), (uint32_t)i};
+		qsort(ord, ts->nmsg, sizeof(*ord), cmp_order);
+		for (size_t j = 0; j < ts->nmsg; j++) {
+			const struct tmsg *msg = &ts->msg[ord[j].msg];
+			const uint32_t *ref = ts->ref + msg->off;
+			double x = msg->ntokens ? 1 / sqrt((double)msg->ntokens) : 0, z = 0, g;
+
+			for (uint32_t k = 0; k < msg->n; k++)
+				z += w[ref[k]];
+			g = eta * (msg->spam ? wspam : wham) *
+			    ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
+			for (uint32_t k = 0; k < msg->n; k++)
+				w[ref[k]] = (float)(w[ref[k]] + g);
+		}
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].h)
+			entry_set(&m->e[i], entry_spam(&m->e[i]), entry_ham(&m->e[i]), w[i]);
+	free(ord);
+	free(w);
 	return 0;
 }
 
@@ -172,6 +396,15 @@ struct dup_entry {
 	uint64_t text, thread;
 };
 
+/* One site's own learning: a model of its counts (with conn: mirroring
+ * classifier_site_tokens at the shared model's generation). */
+struct site_model {
+	char site[CLASSIFY_SITE_MAX + 1];
+	struct model *m; /* NULL when shared: every message learned is this site's */
+	bool shared;	 /* then the shared model is the site's own */
+	int64_t generation;
+};
+
 struct classifier {
 	struct classify_settings set;
 	pthread_rwlock_t lock; /* model pointer and, in memory mode, its contents */
@@ -186,9 +419,13 @@ struct classifier {
 	pthread_mutex_t ring_lock;
 	unsigned ring_pos;
 	struct dup_entry ring[RING_SIZE];
+	struct hashlog mem_learned;	      /* memory mode: what was learned */
+	bool mem_dirty;			      /* memory mode: weights not trained yet */
 	const struct starter *custom_starter; /* instead of the built-in model */
 	struct stable *stable;		      /* under lock; NULL until needed */
 	bool stable_db_key;		      /* stable was hashed with the db's key */
+	struct site_model *sites;	      /* under lock: the sites' own models */
+	size_t n_sites;
 };
 
 /* a token hash and the index of its text in the tokenizer list */
@@ -213,6 +450,10 @@ void classify_settings_default(struct classify_settings *s)
 	    .gram_weight = CLASSIFY_DEFAULT_GRAM_WEIGHT,
 	    .starter = true,
 	    .starter_weight = CLASSIFY_DEFAULT_STARTER_WEIGHT,
+	    .shared_strength = CLASSIFY_DEFAULT_SHARED_STRENGTH,
+	    .second_rate = CLASSIFY_DEFAULT_SECOND_RATE,
+	    .second_weight = CLASSIFY_DEFAULT_SECOND_WEIGHT,
+	    .second_epochs = CLASSIFY_DEFAULT_SECOND_EPOCHS,
 	};
 }
 
@@ -223,7 +464,10 @@ static bool settings_valid(const struct classify_settings *s)
 	       s->min_dev >= 0 && s->min_dev < 0.5 && s->max_tokens >= 1 &&
 	       s->max_tokens <= MAX_HASHES && s->why_tokens <= 64 && s->pair_weight > 0 &&
 	       s->pair_weight <= 1 && s->gram_weight > 0 && s->gram_weight <= 1 &&
-	       s->starter_weight >= 0 && s->starter_weight <= 1e9;
+	       s->starter_weight >= 0 && s->starter_weight <= 1e9 && s->shared_strength >= 0 &&
+	       s->shared_strength <= 1e9 && s->second_rate > 0 && s->second_rate <= 100 &&
+	       s->second_weight >= 0 && s->second_weight < 1 && s->second_epochs >= 1 &&
+	       s->second_epochs <= 100;
 }
 
 int classifier_new(struct classifier **out, const struct classify_settings *settings)
@@ -267,6 +511,10 @@ struct classifier *classifier_free(struct classifier *c)
 	for (unsigned i = 0; i < c->n_pool; i++)
 		tokenizer_free(c->pool[i]);
 	model_free(c->model);
+	hashlog_clear(&c->mem_learned);
+	for (size_t i = 0; i < c->n_sites; i++)
+		model_free(c->sites[i].m);
+	free(c->sites);
 	stable_free(c->stable);
 	pthread_rwlock_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reload_lock);
@@ -571,33 +819,54 @@ static unsigned distinct_hashes(const struct classifier *c, const struct tokeniz
 
 /* ---- maths ------------------------------------------------------------- */
 
-double classify_token_prob_layered(const struct classify_settings *s,
-				   const struct classify_counts *k)
+/* A prior's share of one class: adds its expected count (weight * rate) to
+ * *num and its weight to *den.  weight is capped by the messages it saw. */
+static void prior_share(double weight, uint64_t count, uint64_t total, double *num, double *den,
+			double *expected)
 {
-	double sr, hr, n, p;
+	double v = weight < (double)total ? weight : (double)total;
+	double e = v * (double)count / (double)total;
+
+	*num += e;
+	*den += v;
+	*expected += e;
+}
+
+/* f from one layer of learning (b, g of nspam, nham) with the starter as
+ * its prior: V virtual messages per class whose rates the counts update. */
+static double learned_over_starter(const struct classify_settings *s, uint64_t b, uint64_t g,
+				   uint64_t nspam, uint64_t nham, const struct classify_counts *k)
+{
+	double ns = (double)b, ds = (double)nspam, nh = (double)g, dh = (double)nham;
+	double n = (double)(b + g), sr, hr, p;
 
 	if (k->sb + k->sg > 0 && k->snspam && k->snham) {
-		/* the starter as V virtual messages per class: its rates are the
-		 * prior that the site's own counts update */
-		double vs =
-		    s->starter_weight < (double)k->snspam ? s->starter_weight : (double)k->snspam;
-		double vh =
-		    s->starter_weight < (double)k->snham ? s->starter_weight : (double)k->snham;
-		double es = vs * (double)k->sb / (double)k->snspam;
-		double eh = vh * (double)k->sg / (double)k->snham;
-
-		sr = k->nspam + vs > 0 ? ((double)k->b + es) / ((double)k->nspam + vs) : 0;
-		hr = k->nham + vh > 0 ? ((double)k->g + eh) / ((double)k->nham + vh) : 0;
-		n = (double)(k->b + k->g) + es + eh;
-	} else {
-		sr = k->nspam ? (double)k->b / (double)k->nspam : 0;
-		hr = k->nham ? (double)k->g / (double)k->nham : 0;
-		n = (double)(k->b + k->g);
+		prior_share(s->starter_weight, k->sb, k->snspam, &ns, &ds, &n);
+		prior_share(s->starter_weight, k->sg, k->snham, &nh, &dh, &n);
 	}
+	sr = ds > 0 ? ns / ds : 0;
+	hr = dh > 0 ? nh / dh : 0;
 	if (sr + hr <= 0)
 		return s->robx;
 	p = sr / (sr + hr);
 	return (s->robs * s->robx + n * p) / (s->robs + n);
+}
+
+double classify_token_prob_layered(const struct classify_settings *s,
+				   const struct classify_counts *k)
+{
+	double x, sr, hr, n = (double)(k->b + k->g);
+
+	if (k->ob + k->og == 0)
+		return learned_over_starter(s, k->b, k->g, k->nspam, k->nham, k);
+	/* The other sites' opinion (over the starter) is the prior the site's
+	 * own occurrences of the token update, worth shared_strength of them. */
+	x = learned_over_starter(s, k->ob, k->og, k->onspam, k->onham, k);
+	sr = k->nspam ? (double)k->b / (double)k->nspam : 0;
+	hr = k->nham ? (double)k->g / (double)k->nham : 0;
+	if (n <= 0 || sr + hr <= 0)
+		return x;
+	return (s->shared_strength * x + n * (sr / (sr + hr))) / (s->shared_strength + n);
 }
 
 double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
@@ -774,6 +1043,17 @@ static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tok
 static const char sql_begin_read[] = "BEGIN";
 static const char sql_end_read[] = "COMMIT";
 
+/* Steps a statement without rows (BEGIN, COMMIT).  0 or -EIO. */
+static int step_read(struct store_conn *conn, const char *sql)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql);
+	int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
+
+	if (q)
+		sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 struct state_row {
 	int64_t generation;
 	uint64_t nspam, nham;
@@ -806,6 +1086,62 @@ static int read_state(struct classifier *c, struct store_conn *conn, struct stat
 	r = 0;
 out:
 	sqlite3_reset(q);
+	return r;
+}
+
+static const char sql_ledger_newest[] =
+    "SELECT label, tokens FROM classifier_learned ORDER BY learned DESC, msg_key";
+
+/* Trains the second opinion of m (just loaded) on the ledger: the newest
+ * learned messages, at most SECOND_MAX_REFS token references in all, so
+ * training time and memory stay bounded however much a site has learned.
+ * 0 or negative. */
+static int ledger_train(struct classifier *c, struct store_conn *conn, struct model *m)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql_ledger_newest);
+	struct trainset ts = {0};
+	uint64_t h[MAX_HASHES];
+	double rate;
+	unsigned epochs, weight;
+	int rc, r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	rate = c->set.second_rate;
+	epochs = c->set.second_epochs;
+	weight = c->set.second_weight > 0;
+	pthread_rwlock_unlock(&c->lock);
+	if (!weight)
+		return 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const unsigned char *blob = sqlite3_column_blob(q, 1);
+		size_t n = (size_t)sqlite3_column_bytes(q, 1) / 8;
+
+		if (n > MAX_HASHES)
+			n = MAX_HASHES;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v = 0;
+
+			for (int b = 7; b >= 0; b--)
+				v = (v << 8) | blob[i * 8 + (size_t)b];
+			h[i] = v;
+		}
+		r = trainset_add(&ts, m, h, n,
+				 strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0);
+		if (r != 0)
+			break;
+	}
+	if (r > 0) /* the newest SECOND_MAX_REFS references are enough */
+		r = 0;
+	sqlite3_reset(q);
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_err("classify: cannot read the ledger: %s", sqlite3_errmsg(store_db(conn)));
+		r = -EIO;
+	}
+	if (r == 0)
+		r = second_train(m, &ts, rate, epochs);
+	trainset_clear(&ts);
 	return r;
 }
 
@@ -850,6 +1186,9 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 		log_err("classify: cannot load tokens: %s", sqlite3_errmsg(store_db(conn)));
 		goto out;
 	}
+	r = ledger_train(c, conn, m);
+	if (r < 0)
+		goto out;
 	*out = m;
 	m = NULL;
 	r = 0;
@@ -895,6 +1234,11 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			c->loaded = true;
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
+#ifdef __GLIBC__
+			/* the old table and the training set were freed: give
+			 * the pages back (RSS budget, docs/performance.md) */
+			malloc_trim(0);
+#endif
 			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
 		}
 	}
@@ -902,12 +1246,192 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 	return r;
 }
 
+/* ---- the sites' own learning ------------------------------------------- */
+
+static const char sql_site_state[] =
+    "SELECT nspam, nham FROM classifier_site_state WHERE site = ?1";
+static const char sql_site_tokens[] =
+    "SELECT hash, spam, ham FROM classifier_site_tokens WHERE site = ?1";
+
+/* The entry of site (under c->lock), or NULL. */
+static struct site_model *site_find(const struct classifier *c, const char *site)
+{
+	for (size_t i = 0; i < c->n_sites; i++) {
+		if (strcmp(c->sites[i].site, site) == 0)
+			return &c->sites[i];
+	}
+	return NULL;
+}
+
+/* The entry of site, added empty if missing (under the write lock).  NULL
+ * on OOM. */
+static struct site_model *site_entry(struct classifier *c, const char *site)
+{
+	struct site_model *sm = site_find(c, site), *grown;
+
+	if (sm)
+		return sm;
+	grown = realloc(c->sites, (c->n_sites + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	c->sites = grown;
+	sm = &c->sites[c->n_sites++];
+	memset(sm, 0, sizeof(*sm));
+	snprintf(sm->site, sizeof(sm->site), "%s", site);
+	sm->generation = -1;
+	return sm;
+}
+
+/* The site's own model from the database, at the generation of the same
+ * read; *shared when the site learned every message (then no model: the
+ * shared one is the same).  0 or negative. */
+static int load_site(struct classifier *c, struct store_conn *conn, const char *site,
+		     struct model **out, bool *shared, int64_t *generation)
+{
+	bool own_txn = sqlite3_get_autocommit(store_db(conn));
+	struct state_row st;
+	struct model *m = NULL;
+	sqlite3_stmt *q;
+	int rc, r;
+
+	*out = NULL;
+	if (own_txn && step_read(conn, sql_begin_read) != 0)
+		return -EIO;
+	r = read_state(c, conn, &st, false);
+	if (r < 0)
+		goto out;
+	*generation = st.generation;
+	m = model_new(0);
+	r = -ENOMEM;
+	q = store_stmt(conn, sql_site_state);
+	if (!m || !q)
+		goto out;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	r = store_row(conn, q);
+	if (r == 1) {
+		m->nspam = (uint64_t)sqlite3_column_int64(q, 0);
+		m->nham = (uint64_t)sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (r < 0)
+		goto out;
+	*shared = m->nspam == st.nspam && m->nham == st.nham && st.nspam + st.nham > 0;
+	r = 0;
+	if (*shared)
+		goto out;
+	q = store_stmt(conn, sql_site_tokens);
+	r = -EIO;
+	if (!q)
+		goto out;
+	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	while ((rc = store_row(conn, q)) == 1) {
+		if (model_add(m, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+			      sqlite3_column_int64(q, 2)) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	r = rc;
+	if (r == 0) {
+		*out = m;
+		m = NULL;
+	}
+out:
+	if (own_txn) {
+		step_read(conn, sql_end_read);
+		if (!sqlite3_get_autocommit(store_db(conn)))
+			store_rollback(conn);
+	}
+	model_free(m);
+	return r;
+}
+
+/* Makes site's own model match the shared model's generation (with conn;
+ * in memory the sites' models are what learning made). */
+static int ensure_site(struct classifier *c, struct store_conn *conn, const char *site)
+{
+	struct site_model *sm;
+	struct model *fresh = NULL, *old = NULL;
+	int64_t generation = 0;
+	bool current, shared = false;
+	int r = 0;
+
+	if (!conn || !site)
+		return 0;
+	pthread_rwlock_rdlock(&c->lock);
+	sm = site_find(c, site);
+	current = sm && sm->generation == c->model->generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (current)
+		return 0;
+	pthread_mutex_lock(&c->reload_lock);
+	pthread_rwlock_rdlock(&c->lock);
+	sm = site_find(c, site);
+	current = sm && sm->generation == c->model->generation;
+	pthread_rwlock_unlock(&c->lock);
+	if (!current)
+		r = load_site(c, conn, site, &fresh, &shared, &generation);
+	if (!current && r == 0) {
+		pthread_rwlock_wrlock(&c->lock);
+		sm = site_entry(c, site);
+		if (sm) {
+			old = sm->m;
+			*sm = (struct site_model){
+			    .m = fresh, .shared = shared, .generation = generation};
+			snprintf(sm->site, sizeof(sm->site), "%s", site);
+			fresh = NULL;
+		} else {
+			r = -ENOMEM;
+		}
+		pthread_rwlock_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->reload_lock);
+	model_free(old);
+	model_free(fresh);
+	return r;
+}
+
+/* a - b, or 0 when b is larger (a race between the two layers' loads). */
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* A site's layers under c->lock: its own model (NULL: nothing learned yet)
+ * and the shared one; without a site the shared model is the "own" and
+ * there are no other sites. */
+struct layers {
+	const struct model *shared, *own;
+	bool others; /* the shared model holds other sites' learning too */
+};
+
+static void layers_of(const struct classifier *c, const char *site, struct layers *l)
+{
+	const struct site_model *sm = site ? site_find(c, site) : NULL;
+
+	l->shared = c->model;
+	l->own = !site || (sm && sm->shared) ? c->model : sm ? sm->m : NULL;
+	l->others = l->own != c->model;
+}
+
+/* What the cold start counts for layers l: the site's own messages and
+ * every site's (the shared model's). */
+static void layers_learned(const struct layers *l, struct classify_learned *out)
+{
+	out->own_spam = l->own ? l->own->nspam : 0;
+	out->own_ham = l->own ? l->own->nham : 0;
+	out->learned_spam = l->shared->nspam;
+	out->learned_ham = l->shared->nham;
+}
+
 /* ---- scoring ------------------------------------------------------------ */
 
 struct clue {
 	double f, dev;
 	unsigned idx;
-	uint32_t spam, ham;   /* the site's counts */
+	uint32_t spam, ham;   /* the site's own counts */
+	uint32_t ospam, oham; /* the other sites' */
 	uint16_t sspam, sham; /* the starter's */
 };
 
@@ -972,28 +1496,35 @@ static char *why_json(const struct tokenizer *t, const struct clue *clues, unsig
 
 		if (!tok)
 			tok = json_string("(invalid)");
-		bool site = clues[i].spam + clues[i].ham > 0;
-		bool starter = clues[i].sspam + clues[i].sham > 0;
+		const struct clue *cl = &clues[i];
+		bool learned = cl->spam + cl->ham + cl->ospam + cl->oham > 0;
+		bool starter = cl->sspam + cl->sham > 0;
+		json_t *item = json_pack("{s:o,s:f,s:I,s:I,s:s}", "token", tok, "p", cl->f, "spam",
+					 (json_int_t)cl->spam, "ham", (json_int_t)cl->ham, "model",
+					 learned && starter ? "both"
+					 : starter	    ? "starter"
+							    : "site");
 
-		json_array_append_new(arr, json_pack("{s:o,s:f,s:I,s:I,s:s}", "token", tok, "p",
-						     clues[i].f, "spam", (json_int_t)clues[i].spam,
-						     "ham", (json_int_t)clues[i].ham, "model",
-						     site && starter ? "both"
-						     : starter	     ? "starter"
-								     : "site"));
+		/* the other sites' counts, when they spoke */
+		if (item && cl->ospam + cl->oham > 0) {
+			json_object_set_new(item, "shared_spam", json_integer(cl->ospam));
+			json_object_set_new(item, "shared_ham", json_integer(cl->oham));
+		}
+		json_array_append_new(arr, item);
 	}
 	s = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(4));
 	json_decref(arr);
 	return s;
 }
 
-/* Which models the kept clues drew on. */
+/* Which models the kept clues drew on (a site's own learning and the other
+ * sites' both count as learned: "site"). */
 static enum classify_model clues_model(const struct clue *cl, unsigned k)
 {
 	bool site = false, starter = false;
 
 	for (unsigned i = 0; i < k; i++) {
-		site = site || cl[i].spam + cl[i].ham > 0;
+		site = site || cl[i].spam + cl[i].ham + cl[i].ospam + cl[i].oham > 0;
 		starter = starter || cl[i].sspam + cl[i].sham > 0;
 	}
 	return site && starter ? CLASSIFY_MODEL_BOTH
@@ -1002,20 +1533,34 @@ static enum classify_model clues_model(const struct clue *cl, unsigned k)
 			       : CLASSIFY_MODEL_NONE;
 }
 
-/* The clues among the n token hashes of w: tokens with evidence in the site's
- * model or the starter, at least min_dev from 0.5.  Returns their number;
- * *cold tells whether the site has learned too little.  Takes the read lock. */
-static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
-			   struct classify_settings *set, bool *cold)
+/* The clues among the n token hashes of w: tokens with evidence in the
+ * site's own learning, the other sites' or the starter, at least min_dev
+ * from 0.5.  Returns their number; *cold tells whether the site has learned
+ * too little, *margin is the second opinion's w.x (from the shared model)
+ * and *ready whether it was trained on enough messages to count.  Takes the
+ * read lock. */
+static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, const char *site,
+			   struct classify_settings *set, bool *cold, double *margin, bool *ready)
 {
+	struct classify_learned learned;
+	struct layers l;
 	unsigned k = 0;
+	double z = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
-	const struct model *m = c->model;
+	layers_of(c, site, &l);
+	const struct model *m = l.shared;
 	const struct stable *st = c->set.starter ? c->stable : NULL;
-	struct classify_counts cnt = {.nspam = m->nspam, .nham = m->nham};
+	struct classify_counts cnt = {0};
 
 	*set = c->set;
+	layers_learned(&l, &learned);
+	cnt.nspam = learned.own_spam;
+	cnt.nham = learned.own_ham;
+	if (l.others) {
+		cnt.onspam = minus(m->nspam, cnt.nspam);
+		cnt.onham = minus(m->nham, cnt.nham);
+	}
 	if (st) {
 		cnt.snspam = st->nspam;
 		cnt.snham = st->nham;
@@ -1025,14 +1570,19 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct entry *e = model_get(m, w->h[i].h);
+		const struct entry *eo = !l.others ? e : l.own ? model_get(l.own, w->h[i].h) : NULL;
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
-		cnt.b = e ? e->spam : 0;
-		cnt.g = e ? e->ham : 0;
+		if (e)
+			z += entry_weight(e);
+		cnt.b = eo ? entry_spam(eo) : 0;
+		cnt.g = eo ? entry_ham(eo) : 0;
+		cnt.ob = l.others && e ? minus(entry_spam(e), cnt.b) : 0;
+		cnt.og = l.others && e ? minus(entry_ham(e), cnt.g) : 0;
 		cnt.sb = se ? se->spam : 0;
 		cnt.sg = se ? se->ham : 0;
-		if (cnt.b + cnt.g + cnt.sb + cnt.sg == 0)
+		if (cnt.b + cnt.g + cnt.ob + cnt.og + cnt.sb + cnt.sg == 0)
 			continue;
 		f = classify_token_prob_layered(set, &cnt);
 		dev = fabs(f - 0.5);
@@ -1043,10 +1593,18 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n,
 					      w->h[i].idx,
 					      (uint32_t)cnt.b,
 					      (uint32_t)cnt.g,
+					      (uint32_t)cnt.ob,
+					      (uint32_t)cnt.og,
 					      (uint16_t)cnt.sb,
 					      (uint16_t)cnt.sg};
 	}
-	*cold = m->nspam < set->min_learned || m->nham < set->min_learned;
+	*cold = learned.learned_spam < set->min_learned || learned.learned_ham < set->min_learned;
+	*margin = n ? z / sqrt((double)n) : 0;
+	/* trained on every site's learning, the second opinion would override
+	 * a site's own decisions where sites disagree: it counts only where the
+	 * site's own learning is the shared model (one site, or no site) */
+	*ready =
+	    !l.others && m->second_nspam >= set->min_learned && m->second_nham >= set->min_learned;
 	pthread_rwlock_unlock(&c->lock);
 	return k;
 }
@@ -1069,6 +1627,54 @@ static int score_details(const struct classify_settings *set, const struct token
 	return out->tokens_json ? 0 : -ENOMEM;
 }
 
+double classify_blend_scale(double x)
+{
+	static const double from[] = {0, CLASSIFY_BLEND_HAM, CLASSIFY_BLEND_SPAM,
+				      CLASSIFY_BLEND_DISCARD, 1};
+	static const double to[] = {0, CLASSIFY_DEFAULT_HAM_CUTOFF, CLASSIFY_DEFAULT_SPAM_CUTOFF,
+				    CLASSIFY_DEFAULT_DISCARD_CUTOFF, 1};
+
+	if (x <= 0)
+		return 0;
+	for (unsigned i = 1; i < 5; i++)
+		if (x <= from[i])
+			return to[i - 1] +
+			       (x - from[i - 1]) * (to[i] - to[i - 1]) / (from[i] - from[i - 1]);
+	return 1;
+}
+
+/* Memory mode: trains the second opinion on everything learned so far if
+ * something was learned since the last training. */
+static int mem_train(struct classifier *c)
+{
+	struct trainset ts = {0};
+	int r = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	bool dirty = c->mem_dirty;
+	pthread_rwlock_unlock(&c->lock);
+	if (!dirty)
+		return 0;
+	pthread_rwlock_wrlock(&c->lock);
+	if (c->mem_dirty) {
+		const struct hashlog *l = &c->mem_learned;
+
+		/* the newest messages first, as from the ledger */
+		for (size_t i = l->nmsg; i-- > 0 && r == 0;)
+			r = trainset_add(&ts, c->model, l->h + l->msg[i].off, l->msg[i].n,
+					 l->msg[i].spam);
+		if (r > 0)
+			r = 0;
+		if (r == 0)
+			r = second_train(c->model, &ts, c->set.second_rate, c->set.second_epochs);
+		if (r == 0)
+			c->mem_dirty = false;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	trainset_clear(&ts);
+	return r;
+}
+
 static int score_impl(struct classifier *c, struct store_conn *conn,
 		      const struct classify_input *in, struct classify_result *out, bool full)
 {
@@ -1076,12 +1682,21 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	struct tokenizer *t = NULL;
 	struct scratch *w = NULL;
 	unsigned n, k;
-	bool cold, use_starter;
+	bool cold, use_starter, ready;
+	double margin;
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (in->site && strlen(in->site) > CLASSIFY_SITE_MAX)
+		return -EINVAL;
 	if (conn) {
 		r = refresh(c, conn);
+		if (r == 0)
+			r = ensure_site(c, conn, in->site);
+		if (r < 0)
+			return r;
+	} else {
+		r = mem_train(c);
 		if (r < 0)
 			return r;
 	}
@@ -1103,7 +1718,7 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 	if (r < 0)
 		goto out;
 	n = distinct_hashes(c, t, w->h);
-	k = find_clues(c, w, n, &set, &cold);
+	k = find_clues(c, w, n, in->site, &set, &cold, &margin, &ready);
 	if (k > set.max_tokens || full) {
 		qsort(w->clues, k, sizeof(*w->clues), cmp_clue);
 		if (k > set.max_tokens)
@@ -1114,8 +1729,13 @@ static int score_impl(struct classifier *c, struct store_conn *conn,
 					   [TOKEN_PAIR] = set.pair_weight,
 					   [TOKEN_GRAM] = set.gram_weight};
 
-		out->score = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
+		out->bayes = combine_kinds(w->clues, tokenizer_tokens(t)->kind, k, weights);
 	}
+	out->second = 1 / (1 + exp(-margin));
+	out->blended = set.second_weight > 0 && ready;
+	out->score = out->blended ? classify_blend_scale((1 - set.second_weight) * out->bayes +
+							 set.second_weight * out->second)
+				  : out->bayes;
 	out->cold_start = cold;
 	out->model = clues_model(w->clues, k);
 	r = full ? score_details(&set, t, w, n, k, in->honeypot_filled, out) : 0;
@@ -1152,6 +1772,28 @@ void classify_result_clear(struct classify_result *out)
 	memset(out, 0, sizeof(*out));
 }
 
+int classifier_learned(struct classifier *c, struct store_conn *conn, const char *site,
+		       struct classify_learned *out)
+{
+	struct layers l;
+	int r = 0;
+
+	if (site && strlen(site) > CLASSIFY_SITE_MAX)
+		return -EINVAL;
+	if (conn) {
+		r = refresh(c, conn);
+		if (r == 0)
+			r = ensure_site(c, conn, site);
+		if (r < 0)
+			return r;
+	}
+	pthread_rwlock_rdlock(&c->lock);
+	layers_of(c, site, &l);
+	layers_learned(&l, out);
+	pthread_rwlock_unlock(&c->lock);
+	return 0;
+}
+
 int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *nspam,
 		      uint64_t *nham)
 {
@@ -1171,9 +1813,10 @@ int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *n
 /* ---- learning ----------------------------------------------------------- */
 
 static const char sql_ledger_get[] =
-    "SELECT label, tokens FROM classifier_learned WHERE msg_key = ?1";
-static const char sql_ledger_put[] = "INSERT OR REPLACE INTO classifier_learned"
-				     "(msg_key, label, tokens, learned) VALUES (?1, ?2, ?3, ?4)";
+    "SELECT label, tokens, site FROM classifier_learned WHERE msg_key = ?1";
+static const char sql_ledger_put[] =
+    "INSERT OR REPLACE INTO classifier_learned"
+    "(msg_key, label, tokens, learned, site) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
 static const char sql_token_add[] =
     "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
@@ -1186,6 +1829,19 @@ static const char sql_token_gc[] =
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0), "
     "generation = random() WHERE id = 1";
+/* A site's own counts (?4: the site), beside the shared ones. */
+static const char sql_site_token_add[] =
+    "INSERT INTO classifier_site_tokens(site, hash, spam, ham) VALUES (?4, ?1, ?2, ?3) "
+    "ON CONFLICT(site, hash) DO UPDATE SET spam = spam + excluded.spam, "
+    "ham = ham + excluded.ham";
+static const char sql_site_token_sub[] =
+    "UPDATE classifier_site_tokens SET spam = max(spam - ?2, 0), ham = max(ham - ?3, 0) "
+    "WHERE site = ?4 AND hash = ?1";
+static const char sql_site_token_gc[] =
+    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash = ?1 AND spam = 0 AND ham = 0";
+static const char sql_site_state_add[] =
+    "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3, max(?1, 0), max(?2, 0)) "
+    "ON CONFLICT(site) DO UPDATE SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0)";
 
 static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
 {
@@ -1200,38 +1856,73 @@ static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
 	return store_write_error(conn, rc, what);
 }
 
-static int db_apply(struct store_conn *conn, const uint64_t *h, size_t n, enum classify_label label,
-		    int sign)
+/* Adds (sign +1) or subtracts (-1) one message's token counts in the
+ * shared tables, or with site in that site's own (its rows at 0/0 go). */
+static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
+		     int64_t ds, int64_t dh, int sign)
 {
-	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
+	const char *sql = site ? (sign > 0 ? sql_site_token_add : sql_site_token_sub)
+			       : (sign > 0 ? sql_token_add : sql_token_sub);
+	const char *gc = site ? sql_site_token_gc : sql_token_gc;
 	int64_t now = (int64_t)time(NULL);
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = store_stmt(conn, sign > 0 ? sql_token_add : sql_token_sub);
+		sqlite3_stmt *q = store_stmt(conn, sql);
 
 		if (!q)
 			return -EIO;
 		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
 		sqlite3_bind_int64(q, 2, ds);
 		sqlite3_bind_int64(q, 3, dh);
-		if (sign > 0)
+		if (site)
+			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+		else if (sign > 0)
 			sqlite3_bind_int64(q, 4, now);
 		r = step_done(conn, q, "classifier token update");
 		if (r != 0)
 			return r;
-		if (sign < 0) {
-			q = store_stmt(conn, sql_token_gc);
-			if (!q)
-				return -EIO;
-			sqlite3_bind_int64(q, 1, (int64_t)h[i]);
-			r = step_done(conn, q, "classifier token cleanup");
-			if (r != 0)
-				return r;
-		}
+		if (sign > 0)
+			continue;
+		q = store_stmt(conn, gc);
+		if (!q)
+			return -EIO;
+		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
+		if (site)
+			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+		r = step_done(conn, q, "classifier token cleanup");
+		if (r != 0)
+			return r;
 	}
-	sqlite3_stmt *q = store_stmt(conn, sql_state_add);
+	return 0;
+}
 
+/* One message's counts in and out of the shared model and, with site, the
+ * site's own learning. */
+static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
+		    enum classify_label label, int sign)
+{
+	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
+	sqlite3_stmt *q;
+	int r;
+
+	r = db_tokens(conn, NULL, h, n, ds, dh, sign);
+	if (r == 0 && site)
+		r = db_tokens(conn, site, h, n, ds, dh, sign);
+	if (r != 0)
+		return r;
+	if (site) {
+		q = store_stmt(conn, sql_site_state_add);
+		if (!q)
+			return -EIO;
+		sqlite3_bind_int64(q, 1, sign * ds);
+		sqlite3_bind_int64(q, 2, sign * dh);
+		sqlite3_bind_text(q, 3, site, -1, SQLITE_STATIC);
+		r = step_done(conn, q, "classifier site state update");
+		if (r != 0)
+			return r;
+	}
+	q = store_stmt(conn, sql_state_add);
 	if (!q)
 		return -EIO;
 	sqlite3_bind_int64(q, 1, sign * ds);
@@ -1244,10 +1935,11 @@ static const char *label_name(enum classify_label l)
 	return l == CLASSIFY_LABEL_SPAM ? "spam" : "ham";
 }
 
-/* Reads the ledger row of key: 0 found (*label, *hashes malloc'ed, *n),
- * CLASSIFY_NOT_FOUND, or negative. */
+/* Reads the ledger row of key: 0 found (*label, *hashes malloc'ed, *n, the
+ * site it was learned for in site, "" for none), CLASSIFY_NOT_FOUND, or
+ * negative. */
 static int ledger_get(struct store_conn *conn, const char *key, enum classify_label *label,
-		      uint64_t **hashes, size_t *n)
+		      uint64_t **hashes, size_t *n, char site[CLASSIFY_SITE_MAX + 1])
 {
 	sqlite3_stmt *q = store_stmt(conn, sql_ledger_get);
 	const unsigned char *blob;
@@ -1269,6 +1961,10 @@ static int ledger_get(struct store_conn *conn, const char *key, enum classify_la
 	}
 	*label = strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
 									      : CLASSIFY_LABEL_HAM;
+	snprintf(site, CLASSIFY_SITE_MAX + 1, "%s",
+		 sqlite3_column_type(q, 2) == SQLITE_NULL
+		     ? ""
+		     : (const char *)sqlite3_column_text(q, 2));
 	blob = sqlite3_column_blob(q, 1);
 	bytes = sqlite3_column_bytes(q, 1);
 	*n = (size_t)bytes / 8;
@@ -1310,32 +2006,35 @@ static int ensure_key(struct classifier *c, struct store_conn *conn)
 /* Learns the distinct token hashes h[0..n) as message_key (ledger, counts),
  * inside the caller's transaction; a relabelled message is unlearned first. */
 static int learn_hashes(struct classifier *c, struct store_conn *conn, const char *message_key,
-			const uint64_t *hashes, size_t n, enum classify_label label)
+			const char *site, const uint64_t *hashes, size_t n,
+			enum classify_label label)
 {
+	char old_site[CLASSIFY_SITE_MAX + 1];
 	uint64_t *old = NULL;
 	unsigned char *blob = NULL;
 	enum classify_label old_label;
 	size_t n_old = 0;
 	int r;
 
-	if (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES)
+	if (!message_key || !message_key[0] || strlen(message_key) > MAX_KEY_BYTES ||
+	    (site && (!site[0] || strlen(site) > CLASSIFY_SITE_MAX)))
 		return -EINVAL;
 	r = ensure_key(c, conn);
 	if (r < 0)
 		return r;
-	r = ledger_get(conn, message_key, &old_label, &old, &n_old);
+	r = ledger_get(conn, message_key, &old_label, &old, &n_old, old_site);
 	if (r < 0)
 		goto out;
-	if (r == 0 && old_label == label) {
+	if (r == 0 && old_label == label && strcmp(old_site, site ? site : "") == 0) {
 		r = CLASSIFY_ALREADY;
 		goto out;
 	}
 	if (r == 0) {
-		r = db_apply(conn, old, n_old, old_label, -1);
+		r = db_apply(conn, old_site[0] ? old_site : NULL, old, n_old, old_label, -1);
 		if (r != 0)
 			goto out;
 	}
-	r = db_apply(conn, hashes, n, label, +1);
+	r = db_apply(conn, site, hashes, n, label, +1);
 	if (r != 0)
 		goto out;
 	blob = malloc(n ? 8 * n : 1);
@@ -1354,10 +2053,48 @@ static int learn_hashes(struct classifier *c, struct store_conn *conn, const cha
 	sqlite3_bind_text(q, 2, label_name(label), -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, blob, (int)(n * 8), SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+	if (site)
+		sqlite3_bind_text(q, 5, site, -1, SQLITE_STATIC);
 	r = step_done(conn, q, "classifier ledger write");
 out:
 	free(blob);
 	free(old);
+	return r;
+}
+
+/* In memory: the shared model and, with site, the site's own. */
+static int memory_learn(struct classifier *c, const char *site, const uint64_t *hashes, unsigned n,
+			enum classify_label label)
+{
+	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = !ds;
+	struct model *models[2] = {NULL, NULL};
+	struct site_model *sm;
+	int r = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	models[0] = c->model;
+	if (site) {
+		sm = site_entry(c, site);
+		if (sm && !sm->m)
+			sm->m = model_new(0);
+		models[1] = sm ? sm->m : NULL;
+		if (!models[1])
+			r = -ENOMEM;
+	}
+	for (int k = 0; k < 2 && r == 0; k++) {
+		if (!models[k])
+			continue;
+		for (unsigned i = 0; i < n && r == 0; i++)
+			r = model_add(models[k], hashes[i], ds, dh);
+		models[k]->nspam += (uint64_t)ds;
+		models[k]->nham += (uint64_t)dh;
+	}
+	/* the second opinion is trained (on the shared model) before the next
+	 * score, on everything learned */
+	if (r == 0)
+		r = hashlog_add(&c->mem_learned, hashes, n, label == CLASSIFY_LABEL_SPAM);
+	c->mem_dirty = true;
+	pthread_rwlock_unlock(&c->lock);
 	return r;
 }
 
@@ -1393,18 +2130,10 @@ int classifier_learn(struct classifier *c, struct store_conn *conn, const char *
 	for (unsigned i = 0; i < n; i++)
 		hashes[i] = th[i].h;
 	if (!conn) {
-		int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = !ds;
-
-		pthread_rwlock_wrlock(&c->lock);
-		r = 0;
-		for (unsigned i = 0; i < n && r == 0; i++)
-			r = model_add(c->model, hashes[i], ds, dh);
-		c->model->nspam += (uint64_t)ds;
-		c->model->nham += (uint64_t)dh;
-		pthread_rwlock_unlock(&c->lock);
+		r = memory_learn(c, in->site, hashes, n, label);
 		goto out;
 	}
-	r = learn_hashes(c, conn, message_key, hashes, n, label);
+	r = learn_hashes(c, conn, message_key, in->site, hashes, n, label);
 out:
 	pool_put(c, t);
 	free(th);
@@ -1413,8 +2142,8 @@ out:
 }
 
 int classifier_learn_features(struct classifier *c, struct store_conn *conn,
-			      const char *message_key, const void *features, size_t len,
-			      enum classify_label label)
+			      const char *message_key, const char *site, const void *features,
+			      size_t len, enum classify_label label)
 {
 	const unsigned char *p = features;
 	uint64_t *hashes;
@@ -1432,13 +2161,17 @@ int classifier_learn_features(struct classifier *c, struct store_conn *conn,
 			v = (v << 8) | p[i * 8 + (size_t)b];
 		hashes[i] = v;
 	}
-	r = learn_hashes(c, conn, message_key, hashes, n, label);
+	r = learn_hashes(c, conn, message_key, site, hashes, n, label);
 	free(hashes);
 	return r;
 }
 
 static const char sql_prune[] =
     "DELETE FROM classifier_tokens WHERE spam + ham <= 1 AND last_seen < ?1";
+/* A pruned token goes from the sites' own learning too. */
+static const char sql_prune_sites[] =
+    "DELETE FROM classifier_site_tokens WHERE spam + ham <= 1 AND NOT EXISTS"
+    " (SELECT 1 FROM classifier_tokens t WHERE t.hash = classifier_site_tokens.hash)";
 static const char sql_touch_generation[] =
     "UPDATE classifier_state SET generation = random() WHERE id = 1";
 
@@ -1459,12 +2192,16 @@ int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t befo
 	*pruned = (unsigned)sqlite3_changes(store_db(conn));
 	if (*pruned == 0)
 		return 0;
+	r = step_done(conn, store_stmt(conn, sql_prune_sites), "classifier prune of sites");
+	if (r != 0)
+		return r;
 	/* Unlearning a pruned token later finds no row and changes nothing. */
 	return step_done(conn, store_stmt(conn, sql_touch_generation), "classifier generation");
 }
 
 int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key)
 {
+	char site[CLASSIFY_SITE_MAX + 1];
 	enum classify_label label;
 	uint64_t *old = NULL;
 	size_t n = 0;
@@ -1475,10 +2212,10 @@ int classifier_forget(struct classifier *c, struct store_conn *conn, const char 
 	r = ensure_key(c, conn);
 	if (r < 0)
 		return r;
-	r = ledger_get(conn, message_key, &label, &old, &n);
+	r = ledger_get(conn, message_key, &label, &old, &n, site);
 	if (r != 0)
 		goto out;
-	r = db_apply(conn, old, n, label, -1);
+	r = db_apply(conn, site[0] ? site : NULL, old, n, label, -1);
 	if (r != 0)
 		goto out;
 	sqlite3_stmt *q = store_stmt(conn, sql_ledger_del);

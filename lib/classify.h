@@ -16,10 +16,33 @@
  * character 4-grams: those overlap the words they come from, and counting
  * them fully makes the score over-confident.  No kept token gives 0.5.
  *
+ * The second opinion: a logistic regression over the same token hashes,
+ * p = sigmoid(sum of the tokens' weights / sqrt(n)), trained whenever the
+ * model is loaded on the learned messages (the ledger, newest first, up to
+ * 2^18 token references) in an order keyed by their contents, so it depends
+ * on the set of learned messages only: forget and reversal are exact and
+ * nothing new is stored.  Once it was trained on min_learned messages of
+ * each class the score is classify_blend_scale((1 - b) * bayes + b * p),
+ * b = second_weight; before that, the Fisher score alone.
+ *
  * Verdicts: score < ham_cutoff -> ham; >= discard_cutoff -> discard;
  * >= spam_cutoff -> spam; otherwise unsure.  A filled honeypot is always
  * discard.  Cold start: until min_learned spam AND min_learned ham messages
  * have been learned, spam and discard from the score alone become unsure.
+ *
+ * Sites: one classifier serves every site of a daemon.  The shared model
+ * holds every site's learning; each site's own learning is also kept apart,
+ * and a score for a site (classify_input.site) layers the site's own
+ * learning over the other sites': for a token the other sites know,
+ *   f = (S * x + n * p) / (S + n)
+ * where x is the token's f from the other sites' counts (with the starter
+ * under them), n and p the site's own occurrences and rate ratio, and
+ * S = shared_strength: the others' opinion is worth S of the site's own
+ * occurrences (Robinson's prior, with the other sites' f as the assumed
+ * probability).  A token they do not know is scored from the site's own
+ * counts over the starter, as above; so without a site, or for a site alone
+ * on the daemon, nothing changes.  The cold start counts every site's
+ * learning (a new site on a daemon whose filter has learned is not cold).
  *
  * Two modes:
  *   - with a store connection (conn != NULL): counts live in SQLite
@@ -80,7 +103,11 @@ struct classify_input {
 	const char *thread;    /* thread key, for "same text posted elsewhere" */
 	long render_seconds;   /* page render to submit; -1 unknown */
 	bool honeypot_filled;
+	const char *site; /* whose own learning layers over the shared model; NULL:
+			     the shared model alone (at most CLASSIFY_SITE_MAX bytes) */
 };
+
+#define CLASSIFY_SITE_MAX 64
 
 /* Whose counts the tokens that decided a score came from. */
 enum classify_model {
@@ -92,6 +119,11 @@ enum classify_model {
 
 struct classify_result {
 	double score;
+	double bayes;  /* the Bayesian score alone */
+	double second; /* the second opinion's probability of spam */
+	bool blended;  /* score = classify_blend_scale((1 - second_weight) bayes +
+			  second_weight second); else score = bayes (the second
+			  opinion is off or trained on too little) */
 	enum classify_verdict verdict;
 	bool cold_start;	   /* the site itself has learned fewer than min_learned
 				      messages of a class (the starter does not count) */
@@ -107,19 +139,25 @@ struct classify_result {
 };
 
 struct classify_settings {
-	double ham_cutoff;     /* default CLASSIFY_DEFAULT_HAM_CUTOFF */
-	double spam_cutoff;    /* default CLASSIFY_DEFAULT_SPAM_CUTOFF */
-	double discard_cutoff; /* default CLASSIFY_DEFAULT_DISCARD_CUTOFF; > 1 disables */
-	unsigned min_learned;  /* cold-start count per class; default 50 */
-	double robs, robx;     /* Robinson s and x */
-	double min_dev;	       /* tokens nearer 0.5 are ignored */
-	unsigned max_tokens;   /* strongest tokens combined; default 150 */
-	unsigned why_tokens;   /* tokens reported in tokens_json; default 8 */
-	double pair_weight;    /* Fisher weight of a word-pair token, (0, 1] */
-	double gram_weight;    /* Fisher weight of a character 4-gram token, (0, 1] */
-	bool starter;	       /* layer the starter model under the site's counts */
-	double starter_weight; /* the starter counts as at most this many messages of
-				  each class (docs/classifier.md); >= 0 */
+	double ham_cutoff;	/* default CLASSIFY_DEFAULT_HAM_CUTOFF */
+	double spam_cutoff;	/* default CLASSIFY_DEFAULT_SPAM_CUTOFF */
+	double discard_cutoff;	/* default CLASSIFY_DEFAULT_DISCARD_CUTOFF; > 1 disables */
+	unsigned min_learned;	/* cold-start count per class; default 50 */
+	double robs, robx;	/* Robinson s and x */
+	double min_dev;		/* tokens nearer 0.5 are ignored */
+	unsigned max_tokens;	/* strongest tokens combined; default 150 */
+	unsigned why_tokens;	/* tokens reported in tokens_json; default 8 */
+	double pair_weight;	/* Fisher weight of a word-pair token, (0, 1] */
+	double gram_weight;	/* Fisher weight of a character 4-gram token, (0, 1] */
+	bool starter;		/* layer the starter model under the site's counts */
+	double starter_weight;	/* the starter counts as at most this many messages of
+				   each class (docs/classifier.md); >= 0 */
+	double shared_strength; /* the other sites' f for a token is worth this many of a
+				   site's own occurrences of it; >= 0 */
+	double second_rate;	/* learning rate of the second opinion, (0, 100] */
+	double second_weight;	/* its share of the score once it is trained on
+				   min_learned of each class, [0, 1); 0 = off */
+	unsigned second_epochs; /* its training passes, [1, 100] */
 };
 
 #define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65
@@ -138,6 +176,26 @@ struct classify_settings {
 /* The starter model is worth this many learned messages of each class: a
  * site that has learned as many outweighs it (docs/classifier.md). */
 #define CLASSIFY_DEFAULT_STARTER_WEIGHT 200
+/* The other sites' opinion of a token is worth this many of a site's own
+ * occurrences of it: a site whose moderators have judged a token more often
+ * decides it for itself (docs/classifier.md, "Sites"). */
+#define CLASSIFY_DEFAULT_SHARED_STRENGTH 10
+
+/* The second opinion (docs/classifier.md): logistic regression over the same
+ * token hashes, trained on the learned messages (the ledger) whenever the
+ * model is loaded; its probability counts for this share of the score once
+ * it is trained on min_learned messages of each class. */
+#define CLASSIFY_DEFAULT_SECOND_RATE   10.0
+#define CLASSIFY_DEFAULT_SECOND_WEIGHT 0.5
+#define CLASSIFY_DEFAULT_SECOND_EPOCHS 5
+/* Where the blended score's own operating points lie (chosen on the
+ * benchmark's inner folds, docs/classifier.md): classify_blend_scale maps
+ * them onto the default ham, spam and discard cut-offs, so one set of
+ * cut-offs serves the Bayesian score alone (cold start, day one) and the
+ * blend. */
+#define CLASSIFY_BLEND_HAM     0.37
+#define CLASSIFY_BLEND_SPAM    0.94
+#define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */
 void classify_settings_default(struct classify_settings *s);
@@ -182,11 +240,13 @@ int classifier_score_only(struct classifier *c, struct store_conn *conn,
 /* Frees out->tokens_json and zeroes *out.  NULL-safe. */
 void classify_result_clear(struct classify_result *out);
 
-/* Learns in as label.  With conn it must be called inside the caller's
+/* Learns in as label, into the shared model and, with in->site, into that
+ * site's own learning.  With conn it must be called inside the caller's
  * transaction (store_begin); message_key ("comment:17", a content hash; at
  * most 200 bytes) identifies the message: the same key and label again is a
  * no-op returning CLASSIFY_ALREADY; the other label unlearns the old counts
- * first.  Without conn, message_key is ignored and counts go to memory.
+ * (from the site they were learned for) first.  Without conn, message_key
+ * is ignored and counts go to memory.
  * 0, CLASSIFY_ALREADY, 1.. domain errors, or negative (logged; the caller
  * rolls back). */
 int classifier_learn(struct classifier *c, struct store_conn *conn, const char *message_key,
@@ -194,11 +254,11 @@ int classifier_learn(struct classifier *c, struct store_conn *conn, const char *
 
 /* Like classifier_learn, from the features a score returned (so a comment is
  * learned as it was scored, with meta tokens such as the e-mail domain that
- * are not stored).  Needs conn.  Same results as classifier_learn; 1 if the
- * blob is malformed. */
+ * are not stored), for site (NULL: none).  Needs conn.  Same results as
+ * classifier_learn; 1 if the blob is malformed. */
 int classifier_learn_features(struct classifier *c, struct store_conn *conn,
-			      const char *message_key, const void *features, size_t len,
-			      enum classify_label label);
+			      const char *message_key, const char *site, const void *features,
+			      size_t len, enum classify_label label);
 
 /* Deletes tokens seen in at most one message and not learned since before
  * (Unix seconds), inside the caller's transaction; *pruned counts them.
@@ -211,9 +271,20 @@ int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t befo
 int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key);
 
 /* Messages learned per class as the model currently sees them (with conn:
- * refreshed from the database first).  0 or negative. */
+ * refreshed from the database first): the shared model's, every site's
+ * learning.  0 or negative. */
 int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *nspam,
 		      uint64_t *nham);
+
+/* What site has learned, per class: its own messages (own_*), and what
+ * the cold start counts (learned_*: every site's, the shared model's).
+ * site NULL: the shared model's counts for both.  0 or negative. */
+struct classify_learned {
+	uint64_t own_spam, own_ham;
+	uint64_t learned_spam, learned_ham;
+};
+int classifier_learned(struct classifier *c, struct store_conn *conn, const char *site,
+		       struct classify_learned *out);
 
 /* The verdict for a score under settings s (pure; for tests and callers that
  * re-derive verdicts after changing cut-offs). */
@@ -232,19 +303,32 @@ const char *classify_model_name(enum classify_model m);
 double classify_token_prob(const struct classify_settings *s, uint64_t b, uint64_t g,
 			   uint64_t nspam, uint64_t nham);
 
-/* One token's counts: the site's (b, g of nspam, nham learned) and the
- * starter's (sb, sg of snspam, snham). */
+/* One token's counts: the site's own (b, g of nspam, nham learned), the
+ * starter's (sb, sg of snspam, snham) and the other sites' (ob, og of
+ * onspam, onham). */
 struct classify_counts {
 	uint64_t b, g, nspam, nham;
 	uint64_t sb, sg, snspam, snham;
+	uint64_t ob, og, onspam, onham;
 };
 
-/* f(w) with the starter as a prior (docs/classifier.md): where the starter
- * knows the token, each class's rate is (b + V*sb/snspam) / (nspam + V) with
- * V = min(starter_weight, snspam) (ham likewise), and the evidence n counts
- * the starter's V-weighted share; else as classify_token_prob. */
+/* f(w) with the starter and the other sites as priors (docs/classifier.md).
+ * Learning over the starter: where the starter knows the token, each
+ * class's rate is (b + V*sb/snspam) / (nspam + V) with V =
+ * min(starter_weight, snspam) (ham likewise), and the evidence n counts the
+ * starter's V-weighted share; else as classify_token_prob.  Where the other
+ * sites know the token (ob + og > 0), x is that f of their counts (ob, og
+ * of onspam, onham) over the starter, and the result is
+ * (shared_strength * x + n * p) / (shared_strength + n) with n = b + g and
+ * p the site's own rate ratio (x when n is 0). */
 double classify_token_prob_layered(const struct classify_settings *s,
 				   const struct classify_counts *k);
+
+/* The blended score x in [0, 1] on the scale of the Bayesian score: the
+ * monotone piecewise-linear map through (0, 0), (CLASSIFY_BLEND_HAM, default
+ * ham cut-off), (CLASSIFY_BLEND_SPAM, default spam cut-off),
+ * (CLASSIFY_BLEND_DISCARD, default discard cut-off) and (1, 1). */
+double classify_blend_scale(double x);
 
 /* Upper tail of the chi-square distribution with 2*half_dof degrees of
  * freedom at x2. */

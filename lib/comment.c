@@ -352,8 +352,9 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 }
 
 static const char sql_thread_upsert[] =
-    "INSERT INTO threads(path, created) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING";
-static const char sql_thread_id[] = "SELECT id FROM threads WHERE path = ?1";
+    "INSERT INTO threads(site, path, created) VALUES (?3, ?1, ?2)"
+    " ON CONFLICT(site, path) DO NOTHING";
+static const char sql_thread_id[] = "SELECT id FROM threads WHERE site = ?2 AND path = ?1";
 /* ?4: the comment may replace the title and URL the thread has (it is
  * published); else it only fills in what is missing.  Written only when
  * something changes. */
@@ -426,6 +427,7 @@ static int thread_row(struct store_conn *c, struct create_job *job)
 		return -EIO;
 	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job->rec->created);
+	sqlite3_bind_text(st, 3, job->in->site, -1, SQLITE_STATIC);
 	r = comment_store_result(store_run(c, st, "thread insert"), job->err);
 	if (r)
 		return r;
@@ -433,6 +435,7 @@ static int thread_row(struct store_conn *c, struct create_job *job)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job->in->site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &job->thread_id);
 	if (r == 0) {
 		log_err("comment: thread row missing after insert");
@@ -504,8 +507,8 @@ static int place_reply(struct store_conn *c, const struct config *cfg, int64_t t
 	return 0;
 }
 
-int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
-		  int64_t *parent, struct comment_error *err)
+int comment_place(struct store_conn *c, const struct config *cfg, const char *site,
+		  const char *thread, int64_t *parent, struct comment_error *err)
 {
 	struct placement pl = {.parent = *parent};
 	sqlite3_stmt *st;
@@ -518,6 +521,7 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *th
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &thread_id);
 	if (r < 0)
 		return r;
@@ -648,8 +652,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	return 0;
 }
 
-static const char sql_count_discard[] = "INSERT INTO discarded(day, count) VALUES (?1, 1)"
-					" ON CONFLICT(day) DO UPDATE SET count = count + 1";
+static const char sql_count_discard[] = "INSERT INTO discarded(site, day, count) VALUES (?2, ?1, 1)"
+					" ON CONFLICT(site, day) DO UPDATE SET count = count + 1";
 /* AUTOINCREMENT's counter: taking a value here means no comment gets it. */
 static const char sql_take_id[] =
     "INSERT INTO sqlite_sequence(name, seq) SELECT 'comments', 0"
@@ -658,9 +662,10 @@ static const char sql_bump_id[] =
     "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq";
 
 static const char sql_decoy_insert[] =
-    "INSERT INTO decoys(id, edit_hash, created, sealed) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO decoys(id, edit_hash, created, sealed, site) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 struct discard_job {
+	const char *site;
 	int64_t now;
 	const unsigned char *edit_hash;
 	const void *sealed;
@@ -677,6 +682,7 @@ static int discard_rows(struct store_conn *c, void *arg)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, job->now / 86400);
+	sqlite3_bind_text(st, 2, job->site, -1, SQLITE_STATIC);
 	r = store_run(c, st, "discard count");
 	if (r)
 		return r;
@@ -700,14 +706,15 @@ static int discard_rows(struct store_conn *c, void *arg)
 	sqlite3_bind_int64(st, 3, job->now);
 	if (job->sealed_len)
 		sqlite3_bind_blob(st, 4, job->sealed, (int)job->sealed_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, job->site, -1, SQLITE_STATIC);
 	return store_run(c, st, "decoy insert");
 }
 
-int comment_discard(struct store_conn *c, int64_t now,
+int comment_discard(struct store_conn *c, const char *site, int64_t now,
 		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
 		    size_t sealed_len, int64_t *id, struct comment_error *err)
 {
-	struct discard_job job = {now, edit_hash, sealed, sealed_len, 0};
+	struct discard_job job = {site, now, edit_hash, sealed, sealed_len, 0};
 	int r = store_group_write(c, discard_rows, &job);
 
 	if (r == 0)
@@ -717,7 +724,8 @@ int comment_discard(struct store_conn *c, int64_t now,
 
 static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES]);
 
-static const char sql_decoy_load[] = "SELECT edit_hash, created, sealed FROM decoys WHERE id = ?1";
+static const char sql_decoy_load[] =
+    "SELECT edit_hash, created, sealed, site FROM decoys WHERE id = ?1";
 static const char sql_decoy_update[] = "UPDATE decoys SET sealed = ?2 WHERE id = ?1";
 static const char sql_decoy_delete[] = "DELETE FROM decoys WHERE id = ?1";
 
@@ -743,6 +751,8 @@ int comment_decoy_load(struct store_conn *c, int64_t id, struct comment_decoy *o
 			else
 				memcpy(out->sealed, sqlite3_column_blob(st, 2), out->sealed_len);
 		}
+		snprintf(out->site, sizeof(out->site), "%s",
+			 (const char *)sqlite3_column_text(st, 3));
 	}
 	sqlite3_reset(st);
 	if (r < 0)
@@ -831,7 +841,8 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 /* Hidden comments (held, spam) come along only when something hangs below
  * them: they show as tombstones so that a published reply is never hidden
  * with its parent; the tree drops tombstones left without published
- * replies. */
+ * replies.  A root's rows are read within the thread (?3): a cursor is
+ * untrusted and may name another thread's - another site's - comment. */
 #define SHOWN                                                                                      \
 	"(status IN ('published', 'deleted') OR EXISTS"                                            \
 	" (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
@@ -851,16 +862,17 @@ static const char sql_next_fewer_likes[] =
 static const char sql_root_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
     " c.status = 'published', c.moderator IS NOT NULL, c.likes FROM comments c"
-    " WHERE c.root_id = ?1 AND c.id > ?2 AND " SHOWN " ORDER BY c.id";
+    " WHERE c.root_id = ?1 AND c.id > ?2 AND c.thread_id = ?3 AND " SHOWN " ORDER BY c.id";
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
-    " AND c.status <> 'published'";
+    " AND c.thread_id = ?4 AND c.status <> 'published'";
 static const char sql_thread_count[] =
     "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
 
 /* A page under construction. */
 struct page {
 	struct thread_tree *tree;
+	int64_t thread_id;
 	unsigned rows_left;
 	size_t bytes_left;
 	unsigned rows; /* on the page */
@@ -880,6 +892,7 @@ static int keep_open_tombstones(struct store_conn *c, struct page *pg, int64_t r
 	sqlite3_bind_int64(st, 1, root);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int64(st, 3, last);
+	sqlite3_bind_int64(st, 4, pg->thread_id);
 	while ((r = store_row(c, st)) == 1) {
 		r = thread_tree_keep(pg->tree, sqlite3_column_int64(st, 0));
 		if (r < 0)
@@ -904,6 +917,7 @@ static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, in
 	*last = after;
 	sqlite3_bind_int64(st, 1, root);
 	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, pg->thread_id);
 	while ((r = store_row(c, st)) == 1) {
 		bool published = sqlite3_column_int(st, 7) != 0;
 		struct comment_view v = {
@@ -1088,7 +1102,9 @@ int comment_thread_page(struct store_conn *c, const struct comment_page_query *q
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, q->thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q->site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &thread_id);
+	pg.thread_id = thread_id;
 	if (r == 1)
 		r = thread_count(c, thread_id, &count);
 	if (r == 0 && thread_id)
@@ -1109,14 +1125,15 @@ out:
 	return r;
 }
 
-/* The top-level comment of comment ?2 in thread ?1, when ?2 is shown. */
+/* The top-level comment of comment ?2 in site ?3's thread ?1, when ?2 is
+ * shown. */
 static const char sql_root_of[] =
     "SELECT c.root_id, (SELECT likes FROM comments WHERE id = c.root_id)"
     " FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE c.id = ?2 AND t.path = ?1 AND " SHOWN;
+    " WHERE c.id = ?2 AND t.path = ?1 AND t.site = ?3 AND " SHOWN;
 
-int comment_conversation_start(struct store_conn *c, const char *thread, int64_t id, char sort,
-			       struct comment_cursor *from)
+int comment_conversation_start(struct store_conn *c, const char *site, const char *thread,
+			       int64_t id, char sort, struct comment_cursor *from)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_root_of);
 	int64_t root = 0;
@@ -1126,6 +1143,7 @@ int comment_conversation_start(struct store_conn *c, const char *thread, int64_t
 		return -EIO;
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
 	r = store_row(c, st);
 	if (r == 1) {
 		root = sqlite3_column_int64(st, 0);
@@ -1140,9 +1158,11 @@ int comment_conversation_start(struct store_conn *c, const char *thread, int64_t
 	return r;
 }
 
-static const char sql_thread_version[] = "SELECT version FROM threads WHERE path = ?1";
+static const char sql_thread_version[] =
+    "SELECT version FROM threads WHERE site = ?2 AND path = ?1";
 
-int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version)
+int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
+			   int64_t *version)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
 	int r;
@@ -1151,15 +1171,16 @@ int comment_thread_version(struct store_conn *c, const char *thread, int64_t *ve
 		return -EIO;
 	*version = -1;
 	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, version);
 	return r < 0 ? r : 0;
 }
 
 static const char sql_count_path[] =
     "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE t.path = ?1 AND c.status = 'published'";
+    " WHERE t.site = ?2 AND t.path = ?1 AND c.status = 'published'";
 
-int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
+int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
 {
 	json_t *result = json_object(), *v;
 	sqlite3_stmt *st = store_stmt(c, sql_count_path);
@@ -1176,6 +1197,7 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 		int64_t n = 0;
 
 		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 		r = store_one_int64(c, st, &n);
 		if (r < 0)
 			break;
@@ -1193,9 +1215,10 @@ int comment_counts(struct store_conn *c, const json_t *paths, json_t **out)
 }
 
 static const char sql_previously_approved[] =
-    "SELECT EXISTS (SELECT 1 FROM comments WHERE email_hash = ?1 AND status = 'published')";
+    "SELECT EXISTS (SELECT 1 FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE c.email_hash = ?1 AND c.status = 'published' AND t.site = ?2)";
 
-int comment_previously_approved(struct store_conn *c,
+int comment_previously_approved(struct store_conn *c, const char *site,
 				const unsigned char email_hash[KEYS_HASH_BYTES])
 {
 	sqlite3_stmt *st = store_stmt(c, sql_previously_approved);
@@ -1205,6 +1228,7 @@ int comment_previously_approved(struct store_conn *c,
 	if (!st)
 		return -EIO;
 	sqlite3_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, &found);
 	if (r < 0)
 		return r;
@@ -1214,7 +1238,7 @@ int comment_previously_approved(struct store_conn *c,
 static const char sql_load[] =
     "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip_sealed,"
     " c.user_agent, c.referrer, c.status, c.created, c.email_hash, c.edit_hash,"
-    " c.email_domain_sealed, c.likes"
+    " c.email_domain_sealed, t.site, c.likes"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
 static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
@@ -1266,7 +1290,8 @@ static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *
 	row->created = sqlite3_column_int64(st, 11);
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
-	row->likes = sqlite3_column_int64(st, 15);
+	snprintf(row->site, sizeof(row->site), "%s", (const char *)sqlite3_column_text(st, 15));
+	row->likes = sqlite3_column_int64(st, 16);
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;
@@ -1325,6 +1350,7 @@ int comment_merge_change(const struct config *cfg, const struct comment_row *row
 	int r;
 
 	memset(in, 0, sizeof(*in));
+	in->site = row->site;
 	in->thread = pick(NULL, row->thread, &oom);
 	in->parent = row->parent;
 	in->author = pick(ch->author, row->author, &oom);

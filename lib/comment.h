@@ -53,6 +53,7 @@ struct comment_input {
 	 * or "" when absent): kept on the thread (comment_create). */
 	char *page_title; /* cleaned to one line by comment_validate */
 	char *page_url;	  /* an http(s) address; the caller checks its origin */
+	const char *site; /* the site's id (borrowed): a thread is (site, thread) */
 };
 
 /* An edit of a comment's content: NULL keeps a field; url_set with url NULL
@@ -152,12 +153,11 @@ int comment_thread_check(const char *thread, struct comment_error *err);
  * not an address.  The normalised copy is wiped. */
 int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES]);
 
-/* Stores a validated submission (in->email is hashed, never stored) with
- * its record, sharing one transaction and one fsync with concurrent posts
- * (store_group_write).  The page's title and URL, when given, fill a
- * thread that has none, and a published comment's refresh them when they
- * changed (a held comment may only fill them in, one filed as spam not even
- * that).  A parent must be a published comment of the same
+/* Stores a validated submission (in->email is hashed, never stored) in the
+ * thread (in->site, in->thread) with its record, sharing one transaction and one fsync with
+ * concurrent posts (store_group_write).  The page's title and URL, when given, fill a thread that
+ * has none, and a published comment's refresh them when they changed (a held comment may only fill
+ * them in, one filed as spam not even that).  A parent must be a published comment of the same
  * thread; a reply deeper than cfg->max_depth attaches to the deepest allowed
  * ancestor.  Fills *out (caller clears).  Returns 0, COMMENT_INVALID or
  * COMMENT_UNAVAILABLE (err filled), or negative (logged). */
@@ -165,25 +165,26 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		   const struct comment_input *in, const struct comment_record *rec,
 		   struct comment_stored *out, struct comment_error *err);
 
-/* Checks, without writing, where a reply to *parent in thread would go, as
- * comment_create does (a published parent of that thread; the depth cap
- * applied to *parent).  0, COMMENT_INVALID with err, or negative. */
-int comment_place(struct store_conn *c, const struct config *cfg, const char *thread,
-		  int64_t *parent, struct comment_error *err);
+/* Checks, without writing, where a reply to *parent in site's thread would
+ * go, as comment_create does (a published parent of that thread; the depth
+ * cap applied to *parent).  0, COMMENT_INVALID with err, or negative. */
+int comment_place(struct store_conn *c, const struct config *cfg, const char *site,
+		  const char *thread, int64_t *parent, struct comment_error *err);
 
-/* Counts a discarded comment for the day of now, takes an id from the
- * comments' sequence for its decoy answer (so that the id is never handed
- * to another comment) and records the decoy: its edit token's hash, the
- * time and the sealed content (sealed_len bytes; may be 0), so that the
- * poster's edits and deletion are answered as a held comment's would be.
- * 0 with *id set, COMMENT_UNAVAILABLE, or negative. */
-int comment_discard(struct store_conn *c, int64_t now,
+/* Counts a discarded comment for site and the day of now, takes an id
+ * from the comments' sequence for its decoy answer (so that the id is never
+ * handed to another comment) and records the decoy on site: its edit
+ * token's hash, the time and the sealed content (sealed_len bytes; may be
+ * 0), so that the poster's edits and deletion are answered as a held
+ * comment's would be.  0 with *id set, COMMENT_UNAVAILABLE, or negative. */
+int comment_discard(struct store_conn *c, const char *site, int64_t now,
 		    const unsigned char edit_hash[KEYS_HASH_BYTES], const void *sealed,
 		    size_t sealed_len, int64_t *id, struct comment_error *err);
 
 /* A discarded comment's decoy record. */
 struct comment_decoy {
 	int64_t id;
+	char site[CONFIG_SITE_ID_MAX + 1]; /* the site it was posted to */
 	int64_t created;
 	bool has_edit_hash;
 	unsigned char edit_hash[KEYS_HASH_BYTES];
@@ -241,6 +242,7 @@ int comment_cursor_format(const struct comment_cursor *cur, char out[COMMENT_CUR
 int comment_cursor_parse(const char *text, struct comment_cursor *out);
 
 struct comment_page_query {
+	const char *site; /* a thread is (site, thread) */
 	const char *thread;
 	struct comment_cursor from; /* from the start: {sort, 0, 0, COMMENT_ROW_DONE} */
 	unsigned roots;		    /* top-level comments on the page (>= 1) */
@@ -248,38 +250,45 @@ struct comment_page_query {
 	size_t bytes;		    /* about this much comment data at most */
 };
 
-/* A page of a thread: the published comments as a tree, with tombstones
+/* A page of site's thread: the published comments as a tree, with tombstones
  * where a comment that was deleted, held or filed as spam has published
  * replies (so "count", the published comments of the whole thread, is what
  * readers can see across the pages).  Replies whose parent is on an earlier
  * page come first at the top level.  *out is {"thread", "count",
  * "comments": [...], "cursor": text or null}.  A page always holds at least
- * one comment when any is left.  0 or negative. */
+ * one comment when any is left.  Only this thread's rows are read, whatever
+ * the cursor names: one made for another thread (another site's with the
+ * same path) goes on after its top-level id, as "after" would.  0 or
+ * negative. */
 int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out);
 
-/* Where the conversation of comment id in thread starts: a cursor at its
+/* Where the conversation of comment id in site's thread starts: a cursor at its
  * top-level comment in sort order sort, so that a page from it (roots = 1)
  * holds that comment with all its replies.  1 with *from, 0 when id is not
  * a shown comment of thread, or negative. */
-int comment_conversation_start(struct store_conn *c, const char *thread, int64_t id, char sort,
-			       struct comment_cursor *from);
+int comment_conversation_start(struct store_conn *c, const char *site, const char *thread,
+			       int64_t id, char sort, struct comment_cursor *from);
 
-/* The thread's version (bumped by every change to its comments), or -1 when
- * the thread does not exist.  0 or negative. */
-int comment_thread_version(struct store_conn *c, const char *thread, int64_t *version);
+/* The version of site's thread (bumped by every change to its comments), or
+ * -1 when the thread does not exist.  0 or negative. */
+int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
+			   int64_t *version);
 
-/* Published-comment counts for each thread path in the JSON array paths
- * (strings, checked by the caller).  *out maps path to count.  0 or negative. */
-int comment_counts(struct store_conn *c, const json_t *paths, json_t **out);
+/* Published-comment counts for each of site's thread paths in the JSON
+ * array paths (strings, checked by the caller).  *out maps path to count.
+ * 0 or negative. */
+int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out);
 
-/* True if a comment with this e-mail hash is published (moderation =
- * first).  0/1, or negative. */
-int comment_previously_approved(struct store_conn *c,
+/* True if a comment with this e-mail hash is published on site
+ * (moderation = first: each site's moderators decide for it).  0/1, or
+ * negative. */
+int comment_previously_approved(struct store_conn *c, const char *site,
 				const unsigned char email_hash[KEYS_HASH_BYTES]);
 
 /* A stored comment, for edits. */
 struct comment_row {
 	int64_t id;
+	char site[CONFIG_SITE_ID_MAX + 1];
 	char *thread;
 	int64_t parent;
 	char *author;

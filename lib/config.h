@@ -3,6 +3,15 @@
  * A config starts from the built-in defaults; config_load_file() and
  * config_set() (used for command-line flags) overwrite single settings, each
  * checked against its type and bounds.  config_check() validates the whole.
+ *
+ * Sites: one daemon serves several blogs.  A [site ID] section of the file
+ * holds one site: its origins and its own values of the settings the table
+ * marks per-site.  The sites are the sections, in file order, preceded by
+ * the implicit site "default" (origins from the top-level site_origins) when
+ * there is no section or site_origins is set.  A site's view
+ * (config_site_view) is a whole config: the top-level settings with the
+ * site's own values over them, which is what code that decides for one site
+ * reads.  A file without sections is one site, "default", exactly as before.
  */
 #ifndef COMMENTD_CONFIG_H
 #define COMMENTD_CONFIG_H
@@ -10,9 +19,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_MAX_FILE	 (256 * 1024)
-#define CONFIG_MAX_VALUE 4096
-#define CONFIG_ERR_MAX	 256
+#define CONFIG_MAX_FILE	    (256 * 1024)
+#define CONFIG_MAX_VALUE    4096
+#define CONFIG_ERR_MAX	    256
+#define CONFIG_SITE_ID_MAX  64	/* bytes of a site id */
+#define CONFIG_SITES_MAX    256 /* [site ID] sections in one file */
+#define CONFIG_DEFAULT_SITE "default"
 
 enum moderation_mode {
 	MODERATION_NONE,
@@ -72,11 +84,13 @@ struct config {
 	/* A post sent sooner than this after the widget loaded the thread is
 	 * held (reason too_fast); 0: off. */
 	unsigned min_submit_seconds;
-	int likes;		  /* 1: readers may like comments, 0: off */
-	unsigned like_rate_limit; /* likes per client per minute */
-	char *public_url;	  /* where readers reach commentd, for links */
-	char *privacy_url;	  /* the site's own privacy page, or "" */
-	char *privacy_contact;	  /* whom to ask for export or erasure, or "" */
+	int likes;			 /* 1: readers may like comments, 0: off */
+	unsigned like_rate_limit;	 /* likes per client per minute */
+	char *public_url;		 /* where readers reach commentd, for links */
+	char *privacy_url;		 /* the site's own privacy page, or "" */
+	char *privacy_contact;		 /* whom to ask for export or erasure, or "" */
+	struct config_section *sections; /* [site ID] sections (config.c) */
+	size_t n_sections;
 };
 
 /* Allocates a config holding the defaults.  0 or -ENOMEM. */
@@ -90,7 +104,9 @@ struct config *config_free(struct config *c);
  * OOM. */
 int config_set(struct config *c, const char *name, const char *value, char *err);
 
-/* Reads "name = value" lines ('#' starts a comment) from path.  Returns 0, or
+/* Reads "name = value" lines ('#' starts a comment) from path; a line
+ * "[site ID]" starts a site's section, which runs to the next section or the
+ * end, and takes "origins = ..." and the per-site settings.  Returns 0, or
  * 1 with "path:line: reason" in err; negative on I/O failure (err says). */
 int config_load_file(struct config *c, const char *path, char *err);
 
@@ -98,9 +114,44 @@ int config_load_file(struct config *c, const char *path, char *err);
  * loader); origin names it in messages. */
 int config_load_text(struct config *c, const char *text, size_t len, const char *origin, char *err);
 
-/* Checks cross-setting rules (listen address syntax, origins, proxies).
- * 0 or 1 with err. */
+/* Checks cross-setting rules (listen address syntax, origins, proxies),
+ * for the top level and every site's view, and that no origin belongs to
+ * two sites.  0 or 1 with err (a site's error names its section's
+ * "FILE:LINE: [site ID]"). */
 int config_check(const struct config *c, char *err);
+
+/* The number of sites (at least 1), and the id of site i (< count). */
+size_t config_site_count(const struct config *c);
+const char *config_site_id(const struct config *c, size_t i);
+
+/* The index of the site called id, or -1. */
+int config_site_find(const struct config *c, const char *id);
+
+/* True when the file has [site ID] sections: a request must then show
+ * which site it is for (docs/configuration.md). */
+bool config_has_sections(const struct config *c);
+
+/* Site i's view: a new config (caller frees) holding the top-level settings
+ * with the site's own values over them; site_origins holds the site's
+ * origins (a section's own, never inherited from the top level).  0, 1 with
+ * err when the view breaks a cross-setting rule, or negative on OOM. */
+int config_site_view(const struct config *c, size_t i, struct config **out, char *err);
+
+/* True for a well-formed site id: 1 to CONFIG_SITE_ID_MAX characters of
+ * a-z, 0-9, '.', '_' and '-', starting with a letter or digit. */
+bool config_site_id_valid(const char *id);
+
+/* True if setting name may be given in a [site ID] section. */
+bool config_setting_per_site(const char *name);
+
+/* Where site i's section starts ("FILE:LINE"), or NULL for the implicit
+ * default site. */
+const char *config_site_where(const struct config *c, size_t i);
+
+/* Calls fn for site i's own settings in file order (site_origins under its
+ * section name "origins"); nothing for the implicit default site. */
+void config_site_each(const struct config *c, size_t i,
+		      void (*fn)(const char *name, const char *value, void *u), void *u);
 
 /* The name of a moderation mode. */
 const char *config_moderation_name(enum moderation_mode m);

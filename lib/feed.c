@@ -30,11 +30,11 @@ static const struct feed_strings strings[] = {
 static const char sql_thread_entries[] =
     "SELECT c.id, t.path, c.author, c.url, c.created, max(c.created, coalesce(c.modified, 0)),"
     " c.html FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE t.path = ?1 AND c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
+    " WHERE t.path = ?1 AND t.site = ?3 AND c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
 static const char sql_site_entries[] =
     "SELECT c.id, t.path, c.author, c.url, c.created, max(c.created, coalesce(c.modified, 0)),"
     " c.html FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
+    " WHERE t.site = ?3 AND c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
 
 struct entry {
 	int64_t id;
@@ -215,6 +215,7 @@ int feed_atom(struct store_conn *c, const struct feed_site *site, const char *th
 	if (thread)
 		sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, FEED_ENTRIES);
+	sqlite3_bind_text(st, 3, site->id, -1, SQLITE_STATIC);
 	r = latest_update(c, st, &latest);
 	if (r < 0)
 		return r;

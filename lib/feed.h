@@ -17,14 +17,15 @@
 #define FEED_MAX     (16 << 20) /* bytes of one feed, at most */
 
 struct feed_site {
+	const char *id;		/* the site's id: its threads */
 	const char *public_url; /* commentd as readers reach it (the feed's own
 				   address), or NULL/"" */
 	const char *site_url;	/* the blog's origin (page links), or NULL/"" */
 	enum lang lang;		/* of the titles */
 };
 
-/* The feed of thread (a checked path), or of every thread when thread is
- * NULL: at most FEED_ENTRIES published comments, newest first (fewer when
+/* The feed of site's thread (a checked path), or of all its threads when
+ * thread is NULL: at most FEED_ENTRIES published comments, newest first (fewer when
  * they are very long: the feed stops taking entries at FEED_MAX / 2 bytes,
  * and one entry is at most a few MB).  An unknown
  * thread has a feed without entries.  0 with *out (caller frees), or

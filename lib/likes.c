@@ -22,12 +22,14 @@ void likes_voter(const struct keys *k, const struct net_addr *client, int64_t id
 }
 
 static const char sql_target[] =
-    "SELECT EXISTS (SELECT 1 FROM comments WHERE id = ?1 AND status = 'published')";
+    "SELECT EXISTS (SELECT 1 FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE c.id = ?1 AND c.status = 'published' AND t.site = ?2)";
 static const char sql_unlike[] = "DELETE FROM likes WHERE comment_id = ?1 AND voter = ?2";
 static const char sql_like[] = "INSERT INTO likes(comment_id, voter, created) VALUES (?1, ?2, ?3)";
 static const char sql_count[] = "SELECT likes FROM comments WHERE id = ?1";
 
 struct toggle_job {
+	const char *site;
 	int64_t id, now;
 	const unsigned char *voter;
 	struct likes_result *out;
@@ -49,7 +51,8 @@ static int run_bound(struct store_conn *c, const char *sql, const struct toggle_
 	return comment_store_result(store_run(c, st, what), job->err);
 }
 
-static int read_one(struct store_conn *c, const char *sql, int64_t id, int64_t *out)
+static int read_one(struct store_conn *c, const char *sql, int64_t id, const char *site,
+		    int64_t *out)
 {
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int r;
@@ -57,6 +60,8 @@ static int read_one(struct store_conn *c, const char *sql, int64_t id, int64_t *
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
+	if (site)
+		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
 	r = store_one_int64(c, st, out);
 	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
@@ -66,7 +71,7 @@ static int toggle_row(struct store_conn *c, struct toggle_job *job)
 	int64_t published = 0;
 	int r;
 
-	r = read_one(c, sql_target, job->id, &published);
+	r = read_one(c, sql_target, job->id, job->site, &published);
 	if (r)
 		return r;
 	if (!published)
@@ -80,7 +85,7 @@ static int toggle_row(struct store_conn *c, struct toggle_job *job)
 		if (r)
 			return r;
 	}
-	return read_one(c, sql_count, job->id, &job->out->likes);
+	return read_one(c, sql_count, job->id, NULL, &job->out->likes);
 }
 
 static int toggle_rows(struct store_conn *c, void *arg)
@@ -91,11 +96,12 @@ static int toggle_rows(struct store_conn *c, void *arg)
 	return job->result;
 }
 
-int likes_toggle(struct store_conn *c, const struct config *cfg, int64_t id,
+int likes_toggle(struct store_conn *c, const struct config *cfg, const char *site, int64_t id,
 		 const unsigned char voter[KEYS_HASH_BYTES], int64_t now, struct likes_result *out,
 		 struct comment_error *err)
 {
-	struct toggle_job job = {.id = id, .now = now, .voter = voter, .out = out, .err = err};
+	struct toggle_job job = {
+	    .site = site, .id = id, .now = now, .voter = voter, .out = out, .err = err};
 	int r;
 
 	memset(out, 0, sizeof(*out));

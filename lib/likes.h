@@ -33,11 +33,12 @@ struct likes_result {
 	bool liked;    /* the voter likes it now */
 };
 
-/* Toggles voter's like of comment id at now, in one transaction shared with
- * concurrent writers (store_group_write).  0 with *out; COMMENT_INVALID with
- * err (403 likes_disabled when cfg->likes is off, 404 not_found when id is
- * not a published comment), COMMENT_UNAVAILABLE, or negative. */
-int likes_toggle(struct store_conn *c, const struct config *cfg, int64_t id,
+/* Toggles voter's like of comment id of site at now (cfg: the site's
+ * settings), in one transaction shared with concurrent writers
+ * (store_group_write).  0 with *out; COMMENT_INVALID with err (403
+ * likes_disabled when cfg->likes is off, 404 not_found when id is not a
+ * published comment of site), COMMENT_UNAVAILABLE, or negative. */
+int likes_toggle(struct store_conn *c, const struct config *cfg, const char *site, int64_t id,
 		 const unsigned char voter[KEYS_HASH_BYTES], int64_t now, struct likes_result *out,
 		 struct comment_error *err);
 

@@ -1,6 +1,7 @@
 #include "moderation.h"
 
 #include "admin.h"
+#include "config.h"
 #include "explain.h"
 #include "log.h"
 #include "net.h"
@@ -35,7 +36,7 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
 	" c.score, c.verdict, c.tokens, c.email_hash, c.ip_sealed, c.reasons, c.user_agent,"       \
 	" c.referrer, c.email_domain_sealed, t.title, t.url, c.moderator, p.author,"               \
-	" substr(p.text, 1, 161), p.status = 'deleted'"                                            \
+	" substr(p.text, 1, 161), p.status = 'deleted', t.site"                                    \
 	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
 	" LEFT JOIN comments p ON p.id = c.parent_id"
 
@@ -46,7 +47,9 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 static const char sql_list[] =
     ADMIN_COLUMNS " WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR t.path = ?2)"
 		  " AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"
-		  " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5";
+		  " AND (?4 = 0 OR c.id < ?4)"
+		  " AND (?6 IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
+		  " ORDER BY c.id DESC LIMIT ?5";
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 {
@@ -144,7 +147,10 @@ static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 	    "verdict", column_text_or_null(st, 10), "tokens", tokens, "email_hash",
 	    hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
 	    prefix[0] ? json_string(prefix) : json_null(), "reasons", reasons);
-	if (row && admin_context(st, row) != 0) {
+	if (row &&
+	    (admin_context(st, row) != 0 ||
+	     json_object_set_new(row, "site",
+				 json_string((const char *)sqlite3_column_text(st, 24))) != 0)) {
 		json_decref(row);
 		return NULL;
 	}
@@ -184,6 +190,8 @@ int moderation_list(struct store_conn *c, const struct keys *k, const struct mod
 	}
 	sqlite3_bind_int64(st, 4, q->before);
 	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
+	if (q->scope)
+		sqlite3_bind_text(st, 6, q->scope, -1, SQLITE_STATIC);
 	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = admin_row(st, k);
 		if (!row || json_array_append_new(list, row) != 0) {
@@ -204,20 +212,24 @@ int moderation_list(struct store_conn *c, const struct keys *k, const struct mod
 	return *out ? 0 : -ENOMEM;
 }
 
+/* ?2: the scope (NULL: every site). */
 static const char sql_get[] =
     "SELECT c.status, c.auto_status, c.features, c.text, c.author, c.url, c.ip,"
     " c.user_agent, c.referrer, t.path,"
-    " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id)"
-    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
+    " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id), t.site"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1"
+    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2)))";
 static const char sql_set_status[] = "UPDATE comments SET status = ?2, modified = ?3 WHERE id = ?1";
 struct row {
 	char status[16];
 	char auto_status[16];
+	char site[CONFIG_SITE_ID_MAX + 1];
 	bool has_replies;
 };
 
 /* Teaches the classifier what the comment is, from the features it was
- * scored on (or, for comments stored without them, from its fields). */
+ * scored on (or, for comments stored without them, from its fields), for
+ * the comment's site: its moderators decide what is spam for it. */
 static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id,
 			 enum classify_label label)
 {
@@ -235,7 +247,8 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 		return r < 0 ? r : -EIO;
 	}
 	if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-		r = classifier_learn_features(cl, c, key, sqlite3_column_blob(st, 2),
+		r = classifier_learn_features(cl, c, key, (const char *)sqlite3_column_text(st, 11),
+					      sqlite3_column_blob(st, 2),
 					      (size_t)sqlite3_column_bytes(st, 2), label);
 	} else {
 		struct classify_input in = {
@@ -247,6 +260,7 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 		    .referrer = (const char *)sqlite3_column_text(st, 8),
 		    .thread = (const char *)sqlite3_column_text(st, 9),
 		    .render_seconds = -1,
+		    .site = (const char *)sqlite3_column_text(st, 11),
 		};
 		r = classifier_learn(cl, c, key, &in, label);
 	}
@@ -254,7 +268,8 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 	return r == CLASSIFY_ALREADY ? 0 : r;
 }
 
-static int get_row(struct store_conn *c, int64_t id, struct row *row)
+/* Comment id, when it is on a site in scope.  1, 0 (none), negative. */
+static int get_row(struct store_conn *c, const char *scope, int64_t id, struct row *row)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_get);
 	int found;
@@ -262,6 +277,8 @@ static int get_row(struct store_conn *c, int64_t id, struct row *row)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	found = store_row(c, st);
 	if (found == 1) {
 		snprintf(row->status, sizeof(row->status), "%s", sqlite3_column_text(st, 0));
@@ -270,14 +287,16 @@ static int get_row(struct store_conn *c, int64_t id, struct row *row)
 			     ? ""
 			     : (const char *)sqlite3_column_text(st, 1));
 		row->has_replies = sqlite3_column_int(st, 10) != 0;
+		snprintf(row->site, sizeof(row->site), "%s", sqlite3_column_text(st, 11));
 	}
 	sqlite3_reset(st);
 	return found;
 }
 
 /* One action inside an open transaction. */
-static int act_locked(struct store_conn *c, struct classifier *cl, const char *actor,
-		      enum moderation_action action, int64_t id, struct comment_error *err)
+static int act_locked(struct store_conn *c, struct classifier *cl, const char *scope,
+		      const char *actor, enum moderation_action action, int64_t id,
+		      struct comment_error *err)
 {
 	struct row row;
 	sqlite3_stmt *st;
@@ -286,9 +305,10 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 	char detail[64];
 	int r;
 
-	r = get_row(c, id, &row);
+	r = get_row(c, scope, id, &row);
 	if (r < 0)
 		return r;
+	/* Another site's comment answers exactly like a missing one. */
 	if (r == 0 || strcmp(row.status, "deleted") == 0)
 		return comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				    (long long)id);
@@ -324,17 +344,18 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *a
 	snprintf(detail, sizeof(detail), "%s -> %s", row.status,
 		 status ? status : (row.has_replies ? "tombstone" : "removed"));
 	return comment_store_result(
-	    audit_write(c, actor, action_names[action], id, detail, reversal), err);
+	    audit_write(c, row.site, actor, action_names[action], id, detail, reversal), err);
 }
 
-int moderation_act(struct store_conn *c, struct classifier *cl, const char *actor,
-		   enum moderation_action action, int64_t id, struct comment_error *err)
+int moderation_act(struct store_conn *c, struct classifier *cl, const char *scope,
+		   const char *actor, enum moderation_action action, int64_t id,
+		   struct comment_error *err)
 {
-	return moderation_bulk(c, cl, actor, action, &id, 1, err);
+	return moderation_bulk(c, cl, scope, actor, action, &id, 1, err);
 }
 
-int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *actor,
-		    enum moderation_action action, const int64_t *ids, size_t n,
+int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *scope,
+		    const char *actor, enum moderation_action action, const int64_t *ids, size_t n,
 		    struct comment_error *err)
 {
 	int r;
@@ -346,13 +367,24 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *act
 	if (r)
 		return comment_store_result(r, err);
 	for (size_t i = 0; i < n; i++) {
-		r = act_locked(c, cl, actor, action, ids[i], err);
+		r = act_locked(c, cl, scope, actor, action, ids[i], err);
 		if (r)
 			goto out;
 	}
 	r = comment_store_result(store_commit(c), err);
 out:
 	store_rollback(c);
+	return r;
+}
+
+int moderation_comment_site(struct store_conn *c, const char *scope, int64_t id,
+			    char site[CONFIG_SITE_ID_MAX + 1])
+{
+	struct row row;
+	int r = get_row(c, scope, id, &row);
+
+	if (r == 1)
+		snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", row.site);
 	return r;
 }
 
@@ -413,8 +445,8 @@ static int admin_get(struct store_conn *c, const struct keys *k, int64_t id, jso
 
 /* The edit inside the caller's transaction. */
 static int edit_locked(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		       const char *actor, int64_t id, const struct comment_change *ch,
-		       struct comment_error *err)
+		       const char *scope, const char *actor, int64_t id,
+		       const struct comment_change *ch, struct comment_error *err)
 {
 	struct comment_input in = {0};
 	struct comment_row row = {0};
@@ -423,7 +455,8 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	int r;
 
 	r = comment_load(c, NULL, id, &row);
-	if (r == 0 || (r == 1 && row.status == COMMENT_DELETED))
+	if (r == 0 ||
+	    (r == 1 && (row.status == COMMENT_DELETED || !admin_scope_has(scope, row.site))))
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
 				 (long long)id);
 	else if (r == 1)
@@ -434,8 +467,9 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 	if (r == 0)
 		r = comment_store_result(relearn(c, cl, id, &relearned), err);
 	if (r == 0)
-		r = comment_store_result(
-		    audit_write(c, actor, "edit", id, relearned ? "relearned" : NULL, false), err);
+		r = comment_store_result(audit_write(c, row.site, actor, "edit", id,
+						     relearned ? "relearned" : NULL, false),
+					 err);
 	free(in.thread);
 	free(in.author);
 	free(in.url);
@@ -446,7 +480,7 @@ static int edit_locked(struct store_conn *c, struct classifier *cl, const struct
 }
 
 int moderation_edit(struct store_conn *c, struct classifier *cl, const struct config *cfg,
-		    const struct keys *k, const char *actor, int64_t id,
+		    const struct keys *k, const char *scope, const char *actor, int64_t id,
 		    const struct comment_change *ch, json_t **out, struct comment_error *err)
 {
 	int r;
@@ -454,7 +488,7 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	r = comment_store_result(store_begin(c), err);
 	if (r)
 		return r;
-	r = edit_locked(c, cl, cfg, actor, id, ch, err);
+	r = edit_locked(c, cl, cfg, scope, actor, id, ch, err);
 	if (r == 0)
 		r = admin_get(c, k, id, out);
 	if (r == 0) {
@@ -468,21 +502,29 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	return r;
 }
 
-static const char sql_status_counts[] = "SELECT status, count(*) FROM comments GROUP BY status";
+/* ?1 (?2 in sql_totals): the scope. */
+static const char sql_status_counts[] =
+    "SELECT c.status, count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE ?1 IS NULL OR t.site IN (SELECT value FROM json_each(?1)) GROUP BY c.status";
 static const char sql_totals[] =
-    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded),"
+    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded"
+    "  WHERE ?2 IS NULL OR site IN (SELECT value FROM json_each(?2))),"
     " (SELECT count(*) FROM classifier_tokens),"
-    " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')),"
+    " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')"
+    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2)))),"
     " (SELECT coalesce(sum(reversal), 0) FROM audit"
-    "  WHERE at >= ?1 AND action IN ('approve', 'spam'))";
+    "  WHERE at >= ?1 AND action IN ('approve', 'spam')"
+    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2))))";
 
-static int status_counts(struct store_conn *c, json_t *counts)
+static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_status_counts);
 	int r;
 
 	if (!st)
 		return -EIO;
+	if (scope)
+		sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
 					json_integer(sqlite3_column_int64(st, 1))) != 0) {
@@ -498,7 +540,7 @@ struct totals {
 	json_int_t discarded, tokens, decisions, reversals;
 };
 
-static int totals(struct store_conn *c, int64_t since, struct totals *t)
+static int totals(struct store_conn *c, const char *scope, int64_t since, struct totals *t)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_totals);
 	int r;
@@ -506,6 +548,8 @@ static int totals(struct store_conn *c, int64_t since, struct totals *t)
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, since);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	r = store_row(c, st);
 	if (r == 1) {
 		t->discarded = sqlite3_column_int64(st, 0);
@@ -528,47 +572,56 @@ static const char *stats_model(const struct classify_starter_info *st, uint64_t 
 }
 
 int moderation_stats(struct store_conn *c, struct classifier *cl,
-		     const struct classify_settings *cs, json_t **out)
+		     const struct classify_settings *cs, const char *scope, json_t **out)
 {
 	struct classify_starter_info starter;
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
 				   "deleted", 0);
+	char site[CONFIG_SITE_ID_MAX + 1];
+	struct classify_learned l = {0};
 	struct totals t = {0};
-	uint64_t nspam = 0, nham = 0;
 	int r;
 
 	if (!counts)
 		return -ENOMEM;
-	r = status_counts(c, counts);
+	r = status_counts(c, scope, counts);
 	if (r == 0)
-		r = totals(c, (int64_t)time(NULL) - 30 * 86400, &t);
+		r = totals(c, scope, (int64_t)time(NULL) - 30 * 86400, &t);
+	/* One site: what it learned itself, and with the other sites' worth
+	 * (what its cold start counts); else the shared model's. */
 	if (r == 0)
-		r = classifier_counts(cl, c, &nspam, &nham);
+		r = classifier_learned(cl, c, admin_scope_one(scope, site) ? site : NULL, &l);
 	if (r < 0) {
 		json_decref(counts);
 		return r;
 	}
 	classifier_starter_info(cl, &starter);
 	*out = json_pack(
-	    "{s:o, s:I, s:{s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:I}, s:I, s:I}",
+	    "{s:o, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:i, s:b, s:s, s:b, s:I}, s:I, "
+	    "s:I}",
 	    "comments", counts, "discarded", t.discarded, "classifier", "tokens", t.tokens,
-	    "learned_spam", (json_int_t)nspam, "learned_ham", (json_int_t)nham, "ham_cutoff",
+	    "learned_spam", (json_int_t)l.learned_spam, "learned_ham", (json_int_t)l.learned_ham,
+	    "own_spam", (json_int_t)l.own_spam, "own_ham", (json_int_t)l.own_ham, "ham_cutoff",
 	    cs->ham_cutoff, "spam_cutoff", cs->spam_cutoff, "discard_cutoff", cs->discard_cutoff,
 	    "min_learned", (int)cs->min_learned, "cold_start",
-	    nspam < cs->min_learned || nham < cs->min_learned, "model",
-	    stats_model(&starter, nspam, nham), "starter_model", starter.on, "starter_tokens",
-	    (json_int_t)starter.tokens, "decisions_30d", t.decisions, "reversals_30d", t.reversals);
+	    l.learned_spam < cs->min_learned || l.learned_ham < cs->min_learned, "model",
+	    stats_model(&starter, l.learned_spam, l.learned_ham), "starter_model", starter.on,
+	    "starter_tokens", (json_int_t)starter.tokens, "decisions_30d", t.decisions,
+	    "reversals_30d", t.reversals);
 	return *out ? 0 : -ENOMEM;
 }
 
+/* ?3: the scope. */
+#define IN_SCOPE_SITE " AND (?3 IS NULL OR site IN (SELECT value FROM json_each(?3)))"
 static const char sql_daily_decided[] =
-    "SELECT day, status, count FROM decided_daily WHERE day BETWEEN ?1 AND ?2";
-static const char sql_daily_discarded[] =
-    "SELECT day, sum(count) FROM discarded WHERE day BETWEEN ?1 AND ?2 GROUP BY day";
+    "SELECT day, status, sum(count) FROM decided_daily WHERE day BETWEEN ?1 AND ?2" IN_SCOPE_SITE
+    " GROUP BY day, status";
+static const char sql_daily_discarded[] = "SELECT day, sum(count) FROM discarded WHERE day BETWEEN"
+					  " ?1 AND ?2" IN_SCOPE_SITE " GROUP BY day";
 static const char sql_daily_audit[] =
     "SELECT at / 86400, count(*), coalesce(sum(reversal), 0) FROM audit"
-    " WHERE at >= ?1 * 86400 AND at < (?2 + 1) * 86400 AND action IN ('approve', 'spam')"
-    " GROUP BY at / 86400";
+    " WHERE at >= ?1 * 86400 AND at < (?2 + 1) * 86400 AND action IN ('approve', "
+    "'spam')" IN_SCOPE_SITE " GROUP BY at / 86400";
 
 struct day_tally {
 	int64_t published, held, spam, discarded, decisions, reversals;
@@ -603,9 +656,9 @@ static void tally_row(sqlite3_stmt *st, enum tally_kind kind, struct day_tally *
 		d->spam += sqlite3_column_int64(st, 2);
 }
 
-/* Adds the rows of a tally query for days first..last to t. */
-static int tally(struct store_conn *c, enum tally_kind kind, int64_t first, int64_t last,
-		 struct day_tally *t)
+/* Adds the rows of a tally query over scope for days first..last to t. */
+static int tally(struct store_conn *c, const char *scope, enum tally_kind kind, int64_t first,
+		 int64_t last, struct day_tally *t)
 {
 	static const char *const sql[] = {sql_daily_decided, sql_daily_discarded, sql_daily_audit};
 	sqlite3_stmt *st = store_stmt(c, sql[kind]);
@@ -615,6 +668,8 @@ static int tally(struct store_conn *c, enum tally_kind kind, int64_t first, int6
 		return -EIO;
 	sqlite3_bind_int64(st, 1, first);
 	sqlite3_bind_int64(st, 2, last);
+	if (scope)
+		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		int64_t day = sqlite3_column_int64(st, 0);
 
@@ -643,7 +698,8 @@ static json_t *day_json(int64_t day, const struct day_tally *d)
 			 "agreement", agreement(d->decisions, d->reversals));
 }
 
-int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t **out)
+int moderation_series(struct store_conn *c, const char *scope, unsigned days, int64_t now,
+		      json_t **out)
 {
 	struct day_tally t[MODERATION_DAYS_MAX] = {0};
 	int64_t last = now / 86400, first, decisions = 0, reversals = 0;
@@ -653,11 +709,11 @@ int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t *
 	if (days < 1 || days > MODERATION_DAYS_MAX)
 		return -EINVAL;
 	first = last - days + 1;
-	r = tally(c, TALLY_DECIDED, first, last, t);
+	r = tally(c, scope, TALLY_DECIDED, first, last, t);
 	if (r == 0)
-		r = tally(c, TALLY_DISCARDED, first, last, t);
+		r = tally(c, scope, TALLY_DISCARDED, first, last, t);
 	if (r == 0)
-		r = tally(c, TALLY_AUDIT, first, last, t);
+		r = tally(c, scope, TALLY_AUDIT, first, last, t);
 	if (r < 0)
 		return r;
 	series = json_array();
@@ -676,7 +732,9 @@ int moderation_series(struct store_conn *c, unsigned days, int64_t now, json_t *
 	return *out ? 0 : -ENOMEM;
 }
 
-static const char sql_by_email[] = ADMIN_COLUMNS " WHERE c.email_hash = ?1 ORDER BY c.id";
+static const char sql_by_email[] =
+    ADMIN_COLUMNS " WHERE c.email_hash = ?1"
+		  " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id";
 
 static json_t *text_or_null(const char *s)
 {
@@ -703,7 +761,8 @@ static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
 	return row;
 }
 
-int moderation_export(struct store_conn *c, const struct keys *k, const char *email, json_t **out)
+int moderation_export(struct store_conn *c, const struct keys *k, const char *scope,
+		      const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	sqlite3_stmt *st;
@@ -719,6 +778,8 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 		return -EIO;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, export_row(st, k)) != 0) {
 			r = -ENOMEM;
@@ -735,7 +796,12 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *em
 }
 
 static const char sql_ids_by_email[] =
-    "SELECT id FROM comments WHERE email_hash = ?1 ORDER BY id DESC";
+    "SELECT c.id FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.email_hash = ?1"
+    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id DESC";
+/* One audit row per site of the scope (?4), or one about no site. */
+static const char sql_audit_scope[] =
+    "INSERT INTO audit(at, actor, action, reversal, site)"
+    " SELECT ?1, ?2, ?3, 0, value FROM json_each(coalesce(?4, '[null]'))";
 static const char sql_audit_forget[] =
     "UPDATE audit SET comment_id = NULL, detail = 'erased' WHERE comment_id = ?1";
 static const char sql_anonymise[] =
@@ -744,8 +810,25 @@ static const char sql_anonymise[] =
     " features = NULL, tokens = NULL, edit_hash = NULL, avatar = '', modified = ?2"
     " WHERE id = ?1";
 
+/* Writes the audit rows of a privacy request over scope. */
+static int audit_scope(struct store_conn *c, const char *scope, const char *actor,
+		       const char *action)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_audit_scope);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 4, scope, -1, SQLITE_STATIC);
+	return store_run(c, st, "privacy audit");
+}
+
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
-		     const char *email, bool anonymise, const char *actor, json_t **out)
+		     const char *scope, const char *email, bool anonymise, const char *actor,
+		     json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
@@ -765,6 +848,8 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		goto out;
 	}
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	while ((r = store_row(c, st)) == 1) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -816,8 +901,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
-	r = audit_write(c, actor, anonymise ? "privacy-anonymise" : "privacy-erase", 0, NULL,
-			false);
+	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");
 	if (r)
 		goto out;
 	r = store_commit(c);
@@ -834,74 +918,96 @@ out:
 	return r > 0 ? COMMENT_UNAVAILABLE : r;
 }
 
-/* Retention, each statement with the age (?1: created before) it applies
- * to.  Expired spam that others replied to is emptied to a tombstone, so
- * the replies stay visible and nothing of the spam stays readable. */
+/* Retention.  Each statement takes the age it applies to (?1: created
+ * before), now (?2) and the scope (?3, lib/admin.h: NULL for every site);
+ * the edit window's statements also take the sites' own windows (?4, a
+ * JSON object of site id to seconds, over ?1 for the sites it names).
+ * Expired spam that others replied to is emptied to a tombstone, so the
+ * replies stay visible and nothing of the spam stays readable. */
+#define IN_SCOPE_THREAD                                                                            \
+	" AND (?3 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
+	" WHERE site IN (SELECT value FROM json_each(?3))))"
+/* (IN_SCOPE_SITE as for the daily series: ?3.) */
 static const char sql_old_spam_tombstone[] =
     "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
     " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
     " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
     " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
     " WHERE status = 'spam' AND created < ?1"
-    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
+    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_spam[] =
     "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
+    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_ips[] =
     "UPDATE comments SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
     " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
-    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)";
-static const char sql_old_domains[] = "UPDATE comments SET email_domain_sealed = NULL"
-				      " WHERE created < ?1 AND email_domain_sealed IS NOT NULL";
+    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD;
+static const char sql_old_domains[] =
+    "UPDATE comments SET email_domain_sealed = NULL WHERE email_domain_sealed IS NOT NULL"
+    " AND created < coalesce(?2 - (SELECT w.value FROM threads t, json_each(?4) w"
+    " WHERE t.id = comments.thread_id AND w.key = t.site), ?1)" IN_SCOPE_THREAD;
 static const char sql_old_decoy_content[] =
-    "UPDATE decoys SET sealed = NULL WHERE created < ?1 AND sealed IS NOT NULL";
-static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1";
+    "UPDATE decoys SET sealed = NULL WHERE sealed IS NOT NULL"
+    " AND created < coalesce(?2 - (SELECT w.value FROM json_each(?4) w"
+    " WHERE w.key = decoys.site), ?1)" IN_SCOPE_SITE;
+static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1" IN_SCOPE_SITE;
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)";
+    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
+
+/* What a retention pass binds to its statements. */
+struct retention_pass {
+	const char *scope;   /* ?3 */
+	const char *windows; /* ?4 */
+	int64_t now;	     /* ?2 */
+};
 
 /* Runs one retention statement for rows created before `before`; *changed
  * counts them (may be NULL). */
-static int retire(struct store_conn *c, const char *sql, int64_t before, int64_t now,
-		  const char *what, unsigned *changed)
+static int retire(struct store_conn *c, const char *sql, const struct retention_pass *p,
+		  int64_t before, const char *what, unsigned *changed)
 {
 	sqlite3_stmt *st = store_stmt(c, sql);
-	int r;
+	int n, r;
 
 	if (!st)
 		return -EIO;
+	n = sqlite3_bind_parameter_count(st);
 	sqlite3_bind_int64(st, 1, before);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 2, p->now);
+	if (p->scope)
+		sqlite3_bind_text(st, 3, p->scope, -1, SQLITE_STATIC);
+	if (n >= 4 && p->windows)
+		sqlite3_bind_text(st, 4, p->windows, -1, SQLITE_STATIC);
 	r = store_run(c, st, what);
 	if (r == 0 && changed)
 		*changed += store_changes(c);
 	return r;
 }
 
-static int retention_steps(struct store_conn *c, const struct moderation_retention *rt, int64_t now,
-			   struct maintenance_report *rep)
+static int retention_steps(struct store_conn *c, const struct moderation_retention *rt,
+			   const struct retention_pass *p, struct maintenance_report *rep)
 {
-	const int64_t spam = now - (int64_t)rt->spam_days * 86400,
-		      ips = now - (int64_t)rt->ip_days * 86400,
-		      edit = now - (int64_t)rt->edit_window;
+	const int64_t spam = p->now - (int64_t)rt->spam_days * 86400,
+		      ips = p->now - (int64_t)rt->ip_days * 86400,
+		      edit = p->now - (int64_t)rt->edit_window;
 	int r;
 
-	r = retire(c, sql_old_spam_tombstone, spam, now, "spam retention", &rep->spam_emptied);
+	r = retire(c, sql_old_spam_tombstone, p, spam, "spam retention", &rep->spam_emptied);
 	if (r == 0)
-		r = retire(c, sql_old_spam, spam, now, "spam retention", &rep->spam_deleted);
+		r = retire(c, sql_old_spam, p, spam, "spam retention", &rep->spam_deleted);
 	if (r == 0)
-		r = retire(c, sql_old_ips, ips, now, "ip retention", &rep->ips_cleared);
+		r = retire(c, sql_old_ips, p, ips, "ip retention", &rep->ips_cleared);
 	if (r == 0)
-		r = retire(c, sql_old_domains, edit, now, "e-mail domain retention", NULL);
+		r = retire(c, sql_old_domains, p, edit, "e-mail domain retention", NULL);
 	if (r == 0)
-		r = retire(c, sql_old_decoy_content, edit, now, "decoy retention", NULL);
+		r = retire(c, sql_old_decoy_content, p, edit, "decoy retention", NULL);
 	if (r == 0)
-		r = retire(c, sql_old_decoys, spam, now, "decoy retention", &rep->decoys_purged);
+		r = retire(c, sql_old_decoys, p, spam, "decoy retention", &rep->decoys_purged);
 	/* Tombstones whose last reply went (repeat: chains of tombstones). */
 	for (int i = 0; r == 0 && i < 64; i++) {
 		unsigned changed = 0;
-		r = retire(c, sql_bare_tombstones, 0, now, "tombstones", &changed);
+		r = retire(c, sql_bare_tombstones, p, 0, "tombstones", &changed);
 		rep->tombstones_purged += changed;
 		if (!changed)
 			break;
@@ -909,29 +1015,92 @@ static int retention_steps(struct store_conn *c, const struct moderation_retenti
 	return r;
 }
 
-int moderation_maintain(struct store_conn *c, struct classifier *cl,
+/* The sites' own edit windows as a JSON object (caller frees), or NULL
+ * with *oom false when there are none. */
+static char *windows_json(const struct moderation_retention *rt, bool *oom)
+{
+	json_t *o = rt->n_windows ? json_object() : NULL;
+	char *text = NULL;
+
+	*oom = rt->n_windows && !o;
+	for (size_t i = 0; o && i < rt->n_windows; i++) {
+		if (json_object_set_new(o, rt->windows[i].site,
+					json_integer(rt->windows[i].edit_window)) != 0)
+			*oom = true;
+	}
+	if (o && !*oom) {
+		text = json_dumps(o, JSON_COMPACT);
+		*oom = !text;
+	}
+	json_decref(o);
+	return text;
+}
+
+int moderation_maintain(struct store_conn *c, struct classifier *cl, const char *scope,
 			const struct moderation_retention *rt, int64_t now,
 			struct maintenance_report *rep)
 {
-	unsigned pruned = 0;
+	struct retention_pass p = {.scope = scope, .now = now};
+	char *windows;
+	bool oom;
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
+	windows = windows_json(rt, &oom);
+	if (oom)
+		return -ENOMEM;
+	p.windows = windows;
 	r = store_begin(c);
-	if (r)
+	if (r) {
+		free(windows);
 		return r;
-	r = retention_steps(c, rt, now, rep);
+	}
+	r = retention_steps(c, rt, &p, rep);
+	/* The classifier's tokens are every site's: pruned only for all. */
+	if (r == 0 && !scope)
+		r = classifier_prune(cl, c, now - (int64_t)rt->prune_days * 86400,
+				     &rep->tokens_pruned);
 	if (r == 0)
-		r = classifier_prune(cl, c, now - (int64_t)rt->prune_days * 86400, &pruned);
-	if (r)
-		goto out;
-	rep->tokens_pruned = pruned;
-	r = store_commit(c);
+		r = store_commit(c);
 	/* What retention removed was zeroed in the pages (secure_delete); the
 	 * WAL still holds them as they were: copy it back and truncate it. */
 	if (r == 0 && store_checkpoint_truncate(c) == 0)
 		rep->wal_truncated = true;
-out:
 	store_rollback(c);
+	free(windows);
 	return r;
+}
+
+int moderation_retention_of(const struct config *cfg, struct moderation_retention *rt,
+			    struct moderation_window **windows)
+{
+	size_t n = config_site_count(cfg);
+	char err[CONFIG_ERR_MAX];
+
+	*rt = (struct moderation_retention){
+	    .spam_days = cfg->spam_retention_days,
+	    .ip_days = cfg->ip_retention_days,
+	    .prune_days = cfg->token_prune_days,
+	    .edit_window = cfg->edit_window,
+	};
+	*windows = calloc(n, sizeof(**windows));
+	if (!*windows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct config *view = NULL;
+		int r = config_site_view(cfg, i, &view, err);
+
+		/* A view config_check refused is not served: no window of its own. */
+		if (r < 0) {
+			free(*windows);
+			*windows = NULL;
+			return r;
+		}
+		if (r == 0 && view->edit_window != cfg->edit_window)
+			(*windows)[rt->n_windows++] =
+			    (struct moderation_window){config_site_id(cfg, i), view->edit_window};
+		config_free(view);
+	}
+	rt->windows = *windows;
+	return 0;
 }

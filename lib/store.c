@@ -136,21 +136,58 @@ static int user_version(sqlite3 *db, int *out)
 	return -EIO;
 }
 
+/* Counts the rows of PRAGMA foreign_key_check. */
+static int count_row(void *u, int n, char **values, char **names)
+{
+	(void)n;
+	(void)values;
+	(void)names;
+	(*(int *)u)++;
+	return 0;
+}
+
+/* Applies every pending migration and sets user_version, inside the
+ * caller's transaction; a migration that rebuilds a table (foreign keys are
+ * off meanwhile) must leave every reference whole.  0 or negative. */
+static int apply_migrations(sqlite3 *db, int version)
+{
+	char pragma[64];
+	int broken = 0, r;
+
+	for (int i = version; i < store_schema_version(); i++) {
+		log_info("store: applying migration %s", schema_files[i].name);
+		r = exec_sql(db, (const char *)schema_files[i].data);
+		if (r < 0)
+			return r;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d;", i + 1);
+		r = exec_sql(db, pragma);
+		if (r < 0)
+			return r;
+	}
+	if (sqlite3_exec(db, "PRAGMA foreign_key_check;", count_row, &broken, NULL) != SQLITE_OK ||
+	    broken) {
+		log_err("store: the migrated database has %d broken references", broken);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Applies every migration newer than the file's user_version in one BEGIN
  * IMMEDIATE transaction, so a failing step leaves the file as it was before
  * the upgrade, not half-way between two versions (which an older binary
- * would refuse as too new). */
+ * would refuse as too new).  Foreign keys are off meanwhile, as SQLite's
+ * procedure for rebuilding a table asks (the pragma is a no-op inside a
+ * transaction), and checked before the commit. */
 static int migrate(sqlite3 *db)
 {
 	int version = 0, r;
-	char pragma[64];
 
-	r = exec_sql(db, "PRAGMA journal_mode=WAL;");
+	r = exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;");
 	if (r < 0)
 		return r;
 	r = exec_sql(db, "BEGIN IMMEDIATE;");
 	if (r < 0)
-		return r;
+		goto out;
 	r = user_version(db, &version);
 	if (r < 0)
 		goto fail;
@@ -159,27 +196,23 @@ static int migrate(sqlite3 *db)
 			"binary knows up to %d); upgrade commentd or restore a matching backup",
 			version, store_schema_version());
 		exec_sql(db, "ROLLBACK;");
-		return STORE_TOO_NEW;
+		r = STORE_TOO_NEW;
+		goto out;
 	}
-	for (int i = version; i < store_schema_version(); i++) {
-		log_info("store: applying migration %s", schema_files[i].name);
-		r = exec_sql(db, (const char *)schema_files[i].data);
-		if (r < 0)
-			goto fail;
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d;", i + 1);
-		r = exec_sql(db, pragma);
-		if (r < 0)
-			goto fail;
-	}
-	r = exec_sql(db, "COMMIT;");
-	if (r < 0)
-		goto fail;
-	return 0;
+	r = apply_migrations(db, version);
+	if (r == 0)
+		r = exec_sql(db, "COMMIT;");
+	if (r == 0)
+		goto out;
 fail:
 	exec_sql(db, "ROLLBACK;");
 	log_err("store: migration failed; the database was left as it was (schema version %d)",
 		version);
-	return r < 0 ? r : -EIO;
+	r = r < 0 ? r : -EIO;
+out:
+	if (exec_sql(db, "PRAGMA foreign_keys=ON;") < 0 && r == 0)
+		r = -EIO;
+	return r;
 }
 
 /* Restricts an existing file to its owner (0600); a missing one is fine. */

@@ -244,23 +244,25 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	    .thread = content->thread,
 	    .render_seconds = rq->render_seconds,
 	    .honeypot_filled = rq->honeypot_filled,
+	    .site = site->id,
 	};
-	uint64_t nspam = 0, nham = 0;
+	struct classify_learned learned;
 	int r;
 
 	if (!site->classifier)
 		return 0;
+	/* The site's own learning over the other sites' (lib/classify.h). */
 	r = classifier_score(site->classifier, c, &ci, &d->result);
 	if (r == 0)
-		r = classifier_counts(site->classifier, c, &nspam, &nham);
+		r = classifier_learned(site->classifier, c, site->id, &learned);
 	if (r < 0)
 		return r;
 	/* The verdict from the live cut-offs, not the classifier's copies. */
 	d->facts.classified = true;
 	d->facts.score = d->result.score;
 	d->facts.verdict = classify_verdict_for(site->classify, d->result.score, false, false);
-	d->facts.cold_start =
-	    nspam < site->classify->min_learned || nham < site->classify->min_learned;
+	d->facts.cold_start = learned.learned_spam < site->classify->min_learned ||
+			      learned.learned_ham < site->classify->min_learned;
 	d->facts.starter =
 	    d->result.model == CLASSIFY_MODEL_STARTER || d->result.model == CLASSIFY_MODEL_BOTH;
 	return 0;
@@ -289,7 +291,7 @@ static int site_facts(struct store_conn *c, const struct submit_site *site,
 	}
 	if (f->moderation != MODERATION_FIRST || !email_hash || rq->origin == SUBMIT_AKISMET)
 		return 0;
-	r = comment_previously_approved(c, email_hash);
+	r = comment_previously_approved(c, site->id, email_hash);
 	if (r < 0)
 		return r;
 	f->previously_approved = r == 1;
@@ -439,6 +441,7 @@ static int open_decoy(const struct keys *k, const struct comment_decoy *dc, stru
 	memset(row, 0, sizeof(*row));
 	if (ok) {
 		row->id = dc->id;
+		snprintf(row->site, sizeof(row->site), "%s", dc->site);
 		row->thread = json_strdup(j, "thread", &ok);
 		row->parent = json_integer_value(json_object_get(j, "parent"));
 		row->author = json_strdup(j, "author", &ok);
@@ -472,7 +475,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 	int64_t id = 0;
 	int r;
 
-	r = comment_place(c, site->cfg, in->thread, &in->parent, err);
+	r = comment_place(c, site->cfg, site->id, in->thread, &in->parent, err);
 	if (r == 0) {
 		r = render_markdown(in->text, strlen(in->text), &html);
 		if (r > 0)
@@ -485,7 +488,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 		r = seal_decoy(site->keys, in, avatar, &sealed, &sealed_len);
 	}
 	if (r == 0)
-		r = comment_discard(c, rq->now, hash, sealed, sealed_len, &id, err);
+		r = comment_discard(c, site->id, rq->now, hash, sealed, sealed_len, &id, err);
 	if (r == 0) {
 		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
 					  in->url, rq->now,    html,	   avatar,
@@ -553,6 +556,7 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 	int r;
 
 	memset(d, 0, sizeof(*d));
+	in->site = site->id;
 	r = comment_validate(site->cfg, in, err);
 	if (r != 0)
 		return r;
@@ -595,6 +599,12 @@ static int decoy_for_author(struct store_conn *c, const struct submit_site *site
 
 	if (r < 0)
 		return r;
+	/* Another site's decoy is no comment of this one's, as with stored
+	 * comments: the answer must not tell a discarded post apart. */
+	if (r == 1 && strcmp(dc.site, site->id) != 0) {
+		comment_decoy_clear(&dc);
+		r = 0;
+	}
 	if (r == 0)
 		return comment_fail(err, 404, "not_found", "There is no such comment.");
 	r = token_allows(site, token, dc.has_edit_hash, dc.edit_hash, dc.created, now, err);
@@ -621,6 +631,11 @@ static int load_for_author(struct store_conn *c, const struct submit_site *site,
 	r = comment_load(c, site->keys, id, row);
 	if (r < 0)
 		return r;
+	/* Another site's comment is no comment of this one's. */
+	if (r == 1 && strcmp(row->site, site->id) != 0) {
+		comment_row_clear(row);
+		return comment_fail(err, 404, "not_found", "There is no such comment.");
+	}
 	if (r == 0)
 		return decoy_for_author(c, site, id, token, now, row, err);
 	if (row->status == COMMENT_DELETED)
@@ -765,14 +780,18 @@ int submit_author_edit(struct store_conn *c, const struct submit_site *site, int
 /* The parent of a moderator's reply: it must exist, and be published
  * unless rp->approve (then *held says it must be approved).  Fills *thread
  * (caller frees).  0, COMMENT_INVALID, negative. */
-static int reply_parent(struct store_conn *c, const struct keys *k, const struct submit_reply *rp,
-			char **thread, bool *held, struct comment_error *err)
+static int reply_parent(struct store_conn *c, const struct submit_site *site,
+			const struct submit_reply *rp, char **thread, bool *held,
+			struct comment_error *err)
 {
 	struct comment_row row = {0};
-	int r = comment_load(c, k, rp->parent, &row);
+	int r = comment_load(c, site->keys, rp->parent, &row);
 
 	if (r < 0)
 		return r;
+	/* Another site's comment is answered from that site, not this one. */
+	if (r == 1 && strcmp(row.site, site->id) != 0)
+		r = 0;
 	*held = r == 1 && row.status != COMMENT_PUBLISHED;
 	if (r == 0 || row.status == COMMENT_DELETED)
 		r = comment_fail(err, 404, "not_found", "Comment %lld does not exist.",
@@ -806,13 +825,14 @@ static void moderator_email(const char *actor, char out[64])
 
 /* The reply's audit row.  The reply is stored already and names its
  * moderator itself, so a failure here is logged, not undone. */
-static void audit_reply(struct store_conn *c, const char *actor, const json_t *reply)
+static void audit_reply(struct store_conn *c, const char *site, const char *actor,
+			const json_t *reply)
 {
 	int64_t id = json_integer_value(json_object_get(reply, "id"));
 	int r = store_begin(c);
 
 	if (r == 0)
-		r = audit_write(c, actor, "reply", id, NULL, false);
+		r = audit_write(c, site, actor, "reply", id, NULL, false);
 	if (r == 0)
 		r = store_commit(c);
 	store_rollback(c);
@@ -835,7 +855,7 @@ int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	r = reply_parent(c, site->keys, rp, &in.thread, &held, err);
+	r = reply_parent(c, site, rp, &in.thread, &held, err);
 	if (r == 0) {
 		moderator_email(rp->actor, email);
 		in.parent = rp->parent;
@@ -847,12 +867,12 @@ int submit_moderator_reply(struct store_conn *c, const struct submit_site *site,
 		r = in.author && in.text ? comment_validate(site->cfg, &in, err) : -ENOMEM;
 	}
 	if (r == 0 && held)
-		r = moderation_act(c, site->classifier, rp->actor, MODERATION_APPROVE, rp->parent,
-				   err);
+		r = moderation_act(c, site->classifier, NULL, rp->actor, MODERATION_APPROVE,
+				   rp->parent, err);
 	if (r == 0)
 		r = submit_comment(c, site, &in, &rq, d, out, err);
 	if (r == 0)
-		audit_reply(c, rp->actor, *out);
+		audit_reply(c, site->id, rp->actor, *out);
 	in.email = NULL;
 	input_clear(&in);
 	return r;

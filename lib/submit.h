@@ -67,9 +67,10 @@ enum submit_origin {
 	SUBMIT_MODERATOR,   /* a moderator's reply: published as given */
 };
 
-/* The site's rules and tools, from the caller's configuration snapshot.
- * classify holds the live cut-offs: a reload's new values apply to the
- * next decision, and the classifier's own copies are not used. */
+/* The site's rules and tools, from the caller's configuration snapshot
+ * (lib/site.h: one per configured site).  cfg is the site's view of the
+ * settings; classify holds its live cut-offs: a reload's new values apply
+ * to the next decision, and the classifier's own copies are not used. */
 struct submit_site {
 	const struct config *cfg;
 	const struct keys *keys;
@@ -79,6 +80,7 @@ struct submit_site {
 	const char *host;		   /* the site's host, to tell on-site referrers; NULL */
 	const struct net_origins *origins; /* a page_url must be on one; NULL: none is */
 	const struct names *moderators;	   /* display names (admin_display_names); NULL */
+	const char *id;			   /* the site's id: its threads, its commenters' history */
 };
 
 /* What the request says about where the comment comes from. */
@@ -223,7 +225,8 @@ struct submit_reply {
 	bool approve;		  /* approve a parent that is not published first */
 };
 
-/* Publishes rp->text under rp->display_name as a reply to rp->parent,
+/* Publishes rp->text under rp->display_name as a reply to rp->parent (a
+ * comment of site: another site's is 404, as one that does not exist),
  * through the pipeline with origin SUBMIT_MODERATOR (published, reason
  * "moderator"), kept with rp->actor so that readers see the author badge,
  * and audited ("reply").  A held or spam-filed parent is approved first

@@ -150,6 +150,15 @@ static void api_link(struct ctx *x, const char *what)
 	markup_raw(&x->m, what);
 }
 
+/* "&amp;site=<id>" when the page names its site. */
+static void site_arg(struct ctx *x)
+{
+	if (!x->p->site)
+		return;
+	markup_raw(&x->m, "&amp;site=");
+	markup_query_value(&x->m, x->p->site);
+}
+
 /* A link to this page with other arguments: the thread, lang and frame
  * carry over (attribute text; the caller adds "&amp;..." arguments).  A
  * fragment's links lead to the page on commentd. */
@@ -165,6 +174,7 @@ static void page_link(struct ctx *x)
 	markup_raw(&x->m, lang_code(p->lang));
 	if (p->framed)
 		markup_raw(&x->m, "&amp;frame=1");
+	site_arg(x);
 }
 
 /* "12 jan. 2011 09:30 UTC" */
@@ -362,6 +372,7 @@ static void notice(struct ctx *x)
 	} else {
 		api_link(x, "../../privacy?lang=");
 		markup_raw(m, lang_code(x->p->lang));
+		site_arg(x);
 	}
 	markup_raw(m, x->p->framed ? "\" target=\"_top\">" : "\">");
 	markup_raw(m, x->s->notice_link);
@@ -385,6 +396,8 @@ static void reply_form(struct ctx *x)
 	hidden(m, "stamp", p->stamp ? p->stamp : "");
 	hidden(m, "format", "html");
 	hidden(m, "lang", lang_code(p->lang));
+	if (p->site)
+		hidden(m, "site", p->site);
 	if (p->framed)
 		hidden(m, "frame", "1");
 	field(x, "cd-text", x->s->text,
@@ -453,6 +466,7 @@ static void list_links(struct ctx *x)
 	markup_query_value(m, p->thread);
 	markup_raw(m, "&amp;lang=");
 	markup_raw(m, lang_code(p->lang));
+	site_arg(x);
 	markup_raw(m, p->framed ? "\" type=\"application/atom+xml\" target=\"_top\">"
 				: "\" type=\"application/atom+xml\">");
 	markup_raw(m, x->s->feed);
@@ -503,6 +517,7 @@ static void document_head(struct ctx *x)
 	markup_raw(m, "\">\n<link rel=\"alternate\" type=\"application/atom+xml\" href=\"");
 	api_link(x, "feed?thread=");
 	markup_query_value(m, x->p->thread);
+	site_arg(x);
 	markup_raw(m, "\">\n</head>\n<body class=\"cd-page");
 	markup_raw(m, x->p->framed ? " cd-framed\">\n<main>\n" : "\">\n<main>\n");
 }
@@ -522,8 +537,8 @@ int threadpage_html(const struct threadpage *p, char **out)
 	return *out ? 0 : err < 0 ? err : -E2BIG;
 }
 
-char *threadpage_location(const char *thread, enum lang lang, bool framed, int64_t id,
-			  bool published, const char *back)
+char *threadpage_location(const char *thread, const char *site, enum lang lang, bool framed,
+			  int64_t id, bool published, const char *back)
 {
 	struct markup m;
 	char *loc;
@@ -536,6 +551,10 @@ char *threadpage_location(const char *thread, enum lang lang, bool framed, int64
 	markup_raw(&m, lang_code(lang));
 	if (framed)
 		markup_raw(&m, "&frame=1");
+	if (site) {
+		markup_raw(&m, "&site=");
+		markup_query_value(&m, site);
+	}
 	if (back) {
 		markup_raw(&m, "&back=");
 		markup_query_value(&m, back);

@@ -29,6 +29,7 @@
 
 struct threadpage {
 	enum lang lang;
+	const char *site;     /* the site's id, carried in links and the form; or NULL */
 	const char *thread;   /* the thread's path */
 	const json_t *answer; /* {"count", "comments", ["cursor"]}: lib/comment's thread */
 	const char *api;      /* the API's address ("…/api/v1/") for links and the form:
@@ -52,10 +53,10 @@ int threadpage_html(const struct threadpage *p, char **out);
 
 /* Where a form post with format=html returns to (relative to
  * /api/v1/comments): the conversation of comment id at #comment-<id> when
- * published, else the thread's page with the held notice; lang and framed
- * carry over, back (an address on the blog, checked by the caller, or
- * NULL) too.  A new string, or NULL on OOM. */
-char *threadpage_location(const char *thread, enum lang lang, bool framed, int64_t id,
-			  bool published, const char *back);
+ * published, else site's thread's page with the held notice; site (may be
+ * NULL), lang and framed carry over, back (an address on the blog, checked
+ * by the caller, or NULL) too.  A new string, or NULL on OOM. */
+char *threadpage_location(const char *thread, const char *site, enum lang lang, bool framed,
+			  int64_t id, bool published, const char *back);
 
 #endif

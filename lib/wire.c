@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const comment_fields[] = {"thread", "parent", "author",     "email",	   "url",
-					     "text",   "stamp",	 "page_title", "page_url", NULL};
+static const char *const comment_fields[] = {"thread",	 "parent", "author", "email",
+					     "url",	 "text",   "stamp",  "page_title",
+					     "page_url", "site",   NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -56,6 +57,7 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->redirect);
 	free(w->stamp);
 	free(w->lang);
+	free(w->site);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -143,6 +145,8 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 		r = take_string(root, "page_title", &out->in.page_title, err);
 	if (r == 0)
 		r = take_string(root, "page_url", &out->in.page_url, err);
+	if (r == 0)
+		r = take_string(root, "site", &out->site, err);
 	if (r != 0)
 		return r;
 	hp = json_object_get(root, honeypot_field);
@@ -196,10 +200,10 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 {
 	static const char *const strings[] = {"thread",	  "author",   "email", "url",
 					      "text",	  "redirect", "stamp", "page_title",
-					      "page_url", "lang"};
+					      "page_url", "site",     "lang"};
 	char **slots[] = {&out->in.thread,   &out->in.author, &out->in.email, &out->in.url,
 			  &out->in.text,     &out->redirect,  &out->stamp,    &out->in.page_title,
-			  &out->in.page_url, &out->lang};
+			  &out->in.page_url, &out->site,      &out->lang};
 	const char *format = form_get(f, "format"), *frame = form_get(f, "frame");
 	int r = 0;
 

@@ -51,6 +51,9 @@ assert b["verdict"] == "ham" and b["score"] < 0.15, b
 assert not a["cold_start"], a
 assert a["tokens"] and all(set(t) >= {"token", "p", "spam", "ham"} for t in a["tokens"]), a
 assert a["tokens"][0]["p"] > 0.5 and b["tokens"][0]["p"] < 0.5, rows
+# 60 of each learned (> min_learned): the second opinion counts and agrees
+assert a["blended"] and b["blended"], rows
+assert a["second"] > 0.5 > b["second"] and a["bayes"] > 0.9 > 0.15 > b["bayes"], rows
 PY
 check "the database holds no e-mail domain in clear" sh -c "! grep -q 'spam-domain' '$db' && ! grep -q 'spam-domain' '$db-wal' 2>/dev/null || false"
 check "reversing the spam as ham changes the score" sh -c "'$ctl' learn --db '$db' --ham '$dir/spam.jsonl' && '$ctl' score --db '$db' '$dir/query.jsonl' | head -1 | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s[\"verdict\"] != \"spam\", s'"

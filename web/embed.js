@@ -116,6 +116,8 @@
 	var api = base + 'api/v1/';
 	var thread = ds.thread || location.pathname;
 	var threadArg = 'thread=' + encodeURIComponent(thread);
+	/* The site (docs/configuration.md, "Sites"): optional, the page's origin tells it. */
+	var site = ds.site ? 'site=' + encodeURIComponent(ds.site) : '';
 	var pageTitle = ds.pageTitle || d.title;
 	var pageUrl = ds.pageUrl || location.href.split('#')[0];
 	var honeypot = ds.honeypot || 'website2';
@@ -154,6 +156,7 @@
 		var headers = {};
 		if (body !== undefined) headers['Content-Type'] = 'application/json';
 		if (token) headers['X-Edit-Token'] = token;
+		if (site) path += (path.indexOf('?') < 0 ? '?' : '&') + site;
 		return fetch(api + path, {
 			method: method, headers: headers, mode: 'cors', credentials: 'omit',
 			body: body === undefined ? undefined : JSON.stringify(body)
@@ -308,7 +311,7 @@
 	});
 	var tools = el('div.cd-tools', null,
 		el('span', null, el('label', { for: 'cd-sort', text: S.sort + ' ' }), sortSel),
-		el('a.cd-feed', { href: api + 'feed?' + threadArg + '&lang=' + lang, type: 'application/atom+xml', text: S.feed }));
+		el('a.cd-feed', { href: api + 'feed?' + threadArg + '&lang=' + lang + (site ? '&' + site : ''), type: 'application/atom+xml', text: S.feed }));
 	sortSel.addEventListener('change', function () {
 		state = load();
 		state.sort = sortSel.value;
@@ -382,8 +385,8 @@
 	var cancelReply = button('cd-link', S.cancel, function () { endReply(true); });
 	var replying = el('p.cd-replying', { hidden: true }, replyNote, d.createTextNode(' '), cancelReply);
 	var formTitle = el('h3.cd-formtitle', { id: 'cd-form-title', text: S.write });
-	var privacy = el('a', { href: base + 'privacy?lang=' + lang, text: S.noticeLink });
-	var form = el('form.cd-form', { method: 'post', action: api + 'comments', 'aria-labelledby': 'cd-form-title' },
+	var privacy = el('a', { href: base + 'privacy?lang=' + lang + (site ? '&' + site : ''), text: S.noticeLink });
+	var form = el('form.cd-form', { method: 'post', action: api + 'comments' + (site ? '?' + site : ''), 'aria-labelledby': 'cd-form-title' },
 		formTitle, replying, f.thread, f.parent, f.redirect, f.stamp,
 		textField,
 		field('author', S.name, f.author),
@@ -665,7 +668,7 @@
 		if (data.stamp) f.stamp.value = data.stamp;
 		likes = data.likes_enabled !== false;
 		sortOpts.top.hidden = !likes;
-		privacy.href = data.privacy_url || base + 'privacy?lang=' + lang;
+		privacy.href = data.privacy_url || base + 'privacy?lang=' + lang + (site ? '&' + site : '');
 		list.textContent = '';
 		nodes = {};
 		setCount(data.count || 0);

@@ -2,12 +2,14 @@
 """End-to-end tests of the widget, the moderation page and the demo in
 headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 
-Starts two daemons with tests/integration/harness.py (one publishing at once,
-one holding every comment: moderation = all, and with min_submit_seconds so
-high that every widget post is also "too fast", so that its reasons do not
-depend on how quickly the browser types), creates an admin token with a
-display name ("Sjef Kerkhofs", for replies as the site's author) with
-commentctl, installs the pinned npm packages with `npm ci` when
+Starts three daemons with tests/integration/harness.py (one publishing at
+once; one holding every comment: moderation = all, and with
+min_submit_seconds so high that every widget post is also "too fast", so
+that its reasons do not depend on how quickly the browser types; and one
+serving two sites, alpha on http://127.0.0.1:PORT and beta on
+http://localhost:PORT), creates admin tokens (one with a display name, "Sjef
+Kerkhofs", for replies as the site's author) with commentctl, installs the
+pinned npm packages with `npm ci` when
 tests/e2e/node_modules is missing, and runs widget.test.mjs with node:test,
 passing its TAP through.
 
@@ -48,6 +50,31 @@ def daemon(extra_origin="", **settings):
     return d.start()
 
 
+def sites_daemon():
+    """Two sites on one daemon: alpha and beta, the same port under two
+    host names (docs/configuration.md, "Sites"); posts are never "too fast"
+    (min_submit_seconds 0), as a person's would not be."""
+    port = free_port()
+    d = Daemon()
+    d.port = port
+    with open(d.conf, "w") as f:
+        f.write("db = %s\nkey = %s\nrate_limit = 0\nstarter_model = off\nmin_submit_seconds = 0\n\n[site alpha]\norigins = "
+                "http://127.0.0.1:%d\n\n[site beta]\norigins = http://localhost:%d\n"
+                % (d.db, d.key, port, port))
+    return d.start()
+
+
+def token(d, name, *sites):
+    args = [COMMENTCTL, "token", "create", "--db", d.db, "--key", d.key, "--name", name]
+    for s in sites:
+        args += ["--site", s]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        print("Bail out! commentctl token create failed: " + r.stderr.strip())
+        sys.exit(1)
+    return r.stdout.strip()
+
+
 def main():
     if not os.access(CHROMIUM, os.X_OK):
         skip_all("no %s (apt-get install chromium)" % CHROMIUM)
@@ -72,6 +99,8 @@ def main():
         daemons.append(open_d)
         held_d = daemon(moderation="all", min_submit_seconds="3600")
         daemons.append(held_d)
+        sites_d = sites_daemon()
+        daemons.append(sites_d)
         r = subprocess.run([COMMENTCTL, "token", "create", "--db", held_d.db, "--key", held_d.key,
                             "--name", "e2e", "--display-name", "Sjef Kerkhofs"],
                            capture_output=True, text=True)
@@ -83,6 +112,9 @@ def main():
             "BASE_OPEN": "http://127.0.0.1:%d" % open_d.port,
             "BASE_HELD": "http://127.0.0.1:%d" % held_d.port,
             "ADMIN_TOKEN": r.stdout.strip(),
+            "SITES_PORT": str(sites_d.port),
+            "SITES_TOKEN": token(sites_d, "e2e-all"),
+            "SITES_ALPHA_TOKEN": token(sites_d, "e2e-alpha", "alpha"),
             "BLOG_ORIGIN": blog,
             "CHROMIUM": CHROMIUM,
             "E2E_OUT": out,

@@ -4,6 +4,9 @@
 //   BASE_HELD  a daemon that holds every comment (moderation = all) and
 //              calls every widget post too fast (min_submit_seconds 3600)
 //   ADMIN_TOKEN an admin token for BASE_HELD, display name "Sjef Kerkhofs"
+//   SITES_PORT a daemon serving two sites: alpha at http://127.0.0.1:PORT,
+//              beta at http://localhost:PORT; SITES_TOKEN sees both,
+//              SITES_ALPHA_TOKEN only alpha
 // The tests run in order and build on each other.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -909,6 +912,78 @@ test('axe-core finds no serious or critical violations (light and dark)', async 
 		await page.locator('#cd-preview li').first().waitFor();
 	}, 'light', { width: 390, height: 844 })));
 	assert.deepEqual(serious, []);
+});
+
+const ALPHA = `http://127.0.0.1:${process.env.SITES_PORT}`;
+const BETA = `http://localhost:${process.env.SITES_PORT}`;
+
+test('two blogs on one daemon: each page shows and posts its own site\'s thread', async () => {
+	const a = await open(ALPHA + '/demo/');
+	await count(a.page, /^Nog geen reacties$/);
+	await post(a.page, { name: 'Alma', email: 'alma@example.nl', text: 'Op de alpha-blog geschreven.' });
+	await count(a.page, /^1 reactie$/);
+	const b = await open(BETA + '/demo/');
+	await count(b.page, /^Nog geen reacties$/);
+	assert.equal(await widget(b.page).locator('article').count(), 0, 'the same path on beta is another thread');
+	await post(b.page, { name: 'Bert', email: 'bert@example.nl', text: 'Op de beta-blog geschreven.' });
+	await count(b.page, /^1 reactie$/);
+	await a.page.reload();
+	await count(a.page, /^1 reactie$/);
+	assert.equal(await comment(a.page, 'beta-blog').count(), 0, 'alpha does not show beta\'s comment');
+	await a.ctx.close();
+	await b.ctx.close();
+	noProblems();
+});
+
+test('data-site goes with every request and must be the page\'s site', async () => {
+	const withSite = async (id) => {
+		const { ctx, page } = await open(null);
+		const urls = [];
+		page.on('request', (r) => { if (r.url().includes('/api/v1/')) urls.push(r.url()); });
+		await page.route(ALPHA + '/demo/', async (route) => {
+			const res = await route.fetch();
+			const html = (await res.text()).replace('data-thread=', `data-site="${id}" data-thread=`);
+			await route.fulfill({ response: res, body: html });
+		});
+		await page.goto(ALPHA + '/demo/');
+		return { ctx, page, urls };
+	};
+	const good = await withSite('alpha');
+	await count(good.page, /^1 reactie$/);
+	assert.ok(good.urls.length >= 2 && good.urls.every((u) => u.includes('site=alpha')), good.urls.join(' '));
+	await good.ctx.close();
+	const wrong = await withSite('beta');
+	await widget(wrong.page).getByText('De reacties konden niet worden geladen.').waitFor();
+	await wrong.ctx.close();
+	problems.splice(0); // the refused requests are logged by the browser
+});
+
+test('the moderation page switches between a token\'s sites', async () => {
+	const { ctx, page } = await open(ALPHA + '/admin/', { context: { locale: 'en-GB', viewport: { width: 1280, height: 860 } } });
+	await page.getByLabel('Admin token').fill(process.env.SITES_TOKEN);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	const site = page.getByLabel('Site');
+	await site.waitFor();
+	assert.deepEqual(await site.locator('option').allTextContents(),
+		['All my sites', `alpha (127.0.0.1:${process.env.SITES_PORT})`, `beta (localhost:${process.env.SITES_PORT})`]);
+	await page.keyboard.press('3');
+	await page.locator('#list li').nth(1).waitFor();
+	await site.selectOption('beta');
+	await page.locator('#status', { hasText: /^1 published comment\./ }).waitFor();
+	await page.locator('#list li', { hasText: 'beta-blog' }).waitFor();
+	assert.equal(await page.locator('#list li', { hasText: 'alpha-blog' }).count(), 0, 'beta only');
+	await ctx.close();
+
+	const one = await open(ALPHA + '/admin/', { context: { locale: 'en-GB' } });
+	await one.page.getByLabel('Admin token').fill(process.env.SITES_ALPHA_TOKEN);
+	await one.page.getByRole('button', { name: 'Sign in' }).click();
+	await one.page.locator('#status', { hasText: /pending comment/ }).waitFor();
+	assert.equal(await one.page.locator('#sitebox').isVisible(), false, 'one site: no switcher');
+	await one.page.keyboard.press('3');
+	await one.page.locator('#list li', { hasText: 'alpha-blog' }).waitFor();
+	assert.equal(await one.page.locator('#list li', { hasText: 'beta-blog' }).count(), 0, 'alpha only');
+	await one.ctx.close();
+	noProblems();
 });
 
 // Compares two PNG files in the browser: their sizes, and the mean absolute

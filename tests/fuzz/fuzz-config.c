@@ -1,5 +1,6 @@
 /* fuzz-config: configuration text through config_load_text and
- * config_check, then config_each over whatever was set. */
+ * config_check, then config_each over whatever was set and every site's
+ * view. */
 #include "fuzz.h"
 
 #include "config.h"
@@ -36,6 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_assert(err[0] != '\0');
 	config_each(c, each, &n);
 	fuzz_assert(n > 0);
+	fuzz_assert(config_site_count(c) >= 1 && config_site_count(c) <= CONFIG_SITES_MAX + 1);
+	for (size_t i = 0; i < config_site_count(c); i++) {
+		struct config *v = NULL;
+		const char *id = config_site_id(c, i);
+
+		fuzz_assert(config_site_id_valid(id));
+		fuzz_assert(config_site_find(c, id) == (int)i);
+		r = config_site_view(c, i, &v, err);
+		fuzz_assert(r == 0 || r == 1);
+		if (r == 0)
+			fuzz_assert(v->n_sections == 0);
+		config_site_each(c, i, each, &n);
+		config_free(v);
+	}
 	fuzz_assert(config_moderation_name(c->moderation) != NULL);
 	config_free(c);
 	return 0;

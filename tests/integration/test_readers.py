@@ -438,8 +438,8 @@ def test_html_page(d):
                       "email": "lezer@example.nl", "text": "Zonder JavaScript geplaatst."})
     r = d.post("/api/v1/comments", body, headers=FORM)
     loc = location_of(r)
-    mm = re.fullmatch(r"comments\?thread=%s&format=html&lang=nl&comment=(\d+)#comment-(\d+)"
-                      % re.escape(t), loc)
+    mm = re.fullmatch(r"comments\?thread=%s&format=html&lang=nl&site=default&comment=(\d+)"
+                      r"#comment-(\d+)" % re.escape(t), loc)
     ok(r.status == 303 and mm and mm.group(1) == mm.group(2), "303 to the comment's conversation", loc)
     if mm:
         r = d.get("/api/v1/" + loc.split("#")[0])
@@ -452,7 +452,7 @@ def test_html_page(d):
                       "email": "bot@example.nl", "text": "x", "website2": "spam"})
     r = d.post("/api/v1/comments", body, headers=FORM)
     loc = location_of(r)
-    is_eq(loc, "comments?thread=%s&format=html&lang=nl&frame=1&held=1#cd-notice" % t,
+    is_eq(loc, "comments?thread=%s&format=html&lang=nl&frame=1&site=default&held=1#cd-notice" % t,
           "a held post lands on the notice (framed stays framed)")
     page = d.get("/api/v1/" + loc.split("#")[0]).body.decode()
     ok('id="cd-notice" role="status">Je reactie wacht op goedkeuring.' in page,
@@ -463,8 +463,8 @@ def test_html_page(d):
                       "email": "bot@example.nl", "text": "x", "website2": "spam"})
     r = d.post("/api/v1/comments", body, headers=dict(FORM, **{"Accept-Language": "de"}))
     loc = location_of(r)
-    ok(loc.startswith("comments?thread=%s&format=html&lang=de&back=https%%3A//blog.example.nl"
-                      % t) and loc.endswith("&held=1#cd-notice"),
+    ok(loc.startswith("comments?thread=%s&format=html&lang=de&site=default&back=https%%3A//"
+                      "blog.example.nl" % t) and loc.endswith("&held=1#cd-notice"),
        "a blog form's held post goes to the notice, with the way back", loc)
     page = d.get("/api/v1/" + loc.split("#")[0]).body.decode()
     ok('<a href="https://blog.example.nl%s">Zurück zum Artikel</a>' % t in page,
@@ -499,6 +499,60 @@ def test_html_page(d):
         is_eq((r.status, (r.json() or {}).get("error")), (400, code), "%s: 400 %s" % (q, code))
 
 
+def test_two_sites():
+    """Two blogs on one daemon: each has its own feed, likes setting,
+    privacy page and thread as HTML; a comment of one cannot be liked
+    through the other."""
+    blog, notes = "https://blog.example.nl", "https://notes.example.nl"
+    d = Daemon()
+    with open(d.conf, "w") as f:
+        f.write("db = %s\nkey = %s\nrate_limit = 0\nstarter_model = off\n"
+                "public_url = https://c.example.nl\n\n"
+                "[site blog]\norigins = %s\nprivacy_contact = privacy@blog.example.nl\n\n"
+                "[site notes]\norigins = %s\nlikes = off\n"
+                "privacy_url = https://notes.example.nl/privacy\n" % (d.db, d.key, blog, notes))
+    d.start()
+    try:
+        def post(origin, text):
+            return d.post("/api/v1/comments", {"thread": "/p", "author": "A", "email": "a@example.nl",
+                                               "text": text}, headers={"Origin": origin}).json()
+        b = post(blog, "Op blog.")
+        n = post(notes, "Op notes.")
+        feed = d.get("/api/v1/feed?thread=/p", headers={"Origin": notes}).body.decode()
+        ok("Op notes." in feed and "Op blog." not in feed and "https://notes.example.nl/p#comment-"
+           in feed, "notes' feed: its own comments, linked on notes")
+        feed = d.get("/api/v1/feed?site=blog").body.decode()
+        ok("Op blog." in feed and "Op notes." not in feed, "?site=blog: blog's site feed")
+        tb = d.get("/api/v1/comments?thread=/p", headers={"Origin": blog}).json()
+        tn = d.get("/api/v1/comments?thread=/p", headers={"Origin": notes}).json()
+        is_eq((tb.get("likes_enabled"), tb.get("privacy_url")), (True, None),
+              "blog takes likes and uses commentd's privacy page")
+        is_eq((tn.get("likes_enabled"), tn.get("privacy_url")),
+              (False, "https://notes.example.nl/privacy"), "notes: likes off, its own page")
+        r = d.request("POST", "/api/v1/comments/%d/like" % n["id"], headers={"Origin": notes})
+        is_eq((r.status, (r.json() or {}).get("error")), (403, "likes_disabled"),
+              "a like on notes is 403")
+        r = d.request("POST", "/api/v1/comments/%d/like" % n["id"], headers={"Origin": blog})
+        is_eq(r.status, 404, "notes' comment through blog is 404")
+        r = d.request("POST", "/api/v1/comments/%d/like" % b["id"], headers={"Origin": blog})
+        is_eq((r.status, (r.json() or {}).get("likes")), (200, 1), "blog's comment through blog")
+        page = d.get("/privacy?lang=en", headers={"Referer": blog + "/p"}).body.decode()
+        ok("blog.example.nl" in page and "mailto:privacy@blog.example.nl" in page and
+           "A like" in page, "the privacy page of blog (by the Referer)")
+        page = d.get("/privacy?lang=en&site=notes").body.decode()
+        ok("notes.example.nl" in page and "A like" not in page, "and of notes (?site=)")
+        page = d.get("/api/v1/comments?thread=/p&format=html&site=notes").body.decode()
+        ok("Op notes." in page and "Op blog." not in page and
+           '<input type="hidden" name="site" value="notes">' in page,
+           "the thread as HTML is notes' and its form names notes")
+        r = d.get("/api/v1/comments?thread=/p&format=html&site=notes")
+        ok("frame-ancestors 'self' " + notes in (r.header("content-security-policy") or "") and
+           blog not in (r.header("content-security-policy") or ""),
+           "only notes may frame it", r.header("content-security-policy"))
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Daemon(config={"site_origins": "https://blog.example.nl",
                        "public_url": "https://comments.example.nl",
@@ -514,6 +568,7 @@ def main():
     test_likes_limits()
     test_feed_without_urls()
     test_privacy_page()
+    test_two_sites()
     done()
 
 

@@ -106,7 +106,8 @@ def demo(d, origin):
                headers={"Content-Type": "application/x-www-form-urlencoded"})
     loc = r.header("location") or ""
     ok(r.status == 303 and re.fullmatch(r"comments\?thread=%s&format=html&lang=nl&frame=1&"
-                                        r"comment=(\d+)#comment-\1" % re.escape(T), loc),
+                                        r"site=default&comment=(\d+)#comment-\1" % re.escape(T),
+                                        loc),
        "a post from the frame returns 303 to the new comment", (r.status, loc))
 
 

@@ -144,7 +144,7 @@ static void test_names(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		memset(token, 'x', sizeof(token));
-		int r = admin_token_create(conn, keys, cases[i].name, token);
+		int r = admin_token_create(conn, keys, cases[i].name, NULL, 0, token);
 		is_int(r, cases[i].want, "name rules: %s", cases[i].what);
 		if (r == 0)
 			ok(strlen(token) == KEYS_TOKEN_CHARS - 1, "  and a token is handed out");
@@ -152,10 +152,10 @@ static void test_names(void)
 	/* Length: 64 bytes is the limit. */
 	memset(name, 'n', 64);
 	name[64] = '\0';
-	is_int(admin_token_create(conn, keys, name, token), 0, "a 64-character name");
+	is_int(admin_token_create(conn, keys, name, NULL, 0, token), 0, "a 64-character name");
 	name[64] = 'n';
 	name[65] = '\0';
-	is_int(admin_token_create(conn, keys, name, token), ADMIN_INVALID,
+	is_int(admin_token_create(conn, keys, name, NULL, 0, token), ADMIN_INVALID,
 	       "a 65-character name is refused");
 	is_int(count_sql("SELECT count(*) FROM admin_tokens", NULL), 4,
 	       "only the valid names were stored");
@@ -168,17 +168,18 @@ static void test_tokens(void)
 {
 	char t_alice[KEYS_TOKEN_CHARS], t_bob[KEYS_TOKEN_CHARS], t_again[KEYS_TOKEN_CHARS];
 	char name[ADMIN_NAME_MAX + 1], bad[KEYS_TOKEN_CHARS + 8];
+	char *scope = NULL;
 	json_t *list = NULL;
 
-	is_int(admin_token_create(conn, keys, "alice", t_alice), 0, "create alice");
+	is_int(admin_token_create(conn, keys, "alice", NULL, 0, t_alice), 0, "create alice");
 	is_int(strlen(t_alice), KEYS_TOKEN_CHARS - 1, "the token has 43 characters");
 	is_int(KEYS_TOKEN_CHARS - 1, 43, "(KEYS_TOKEN_CHARS - 1 is 43)");
 	ok(is_base64url(t_alice), "the token is base64url without padding (%s)", t_alice);
-	is_int(admin_token_create(conn, keys, "bob", t_bob), 0, "create bob");
+	is_int(admin_token_create(conn, keys, "bob", NULL, 0, t_bob), 0, "create bob");
 	ok(strcmp(t_alice, t_bob) != 0, "two tokens differ");
 
 	memset(t_again, 'x', sizeof(t_again));
-	is_int(admin_token_create(conn, keys, "alice", t_again), ADMIN_EXISTS,
+	is_int(admin_token_create(conn, keys, "alice", NULL, 0, t_again), ADMIN_EXISTS,
 	       "a second alice is ADMIN_EXISTS");
 	ok(all_zero(t_again, sizeof(t_again)), "and its token buffer is wiped");
 	is_int(count_sql("SELECT count(*) FROM admin_tokens WHERE name = 'alice'", NULL), 1,
@@ -205,8 +206,9 @@ static void test_tokens(void)
 	is_int(count_sql("SELECT last_used FROM admin_tokens WHERE name = 'alice'", NULL), -3,
 	       "alice's last_used starts NULL");
 	memset(name, 0, sizeof(name));
-	is_int(admin_token_verify(conn, keys, t_alice, name), 0, "alice's token verifies");
+	is_int(admin_token_verify(conn, keys, t_alice, name, &scope), 0, "alice's token verifies");
 	is_str(name, "alice", "as alice");
+	ok(scope == NULL, "a token made without sites has every site in scope");
 	{
 		int64_t used =
 		    count_sql("SELECT last_used FROM admin_tokens WHERE name = 'alice'", NULL);
@@ -216,28 +218,28 @@ static void test_tokens(void)
 	}
 	is_int(count_sql("SELECT last_used FROM admin_tokens WHERE name = 'bob'", NULL), -3,
 	       "bob's last_used is untouched");
-	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob's token verifies");
+	is_int(admin_token_verify(conn, keys, t_bob, name, &scope), 0, "bob's token verifies");
 	is_str(name, "bob", "as bob");
 
 	snprintf(bad, sizeof(bad), "%s", t_alice);
 	bad[10] = bad[10] == 'A' ? 'B' : 'A';
-	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	is_int(admin_token_verify(conn, keys, bad, name, &scope), ADMIN_DENIED,
 	       "one character changed: denied");
 	snprintf(bad, sizeof(bad), "%.42s", t_alice);
-	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	is_int(admin_token_verify(conn, keys, bad, name, &scope), ADMIN_DENIED,
 	       "the first 42 characters: denied");
 	snprintf(bad, sizeof(bad), "%sA", t_alice);
-	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	is_int(admin_token_verify(conn, keys, bad, name, &scope), ADMIN_DENIED,
 	       "token plus one character: denied");
 	snprintf(bad, sizeof(bad), "%s%s", t_alice, "AAAAAA");
-	is_int(admin_token_verify(conn, keys, bad, name), ADMIN_DENIED,
+	is_int(admin_token_verify(conn, keys, bad, name, &scope), ADMIN_DENIED,
 	       "token plus several characters: denied");
-	is_int(admin_token_verify(conn, keys, "", name), ADMIN_DENIED, "empty: denied");
+	is_int(admin_token_verify(conn, keys, "", name, &scope), ADMIN_DENIED, "empty: denied");
 	{
 		char fresh[KEYS_TOKEN_CHARS];
 		unsigned char h[KEYS_HASH_BYTES];
 		keys_token_new(keys, fresh, h);
-		is_int(admin_token_verify(conn, keys, fresh, name), ADMIN_DENIED,
+		is_int(admin_token_verify(conn, keys, fresh, name, &scope), ADMIN_DENIED,
 		       "a well-formed token never issued: denied");
 	}
 	{
@@ -247,25 +249,26 @@ static void test_tokens(void)
 		for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 			other_master[i] = (unsigned char)(0x3c + i);
 		keys_new_from_bytes(&other, other_master);
-		is_int(admin_token_verify(conn, other, t_alice, name), ADMIN_DENIED,
+		is_int(admin_token_verify(conn, other, t_alice, name, &scope), ADMIN_DENIED,
 		       "alice's token checked with another key: denied");
 		keys_free(other);
 	}
 
 	/* Revoke. */
 	is_int(admin_token_revoke(conn, "alice"), 0, "revoke alice");
-	is_int(admin_token_verify(conn, keys, t_alice, name), ADMIN_DENIED,
+	is_int(admin_token_verify(conn, keys, t_alice, name, &scope), ADMIN_DENIED,
 	       "a revoked token is denied");
-	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob still verifies");
+	is_int(admin_token_verify(conn, keys, t_bob, name, &scope), 0, "bob still verifies");
 	is_int(admin_token_revoke(conn, "alice"), ADMIN_NOT_FOUND,
 	       "revoking alice again: ADMIN_NOT_FOUND");
 	is_int(admin_token_revoke(conn, "nobody"), ADMIN_NOT_FOUND,
 	       "revoking an unknown name: ADMIN_NOT_FOUND");
 	is_int(admin_token_revoke(conn, "nobody"), ADMIN_NOT_FOUND, "and again");
 	is_int(admin_token_revoke(conn, "Bob"), ADMIN_NOT_FOUND, "names are case-sensitive");
-	is_int(admin_token_verify(conn, keys, t_bob, name), 0, "bob was not revoked by that");
+	is_int(admin_token_verify(conn, keys, t_bob, name, &scope), 0,
+	       "bob was not revoked by that");
 	memset(t_again, 'x', sizeof(t_again));
-	is_int(admin_token_create(conn, keys, "alice", t_again), ADMIN_EXISTS,
+	is_int(admin_token_create(conn, keys, "alice", NULL, 0, t_again), ADMIN_EXISTS,
 	       "a revoked name stays taken");
 
 	/* List. */
@@ -282,7 +285,8 @@ static void test_tokens(void)
 
 		json_array_foreach(list, i, e)
 		{
-			if (json_is_object(e) && json_object_size(e) == 5 &&
+			if (json_is_object(e) && json_object_size(e) == 6 &&
+			    json_is_null(json_object_get(e, "sites")) &&
 			    json_is_string(json_object_get(e, "name")) &&
 			    json_is_null(json_object_get(e, "display_name")) &&
 			    json_is_string(json_object_get(e, "created")) &&
@@ -296,7 +300,7 @@ static void test_tokens(void)
 				created_ok++;
 		}
 		is_int(shape_ok, 6,
-		       "each entry is {name, display_name, created, revoked, last_used}");
+		       "each entry is {name, display_name, sites, created, revoked, last_used}");
 		is_int(order_ok, 6, "in creation order");
 		is_int(created_ok, 6, "created is an RFC 3339 time of now");
 		json_t *a = json_array_get(list, 4), *b = json_array_get(list, 5),
@@ -333,7 +337,7 @@ static void audit_add(const char *actor, const char *action, int64_t comment, co
 		      bool reversal, int64_t *id)
 {
 	store_begin(conn);
-	if (audit_write(conn, actor, action, comment, detail, reversal) == 0) {
+	if (audit_write(conn, "default", actor, action, comment, detail, reversal) == 0) {
 		*id = sqlite3_last_insert_rowid(store_db(conn));
 		store_commit(conn);
 	} else {
@@ -352,7 +356,7 @@ static void test_audit(void)
 	json_t *out = NULL, *entries;
 	int64_t ids[5], total;
 
-	is_int(audit_list(conn, 10, 0, &out), 0, "audit_list on an empty log");
+	is_int(audit_list(conn, NULL, 10, 0, &out), 0, "audit_list on an empty log");
 	entries = json_object_get(out, "entries");
 	ok(json_is_array(entries) && json_array_size(entries) == 0, "{\"entries\": []}");
 	json_decref(out);
@@ -365,7 +369,7 @@ static void test_audit(void)
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1] && ids[3] > ids[2] && ids[4] > ids[3],
 	   "five audit rows written");
 
-	is_int(audit_list(conn, 100, 0, &out), 0, "audit_list");
+	is_int(audit_list(conn, NULL, 100, 0, &out), 0, "audit_list");
 	ok(json_is_object(out) && json_object_size(out) == 1, "{\"entries\"} only");
 	entries = json_object_get(out, "entries");
 	is_int(json_array_size(entries), 5, "five entries");
@@ -383,8 +387,9 @@ static void test_audit(void)
 		ok(json_is_false(json_object_get(e, "reversal")), "reversal false (a JSON bool)");
 		ok(is_recent_time(json_string_value(json_object_get(e, "at"))),
 		   "at is an RFC 3339 time of now");
-		is_int(json_object_size(e), 7,
-		       "seven members: id, at, actor, action, comment, detail, reversal");
+		is_int(json_object_size(e), 8,
+		       "eight members: id, at, actor, action, comment, detail, reversal, site");
+		is_str(json_string_value(json_object_get(e, "site")), "default", "site");
 		e = json_array_get(entries, 3);
 		ok(json_is_true(json_object_get(e, "reversal")),
 		   "the reversal flag comes back true");
@@ -401,27 +406,27 @@ static void test_audit(void)
 	json_decref(out);
 
 	/* limit and the before cursor. */
-	audit_list(conn, 2, 0, &out);
+	audit_list(conn, NULL, 2, 0, &out);
 	entries = json_object_get(out, "entries");
 	ok(json_array_size(entries) == 2 && entry_id(entries, 0) == ids[4] &&
 	       entry_id(entries, 1) == ids[3],
 	   "limit 2: the two newest");
 	json_decref(out);
-	audit_list(conn, 2, ids[3], &out);
+	audit_list(conn, NULL, 2, ids[3], &out);
 	entries = json_object_get(out, "entries");
 	ok(json_array_size(entries) == 2 && entry_id(entries, 0) == ids[2] &&
 	       entry_id(entries, 1) == ids[1],
 	   "before the 4th: the 3rd and 2nd");
 	json_decref(out);
-	audit_list(conn, 10, ids[1], &out);
+	audit_list(conn, NULL, 10, ids[1], &out);
 	entries = json_object_get(out, "entries");
 	ok(json_array_size(entries) == 1 && entry_id(entries, 0) == ids[0],
 	   "before the 2nd: only the 1st");
 	json_decref(out);
-	audit_list(conn, 10, ids[0], &out);
+	audit_list(conn, NULL, 10, ids[0], &out);
 	is_int(json_array_size(json_object_get(out, "entries")), 0, "before the 1st: nothing");
 	json_decref(out);
-	audit_list(conn, 1, 0, &out);
+	audit_list(conn, NULL, 1, 0, &out);
 	entries = json_object_get(out, "entries");
 	ok(json_array_size(entries) == 1 && entry_id(entries, 0) == ids[4], "limit 1: the newest");
 	json_decref(out);
@@ -431,7 +436,7 @@ static void test_audit(void)
 	for (int i = 0; i < 250; i++) {
 		char detail[32];
 		snprintf(detail, sizeof(detail), "row %d", i);
-		audit_write(conn, "bulk", "spam", 1000 + i, detail, i % 7 == 0);
+		audit_write(conn, "default", "bulk", "spam", 1000 + i, detail, i % 7 == 0);
 	}
 	store_commit(conn);
 	total = count_sql("SELECT count(*) FROM audit", NULL);
@@ -441,7 +446,7 @@ static void test_audit(void)
 		bool ordered = true;
 		int pages = 0;
 		for (;;) {
-			audit_list(conn, 40, before, &out);
+			audit_list(conn, NULL, 40, before, &out);
 			entries = json_object_get(out, "entries");
 			size_t n = json_array_size(entries);
 			for (size_t i = 0; i < n; i++) {
@@ -461,7 +466,7 @@ static void test_audit(void)
 		ok(ordered, "in strictly descending id order");
 		is_int(pages, 7, "in seven pages");
 	}
-	audit_list(conn, 1000, 0, &out);
+	audit_list(conn, NULL, 1000, 0, &out);
 	is_int(json_array_size(json_object_get(out, "entries")), total,
 	       "limit 1000 returns the whole (smaller) log");
 	{
@@ -479,11 +484,94 @@ static void test_audit(void)
 
 	/* Inside the caller's transaction: a rollback drops the row. */
 	store_begin(conn);
-	is_int(audit_write(conn, "dave", "delete", 5, "x", false), 0,
+	is_int(audit_write(conn, "default", "dave", "delete", 5, "x", false), 0,
 	       "audit_write in a transaction");
 	store_rollback(conn);
 	is_int(count_sql("SELECT count(*) FROM audit WHERE actor = 'dave'", NULL), 0,
 	       "rolled back with it");
+}
+
+static void test_token_sites(void)
+{
+	static const char *const two[] = {"blog", "notes"};
+	static const char *const bad_id[] = {"blog", "Not An Id"};
+	const char *many[ADMIN_SITES_MAX + 1];
+	char token[KEYS_TOKEN_CHARS], other[KEYS_TOKEN_CHARS], name[ADMIN_NAME_MAX + 1];
+	char *scope = NULL;
+	json_t *list = NULL, *row;
+	int64_t id;
+
+	is_int(admin_token_create(conn, keys, "carol", two, 2, token), 0, "a token for two sites");
+	is_int(admin_token_verify(conn, keys, token, name, &scope), 0, "verifies");
+	is_str(scope, "[\"blog\",\"notes\"]", "its scope names its two sites");
+	ok(admin_scope_has(scope, "blog") && admin_scope_has(scope, "notes"), "both are in scope");
+	ok(!admin_scope_has(scope, "other") && !admin_scope_has(scope, "blo"),
+	   "another site is not");
+	ok(admin_scope_has(NULL, "anything"), "the NULL scope has every site");
+	{
+		char one[CONFIG_SITE_ID_MAX + 1] = "";
+		ok(!admin_scope_one(scope, one), "two sites are not one");
+		ok(!admin_scope_one(NULL, one), "nor is every site");
+		ok(admin_scope_one("[\"notes\"]", one) && strcmp(one, "notes") == 0,
+		   "admin_scope_one names the one site");
+	}
+	free(scope);
+	scope = admin_scope_of("blog");
+	is_str(scope, "[\"blog\"]", "admin_scope_of");
+	free(scope);
+	scope = NULL;
+	is_int(admin_token_create(conn, keys, "dan", two, 1, other), 0, "a token for one site");
+	is_int(admin_token_verify(conn, keys, other, name, &scope), 0, "verifies");
+	is_str(scope, "[\"blog\"]", "with one site");
+	free(scope);
+	scope = NULL;
+	is_int(admin_token_create(conn, keys, "erin", bad_id, 2, other), ADMIN_INVALID,
+	       "a malformed site id is refused");
+	for (size_t i = 0; i <= ADMIN_SITES_MAX; i++)
+		many[i] = "s";
+	is_int(admin_token_create(conn, keys, "erin", many, ADMIN_SITES_MAX + 1, other),
+	       ADMIN_INVALID, "more than %d sites are refused", ADMIN_SITES_MAX);
+	is_int(count_sql("SELECT count(*) FROM admin_tokens WHERE name = ?1", "erin"), 0,
+	       "and nothing is stored for them");
+	is_int(admin_token_list(conn, &list), 0, "list");
+	row = NULL;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *r = json_array_get(list, i);
+		if (strcmp(json_string_value(json_object_get(r, "name")), "carol") == 0)
+			row = r;
+		if (strcmp(json_string_value(json_object_get(r, "name")), "bob") == 0)
+			ok(json_is_null(json_object_get(r, "sites")),
+			   "bob's sites are null (every)");
+	}
+	ok(row && json_array_size(json_object_get(row, "sites")) == 2, "carol's two sites listed");
+	json_decref(list);
+
+	/* The audit log by scope: a row about no one site only for every site. */
+	store_begin(conn);
+	audit_write(conn, "blog", "carol", "approve", 501, NULL, false);
+	id = sqlite3_last_insert_rowid(store_db(conn));
+	audit_write(conn, "notes", "carol", "spam", 502, NULL, false);
+	audit_write(conn, "other", "zed", "spam", 503, NULL, false);
+	audit_write(conn, NULL, "zed", "privacy-erase", 0, NULL, false);
+	store_commit(conn);
+	{
+		json_t *out = NULL, *e;
+		audit_list(conn, "[\"blog\"]", 10, id + 4, &out);
+		e = json_object_get(out, "entries");
+		is_int(json_array_size(e), 1, "the blog scope sees one of the four rows");
+		is_str(json_string_value(json_object_get(json_array_get(e, 0), "site")), "blog",
+		       "its own, with its site");
+		json_decref(out);
+		audit_list(conn, "[\"blog\",\"notes\"]", 10, id + 4, &out);
+		is_int(json_array_size(json_object_get(out, "entries")), 2, "two sites see two");
+		json_decref(out);
+		audit_list(conn, NULL, 10, id + 4, &out);
+		e = json_object_get(out, "entries");
+		is_int(entry_id(e, 3), id, "every site sees all four (the 4th is the first)");
+		ok(json_is_null(json_object_get(json_array_get(e, 0), "site")),
+		   "the row about no one site has a null site");
+		json_decref(out);
+	}
 }
 
 static void test_display_names(void)
@@ -493,8 +581,8 @@ static void test_display_names(void)
 	struct names *set = NULL;
 	const char *m = NULL;
 
-	is_int(admin_token_create(conn, keys, "sjef", token), 0, "create sjef");
-	is_int(admin_token_create(conn, keys, "gast", token), 0, "create gast");
+	is_int(admin_token_create(conn, keys, "sjef", NULL, 0, token), 0, "create sjef");
+	is_int(admin_token_create(conn, keys, "gast", NULL, 0, token), 0, "create gast");
 	is_int(admin_token_display_name(conn, "sjef", display), 0, "no display name yet");
 	is_str(display, "", "  empty");
 	is_int(admin_token_set_display_name(conn, "sjef", "  Sjef\xe2\x80\x8b Kerkhofs "), 0,
@@ -524,7 +612,7 @@ static void test_display_names(void)
 	is_str(display, "Sjef Kerkhofs", "  Sjef Kerkhofs");
 
 	is_int(admin_token_set_display_name(conn, "gast", "Redactie"), 0, "gast is Redactie");
-	is_int(admin_display_names(conn, &set), 0, "admin_display_names");
+	is_int(admin_display_names(conn, NULL, &set), 0, "admin_display_names");
 	is_int((int)names_count(set), 2, "  two names");
 	is_int(names_match(set, "SJEF KERKHOFS", &m), 1, "  a poster's Sjef Kerkhofs matches");
 	names_free(set);
@@ -532,7 +620,7 @@ static void test_display_names(void)
 	is_int(admin_token_set_display_name(conn, "gast", "Other"), ADMIN_NOT_FOUND,
 	       "a revoked token's name cannot change");
 	is_int(admin_token_display_name(conn, "gast", display), 0, "nor is it read");
-	is_int(admin_display_names(conn, &set), 0, "admin_display_names again");
+	is_int(admin_display_names(conn, NULL, &set), 0, "admin_display_names again");
 	is_int((int)names_count(set), 1, "  a revoked token's name is no longer protected");
 	is_int(names_match(set, "Redactie", &m), 0, "  Redactie is free");
 	names_free(set);
@@ -577,6 +665,7 @@ int main(void)
 	test_tokens();
 	test_audit();
 	test_display_names();
+	test_token_sites();
 
 	store_release(st, conn);
 	store_free(st);

@@ -403,31 +403,39 @@ static void test_site_keys(void)
 	char key[AKISMET_KEY_CHARS], key2[AKISMET_KEY_CHARS], upper[AKISMET_KEY_CHARS];
 	int64_t id = 0, id2 = 0, got = 0, now = (int64_t)time(NULL);
 	json_t *list = NULL, *usage = NULL, *sites = NULL;
+	char key_site[CONFIG_SITE_ID_MAX + 1] = "";
 	char *s;
 
-	is_int(akismet_key_create(conn, keys, "ftp://x.example", key, &id), AKISMET_BAD_BLOG,
-	       "an ftp blog is refused");
-	is_int(akismet_key_create(conn, keys, "https://a b.example/", key, &id), AKISMET_BAD_BLOG,
-	       "a blog with a space is refused");
-	is_int(akismet_key_create(conn, keys, "", key, &id), AKISMET_BAD_BLOG, "an empty blog");
-	is_int(akismet_key_create(conn, keys, "https://blog.example.org/", key, &id), 0,
+	is_int(akismet_key_create(conn, keys, "default", "ftp://x.example", key, &id),
+	       AKISMET_BAD_BLOG, "an ftp blog is refused");
+	is_int(akismet_key_create(conn, keys, "default", "https://a b.example/", key, &id),
+	       AKISMET_BAD_BLOG, "a blog with a space is refused");
+	is_int(akismet_key_create(conn, keys, "default", "", key, &id), AKISMET_BAD_BLOG,
+	       "an empty blog");
+	is_int(akismet_key_create(conn, keys, "Bad Site", "https://x.example/", key, &id),
+	       AKISMET_BAD_SITE, "a malformed site id is refused");
+	is_int(akismet_key_create(conn, keys, "default", "https://blog.example.org/", key, &id), 0,
 	       "create a key");
 	ok(strlen(key) == AKISMET_KEY_HEX && strspn(key, "0123456789abcdef") == AKISMET_KEY_HEX,
 	   "the key is 12 lowercase hex digits");
-	is_int(akismet_key_create(conn, keys, "https://other.example/", key2, &id2), 0,
+	is_int(akismet_key_create(conn, keys, "notes", "https://other.example/", key2, &id2), 0,
 	       "a second key");
 	ok(strcmp(key, key2) != 0 && id2 > id, "keys and ids differ");
 
-	is_int(akismet_key_verify(conn, keys, key, &got), 0, "the key verifies");
+	is_int(akismet_key_verify(conn, keys, key, &got, key_site), 0, "the key verifies");
 	is_int(got, id, "with its id");
+	is_str(key_site, "default", "and its site");
+	is_int(akismet_key_verify(conn, keys, key2, &got, key_site), 0, "the second key verifies");
+	is_str(key_site, "notes", "as the other site's key");
 	for (size_t i = 0; i < sizeof(upper); i++)
 		upper[i] = (key[i] >= 'a' && key[i] <= 'f') ? (char)(key[i] - 32) : key[i];
-	is_int(akismet_key_verify(conn, keys, upper, &got), 0, "upper case verifies too");
-	is_int(akismet_key_verify(conn, keys, "000000000000", &got), AKISMET_DENIED,
+	is_int(akismet_key_verify(conn, keys, upper, &got, key_site), 0, "upper case verifies too");
+	is_int(akismet_key_verify(conn, keys, "000000000000", &got, key_site), AKISMET_DENIED,
 	       "an unknown key is denied");
-	is_int(akismet_key_verify(conn, keys, "short", &got), AKISMET_DENIED,
+	is_int(akismet_key_verify(conn, keys, "short", &got, key_site), AKISMET_DENIED,
 	       "a malformed key is denied");
-	is_int(akismet_key_verify(conn, keys, "", &got), AKISMET_DENIED, "an empty key is denied");
+	is_int(akismet_key_verify(conn, keys, "", &got, key_site), AKISMET_DENIED,
+	       "an empty key is denied");
 	is_int(count_sql("SELECT count(*) FROM akismet_keys WHERE length(hash) = 32"), 2,
 	       "two hashes stored");
 	{
@@ -513,15 +521,18 @@ static void test_site_keys(void)
 	       "and this month's calls");
 	ok(json_is_string(json_object_get(json_array_get(list, 0), "last_used")),
 	   "and when it was last used");
+	is_str(json_string_value(json_object_get(json_array_get(list, 1), "site")), "notes",
+	       "and its site");
 	json_decref(list);
 
 	is_int(akismet_key_revoke(conn, keys, key2), 0, "revoke by key text");
-	is_int(akismet_key_verify(conn, keys, key2, &got), AKISMET_DENIED,
+	is_int(akismet_key_verify(conn, keys, key2, &got, key_site), AKISMET_DENIED,
 	       "a revoked key is denied");
 	is_int(akismet_key_revoke(conn, keys, key2), AKISMET_NOT_FOUND, "revoking twice");
 	is_int(akismet_key_revoke(conn, keys, "nonsense"), AKISMET_NOT_FOUND, "revoke nonsense");
 	is_int(akismet_key_revoke_id(conn, id), 0, "revoke by id");
-	is_int(akismet_key_verify(conn, keys, key, &got), AKISMET_DENIED, "denied after revoke");
+	is_int(akismet_key_verify(conn, keys, key, &got, key_site), AKISMET_DENIED,
+	       "denied after revoke");
 	is_int(akismet_key_revoke_id(conn, 424242), AKISMET_NOT_FOUND, "revoke an unknown id");
 	akismet_key_list(conn, now, &list);
 	ok(json_is_string(json_object_get(json_array_get(list, 1), "revoked")),

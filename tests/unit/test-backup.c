@@ -71,18 +71,26 @@ static int exec(sqlite3 *db, const char *sql)
 }
 
 /* Adds n published top-level comments to thread 1 (created if needed). */
-static int add_comments(sqlite3 *db, int n)
+/* n comments in thread 1; old: the database predates sites (0009). */
+static int add_comments_to(sqlite3 *db, int n, bool old)
 {
 	static const char sql[] =
 	    "INSERT INTO comments (thread_id, root_id, depth, created, status, author, text, "
 	    "html, avatar) VALUES (1, 0, 1, 1700000000, 'published', 'A', 'hello', "
 	    "'<p>hello</p>', 'x')";
-	int rc = exec(db, "INSERT OR IGNORE INTO threads (id, path, created) VALUES "
-			  "(1, '/t', 1700000000)");
+	int rc = exec(db, old ? "INSERT OR IGNORE INTO threads (id, path, created) VALUES "
+				"(1, '/t', 1700000000)"
+			      : "INSERT OR IGNORE INTO threads (id, site, path, created) VALUES "
+				"(1, 'default', '/t', 1700000000)");
 
 	for (int i = 0; i < n && rc == SQLITE_OK; i++)
 		rc = exec(db, sql);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int add_comments(sqlite3 *db, int n)
+{
+	return add_comments_to(db, n, false);
 }
 
 /* Counts the directory's entries whose name starts with prefix. */
@@ -286,7 +294,7 @@ static void test_failed_migration(void)
 		return;
 	}
 	ok(exec(db, (const char *)schema_files[0].data) == SQLITE_OK &&
-	       exec(db, "PRAGMA user_version=1") == SQLITE_OK && add_comments(db, 1) == 0,
+	       exec(db, "PRAGMA user_version=1") == SQLITE_OK && add_comments_to(db, 1, true) == 0,
 	   "a version 1 database with one comment");
 	/* ... that already has a table a later migration creates (the newest
 	 * one that creates a table), so that migration fails after the earlier

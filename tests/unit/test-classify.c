@@ -585,7 +585,7 @@ static void test_features_prune(void)
 	empty = snapshot(conn);
 
 	store_begin(conn);
-	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	is_int(classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 					 CLASSIFY_LABEL_SPAM),
 	       0, "learn_features");
 	from_features = snapshot(conn);
@@ -605,36 +605,36 @@ static void test_features_prune(void)
 
 	/* Idempotence and malformed blobs. */
 	store_begin(conn);
-	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 				  CLASSIFY_LABEL_SPAM);
-	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	is_int(classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 					 CLASSIFY_LABEL_SPAM),
 	       CLASSIFY_ALREADY, "the same key and label again: CLASSIFY_ALREADY");
 	is_int(classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM), CLASSIFY_ALREADY,
 	       "and so is learning the input under that key");
 	copy = calloc(1, res.features_len + 16);
 	memcpy(copy, res.features, res.features_len);
-	is_int(classifier_learn_features(c, conn, "comment:2", copy, 7, CLASSIFY_LABEL_SPAM), 1,
-	       "a 7-byte blob: 1");
-	is_int(classifier_learn_features(c, conn, "comment:2", copy, res.features_len - 1,
+	is_int(classifier_learn_features(c, conn, "comment:2", NULL, copy, 7, CLASSIFY_LABEL_SPAM),
+	       1, "a 7-byte blob: 1");
+	is_int(classifier_learn_features(c, conn, "comment:2", NULL, copy, res.features_len - 1,
 					 CLASSIFY_LABEL_SPAM),
 	       1, "one byte short: 1");
-	is_int(classifier_learn_features(c, conn, "comment:2", copy, res.features_len + 1,
+	is_int(classifier_learn_features(c, conn, "comment:2", NULL, copy, res.features_len + 1,
 					 CLASSIFY_LABEL_HAM),
 	       1, "one byte long: 1");
-	is_int(classifier_learn_features(c, conn, "comment:1", copy, res.features_len + 3,
+	is_int(classifier_learn_features(c, conn, "comment:1", NULL, copy, res.features_len + 3,
 					 CLASSIFY_LABEL_HAM),
 	       1, "a malformed relabel: 1");
 	s = snapshot(conn);
 	is_str(s, from_features, "malformed blobs change nothing");
 	free(s);
-	is_int(classifier_learn_features(c, NULL, "comment:2", copy, res.features_len,
+	is_int(classifier_learn_features(c, NULL, "comment:2", NULL, copy, res.features_len,
 					 CLASSIFY_LABEL_SPAM),
 	       1, "without a connection: 1");
 	free(copy);
 
 	/* Relabelling unlearns first. */
-	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	is_int(classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 					 CLASSIFY_LABEL_HAM),
 	       0, "relabel as ham");
 	classifier_counts(c, conn, &ns, &nh);
@@ -643,7 +643,7 @@ static void test_features_prune(void)
 	from_input = snapshot(conn);
 	store_rollback(conn);
 	store_begin(conn);
-	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 				  CLASSIFY_LABEL_HAM);
 	s = snapshot(conn);
 	is_str(from_input, s, "spam then ham = ham alone");
@@ -652,10 +652,10 @@ static void test_features_prune(void)
 	store_rollback(conn);
 	store_begin(conn);
 	classifier_learn(c, conn, "comment:1", &in, CLASSIFY_LABEL_SPAM);
-	is_int(classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	is_int(classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 					 CLASSIFY_LABEL_HAM),
 	       0, "relabel an input-learned message from features");
-	classifier_learn_features(c, conn, "comment:1", res.features, res.features_len,
+	classifier_learn_features(c, conn, "comment:1", NULL, res.features, res.features_len,
 				  CLASSIFY_LABEL_SPAM);
 	s = snapshot(conn);
 	is_str(s, from_features, "input spam, features ham, features spam = spam once");
@@ -902,7 +902,7 @@ static void test_starter_layering(void)
 	is_int(classifier_configure(c, &s), 0, "starter_model = off at a reload");
 	in = input("bonus");
 	classifier_score(c, NULL, &in, &res);
-	ok(res.score == 0.5 && res.model == CLASSIFY_MODEL_NONE,
+	ok(res.bayes == 0.5 && res.model == CLASSIFY_MODEL_NONE,
 	   "without the starter a token only it knew has no evidence");
 	classify_result_clear(&res);
 	classifier_starter_info(c, &info);
@@ -950,6 +950,402 @@ static void test_cold_start_rule(void)
 	is_int(decide(false, true, CLASSIFY_UNSURE), COMMENT_PENDING, "and doubt is held");
 }
 
+/* The other sites as a prior under a site's own counts (the maths). */
+static void test_sites_maths(void)
+{
+	struct classify_settings s;
+	struct classify_counts k = {.ob = 30, .og = 2, .onspam = 100, .onham = 100};
+	double x, p, f;
+
+	classify_settings_default(&s);
+	x = classify_token_prob(&s, 30, 2, 100, 100);
+	NEAR(classify_token_prob_layered(&s, &k), x, "a token only the other sites know: their f");
+	/* the site's own 500 / 500 learned, the token in 0 spam and 40 ham */
+	k.b = 0;
+	k.g = 40;
+	k.nspam = 500;
+	k.nham = 500;
+	f = (s.shared_strength * x + 40 * 0.0) / (s.shared_strength + 40);
+	NEAR(classify_token_prob_layered(&s, &k), f,
+	     "the site's own occurrences update the others' f, worth shared_strength of them");
+	ok(x > 0.9 && f < 0.5, "so the site's moderators decide (%g -> %g)", x, f);
+	k.g = 2;
+	f = (s.shared_strength * x + 2 * 0.0) / (s.shared_strength + 2);
+	NEAR(classify_token_prob_layered(&s, &k), f, "a few own occurrences");
+	ok(f > 0.5, "do not yet outweigh the others (%g)", f);
+	/* unequal class totals: p is the ratio of the site's own rates */
+	k.b = 3;
+	k.g = 1;
+	k.nspam = 30;
+	k.nham = 10;
+	p = (3.0 / 30) / (3.0 / 30 + 1.0 / 10);
+	f = (s.shared_strength * x + 4 * p) / (s.shared_strength + 4);
+	NEAR(classify_token_prob_layered(&s, &k), f, "p from the site's own rates");
+	s.shared_strength = 0;
+	NEAR(classify_token_prob_layered(&s, &k), p, "shared_strength 0: the site's own p alone");
+	/* the starter under the other sites: x is their f over it */
+	classify_settings_default(&s);
+	k = (struct classify_counts){.sb = 10,
+				     .sg = 0,
+				     .snspam = 100,
+				     .snham = 100,
+				     .ob = 0,
+				     .og = 5,
+				     .onspam = 50,
+				     .onham = 50};
+	{
+		struct classify_counts o = {.b = 0,
+					    .g = 5,
+					    .nspam = 50,
+					    .nham = 50,
+					    .sb = 10,
+					    .sg = 0,
+					    .snspam = 100,
+					    .snham = 100};
+		NEAR(classify_token_prob_layered(&s, &k), classify_token_prob_layered(&s, &o),
+		     "the others' f includes the starter beneath them");
+	}
+	k.ob = k.og = 0;
+	k.b = 2;
+	k.nspam = k.nham = 10;
+	{
+		struct classify_counts o = k;
+		o.ob = o.og = o.onspam = o.onham = 0;
+		NEAR(classify_token_prob_layered(&s, &k), classify_token_prob_layered(&s, &o),
+		     "a token the others do not know: the site over the starter, as before sites");
+	}
+}
+
+static double site_score(struct classifier *c, struct store_conn *conn, const char *site,
+			 const char *text)
+{
+	struct classify_input in = input(text);
+	double s = -1;
+
+	in.site = site;
+	if (classifier_score_only(c, conn, &in, &s) != 0)
+		return -1;
+	return s;
+}
+
+/* n messages "<words> <i>" of label, learned for site with keys
+ * "<prefix>:<i>". */
+static int learn_site(struct classifier *c, struct store_conn *conn, const char *site,
+		      const char *prefix, const char *words, bool spam, unsigned n)
+{
+	char text[128], key[64];
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		struct classify_input in;
+
+		snprintf(text, sizeof(text), "%s %u", words, i);
+		in = input(text);
+		in.site = site;
+		snprintf(key, sizeof(key), "%s:%u", prefix, i);
+		r = classifier_learn(c, conn, key, &in,
+				     spam ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+	}
+	return r;
+}
+
+/* One shared model, each site's own learning on top: a small site gains
+ * from a big one's decisions, and its own moderators decide for it. */
+static void test_sites_layering(void)
+{
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL;
+	struct classify_learned l;
+	struct classify_settings set;
+	double big, small, small2, plain;
+	struct classify_result res;
+	struct classify_input in;
+
+	snprintf(path, sizeof(path), "%s/sites.db", dir);
+	if (store_new(&st, path, 1) != 0) {
+		ok(0, "a store");
+		return;
+	}
+	conn = store_acquire(st);
+	classify_settings_default(&set);
+	set.starter = false;
+	classifier_new(&c, &set);
+
+	/* The big blog: "recipe" comments are spam there. */
+	store_begin(conn);
+	is_int(learn_site(c, conn, "big", "b-s", "recipe cheap offer", true, 60), 0,
+	       "big learns spam");
+	is_int(learn_site(c, conn, "big", "b-h", "article nice post", false, 60), 0,
+	       "big learns ham");
+	store_commit(conn);
+	is_int(sql_int(conn, "SELECT nspam FROM classifier_site_state WHERE site = 'big'", 0), 60,
+	       "big's own counts are kept");
+	is_int(sql_int(conn, "SELECT count(*) FROM classifier_learned WHERE site = 'big'", 0), 120,
+	       "the ledger names the site");
+	big = site_score(c, conn, "big", "recipe cheap offer");
+	plain = site_score(c, conn, NULL, "recipe cheap offer");
+	ok(big > 0.9, "big calls recipes spam (%g)", big);
+	NEAR(big, plain, "a site that learned everything scores as the shared model alone");
+	small = site_score(c, conn, "small", "recipe cheap offer");
+	ok(small > 0.9, "a small blog that learned nothing gains from big's decisions (%g)", small);
+	is_int(classifier_learned(c, conn, "small", &l), 0, "classifier_learned");
+	ok(l.own_spam == 0 && l.own_ham == 0 && l.learned_spam == 60 && l.learned_ham == 60,
+	   "small: nothing of its own; its cold start counts every site's learning");
+	in = input("recipe cheap offer");
+	in.site = "small";
+	classifier_score(c, conn, &in, &res);
+	ok(strstr(res.tokens_json, "\"shared_spam\"") != NULL,
+	   "the reasons show the other sites' counts");
+	ok(!res.cold_start, "the shared learning ends a new site's cold start");
+	classify_result_clear(&res);
+
+	/* small's moderators: recipes are welcome on a cooking blog. */
+	store_begin(conn);
+	is_int(learn_site(c, conn, "small", "s-h", "recipe nice post", false, 80), 0,
+	       "small learns ham");
+	is_int(learn_site(c, conn, "small", "s-s", "casino jackpot", true, 80), 0,
+	       "and its own spam");
+	store_commit(conn);
+	small = site_score(c, conn, "small", "recipe");
+	small2 = site_score(c, conn, "big", "recipe");
+	ok(small < 0.5 && small2 > 0.9,
+	   "small's own decisions outweigh big's: recipe %g on small, %g on big", small, small2);
+	ok(site_score(c, conn, "big", "recipe cheap offer") > 0.9,
+	   "while big still calls it spam (%g)", site_score(c, conn, "big", "recipe cheap offer"));
+
+	/* Forgetting and relabelling go to the site that learned. */
+	store_begin(conn);
+	is_int(classifier_forget(c, conn, "s-h:0"), 0, "forget one of small's");
+	store_commit(conn);
+	is_int(sql_int(conn, "SELECT nham FROM classifier_site_state WHERE site = 'small'", 0), 79,
+	       "small's own count went down");
+	is_int(sql_int(conn, "SELECT nham FROM classifier_state", 0), 139,
+	       "and the shared one with it");
+	store_begin(conn);
+	learn_site(c, conn, "small", "s-h", "recipe nice post", true, 1); /* s-h:0 as spam */
+	in = input("recipe nice post 1");
+	in.site = "small";
+	is_int(classifier_learn(c, conn, "s-h:1", &in, CLASSIFY_LABEL_SPAM), 0, "relabel one");
+	store_commit(conn);
+	ok(sql_int(conn, "SELECT nspam FROM classifier_site_state WHERE site = 'small'", 0) == 82 &&
+	       sql_int(conn, "SELECT nham FROM classifier_site_state WHERE site = 'small'", 0) ==
+		   78,
+	   "a relabel moves one message between small's classes");
+	is_int(
+	    sql_int(conn,
+		    "SELECT count(*) FROM classifier_site_tokens s LEFT JOIN classifier_tokens t"
+		    " ON t.hash = s.hash WHERE t.hash IS NULL OR s.spam > t.spam OR s.ham > t.ham",
+		    0),
+	    0, "a site's own counts never exceed the shared ones");
+
+	/* In memory the same layering holds (the benchmark's). */
+	{
+		struct classifier *m = NULL;
+		classifier_new(&m, &set);
+		learn_site(m, NULL, "big", "x", "recipe cheap offer", true, 60);
+		learn_site(m, NULL, "big", "y", "article nice post", false, 60);
+		learn_site(m, NULL, "small", "z", "recipe nice post", false, 80);
+		learn_site(m, NULL, "small", "w", "casino jackpot", true, 80);
+		ok(site_score(m, NULL, "small", "recipe") < 0.5 &&
+		       site_score(m, NULL, "big", "recipe") > 0.9,
+		   "in memory: small's own decisions, big's own");
+		ok(site_score(m, NULL, "new", "recipe cheap offer") > 0.5,
+		   "a new site leans on the others (%g)",
+		   site_score(m, NULL, "new", "recipe cheap offer"));
+		classifier_free(m);
+	}
+	classifier_free(c);
+	store_release(st, conn);
+	store_free(st);
+}
+
+/* The score of text with its parts. */
+static struct classify_result result_of(struct classifier *c, struct store_conn *conn,
+					const char *text)
+{
+	struct classify_input in = input(text);
+	struct classify_result res, copy;
+
+	if (classifier_score(c, conn, &in, &res) != 0)
+		memset(&res, 0, sizeof(res));
+	copy = res;
+	copy.features = NULL;
+	copy.tokens_json = NULL;
+	classify_result_clear(&res);
+	return copy;
+}
+
+static void test_blend_scale(void)
+{
+	double prev = -1;
+	bool monotone = true;
+
+	NEAR(classify_blend_scale(0), 0, "blend scale: 0 stays 0");
+	NEAR(classify_blend_scale(1), 1, "blend scale: 1 stays 1");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_HAM), CLASSIFY_DEFAULT_HAM_CUTOFF,
+	     "the blend's ham point lands on the ham cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_SPAM), CLASSIFY_DEFAULT_SPAM_CUTOFF,
+	     "the blend's spam point lands on the spam cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_DISCARD), CLASSIFY_DEFAULT_DISCARD_CUTOFF,
+	     "the blend's discard point lands on the discard cut-off");
+	NEAR(classify_blend_scale(CLASSIFY_BLEND_HAM / 2), CLASSIFY_DEFAULT_HAM_CUTOFF / 2,
+	     "linear between the points");
+	for (int i = 0; i <= 1000; i++) {
+		double v = classify_blend_scale(i / 1000.0);
+
+		monotone = monotone && v > prev;
+		prev = v;
+	}
+	ok(monotone, "blend scale is strictly increasing");
+	NEAR(classify_blend_scale(-1), 0, "below 0 clamps");
+	NEAR(classify_blend_scale(2), 1, "above 1 clamps");
+}
+
+/* Learns n spam and n ham synthetic messages into c (memory mode), in
+ * blocks (all spam first) or interleaved. */
+static void learn_set(struct classifier *c, unsigned n, bool blocks)
+{
+	char text[256];
+
+	for (unsigned i = 0; i < 2 * n; i++) {
+		bool spam = blocks ? i < n : i % 2 == 0;
+		unsigned serial = blocks ? i % n : i / 2;
+		struct classify_input in;
+
+		rng = 1000 + 2 * serial + spam; /* the same text whatever the order */
+		make_text(text, sizeof(text), spam, serial);
+		in = input(text);
+		classifier_learn(c, NULL, NULL, &in,
+				 spam ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+	}
+}
+
+static void test_second_memory(void)
+{
+	struct classifier *a = NULL, *b = NULL, *off = NULL;
+	struct classify_settings s;
+	struct classify_result ra, rb, ro;
+	const char *probe[] = {"cheap pills casino bonus click", "interesting article thanks",
+			       "free crypto offer, reading the argument",
+			       "question about the example n17"};
+	bool same = true;
+
+	classify_settings_default(&s);
+	is_int(classifier_new(&a, &s), 0, "second opinion: a classifier");
+	is_int(classifier_new(&b, &s), 0, "and another");
+	learn_set(a, 20, true);
+	ra = result_of(a, NULL, probe[0]);
+	ok(!ra.blended && ra.score == ra.bayes,
+	   "trained on 20 of each (< min_learned): the Bayesian score alone (%g)", ra.score);
+	learn_set(a, 80, true);
+	learn_set(b, 80, false);
+	learn_set(b, 20, false);
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		ra = result_of(a, NULL, probe[i]);
+		rb = result_of(b, NULL, probe[i]);
+		same = same && ra.score == rb.score && ra.second == rb.second;
+		if (ra.score != rb.score)
+			diag("%s: %.17g vs %.17g", probe[i], ra.score, rb.score);
+	}
+	ok(same, "the same messages learned in blocks or interleaved give the same scores");
+	ra = result_of(a, NULL, probe[0]);
+	ok(ra.blended, "past min_learned of each class the second opinion counts");
+	ok(ra.second > 0.9, "it calls spammy text spam (%g)", ra.second);
+	NEAR(ra.score, classify_blend_scale(0.5 * ra.bayes + 0.5 * ra.second),
+	     "score = the blend of both, on the Bayesian scale");
+	ok(ra.verdict == CLASSIFY_SPAM || ra.verdict == CLASSIFY_DISCARD, "spam (%g)", ra.score);
+	ra = result_of(a, NULL, probe[1]);
+	ok(ra.second < 0.1 && ra.verdict == CLASSIFY_HAM, "hammy text: ham (%g, second %g)",
+	   ra.score, ra.second);
+
+	s.second_weight = 0;
+	is_int(classifier_new(&off, &s), 0, "second_weight 0 turns it off");
+	learn_set(off, 100, true);
+	ro = result_of(off, NULL, probe[0]);
+	ok(!ro.blended && ro.score == ro.bayes, "off: the Bayesian score alone");
+	s.second_weight = 1;
+	is_int(classifier_configure(off, &s), 1, "a weight of 1 is refused");
+	s.second_weight = 0.5;
+	s.second_epochs = 0;
+	is_int(classifier_configure(off, &s), 1, "0 epochs are refused");
+	classifier_free(a);
+	classifier_free(b);
+	classifier_free(off);
+}
+
+/* Learns the synthetic message serial (its text fixed by serial and label). */
+static int learn_one(struct classifier *c, struct store_conn *conn, unsigned serial, bool spam,
+		     enum classify_label label)
+{
+	char text[256], key[64];
+	struct classify_input in;
+
+	rng = 5000 + 2 * serial + spam;
+	make_text(text, sizeof(text), spam, serial);
+	in = input(text);
+	snprintf(key, sizeof(key), "msg:%u:%d", serial, spam);
+	return classifier_learn(c, conn, key, &in, label);
+}
+
+static void test_second_database(void)
+{
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL;
+	struct classify_result r0, r1;
+	const char *probe = "cheap casino offer, interesting point";
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/second.db", dir);
+	is_int(store_new(&st, path, 1), 0, "second opinion: a fresh store");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "a classifier");
+	store_begin(conn);
+	for (unsigned i = 0; i < 60 && r == 0; i++) {
+		r = learn_one(c, conn, i, true, CLASSIFY_LABEL_SPAM);
+		if (r == 0)
+			r = learn_one(c, conn, i, false, CLASSIFY_LABEL_HAM);
+	}
+	is_int(r, 0, "learn 60 of each");
+	store_commit(conn);
+	r0 = result_of(c, conn, probe);
+	ok(r0.blended, "trained from the ledger on load: the second opinion counts (%g/%g)",
+	   r0.bayes, r0.second);
+
+	/* a message learned and forgotten leaves no trace */
+	store_begin(conn);
+	is_int(learn_one(c, conn, 100, false, CLASSIFY_LABEL_SPAM), 0, "learn one more as spam");
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second != r0.second, "it changes the second opinion (%.17g)", r1.second);
+	store_begin(conn);
+	is_int(classifier_forget(c, conn, "msg:100:0"), 0, "forget it");
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second == r0.second && r1.score == r0.score,
+	   "forget is exact: the same second opinion and score (%.17g)", r1.second);
+
+	/* a reversal equals learning the other label in the first place */
+	store_begin(conn);
+	learn_one(c, conn, 101, true, CLASSIFY_LABEL_SPAM);
+	is_int(learn_one(c, conn, 101, true, CLASSIFY_LABEL_HAM), 0, "reverse spam -> ham");
+	store_commit(conn);
+	r0 = result_of(c, conn, probe);
+	store_begin(conn);
+	classifier_forget(c, conn, "msg:101:1");
+	learn_one(c, conn, 101, true, CLASSIFY_LABEL_HAM);
+	store_commit(conn);
+	r1 = result_of(c, conn, probe);
+	ok(r1.second == r0.second && r1.score == r0.score,
+	   "reversed = learned as ham directly (%.17g)", r1.second);
+	store_release(st, conn);
+	store_free(st);
+	classifier_free(c);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -965,6 +1361,11 @@ int main(void)
 	test_memory();
 	test_database();
 	test_features_prune();
+	test_sites_maths();
+	test_sites_layering();
+	test_blend_scale();
+	test_second_memory();
+	test_second_database();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);

@@ -1,5 +1,5 @@
 /* Unit tests for lib/comment: validation and normalisation, the publish
- * decision, thread paths, and comment_create / comment_thread /
+ * decision, thread paths, and comment_create / comment_thread_page /
  * comment_counts against a real temporary SQLite file. */
 #include "fixture.h"
 #include "tap.h"
@@ -19,6 +19,9 @@
 static struct fixture fx;
 
 /* A writable submission; fields NULL when absent. */
+/* The site new submissions are for (test_sites switches it). */
+static const char *create_site = "default";
+
 struct sub {
 	char *thread, *author, *email, *url, *text;
 	struct comment_input in;
@@ -37,7 +40,8 @@ static void sub_init(struct sub *s, const char *thread, const char *author, cons
 	s->email = dup_or_null(email);
 	s->url = dup_or_null(url);
 	s->text = dup_or_null(text);
-	s->in = (struct comment_input){.thread = s->thread,
+	s->in = (struct comment_input){.site = create_site,
+				       .thread = s->thread,
 				       .author = s->author,
 				       .email = s->email,
 				       .url = s->url,
@@ -500,17 +504,39 @@ static int64_t count_sql(const char *sql, const char *arg)
 	return n;
 }
 
-/* A page of thread: roots top-level comments after top-level id `after`,
- * with no row or byte budget to speak of. */
-static int page(const char *thread, unsigned roots, int64_t after, json_t **out)
+/* The same with a second argument (?2). */
+static int64_t count_sql2(const char *sql, const char *arg, const char *arg2)
 {
-	struct comment_page_query q = {thread,
-				       {COMMENT_SORT_OLDEST, 0, after, COMMENT_ROW_DONE},
-				       roots,
-				       100000,
-				       (size_t)1 << 30};
+	sqlite3_stmt *q = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+		return -2;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, arg2, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* A page of site's thread from cursor `from`, with no row or byte budget
+ * to speak of. */
+static int page_from(const char *site, const char *thread, unsigned roots,
+		     struct comment_cursor from, json_t **out)
+{
+	struct comment_page_query q = {site, thread, from, roots, 100000, (size_t)1 << 30};
 
 	return comment_thread_page(conn, &q, out);
+}
+
+/* A page of thread (create_site's): roots top-level comments after
+ * top-level id `after`. */
+static int page(const char *thread, unsigned roots, int64_t after, json_t **out)
+{
+	return page_from(create_site, thread, roots,
+			 (struct comment_cursor){COMMENT_SORT_OLDEST, 0, after, COMMENT_ROW_DONE},
+			 out);
 }
 
 static void tree_shape(json_t *arr, char *out, size_t cap, const int64_t *ids, size_t nids)
@@ -650,22 +676,25 @@ static void check_order(struct walk *w, json_t *list)
 	}
 }
 
-/* Reads thread page by page in order sort with the budgets; checks every
+/* Reads thread (create_site's) page by page in order sort with the budgets; checks every
  * page, the order of its top-level comments, and that the published
  * comments met are exactly those of the thread, each once, and that count
  * says so.  Returns the pages read (0 on a problem). */
 static size_t read_pages_in(const char *thread, char sort, unsigned roots, unsigned rows,
 			    size_t bytes)
 {
-	struct comment_page_query q = {thread, {sort, 0, 0, COMMENT_ROW_DONE}, roots, rows, bytes};
+	struct comment_page_query q = {create_site, thread, {sort, 0, 0, COMMENT_ROW_DONE},
+				       roots,	    rows,   bytes};
 	struct walk *w = calloc(1, sizeof(*w));
 	size_t pages = 0;
-	int64_t want = count_sql("SELECT count(*) FROM comments WHERE status = 'published' AND "
-				 "thread_id = (SELECT id FROM threads WHERE path = ?1)",
-				 thread);
-	int64_t all = count_sql("SELECT count(*) FROM comments WHERE "
-				"thread_id = (SELECT id FROM threads WHERE path = ?1)",
-				thread);
+	int64_t want =
+	    count_sql2("SELECT count(*) FROM comments WHERE status = 'published' AND "
+		       "thread_id = (SELECT id FROM threads WHERE path = ?1 AND site = ?2)",
+		       thread, create_site);
+	int64_t all =
+	    count_sql2("SELECT count(*) FROM comments WHERE "
+		       "thread_id = (SELECT id FROM threads WHERE path = ?1 AND site = ?2)",
+		       thread, create_site);
 	bool more = true;
 
 	while (more && pages <= (size_t)all + 2 && !w->problems) {
@@ -826,7 +855,12 @@ static void test_pages(void)
 	{
 		/* The byte budget: a page stops after the row that fills it. */
 		struct comment_page_query q = {
-		    "/many", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 50, 10000, 2000};
+		    .site = "default",
+		    .thread = "/many",
+		    .from = {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
+		    .roots = 50,
+		    .rows = 10000,
+		    .bytes = 2000};
 		json_t *out = NULL;
 		comment_thread_page(conn, &q, &out);
 		char *dump = json_dumps(out, JSON_COMPACT);
@@ -1210,9 +1244,10 @@ static void test_store(void)
 		/* One conversation: a page of one top-level comment from where
 		 * comment_conversation_start puts it. */
 		{
-			struct comment_page_query q = {"/page", {0}, 1, 100000, (size_t)1 << 30};
-			is_int(comment_conversation_start(conn, "/page", late, COMMENT_SORT_OLDEST,
-							  &q.from),
+			struct comment_page_query q = {"default", "/page", {0},
+						       1,	  100000,  (size_t)1 << 30};
+			is_int(comment_conversation_start(conn, "default", "/page", late,
+							  COMMENT_SORT_OLDEST, &q.from),
 			       1, "the conversation of a reply");
 			ok(q.from.root == top[0] && q.from.row == 0 &&
 			       q.from.sort == COMMENT_SORT_OLDEST,
@@ -1224,7 +1259,7 @@ static void test_store(void)
 			is_int(json_integer_value(json_object_get(t, "count")), 11,
 			       "  count is still the whole thread's");
 			json_decref(t);
-			is_int(comment_conversation_start(conn, "/page", top[2],
+			is_int(comment_conversation_start(conn, "default", "/page", top[2],
 							  COMMENT_SORT_OLDEST, &q.from),
 			       1, "the conversation of a top-level comment");
 			comment_thread_page(conn, &q, &t);
@@ -1232,12 +1267,15 @@ static void test_store(void)
 			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 			is_str(shape, "C(H)", "  is that comment with its reply");
 			json_decref(t);
-			is_int(comment_conversation_start(conn, "/post", top[2],
+			is_int(comment_conversation_start(conn, "default", "/post", top[2],
 							  COMMENT_SORT_OLDEST, &q.from),
 			       0, "a comment of another thread: none");
-			is_int(comment_conversation_start(conn, "/page", 999999,
+			is_int(comment_conversation_start(conn, "default", "/page", 999999,
 							  COMMENT_SORT_OLDEST, &q.from),
 			       0, "an unknown id: none");
+			is_int(comment_conversation_start(conn, "elsewhere", "/page", late,
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "the same path on another site: none");
 		}
 	}
 
@@ -1245,7 +1283,7 @@ static void test_store(void)
 	{
 		json_t *paths = json_pack("[s, s, s, s]", "/post", "/page", "/nothing", "/flat");
 		json_t *counts = NULL;
-		is_int(comment_counts(conn, paths, &counts), 0, "comment_counts");
+		is_int(comment_counts(conn, "default", paths, &counts), 0, "comment_counts");
 		is_int(json_integer_value(json_object_get(counts, "/post")), 6, "/post: 6");
 		is_int(json_integer_value(json_object_get(counts, "/page")), 11, "/page: 11");
 		ok(json_is_integer(json_object_get(counts, "/nothing")) &&
@@ -1256,7 +1294,7 @@ static void test_store(void)
 		json_decref(counts);
 		json_decref(paths);
 		paths = json_array();
-		comment_counts(conn, paths, &counts);
+		comment_counts(conn, "default", paths, &counts);
 		ok(json_is_object(counts) && json_object_size(counts) == 0, "no paths: {}");
 		json_decref(counts);
 		json_decref(paths);
@@ -1363,6 +1401,212 @@ static void test_preview(void)
 	config_free(c);
 }
 
+/* The ids met in a page's tree (tombstones included) into ids[]; how many. */
+static size_t page_ids(json_t *list, int64_t *ids, size_t n, size_t cap)
+{
+	size_t i;
+	json_t *node;
+
+	json_array_foreach(list, i, node)
+	{
+		if (n < cap)
+			ids[n++] = json_integer_value(json_object_get(node, "id"));
+		n = page_ids(json_object_get(node, "replies"), ids, n, cap);
+	}
+	return n;
+}
+
+/* Whether id is among n ids. */
+static bool has_id(const int64_t *ids, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] == id)
+			return true;
+	}
+	return false;
+}
+
+/* Paging two threads with one path (blog's /about/ holds a1): each reads
+ * page by page as its own, and a cursor made for one never shows the
+ * other's comments. */
+static void test_sites_pages(const struct config *c, int64_t a1)
+{
+	struct comment_error err;
+	int64_t blog_reply, ids[64];
+	json_t *t = NULL;
+	size_t n;
+
+	create_site = "blog";
+	blog_reply = create(c, "/about/", a1, "fay@example.org", "A reply on blog",
+			    COMMENT_PUBLISHED, &err, NULL);
+	for (int i = 0; i < 4; i++)
+		create(c, "/about/", 0, "gus@example.org", "More on blog", COMMENT_PUBLISHED, &err,
+		       NULL);
+	create_site = "notes";
+	for (int i = 0; i < 3; i++)
+		create(c, "/about/", 0, "hal@example.org", "More on notes", COMMENT_PUBLISHED, &err,
+		       NULL);
+	create_site = "blog";
+	is_int(read_pages("/about/", 1, 1, (size_t)1 << 30), 7,
+	       "blog's /about/ reads one comment a page, its own 7");
+	create_site = "notes";
+	is_int(read_pages("/about/", 1, 1, (size_t)1 << 30), 4,
+	       "notes' /about/ reads its own 4, one a page");
+	{
+		json_t *paths = json_pack("[s]", "/about/"), *counts = NULL;
+		comment_counts(conn, "blog", paths, &counts);
+		is_int(json_integer_value(json_object_get(counts, "/about/")), 7,
+		       "and the counts follow: blog 7");
+		json_decref(counts);
+		comment_counts(conn, "notes", paths, &counts);
+		is_int(json_integer_value(json_object_get(counts, "/about/")), 4, "notes 4");
+		json_decref(counts);
+		json_decref(paths);
+	}
+
+	/* A cursor inside blog's first comment's replies, handed to notes. */
+	page_from("notes", "/about/", 50, (struct comment_cursor){COMMENT_SORT_OLDEST, 0, a1, 0},
+		  &t);
+	n = page_ids(json_object_get(t, "comments"), ids, 0, 64);
+	ok(n > 0 && !has_id(ids, n, a1) && !has_id(ids, n, blog_reply),
+	   "a cursor into blog's comment shows notes none of blog's rows (%zu rows)", n);
+	is_int(count_sql2("SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
+			  " WHERE t.site = ?1 AND t.path = ?2",
+			  "notes", "/about/"),
+	       (int64_t)n, "only notes' own, all of them after a1");
+	json_decref(t);
+	/* And the same in blog's thread reads blog's rows after a1's start. */
+	page_from("blog", "/about/", 1, (struct comment_cursor){COMMENT_SORT_OLDEST, 0, a1, 0}, &t);
+	n = page_ids(json_object_get(t, "comments"), ids, 0, 64);
+	ok(n == 2 && has_id(ids, n, a1) && has_id(ids, n, blog_reply),
+	   "in blog the cursor reads a1 and its reply");
+	json_decref(t);
+}
+
+/* Two sites with the same path stay apart: threads, pages and cursors,
+ * counts, versions, replies, sealed data, decoys and the commenter's
+ * history. */
+static void test_sites(void)
+{
+	struct config *c = NULL;
+	struct comment_error err;
+	char path[300];
+	unsigned char master[KEYS_MASTER_BYTES], hash[KEYS_HASH_BYTES];
+	json_t *t = NULL, *paths, *counts = NULL;
+	int64_t a1, a2, b1, v_a = 0, v_b = 0, parent;
+
+	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
+		master[i] = (unsigned char)(0x3c ^ i);
+	keys_new_from_bytes(&keys, master);
+	snprintf(path, sizeof(path), "%s/sites.db", fx.dir);
+	is_int(store_new(&st, path, 1), 0, "a store for two sites");
+	if (!st)
+		exit(1);
+	conn = store_acquire(st);
+	config_new(&c);
+	create_site = "blog";
+	a1 = create(c, "/about/", 0, "ann@example.org", "On blog", COMMENT_PUBLISHED, &err, NULL);
+	a2 = create(c, "/about/", 0, "bob@example.org", "Also on blog", COMMENT_PUBLISHED, &err,
+		    NULL);
+	create_site = "notes";
+	b1 = create(c, "/about/", 0, "cat@example.org", "On notes", COMMENT_PUBLISHED, &err, NULL);
+	ok(a1 > 0 && a2 > 0 && b1 > 0, "comments on /about/ of two sites");
+	is_int(count_sql("SELECT count(*) FROM threads WHERE path = ?1", "/about/"), 2,
+	       "two threads with one path");
+
+	create_site = "blog";
+	page("/about/", 50, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 2, "blog's thread has its two");
+	json_decref(t);
+	create_site = "notes";
+	page("/about/", 50, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 1, "notes' thread has its one");
+	is_int(json_integer_value(
+		   json_object_get(json_array_get(json_object_get(t, "comments"), 0), "id")),
+	       b1, "and it is notes' comment");
+	json_decref(t);
+	create_site = "default";
+	page("/about/", 50, 0, &t);
+	is_int(json_integer_value(json_object_get(t, "count")), 0, "the default site has none");
+	json_decref(t);
+
+	paths = json_pack("[s]", "/about/");
+	comment_counts(conn, "blog", paths, &counts);
+	is_int(json_integer_value(json_object_get(counts, "/about/")), 2, "blog counts 2");
+	json_decref(counts);
+	comment_counts(conn, "notes", paths, &counts);
+	is_int(json_integer_value(json_object_get(counts, "/about/")), 1, "notes counts 1");
+	json_decref(counts);
+	json_decref(paths);
+	test_sites_pages(c, a1);
+
+	comment_thread_version(conn, "blog", "/about/", &v_a);
+	comment_thread_version(conn, "notes", "/about/", &v_b);
+	create_site = "notes";
+	create(c, "/about/", 0, "dan@example.org", "Again", COMMENT_PUBLISHED, &err, NULL);
+	{
+		int64_t v_a2 = 0, v_b2 = 0;
+		comment_thread_version(conn, "blog", "/about/", &v_a2);
+		comment_thread_version(conn, "notes", "/about/", &v_b2);
+		ok(v_a2 == v_a && v_b2 > v_b, "a post bumps only its site's thread version");
+	}
+
+	/* A reply names a parent in its own site's thread only. */
+	create_site = "notes";
+	ok(create(c, "/about/", a1, "eve@example.org", "Cross", COMMENT_PUBLISHED, &err, NULL) <
+		   0 &&
+	       strcmp(err.code ? err.code : "", "invalid_parent") == 0,
+	   "a reply to another site's comment is refused (%s)", err.code ? err.code : "");
+	parent = a1;
+	is_int(comment_place(conn, c, "notes", "/about/", &parent, &err), COMMENT_INVALID,
+	       "comment_place refuses it too");
+	parent = a1;
+	is_int(comment_place(conn, c, "blog", "/about/", &parent, &err), 0,
+	       "on its own site it is fine");
+
+	/* The commenter's history is per site (moderation = first). */
+	comment_email_hash(keys, "ann@example.org", hash);
+	is_int(comment_previously_approved(conn, "blog", hash), 1, "ann is known on blog");
+	is_int(comment_previously_approved(conn, "notes", hash), 0, "and new on notes");
+
+	/* A comment knows its site, and its sealed client address opens. */
+	{
+		struct comment_row row;
+		is_int(comment_load(conn, keys, b1, &row), 1, "load notes' comment");
+		is_str(row.site, "notes", "its site");
+		is_str(row.ip ? row.ip : "(null)", "192.0.2.1", "its client address, unsealed");
+		comment_row_clear(&row);
+		is_int(count_sql("SELECT count(*) FROM comments WHERE ip IS NOT NULL", NULL), 0,
+		       "no client address in clear on either site");
+	}
+	/* Discards are counted per site, and their decoys kept on it. */
+	{
+		unsigned char edit_hash[KEYS_HASH_BYTES] = {1, 2, 3};
+		int64_t id[3] = {0};
+		struct comment_decoy dc;
+		comment_discard(conn, "blog", time(NULL), edit_hash, NULL, 0, &id[0], &err);
+		comment_discard(conn, "blog", time(NULL), edit_hash, NULL, 0, &id[1], &err);
+		comment_discard(conn, "notes", time(NULL), edit_hash, "sealed", 6, &id[2], &err);
+		is_int(count_sql("SELECT count FROM discarded WHERE site = ?1", "blog"), 2,
+		       "two discards on blog");
+		is_int(count_sql("SELECT count FROM discarded WHERE site = ?1", "notes"), 1,
+		       "one on notes");
+		ok(id[0] > 0 && id[1] > id[0] && id[2] > id[1], "each decoy takes a fresh id");
+		is_int(comment_decoy_load(conn, id[1], &dc), 1, "blog's decoy loads");
+		is_str(dc.site, "blog", "and names blog");
+		comment_decoy_clear(&dc);
+		is_int(comment_decoy_load(conn, id[2], &dc), 1, "notes' decoy loads");
+		is_str(dc.site, "notes", "and names notes");
+		ok(dc.sealed_len == 6 && memcmp(dc.sealed, "sealed", 6) == 0, "with its content");
+		comment_decoy_clear(&dc);
+	}
+	create_site = "default";
+	store_release(st, conn);
+	store_free(st);
+	keys_free(keys);
+	config_free(c);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir(&fx, "comment") != 0)
@@ -1373,6 +1617,7 @@ int main(void)
 	test_names();
 	test_store();
 	test_preview();
+	test_sites();
 
 	fixture_close(&fx);
 	return done_testing();

@@ -617,6 +617,242 @@ static void test_check(void)
 	config_free(c);
 }
 
+/* A config loaded from text (which must load). */
+static struct config *loaded(const char *text)
+{
+	struct config *c = NULL;
+	char err[CONFIG_ERR_MAX] = "";
+
+	config_new(&c);
+	if (config_load_text(c, text, strlen(text), "s.conf", err) != 0)
+		diag("load failed: %s", err);
+	return c;
+}
+
+static void test_sites_plain(void)
+{
+	struct config *c = loaded("site_origins = https://a.example\nmoderation = first\n");
+	struct config *v = NULL;
+	char err[CONFIG_ERR_MAX] = "";
+
+	is_int(config_site_count(c), 1, "without sections there is one site");
+	is_str(config_site_id(c, 0), "default", "called default");
+	ok(!config_has_sections(c), "and no sections");
+	ok(config_site_where(c, 0) == NULL, "the default site has no section");
+	is_int(config_site_find(c, "default"), 0, "found by id");
+	is_int(config_site_find(c, "other"), -1, "an unknown id is not found");
+	is_int(config_site_view(c, 0, &v, err), 0, "its view builds (%s)", err);
+	if (v) {
+		is_str(v->site_origins, "https://a.example", "the view has the top-level origins");
+		is_int(v->moderation, MODERATION_FIRST, "and the top-level settings");
+		is_int(v->n_sections, 0, "a view has no sections");
+	}
+	config_free(v);
+	is_int(config_check(c, err), 0, "it checks (%s)", err);
+	config_free(c);
+}
+
+static void test_sites_sections(void)
+{
+	static const char text[] = "moderation = first\n"
+				   "max_links = 4\n"
+				   "site_origins = https://old.example\n"
+				   "\n"
+				   "[site blog]   # the first blog\n"
+				   "origins = https://blog.example, https://www.blog.example\n"
+				   "moderation = all\n"
+				   "ham_cutoff = 0.5\n"
+				   "moderation = none   # the last value wins\n"
+				   "\n"
+				   "[site   small.blog-2]\n"
+				   "site_origins = https://small.example\n"
+				   "blocklist_words = casino\n";
+	struct config *c = NULL, *v = NULL;
+	char err[CONFIG_ERR_MAX] = "";
+	struct seen s = {0};
+
+	c = loaded(
+	    "[site a]\norigins = https://a.example\n[site  b ]\norigins = https://b.example\n");
+	is_int(config_site_count(c), 2, "blanks around the id are fine");
+	is_str(config_site_id(c, 1), "b", "and trimmed");
+	config_free(c);
+	c = loaded(text);
+	is_int(config_site_count(c), 3, "two sections and the default (site_origins is set)");
+	ok(config_has_sections(c), "sections");
+	is_str(config_site_id(c, 0), "default", "the default site comes first");
+	is_str(config_site_id(c, 1), "blog", "then the sections in file order");
+	is_str(config_site_id(c, 2), "small.blog-2", "with their ids");
+	is_str(config_site_where(c, 1), "s.conf:5", "a section knows where it starts");
+	is_int(config_check(c, err), 0, "the file checks (%s)", err);
+
+	is_int(config_site_view(c, 1, &v, err), 0, "blog's view (%s)", err);
+	if (v) {
+		is_str(v->site_origins, "https://blog.example, https://www.blog.example",
+		       "origins = sets the site's origins");
+		is_int(v->moderation, MODERATION_NONE, "an override applies; the last one wins");
+		ok(v->ham_cutoff == 0.5, "a per-site cut-off");
+		is_int(v->max_links, 4, "what the site does not set comes from the top level");
+	}
+	config_free(v);
+	v = NULL;
+	is_int(config_site_view(c, 2, &v, err), 0, "small.blog-2's view");
+	if (v) {
+		is_str(v->site_origins, "https://small.example",
+		       "site_origins works in a section too");
+		is_int(v->moderation, MODERATION_FIRST, "moderation from the top level");
+		is_str(v->blocklist_words, "casino", "its own blocklist");
+	}
+	config_free(v);
+	v = NULL;
+	is_int(config_site_view(c, 0, &v, err), 0, "the default site's view");
+	if (v) {
+		is_str(v->site_origins, "https://old.example", "has the top-level origins");
+		is_str(v->blocklist_words, "", "and no other site's settings");
+	}
+	config_free(v);
+	config_site_each(c, 1, collect, &s);
+	is_int(s.n, 4, "config_site_each lists blog's own settings");
+	is_str(s.names[0], "origins", "origins under its section name");
+	is_str(s.values[3], "none", "in file order");
+	s.n = 0;
+	config_site_each(c, 0, collect, &s);
+	is_int(s.n, 0, "nothing for the implicit default");
+	config_free(c);
+
+	/* Without top-level origins there is no default site. */
+	c = loaded("[site one]\norigins = https://one.example\n");
+	is_int(config_site_count(c), 1, "one section, no site_origins: one site");
+	is_str(config_site_id(c, 0), "one", "the section");
+	is_int(config_site_find(c, "default"), -1, "no default site");
+	v = NULL;
+	is_int(config_site_view(c, 0, &v, err), 0, "view");
+	config_free(v);
+	config_free(c);
+
+	/* [site default] is the default site written out. */
+	c = loaded("[site default]\norigins = https://d.example\n[site x]\n");
+	is_int(config_site_count(c), 2, "[site default] and another");
+	is_int(config_site_find(c, "default"), 0, "the default section is the default site");
+	is_int(config_check(c, err), 0, "checks (%s)", err);
+	v = NULL;
+	config_site_view(c, 1, &v, err);
+	ok(v && strcmp(v->site_origins, "") == 0, "a section without origins has none");
+	config_free(v);
+	config_free(c);
+}
+
+static void test_sites_errors(void)
+{
+	static const struct {
+		const char *text, *want, *what;
+	} bad[] = {
+	    {"[site]\n", "e.conf:1: ", "a header without id"},
+	    {"db = x\n[place blog]\n", "e.conf:2: ", "an unknown section"},
+	    {"[site Blog]\n", "e.conf:1: ", "an upper-case id"},
+	    {"[site -a]\n", "e.conf:1: ", "an id starting with '-'"},
+	    {"[site a b]\n", "e.conf:1: ", "an id with a space"},
+	    {"[site a\n", "e.conf:1: ", "an unclosed header"},
+	    {"[ site a]\n", "e.conf:1: ", "a blank after '['"},
+	    {"[site a]\n\n[site a]\n", "e.conf:3: ", "a site defined twice"},
+	    {"[site a]\nlisten = 127.0.0.1:80\n", "e.conf:2: ", "a daemon-wide setting in a site"},
+	    {"[site a]\nthreads = 2\n", "e.conf:2: ", "threads in a site"},
+	    {"[site a]\nmax_depth = 0\n", "e.conf:2: ", "a bound in a site"},
+	    {"[site a]\nmoderation = maybe\n", "e.conf:2: ", "a bad choice in a site"},
+	    {"[site a]\nno_such = 1\n", "e.conf:2: ", "an unknown setting in a site"},
+	    {"[site a]\njust words\n", "e.conf:2: ", "a line without '=' in a site"},
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config *c = NULL;
+		config_new(&c);
+		err[0] = '\0';
+		is_int(config_load_text(c, bad[i].text, strlen(bad[i].text), "e.conf", err), 1,
+		       "%s is refused", bad[i].what);
+		ok(strncmp(err, bad[i].want, strlen(bad[i].want)) == 0, "%s: \"%s\" starts with %s",
+		   bad[i].what, err, bad[i].want);
+		config_free(c);
+	}
+	{
+		struct config *c = NULL;
+		config_new(&c);
+		config_load_text(c, "[site a]\nlisten = x\n", 20, "e.conf", err);
+		ok(has(err, "listen") && has(err, "whole daemon"), "says why: %s", err);
+		config_free(c);
+	}
+	{
+		char big[(CONFIG_SITES_MAX + 1) * 16];
+		size_t o = 0;
+		struct config *c = NULL;
+		for (int i = 0; i <= CONFIG_SITES_MAX; i++)
+			o += (size_t)snprintf(big + o, sizeof(big) - o, "[site s%d]\n", i);
+		config_new(&c);
+		err[0] = '\0';
+		is_int(config_load_text(c, big, o, "e.conf", err), 1, "more than %d sites refused",
+		       CONFIG_SITES_MAX);
+		ok(has(err, "e.conf:257:"), "on the line that is one too many: %s", err);
+		config_free(c);
+	}
+
+	/* Cross-setting rules per site, named by the section's place. */
+	static const struct {
+		const char *text, *want, *what;
+	} check[] = {
+	    {"[site a]\norigins = https://a.example\n[site b]\norigins = https://A.example\n",
+	     "belongs to two sites, a and b", "an origin in two sites"},
+	    {"site_origins = https://a.example\n[site b]\norigins = https://a.example\n",
+	     "belongs to two sites, default and b", "the default site's origin in a section"},
+	    {"\n[site a]\nham_cutoff = 0.999\n", "s.conf:2: [site a]: the cut-offs",
+	     "cut-offs out of order in a site"},
+	    {"[site a]\norigins = blog.example\n", "s.conf:1: [site a]: site_origins",
+	     "a bad origin in a site"},
+	    {"[site a]\nblocklist_networks = 10.0.0.0/99\n", "[site a]: blocklist_networks",
+	     "a bad network list in a site"},
+	    {"[site a]\nallowlist_emails = nothex\n", "[site a]: allowlist_emails",
+	     "a bad allowlist in a site"},
+	    {"site_origins = https://a.example\n[site default]\norigins = https://b.example\n",
+	     "[site default]", "site_origins with a [site default] section"},
+	};
+	for (size_t i = 0; i < sizeof(check) / sizeof(check[0]); i++) {
+		struct config *c = loaded(check[i].text);
+		err[0] = '\0';
+		is_int(config_check(c, err), 1, "%s fails config_check", check[i].what);
+		ok(has(err, check[i].want), "%s: \"%s\" says %s", check[i].what, err,
+		   check[i].want);
+		config_free(c);
+	}
+}
+
+static void test_per_site_flag(void)
+{
+	static const char *const per_site[] = {
+	    "site_origins",	 "moderation",	       "max_links",	   "blocklist_words",
+	    "blocklist_domains", "blocklist_networks", "allowlist_emails", "max_depth",
+	    "ham_cutoff",	 "spam_cutoff",	       "discard_cutoff",   "min_learned"};
+	static const char *const global[] = {
+	    "listen",	       "db",	     "key",	   "threads",
+	    "trusted_proxies", "rate_limit", "backup_dir", "honeypot_field"};
+
+	for (size_t i = 0; i < sizeof(per_site) / sizeof(per_site[0]); i++)
+		ok(config_setting_per_site(per_site[i]), "%s may be set per site", per_site[i]);
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+		ok(!config_setting_per_site(global[i]), "%s is daemon-wide", global[i]);
+	ok(!config_setting_per_site("no_such"), "an unknown name is not per site");
+	ok(config_site_id_valid("a") && config_site_id_valid("blog.example-2_x"), "valid site ids");
+	ok(!config_site_id_valid("") && !config_site_id_valid("_a") &&
+	       !config_site_id_valid("a/b") && !config_site_id_valid("A"),
+	   "invalid site ids");
+	{
+		char id[CONFIG_SITE_ID_MAX + 2];
+		memset(id, 'a', sizeof(id) - 1);
+		id[sizeof(id) - 1] = '\0';
+		ok(!config_site_id_valid(id), "an id of %d bytes is too long",
+		   CONFIG_SITE_ID_MAX + 1);
+		id[CONFIG_SITE_ID_MAX] = '\0';
+		ok(config_site_id_valid(id), "%d bytes fit", CONFIG_SITE_ID_MAX);
+	}
+}
+
 static void test_docs(void)
 {
 	static const char path[] = SOURCE_ROOT "/docs/configuration.md";
@@ -639,6 +875,23 @@ static void test_docs(void)
 	for (size_t i = 0; i < s.n && i < MAX_SEEN; i++)
 		ok(doc && has_word(doc, s.names[i]), "docs/configuration.md documents %s",
 		   s.names[i]);
+	/* The paragraph that lists the per-site settings names exactly those. */
+	{
+		const char *start = doc ? strstr(doc, "The per-site settings are:") : NULL;
+		const char *end = start ? strstr(start, "\n\n") : NULL;
+		char *block = NULL;
+
+		ok(start && end, "docs/configuration.md lists the per-site settings");
+		if (start && end)
+			block = strndup(start, (size_t)(end - start));
+		for (size_t i = 0; block && i < s.n && i < MAX_SEEN; i++) {
+			bool listed = has_word(block, s.names[i]);
+			ok(listed == config_setting_per_site(s.names[i]),
+			   "%s is %slisted as a per-site setting", s.names[i],
+			   config_setting_per_site(s.names[i]) ? "" : "not ");
+		}
+		free(block);
+	}
 	/* The check can fail: a made-up name, or a prefix of a longer word. */
 	ok(!has_word("the max_text_limit setting", "max_text"), "has_word needs a whole word");
 	ok(has_word("`max_text` (default 10000)", "max_text"), "has_word finds a code span");
@@ -657,6 +910,10 @@ int main(void)
 	test_text();
 	test_file();
 	test_check();
+	test_sites_plain();
+	test_sites_sections();
+	test_sites_errors();
+	test_per_site_flag();
 	test_docs();
 
 	fixture_close(&fx);

@@ -12,12 +12,18 @@
 
 static struct fixture fx;
 
+static const char *create_site = "default";
+
 static int64_t create(const char *thread, const char *author, const char *url, const char *text,
 		      enum comment_status status, int64_t when)
 {
 	char th[64], au[64], em[] = "a@example.org", tx[256], ur[64];
-	struct comment_input in = {
-	    .thread = th, .author = au, .email = em, .text = tx, .url = url ? ur : NULL};
+	struct comment_input in = {.site = create_site,
+				   .thread = th,
+				   .author = au,
+				   .email = em,
+				   .text = tx,
+				   .url = url ? ur : NULL};
 	struct comment_record rec = {.status = status, .score = -1, .created = when};
 	struct comment_stored out;
 	struct comment_error err = {0};
@@ -57,7 +63,8 @@ static int count(const char *hay, const char *needle)
 
 static void test_thread_feed(void)
 {
-	struct feed_site s = {"https://c.example.nl", "https://blog.example.nl", LANG_NL};
+	struct feed_site s = {"default", "https://c.example.nl", "https://blog.example.nl",
+			      LANG_NL};
 	int64_t a, b, held;
 	char *f, want[256];
 
@@ -130,7 +137,7 @@ static void test_thread_feed(void)
 
 static void test_bare(void)
 {
-	struct feed_site s = {NULL, "", LANG_EN};
+	struct feed_site s = {"default", NULL, "", LANG_EN};
 	char *f = feed(&s, "/p"), want[64];
 
 	ok(f && !strstr(f, "<link"), "without addresses: no links");
@@ -152,13 +159,31 @@ static void test_bare(void)
 
 static void test_limit(void)
 {
-	struct feed_site s = {NULL, "https://b.example", LANG_EN};
+	struct feed_site s = {"default", NULL, "https://b.example", LANG_EN};
 	char *f;
 
 	for (int i = 0; i < FEED_ENTRIES + 5; i++)
 		create("/many", "X", NULL, "Reactie", COMMENT_PUBLISHED, 1700000000 + i);
 	f = feed(&s, "/many");
 	is_int(count(f, "<entry>"), FEED_ENTRIES, "at most FEED_ENTRIES entries");
+	free(f);
+}
+
+/* A feed holds its own site's comments only. */
+static void test_sites(void)
+{
+	struct feed_site s = {"notes", NULL, "https://notes.example", LANG_EN};
+	char *f;
+
+	create_site = "notes";
+	create("/p", "Noor", NULL, "Op notes", COMMENT_PUBLISHED, 1700000500);
+	create_site = "default";
+	f = feed(&s, "/p");
+	is_int(count(f, "<entry>"), 1, "notes' /p: only its own comment");
+	ok(strstr(f, "Op notes") && !strstr(f, "Danny"), "not default's comments of /p");
+	free(f);
+	f = feed(&s, NULL);
+	is_int(count(f, "<entry>"), 1, "notes' site feed: only notes' comments");
 	free(f);
 }
 
@@ -169,6 +194,7 @@ int main(void)
 	test_thread_feed();
 	test_bare();
 	test_limit();
+	test_sites();
 	fixture_close(&fx);
 	return done_testing();
 }

@@ -25,8 +25,12 @@ static struct net_addr addr(const char *ip)
 static int64_t create(int64_t parent, enum comment_status status)
 {
 	char thread[] = "/t", author[] = "Ann", email[] = "ann@example.org", text[] = "Hallo";
-	struct comment_input in = {
-	    .thread = thread, .parent = parent, .author = author, .email = email, .text = text};
+	struct comment_input in = {.site = "default",
+				   .thread = thread,
+				   .parent = parent,
+				   .author = author,
+				   .email = email,
+				   .text = text};
 	struct comment_record rec = {.status = status, .score = -1, .created = 1700000000};
 	struct comment_stored out;
 	struct comment_error err = {0};
@@ -48,7 +52,7 @@ static int toggle(int64_t id, const char *ip, struct likes_result *res, struct c
 
 	likes_voter(fx.keys, &a, id, voter);
 	memset(err, 0, sizeof(*err));
-	return likes_toggle(fx.conn, fx.cfg, id, voter, 1700000100, res, err);
+	return likes_toggle(fx.conn, fx.cfg, "default", id, voter, 1700000100, res, err);
 }
 
 static int64_t sql_int(const char *sql, int64_t id)
@@ -114,10 +118,10 @@ static void test_toggle(void)
 	char errs[CONFIG_ERR_MAX];
 
 	ok(a > 0 && held > 0, "two comments");
-	comment_thread_version(fx.conn, "/t", &before);
+	comment_thread_version(fx.conn, "default", "/t", &before);
 	is_int(toggle(a, "192.0.2.1", &res, &err), 0, "a like");
 	ok(res.liked && res.likes == 1 && res.id == a, "liked, 1 like");
-	comment_thread_version(fx.conn, "/t", &version);
+	comment_thread_version(fx.conn, "default", "/t", &version);
 	ok(version > before, "a like changes the thread's version (cached answers are rebuilt)");
 	is_int(toggle(a, "192.0.2.2", &res, &err), 0, "another client's like");
 	ok(res.liked && res.likes == 2, "2 likes");
@@ -138,7 +142,8 @@ static void test_toggle(void)
 	/* The count in the thread's answer. */
 	{
 		struct comment_page_query q = {
-		    "/t", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, 50, 300, 1 << 20};
+		    "default", "/t", {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
+		    50,	       300,  1 << 20};
 		is_int(comment_thread_page(fx.conn, &q, &j), 0, "the thread");
 	}
 	t = json_array_get(json_object_get(j, "comments"), 0);
@@ -148,6 +153,14 @@ static void test_toggle(void)
 	/* The rules. */
 	is_int(toggle(held, "192.0.2.1", &res, &err), COMMENT_INVALID, "a held comment");
 	ok(err.status == 404 && strcmp(err.code, "not_found") == 0, "  404 not_found");
+	{
+		unsigned char voter[KEYS_HASH_BYTES];
+		struct net_addr cl = addr("192.0.2.9");
+		likes_voter(fx.keys, &cl, a, voter);
+		is_int(likes_toggle(fx.conn, fx.cfg, "other", a, voter, 1700000100, &res, &err),
+		       COMMENT_INVALID, "a comment of another site");
+		is_int(err.status, 404, "  404, as if it did not exist");
+	}
 	is_int(toggle(999, "192.0.2.1", &res, &err), COMMENT_INVALID, "an unknown comment");
 	is_int(err.status, 404, "  404");
 	config_set(fx.cfg, "likes", "off", errs);

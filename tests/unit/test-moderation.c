@@ -52,6 +52,9 @@ static int64_t q_int(const char *sql, int64_t arg)
 	return n;
 }
 
+/* The site mk_full's comments are for (test_scope switches it). */
+static const char *mk_site = "default";
+
 /* Creates a comment through the submission pipeline (lib/submit) as an
  * import with the given status: validated, scored by the classifier and
  * stored with the score's features, which are dropped again when features
@@ -66,7 +69,7 @@ static int64_t mk_full(const char *thread, int64_t parent, const char *author, c
 	struct comment_input in = {
 	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
 	struct classify_settings cs;
-	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL};
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL, mk_site};
 	struct submit_request rq = {.origin = SUBMIT_IMPORT,
 				    .ip = ip,
 				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",
@@ -221,7 +224,7 @@ static void counts(uint64_t *ns, uint64_t *nh)
 static int act(enum moderation_action a, int64_t id, struct comment_error *err)
 {
 	memset(err, 0, sizeof(*err));
-	return moderation_act(conn, cl, "mod", a, id, err);
+	return moderation_act(conn, cl, NULL, "mod", a, id, err);
 }
 
 static bool is_404(int r, const struct comment_error *err)
@@ -390,7 +393,8 @@ static void test_list(void)
 				row = e;
 		}
 		ok(row != NULL, "L1 is listed");
-		is_int(json_object_size(row), 20, "twenty members");
+		is_int(json_object_size(row), 21, "twenty-one members");
+		is_str(json_string_value(json_object_get(row, "site")), "default", "its site");
 		ok(json_is_null(json_object_get(row, "page_title")) &&
 		       json_is_null(json_object_get(row, "page_url")) &&
 		       json_is_null(json_object_get(row, "moderator")) &&
@@ -648,7 +652,7 @@ static void test_bulk(void)
 	s1 = snapshot();
 	int64_t bad[] = {B[0], B[1], 999999, B[2]};
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, bad, 4, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, bad, 4, &err);
 	ok(is_404(r, &err), "bulk with an unknown id: 404 (%d %d)", r, err.status);
 	is_str(col("status", B[0]), "pending", "the first id is unchanged");
 	is_str(col("status", B[1]), "pending", "the second id is unchanged");
@@ -661,20 +665,21 @@ static void test_bulk(void)
 
 	int64_t bad2[] = {B[0], gone};
 	memset(&err, 0, sizeof(err));
-	ok(is_404(moderation_bulk(conn, cl, "mod", MODERATION_APPROVE, bad2, 2, &err), &err),
+	ok(is_404(moderation_bulk(conn, cl, NULL, "mod", MODERATION_APPROVE, bad2, 2, &err), &err),
 	   "bulk with a deleted id: 404");
 	is_str(col("status", B[0]), "pending", "and the first is unchanged");
 
 	for (size_t i = 0; i < MODERATION_BULK_MAX + 1; i++)
 		ids[i] = B[i % 3];
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX + 1, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX + 1,
+			    &err);
 	ok(r == COMMENT_INVALID && err.status == 422 && err.code &&
 	       strcmp(err.code, "too_many_ids") == 0,
 	   "%d ids: 422 too_many_ids", MODERATION_BULK_MAX + 1);
 	ids[MODERATION_BULK_MAX - 1] = 999999;
 	memset(&err, 0, sizeof(err));
-	r = moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX, &err);
+	r = moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, MODERATION_BULK_MAX, &err);
 	ok(is_404(r, &err), "%d ids are accepted (and the unknown last one is 404)",
 	   MODERATION_BULK_MAX);
 	is_int(n_audit(), audits, "still no audit rows");
@@ -683,12 +688,12 @@ static void test_bulk(void)
 	free(s2);
 	free(s1);
 
-	is_int(moderation_bulk(conn, cl, "mod", MODERATION_SPAM, ids, 0, &err), 0,
+	is_int(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, ids, 0, &err), 0,
 	       "no ids: nothing to do");
 	is_int(n_audit(), audits, "and nothing audited");
 
 	counts(&ns0, &nh0);
-	is_int(moderation_bulk(conn, cl, "mod", MODERATION_SPAM, B, 3, &err), 0, "bulk spam");
+	is_int(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, B, 3, &err), 0, "bulk spam");
 	ok(strcmp(col("status", B[0]), "spam") == 0 && strcmp(col("status", B[1]), "spam") == 0 &&
 	       strcmp(col("status", B[2]), "spam") == 0,
 	   "all three are spam");
@@ -710,7 +715,7 @@ static json_t *edit(int64_t id, const char *text, const char *author, int *r,
 	json_t *out = NULL;
 
 	memset(err, 0, sizeof(*err));
-	*r = moderation_edit(conn, cl, cfg, keys, "mod", id, &ch, &out, err);
+	*r = moderation_edit(conn, cl, cfg, keys, NULL, "mod", id, &ch, &out, err);
 	comment_change_clear(&ch);
 	return out;
 }
@@ -867,15 +872,16 @@ static void test_stats(void)
 
 	unsigned char h[KEYS_HASH_BYTES] = {1};
 
-	is_int(comment_discard(conn, now, h, NULL, 0, &ids[0], &err), 0, "a discard is counted");
-	is_int(comment_discard(conn, now, h, NULL, 0, &ids[1], &err), 0, "a second one");
-	is_int(comment_discard(conn, now - 3 * DAY, h, "x", 1, &ids[2], &err), 0,
+	is_int(comment_discard(conn, "default", now, h, NULL, 0, &ids[0], &err), 0,
+	       "a discard is counted");
+	is_int(comment_discard(conn, "default", now, h, NULL, 0, &ids[1], &err), 0, "a second one");
+	is_int(comment_discard(conn, "default", now - 3 * DAY, h, "x", 1, &ids[2], &err), 0,
 	       "one three days ago");
 	is_int(q_int("SELECT count(*) FROM decoys WHERE id IN (?1)", ids[0]), 1,
 	       "each leaves a decoy record");
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
-	is_int(moderation_stats(conn, cl, &cs, &out), 0, "moderation_stats");
+	is_int(moderation_stats(conn, cl, &cs, NULL, &out), 0, "moderation_stats");
 	c = json_object_get(out, "comments");
 	k = json_object_get(out, "classifier");
 	is_int(json_object_size(out), 5,
@@ -920,7 +926,7 @@ static void test_stats(void)
 	exec("UPDATE audit SET at = ?1 WHERE id = (SELECT max(id) FROM audit WHERE reversal = 1)",
 	     now - 31 * DAY, 0);
 	cs.min_learned = 1;
-	moderation_stats(conn, cl, &cs, &out);
+	moderation_stats(conn, cl, &cs, NULL, &out);
 	is_int(json_integer_value(json_object_get(out, "decisions_30d")), decisions - 1,
 	       "a decision 31 days old is not counted");
 	is_int(json_integer_value(json_object_get(out, "reversals_30d")), reversals - 1,
@@ -956,10 +962,10 @@ static void test_series(void)
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-	is_int(moderation_series(conn, 0, now, &before), -EINVAL, "0 days: -EINVAL");
-	is_int(moderation_series(conn, MODERATION_DAYS_MAX + 1, now, &before), -EINVAL,
+	is_int(moderation_series(conn, NULL, 0, now, &before), -EINVAL, "0 days: -EINVAL");
+	is_int(moderation_series(conn, NULL, MODERATION_DAYS_MAX + 1, now, &before), -EINVAL,
 	       "%d days: -EINVAL", MODERATION_DAYS_MAX + 1);
-	is_int(moderation_series(conn, 1, now, &before), 0, "one day");
+	is_int(moderation_series(conn, NULL, 1, now, &before), 0, "one day");
 	is_int((int)json_array_size(json_object_get(before, "series")), 1, "  one entry");
 	is_str(json_string_value(json_object_get(series_day(before, 0), "date")), date,
 	       "  today's date (UTC)");
@@ -967,7 +973,7 @@ static void test_series(void)
 	       "  date, published, held, spam, discarded, decisions, reversals, agreement");
 	json_decref(before);
 
-	is_int(moderation_series(conn, 7, now, &before), 0, "seven days");
+	is_int(moderation_series(conn, NULL, 7, now, &before), 0, "seven days");
 	is_int((int)json_array_size(json_object_get(before, "series")), 7, "  seven entries");
 	is_int(json_integer_value(json_object_get(before, "days")), 7, "  days: 7");
 	mk("/series", 0, "Sanne", "Een gewone reactie.", COMMENT_PUBLISHED);
@@ -978,15 +984,16 @@ static void test_series(void)
 	{
 		unsigned char h[KEYS_HASH_BYTES] = {0};
 		int64_t x;
-		is_int(comment_discard(conn, now, h, NULL, 0, &x, &err), 0, "a discard today");
-		is_int(comment_discard(conn, now - 2 * DAY, h, NULL, 0, &x, &err), 0,
+		is_int(comment_discard(conn, "default", now, h, NULL, 0, &x, &err), 0,
+		       "a discard today");
+		is_int(comment_discard(conn, "default", now - 2 * DAY, h, NULL, 0, &x, &err), 0,
 		       "one two days ago");
 	}
-	is_int(moderation_act(conn, cl, "test", MODERATION_APPROVE, id, &err), 0,
+	is_int(moderation_act(conn, cl, NULL, "test", MODERATION_APPROVE, id, &err), 0,
 	       "approve the held one");
-	is_int(moderation_act(conn, cl, "test", MODERATION_APPROVE, spam_id, &err), 0,
+	is_int(moderation_act(conn, cl, NULL, "test", MODERATION_APPROVE, spam_id, &err), 0,
 	       "approve one filed as spam (a reversal)");
-	is_int(moderation_series(conn, 7, now, &after), 0, "seven days again");
+	is_int(moderation_series(conn, NULL, 7, now, &after), 0, "seven days again");
 	is_int(day_n(after, 0, "published") - day_n(before, 0, "published"), 2,
 	       "  +2 published today");
 	is_int(day_n(after, 0, "held") - day_n(before, 0, "held"), 1, "  +1 held");
@@ -1009,9 +1016,9 @@ static void test_series(void)
 	json_decref(before);
 	json_decref(after);
 	/* Spam retention and deletions leave the series as it was. */
-	is_int(moderation_series(conn, 7, now, &before), 0, "before a deletion");
+	is_int(moderation_series(conn, NULL, 7, now, &before), 0, "before a deletion");
 	exec("DELETE FROM comments WHERE id = ?1", spam_id - 1, 0);
-	is_int(moderation_series(conn, 7, now, &after), 0, "after it");
+	is_int(moderation_series(conn, NULL, 7, now, &after), 0, "after it");
 	is_int(day_n(after, 0, "spam"), day_n(before, 0, "spam"), "  the day's spam count stays");
 	json_decref(before);
 	json_decref(after);
@@ -1155,7 +1162,7 @@ static void test_privacy(void)
 	act(MODERATION_APPROVE, G1, &err);
 
 	/* Export. */
-	is_int(moderation_export(conn, keys, "  ERIN@example.ORG \n", &out), 0,
+	is_int(moderation_export(conn, keys, NULL, "  ERIN@example.ORG \n", &out), 0,
 	       "export (address normalised as for new comments)");
 	list = json_object_get(out, "comments");
 	is_int(json_array_size(list), 3, "three comments");
@@ -1186,16 +1193,16 @@ static void test_privacy(void)
 	}
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_export(conn, keys, "nobody@example.org", &out), 0,
+	is_int(moderation_export(conn, keys, NULL, "nobody@example.org", &out), 0,
 	       "export for an unknown address");
 	is_int(json_array_size(json_object_get(out, "comments")), 0, "is empty");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_export(conn, keys, "not-an-address", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "not-an-address", &out), COMMENT_INVALID,
 	       "export without @: COMMENT_INVALID");
-	is_int(moderation_export(conn, keys, "   ", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "   ", &out), COMMENT_INVALID,
 	       "blank: COMMENT_INVALID");
-	is_int(moderation_export(conn, keys, "a\xff@example.org", &out), COMMENT_INVALID,
+	is_int(moderation_export(conn, keys, NULL, "a\xff@example.org", &out), COMMENT_INVALID,
 	       "invalid UTF-8: COMMENT_INVALID");
 
 	/* Before: the scan finds Erin everywhere it should. */
@@ -1220,7 +1227,7 @@ static void test_privacy(void)
 	/* Erase (delete). */
 	counts(&ns0, &nh0);
 	out = NULL;
-	r = moderation_erase(conn, cl, keys, "Erin@Example.ORG", false, "mod", &out);
+	r = moderation_erase(conn, cl, keys, NULL, "Erin@Example.ORG", false, "mod", &out);
 	is_int(r, 0, "erase Erin");
 	is_int(json_integer_value(json_object_get(out, "erased")), 3, "{\"erased\": 3}");
 	json_decref(out);
@@ -1263,24 +1270,24 @@ static void test_privacy(void)
 	ok(scan_str("A reply from someone else", where, sizeof(where)) > 0,
 	   "(Finn's text is still found)");
 	out = NULL;
-	moderation_export(conn, keys, "erin@example.org", &out);
+	moderation_export(conn, keys, NULL, "erin@example.org", &out);
 	is_int(json_array_size(json_object_get(out, "comments")), 0, "export now finds nothing");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "erin@example.org", false, "mod", &out), 0,
+	is_int(moderation_erase(conn, cl, keys, NULL, "erin@example.org", false, "mod", &out), 0,
 	       "erase again");
 	is_int(json_integer_value(json_object_get(out, "erased")), 0, "erases nothing");
 	json_decref(out);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "no-at-sign", false, "mod", &out), COMMENT_INVALID,
-	       "erase without @: COMMENT_INVALID");
+	is_int(moderation_erase(conn, cl, keys, NULL, "no-at-sign", false, "mod", &out),
+	       COMMENT_INVALID, "erase without @: COMMENT_INVALID");
 	ok(out == NULL, "and no answer");
 
 	/* Erase (anonymise). */
 	int64_t g_audits = q_int("SELECT count(*) FROM audit WHERE comment_id = ?1", G1);
 	counts(&ns0, &nh0);
 	out = NULL;
-	is_int(moderation_erase(conn, cl, keys, "gil@example.org", true, "mod", &out), 0,
+	is_int(moderation_erase(conn, cl, keys, NULL, "gil@example.org", true, "mod", &out), 0,
 	       "anonymise Gil");
 	is_int(json_integer_value(json_object_get(out, "erased")), 1, "{\"erased\": 1}");
 	json_decref(out);
@@ -1313,7 +1320,7 @@ static void test_maintain(void)
 	struct maintenance_report rep;
 	int64_t now = (int64_t)time(NULL);
 	const unsigned spam_days = 15, ip_days = 30, prune_days = 60;
-	const struct moderation_retention rt = {spam_days, ip_days, prune_days, 900};
+	const struct moderation_retention rt = {spam_days, ip_days, prune_days, 900, NULL, 0};
 
 	/* Spam retention. */
 	int64_t s_old = mk("/maint", 0, "OldSpam", "Ancient spam offer", COMMENT_SPAM);
@@ -1377,7 +1384,7 @@ static void test_maintain(void)
 	       "no address is stored in clear");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, &rt, now, &rep), 0, "moderation_maintain");
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "moderation_maintain");
 	is_int(rep.spam_deleted, 1, "report: one old spam deleted");
 	is_str(col("id", s_old), "(none)", "the old spam is gone");
 	ok(strcmp(col("status", s_new), "spam") == 0, "recent spam is kept");
@@ -1430,7 +1437,7 @@ static void test_maintain(void)
 	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
 
 	memset(&rep, 0x5a, sizeof(rep));
-	is_int(moderation_maintain(conn, cl, &rt, now, &rep), 0, "maintain again");
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "maintain again");
 	ok(rep.spam_deleted == 0 && rep.spam_emptied == 0 && rep.ips_cleared == 0 &&
 	       rep.tombstones_purged == 0 && rep.tokens_pruned == 0,
 	   "finds nothing to do (%u %u %u %u %u)", rep.spam_deleted, rep.spam_emptied,
@@ -1440,10 +1447,216 @@ static void test_maintain(void)
 	exec("UPDATE comments SET created = ?1 WHERE id = ?2", now - 1, s_new);
 	memset(&rep, 0, sizeof(rep));
 	{
-		const struct moderation_retention zero = {0, 10000, 10000, 900};
-		moderation_maintain(conn, cl, &zero, now, &rep);
+		const struct moderation_retention zero = {0, 10000, 10000, 900, NULL, 0};
+		moderation_maintain(conn, cl, NULL, &zero, now, &rep);
 	}
 	is_str(col("id", s_new), "(none)", "spam_days 0: spam older than now goes");
+}
+
+/* Each site keeps e-mail domains and decoys' content for its own edit
+ * window: a site with a longer one must not lose them early (its authors'
+ * edits are decided with the domain, and a decoy must stay editable as
+ * long as a held comment would), one with a shorter one not keep them
+ * longer. */
+static void test_scope_windows(void)
+{
+	static const struct moderation_window windows[] = {{"notes", 7200}};
+	const struct moderation_retention rt = {15, 30, 60, 900, windows, 1};
+	unsigned char h[KEYS_HASH_BYTES] = {9};
+	struct maintenance_report rep;
+	struct comment_error err;
+	int64_t now = time(NULL), b, n, d, bd = 0, nd = 0, dd = 0;
+
+	mk_site = "blog";
+	b = mk("/windows", 0, "Wren", "Blog, an hour ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "blog", now - 3600, h, "x", 1, &bd, &err);
+	mk_site = "notes";
+	n = mk("/windows", 0, "Nell", "Notes, an hour ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "notes", now - 3600, h, "x", 1, &nd, &err);
+	mk_site = "default";
+	d = mk("/windows", 0, "Dora", "Default, ten minutes ago", COMMENT_PUBLISHED);
+	comment_discard(conn, "default", now - 600, h, "x", 1, &dd, &err);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", b, now - 3600);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", n, now - 3600);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", d, now - 600);
+	ok(q_int("SELECT count(*) FROM comments WHERE id IN (?1) AND email_domain_sealed NOT NULL",
+		 b) == 1,
+	   "a comment keeps its e-mail domain sealed");
+
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "maintain every site");
+	is_str(col("coalesce(email_domain_sealed, 'gone')", b), "gone",
+	       "blog (900 s window) clears an hour-old e-mail domain");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NULL", bd), 1,
+	       "and an hour-old decoy's content");
+	ok(strcmp(col("coalesce(email_domain_sealed, 'gone')", n), "gone") != 0,
+	   "notes (7200 s window) keeps it");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NOT NULL", nd), 1,
+	       "and its decoy's content");
+	ok(strcmp(col("coalesce(email_domain_sealed, 'gone')", d), "gone") != 0,
+	   "the default site keeps a ten-minute-old one");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NOT NULL", dd), 1,
+	       "and its decoy's content");
+
+	is_int(moderation_maintain(conn, cl, NULL, &rt, now + 7200, &rep), 0,
+	       "maintain two hours later");
+	is_str(col("coalesce(email_domain_sealed, 'gone')", n), "gone",
+	       "notes' window has closed: its domain goes");
+	is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1 AND sealed IS NULL", nd), 1,
+	       "and its decoy's content");
+}
+
+/* A token's scope: nothing of another site is seen or changed, and what is
+ * not in scope answers like what does not exist. */
+static void test_scope(void)
+{
+	static const char blog[] = "[\"blog\"]", notes[] = "[\"notes\"]";
+	struct comment_error err = {0};
+	struct maintenance_report rep;
+	struct classify_settings cs;
+	struct comment_change ch = {0};
+	struct moderation_query mq = {.limit = 200, .scope = blog};
+	char site[CONFIG_SITE_ID_MAX + 1];
+	json_t *out = NULL, *e;
+	int64_t b1, b2, n1, n2, ns, ids[2], audit_before, did = 0;
+	size_t i;
+	bool only_blog = true, saw_b1 = false;
+	char *status;
+
+	mk_site = "blog";
+	b1 = mk("/same", 0, "Bea", "Blog pending one", COMMENT_PENDING);
+	b2 = mk_full("/same", 0, "Sam", "sam@example.org", NULL, "Sam on blog", "192.0.2.20",
+		     COMMENT_PUBLISHED, true);
+	mk_site = "notes";
+	n1 = mk("/same", 0, "Nia", "Notes pending one", COMMENT_PENDING);
+	n2 = mk_full("/same", 0, "Sam", "sam@example.org", NULL, "Sam on notes", "192.0.2.20",
+		     COMMENT_PUBLISHED, true);
+	ns = mk("/same", 0, "Spammer", "Old notes spam", COMMENT_SPAM);
+	mk_site = "default";
+	ok(b1 > 0 && b2 > 0 && n1 > 0 && n2 > 0 && ns > 0, "comments on two sites");
+
+	is_int(moderation_list(conn, keys, &mq, &out), 0, "list blog's comments");
+	json_array_foreach(json_object_get(out, "comments"), i, e)
+	{
+		only_blog =
+		    only_blog && strcmp(json_string_value(json_object_get(e, "site")), "blog") == 0;
+		saw_b1 = saw_b1 || json_integer_value(json_object_get(e, "id")) == b1;
+	}
+	ok(only_blog && saw_b1, "only blog's comments, with b1");
+	json_decref(out);
+
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_APPROVE, n1, &err), &err),
+	   "approving notes' comment with blog's scope is 404");
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_SPAM, n1, &err), &err),
+	   "so is marking it spam");
+	ok(is_404(moderation_act(conn, cl, blog, "mod", MODERATION_DELETE, n1, &err), &err),
+	   "and deleting it");
+	status = q_str("SELECT status FROM comments WHERE id = ?1", n1);
+	is_str(status, "pending", "notes' comment is untouched");
+	free(status);
+	ids[0] = b1;
+	ids[1] = n1;
+	ok(is_404(moderation_bulk(conn, cl, blog, "mod", MODERATION_APPROVE, ids, 2, &err), &err),
+	   "a bulk action with another site's id is 404");
+	status = q_str("SELECT status FROM comments WHERE id = ?1", b1);
+	is_str(status, "pending", "and changes nothing, not even blog's own");
+	free(status);
+	ch.text = strdup("Edited across sites");
+	ok(is_404(moderation_edit(conn, cl, cfg, keys, blog, "mod", n1, &ch, &out, &err), &err),
+	   "editing notes' comment with blog's scope is 404");
+	comment_change_clear(&ch);
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1", audit_before), 0,
+	       "nothing refused reached the audit log");
+	is_int(moderation_comment_site(conn, blog, n1, site), 0, "notes' comment is not in scope");
+	is_int(moderation_comment_site(conn, NULL, n1, site), 1, "every site's scope finds it");
+	is_str(site, "notes", "on notes");
+
+	is_int(moderation_act(conn, cl, blog, "mod", MODERATION_APPROVE, b1, &err), 0,
+	       "blog's scope approves blog's comment");
+	status = q_str("SELECT site FROM audit ORDER BY id DESC LIMIT 1", 0);
+	is_str(status, "blog", "the audit row names the site");
+	free(status);
+
+	/* Figures per site. */
+	{
+		unsigned char h[KEYS_HASH_BYTES] = {7};
+		comment_discard(conn, "notes", time(NULL), h, NULL, 0, &did, &err);
+	}
+	classify_settings_default(&cs);
+	moderation_stats(conn, cl, &cs, blog, &out);
+	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "published")),
+	       2, "blog's stats count blog's two published");
+	is_int(json_integer_value(json_object_get(out, "discarded")), 0,
+	       "and none of notes' discards");
+	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 1,
+	       "and blog's one decision");
+	json_decref(out);
+	moderation_stats(conn, cl, &cs, notes, &out);
+	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "pending")), 1,
+	       "notes' stats: its one pending");
+	is_int(json_integer_value(json_object_get(out, "discarded")), 1, "and its discard");
+	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 0, "and no decision");
+	json_decref(out);
+
+	/* Privacy requests stay in scope, and say everything held there. */
+	is_int(moderation_export(conn, keys, blog, "sam@example.org", &out), 0, "export on blog");
+	e = json_object_get(out, "comments");
+	ok(json_array_size(e) == 1 &&
+	       json_integer_value(json_object_get(json_array_get(e, 0), "id")) == b2,
+	   "only Sam's blog comment");
+	e = json_array_get(e, 0);
+	is_str(json_string_value(json_object_get(e, "site")), "blog", "named as blog's");
+	is_str(json_string_value(json_object_get(e, "ip")), "192.0.2.20",
+	       "with its client address, unsealed");
+	is_str(json_string_value(json_object_get(e, "email_domain")), "example.org",
+	       "and its e-mail domain");
+	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM comments WHERE ip IS NOT NULL", 0), 0,
+	       "no site keeps a client address in clear");
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	is_int(moderation_erase(conn, cl, keys, blog, "sam@example.org", false, "mod", &out), 0,
+	       "erase on blog");
+	is_int(json_integer_value(json_object_get(out, "erased")), 1, "erases one");
+	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", n2), 1,
+	       "Sam's notes comment stays");
+	is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", b2), 0, "the blog one is gone");
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1 AND site = 'blog'", audit_before), 1,
+	       "one audit row, for blog");
+	is_int(
+	    q_int("SELECT count(*) FROM audit WHERE id > ?1 AND site IS NOT 'blog'", audit_before),
+	    0, "and none for another site");
+	audit_before = q_int("SELECT coalesce(max(id), 0) FROM audit", 0);
+	moderation_erase(conn, cl, keys, "[\"blog\",\"notes\"]", "nobody@example.org", false, "mod",
+			 &out);
+	json_decref(out);
+	is_int(q_int("SELECT count(*) FROM audit WHERE id > ?1", audit_before), 2,
+	       "a request over two sites writes one audit row each");
+
+	/* Retention in scope. */
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", ns, time(NULL) - 400 * DAY);
+	mk_site = "blog";
+	int64_t bs = mk("/same", 0, "Spammer", "Old blog spam", COMMENT_SPAM);
+	mk_site = "default";
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", bs, time(NULL) - 400 * DAY);
+	{
+		unsigned char h[KEYS_HASH_BYTES] = {8};
+		int64_t now = time(NULL), bd = 0, nd = 0;
+		const struct moderation_retention rt = {15, 30, 60, 900, NULL, 0};
+		comment_discard(conn, "blog", now - 400 * DAY, h, "x", 1, &bd, &err);
+		comment_discard(conn, "notes", now - 400 * DAY, h, "x", 1, &nd, &err);
+		is_int(moderation_maintain(conn, cl, notes, &rt, now, &rep), 0, "maintain notes");
+		ok(rep.spam_deleted >= 1 &&
+		       q_int("SELECT count(*) FROM comments WHERE id = ?1", ns) == 0,
+		   "notes' old spam is deleted");
+		is_int(q_int("SELECT count(*) FROM comments WHERE id = ?1", bs), 1,
+		       "blog's old spam is not");
+		is_int(rep.tokens_pruned, 0, "the shared classifier is not pruned for one site");
+		is_int(rep.decoys_purged, 1, "notes' old decoy is forgotten");
+		is_int(q_int("SELECT count(*) FROM decoys WHERE id = ?1", bd), 1,
+		       "blog's old decoy is not");
+	}
+	test_scope_windows();
 }
 
 int main(void)
@@ -1471,6 +1684,7 @@ int main(void)
 	test_context();
 	test_privacy();
 	test_maintain();
+	test_scope();
 
 	policy_free(policy);
 	classifier_free(cl);

@@ -299,8 +299,8 @@ static struct names *moderators;
 
 static struct submit_site site(void)
 {
-	return (struct submit_site){fx.cfg, fx.keys,	       cl,	pol,
-				    &cs,    "blog.example.nl", origins, moderators};
+	return (struct submit_site){fx.cfg,  fx.keys,	 cl,	   pol, &cs, "blog.example.nl",
+				    origins, moderators, "default"};
 }
 
 static struct submit_request request(void)
@@ -317,7 +317,7 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, NULL, NULL};
+	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, NULL, NULL, "default"};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -550,7 +550,8 @@ static enum comment_status post_page(const char *thread, const char *author, con
 				     const char *url, const char *text)
 {
 	char t[64], a[64], e[] = "page@example.org", x[256], pt[512], pu[512];
-	struct comment_input in = {t, 0, a, e, NULL, x, title ? pt : NULL, url ? pu : NULL};
+	struct comment_input in = {t,	     0, a, e, NULL, x, title ? pt : NULL, url ? pu : NULL,
+				   "default"};
 	struct submit_site st = site();
 	struct submit_request rq = request();
 	struct comment_error err;
@@ -732,8 +733,12 @@ static void test_reply(void)
 	is_int(sql_int("SELECT coalesce(sum(count), 0) FROM decided_daily WHERE ?1 = ?1", 0), daily,
 	       "  not counted as a filter decision");
 	{
-		struct comment_page_query pq = {
-		    "/reply", {0, 0, 0, COMMENT_ROW_DONE}, 50, 300, COMMENT_PAGE_BYTES};
+		struct comment_page_query pq = {.site = "default",
+						.thread = "/reply",
+						.from = {0, 0, 0, COMMENT_ROW_DONE},
+						.roots = 50,
+						.rows = 300,
+						.bytes = COMMENT_PAGE_BYTES};
 		is_int(comment_thread_page(fx.conn, &pq, &tree), 0, "the thread");
 	}
 	{
@@ -881,7 +886,7 @@ static void test_decoys(void)
 static void test_kept_facts(void)
 {
 	char t[] = "/facts", a[] = "Fay", e[] = "fay@private.example", x[] = "Een reactie.";
-	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL};
+	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL, NULL};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -913,7 +918,7 @@ static void test_kept_facts(void)
 	 * blocklisted since the post sends the edit to spam. */
 	{
 		char e2[] = "someone@later.example", t2[] = "/facts", a2[] = "Gus", x2[] = "first";
-		struct comment_input in2 = {t2, 0, a2, e2, NULL, x2, NULL, NULL};
+		struct comment_input in2 = {t2, 0, a2, e2, NULL, x2, NULL, NULL, NULL};
 		struct policy *strict = NULL, *saved = pol;
 		enum comment_status st;
 		json_t *edited = NULL;

@@ -164,6 +164,7 @@ static void test_page(json_t *a)
 static void test_forms(json_t *a)
 {
 	struct threadpage p = {.lang = LANG_DE,
+			       .site = "notes",
 			       .thread = "/a b?c",
 			       .answer = a,
 			       .api = "https://c.example/api/v1/",
@@ -179,14 +180,17 @@ static void test_forms(json_t *a)
 	   "its heading is h2, in German");
 	ok(has(h, "action=\"https://c.example/api/v1/comments\""), "its form posts to commentd");
 	ok(has(h, "href=\"https://c.example/api/v1/comments?thread=/a%20b%3Fc&amp;format=html&amp;"
-		  "lang=de&amp;frame=1&amp;comment=1&amp;reply=1#cd-form\""),
+		  "lang=de&amp;frame=1&amp;site=notes&amp;comment=1&amp;reply=1#cd-form\""),
 	   "its links lead to the page on commentd, the path encoded");
 	ok(has(h, ">Alle Kommentare</a>"), "one conversation links to all comments");
 	ok(has(h, "rel=\"nofollow ugc noopener\" target=\"_top\">"),
 	   "framed: links out open on top");
 	ok(has(h, "name=\"frame\" value=\"1\""), "framed: the form keeps the frame");
+	ok(has(h, "<input type=\"hidden\" name=\"site\" value=\"notes\">"),
+	   "the form names the site");
 	ok(has(h, "name=\"hp&quot;x\""), "the honeypot's name is escaped");
-	ok(has(h, "href=\"https://c.example/api/v1/../../privacy?lang=de\" target=\"_top\""),
+	ok(has(h, "href=\"https://c.example/api/v1/../../privacy?lang=de&amp;site=notes\" "
+		  "target=\"_top\""),
 	   "the privacy link from the fragment");
 	free(h);
 
@@ -204,14 +208,15 @@ static void test_forms(json_t *a)
 
 static void test_location(void)
 {
-	char *l = threadpage_location("/a b", LANG_NL, false, 12, true, NULL);
+	char *l = threadpage_location("/a b", NULL, LANG_NL, false, 12, true, NULL);
 	is_str(l, "comments?thread=/a%20b&format=html&lang=nl&comment=12#comment-12",
 	       "published: the comment in its conversation");
 	free(l);
-	l = threadpage_location("/p", LANG_DE, true, 12, false, "https://blog.example.nl/p#x");
+	l = threadpage_location("/p", "notes", LANG_DE, true, 12, false,
+				"https://blog.example.nl/p#x");
 	is_str(l,
-	       "comments?thread=/p&format=html&lang=de&frame=1&back=https%3A//blog.example.nl/p%23x"
-	       "&held=1#cd-notice",
+	       "comments?thread=/p&format=html&lang=de&frame=1&site=notes&back=https%3A//"
+	       "blog.example.nl/p%23x&held=1#cd-notice",
 	       "held: the notice, framed, with a way back");
 	ok(l && !strpbrk(l, "\r\n \""), "safe for a Location header");
 	free(l);

@@ -4,8 +4,10 @@
  * reply as the site's author with a click or a key; act on many at once;
  * search; a chart of the last days.  In Dutch, English and German (all
  * strings in one table, as the widget does), chosen from the browser and
- * switchable.  Talks only to /api/v1/admin/ on its own origin; the token
- * stays in sessionStorage (this tab), the language in localStorage. */
+ * switchable.  A token for several sites gets a site switcher (every
+ * request then carries ?site=).  Talks only to /api/v1/admin/ on its own
+ * origin; the token and the chosen site stay in sessionStorage (this tab),
+ * the language in localStorage. */
 (function () {
 	'use strict';
 	var d = document;
@@ -43,7 +45,7 @@
 			approvePublish: 'Goedkeuren en antwoord plaatsen', selectComment: 'Selecteer reactie {id} van {name}',
 			editComment: 'Reactie {id} bewerken', replyTo: 'Antwoord op reactie {id}', noName: '(geen naam)',
 			on: ' op ', inReplyTo: 'Antwoord op {name}:', parentDeleted: 'Antwoord op een verwijderde reactie.',
-			authorBadge: 'Auteur', replyTo2: 'antwoord op #{id}', emailHash: 'e-mailhash {h}', network: 'netwerk {p}',
+			authorBadge: 'Auteur', siteOf: 'site {s}', site: 'Site', allSites: 'Al mijn sites', replyTo2: 'antwoord op #{id}', emailHash: 'e-mailhash {h}', network: 'netwerk {p}',
 			score: 'score {s}', why: 'Waarom: ', tokens: 'Beslissende tokens: ', notShown: 'niet getoond',
 			spamWard: 'wijst op spam', hamWard: 'wijst op in orde', starter: 'startmodel',
 			status: { pending: 'wachtend', spam: 'spam', published: 'gepubliceerd', deleted: 'verwijderd' },
@@ -122,7 +124,7 @@
 			approvePublish: 'Approve and publish reply', selectComment: 'Select comment {id} by {name}',
 			editComment: 'Edit comment {id}', replyTo: 'Reply to comment {id}', noName: '(no name)',
 			on: ' on ', inReplyTo: 'In reply to {name}:', parentDeleted: 'In reply to a deleted comment.',
-			authorBadge: 'Author', replyTo2: 'reply to #{id}', emailHash: 'e-mail hash {h}', network: 'network {p}',
+			authorBadge: 'Author', siteOf: 'site {s}', site: 'Site', allSites: 'All my sites', replyTo2: 'reply to #{id}', emailHash: 'e-mail hash {h}', network: 'network {p}',
 			score: 'score {s}', why: 'Why: ', tokens: 'Deciding tokens: ', notShown: 'not shown',
 			spamWard: 'points to spam', hamWard: 'points to ham', starter: 'starter model',
 			status: { pending: 'pending', spam: 'spam', published: 'published', deleted: 'deleted' },
@@ -200,7 +202,7 @@
 			approvePublish: 'Freigeben und Antwort veröffentlichen', selectComment: 'Kommentar {id} von {name} auswählen',
 			editComment: 'Kommentar {id} bearbeiten', replyTo: 'Antwort auf Kommentar {id}', noName: '(kein Name)',
 			on: ' zu ', inReplyTo: 'Antwort an {name}:', parentDeleted: 'Antwort auf einen gelöschten Kommentar.',
-			authorBadge: 'Autor', replyTo2: 'Antwort auf #{id}', emailHash: 'E-Mail-Hash {h}', network: 'Netz {p}',
+			authorBadge: 'Autor', siteOf: 'Site {s}', site: 'Site', allSites: 'Alle meine Sites', replyTo2: 'Antwort auf #{id}', emailHash: 'E-Mail-Hash {h}', network: 'Netz {p}',
 			score: 'Wert {s}', why: 'Warum: ', tokens: 'Entscheidende Tokens: ', notShown: 'nicht angezeigt',
 			spamWard: 'spricht für Spam', hamWard: 'spricht dagegen', starter: 'Startmodell',
 			status: { pending: 'wartend', spam: 'Spam', published: 'veröffentlicht', deleted: 'gelöscht' },
@@ -254,6 +256,9 @@
 	var API = new URL('../api/v1/admin/', location.href).href;
 	var KEY = 'commentd-admin-token';
 	var token = sessionStorage.getItem(KEY) || '';
+	var SITE_KEY = 'commentd-admin-site';
+	var site = sessionStorage.getItem(SITE_KEY) || ''; /* '' = every site of the token */
+	var manySites = false;
 	var lang = pickLang();
 	var S = STRINGS[lang];
 	var me = null; /* {name, display_name} */
@@ -296,6 +301,7 @@
 	function api(method, path, body) {
 		var h = { Authorization: 'Bearer ' + token };
 		if (body !== undefined) h['Content-Type'] = 'application/json';
+		if (site) path += (path.indexOf('?') < 0 ? '?' : '&') + 'site=' + encodeURIComponent(site);
 		return fetch(API + path, {
 			method: method, headers: h, cache: 'no-store',
 			body: body === undefined ? undefined : JSON.stringify(body)
@@ -364,8 +370,10 @@
 	}
 	function signOut(msg) {
 		token = '';
+		site = '';
 		me = null;
 		sessionStorage.removeItem(KEY);
+		sessionStorage.removeItem(SITE_KEY);
 		showApp(false);
 		$('#signin-status').textContent = msg || S.signedOut;
 		$('#token').focus();
@@ -391,9 +399,35 @@
 		me = who;
 		showMe();
 		showApp(true);
-		load(false);
-		$('#queue-h').focus();
+		sites().then(function () {
+			load(false);
+			$('#queue-h').focus();
+		});
 	}
+
+	/* ---- sites: a switcher when the token has more than one ---- */
+	function sites() {
+		var keep = site;
+		site = '';
+		return api('GET', 'sites').then(function (j) {
+			var sel = $('#site');
+			var ids = j.sites.map(function (s) { return s.id; });
+			manySites = ids.length > 1;
+			$('#sitebox').hidden = !manySites;
+			while (sel.options.length > 1) sel.remove(1);
+			j.sites.forEach(function (s) {
+				sel.appendChild(el('option', { value: s.id, text: s.id + (s.origins.length ? ' (' + s.origins[0].replace(/^https?:\/\//, '') + ')' : '') }));
+			});
+			site = manySites && ids.indexOf(keep) >= 0 ? keep : '';
+			sel.value = site;
+		}, function () { site = keep; });
+	}
+	$('#site').addEventListener('change', function (e) {
+		site = e.target.value;
+		if (site) sessionStorage.setItem(SITE_KEY, site);
+		else sessionStorage.removeItem(SITE_KEY);
+		load(false);
+	});
 
 	/* ---- stats and the chart ---- */
 	function stats(st) {
@@ -622,7 +656,7 @@
 		var body = el('div', { className: 'html' });
 		body.innerHTML = c.html; /* rendered by the daemon from a safe Markdown subset */
 		var meta = [
-			'#' + id, when(c.created), S.status[c.status] || c.status,
+			'#' + id, manySites && !site ? t(S.siteOf, { s: c.site }) : null, when(c.created), S.status[c.status] || c.status,
 			c.score == null ? null : t(S.score, { s: num(c.score, 3) }) + (c.verdict ? ' (' + (S.verdict[c.verdict] || c.verdict) + ')' : ''),
 			c.parent ? t(S.replyTo2, { id: c.parent }) : null,
 			c.email_hash ? t(S.emailHash, { h: c.email_hash }) : null,
