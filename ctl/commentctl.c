@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"email-hash", "print an address's keyed hash (allowlists)", cmd_email_hash},
     {"eval", "k-fold cross-validation of the classifier on labelled JSON Lines", cmd_eval},
     {"eval-split", NULL, cmd_eval_split},
+    {"export", "write every comment as JSON Lines or a WordPress WXR file", cmd_export},
+    {"import", "import comments from WordPress, Disqus, Isso, Remark42, Waline", cmd_import},
     {"key", "create, list or revoke Akismet site keys", cmd_key},
     {"learn", "learn spam or ham comments (JSON Lines) into the classifier", cmd_learn},
     {"maintain", "apply the retention rules now", cmd_maintain},

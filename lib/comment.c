@@ -118,7 +118,7 @@ static bool email_valid(const char *e)
 	return true;
 }
 
-static bool url_valid(const char *u, size_t max)
+bool comment_url_valid(const char *u, size_t max)
 {
 	const char *host;
 	size_t len = strlen(u);
@@ -153,7 +153,7 @@ static int validate_page(const struct config *cfg, struct comment_input *in,
 	}
 	if (in->page_url) {
 		text_trim(in->page_url);
-		if (*in->page_url && !url_valid(in->page_url, cfg->max_url))
+		if (*in->page_url && !comment_url_valid(in->page_url, cfg->max_url))
 			in->page_url[0] = '\0';
 	}
 	return 0;
@@ -186,6 +186,8 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		return comment_fail(err, 422, "author_too_long",
 				    "The name is longer than %u characters.", cfg->max_author);
 
+	if (in->imported && (!in->email || !*in->email))
+		goto email_done; /* imports: the source may not have it */
 	if (!in->email)
 		return comment_fail(err, 422, "missing_email", "Please give your e-mail address.");
 	if (!text_utf8_valid(in->email, strlen(in->email), NULL))
@@ -199,6 +201,7 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		return comment_fail(err, 422, "invalid_email",
 				    "The e-mail address does not look like name@example.org.");
 
+email_done:
 	if (in->url) {
 		if (!text_utf8_valid(in->url, strlen(in->url), NULL))
 			return comment_fail(err, 400, "invalid_utf8",
@@ -206,7 +209,7 @@ int comment_validate(const struct config *cfg, struct comment_input *in, struct 
 		text_trim(in->url);
 		/* A blank URL stays "" (absent): the caller owns and frees the
 		 * buffer, so the pointer must not be dropped. */
-		if (*in->url && !url_valid(in->url, cfg->max_url)) {
+		if (*in->url && !comment_url_valid(in->url, cfg->max_url)) {
 			return comment_fail(
 			    err, 422, "invalid_url",
 			    "The website must be an http:// or https:// address of at "
@@ -473,7 +476,7 @@ static int parent_load(struct store_conn *c, sqlite3_stmt *st, int64_t id, struc
  * the parent after the cap (0: top level).  0, COMMENT_INVALID, negative. */
 
 static int place_reply(struct store_conn *c, const struct config *cfg, int64_t thread_id,
-		       struct placement *pl, struct comment_error *err)
+		       bool any_status, struct placement *pl, struct comment_error *err)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_parent);
 	struct parent_row p = {0};
@@ -488,7 +491,7 @@ static int place_reply(struct store_conn *c, const struct config *cfg, int64_t t
 	r = parent_load(c, st, pl->parent, &p);
 	if (r < 0)
 		return r;
-	if (r == 0 || p.thread_id != thread_id || !p.published)
+	if (r == 0 || p.thread_id != thread_id || !(p.published || any_status))
 		return comment_fail(err, 422, "invalid_parent",
 				    "The comment you reply to does not exist in this thread or is "
 				    "not published.");
@@ -525,7 +528,7 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *si
 	r = store_one_int64(c, st, &thread_id);
 	if (r < 0)
 		return r;
-	r = place_reply(c, cfg, thread_id, &pl, err);
+	r = place_reply(c, cfg, thread_id, false, &pl, err);
 	if (r == 0)
 		*parent = pl.parent;
 	return r;
@@ -543,11 +546,20 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 	sqlite3_bind_int(st, 4, job->place.depth);
 	sqlite3_bind_int64(st, 5, rec->created);
 	sqlite3_bind_text(st, 6, comment_status_name(rec->status), -1, SQLITE_STATIC);
+	if (rec->status == COMMENT_DELETED) {
+		/* A tombstone, as comment_remove leaves one (imports). */
+		sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, "", 0, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, "", 0, SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, "", 0, SQLITE_STATIC);
+		return;
+	}
 	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 8, in->url);
 	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	if (job->email_hash)
+		sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
 	if (job->ip.len)
 		sqlite3_bind_blob(st, 13, job->ip.data, (int)job->ip.len, SQLITE_STATIC);
@@ -559,7 +571,8 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 	bind_text_or_null(st, 18, rec->tokens);
 	if (rec->features)
 		sqlite3_bind_blob(st, 19, rec->features, (int)rec->features_len, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	if (job->edit_hash)
+		sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
 	bind_text_or_null(st, 21, rec->reasons);
 	if (job->domain.len)
 		sqlite3_bind_blob(st, 22, job->domain.data, (int)job->domain.len, SQLITE_STATIC);
@@ -573,7 +586,8 @@ static int write_rows(struct store_conn *c, struct create_job *job)
 
 	r = thread_row(c, job);
 	if (r == 0)
-		r = place_reply(c, job->cfg, job->thread_id, &job->place, job->err);
+		r = place_reply(c, job->cfg, job->thread_id, job->in->imported, &job->place,
+				job->err);
 	if (r)
 		return r;
 	st = store_stmt(c, sql_insert);
@@ -601,11 +615,32 @@ static int create_rows(struct store_conn *c, void *arg)
 	return job->result;
 }
 
+/* The e-mail hash (NULL when neither the address nor its hash is known)
+ * and the avatar seed: from the address, else as an import gives them, else
+ * from the name, so that commenters without an address still differ. */
+static void identity(const struct keys *k, const struct comment_input *in,
+		     unsigned char email_hash[KEYS_HASH_BYTES], const unsigned char **hashed,
+		     char avatar[KEYS_AVATAR_HEX])
+{
+	if (in->email && *in->email) {
+		keys_hash(k, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
+		keys_avatar(k, in->email, avatar);
+		*hashed = email_hash;
+		return;
+	}
+	*hashed = in->email_hash;
+	if (in->avatar && strlen(in->avatar) == KEYS_AVATAR_HEX - 1)
+		memcpy(avatar, in->avatar, KEYS_AVATAR_HEX);
+	else
+		keys_avatar(k, in->author, avatar);
+}
+
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
 		   const struct comment_input *in, const struct comment_record *rec,
 		   struct comment_stored *out, struct comment_error *err)
 {
 	unsigned char email_hash[KEYS_HASH_BYTES], edit_hash[KEYS_HASH_BYTES];
+	const unsigned char *hashed = NULL;
 	struct create_job job;
 	int r;
 
@@ -616,8 +651,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 				    "The comment is too long to display.");
 	if (r < 0)
 		return r;
-	keys_hash(k, KEYS_EMAIL, in->email, strlen(in->email), email_hash);
-	keys_avatar(k, in->email, out->avatar);
+	identity(k, in, email_hash, &hashed, out->avatar);
 	keys_token_new(k, out->edit_token, edit_hash);
 	/* Posts arriving together share one transaction and one fsync; the
 	 * answer goes out only after the commit that holds this comment. */
@@ -626,8 +660,8 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	    .in = in,
 	    .rec = rec,
 	    .html = out->html,
-	    .email_hash = email_hash,
-	    .edit_hash = edit_hash,
+	    .email_hash = hashed,
+	    .edit_hash = in->imported ? NULL : edit_hash, /* nobody holds the token */
 	    .avatar = out->avatar,
 	    .err = err,
 	    .place = {.parent = in->parent},
@@ -636,7 +670,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 		/* Kept only sealed: the client address for ip_retention_days,
 		 * the e-mail domain for the edit window (edits are decided
 		 * again). */
-		const char *at = strrchr(in->email, '@');
+		const char *at = in->email && *in->email ? strrchr(in->email, '@') : NULL;
 		comment_seal(k, rec->ip, &job.ip);
 		comment_seal(k, at ? at + 1 : NULL, &job.domain);
 	}

@@ -54,6 +54,14 @@ struct comment_input {
 	char *page_title; /* cleaned to one line by comment_validate */
 	char *page_url;	  /* an http(s) address; the caller checks its origin */
 	const char *site; /* the site's id (borrowed): a thread is (site, thread) */
+	/* Set by lib/submit for SUBMIT_IMPORT: the e-mail address may be
+	 * missing (NULL or ""), a reply may hang below a parent of any status
+	 * (the source's tree is kept), and when the address is unknown its
+	 * keyed hash and avatar seed may come with the comment (commentd's own
+	 * export; borrowed, NULL when not known). */
+	bool imported;
+	const unsigned char *email_hash;
+	const char *avatar;
 };
 
 /* An edit of a comment's content: NULL keeps a field; url_set with url NULL
@@ -143,6 +151,11 @@ int comment_text_check(const struct config *cfg, const char *text, struct commen
 int comment_preview(const struct config *cfg, const char *text, char **html,
 		    struct comment_error *err);
 
+/* True if url is a website address comment_validate accepts: http:// or
+ * https:// with a host, at most max bytes, no spaces, quotes or angle
+ * brackets. */
+bool comment_url_valid(const char *url, size_t max);
+
 /* Checks a thread path: starts with one '/', at most COMMENT_THREAD_MAX
  * bytes, valid UTF-8, no control characters, spaces, backslashes or "."/".."
  * segments.  0 or COMMENT_INVALID with err. */
@@ -154,12 +167,17 @@ int comment_thread_check(const char *thread, struct comment_error *err);
 int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES]);
 
 /* Stores a validated submission (in->email is hashed, never stored) in the
- * thread (in->site, in->thread) with its record, sharing one transaction and one fsync with
- * concurrent posts (store_group_write).  The page's title and URL, when given, fill a thread that
- * has none, and a published comment's refresh them when they changed (a held comment may only fill
- * them in, one filed as spam not even that).  A parent must be a published comment of the same
- * thread; a reply deeper than cfg->max_depth attaches to the deepest allowed
- * ancestor.  Fills *out (caller clears).  Returns 0, COMMENT_INVALID or
+ * thread (in->site, in->thread) with its record, sharing one transaction
+ * and one fsync with concurrent posts (store_group_write).  The page's
+ * title and URL, when given, fill a thread that has none, and a published
+ * comment's refresh them when they changed (a held comment may only fill
+ * them in, one filed as spam not even that).  A parent must be a published
+ * comment of the same thread (an import's: any comment of the thread); a
+ * reply deeper than cfg->max_depth attaches to the deepest allowed
+ * ancestor.  A comment whose status is deleted (imports) is stored as a
+ * tombstone, as comment_remove leaves one: no author, text, e-mail hash,
+ * address or features.  Fills *out (caller clears).  Returns 0,
+ * COMMENT_INVALID or
  * COMMENT_UNAVAILABLE (err filled), or negative (logged). */
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
 		   const struct comment_input *in, const struct comment_record *rec,

@@ -601,11 +601,32 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 	}
 }
 
+/* fn inside the transaction c already holds (store_begin), in its own
+ * savepoint: an import writes many comments in one transaction. */
+static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg),
+			    void *arg)
+{
+	int r = store_write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
+				  "savepoint");
+
+	if (r != 0)
+		return r;
+	r = fn(c, arg);
+	if (sqlite3_get_autocommit(c->db))
+		return r ? r : -EIO; /* SQLite rolled the transaction back */
+	if (r != 0)
+		sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+	sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+	return r;
+}
+
 int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg), void *arg)
 {
 	struct store *s = c->owner;
 	struct group_job job = {fn, arg, 0, false, NULL};
 
+	if (c->writing)
+		return join_transaction(c, fn, arg);
 	pthread_mutex_lock(&s->group_lock);
 	*s->queue_tail = &job;
 	s->queue_tail = &job.next;

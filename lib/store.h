@@ -79,7 +79,9 @@ void store_rollback(struct store_conn *c);
  * runs in its own SAVEPOINT; a non-zero result from fn undoes that call
  * only and is returned.  Returns 0 once the batch is committed; if the
  * COMMIT fails, every call of the batch returns that failure (STORE_FULL,
- * STORE_READONLY or negative) and none of it is kept. */
+ * STORE_READONLY or negative) and none of it is kept.  When c already
+ * holds a write transaction (store_begin), fn runs at once inside it, in
+ * its own savepoint, and the caller commits (imports write in batches). */
 int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c2, void *arg), void *arg);
 
 /* Steps a read statement: 1 when a row is ready, 0 when there are no (more)

@@ -557,13 +557,19 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 
 	memset(d, 0, sizeof(*d));
 	in->site = site->id;
+	in->imported = rq->origin == SUBMIT_IMPORT;
+	if (!in->imported) {
+		in->email_hash = NULL;
+		in->avatar = NULL;
+	}
 	r = comment_validate(site->cfg, in, err);
 	if (r != 0)
 		return r;
 	if (in->page_url && *in->page_url && !page_url_allowed(site, in->page_url))
 		in->page_url[0] = '\0';
-	content = (struct submit_content){in->thread, in->author, in->email, in->url, in->text};
-	r = submit_decide(c, site, &content, NULL, rq, d);
+	content = (struct submit_content){
+	    in->thread, in->author, in->email && *in->email ? in->email : NULL, in->url, in->text};
+	r = submit_decide(c, site, &content, content.email ? NULL : in->email_hash, rq, d);
 	if (r != 0)
 		return r;
 	if (d->status == COMMENT_DISCARDED)

@@ -46,8 +46,8 @@ absolute() {
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
-libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix systemd nodejs npm chromium
-iproute2 util-linux mount nginx openssl debhelper dpkg-dev lintian
+libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix libexpat1-dev libxml2-dev zlib1g-dev
+systemd nodejs npm chromium iproute2 util-linux mount nginx openssl debhelper dpkg-dev lintian
 wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server"
 
 deps() {

@@ -752,6 +752,7 @@ def idle_connections(n=2000):
     # The default limit (128) below the flood: excess connections wait; the
     # daemon neither crashes nor leaks, and serves once they go.
     with Daemon({"timeout": "5"}) as d:
+        base = daemon_fds(d)
         socks = open_idle(d.port, n)
         # The daemon takes connections up to its limit (128); wait for that,
         # not for a guessed second.
@@ -759,8 +760,17 @@ def idle_connections(n=2000):
         while daemon_fds(d) < 128 and time.monotonic() < deadline:
             time.sleep(0.02)
         ok(d.proc.poll() is None, "the daemon survives %d idle sockets over its limit" % n)
-        fds = daemon_fds(d)
-        ok(fds < 128 + 64, "it holds no more than its connection limit (%d fds)" % fds)
+        # A connection over the limit cuts off an older one (shutdown); its
+        # descriptor lives until the event loop sees the close, which under
+        # ASan on a loaded machine lags the flood.  The promise is the
+        # settled count: it must come down to the limit (a leak never does).
+        deadline = time.monotonic() + 10
+        fds = daemon_fds(d) - base
+        while fds > 128 + 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            fds = min(fds, daemon_fds(d) - base)
+        ok(fds <= 128 + 8, "it holds no more than its connection limit "
+           "(%d fds over its %d at start)" % (fds, base))
         for s in socks:
             s.close()
         took = served_within(d, 10)

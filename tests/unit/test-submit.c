@@ -317,7 +317,12 @@ static json_t *post(const char *thread, const char *author, const char *url, con
 		    bool honeypot, enum comment_status *status, struct comment_error *err)
 {
 	char t[64], a[64], e[] = "poster@example.org", u[128], x[512];
-	struct comment_input in = {t, 0, a, e, url ? u : NULL, x, NULL, NULL, "default"};
+	struct comment_input in = {.thread = t,
+				   .author = a,
+				   .email = e,
+				   .url = url ? u : NULL,
+				   .text = x,
+				   .site = "default"};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -550,8 +555,13 @@ static enum comment_status post_page(const char *thread, const char *author, con
 				     const char *url, const char *text)
 {
 	char t[64], a[64], e[] = "page@example.org", x[256], pt[512], pu[512];
-	struct comment_input in = {t,	     0, a, e, NULL, x, title ? pt : NULL, url ? pu : NULL,
-				   "default"};
+	struct comment_input in = {.thread = t,
+				   .author = a,
+				   .email = e,
+				   .text = x,
+				   .page_title = title ? pt : NULL,
+				   .page_url = url ? pu : NULL,
+				   .site = "default"};
 	struct submit_site st = site();
 	struct submit_request rq = request();
 	struct comment_error err;
@@ -886,7 +896,7 @@ static void test_decoys(void)
 static void test_kept_facts(void)
 {
 	char t[] = "/facts", a[] = "Fay", e[] = "fay@private.example", x[] = "Een reactie.";
-	struct comment_input in = {t, 0, a, e, NULL, x, NULL, NULL, NULL};
+	struct comment_input in = {.thread = t, .author = a, .email = e, .text = x};
 	struct submit_site s = site();
 	struct submit_request rq = request();
 	struct submit_decision d;
@@ -918,7 +928,7 @@ static void test_kept_facts(void)
 	 * blocklisted since the post sends the edit to spam. */
 	{
 		char e2[] = "someone@later.example", t2[] = "/facts", a2[] = "Gus", x2[] = "first";
-		struct comment_input in2 = {t2, 0, a2, e2, NULL, x2, NULL, NULL, NULL};
+		struct comment_input in2 = {.thread = t2, .author = a2, .email = e2, .text = x2};
 		struct policy *strict = NULL, *saved = pol;
 		enum comment_status st;
 		json_t *edited = NULL;
