@@ -17,6 +17,17 @@ thread and 20 small threads, then runs wrk for each scenario:
                100 threads: classification, INSERT, durable COMMIT (synchronous=FULL)
 and prints req/s, p50 and p99 latency, non-2xx/3xx answers, and the daemon's
 resident memory: idle (after seeding), and peak (VmHWM) at the end.
+
+--paced RATE also posts RATE comments a second for --seconds from one
+keep-alive connection (a blog's real load, far from saturation) and prints
+the latency percentiles of those posts.
+
+--set NAME=VALUE passes a setting to the daemon (repeatable); --hold reloads
+it with moderation = all once the threads are seeded.  --notify turns
+notifications on: a real SMTP server (tests/smtp-sink.py, python3-aiosmtpd)
+and a webhook receiver on loopback, moderators and the webhook told of every
+event; with --hold every post is held, so every post makes a moderator mail
+and a webhook POST, sent by the outbox worker meanwhile.
 Only the Python standard library and wrk (Debian package `wrk`) are needed.
 """
 import os
@@ -161,6 +172,79 @@ def run_wrk(port, name, script, args):
     raise SystemExit("wrk failed for %s:\n%s\n%s" % (name, r.stdout, r.stderr))
 
 
+def paced(port, rate, seconds):
+    """Posts rate comments a second for seconds, one at a time on one
+    keep-alive connection; the latency percentiles (ms)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times, errors = [], 0
+    start = time.monotonic()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        body = json.dumps({"thread": "/paced/%d" % (i % 10), "author": "Paced",
+                           "email": "paced%d@example.org" % i, "text": "Paced post %d" % i})
+        t0 = time.monotonic()
+        conn.request("POST", "/api/v1/comments", body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        times.append((time.monotonic() - t0) * 1000)
+        errors += r.status != 201
+    conn.close()
+    times.sort()
+
+    def pct(p):
+        return times[min(len(times) - 1, int(p / 100 * len(times)))]
+    return {"requests": len(times), "seconds": time.monotonic() - start,
+            "rps": len(times) / (time.monotonic() - start), "p50_ms": pct(50),
+            "p90_ms": pct(90), "p99_ms": pct(99), "max_ms": times[-1], "non2xx": errors,
+            "socket_errors": 0}
+
+
+def start_notify(settings):
+    """A real SMTP server and a webhook receiver on loopback; the settings
+    that send every event to them."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    def free_port():
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    directory = tempfile.mkdtemp(prefix="commentd-bench-mail-")
+    port = free_port()
+    smtp = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "smtp-sink.py"),
+                             str(port), directory], stdout=subprocess.PIPE)
+    if b"READY" not in smtp.stdout.readline():
+        raise SystemExit("the SMTP server (python3-aiosmtpd) did not start")
+    posts = [0]
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            posts[0] += 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    hooks = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hooks.serve_forever, daemon=True).start()
+    daemon_port = free_port()
+    settings.update({"smtp_url": "smtp://127.0.0.1:%d" % port,
+                     "smtp_from": "Bench <bench@example.org>",
+                     "public_url": "http://127.0.0.1:%d" % daemon_port,
+                     "notify_moderators": "mod@example.org",
+                     "webhook_url": "http://127.0.0.1:%d/hook" % hooks.server_address[1],
+                     "webhook_secret": "bench-secret-0123456789"})
+    return {"smtp": smtp, "hooks": hooks, "dir": directory, "posts": posts,
+            "daemon_port": daemon_port, "pending": 0}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--commentd", default=os.path.join(ROOT, "build-bench", "daemon",
@@ -174,6 +258,14 @@ def main():
     ap.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each scenario N times and report the run with the median req/s")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a daemon setting (repeatable)")
+    ap.add_argument("--paced", type=float, default=0, metavar="RATE",
+                    help="also post RATE comments a second, one at a time, and time them")
+    ap.add_argument("--hold", action="store_true",
+                    help="after seeding, reload with moderation = all: every post is held")
+    ap.add_argument("--notify", action="store_true",
+                    help="notifications on: a local SMTP server and webhook receiver")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -187,13 +279,24 @@ def main():
     settings = {"threads": str(args.threads)} if args.threads else {}
     # wrk's connections all come from 127.0.0.1: one client to the
     # per-client connection cap, lifted here with the total.
+    settings.update(kv.split("=", 1) for kv in args.set)
+    sink = start_notify(settings) if args.notify else None
     d = harness.Daemon(dict(settings, rate_limit="0", log_level=args.log_level,
                             connections="1024", connections_per_client="1024"))
     results = {}
     try:
+        if sink:
+            d.port = sink["daemon_port"]
         d.start()
         pid = d.proc.pid
         etag, threads, thread_bytes = seed(d)
+        if args.hold:
+            import signal
+            d.write_config(dict(d.extra, moderation="all"))
+            d.proc.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            if "configuration reloaded" not in d.log():
+                raise SystemExit("the reload with moderation = all failed:\n" + d.log())
         time.sleep(0.5)
         idle = rss(pid)
         params = {"thread": THREAD, "etag": etag,
@@ -203,12 +306,23 @@ def main():
             runs = sorted((run_wrk(d.port, name, SCENARIOS[name] % params, args)
                            for _ in range(args.repeat)), key=lambda r: r["rps"])
             results[name] = runs[len(runs) // 2]
+        if args.paced:
+            results["post-paced"] = paced(d.port, args.paced, args.seconds)
         load_after = os.getloadavg()[0]
         end = rss(pid)
         log_bytes = os.path.getsize(d.log_path)
+        if sink:
+            time.sleep(3)  # let the worker catch up before counting
+            sink["pending"] = subprocess.run(
+                [os.path.join(os.path.dirname(args.commentd), "..", "ctl", "commentctl"),
+                 "outbox", "--json", "--db", d.db], capture_output=True).stdout.count(b'"event"')
         rc = d.stop()
     finally:
         d.cleanup()
+        if sink:
+            sink["smtp"].terminate()
+            sink["smtp"].wait()
+            sink["hooks"].shutdown()
 
     print("commentd HTTP benchmark: %s" % machine())
     print("wrk -t%d -c%d -d%ds on loopback; daemon threads=%d, log_level=%s; "
@@ -227,6 +341,12 @@ def main():
     print("RSS idle %.1f MiB, at the end %.1f MiB, peak (VmHWM) %.1f MiB" % (
         idle["VmRSS"] / 1024, end["VmRSS"] / 1024, end["VmHWM"] / 1024))
     print("access log written: %.1f MiB; daemon exit status %s" % (log_bytes / 2**20, rc))
+    if sink:
+        mails = len([n for n in os.listdir(sink["dir"]) if n.endswith(".eml")])
+        print("notifications on: %d mails and %d webhook POSTs received during the run; "
+              "%d deliveries still pending 3 s after it" % (mails, sink["posts"][0],
+                                                            sink["pending"]))
+        shutil.rmtree(sink["dir"], ignore_errors=True)
     print("JSON " + json.dumps({"machine": machine(), "results": results,
                                 "rss_kib": {"idle": idle["VmRSS"], "end": end["VmRSS"],
                                             "peak": end["VmHWM"]}}))

@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"key", "create, list or revoke Akismet site keys", cmd_key},
     {"learn", "learn spam or ham comments (JSON Lines) into the classifier", cmd_learn},
     {"maintain", "apply the retention rules now", cmd_maintain},
+    {"outbox", "list notifications that are pending or failed", cmd_outbox},
     {"privacy", "export or erase a commenter's comments", cmd_privacy},
     {"score", "score comments (JSON Lines) and print verdicts with reasons", cmd_score},
     {"token", "create, change, list or revoke moderator tokens", cmd_token},

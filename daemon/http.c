@@ -695,6 +695,8 @@ static int check_body(struct request *req, struct reply *rep)
 		req->is_form = false;
 	} else if ((body & BODY_FORM) && content_type_is(ct, "application/x-www-form-urlencoded")) {
 		req->is_form = true;
+	} else if (body & BODY_ANY) {
+		req->is_form = false; /* read, capped, and left to the handler */
 	} else if (!((body & BODY_OPTIONAL) && !ct && (!cl || strcmp(cl, "0") == 0) &&
 		     !request_header(req, "Transfer-Encoding"))) {
 		reply_error(rep, 415, "unsupported_media_type",

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "maintenance.h"
+#include "notify.h"
 #include "sdnotify.h"
 
 #include <getopt.h>
@@ -270,6 +271,7 @@ static void server_close(struct server *s)
 	if (s->mhd)
 		http_stop(s, 0);
 	maintenance_stop(s);
+	notify_stop(s);
 	s->store = store_free(s->store);
 	s->keys = keys_free(s->keys);
 	s->post_limit = ratelimit_free(s->post_limit);
@@ -287,7 +289,8 @@ static void server_close(struct server *s)
 static int serve(struct server *s, const struct args *a)
 {
 	static const struct route_table *const tables[] = {
-	    &public_route_table, &admin_route_table, &akismet_route_table, &static_route_table};
+	    &public_route_table, &admin_route_table, &akismet_route_table, &static_route_table,
+	    &notify_route_table};
 	sigset_t mask;
 	int listen_fd;
 
@@ -301,7 +304,7 @@ static int serve(struct server *s, const struct args *a)
 
 	listen_fd = sdnotify_listen_fd();
 	if (http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
-	    maintenance_start(s) != 0)
+	    maintenance_start(s) != 0 || notify_start(s) != 0)
 		return 1;
 	log_info("commentd %s listening on %s (port %u), database %s, %zu site%s", COMMENTD_VERSION,
 		 listen_fd >= 0 ? "the socket from systemd" : s->snap->cfg->listen, http_port(s),

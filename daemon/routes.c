@@ -138,6 +138,7 @@ static void post_comment(struct request *req, struct reply *rep)
 		request_submission(req, req->is_form ? SUBMIT_FORM : SUBMIT_JSON, &rq);
 		rq.render_seconds = keys_stamp_age(req->server->keys, w.stamp, rq.now);
 		rq.honeypot_filled = w.honeypot_filled;
+		rq.notify = w.notify;
 		c = store_acquire(req->server->store);
 		/* Read for every post: a token made by commentctl counts at once. */
 		r = admin_display_names(c, site.id, &moderators);
@@ -221,20 +222,19 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 }
 
 /* What the widget needs to know of the site's settings, as JSON members
- * after the thread's answer: "likes_enabled" and "privacy_url" (the site's
+ * after the thread's answer: "likes_enabled", "privacy_url" (the site's
  * own page, or null for commentd's /privacy; config_check lets no quote,
- * backslash or control character into it), and a tag of 4 hex digits of
- * them for the ETag (a reload may change them). */
+ * backslash or control character into it) and, when the server sends mail,
+ * "notify": true (the widget's checkbox for reply notifications); and a tag
+ * of 4 hex digits of them for the ETag (a reload may change them). */
 static void reader_settings(const struct config *cfg, char *json, size_t size, char tag[5])
 {
 	unsigned char h[2];
 
-	if (*cfg->privacy_url)
-		snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":\"%s\"",
-			 cfg->likes ? "true" : "false", cfg->privacy_url);
-	else
-		snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":null",
-			 cfg->likes ? "true" : "false");
+	snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":%s%s%s%s",
+		 cfg->likes ? "true" : "false", *cfg->privacy_url ? "\"" : "",
+		 *cfg->privacy_url ? cfg->privacy_url : "null", *cfg->privacy_url ? "\"" : "",
+		 *cfg->smtp_url ? ",\"notify\":true" : "");
 	crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
 	sodium_bin2hex(tag, 5, h, sizeof(h));
 }
@@ -325,7 +325,7 @@ static void get_comments_page(struct request *req, struct reply *rep,
 
 	r = page_answer(req, site->id, q, pq, &answer, next, sizeof(next));
 	if (r == 0 && pq->fragment &&
-	    asprintf(&api, "%s/api/v1/", *cfg->public_url ? cfg->public_url : "") < 0) {
+	    asprintf(&api, "%s/api/v1/", site->cfg->public_url) < 0) {
 		api = NULL;
 		r = -ENOMEM;
 	}
@@ -510,7 +510,7 @@ static void get_feed(struct request *req, struct reply *rep)
 		return;
 	site = (struct feed_site){
 	    .id = picked.id,
-	    .public_url = req->snap->cfg->public_url,
+	    .public_url = picked.cfg->public_url,
 	    .site_url = net_origins_first(picked.origins),
 	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
 			      LANG_EN),

@@ -45,6 +45,7 @@ struct server {
 	struct MHD_Daemon *mhd;
 	struct maintenance *maintenance;	 /* background jobs (maintenance.h) */
 	struct guard *guard;			 /* connection caps and deadlines (guard.c) */
+	struct notify *notify;			 /* the outbox worker (notify.h) */
 	const struct route_table *const *tables; /* set by http_start */
 	size_t n_tables;
 };
@@ -117,6 +118,7 @@ enum route_body {
 	BODY_JSON = 1,	   /* application/json */
 	BODY_FORM = 2,	   /* application/x-www-form-urlencoded */
 	BODY_OPTIONAL = 4, /* an empty body needs no Content-Type */
+	BODY_ANY = 8,	   /* any Content-Type (RFC 8058 one-click unsubscribe) */
 };
 
 struct route {
@@ -159,11 +161,12 @@ const char *request_header(struct request *req, const char *name);
 const char *request_arg(struct request *req, const char *name);
 
 /* The route tables (routes.c, routes_admin.c, routes_akismet.c,
- * routes_static.c), which main.c hands to http_start. */
+ * routes_static.c, routes_notify.c), which main.c hands to http_start. */
 extern const struct route_table public_route_table;
 extern const struct route_table admin_route_table;
 extern const struct route_table akismet_route_table;
 extern const struct route_table static_route_table;
+extern const struct route_table notify_route_table;
 
 /* The site of a public request (lib/site.h, site_pick), named by the
  * request's "site" field (named, NULL when it has none) or ?site=, or shown

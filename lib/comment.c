@@ -1,6 +1,7 @@
 #include "comment.h"
 
 #include "log.h"
+#include "outbox.h"
 #include "render.h"
 #include "text.h"
 #include "thread.h"
@@ -387,6 +388,7 @@ struct placement {
  * create_rows(); id and parent come back. */
 struct create_job {
 	const struct config *cfg;
+	const struct keys *keys;
 	const struct comment_input *in;
 	const struct comment_record *rec;
 	const char *html;
@@ -579,6 +581,19 @@ static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
 	bind_text_or_null(st, 23, rec->moderator);
 }
 
+/* The comment's notification event (and subscription), in its savepoint. */
+static int notify_rows(struct store_conn *c, const struct create_job *job)
+{
+	struct outbox_comment oc = {job->in->site,
+				    job->id,
+				    job->place.parent,
+				    job->rec->status,
+				    job->rec->notify ? job->in->email : NULL,
+				    job->rec->created};
+
+	return comment_store_result(outbox_comment_created(c, job->cfg, job->keys, &oc), job->err);
+}
+
 static int write_rows(struct store_conn *c, struct create_job *job)
 {
 	sqlite3_stmt *st;
@@ -598,13 +613,16 @@ static int write_rows(struct store_conn *c, struct create_job *job)
 	if (r)
 		return r;
 	job->id = store_last_id(c);
-	if (job->place.parent)
-		return 0;
-	st = store_stmt(c, sql_set_root);
-	if (!st)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, job->id);
-	return comment_store_result(store_run(c, st, "comment root"), job->err);
+	if (!job->place.parent) {
+		st = store_stmt(c, sql_set_root);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, job->id);
+		r = comment_store_result(store_run(c, st, "comment root"), job->err);
+		if (r)
+			return r;
+	}
+	return job->rec->silent ? 0 : notify_rows(c, job);
 }
 
 static int create_rows(struct store_conn *c, void *arg)
@@ -657,6 +675,7 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	 * answer goes out only after the commit that holds this comment. */
 	job = (struct create_job){
 	    .cfg = cfg,
+	    .keys = k,
 	    .in = in,
 	    .rec = rec,
 	    .html = out->html,

@@ -91,6 +91,8 @@ struct comment_record {
 	const char *referrer;
 	int64_t created;       /* Unix seconds */
 	const char *moderator; /* the token name of a moderator's reply, or NULL */
+	bool silent;	       /* no notification (imports) */
+	bool notify;	       /* subscribe the poster to replies (lib/outbox.h) */
 };
 
 /* A stored comment as its poster is told about it. */
@@ -168,7 +170,9 @@ int comment_email_hash(const struct keys *k, const char *email, unsigned char ou
 
 /* Stores a validated submission (in->email is hashed, never stored) in the
  * thread (in->site, in->thread) with its record, sharing one transaction
- * and one fsync with concurrent posts (store_group_write).  The page's
+ * and one fsync with concurrent posts (store_group_write); its
+ * notification event and, with rec->notify, the poster's sealed
+ * subscription go into the same transaction (lib/outbox.h).  The page's
  * title and URL, when given, fill a thread that has none, and a published
  * comment's refresh them when they changed (a held comment may only fill
  * them in, one filed as spam not even that).  A parent must be a published
@@ -177,8 +181,7 @@ int comment_email_hash(const struct keys *k, const char *email, unsigned char ou
  * ancestor.  A comment whose status is deleted (imports) is stored as a
  * tombstone, as comment_remove leaves one: no author, text, e-mail hash,
  * address or features.  Fills *out (caller clears).  Returns 0,
- * COMMENT_INVALID or
- * COMMENT_UNAVAILABLE (err filled), or negative (logged). */
+ * COMMENT_INVALID or COMMENT_UNAVAILABLE (err filled), or negative (logged). */
 int comment_create(struct store_conn *c, const struct config *cfg, const struct keys *k,
 		   const struct comment_input *in, const struct comment_record *rec,
 		   struct comment_stored *out, struct comment_error *err);

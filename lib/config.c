@@ -47,6 +47,7 @@ struct setting {
 static const char *const moderation_names[] = {"none", "first", "all", NULL};
 static const char *const erase_names[] = {"delete", "anonymise", NULL};
 static const char *const off_on_names[] = {"off", "on", NULL};
+static const char *const language_names[] = {"en", "nl", "de", NULL};
 
 static const struct setting settings[] = {
     {"listen", SETTING_STRING, FIELD(listen), "127.0.0.1:8080", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
@@ -109,9 +110,23 @@ static const struct setting settings[] = {
     {"likes", SETTING_CHOICE, FIELD(likes), "on", 0, 0, off_on_names, 0, 0, SCOPE_SITE},
     {"like_rate_limit", SETTING_UINT, FIELD(like_rate_limit), "30", 0, 100000, NULL, 0, 0,
      SCOPE_GLOBAL},
-    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
     {"privacy_url", SETTING_STRING, FIELD(privacy_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
     {"privacy_contact", SETTING_STRING, FIELD(privacy_contact), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"language", SETTING_CHOICE, FIELD(language), "en", 0, 0, language_names, 0, 0, SCOPE_SITE},
+    {"smtp_url", SETTING_STRING, FIELD(smtp_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
+    {"smtp_from", SETTING_STRING, FIELD(smtp_from), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"smtp_credential", SETTING_STRING, FIELD(smtp_credential), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
+    {"notify_moderators", SETTING_STRING, FIELD(notify_moderators), "", 0, 0, NULL, 0, 0,
+     SCOPE_SITE},
+    {"notify_digest_minutes", SETTING_UINT, FIELD(notify_digest_minutes), "0", 0, 10080, NULL, 0, 0,
+     SCOPE_SITE},
+    {"notify_retention_days", SETTING_UINT, FIELD(notify_retention_days), "180", 1, 3650, NULL, 0,
+     0, SCOPE_SITE},
+    {"notify_retry_seconds", SETTING_UINT, FIELD(notify_retry_seconds), "60", 1, 3600, NULL, 0, 0,
+     SCOPE_GLOBAL},
+    {"webhook_url", SETTING_STRING, FIELD(webhook_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"webhook_secret", SETTING_STRING, FIELD(webhook_secret), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -134,6 +149,11 @@ struct config_section {
 const char *config_moderation_name(enum moderation_mode m)
 {
 	return moderation_names[m];
+}
+
+const char *config_language_name(enum config_language l)
+{
+	return language_names[l];
 }
 
 static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -534,16 +554,31 @@ out:
 	return r;
 }
 
+/* A header value: no line breaks or other control characters. */
+static bool header_safe(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 /* An http(s) URL with a host and without spaces, quotes, angle brackets,
- * backslashes or controls (it goes into headers, JSON and pages); a
- * trailing slash only when trailing_slash. */
-static bool url_ok(const char *u, bool trailing_slash)
+ * backslashes or controls (it goes into headers, mails, JSON and pages); a
+ * trailing slash only when trailing_slash_ok. */
+static bool url_ok(const char *u, bool trailing_slash_ok)
 {
 	size_t n = strlen(u), scheme;
 
-	if (strncmp(u, "https://", 8) == 0)
+	if (has_prefix(u, "https://"))
 		scheme = 8;
-	else if (strncmp(u, "http://", 7) == 0)
+	else if (has_prefix(u, "http://"))
 		scheme = 7;
 	else
 		return false;
@@ -553,7 +588,7 @@ static bool url_ok(const char *u, bool trailing_slash)
 		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\", *p))
 			return false;
 	}
-	return trailing_slash || u[n - 1] != '/';
+	return trailing_slash_ok || u[n - 1] != '/';
 }
 
 /* privacy_contact: an http(s) URL or an address name@domain. */
@@ -583,6 +618,98 @@ static int check_privacy(const struct config *c, char *err)
 	if (*c->privacy_contact && !contact_ok(c->privacy_contact)) {
 		set_err(err, "privacy_contact must be an e-mail address or an http:// or https:// "
 			     "address");
+		return 1;
+	}
+	return 0;
+}
+/* Each address of a list: local@domain, no spaces, controls or brackets. */
+static bool addresses_ok(const char *list)
+{
+	for (const char *p = list; *p;) {
+		size_t n;
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n == 0)
+			break;
+		const char *at = memchr(p, '@', n);
+		if (!at || at == p || at == p + n - 1 || n > 254)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)p[i];
+			if (ch < 0x21 || ch == 0x7f || strchr("<>()[]\\\";:", ch))
+				return false;
+		}
+		p += n;
+	}
+	return true;
+}
+
+/* The daemon's notification settings: the SMTP server (docs/notifications.md). */
+static int check_notify_global(const struct config *c, char *err)
+{
+	if (*c->smtp_url &&
+	    ((!has_prefix(c->smtp_url, "smtp://") && !has_prefix(c->smtp_url, "smtps://")) ||
+	     strpbrk(c->smtp_url, " \"<>") || !header_safe(c->smtp_url))) {
+		set_err(err, "smtp_url must be smtp://HOST[:PORT] or smtps://HOST[:PORT]");
+		return 1;
+	}
+	return 0;
+}
+
+/* A site's notification settings, each well-formed (the top level's, or a
+ * site's view). */
+static int check_notify_site(const struct config *c, char *err)
+{
+	if (*c->public_url &&
+	    (!url_ok(c->public_url, false) || strlen(c->public_url) > CONFIG_PUBLIC_URL_MAX)) {
+		set_err(err,
+			"public_url must be an http:// or https:// address of at most %d "
+			"characters without a trailing slash, such as https://comments.example.nl",
+			CONFIG_PUBLIC_URL_MAX);
+		return 1;
+	}
+	if (*c->smtp_from && (!header_safe(c->smtp_from) || !strchr(c->smtp_from, '@'))) {
+		set_err(err, "smtp_from must be the sender's address (for example "
+			     "Blog <comments@example.nl>)");
+		return 1;
+	}
+	if (!addresses_ok(c->notify_moderators)) {
+		set_err(err, "notify_moderators must be a list of e-mail addresses");
+		return 1;
+	}
+	if (*c->notify_moderators && !*c->smtp_url) {
+		set_err(err, "notify_moderators needs smtp_url");
+		return 1;
+	}
+	if (*c->webhook_url) {
+		if (!url_ok(c->webhook_url, true)) {
+			set_err(err, "webhook_url must be an http:// or https:// address");
+			return 1;
+		}
+		if (strlen(c->webhook_secret) < 16) {
+			set_err(err,
+				"webhook_secret must be at least 16 characters when webhook_url "
+				"is set");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* What a site that sends mail must have: a sender and the address its
+ * links point to (checked for each site's view, and for the top level of a
+ * file without sections). */
+static int check_notify_needs(const struct config *c, char *err)
+{
+	if (!*c->smtp_url)
+		return 0;
+	if (!*c->smtp_from) {
+		set_err(err, "smtp_from must be the sender's address (for example "
+			     "Blog <comments@example.nl>) when smtp_url is set");
+		return 1;
+	}
+	if (!*c->public_url) {
+		set_err(err, "public_url must be set when smtp_url is set (mails carry links)");
 		return 1;
 	}
 	return 0;
@@ -627,7 +754,8 @@ static int check_site_rules(const struct config *c, char *err)
 			"the cut-offs must satisfy ham_cutoff <= spam_cutoff <= discard_cutoff");
 		return 1;
 	}
-	return check_privacy(c, err);
+	r = check_privacy(c, err);
+	return r ? r : check_notify_site(c, err);
 }
 
 /* The daemon-wide rules. */
@@ -662,16 +790,11 @@ static int check_global(const struct config *c, char *err)
 		set_err(err, "db and key must name files");
 		return 1;
 	}
-	if (*c->public_url && !url_ok(c->public_url, false)) {
-		set_err(err, "public_url must be an http:// or https:// address without a "
-			     "trailing slash, such as https://comments.example.nl");
-		return 1;
-	}
 	if (*c->backup_dir && c->backup_dir[0] != '/') {
 		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
 		return 1;
 	}
-	return 0;
+	return check_notify_global(c, err);
 }
 
 /* The implicit site "default" exists without sections, or when the top
@@ -753,6 +876,8 @@ int config_site_view(const struct config *c, size_t i, struct config **out, char
 		r = apply(v, sec->values[j].st, sec->values[j].value, sub);
 	if (r == 0)
 		r = check_site_rules(v, sub);
+	if (r == 0)
+		r = check_notify_needs(v, sub);
 	if (r != 0) {
 		if (r > 0)
 			set_err(err, "%s: [site %s]: %s", sec ? sec->where : "site_origins",
@@ -851,6 +976,8 @@ int config_check(const struct config *c, char *err)
 
 	if (r == 0)
 		r = check_site_rules(c, err);
+	if (r == 0 && !c->n_sections)
+		r = check_notify_needs(c, err);
 	if (r == 0 && c->n_sections)
 		r = check_sites(c, err);
 	return r;

@@ -19,17 +19,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_MAX_FILE	    (256 * 1024)
-#define CONFIG_MAX_VALUE    4096
-#define CONFIG_ERR_MAX	    256
-#define CONFIG_SITE_ID_MAX  64	/* bytes of a site id */
-#define CONFIG_SITES_MAX    256 /* [site ID] sections in one file */
-#define CONFIG_DEFAULT_SITE "default"
+#define CONFIG_MAX_FILE	      (256 * 1024)
+#define CONFIG_MAX_VALUE      4096
+#define CONFIG_ERR_MAX	      256
+#define CONFIG_SITE_ID_MAX    64  /* bytes of a site id */
+#define CONFIG_SITES_MAX      256 /* [site ID] sections in one file */
+#define CONFIG_DEFAULT_SITE   "default"
+#define CONFIG_PUBLIC_URL_MAX 300 /* bytes of public_url */
 
 enum moderation_mode {
 	MODERATION_NONE,
 	MODERATION_FIRST,
 	MODERATION_ALL,
+};
+
+/* The site's language: mails and the pages behind their links. */
+enum config_language {
+	LANGUAGE_EN,
+	LANGUAGE_NL,
+	LANGUAGE_DE,
 };
 
 enum erase_mode {
@@ -84,9 +92,22 @@ struct config {
 	/* A post sent sooner than this after the widget loaded the thread is
 	 * held (reason too_fast); 0: off. */
 	unsigned min_submit_seconds;
+	/* Notifications (docs/notifications.md).  smtp_url, smtp_credential and
+	 * notify_retry_seconds are the daemon's; the others are per site, read
+	 * from each site's view through struct outbox_site (lib/outbox.h). */
+	char *public_url;		 /* where readers reach commentd, for links */
+	enum config_language language;	 /* mails and link pages */
+	char *smtp_url;			 /* smtp://host[:port] or smtps://; empty: no mail */
+	char *smtp_from;		 /* From: of every mail */
+	char *smtp_credential;		 /* file (or systemd credential) with the password */
+	char *notify_moderators;	 /* addresses told of held comments */
+	unsigned notify_digest_minutes;	 /* 0: one mail per held comment */
+	unsigned notify_retention_days;	 /* subscriptions end after this */
+	unsigned notify_retry_seconds;	 /* first retry delay; doubles each time */
+	char *webhook_url;		 /* events POSTed here as JSON; empty: none */
+	char *webhook_secret;		 /* HMAC-SHA256 key of the signature header */
 	int likes;			 /* 1: readers may like comments, 0: off */
 	unsigned like_rate_limit;	 /* likes per client per minute */
-	char *public_url;		 /* where readers reach commentd, for links */
 	char *privacy_url;		 /* the site's own privacy page, or "" */
 	char *privacy_contact;		 /* whom to ask for export or erasure, or "" */
 	struct config_section *sections; /* [site ID] sections (config.c) */
@@ -119,6 +140,9 @@ int config_load_text(struct config *c, const char *text, size_t len, const char 
  * two sites.  0 or 1 with err (a site's error names its section's
  * "FILE:LINE: [site ID]"). */
 int config_check(const struct config *c, char *err);
+
+/* The name of a language ("en", "nl", "de"). */
+const char *config_language_name(enum config_language l);
 
 /* The number of sites (at least 1), and the id of site i (< count). */
 size_t config_site_count(const struct config *c);

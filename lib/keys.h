@@ -30,8 +30,8 @@ enum keys_purpose {
 	KEYS_STAMP = 5,	 /* MAC of the front-end's render timestamp */
 	KEYS_SEAL = 6,	 /* encryption of what is kept for a while (client address) */
 	KEYS_REDACT = 7, /* pseudonyms of values shown to moderators (e-mail domain) */
-	/* 8 is notifications' (KEYS_LINK, lib/link.h). */
-	KEYS_LIKE = 9, /* a like's voter: client and comment (lib/likes.h) */
+	KEYS_LINK = 8,	 /* MAC of the links in notification mails (lib/link.h) */
+	KEYS_LIKE = 9,	 /* a like's voter: client and comment (lib/likes.h) */
 	KEYS_PURPOSE_MAX = 10,
 };
 

@@ -5,7 +5,9 @@
 #include "explain.h"
 #include "log.h"
 #include "net.h"
+#include "outbox.h"
 #include "render.h"
+#include "subscribe.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -338,6 +340,9 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *s
 		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
 		r = store_run(c, st, "comment status");
+		/* A held comment published: tell whoever waits for it. */
+		if (r == 0 && action == MODERATION_APPROVE && strcmp(row.status, "published") != 0)
+			r = outbox_add(c, OUTBOX_APPROVED, row.site, id, 0, (int64_t)time(NULL));
 		if (r)
 			return comment_store_result(r, err);
 	}
@@ -901,6 +906,11 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 				goto out;
 		}
 	}
+	/* Reply subscriptions with this address on the scope's sites go too,
+	 * whatever the mode. */
+	r = subscribe_erase(c, scope, hash, NULL);
+	if (r)
+		goto out;
 	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");
 	if (r)
 		goto out;

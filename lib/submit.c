@@ -385,6 +385,8 @@ static void record_of(const struct submit_decision *d, const struct submit_reque
 	    .referrer = rq->referrer ? d->referrer : NULL,
 	    .created = rq->now,
 	    .moderator = rq->origin == SUBMIT_MODERATOR ? rq->moderator : NULL,
+	    .silent = rq->origin == SUBMIT_IMPORT,
+	    .notify = rq->notify,
 	};
 }
 

@@ -93,6 +93,7 @@ struct submit_request {
 	const char *referrer;	       /* NULL unknown */
 	long render_seconds;	       /* page render to submit; -1 unknown */
 	bool honeypot_filled;
+	bool notify;		    /* the poster asks for reply notifications */
 	int64_t now;		    /* Unix seconds; the comment's date */
 	enum comment_status status; /* SUBMIT_IMPORT, SUBMIT_MODERATOR: the status */
 	const char *moderator;	    /* SUBMIT_MODERATOR: the token's name */

@@ -10,7 +10,7 @@
 
 static const char *const comment_fields[] = {"thread",	 "parent", "author", "email",
 					     "url",	 "text",   "stamp",  "page_title",
-					     "page_url", "site",   NULL};
+					     "page_url", "site",   "notify", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -118,6 +118,20 @@ static int json_parent(json_t *obj, int64_t *parent, struct comment_error *err)
 	return 0;
 }
 
+/* "notify": true asks for reply notifications (false and null do not). */
+static int json_notify(json_t *obj, bool *notify, struct comment_error *err)
+{
+	json_t *v = json_object_get(obj, "notify");
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return comment_fail(err, 400, "invalid_type",
+				    "The field \"notify\" must be true or false.");
+	*notify = json_is_true(v);
+	return 0;
+}
+
 static int comment_from_object(json_t *root, const char *honeypot_field, struct wire_comment *out,
 			       struct comment_error *err)
 {
@@ -129,6 +143,8 @@ static int comment_from_object(json_t *root, const char *honeypot_field, struct 
 	r = only_known(root, honeypot_field, err);
 	if (r == 0)
 		r = json_parent(root, &out->in.parent, err);
+	if (r == 0)
+		r = json_notify(root, &out->notify, err);
 	if (r == 0)
 		r = take_string(root, "thread", &out->in.thread, err);
 	if (r == 0)
@@ -205,6 +221,7 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 			  &out->in.text,     &out->redirect,  &out->stamp,    &out->in.page_title,
 			  &out->in.page_url, &out->site,      &out->lang};
 	const char *format = form_get(f, "format"), *frame = form_get(f, "frame");
+	const char *v;
 	int r = 0;
 
 	for (size_t i = 0; i < form_size(f); i++) {
@@ -214,6 +231,9 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 					    "The field \"%.60s\" appears more than once.", name);
 	}
 	r = form_parent(f, &out->in.parent, err);
+	/* A checked checkbox sends its value ("1", "on" by default). */
+	v = form_get(f, "notify");
+	out->notify = v && *v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
 	for (size_t i = 0; r == 0 && i < sizeof(strings) / sizeof(strings[0]); i++)
 		r = form_take(f, strings[i], slots[i]);
 	out->honeypot_filled = filled(form_get(f, honeypot_field));

@@ -27,6 +27,7 @@ struct wire_comment {
 	char *stamp;		 /* the signed render time from GET, or NULL */
 	char *site;		 /* the site the poster names (lib/site.h), or NULL */
 	bool honeypot_filled;	 /* the hidden field had a non-blank value */
+	bool notify;		 /* "notify": true, or a ticked form checkbox */
 	/* Form posts from commentd's own page (lib/threadpage): format=html
 	 * returns there, in lang (or NULL), framed when frame=1. */
 	bool page;
@@ -39,7 +40,8 @@ void wire_comment_clear(struct wire_comment *w);
 
 /* Parses len bytes of JSON: an object with the comment fields (thread,
  * parent, author, email, url, text, and the page's context page_title and
- * page_url), "stamp", "site" and the honeypot field, nothing else, no duplicate
+ * page_url), "stamp", "site", "notify" (a boolean: reply notifications) and
+ * the honeypot field, nothing else, no duplicate
  * keys.  0 (caller clears
  * *out), COMMENT_INVALID with err, or negative. */
 int wire_comment_json(const char *body, size_t len, const char *honeypot_field,

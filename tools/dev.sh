@@ -43,12 +43,15 @@ absolute() {
 # nginx and openssl run the documented nginx site in tests/integration/
 # test_nginx.py; debhelper, dpkg-dev and lintian build and check the Debian
 # package (tools/build-deb.sh, tests/check-deb.py).
+# python3-aiosmtpd is the real SMTP server the notification tests start
+# (tests/smtp-sink.py, run by Debian's /usr/bin/python3); libcurl sends mail.
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
 libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix libexpat1-dev libxml2-dev zlib1g-dev
-systemd nodejs npm chromium iproute2 util-linux mount nginx openssl debhelper dpkg-dev lintian
-wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server"
+libcurl4-openssl-dev systemd nodejs npm chromium iproute2 util-linux mount nginx openssl debhelper
+dpkg-dev lintian wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
+python3-aiosmtpd"
 
 deps() {
 	missing=""

@@ -47,7 +47,8 @@
 			oldest: 'Oudste eerst', newest: 'Nieuwste eerst', top: 'Populairste eerst',
 			feed: 'Reacties als feed', badge: 'Auteur',
 			notice: 'Deze site filtert spam met commentd, op de eigen server.',
-			noticeLink: 'Bekijk hoe je reactie-gegevens worden verwerkt.'
+			noticeLink: 'Bekijk hoe je reactie-gegevens worden verwerkt.',
+			notify: 'Mail me als iemand hierop antwoordt (eerst bevestigen per mail)', check: 'Kijk in je mail om de berichten te bevestigen.'
 		},
 		en: {
 			zero: 'No comments yet', one: '1 comment', other: '{n} comments',
@@ -72,7 +73,8 @@
 			oldest: 'Oldest first', newest: 'Newest first', top: 'Most liked first',
 			feed: 'Comments as a feed', badge: 'Author',
 			notice: 'This site filters spam with commentd, on its own server.',
-			noticeLink: 'Learn how your comment data is processed.'
+			noticeLink: 'Learn how your comment data is processed.',
+			notify: 'E-mail me replies to this (confirm by e-mail first)', check: 'Check your e-mail to confirm the notifications.'
 		},
 		de: {
 			zero: 'Noch keine Kommentare', one: '1 Kommentar', other: '{n} Kommentare',
@@ -97,7 +99,8 @@
 			oldest: 'Älteste zuerst', newest: 'Neueste zuerst', top: 'Beliebteste zuerst',
 			feed: 'Kommentare als Feed', badge: 'Autor',
 			notice: 'Diese Website filtert Spam mit commentd auf dem eigenen Server.',
-			noticeLink: 'Erfahre, wie deine Kommentardaten verarbeitet werden.'
+			noticeLink: 'Erfahre, wie deine Kommentardaten verarbeitet werden.',
+			notify: 'Antworten hierauf per E-Mail (erst per E-Mail bestätigen)', check: 'Sieh in deine E-Mail, um die Benachrichtigungen zu bestätigen.'
 		}
 	};
 	/* Server error codes -> [form field, string key]. */
@@ -339,6 +342,7 @@
 		text: el('textarea', { required: true, rows: '5' }),
 		hp: el('input', { type: 'text', tabindex: '-1', autocomplete: 'off' }),
 		remember: el('input', { type: 'checkbox', id: 'cd-remember' }),
+		notify: el('input', { type: 'checkbox', id: 'cd-notify', name: 'notify', value: '1' }),
 		submit: el('button.cd-btn', { type: 'submit', text: S.submit })
 	};
 
@@ -395,6 +399,8 @@
 		/* The honeypot: hidden from people and assistive technology alike. */
 		el('div.cd-hp', { hidden: true, 'aria-hidden': 'true' }, field(honeypot, S.hp, f.hp)),
 		el('div.cd-f.cd-check', null, f.remember, el('label', { for: 'cd-remember', text: S.remember })),
+		/* Shown when the server sends mail (the thread's "notify"). */
+		f.notifyBox = el('div.cd-f.cd-check', { hidden: true }, f.notify, el('label', { for: 'cd-notify', text: S.notify })),
 		el('div.cd-submit', null, f.submit),
 		el('p.cd-notice', null, d.createTextNode(S.notice + ' '), privacy));
 	if (state.me) {
@@ -447,6 +453,7 @@
 		};
 		if (f.stamp.value) body.stamp = f.stamp.value;
 		if (f.hp.value) body[honeypot] = f.hp.value;
+		if (f.notify.checked && !f.notifyBox.hidden) body.notify = true;
 		f.submit.disabled = true;
 		say(S.sending);
 		request('POST', 'comments', body).then(function (c) {
@@ -466,7 +473,8 @@
 			var li = build(c, c.status === 'pending');
 			(c.parent && nodes[c.parent] ? nodes[c.parent].replies : list).appendChild(li);
 			if (c.status === 'published') setCount(count + 1);
-			say(c.status === 'pending' ? S.held : S.posted);
+			say((c.status === 'pending' ? S.held : S.posted) + (body.notify ? ' ' + S.check : ''));
+			f.notify.checked = false;
 			nodes[c.id].art.focus();
 		}, fieldError).then(function () { f.submit.disabled = false; });
 	});
@@ -666,6 +674,7 @@
 	}
 	function first(data) {
 		if (data.stamp) f.stamp.value = data.stamp;
+		f.notifyBox.hidden = !data.notify;
 		likes = data.likes_enabled !== false;
 		sortOpts.top.hidden = !likes;
 		privacy.href = data.privacy_url || base + 'privacy?lang=' + lang + (site ? '&' + site : '');

@@ -38,6 +38,9 @@ static const struct uint_setting uints[] = {
     {"timeout", F(timeout), 15, 1, 3600},
     {"page_max", F(page_max), 200, 1, 10000},
     {"request_timeout", F(request_timeout), 30, 1, 3600},
+    {"notify_digest_minutes", F(notify_digest_minutes), 0, 0, 10080},
+    {"notify_retention_days", F(notify_retention_days), 180, 1, 3650},
+    {"notify_retry_seconds", F(notify_retry_seconds), 60, 1, 3600},
 };
 
 #define N_UINTS (sizeof(uints) / sizeof(uints[0]))
@@ -617,6 +620,117 @@ static void test_check(void)
 	config_free(c);
 }
 
+/* The notification settings' cross-checks (docs/notifications.md). */
+static void test_notify_checks(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+		const char *why;
+	} cases[] = {
+	    {"", 0, "notifications off by default"},
+	    {"language = nl\n", 0, "language nl"},
+	    {"language = fr\n", -1, "an unknown language is refused by config_set"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n", 0,
+	     "a complete mail set-up"},
+	    {"smtp_url = smtp://127.0.0.1:25\npublic_url = https://c.nl\n", 1,
+	     "smtp_url without smtp_from"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n", 1,
+	     "smtp_url without public_url"},
+	    {"smtp_url = http://x\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n", 1,
+	     "smtp_url must be smtp:// or smtps://"},
+	    {"public_url = https://c.nl/\n", 1, "public_url with a trailing slash"},
+	    {"public_url = ftp://c.nl\n", 1, "public_url must be http(s)"},
+	    {"notify_moderators = a@b.nl\n", 1, "notify_moderators needs smtp_url"},
+	    {"smtp_url = smtps://m.nl\nsmtp_from = B <a@b.nl>\npublic_url = https://c.nl\n"
+	     "notify_moderators = x@y.nl, z@y.nl\n",
+	     0, "moderators with a mail set-up"},
+	    {"smtp_url = smtps://m.nl\nsmtp_from = a@b.nl\npublic_url = https://c.nl\n"
+	     "notify_moderators = x@y.nl <z@y.nl>\n",
+	     1, "a moderator list with brackets"},
+	    {"webhook_url = https://hooks.example.org/x\nwebhook_secret = short\n", 1,
+	     "a webhook needs a secret of 16 characters"},
+	    {"webhook_url = https://hooks.example.org/x\nwebhook_secret = 0123456789abcdef\n", 0,
+	     "a webhook with its secret"},
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *c = NULL;
+		int r;
+		config_new(&c);
+		r = config_load_text(c, cases[i].text, strlen(cases[i].text), "t", err);
+		if (r == 0)
+			r = config_check(c, err);
+		else
+			r = -1;
+		is_int(r, cases[i].want, "notify check: %s", cases[i].why);
+		config_free(c);
+	}
+}
+
+/* The notification settings of several blogs: each site's view must be
+ * complete, and an error names the site. */
+static void test_notify_sites(void)
+{
+	static const struct {
+		const char *text;
+		int want;
+		const char *says, *why;
+	} cases[] = {
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n"
+	     "[site a]\norigins = https://a.nl\npublic_url = https://c.a.nl\n"
+	     "[site b]\norigins = https://b.nl\npublic_url = https://c.b.nl\nlanguage = de\n",
+	     0, NULL, "each site its own public_url, none at the top"},
+	    {"smtp_url = smtp://127.0.0.1:25\nsmtp_from = a@b.nl\n"
+	     "[site a]\norigins = https://a.nl\npublic_url = https://c.a.nl\n"
+	     "[site b]\norigins = https://b.nl\n",
+	     1, "t:6: [site b]: public_url must be set", "a site without public_url"},
+	    {"smtp_url = smtp://127.0.0.1:25\npublic_url = https://c.nl\n"
+	     "[site a]\norigins = https://a.nl\nsmtp_from = A <a@a.nl>\n"
+	     "[site b]\norigins = https://b.nl\n",
+	     1, "[site b]: smtp_from must be", "no sender at the top, and only one site has one"},
+	    {"[site a]\norigins = https://a.nl\nnotify_moderators = m@a.nl\n", 1,
+	     "[site a]: notify_moderators needs smtp_url", "moderators of a site without mail"},
+	    {"[site a]\nwebhook_url = https://h.example/a\nwebhook_secret = short\n", 1,
+	     "[site a]: webhook_secret must be", "a site's webhook with a short secret"},
+	    {"webhook_url = https://h.example/all\nwebhook_secret = 0123456789abcdef\n"
+	     "[site a]\nwebhook_url = https://h.example/a\n",
+	     0, NULL, "a site's own webhook with the top-level secret"},
+	    {"[site a]\nwebhook_url = \n", 0, NULL, "a site without a webhook"},
+	    {"public_url = https://c.nl/"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "\n",
+	     1, "public_url must be", "a public_url longer than 300 characters"},
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *c = NULL;
+		int r;
+		config_new(&c);
+		err[0] = '\0';
+		r = config_load_text(c, cases[i].text, strlen(cases[i].text), "t", err);
+		if (r == 0)
+			r = config_check(c, err);
+		is_int(r, cases[i].want, "notify sites: %s (%s)", cases[i].why, err);
+		if (cases[i].says)
+			ok(strstr(err, cases[i].says) != NULL, "it says \"%s\": %s", cases[i].says,
+			   err);
+		config_free(c);
+	}
+	{
+		struct config *c = NULL;
+		config_new(&c);
+		is_int(config_load_text(c, "[site a]\nsmtp_url = smtp://x\n", 27, "t", err), 1,
+		       "smtp_url in a site is refused: the mail server is the daemon's");
+		config_free(c);
+	}
+}
+
 /* A config loaded from text (which must load). */
 static struct config *loaded(const char *text)
 {
@@ -825,13 +939,37 @@ static void test_sites_errors(void)
 
 static void test_per_site_flag(void)
 {
-	static const char *const per_site[] = {
-	    "site_origins",	 "moderation",	       "max_links",	   "blocklist_words",
-	    "blocklist_domains", "blocklist_networks", "allowlist_emails", "max_depth",
-	    "ham_cutoff",	 "spam_cutoff",	       "discard_cutoff",   "min_learned"};
-	static const char *const global[] = {
-	    "listen",	       "db",	     "key",	   "threads",
-	    "trusted_proxies", "rate_limit", "backup_dir", "honeypot_field"};
+	static const char *const per_site[] = {"site_origins",
+					       "moderation",
+					       "max_links",
+					       "blocklist_words",
+					       "blocklist_domains",
+					       "blocklist_networks",
+					       "allowlist_emails",
+					       "max_depth",
+					       "ham_cutoff",
+					       "spam_cutoff",
+					       "discard_cutoff",
+					       "min_learned",
+					       "public_url",
+					       "language",
+					       "smtp_from",
+					       "notify_moderators",
+					       "notify_digest_minutes",
+					       "notify_retention_days",
+					       "webhook_url",
+					       "webhook_secret"};
+	static const char *const global[] = {"listen",
+					     "db",
+					     "key",
+					     "threads",
+					     "trusted_proxies",
+					     "rate_limit",
+					     "backup_dir",
+					     "honeypot_field",
+					     "smtp_url",
+					     "smtp_credential",
+					     "notify_retry_seconds"};
 
 	for (size_t i = 0; i < sizeof(per_site) / sizeof(per_site[0]); i++)
 		ok(config_setting_per_site(per_site[i]), "%s may be set per site", per_site[i]);
@@ -910,6 +1048,8 @@ int main(void)
 	test_text();
 	test_file();
 	test_check();
+	test_notify_checks();
+	test_notify_sites();
 	test_sites_plain();
 	test_sites_sections();
 	test_sites_errors();

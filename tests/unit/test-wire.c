@@ -55,6 +55,16 @@ static void test_json(void)
 	is_int(json_body("{\"website2\":\" \\t\"}", &w, &err), 0, "blank honeypot");
 	ok(!w.honeypot_filled, "blank is not filled");
 	wire_comment_clear(&w);
+	is_int(json_body("{\"text\":\"x\",\"notify\":true}", &w, &err), 0, "notify true");
+	ok(w.notify, "asks for reply notifications");
+	wire_comment_clear(&w);
+	is_int(json_body("{\"text\":\"x\",\"notify\":false}", &w, &err), 0, "notify false");
+	ok(!w.notify, "does not ask");
+	wire_comment_clear(&w);
+	is_int(json_body("{\"text\":\"x\"}", &w, &err), 0, "no notify");
+	ok(!w.notify, "does not ask either");
+	wire_comment_clear(&w);
+	refused_json("{\"notify\":\"yes\"}", 400, "invalid_type", "notify must be a boolean");
 	is_int(json_body("{\"website2\":3}", &w, &err), 0, "a non-string honeypot");
 	ok(w.honeypot_filled, "a number counts as filled");
 	wire_comment_clear(&w);
@@ -129,6 +139,14 @@ static void test_form(void)
 	is_int(form_body("text=a&parent=", &w, &err), 0, "an empty parent is top level");
 	is_int(w.in.parent, 0, "parent 0");
 	wire_comment_clear(&w);
+	is_int(form_body("text=a&notify=1", &w, &err), 0, "a ticked notify checkbox");
+	ok(w.notify, "asks for reply notifications");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&notify=0", &w, &err), 0, "notify=0");
+	ok(!w.notify, "does not ask");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&notify=1&notify=1", &w, &err), COMMENT_INVALID,
+	       "notify twice is a duplicate");
 	is_int(form_body("text=a&website2=x", &w, &err), 0, "honeypot in a form");
 	ok(w.honeypot_filled, "filled");
 	wire_comment_clear(&w);
