@@ -24,6 +24,7 @@ enum row_id {
 	ROW_FEATURES,
 	ROW_TOKEN,
 	ROW_LIKE,
+	ROW_SUBSCRIPTION,
 	ROWS,
 };
 
@@ -33,6 +34,8 @@ struct strings {
 	struct row rows[ROWS];
 	const char *spam, *mod_none, *mod_first, *mod_all, *backups;
 	const char *h_where, *nothing_leaves;
+	/* With notifications (smtp_url, notify_moderators, webhook_url). */
+	const char *mail_replies, *mail_moderators, *webhook, *nothing_else;
 	const char *h_browser, *browser;
 	const char *h_rights, *rights, *owner, *erase_delete, *erase_anonymise;
 	const char *made, *languages;
@@ -82,6 +85,13 @@ static const struct strings nl = {
 	     "een hash met een geheime sleutel van je netwerkadres en de reactie (nooit het "
 	     "adres), zodat ieder één keer telt",
 	     "alleen het aantal", NULL},
+	[ROW_SUBSCRIPTION] =
+	    {"Je e-mailadres, <strong>alleen als je om berichten over antwoorden vraagt</strong>",
+	     "versleuteld (met een sleutel die buiten de database staat), naast dezelfde hash; "
+	     "alleen geopend om je een mail te sturen",
+	     "nee",
+	     "tot je je afmeldt (met de link in elke mail), 7 dagen als je niet bevestigt, en "
+	     "hooguit {0} dagen"},
     },
     "Reacties die het spamfilter of een moderator als spam aanmerkt, worden verborgen en na {0} "
     "dagen verwijderd. Overduidelijke spam wordt helemaal niet bewaard.",
@@ -96,6 +106,16 @@ static const struct strings nl = {
     "Nergens heen: alles blijft op deze server. Het spamfilter draait hier zelf; er gaat niets "
     "naar Akismet, Gravatar of advertentie- en analysediensten. E-mail- en IP-adressen komen "
     "niet in de logbestanden.",
+    "E-mail: vraag je om berichten over antwoorden, dan gaan de bevestiging en die berichten "
+    "via de mailserver van de site naar je adres.",
+    "Moderators krijgen een mail over reacties die op goedkeuring wachten, met de naam en de "
+    "tekst, nooit je e-mailadres.",
+    "Elke nieuwe reactie gaat ook naar {0}, een dienst die de eigenaar van de site voor "
+    "meldingen gebruikt: je naam en de eerste 300 tekens van je reactie, nooit je e-mail- of "
+    "IP-adres.",
+    "Verder gaat er niets weg: het spamfilter draait hier zelf; er gaat niets naar Akismet, "
+    "Gravatar of advertentie- en analysediensten. E-mail- en IP-adressen komen niet in de "
+    "logbestanden.",
     "Wat je browser bewaart",
     "Het reactieformulier gebruikt geen cookies. In de localStorage van je browser bewaart het "
     "alleen de bewerkcode en tekst van je eigen reacties zolang je ze kunt bewerken (en van een "
@@ -156,6 +176,13 @@ static const struct strings en = {
 		      "a hash with a secret key of your network address and the comment (never the "
 		      "address), so that each reader counts once",
 		      "only the count", NULL},
+	[ROW_SUBSCRIPTION] =
+	    {"Your e-mail address, <strong>only if you ask to be told of replies</strong>",
+	     "encrypted (with a key kept outside the database), beside the same hash; opened only "
+	     "to send you a mail",
+	     "no",
+	     "until you unsubscribe (with the link in every mail), 7 days if you do not confirm, "
+	     "and at most {0} days"},
     },
     "Comments that the spam filter or a moderator marks as spam are hidden and deleted after {0} "
     "days. Blatant spam is not kept at all.",
@@ -169,6 +196,15 @@ static const struct strings en = {
     "Nowhere: everything stays on this server. The spam filter runs here; nothing is sent to "
     "Akismet, Gravatar, or advertising and analytics services. E-mail and IP addresses are not "
     "written to the logs.",
+    "E-mail: if you ask to be told of replies, the confirmation and those notices go to your "
+    "address through the site's mail server.",
+    "Moderators are mailed about comments awaiting moderation, with the name and the text, "
+    "never your e-mail address.",
+    "Each new comment is also sent to {0}, a service the site's owner uses for notifications: "
+    "your name and the first 300 characters of your comment, never your e-mail or IP address.",
+    "Nothing else leaves this server: the spam filter runs here; nothing is sent to Akismet, "
+    "Gravatar, or advertising and analytics services. E-mail and IP addresses are not written "
+    "to the logs.",
     "What your browser keeps",
     "The comment form uses no cookies. In your browser's localStorage it keeps only the edit code "
     "and text of your own comments while you can edit them (and of a comment awaiting "
@@ -230,6 +266,15 @@ static const struct strings de = {
 	     "ein Hash mit geheimem Schlüssel deiner Netzadresse und des Kommentars (nie die "
 	     "Adresse), damit jeder einmal zählt",
 	     "nur die Anzahl", NULL},
+	[ROW_SUBSCRIPTION] =
+	    {"Deine E-Mail-Adresse, <strong>nur wenn du um Nachricht über Antworten "
+	     "bittest</strong>",
+	     "verschlüsselt (mit einem Schlüssel außerhalb der Datenbank), neben demselben Hash; "
+	     "nur "
+	     "geöffnet, um dir eine E-Mail zu senden",
+	     "nein",
+	     "bis du dich abmeldest (mit dem Link in jeder E-Mail), 7 Tage, wenn du nicht "
+	     "bestätigst, und höchstens {0} Tage"},
     },
     "Kommentare, die der Spamfilter oder ein Moderator als Spam markiert, werden verborgen und "
     "nach {0} Tagen gelöscht. Eindeutiger Spam wird gar nicht gespeichert.",
@@ -244,6 +289,16 @@ static const struct strings de = {
     "Nirgendwohin: Alles bleibt auf diesem Server. Der Spamfilter läuft hier; nichts geht an "
     "Akismet, Gravatar oder Werbe- und Analysedienste. E-Mail- und IP-Adressen stehen nicht in "
     "den Protokollen.",
+    "E-Mail: Bittest du um Nachricht über Antworten, gehen die Bestätigung und diese "
+    "Nachrichten über den Mailserver der Website an deine Adresse.",
+    "Moderatoren erhalten eine E-Mail über Kommentare, die auf Freigabe warten, mit Name und "
+    "Text, nie deiner E-Mail-Adresse.",
+    "Jeder neue Kommentar geht auch an {0}, einen Dienst, den der Betreiber der Website für "
+    "Benachrichtigungen nutzt: dein Name und die ersten 300 Zeichen deines Kommentars, nie "
+    "deine E-Mail- oder IP-Adresse.",
+    "Sonst verlässt nichts diesen Server: Der Spamfilter läuft hier; nichts geht an Akismet, "
+    "Gravatar oder Werbe- und Analysedienste. E-Mail- und IP-Adressen stehen nicht in den "
+    "Protokollen.",
     "Was dein Browser speichert",
     "Das Kommentarformular verwendet keine Cookies. Im localStorage deines Browsers speichert es "
     "nur den Bearbeitungscode und Text deiner eigenen Kommentare, solange du sie bearbeiten "
@@ -300,7 +355,8 @@ static void kept_table(struct markup *m, const struct strings *s, const struct c
 	for (int i = 0; i < ROWS; i++) {
 		const struct row *r = &s->rows[i];
 
-		if ((i == ROW_TOKEN && !cfg->edit_window) || (i == ROW_LIKE && !cfg->likes))
+		if ((i == ROW_TOKEN && !cfg->edit_window) || (i == ROW_LIKE && !cfg->likes) ||
+		    (i == ROW_SUBSCRIPTION && !*cfg->smtp_url))
 			continue;
 		markup_raw(m, "<tr><th scope=\"row\">");
 		markup_raw(m, r->data);
@@ -310,7 +366,9 @@ static void kept_table(struct markup *m, const struct strings *s, const struct c
 		cell(m, "td", r->public);
 		markup_raw(m, "<td>");
 		if (r->kept)
-			number_template(m, r->kept, cfg->ip_retention_days);
+			number_template(m, r->kept,
+					i == ROW_SUBSCRIPTION ? cfg->notify_retention_days
+							      : cfg->ip_retention_days);
 		else
 			markup_raw(m, s->with_comment);
 		markup_raw(m, "</td></tr>\n");
@@ -331,6 +389,54 @@ static void section(struct markup *m, const char *heading, const char *text)
 	markup_raw(m, heading);
 	markup_raw(m, "</h2>\n<p>");
 	markup_raw(m, text);
+	markup_raw(m, "</p>\n");
+}
+
+/* Where the data goes: nowhere, or, with notifications, the mails and the
+ * webhook (named by its host) and nothing else. */
+static void where(struct markup *m, const struct strings *s, const struct config *cfg)
+{
+	const char *host = strstr(cfg->webhook_url, "://");
+	char name[256];
+	const char *args[] = {name};
+
+	if (!*cfg->smtp_url && !*cfg->webhook_url) {
+		section(m, s->h_where, s->nothing_leaves);
+		return;
+	}
+	markup_raw(m, "<h2>");
+	markup_raw(m, s->h_where);
+	markup_raw(m, "</h2>\n");
+	if (*cfg->smtp_url) {
+		markup_raw(m, "<p>");
+		markup_raw(m, s->mail_replies);
+		if (*cfg->notify_moderators) {
+			markup_raw(m, " ");
+			markup_raw(m, s->mail_moderators);
+		}
+		markup_raw(m, "</p>\n");
+	}
+	if (host) {
+		/* The host only: a path or user name may hold a receiver's
+		 * secret. */
+		size_t n;
+		const char *at;
+
+		host += 3;
+		n = strcspn(host, "/?#");
+		at = memchr(host, '@', n);
+		while (at) {
+			n -= (size_t)(at + 1 - host);
+			host = at + 1;
+			at = memchr(host, '@', n);
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)n, host);
+		markup_raw(m, "<p>");
+		markup_template(m, s->webhook, args, 1);
+		markup_raw(m, "</p>\n");
+	}
+	markup_raw(m, "<p>");
+	markup_raw(m, s->nothing_else);
 	markup_raw(m, "</p>\n");
 }
 
@@ -409,7 +515,7 @@ int privacy_page(const struct config *cfg, const char *site_url, enum lang lang,
 	paragraph(&m, s->spam, cfg->spam_retention_days);
 	if (*cfg->backup_dir)
 		paragraph(&m, s->backups, cfg->backup_keep);
-	section(&m, s->h_where, s->nothing_leaves);
+	where(&m, s, cfg);
 	section(&m, s->h_browser, s->browser);
 	rights(&m, s, cfg);
 	markup_raw(&m, "<footer><p>");

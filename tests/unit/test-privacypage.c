@@ -1,6 +1,7 @@
 /* Unit tests for lib/privacypage: the page follows the configuration (each
  * retention value, likes, the edit window, backups, moderation, erasure,
- * the contact), in each language, with nothing left unfilled. */
+ * the contact, notifications), in each language, with nothing left
+ * unfilled. */
 #include "tap.h"
 
 #include "privacypage.h"
@@ -105,12 +106,59 @@ static void test_settings(void)
 	free(p);
 }
 
+/* With mail and a webhook the page no longer says that nothing leaves the
+ * server: it names what goes where. */
+static void test_notifications(void)
+{
+	static const char *const nowhere[] = {"Nergens heen", "Nowhere:", "Nirgendwohin"};
+	static const enum lang langs[] = {LANG_NL, LANG_EN, LANG_DE};
+	char *p;
+
+	set("public_url", "https://comments.example.nl");
+	set("smtp_from", "Blog <comments@example.nl>");
+	set("smtp_url", "smtp://127.0.0.1:25");
+	set("notify_retention_days", "90");
+	p = page(LANG_EN, NULL);
+	ok(has(p, "only if you ask to be told of replies") && has(p, "at most 90 days"),
+	   "smtp_url: the subscription row with notify_retention_days");
+	ok(has(p, "through the site's mail server") && !has(p, "Moderators are mailed"),
+	   "  mail to readers who ask; no moderators without notify_moderators");
+	ok(!has(p, "Nowhere:") && has(p, "Nothing else leaves this server"),
+	   "  no longer 'nowhere'");
+	free(p);
+
+	set("notify_moderators", "sjef@example.nl");
+	set("webhook_secret", "0123456789abcdef0123");
+	set("webhook_url", "https://hook:s3cret@chat.example.org/hooks/T0K3N?x=1");
+	for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++) {
+		p = page(langs[i], NULL);
+		ok(!has(p, nowhere[i]) && has(p, "chat.example.org") && !has(p, "T0K3N") &&
+		       !has(p, "s3cret") && !has(p, "sjef@example.nl"),
+		   "%s: the webhook by its host only, no moderator's address", nowhere[i]);
+		ok(!has(p, "{0}") && p && text_utf8_valid(p, strlen(p), NULL), "  filled, UTF-8");
+		free(p);
+	}
+	p = page(LANG_EN, NULL);
+	ok(has(p, "Moderators are mailed about comments awaiting moderation"),
+	   "notify_moderators: moderators' mails");
+	free(p);
+	set("webhook_url", "");
+	set("notify_moderators", "");
+	set("smtp_url", "");
+	p = page(LANG_EN, NULL);
+	ok(has(p, "Nowhere: everything stays on this server.") &&
+	       !has(p, "only if you ask to be told of replies"),
+	   "without them: nowhere again, no subscription row");
+	free(p);
+}
+
 int main(void)
 {
 	if (config_new(&cfg) != 0)
 		return 1;
 	test_languages();
 	test_settings();
+	test_notifications();
 	config_free(cfg);
 	return done_testing();
 }
