@@ -14,7 +14,7 @@ struct strings {
 	const char *write, *reply_to, *cancel, *reply, *reply_label;
 	const char *name, *email, *email_note, *website, *text, *text_note, *hp, *submit;
 	const char *held, *deleted, *more, *all, *back, *in_reply_to, *likes, *feed;
-	const char *notice, *notice_link, *author_badge;
+	const char *notice, *notice_link, *author_badge, *notify;
 	const char *months[12];
 };
 
@@ -47,6 +47,7 @@ static const struct strings nl = {
     "Deze site filtert spam met commentd, op de eigen server.",
     "Bekijk hoe je reactie-gegevens worden verwerkt.",
     "Auteur",
+    "Mail me als iemand hierop antwoordt (eerst bevestigen per mail)",
     {"jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec."},
 };
 
@@ -79,6 +80,7 @@ static const struct strings en = {
     "This site filters spam with commentd, on its own server.",
     "Learn how your comment data is processed.",
     "Author",
+    "E-mail me replies to this (confirm by e-mail first)",
     {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 };
 
@@ -111,6 +113,7 @@ static const struct strings de = {
     "Diese Website filtert Spam mit commentd auf dem eigenen Server.",
     "Erfahre, wie deine Kommentardaten verarbeitet werden.",
     "Autor",
+    "Antworten hierauf per E-Mail (erst per E-Mail bestätigen)",
     {"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
      "Dez."},
 };
@@ -419,8 +422,15 @@ static void reply_form(struct ctx *x)
 	markup_raw(m, x->s->hp);
 	markup_raw(m, "</label><input id=\"cd-hp\" name=\"");
 	markup_text(m, p->honeypot);
-	markup_raw(m, "\" tabindex=\"-1\" autocomplete=\"off\"></div>\n"
-		      "<div class=\"cd-submit\"><button class=\"cd-btn\" type=\"submit\">");
+	markup_raw(m, "\" tabindex=\"-1\" autocomplete=\"off\"></div>\n");
+	if (p->notify) {
+		markup_raw(m,
+			   "<div class=\"cd-f cd-check\"><input id=\"cd-notify\" name=\"notify\" "
+			   "type=\"checkbox\" value=\"1\"><label for=\"cd-notify\">");
+		markup_raw(m, x->s->notify);
+		markup_raw(m, "</label></div>\n");
+	}
+	markup_raw(m, "<div class=\"cd-submit\"><button class=\"cd-btn\" type=\"submit\">");
 	markup_raw(m, x->s->submit);
 	markup_raw(m, "</button></div>\n");
 	notice(x);

@@ -8,8 +8,9 @@
  * replies (the page's top-level comments, or one conversation), a link to
  * the next page, a reply link under each comment (the same page with the
  * form set to answer it) and the comment form: text first, then name,
- * e-mail and website, the honeypot, and the processing notice that links
- * to the privacy page.  No script, no inline style; page.css and embed.css
+ * e-mail and website, the honeypot, the reply-notification checkbox when
+ * the server sends mail, and the processing notice that links to the
+ * privacy page.  No script, no inline style; page.css and embed.css
  * style it.
  *
  * The form posts to /api/v1/comments with format=html, and the answer's
@@ -44,6 +45,7 @@ struct threadpage {
 	int64_t focus;	      /* answer is this comment's conversation, or 0 */
 	bool held;	      /* show the "awaiting moderation" notice */
 	bool likes;	      /* show like counts */
+	bool notify;	      /* the form offers reply notifications (the server sends mail) */
 	bool framed;	      /* inside an iframe */
 	bool fragment;	      /* only the section, for a server-side include */
 };

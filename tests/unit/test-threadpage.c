@@ -125,6 +125,7 @@ static void test_page(json_t *a)
 	   "the processing notice links to /privacy");
 	ok(has(h, "<a class=\"cd-feed\" href=\"feed?thread=/p&amp;lang=nl\""), "the feed link");
 	ok(!has(h, "cd-more") && !has(h, "cd-notice\" role"), "no next page, no notice");
+	ok(!has(h, "name=\"notify\""), "no mail: no reply-notification checkbox");
 	ok(h && text_utf8_valid(h, strlen(h), NULL), "valid UTF-8");
 	free(h);
 
@@ -153,6 +154,22 @@ static void test_page(json_t *a)
 	   "back to the article, escaped");
 	ok(!has(h, "cd-likes"), "likes off: no counts");
 	free(h);
+
+	p.notify = true;
+	h = render(&p);
+	{
+		const char *hp = strstr(h ? h : "", "id=\"cd-hp\""),
+			   *box = strstr(h ? h : "", "<div class=\"cd-f cd-check\"><input "
+						     "id=\"cd-notify\" name=\"notify\" "
+						     "type=\"checkbox\" value=\"1\"><label "
+						     "for=\"cd-notify\">Mail me als iemand hierop "
+						     "antwoordt"),
+			   *submit = strstr(h ? h : "", "type=\"submit\"");
+		ok(hp && box && submit && hp < box && box < submit,
+		   "the server sends mail: the checkbox, after the honeypot, before the button");
+	}
+	free(h);
+	p.notify = false;
 
 	p.reply_to = 99;
 	h = render(&p);
