@@ -32,7 +32,8 @@ static char *form_location(struct request *req, const char *site_id, const struc
 	const struct site *site = site_set_find(req->snap->sites, site_id);
 	const char *first = net_origins_first(site->origins);
 	bool allowed = w->redirect && net_redirect_allowed(site->origins, w->redirect);
-	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"), LANG_EN);
+	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"),
+				   lang_of_site(site->cfg->language));
 	char *loc = NULL;
 	int n;
 
@@ -324,15 +325,14 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	int r;
 
 	r = page_answer(req, site->id, q, pq, &answer, next, sizeof(next));
-	if (r == 0 && pq->fragment &&
-	    asprintf(&api, "%s/api/v1/", site->cfg->public_url) < 0) {
+	if (r == 0 && pq->fragment && asprintf(&api, "%s/api/v1/", site->cfg->public_url) < 0) {
 		api = NULL;
 		r = -ENOMEM;
 	}
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
 	page = (struct threadpage){
 	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
-			      LANG_EN),
+			      lang_of_site(site->cfg->language)),
 	    .site = site->id,
 	    .thread = q->thread,
 	    .answer = answer,
@@ -346,6 +346,7 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	    .focus = pq->focus,
 	    .held = pq->held,
 	    .likes = site->cfg->likes,
+	    .notify = *site->cfg->smtp_url != 0,
 	    .framed = pq->framed,
 	    .fragment = pq->fragment,
 	};
@@ -513,7 +514,7 @@ static void get_feed(struct request *req, struct reply *rep)
 	    .public_url = picked.cfg->public_url,
 	    .site_url = net_origins_first(picked.origins),
 	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
-			      LANG_EN),
+			      lang_of_site(picked.cfg->language)),
 	};
 	r = wire_feed_query(thread, &err);
 	if (r == 0) {

@@ -96,14 +96,15 @@ static void get_asset(struct request *req, struct reply *rep)
  * configuration (lib/privacypage). */
 static void get_privacy(struct request *req, struct reply *rep)
 {
-	enum lang lang =
-	    lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"), LANG_EN);
 	struct submit_site site;
+	enum lang lang;
 	int r;
 
 	/* The site the page is for: ?site=, or the blog page that links here. */
 	if (request_site(req, NULL, &site, rep) != 0)
 		return;
+	lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			 lang_of_site(site.cfg->language));
 	r = privacy_page(site.cfg, net_origins_first(site.origins), lang, &rep->text);
 	if (r != 0) {
 		reply_internal(rep);

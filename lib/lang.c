@@ -109,3 +109,16 @@ enum lang lang_pick(const char *query, const char *accept, enum lang fallback)
 	}
 	return best;
 }
+
+enum lang lang_of_site(enum config_language l)
+{
+	switch (l) {
+	case LANGUAGE_NL:
+		return LANG_NL;
+	case LANGUAGE_DE:
+		return LANG_DE;
+	case LANGUAGE_EN:
+		break;
+	}
+	return LANG_EN;
+}

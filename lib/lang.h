@@ -9,6 +9,8 @@
 #ifndef COMMENTD_LANG_H
 #define COMMENTD_LANG_H
 
+#include "config.h"
+
 #include <stddef.h>
 
 enum lang {
@@ -28,6 +30,10 @@ int lang_parse(const char *code, enum lang *out);
  * Accept-Language value, may be NULL; q=0 refuses a language, equal weights
  * keep the header's order), else fallback. */
 enum lang lang_pick(const char *query, const char *accept, enum lang fallback);
+
+/* A site's language setting (notifications' "language") as a page
+ * language: the fallback of lang_pick for that site's pages and feeds. */
+enum lang lang_of_site(enum config_language l);
 
 /* "en", "nl" or "de". */
 const char *lang_code(enum lang l);

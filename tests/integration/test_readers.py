@@ -510,6 +510,7 @@ def test_two_sites():
                 "public_url = https://c.example.nl\n\n"
                 "[site blog]\norigins = %s\nprivacy_contact = privacy@blog.example.nl\n\n"
                 "[site notes]\norigins = %s\nlikes = off\n"
+                "public_url = https://comments.notes.example.nl\n"
                 "privacy_url = https://notes.example.nl/privacy\n" % (d.db, d.key, blog, notes))
     d.start()
     try:
@@ -521,8 +522,12 @@ def test_two_sites():
         feed = d.get("/api/v1/feed?thread=/p", headers={"Origin": notes}).body.decode()
         ok("Op notes." in feed and "Op blog." not in feed and "https://notes.example.nl/p#comment-"
            in feed, "notes' feed: its own comments, linked on notes")
+        ok('href="https://comments.notes.example.nl/api/v1/feed?thread=/p"' in feed,
+           "its self link on notes' own public_url")
         feed = d.get("/api/v1/feed?site=blog").body.decode()
         ok("Op blog." in feed and "Op notes." not in feed, "?site=blog: blog's site feed")
+        ok('href="https://c.example.nl/api/v1/feed"' in feed,
+           "blog's on the top level's public_url")
         tb = d.get("/api/v1/comments?thread=/p", headers={"Origin": blog}).json()
         tn = d.get("/api/v1/comments?thread=/p", headers={"Origin": notes}).json()
         is_eq((tb.get("likes_enabled"), tb.get("privacy_url")), (True, None),
@@ -553,6 +558,48 @@ def test_two_sites():
         d.cleanup()
 
 
+def test_with_notifications():
+    """With mail (notifications, #17) the widget and the HTML page offer the
+    reply-notification checkbox, and the privacy page says which mails go
+    out and where the webhook sends events instead of "nowhere".  No comment
+    is posted: nothing is mailed or sent."""
+    d = Daemon(config={"site_origins": "https://blog.example.nl",
+                       "public_url": "https://comments.example.nl",
+                       "smtp_url": "smtp://127.0.0.1:9", "smtp_from": "Blog <c@example.nl>",
+                       "notify_moderators": "sjef@example.nl", "notify_retention_days": "60",
+                       "webhook_url": "https://hooks.example.org/T0K3N",
+                       "webhook_secret": "0123456789abcdef0123"}).start()
+    try:
+        t = d.thread("/x").json()
+        is_eq((t.get("notify"), t.get("likes_enabled")), (True, True),
+              "the thread's answer says the server sends mail")
+        page = d.get("/api/v1/comments?thread=/x&format=html&lang=en").body.decode()
+        ok('<input id="cd-notify" name="notify" type="checkbox" value="1">' in page and
+           "E-mail me replies to this" in page, "the HTML page's form has the checkbox")
+        page = d.get("/privacy?lang=en").body.decode()
+        ok("only if you ask to be told of replies" in page and "at most 60 days" in page,
+           "the privacy page: the subscription's row with notify_retention_days")
+        ok("Nowhere:" not in page and "through the site's mail server" in page and
+           "Moderators are mailed" in page and "hooks.example.org" in page and
+           "T0K3N" not in page and "sjef@example.nl" not in page,
+           "  which mails go out, the webhook's host (not its path), no addresses")
+    finally:
+        d.cleanup()
+    d = Daemon(config={"site_origins": "https://blog.example.nl", "language": "nl"}).start()
+    try:
+        ok("notify" not in d.thread("/x").json(), "without mail the answer has no notify")
+        for path in ["/privacy", "/api/v1/comments?thread=/x&format=html"]:
+            body = d.get(path, headers={"Accept-Language": "fr"}).body.decode()
+            ok('<html lang="nl">' in body, "language = nl: %s in Dutch when the reader asks for "
+               "none of ours" % path.split("?")[0])
+        body = d.get("/privacy", headers={"Accept-Language": "de"}).body.decode()
+        ok('<html lang="de">' in body, "  the reader's choice still wins")
+        page = d.get("/api/v1/comments?thread=/x&format=html&lang=en").body.decode()
+        ok('name="notify"' not in page, "and the HTML page no checkbox")
+    finally:
+        d.cleanup()
+
+
 def main():
     d = Daemon(config={"site_origins": "https://blog.example.nl",
                        "public_url": "https://comments.example.nl",
@@ -569,6 +616,7 @@ def main():
     test_feed_without_urls()
     test_privacy_page()
     test_two_sites()
+    test_with_notifications()
     done()
 
 

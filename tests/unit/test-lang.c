@@ -11,6 +11,11 @@ int main(void)
 {
 	enum lang l;
 
+	is_int(lang_of_site(LANGUAGE_NL), LANG_NL, "a site's language nl");
+	is_int(lang_of_site(LANGUAGE_DE), LANG_DE, "de");
+	is_int(lang_of_site(LANGUAGE_EN), LANG_EN, "en");
+	is_int(lang_pick(NULL, "fr", lang_of_site(LANGUAGE_DE)), LANG_DE,
+	       "  the fallback when a request names none of ours");
 	is_int(lang_parse("nl", &l), 0, "nl");
 	is_int(l, LANG_NL, "  is Dutch");
 	is_int(lang_parse("DE-at", &l), 0, "DE-at");
