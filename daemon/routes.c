@@ -182,14 +182,14 @@ static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 	return *body ? 0 : -ENOMEM;
 }
 
-/* The page's answer without the stamp, from the cache or built and kept
- * for the thread's current version: a shared body (the caller drops its
- * reference), so readers of one page share one copy.  0 or negative. */
-static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
-		       struct cache_body **body)
+/* The page a thread query asks for: its site, thread and start, at most
+ * limit (or page_default) top-level comments within the daemon's caps. */
+static struct comment_page_query page_query(const struct request *req, const char *site,
+					    const struct wire_thread_query *q)
 {
 	const struct config *cfg = req->snap->cfg;
-	struct comment_page_query pq = {
+
+	return (struct comment_page_query){
 	    .site = site,
 	    .thread = q->thread,
 	    .from = q->from,
@@ -197,6 +197,15 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 	    .rows = cfg->page_rows,
 	    .bytes = COMMENT_PAGE_BYTES,
 	};
+}
+
+/* The page's answer without the stamp, from the cache or built and kept
+ * for the thread's current version: a shared body (the caller drops its
+ * reference), so readers of one page share one copy.  0 or negative. */
+static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
+		       struct cache_body **body)
+{
+	struct comment_page_query pq = page_query(req, site, q);
 	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
 	    cursor[COMMENT_CURSOR_MAX];
 	struct store_conn *c;
@@ -280,15 +289,7 @@ static void page_csp(const struct submit_site *site, struct reply *rep)
 static int page_answer(struct request *req, const char *site, const struct wire_thread_query *q,
 		       const struct wire_page_query *pq, json_t **answer, char *next, size_t size)
 {
-	const struct config *cfg = req->snap->cfg;
-	struct comment_page_query page = {
-	    .site = site,
-	    .thread = q->thread,
-	    .from = q->from,
-	    .roots = q->limit ? q->limit : cfg->page_default,
-	    .rows = cfg->page_rows,
-	    .bytes = COMMENT_PAGE_BYTES,
-	};
+	struct comment_page_query page = page_query(req, site, q);
 	const char *cursor;
 	struct store_conn *c;
 	int r = 0;
