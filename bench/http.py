@@ -205,16 +205,11 @@ def paced(port, rate, seconds):
 def start_notify(settings):
     """A real SMTP server and a webhook receiver on loopback; the settings
     that send every event to them."""
-    import socket
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    def free_port():
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
+    from harness import free_port
+
     directory = tempfile.mkdtemp(prefix="commentd-bench-mail-")
     port = free_port()
     smtp = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "smtp-sink.py"),

@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "sender.h"
 #include "server.h"
 
 #include <errno.h>
@@ -110,7 +111,9 @@ static void pass(struct notify *n)
 {
 	struct server *s = n->server;
 	struct snapshot *snap = snapshot_ref(s);
-	struct outbox_transport net = outbox_network;
+	/* Sent by children (lib/sender.h): libcurl never enters the daemon. */
+	struct sender sender = {"/proc/self/exe", &n->cancel};
+	struct outbox_transport net = sender_transport(&sender);
 	struct outbox_report rep;
 	struct outbox_site *sites;
 	time_t now = time(NULL);
@@ -118,7 +121,6 @@ static void pass(struct notify *n)
 	size_t n_sites = 0;
 	int r;
 
-	net.u = &n->cancel;
 	read_password(n, snap->cfg);
 	sites = sites_of(snap, n->password, &n_sites);
 	if (!sites) {

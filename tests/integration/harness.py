@@ -409,6 +409,16 @@ class Daemon:
         self.cleanup()
 
 
+def free_port():
+    """A loopback TCP port free at the moment of asking (for servers a test
+    starts: SMTP, nginx, PHP, a webhook receiver)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def raw_request(port, data, timeout=10, read=True, source=None):
     """Sends raw bytes and returns the raw answer (for malformed requests);
     source: the loopback address to send from (another client)."""

@@ -17,7 +17,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_ROOT, diag, done, is_eq, log_privacy_problems, ok  # noqa: E402
+from harness import (SOURCE_ROOT, diag, done, free_port, is_eq,  # noqa: E402
+                     log_privacy_problems, ok)
 
 README = os.path.join(SOURCE_ROOT, "README.md")
 DEV_SH = os.path.join(SOURCE_ROOT, "tools", "dev.sh")
@@ -48,14 +48,6 @@ def kind(block):
     if first and first[0] == "curl":
         return "curl"
     return "unknown"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http(port, path, body=None, headers=None):

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
+from harness import COMMENTCTL, SOURCE_ROOT, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
 from test_moderation import HAM  # noqa: E402
 
 T = "/2011/01/social-media-realities"
@@ -352,12 +352,38 @@ def stats():
         is_eq(again["held"], 2, "the series survives the deletion of the comments")
 
 
+def imported():
+    """imported: a comment brought in by commentctl import keeps its source's
+    status, and the queue says where it came from (not a rule's decision)."""
+    wxr = os.path.join(SOURCE_ROOT, "tests", "data", "import", "wordpress-nl.xml")
+    with Daemon({"moderation": "none"}) as d:
+        tok = token(d)
+        r = ctl("import", "--config", d.conf, "--format", "wxr", wxr)
+        ok(r.returncode == 0, "imported: a WordPress export imports", r.stderr)
+        got = {}
+        for status in ("pending", "spam", "published"):
+            a = admin(d, tok, "GET", "/comments?status=%s&limit=200" % status)
+            for c in (a.json() or {}).get("comments", []):
+                got.setdefault(status, []).append(c)
+        held = [c for c in got.get("pending", []) if c["author"] == "Bram"]
+        ok(len(held) == 1 and [x["code"] for x in held[0]["reasons"]] == ["imported"],
+           "imported: the held one (approved 0 in WordPress) is pending, reason imported",
+           held)
+        everyone = [c for cs in got.values() for c in cs]
+        ok(everyone and all([x["code"] for x in c["reasons"]] == ["imported"] for c in everyone),
+           "imported: every imported comment, spam and published too, says imported",
+           [(c["author"], c["status"], c["reasons"]) for c in everyone])
+        ok(got.get("spam") and got.get("published"), "imported: spam and published ones listed",
+           {k: len(v) for k, v in got.items()})
+
+
 def main():
     site_rules()
     classifier()
     context()
     impersonation_and_replies()
     stats()
+    imported()
     done()
 
 

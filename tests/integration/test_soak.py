@@ -177,10 +177,18 @@ def main():
         con = sqlite3.connect(d.db)
         is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check ok")
         have = {row[0] for row in con.execute("SELECT id FROM comments")}
+        # Moderators mark the soak's own texts as spam, so the filter may
+        # come to discard a later post with the same text: its 201 is a
+        # decoy (an id from the same sequence, recorded in decoys), not a
+        # stored comment.  Every acknowledged id is one or the other.
+        decoys = {row[0] for row in con.execute("SELECT id FROM decoys")}
         con.close()
-        missing = acked - have
-        ok(not missing, "all %d acknowledged comments are in the database" % len(acked),
-           "missing %r" % sorted(missing)[:20])
+        diag("%d acknowledged posts were discarded by the filter (decoys)" %
+             len(acked & decoys))
+        missing = acked - have - decoys
+        ok(not missing, "all %d acknowledged comments are in the database (or, discarded, "
+           "among the decoys)" % len(acked),
+           "missing %r\n%s" % (sorted(missing)[:20], log[-3000:]))
     finally:
         d.cleanup()
     done()

@@ -3,22 +3,13 @@
 types, CSP, ETag/304, Cache-Control, the demo's form redirect."""
 import os
 import re
-import socket
 import sys
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_ROOT, Daemon, done, is_eq, ok  # noqa: E402
+from harness import SOURCE_ROOT, Daemon, done, free_port, is_eq, ok  # noqa: E402
 
 T = "/2011/01/social-media-realities"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def source(path):

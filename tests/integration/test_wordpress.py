@@ -32,7 +32,8 @@ import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
+from harness import (COMMENTCTL, SOURCE_ROOT, Daemon, diag, done, free_port,  # noqa: E402
+                     is_eq, ok, skip_all)
 
 WORDPRESS = "/usr/share/wordpress"
 PLUGIN = WORDPRESS + "/wp-content/plugins/akismet"
@@ -66,14 +67,6 @@ def missing_dependencies():
         if r.returncode != 0:
             missing.append("php mysqli (php-mysql)")
     return missing
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(check, timeout, what):
