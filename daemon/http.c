@@ -225,20 +225,12 @@ const char *request_arg(struct request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* MHD's own messages can name a peer address; keep them out of the log
- * unless debugging, and drop anything that looks like an address. */
+/* MHD's own messages can quote a request's path or name an address:
+ * log_foreign keeps them out of the log unless nothing in them could be. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
-	char line[512];
-	bool digits_dot = false;
-
 	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	for (char *p = line; *p; p++) {
-		if ((p[0] >= '0' && p[0] <= '9' && p[1] == '.') || (p[0] == ':' && p[1] == ':'))
-			digits_dot = true;
-	}
-	log_debug("http: %s", digits_dot ? "(message withheld: it names an address)" : line);
+	log_foreign("http", fmt, ap);
 }
 
 /* Matches url against a route path segment by segment; "{id}" takes a

@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,4 +57,29 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	}
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+/* True if text holds anything that could be an e-mail address, a client
+ * address or text a client sent (see log_foreign). */
+static bool may_name_client(const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p == '@' || *p == '`' || (p[0] == ':' && p[1] == ':'))
+			return true;
+		if (p[0] >= '0' && p[0] <= '9' && p[1] == '.')
+			return true;
+		if (p[0] == '%' && p[1] == '4' && p[2] == '0')
+			return true;
+	}
+	return false;
+}
+
+void log_foreign(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (atomic_load(&max_level) < (int)LOG_LEVEL_DEBUG)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_debug("%s: %s", prefix, may_name_client(line) ? fmt : line);
 }

@@ -25,6 +25,14 @@ int log_level_parse(const char *name, enum log_level *out);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Logs, at debug level and after "prefix: ", a message another library
+ * (libmicrohttpd) formats for us.  Such a message may quote what a client
+ * sent (a request's path) or name an address, so it is written only when
+ * nothing in it could be an e-mail or client address ('@', "%40", a digit
+ * followed by '.', "::") or quoted client text ('`'); otherwise the
+ * library's format string is written instead, without its arguments. */
+void log_foreign(const char *prefix, const char *fmt, va_list ap);
+
 #define log_err(...)   log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

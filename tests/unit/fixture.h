@@ -31,11 +31,20 @@ struct fixture {
 	struct config *cfg;
 };
 
-/* Creates /tmp/test-<name>-XXXXXX.  0 or -1. */
+/* Creates $TMPDIR/test-<name>-XXXXXX (/tmp without TMPDIR, or when that
+ * would not fit): the mutation checks stop a test at its first failure and
+ * remove the TMPDIR they gave it.  0 or -1. */
 static inline int fixture_tmpdir(struct fixture *f, const char *name)
 {
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-%s-XXXXXX", name);
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	n = snprintf(f->dir, sizeof(f->dir), "%s/test-%s-XXXXXX", tmp, name);
+	if (n < 0 || (size_t)n >= sizeof(f->dir))
+		snprintf(f->dir, sizeof(f->dir), "/tmp/test-%s-XXXXXX", name);
 	return mkdtemp(f->dir) ? 0 : -1;
 }
 

@@ -1346,6 +1346,38 @@ static void test_second_database(void)
 	classifier_free(c);
 }
 
+/* An e-mail address becomes a token only by its domain: the deciding tokens
+ * are stored with each comment in readable form (and token hashes with
+ * every learned one), so the rest of the address must never be a token. */
+static void test_email_token(void)
+{
+	static const char email[] = "Private.Person@Example.org";
+	struct classifier *c = NULL;
+	struct classify_settings s;
+	struct classify_result res;
+	struct classify_input in = input("Thanks for the article, well written");
+	char key[32];
+
+	classify_settings_default(&s);
+	s.starter = false;
+	s.why_tokens = 64; /* the most it reports: every token with evidence here */
+	if (!ok(classifier_new(&c, &s) == 0, "email: a memory classifier"))
+		return;
+	in.email = email;
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "e:%d", i);
+		classifier_learn(c, NULL, key, &in, CLASSIFY_LABEL_SPAM);
+	}
+	is_int(classifier_score(c, NULL, &in, &res), 0, "email: score a post from the address");
+	if (!ok(res.tokens_json && strstr(res.tokens_json, "\"m:email:example.org\""),
+		"the domain is a deciding token"))
+		diag("tokens: %s", res.tokens_json ? res.tokens_json : "(none)");
+	ok(res.tokens_json && !strcasestr(res.tokens_json, "private.person"),
+	   "the rest of the address is none");
+	classify_result_clear(&res);
+	classifier_free(c);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -1359,6 +1391,7 @@ int main(void)
 	test_starter_layering();
 	test_cold_start_rule();
 	test_memory();
+	test_email_token();
 	test_database();
 	test_features_prune();
 	test_sites_maths();

@@ -263,6 +263,52 @@ static void test_sites(const struct submit_site *like)
 	fixture_close(&d);
 }
 
+/* commentd's export imported under another key: its e-mail hashes would
+ * match nobody (or, by chance, the wrong person), so they are dropped and
+ * counted; the comments come in without them. */
+static void test_other_key(const struct submit_site *like, const char *jsonl, uint64_t n)
+{
+	struct import_options o = {.format = IMPORT_JSONL, .now = 1700000000};
+	struct import_error err = {{0}};
+	struct submit_site site = *like;
+	struct fixture c;
+	json_t *rep = NULL;
+	char path[400];
+	int64_t hashes = -1;
+	sqlite3_stmt *st;
+
+	if (fixture_open(&c, "export-c") != 0) {
+		ok(0, "another key: a fixture");
+		return;
+	}
+	c.keys = keys_free(c.keys);
+	if (fixture_keys(&c.keys, 0x33) != 0) {
+		ok(0, "another key: keys");
+		fixture_close(&c);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s", fixture_path(&c, "export.jsonl"));
+	write_file(path, jsonl);
+	site.cfg = c.cfg;
+	site.keys = c.keys;
+	o.path = path;
+	is_int(import_run(c.conn, &site, 1, &o, &rep, &err), 0,
+	       "another key: the export imports (%s)", err.message);
+	is_int(rows(&c), (int64_t)n, "another key: every comment");
+	sqlite3_prepare_v2(store_db(c.conn),
+			   "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL", -1, &st,
+			   NULL);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		hashes = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	is_int(hashes, 0, "another key: no e-mail hash kept");
+	is_int(json_integer_value(
+		   json_object_get(json_object_get(rep, "dropped"), "email_hash_other_key")),
+	       14, "another key: the 14 hashes are reported dropped");
+	json_decref(rep);
+	fixture_close(&c);
+}
+
 int main(void)
 {
 	struct fixture a, b;
@@ -328,6 +374,7 @@ int main(void)
 		is_int(sqlite3_column_int(st, 0), 14, "the e-mail hashes came along (same key)");
 		sqlite3_finalize(st);
 	}
+	test_other_key(&site, jsonl, n);
 
 	wxr = export_to_string(&a, EXPORT_WXR, NULL, &n);
 	ok(wxr && strstr(wxr, "xmlns:wp=\"http://wordpress.org/export/1.2/\"") &&

@@ -102,6 +102,62 @@ static void test_seal(struct keys *k, struct keys *k2)
 	ok(strcmp(p1, p3) != 0, "another key, another one");
 }
 
+/* Known answers: the purpose subkeys are crypto_kdf subkeys of the master
+ * (context "commentd", subkey id = the purpose), so that stored hashes stay
+ * comparable across versions; the public avatar has a subkey of its own. */
+static void test_known_answers(const struct keys *k, const unsigned char *master)
+{
+	static const char email[] = "someone@example.org";
+	unsigned char sub[crypto_kdf_KEYBYTES], want[KEYS_HASH_BYTES], got[KEYS_HASH_BYTES];
+	unsigned char seed[16];
+	char want_hex[KEYS_AVATAR_HEX], avatar[KEYS_AVATAR_HEX];
+
+	crypto_kdf_derive_from_key(sub, sizeof(sub), KEYS_EMAIL, "commentd", master);
+	crypto_generichash(want, sizeof(want), (const unsigned char *)email, strlen(email), sub,
+			   sizeof(sub));
+	keys_hash(k, KEYS_EMAIL, email, strlen(email), got);
+	ok(memcmp(got, want, sizeof(want)) == 0,
+	   "the e-mail hash is BLAKE2b-256 keyed with KDF subkey %d of the master", KEYS_EMAIL);
+	crypto_kdf_derive_from_key(sub, sizeof(sub), KEYS_AVATAR, "commentd", master);
+	crypto_generichash(seed, sizeof(seed), (const unsigned char *)email, strlen(email), sub,
+			   sizeof(sub));
+	sodium_bin2hex(want_hex, sizeof(want_hex), seed, sizeof(seed));
+	keys_avatar(k, email, avatar);
+	is_str(avatar, want_hex, "the avatar is BLAKE2b-128 keyed with its own subkey (%d)",
+	       KEYS_AVATAR);
+	sodium_memzero(sub, sizeof(sub));
+}
+
+/* Render stamps: "<unix>.<MAC>"; only this key's MAC over that very time
+ * gives an age. */
+static void test_stamps(const struct keys *k, const struct keys *k2)
+{
+	const int64_t t = 1700000000;
+	char stamp[KEYS_STAMP_MAX], other[KEYS_STAMP_MAX], forged[KEYS_STAMP_MAX];
+	char *mac;
+
+	keys_stamp(k, t, stamp);
+	mac = strchr(stamp, '.');
+	ok(mac && mac - stamp == 10 && strlen(mac + 1) == 43, "a stamp is <unix>.<MAC>: %s", stamp);
+	if (!mac)
+		return;
+	is_int(keys_stamp_age(k, stamp, t + 42), 42, "a stamp's age in seconds");
+	is_int(keys_stamp_age(k, stamp, t), 0, "age 0 in the same second");
+	snprintf(forged, sizeof(forged), "%lld%s", (long long)(t - 600), mac);
+	is_int(keys_stamp_age(k, forged, t + 1), -1,
+	       "an earlier time under this stamp's MAC is refused (no claiming an old page)");
+	snprintf(forged, sizeof(forged), "%s", stamp);
+	forged[mac - stamp + 1] = mac[1] == 'A' ? 'B' : 'A';
+	is_int(keys_stamp_age(k, forged, t + 1), -1, "a changed MAC is refused");
+	keys_stamp(k2, t - 600, other);
+	is_int(keys_stamp_age(k, other, t), -1, "another key's stamp is refused");
+	is_int(keys_stamp_age(k2, other, t), 600, "(which its own key accepts)");
+	is_int(keys_stamp_age(k, stamp, t - 1), -1, "a stamp from the future is refused");
+	is_int(keys_stamp_age(k, "1700000000", t), -1, "a time without a MAC is refused");
+	is_int(keys_stamp_age(k, "x1700000000.abc", t), -1, "a malformed stamp is refused");
+	is_int(keys_stamp_age(k, NULL, t), -1, "no stamp: -1");
+}
+
 int main(void)
 {
 	unsigned char master[KEYS_MASTER_BYTES], other[KEYS_MASTER_BYTES];
@@ -353,6 +409,9 @@ int main(void)
 		keys_hash(k, KEYS_STAMP, msg, strlen(msg), h3);
 		ok(memcmp(h3, mac, 32) != 0, "the MAC is not the keyed hash");
 	}
+
+	test_known_answers(k, master);
+	test_stamps(k, k2);
 
 	keys_free(k);
 	keys_free(k2);

@@ -5,6 +5,8 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -51,6 +53,65 @@ static void write_long(void)
 	log_warn("%s", big);
 }
 
+/* libmicrohttpd's messages for a failed send name the request's path, one
+ * of them quoted. */
+static const char send_failed[] = "Failed to send data in request for %s.";
+static const char send_failed_quoted[] =
+    "Failed to send the response headers for the request for `%s'. Error: %s";
+static const char *foreign_fmt, *foreign_arg;
+
+static void call_foreign(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_foreign("http", fmt, ap);
+	va_end(ap);
+}
+
+static void write_foreign(void)
+{
+	call_foreign(foreign_fmt, foreign_arg, "Connection reset by peer");
+}
+
+static void write_foreign_clean(void)
+{
+	call_foreign("Failed to create a thread: %s", "Resource temporarily unavailable");
+}
+
+/* What log_foreign writes at debug level for the message fmt about path. */
+static const char *foreign(const char *fmt, const char *path)
+{
+	foreign_fmt = fmt;
+	foreign_arg = path;
+	return capture(write_foreign);
+}
+
+static void test_foreign(void)
+{
+	static const char *const paths[] = {
+	    "/x/Reader@Example.org",   /* an e-mail address in the path */
+	    "/x/reader%40example.org", /* still escaped */
+	    "/x/203.0.113.7",	       /* IPv4 */
+	    "/x/2001:db8::7",	       /* IPv6 */
+	};
+	char want[256];
+
+	log_set_level(LOG_LEVEL_DEBUG);
+	snprintf(want, sizeof(want), "<7>http: %s\n", send_failed);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		is_str(foreign(send_failed, paths[i]), want,
+		       "a library message naming %s: only its format", paths[i] + 3);
+	is_str(foreign(send_failed, "/x/plain"),
+	       "<7>http: Failed to send data in request for /x/plain.\n",
+	       "a library message without an address: written in full");
+	snprintf(want, sizeof(want), "<7>http: %s\n", send_failed_quoted);
+	is_str(foreign(send_failed_quoted, "/x/Reader de Vries"), want,
+	       "a library message quoting a client's text: only its format");
+	log_set_level(LOG_LEVEL_INFO);
+	is_str(capture(write_foreign_clean), "", "library messages only at debug level");
+}
+
 int main(void)
 {
 	enum log_level lvl = LOG_LEVEL_ERR;
@@ -74,5 +135,6 @@ int main(void)
 	is_int(log_level_parse("warn", &lvl), 0, "parse warn");
 	is_int(lvl, LOG_LEVEL_WARN, "warn is 4");
 	is_int(log_level_parse("loud", &lvl), 1, "unknown level");
+	test_foreign();
 	return done_testing();
 }

@@ -612,15 +612,22 @@ static void test_act(void)
 	int64_t R = mk("/act", P, "Child", "The reply", COMMENT_PUBLISHED);
 	act(MODERATION_APPROVE, P, &err);
 	audits = n_audit();
+	is_int(q_int("SELECT ip_sealed IS NOT NULL AND email_domain_sealed IS NOT NULL"
+		     " FROM comments WHERE id = ?1",
+		     P),
+	       1, "before: the address and the e-mail domain are kept sealed");
 	is_int(act(MODERATION_DELETE, P, &err), 0, "delete a comment with a reply");
 	is_str(col("status", P), "deleted", "it stays as a tombstone");
 	is_str(col("author || '|' || text || '|' || html || '|' || coalesce(url, 'null') || '|' ||"
 		   " coalesce(email_hash, 'null') || '|' || coalesce(ip, 'null') || '|' ||"
-		   " coalesce(user_agent, 'null') || '|' || coalesce(features, 'null') || '|' ||"
+		   " coalesce(ip_sealed, 'null') || '|' || coalesce(email_domain_sealed, 'null') ||"
+		   " '|' || coalesce(user_agent, 'null') || '|' || coalesce(features, 'null') || "
+		   "'|' ||"
 		   " coalesce(tokens, 'null') || '|' || coalesce(edit_hash, 'null')",
 		   P),
-	       "|||null|null|null|null|null|null|null",
-	       "emptied: no author, text, html, url, hash, ip, agent, features, tokens");
+	       "|||null|null|null|null|null|null|null|null|null",
+	       "emptied: no author, text, html, url, hash, address (sealed or not), e-mail "
+	       "domain, agent, features, tokens");
 	is_int(q_int("SELECT parent_id FROM comments WHERE id = ?1", R), P,
 	       "the reply stays under it");
 	is_str(col("status", R), "published", "and published");

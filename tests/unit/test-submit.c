@@ -974,6 +974,168 @@ static void test_decide_only(void)
 	is_int(after, before, "nothing was stored");
 }
 
+/* Posts text from email to thread; the status and the reasons' codes. */
+static enum comment_status post_from(const char *email, const char *thread, const char *text,
+				     char reasons[200])
+{
+	char t[64], a[] = "Someone", e[64], x[512];
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = e, .text = x, .site = "default"};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct comment_error err;
+	struct submit_decision d;
+	enum comment_status status;
+	json_t *out = NULL;
+
+	snprintf(t, sizeof(t), "%s", thread);
+	snprintf(e, sizeof(e), "%s", email);
+	snprintf(x, sizeof(x), "%s", text);
+	if (submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err) != 0)
+		diag("submit_comment: %s", err.message);
+	status = d.status;
+	snprintf(reasons, 200, "%s", codes(&d));
+	submit_decision_clear(&d);
+	json_decref(out);
+	return status;
+}
+
+/* moderation = first: only an approved (published) comment of the same
+ * address lets the next one through; a held or spam one does not. */
+static void test_first_comment(void)
+{
+	char e[CONFIG_ERR_MAX], why[200];
+	int64_t id;
+
+	config_set(fx.cfg, "moderation", "first", e);
+	is_int(post_from("Newcomer@Example.org", "/first", "Mijn eerste reactie.", why),
+	       COMMENT_PENDING, "moderation first: a new address is held");
+	is_str(why, "first_comment", "  reason first_comment");
+	is_int(post_from("newcomer@example.org", "/first", "Nog een reactie.", why),
+	       COMMENT_PENDING, "while its first comment waits, the next one is held too");
+	is_int(post_from("newcomer@example.org", "/first", "cheapviagra", why), COMMENT_SPAM,
+	       "one filed as spam");
+	is_int(post_from("newcomer@example.org", "/first", "Derde reactie.", why), COMMENT_PENDING,
+	       "a held and a spam comment do not count as approved");
+	id = sql_int("SELECT min(id) FROM comments WHERE text = 'Mijn eerste reactie.'", 0);
+	store_begin(fx.conn);
+	store_exec(fx.conn, "UPDATE comments SET status = 'published'"
+			    " WHERE text = 'Mijn eerste reactie.'");
+	store_commit(fx.conn);
+	ok(id > 0, "the first comment is approved (%lld)", (long long)id);
+	is_int(post_from("NEWCOMER@example.org", "/first", "Vierde reactie.", why),
+	       COMMENT_PUBLISHED, "then the address's next comment is published (any case)");
+	config_set(fx.cfg, "moderation", "none", e);
+}
+
+/* An imported deleted comment (the tombstone its replies hang on) keeps
+ * nothing of its author, even when the source gave an address, a client
+ * address and a user agent with it. */
+static void test_import_tombstone(void)
+{
+	char t[] = "/tomb", a[] = "Kees", e[] = "kees@example.net", x[] = "Weggegooid.";
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = e, .text = x, .site = "default"};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct comment_error err = {0};
+	struct submit_decision d;
+	struct net_addr addr;
+	json_t *out = NULL;
+	int64_t id;
+
+	net_parse_ip("198.51.100.7", &addr);
+	rq.origin = SUBMIT_IMPORT;
+	rq.status = COMMENT_DELETED;
+	rq.client = &addr;
+	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0,
+	       "an imported deleted comment with an address (%s)", err.message);
+	submit_decision_clear(&d);
+	id = json_integer_value(json_object_get(out, "id"));
+	json_decref(out);
+	is_int(sql_int("SELECT count(*) FROM comments WHERE id = ?1 AND status = 'deleted'"
+		       " AND author = '' AND text = '' AND html = '' AND url IS NULL",
+		       id),
+	       1, "  is a bare tombstone");
+	is_int(sql_int("SELECT count(*) FROM comments WHERE id = ?1 AND email_hash IS NULL"
+		       " AND ip IS NULL AND ip_sealed IS NULL AND email_domain_sealed IS NULL"
+		       " AND user_agent IS NULL AND referrer IS NULL",
+		       id),
+	       1, "  with no e-mail hash, address (sealed or not), e-mail domain or user agent");
+}
+
+/* With notifications on, a new comment adds an outbox event; an imported
+ * one notifies nobody (no event, no subscription). */
+static void test_import_silent(void)
+{
+	char e[CONFIG_ERR_MAX], t[] = "/quiet", a[] = "Ina", m[] = "ina@example.net";
+	char x[] = "Oud maar goed.";
+	struct comment_input in = {
+	    .thread = t, .author = a, .email = m, .text = x, .site = "default"};
+	struct submit_site s = site();
+	struct submit_request rq = request();
+	struct comment_error err = {0};
+	struct submit_decision d;
+	json_t *out = NULL;
+	int64_t before;
+	char why[200];
+
+	config_set(fx.cfg, "webhook_url", "http://127.0.0.1:9/hook", e);
+	before = sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0);
+	is_int(post_from("loud@example.net", "/quiet", "Een nieuwe reactie.", why),
+	       COMMENT_PUBLISHED, "with a webhook set, a new comment is published");
+	is_int(sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0), before + 1,
+	       "  and adds an outbox event");
+	rq.origin = SUBMIT_IMPORT;
+	rq.status = COMMENT_PUBLISHED;
+	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0,
+	       "an imported published comment (%s)", err.message);
+	submit_decision_clear(&d);
+	json_decref(out);
+	is_int(sql_int("SELECT count(*) FROM outbox WHERE ?1 IS NOT NULL", 0), before + 1,
+	       "  adds none: an import notifies nobody");
+	config_set(fx.cfg, "webhook_url", "", e);
+}
+
+/* Learns n messages like text (numbered) under label. */
+static void learn_like(const char *text, enum classify_label label, int n)
+{
+	char t[256], key[64];
+
+	store_begin(fx.conn);
+	for (int i = 0; i < n; i++) {
+		struct classify_input in = {.text = t, .author = "x", .render_seconds = -1};
+		snprintf(t, sizeof(t), "%s %d", text, i);
+		snprintf(key, sizeof(key), "cold:%d:%d", label, i);
+		classifier_learn(cl, fx.conn, key, &in, label);
+	}
+	store_commit(fx.conn);
+}
+
+/* Cold start through the pipeline: until the site has learned min_learned
+ * spam and ham, a spam score holds the comment and never files it as spam;
+ * after, the same score files it.  (Learns: run last.) */
+static void test_cold_start_pipeline(void)
+{
+	static const char spam[] = "Cheap casino bonus pills, click the winning offer";
+	enum comment_status st;
+	char why[200];
+
+	learn_like(spam, CLASSIFY_LABEL_SPAM, 12);
+	learn_like("Dank voor het mooie artikel over de tuin", CLASSIFY_LABEL_HAM, 12);
+	cs.min_learned = 50;
+	is_int(post_from("cold@example.org", "/cold", spam, why), COMMENT_PENDING,
+	       "cold start (12 of 50 learned): a spam score holds");
+	is_str(why, "classifier,cold_start", "  reasons classifier and cold_start");
+	cs.min_learned = 12;
+	st = post_from("cold@example.org", "/cold", spam, why);
+	ok(st == COMMENT_SPAM || st == COMMENT_DISCARDED,
+	   "with min_learned reached, the same score files spam or discards (%s)",
+	   comment_status_name(st));
+	is_str(why, "classifier", "  reason classifier");
+	classify_settings_default(&cs);
+}
+
 int main(void)
 {
 	char e[CONFIG_ERR_MAX];
@@ -1004,6 +1166,10 @@ int main(void)
 	test_context();
 	test_impersonation();
 	test_reply();
+	test_first_comment();
+	test_import_tombstone();
+	test_import_silent();
+	test_cold_start_pipeline();
 	net_origins_free(origins);
 	policy_free(pol);
 	classifier_free(cl);

@@ -165,7 +165,7 @@ static void test_retention(int64_t now)
 	const struct subscribe_retention days[] = {{"short", 10}, {"long", 100}};
 	int64_t in_short = comment_on("short", "/p"), in_long = comment_on("long", "/p");
 	int64_t in_gone = comment_on("gone", "/p");
-	int64_t s_short, s_long, s_gone, s_young;
+	int64_t s_short, s_long, s_gone, s_young, s_unasked, s_asked;
 	struct subscription s;
 	unsigned n = 0;
 	bool ask;
@@ -178,10 +178,18 @@ static void test_retention(int64_t now)
 	subscribe_confirm(fx.conn, "long", s_long, now - 19 * 86400);
 	subscribe_confirm(fx.conn, "gone", s_gone, now - 59 * 86400);
 	subscribe_confirm(fx.conn, "gone", s_young, now - 86400);
+	/* Never confirmed: its sealed address goes after SUBSCRIBE_CONFIRM_DAYS,
+	 * well within the site's retention. */
+	s_unasked = add("long", in_long, "r3@example.org", now - 8 * 86400, &ask);
+	s_asked = add("long", in_long, "r4@example.org", now - 6 * 86400, &ask);
 	/* Retention: a subscription whose comment is gone goes too. */
 	add("default", 9999, "late@example.org", now, &ask);
 	subscribe_maintain(fx.conn, days, 2, 30, now, &n);
-	is_int(n, 3, "three subscriptions expire");
+	is_int(n, 4, "four subscriptions expire");
+	is_int(subscribe_load(fx.conn, fx.keys, s_unasked, &s), 0,
+	       "unconfirmed after 8 days (SUBSCRIBE_CONFIRM_DAYS 7): gone");
+	is_int(subscribe_load(fx.conn, fx.keys, s_asked, &s), 1, "unconfirmed after 6 days: kept");
+	subscribe_clear(&s);
 	is_int(subscribe_load(fx.conn, fx.keys, s_short, &s), 0,
 	       "20 days old on a site keeping them 10: gone");
 	is_int(subscribe_load(fx.conn, fx.keys, s_long, &s), 1,
