@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,16 @@ void reply_header(struct reply *rep, const char *name, const char *value)
 	rep->headers[rep->n_headers].name = name;
 	snprintf(rep->headers[rep->n_headers].value, sizeof(rep->headers[0].value), "%s", value);
 	rep->n_headers++;
+}
+
+void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
+{
+	unsigned char h[16];
+	char hex[33];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
 }
 
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message)

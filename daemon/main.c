@@ -106,6 +106,7 @@ static void apply_runtime(struct server *s, const struct config *cfg)
 	log_level_parse(cfg->log_level, &level);
 	log_set_level(level);
 	ratelimit_configure(s->post_limit, cfg->rate_limit, cfg->rate_burst);
+	ratelimit_configure(s->like_limit, cfg->like_rate_limit, LIKE_BURST);
 	guard_configure(s, cfg);
 }
 
@@ -250,6 +251,7 @@ static int server_open(struct server *s, struct config *cfg)
 	s->snap = snap;
 	if (ratelimit_new(&s->post_limit, cfg->rate_limit, cfg->rate_burst) < 0 ||
 	    ratelimit_new(&s->auth_failures, 10, 10) < 0 ||
+	    ratelimit_new(&s->like_limit, cfg->like_rate_limit, LIKE_BURST) < 0 ||
 	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
 		return -1;
 	site_classify_settings(cfg, &cs);
@@ -278,6 +280,7 @@ static void server_close(struct server *s)
 	s->keys = keys_free(s->keys);
 	s->post_limit = ratelimit_free(s->post_limit);
 	s->auth_failures = ratelimit_free(s->auth_failures);
+	s->like_limit = ratelimit_free(s->like_limit);
 	s->classifier = classifier_free(s->classifier);
 	s->thread_cache = cache_free(s->thread_cache);
 	if (s->snap) {

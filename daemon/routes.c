@@ -5,8 +5,12 @@
 #include "admin.h"
 #include "cache.h"
 #include "comment.h"
+#include "feed.h"
+#include "lang.h"
+#include "likes.h"
 #include "render.h"
 #include "submit.h"
+#include "threadpage.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -16,17 +20,30 @@
 #include <string.h>
 #include <time.h>
 
-/* Where a form post returns to: its redirect field when that is on one of
- * the site's origins, else the thread's page; plus #comment-<id>. */
+/* Where a form post returns to.  From commentd's own page (format=html):
+ * back there, to the new comment in its conversation or to the "awaiting
+ * moderation" notice.  From a blog's form: a published comment at
+ * #comment-<id> of its redirect field when that is on one of the site's
+ * origins, else of the thread's page; a held one to commentd's page with
+ * the notice (the blog's page cannot show it), with a way back. */
 static char *form_location(struct request *req, const char *site_id, const struct wire_comment *w,
-			   json_int_t id)
+			   json_int_t id, bool published)
 {
 	const struct site *site = site_set_find(req->snap->sites, site_id);
 	const char *first = net_origins_first(site->origins);
+	bool allowed = w->redirect && net_redirect_allowed(site->origins, w->redirect);
+	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"),
+				   lang_of_site(site->cfg->language));
 	char *loc = NULL;
 	int n;
 
-	if (w->redirect && net_redirect_allowed(site->origins, w->redirect))
+	if (w->page)
+		return threadpage_location(w->in.thread, site_id, lang, w->framed, id, published,
+					   NULL);
+	if (!published)
+		return threadpage_location(w->in.thread, site_id, lang, false, id, false,
+					   allowed ? w->redirect : NULL);
+	if (allowed)
 		n = asprintf(&loc, "%.*s#comment-%lld", (int)strcspn(w->redirect, "#"), w->redirect,
 			     (long long)id);
 	else
@@ -73,12 +90,15 @@ static void form_error_page(struct request *req, struct reply *rep)
 static void answer_created(struct request *req, struct reply *rep, const char *site,
 			   const struct wire_comment *w, json_t *created)
 {
+	const char *status = json_string_value(json_object_get(created, "status"));
+
 	rep->json = created;
 	rep->status = 201;
 	if (!req->is_form)
 		return;
 	rep->owned_location =
-	    form_location(req, site, w, json_integer_value(json_object_get(created, "id")));
+	    form_location(req, site, w, json_integer_value(json_object_get(created, "id")),
+			  status && strcmp(status, "published") == 0);
 	if (!rep->owned_location) {
 		reply_internal(rep);
 		return;
@@ -138,17 +158,6 @@ static void post_comment(struct request *req, struct reply *rep)
 	wire_comment_clear(&w);
 }
 
-/* A strong ETag from the body's hash. */
-static void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
-{
-	unsigned char h[16];
-	char hex[33];
-
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
-}
-
 /* A page of the thread as a shared body. */
 static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 		      struct cache_body **body)
@@ -173,14 +182,14 @@ static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 	return *body ? 0 : -ENOMEM;
 }
 
-/* The page's answer without the stamp, from the cache or built and kept
- * for the thread's current version: a shared body (the caller drops its
- * reference), so readers of one page share one copy.  0 or negative. */
-static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
-		       struct cache_body **body)
+/* The page a thread query asks for: its site, thread and start, at most
+ * limit (or page_default) top-level comments within the daemon's caps. */
+static struct comment_page_query page_query(const struct request *req, const char *site,
+					    const struct wire_thread_query *q)
 {
 	const struct config *cfg = req->snap->cfg;
-	struct comment_page_query pq = {
+
+	return (struct comment_page_query){
 	    .site = site,
 	    .thread = q->thread,
 	    .from = q->from,
@@ -188,6 +197,15 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 	    .rows = cfg->page_rows,
 	    .bytes = COMMENT_PAGE_BYTES,
 	};
+}
+
+/* The page's answer without the stamp, from the cache or built and kept
+ * for the thread's current version: a shared body (the caller drops its
+ * reference), so readers of one page share one copy.  0 or negative. */
+static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
+		       struct cache_body **body)
+{
+	struct comment_page_query pq = page_query(req, site, q);
 	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
 	    cursor[COMMENT_CURSOR_MAX];
 	struct store_conn *c;
@@ -213,12 +231,147 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 	return r;
 }
 
+/* What the widget needs to know of the site's settings, as JSON members
+ * after the thread's answer: "likes_enabled", "privacy_url" (the site's
+ * own page, or null for commentd's /privacy; config_check lets no quote,
+ * backslash or control character into it) and, when the server sends mail,
+ * "notify": true (the widget's checkbox for reply notifications); and a tag
+ * of 4 hex digits of them for the ETag (a reload may change them). */
+static void reader_settings(const struct config *cfg, char *json, size_t size, char tag[5])
+{
+	unsigned char h[2];
+
+	snprintf(json, size, "\"likes_enabled\":%s,\"privacy_url\":%s%s%s%s",
+		 cfg->likes ? "true" : "false", *cfg->privacy_url ? "\"" : "",
+		 *cfg->privacy_url ? cfg->privacy_url : "null", *cfg->privacy_url ? "\"" : "",
+		 *cfg->smtp_url ? ",\"notify\":true" : "");
+	crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
+	sodium_bin2hex(tag, 5, h, sizeof(h));
+}
+
+/* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
+ * settings (tag: a few hex digits of their hash) after it. */
+static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
+{
+	size_t n = strlen(etag);
+
+	if (n < 2 || n + strlen(tag) >= CACHE_ETAG_MAX)
+		return;
+	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
+}
+
+/* The Content-Security-Policy of the thread's HTML page: nothing but its
+ * styles and form, framed only by the site's own origins. */
+static void page_csp(const struct submit_site *site, struct reply *rep)
+{
+	const char *origins = site->cfg->site_origins;
+	char csp[1024];
+	int n;
+
+	n = snprintf(csp, sizeof(csp),
+		     "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; "
+		     "frame-ancestors 'self' %s",
+		     origins);
+	if (n < 0 || (size_t)n >= sizeof(csp))
+		n = snprintf(csp, sizeof(csp),
+			     "default-src 'none'; style-src 'self'; form-action 'self'; "
+			     "base-uri 'none'; frame-ancestors 'self'");
+	for (char *p = csp; *p; p++) {
+		if (*p == ',')
+			*p = ' ';
+	}
+	reply_header(rep, "Content-Security-Policy", csp);
+}
+
+/* The comments a page shows: a page of the site's thread, with the next
+ * page's arguments in next (or ""), or the conversation of comment
+ * pq->focus.  0 or negative. */
+static int page_answer(struct request *req, const char *site, const struct wire_thread_query *q,
+		       const struct wire_page_query *pq, json_t **answer, char *next, size_t size)
+{
+	struct comment_page_query page = page_query(req, site, q);
+	const char *cursor;
+	struct store_conn *c;
+	int r = 0;
+
+	next[0] = '\0';
+	c = store_acquire(req->server->store);
+	if (pq->focus) {
+		/* One conversation: a page of one top-level comment from there. */
+		r = comment_conversation_start(c, site, q->thread, pq->focus, q->from.sort,
+					       &page.from);
+		page.roots = 1;
+		r = r < 0 ? r : 0;
+	}
+	if (r == 0)
+		r = comment_thread_page(c, &page, answer);
+	store_release(req->server->store, c);
+	cursor = r == 0 ? json_string_value(json_object_get(*answer, "cursor")) : NULL;
+	if (cursor && !pq->focus)
+		snprintf(next, size, "cursor=%s", cursor);
+	return r;
+}
+
+/* GET /api/v1/comments?thread=&format=html|fragment: the thread as HTML
+ * for readers without JavaScript (lib/threadpage). */
+static void get_comments_page(struct request *req, struct reply *rep,
+			      const struct submit_site *site, const struct wire_thread_query *q,
+			      const struct wire_page_query *pq)
+{
+	const struct config *cfg = req->snap->cfg;
+	const char *back = request_arg(req, "back");
+	char stamp[KEYS_STAMP_MAX], next[COMMENT_CURSOR_MAX + 16], *api = NULL;
+	struct threadpage page;
+	json_t *answer = NULL;
+	int r;
+
+	r = page_answer(req, site->id, q, pq, &answer, next, sizeof(next));
+	if (r == 0 && pq->fragment && asprintf(&api, "%s/api/v1/", site->cfg->public_url) < 0) {
+		api = NULL;
+		r = -ENOMEM;
+	}
+	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
+	page = (struct threadpage){
+	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			      lang_of_site(site->cfg->language)),
+	    .site = site->id,
+	    .thread = q->thread,
+	    .answer = answer,
+	    .api = api ? api : "",
+	    .stamp = stamp,
+	    .honeypot = cfg->honeypot_field,
+	    .next = next[0] ? next : NULL,
+	    .privacy = site->cfg->privacy_url,
+	    .back = back && net_redirect_allowed(site->origins, back) ? back : NULL,
+	    .reply_to = pq->reply,
+	    .focus = pq->focus,
+	    .held = pq->held,
+	    .likes = site->cfg->likes,
+	    .notify = *site->cfg->smtp_url != 0,
+	    .framed = pq->framed,
+	    .fragment = pq->fragment,
+	};
+	if (r == 0)
+		r = threadpage_html(&page, &rep->text);
+	json_decref(answer);
+	free(api);
+	if (r != 0) {
+		reply_internal(rep);
+		return;
+	}
+	rep->status = 200;
+	rep->content_type = "text/html; charset=utf-8";
+	page_csp(site, rep);
+	reply_header(rep, "Vary", "Accept-Language");
+}
+
 static void get_comments(struct request *req, struct reply *rep)
 {
+	struct wire_page_query pq;
 	struct wire_thread_query q;
 	struct comment_error err;
 	struct submit_site site;
-	char stamp[KEYS_STAMP_MAX];
+	char stamp[KEYS_STAMP_MAX], settings[CONFIG_MAX_VALUE + 64], tag[5];
 	struct cache_body *body = NULL;
 	int r;
 
@@ -226,22 +379,31 @@ static void get_comments(struct request *req, struct reply *rep)
 		return;
 	r = wire_thread_query(request_arg(req, "thread"), request_arg(req, "limit"),
 			      request_arg(req, "after"), request_arg(req, "cursor"),
-			      req->snap->cfg->page_max, &q, &err);
+			      request_arg(req, "sort"), req->snap->cfg->page_max, &q, &err);
+	if (r == 0)
+		r = wire_page_query(request_arg(req, "format"), request_arg(req, "frame"),
+				    request_arg(req, "reply"), request_arg(req, "comment"),
+				    request_arg(req, "held"), &pq, &err);
+	if (r == 0 && pq.html) {
+		get_comments_page(req, rep, &site, &q, &pq);
+		return;
+	}
 	if (r == 0)
 		r = thread_body(req, site.id, &q, &body);
 	if (r != 0) {
 		reply_comment_error(rep, r, &err);
 		return;
 	}
-	/* The stamp changes every second; it follows the shared body (which
-	 * ends with '}') in the answer and is not part of the ETag, nor is
-	 * "notify" (the widget's checkbox for reply notifications, when the
-	 * server sends mail). */
+	/* The stamp changes every second and the site's settings with a
+	 * reload; they follow the shared body (which ends with '}') in the
+	 * answer.  The settings count in the ETag (by their tag), the stamp
+	 * does not. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
+	reader_settings(site.cfg, settings, sizeof(settings), tag);
 	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
+	etag_tagged(rep->etag, tag);
 	rep->shared = body;
-	if (asprintf(&rep->tail, ",\"stamp\":\"%s\"%s}", stamp,
-		     *req->snap->cfg->smtp_url ? ",\"notify\":true" : "") < 0) {
+	if (asprintf(&rep->tail, ",%s,\"stamp\":\"%s\"}", settings, stamp) < 0) {
 		rep->tail = NULL;
 		rep->etag[0] = '\0';
 		reply_internal(rep);
@@ -272,6 +434,103 @@ static void post_counts(struct request *req, struct reply *rep)
 	else
 		reply_comment_error(rep, r, &err);
 	json_decref(paths);
+}
+
+/* POST /api/v1/preview {"text"}: the text as a comment with it would be
+ * shown, through the renderer that stores comments. */
+static void post_preview(struct request *req, struct reply *rep)
+{
+	struct comment_error err;
+	struct submit_site site;
+	char *text = NULL, *html = NULL;
+	int r;
+
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
+	r = wire_preview_json(req->body.data, req->body.len, &text, &err);
+	if (r == 0)
+		r = comment_preview(site.cfg, text, &html, &err);
+	if (r == 0) {
+		rep->json = json_pack("{s:s}", "html", html);
+		rep->status = rep->json ? 200 : 500;
+		if (!rep->json)
+			reply_internal(rep);
+	} else {
+		reply_comment_error(rep, r, &err);
+	}
+	free(html);
+	free(text);
+}
+
+/* POST /api/v1/comments/{id}/like: toggles the client's like. */
+static void post_like(struct request *req, struct reply *rep)
+{
+	unsigned char voter[KEYS_HASH_BYTES];
+	struct comment_error err = {0};
+	struct likes_result res;
+	struct submit_site site;
+	struct store_conn *c;
+	unsigned wait;
+	int r;
+
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
+	wait =
+	    ratelimit_take(req->server->like_limit, request_client_key(req), monotonic_seconds());
+	if (wait) {
+		reply_error(rep, 429, "rate_limited",
+			    "Too many likes from your address; please wait a moment.");
+		rep->retry_after = wait;
+		return;
+	}
+	likes_voter(req->server->keys, &req->client, req->id, voter);
+	c = store_acquire(req->server->store);
+	r = likes_toggle(c, site.cfg, site.id, req->id, voter, (int64_t)time(NULL), &res, &err);
+	store_release(req->server->store, c);
+	if (r == 0) {
+		rep->json = likes_json(&res);
+		rep->status = 200;
+		if (!rep->json)
+			reply_internal(rep);
+	} else {
+		reply_comment_error(rep, r, &err);
+	}
+}
+
+/* GET /api/v1/feed[?thread=PATH][&lang=]: the Atom feed of a thread or of
+ * the site. */
+static void get_feed(struct request *req, struct reply *rep)
+{
+	const char *thread = request_arg(req, "thread");
+	struct comment_error err;
+	struct submit_site picked;
+	struct feed_site site;
+	struct store_conn *c;
+	int r;
+
+	if (request_site(req, NULL, &picked, rep) != 0)
+		return;
+	site = (struct feed_site){
+	    .id = picked.id,
+	    .public_url = picked.cfg->public_url,
+	    .site_url = net_origins_first(picked.origins),
+	    .lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			      lang_of_site(picked.cfg->language)),
+	};
+	r = wire_feed_query(thread, &err);
+	if (r == 0) {
+		c = store_acquire(req->server->store);
+		r = feed_atom(c, &site, thread, &rep->text);
+		store_release(req->server->store, c);
+	}
+	if (r != 0) {
+		reply_comment_error(rep, r, &err);
+		return;
+	}
+	etag_of(rep->text, strlen(rep->text), rep->etag);
+	rep->content_type = "application/atom+xml; charset=utf-8";
+	rep->status = 200;
+	reply_header(rep, "Vary", "Accept-Language");
 }
 
 static void get_health(struct request *req, struct reply *rep)
@@ -345,7 +604,11 @@ static const struct route public_routes[] = {
      BODY_JSON | BODY_FORM},
     {"/api/v1/comments/{id}", "PATCH, DELETE, OPTIONS", NULL, NULL, author_edit, author_delete,
      BODY_JSON},
+    {"/api/v1/comments/{id}/like", "POST, OPTIONS", NULL, post_like, NULL, NULL,
+     BODY_JSON | BODY_OPTIONAL},
     {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON},
+    {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON},
+    {"/api/v1/feed", "GET, HEAD, OPTIONS", get_feed, NULL, NULL, NULL, 0},
     {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0},
 };
 

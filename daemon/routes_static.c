@@ -6,8 +6,9 @@
 #include "server.h"
 
 #include "embed.h"
+#include "lang.h"
+#include "privacypage.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,6 @@
 #define TYPE_JS	  "text/javascript; charset=utf-8"
 #define TYPE_CSS  "text/css; charset=utf-8"
 
-/* The demo's no-JavaScript form returns here: "<origin>/demo/". */
-#define ORIGIN_MARK "@ORIGIN@"
-
 struct asset {
 	const char *url;
 	const struct embedded_file *table;
@@ -36,17 +34,17 @@ struct asset {
 	const char *type;
 	const char *cache;
 	bool page; /* an HTML page: CSP, no framing */
-	bool demo; /* fill in ORIGIN_MARK */
 };
 
 static const struct asset assets[] = {
-    {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false, false},
-    {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false, false},
-    {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true, false},
-    {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false, false},
-    {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false, false},
-    {"/demo/", web_demo_files, "index.html", TYPE_HTML, CACHE_PAGE, true, true},
-    {"/demo/demo.css", web_demo_files, "demo.css", TYPE_CSS, CACHE_PAGE, false, false},
+    {"/embed.js", web_widget_files, "embed.js", TYPE_JS, CACHE_WIDGET, false},
+    {"/embed.css", web_widget_files, "embed.css", TYPE_CSS, CACHE_WIDGET, false},
+    {"/page.css", web_widget_files, "page.css", TYPE_CSS, CACHE_WIDGET, false},
+    {"/admin/", web_admin_files, "index.html", TYPE_HTML, CACHE_PAGE, true},
+    {"/admin/admin.js", web_admin_files, "admin.js", TYPE_JS, CACHE_PAGE, false},
+    {"/admin/admin.css", web_admin_files, "admin.css", TYPE_CSS, CACHE_PAGE, false},
+    {"/demo/", web_demo_files, "index.html", TYPE_HTML, CACHE_PAGE, true},
+    {"/demo/demo.css", web_demo_files, "demo.css", TYPE_CSS, CACHE_PAGE, false},
 };
 
 static const struct embedded_file *find_file(const struct asset *a)
@@ -58,63 +56,10 @@ static const struct embedded_file *find_file(const struct asset *a)
 	return NULL;
 }
 
-/* The origin the page was asked for, when it is one of a site's origins
- * (the Host header alone is never trusted), else the first site's first
- * origin, else "" (a form post then returns to the thread's page). */
-static void page_origin(struct request *req, char *out, size_t size)
-{
-	static const char *const schemes[] = {"https://", "http://"};
-	const char *host = request_header(req, "Host");
-	const char *first = net_origins_first(site_set_at(req->snap->sites, 0)->origins);
-	char cand[NET_ORIGIN_MAX];
-	bool ok = host && *host && strlen(host) < 200;
-
-	for (const char *p = host; ok && *p; p++) {
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		     (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' || *p == '[' ||
-		     *p == ']';
-	}
-	for (size_t i = 0; ok && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		int n = snprintf(cand, sizeof(cand), "%s%s", schemes[i], host);
-		if (n > 0 && (size_t)n < sizeof(cand) &&
-		    site_set_by_origin(req->snap->sites, cand, (size_t)n)) {
-			snprintf(out, size, "%s", cand);
-			return;
-		}
-	}
-	snprintf(out, size, "%s", first ? first : "");
-}
-
-/* A copy of the file with every ORIGIN_MARK replaced by origin. */
-static char *fill_origin(const struct embedded_file *f, const char *origin)
-{
-	const char *data = (const char *)f->data, *p, *hit;
-	size_t mark = strlen(ORIGIN_MARK), olen = strlen(origin), n = 0, o = 0;
-	char *out;
-
-	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark)
-		n++;
-	out = malloc(f->len + n * olen + 1);
-	if (!out)
-		return NULL;
-	for (p = data; (hit = strstr(p, ORIGIN_MARK)); p = hit + mark) {
-		memcpy(out + o, p, (size_t)(hit - p));
-		o += (size_t)(hit - p);
-		memcpy(out + o, origin, olen);
-		o += olen;
-	}
-	memcpy(out + o, p, f->len - (size_t)(p - data));
-	o += f->len - (size_t)(p - data);
-	out[o] = '\0';
-	return out;
-}
-
 static void get_asset(struct request *req, struct reply *rep)
 {
 	const struct asset *a = NULL;
 	const struct embedded_file *f;
-	unsigned char h[16];
-	char hex[33], origin[NET_ORIGIN_MAX];
 
 	for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
 		if (strcmp(assets[i].url, req->route->path) == 0)
@@ -125,22 +70,14 @@ static void get_asset(struct request *req, struct reply *rep)
 		reply_error(rep, 404, "not_found", "There is nothing at this address.");
 		return;
 	}
-	if (a->demo) {
-		page_origin(req, origin, sizeof(origin));
-		rep->text = fill_origin(f, origin);
-	} else {
-		rep->text = malloc(f->len + 1);
-		if (rep->text)
-			memcpy(rep->text, f->data, f->len + 1);
-	}
+	rep->text = malloc(f->len + 1);
+	if (rep->text)
+		memcpy(rep->text, f->data, f->len + 1);
 	if (!rep->text) {
 		reply_error(rep, 500, "internal", "The server failed to handle this request.");
 		return;
 	}
-	crypto_generichash(h, sizeof(h), (const unsigned char *)rep->text, strlen(rep->text), NULL,
-			   0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(rep->etag, sizeof(rep->etag), "\"%s\"", hex);
+	etag_of(rep->text, strlen(rep->text), rep->etag);
 	rep->status = 200;
 	rep->content_type = a->type;
 	reply_header(rep, "Cache-Control", a->cache);
@@ -148,6 +85,37 @@ static void get_asset(struct request *req, struct reply *rep)
 		reply_header(rep, "Content-Security-Policy", PAGE_CSP);
 		reply_header(rep, "X-Frame-Options", "DENY");
 	}
+}
+
+/* commentd's generated pages: no script, styles from page.css only. */
+#define GENERATED_CSP                                                                              \
+	"default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; "              \
+	"frame-ancestors 'none'"
+
+/* GET /privacy[?lang=]: how comment data is processed, from the running
+ * configuration (lib/privacypage). */
+static void get_privacy(struct request *req, struct reply *rep)
+{
+	struct submit_site site;
+	enum lang lang;
+	int r;
+
+	/* The site the page is for: ?site=, or the blog page that links here. */
+	if (request_site(req, NULL, &site, rep) != 0)
+		return;
+	lang = lang_pick(request_arg(req, "lang"), request_header(req, "Accept-Language"),
+			 lang_of_site(site.cfg->language));
+	r = privacy_page(site.cfg, net_origins_first(site.origins), lang, &rep->text);
+	if (r != 0) {
+		reply_internal(rep);
+		return;
+	}
+	etag_of(rep->text, strlen(rep->text), rep->etag);
+	rep->status = 200;
+	rep->content_type = TYPE_HTML;
+	reply_header(rep, "Content-Security-Policy", GENERATED_CSP);
+	reply_header(rep, "X-Frame-Options", "DENY");
+	reply_header(rep, "Vary", "Accept-Language");
 }
 
 /* /admin and /demo: on to the folder, so the pages' relative links work. */
@@ -160,6 +128,8 @@ static void to_folder(struct request *req, struct reply *rep)
 static const struct route static_routes[] = {
     {"/embed.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/embed.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/page.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
+    {"/privacy", "GET, HEAD, OPTIONS", get_privacy, NULL, NULL, NULL, 0},
     {"/admin/", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/admin/admin.js", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},
     {"/admin/admin.css", "GET, HEAD, OPTIONS", get_asset, NULL, NULL, NULL, 0},

@@ -30,6 +30,8 @@ struct snapshot {
 	struct net_cidrs *proxies;
 };
 
+#define LIKE_BURST 10 /* likes a client may give in a quick burst */
+
 struct server {
 	struct keys *keys;
 	struct store *store;
@@ -37,6 +39,7 @@ struct server {
 	struct cache *thread_cache; /* rendered GET /api/v1/comments answers */
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
+	struct ratelimit *like_limit;	 /* likes per client (like_rate_limit) */
 	pthread_mutex_t snap_lock;
 	struct snapshot *snap;
 	struct MHD_Daemon *mhd;
@@ -101,7 +104,7 @@ struct reply {
 	/* Extra response headers (names static, values copied). */
 	struct {
 		const char *name;
-		char value[128];
+		char value[1024]; /* a CSP with the site's origins */
 	} headers[4];
 	unsigned n_headers;
 };
@@ -133,6 +136,9 @@ struct route_table {
 	size_t count;
 	int (*authenticate)(struct request *req, struct reply *rep);
 };
+
+/* A strong ETag ("<32 hex digits>") of len bytes of body. */
+void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX]);
 
 /* Fills rep with a JSON error {"error": code, "message": message}. */
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message);

@@ -219,17 +219,25 @@ email_done:
 		}
 	}
 
-	if (!in->text)
+	r = comment_text_check(cfg, in->text, err);
+	return r ? r : validate_page(cfg, in, err);
+}
+
+int comment_text_check(const struct config *cfg, const char *text, struct comment_error *err)
+{
+	size_t chars;
+
+	if (!text)
 		return comment_fail(err, 422, "missing_text", "The comment is empty.");
-	if (!text_utf8_valid(in->text, strlen(in->text), &chars))
+	if (!text_utf8_valid(text, strlen(text), &chars))
 		return comment_fail(err, 400, "invalid_utf8", "The comment is not valid UTF-8.");
-	if (text_has_controls(in->text, true))
+	if (text_has_controls(text, true))
 		return comment_fail(err, 422, "invalid_text",
 				    "The comment contains control characters.");
 	{
 		/* Whitespace-only text counts as empty; the text itself is stored
 		 * as written. */
-		char *copy = strdup(in->text);
+		char *copy = strdup(text);
 		bool empty;
 		if (!copy)
 			return -ENOMEM;
@@ -242,7 +250,21 @@ email_done:
 	if (chars > cfg->max_text)
 		return comment_fail(err, 422, "text_too_long",
 				    "The comment is longer than %u characters.", cfg->max_text);
-	return validate_page(cfg, in, err);
+	return 0;
+}
+
+int comment_preview(const struct config *cfg, const char *text, char **html,
+		    struct comment_error *err)
+{
+	int r = comment_text_check(cfg, text, err);
+
+	if (r)
+		return r;
+	r = render_markdown(text, strlen(text), html);
+	if (r > 0)
+		return comment_fail(err, 422, "text_too_long",
+				    "The comment is too long to display.");
+	return r;
 }
 
 int comment_email_hash(const struct keys *k, const char *email, unsigned char out[KEYS_HASH_BYTES])
@@ -857,7 +879,7 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 		return 1;
 	plain[n] = '\0';
 	p = (const char *)plain;
-	if (strlen(p) != n || strncmp(p, "1:", 2) != 0 || p[2] != COMMENT_SORT_OLDEST ||
+	if (strlen(p) != n || strncmp(p, "1:", 2) != 0 || !strchr("ont", p[2]) || !p[2] ||
 	    p[3] != ':')
 		return 1;
 	memset(out, 0, sizeof(*out));
@@ -877,18 +899,30 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 #define SHOWN                                                                                      \
 	"(status IN ('published', 'deleted') OR EXISTS"                                            \
 	" (SELECT 1 FROM comments r WHERE r.parent_id = c.id))"
-/* INDEXED BY: once ANALYZE has run (PRAGMA optimize at every close),
- * comments_parent looks selective (4 rows a value on average) and SQLite
- * walked its NULL entries, every top-level comment of every thread, to
- * find this thread's: 470 ms a page at a million comments, 0.3 ms on
- * comments_top. */
-static const char sql_next_root[] = "SELECT c.id FROM comments c INDEXED BY comments_top WHERE "
-				    "c.thread_id = ?1 AND c.parent_id IS NULL AND c.id > ?2"
-				    " AND " SHOWN " ORDER BY c.id LIMIT 1";
+/* The next top-level comment in each order: its id and sort key.  Each is
+ * one range on an index (comments_top, comments_top_likes), so a page costs
+ * the same at the end of a long thread as at its start.  INDEXED BY: once
+ * ANALYZE has run (PRAGMA optimize at every close), comments_parent looks
+ * selective (4 rows a value on average) and SQLite walked its NULL entries,
+ * every top-level comment of every thread, to find this thread's: 470 ms a
+ * page at a million comments, 0.3 ms on comments_top. */
+#define NEXT_ROOT(index)                                                                           \
+	"SELECT c.id, c.likes FROM comments c INDEXED BY " index                                   \
+	" WHERE c.thread_id = ?1 AND c.parent_id IS NULL"
+static const char sql_next_oldest[] =
+    NEXT_ROOT("comments_top") " AND c.id > ?2 AND " SHOWN " ORDER BY c.id LIMIT 1";
+static const char sql_next_newest[] =
+    NEXT_ROOT("comments_top") " AND c.id < ?2 AND " SHOWN " ORDER BY c.id DESC LIMIT 1";
+static const char sql_next_same_likes[] =
+    NEXT_ROOT("comments_top_likes") " AND c.likes = ?3 AND c.id > ?2 AND " SHOWN
+				    " ORDER BY c.id LIMIT 1";
+static const char sql_next_fewer_likes[] =
+    NEXT_ROOT("comments_top_likes") " AND c.likes < ?3 AND " SHOWN
+				    " ORDER BY c.likes DESC, c.id LIMIT 1";
 static const char sql_root_rows[] =
     "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'published', c.moderator IS NOT NULL FROM comments c WHERE c.root_id = ?1 AND "
-    "c.id > ?2 AND c.thread_id = ?3 AND " SHOWN " ORDER BY c.id";
+    " c.status = 'published', c.moderator IS NOT NULL, c.likes FROM comments c"
+    " WHERE c.root_id = ?1 AND c.id > ?2 AND c.thread_id = ?3 AND " SHOWN " ORDER BY c.id";
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
@@ -957,6 +991,7 @@ static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, in
 		    .published = true,
 		    .deleted = !published,
 		    .author_badge = published && sqlite3_column_int(st, 8) != 0,
+		    .likes = published ? sqlite3_column_int64(st, 9) : 0,
 		};
 		size_t bytes = 160 + (v.html ? (size_t)sqlite3_column_bytes(st, 5) : 0) +
 			       (v.author ? (size_t)sqlite3_column_bytes(st, 2) : 0) +
@@ -981,17 +1016,74 @@ static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, in
 	return r < 0 ? r : 0;
 }
 
-/* The next top-level comment shown after root.  1 with *next, 0 none,
- * negative. */
-static int next_root(struct store_conn *c, int64_t thread_id, int64_t root, int64_t *next)
+int comment_sort_parse(const char *name, char *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_next_root);
+	static const struct {
+		const char *name;
+		char sort;
+	} sorts[] = {{"oldest", COMMENT_SORT_OLDEST},
+		     {"newest", COMMENT_SORT_NEWEST},
+		     {"top", COMMENT_SORT_TOP}};
+
+	for (size_t i = 0; name && i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+		if (strcmp(name, sorts[i].name) == 0) {
+			*out = sorts[i].sort;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Runs one of the next-root queries.  1 with *root and *key, 0 none,
+ * negative. */
+static int root_query(struct store_conn *c, const char *sql, int64_t thread_id, int64_t after,
+		      int64_t likes, int64_t *root, int64_t *key)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, root);
-	return store_one_int64(c, st, next);
+	sqlite3_bind_int64(st, 2, after);
+	if (sql == sql_next_same_likes || sql == sql_next_fewer_likes)
+		sqlite3_bind_int64(st, 3, likes);
+	r = store_row(c, st);
+	if (r == 1) {
+		*root = sqlite3_column_int64(st, 0);
+		*key = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* The next top-level comment shown after pos (pos->root 0: the first) in
+ * pos's order.  1 with *next and its sort key, 0 none, negative. */
+static int next_root(struct store_conn *c, int64_t thread_id, const struct comment_cursor *pos,
+		     int64_t *next, int64_t *key)
+{
+	int r;
+
+	switch (pos->sort) {
+	case COMMENT_SORT_NEWEST:
+		r = root_query(c, sql_next_newest, thread_id, pos->root ? pos->root : INT64_MAX, 0,
+			       next, key);
+		break;
+	case COMMENT_SORT_TOP:
+		/* The rest with the same count, then the next smaller count. */
+		r = pos->root ? root_query(c, sql_next_same_likes, thread_id, pos->root, pos->key,
+					   next, key)
+			      : 0;
+		if (r == 0)
+			r = root_query(c, sql_next_fewer_likes, thread_id, 0,
+				       pos->root ? pos->key : INT64_MAX, next, key);
+		break;
+	default:
+		r = root_query(c, sql_next_oldest, thread_id, pos->root, 0, next, key);
+	}
+	if (r == 1 && pos->sort != COMMENT_SORT_TOP)
+		*key = 0;
+	return r;
 }
 
 /* Fills the page from q->from; *more gets the cursor of the next page when
@@ -1002,11 +1094,10 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 	struct comment_cursor pos = q->from;
 	unsigned roots_left = q->roots ? q->roots : 1;
 	bool complete;
-	int64_t last, root;
+	int64_t last, root, key;
 	int r;
 
 	*has_more = false;
-	pos.sort = COMMENT_SORT_OLDEST;
 	if (pos.row != COMMENT_ROW_DONE) {
 		/* Inside a top-level comment's replies. */
 		r = add_root_rows(c, pg, pos.root, pos.row, &last, &complete);
@@ -1018,7 +1109,7 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 			goto more;
 	}
 	for (;;) {
-		r = next_root(c, thread_id, pos.root, &root);
+		r = next_root(c, thread_id, &pos, &root, &key);
 		if (r <= 0)
 			return r;
 		if (roots_left == 0)
@@ -1028,6 +1119,7 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 		if (r < 0)
 			return r;
 		pos.root = root;
+		pos.key = key;
 		pos.row = complete ? COMMENT_ROW_DONE : last;
 		if (!complete)
 			goto more;
@@ -1090,6 +1182,39 @@ int comment_thread_page(struct store_conn *c, const struct comment_page_query *q
 	r = *out ? 0 : -ENOMEM;
 out:
 	thread_tree_free(pg.tree);
+	return r;
+}
+
+/* The top-level comment of comment ?2 in site ?3's thread ?1, when ?2 is
+ * shown. */
+static const char sql_root_of[] =
+    "SELECT c.root_id, (SELECT likes FROM comments WHERE id = c.root_id)"
+    " FROM comments c JOIN threads t ON t.id = c.thread_id"
+    " WHERE c.id = ?2 AND t.path = ?1 AND t.site = ?3 AND " SHOWN;
+
+int comment_conversation_start(struct store_conn *c, const char *site, const char *thread,
+			       int64_t id, char sort, struct comment_cursor *from)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_root_of);
+	int64_t root = 0;
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	r = store_row(c, st);
+	if (r == 1) {
+		root = sqlite3_column_int64(st, 0);
+		*from = (struct comment_cursor){
+		    .sort = sort,
+		    .key = sort == COMMENT_SORT_TOP ? sqlite3_column_int64(st, 1) : 0,
+		    .root = root,
+		    .row = 0,
+		};
+	}
+	sqlite3_reset(st);
 	return r;
 }
 
@@ -1173,7 +1298,7 @@ int comment_previously_approved(struct store_conn *c, const char *site,
 static const char sql_load[] =
     "SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.avatar, c.ip_sealed,"
     " c.user_agent, c.referrer, c.status, c.created, c.email_hash, c.edit_hash,"
-    " c.email_domain_sealed, t.site"
+    " c.email_domain_sealed, t.site, c.likes"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
 static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
@@ -1226,6 +1351,7 @@ static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
 	snprintf(row->site, sizeof(row->site), "%s", (const char *)sqlite3_column_text(st, 15));
+	row->likes = sqlite3_column_int64(st, 16);
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;

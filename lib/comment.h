@@ -142,6 +142,17 @@ int comment_store_result(int r, struct comment_error *err);
  * 0, or COMMENT_INVALID with err filled. */
 int comment_validate(const struct config *cfg, struct comment_input *in, struct comment_error *err);
 
+/* Checks a comment's text by the rules for new comments (valid UTF-8, no
+ * control characters but line breaks and tabs, not blank, at most
+ * cfg->max_text characters).  0 or COMMENT_INVALID with err. */
+int comment_text_check(const struct config *cfg, const char *text, struct comment_error *err);
+
+/* Renders text as a new comment with it would be shown (POST
+ * /api/v1/preview): checked by comment_text_check, then lib/render.  0 with
+ * *html (caller frees), COMMENT_INVALID with err, or negative. */
+int comment_preview(const struct config *cfg, const char *text, char **html,
+		    struct comment_error *err);
+
 /* True if url is a website address comment_validate accepts: http:// or
  * https:// with a host, at most max bytes, no spaces, quotes or angle
  * brackets. */
@@ -219,12 +230,20 @@ int comment_decoy_update(struct store_conn *c, int64_t id, const void *sealed, s
  * is a cursor: the sort order, the top-level comment reached (with its sort
  * key, for orders other than by id) and the last of its rows already sent.
  * The cursor travels as opaque text (base64url of "1:<sort>:<key>:<root>:
- * <row>"); a later sort order (newest, top) is a new sort letter, and a
- * cursor of one order never serves another. */
+ * <row>"), and a cursor of one order never serves another.  Replies are
+ * always oldest first under their top-level comment.  Sorting by likes
+ * follows the counts as they are when each page is read: a comment whose
+ * count changes between two pages may be shown twice or not at all. */
 
 enum comment_sort {
 	COMMENT_SORT_OLDEST = 'o', /* top-level comments by id */
+	COMMENT_SORT_NEWEST = 'n', /* by id, newest first */
+	COMMENT_SORT_TOP = 't',	   /* most liked first (key: the likes), then by id */
 };
+
+/* The sort order named "oldest", "newest" or "top" into *out.  0, or 1 for
+ * another name. */
+int comment_sort_parse(const char *name, char *out);
 
 #define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
 #define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
@@ -232,7 +251,7 @@ enum comment_sort {
 
 struct comment_cursor {
 	char sort;    /* enum comment_sort */
-	int64_t key;  /* the root's sort key (0 for COMMENT_SORT_OLDEST) */
+	int64_t key;  /* the root's sort key: its likes for COMMENT_SORT_TOP, else 0 */
 	int64_t root; /* the top-level comment reached; 0: none yet */
 	int64_t row;  /* its last row sent, or COMMENT_ROW_DONE */
 };
@@ -263,6 +282,13 @@ struct comment_page_query {
  * same path) goes on after its top-level id, as "after" would.  0 or
  * negative. */
 int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out);
+
+/* Where the conversation of comment id in site's thread starts: a cursor at its
+ * top-level comment in sort order sort, so that a page from it (roots = 1)
+ * holds that comment with all its replies.  1 with *from, 0 when id is not
+ * a shown comment of thread, or negative. */
+int comment_conversation_start(struct store_conn *c, const char *site, const char *thread,
+			       int64_t id, char sort, struct comment_cursor *from);
 
 /* The version of site's thread (bumped by every change to its comments), or
  * -1 when the thread does not exist.  0 or negative. */
@@ -298,6 +324,7 @@ struct comment_row {
 	unsigned char email_hash[KEYS_HASH_BYTES];
 	bool has_edit_hash;
 	unsigned char edit_hash[KEYS_HASH_BYTES];
+	int64_t likes;
 };
 
 /* Loads comment id; k (may be NULL) opens the sealed client address and

@@ -4,6 +4,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,11 @@ static const struct setting settings[] = {
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0, SCOPE_GLOBAL},
     {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0, SCOPE_GLOBAL},
+    {"likes", SETTING_CHOICE, FIELD(likes), "on", 0, 0, off_on_names, 0, 0, SCOPE_SITE},
+    {"like_rate_limit", SETTING_UINT, FIELD(like_rate_limit), "30", 0, 100000, NULL, 0, 0,
+     SCOPE_GLOBAL},
+    {"privacy_url", SETTING_STRING, FIELD(privacy_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
+    {"privacy_contact", SETTING_STRING, FIELD(privacy_contact), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
     {"public_url", SETTING_STRING, FIELD(public_url), "", 0, 0, NULL, 0, 0, SCOPE_SITE},
     {"language", SETTING_CHOICE, FIELD(language), "en", 0, 0, language_names, 0, 0, SCOPE_SITE},
     {"smtp_url", SETTING_STRING, FIELD(smtp_url), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
@@ -563,18 +569,59 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* An http(s) URL without spaces, controls or a trailing slash. */
+/* An http(s) URL with a host and without spaces, quotes, angle brackets,
+ * backslashes or controls (it goes into headers, mails, JSON and pages); a
+ * trailing slash only when trailing_slash_ok. */
 static bool url_ok(const char *u, bool trailing_slash_ok)
 {
-	size_t n = strlen(u);
+	size_t n = strlen(u), scheme;
 
-	if (!has_prefix(u, "https://") && !has_prefix(u, "http://"))
+	if (has_prefix(u, "https://"))
+		scheme = 8;
+	else if (has_prefix(u, "http://"))
+		scheme = 7;
+	else
 		return false;
-	if (strpbrk(u, " \"<>") || !header_safe(u))
+	if (n == scheme || u[scheme] == '/')
 		return false;
+	for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\", *p))
+			return false;
+	}
 	return trailing_slash_ok || u[n - 1] != '/';
 }
 
+/* privacy_contact: an http(s) URL or an address name@domain. */
+static bool contact_ok(const char *c)
+{
+	const char *at = strchr(c, '@');
+
+	if (url_ok(c, true))
+		return true;
+	if (!at || at == c || !at[1] || strchr(at + 1, '@'))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)c; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\()[],;:", *p))
+			return false;
+	}
+	return true;
+}
+
+/* A site's privacy page and contact (privacy_url, privacy_contact). */
+static int check_privacy(const struct config *c, char *err)
+{
+	if (*c->privacy_url && !url_ok(c->privacy_url, true)) {
+		set_err(err, "privacy_url must be an http:// or https:// address, such as "
+			     "https://blog.example.nl/privacy");
+		return 1;
+	}
+	if (*c->privacy_contact && !contact_ok(c->privacy_contact)) {
+		set_err(err, "privacy_contact must be an e-mail address or an http:// or https:// "
+			     "address");
+		return 1;
+	}
+	return 0;
+}
 /* Each address of a list: local@domain, no spaces, controls or brackets. */
 static bool addresses_ok(const char *list)
 {
@@ -707,7 +754,8 @@ static int check_site_rules(const struct config *c, char *err)
 			"the cut-offs must satisfy ham_cutoff <= spam_cutoff <= discard_cutoff");
 		return 1;
 	}
-	return check_notify_site(c, err);
+	r = check_privacy(c, err);
+	return r ? r : check_notify_site(c, err);
 }
 
 /* The daemon-wide rules. */

@@ -106,6 +106,10 @@ struct config {
 	unsigned notify_retry_seconds;	 /* first retry delay; doubles each time */
 	char *webhook_url;		 /* events POSTed here as JSON; empty: none */
 	char *webhook_secret;		 /* HMAC-SHA256 key of the signature header */
+	int likes;			 /* 1: readers may like comments, 0: off */
+	unsigned like_rate_limit;	 /* likes per client per minute */
+	char *privacy_url;		 /* the site's own privacy page, or "" */
+	char *privacy_contact;		 /* whom to ask for export or erasure, or "" */
 	struct config_section *sections; /* [site ID] sections (config.c) */
 	size_t n_sections;
 };

@@ -31,7 +31,8 @@ enum keys_purpose {
 	KEYS_SEAL = 6,	 /* encryption of what is kept for a while (client address) */
 	KEYS_REDACT = 7, /* pseudonyms of values shown to moderators (e-mail domain) */
 	KEYS_LINK = 8,	 /* MAC of the links in notification mails (lib/link.h) */
-	KEYS_PURPOSE_MAX = 9,
+	KEYS_LIKE = 9,	 /* a like's voter: client and comment (lib/likes.h) */
+	KEYS_PURPOSE_MAX = 10,
 };
 
 enum {

@@ -494,7 +494,7 @@ static int answer_discarded(struct store_conn *c, const struct submit_site *site
 	if (r == 0) {
 		v = (struct comment_view){id,	   in->thread, in->parent, in->author,
 					  in->url, rq->now,    html,	   avatar,
-					  false,   false,      false};
+					  false,   false,      false,	   0};
 		*out = view_poster(&v, token, rq->now + site->cfg->edit_window);
 		r = *out ? 0 : -ENOMEM;
 		log_info("comment: discarded (%s)",
@@ -530,7 +530,7 @@ static int store_comment(struct store_conn *c, const struct submit_site *site,
 	v = (struct comment_view){stored.id,   in->thread,    stored.parent,
 				  in->author,  in->url,	      rq->now,
 				  stored.html, stored.avatar, d->status == COMMENT_PUBLISHED,
-				  false,       moderator};
+				  false,       moderator,     0};
 	/* A moderator edits a reply on the moderation page, not with a token. */
 	*out =
 	    view_poster(&v, moderator ? NULL : stored.edit_token, rq->now + site->cfg->edit_window);
@@ -745,7 +745,7 @@ static json_t *edited_answer(const struct comment_row *row, const struct comment
 	struct comment_view v = {row->id,    row->thread, row->parent,
 				 in->author, in->url,	  row->created,
 				 html,	     row->avatar, status == COMMENT_PUBLISHED,
-				 false,	     false};
+				 false,	     false,	  row->likes};
 
 	return view_poster(&v, NULL, 0);
 }

@@ -21,10 +21,11 @@ json_t *view_public(const struct comment_view *v)
 		return json_pack("{s:I, s:o, s:b}", "id", (json_int_t)v->id, "parent", parent_of(v),
 				 "deleted", 1);
 	timefmt_rfc3339(v->created, created);
-	j = json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:b}", "id", (json_int_t)v->id, "parent",
-		      parent_of(v), "author", v->author ? v->author : "", "url",
+	j = json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:s, s:b, s:I}", "id", (json_int_t)v->id,
+		      "parent", parent_of(v), "author", v->author ? v->author : "", "url",
 		      string_or_null(v->url), "created", created, "html", v->html ? v->html : "",
-		      "avatar", v->avatar ? v->avatar : "", "author_badge", v->author_badge);
+		      "avatar", v->avatar ? v->avatar : "", "author_badge", v->author_badge,
+		      "likes", (json_int_t)v->likes);
 	if (j && v->thread && json_object_set_new(j, "thread", json_string(v->thread)) != 0) {
 		json_decref(j);
 		return NULL;

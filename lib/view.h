@@ -27,13 +27,16 @@ struct comment_view {
 	bool published;	   /* what a poster is told: published, else pending */
 	bool deleted;	   /* a tombstone: only id, parent and "deleted" */
 	bool author_badge; /* written by a moderator as the site's author */
+	int64_t likes;	   /* readers' likes (lib/likes.h) */
 };
 
 /* The public form {"id", ["thread",] "parent", "author", "url", "created",
- * "html", "avatar", "author_badge"}, or a tombstone {"id", "parent",
- * "deleted": true}.  "author_badge" is true for a reply a moderator wrote
- * from the moderation page and false for every other comment, so that all
- * comments have one key set.  NULL on OOM. */
+ * "html", "avatar", "author_badge", "likes"}, or a tombstone {"id",
+ * "parent", "deleted": true}.  "author_badge" is true for a reply a
+ * moderator wrote from the moderation page and false for every other
+ * comment; "likes" is every comment's count of likes, also when the site
+ * takes none (then the widget shows no button): all comments have one key
+ * set.  NULL on OOM. */
 json_t *view_public(const struct comment_view *v);
 
 /* The poster's form: the public form with "status" ("published" or

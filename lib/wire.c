@@ -21,10 +21,14 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+/* What only a form post may carry: where to return, and commentd's own
+ * page's settings (lib/threadpage). */
+static const char *const form_fields[] = {"redirect", "format", "lang", "frame", NULL};
+
 static bool known_field(const char *key, const char *honeypot_field, bool form)
 {
 	return in_list(comment_fields, key) || strcmp(key, honeypot_field) == 0 ||
-	       (form && strcmp(key, "redirect") == 0);
+	       (form && in_list(form_fields, key));
 }
 
 /* A filled honeypot: any non-blank value in the hidden field. */
@@ -52,6 +56,7 @@ void wire_comment_clear(struct wire_comment *w)
 	free(w->in.page_url);
 	free(w->redirect);
 	free(w->stamp);
+	free(w->lang);
 	free(w->site);
 	memset(w, 0, sizeof(*w));
 }
@@ -211,10 +216,11 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 {
 	static const char *const strings[] = {"thread",	  "author",   "email", "url",
 					      "text",	  "redirect", "stamp", "page_title",
-					      "page_url", "site"};
+					      "page_url", "site",     "lang"};
 	char **slots[] = {&out->in.thread,   &out->in.author, &out->in.email, &out->in.url,
 			  &out->in.text,     &out->redirect,  &out->stamp,    &out->in.page_title,
-			  &out->in.page_url, &out->site};
+			  &out->in.page_url, &out->site,      &out->lang};
+	const char *format = form_get(f, "format"), *frame = form_get(f, "frame");
 	const char *v;
 	int r = 0;
 
@@ -231,6 +237,8 @@ static int comment_from_form(const struct form *f, const char *honeypot_field,
 	for (size_t i = 0; r == 0 && i < sizeof(strings) / sizeof(strings[0]); i++)
 		r = form_take(f, strings[i], slots[i]);
 	out->honeypot_filled = filled(form_get(f, honeypot_field));
+	out->page = format && (strcmp(format, "html") == 0 || strcmp(format, "fragment") == 0);
+	out->framed = frame && strcmp(frame, "1") == 0;
 	return r;
 }
 
@@ -316,6 +324,20 @@ int wire_change_json(const char *body, size_t len, struct comment_change *out,
 	return r;
 }
 
+int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err)
+{
+	static const char *const allowed[] = {"text", NULL};
+	json_t *root = NULL;
+	int r;
+
+	*text = NULL;
+	r = object_of(body, len, allowed, "Send only the text to preview.", &root, err);
+	if (r == 0)
+		r = take_string(root, "text", text, err);
+	json_decref(root);
+	return r;
+}
+
 /* Prefixes the failed thread check's message with the path's position. */
 static int thread_failed(size_t i, struct comment_error *err)
 {
@@ -361,12 +383,18 @@ int wire_counts(const char *body, size_t len, json_t **paths, struct comment_err
 }
 
 int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
-		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err)
+		      const char *sort, unsigned page_max, struct wire_thread_query *out,
+		      struct comment_error *err)
 {
 	unsigned long long n;
+	char order = COMMENT_SORT_OLDEST;
 
 	memset(out, 0, sizeof(*out));
 	out->from = (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE};
+	if (sort && comment_sort_parse(sort, &order) != 0)
+		return comment_fail(err, 400, "invalid_sort",
+				    "sort must be oldest, newest or top.");
+	out->from.sort = order;
 	if (!thread)
 		return comment_fail(err, 400, "missing_thread",
 				    "Add ?thread=<page path> to say which thread to read.");
@@ -385,12 +413,56 @@ int wire_thread_query(const char *thread, const char *limit, const char *after, 
 		if (text_parse_uint(after, INT64_MAX, &n) != 0)
 			return comment_fail(err, 400, "invalid_after",
 					    "after must be a comment id.");
+		if (order != COMMENT_SORT_OLDEST)
+			return comment_fail(err, 400, "invalid_after",
+					    "after pages only the oldest-first order; use cursor.");
 		out->from.root = (int64_t)n;
 	}
 	if (cursor && comment_cursor_parse(cursor, &out->from) != 0)
 		return comment_fail(err, 400, "invalid_cursor",
 				    "cursor must be the value from a previous answer.");
+	if (cursor && sort && out->from.sort != order)
+		return comment_fail(err, 400, "invalid_cursor",
+				    "This cursor belongs to another sort order.");
 	return 0;
+}
+
+int wire_feed_query(const char *thread, struct comment_error *err)
+{
+	return thread ? comment_thread_check(thread, err) : 0;
+}
+
+static int page_id(const char *v, const char *name, int64_t *out, struct comment_error *err)
+{
+	unsigned long long n;
+
+	if (!v)
+		return 0;
+	if (text_parse_uint(v, INT64_MAX, &n) != 0 || n < 1)
+		return comment_fail(err, 400, "invalid_id", "%s must be a comment id.", name);
+	*out = (int64_t)n;
+	return 0;
+}
+
+int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
+		    const char *held, struct wire_page_query *out, struct comment_error *err)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (format && strcmp(format, "json") != 0) {
+		out->fragment = strcmp(format, "fragment") == 0;
+		out->html = out->fragment || strcmp(format, "html") == 0;
+		if (!out->html)
+			return comment_fail(err, 400, "invalid_format",
+					    "format must be json, html or fragment.");
+	}
+	out->framed = frame && strcmp(frame, "1") == 0;
+	out->held = held && strcmp(held, "1") == 0;
+	r = page_id(reply, "reply", &out->reply, err);
+	if (r == 0)
+		r = page_id(comment, "comment", &out->focus, err);
+	return r;
 }
 
 int wire_reply_json(const char *body, size_t len, char **text, bool *approve,

@@ -2,7 +2,8 @@
  * lib's structures.
  *
  * Everything here reads untrusted bytes: a JSON comment body, the no-JS
- * form body, an author's PATCH body, the counts body and the thread query.
+ * form body, an author's PATCH body, the preview body, the counts body and
+ * the thread query.
  * A refusal is a COMMENT_INVALID with a comment_error (status 400 or 422,
  * a machine code and a sentence), never a crash.  Fuzzed by
  * tests/fuzz/fuzz-json-comment.c and fuzz-query.c.
@@ -27,6 +28,11 @@ struct wire_comment {
 	char *site;		 /* the site the poster names (lib/site.h), or NULL */
 	bool honeypot_filled;	 /* the hidden field had a non-blank value */
 	bool notify;		 /* "notify": true, or a ticked form checkbox */
+	/* Form posts from commentd's own page (lib/threadpage): format=html
+	 * returns there, in lang (or NULL), framed when frame=1. */
+	bool page;
+	bool framed;
+	char *lang;
 };
 
 /* Frees the strings (the e-mail address wiped first) and zeroes w. */
@@ -42,7 +48,8 @@ int wire_comment_json(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);
 
 /* Parses an application/x-www-form-urlencoded body: the same fields plus
- * "redirect"; a known field may appear once.  Like wire_comment_json. */
+ * "redirect", and "format", "lang" and "frame" of commentd's own page; a
+ * known field may appear once.  Like wire_comment_json. */
 int wire_comment_form(const char *body, size_t len, const char *honeypot_field,
 		      struct wire_comment *out, struct comment_error *err);
 
@@ -58,6 +65,11 @@ int wire_json(const char *body, size_t len, json_t **out, struct comment_error *
 int wire_change_json(const char *body, size_t len, struct comment_change *out,
 		     struct comment_error *err);
 
+/* The preview body: an object {"text": string} and nothing else.  0 with
+ * *text (caller frees; NULL when absent or null), COMMENT_INVALID with err,
+ * or negative. */
+int wire_preview_json(const char *body, size_t len, char **text, struct comment_error *err);
+
 /* A moderator's reply body: {"text": "...", "approve": true|false}
  * ("approve" optional, false).  0 with *text owned by the caller, or
  * COMMENT_INVALID with err (400, or 422 without text), or negative. */
@@ -69,18 +81,43 @@ int wire_reply_json(const char *body, size_t len, char **text, bool *approve,
  * negative. */
 int wire_counts(const char *body, size_t len, json_t **paths, struct comment_error *err);
 
-/* GET /api/v1/comments?thread=&limit=&after=&cursor=: the query's raw
- * values (NULL when absent).  limit is 0..page_max top-level comments a
+/* GET /api/v1/comments?thread=&limit=&after=&cursor=&sort=: the query's
+ * raw values (NULL when absent).  limit is 0..page_max top-level comments a
  * page (0 or absent: the site's page_default); a page starts at cursor (the
- * text from a previous answer), or after a top-level comment id (after),
- * or at the thread's start; cursor and after do not go together.  0 or
- * COMMENT_INVALID with err. */
+ * text from a previous answer, which carries its sort order), or after a
+ * top-level comment id (after, oldest first only), or at the thread's
+ * start; cursor and after do not go together.  sort is oldest (the
+ * default), newest or top; with a cursor it must be the cursor's.  0 or
+ * COMMENT_INVALID with err (400 invalid_sort, invalid_cursor, ...). */
 struct wire_thread_query {
 	const char *thread; /* borrowed */
 	unsigned limit;
 	struct comment_cursor from;
 };
 int wire_thread_query(const char *thread, const char *limit, const char *after, const char *cursor,
-		      unsigned page_max, struct wire_thread_query *out, struct comment_error *err);
+		      const char *sort, unsigned page_max, struct wire_thread_query *out,
+		      struct comment_error *err);
+
+/* GET /api/v1/feed[?thread=]: the thread, when given, must be a valid
+ * path.  0 or COMMENT_INVALID with err. */
+int wire_feed_query(const char *thread, struct comment_error *err);
+
+/* GET /api/v1/comments's arguments for the thread as HTML (lib/threadpage):
+ * format (absent or "json": JSON; "html": the page; "fragment": its section
+ * for a server-side include), frame ("1": inside an iframe), reply and
+ * comment (comment ids: the form answers reply; the page shows comment's
+ * conversation), held ("1": the awaiting-moderation notice).  Raw values,
+ * NULL when absent.  0 or COMMENT_INVALID with err (400 invalid_format,
+ * invalid_id). */
+struct wire_page_query {
+	bool html;
+	bool fragment;
+	bool framed;
+	bool held;
+	int64_t reply;
+	int64_t focus;
+};
+int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
+		    const char *held, struct wire_page_query *out, struct comment_error *err);
 
 #endif

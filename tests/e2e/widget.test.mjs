@@ -94,14 +94,29 @@ test('the Dutch widget on the demo: count, labels, e-mail note, hidden honeypot,
 	// The count helper: three elements, one request.
 	await page.locator('aside [data-commentd-count]', { hasText: 'Nog geen reacties' }).nth(2).waitFor();
 	assert.equal(requests.length, 1, 'one POST /api/v1/counts for all count elements');
-	// Focus order through the form: name, e-mail, website, text, button.
-	await w.getByLabel('Naam').focus();
+	// Focus order through the form: the text first, then name, e-mail,
+	// website, "remember me", the button and the privacy link.
+	await w.getByRole('textbox', { name: 'Reactie' }).focus();
 	const order = [];
-	for (let i = 0; i < 4; i++) {
+	for (let i = 0; i < 6; i++) {
 		await page.keyboard.press('Tab');
 		order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
 	}
-	assert.deepEqual(order, ['cd-email', 'cd-url', 'cd-text', 'Plaats reactie']);
+	assert.deepEqual(order, ['cd-author', 'cd-email', 'cd-url', 'cd-remember', 'Plaats reactie',
+		'Bekijk hoe je reactie-gegevens worden verwerkt.']);
+	assert.equal(await w.getByLabel('Onthoud mij op dit apparaat').isChecked(), false, 'remember me is opt-in');
+	// The processing notice under the form, as on the seed article, and its page.
+	await w.getByText('Deze site filtert spam met commentd, op de eigen server.').waitFor();
+	const privacy = w.getByRole('link', { name: 'Bekijk hoe je reactie-gegevens worden verwerkt.' });
+	assert.equal(await privacy.getAttribute('href'), OPEN + '/privacy?lang=nl');
+	// The feed and the sort control.
+	assert.equal(await w.getByRole('link', { name: 'Reacties als feed' }).getAttribute('href'),
+		OPEN + '/api/v1/feed?thread=' + encodeURIComponent(T) + '&lang=nl');
+	assert.deepEqual(await w.getByLabel('Sorteer').locator('option:not([hidden])').allTextContents(),
+		['Oudste eerst', 'Nieuwste eerst', 'Populairste eerst']);
+	await Promise.all([page.waitForURL(/\/privacy\?lang=nl$/), privacy.click()]);
+	await page.getByRole('heading', { name: 'Hoe je reactie-gegevens worden verwerkt' }).waitFor();
+	assert.ok(await page.getByRole('cell', { name: '30 dagen' }).count() >= 1, 'the retention as configured');
 	noProblems();
 	await ctx.close();
 });
@@ -149,15 +164,15 @@ test('post a comment and a reply (by keyboard) and see them nested', async () =>
 	for (const e of EMAILS) assert.ok(!html.includes(e), 'no e-mail address on the page');
 	await other.ctx.close();
 
-	// localStorage: only name, website and edit tokens.
+	// localStorage: without "remember me" no name, e-mail or website; the
+	// own comments' edit tokens with their text while they can be edited.
 	const stored = await page.evaluate(() => ({ keys: Object.keys(localStorage), v: localStorage.getItem('commentd') }));
 	assert.deepEqual(stored.keys, ['commentd']);
 	const s = JSON.parse(stored.v);
-	assert.deepEqual(Object.keys(s).sort(), ['mine', 'name', 'url']);
-	assert.equal(s.name, 'Sjef Kerkhofs');
-	for (const m of Object.values(s.mine)) assert.deepEqual(Object.keys(m).sort(), ['p', 'pa', 't', 'th', 'u']);
+	assert.deepEqual(Object.keys(s).sort(), ['liked', 'mine']);
+	for (const m of Object.values(s.mine)) assert.deepEqual(Object.keys(m).sort(), ['a', 'h', 'p', 'pa', 't', 'th', 'u', 'x']);
 	for (const e of EMAILS) assert.ok(!stored.v.includes(e), 'no e-mail address in localStorage');
-	assert.ok(!stored.v.includes('Volharding'), 'no comment text in localStorage');
+	assert.ok(!stored.v.includes('danny.example.nl'), 'no website in localStorage');
 	noProblems();
 	await page.close();
 });
@@ -195,8 +210,9 @@ test('the author edits and deletes their own comment within the window', async (
 
 // A blog on another origin (localhost vs 127.0.0.1) embedding the widget
 // under the CSP that docs/widget.md recommends.
-function blogPage(lang, title, thread = T) {
-	return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title></head>
+function blogPage(lang, title, thread) {
+	return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><main><h1>${title}</h1><p>Text.</p>
 <p><a href="#c" data-commentd-count="${thread}">…</a></p>
 <script src="${OPEN}/embed.js" async data-thread="${thread}"></script>
@@ -206,27 +222,27 @@ const LONG = '/2011/02/a-long-discussion';
 // The blog is a small server on its own port: a page served by a loopback
 // address may call the daemon on another loopback port (Chromium's local
 // network access rules), and its origin is in the daemon's site_origins.
+// /<lang>/?t=<thread> is a page of that thread (default: the demo's).
 let blogServer;
-async function blog(lang, title, where = lang) {
+async function blog(lang, title, { thread = T, hash = '', ctx = null, context = {} } = {}) {
 	const origin = process.env.BLOG_ORIGIN;
 	if (!blogServer) {
 		blogServer = http.createServer((req, res) => {
-			const l = req.url.split('/')[1];
+			const u = new URL(req.url, origin);
+			const l = u.pathname.split('/')[1];
 			res.writeHead(200, {
 				'Content-Type': 'text/html; charset=utf-8',
 				'Content-Security-Policy': `default-src 'self'; script-src 'self' ${OPEN}; style-src 'self' ${OPEN}; connect-src 'self' ${OPEN}; img-src 'self'`,
 			});
-			if (l === 'long')
-				res.end(blogPage('en', 'A long discussion', LONG));
-			else
-				res.end(blogPage(l, l === 'de' ? 'Social-Media-Realitäten' : 'Social media realities'));
+			const t = u.searchParams.get('t') || T;
+			res.end(blogPage(l, t === LONG ? 'A long discussion' : l === 'de' ? 'Social-Media-Realitäten' : 'Social media realities', t));
 		});
 		await new Promise((ok) => blogServer.listen(Number(new URL(origin).port), '127.0.0.1', ok));
 	}
-	const { ctx, page } = await open(null, { context: { locale: lang } });
-	await page.goto(`${origin}/${where}/`);
-	assert.equal(await page.title(), title);
-	return { ctx, page };
+	const o = await open(null, { ctx, context: { locale: lang, ...context } });
+	await o.page.goto(`${origin}/${lang}/?t=${encodeURIComponent(thread)}${hash}`);
+	assert.equal(await o.page.title(), title);
+	return o;
 }
 
 test('English and German strings, on a blog on another origin (CORS, CSP)', async () => {
@@ -250,6 +266,49 @@ test('English and German strings, on a blog on another origin (CORS, CSP)', asyn
 	noProblems();
 });
 
+async function postTo(base, thread, author, email, text, extra = {}) {
+	return api(base, '/api/v1/comments', {
+		method: 'POST', headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ thread, author, email, text, ...extra }),
+	});
+}
+const articleTexts = (page) => widget(page).locator('ol.cd-list[aria-labelledby="cd-count"] > li > article .cd-body').allInnerTexts();
+
+test('preview: the Preview tab shows the text as it will be; lists, quotes and bare URLs render', async () => {
+	const { ctx, page } = await blog('nl', 'Social media realities', { thread: '/2011/01/markdown' });
+	const w = widget(page);
+	await count(page, /^Nog geen reacties$/);
+	const text = 'Zie https://example.org/wiki/Foo_(bar).\n\n- een\n- **twee**\n\n> citaat\n\n3. drie\n4. vier';
+	const area = w.getByRole('textbox', { name: 'Reactie' });
+	await area.fill(text);
+	const tab = w.getByRole('tab', { name: 'Voorbeeld' });
+	await tab.click();
+	assert.equal(await tab.getAttribute('aria-selected'), 'true');
+	const pv = w.getByRole('tabpanel', { name: 'Voorbeeld' });
+	await pv.locator('li', { hasText: 'twee' }).waitFor();
+	assert.equal(await pv.locator('ul > li').count(), 2, 'a bullet list');
+	assert.equal(await pv.locator('ol[start="3"] > li').count(), 2, 'a numbered list');
+	assert.equal(await pv.locator('blockquote').innerText(), 'citaat', 'a quote');
+	const link = pv.locator('a[href="https://example.org/wiki/Foo_(bar)"]');
+	assert.equal(await link.getAttribute('rel'), 'nofollow ugc', 'a bare URL is a link');
+	assert.equal(await area.isVisible(), false, 'the text field is behind its tab');
+	// The arrow keys move between the tabs.
+	await tab.focus();
+	await page.keyboard.press('ArrowLeft');
+	assert.equal(await w.getByRole('tab', { name: 'Schrijven' }).getAttribute('aria-selected'), 'true');
+	assert.equal(await page.evaluate(() => document.activeElement.id), 'cd-tab-w');
+	assert.ok(await area.isVisible(), 'the text field is back');
+	// Posted, the comment looks as its preview did.
+	await post(page, { name: 'Markdown Fan', email: 'md@example.nl', text });
+	const c = comment(page, 'citaat');
+	assert.equal(await c.locator('.cd-body ul > li').count(), 2);
+	assert.equal(await c.locator('.cd-body strong').innerText(), 'twee');
+	assert.equal(await c.locator('.cd-body blockquote').count(), 1);
+	assert.equal(await c.locator('.cd-body a[rel="nofollow ugc"]').getAttribute('href'), 'https://example.org/wiki/Foo_(bar)');
+	await ctx.close();
+	noProblems();
+});
+
 test('a long thread comes a page at a time: More comments adds the next', async () => {
 	const post1 = (text, parent) => fetch(OPEN + '/api/v1/comments', {
 		method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -262,7 +321,7 @@ test('a long thread comes a page at a time: More comments adds the next', async 
 	assert.equal(first.comments.length, 50, 'the first page holds page_default (50) top-level comments');
 	assert.ok(first.cursor, 'with a cursor');
 
-	const long = await blog('en', 'A long discussion', 'long');
+	const long = await blog('en', 'A long discussion', { thread: LONG });
 	await count(long.page, /^61 comments$/);
 	const w = widget(long.page);
 	await comment(long.page, 'Reactie nummer 50.').waitFor();
@@ -278,21 +337,226 @@ test('a long thread comes a page at a time: More comments adds the next', async 
 	noProblems();
 });
 
-test('without JavaScript the same form posts and returns to the page', async () => {
-	const { ctx, page } = await open(OPEN + '/demo/', { context: { javaScriptEnabled: false } });
-	assert.equal(await page.locator('#nojs-hp').isVisible(), false, 'the honeypot is hidden without JS too');
-	await page.getByLabel('Naam').fill('Edwin van der Poel');
-	await page.getByLabel('E-mail').fill('edwin@example.nl');
-	await page.getByLabel('Reactie').fill('Kortom; doe het goed of doe het niet. (Zonder JavaScript geplaatst.)');
-	await Promise.all([page.waitForURL(/\/demo\/#comment-\d+$/), page.getByRole('button', { name: 'Plaats reactie' }).click()]);
-	const id = Number(page.url().split('#comment-')[1]);
-	const j = await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(T));
-	assert.ok(j.comments.some((c) => c.id === id && c.author === 'Edwin van der Poel'), 'the comment is in the thread');
+test('likes: a toggle with its count, remembered in this browser, as the server counts', async () => {
+	const thread = '/2011/01/leuk';
+	await postTo(OPEN, thread, 'Danny', 'danny@example.nl', 'Vind je dit leuk?');
+	const { ctx, page } = await blog('nl', 'Social media realities', { thread });
+	const c = comment(page, 'Vind je dit leuk?');
+	const like = c.getByRole('button', { name: /^Leuk/ });
+	await like.waitFor();
+	assert.equal(await like.getAttribute('aria-pressed'), 'false');
+	await like.click();
+	await c.getByRole('button', { name: 'Leuk 1', pressed: true }).waitFor();
+	assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Leuk 1', 'the focus stays on the button');
+	const likesOf = async () => (await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(thread))).comments[0].likes;
+	assert.equal(await likesOf(), 1, 'the server counts it');
+	await page.reload();
+	await c.getByRole('button', { name: 'Leuk 1', pressed: true }).waitFor();
+	await c.getByRole('button', { name: 'Leuk 1' }).click();
+	await c.getByRole('button', { name: 'Leuk', exact: true, pressed: false }).waitFor();
+	assert.equal(await likesOf(), 0, 'and takes it back');
 	await ctx.close();
-	// With JavaScript, the page scrolls to and focuses the new comment.
+	noProblems();
+});
+
+test('remember me: name, e-mail and website on this device, only when asked', async () => {
+	const thread = '/2011/01/onthouden';
+	const ctx = await browser.newContext({ locale: 'nl-NL', viewport: { width: 1000, height: 900 } });
+	const { page } = await blog('nl', 'Social media realities', { thread, ctx });
+	const w = widget(page);
+	await count(page, /^Nog geen reacties$/);
+	await w.getByLabel('Onthoud mij op dit apparaat').check();
+	await post(page, { name: 'Lotte', email: 'lotte@example.nl', url: 'https://lotte.example.nl', text: 'Ik kom terug.' });
+	let s = JSON.parse(await page.evaluate(() => localStorage.getItem('commentd')));
+	assert.deepEqual(s.me, { n: 'Lotte', e: 'lotte@example.nl', w: 'https://lotte.example.nl' });
+	await page.reload();
+	await count(page, /^1 reactie$/);
+	assert.equal(await w.getByLabel('Naam').inputValue(), 'Lotte');
+	assert.equal(await w.getByLabel('E-mail').inputValue(), 'lotte@example.nl');
+	assert.equal(await w.getByLabel(/^Website/).inputValue(), 'https://lotte.example.nl');
+	assert.equal(await w.getByLabel('Onthoud mij op dit apparaat').isChecked(), true);
+	// Unticked: forgotten at the next post.
+	await w.getByLabel('Onthoud mij op dit apparaat').uncheck();
+	await post(page, { name: 'Lotte', email: 'lotte@example.nl', text: 'Vergeet me maar.' });
+	const raw = await page.evaluate(() => localStorage.getItem('commentd'));
+	s = JSON.parse(raw);
+	assert.equal(s.me, undefined, 'forgotten');
+	assert.ok(!raw.includes('lotte@example.nl'), 'no e-mail address in localStorage any more');
+	await page.reload();
+	await count(page, /^2 reacties$/);
+	assert.equal(await w.getByLabel('Naam').inputValue(), '');
+	const html = await page.content();
+	assert.ok(!html.includes('lotte@example.nl'), 'never an e-mail address on the page');
+	await ctx.close();
+	noProblems();
+});
+
+test('relative times with the exact time on hover', async () => {
+	const thread = '/2011/01/tijd';
+	const c = await postTo(OPEN, thread, 'Sjef Kerkhofs', 'sjef@example.nl', 'Van de auteur zelf.');
+	const { ctx, page } = await open(null, { context: { locale: 'nl-NL' } });
+	await page.clock.setFixedTime(Date.parse(c.created) + 3 * 60e3 + 5e3);
+	// (The site author's badge, from a real author reply, is in the
+	// moderation test below.)
+	await page.goto(`${process.env.BLOG_ORIGIN}/nl/?t=${encodeURIComponent(thread)}`);
+	const art = comment(page, 'Van de auteur zelf.');
+	await art.waitFor();
+	assert.equal(await art.locator('.cd-author').count(), 0, 'a comment by the API is no author\'s');
+	const time = art.locator('time');
+	assert.equal(await time.innerText(), '3 minuten geleden');
+	assert.equal(await time.getAttribute('datetime'), c.created);
+	assert.equal(await time.getAttribute('title'), await page.evaluate((iso) =>
+		new Intl.DateTimeFormat('nl', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)), c.created),
+	'the exact time on hover');
+	await ctx.close();
+	noProblems();
+});
+
+test('sorting: oldest, newest or most liked first; the choice is remembered', async () => {
+	const thread = '/2011/01/sorteren';
+	const ids = [];
+	for (const text of ['Eerste reactie.', 'Tweede reactie.', 'Derde reactie.'])
+		ids.push((await postTo(OPEN, thread, 'Lezer', 'lezer@example.nl', text)).id);
+	await api(OPEN, `/api/v1/comments/${ids[1]}/like`, { method: 'POST' });
+	const ctx = await browser.newContext({ locale: 'nl-NL', viewport: { width: 1000, height: 900 } });
+	const { page } = await blog('nl', 'Social media realities', { thread, ctx });
+	await count(page, /^3 reacties$/);
+	await comment(page, 'Derde').waitFor();
+	assert.deepEqual(await articleTexts(page), ['Eerste reactie.', 'Tweede reactie.', 'Derde reactie.']);
+	const sort = widget(page).getByLabel('Sorteer');
+	await sort.selectOption({ label: 'Nieuwste eerst' });
+	await page.waitForFunction(() => document.querySelector('#commentd .cd-list .cd-body').textContent.startsWith('Derde'));
+	assert.deepEqual(await articleTexts(page), ['Derde reactie.', 'Tweede reactie.', 'Eerste reactie.']);
+	await page.reload();
+	await comment(page, 'Derde').waitFor();
+	assert.equal(await sort.inputValue(), 'newest', 'remembered');
+	assert.deepEqual(await articleTexts(page), ['Derde reactie.', 'Tweede reactie.', 'Eerste reactie.']);
+	await sort.selectOption({ label: 'Populairste eerst' });
+	await page.waitForFunction(() => document.querySelector('#commentd .cd-list .cd-body').textContent.startsWith('Tweede'));
+	assert.deepEqual(await articleTexts(page), ['Tweede reactie.', 'Eerste reactie.', 'Derde reactie.']);
+	await ctx.close();
+	noProblems();
+});
+
+test('a 200-comment thread: a page at a time under the full count, "load more", a link to comment 150', async () => {
+	const thread = '/2011/01/lange-draad';
+	const ids = [];
+	for (let i = 1; i <= 200; i++)
+		ids.push((await postTo(OPEN, thread, `Lezer ${i}`, 'lezer@example.nl', `Reactie nummer ${i}.`)).id);
+	const { ctx, page } = await blog('nl', 'Social media realities', { thread });
+	await count(page, /^200 reacties$/);
+	const articles = widget(page).locator('article.cd-c');
+	await comment(page, 'Reactie nummer 1.').waitFor();
+	const first = await articles.count();
+	assert.ok(first >= 10 && first < 200, `the first page holds part of the thread (${first})`);
+	const more = widget(page).getByRole('button', { name: 'Meer reacties' });
+	await more.click();
+	await page.waitForFunction((n) => document.querySelectorAll('#commentd article.cd-c').length > n, first);
+	assert.equal(await articles.count(), Math.min(2 * first, 200), 'load more brings the next page');
+	assert.equal(await page.locator('#cd-count').innerText(), '200 reacties', 'the count stays the full count');
+	await ctx.close();
+	// A link to the 150th comment loads the pages up to it and shows it.
+	const deep = await blog('nl', 'Social media realities', { thread, hash: `#comment-${ids[149]}` });
+	await deep.page.waitForFunction((i) => document.activeElement.id === `comment-${i}`, ids[149]);
+	const target = deep.page.locator(`#comment-${ids[149]}`);
+	assert.match(await target.innerText(), /Reactie nummer 150\./);
+	assert.ok(await target.isVisible(), 'in view');
+	const box = await target.boundingBox();
+	assert.ok(box && box.y >= -1 && box.y < 900, `scrolled to it (${box && box.y})`);
+	await deep.ctx.close();
+	noProblems();
+});
+
+test('dark mode: the widget takes the page\'s font and colours and paints no background', async () => {
+	for (const scheme of ['light', 'dark']) {
+		const { ctx, page } = await open(OPEN + '/demo/', { context: { colorScheme: scheme } });
+		await count(page, /reacties$/);
+		await page.locator('#commentd article.cd-c').first().waitFor();
+		const c = await page.evaluate(() => {
+			const cs = (sel) => getComputedStyle(document.querySelector(sel));
+			const lum = (rgb) => {
+				const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+				return (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+			};
+			return {
+				page: cs('#commentd').color, widget: cs('#commentd .cd-body').color,
+				font: cs('#commentd').fontFamily === cs('#commentd .cd-form button').fontFamily,
+				bg: cs('#commentd').backgroundColor, field: cs('#cd-text').backgroundColor,
+				body: lum(cs('body').backgroundColor), text: lum(cs('#commentd .cd-body').color),
+				button: cs('#commentd .cd-btn').borderTopColor === cs('#commentd').color,
+			};
+		});
+		assert.equal(c.widget, c.page, `${scheme}: the text has the page's colour`);
+		assert.ok(c.font, `${scheme}: the page's font`);
+		assert.equal(c.bg, 'rgba(0, 0, 0, 0)', `${scheme}: no background of its own`);
+		assert.equal(c.field, 'rgba(0, 0, 0, 0)', `${scheme}: the fields neither`);
+		assert.ok(c.button, `${scheme}: the button is drawn in the text colour`);
+		if (scheme === 'dark') assert.ok(c.body < 0.2 && c.text > 0.7, 'light text on the dark page');
+		else assert.ok(c.body > 0.8 && c.text < 0.3, 'dark text on the light page');
+		await ctx.close();
+	}
+	noProblems();
+});
+
+test('a 390 px phone: nothing wider than the screen, the form within reach', async () => {
+	const { ctx, page } = await open(OPEN + '/demo/', { context: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } });
+	await count(page, /reacties$/);
+	await page.locator('#commentd article.cd-c').first().waitFor();
+	assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no horizontal scrolling');
+	const wide = await page.evaluate(() => [...document.querySelectorAll('#commentd *')]
+		.filter((e) => e.getBoundingClientRect().right > 390.5).map((e) => e.className || e.tagName));
+	assert.deepEqual(wide, [], 'nothing of the widget sticks out');
+	const area = await widget(page).getByRole('textbox', { name: 'Reactie' }).boundingBox();
+	assert.ok(area.width >= 300, `the text field is wide enough (${area.width})`);
+	const btn = await widget(page).getByRole('button', { name: 'Plaats reactie' }).boundingBox();
+	assert.ok(btn.height >= 24 && btn.width >= 24, 'the button is big enough to tap');
+	await ctx.close();
+	noProblems();
+});
+
+// Without JavaScript the placeholder shows the thread as a page of its own
+// in a frame (<noscript>), with the reply form.
+async function noJsFrame(base) {
+	const { ctx, page } = await open(base + '/demo/', { context: { javaScriptEnabled: false } });
+	const frameEl = page.locator('iframe.cd-frame');
+	await frameEl.waitFor();
+	const frame = await (await frameEl.elementHandle()).contentFrame();
+	await frame.locator('#cd-count').waitFor();
+	return { ctx, page, frame };
+}
+async function noJsPost(frame, { name, email, text }) {
+	await frame.getByLabel('Reactie', { exact: true }).fill(text);
+	await frame.getByLabel('Naam').fill(name);
+	await frame.getByLabel('E-mail').fill(email);
+	await frame.getByRole('button', { name: 'Plaats reactie' }).click();
+}
+
+test('without JavaScript: read the thread in the frame, reply, land on the new comment', async () => {
+	const { ctx, page, frame } = await noJsFrame(OPEN);
+	assert.match(await frame.locator('#cd-count').innerText(), /^\d+ reacties$/);
+	await frame.locator('article.cd-c', { hasText: 'Leuk artikel Sjef' }).waitFor();
+	assert.equal(await frame.locator('#cd-hp').isVisible(), false, 'the honeypot is hidden without JS too');
+	assert.equal(await frame.locator('script').count(), 0, 'the page has no script');
+	// Reply to Danny: the reply link sets the form up.
+	await frame.getByRole('link', { name: 'Reageer op Danny Verhoeven' }).click();
+	await frame.getByRole('heading', { name: 'Reactie op Danny Verhoeven' }).waitFor();
+	await noJsPost(frame, { name: 'Edwin van der Poel', email: 'edwin@example.nl',
+		text: 'Kortom; doe het goed of doe het niet. (Zonder JavaScript geplaatst.)' });
+	await frame.waitForURL(/&comment=(\d+)#comment-\1$/);
+	const id = Number(frame.url().split('#comment-')[1]);
+	const mine = frame.locator(`#comment-${id}`);
+	await mine.waitFor();
+	assert.match(await mine.innerText(), /Zonder JavaScript geplaatst/);
+	assert.ok(await mine.isVisible(), 'the frame shows the new comment');
+	const nested = frame.locator(`li:has(> #comment-${parentId}) > ol.cd-replies > li > #comment-${id}`);
+	assert.equal(await nested.count(), 1, 'as a reply to Danny');
+	const j = await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(T));
+	assert.ok(JSON.stringify(j).includes('Edwin van der Poel'), 'the comment is in the thread');
+	await ctx.close();
+	// With JavaScript, a link to it scrolls to and focuses it.
 	const js = await open(OPEN + `/demo/#comment-${id}`);
 	await comment(js.page, 'Zonder JavaScript geplaatst').waitFor();
-	assert.equal(await js.page.evaluate(() => document.activeElement.id), `comment-${id}`);
+	await js.page.waitForFunction((i) => document.activeElement.id === `comment-${i}`, id);
 	await js.ctx.close();
 	noProblems();
 });
@@ -308,10 +572,27 @@ test('a held comment shows as awaiting moderation to its author only', async () 
 	await page.locator('.cd-status', { hasText: 'Je reactie wacht op goedkeuring.' }).waitFor();
 	await count(page, /^Nog geen reacties$/);
 	assert.equal(await mine.getByRole('button', { name: /^Reageer/ }).count(), 0, 'no replies to a held comment');
-	// After a reload the author still sees it (from the edit token in localStorage).
+	// After a reload the author still sees it, with its text and the edit
+	// link, while the edit token is valid (all from localStorage).
 	await page.reload();
 	await count(page, /^Nog geen reacties$/);
-	await widget(page).locator('article.cd-held', { hasText: 'Wacht op goedkeuring' }).waitFor();
+	const again = widget(page).locator('article.cd-held', { hasText: 'Wacht op goedkeuring' });
+	await again.waitFor();
+	assert.match(await again.locator('.cd-body').innerText(), /echte relatie/, 'its text after a reload');
+	assert.equal(await again.getByRole('button', { name: 'Bewerk' }).count(), 1, 'and its edit link');
+	// Once the edit window has closed, only the placeholder is left.
+	await page.evaluate(() => {
+		const s = JSON.parse(localStorage.getItem('commentd'));
+		for (const m of Object.values(s.mine)) m.u = Date.now() - 1000;
+		localStorage.setItem('commentd', JSON.stringify(s));
+	});
+	await page.reload();
+	const expired = widget(page).locator('article.cd-held');
+	await expired.waitFor();
+	assert.equal(await expired.locator('.cd-body').innerText(), 'Je reactie wacht op goedkeuring.');
+	assert.equal(await expired.getByRole('button').count(), 0, 'no edit link without a valid token');
+	const kept = await page.evaluate(() => localStorage.getItem('commentd'));
+	assert.ok(!kept.includes('echte relatie') && !/"t":/.test(kept), 'the text and token are gone from localStorage');
 	// Nobody else does.
 	const other = await open(HELD + '/demo/');
 	await count(other.page, /^Nog geen reacties$/);
@@ -608,12 +889,23 @@ test('axe-core finds no serious or critical violations (light and dark)', async 
 		await page.keyboard.press('e');
 		await page.locator('#list li form').waitFor();
 	};
+	const pageReady = async (page) => { await page.locator('h1').waitFor(); };
+	const nojs = OPEN + '/api/v1/comments?thread=' + encodeURIComponent(T) + '&format=html&lang=nl&reply=' + parentId;
 	const serious = [];
 	for (const scheme of ['light', 'dark']) {
 		serious.push(...report(t, `demo (${scheme})`, await axe(OPEN + '/demo/', demoReady, scheme)));
 		serious.push(...report(t, `admin (${scheme})`, await axe(HELD + '/admin/', adminReady, scheme)));
+		serious.push(...report(t, `privacy (${scheme})`, await axe(OPEN + '/privacy?lang=nl', pageReady, scheme)));
+		serious.push(...report(t, `no-JS thread (${scheme})`, await axe(nojs, pageReady, scheme)));
 		serious.push(...report(t, `admin at 390 px (${scheme})`, await axe(HELD + '/admin/', adminReady, scheme, { width: 390, height: 844 })));
 	}
+	// The widget on a phone, its preview open.
+	serious.push(...report(t, 'demo at 390 px', await axe(OPEN + '/demo/', async (page) => {
+		await demoReady(page);
+		await page.getByRole('textbox', { name: 'Reactie' }).fill('- een\n- https://example.org');
+		await page.getByRole('tab', { name: 'Voorbeeld' }).click();
+		await page.locator('#cd-preview li').first().waitFor();
+	}, 'light', { width: 390, height: 844 })));
 	assert.deepEqual(serious, []);
 });
 
@@ -727,7 +1019,7 @@ async function comparePng(fileA, fileB) {
 	return res;
 }
 
-test('screenshots of the demo and the moderation page', async (t) => {
+test('screenshots of the demo (light, dark, phone) and the moderation page', async (t) => {
 	const shots = [];
 	const demo = await open(OPEN + '/demo/', { context: { viewport: { width: 900, height: 1000 } } });
 	await count(demo.page, /reacties$/);
@@ -741,6 +1033,14 @@ test('screenshots of the demo and the moderation page', async (t) => {
 	assert.equal(await widget(demo.page).locator('article.cd-c').count(), thread.count);
 	assert.ok(await widget(demo.page).getByRole('button', { name: 'Plaats reactie' }).isVisible());
 	shots.push(['demo.png', demo.page]);
+	// The same in the dark, and on a phone (the whole page: a picture of
+	// the widget alone shifts too much when a time's wording wraps).
+	const dark = await open(OPEN + '/demo/', { context: { colorScheme: 'dark', viewport: { width: 900, height: 1000 } } });
+	await comment(dark.page, 'Zonder JavaScript').waitFor();
+	shots.push(['demo-dark.png', dark.page]);
+	const phone = await open(OPEN + '/demo/', { context: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } });
+	await comment(phone.page, 'Zonder JavaScript').waitFor();
+	shots.push(['demo-phone.png', phone.page]);
 	// Fill the pending queue for the admin picture.
 	await postApi(HELD, 'Jasper van Weerd', 'jasper@example.nl', 'Vreemd… ik was ervan overtuigd dat het in een PPT stond. Als ik het vind roep ik hier nog wel een keer.');
 	await postApi(HELD, 'Casino Bonus', 'win@example.com', 'Casino bonus free spins, win big today http://casino.example.com click here');
@@ -758,7 +1058,7 @@ test('screenshots of the demo and the moderation page', async (t) => {
 	shots.push(['admin.png', page]);
 	for (const [name, p] of shots) {
 		const file = path.join(OUT, name);
-		await p.screenshot({ path: file, fullPage: name === 'admin.png' ? false : true });
+		await p.screenshot({ path: file, fullPage: name !== 'admin.png' });
 		if (SHOTS) {
 			mkdirSync(SHOTS, { recursive: true });
 			copyFileSync(file, path.join(SHOTS, name));
@@ -782,4 +1082,19 @@ test('screenshots of the demo and the moderation page', async (t) => {
 	assert.ok(apart.diff > 0.06, `the measure tells the demo from the moderation page (${apart.diff})`);
 	noProblems();
 	await demo.ctx.close();
+	await dark.ctx.close();
+	await phone.ctx.close();
+});
+
+test('without JavaScript a held comment lands on a visible awaiting-moderation notice', async () => {
+	const { ctx, frame } = await noJsFrame(HELD);
+	await noJsPost(frame, { name: 'Frank', email: 'frank@example.nl', text: 'Geen JavaScript, wel geduld.' });
+	await frame.waitForURL(/&held=1#cd-notice$/);
+	const notice = frame.locator('#cd-notice');
+	await notice.waitFor();
+	assert.match(await notice.innerText(), /^Je reactie wacht op goedkeuring\./);
+	assert.ok(await notice.isVisible(), 'the notice is visible');
+	assert.equal(await frame.locator('article', { hasText: 'wel geduld' }).count(), 0, 'the comment is not shown');
+	await ctx.close();
+	noProblems();
 });

@@ -3,7 +3,8 @@
  * bytes, wire_comment_form (the no-JS form), then comment_validate against
  * the default configuration, rendering of an accepted text and the key of
  * its author's name (the impersonation rule, lib/names.h), as lib/submit
- * does.  The same bytes also go to wire_reply_json (a moderator's reply). */
+ * does.  The same bytes also go to wire_reply_json (a moderator's reply)
+ * and, as a preview body, to wire_preview_json and comment_preview. */
 #include "fuzz.h"
 
 #include "comment.h"
@@ -78,6 +79,34 @@ static void check_parsed(struct wire_comment *w)
 		check_refused(r, &err);
 }
 
+/* The same bytes as a POST /api/v1/preview body, through the daemon's
+ * path: wire_preview_json, then comment_preview. */
+static void check_preview(const uint8_t *data, size_t size)
+{
+	struct comment_error err = {0};
+	char *text = NULL, *html = NULL;
+	size_t chars;
+	int r = wire_preview_json((const char *)data, size, &text, &err);
+
+	if (r != 0) {
+		fuzz_assert(text == NULL);
+		check_refused(r, &err);
+		return;
+	}
+	r = comment_preview(cfg, text, &html, &err);
+	if (r == 0) {
+		fuzz_assert(text && text_utf8_valid(text, strlen(text), &chars));
+		fuzz_assert(chars <= cfg->max_text);
+		fuzz_assert(html && text_utf8_valid(html, strlen(html), NULL));
+		fuzz_assert(strstr(html, "<script") == NULL);
+	} else {
+		fuzz_assert(html == NULL);
+		check_refused(r, &err);
+	}
+	free(html);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct comment_error err = {0};
@@ -113,5 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_refused(r, &err);
 		free(text);
 	}
+	check_preview(data, size);
 	return 0;
 }

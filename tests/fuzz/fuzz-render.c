@@ -1,20 +1,25 @@
 /* fuzz-render: comment text through render_markdown, and a check that the
  * HTML is inert: only the tags the renderer may emit (<p>, <br>, <em>,
- * <strong>, <code>, <pre>, <a href="..." rel="nofollow ugc">), no "<script",
+ * <strong>, <code>, <pre>, <ul>, <ol [start="N"]>, <li>, <blockquote>,
+ * <a href="..." rel="nofollow ugc">, bare URLs included), no "<script",
  * every '&' an entity the escaper writes, quotes and '>' only inside tags,
  * and every href an http, https or mailto URL (so never javascript:).  Any
- * violation aborts. */
+ * violation aborts.  The same bytes through markup_text (the feeds' and
+ * the HTML pages' escaping) must come out as inert, XML-clean UTF-8. */
 #include "fuzz.h"
 
+#include "markup.h"
 #include "render.h"
 #include "text.h"
 
 #include <stdbool.h>
 #include <strings.h>
 
-static const char *const tags[] = {"<p>",      "</p>",	    "<br>",   "<em>",	 "</em>",
-				   "<strong>", "</strong>", "<code>", "</code>", "<pre>",
-				   "</pre>",   "</a>",	    NULL};
+static const char *const tags[] = {
+    "<p>",    "</p>",	 "<br>",  "<em>",   "</em>",	    "<strong>",	     "</strong>",
+    "<code>", "</code>", "<pre>", "</pre>", "</a>",	    "<ul>",	     "</ul>",
+    "<ol>",   "</ol>",	 "<li>",  "</li>",  "<blockquote>", "</blockquote>", NULL};
+static const char ol_start[] = "<ol start=\"";
 static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;", NULL};
 static const char a_open[] = "<a href=\"";
 static const char a_rel[] = "\" rel=\"nofollow ugc\">";
@@ -88,6 +93,15 @@ static void check_html(const char *html)
 				fuzz_assert(!in_link);
 				in_link = true;
 				p = q + sizeof(a_rel) - 1;
+				continue;
+			}
+			if (strncmp(p, ol_start, sizeof(ol_start) - 1) == 0) {
+				const char *q = p + sizeof(ol_start) - 1;
+				fuzz_assert(*q >= '0' && *q <= '9');
+				while (*q >= '0' && *q <= '9')
+					q++;
+				fuzz_assert(q[0] == '"' && q[1] == '>');
+				p = q + 2;
 				continue;
 			}
 			n = starts_with_any(p, tags);
@@ -169,6 +183,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_html(html);
 	check_visit(data, size, html);
 	free(html);
+
+	/* markup_text (the feeds' and pages' text) on the same bytes: valid
+	 * UTF-8 that XML 1.0 accepts, nothing but the five entities. */
+	{
+		struct markup m;
+		char *z = fuzz_strndup(data, size);
+		int err;
+
+		markup_init(&m, 16 * size + 64);
+		markup_text(&m, z);
+		html = markup_finish(&m, &err);
+		fuzz_assert(html != NULL && err == 0);
+		fuzz_assert(text_utf8_valid(html, strlen(html), NULL));
+		for (const unsigned char *p = (const unsigned char *)html; *p; p++) {
+			fuzz_assert(*p != '<' && *p != '>' && *p != '"' && *p != '\'');
+			fuzz_assert(*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r');
+			fuzz_assert(*p != 0x7f);
+			if (*p == '&')
+				fuzz_assert(starts_with_any((const char *)p, entities) > 0);
+			/* U+FFFE and U+FFFF are not XML characters. */
+			fuzz_assert(
+			    !(p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)));
+		}
+		free(html);
+		free(z);
+	}
 
 	/* render_escape on the same bytes: nothing but the five entities. */
 	html = render_escape((const char *)data, size);

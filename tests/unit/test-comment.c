@@ -477,7 +477,7 @@ static int64_t create(const struct config *c, const char *thread, int64_t parent
 	v = (struct comment_view){stored.id,   s.in.thread,   stored.parent,
 				  s.in.author, s.in.url,      rec.created,
 				  stored.html, stored.avatar, status == COMMENT_PUBLISHED,
-				  false,       false};
+				  false,       false,	      0};
 	j = view_poster(&v, stored.edit_token, rec.created + c->edit_window);
 	id = stored.id;
 	comment_stored_clear(&stored);
@@ -577,6 +577,8 @@ struct walk {
 	size_t n_nodes;
 	int problems;
 	size_t page_rows;
+	char sort;		      /* the order the top-level comments must come in */
+	int64_t last_top, last_likes; /* the last top-level comment met, its likes */
 };
 
 static void problem(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -632,14 +634,57 @@ static void walk_nodes(struct walk *w, json_t *list, int64_t enclosing)
 	}
 }
 
-/* Reads thread (create_site's) page by page with the budgets; checks every
- * page and that the published comments met are exactly those of the
- * thread, each once, and that count says so.  Returns the pages read (0 on
- * a problem). */
-static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size_t bytes)
+static int64_t likes_of(int64_t id)
 {
-	struct comment_page_query q = {
-	    create_site, thread, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE}, roots, rows, bytes};
+	char arg[24];
+
+	snprintf(arg, sizeof(arg), "%lld", (long long)id);
+	return count_sql("SELECT likes FROM comments WHERE id = CAST(?1 AS INTEGER)", arg);
+}
+
+/* The page's top-level comments (those that start a conversation, not the
+ * replies carried over from an earlier page) come in the walk's order. */
+static void check_order(struct walk *w, json_t *list)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(list, i, n)
+	{
+		int64_t id = json_integer_value(json_object_get(n, "id")), likes;
+		bool in_order;
+
+		if (!json_is_null(json_object_get(n, "parent")))
+			continue;
+		likes = likes_of(id);
+		if (w->last_top == 0) {
+			in_order = true;
+		} else if (w->sort == COMMENT_SORT_NEWEST) {
+			in_order = id < w->last_top;
+		} else if (w->sort == COMMENT_SORT_TOP) {
+			in_order =
+			    likes < w->last_likes || (likes == w->last_likes && id > w->last_top);
+		} else {
+			in_order = id > w->last_top;
+		}
+		if (!in_order)
+			problem(w, "%lld (%lld likes) after %lld (%lld) in order %c", (long long)id,
+				(long long)likes, (long long)w->last_top, (long long)w->last_likes,
+				w->sort);
+		w->last_top = id;
+		w->last_likes = likes;
+	}
+}
+
+/* Reads thread (create_site's) page by page in order sort with the budgets; checks every
+ * page, the order of its top-level comments, and that the published
+ * comments met are exactly those of the thread, each once, and that count
+ * says so.  Returns the pages read (0 on a problem). */
+static size_t read_pages_in(const char *thread, char sort, unsigned roots, unsigned rows,
+			    size_t bytes)
+{
+	struct comment_page_query q = {create_site, thread, {sort, 0, 0, COMMENT_ROW_DONE},
+				       roots,	    rows,   bytes};
 	struct walk *w = calloc(1, sizeof(*w));
 	size_t pages = 0;
 	int64_t want =
@@ -662,7 +707,9 @@ static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size
 		}
 		pages++;
 		w->page_rows = 0;
+		w->sort = sort;
 		walk_nodes(w, json_object_get(out, "comments"), 0);
+		check_order(w, json_object_get(out, "comments"));
 		if (json_integer_value(json_object_get(out, "count")) != want)
 			problem(w, "count %lld, want %lld",
 				(long long)json_integer_value(json_object_get(out, "count")),
@@ -684,6 +731,11 @@ static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size
 		free(w);
 		return problems ? 0 : pages;
 	}
+}
+
+static size_t read_pages(const char *thread, unsigned roots, unsigned rows, size_t bytes)
+{
+	return read_pages_in(thread, COMMENT_SORT_OLDEST, roots, rows, bytes);
 }
 
 /* Sets a comment's status by hand (a moderator's later decision). */
@@ -772,22 +824,29 @@ static void test_pages(void)
 	const char *threads[] = {"/wide",    "/deep",	 "/many",    "/mixed-0",
 				 "/mixed-1", "/mixed-2", "/mixed-3", "/mixed-4",
 				 "/mixed-5", "/page",	 "/post",    "/hide"};
+	/* Likes with ties, for the most-liked-first order. */
+	sqlite3_exec(store_db(conn), "UPDATE comments SET likes = (id * 7) % 4", NULL, NULL, NULL);
 	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++)
 		for (size_t a = 0; a < 3; a++)
 			for (size_t b = 0; b < 5; b++)
-				for (size_t k = 0; k < 3; k++) {
-					checked++;
-					if (read_pages(threads[t], roots[a], rows[b], bytes[k]) ==
-					    0) {
-						failed++;
-						diag("%s roots %u rows %u bytes %zu", threads[t],
-						     roots[a], rows[b], bytes[k]);
+				for (size_t k = 0; k < 3; k++)
+					for (size_t o = 0; o < 3; o++) {
+						checked++;
+						if (read_pages_in(threads[t], "ont"[o], roots[a],
+								  rows[b], bytes[k]) == 0) {
+							failed++;
+							diag("%s order %c roots %u rows %u bytes "
+							     "%zu",
+							     threads[t], "ont"[o], roots[a],
+							     rows[b], bytes[k]);
+						}
 					}
-				}
 	is_int(failed, 0,
-	       "%zu ways to page 12 threads: every published comment exactly once, under its "
-	       "parent or after it, counted as seen, every page within its budget",
+	       "%zu ways to page 12 threads in 3 orders: every published comment exactly once, "
+	       "under its parent or after it, counted as seen, every page within its budget, "
+	       "top-level comments oldest, newest or most liked first",
 	       checked);
+	sqlite3_exec(store_db(conn), "UPDATE comments SET likes = 0", NULL, NULL, NULL);
 	is_int(read_pages("/wide", 50, 10, (size_t)1 << 30), 13,
 	       "a comment with 120 replies takes 13 pages of 10 rows");
 	is_int(read_pages("/many", 50, 10000, (size_t)1 << 30), 2,
@@ -844,6 +903,22 @@ static void test_cursor(void)
 	comment_cursor_format(&cur, text);
 	comment_cursor_parse(text, &back);
 	ok(back.row == 7 && back.key == 3, "a position inside a comment's replies, a sort key");
+	for (const char *o = "nt"; *o; o++) {
+		cur.sort = *o;
+		comment_cursor_format(&cur, text);
+		ok(comment_cursor_parse(text, &back) == 0 && back.sort == *o,
+		   "a cursor of order %c parses back to it", *o);
+	}
+	{
+		char sort = 0;
+		ok(comment_sort_parse("oldest", &sort) == 0 && sort == COMMENT_SORT_OLDEST &&
+		       comment_sort_parse("newest", &sort) == 0 && sort == COMMENT_SORT_NEWEST &&
+		       comment_sort_parse("top", &sort) == 0 && sort == COMMENT_SORT_TOP,
+		   "the orders' names");
+		ok(comment_sort_parse("best", &sort) == 1 && comment_sort_parse(NULL, &sort) == 1 &&
+		       comment_sort_parse("Top", &sort) == 1,
+		   "other names are refused");
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		is_int(comment_cursor_parse(bad[i], &back), 1, "not a cursor: \"%s\"", vis(bad[i]));
 	ok(comment_cursor_parse(NULL, &back) == 1, "NULL is not a cursor");
@@ -1166,6 +1241,42 @@ static void test_store(void)
 		tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 		is_str(shape, "B(G) C(H)", "after a reply id: top-level ids after it");
 		json_decref(t);
+		/* One conversation: a page of one top-level comment from where
+		 * comment_conversation_start puts it. */
+		{
+			struct comment_page_query q = {"default", "/page", {0},
+						       1,	  100000,  (size_t)1 << 30};
+			is_int(comment_conversation_start(conn, "default", "/page", late,
+							  COMMENT_SORT_OLDEST, &q.from),
+			       1, "the conversation of a reply");
+			ok(q.from.root == top[0] && q.from.row == 0 &&
+			       q.from.sort == COMMENT_SORT_OLDEST,
+			   "  starts at its top-level comment");
+			comment_thread_page(conn, &q, &t);
+			shape[0] = '\0';
+			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+			is_str(shape, "A(F K)", "  which comes with all its replies");
+			is_int(json_integer_value(json_object_get(t, "count")), 11,
+			       "  count is still the whole thread's");
+			json_decref(t);
+			is_int(comment_conversation_start(conn, "default", "/page", top[2],
+							  COMMENT_SORT_OLDEST, &q.from),
+			       1, "the conversation of a top-level comment");
+			comment_thread_page(conn, &q, &t);
+			shape[0] = '\0';
+			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
+			is_str(shape, "C(H)", "  is that comment with its reply");
+			json_decref(t);
+			is_int(comment_conversation_start(conn, "default", "/post", top[2],
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "a comment of another thread: none");
+			is_int(comment_conversation_start(conn, "default", "/page", 999999,
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "an unknown id: none");
+			is_int(comment_conversation_start(conn, "elsewhere", "/page", late,
+							  COMMENT_SORT_OLDEST, &q.from),
+			       0, "the same path on another site: none");
+		}
 	}
 
 	/* Counts. */
@@ -1256,6 +1367,37 @@ static void test_store(void)
 		free(data);
 	}
 	keys_free(keys);
+	config_free(c);
+}
+
+/* comment_preview: the rules for texts, then the renderer that stores
+ * comments. */
+static void test_preview(void)
+{
+	struct config *c = NULL;
+	struct comment_error err = {0};
+	char errs[CONFIG_ERR_MAX], *html = NULL;
+
+	config_new(&c);
+	config_set(c, "max_text", "40", errs);
+	is_int(comment_preview(c, "- een\n- https://example.org", &html, &err), 0, "a preview");
+	is_str(html,
+	       "<ul>\n<li>een</li>\n<li><a href=\"https://example.org\" rel=\"nofollow ugc\">"
+	       "https://example.org</a></li>\n</ul>",
+	       "rendered as a stored comment would be");
+	free(html);
+	html = NULL;
+	is_int(comment_preview(c, " \n\t", &html, &err), COMMENT_INVALID, "blank text refused");
+	is_str(err.code, "missing_text", "  missing_text");
+	ok(html == NULL, "  no html");
+	is_int(comment_preview(c, NULL, &html, &err), COMMENT_INVALID, "no text refused");
+	is_int(comment_preview(c, "0123456789012345678901234567890123456789x", &html, &err),
+	       COMMENT_INVALID, "longer than max_text refused");
+	is_str(err.code, "text_too_long", "  text_too_long");
+	is_int(comment_preview(c, "a\x01b", &html, &err), COMMENT_INVALID, "control characters");
+	is_str(err.code, "invalid_text", "  invalid_text");
+	is_int(comment_preview(c, "\xff", &html, &err), COMMENT_INVALID, "invalid UTF-8");
+	is_int(err.status, 400, "  400");
 	config_free(c);
 }
 
@@ -1474,6 +1616,7 @@ int main(void)
 	test_normalise();
 	test_names();
 	test_store();
+	test_preview();
 	test_sites();
 
 	fixture_close(&fx);

@@ -583,6 +583,40 @@ static void test_check(void)
 	err[0] = '\0';
 	is_int(config_check(c, err), 1, "an empty key fails");
 	ok(has(err, "key"), "naming key: %s", err);
+	config_set(c, "key", "k", err);
+	{
+		/* The reader-facing addresses (public_url, privacy_url,
+		 * privacy_contact): they go into pages, JSON and feeds. */
+		static const struct {
+			const char *name, *value;
+			int want;
+		} urls[] = {
+		    {"public_url", "https://comments.example.nl", 0},
+		    {"public_url", "http://127.0.0.1:8080/comments", 0},
+		    {"public_url", "https://comments.example.nl/", 1},
+		    {"public_url", "comments.example.nl", 1},
+		    {"public_url", "https://", 1},
+		    {"public_url", "https://a.example/\"onclick", 1},
+		    {"public_url", "javascript:alert(1)", 1},
+		    {"privacy_url", "https://blog.example.nl/privacy/", 0},
+		    {"privacy_url", "https://blog.example.nl/a b", 1},
+		    {"privacy_url", "ftp://blog.example.nl/p", 1},
+		    {"privacy_contact", "privacy@example.nl", 0},
+		    {"privacy_contact", "https://blog.example.nl/contact", 0},
+		    {"privacy_contact", "Anna <anna@example.nl>", 1},
+		    {"privacy_contact", "not an address", 1},
+		    {"privacy_contact", "@example.nl", 1},
+		};
+		for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+			config_set(c, urls[i].name, urls[i].value, err);
+			err[0] = '\0';
+			is_int(config_check(c, err), urls[i].want, "%s \"%s\" %s", urls[i].name,
+			       urls[i].value, urls[i].want ? "fails" : "passes");
+			if (urls[i].want)
+				ok(has(err, urls[i].name), "  naming %s: %s", urls[i].name, err);
+			config_set(c, urls[i].name, "", err);
+		}
+	}
 	config_free(c);
 }
 

@@ -66,9 +66,10 @@ static bool has(const char *hay, const char *needle)
  * entities render writes. */
 static const char *not_inert(const char *html)
 {
-	static const char *const bare[] = {"<p>",     "</p>",	  "<br>",      "<em>",
-					   "</em>",   "<strong>", "</strong>", "<code>",
-					   "</code>", "<pre>",	  "</pre>",    "</a>"};
+	static const char *const bare[] = {
+	    "<p>",    "</p>",	 "<br>",  "<em>",   "</em>",	    "<strong>",	    "</strong>",
+	    "<code>", "</code>", "<pre>", "</pre>", "</a>",	    "<ul>",	    "</ul>",
+	    "<ol>",   "</ol>",	 "<li>",  "</li>",  "<blockquote>", "</blockquote>"};
 	static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
 	const char *p = html;
 	bool in_a = false;
@@ -88,8 +89,18 @@ static const char *not_inert(const char *html)
 			}
 			if (known)
 				continue;
+			if (strncmp(p, "<ol start=\"", 11) == 0) {
+				p += 11;
+				while (*p >= '0' && *p <= '9')
+					p++;
+				if (strncmp(p, "\">", 2) != 0)
+					return "an <ol> start that is not a number";
+				p += 2;
+				continue;
+			}
 			if (strncmp(p, "<a href=\"", 9) != 0)
-				return "a tag other than p, br, em, strong, code, pre or a";
+				return "a tag other than p, br, em, strong, code, pre, lists, "
+				       "blockquote or a";
 			if (in_a)
 				return "an <a> inside an <a>";
 			in_a = true;
@@ -131,14 +142,15 @@ static const char *not_inert(const char *html)
 /* Every tag opened is closed in order (a well-formed fragment). */
 static bool balanced(const char *html)
 {
-	static const char *const names[] = {"p", "em", "strong", "code", "pre", "a"};
+	static const char *const names[] = {"p", "em", "strong", "code", "pre",
+					    "a", "ul", "ol",	 "li",	 "blockquote"};
 	int stack[256], depth = 0;
 
 	for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
 		bool close = p[1] == '/';
 		const char *name = p + 1 + close;
 		int which = -1;
-		for (int i = 0; i < 6; i++) {
+		for (int i = 0; i < (int)(sizeof(names) / sizeof(*names)); i++) {
 			size_t n = strlen(names[i]);
 			if (strncmp(name, names[i], n) == 0 && (name[n] == '>' || name[n] == ' ')) {
 				which = i;
@@ -349,18 +361,128 @@ static void test_reduced(void)
 	RENDERS("# Heading\n\ntext", "<p>Heading</p>\n<p>text</p>",
 		"an ATX heading is a paragraph");
 	RENDERS("Setext\n======", "<p>Setext</p>", "a setext heading is a paragraph");
-	RENDERS("> quoted\n> more", "<p>quoted<br>\nmore</p>", "a quote is a paragraph");
-	RENDERS("- one\n- two", "<p>\xe2\x80\xa2 one</p>\n<p>\xe2\x80\xa2 two</p>",
-		"bullet items are paragraphs with a bullet");
-	RENDERS("3. three\n4. four", "<p>3. three</p>\n<p>4. four</p>",
-		"ordered items keep their numbers");
-	RENDERS("1. a\n\n   second para\n2. b", "<p>1. a</p>\n<p>second para</p>\n<p>2. b</p>",
-		"a loose item's second paragraph");
-	RENDERS("- \n- x", "<p>\xe2\x80\xa2 </p>\n<p>\xe2\x80\xa2 x</p>", "an empty item");
-	RENDERS("- a\n  - nested", "<p>\xe2\x80\xa2 a</p>\n<p>\xe2\x80\xa2 nested</p>",
-		"nested lists flatten");
-	RENDERS("- ```\n  code\n  ```", "<p>\xe2\x80\xa2 </p>\n<pre><code>code\n</code></pre>",
+	RENDERS("> quoted\n> more", "<blockquote>\n<p>quoted<br>\nmore</p>\n</blockquote>",
+		"a block quote");
+	RENDERS("> a\n>\n> > b",
+		"<blockquote>\n<p>a</p>\n<blockquote>\n<p>b</p>\n</blockquote>\n</blockquote>",
+		"a quote inside a quote");
+	RENDERS("- one\n- two", "<ul>\n<li>one</li>\n<li>two</li>\n</ul>",
+		"a tight bullet list has no paragraphs in its items");
+	RENDERS("* a\n+ b", "<ul>\n<li>a</li>\n</ul>\n<ul>\n<li>b</li>\n</ul>",
+		"another bullet character starts another list");
+	RENDERS("1. one\n2. two", "<ol>\n<li>one</li>\n<li>two</li>\n</ol>", "an ordered list");
+	RENDERS("3. three\n4. four", "<ol start=\"3\">\n<li>three</li>\n<li>four</li>\n</ol>",
+		"an ordered list keeps its first number");
+	RENDERS("1. a\n\n   second para\n2. b",
+		"<ol>\n<li><p>a</p>\n<p>second para</p>\n</li>\n<li><p>b</p>\n</li>\n</ol>",
+		"a loose list keeps its paragraphs");
+	RENDERS("- \n- x", "<ul>\n<li></li>\n<li>x</li>\n</ul>", "an empty item");
+	RENDERS("- a\n  - nested", "<ul>\n<li>a<ul>\n<li>nested</li>\n</ul>\n</li>\n</ul>",
+		"nested lists");
+	RENDERS("- ```\n  code\n  ```", "<ul>\n<li><pre><code>code\n</code></pre>\n</li>\n</ul>",
 		"an item starting with code");
+	RENDERS(
+	    "- *em* and `code`\n- > quoted",
+	    "<ul>\n<li><em>em</em> and <code>code</code></li>\n<li><blockquote>\n<p>quoted</p>\n"
+	    "</blockquote>\n</li>\n</ul>",
+	    "emphasis, code and quotes in items");
+	/* Quotes and lists nest only so deep; deeper ones keep their content. */
+	{
+		char deep[64] = "";
+		char *h;
+		int opened = 0;
+
+		for (int i = 0; i < RENDER_MAX_NEST + 4; i++)
+			strcat(deep, "> ");
+		strcat(deep, "deep");
+		h = md(deep);
+		for (const char *p = h; p && (p = strstr(p, "<blockquote>")); p++)
+			opened++;
+		is_int(opened, RENDER_MAX_NEST, "quotes nest %d levels deep", RENDER_MAX_NEST);
+		ok(has(h, "<p>deep</p>"), "the deepest text stays");
+		ok(h && balanced(h), "and the tags balance");
+		free(h);
+	}
+}
+
+static void test_autolinks(void)
+{
+	RENDERS("see https://example.org/a?b=1&c=2 here",
+		"<p>see <a href=\"https://example.org/a?b=1&amp;c=2\" rel=\"nofollow ugc\">"
+		"https://example.org/a?b=1&amp;c=2</a> here</p>",
+		"a bare https URL is a link");
+	RENDERS("http://example.org",
+		"<p><a href=\"http://example.org\" rel=\"nofollow ugc\">http://example.org</a></p>",
+		"a bare http URL at the start");
+	RENDERS("Zie https://example.org/x. En (https://example.org/y), of https://example.org/z!",
+		"<p>Zie <a href=\"https://example.org/x\" rel=\"nofollow "
+		"ugc\">https://example.org/x</a>. "
+		"En (<a href=\"https://example.org/y\" rel=\"nofollow "
+		"ugc\">https://example.org/y</a>), "
+		"of <a href=\"https://example.org/z\" rel=\"nofollow "
+		"ugc\">https://example.org/z</a>!</p>",
+		"trailing punctuation and an unopened parenthesis stay outside");
+	RENDERS("https://en.wikipedia.org/wiki/Foo_(bar)",
+		"<p><a href=\"https://en.wikipedia.org/wiki/Foo_(bar)\" rel=\"nofollow ugc\">"
+		"https://en.wikipedia.org/wiki/Foo_(bar)</a></p>",
+		"balanced parentheses stay inside");
+	RENDERS("https://example.org/[x]",
+		"<p><a href=\"https://example.org/[x]\" rel=\"nofollow "
+		"ugc\">https://example.org/[x]</a></p>",
+		"a URL cmark splits into several text nodes is one link");
+	RENDERS(
+	    "HTTPS://EXAMPLE.ORG",
+	    "<p><a href=\"HTTPS://EXAMPLE.ORG\" rel=\"nofollow ugc\">HTTPS://EXAMPLE.ORG</a></p>",
+	    "the scheme in capitals");
+	RENDERS("http://a.example,http://b.example;https://c.example",
+		"<p><a href=\"http://a.example\" rel=\"nofollow ugc\">http://a.example</a>,"
+		"<a href=\"http://b.example\" rel=\"nofollow ugc\">http://b.example</a>;"
+		"<a href=\"https://c.example\" rel=\"nofollow ugc\">https://c.example</a></p>",
+		"after the host only a path goes on: addresses written together are several links");
+	RENDERS("http://a.example/x)http://b.example",
+		"<p><a href=\"http://a.example/x\" rel=\"nofollow ugc\">http://a.example/x</a>)"
+		"<a href=\"http://b.example\" rel=\"nofollow ugc\">http://b.example</a></p>",
+		"another scheme ends a path");
+	RENDERS("http://a.example:8080/p?q=1#f x",
+		"<p><a href=\"http://a.example:8080/p?q=1#f\" rel=\"nofollow ugc\">"
+		"http://a.example:8080/p?q=1#f</a> x</p>",
+		"port, query and fragment");
+	RENDERS("xhttps://example.org", "<p>xhttps://example.org</p>", "inside a word it is text");
+	RENDERS("https:// and https://. and http://-x",
+		"<p>https:// and https://. and http://-x</p>", "no host, no link");
+	RENDERS("ftp://example.org javascript:alert(1) www.example.org",
+		"<p>ftp://example.org javascript:alert(1) www.example.org</p>",
+		"other schemes and bare hosts are text");
+	RENDERS("https://example.org/\"onmouseover=x",
+		"<p><a href=\"https://example.org/\" rel=\"nofollow ugc\">https://example.org/</a>"
+		"&quot;onmouseover=x</p>",
+		"a quote ends the URL");
+	RENDERS("&lt;https://example.org/&gt;",
+		"<p>&lt;<a href=\"https://example.org/\" rel=\"nofollow "
+		"ugc\">https://example.org/</a>&gt;</p>",
+		"angle brackets end the URL");
+	RENDERS("[site](https://a.example) https://b.example",
+		"<p><a href=\"https://a.example\" rel=\"nofollow ugc\">site</a> "
+		"<a href=\"https://b.example\" rel=\"nofollow ugc\">https://b.example</a></p>",
+		"a link and a bare URL");
+	RENDERS("[see https://inner.example](https://outer.example)",
+		"<p><a href=\"https://outer.example\" rel=\"nofollow ugc\">see "
+		"https://inner.example</a></p>",
+		"a bare URL in a link's text is not a second link");
+	RENDERS("`https://example.org`", "<p><code>https://example.org</code></p>",
+		"code keeps its URLs as text");
+	RENDERS("*https://example.org*",
+		"<p><em><a href=\"https://example.org\" rel=\"nofollow "
+		"ugc\">https://example.org</a></em></p>",
+		"a URL in emphasis");
+	RENDERS("- https://example.org",
+		"<ul>\n<li><a href=\"https://example.org\" rel=\"nofollow "
+		"ugc\">https://example.org</a></li>\n</ul>",
+		"a URL in a list item");
+	RENDERS("https://xn--bcher-kva.example/ü",
+		"<p><a href=\"https://xn--bcher-kva.example/ü\" rel=\"nofollow "
+		"ugc\">https://xn--bcher-kva.example/ü</a></p>",
+		"non-ASCII in a URL");
 }
 
 static void test_caps(void)
@@ -563,6 +685,7 @@ int main(void)
 	test_basics();
 	test_links();
 	test_reduced();
+	test_autolinks();
 	test_caps();
 	test_escape();
 	test_checkers();

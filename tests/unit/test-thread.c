@@ -113,7 +113,7 @@ int main(void)
 	/* JSON shape of one node. */
 	n = json_array_get(j, 0);
 	ok(json_is_object(n), "a node is an object");
-	is_int(json_object_size(n), 9, "with exactly 9 members");
+	is_int(json_object_size(n), 10, "with exactly 10 members");
 	ok(json_is_false(json_object_get(n, "author_badge")), "  author_badge false");
 	ok(json_is_integer(json_object_get(n, "id")) &&
 	       json_integer_value(json_object_get(n, "id")) == 1,
@@ -126,6 +126,7 @@ int main(void)
 	is_str(json_string_value(json_object_get(n, "html")), "<p>x</p>", "html");
 	is_str(json_string_value(json_object_get(n, "avatar")), "0123456789abcdef0123456789abcdef",
 	       "avatar");
+	ok(json_is_integer(json_object_get(n, "likes")), "likes is a count");
 	ok(json_is_array(json_object_get(n, "replies")), "replies is an array");
 	n = json_array_get(json_object_get(n, "replies"), 0);
 	ok(json_is_integer(json_object_get(n, "parent")) &&

@@ -45,12 +45,15 @@ static void test_public(void)
 				 "0123456789abcdef0123456789abcdef",
 				 true,
 				 false,
-				 false};
+				 false,
+				 3};
 	char keys[300];
 	json_t *j = view_public(&v);
 
 	keys_of(j, keys, sizeof(keys));
-	is_str(keys, "author,author_badge,avatar,created,html,id,parent,thread,url", "public keys");
+	is_str(keys, "author,author_badge,avatar,created,html,id,likes,parent,thread,url",
+	       "public keys");
+	is_int(json_integer_value(json_object_get(j, "likes")), 3, "likes");
 	is_int(json_integer_value(json_object_get(j, "id")), 7, "id");
 	is_int(json_integer_value(json_object_get(j, "parent")), 3, "parent");
 	is_str(json_string_value(json_object_get(j, "created")), "2023-11-14T22:13:20Z",
@@ -64,7 +67,7 @@ static void test_public(void)
 	ok(json_is_true(json_object_get(j, "author_badge")),
 	   "a moderator's reply: author_badge true");
 	keys_of(j, keys, sizeof(keys));
-	is_str(keys, "author,author_badge,avatar,created,html,id,parent,thread,url",
+	is_str(keys, "author,author_badge,avatar,created,html,id,likes,parent,thread,url",
 	       "  with the same keys");
 	json_decref(j);
 	v.author_badge = false;
@@ -74,7 +77,7 @@ static void test_public(void)
 	v.url = "";
 	j = view_public(&v);
 	keys_of(j, keys, sizeof(keys));
-	is_str(keys, "author,author_badge,avatar,created,html,id,parent,url",
+	is_str(keys, "author,author_badge,avatar,created,html,id,likes,parent,url",
 	       "a tree node has no thread");
 	ok(json_is_null(json_object_get(j, "parent")), "top level: parent null");
 	ok(json_is_null(json_object_get(j, "url")), "an empty website is null");
@@ -93,7 +96,7 @@ static void test_poster(void)
 {
 	struct comment_view v = {9,    "/p",	   0,	       "Bob",
 				 NULL, 1700000000, "<p>x</p>", "00ff00ff00ff00ff00ff00ff00ff00ff",
-				 true, false,	   false};
+				 true, false,	   false,      0};
 	char keys_pub[300], keys_held[300];
 	json_t *pub, *held;
 
@@ -103,8 +106,8 @@ static void test_poster(void)
 	keys_of(pub, keys_pub, sizeof(keys_pub));
 	keys_of(held, keys_held, sizeof(keys_held));
 	is_str(keys_pub,
-	       "author,author_badge,avatar,created,edit_token,edit_until,html,id,parent,status,"
-	       "thread,url",
+	       "author,author_badge,avatar,created,edit_token,edit_until,html,id,likes,parent,"
+	       "status,thread,url",
 	       "the answer to a new comment");
 	is_str(keys_held, keys_pub, "published and held answers have the same keys");
 	is_str(json_string_value(json_object_get(pub, "status")), "published", "published");
@@ -117,7 +120,8 @@ static void test_poster(void)
 
 	pub = view_poster(&v, NULL, 0);
 	keys_of(pub, keys_pub, sizeof(keys_pub));
-	is_str(keys_pub, "author,author_badge,avatar,created,html,id,parent,status,thread,url",
+	is_str(keys_pub,
+	       "author,author_badge,avatar,created,html,id,likes,parent,status,thread,url",
 	       "an edit's answer has no token");
 	json_decref(pub);
 }

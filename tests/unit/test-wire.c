@@ -160,6 +160,44 @@ static void test_form(void)
 	is_str(err.code, "invalid_form", "invalid_form");
 	is_int(form_body("text=a%00b", &w, &err), COMMENT_INVALID, "a %%00");
 	is_int(err.status, 400, "400");
+	/* commentd's own page. */
+	is_int(form_body("text=a&format=html&lang=de&frame=1", &w, &err), 0, "the page's form");
+	ok(w.page && w.framed && w.lang && strcmp(w.lang, "de") == 0, "page, framed, lang");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&format=json&frame=yes", &w, &err), 0, "other values");
+	ok(!w.page && !w.framed && !w.lang, "are not the page's");
+	wire_comment_clear(&w);
+	is_int(form_body("text=a&format=html&format=html", &w, &err), COMMENT_INVALID,
+	       "format twice");
+	is_int(form_body("text=a", &w, &err), 0, "a blog's form");
+	ok(!w.page && !w.framed, "is not the page's");
+	wire_comment_clear(&w);
+}
+
+static void test_page_query(void)
+{
+	struct comment_error err = {0};
+	struct wire_page_query q;
+
+	is_int(wire_page_query(NULL, NULL, NULL, NULL, NULL, &q, &err), 0, "no arguments");
+	ok(!q.html && !q.fragment && !q.framed && !q.held && !q.reply && !q.focus, "JSON");
+	is_int(wire_page_query("json", NULL, NULL, NULL, NULL, &q, &err), 0, "format=json");
+	ok(!q.html, "JSON");
+	is_int(wire_page_query("html", "1", "7", "9", "1", &q, &err), 0, "everything");
+	ok(q.html && !q.fragment && q.framed && q.held && q.reply == 7 && q.focus == 9, "read");
+	is_int(wire_page_query("fragment", "0", NULL, NULL, "yes", &q, &err), 0, "a fragment");
+	ok(q.html && q.fragment && !q.framed && !q.held, "only 1 is true");
+	is_int(wire_page_query("xml", NULL, NULL, NULL, NULL, &q, &err), COMMENT_INVALID,
+	       "format=xml");
+	is_str(err.code, "invalid_format", "  invalid_format");
+	is_int(wire_page_query("html", NULL, "0", NULL, NULL, &q, &err), COMMENT_INVALID,
+	       "reply=0");
+	is_str(err.code, "invalid_id", "  invalid_id");
+	is_int(wire_page_query("html", NULL, NULL, "-3", NULL, &q, &err), COMMENT_INVALID,
+	       "comment=-3");
+	is_int(wire_page_query("html", NULL, NULL, "1x", NULL, &q, &err), COMMENT_INVALID,
+	       "comment=1x");
+	is_int(err.status, 400, "  400");
 }
 
 static int reply_body(const char *body, char **text, bool *approve, struct comment_error *err)
@@ -269,44 +307,103 @@ static void test_query(void)
 	struct comment_cursor cur = {COMMENT_SORT_OLDEST, 0, 42, 99};
 	char text[COMMENT_CURSOR_MAX];
 
-	is_int(wire_thread_query("/p", NULL, NULL, NULL, 200, &q, &err), 0, "thread only");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, NULL, 200, &q, &err), 0, "thread only");
 	ok(q.limit == 0 && q.from.root == 0 && q.from.row == COMMENT_ROW_DONE &&
 	       q.from.sort == COMMENT_SORT_OLDEST,
 	   "the default page from the start");
-	is_int(wire_thread_query("/p", "200", "17", NULL, 200, &q, &err), 0, "limit and after");
+	is_int(wire_thread_query("/p", "200", "17", NULL, NULL, 200, &q, &err), 0,
+	       "limit and after");
 	ok(q.limit == 200 && q.from.root == 17 && q.from.row == COMMENT_ROW_DONE,
 	   "parsed: after top-level comment 17");
 	comment_cursor_format(&cur, text);
-	is_int(wire_thread_query("/p", NULL, NULL, text, 200, &q, &err), 0, "a cursor");
+	is_int(wire_thread_query("/p", NULL, NULL, text, NULL, 200, &q, &err), 0, "a cursor");
 	ok(q.from.root == 42 && q.from.row == 99, "parsed to its position");
-	is_int(wire_thread_query("/p", NULL, "17", text, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, "17", text, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "cursor and after together");
 	is_str(err.code, "invalid_cursor", "invalid_cursor");
-	is_int(wire_thread_query("/p", NULL, NULL, "bogus!", 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, NULL, "bogus!", NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a cursor not of ours");
 	is_str(err.code, "invalid_cursor", "invalid_cursor");
 	is_int(err.status, 400, "400");
-	is_int(wire_thread_query("/p", NULL, NULL, "", 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", NULL, NULL, "", NULL, 200, &q, &err), COMMENT_INVALID,
 	       "an empty cursor");
-	is_int(wire_thread_query(NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query(NULL, NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "no thread");
 	is_str(err.code, "missing_thread", "missing_thread");
-	is_int(wire_thread_query("p", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("p", NULL, NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a relative path");
-	is_int(wire_thread_query("/p", "201", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "201", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "limit above page_max");
 	is_str(err.code, "invalid_limit", "invalid_limit");
-	is_int(wire_thread_query("/p", "-1", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "-1", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a negative limit");
-	is_int(wire_thread_query("/p", "", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", "", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "an empty limit");
-	is_int(wire_thread_query("/p", " 5", NULL, NULL, 200, &q, &err), COMMENT_INVALID,
+	is_int(wire_thread_query("/p", " 5", NULL, NULL, NULL, 200, &q, &err), COMMENT_INVALID,
 	       "a space in limit");
-	is_int(wire_thread_query("/p", NULL, "9223372036854775808", NULL, 200, &q, &err),
+	is_int(wire_thread_query("/p", NULL, "9223372036854775808", NULL, NULL, 200, &q, &err),
 	       COMMENT_INVALID, "after past INT64_MAX");
 	is_str(err.code, "invalid_after", "invalid_after");
-	is_int(wire_thread_query("/p", NULL, "9223372036854775807", NULL, 200, &q, &err), 0,
+	is_int(wire_thread_query("/p", NULL, "9223372036854775807", NULL, NULL, 200, &q, &err), 0,
 	       "after at INT64_MAX");
+	/* sort */
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "newest", 200, &q, &err), 0,
+	       "sort=newest");
+	ok(q.from.sort == COMMENT_SORT_NEWEST && q.from.root == 0,
+	   "  from the start, newest first");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "top", 200, &q, &err), 0, "sort=top");
+	ok(q.from.sort == COMMENT_SORT_TOP, "  most liked first");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "oldest", 200, &q, &err), 0,
+	       "sort=oldest");
+	is_int(wire_thread_query("/p", NULL, NULL, NULL, "best", 200, &q, &err), COMMENT_INVALID,
+	       "sort=best");
+	is_str(err.code, "invalid_sort", "  invalid_sort");
+	is_int(wire_thread_query("/p", NULL, "17", NULL, "newest", 200, &q, &err), COMMENT_INVALID,
+	       "after with another order than oldest");
+	cur.sort = COMMENT_SORT_TOP;
+	cur.key = 5;
+	comment_cursor_format(&cur, text);
+	is_int(wire_thread_query("/p", NULL, NULL, text, NULL, 200, &q, &err), 0,
+	       "a cursor of sort=top without sort");
+	ok(q.from.sort == COMMENT_SORT_TOP && q.from.key == 5, "  keeps its order and key");
+	is_int(wire_thread_query("/p", NULL, NULL, text, "top", 200, &q, &err), 0,
+	       "  and with its own sort");
+	is_int(wire_thread_query("/p", NULL, NULL, text, "newest", 200, &q, &err), COMMENT_INVALID,
+	       "  but not with another");
+	is_str(err.code, "invalid_cursor", "  invalid_cursor");
+}
+
+static void preview(const char *body, int want, const char *code, const char *text, const char *why)
+{
+	struct comment_error err = {0};
+	char *got = (char *)1;
+	int r = wire_preview_json(body, strlen(body), &got, &err);
+
+	is_int(r, want, "preview: %s", why);
+	if (code)
+		is_str(err.code, code, "  code %s", code);
+	if (r == 0)
+		is_str(got, text, "  text");
+	else
+		ok(got == NULL, "  no text");
+	if (r == 0)
+		free(got);
+}
+
+static void test_preview(void)
+{
+	preview("{\"text\":\"*hoi*\"}", 0, NULL, "*hoi*", "a text");
+	preview("{}", 0, NULL, NULL, "no text: NULL (the rules for texts refuse it)");
+	preview("{\"text\":null}", 0, NULL, NULL, "null text");
+	preview("{\"text\":\"x\",\"thread\":\"/p\"}", COMMENT_INVALID, "unknown_field", NULL,
+		"another field");
+	preview("{\"text\":5}", COMMENT_INVALID, "invalid_type", NULL, "a number");
+	preview("{\"text\":\"a\\u0000b\"}", COMMENT_INVALID, "invalid_json", NULL,
+		"a NUL (jansson refuses it)");
+	preview("[\"x\"]", COMMENT_INVALID, "invalid_json", NULL, "an array");
+	preview("{\"text\":", COMMENT_INVALID, "invalid_json", NULL, "cut short");
+	preview("{\"text\":\"a\",\"text\":\"b\"}", COMMENT_INVALID, "invalid_json", NULL,
+		"a duplicate key");
 }
 
 int main(void)
@@ -316,6 +413,8 @@ int main(void)
 	test_change();
 	test_counts();
 	test_query();
+	test_preview();
+	test_page_query();
 	test_reply();
 	return done_testing();
 }
