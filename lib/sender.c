@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define SENDER_RCPT_MAX	   64
 #define SENDER_REQUEST_MAX (SENDER_FIELD_MAX + (1u << 20))
 #define SENDER_ANSWER_MAX  1024
@@ -201,7 +203,9 @@ static int spawn(const struct sender *s, pid_t *pid, int *to_child, int *from_ch
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	/* Not the daemon's sockets or database: only the two pipes. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	r = -posix_spawn(pid, s->program, &fa, &attr, argv, NULL);
+	/* The daemon's environment: a proxy or CA bundle set for it applies to
+	 * its sends. */
+	r = -posix_spawn(pid, s->program, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r)
