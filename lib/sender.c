@@ -203,8 +203,8 @@ static int spawn(const struct sender *s, pid_t *pid, int *to_child, int *from_ch
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	/* Not the daemon's sockets or database: only the two pipes. */
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* The daemon's environment: a proxy or CA bundle set for it applies to
-	 * its sends. */
+	/* The daemon's environment: a proxy set for it (https_proxy) applies
+	 * to its sends. */
 	r = -posix_spawn(pid, s->program, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
