@@ -874,8 +874,7 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 	size_t n;
 
 	if (!text || strnlen(text, COMMENT_CURSOR_MAX) >= COMMENT_CURSOR_MAX ||
-	    sodium_base642bin(plain, sizeof(plain) - 1, text, strlen(text), NULL, &n, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	    text_base64url_decode(text, plain, sizeof(plain) - 1, &n) != 0)
 		return 1;
 	plain[n] = '\0';
 	p = (const char *)plain;

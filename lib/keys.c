@@ -237,9 +237,7 @@ long keys_stamp_age(const struct keys *k, const char *stamp, int64_t now)
 	}
 	if (t <= 0 || t > now)
 		return -1;
-	if (sodium_base642bin(mac, sizeof(mac), dot + 1, strlen(dot + 1), NULL, &maclen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    maclen != sizeof(mac))
+	if (text_base64url_decode(dot + 1, mac, sizeof(mac), &maclen) != 0 || maclen != sizeof(mac))
 		return -1;
 	if (keys_mac_verify(k, KEYS_STAMP, stamp, (size_t)(dot - stamp), mac) != 0)
 		return -1;

@@ -4,6 +4,7 @@
 #include "comment.h"
 #include "moderation.h"
 #include "subscribe.h"
+#include "text.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -57,8 +58,7 @@ int link_parse(const struct keys *k, const char *token, int64_t now, struct link
 	memset(out, 0, sizeof(*out));
 	if (!token || strnlen(token, LINK_TOKEN_MAX) >= LINK_TOKEN_MAX)
 		return LINK_INVALID;
-	if (sodium_base642bin(raw, sizeof(raw), token, strlen(token), NULL, &len, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	if (text_base64url_decode(token, raw, sizeof(raw), &len) != 0 ||
 	    len < FIXED_BYTES + MAC_BYTES)
 		return LINK_INVALID;
 	n = raw[18];

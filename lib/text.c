@@ -1,5 +1,6 @@
 #include "text.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -194,4 +195,17 @@ char *text_one_line(char *s, size_t max_chars)
 	}
 	*w = '\0';
 	return text_trim(s);
+}
+
+int text_base64url_decode(const char *s, unsigned char *out, size_t max, size_t *len)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(s);
+
+	*len = 0;
+	if (s[strspn(s, alphabet)] != '\0')
+		return 1;
+	return sodium_base642bin(out, max, s, n, NULL, len, NULL,
+				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0;
 }

@@ -39,4 +39,11 @@ int text_hex_value(int c);
  * space or suffix).  0 with *out set, or 1 if s is not such a number. */
 int text_parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
+/* Decodes s, unpadded URL-safe base64 (RFC 4648 section 5), into at most
+ * max bytes of out, with *len the count.  Only its one canonical spelling
+ * is accepted: libsodium's decoder alone reads every byte above 0x7f as
+ * '_', so two texts would name the same bytes (a single-use link used
+ * twice).  0, or 1 if s is not such a text or does not fit. */
+int text_base64url_decode(const char *s, unsigned char *out, size_t max, size_t *len);
+
 #endif

@@ -182,6 +182,32 @@ static void test_other_site(struct classifier *cl)
 	subscribe_clear(&s);
 }
 
+/* A single-use link is remembered by its text: no other spelling of a
+ * token may parse.  libsodium's decoder reads every byte above 0x7f as
+ * '_' (the fuzzer found it), so the tokens tried include some with '_'. */
+static void test_one_spelling(void)
+{
+	struct link l = {.kind = LINK_MODERATE, .action = 1, .site = "default"}, got;
+	char t[LINK_TOKEN_MAX], bad[LINK_TOKEN_MAX];
+	int accepted = 0, underscores = 0;
+
+	for (l.id = 1; l.id <= 20; l.id++) {
+		link_token(fx.keys, &l, t);
+		underscores += strchr(t, '_') != NULL;
+		for (size_t i = 0; t[i]; i++) {
+			for (int c = 1; c < 256; c++) {
+				if (c == (unsigned char)t[i])
+					continue;
+				memcpy(bad, t, sizeof(bad));
+				bad[i] = (char)c;
+				accepted += link_parse(fx.keys, bad, 1900000000, &got) == 0;
+			}
+		}
+	}
+	ok(underscores > 0, "some of the 20 tokens hold '_' (%d)", underscores);
+	is_int(accepted, 0, "no token with one character replaced by any other byte parses");
+}
+
 int main(void)
 {
 	struct classifier *cl = NULL;
@@ -189,6 +215,7 @@ int main(void)
 	if (fixture_open(&fx, "link") != 0)
 		return 1;
 	test_tokens();
+	test_one_spelling();
 	classifier_new(&cl, NULL);
 	test_actions(cl);
 	test_other_site(cl);

@@ -5,6 +5,7 @@
 #include "text.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* bytes with non-printables as \xNN, for test names. */
 static const char *vis(const char *s, size_t len)
@@ -292,6 +293,28 @@ static void test_one_line(void)
 	}
 }
 
+static void test_base64url(void)
+{
+	unsigned char out[8];
+	size_t n = 99;
+
+	is_int(text_base64url_decode("aGVsbG8", out, sizeof(out), &n), 0, "base64url: aGVsbG8");
+	ok(n == 5 && memcmp(out, "hello", 5) == 0, "  is hello (%zu bytes)", n);
+	is_int(text_base64url_decode("", out, sizeof(out), &n), 0, "  the empty text");
+	is_int(n, 0, "  is nothing");
+	is_int(text_base64url_decode("_-8", out, sizeof(out), &n), 0, "  '_' and '-' are digits");
+	is_int(text_base64url_decode("\xe4-8", out, sizeof(out), &n), 1,
+	       "  a byte above 0x7f is refused (libsodium alone reads it as '_')");
+	is_int(text_base64url_decode("aGVsbG8=", out, sizeof(out), &n), 1, "  padding is refused");
+	is_int(text_base64url_decode("aGVs+G8", out, sizeof(out), &n), 1,
+	       "  the standard alphabet's '+' is refused");
+	is_int(text_base64url_decode("aGVsbG9", out, sizeof(out), &n), 1,
+	       "  unused bits that are not zero are refused (one spelling)");
+	is_int(text_base64url_decode("aGVs bG8", out, sizeof(out), &n), 1, "  a space is refused");
+	is_int(text_base64url_decode("aGVsbG8gd29ybGQ", out, sizeof(out), &n), 1,
+	       "  more than fits is refused");
+}
+
 int main(void)
 {
 	test_utf8();
@@ -299,5 +322,6 @@ int main(void)
 	test_strip();
 	test_trim();
 	test_one_line();
+	test_base64url();
 	return done_testing();
 }
