@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,15 @@ static int put_int(struct buf *b, int64_t v)
 
 	snprintf(text, sizeof(text), "%" PRId64, v);
 	return put_str(b, text);
+}
+
+/* Frees a request: it held a password or secret and perhaps a reader's
+ * address (docs/notifications.md: wiped after the send). */
+static void wipe_free(struct buf *b)
+{
+	if (b->data)
+		sodium_memzero(b->data, b->alloc);
+	buf_free(b);
 }
 
 /* A cursor over received bytes. */
@@ -88,17 +98,23 @@ static int read_all(int fd, struct buf *b)
 	char chunk[65536];
 	ssize_t n;
 
+	int r = 0;
+
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
-		if (n == 0)
-			return 0;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
-		if (buf_append(b, chunk, (size_t)n))
-			return 1;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		if (buf_append(b, chunk, (size_t)n)) {
+			r = 1;
+			break;
+		}
 	}
+	sodium_memzero(chunk, sizeof(chunk));
+	return r;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -174,7 +190,7 @@ int sender_serve(int in, int out)
 	if (rc == 0)
 		rc = write_all(out, ans.data, ans.len);
 out:
-	buf_free(&req);
+	wipe_free(&req);
 	buf_free(&ans);
 	return rc;
 }
@@ -318,7 +334,7 @@ static int sender_mail(void *u, const struct outbox_site *site, const char *cons
 	if (bad)
 		snprintf(err, OUTBOX_ERR_MAX, "the message is too large");
 	r = bad ? 3 : run(u, &req, err);
-	buf_free(&req);
+	wipe_free(&req);
 	return r;
 }
 
@@ -337,7 +353,7 @@ static int sender_webhook(void *u, const struct outbox_site *site, const char *t
 	} else {
 		r = run(u, &req, err);
 	}
-	buf_free(&req);
+	wipe_free(&req);
 	return r;
 }
 
