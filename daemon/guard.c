@@ -101,6 +101,7 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	    connlimit_open(s->guard->limit, key, exempt, monotonic_seconds(), (void *)(intptr_t)fd);
 	if (!slot)
 		shutdown(fd, SHUT_RDWR); /* no room to watch it: no room for it */
+	connlimit_enforce(s->guard->limit, slot, cut_off, NULL);
 	*socket_context = slot;
 }
 

@@ -173,6 +173,24 @@ struct connlimit_slot *connlimit_open(struct connlimit *cl, uint64_t key, bool e
 	return s;
 }
 
+void connlimit_enforce(struct connlimit *cl, struct connlimit_slot *slot, connlimit_evict_fn evict,
+		       void *u)
+{
+	struct connlimit_slot *victim;
+	unsigned all, mine;
+
+	if (!slot || slot->exempt)
+		return;
+	pthread_mutex_lock(&cl->lock);
+	counts(cl, slot->key, &all, &mine, NULL);
+	while (mine > cl->per_client &&
+	       (victim = longest_waiting(cl, true, slot->key, slot)) != NULL) {
+		evict_slot(victim, evict, u);
+		mine--;
+	}
+	pthread_mutex_unlock(&cl->lock);
+}
+
 void connlimit_busy(struct connlimit *cl, struct connlimit_slot *slot)
 {
 	if (!slot)

@@ -58,6 +58,13 @@ bool connlimit_admit(struct connlimit *cl, uint64_t key, bool exempt, connlimit_
 struct connlimit_slot *connlimit_open(struct connlimit *cl, uint64_t key, bool exempt, double now,
 				      void *cookie);
 
+/* After connlimit_open: admissions on several threads at once each saw
+ * room, so the client's connections (slot's key) may now be over its cap;
+ * evicts its longest waiting ones, other than slot, until they are not.
+ * NULL-safe. */
+void connlimit_enforce(struct connlimit *cl, struct connlimit_slot *slot, connlimit_evict_fn evict,
+		       void *u);
+
 /* The connection's request headers are complete: it is no longer waiting. */
 void connlimit_busy(struct connlimit *cl, struct connlimit_slot *slot);
 

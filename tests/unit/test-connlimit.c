@@ -193,9 +193,40 @@ static void test_threads(void)
 	connlimit_free(cl);
 }
 
+/* Two worker threads admit a client's connections at once: each sees room
+ * below the cap, both open; enforcing after the open brings the client back
+ * to its cap (the race CI saw: 9 of 10 slow connections alive with a cap
+ * of 4). */
+static void test_racing_admissions(void)
+{
+	struct connlimit *cl = NULL;
+	struct connlimit_slot *s[6];
+
+	is_int(connlimit_new(&cl, 64, 100, 3, 10), 0, "connlimit_new");
+	n_evicted = 0;
+	for (int i = 0; i < 2; i++)
+		s[i] = connect_(cl, 7, false, i, 100 + i);
+	ok(connlimit_admit(cl, 7, false, evict, NULL) && connlimit_admit(cl, 7, false, evict, NULL),
+	   "two admissions at once both see room (2 of 3)");
+	s[2] = connlimit_open(cl, 7, false, 2, (void *)102);
+	s[3] = connlimit_open(cl, 7, false, 3, (void *)103);
+	is_int(connlimit_count(cl, 7), 4, "both open: 4 over a cap of 3");
+	connlimit_enforce(cl, s[2], evict, NULL);
+	connlimit_enforce(cl, s[3], evict, NULL);
+	is_int(connlimit_count(cl, 7), 3, "enforced after the open: back to 3");
+	ok(n_evicted == 1 && evicted[0] == 100, "by evicting the one waiting longest");
+	connlimit_enforce(cl, NULL, evict, NULL);
+	s[4] = connlimit_open(cl, 9, true, 4, (void *)104);
+	s[5] = connlimit_open(cl, 9, true, 5, (void *)105);
+	connlimit_enforce(cl, s[5], evict, NULL);
+	is_int(n_evicted, 1, "an exempt client (a trusted proxy) is not enforced on");
+	connlimit_free(cl);
+}
+
 int main(void)
 {
 	test_per_client();
+	test_racing_admissions();
 	test_total();
 	test_deadline();
 	test_flood();

@@ -149,14 +149,17 @@ static void test_background_checkpoints(void)
 	   size_of(path));
 	/* 12,000 frames more, which would make a 48 MiB WAL without a restart
 	 * (the thread starts it over past 4,000 frames plus what arrives
-	 * meanwhile: about 20 MiB, and 24 MiB is the most a WAL keeps). */
+	 * meanwhile: about 20 MiB, and 24 MiB is the most a WAL keeps).  The
+	 * bound leaves room for a checkpoint thread slowed by a loaded machine
+	 * (26.5 MB seen in CI under load); one that never copies reaches
+	 * about 64 MiB. */
 	for (int i = 0; i < 40; i++) {
 		if (write_pages(s, 30, 10) != 0)
 			break;
 		if (size_of(wal) > wal_max)
 			wal_max = size_of(wal);
 	}
-	ok(wal_max > 0 && wal_max <= (25LL << 20),
+	ok(wal_max > 0 && wal_max <= (40LL << 20),
 	   "under steady writes the WAL starts over (at most %lld bytes)", wal_max);
 	c = store_acquire(s);
 	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "every committed row is there");
