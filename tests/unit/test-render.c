@@ -389,12 +389,13 @@ static void test_reduced(void)
 	/* Quotes and lists nest only so deep; deeper ones keep their content. */
 	{
 		char deep[64] = "";
+		size_t len = 0;
 		char *h;
 		int opened = 0;
 
 		for (int i = 0; i < RENDER_MAX_NEST + 4; i++)
-			strcat(deep, "> ");
-		strcat(deep, "deep");
+			len += (size_t)snprintf(deep + len, sizeof(deep) - len, "> ");
+		snprintf(deep + len, sizeof(deep) - len, "deep");
 		h = md(deep);
 		for (const char *p = h; p && (p = strstr(p, "<blockquote>")); p++)
 			opened++;
