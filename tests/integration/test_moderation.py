@@ -275,11 +275,15 @@ def author_edits():
         is_eq(r.status, 200, "the author deletes within the window")
         ok(not any(x["id"] == c2["id"] for x in walk(d.thread(T).json()["comments"])),
            "the deleted comment is gone")
-        # The window closes at edit_until (the daemon's clock is this
-        # machine's): wait for that moment, not for a guessed duration.
+        # The window closes after edit_until, in whole seconds of the
+        # daemon's clock (this machine's): an edit is refused once time(2)
+        # reads until + 1.  time(2) is the kernel's coarse clock, up to a
+        # tick behind the one time.time() reads, so waiting only until the
+        # fine clock passes until + 1 can meet a daemon still at until (a
+        # CI run saw the late edit accepted).  Wait for until + 2 instead.
         until = datetime.datetime.strptime(c["edit_until"], "%Y-%m-%dT%H:%M:%SZ").replace(
             tzinfo=datetime.timezone.utc).timestamp()
-        while time.time() <= until + 1:
+        while time.time() < until + 2:
             time.sleep(0.05)
         r = d.request("PATCH", path, body={"text": "te laat"}, headers={"X-Edit-Token": tok})
         is_eq((r.status, (r.json() or {}).get("error")), (403, "edit_window_closed"),
