@@ -4,7 +4,8 @@
 usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
                            [--text-only] [--no-bogofilter] [--sweep-cutoffs]
                            [--protocol-starter off|loo] [--learning-curve] [--sites]
-                           [--no-protocols] [--no-dayone]
+                           [--no-protocols] [--no-dayone] [--cutoffs learned|fixed]
+                           [--dump-scores FILE]
                            [--cls-opt=--robs=0.3 ...]
 
 Reads the corpora in place (default: ../shared/corpora next to the repository;
@@ -25,6 +26,12 @@ Systems: ours (commentctl eval-split, in-memory model), bogofilter 1.2.5 with
 default parameters, and bogofilter tuned (-m 0.1,0.45,0.5), each run in its
 own temporary -d directory, fed the same text (author as the From: header
 unless --text-only; ours gets it as "author").
+
+--cutoffs learned (the default, as shipped: learn_cutoffs = on): ours' three-way
+rates use the cut-offs that the split's site learns (lib/cutoffs.h, through
+`commentctl cutoffs`) from out-of-sample scores of its decided comments: here
+the 3-fold CV scores inside the training part.  --cutoffs fixed: the defaults.
+MCC and accuracy do not depend on the cut-offs (their threshold is tuned).
 
 --sweep-cutoffs prints our three-way rates over a grid of cut-offs, first on
 the 3-fold CV scores inside the training parts (choose defaults there), then on
@@ -77,6 +84,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -262,8 +270,13 @@ class Starters:
         self.exe, self.corpora, self.tmp = exe, corpora, tmp
         self.files = {}
         self.mod = load_build_starter()
+        self.lock = threading.Lock()  # the protocols' threads ask at once
 
     def without(self, group):
+        with self.lock:
+            return self._without(group)
+
+    def _without(self, group):
         if group not in self.files:
             src = self.mod.load_sources(self.corpora, exclude=(group,))
             nspam, nham, rows = self.mod.build(self.exe, src)
@@ -280,6 +293,7 @@ class Ours:
         self.exe = exe
         self.opts = opts
         self.starters = starters  # None: the protocols run with the starter off
+        self.learned_cutoffs = True  # as shipped: learn_cutoffs = on
         self.ham_cut, self.spam_cut = self.cutoffs()
 
     def cutoffs(self):
@@ -291,6 +305,20 @@ class Ours:
             out = subprocess.run([self.exe, "eval", "--folds", "2", p] + self.opts,
                                  capture_output=True, text=True, check=True).stdout
         m = re.search(r"ham < ([0-9.]+), spam >= ([0-9.]+)", out)
+        return float(m.group(1)), float(m.group(2))
+
+    def learn_cutoffs(self, labels, scores, tmp):
+        """The cut-offs a site learns (lib/cutoffs.h, commentctl cutoffs) from
+        out-of-sample scores of its decided comments: here the 3-fold CV
+        scores of the training part (the daemon uses the score each comment
+        got when it was submitted, before it was learned)."""
+        p = os.path.join(tmp, "decided.txt")
+        with open(p, "w") as f:
+            for y, x in zip(labels, scores):
+                f.write("%.17g %s\n" % (x, "spam" if y else "ham"))
+        out = subprocess.run([self.exe, "cutoffs", p], capture_output=True, text=True,
+                             check=True).stdout
+        m = re.match(r"ham_cutoff ([0-9.e-]+) spam_cutoff ([0-9.e-]+)", out)
         return float(m.group(1)), float(m.group(2))
 
     def scores(self, train, test, tmp, text_only, group=None, starter=None):
@@ -349,11 +377,14 @@ def evaluate(system, train, test, text_only, inner_seed, group):
             il += [it["label"] == "spam" for it in folds[k]]
             isc += system.scores(tr, folds[k], tmp, text_only, group)
         t = best_threshold(il, isc)
+        ham_cut, spam_cut = system.ham_cut, system.spam_cut
+        if getattr(system, "learned_cutoffs", False):
+            ham_cut, spam_cut = system.learn_cutoffs(il, isc, tmp)
     mcc, acc = mcc_acc(labels, scores, t)
-    rej, pub, q = three_way(labels, scores, system.ham_cut, system.spam_cut)
+    rej, pub, q = three_way(labels, scores, ham_cut, spam_cut)
     return {"acc": acc, "mcc": mcc, "auc": auc(labels, scores), "rej": rej, "pub": pub,
-            "queued": q, "thr": t, "_labels": labels, "_scores": scores, "_ilabels": il,
-            "_iscores": isc}
+            "queued": q, "thr": t, "ham_cut": ham_cut, "spam_cut": spam_cut,
+            "_labels": labels, "_scores": scores, "_ilabels": il, "_iscores": isc}
 
 
 def mean(dicts):
@@ -620,6 +651,22 @@ def sweep(table, name, inner=False):
             print("    ham<%.2f  " % h + "  ".join("s>=%g: %s" % (s, c) for s, c in zip(spams, cells)))
 
 
+def dump_scores(path, table, ours):
+    """ours' scores per split (protocol, group, test and inner-fold labels and
+    scores): cut-off rules can then be compared offline."""
+    rows = []
+    for (name, proto), groups in table.items():
+        if name != ours.name:
+            continue
+        for group, runs in groups.items():
+            for r in runs:
+                rows.append({"proto": proto, "group": group, "labels": r["_labels"],
+                             "scores": r["_scores"], "ilabels": r["_ilabels"],
+                             "iscores": r["_iscores"]})
+    with open(path, "w") as f:
+        json.dump({"ham_cut": ours.ham_cut, "spam_cut": ours.spam_cut, "splits": rows}, f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--commentctl", default=os.path.join(REPO, "build", "ctl", "commentctl"))
@@ -640,6 +687,11 @@ def main():
     ap.add_argument("--no-protocols", action="store_true",
                     help="only day one (and --learning-curve, --sites)")
     ap.add_argument("--no-dayone", action="store_true", help="skip day one")
+    ap.add_argument("--cutoffs", choices=("learned", "fixed"), default="learned",
+                    help="three-way rates at the cut-offs each split's site learns from its "
+                    "training part (learn_cutoffs = on, the default) or at the fixed defaults")
+    ap.add_argument("--dump-scores", metavar="FILE",
+                    help="write ours' test and inner-fold scores per split as JSON")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as stdir:
         run(args, stdir)
@@ -660,6 +712,7 @@ def run(args, stdir):
     starters = Starters(args.commentctl, args.corpora, stdir)
     ours = Ours(args.commentctl, args.cls_opt,
                 starters if args.protocol_starter == "loo" else None)
+    ours.learned_cutoffs = args.cutoffs == "learned"
     systems = [ours]
     if not args.no_bogofilter:
         systems += [Bogofilter("bogofilter default", []),
@@ -689,15 +742,21 @@ def run(args, stdir):
     for (s, p), r in zip(jobs, results):
         table.setdefault((s.name, p[0]), {}).setdefault(p[1], []).append(r)
 
-    print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s" %
-          ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr"))
+    if args.dump_scores:
+        dump_scores(args.dump_scores, table, ours)
+    print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s %13s" %
+          ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr",
+           "cut-offs"))
     for proto in ("YT", "LOVO", "SMS"):
         for s in systems:
             groups = table[(s.name, proto)]
             m = mean([mean(v) for v in groups.values()])  # seeds, then groups
-            print("%-34s %-5s %7.2f %6.3f %6.3f %9.2f %9.2f %7.2f %6.3f" %
+            print("%-34s %-5s %7.2f %6.3f %6.3f %9.2f %9.2f %7.2f %6.3f %6.3f/%6.4f" %
                   (s.name, proto, 100 * m["acc"], m["mcc"], m["auc"], 100 * m["rej"],
-                   100 * m["pub"], 100 * m["queued"], m["thr"]))
+                   100 * m["pub"], 100 * m["queued"], m["thr"], m["ham_cut"], m["spam_cut"]))
+    if ours.learned_cutoffs:
+        print("(%s: three-way rates at the cut-offs each split's site learned from the 3-fold "
+              "CV scores of its training part; cut-offs column: their mean)" % ours.name)
     print("\nper video (YT, %s):" % ours.name)
     for name, _ in videos:
         m = mean(table[(ours.name, "YT")][name])

@@ -10,6 +10,7 @@
 #include "ctl.h"
 
 #include "classify.h"
+#include "cutoffs.h"
 #include "starter.h"
 #include "store.h"
 #include "text.h"
@@ -1061,6 +1062,95 @@ int cmd_tokens(int argc, char **argv)
 	}
 	if (f && f != stdin)
 		fclose(f);
+	ctl_env_close(&e);
+	return ctl_exit(r);
+}
+
+/* ---- cutoffs ------------------------------------------------------------------ */
+
+static const char cutoffs_usage[] =
+    "usage: commentctl cutoffs [--ham-cutoff X] [--spam-cutoff Y] [FILE]\n"
+    "Reads lines \"SCORE spam|ham\" (out-of-sample scores of decided comments)\n"
+    "from FILE (default stdin) and prints the cut-offs a site with those\n"
+    "decisions learns (lib/cutoffs.h) between the given bounds:\n"
+    "  ham_cutoff H spam_cutoff S learned yes|no nspam N nham M\n";
+
+/* Reads the samples of f into *v.  CTL_OK or CTL_FAIL (message printed). */
+static int read_samples(FILE *f, const char *path, struct cutoffs_sample **v, size_t *n)
+{
+	size_t cap = 0, lineno = 0, vcap = 0;
+	char *line = NULL, label[8];
+	int status = CTL_FAIL;
+	long len;
+
+	while ((len = ctl_read_line(f, &line, &cap, MAX_LINE)) != -1) {
+		double score;
+		int used = 0;
+
+		lineno++;
+		if (len == 0)
+			continue;
+		if (len < 0 || sscanf(line, "%lf %7s%n", &score, label, &used) != 2 ||
+		    line[used] != '\0' || !(score >= 0 && score <= 1) ||
+		    (strcmp(label, "spam") != 0 && strcmp(label, "ham") != 0)) {
+			fprintf(stderr, "commentctl: %s:%zu: not \"SCORE spam|ham\"\n", path,
+				lineno);
+			goto out;
+		}
+		if (*n == vcap) {
+			struct cutoffs_sample *g;
+
+			vcap = vcap ? 2 * vcap : 1024;
+			g = realloc(*v, vcap * sizeof(*g));
+			if (!g)
+				goto out;
+			*v = g;
+		}
+		(*v)[(*n)++] = (struct cutoffs_sample){score, label[0] == 's'};
+	}
+	status = CTL_OK;
+out:
+	free(line);
+	return status;
+}
+
+int cmd_cutoffs(int argc, char **argv)
+{
+	struct classify_settings set;
+	struct ctl_spec spec = {
+	    .usage = cutoffs_usage,
+	    .options = settings_options,
+	    .option = settings_cb,
+	    .ctx = &set,
+	    .max_operands = 1,
+	};
+	struct cutoffs_sample *v = NULL;
+	struct cutoffs_rule rule;
+	struct cutoffs out;
+	struct ctl_env e;
+	FILE *f = NULL;
+	size_t n = 0;
+	int r;
+
+	classify_settings_default(&set);
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r == CTL_OK) {
+		const char *path = e.noperands ? e.operands[0] : "-";
+
+		f = ctl_open_input(path);
+		r = f ? read_samples(f, path, &v, &n) : CTL_FAIL;
+	}
+	if (r == CTL_OK) {
+		cutoffs_rule_default(&rule, set.ham_cutoff, set.spam_cutoff);
+		r = cutoffs_learn(&rule, v, n, &out) == 0 ? CTL_OK : CTL_FAIL;
+	}
+	if (r == CTL_OK)
+		printf("ham_cutoff %.6g spam_cutoff %.6g learned %s nspam %u nham %u\n",
+		       out.ham_cutoff, out.spam_cutoff, out.learned ? "yes" : "no", out.nspam,
+		       out.nham);
+	if (f && f != stdin)
+		fclose(f);
+	free(v);
 	ctl_env_close(&e);
 	return ctl_exit(r);
 }

@@ -106,6 +106,7 @@ int cmd_score(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_eval_split(int argc, char **argv);
 int cmd_tokens(int argc, char **argv);
+int cmd_cutoffs(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);

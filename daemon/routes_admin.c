@@ -352,7 +352,8 @@ static void stats(struct request *req, struct reply *rep)
 	else
 		site_classify_settings(req->snap->cfg, &cs);
 	c = store_acquire(req->server->store);
-	r = moderation_stats(c, req->server->classifier, &cs, scope, &rep->json);
+	r = moderation_stats(c, req->server->classifier, &cs, scope, site ? site->id : NULL,
+			     &rep->json);
 	if (r == 0)
 		r = moderation_series(c, scope, (unsigned)days, (int64_t)time(NULL), &series);
 	store_release(req->server->store, c);

@@ -454,6 +454,7 @@ void classify_settings_default(struct classify_settings *s)
 	    .second_rate = CLASSIFY_DEFAULT_SECOND_RATE,
 	    .second_weight = CLASSIFY_DEFAULT_SECOND_WEIGHT,
 	    .second_epochs = CLASSIFY_DEFAULT_SECOND_EPOCHS,
+	    .learn_cutoffs = true,
 	};
 }
 

@@ -158,6 +158,9 @@ struct classify_settings {
 	double second_weight;	/* its share of the score once it is trained on
 				   min_learned of each class, [0, 1); 0 = off */
 	unsigned second_epochs; /* its training passes, [1, 100] */
+	bool learn_cutoffs;	/* not the classifier's: its callers (submit, stats)
+				   narrow the cut-offs to what the site's own decided
+				   comments support (lib/cutoffs.h); default on */
 };
 
 #define CLASSIFY_DEFAULT_HAM_CUTOFF	0.65

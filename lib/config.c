@@ -94,6 +94,8 @@ static const struct setting settings[] = {
     {"discard_cutoff", SETTING_DOUBLE, FIELD(discard_cutoff), "0.9999", 0, 0, NULL, 0.0, 1.01,
      SCOPE_SITE},
     {"min_learned", SETTING_UINT, FIELD(min_learned), "50", 0, 1000000, NULL, 0, 0, SCOPE_SITE},
+    {"learn_cutoffs", SETTING_CHOICE, FIELD(learn_cutoffs), "on", 0, 0, off_on_names, 0, 0,
+     SCOPE_SITE},
     {"starter_model", SETTING_CHOICE, FIELD(starter_model), "on", 0, 0, off_on_names, 0, 0,
      SCOPE_GLOBAL},
     {"spam_retention_days", SETTING_UINT, FIELD(spam_retention_days), "15", 1, 3650, NULL, 0, 0,

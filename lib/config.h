@@ -80,6 +80,7 @@ struct config {
 	double spam_cutoff;	  /* at or above: spam */
 	double discard_cutoff;	  /* at or above: discarded */
 	unsigned min_learned;	  /* cold start: messages of each class first */
+	int learn_cutoffs;	  /* 1: cut-offs learned per site (lib/cutoffs.h), 0: off */
 	int starter_model;	  /* 1: the shipped starter model is on, 0: off */
 	unsigned spam_retention_days;
 	unsigned ip_retention_days;

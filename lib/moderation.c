@@ -2,6 +2,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "cutoffs.h"
 #include "explain.h"
 #include "log.h"
 #include "net.h"
@@ -587,8 +588,38 @@ static const char *stats_model(const struct classify_starter_info *st, uint64_t 
 	return nspam + nham == 0 ? "starter" : "starter+site";
 }
 
+/* The cut-offs that decide for site (NULL: a scope of several sites, each
+ * with its own: the configured ones are reported) and whether they were
+ * learned (lib/cutoffs.h), as members of cls.  0 or negative. */
+static int stats_cutoffs(struct store_conn *c, const struct classify_settings *cs, const char *site,
+			 json_t *cls)
+{
+	struct cutoffs co = {cs->ham_cutoff, cs->spam_cutoff, false, 0, 0};
+	struct cutoffs_rule rule;
+	const char *how = cs->learn_cutoffs ? "configured" : "off";
+	int r = 0, e = 0;
+
+	if (site && cs->learn_cutoffs) {
+		cutoffs_rule_default(&rule, cs->ham_cutoff, cs->spam_cutoff);
+		r = cutoffs_for_site(c, site, &rule, &co);
+		if (r < 0)
+			return r;
+		how = co.learned ? "learned" : "configured";
+	}
+	e |= json_object_set_new(cls, "ham_cutoff", json_real(co.ham_cutoff));
+	e |= json_object_set_new(cls, "spam_cutoff", json_real(co.spam_cutoff));
+	e |= json_object_set_new(cls, "configured_ham_cutoff", json_real(cs->ham_cutoff));
+	e |= json_object_set_new(cls, "configured_spam_cutoff", json_real(cs->spam_cutoff));
+	e |= json_object_set_new(cls, "cutoffs", json_string(how));
+	e |= json_object_set_new(
+	    cls, "cutoffs_decided",
+	    json_pack("{s:i, s:i}", "spam", (int)co.nspam, "ham", (int)co.nham));
+	return e ? -ENOMEM : 0;
+}
+
 int moderation_stats(struct store_conn *c, struct classifier *cl,
-		     const struct classify_settings *cs, const char *scope, json_t **out)
+		     const struct classify_settings *cs, const char *scope,
+		     const char *cutoffs_site, json_t **out)
 {
 	struct classify_starter_info starter;
 	json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "published", 0, "pending", 0, "spam", 0,
@@ -624,7 +655,14 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	    stats_model(&starter, l.learned_spam, l.learned_ham), "starter_model", starter.on,
 	    "starter_tokens", (json_int_t)starter.tokens, "decisions_30d", t.decisions,
 	    "reversals_30d", t.reversals);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	r = stats_cutoffs(c, cs, cutoffs_site, json_object_get(*out, "classifier"));
+	if (r < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 /* ?3: the scope. */

@@ -82,9 +82,14 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 
 /* The scope's figures: {"comments": {"published": n, ...}, "discarded": n,
  * "classifier": {...}, "reversals_30d": n, "decisions_30d": n}; cs are the
- * cut-offs to report. */
+ * configured cut-offs, and site (NULL: the scope spans several sites) the
+ * one whose effective cut-offs to report: "ham_cutoff" and "spam_cutoff"
+ * are those that decide, "cutoffs" says whether they were "learned" from
+ * the site's decisions (lib/cutoffs.h), are the "configured" ones (too few
+ * decided, or several sites) or learn_cutoffs is "off". */
 int moderation_stats(struct store_conn *c, struct classifier *cl,
-		     const struct classify_settings *cs, const char *scope, json_t **out);
+		     const struct classify_settings *cs, const char *scope, const char *site,
+		     json_t **out);
 
 #define MODERATION_DAYS_MAX 365 /* days in a stats series */
 

@@ -27,6 +27,7 @@ void site_classify_settings(const struct config *cfg, struct classify_settings *
 	out->discard_cutoff = cfg->discard_cutoff;
 	out->min_learned = cfg->min_learned;
 	out->starter = cfg->starter_model != 0;
+	out->learn_cutoffs = cfg->learn_cutoffs != 0;
 }
 
 /* Site i of cfg, resolved.  0, 1 with err, negative. */

@@ -1,6 +1,7 @@
 #include "submit.h"
 
 #include "admin.h"
+#include "cutoffs.h"
 #include "explain.h"
 #include "log.h"
 #include "moderation.h"
@@ -187,6 +188,11 @@ static int reason_params(const struct submit_decision *d, const struct submit_re
 		e |= json_object_set_new(item, "score", json_real(r->score));
 		e |= json_object_set_new(item, "verdict",
 					 json_string(classify_verdict_name(d->facts.verdict)));
+		e |= json_object_set_new(item, "ham_cutoff", json_real(d->facts.ham_cutoff));
+		e |= json_object_set_new(item, "spam_cutoff", json_real(d->facts.spam_cutoff));
+		e |= json_object_set_new(
+		    item, "cutoffs",
+		    json_string(d->facts.cutoffs_learned ? "learned" : "configured"));
 		e |= json_object_set_new(item, "tokens", explain_tokens(d->result.tokens_json));
 		break;
 	case SUBMIT_REASON_LINKS:
@@ -227,6 +233,32 @@ json_t *submit_reasons_json(const struct submit_decision *d)
 	return list;
 }
 
+/* The verdict from the live cut-offs, not the classifier's copies: the
+ * site's configured ones, narrowed to what its own decided comments
+ * support when learn_cutoffs is on (lib/cutoffs.h).  0 or negative. */
+static int site_verdict(struct store_conn *c, const struct submit_site *site, double score,
+			struct submit_facts *f)
+{
+	struct classify_settings live = *site->classify;
+	struct cutoffs_rule rule;
+	struct cutoffs co = {live.ham_cutoff, live.spam_cutoff, false, 0, 0};
+	int r = 0;
+
+	if (live.learn_cutoffs) {
+		cutoffs_rule_default(&rule, live.ham_cutoff, live.spam_cutoff);
+		r = cutoffs_for_site(c, site->id, &rule, &co);
+		if (r < 0)
+			return r;
+	}
+	live.ham_cutoff = co.ham_cutoff;
+	live.spam_cutoff = co.spam_cutoff;
+	f->ham_cutoff = co.ham_cutoff;
+	f->spam_cutoff = co.spam_cutoff;
+	f->cutoffs_learned = co.learned;
+	f->verdict = classify_verdict_for(&live, score, false, false);
+	return 0;
+}
+
 /* Scores the content; fills the classifier's facts.  0 or negative. */
 static int classify(struct store_conn *c, const struct submit_site *site,
 		    const struct submit_content *content, const struct submit_request *rq,
@@ -257,10 +289,11 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 		r = classifier_learned(site->classifier, c, site->id, &learned);
 	if (r < 0)
 		return r;
-	/* The verdict from the live cut-offs, not the classifier's copies. */
+	r = site_verdict(c, site, d->result.score, &d->facts);
+	if (r < 0)
+		return r;
 	d->facts.classified = true;
 	d->facts.score = d->result.score;
-	d->facts.verdict = classify_verdict_for(site->classify, d->result.score, false, false);
 	d->facts.cold_start = learned.learned_spam < site->classify->min_learned ||
 			      learned.learned_ham < site->classify->min_learned;
 	d->facts.starter =

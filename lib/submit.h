@@ -146,9 +146,12 @@ struct submit_facts {
 	bool classified;	       /* the classifier ran */
 	enum classify_verdict verdict; /* its verdict under the live cut-offs */
 	double score;
-	bool cold_start; /* fewer than min_learned of a class learned */
-	bool starter;	 /* the starter model's evidence went into the score
-			    (classify_result.model starter or both) */
+	double ham_cutoff, spam_cutoff; /* the live cut-offs the verdict used */
+	bool cutoffs_learned;		/* narrowed to the site's own decisions
+					   (learn_cutoffs, lib/cutoffs.h) */
+	bool cold_start;		/* fewer than min_learned of a class learned */
+	bool starter;			/* the starter model's evidence went into the score
+					   (classify_result.model starter or both) */
 	bool honeypot_filled;
 	bool allowlisted;
 	const char *blocked; /* "word", "domain", "network" or NULL */

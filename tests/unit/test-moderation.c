@@ -888,7 +888,7 @@ static void test_stats(void)
 	       "each leaves a decoy record");
 	ok(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1], "each takes a new id");
 	classify_settings_default(&cs);
-	is_int(moderation_stats(conn, cl, &cs, NULL, &out), 0, "moderation_stats");
+	is_int(moderation_stats(conn, cl, &cs, NULL, NULL, &out), 0, "moderation_stats");
 	c = json_object_get(out, "comments");
 	k = json_object_get(out, "classifier");
 	is_int(json_object_size(out), 5,
@@ -933,7 +933,7 @@ static void test_stats(void)
 	exec("UPDATE audit SET at = ?1 WHERE id = (SELECT max(id) FROM audit WHERE reversal = 1)",
 	     now - 31 * DAY, 0);
 	cs.min_learned = 1;
-	moderation_stats(conn, cl, &cs, NULL, &out);
+	moderation_stats(conn, cl, &cs, NULL, NULL, &out);
 	is_int(json_integer_value(json_object_get(out, "decisions_30d")), decisions - 1,
 	       "a decision 31 days old is not counted");
 	is_int(json_integer_value(json_object_get(out, "reversals_30d")), reversals - 1,
@@ -1590,15 +1590,26 @@ static void test_scope(void)
 		comment_discard(conn, "notes", time(NULL), h, NULL, 0, &did, &err);
 	}
 	classify_settings_default(&cs);
-	moderation_stats(conn, cl, &cs, blog, &out);
+	moderation_stats(conn, cl, &cs, blog, "blog", &out);
 	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "published")),
 	       2, "blog's stats count blog's two published");
 	is_int(json_integer_value(json_object_get(out, "discarded")), 0,
 	       "and none of notes' discards");
 	is_int(json_integer_value(json_object_get(out, "decisions_30d")), 1,
 	       "and blog's one decision");
+	is_str(json_string_value(json_object_get(json_object_get(out, "classifier"), "cutoffs")),
+	       "configured", "blog decided too few to learn its cut-offs");
+	ok(json_real_value(json_object_get(json_object_get(out, "classifier"), "ham_cutoff")) ==
+	       cs.ham_cutoff,
+	   "so the configured ham cut-off is in force");
 	json_decref(out);
-	moderation_stats(conn, cl, &cs, notes, &out);
+	cs.learn_cutoffs = false;
+	moderation_stats(conn, cl, &cs, blog, "blog", &out);
+	is_str(json_string_value(json_object_get(json_object_get(out, "classifier"), "cutoffs")),
+	       "off", "learn_cutoffs = off in the stats");
+	json_decref(out);
+	cs.learn_cutoffs = true;
+	moderation_stats(conn, cl, &cs, notes, "notes", &out);
 	is_int(json_integer_value(json_object_get(json_object_get(out, "comments"), "pending")), 1,
 	       "notes' stats: its one pending");
 	is_int(json_integer_value(json_object_get(out, "discarded")), 1, "and its discard");

@@ -7,6 +7,7 @@
 #include "tap.h"
 
 #include "submit.h"
+#include "cutoffs.h"
 
 #include <string.h>
 #include <time.h>
@@ -1136,6 +1137,62 @@ static void test_cold_start_pipeline(void)
 	classify_settings_default(&cs);
 }
 
+/* learn_cutoffs: a site whose decided comments (their scores when they
+ * arrived) are well separated decides with a wider published and filed
+ * band; off, or another site, the configured cut-offs. */
+static void test_learned_cutoffs(void)
+{
+	struct submit_content c = {"/p", "Tube", "t@example.org", NULL, "great video, thanks"};
+	struct submit_request rq = request();
+	struct submit_site s = site();
+	struct classify_settings live;
+	struct submit_decision d;
+	int bad = store_exec(fx.conn, "INSERT INTO threads (site, path, created) "
+				      "VALUES ('tube', '/v', 0)");
+	char sql[400];
+
+	for (int i = 0; i < 2 * CUTOFFS_MIN_EACH && !bad; i++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO comments (thread_id, depth, created, status, author, text, "
+			 "html, avatar, score) SELECT id, 1, 0, 'pending', 'a', 't', 't', 'x', %g "
+			 "FROM threads WHERE site = 'tube'",
+			 i % 2 ? 0.999 : 0.1);
+		bad |= store_exec(fx.conn, sql);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO classifier_learned (msg_key, label, tokens, learned, site) "
+			 "VALUES ('comment:%lld', '%s', x'', 1, 'tube')",
+			 (long long)store_last_id(fx.conn), i % 2 ? "spam" : "ham");
+		bad |= store_exec(fx.conn, sql);
+	}
+	ok(!bad, "tube's decided comments stored");
+	rq.origin = SUBMIT_AKISMET;
+	s.id = "tube";
+	is_int(submit_decide(fx.conn, &s, &c, NULL, &rq, &d), 0, "tube: decide");
+	ok(d.facts.classified && d.facts.cutoffs_learned, "tube: learned cut-offs");
+	ok(d.facts.ham_cutoff == 0.80 && d.facts.spam_cutoff == 0.95,
+	   "tube: ham 0.80, spam 0.95 (got %g / %g)", d.facts.ham_cutoff, d.facts.spam_cutoff);
+	live = cs;
+	live.ham_cutoff = 0.80;
+	live.spam_cutoff = 0.95;
+	is_int(d.facts.verdict, classify_verdict_for(&live, d.facts.score, false, false),
+	       "tube: the verdict under the learned cut-offs");
+	submit_decision_clear(&d);
+	s.id = "default";
+	submit_decide(fx.conn, &s, &c, NULL, &rq, &d);
+	ok(!d.facts.cutoffs_learned && d.facts.ham_cutoff == cs.ham_cutoff,
+	   "another site: its configured cut-offs");
+	submit_decision_clear(&d);
+	live = cs;
+	live.learn_cutoffs = false;
+	s.classify = &live;
+	s.id = "tube";
+	submit_decide(fx.conn, &s, &c, NULL, &rq, &d);
+	ok(!d.facts.cutoffs_learned && d.facts.ham_cutoff == cs.ham_cutoff &&
+	       d.facts.spam_cutoff == cs.spam_cutoff,
+	   "learn_cutoffs = off: the configured cut-offs");
+	submit_decision_clear(&d);
+}
+
 int main(void)
 {
 	char e[CONFIG_ERR_MAX];
@@ -1170,6 +1227,7 @@ int main(void)
 	test_import_tombstone();
 	test_import_silent();
 	test_cold_start_pipeline();
+	test_learned_cutoffs();
 	net_origins_free(origins);
 	policy_free(pol);
 	classifier_free(cl);
