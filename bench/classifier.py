@@ -4,7 +4,7 @@
 usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jobs J]
                            [--text-only] [--no-bogofilter] [--sweep-cutoffs]
                            [--protocol-starter off|loo] [--learning-curve] [--sites]
-                           [--no-protocols] [--no-dayone] [--cutoffs learned|fixed]
+                           [--no-protocols] [--no-dayone] [--cutoffs prequential|kfold|fixed]
                            [--dump-scores FILE]
                            [--cls-opt=--robs=0.3 ...]
 
@@ -27,11 +27,16 @@ default parameters, and bogofilter tuned (-m 0.1,0.45,0.5), each run in its
 own temporary -d directory, fed the same text (author as the From: header
 unless --text-only; ours gets it as "author").
 
---cutoffs learned (the default, as shipped: learn_cutoffs = on): ours' three-way
-rates use the cut-offs that the split's site learns (lib/cutoffs.h, through
-`commentctl cutoffs`) from out-of-sample scores of its decided comments: here
-the 3-fold CV scores inside the training part.  --cutoffs fixed: the defaults.
-MCC and accuracy do not depend on the cut-offs (their threshold is tuned).
+--cutoffs prequential (the default, as shipped: learn_cutoffs = on): ours'
+three-way rates use the cut-offs that the split's site learns (lib/cutoffs.h,
+through `commentctl cutoffs`) from out-of-sample scores of its decided
+comments: each training comment's score before it was learned (the training
+part in a shuffled order, the newest 2,000), as the daemon's sample is each
+decided comment's score when it arrived.  --cutoffs kfold: from the 3-fold CV
+scores inside the training part instead (what K-fold at load would give).
+--cutoffs fixed: the defaults.  MCC and accuracy do not depend on the
+cut-offs (their threshold is tuned); neither do the test scores (learning
+does not depend on the order).
 
 --sweep-cutoffs prints our three-way rates over a grid of cut-offs, first on
 the 3-fold CV scores inside the training parts (choose defaults there), then on
@@ -293,7 +298,7 @@ class Ours:
         self.exe = exe
         self.opts = opts
         self.starters = starters  # None: the protocols run with the starter off
-        self.learned_cutoffs = True  # as shipped: learn_cutoffs = on
+        self.learned_cutoffs = "prequential"  # as shipped: learn_cutoffs = on
         self.ham_cut, self.spam_cut = self.cutoffs()
 
     def cutoffs(self):
@@ -321,15 +326,23 @@ class Ours:
         m = re.match(r"ham_cutoff ([0-9.e-]+) spam_cutoff ([0-9.e-]+)", out)
         return float(m.group(1)), float(m.group(2))
 
-    def scores(self, train, test, tmp, text_only, group=None, starter=None):
+    def scores(self, train, test, tmp, text_only, group=None, starter=None, prequential=None):
         """starter: a starter file to use; else the left-out starter of group
-        with --protocol-starter loo, else none."""
+        with --protocol-starter loo, else none.  prequential: a file for each
+        training comment's score before it was learned, the comments taken
+        in a shuffled order (as they would arrive; the splits list them by
+        class); learning does not depend on the order."""
         a, b = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
+        if prequential:
+            train = list(train)
+            random.Random(len(train)).shuffle(train)
         write_jsonl(a, train, text_only)
         write_jsonl(b, test, text_only)
         if starter is None and self.starters and group:
             starter = self.starters.without(group)
         st = ["--starter-file", starter] if starter else ["--starter", "off"]
+        if prequential:
+            st += ["--prequential", prequential]
         out, _, _, _ = run_rss([self.exe, "eval-split", "--train", a, "--test", b] + st +
                                self.opts)
         return [float(x) for x in out.split()]
@@ -366,9 +379,14 @@ class Bogofilter:
 
 def evaluate(system, train, test, text_only, inner_seed, group):
     """One split: returns dict of metrics."""
+    mode = getattr(system, "learned_cutoffs", None)
     with tempfile.TemporaryDirectory() as tmp:
         labels = [it["label"] == "spam" for it in test]
-        scores = system.scores(train, test, tmp, text_only, group)
+        pre = os.path.join(tmp, "prequential.txt") if mode == "prequential" else None
+        if pre:
+            scores = system.scores(train, test, tmp, text_only, group, prequential=pre)
+        else:
+            scores = system.scores(train, test, tmp, text_only, group)
         # threshold by 3-fold CV inside the training part
         folds = stratified_folds(train, 3, inner_seed)
         il, isc = [], []
@@ -378,13 +396,21 @@ def evaluate(system, train, test, text_only, inner_seed, group):
             isc += system.scores(tr, folds[k], tmp, text_only, group)
         t = best_threshold(il, isc)
         ham_cut, spam_cut = system.ham_cut, system.spam_cut
-        if getattr(system, "learned_cutoffs", False):
+        prows = []
+        if mode == "kfold":
             ham_cut, spam_cut = system.learn_cutoffs(il, isc, tmp)
+        elif mode == "prequential":
+            with open(pre) as f:  # the newest CUTOFFS_WINDOW, as the daemon reads
+                prows = [line.split() for line in f]
+                rows = prows[-CUTOFFS_WINDOW:]
+            ham_cut, spam_cut = system.learn_cutoffs([r[1] == "spam" for r in rows],
+                                                     [float(r[0]) for r in rows], tmp)
     mcc, acc = mcc_acc(labels, scores, t)
     rej, pub, q = three_way(labels, scores, ham_cut, spam_cut)
     return {"acc": acc, "mcc": mcc, "auc": auc(labels, scores), "rej": rej, "pub": pub,
             "queued": q, "thr": t, "ham_cut": ham_cut, "spam_cut": spam_cut,
-            "_labels": labels, "_scores": scores, "_ilabels": il, "_iscores": isc}
+            "_labels": labels, "_scores": scores, "_ilabels": il, "_iscores": isc,
+            "_prequential": [(r[1] == "spam", float(r[0])) for r in prows]}
 
 
 def mean(dicts):
@@ -513,6 +539,7 @@ def learning_curve(ours, starters, videos, text_only, seeds):
 
 SUBSCRIBE = re.compile(r"subscri", re.I)
 CHOSEN_STRENGTH = 10  # CLASSIFY_DEFAULT_SHARED_STRENGTH
+CUTOFFS_WINDOW = 2000  # lib/cutoffs.h: the newest decided comments a site learns from
 
 
 def site_scores(ours, train, test, text_only, extra):
@@ -662,7 +689,7 @@ def dump_scores(path, table, ours):
             for r in runs:
                 rows.append({"proto": proto, "group": group, "labels": r["_labels"],
                              "scores": r["_scores"], "ilabels": r["_ilabels"],
-                             "iscores": r["_iscores"]})
+                             "iscores": r["_iscores"], "prequential": r["_prequential"]})
     with open(path, "w") as f:
         json.dump({"ham_cut": ours.ham_cut, "spam_cut": ours.spam_cut, "splits": rows}, f)
 
@@ -687,9 +714,12 @@ def main():
     ap.add_argument("--no-protocols", action="store_true",
                     help="only day one (and --learning-curve, --sites)")
     ap.add_argument("--no-dayone", action="store_true", help="skip day one")
-    ap.add_argument("--cutoffs", choices=("learned", "fixed"), default="learned",
-                    help="three-way rates at the cut-offs each split's site learns from its "
-                    "training part (learn_cutoffs = on, the default) or at the fixed defaults")
+    ap.add_argument("--cutoffs", choices=("prequential", "kfold", "fixed"),
+                    default="prequential",
+                    help="three-way rates at the cut-offs each split's site learns "
+                    "(learn_cutoffs = on) from its prequential scores (each training comment "
+                    "scored before it was learned, as in the daemon; the default) or from the "
+                    "3-fold CV scores of its training part; or at the fixed defaults")
     ap.add_argument("--dump-scores", metavar="FILE",
                     help="write ours' test and inner-fold scores per split as JSON")
     args = ap.parse_args()
@@ -712,7 +742,7 @@ def run(args, stdir):
     starters = Starters(args.commentctl, args.corpora, stdir)
     ours = Ours(args.commentctl, args.cls_opt,
                 starters if args.protocol_starter == "loo" else None)
-    ours.learned_cutoffs = args.cutoffs == "learned"
+    ours.learned_cutoffs = None if args.cutoffs == "fixed" else args.cutoffs
     systems = [ours]
     if not args.no_bogofilter:
         systems += [Bogofilter("bogofilter default", []),
@@ -755,8 +785,9 @@ def run(args, stdir):
                   (s.name, proto, 100 * m["acc"], m["mcc"], m["auc"], 100 * m["rej"],
                    100 * m["pub"], 100 * m["queued"], m["thr"], m["ham_cut"], m["spam_cut"]))
     if ours.learned_cutoffs:
-        print("(%s: three-way rates at the cut-offs each split's site learned from the 3-fold "
-              "CV scores of its training part; cut-offs column: their mean)" % ours.name)
+        print("(%s: three-way rates at the cut-offs each split's site learned from the %s "
+              "scores of its training part; cut-offs column: their mean)" %
+              (ours.name, "3-fold CV" if ours.learned_cutoffs == "kfold" else "prequential"))
     print("\nper video (YT, %s):" % ours.name)
     for name, _ in videos:
         m = mean(table[(ours.name, "YT")][name])

@@ -58,6 +58,7 @@ enum {
 	OPT_TEST,
 	OPT_REPEAT,
 	OPT_PARTS,
+	OPT_PREQUENTIAL,
 };
 
 static const struct option settings_options[] = {
@@ -744,6 +745,8 @@ struct eval_args {
 	double threshold;
 	bool parts;
 	const char *train, *test;
+	const char *prequential; /* eval-split: each training item's score before it
+				    was learned goes here ("SCORE spam|ham") */
 };
 
 static const struct option eval_options[] = {
@@ -754,6 +757,7 @@ static const struct option eval_options[] = {
     {"test", required_argument, NULL, OPT_TEST},
     {"repeat", required_argument, NULL, OPT_REPEAT},
     {"parts", no_argument, NULL, OPT_PARTS},
+    {"prequential", required_argument, NULL, OPT_PREQUENTIAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -776,6 +780,8 @@ static int eval_option(void *ctx, int opt, const char *arg)
 		bad = parse_unsigned(arg, 100000, &a->repeat) < 0 || a->repeat == 0;
 	else if (opt == OPT_PARTS)
 		a->parts = true;
+	else if (opt == OPT_PREQUENTIAL)
+		a->prequential = arg;
 	else
 		return settings_cb(&a->set, opt, arg);
 	if (bad) {
@@ -901,24 +907,60 @@ out:
 /* ---- eval-split (hidden; for bench/classifier.py) --------------------------- */
 
 static const char eval_split_usage[] =
-    "usage: commentctl eval-split --train FILE --test FILE [--repeat N] [OPTIONS]\n"
+    "usage: commentctl eval-split --train FILE --test FILE [--repeat N]\n"
+    "                             [--prequential OUT] [OPTIONS]\n"
     "Learns FILE --train in memory, scores --test and prints one score a line\n"
-    "(and the learning and scoring rates on stderr).\n" SETTINGS_HELP;
+    "(and the learning and scoring rates on stderr).  --prequential: scores\n"
+    "each training item before it is learned, in the file's order, as a\n"
+    "site's comments are scored when they arrive, and writes \"SCORE spam|ham\"\n"
+    "lines to OUT (what `commentctl cutoffs` reads).\n" SETTINGS_HELP;
 
-/* Scores every test item repeat times; prints the scores and the rates. */
-static int split_run(struct classifier *cls, const struct items *tr, struct items *te,
-		     unsigned long repeat, bool parts)
+/* Learns the training items in order; with out, scores each first and
+ * writes "SCORE spam|ham" to out.  CTL_OK or CTL_FAIL. */
+static int learn_split(struct classifier *cls, const struct items *tr, FILE *out)
 {
-	double t0, t1, t2, c1, c2;
+	for (size_t i = 0; i < tr->n; i++) {
+		double score;
 
-	t0 = now_seconds();
-	for (size_t i = 0; i < tr->n; i++)
+		if (out) {
+			if (classifier_score_only(cls, NULL, &tr->v[i].in, &score) != 0)
+				return CTL_FAIL;
+			fprintf(out, "%.17g %s\n", score,
+				tr->v[i].label == CLASSIFY_LABEL_SPAM ? "spam" : "ham");
+		}
 		if (classifier_learn(cls, NULL, NULL, &tr->v[i].in,
 				     (enum classify_label)tr->v[i].label) != 0)
 			return CTL_FAIL;
+	}
+	return CTL_OK;
+}
+
+/* Scores every test item repeat times; prints the scores and the rates. */
+static int split_run(struct classifier *cls, const struct items *tr, struct items *te,
+		     const struct eval_args *a)
+{
+	unsigned long repeat = a->repeat;
+	bool parts = a->parts;
+	double t0, t1, t2, c1, c2;
+	FILE *pre = NULL;
+	int r;
+
+	if (a->prequential) {
+		pre = fopen(a->prequential, "w");
+		if (!pre) {
+			fprintf(stderr, "commentctl: %s: cannot write\n", a->prequential);
+			return CTL_FAIL;
+		}
+	}
+	t0 = now_seconds();
+	r = learn_split(cls, tr, pre);
+	if (pre && fclose(pre) != 0)
+		r = CTL_FAIL;
+	if (r != CTL_OK)
+		return r;
 	t1 = now_seconds();
 	c1 = cpu_seconds();
-	for (unsigned long r = 0; r < repeat; r++)
+	for (unsigned long k = 0; k < repeat; k++)
 		for (size_t i = 0; i < te->n; i++)
 			if (classifier_score_only(cls, NULL, &te->v[i].in, &te->v[i].score) != 0)
 				return CTL_FAIL;
@@ -971,7 +1013,7 @@ int cmd_eval_split(int argc, char **argv)
 	if (r == CTL_OK)
 		r = new_classifier(&a.set, &cls);
 	if (r == CTL_OK)
-		r = split_run(cls, &tr, &te, a.repeat, a.parts);
+		r = split_run(cls, &tr, &te, &a);
 	items_free(&tr);
 	items_free(&te);
 	classifier_free(cls);
