@@ -1147,6 +1147,7 @@ static void test_learned_cutoffs(void)
 	struct submit_site s = site();
 	struct classify_settings live;
 	struct submit_decision d;
+	double score;
 	int bad = store_exec(fx.conn, "INSERT INTO threads (site, path, created) "
 				      "VALUES ('tube', '/v', 0)");
 	char sql[400];
@@ -1190,6 +1191,26 @@ static void test_learned_cutoffs(void)
 	ok(!d.facts.cutoffs_learned && d.facts.ham_cutoff == cs.ham_cutoff &&
 	       d.facts.spam_cutoff == cs.spam_cutoff,
 	   "learn_cutoffs = off: the configured cut-offs");
+	score = d.facts.score;
+	submit_decision_clear(&d);
+
+	/* Configured cut-offs just around the comment's score hold it; the
+	 * learned ones (tube's sample widens both bands) decide it. */
+	if (score < 0.79) {
+		live.ham_cutoff = score > 0.004 ? score - 0.004 : 0;
+		live.spam_cutoff = 0.99;
+	} else {
+		live.ham_cutoff = 0.65;
+		live.spam_cutoff = score + 0.004 < 1 ? score + 0.004 : 1;
+	}
+	submit_decide(fx.conn, &s, &c, NULL, &rq, &d);
+	is_int(d.facts.verdict, CLASSIFY_UNSURE, "configured around the score: held");
+	submit_decision_clear(&d);
+	live.learn_cutoffs = true;
+	submit_decide(fx.conn, &s, &c, NULL, &rq, &d);
+	ok(d.facts.cutoffs_learned, "learned around the score");
+	is_int(d.facts.verdict, score < 0.79 ? CLASSIFY_HAM : CLASSIFY_SPAM,
+	       "the learned cut-offs decide it (score %g)", score);
 	submit_decision_clear(&d);
 }
 
