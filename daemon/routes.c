@@ -24,8 +24,10 @@
  * back there, to the new comment in its conversation or to the "awaiting
  * moderation" notice.  From a blog's form: a published comment at
  * #comment-<id> of its redirect field when that is on one of the site's
- * origins, else of the thread's page; a held one to commentd's page with
- * the notice (the blog's page cannot show it), with a way back. */
+ * origins, else of the thread's page; a held one, or one that asked for
+ * reply notifications, to commentd's page with the notice (the blog's page
+ * cannot show it: awaiting moderation, check your e-mail), with a way
+ * back. */
 static char *form_location(struct request *req, const char *site_id, const struct wire_comment *w,
 			   json_int_t id, bool published)
 {
@@ -34,14 +36,17 @@ static char *form_location(struct request *req, const char *site_id, const struc
 	bool allowed = w->redirect && net_redirect_allowed(site->origins, w->redirect);
 	enum lang lang = lang_pick(w->lang, request_header(req, "Accept-Language"),
 				   lang_of_site(site->cfg->language));
+	/* What the post asked, not what came of it: a discarded post that
+	 * asked for notifications gets no mail, and must read as a held one. */
+	bool mail = w->notify && w->in.email && *w->in.email && *site->cfg->smtp_url;
 	char *loc = NULL;
 	int n;
 
 	if (w->page)
 		return threadpage_location(w->in.thread, site_id, lang, w->framed, id, published,
-					   NULL);
-	if (!published)
-		return threadpage_location(w->in.thread, site_id, lang, false, id, false,
+					   mail, NULL);
+	if (!published || mail)
+		return threadpage_location(w->in.thread, site_id, lang, false, id, published, mail,
 					   allowed ? w->redirect : NULL);
 	if (allowed)
 		n = asprintf(&loc, "%.*s#comment-%lld", (int)strcspn(w->redirect, "#"), w->redirect,
@@ -346,6 +351,7 @@ static void get_comments_page(struct request *req, struct reply *rep,
 	    .reply_to = pq->reply,
 	    .focus = pq->focus,
 	    .held = pq->held,
+	    .mail = pq->mail,
 	    .likes = site->cfg->likes,
 	    .notify = *site->cfg->smtp_url != 0,
 	    .framed = pq->framed,
@@ -383,7 +389,7 @@ static void get_comments(struct request *req, struct reply *rep)
 	if (r == 0)
 		r = wire_page_query(request_arg(req, "format"), request_arg(req, "frame"),
 				    request_arg(req, "reply"), request_arg(req, "comment"),
-				    request_arg(req, "held"), &pq, &err);
+				    request_arg(req, "held"), request_arg(req, "mail"), &pq, &err);
 	if (r == 0 && pq.html) {
 		get_comments_page(req, rep, &site, &q, &pq);
 		return;

@@ -15,6 +15,7 @@ struct strings {
 	const char *name, *email, *email_note, *website, *text, *text_note, *hp, *submit;
 	const char *held, *deleted, *more, *all, *back, *in_reply_to, *likes, *feed;
 	const char *notice, *notice_link, *author_badge, *notify;
+	const char *check_mail; /* after a post that asked for reply notifications */
 	const char *months[12];
 };
 
@@ -48,6 +49,7 @@ static const struct strings nl = {
     "Bekijk hoe je reactie-gegevens worden verwerkt.",
     "Auteur",
     "Mail me als iemand hierop antwoordt (eerst bevestigen per mail)",
+    "Kijk in je mail om de berichten te bevestigen.",
     {"jan.", "feb.", "mrt.", "apr.", "mei", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.", "dec."},
 };
 
@@ -81,6 +83,7 @@ static const struct strings en = {
     "Learn how your comment data is processed.",
     "Author",
     "E-mail me replies to this (confirm by e-mail first)",
+    "Check your e-mail to confirm the notifications.",
     {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 };
 
@@ -114,6 +117,7 @@ static const struct strings de = {
     "Erfahre, wie deine Kommentardaten verarbeitet werden.",
     "Autor",
     "Antworten hierauf per E-Mail (erst per E-Mail bestätigen)",
+    "Sieh in deine E-Mail, um die Benachrichtigungen zu bestätigen.",
     {"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.",
      "Dez."},
 };
@@ -496,10 +500,13 @@ static void section(struct ctx *x)
 	struct markup *m = &x->m;
 
 	markup_raw(m, "<section class=\"cd-root cd-wrap\" aria-labelledby=\"cd-count\">\n");
-	if (x->p->held) {
-		markup_raw(
-		    m, "<p class=\"cd-status cd-held-notice\" id=\"cd-notice\" role=\"status\">");
-		markup_raw(m, x->s->held);
+	if (x->p->held || x->p->mail) {
+		markup_raw(m, x->p->held ? "<p class=\"cd-status cd-held-notice\""
+					 : "<p class=\"cd-status\"");
+		markup_raw(m, " id=\"cd-notice\" role=\"status\">");
+		markup_raw(m, x->p->held ? x->s->held : "");
+		markup_raw(m, x->p->held && x->p->mail ? " " : "");
+		markup_raw(m, x->p->mail ? x->s->check_mail : "");
 		markup_raw(m, "</p>\n");
 	}
 	count_heading(x);
@@ -548,7 +555,7 @@ int threadpage_html(const struct threadpage *p, char **out)
 }
 
 char *threadpage_location(const char *thread, const char *site, enum lang lang, bool framed,
-			  int64_t id, bool published, const char *back)
+			  int64_t id, bool published, bool mail, const char *back)
 {
 	struct markup m;
 	char *loc;
@@ -569,6 +576,8 @@ char *threadpage_location(const char *thread, const char *site, enum lang lang, 
 		markup_raw(&m, "&back=");
 		markup_query_value(&m, back);
 	}
+	if (mail)
+		markup_raw(&m, "&mail=1");
 	if (published) {
 		markup_raw(&m, "&comment=");
 		markup_int(&m, id);

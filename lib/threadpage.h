@@ -44,6 +44,7 @@ struct threadpage {
 	int64_t reply_to;     /* the comment the form answers, or 0 */
 	int64_t focus;	      /* answer is this comment's conversation, or 0 */
 	bool held;	      /* show the "awaiting moderation" notice */
+	bool mail;	      /* show "check your e-mail" (a post asked for notifications) */
 	bool likes;	      /* show like counts */
 	bool notify;	      /* the form offers reply notifications (the server sends mail) */
 	bool framed;	      /* inside an iframe */
@@ -55,10 +56,12 @@ int threadpage_html(const struct threadpage *p, char **out);
 
 /* Where a form post with format=html returns to (relative to
  * /api/v1/comments): the conversation of comment id at #comment-<id> when
- * published, else site's thread's page with the held notice; site (may be
- * NULL), lang and framed carry over, back (an address on the blog, checked
- * by the caller, or NULL) too.  A new string, or NULL on OOM. */
+ * published, else site's thread's page with the held notice; mail adds the
+ * "check your e-mail" notice (the post asked for reply notifications);
+ * site (may be NULL), lang and framed carry over, back (an address on the
+ * blog, checked by the caller, or NULL) too.  A new string, or NULL on
+ * OOM. */
 char *threadpage_location(const char *thread, const char *site, enum lang lang, bool framed,
-			  int64_t id, bool published, const char *back);
+			  int64_t id, bool published, bool mail, const char *back);
 
 #endif

@@ -445,7 +445,8 @@ static int page_id(const char *v, const char *name, int64_t *out, struct comment
 }
 
 int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
-		    const char *held, struct wire_page_query *out, struct comment_error *err)
+		    const char *held, const char *mail, struct wire_page_query *out,
+		    struct comment_error *err)
 {
 	int r;
 
@@ -459,6 +460,7 @@ int wire_page_query(const char *format, const char *frame, const char *reply, co
 	}
 	out->framed = frame && strcmp(frame, "1") == 0;
 	out->held = held && strcmp(held, "1") == 0;
+	out->mail = mail && strcmp(mail, "1") == 0;
 	r = page_id(reply, "reply", &out->reply, err);
 	if (r == 0)
 		r = page_id(comment, "comment", &out->focus, err);

@@ -106,7 +106,8 @@ int wire_feed_query(const char *thread, struct comment_error *err);
  * format (absent or "json": JSON; "html": the page; "fragment": its section
  * for a server-side include), frame ("1": inside an iframe), reply and
  * comment (comment ids: the form answers reply; the page shows comment's
- * conversation), held ("1": the awaiting-moderation notice).  Raw values,
+ * conversation), held ("1": the awaiting-moderation notice), mail ("1":
+ * the check-your-e-mail notice after a post that asked for notifications).  Raw values,
  * NULL when absent.  0 or COMMENT_INVALID with err (400 invalid_format,
  * invalid_id). */
 struct wire_page_query {
@@ -114,10 +115,12 @@ struct wire_page_query {
 	bool fragment;
 	bool framed;
 	bool held;
+	bool mail;
 	int64_t reply;
 	int64_t focus;
 };
 int wire_page_query(const char *format, const char *frame, const char *reply, const char *comment,
-		    const char *held, struct wire_page_query *out, struct comment_error *err);
+		    const char *held, const char *mail, struct wire_page_query *out,
+		    struct comment_error *err);
 
 #endif

@@ -87,13 +87,14 @@ static void check_feed_and_lang(const struct form *f)
 	fuzz_assert(l == LANG_EN || l == LANG_NL || l == LANG_DE);
 }
 
-/* The thread-as-HTML arguments (format, frame, reply, comment, held). */
+/* The thread-as-HTML arguments (format, frame, reply, comment, held, mail). */
 static void check_page(const struct form *f)
 {
 	struct comment_error err = {0};
 	struct wire_page_query q;
 	int r = wire_page_query(form_get(f, "format"), form_get(f, "frame"), form_get(f, "reply"),
-				form_get(f, "comment"), form_get(f, "held"), &q, &err);
+				form_get(f, "comment"), form_get(f, "held"), form_get(f, "mail"),
+				&q, &err);
 
 	if (r != 0) {
 		fuzz_assert(r == COMMENT_INVALID && err.status == 400 && err.code);

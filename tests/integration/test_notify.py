@@ -396,6 +396,49 @@ def scenario_import(d, smtp, hooks):
     is_eq(len(json.loads(out.stdout or b"[]")), rows, "and puts nothing in the outbox")
 
 
+def scenario_nojs(d, smtp):
+    """A reader without JavaScript ticks "e-mail me replies": the page the
+    form's post lands on says to check the e-mail, as the widget does.  It
+    follows what the post asked, not what came of it: a post discarded by
+    the honeypot lands where a held one does."""
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
+    fields = {"thread": "/nojs", "format": "html", "lang": "en", "author": "Noor",
+              "email": "noor@example.org", "text": "Without JavaScript, and notify me."}
+
+    def landing(extra):
+        r = d.post("/api/v1/comments", urllib.parse.urlencode(dict(fields, **extra)), form)
+        loc = r.header("location") or ""
+        page = d.get("/api/v1/" + loc.split("#")[0]).body.decode() if loc else ""
+        return r.status, loc, page
+
+    status, loc, page = landing({"notify": "1"})
+    is_eq((status, loc), (303, "comments?thread=/nojs&format=html&lang=en&site=default&mail=1"
+                               "&held=1#cd-notice"),
+          "a no-JS post that asks for notifications lands on the notices")
+    ok('role="status">Your comment is awaiting moderation' in page and
+       "Check your e-mail to confirm the notifications.</p>" in page,
+       "its page says it is held and to check the e-mail", page[:2000])
+    ok(smtp.wait(lambda m: to_of(m) == "noor@example.org" and links(m, "confirm")),
+       "and the confirmation mail was sent")
+    status, loc, page = landing({})
+    ok(status == 303 and "mail=1" not in loc and "Check your e-mail" not in page,
+       "without the box ticked: no mail notice", loc)
+    status, loc, _ = landing({"notify": "1", "website2": "spam"})
+    is_eq(loc, "comments?thread=/nojs&format=html&lang=en&site=default&mail=1&held=1#cd-notice",
+          "a discarded post that asked lands on the same notices")
+    # A published post (Noor approved) that asks lands on the comment.
+    mod = smtp.wait(lambda m: to_of(m) == MOD and "Without JavaScript" in body_of(m))
+    approve = links(mod[0], "moderate")[0] if mod else ""
+    form_post(d, approve, {"t": approve.split("t=")[-1]})
+    status, loc, page = landing({"notify": "1", "text": "Published now, still notify me."})
+    m = re.fullmatch(r"comments\?thread=/nojs&format=html&lang=en&site=default&mail=1"
+                     r"&comment=(\d+)#comment-(\d+)", loc)
+    ok(status == 303 and m and m.group(1) == m.group(2) and
+       'id="comment-%s"' % m.group(1) in page and
+       'id="cd-notice" role="status">Check your e-mail' in page,
+       "a published one lands on the comment with the mail notice", loc)
+
+
 def scenario_auth(python, tmp):
     smtp = Smtp(python, os.path.join(tmp, "auth-mail"), auth="blog:pa55word")
     os.mkdir(smtp.dir)
@@ -656,6 +699,7 @@ def main():
         scenario_smtp_down(d, smtp, hooks)
         scenario_kill(d, smtp, hooks)
         scenario_import(d, smtp, hooks)
+        scenario_nojs(d, smtp)
         is_eq(hooks.bad, [], "every webhook signature verified")
         # The 16 MiB promise: mail and webhooks went out through children
         # (lib/sender.h); libcurl and its TLS library never enter the daemon.

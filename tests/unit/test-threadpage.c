@@ -139,6 +139,22 @@ static void test_page(json_t *a)
 	       "<p class=\"cd-status cd-held-notice\" id=\"cd-notice\" role=\"status\">Je reactie "
 	       "wacht op goedkeuring."),
 	   "the held notice");
+	ok(!has(h, "Kijk in je mail"), "no mail notice unless asked");
+	p.mail = true;
+	free(h);
+	h = render(&p);
+	ok(has(h, "haar goedkeurt. Kijk in je mail om de berichten te bevestigen.</p>"),
+	   "held and notifications asked: both notices in one status line");
+	p.held = false;
+	free(h);
+	h = render(&p);
+	ok(has(h, "<p class=\"cd-status\" id=\"cd-notice\" role=\"status\">Kijk in je mail om "
+		  "de berichten te bevestigen.</p>"),
+	   "published and notifications asked: the mail notice alone");
+	p.held = true;
+	p.mail = false;
+	free(h);
+	h = render(&p);
 	ok(has(h, ">Reactie op Sjef</h2>") && has(h, "name=\"parent\" value=\"2\"") &&
 	       has(h, ">Annuleer</a>"),
 	   "the form answers the comment, with a way out");
@@ -233,17 +249,25 @@ static void test_forms(json_t *a)
 
 static void test_location(void)
 {
-	char *l = threadpage_location("/a b", NULL, LANG_NL, false, 12, true, NULL);
+	char *l = threadpage_location("/a b", NULL, LANG_NL, false, 12, true, false, NULL);
 	is_str(l, "comments?thread=/a%20b&format=html&lang=nl&comment=12#comment-12",
 	       "published: the comment in its conversation");
 	free(l);
-	l = threadpage_location("/p", "notes", LANG_DE, true, 12, false,
+	l = threadpage_location("/p", "notes", LANG_DE, true, 12, false, false,
 				"https://blog.example.nl/p#x");
 	is_str(l,
 	       "comments?thread=/p&format=html&lang=de&frame=1&site=notes&back=https%3A//"
 	       "blog.example.nl/p%23x&held=1#cd-notice",
 	       "held: the notice, framed, with a way back");
 	ok(l && !strpbrk(l, "\r\n \""), "safe for a Location header");
+	free(l);
+	l = threadpage_location("/p", NULL, LANG_EN, false, 12, true, true, NULL);
+	is_str(l, "comments?thread=/p&format=html&lang=en&mail=1&comment=12#comment-12",
+	       "published, notifications asked: the comment with the mail notice");
+	free(l);
+	l = threadpage_location("/p", NULL, LANG_EN, false, 12, false, true, NULL);
+	is_str(l, "comments?thread=/p&format=html&lang=en&mail=1&held=1#cd-notice",
+	       "held, notifications asked: both notices");
 	free(l);
 }
 

@@ -179,23 +179,26 @@ static void test_page_query(void)
 	struct comment_error err = {0};
 	struct wire_page_query q;
 
-	is_int(wire_page_query(NULL, NULL, NULL, NULL, NULL, &q, &err), 0, "no arguments");
-	ok(!q.html && !q.fragment && !q.framed && !q.held && !q.reply && !q.focus, "JSON");
-	is_int(wire_page_query("json", NULL, NULL, NULL, NULL, &q, &err), 0, "format=json");
+	is_int(wire_page_query(NULL, NULL, NULL, NULL, NULL, NULL, &q, &err), 0, "no arguments");
+	ok(!q.html && !q.fragment && !q.framed && !q.held && !q.mail && !q.reply && !q.focus,
+	   "JSON");
+	is_int(wire_page_query("json", NULL, NULL, NULL, NULL, NULL, &q, &err), 0, "format=json");
 	ok(!q.html, "JSON");
-	is_int(wire_page_query("html", "1", "7", "9", "1", &q, &err), 0, "everything");
-	ok(q.html && !q.fragment && q.framed && q.held && q.reply == 7 && q.focus == 9, "read");
-	is_int(wire_page_query("fragment", "0", NULL, NULL, "yes", &q, &err), 0, "a fragment");
-	ok(q.html && q.fragment && !q.framed && !q.held, "only 1 is true");
-	is_int(wire_page_query("xml", NULL, NULL, NULL, NULL, &q, &err), COMMENT_INVALID,
+	is_int(wire_page_query("html", "1", "7", "9", "1", "1", &q, &err), 0, "everything");
+	ok(q.html && !q.fragment && q.framed && q.held && q.mail && q.reply == 7 && q.focus == 9,
+	   "read");
+	is_int(wire_page_query("fragment", "0", NULL, NULL, "yes", "true", &q, &err), 0,
+	       "a fragment");
+	ok(q.html && q.fragment && !q.framed && !q.held && !q.mail, "only 1 is true");
+	is_int(wire_page_query("xml", NULL, NULL, NULL, NULL, NULL, &q, &err), COMMENT_INVALID,
 	       "format=xml");
 	is_str(err.code, "invalid_format", "  invalid_format");
-	is_int(wire_page_query("html", NULL, "0", NULL, NULL, &q, &err), COMMENT_INVALID,
+	is_int(wire_page_query("html", NULL, "0", NULL, NULL, NULL, &q, &err), COMMENT_INVALID,
 	       "reply=0");
 	is_str(err.code, "invalid_id", "  invalid_id");
-	is_int(wire_page_query("html", NULL, NULL, "-3", NULL, &q, &err), COMMENT_INVALID,
+	is_int(wire_page_query("html", NULL, NULL, "-3", NULL, NULL, &q, &err), COMMENT_INVALID,
 	       "comment=-3");
-	is_int(wire_page_query("html", NULL, NULL, "1x", NULL, &q, &err), COMMENT_INVALID,
+	is_int(wire_page_query("html", NULL, NULL, "1x", NULL, NULL, &q, &err), COMMENT_INVALID,
 	       "comment=1x");
 	is_int(err.status, 400, "  400");
 }
