@@ -77,9 +77,10 @@
 				duplicate: 'eerder geplaatst', email_domain: 'e-maildomein', network: 'netwerk', signal: 'signaal'
 			},
 			stats: 'Cijfers', statRows: ['Gepubliceerd', 'Wachtend', 'Spam', 'Verwijderd', 'Weggegooid',
-				'Geleerd spam / in orde', 'Tokens van het filter', 'Filter leert nog', 'Beslissingen (30 dagen)',
-				'Terugdraaiingen (30 dagen)'],
+				'Geleerd spam / in orde', 'Tokens van het filter', 'Filter leert nog',
+				'Drempels (vastgehouden ertussen)', 'Beslissingen (30 dagen)', 'Terugdraaiingen (30 dagen)'],
 			yesLearning: 'ja (leert nog)', no: 'nee',
+			cutoffsHow: { learned: 'geleerd van deze site', configured: 'ingesteld', off: 'ingesteld, leren uit' },
 			chartHeading: 'Reacties per dag', period: 'Periode', days7: '7 dagen', days30: '30 dagen', days90: '90 dagen',
 			asTable: 'Toon als tabel',
 			chartTitle: 'Reacties per dag, laatste {n} dagen',
@@ -156,8 +157,10 @@
 				duplicate: 'posted before', email_domain: 'e-mail domain', network: 'network', signal: 'signal'
 			},
 			stats: 'Stats', statRows: ['Published', 'Pending', 'Spam', 'Deleted', 'Discarded', 'Learned spam / ham',
-				'Classifier tokens', 'Cold start', 'Decisions (30 days)', 'Reversals (30 days)'],
+				'Classifier tokens', 'Cold start', 'Cut-offs (held between)', 'Decisions (30 days)',
+				'Reversals (30 days)'],
 			yesLearning: 'yes (learning)', no: 'no',
+			cutoffsHow: { learned: 'learned from this site', configured: 'configured', off: 'configured, learning off' },
 			chartHeading: 'Comments per day', period: 'Period', days7: '7 days', days30: '30 days', days90: '90 days',
 			asTable: 'Show as a table',
 			chartTitle: 'Comments per day, last {n} days',
@@ -234,9 +237,10 @@
 				duplicate: 'schon gepostet', email_domain: 'E-Mail-Domain', network: 'Netz', signal: 'Signal'
 			},
 			stats: 'Zahlen', statRows: ['Veröffentlicht', 'Wartend', 'Spam', 'Gelöscht', 'Verworfen',
-				'Gelernt Spam / unauffällig', 'Tokens des Filters', 'Filter lernt noch', 'Entscheidungen (30 Tage)',
-				'Umkehrungen (30 Tage)'],
+				'Gelernt Spam / unauffällig', 'Tokens des Filters', 'Filter lernt noch',
+				'Schwellen (zurückgehalten dazwischen)', 'Entscheidungen (30 Tage)', 'Umkehrungen (30 Tage)'],
 			yesLearning: 'ja (lernt noch)', no: 'nein',
+			cutoffsHow: { learned: 'von dieser Website gelernt', configured: 'eingestellt', off: 'eingestellt, Lernen aus' },
 			chartHeading: 'Kommentare pro Tag', period: 'Zeitraum', days7: '7 Tage', days30: '30 Tage', days90: '90 Tage',
 			asTable: 'Als Tabelle zeigen',
 			chartTitle: 'Kommentare pro Tag, letzte {n} Tage',
@@ -430,6 +434,12 @@
 	});
 
 	/* ---- stats and the chart ---- */
+	/* The cut-offs in force: a score between them is held for a moderator. */
+	function cutoffs(cl) {
+		if (typeof cl.ham_cutoff !== 'number' || typeof cl.spam_cutoff !== 'number') return undefined;
+		var f = function (x) { return x.toLocaleString(lang, { maximumFractionDigits: 3 }); };
+		return f(cl.ham_cutoff) + ' – ' + f(cl.spam_cutoff) + ' (' + (S.cutoffsHow[cl.cutoffs] || cl.cutoffs) + ')';
+	}
 	function stats(st) {
 		if (!st) return api('GET', 'stats?days=' + $('#days').value).then(stats, failed);
 		var c = st.comments || {}, cl = st.classifier || {};
@@ -439,7 +449,7 @@
 		});
 		var values = [c.published, c.pending, c.spam, c.deleted, st.discarded,
 			cl.learned_spam + ' / ' + cl.learned_ham, cl.tokens, cl.cold_start ? S.yesLearning : S.no,
-			st.decisions_30d, st.reversals_30d];
+			cutoffs(cl), st.decisions_30d, st.reversals_30d];
 		var dl = $('#stats');
 		dl.textContent = '';
 		S.statRows.forEach(function (label, i) {
