@@ -212,6 +212,7 @@ static void print_report(json_t *rep)
 struct sites {
 	struct site_set *set;
 	struct classifier *cl;
+	struct cutoffs_cache *cutoffs; /* the learned cut-offs of the sites */
 	struct submit_site *v;
 	size_t n;
 };
@@ -233,7 +234,7 @@ static int open_sites(const struct ctl_env *e, struct sites *s)
 	}
 	s->n = site_set_count(s->set);
 	s->v = calloc(s->n, sizeof(*s->v));
-	if (!s->v)
+	if (!s->v || cutoffs_cache_new(&s->cutoffs) != 0)
 		return CTL_FAIL;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct site *site = site_set_at(s->set, i);
@@ -243,6 +244,7 @@ static int open_sites(const struct ctl_env *e, struct sites *s)
 		    .cfg = site->cfg,
 		    .keys = e->keys,
 		    .classifier = s->cl,
+		    .cutoffs = s->cutoffs,
 		    .policy = site->policy,
 		    .classify = &site->classify,
 		    .host = site->host,
@@ -256,6 +258,7 @@ static void close_sites(struct sites *s)
 {
 	free(s->v);
 	classifier_free(s->cl);
+	cutoffs_cache_free(s->cutoffs);
 	site_set_free(s->set);
 }
 

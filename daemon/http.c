@@ -169,6 +169,7 @@ void request_site_of(struct request *req, const struct site *site, struct submit
 	    .cfg = site->cfg,
 	    .keys = req->server->keys,
 	    .classifier = req->server->classifier,
+	    .cutoffs = req->server->cutoffs,
 	    .policy = site->policy,
 	    .classify = &site->classify,
 	    .host = site->host,

@@ -259,6 +259,8 @@ static int server_open(struct server *s, struct config *cfg)
 		log_err("the classifier settings are invalid");
 		return -1;
 	}
+	if (cutoffs_cache_new(&s->cutoffs) < 0)
+		return -1;
 	apply_runtime(s, cfg);
 	if (store_new(&s->store, cfg->db, cfg->threads + 2) != 0) {
 		log_err("cannot open the database %s", cfg->db);
@@ -282,6 +284,7 @@ static void server_close(struct server *s)
 	s->auth_failures = ratelimit_free(s->auth_failures);
 	s->like_limit = ratelimit_free(s->like_limit);
 	s->classifier = classifier_free(s->classifier);
+	s->cutoffs = cutoffs_cache_free(s->cutoffs);
 	s->thread_cache = cache_free(s->thread_cache);
 	if (s->snap) {
 		snapshot_unref(s->snap);

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "classify.h"
+#include "cutoffs.h"
 #include "config.h"
 #include "keys.h"
 #include "net.h"
@@ -36,7 +37,8 @@ struct server {
 	struct keys *keys;
 	struct store *store;
 	struct classifier *classifier;
-	struct cache *thread_cache; /* rendered GET /api/v1/comments answers */
+	struct cutoffs_cache *cutoffs; /* the sites' learned cut-offs (lib/cutoffs.h) */
+	struct cache *thread_cache;    /* rendered GET /api/v1/comments answers */
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
 	struct ratelimit *like_limit;	 /* likes per client (like_rate_limit) */

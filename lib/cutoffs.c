@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,4 +164,102 @@ int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoff
 		log_err("cutoffs: cannot read the decided comments of site %s", site);
 	free(v);
 	return r;
+}
+
+/* ---- the cache ---------------------------------------------------------- */
+
+struct cached {
+	char site[CUTOFFS_SITE_MAX + 1];
+	int64_t generation;
+	double ham_cutoff, spam_cutoff; /* the bounds it was learned within */
+	struct cutoffs co;
+};
+
+struct cutoffs_cache {
+	pthread_mutex_t lock;
+	struct cached *v;
+	size_t n;
+};
+
+int cutoffs_cache_new(struct cutoffs_cache **out)
+{
+	struct cutoffs_cache *cache = calloc(1, sizeof(*cache));
+
+	if (!cache)
+		return -ENOMEM;
+	pthread_mutex_init(&cache->lock, NULL);
+	*out = cache;
+	return 0;
+}
+
+struct cutoffs_cache *cutoffs_cache_free(struct cutoffs_cache *cache)
+{
+	if (!cache)
+		return NULL;
+	pthread_mutex_destroy(&cache->lock);
+	free(cache->v);
+	free(cache);
+	return NULL;
+}
+
+static const char sql_generation[] = "SELECT generation FROM classifier_state WHERE id = 1";
+
+/* The entry of site under cache->lock, added if missing; NULL on OOM. */
+static struct cached *cache_entry(struct cutoffs_cache *cache, const char *site)
+{
+	struct cached *grown;
+
+	for (size_t i = 0; i < cache->n; i++)
+		if (strcmp(cache->v[i].site, site) == 0)
+			return &cache->v[i];
+	grown = realloc(cache->v, (cache->n + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	cache->v = grown;
+	memset(&grown[cache->n], 0, sizeof(*grown));
+	snprintf(grown[cache->n].site, sizeof(grown->site), "%s", site);
+	grown[cache->n].generation = INT64_MIN;
+	return &grown[cache->n++];
+}
+
+int cutoffs_cached(struct cutoffs_cache *cache, struct store_conn *c, const char *site,
+		   const struct cutoffs_rule *rule, struct cutoffs *out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_generation);
+	int64_t generation = 0;
+	struct cached *e;
+	bool hit = false;
+	int r;
+
+	if (!cache || !site || strlen(site) > CUTOFFS_SITE_MAX)
+		return cutoffs_for_site(c, site, rule, out);
+	r = st ? store_one_int64(c, st, &generation) : -EIO;
+	if (r <= 0) { /* no state row: nothing learned, nothing to cache */
+		*out = (struct cutoffs){rule->ham_cutoff, rule->spam_cutoff, false, 0, 0};
+		return r < 0 ? r : 0;
+	}
+	pthread_mutex_lock(&cache->lock);
+	e = cache_entry(cache, site);
+	if (e && e->generation == generation && e->ham_cutoff == rule->ham_cutoff &&
+	    e->spam_cutoff == rule->spam_cutoff) {
+		*out = e->co;
+		hit = true;
+	}
+	pthread_mutex_unlock(&cache->lock);
+	if (hit)
+		return 0;
+	r = cutoffs_for_site(c, site, rule, out);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&cache->lock);
+	e = cache_entry(cache, site);
+	if (e)
+		*e = (struct cached){.generation = generation,
+				     .ham_cutoff = rule->ham_cutoff,
+				     .spam_cutoff = rule->spam_cutoff,
+				     .co = *out};
+	if (e)
+		snprintf(e->site, sizeof(e->site), "%s", site);
+	pthread_mutex_unlock(&cache->lock);
+	return 0;
 }

@@ -38,6 +38,7 @@ struct store_conn;
 #define CUTOFFS_MAX_SPAM_PUBLISHED 0.0125
 #define CUTOFFS_MAX_HAM_REJECTED   0.0017
 #define CUTOFFS_STEP		   0.005
+#define CUTOFFS_SITE_MAX	   64 /* a site id (CONFIG_SITE_ID_MAX) */
 
 struct cutoffs_rule {
 	double ham_cutoff, ham_ceiling; /* the ham point's bounds */
@@ -73,5 +74,21 @@ int cutoffs_learn(const struct cutoffs_rule *rule, const struct cutoffs_sample *
  * Fills *out; 0 or negative (then *out holds the configured cut-offs). */
 int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoffs_rule *rule,
 		     struct cutoffs *out);
+
+/* The learned cut-offs per site, kept until the classifier learns or forgets
+ * (classifier_state.generation changes) or the bounds change: a comment is
+ * then scored without reading 2,000 rows.  Thread-safe. */
+struct cutoffs_cache;
+
+/* 0 or -ENOMEM. */
+int cutoffs_cache_new(struct cutoffs_cache **out);
+
+/* NULL-safe; returns NULL. */
+struct cutoffs_cache *cutoffs_cache_free(struct cutoffs_cache *cache);
+
+/* cutoffs_for_site through cache (NULL: read every time).  0 or negative
+ * (then *out holds the configured cut-offs). */
+int cutoffs_cached(struct cutoffs_cache *cache, struct store_conn *c, const char *site,
+		   const struct cutoffs_rule *rule, struct cutoffs *out);
 
 #endif

@@ -246,7 +246,7 @@ static int site_verdict(struct store_conn *c, const struct submit_site *site, do
 
 	if (live.learn_cutoffs) {
 		cutoffs_rule_default(&rule, live.ham_cutoff, live.spam_cutoff);
-		r = cutoffs_for_site(c, site->id, &rule, &co);
+		r = cutoffs_cached(site->cutoffs, c, site->id, &rule, &co);
 		if (r < 0)
 			return r;
 	}

@@ -45,6 +45,7 @@
 #define COMMENTD_SUBMIT_H
 
 #include "classify.h"
+#include "cutoffs.h"
 #include "comment.h"
 #include "config.h"
 #include "host.h"
@@ -81,6 +82,7 @@ struct submit_site {
 	const struct net_origins *origins; /* a page_url must be on one; NULL: none is */
 	const struct names *moderators;	   /* display names (admin_display_names); NULL */
 	const char *id;			   /* the site's id: its threads, its commenters' history */
+	struct cutoffs_cache *cutoffs;	   /* the learned cut-offs per site; NULL: read each time */
 };
 
 /* What the request says about where the comment comes from. */

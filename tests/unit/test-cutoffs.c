@@ -183,6 +183,15 @@ static void test_database(void)
 	is_int(cutoffs_for_site(fx.conn, "new", &rule, &co), 0, "a new site: read");
 	ok(!co.learned && co.ham_cutoff == 0.65 && co.spam_cutoff == 0.99,
 	   "a new site: the configured cut-offs");
+	/* The cache keeps a site's cut-offs until the classifier's generation
+	 * (a new value on every learn or forget) or the bounds change. */
+	struct cutoffs_cache *cache = NULL;
+	struct cutoffs_rule narrow;
+
+	is_int(cutoffs_cache_new(&cache), 0, "a cache");
+	is_int(cutoffs_cached(cache, fx.conn, "yt", &rule, &co), 0, "yt through the cache");
+	ok(co.learned && co.ham_cutoff == 0.80, "yt through the cache: learned");
+
 	/* only the newest CUTOFFS_WINDOW count: a site that decided 2,000
 	 * noisy comments after its separable ones keeps the defaults */
 	store_exec(fx.conn, "BEGIN");
@@ -195,6 +204,20 @@ static void test_database(void)
 	is_int(co.nspam + co.nham, CUTOFFS_WINDOW, "the sample is the newest 2,000");
 	NEAR(co.ham_cutoff, 0.65, "yt after 2,000 noisy decisions: ham cut-off back to 0.65");
 	NEAR(co.spam_cutoff, 0.99, "and the spam cut-off back to 0.99");
+
+	/* rows written behind the classifier's back: the generation did not
+	 * change, the cache answers as before */
+	cutoffs_cached(cache, fx.conn, "yt", &rule, &co);
+	NEAR(co.ham_cutoff, 0.80, "cached until the generation changes");
+	cutoffs_rule_default(&narrow, 0.7, 0.98);
+	cutoffs_cached(cache, fx.conn, "yt", &narrow, &co);
+	ok(co.ham_cutoff == 0.7 && co.spam_cutoff == 0.98, "other bounds: read again");
+	store_exec(fx.conn, "UPDATE classifier_state SET generation = generation + 1");
+	cutoffs_cached(cache, fx.conn, "yt", &rule, &co);
+	ok(co.ham_cutoff == 0.65 && co.spam_cutoff == 0.99, "a new generation: read again");
+	cutoffs_cached(cache, fx.conn, "sms", &rule, &co);
+	ok(co.learned && co.nspam == 120, "another site has its own entry");
+	cutoffs_cache_free(cache);
 	fixture_close(&fx);
 }
 

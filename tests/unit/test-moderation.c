@@ -69,7 +69,7 @@ static int64_t mk_full(const char *thread, int64_t parent, const char *author, c
 	struct comment_input in = {
 	    .thread = t, .parent = parent, .author = a, .email = e, .url = u, .text = x};
 	struct classify_settings cs;
-	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL, mk_site};
+	struct submit_site site = {cfg, keys, cl, policy, &cs, NULL, NULL, NULL, mk_site, NULL};
 	struct submit_request rq = {.origin = SUBMIT_IMPORT,
 				    .ip = ip,
 				    .user_agent = "Mozilla/5.0 (X11; Linux x86_64) test",

@@ -298,10 +298,12 @@ static struct classify_settings cs;
 static struct net_origins *origins;
 static struct names *moderators;
 
+static struct cutoffs_cache *cache; /* the learned cut-offs, as the daemon keeps them */
+
 static struct submit_site site(void)
 {
-	return (struct submit_site){fx.cfg,  fx.keys,	 cl,	   pol, &cs, "blog.example.nl",
-				    origins, moderators, "default"};
+	return (struct submit_site){fx.cfg,  fx.keys,	 cl,	    pol,  &cs, "blog.example.nl",
+				    origins, moderators, "default", cache};
 }
 
 static struct submit_request request(void)
@@ -1225,7 +1227,8 @@ int main(void)
 	test_holds();
 	test_classifier_json();
 
-	if (fixture_open(&fx, "submit") != 0 || classifier_new(&cl, NULL) != 0)
+	if (fixture_open(&fx, "submit") != 0 || classifier_new(&cl, NULL) != 0 ||
+	    cutoffs_cache_new(&cache) != 0)
 		return 1;
 	config_set(fx.cfg, "moderation", "none", e);
 	config_set(fx.cfg, "blocklist_words", "cheapviagra", e);
@@ -1252,6 +1255,7 @@ int main(void)
 	net_origins_free(origins);
 	policy_free(pol);
 	classifier_free(cl);
+	cutoffs_cache_free(cache);
 	fixture_close(&fx);
 	return done_testing();
 }
