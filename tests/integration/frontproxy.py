@@ -6,21 +6,39 @@ A front end is an object with
   name     the server's name in test names ("nginx", "Caddy"),
   https    its HTTPS port on 127.0.0.1, ctx the TLS context trusting its
            test certificate, http its plain HTTP port,
-  request  (below, from Front).
+  tmp      its temporary folder,
+  stop_signal  the signal that stops it gracefully,
+  checker  the command that checks a configuration, in test names,
+  pick_ports(), write_config(site_text), check_config(priv) -> (status,
+  output), start(priv) -> bool, server_log() -> text,
+  request, run, stop, read  (below, from Front).
 """
 import gzip
 import http.client
 import json
+import os
+import pwd
 import socket
+import re
 import ssl
 import subprocess
+import time
 import urllib.parse
 
-from harness import is_eq, ok, secret
+from harness import diag, is_eq, ok, secret
 
 HOST = "blog.example.org"
 THREAD = "/2011/01/social-media-realities"
 MAX_BODY = 65536  # commentd's default max_body, which both sites match
+
+# commentd behind the front end, as check_client_addresses expects it.
+DAEMON_CONFIG = {
+    "trusted_proxies": "127.0.0.1 ::1",
+    "site_origins": "https://" + HOST,
+    "rate_limit": "1",
+    "rate_burst": "3",
+    "blocklist_networks": "127.0.0.66",
+}
 
 
 def free_port(family=socket.AF_INET, addr="127.0.0.1"):
@@ -67,6 +85,58 @@ class Front:
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.ctx = ssl.create_default_context(cafile=self.cert)
 
+    def drop_privileges(self):
+        """Popen arguments: as root, the server runs as nobody (owning the folder)."""
+        if os.geteuid() != 0:
+            return {}
+        nobody = pwd.getpwnam("nobody")
+        for top, dirs, files in os.walk(self.tmp):
+            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+                os.chown(name, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(self.tmp, 0o700)
+        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+    def run(self, args, pidfile, out, priv, timeout, env=None):
+        """Starts the server (args) with its output in out; True once it has
+        written its pid file, which nginx and Caddy do after binding every
+        listening socket (a connect could reach some other program that
+        holds the port)."""
+        self.log = open(os.path.join(self.tmp, out), "wb")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=env,
+                                     cwd=self.tmp, **priv)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with open(pidfile) as f:
+                    if f.read().strip() == str(self.proc.pid):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        """Graceful stop (stop_signal); returns the server's exit status."""
+        if not self.proc:
+            return None
+        self.proc.send_signal(self.stop_signal)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def read(self, name):
+        """A file of the temporary folder as text ("" if absent)."""
+        try:
+            with open(os.path.join(self.tmp, name), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def request(self, method, path, body=None, headers=None, source="127.0.0.1", tls=True,
                 port=None, addr="127.0.0.1"):
         c = Client(port or (self.https if tls else self.http), source,
@@ -83,6 +153,11 @@ class Front:
         r.hdrs = {k.lower(): v for k, v in r.getheaders()}
         return r
 
+    def tls_socket(self, source):
+        """A TLS connection to the HTTPS port from client address source."""
+        s = socket.create_connection(("127.0.0.1", self.https), 30, (source, 0))
+        return self.ctx.wrap_socket(s, server_hostname=HOST)
+
     def chunked_post(self, path, body, source):
         """POSTs body in 8 KiB chunks (no Content-Length); the response."""
         def chunks():
@@ -96,6 +171,37 @@ class Front:
         r.hdrs = {k.lower(): v for k, v in r.getheaders()}
         c.close()
         return r
+
+
+def start_front(site, site_text):
+    """Writes the site's configuration, checks it and starts the server
+    (as nobody when root); new ports and again when another process took
+    one first.  True once it runs."""
+    started = False
+    for attempt in range(3):
+        if attempt:
+            diag("a port was taken before %s bound it; new ports" % site.name)
+            site.pick_ports()
+        site.write_config(site_text)
+        priv = site.drop_privileges()
+        rc, out = site.check_config(priv)
+        ok(rc == 0, "%s accepts the site (as %s)" % (site.checker,
+                                                     "nobody" if priv else "this user"), out)
+        started = site.start(priv)
+        if started or "address already in use" not in site.server_log().lower():
+            break
+        site.stop()
+    return ok(started, "%s starts unprivileged in its temporary folder" % site.name,
+              site.server_log())
+
+
+def check_install_md(path, site_text, fence):
+    """install.md (path) shows the site's file in a ```fence block."""
+    with open(path) as f:
+        md = f.read()
+    blocks = re.findall(r"^```%s\n(.*?)^```$" % fence, md, re.S | re.M)
+    ok(site_text in blocks, "docs/install.md shows the %s site verbatim" % fence,
+       "%s blocks in install.md: %d, none equal to the site's file" % (fence, len(blocks)))
 
 
 def post(site, source, text, headers=None):

@@ -11,7 +11,6 @@ blocklists keyed to the real client, a forged X-Forwarded-For ignored), the
 body limit matching max_body (413 in JSON), the HTTP redirect.
 """
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -19,13 +18,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
 from frontproxy import (HOST, Front, body_of_size, check_admin, check_api,  # noqa: E402
-                        check_client_addresses, check_exact_max_body, check_widget,
-                        free_port, ipv6_loopback, is_json_413)
+                        check_client_addresses, check_exact_max_body, check_install_md,
+                        check_widget, free_port, ipv6_loopback, is_json_413, start_front,
+                        DAEMON_CONFIG)
 
 SITE = os.path.join(SOURCE_ROOT, "docs", "nginx.conf")
 INSTALL_MD = os.path.join(SOURCE_ROOT, "docs", "install.md")
@@ -34,6 +33,8 @@ class Site(Front):
     """nginx with docs/nginx.conf in a temporary folder."""
 
     name = "nginx"
+    stop_signal = signal.SIGQUIT
+    checker = "nginx -t"
 
     def __init__(self, tmp, upstream_port):
         self.tmp = tmp
@@ -79,6 +80,7 @@ class Site(Front):
             text = text.replace(old, new)
         with open(os.path.join(self.tmp, "site.conf"), "w") as f:
             f.write(text)
+        open(os.path.join(self.tmp, "error.log"), "w").close()  # a new start's log only
         # The main file: what Debian's /etc/nginx/nginx.conf sets around
         # sites-enabled/*, with every path in the temporary folder.
         t = self.tmp
@@ -109,75 +111,27 @@ http {
         with open(os.path.join(t, "nginx.conf"), "w") as f:
             f.write(main)
 
-    def drop_privileges(self):
-        """Popen arguments: as root, nginx runs as nobody (owning the folder)."""
-        if os.geteuid() != 0:
-            return {}
-        nobody = pwd.getpwnam("nobody")
-        for top, dirs, files in os.walk(self.tmp):
-            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-                os.chown(name, nobody.pw_uid, nobody.pw_gid)
-        os.chmod(self.tmp, 0o700)
-        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-
     def args(self):
         return [NGINX, "-p", self.tmp + "/", "-c", os.path.join(self.tmp, "nginx.conf"),
                 "-e", os.path.join(self.tmp, "error.log")]
 
-    def check_syntax(self, priv):
+    def check_config(self, priv):
         r = subprocess.run(self.args() + ["-t"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, **priv)
         return r.returncode, r.stdout.decode("utf-8", "replace")
 
     def start(self, priv, timeout=15):
-        """Starts nginx; True once it has written its pid file, which it does
-        after binding every listening socket (a connect could reach some
-        other program that holds the port)."""
-        self.log = open(os.path.join(self.tmp, "nginx.out"), "wb")
-        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log, **priv)
-        pidfile = os.path.join(self.tmp, "nginx.pid")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with open(pidfile) as f:
-                    if f.read().strip() == str(self.proc.pid):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+        return self.run(self.args(), os.path.join(self.tmp, "nginx.pid"), "nginx.out", priv,
+                        timeout)
 
     def access_log(self):
         with open(os.path.join(self.tmp, "access.log"), "rb") as f:
             return f.read().decode("utf-8", "replace").splitlines()
 
     def error_log(self):
-        try:
-            with open(os.path.join(self.tmp, "error.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return self.read("error.log")
 
-    def stop(self):
-        """Graceful stop (SIGQUIT); returns nginx's exit status."""
-        if not self.proc:
-            return None
-        self.proc.send_signal(signal.SIGQUIT)
-        try:
-            rc = self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.proc = None
-        self.log.close()
-        return rc
-
-def check_install_md(site_text):
-    with open(INSTALL_MD) as f:
-        md = f.read()
-    blocks = re.findall(r"^```nginx\n(.*?)^```$", md, re.S | re.M)
-    ok(site_text in blocks, "docs/install.md shows docs/nginx.conf verbatim",
-       "nginx blocks in install.md: %d, none equal to docs/nginx.conf" % len(blocks))
+    server_log = error_log
 
 
 def check_blog_and_redirect(site):
@@ -244,38 +198,16 @@ def main():
         skip_all("openssl is not installed (apt-get install openssl)")
     with open(SITE) as f:
         site_text = f.read()
-    check_install_md(site_text)
+    check_install_md(INSTALL_MD, site_text, "nginx")
 
     tmp = tempfile.mkdtemp(prefix="commentd-nginx-")
-    daemon = Daemon(config={
-        "trusted_proxies": "127.0.0.1 ::1",
-        "site_origins": "https://" + HOST,
-        "rate_limit": "1",
-        "rate_burst": "3",
-        "blocklist_networks": "127.0.0.66",
-    })
+    daemon = Daemon(config=DAEMON_CONFIG)
     site = None
     try:
         daemon.start()
         site = Site(tmp, daemon.port)
         site.check_substitutions(site_text)
-        started = False
-        for attempt in range(3):
-            if attempt:
-                diag("a port was taken before nginx bound it; new ports")
-                site.pick_ports()
-                open(os.path.join(tmp, "error.log"), "w").close()
-            site.write_config(site_text)
-            priv = site.drop_privileges()
-            rc, out = site.check_syntax(priv)
-            ok(rc == 0, "nginx -t accepts the site (as %s)" % ("nobody" if priv else "this user"),
-               out)
-            started = site.start(priv)
-            if started or "Address already in use" not in site.error_log():
-                break
-            site.stop()
-        if not ok(started, "nginx starts unprivileged in its temporary folder",
-                  site.error_log()):
+        if not start_front(site, site_text):
             return
         check_blog_and_redirect(site)
         check_widget(site, daemon)
