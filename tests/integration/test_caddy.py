@@ -66,7 +66,7 @@ class Site(Front):
 
     def pick_ports(self):
         """Free ports now; another process may take one before Caddy does
-        (then main() picks again)."""
+        (then start_front picks again)."""
         self.https, self.http = free_port(), free_port()
 
     def substitutions(self):

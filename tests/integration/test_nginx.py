@@ -49,7 +49,7 @@ class Site(Front):
 
     def pick_ports(self):
         """Free ports now; another process may take one before nginx does
-        (then main() picks again)."""
+        (then start_front picks again)."""
         family, addr = (socket.AF_INET6, "::1") if self.v6 else (socket.AF_INET, "127.0.0.1")
         self.https, self.http = free_port(), free_port()
         self.https6, self.http6 = free_port(family, addr), free_port(family, addr)
