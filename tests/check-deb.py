@@ -69,10 +69,11 @@ def check_contents(deb, tmp):
             "/etc/commentd/commentd.conf",
             "/usr/share/man/man8/commentd.8.gz", "/usr/share/man/man1/commentctl.1.gz",
             "/usr/share/man/man5/commentd.conf.5.gz",
-            "/usr/share/doc/commentd/copyright", "/usr/share/doc/commentd/examples/nginx.conf"]
+            "/usr/share/doc/commentd/copyright", "/usr/share/doc/commentd/examples/nginx.conf",
+            "/usr/share/doc/commentd/examples/Caddyfile"]
     absent = [w for w in want if w not in files]
     ok(not absent, "the package holds the programs, units, man pages, configuration, "
-       "nginx site", absent)
+       "nginx and Caddy sites", absent)
     ok(not any("secret.key" in f or f.startswith("/usr/local") for f in files),
        "and no key, nothing under /usr/local")
 

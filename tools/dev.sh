@@ -40,17 +40,18 @@ absolute() {
 # wordpress (with its Akismet plugin), a theme, php and mariadb-server run
 # the WordPress plugin end to end (tests/integration/test_wordpress.py starts
 # its own php -S and mariadbd in a temporary directory).
-# nginx and openssl run the documented nginx site in tests/integration/
-# test_nginx.py; debhelper, dpkg-dev and lintian build and check the Debian
-# package (tools/build-deb.sh, tests/check-deb.py).
+# nginx, caddy and openssl run the documented nginx and Caddy sites in
+# tests/integration/test_nginx.py and test_caddy.py; debhelper, dpkg-dev
+# and lintian build and check the Debian package (tools/build-deb.sh,
+# tests/check-deb.py).
 # python3-aiosmtpd is the real SMTP server the notification tests start
 # (tests/smtp-sink.py, run by Debian's /usr/bin/python3); libcurl sends mail.
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
 libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix libexpat1-dev libxml2-dev zlib1g-dev
-libcurl4-openssl-dev systemd nodejs npm chromium iproute2 util-linux mount nginx openssl debhelper
-dpkg-dev lintian wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
+libcurl4-openssl-dev systemd nodejs npm chromium iproute2 util-linux mount nginx caddy openssl
+debhelper dpkg-dev lintian wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
 python3-aiosmtpd"
 
 deps() {
@@ -101,9 +102,10 @@ need_root() {
 }
 
 # apt-get install (or build-dep) without starting the services the packages
-# bring (nginx would take port 80): the tests start their own, in temporary
-# folders.  invoke-rc.d and deb-systemd-invoke ask policy-rc.d first; 101
-# means "not now".
+# bring (nginx would take port 80, caddy ports 80 and 2019, its admin
+# endpoint): the tests start their own, in temporary folders, on free ports.
+# invoke-rc.d and deb-systemd-invoke (which caddy's postinst uses) ask
+# policy-rc.d first; 101 means "not now".
 apt_quietly() {
 	policy=/usr/sbin/policy-rc.d
 	own_policy=""

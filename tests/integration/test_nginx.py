@@ -10,63 +10,31 @@ moderation page, the API, the client's address (rate limits and network
 blocklists keyed to the real client, a forged X-Forwarded-For ignored), the
 body limit matching max_body (413 in JSON), the HTTP redirect.
 """
-import gzip
-import http.client
-import json
 import os
-import pwd
 import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SOURCE_ROOT, Daemon, diag, done, is_eq, ok, secret, skip_all  # noqa: E402
+from harness import SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
+from frontproxy import (HOST, Front, body_of_size, check_admin, check_api,  # noqa: E402
+                        check_client_addresses, check_exact_max_body, check_install_md,
+                        check_widget, free_port, ipv6_loopback, is_json_413, start_front,
+                        DAEMON_CONFIG)
 
 SITE = os.path.join(SOURCE_ROOT, "docs", "nginx.conf")
 INSTALL_MD = os.path.join(SOURCE_ROOT, "docs", "install.md")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-HOST = "blog.example.org"
-THREAD = "/2011/01/social-media-realities"
-
-
-
-def free_port(family=socket.AF_INET, addr="127.0.0.1"):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.bind((addr, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def ipv6_loopback():
-    try:
-        free_port(socket.AF_INET6, "::1")
-        return True
-    except OSError:
-        return False
-
-
-class Client(http.client.HTTPConnection):
-    """HTTP(S) to 127.0.0.1 (or ::1) from a chosen loopback address, with
-    Host and SNI blog.example.org and the test certificate as the only CA."""
-
-    def __init__(self, port, source="127.0.0.1", tls=None, addr="127.0.0.1"):
-        super().__init__(HOST, port, timeout=30)
-        self.src, self.tls, self.addr = source, tls, addr
-
-    def connect(self):
-        s = socket.create_connection((self.addr, self.port), self.timeout, (self.src, 0))
-        self.sock = self.tls.wrap_socket(s, server_hostname=HOST) if self.tls else s
-
-
-class Site:
+class Site(Front):
     """nginx with docs/nginx.conf in a temporary folder."""
+
+    name = "nginx"
+    stop_signal = signal.SIGQUIT
+    checker = "nginx -t"
 
     def __init__(self, tmp, upstream_port):
         self.tmp = tmp
@@ -74,28 +42,17 @@ class Site:
         self.pick_ports()
         self.upstream_port = upstream_port
         self.proc = None
-        self.make_cert()
+        self.make_cert(tmp)
         os.makedirs(os.path.join(tmp, "www"))
         with open(os.path.join(tmp, "www", "index.html"), "w") as f:
             f.write("<!doctype html><title>blog</title><h1>Het blog</h1>\n")
-        self.ctx = ssl.create_default_context(cafile=self.cert)
 
     def pick_ports(self):
         """Free ports now; another process may take one before nginx does
-        (then main() picks again)."""
+        (then start_front picks again)."""
         family, addr = (socket.AF_INET6, "::1") if self.v6 else (socket.AF_INET, "127.0.0.1")
         self.https, self.http = free_port(), free_port()
         self.https6, self.http6 = free_port(family, addr), free_port(family, addr)
-
-    def make_cert(self):
-        self.cert = os.path.join(self.tmp, "fullchain.pem")
-        self.key = os.path.join(self.tmp, "privkey.pem")
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-days", "2", "-subj", "/CN=" + HOST,
-             "-addext", "subjectAltName=DNS:" + HOST,
-             "-keyout", self.key, "-out", self.cert],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def substitutions(self):
         """(what the documented file says, what the test uses instead)."""
@@ -123,6 +80,7 @@ class Site:
             text = text.replace(old, new)
         with open(os.path.join(self.tmp, "site.conf"), "w") as f:
             f.write(text)
+        open(os.path.join(self.tmp, "error.log"), "w").close()  # a new start's log only
         # The main file: what Debian's /etc/nginx/nginx.conf sets around
         # sites-enabled/*, with every path in the temporary folder.
         t = self.tmp
@@ -153,102 +111,27 @@ http {
         with open(os.path.join(t, "nginx.conf"), "w") as f:
             f.write(main)
 
-    def drop_privileges(self):
-        """Popen arguments: as root, nginx runs as nobody (owning the folder)."""
-        if os.geteuid() != 0:
-            return {}
-        nobody = pwd.getpwnam("nobody")
-        for top, dirs, files in os.walk(self.tmp):
-            for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-                os.chown(name, nobody.pw_uid, nobody.pw_gid)
-        os.chmod(self.tmp, 0o700)
-        return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-
     def args(self):
         return [NGINX, "-p", self.tmp + "/", "-c", os.path.join(self.tmp, "nginx.conf"),
                 "-e", os.path.join(self.tmp, "error.log")]
 
-    def check_syntax(self, priv):
+    def check_config(self, priv):
         r = subprocess.run(self.args() + ["-t"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, **priv)
         return r.returncode, r.stdout.decode("utf-8", "replace")
 
     def start(self, priv, timeout=15):
-        """Starts nginx; True once it has written its pid file, which it does
-        after binding every listening socket (a connect could reach some
-        other program that holds the port)."""
-        self.log = open(os.path.join(self.tmp, "nginx.out"), "wb")
-        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log, **priv)
-        pidfile = os.path.join(self.tmp, "nginx.pid")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                with open(pidfile) as f:
-                    if f.read().strip() == str(self.proc.pid):
-                        return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+        return self.run(self.args(), os.path.join(self.tmp, "nginx.pid"), "nginx.out", priv,
+                        timeout)
 
     def access_log(self):
         with open(os.path.join(self.tmp, "access.log"), "rb") as f:
             return f.read().decode("utf-8", "replace").splitlines()
 
     def error_log(self):
-        try:
-            with open(os.path.join(self.tmp, "error.log"), "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return self.read("error.log")
 
-    def stop(self):
-        """Graceful stop (SIGQUIT); returns nginx's exit status."""
-        if not self.proc:
-            return None
-        self.proc.send_signal(signal.SIGQUIT)
-        try:
-            rc = self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.proc = None
-        self.log.close()
-        return rc
-
-    def request(self, method, path, body=None, headers=None, source="127.0.0.1", tls=True,
-                port=None, addr="127.0.0.1"):
-        c = Client(port or (self.https if tls else self.http), source,
-                   self.ctx if tls else None, addr)
-        hdrs = dict(headers or {})
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            hdrs.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=body, headers=hdrs)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        r.body = data
-        r.hdrs = {k.lower(): v for k, v in r.getheaders()}
-        return r
-
-
-def post(site, source, text, headers=None):
-    """A comment through nginx from client address source; the address and
-    anything forged join the values no daemon log may hold."""
-    body = {"thread": THREAD, "author": "Sjef", "email": "sjef@example.nl", "text": text}
-    secret(source)
-    for v in (headers or {}).values():
-        secret(v)
-    return site.request("POST", "/api/v1/comments", body, headers, source=source)
-
-
-def check_install_md(site_text):
-    with open(INSTALL_MD) as f:
-        md = f.read()
-    blocks = re.findall(r"^```nginx\n(.*?)^```$", md, re.S | re.M)
-    ok(site_text in blocks, "docs/install.md shows docs/nginx.conf verbatim",
-       "nginx blocks in install.md: %d, none equal to docs/nginx.conf" % len(blocks))
+    server_log = error_log
 
 
 def check_blog_and_redirect(site):
@@ -268,108 +151,19 @@ def check_blog_and_redirect(site):
         diag("no IPv6 loopback here: the [::] listeners ran on 127.0.0.1")
 
 
-def check_widget(site, daemon):
-    for name, ctype in (("/embed.js", "text/javascript"), ("/embed.css", "text/css")):
-        direct = daemon.get(name)
-        r = site.request("GET", name)
-        ok(r.status == 200 and r.body == direct.body and r.body,
-           "%s through nginx: 200, the daemon's bytes" % name, r.status)
-        ok((r.hdrs.get("content-type") or "").startswith(ctype), "%s: %s" % (name, ctype),
-           r.hdrs.get("content-type"))
-        is_eq(r.hdrs.get("cache-control"), "public, max-age=600",
-              "%s: commentd's Cache-Control reaches the browser" % name)
-        etag = r.hdrs.get("etag")
-        ok(bool(etag), "%s: an ETag" % name)
-        r2 = site.request("GET", name, headers={"If-None-Match": etag or "x"})
-        is_eq(r2.status, 304, "%s: If-None-Match with that ETag gives 304" % name)
-        z = site.request("GET", name, headers={"Accept-Encoding": "gzip"})
-        zipped = z.hdrs.get("content-encoding") == "gzip"
-        ok(zipped and gzip.decompress(z.body) == direct.body and len(z.body) < len(direct.body),
-           "%s: gzip for clients that accept it (%d -> %d bytes)" % (name, len(direct.body),
-                                                                      len(z.body)))
-
-
-def check_admin(site, daemon):
-    r = site.request("GET", "/admin/")
-    direct = daemon.get("/admin/")
-    ok(r.status == 200 and r.body == direct.body, "/admin/ through nginx: the moderation page",
-       r.status)
-    ok("default-src 'self'" in (r.hdrs.get("content-security-policy") or ""),
-       "/admin/: its Content-Security-Policy passes through")
-    for f in ("/admin/admin.js", "/admin/admin.css"):
-        r = site.request("GET", f)
-        is_eq(r.status, 200, "%s through nginx" % f)
-    r = site.request("GET", "/admin")
-    ok(r.status == 301 and (r.hdrs.get("location") or "").endswith("/admin/"),
-       "/admin redirects to /admin/", "%s %s" % (r.status, r.hdrs.get("location")))
-    r = site.request("GET", "/api/v1/admin/comments")
-    is_eq(r.status, 401, "the moderation API through nginx still wants a token")
-
-
-def check_api(site):
-    r = site.request("GET", "/api/v1/health")
-    ok(r.status == 200 and (json.loads(r.body) or {}).get("status") == "ok",
-       "/api/v1/health through nginx", r.body[:200])
-    r = post(site, "127.0.0.20", "Leuk artikel!")
-    j = json.loads(r.body) if r.body else {}
-    ok(r.status == 201 and j.get("status") == "published", "POST a comment through nginx: 201",
-       "%s %r" % (r.status, r.body[:300]))
-    r = site.request("GET", "/api/v1/comments?thread=" + THREAD)
-    texts = [c.get("text", "") + c.get("html", "") for c in json.loads(r.body).get("comments", [])]
-    ok(r.status == 200 and any("Leuk artikel!" in t for t in texts),
-       "GET the thread through nginx: the comment is there", r.body[:300])
-    r = site.request("POST", "/api/v1/counts", [THREAD])
-    ok(r.status == 200 and json.loads(r.body).get(THREAD, 0) >= 1, "POST /api/v1/counts",
-       r.body[:200])
-
-
-def check_client_addresses(site):
-    """rate_burst 3 per client address, blocklist_networks 127.0.0.66."""
-    got = [post(site, "127.0.0.11", "Bericht %d van .11" % i).status for i in range(4)]
-    is_eq(got, [201, 201, 201, 429], "client 127.0.0.11: its burst of 3, then 429")
-    r = post(site, "127.0.0.11", "vervalst", {"X-Forwarded-For": "203.0.113.7"})
-    is_eq(r.status, 429, "client 127.0.0.11 forging X-Forwarded-For: still its own bucket (429)")
-    r = post(site, "127.0.0.12", "Bericht van .12")
-    is_eq(r.status, 201, "client 127.0.0.12 has a bucket of its own (nginx is not one client)")
-    r = post(site, "127.0.0.13", "vervalst", {"X-Forwarded-For": "127.0.0.11"})
-    is_eq(r.status, 201, "client 127.0.0.13 claiming to be 127.0.0.11 is not charged to it")
-    r = post(site, "127.0.0.66", "Bericht van een geblokkeerd netwerk")
-    ok(r.status == 201 and json.loads(r.body).get("status") == "pending",
-       "client 127.0.0.66 (blocklist_networks): held, as commentd saw its address", r.body[:200])
-    r = post(site, "127.0.0.67", "Bericht", {"X-Forwarded-For": "127.0.0.66"})
-    ok(r.status == 201 and json.loads(r.body).get("status") == "published",
-       "client 127.0.0.67 forging the blocked address: published", r.body[:200])
-
-
 def check_body_limit(site):
-    """client_max_body_size = max_body: the exact size reaches commentd (a
-    201 is commentd's), one byte more is refused by nginx itself."""
-    base = json.dumps({"thread": THREAD, "author": "Sjef", "email": "sjef@example.nl",
-                       "text": "Net niet te groot"})
-    exact = (base + " " * (65536 - len(base))).encode()
-    r = site.request("POST", "/api/v1/comments", exact, {"Content-Type": "application/json"},
-                     source="127.0.0.30")
-    is_eq(r.status, 201, "a body of exactly max_body (65536 bytes) passes nginx and commentd")
-    big = exact + b" "
+    """client_max_body_size = max_body: one byte more than max_body is
+    refused by nginx itself."""
+    check_exact_max_body(site)
+    big = body_of_size(65537)
     r = site.request("POST", "/api/v1/comments", big, {"Content-Type": "application/json"},
                      source="127.0.0.31")
-    j = json.loads(r.body) if r.body.startswith(b"{") else {}
-    ok(r.status == 413 and j.get("error") == "body_too_large"
-       and r.hdrs.get("content-type") == "application/json; charset=utf-8",
-       "65537 bytes: 413 in the API's JSON", "%s %r" % (r.status, r.body[:200]))
+    ok(is_json_413(r), "65537 bytes: 413 in the API's JSON", "%s %r" % (r.status, r.body[:200]))
     ok("x-content-type-options" not in r.hdrs,
        "that 413 is nginx's own (without the header commentd puts on every answer)")
 
     # Chunked, no Content-Length: nginx counts as it reads.
-    def chunks():
-        for i in range(0, len(big), 8192):
-            yield big[i:i + 8192]
-    c = Client(site.https, "127.0.0.32", site.ctx)
-    c.request("POST", "/api/v1/comments", body=chunks(),
-              headers={"Content-Type": "application/json"}, encode_chunked=True)
-    r = c.getresponse()
-    r.read()
-    c.close()
+    r = site.chunked_post("/api/v1/comments", big, "127.0.0.32")
     is_eq(r.status, 413, "the same body chunked: 413")
     refused = [l for l in site.error_log().splitlines()
                if "client intended to send too large" in l]
@@ -404,38 +198,16 @@ def main():
         skip_all("openssl is not installed (apt-get install openssl)")
     with open(SITE) as f:
         site_text = f.read()
-    check_install_md(site_text)
+    check_install_md(INSTALL_MD, site_text, "nginx")
 
     tmp = tempfile.mkdtemp(prefix="commentd-nginx-")
-    daemon = Daemon(config={
-        "trusted_proxies": "127.0.0.1 ::1",
-        "site_origins": "https://" + HOST,
-        "rate_limit": "1",
-        "rate_burst": "3",
-        "blocklist_networks": "127.0.0.66",
-    })
+    daemon = Daemon(config=DAEMON_CONFIG)
     site = None
     try:
         daemon.start()
         site = Site(tmp, daemon.port)
         site.check_substitutions(site_text)
-        started = False
-        for attempt in range(3):
-            if attempt:
-                diag("a port was taken before nginx bound it; new ports")
-                site.pick_ports()
-                open(os.path.join(tmp, "error.log"), "w").close()
-            site.write_config(site_text)
-            priv = site.drop_privileges()
-            rc, out = site.check_syntax(priv)
-            ok(rc == 0, "nginx -t accepts the site (as %s)" % ("nobody" if priv else "this user"),
-               out)
-            started = site.start(priv)
-            if started or "Address already in use" not in site.error_log():
-                break
-            site.stop()
-        if not ok(started, "nginx starts unprivileged in its temporary folder",
-                  site.error_log()):
+        if not start_front(site, site_text):
             return
         check_blog_and_redirect(site)
         check_widget(site, daemon)
