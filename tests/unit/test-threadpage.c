@@ -140,21 +140,6 @@ static void test_page(json_t *a)
 	       "wacht op goedkeuring."),
 	   "the held notice");
 	ok(!has(h, "Kijk in je mail"), "no mail notice unless asked");
-	p.mail = true;
-	free(h);
-	h = render(&p);
-	ok(has(h, "haar goedkeurt. Kijk in je mail om de berichten te bevestigen.</p>"),
-	   "held and notifications asked: both notices in one status line");
-	p.held = false;
-	free(h);
-	h = render(&p);
-	ok(has(h, "<p class=\"cd-status\" id=\"cd-notice\" role=\"status\">Kijk in je mail om "
-		  "de berichten te bevestigen.</p>"),
-	   "published and notifications asked: the mail notice alone");
-	p.held = true;
-	p.mail = false;
-	free(h);
-	h = render(&p);
 	ok(has(h, ">Reactie op Sjef</h2>") && has(h, "name=\"parent\" value=\"2\"") &&
 	       has(h, ">Annuleer</a>"),
 	   "the form answers the comment, with a way out");
@@ -174,6 +159,37 @@ static void test_page(json_t *a)
 	h = render(&p);
 	ok(has(h, ">Schrijf een reactie</h2>") && has(h, "name=\"parent\" value=\"\""),
 	   "replying to a comment not on the page: a new comment");
+	free(h);
+}
+
+/* After a post that asked for reply notifications: "check your e-mail",
+ * beside the held notice or alone. */
+static void test_mail_notice(json_t *a)
+{
+	struct threadpage p = {.lang = LANG_NL,
+			       .thread = "/p",
+			       .answer = a,
+			       .api = "",
+			       .honeypot = "website2",
+			       .held = true,
+			       .mail = true};
+	char *h = render(&p);
+
+	ok(has(h, "<p class=\"cd-status cd-held-notice\" id=\"cd-notice\" role=\"status\">Je "
+		  "reactie wacht op goedkeuring. Ze verschijnt hier zodra een moderator haar "
+		  "goedkeurt. Kijk in je mail om de berichten te bevestigen.</p>"),
+	   "held and notifications asked: both notices in one status line");
+	free(h);
+	p.held = false;
+	h = render(&p);
+	ok(has(h, "<p class=\"cd-status\" id=\"cd-notice\" role=\"status\">Kijk in je mail om "
+		  "de berichten te bevestigen.</p>"),
+	   "published and notifications asked: the mail notice alone");
+	free(h);
+	p.lang = LANG_DE;
+	h = render(&p);
+	ok(has(h, ">Sieh in deine E-Mail, um die Benachrichtigungen zu bestätigen.</p>"),
+	   "in German too");
 	free(h);
 }
 
@@ -278,6 +294,7 @@ int main(void)
 	test_page(a);
 	test_forms(a);
 	test_notify(a);
+	test_mail_notice(a);
 	test_location();
 	json_decref(a);
 	return done_testing();
