@@ -1424,6 +1424,7 @@ static void layers_learned(const struct layers *l, struct classify_learned *out)
 	out->own_ham = l->own ? l->own->nham : 0;
 	out->learned_spam = l->shared->nspam;
 	out->learned_ham = l->shared->nham;
+	out->generation = l->shared->generation;
 }
 
 /* ---- scoring ------------------------------------------------------------ */

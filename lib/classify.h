@@ -285,6 +285,7 @@ int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *n
 struct classify_learned {
 	uint64_t own_spam, own_ham;
 	uint64_t learned_spam, learned_ham;
+	int64_t generation; /* the shared model's (classifier_state.generation) */
 };
 int classifier_learned(struct classifier *c, struct store_conn *conn, const char *site,
 		       struct classify_learned *out);

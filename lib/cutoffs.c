@@ -202,8 +202,6 @@ struct cutoffs_cache *cutoffs_cache_free(struct cutoffs_cache *cache)
 	return NULL;
 }
 
-static const char sql_generation[] = "SELECT generation FROM classifier_state WHERE id = 1";
-
 /* The entry of site under cache->lock, added if missing; NULL on OOM. */
 static struct cached *cache_entry(struct cutoffs_cache *cache, const char *site)
 {
@@ -223,21 +221,14 @@ static struct cached *cache_entry(struct cutoffs_cache *cache, const char *site)
 }
 
 int cutoffs_cached(struct cutoffs_cache *cache, struct store_conn *c, const char *site,
-		   const struct cutoffs_rule *rule, struct cutoffs *out)
+		   int64_t generation, const struct cutoffs_rule *rule, struct cutoffs *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_generation);
-	int64_t generation = 0;
 	struct cached *e;
 	bool hit = false;
 	int r;
 
 	if (!cache || !site || strlen(site) > CUTOFFS_SITE_MAX)
 		return cutoffs_for_site(c, site, rule, out);
-	r = st ? store_one_int64(c, st, &generation) : -EIO;
-	if (r <= 0) { /* no state row: nothing learned, nothing to cache */
-		*out = (struct cutoffs){rule->ham_cutoff, rule->spam_cutoff, false, 0, 0};
-		return r < 0 ? r : 0;
-	}
 	pthread_mutex_lock(&cache->lock);
 	e = cache_entry(cache, site);
 	if (e && e->generation == generation && e->ham_cutoff == rule->ham_cutoff &&

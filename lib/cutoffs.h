@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store_conn;
 
@@ -77,7 +78,9 @@ int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoff
 
 /* The learned cut-offs per site, kept until the classifier learns or forgets
  * (classifier_state.generation changes) or the bounds change: a comment is
- * then scored without reading 2,000 rows.  Thread-safe. */
+ * then scored without reading 2,000 rows.  The caller passes the generation
+ * its score was made at (classify_learned.generation), so the cache reads
+ * nothing itself.  Thread-safe. */
 struct cutoffs_cache;
 
 /* 0 or -ENOMEM. */
@@ -86,9 +89,10 @@ int cutoffs_cache_new(struct cutoffs_cache **out);
 /* NULL-safe; returns NULL. */
 struct cutoffs_cache *cutoffs_cache_free(struct cutoffs_cache *cache);
 
-/* cutoffs_for_site through cache (NULL: read every time).  0 or negative
- * (then *out holds the configured cut-offs). */
+/* cutoffs_for_site through cache (NULL: read every time), valid while the
+ * classifier is at generation.  0 or negative (then *out holds the
+ * configured cut-offs). */
 int cutoffs_cached(struct cutoffs_cache *cache, struct store_conn *c, const char *site,
-		   const struct cutoffs_rule *rule, struct cutoffs *out);
+		   int64_t generation, const struct cutoffs_rule *rule, struct cutoffs *out);
 
 #endif

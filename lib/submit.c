@@ -235,9 +235,10 @@ json_t *submit_reasons_json(const struct submit_decision *d)
 
 /* The verdict from the live cut-offs, not the classifier's copies: the
  * site's configured ones, narrowed to what its own decided comments
- * support when learn_cutoffs is on (lib/cutoffs.h).  0 or negative. */
+ * support when learn_cutoffs is on (lib/cutoffs.h), as of the classifier
+ * generation the score was made at.  0 or negative. */
 static int site_verdict(struct store_conn *c, const struct submit_site *site, double score,
-			struct submit_facts *f)
+			int64_t generation, struct submit_facts *f)
 {
 	struct classify_settings live = *site->classify;
 	struct cutoffs_rule rule;
@@ -246,7 +247,7 @@ static int site_verdict(struct store_conn *c, const struct submit_site *site, do
 
 	if (live.learn_cutoffs) {
 		cutoffs_rule_default(&rule, live.ham_cutoff, live.spam_cutoff);
-		r = cutoffs_cached(site->cutoffs, c, site->id, &rule, &co);
+		r = cutoffs_cached(site->cutoffs, c, site->id, generation, &rule, &co);
 		if (r < 0)
 			return r;
 	}
@@ -289,7 +290,7 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 		r = classifier_learned(site->classifier, c, site->id, &learned);
 	if (r < 0)
 		return r;
-	r = site_verdict(c, site, d->result.score, &d->facts);
+	r = site_verdict(c, site, d->result.score, learned.generation, &d->facts);
 	if (r < 0)
 		return r;
 	d->facts.classified = true;
