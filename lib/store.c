@@ -2,6 +2,7 @@
 
 #include "embed.h"
 #include "log.h"
+#include "search.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -594,9 +595,12 @@ int store_begin(struct store_conn *c)
 
 int store_commit(struct store_conn *c)
 {
-	int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-	int r = store_write_error(c, rc, "commit");
+	/* Changes to indexed comments reach the admin search's index in the
+	 * same transaction (lib/search.h): every writer commits here. */
+	int r = search_flush(c);
 
+	if (r == 0)
+		r = store_write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
 	if (r != 0)
 		store_rollback(c);
 	writer_release(c);
