@@ -717,7 +717,8 @@ def migration():
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'comments'"))
         is_eq(triggers, ["comments_delete_version", "comments_insert_daily",
                          "comments_insert_version", "comments_tombstone_likes",
-                         "comments_update_version"],
+                         "comments_update_version", "search_delete", "search_insert",
+                         "search_update"],
               "the comments' triggers are all there")
         is_eq(con.execute("PRAGMA foreign_key_check").fetchall(), [],
               "no broken references")
