@@ -72,14 +72,11 @@ static const char sql_list_status[] = ADMIN_COLUMNS " WHERE c.status = ?1" LIST_
 static const char sql_search_tail[] =
     ADMIN_COLUMNS " WHERE c.id > ?8 AND (?1 IS NULL OR c.status = ?1)" LIST_FILTERS;
 
-/* Then one block's table after the other ('@', lib/search.h): its trigram
- * index hands candidates newest first (?7: search_expression), each read
- * by its id and kept when the LIKE of MATCH_FILTERS holds, until the
- * limit.  CROSS JOIN keeps the index the outer loop (no sort step). */
-static const char sql_search_block[] =
-    ADMIN_SELECT " FROM @(?7) s CROSS JOIN comments c ON c.id = s.rowid" ADMIN_JOINS
-		 " WHERE s.rowid <= ?8 AND (?4 = 0 OR s.rowid < ?4) AND (?1 IS NULL OR c.status = "
-		 "?1)" MATCH_FILTERS " ORDER BY s.rowid DESC LIMIT ?5";
+/* Then the index's candidates, newest first (lib/search.h: search_each),
+ * each read by its id (?9) and kept when the LIKE of MATCH_FILTERS holds,
+ * until the limit. */
+static const char sql_search_row[] =
+    ADMIN_COLUMNS " WHERE c.id = ?9 AND (?1 IS NULL OR c.status = ?1)" MATCH_FILTERS;
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 {
@@ -211,6 +208,8 @@ struct listing {
 	json_t *list;
 	unsigned n;
 	int64_t last;
+	struct store_conn *conn; /* a search: the candidates' statement */
+	sqlite3_stmt *row;
 };
 
 /* Binds the query's ?1..?6 (the limit: what is still missing) and runs st,
@@ -243,51 +242,40 @@ static int listing_run(struct store_conn *c, struct listing *l, sqlite3_stmt *st
 	return rc;
 }
 
-/* One block's part of a search (sql_search_block on its table). */
-static int search_block(struct store_conn *c, struct listing *l, int64_t block, const char *match,
-			int64_t upto)
+/* One candidate of the index (search_each): kept when it matches; 1
+ * stops the walk at the limit. */
+static int search_candidate(int64_t id, void *arg)
 {
-	char sql[SEARCH_SQL_MAX];
-	sqlite3_stmt *st = NULL;
+	struct listing *l = arg;
+	sqlite3_stmt *st = l->row;
 	int r;
 
-	if (search_block_sql(sql, sizeof(sql), sql_search_block, block) != 0)
-		return -EINVAL;
-	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
-		log_err("moderation: search: %s", sqlite3_errmsg(store_db(c)));
-		sqlite3_finalize(st);
-		return -EIO;
-	}
-	sqlite3_bind_text(st, 7, match, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, upto);
-	r = listing_run(c, l, st);
-	sqlite3_finalize(st);
-	return r;
+	sqlite3_bind_int64(st, 9, id);
+	r = listing_run(l->conn, l, st);
+	if (r < 0)
+		return r;
+	return l->n >= l->limit;
 }
 
-/* A search through the index: the tail by LIKE, then the blocks newest
- * first until the limit. */
+/* A search through the index: the tail by LIKE, then the index's
+ * candidates newest first until the limit. */
 static int search_listing(struct store_conn *c, struct listing *l, const char *match)
 {
 	sqlite3_stmt *st = store_stmt(c, sql_search_tail);
-	int64_t upto = 0, block, found;
+	int64_t upto = 0;
 	int r = st ? search_indexed_upto(c, &upto) : -EIO;
 
 	if (r != 0)
 		return r;
 	sqlite3_bind_int64(st, 8, upto);
 	r = listing_run(c, l, st);
-	if (r != 0 || !upto)
+	if (r != 0 || l->n >= l->limit)
 		return r;
-	block = (l->q->before && l->q->before - 1 < upto ? l->q->before - 1 : upto) >>
-		SEARCH_BLOCK_BITS;
-	while (r == 0 && l->n < l->limit && block >= 0) {
-		r = search_block_at_or_below(c, block, &found);
-		if (r <= 0)
-			break;
-		r = search_block(c, l, found, match, upto);
-		block = found - 1;
-	}
+	l->conn = c;
+	l->row = store_stmt(c, sql_search_row);
+	if (!l->row)
+		return -EIO;
+	r = search_each(c, match, upto, l->q->before, search_candidate, l);
 	return r < 0 ? r : 0;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the MATCH expression ------------------------------------------------ */
 
@@ -159,6 +160,55 @@ static const char sql_block_below[] = "SELECT max(block) FROM search_blocks WHER
 int search_block_at_or_below(struct store_conn *c, int64_t block, int64_t *out)
 {
 	return read_int64(c, sql_block_below, &block, 1, out);
+}
+
+/* A block's candidates, newest first (?1 the expression, ?2 upto, ?3
+ * before). */
+static const char sql_candidates[] = "SELECT rowid FROM @(?1) WHERE rowid <= ?2"
+				     " AND (?3 = 0 OR rowid < ?3) ORDER BY rowid DESC";
+
+/* The candidates of one block (search_each). */
+static int block_each(struct store_conn *c, int64_t block, const char *match, int64_t upto,
+		      int64_t before, int (*fn)(int64_t id, void *arg), void *arg)
+{
+	char sql[SEARCH_SQL_MAX];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (search_block_sql(sql, sizeof(sql), sql_candidates, block) != 0)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
+		log_err("search: %s", sqlite3_errmsg(store_db(c)));
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, upto);
+	sqlite3_bind_int64(st, 3, before);
+	while ((r = store_row(c, st)) == 1) {
+		r = fn(sqlite3_column_int64(st, 0), arg);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
+		int (*fn)(int64_t id, void *arg), void *arg)
+{
+	int64_t top = before && before - 1 < upto ? before - 1 : upto;
+	int64_t block = top >> SEARCH_BLOCK_BITS, found;
+	int r = 0;
+
+	while (r == 0 && top > 0 && block >= 0) {
+		r = search_block_at_or_below(c, block, &found);
+		if (r <= 0)
+			break;
+		r = block_each(c, found, match, upto, before, fn, arg);
+		block = found - 1;
+	}
+	return r;
 }
 
 /* The tables of a block: a trigram FTS5 index of the text and author of
@@ -326,12 +376,41 @@ static int purge_one(struct store_conn *c)
 	return r;
 }
 
+/* Between two merges, so that waiting writers get the lock. */
+#define PURGE_PAUSE_NS (5 * 1000 * 1000)
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int search_purge(struct store_conn *c, unsigned *merged)
 {
+	struct timespec start, t0;
+	double longest = 0;
 	int r;
 
 	*merged = 0;
-	while ((r = purge_one(c)) == 1)
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = purge_one(c);
+		if (r != 1)
+			break;
 		(*merged)++;
+		if (ms_since(&t0) > longest)
+			longest = ms_since(&t0);
+		/* The writers that waited for this merge go before the next
+		 * (the writer lock is not fair: without a pause this loop
+		 * would take it again at once). */
+		nanosleep(&(const struct timespec){0, PURGE_PAUSE_NS}, NULL);
+	}
+	/* What an erasure cost the writers: each merge held them once. */
+	if (*merged)
+		log_info("search: merged %u block(s) in %.0f ms, the longest %.0f ms", *merged,
+			 ms_since(&start), longest);
 	return r;
 }

@@ -42,7 +42,7 @@
 
 /* A block holds the comments whose ids share id >> SEARCH_BLOCK_BITS:
  * the most one merge rewrites (docs/performance.md: the stall it costs). */
-#define SEARCH_BLOCK_BITS 14
+#define SEARCH_BLOCK_BITS 13
 
 /* At most this many comments are indexed in one transaction. */
 #define SEARCH_BATCH 1000
@@ -79,6 +79,16 @@ int search_indexed_upto(struct store_conn *c, int64_t *upto);
 /* The newest block with a table at or below block: 1 with it in *out, 0
  * when there is none, negative on failure. */
 int search_block_at_or_below(struct store_conn *c, int64_t block, int64_t *out);
+
+/* Calls fn(id, arg) for every indexed comment whose text or author holds
+ * every trigram of match (search_expression), newest first: ids up to upto
+ * (search_indexed_upto) and below before (0: no bound), block after block,
+ * until fn returns non-zero.  The candidates are a superset of the
+ * comments that hold the string: fn checks each.  0 when the candidates
+ * ran out, fn's positive value when it stopped the walk, negative on
+ * failure (fn's or the index's). */
+int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
+		int (*fn)(int64_t id, void *arg), void *arg);
 
 /* Applies what search_pending noted to the index and empties it.  Runs
  * inside the caller's write transaction (store_commit calls it before
