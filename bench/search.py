@@ -106,9 +106,10 @@ def measure(scale, d, m, args):
     during = lat[before:]
     stop.set()
     th.join()
-    print("erase  %s in %.0f ms; %d POSTs during it: p50 %.1f ms, max %.1f ms" % (
+    print("erase  %s in %.0f ms; %d POSTs during it: p50 %.1f ms, p99 %.1f ms, the longest %s" % (
         b[:40].decode("utf-8", "replace"), 1000 * t_erase, len(during),
-        scale.pct(during, 50) if during else 0, max(during) if during else 0))
+        scale.pct(during, 50) if during else 0, scale.pct(during, 99) if during else 0,
+        " ".join("%.0f" % x for x in sorted(during)[-5:])))
     c.close()
 
 
