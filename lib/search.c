@@ -333,10 +333,20 @@ static int index_batch(struct store_conn *c, unsigned *indexed)
 	return r == 0 ? 1 : r;
 }
 
+static const char sql_tail_any[] =
+    "SELECT EXISTS (SELECT 1 FROM comments WHERE id > (SELECT upto FROM search_state))";
+
 int search_index_batch(struct store_conn *c, unsigned *indexed)
 {
+	int64_t any = 0;
 	unsigned n = 0;
-	int r = store_begin(c);
+	int r = read_int64(c, sql_tail_any, NULL, 0, &any);
+
+	/* Nothing new (the daemon asks every few seconds): no write lock. */
+	*indexed = 0;
+	if (r <= 0 || !any)
+		return r < 0 ? r : 0;
+	r = store_begin(c);
 
 	if (r == 0)
 		r = index_batch(c, &n);
