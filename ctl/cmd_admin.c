@@ -242,7 +242,7 @@ int cmd_maintain(int argc, char **argv)
 static const char index_usage[] =
     "usage: commentctl index (--db DB | --config FILE)\n"
     "Indexes the comments the admin search's index does not hold yet (commentd\n"
-    "does it every few seconds; after an upgrade to schema 0015, every comment),\n"
+    "does it every few seconds; after an upgrade to schema 0016, every comment),\n"
     "merges the index's blocks that removed texts left, and prints what it did.\n";
 
 int cmd_index(int argc, char **argv)

@@ -1,4 +1,4 @@
-/* search: the admin search's trigram index, split by id range (schema 0015).
+/* search: the admin search's trigram index, split by id range (schema 0016).
  *
  * The admin listing (lib/moderation.c) asks the index for candidate rows
  * newest first and keeps only those whose text or author holds the search

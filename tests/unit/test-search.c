@@ -1,5 +1,5 @@
 /* test-search: the admin search's trigram index split by id range
- * (lib/search.h, schema 0015).
+ * (lib/search.h, schema 0016).
  *
  * Every path that writes a comment's text or author is taken, and after
  * each the admin search (moderation_list) must find exactly the comments

@@ -1,4 +1,4 @@
--- 0015: the admin search's index, split by id range (lib/search.h).
+-- 0016: the admin search's index, split by id range (lib/search.h).
 --
 -- Comment ids are cut into blocks of 2^SEARCH_BLOCK_BITS (lib/search.h);
 -- each block that holds an indexed comment has its own FTS5 table,
