@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STORE_MAX_STMTS 96
+/* Statements a connection keeps prepared (store_stmt): every statement a
+ * pooled connection may run, the admin search's (lib/search.c) included. */
+#define STORE_MAX_STMTS 128
 
 struct stmt_slot {
 	const char *sql;
