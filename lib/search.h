@@ -27,7 +27,8 @@
  * empties the WAL.  The blocks owed a merge are a durable list
  * (search_blocks.dirty, set in the transaction that removed the text); an
  * erasure merges them before it reports success, retention after its
- * commit, the maintenance task on every pass (and so at start-up).  Each
+ * commit, the daemon's maintenance thread after each indexing round (every
+ * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  Each
  * block is merged in its own transaction: writers wait for one block at a
  * time, never for the whole index.
  */
