@@ -134,12 +134,17 @@ static unsigned run_jobs(struct maintenance *m)
 static void index_tail(struct maintenance *m)
 {
 	const struct timespec pause = {0, 1000000};
+	struct snapshot *snap = snapshot_ref(m->server);
 	struct store_conn *c = store_acquire(m->server->store);
 	unsigned n = 0, merged = 0;
-	int r;
+	int r = search_worth_indexing(c, snap->cfg->search_index_from);
 
-	while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
-		nanosleep(&pause, NULL);
+	snapshot_unref(snap);
+	if (r == 1)
+		while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
+			nanosleep(&pause, NULL);
+	if (r > 0)
+		r = 0;
 	if (r == 0 && !stopping(m) && search_purge(c, &merged) == 0 && merged)
 		store_checkpoint_truncate(c);
 	store_release(m->server->store, c);

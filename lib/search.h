@@ -96,6 +96,12 @@ int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t b
  * COMMIT).  0 or negative (logged). */
 int search_flush(struct store_conn *c);
 
+/* Whether to index at all: 1 when something is indexed already or the
+ * comments' ids reach from, 0 while the whole table is the tail (a LIKE
+ * over a small blog's comments takes milliseconds, and an index not kept
+ * costs a small daemon no memory), negative on failure. */
+int search_worth_indexing(struct store_conn *c, int64_t from);
+
 /* Indexes up to SEARCH_BATCH comments of the tail (never across a block's
  * end) in a write transaction of its own (call outside one); *indexed gets
  * how many (0: the index was up to date).  0, or STORE_* or negative on

@@ -458,6 +458,21 @@ static void test_in_step(void)
 
 /* ---- the tail, the blocks ------------------------------------------------ */
 
+/* Run first, on an empty index: the daemon's rule for starting one. */
+static void test_worth(void)
+{
+	json_t *a = post(SUBMIT_JSON, "/s0", 0, "Eerste", "first@example.org",
+			 "De eerste reactie van een kleine blog", COMMENT_PUBLISHED, 0);
+
+	is_int(search_worth_indexing(fx.conn, 50000), 0,
+	       "a small blog's comments stay unindexed (search_index_from 50000)");
+	is_int(search_worth_indexing(fx.conn, id_of(a)), 1, "ids reaching the setting: indexed");
+	is_int(index_now(), 1, "(indexed)");
+	is_int(search_worth_indexing(fx.conn, 50000), 1,
+	       "once started, the index is kept whatever the setting");
+	json_decref(a);
+}
+
 static void test_tail(void)
 {
 	json_t *a;
@@ -662,6 +677,7 @@ int main(void)
 		return 1;
 	classify_settings_default(&cs);
 
+	test_worth();
 	test_tail();
 	test_new_comments();
 	test_edits();
