@@ -51,21 +51,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 THREAD = "/2011/01/social-media-realities"
 
-DONE_LUA = r"""
-done = function(summary, latency, requests)
-  local s = summary.duration / 1e6
-  io.write(string.format(
-    "BENCH {\"requests\": %d, \"seconds\": %.3f, \"rps\": %.1f, \"p50_ms\": %.3f, " ..
-    "\"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"non2xx\": %d, " ..
-    "\"socket_errors\": %d}\n",
-    summary.requests, s, summary.requests / s,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000,
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout))
-end
-"""
+# wrk prints one JSON line at the end of a run (shared with bench/scale.py)
+DONE_LUA = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk-done.lua")).read()
 
 SCENARIOS = {
     "get-thread": r"""

@@ -668,21 +668,8 @@ def step_admin(d, m, out):
 
 # ---------------------------------------------------------------- wrk
 
-DONE_LUA = r"""
-done = function(summary, latency, requests)
-  local s = summary.duration / 1e6
-  io.write(string.format(
-    "BENCH {\"requests\": %d, \"seconds\": %.3f, \"rps\": %.1f, \"p50_ms\": %.3f, " ..
-    "\"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"non2xx\": %d, " ..
-    "\"socket_errors\": %d}\n",
-    summary.requests, s, summary.requests / s,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000,
-    summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout))
-end
-"""
+# wrk prints one JSON line at the end of a run (shared with bench/http.py)
+DONE_LUA = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk-done.lua")).read()
 
 
 def lua_string(s):
@@ -1171,8 +1158,12 @@ def main():
             step_openloop(d, m, tr, args, run_dir, out)
         cpu, mem = proc_stat(d.proc.pid)
         lb = log_size(d)
-        d.stop()
+        t_stop = time.monotonic()
+        rc = d.stop()
+        t_stop = time.monotonic() - t_stop
+        log("stopped in %.2f s (exit status %s)" % (t_stop, rc))
         out["end"] = {"rss_kib": mem["VmRSS"], "hwm_kib": mem["VmHWM"], "cpu_s": cpu,
+                      "stop_s": round(t_stop, 3), "stop_status": rc,
                       "size": engine.size(db), "composition": engine.composition(db),
                       "log_bytes": lb[0], "log_lines": lb[1]}
         if "explain" in steps:

@@ -483,6 +483,10 @@ static void request_free(struct request *req)
 {
 	if (!req)
 		return;
+	if (req->deferred) { /* answered, never sent */
+		reply_release(req->deferred);
+		free(req->deferred);
+	}
 	snapshot_unref(req->snap);
 	free(req->scope);
 	buf_free(&req->body);
@@ -750,6 +754,66 @@ static enum MHD_Result begin(struct server *s, struct MHD_Connection *conn, cons
 	return MHD_YES;
 }
 
+/* Runs the route's handler for req into rep. */
+static void answer(struct request *req, struct reply *rep)
+{
+	rep->status = 500;
+	handler_for(req->route, req->method)(req, rep);
+	if (rep->status < 100 || rep->status > 599 ||
+	    (!rep->json && !rep->text && rep->status >= 400))
+		reply_internal(rep);
+	if (rep->etag[0]) {
+		const char *inm = request_header(req, "If-None-Match");
+		if (inm && (strstr(inm, rep->etag) || strcmp(inm, "*") == 0))
+			rep->not_modified = true;
+	}
+}
+
+/* Every method but the reading ones may wait for a commit, unless the
+ * route says its POST only reads. */
+static bool writes(const struct request *req)
+{
+	if (req->route->body & BODY_READS)
+		return false;
+	return strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+	       strcmp(req->method, "OPTIONS") != 0;
+}
+
+static void suspend_request(void *arg)
+{
+	struct request *req = arg;
+
+	MHD_suspend_connection(req->conn);
+}
+
+/* On a writer thread: the answer, then the connection resumed, after
+ * which req may be gone (access_handler sends req->deferred). */
+static void run_deferred(void *arg)
+{
+	struct request *req = arg;
+
+	answer(req, req->deferred);
+	MHD_resume_connection(req->conn);
+}
+
+/* Hands req to a writer thread with its connection suspended.  0 handed
+ * over; otherwise (out of memory, the writers closing) the caller answers
+ * it here. */
+static int defer(struct server *s, struct request *req)
+{
+	if (!s->writers)
+		return 1;
+	req->deferred = calloc(1, sizeof(*req->deferred));
+	if (!req->deferred)
+		return 1;
+	req->job = (struct writer_job){run_deferred, req, NULL};
+	if (writers_submit(s->writers, &req->job, suspend_request) == 0)
+		return 0;
+	free(req->deferred);
+	req->deferred = NULL;
+	return 1;
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
@@ -763,6 +827,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		return begin(s, conn, url, method, version, req_cls);
 	if (req->status)
 		return MHD_YES; /* answered in begin(); MHD discards the rest */
+	if (req->deferred) {	/* resumed: a writer thread answered */
+		enum MHD_Result ret = send_reply(req, req->deferred);
+
+		free(req->deferred);
+		req->deferred = NULL;
+		return ret;
+	}
 
 	if (*upload_data_size) {
 		/* A deadline for the whole body: the idle timeout alone lets a
@@ -791,27 +862,22 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	if (req->too_big)
 		return send_error(req, 413, "body_too_large",
 				  "The request body is larger than this server accepts.", NULL);
-	rep.status = 500;
 	if (strcmp(method, "OPTIONS") == 0) {
 		rep.status = 204;
 		rep.allow = req->route->allow;
 		return send_reply(req, &rep);
 	}
-	handler_for(req->route, method)(req, &rep);
-	if (rep.status < 100 || rep.status > 599 || (!rep.json && !rep.text && rep.status >= 400))
-		reply_internal(&rep);
-	if (rep.etag[0]) {
-		const char *inm = request_header(req, "If-None-Match");
-		if (inm && (strstr(inm, rep.etag) || strcmp(inm, "*") == 0))
-			rep.not_modified = true;
-	}
+	if (writes(req) && defer(s, req) == 0)
+		return MHD_YES; /* answered when a writer resumes the connection */
+	answer(req, &rep);
 	return send_reply(req, &rep);
 }
 
 int http_start(struct server *s, int listen_fd, const struct route_table *const *tables, size_t n)
 {
 	const struct config *cfg = s->snap->cfg;
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	struct net_addr addr;
 	struct sockaddr_storage ss = {0};
 
@@ -886,6 +952,9 @@ void http_stop(struct server *s, unsigned grace_seconds)
 			break;
 		usleep(20000);
 	}
+	/* No connection may stay suspended into MHD_stop_daemon: let every
+	 * handed-over write finish and resume (later ones run in place). */
+	writers_close(s->writers);
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
 	guard_stop(s);

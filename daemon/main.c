@@ -262,7 +262,9 @@ static int server_open(struct server *s, struct config *cfg)
 	if (cutoffs_cache_new(&s->cutoffs) < 0)
 		return -1;
 	apply_runtime(s, cfg);
-	if (store_new(&s->store, cfg->db, cfg->threads + 2) != 0) {
+	/* a connection for each HTTP thread, each writer (as many), the
+	 * maintenance and outbox workers */
+	if (store_new(&s->store, cfg->db, 2 * cfg->threads + 2) != 0) {
 		log_err("cannot open the database %s", cfg->db);
 		return -1;
 	}
@@ -276,6 +278,7 @@ static void server_close(struct server *s)
 {
 	if (s->mhd)
 		http_stop(s, 0);
+	s->writers = writers_free(s->writers);
 	maintenance_stop(s);
 	notify_stop(s);
 	s->store = store_free(s->store);
@@ -310,7 +313,10 @@ static int serve(struct server *s, const struct args *a)
 	signal(SIGPIPE, SIG_IGN);
 
 	listen_fd = sdnotify_listen_fd();
-	if (http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
+	/* After the signal mask: the writers inherit it.  As many as HTTP
+	 * threads, so that a burst of posts still commits in groups as big. */
+	if (writers_new(&s->writers, s->snap->cfg->threads) != 0 ||
+	    http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0 || notify_start(s) != 0)
 		return 1;
 	log_info("commentd %s listening on %s (port %u), database %s, %zu site%s", COMMENTD_VERSION,

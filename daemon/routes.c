@@ -612,8 +612,8 @@ static const struct route public_routes[] = {
      BODY_JSON},
     {"/api/v1/comments/{id}/like", "POST, OPTIONS", NULL, post_like, NULL, NULL,
      BODY_JSON | BODY_OPTIONAL},
-    {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON},
-    {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON},
+    {"/api/v1/counts", "POST, OPTIONS", NULL, post_counts, NULL, NULL, BODY_JSON | BODY_READS},
+    {"/api/v1/preview", "POST, OPTIONS", NULL, post_preview, NULL, NULL, BODY_JSON | BODY_READS},
     {"/api/v1/feed", "GET, HEAD, OPTIONS", get_feed, NULL, NULL, NULL, 0},
     {"/api/v1/health", "GET, HEAD, OPTIONS", get_health, NULL, NULL, NULL, 0},
 };

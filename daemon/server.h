@@ -18,6 +18,7 @@
 #include "site.h"
 #include "store.h"
 #include "submit.h"
+#include "writers.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -48,6 +49,7 @@ struct server {
 	struct maintenance *maintenance;	 /* background jobs (maintenance.h) */
 	struct guard *guard;			 /* connection caps and deadlines (guard.c) */
 	struct notify *notify;			 /* the outbox worker (notify.h) */
+	struct writers *writers;		 /* threads for the requests that write */
 	const struct route_table *const *tables; /* set by http_start */
 	size_t n_tables;
 };
@@ -81,6 +83,10 @@ struct request {
 	char actor[72];	 /* admin token name, for the audit log */
 	char *scope;	 /* the admin token's sites (lib/admin.h), NULL: every site */
 	unsigned status; /* for the access log */
+	/* A request that writes runs on a writer thread (writers.h) while its
+	 * connection is suspended; its answer waits here until it is sent. */
+	struct writer_job job;
+	struct reply *deferred;
 };
 
 /* A response under construction: status, body, extra headers. */
@@ -121,6 +127,9 @@ enum route_body {
 	BODY_FORM = 2,	   /* application/x-www-form-urlencoded */
 	BODY_OPTIONAL = 4, /* an empty body needs no Content-Type */
 	BODY_ANY = 8,	   /* any Content-Type (RFC 8058 one-click unsubscribe) */
+	/* The POST only reads (counts, a preview): answered on the HTTP thread,
+	 * not queued behind the writes (writers.h). */
+	BODY_READS = 16,
 };
 
 struct route {

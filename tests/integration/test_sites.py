@@ -715,9 +715,10 @@ def migration():
            "the paged threads' indexes stay", indexes)
         triggers = sorted(r[0] for r in con.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'comments'"))
-        is_eq(triggers, ["comments_delete_version", "comments_insert_daily",
+        is_eq(triggers, ["comments_delete_status_count", "comments_delete_version",
+                         "comments_insert_daily", "comments_insert_status_count",
                          "comments_insert_version", "comments_tombstone_likes",
-                         "comments_update_version"],
+                         "comments_update_status_count", "comments_update_version"],
               "the comments' triggers are all there")
         is_eq(con.execute("PRAGMA foreign_key_check").fetchall(), [],
               "no broken references")
@@ -738,6 +739,12 @@ def migration():
         audit = admin(d, tok, "GET", "/audit").json()["entries"]
         ok(any(e["actor"] == "old-mod" and e["site"] == "default" for e in audit),
            "the old audit row is listed")
+        counts = admin(d, tok, "GET", "/stats").json()["comments"]
+        con = sqlite3.connect(d.db)
+        direct = dict(con.execute("SELECT status, count(*) FROM comments GROUP BY status"))
+        con.close()
+        is_eq({k: v for k, v in counts.items() if v}, direct,
+              "the stats count the comments from before the upgrade (schema 0015's fill)")
         body = urlencode({"api_key": key, "blog": "https://old.example/",
                           "user_ip": "192.0.2.9", "comment_content": "hello"})
         r = d.post("/1.1/comment-check", body,

@@ -1677,6 +1677,43 @@ static void test_scope(void)
 	test_scope_windows();
 }
 
+/* status_counts (schema 0015) against a count of the comments themselves,
+ * both ways; rows at 0 are the same as absent ones. */
+static int64_t status_count_mismatches(void)
+{
+	return q_int(
+	    "WITH direct AS (SELECT t.site, c.status, count(*) AS n FROM comments c"
+	    " JOIN threads t ON t.id = c.thread_id GROUP BY 1, 2),"
+	    " kept AS (SELECT site, status, n FROM status_counts WHERE n > 0)"
+	    " SELECT (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM direct))"
+	    " + (SELECT count(*) FROM (SELECT * FROM direct EXCEPT SELECT * FROM kept))",
+	    0);
+}
+
+/* Run last: every test before it inserted, moderated, edited, erased and
+ * purged comments on several sites through lib/. */
+static void test_status_counts(void)
+{
+	int64_t moved = mk("/counted", 0, "Mover", "A comment that moves", COMMENT_PENDING);
+
+	is_int(status_count_mismatches(), 0,
+	       "status_counts matches the comments after every test's inserts, actions, "
+	       "erasures and purges");
+	ok(q_int("SELECT count(DISTINCT site) FROM status_counts WHERE n > 0", 0) >= 3 &&
+	       q_int("SELECT count(DISTINCT status) FROM status_counts WHERE n > 0", 0) == 4,
+	   "(several sites, every status)");
+	mk_site = "notes";
+	mk("/counted-elsewhere", 0, "Other", "On another site", COMMENT_PUBLISHED);
+	mk_site = "default";
+	exec("UPDATE comments SET thread_id = (SELECT thread_id FROM comments WHERE id ="
+	     " (SELECT max(id) FROM comments)), status = 'spam' WHERE id = ?1",
+	     moved, 0);
+	is_int(status_count_mismatches(), 0,
+	       "a comment moved to another site's thread, re-statused");
+	exec("DELETE FROM comments WHERE id = ?1", moved, 0);
+	is_int(status_count_mismatches(), 0, "a comment deleted outright");
+}
+
 int main(void)
 {
 	char e[CONFIG_ERR_MAX];
@@ -1703,6 +1740,7 @@ int main(void)
 	test_privacy();
 	test_maintain();
 	test_scope();
+	test_status_counts();
 
 	policy_free(policy);
 	classifier_free(cl);
