@@ -7,6 +7,7 @@
 #include "config.h"
 #include "keys.h"
 #include "moderation.h"
+#include "search.h"
 #include "store.h"
 #include "text.h"
 
@@ -14,8 +15,11 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Options of token, privacy and email-hash. */
 struct admin_args {
@@ -224,12 +228,55 @@ int cmd_maintain(int argc, char **argv)
 	if (r == 0)
 		printf("{\"spam_deleted\": %u, \"spam_emptied\": %u, \"ips_cleared\": %u, "
 		       "\"tombstones_purged\": %u, \"decoys_purged\": %u, \"tokens_pruned\": %u, "
-		       "\"wal_truncated\": %s}\n",
+		       "\"search_merged\": %u, \"wal_truncated\": %s}\n",
 		       rep.spam_deleted, rep.spam_emptied, rep.ips_cleared, rep.tombstones_purged,
-		       rep.decoys_purged, rep.tokens_pruned, rep.wal_truncated ? "true" : "false");
+		       rep.decoys_purged, rep.tokens_pruned, rep.search_merged,
+		       rep.wal_truncated ? "true" : "false");
 	else
 		fprintf(stderr, "commentctl: maintenance failed\n");
 	classifier_free(cl);
+	ctl_env_close(&e);
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
+static const char index_usage[] =
+    "usage: commentctl index (--db DB | --config FILE)\n"
+    "Indexes the comments the admin search's index does not hold yet (commentd\n"
+    "does it every few seconds; after an upgrade to schema 0016, every comment),\n"
+    "merges the index's blocks that removed texts left, and prints what it did.\n";
+
+int cmd_index(int argc, char **argv)
+{
+	struct ctl_spec spec = {.usage = index_usage, .need = CTL_NEED_DB};
+	unsigned long long total = 0;
+	unsigned n = 0, merged = 0;
+	bool tty = isatty(STDERR_FILENO);
+	struct ctl_env e;
+	struct store_conn *c;
+	int r;
+
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	c = store_acquire(e.store);
+	while ((r = search_index_batch(c, &n)) == 0 && n) {
+		total += n;
+		if (tty)
+			fprintf(stderr, "\rindexing for the admin search: %llu comments", total);
+	}
+	if (tty && total)
+		fputc('\n', stderr);
+	if (r == 0)
+		r = search_purge(c, &merged);
+	if (r == 0 && merged)
+		store_checkpoint_truncate(c);
+	store_release(e.store, c);
+	if (r == 0)
+		printf("{\"indexed\": %llu, \"merged\": %u}\n", total, merged);
+	else
+		fprintf(stderr, "commentctl: indexing failed\n");
 	ctl_env_close(&e);
 	return r == 0 ? CTL_OK : CTL_FAIL;
 }

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"eval-split", NULL, cmd_eval_split},
     {"export", "write every comment as JSON Lines or a WordPress WXR file", cmd_export},
     {"import", "import comments from WordPress, Disqus, Isso, Remark42, Waline", cmd_import},
+    {"index", "index new comments for the admin search now", cmd_index},
     {"key", "create, list or revoke Akismet site keys", cmd_key},
     {"learn", "learn spam or ham comments (JSON Lines) into the classifier", cmd_learn},
     {"maintain", "apply the retention rules now", cmd_maintain},

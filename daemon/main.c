@@ -262,9 +262,9 @@ static int server_open(struct server *s, struct config *cfg)
 	if (cutoffs_cache_new(&s->cutoffs) < 0)
 		return -1;
 	apply_runtime(s, cfg);
-	/* a connection for each HTTP thread, each writer (as many), the
+	/* a connection for each HTTP thread, each writer (twice as many), the
 	 * maintenance and outbox workers */
-	if (store_new(&s->store, cfg->db, 2 * cfg->threads + 2) != 0) {
+	if (store_new(&s->store, cfg->db, cfg->threads + writers_count(cfg->threads) + 2) != 0) {
 		log_err("cannot open the database %s", cfg->db);
 		return -1;
 	}
@@ -313,9 +313,8 @@ static int serve(struct server *s, const struct args *a)
 	signal(SIGPIPE, SIG_IGN);
 
 	listen_fd = sdnotify_listen_fd();
-	/* After the signal mask: the writers inherit it.  As many as HTTP
-	 * threads, so that a burst of posts still commits in groups as big. */
-	if (writers_new(&s->writers, s->snap->cfg->threads) != 0 ||
+	/* After the signal mask: the writers inherit it. */
+	if (writers_new(&s->writers, writers_count(s->snap->cfg->threads)) != 0 ||
 	    http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0 || notify_start(s) != 0)
 		return 1;

@@ -4,6 +4,7 @@
 #include "backup.h"
 #include "log.h"
 #include "moderation.h"
+#include "search.h"
 #include "server.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@ struct maintenance {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
+	bool index_failing; /* the last indexing of the search's tail failed (logged once) */
 };
 
 /* A job: one pass of some periodic work.  cfg is the configuration snapshot
@@ -67,10 +69,33 @@ static int job_retention(struct server *s, const struct config *cfg, time_t now)
 	return r;
 }
 
+/* Removed texts leave the search index's segments: the blocks still owed
+ * a merge (an erasure or retention that failed half-way, a crash, an edit
+ * or a deletion since) are merged, one a transaction (lib/search.h). */
+static int job_search(struct server *s, const struct config *cfg, time_t now)
+{
+	struct store_conn *c = store_acquire(s->store);
+	unsigned merged = 0;
+	int r;
+
+	(void)cfg;
+	(void)now;
+	r = search_purge(c, &merged);
+	if (merged)
+		store_checkpoint_truncate(c);
+	store_release(s->store, c);
+	if (merged)
+		log_info("maintenance: merged %u block(s) of the search index (removed texts left "
+			 "them)",
+			 merged);
+	return r;
+}
+
 /* The jobs, run in this order on every pass.  To add one, write a static
  * job_<name>() above and add a row here. */
 static const struct maintenance_job jobs[] = {
     {"retention", job_retention},
+    {"search", job_search},
     {"backup", job_backup},
 };
 
@@ -102,25 +127,64 @@ static unsigned run_jobs(struct maintenance *m)
 	return interval ? interval : 3600;
 }
 
+/* Indexes the search's tail (lib/search.h), a batch a transaction, with a
+ * pause between batches that lets waiting writers in. */
+static void index_tail(struct maintenance *m)
+{
+	const struct timespec pause = {0, 1000000};
+	struct store_conn *c = store_acquire(m->server->store);
+	unsigned n = 0;
+	int r;
+
+	while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
+		nanosleep(&pause, NULL);
+	store_release(m->server->store, c);
+	if (r != 0 && !m->index_failing)
+		log_warn("maintenance: indexing new comments for the admin search failed (%d); "
+			 "retrying every %d s",
+			 r, SEARCH_INDEX_EVERY);
+	m->index_failing = r != 0;
+}
+
+/* Sleeps until deadline or maintenance_stop(); true when stopping. */
+static bool sleep_until(struct maintenance *m, const struct timespec *deadline)
+{
+	bool stop;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping) {
+		if (pthread_cond_timedwait(&m->wake, &m->lock, deadline) == ETIMEDOUT)
+			break;
+	}
+	stop = m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
+/* Every job once a pass; between passes the search's tail every
+ * SEARCH_INDEX_EVERY seconds. */
 static void *thread_main(void *arg)
 {
 	struct maintenance *m = arg;
-	struct timespec deadline;
+	struct timespec next_pass, now, deadline;
 
-	for (;;) {
-		unsigned interval;
+	while (!stopping(m)) {
+		unsigned interval = run_jobs(m);
 
-		if (stopping(m))
-			break;
-		interval = run_jobs(m);
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += (time_t)interval;
-		pthread_mutex_lock(&m->lock);
-		while (!m->stopping) {
-			if (pthread_cond_timedwait(&m->wake, &m->lock, &deadline) == ETIMEDOUT)
+		clock_gettime(CLOCK_MONOTONIC, &next_pass);
+		next_pass.tv_sec += (time_t)interval;
+		for (;;) {
+			if (stopping(m))
+				break;
+			index_tail(m);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			deadline = now;
+			deadline.tv_sec += SEARCH_INDEX_EVERY;
+			if (deadline.tv_sec > next_pass.tv_sec)
+				deadline = next_pass;
+			if (sleep_until(m, &deadline) || deadline.tv_sec >= next_pass.tv_sec)
 				break;
 		}
-		pthread_mutex_unlock(&m->lock);
 	}
 	return NULL;
 }

@@ -50,6 +50,13 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+unsigned writers_count(unsigned http_threads)
+{
+	unsigned n = 2 * http_threads;
+
+	return n < 1 ? 1 : n > WRITERS_MAX ? WRITERS_MAX : n;
+}
+
 int writers_new(struct writers **out, unsigned n)
 {
 	struct writers *w = calloc(1, sizeof(*w));

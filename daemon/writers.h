@@ -24,6 +24,12 @@ struct writer_job {
 	struct writer_job *next;
 };
 
+/* How many writers for http_threads HTTP threads: twice as many.  A
+ * writer mostly waits for the disk, and the posts waiting together are
+ * committed together (one fdatasync), so the writers, not the CPUs, bound
+ * how many posts a slow disk lets through (docs/performance.md). */
+unsigned writers_count(unsigned http_threads);
+
 /* Starts n threads (at least 1).  0 or negative. */
 int writers_new(struct writers **out, unsigned n);
 

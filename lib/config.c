@@ -63,7 +63,7 @@ static const struct setting settings[] = {
     {"max_url", SETTING_UINT, FIELD(max_url), "2000", 10, 8000, NULL, 0, 0, SCOPE_SITE},
     {"rate_limit", SETTING_UINT, FIELD(rate_limit), "10", 0, 100000, NULL, 0, 0, SCOPE_GLOBAL},
     {"rate_burst", SETTING_UINT, FIELD(rate_burst), "5", 1, 100000, NULL, 0, 0, SCOPE_GLOBAL},
-    {"threads", SETTING_UINT, FIELD(threads), "4", 1, 64, NULL, 0, 0, SCOPE_GLOBAL},
+    {"threads", SETTING_UINT, FIELD(threads), "2", 1, 64, NULL, 0, 0, SCOPE_GLOBAL},
     {"connections", SETTING_UINT, FIELD(connections), "128", 4, 10000, NULL, 0, 0, SCOPE_GLOBAL},
     {"connections_per_client", SETTING_UINT, FIELD(connections_per_client), "32", 1, 10000, NULL, 0,
      0, SCOPE_GLOBAL},

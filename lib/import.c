@@ -2,6 +2,7 @@
 
 #include "export.h"
 #include "log.h"
+#include "search.h"
 #include "net.h"
 #include "text.h"
 
@@ -347,6 +348,8 @@ static int read_file(struct run *rn)
 		import_input_close(&in);
 	}
 	if (r == 0)
+		r = search_flush(rn->c); /* lib/search.h: what the import changed */
+	if (r == 0)
 		r = store_exec(rn->c, "COMMIT");
 	if (r != 0)
 		store_exec(rn->c, "ROLLBACK");
@@ -506,6 +509,8 @@ static int plan(struct run *rn)
 	}
 	if (r == 0)
 		r = order_rows(rn);
+	if (r == 0)
+		r = search_flush(rn->c); /* lib/search.h: what the import changed */
 	if (r == 0)
 		r = store_exec(rn->c, "COMMIT");
 	if (r != 0)

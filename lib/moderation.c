@@ -8,6 +8,7 @@
 #include "net.h"
 #include "outbox.h"
 #include "render.h"
+#include "search.h"
 #include "subscribe.h"
 #include "text.h"
 #include "timefmt.h"
@@ -35,13 +36,14 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 
 /* The columns of the admin form of a comment, read by admin_row(); every
  * query that lists comments for moderators selects exactly these. */
-#define ADMIN_COLUMNS                                                                              \
+#define ADMIN_SELECT                                                                               \
 	"SELECT c.id, t.path, c.parent_id, c.author, c.url, c.text, c.html, c.created, c.status,"  \
 	" c.score, c.verdict, c.tokens, c.email_hash, c.ip_sealed, c.reasons, c.user_agent,"       \
 	" c.referrer, c.email_domain_sealed, t.title, t.url, c.moderator, p.author,"               \
-	" substr(p.text, 1, 161), p.status = 'deleted', t.site"                                    \
-	" FROM comments c JOIN threads t ON t.id = c.thread_id"                                    \
-	" LEFT JOIN comments p ON p.id = c.parent_id"
+	" substr(p.text, 1, 161), p.status = 'deleted', t.site"
+#define ADMIN_JOINS                                                                                \
+	" JOIN threads t ON t.id = c.thread_id LEFT JOIN comments p ON p.id = c.parent_id"
+#define ADMIN_COLUMNS ADMIN_SELECT " FROM comments c" ADMIN_JOINS
 
 /* A reply's parent is shown as an excerpt of this many characters (one
  * more is read, to tell a cut text). */
@@ -49,12 +51,11 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 
 /* The filters of a listing besides the status: ?2 thread, ?3 LIKE
  * pattern, ?4 before this id, ?5 limit, ?6 scope. */
-#define LIST_FILTERS                                                                               \
+#define MATCH_FILTERS                                                                              \
 	" AND (?2 IS NULL OR t.path = ?2)"                                                         \
 	" AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"          \
-	" AND (?4 = 0 OR c.id < ?4)"                                                               \
-	" AND (?6 IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"                         \
-	" ORDER BY c.id DESC LIMIT ?5"
+	" AND (?6 IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
+#define LIST_FILTERS MATCH_FILTERS " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5"
 
 /* Every status (?1 unbound): the newest comments first, walking the
  * table backwards. */
@@ -64,6 +65,18 @@ static const char sql_list[] = ADMIN_COLUMNS " WHERE ?1 IS NULL" LIST_FILTERS;
  * comments_status index backwards, not the whole table (a queue of a
  * few dozen among a million comments took 100 ms and more). */
 static const char sql_list_status[] = ADMIN_COLUMNS " WHERE c.status = ?1" LIST_FILTERS;
+
+/* A search of three characters or more (lib/search.h), first the tail:
+ * the comments newer than the index (?8: the highest id indexed), by
+ * LIKE, walking back from the newest. */
+static const char sql_search_tail[] =
+    ADMIN_COLUMNS " WHERE c.id > ?8 AND (?1 IS NULL OR c.status = ?1)" LIST_FILTERS;
+
+/* Then the index's candidates, newest first (lib/search.h: search_each),
+ * each read by its id (?9) and kept when the LIKE of MATCH_FILTERS holds,
+ * until the limit. */
+static const char sql_search_row[] =
+    ADMIN_COLUMNS " WHERE c.id = ?9 AND (?1 IS NULL OR c.status = ?1)" MATCH_FILTERS;
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col)
 {
@@ -171,58 +184,130 @@ static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 	return row;
 }
 
-int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
-		    json_t **out)
+/* The LIKE pattern of a plain substring q (its wildcards escaped). */
+static void like_pattern(const char *q, char *like, size_t size)
 {
-	sqlite3_stmt *st = store_stmt(c, q->status ? sql_list_status : sql_list);
-	char like[2 * MODERATION_QUERY_MAX + 3];
-	json_t *list = json_array();
-	int64_t last = 0;
-	unsigned n = 0;
+	size_t o = 0;
+
+	like[o++] = '%';
+	for (const char *p = q; *p && o < size - 3; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			like[o++] = '\\';
+		like[o++] = *p;
+	}
+	like[o++] = '%';
+	like[o] = '\0';
+}
+
+/* A listing under way: its query, LIKE pattern, rows and the last id. */
+struct listing {
+	const struct moderation_query *q;
+	const struct keys *k;
+	const char *like;
+	unsigned limit;
+	json_t *list;
+	unsigned n;
+	int64_t last;
+	struct store_conn *conn; /* a search: the candidates' statement */
+	sqlite3_stmt *row;
+};
+
+/* Binds the query's ?1..?6 (the limit: what is still missing) and runs st,
+ * appending its rows.  0 or negative. */
+static int listing_run(struct store_conn *c, struct listing *l, sqlite3_stmt *st)
+{
+	const struct moderation_query *q = l->q;
 	int rc;
 
-	if (!st || !list) {
-		json_decref(list);
-		return -EIO;
-	}
 	if (q->status)
 		sqlite3_bind_text(st, 1, q->status, -1, SQLITE_STATIC);
 	if (q->thread)
 		sqlite3_bind_text(st, 2, q->thread, -1, SQLITE_STATIC);
-	if (q->q && *q->q) {
-		/* Escape LIKE's wildcards so the search is a plain substring. */
-		size_t o = 0;
-		like[o++] = '%';
-		for (const char *p = q->q; *p && o < sizeof(like) - 3; p++) {
-			if (*p == '%' || *p == '_' || *p == '\\')
-				like[o++] = '\\';
-			like[o++] = *p;
-		}
-		like[o++] = '%';
-		like[o] = '\0';
-		sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
-	}
+	if (l->like)
+		sqlite3_bind_text(st, 3, l->like, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, q->before);
-	sqlite3_bind_int64(st, 5, q->limit ? q->limit : 50);
+	sqlite3_bind_int64(st, 5, l->limit - l->n);
 	if (q->scope)
 		sqlite3_bind_text(st, 6, q->scope, -1, SQLITE_STATIC);
 	while ((rc = store_row(c, st)) == 1) {
-		json_t *row = admin_row(st, k);
-		if (!row || json_array_append_new(list, row) != 0) {
+		json_t *row = admin_row(st, l->k);
+		if (!row || json_array_append_new(l->list, row) != 0) {
 			sqlite3_reset(st);
-			json_decref(list);
 			return -ENOMEM;
 		}
-		last = sqlite3_column_int64(st, 0);
-		n++;
+		l->last = sqlite3_column_int64(st, 0);
+		l->n++;
 	}
 	sqlite3_reset(st);
-	if (rc < 0) {
-		json_decref(list);
-		return rc;
+	return rc;
+}
+
+/* One candidate of the index (search_each): kept when it matches; 1
+ * stops the walk at the limit. */
+static int search_candidate(int64_t id, void *arg)
+{
+	struct listing *l = arg;
+	sqlite3_stmt *st = l->row;
+	int r;
+
+	sqlite3_bind_int64(st, 9, id);
+	r = listing_run(l->conn, l, st);
+	if (r < 0)
+		return r;
+	return l->n >= l->limit;
+}
+
+/* A search through the index: the tail by LIKE, then the index's
+ * candidates newest first until the limit. */
+static int search_listing(struct store_conn *c, struct listing *l, const char *match)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_search_tail);
+	int64_t upto = 0;
+	int r = st ? search_indexed_upto(c, &upto) : -EIO;
+
+	if (r != 0)
+		return r;
+	sqlite3_bind_int64(st, 8, upto);
+	r = listing_run(c, l, st);
+	if (r != 0 || l->n >= l->limit)
+		return r;
+	l->conn = c;
+	l->row = store_stmt(c, sql_search_row);
+	if (!l->row)
+		return -EIO;
+	r = search_each(c, match, upto, l->q->before, search_candidate, l);
+	return r < 0 ? r : 0;
+}
+
+int moderation_list(struct store_conn *c, const struct keys *k, const struct moderation_query *q,
+		    json_t **out)
+{
+	char like[2 * MODERATION_QUERY_MAX + 3], match[SEARCH_EXPR_MAX];
+	bool has_q = q->q && *q->q;
+	bool search = has_q && strlen(q->q) <= MODERATION_QUERY_MAX &&
+		      search_expression(q->q, match, sizeof(match)) == 0;
+	struct listing l = {.q = q, .k = k, .limit = q->limit ? q->limit : 50};
+	int r;
+
+	if (has_q) {
+		like_pattern(q->q, like, sizeof(like));
+		l.like = like;
 	}
-	*out = json_pack("{s:o, s:o}", "comments", list, "next",
-			 (q->limit && n == q->limit) ? json_integer(last) : json_null());
+	l.list = json_array();
+	if (!l.list)
+		return -ENOMEM;
+	if (search) {
+		r = search_listing(c, &l, match);
+	} else {
+		sqlite3_stmt *st = store_stmt(c, q->status ? sql_list_status : sql_list);
+		r = st ? listing_run(c, &l, st) : -EIO;
+	}
+	if (r < 0) {
+		json_decref(l.list);
+		return r;
+	}
+	*out = json_pack("{s:o, s:o}", "comments", l.list, "next",
+			 (q->limit && l.n == q->limit) ? json_integer(l.last) : json_null());
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -888,6 +973,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
+	unsigned merged = 0;
 	sqlite3_stmt *st;
 	char key[32];
 	int r;
@@ -965,6 +1051,11 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	if (r)
 		goto out;
 	r = store_commit(c);
+	/* The erased texts left the search index's answers; their trigrams
+	 * leave its segments when their blocks are merged (lib/search.h), one
+	 * block a transaction, before the erasure reports success. */
+	if (r == 0)
+		r = search_purge(c, &merged);
 	if (r == 0) {
 		/* secure_delete zeroed the erased rows in the pages; the WAL still
 		 * holds the pages as they were: copy it back and truncate it. */
@@ -1126,6 +1217,10 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, const char 
 				     &rep->tokens_pruned);
 	if (r == 0)
 		r = store_commit(c);
+	/* What retention removed leaves the search index's segments (its
+	 * blocks merged, one a transaction: lib/search.h). */
+	if (r == 0)
+		r = search_purge(c, &rep->search_merged);
 	/* What retention removed was zeroed in the pages (secure_delete); the
 	 * WAL still holds them as they were: copy it back and truncate it. */
 	if (r == 0 && store_checkpoint_truncate(c) == 0)

@@ -118,8 +118,9 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *sc
  * published replies hang below), or with anonymise keeps them as
  * "Anonymous" with no URL, IP, e-mail hash or features; forgets what the
  * classifier learned from them; one audit row per site of the scope; then
- * truncates the WAL (store_checkpoint_truncate) so the erased text is left
- * nowhere in the files.  {"erased": n} in *out. */
+ * merges the search index's blocks that held the erased texts (lib/search.h:
+ * search_purge) and truncates the WAL (store_checkpoint_truncate) so the
+ * erased text is left nowhere in the files.  {"erased": n} in *out. */
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *scope, const char *email, bool anonymise, const char *actor,
 		     json_t **out);
@@ -131,6 +132,7 @@ struct maintenance_report {
 	unsigned tokens_pruned;
 	unsigned tombstones_purged;
 	unsigned decoys_purged;
+	unsigned search_merged; /* blocks of the search index merged (lib/search.h) */
 	bool wal_truncated;
 };
 

@@ -2,6 +2,7 @@
 
 #include "embed.h"
 #include "log.h"
+#include "search.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STORE_MAX_STMTS 96
+/* Statements a connection keeps prepared (store_stmt): every statement a
+ * pooled connection may run, the admin search's (lib/search.c) included. */
+#define STORE_MAX_STMTS 128
 
 struct stmt_slot {
 	const char *sql;
@@ -599,9 +602,12 @@ int store_begin(struct store_conn *c)
 
 int store_commit(struct store_conn *c)
 {
-	int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-	int r = store_write_error(c, rc, "commit");
+	/* Changes to indexed comments reach the admin search's index in the
+	 * same transaction (lib/search.h): every writer commits here. */
+	int r = search_flush(c);
 
+	if (r == 0)
+		r = store_write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
 	if (r != 0)
 		store_rollback(c);
 	writer_release(c);

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
@@ -290,9 +291,36 @@ def author_edits():
               "after the window the edit is refused")
 
 
+def in_search_index(db, needle):
+    """Segments of the admin search's index (every block's table,
+    lib/search.h) whose bytes hold needle."""
+    con = sqlite3.connect(db)
+    tables = [r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'search_b*_data'")]
+    n = sum(con.execute("SELECT count(*) FROM %s WHERE instr(block, ?)" % t,
+                        (needle.encode(),)).fetchone()[0] for t in tables)
+    con.close()
+    return n
+
+
+def wait_indexed(db, needle, seconds=30):
+    """Waits for the daemon's indexer (every few seconds) to take needle
+    into the search index; True when it did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if in_search_index(db, needle):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def privacy(d, tok):
     email = "privacy.person@example.nl"
-    a = d.comment(T, "Privé tekst een", author="Pieter Privé", email=email).json()
+    # U+A66E and two letters: a trigram stored whole in the search index's
+    # segments (no other term here starts with that character), which must
+    # leave every file with the erasure.
+    mark = "\ua66eqz"
+    a = d.comment(T, "Privé tekst een %sx" % mark, author="Pieter Privé", email=email).json()
     other = d.comment(T, "Antwoord van iemand anders", author="Ander", email="ander@example.nl",
                       parent=a["id"]).json()
     b = d.comment(T, "Privé tekst twee", author="Pieter Privé", email=" Privacy.Person@Example.NL").json()
@@ -302,8 +330,16 @@ def privacy(d, tok):
     is_eq(sorted(c["id"] for c in r.json()["comments"]), sorted([a["id"], b["id"]]),
           "export returns every comment with that address")
     is_eq(admin(d, tok, "POST", "/privacy/export", {"email": 5}).status, 422, "bad export is 422")
+    ok(wait_indexed(d.db, mark), "the daemon indexed the text for the admin search (its "
+       "trigram is in the index's segments) before the erasure")
+    r = admin(d, tok, "GET", "/comments?q=" + urllib.parse.quote("tekst een " + mark))
+    is_eq([c["id"] for c in r.json()["comments"]], [a["id"]], "the admin search finds it")
     r = admin(d, tok, "POST", "/privacy/erase", {"email": email.upper()})
     is_eq((r.status, r.json().get("erased")), (200, 2), "erase removes both")
+    is_eq(in_search_index(d.db, mark), 0, "the trigram left the search index's segments")
+    ok(not db_holds(d.db, mark), "the trigram is in none of the database's files (WAL, -shm)")
+    r = admin(d, tok, "GET", "/comments?q=" + urllib.parse.quote("tekst een " + mark))
+    is_eq(r.json()["comments"], [], "the admin search no longer finds it")
     # No trace in any table.
     con = sqlite3.connect(d.db)
     tables = [t[0] for t in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
@@ -359,7 +395,8 @@ def anonymise():
 def retention():
     with Daemon() as d:
         tok = token(d)
-        old_spam = d.comment(T, "oude spam", email="s@example.nl").json()["id"]
+        mark = "\ua66ewv"  # as in privacy(): a trigram stored whole in the index
+        old_spam = d.comment(T, "oude spam %sx" % mark, email="s@example.nl").json()["id"]
         new_spam = d.comment(T, "nieuwe spam", email="s@example.nl").json()["id"]
         old_ham = d.comment(T, "oud", email="h@example.nl").json()["id"]
         admin(d, tok, "POST", "/comments/bulk", {"action": "spam", "ids": [old_spam, new_spam]})
@@ -371,9 +408,16 @@ def retention():
         con.execute("UPDATE comments SET created = ? WHERE id = ?", (now - 31 * day, old_ham))
         con.commit()
         con.close()
+        r = ctl("index", "--db", d.db)
+        is_eq(r.returncode, 0, "commentctl index runs")
+        ok(in_search_index(d.db, mark) > 0, "the spam's trigram is in the search index")
         r = ctl("maintain", "--db", d.db)
         is_eq(r.returncode, 0, "commentctl maintain runs", )
         ok('"spam_deleted": 1' in r.stdout, "it reports one spam deleted", r.stdout)
+        ok('"search_merged": 1' in r.stdout, "and the search index's block that held it merged",
+           r.stdout)
+        is_eq(in_search_index(d.db, mark), 0, "the trigram left the search index's segments")
+        ok(not db_holds(d.db, mark), "the trigram is in none of the database's files")
         con = sqlite3.connect(d.db)
         ids = {row[0]: row[1] for row in con.execute("SELECT id, ip_sealed FROM comments")}
         con.close()

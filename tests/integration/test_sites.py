@@ -718,7 +718,8 @@ def migration():
         is_eq(triggers, ["comments_delete_status_count", "comments_delete_version",
                          "comments_insert_daily", "comments_insert_status_count",
                          "comments_insert_version", "comments_tombstone_likes",
-                         "comments_update_status_count", "comments_update_version"],
+                         "comments_update_status_count", "comments_update_version",
+                         "search_delete", "search_insert", "search_update"],
               "the comments' triggers are all there")
         is_eq(con.execute("PRAGMA foreign_key_check").fetchall(), [],
               "no broken references")

@@ -33,7 +33,7 @@ static const struct uint_setting uints[] = {
     {"max_url", F(max_url), 2000, 10, 8000},
     {"rate_limit", F(rate_limit), 10, 0, 100000},
     {"rate_burst", F(rate_burst), 5, 1, 100000},
-    {"threads", F(threads), 4, 1, 64},
+    {"threads", F(threads), 2, 1, 64},
     {"connections", F(connections), 128, 4, 10000},
     {"timeout", F(timeout), 15, 1, 3600},
     {"page_max", F(page_max), 200, 1, 10000},

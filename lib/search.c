@@ -1,0 +1,426 @@
+/* search: the admin search's trigram index, split by id range. */
+#include "search.h"
+
+#include "log.h"
+#include "text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- the MATCH expression ------------------------------------------------ */
+
+/* Bytes of the UTF-8 character that starts with lead (q is valid UTF-8). */
+static size_t char_bytes(unsigned char lead)
+{
+	if (lead < 0x80)
+		return 1;
+	if (lead < 0xe0)
+		return 2;
+	return lead < 0xf0 ? 3 : 4;
+}
+
+/* Appends the quoted string of n bytes at s to out (FTS5: a string in
+ * double quotes, a quote doubled).  Returns the new length, or 0 when it
+ * would not fit. */
+static size_t append_quoted(char *out, size_t o, size_t size, const char *s, size_t n)
+{
+	if (o + 2 * n + 8 >= size)
+		return 0;
+	if (o)
+		o += (size_t)snprintf(out + o, size - o, " AND ");
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			out[o++] = '"';
+		out[o++] = s[i];
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return o;
+}
+
+int search_expression(const char *q, char *out, size_t out_size)
+{
+	size_t len = strlen(q), chars = 0, o = 0, starts[SEARCH_TERMS_MAX + 2], n = 0;
+
+	if (!text_utf8_valid(q, len, &chars) || chars < 3)
+		return 1;
+	/* Every trigram (overlapping): the more of them a candidate must
+	 * hold, the fewer rows the LIKE reads (a rare word of common trigrams:
+	 * 8,089 candidates from every third trigram, 247 from all, at a
+	 * million comments).  A long string: SEARCH_TERMS_MAX of them, spread
+	 * from the first to the last. */
+	for (size_t c = 0, at = 0; c + 2 < chars; c++) {
+		size_t pick =
+		    chars - 2 <= SEARCH_TERMS_MAX ? c : n * (chars - 3) / (SEARCH_TERMS_MAX - 1);
+		if (c == pick && n < SEARCH_TERMS_MAX)
+			starts[n++] = at;
+		at += char_bytes((unsigned char)q[at]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t end = starts[i];
+		for (int k = 0; k < 3; k++)
+			end += char_bytes((unsigned char)q[end]);
+		o = append_quoted(out, o, out_size, q + starts[i], end - starts[i]);
+		if (!o)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- statements on a block's table -------------------------------------- */
+
+int search_block_sql(char *out, size_t size, const char *template, int64_t block)
+{
+	char name[32];
+	size_t o = 0, n;
+
+	n = (size_t)snprintf(name, sizeof(name), "search_b%lld", (long long)block);
+	for (const char *p = template; *p; p++) {
+		const char *s = *p == '@' ? name : p;
+		size_t len = *p == '@' ? n : 1;
+		if (o + len >= size)
+			return 1;
+		memcpy(out + o, s, len);
+		o += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Runs template (a write; '@': block's table) to its end with ?1.. bound
+ * to args.  0, STORE_* or negative (logged with what). */
+static int block_run(struct store_conn *c, const char *template, int64_t block, const int64_t *args,
+		     int nargs, const char *what)
+{
+	char sql[SEARCH_SQL_MAX];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (search_block_sql(sql, sizeof(sql), template, block) != 0)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
+		log_err("search: %s: %s", what, sqlite3_errmsg(store_db(c)));
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	for (int i = 0; i < nargs && i < sqlite3_bind_parameter_count(st); i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	r = store_run(c, st, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* A one-value read of a cached statement with ?1.. bound to args: 1 with
+ * a non-NULL value in *out, 0 for no row or NULL, negative on failure. */
+static int read_int64(struct store_conn *c, const char *sql, const int64_t *args, int nargs,
+		      int64_t *out)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -EIO;
+	for (int i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	r = store_row(c, st);
+	if (r == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
+		r = 0;
+	else if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Runs a cached write statement with ?1.. bound to args. */
+static int write_int64(struct store_conn *c, const char *sql, const int64_t *args, int nargs)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (!st)
+		return -EIO;
+	for (int i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	return store_run(c, st, "search index");
+}
+
+static const char sql_upto[] = "SELECT upto FROM search_state";
+
+int search_indexed_upto(struct store_conn *c, int64_t *upto)
+{
+	int r = read_int64(c, sql_upto, NULL, 0, upto);
+
+	return r == 1 ? 0 : r < 0 ? r : -EIO;
+}
+
+static const char sql_block_below[] = "SELECT max(block) FROM search_blocks WHERE block <= ?1";
+
+int search_block_at_or_below(struct store_conn *c, int64_t block, int64_t *out)
+{
+	return read_int64(c, sql_block_below, &block, 1, out);
+}
+
+/* A block's candidates, newest first (?1 the expression, ?2 upto, ?3
+ * before). */
+static const char sql_candidates[] = "SELECT rowid FROM @(?1) WHERE rowid <= ?2"
+				     " AND (?3 = 0 OR rowid < ?3) ORDER BY rowid DESC";
+
+/* The candidates of one block (search_each). */
+static int block_each(struct store_conn *c, int64_t block, const char *match, int64_t upto,
+		      int64_t before, int (*fn)(int64_t id, void *arg), void *arg)
+{
+	char sql[SEARCH_SQL_MAX];
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (search_block_sql(sql, sizeof(sql), sql_candidates, block) != 0)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
+		log_err("search: %s", sqlite3_errmsg(store_db(c)));
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, upto);
+	sqlite3_bind_int64(st, 3, before);
+	while ((r = store_row(c, st)) == 1) {
+		r = fn(sqlite3_column_int64(st, 0), arg);
+		if (r != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
+		int (*fn)(int64_t id, void *arg), void *arg)
+{
+	int64_t top = before && before - 1 < upto ? before - 1 : upto;
+	int64_t block = top >> SEARCH_BLOCK_BITS, found;
+	int r = 0;
+
+	while (r == 0 && top > 0 && block >= 0) {
+		r = search_block_at_or_below(c, block, &found);
+		if (r <= 0)
+			break;
+		r = block_each(c, found, match, upto, before, fn, arg);
+		block = found - 1;
+	}
+	return r;
+}
+
+/* The tables of a block: a trigram FTS5 index of the text and author of
+ * the comments (external content: only the index is stored; detail=none:
+ * which trigrams a comment holds, no positions; columnsize=0: no sizes,
+ * nothing ranks). */
+static const char sql_block_create[] =
+    "CREATE VIRTUAL TABLE @ USING fts5(text, author, content='comments', content_rowid='id',"
+    " tokenize='trigram', detail='none', columnsize=0)";
+static const char sql_block_known[] = "SELECT 1 FROM search_blocks WHERE block = ?1";
+static const char sql_block_add[] = "INSERT INTO search_blocks(block) VALUES (?1)";
+
+/* The table of block, created when it has none yet (in the caller's
+ * transaction). */
+static int block_ensure(struct store_conn *c, int64_t block)
+{
+	int64_t known = 0;
+	int r = read_int64(c, sql_block_known, &block, 1, &known);
+
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = block_run(c, sql_block_create, block, NULL, 0, "search block");
+	if (r == 0)
+		r = write_int64(c, sql_block_add, &block, 1);
+	return r;
+}
+
+/* ---- keeping the index in step ------------------------------------------- */
+
+static const char sql_pending[] = "SELECT EXISTS (SELECT 1 FROM search_pending)";
+/* The blocks with pending changes, one after the other (?2: after this). */
+static const char sql_pending_next[] =
+    "SELECT min(comment_id >> ?1) FROM search_pending WHERE comment_id >> ?1 > ?2";
+/* A text leaves the block: its trigrams stay in the segments until the
+ * block is merged. */
+static const char sql_mark_dirty[] =
+    "UPDATE search_blocks SET dirty = 1 WHERE block = ?1 AND dirty = 0"
+    " AND EXISTS (SELECT 1 FROM search_pending WHERE indexed AND comment_id >> ?2 = ?1)";
+/* What the index holds of a row is what it held at the last flush: the
+ * first pending row of each comment (a later one of the same transaction
+ * holds an intermediate value the index never saw). */
+static const char sql_unindex[] =
+    "INSERT INTO @(@, rowid, text, author)"
+    " SELECT 'delete', comment_id, text, author FROM search_pending"
+    " WHERE seq IN (SELECT min(seq) FROM search_pending GROUP BY comment_id)"
+    " AND indexed AND comment_id >> ?2 = ?1";
+static const char sql_reindex[] =
+    "INSERT INTO @(rowid, text, author) SELECT id, text, author FROM comments"
+    " WHERE id IN (SELECT comment_id FROM search_pending WHERE comment_id >> ?2 = ?1)";
+static const char sql_pending_clear[] = "DELETE FROM search_pending";
+
+/* Applies the pending changes of one block. */
+static int flush_block(struct store_conn *c, int64_t block)
+{
+	const int64_t args[] = {block, SEARCH_BLOCK_BITS};
+	int r = block_ensure(c, block);
+
+	if (r == 0)
+		r = write_int64(c, sql_mark_dirty, args, 2);
+	if (r == 0)
+		r = block_run(c, sql_unindex, block, args, 2, "search unindex");
+	if (r == 0)
+		r = block_run(c, sql_reindex, block, args, 2, "search reindex");
+	return r;
+}
+
+int search_flush(struct store_conn *c)
+{
+	int64_t pending = 0, block = -1;
+	int r = read_int64(c, sql_pending, NULL, 0, &pending);
+
+	if (r <= 0 || !pending)
+		return r < 0 ? r : 0;
+	while ((r = read_int64(c, sql_pending_next, (const int64_t[]){SEARCH_BLOCK_BITS, block}, 2,
+			       &block)) == 1) {
+		r = flush_block(c, block);
+		if (r != 0)
+			return r;
+	}
+	if (r == 0)
+		r = store_exec(c, sql_pending_clear);
+	return r;
+}
+
+/* ---- indexing the tail --------------------------------------------------- */
+
+static const char sql_tail_first[] = "SELECT min(id) FROM comments WHERE id > ?1";
+/* The last id of a batch: at most SEARCH_BATCH comments, all in one block
+ * (?2: the first id of the next block). */
+static const char sql_batch_last[] =
+    "SELECT max(id) FROM (SELECT id FROM comments WHERE id > ?1 AND id < ?2 ORDER BY id"
+    " LIMIT ?3)";
+static const char sql_batch_index[] =
+    "INSERT INTO @(rowid, text, author) SELECT id, text, author FROM comments"
+    " WHERE id > ?1 AND id <= ?2";
+static const char sql_upto_set[] = "UPDATE search_state SET upto = ?1";
+
+/* One batch inside the caller's transaction: the comments after upto.
+ * 1 indexed (*indexed: how many), 0 none left, negative or STORE_*. */
+static int index_batch(struct store_conn *c, unsigned *indexed)
+{
+	int64_t upto = 0, first = 0, last = 0, block;
+	int r = search_indexed_upto(c, &upto);
+
+	if (r == 0)
+		r = read_int64(c, sql_tail_first, &upto, 1, &first);
+	if (r <= 0)
+		return r;
+	block = first >> SEARCH_BLOCK_BITS;
+	r = read_int64(c, sql_batch_last,
+		       (const int64_t[]){upto, (block + 1) << SEARCH_BLOCK_BITS, SEARCH_BATCH}, 3,
+		       &last);
+	if (r == 1)
+		r = block_ensure(c, block);
+	if (r == 0)
+		r = block_run(c, sql_batch_index, block, (const int64_t[]){upto, last}, 2,
+			      "search index");
+	if (r == 0) {
+		*indexed = store_changes(c);
+		r = write_int64(c, sql_upto_set, &last, 1);
+	}
+	return r == 0 ? 1 : r;
+}
+
+static const char sql_tail_any[] =
+    "SELECT EXISTS (SELECT 1 FROM comments WHERE id > (SELECT upto FROM search_state))";
+
+int search_index_batch(struct store_conn *c, unsigned *indexed)
+{
+	int64_t any = 0;
+	unsigned n = 0;
+	int r = read_int64(c, sql_tail_any, NULL, 0, &any);
+
+	/* Nothing new (the daemon asks every few seconds): no write lock. */
+	*indexed = 0;
+	if (r <= 0 || !any)
+		return r < 0 ? r : 0;
+	r = store_begin(c);
+
+	if (r == 0)
+		r = index_batch(c, &n);
+	if (r == 1)
+		r = store_commit(c);
+	store_rollback(c);
+	*indexed = r == 0 ? n : 0;
+	return r;
+}
+
+/* ---- forgetting ---------------------------------------------------------- */
+
+static const char sql_dirty_first[] =
+    "SELECT block FROM search_blocks WHERE dirty ORDER BY block LIMIT 1";
+static const char sql_optimize[] = "INSERT INTO @(@) VALUES ('optimize')";
+static const char sql_clean[] = "UPDATE search_blocks SET dirty = 0 WHERE block = ?1";
+
+/* Merges the first block owed a merge, in a transaction of its own: 1
+ * merged, 0 none owed, STORE_* or negative. */
+static int purge_one(struct store_conn *c)
+{
+	int64_t block = 0;
+	int r = store_begin(c);
+
+	if (r == 0)
+		r = read_int64(c, sql_dirty_first, NULL, 0, &block);
+	if (r == 1) {
+		r = block_run(c, sql_optimize, block, NULL, 0, "search purge");
+		if (r == 0)
+			r = write_int64(c, sql_clean, &block, 1);
+		if (r == 0)
+			r = store_commit(c);
+		if (r == 0)
+			r = 1;
+	}
+	store_rollback(c);
+	return r;
+}
+
+/* Between two merges, so that waiting writers get the lock. */
+#define PURGE_PAUSE_NS (5 * 1000 * 1000)
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int search_purge(struct store_conn *c, unsigned *merged)
+{
+	struct timespec start, t0;
+	double longest = 0;
+	int r;
+
+	*merged = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = purge_one(c);
+		if (r != 1)
+			break;
+		(*merged)++;
+		if (ms_since(&t0) > longest)
+			longest = ms_since(&t0);
+		/* The writers that waited for this merge go before the next
+		 * (the writer lock is not fair: without a pause this loop
+		 * would take it again at once). */
+		nanosleep(&(const struct timespec){0, PURGE_PAUSE_NS}, NULL);
+	}
+	/* What an erasure cost the writers: each merge held them once. */
+	if (*merged)
+		log_info("search: merged %u block(s) in %.0f ms, the longest %.0f ms", *merged,
+			 ms_since(&start), longest);
+	return r;
+}

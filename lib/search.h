@@ -1,0 +1,111 @@
+/* search: the admin search's trigram index, split by id range (schema 0016).
+ *
+ * The admin listing (lib/moderation.c) asks the index for candidate rows
+ * newest first and keeps only those whose text or author holds the search
+ * string (the LIKE it had before), so a search means what it meant before
+ * the index: a case-insensitive (ASCII) substring of the text or the
+ * author.  A search string of fewer than three characters has no trigram
+ * and is answered by LIKE alone.
+ *
+ * Blocks: comment ids are cut into blocks of 2^SEARCH_BLOCK_BITS; each
+ * block has its own FTS5 table (trigram tokenizer, detail=none, external
+ * content), search_b<block>, created when its first comment is indexed.
+ * A search walks the blocks newest first and stops at its limit.
+ *
+ * Following the comments: comments with an id up to search_state.upto are
+ * indexed; the newer ones (the tail) are searched by LIKE, and
+ * search_index_batch indexes them in short transactions of their own (the
+ * daemon's maintenance thread every SEARCH_INDEX_EVERY seconds), so a
+ * POST's transaction writes nothing to the index.  A change to an indexed
+ * comment (an edit, a deletion, an erasure, retention) is noted by triggers
+ * and applied by search_flush in the writer's own transaction.
+ *
+ * Forgetting: FTS5 on SQLite 3.40 cannot overwrite an entry in place; a
+ * removed text leaves the answers at once, but its trigrams stay in its
+ * block's segments until a full merge of that block (search_purge), after
+ * which secure_delete has zeroed the old pages and a truncating checkpoint
+ * empties the WAL.  The blocks owed a merge are a durable list
+ * (search_blocks.dirty, set in the transaction that removed the text); an
+ * erasure merges them before it reports success, retention after its
+ * commit, the maintenance task on every pass (and so at start-up).  Each
+ * block is merged in its own transaction: writers wait for one block at a
+ * time, never for the whole index.
+ */
+#ifndef COMMENTD_SEARCH_H
+#define COMMENTD_SEARCH_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A block holds the comments whose ids share id >> SEARCH_BLOCK_BITS:
+ * the most one merge rewrites (docs/performance.md: the stall it costs). */
+#define SEARCH_BLOCK_BITS 13
+
+/* At most this many comments are indexed in one transaction. */
+#define SEARCH_BATCH 1000
+
+/* The daemon indexes the tail this often (seconds). */
+#define SEARCH_INDEX_EVERY 5
+
+/* At most this many trigrams in a MATCH expression. */
+#define SEARCH_TERMS_MAX 32
+
+/* Bytes of a MATCH expression built by search_expression (with its NUL):
+ * SEARCH_TERMS_MAX quoted trigrams of at most 4-byte characters, every
+ * quote doubled, joined by " AND ". */
+#define SEARCH_EXPR_MAX (SEARCH_TERMS_MAX * (2 * 12 + 2 + 5) + 1)
+
+/* Bytes of an SQL statement built by search_block_sql. */
+#define SEARCH_SQL_MAX 2048
+
+/* The FTS5 expression that finds candidates for the substring q: its
+ * trigrams ("abc" AND "bcd" AND ...), each a quoted string.  0 with the
+ * expression in out (out_size >= SEARCH_EXPR_MAX); 1 when q has fewer than
+ * three characters or is not UTF-8 (search with LIKE alone). */
+int search_expression(const char *q, char *out, size_t out_size);
+
+/* Writes template into out with every '@' replaced by the name of block's
+ * table (made of the number alone, never of input).  0, or 1 when it does
+ * not fit. */
+int search_block_sql(char *out, size_t size, const char *template, int64_t block);
+
+/* The highest comment id in the index (the tail is above it).  0 or
+ * negative (logged). */
+int search_indexed_upto(struct store_conn *c, int64_t *upto);
+
+/* The newest block with a table at or below block: 1 with it in *out, 0
+ * when there is none, negative on failure. */
+int search_block_at_or_below(struct store_conn *c, int64_t block, int64_t *out);
+
+/* Calls fn(id, arg) for every indexed comment whose text or author holds
+ * every trigram of match (search_expression), newest first: ids up to upto
+ * (search_indexed_upto) and below before (0: no bound), block after block,
+ * until fn returns non-zero.  The candidates are a superset of the
+ * comments that hold the string: fn checks each.  0 when the candidates
+ * ran out, fn's positive value when it stopped the walk, negative on
+ * failure (fn's or the index's). */
+int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
+		int (*fn)(int64_t id, void *arg), void *arg);
+
+/* Applies what search_pending noted to the index and empties it.  Runs
+ * inside the caller's write transaction (store_commit calls it before
+ * COMMIT).  0 or negative (logged). */
+int search_flush(struct store_conn *c);
+
+/* Indexes up to SEARCH_BATCH comments of the tail (never across a block's
+ * end) in a write transaction of its own (call outside one); *indexed gets
+ * how many (0: the index was up to date).  0, or STORE_* or negative on
+ * failure. */
+int search_index_batch(struct store_conn *c, unsigned *indexed);
+
+/* Merges every block owed a merge, one block per write transaction (call
+ * outside one), so that no removed text stays in the segments.  The caller
+ * then truncates the WAL (store_checkpoint_truncate); *merged gets the
+ * number of blocks merged (0: none was owed).  0, or STORE_* or negative
+ * on failure (the blocks not merged stay owed). */
+int search_purge(struct store_conn *c, unsigned *merged);
+
+#endif
