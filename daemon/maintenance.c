@@ -128,16 +128,25 @@ static unsigned run_jobs(struct maintenance *m)
 }
 
 /* Indexes the search's tail (lib/search.h), a batch a transaction, with a
- * pause between batches that lets waiting writers in. */
+ * pause between batches that lets waiting writers in; then merges the
+ * blocks a deletion or an edit left owing a merge, so that removed text
+ * leaves the index's pages within seconds, not at the next pass. */
 static void index_tail(struct maintenance *m)
 {
 	const struct timespec pause = {0, 1000000};
+	struct snapshot *snap = snapshot_ref(m->server);
 	struct store_conn *c = store_acquire(m->server->store);
-	unsigned n = 0;
-	int r;
+	unsigned n = 0, merged = 0;
+	int r = search_worth_indexing(c, snap->cfg->search_index_from);
 
-	while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
-		nanosleep(&pause, NULL);
+	snapshot_unref(snap);
+	if (r == 1)
+		while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
+			nanosleep(&pause, NULL);
+	if (r > 0)
+		r = 0;
+	if (r == 0 && !stopping(m) && search_purge(c, &merged) == 0 && merged)
+		store_checkpoint_truncate(c);
 	store_release(m->server->store, c);
 	if (r != 0 && !m->index_failing)
 		log_warn("maintenance: indexing new comments for the admin search failed (%d); "

@@ -104,6 +104,8 @@ static const struct setting settings[] = {
      SCOPE_GLOBAL},
     {"token_prune_days", SETTING_UINT, FIELD(token_prune_days), "90", 1, 3650, NULL, 0, 0,
      SCOPE_GLOBAL},
+    {"search_index_from", SETTING_UINT, FIELD(search_index_from), "50000", 0, 2000000000, NULL, 0,
+     0, SCOPE_GLOBAL},
     {"maintenance_interval", SETTING_UINT, FIELD(maintenance_interval), "3600", 10, 86400, NULL, 0,
      0, SCOPE_GLOBAL},
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0, SCOPE_GLOBAL},

@@ -86,6 +86,7 @@ struct config {
 	unsigned ip_retention_days;
 	unsigned token_prune_days;
 	unsigned maintenance_interval; /* seconds between maintenance runs */
+	unsigned search_index_from;    /* the daemon indexes for the admin search from this id */
 	enum erase_mode erase;
 	char *backup_dir;     /* daily backups go here; empty = off */
 	unsigned backup_keep; /* daily backups kept in backup_dir */

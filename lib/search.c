@@ -333,6 +333,17 @@ static int index_batch(struct store_conn *c, unsigned *indexed)
 	return r == 0 ? 1 : r;
 }
 
+static const char sql_worth[] = "SELECT (SELECT upto FROM search_state) > 0"
+				" OR coalesce((SELECT max(id) FROM comments), 0) >= ?1";
+
+int search_worth_indexing(struct store_conn *c, int64_t from)
+{
+	int64_t yes = 0;
+	int r = read_int64(c, sql_worth, &from, 1, &yes);
+
+	return r < 0 ? r : r == 1 && yes;
+}
+
 static const char sql_tail_any[] =
     "SELECT EXISTS (SELECT 1 FROM comments WHERE id > (SELECT upto FROM search_state))";
 

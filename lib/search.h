@@ -27,7 +27,8 @@
  * empties the WAL.  The blocks owed a merge are a durable list
  * (search_blocks.dirty, set in the transaction that removed the text); an
  * erasure merges them before it reports success, retention after its
- * commit, the maintenance task on every pass (and so at start-up).  Each
+ * commit, the daemon's maintenance thread after each indexing round (every
+ * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  Each
  * block is merged in its own transaction: writers wait for one block at a
  * time, never for the whole index.
  */
@@ -94,6 +95,12 @@ int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t b
  * inside the caller's write transaction (store_commit calls it before
  * COMMIT).  0 or negative (logged). */
 int search_flush(struct store_conn *c);
+
+/* Whether to index at all: 1 when something is indexed already or the
+ * comments' ids reach from, 0 while the whole table is the tail (a LIKE
+ * over a small blog's comments takes milliseconds, and an index not kept
+ * costs a small daemon no memory), negative on failure. */
+int search_worth_indexing(struct store_conn *c, int64_t from);
 
 /* Indexes up to SEARCH_BATCH comments of the tail (never across a block's
  * end) in a write transaction of its own (call outside one); *indexed gets

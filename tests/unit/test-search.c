@@ -77,14 +77,15 @@ static int64_t id_of(json_t *answer)
 	return json_integer_value(json_object_get(answer, "id"));
 }
 
-/* The ids the admin search answers for q, newest first ("3 1"; "" none). */
-static const char *found(const char *q)
+/* One page of the search for q: the ids, and the next page's start. */
+static const char *page(const char *q, unsigned limit, int64_t before, int64_t *next)
 {
 	static char buf[256];
-	struct moderation_query mq = {.q = q, .limit = 50};
+	struct moderation_query mq = {.q = q, .limit = limit, .before = before};
 	json_t *out = NULL, *e;
 	size_t i, len = 0;
 
+	*next = -1;
 	if (moderation_list(fx.conn, fx.keys, &mq, &out) != 0)
 		return "(error)";
 	buf[0] = '\0';
@@ -93,8 +94,17 @@ static const char *found(const char *q)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? " " : "",
 					(long long)json_integer_value(json_object_get(e, "id")));
 	}
+	*next = json_integer_value(json_object_get(out, "next")); /* null: 0 */
 	json_decref(out);
 	return buf;
+}
+
+/* The ids the admin search answers for q, newest first ("3 1"; "" none). */
+static const char *found(const char *q)
+{
+	int64_t next;
+
+	return page(q, 50, 0, &next);
 }
 
 /* The ids (column 0) of sql with ?1 bound to arg, as "3 1" ("" none). */
@@ -458,6 +468,21 @@ static void test_in_step(void)
 
 /* ---- the tail, the blocks ------------------------------------------------ */
 
+/* Run first, on an empty index: the daemon's rule for starting one. */
+static void test_worth(void)
+{
+	json_t *a = post(SUBMIT_JSON, "/s0", 0, "Eerste", "first@example.org",
+			 "De eerste reactie van een kleine blog", COMMENT_PUBLISHED, 0);
+
+	is_int(search_worth_indexing(fx.conn, 50000), 0,
+	       "a small blog's comments stay unindexed (search_index_from 50000)");
+	is_int(search_worth_indexing(fx.conn, id_of(a)), 1, "ids reaching the setting: indexed");
+	is_int(index_now(), 1, "(indexed)");
+	is_int(search_worth_indexing(fx.conn, 50000), 1,
+	       "once started, the index is kept whatever the setting");
+	json_decref(a);
+}
+
 static void test_tail(void)
 {
 	json_t *a;
@@ -487,28 +512,6 @@ static void jump_block(void)
 		 " WHERE name = 'comments'",
 		 SEARCH_BLOCK_BITS, SEARCH_BLOCK_BITS);
 	store_exec(fx.conn, sql);
-}
-
-/* One page of the search for q: the ids, and the next page's start. */
-static const char *page(const char *q, unsigned limit, int64_t before, int64_t *next)
-{
-	static char buf[256];
-	struct moderation_query mq = {.q = q, .limit = limit, .before = before};
-	json_t *out = NULL, *e;
-	size_t i, len = 0;
-
-	*next = -1;
-	if (moderation_list(fx.conn, fx.keys, &mq, &out) != 0)
-		return "(error)";
-	buf[0] = '\0';
-	json_array_foreach(json_object_get(out, "comments"), i, e)
-	{
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", i ? " " : "",
-					(long long)json_integer_value(json_object_get(e, "id")));
-	}
-	*next = json_integer_value(json_object_get(out, "next")); /* null: 0 */
-	json_decref(out);
-	return buf;
 }
 
 static int64_t blk[3];
@@ -662,6 +665,7 @@ int main(void)
 		return 1;
 	classify_settings_default(&cs);
 
+	test_worth();
 	test_tail();
 	test_new_comments();
 	test_edits();
