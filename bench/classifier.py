@@ -678,6 +678,16 @@ def sweep(table, name, inner=False):
             print("    ham<%.2f  " % h + "  ".join("s>=%g: %s" % (s, c) for s, c in zip(spams, cells)))
 
 
+def per_video(table, ours, videos):
+    print("\nper video (YT, %s):" % ours.name)
+    for name, _ in videos:
+        m = mean(table[(ours.name, "YT")][name])
+        l = table[(ours.name, "LOVO")][name][0]
+        print("  %-12s YT MCC %.3f AUC %.3f ham-rej %.2f%% queued %.2f%% | LOVO MCC %.3f AUC %.3f"
+              % (name, m["mcc"], m["auc"], 100 * m["rej"], 100 * m["queued"], l["mcc"],
+                 l["auc"]))
+
+
 def dump_scores(path, table, ours):
     """ours' scores per split (protocol, group, test and inner-fold labels and
     scores): cut-off rules can then be compared offline."""
@@ -714,6 +724,8 @@ def main():
     ap.add_argument("--no-protocols", action="store_true",
                     help="only day one (and --learning-curve, --sites)")
     ap.add_argument("--no-dayone", action="store_true", help="skip day one")
+    ap.add_argument("--only", action="append", choices=("YT", "LOVO", "SMS"),
+                    help="run only this protocol (repeatable; for exploring)")
     ap.add_argument("--cutoffs", choices=("prequential", "kfold", "fixed"),
                     default="prequential",
                     help="three-way rates at the cut-offs each split's site learns "
@@ -763,7 +775,8 @@ def run(args, stdir):
         sites_protocol(ours, videos, args.text_only, min(args.seeds, 5), args.jobs)
     if args.no_protocols:
         return
-    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems]
+    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems
+            if not args.only or p[0] in args.only]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4],
                           "sms" if p[0] == "SMS" else p[1]) for s, p in jobs]
@@ -777,7 +790,7 @@ def run(args, stdir):
     print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s %13s" %
           ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr",
            "cut-offs"))
-    for proto in ("YT", "LOVO", "SMS"):
+    for proto in args.only or ("YT", "LOVO", "SMS"):
         for s in systems:
             groups = table[(s.name, proto)]
             m = mean([mean(v) for v in groups.values()])  # seeds, then groups
@@ -788,28 +801,27 @@ def run(args, stdir):
         print("(%s: three-way rates at the cut-offs each split's site learned from the %s "
               "scores of its training part; cut-offs column: their mean)" %
               (ours.name, "3-fold CV" if ours.learned_cutoffs == "kfold" else "prequential"))
-    print("\nper video (YT, %s):" % ours.name)
-    for name, _ in videos:
-        m = mean(table[(ours.name, "YT")][name])
-        l = table[(ours.name, "LOVO")][name][0]
-        print("  %-12s YT MCC %.3f AUC %.3f ham-rej %.2f%% queued %.2f%% | LOVO MCC %.3f AUC %.3f"
-              % (name, m["mcc"], m["auc"], 100 * m["rej"], 100 * m["queued"], l["mcc"],
-                 l["auc"]))
-    if args.sweep_cutoffs:
+    if not args.only:
+        per_video(table, ours, videos)
+    if args.sweep_cutoffs and not args.only:
         sweep(table, ours.name, inner=True)
         sweep(table, ours.name)
     print("cut-offs: %s ham < %.3f, spam >= %.3f" % (ours.name, ours.ham_cut, ours.spam_cut) +
           "".join("; %s ham < %.2f, spam >= %.2f" % (b.name, b.ham_cut, b.spam_cut)
                   for b in systems[1:]))
+    if not args.only:
+        print_throughput(ours, systems, sms, args.text_only)
+    print("\nelapsed %.0f s" % (time.monotonic() - t0))
 
+
+def print_throughput(ours, systems, sms, text_only):
     with tempfile.TemporaryDirectory() as tmp:
-        rows = throughput(ours, systems[1:2], sms, args.text_only, tmp)
+        rows = throughput(ours, systems[1:2], sms, text_only, tmp)
     print("\nthroughput on SMS (%d messages, one core):" % len(sms))
     print("  %-48s %12s %14s %10s" % ("system", "learn/s", "classify/s", "peak RSS"))
     for name, l, c, rss in rows:
         print("  %-48s %12s %14.0f %7.1f MiB" % (name, "-" if l != l else "%.0f" % l, c,
                                                   rss / 1024))
-    print("\nelapsed %.0f s" % (time.monotonic() - t0))
 
 
 if __name__ == "__main__":
