@@ -966,16 +966,77 @@ static int audit_scope(struct store_conn *c, const char *scope, const char *acto
 	return store_run(c, st, "privacy audit");
 }
 
+/* The ids of the comments with address hash in scope, newest first, into
+ * *ids (malloc'ed) and *n.  0 or negative. */
+static int ids_by_email(struct store_conn *c, const unsigned char *hash, const char *scope,
+			int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *st = store_stmt(c, sql_ids_by_email);
+	size_t cap = 0;
+	int r;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+	while ((r = store_row(c, st)) == 1) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			int64_t *grown = realloc(*ids, ncap * sizeof(**ids));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			*ids = grown;
+			cap = ncap;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
+/* Erases or anonymises comment id inside the caller's transaction: its
+ * learning forgotten, and on erasure its audit rows no longer naming it.
+ * 0, STORE_* or negative. */
+static int erase_one(struct store_conn *c, struct classifier *cl, int64_t id, bool anonymise)
+{
+	sqlite3_stmt *st;
+	char key[32];
+	int r;
+
+	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
+	r = classifier_forget(cl, c, key);
+	if (r < 0)
+		return r;
+	if (anonymise) {
+		st = store_stmt(c, sql_anonymise);
+		if (!st)
+			return -EIO;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+		return store_run(c, st, "anonymise");
+	}
+	r = comment_remove(c, id, (int64_t)time(NULL));
+	if (r)
+		return r;
+	/* The audit log keeps that something was done, not to what. */
+	st = store_stmt(c, sql_audit_forget);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return store_run(c, st, "erase audit");
+}
+
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *scope, const char *email, bool anonymise, const char *actor,
 		     json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	unsigned merged = 0;
-	sqlite3_stmt *st;
-	char key[32];
 	int r;
 
 	if (comment_email_hash(k, email, hash) != 0)
@@ -983,65 +1044,15 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	r = store_begin(c);
 	if (r)
 		return r > 0 ? COMMENT_UNAVAILABLE : r;
-	st = store_stmt(c, sql_ids_by_email);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
-	while ((r = store_row(c, st)) == 1) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			int64_t *grown = realloc(ids, ncap * sizeof(*ids));
-			if (!grown) {
-				sqlite3_reset(st);
-				r = -ENOMEM;
-				goto out;
-			}
-			ids = grown;
-			cap = ncap;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
+	r = ids_by_email(c, hash, scope, &ids, &n);
 	if (r < 0)
 		goto out;
 	/* Newest first, so a commenter's replies to their own comments go
 	 * before the comments they answer. */
-	for (size_t i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "comment:%lld", (long long)ids[i]);
-		r = classifier_forget(cl, c, key);
-		if (r < 0)
-			goto out;
-		if (anonymise) {
-			st = store_stmt(c, sql_anonymise);
-			if (!st) {
-				r = -EIO;
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, ids[i]);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-			r = store_run(c, st, "anonymise");
-		} else {
-			r = comment_remove(c, ids[i], (int64_t)time(NULL));
-		}
-		if (r)
-			goto out;
-		if (!anonymise) {
-			/* The audit log keeps that something was done, not to what. */
-			st = store_stmt(c, sql_audit_forget);
-			if (!st) {
-				r = -EIO;
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, ids[i]);
-			r = store_run(c, st, "erase audit");
-			if (r)
-				goto out;
-		}
-	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = erase_one(c, cl, ids[i], anonymise);
+	if (r)
+		goto out;
 	/* Reply subscriptions with this address on the scope's sites go too,
 	 * whatever the mode. */
 	r = subscribe_erase(c, scope, hash, NULL);

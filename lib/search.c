@@ -90,22 +90,35 @@ int search_block_sql(char *out, size_t size, const char *template, int64_t block
 	return 0;
 }
 
+/* Prepares template ('@': block's table) into *st (the caller finalizes
+ * it).  0 or negative (logged with what). */
+static int block_prepare(struct store_conn *c, const char *template, int64_t block,
+			 const char *what, sqlite3_stmt **st)
+{
+	char sql[SEARCH_SQL_MAX];
+
+	*st = NULL;
+	if (search_block_sql(sql, sizeof(sql), template, block) != 0)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(store_db(c), sql, -1, st, NULL) != SQLITE_OK) {
+		log_err("search: %s: %s", what, sqlite3_errmsg(store_db(c)));
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Runs template (a write; '@': block's table) to its end with ?1.. bound
  * to args.  0, STORE_* or negative (logged with what). */
 static int block_run(struct store_conn *c, const char *template, int64_t block, const int64_t *args,
 		     int nargs, const char *what)
 {
-	char sql[SEARCH_SQL_MAX];
-	sqlite3_stmt *st = NULL;
-	int r;
+	sqlite3_stmt *st;
+	int r = block_prepare(c, template, block, what, &st);
 
-	if (search_block_sql(sql, sizeof(sql), template, block) != 0)
-		return -EINVAL;
-	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
-		log_err("search: %s: %s", what, sqlite3_errmsg(store_db(c)));
-		sqlite3_finalize(st);
-		return -EIO;
-	}
+	if (r != 0)
+		return r;
 	for (int i = 0; i < nargs && i < sqlite3_bind_parameter_count(st); i++)
 		sqlite3_bind_int64(st, i + 1, args[i]);
 	r = store_run(c, st, what);
@@ -171,17 +184,11 @@ static const char sql_candidates[] = "SELECT rowid FROM @(?1) WHERE rowid <= ?2"
 static int block_each(struct store_conn *c, int64_t block, const char *match, int64_t upto,
 		      int64_t before, int (*fn)(int64_t id, void *arg), void *arg)
 {
-	char sql[SEARCH_SQL_MAX];
-	sqlite3_stmt *st = NULL;
-	int r;
+	sqlite3_stmt *st;
+	int r = block_prepare(c, sql_candidates, block, "search", &st);
 
-	if (search_block_sql(sql, sizeof(sql), sql_candidates, block) != 0)
-		return -EINVAL;
-	if (sqlite3_prepare_v2(store_db(c), sql, -1, &st, NULL) != SQLITE_OK) {
-		log_err("search: %s", sqlite3_errmsg(store_db(c)));
-		sqlite3_finalize(st);
-		return -EIO;
-	}
+	if (r != 0)
+		return r;
 	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, upto);
 	sqlite3_bind_int64(st, 3, before);
