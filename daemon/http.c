@@ -311,10 +311,27 @@ static void add_common_headers(struct request *req, struct MHD_Response *resp, b
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	/* CORS: only the origins of a configured site may read answers. */
-	if (origin && req->snap && site_set_by_origin(req->snap->sites, origin, strlen(origin))) {
+	if (origin && req->snap && site_set_by_origin(req->snap->sites, origin, strlen(origin)))
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+}
+
+/* Every answer may differ by the request's Origin (the CORS header above),
+ * so every answer says so, with or without an Origin in the request: a
+ * shared cache in front (nginx, a CDN) that kept an answer to a request
+ * without one must not hand it to a browser on a blog's origin, which would
+ * refuse it.  One Vary header, the handler's own (Accept-Language) first. */
+static void add_vary(struct MHD_Response *resp)
+{
+	const char *own = MHD_get_response_header(resp, "Vary");
+	char both[128];
+
+	if (!own) {
 		MHD_add_response_header(resp, "Vary", "Origin");
+		return;
 	}
+	snprintf(both, sizeof(both), "%s, Origin", own);
+	MHD_del_response_header(resp, "Vary", own);
+	MHD_add_response_header(resp, "Vary", both);
 }
 
 /* A shared body and its tail, released when MHD is done sending. */
@@ -438,6 +455,7 @@ static enum MHD_Result send_reply(struct request *req, struct reply *rep)
 							  : "text/plain; charset=utf-8");
 	for (unsigned i = 0; i < rep->n_headers; i++)
 		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
+	add_vary(resp);
 	if (rep->location)
 		MHD_add_response_header(resp, "Location", rep->location);
 	if (rep->allow)

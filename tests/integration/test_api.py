@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (COMMENTD, Daemon, db_files, db_holds, diag, done, is_eq, ok,  # noqa: E402
-                     raw_request, raw_status, walk)
+                     StrictAnswer, raw_request, raw_status, walk)
 
 T = "/2011/01/social-media-realities"
 ORIGIN = "https://blog.example.nl"
@@ -264,6 +264,22 @@ def cors(d):
     is_eq(r.header("Access-Control-Allow-Origin"), ORIGIN, "CORS for a configured origin")
     r = d.get("/api/v1/health", headers={"Origin": "https://evil.example"})
     is_eq(r.header("Access-Control-Allow-Origin"), None, "no CORS for other origins")
+    # A cache in front (nginx, a CDN) keeps one answer per URL and the
+    # request headers its Vary names: every answer must name Origin, also
+    # one to a request without it, or a browser on the blog would be handed
+    # a kept copy without its CORS header.
+    d.comment("/vary", "Een reactie voor de caches.")
+    for path, want in (("/api/v1/comments?thread=/vary", "Origin"),
+                       ("/api/v1/comments?thread=/vary&format=html", "Accept-Language, Origin"),
+                       ("/api/v1/health", "Origin"),
+                       ("/api/v1/comments?thread=", "Origin")):
+        for origin in (None, ORIGIN, "https://evil.example"):
+            ans = StrictAnswer(raw_request(d.port, (
+                "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n" % (
+                    path, "Origin: %s\r\n" % origin if origin else "")).encode()))
+            is_eq((ans.status // 100 if ans.status else None, ans.all("vary")), (
+                4 if path.endswith("=") else 2, [want]),
+                "GET %s%s: one Vary, naming %s" % (path, " from " + origin if origin else "", want))
     r = d.request("OPTIONS", "/api/v1/comments", headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
     is_eq(r.status, 204, "preflight answers 204")
