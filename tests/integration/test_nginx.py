@@ -18,12 +18,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
 from frontproxy import (HOST, Front, body_of_size, check_admin, check_api,  # noqa: E402
                         check_client_addresses, check_exact_max_body, check_install_md,
-                        check_widget, free_port, ipv6_loopback, is_json_413, start_front,
+                        check_widget, free_port, ipv6_loopback, is_json_413, json_of, start_front,
                         DAEMON_CONFIG)
 
 SITE = os.path.join(SOURCE_ROOT, "docs", "nginx.conf")
@@ -180,6 +181,61 @@ def check_no_api_log(site):
        [l for l in lines if "/api/" in l][:5])
 
 
+def thread_via(site, path, headers=None):
+    """GET a thread's answer through nginx: (status, X-Cache, comment texts, headers)."""
+    r = site.request("GET", "/api/v1/comments?thread=" + path, headers=headers)
+    texts = [c.get("html", "") for c in json_of(r).get("comments", [])]
+    return r.status, r.hdrs.get("x-cache"), texts, r.hdrs
+
+
+def check_thread_cache(site, daemon):
+    """nginx keeps each thread answer for a second, then revalidates it with
+    commentd's ETag; copies are kept per Origin (commentd's Vary), errors
+    are not kept, and a new comment shows within a few seconds."""
+    path = "/2011/01/cache"
+    body = {"thread": path, "author": "Sjef", "email": "sjef@example.nl",
+            "text": "Eerste reactie onder een druk gelezen artikel."}
+    r = site.request("POST", "/api/v1/comments", body, source="127.0.0.41")
+    is_eq(r.status, 201, "a post through the cached location reaches commentd")
+    # Two reads in a row within nginx's second: the second is nginx's copy.
+    # (Retried a few times: a loaded machine may take a second between them.)
+    seen = []
+    for _ in range(5):
+        first, second = thread_via(site, path), thread_via(site, path)
+        seen.append((first[1], second[1]))
+        if second[1] == "HIT":
+            break
+    ok(second[0] == 200 and second[1] == "HIT" and second[2] == first[2] and first[2],
+       "a second read within a second is nginx's copy (X-Cache HIT), the same comments", seen)
+    # A browser on the blog's origin is not handed the copy kept for a
+    # request without Origin: it needs its CORS header.
+    origin = "https://" + HOST
+    st, _, texts, hdrs = thread_via(site, path, {"Origin": origin})
+    ok(st == 200 and hdrs.get("access-control-allow-origin") == origin and texts == first[2],
+       "a read from the blog's origin gets the answer with its CORS header", hdrs)
+    is_eq(hdrs.get("vary"), "Origin", "which names Origin in Vary")
+    # Past the second nginx asks commentd with the ETag: 304, nothing rebuilt.
+    time.sleep(1.5)
+    st, cache, texts, _ = thread_via(site, path)
+    ok(st == 200 and cache == "REVALIDATED" and texts == first[2],
+       "after a second nginx revalidates its copy (commentd answered 304)", cache)
+    # A new comment shows to other readers within a few seconds.
+    body["text"] = "Tweede reactie, even later geplaatst."
+    r = site.request("POST", "/api/v1/comments", body, source="127.0.0.42")
+    is_eq(r.status, 201, "a second post")
+    start, shown = time.monotonic(), False
+    while time.monotonic() - start < 5 and not shown:
+        shown = any("Tweede reactie" in t for t in thread_via(site, path)[2])
+        if not shown:
+            time.sleep(0.1)
+    waited = time.monotonic() - start
+    ok(shown, "the new comment shows through nginx (after %.1f s)" % waited)
+    # Errors are never kept.
+    caches = [site.request("GET", "/api/v1/comments?thread=").hdrs.get("x-cache")
+              for _ in range(2)]
+    is_eq(caches, ["MISS", "MISS"], "an error answer (400) is not kept")
+
+
 def check_nginx_copy(site, daemon):
     """With commentd stopped, the widget still comes from nginx's copy."""
     rc = daemon.stop()
@@ -215,6 +271,7 @@ def main():
         check_api(site)
         check_client_addresses(site)
         check_body_limit(site)
+        check_thread_cache(site, daemon)
         check_no_api_log(site)
         check_nginx_copy(site, daemon)
     finally:
