@@ -780,11 +780,15 @@ static void answer(struct request *req, struct reply *rep)
 	if (rep->status < 100 || rep->status > 599 ||
 	    (!rep->json && !rep->text && rep->status >= 400))
 		reply_internal(rep);
-	if (rep->etag[0]) {
-		const char *inm = request_header(req, "If-None-Match");
-		if (inm && (strstr(inm, rep->etag) || strcmp(inm, "*") == 0))
-			rep->not_modified = true;
-	}
+	if (rep->etag[0] && request_etag_matches(req, rep->etag))
+		rep->not_modified = true;
+}
+
+bool request_etag_matches(struct request *req, const char *etag)
+{
+	const char *inm = request_header(req, "If-None-Match");
+
+	return inm && (strstr(inm, etag) || strcmp(inm, "*") == 0);
 }
 
 /* Every method but the reading ones may wait for a commit, unless the

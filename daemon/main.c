@@ -254,6 +254,7 @@ static int server_open(struct server *s, struct config *cfg)
 	    ratelimit_new(&s->like_limit, cfg->like_rate_limit, LIKE_BURST) < 0 ||
 	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
 		return -1;
+	randombytes_buf(s->etag_nonce, sizeof(s->etag_nonce));
 	site_classify_settings(cfg, &cs);
 	if (classifier_new(&s->classifier, &cs) != 0) {
 		log_err("the classifier settings are invalid");

@@ -179,10 +179,8 @@ static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 	if (!text)
 		return -ENOMEM;
 	*body = cache_body_new(strlen(text));
-	if (*body) {
+	if (*body)
 		memcpy((*body)->data, text, (*body)->len);
-		etag_of((*body)->data, (*body)->len, (*body)->etag);
-	}
 	free(text);
 	return *body ? 0 : -ENOMEM;
 }
@@ -204,11 +202,46 @@ static struct comment_page_query page_query(const struct request *req, const cha
 	};
 }
 
-/* The page's answer without the stamp, from the cache or built and kept
- * for the thread's current version: a shared body (the caller drops its
+/* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
+ * settings (tag: a few hex digits of their hash) after it. */
+static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
+{
+	size_t n = strlen(etag);
+
+	if (n < 2 || n + strlen(tag) >= CACHE_ETAG_MAX)
+		return;
+	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
+}
+
+/* A thread answer's ETag: a hash of the process's nonce, the page's cache
+ * key and the thread's version.  Equal (key, version) means an equal body
+ * (the answer cache rests on the same rule), so a revalidation (a CDN's,
+ * nginx's, a browser's If-None-Match) is answered from the version alone,
+ * one indexed read, without building the page. */
+static void thread_etag(const struct server *s, const char *key, int64_t version,
+			char etag[CACHE_ETAG_MAX])
+{
+	crypto_generichash_state st;
+	unsigned char h[16], v[8];
+	char hex[33];
+
+	for (unsigned i = 0; i < sizeof(v); i++)
+		v[i] = (unsigned char)((uint64_t)version >> (8 * i));
+	crypto_generichash_init(&st, s->etag_nonce, sizeof(s->etag_nonce), sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)key, strlen(key) + 1);
+	crypto_generichash_update(&st, v, sizeof(v));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
+}
+
+/* The page's answer without the stamp: its ETag (thread_etag, with the
+ * site settings' tag), and unless the request's If-None-Match names that
+ * ETag (*body NULL then), the body from the cache or built and kept for the
+ * thread's current version: a shared body (the caller drops its
  * reference), so readers of one page share one copy.  0 or negative. */
 static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
-		       struct cache_body **body)
+		       const char *tag, char etag[CACHE_ETAG_MAX], struct cache_body **body)
 {
 	struct comment_page_query pq = page_query(req, site, q);
 	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
@@ -217,6 +250,7 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 	int64_t version = 0;
 	int r;
 
+	*body = NULL;
 	r = comment_cursor_format(&pq.from, cursor);
 	if (r < 0)
 		return r;
@@ -224,14 +258,20 @@ static int thread_body(struct request *req, const char *site, const struct wire_
 	snprintf(key, sizeof(key), "%s/%u/%u/%s/%s", site, pq.roots, pq.rows, cursor, q->thread);
 	c = store_acquire(req->server->store);
 	r = comment_thread_version(c, site, q->thread, &version);
-	if (r == 0)
+	if (r == 0) {
+		thread_etag(req->server, key, version, etag);
+		etag_tagged(etag, tag);
+		if (request_etag_matches(req, etag))
+			goto done; /* 304: nothing to build */
 		r = cache_get(req->server->thread_cache, key, version, body);
+	}
 	if (r == 1) {
 		/* A miss: build the page and keep it for this version. */
 		r = build_page(c, &pq, body);
 		if (r == 0)
 			*body = cache_put(req->server->thread_cache, key, version, *body);
 	}
+done:
 	store_release(req->server->store, c);
 	return r;
 }
@@ -252,17 +292,6 @@ static void reader_settings(const struct config *cfg, char *json, size_t size, c
 		 *cfg->smtp_url ? ",\"notify\":true" : "");
 	crypto_generichash(h, sizeof(h), (const unsigned char *)json, strlen(json), NULL, 0);
 	sodium_bin2hex(tag, 5, h, sizeof(h));
-}
-
-/* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
- * settings (tag: a few hex digits of their hash) after it. */
-static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
-{
-	size_t n = strlen(etag);
-
-	if (n < 2 || n + strlen(tag) >= CACHE_ETAG_MAX)
-		return;
-	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
 }
 
 /* The Content-Security-Policy of the thread's HTML page: nothing but its
@@ -394,20 +423,22 @@ static void get_comments(struct request *req, struct reply *rep)
 		get_comments_page(req, rep, &site, &q, &pq);
 		return;
 	}
+	/* The settings count in the ETag (by their tag), the stamp does not. */
+	reader_settings(site.cfg, settings, sizeof(settings), tag);
 	if (r == 0)
-		r = thread_body(req, site.id, &q, &body);
+		r = thread_body(req, site.id, &q, tag, rep->etag, &body);
 	if (r != 0) {
+		rep->etag[0] = '\0';
 		reply_comment_error(rep, r, &err);
 		return;
 	}
+	rep->status = 200;
+	if (!body)
+		return; /* If-None-Match named the ETag: 304 (http.c) */
 	/* The stamp changes every second and the site's settings with a
 	 * reload; they follow the shared body (which ends with '}') in the
-	 * answer.  The settings count in the ETag (by their tag), the stamp
-	 * does not. */
+	 * answer. */
 	keys_stamp(req->server->keys, (int64_t)time(NULL), stamp);
-	reader_settings(site.cfg, settings, sizeof(settings), tag);
-	snprintf(rep->etag, sizeof(rep->etag), "%s", body->etag);
-	etag_tagged(rep->etag, tag);
 	rep->shared = body;
 	if (asprintf(&rep->tail, ",%s,\"stamp\":\"%s\"}", settings, stamp) < 0) {
 		rep->tail = NULL;
@@ -416,7 +447,6 @@ static void get_comments(struct request *req, struct reply *rep)
 		return;
 	}
 	rep->content_type = "application/json; charset=utf-8";
-	rep->status = 200;
 }
 
 static void post_counts(struct request *req, struct reply *rep)

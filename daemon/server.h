@@ -40,6 +40,9 @@ struct server {
 	struct classifier *classifier;
 	struct cutoffs_cache *cutoffs; /* the sites' learned cut-offs (lib/cutoffs.h) */
 	struct cache *thread_cache;    /* rendered GET /api/v1/comments answers */
+	/* Random at start: the thread answers' ETags (thread_etag) are new
+	 * after every restart (an upgrade, a restored database, a new key). */
+	unsigned char etag_nonce[16];
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
 	struct ratelimit *like_limit;	 /* likes per client (like_rate_limit) */
@@ -150,6 +153,10 @@ struct route_table {
 
 /* A strong ETag ("<32 hex digits>") of len bytes of body. */
 void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX]);
+
+/* Whether the request's If-None-Match names etag (or is "*"): the answer
+ * is then 304 without a body. */
+bool request_etag_matches(struct request *req, const char *etag);
 
 /* Fills rep with a JSON error {"error": code, "message": message}. */
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message);

@@ -32,7 +32,6 @@ struct cache_body *cache_body_new(size_t len)
 		return NULL;
 	atomic_init(&b->refs, 1);
 	b->len = len;
-	b->etag[0] = '\0';
 	b->data[len] = '\0';
 	return b;
 }

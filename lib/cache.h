@@ -2,7 +2,7 @@
  * shared rather than copied.
  *
  * An entry maps a key (e.g. a thread path with its page arguments) to a
- * body and its ETag, valid for one version of the underlying data (the
+ * body, valid for one version of the underlying data (the
  * thread's version column, bumped by triggers on every change).  A lookup
  * with another version misses.  Memory is bounded by an entry count and a
  * byte budget; the least recently used entries go first.
@@ -20,16 +20,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest ETag the daemon makes of a cached answer ("<36 hex>"). */
 #define CACHE_ETAG_MAX 40
 
 struct cache;
 
-/* A body: len bytes of data (and a NUL after them) with its ETag.  Only
- * the cache_body_* functions touch refs. */
+/* A body: len bytes of data (and a NUL after them).  Only the
+ * cache_body_* functions touch refs. */
 struct cache_body {
 	atomic_uint refs;
 	size_t len;
-	char etag[CACHE_ETAG_MAX];
 	char data[];
 };
 

@@ -108,6 +108,33 @@ def pagination_and_etag(d):
     r3 = d.request("GET", "/api/v1/comments?thread=%s" % t, headers={"If-None-Match": etag})
     is_eq(r3.status, 200, "a new comment changes the ETag")
     ok(r3.header("ETag") != etag, "new ETag differs")
+    etag = r3.header("ETag")
+    is_eq(d.thread(t).header("ETag"), etag, "an unchanged thread keeps its ETag")
+    ok(d.thread(t, limit=2).header("ETag") not in (etag, None), "another page has its own ETag")
+    # The 304 comes from the thread's version, not from a kept copy of the
+    # answer: still 304 once 300 other threads have pushed it out of the
+    # daemon's answer cache (256 answers).
+    for i in range(300):
+        d.get("/api/v1/comments?thread=/other-%d" % i)
+    r4 = d.request("GET", "/api/v1/comments?thread=%s" % t, headers={"If-None-Match": etag})
+    is_eq((r4.status, r4.body, r4.header("ETag")), (304, b"", etag),
+          "304 with the same ETag after the answer left the daemon's cache")
+    r5 = d.request("GET", "/api/v1/comments?thread=%s" % t,
+                   headers={"If-None-Match": '"0123", %s' % etag})
+    is_eq(r5.status, 304, "also when If-None-Match lists several ETags")
+    r6 = d.request("GET", "/api/v1/comments?thread=%s" % t, headers={"If-None-Match": '"x"'})
+    ok(r6.status == 200 and r6.json()["count"] == 7 and r6.header("ETag") == etag,
+       "another ETag gets the whole answer (7 comments) with the current ETag")
+    return t, etag
+
+
+def etag_after_restart(d, t, etag):
+    """The thread answers' ETags are new after a restart (an upgrade, a
+    restored database or a new key may change an answer whose thread kept
+    its version)."""
+    r = d.request("GET", "/api/v1/comments?thread=%s" % t, headers={"If-None-Match": etag})
+    ok(r.status == 200 and r.header("ETag") != etag and r.json()["count"] == 7,
+       "after a restart the old ETag no longer matches: the whole answer", r.status)
 
 
 def depth_limit(d):
@@ -374,13 +401,16 @@ def main():
     with Daemon({"site_origins": ORIGIN}) as d:
         common_headers(d)
         top = create_and_read(d)
-        pagination_and_etag(d)
+        paged, paged_etag = pagination_and_etag(d)
         depth_limit(d)
         reply_rules(d, top)
         counts(d)
         errors(d)
         forms(d)
         cors(d)
+        is_eq(d.stop(), 0, "SIGTERM exits 0 (before a restart)")
+        d.start()
+        etag_after_restart(d, paged, paged_etag)
         rc = d.stop()
         is_eq(rc, 0, "SIGTERM exits 0")
         privacy(d)
