@@ -35,7 +35,9 @@ works on a fresh copy.  Steps (--only picks some):
   openloop  the same mix at a constant offered rate below saturation
             (--rate, default 5000,200,1000 per second) for --mixed-seconds,
             from bench/openloop (sends on schedule whether or not answers
-            came back; latency from the scheduled time)
+            came back; latency from the scheduled time); with --front
+            nginx through Debian's nginx running docs/nginx.conf (plain
+            HTTP on loopback), which keeps thread answers for a second
   explain   EXPLAIN QUERY PLAN of the hot statements (read from lib/*.c)
 
 and at the end the database size (per table and index), RSS (now and
@@ -63,6 +65,7 @@ import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
@@ -877,20 +880,126 @@ def openloop_files(tr, run_dir):
     return files
 
 
-def step_openloop(d, m, tr, args, run_dir, out):
+class NginxFront:
+    """Debian's nginx with the documented site (docs/nginx.conf) in front of
+    the daemon, for the open-loop step (--front nginx): the same file with
+    plain HTTP on a loopback port instead of TLS (the load generator speaks
+    no TLS), and every path in the run directory."""
+
+    def __init__(self, upstream_port, free_port):
+        # Not in the run directory: its parents may be closed to nginx's
+        # workers (user nobody when the benchmark runs as root).
+        self.dir = tempfile.mkdtemp(prefix="commentd-scale-nginx-")
+        os.chmod(self.dir, 0o755)
+        os.makedirs(os.path.join(self.dir, "www"))
+        self.port, redirect = free_port(), free_port()
+        with open(os.path.join(_HERE, "..", "docs", "nginx.conf")) as f:
+            site = f.read()
+        for old, new in (("listen 443 ssl http2;", "listen 127.0.0.1:%d;" % self.port),
+                         ("listen 80;", "listen 127.0.0.1:%d;" % redirect),
+                         ("/var/www/blog", os.path.join(self.dir, "www")),
+                         ("/var/cache/nginx-commentd", os.path.join(self.dir, "cache")),
+                         ("http://127.0.0.1:8080", "http://127.0.0.1:%d" % upstream_port)):
+            if old not in site:
+                raise SystemExit("docs/nginx.conf no longer has %r" % old)
+            site = site.replace(old, new)
+        site = "\n".join(l for l in site.splitlines()
+                         if not re.match(r"\s*(ssl_|listen \[::\])", l))
+        with open(os.path.join(self.dir, "site.conf"), "w") as f:
+            f.write(site)
+        t = self.dir
+        with open(os.path.join(t, "nginx.conf"), "w") as f:
+            f.write("""daemon off;
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid %(t)s/nginx.pid;
+error_log %(t)s/error.log warn;
+events { worker_connections 8192; }
+http {
+    sendfile on;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path %(t)s/body;
+    proxy_temp_path %(t)s/proxy;
+    fastcgi_temp_path %(t)s/fastcgi;
+    uwsgi_temp_path %(t)s/uwsgi;
+    scgi_temp_path %(t)s/scgi;
+    include %(t)s/site.conf;
+}
+""" % {"t": t})
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([nginx, "-p", t + "/", "-c", os.path.join(t, "nginx.conf"),
+                                      "-e", os.path.join(t, "error.log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise SystemExit("nginx did not start: see %s/error.log" % t)
+
+    def cpu(self):
+        """CPU seconds of nginx's master and workers so far."""
+        total = 0.0
+        for pid in [self.proc.pid] + children(self.proc.pid):
+            try:
+                total += proc_stat(pid)[0]
+            except OSError:
+                pass
+        return total
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def children(pid):
+    """The child processes of pid (nginx's workers)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def step_openloop(d, m, tr, args, run_dir, out, free_port):
     if not os.path.exists(args.openloop):
         raise SystemExit("%s is missing (ninja -C build-bench builds bench/openloop)"
                          % args.openloop)
     files = openloop_files(tr, run_dir)
     rates = dict(zip(("get", "post", "counts"), args.rate))
     pid = d.proc.pid
-    sampler = Sampler(pid)
-    lb0 = log_size(d)
-    cpu0, _ = proc_stat(pid)
-    cmd = [args.openloop, "--port", str(d.port), "--seconds", str(args.mixed_seconds)]
+    front = NginxFront(d.port, free_port) if args.front == "nginx" else None
+    cmd = [args.openloop, "--port", str(front.port if front else d.port)]
     for k in ("get", "post", "counts"):
         cmd += ["--kind", "%s:%d:%s" % (k, rates[k], files[k])]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        if args.warmup:
+            # The same load first, not measured: the first read of each
+            # thread builds its page from a cold database (and, through
+            # nginx, fills its copies); the figures are then the steady state.
+            r = subprocess.run(cmd + ["--seconds", str(args.warmup)], capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                raise SystemExit("openloop failed:\n%s%s" % (r.stdout, r.stderr))
+        sampler = Sampler(pid)
+        lb0 = log_size(d)
+        cpu0, _ = proc_stat(pid)
+        front_cpu0 = front.cpu() if front else 0.0
+        r = subprocess.run(cmd + ["--seconds", str(args.mixed_seconds)], capture_output=True,
+                           text=True)
+        front_cpu = front.cpu() - front_cpu0 if front else 0.0
+    finally:
+        if front:
+            front.stop()
     if r.returncode != 0:
         raise SystemExit("openloop failed:\n%s%s" % (r.stdout, r.stderr))
     res = {}
@@ -904,6 +1013,10 @@ def step_openloop(d, m, tr, args, run_dir, out):
     res["log_bytes_per_s"] = (lb1[0] - lb0[0]) / args.mixed_seconds
     res["log_lines_per_s"] = (lb1[1] - lb0[1]) / args.mixed_seconds
     res["rates"] = rates
+    res["front"] = args.front
+    res["warmup_s"] = args.warmup
+    if front:
+        res["front_cpu_s"] = front_cpu
     out["openloop"] = res
 
 
@@ -1056,8 +1169,10 @@ def report(out, args):
             r["cpu_s"], r["rss_peak_kib"] / 1024, r["log_lines_per_s"], r["log_bytes_per_s"]))
     if "openloop" in out:
         r = out["openloop"]
-        p("\nconstant offered rate for %d s (open loop, latency from the scheduled send):"
-          % args.mixed_seconds)
+        p("\nconstant offered rate for %d s (open loop, latency from the scheduled send)%s:"
+          % (args.mixed_seconds, (", through nginx (docs/nginx.conf)" if r.get("front") == "nginx"
+                                   else "") + (", after %d s of the same load" % r["warmup_s"]
+                                               if r.get("warmup_s") else "")))
         for k in ("get", "post", "counts"):
             x = r[k]
             p("  %-6s offered %5d/s sent %8d done %8d  p50 %6.2f  p99 %7.2f  p99.9 %7.2f  "
@@ -1066,6 +1181,8 @@ def report(out, args):
                   x["p999_ms"], x["max_ms"], x["non2xx"], x["errors"], x["late"]))
         p("  daemon CPU %.0f s; RSS peak %.1f MiB; log %.0f lines/s (%.0f bytes/s)" % (
             r["cpu_s"], r["rss_peak_kib"] / 1024, r["log_lines_per_s"], r["log_bytes_per_s"]))
+        if "front_cpu_s" in r:
+            p("  nginx CPU %.0f s" % r["front_cpu_s"])
     if "explain" in out:
         p("\nEXPLAIN QUERY PLAN of the hot statements:")
         for name, sql, plan in out["explain"]:
@@ -1106,6 +1223,11 @@ def parse_args():
     ap.add_argument("--mixed-seconds", type=int, default=180)
     ap.add_argument("--rate", default="5000,200,1000",
                     help="GET,POST,COUNTS per second for the open-loop step")
+    ap.add_argument("--warmup", type=int, default=0, metavar="S",
+                    help="run the open-loop load S seconds before measuring it")
+    ap.add_argument("--front", choices=("none", "nginx"), default="none",
+                    help="the open-loop step through nginx with docs/nginx.conf "
+                         "(the daemon then trusts 127.0.0.1 as its proxy)")
     ap.add_argument("--only", nargs="*", choices=STEPS)
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 3 POST runs of 3 s, 20 s of mixed load")
@@ -1144,6 +1266,8 @@ def main():
         log("copying the database for this run")
         db = engine.prepare(cache, run_dir)
         extra = dict(kv.split("=", 1) for kv in args.daemon_set)
+        if args.front == "nginx":
+            extra.setdefault("trusted_proxies", "127.0.0.1")
         d = make_daemon(harness, run_dir, db, extra)
         log("starting commentd")
         step_startup(d, m, out)
@@ -1165,7 +1289,7 @@ def main():
             step_mixed(d, m, tr, args, out)
         if "openloop" in steps:
             log("mixed load at a constant rate for %d s" % args.mixed_seconds)
-            step_openloop(d, m, tr, args, run_dir, out)
+            step_openloop(d, m, tr, args, run_dir, out, harness.free_port)
         cpu, mem = proc_stat(d.proc.pid)
         lb = log_size(d)
         t_stop = time.monotonic()
