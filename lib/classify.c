@@ -1051,6 +1051,7 @@ const char *classify_model_name(enum classify_model m)
 static const char sql_state[] =
     "SELECT generation, nspam, nham, hash_key FROM classifier_state WHERE id = 1";
 static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tokens";
+static const char sql_count_tokens[] = "SELECT count(*) FROM classifier_tokens";
 static const char sql_begin_read[] = "BEGIN";
 static const char sql_end_read[] = "COMMIT";
 
@@ -1063,6 +1064,33 @@ static int step_read(struct store_conn *conn, const char *sql)
 	if (q)
 		sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The rows a table load will add (sql counts them, binding site if given),
+ * so that the table is made at its final size: growing it by doubling
+ * leaves the smaller tables' pages behind in the heap (docs/performance.md,
+ * "Memory").  0 when unknown: the table then grows as rows come. */
+static size_t count_rows(struct store_conn *conn, const char *sql, const char *site)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql);
+	int64_t n = 0;
+
+	if (!q)
+		return 0;
+	if (site)
+		sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	if (store_one_int64(conn, q, &n) != 1 || n < 0)
+		n = 0;
+	return (size_t)n;
+}
+
+/* Gives the pages of freed tables and training buffers back to the system
+ * after a load (RSS budget, docs/performance.md). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 struct state_row {
@@ -1173,7 +1201,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	if (r < 0)
 		goto out;
 	c->have_key = true;
-	m = model_new(0);
+	m = model_new(count_rows(conn, sql_count_tokens, NULL));
 	r = -ENOMEM;
 	if (!m)
 		goto out;
@@ -1245,11 +1273,7 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			c->loaded = true;
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
-#ifdef __GLIBC__
-			/* the old table and the training set were freed: give
-			 * the pages back (RSS budget, docs/performance.md) */
-			malloc_trim(0);
-#endif
+			trim_heap(); /* the old table and the training set */
 			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
 		}
 	}
@@ -1263,6 +1287,8 @@ static const char sql_site_state[] =
     "SELECT nspam, nham FROM classifier_site_state WHERE site = ?1";
 static const char sql_site_tokens[] =
     "SELECT hash, spam, ham FROM classifier_site_tokens WHERE site = ?1";
+static const char sql_count_site_tokens[] =
+    "SELECT count(*) FROM classifier_site_tokens WHERE site = ?1";
 
 /* The entry of site (under c->lock), or NULL. */
 static struct site_model *site_find(const struct classifier *c, const char *site)
@@ -1312,7 +1338,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	if (r < 0)
 		goto out;
 	*generation = st.generation;
-	m = model_new(0);
+	m = model_new(count_rows(conn, sql_count_site_tokens, site));
 	r = -ENOMEM;
 	q = store_stmt(conn, sql_site_state);
 	if (!m || !q)
@@ -1400,6 +1426,8 @@ static int ensure_site(struct classifier *c, struct store_conn *conn, const char
 	pthread_mutex_unlock(&c->reload_lock);
 	model_free(old);
 	model_free(fresh);
+	if (!current)
+		trim_heap(); /* the site's old table */
 	return r;
 }
 
