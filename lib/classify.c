@@ -31,8 +31,10 @@
 /* At most 3 of 4 slots used: the hashes are keyed SipHash, uniform, so a
  * probe run stays short (2.5 slots for a hit, 8.5 for a miss on average at
  * the fullest), and a table of a million-comment site's 377,000 tokens
- * takes 8 MiB instead of the 16 a half-full table needs (RSS budget,
- * docs/performance.md). */
+ * takes 7.7 MiB instead of the 16 a half-full table needs (RSS budget,
+ * docs/performance.md).  A loaded table is made just large enough (any
+ * size: a token's first slot is its hash modulo the size), not rounded up
+ * to a power of two, which left a third of it empty on average. */
 static bool model_full(size_t n, size_t cap)
 {
 	return n * 4 > cap * 3;
@@ -83,7 +85,7 @@ static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
 
 struct model {
 	struct entry *e;
-	size_t cap, n; /* cap is a power of two */
+	size_t cap, n; /* cap >= 1024 slots, at most 3/4 of them used */
 	uint64_t nspam, nham;
 	uint64_t second_nspam; /* messages the second opinion was trained on */
 	uint64_t second_nham;
@@ -93,12 +95,12 @@ struct model {
 static struct model *model_new(size_t want)
 {
 	struct model *m = calloc(1, sizeof(*m));
-	size_t cap = 1024;
+	size_t cap = want / 3 * 4 + 4;
 
 	if (!m)
 		return NULL;
-	while (model_full(want, cap))
-		cap *= 2;
+	if (cap < 1024)
+		cap = 1024;
 	m->e = calloc(cap, sizeof(*m->e));
 	if (!m->e) {
 		free(m);
@@ -117,11 +119,20 @@ static struct model *model_free(struct model *m)
 	return NULL;
 }
 
+/* The first slot of h in a table of cap slots, and the slot after i. */
+static size_t slot_first(uint64_t h, size_t cap)
+{
+	return (size_t)(h % cap);
+}
+
+static size_t slot_next(size_t i, size_t cap)
+{
+	return i + 1 == cap ? 0 : i + 1;
+}
+
 static const struct entry *model_get(const struct model *m, uint64_t h)
 {
-	size_t mask = m->cap - 1;
-
-	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+	for (size_t i = slot_first(h, m->cap);; i = slot_next(i, m->cap)) {
 		if (m->e[i].h == h)
 			return &m->e[i];
 		if (m->e[i].h == 0)
@@ -143,10 +154,10 @@ static int model_grow(struct model *m)
 	for (size_t i = 0; i < oldcap; i++) {
 		if (!old[i].h)
 			continue;
-		size_t j = (size_t)old[i].h & (cap - 1);
+		size_t j = slot_first(old[i].h, cap);
 
 		while (m->e[j].h)
-			j = (j + 1) & (cap - 1);
+			j = slot_next(j, cap);
 		m->e[j] = old[i];
 	}
 	free(old);
@@ -158,12 +169,11 @@ static int model_grow(struct model *m)
  * they would be absent). */
 static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 {
-	size_t mask, i;
+	size_t i;
 
 	if (model_full(m->n + 1, m->cap) && model_grow(m) < 0)
 		return -ENOMEM;
-	mask = m->cap - 1;
-	for (i = (size_t)h & mask; m->e[i].h && m->e[i].h != h; i = (i + 1) & mask)
+	for (i = slot_first(h, m->cap); m->e[i].h && m->e[i].h != h; i = slot_next(i, m->cap))
 		;
 	if (!m->e[i].h) {
 		if (ds <= 0 && dh <= 0)
