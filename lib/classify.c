@@ -1617,7 +1617,7 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 	}
 	/* the table is larger than the caches: fetch every slot first */
 	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
+		__builtin_prefetch(&m->e[slot_first(w->h[i].h, m->cap)]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct entry *e = model_get(m, w->h[i].h);
 		const struct entry *eo = !l.others ? e : l.own ? model_get(l.own, w->h[i].h) : NULL;
