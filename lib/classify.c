@@ -31,8 +31,10 @@
 /* At most 3 of 4 slots used: the hashes are keyed SipHash, uniform, so a
  * probe run stays short (2.5 slots for a hit, 8.5 for a miss on average at
  * the fullest), and a table of a million-comment site's 377,000 tokens
- * takes 8 MiB instead of the 16 a half-full table needs (RSS budget,
- * docs/performance.md). */
+ * takes 7.7 MiB instead of the 16 a half-full table needs (RSS budget,
+ * docs/performance.md).  A loaded table is made just large enough (any
+ * size: a token's first slot is its hash modulo the size), not rounded up
+ * to a power of two, which left a third of it empty on average. */
 static bool model_full(size_t n, size_t cap)
 {
 	return n * 4 > cap * 3;
@@ -83,7 +85,7 @@ static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
 
 struct model {
 	struct entry *e;
-	size_t cap, n; /* cap is a power of two */
+	size_t cap, n; /* cap >= 1024 slots, at most 3/4 of them used */
 	uint64_t nspam, nham;
 	uint64_t second_nspam; /* messages the second opinion was trained on */
 	uint64_t second_nham;
@@ -93,12 +95,12 @@ struct model {
 static struct model *model_new(size_t want)
 {
 	struct model *m = calloc(1, sizeof(*m));
-	size_t cap = 1024;
+	size_t cap = want / 3 * 4 + 4;
 
 	if (!m)
 		return NULL;
-	while (model_full(want, cap))
-		cap *= 2;
+	if (cap < 1024)
+		cap = 1024;
 	m->e = calloc(cap, sizeof(*m->e));
 	if (!m->e) {
 		free(m);
@@ -117,11 +119,20 @@ static struct model *model_free(struct model *m)
 	return NULL;
 }
 
+/* The first slot of h in a table of cap slots, and the slot after i. */
+static size_t slot_first(uint64_t h, size_t cap)
+{
+	return (size_t)(h % cap);
+}
+
+static size_t slot_next(size_t i, size_t cap)
+{
+	return i + 1 == cap ? 0 : i + 1;
+}
+
 static const struct entry *model_get(const struct model *m, uint64_t h)
 {
-	size_t mask = m->cap - 1;
-
-	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+	for (size_t i = slot_first(h, m->cap);; i = slot_next(i, m->cap)) {
 		if (m->e[i].h == h)
 			return &m->e[i];
 		if (m->e[i].h == 0)
@@ -143,10 +154,10 @@ static int model_grow(struct model *m)
 	for (size_t i = 0; i < oldcap; i++) {
 		if (!old[i].h)
 			continue;
-		size_t j = (size_t)old[i].h & (cap - 1);
+		size_t j = slot_first(old[i].h, cap);
 
 		while (m->e[j].h)
-			j = (j + 1) & (cap - 1);
+			j = slot_next(j, cap);
 		m->e[j] = old[i];
 	}
 	free(old);
@@ -158,12 +169,11 @@ static int model_grow(struct model *m)
  * they would be absent). */
 static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 {
-	size_t mask, i;
+	size_t i;
 
 	if (model_full(m->n + 1, m->cap) && model_grow(m) < 0)
 		return -ENOMEM;
-	mask = m->cap - 1;
-	for (i = (size_t)h & mask; m->e[i].h && m->e[i].h != h; i = (i + 1) & mask)
+	for (i = slot_first(h, m->cap); m->e[i].h && m->e[i].h != h; i = slot_next(i, m->cap))
 		;
 	if (!m->e[i].h) {
 		if (ds <= 0 && dh <= 0)
@@ -1051,6 +1061,7 @@ const char *classify_model_name(enum classify_model m)
 static const char sql_state[] =
     "SELECT generation, nspam, nham, hash_key FROM classifier_state WHERE id = 1";
 static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tokens";
+static const char sql_count_tokens[] = "SELECT count(*) FROM classifier_tokens";
 static const char sql_begin_read[] = "BEGIN";
 static const char sql_end_read[] = "COMMIT";
 
@@ -1063,6 +1074,33 @@ static int step_read(struct store_conn *conn, const char *sql)
 	if (q)
 		sqlite3_reset(q);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The rows a table load will add (sql counts them, binding site if given),
+ * so that the table is made at its final size: growing it by doubling
+ * leaves the smaller tables' pages behind in the heap (docs/performance.md,
+ * "Memory").  0 when unknown: the table then grows as rows come. */
+static size_t count_rows(struct store_conn *conn, const char *sql, const char *site)
+{
+	sqlite3_stmt *q = store_stmt(conn, sql);
+	int64_t n = 0;
+
+	if (!q)
+		return 0;
+	if (site)
+		sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	if (store_one_int64(conn, q, &n) != 1 || n < 0)
+		n = 0;
+	return (size_t)n;
+}
+
+/* Gives the pages of freed tables and training buffers back to the system
+ * after a load (RSS budget, docs/performance.md). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 struct state_row {
@@ -1173,7 +1211,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	if (r < 0)
 		goto out;
 	c->have_key = true;
-	m = model_new(0);
+	m = model_new(count_rows(conn, sql_count_tokens, NULL));
 	r = -ENOMEM;
 	if (!m)
 		goto out;
@@ -1245,11 +1283,7 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			c->loaded = true;
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
-#ifdef __GLIBC__
-			/* the old table and the training set were freed: give
-			 * the pages back (RSS budget, docs/performance.md) */
-			malloc_trim(0);
-#endif
+			trim_heap(); /* the old table and the training set */
 			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
 		}
 	}
@@ -1263,6 +1297,8 @@ static const char sql_site_state[] =
     "SELECT nspam, nham FROM classifier_site_state WHERE site = ?1";
 static const char sql_site_tokens[] =
     "SELECT hash, spam, ham FROM classifier_site_tokens WHERE site = ?1";
+static const char sql_count_site_tokens[] =
+    "SELECT count(*) FROM classifier_site_tokens WHERE site = ?1";
 
 /* The entry of site (under c->lock), or NULL. */
 static struct site_model *site_find(const struct classifier *c, const char *site)
@@ -1312,7 +1348,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	if (r < 0)
 		goto out;
 	*generation = st.generation;
-	m = model_new(0);
+	m = model_new(count_rows(conn, sql_count_site_tokens, site));
 	r = -ENOMEM;
 	q = store_stmt(conn, sql_site_state);
 	if (!m || !q)
@@ -1400,6 +1436,8 @@ static int ensure_site(struct classifier *c, struct store_conn *conn, const char
 	pthread_mutex_unlock(&c->reload_lock);
 	model_free(old);
 	model_free(fresh);
+	if (!current)
+		trim_heap(); /* the site's old table */
 	return r;
 }
 
@@ -1579,7 +1617,7 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 	}
 	/* the table is larger than the caches: fetch every slot first */
 	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(&m->e[(size_t)w->h[i].h & (m->cap - 1)]);
+		__builtin_prefetch(&m->e[slot_first(w->h[i].h, m->cap)]);
 	for (unsigned i = 0; i < n; i++) {
 		const struct entry *e = model_get(m, w->h[i].h);
 		const struct entry *eo = !l.others ? e : l.own ? model_get(l.own, w->h[i].h) : NULL;

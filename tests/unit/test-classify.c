@@ -1346,6 +1346,85 @@ static void test_second_database(void)
 	classifier_free(c);
 }
 
+/* Learns n messages of one distinct word each (spam for even i), so that
+ * the model's table grows past several sizes in memory. */
+static int learn_words(struct classifier *c, struct store_conn *conn, unsigned n)
+{
+	char text[32], key[32];
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		struct classify_input in;
+
+		snprintf(text, sizeof(text), "zq%u", i);
+		snprintf(key, sizeof(key), "word:%u", i);
+		in = input(text);
+		r = classifier_learn(c, conn, conn ? key : NULL, &in,
+				     i % 2 ? CLASSIFY_LABEL_HAM : CLASSIFY_LABEL_SPAM);
+	}
+	return r;
+}
+
+/* How many of the n words are scored with the counts they were learned
+ * with (one spam or one ham occurrence). */
+static unsigned words_found(struct classifier *c, struct store_conn *conn, unsigned n)
+{
+	unsigned found = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		char text[32], want[64];
+		struct classify_input in;
+		struct classify_result res;
+
+		snprintf(text, sizeof(text), "zq%u", i);
+		snprintf(want, sizeof(want), "\"token\":\"zq%u\"", i);
+		in = input(text);
+		if (classifier_score(c, conn, &in, &res) != 0)
+			continue;
+		const char *t = res.tokens_json ? strstr(res.tokens_json, want) : NULL;
+
+		if (t && strstr(t, i % 2 ? "\"spam\":0,\"ham\":1" : "\"spam\":1,\"ham\":0"))
+			found++;
+		else if (found + 3 > i)
+			diag("zq%u: %s", i, res.tokens_json ? res.tokens_json : "(none)");
+		classify_result_clear(&res);
+	}
+	return found;
+}
+
+/* The model's table is made just large enough (any size, not a power of
+ * two) when loaded and doubles while learning in memory: every token stays
+ * found across the growth and the wrap-around of its probe run. */
+static void test_table_sizes(void)
+{
+	const unsigned n = 5000;
+	char path[256];
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL, *fresh = NULL;
+
+	is_int(classifier_new(&c, NULL), 0, "table sizes: a classifier in memory");
+	is_int(learn_words(c, NULL, n), 0, "learn 5000 one-word messages");
+	is_int((int)words_found(c, NULL, n), (int)n,
+	       "every word keeps its counts as the table grows");
+	classifier_free(c);
+
+	snprintf(path, sizeof(path), "%s/sizes.db", dir);
+	is_int(store_new(&st, path, 1), 0, "a fresh store");
+	conn = store_acquire(st);
+	is_int(classifier_new(&c, NULL), 0, "a classifier on it");
+	store_begin(conn);
+	is_int(learn_words(c, conn, n), 0, "learn them into the database");
+	store_commit(conn);
+	is_int(classifier_new(&fresh, NULL), 0, "another classifier loads them");
+	is_int((int)words_found(fresh, conn, n), (int)n,
+	       "every word is found in the table made for 5000 tokens");
+	store_release(st, conn);
+	store_free(st);
+	classifier_free(c);
+	classifier_free(fresh);
+}
+
 /* An e-mail address becomes a token only by its domain: the deciding tokens
  * are stored with each comment in readable form (and token hashes with
  * every learned one), so the rest of the address must never be a token. */
@@ -1399,6 +1478,7 @@ int main(void)
 	test_blend_scale();
 	test_second_memory();
 	test_second_database();
+	test_table_sizes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		diag("could not remove %s", dir);
