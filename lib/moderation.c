@@ -1090,18 +1090,21 @@ out:
 	" AND (?3 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
 	" WHERE site IN (SELECT value FROM json_each(?3))))"
 /* (IN_SCOPE_SITE as for the daily series: ?3.) */
+/* Expired spam on its own partial index (schema 0017: only spam). */
 static const char sql_old_spam_tombstone[] =
-    "UPDATE comments SET status = 'deleted', author = '', url = NULL, text = '', html = '',"
+    "UPDATE comments INDEXED BY comments_spam_created SET status = 'deleted', author = '', url = "
+    "NULL, text = '', html = '',"
     " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
     " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
     " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
     " WHERE status = 'spam' AND created < ?1"
     " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 static const char sql_old_spam[] =
-    "DELETE FROM comments WHERE status = 'spam' AND created < ?1"
+    "DELETE FROM comments INDEXED BY comments_spam_created"
+    " WHERE status = 'spam' AND created < ?1"
     " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
 /* On the partial indexes of schema 0012 (comments that still hold such
- * data), not on comments_created (every comment: the whole table read). */
+ * data), not on an index of every comment (the whole table read). */
 static const char sql_old_ips[] =
     "UPDATE comments INDEXED BY comments_client_data"
     " SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"

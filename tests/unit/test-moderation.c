@@ -1337,7 +1337,11 @@ static void test_maintain(void)
 	int64_t s_rep_r = mk("/maint", s_rep, "Answerer", "A reply to it", COMMENT_PUBLISHED);
 	act(MODERATION_SPAM, s_rep, &err);
 	int64_t p_old = mk("/maint", 0, "OldPending", "Old but pending", COMMENT_PENDING);
+	/* Spam approved later leaves the spam-only index (schema 0017). */
+	int64_t s_freed = mk("/maint", 0, "Freed", "Spam then approved", COMMENT_SPAM);
+	act(MODERATION_APPROVE, s_freed, &err);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", s_old, now - 20 * DAY);
+	exec("UPDATE comments SET created = ?2 WHERE id = ?1", s_freed, now - 20 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", s_new, now - 10 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", s_rep, now - 20 * DAY);
 	exec("UPDATE comments SET created = ?2 WHERE id = ?1", p_old, now - 20 * DAY);
@@ -1403,6 +1407,7 @@ static void test_maintain(void)
 	    "(null)", "with no e-mail hash, address, user agent, tokens or features");
 	is_str(col("status", s_rep_r), "published", "and the reply stays published");
 	is_str(col("status", p_old), "pending", "old pending comments are kept");
+	is_str(col("status", s_freed), "published", "old spam approved since is kept");
 
 	is_int(rep.ips_cleared, 2, "report: two IPs cleared");
 	is_str(col("coalesce(ip_sealed, 'null') || coalesce(user_agent, 'null')", m1), "nullnull",
