@@ -186,50 +186,12 @@ static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 
 /* ---- the second opinion: logistic regression over the token hashes ----- */
 
-/* The second opinion's features: a token's value in a message is its
- * inverse document frequency in the learned model to the power 1/4,
- *   idf = (ln((N+1)/(df+1)) / ln((N+1)/2))^(1/4), at least SECOND_IDF_FLOOR,
- * (N learned messages, df those that contain the token), and each message's
- * feature vector is normalised to length 1.  Why: with every token worth 1,
- * tokens that nearly every comment of a site carries (its video's or
- * article's name, greetings) weigh as much as the rare ones that tell spam;
- * on a new video (the LOVO protocol) those common tokens carried the old
- * videos' habits.  The power 1/4 and the rate 20 (CLASSIFY_DEFAULT_SECOND_RATE)
- * were chosen with the inner-fold rule of docs/classifier.md ("Issue 14,
- * item 2: better scores for LOVO"); the power 1/4 is taken as two square
- * roots (pow costs three times as much at scoring).  The scale is computed
- * from the counts, at training and at scoring: nothing more is stored. */
-#define SECOND_IDF_FLOOR 0.05
-
-struct idf {
-	double ln_all; /* ln(N + 1) */
-	double inv;    /* 1 / ln((N + 1) / 2); 0: too few messages, every value 1 */
-};
-
-static struct idf idf_of(const struct model *m)
-{
-	double all = (double)m->nspam + (double)m->nham + 1;
-
-	return all > 2 ? (struct idf){log(all), 1 / log(all / 2)} : (struct idf){0, 0};
-}
-
-/* A token's feature value; e NULL for a token the model does not hold. */
-static double idf_value(const struct idf *f, const struct entry *e)
-{
-	double df = e ? (double)entry_spam(e) + (double)entry_ham(e) : 0, v;
-
-	if (f->inv == 0)
-		return 1;
-	v = (f->ln_all - log(df + 1)) * f->inv;
-	return sqrt(sqrt(v > SECOND_IDF_FLOOR ? v : SECOND_IDF_FLOOR));
-}
-
 /* The learned messages the second opinion is trained on: each message a
  * run of slot indexes into the model's table. */
 struct tmsg {
 	uint64_t key;	  /* order key: a hash of the message's tokens */
 	uint32_t off, n;  /* its run in ref */
-	uint32_t ntokens; /* its distinct tokens (the pruned ones count with df 0) */
+	uint32_t ntokens; /* its distinct tokens (features are 1/sqrt of it) */
 	bool spam;
 };
 
@@ -341,49 +303,20 @@ static int cmp_order(const void *a, const void *b)
 	return x->msg < y->msg ? -1 : x->msg > y->msg;
 }
 
-/* Each message's 1 / length of its feature vector (idf values, see
- * idf_value; the tokens m does not hold count with df 0).  NULL on -ENOMEM. */
-static double *second_norms(const struct model *m, const struct trainset *ts, const float *val)
-{
-	double *x = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*x));
-	struct idf f = idf_of(m);
-	double unknown = idf_value(&f, NULL);
-
-	if (!x)
-		return NULL;
-	for (size_t i = 0; i < ts->nmsg; i++) {
-		const struct tmsg *msg = &ts->msg[i];
-		double ss = (double)(msg->ntokens - msg->n) * unknown * unknown;
-
-		for (uint32_t k = 0; k < msg->n; k++)
-			ss += (double)val[ts->ref[msg->off + k]] * val[ts->ref[msg->off + k]];
-		x[i] = ss > 0 ? 1 / sqrt(ss) : 0;
-	}
-	return x;
-}
-
 /* Trains the model's weights on ts, whose refs are slot indexes of m:
- * logistic regression without a bias, each of a message's tokens a feature
- * of its idf value (idf_value), the message's vector normalised to length
- * 1, the two classes weighted to count equally,
+ * logistic regression without a bias, each of a message's n tokens a
+ * feature of value 1/sqrt(n), the two classes weighted to count equally,
  * epochs passes of stochastic gradient descent with rate/(1 + epoch).  The order of every pass is a
  * shuffle keyed by the messages' contents, so the weights depend on the set of learned messages,
  * not on the order they were learned in.  0 or -ENOMEM. */
 static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
 {
 	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
-	float *w = calloc(m->cap, sizeof(*w));	   /* the weights while training */
-	float *val = calloc(m->cap, sizeof(*val)); /* each slot's feature value */
-	double *norm = NULL;
-	struct idf f = idf_of(m);
+	float *w = calloc(m->cap, sizeof(*w)); /* the weights while training */
 
-	if (ord && w && val)
-		for (size_t i = 0; i < m->cap; i++)
-			val[i] = m->e[i].h ? (float)idf_value(&f, &m->e[i]) : 0;
-	if (!ord || !w || !val || !(norm = second_norms(m, ts, val))) {
+	if (!ord || !w) {
 		free(ord);
 		free(w);
-		free(val);
 		return -ENOMEM;
 	}
 	m->second_nspam = m->second_nham = 0;
@@ -405,14 +338,14 @@ static int second_train(struct model *m, const struct trainset *ts, double rate,
 		for (size_t j = 0; j < ts->nmsg; j++) {
 			const struct tmsg *msg = &ts->msg[ord[j].msg];
 			const uint32_t *ref = ts->ref + msg->off;
-			double x = norm[ord[j].msg], z = 0, g;
+			double x = msg->ntokens ? 1 / sqrt((double)msg->ntokens) : 0, z = 0, g;
 
 			for (uint32_t k = 0; k < msg->n; k++)
-				z += w[ref[k]] * val[ref[k]];
+				z += w[ref[k]];
 			g = eta * (msg->spam ? wspam : wham) *
 			    ((msg->spam ? 1.0 : 0.0) - 1 / (1 + exp(-z * x))) * x;
 			for (uint32_t k = 0; k < msg->n; k++)
-				w[ref[k]] = (float)(w[ref[k]] + g * val[ref[k]]);
+				w[ref[k]] = (float)(w[ref[k]] + g);
 		}
 	}
 	for (size_t i = 0; i < m->cap; i++)
@@ -420,8 +353,6 @@ static int second_train(struct model *m, const struct trainset *ts, double rate,
 			entry_set(&m->e[i], entry_spam(&m->e[i]), entry_ham(&m->e[i]), w[i]);
 	free(ord);
 	free(w);
-	free(val);
-	free(norm);
 	return 0;
 }
 
@@ -1626,13 +1557,11 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 	struct classify_learned learned;
 	struct layers l;
 	unsigned k = 0;
-	double z = 0, ss = 0;
+	double z = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
 	layers_of(c, site, &l);
 	const struct model *m = l.shared;
-	const struct idf idf = idf_of(m);
-	const double unknown = idf_value(&idf, NULL);
 	const struct stable *st = c->set.starter ? c->stable : NULL;
 	struct classify_counts cnt = {0};
 
@@ -1657,14 +1586,8 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
-		if (e) {
-			double v = idf_value(&idf, e);
-
-			z += entry_weight(e) * v;
-			ss += v * v;
-		} else {
-			ss += unknown * unknown;
-		}
+		if (e)
+			z += entry_weight(e);
 		cnt.b = eo ? entry_spam(eo) : 0;
 		cnt.g = eo ? entry_ham(eo) : 0;
 		cnt.ob = l.others && e ? minus(entry_spam(e), cnt.b) : 0;
@@ -1688,7 +1611,7 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 					      (uint16_t)cnt.sg};
 	}
 	*cold = learned.learned_spam < set->min_learned || learned.learned_ham < set->min_learned;
-	*margin = ss > 0 ? z / sqrt(ss) : 0;
+	*margin = n ? z / sqrt((double)n) : 0;
 	/* trained on every site's learning, the second opinion would override
 	 * a site's own decisions where sites disagree: it counts only where the
 	 * site's own learning is the shared model (one site, or no site) */

@@ -188,7 +188,7 @@ struct classify_settings {
  * token hashes, trained on the learned messages (the ledger) whenever the
  * model is loaded; its probability counts for this share of the score once
  * it is trained on min_learned messages of each class. */
-#define CLASSIFY_DEFAULT_SECOND_RATE   20.0
+#define CLASSIFY_DEFAULT_SECOND_RATE   10.0
 #define CLASSIFY_DEFAULT_SECOND_WEIGHT 0.5
 #define CLASSIFY_DEFAULT_SECOND_EPOCHS 5
 /* Where the blended score's own operating points lie (chosen on the
@@ -196,8 +196,8 @@ struct classify_settings {
  * them onto the default ham, spam and discard cut-offs, so one set of
  * cut-offs serves the Bayesian score alone (cold start, day one) and the
  * blend. */
-#define CLASSIFY_BLEND_HAM     0.375
-#define CLASSIFY_BLEND_SPAM    0.945
+#define CLASSIFY_BLEND_HAM     0.37
+#define CLASSIFY_BLEND_SPAM    0.94
 #define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */
