@@ -125,7 +125,9 @@ def main():
         sys.stdout.flush()
         # TAP passes through line by line, without terminal colour codes
         # (Playwright's error messages carry some).
-        proc = subprocess.Popen([node, "--test", "--test-reporter=tap", "widget.test.mjs"],
+        # E2E_ONLY=REGEX runs only the tests whose names match (to chase one).
+        only = ["--test-name-pattern=" + os.environ["E2E_ONLY"]] if os.environ.get("E2E_ONLY") else []
+        proc = subprocess.Popen([node, "--test", "--test-reporter=tap"] + only + ["widget.test.mjs"],
                                 cwd=HERE, env=env, stdout=subprocess.PIPE, text=True)
         yaml = None  # the indentation of the YAML block we are in
         for line in proc.stdout:

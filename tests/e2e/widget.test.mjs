@@ -52,6 +52,10 @@ async function open(url, opts = {}) {
 	});
 	page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
 	page.on('dialog', (d) => d.accept());
+	// What the page asked of the daemons, for a failure's message (seen).
+	page.netlog = [];
+	page.on('requestfailed', (r) => page.netlog.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`));
+	page.on('response', (r) => page.netlog.push(`${r.request().method()} ${r.url()} ${r.status()}${r.fromServiceWorker() ? ' (worker)' : ''}`));
 	if (url) await page.goto(url);
 	return { ctx, page };
 }
@@ -72,6 +76,19 @@ async function post(page, { name, email, text, url }) {
 async function api(base, pathname, init) {
 	const r = await fetch(base + pathname, init);
 	return r.json();
+}
+// Waits for a locator; on a timeout the error also says what the widget
+// showed and what the page's requests got, so a rare failure explains itself.
+async function seen(page, locator) {
+	try {
+		await locator.waitFor();
+	} catch (e) {
+		const text = await widget(page).innerText().catch((x) => `(no widget text: ${x.message})`);
+		const stored = await page.evaluate(() => JSON.stringify(localStorage)).catch(() => '?');
+		e.message += `\nrequests: ${page.netlog.slice(-12).join(' | ')}\nlocalStorage: ${stored}` +
+			`\nwidget text: ${text.slice(0, 600)}`;
+		throw e;
+	}
 }
 function noProblems() {
 	assert.deepEqual(problems.splice(0), [], 'no CSP violations or script errors');
@@ -351,7 +368,7 @@ test('likes: a toggle with its count, remembered in this browser, as the server 
 	const likesOf = async () => (await api(OPEN, '/api/v1/comments?thread=' + encodeURIComponent(thread))).comments[0].likes;
 	assert.equal(await likesOf(), 1, 'the server counts it');
 	await page.reload();
-	await c.getByRole('button', { name: 'Leuk 1', pressed: true }).waitFor();
+	await seen(page, c.getByRole('button', { name: 'Leuk 1', pressed: true }));
 	await c.getByRole('button', { name: 'Leuk 1' }).click();
 	await c.getByRole('button', { name: 'Leuk', exact: true, pressed: false }).waitFor();
 	assert.equal(await likesOf(), 0, 'and takes it back');
