@@ -886,13 +886,13 @@ class NginxFront:
     plain HTTP on a loopback port instead of TLS (the load generator speaks
     no TLS), and every path in the run directory."""
 
-    def __init__(self, upstream_port, free_port):
+    def __init__(self, upstream_port, front_tools):
         # Not in the run directory: its parents may be closed to nginx's
         # workers (user nobody when the benchmark runs as root).
         self.dir = tempfile.mkdtemp(prefix="commentd-scale-nginx-")
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "www"))
-        self.port, redirect = free_port(), free_port()
+        self.port, redirect = front_tools.free_port(), front_tools.free_port()
         with open(os.path.join(_HERE, "..", "docs", "nginx.conf")) as f:
             site = f.read()
         for old, new in (("listen 443 ssl http2;", "listen 127.0.0.1:%d;" % self.port),
@@ -920,14 +920,9 @@ http {
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     access_log off;
-    client_body_temp_path %(t)s/body;
-    proxy_temp_path %(t)s/proxy;
-    fastcgi_temp_path %(t)s/fastcgi;
-    uwsgi_temp_path %(t)s/uwsgi;
-    scgi_temp_path %(t)s/scgi;
-    include %(t)s/site.conf;
+%(temp)s    include %(t)s/site.conf;
 }
-""" % {"t": t})
+""" % {"t": t, "temp": front_tools.nginx_temp_paths(t)})
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen([nginx, "-p", t + "/", "-c", os.path.join(t, "nginx.conf"),
                                       "-e", os.path.join(t, "error.log")],
@@ -970,14 +965,14 @@ def children(pid):
         return []
 
 
-def step_openloop(d, m, tr, args, run_dir, out, free_port):
+def step_openloop(d, m, tr, args, run_dir, out, front_tools):
     if not os.path.exists(args.openloop):
         raise SystemExit("%s is missing (ninja -C build-bench builds bench/openloop)"
                          % args.openloop)
     files = openloop_files(tr, run_dir)
     rates = dict(zip(("get", "post", "counts"), args.rate))
     pid = d.proc.pid
-    front = NginxFront(d.port, free_port) if args.front == "nginx" else None
+    front = NginxFront(d.port, front_tools) if args.front == "nginx" else None
     cmd = [args.openloop, "--port", str(front.port if front else d.port)]
     for k in ("get", "post", "counts"):
         cmd += ["--kind", "%s:%d:%s" % (k, rates[k], files[k])]
@@ -1251,6 +1246,7 @@ def main():
     engine = ENGINES[args.engine](args)
     os.environ["COMMENTD"] = os.path.abspath(args.commentd)
     import harness  # noqa: E402 (reads COMMENTD)
+    import frontproxy  # noqa: E402 (bench's nginx shares its helpers)
     harness.COMMENTD = os.environ["COMMENTD"]
     t_start = time.monotonic()
     steps = args.only or list(STEPS)
@@ -1289,7 +1285,7 @@ def main():
             step_mixed(d, m, tr, args, out)
         if "openloop" in steps:
             log("mixed load at a constant rate for %d s" % args.mixed_seconds)
-            step_openloop(d, m, tr, args, run_dir, out, harness.free_port)
+            step_openloop(d, m, tr, args, run_dir, out, frontproxy)
         cpu, mem = proc_stat(d.proc.pid)
         lb = log_size(d)
         t_stop = time.monotonic()

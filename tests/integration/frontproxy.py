@@ -41,6 +41,14 @@ DAEMON_CONFIG = {
 }
 
 
+def nginx_temp_paths(t):
+    """nginx's http-block lines that put its temporary files in folder t
+    (tests/integration/test_nginx.py, bench/scale.py --front nginx)."""
+    return "".join("    %s_temp_path %s/%s;\n" % (kind, t, name) for kind, name in (
+        ("client_body", "body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"),
+        ("uwsgi", "uwsgi"), ("scgi", "scgi")))
+
+
 def free_port(family=socket.AF_INET, addr="127.0.0.1"):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.bind((addr, 0))

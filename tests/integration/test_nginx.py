@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SOURCE_ROOT, Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
 from frontproxy import (HOST, Front, body_of_size, check_admin, check_api,  # noqa: E402
                         check_client_addresses, check_exact_max_body, check_install_md,
-                        check_widget, free_port, ipv6_loopback, is_json_413, json_of, start_front,
+                        check_widget, free_port, ipv6_loopback, is_json_413, json_of, nginx_temp_paths,
+                        start_front,
                         DAEMON_CONFIG)
 
 SITE = os.path.join(SOURCE_ROOT, "docs", "nginx.conf")
@@ -101,14 +102,9 @@ http {
     log_format upstream '$remote_addr "$request" $status upstream=$upstream_addr';
     access_log %(t)s/access.log upstream;
     gzip on;
-    client_body_temp_path %(t)s/body;
-    proxy_temp_path %(t)s/proxy;
-    fastcgi_temp_path %(t)s/fastcgi;
-    uwsgi_temp_path %(t)s/uwsgi;
-    scgi_temp_path %(t)s/scgi;
-    include %(t)s/site.conf;
+%(temp)s    include %(t)s/site.conf;
 }
-""" % {"t": t}
+""" % {"t": t, "temp": nginx_temp_paths(t)}
         with open(os.path.join(t, "nginx.conf"), "w") as f:
             f.write(main)
 
