@@ -884,7 +884,7 @@ class NginxFront:
     """Debian's nginx with the documented site (docs/nginx.conf) in front of
     the daemon, for the open-loop step (--front nginx): the same file with
     plain HTTP on a loopback port instead of TLS (the load generator speaks
-    no TLS), and every path in the run directory."""
+    no TLS), and every path in a temporary folder of its own."""
 
     def __init__(self, upstream_port, front_tools):
         # Not in the run directory: its parents may be closed to nginx's

@@ -103,14 +103,20 @@ void reply_header(struct reply *rep, const char *name, const char *value)
 	rep->n_headers++;
 }
 
-void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX])
+void etag_of(const char *body, size_t len, char etag[ETAG_MAX])
+{
+	etag_keyed(NULL, 0, body, len, etag);
+}
+
+void etag_keyed(const unsigned char *key, size_t keylen, const void *body, size_t len,
+		char etag[ETAG_MAX])
 {
 	unsigned char h[16];
 	char hex[33];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	crypto_generichash(h, sizeof(h), body, len, key, keylen);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
+	snprintf(etag, ETAG_MAX, "\"%s\"", hex);
 }
 
 void reply_error(struct reply *rep, unsigned status, const char *code, const char *message)

@@ -202,15 +202,18 @@ static struct comment_page_query page_query(const struct request *req, const cha
 	};
 }
 
+/* The thread answer cache's key: "site/roots/rows/cursor/thread". */
+#define THREAD_KEY_MAX (CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48)
+
 /* A strong ETag "<hex>" becomes "<hex><tag>": the answer with the site's
  * settings (tag: a few hex digits of their hash) after it. */
-static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
+static void etag_tagged(char etag[ETAG_MAX], const char *tag)
 {
 	size_t n = strlen(etag);
 
-	if (n < 2 || n + strlen(tag) >= CACHE_ETAG_MAX)
+	if (n < 2 || n + strlen(tag) >= ETAG_MAX)
 		return;
-	snprintf(etag + n - 1, CACHE_ETAG_MAX - (n - 1), "%s\"", tag);
+	snprintf(etag + n - 1, ETAG_MAX - (n - 1), "%s\"", tag);
 }
 
 /* A thread answer's ETag: a hash of the process's nonce, the page's cache
@@ -219,20 +222,15 @@ static void etag_tagged(char etag[CACHE_ETAG_MAX], const char *tag)
  * nginx's, a browser's If-None-Match) is answered from the version alone,
  * one indexed read, without building the page. */
 static void thread_etag(const struct server *s, const char *key, int64_t version,
-			char etag[CACHE_ETAG_MAX])
+			char etag[ETAG_MAX])
 {
-	crypto_generichash_state st;
-	unsigned char h[16], v[8];
-	char hex[33];
+	unsigned char buf[THREAD_KEY_MAX + 8];
+	size_t n = strnlen(key, THREAD_KEY_MAX);
 
-	for (unsigned i = 0; i < sizeof(v); i++)
-		v[i] = (unsigned char)((uint64_t)version >> (8 * i));
-	crypto_generichash_init(&st, s->etag_nonce, sizeof(s->etag_nonce), sizeof(h));
-	crypto_generichash_update(&st, (const unsigned char *)key, strlen(key) + 1);
-	crypto_generichash_update(&st, v, sizeof(v));
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(etag, CACHE_ETAG_MAX, "\"%s\"", hex);
+	memcpy(buf, key, n);
+	for (unsigned i = 0; i < 8; i++)
+		buf[n + i] = (unsigned char)((uint64_t)version >> (8 * i));
+	etag_keyed(s->etag_nonce, sizeof(s->etag_nonce), buf, n + 8, etag);
 }
 
 /* The page's answer without the stamp: its ETag (thread_etag, with the
@@ -241,11 +239,10 @@ static void thread_etag(const struct server *s, const char *key, int64_t version
  * thread's current version: a shared body (the caller drops its
  * reference), so readers of one page share one copy.  0 or negative. */
 static int thread_body(struct request *req, const char *site, const struct wire_thread_query *q,
-		       const char *tag, char etag[CACHE_ETAG_MAX], struct cache_body **body)
+		       const char *tag, char etag[ETAG_MAX], struct cache_body **body)
 {
 	struct comment_page_query pq = page_query(req, site, q);
-	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + COMMENT_CURSOR_MAX + 48],
-	    cursor[COMMENT_CURSOR_MAX];
+	char key[THREAD_KEY_MAX], cursor[COMMENT_CURSOR_MAX];
 	struct store_conn *c;
 	int64_t version = 0;
 	int r;

@@ -25,6 +25,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* The longest ETag an answer carries ("<32 hex> + a 4-hex tag", quoted). */
+#define ETAG_MAX 40
+
 struct snapshot {
 	atomic_int refs;
 	struct config *cfg;	/* the top-level settings */
@@ -100,7 +103,7 @@ struct reply {
 	char *owned_location; /* freed with the reply */
 	const char *allow;    /* Allow header (405) */
 	unsigned retry_after; /* Retry-After seconds (429) */
-	char etag[40];	      /* ETag when set */
+	char etag[ETAG_MAX];  /* ETag when set */
 	bool not_modified;    /* 304 */
 	/* A non-JSON body (when json is NULL): bytes owned by the reply
 	 * (freed), sent with content_type (default text/plain). */
@@ -152,7 +155,11 @@ struct route_table {
 };
 
 /* A strong ETag ("<32 hex digits>") of len bytes of body. */
-void etag_of(const char *body, size_t len, char etag[CACHE_ETAG_MAX]);
+void etag_of(const char *body, size_t len, char etag[ETAG_MAX]);
+
+/* The same of body hashed with key (BLAKE2b keyed, 16 to 64 bytes). */
+void etag_keyed(const unsigned char *key, size_t keylen, const void *body, size_t len,
+		char etag[ETAG_MAX]);
 
 /* Whether the request's If-None-Match names etag (or is "*"): the answer
  * is then 304 without a body. */

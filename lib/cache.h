@@ -20,9 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The longest ETag the daemon makes of a cached answer ("<36 hex>"). */
-#define CACHE_ETAG_MAX 40
-
 struct cache;
 
 /* A body: len bytes of data (and a NUL after them).  Only the
