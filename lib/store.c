@@ -1,4 +1,4 @@
-#include "store.h"
+#include "store_int.h"
 
 #include "embed.h"
 #include "log.h"
@@ -23,7 +23,7 @@
 
 struct stmt_slot {
 	const char *sql;
-	sqlite3_stmt *stmt;
+	struct store_stmt stmt;
 };
 
 struct store_conn {
@@ -133,7 +133,7 @@ static int conn_open(struct store_conn *c, const char *path)
 static void conn_close(struct store_conn *c)
 {
 	for (unsigned i = 0; i < c->n_stmts; i++)
-		sqlite3_finalize(c->stmts[i].stmt);
+		sqlite3_finalize(c->stmts[i].stmt.lite);
 	c->n_stmts = 0;
 	if (c->db) {
 		/* optimize runs ANALYZE on the tables this connection's
@@ -465,22 +465,22 @@ void store_release(struct store *s, struct store_conn *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
-sqlite3 *store_db(struct store_conn *c)
+struct sqlite3 *store_sqlite(struct store_conn *c)
 {
 	return c->db;
 }
 
-sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
+struct store_stmt *store_stmt(struct store_conn *c, const char *sql)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	for (unsigned i = 0; i < c->n_stmts; i++) {
 		if (c->stmts[i].sql == sql) {
-			st = c->stmts[i].stmt;
+			st = c->stmts[i].stmt.lite;
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
-			return st;
+			return &c->stmts[i].stmt;
 		}
 	}
 	if (c->n_stmts == STORE_MAX_STMTS) {
@@ -493,12 +493,37 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 		return NULL;
 	}
 	c->stmts[c->n_stmts].sql = sql;
-	c->stmts[c->n_stmts].stmt = st;
-	c->n_stmts++;
+	c->stmts[c->n_stmts].stmt.lite = st;
+	return &c->stmts[c->n_stmts++].stmt;
+}
+
+struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql, const char *what)
+{
+	struct store_stmt *st = calloc(1, sizeof(*st));
+
+	if (!st) {
+		log_err("%s: out of memory", what);
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st->lite, NULL) != SQLITE_OK) {
+		log_err("%s: %s", what, sqlite3_errmsg(c->db));
+		store_stmt_free(st);
+		return NULL;
+	}
 	return st;
 }
 
-int store_write_error(struct store_conn *c, int rc, const char *what)
+void store_stmt_free(struct store_stmt *st)
+{
+	if (st) {
+		sqlite3_finalize(st->lite);
+		free(st);
+	}
+}
+
+/* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
+ * a negative value, logging unexpected ones with what. */
+static int write_error(struct store_conn *c, int rc, const char *what)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -525,9 +550,30 @@ int store_write_error(struct store_conn *c, int rc, const char *what)
 	}
 }
 
-int store_row(struct store_conn *c, sqlite3_stmt *st)
+int store_step_write(struct store_conn *c, struct store_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int rc = sqlite3_step(st->lite);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONSTRAINT;
+	return write_error(c, rc, what);
+}
+
+const char *store_errmsg(struct store_conn *c)
+{
+	return sqlite3_errmsg(c->db);
+}
+
+bool store_in_transaction(struct store_conn *c)
+{
+	return !sqlite3_get_autocommit(c->db);
+}
+
+int store_row(struct store_conn *c, struct store_stmt *st)
+{
+	int rc = sqlite3_step(st->lite);
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -537,43 +583,44 @@ int store_row(struct store_conn *c, sqlite3_stmt *st)
 	return -EIO;
 }
 
-int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out)
+int store_one_int64(struct store_conn *c, struct store_stmt *st, int64_t *out)
 {
 	int r = store_row(c, st);
 
 	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+		*out = sqlite3_column_int64(st->lite, 0);
+	sqlite3_reset(st->lite);
 	return r;
 }
 
-int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len)
+int store_match_blob(struct store_conn *c, struct store_stmt *st, int col, const void *want,
+		     size_t len)
 {
 	const void *stored;
 	int r = store_row(c, st);
 
 	if (r == 1) {
-		stored = sqlite3_column_blob(st, col);
-		if (stored && (size_t)sqlite3_column_bytes(st, col) == len &&
+		stored = sqlite3_column_blob(st->lite, col);
+		if (stored && (size_t)sqlite3_column_bytes(st->lite, col) == len &&
 		    sodium_memcmp(stored, want, len) == 0)
 			return 1;
 		r = 0;
 	}
-	sqlite3_reset(st);
+	sqlite3_reset(st->lite);
 	return r;
 }
 
-int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what)
+int store_run(struct store_conn *c, struct store_stmt *st, const char *what)
 {
-	int r = store_write_error(c, sqlite3_step(st), what);
+	int r = write_error(c, sqlite3_step(st->lite), what);
 
-	sqlite3_reset(st);
+	sqlite3_reset(st->lite);
 	return r;
 }
 
 int store_exec(struct store_conn *c, const char *sql)
 {
-	return store_write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
+	return write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
 }
 
 unsigned store_changes(struct store_conn *c)
@@ -613,7 +660,7 @@ int store_begin(struct store_conn *c)
 		c->writing = true;
 	}
 	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	r = store_write_error(c, rc, "begin");
+	r = write_error(c, rc, "begin");
 	if (r != 0)
 		writer_release(c);
 	return r;
@@ -626,7 +673,7 @@ int store_commit(struct store_conn *c)
 	int r = search_flush(c);
 
 	if (r == 0)
-		r = store_write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
+		r = write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
 	if (r != 0)
 		store_rollback(c);
 	writer_release(c);
@@ -653,7 +700,7 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 		return;
 	}
 	for (j = batch; j; j = j->next) {
-		r = store_write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
+		r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
 				      "savepoint");
 		j->result = r != 0 ? r : j->fn(c, j->arg);
 		if (sqlite3_get_autocommit(c->db)) {
@@ -682,7 +729,7 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg),
 			    void *arg)
 {
-	int r = store_write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
+	int r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
 				  "savepoint");
 
 	if (r != 0)
@@ -757,7 +804,7 @@ int store_checkpoint_truncate(struct store_conn *c)
 		log_warn("store: the WAL could not be truncated (readers busy); retried later");
 		return STORE_BUSY;
 	}
-	return store_write_error(c, rc, "checkpoint");
+	return write_error(c, rc, "checkpoint");
 }
 
 /* ---- background checkpoints ------------------------------------------ *
@@ -948,19 +995,19 @@ static void checkpoints_stop(struct store *s)
 /* Runs a one-row PRAGMA query; copies its text into out. */
 static int pragma_text(struct store_conn *c, const char *sql, char *out, size_t size)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int rc;
 
 	if (!st)
 		return -EIO;
-	rc = sqlite3_step(st);
+	rc = sqlite3_step(st->lite);
 	if (rc != SQLITE_ROW) {
 		log_err("store: %s: %s", sql, sqlite3_errmsg(c->db));
-		sqlite3_reset(st);
+		sqlite3_reset(st->lite);
 		return -EIO;
 	}
-	snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+	snprintf(out, size, "%s", (const char *)sqlite3_column_text(st->lite, 0));
+	sqlite3_reset(st->lite);
 	return 0;
 }
 

@@ -13,6 +13,12 @@
  * Modules keep their SQL as static text next to their code and obtain
  * prepared statements with store_stmt(), which prepares each text once per
  * connection (SQLITE_PREPARE_PERSISTENT) and hands it back reset and unbound.
+ * A statement is an opaque struct store_stmt: modules bind with
+ * store_bind_*, step with store_row / store_run / store_one_int64 and read
+ * with store_col_*, so that no module but this one (lib/store*.c) and the
+ * SQLite-only lib/backup.c sees SQLite.  Unbound parameters are NULL.  Bound
+ * text and blobs are not copied (except by the _copy binds): they must stay
+ * valid until the statement is stepped or reset.
  *
  * Thread safety: store_acquire/store_release may be called from any thread;
  * a struct store_conn is used by one thread at a time.
@@ -20,19 +26,30 @@
 #ifndef COMMENTD_STORE_H
 #define COMMENTD_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct store;
 struct store_conn;
+struct store_stmt;
+struct sqlite3;
+
+/* A column's type on the current row (store_col_type). */
+enum store_type {
+	STORE_NULL,
+	STORE_INT,
+	STORE_REAL,
+	STORE_TEXT,
+	STORE_BLOB,
+};
 
 enum {
 	STORE_TOO_NEW = 1,  /* database schema is newer than this binary */
 	STORE_READONLY = 2, /* the file or its directory cannot be written */
 	STORE_FULL = 3,	    /* disk full */
 	STORE_BUSY = 4,	    /* store_checkpoint_truncate: readers kept the WAL */
+	STORE_CONSTRAINT = 5, /* store_step_write: a constraint refused the write */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
@@ -59,13 +76,57 @@ struct store_conn *store_acquire(struct store *s);
 /* Returns a connection; any open transaction is rolled back first. */
 void store_release(struct store *s, struct store_conn *c);
 
-/* The connection's handle, for sqlite3_* calls on statements from store_stmt. */
-sqlite3 *store_db(struct store_conn *c);
+/* The SQLite handle of a connection, for the SQLite-only lib/backup (the
+ * online-backup API) and for tests that inspect the file.  Modules use the
+ * statement functions below instead. */
+struct sqlite3 *store_sqlite(struct store_conn *c);
 
 /* Returns the prepared statement for the static SQL text sql (compared by
  * pointer, so pass a static string), reset with bindings cleared.  The
  * statement stays owned by the connection.  NULL on error (logged). */
-sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+struct store_stmt *store_stmt(struct store_conn *c, const char *sql);
+
+/* A statement for SQL that is not static (lib/search's per-block texts),
+ * prepared for one use and not cached: the caller frees it with
+ * store_stmt_free (NULL-safe).  NULL on error (logged with what). */
+struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql, const char *what);
+void store_stmt_free(struct store_stmt *st);
+
+/* Binds parameter i (1-based, ?i in the SQL).  text and blob are not
+ * copied (see above); a NULL text or blob binds NULL.  store_bind_text_len
+ * binds len bytes of text (no NUL needed).  The _copy binds copy the bytes,
+ * for a source that goes away before the statement is stepped. */
+void store_bind_int64(struct store_stmt *st, int i, int64_t v);
+void store_bind_double(struct store_stmt *st, int i, double v);
+void store_bind_text(struct store_stmt *st, int i, const char *text);
+void store_bind_text_len(struct store_stmt *st, int i, const char *text, size_t len);
+void store_bind_text_copy(struct store_stmt *st, int i, const char *text);
+void store_bind_blob(struct store_stmt *st, int i, const void *blob, size_t len);
+void store_bind_blob_copy(struct store_stmt *st, int i, const void *blob, size_t len);
+void store_bind_null(struct store_stmt *st, int i);
+
+/* The number of parameters the statement's SQL has (the largest ?N). */
+int store_bind_count(struct store_stmt *st);
+
+/* Column col (0-based) of the current row.  A NULL reads as 0, 0.0, a
+ * NULL text or blob and 0 bytes (a zero-length blob may read as NULL too:
+ * use store_col_bytes or store_col_type).  Pointers stay valid until the
+ * next row or reset. */
+int64_t store_col_int64(struct store_stmt *st, int col);
+int store_col_int(struct store_stmt *st, int col);
+double store_col_double(struct store_stmt *st, int col);
+const char *store_col_text(struct store_stmt *st, int col);
+const void *store_col_blob(struct store_stmt *st, int col);
+size_t store_col_bytes(struct store_stmt *st, int col);
+bool store_col_is_null(struct store_stmt *st, int col);
+enum store_type store_col_type(struct store_stmt *st, int col);
+
+/* The number of columns of the statement's rows, and a column's name. */
+int store_col_count(struct store_stmt *st);
+const char *store_col_name(struct store_stmt *st, int col);
+
+/* Resets a statement to run again (its bindings stay). */
+void store_reset(struct store_stmt *st);
 
 /* Writers of one store take turns: store_begin waits until no other
  * connection of this store is inside a write transaction (an in-process
@@ -93,22 +154,22 @@ int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c2, voi
 
 /* Steps a read statement: 1 when a row is ready, 0 when there are no (more)
  * rows, negative on failure (logged).  A failed read is never "no row". */
-int store_row(struct store_conn *c, sqlite3_stmt *st);
+int store_row(struct store_conn *c, struct store_stmt *st);
 
 /* Runs a one-value read: steps st once, sets *out to column 0 and resets
  * st.  1 found, 0 no row (*out untouched), negative on failure (logged). */
-int store_one_int64(struct store_conn *c, sqlite3_stmt *st, int64_t *out);
+int store_one_int64(struct store_conn *c, struct store_stmt *st, int64_t *out);
 
 /* Looks a secret up by its keyed hash: steps st (whose parameters the
  * caller bound, the hash among them) once and compares column col with want
  * (len bytes) in constant time.  1 on a match (the row stays current for
  * further columns; the caller resets st), 0 when there is no such row or it
  * does not match (st reset), negative on failure. */
-int store_match_blob(struct store_conn *c, sqlite3_stmt *st, int col, const void *want, size_t len);
+int store_match_blob(struct store_conn *c, struct store_stmt *st, int col, const void *want, size_t len);
 
 /* Runs a write statement to completion and resets it.  0, STORE_FULL,
  * STORE_READONLY or negative (logged with what). */
-int store_run(struct store_conn *c, sqlite3_stmt *st, const char *what);
+int store_run(struct store_conn *c, struct store_stmt *st, const char *what);
 
 /* Executes static SQL text without parameters.  Like store_run. */
 int store_exec(struct store_conn *c, const char *sql);
@@ -117,9 +178,16 @@ int store_exec(struct store_conn *c, const char *sql);
 unsigned store_changes(struct store_conn *c);
 int64_t store_last_id(struct store_conn *c);
 
-/* Maps a SQLite result code from a write to 0, STORE_FULL, STORE_READONLY or
- * a negative value, logging unexpected ones with what. */
-int store_write_error(struct store_conn *c, int rc, const char *what);
+/* Steps a write statement once without resetting it (a RETURNING row stays
+ * current): 1 when a row is ready, 0 done, STORE_CONSTRAINT when a UNIQUE
+ * or other constraint refused it (not logged), else like store_run. */
+int store_step_write(struct store_conn *c, struct store_stmt *st, const char *what);
+
+/* The database's last error message on c, for logs. */
+const char *store_errmsg(struct store_conn *c);
+
+/* True inside a transaction (store_begin, or BEGIN through store_exec). */
+bool store_in_transaction(struct store_conn *c);
 
 /* Copies the whole WAL into the database file and truncates the WAL to
  * zero bytes, so that page images written before an erasure (the erased
