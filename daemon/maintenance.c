@@ -40,7 +40,7 @@ static int job_backup(struct server *s, const struct config *cfg, time_t now)
 	if (!*cfg->backup_dir)
 		return 0;
 	c = store_acquire(s->store);
-	r = backup_daily(store_db(c), cfg->backup_dir, cfg->backup_keep, now, NULL);
+	r = backup_daily(c, cfg->backup_dir, cfg->backup_keep, now, NULL);
 	store_release(s->store, c);
 	return r;
 }

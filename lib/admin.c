@@ -68,15 +68,15 @@ static bool name_valid(const char *name)
 /* Writes the token's sites (inside the transaction). */
 static int token_sites(struct store_conn *c, int64_t id, const char *const *sites, size_t n)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
 		st = store_stmt(c, sql_token_site);
 		if (!st)
 			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, sites[i], -1, SQLITE_STATIC);
+		store_bind_int64(st, 1, id);
+		store_bind_text(st, 2, sites[i]);
 		r = store_run(c, st, "token site");
 	}
 	return r;
@@ -97,7 +97,7 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 		       const char *const *sites, size_t n, char token[KEYS_TOKEN_CHARS])
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	if (!name_valid(name) || !sites_valid(sites, n))
@@ -110,9 +110,9 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, name);
 	r = store_row(c, st);
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r != 0) {
 		r = r > 0 ? ADMIN_EXISTS : r;
 		goto out;
@@ -123,9 +123,9 @@ int admin_token_create(struct store_conn *c, const struct keys *k, const char *n
 		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	store_bind_text(st, 1, name);
+	store_bind_blob(st, 2, hash, sizeof(hash));
+	store_bind_int64(st, 3, (int64_t)time(NULL));
 	r = store_run(c, st, "token insert");
 	if (r == 0)
 		r = token_sites(c, store_last_id(c), sites, n);
@@ -144,7 +144,7 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 		       char name[ADMIN_NAME_MAX + 1], char **scope)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	size_t len = strnlen(token, KEYS_TOKEN_CHARS + 1);
 	int r;
 
@@ -156,22 +156,22 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 	st = store_stmt(c, sql_token_find);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, sizeof(hash));
 	r = store_match_blob(c, st, 1, hash, sizeof(hash));
 	if (r == 1) {
-		snprintf(name, ADMIN_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_int(st, 3)) {
-			*scope = strdup((const char *)sqlite3_column_text(st, 2));
+		snprintf(name, ADMIN_NAME_MAX + 1, "%s", store_col_text(st, 0));
+		if (store_col_int(st, 3)) {
+			*scope = strdup(store_col_text(st, 2));
 			r = *scope ? 1 : -ENOMEM;
 		}
-		sqlite3_reset(st);
+		store_reset(st);
 	}
 	r = r == 1 ? 0 : r == 0 ? ADMIN_DENIED : r;
 	if (r == 0) {
 		st = store_stmt(c, sql_token_used);
 		if (st) {
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+			store_bind_text(st, 1, name);
+			store_bind_int64(st, 2, (int64_t)time(NULL));
 			/* best effort: last_used is informational */
 			(void)store_run(c, st, "token last used");
 		}
@@ -181,17 +181,17 @@ int admin_token_verify(struct store_conn *c, const struct keys *k, const char *t
 
 int admin_token_revoke(struct store_conn *c, const char *name)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_token_revoke);
+	struct store_stmt *st = store_stmt(c, sql_token_revoke);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	store_bind_text(st, 1, name);
+	store_bind_int64(st, 2, (int64_t)time(NULL));
 	r = store_run(c, st, "token revoke");
 	if (r)
 		return r < 0 ? r : -EIO;
-	return sqlite3_changes(store_db(c)) == 1 ? 0 : ADMIN_NOT_FOUND;
+	return store_changes(c) == 1 ? 0 : ADMIN_NOT_FOUND;
 }
 
 /* A display name as stored: invisible characters removed, trimmed, then
@@ -221,7 +221,7 @@ int admin_display_name_check(const char *display)
 int admin_token_set_display_name(struct store_conn *c, const char *name, const char *display)
 {
 	char clean[ADMIN_DISPLAY_BYTES];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	if (display && display_clean(display, clean) != 0)
@@ -229,9 +229,9 @@ int admin_token_set_display_name(struct store_conn *c, const char *name, const c
 	st = store_stmt(c, sql_display_set);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, name);
 	if (display)
-		sqlite3_bind_text(st, 2, clean, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, clean);
 	r = store_run(c, st, "token display name");
 	if (r)
 		return r < 0 ? r : -EIO;
@@ -240,37 +240,37 @@ int admin_token_set_display_name(struct store_conn *c, const char *name, const c
 
 int admin_token_display_name(struct store_conn *c, const char *name, char out[ADMIN_DISPLAY_BYTES])
 {
-	sqlite3_stmt *st = store_stmt(c, sql_display_get);
+	struct store_stmt *st = store_stmt(c, sql_display_get);
 	int r;
 
 	out[0] = '\0';
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, name);
 	r = store_row(c, st);
 	if (r == 1)
-		snprintf(out, ADMIN_DISPLAY_BYTES, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+		snprintf(out, ADMIN_DISPLAY_BYTES, "%s", store_col_text(st, 0));
+	store_reset(st);
 	return r;
 }
 
 int admin_display_names(struct store_conn *c, const char *site, struct names **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_display_all);
+	struct store_stmt *st = store_stmt(c, sql_display_all);
 	struct names *set = NULL;
 	int r;
 
 	if (!st)
 		return -EIO;
 	if (site)
-		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, site);
 	r = names_new(&set);
 	while (r == 0 && (r = store_row(c, st)) == 1) {
 		/* A name without letters or digits cannot be impersonated. */
-		r = names_add(set, (const char *)sqlite3_column_text(st, 0));
+		r = names_add(set, store_col_text(st, 0));
 		r = r > 0 ? 0 : r;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0) {
 		names_free(set);
 		return r;
@@ -279,27 +279,27 @@ int admin_display_names(struct store_conn *c, const char *site, struct names **o
 	return 0;
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int col)
+static json_t *time_or_null(struct store_stmt *st, int col)
 {
 	char buf[21];
 
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (store_col_type(st, col) == STORE_NULL)
 		return json_null();
-	timefmt_rfc3339(sqlite3_column_int64(st, col), buf);
+	timefmt_rfc3339(store_col_int64(st, col), buf);
 	return json_string(buf);
 }
 
 /* The sites column of a token row: an array, or null for every site. */
-static json_t *token_sites_json(sqlite3_stmt *st, int col)
+static json_t *token_sites_json(struct store_stmt *st, int col)
 {
-	if (!sqlite3_column_int(st, col + 1))
+	if (!store_col_int(st, col + 1))
 		return json_null();
-	return json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+	return json_loads(store_col_text(st, col), 0, NULL);
 }
 
 int admin_token_list(struct store_conn *c, json_t **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_token_list);
+	struct store_stmt *st = store_stmt(c, sql_token_list);
 	json_t *list = json_array();
 	int r;
 
@@ -308,13 +308,13 @@ int admin_token_list(struct store_conn *c, json_t **out)
 		return -EIO;
 	}
 	while ((r = store_row(c, st)) == 1) {
-		json_t *display = sqlite3_column_type(st, 4) == SQLITE_NULL
+		json_t *display = store_col_type(st, 4) == STORE_NULL
 				      ? json_null()
-				      : json_string((const char *)sqlite3_column_text(st, 4));
+				      : json_string(store_col_text(st, 4));
 
 		if (json_array_append_new(
 			list, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
-					(const char *)sqlite3_column_text(st, 0), "display_name",
+					store_col_text(st, 0), "display_name",
 					display, "sites", token_sites_json(st, 5), "created",
 					time_or_null(st, 1), "revoked", time_or_null(st, 2),
 					"last_used", time_or_null(st, 3))) != 0) {
@@ -322,7 +322,7 @@ int admin_token_list(struct store_conn *c, json_t **out)
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0) {
 		json_decref(list);
 		return r;
@@ -374,50 +374,50 @@ char *admin_scope_of(const char *site)
 int audit_write(struct store_conn *c, const char *site, const char *actor, const char *action,
 		int64_t comment_id, const char *detail, bool reversal)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_audit_insert);
+	struct store_stmt *st = store_stmt(c, sql_audit_insert);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, (int64_t)time(NULL));
+	store_bind_text(st, 2, actor);
+	store_bind_text(st, 3, action);
 	if (comment_id)
-		sqlite3_bind_int64(st, 4, comment_id);
+		store_bind_int64(st, 4, comment_id);
 	if (detail)
-		sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, reversal ? 1 : 0);
+		store_bind_text(st, 5, detail);
+	store_bind_int64(st, 6, reversal ? 1 : 0);
 	if (site)
-		sqlite3_bind_text(st, 7, site, -1, SQLITE_STATIC);
+		store_bind_text(st, 7, site);
 	return store_run(c, st, "audit insert");
 }
 
 /* The audit entry on st's current row. */
-static json_t *audit_entry(sqlite3_stmt *st)
+static json_t *audit_entry(struct store_stmt *st)
 {
 	char at[TIMEFMT_RFC3339];
 
-	timefmt_rfc3339(sqlite3_column_int64(st, 1), at);
+	timefmt_rfc3339(store_col_int64(st, 1), at);
 	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o}", "id",
-			 (json_int_t)sqlite3_column_int64(st, 0), "at", at, "actor",
-			 (const char *)sqlite3_column_text(st, 2), "action",
-			 (const char *)sqlite3_column_text(st, 3), "comment",
-			 sqlite3_column_type(st, 4) == SQLITE_NULL
+			 (json_int_t)store_col_int64(st, 0), "at", at, "actor",
+			 store_col_text(st, 2), "action",
+			 store_col_text(st, 3), "comment",
+			 store_col_type(st, 4) == STORE_NULL
 			     ? json_null()
-			     : json_integer(sqlite3_column_int64(st, 4)),
+			     : json_integer(store_col_int64(st, 4)),
 			 "detail",
-			 sqlite3_column_type(st, 5) == SQLITE_NULL
+			 store_col_type(st, 5) == STORE_NULL
 			     ? json_null()
-			     : json_string((const char *)sqlite3_column_text(st, 5)),
-			 "reversal", sqlite3_column_int(st, 6), "site",
-			 sqlite3_column_type(st, 7) == SQLITE_NULL
+			     : json_string(store_col_text(st, 5)),
+			 "reversal", store_col_int(st, 6), "site",
+			 store_col_type(st, 7) == STORE_NULL
 			     ? json_null()
-			     : json_string((const char *)sqlite3_column_text(st, 7)));
+			     : json_string(store_col_text(st, 7)));
 }
 
 int audit_list(struct store_conn *c, const char *scope, unsigned limit, int64_t before,
 	       json_t **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_audit_list);
+	struct store_stmt *st = store_stmt(c, sql_audit_list);
 	json_t *list = json_array();
 	int r;
 
@@ -425,17 +425,17 @@ int audit_list(struct store_conn *c, const char *scope, unsigned limit, int64_t 
 		json_decref(list);
 		return -EIO;
 	}
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, limit ? limit : 100);
+	store_bind_int64(st, 1, before);
+	store_bind_int64(st, 2, limit ? limit : 100);
 	if (scope)
-		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 3, scope);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, audit_entry(st)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0) {
 		json_decref(list);
 		return r;

@@ -718,22 +718,22 @@ out:
 
 int akismet_known_label(struct store_conn *c, const char *message_key, enum classify_label *label)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_learned_label);
+	struct store_stmt *st = store_stmt(c, sql_learned_label);
 	int r = AKISMET_NOT_FOUND, rc;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, message_key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *l = (const char *)sqlite3_column_text(st, 0);
+	store_bind_text(st, 1, message_key);
+	rc = store_row(c, st);
+	if (rc == 1) {
+		const char *l = store_col_text(st, 0);
 		*label = l && strcmp(l, "spam") == 0 ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM;
 		r = 0;
-	} else if (rc != SQLITE_DONE) {
-		log_err("akismet: reading the classifier ledger: %s", sqlite3_errmsg(store_db(c)));
+	} else if (rc < 0) {
+		log_err("akismet: reading the classifier ledger: %s", store_errmsg(c));
 		r = -EIO;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -788,7 +788,7 @@ int akismet_key_create(struct store_conn *c, const struct keys *k, const char *s
 		       const char *blog, char key[AKISMET_KEY_CHARS], int64_t *id)
 {
 	unsigned char raw[AKISMET_KEY_HEX / 2], hash[KEYS_HASH_BYTES];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r = -EIO;
 
 	key[0] = '\0';
@@ -810,22 +810,21 @@ int akismet_key_create(struct store_conn *c, const struct keys *k, const char *s
 			r = -EIO;
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, blog, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-		sqlite3_bind_text(st, 4, site, -1, SQLITE_STATIC);
-		r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if ((r & 0xff) == SQLITE_CONSTRAINT) {
+		store_bind_text(st, 1, blog);
+		store_bind_blob(st, 2, hash, sizeof(hash));
+		store_bind_int64(st, 3, (int64_t)time(NULL));
+		store_bind_text(st, 4, site);
+		r = store_step_write(c, st, "akismet key insert");
+		store_reset(st);
+		if (r == STORE_CONSTRAINT) {
 			r = -EEXIST;
 			continue;
 		}
-		r = store_write_error(c, r, "akismet key insert");
 		break;
 	}
 	if (r == 0) {
 		if (id)
-			*id = sqlite3_last_insert_rowid(store_db(c));
+			*id = store_last_id(c);
 		r = store_commit(c);
 	}
 	if (r > 0)
@@ -844,7 +843,7 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 	unsigned char hash[KEYS_HASH_BYTES];
 	char norm[AKISMET_KEY_CHARS];
 	bool well_formed = akismet_key_normalise(key, norm);
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	/* Hash even a malformed key so timing does not tell the two apart. */
@@ -854,15 +853,15 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 	st = store_stmt(c, sql_key_find);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, sizeof(hash));
 	r = store_match_blob(c, st, 1, hash, sizeof(hash));
 	if (r == 1) {
 		if (id)
-			*id = sqlite3_column_int64(st, 0);
+			*id = store_col_int64(st, 0);
 		if (site)
 			snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 2));
-		sqlite3_reset(st);
+				 store_col_text(st, 2));
+		store_reset(st);
 	}
 	r = r == 1 ? 0 : r == 0 ? AKISMET_DENIED : r;
 	sodium_memzero(norm, sizeof(norm));
@@ -871,21 +870,20 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 
 static int revoke_with(struct store_conn *c, const char *sql, int64_t id, const void *hash)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r;
 
 	if (!st)
 		return -EIO;
 	if (hash)
-		sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+		store_bind_blob(st, 1, hash, KEYS_HASH_BYTES);
 	else
-		sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	r = store_write_error(c, sqlite3_step(st), "akismet key revoke");
-	sqlite3_reset(st);
+		store_bind_int64(st, 1, id);
+	store_bind_int64(st, 2, (int64_t)time(NULL));
+	r = store_run(c, st, "akismet key revoke");
 	if (r)
 		return r < 0 ? r : -EIO;
-	return sqlite3_changes(store_db(c)) == 1 ? 0 : AKISMET_NOT_FOUND;
+	return store_changes(c) == 1 ? 0 : AKISMET_NOT_FOUND;
 }
 
 int akismet_key_revoke_id(struct store_conn *c, int64_t id)
@@ -905,21 +903,21 @@ int akismet_key_revoke(struct store_conn *c, const struct keys *k, const char *k
 	return revoke_with(c, sql_key_revoke_hash, 0, hash);
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int col)
+static json_t *time_or_null(struct store_stmt *st, int col)
 {
 	char buf[21];
 
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (store_col_type(st, col) == STORE_NULL)
 		return json_null();
-	timefmt_rfc3339(sqlite3_column_int64(st, col), buf);
+	timefmt_rfc3339(store_col_int64(st, col), buf);
 	return json_string(buf);
 }
 
 /* A counter column, or 0 when the row's month is not the current one. */
-static json_int_t counter(sqlite3_stmt *st, int month_col, int col, int64_t month)
+static json_int_t counter(struct store_stmt *st, int month_col, int col, int64_t month)
 {
-	return sqlite3_column_int64(st, month_col) == month
-		   ? (json_int_t)sqlite3_column_int64(st, col)
+	return store_col_int64(st, month_col) == month
+		   ? (json_int_t)store_col_int64(st, col)
 		   : 0;
 }
 
@@ -933,7 +931,7 @@ static void month_text(int64_t month, char out[MONTH_TEXT])
 
 int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_key_list);
+	struct store_stmt *st = store_stmt(c, sql_key_list);
 	json_t *list = json_array();
 	int64_t month = month_of(now);
 	char mtext[MONTH_TEXT];
@@ -944,28 +942,28 @@ int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
 		return st ? -ENOMEM : -EIO;
 	}
 	month_text(month, mtext);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = json_pack(
 		    "{s:I, s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
-		    (json_int_t)sqlite3_column_int64(st, 0), "blog",
-		    (const char *)sqlite3_column_text(st, 1), "created", time_or_null(st, 2),
+		    (json_int_t)store_col_int64(st, 0), "blog",
+		    store_col_text(st, 1), "created", time_or_null(st, 2),
 		    "revoked", time_or_null(st, 3), "last_used", time_or_null(st, 4), "month",
 		    mtext, "calls", counter(st, 5, 6, month), "spam", counter(st, 5, 7, month),
 		    "ham", counter(st, 5, 8, month), "missed_spam", counter(st, 5, 9, month),
 		    "false_positives", counter(st, 5, 10, month));
 		if (row &&
 		    json_object_set_new(
-			row, "site", json_string((const char *)sqlite3_column_text(st, 11))) != 0) {
+			row, "site", json_string(store_col_text(st, 11))) != 0) {
 			json_decref(row);
 			row = NULL;
 		}
 		if (!row || json_array_append_new(list, row) != 0) {
-			rc = SQLITE_NOMEM;
+			rc = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	store_reset(st);
+	if (rc != 0) {
 		json_decref(list);
 		return -EIO;
 	}
@@ -975,50 +973,49 @@ int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
 
 int akismet_key_count(struct store_conn *c, int64_t id, enum akismet_event event, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_key_count);
+	struct store_stmt *st = store_stmt(c, sql_key_count);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, event == AKISMET_EVENT_CHECK_SPAM);
-	sqlite3_bind_int(st, 4, event == AKISMET_EVENT_CHECK_HAM);
-	sqlite3_bind_int(st, 5, event == AKISMET_EVENT_SUBMIT_SPAM);
-	sqlite3_bind_int(st, 6, event == AKISMET_EVENT_SUBMIT_HAM);
-	sqlite3_bind_int64(st, 7, month_of(now));
-	r = store_write_error(c, sqlite3_step(st), "akismet key count");
-	sqlite3_reset(st);
+	store_bind_int64(st, 1, id);
+	store_bind_int64(st, 2, now);
+	store_bind_int64(st, 3, event == AKISMET_EVENT_CHECK_SPAM);
+	store_bind_int64(st, 4, event == AKISMET_EVENT_CHECK_HAM);
+	store_bind_int64(st, 5, event == AKISMET_EVENT_SUBMIT_SPAM);
+	store_bind_int64(st, 6, event == AKISMET_EVENT_SUBMIT_HAM);
+	store_bind_int64(st, 7, month_of(now));
+	r = store_run(c, st, "akismet key count");
 	return r > 0 ? -EIO : r;
 }
 
 /* Steps sql_key_get for id; the caller resets *st.  0, AKISMET_NOT_FOUND or
  * negative. */
-static int key_row(struct store_conn *c, int64_t id, sqlite3_stmt **st)
+static int key_row(struct store_conn *c, int64_t id, struct store_stmt **st)
 {
 	int rc;
 
 	*st = store_stmt(c, sql_key_get);
 	if (!*st)
 		return -EIO;
-	sqlite3_bind_int64(*st, 1, id);
-	rc = sqlite3_step(*st);
-	if (rc == SQLITE_ROW)
+	store_bind_int64(*st, 1, id);
+	rc = store_row(c, *st);
+	if (rc == 1)
 		return 0;
-	sqlite3_reset(*st);
-	return rc == SQLITE_DONE ? AKISMET_NOT_FOUND : -EIO;
+	store_reset(*st);
+	return rc == 0 ? AKISMET_NOT_FOUND : -EIO;
 }
 
 int akismet_key_usage(struct store_conn *c, int64_t id, int64_t now, bool extended, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	json_int_t calls;
 	int r = key_row(c, id, &st);
 
 	if (r != 0)
 		return r < 0 ? r : -ENOENT;
 	calls = counter(st, 2, 3, month_of(now));
-	sqlite3_reset(st);
+	store_reset(st);
 	*out = json_pack("{s:s, s:I, s:s, s:b}", "limit", "none", "usage", calls, "percentage",
 			 "0.00", "throttled", 0);
 	if (*out && extended) {
@@ -1034,7 +1031,7 @@ int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char 
 	int64_t current = month_of(now), want = current;
 	char host[256], mtext[MONTH_TEXT];
 	json_t *sites = NULL;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	if (month && month[0]) {
@@ -1054,7 +1051,7 @@ int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char 
 		return r < 0 ? r : -ENOENT;
 	sites = json_array();
 	if (sites && want == current) {
-		const char *blog = (const char *)sqlite3_column_text(st, 0);
+		const char *blog = store_col_text(st, 0);
 		if (!blog || tokenize_url_host(blog, strlen(blog), host, sizeof(host)) != 0)
 			snprintf(host, sizeof(host), "%s", blog ? blog : "");
 		json_array_append_new(
@@ -1063,9 +1060,9 @@ int akismet_key_sites(struct store_conn *c, int64_t id, int64_t now, const char 
 			      counter(st, 2, 3, current), "spam", counter(st, 2, 4, current), "ham",
 			      counter(st, 2, 5, current), "missed_spam", counter(st, 2, 6, current),
 			      "false_positives", counter(st, 2, 7, current), "is_revoked",
-			      sqlite3_column_type(st, 1) != SQLITE_NULL));
+			      store_col_type(st, 1) != STORE_NULL));
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (!sites)
 		return -ENOMEM;
 	month_text(want, mtext);

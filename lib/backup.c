@@ -1,11 +1,13 @@
 #include "backup.h"
 
 #include "log.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,7 +173,8 @@ out:
 	return r;
 }
 
-int backup_copy(sqlite3 *src, const char *dest)
+/* backup_copy from a SQLite handle (a pooled connection's or a file's). */
+static int copy_db(sqlite3 *src, const char *dest)
 {
 	char tmp[PATH_MAX];
 	int fd, r;
@@ -238,7 +241,7 @@ int backup_copy_file(const char *src_path, const char *dest)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	r = backup_copy(src, dest);
+	r = copy_db(src, dest);
 out:
 	sqlite3_finalize(st);
 	sqlite3_close(src);
@@ -334,7 +337,12 @@ out:
 	return r;
 }
 
-int backup_daily(sqlite3 *src, const char *dir, unsigned keep, time_t now, bool *taken)
+int backup_copy(struct store_conn *src, const char *dest)
+{
+	return copy_db(store_sqlite(src), dest);
+}
+
+int backup_daily(struct store_conn *src, const char *dir, unsigned keep, time_t now, bool *taken)
 {
 	char name[BACKUP_NAME_MAX];
 	char path[PATH_MAX];

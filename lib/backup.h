@@ -1,5 +1,9 @@
 /* backup: consistent online copies of the database, and daily rotation.
  *
+ * SQLite-specific by nature: the copy is made with SQLite's online-backup
+ * API on the store's SQLite handle (store_sqlite), so this module and
+ * lib/store*.c are the only ones that use SQLite for commentd's database.
+ *
  * A copy is made with SQLite's online backup API in one step, that is inside
  * a single read transaction on the source: it holds exactly the transactions
  * committed before it began, and writers carry on meanwhile (WAL).  The copy
@@ -18,10 +22,11 @@
 #ifndef COMMENTD_BACKUP_H
 #define COMMENTD_BACKUP_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+
+struct store_conn;
 
 /* Length of a daily name plus its NUL. */
 #define BACKUP_NAME_MAX sizeof("commentd-YYYY-MM-DD.db")
@@ -33,11 +38,11 @@ enum {
 	BACKUP_FULL = 4,    /* the disk is full; nothing was left behind */
 };
 
-/* Copies the database open on src (its "main" schema) to the file dest,
+/* Copies the database open on the store connection src to the file dest,
  * replacing dest atomically if it exists.  Returns 0, a positive BACKUP_*
  * error (logged) or negative on an internal failure (logged).  On any
  * failure dest is untouched and no temporary file remains. */
-int backup_copy(sqlite3 *src, const char *dest);
+int backup_copy(struct store_conn *src, const char *dest);
 
 /* Same as backup_copy() from the database file at src_path, opened
  * read-only (it is never modified, never created and not migrated).
@@ -57,6 +62,6 @@ int backup_rotate(const char *dir, unsigned keep, unsigned *removed);
  * rotates to keep copies.  Creates dir (mode 0700, one level) if missing.
  * *taken (may be NULL) says whether a copy was written.  Returns like
  * backup_copy(). */
-int backup_daily(sqlite3 *src, const char *dir, unsigned keep, time_t now, bool *taken);
+int backup_daily(struct store_conn *src, const char *dir, unsigned keep, time_t now, bool *taken);
 
 #endif

@@ -347,12 +347,12 @@ char *comment_unseal(const struct keys *k, const void *sealed, size_t len)
 	return out;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+static void bind_text_or_null(struct store_stmt *st, int i, const char *s)
 {
 	if (s && *s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+		store_bind_text(st, i, s);
 	else
-		sqlite3_bind_null(st, i);
+		store_bind_null(st, i);
 }
 
 static const char sql_thread_upsert[] =
@@ -406,7 +406,7 @@ struct create_job {
 static int thread_context(struct store_conn *c, struct create_job *job)
 {
 	const char *title = job->in->page_title, *url = job->in->page_url;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 
 	if ((!title || !*title) && (!url || !*url))
 		return 0;
@@ -415,32 +415,32 @@ static int thread_context(struct store_conn *c, struct create_job *job)
 	st = store_stmt(c, sql_thread_context);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, job->thread_id);
+	store_bind_int64(st, 1, job->thread_id);
 	bind_text_or_null(st, 2, title);
 	bind_text_or_null(st, 3, url);
-	sqlite3_bind_int(st, 4, job->rec->status == COMMENT_PUBLISHED);
+	store_bind_int64(st, 4, job->rec->status == COMMENT_PUBLISHED);
 	return comment_store_result(store_run(c, st, "thread context"), job->err);
 }
 
 /* The thread's row id, created if needed.  0 or a store result. */
 static int thread_row(struct store_conn *c, struct create_job *job)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_thread_upsert);
+	struct store_stmt *st = store_stmt(c, sql_thread_upsert);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, job->rec->created);
-	sqlite3_bind_text(st, 3, job->in->site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, job->in->thread);
+	store_bind_int64(st, 2, job->rec->created);
+	store_bind_text(st, 3, job->in->site);
 	r = comment_store_result(store_run(c, st, "thread insert"), job->err);
 	if (r)
 		return r;
 	st = store_stmt(c, sql_thread_id);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, job->in->thread, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job->in->site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, job->in->thread);
+	store_bind_text(st, 2, job->in->site);
 	r = store_one_int64(c, st, &job->thread_id);
 	if (r == 0) {
 		log_err("comment: thread row missing after insert");
@@ -455,20 +455,20 @@ struct parent_row {
 	bool published;
 };
 
-static int parent_load(struct store_conn *c, sqlite3_stmt *st, int64_t id, struct parent_row *p)
+static int parent_load(struct store_conn *c, struct store_stmt *st, int64_t id, struct parent_row *p)
 {
 	int r;
 
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1) {
-		p->thread_id = sqlite3_column_int64(st, 0);
-		p->published = strcmp((const char *)sqlite3_column_text(st, 1), "published") == 0;
-		p->depth = sqlite3_column_int(st, 2);
-		p->parent = sqlite3_column_int64(st, 3);
-		p->root = sqlite3_column_int64(st, 4);
+		p->thread_id = store_col_int64(st, 0);
+		p->published = strcmp(store_col_text(st, 1), "published") == 0;
+		p->depth = store_col_int(st, 2);
+		p->parent = store_col_int64(st, 3);
+		p->root = store_col_int64(st, 4);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -480,7 +480,7 @@ static int parent_load(struct store_conn *c, sqlite3_stmt *st, int64_t id, struc
 static int place_reply(struct store_conn *c, const struct config *cfg, int64_t thread_id,
 		       bool any_status, struct placement *pl, struct comment_error *err)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_parent);
+	struct store_stmt *st = store_stmt(c, sql_parent);
 	struct parent_row p = {0};
 	int r;
 
@@ -516,7 +516,7 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *si
 		  const char *thread, int64_t *parent, struct comment_error *err)
 {
 	struct placement pl = {.parent = *parent};
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int64_t thread_id = 0;
 	int r;
 
@@ -525,8 +525,8 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *si
 	st = store_stmt(c, sql_thread_id);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, thread);
+	store_bind_text(st, 2, site);
 	r = store_one_int64(c, st, &thread_id);
 	if (r < 0)
 		return r;
@@ -536,48 +536,48 @@ int comment_place(struct store_conn *c, const struct config *cfg, const char *si
 	return r;
 }
 
-static void bind_insert(sqlite3_stmt *st, const struct create_job *job)
+static void bind_insert(struct store_stmt *st, const struct create_job *job)
 {
 	const struct comment_input *in = job->in;
 	const struct comment_record *rec = job->rec;
 
-	sqlite3_bind_int64(st, 1, job->thread_id);
+	store_bind_int64(st, 1, job->thread_id);
 	if (job->place.parent)
-		sqlite3_bind_int64(st, 2, job->place.parent);
-	sqlite3_bind_int64(st, 3, job->place.root);
-	sqlite3_bind_int(st, 4, job->place.depth);
-	sqlite3_bind_int64(st, 5, rec->created);
-	sqlite3_bind_text(st, 6, comment_status_name(rec->status), -1, SQLITE_STATIC);
+		store_bind_int64(st, 2, job->place.parent);
+	store_bind_int64(st, 3, job->place.root);
+	store_bind_int64(st, 4, job->place.depth);
+	store_bind_int64(st, 5, rec->created);
+	store_bind_text(st, 6, comment_status_name(rec->status));
 	if (rec->status == COMMENT_DELETED) {
 		/* A tombstone, as comment_remove leaves one (imports). */
-		sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC);
-		sqlite3_bind_text(st, 9, "", 0, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, "", 0, SQLITE_STATIC);
-		sqlite3_bind_text(st, 12, "", 0, SQLITE_STATIC);
+		store_bind_text_len(st, 7, "", 0);
+		store_bind_text_len(st, 9, "", 0);
+		store_bind_text_len(st, 10, "", 0);
+		store_bind_text_len(st, 12, "", 0);
 		return;
 	}
-	sqlite3_bind_text(st, 7, in->author, -1, SQLITE_STATIC);
+	store_bind_text(st, 7, in->author);
 	bind_text_or_null(st, 8, in->url);
-	sqlite3_bind_text(st, 9, in->text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, job->html, -1, SQLITE_STATIC);
+	store_bind_text(st, 9, in->text);
+	store_bind_text(st, 10, job->html);
 	if (job->email_hash)
-		sqlite3_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, job->avatar, -1, SQLITE_STATIC);
+		store_bind_blob(st, 11, job->email_hash, KEYS_HASH_BYTES);
+	store_bind_text(st, 12, job->avatar);
 	if (job->ip.len)
-		sqlite3_bind_blob(st, 13, job->ip.data, (int)job->ip.len, SQLITE_STATIC);
+		store_bind_blob(st, 13, job->ip.data, job->ip.len);
 	bind_text_or_null(st, 14, rec->user_agent);
 	bind_text_or_null(st, 15, rec->referrer);
 	if (rec->score >= 0)
-		sqlite3_bind_double(st, 16, rec->score);
+		store_bind_double(st, 16, rec->score);
 	bind_text_or_null(st, 17, rec->verdict);
 	bind_text_or_null(st, 18, rec->tokens);
 	if (rec->features)
-		sqlite3_bind_blob(st, 19, rec->features, (int)rec->features_len, SQLITE_STATIC);
+		store_bind_blob(st, 19, rec->features, rec->features_len);
 	if (job->edit_hash)
-		sqlite3_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+		store_bind_blob(st, 20, job->edit_hash, KEYS_HASH_BYTES);
 	bind_text_or_null(st, 21, rec->reasons);
 	if (job->domain.len)
-		sqlite3_bind_blob(st, 22, job->domain.data, (int)job->domain.len, SQLITE_STATIC);
+		store_bind_blob(st, 22, job->domain.data, job->domain.len);
 	bind_text_or_null(st, 23, rec->moderator);
 }
 
@@ -596,7 +596,7 @@ static int notify_rows(struct store_conn *c, const struct create_job *job)
 
 static int write_rows(struct store_conn *c, struct create_job *job)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	r = thread_row(c, job);
@@ -617,7 +617,7 @@ static int write_rows(struct store_conn *c, struct create_job *job)
 		st = store_stmt(c, sql_set_root);
 		if (!st)
 			return -EIO;
-		sqlite3_bind_int64(st, 1, job->id);
+		store_bind_int64(st, 1, job->id);
 		r = comment_store_result(store_run(c, st, "comment root"), job->err);
 		if (r)
 			return r;
@@ -729,13 +729,13 @@ struct discard_job {
 static int discard_rows(struct store_conn *c, void *arg)
 {
 	struct discard_job *job = arg;
-	sqlite3_stmt *st = store_stmt(c, sql_count_discard);
+	struct store_stmt *st = store_stmt(c, sql_count_discard);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, job->now / 86400);
-	sqlite3_bind_text(st, 2, job->site, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, job->now / 86400);
+	store_bind_text(st, 2, job->site);
 	r = store_run(c, st, "discard count");
 	if (r)
 		return r;
@@ -754,12 +754,12 @@ static int discard_rows(struct store_conn *c, void *arg)
 	st = store_stmt(c, sql_decoy_insert);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, job->id);
-	sqlite3_bind_blob(st, 2, job->edit_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, job->now);
+	store_bind_int64(st, 1, job->id);
+	store_bind_blob(st, 2, job->edit_hash, KEYS_HASH_BYTES);
+	store_bind_int64(st, 3, job->now);
 	if (job->sealed_len)
-		sqlite3_bind_blob(st, 4, job->sealed, (int)job->sealed_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, job->site, -1, SQLITE_STATIC);
+		store_bind_blob(st, 4, job->sealed, job->sealed_len);
+	store_bind_text(st, 5, job->site);
 	return store_run(c, st, "decoy insert");
 }
 
@@ -775,7 +775,7 @@ int comment_discard(struct store_conn *c, const char *site, int64_t now,
 	return comment_store_result(r, err);
 }
 
-static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES]);
+static bool column_hash(struct store_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES]);
 
 static const char sql_decoy_load[] =
     "SELECT edit_hash, created, sealed, site FROM decoys WHERE id = ?1";
@@ -784,30 +784,30 @@ static const char sql_decoy_delete[] = "DELETE FROM decoys WHERE id = ?1";
 
 int comment_decoy_load(struct store_conn *c, int64_t id, struct comment_decoy *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_decoy_load);
+	struct store_stmt *st = store_stmt(c, sql_decoy_load);
 	int r;
 
 	if (!st)
 		return -EIO;
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1) {
 		out->id = id;
 		out->has_edit_hash = column_hash(st, 0, out->edit_hash);
-		out->created = sqlite3_column_int64(st, 1);
-		if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-			out->sealed_len = (size_t)sqlite3_column_bytes(st, 2);
+		out->created = store_col_int64(st, 1);
+		if (store_col_type(st, 2) == STORE_BLOB) {
+			out->sealed_len = store_col_bytes(st, 2);
 			out->sealed = malloc(out->sealed_len);
 			if (!out->sealed)
 				r = -ENOMEM;
 			else
-				memcpy(out->sealed, sqlite3_column_blob(st, 2), out->sealed_len);
+				memcpy(out->sealed, store_col_blob(st, 2), out->sealed_len);
 		}
 		snprintf(out->site, sizeof(out->site), "%s",
-			 (const char *)sqlite3_column_text(st, 3));
+			 store_col_text(st, 3));
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0)
 		comment_decoy_clear(out);
 	return r;
@@ -821,13 +821,13 @@ void comment_decoy_clear(struct comment_decoy *d)
 
 int comment_decoy_update(struct store_conn *c, int64_t id, const void *sealed, size_t len)
 {
-	sqlite3_stmt *st = store_stmt(c, sealed ? sql_decoy_update : sql_decoy_delete);
+	struct store_stmt *st = store_stmt(c, sealed ? sql_decoy_update : sql_decoy_delete);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	if (sealed)
-		sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_STATIC);
+		store_bind_blob(st, 2, sealed, len);
 	return store_run(c, st, sealed ? "decoy edit" : "decoy delete");
 }
 
@@ -943,21 +943,21 @@ struct page {
 static int keep_open_tombstones(struct store_conn *c, struct page *pg, int64_t root, int64_t after,
 				int64_t last)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_root_hidden);
+	struct store_stmt *st = store_stmt(c, sql_root_hidden);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, root);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, last);
-	sqlite3_bind_int64(st, 4, pg->thread_id);
+	store_bind_int64(st, 1, root);
+	store_bind_int64(st, 2, after);
+	store_bind_int64(st, 3, last);
+	store_bind_int64(st, 4, pg->thread_id);
 	while ((r = store_row(c, st)) == 1) {
-		r = thread_tree_keep(pg->tree, sqlite3_column_int64(st, 0));
+		r = thread_tree_keep(pg->tree, store_col_int64(st, 0));
 		if (r < 0)
 			break;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r < 0 ? r : 0;
 }
 
@@ -967,34 +967,34 @@ static int keep_open_tombstones(struct store_conn *c, struct page *pg, int64_t r
 static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, int64_t after,
 			 int64_t *last, bool *complete)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_root_rows);
+	struct store_stmt *st = store_stmt(c, sql_root_rows);
 	int r;
 
 	if (!st)
 		return -EIO;
 	*complete = true;
 	*last = after;
-	sqlite3_bind_int64(st, 1, root);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, pg->thread_id);
+	store_bind_int64(st, 1, root);
+	store_bind_int64(st, 2, after);
+	store_bind_int64(st, 3, pg->thread_id);
 	while ((r = store_row(c, st)) == 1) {
-		bool published = sqlite3_column_int(st, 7) != 0;
+		bool published = store_col_int(st, 7) != 0;
 		struct comment_view v = {
-		    .id = sqlite3_column_int64(st, 0),
-		    .parent = sqlite3_column_int64(st, 1),
-		    .author = published ? (const char *)sqlite3_column_text(st, 2) : NULL,
-		    .url = published ? (const char *)sqlite3_column_text(st, 3) : NULL,
-		    .created = sqlite3_column_int64(st, 4),
-		    .html = published ? (const char *)sqlite3_column_text(st, 5) : NULL,
-		    .avatar = published ? (const char *)sqlite3_column_text(st, 6) : NULL,
+		    .id = store_col_int64(st, 0),
+		    .parent = store_col_int64(st, 1),
+		    .author = published ? store_col_text(st, 2) : NULL,
+		    .url = published ? store_col_text(st, 3) : NULL,
+		    .created = store_col_int64(st, 4),
+		    .html = published ? store_col_text(st, 5) : NULL,
+		    .avatar = published ? store_col_text(st, 6) : NULL,
 		    .published = true,
 		    .deleted = !published,
-		    .author_badge = published && sqlite3_column_int(st, 8) != 0,
-		    .likes = published ? sqlite3_column_int64(st, 9) : 0,
+		    .author_badge = published && store_col_int(st, 8) != 0,
+		    .likes = published ? store_col_int64(st, 9) : 0,
 		};
-		size_t bytes = 160 + (v.html ? (size_t)sqlite3_column_bytes(st, 5) : 0) +
-			       (v.author ? (size_t)sqlite3_column_bytes(st, 2) : 0) +
-			       (v.url ? (size_t)sqlite3_column_bytes(st, 3) : 0);
+		size_t bytes = 160 + (v.html ? store_col_bytes(st, 5) : 0) +
+			       (v.author ? store_col_bytes(st, 2) : 0) +
+			       (v.url ? store_col_bytes(st, 3) : 0);
 
 		/* A page always takes its first row, however large. */
 		if (pg->rows > 0 && (pg->rows_left == 0 || bytes > pg->bytes_left)) {
@@ -1009,7 +1009,7 @@ static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, in
 		pg->bytes_left -= bytes < pg->bytes_left ? bytes : pg->bytes_left;
 		*last = v.id;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r >= 0 && !*complete)
 		r = keep_open_tombstones(c, pg, root, after, *last);
 	return r < 0 ? r : 0;
@@ -1038,21 +1038,21 @@ int comment_sort_parse(const char *name, char *out)
 static int root_query(struct store_conn *c, const char *sql, int64_t thread_id, int64_t after,
 		      int64_t likes, int64_t *root, int64_t *key)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, thread_id);
-	sqlite3_bind_int64(st, 2, after);
+	store_bind_int64(st, 1, thread_id);
+	store_bind_int64(st, 2, after);
 	if (sql == sql_next_same_likes || sql == sql_next_fewer_likes)
-		sqlite3_bind_int64(st, 3, likes);
+		store_bind_int64(st, 3, likes);
 	r = store_row(c, st);
 	if (r == 1) {
-		*root = sqlite3_column_int64(st, 0);
-		*key = sqlite3_column_int64(st, 1);
+		*root = store_col_int64(st, 0);
+		*key = store_col_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -1131,12 +1131,12 @@ more:
 
 static int thread_count(struct store_conn *c, int64_t thread_id, int64_t *count)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_thread_count);
+	struct store_stmt *st = store_stmt(c, sql_thread_count);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, thread_id);
+	store_bind_int64(st, 1, thread_id);
 	r = store_one_int64(c, st, count);
 	return r < 0 ? r : 0;
 }
@@ -1149,7 +1149,7 @@ int comment_thread_page(struct store_conn *c, const struct comment_page_query *q
 	int64_t thread_id = 0, count = 0;
 	json_t *comments = NULL;
 	bool has_more = false;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	r = thread_tree_new(&pg.tree);
@@ -1160,8 +1160,8 @@ int comment_thread_page(struct store_conn *c, const struct comment_page_query *q
 		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, q->thread, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q->site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, q->thread);
+	store_bind_text(st, 2, q->site);
 	r = store_one_int64(c, st, &thread_id);
 	pg.thread_id = thread_id;
 	if (r == 1)
@@ -1194,26 +1194,26 @@ static const char sql_root_of[] =
 int comment_conversation_start(struct store_conn *c, const char *site, const char *thread,
 			       int64_t id, char sort, struct comment_cursor *from)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_root_of);
+	struct store_stmt *st = store_stmt(c, sql_root_of);
 	int64_t root = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, thread);
+	store_bind_int64(st, 2, id);
+	store_bind_text(st, 3, site);
 	r = store_row(c, st);
 	if (r == 1) {
-		root = sqlite3_column_int64(st, 0);
+		root = store_col_int64(st, 0);
 		*from = (struct comment_cursor){
 		    .sort = sort,
-		    .key = sort == COMMENT_SORT_TOP ? sqlite3_column_int64(st, 1) : 0,
+		    .key = sort == COMMENT_SORT_TOP ? store_col_int64(st, 1) : 0,
 		    .root = root,
 		    .row = 0,
 		};
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -1223,14 +1223,14 @@ static const char sql_thread_version[] =
 int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
 			   int64_t *version)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_thread_version);
+	struct store_stmt *st = store_stmt(c, sql_thread_version);
 	int r;
 
 	if (!st)
 		return -EIO;
 	*version = -1;
-	sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, thread);
+	store_bind_text(st, 2, site);
 	r = store_one_int64(c, st, version);
 	return r < 0 ? r : 0;
 }
@@ -1242,7 +1242,7 @@ static const char sql_count_path[] =
 int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
 {
 	json_t *result = json_object(), *v;
-	sqlite3_stmt *st = store_stmt(c, sql_count_path);
+	struct store_stmt *st = store_stmt(c, sql_count_path);
 	size_t i;
 	int r = 0;
 
@@ -1255,8 +1255,8 @@ int comment_counts(struct store_conn *c, const char *site, const json_t *paths, 
 		const char *path = json_string_value(v);
 		int64_t n = 0;
 
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, path);
+		store_bind_text(st, 2, site);
 		r = store_one_int64(c, st, &n);
 		if (r < 0)
 			break;
@@ -1280,14 +1280,14 @@ static const char sql_previously_approved[] =
 int comment_previously_approved(struct store_conn *c, const char *site,
 				const unsigned char email_hash[KEYS_HASH_BYTES])
 {
-	sqlite3_stmt *st = store_stmt(c, sql_previously_approved);
+	struct store_stmt *st = store_stmt(c, sql_previously_approved);
 	int64_t found = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	store_bind_blob(st, 1, email_hash, KEYS_HASH_BYTES);
+	store_bind_text(st, 2, site);
 	r = store_one_int64(c, st, &found);
 	if (r < 0)
 		return r;
@@ -1300,42 +1300,42 @@ static const char sql_load[] =
     " c.email_domain_sealed, t.site, c.likes"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1";
 
-static char *column_strdup(sqlite3_stmt *st, int col, bool *oom)
+static char *column_strdup(struct store_stmt *st, int col, bool *oom)
 {
 	char *s;
 
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (store_col_type(st, col) == STORE_NULL)
 		return NULL;
-	s = strdup((const char *)sqlite3_column_text(st, col));
+	s = strdup(store_col_text(st, col));
 	if (!s)
 		*oom = true;
 	return s;
 }
 
-static bool column_hash(sqlite3_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES])
+static bool column_hash(struct store_stmt *st, int col, unsigned char out[KEYS_HASH_BYTES])
 {
-	if (sqlite3_column_bytes(st, col) != KEYS_HASH_BYTES)
+	if (store_col_bytes(st, col) != KEYS_HASH_BYTES)
 		return false;
-	memcpy(out, sqlite3_column_blob(st, col), KEYS_HASH_BYTES);
+	memcpy(out, store_col_blob(st, col), KEYS_HASH_BYTES);
 	return true;
 }
 
-char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k)
+char *comment_unseal_column(struct store_stmt *st, int col, const struct keys *k)
 {
-	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+	if (store_col_type(st, col) != STORE_BLOB)
 		return NULL;
-	return comment_unseal(k, sqlite3_column_blob(st, col),
-			      (size_t)sqlite3_column_bytes(st, col));
+	return comment_unseal(k, store_col_blob(st, col),
+			      store_col_bytes(st, col));
 }
 
-static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *row)
+static int row_from(struct store_stmt *st, const struct keys *k, struct comment_row *row)
 {
 	bool oom = false;
 
 	memset(row, 0, sizeof(*row));
-	row->id = sqlite3_column_int64(st, 0);
+	row->id = store_col_int64(st, 0);
 	row->thread = column_strdup(st, 1, &oom);
-	row->parent = sqlite3_column_int64(st, 2);
+	row->parent = store_col_int64(st, 2);
 	row->author = column_strdup(st, 3, &oom);
 	row->url = column_strdup(st, 4, &oom);
 	row->text = column_strdup(st, 5, &oom);
@@ -1344,13 +1344,13 @@ static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *
 	row->email_domain = comment_unseal_column(st, 14, k);
 	row->user_agent = column_strdup(st, 8, &oom);
 	row->referrer = column_strdup(st, 9, &oom);
-	if (comment_status_parse((const char *)sqlite3_column_text(st, 10), &row->status) != 0)
+	if (comment_status_parse(store_col_text(st, 10), &row->status) != 0)
 		row->status = COMMENT_DELETED;
-	row->created = sqlite3_column_int64(st, 11);
+	row->created = store_col_int64(st, 11);
 	row->has_email_hash = column_hash(st, 12, row->email_hash);
 	row->has_edit_hash = column_hash(st, 13, row->edit_hash);
-	snprintf(row->site, sizeof(row->site), "%s", (const char *)sqlite3_column_text(st, 15));
-	row->likes = sqlite3_column_int64(st, 16);
+	snprintf(row->site, sizeof(row->site), "%s", store_col_text(st, 15));
+	row->likes = store_col_int64(st, 16);
 	if (oom) {
 		comment_row_clear(row);
 		return -ENOMEM;
@@ -1360,16 +1360,16 @@ static int row_from(sqlite3_stmt *st, const struct keys *k, struct comment_row *
 
 int comment_load(struct store_conn *c, const struct keys *k, int64_t id, struct comment_row *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_load);
+	struct store_stmt *st = store_stmt(c, sql_load);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
 		r = row_from(st, k, out);
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -1440,26 +1440,25 @@ static const char sql_update_decided[] =
 int comment_update(struct store_conn *c, int64_t id, const struct comment_input *in,
 		   const char *html, const struct comment_record *rec, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, rec ? sql_update_decided : sql_update_content);
+	struct store_stmt *st = store_stmt(c, rec ? sql_update_decided : sql_update_content);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, in->author, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, id);
+	store_bind_text(st, 2, in->author);
 	bind_text_or_null(st, 3, in->url);
-	sqlite3_bind_text(st, 4, in->text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, html, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
+	store_bind_text(st, 4, in->text);
+	store_bind_text(st, 5, html);
+	store_bind_int64(st, 6, now);
 	if (rec) {
-		sqlite3_bind_text(st, 7, comment_status_name(rec->status), -1, SQLITE_STATIC);
+		store_bind_text(st, 7, comment_status_name(rec->status));
 		if (rec->score >= 0)
-			sqlite3_bind_double(st, 8, rec->score);
+			store_bind_double(st, 8, rec->score);
 		bind_text_or_null(st, 9, rec->verdict);
 		bind_text_or_null(st, 10, rec->tokens);
 		bind_text_or_null(st, 11, rec->reasons);
 		if (rec->features)
-			sqlite3_bind_blob(st, 12, rec->features, (int)rec->features_len,
-					  SQLITE_STATIC);
+			store_bind_blob(st, 12, rec->features, rec->features_len);
 	}
 	return store_run(c, st, "comment edit");
 }
@@ -1474,21 +1473,21 @@ static const char sql_tombstone[] =
 
 int comment_remove(struct store_conn *c, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_has_replies);
+	struct store_stmt *st = store_stmt(c, sql_has_replies);
 	int64_t replies = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_one_int64(c, st, &replies);
 	if (r < 0)
 		return r;
 	st = store_stmt(c, replies ? sql_tombstone : sql_delete_row);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	if (replies)
-		sqlite3_bind_int64(st, 2, now);
+		store_bind_int64(st, 2, now);
 	return store_run(c, st, "comment remove");
 }

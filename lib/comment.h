@@ -124,7 +124,7 @@ char *comment_unseal(const struct keys *k, const void *sealed, size_t len);
 
 /* The same for column col of a statement's row (NULL when it is not a
  * blob). */
-char *comment_unseal_column(sqlite3_stmt *st, int col, const struct keys *k);
+char *comment_unseal_column(struct store_stmt *st, int col, const struct keys *k);
 
 /* Fills err (status, machine code, printf-style message) and returns
  * COMMENT_UNAVAILABLE for status 503, else COMMENT_INVALID. */

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +140,7 @@ static const char sql_sample[] =
 int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoffs_rule *rule,
 		     struct cutoffs *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_sample);
+	struct store_stmt *st = store_stmt(c, sql_sample);
 	struct cutoffs_sample *v = malloc(CUTOFFS_WINDOW * sizeof(*v));
 	size_t n = 0;
 	int r = -ENOMEM;
@@ -151,13 +150,13 @@ int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoff
 		free(v);
 		return v ? -EIO : -ENOMEM;
 	}
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, CUTOFFS_WINDOW);
+	store_bind_text(st, 1, site);
+	store_bind_int64(st, 2, CUTOFFS_WINDOW);
 	while (n < CUTOFFS_WINDOW && (r = store_row(c, st)) == 1) {
-		v[n].score = sqlite3_column_double(st, 0);
-		v[n++].spam = sqlite3_column_int(st, 1) != 0;
+		v[n].score = store_col_double(st, 0);
+		v[n++].spam = store_col_int(st, 1) != 0;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r >= 0)
 		r = cutoffs_learn(rule, v, n, out);
 	else

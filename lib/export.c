@@ -63,20 +63,20 @@ enum {
 	COL_SITE
 };
 
-static const char *col(sqlite3_stmt *st, int i)
+static const char *col(struct store_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = store_col_text(st, i);
 
 	return s ? s : "";
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int i)
+static json_t *time_or_null(struct store_stmt *st, int i)
 {
 	char t[TIMEFMT_RFC3339];
 
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+	if (store_col_type(st, i) == STORE_NULL)
 		return json_null();
-	return json_string(timefmt_rfc3339(sqlite3_column_int64(st, i), t));
+	return json_string(timefmt_rfc3339(store_col_int64(st, i), t));
 }
 
 /* ---- jsonl ---------------------------------------------------------------- */
@@ -106,24 +106,24 @@ static int jsonl_header(FILE *out, const struct export_options *o, const char *o
 					 o->keys ? json_string(fp) : json_null()));
 }
 
-static int jsonl_row(FILE *out, const struct export_options *o, sqlite3_stmt *st)
+static int jsonl_row(FILE *out, const struct export_options *o, struct store_stmt *st)
 {
 	char hash[2 * KEYS_HASH_BYTES + 1];
 	json_t *row = json_pack(
 	    "{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:s}", "id",
-	    (json_int_t)sqlite3_column_int64(st, COL_ID), "site", col(st, COL_SITE), "thread",
+	    (json_int_t)store_col_int64(st, COL_ID), "site", col(st, COL_SITE), "thread",
 	    col(st, COL_PATH), "parent",
-	    sqlite3_column_type(st, COL_PARENT) == SQLITE_NULL
+	    store_col_type(st, COL_PARENT) == STORE_NULL
 		? json_null()
-		: json_integer(sqlite3_column_int64(st, COL_PARENT)),
+		: json_integer(store_col_int64(st, COL_PARENT)),
 	    "created", time_or_null(st, COL_CREATED), "modified", time_or_null(st, COL_MODIFIED),
 	    "status", col(st, COL_STATUS), "author", col(st, COL_AUTHOR), "url",
-	    sqlite3_column_type(st, COL_URL) == SQLITE_NULL ? json_null()
+	    store_col_type(st, COL_URL) == STORE_NULL ? json_null()
 							    : json_string(col(st, COL_URL)),
 	    "text", col(st, COL_TEXT), "avatar", col(st, COL_AVATAR));
 
-	if (row && o->keys && sqlite3_column_bytes(st, COL_HASH) == KEYS_HASH_BYTES) {
-		sodium_bin2hex(hash, sizeof(hash), sqlite3_column_blob(st, COL_HASH),
+	if (row && o->keys && store_col_bytes(st, COL_HASH) == KEYS_HASH_BYTES) {
+		sodium_bin2hex(hash, sizeof(hash), store_col_blob(st, COL_HASH),
 			       KEYS_HASH_BYTES);
 		json_object_set_new(row, "email_hash", json_string(hash));
 	}
@@ -204,11 +204,11 @@ static void wxr_channel(FILE *out, const struct export_options *o, const char *o
 		COMMENTD_VERSION);
 }
 
-static void wxr_item_open(FILE *out, const char *origin, sqlite3_stmt *st)
+static void wxr_item_open(FILE *out, const char *origin, struct store_stmt *st)
 {
 	char date[24];
 
-	wp_date(sqlite3_column_int64(st, COL_THREAD_CREATED), date);
+	wp_date(store_col_int64(st, COL_THREAD_CREATED), date);
 	fputs("\n\t<item>\n\t\t<title>", out);
 	xml_text(out, col(st, COL_PATH));
 	fputs("</title>\n\t\t<link>", out);
@@ -230,7 +230,7 @@ static void wxr_item_open(FILE *out, const char *origin, sqlite3_stmt *st)
 		"\t\t<wp:status>publish</wp:status>\n\t\t<wp:post_parent>0</wp:post_parent>\n"
 		"\t\t<wp:menu_order>0</wp:menu_order>\n\t\t<wp:post_type>post</wp:post_type>\n"
 		"\t\t<wp:post_password></wp:post_password>\n\t\t<wp:is_sticky>0</wp:is_sticky>\n",
-		(long long)sqlite3_column_int64(st, COL_THREAD_ID), date, date);
+		(long long)store_col_int64(st, COL_THREAD_ID), date, date);
 }
 
 static const char *wp_approved(const char *status)
@@ -244,13 +244,13 @@ static const char *wp_approved(const char *status)
 	return "0";
 }
 
-static void wxr_comment(FILE *out, sqlite3_stmt *st)
+static void wxr_comment(FILE *out, struct store_stmt *st)
 {
 	char date[24];
 
-	wp_date(sqlite3_column_int64(st, COL_CREATED), date);
+	wp_date(store_col_int64(st, COL_CREATED), date);
 	fprintf(out, "\t\t<wp:comment>\n\t\t\t<wp:comment_id>%lld</wp:comment_id>\n",
-		(long long)sqlite3_column_int64(st, COL_ID));
+		(long long)store_col_int64(st, COL_ID));
 	fputs("\t\t\t<wp:comment_author>", out);
 	xml_cdata(out, col(st, COL_AUTHOR));
 	fputs("</wp:comment_author>\n\t\t\t<wp:comment_author_email></wp:comment_author_email>\n"
@@ -269,7 +269,7 @@ static void wxr_comment(FILE *out, sqlite3_stmt *st)
 		"\t\t\t<wp:comment_type>comment</wp:comment_type>\n"
 		"\t\t\t<wp:comment_parent>%lld</wp:comment_parent>\n"
 		"\t\t\t<wp:comment_user_id>0</wp:comment_user_id>\n\t\t</wp:comment>\n",
-		wp_approved(col(st, COL_STATUS)), (long long)sqlite3_column_int64(st, COL_PARENT));
+		wp_approved(col(st, COL_STATUS)), (long long)store_col_int64(st, COL_PARENT));
 }
 
 /* ---- both ------------------------------------------------------------------ */
@@ -292,19 +292,19 @@ static const char *origin_of(const struct export_options *o, const char *site)
 static int exported_site(struct store_conn *c, const struct export_options *o,
 			 char one[CONFIG_SITE_ID_MAX + 1])
 {
-	sqlite3_stmt *st = store_stmt(c, sql_sites);
+	struct store_stmt *st = store_stmt(c, sql_sites);
 	int n = 0, r;
 
 	one[0] = '\0';
 	if (!st)
 		return -EIO;
 	if (o->site)
-		sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, o->site);
 	while ((r = store_row(c, st)) == 1)
 		if (n++ == 0)
 			snprintf(one, CONFIG_SITE_ID_MAX + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+				 store_col_text(st, 0));
+	store_reset(st);
 	if (r < 0)
 		return r;
 	if (o->site)
@@ -318,14 +318,14 @@ static int export_rows(struct store_conn *c, const struct export_options *o, con
 		       FILE *out, uint64_t *count)
 {
 	const char *origin = origin_of(o, *site ? site : NULL);
-	sqlite3_stmt *st = store_stmt(c, o->format == EXPORT_WXR ? sql_by_thread : sql_all);
+	struct store_stmt *st = store_stmt(c, o->format == EXPORT_WXR ? sql_by_thread : sql_all);
 	int64_t thread = -1;
 	int r;
 
 	if (!st)
 		return -EIO;
 	if (o->site)
-		sqlite3_bind_text(st, 1, o->site, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, o->site);
 	if (o->format == EXPORT_WXR && !origin)
 		origin = "http://localhost";
 	r = o->format == EXPORT_WXR ? (wxr_channel(out, o, origin), 0)
@@ -335,17 +335,17 @@ static int export_rows(struct store_conn *c, const struct export_options *o, con
 		if (o->format == EXPORT_JSONL) {
 			r = jsonl_row(out, o, st);
 		} else {
-			if (sqlite3_column_int64(st, COL_THREAD_ID) != thread) {
+			if (store_col_int64(st, COL_THREAD_ID) != thread) {
 				if (thread >= 0)
 					fputs("\t</item>\n", out);
-				thread = sqlite3_column_int64(st, COL_THREAD_ID);
+				thread = store_col_int64(st, COL_THREAD_ID);
 				wxr_item_open(out, origin, st);
 			}
 			wxr_comment(out, st);
 		}
 		(*count)++;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r == 0 && o->format == EXPORT_WXR)
 		fputs(thread >= 0 ? "\t</item>\n</channel>\n</rss>\n" : "</channel>\n</rss>\n",
 		      out);
@@ -376,13 +376,13 @@ int export_write(struct store_conn *c, const struct export_options *o, FILE *out
 
 int export_site_present(struct store_conn *c, const char *site)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_sites);
+	struct store_stmt *st = store_stmt(c, sql_sites);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, site);
 	r = store_row(c, st);
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }

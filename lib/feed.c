@@ -175,35 +175,35 @@ static void feed_head(struct markup *m, const struct feed_site *site, const char
 	markup_raw(m, "<generator version=\"" COMMENTD_VERSION "\">commentd</generator>\n");
 }
 
-static void entry_of(sqlite3_stmt *st, struct entry *e)
+static void entry_of(struct store_stmt *st, struct entry *e)
 {
-	e->id = sqlite3_column_int64(st, 0);
-	e->path = (const char *)sqlite3_column_text(st, 1);
-	e->author = (const char *)sqlite3_column_text(st, 2);
-	e->url = (const char *)sqlite3_column_text(st, 3);
-	e->created = sqlite3_column_int64(st, 4);
-	e->updated = sqlite3_column_int64(st, 5);
-	e->html = (const char *)sqlite3_column_text(st, 6);
+	e->id = store_col_int64(st, 0);
+	e->path = store_col_text(st, 1);
+	e->author = store_col_text(st, 2);
+	e->url = store_col_text(st, 3);
+	e->created = store_col_int64(st, 4);
+	e->updated = store_col_int64(st, 5);
+	e->html = store_col_text(st, 6);
 }
 
 /* The newest "updated" among the feed's rows (they are read twice: the
  * feed's own <updated> comes before its entries). */
-static int latest_update(struct store_conn *c, sqlite3_stmt *st, int64_t *latest)
+static int latest_update(struct store_conn *c, struct store_stmt *st, int64_t *latest)
 {
 	int r;
 
 	*latest = 0;
 	while ((r = store_row(c, st)) == 1) {
-		if (sqlite3_column_int64(st, 5) > *latest)
-			*latest = sqlite3_column_int64(st, 5);
+		if (store_col_int64(st, 5) > *latest)
+			*latest = store_col_int64(st, 5);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
 int feed_atom(struct store_conn *c, const struct feed_site *site, const char *thread, char **out)
 {
-	sqlite3_stmt *st = store_stmt(c, thread ? sql_thread_entries : sql_site_entries);
+	struct store_stmt *st = store_stmt(c, thread ? sql_thread_entries : sql_site_entries);
 	struct markup m;
 	struct entry e;
 	int64_t latest;
@@ -213,9 +213,9 @@ int feed_atom(struct store_conn *c, const struct feed_site *site, const char *th
 	if (!st)
 		return -EIO;
 	if (thread)
-		sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, FEED_ENTRIES);
-	sqlite3_bind_text(st, 3, site->id, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, thread);
+	store_bind_int64(st, 2, FEED_ENTRIES);
+	store_bind_text(st, 3, site->id);
 	r = latest_update(c, st, &latest);
 	if (r < 0)
 		return r;
@@ -226,7 +226,7 @@ int feed_atom(struct store_conn *c, const struct feed_site *site, const char *th
 		entry_of(st, &e);
 		write_entry(&m, site, thread == NULL, &e);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	markup_raw(&m, "</feed>\n");
 	page = markup_finish(&m, &werr);
 	if (r < 0 || !page) {

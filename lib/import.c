@@ -126,15 +126,15 @@ static int count(json_t *obj, const char *name)
 
 /* ---- phase 1: reading into the stage --------------------------------------- */
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+static void bind_text(struct store_stmt *st, int i, const char *s)
 {
 	if (s && *s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		store_bind_text_copy(st, i, s);
 }
 
 /* The e-mail address and client address, sealed with the run's key:
  * nonce (8 bytes of the counter, zero padded) + secretbox("email\0ip"). */
-static int bind_sealed(struct run *rn, sqlite3_stmt *st, int i, const char *email, const char *ip)
+static int bind_sealed(struct run *rn, struct store_stmt *st, int i, const char *email, const char *ip)
 {
 	size_t el = email ? strlen(email) : 0, il = ip ? strlen(ip) : 0, n = el + 1 + il;
 	unsigned char nonce[crypto_secretbox_NONCEBYTES] = {0};
@@ -160,7 +160,8 @@ static int bind_sealed(struct run *rn, sqlite3_stmt *st, int i, const char *emai
 	crypto_secretbox_easy(box + sizeof(nonce), plain, n, nonce, rn->seal);
 	sodium_memzero(plain, n);
 	free(plain);
-	sqlite3_bind_blob(st, i, box, (int)(sizeof(nonce) + crypto_secretbox_MACBYTES + n), free);
+	store_bind_blob_copy(st, i, box, sizeof(nonce) + crypto_secretbox_MACBYTES + n);
+	free(box);
 	return 0;
 }
 
@@ -176,7 +177,7 @@ static int markdown_of(const struct import_record *rec, char **out)
 }
 
 /* A hex e-mail hash from commentd's export, kept when its key is ours. */
-static void bind_email_hash(struct run *rn, sqlite3_stmt *st, int i, const char *hex)
+static void bind_email_hash(struct run *rn, struct store_stmt *st, int i, const char *hex)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
 	size_t len = 0;
@@ -186,7 +187,7 @@ static void bind_email_hash(struct run *rn, sqlite3_stmt *st, int i, const char 
 	if (rn->key_matches &&
 	    sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &len, NULL) == 0 &&
 	    len == sizeof(hash))
-		sqlite3_bind_blob(st, i, hash, sizeof(hash), SQLITE_TRANSIENT);
+		store_bind_blob_copy(st, i, hash, sizeof(hash));
 	else
 		count(rn->dropped, "email_hash_other_key");
 }
@@ -225,7 +226,7 @@ static int record_site(struct run *rn, const struct import_record *rec,
 static int stage_comment(void *ctx, const struct import_record *rec)
 {
 	struct run *rn = ctx;
-	sqlite3_stmt *st = store_stmt(rn->c, sql_stage_insert);
+	struct store_stmt *st = store_stmt(rn->c, sql_stage_insert);
 	const struct submit_site *site;
 	char *md = NULL;
 	int r;
@@ -243,19 +244,20 @@ static int stage_comment(void *ctx, const struct import_record *rec)
 	bind_text(st, 2, rec->parent);
 	bind_text(st, 3, rec->thread_url);
 	bind_text(st, 4, rec->thread_ref);
-	sqlite3_bind_int64(st, 5, rec->created);
-	sqlite3_bind_text(st, 6, comment_status_name(rec->status), -1, SQLITE_STATIC);
+	store_bind_int64(st, 5, rec->created);
+	store_bind_text(st, 6, comment_status_name(rec->status));
 	bind_text(st, 7, rec->author);
 	bind_text(st, 8, rec->website);
-	sqlite3_bind_text(st, 9, md, -1, free);
+	store_bind_text_copy(st, 9, md);
+	free(md);
 	r = bind_sealed(rn, st, 10, rec->email, rec->ip);
 	bind_text(st, 11, rec->user_agent);
 	bind_text(st, 12, rec->avatar);
 	bind_email_hash(rn, st, 13, rec->email_hash_hex);
 	bind_text(st, 14, rec->kind);
-	sqlite3_bind_text(st, 15, rec->at, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 16, rec->text_cut);
-	sqlite3_bind_text(st, 17, site->id, -1, SQLITE_STATIC);
+	store_bind_text_copy(st, 15, rec->at);
+	store_bind_int64(st, 16, rec->text_cut);
+	store_bind_text(st, 17, site->id);
 	if (r == 0)
 		r = store_run(rn->c, st, "import stage");
 	if (r == 0 && store_changes(rn->c) == 0)
@@ -271,12 +273,12 @@ static int stage_comment(void *ctx, const struct import_record *rec)
 static int stage_thread(void *ctx, const char *ref, const char *url)
 {
 	struct run *rn = ctx;
-	sqlite3_stmt *st = store_stmt(rn->c, sql_thread_insert);
+	struct store_stmt *st = store_stmt(rn->c, sql_thread_insert);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+	store_bind_text_copy(st, 1, ref);
 	bind_text(st, 2, url);
 	r = store_run(rn->c, st, "import threads");
 	return r > 0 ? -EIO : r;
@@ -406,15 +408,15 @@ static const char sql_loop_cut[] =
 static const char sql_order_clear[] = "DELETE FROM temp.import_order";
 
 /* Makes each row of st (seq, original, parent, at) top level with reason. */
-static int make_top_level(struct run *rn, sqlite3_stmt *st, const char *fix_sql, const char *reason)
+static int make_top_level(struct run *rn, struct store_stmt *st, const char *fix_sql, const char *reason)
 {
-	sqlite3_stmt *fix;
+	struct store_stmt *fix;
 	int r;
 
 	while ((r = store_row(rn->c, st)) == 1) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", sqlite3_column_text(st, 1),
-				      "parent", sqlite3_column_text(st, 2), "at",
-				      sqlite3_column_text(st, 3), "reason", reason);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", store_col_text(st, 1),
+				      "parent", store_col_text(st, 2), "at",
+				      store_col_text(st, 3), "reason", reason);
 		if (!o || count(rn->top_level, reason) != 0 ||
 		    (json_array_size(rn->orphans) < IMPORT_EXAMPLES &&
 		     json_array_append(rn->orphans, o) != 0)) {
@@ -428,27 +430,27 @@ static int make_top_level(struct run *rn, sqlite3_stmt *st, const char *fix_sql,
 			r = -EIO;
 			break;
 		}
-		sqlite3_bind_int64(fix, 1, sqlite3_column_int64(st, 0));
-		sqlite3_bind_text(fix, 2, reason, -1, SQLITE_STATIC);
+		store_bind_int64(fix, 1, store_col_int64(st, 0));
+		store_bind_text(fix, 2, reason);
 		r = store_run(rn->c, fix, "import parent");
 		if (r)
 			break;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r > 0 ? -EIO : r;
 }
 
 static int run_sql(struct run *rn, const char *sql, bool bind_source, int flag)
 {
-	sqlite3_stmt *st = store_stmt(rn->c, sql);
+	struct store_stmt *st = store_stmt(rn->c, sql);
 	int r;
 
 	if (!st)
 		return -EIO;
 	if (bind_source)
-		sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, rn->source);
 	else if (flag >= 0)
-		sqlite3_bind_int(st, 1, flag);
+		store_bind_int64(st, 1, flag);
 	r = store_run(rn->c, st, "import plan");
 	return r > 0 ? -EIO : r;
 }
@@ -456,7 +458,7 @@ static int run_sql(struct run *rn, const char *sql, bool bind_source, int flag)
 /* Orders the stage: parents before replies (depth, then file order). */
 static int order_rows(struct run *rn)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int64_t n = 0;
 	int r;
 
@@ -480,7 +482,7 @@ static int order_rows(struct run *rn)
 
 static int plan(struct run *rn)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	r = store_exec(rn->c, "BEGIN");
@@ -498,7 +500,7 @@ static int plan(struct run *rn)
 	if (r == 0) {
 		st = store_stmt(rn->c, sql_orphans);
 		if (st)
-			sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
+			store_bind_text(st, 1, rn->source);
 		r = st ? make_top_level(rn, st, sql_orphan_top, "missing_parent") : -EIO;
 	}
 	/* Repeated: a chain of deleted comments goes link by link. */
@@ -549,9 +551,9 @@ struct row {
 	const struct submit_site *site; /* where it goes */
 };
 
-static char *dup_column(sqlite3_stmt *st, int col, bool *oom)
+static char *dup_column(struct store_stmt *st, int col, bool *oom)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
+	const char *s = store_col_text(st, col);
 	char *d;
 
 	if (!s)
@@ -582,10 +584,10 @@ static void row_clear(struct row *w)
 }
 
 /* Opens the sealed addresses of a row.  0, or -EIO if the box is not ours. */
-static int unseal(struct run *rn, sqlite3_stmt *st, int col, struct row *w)
+static int unseal(struct run *rn, struct store_stmt *st, int col, struct row *w)
 {
-	const unsigned char *box = sqlite3_column_blob(st, col);
-	size_t n = (size_t)sqlite3_column_bytes(st, col), el;
+	const unsigned char *box = store_col_blob(st, col);
+	size_t n = store_col_bytes(st, col), el;
 	unsigned char *plain;
 
 	if (!box)
@@ -612,25 +614,25 @@ static int unseal(struct run *rn, sqlite3_stmt *st, int col, struct row *w)
 
 static int load_row(struct run *rn, int64_t pos, struct row *w)
 {
-	sqlite3_stmt *st = store_stmt(rn->c, sql_row);
+	struct store_stmt *st = store_stmt(rn->c, sql_row);
 	bool oom = false;
 	int r;
 
 	memset(w, 0, sizeof(*w));
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, pos);
+	store_bind_int64(st, 1, pos);
 	r = store_row(rn->c, st);
 	if (r <= 0) {
-		sqlite3_reset(st);
+		store_reset(st);
 		return r < 0 ? r : -EIO;
 	}
-	w->seq = sqlite3_column_int64(st, 0);
+	w->seq = store_col_int64(st, 0);
 	w->original = dup_column(st, 1, &oom);
 	w->parent = dup_column(st, 2, &oom);
 	w->url = dup_column(st, 3, &oom);
-	w->created = sqlite3_column_int64(st, 4);
-	if (comment_status_parse((const char *)sqlite3_column_text(st, 5), &w->status) != 0)
+	w->created = store_col_int64(st, 4);
+	if (comment_status_parse(store_col_text(st, 5), &w->status) != 0)
 		w->status = COMMENT_PENDING;
 	w->author = dup_column(st, 6, &oom);
 	w->website = dup_column(st, 7, &oom);
@@ -638,17 +640,17 @@ static int load_row(struct run *rn, int64_t pos, struct row *w)
 	r = unseal(rn, st, 9, w);
 	w->user_agent = dup_column(st, 10, &oom);
 	w->avatar = dup_column(st, 11, &oom);
-	w->has_email_hash = sqlite3_column_bytes(st, 12) == KEYS_HASH_BYTES;
+	w->has_email_hash = store_col_bytes(st, 12) == KEYS_HASH_BYTES;
 	if (w->has_email_hash)
-		memcpy(w->email_hash, sqlite3_column_blob(st, 12), KEYS_HASH_BYTES);
+		memcpy(w->email_hash, store_col_blob(st, 12), KEYS_HASH_BYTES);
 	snprintf(w->skip, sizeof(w->skip), "%s",
-		 sqlite3_column_type(st, 13) == SQLITE_NULL
+		 store_col_type(st, 13) == STORE_NULL
 		     ? ""
-		     : (const char *)sqlite3_column_text(st, 13));
-	w->cut = sqlite3_column_int(st, 14) != 0;
-	snprintf(w->at, sizeof(w->at), "%s", (const char *)sqlite3_column_text(st, 15));
-	w->site = site_find(rn, (const char *)sqlite3_column_text(st, 16));
-	sqlite3_reset(st);
+		     : store_col_text(st, 13));
+	w->cut = store_col_int(st, 14) != 0;
+	snprintf(w->at, sizeof(w->at), "%s", store_col_text(st, 15));
+	w->site = site_find(rn, store_col_text(st, 16));
+	store_reset(st);
 	if (r == 0 && !w->site)
 		r = -EIO; /* staged with a configured site: cannot be */
 	if (r == 0 && oom)
@@ -728,7 +730,7 @@ static int normalise(struct run *rn, struct row *w)
  * not imported (skipped): then top level, reported. */
 static int parent_of(struct run *rn, struct row *w)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	json_t *o;
 	int r;
 
@@ -738,9 +740,9 @@ static int parent_of(struct run *rn, struct row *w)
 	st = store_stmt(rn->c, sql_parent_id);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, w->parent, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, w->site->id, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, rn->source);
+	store_bind_text(st, 2, w->parent);
+	store_bind_text(st, 3, w->site->id);
 	r = store_one_int64(rn->c, st, &w->parent_id);
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -806,24 +808,24 @@ static int submit_row(struct run *rn, struct row *w, int64_t *id)
 
 static int remember(struct run *rn, struct row *w, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(rn->c, sql_remember);
+	struct store_stmt *st = store_stmt(rn->c, sql_remember);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, w->original, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, id);
-	sqlite3_bind_int64(st, 4, rn->run_id);
-	sqlite3_bind_int64(st, 5, rn->o->now);
-	sqlite3_bind_text(st, 6, w->site->id, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, rn->source);
+	store_bind_text(st, 2, w->original);
+	store_bind_int64(st, 3, id);
+	store_bind_int64(st, 4, rn->run_id);
+	store_bind_int64(st, 5, rn->o->now);
+	store_bind_text(st, 6, w->site->id);
 	r = store_run(rn->c, st, "import ids");
 	st = r ? NULL : store_stmt(rn->c, sql_count_thread);
 	if (r == 0 && !st)
 		r = -EIO;
 	if (r == 0) {
-		sqlite3_bind_text(st, 1, w->thread, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, w->site->id, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, w->thread);
+		store_bind_text(st, 2, w->site->id);
 		r = store_run(rn->c, st, "import counts");
 	}
 	if (r > 0)
@@ -874,12 +876,12 @@ static void undo(struct run *rn)
 	int r = store_begin(rn->c);
 
 	for (int i = 0; r == 0 && i < 2; i++) {
-		sqlite3_stmt *st = store_stmt(rn->c, sql[i]);
+		struct store_stmt *st = store_stmt(rn->c, sql[i]);
 		if (!st) {
 			r = -EIO;
 			break;
 		}
-		sqlite3_bind_int64(st, 1, rn->run_id);
+		store_bind_int64(st, 1, rn->run_id);
 		r = store_run(rn->c, st, "import undo");
 	}
 	if (r == 0)
@@ -897,7 +899,7 @@ static void undo(struct run *rn)
 static int write_all(struct run *rn)
 {
 	unsigned batch = rn->o->batch ? rn->o->batch : IMPORT_BATCH;
-	sqlite3_stmt *st = store_stmt(rn->c, sql_rows_total);
+	struct store_stmt *st = store_stmt(rn->c, sql_rows_total);
 	int64_t total = 0;
 	int r;
 
@@ -942,33 +944,33 @@ static const char sql_learnable[] =
  * learned, 0 none left, negative. */
 static int learn_next(struct run *rn, int64_t *last)
 {
-	sqlite3_stmt *st = store_stmt(rn->c, sql_learnable);
+	struct store_stmt *st = store_stmt(rn->c, sql_learnable);
 	enum classify_label label;
 	char key[32];
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, rn->source, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, *last);
+	store_bind_text(st, 1, rn->source);
+	store_bind_int64(st, 2, *last);
 	if (rn->fixed)
-		sqlite3_bind_text(st, 3, rn->fixed->id, -1, SQLITE_STATIC);
+		store_bind_text(st, 3, rn->fixed->id);
 	r = store_row(rn->c, st);
 	if (r == 1) {
-		*last = sqlite3_column_int64(st, 0);
-		label = strcmp((const char *)sqlite3_column_text(st, 1), "spam") == 0
+		*last = store_col_int64(st, 0);
+		label = strcmp(store_col_text(st, 1), "spam") == 0
 			    ? CLASSIFY_LABEL_SPAM
 			    : CLASSIFY_LABEL_HAM;
 		snprintf(key, sizeof(key), "comment:%lld", (long long)*last);
 		/* Into the layer of the site it was imported into. */
 		r = classifier_learn_features(
-		    rn->classifier, rn->c, key, (const char *)sqlite3_column_text(st, 3),
-		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), label);
+		    rn->classifier, rn->c, key, store_col_text(st, 3),
+		    store_col_blob(st, 2), store_col_bytes(st, 2), label);
 		if (r == 0)
 			*(label == CLASSIFY_LABEL_SPAM ? &rn->learned_spam : &rn->learned_ham) += 1;
 		r = r == 0 || r == CLASSIFY_ALREADY ? 1 : r < 0 ? r : -EIO;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -1016,26 +1018,26 @@ static const char sql_counts[] =
  * several sites) and sites ({site: n}).  0 or negative. */
 static int thread_counts(struct run *rn, json_t *threads, json_t *sites)
 {
-	sqlite3_stmt *st = store_stmt(rn->c, sql_counts);
+	struct store_stmt *st = store_stmt(rn->c, sql_counts);
 	char key[CONFIG_SITE_ID_MAX + COMMENT_THREAD_MAX + 2];
 	int r;
 
 	if (!st || !threads || !sites)
 		return st ? -ENOMEM : -EIO;
 	while ((r = store_row(rn->c, st)) == 1) {
-		const char *site = (const char *)sqlite3_column_text(st, 0);
-		json_int_t n = sqlite3_column_int64(st, 2);
+		const char *site = store_col_text(st, 0);
+		json_int_t n = store_col_int64(st, 2);
 
-		snprintf(key, sizeof(key), "%s%s%s", sqlite3_column_int(st, 3) ? site : "",
-			 sqlite3_column_int(st, 3) ? ":" : "",
-			 (const char *)sqlite3_column_text(st, 1));
+		snprintf(key, sizeof(key), "%s%s%s", store_col_int(st, 3) ? site : "",
+			 store_col_int(st, 3) ? ":" : "",
+			 store_col_text(st, 1));
 		if (json_object_set_new(threads, key, json_integer(n)) != 0 ||
 		    count_n(sites, site, n) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 

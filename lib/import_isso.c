@@ -8,6 +8,7 @@
 
 #include "text.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -25,7 +25,6 @@
 
 #include "comment.h"
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,9 +141,13 @@ int import_read_waline(struct import_input *in, const struct import_sink *sink,
 int import_read_jsonl(struct import_input *in, const struct import_sink *sink,
 		      struct import_error *err);
 
+struct sqlite3;
+
 /* Isso: reads the comments of an open Isso database (its threads and
- * comments tables).  Same results. */
-int import_read_isso_db(sqlite3 *db, const struct import_sink *sink, struct import_error *err);
+ * comments tables).  Same results.  An Isso database is a SQLite file, so
+ * lib/import_isso.c reads it with SQLite itself (not through lib/store,
+ * which is commentd's own database). */
+int import_read_isso_db(struct sqlite3 *db, const struct import_sink *sink, struct import_error *err);
 
 /* Opens path as an Isso database, read-only, and reads it. */
 int import_read_isso(const char *path, const struct import_sink *sink, struct import_error *err);

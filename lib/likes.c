@@ -40,28 +40,28 @@ struct toggle_job {
 static int run_bound(struct store_conn *c, const char *sql, const struct toggle_job *job,
 		     const char *what)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, job->id);
-	sqlite3_bind_blob(st, 2, job->voter, KEYS_HASH_BYTES, SQLITE_STATIC);
+	store_bind_int64(st, 1, job->id);
+	store_bind_blob(st, 2, job->voter, KEYS_HASH_BYTES);
 	if (sql == sql_like)
-		sqlite3_bind_int64(st, 3, job->now);
+		store_bind_int64(st, 3, job->now);
 	return comment_store_result(store_run(c, st, what), job->err);
 }
 
 static int read_one(struct store_conn *c, const char *sql, int64_t id, const char *site,
 		    int64_t *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	if (site)
-		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, site);
 	r = store_one_int64(c, st, out);
 	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }

@@ -87,14 +87,14 @@ static const char sql_prune[] = "DELETE FROM link_uses WHERE expires < ?1";
 int link_use(struct store_conn *c, const struct keys *k, const char *token, int64_t expires)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	sqlite3_stmt *st = store_stmt(c, sql_use);
+	struct store_stmt *st = store_stmt(c, sql_use);
 	int r;
 
 	if (!st)
 		return -EIO;
 	keys_hash(k, KEYS_LINK, token, strlen(token), hash);
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, expires);
+	store_bind_blob_copy(st, 1, hash, sizeof(hash));
+	store_bind_int64(st, 2, expires);
 	r = store_run(c, st, "link use");
 	if (r != 0)
 		return r > 0 ? -EIO : r;
@@ -103,11 +103,11 @@ int link_use(struct store_conn *c, const struct keys *k, const char *token, int6
 
 int link_prune(struct store_conn *c, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_prune);
+	struct store_stmt *st = store_stmt(c, sql_prune);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, now);
+	store_bind_int64(st, 1, now);
 	return store_run(c, st, "link prune");
 }
 
@@ -123,17 +123,17 @@ static const char sql_subscription[] =
 static int count_of(struct store_conn *c, const char *sql, int64_t id, const char *site,
 		    const unsigned char *blob, int64_t *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r;
 
 	*n = 0;
 	if (!st)
 		return -EIO;
 	if (blob) {
-		sqlite3_bind_blob(st, 1, blob, KEYS_HASH_BYTES, SQLITE_TRANSIENT);
+		store_bind_blob_copy(st, 1, blob, KEYS_HASH_BYTES);
 	} else {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+		store_bind_int64(st, 1, id);
+		store_bind_text(st, 2, site);
 	}
 	r = store_one_int64(c, st, n);
 	return r < 0 ? r : 0;

@@ -78,22 +78,22 @@ static const char sql_search_tail[] =
 static const char sql_search_row[] =
     ADMIN_COLUMNS " WHERE c.id = ?9 AND (?1 IS NULL OR c.status = ?1)" MATCH_FILTERS;
 
-static json_t *column_text_or_null(sqlite3_stmt *st, int col)
+static json_t *column_text_or_null(struct store_stmt *st, int col)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (store_col_type(st, col) == STORE_NULL)
 		return json_null();
-	return json_string((const char *)sqlite3_column_text(st, col));
+	return json_string(store_col_text(st, col));
 }
 
 /* The excerpt of a reply's parent: {"id", "author", "text", "deleted"},
  * the text cut after EXCERPT_CHARS characters with an ellipsis. */
-static json_t *parent_excerpt(sqlite3_stmt *st)
+static json_t *parent_excerpt(struct store_stmt *st)
 {
-	const char *text = (const char *)sqlite3_column_text(st, 22);
+	const char *text = store_col_text(st, 22);
 	char cut[4 * EXCERPT_CHARS + 4];
 	size_t len = 0, chars = 0;
 
-	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+	if (store_col_type(st, 2) == STORE_NULL)
 		return json_null();
 	for (; text && text[len] && chars < EXCERPT_CHARS; chars++) {
 		len++;
@@ -103,16 +103,16 @@ static json_t *parent_excerpt(sqlite3_stmt *st)
 	memcpy(cut, text ? text : "", len);
 	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
 	return json_pack(
-	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(st, 2), "author",
-	    sqlite3_column_text(st, 21) ? (const char *)sqlite3_column_text(st, 21) : "", "text",
-	    cut, "deleted", sqlite3_column_int(st, 23));
+	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)store_col_int64(st, 2), "author",
+	    store_col_text(st, 21) ? store_col_text(st, 21) : "", "text",
+	    cut, "deleted", store_col_int(st, 23));
 }
 
 /* What the admin form adds to a comment for context: the article, the
  * parent's excerpt, the moderator who wrote it.  0 or -ENOMEM. */
-static int admin_context(sqlite3_stmt *st, json_t *row)
+static int admin_context(struct store_stmt *st, json_t *row)
 {
-	bool by_moderator = sqlite3_column_type(st, 20) != SQLITE_NULL;
+	bool by_moderator = store_col_type(st, 20) != STORE_NULL;
 	int e = 0;
 
 	e |= json_object_set_new(row, "page_title", column_text_or_null(st, 18));
@@ -124,12 +124,12 @@ static int admin_context(sqlite3_stmt *st, json_t *row)
 }
 
 /* The stored JSON of a column (NULL or unreadable: an empty array). */
-static json_t *column_json_array(sqlite3_stmt *st, int col)
+static json_t *column_json_array(struct store_stmt *st, int col)
 {
 	json_t *j = NULL;
 
-	if (sqlite3_column_type(st, col) != SQLITE_NULL)
-		j = json_loads((const char *)sqlite3_column_text(st, col), 0, NULL);
+	if (store_col_type(st, col) != STORE_NULL)
+		j = json_loads(store_col_text(st, col), 0, NULL);
 	if (!json_is_array(j)) {
 		json_decref(j);
 		j = json_array();
@@ -139,16 +139,16 @@ static json_t *column_json_array(sqlite3_stmt *st, int col)
 
 /* The admin form of the current row of a statement shaped like sql_list:
  * the client's network prefix only, opened from the sealed address. */
-static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
+static json_t *admin_row(struct store_stmt *st, const struct keys *k)
 {
 	char created[21], hash_hex[13] = "", prefix[NET_IP_MAX + 4] = "";
-	const unsigned char *hash = sqlite3_column_blob(st, 12);
+	const unsigned char *hash = store_col_blob(st, 12);
 	json_t *tokens = column_json_array(st, 11), *reasons = column_json_array(st, 14), *row;
 	char *ip = comment_unseal_column(st, 13, k);
 	struct net_addr addr;
 
-	timefmt_rfc3339(sqlite3_column_int64(st, 7), created);
-	if (hash && sqlite3_column_bytes(st, 12) >= 6)
+	timefmt_rfc3339(store_col_int64(st, 7), created);
+	if (hash && store_col_bytes(st, 12) >= 6)
 		sodium_bin2hex(hash_hex, sizeof(hash_hex), hash, 6);
 	if (ip && net_parse_ip(ip, &addr) == 0)
 		net_format_prefix(&addr, prefix);
@@ -161,23 +161,23 @@ static json_t *admin_row(sqlite3_stmt *st, const struct keys *k)
 	}
 	row = json_pack(
 	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-	    (json_int_t)sqlite3_column_int64(st, 0), "thread",
-	    (const char *)sqlite3_column_text(st, 1), "parent",
-	    sqlite3_column_type(st, 2) == SQLITE_NULL ? json_null()
-						      : json_integer(sqlite3_column_int64(st, 2)),
-	    "author", (const char *)sqlite3_column_text(st, 3), "url", column_text_or_null(st, 4),
-	    "text", (const char *)sqlite3_column_text(st, 5), "html",
-	    (const char *)sqlite3_column_text(st, 6), "created", created, "status",
-	    (const char *)sqlite3_column_text(st, 8), "score",
-	    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-						      : json_real(sqlite3_column_double(st, 9)),
+	    (json_int_t)store_col_int64(st, 0), "thread",
+	    store_col_text(st, 1), "parent",
+	    store_col_type(st, 2) == STORE_NULL ? json_null()
+						      : json_integer(store_col_int64(st, 2)),
+	    "author", store_col_text(st, 3), "url", column_text_or_null(st, 4),
+	    "text", store_col_text(st, 5), "html",
+	    store_col_text(st, 6), "created", created, "status",
+	    store_col_text(st, 8), "score",
+	    store_col_type(st, 9) == STORE_NULL ? json_null()
+						      : json_real(store_col_double(st, 9)),
 	    "verdict", column_text_or_null(st, 10), "tokens", tokens, "email_hash",
 	    hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
 	    prefix[0] ? json_string(prefix) : json_null(), "reasons", reasons);
 	if (row &&
 	    (admin_context(st, row) != 0 ||
 	     json_object_set_new(row, "site",
-				 json_string((const char *)sqlite3_column_text(st, 24))) != 0)) {
+				 json_string(store_col_text(st, 24))) != 0)) {
 		json_decref(row);
 		return NULL;
 	}
@@ -209,36 +209,36 @@ struct listing {
 	unsigned n;
 	int64_t last;
 	struct store_conn *conn; /* a search: the candidates' statement */
-	sqlite3_stmt *row;
+	struct store_stmt *row;
 };
 
 /* Binds the query's ?1..?6 (the limit: what is still missing) and runs st,
  * appending its rows.  0 or negative. */
-static int listing_run(struct store_conn *c, struct listing *l, sqlite3_stmt *st)
+static int listing_run(struct store_conn *c, struct listing *l, struct store_stmt *st)
 {
 	const struct moderation_query *q = l->q;
 	int rc;
 
 	if (q->status)
-		sqlite3_bind_text(st, 1, q->status, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, q->status);
 	if (q->thread)
-		sqlite3_bind_text(st, 2, q->thread, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, q->thread);
 	if (l->like)
-		sqlite3_bind_text(st, 3, l->like, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, q->before);
-	sqlite3_bind_int64(st, 5, l->limit - l->n);
+		store_bind_text(st, 3, l->like);
+	store_bind_int64(st, 4, q->before);
+	store_bind_int64(st, 5, l->limit - l->n);
 	if (q->scope)
-		sqlite3_bind_text(st, 6, q->scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 6, q->scope);
 	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = admin_row(st, l->k);
 		if (!row || json_array_append_new(l->list, row) != 0) {
-			sqlite3_reset(st);
+			store_reset(st);
 			return -ENOMEM;
 		}
-		l->last = sqlite3_column_int64(st, 0);
+		l->last = store_col_int64(st, 0);
 		l->n++;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return rc;
 }
 
@@ -247,10 +247,10 @@ static int listing_run(struct store_conn *c, struct listing *l, sqlite3_stmt *st
 static int search_candidate(int64_t id, void *arg)
 {
 	struct listing *l = arg;
-	sqlite3_stmt *st = l->row;
+	struct store_stmt *st = l->row;
 	int r;
 
-	sqlite3_bind_int64(st, 9, id);
+	store_bind_int64(st, 9, id);
 	r = listing_run(l->conn, l, st);
 	if (r < 0)
 		return r;
@@ -261,13 +261,13 @@ static int search_candidate(int64_t id, void *arg)
  * candidates newest first until the limit. */
 static int search_listing(struct store_conn *c, struct listing *l, const char *match)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_search_tail);
+	struct store_stmt *st = store_stmt(c, sql_search_tail);
 	int64_t upto = 0;
 	int r = st ? search_indexed_upto(c, &upto) : -EIO;
 
 	if (r != 0)
 		return r;
-	sqlite3_bind_int64(st, 8, upto);
+	store_bind_int64(st, 8, upto);
 	r = listing_run(c, l, st);
 	if (r != 0 || l->n >= l->limit)
 		return r;
@@ -299,7 +299,7 @@ int moderation_list(struct store_conn *c, const struct keys *k, const struct mod
 	if (search) {
 		r = search_listing(c, &l, match);
 	} else {
-		sqlite3_stmt *st = store_stmt(c, q->status ? sql_list_status : sql_list);
+		struct store_stmt *st = store_stmt(c, q->status ? sql_list_status : sql_list);
 		r = st ? listing_run(c, &l, st) : -EIO;
 	}
 	if (r < 0) {
@@ -332,63 +332,63 @@ struct row {
 static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id,
 			 enum classify_label label)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_get);
+	struct store_stmt *st = store_stmt(c, sql_get);
 	char key[32];
 	int r;
 
 	if (!st)
 		return -EIO;
 	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r <= 0) {
-		sqlite3_reset(st);
+		store_reset(st);
 		return r < 0 ? r : -EIO;
 	}
-	if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-		r = classifier_learn_features(cl, c, key, (const char *)sqlite3_column_text(st, 11),
-					      sqlite3_column_blob(st, 2),
-					      (size_t)sqlite3_column_bytes(st, 2), label);
+	if (store_col_type(st, 2) == STORE_BLOB) {
+		r = classifier_learn_features(cl, c, key, store_col_text(st, 11),
+					      store_col_blob(st, 2),
+					      store_col_bytes(st, 2), label);
 	} else {
 		struct classify_input in = {
-		    .text = (const char *)sqlite3_column_text(st, 3),
-		    .author = (const char *)sqlite3_column_text(st, 4),
-		    .url = (const char *)sqlite3_column_text(st, 5),
-		    .ip = (const char *)sqlite3_column_text(st, 6),
-		    .user_agent = (const char *)sqlite3_column_text(st, 7),
-		    .referrer = (const char *)sqlite3_column_text(st, 8),
-		    .thread = (const char *)sqlite3_column_text(st, 9),
+		    .text = store_col_text(st, 3),
+		    .author = store_col_text(st, 4),
+		    .url = store_col_text(st, 5),
+		    .ip = store_col_text(st, 6),
+		    .user_agent = store_col_text(st, 7),
+		    .referrer = store_col_text(st, 8),
+		    .thread = store_col_text(st, 9),
 		    .render_seconds = -1,
-		    .site = (const char *)sqlite3_column_text(st, 11),
+		    .site = store_col_text(st, 11),
 		};
 		r = classifier_learn(cl, c, key, &in, label);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r == CLASSIFY_ALREADY ? 0 : r;
 }
 
 /* Comment id, when it is on a site in scope.  1, 0 (none), negative. */
 static int get_row(struct store_conn *c, const char *scope, int64_t id, struct row *row)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_get);
+	struct store_stmt *st = store_stmt(c, sql_get);
 	int found;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, scope);
 	found = store_row(c, st);
 	if (found == 1) {
-		snprintf(row->status, sizeof(row->status), "%s", sqlite3_column_text(st, 0));
+		snprintf(row->status, sizeof(row->status), "%s", store_col_text(st, 0));
 		snprintf(row->auto_status, sizeof(row->auto_status), "%s",
-			 sqlite3_column_type(st, 1) == SQLITE_NULL
+			 store_col_type(st, 1) == STORE_NULL
 			     ? ""
-			     : (const char *)sqlite3_column_text(st, 1));
-		row->has_replies = sqlite3_column_int(st, 10) != 0;
-		snprintf(row->site, sizeof(row->site), "%s", sqlite3_column_text(st, 11));
+			     : store_col_text(st, 1));
+		row->has_replies = store_col_int(st, 10) != 0;
+		snprintf(row->site, sizeof(row->site), "%s", store_col_text(st, 11));
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return found;
 }
 
@@ -398,7 +398,7 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *s
 		      struct comment_error *err)
 {
 	struct row row;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	bool reversal = false;
 	const char *status = NULL;
 	char detail[64];
@@ -433,9 +433,9 @@ static int act_locked(struct store_conn *c, struct classifier *cl, const char *s
 		st = store_stmt(c, sql_set_status);
 		if (!st)
 			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		store_bind_int64(st, 1, id);
+		store_bind_text(st, 2, status);
+		store_bind_int64(st, 3, (int64_t)time(NULL));
 		r = store_run(c, st, "comment status");
 		/* A held comment published: tell whoever waits for it. */
 		if (r == 0 && action == MODERATION_APPROVE && strcmp(row.status, "published") != 0)
@@ -498,7 +498,7 @@ static const char sql_drop_features[] = "UPDATE comments SET features = NULL WHE
  * features change with the text.  *relearned says whether it had one. */
 static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool *relearned)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_learned_label);
+	struct store_stmt *st = store_stmt(c, sql_learned_label);
 	enum classify_label label = CLASSIFY_LABEL_HAM;
 	char key[32];
 	int r;
@@ -507,11 +507,11 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 	if (!st)
 		return -EIO;
 	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, key);
 	r = store_row(c, st);
-	if (r == 1 && strcmp((const char *)sqlite3_column_text(st, 0), "spam") == 0)
+	if (r == 1 && strcmp(store_col_text(st, 0), "spam") == 0)
 		label = CLASSIFY_LABEL_SPAM;
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r <= 0)
 		return r;
 	*relearned = true;
@@ -522,7 +522,7 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 	st = store_stmt(c, sql_drop_features);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_run(c, st, "features reset");
 	return r ? r : learn_comment(c, cl, id, label);
 }
@@ -530,16 +530,16 @@ static int relearn(struct store_conn *c, struct classifier *cl, int64_t id, bool
 /* The admin form of comment id into *out.  0 or negative. */
 static int admin_get(struct store_conn *c, const struct keys *k, int64_t id, json_t **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_get_admin);
+	struct store_stmt *st = store_stmt(c, sql_get_admin);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1)
 		*out = admin_row(st, k);
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r == 0)
 		return -EIO;
 	return r < 0 ? r : (*out ? 0 : -ENOMEM);
@@ -621,21 +621,21 @@ static const char sql_totals[] =
 
 static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_status_counts);
+	struct store_stmt *st = store_stmt(c, sql_status_counts);
 	int r;
 
 	if (!st)
 		return -EIO;
 	if (scope)
-		sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 1, scope);
 	while ((r = store_row(c, st)) == 1) {
-		if (json_object_set_new(counts, (const char *)sqlite3_column_text(st, 0),
-					json_integer(sqlite3_column_int64(st, 1))) != 0) {
+		if (json_object_set_new(counts, store_col_text(st, 0),
+					json_integer(store_col_int64(st, 1))) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -645,22 +645,22 @@ struct totals {
 
 static int totals(struct store_conn *c, const char *scope, int64_t since, struct totals *t)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_totals);
+	struct store_stmt *st = store_stmt(c, sql_totals);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, since);
+	store_bind_int64(st, 1, since);
 	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, scope);
 	r = store_row(c, st);
 	if (r == 1) {
-		t->discarded = sqlite3_column_int64(st, 0);
-		t->tokens = sqlite3_column_int64(st, 1);
-		t->decisions = sqlite3_column_int64(st, 2);
-		t->reversals = sqlite3_column_int64(st, 3);
+		t->discarded = store_col_int64(st, 0);
+		t->tokens = store_col_int64(st, 1);
+		t->decisions = store_col_int64(st, 2);
+		t->reversals = store_col_int64(st, 3);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
 
@@ -774,26 +774,26 @@ enum tally_kind {
 	TALLY_AUDIT,	 /* day, decisions, reversals */
 };
 
-static void tally_row(sqlite3_stmt *st, enum tally_kind kind, struct day_tally *d)
+static void tally_row(struct store_stmt *st, enum tally_kind kind, struct day_tally *d)
 {
 	const char *status;
 
 	if (kind == TALLY_DISCARDED) {
-		d->discarded += sqlite3_column_int64(st, 1);
+		d->discarded += store_col_int64(st, 1);
 		return;
 	}
 	if (kind == TALLY_AUDIT) {
-		d->decisions += sqlite3_column_int64(st, 1);
-		d->reversals += sqlite3_column_int64(st, 2);
+		d->decisions += store_col_int64(st, 1);
+		d->reversals += store_col_int64(st, 2);
 		return;
 	}
-	status = (const char *)sqlite3_column_text(st, 1);
+	status = store_col_text(st, 1);
 	if (strcmp(status, "published") == 0)
-		d->published += sqlite3_column_int64(st, 2);
+		d->published += store_col_int64(st, 2);
 	else if (strcmp(status, "pending") == 0)
-		d->held += sqlite3_column_int64(st, 2);
+		d->held += store_col_int64(st, 2);
 	else
-		d->spam += sqlite3_column_int64(st, 2);
+		d->spam += store_col_int64(st, 2);
 }
 
 /* Adds the rows of a tally query over scope for days first..last to t. */
@@ -801,22 +801,22 @@ static int tally(struct store_conn *c, const char *scope, enum tally_kind kind, 
 		 int64_t last, struct day_tally *t)
 {
 	static const char *const sql[] = {sql_daily_decided, sql_daily_discarded, sql_daily_audit};
-	sqlite3_stmt *st = store_stmt(c, sql[kind]);
+	struct store_stmt *st = store_stmt(c, sql[kind]);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, first);
-	sqlite3_bind_int64(st, 2, last);
+	store_bind_int64(st, 1, first);
+	store_bind_int64(st, 2, last);
 	if (scope)
-		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 3, scope);
 	while ((r = store_row(c, st)) == 1) {
-		int64_t day = sqlite3_column_int64(st, 0);
+		int64_t day = store_col_int64(st, 0);
 
 		if (day >= first && day <= last)
 			tally_row(st, kind, &t[day - first]);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r;
 }
 
@@ -884,7 +884,7 @@ static json_t *text_or_null(const char *s)
 /* An exported comment: the admin form and what else is held about its
  * writer while it is kept: the client address, user agent, referrer (its
  * host) and, for the edit window, the e-mail domain. */
-static json_t *export_row(sqlite3_stmt *st, const struct keys *k)
+static json_t *export_row(struct store_stmt *st, const struct keys *k)
 {
 	json_t *row = admin_row(st, k);
 	char *ip = comment_unseal_column(st, 13, k), *domain = comment_unseal_column(st, 17, k);
@@ -905,7 +905,7 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *sc
 		      const char *email, json_t **out)
 {
 	unsigned char hash[KEYS_HASH_BYTES];
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	json_t *list;
 	int r;
 
@@ -917,16 +917,16 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *sc
 		json_decref(list);
 		return -EIO;
 	}
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, sizeof(hash));
 	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, scope);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, export_row(st, k)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0) {
 		json_decref(list);
 		return r;
@@ -954,15 +954,15 @@ static const char sql_anonymise[] =
 static int audit_scope(struct store_conn *c, const char *scope, const char *actor,
 		       const char *action)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_audit_scope);
+	struct store_stmt *st = store_stmt(c, sql_audit_scope);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, (int64_t)time(NULL));
+	store_bind_text(st, 2, actor);
+	store_bind_text(st, 3, action);
 	if (scope)
-		sqlite3_bind_text(st, 4, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 4, scope);
 	return store_run(c, st, "privacy audit");
 }
 
@@ -971,15 +971,15 @@ static int audit_scope(struct store_conn *c, const char *scope, const char *acto
 static int ids_by_email(struct store_conn *c, const unsigned char *hash, const char *scope,
 			int64_t **ids, size_t *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_ids_by_email);
+	struct store_stmt *st = store_stmt(c, sql_ids_by_email);
 	size_t cap = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, KEYS_HASH_BYTES);
 	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, scope);
 	while ((r = store_row(c, st)) == 1) {
 		if (*n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -991,9 +991,9 @@ static int ids_by_email(struct store_conn *c, const unsigned char *hash, const c
 			*ids = grown;
 			cap = ncap;
 		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[(*n)++] = store_col_int64(st, 0);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r < 0 ? r : 0;
 }
 
@@ -1002,7 +1002,7 @@ static int ids_by_email(struct store_conn *c, const unsigned char *hash, const c
  * 0, STORE_* or negative. */
 static int erase_one(struct store_conn *c, struct classifier *cl, int64_t id, bool anonymise)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	char key[32];
 	int r;
 
@@ -1014,8 +1014,8 @@ static int erase_one(struct store_conn *c, struct classifier *cl, int64_t id, bo
 		st = store_stmt(c, sql_anonymise);
 		if (!st)
 			return -EIO;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+		store_bind_int64(st, 1, id);
+		store_bind_int64(st, 2, (int64_t)time(NULL));
 		return store_run(c, st, "anonymise");
 	}
 	r = comment_remove(c, id, (int64_t)time(NULL));
@@ -1025,7 +1025,7 @@ static int erase_one(struct store_conn *c, struct classifier *cl, int64_t id, bo
 	st = store_stmt(c, sql_audit_forget);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	return store_run(c, st, "erase audit");
 }
 
@@ -1136,18 +1136,18 @@ struct retention_pass {
 static int retire(struct store_conn *c, const char *sql, const struct retention_pass *p,
 		  int64_t before, const char *what, unsigned *changed)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int n, r;
 
 	if (!st)
 		return -EIO;
-	n = sqlite3_bind_parameter_count(st);
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, p->now);
+	n = store_bind_count(st);
+	store_bind_int64(st, 1, before);
+	store_bind_int64(st, 2, p->now);
 	if (p->scope)
-		sqlite3_bind_text(st, 3, p->scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 3, p->scope);
 	if (n >= 4 && p->windows)
-		sqlite3_bind_text(st, 4, p->windows, -1, SQLITE_STATIC);
+		store_bind_text(st, 4, p->windows);
 	r = store_run(c, st, what);
 	if (r == 0 && changed)
 		*changed += store_changes(c);

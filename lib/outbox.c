@@ -79,16 +79,16 @@ static const char sql_add[] = "INSERT INTO outbox(type, comment_id, subscription
 int outbox_add(struct store_conn *c, enum outbox_type type, const char *site, int64_t comment_id,
 	       int64_t subscription_id, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_add);
+	struct store_stmt *st = store_stmt(c, sql_add);
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, type_names[type], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, comment_id);
+	store_bind_text(st, 1, type_names[type]);
+	store_bind_int64(st, 2, comment_id);
 	if (subscription_id)
-		sqlite3_bind_int64(st, 3, subscription_id);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_text(st, 5, site, -1, SQLITE_STATIC);
+		store_bind_int64(st, 3, subscription_id);
+	store_bind_int64(st, 4, now);
+	store_bind_text(st, 5, site);
 	return store_run(c, st, "outbox insert");
 }
 
@@ -151,14 +151,14 @@ struct expansion {
 
 static int deliver_to(struct expansion *x, const char *recipient)
 {
-	sqlite3_stmt *st = store_stmt(x->c, sql_deliver_to);
+	struct store_stmt *st = store_stmt(x->c, sql_deliver_to);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, x->event);
-	sqlite3_bind_text(st, 2, recipient, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, x->now);
+	store_bind_int64(st, 1, x->event);
+	store_bind_text_copy(st, 2, recipient);
+	store_bind_int64(st, 3, x->now);
 	r = store_run(x->c, st, "outbox delivery");
 	if (r == 0)
 		*x->added += store_changes(x->c);
@@ -196,7 +196,7 @@ static int expand_one(struct expansion *x, const struct outbox_site *site,
 
 static int load_new_events(struct store_conn *c, struct new_event *ev, size_t max, size_t *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_new_events);
+	struct store_stmt *st = store_stmt(c, sql_new_events);
 	int r;
 
 	*n = 0;
@@ -205,20 +205,20 @@ static int load_new_events(struct store_conn *c, struct new_event *ev, size_t ma
 	while (*n < max && (r = store_row(c, st)) == 1) {
 		struct new_event *e = &ev[*n];
 		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(st, 0);
-		if (type_parse((const char *)sqlite3_column_text(st, 1), &e->type) != 0)
+		e->id = store_col_int64(st, 0);
+		if (type_parse(store_col_text(st, 1), &e->type) != 0)
 			continue;
-		e->comment_id = sqlite3_column_int64(st, 2);
-		e->subscription_id = sqlite3_column_int64(st, 3);
-		e->parent = sqlite3_column_int64(st, 4);
-		e->has_hash = sqlite3_column_bytes(st, 5) == KEYS_HASH_BYTES;
+		e->comment_id = store_col_int64(st, 2);
+		e->subscription_id = store_col_int64(st, 3);
+		e->parent = store_col_int64(st, 4);
+		e->has_hash = store_col_bytes(st, 5) == KEYS_HASH_BYTES;
 		if (e->has_hash)
-			memcpy(e->hash, sqlite3_column_blob(st, 5), KEYS_HASH_BYTES);
-		e->created = sqlite3_column_int64(st, 6);
-		snprintf(e->site, sizeof(e->site), "%s", sqlite3_column_text(st, 7));
+			memcpy(e->hash, store_col_blob(st, 5), KEYS_HASH_BYTES);
+		e->created = store_col_int64(st, 6);
+		snprintf(e->site, sizeof(e->site), "%s", store_col_text(st, 7));
 		(*n)++;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r < 0 ? r : 0;
 }
 
@@ -235,7 +235,7 @@ static int expand(struct store_conn *c, const struct site_list *sites, int64_t n
 {
 	struct new_event ev[100];
 	struct expansion x = {c, 0, now, added};
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	size_t n = 0;
 	int r;
 
@@ -252,7 +252,7 @@ static int expand(struct store_conn *c, const struct site_list *sites, int64_t n
 		if (r == 0 && !st)
 			r = -EIO;
 		if (r == 0) {
-			sqlite3_bind_int64(st, 1, ev[i].id);
+			store_bind_int64(st, 1, ev[i].id);
 			r = store_run(c, st, "outbox expanded");
 		}
 	}
@@ -333,25 +333,25 @@ static void loaded_clear(struct loaded *l)
 static int load_comment(struct store_conn *c, const struct outbox_site *site, int64_t id,
 			struct loaded *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_comment);
+	struct store_stmt *st = store_stmt(c, sql_comment);
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1) {
-		out->author = strdup((const char *)sqlite3_column_text(st, 0));
-		out->text = strdup((const char *)sqlite3_column_text(st, 1));
-		out->thread = strdup((const char *)sqlite3_column_text(st, 2));
-		if (comment_status_parse((const char *)sqlite3_column_text(st, 3), &out->status))
+		out->author = strdup(store_col_text(st, 0));
+		out->text = strdup(store_col_text(st, 1));
+		out->thread = strdup(store_col_text(st, 2));
+		if (comment_status_parse(store_col_text(st, 3), &out->status))
 			out->status = COMMENT_DELETED;
-		out->parent = sqlite3_column_int64(st, 4);
+		out->parent = store_col_int64(st, 4);
 		if (!out->author || !out->text || !out->thread)
 			r = -ENOMEM;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r == 1)
 		snprintf(out->page, sizeof(out->page), "%s%s", site->site_url, out->thread);
 	else
@@ -713,29 +713,29 @@ static const char sql_digest_oldest[] =
 static int read_due(struct store_conn *c, const char *sql, int64_t now, const char *param2,
 		    size_t max, struct due *out, size_t *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r = 0;
 
 	*n = 0;
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, param2, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	store_bind_int64(st, 1, now);
+	store_bind_text(st, 2, param2);
+	store_bind_int64(st, 3, (int64_t)max);
 	while (*n < max && (r = store_row(c, st)) == 1) {
 		struct due *d = &out[*n];
-		d->event = sqlite3_column_int64(st, 0);
-		snprintf(d->recipient, sizeof(d->recipient), "%s", sqlite3_column_text(st, 1));
-		d->attempts = (unsigned)sqlite3_column_int(st, 2);
-		if (type_parse((const char *)sqlite3_column_text(st, 3), &d->type) != 0)
+		d->event = store_col_int64(st, 0);
+		snprintf(d->recipient, sizeof(d->recipient), "%s", store_col_text(st, 1));
+		d->attempts = (unsigned)store_col_int(st, 2);
+		if (type_parse(store_col_text(st, 3), &d->type) != 0)
 			continue;
-		d->comment_id = sqlite3_column_int64(st, 4);
-		d->subscription_id = sqlite3_column_int64(st, 5);
-		d->created = sqlite3_column_int64(st, 6);
-		snprintf(d->site, sizeof(d->site), "%s", sqlite3_column_text(st, 7));
+		d->comment_id = store_col_int64(st, 4);
+		d->subscription_id = store_col_int64(st, 5);
+		d->created = store_col_int64(st, 6);
+		snprintf(d->site, sizeof(d->site), "%s", store_col_text(st, 7));
 		(*n)++;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	return r < 0 ? r : 0;
 }
 
@@ -743,18 +743,18 @@ static int read_due(struct store_conn *c, const char *sql, int64_t now, const ch
 static int digest_job(struct store_conn *c, const struct outbox_site *site, int64_t now,
 		      struct job *j)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_digest_oldest);
+	struct store_stmt *st = store_stmt(c, sql_digest_oldest);
 	int64_t oldest = 0;
 	size_t n = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, site->id, -1, SQLITE_STATIC);
+	store_bind_text(st, 1, site->id);
 	r = store_row(c, st);
-	if (r == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		oldest = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (r == 1 && store_col_type(st, 0) != STORE_NULL)
+		oldest = store_col_int64(st, 0);
+	store_reset(st);
 	if (r < 0 || oldest == 0 || oldest > now - (int64_t)site->digest_minutes * 60)
 		return r < 0 ? r : 0;
 	j->rows = calloc(DIGEST_MAX, sizeof(*j->rows));
@@ -848,7 +848,7 @@ static const char sql_record[] =
 static int record_row(struct store_conn *c, const struct due *d, const struct job *j, int64_t now,
 		      struct outbox_report *rep)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_record);
+	struct store_stmt *st = store_stmt(c, sql_record);
 	const char *state = "delivered";
 	int64_t next = now;
 
@@ -870,15 +870,15 @@ static int record_row(struct store_conn *c, const struct due *d, const struct jo
 			rep->failed++;
 		}
 	}
-	sqlite3_bind_int64(st, 1, d->event);
-	sqlite3_bind_text(st, 2, d->recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, j->how != JOB_SKIP);
-	sqlite3_bind_int64(st, 5, next);
+	store_bind_int64(st, 1, d->event);
+	store_bind_text(st, 2, d->recipient);
+	store_bind_text(st, 3, state);
+	store_bind_int64(st, 4, j->how != JOB_SKIP);
+	store_bind_int64(st, 5, next);
 	if (strcmp(state, "pending") != 0)
-		sqlite3_bind_int64(st, 6, now);
+		store_bind_int64(st, 6, now);
 	if (j->how != JOB_SKIP && j->result != 0)
-		sqlite3_bind_text(st, 7, j->err, -1, SQLITE_STATIC);
+		store_bind_text(st, 7, j->err);
 	if (strcmp(state, "delivered") != 0)
 		log_info("outbox: event %lld to %s: %s%s%s", (long long)d->event, d->recipient,
 			 state, j->err[0] ? ": " : "", j->err);
@@ -948,31 +948,31 @@ static const char sql_list[] =
     " AND (?3 IS NULL OR o.site IN (SELECT value FROM json_each(?3)))"
     " ORDER BY d.event_id, d.recipient LIMIT ?2";
 
-static json_t *list_row(sqlite3_stmt *st)
+static json_t *list_row(struct store_stmt *st)
 {
 	char next[TIMEFMT_RFC3339], created[TIMEFMT_RFC3339], who[48];
-	const char *recipient = (const char *)sqlite3_column_text(st, 3);
-	const char *state = (const char *)sqlite3_column_text(st, 4);
+	const char *recipient = store_col_text(st, 3);
+	const char *state = store_col_text(st, 4);
 
 	if (strncmp(recipient, "subscription:", 13) == 0)
 		snprintf(who, sizeof(who), "subscription #%s", recipient + 13);
 	else
 		snprintf(who, sizeof(who), "%s", recipient);
-	timefmt_rfc3339(sqlite3_column_int64(st, 6), next);
-	timefmt_rfc3339(sqlite3_column_int64(st, 8), created);
+	timefmt_rfc3339(store_col_int64(st, 6), next);
+	timefmt_rfc3339(store_col_int64(st, 8), created);
 	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:i, s:s?, s:s?, s:s}", "event",
-			 (json_int_t)sqlite3_column_int64(st, 0), "site",
-			 (const char *)sqlite3_column_text(st, 9), "type",
-			 (const char *)sqlite3_column_text(st, 1), "comment",
-			 (json_int_t)sqlite3_column_int64(st, 2), "recipient", who, "state", state,
-			 "attempts", sqlite3_column_int(st, 5), "next",
+			 (json_int_t)store_col_int64(st, 0), "site",
+			 store_col_text(st, 9), "type",
+			 store_col_text(st, 1), "comment",
+			 (json_int_t)store_col_int64(st, 2), "recipient", who, "state", state,
+			 "attempts", store_col_int(st, 5), "next",
 			 strcmp(state, "pending") == 0 ? next : NULL, "error",
-			 (const char *)sqlite3_column_text(st, 7), "created", created);
+			 store_col_text(st, 7), "created", created);
 }
 
 int outbox_list(struct store_conn *c, const char *scope, bool all, unsigned limit, json_t **out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_list);
+	struct store_stmt *st = store_stmt(c, sql_list);
 	json_t *list = json_array();
 	int r;
 
@@ -980,17 +980,17 @@ int outbox_list(struct store_conn *c, const char *scope, bool all, unsigned limi
 		json_decref(list);
 		return st ? -ENOMEM : -EIO;
 	}
-	sqlite3_bind_int(st, 1, all);
-	sqlite3_bind_int64(st, 2, limit ? limit : 1000);
+	store_bind_int64(st, 1, all);
+	store_bind_int64(st, 2, limit ? limit : 1000);
 	if (scope)
-		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 3, scope);
 	while ((r = store_row(c, st)) == 1) {
 		if (json_array_append_new(list, list_row(st)) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0) {
 		json_decref(list);
 		return r;
@@ -1007,7 +1007,7 @@ int outbox_maintain(struct store_conn *c, const struct outbox_site *sites, size_
 		    unsigned default_days, int64_t now, unsigned *n)
 {
 	struct subscribe_retention *days = calloc(n_sites ? n_sites : 1, sizeof(*days));
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	unsigned subs = 0;
 	int r;
 
@@ -1026,7 +1026,7 @@ int outbox_maintain(struct store_conn *c, const struct outbox_site *sites, size_
 		r = -EIO;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, now - 30 * 86400);
+	store_bind_int64(st, 1, now - 30 * 86400);
 	r = store_run(c, st, "outbox retention");
 	if (r == 0) {
 		*n += store_changes(c);

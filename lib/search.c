@@ -93,17 +93,16 @@ int search_block_sql(char *out, size_t size, const char *template, int64_t block
 /* Prepares template ('@': block's table) into *st (the caller finalizes
  * it).  0 or negative (logged with what). */
 static int block_prepare(struct store_conn *c, const char *template, int64_t block,
-			 const char *what, sqlite3_stmt **st)
+			 const char *what, struct store_stmt **st)
 {
 	char sql[SEARCH_SQL_MAX];
 
 	*st = NULL;
 	if (search_block_sql(sql, sizeof(sql), template, block) != 0)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(store_db(c), sql, -1, st, NULL) != SQLITE_OK) {
-		log_err("search: %s: %s", what, sqlite3_errmsg(store_db(c)));
-		sqlite3_finalize(*st);
-		*st = NULL;
+	*st = store_stmt_new(c, sql);
+	if (!*st) {
+		log_err("search: %s: %s", what, store_errmsg(c));
 		return -EIO;
 	}
 	return 0;
@@ -114,15 +113,15 @@ static int block_prepare(struct store_conn *c, const char *template, int64_t blo
 static int block_run(struct store_conn *c, const char *template, int64_t block, const int64_t *args,
 		     int nargs, const char *what)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r = block_prepare(c, template, block, what, &st);
 
 	if (r != 0)
 		return r;
-	for (int i = 0; i < nargs && i < sqlite3_bind_parameter_count(st); i++)
-		sqlite3_bind_int64(st, i + 1, args[i]);
+	for (int i = 0; i < nargs && i < store_bind_count(st); i++)
+		store_bind_int64(st, i + 1, args[i]);
 	r = store_run(c, st, what);
-	sqlite3_finalize(st);
+	store_stmt_free(st);
 	return r;
 }
 
@@ -131,31 +130,31 @@ static int block_run(struct store_conn *c, const char *template, int64_t block, 
 static int read_int64(struct store_conn *c, const char *sql, const int64_t *args, int nargs,
 		      int64_t *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int r;
 
 	if (!st)
 		return -EIO;
 	for (int i = 0; i < nargs; i++)
-		sqlite3_bind_int64(st, i + 1, args[i]);
+		store_bind_int64(st, i + 1, args[i]);
 	r = store_row(c, st);
-	if (r == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
+	if (r == 1 && store_col_type(st, 0) == STORE_NULL)
 		r = 0;
 	else if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+		*out = store_col_int64(st, 0);
+	store_reset(st);
 	return r;
 }
 
 /* Runs a cached write statement with ?1.. bound to args. */
 static int write_int64(struct store_conn *c, const char *sql, const int64_t *args, int nargs)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 
 	if (!st)
 		return -EIO;
 	for (int i = 0; i < nargs; i++)
-		sqlite3_bind_int64(st, i + 1, args[i]);
+		store_bind_int64(st, i + 1, args[i]);
 	return store_run(c, st, "search index");
 }
 
@@ -184,20 +183,20 @@ static const char sql_candidates[] = "SELECT rowid FROM @(?1) WHERE rowid <= ?2"
 static int block_each(struct store_conn *c, int64_t block, const char *match, int64_t upto,
 		      int64_t before, int (*fn)(int64_t id, void *arg), void *arg)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r = block_prepare(c, sql_candidates, block, "search", &st);
 
 	if (r != 0)
 		return r;
-	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, upto);
-	sqlite3_bind_int64(st, 3, before);
+	store_bind_text(st, 1, match);
+	store_bind_int64(st, 2, upto);
+	store_bind_int64(st, 3, before);
 	while ((r = store_row(c, st)) == 1) {
-		r = fn(sqlite3_column_int64(st, 0), arg);
+		r = fn(store_col_int64(st, 0), arg);
 		if (r != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	store_stmt_free(st);
 	return r;
 }
 

@@ -497,16 +497,13 @@ struct store_stmt *store_stmt(struct store_conn *c, const char *sql)
 	return &c->stmts[c->n_stmts++].stmt;
 }
 
-struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql, const char *what)
+struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql)
 {
 	struct store_stmt *st = calloc(1, sizeof(*st));
 
-	if (!st) {
-		log_err("%s: out of memory", what);
+	if (!st)
 		return NULL;
-	}
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st->lite, NULL) != SQLITE_OK) {
-		log_err("%s: %s", what, sqlite3_errmsg(c->db));
 		store_stmt_free(st);
 		return NULL;
 	}

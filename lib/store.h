@@ -88,8 +88,9 @@ struct store_stmt *store_stmt(struct store_conn *c, const char *sql);
 
 /* A statement for SQL that is not static (lib/search's per-block texts),
  * prepared for one use and not cached: the caller frees it with
- * store_stmt_free (NULL-safe).  NULL on error (logged with what). */
-struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql, const char *what);
+ * store_stmt_free (NULL-safe).  NULL on error, not logged: store_errmsg
+ * says why (out of memory when it names no error). */
+struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql);
 void store_stmt_free(struct store_stmt *st);
 
 /* Binds parameter i (1-based, ?i in the SQL).  text and blob are not

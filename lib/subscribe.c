@@ -20,7 +20,7 @@ int subscribe_add(struct store_conn *c, const struct keys *k, const char *site, 
 	unsigned char hash[KEYS_HASH_BYTES], box[SUBSCRIBE_ADDRESS_MAX + KEYS_SEAL_OVERHEAD];
 	size_t len = strlen(email);
 	bool confirmed = false, asked = false;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int r;
 
 	if (len == 0 || len >= SUBSCRIBE_ADDRESS_MAX)
@@ -29,28 +29,28 @@ int subscribe_add(struct store_conn *c, const struct keys *k, const char *site, 
 	st = store_stmt(c, sql_known);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now - 86400);
-	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_int64(st, 2, now - 86400);
+	store_bind_text(st, 3, site);
 	r = store_row(c, st);
 	if (r == 1) {
-		confirmed = sqlite3_column_int(st, 0) != 0;
-		asked = sqlite3_column_int(st, 1) != 0;
+		confirmed = store_col_int(st, 0) != 0;
+		asked = store_col_int(st, 1) != 0;
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0)
 		return r;
 	keys_seal(k, email, len, box);
 	st = store_stmt(c, sql_insert);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, comment_id);
-	sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, box, (int)(len + KEYS_SEAL_OVERHEAD), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	store_bind_int64(st, 1, comment_id);
+	store_bind_blob(st, 2, hash, sizeof(hash));
+	store_bind_blob(st, 3, box, (len + KEYS_SEAL_OVERHEAD));
+	store_bind_int64(st, 4, now);
 	if (confirmed)
-		sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, site, -1, SQLITE_STATIC);
+		store_bind_int64(st, 5, now);
+	store_bind_text(st, 6, site);
 	r = store_run(c, st, "subscription insert");
 	sodium_memzero(box, sizeof(box));
 	if (r != 0)
@@ -67,14 +67,14 @@ static const char sql_exists[] = "SELECT count(*) FROM subscriptions WHERE id = 
 
 int subscribe_confirm(struct store_conn *c, const char *site, int64_t id, int64_t now)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_exists);
+	struct store_stmt *st = store_stmt(c, sql_exists);
 	int64_t n = 0;
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, id);
+	store_bind_text(st, 2, site);
 	r = store_one_int64(c, st, &n);
 	if (r < 0)
 		return r;
@@ -83,9 +83,9 @@ int subscribe_confirm(struct store_conn *c, const char *site, int64_t id, int64_
 	st = store_stmt(c, sql_confirm);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, site, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, id);
+	store_bind_int64(st, 2, now);
+	store_bind_text(st, 3, site);
 	return store_run(c, st, "subscription confirm");
 }
 
@@ -93,13 +93,13 @@ static const char sql_cancel[] = "DELETE FROM subscriptions WHERE id = ?1 AND si
 
 int subscribe_cancel(struct store_conn *c, const char *site, int64_t id)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_cancel);
+	struct store_stmt *st = store_stmt(c, sql_cancel);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	store_bind_int64(st, 1, id);
+	store_bind_text(st, 2, site);
 	r = store_run(c, st, "unsubscribe");
 	if (r != 0)
 		return r;
@@ -112,14 +112,14 @@ static const char sql_erase[] = "DELETE FROM subscriptions WHERE email_hash = ?1
 int subscribe_erase(struct store_conn *c, const char *scope,
 		    const unsigned char hash[KEYS_HASH_BYTES], unsigned *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_erase);
+	struct store_stmt *st = store_stmt(c, sql_erase);
 	int r;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_blob(st, 1, hash, KEYS_HASH_BYTES, SQLITE_STATIC);
+	store_bind_blob(st, 1, hash, KEYS_HASH_BYTES);
 	if (scope)
-		sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+		store_bind_text(st, 2, scope);
 	r = store_run(c, st, "subscription erase");
 	if (r == 0 && n)
 		*n = store_changes(c);
@@ -132,7 +132,7 @@ static const char sql_load[] =
 
 int subscribe_load(struct store_conn *c, const struct keys *k, int64_t id, struct subscription *out)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_load);
+	struct store_stmt *st = store_stmt(c, sql_load);
 	const unsigned char *box;
 	size_t len;
 	int r;
@@ -140,17 +140,17 @@ int subscribe_load(struct store_conn *c, const struct keys *k, int64_t id, struc
 	memset(out, 0, sizeof(*out));
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(st, 1, id);
 	r = store_row(c, st);
 	if (r == 1) {
 		out->id = id;
-		out->comment_id = sqlite3_column_int64(st, 0);
-		out->confirmed = sqlite3_column_int(st, 1) != 0;
-		snprintf(out->site, sizeof(out->site), "%s", sqlite3_column_text(st, 4));
-		if (sqlite3_column_bytes(st, 2) == KEYS_HASH_BYTES)
-			memcpy(out->email_hash, sqlite3_column_blob(st, 2), KEYS_HASH_BYTES);
-		box = sqlite3_column_blob(st, 3);
-		len = (size_t)sqlite3_column_bytes(st, 3);
+		out->comment_id = store_col_int64(st, 0);
+		out->confirmed = store_col_int(st, 1) != 0;
+		snprintf(out->site, sizeof(out->site), "%s", store_col_text(st, 4));
+		if (store_col_bytes(st, 2) == KEYS_HASH_BYTES)
+			memcpy(out->email_hash, store_col_blob(st, 2), KEYS_HASH_BYTES);
+		box = store_col_blob(st, 3);
+		len = store_col_bytes(st, 3);
 		if (!box || len <= KEYS_SEAL_OVERHEAD ||
 		    len - KEYS_SEAL_OVERHEAD >= SUBSCRIBE_ADDRESS_MAX ||
 		    keys_unseal(k, box, len, (unsigned char *)out->address) != 0)
@@ -158,7 +158,7 @@ int subscribe_load(struct store_conn *c, const struct keys *k, int64_t id, struc
 		else
 			out->address[len - KEYS_SEAL_OVERHEAD] = '\0';
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r != 1)
 		subscribe_clear(out);
 	return r;
@@ -176,24 +176,24 @@ static const char sql_watchers[] =
 int subscribe_watchers(struct store_conn *c, int64_t comment_id, int64_t since,
 		       const unsigned char *exclude, int (*fn)(void *u, int64_t id), void *u)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_watchers);
+	struct store_stmt *st = store_stmt(c, sql_watchers);
 	int64_t ids[64];
 	size_t n = 0;
 	int r = 0;
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, comment_id);
-	sqlite3_bind_int64(st, 2, since);
+	store_bind_int64(st, 1, comment_id);
+	store_bind_int64(st, 2, since);
 	/* Collected first: fn may use the connection. */
 	while (n < sizeof(ids) / sizeof(ids[0]) && (r = store_row(c, st)) == 1) {
-		const void *h = sqlite3_column_blob(st, 1);
-		if (exclude && h && sqlite3_column_bytes(st, 1) == KEYS_HASH_BYTES &&
+		const void *h = store_col_blob(st, 1);
+		if (exclude && h && store_col_bytes(st, 1) == KEYS_HASH_BYTES &&
 		    sodium_memcmp(h, exclude, KEYS_HASH_BYTES) == 0)
 			continue;
-		ids[n++] = sqlite3_column_int64(st, 0);
+		ids[n++] = store_col_int64(st, 0);
 	}
-	sqlite3_reset(st);
+	store_reset(st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -232,7 +232,7 @@ out:
 int subscribe_maintain(struct store_conn *c, const struct subscribe_retention *sites,
 		       size_t n_sites, unsigned default_days, int64_t now, unsigned *n)
 {
-	sqlite3_stmt *st = store_stmt(c, sql_expire);
+	struct store_stmt *st = store_stmt(c, sql_expire);
 	char *days = retention_json(sites, n_sites);
 	int r;
 
@@ -241,10 +241,10 @@ int subscribe_maintain(struct store_conn *c, const struct subscribe_retention *s
 		free(days);
 		return st ? -ENOMEM : -EIO;
 	}
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, now - (int64_t)SUBSCRIBE_CONFIRM_DAYS * 86400);
-	sqlite3_bind_text(st, 3, days, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, default_days);
+	store_bind_int64(st, 1, now);
+	store_bind_int64(st, 2, now - (int64_t)SUBSCRIBE_CONFIRM_DAYS * 86400);
+	store_bind_text(st, 3, days);
+	store_bind_int64(st, 4, default_days);
 	r = store_run(c, st, "subscription retention");
 	if (r == 0)
 		*n = store_changes(c);
