@@ -1068,12 +1068,12 @@ static const char sql_end_read[] = "COMMIT";
 /* Steps a statement without rows (BEGIN, COMMIT).  0 or -EIO. */
 static int step_read(struct store_conn *conn, const char *sql)
 {
-	sqlite3_stmt *q = store_stmt(conn, sql);
-	int rc = q ? sqlite3_step(q) : SQLITE_ERROR;
+	struct store_stmt *q = store_stmt(conn, sql);
+	int rc = q ? store_row(conn, q) : -EIO;
 
 	if (q)
-		sqlite3_reset(q);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+		store_reset(q);
+	return rc == 0 ? 0 : -EIO;
 }
 
 /* The rows a table load will add (sql counts them, binding site if given),
@@ -1082,13 +1082,13 @@ static int step_read(struct store_conn *conn, const char *sql)
  * "Memory").  0 when unknown: the table then grows as rows come. */
 static size_t count_rows(struct store_conn *conn, const char *sql, const char *site)
 {
-	sqlite3_stmt *q = store_stmt(conn, sql);
+	struct store_stmt *q = store_stmt(conn, sql);
 	int64_t n = 0;
 
 	if (!q)
 		return 0;
 	if (site)
-		sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+		store_bind_text(q, 1, site);
 	if (store_one_int64(conn, q, &n) != 1 || n < 0)
 		n = 0;
 	return (size_t)n;
@@ -1111,30 +1111,30 @@ struct state_row {
 static int read_state(struct classifier *c, struct store_conn *conn, struct state_row *st,
 		      bool take_key)
 {
-	sqlite3_stmt *q = store_stmt(conn, sql_state);
+	struct store_stmt *q = store_stmt(conn, sql_state);
 	int rc, r = -EIO;
 
 	if (!q)
 		return -EIO;
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
+	rc = store_row(conn, q);
+	if (rc != 1) {
 		log_err("classify: cannot read classifier_state: %s",
-			sqlite3_errmsg(store_db(conn)));
+			store_errmsg(conn));
 		goto out;
 	}
-	st->generation = sqlite3_column_int64(q, 0);
-	st->nspam = (uint64_t)sqlite3_column_int64(q, 1);
-	st->nham = (uint64_t)sqlite3_column_int64(q, 2);
+	st->generation = store_col_int64(q, 0);
+	st->nspam = (uint64_t)store_col_int64(q, 1);
+	st->nham = (uint64_t)store_col_int64(q, 2);
 	if (take_key) {
-		if (sqlite3_column_bytes(q, 3) != (int)sizeof(c->key)) {
+		if (store_col_bytes(q, 3) != sizeof(c->key)) {
 			log_err("classify: classifier_state.hash_key has the wrong size");
 			goto out;
 		}
-		memcpy(c->key, sqlite3_column_blob(q, 3), sizeof(c->key));
+		memcpy(c->key, store_col_blob(q, 3), sizeof(c->key));
 	}
 	r = 0;
 out:
-	sqlite3_reset(q);
+	store_reset(q);
 	return r;
 }
 
@@ -1147,7 +1147,7 @@ static const char sql_ledger_newest[] =
  * 0 or negative. */
 static int ledger_train(struct classifier *c, struct store_conn *conn, struct model *m)
 {
-	sqlite3_stmt *q = store_stmt(conn, sql_ledger_newest);
+	struct store_stmt *q = store_stmt(conn, sql_ledger_newest);
 	struct trainset ts = {0};
 	uint64_t h[MAX_HASHES];
 	double rate;
@@ -1163,9 +1163,9 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 		return 0;
 	if (!q)
 		return -EIO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const unsigned char *blob = sqlite3_column_blob(q, 1);
-		size_t n = (size_t)sqlite3_column_bytes(q, 1) / 8;
+	while ((rc = store_row(conn, q)) == 1) {
+		const unsigned char *blob = store_col_blob(q, 1);
+		size_t n = store_col_bytes(q, 1) / 8;
 
 		if (n > MAX_HASHES)
 			n = MAX_HASHES;
@@ -1177,15 +1177,15 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 			h[i] = v;
 		}
 		r = trainset_add(&ts, m, h, n,
-				 strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0);
+				 strcmp(store_col_text(q, 0), "spam") == 0);
 		if (r != 0)
 			break;
 	}
 	if (r > 0) /* the newest SECOND_MAX_REFS references are enough */
 		r = 0;
-	sqlite3_reset(q);
-	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_err("classify: cannot read the ledger: %s", sqlite3_errmsg(store_db(conn)));
+	store_reset(q);
+	if (r == 0 && rc < 0) {
+		log_err("classify: cannot read the ledger: %s", store_errmsg(conn));
 		r = -EIO;
 	}
 	if (r == 0)
@@ -1198,13 +1198,13 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 {
 	struct state_row st;
 	struct model *m = NULL;
-	sqlite3_stmt *q;
-	bool own_txn = sqlite3_get_autocommit(store_db(conn));
+	struct store_stmt *q;
+	bool own_txn = !store_in_transaction(conn);
 	int rc, r;
 
 	if (own_txn) {
 		q = store_stmt(conn, sql_begin_read);
-		if (!q || sqlite3_step(q) != SQLITE_DONE)
+		if (!q || store_row(conn, q) != 0)
 			return -EIO;
 	}
 	r = read_state(c, conn, &st, !c->have_key);
@@ -1222,17 +1222,17 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	r = -EIO;
 	if (!q)
 		goto out;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (model_add(m, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
-			      sqlite3_column_int64(q, 2)) < 0) {
+	while ((rc = store_row(conn, q)) == 1) {
+		if (model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
+			      store_col_int64(q, 2)) < 0) {
 			r = -ENOMEM;
-			sqlite3_reset(q);
+			store_reset(q);
 			goto out;
 		}
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		log_err("classify: cannot load tokens: %s", sqlite3_errmsg(store_db(conn)));
+	store_reset(q);
+	if (rc != 0) {
+		log_err("classify: cannot load tokens: %s", store_errmsg(conn));
 		goto out;
 	}
 	r = ledger_train(c, conn, m);
@@ -1245,8 +1245,8 @@ out:
 	if (own_txn) {
 		q = store_stmt(conn, sql_end_read);
 		if (q)
-			sqlite3_step(q);
-		if (!sqlite3_get_autocommit(store_db(conn)))
+			store_row(conn, q);
+		if (store_in_transaction(conn))
 			store_rollback(conn);
 	}
 	model_free(m);
@@ -1335,10 +1335,10 @@ static struct site_model *site_entry(struct classifier *c, const char *site)
 static int load_site(struct classifier *c, struct store_conn *conn, const char *site,
 		     struct model **out, bool *shared, int64_t *generation)
 {
-	bool own_txn = sqlite3_get_autocommit(store_db(conn));
+	bool own_txn = !store_in_transaction(conn);
 	struct state_row st;
 	struct model *m = NULL;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 	int rc, r;
 
 	*out = NULL;
@@ -1353,13 +1353,13 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	q = store_stmt(conn, sql_site_state);
 	if (!m || !q)
 		goto out;
-	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	store_bind_text(q, 1, site);
 	r = store_row(conn, q);
 	if (r == 1) {
-		m->nspam = (uint64_t)sqlite3_column_int64(q, 0);
-		m->nham = (uint64_t)sqlite3_column_int64(q, 1);
+		m->nspam = (uint64_t)store_col_int64(q, 0);
+		m->nham = (uint64_t)store_col_int64(q, 1);
 	}
-	sqlite3_reset(q);
+	store_reset(q);
 	if (r < 0)
 		goto out;
 	*shared = m->nspam == st.nspam && m->nham == st.nham && st.nspam + st.nham > 0;
@@ -1370,15 +1370,15 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	r = -EIO;
 	if (!q)
 		goto out;
-	sqlite3_bind_text(q, 1, site, -1, SQLITE_STATIC);
+	store_bind_text(q, 1, site);
 	while ((rc = store_row(conn, q)) == 1) {
-		if (model_add(m, (uint64_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
-			      sqlite3_column_int64(q, 2)) < 0) {
+		if (model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
+			      store_col_int64(q, 2)) < 0) {
 			rc = -ENOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(q);
+	store_reset(q);
 	r = rc;
 	if (r == 0) {
 		*out = m;
@@ -1387,7 +1387,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 out:
 	if (own_txn) {
 		step_read(conn, sql_end_read);
-		if (!sqlite3_get_autocommit(store_db(conn)))
+		if (store_in_transaction(conn))
 			store_rollback(conn);
 	}
 	model_free(m);
@@ -1893,17 +1893,11 @@ static const char sql_site_state_add[] =
     "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3, max(?1, 0), max(?2, 0)) "
     "ON CONFLICT(site) DO UPDATE SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0)";
 
-static int step_done(struct store_conn *conn, sqlite3_stmt *q, const char *what)
+static int step_done(struct store_conn *conn, struct store_stmt *q, const char *what)
 {
-	int rc;
-
 	if (!q)
 		return -EIO;
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
-	return store_write_error(conn, rc, what);
+	return store_run(conn, q, what);
 }
 
 /* Adds (sign +1) or subtracts (-1) one message's token counts in the
@@ -1918,17 +1912,17 @@ static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = store_stmt(conn, sql);
+		struct store_stmt *q = store_stmt(conn, sql);
 
 		if (!q)
 			return -EIO;
-		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
-		sqlite3_bind_int64(q, 2, ds);
-		sqlite3_bind_int64(q, 3, dh);
+		store_bind_int64(q, 1, (int64_t)h[i]);
+		store_bind_int64(q, 2, ds);
+		store_bind_int64(q, 3, dh);
 		if (site)
-			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+			store_bind_text(q, 4, site);
 		else if (sign > 0)
-			sqlite3_bind_int64(q, 4, now);
+			store_bind_int64(q, 4, now);
 		r = step_done(conn, q, "classifier token update");
 		if (r != 0)
 			return r;
@@ -1937,9 +1931,9 @@ static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *
 		q = store_stmt(conn, gc);
 		if (!q)
 			return -EIO;
-		sqlite3_bind_int64(q, 1, (int64_t)h[i]);
+		store_bind_int64(q, 1, (int64_t)h[i]);
 		if (site)
-			sqlite3_bind_text(q, 4, site, -1, SQLITE_STATIC);
+			store_bind_text(q, 4, site);
 		r = step_done(conn, q, "classifier token cleanup");
 		if (r != 0)
 			return r;
@@ -1953,7 +1947,7 @@ static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h
 		    enum classify_label label, int sign)
 {
 	int64_t ds = label == CLASSIFY_LABEL_SPAM, dh = label == CLASSIFY_LABEL_HAM;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 	int r;
 
 	r = db_tokens(conn, NULL, h, n, ds, dh, sign);
@@ -1965,9 +1959,9 @@ static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h
 		q = store_stmt(conn, sql_site_state_add);
 		if (!q)
 			return -EIO;
-		sqlite3_bind_int64(q, 1, sign * ds);
-		sqlite3_bind_int64(q, 2, sign * dh);
-		sqlite3_bind_text(q, 3, site, -1, SQLITE_STATIC);
+		store_bind_int64(q, 1, sign * ds);
+		store_bind_int64(q, 2, sign * dh);
+		store_bind_text(q, 3, site);
 		r = step_done(conn, q, "classifier site state update");
 		if (r != 0)
 			return r;
@@ -1975,8 +1969,8 @@ static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h
 	q = store_stmt(conn, sql_state_add);
 	if (!q)
 		return -EIO;
-	sqlite3_bind_int64(q, 1, sign * ds);
-	sqlite3_bind_int64(q, 2, sign * dh);
+	store_bind_int64(q, 1, sign * ds);
+	store_bind_int64(q, 2, sign * dh);
 	return step_done(conn, q, "classifier state update");
 }
 
@@ -1991,32 +1985,30 @@ static const char *label_name(enum classify_label l)
 static int ledger_get(struct store_conn *conn, const char *key, enum classify_label *label,
 		      uint64_t **hashes, size_t *n, char site[CLASSIFY_SITE_MAX + 1])
 {
-	sqlite3_stmt *q = store_stmt(conn, sql_ledger_get);
+	struct store_stmt *q = store_stmt(conn, sql_ledger_get);
 	const unsigned char *blob;
 	int rc, r, bytes;
 
 	if (!q)
 		return -EIO;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE) {
+	store_bind_text(q, 1, key);
+	rc = store_step_write(conn, q, "classifier ledger read");
+	if (rc == 0) {
 		r = CLASSIFY_NOT_FOUND;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
-		r = store_write_error(conn, rc, "classifier ledger read");
-		if (r == 0)
-			r = -EIO;
+	if (rc != 1) {
+		r = rc == STORE_CONSTRAINT ? -EIO : rc;
 		goto out;
 	}
-	*label = strcmp((const char *)sqlite3_column_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
+	*label = strcmp(store_col_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
 									      : CLASSIFY_LABEL_HAM;
 	snprintf(site, CLASSIFY_SITE_MAX + 1, "%s",
-		 sqlite3_column_type(q, 2) == SQLITE_NULL
+		 store_col_type(q, 2) == STORE_NULL
 		     ? ""
-		     : (const char *)sqlite3_column_text(q, 2));
-	blob = sqlite3_column_blob(q, 1);
-	bytes = sqlite3_column_bytes(q, 1);
+		     : store_col_text(q, 2));
+	blob = store_col_blob(q, 1);
+	bytes = store_col_bytes(q, 1);
 	*n = (size_t)bytes / 8;
 	*hashes = malloc(*n ? *n * 8 : 1);
 	if (!*hashes) {
@@ -2032,7 +2024,7 @@ static int ledger_get(struct store_conn *conn, const char *key, enum classify_la
 	}
 	r = 0;
 out:
-	sqlite3_reset(q);
+	store_reset(q);
 	return r;
 }
 
@@ -2094,17 +2086,17 @@ static int learn_hashes(struct classifier *c, struct store_conn *conn, const cha
 	for (size_t i = 0; i < n; i++)
 		for (int b = 0; b < 8; b++)
 			blob[i * 8 + (unsigned)b] = (unsigned char)(hashes[i] >> (8 * b));
-	sqlite3_stmt *q = store_stmt(conn, sql_ledger_put);
+	struct store_stmt *q = store_stmt(conn, sql_ledger_put);
 
 	r = -EIO;
 	if (!q)
 		goto out;
-	sqlite3_bind_text(q, 1, message_key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, label_name(label), -1, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 3, blob, (int)(n * 8), SQLITE_STATIC);
-	sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+	store_bind_text(q, 1, message_key);
+	store_bind_text(q, 2, label_name(label));
+	store_bind_blob(q, 3, blob, (n * 8));
+	store_bind_int64(q, 4, (int64_t)time(NULL));
 	if (site)
-		sqlite3_bind_text(q, 5, site, -1, SQLITE_STATIC);
+		store_bind_text(q, 5, site);
 	r = step_done(conn, q, "classifier ledger write");
 out:
 	free(blob);
@@ -2228,18 +2220,18 @@ static const char sql_touch_generation[] =
 int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t before,
 		     unsigned *pruned)
 {
-	sqlite3_stmt *q = store_stmt(conn, sql_prune);
+	struct store_stmt *q = store_stmt(conn, sql_prune);
 	int r;
 
 	(void)c;
 	*pruned = 0;
 	if (!q)
 		return -EIO;
-	sqlite3_bind_int64(q, 1, before);
+	store_bind_int64(q, 1, before);
 	r = step_done(conn, q, "classifier prune");
 	if (r != 0)
 		return r;
-	*pruned = (unsigned)sqlite3_changes(store_db(conn));
+	*pruned = (unsigned)store_changes(conn);
 	if (*pruned == 0)
 		return 0;
 	r = step_done(conn, store_stmt(conn, sql_prune_sites), "classifier prune of sites");
@@ -2268,12 +2260,12 @@ int classifier_forget(struct classifier *c, struct store_conn *conn, const char 
 	r = db_apply(conn, site[0] ? site : NULL, old, n, label, -1);
 	if (r != 0)
 		goto out;
-	sqlite3_stmt *q = store_stmt(conn, sql_ledger_del);
+	struct store_stmt *q = store_stmt(conn, sql_ledger_del);
 
 	r = -EIO;
 	if (!q)
 		goto out;
-	sqlite3_bind_text(q, 1, message_key, -1, SQLITE_STATIC);
+	store_bind_text(q, 1, message_key);
 	r = step_done(conn, q, "classifier ledger delete");
 out:
 	free(old);
