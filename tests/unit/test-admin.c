@@ -20,16 +20,16 @@ static struct keys *keys;
 
 static int64_t count_sql(const char *sql, const char *arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return -2;
 	if (arg)
-		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_type(q, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+		store_bind_text(q, 1, arg);
+	if (store_row(conn, q) == 1)
+		n = store_col_type(q, 0) == STORE_NULL ? -3 : store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 
@@ -161,7 +161,7 @@ static void test_names(void)
 	       "only the valid names were stored");
 	is_int(count_sql("SELECT count(*) FROM admin_tokens WHERE name = ?1", "marieke"), 1,
 	       "marieke is stored under her name");
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 }
 
 static void test_tokens(void)
@@ -188,17 +188,16 @@ static void test_tokens(void)
 	/* Only the keyed hash is stored. */
 	{
 		unsigned char want[KEYS_HASH_BYTES];
-		sqlite3_stmt *q = NULL;
+		struct store_stmt *q = NULL;
 		bool same = false;
 
 		keys_hash(keys, KEYS_TOKEN, t_alice, strlen(t_alice), want);
-		sqlite3_prepare_v2(store_db(conn), "SELECT hash FROM admin_tokens WHERE name = ?1",
-				   -1, &q, NULL);
-		sqlite3_bind_text(q, 1, "alice", -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
-			       memcmp(sqlite3_column_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
-		sqlite3_finalize(q);
+		q = store_stmt_new(conn, "SELECT hash FROM admin_tokens WHERE name = ?1");
+		store_bind_text(q, 1, "alice");
+		if (store_row(conn, q) == 1)
+			same = store_col_bytes(q, 0) == KEYS_HASH_BYTES &&
+			       memcmp(store_col_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
+		store_stmt_free(q);
 		ok(same, "the stored hash is keys_hash(KEYS_TOKEN, token)");
 	}
 
@@ -338,7 +337,7 @@ static void audit_add(const char *actor, const char *action, int64_t comment, co
 {
 	store_begin(conn);
 	if (audit_write(conn, "default", actor, action, comment, detail, reversal) == 0) {
-		*id = sqlite3_last_insert_rowid(store_db(conn));
+		*id = store_last_id(conn);
 		store_commit(conn);
 	} else {
 		*id = -1;
@@ -549,7 +548,7 @@ static void test_token_sites(void)
 	/* The audit log by scope: a row about no one site only for every site. */
 	store_begin(conn);
 	audit_write(conn, "blog", "carol", "approve", 501, NULL, false);
-	id = sqlite3_last_insert_rowid(store_db(conn));
+	id = store_last_id(conn);
 	audit_write(conn, "notes", "carol", "spam", 502, NULL, false);
 	audit_write(conn, "other", "zed", "spam", 503, NULL, false);
 	audit_write(conn, NULL, "zed", "privacy-erase", 0, NULL, false);

@@ -387,14 +387,14 @@ static void test_charset_identity(void)
 
 static int64_t count_sql(const char *sql)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return -2;
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (store_row(conn, q) == 1)
+		n = store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 
@@ -439,18 +439,17 @@ static void test_site_keys(void)
 	is_int(count_sql("SELECT count(*) FROM akismet_keys WHERE length(hash) = 32"), 2,
 	       "two hashes stored");
 	{
-		sqlite3_stmt *q = NULL;
+		struct store_stmt *q = NULL;
 		int found = 0;
-		sqlite3_prepare_v2(store_db(conn), "SELECT hash, blog FROM akismet_keys", -1, &q,
-				   NULL);
-		while (q && sqlite3_step(q) == SQLITE_ROW) {
-			const char *h = sqlite3_column_blob(q, 0);
+		q = store_stmt_new(conn, "SELECT hash, blog FROM akismet_keys");
+		while (q && store_row(conn, q) == 1) {
+			const char *h = store_col_blob(q, 0);
 			if (memmem(h, 32, key, AKISMET_KEY_HEX) ||
 			    memmem(h, 32, key2, AKISMET_KEY_HEX) ||
-			    strstr((const char *)sqlite3_column_text(q, 1), key))
+			    strstr(store_col_text(q, 1), key))
 				found = 1;
 		}
-		sqlite3_finalize(q);
+		store_stmt_free(q);
 		ok(!found, "no key text in the table");
 	}
 
@@ -552,10 +551,8 @@ static void test_known_label(void)
 
 	message_key_of("comment_content=x&user_ip=1.1.1.1", mk);
 	is_int(akismet_known_label(conn, mk, &label), AKISMET_NOT_FOUND, "not learned yet");
-	sqlite3_exec(store_db(conn),
-		     "INSERT INTO classifier_learned(msg_key, label, tokens, learned) "
-		     "VALUES ('akismet:test', 'spam', x'', 0)",
-		     NULL, NULL, NULL);
+	store_exec(conn, "INSERT INTO classifier_learned(msg_key, label, tokens, learned) "
+		     "VALUES ('akismet:test', 'spam', x'', 0)");
 	is_int(akismet_known_label(conn, "akismet:test", &label), 0, "a learned key is found");
 	is_int(label, CLASSIFY_LABEL_SPAM, "with its label");
 }

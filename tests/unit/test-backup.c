@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -134,9 +135,9 @@ static void test_copies(void)
 		return;
 	c1 = store_acquire(s);
 	c2 = store_acquire(s);
-	ok(add_comments(store_db(c1), 100) == 0, "100 comments written");
+	ok(add_comments(store_sqlite(c1), 100) == 0, "100 comments written");
 
-	is_int(backup_copy(store_db(c1), dest), 0, "backup_copy from a live connection");
+	is_int(backup_copy(c1, dest), 0, "backup_copy from a live connection");
 	is_int(query_int(dest, "SELECT count(*) FROM comments"), 100,
 	       "the copy holds every comment");
 	is_str(query_text(dest, "PRAGMA integrity_check", text, sizeof(text)), "ok",
@@ -150,13 +151,13 @@ static void test_copies(void)
 	   "no temporary or -wal file is left");
 
 	/* A transaction in progress elsewhere is not in the copy. */
-	ok(store_begin(c2) == 0 && add_comments(store_db(c2), 5) == 0,
+	ok(store_begin(c2) == 0 && add_comments(store_sqlite(c2), 5) == 0,
 	   "5 more comments in an open transaction on another connection");
-	is_int(backup_copy(store_db(c1), dest), 0, "backup_copy while a writer holds the lock");
+	is_int(backup_copy(c1, dest), 0, "backup_copy while a writer holds the lock");
 	is_int(query_int(dest, "SELECT count(*) FROM comments"), 100,
 	       "the copy (replacing the old one) holds only committed comments");
 	is_int(store_commit(c2), 0, "the writer commits");
-	is_int(backup_copy(store_db(c1), dest), 0, "backup_copy again over an existing copy");
+	is_int(backup_copy(c1, dest), 0, "backup_copy again over an existing copy");
 	is_int(query_int(dest, "SELECT count(*) FROM comments"), 105,
 	       "the new copy holds the committed transaction");
 	store_release(s, c2);
@@ -185,7 +186,7 @@ static void test_copies(void)
 	}
 	is_int(backup_copy_file(notdb, dest2), BACKUP_NO_SOURCE, "a text file is BACKUP_NO_SOURCE");
 	c1 = store_acquire(s);
-	is_int(backup_copy(store_db(c1), "/nonexistent-fx.dir/x/copy.db"), BACKUP_NO_DEST,
+	is_int(backup_copy(c1, "/nonexistent-fx.dir/x/copy.db"), BACKUP_NO_DEST,
 	       "a missing destination directory is BACKUP_NO_DEST");
 	store_release(s, c1);
 	ok(count_files(fx.dir, "copy2.db.tmp-") == 0, "failed copies leave no temporary file");
@@ -242,21 +243,21 @@ static void test_daily(void)
 		return;
 	}
 	c = store_acquire(s);
-	add_comments(store_db(c), 3);
+	add_comments(store_sqlite(c), 3);
 
-	is_int(backup_daily(store_db(c), daily, 2, day + 3600, &taken), 0,
+	is_int(backup_daily(c, daily, 2, day + 3600, &taken), 0,
 	       "backup_daily into a directory that does not exist yet");
 	ok(taken, "a copy was taken");
 	snprintf(path, sizeof(path), "%s/commentd-2024-02-01.db", daily);
 	is_int(query_int(path, "SELECT count(*) FROM comments"), 3, "today's copy is complete");
-	is_int(backup_daily(store_db(c), daily, 2, day + 7200, &taken), 0, "again the same day");
+	is_int(backup_daily(c, daily, 2, day + 7200, &taken), 0, "again the same day");
 	ok(!taken, "nothing is taken twice a day");
-	is_int(backup_daily(store_db(c), daily, 2, day + 86400, &taken), 0, "the next day");
+	is_int(backup_daily(c, daily, 2, day + 86400, &taken), 0, "the next day");
 	ok(taken, "the next day's copy is taken");
-	is_int(backup_daily(store_db(c), daily, 2, day + 2 * 86400, &taken), 0, "the day after");
+	is_int(backup_daily(c, daily, 2, day + 2 * 86400, &taken), 0, "the day after");
 	is_int(count_files(daily, "commentd-"), 2, "keep 2: only two copies remain");
 	ok(!exists(path), "the oldest copy was rotated out");
-	is_int(backup_daily(store_db(c), "/nonexistent-fx.dir/daily", 2, day, &taken),
+	is_int(backup_daily(c, "/nonexistent-fx.dir/daily", 2, day, &taken),
 	       BACKUP_NO_DEST, "an impossible directory is BACKUP_NO_DEST");
 	store_release(s, c);
 	store_free(s);

@@ -97,26 +97,26 @@ static char *snapshot(struct store_conn *conn)
 	    "(SELECT * FROM classifier_tokens ORDER BY hash)) || '|' || "
 	    "(SELECT nspam || ':' || nham FROM classifier_state) || '|' || "
 	    "(SELECT count(*) FROM classifier_learned)";
-	sqlite3_stmt *st = store_stmt(conn, sql);
+	struct store_stmt *st = store_stmt(conn, sql);
 	char *s = NULL;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		s = strdup((const char *)sqlite3_column_text(st, 0));
+	if (st && store_row(conn, st) == 1 && store_col_text(st, 0))
+		s = strdup(store_col_text(st, 0));
 	else
 		s = strdup("(empty)");
-	sqlite3_reset(st);
+	store_reset(st);
 	return s;
 }
 
 static long long count_tokens(struct store_conn *conn)
 {
 	static const char sql[] = "SELECT count(*) FROM classifier_tokens";
-	sqlite3_stmt *st = store_stmt(conn, sql);
+	struct store_stmt *st = store_stmt(conn, sql);
 	long long n = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (st && store_row(conn, st) == 1)
+		n = store_col_int64(st, 0);
+	store_reset(st);
 	return n;
 }
 
@@ -522,33 +522,31 @@ static void test_database(void)
 /* The ledger blob of key equals bytes[0..len). */
 static bool ledger_is(struct store_conn *conn, const char *key, const void *bytes, size_t len)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	bool same = false;
 
-	if (sqlite3_prepare_v2(store_db(conn),
-			       "SELECT tokens FROM classifier_learned WHERE msg_key = ?1", -1, &q,
-			       NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, "SELECT tokens FROM classifier_learned WHERE msg_key = ?1")))
 		return false;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		same = (size_t)sqlite3_column_bytes(q, 0) == len &&
-		       (len == 0 || memcmp(sqlite3_column_blob(q, 0), bytes, len) == 0);
-	sqlite3_finalize(q);
+	store_bind_text(q, 1, key);
+	if (store_row(conn, q) == 1)
+		same = store_col_bytes(q, 0) == len &&
+		       (len == 0 || memcmp(store_col_blob(q, 0), bytes, len) == 0);
+	store_stmt_free(q);
 	return same;
 }
 
 static long long sql_int(struct store_conn *conn, const char *sql, long long arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	long long n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return -2;
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, arg);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (store_bind_count(q) >= 1)
+		store_bind_int64(q, 1, arg);
+	if (store_row(conn, q) == 1)
+		n = store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 

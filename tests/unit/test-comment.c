@@ -491,32 +491,32 @@ static int64_t create(const struct config *c, const char *thread, int64_t parent
 
 static int64_t count_sql(const char *sql, const char *arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return -2;
 	if (arg)
-		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+		store_bind_text(q, 1, arg);
+	if (store_row(conn, q) == 1)
+		n = store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 
 /* The same with a second argument (?2). */
 static int64_t count_sql2(const char *sql, const char *arg, const char *arg2)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return -2;
-	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, arg2, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	store_bind_text(q, 1, arg);
+	store_bind_text(q, 2, arg2);
+	if (store_row(conn, q) == 1)
+		n = store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 
@@ -745,7 +745,7 @@ static void set_status(int64_t id, const char *status)
 
 	snprintf(sql, sizeof(sql), "UPDATE comments SET status = '%s' WHERE id = %lld", status,
 		 (long long)id);
-	sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
+	store_exec(conn, sql);
 }
 
 static void tombstone(int64_t id)
@@ -825,7 +825,7 @@ static void test_pages(void)
 				 "/mixed-1", "/mixed-2", "/mixed-3", "/mixed-4",
 				 "/mixed-5", "/page",	 "/post",    "/hide"};
 	/* Likes with ties, for the most-liked-first order. */
-	sqlite3_exec(store_db(conn), "UPDATE comments SET likes = (id * 7) % 4", NULL, NULL, NULL);
+	store_exec(conn, "UPDATE comments SET likes = (id * 7) % 4");
 	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++)
 		for (size_t a = 0; a < 3; a++)
 			for (size_t b = 0; b < 5; b++)
@@ -846,7 +846,7 @@ static void test_pages(void)
 	       "under its parent or after it, counted as seen, every page within its budget, "
 	       "top-level comments oldest, newest or most liked first",
 	       checked);
-	sqlite3_exec(store_db(conn), "UPDATE comments SET likes = 0", NULL, NULL, NULL);
+	store_exec(conn, "UPDATE comments SET likes = 0");
 	is_int(read_pages("/wide", 50, 10, (size_t)1 << 30), 13,
 	       "a comment with 120 replies takes 13 pages of 10 rows");
 	is_int(read_pages("/many", 50, 10000, (size_t)1 << 30), 2,
@@ -1005,30 +1005,26 @@ static void test_store(void)
 	{
 		/* The stored hash is the keyed hash of the normalised address. */
 		unsigned char want[KEYS_HASH_BYTES];
-		sqlite3_stmt *q = NULL;
+		struct store_stmt *q = NULL;
 		bool same = false;
 		keys_hash(keys, KEYS_EMAIL, "secret.person@example.org", 25, want);
-		sqlite3_prepare_v2(
-		    store_db(conn),
-		    "SELECT email_hash, depth, root_id, text, ip, ip_sealed, email_domain_sealed"
-		    " FROM comments WHERE id=?1",
-		    -1, &q, NULL);
-		sqlite3_bind_int64(q, 1, A);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			same = sqlite3_column_bytes(q, 0) == KEYS_HASH_BYTES &&
-			       memcmp(sqlite3_column_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
-			is_int(sqlite3_column_int(q, 1), 1, "a top-level comment has depth 1");
-			is_int(sqlite3_column_int64(q, 2), A, "and is its own root");
-			is_str((const char *)sqlite3_column_text(q, 3), "Hello *world*",
+		q = store_stmt_new(conn, "SELECT email_hash, depth, root_id, text, ip, ip_sealed, email_domain_sealed"
+		    " FROM comments WHERE id=?1");
+		store_bind_int64(q, 1, A);
+		if (store_row(conn, q) == 1) {
+			same = store_col_bytes(q, 0) == KEYS_HASH_BYTES &&
+			       memcmp(store_col_blob(q, 0), want, KEYS_HASH_BYTES) == 0;
+			is_int(store_col_int(q, 1), 1, "a top-level comment has depth 1");
+			is_int(store_col_int64(q, 2), A, "and is its own root");
+			is_str(store_col_text(q, 3), "Hello *world*",
 			       "the text is stored as written");
-			ok(sqlite3_column_type(q, 4) == SQLITE_NULL, "the ip is not kept in clear");
-			ok(sqlite3_column_bytes(q, 5) ==
-			       (int)strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
-			   "but sealed (%d bytes)", sqlite3_column_bytes(q, 5));
-			ok(sqlite3_column_bytes(q, 6) > KEYS_SEAL_OVERHEAD,
+			ok(store_col_type(q, 4) == STORE_NULL, "the ip is not kept in clear");
+			ok(store_col_bytes(q, 5) == strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
+			   "but sealed (%zu bytes)", store_col_bytes(q, 5));
+			ok(store_col_bytes(q, 6) > KEYS_SEAL_OVERHEAD,
 			   "so is the e-mail domain");
 		}
-		sqlite3_finalize(q);
+		store_stmt_free(q);
 		{
 			struct comment_row row;
 			is_int(comment_load(conn, keys, A, &row), 1, "comment_load with the key");
@@ -1144,7 +1140,7 @@ static void test_store(void)
 		       "refused replies stored nothing");
 		is_int(count_sql("SELECT count(*) FROM threads WHERE path = ?1", "/other"), 0,
 		       "and a refused reply's new thread was rolled back");
-		ok(sqlite3_get_autocommit(store_db(conn)), "no transaction is left open");
+		ok(!store_in_transaction(conn), "no transaction is left open");
 	}
 
 	/* Hidden comments stay out of the thread. */
@@ -1165,7 +1161,7 @@ static void test_store(void)
 		char sql[100];
 		snprintf(sql, sizeof(sql), "UPDATE comments SET status='spam' WHERE id=%lld",
 			 (long long)H);
-		sqlite3_exec(store_db(conn), sql, NULL, NULL, NULL);
+		store_exec(conn, sql);
 		page("/hide", 1000, 0, &t);
 		{
 			json_t *top = json_array_get(json_object_get(t, "comments"), 0);

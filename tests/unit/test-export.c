@@ -154,12 +154,12 @@ static size_t occurrences(const char *text, const char *needle)
 static int64_t rows(struct fixture *f)
 {
 	int64_t n = -1;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 
-	sqlite3_prepare_v2(store_db(f->conn), "SELECT count(*) FROM comments", -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	st = store_stmt_new(f->conn, "SELECT count(*) FROM comments");
+	if (store_row(f->conn, st) == 1)
+		n = store_col_int64(st, 0);
+	store_stmt_free(st);
 	return n;
 }
 
@@ -275,7 +275,7 @@ static void test_other_key(const struct submit_site *like, const char *jsonl, ui
 	json_t *rep = NULL;
 	char path[400];
 	int64_t hashes = -1;
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 
 	if (fixture_open(&c, "export-c") != 0) {
 		ok(0, "another key: a fixture");
@@ -295,12 +295,10 @@ static void test_other_key(const struct submit_site *like, const char *jsonl, ui
 	is_int(import_run(c.conn, &site, 1, &o, &rep, &err), 0,
 	       "another key: the export imports (%s)", err.message);
 	is_int(rows(&c), (int64_t)n, "another key: every comment");
-	sqlite3_prepare_v2(store_db(c.conn),
-			   "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL", -1, &st,
-			   NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		hashes = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	st = store_stmt_new(c.conn, "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL");
+	if (store_row(c.conn, st) == 1)
+		hashes = store_col_int64(st, 0);
+	store_stmt_free(st);
 	is_int(hashes, 0, "another key: no e-mail hash kept");
 	is_int(json_integer_value(
 		   json_object_get(json_object_get(rep, "dropped"), "email_hash_other_key")),
@@ -366,13 +364,11 @@ int main(void)
 		free(s2);
 	}
 	{
-		sqlite3_stmt *st;
-		sqlite3_prepare_v2(store_db(b.conn),
-				   "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL", -1,
-				   &st, NULL);
-		sqlite3_step(st);
-		is_int(sqlite3_column_int(st, 0), 14, "the e-mail hashes came along (same key)");
-		sqlite3_finalize(st);
+		struct store_stmt *st;
+		st = store_stmt_new(b.conn, "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL");
+		store_row(b.conn, st);
+		is_int(store_col_int(st, 0), 14, "the e-mail hashes came along (same key)");
+		store_stmt_free(st);
 	}
 	test_other_key(&site, jsonl, n);
 

@@ -124,8 +124,7 @@ static void test_thread_feed(void)
 
 	/* An edit updates the entry. */
 	{
-		sqlite3_exec(store_db(fx.conn), "UPDATE comments SET modified = 1800000000", NULL,
-			     NULL, NULL);
+		store_exec(fx.conn, "UPDATE comments SET modified = 1800000000");
 		s.lang = LANG_EN;
 		f = feed(&s, "/p");
 		ok(strstr(f, "<updated>2027-01-15T08:00:00Z</updated>") != NULL,

@@ -21,26 +21,26 @@ static struct classify_settings cs;
 
 static int64_t query_int(const char *sql)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = store_stmt_new(fx.conn, sql)))
 		return -2;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (store_row(fx.conn, st) == 1)
+		v = store_col_int64(st, 0);
+	store_stmt_free(st);
 	return v;
 }
 
 static const char *query_text(const char *sql, char *out, size_t outsz)
 {
-	sqlite3_stmt *st;
+	struct store_stmt *st;
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, outsz, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if ((st = store_stmt_new(fx.conn, sql)) &&
+	    store_row(fx.conn, st) == 1 && store_col_text(st, 0))
+		snprintf(out, outsz, "%s", store_col_text(st, 0));
+	store_stmt_free(st);
 	return out;
 }
 
@@ -111,14 +111,12 @@ static void test_wordpress(void)
 	    0, "a website that is not a URL is dropped");
 	ok(comment_email_hash(fx.keys, "fenna.bakker@example.org", hash) == 0, "hash");
 	{
-		sqlite3_stmt *st;
-		sqlite3_prepare_v2(store_db(fx.conn),
-				   "SELECT email_hash FROM comments WHERE author = 'Fenna'", -1,
-				   &st, NULL);
-		ok(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == KEYS_HASH_BYTES,
+		struct store_stmt *st;
+		st = store_stmt_new(fx.conn, "SELECT email_hash FROM comments WHERE author = 'Fenna'");
+		ok(store_row(fx.conn, st) == 1 && store_col_bytes(st, 0) == KEYS_HASH_BYTES,
 		   "the e-mail is kept as its keyed hash");
-		memcpy(stored, sqlite3_column_blob(st, 0), KEYS_HASH_BYTES);
-		sqlite3_finalize(st);
+		memcpy(stored, store_col_blob(st, 0), KEYS_HASH_BYTES);
+		store_stmt_free(st);
 		ok(memcmp(hash, stored, sizeof(hash)) == 0, "... of the normalised address");
 	}
 	is_int(query_int("SELECT count(*) FROM comments WHERE text LIKE '%@example%'"
@@ -272,10 +270,8 @@ static void test_undo(void)
 	json_t *rep;
 	int64_t before = query_int("SELECT count(*) FROM comments");
 
-	ok(sqlite3_exec(store_db(fx.conn),
-			"CREATE TRIGGER fail_late AFTER INSERT ON comments"
-			" WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END",
-			NULL, NULL, NULL) == SQLITE_OK,
+	ok(store_exec(fx.conn, "CREATE TRIGGER fail_late AFTER INSERT ON comments"
+			" WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END") == 0,
 	   "a trigger that fails the fourth comment (after a committed batch of 3)");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err),
 	       IMPORT_WRITE_FAILED, "the import fails while writing");
@@ -285,7 +281,7 @@ static void test_undo(void)
 	is_int(
 	    query_int("SELECT count(*) FROM import_ids WHERE source = 'remark42:trappersenkoffie'"),
 	    0, "and forgotten");
-	sqlite3_exec(store_db(fx.conn), "DROP TRIGGER fail_late", NULL, NULL, NULL);
+	store_exec(fx.conn, "DROP TRIGGER fail_late");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err), 0,
 	       "the same import then succeeds (%s)", err.message);
 	is_int(json_integer_value(json_object_get(rep, "imported")), 5, "all 5");

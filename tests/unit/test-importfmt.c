@@ -7,6 +7,7 @@
 #include "fixture.h"
 #include "importfmt.h"
 
+#include <sqlite3.h>
 #include <zlib.h>
 
 #define DATA SOURCE_ROOT "/tests/data/import/"

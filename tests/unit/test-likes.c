@@ -57,14 +57,14 @@ static int toggle(int64_t id, const char *ip, struct likes_result *res, struct c
 
 static int64_t sql_int(const char *sql, int64_t id)
 {
-	sqlite3_stmt *st = NULL;
+	struct store_stmt *st = NULL;
 	int64_t v = -1;
 
-	sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL);
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	st = store_stmt_new(fx.conn, sql);
+	store_bind_int64(st, 1, id);
+	if (store_row(fx.conn, st) == 1)
+		v = store_col_int64(st, 0);
+	store_stmt_free(st);
 	return v;
 }
 

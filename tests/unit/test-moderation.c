@@ -37,18 +37,18 @@ static struct policy *policy;
  * statement has parameters): -1 no row, -2 bad SQL, -3 NULL. */
 static int64_t q_int(const char *sql, int64_t arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK) {
-		diag("bad SQL %s: %s", sql, sqlite3_errmsg(store_db(conn)));
+	if (!(q = store_stmt_new(conn, sql))) {
+		diag("bad SQL %s: %s", sql, store_errmsg(conn));
 		return -2;
 	}
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, arg);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_type(q, 0) == SQLITE_NULL ? -3 : sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (store_bind_count(q) >= 1)
+		store_bind_int64(q, 1, arg);
+	if (store_row(conn, q) == 1)
+		n = store_col_type(q, 0) == STORE_NULL ? -3 : store_col_int64(q, 0);
+	store_stmt_free(q);
 	return n;
 }
 
@@ -117,36 +117,36 @@ static int64_t mk(const char *thread, int64_t parent, const char *author, const 
 /* The same as text (caller frees): NULL for no row or SQL NULL. */
 static char *q_str(const char *sql, int64_t arg)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 	char *s = NULL;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK) {
-		diag("bad SQL %s: %s", sql, sqlite3_errmsg(store_db(conn)));
+	if (!(q = store_stmt_new(conn, sql))) {
+		diag("bad SQL %s: %s", sql, store_errmsg(conn));
 		return NULL;
 	}
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, arg);
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
-		s = strdup((const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+	if (store_bind_count(q) >= 1)
+		store_bind_int64(q, 1, arg);
+	if (store_row(conn, q) == 1 && store_col_type(q, 0) != STORE_NULL)
+		s = strdup(store_col_text(q, 0));
+	store_stmt_free(q);
 	return s;
 }
 
 static void exec(const char *sql, int64_t a, int64_t b)
 {
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK) {
+	if (!(q = store_stmt_new(conn, sql))) {
 		diag("bad SQL %s", sql);
 		return;
 	}
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, a);
-	if (sqlite3_bind_parameter_count(q) >= 2)
-		sqlite3_bind_int64(q, 2, b);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		diag("exec %s: %s", sql, sqlite3_errmsg(store_db(conn)));
-	sqlite3_finalize(q);
+	if (store_bind_count(q) >= 1)
+		store_bind_int64(q, 1, a);
+	if (store_bind_count(q) >= 2)
+		store_bind_int64(q, 2, b);
+	if (store_row(conn, q) != 0)
+		diag("exec %s: %s", sql, store_errmsg(conn));
+	store_stmt_free(q);
 }
 
 /* The string column of a comment, "(null)" for NULL, "(none)" without row
@@ -156,21 +156,21 @@ static const char *col(const char *column, int64_t id)
 	static char buf[4][256];
 	static int k;
 	char sql[1024];
-	sqlite3_stmt *q = NULL;
+	struct store_stmt *q = NULL;
 
 	k = (k + 1) % 4;
 	snprintf(sql, sizeof(sql), "SELECT %s FROM comments WHERE id = ?1", column);
 	snprintf(buf[k], sizeof(buf[k]), "(bad sql)");
-	if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+	if (!(q = store_stmt_new(conn, sql)))
 		return buf[k];
-	sqlite3_bind_int64(q, 1, id);
-	if (sqlite3_step(q) != SQLITE_ROW)
+	store_bind_int64(q, 1, id);
+	if (store_row(conn, q) != 1)
 		snprintf(buf[k], sizeof(buf[k]), "(none)");
-	else if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+	else if (store_col_type(q, 0) == STORE_NULL)
 		snprintf(buf[k], sizeof(buf[k]), "(null)");
 	else
-		snprintf(buf[k], sizeof(buf[k]), "%s", sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+		snprintf(buf[k], sizeof(buf[k]), "%s", store_col_text(q, 0));
+	store_stmt_free(q);
 	return buf[k];
 }
 
@@ -417,15 +417,13 @@ static void test_list(void)
 		   "created is now");
 		is_str(json_string_value(json_object_get(row, "status")), "published", "status");
 		{
-			sqlite3_stmt *q = NULL;
+			struct store_stmt *q = NULL;
 			double score = -1;
-			sqlite3_prepare_v2(store_db(conn),
-					   "SELECT score FROM comments WHERE id = ?1", -1, &q,
-					   NULL);
-			sqlite3_bind_int64(q, 1, L[0]);
-			if (sqlite3_step(q) == SQLITE_ROW)
-				score = sqlite3_column_double(q, 0);
-			sqlite3_finalize(q);
+			q = store_stmt_new(conn, "SELECT score FROM comments WHERE id = ?1");
+			store_bind_int64(q, 1, L[0]);
+			if (store_row(conn, q) == 1)
+				score = store_col_double(q, 0);
+			store_stmt_free(q);
 			ok(json_is_real(json_object_get(row, "score")) &&
 			       json_real_value(json_object_get(row, "score")) == score,
 			   "score is the stored score (%g)", score);
@@ -508,7 +506,7 @@ static void test_act(void)
 	ok(is_404(act(MODERATION_DELETE, 999999, &err), &err), "delete an unknown id: 404");
 	ok(is_404(act(MODERATION_APPROVE, 0, &err), &err), "id 0: 404");
 	ok(is_404(act(MODERATION_APPROVE, -1, &err), &err), "id -1: 404");
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 
 	/* Approve: publish, learn ham exactly from the stored features. */
 	counts(&ns0, &nh0);
@@ -637,7 +635,7 @@ static void test_act(void)
 	ok(is_404(act(MODERATION_SPAM, P, &err), &err), "spam a tombstone: 404");
 	ok(is_404(act(MODERATION_DELETE, P, &err), &err), "delete a tombstone: 404");
 	is_int(n_audit(), audits + 1, "refused actions are not audited");
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 }
 
 static void test_bulk(void)
@@ -668,7 +666,7 @@ static void test_bulk(void)
 	s2 = snapshot();
 	is_str(s2, s1, "nothing learned");
 	free(s2);
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 
 	int64_t bad2[] = {B[0], gone};
 	memset(&err, 0, sizeof(err));
@@ -855,7 +853,7 @@ static void test_edit(void)
 		is_int(n_audit(), audits + 2, "refused edits are not audited");
 		is_str(col("text || '|' || author", E3), "Held for review, edited|Waiting",
 		       "refused edits changed nothing");
-		ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+		ok(!store_in_transaction(conn), "no transaction left open");
 	}
 
 	/* Unknown and deleted comments. */
@@ -1100,37 +1098,35 @@ static void test_context(void)
 /* Counts the values in every table that contain needle (len bytes). */
 static int64_t scan_tables(const void *needle, size_t len, char *where, size_t where_len)
 {
-	sqlite3_stmt *tables = NULL;
+	struct store_stmt *tables = NULL;
 	int64_t found = 0;
 
 	if (where_len)
 		where[0] = '\0';
-	sqlite3_prepare_v2(store_db(conn),
-			   "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-			   "'sqlite_%'",
-			   -1, &tables, NULL);
-	while (sqlite3_step(tables) == SQLITE_ROW) {
+	tables = store_stmt_new(conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+			   "'sqlite_%'");
+	while (store_row(conn, tables) == 1) {
 		char sql[200];
-		sqlite3_stmt *q = NULL;
-		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
-		if (sqlite3_prepare_v2(store_db(conn), sql, -1, &q, NULL) != SQLITE_OK)
+		struct store_stmt *q = NULL;
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", store_col_text(tables, 0));
+		if (!(q = store_stmt_new(conn, sql)))
 			continue;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			for (int i = 0; i < sqlite3_column_count(q); i++) {
-				const void *v = sqlite3_column_blob(q, i);
-				int n = sqlite3_column_bytes(q, i);
+		while (store_row(conn, q) == 1) {
+			for (int i = 0; i < store_col_count(q); i++) {
+				const void *v = store_col_blob(q, i);
+				int n = store_col_bytes(q, i);
 				if (v && n > 0 && memmem(v, (size_t)n, needle, len)) {
 					found++;
 					if (where_len)
 						snprintf(where, where_len, "%s.%s",
-							 sqlite3_column_text(tables, 0),
-							 sqlite3_column_name(q, i));
+							 store_col_text(tables, 0),
+							 store_col_name(q, i));
 				}
 			}
 		}
-		sqlite3_finalize(q);
+		store_stmt_free(q);
 	}
-	sqlite3_finalize(tables);
+	store_stmt_free(tables);
 	return found;
 }
 
@@ -1318,7 +1314,7 @@ static void test_privacy(void)
 	is_int(scan_str("Gil Marsh", where, sizeof(where)) + scan_str("gil.example", where, 128) +
 		   scan_str("203.0.113.77", where, 128),
 	       0, "no name, URL or IP of Gil in any table");
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 }
 
 static void test_maintain(void)
@@ -1446,7 +1442,7 @@ static void test_maintain(void)
 	ok(gen0 && gen1 && strcmp(gen0, gen1) != 0, "pruning bumps the classifier generation");
 	free(gen0);
 	free(gen1);
-	ok(sqlite3_get_autocommit(store_db(conn)), "no transaction left open");
+	ok(!store_in_transaction(conn), "no transaction left open");
 
 	memset(&rep, 0x5a, sizeof(rep));
 	is_int(moderation_maintain(conn, cl, NULL, &rt, now, &rep), 0, "maintain again");

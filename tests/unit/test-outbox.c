@@ -133,13 +133,13 @@ static int64_t post(int64_t parent, const char *email, enum comment_status statu
 
 static int64_t q(const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct store_stmt *st = NULL;
 	int64_t v = -1;
 
-	sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL);
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	st = store_stmt_new(fx.conn, sql);
+	if (st && store_row(fx.conn, st) == 1)
+		v = store_col_int64(st, 0);
+	store_stmt_free(st);
 	return v;
 }
 

@@ -111,17 +111,17 @@ static const char *found(const char *q)
 static const char *ids_of_sql(const char *sql, const char *arg)
 {
 	static char buf[256];
-	sqlite3_stmt *st = NULL;
+	struct store_stmt *st = NULL;
 	size_t len = 0;
 
 	buf[0] = '\0';
-	if (sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = store_stmt_new(fx.conn, sql)))
 		return "(error)";
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	store_bind_text(st, 1, arg);
+	while (store_row(fx.conn, st) == 1)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%lld", len ? " " : "",
-					(long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
+					(long long)store_col_int64(st, 0));
+	store_stmt_free(st);
 	return buf;
 }
 
@@ -191,13 +191,13 @@ static const char *ids(int64_t a, int64_t b)
 
 static int64_t q_int(const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct store_stmt *st = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if ((st = store_stmt_new(fx.conn, sql)) &&
+	    store_row(fx.conn, st) == 1)
+		n = store_col_int64(st, 0);
+	store_stmt_free(st);
 	return n;
 }
 
@@ -281,16 +281,16 @@ static int64_t in_segments(const char *needle)
 
 	while (search_block_at_or_below(fx.conn, block, &found_block) == 1) {
 		char sql[SEARCH_SQL_MAX];
-		sqlite3_stmt *st = NULL;
+		struct store_stmt *st = NULL;
 		search_block_sql(sql, sizeof(sql), "SELECT block FROM @_data", found_block);
-		sqlite3_prepare_v2(store_db(fx.conn), sql, -1, &st, NULL);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *b = sqlite3_column_blob(st, 0);
-			size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		st = store_stmt_new(fx.conn, sql);
+		while (store_row(fx.conn, st) == 1) {
+			const char *b = store_col_blob(st, 0);
+			size_t n = store_col_bytes(st, 0);
 			if (b && memmem(b, n, needle, strlen(needle)))
 				hits++;
 		}
-		sqlite3_finalize(st);
+		store_stmt_free(st);
 		block = found_block - 1;
 	}
 	return hits;

@@ -4,6 +4,7 @@
 
 #include "store.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,12 +14,12 @@ static struct fixture fx;
 
 static int count_rows(struct store_conn *c, const char *sql)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt(c, sql);
 	int n = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
+	if (st && store_row(c, st) == 1)
+		n = store_col_int(st, 0);
+	store_reset(st);
 	return n;
 }
 
@@ -171,11 +172,11 @@ static void test_background_checkpoints(void)
 	is_int(store_new(&s, path, 1), 0, "reopened");
 	c = store_acquire(s);
 	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "and the rows are all there");
-	sqlite3_stmt *st = store_stmt(c, "PRAGMA quick_check");
-	ok(st && sqlite3_step(st) == SQLITE_ROW &&
-	       strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0,
+	struct store_stmt *st = store_stmt(c, "PRAGMA quick_check");
+	ok(st && store_row(c, st) == 1 &&
+	       strcmp(store_col_text(st, 0), "ok") == 0,
 	   "the database passes quick_check");
-	sqlite3_reset(st);
+	store_reset(st);
 	store_release(s, c);
 	store_free(s);
 }
@@ -233,15 +234,15 @@ int main(void)
 	is_int(count_rows(c, version_sql), store_schema_version(), "user_version is the newest");
 	is_int(count_rows(c, count_sql), 0, "comments table exists and is empty");
 	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
-	sqlite3_stmt *st = store_stmt(c, journal_sql);
-	ok(st && sqlite3_step(st) == SQLITE_ROW &&
-	       strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0,
+	struct store_stmt *st = store_stmt(c, journal_sql);
+	ok(st && store_row(c, st) == 1 &&
+	       strcmp(store_col_text(st, 0), "wal") == 0,
 	   "journal mode is WAL");
-	sqlite3_reset(st);
+	store_reset(st);
 	is_int(store_begin(c), 0, "BEGIN IMMEDIATE");
 	store_release(s, c); /* rolls back the open transaction */
 	c = store_acquire(s);
-	ok(sqlite3_get_autocommit(store_db(c)), "release rolled the transaction back");
+	ok(!store_in_transaction(c), "release rolled the transaction back");
 	store_release(s, c);
 	ok(store_healthy(s), "healthy");
 	s = store_free(s);

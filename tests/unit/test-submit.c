@@ -528,10 +528,10 @@ static void test_edits(void)
 
 static int64_t sql_int(const char *sql, int64_t id)
 {
-	sqlite3_stmt *q = store_stmt(fx.conn, sql);
+	struct store_stmt *q = store_stmt(fx.conn, sql);
 	int64_t v = -1;
 
-	sqlite3_bind_int64(q, 1, id);
+	store_bind_int64(q, 1, id);
 	store_one_int64(fx.conn, q, &v);
 	return v;
 }
@@ -540,16 +540,16 @@ static int64_t sql_int(const char *sql, int64_t id)
 static const char *sql_text(const char *sql, const char *arg)
 {
 	static char out[2048];
-	sqlite3_stmt *q = store_stmt(fx.conn, sql);
+	struct store_stmt *q = store_stmt(fx.conn, sql);
 
 	snprintf(out, sizeof(out), "(none)");
-	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	store_bind_text(q, 1, arg);
 	if (store_row(fx.conn, q) == 1)
 		snprintf(out, sizeof(out), "%s",
-			 sqlite3_column_type(q, 0) == SQLITE_NULL
+			 store_col_type(q, 0) == STORE_NULL
 			     ? "(null)"
-			     : (const char *)sqlite3_column_text(q, 0));
-	sqlite3_reset(q);
+			     : store_col_text(q, 0));
+	store_reset(q);
 	return out;
 }
 
@@ -655,13 +655,13 @@ static void test_impersonation(void)
 	is_int(st, COMMENT_PENDING, "a post under a moderator's name is held");
 	{
 		int64_t id = json_integer_value(json_object_get(a, "id"));
-		sqlite3_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id = ?1");
+		struct store_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id = ?1");
 		char stored[300] = "";
 
-		sqlite3_bind_int64(q, 1, id);
+		store_bind_int64(q, 1, id);
 		if (store_row(fx.conn, q) == 1)
-			snprintf(stored, sizeof(stored), "%s", sqlite3_column_text(q, 0));
-		sqlite3_reset(q);
+			snprintf(stored, sizeof(stored), "%s", store_col_text(q, 0));
+		store_reset(q);
 		is_str(stored, "[{\"code\":\"impersonation\",\"name\":\"Sjef Kerkhofs\"}]",
 		       "  stored with reason impersonation");
 	}
@@ -725,17 +725,17 @@ static void test_reply(void)
 	ok(!json_object_get(r, "edit_token"), "  no edit token");
 	json_decref(r);
 	{
-		sqlite3_stmt *q = store_stmt(
+		struct store_stmt *q = store_stmt(
 		    fx.conn, "SELECT moderator, reasons, status FROM comments WHERE id = ?1");
 		char m[64] = "", rs[200] = "", s2[20] = "";
 
-		sqlite3_bind_int64(q, 1, rid);
+		store_bind_int64(q, 1, rid);
 		if (store_row(fx.conn, q) == 1) {
-			snprintf(m, sizeof(m), "%s", sqlite3_column_text(q, 0));
-			snprintf(rs, sizeof(rs), "%s", sqlite3_column_text(q, 1));
-			snprintf(s2, sizeof(s2), "%s", sqlite3_column_text(q, 2));
+			snprintf(m, sizeof(m), "%s", store_col_text(q, 0));
+			snprintf(rs, sizeof(rs), "%s", store_col_text(q, 1));
+			snprintf(s2, sizeof(s2), "%s", store_col_text(q, 2));
 		}
-		sqlite3_reset(q);
+		store_reset(q);
 		is_str(m, "sjef", "  stored with the token's name");
 		is_str(rs, "[{\"code\":\"moderator\"}]", "  reason moderator");
 		is_str(s2, "published", "  status published");
@@ -812,12 +812,12 @@ static void test_kept(void)
 	json_decref(out);
 	json_decref(a);
 	{
-		sqlite3_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id ="
+		struct store_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id ="
 						      " (SELECT max(id) FROM comments)");
 		ok(store_row(fx.conn, q) == 1 &&
-		       strstr((const char *)sqlite3_column_text(q, 0), "\"kept\""),
+		       strstr(store_col_text(q, 0), "\"kept\""),
 		   "  with the reason kept");
-		sqlite3_reset(q);
+		store_reset(q);
 	}
 }
 
@@ -872,7 +872,7 @@ static void test_decoys(void)
 		json_t *gone = NULL;
 		int64_t id = json_integer_value(json_object_get(decoy, "id"));
 		const char *tok = json_string_value(json_object_get(decoy, "edit_token"));
-		sqlite3_stmt *q;
+		struct store_stmt *q;
 		int64_t n = -1;
 
 		is_int(submit_author_delete(fx.conn, &st, id, tok, time(NULL), &gone, &err), 0,
@@ -906,19 +906,19 @@ static void test_kept_facts(void)
 	struct comment_error err;
 	struct comment_row row;
 	json_t *out = NULL;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 
 	rq.referrer = "https://User:pw@Blog.Example.NL:8443/2011/01/post?session=s3cr3t#c";
 	is_int(submit_comment(fx.conn, &s, &in, &rq, &d, &out, &err), 0, "posted");
 	is_str(d.referrer, "https://blog.example.nl/", "the Referer is weighed as its host");
 	submit_decision_clear(&d);
 	q = store_stmt(fx.conn, "SELECT referrer, ip FROM comments WHERE id = ?1");
-	sqlite3_bind_int64(q, 1, json_integer_value(json_object_get(out, "id")));
+	store_bind_int64(q, 1, json_integer_value(json_object_get(out, "id")));
 	ok(store_row(fx.conn, q) == 1 &&
-	       strcmp((const char *)sqlite3_column_text(q, 0), "https://blog.example.nl/") == 0 &&
-	       sqlite3_column_type(q, 1) == SQLITE_NULL,
+	       strcmp(store_col_text(q, 0), "https://blog.example.nl/") == 0 &&
+	       store_col_type(q, 1) == STORE_NULL,
 	   "and kept so; the address is not kept in clear");
-	sqlite3_reset(q);
+	store_reset(q);
 	is_int(comment_load(fx.conn, fx.keys, json_integer_value(json_object_get(out, "id")), &row),
 	       1, "loaded with the key");
 	ok(row.ip && strcmp(row.ip, "198.51.100.7") == 0 && row.email_domain &&
@@ -964,7 +964,7 @@ static void test_decide_only(void)
 	struct submit_site s = site();
 	struct submit_decision d;
 	int64_t before = -1, after = -1;
-	sqlite3_stmt *q;
+	struct store_stmt *q;
 
 	rq.origin = SUBMIT_AKISMET;
 	q = store_stmt(fx.conn, "SELECT count(*) FROM comments");
