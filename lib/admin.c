@@ -312,12 +312,12 @@ int admin_token_list(struct store_conn *c, json_t **out)
 				      ? json_null()
 				      : json_string(store_col_text(st, 4));
 
-		if (json_array_append_new(
-			list, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
-					store_col_text(st, 0), "display_name",
-					display, "sites", token_sites_json(st, 5), "created",
-					time_or_null(st, 1), "revoked", time_or_null(st, 2),
-					"last_used", time_or_null(st, 3))) != 0) {
+		if (json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
+							  store_col_text(st, 0), "display_name",
+							  display, "sites", token_sites_json(st, 5),
+							  "created", time_or_null(st, 1), "revoked",
+							  time_or_null(st, 2), "last_used",
+							  time_or_null(st, 3))) != 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -397,21 +397,15 @@ static json_t *audit_entry(struct store_stmt *st)
 	char at[TIMEFMT_RFC3339];
 
 	timefmt_rfc3339(store_col_int64(st, 1), at);
-	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o}", "id",
-			 (json_int_t)store_col_int64(st, 0), "at", at, "actor",
-			 store_col_text(st, 2), "action",
-			 store_col_text(st, 3), "comment",
-			 store_col_type(st, 4) == STORE_NULL
-			     ? json_null()
-			     : json_integer(store_col_int64(st, 4)),
-			 "detail",
-			 store_col_type(st, 5) == STORE_NULL
-			     ? json_null()
-			     : json_string(store_col_text(st, 5)),
-			 "reversal", store_col_int(st, 6), "site",
-			 store_col_type(st, 7) == STORE_NULL
-			     ? json_null()
-			     : json_string(store_col_text(st, 7)));
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:o, s:o, s:b, s:o}", "id", (json_int_t)store_col_int64(st, 0),
+	    "at", at, "actor", store_col_text(st, 2), "action", store_col_text(st, 3), "comment",
+	    store_col_type(st, 4) == STORE_NULL ? json_null()
+						: json_integer(store_col_int64(st, 4)),
+	    "detail",
+	    store_col_type(st, 5) == STORE_NULL ? json_null() : json_string(store_col_text(st, 5)),
+	    "reversal", store_col_int(st, 6), "site",
+	    store_col_type(st, 7) == STORE_NULL ? json_null() : json_string(store_col_text(st, 7)));
 }
 
 int audit_list(struct store_conn *c, const char *scope, unsigned limit, int64_t before,

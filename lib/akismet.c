@@ -859,8 +859,7 @@ int akismet_key_verify(struct store_conn *c, const struct keys *k, const char *k
 		if (id)
 			*id = store_col_int64(st, 0);
 		if (site)
-			snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s",
-				 store_col_text(st, 2));
+			snprintf(site, CONFIG_SITE_ID_MAX + 1, "%s", store_col_text(st, 2));
 		store_reset(st);
 	}
 	r = r == 1 ? 0 : r == 0 ? AKISMET_DENIED : r;
@@ -916,9 +915,7 @@ static json_t *time_or_null(struct store_stmt *st, int col)
 /* A counter column, or 0 when the row's month is not the current one. */
 static json_int_t counter(struct store_stmt *st, int month_col, int col, int64_t month)
 {
-	return store_col_int64(st, month_col) == month
-		   ? (json_int_t)store_col_int64(st, col)
-		   : 0;
+	return store_col_int64(st, month_col) == month ? (json_int_t)store_col_int64(st, col) : 0;
 }
 
 #define MONTH_TEXT 16
@@ -945,15 +942,13 @@ int akismet_key_list(struct store_conn *c, int64_t now, json_t **out)
 	while ((rc = store_row(c, st)) == 1) {
 		json_t *row = json_pack(
 		    "{s:I, s:s, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
-		    (json_int_t)store_col_int64(st, 0), "blog",
-		    store_col_text(st, 1), "created", time_or_null(st, 2),
-		    "revoked", time_or_null(st, 3), "last_used", time_or_null(st, 4), "month",
-		    mtext, "calls", counter(st, 5, 6, month), "spam", counter(st, 5, 7, month),
-		    "ham", counter(st, 5, 8, month), "missed_spam", counter(st, 5, 9, month),
-		    "false_positives", counter(st, 5, 10, month));
+		    (json_int_t)store_col_int64(st, 0), "blog", store_col_text(st, 1), "created",
+		    time_or_null(st, 2), "revoked", time_or_null(st, 3), "last_used",
+		    time_or_null(st, 4), "month", mtext, "calls", counter(st, 5, 6, month), "spam",
+		    counter(st, 5, 7, month), "ham", counter(st, 5, 8, month), "missed_spam",
+		    counter(st, 5, 9, month), "false_positives", counter(st, 5, 10, month));
 		if (row &&
-		    json_object_set_new(
-			row, "site", json_string(store_col_text(st, 11))) != 0) {
+		    json_object_set_new(row, "site", json_string(store_col_text(st, 11))) != 0) {
 			json_decref(row);
 			row = NULL;
 		}

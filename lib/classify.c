@@ -1118,8 +1118,7 @@ static int read_state(struct classifier *c, struct store_conn *conn, struct stat
 		return -EIO;
 	rc = store_row(conn, q);
 	if (rc != 1) {
-		log_err("classify: cannot read classifier_state: %s",
-			store_errmsg(conn));
+		log_err("classify: cannot read classifier_state: %s", store_errmsg(conn));
 		goto out;
 	}
 	st->generation = store_col_int64(q, 0);
@@ -1176,8 +1175,7 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 				v = (v << 8) | blob[i * 8 + (size_t)b];
 			h[i] = v;
 		}
-		r = trainset_add(&ts, m, h, n,
-				 strcmp(store_col_text(q, 0), "spam") == 0);
+		r = trainset_add(&ts, m, h, n, strcmp(store_col_text(q, 0), "spam") == 0);
 		if (r != 0)
 			break;
 	}
@@ -2001,12 +1999,10 @@ static int ledger_get(struct store_conn *conn, const char *key, enum classify_la
 		r = rc == STORE_CONSTRAINT ? -EIO : rc;
 		goto out;
 	}
-	*label = strcmp(store_col_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM
-									      : CLASSIFY_LABEL_HAM;
+	*label =
+	    strcmp(store_col_text(q, 0), "spam") == 0 ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM;
 	snprintf(site, CLASSIFY_SITE_MAX + 1, "%s",
-		 store_col_type(q, 2) == STORE_NULL
-		     ? ""
-		     : store_col_text(q, 2));
+		 store_col_type(q, 2) == STORE_NULL ? "" : store_col_text(q, 2));
 	blob = store_col_blob(q, 1);
 	bytes = store_col_bytes(q, 1);
 	*n = (size_t)bytes / 8;

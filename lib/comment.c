@@ -455,7 +455,8 @@ struct parent_row {
 	bool published;
 };
 
-static int parent_load(struct store_conn *c, struct store_stmt *st, int64_t id, struct parent_row *p)
+static int parent_load(struct store_conn *c, struct store_stmt *st, int64_t id,
+		       struct parent_row *p)
 {
 	int r;
 
@@ -804,8 +805,7 @@ int comment_decoy_load(struct store_conn *c, int64_t id, struct comment_decoy *o
 			else
 				memcpy(out->sealed, store_col_blob(st, 2), out->sealed_len);
 		}
-		snprintf(out->site, sizeof(out->site), "%s",
-			 store_col_text(st, 3));
+		snprintf(out->site, sizeof(out->site), "%s", store_col_text(st, 3));
 	}
 	store_reset(st);
 	if (r < 0)
@@ -1324,8 +1324,7 @@ char *comment_unseal_column(struct store_stmt *st, int col, const struct keys *k
 {
 	if (store_col_type(st, col) != STORE_BLOB)
 		return NULL;
-	return comment_unseal(k, store_col_blob(st, col),
-			      store_col_bytes(st, col));
+	return comment_unseal(k, store_col_blob(st, col), store_col_bytes(st, col));
 }
 
 static int row_from(struct store_stmt *st, const struct keys *k, struct comment_row *row)

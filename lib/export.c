@@ -118,13 +118,11 @@ static int jsonl_row(FILE *out, const struct export_options *o, struct store_stm
 		: json_integer(store_col_int64(st, COL_PARENT)),
 	    "created", time_or_null(st, COL_CREATED), "modified", time_or_null(st, COL_MODIFIED),
 	    "status", col(st, COL_STATUS), "author", col(st, COL_AUTHOR), "url",
-	    store_col_type(st, COL_URL) == STORE_NULL ? json_null()
-							    : json_string(col(st, COL_URL)),
+	    store_col_type(st, COL_URL) == STORE_NULL ? json_null() : json_string(col(st, COL_URL)),
 	    "text", col(st, COL_TEXT), "avatar", col(st, COL_AVATAR));
 
 	if (row && o->keys && store_col_bytes(st, COL_HASH) == KEYS_HASH_BYTES) {
-		sodium_bin2hex(hash, sizeof(hash), store_col_blob(st, COL_HASH),
-			       KEYS_HASH_BYTES);
+		sodium_bin2hex(hash, sizeof(hash), store_col_blob(st, COL_HASH), KEYS_HASH_BYTES);
 		json_object_set_new(row, "email_hash", json_string(hash));
 	}
 	return write_json(out, row);
@@ -302,8 +300,7 @@ static int exported_site(struct store_conn *c, const struct export_options *o,
 		store_bind_text(st, 1, o->site);
 	while ((r = store_row(c, st)) == 1)
 		if (n++ == 0)
-			snprintf(one, CONFIG_SITE_ID_MAX + 1, "%s",
-				 store_col_text(st, 0));
+			snprintf(one, CONFIG_SITE_ID_MAX + 1, "%s", store_col_text(st, 0));
 	store_reset(st);
 	if (r < 0)
 		return r;

@@ -134,7 +134,8 @@ static void bind_text(struct store_stmt *st, int i, const char *s)
 
 /* The e-mail address and client address, sealed with the run's key:
  * nonce (8 bytes of the counter, zero padded) + secretbox("email\0ip"). */
-static int bind_sealed(struct run *rn, struct store_stmt *st, int i, const char *email, const char *ip)
+static int bind_sealed(struct run *rn, struct store_stmt *st, int i, const char *email,
+		       const char *ip)
 {
 	size_t el = email ? strlen(email) : 0, il = ip ? strlen(ip) : 0, n = el + 1 + il;
 	unsigned char nonce[crypto_secretbox_NONCEBYTES] = {0};
@@ -408,15 +409,16 @@ static const char sql_loop_cut[] =
 static const char sql_order_clear[] = "DELETE FROM temp.import_order";
 
 /* Makes each row of st (seq, original, parent, at) top level with reason. */
-static int make_top_level(struct run *rn, struct store_stmt *st, const char *fix_sql, const char *reason)
+static int make_top_level(struct run *rn, struct store_stmt *st, const char *fix_sql,
+			  const char *reason)
 {
 	struct store_stmt *fix;
 	int r;
 
 	while ((r = store_row(rn->c, st)) == 1) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", store_col_text(st, 1),
-				      "parent", store_col_text(st, 2), "at",
-				      store_col_text(st, 3), "reason", reason);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:s}", "id", store_col_text(st, 1), "parent",
+			      store_col_text(st, 2), "at", store_col_text(st, 3), "reason", reason);
 		if (!o || count(rn->top_level, reason) != 0 ||
 		    (json_array_size(rn->orphans) < IMPORT_EXAMPLES &&
 		     json_array_append(rn->orphans, o) != 0)) {
@@ -644,9 +646,7 @@ static int load_row(struct run *rn, int64_t pos, struct row *w)
 	if (w->has_email_hash)
 		memcpy(w->email_hash, store_col_blob(st, 12), KEYS_HASH_BYTES);
 	snprintf(w->skip, sizeof(w->skip), "%s",
-		 store_col_type(st, 13) == STORE_NULL
-		     ? ""
-		     : store_col_text(st, 13));
+		 store_col_type(st, 13) == STORE_NULL ? "" : store_col_text(st, 13));
 	w->cut = store_col_int(st, 14) != 0;
 	snprintf(w->at, sizeof(w->at), "%s", store_col_text(st, 15));
 	w->site = site_find(rn, store_col_text(st, 16));
@@ -958,14 +958,12 @@ static int learn_next(struct run *rn, int64_t *last)
 	r = store_row(rn->c, st);
 	if (r == 1) {
 		*last = store_col_int64(st, 0);
-		label = strcmp(store_col_text(st, 1), "spam") == 0
-			    ? CLASSIFY_LABEL_SPAM
-			    : CLASSIFY_LABEL_HAM;
+		label = strcmp(store_col_text(st, 1), "spam") == 0 ? CLASSIFY_LABEL_SPAM
+								   : CLASSIFY_LABEL_HAM;
 		snprintf(key, sizeof(key), "comment:%lld", (long long)*last);
 		/* Into the layer of the site it was imported into. */
-		r = classifier_learn_features(
-		    rn->classifier, rn->c, key, store_col_text(st, 3),
-		    store_col_blob(st, 2), store_col_bytes(st, 2), label);
+		r = classifier_learn_features(rn->classifier, rn->c, key, store_col_text(st, 3),
+					      store_col_blob(st, 2), store_col_bytes(st, 2), label);
 		if (r == 0)
 			*(label == CLASSIFY_LABEL_SPAM ? &rn->learned_spam : &rn->learned_ham) += 1;
 		r = r == 0 || r == CLASSIFY_ALREADY ? 1 : r < 0 ? r : -EIO;
@@ -1029,8 +1027,7 @@ static int thread_counts(struct run *rn, json_t *threads, json_t *sites)
 		json_int_t n = store_col_int64(st, 2);
 
 		snprintf(key, sizeof(key), "%s%s%s", store_col_int(st, 3) ? site : "",
-			 store_col_int(st, 3) ? ":" : "",
-			 store_col_text(st, 1));
+			 store_col_int(st, 3) ? ":" : "", store_col_text(st, 1));
 		if (json_object_set_new(threads, key, json_integer(n)) != 0 ||
 		    count_n(sites, site, n) != 0) {
 			r = -ENOMEM;

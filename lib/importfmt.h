@@ -147,7 +147,8 @@ struct sqlite3;
  * comments tables).  Same results.  An Isso database is a SQLite file, so
  * lib/import_isso.c reads it with SQLite itself (not through lib/store,
  * which is commentd's own database). */
-int import_read_isso_db(struct sqlite3 *db, const struct import_sink *sink, struct import_error *err);
+int import_read_isso_db(struct sqlite3 *db, const struct import_sink *sink,
+			struct import_error *err);
 
 /* Opens path as an Isso database, read-only, and reads it. */
 int import_read_isso(const char *path, const struct import_sink *sink, struct import_error *err);

@@ -102,10 +102,9 @@ static json_t *parent_excerpt(struct store_stmt *st)
 	}
 	memcpy(cut, text ? text : "", len);
 	snprintf(cut + len, sizeof(cut) - len, "%s", text && text[len] ? "\xe2\x80\xa6" : "");
-	return json_pack(
-	    "{s:I, s:s, s:s, s:b}", "id", (json_int_t)store_col_int64(st, 2), "author",
-	    store_col_text(st, 21) ? store_col_text(st, 21) : "", "text",
-	    cut, "deleted", store_col_int(st, 23));
+	return json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)store_col_int64(st, 2), "author",
+			 store_col_text(st, 21) ? store_col_text(st, 21) : "", "text", cut,
+			 "deleted", store_col_int(st, 23));
 }
 
 /* What the admin form adds to a comment for context: the article, the
@@ -161,23 +160,18 @@ static json_t *admin_row(struct store_stmt *st, const struct keys *k)
 	}
 	row = json_pack(
 	    "{s:I, s:s, s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-	    (json_int_t)store_col_int64(st, 0), "thread",
-	    store_col_text(st, 1), "parent",
+	    (json_int_t)store_col_int64(st, 0), "thread", store_col_text(st, 1), "parent",
 	    store_col_type(st, 2) == STORE_NULL ? json_null()
-						      : json_integer(store_col_int64(st, 2)),
-	    "author", store_col_text(st, 3), "url", column_text_or_null(st, 4),
-	    "text", store_col_text(st, 5), "html",
-	    store_col_text(st, 6), "created", created, "status",
+						: json_integer(store_col_int64(st, 2)),
+	    "author", store_col_text(st, 3), "url", column_text_or_null(st, 4), "text",
+	    store_col_text(st, 5), "html", store_col_text(st, 6), "created", created, "status",
 	    store_col_text(st, 8), "score",
-	    store_col_type(st, 9) == STORE_NULL ? json_null()
-						      : json_real(store_col_double(st, 9)),
+	    store_col_type(st, 9) == STORE_NULL ? json_null() : json_real(store_col_double(st, 9)),
 	    "verdict", column_text_or_null(st, 10), "tokens", tokens, "email_hash",
 	    hash_hex[0] ? json_string(hash_hex) : json_null(), "ip_prefix",
 	    prefix[0] ? json_string(prefix) : json_null(), "reasons", reasons);
-	if (row &&
-	    (admin_context(st, row) != 0 ||
-	     json_object_set_new(row, "site",
-				 json_string(store_col_text(st, 24))) != 0)) {
+	if (row && (admin_context(st, row) != 0 ||
+		    json_object_set_new(row, "site", json_string(store_col_text(st, 24))) != 0)) {
 		json_decref(row);
 		return NULL;
 	}
@@ -347,8 +341,7 @@ static int learn_comment(struct store_conn *c, struct classifier *cl, int64_t id
 	}
 	if (store_col_type(st, 2) == STORE_BLOB) {
 		r = classifier_learn_features(cl, c, key, store_col_text(st, 11),
-					      store_col_blob(st, 2),
-					      store_col_bytes(st, 2), label);
+					      store_col_blob(st, 2), store_col_bytes(st, 2), label);
 	} else {
 		struct classify_input in = {
 		    .text = store_col_text(st, 3),
@@ -382,9 +375,7 @@ static int get_row(struct store_conn *c, const char *scope, int64_t id, struct r
 	if (found == 1) {
 		snprintf(row->status, sizeof(row->status), "%s", store_col_text(st, 0));
 		snprintf(row->auto_status, sizeof(row->auto_status), "%s",
-			 store_col_type(st, 1) == STORE_NULL
-			     ? ""
-			     : store_col_text(st, 1));
+			 store_col_type(st, 1) == STORE_NULL ? "" : store_col_text(st, 1));
 		row->has_replies = store_col_int(st, 10) != 0;
 		snprintf(row->site, sizeof(row->site), "%s", store_col_text(st, 11));
 	}

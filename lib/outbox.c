@@ -961,11 +961,9 @@ static json_t *list_row(struct store_stmt *st)
 	timefmt_rfc3339(store_col_int64(st, 6), next);
 	timefmt_rfc3339(store_col_int64(st, 8), created);
 	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:i, s:s?, s:s?, s:s}", "event",
-			 (json_int_t)store_col_int64(st, 0), "site",
-			 store_col_text(st, 9), "type",
-			 store_col_text(st, 1), "comment",
-			 (json_int_t)store_col_int64(st, 2), "recipient", who, "state", state,
-			 "attempts", store_col_int(st, 5), "next",
+			 (json_int_t)store_col_int64(st, 0), "site", store_col_text(st, 9), "type",
+			 store_col_text(st, 1), "comment", (json_int_t)store_col_int64(st, 2),
+			 "recipient", who, "state", state, "attempts", store_col_int(st, 5), "next",
 			 strcmp(state, "pending") == 0 ? next : NULL, "error",
 			 store_col_text(st, 7), "created", created);
 }

@@ -698,7 +698,7 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 	}
 	for (j = batch; j; j = j->next) {
 		r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
-				      "savepoint");
+				"savepoint");
 		j->result = r != 0 ? r : j->fn(c, j->arg);
 		if (sqlite3_get_autocommit(c->db)) {
 			/* SQLite rolled the whole transaction back (a full disk,
@@ -726,8 +726,7 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg),
 			    void *arg)
 {
-	int r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
-				  "savepoint");
+	int r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL), "savepoint");
 
 	if (r != 0)
 		return r;

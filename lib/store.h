@@ -45,10 +45,10 @@ enum store_type {
 };
 
 enum {
-	STORE_TOO_NEW = 1,  /* database schema is newer than this binary */
-	STORE_READONLY = 2, /* the file or its directory cannot be written */
-	STORE_FULL = 3,	    /* disk full */
-	STORE_BUSY = 4,	    /* store_checkpoint_truncate: readers kept the WAL */
+	STORE_TOO_NEW = 1,    /* database schema is newer than this binary */
+	STORE_READONLY = 2,   /* the file or its directory cannot be written */
+	STORE_FULL = 3,	      /* disk full */
+	STORE_BUSY = 4,	      /* store_checkpoint_truncate: readers kept the WAL */
 	STORE_CONSTRAINT = 5, /* store_step_write: a constraint refused the write */
 };
 
@@ -166,7 +166,8 @@ int store_one_int64(struct store_conn *c, struct store_stmt *st, int64_t *out);
  * (len bytes) in constant time.  1 on a match (the row stays current for
  * further columns; the caller resets st), 0 when there is no such row or it
  * does not match (st reset), negative on failure. */
-int store_match_blob(struct store_conn *c, struct store_stmt *st, int col, const void *want, size_t len);
+int store_match_blob(struct store_conn *c, struct store_stmt *st, int col, const void *want,
+		     size_t len);
 
 /* Runs a write statement to completion and resets it.  0, STORE_FULL,
  * STORE_READONLY or negative (logged with what). */

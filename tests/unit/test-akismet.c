@@ -552,7 +552,7 @@ static void test_known_label(void)
 	message_key_of("comment_content=x&user_ip=1.1.1.1", mk);
 	is_int(akismet_known_label(conn, mk, &label), AKISMET_NOT_FOUND, "not learned yet");
 	store_exec(conn, "INSERT INTO classifier_learned(msg_key, label, tokens, learned) "
-		     "VALUES ('akismet:test', 'spam', x'', 0)");
+			 "VALUES ('akismet:test', 'spam', x'', 0)");
 	is_int(akismet_known_label(conn, "akismet:test", &label), 0, "a learned key is found");
 	is_int(label, CLASSIFY_LABEL_SPAM, "with its label");
 }

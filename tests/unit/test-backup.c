@@ -257,8 +257,8 @@ static void test_daily(void)
 	is_int(backup_daily(c, daily, 2, day + 2 * 86400, &taken), 0, "the day after");
 	is_int(count_files(daily, "commentd-"), 2, "keep 2: only two copies remain");
 	ok(!exists(path), "the oldest copy was rotated out");
-	is_int(backup_daily(c, "/nonexistent-fx.dir/daily", 2, day, &taken),
-	       BACKUP_NO_DEST, "an impossible directory is BACKUP_NO_DEST");
+	is_int(backup_daily(c, "/nonexistent-fx.dir/daily", 2, day, &taken), BACKUP_NO_DEST,
+	       "an impossible directory is BACKUP_NO_DEST");
 	store_release(s, c);
 	store_free(s);
 }

@@ -1008,7 +1008,9 @@ static void test_store(void)
 		struct store_stmt *q = NULL;
 		bool same = false;
 		keys_hash(keys, KEYS_EMAIL, "secret.person@example.org", 25, want);
-		q = store_stmt_new(conn, "SELECT email_hash, depth, root_id, text, ip, ip_sealed, email_domain_sealed"
+		q = store_stmt_new(
+		    conn,
+		    "SELECT email_hash, depth, root_id, text, ip, ip_sealed, email_domain_sealed"
 		    " FROM comments WHERE id=?1");
 		store_bind_int64(q, 1, A);
 		if (store_row(conn, q) == 1) {
@@ -1021,8 +1023,7 @@ static void test_store(void)
 			ok(store_col_type(q, 4) == STORE_NULL, "the ip is not kept in clear");
 			ok(store_col_bytes(q, 5) == strlen("192.0.2.1") + KEYS_SEAL_OVERHEAD,
 			   "but sealed (%zu bytes)", store_col_bytes(q, 5));
-			ok(store_col_bytes(q, 6) > KEYS_SEAL_OVERHEAD,
-			   "so is the e-mail domain");
+			ok(store_col_bytes(q, 6) > KEYS_SEAL_OVERHEAD, "so is the e-mail domain");
 		}
 		store_stmt_free(q);
 		{

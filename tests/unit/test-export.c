@@ -365,7 +365,8 @@ int main(void)
 	}
 	{
 		struct store_stmt *st;
-		st = store_stmt_new(b.conn, "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL");
+		st = store_stmt_new(b.conn,
+				    "SELECT count(*) FROM comments WHERE email_hash IS NOT NULL");
 		store_row(b.conn, st);
 		is_int(store_col_int(st, 0), 14, "the e-mail hashes came along (same key)");
 		store_stmt_free(st);

@@ -37,8 +37,8 @@ static const char *query_text(const char *sql, char *out, size_t outsz)
 	struct store_stmt *st;
 
 	out[0] = '\0';
-	if ((st = store_stmt_new(fx.conn, sql)) &&
-	    store_row(fx.conn, st) == 1 && store_col_text(st, 0))
+	if ((st = store_stmt_new(fx.conn, sql)) && store_row(fx.conn, st) == 1 &&
+	    store_col_text(st, 0))
 		snprintf(out, outsz, "%s", store_col_text(st, 0));
 	store_stmt_free(st);
 	return out;
@@ -112,7 +112,8 @@ static void test_wordpress(void)
 	ok(comment_email_hash(fx.keys, "fenna.bakker@example.org", hash) == 0, "hash");
 	{
 		struct store_stmt *st;
-		st = store_stmt_new(fx.conn, "SELECT email_hash FROM comments WHERE author = 'Fenna'");
+		st = store_stmt_new(fx.conn,
+				    "SELECT email_hash FROM comments WHERE author = 'Fenna'");
 		ok(store_row(fx.conn, st) == 1 && store_col_bytes(st, 0) == KEYS_HASH_BYTES,
 		   "the e-mail is kept as its keyed hash");
 		memcpy(stored, store_col_blob(st, 0), KEYS_HASH_BYTES);
@@ -270,8 +271,10 @@ static void test_undo(void)
 	json_t *rep;
 	int64_t before = query_int("SELECT count(*) FROM comments");
 
-	ok(store_exec(fx.conn, "CREATE TRIGGER fail_late AFTER INSERT ON comments"
-			" WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END") == 0,
+	ok(store_exec(fx.conn,
+		      "CREATE TRIGGER fail_late AFTER INSERT ON comments"
+		      " WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END") ==
+	       0,
 	   "a trigger that fails the fourth comment (after a committed batch of 3)");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err),
 	       IMPORT_WRITE_FAILED, "the import fails while writing");

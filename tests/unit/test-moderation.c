@@ -1103,8 +1103,9 @@ static int64_t scan_tables(const void *needle, size_t len, char *where, size_t w
 
 	if (where_len)
 		where[0] = '\0';
-	tables = store_stmt_new(conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-			   "'sqlite_%'");
+	tables = store_stmt_new(
+	    conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+		  "'sqlite_%'");
 	while (store_row(conn, tables) == 1) {
 		char sql[200];
 		struct store_stmt *q = NULL;

@@ -194,8 +194,7 @@ static int64_t q_int(const char *sql)
 	struct store_stmt *st = NULL;
 	int64_t n = -1;
 
-	if ((st = store_stmt_new(fx.conn, sql)) &&
-	    store_row(fx.conn, st) == 1)
+	if ((st = store_stmt_new(fx.conn, sql)) && store_row(fx.conn, st) == 1)
 		n = store_col_int64(st, 0);
 	store_stmt_free(st);
 	return n;

@@ -173,8 +173,7 @@ static void test_background_checkpoints(void)
 	c = store_acquire(s);
 	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "and the rows are all there");
 	struct store_stmt *st = store_stmt(c, "PRAGMA quick_check");
-	ok(st && store_row(c, st) == 1 &&
-	       strcmp(store_col_text(st, 0), "ok") == 0,
+	ok(st && store_row(c, st) == 1 && strcmp(store_col_text(st, 0), "ok") == 0,
 	   "the database passes quick_check");
 	store_reset(st);
 	store_release(s, c);
@@ -235,8 +234,7 @@ int main(void)
 	is_int(count_rows(c, count_sql), 0, "comments table exists and is empty");
 	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
 	struct store_stmt *st = store_stmt(c, journal_sql);
-	ok(st && store_row(c, st) == 1 &&
-	       strcmp(store_col_text(st, 0), "wal") == 0,
+	ok(st && store_row(c, st) == 1 && strcmp(store_col_text(st, 0), "wal") == 0,
 	   "journal mode is WAL");
 	store_reset(st);
 	is_int(store_begin(c), 0, "BEGIN IMMEDIATE");

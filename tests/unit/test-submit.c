@@ -546,9 +546,7 @@ static const char *sql_text(const char *sql, const char *arg)
 	store_bind_text(q, 1, arg);
 	if (store_row(fx.conn, q) == 1)
 		snprintf(out, sizeof(out), "%s",
-			 store_col_type(q, 0) == STORE_NULL
-			     ? "(null)"
-			     : store_col_text(q, 0));
+			 store_col_type(q, 0) == STORE_NULL ? "(null)" : store_col_text(q, 0));
 	store_reset(q);
 	return out;
 }
@@ -655,7 +653,8 @@ static void test_impersonation(void)
 	is_int(st, COMMENT_PENDING, "a post under a moderator's name is held");
 	{
 		int64_t id = json_integer_value(json_object_get(a, "id"));
-		struct store_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id = ?1");
+		struct store_stmt *q =
+		    store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id = ?1");
 		char stored[300] = "";
 
 		store_bind_int64(q, 1, id);
@@ -813,9 +812,8 @@ static void test_kept(void)
 	json_decref(a);
 	{
 		struct store_stmt *q = store_stmt(fx.conn, "SELECT reasons FROM comments WHERE id ="
-						      " (SELECT max(id) FROM comments)");
-		ok(store_row(fx.conn, q) == 1 &&
-		       strstr(store_col_text(q, 0), "\"kept\""),
+							   " (SELECT max(id) FROM comments)");
+		ok(store_row(fx.conn, q) == 1 && strstr(store_col_text(q, 0), "\"kept\""),
 		   "  with the reason kept");
 		store_reset(q);
 	}
