@@ -212,6 +212,142 @@ static void check_pool_pragmas(const char *path)
 	store_free(s);
 }
 
+/* Binds one value of every kind as ?1..?10 and reads them back as columns
+ * (SELECT hands a parameter back with its type). */
+static const char sql_echo[] = "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 AS last";
+
+static void check_echo_row(struct store_conn *c, struct store_stmt *st)
+{
+	static const char blob3[3] = {'a', '\0', 'b'};
+
+	is_int(store_row(c, st), 1, "the echo row is ready");
+	is_int(store_col_count(st), 10, "ten columns");
+	is_str(store_col_name(st, 9), "last", "a column's name");
+	ok(store_col_type(st, 0) == STORE_INT && store_col_int64(st, 0) == INT64_MIN,
+	   "int64: the smallest value");
+	ok(store_col_int64(st, 1) == INT64_MAX && store_col_int(st, 2) == -7,
+	   "int64: the largest, and a small one read as int");
+	ok(store_col_type(st, 3) == STORE_REAL && store_col_double(st, 3) == 0.25, "double");
+	ok(store_col_type(st, 4) == STORE_TEXT && strcmp(store_col_text(st, 4), "héllo") == 0 &&
+	       store_col_bytes(st, 4) == strlen("héllo"),
+	   "text, its bytes counted");
+	ok(store_col_bytes(st, 5) == 7 && memcmp(store_col_text(st, 5), "ab\0cd\0e", 7) == 0,
+	   "text with a length keeps its embedded NULs");
+	ok(store_col_bytes(st, 6) == 3 && strcmp(store_col_text(st, 6), "abc") == 0,
+	   "text with a length stops there (no NUL needed)");
+	ok(store_col_type(st, 7) == STORE_BLOB && store_col_bytes(st, 7) == 3 &&
+	       memcmp(store_col_blob(st, 7), blob3, 3) == 0,
+	   "blob");
+	ok(store_col_type(st, 8) == STORE_BLOB && store_col_bytes(st, 8) == 0 &&
+	       !store_col_is_null(st, 8),
+	   "a blob of zero bytes is a blob, not NULL");
+	ok(store_col_type(st, 9) == STORE_NULL && store_col_is_null(st, 9) &&
+	       store_col_int64(st, 9) == 0 && store_col_double(st, 9) == 0.0 &&
+	       store_col_text(st, 9) == NULL && store_col_blob(st, 9) == NULL &&
+	       store_col_bytes(st, 9) == 0,
+	   "NULL reads as 0, 0.0, no text, no blob, 0 bytes");
+	is_int(store_row(c, st), 0, "then no more rows");
+}
+
+static void test_binds(struct store_conn *c)
+{
+	static const char blob3[3] = {'a', '\0', 'b'};
+	struct store_stmt *st = store_stmt(c, sql_echo);
+
+	ok(st != NULL, "the echo statement prepares");
+	if (!st)
+		return;
+	is_int(store_bind_count(st), 10, "ten parameters");
+	store_bind_int64(st, 1, INT64_MIN);
+	store_bind_int64(st, 2, INT64_MAX);
+	store_bind_int64(st, 3, -7);
+	store_bind_double(st, 4, 0.25);
+	store_bind_text(st, 5, "héllo");
+	store_bind_text_len(st, 6, "ab\0cd\0e", 7);
+	store_bind_text_len(st, 7, "abcdef", 3);
+	store_bind_blob(st, 8, blob3, sizeof(blob3));
+	store_bind_blob(st, 9, "", 0);
+	store_bind_null(st, 10);
+	check_echo_row(c, st);
+	store_reset(st);
+	is_int(store_row(c, st), 1, "reset: it runs again, its bindings kept");
+	is_int(store_col_int64(st, 2), -7, "the same values");
+	st = store_stmt(c, sql_echo);
+	ok(store_row(c, st) == 1 && store_col_is_null(st, 0) && store_col_is_null(st, 4),
+	   "store_stmt hands it back unbound: unbound parameters are NULL");
+	st = store_stmt(c, sql_echo);
+	store_bind_text(st, 1, NULL);
+	store_bind_blob(st, 2, NULL, 0);
+	ok(store_row(c, st) == 1 && store_col_is_null(st, 0) && store_col_is_null(st, 1),
+	   "a NULL text or blob binds NULL");
+	store_reset(st);
+}
+
+static void test_copies(struct store_conn *c)
+{
+	struct store_stmt *st = store_stmt(c, sql_echo);
+	char text[8] = "before", blob[4] = {1, 2, 3, 4};
+
+	if (!st)
+		return;
+	store_bind_text_copy(st, 1, text);
+	store_bind_blob_copy(st, 2, blob, sizeof(blob));
+	memcpy(text, "after", 6);
+	memset(blob, 9, sizeof(blob));
+	ok(store_row(c, st) == 1 && strcmp(store_col_text(st, 0), "before") == 0 &&
+	       store_col_bytes(st, 1) == 4 && memcmp(store_col_blob(st, 1), "\1\2\3\4", 4) == 0,
+	   "the _copy binds keep what was bound, not what the buffer holds later");
+	store_reset(st);
+}
+
+static void test_writes(struct store_conn *c)
+{
+	static const char sql_insert[] = "INSERT INTO echo_once(x) VALUES (?1)";
+	struct store_stmt *st, *bad;
+
+	is_int(store_exec(c, "CREATE TEMP TABLE echo_once(id INTEGER PRIMARY KEY, x UNIQUE)"), 0,
+	       "a temporary table");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "one");
+	is_int(store_step_write(c, st, "echo insert"), 0, "store_step_write: done");
+	store_reset(st);
+	is_int(store_changes(c), 1, "one row changed");
+	is_int(store_last_id(c), 1, "its id");
+	is_int(store_step_write(c, st, "echo insert"), STORE_CONSTRAINT,
+	       "the same again: STORE_CONSTRAINT");
+	store_reset(st);
+	ok(!store_in_transaction(c), "no transaction is open");
+	is_int(store_begin(c), 0, "begin");
+	ok(store_in_transaction(c), "now one is");
+	store_rollback(c);
+	st = store_stmt_new(c, "SELECT count(*) FROM echo_once");
+	ok(st && store_row(c, st) == 1 && store_col_int64(st, 0) == 1,
+	   "store_stmt_new: SQL that is not static");
+	store_stmt_free(st);
+	store_stmt_free(NULL);
+	bad = store_stmt_new(c, "SELECT FROM nowhere");
+	ok(bad == NULL && strlen(store_errmsg(c)) > 0, "bad SQL: NULL, and store_errmsg says why");
+	is_int(store_exec(c, "DROP TABLE echo_once"), 0, "dropped");
+}
+
+/* The statement API: every bind and column function. */
+static void test_statements(void)
+{
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	if (store_new(&s, fixture_path(&fx, "stmt.db"), 1) != 0) {
+		ok(0, "a store for the statement tests");
+		return;
+	}
+	c = store_acquire(s);
+	test_binds(c);
+	test_copies(c);
+	test_writes(c);
+	store_release(s, c);
+	store_free(s);
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -277,6 +413,7 @@ int main(void)
 
 	test_private_files();
 	test_background_checkpoints();
+	test_statements();
 	fixture_close(&fx);
 	return done_testing();
 }
