@@ -2089,7 +2089,7 @@ static int learn_hashes(struct classifier *c, struct store_conn *conn, const cha
 		goto out;
 	store_bind_text(q, 1, message_key);
 	store_bind_text(q, 2, label_name(label));
-	store_bind_blob(q, 3, blob, (n * 8));
+	store_bind_blob(q, 3, blob, n * 8);
 	store_bind_int64(q, 4, (int64_t)time(NULL));
 	if (site)
 		store_bind_text(q, 5, site);

@@ -46,7 +46,7 @@ int subscribe_add(struct store_conn *c, const struct keys *k, const char *site, 
 		return -EIO;
 	store_bind_int64(st, 1, comment_id);
 	store_bind_blob(st, 2, hash, sizeof(hash));
-	store_bind_blob(st, 3, box, (len + KEYS_SEAL_OVERHEAD));
+	store_bind_blob(st, 3, box, len + KEYS_SEAL_OVERHEAD);
 	store_bind_int64(st, 4, now);
 	if (confirmed)
 		store_bind_int64(st, 5, now);
