@@ -87,7 +87,7 @@ int admin_token_list(struct store_conn *c, json_t **out);
 
 /* Appends an audit row about site (NULL: no one site) inside the caller's
  * transaction.  detail may be NULL.  0 or negative / STORE_* from
- * store_write_error. */
+ * store_run. */
 int audit_write(struct store_conn *c, const char *site, const char *actor, const char *action,
 		int64_t comment_id, const char *detail, bool reversal);
 
