@@ -16,12 +16,13 @@
  * A statement is an opaque struct store_stmt: modules bind with
  * store_bind_*, step with store_row / store_run / store_one_int64 and read
  * with store_col_*, so that no module but this one (lib/store*.c) and the
- * SQLite-only lib/backup.c sees SQLite.  Unbound parameters are NULL.  Bound
- * text and blobs are not copied (except by the _copy binds): they must stay
- * valid until the statement is stepped or reset.
+ * SQLite-only lib/backup.c sees SQLite (tests/check-store-boundary.py keeps
+ * it so).  Unbound parameters are NULL.  Bound text and blobs are not
+ * copied (except by the _copy binds): they must stay valid until the
+ * statement's last step.
  *
  * Thread safety: store_acquire/store_release may be called from any thread;
- * a struct store_conn is used by one thread at a time.
+ * a struct store_conn and its statements are used by one thread at a time.
  */
 #ifndef COMMENTD_STORE_H
 #define COMMENTD_STORE_H
