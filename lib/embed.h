@@ -15,6 +15,10 @@ struct embedded_file {
 extern const struct embedded_file schema_files[];
 extern const size_t schema_files_count;
 
+/* schema/pg/NNNN-*.sql, PostgreSQL's migrations (lib/store_pg.c). */
+extern const struct embedded_file schema_pg_files[];
+extern const size_t schema_pg_files_count;
+
 /* web/ (daemon/meson.build; served by daemon/routes_static.c): the widget
  * (embed.js, embed.css), the moderation page (admin/) and the demo (demo/). */
 extern const struct embedded_file web_widget_files[];

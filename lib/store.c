@@ -28,6 +28,7 @@ struct stmt_slot {
 
 struct store_conn {
 	sqlite3 *db;
+	struct pg_conn *pg; /* a PostgreSQL store's, else NULL */
 	struct store *owner;
 	bool writing; /* holds owner->writer: inside BEGIN IMMEDIATE ... COMMIT */
 	bool busy;
@@ -45,6 +46,7 @@ struct group_job {
 };
 
 struct store {
+	bool pg; /* the engine: PostgreSQL, or SQLite */
 	pthread_mutex_t lock;
 	/* One writer at a time inside this process: writers queue here instead
 	 * of in SQLite's busy handler, whose sleeps (1, 2, 5 ... 100 ms) made
@@ -132,9 +134,13 @@ static int conn_open(struct store_conn *c, const char *path)
 
 static void conn_close(struct store_conn *c)
 {
-	for (unsigned i = 0; i < c->n_stmts; i++)
+	for (unsigned i = 0; i < c->n_stmts; i++) {
 		sqlite3_finalize(c->stmts[i].stmt.lite);
+		pg_stmt_free(c->stmts[i].stmt.pg);
+	}
 	c->n_stmts = 0;
+	pg_close(c->pg);
+	c->pg = NULL;
 	if (c->db) {
 		/* optimize runs ANALYZE on the tables this connection's
 		 * queries found stale; unbounded, that reads every row of a
@@ -302,6 +308,24 @@ static void checkpoints_stop(struct store *s);
 static void conn_hook(struct store *s, sqlite3 *db);
 static sqlite3 *checkpoint_db_open(struct store *s);
 
+bool store_is_pg_uri(const char *db)
+{
+	return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
+}
+
+/* A PostgreSQL store's connections; the first one migrates. */
+static int pg_pool_open(struct store *s)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r == 0 && i < s->n_conns; i++) {
+		r = pg_open(&s->conns[i].pg, s->path);
+		if (r == 0 && i == 0)
+			r = pg_migrate(s->conns[0].pg);
+	}
+	return r;
+}
+
 int store_new(struct store **out, const char *path, unsigned pool_size)
 {
 	struct store *s;
@@ -333,7 +357,10 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 		r = -ENOMEM;
 		goto out;
 	}
-	r = files_private(path);
+	s->pg = store_is_pg_uri(path);
+	r = s->pg ? pg_pool_open(s) : files_private(path);
+	if (s->pg)
+		goto opened;
 	if (r == -EROFS || r == -EACCES || r == -EPERM)
 		r = 0; /* a read-only place: opening says what is wrong */
 	if (r < 0)
@@ -354,6 +381,9 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 						  NULL, NULL);
 		}
 	}
+opened:
+	if (r != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	r = 0;
@@ -476,6 +506,10 @@ struct store_stmt *store_stmt(struct store_conn *c, const char *sql)
 	int rc;
 
 	for (unsigned i = 0; i < c->n_stmts; i++) {
+		if (c->stmts[i].sql == sql && c->pg) {
+			pg_clear(c->stmts[i].stmt.pg);
+			return &c->stmts[i].stmt;
+		}
 		if (c->stmts[i].sql == sql) {
 			st = c->stmts[i].stmt.lite;
 			sqlite3_reset(st);
@@ -486,6 +520,13 @@ struct store_stmt *store_stmt(struct store_conn *c, const char *sql)
 	if (c->n_stmts == STORE_MAX_STMTS) {
 		log_err("store: statement cache full; raise STORE_MAX_STMTS");
 		return NULL;
+	}
+	if (c->pg) {
+		c->stmts[c->n_stmts].stmt.pg = pg_prepare(c->pg, sql, true);
+		if (!c->stmts[c->n_stmts].stmt.pg)
+			return NULL;
+		c->stmts[c->n_stmts].sql = sql;
+		return &c->stmts[c->n_stmts++].stmt;
 	}
 	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -503,6 +544,14 @@ struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql)
 
 	if (!st)
 		return NULL;
+	if (c->pg) {
+		st->pg = pg_prepare(c->pg, sql, false);
+		if (!st->pg) {
+			free(st);
+			return NULL;
+		}
+		return st;
+	}
 	if (sqlite3_prepare_v2(c->db, sql, -1, &st->lite, NULL) != SQLITE_OK) {
 		store_stmt_free(st);
 		return NULL;
@@ -514,6 +563,7 @@ void store_stmt_free(struct store_stmt *st)
 {
 	if (st) {
 		sqlite3_finalize(st->lite);
+		pg_stmt_free(st->pg);
 		free(st);
 	}
 }
@@ -549,6 +599,8 @@ static int write_error(struct store_conn *c, int rc, const char *what)
 
 int store_step_write(struct store_conn *c, struct store_stmt *st, const char *what)
 {
+	if (st->pg)
+		return pg_step(st->pg, what);
 	int rc = sqlite3_step(st->lite);
 
 	if (rc == SQLITE_ROW)
@@ -560,16 +612,27 @@ int store_step_write(struct store_conn *c, struct store_stmt *st, const char *wh
 
 const char *store_errmsg(struct store_conn *c)
 {
+	if (c->pg)
+		return pg_errmsg(c->pg);
 	return sqlite3_errmsg(c->db);
 }
 
 bool store_in_transaction(struct store_conn *c)
 {
+	if (c->pg)
+		return pg_in_transaction(c->pg);
 	return !sqlite3_get_autocommit(c->db);
 }
 
 int store_row(struct store_conn *c, struct store_stmt *st)
 {
+	if (st->pg) {
+		/* A failed read is never "no row": every failure is negative. */
+		int r = pg_step(st->pg, "read");
+		if (r == STORE_CONSTRAINT)
+			log_err("store: read failed: %s", pg_errmsg(c->pg));
+		return r > 1 ? -EIO : r;
+	}
 	int rc = sqlite3_step(st->lite);
 
 	if (rc == SQLITE_ROW)
@@ -585,8 +648,8 @@ int store_one_int64(struct store_conn *c, struct store_stmt *st, int64_t *out)
 	int r = store_row(c, st);
 
 	if (r == 1)
-		*out = sqlite3_column_int64(st->lite, 0);
-	sqlite3_reset(st->lite);
+		*out = store_col_int64(st, 0);
+	store_reset(st);
 	return r;
 }
 
@@ -597,18 +660,35 @@ int store_match_blob(struct store_conn *c, struct store_stmt *st, int col, const
 	int r = store_row(c, st);
 
 	if (r == 1) {
-		stored = sqlite3_column_blob(st->lite, col);
-		if (stored && (size_t)sqlite3_column_bytes(st->lite, col) == len &&
+		stored = store_col_blob(st, col);
+		if (stored && store_col_bytes(st, col) == len &&
 		    sodium_memcmp(stored, want, len) == 0)
 			return 1;
 		r = 0;
 	}
-	sqlite3_reset(st->lite);
+	store_reset(st);
+	return r;
+}
+
+/* A PostgreSQL write to completion: STORE_CONSTRAINT is a failure here. */
+static int pg_run(struct store_conn *c, struct store_stmt *st, const char *what)
+{
+	int r;
+
+	while ((r = pg_step(st->pg, what)) == 1)
+		;
+	if (r == STORE_CONSTRAINT) {
+		log_err("store: %s: %s", what, pg_errmsg(c->pg));
+		r = -EIO;
+	}
+	pg_reset(st->pg);
 	return r;
 }
 
 int store_run(struct store_conn *c, struct store_stmt *st, const char *what)
 {
+	if (st->pg)
+		return pg_run(c, st, what);
 	int r = write_error(c, sqlite3_step(st->lite), what);
 
 	sqlite3_reset(st->lite);
@@ -617,16 +697,22 @@ int store_run(struct store_conn *c, struct store_stmt *st, const char *what)
 
 int store_exec(struct store_conn *c, const char *sql)
 {
+	if (c->pg)
+		return pg_exec(c->pg, sql, sql);
 	return write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
 }
 
 unsigned store_changes(struct store_conn *c)
 {
+	if (c->pg)
+		return pg_changes(c->pg);
 	return (unsigned)sqlite3_changes(c->db);
 }
 
 int64_t store_last_id(struct store_conn *c)
 {
+	if (c->pg)
+		return pg_last_id(c->pg);
 	return sqlite3_last_insert_rowid(c->db);
 }
 
@@ -656,8 +742,12 @@ int store_begin(struct store_conn *c)
 		pthread_mutex_lock(&c->owner->writer);
 		c->writing = true;
 	}
-	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	r = write_error(c, rc, "begin");
+	if (c->pg) {
+		r = pg_begin(c->pg);
+	} else {
+		rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		r = write_error(c, rc, "begin");
+	}
 	if (r != 0)
 		writer_release(c);
 	return r;
@@ -669,7 +759,9 @@ int store_commit(struct store_conn *c)
 	 * same transaction (lib/search.h): every writer commits here. */
 	int r = search_flush(c);
 
-	if (r == 0)
+	if (r == 0 && c->pg)
+		r = pg_commit(c->pg);
+	else if (r == 0)
 		r = write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
 	if (r != 0)
 		store_rollback(c);
@@ -679,9 +771,40 @@ int store_commit(struct store_conn *c)
 
 void store_rollback(struct store_conn *c)
 {
-	if (!sqlite3_get_autocommit(c->db))
+	if (c->pg)
+		pg_rollback(c->pg);
+	else if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	writer_release(c);
+}
+
+/* A group job's savepoint, on either engine: opened, then ended (undone
+ * first when the job failed).  job_lost: the engine rolled the whole
+ * transaction back (SQLite: a full disk, an I/O error; PostgreSQL: the
+ * connection broke). */
+static int job_savepoint(struct store_conn *c)
+{
+	if (c->pg)
+		return pg_exec(c->pg, "SAVEPOINT job", "savepoint");
+	return write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL), "savepoint");
+}
+
+static bool job_lost(struct store_conn *c)
+{
+	return c->pg ? pg_transaction_lost(c->pg) : sqlite3_get_autocommit(c->db);
+}
+
+static void job_end(struct store_conn *c, bool failed)
+{
+	if (c->pg) {
+		if (failed)
+			pg_exec(c->pg, "ROLLBACK TO job", "rollback to savepoint");
+		pg_exec(c->pg, "RELEASE job", "release savepoint");
+		return;
+	}
+	if (failed)
+		sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
+	sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
 }
 
 /* Runs a batch of jobs in one transaction, each in its own savepoint. */
@@ -697,10 +820,9 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 		return;
 	}
 	for (j = batch; j; j = j->next) {
-		r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL),
-				"savepoint");
+		r = job_savepoint(c);
 		j->result = r != 0 ? r : j->fn(c, j->arg);
-		if (sqlite3_get_autocommit(c->db)) {
+		if (job_lost(c)) {
 			/* SQLite rolled the whole transaction back (a full disk,
 			 * an I/O error): nothing of the batch is kept. */
 			r = j->result ? j->result : -EIO;
@@ -709,9 +831,7 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 			writer_release(c);
 			return;
 		}
-		if (j->result != 0)
-			sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
-		sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+		job_end(c, j->result != 0);
 	}
 	r = store_commit(c);
 	if (r != 0) {
@@ -726,16 +846,14 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg),
 			    void *arg)
 {
-	int r = write_error(c, sqlite3_exec(c->db, "SAVEPOINT job", NULL, NULL, NULL), "savepoint");
+	int r = job_savepoint(c);
 
 	if (r != 0)
 		return r;
 	r = fn(c, arg);
-	if (sqlite3_get_autocommit(c->db))
-		return r ? r : -EIO; /* SQLite rolled the transaction back */
-	if (r != 0)
-		sqlite3_exec(c->db, "ROLLBACK TO job", NULL, NULL, NULL);
-	sqlite3_exec(c->db, "RELEASE job", NULL, NULL, NULL);
+	if (job_lost(c))
+		return r ? r : -EIO; /* the engine rolled the transaction back */
+	job_end(c, r != 0);
 	return r;
 }
 
@@ -780,6 +898,11 @@ int store_checkpoint_truncate(struct store_conn *c)
 {
 	struct store *s = c->owner;
 	int rc;
+
+	/* PostgreSQL: the server's checkpointer recycles its WAL; nothing a
+	 * client can do (docs/postgresql-port.md, "Erasure"). */
+	if (c->pg)
+		return 0;
 
 	/* The bulk of the copy first, without holding up anyone; then the
 	 * rest and the truncation with this process's writers queued on the
@@ -947,7 +1070,7 @@ int store_checkpoints_start(struct store *s)
 	sigset_t all, old;
 	int r;
 
-	if (s->ckpt_running)
+	if (s->ckpt_running || s->pg) /* PostgreSQL checkpoints by itself */
 		return 0;
 	s->ckpt_db = checkpoint_db_open(s);
 	if (!s->ckpt_db)
@@ -1015,6 +1138,8 @@ int store_pragmas(struct store_conn *c, struct store_pragmas *out)
 	char num[16];
 	int r;
 
+	if (c->pg)
+		return pg_pragmas(c->pg, out);
 	memset(out, 0, sizeof(*out));
 	r = pragma_text(c, sql_sync, num, sizeof(num));
 	if (r == 0) {
@@ -1032,7 +1157,8 @@ bool store_healthy(struct store *s)
 {
 	struct store_conn *c = store_acquire(s);
 	int version = -1;
-	bool ok = user_version(c->db, &version) == 0 && version == store_schema_version();
+	bool ok = c->pg ? pg_schema_version(c->pg, &version) == 0 && version == pg_schema_count()
+			: user_version(c->db, &version) == 0 && version == store_schema_version();
 
 	store_release(s, c);
 	return ok;

@@ -46,15 +46,20 @@ enum store_type {
 };
 
 enum {
-	STORE_TOO_NEW = 1,    /* database schema is newer than this binary */
-	STORE_READONLY = 2,   /* the file or its directory cannot be written */
-	STORE_FULL = 3,	      /* disk full */
-	STORE_BUSY = 4,	      /* store_checkpoint_truncate: readers kept the WAL */
-	STORE_CONSTRAINT = 5, /* store_step_write: a constraint refused the write */
+	STORE_TOO_NEW = 1,     /* database schema is newer than this binary */
+	STORE_READONLY = 2,    /* the file or its directory cannot be written */
+	STORE_FULL = 3,	       /* disk full */
+	STORE_BUSY = 4,	       /* store_checkpoint_truncate: readers kept the WAL */
+	STORE_CONSTRAINT = 5,  /* store_step_write: a constraint refused the write */
+	STORE_UNAVAILABLE = 6, /* PostgreSQL: no server (primary) answers */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
  * (at least 1) and migrates it.  On success *out owns the store.
+ * A path starting with postgresql:// or postgres:// is a libpq connection
+ * URI instead (several hosts and target_session_attrs=read-write allowed):
+ * the store is then PostgreSQL's (lib/store_pg.c, migrations schema/pg/;
+ * work in progress, docs/postgresql-port.md).
  * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
 int store_new(struct store **out, const char *path, unsigned pool_size);
 
@@ -77,7 +82,7 @@ struct store_conn *store_acquire(struct store *s);
 /* Returns a connection; any open transaction is rolled back first. */
 void store_release(struct store *s, struct store_conn *c);
 
-/* The SQLite handle of a connection, for the SQLite-only lib/backup (the
+/* The SQLite handle of a connection (NULL on PostgreSQL), for the SQLite-only lib/backup (the
  * online-backup API) and for tests that inspect the file.  Modules use the
  * statement functions below instead. */
 struct sqlite3 *store_sqlite(struct store_conn *c);

@@ -1,0 +1,1020 @@
+/* store_pg: the PostgreSQL engine of lib/store (store_int.h), on libpq.
+ *
+ * Each pooled connection is one libpq connection with its own named
+ * prepared statements.  SQL is written with ?N parameters and made $N here;
+ * parameters go as text (numbers, strings) or binary (bytea), results come
+ * as text (bytea in hex, decoded on demand).
+ *
+ * SQLite undoes a failed statement only; PostgreSQL aborts the whole
+ * transaction.  So a write inside a transaction runs in a savepoint of its
+ * own (a refused INSERT, STORE_CONSTRAINT, leaves the transaction usable,
+ * as modules expect from SQLite).
+ *
+ * A connection that breaks (the server went away, a failover) is made
+ * again at its next use outside a transaction, at most once a second; its
+ * statements are prepared again.  A read that finds its connection broken
+ * outside a transaction runs once more on the new one.  Meanwhile writes
+ * fail with STORE_UNAVAILABLE and reads with a negative result.
+ */
+#include "store_int.h"
+
+#include "embed.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Advisory lock keys ("cmtd" in the high half): one writer at a time
+ * across processes (SQLite's BEGIN IMMEDIATE), one migrating node. */
+#define PG_LOCK_WRITER	((int64_t)0x636d7464 << 32)
+#define PG_LOCK_MIGRATE (PG_LOCK_WRITER | 0xff)
+
+/* Type OIDs (server/catalog/pg_type_d.h). */
+enum {
+	OID_BOOL = 16,
+	OID_BYTEA = 17,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_OID = 26,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_NUMERIC = 1700,
+};
+
+struct pg_conn {
+	PGconn *conn;
+	char *uri;
+	unsigned gen;	     /* connections made so far: statements prepared in an
+				older one are prepared again */
+	time_t next_attempt; /* no new connection before this */
+	unsigned changes;    /* rows the last INSERT, UPDATE or DELETE changed */
+	unsigned names;	     /* prepared statement names handed out */
+	char last_table[64]; /* the table of the last INSERT (store_last_id) */
+	bool in_txn;	     /* inside BEGIN ... COMMIT/ROLLBACK */
+	bool lost;	     /* the connection broke inside that transaction */
+	bool remake;	     /* drop and make again at the next use */
+	char err[256];	     /* the last error, for store_errmsg */
+};
+
+struct pg_stmt {
+	struct pg_conn *pc;
+	char *sql; /* ?N made $N */
+	char name[24];
+	unsigned gen;	/* the connection's gen it was prepared in; 0 never */
+	bool cached;	/* store_stmt's (kept) or store_stmt_new's (freed) */
+	bool read;	/* a SELECT: safe to run again after a reconnect */
+	bool bad;	/* a text with a NUL byte was bound (PostgreSQL refuses) */
+	char table[64]; /* an INSERT's table, else "" */
+	int nparams;
+	const char **values;
+	int *lengths;
+	int *formats;
+	char (*num)[32]; /* numbers as text */
+	char **owned;	 /* copies (texts bound with a length, _copy binds) */
+	PGresult *res;
+	bool done; /* executed: res holds its result */
+	int row, nrows;
+	/* bytea columns of the current row, decoded on demand */
+	unsigned char **blob;
+	size_t *blob_len;
+	int *blob_row;
+};
+
+int pg_schema_count(void)
+{
+	return (int)schema_pg_files_count;
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static time_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* libpq's error text without the servers' addresses: the reason after the
+ * last "failed: ", first line only. */
+static void reason_of(const char *msg, char *out, size_t size)
+{
+	const char *p = msg, *q;
+	size_t n;
+
+	while ((q = strstr(p, "failed: ")) != NULL)
+		p = q + 8;
+	n = strcspn(p, "\n");
+	snprintf(out, size, "%.*s", (int)n, p);
+}
+
+static void notice_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("store: postgresql: %s", message);
+}
+
+/* Per session: bytea as hex, and synchronous_commit at least on (a
+ * server's remote_apply, stronger, is kept), so that an acknowledged
+ * commit is flushed (and, with a synchronous standby, flushed there). */
+static const char session_sql[] =
+    "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
+    " SELECT CASE WHEN current_setting('synchronous_commit') IN ('on', 'remote_apply')"
+    " THEN current_setting('synchronous_commit')"
+    " ELSE set_config('synchronous_commit', 'on', false) END";
+
+/* Makes pc's connection (again).  0 or STORE_UNAVAILABLE. */
+static int connect_now(struct pg_conn *pc)
+{
+	/* The URI's own settings win over the first two; UTF-8 always. */
+	const char *keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding",
+			      NULL};
+	const char *values[] = {"5", "commentd", pc->uri, "UTF8", NULL};
+	PGresult *res;
+	char why[200];
+
+	PQfinish(pc->conn);
+	pc->remake = false;
+	pc->conn = PQconnectdbParams(keys, values, 1);
+	if (pc->conn && PQstatus(pc->conn) == CONNECTION_OK) {
+		PQsetNoticeProcessor(pc->conn, notice_quiet, NULL);
+		res = PQexec(pc->conn, session_sql);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			PQclear(res);
+			pc->gen++;
+			return 0;
+		}
+		PQclear(res);
+	}
+	reason_of(pc->conn ? PQerrorMessage(pc->conn) : "out of memory", why, sizeof(why));
+	snprintf(pc->err, sizeof(pc->err), "%s", why);
+	log_err("store: cannot connect to the PostgreSQL database: %s", why);
+	PQfinish(pc->conn);
+	pc->conn = NULL;
+	pc->next_attempt = now_mono() + 1;
+	return STORE_UNAVAILABLE;
+}
+
+/* Makes sure pc has a working connection.  Inside a transaction whose
+ * connection broke nothing runs until the rollback.  0 or
+ * STORE_UNAVAILABLE. */
+static int ready(struct pg_conn *pc)
+{
+	if (pc->lost)
+		return STORE_UNAVAILABLE;
+	if (pc->conn && !pc->remake && PQstatus(pc->conn) == CONNECTION_OK)
+		return 0;
+	if (pc->in_txn) {
+		pc->lost = true;
+		return STORE_UNAVAILABLE;
+	}
+	if (now_mono() < pc->next_attempt)
+		return STORE_UNAVAILABLE;
+	return connect_now(pc);
+}
+
+int pg_open(struct pg_conn **out, const char *uri)
+{
+	struct pg_conn *pc = calloc(1, sizeof(*pc));
+	int r;
+
+	if (!pc)
+		return -ENOMEM;
+	pc->uri = strdup(uri);
+	if (!pc->uri) {
+		free(pc);
+		return -ENOMEM;
+	}
+	r = connect_now(pc);
+	if (r != 0) {
+		pg_close(pc);
+		return -EIO;
+	}
+	*out = pc;
+	return 0;
+}
+
+void pg_close(struct pg_conn *pc)
+{
+	if (!pc)
+		return;
+	PQfinish(pc->conn);
+	free(pc->uri);
+	free(pc);
+}
+
+/* Keeps what the transaction state is after a command. */
+static void track_transaction(struct pg_conn *pc)
+{
+	switch (PQtransactionStatus(pc->conn)) {
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		pc->in_txn = true;
+		break;
+	case PQTRANS_IDLE:
+		pc->in_txn = false;
+		break;
+	default: /* the connection broke: a transaction is lost */
+		pc->lost = pc->in_txn;
+		break;
+	}
+}
+
+/* Maps a failed result (or none) to a store result, logging it (but for a
+ * constraint: STORE_CONSTRAINT, not logged).  A broken connection or a
+ * server shutting down make the connection again at its next use; so does
+ * a standby (read-only: the primary moved). */
+static int result_error(struct pg_conn *pc, PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+	char why[200];
+
+	if (!*msg && pc->conn)
+		msg = PQerrorMessage(pc->conn);
+	reason_of(msg, why, sizeof(why));
+	snprintf(pc->err, sizeof(pc->err), "%s", why);
+	if (pc->conn)
+		track_transaction(pc);
+	if (!pc->conn || PQstatus(pc->conn) != CONNECTION_OK || !state ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+		pc->remake = true;
+		log_err("store: %s: the PostgreSQL database is unavailable (%s)", what, why);
+		return STORE_UNAVAILABLE;
+	}
+	if (strncmp(state, "23", 2) == 0)
+		return STORE_CONSTRAINT;
+	if (strcmp(state, "25006") == 0) { /* read_only_sql_transaction: a standby */
+		pc->remake = true;
+		log_err("store: %s: the database is read-only (%s)", what, why);
+		return STORE_READONLY;
+	}
+	if (strcmp(state, "53100") == 0) { /* disk_full */
+		log_err("store: %s: disk full (%s)", what, why);
+		return STORE_FULL;
+	}
+	log_err("store: %s: %s (SQLSTATE %s)", what, why, state);
+	return -EIO;
+}
+
+int pg_exec(struct pg_conn *pc, const char *sql, const char *what)
+{
+	PGresult *res;
+	ExecStatusType st;
+	int r = ready(pc);
+
+	if (r)
+		return r;
+	res = PQexec(pc->conn, sql);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		PQclear(res);
+		track_transaction(pc);
+		return 0;
+	}
+	r = result_error(pc, res, what);
+	PQclear(res);
+	if (r == STORE_CONSTRAINT) {
+		log_err("store: %s: %s", what, pc->err);
+		r = -EIO;
+	}
+	return r;
+}
+
+/* ---- migrations -------------------------------------------------------- */
+
+/* The schema version (0 for a new database), creating its table: SQLite's
+ * user_version. */
+static int version_read(struct pg_conn *pc, int *out)
+{
+	PGresult *res;
+	int r = pg_exec(pc,
+			"CREATE TABLE IF NOT EXISTS commentd_schema (version BIGINT NOT NULL);"
+			" INSERT INTO commentd_schema (version) SELECT 0"
+			" WHERE NOT EXISTS (SELECT 1 FROM commentd_schema)",
+			"schema version");
+
+	if (r)
+		return r;
+	res = PQexec(pc->conn, "SELECT version FROM commentd_schema");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		r = result_error(pc, res, "schema version");
+		PQclear(res);
+		return r < 0 ? r : -EIO;
+	}
+	*out = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* Applies every pending migration of schema/pg/ in one transaction, under
+ * an advisory lock so that nodes starting together take turns: a failing
+ * one leaves the database as it was. */
+int pg_migrate(struct pg_conn *pc)
+{
+	char sql[96];
+	int version = 0, r;
+
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+		 (long long)PG_LOCK_MIGRATE);
+	r = pg_exec(pc, sql, "migration lock");
+	if (r == 0)
+		r = version_read(pc, &version);
+	if (r == 0 && version > pg_schema_count()) {
+		log_err("store: the database is newer than this commentd (schema version %d, this "
+			"binary knows up to %d); upgrade commentd or restore a matching backup",
+			version, pg_schema_count());
+		pg_rollback(pc);
+		return STORE_TOO_NEW;
+	}
+	for (int i = version; r == 0 && i < pg_schema_count(); i++) {
+		log_info("store: applying migration pg/%s", schema_pg_files[i].name);
+		r = pg_exec(pc, (const char *)schema_pg_files[i].data, schema_pg_files[i].name);
+		snprintf(sql, sizeof(sql), "UPDATE commentd_schema SET version = %d", i + 1);
+		if (r == 0)
+			r = pg_exec(pc, sql, "schema version");
+	}
+	if (r == 0)
+		r = pg_commit(pc);
+	if (r != 0) {
+		pg_rollback(pc);
+		log_err("store: migration failed; the database was left as it was (schema version "
+			"%d)",
+			version);
+		r = r < 0 ? r : -EIO;
+	}
+	return r;
+}
+
+int pg_schema_version(struct pg_conn *pc, int *out)
+{
+	PGresult *res;
+	int r = ready(pc);
+
+	if (r)
+		return -EIO;
+	res = PQexec(pc->conn, "SELECT version FROM commentd_schema");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		*out = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		track_transaction(pc);
+		return 0;
+	}
+	r = result_error(pc, res, "schema version");
+	PQclear(res);
+	return -EIO;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+/* Copies sql with ?N made $N (outside quotes and comments); sets the
+ * number of parameters.  NULL on a bare "?" or out of memory. */
+static char *translate(const char *sql, int *nparams)
+{
+	size_t n = strlen(sql);
+	char *out = malloc(n + 1), *o = out;
+	const char *p = sql;
+	int max = 0;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		size_t len = 0;
+
+		if (*p == '\'' || *p == '"') {
+			const char *end = strchr(p + 1, *p);
+			len = end ? (size_t)(end - p) + 1 : strlen(p);
+		} else if (p[0] == '-' && p[1] == '-') {
+			len = strcspn(p, "\n");
+		}
+		if (len) {
+			memcpy(o, p, len);
+			o += len;
+			p += len;
+		} else if (*p == '?') {
+			char *end;
+			long v = strtol(p + 1, &end, 10);
+			if (end == p + 1 || v < 1 || v > 999) {
+				free(out);
+				return NULL;
+			}
+			max = v > max ? (int)v : max;
+			*o++ = '$';
+			p++;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	*nparams = max;
+	return out;
+}
+
+/* The table of an INSERT statement without RETURNING (whose new row's id
+ * store_last_id reads back), else "". */
+static void insert_table(const char *sql, char *out, size_t size)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (strncasecmp(sql, "INSERT", 6) != 0 || strcasestr(sql, "RETURNING"))
+		return;
+	sql = strcasestr(sql, " INTO ");
+	if (!sql)
+		return;
+	sql += 6;
+	while (isspace((unsigned char)*sql))
+		sql++;
+	n = strspn(sql, "abcdefghijklmnopqrstuvwxyz_0123456789");
+	if (n > 0 && n < size)
+		snprintf(out, size, "%.*s", (int)n, sql);
+}
+
+static int prepare_now(struct pg_stmt *p)
+{
+	struct pg_conn *pc = p->pc;
+	PGresult *res;
+	int r;
+
+	snprintf(p->name, sizeof(p->name), "s%u", ++pc->names);
+	res = PQprepare(pc->conn, p->name, p->sql, 0, NULL);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
+		p->gen = pc->gen;
+		return 0;
+	}
+	r = result_error(pc, res, "prepare");
+	log_err("store: cannot prepare statement: %.200s", p->sql);
+	PQclear(res);
+	return r < 0 ? r : -EIO;
+}
+
+struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
+{
+	struct pg_stmt *p = calloc(1, sizeof(*p));
+	size_t n;
+
+	if (!p)
+		return NULL;
+	p->pc = pc;
+	p->cached = cached;
+	p->row = -1;
+	p->sql = translate(sql, &p->nparams);
+	if (!p->sql) {
+		log_err("store: a statement with a bare '?': %.200s", sql);
+		goto fail;
+	}
+	while (isspace((unsigned char)*sql))
+		sql++;
+	p->read = strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "WITH", 4) == 0;
+	insert_table(sql, p->table, sizeof(p->table));
+	n = p->nparams ? (size_t)p->nparams : 1;
+	p->values = calloc(n, sizeof(*p->values));
+	p->lengths = calloc(n, sizeof(*p->lengths));
+	p->formats = calloc(n, sizeof(*p->formats));
+	p->num = calloc(n, sizeof(*p->num));
+	p->owned = calloc(n, sizeof(*p->owned));
+	if (!p->values || !p->lengths || !p->formats || !p->num || !p->owned)
+		goto fail;
+	/* Prepared now when the server answers (a mistake shows at once),
+	 * else at its first run. */
+	if (ready(pc) != 0 || prepare_now(p) == 0)
+		return p;
+fail:
+	pg_stmt_free(p);
+	return NULL;
+}
+
+static void blobs_free(struct pg_stmt *p)
+{
+	int cols = p->res ? PQnfields(p->res) : 0;
+
+	for (int i = 0; p->blob && i < cols; i++)
+		free(p->blob[i]);
+	free(p->blob);
+	free(p->blob_len);
+	free(p->blob_row);
+	p->blob = NULL;
+	p->blob_len = NULL;
+	p->blob_row = NULL;
+}
+
+void pg_reset(struct pg_stmt *p)
+{
+	if (!p)
+		return;
+	blobs_free(p);
+	PQclear(p->res);
+	p->res = NULL;
+	p->done = false;
+	p->row = -1;
+	p->nrows = 0;
+}
+
+/* Parameter i's slot (0-based), its old value dropped; -1 out of range. */
+static int slot(struct pg_stmt *p, int i)
+{
+	if (i < 1 || i > p->nparams)
+		return -1;
+	i--;
+	free(p->owned[i]);
+	p->owned[i] = NULL;
+	p->values[i] = NULL;
+	p->lengths[i] = 0;
+	p->formats[i] = 0;
+	return i;
+}
+
+void pg_clear(struct pg_stmt *p)
+{
+	pg_reset(p);
+	for (int i = 1; i <= p->nparams; i++)
+		slot(p, i);
+	p->bad = false;
+}
+
+void pg_stmt_free(struct pg_stmt *p)
+{
+	char sql[48];
+
+	if (!p)
+		return;
+	if (p->values)
+		pg_clear(p);
+	else
+		pg_reset(p);
+	if (!p->cached && p->gen && p->gen == p->pc->gen && !p->pc->lost && p->pc->conn) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
+		PQclear(PQexec(p->pc->conn, sql));
+	}
+	free(p->sql);
+	free(p->values);
+	free(p->lengths);
+	free(p->formats);
+	free(p->num);
+	free(p->owned);
+	free(p);
+}
+
+void pg_bind_int64(struct pg_stmt *p, int i, int64_t v)
+{
+	if ((i = slot(p, i)) < 0)
+		return;
+	snprintf(p->num[i], sizeof(p->num[i]), "%lld", (long long)v);
+	p->values[i] = p->num[i];
+}
+
+void pg_bind_double(struct pg_stmt *p, int i, double v)
+{
+	if ((i = slot(p, i)) < 0)
+		return;
+	if (v != v)
+		snprintf(p->num[i], sizeof(p->num[i]), "NaN");
+	else if (v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+		snprintf(p->num[i], sizeof(p->num[i]), "%sInfinity", v < 0 ? "-" : "");
+	else
+		snprintf(p->num[i], sizeof(p->num[i]), "%.17g", v);
+	p->values[i] = p->num[i];
+}
+
+/* Texts go in text format, NUL-terminated: one with a NUL byte inside its
+ * length cannot be stored (PostgreSQL's text has none) and makes the
+ * statement fail rather than be cut short. */
+void pg_bind_text(struct pg_stmt *p, int i, const char *text, size_t len, bool has_len)
+{
+	if ((i = slot(p, i)) < 0 || !text)
+		return;
+	if (has_len) {
+		if (memchr(text, '\0', len))
+			p->bad = true;
+		p->owned[i] = strndup(text, len);
+		if (!p->owned[i])
+			p->bad = true;
+		text = p->owned[i];
+	}
+	p->values[i] = text;
+}
+
+void pg_bind_blob(struct pg_stmt *p, int i, const void *blob, size_t len, bool copy)
+{
+	if ((i = slot(p, i)) < 0 || !blob)
+		return;
+	if (len > 0x7fffffff) {
+		p->bad = true;
+		return;
+	}
+	if (copy) {
+		p->owned[i] = malloc(len ? len : 1);
+		if (!p->owned[i]) {
+			p->bad = true;
+			return;
+		}
+		memcpy(p->owned[i], blob, len);
+		blob = p->owned[i];
+	}
+	p->values[i] = blob;
+	p->lengths[i] = (int)len;
+	p->formats[i] = 1;
+}
+
+void pg_bind_null(struct pg_stmt *p, int i)
+{
+	slot(p, i);
+}
+
+int pg_bind_count(struct pg_stmt *p)
+{
+	return p->nparams;
+}
+
+/* Sends p once and keeps its result.  0, or a store result. */
+static int send_prepared(struct pg_stmt *p, const char *what)
+{
+	struct pg_conn *pc = p->pc;
+	PGresult *res;
+	ExecStatusType status;
+	const char *cmd;
+
+	res = PQexecPrepared(pc->conn, p->name, p->nparams, p->values, p->lengths, p->formats, 0);
+	status = PQresultStatus(res);
+	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+		int r = result_error(pc, res, what);
+		PQclear(res);
+		return r;
+	}
+	p->res = res;
+	p->done = true;
+	p->row = -1;
+	p->nrows = PQntuples(res);
+	cmd = PQcmdStatus(res);
+	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+	    strncmp(cmd, "DELETE", 6) == 0)
+		pc->changes = (unsigned)strtoul(PQcmdTuples(res), NULL, 10);
+	if (p->table[0])
+		snprintf(pc->last_table, sizeof(pc->last_table), "%s", p->table);
+	track_transaction(pc);
+	return 0;
+}
+
+/* A write inside a transaction, in a savepoint of its own, so that its
+ * failure undoes it alone (as in SQLite). */
+static int send_in_savepoint(struct pg_stmt *p, const char *what)
+{
+	int r = pg_exec(p->pc, "SAVEPOINT store_stmt", "savepoint");
+
+	if (r != 0)
+		return r;
+	r = send_prepared(p, what);
+	if (r != 0 && p->pc->conn && PQstatus(p->pc->conn) == CONNECTION_OK)
+		PQclear(PQexec(p->pc->conn, "ROLLBACK TO store_stmt"));
+	if (p->pc->conn && PQstatus(p->pc->conn) == CONNECTION_OK)
+		PQclear(PQexec(p->pc->conn, "RELEASE store_stmt"));
+	if (p->pc->conn)
+		track_transaction(p->pc);
+	return r;
+}
+
+/* Executes p: 0 with p->res kept, or a store result. */
+static int execute(struct pg_stmt *p, const char *what)
+{
+	struct pg_conn *pc = p->pc;
+	int r;
+
+	if (p->bad) {
+		snprintf(pc->err, sizeof(pc->err), "a bound text holds a NUL byte, or is too big");
+		log_err("store: %s: %s", what, pc->err);
+		return -EINVAL;
+	}
+	for (int attempt = 0;; attempt++) {
+		bool in_txn = pc->in_txn;
+
+		r = ready(pc);
+		if (r == 0 && p->gen != pc->gen)
+			r = prepare_now(p);
+		if (r == 0)
+			r = in_txn && !p->read ? send_in_savepoint(p, what)
+					       : send_prepared(p, what);
+		/* A read outside a transaction on a connection found broken
+		 * runs once more on a new one (after a failover). */
+		if (r == STORE_UNAVAILABLE && p->read && !in_txn && attempt == 0) {
+			pc->next_attempt = 0;
+			continue;
+		}
+		return r;
+	}
+}
+
+int pg_step(struct pg_stmt *p, const char *what)
+{
+	int r;
+
+	if (!p->done) {
+		r = execute(p, what);
+		if (r != 0)
+			return r;
+	}
+	if (p->row < p->nrows)
+		p->row++;
+	return p->row < p->nrows ? 1 : 0;
+}
+
+/* ---- columns ----------------------------------------------------------- */
+
+static bool col_valid(struct pg_stmt *p, int col)
+{
+	return p->res && p->row >= 0 && p->row < p->nrows && col >= 0 && col < PQnfields(p->res);
+}
+
+bool pg_col_is_null(struct pg_stmt *p, int col)
+{
+	return !col_valid(p, col) || PQgetisnull(p->res, p->row, col);
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : 0;
+}
+
+static bool blobs_alloc(struct pg_stmt *p)
+{
+	int cols = PQnfields(p->res);
+
+	if (p->blob)
+		return true;
+	p->blob = calloc((size_t)cols, sizeof(*p->blob));
+	p->blob_len = calloc((size_t)cols, sizeof(*p->blob_len));
+	p->blob_row = calloc((size_t)cols, sizeof(*p->blob_row));
+	if (!p->blob || !p->blob_len || !p->blob_row) {
+		blobs_free(p);
+		return false;
+	}
+	for (int i = 0; i < cols; i++)
+		p->blob_row[i] = -1;
+	return true;
+}
+
+/* Column col (a bytea) of the current row decoded from hex, NUL-terminated
+ * (as SQLite's column_text of a blob); NULL when NULL or out of memory. */
+static const unsigned char *blob_decoded(struct pg_stmt *p, int col)
+{
+	const char *hex;
+	size_t n;
+
+	if (!blobs_alloc(p))
+		return NULL;
+	if (p->blob_row[col] == p->row)
+		return p->blob[col];
+	hex = PQgetvalue(p->res, p->row, col);
+	if (hex[0] != '\\' || hex[1] != 'x')
+		return NULL;
+	hex += 2;
+	n = strlen(hex) / 2;
+	free(p->blob[col]);
+	p->blob[col] = malloc(n + 1);
+	if (!p->blob[col])
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		p->blob[col][i] = (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+	p->blob[col][n] = '\0';
+	p->blob_len[col] = n;
+	p->blob_row[col] = p->row;
+	return p->blob[col];
+}
+
+static bool is_bytea(struct pg_stmt *p, int col)
+{
+	return PQftype(p->res, col) == OID_BYTEA;
+}
+
+const char *pg_col_text(struct pg_stmt *p, int col)
+{
+	if (pg_col_is_null(p, col))
+		return NULL;
+	if (is_bytea(p, col))
+		return (const char *)blob_decoded(p, col);
+	return PQgetvalue(p->res, p->row, col);
+}
+
+/* A zero-length value reads as NULL, as SQLite's column_blob does. */
+const void *pg_col_blob(struct pg_stmt *p, int col)
+{
+	return pg_col_bytes(p, col) ? pg_col_text(p, col) : NULL;
+}
+
+size_t pg_col_bytes(struct pg_stmt *p, int col)
+{
+	if (pg_col_is_null(p, col))
+		return 0;
+	if (is_bytea(p, col))
+		return blob_decoded(p, col) ? p->blob_len[col] : 0;
+	return (size_t)PQgetlength(p->res, p->row, col);
+}
+
+int64_t pg_col_int64(struct pg_stmt *p, int col)
+{
+	const char *v;
+	Oid type;
+
+	if (pg_col_is_null(p, col))
+		return 0;
+	v = PQgetvalue(p->res, p->row, col);
+	type = PQftype(p->res, col);
+	if (type == OID_BOOL)
+		return v[0] == 't';
+	if (type == OID_FLOAT8 || type == OID_FLOAT4 || type == OID_NUMERIC)
+		return (int64_t)strtod(v, NULL);
+	return strtoll(v, NULL, 10);
+}
+
+double pg_col_double(struct pg_stmt *p, int col)
+{
+	if (pg_col_is_null(p, col))
+		return 0.0;
+	if (PQftype(p->res, col) == OID_BOOL)
+		return PQgetvalue(p->res, p->row, col)[0] == 't';
+	return strtod(PQgetvalue(p->res, p->row, col), NULL);
+}
+
+enum store_type pg_col_type(struct pg_stmt *p, int col)
+{
+	if (pg_col_is_null(p, col))
+		return STORE_NULL;
+	switch (PQftype(p->res, col)) {
+	case OID_BOOL:
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+	case OID_OID:
+		return STORE_INT;
+	case OID_FLOAT4:
+	case OID_FLOAT8:
+	case OID_NUMERIC:
+		return STORE_REAL;
+	case OID_BYTEA:
+		return STORE_BLOB;
+	default:
+		return STORE_TEXT;
+	}
+}
+
+int pg_col_count(struct pg_stmt *p)
+{
+	PGresult *res;
+	int n;
+
+	if (p->res)
+		return PQnfields(p->res);
+	/* Not run yet: ask the server what the statement returns. */
+	if (ready(p->pc) != 0 || (p->gen != p->pc->gen && prepare_now(p) != 0))
+		return 0;
+	res = PQdescribePrepared(p->pc->conn, p->name);
+	n = PQresultStatus(res) == PGRES_COMMAND_OK ? PQnfields(res) : 0;
+	PQclear(res);
+	return n;
+}
+
+const char *pg_col_name(struct pg_stmt *p, int col)
+{
+	return p->res && col >= 0 && col < PQnfields(p->res) ? PQfname(p->res, col) : NULL;
+}
+
+/* ---- transactions and the rest ---------------------------------------- */
+
+/* BEGIN, then the writers' advisory lock (SQLite's BEGIN IMMEDIATE):
+ * writers of every process take turns. */
+int pg_begin(struct pg_conn *pc)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
+		 (long long)PG_LOCK_WRITER);
+	return pg_exec(pc, sql, "begin");
+}
+
+int pg_commit(struct pg_conn *pc)
+{
+	PGresult *res;
+	int r = ready(pc);
+
+	if (r)
+		return r;
+	res = PQexec(pc->conn, "COMMIT");
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		/* An aborted transaction "commits" as ROLLBACK. */
+		r = strcmp(PQcmdStatus(res), "COMMIT") == 0 ? 0 : -EIO;
+		if (r)
+			log_err("store: commit: the transaction had failed and was rolled back");
+	} else {
+		/* A connection lost during COMMIT leaves its outcome unknown;
+		 * reported as a failure (the caller's client retries). */
+		r = result_error(pc, res, "commit");
+		r = r == STORE_CONSTRAINT ? -EIO : r;
+	}
+	PQclear(res);
+	if (pc->conn)
+		track_transaction(pc);
+	return r;
+}
+
+void pg_rollback(struct pg_conn *pc)
+{
+	if (pc->in_txn && !pc->lost && pc->conn && PQstatus(pc->conn) == CONNECTION_OK) {
+		PQclear(PQexec(pc->conn, "ROLLBACK"));
+		track_transaction(pc);
+	}
+	pc->in_txn = false;
+	pc->lost = false;
+}
+
+bool pg_in_transaction(struct pg_conn *pc)
+{
+	return pc->in_txn;
+}
+
+bool pg_transaction_lost(struct pg_conn *pc)
+{
+	return !pc->in_txn || pc->lost || !pc->conn || PQstatus(pc->conn) != CONNECTION_OK;
+}
+
+unsigned pg_changes(struct pg_conn *pc)
+{
+	return pc->changes;
+}
+
+/* The id the last INSERT (without RETURNING) on pc gave its table's
+ * identity column: currval of that column's sequence in this session
+ * (triggers' inserts elsewhere do not count, as in SQLite).  An INSERT
+ * that set id itself did not draw from the sequence: then this is the
+ * last drawn one, or 0.  Modules move to INSERT ... RETURNING id
+ * (docs/postgresql-port.md). */
+int64_t pg_last_id(struct pg_conn *pc)
+{
+	const char *values[1] = {pc->last_table};
+	PGresult *res;
+	int64_t id = 0;
+
+	if (!pc->last_table[0] || ready(pc) != 0)
+		return 0;
+	if (pc->in_txn && pg_exec(pc, "SAVEPOINT store_last_id", "last id") != 0)
+		return 0;
+	res = PQexecParams(pc->conn, "SELECT currval(pg_get_serial_sequence($1, 'id'))", 1, NULL,
+			   values, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (pc->in_txn) {
+		if (id == 0)
+			PQclear(PQexec(pc->conn, "ROLLBACK TO store_last_id"));
+		PQclear(PQexec(pc->conn, "RELEASE store_last_id"));
+	}
+	track_transaction(pc);
+	return id;
+}
+
+const char *pg_errmsg(struct pg_conn *pc)
+{
+	return pc->err;
+}
+
+/* What SQLite's pragmas say, read from the server: synchronous 2 (FULL)
+ * when a commit waits for its WAL flush (synchronous_commit on or
+ * stronger), the journal "wal" (PostgreSQL always writes ahead), and
+ * foreign keys always enforced. */
+int pg_pragmas(struct pg_conn *pc, struct store_pragmas *out)
+{
+	PGresult *res;
+	const char *v;
+	int r = ready(pc);
+
+	memset(out, 0, sizeof(*out));
+	if (r)
+		return -EIO;
+	res = PQexec(pc->conn, "SELECT current_setting('synchronous_commit'),"
+			       " current_setting('fsync')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		result_error(pc, res, "settings");
+		PQclear(res);
+		return -EIO;
+	}
+	v = PQgetvalue(res, 0, 0);
+	out->synchronous = (strcmp(v, "on") == 0 || strcmp(v, "remote_apply") == 0 ||
+			    strcmp(v, "remote_write") == 0) &&
+				   strcmp(PQgetvalue(res, 0, 1), "on") == 0
+			       ? 2
+			       : 0;
+	snprintf(out->journal_mode, sizeof(out->journal_mode), "wal");
+	out->foreign_keys = true;
+	PQclear(res);
+	track_transaction(pc);
+	return 0;
+}
