@@ -1,0 +1,401 @@
+/* Unit tests for lib/store on PostgreSQL (lib/store_pg.c): the store API
+ * against a real server, whose URI COMMENTD_TEST_PG names (tests/pgserver.py
+ * starts a throwaway one: `tests/pgserver.py run -- build/tests/test-store-pg`).
+ * Without it the test is skipped, or fails when CI is set. */
+#include "tap.h"
+
+#include "store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *uri;
+
+/* Column 0 of the first row of sql as an integer, or -1. */
+static int64_t one_int(struct store_conn *c, const char *sql)
+{
+	struct store_stmt *st = store_stmt(c, sql);
+	int64_t v = -1;
+
+	if (!st || store_one_int64(c, st, &v) != 1)
+		return -1;
+	return v;
+}
+
+static void test_open(void)
+{
+	static const char count_sql[] = "SELECT count(*) FROM comments";
+	static const char version_sql[] = "SELECT version FROM commentd_schema";
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	is_int(store_new(&s, uri, 2), 0, "a new PostgreSQL database opens and migrates");
+	if (!s)
+		return;
+	c = store_acquire(s);
+	ok(store_sqlite(c) == NULL, "no SQLite handle on PostgreSQL");
+	is_int(one_int(c, version_sql), 1, "the schema version is schema/pg's newest (1)");
+	is_int(one_int(c, count_sql), 0, "the comments table exists and is empty");
+	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
+	is_int(store_begin(c), 0, "begin");
+	store_release(s, c); /* rolls back the open transaction */
+	c = store_acquire(s);
+	ok(!store_in_transaction(c), "release rolled the transaction back");
+	store_release(s, c);
+	ok(store_healthy(s), "healthy");
+	store_free(s);
+	s = NULL;
+	is_int(store_new(&s, uri, 1), 0, "reopening an up-to-date database works");
+	store_free(s);
+}
+
+/* A schema newer than the binary is refused (run last: the database
+ * stays refused). */
+static void test_too_new(void)
+{
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	if (store_new(&s, uri, 1) != 0)
+		return;
+	c = store_acquire(s);
+	is_int(store_exec(c, "UPDATE commentd_schema SET version = 999"), 0, "version set to 999");
+	store_release(s, c);
+	store_free(s);
+	s = NULL;
+	is_int(store_new(&s, uri, 1), STORE_TOO_NEW, "a newer database is refused");
+	ok(s == NULL, "no store on refusal");
+}
+
+static void pragmas_of_pool(struct store *s)
+{
+	enum { POOL = 4 };
+	struct store_conn *conns[POOL];
+	struct store_pragmas p;
+	int distinct = 1;
+
+	for (int i = 0; i < POOL; i++) {
+		conns[i] = store_acquire(s);
+		for (int j = 0; j < i; j++)
+			distinct = distinct && conns[j] != conns[i];
+	}
+	ok(distinct, "%d borrowed connections are %d different ones", POOL, POOL);
+	for (int i = 0; i < POOL; i++) {
+		is_int(store_pragmas(conns[i], &p), 0, "connection %d: settings read back", i);
+		is_int(p.synchronous, 2, "connection %d: commits wait for the WAL flush", i);
+		is_str(p.journal_mode, "wal", "connection %d: write-ahead log", i);
+		ok(p.foreign_keys, "connection %d: foreign keys", i);
+	}
+	for (int i = 0; i < POOL; i++)
+		store_release(s, conns[i]);
+}
+
+/* Parameters whose type the SQL does not imply are cast (PostgreSQL infers
+ * a parameter's type from its context; docs/postgresql-port.md). */
+static const char sql_echo[] =
+    "SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT),"
+    " CAST(?4 AS DOUBLE PRECISION), CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BYTEA),"
+    " CAST(?8 AS BYTEA), CAST(?9 AS TEXT) AS last";
+
+static void check_echo_row(struct store_conn *c, struct store_stmt *st)
+{
+	static const char blob3[3] = {'a', '\0', 'b'};
+
+	is_int(store_row(c, st), 1, "the echo row is ready");
+	is_int(store_col_count(st), 9, "nine columns");
+	is_str(store_col_name(st, 8), "last", "a column's name");
+	ok(store_col_type(st, 0) == STORE_INT && store_col_int64(st, 0) == INT64_MIN,
+	   "int64: the smallest value");
+	ok(store_col_int64(st, 1) == INT64_MAX && store_col_int(st, 2) == -7,
+	   "int64: the largest, and a small one read as int");
+	ok(store_col_type(st, 3) == STORE_REAL && store_col_double(st, 3) == 0.25, "double");
+	ok(store_col_type(st, 4) == STORE_TEXT && strcmp(store_col_text(st, 4), "héllo") == 0 &&
+	       store_col_bytes(st, 4) == strlen("héllo"),
+	   "text, its bytes counted");
+	ok(store_col_bytes(st, 5) == 3 && strcmp(store_col_text(st, 5), "abc") == 0,
+	   "text with a length stops there (no NUL needed)");
+	ok(store_col_type(st, 6) == STORE_BLOB && store_col_bytes(st, 6) == 3 &&
+	       memcmp(store_col_blob(st, 6), blob3, 3) == 0,
+	   "blob, a NUL byte inside");
+	ok(store_col_type(st, 7) == STORE_BLOB && store_col_bytes(st, 7) == 0 &&
+	       !store_col_is_null(st, 7),
+	   "a blob of zero bytes is a blob, not NULL");
+	ok(store_col_type(st, 8) == STORE_NULL && store_col_is_null(st, 8) &&
+	       store_col_int64(st, 8) == 0 && store_col_double(st, 8) == 0.0 &&
+	       store_col_text(st, 8) == NULL && store_col_blob(st, 8) == NULL &&
+	       store_col_bytes(st, 8) == 0,
+	   "NULL reads as 0, 0.0, no text, no blob, 0 bytes");
+	is_int(store_row(c, st), 0, "then no more rows");
+}
+
+static void test_binds(struct store_conn *c)
+{
+	static const char blob3[3] = {'a', '\0', 'b'};
+	struct store_stmt *st = store_stmt(c, sql_echo);
+	char text[8] = "before", blob[4] = {1, 2, 3, 4};
+
+	ok(st != NULL, "the echo statement prepares");
+	if (!st)
+		return;
+	is_int(store_bind_count(st), 9, "nine parameters");
+	store_bind_int64(st, 1, INT64_MIN);
+	store_bind_int64(st, 2, INT64_MAX);
+	store_bind_int64(st, 3, -7);
+	store_bind_double(st, 4, 0.25);
+	store_bind_text(st, 5, "héllo");
+	store_bind_text_len(st, 6, "abcdef", 3);
+	store_bind_blob(st, 7, blob3, sizeof(blob3));
+	store_bind_blob(st, 8, "", 0);
+	store_bind_null(st, 9);
+	check_echo_row(c, st);
+	store_reset(st);
+	is_int(store_row(c, st), 1, "reset: it runs again, its bindings kept");
+	is_int(store_col_int64(st, 2), -7, "the same values");
+	st = store_stmt(c, sql_echo);
+	ok(store_row(c, st) == 1 && store_col_is_null(st, 0) && store_col_is_null(st, 4),
+	   "store_stmt hands it back unbound: unbound parameters are NULL");
+	st = store_stmt(c, sql_echo);
+	store_bind_text_len(st, 5, "ab\0cd", 5);
+	ok(store_row(c, st) < 0,
+	   "a text with a NUL byte is refused (PostgreSQL has none), not cut");
+	st = store_stmt(c, sql_echo);
+	store_bind_text_copy(st, 5, text);
+	store_bind_blob_copy(st, 7, blob, sizeof(blob));
+	memcpy(text, "after", 6);
+	memset(blob, 9, sizeof(blob));
+	ok(store_row(c, st) == 1 && strcmp(store_col_text(st, 4), "before") == 0 &&
+	       store_col_bytes(st, 6) == 4 && memcmp(store_col_blob(st, 6), "\1\2\3\4", 4) == 0,
+	   "the _copy binds keep what was bound, not what the buffer holds later");
+	store_reset(st);
+}
+
+/* Writes: changes, the last id, a constraint's refusal, and a refused
+ * statement inside a transaction undoing itself only (as in SQLite). */
+static void test_writes(struct store_conn *c)
+{
+	static const char sql_insert[] = "INSERT INTO echo_once(x) VALUES (?1)";
+	static const char sql_count[] = "SELECT count(*) FROM echo_once";
+	struct store_stmt *st, *bad;
+
+	is_int(store_exec(c, "CREATE TABLE echo_once(id BIGINT GENERATED BY DEFAULT AS IDENTITY"
+			     " PRIMARY KEY, x TEXT UNIQUE)"),
+	       0, "a table");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "one");
+	is_int(store_step_write(c, st, "echo insert"), 0, "store_step_write: done");
+	store_reset(st);
+	is_int(store_changes(c), 1, "one row changed");
+	is_int(store_last_id(c), 1, "its id");
+	is_int(store_step_write(c, st, "echo insert"), STORE_CONSTRAINT,
+	       "the same again: STORE_CONSTRAINT");
+	store_reset(st);
+	ok(!store_in_transaction(c), "no transaction is open");
+	is_int(store_begin(c), 0, "begin");
+	ok(store_in_transaction(c), "now one is");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "one");
+	is_int(store_step_write(c, st, "echo insert"), STORE_CONSTRAINT,
+	       "in a transaction: STORE_CONSTRAINT");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "two");
+	is_int(store_run(c, st, "echo insert"), 0, "the transaction goes on after a refusal");
+	/* PostgreSQL's refused inserts drew ids too (SQLite would say 2). */
+	is_int(store_last_id(c), one_int(c, "SELECT id FROM echo_once WHERE x = 'two'"),
+	       "the id of the row inserted in the transaction");
+	is_int(store_commit(c), 0, "commit");
+	is_int(one_int(c, sql_count), 2, "both rows are kept");
+	st = store_stmt(c, "UPDATE echo_once SET x = x || '!' RETURNING id");
+	is_int(store_step_write(c, st, "echo update"), 1, "RETURNING: a row");
+	ok(store_col_int64(st, 0) >= 1, "its id");
+	is_int(store_step_write(c, st, "echo update"), 1, "a second row");
+	is_int(store_step_write(c, st, "echo update"), 0, "then done");
+	is_int(store_changes(c), 2, "two rows changed");
+	store_reset(st);
+	is_int(store_begin(c), 0, "begin");
+	is_int(store_exec(c, "DELETE FROM echo_once"), 0, "delete all");
+	store_rollback(c);
+	is_int(one_int(c, sql_count), 2, "a rollback keeps them");
+	st = store_stmt_new(c, "SELECT count(*) FROM echo_once WHERE x LIKE ?1");
+	store_bind_text(st, 1, "t%");
+	ok(st && store_row(c, st) == 1 && store_col_int64(st, 0) == 1,
+	   "store_stmt_new: SQL that is not static");
+	store_stmt_free(st);
+	store_stmt_free(NULL);
+	bad = store_stmt_new(c, "SELECT FROM nowhere");
+	ok(bad == NULL && strlen(store_errmsg(c)) > 0, "bad SQL: NULL, and store_errmsg says why");
+}
+
+/* ---- group writes from several threads ---- */
+
+enum { THREADS = 4, JOBS = 40 };
+
+struct job {
+	int64_t value;
+	bool fail; /* insert, then fail: undone alone */
+};
+
+static int insert_job(struct store_conn *c, void *arg)
+{
+	static const char sql[] = "INSERT INTO group_rows(v) VALUES (?1)";
+	struct job *j = arg;
+	struct store_stmt *st = store_stmt(c, sql);
+	int r;
+
+	if (!st)
+		return -1;
+	store_bind_int64(st, 1, j->value);
+	r = store_run(c, st, "group insert");
+	return r != 0 ? r : j->fail ? 7 : 0;
+}
+
+struct worker {
+	struct store *s;
+	int id;
+	int failures; /* results other than expected */
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < JOBS; i++) {
+		struct job j = {w->id * 1000 + i, i % 10 == 9};
+		struct store_conn *c = store_acquire(w->s);
+		int r = store_group_write(c, insert_job, &j);
+		store_release(w->s, c);
+		if (r != (j.fail ? 7 : 0))
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void test_group_write(struct store *s)
+{
+	pthread_t threads[THREADS];
+	struct worker workers[THREADS];
+	struct store_conn *c = store_acquire(s);
+	int failures = 0;
+
+	is_int(store_exec(c, "CREATE TABLE group_rows(v BIGINT PRIMARY KEY)"), 0, "a table");
+	store_release(s, c);
+	for (int i = 0; i < THREADS; i++) {
+		workers[i] = (struct worker){s, i, 0};
+		pthread_create(&threads[i], NULL, worker_main, &workers[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		failures += workers[i].failures;
+	}
+	is_int(failures, 0, "every group write returned its job's result");
+	c = store_acquire(s);
+	is_int(one_int(c, "SELECT count(*) FROM group_rows"), THREADS * (JOBS - JOBS / 10),
+	       "the succeeded jobs' rows are committed, the failed ones' undone");
+	is_int(store_begin(c), 0, "begin (an import's transaction)");
+	struct job j = {-1, false}, k = {-2, true};
+	is_int(store_group_write(c, insert_job, &j), 0, "a group write joins it");
+	is_int(store_group_write(c, insert_job, &k), 7, "a failing one is undone alone");
+	is_int(store_commit(c), 0, "the caller commits");
+	is_int(one_int(c, "SELECT count(*) FROM group_rows WHERE v < 0"), 1, "one of the two kept");
+	store_release(s, c);
+}
+
+/* The schema's triggers, translated from SQLite's: a thread's version,
+ * the status counts, the likes count and its tombstone. */
+static void test_schema(struct store_conn *c)
+{
+	static const char sql_thread[] =
+	    "INSERT INTO threads(site, path, created) VALUES ('default', '/a', 1)";
+	static const char sql_comment[] =
+	    "INSERT INTO comments(thread_id, depth, created, status, author, text, html, avatar,"
+	    " auto_status) VALUES (?1, 1, 86400, 'published', 'A', 't', 'h', 'x', 'published')"
+	    " RETURNING id";
+	struct store_stmt *st;
+	int64_t thread, comment = 0;
+
+	is_int(store_run(c, store_stmt(c, sql_thread), "thread"), 0, "a thread");
+	thread = store_last_id(c);
+	ok(thread >= 1, "its id, from the identity column");
+	st = store_stmt(c, sql_comment);
+	store_bind_int64(st, 1, thread);
+	if (store_step_write(c, st, "comment") == 1)
+		comment = store_col_int64(st, 0);
+	store_reset(st);
+	ok(comment >= 1, "a comment, its id by RETURNING");
+	is_int(one_int(c, "SELECT version FROM threads WHERE path = '/a'"), 1,
+	       "the thread's version went up");
+	is_int(one_int(c, "SELECT n FROM status_counts WHERE site = 'default' AND"
+			  " status = 'published'"),
+	       1, "status_counts counts it");
+	is_int(one_int(c, "SELECT count FROM decided_daily WHERE day = 1"), 1,
+	       "decided_daily counts the automatic decision");
+	st = store_stmt(c, "INSERT INTO likes(comment_id, voter, created) VALUES (?1, ?2, 1)");
+	store_bind_int64(st, 1, comment);
+	store_bind_blob(st, 2, "\x01\x02", 2);
+	is_int(store_run(c, st, "like"), 0, "a like");
+	is_int(one_int(c, "SELECT likes FROM comments"), 1, "the comment's likes count");
+	st = store_stmt(c, "UPDATE comments SET status = 'deleted' WHERE id = ?1");
+	store_bind_int64(st, 1, comment);
+	is_int(store_run(c, st, "tombstone"), 0, "a tombstone");
+	ok(one_int(c, "SELECT likes FROM comments") == 0 &&
+	       one_int(c, "SELECT count(*) FROM likes") == 0,
+	   "a tombstone clears its likes");
+	ok(one_int(c, "SELECT n FROM status_counts WHERE status = 'published'") == 0 &&
+	       one_int(c, "SELECT n FROM status_counts WHERE status = 'deleted'") == 1,
+	   "status_counts follows the status");
+	is_int(one_int(c, "SELECT length(hash_key) FROM classifier_state"), 16,
+	       "the classifier's key: 16 random bytes");
+	st = store_stmt(c, "INSERT INTO outbox_deliveries(event_id, recipient, next_at)"
+			   " VALUES (1, 'subscription:x', 0)");
+	is_int(store_step_write(c, st, "bad recipient"), STORE_CONSTRAINT,
+	       "the recipient's check (GLOB made a regular expression) refuses a bad one");
+	store_reset(st);
+}
+
+static void test_statements(void)
+{
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	if (store_new(&s, uri, 4) != 0) {
+		ok(0, "a store for the statement tests");
+		return;
+	}
+	pragmas_of_pool(s);
+	c = store_acquire(s);
+	test_binds(c);
+	test_writes(c);
+	test_schema(c);
+	store_release(s, c);
+	test_group_write(s);
+	store_free(s);
+}
+
+static void test_unreachable(void)
+{
+	struct store *s = NULL;
+
+	/* Port 1 on loopback: nothing listens there. */
+	ok(store_new(&s, "postgresql://commentd@127.0.0.1:1/none?connect_timeout=2", 1) < 0,
+	   "no server: store_new fails");
+	ok(s == NULL, "and gives no store");
+}
+
+int main(void)
+{
+	uri = getenv("COMMENTD_TEST_PG");
+	if (!uri || !*uri) {
+		if (getenv("CI")) {
+			printf("Bail out! COMMENTD_TEST_PG is not set (run through "
+			       "tests/pgserver.py)\n");
+			return 1;
+		}
+		printf("1..0 # SKIP COMMENTD_TEST_PG is not set (tests/pgserver.py run -- ...)\n");
+		return 0;
+	}
+	test_open();
+	test_statements();
+	test_unreachable();
+	test_too_new();
+	return done_testing();
+}
