@@ -46,13 +46,15 @@ absolute() {
 # tests/check-deb.py).
 # python3-aiosmtpd is the real SMTP server the notification tests start
 # (tests/smtp-sink.py, run by Debian's /usr/bin/python3); libcurl sends mail.
+# libpq-dev builds the PostgreSQL engine (lib/store_pg.c); postgresql-15 is
+# the server tests/pgserver.py starts in a temporary directory for the tests.
 # With CI set a test whose dependency is missing fails instead of skipping.
 PACKAGES="gcc pkg-config meson ninja-build python3 sqlite3
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcmark-dev
 libutf8proc-dev libicu-dev libpsl-dev libidn2-dev publicsuffix libexpat1-dev libxml2-dev zlib1g-dev
 libcurl4-openssl-dev systemd nodejs npm chromium iproute2 util-linux mount nginx caddy openssl
 debhelper dpkg-dev lintian wordpress wordpress-theme-twentytwentythree php-cli php-mysql mariadb-server
-python3-aiosmtpd"
+python3-aiosmtpd libpq-dev postgresql-15"
 
 deps() {
 	missing=""
