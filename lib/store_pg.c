@@ -39,6 +39,7 @@
 enum {
 	OID_BOOL = 16,
 	OID_BYTEA = 17,
+	OID_TEXT = 25,
 	OID_INT8 = 20,
 	OID_INT2 = 21,
 	OID_INT4 = 23,
@@ -73,6 +74,7 @@ struct pg_stmt {
 	bool bad;	/* a text with a NUL byte was bound (PostgreSQL refuses) */
 	char table[64]; /* an INSERT's table, else "" */
 	int nparams;
+	Oid *types; /* 0 (inferred) for the parameters the SQL uses, text for the others */
 	const char **values;
 	int *lengths;
 	int *formats;
@@ -375,8 +377,9 @@ int pg_schema_version(struct pg_conn *pc, int *out)
 /* ---- statements -------------------------------------------------------- */
 
 /* Copies sql with ?N made $N (outside quotes and comments); sets the
- * number of parameters.  NULL on a bare "?" or out of memory. */
-static char *translate(const char *sql, int *nparams)
+ * number of parameters and marks in used[] (1000 entries) those the SQL
+ * names.  NULL on a bare "?" or out of memory. */
+static char *translate(const char *sql, int *nparams, bool *used)
 {
 	size_t n = strlen(sql);
 	char *out = malloc(n + 1), *o = out;
@@ -406,6 +409,7 @@ static char *translate(const char *sql, int *nparams)
 				return NULL;
 			}
 			max = v > max ? (int)v : max;
+			used[v] = true;
 			*o++ = '$';
 			p++;
 		} else {
@@ -444,7 +448,7 @@ static int prepare_now(struct pg_stmt *p)
 	int r;
 
 	snprintf(p->name, sizeof(p->name), "s%u", ++pc->names);
-	res = PQprepare(pc->conn, p->name, p->sql, 0, NULL);
+	res = PQprepare(pc->conn, p->name, p->sql, p->nparams, p->types);
 	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
 		PQclear(res);
 		p->gen = pc->gen;
@@ -459,6 +463,7 @@ static int prepare_now(struct pg_stmt *p)
 struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 {
 	struct pg_stmt *p = calloc(1, sizeof(*p));
+	bool used[1000] = {false};
 	size_t n;
 
 	if (!p)
@@ -466,7 +471,7 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 	p->pc = pc;
 	p->cached = cached;
 	p->row = -1;
-	p->sql = translate(sql, &p->nparams);
+	p->sql = translate(sql, &p->nparams, used);
 	if (!p->sql) {
 		log_err("store: a statement with a bare '?': %.200s", sql);
 		goto fail;
@@ -481,8 +486,14 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 	p->formats = calloc(n, sizeof(*p->formats));
 	p->num = calloc(n, sizeof(*p->num));
 	p->owned = calloc(n, sizeof(*p->owned));
-	if (!p->values || !p->lengths || !p->formats || !p->num || !p->owned)
+	p->types = calloc(n, sizeof(*p->types));
+	if (!p->values || !p->lengths || !p->formats || !p->num || !p->owned || !p->types)
 		goto fail;
+	/* A parameter the SQL skips (?1 and ?3 but no ?2) has no context
+	 * to infer its type from: PostgreSQL would refuse the statement.
+	 * It is bound and ignored, as in SQLite: declare it text. */
+	for (int i = 0; i < p->nparams; i++)
+		p->types[i] = used[i + 1] ? 0 : OID_TEXT;
 	/* Prepared now when the server answers (a mistake shows at once),
 	 * else at its first run. */
 	if (ready(pc) != 0 || prepare_now(p) == 0)
@@ -560,6 +571,7 @@ void pg_stmt_free(struct pg_stmt *p)
 	free(p->formats);
 	free(p->num);
 	free(p->owned);
+	free(p->types);
 	free(p);
 }
 

@@ -68,7 +68,11 @@ def main():
             if ";" in sql.rstrip().rstrip(";") and "$" not in sql:
                 cmd = "BEGIN;\n" + sql + ";\nROLLBACK;"
             else:
-                cmd = "PREPARE s AS " + sql
+                # As lib/store_pg.c: a parameter the SQL skips is text.
+                used = {int(n) for n in re.findall(r"\$(\d+)", sql)}
+                types = ["unknown" if i in used else "text"
+                         for i in range(1, max(used, default=0) + 1)]
+                cmd = "PREPARE s%s AS %s" % ("(%s)" % ", ".join(types) if types else "", sql)
             r = subprocess.run([os.path.join(pg.bin, "psql"), "-X", "-q", "-v",
                                 "ON_ERROR_STOP=1", "-d", uri, "-c", cmd],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
