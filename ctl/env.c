@@ -229,7 +229,9 @@ int ctl_env_open(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 	if (need & CTL_NEED_DB) {
 		r = store_new(&e->store, e->cfg->db, 1);
 		if (r != 0) {
-			fprintf(stderr, "commentctl: cannot open %s%s\n", e->cfg->db,
+			char shown[512];
+			fprintf(stderr, "commentctl: cannot open %s%s\n",
+				store_db_display(e->cfg->db, shown, sizeof(shown)),
 				r == STORE_TOO_NEW ? " (database is newer than this commentctl)"
 						   : "");
 			return CTL_FAIL;

@@ -266,7 +266,9 @@ static int server_open(struct server *s, struct config *cfg)
 	/* a connection for each HTTP thread, each writer (twice as many), the
 	 * maintenance and outbox workers */
 	if (store_new(&s->store, cfg->db, cfg->threads + writers_count(cfg->threads) + 2) != 0) {
-		log_err("cannot open the database %s", cfg->db);
+		char shown[512];
+		log_err("cannot open the database %s",
+			store_db_display(cfg->db, shown, sizeof(shown)));
 		return -1;
 	}
 	/* Checkpoints on a thread of their own, not in a post's COMMIT. */
@@ -319,10 +321,11 @@ static int serve(struct server *s, const struct args *a)
 	    http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0 || notify_start(s) != 0)
 		return 1;
+	char shown[512];
 	log_info("commentd %s listening on %s (port %u), database %s, %zu site%s", COMMENTD_VERSION,
 		 listen_fd >= 0 ? "the socket from systemd" : s->snap->cfg->listen, http_port(s),
-		 s->snap->cfg->db, site_set_count(s->snap->sites),
-		 site_set_count(s->snap->sites) == 1 ? "" : "s");
+		 store_db_display(s->snap->cfg->db, shown, sizeof(shown)),
+		 site_set_count(s->snap->sites), site_set_count(s->snap->sites) == 1 ? "" : "s");
 	sdnotify("READY=1\nSTATUS=serving");
 	for (;;) {
 		siginfo_t info;

@@ -309,6 +309,10 @@ int comment_store_result(int r, struct comment_error *err)
 		return comment_fail(err, 503, "storage_full",
 				    "The change could not be saved because the server's disk is "
 				    "full. Please try again later.");
+	if (r == STORE_UNAVAILABLE) /* PostgreSQL: no server (primary) answers */
+		return comment_fail(err, 503, "unavailable",
+				    "The database cannot be reached right now. Please try again "
+				    "later.");
 	return comment_fail(err, 503, "storage_readonly",
 			    "The change could not be saved because storage is read-only. Please "
 			    "try again later.");

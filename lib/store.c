@@ -313,6 +313,51 @@ bool store_is_pg_uri(const char *db)
 	return strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0;
 }
 
+/* Appends n bytes of src to out (at *o, capacity size, one byte kept for
+ * the NUL). */
+static void put(char *out, size_t size, size_t *o, const char *src, size_t n)
+{
+	while (n-- > 0 && *o + 1 < size)
+		out[(*o)++] = *src++;
+}
+
+char *store_db_display(const char *db, char *out, size_t size)
+{
+	const char *p = db, *auth_end, *colon;
+	size_t o = 0;
+
+	if (!store_is_pg_uri(db)) {
+		snprintf(out, size, "%s", db);
+		return out;
+	}
+	p = strstr(db, "://") + 3;
+	put(out, size, &o, db, (size_t)(p - db));
+	/* user:password@hosts: the userinfo ends at the last '@' before
+	 * the path or the parameters. */
+	auth_end = NULL;
+	for (const char *q = p; *q && *q != '/' && *q != '?'; q++)
+		if (*q == '@')
+			auth_end = q;
+	colon = auth_end ? memchr(p, ':', (size_t)(auth_end - p)) : NULL;
+	if (colon) {
+		put(out, size, &o, p, (size_t)(colon - p) + 1);
+		put(out, size, &o, "***", 3);
+		p = auth_end;
+	}
+	while (*p) {
+		bool param = p > db && (p[-1] == '?' || p[-1] == '&');
+		if (param && strncmp(p, "password=", 9) == 0) {
+			put(out, size, &o, "password=***", 12);
+			p += strcspn(p, "&");
+			continue;
+		}
+		put(out, size, &o, p, 1);
+		p++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* A PostgreSQL store's connections; the first one migrates. */
 static int pg_pool_open(struct store *s)
 {

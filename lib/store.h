@@ -63,6 +63,11 @@ enum {
  * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
 int store_new(struct store **out, const char *path, unsigned pool_size);
 
+/* The db setting as it may be logged: a PostgreSQL URI's password (in
+ * user:password@ or a password= parameter) replaced by "***"; a path as
+ * is.  Always NUL-terminates out (size > 0); returns out. */
+char *store_db_display(const char *db, char *out, size_t size);
+
 /* Moves checkpoints off the commits (the daemon; call before the pool is
  * used): the pooled connections stop copying the WAL back into the
  * database inside the COMMIT that passes 1000 pages, and a thread of the

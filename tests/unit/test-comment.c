@@ -13,6 +13,7 @@
 #include "view.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1604,10 +1605,34 @@ static void test_sites(void)
 	config_free(c);
 }
 
+/* Store results as API errors: each refusal its own code, all 503. */
+static void test_store_results(void)
+{
+	static const struct {
+		int r;
+		const char *code;
+	} cases[] = {
+	    {STORE_FULL, "storage_full"},
+	    {STORE_READONLY, "storage_readonly"},
+	    {STORE_UNAVAILABLE, "unavailable"},
+	};
+	struct comment_error err;
+
+	is_int(comment_store_result(0, &err), 0, "store result 0: no error");
+	is_int(comment_store_result(-5, &err), -5, "a negative store result stays negative");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		ok(comment_store_result(cases[i].r, &err) > 0 && err.status == 503 && err.code &&
+		       strcmp(err.code, cases[i].code) == 0 && err.message[0],
+		   "store result %d: 503 %s", cases[i].r, cases[i].code);
+	}
+}
+
 int main(void)
 {
 	if (fixture_tmpdir(&fx, "comment") != 0)
 		return 1;
+	test_store_results();
 	test_thread_check();
 	test_validate();
 	test_normalise();

@@ -348,6 +348,32 @@ static void test_statements(void)
 	store_free(s);
 }
 
+/* What may be logged of the db setting: never a password. */
+static void test_db_display(void)
+{
+	static const struct {
+		const char *db, *shown;
+	} cases[] = {
+	    {"/var/lib/commentd/comments.db", "/var/lib/commentd/comments.db"},
+	    {"postgresql://commentd@db1,db2/c?target_session_attrs=read-write",
+	     "postgresql://commentd@db1,db2/c?target_session_attrs=read-write"},
+	    {"postgresql://commentd:s3cret@db1:5432,db2/c",
+	     "postgresql://commentd:***@db1:5432,db2/c"},
+	    {"postgres://u:p%40ss@h/c?sslmode=require&password=x&application_name=a",
+	     "postgres://u:***@h/c?sslmode=require&password=***&application_name=a"},
+	    {"postgresql://h/c?password=only", "postgresql://h/c?password=***"},
+	    {"postgresql:///c?host=/run/postgresql", "postgresql:///c?host=/run/postgresql"},
+	};
+	char out[128], tiny[12];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_str(store_db_display(cases[i].db, out, sizeof(out)), cases[i].shown,
+		       "db display %zu", i);
+	store_db_display("postgresql://u:secret@host/db", tiny, sizeof(tiny));
+	ok(strlen(tiny) == sizeof(tiny) - 1 && !strstr(tiny, "secret"),
+	   "a small buffer: cut short, NUL-terminated");
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -414,6 +440,7 @@ int main(void)
 	test_private_files();
 	test_background_checkpoints();
 	test_statements();
+	test_db_display();
 	fixture_close(&fx);
 	return done_testing();
 }
