@@ -36,7 +36,8 @@ static const char sql_display_get[] =
 /* ?1: a site (NULL: every token); a token for every site counts for each. */
 static const char sql_display_all[] =
     "SELECT display_name FROM admin_tokens t WHERE revoked IS NULL AND display_name IS NOT NULL"
-    " AND (?1 IS NULL OR NOT EXISTS (SELECT 1 FROM admin_token_sites s WHERE s.token_id = t.id)"
+    " AND (CAST(?1 AS TEXT) IS NULL OR NOT EXISTS (SELECT 1 FROM admin_token_sites s WHERE "
+    "s.token_id = t.id)"
     " OR EXISTS (SELECT 1 FROM admin_token_sites s WHERE s.token_id = t.id AND s.site = ?1))"
     " ORDER BY id";
 static const char sql_audit_insert[] =

@@ -131,10 +131,14 @@ int cutoffs_learn(const struct cutoffs_rule *rule, const struct cutoffs_sample *
  * submitted (scored before it was learned).  ?1 site, ?2 how many.  The
  * index classifier_learned_site answers it in its own order (ties of
  * learned by label and key), without a sort: about 1 ms for 2,000. */
+/* Written for both engines (docs/postgresql-port.md): no GLOB, and the id
+ * cast only from a "comment:" key (PostgreSQL's CAST refuses other text). */
 static const char sql_sample[] =
     "SELECT c.score, l.label = 'spam' FROM classifier_learned AS l"
-    " JOIN comments AS c ON c.id = CAST(substr(l.msg_key, 9) AS INTEGER)"
-    " WHERE l.site = ?1 AND l.msg_key GLOB 'comment:[0-9]*' AND c.score IS NOT NULL"
+    " JOIN comments AS c ON c.id = CAST(CASE WHEN substr(l.msg_key, 1, 8) = 'comment:'"
+    " THEN substr(l.msg_key, 9) END AS BIGINT)"
+    " WHERE l.site = ?1 AND substr(l.msg_key, 1, 8) = 'comment:'"
+    " AND substr(l.msg_key, 9, 1) BETWEEN '0' AND '9' AND c.score IS NOT NULL"
     " ORDER BY l.learned DESC LIMIT ?2";
 
 int cutoffs_for_site(struct store_conn *c, const char *site, const struct cutoffs_rule *rule,

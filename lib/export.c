@@ -34,15 +34,15 @@ static const char sql_all[] =
     "SELECT c.id, t.path, c.parent_id, c.created, c.modified, c.status, c.author, c.url,"
     " c.text, c.html, c.avatar, c.email_hash, t.id, t.created, t.site"
     " FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE ?1 IS NULL OR t.site = ?1 ORDER BY c.id";
+    " WHERE CAST(?1 AS TEXT) IS NULL OR t.site = ?1 ORDER BY c.id";
 static const char sql_by_thread[] =
     "SELECT c.id, t.path, c.parent_id, c.created, c.modified, c.status, c.author, c.url,"
     " c.text, c.html, c.avatar, c.email_hash, t.id, t.created, t.site"
     " FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE ?1 IS NULL OR t.site = ?1 ORDER BY t.site, t.path, c.id";
+    " WHERE CAST(?1 AS TEXT) IS NULL OR t.site = ?1 ORDER BY t.site, t.path, c.id";
 /* The sites that hold comments (?1: only that one), at most two. */
 static const char sql_sites[] =
-    "SELECT DISTINCT t.site FROM threads t WHERE (?1 IS NULL OR t.site = ?1)"
+    "SELECT DISTINCT t.site FROM threads t WHERE (CAST(?1 AS TEXT) IS NULL OR t.site = ?1)"
     " AND EXISTS (SELECT 1 FROM comments c WHERE c.thread_id = t.id) LIMIT 2";
 
 enum {

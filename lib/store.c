@@ -583,6 +583,11 @@ struct store_stmt *store_stmt(struct store_conn *c, const char *sql)
 	return &c->stmts[c->n_stmts++].stmt;
 }
 
+struct store_stmt *store_stmt_pick(struct store_conn *c, const struct store_sql *sql)
+{
+	return store_stmt(c, c->pg ? sql->pg : sql->sqlite);
+}
+
 struct store_stmt *store_stmt_new(struct store_conn *c, const char *sql)
 {
 	struct store_stmt *st = calloc(1, sizeof(*st));

@@ -97,6 +97,16 @@ struct sqlite3 *store_sqlite(struct store_conn *c);
  * statement stays owned by the connection.  NULL on error (logged). */
 struct store_stmt *store_stmt(struct store_conn *c, const char *sql);
 
+/* SQL that the two engines write differently (docs/postgresql-port.md):
+ * a static text for each. */
+struct store_sql {
+	const char *sqlite;
+	const char *pg;
+};
+
+/* store_stmt of the text for c's engine. */
+struct store_stmt *store_stmt_pick(struct store_conn *c, const struct store_sql *sql);
+
 /* A statement for SQL that is not static (lib/search's per-block texts),
  * prepared for one use and not cached: the caller frees it with
  * store_stmt_free (NULL-safe).  NULL on error, not logged: store_errmsg
