@@ -135,6 +135,9 @@ void reply_comment_error(struct reply *rep, int r, const struct comment_error *e
 {
 	if (r > 0)
 		reply_error(rep, (unsigned)err->status, err->code, err->message);
+	else if (r == -ENOTCONN) /* a PostgreSQL database out of reach (store_row) */
+		reply_error(rep, 503, "unavailable",
+			    "The database cannot be reached right now. Please try again later.");
 	else
 		reply_internal(rep);
 }

@@ -323,8 +323,10 @@ static void put(char *out, size_t size, size_t *o, const char *src, size_t n)
 
 char *store_db_display(const char *db, char *out, size_t size)
 {
-	const char *p = db, *auth_end, *colon;
+	const char *p, *auth_end = NULL, *colon, *hosts_end, *path_end;
+	unsigned hosts = 1;
 	size_t o = 0;
+	char count[32];
 
 	if (!store_is_pg_uri(db)) {
 		snprintf(out, size, "%s", db);
@@ -332,28 +334,31 @@ char *store_db_display(const char *db, char *out, size_t size)
 	}
 	p = strstr(db, "://") + 3;
 	put(out, size, &o, db, (size_t)(p - db));
+	hosts_end = p + strcspn(p, "/?");
 	/* user:password@hosts: the userinfo ends at the last '@' before
 	 * the path or the parameters. */
-	auth_end = NULL;
-	for (const char *q = p; *q && *q != '/' && *q != '?'; q++)
+	for (const char *q = p; q < hosts_end; q++)
 		if (*q == '@')
 			auth_end = q;
-	colon = auth_end ? memchr(p, ':', (size_t)(auth_end - p)) : NULL;
-	if (colon) {
-		put(out, size, &o, p, (size_t)(colon - p) + 1);
-		put(out, size, &o, "***", 3);
-		p = auth_end;
+	if (auth_end) {
+		colon = memchr(p, ':', (size_t)(auth_end - p));
+		put(out, size, &o, p, (size_t)((colon ? colon : auth_end) - p));
+		if (colon)
+			put(out, size, &o, ":***", 4);
+		put(out, size, &o, "@", 1);
+		p = auth_end + 1;
 	}
-	while (*p) {
-		bool param = p > db && (p[-1] == '?' || p[-1] == '&');
-		if (param && strncmp(p, "password=", 9) == 0) {
-			put(out, size, &o, "password=***", 12);
-			p += strcspn(p, "&");
-			continue;
-		}
-		put(out, size, &o, p, 1);
-		p++;
-	}
+	/* Servers' addresses are not shown (the log stays free of anything
+	 * that looks like a client's), nor the parameters (host=, hostaddr=,
+	 * password=): how many hosts, and the database's name. */
+	for (const char *q = p; q < hosts_end; q++)
+		hosts += *q == ',';
+	snprintf(count, sizeof(count), "(%u host%s)", hosts, hosts == 1 ? "" : "s");
+	put(out, size, &o, count, strlen(count));
+	path_end = hosts_end + strcspn(hosts_end, "?");
+	put(out, size, &o, hosts_end, (size_t)(path_end - hosts_end));
+	if (*path_end)
+		put(out, size, &o, "?...", 4);
 	out[o] = '\0';
 	return out;
 }
@@ -681,6 +686,8 @@ int store_row(struct store_conn *c, struct store_stmt *st)
 		int r = pg_step(st->pg, "read");
 		if (r == STORE_CONSTRAINT)
 			log_err("store: read failed: %s", pg_errmsg(c->pg));
+		if (r == STORE_UNAVAILABLE)
+			return -ENOTCONN;
 		return r > 1 ? -EIO : r;
 	}
 	int rc = sqlite3_step(st->lite);

@@ -63,9 +63,11 @@ enum {
  * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
 int store_new(struct store **out, const char *path, unsigned pool_size);
 
-/* The db setting as it may be logged: a PostgreSQL URI's password (in
- * user:password@ or a password= parameter) replaced by "***"; a path as
- * is.  Always NUL-terminates out (size > 0); returns out. */
+/* The db setting as it may be logged: a path as is; a PostgreSQL URI
+ * without its password (user:*** instead), its servers' addresses (their
+ * count instead) or its parameters ("?..."): never a secret, nothing that
+ * looks like a client's address.  Always NUL-terminates out (size > 0);
+ * returns out. */
 char *store_db_display(const char *db, char *out, size_t size);
 
 /* Moves checkpoints off the commits (the daemon; call before the pool is
@@ -175,7 +177,9 @@ void store_rollback(struct store_conn *c);
 int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c2, void *arg), void *arg);
 
 /* Steps a read statement: 1 when a row is ready, 0 when there are no (more)
- * rows, negative on failure (logged).  A failed read is never "no row". */
+ * rows, negative on failure (logged): -ENOTCONN when a PostgreSQL database
+ * cannot be reached (the daemon answers 503).  A failed read is never "no
+ * row". */
 int store_row(struct store_conn *c, struct store_stmt *st);
 
 /* Runs a one-value read: steps st once, sets *out to column 0 and resets

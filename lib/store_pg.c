@@ -907,10 +907,19 @@ const char *pg_col_name(struct pg_stmt *p, int col)
 int pg_begin(struct pg_conn *pc)
 {
 	char sql[96];
+	int r;
 
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
 		 (long long)PG_LOCK_WRITER);
-	return pg_exec(pc, sql, "begin");
+	r = pg_exec(pc, sql, "begin");
+	/* An idle connection finds out only now that its server went away
+	 * (a restart, a failover): nothing ran, so begin once more on a new
+	 * connection (to the new primary). */
+	if (r == STORE_UNAVAILABLE && !pc->in_txn && !pc->lost) {
+		pc->next_attempt = 0;
+		r = pg_exec(pc, sql, "begin");
+	}
+	return r;
 }
 
 int pg_commit(struct pg_conn *pc)

@@ -74,13 +74,25 @@ class PgServer:
         self.port = free_port()
         # fsync stays on (the default): the store's durability settings
         # are what a test reads back.
+        self.start_server()
+        return self
+
+    def _pg_ctl(self, *args):
+        data = os.path.join(self.dir, "data")
+        return self._run([os.path.join(self.bin, "pg_ctl"), "-D", data, "-w", "-t", "60"]
+                         + list(args))
+
+    def stop_server(self):
+        """Stops the server, keeping its data (start_server brings it back
+        on the same port): what clients see of a restart or a failover."""
+        self._pg_ctl("-m", "fast", "stop")
+        self.running = False
+
+    def start_server(self):
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}"
                 " -c max_connections=40 -c shared_buffers=16MB")
-        self._run([os.path.join(self.bin, "pg_ctl"), "-D", data, "-l",
-                   os.path.join(self.dir, "server.log"), "-o", opts, "-w", "-t", "60",
-                   "start"])
+        self._pg_ctl("-l", os.path.join(self.dir, "server.log"), "-o", opts, "start")
         self.running = True
-        return self
 
     def uri(self, dbname="postgres"):
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"

@@ -356,13 +356,14 @@ static void test_db_display(void)
 	} cases[] = {
 	    {"/var/lib/commentd/comments.db", "/var/lib/commentd/comments.db"},
 	    {"postgresql://commentd@db1,db2/c?target_session_attrs=read-write",
-	     "postgresql://commentd@db1,db2/c?target_session_attrs=read-write"},
-	    {"postgresql://commentd:s3cret@db1:5432,db2/c",
-	     "postgresql://commentd:***@db1:5432,db2/c"},
-	    {"postgres://u:p%40ss@h/c?sslmode=require&password=x&application_name=a",
-	     "postgres://u:***@h/c?sslmode=require&password=***&application_name=a"},
-	    {"postgresql://h/c?password=only", "postgresql://h/c?password=***"},
-	    {"postgresql:///c?host=/run/postgresql", "postgresql:///c?host=/run/postgresql"},
+	     "postgresql://commentd@(2 hosts)/c?..."},
+	    {"postgresql://commentd:s3cret@192.0.2.7:5432/c",
+	     "postgresql://commentd:***@(1 host)/c"},
+	    {"postgres://u:p%40ss@h/c?sslmode=require&password=x",
+	     "postgres://u:***@(1 host)/c?..."},
+	    {"postgresql://h/c?password=only", "postgresql://(1 host)/c?..."},
+	    {"postgresql:///c?host=/run/postgresql", "postgresql://(1 host)/c?..."},
+	    {"postgresql://[2001:db8::1]:5433", "postgresql://(1 host)"},
 	};
 	char out[128], tiny[12];
 
