@@ -1862,34 +1862,54 @@ int classifier_counts(struct classifier *c, struct store_conn *conn, uint64_t *n
 
 static const char sql_ledger_get[] =
     "SELECT label, tokens, site FROM classifier_learned WHERE msg_key = ?1";
+/* The SQL below is written for both engines (docs/postgresql-port.md): ON
+ * CONFLICT instead of INSERT OR REPLACE, the target's columns qualified in
+ * DO UPDATE, CASE instead of two-argument max, generations drawn in C. */
 static const char sql_ledger_put[] =
-    "INSERT OR REPLACE INTO classifier_learned"
-    "(msg_key, label, tokens, learned, site) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO classifier_learned(msg_key, label, tokens, learned, site)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(msg_key) DO UPDATE SET label = excluded.label,"
+    " tokens = excluded.tokens, learned = excluded.learned, site = excluded.site";
 static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
 static const char sql_token_add[] =
     "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT(hash) DO UPDATE SET spam = spam + excluded.spam, ham = ham + excluded.ham, "
-    "last_seen = excluded.last_seen";
-static const char sql_token_sub[] = "UPDATE classifier_tokens SET spam = max(spam - ?2, 0), "
-				    "ham = max(ham - ?3, 0) WHERE hash = ?1";
+    "ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
+    " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen";
+static const char sql_token_sub[] =
+    "UPDATE classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash = ?1";
 static const char sql_token_gc[] =
     "DELETE FROM classifier_tokens WHERE hash = ?1 AND spam = 0 AND ham = 0";
 static const char sql_state_add[] =
-    "UPDATE classifier_state SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0), "
-    "generation = random() WHERE id = 1";
+    "UPDATE classifier_state SET nspam = CASE WHEN nspam + ?1 > 0 THEN nspam + ?1 ELSE 0 END,"
+    " nham = CASE WHEN nham + ?2 > 0 THEN nham + ?2 ELSE 0 END, generation = ?3 WHERE id = 1";
 /* A site's own counts (?4: the site), beside the shared ones. */
 static const char sql_site_token_add[] =
     "INSERT INTO classifier_site_tokens(site, hash, spam, ham) VALUES (?4, ?1, ?2, ?3) "
-    "ON CONFLICT(site, hash) DO UPDATE SET spam = spam + excluded.spam, "
-    "ham = ham + excluded.ham";
+    "ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
+    " ham = classifier_site_tokens.ham + excluded.ham";
 static const char sql_site_token_sub[] =
-    "UPDATE classifier_site_tokens SET spam = max(spam - ?2, 0), ham = max(ham - ?3, 0) "
-    "WHERE site = ?4 AND hash = ?1";
+    "UPDATE classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE site = ?4 AND hash = ?1";
 static const char sql_site_token_gc[] =
     "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash = ?1 AND spam = 0 AND ham = 0";
 static const char sql_site_state_add[] =
-    "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3, max(?1, 0), max(?2, 0)) "
-    "ON CONFLICT(site) DO UPDATE SET nspam = max(nspam + ?1, 0), nham = max(nham + ?2, 0)";
+    "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3,"
+    " CASE WHEN CAST(?1 AS BIGINT) > 0 THEN ?1 ELSE 0 END,"
+    " CASE WHEN CAST(?2 AS BIGINT) > 0 THEN ?2 ELSE 0 END) ON CONFLICT(site) DO UPDATE SET"
+    " nspam = CASE WHEN classifier_site_state.nspam + ?1 > 0"
+    " THEN classifier_site_state.nspam + ?1 ELSE 0 END,"
+    " nham = CASE WHEN classifier_site_state.nham + ?2 > 0"
+    " THEN classifier_site_state.nham + ?2 ELSE 0 END";
+
+/* A new generation of the learned counts (caches compare it): random, as
+ * SQLite's random() gave it, drawn here for both engines. */
+static int64_t new_generation(void)
+{
+	int64_t g;
+
+	randombytes_buf(&g, sizeof(g));
+	return g;
+}
 
 static int step_done(struct store_conn *conn, struct store_stmt *q, const char *what)
 {
@@ -1969,6 +1989,7 @@ static int db_apply(struct store_conn *conn, const char *site, const uint64_t *h
 		return -EIO;
 	store_bind_int64(q, 1, sign * ds);
 	store_bind_int64(q, 2, sign * dh);
+	store_bind_int64(q, 3, new_generation());
 	return step_done(conn, q, "classifier state update");
 }
 
@@ -2211,7 +2232,7 @@ static const char sql_prune_sites[] =
     "DELETE FROM classifier_site_tokens WHERE spam + ham <= 1 AND NOT EXISTS"
     " (SELECT 1 FROM classifier_tokens t WHERE t.hash = classifier_site_tokens.hash)";
 static const char sql_touch_generation[] =
-    "UPDATE classifier_state SET generation = random() WHERE id = 1";
+    "UPDATE classifier_state SET generation = ?1 WHERE id = 1";
 
 int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t before,
 		     unsigned *pruned)
@@ -2234,7 +2255,11 @@ int classifier_prune(struct classifier *c, struct store_conn *conn, int64_t befo
 	if (r != 0)
 		return r;
 	/* Unlearning a pruned token later finds no row and changes nothing. */
-	return step_done(conn, store_stmt(conn, sql_touch_generation), "classifier generation");
+	q = store_stmt(conn, sql_touch_generation);
+	if (!q)
+		return -EIO;
+	store_bind_int64(q, 1, new_generation());
+	return step_done(conn, q, "classifier generation");
 }
 
 int classifier_forget(struct classifier *c, struct store_conn *conn, const char *message_key)

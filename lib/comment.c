@@ -710,8 +710,9 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 	return 0;
 }
 
-static const char sql_count_discard[] = "INSERT INTO discarded(site, day, count) VALUES (?2, ?1, 1)"
-					" ON CONFLICT(site, day) DO UPDATE SET count = count + 1";
+static const char sql_count_discard[] =
+    "INSERT INTO discarded(site, day, count) VALUES (?2, ?1, 1)"
+    " ON CONFLICT(site, day) DO UPDATE SET count = discarded.count + 1";
 /* AUTOINCREMENT's counter: taking a value here means no comment gets it. */
 static const char sql_take_id[] =
     "INSERT INTO sqlite_sequence(name, seq) SELECT 'comments', 0"

@@ -28,12 +28,14 @@ static const struct feed_strings strings[] = {
 };
 
 static const char sql_thread_entries[] =
-    "SELECT c.id, t.path, c.author, c.url, c.created, max(c.created, coalesce(c.modified, 0)),"
-    " c.html FROM comments c JOIN threads t ON t.id = c.thread_id"
+    "SELECT c.id, t.path, c.author, c.url, c.created,"
+    " CASE WHEN c.modified > c.created THEN c.modified ELSE c.created END, c.html FROM comments c "
+    "JOIN threads t ON t.id = c.thread_id"
     " WHERE t.path = ?1 AND t.site = ?3 AND c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
 static const char sql_site_entries[] =
-    "SELECT c.id, t.path, c.author, c.url, c.created, max(c.created, coalesce(c.modified, 0)),"
-    " c.html FROM comments c JOIN threads t ON t.id = c.thread_id"
+    "SELECT c.id, t.path, c.author, c.url, c.created,"
+    " CASE WHEN c.modified > c.created THEN c.modified ELSE c.created END, c.html FROM comments c "
+    "JOIN threads t ON t.id = c.thread_id"
     " WHERE t.site = ?3 AND c.status = 'published' ORDER BY c.id DESC LIMIT ?2";
 
 struct entry {

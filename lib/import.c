@@ -537,7 +537,7 @@ static const char sql_remember[] =
     " VALUES (?1, ?6, ?2, ?3, ?4, ?5)";
 static const char sql_count_thread[] =
     "INSERT INTO temp.import_counts(site, path, n) VALUES (?2, ?1, 1)"
-    " ON CONFLICT(site, path) DO UPDATE SET n = n + 1";
+    " ON CONFLICT(site, path) DO UPDATE SET n = import_counts.n + 1";
 
 /* One staged comment, with writable copies of what the pipeline
  * normalises in place. */

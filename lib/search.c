@@ -252,7 +252,7 @@ static const char sql_pending_next[] =
  * block is merged. */
 static const char sql_mark_dirty[] =
     "UPDATE search_blocks SET dirty = 1 WHERE block = ?1 AND dirty = 0"
-    " AND EXISTS (SELECT 1 FROM search_pending WHERE indexed AND comment_id >> ?2 = ?1)";
+    " AND EXISTS (SELECT 1 FROM search_pending WHERE indexed <> 0 AND comment_id >> ?2 = ?1)";
 /* What the index holds of a row is what it held at the last flush: the
  * first pending row of each comment (a later one of the same transaction
  * holds an intermediate value the index never saw). */
@@ -306,7 +306,7 @@ static const char sql_tail_first[] = "SELECT min(id) FROM comments WHERE id > ?1
  * (?2: the first id of the next block). */
 static const char sql_batch_last[] =
     "SELECT max(id) FROM (SELECT id FROM comments WHERE id > ?1 AND id < ?2 ORDER BY id"
-    " LIMIT ?3)";
+    " LIMIT ?3) AS batch";
 static const char sql_batch_index[] =
     "INSERT INTO @(rowid, text, author) SELECT id, text, author FROM comments"
     " WHERE id > ?1 AND id <= ?2";
@@ -377,7 +377,7 @@ int search_index_batch(struct store_conn *c, unsigned *indexed)
 /* ---- forgetting ---------------------------------------------------------- */
 
 static const char sql_dirty_first[] =
-    "SELECT block FROM search_blocks WHERE dirty ORDER BY block LIMIT 1";
+    "SELECT block FROM search_blocks WHERE dirty <> 0 ORDER BY block LIMIT 1";
 static const char sql_optimize[] = "INSERT INTO @(@) VALUES ('optimize')";
 static const char sql_clean[] = "UPDATE search_blocks SET dirty = 0 WHERE block = ?1";
 

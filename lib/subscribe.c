@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char sql_known[] = "SELECT coalesce(max(confirmed IS NOT NULL), 0),"
-				" coalesce(max(confirmed IS NULL AND created > ?2), 0)"
-				" FROM subscriptions WHERE email_hash = ?1 AND site = ?3";
+static const char sql_known[] =
+    "SELECT coalesce(max(CASE WHEN confirmed IS NOT NULL THEN 1 ELSE 0 END), 0),"
+    " coalesce(max(CASE WHEN confirmed IS NULL AND created > ?2 THEN 1 ELSE 0 END), 0)"
+    " FROM subscriptions WHERE email_hash = ?1 AND site = ?3";
 static const char sql_insert[] =
     "INSERT INTO subscriptions(comment_id, email_hash, address, created, confirmed, site)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
