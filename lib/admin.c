@@ -47,7 +47,7 @@ static const char sql_audit_insert[] =
 static const char sql_audit_list[] =
     "SELECT id, at, actor, action, comment_id, detail, reversal, site FROM audit"
     " WHERE (?1 = 0 OR id < ?1)"
-    " AND (?3 IS NULL OR site IN (SELECT value FROM json_each(?3)))"
+    " AND (CAST(?3 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?3)))"
     " ORDER BY id DESC LIMIT ?2";
 
 static bool name_valid(const char *name)

@@ -938,7 +938,7 @@ static const char sql_learnable[] =
     " WHERE i.comment_id = c.id AND i.source = ?1) FROM main.comments c WHERE c.id > ?2"
     " AND c.status IN ('published', 'spam') AND c.features IS NOT NULL AND EXISTS"
     " (SELECT 1 FROM main.import_ids i WHERE i.comment_id = c.id AND i.source = ?1"
-    " AND (?3 IS NULL OR i.site = ?3)) ORDER BY c.id LIMIT 1";
+    " AND (CAST(?3 AS TEXT) IS NULL OR i.site = ?3)) ORDER BY c.id LIMIT 1";
 
 /* Learns the next learnable comment after *last.  1 learned or already
  * learned, 0 none left, negative. */

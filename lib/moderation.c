@@ -52,14 +52,15 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 /* The filters of a listing besides the status: ?2 thread, ?3 LIKE
  * pattern, ?4 before this id, ?5 limit, ?6 scope. */
 #define MATCH_FILTERS                                                                              \
-	" AND (?2 IS NULL OR t.path = ?2)"                                                         \
-	" AND (?3 IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE '\\')"          \
-	" AND (?6 IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
+	" AND (CAST(?2 AS TEXT) IS NULL OR t.path = ?2)"                                           \
+	" AND (CAST(?3 AS TEXT) IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE " \
+	"'\\')"                                                                                    \
+	" AND (CAST(?6 AS TEXT) IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
 #define LIST_FILTERS MATCH_FILTERS " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5"
 
 /* Every status (?1 unbound): the newest comments first, walking the
  * table backwards. */
-static const char sql_list[] = ADMIN_COLUMNS " WHERE ?1 IS NULL" LIST_FILTERS;
+static const char sql_list[] = ADMIN_COLUMNS " WHERE CAST(?1 AS TEXT) IS NULL" LIST_FILTERS;
 
 /* One status (the moderation queue, the spam folder): walks the
  * comments_status index backwards, not the whole table (a queue of a
@@ -70,13 +71,13 @@ static const char sql_list_status[] = ADMIN_COLUMNS " WHERE c.status = ?1" LIST_
  * the comments newer than the index (?8: the highest id indexed), by
  * LIKE, walking back from the newest. */
 static const char sql_search_tail[] =
-    ADMIN_COLUMNS " WHERE c.id > ?8 AND (?1 IS NULL OR c.status = ?1)" LIST_FILTERS;
+    ADMIN_COLUMNS " WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS;
 
 /* Then the index's candidates, newest first (lib/search.h: search_each),
  * each read by its id (?9) and kept when the LIKE of MATCH_FILTERS holds,
  * until the limit. */
 static const char sql_search_row[] =
-    ADMIN_COLUMNS " WHERE c.id = ?9 AND (?1 IS NULL OR c.status = ?1)" MATCH_FILTERS;
+    ADMIN_COLUMNS " WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS;
 
 static json_t *column_text_or_null(struct store_stmt *st, int col)
 {
@@ -311,7 +312,7 @@ static const char sql_get[] =
     " c.user_agent, c.referrer, t.path,"
     " EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id), t.site"
     " FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = ?1"
-    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2)))";
+    " AND (CAST(?2 AS TEXT) IS NULL OR t.site IN (SELECT value FROM json_each(?2)))";
 static const char sql_set_status[] = "UPDATE comments SET status = ?2, modified = ?3 WHERE id = ?1";
 struct row {
 	char status[16];
@@ -599,16 +600,16 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
  * comments (schema 0015): a few rows instead of every comment. */
 static const char sql_status_counts[] =
     "SELECT status, sum(n) FROM status_counts"
-    " WHERE ?1 IS NULL OR site IN (SELECT value FROM json_each(?1)) GROUP BY status";
+    " WHERE CAST(?1 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?1)) GROUP BY status";
 static const char sql_totals[] =
     "SELECT (SELECT coalesce(sum(count), 0) FROM discarded"
-    "  WHERE ?2 IS NULL OR site IN (SELECT value FROM json_each(?2))),"
+    "  WHERE CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2))),"
     " (SELECT count(*) FROM classifier_tokens),"
     " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')"
-    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2)))),"
+    "  AND (CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2)))),"
     " (SELECT coalesce(sum(reversal), 0) FROM audit"
     "  WHERE at >= ?1 AND action IN ('approve', 'spam')"
-    "  AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2))))";
+    "  AND (CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2))))";
 
 static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
 {
@@ -743,7 +744,7 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 }
 
 /* ?3: the scope. */
-#define IN_SCOPE_SITE " AND (?3 IS NULL OR site IN (SELECT value FROM json_each(?3)))"
+#define IN_SCOPE_SITE " AND (CAST(?3 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?3)))"
 static const char sql_daily_decided[] =
     "SELECT day, status, sum(count) FROM decided_daily WHERE day BETWEEN ?1 AND ?2" IN_SCOPE_SITE
     " GROUP BY day, status";
@@ -863,9 +864,9 @@ int moderation_series(struct store_conn *c, const char *scope, unsigned days, in
 	return *out ? 0 : -ENOMEM;
 }
 
-static const char sql_by_email[] =
-    ADMIN_COLUMNS " WHERE c.email_hash = ?1"
-		  " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id";
+static const char sql_by_email[] = ADMIN_COLUMNS
+    " WHERE c.email_hash = ?1"
+    " AND (CAST(?2 AS TEXT) IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id";
 
 static json_t *text_or_null(const char *s)
 {
@@ -928,7 +929,8 @@ int moderation_export(struct store_conn *c, const struct keys *k, const char *sc
 
 static const char sql_ids_by_email[] =
     "SELECT c.id FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.email_hash = ?1"
-    " AND (?2 IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id DESC";
+    " AND (CAST(?2 AS TEXT) IS NULL OR t.site IN (SELECT value FROM json_each(?2))) ORDER BY c.id "
+    "DESC";
 /* One audit row per site of the scope (?4), or one about no site. */
 static const char sql_audit_scope[] =
     "INSERT INTO audit(at, actor, action, reversal, site)"
@@ -1078,7 +1080,7 @@ out:
  * Expired spam that others replied to is emptied to a tombstone, so the
  * replies stay visible and nothing of the spam stays readable. */
 #define IN_SCOPE_THREAD                                                                            \
-	" AND (?3 IS NULL OR thread_id IN (SELECT id FROM threads"                                 \
+	" AND (CAST(?3 AS TEXT) IS NULL OR thread_id IN (SELECT id FROM threads"                   \
 	" WHERE site IN (SELECT value FROM json_each(?3))))"
 /* (IN_SCOPE_SITE as for the daily series: ?3.) */
 /* Expired spam on its own partial index (schema 0017: only spam). */
@@ -1104,12 +1106,12 @@ static const char sql_old_ips[] =
 static const char sql_old_domains[] =
     "UPDATE comments INDEXED BY comments_domain_sealed SET email_domain_sealed = NULL"
     " WHERE email_domain_sealed IS NOT NULL"
-    " AND created < coalesce(?2 - (SELECT w.value FROM threads t, json_each(?4) w"
-    " WHERE t.id = comments.thread_id AND w.key = t.site), ?1)" IN_SCOPE_THREAD;
+    " AND created < coalesce(?2 - CAST((SELECT w.value FROM threads t, json_each(?4) w"
+    " WHERE t.id = comments.thread_id AND w.key = t.site) AS BIGINT), ?1)" IN_SCOPE_THREAD;
 static const char sql_old_decoy_content[] =
     "UPDATE decoys SET sealed = NULL WHERE sealed IS NOT NULL"
-    " AND created < coalesce(?2 - (SELECT w.value FROM json_each(?4) w"
-    " WHERE w.key = decoys.site), ?1)" IN_SCOPE_SITE;
+    " AND created < coalesce(?2 - CAST((SELECT w.value FROM json_each(?4) w"
+    " WHERE w.key = decoys.site) AS BIGINT), ?1)" IN_SCOPE_SITE;
 static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1" IN_SCOPE_SITE;
 static const char sql_bare_tombstones[] =
     "DELETE FROM comments WHERE status = 'deleted'"

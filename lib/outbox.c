@@ -945,7 +945,7 @@ static const char sql_list[] =
     "SELECT d.event_id, o.type, o.comment_id, d.recipient, d.state, d.attempts, d.next_at,"
     " d.last_error, o.created, o.site FROM outbox_deliveries d JOIN outbox o ON o.id = d.event_id"
     " WHERE (?1 OR d.state IN ('pending', 'failed'))"
-    " AND (?3 IS NULL OR o.site IN (SELECT value FROM json_each(?3)))"
+    " AND (CAST(?3 AS TEXT) IS NULL OR o.site IN (SELECT value FROM json_each(?3)))"
     " ORDER BY d.event_id, d.recipient LIMIT ?2";
 
 static json_t *list_row(struct store_stmt *st)

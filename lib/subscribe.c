@@ -107,8 +107,9 @@ int subscribe_cancel(struct store_conn *c, const char *site, int64_t id)
 	return store_changes(c) ? 0 : SUBSCRIBE_GONE;
 }
 
-static const char sql_erase[] = "DELETE FROM subscriptions WHERE email_hash = ?1"
-				" AND (?2 IS NULL OR site IN (SELECT value FROM json_each(?2)))";
+static const char sql_erase[] =
+    "DELETE FROM subscriptions WHERE email_hash = ?1"
+    " AND (CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2)))";
 
 int subscribe_erase(struct store_conn *c, const char *scope,
 		    const unsigned char hash[KEYS_HASH_BYTES], unsigned *n)
@@ -207,8 +208,8 @@ int subscribe_watchers(struct store_conn *c, int64_t comment_id, int64_t since,
 
 /* ?1: now; ?3: {"site": days, ...}; ?4: the days of a site not in ?3. */
 static const char sql_expire[] =
-    "DELETE FROM subscriptions WHERE created < ?1 - 86400 * coalesce("
-    "  (SELECT value FROM json_each(?3) WHERE key = subscriptions.site), ?4)"
+    "DELETE FROM subscriptions WHERE created < ?1 - 86400 * coalesce(CAST("
+    "  (SELECT value FROM json_each(?3) WHERE key = subscriptions.site) AS BIGINT), ?4)"
     " OR (confirmed IS NULL AND created < ?2)"
     " OR NOT EXISTS (SELECT 1 FROM comments c WHERE c.id = subscriptions.comment_id"
     "  AND c.status IN ('pending', 'published'))";

@@ -366,3 +366,29 @@ BEGIN
 END $$;
 CREATE TRIGGER comments_search AFTER INSERT OR DELETE OR UPDATE OF text, author
 	ON comments FOR EACH ROW EXECUTE FUNCTION comments_search();
+
+-- ---- SQLite's JSON functions, as the modules use them ----
+-- Modules bind scopes as JSON text (a list of sites, an object of site ->
+-- days) and read them with SQLite's json_each; token sites come back with
+-- json_group_array.  The same names here, for text, so that one SQL text
+-- serves both engines: json_each(text) yields (key, value) as text (key
+-- NULL for an array's elements; a number's value is its text, cast where
+-- it is used as one); PostgreSQL's own json_each(json) is untouched (an
+-- unknown-typed parameter resolves to text, the string category).
+CREATE FUNCTION json_each(doc TEXT) RETURNS TABLE (key TEXT, value TEXT)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT NULL::TEXT, e FROM json_array_elements_text(CAST(doc AS json)) AS e
+	WHERE json_typeof(CAST(doc AS json)) = 'array'
+	UNION ALL
+	SELECT o.key, o.value FROM json_each_text(CAST(doc AS json)) AS o
+	WHERE json_typeof(CAST(doc AS json)) = 'object'
+$$;
+
+-- json_group_array(text): a JSON array of the group's values, '[]' for
+-- none (as SQLite's).
+CREATE FUNCTION json_group_array_final(items TEXT[]) RETURNS TEXT
+LANGUAGE sql IMMUTABLE AS $$ SELECT CAST(array_to_json(items) AS TEXT) $$;
+CREATE AGGREGATE json_group_array(TEXT) (
+	SFUNC = array_append, STYPE = TEXT[], INITCOND = '{}',
+	FINALFUNC = json_group_array_final
+);

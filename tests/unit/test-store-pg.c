@@ -358,6 +358,35 @@ static void test_schema(struct store_conn *c)
 	store_reset(st);
 }
 
+/* SQLite's json_each and json_group_array as schema/pg provides them:
+ * the modules' scopes (a JSON list of sites, an object of site -> days). */
+static void test_json(struct store_conn *c)
+{
+	struct store_stmt *st;
+	int64_t n = -1;
+
+	st = store_stmt(c, "SELECT count(*) FROM json_each(?1) WHERE value IN ('a', 'b')");
+	store_bind_text(st, 1, "[\"a\", \"b\", \"c\"]");
+	ok(store_one_int64(c, st, &n) == 1 && n == 2, "json_each over a list of sites");
+	st = store_stmt(c, "SELECT 86400 * CAST((SELECT value FROM json_each(?1) WHERE key = ?2)"
+			   " AS BIGINT)");
+	store_bind_text(st, 1, "{\"nl\": 30, \"en\": 7}");
+	store_bind_text(st, 2, "en");
+	ok(store_one_int64(c, st, &n) == 1 && n == 7 * 86400,
+	   "json_each over an object: a site's days");
+	st = store_stmt(c, "SELECT CAST(?1 AS TEXT) IS NULL OR 'a' IN (SELECT value FROM"
+			   " json_each(?1))");
+	ok(store_one_int64(c, st, &n) == 1 && n == 1, "a NULL scope is every site");
+	st = store_stmt(c, "SELECT json_group_array(s) FROM (VALUES ('x'), ('y')) AS v(s)");
+	ok(st && store_row(c, st) == 1 && strcmp(store_col_text(st, 0), "[\"x\",\"y\"]") == 0,
+	   "json_group_array");
+	store_reset(st);
+	st = store_stmt(c, "SELECT json_group_array(s) FROM (VALUES ('x')) AS v(s) WHERE s = 'z'");
+	ok(st && store_row(c, st) == 1 && strcmp(store_col_text(st, 0), "[]") == 0,
+	   "json_group_array of no rows is [] (as SQLite's)");
+	store_reset(st);
+}
+
 static void test_statements(void)
 {
 	struct store *s = NULL;
@@ -372,6 +401,7 @@ static void test_statements(void)
 	test_binds(c);
 	test_writes(c);
 	test_schema(c);
+	test_json(c);
 	store_release(s, c);
 	test_group_write(s);
 	store_free(s);
