@@ -713,12 +713,16 @@ int comment_create(struct store_conn *c, const struct config *cfg, const struct 
 static const char sql_count_discard[] =
     "INSERT INTO discarded(site, day, count) VALUES (?2, ?1, 1)"
     " ON CONFLICT(site, day) DO UPDATE SET count = discarded.count + 1";
-/* AUTOINCREMENT's counter: taking a value here means no comment gets it. */
-static const char sql_take_id[] =
+/* The comments' id counter: taking a value here means no comment gets it.
+ * SQLite: AUTOINCREMENT's row in sqlite_sequence (made when missing);
+ * PostgreSQL: the identity column's sequence (always there). */
+static const struct store_sql sql_take_id = {
     "INSERT INTO sqlite_sequence(name, seq) SELECT 'comments', 0"
-    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'comments')";
-static const char sql_bump_id[] =
-    "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq";
+    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'comments')",
+    "SELECT 1"};
+static const struct store_sql sql_bump_id = {
+    "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'comments' RETURNING seq",
+    "SELECT nextval(pg_get_serial_sequence('comments', 'id'))"};
 
 static const char sql_decoy_insert[] =
     "INSERT INTO decoys(id, edit_hash, created, sealed, site) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -745,13 +749,13 @@ static int discard_rows(struct store_conn *c, void *arg)
 	r = store_run(c, st, "discard count");
 	if (r)
 		return r;
-	st = store_stmt(c, sql_take_id);
+	st = store_stmt_pick(c, &sql_take_id);
 	if (!st)
 		return -EIO;
 	r = store_run(c, st, "discard id");
 	if (r)
 		return r;
-	st = store_stmt(c, sql_bump_id);
+	st = store_stmt_pick(c, &sql_bump_id);
 	if (!st)
 		return -EIO;
 	r = store_one_int64(c, st, &job->id);

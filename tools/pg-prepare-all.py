@@ -4,7 +4,9 @@
 Starts a throwaway server (tests/pgserver.py), applies schema/pg/, then asks
 PostgreSQL to PREPARE every static SQL text of lib/, daemon/ and ctl/ (but
 the SQLite-only lib/store*.c, lib/backup.c, lib/import_isso.c) with ?N made
-$N, as lib/store_pg.c does; parameterless texts of several statements run
+$N, as lib/store_pg.c does (pairs of texts for the two engines,
+struct store_sql, are not read: their PostgreSQL text is checked by the
+tests that run it); parameterless texts of several statements run
 in a transaction that is rolled back.  Prints each refused text with
 PostgreSQL's error, then counts.  Texts built from macros are listed as not
 checked.  A porting aid, not a test: it reports, it does not fail.

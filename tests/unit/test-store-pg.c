@@ -4,6 +4,8 @@
  * Without it the test is skipped, or fails when CI is set. */
 #include "tap.h"
 
+#include "comment.h"
+#include "keys.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -387,6 +389,34 @@ static void test_json(struct store_conn *c)
 	store_reset(st);
 }
 
+/* A module on PostgreSQL: lib/comment's discards take their decoy ids from
+ * the comments' identity sequence (SQLite: sqlite_sequence), so that no
+ * later comment gets them. */
+static void test_discard_ids(struct store_conn *c)
+{
+	static const char sql_comment[] =
+	    "INSERT INTO comments(thread_id, depth, created, status, author, text, html, avatar)"
+	    " SELECT id, 1, 1, 'pending', 'B', 't', 'h', 'x' FROM threads WHERE path = '/a'"
+	    " RETURNING id";
+	unsigned char hash[KEYS_HASH_BYTES] = {1};
+	struct comment_error err;
+	int64_t first = 0, second = 0, later = 0;
+	struct store_stmt *st;
+
+	ok(comment_discard(c, "default", 86400 * 3, hash, "sealed", 6, &first, &err) == 0 &&
+	       comment_discard(c, "default", 86400 * 3, hash, NULL, 0, &second, &err) == 0,
+	   "two discards");
+	ok(first > 0 && second > first, "each with its own id from the sequence (%lld, %lld)",
+	   (long long)first, (long long)second);
+	is_int(one_int(c, "SELECT count FROM discarded WHERE day = 3"), 2, "both counted");
+	is_int(one_int(c, "SELECT count(*) FROM decoys"), 2, "both decoys recorded");
+	st = store_stmt(c, sql_comment);
+	if (store_step_write(c, st, "comment") == 1)
+		later = store_col_int64(st, 0);
+	store_reset(st);
+	ok(later > second, "a later comment's id comes after them (%lld)", (long long)later);
+}
+
 static void test_statements(void)
 {
 	struct store *s = NULL;
@@ -402,6 +432,7 @@ static void test_statements(void)
 	test_writes(c);
 	test_schema(c);
 	test_json(c);
+	test_discard_ids(c);
 	store_release(s, c);
 	test_group_write(s);
 	store_free(s);
