@@ -673,12 +673,13 @@ def sites_protocol(ours, videos, text_only, seeds, jobs):
 
 
 
-def sweep(table, name, inner=False):
+def sweep(table, name, inner=None):
     """Three-way rates of one system for a grid of cut-offs (mean as in the table).
-    inner: on the 3-fold CV scores inside the training parts, never the test
-    splits; this is where the default cut-offs are chosen."""
-    print("\ncut-off sweep (%s, %s): ham-rej%% / spam-pub%% / queued%%" %
-          (name, "3-fold CV inside the training parts" if inner else "test splits"))
+    inner: on the inner folds' scores inside the training parts (3-fold CV; for
+    LOVO, its --lovo-inner folds, named by inner), never the test splits; this
+    is where the default cut-offs are chosen."""
+    where = "inner folds of the training parts (LOVO: %s)" % inner if inner else "test splits"
+    print("\ncut-off sweep (%s, %s): ham-rej%% / spam-pub%% / queued%%" % (name, where))
     hams = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7]
     spams = [0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
     lk, sk = ("_ilabels", "_iscores") if inner else ("_labels", "_scores")
@@ -827,7 +828,8 @@ def run(args, stdir):
     if not args.only:
         per_video(table, ours, videos)
     if args.sweep_cutoffs and not args.only:
-        sweep(table, ours.name, inner=True)
+        sweep(table, ours.name, inner="one fold per training video" if args.lovo_inner == "video"
+              else "random thirds")
         sweep(table, ours.name)
     print("cut-offs: %s ham < %.3f, spam >= %.3f" % (ours.name, ours.ham_cut, ours.spam_cut) +
           "".join("; %s ham < %.2f, spam >= %.2f" % (b.name, b.ham_cut, b.spam_cut)
