@@ -7,9 +7,9 @@
  * fingerprint).  A lookup therefore matches a token by 32 + log2(size) bits
  * of its 64-bit hash, not all of them: a different token whose fingerprint is
  * equal and that lies in the probe run is taken for it.  The hashes are keyed
- * SipHash (uniform, the two halves independent), so a lookup compares its
- * fingerprint with about 2.5 slots of other tokens at the fullest (8.5 for an
- * absent token): a false match is about one lookup in 500 million
+ * SipHash (uniform, the two halves independent), so at the fullest a lookup
+ * compares its fingerprint with about 1.5 other tokens' (7.5 for an absent
+ * token): a false match is at most about one lookup in 500 million
  * (8.5 / 2^32), and loading a table of n tokens merges two of them with
  * probability about 2.5 n / 2^32 (one load in 4,500 for 377,000 tokens).
  * docs/classifier.md says what such a match does to a score.
