@@ -180,6 +180,53 @@ static void test_background_checkpoints(void)
 	store_free(s);
 }
 
+/* How many of this process's descriptors are open on path. */
+static int fds_on(const char *path)
+{
+	char link[64], target[600];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		n += strcmp(target, path) == 0;
+	}
+	return n;
+}
+
+/* The pool opens a connection when it is first needed (each holds its own
+ * copy of the schema): one at first, an open one is lent before a new one
+ * is opened, and as many as are borrowed at once. */
+static void test_lazy_pool(void)
+{
+	char path[512];
+	struct store *s = NULL;
+	struct store_conn *a, *b, *c;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "lazy.db"));
+	is_int(store_new(&s, path, 4), 0, "a pool of 4");
+	is_int(fds_on(path), 1, "one connection open at first");
+	a = store_acquire(s);
+	store_release(s, a);
+	b = store_acquire(s);
+	ok(a == b, "one at a time, the same connection is lent");
+	c = store_acquire(s);
+	ok(c != b && count_rows(c, "SELECT count(*) FROM comments") == 0,
+	   "a second borrower gets another, opened and migrated");
+	is_int(fds_on(path), 2, "two open");
+	store_release(s, b);
+	store_release(s, c);
+	a = store_acquire(s);
+	ok(a == b || a == c, "an open connection is lent before a new one is opened");
+	store_release(s, a);
+	is_int(fds_on(path), 2, "still two open");
+	store_free(s);
+}
+
 /* Every connection of a pool (the daemon's is threads + 2) runs with
  * synchronous=FULL, WAL and foreign keys: each is borrowed at once, so each
  * is a different one. */
@@ -278,6 +325,7 @@ int main(void)
 
 	test_private_files();
 	test_background_checkpoints();
+	test_lazy_pool();
 	fixture_close(&fx);
 	return done_testing();
 }
