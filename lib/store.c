@@ -427,12 +427,13 @@ static void pool_reopen(struct store *s)
 }
 
 /* Opens c, borrowed and never opened (or closed by pool_reopen), outside
- * the pool's lock: opening reads the schema.  On failure c->db stays NULL
- * (its statements fail, logged) and the next borrower tries again. */
+ * the pool's lock: opening reads the schema.  Returns with s->lock held;
+ * on failure (logged) c->db stays NULL. */
 static void conn_open_lazily(struct store *s, struct store_conn *c)
 {
 	sqlite3 *db;
 
+	pthread_mutex_unlock(&s->lock);
 	if (db_open(s->path, &db) < 0) {
 		sqlite3_close(db);
 		db = NULL;
@@ -441,7 +442,6 @@ static void conn_open_lazily(struct store *s, struct store_conn *c)
 	c->db = db;
 	if (db && s->ckpt_running)
 		conn_hook(s, db);
-	pthread_mutex_unlock(&s->lock);
 }
 
 /* The first free connection that is open, else the first free one, else
@@ -461,6 +461,21 @@ static struct store_conn *pool_pick(struct store *s)
 	return closed;
 }
 
+/* Waits until a connection comes back or a second has passed.  Called
+ * with s->lock held. */
+static void pool_wait_retry(struct store *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_cond_timedwait(&s->freed, &s->lock, &until);
+}
+
+/* A connection is only lent open: when a closed one cannot be opened (out
+ * of file descriptors, memory), the borrower gives it back and waits for
+ * an open one to come back, trying again each second, rather than running
+ * its statements on nothing. */
 struct store_conn *store_acquire(struct store *s)
 {
 	struct store_conn *c = NULL;
@@ -470,16 +485,21 @@ struct store_conn *store_acquire(struct store *s)
 		pool_reopen(s);
 	for (;;) {
 		c = s->reopening ? NULL : pool_pick(s);
-		if (c) {
-			c->busy = true;
-			break;
+		if (!c) {
+			pthread_cond_wait(&s->freed, &s->lock);
+			continue;
 		}
-		pthread_cond_wait(&s->freed, &s->lock);
+		c->busy = true;
+		if (!c->db)
+			conn_open_lazily(s, c);
+		if (c->db)
+			break;
+		c->busy = false;
+		pthread_cond_broadcast(&s->freed); /* a pool_reopen waiting for it */
+		pool_wait_retry(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	c->owner = s;
-	if (!c->db)
-		conn_open_lazily(s, c);
 	return c;
 }
 

@@ -4,8 +4,11 @@
 
 #include "store.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,6 +230,64 @@ static void test_lazy_pool(void)
 	store_free(s);
 }
 
+struct borrower {
+	struct store *s;
+	struct store_conn *got;
+	int rows;
+	atomic_bool done;
+};
+
+static void *borrow_main(void *arg)
+{
+	struct borrower *b = arg;
+
+	b->got = store_acquire(b->s);
+	b->rows = count_rows(b->got, "SELECT count(*) FROM comments");
+	store_release(b->s, b->got);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/* A connection that cannot be opened (here: no file descriptor left) is
+ * never lent: the borrower waits for an open one to come back instead of
+ * running its statements on nothing. */
+static void test_lazy_open_fails(void)
+{
+	char path[512];
+	struct store *s = NULL;
+	struct store_conn *a;
+	struct borrower b = {0};
+	struct rlimit old, none;
+	pthread_t t;
+	int lowest;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "lazyfail.db"));
+	is_int(store_new(&s, path, 2), 0, "a pool of 2");
+	a = store_acquire(s);
+	lowest = dup(0);
+	close(lowest);
+	getrlimit(RLIMIT_NOFILE, &old);
+	none = old;
+	none.rlim_cur = (rlim_t)lowest; /* the next open fails with EMFILE */
+	setrlimit(RLIMIT_NOFILE, &none);
+	b.s = s;
+	pthread_create(&t, NULL, borrow_main, &b);
+	usleep(300 * 1000);
+	ok(!atomic_load(&b.done), "the borrower waits while the second cannot be opened");
+	store_release(s, a);
+	pthread_join(t, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok(b.got == a && b.rows == 0, "and gets the open one when it comes back");
+	is_int(fds_on(path), 1, "the failed one stayed closed");
+	a = store_acquire(s);
+	b.got = store_acquire(s);
+	ok(b.got != a && count_rows(b.got, "SELECT count(*) FROM comments") == 0,
+	   "with descriptors again, the second opens");
+	store_release(s, b.got);
+	store_release(s, a);
+	store_free(s);
+}
+
 /* Every connection of a pool (the daemon's is threads + 2) runs with
  * synchronous=FULL, WAL and foreign keys: each is borrowed at once, so each
  * is a different one. */
@@ -326,6 +387,7 @@ int main(void)
 	test_private_files();
 	test_background_checkpoints();
 	test_lazy_pool();
+	test_lazy_open_fails();
 	fixture_close(&fx);
 	return done_testing();
 }
