@@ -5,7 +5,7 @@ usage: bench/classifier.py [--commentctl PATH] [--corpora DIR] [--seeds N] [--jo
                            [--text-only] [--no-bogofilter] [--sweep-cutoffs]
                            [--protocol-starter off|loo] [--learning-curve] [--sites]
                            [--no-protocols] [--no-dayone] [--cutoffs prequential|kfold|fixed]
-                           [--dump-scores FILE]
+                           [--dump-scores FILE] [--lovo-inner video|random]
                            [--cls-opt=--robs=0.3 ...]
 
 Reads the corpora in place (default: ../shared/corpora next to the repository;
@@ -18,8 +18,13 @@ Protocols (classifier notes section 8):
   LOVO  leave one video out: train on the other videos, test on it, mean over videos
   SMS   70/30 stratified holdout x seeds
 For every split, accuracy and MCC use a threshold tuned by 3-fold CV inside the
-training part (max MCC); AUC is threshold-free; the three-way rates use each
-system's default cut-offs: ham auto-rejected = ham scored >= spam cut-off, spam
+training part (max MCC); AUC is threshold-free.  LOVO's inner folds leave one
+video of its training part out each (--lovo-inner video, the default: three
+videos, three folds, each scored by a model of the other two and a starter
+without the tested video and the fold's video), so what is tuned on them sees
+how a new video scores; --lovo-inner random: stratified random thirds of the
+three videos, as before.  The three-way rates use each system's default
+cut-offs: ham auto-rejected = ham scored >= spam cut-off, spam
 auto-published = spam scored < ham cut-off, queued = share of all in between.
 
 Systems: ours (commentctl eval-split, in-memory model), bogofilter 1.2.5 with
@@ -278,17 +283,19 @@ class Starters:
         self.lock = threading.Lock()  # the protocols' threads ask at once
 
     def without(self, group):
+        """group: a source ("1-Psy", "sms") or a tuple of them."""
+        key = tuple(sorted(group)) if isinstance(group, tuple) else (group,)
         with self.lock:
-            return self._without(group)
+            return self._without(key)
 
-    def _without(self, group):
-        if group not in self.files:
-            src = self.mod.load_sources(self.corpora, exclude=(group,))
+    def _without(self, key):
+        if key not in self.files:
+            src = self.mod.load_sources(self.corpora, exclude=key)
             nspam, nham, rows = self.mod.build(self.exe, src)
-            path = os.path.join(self.tmp, "starter-without-%s.txt" % group)
+            path = os.path.join(self.tmp, "starter-without-%s.txt" % "+".join(key))
             self.mod.write_model(path, nspam, nham, rows, src, self.mod.MIN_COUNT)
-            self.files[group] = path
-        return self.files[group]
+            self.files[key] = path
+        return self.files[key]
 
 
 class Ours:
@@ -377,8 +384,18 @@ class Bogofilter:
 # ---------------------------------------------------------------- protocol
 
 
-def evaluate(system, train, test, text_only, inner_seed, group):
-    """One split: returns dict of metrics."""
+def inner_folds(train, inner_seed, group, inner):
+    """The inner folds of a split's training part: [(items, group for the
+    starter)].  inner: None for stratified random thirds (inner_seed), or
+    [(video, its items)] for one fold per video of the training part, each
+    scored with a starter that also leaves that video out."""
+    if inner is None:
+        return [(f, group) for f in stratified_folds(train, 3, inner_seed)]
+    return [(items, (group, name)) for name, items in inner]
+
+
+def evaluate(system, train, test, text_only, inner_seed, group, inner=None):
+    """One split: returns dict of metrics.  inner: see inner_folds."""
     mode = getattr(system, "learned_cutoffs", None)
     with tempfile.TemporaryDirectory() as tmp:
         labels = [it["label"] == "spam" for it in test]
@@ -388,12 +405,12 @@ def evaluate(system, train, test, text_only, inner_seed, group):
         else:
             scores = system.scores(train, test, tmp, text_only, group)
         # threshold by 3-fold CV inside the training part
-        folds = stratified_folds(train, 3, inner_seed)
+        folds = inner_folds(train, inner_seed, group, inner)
         il, isc = [], []
-        for k in range(3):
-            tr = [it for j, f in enumerate(folds) if j != k for it in f]
-            il += [it["label"] == "spam" for it in folds[k]]
-            isc += system.scores(tr, folds[k], tmp, text_only, group)
+        for k, (fold, fgroup) in enumerate(folds):
+            tr = [it for j, f in enumerate(folds) if j != k for it in f[0]]
+            il += [it["label"] == "spam" for it in fold]
+            isc += system.scores(tr, fold, tmp, text_only, fgroup)
         t = best_threshold(il, isc)
         ham_cut, spam_cut = system.ham_cut, system.spam_cut
         prows = []
@@ -418,18 +435,20 @@ def mean(dicts):
     return {k: sum(d[k] for d in dicts) / len(dicts) for k in keys}
 
 
-def protocols(videos, sms, seeds):
-    """Yields (protocol, group, train, test, inner_seed)."""
+def protocols(videos, sms, seeds, lovo_inner="video"):
+    """Yields (protocol, group, train, test, inner_seed, inner folds (see
+    inner_folds))."""
     for name, items in videos:
         for seed in range(seeds):
             tr, te = stratified_split(items, 0.7, seed)
-            yield "YT", name, tr, te, seed
+            yield "YT", name, tr, te, seed, None
     for name, items in videos:
-        tr = [it for n, its in videos if n != name for it in its]
-        yield "LOVO", name, tr, items, 0
+        others = [(n, its) for n, its in videos if n != name]
+        tr = [it for _, its in others for it in its]
+        yield "LOVO", name, tr, items, 0, others if lovo_inner == "video" else None
     for seed in range(seeds):
         tr, te = stratified_split(sms, 0.7, seed)
-        yield "SMS", "sms", tr, te, seed
+        yield "SMS", "sms", tr, te, seed, None
 
 
 def throughput(ours, bogos, sms, text_only, tmp):
@@ -654,12 +673,13 @@ def sites_protocol(ours, videos, text_only, seeds, jobs):
 
 
 
-def sweep(table, name, inner=False):
+def sweep(table, name, inner=None):
     """Three-way rates of one system for a grid of cut-offs (mean as in the table).
-    inner: on the 3-fold CV scores inside the training parts, never the test
-    splits; this is where the default cut-offs are chosen."""
-    print("\ncut-off sweep (%s, %s): ham-rej%% / spam-pub%% / queued%%" %
-          (name, "3-fold CV inside the training parts" if inner else "test splits"))
+    inner: on the inner folds' scores inside the training parts (3-fold CV; for
+    LOVO, its --lovo-inner folds, named by inner), never the test splits; this
+    is where the default cut-offs are chosen."""
+    where = "inner folds of the training parts (LOVO: %s)" % inner if inner else "test splits"
+    print("\ncut-off sweep (%s, %s): ham-rej%% / spam-pub%% / queued%%" % (name, where))
     hams = [0.4, 0.5, 0.55, 0.6, 0.65, 0.7]
     spams = [0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
     lk, sk = ("_ilabels", "_iscores") if inner else ("_labels", "_scores")
@@ -688,7 +708,7 @@ def per_video(table, ours, videos):
                  l["auc"]))
 
 
-def dump_scores(path, table, ours):
+def dump_scores(path, table, ours, lovo_inner):
     """ours' scores per split (protocol, group, test and inner-fold labels and
     scores): cut-off rules can then be compared offline."""
     rows = []
@@ -701,7 +721,8 @@ def dump_scores(path, table, ours):
                              "scores": r["_scores"], "ilabels": r["_ilabels"],
                              "iscores": r["_iscores"], "prequential": r["_prequential"]})
     with open(path, "w") as f:
-        json.dump({"ham_cut": ours.ham_cut, "spam_cut": ours.spam_cut, "splits": rows}, f)
+        json.dump({"ham_cut": ours.ham_cut, "spam_cut": ours.spam_cut, "lovo_inner": lovo_inner,
+                   "splits": rows}, f)
 
 
 def main():
@@ -734,6 +755,9 @@ def main():
                     "3-fold CV scores of its training part; or at the fixed defaults")
     ap.add_argument("--dump-scores", metavar="FILE",
                     help="write ours' test and inner-fold scores per split as JSON")
+    ap.add_argument("--lovo-inner", choices=("video", "random"), default="video",
+                    help="LOVO's inner folds: one per video of the training part (the "
+                    "default) or stratified random thirds")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as stdir:
         run(args, stdir)
@@ -775,18 +799,18 @@ def run(args, stdir):
         sites_protocol(ours, videos, args.text_only, min(args.seeds, 5), args.jobs)
     if args.no_protocols:
         return
-    jobs = [(s, p) for p in protocols(videos, sms, args.seeds) for s in systems
+    jobs = [(s, p) for p in protocols(videos, sms, args.seeds, args.lovo_inner) for s in systems
             if not args.only or p[0] in args.only]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
         futs = [ex.submit(evaluate, s, p[2], p[3], args.text_only, p[4],
-                          "sms" if p[0] == "SMS" else p[1]) for s, p in jobs]
+                          "sms" if p[0] == "SMS" else p[1], p[5]) for s, p in jobs]
         results = [f.result() for f in futs]
     table = {}
     for (s, p), r in zip(jobs, results):
         table.setdefault((s.name, p[0]), {}).setdefault(p[1], []).append(r)
 
     if args.dump_scores:
-        dump_scores(args.dump_scores, table, ours)
+        dump_scores(args.dump_scores, table, ours, args.lovo_inner)
     print("\n%-34s %-5s %7s %6s %6s %9s %9s %7s %6s %13s" %
           ("system", "proto", "acc%", "MCC", "AUC", "ham-rej%", "spam-pub%", "queued%", "thr",
            "cut-offs"))
@@ -804,7 +828,8 @@ def run(args, stdir):
     if not args.only:
         per_video(table, ours, videos)
     if args.sweep_cutoffs and not args.only:
-        sweep(table, ours.name, inner=True)
+        sweep(table, ours.name, inner="one fold per training video" if args.lovo_inner == "video"
+              else "random thirds")
         sweep(table, ours.name)
     print("cut-offs: %s ham < %.3f, spam >= %.3f" % (ours.name, ours.ham_cut, ours.spam_cut) +
           "".join("; %s ham < %.2f, spam >= %.2f" % (b.name, b.ham_cut, b.spam_cut)

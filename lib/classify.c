@@ -4,6 +4,7 @@
 #include "starter.h"
 #include "store.h"
 #include "tokenize.h"
+#include "tokentab.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -26,171 +27,118 @@
  * token references (4 bytes each while training). */
 #define SECOND_MAX_REFS (1u << 18)
 
-/* ---- in-memory model: open addressing, linear probing ----------------- */
+/* ---- in-memory model: a table of token hashes (lib/tokentab.h) -------- */
 
-/* At most 3 of 4 slots used: the hashes are keyed SipHash, uniform, so a
- * probe run stays short (2.5 slots for a hit, 8.5 for a miss on average at
- * the fullest), and a table of a million-comment site's 377,000 tokens
- * takes 7.7 MiB instead of the 16 a half-full table needs (RSS budget,
+/* At most 3 of 4 slots used (tokentab.h): the hashes are keyed SipHash,
+ * uniform, so a probe run stays short (2.5 slots for a hit, 8.5 for a miss
+ * on average at the fullest), and a table of a million-comment site's
+ * 377,000 tokens takes 5.8 MiB at 12 bytes a slot (RSS budget,
  * docs/performance.md).  A loaded table is made just large enough (any
- * size: a token's first slot is its hash modulo the size), not rounded up
- * to a power of two, which left a third of it empty on average. */
-static bool model_full(size_t n, size_t cap)
-{
-	return n * 4 > cap * 3;
-}
+ * size: a token's first slot is its hash modulo the size). */
 
-/* 16 bytes a token: its hash and, packed in v, the spam and ham counts
- * (20 bits each, saturating) and the second opinion's weight (24-bit fixed
- * point, 1/2^16 steps, +-128). */
-struct entry {
-	uint64_t h; /* 0 = empty slot */
-	uint64_t v;
-};
-
+/* A token's value: the spam and ham counts (20 bits each, saturating) and
+ * the second opinion's weight (24-bit fixed point, 1/2^16 steps, +-128). */
 #define COUNT_MAX    ((1u << 20) - 1)
 #define WEIGHT_SCALE 65536.0
 #define WEIGHT_MAX   ((1 << 23) - 1)
 
-static uint32_t entry_spam(const struct entry *e)
+static uint32_t entry_spam(uint64_t v)
 {
-	return (uint32_t)(e->v & COUNT_MAX);
+	return (uint32_t)(v & COUNT_MAX);
 }
 
-static uint32_t entry_ham(const struct entry *e)
+static uint32_t entry_ham(uint64_t v)
 {
-	return (uint32_t)((e->v >> 20) & COUNT_MAX);
+	return (uint32_t)((v >> 20) & COUNT_MAX);
 }
 
-static double entry_weight(const struct entry *e)
+static double entry_weight(uint64_t v)
 {
-	int32_t q = (int32_t)(uint32_t)(e->v >> 40);
+	int32_t q = (int32_t)(uint32_t)(v >> 40);
 
 	if (q & (1 << 23)) /* sign-extend 24 bits */
 		q -= 1 << 24;
 	return q / WEIGHT_SCALE;
 }
 
-static void entry_set(struct entry *e, uint32_t spam, uint32_t ham, double w)
+static uint64_t entry_value(uint32_t spam, uint32_t ham, double w)
 {
 	double q = w * WEIGHT_SCALE;
 	int32_t qi = q > WEIGHT_MAX    ? WEIGHT_MAX
 		     : q < -WEIGHT_MAX ? -WEIGHT_MAX
 				       : (int32_t)lrint(q);
 
-	e->v = (uint64_t)(spam > COUNT_MAX ? COUNT_MAX : spam) |
+	return (uint64_t)(spam > COUNT_MAX ? COUNT_MAX : spam) |
 	       (uint64_t)(ham > COUNT_MAX ? COUNT_MAX : ham) << 20 |
 	       (uint64_t)((uint32_t)qi & 0xFFFFFFu) << 40;
 }
 
 struct model {
-	struct entry *e;
-	size_t cap, n; /* cap >= 1024 slots, at most 3/4 of them used */
+	struct tokentab *t;
 	uint64_t nspam, nham;
 	uint64_t second_nspam; /* messages the second opinion was trained on */
 	uint64_t second_nham;
 	int64_t generation;
 };
 
-static struct model *model_new(size_t want)
+/* A model for want tokens; growable (memory mode) when it learns as it goes,
+ * else made for its final size. */
+static struct model *model_new(size_t want, bool growable)
 {
 	struct model *m = calloc(1, sizeof(*m));
-	size_t cap = want / 3 * 4 + 4;
 
 	if (!m)
 		return NULL;
-	if (cap < 1024)
-		cap = 1024;
-	m->e = calloc(cap, sizeof(*m->e));
-	if (!m->e) {
+	if (tokentab_new(&m->t, want, growable) < 0) {
 		free(m);
 		return NULL;
 	}
-	m->cap = cap;
 	return m;
 }
 
 static struct model *model_free(struct model *m)
 {
 	if (m) {
-		free(m->e);
+		tokentab_free(m->t);
 		free(m);
 	}
 	return NULL;
 }
 
-/* The first slot of h in a table of cap slots, and the slot after i. */
-static size_t slot_first(uint64_t h, size_t cap)
+/* h's value in *v: true, or false (and *v = 0) when m does not hold h. */
+static bool model_get(const struct model *m, uint64_t h, uint64_t *v)
 {
-	return (size_t)(h % cap);
-}
+	size_t i = tokentab_find(m->t, h);
 
-static size_t slot_next(size_t i, size_t cap)
-{
-	return i + 1 == cap ? 0 : i + 1;
-}
-
-static const struct entry *model_get(const struct model *m, uint64_t h)
-{
-	for (size_t i = slot_first(h, m->cap);; i = slot_next(i, m->cap)) {
-		if (m->e[i].h == h)
-			return &m->e[i];
-		if (m->e[i].h == 0)
-			return NULL;
-	}
-}
-
-static int model_grow(struct model *m)
-{
-	struct entry *old = m->e;
-	size_t oldcap = m->cap, cap = m->cap * 2;
-
-	m->e = calloc(cap, sizeof(*m->e));
-	if (!m->e) {
-		m->e = old;
-		return -ENOMEM;
-	}
-	m->cap = cap;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i].h)
-			continue;
-		size_t j = slot_first(old[i].h, cap);
-
-		while (m->e[j].h)
-			j = slot_next(j, cap);
-		m->e[j] = old[i];
-	}
-	free(old);
-	return 0;
+	*v = i == TOKENTAB_NONE ? 0 : tokentab_value(m->t, i);
+	return i != TOKENTAB_NONE;
 }
 
 /* Adds (or for negative deltas subtracts, saturating at 0) counts for h.
  * Entries that reach 0/0 stay as zero counts (harmless, as in a fresh load
- * they would be absent). */
+ * they would be absent).  0, or negative (a full table made for its final
+ * size: -ENOSPC). */
 static int model_add(struct model *m, uint64_t h, int64_t ds, int64_t dh)
 {
 	size_t i;
+	int r;
 
-	if (model_full(m->n + 1, m->cap) && model_grow(m) < 0)
-		return -ENOMEM;
-	for (i = slot_first(h, m->cap); m->e[i].h && m->e[i].h != h; i = slot_next(i, m->cap))
-		;
-	if (!m->e[i].h) {
-		if (ds <= 0 && dh <= 0)
-			return 0;
-		m->e[i].h = h;
-		m->n++;
-	}
-	int64_t s = (int64_t)entry_spam(&m->e[i]) + ds, g = (int64_t)entry_ham(&m->e[i]) + dh;
+	if (ds <= 0 && dh <= 0 && tokentab_find(m->t, h) == TOKENTAB_NONE)
+		return 0;
+	r = tokentab_add(m->t, h, &i);
+	if (r < 0)
+		return r;
+	uint64_t v = tokentab_value(m->t, i);
+	int64_t s = (int64_t)entry_spam(v) + ds, g = (int64_t)entry_ham(v) + dh;
 
-	entry_set(&m->e[i],
-		  s < 0		  ? 0
-		  : s > COUNT_MAX ? COUNT_MAX
-				  : (uint32_t)s,
-		  g < 0		  ? 0
-		  : g > COUNT_MAX ? COUNT_MAX
-				  : (uint32_t)g,
-		  entry_weight(&m->e[i]));
+	tokentab_set(m->t, i,
+		     entry_value(s < 0		 ? 0
+				 : s > COUNT_MAX ? COUNT_MAX
+						 : (uint32_t)s,
+				 g < 0		 ? 0
+				 : g > COUNT_MAX ? COUNT_MAX
+						 : (uint32_t)g,
+				 entry_weight(v)));
 	return 0;
 }
 
@@ -251,11 +199,11 @@ static int trainset_add(struct trainset *ts, const struct model *m, const uint64
 	    grow((void **)&ts->msg, &ts->capmsg, ts->nmsg + 1, sizeof(*ts->msg), 256) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const struct entry *e = model_get(m, h[i]);
+		size_t slot = tokentab_find(m->t, h[i]);
 
 		key = (key ^ h[i]) * 0x100000001B3ULL;
-		if (e)
-			ts->ref[ts->nref + got++] = (uint32_t)(e - m->e);
+		if (slot != TOKENTAB_NONE)
+			ts->ref[ts->nref + got++] = (uint32_t)slot;
 	}
 	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, (uint32_t)n, spam};
 	ts->nref += got;
@@ -322,7 +270,8 @@ static int cmp_order(const void *a, const void *b)
 static int second_train(struct model *m, const struct trainset *ts, double rate, unsigned epochs)
 {
 	struct order *ord = malloc((ts->nmsg ? ts->nmsg : 1) * sizeof(*ord));
-	float *w = calloc(m->cap, sizeof(*w)); /* the weights while training */
+	size_t cap = tokentab_cap(m->t);
+	float *w = calloc(cap, sizeof(*w)); /* the weights while training */
 
 	if (!ord || !w) {
 		free(ord);
@@ -358,9 +307,13 @@ static int second_train(struct model *m, const struct trainset *ts, double rate,
 				w[ref[k]] = (float)(w[ref[k]] + g);
 		}
 	}
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->e[i].h)
-			entry_set(&m->e[i], entry_spam(&m->e[i]), entry_ham(&m->e[i]), w[i]);
+	for (size_t i = 0; i < cap; i++) {
+		if (!tokentab_used(m->t, i))
+			continue;
+		uint64_t v = tokentab_value(m->t, i);
+
+		tokentab_set(m->t, i, entry_value(entry_spam(v), entry_ham(v), w[i]));
+	}
 	free(ord);
 	free(w);
 	return 0;
@@ -510,7 +463,7 @@ int classifier_new(struct classifier **out, const struct classify_settings *sett
 		free(c);
 		return 1;
 	}
-	c->model = model_new(0);
+	c->model = model_new(0, true);
 	if (!c->model) {
 		free(c);
 		return -ENOMEM;
@@ -1209,7 +1162,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	if (r < 0)
 		goto out;
 	c->have_key = true;
-	m = model_new(count_rows(conn, sql_count_tokens, NULL));
+	m = model_new(count_rows(conn, sql_count_tokens, NULL), false);
 	r = -ENOMEM;
 	if (!m)
 		goto out;
@@ -1221,9 +1174,10 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	if (!q)
 		goto out;
 	while ((rc = store_row(conn, q)) == 1) {
-		if (model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
-			      store_col_int64(q, 2)) < 0) {
-			r = -ENOMEM;
+		rc = model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
+			       store_col_int64(q, 2));
+		if (rc < 0) {
+			r = rc;
 			store_reset(q);
 			goto out;
 		}
@@ -1282,7 +1236,8 @@ static int refresh(struct classifier *c, struct store_conn *conn)
 			pthread_rwlock_unlock(&c->lock);
 			model_free(old);
 			trim_heap(); /* the old table and the training set */
-			log_debug("classify: model reloaded (%zu tokens)", fresh->n);
+			log_debug("classify: model reloaded (%zu tokens)",
+				  tokentab_count(fresh->t));
 		}
 	}
 	pthread_mutex_unlock(&c->reload_lock);
@@ -1346,7 +1301,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	if (r < 0)
 		goto out;
 	*generation = st.generation;
-	m = model_new(count_rows(conn, sql_count_site_tokens, site));
+	m = model_new(count_rows(conn, sql_count_site_tokens, site), false);
 	r = -ENOMEM;
 	q = store_stmt(conn, sql_site_state);
 	if (!m || !q)
@@ -1370,11 +1325,10 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 		goto out;
 	store_bind_text(q, 1, site);
 	while ((rc = store_row(conn, q)) == 1) {
-		if (model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
-			      store_col_int64(q, 2)) < 0) {
-			rc = -ENOMEM;
+		rc = model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
+			       store_col_int64(q, 2));
+		if (rc < 0)
 			break;
-		}
 	}
 	store_reset(q);
 	r = rc;
@@ -1615,19 +1569,25 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 	}
 	/* the table is larger than the caches: fetch every slot first */
 	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(&m->e[slot_first(w->h[i].h, m->cap)]);
+		tokentab_prefetch(m->t, w->h[i].h);
 	for (unsigned i = 0; i < n; i++) {
-		const struct entry *e = model_get(m, w->h[i].h);
-		const struct entry *eo = !l.others ? e : l.own ? model_get(l.own, w->h[i].h) : NULL;
+		uint64_t e, eo; /* the values, 0 for an absent token */
+		bool found = model_get(m, w->h[i].h, &e);
 		const struct sentry *se = st ? stable_get(st, w->h[i].h) : NULL;
 		double f, dev;
 
-		if (e)
+		if (!l.others)
+			eo = e;
+		else if (!l.own)
+			eo = 0;
+		else
+			model_get(l.own, w->h[i].h, &eo);
+		if (found)
 			z += entry_weight(e);
-		cnt.b = eo ? entry_spam(eo) : 0;
-		cnt.g = eo ? entry_ham(eo) : 0;
-		cnt.ob = l.others && e ? minus(entry_spam(e), cnt.b) : 0;
-		cnt.og = l.others && e ? minus(entry_ham(e), cnt.g) : 0;
+		cnt.b = entry_spam(eo);
+		cnt.g = entry_ham(eo);
+		cnt.ob = l.others ? minus(entry_spam(e), cnt.b) : 0;
+		cnt.og = l.others ? minus(entry_ham(e), cnt.g) : 0;
 		cnt.sb = se ? se->spam : 0;
 		cnt.sg = se ? se->ham : 0;
 		if (cnt.b + cnt.g + cnt.ob + cnt.og + cnt.sb + cnt.sg == 0)
@@ -2135,7 +2095,7 @@ static int memory_learn(struct classifier *c, const char *site, const uint64_t *
 	if (site) {
 		sm = site_entry(c, site);
 		if (sm && !sm->m)
-			sm->m = model_new(0);
+			sm->m = model_new(0, true);
 		models[1] = sm ? sm->m : NULL;
 		if (!models[1])
 			r = -ENOMEM;

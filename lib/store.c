@@ -98,38 +98,43 @@ static int exec_sql(sqlite3 *db, const char *sql)
 	return 0;
 }
 
-static int conn_open(struct store_conn *c, const char *path)
+/* A pooled connection's handle in *out (NULL on failure).  0 or -EIO. */
+static int db_open(const char *path, sqlite3 **out)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
 		    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE;
+	sqlite3 *db = NULL;
 	int rc;
 
-	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	*out = NULL;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		log_err("store: cannot open database: %s", sqlite3_errstr(rc));
+		sqlite3_close(db);
 		return -EIO;
 	}
-	sqlite3_busy_timeout(c->db, 5000);
-	sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
-	sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, 4 << 20);
-	sqlite3_limit(c->db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 4 << 20);
+	sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+	*out = db;
 	/* secure_delete: what is deleted or overwritten (an erased comment,
 	 * a cleared address) is zeroed in the page, not left in free space. */
-	return exec_sql(c->db, "PRAGMA foreign_keys=ON;"
-			       "PRAGMA secure_delete=ON;"
-			       "PRAGMA synchronous=FULL;"
-			       /* The WAL file keeps up to 24 MiB when it starts
-				* over instead of shrinking and growing again (a
-				* commit that grows the file makes its fsync write
-				* the file's metadata too); the checkpoint thread
-				* starts it over past STORE_WAL_FRAMES_MAX (16 MiB)
-				* and what arrives during that pass. */
-			       "PRAGMA journal_size_limit=25165824;"
-			       /* 512 KiB of page cache per connection: blog-sized
-				* databases fit, and the pool stays small. */
-			       "PRAGMA cache_size=-512;");
+	return exec_sql(db, "PRAGMA foreign_keys=ON;"
+			    "PRAGMA secure_delete=ON;"
+			    "PRAGMA synchronous=FULL;"
+			    /* The WAL file keeps up to 24 MiB when it starts
+			     * over instead of shrinking and growing again (a
+			     * commit that grows the file makes its fsync write
+			     * the file's metadata too); the checkpoint thread
+			     * starts it over past STORE_WAL_FRAMES_MAX (16 MiB)
+			     * and what arrives during that pass. */
+			    "PRAGMA journal_size_limit=25165824;"
+			    /* 512 KiB of page cache per connection: blog-sized
+			     * databases fit, and the pool stays small. */
+			    "PRAGMA cache_size=-512;");
 }
 
 static void conn_close(struct store_conn *c)
@@ -415,22 +420,22 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 		r = 0; /* a read-only place: opening says what is wrong */
 	if (r < 0)
 		goto out;
-	for (unsigned i = 0; i < pool_size; i++) {
-		r = conn_open(&s->conns[i], path);
-		if (r < 0)
-			goto out;
-		if (i == 0) {
-			r = migrate(s->conns[0].db);
-			if (r != 0)
-				goto out;
-			/* A migration may have cleared what was kept in clear
-			 * (schema 0010): fold the WAL back and empty it, so the
-			 * old pages stay nowhere.  Readers elsewhere may delay it
-			 * (then the maintenance task does it). */
-			sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-						  NULL, NULL);
-		}
-	}
+	/* The first connection now, the others when first needed
+	 * (store_acquire): each holds its own copy of the schema (a quarter
+	 * of a MiB with the search index's blocks), and a daemon that is
+	 * not busy never uses most of them (RSS budget,
+	 * docs/performance.md). */
+	r = db_open(path, &s->conns[0].db);
+	if (r < 0)
+		goto out;
+	r = migrate(s->conns[0].db);
+	if (r != 0)
+		goto out;
+	/* A migration may have cleared what was kept in clear (schema 0010):
+	 * fold the WAL back and empty it, so the old pages stay nowhere.
+	 * Readers elsewhere may delay it (then the maintenance task does
+	 * it). */
+	sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 opened:
 	if (r != 0)
 		goto out;
@@ -467,8 +472,8 @@ struct store *store_free(struct store *s)
 /* SQLite opens a file it may not write read-only and keeps it so, and all
  * connections of a process share one WAL index, read-only if the first one
  * opened it so.  Once a write was refused as read-only, at most once a
- * second: wait until every connection is back, close them all, open them
- * all again.  Called with s->lock held. */
+ * second: wait until every connection is back, close them all (each
+ * opens again when next borrowed).  Called with s->lock held. */
 static void pool_reopen(struct store *s)
 {
 	bool busy;
@@ -490,11 +495,6 @@ static void pool_reopen(struct store *s)
 	}
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
-	for (unsigned i = 0; i < s->n_conns; i++) {
-		conn_open(&s->conns[i], s->path);
-		if (s->ckpt_running && s->conns[i].db)
-			conn_hook(s, s->conns[i].db);
-	}
 	if (s->ckpt_running) {
 		s->ckpt_db = checkpoint_db_open(s);
 		pthread_mutex_unlock(&s->ckpt_run);
@@ -506,6 +506,56 @@ static void pool_reopen(struct store *s)
 	pthread_cond_broadcast(&s->freed);
 }
 
+/* Opens c, borrowed and never opened (or closed by pool_reopen), outside
+ * the pool's lock: opening reads the schema.  Returns with s->lock held;
+ * on failure (logged) c->db stays NULL. */
+static void conn_open_lazily(struct store *s, struct store_conn *c)
+{
+	sqlite3 *db;
+
+	pthread_mutex_unlock(&s->lock);
+	if (db_open(s->path, &db) < 0) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	c->db = db;
+	if (db && s->ckpt_running)
+		conn_hook(s, db);
+}
+
+/* The first free connection that is open, else the first free one, else
+ * NULL.  Called with s->lock held. */
+static struct store_conn *pool_pick(struct store *s)
+{
+	struct store_conn *closed = NULL;
+
+	for (unsigned i = 0; i < s->n_conns; i++) {
+		if (s->conns[i].busy)
+			continue;
+		if (s->conns[i].db || s->conns[i].pg)
+			return &s->conns[i];
+		if (!closed)
+			closed = &s->conns[i];
+	}
+	return closed;
+}
+
+/* Waits until a connection comes back or a second has passed.  Called
+ * with s->lock held. */
+static void pool_wait_retry(struct store *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_cond_timedwait(&s->freed, &s->lock, &until);
+}
+
+/* A connection is only lent open: when a closed one cannot be opened (out
+ * of file descriptors, memory), the borrower gives it back and waits for
+ * an open one to come back, trying again each second, rather than running
+ * its statements on nothing. */
 struct store_conn *store_acquire(struct store *s)
 {
 	struct store_conn *c = NULL;
@@ -514,16 +564,21 @@ struct store_conn *store_acquire(struct store *s)
 	if (s->refused && !s->reopening && time(NULL) >= s->next_reopen)
 		pool_reopen(s);
 	for (;;) {
-		for (unsigned i = 0; i < s->n_conns && !s->reopening; i++) {
-			if (!s->conns[i].busy) {
-				c = &s->conns[i];
-				c->busy = true;
-				break;
-			}
+		c = s->reopening ? NULL : pool_pick(s);
+		if (!c) {
+			pthread_cond_wait(&s->freed, &s->lock);
+			continue;
 		}
-		if (c)
+		c->busy = true;
+		/* PostgreSQL's connections are all made by store_new (a
+		 * broken one is made again at its next use, lib/store_pg.c). */
+		if (!c->db && !c->pg)
+			conn_open_lazily(s, c);
+		if (c->db || c->pg)
 			break;
-		pthread_cond_wait(&s->freed, &s->lock);
+		c->busy = false;
+		pthread_cond_broadcast(&s->freed); /* a pool_reopen waiting for it */
+		pool_wait_retry(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	c->owner = s;
@@ -1111,15 +1166,14 @@ static void *checkpoint_main(void *arg)
 /* The checkpoint thread's own connection, or NULL (logged). */
 static sqlite3 *checkpoint_db_open(struct store *s)
 {
-	struct store_conn c = {0};
+	sqlite3 *db;
 
-	if (conn_open(&c, s->path) < 0) {
-		if (c.db)
-			sqlite3_close(c.db);
+	if (db_open(s->path, &db) < 0) {
+		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_handler(c.db, checkpoint_busy, NULL);
-	return c.db;
+	sqlite3_busy_handler(db, checkpoint_busy, NULL);
+	return db;
 }
 
 int store_checkpoints_start(struct store *s)

@@ -4,9 +4,12 @@
 
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,6 +180,111 @@ static void test_background_checkpoints(void)
 	   "the database passes quick_check");
 	store_reset(st);
 	store_release(s, c);
+	store_free(s);
+}
+
+/* How many of this process's descriptors are open on path. */
+static int fds_on(const char *path)
+{
+	char link[64], target[600];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		n += strcmp(target, path) == 0;
+	}
+	return n;
+}
+
+/* The pool opens a connection when it is first needed (each holds its own
+ * copy of the schema): one at first, an open one is lent before a new one
+ * is opened, and as many as are borrowed at once. */
+static void test_lazy_pool(void)
+{
+	char path[512];
+	struct store *s = NULL;
+	struct store_conn *a, *b, *c;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "lazy.db"));
+	is_int(store_new(&s, path, 4), 0, "a pool of 4");
+	is_int(fds_on(path), 1, "one connection open at first");
+	a = store_acquire(s);
+	store_release(s, a);
+	b = store_acquire(s);
+	ok(a == b, "one at a time, the same connection is lent");
+	c = store_acquire(s);
+	ok(c != b && count_rows(c, "SELECT count(*) FROM comments") == 0,
+	   "a second borrower gets another, opened and migrated");
+	is_int(fds_on(path), 2, "two open");
+	store_release(s, b);
+	store_release(s, c);
+	a = store_acquire(s);
+	ok(a == b || a == c, "an open connection is lent before a new one is opened");
+	store_release(s, a);
+	is_int(fds_on(path), 2, "still two open");
+	store_free(s);
+}
+
+struct borrower {
+	struct store *s;
+	struct store_conn *got;
+	int rows;
+	atomic_bool done;
+};
+
+static void *borrow_main(void *arg)
+{
+	struct borrower *b = arg;
+
+	b->got = store_acquire(b->s);
+	b->rows = count_rows(b->got, "SELECT count(*) FROM comments");
+	store_release(b->s, b->got);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/* A connection that cannot be opened (here: no file descriptor left) is
+ * never lent: the borrower waits for an open one to come back instead of
+ * running its statements on nothing. */
+static void test_lazy_open_fails(void)
+{
+	char path[512];
+	struct store *s = NULL;
+	struct store_conn *a;
+	struct borrower b = {0};
+	struct rlimit old, none;
+	pthread_t t;
+	int lowest;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "lazyfail.db"));
+	is_int(store_new(&s, path, 2), 0, "a pool of 2");
+	a = store_acquire(s);
+	lowest = dup(0);
+	close(lowest);
+	getrlimit(RLIMIT_NOFILE, &old);
+	none = old;
+	none.rlim_cur = (rlim_t)lowest; /* the next open fails with EMFILE */
+	setrlimit(RLIMIT_NOFILE, &none);
+	b.s = s;
+	pthread_create(&t, NULL, borrow_main, &b);
+	usleep(300 * 1000);
+	ok(!atomic_load(&b.done), "the borrower waits while the second cannot be opened");
+	store_release(s, a);
+	pthread_join(t, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok(b.got == a && b.rows == 0, "and gets the open one when it comes back");
+	is_int(fds_on(path), 1, "the failed one stayed closed");
+	a = store_acquire(s);
+	b.got = store_acquire(s);
+	ok(b.got != a && count_rows(b.got, "SELECT count(*) FROM comments") == 0,
+	   "with descriptors again, the second opens");
+	store_release(s, b.got);
+	store_release(s, a);
 	store_free(s);
 }
 
@@ -440,6 +548,8 @@ int main(void)
 
 	test_private_files();
 	test_background_checkpoints();
+	test_lazy_pool();
+	test_lazy_open_fails();
 	test_statements();
 	test_db_display();
 	fixture_close(&fx);
