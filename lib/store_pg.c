@@ -20,10 +20,10 @@
 
 #include "embed.h"
 #include "log.h"
+#include "pqload.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +89,10 @@ struct pg_stmt {
 	int *blob_row;
 };
 
+/* libpq's functions (lib/pqload.h), set by pg_open (atomic: stores may be
+ * opened on several threads). */
+static const struct pq_api *_Atomic pq;
+
 int pg_schema_count(void)
 {
 	return (int)schema_pg_files_count;
@@ -142,23 +146,23 @@ static int connect_now(struct pg_conn *pc)
 	PGresult *res;
 	char why[200];
 
-	PQfinish(pc->conn);
+	pq->PQfinish(pc->conn);
 	pc->remake = false;
-	pc->conn = PQconnectdbParams(keys, values, 1);
-	if (pc->conn && PQstatus(pc->conn) == CONNECTION_OK) {
-		PQsetNoticeProcessor(pc->conn, notice_quiet, NULL);
-		res = PQexec(pc->conn, session_sql);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			PQclear(res);
+	pc->conn = pq->PQconnectdbParams(keys, values, 1);
+	if (pc->conn && pq->PQstatus(pc->conn) == CONNECTION_OK) {
+		pq->PQsetNoticeProcessor(pc->conn, notice_quiet, NULL);
+		res = pq->PQexec(pc->conn, session_sql);
+		if (pq->PQresultStatus(res) == PGRES_TUPLES_OK) {
+			pq->PQclear(res);
 			pc->gen++;
 			return 0;
 		}
-		PQclear(res);
+		pq->PQclear(res);
 	}
-	reason_of(pc->conn ? PQerrorMessage(pc->conn) : "out of memory", why, sizeof(why));
+	reason_of(pc->conn ? pq->PQerrorMessage(pc->conn) : "out of memory", why, sizeof(why));
 	snprintf(pc->err, sizeof(pc->err), "%s", why);
 	log_err("store: cannot connect to the PostgreSQL database: %s", why);
-	PQfinish(pc->conn);
+	pq->PQfinish(pc->conn);
 	pc->conn = NULL;
 	pc->next_attempt = now_mono() + 1;
 	return STORE_UNAVAILABLE;
@@ -171,7 +175,7 @@ static int ready(struct pg_conn *pc)
 {
 	if (pc->lost)
 		return STORE_UNAVAILABLE;
-	if (pc->conn && !pc->remake && PQstatus(pc->conn) == CONNECTION_OK)
+	if (pc->conn && !pc->remake && pq->PQstatus(pc->conn) == CONNECTION_OK)
 		return 0;
 	if (pc->in_txn) {
 		pc->lost = true;
@@ -184,9 +188,13 @@ static int ready(struct pg_conn *pc)
 
 int pg_open(struct pg_conn **out, const char *uri)
 {
-	struct pg_conn *pc = calloc(1, sizeof(*pc));
+	struct pg_conn *pc;
 	int r;
 
+	pq = pqload();
+	if (!pq)
+		return -ENOENT;
+	pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
 	pc->uri = strdup(uri);
@@ -207,7 +215,7 @@ void pg_close(struct pg_conn *pc)
 {
 	if (!pc)
 		return;
-	PQfinish(pc->conn);
+	pq->PQfinish(pc->conn);
 	free(pc->uri);
 	free(pc);
 }
@@ -215,7 +223,7 @@ void pg_close(struct pg_conn *pc)
 /* Keeps what the transaction state is after a command. */
 static void track_transaction(struct pg_conn *pc)
 {
-	switch (PQtransactionStatus(pc->conn)) {
+	switch (pq->PQtransactionStatus(pc->conn)) {
 	case PQTRANS_INTRANS:
 	case PQTRANS_INERROR:
 		pc->in_txn = true;
@@ -235,17 +243,17 @@ static void track_transaction(struct pg_conn *pc)
  * a standby (read-only: the primary moved). */
 static int result_error(struct pg_conn *pc, PGresult *res, const char *what)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : "";
+	const char *state = res ? pq->PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? pq->PQresultErrorMessage(res) : "";
 	char why[200];
 
 	if (!*msg && pc->conn)
-		msg = PQerrorMessage(pc->conn);
+		msg = pq->PQerrorMessage(pc->conn);
 	reason_of(msg, why, sizeof(why));
 	snprintf(pc->err, sizeof(pc->err), "%s", why);
 	if (pc->conn)
 		track_transaction(pc);
-	if (!pc->conn || PQstatus(pc->conn) != CONNECTION_OK || !state ||
+	if (!pc->conn || pq->PQstatus(pc->conn) != CONNECTION_OK || !state ||
 	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
 		pc->remake = true;
 		log_err("store: %s: the PostgreSQL database is unavailable (%s)", what, why);
@@ -274,15 +282,15 @@ int pg_exec(struct pg_conn *pc, const char *sql, const char *what)
 
 	if (r)
 		return r;
-	res = PQexec(pc->conn, sql);
-	st = PQresultStatus(res);
+	res = pq->PQexec(pc->conn, sql);
+	st = pq->PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		PQclear(res);
+		pq->PQclear(res);
 		track_transaction(pc);
 		return 0;
 	}
 	r = result_error(pc, res, what);
-	PQclear(res);
+	pq->PQclear(res);
 	if (r == STORE_CONSTRAINT) {
 		log_err("store: %s: %s", what, pc->err);
 		r = -EIO;
@@ -305,14 +313,14 @@ static int version_read(struct pg_conn *pc, int *out)
 
 	if (r)
 		return r;
-	res = PQexec(pc->conn, "SELECT version FROM commentd_schema");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	res = pq->PQexec(pc->conn, "SELECT version FROM commentd_schema");
+	if (pq->PQresultStatus(res) != PGRES_TUPLES_OK || pq->PQntuples(res) != 1) {
 		r = result_error(pc, res, "schema version");
-		PQclear(res);
+		pq->PQclear(res);
 		return r < 0 ? r : -EIO;
 	}
-	*out = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
+	*out = (int)strtol(pq->PQgetvalue(res, 0, 0), NULL, 10);
+	pq->PQclear(res);
 	return 0;
 }
 
@@ -362,15 +370,15 @@ int pg_schema_version(struct pg_conn *pc, int *out)
 
 	if (r)
 		return -EIO;
-	res = PQexec(pc->conn, "SELECT version FROM commentd_schema");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		*out = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
+	res = pq->PQexec(pc->conn, "SELECT version FROM commentd_schema");
+	if (pq->PQresultStatus(res) == PGRES_TUPLES_OK && pq->PQntuples(res) == 1) {
+		*out = (int)strtol(pq->PQgetvalue(res, 0, 0), NULL, 10);
+		pq->PQclear(res);
 		track_transaction(pc);
 		return 0;
 	}
 	r = result_error(pc, res, "schema version");
-	PQclear(res);
+	pq->PQclear(res);
 	return -EIO;
 }
 
@@ -448,15 +456,15 @@ static int prepare_now(struct pg_stmt *p)
 	int r;
 
 	snprintf(p->name, sizeof(p->name), "s%u", ++pc->names);
-	res = PQprepare(pc->conn, p->name, p->sql, p->nparams, p->types);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-		PQclear(res);
+	res = pq->PQprepare(pc->conn, p->name, p->sql, p->nparams, p->types);
+	if (pq->PQresultStatus(res) == PGRES_COMMAND_OK) {
+		pq->PQclear(res);
 		p->gen = pc->gen;
 		return 0;
 	}
 	r = result_error(pc, res, "prepare");
 	log_err("store: cannot prepare statement: %.200s", p->sql);
-	PQclear(res);
+	pq->PQclear(res);
 	return r < 0 ? r : -EIO;
 }
 
@@ -505,7 +513,7 @@ fail:
 
 static void blobs_free(struct pg_stmt *p)
 {
-	int cols = p->res ? PQnfields(p->res) : 0;
+	int cols = p->res ? pq->PQnfields(p->res) : 0;
 
 	for (int i = 0; p->blob && i < cols; i++)
 		free(p->blob[i]);
@@ -522,7 +530,7 @@ void pg_reset(struct pg_stmt *p)
 	if (!p)
 		return;
 	blobs_free(p);
-	PQclear(p->res);
+	pq->PQclear(p->res);
 	p->res = NULL;
 	p->done = false;
 	p->row = -1;
@@ -563,7 +571,7 @@ void pg_stmt_free(struct pg_stmt *p)
 		pg_reset(p);
 	if (!p->cached && p->gen && p->gen == p->pc->gen && !p->pc->lost && p->pc->conn) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
-		PQclear(PQexec(p->pc->conn, sql));
+		pq->PQclear(pq->PQexec(p->pc->conn, sql));
 	}
 	free(p->sql);
 	free(p->values);
@@ -654,21 +662,22 @@ static int send_prepared(struct pg_stmt *p, const char *what)
 	ExecStatusType status;
 	const char *cmd;
 
-	res = PQexecPrepared(pc->conn, p->name, p->nparams, p->values, p->lengths, p->formats, 0);
-	status = PQresultStatus(res);
+	res =
+	    pq->PQexecPrepared(pc->conn, p->name, p->nparams, p->values, p->lengths, p->formats, 0);
+	status = pq->PQresultStatus(res);
 	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 		int r = result_error(pc, res, what);
-		PQclear(res);
+		pq->PQclear(res);
 		return r;
 	}
 	p->res = res;
 	p->done = true;
 	p->row = -1;
-	p->nrows = PQntuples(res);
-	cmd = PQcmdStatus(res);
+	p->nrows = pq->PQntuples(res);
+	cmd = pq->PQcmdStatus(res);
 	if (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
 	    strncmp(cmd, "DELETE", 6) == 0)
-		pc->changes = (unsigned)strtoul(PQcmdTuples(res), NULL, 10);
+		pc->changes = (unsigned)strtoul(pq->PQcmdTuples(res), NULL, 10);
 	if (p->table[0])
 		snprintf(pc->last_table, sizeof(pc->last_table), "%s", p->table);
 	track_transaction(pc);
@@ -684,10 +693,10 @@ static int send_in_savepoint(struct pg_stmt *p, const char *what)
 	if (r != 0)
 		return r;
 	r = send_prepared(p, what);
-	if (r != 0 && p->pc->conn && PQstatus(p->pc->conn) == CONNECTION_OK)
-		PQclear(PQexec(p->pc->conn, "ROLLBACK TO store_stmt"));
-	if (p->pc->conn && PQstatus(p->pc->conn) == CONNECTION_OK)
-		PQclear(PQexec(p->pc->conn, "RELEASE store_stmt"));
+	if (r != 0 && p->pc->conn && pq->PQstatus(p->pc->conn) == CONNECTION_OK)
+		pq->PQclear(pq->PQexec(p->pc->conn, "ROLLBACK TO store_stmt"));
+	if (p->pc->conn && pq->PQstatus(p->pc->conn) == CONNECTION_OK)
+		pq->PQclear(pq->PQexec(p->pc->conn, "RELEASE store_stmt"));
 	if (p->pc->conn)
 		track_transaction(p->pc);
 	return r;
@@ -741,12 +750,13 @@ int pg_step(struct pg_stmt *p, const char *what)
 
 static bool col_valid(struct pg_stmt *p, int col)
 {
-	return p->res && p->row >= 0 && p->row < p->nrows && col >= 0 && col < PQnfields(p->res);
+	return p->res && p->row >= 0 && p->row < p->nrows && col >= 0 &&
+	       col < pq->PQnfields(p->res);
 }
 
 bool pg_col_is_null(struct pg_stmt *p, int col)
 {
-	return !col_valid(p, col) || PQgetisnull(p->res, p->row, col);
+	return !col_valid(p, col) || pq->PQgetisnull(p->res, p->row, col);
 }
 
 static int hexval(int ch)
@@ -759,7 +769,7 @@ static int hexval(int ch)
 
 static bool blobs_alloc(struct pg_stmt *p)
 {
-	int cols = PQnfields(p->res);
+	int cols = pq->PQnfields(p->res);
 
 	if (p->blob)
 		return true;
@@ -786,7 +796,7 @@ static const unsigned char *blob_decoded(struct pg_stmt *p, int col)
 		return NULL;
 	if (p->blob_row[col] == p->row)
 		return p->blob[col];
-	hex = PQgetvalue(p->res, p->row, col);
+	hex = pq->PQgetvalue(p->res, p->row, col);
 	if (hex[0] != '\\' || hex[1] != 'x')
 		return NULL;
 	hex += 2;
@@ -805,7 +815,7 @@ static const unsigned char *blob_decoded(struct pg_stmt *p, int col)
 
 static bool is_bytea(struct pg_stmt *p, int col)
 {
-	return PQftype(p->res, col) == OID_BYTEA;
+	return pq->PQftype(p->res, col) == OID_BYTEA;
 }
 
 const char *pg_col_text(struct pg_stmt *p, int col)
@@ -814,7 +824,7 @@ const char *pg_col_text(struct pg_stmt *p, int col)
 		return NULL;
 	if (is_bytea(p, col))
 		return (const char *)blob_decoded(p, col);
-	return PQgetvalue(p->res, p->row, col);
+	return pq->PQgetvalue(p->res, p->row, col);
 }
 
 /* A zero-length value reads as NULL, as SQLite's column_blob does. */
@@ -829,7 +839,7 @@ size_t pg_col_bytes(struct pg_stmt *p, int col)
 		return 0;
 	if (is_bytea(p, col))
 		return blob_decoded(p, col) ? p->blob_len[col] : 0;
-	return (size_t)PQgetlength(p->res, p->row, col);
+	return (size_t)pq->PQgetlength(p->res, p->row, col);
 }
 
 int64_t pg_col_int64(struct pg_stmt *p, int col)
@@ -839,8 +849,8 @@ int64_t pg_col_int64(struct pg_stmt *p, int col)
 
 	if (pg_col_is_null(p, col))
 		return 0;
-	v = PQgetvalue(p->res, p->row, col);
-	type = PQftype(p->res, col);
+	v = pq->PQgetvalue(p->res, p->row, col);
+	type = pq->PQftype(p->res, col);
 	if (type == OID_BOOL)
 		return v[0] == 't';
 	if (type == OID_FLOAT8 || type == OID_FLOAT4 || type == OID_NUMERIC)
@@ -852,16 +862,16 @@ double pg_col_double(struct pg_stmt *p, int col)
 {
 	if (pg_col_is_null(p, col))
 		return 0.0;
-	if (PQftype(p->res, col) == OID_BOOL)
-		return PQgetvalue(p->res, p->row, col)[0] == 't';
-	return strtod(PQgetvalue(p->res, p->row, col), NULL);
+	if (pq->PQftype(p->res, col) == OID_BOOL)
+		return pq->PQgetvalue(p->res, p->row, col)[0] == 't';
+	return strtod(pq->PQgetvalue(p->res, p->row, col), NULL);
 }
 
 enum store_type pg_col_type(struct pg_stmt *p, int col)
 {
 	if (pg_col_is_null(p, col))
 		return STORE_NULL;
-	switch (PQftype(p->res, col)) {
+	switch (pq->PQftype(p->res, col)) {
 	case OID_BOOL:
 	case OID_INT2:
 	case OID_INT4:
@@ -885,19 +895,19 @@ int pg_col_count(struct pg_stmt *p)
 	int n;
 
 	if (p->res)
-		return PQnfields(p->res);
+		return pq->PQnfields(p->res);
 	/* Not run yet: ask the server what the statement returns. */
 	if (ready(p->pc) != 0 || (p->gen != p->pc->gen && prepare_now(p) != 0))
 		return 0;
-	res = PQdescribePrepared(p->pc->conn, p->name);
-	n = PQresultStatus(res) == PGRES_COMMAND_OK ? PQnfields(res) : 0;
-	PQclear(res);
+	res = pq->PQdescribePrepared(p->pc->conn, p->name);
+	n = pq->PQresultStatus(res) == PGRES_COMMAND_OK ? pq->PQnfields(res) : 0;
+	pq->PQclear(res);
 	return n;
 }
 
 const char *pg_col_name(struct pg_stmt *p, int col)
 {
-	return p->res && col >= 0 && col < PQnfields(p->res) ? PQfname(p->res, col) : NULL;
+	return p->res && col >= 0 && col < pq->PQnfields(p->res) ? pq->PQfname(p->res, col) : NULL;
 }
 
 /* ---- transactions and the rest ---------------------------------------- */
@@ -929,10 +939,10 @@ int pg_commit(struct pg_conn *pc)
 
 	if (r)
 		return r;
-	res = PQexec(pc->conn, "COMMIT");
-	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+	res = pq->PQexec(pc->conn, "COMMIT");
+	if (pq->PQresultStatus(res) == PGRES_COMMAND_OK) {
 		/* An aborted transaction "commits" as ROLLBACK. */
-		r = strcmp(PQcmdStatus(res), "COMMIT") == 0 ? 0 : -EIO;
+		r = strcmp(pq->PQcmdStatus(res), "COMMIT") == 0 ? 0 : -EIO;
 		if (r)
 			log_err("store: commit: the transaction had failed and was rolled back");
 	} else {
@@ -941,7 +951,7 @@ int pg_commit(struct pg_conn *pc)
 		r = result_error(pc, res, "commit");
 		r = r == STORE_CONSTRAINT ? -EIO : r;
 	}
-	PQclear(res);
+	pq->PQclear(res);
 	if (pc->conn)
 		track_transaction(pc);
 	return r;
@@ -949,8 +959,8 @@ int pg_commit(struct pg_conn *pc)
 
 void pg_rollback(struct pg_conn *pc)
 {
-	if (pc->in_txn && !pc->lost && pc->conn && PQstatus(pc->conn) == CONNECTION_OK) {
-		PQclear(PQexec(pc->conn, "ROLLBACK"));
+	if (pc->in_txn && !pc->lost && pc->conn && pq->PQstatus(pc->conn) == CONNECTION_OK) {
+		pq->PQclear(pq->PQexec(pc->conn, "ROLLBACK"));
 		track_transaction(pc);
 	}
 	pc->in_txn = false;
@@ -964,7 +974,7 @@ bool pg_in_transaction(struct pg_conn *pc)
 
 bool pg_transaction_lost(struct pg_conn *pc)
 {
-	return !pc->in_txn || pc->lost || !pc->conn || PQstatus(pc->conn) != CONNECTION_OK;
+	return !pc->in_txn || pc->lost || !pc->conn || pq->PQstatus(pc->conn) != CONNECTION_OK;
 }
 
 unsigned pg_changes(struct pg_conn *pc)
@@ -988,15 +998,15 @@ int64_t pg_last_id(struct pg_conn *pc)
 		return 0;
 	if (pc->in_txn && pg_exec(pc, "SAVEPOINT store_last_id", "last id") != 0)
 		return 0;
-	res = PQexecParams(pc->conn, "SELECT currval(pg_get_serial_sequence($1, 'id'))", 1, NULL,
-			   values, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
+	res = pq->PQexecParams(pc->conn, "SELECT currval(pg_get_serial_sequence($1, 'id'))", 1,
+			       NULL, values, NULL, NULL, 0);
+	if (pq->PQresultStatus(res) == PGRES_TUPLES_OK && pq->PQntuples(res) == 1)
+		id = strtoll(pq->PQgetvalue(res, 0, 0), NULL, 10);
+	pq->PQclear(res);
 	if (pc->in_txn) {
 		if (id == 0)
-			PQclear(PQexec(pc->conn, "ROLLBACK TO store_last_id"));
-		PQclear(PQexec(pc->conn, "RELEASE store_last_id"));
+			pq->PQclear(pq->PQexec(pc->conn, "ROLLBACK TO store_last_id"));
+		pq->PQclear(pq->PQexec(pc->conn, "RELEASE store_last_id"));
 	}
 	track_transaction(pc);
 	return id;
@@ -1020,22 +1030,22 @@ int pg_pragmas(struct pg_conn *pc, struct store_pragmas *out)
 	memset(out, 0, sizeof(*out));
 	if (r)
 		return -EIO;
-	res = PQexec(pc->conn, "SELECT current_setting('synchronous_commit'),"
-			       " current_setting('fsync')");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	res = pq->PQexec(pc->conn, "SELECT current_setting('synchronous_commit'),"
+				   " current_setting('fsync')");
+	if (pq->PQresultStatus(res) != PGRES_TUPLES_OK || pq->PQntuples(res) != 1) {
 		result_error(pc, res, "settings");
-		PQclear(res);
+		pq->PQclear(res);
 		return -EIO;
 	}
-	v = PQgetvalue(res, 0, 0);
+	v = pq->PQgetvalue(res, 0, 0);
 	out->synchronous = (strcmp(v, "on") == 0 || strcmp(v, "remote_apply") == 0 ||
 			    strcmp(v, "remote_write") == 0) &&
-				   strcmp(PQgetvalue(res, 0, 1), "on") == 0
+				   strcmp(pq->PQgetvalue(res, 0, 1), "on") == 0
 			       ? 2
 			       : 0;
 	snprintf(out->journal_mode, sizeof(out->journal_mode), "wal");
 	out->foreign_keys = true;
-	PQclear(res);
+	pq->PQclear(res);
 	track_transaction(pc);
 	return 0;
 }
