@@ -366,11 +366,14 @@ static const char sql_thread_id[] = "SELECT id FROM threads WHERE site = ?2 AND 
 /* ?4: the comment may replace the title and URL the thread has (it is
  * published); else it only fills in what is missing.  Written only when
  * something changes. */
-#define NEW_TITLE "(CASE WHEN ?4 OR title IS NULL THEN coalesce(?2, title) ELSE title END)"
-#define NEW_URL	  "(CASE WHEN ?4 OR url IS NULL THEN coalesce(?3, url) ELSE url END)"
+/* ?4 an integer flag compared (PostgreSQL has no integer conditions);
+ * IS DISTINCT FROM, not SQLite's IS NOT, which PostgreSQL reads as a
+ * boolean test. */
+#define NEW_TITLE "(CASE WHEN ?4 <> 0 OR title IS NULL THEN coalesce(?2, title) ELSE title END)"
+#define NEW_URL	  "(CASE WHEN ?4 <> 0 OR url IS NULL THEN coalesce(?3, url) ELSE url END)"
 static const char sql_thread_context[] =
     "UPDATE threads SET title = " NEW_TITLE ", url = " NEW_URL " WHERE id = ?1"
-    " AND (" NEW_TITLE " IS NOT title OR " NEW_URL " IS NOT url)";
+    " AND (" NEW_TITLE " IS DISTINCT FROM title OR " NEW_URL " IS DISTINCT FROM url)";
 static const char sql_parent[] =
     "SELECT thread_id, status, depth, parent_id, root_id FROM comments WHERE id = ?1";
 static const char sql_insert[] =

@@ -1,7 +1,11 @@
 /* fixture.h: what the unit tests share beyond TAP: a temporary directory
- * that is removed at the end, and for store-backed modules a SQLite store
- * in it with one borrowed connection, keys from a fixed master and the
- * default settings.
+ * that is removed at the end, and for store-backed modules a store with
+ * one borrowed connection, keys from a fixed master and the default
+ * settings.  The store is SQLite (<name>.db in the directory), or, when
+ * COMMENTD_TEST_PG names a PostgreSQL database (tests/pgserver.py run --
+ * ...), a database of its own created on that server for each
+ * fixture_open and dropped by fixture_close: the same test program runs on
+ * both engines.
  *
  *     static struct fixture fx;
  *     if (fixture_open(&fx, "comment") != 0) return 1;
@@ -13,6 +17,7 @@
 
 #include "config.h"
 #include "keys.h"
+#include "pqload.h"
 #include "store.h"
 
 #include <ftw.h>
@@ -23,8 +28,9 @@
 
 struct fixture {
 	char dir[96];
-	char path[400]; /* fixture_path's last answer */
-	char db[400];	/* the store's file */
+	char path[400];	 /* fixture_path's last answer */
+	char db[400];	 /* the store's file, or its PostgreSQL URI */
+	char pgname[64]; /* the database fixture_open created, or "" */
 	struct store *store;
 	struct store_conn *conn;
 	struct keys *keys;
@@ -65,13 +71,79 @@ static inline int fixture_keys(struct keys **out, unsigned char seed)
 	return keys_new_from_bytes(out, master);
 }
 
-/* A temporary directory with <name>.db opened (migrated) in it, one
+/* Runs one statement on COMMENTD_TEST_PG's database (outside any
+ * transaction: CREATE and DROP DATABASE).  0 or -1 (said on stderr). */
+static inline int fixture_pg_admin(const char *sql)
+{
+	const struct pq_api *pq = pqload();
+	const char *keys[] = {"dbname", NULL};
+	const char *values[] = {getenv("COMMENTD_TEST_PG"), NULL};
+	PGconn *conn;
+	PGresult *res;
+	int rc = -1;
+
+	if (!pq || !values[0])
+		return -1;
+	conn = pq->PQconnectdbParams(keys, values, 1);
+	if (pq->PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "fixture: %s", pq->PQerrorMessage(conn));
+		pq->PQfinish(conn);
+		return -1;
+	}
+	res = pq->PQexec(conn, sql);
+	if (pq->PQresultStatus(res) == PGRES_COMMAND_OK)
+		rc = 0;
+	else
+		fprintf(stderr, "fixture: %s: %s", sql, pq->PQresultErrorMessage(res));
+	pq->PQclear(res);
+	pq->PQfinish(conn);
+	return rc;
+}
+
+/* On PostgreSQL: a new empty database for this fixture, f->db its URI
+ * (COMMENTD_TEST_PG's with the database name replaced).  0 or -1. */
+static inline int fixture_pg_database(struct fixture *f, const char *name)
+{
+	static unsigned serial;
+	const char *base = getenv("COMMENTD_TEST_PG");
+	const char *query = strchr(base, '?');
+	size_t end = query ? (size_t)(query - base) : strlen(base);
+	size_t slash = end;
+	char sql[160];
+	int n;
+
+	while (slash > 0 && base[slash - 1] != '/')
+		slash--;
+	if (slash == 0)
+		return -1;
+	snprintf(f->pgname, sizeof(f->pgname), "t_%ld_%u", (long)getpid(), serial++);
+	for (const char *c = name; *c && strlen(f->pgname) < sizeof(f->pgname) - 2; c++) {
+		size_t l = strlen(f->pgname);
+		f->pgname[l] = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_';
+		f->pgname[l + 1] = '\0';
+	}
+	n = snprintf(f->db, sizeof(f->db), "%.*s%s%s", (int)slash, base, f->pgname,
+		     query ? query : "");
+	if (n < 0 || (size_t)n >= sizeof(f->db))
+		return -1;
+	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", f->pgname);
+	if (fixture_pg_admin(sql) != 0) {
+		f->pgname[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* A temporary directory with the store opened (migrated): <name>.db in it,
+ * or a new PostgreSQL database when COMMENTD_TEST_PG is set; one
  * connection borrowed, keys and the default config.  0 or -1. */
 static inline int fixture_open(struct fixture *f, const char *name)
 {
 	if (fixture_tmpdir(f, name) != 0)
 		return -1;
 	snprintf(f->db, sizeof(f->db), "%s/%s.db", f->dir, name);
+	if (getenv("COMMENTD_TEST_PG") && fixture_pg_database(f, name) != 0)
+		return -1;
 	if (fixture_keys(&f->keys, 0x5a) != 0 || config_new(&f->cfg) != 0 ||
 	    store_new(&f->store, f->db, 1) != 0)
 		return -1;
@@ -96,6 +168,13 @@ static inline void fixture_close(struct fixture *f)
 	f->store = store_free(f->store);
 	f->keys = keys_free(f->keys);
 	f->cfg = config_free(f->cfg);
+	if (f->pgname[0]) {
+		char sql[160];
+
+		snprintf(sql, sizeof(sql), "DROP DATABASE \"%s\" WITH (FORCE)", f->pgname);
+		fixture_pg_admin(sql);
+		f->pgname[0] = '\0';
+	}
 	if (f->dir[0] && nftw(f->dir, fixture_remove, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "fixture: could not remove %s\n", f->dir);
 	f->dir[0] = '\0';

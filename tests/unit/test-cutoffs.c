@@ -130,20 +130,33 @@ static int64_t add_comment(const char *site, double score)
 		 "avatar, score) SELECT id, 1, 0, 'pending', 'a', 't', 't', 'x', %.17g "
 		 "FROM threads WHERE site = '%s'",
 		 score, site);
+	int64_t id = -1;
+
 	if (store_exec(fx.conn, sql) != 0)
 		return -1;
-	return store_last_id(fx.conn);
+	/* the newest comment (store_last_id counts prepared INSERTs only) */
+	store_one_int64(fx.conn, store_stmt(fx.conn, "SELECT max(id) FROM comments"), &id);
+	return id;
 }
 
+/* A learned message with an empty token list, bound (an empty blob
+ * literal is x'' in SQLite, '\x' in PostgreSQL). */
 static int learned(int64_t id, const char *site, bool spam, int64_t when)
 {
-	char sql[512];
+	struct store_stmt *st =
+	    store_stmt(fx.conn, "INSERT INTO classifier_learned (msg_key, label, tokens, learned, "
+				"site) VALUES (?1, ?2, ?3, ?4, ?5)");
+	char key[64];
 
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO classifier_learned (msg_key, label, tokens, learned, site) "
-		 "VALUES ('comment:%lld', '%s', x'', %lld, '%s')",
-		 (long long)id, spam ? "spam" : "ham", (long long)when, site);
-	return store_exec(fx.conn, sql);
+	if (!st)
+		return -1;
+	snprintf(key, sizeof(key), "comment:%lld", (long long)id);
+	store_bind_text(st, 1, key);
+	store_bind_text(st, 2, spam ? "spam" : "ham");
+	store_bind_blob(st, 3, "", 0);
+	store_bind_int64(st, 4, when);
+	store_bind_text(st, 5, site);
+	return store_run(fx.conn, st, "learned");
 }
 
 static void test_database(void)
@@ -167,8 +180,15 @@ static void test_database(void)
 	}
 	/* a comment decided without a score, and an Akismet message: no sample */
 	bad |= store_exec(fx.conn, "UPDATE comments SET score = NULL WHERE id = 1");
-	bad |= store_exec(fx.conn, "INSERT INTO classifier_learned (msg_key, label, tokens, "
-				   "learned, site) VALUES ('akismet:x', 'spam', x'', 5, 'yt')");
+	{
+		struct store_stmt *st = store_stmt(
+		    fx.conn,
+		    "INSERT INTO classifier_learned (msg_key, label, tokens, learned, site) "
+		    "VALUES ('akismet:x', 'spam', ?1, 5, 'yt')");
+		if (st)
+			store_bind_blob(st, 1, "", 0);
+		bad |= !st || store_run(fx.conn, st, "akismet") != 0;
+	}
 	ok(!bad, "decided comments stored");
 	cutoffs_rule_default(&rule, 0.65, 0.99);
 	is_int(cutoffs_for_site(fx.conn, "yt", &rule, &co), 0, "yt: read");
