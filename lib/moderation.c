@@ -1083,39 +1083,52 @@ out:
 	" AND (CAST(?3 AS TEXT) IS NULL OR thread_id IN (SELECT id FROM threads"                   \
 	" WHERE site IN (SELECT value FROM json_each(?3))))"
 /* (IN_SCOPE_SITE as for the daily series: ?3.) */
-/* Expired spam on its own partial index (schema 0017: only spam). */
-static const char sql_old_spam_tombstone[] =
-    "UPDATE comments INDEXED BY comments_spam_created SET status = 'deleted', author = '', url = "
-    "NULL, text = '', html = '',"
-    " avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL, email_domain_sealed = NULL,"
-    " user_agent = NULL, referrer = NULL, features = NULL, tokens = NULL, reasons = NULL,"
-    " edit_hash = NULL, score = NULL, verdict = NULL, modified = ?2"
-    " WHERE status = 'spam' AND created < ?1"
-    " AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
-static const char sql_old_spam[] =
-    "DELETE FROM comments INDEXED BY comments_spam_created"
-    " WHERE status = 'spam' AND created < ?1"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
+/* Expired spam on its own partial index (schema 0017: only spam).  The
+ * index is named on SQLite only (INDEXED BY): PostgreSQL has no hints and
+ * its planner picks the partial index for the same WHERE. */
+#define OLD_SPAM_TOMBSTONE(hint)                                                                   \
+	"UPDATE comments" hint " SET status = 'deleted', author = '', url = NULL, text = '',"      \
+	" html = '', avatar = '', email_hash = NULL, ip = NULL, ip_sealed = NULL,"                 \
+	" email_domain_sealed = NULL, user_agent = NULL, referrer = NULL, features = NULL,"        \
+	" tokens = NULL, reasons = NULL, edit_hash = NULL, score = NULL, verdict = NULL,"          \
+	" modified = ?2 WHERE status = 'spam' AND created < ?1"                                    \
+	" AND EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD
+static const struct store_sql sql_old_spam_tombstone = {
+    OLD_SPAM_TOMBSTONE(" INDEXED BY comments_spam_created"), OLD_SPAM_TOMBSTONE("")};
+#define OLD_SPAM(hint)                                                                             \
+	"DELETE FROM comments" hint " WHERE status = 'spam' AND created < ?1"                      \
+	" AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = "                           \
+	"comments.id)" IN_SCOPE_THREAD
+static const struct store_sql sql_old_spam = {OLD_SPAM(" INDEXED BY comments_spam_created"),
+					      OLD_SPAM("")};
 /* On the partial indexes of schema 0012 (comments that still hold such
  * data), not on an index of every comment (the whole table read). */
-static const char sql_old_ips[] =
-    "UPDATE comments INDEXED BY comments_client_data"
-    " SET ip = NULL, ip_sealed = NULL, user_agent = NULL, referrer = NULL"
-    " WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"
-    " OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD;
-static const char sql_old_domains[] =
-    "UPDATE comments INDEXED BY comments_domain_sealed SET email_domain_sealed = NULL"
-    " WHERE email_domain_sealed IS NOT NULL"
-    " AND created < coalesce(?2 - CAST((SELECT w.value FROM threads t, json_each(?4) w"
-    " WHERE t.id = comments.thread_id AND w.key = t.site) AS BIGINT), ?1)" IN_SCOPE_THREAD;
-static const char sql_old_decoy_content[] =
-    "UPDATE decoys SET sealed = NULL WHERE sealed IS NOT NULL"
-    " AND created < coalesce(?2 - CAST((SELECT w.value FROM json_each(?4) w"
-    " WHERE w.key = decoys.site) AS BIGINT), ?1)" IN_SCOPE_SITE;
-static const char sql_old_decoys[] = "DELETE FROM decoys WHERE created < ?1" IN_SCOPE_SITE;
-static const char sql_bare_tombstones[] =
-    "DELETE FROM comments WHERE status = 'deleted'"
-    " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = comments.id)" IN_SCOPE_THREAD;
+#define OLD_IPS(hint)                                                                              \
+	"UPDATE comments" hint " SET ip = NULL, ip_sealed = NULL, user_agent = NULL,"              \
+	" referrer = NULL WHERE created < ?1 AND (ip IS NOT NULL OR ip_sealed IS NOT NULL"         \
+	" OR user_agent IS NOT NULL OR referrer IS NOT NULL)" IN_SCOPE_THREAD
+static const struct store_sql sql_old_ips = {OLD_IPS(" INDEXED BY comments_client_data"),
+					     OLD_IPS("")};
+#define OLD_DOMAINS(hint)                                                                          \
+	"UPDATE comments" hint " SET email_domain_sealed = NULL"                                   \
+	" WHERE email_domain_sealed IS NOT NULL"                                                   \
+	" AND created < coalesce(?2 - CAST((SELECT w.value FROM threads t, json_each(?4) w"        \
+	" WHERE t.id = comments.thread_id AND w.key = t.site) AS BIGINT), ?1)" IN_SCOPE_THREAD
+static const struct store_sql sql_old_domains = {OLD_DOMAINS(" INDEXED BY comments_domain_sealed"),
+						 OLD_DOMAINS("")};
+/* The same text on both engines. */
+#define OLD_DECOY_CONTENT                                                                          \
+	"UPDATE decoys SET sealed = NULL WHERE sealed IS NOT NULL"                                 \
+	" AND created < coalesce(?2 - CAST((SELECT w.value FROM json_each(?4) w"                   \
+	" WHERE w.key = decoys.site) AS BIGINT), ?1)" IN_SCOPE_SITE
+static const struct store_sql sql_old_decoy_content = {OLD_DECOY_CONTENT, OLD_DECOY_CONTENT};
+#define OLD_DECOYS "DELETE FROM decoys WHERE created < ?1" IN_SCOPE_SITE
+static const struct store_sql sql_old_decoys = {OLD_DECOYS, OLD_DECOYS};
+#define BARE_TOMBSTONES                                                                            \
+	"DELETE FROM comments WHERE status = 'deleted'"                                            \
+	" AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = "                           \
+	"comments.id)" IN_SCOPE_THREAD
+static const struct store_sql sql_bare_tombstones = {BARE_TOMBSTONES, BARE_TOMBSTONES};
 
 /* What a retention pass binds to its statements. */
 struct retention_pass {
@@ -1126,10 +1139,10 @@ struct retention_pass {
 
 /* Runs one retention statement for rows created before `before`; *changed
  * counts them (may be NULL). */
-static int retire(struct store_conn *c, const char *sql, const struct retention_pass *p,
+static int retire(struct store_conn *c, const struct store_sql *sql, const struct retention_pass *p,
 		  int64_t before, const char *what, unsigned *changed)
 {
-	struct store_stmt *st = store_stmt(c, sql);
+	struct store_stmt *st = store_stmt_pick(c, sql);
 	int n, r;
 
 	if (!st)
@@ -1155,21 +1168,21 @@ static int retention_steps(struct store_conn *c, const struct moderation_retenti
 		      edit = p->now - (int64_t)rt->edit_window;
 	int r;
 
-	r = retire(c, sql_old_spam_tombstone, p, spam, "spam retention", &rep->spam_emptied);
+	r = retire(c, &sql_old_spam_tombstone, p, spam, "spam retention", &rep->spam_emptied);
 	if (r == 0)
-		r = retire(c, sql_old_spam, p, spam, "spam retention", &rep->spam_deleted);
+		r = retire(c, &sql_old_spam, p, spam, "spam retention", &rep->spam_deleted);
 	if (r == 0)
-		r = retire(c, sql_old_ips, p, ips, "ip retention", &rep->ips_cleared);
+		r = retire(c, &sql_old_ips, p, ips, "ip retention", &rep->ips_cleared);
 	if (r == 0)
-		r = retire(c, sql_old_domains, p, edit, "e-mail domain retention", NULL);
+		r = retire(c, &sql_old_domains, p, edit, "e-mail domain retention", NULL);
 	if (r == 0)
-		r = retire(c, sql_old_decoy_content, p, edit, "decoy retention", NULL);
+		r = retire(c, &sql_old_decoy_content, p, edit, "decoy retention", NULL);
 	if (r == 0)
-		r = retire(c, sql_old_decoys, p, spam, "decoy retention", &rep->decoys_purged);
+		r = retire(c, &sql_old_decoys, p, spam, "decoy retention", &rep->decoys_purged);
 	/* Tombstones whose last reply went (repeat: chains of tombstones). */
 	for (int i = 0; r == 0 && i < 64; i++) {
 		unsigned changed = 0;
-		r = retire(c, sql_bare_tombstones, p, 0, "tombstones", &changed);
+		r = retire(c, &sql_bare_tombstones, p, 0, "tombstones", &changed);
 		rep->tombstones_purged += changed;
 		if (!changed)
 			break;

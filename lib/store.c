@@ -1012,9 +1012,10 @@ int store_checkpoint_truncate(struct store_conn *c)
 	int rc;
 
 	/* PostgreSQL: the server's checkpointer recycles its WAL; nothing a
-	 * client can do (docs/postgresql-port.md, "Erasure"). */
+	 * client can do (docs/postgresql-port.md, "Erasure"), and callers
+	 * must not report a truncation that did not happen. */
 	if (c->pg)
-		return 0;
+		return STORE_NO_WAL;
 
 	/* The bulk of the copy first, without holding up anyone; then the
 	 * rest and the truncation with this process's writers queued on the

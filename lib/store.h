@@ -52,6 +52,7 @@ enum {
 	STORE_BUSY = 4,	       /* store_checkpoint_truncate: readers kept the WAL */
 	STORE_CONSTRAINT = 5,  /* store_step_write: a constraint refused the write */
 	STORE_UNAVAILABLE = 6, /* PostgreSQL: no server (primary) answers */
+	STORE_NO_WAL = 7,      /* store_checkpoint_truncate on PostgreSQL */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
@@ -222,7 +223,8 @@ bool store_in_transaction(struct store_conn *c);
  * the database.  Call outside a transaction.  This process's writers wait
  * for the last part of the copy (not for the bulk of it).  0, STORE_BUSY
  * when readers kept it from finishing, STORE_FULL/STORE_READONLY, or
- * negative. */
+ * negative; STORE_NO_WAL on PostgreSQL, whose WAL is the server's (nothing
+ * truncated: docs/postgresql-port.md, "Erasure"). */
 int store_checkpoint_truncate(struct store_conn *c);
 
 /* The settings a connection really runs with, read back from SQLite. */

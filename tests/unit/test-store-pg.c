@@ -44,6 +44,8 @@ static void test_open(void)
 	store_release(s, c); /* rolls back the open transaction */
 	c = store_acquire(s);
 	ok(!store_in_transaction(c), "release rolled the transaction back");
+	is_int(store_checkpoint_truncate(c), STORE_NO_WAL,
+	       "no WAL truncation claimed (the server's WAL is not the client's)");
 	store_release(s, c);
 	ok(store_healthy(s), "healthy");
 	store_free(s);
