@@ -26,11 +26,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#define FIXTURE_PG_MAX	8
+#define FIXTURE_PG_NAME 64
+
 struct fixture {
 	char dir[96];
-	char path[400];	 /* fixture_path's last answer */
-	char db[400];	 /* the store's file, or its PostgreSQL URI */
-	char pgname[64]; /* the database fixture_open created, or "" */
+	char path[400]; /* fixture_path's last answer */
+	char db[400];	/* the store's file, or its PostgreSQL URI */
+	/* PostgreSQL: the databases fixture_db created (dropped at close) */
+	char pgnames[FIXTURE_PG_MAX][FIXTURE_PG_NAME];
 	struct store *store;
 	struct store_conn *conn;
 	struct keys *keys;
@@ -100,38 +104,55 @@ static inline int fixture_pg_admin(const char *sql)
 	return rc;
 }
 
-/* On PostgreSQL: a new empty database for this fixture, f->db its URI
- * (COMMENTD_TEST_PG's with the database name replaced).  0 or -1. */
-static inline int fixture_pg_database(struct fixture *f, const char *name)
+/* On PostgreSQL: the URI of database t_<pid>_<name> into out (created,
+ * empty, at its first use by this fixture; COMMENTD_TEST_PG's URI with the
+ * database name replaced).  0 or -1. */
+static inline int fixture_pg_database(struct fixture *f, const char *name, char *out,
+				      size_t out_len)
 {
-	static unsigned serial;
 	const char *base = getenv("COMMENTD_TEST_PG");
 	const char *query = strchr(base, '?');
 	size_t end = query ? (size_t)(query - base) : strlen(base);
-	size_t slash = end;
-	char sql[160];
-	int n;
+	size_t slash = end, l;
+	char db[FIXTURE_PG_NAME], sql[160];
+	int n, i;
 
 	while (slash > 0 && base[slash - 1] != '/')
 		slash--;
 	if (slash == 0)
 		return -1;
-	snprintf(f->pgname, sizeof(f->pgname), "t_%ld_%u", (long)getpid(), serial++);
-	for (const char *c = name; *c && strlen(f->pgname) < sizeof(f->pgname) - 2; c++) {
-		size_t l = strlen(f->pgname);
-		f->pgname[l] = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_';
-		f->pgname[l + 1] = '\0';
+	snprintf(db, sizeof(db), "t_%ld_", (long)getpid());
+	for (const char *c = name; *c && (l = strlen(db)) < sizeof(db) - 1; c++) {
+		db[l] = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? *c : '_';
+		db[l + 1] = '\0';
 	}
-	n = snprintf(f->db, sizeof(f->db), "%.*s%s%s", (int)slash, base, f->pgname,
-		     query ? query : "");
-	if (n < 0 || (size_t)n >= sizeof(f->db))
+	n = snprintf(out, out_len, "%.*s%s%s", (int)slash, base, db, query ? query : "");
+	if (n < 0 || (size_t)n >= out_len)
 		return -1;
-	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", f->pgname);
-	if (fixture_pg_admin(sql) != 0) {
-		f->pgname[0] = '\0';
+	for (i = 0; i < FIXTURE_PG_MAX && f->pgnames[i][0]; i++)
+		if (strcmp(f->pgnames[i], db) == 0)
+			return 0;
+	if (i == FIXTURE_PG_MAX)
 		return -1;
-	}
+	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", db);
+	if (fixture_pg_admin(sql) != 0)
+		return -1;
+	snprintf(f->pgnames[i], sizeof(f->pgnames[i]), "%s", db);
 	return 0;
+}
+
+/* Where a test keeps a store named name: dir/<name>.db, or on PostgreSQL
+ * (COMMENTD_TEST_PG set) the URI of a database of this fixture's own (the
+ * same name, the same database: a reopen finds what was written).  For
+ * store_new; valid until the next call; NULL when it cannot be made. */
+static inline const char *fixture_db(struct fixture *f, const char *name)
+{
+	char file[120];
+
+	if (getenv("COMMENTD_TEST_PG"))
+		return fixture_pg_database(f, name, f->path, sizeof(f->path)) == 0 ? f->path : NULL;
+	snprintf(file, sizeof(file), "%s.db", name);
+	return fixture_path(f, file);
 }
 
 /* A temporary directory with the store opened (migrated): <name>.db in it,
@@ -139,11 +160,11 @@ static inline int fixture_pg_database(struct fixture *f, const char *name)
  * connection borrowed, keys and the default config.  0 or -1. */
 static inline int fixture_open(struct fixture *f, const char *name)
 {
-	if (fixture_tmpdir(f, name) != 0)
+	const char *db;
+
+	if (fixture_tmpdir(f, name) != 0 || !(db = fixture_db(f, name)))
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/%s.db", f->dir, name);
-	if (getenv("COMMENTD_TEST_PG") && fixture_pg_database(f, name) != 0)
-		return -1;
+	snprintf(f->db, sizeof(f->db), "%s", db);
 	if (fixture_keys(&f->keys, 0x5a) != 0 || config_new(&f->cfg) != 0 ||
 	    store_new(&f->store, f->db, 1) != 0)
 		return -1;
@@ -168,12 +189,12 @@ static inline void fixture_close(struct fixture *f)
 	f->store = store_free(f->store);
 	f->keys = keys_free(f->keys);
 	f->cfg = config_free(f->cfg);
-	if (f->pgname[0]) {
+	for (int i = 0; i < FIXTURE_PG_MAX && f->pgnames[i][0]; i++) {
 		char sql[160];
 
-		snprintf(sql, sizeof(sql), "DROP DATABASE \"%s\" WITH (FORCE)", f->pgname);
+		snprintf(sql, sizeof(sql), "DROP DATABASE \"%s\" WITH (FORCE)", f->pgnames[i]);
 		fixture_pg_admin(sql);
-		f->pgname[0] = '\0';
+		f->pgnames[i][0] = '\0';
 	}
 	if (f->dir[0] && nftw(f->dir, fixture_remove, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "fixture: could not remove %s\n", f->dir);

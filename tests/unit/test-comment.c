@@ -952,6 +952,48 @@ static bool mem_has(const char *hay, size_t len, const char *needle)
 	return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
 }
 
+/* PostgreSQL keeps its files on the server: every value of every table
+ * (what a dump or the data directory holds) searched for each needle; the
+ * number found, *control whether `control` was (the check can fail). */
+static int pg_tables_have(struct store_conn *c, const char *const *needles, size_t n,
+			  const char *control, bool *control_found)
+{
+	struct store_stmt *tables = store_stmt_new(
+	    c, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+	int found = 0;
+
+	*control_found = false;
+	if (!tables)
+		return -1;
+	while (store_row(c, tables) == 1) {
+		char sql[200];
+		struct store_stmt *q;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", store_col_text(tables, 0));
+		if (!(q = store_stmt_new(c, sql))) {
+			found = -1;
+			break;
+		}
+		while (store_row(c, q) == 1) {
+			for (int i = 0; i < store_col_count(q); i++) {
+				const char *v = store_col_blob(q, i);
+				size_t len = store_col_bytes(q, i);
+				for (size_t k = 0; k < n; k++)
+					if (mem_has(v, len, needles[k])) {
+						diag("found \"%s\" in %s.%s", needles[k],
+						     store_col_text(tables, 0),
+						     store_col_name(q, i));
+						found++;
+					}
+				*control_found |= mem_has(v, len, control);
+			}
+		}
+		store_stmt_free(q);
+	}
+	store_stmt_free(tables);
+	return found;
+}
+
 static void test_store(void)
 {
 	struct config *c = NULL;
@@ -965,11 +1007,12 @@ static void test_store(void)
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 		master[i] = (unsigned char)(0xa5 ^ i);
 	keys_new_from_bytes(&keys, master);
-	snprintf(path, sizeof(path), "%s/c.db", fx.dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "c"));
 	is_int(store_new(&st, path, 1), 0, "store_new on a temporary file");
 	if (!st)
 		exit(1);
 	conn = store_acquire(st);
+	const bool pg = store_sqlite(conn) == NULL;
 	config_new(&c);
 	config_set(c, "max_depth", "3", e);
 
@@ -1310,7 +1353,25 @@ static void test_store(void)
 	conn = NULL;
 
 	/* The raw address never reaches the file (database, WAL, shared memory). */
-	{
+	if (pg) {
+		static const char *const needles[] = {"secret.person@example.org",
+						      "Secret.Person@Example.ORG",
+						      "secret.person",
+						      "Secret.Person",
+						      "b@example.org",
+						      "p@example.org",
+						      "example.org",
+						      "192.0.2.1",
+						      "192.0.2.0"};
+		struct store_conn *c2 = store_acquire(st);
+		bool control;
+
+		is_int(pg_tables_have(c2, needles, sizeof(needles) / sizeof(*needles), "second top",
+				      &control),
+		       0, "PostgreSQL: no e-mail address (or part) or client address in any table");
+		ok(control, "(while comment text is found there)");
+		store_release(st, c2);
+	} else {
 		static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
 		static const char *const needles[] = {"secret.person@example.org",
 						      "Secret.Person@Example.ORG",
@@ -1354,7 +1415,7 @@ static void test_store(void)
 		free(wal);
 	}
 	store_free(st);
-	{
+	if (!pg) {
 		/* After close (checkpointed into the main file). */
 		size_t len;
 		char *data = read_all(path, &len);
@@ -1496,7 +1557,7 @@ static void test_sites(void)
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 		master[i] = (unsigned char)(0x3c ^ i);
 	keys_new_from_bytes(&keys, master);
-	snprintf(path, sizeof(path), "%s/sites.db", fx.dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "sites"));
 	is_int(store_new(&st, path, 1), 0, "a store for two sites");
 	if (!st)
 		exit(1);
