@@ -180,6 +180,54 @@ static inline int fixture_remove(const char *path, const struct stat *sb, int fl
 	return remove(path);
 }
 
+/* Counts the values in every table of conn's database that contain needle
+ * (len bytes): what a copy of the database would show, on either engine
+ * (PostgreSQL's files are the server's; a test cannot read them).  The
+ * last place found as "table.column" in where; -1 on failure. */
+static inline int64_t fixture_scan_tables(struct store_conn *conn, const void *needle, size_t len,
+					  char *where, size_t where_len)
+{
+	struct store_stmt *tables = NULL;
+	int64_t found = 0;
+
+	if (where_len)
+		where[0] = '\0';
+	tables = store_stmt_new(conn, store_sqlite(conn)
+					  ? "SELECT name FROM sqlite_master WHERE type = 'table' "
+					    "AND name NOT LIKE 'sqlite_%'"
+					  : "SELECT tablename FROM pg_tables WHERE schemaname = "
+					    "'public'");
+	if (!tables) {
+		fprintf(stderr, "fixture: no table list: %s\n", store_errmsg(conn));
+		return -1;
+	}
+	while (store_row(conn, tables) == 1) {
+		char sql[200];
+		struct store_stmt *q = NULL;
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", store_col_text(tables, 0));
+		if (!(q = store_stmt_new(conn, sql))) {
+			found = -1; /* a table unread is not a table without it */
+			break;
+		}
+		while (store_row(conn, q) == 1) {
+			for (int i = 0; i < store_col_count(q); i++) {
+				const void *v = store_col_blob(q, i);
+				int n = store_col_bytes(q, i);
+				if (v && n > 0 && memmem(v, (size_t)n, needle, len)) {
+					found++;
+					if (where_len)
+						snprintf(where, where_len, "%s.%s",
+							 store_col_text(tables, 0),
+							 store_col_name(q, i));
+				}
+			}
+		}
+		store_stmt_free(q);
+	}
+	store_stmt_free(tables);
+	return found;
+}
+
 /* Releases everything and removes the directory with what is in it. */
 static inline void fixture_close(struct fixture *f)
 {

@@ -4,6 +4,7 @@
 #include "tap.h"
 
 #include "classify.h"
+#include "fixture.h"
 #include "starter.h"
 #include "store.h"
 #include "submit.h"
@@ -18,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-classify-XXXXXX";
+/* The temporary directory, and the stores (SQLite or PostgreSQL). */
+static struct fixture fx;
 
 #define NEAR(got, want, ...) ok(fabs((got) - (want)) < 1e-9, __VA_ARGS__)
 
@@ -89,22 +91,39 @@ static double score_of(struct classifier *c, struct store_conn *conn, const char
 	return s;
 }
 
+/* The rows of sql as "a:b:c,..." appended to f (no group_concat: the
+ * same on both engines). */
+static void rows_to(struct store_conn *conn, FILE *f, const char *sql)
+{
+	struct store_stmt *st = store_stmt(conn, sql);
+
+	if (!st) {
+		fputs("(bad SQL)", f);
+		return;
+	}
+	for (int row = 0; store_row(conn, st) == 1; row++) {
+		fputs(row ? "," : "", f);
+		for (int i = 0; i < store_col_count(st); i++)
+			fprintf(f, "%s%s", i ? ":" : "", store_col_text(st, i));
+	}
+	store_reset(st);
+}
+
 /* All rows of the token table and the state counts as one string. */
 static char *snapshot(struct store_conn *conn)
 {
-	static const char sql[] =
-	    "SELECT (SELECT group_concat(hash || ':' || spam || ':' || ham, ',') FROM "
-	    "(SELECT * FROM classifier_tokens ORDER BY hash)) || '|' || "
-	    "(SELECT nspam || ':' || nham FROM classifier_state) || '|' || "
-	    "(SELECT count(*) FROM classifier_learned)";
-	struct store_stmt *st = store_stmt(conn, sql);
 	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
 
-	if (st && store_row(conn, st) == 1 && store_col_text(st, 0))
-		s = strdup(store_col_text(st, 0));
-	else
-		s = strdup("(empty)");
-	store_reset(st);
+	if (!f)
+		return strdup("(no memory)");
+	rows_to(conn, f, "SELECT hash, spam, ham FROM classifier_tokens ORDER BY hash");
+	fputc('|', f);
+	rows_to(conn, f, "SELECT nspam, nham FROM classifier_state");
+	fputc('|', f);
+	rows_to(conn, f, "SELECT count(*) FROM classifier_learned");
+	fclose(f);
 	return s;
 }
 
@@ -369,7 +388,7 @@ static void test_database(void)
 	double s1, s2;
 	uint64_t ns, nh;
 
-	snprintf(path, sizeof(path), "%s/c.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "c"));
 	is_int(store_new(&st, path, 2), 0, "store with the classifier migration");
 	conn = store_acquire(st);
 	is_int(classifier_new(&c, NULL), 0, "classifier with defaults");
@@ -422,7 +441,7 @@ static void test_database(void)
 	store_begin(conn);
 	classifier_learn(c, conn, "comment:2", &in, CLASSIFY_LABEL_SPAM);
 	store_commit(conn);
-	{
+	if (store_sqlite(conn)) {
 		char wal[300];
 
 		snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -432,6 +451,17 @@ static void test_database(void)
 		   "e-mail domain not stored in clear");
 		ok(!file_contains(wal, "Promo Bot") && !file_contains(wal, "promo bot"),
 		   "author token not stored in clear");
+	} else {
+		/* PostgreSQL's files are the server's: every table's values. */
+		char where[128];
+
+		is_int(fixture_scan_tables(conn, "secret.person", 13, where, sizeof(where)), 0,
+		       "e-mail address not stored (any table)");
+		is_int(fixture_scan_tables(conn, "hidden-domain", 13, where, sizeof(where)), 0,
+		       "e-mail domain not stored in clear (any table)");
+		is_int(fixture_scan_tables(conn, "Promo Bot", 9, where, sizeof(where)) +
+			   fixture_scan_tables(conn, "promo bot", 9, where, sizeof(where)),
+		       0, "author token not stored in clear (any table)");
 	}
 	store_begin(conn);
 	classifier_forget(c, conn, "comment:2");
@@ -565,7 +595,7 @@ static void test_features_prune(void)
 	uint64_t ns, nh;
 	unsigned pruned = 12345;
 
-	snprintf(path, sizeof(path), "%s/features.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "features"));
 	is_int(store_new(&st, path, 1), 0, "features: a fresh store");
 	conn = store_acquire(st);
 	is_int(classifier_new(&c, NULL), 0, "features: a classifier");
@@ -1061,7 +1091,7 @@ static void test_sites_layering(void)
 	struct classify_result res;
 	struct classify_input in;
 
-	snprintf(path, sizeof(path), "%s/sites.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "sites"));
 	if (store_new(&st, path, 1) != 0) {
 		ok(0, "a store");
 		return;
@@ -1297,7 +1327,7 @@ static void test_second_database(void)
 	const char *probe = "cheap casino offer, interesting point";
 	int r = 0;
 
-	snprintf(path, sizeof(path), "%s/second.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "second"));
 	is_int(store_new(&st, path, 1), 0, "second opinion: a fresh store");
 	conn = store_acquire(st);
 	is_int(classifier_new(&c, NULL), 0, "a classifier");
@@ -1407,7 +1437,7 @@ static void test_table_sizes(void)
 	       "every word keeps its counts as the table grows");
 	classifier_free(c);
 
-	snprintf(path, sizeof(path), "%s/sizes.db", dir);
+	snprintf(path, sizeof(path), "%s", fixture_db(&fx, "sizes"));
 	is_int(store_new(&st, path, 1), 0, "a fresh store");
 	conn = store_acquire(st);
 	is_int(classifier_new(&c, NULL), 0, "a classifier on it");
@@ -1457,9 +1487,7 @@ static void test_email_token(void)
 
 int main(void)
 {
-	char cmd[300];
-
-	if (!mkdtemp(dir))
+	if (fixture_tmpdir(&fx, "classify") != 0)
 		return 1;
 	test_maths();
 	test_cutoffs();
@@ -1477,8 +1505,6 @@ int main(void)
 	test_second_memory();
 	test_second_database();
 	test_table_sizes();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
+	fixture_close(&fx);
 	return done_testing();
 }

@@ -693,9 +693,11 @@ static void test_act(void)
 							     "|| '|' || " BLOB_OR_NULL(
 								 "features") " || "
 									     "'|' ||"
-									     " " BLOB_OR_NULL("toke"
-											      "ns") " || '|' || " BLOB_OR_NULL(
-										 "edit_hash") "",
+									     " " BLOB_OR_NULL(
+										 "toke"
+										 "ns") " || '|' "
+										       "||"
+										       " " BLOB_OR_NULL("edit_hash") "",
 		P),
 	    "|||null|null|null|null|null|null|null|null|null",
 	    "emptied: no author, text, html, url, hash, address (sealed or not), e-mail "
@@ -1170,43 +1172,7 @@ static void test_context(void)
 /* Counts the values in every table that contain needle (len bytes). */
 static int64_t scan_tables(const void *needle, size_t len, char *where, size_t where_len)
 {
-	struct store_stmt *tables = NULL;
-	int64_t found = 0;
-
-	if (where_len)
-		where[0] = '\0';
-	tables = store_stmt_new(conn, store_sqlite(conn)
-					  ? "SELECT name FROM sqlite_master WHERE type = 'table' "
-					    "AND name NOT LIKE 'sqlite_%'"
-					  : "SELECT tablename FROM pg_tables WHERE schemaname = "
-					    "'public'");
-	if (!tables) {
-		diag("no table list: %s", store_errmsg(conn));
-		return -1;
-	}
-	while (store_row(conn, tables) == 1) {
-		char sql[200];
-		struct store_stmt *q = NULL;
-		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", store_col_text(tables, 0));
-		if (!(q = store_stmt_new(conn, sql)))
-			continue;
-		while (store_row(conn, q) == 1) {
-			for (int i = 0; i < store_col_count(q); i++) {
-				const void *v = store_col_blob(q, i);
-				int n = store_col_bytes(q, i);
-				if (v && n > 0 && memmem(v, (size_t)n, needle, len)) {
-					found++;
-					if (where_len)
-						snprintf(where, where_len, "%s.%s",
-							 store_col_text(tables, 0),
-							 store_col_name(q, i));
-				}
-			}
-		}
-		store_stmt_free(q);
-	}
-	store_stmt_free(tables);
-	return found;
+	return fixture_scan_tables(conn, needle, len, where, where_len);
 }
 
 static int64_t scan_str(const char *s, char *where, size_t where_len)
