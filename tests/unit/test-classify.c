@@ -378,7 +378,7 @@ static void test_memory(void)
 
 static void test_database(void)
 {
-	char path[256];
+	char path[400];
 	struct store *st = NULL;
 	struct store_conn *conn;
 	struct classifier *c = NULL, *other = NULL;
@@ -442,7 +442,7 @@ static void test_database(void)
 	classifier_learn(c, conn, "comment:2", &in, CLASSIFY_LABEL_SPAM);
 	store_commit(conn);
 	if (store_sqlite(conn)) {
-		char wal[300];
+		char wal[420];
 
 		snprintf(wal, sizeof(wal), "%s-wal", path);
 		ok(!file_contains(path, "secret.person") && !file_contains(wal, "secret.person"),
@@ -584,7 +584,7 @@ static long long sql_int(struct store_conn *conn, const char *sql, long long arg
  * the input; malformed blobs; relabelling.  classifier_prune. */
 static void test_features_prune(void)
 {
-	char path[256];
+	char path[400];
 	struct store *st = NULL;
 	struct store_conn *conn;
 	struct classifier *c = NULL;
@@ -1081,7 +1081,7 @@ static int learn_site(struct classifier *c, struct store_conn *conn, const char 
  * from a big one's decisions, and its own moderators decide for it. */
 static void test_sites_layering(void)
 {
-	char path[256];
+	char path[400];
 	struct store *st = NULL;
 	struct store_conn *conn;
 	struct classifier *c = NULL;
@@ -1319,7 +1319,7 @@ static int learn_one(struct classifier *c, struct store_conn *conn, unsigned ser
 
 static void test_second_database(void)
 {
-	char path[256];
+	char path[400];
 	struct store *st = NULL;
 	struct store_conn *conn;
 	struct classifier *c = NULL;
@@ -1426,7 +1426,7 @@ static unsigned words_found(struct classifier *c, struct store_conn *conn, unsig
 static void test_table_sizes(void)
 {
 	const unsigned n = 5000;
-	char path[256];
+	char path[400];
 	struct store *st = NULL;
 	struct store_conn *conn;
 	struct classifier *c = NULL, *fresh = NULL;

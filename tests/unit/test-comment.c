@@ -956,7 +956,7 @@ static void test_store(void)
 {
 	struct config *c = NULL;
 	struct comment_error err;
-	char path[300], e[CONFIG_ERR_MAX], shape[512];
+	char path[400], e[CONFIG_ERR_MAX], shape[512];
 	unsigned char master[KEYS_MASTER_BYTES];
 	json_t *j = NULL, *t = NULL;
 	int64_t A, B, C, D, E, P, S, X, ids[8];
@@ -1353,7 +1353,7 @@ static void test_store(void)
 		size_t total = 0;
 		int found = 0;
 		for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
-			char p[320];
+			char p[420];
 			size_t len;
 			char *data;
 			snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
@@ -1373,7 +1373,7 @@ static void test_store(void)
 		/* The check can fail: the text of a comment is there. */
 		char *data;
 		size_t len, len2;
-		char p[320];
+		char p[420];
 		data = read_all(path, &len);
 		snprintf(p, sizeof(p), "%s-wal", path);
 		char *wal = read_all(p, &len2);
@@ -1517,7 +1517,7 @@ static void test_sites(void)
 {
 	struct config *c = NULL;
 	struct comment_error err;
-	char path[300];
+	char path[400];
 	unsigned char master[KEYS_MASTER_BYTES], hash[KEYS_HASH_BYTES];
 	json_t *t = NULL, *paths, *counts = NULL;
 	int64_t a1, a2, b1, v_a = 0, v_b = 0, parent;
