@@ -6,6 +6,7 @@
 #include "tap.h"
 
 #include "akismet.h"
+#include "fixture.h"
 #include "keys.h"
 #include "store.h"
 
@@ -14,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/test-akismet-XXXXXX";
-static char path[300];
+static struct fixture fx; /* the directory, and the store (SQLite or PostgreSQL) */
 static struct store *st;
 static struct store_conn *conn;
 static struct keys *keys;
@@ -548,11 +548,16 @@ static void test_known_label(void)
 {
 	enum classify_label label;
 	char mk[AKISMET_MSG_KEY_MAX];
+	struct store_stmt *st_learned;
 
 	message_key_of("comment_content=x&user_ip=1.1.1.1", mk);
 	is_int(akismet_known_label(conn, mk, &label), AKISMET_NOT_FOUND, "not learned yet");
-	store_exec(conn, "INSERT INTO classifier_learned(msg_key, label, tokens, learned) "
-			 "VALUES ('akismet:test', 'spam', x'', 0)");
+	/* an empty token list bound (x'' is a bit string in PostgreSQL) */
+	st_learned = store_stmt(conn, "INSERT INTO classifier_learned(msg_key, label, tokens, "
+				      "learned) VALUES ('akismet:test', 'spam', ?1, 0)");
+	if (st_learned)
+		store_bind_blob(st_learned, 1, "", 0);
+	is_int(st_learned ? store_run(conn, st_learned, "learned") : -1, 0, "a learned message");
 	is_int(akismet_known_label(conn, "akismet:test", &label), 0, "a learned key is found");
 	is_int(label, CLASSIFY_LABEL_SPAM, "with its label");
 }
@@ -571,10 +576,9 @@ int main(void)
 {
 	unsigned char master[KEYS_MASTER_BYTES] = {1, 2, 3};
 
-	if (!mkdtemp(dir) || keys_new_from_bytes(&keys, master) != 0)
+	if (fixture_tmpdir(&fx, "akismet") != 0 || keys_new_from_bytes(&keys, master) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	if (store_new(&st, path, 1) != 0)
+	if (store_new(&st, fixture_db(&fx, "t"), 1) != 0)
 		return 1;
 	conn = store_acquire(st);
 
@@ -591,15 +595,7 @@ int main(void)
 	store_release(st, conn);
 	store_free(st);
 	keys_free(keys);
-	unlink(path);
-	{
-		char p[320];
-		snprintf(p, sizeof(p), "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", path);
-		unlink(p);
-	}
-	rmdir(dir);
+	fixture_close(&fx);
 	{
 		/* A refused key leaves nothing behind: a valid key followed by
 		 * junk must not pass as the valid key (found by fuzz-akismet). */
