@@ -202,6 +202,9 @@ int store_run(struct store_conn *c, struct store_stmt *st, const char *what);
 /* Executes static SQL text without parameters.  Like store_run. */
 int store_exec(struct store_conn *c, const char *sql);
 
+/* store_exec of the text for c's engine (struct store_sql). */
+int store_exec_pick(struct store_conn *c, const struct store_sql *sql);
+
 /* Rows the last write on c changed, and the id of the last inserted row. */
 unsigned store_changes(struct store_conn *c);
 int64_t store_last_id(struct store_conn *c);

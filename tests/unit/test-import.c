@@ -126,8 +126,12 @@ static void test_wordpress(void)
 	is_int(query_int("SELECT count(*) FROM import_ids WHERE source ="
 			 " 'wxr:https://www.trappersenkoffie.nl'"),
 	       11, "the source ids are remembered");
-	is_int(query_int("SELECT count(*) FROM temp.sqlite_schema WHERE name LIKE 'import%'"), 0,
-	       "the staging tables are gone");
+	is_int(
+	    query_int(store_sqlite(fx.conn)
+			  ? "SELECT count(*) FROM temp.sqlite_schema WHERE name LIKE 'import%'"
+			  : "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
+			    " AND relname LIKE 'import%'"),
+	    0, "the staging tables are gone");
 
 	is_int(import(DATA "wordpress-nl.xml", IMPORT_WXR, NULL, false, &rep, &err), 0,
 	       "the same file again");
@@ -271,10 +275,16 @@ static void test_undo(void)
 	json_t *rep;
 	int64_t before = query_int("SELECT count(*) FROM comments");
 
-	ok(store_exec(fx.conn,
-		      "CREATE TRIGGER fail_late AFTER INSERT ON comments"
-		      " WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END") ==
-	       0,
+	ok(store_exec(
+	       fx.conn,
+	       store_sqlite(fx.conn)
+		   ? "CREATE TRIGGER fail_late AFTER INSERT ON comments"
+		     " WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END"
+		   : "CREATE FUNCTION fail_late() RETURNS trigger LANGUAGE plpgsql AS $$"
+		     " BEGIN IF NEW.author = 'Ilse' THEN RAISE EXCEPTION 'disk on fire';"
+		     " END IF; RETURN NEW; END $$;"
+		     " CREATE TRIGGER fail_late AFTER INSERT ON comments FOR EACH ROW"
+		     " EXECUTE FUNCTION fail_late()") == 0,
 	   "a trigger that fails the fourth comment (after a committed batch of 3)");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err),
 	       IMPORT_WRITE_FAILED, "the import fails while writing");
@@ -284,7 +294,10 @@ static void test_undo(void)
 	is_int(
 	    query_int("SELECT count(*) FROM import_ids WHERE source = 'remark42:trappersenkoffie'"),
 	    0, "and forgotten");
-	store_exec(fx.conn, "DROP TRIGGER fail_late");
+	ok(store_exec(fx.conn, store_sqlite(fx.conn) ? "DROP TRIGGER fail_late"
+						     : "DROP TRIGGER fail_late ON comments;"
+						       " DROP FUNCTION fail_late()") == 0,
+	   "the trigger dropped");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err), 0,
 	       "the same import then succeeds (%s)", err.message);
 	is_int(json_integer_value(json_object_get(rep, "imported")), 5, "all 5");
