@@ -50,34 +50,43 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 #define EXCERPT_CHARS 160
 
 /* The filters of a listing besides the status: ?2 thread, ?3 LIKE
- * pattern, ?4 before this id, ?5 limit, ?6 scope. */
-#define MATCH_FILTERS                                                                              \
+ * pattern, ?4 before this id, ?5 limit, ?6 scope.  like is LIKE on SQLite
+ * (ASCII case ignored) and ILIKE on PostgreSQL (whose LIKE minds case):
+ * each statement is a pair (store_sql). */
+#define MATCH_FILTERS(like)                                                                        \
 	" AND (CAST(?2 AS TEXT) IS NULL OR t.path = ?2)"                                           \
-	" AND (CAST(?3 AS TEXT) IS NULL OR c.text LIKE ?3 ESCAPE '\\' OR c.author LIKE ?3 ESCAPE " \
-	"'\\')"                                                                                    \
+	" AND (CAST(?3 AS TEXT) IS NULL OR c.text " like " ?3 ESCAPE '\\' OR c.author " like       \
+	" ?3 ESCAPE '\\')"                                                                         \
 	" AND (CAST(?6 AS TEXT) IS NULL OR t.site IN (SELECT value FROM json_each(?6)))"
-#define LIST_FILTERS MATCH_FILTERS " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5"
+#define LIST_FILTERS(like)                                                                         \
+	MATCH_FILTERS(like) " AND (?4 = 0 OR c.id < ?4) ORDER BY c.id DESC LIMIT ?5"
 
 /* Every status (?1 unbound): the newest comments first, walking the
  * table backwards. */
-static const char sql_list[] = ADMIN_COLUMNS " WHERE CAST(?1 AS TEXT) IS NULL" LIST_FILTERS;
+#define LIST(like) ADMIN_COLUMNS " WHERE CAST(?1 AS TEXT) IS NULL" LIST_FILTERS(like)
+static const struct store_sql sql_list = {LIST("LIKE"), LIST("ILIKE")};
 
 /* One status (the moderation queue, the spam folder): walks the
  * comments_status index backwards, not the whole table (a queue of a
  * few dozen among a million comments took 100 ms and more). */
-static const char sql_list_status[] = ADMIN_COLUMNS " WHERE c.status = ?1" LIST_FILTERS;
+#define LIST_STATUS(like) ADMIN_COLUMNS " WHERE c.status = ?1" LIST_FILTERS(like)
+static const struct store_sql sql_list_status = {LIST_STATUS("LIKE"), LIST_STATUS("ILIKE")};
 
 /* A search of three characters or more (lib/search.h), first the tail:
  * the comments newer than the index (?8: the highest id indexed), by
  * LIKE, walking back from the newest. */
-static const char sql_search_tail[] =
-    ADMIN_COLUMNS " WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS;
+#define SEARCH_TAIL(like)                                                                          \
+	ADMIN_COLUMNS                                                                              \
+	    " WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS(like)
+static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAIL("ILIKE")};
 
 /* Then the index's candidates, newest first (lib/search.h: search_each),
  * each read by its id (?9) and kept when the LIKE of MATCH_FILTERS holds,
  * until the limit. */
-static const char sql_search_row[] =
-    ADMIN_COLUMNS " WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS;
+#define SEARCH_ROW(like)                                                                           \
+	ADMIN_COLUMNS                                                                              \
+	    " WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS(like)
+static const struct store_sql sql_search_row = {SEARCH_ROW("LIKE"), SEARCH_ROW("ILIKE")};
 
 static json_t *column_text_or_null(struct store_stmt *st, int col)
 {
@@ -256,7 +265,7 @@ static int search_candidate(int64_t id, void *arg)
  * candidates newest first until the limit. */
 static int search_listing(struct store_conn *c, struct listing *l, const char *match)
 {
-	struct store_stmt *st = store_stmt(c, sql_search_tail);
+	struct store_stmt *st = store_stmt_pick(c, &sql_search_tail);
 	int64_t upto = 0;
 	int r = st ? search_indexed_upto(c, &upto) : -EIO;
 
@@ -267,7 +276,7 @@ static int search_listing(struct store_conn *c, struct listing *l, const char *m
 	if (r != 0 || l->n >= l->limit)
 		return r;
 	l->conn = c;
-	l->row = store_stmt(c, sql_search_row);
+	l->row = store_stmt_pick(c, &sql_search_row);
 	if (!l->row)
 		return -EIO;
 	r = search_each(c, match, upto, l->q->before, search_candidate, l);
@@ -294,7 +303,8 @@ int moderation_list(struct store_conn *c, const struct keys *k, const struct mod
 	if (search) {
 		r = search_listing(c, &l, match);
 	} else {
-		struct store_stmt *st = store_stmt(c, q->status ? sql_list_status : sql_list);
+		struct store_stmt *st =
+		    store_stmt_pick(c, q->status ? &sql_list_status : &sql_list);
 		r = st ? listing_run(c, &l, st) : -EIO;
 	}
 	if (r < 0) {

@@ -407,6 +407,11 @@ static void test_list(void)
 	       "a thread prefix is not a thread");
 	is_str(list_ids(NULL, NULL, "world", 50, 0, L, N, NULL), "L1", "q in the text");
 	is_str(list_ids(NULL, NULL, "Bob", 50, 0, L, N, NULL), "L5 L2", "q in the author");
+	/* ASCII case is ignored on both engines (SQLite's LIKE; ILIKE on
+	 * PostgreSQL), through the search (3+ characters) and without. */
+	is_str(list_ids(NULL, NULL, "HELLO", 50, 0, L, N, NULL), "L1", "q ignores case");
+	is_str(list_ids(NULL, NULL, "bob", 50, 0, L, N, NULL), "L5 L2", "  also in the author");
+	is_str(list_ids(NULL, NULL, "wO", 50, 0, L, N, NULL), "L1", "  and under 3 characters");
 	is_str(list_ids(NULL, NULL, "", 50, 0, L, N, NULL), "L6 L5 L4 L3 L2 L1",
 	       "an empty q: everything");
 	is_str(list_ids(NULL, NULL, "%", 50, 0, L, N, NULL), "L2", "q \"%%\" is a literal %%");
@@ -697,7 +702,9 @@ static void test_act(void)
 										 "toke"
 										 "ns") " || '|' "
 										       "||"
-										       " " BLOB_OR_NULL("edit_hash") "",
+										       " " BLOB_OR_NULL(
+											   "edit_"
+											   "hash") "",
 		P),
 	    "|||null|null|null|null|null|null|null|null|null",
 	    "emptied: no author, text, html, url, hash, address (sealed or not), e-mail "
