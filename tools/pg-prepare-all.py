@@ -6,7 +6,8 @@ PostgreSQL to PREPARE every static SQL text of lib/, daemon/ and ctl/ (but
 the SQLite-only lib/store*.c, lib/backup.c, lib/import_isso.c) with ?N made
 $N, as lib/store_pg.c does (pairs of texts for the two engines,
 struct store_sql, are not read: their PostgreSQL text is checked by the
-tests that run it); parameterless texts of several statements run
+tests that run it, but lib/import.c's staging tables are created first in
+the session of each of its texts); parameterless texts of several statements run
 in a transaction that is rolled back.  Prints each refused text with
 PostgreSQL's error, then counts.  Texts built from macros are listed as not
 checked.  A porting aid, not a test: it reports, it does not fail.
@@ -52,6 +53,26 @@ def texts():
             yield rel, line, m.group(1), text, bool(macro)
 
 
+PAIR = re.compile(r"static const struct store_sql (\w+)\s*=\s*\{((?:[^;\"]|\"(?:\\.|[^\"\\\n])*\")*)\};")
+
+
+def pair_pg(rel, name):
+    """The PostgreSQL text of the store_sql pair name in rel."""
+    with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+        src = f.read()
+    for m in PAIR.finditer(src):
+        if m.group(1) == name:
+            # the two texts are split by the comma outside the literals
+            halves = re.split(r",(?=(?:[^\"]|\"(?:\\.|[^\"\\\n])*\")*$)", m.group(2))
+            return unescape("".join(LITERAL.findall(halves[-1])))
+    raise KeyError(name)
+
+
+# Texts that work on a connection's temporary tables: created first in the
+# same session (lib/import.c's staging tables).
+SESSION_SETUP = {"lib/import.c": ("lib/import.c", "sql_stage_create")}
+
+
 def translate(sql):
     return re.sub(r"\?(\d+)", r"$\1", sql)
 
@@ -62,6 +83,7 @@ def main():
         uri = pg.new_database("inventory")
         with open(os.path.join(ROOT, "schema/pg/0001-initial.sql")) as f:
             pg.psql(f.read(), "inventory")
+        setup = {rel: pair_pg(*where) for rel, where in SESSION_SETUP.items()}
         for rel, line, name, text, macro in texts():
             if macro:
                 unchecked.append(f"{rel}:{line} {name}")
@@ -75,6 +97,8 @@ def main():
                 types = ["unknown" if i in used else "text"
                          for i in range(1, max(used, default=0) + 1)]
                 cmd = "PREPARE s%s AS %s" % ("(%s)" % ", ".join(types) if types else "", sql)
+            if rel in setup:
+                cmd = setup[rel] + "\n" + cmd
             r = subprocess.run([os.path.join(pg.bin, "psql"), "-X", "-q", "-v",
                                 "ON_ERROR_STOP=1", "-d", uri, "-c", cmd],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
