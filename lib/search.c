@@ -207,6 +207,10 @@ int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t b
 	int64_t block = top >> SEARCH_BLOCK_BITS, found;
 	int r = 0;
 
+	/* PostgreSQL: no index (FTS5 is SQLite's); upto stays 0 and the
+	 * whole table is the tail, which the caller reads by ILIKE. */
+	if (store_postgresql(c))
+		return 0;
 	while (r == 0 && top > 0 && block >= 0) {
 		r = search_block_at_or_below(c, block, &found);
 		if (r <= 0)
@@ -284,8 +288,11 @@ static int flush_block(struct store_conn *c, int64_t block)
 int search_flush(struct store_conn *c)
 {
 	int64_t pending = 0, block = -1;
-	int r = read_int64(c, sql_pending, NULL, 0, &pending);
+	int r;
 
+	if (store_postgresql(c)) /* no index: nothing is pending (upto 0) */
+		return 0;
+	r = read_int64(c, sql_pending, NULL, 0, &pending);
 	if (r <= 0 || !pending)
 		return r < 0 ? r : 0;
 	while ((r = read_int64(c, sql_pending_next, (const int64_t[]){SEARCH_BLOCK_BITS, block}, 2,
@@ -345,8 +352,11 @@ static const char sql_worth[] = "SELECT (SELECT upto FROM search_state) > 0"
 int search_worth_indexing(struct store_conn *c, int64_t from)
 {
 	int64_t yes = 0;
-	int r = read_int64(c, sql_worth, &from, 1, &yes);
+	int r;
 
+	if (store_postgresql(c)) /* no index on PostgreSQL (search_each) */
+		return 0;
+	r = read_int64(c, sql_worth, &from, 1, &yes);
 	return r < 0 ? r : r == 1 && yes;
 }
 
@@ -357,10 +367,13 @@ int search_index_batch(struct store_conn *c, unsigned *indexed)
 {
 	int64_t any = 0;
 	unsigned n = 0;
-	int r = read_int64(c, sql_tail_any, NULL, 0, &any);
+	int r;
 
 	/* Nothing new (the daemon asks every few seconds): no write lock. */
 	*indexed = 0;
+	if (store_postgresql(c)) /* no index on PostgreSQL (search_each) */
+		return 0;
+	r = read_int64(c, sql_tail_any, NULL, 0, &any);
 	if (r <= 0 || !any)
 		return r < 0 ? r : 0;
 	r = store_begin(c);
@@ -421,6 +434,8 @@ int search_purge(struct store_conn *c, unsigned *merged)
 	int r;
 
 	*merged = 0;
+	if (store_postgresql(c)) /* no index, no segments to merge */
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -814,6 +814,11 @@ int store_exec(struct store_conn *c, const char *sql)
 	return write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
 }
 
+bool store_postgresql(const struct store_conn *c)
+{
+	return c->pg != NULL;
+}
+
 int store_exec_pick(struct store_conn *c, const struct store_sql *sql)
 {
 	return store_exec(c, c->pg ? sql->pg : sql->sqlite);

@@ -95,6 +95,10 @@ void store_release(struct store *s, struct store_conn *c);
  * statement functions below instead. */
 struct sqlite3 *store_sqlite(struct store_conn *c);
 
+/* True when c is a PostgreSQL connection: for what one engine lacks (the
+ * search index is SQLite's FTS5; docs/postgresql-port.md). */
+bool store_postgresql(const struct store_conn *c);
+
 /* Returns the prepared statement for the static SQL text sql (compared by
  * pointer, so pass a static string), reset with bindings cleared.  The
  * statement stays owned by the connection.  NULL on error (logged). */

@@ -26,6 +26,9 @@
 #include <time.h>
 
 static struct fixture fx;
+/* On PostgreSQL (COMMENTD_TEST_PG): no index is kept (FTS5 is SQLite's);
+ * the search is the ILIKE of the tail, which is the whole table. */
+static bool pg;
 static struct classifier *cl;
 static struct policy *pol;
 static struct classify_settings cs;
@@ -161,11 +164,14 @@ static unsigned index_now(void)
 	return total;
 }
 
-/* What LIKE alone finds (the meaning the index must keep). */
+/* What LIKE alone finds (the meaning the index must keep): ASCII case
+ * ignored, so ILIKE on PostgreSQL. */
 static const char *liked(const char *q)
 {
-	return ids_of_sql("SELECT id FROM comments WHERE text LIKE '%' || ?1 || '%'"
-			  " OR author LIKE '%' || ?1 || '%' ORDER BY id DESC",
+	return ids_of_sql(pg ? "SELECT id FROM comments WHERE text ILIKE '%' || ?1 || '%'"
+			       " OR author ILIKE '%' || ?1 || '%' ORDER BY id DESC"
+			     : "SELECT id FROM comments WHERE text LIKE '%' || ?1 || '%'"
+			       " OR author LIKE '%' || ?1 || '%' ORDER BY id DESC",
 			  q);
 }
 
@@ -174,7 +180,10 @@ static void check(const char *q, const char *want, const char *what)
 {
 	index_now();
 	is_str(found(q), want, "%s: search \"%s\"", what, q);
-	is_str(indexed(q), want, "%s: the index holds \"%s\"", what, q);
+	if (pg)
+		is_str(indexed(q), "", "%s: PostgreSQL keeps no index for \"%s\"", what, q);
+	else
+		is_str(indexed(q), want, "%s: the index holds \"%s\"", what, q);
 	is_str(liked(q), want, "%s: LIKE agrees for \"%s\"", what, q);
 }
 
@@ -418,7 +427,8 @@ static void test_retention(void)
 	struct maintenance_report rep;
 
 	check("goedkopehorloge", ids(id_of(a), 0), "before retention");
-	ok(in_segments("\xea\x99\xaest") > 0, "its trigram is in the segments");
+	if (!pg)
+		ok(in_segments("\xea\x99\xaest") > 0, "its trigram is in the segments");
 	check("namaaktassen", ids(id_of(b), 0), "before retention");
 	is_int(moderation_maintain(fx.conn, cl, NULL, &rt, time(NULL), &rep), 0, "retention runs");
 	is_int(rep.spam_deleted, 1, "old spam deleted");
@@ -426,8 +436,13 @@ static void test_retention(void)
 	check("goedkopehorloge", "", "retention's delete");
 	check("namaaktassen", "", "retention's tombstone");
 	check("Spammer", "", "retention: the names");
-	is_int(rep.search_merged, 1, "the block that held them was merged");
-	is_int(in_segments("\xea\x99\xaest"), 0, "  the deleted spam's trigrams left its segments");
+	if (pg) {
+		is_int(rep.search_merged, 0, "PostgreSQL: no index, no block merged");
+	} else {
+		is_int(rep.search_merged, 1, "the block that held them was merged");
+		is_int(in_segments("\xea\x99\xaest"), 0,
+		       "  the deleted spam's trigrams left its segments");
+	}
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
@@ -461,7 +476,7 @@ static void test_erase(void)
 static void test_in_step(void)
 {
 	is_int(q_int("SELECT count(*) FROM search_pending"), 0, "nothing left pending");
-	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 0,
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty <> 0"), 0,
 	       "no block owed a merge after an erasure and retention");
 }
 
@@ -475,6 +490,13 @@ static void test_worth(void)
 
 	is_int(search_worth_indexing(fx.conn, 50000), 0,
 	       "a small blog's comments stay unindexed (search_index_from 50000)");
+	if (pg) {
+		is_int(search_worth_indexing(fx.conn, id_of(a)), 0,
+		       "PostgreSQL: never indexed, whatever the ids");
+		is_int(index_now(), 0, "  a batch indexes nothing");
+		json_decref(a);
+		return;
+	}
 	is_int(search_worth_indexing(fx.conn, id_of(a)), 1, "ids reaching the setting: indexed");
 	is_int(index_now(), 1, "(indexed)");
 	is_int(search_worth_indexing(fx.conn, 50000), 1,
@@ -494,6 +516,13 @@ static void test_tail(void)
 	ok(upto < id_of(a), "a new comment is above it (the POST wrote nothing to the index)");
 	is_str(found("walvisvaard"), ids(id_of(a), 0), "found by LIKE while in the tail");
 	is_str(indexed("walvisvaard"), "", "  the index does not hold it yet");
+	if (pg) {
+		is_int(upto, 0, "PostgreSQL: the whole table is the tail");
+		is_int(index_now(), 0, "  a batch indexes nothing");
+		is_str(found("walvisvaard"), ids(id_of(a), 0), "  still found by ILIKE");
+		json_decref(a);
+		return;
+	}
 	is_int(index_now(), 1, "a batch indexes it");
 	is_str(indexed("walvisvaard"), ids(id_of(a), 0), "  the index holds it");
 	is_str(found("walvisvaard"), ids(id_of(a), 0), "  found through the index");
@@ -642,7 +671,7 @@ static void test_files(void)
 	    moderation_erase(fx.conn, cl, fx.keys, NULL, "secret@example.org", false, "mod", &out),
 	    0, "erase the other");
 	json_decref(out);
-	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 0,
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty <> 0"), 0,
 	       "the erasure merged what was owed before it answered");
 	is_int(in_segments(kept) + in_segments(dropped), 0, "both trigrams left the segments");
 	is_int(in_files(kept) + in_files(dropped), 0,
@@ -659,6 +688,7 @@ int main(void)
 	test_expression();
 	if (fixture_open(&fx, "search") != 0 || classifier_new(&cl, NULL) != 0)
 		return 1;
+	pg = store_postgresql(fx.conn);
 	config_set(fx.cfg, "moderation", "none", e);
 	if (policy_new(&pol, fx.cfg) != 0)
 		return 1;
@@ -672,11 +702,17 @@ int main(void)
 	test_retention();
 	test_erase();
 	test_in_step();
-	test_blocks();
-	test_low_id();
-	test_owed();
-	test_files();
-	test_in_step();
+	if (pg) {
+		/* The index's own blocks, segments and merges: SQLite's FTS5
+		 * only (docs/postgresql-port.md); not run, not counted. */
+		diag("PostgreSQL: the FTS5 index's blocks, merges and files not tested (no index)");
+	} else {
+		test_blocks();
+		test_low_id();
+		test_owed();
+		test_files();
+		test_in_step();
+	}
 
 	policy_free(pol);
 	classifier_free(cl);
