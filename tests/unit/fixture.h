@@ -192,7 +192,7 @@ static inline int64_t fixture_scan_tables(struct store_conn *conn, const void *n
 
 	if (where_len)
 		where[0] = '\0';
-	tables = store_stmt_new(conn, store_sqlite(conn)
+	tables = store_stmt_new(conn, !store_postgresql(conn)
 					  ? "SELECT name FROM sqlite_master WHERE type = 'table' "
 					    "AND name NOT LIKE 'sqlite_%'"
 					  : "SELECT tablename FROM pg_tables WHERE schemaname = "

@@ -72,7 +72,7 @@ static int files_with(const char *needle, size_t *total)
 	int found = 0;
 
 	*total = 0;
-	if (!store_sqlite(conn)) {
+	if (store_postgresql(conn)) {
 		int64_t n = fixture_scan_tables(conn, needle, strlen(needle), NULL, 0);
 		*total = n >= 0;
 		return n < 0 ? 1 : (int)n;

@@ -970,7 +970,7 @@ static void test_store(void)
 	if (!st)
 		exit(1);
 	conn = store_acquire(st);
-	const bool pg = store_sqlite(conn) == NULL;
+	const bool pg = store_postgresql(conn);
 	config_new(&c);
 	config_set(c, "max_depth", "3", e);
 

@@ -127,7 +127,7 @@ static void test_wordpress(void)
 			 " 'wxr:https://www.trappersenkoffie.nl'"),
 	       11, "the source ids are remembered");
 	is_int(
-	    query_int(store_sqlite(fx.conn)
+	    query_int(!store_postgresql(fx.conn)
 			  ? "SELECT count(*) FROM temp.sqlite_schema WHERE name LIKE 'import%'"
 			  : "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
 			    " AND relname LIKE 'import%'"),
@@ -277,7 +277,7 @@ static void test_undo(void)
 
 	ok(store_exec(
 	       fx.conn,
-	       store_sqlite(fx.conn)
+	       !store_postgresql(fx.conn)
 		   ? "CREATE TRIGGER fail_late AFTER INSERT ON comments"
 		     " WHEN NEW.author = 'Ilse' BEGIN SELECT RAISE(FAIL, 'disk on fire'); END"
 		   : "CREATE FUNCTION fail_late() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -294,9 +294,9 @@ static void test_undo(void)
 	is_int(
 	    query_int("SELECT count(*) FROM import_ids WHERE source = 'remark42:trappersenkoffie'"),
 	    0, "and forgotten");
-	ok(store_exec(fx.conn, store_sqlite(fx.conn) ? "DROP TRIGGER fail_late"
-						     : "DROP TRIGGER fail_late ON comments;"
-						       " DROP FUNCTION fail_late()") == 0,
+	ok(store_exec(fx.conn, !store_postgresql(fx.conn) ? "DROP TRIGGER fail_late"
+							  : "DROP TRIGGER fail_late ON comments;"
+							    " DROP FUNCTION fail_late()") == 0,
 	   "the trigger dropped");
 	is_int(import(DATA "remark42.jsonl", IMPORT_REMARK42, NULL, false, &rep, &err), 0,
 	       "the same import then succeeds (%s)", err.message);
