@@ -58,6 +58,9 @@ static const char *backup_error(int r)
 		return "the disk is full";
 	case BACKUP_CORRUPT:
 		return "the copy failed its integrity check";
+	case BACKUP_NOT_SQLITE:
+		return "the database is on PostgreSQL: back it up with pg_dump or the server's "
+		       "base backups";
 	default:
 		return "failed";
 	}

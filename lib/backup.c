@@ -215,12 +215,21 @@ out:
 	return r;
 }
 
+static int not_sqlite(void)
+{
+	log_err("backup: the database is PostgreSQL's: back it up with pg_dump or the server's "
+		"base backups (docs/postgresql-port.md)");
+	return BACKUP_NOT_SQLITE;
+}
+
 int backup_copy_file(const char *src_path, const char *dest)
 {
 	sqlite3 *src = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
+	if (store_is_pg_uri(src_path))
+		return not_sqlite();
 	rc = sqlite3_open_v2(src_path, &src,
 			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
 			     NULL);
@@ -339,6 +348,8 @@ out:
 
 int backup_copy(struct store_conn *src, const char *dest)
 {
+	if (store_postgresql(src))
+		return not_sqlite();
 	return copy_db(store_sqlite(src), dest);
 }
 

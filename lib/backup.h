@@ -36,17 +36,22 @@ enum {
 	BACKUP_NO_DEST = 2, /* the destination cannot be created (missing directory, permissions) */
 	BACKUP_CORRUPT = 3, /* the copy failed its integrity check and was discarded */
 	BACKUP_FULL = 4,    /* the disk is full; nothing was left behind */
+	BACKUP_NOT_SQLITE =
+	    5, /* a PostgreSQL database: pg_dump or the server's base backups copy it */
 };
 
 /* Copies the database open on the store connection src to the file dest,
  * replacing dest atomically if it exists.  Returns 0, a positive BACKUP_*
  * error (logged) or negative on an internal failure (logged).  On any
- * failure dest is untouched and no temporary file remains. */
+ * failure dest is untouched and no temporary file remains.  A PostgreSQL
+ * store is BACKUP_NOT_SQLITE (nothing written): SQLite's online backup
+ * copies a file, PostgreSQL's copies are the server's tools'. */
 int backup_copy(struct store_conn *src, const char *dest);
 
 /* Same as backup_copy() from the database file at src_path, opened
  * read-only (it is never modified, never created and not migrated).
- * BACKUP_NO_SOURCE when it does not exist or is not a database. */
+ * BACKUP_NO_SOURCE when it does not exist or is not a database;
+ * BACKUP_NOT_SQLITE when src_path is a PostgreSQL URI. */
 int backup_copy_file(const char *src_path, const char *dest);
 
 /* Writes the daily name for the UTC date of now into out (at least

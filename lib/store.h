@@ -95,6 +95,10 @@ void store_release(struct store *s, struct store_conn *c);
  * statement functions below instead. */
 struct sqlite3 *store_sqlite(struct store_conn *c);
 
+/* True when the db setting names a PostgreSQL database (a libpq URI
+ * starting postgresql:// or postgres://; store_new's rule). */
+bool store_is_pg_uri(const char *db);
+
 /* True when c is a PostgreSQL connection: for what one engine lacks (the
  * search index is SQLite's FTS5; docs/postgresql-port.md). */
 bool store_postgresql(const struct store_conn *c);

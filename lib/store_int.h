@@ -20,9 +20,6 @@ struct store_stmt {
 	struct pg_stmt *pg;
 };
 
-/* True when the db setting names a PostgreSQL database (a libpq URI). */
-bool store_is_pg_uri(const char *db);
-
 /* ---- PostgreSQL (store_pg.c) ----
  * Results follow store.h: 0, a positive STORE_* or negative (logged). */
 int pg_open(struct pg_conn **out, const char *uri);

@@ -6,12 +6,14 @@ the address only as a hash, never logs the URI's password, answers while
 the server is down without crashing, and reconnects once it is back (a
 restart: what a client sees of a failover)."""
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Daemon, done, is_eq, ok, skip_all  # noqa: E402
+from harness import COMMENTCTL, Daemon, done, is_eq, ok, skip_all  # noqa: E402
 from pgserver import PgServer  # noqa: E402
 
 EMAIL = "marieke@example.nl"
@@ -30,7 +32,21 @@ def main():
         uri = pg.uri("commentd").replace("commentd@", "commentd:%s@" % PASSWORD, 1)
         with Daemon({"db": uri, "min_submit_seconds": "0"}) as d:
             run(pg, d)
+            backup(d, uri)
     return done()
+
+
+def backup(d, uri):
+    """commentctl backup copies SQLite files: on PostgreSQL it refuses,
+    says what to use instead, writes nothing and does not show the
+    password."""
+    with tempfile.TemporaryDirectory() as dest:
+        r = subprocess.run([COMMENTCTL, "backup", "--config", d.conf, dest],
+                           capture_output=True, text=True, timeout=60)
+        ok(r.returncode != 0 and "pg_dump" in r.stderr,
+           "commentctl backup on PostgreSQL refuses and names pg_dump", r.stderr[:400])
+        is_eq(os.listdir(dest), [], "  and writes nothing")
+        ok(PASSWORD not in r.stdout + r.stderr, "  nor shows the password")
 
 
 def run(pg, d):

@@ -4,6 +4,7 @@
  * Without it the test is skipped, or fails when CI is set. */
 #include "tap.h"
 
+#include "backup.h"
 #include "comment.h"
 #include "keys.h"
 #include "store.h"
@@ -11,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *uri;
 
@@ -419,6 +422,28 @@ static void test_discard_ids(struct store_conn *c)
 	ok(later > second, "a later comment's id comes after them (%lld)", (long long)later);
 }
 
+/* lib/backup copies SQLite files: a PostgreSQL store or URI is refused
+ * with its own code (commentctl backup says to use pg_dump), nothing
+ * written. */
+static void test_backup(struct store_conn *c)
+{
+	char dir[] = "/tmp/test-store-pg-XXXXXX", dest[64];
+	struct stat sb;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "a temporary directory");
+		return;
+	}
+	snprintf(dest, sizeof(dest), "%s/copy.db", dir);
+	is_int(backup_copy(c, dest), BACKUP_NOT_SQLITE, "backup_copy refuses a PostgreSQL store");
+	is_int(backup_copy_file(uri, dest), BACKUP_NOT_SQLITE,
+	       "backup_copy_file refuses a PostgreSQL URI");
+	ok(stat(dest, &sb) != 0, "no copy written");
+	ok(rmdir(dir) == 0, "nor any temporary file (the directory is empty)");
+	ok(store_is_pg_uri(uri) && !store_is_pg_uri("/var/lib/commentd/comments.db"),
+	   "store_is_pg_uri tells a URI from a path");
+}
+
 static void test_statements(void)
 {
 	struct store *s = NULL;
@@ -435,6 +460,7 @@ static void test_statements(void)
 	test_schema(c);
 	test_json(c);
 	test_discard_ids(c);
+	test_backup(c);
 	store_release(s, c);
 	test_group_write(s);
 	store_free(s);
