@@ -1311,16 +1311,16 @@ static void test_store(void)
 	conn = NULL;
 
 	/* The raw address never reaches the file (database, WAL, shared memory). */
+	static const char *const needles[] = {"secret.person@example.org",
+					      "Secret.Person@Example.ORG",
+					      "secret.person",
+					      "Secret.Person",
+					      "b@example.org",
+					      "p@example.org",
+					      "example.org",
+					      "192.0.2.1",
+					      "192.0.2.0"};
 	if (pg) {
-		static const char *const needles[] = {"secret.person@example.org",
-						      "Secret.Person@Example.ORG",
-						      "secret.person",
-						      "Secret.Person",
-						      "b@example.org",
-						      "p@example.org",
-						      "example.org",
-						      "192.0.2.1",
-						      "192.0.2.0"};
 		struct store_conn *c2 = store_acquire(st);
 		int64_t found = 0;
 		char where[128];
@@ -1341,15 +1341,6 @@ static void test_store(void)
 		store_release(st, c2);
 	} else {
 		static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-		static const char *const needles[] = {"secret.person@example.org",
-						      "Secret.Person@Example.ORG",
-						      "secret.person",
-						      "Secret.Person",
-						      "b@example.org",
-						      "p@example.org",
-						      "example.org",
-						      "192.0.2.1",
-						      "192.0.2.0"};
 		size_t total = 0;
 		int found = 0;
 		for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
