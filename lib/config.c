@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "store.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -796,6 +797,12 @@ static int check_global(const struct config *c, char *err)
 	}
 	if (*c->backup_dir && c->backup_dir[0] != '/') {
 		set_err(err, "backup_dir must be an absolute path (or empty for no backups)");
+		return 1;
+	}
+	/* The daily copies are SQLite files (lib/backup.h). */
+	if (*c->backup_dir && store_is_pg_uri(c->db)) {
+		set_err(err, "backup_dir copies a SQLite database: with a PostgreSQL db leave it "
+			     "empty and back up with pg_dump or the server's base backups");
 		return 1;
 	}
 	return check_notify_global(c, err);

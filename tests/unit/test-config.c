@@ -584,6 +584,17 @@ static void test_check(void)
 	is_int(config_check(c, err), 1, "an empty key fails");
 	ok(has(err, "key"), "naming key: %s", err);
 	config_set(c, "key", "k", err);
+	/* backup_dir's copies are SQLite files: refused with a PostgreSQL db. */
+	config_set(c, "backup_dir", "/var/backups/commentd", err);
+	err[0] = '\0';
+	is_int(config_check(c, err), 0, "backup_dir with a SQLite db passes (%s)", err);
+	config_set(c, "db", "postgresql://commentd@db.example/commentd", err);
+	is_int(config_check(c, err), 1, "backup_dir with a PostgreSQL db fails");
+	ok(has(err, "backup_dir") && has(err, "pg_dump"), "naming backup_dir and pg_dump: %s", err);
+	config_set(c, "backup_dir", "", err);
+	err[0] = '\0';
+	is_int(config_check(c, err), 0, "a PostgreSQL db without backup_dir passes (%s)", err);
+	config_set(c, "db", "x.db", err);
 	{
 		/* The reader-facing addresses (public_url, privacy_url,
 		 * privacy_contact): they go into pages, JSON and feeds. */
