@@ -77,7 +77,7 @@ static const struct store_sql sql_list_status = {LIST_STATUS("LIKE"), LIST_STATU
  * LIKE, walking back from the newest. */
 #define SEARCH_TAIL(like)                                                                          \
 	ADMIN_COLUMNS                                                                              \
-	    " WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS(like)
+	" WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS(like)
 static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAIL("ILIKE")};
 
 /* Then the index's candidates, newest first (lib/search.h: search_each),
@@ -85,7 +85,7 @@ static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAI
  * until the limit. */
 #define SEARCH_ROW(like)                                                                           \
 	ADMIN_COLUMNS                                                                              \
-	    " WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS(like)
+	" WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS(like)
 static const struct store_sql sql_search_row = {SEARCH_ROW("LIKE"), SEARCH_ROW("ILIKE")};
 
 static json_t *column_text_or_null(struct store_stmt *st, int col)
