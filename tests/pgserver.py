@@ -68,6 +68,7 @@ class PgServer:
         if os.geteuid() == 0:
             pw = pwd.getpwnam(RUN_AS)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self._start_watchdog()
         data = os.path.join(self.dir, "data")
         self._run([os.path.join(self.bin, "initdb"), "-D", data, "-U", USER, "-A", "trust",
                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
@@ -76,6 +77,19 @@ class PgServer:
         # are what a test reads back.
         self.start_server()
         return self
+
+    def _start_watchdog(self):
+        """A process in a session of its own that holds the read end of a
+        pipe we keep open: when we end in any way (meson's timeout sends
+        SIGTERM to our process group and SIGKILL half a second later, and
+        pg_ctl puts the server in a session of its own, out of reach of
+        both), it reads EOF, stops a server still running (immediate mode)
+        and removes the directory.  No server outlives its test."""
+        r, self._watch_fd = os.pipe()
+        subprocess.Popen([sys.executable, os.path.abspath(__file__), "_watch", self.dir,
+                          self.bin], stdin=r, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(r)
 
     def _pg_ctl(self, *args):
         data = os.path.join(self.dir, "data")
@@ -129,6 +143,17 @@ class PgServer:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if getattr(self, "_watch_fd", None) is not None:
+            os.close(self._watch_fd)
+            self._watch_fd = None
+
+    def kill_now(self):
+        """On SIGTERM: the postmaster's immediate shutdown (SIGQUIT), at
+        once; the watchdog waits for it and removes the directory."""
+        if self.running and self.dir:
+            self._kill(os.path.join(self.dir, "data"))
+            self.running = False
+        self.dir = None  # the watchdog removes it once the server is gone
 
     @staticmethod
     def _kill(data):
@@ -148,7 +173,38 @@ class PgServer:
         self.stop()
 
 
+def watch(directory, bindir):
+    """pgserver.py _watch DIR BIN: waits for EOF on stdin (the pipe's
+    writer, the PgServer, ended), then stops what is left and removes DIR."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    while os.read(0, 4096):
+        pass
+    data = os.path.join(directory, "data")
+    if os.path.exists(os.path.join(data, "postmaster.pid")):
+        cmd = [os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "-t",
+               "60", "stop"]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", RUN_AS, "--"] + cmd
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            PgServer._kill(data)
+    shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+class Terminated(Exception):
+    pass
+
+
+def _terminated(signum, frame):
+    raise Terminated(signum)
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "_watch":
+        return watch(argv[2], argv[3])
     if len(argv) < 3 or argv[1] != "run" or argv[2] != "--":
         print("usage: pgserver.py run -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
@@ -160,11 +216,27 @@ def main(argv):
             return 1
         print(f"1..0 # SKIP {e}")
         return 0
-    with server as pg:
-        env = dict(os.environ, COMMENTD_TEST_PG=pg.new_database("commentd_test"))
-        rc = subprocess.run(argv[3:], env=env).returncode
-        if rc != 0:
-            sys.stderr.write(pg.log()[-4000:])
+    # meson's timeout: SIGTERM to the process group, SIGKILL 0.5 s later.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _terminated)
+    proc = None
+    try:
+        with server as pg:
+            try:
+                env = dict(os.environ, COMMENTD_TEST_PG=pg.new_database("commentd_test"))
+                proc = subprocess.Popen(argv[3:], env=env)
+                rc = proc.wait()
+                if rc != 0:
+                    sys.stderr.write(pg.log()[-4000:])
+            except Terminated as e:
+                pg.kill_now()
+                if proc and proc.poll() is None:
+                    proc.terminate()
+                print("pgserver: terminated by signal %d; server stopped" % e.args[0],
+                      file=sys.stderr)
+                rc = 128 + e.args[0]
+    except Terminated as e:  # while starting or stopping: the watchdog stops it
+        rc = 128 + e.args[0]
     return rc
 
 
