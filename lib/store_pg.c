@@ -71,6 +71,7 @@ struct pg_stmt {
 	unsigned gen;	/* the connection's gen it was prepared in; 0 never */
 	bool cached;	/* store_stmt's (kept) or store_stmt_new's (freed) */
 	bool read;	/* a SELECT: safe to run again after a reconnect */
+	bool control;	/* BEGIN, COMMIT ...: never in a savepoint (is_control) */
 	bool bad;	/* a text with a NUL byte was bound (PostgreSQL refuses) */
 	char table[64]; /* an INSERT's table, else "" */
 	int nparams;
@@ -468,6 +469,24 @@ static int prepare_now(struct pg_stmt *p)
 	return r < 0 ? r : -EIO;
 }
 
+/* A transaction control statement (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT,
+ * RELEASE), as a module may prepare one (classify's sql_begin_read): it
+ * runs as it is, never in the per-write savepoint, which a COMMIT would end
+ * with the transaction (and "RELEASE store_stmt" then fail outside one). */
+static bool is_control(const char *sql)
+{
+	static const char *const words[] = {"BEGIN",	 "COMMIT",  "END",  "ROLLBACK",
+					    "SAVEPOINT", "RELEASE", "START"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t n = strlen(words[i]);
+		if (strncasecmp(sql, words[i], n) == 0 && !isalnum((unsigned char)sql[n]) &&
+		    sql[n] != '_')
+			return true;
+	}
+	return false;
+}
+
 struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 {
 	struct pg_stmt *p = calloc(1, sizeof(*p));
@@ -487,6 +506,7 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 	while (isspace((unsigned char)*sql))
 		sql++;
 	p->read = strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "WITH", 4) == 0;
+	p->control = is_control(sql);
 	insert_table(sql, p->table, sizeof(p->table));
 	n = p->nparams ? (size_t)p->nparams : 1;
 	p->values = calloc(n, sizeof(*p->values));
@@ -720,8 +740,8 @@ static int execute(struct pg_stmt *p, const char *what)
 		if (r == 0 && p->gen != pc->gen)
 			r = prepare_now(p);
 		if (r == 0)
-			r = in_txn && !p->read ? send_in_savepoint(p, what)
-					       : send_prepared(p, what);
+			r = in_txn && !p->read && !p->control ? send_in_savepoint(p, what)
+							      : send_prepared(p, what);
 		/* A read outside a transaction on a connection found broken
 		 * runs once more on a new one (after a failover). */
 		if (r == STORE_UNAVAILABLE && p->read && !in_txn && attempt == 0) {
