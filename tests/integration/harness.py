@@ -178,14 +178,23 @@ def _psql(uri, sql, timeout=120):
     return r.stdout
 
 
+_BYTEA = re.compile(r"\\x(?:[0-9a-f]{2})*")
+
+
 def _pg_value(v):
-    # Comparisons are boolean on PostgreSQL, 0/1 on SQLite.
-    return int(v) if isinstance(v, bool) else v
+    # Comparisons are boolean on PostgreSQL, 0/1 on SQLite; a bytea comes
+    # as its hex text ("\x5eab"), made bytes as sqlite3 gives a BLOB (a
+    # text of that exact form is taken for one: no test stores such text).
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, str) and v.startswith("\\x") and _BYTEA.fullmatch(v):
+        return bytes.fromhex(v[2:])
+    return v
 
 
 def _pg_rows(uri, sql, params=()):
-    """Rows of one statement as tuples (JSON types: numbers, strings,
-    None; bytea as its '\\x...' text; booleans as 0/1).  A statement
+    """Rows of one statement as tuples (as sqlite3 gives them: numbers,
+    strings, None, bytes for a bytea, 0/1 for a boolean).  A statement
     without rows (INSERT, UPDATE ...) gives []."""
     sql = _pg_bind(sql.strip().rstrip(";"), tuple(params))
     head = sql.lstrip().split(None, 1)[0].upper()
@@ -215,12 +224,15 @@ class _PgCursor:
 class PgConnection:
     """What the tests use of a sqlite3 connection (execute, fetchone,
     fetchall, commit, close), over psql: each statement on its own
-    (autocommit), so commit does nothing."""
+    (autocommit), so commit does nothing.  "PRAGMA integrity_check" is
+    integrity_check's answer (amcheck)."""
 
     def __init__(self, uri):
         self.uri = uri
 
     def execute(self, sql, params=()):
+        if sql.strip().lower() == "pragma integrity_check":
+            return _PgCursor([(integrity_check(self.uri),)])  # amcheck
         return _PgCursor(_pg_rows(self.uri, sql, params))
 
     def commit(self):
@@ -274,6 +286,63 @@ def table_names(db):
                                              "WHERE type = 'table'"))
 
 
+def table_columns(db, table):
+    """The column names of a table, in order."""
+    if is_pg(db):
+        return [r[0] for r in db_query(
+            db, "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'public' AND table_name = ? ORDER BY ordinal_position", (table,))]
+    return [r[1] for r in db_query(db, 'PRAGMA table_info("%s")' % table)]
+
+
+# The writers' lock of lib/store_pg.c (PG_LOCK_WRITER): store_begin takes
+# it as SQLite's BEGIN IMMEDIATE takes the database's write lock.
+PG_LOCK_WRITER = 0x636d7464 << 32
+
+
+class WriteLock:
+    """The database's write lock, held by another process's connection
+    (as commentctl would) until release(): SQLite's BEGIN IMMEDIATE, or on
+    PostgreSQL a psql session in a transaction holding the writers'
+    advisory lock."""
+
+    def __init__(self, db):
+        db = _db_of(db)
+        self.proc = self.con = None
+        if is_pg(db):
+            self.proc = subprocess.Popen(
+                [_psql_bin(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.proc.stdin.write("BEGIN;\nSELECT pg_advisory_xact_lock(%d);\n"
+                                  "\\echo locked\n" % PG_LOCK_WRITER)
+            self.proc.stdin.flush()
+            while True:  # the lock is held once psql echoes
+                line = self.proc.stdout.readline()
+                if not line or line.strip() == "locked":
+                    break
+        else:
+            import sqlite3
+            self.con = sqlite3.connect(db, isolation_level=None, timeout=10,
+                                       check_same_thread=False)
+            self.con.execute("BEGIN IMMEDIATE")
+
+    def release(self):
+        if self.proc:
+            self.proc.communicate("ROLLBACK;\n", timeout=30)
+        else:
+            self.con.execute("ROLLBACK")
+            self.con.close()
+
+
+def set_schema_version(db, version):
+    """Sets the schema version the store reads (SQLite's user_version,
+    PostgreSQL's commentd_schema table): a "newer database" for a test."""
+    if is_pg(db):
+        db_query(db, "UPDATE commentd_schema SET version = %d" % int(version))
+    else:
+        db_query(db, "PRAGMA user_version=%d" % int(version))
+
+
 def integrity_check(db):
     """'ok' or what is wrong.  SQLite: PRAGMA integrity_check.  PostgreSQL:
     amcheck (contrib, in postgresql-15): verify_heapam on every table and
@@ -306,12 +375,8 @@ def db_scan(db):
     for t in table_names(db):
         for row in db_query(db, 'SELECT * FROM "%s"' % t):
             for v in row:
-                if v is None:
-                    continue
-                s = str(v)
-                out.append(s.encode("utf-8"))
-                if s.startswith("\\x") and re.fullmatch(r"(?:[0-9a-f]{2})*", s[2:]):
-                    out.append(bytes.fromhex(s[2:]))
+                if v is not None:
+                    out.append(v if isinstance(v, bytes) else str(v).encode("utf-8"))
     return b"\n".join(out)
 
 

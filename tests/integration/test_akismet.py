@@ -7,13 +7,12 @@ create/list/revoke, bad-key lockout, privacy."""
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from urllib.parse import quote, urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, raw_request  # noqa: E402
+from harness import COMMENTCTL, Daemon, db_connect, db_holds, done, is_eq, ok, raw_request  # noqa: E402
 
 BLOG = "https://blog.example.org/"
 FORM = "application/x-www-form-urlencoded"
@@ -66,7 +65,7 @@ def exact(r, body, name):
 
 
 def learned(d):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d)
     rows = con.execute("SELECT label FROM classifier_learned WHERE msg_key LIKE 'akismet:%'")
     labels = sorted(row[0] for row in rows)
     counts = con.execute("SELECT nspam, nham FROM classifier_state").fetchone()

@@ -5,12 +5,11 @@ discarded; the poster sees "pending" in every case."""
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, done, is_eq, ok, walk  # noqa: E402
+from harness import COMMENTCTL, Daemon, db_connect, done, is_eq, ok, walk  # noqa: E402
 
 T = "/2011/01/social-media-realities"
 HAM_WORDS = ("artikel blog volharding twitter linkedin community content relevante "
@@ -39,7 +38,7 @@ def learn(d, label, lines):
 
 
 def stored_status(d, cid):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     row = con.execute("SELECT status, verdict, score, tokens FROM comments WHERE id = ?",
                       (cid,)).fetchone()
     con.close()
@@ -99,20 +98,20 @@ def main():
         d.write_config({"min_learned": "30", "honeypot_field": "website2"})
         d.proc.send_signal(1)  # SIGHUP
         ok(any("READY=1" in m for m in d.notifications(timeout=5)), "reloaded")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         n0 = con.execute("SELECT count(*) FROM comments").fetchone()[0]
         con.close()
         r = d.comment(T, spam_text, author="Promo", email="x@spam.example",
                       url="http://shop.example.com")
         is_eq((r.status, r.json()["status"]), (201, "pending"), "discard: the poster sees pending")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         n1 = con.execute("SELECT count(*) FROM comments").fetchone()[0]
         disc = con.execute("SELECT coalesce(sum(count), 0) FROM discarded").fetchone()[0]
         con.close()
         is_eq((n1 - n0, disc), (0, 1), "blatant spam is discarded: counted, not stored")
 
         # The honeypot: a hidden field only bots fill.
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         before = con.execute("SELECT count(*) FROM comments").fetchone()[0]
         con.close()
         r = d.post("/api/v1/comments", {"thread": T, "author": "Bot", "email": "b@example.nl",
@@ -121,7 +120,7 @@ def main():
               "a filled honeypot: the poster sees pending")
         for key in ("id", "thread", "author", "created", "html", "avatar", "status"):
             ok(key in r.json(), "the discard answer looks like a held one (%s)" % key)
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         after = con.execute("SELECT count(*) FROM comments").fetchone()[0]
         discarded = con.execute("SELECT sum(count) FROM discarded").fetchone()[0]
         con.close()

@@ -2,13 +2,12 @@
 """Crash test: concurrent posts, SIGKILL, restart.  Every comment that got a
 201 is there afterwards and PRAGMA integrity_check says ok."""
 import os
-import sqlite3
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, done, is_eq, ok  # noqa: E402
+from harness import Daemon, db_connect, done, is_eq, ok  # noqa: E402
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "5"))
 CLIENTS = 8
@@ -52,7 +51,7 @@ def main():
             stop.set()
             for t in threads:
                 t.join()
-            con = sqlite3.connect(d.db)
+            con = db_connect(d.db)
             is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok",
                   "round %d: integrity_check ok after SIGKILL" % rnd)
             have = {r[0] for r in con.execute("SELECT id FROM comments")}

@@ -8,13 +8,12 @@ import http.client
 import json
 import os
 import random
-import sqlite3
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, diag, done, is_eq, ok  # noqa: E402
+from harness import Daemon, db_connect, diag, done, is_eq, ok  # noqa: E402
 
 ROUNDS = int(os.environ.get("CRASH_LOOP_ROUNDS", "100"))
 CLIENTS = int(os.environ.get("CRASH_LOOP_CLIENTS", "6"))
@@ -54,7 +53,7 @@ def poster(port, n, rnd_seed, stop, acked, lock):
 
 
 def db_state(path):
-    con = sqlite3.connect(path)
+    con = db_connect(path)
     try:
         integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
         ids = {r[0] for r in con.execute("SELECT id FROM comments")}

@@ -6,12 +6,11 @@ learn_cutoffs = off, after a reload, the configured ones."""
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, done, is_eq, ok  # noqa: E402
+from harness import COMMENTCTL, Daemon, db_connect, done, is_eq, ok  # noqa: E402
 from test_classifier import HAM_WORDS, SPAM_WORDS, learn, sentences  # noqa: E402
 
 T = "/2011/01/social-media-realities"
@@ -63,7 +62,7 @@ def main():
         r = d.comment(T, "Cheap viagra casino bonus http://promo3.example.com", author="Promo",
                       email="z@spam.example")
         is_eq(r.json().get("status"), "pending", "spam: the poster sees pending")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         row = con.execute("SELECT reasons FROM comments WHERE id = ?",
                           (r.json()["id"],)).fetchone()
         con.close()

@@ -13,12 +13,11 @@ The comments below were written for this test (they are not taken from the
 benchmark corpora), in the styles seen under blog posts.
 """
 import os
-import sqlite3
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, diag, done, is_eq, ok  # noqa: E402
+from harness import COMMENTCTL, Daemon, db_connect, diag, done, is_eq, ok  # noqa: E402
 
 T = "/2011/01/social-media-realities"
 
@@ -127,7 +126,7 @@ SPAM = [
 
 
 def stored(d, cid):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     row = con.execute("SELECT status, score FROM comments WHERE id = ?", (cid,)).fetchone()
     con.close()
     return row

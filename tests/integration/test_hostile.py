@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, diag, done, exchange, is_eq, ok  # noqa: E402
+from harness import Daemon, db_connect, table_names, diag, done, exchange, is_eq, ok  # noqa: E402
 
 ORIGIN = "https://blog.example.nl"
 HOST = b"Host: comments.example.nl\r\n"
@@ -802,9 +801,9 @@ def main():
         r = d.comment("/after", "still works")
         is_eq(r.status, 201, "a normal POST is still accepted")
         is_eq(d.stop(), 0, "SIGTERM exits 0 after the catalogue")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check ok")
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = set(table_names(d))
         ok("comments" in tables, "the comments table still exists")
         rows = {r[0] for r in con.execute("SELECT id FROM comments")}
         con.close()

@@ -25,7 +25,7 @@ import xml.parsers.expat
 from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, SOURCE_ROOT, Daemon, done, is_eq, ok, walk  # noqa: E402
+from harness import COMMENTCTL, SOURCE_ROOT, Daemon, db_connect, done, is_eq, ok, walk  # noqa: E402
 
 DATA = os.path.join(SOURCE_ROOT, "tests", "data", "import")
 RONSE = "/2019/03/door-de-regen-naar-ronse/"
@@ -43,7 +43,7 @@ def imp(d, fmt, path, *extra):
 
 
 def count_rows(d):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     n = con.execute("SELECT count(*) FROM comments").fetchone()[0]
     con.close()
     return n
@@ -112,7 +112,7 @@ def test_other_formats(d):
     for who in ("Pieter Claes", "Gast", "Hanneke", "Daan", "Ilse", "Wim"):
         ok(who in names, "%s's comment shows" % who, names)
     ok("learned" in r.stdout, "--learn reports what was learned", r.stdout)
-    stats = sqlite3.connect(d.db).execute("SELECT nspam, nham FROM classifier_state").fetchone()
+    stats = db_connect(d.db).execute("SELECT nspam, nham FROM classifier_state").fetchone()
     ok(stats[0] >= 2 and stats[1] >= 10, "the classifier learned the imported spam and ham", stats)
 
 
@@ -225,7 +225,7 @@ def site_thread(d, origin, path):
 
 
 def site_rows(d):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     rows = dict(con.execute("SELECT t.site, count(*) FROM comments c JOIN threads t"
                             " ON t.id = c.thread_id GROUP BY t.site").fetchall())
     con.close()
@@ -268,7 +268,7 @@ def test_sites_import(d):
             os.path.join(DATA, "disqus.xml"), "--learn")
     ok(r.returncode == 0 and "learned 4 ham, 1 spam" in r.stdout,
        "sites: disqus into notes with --learn", r.stdout + r.stderr)
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     own = dict((s, (sp, h)) for s, sp, h in
                con.execute("SELECT site, nspam, nham FROM classifier_site_state"))
     con.close()

@@ -3,14 +3,14 @@
 edits, privacy requests and retention."""
 import datetime
 import os
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
+from harness import (COMMENTCTL, Daemon, db_connect, db_holds, done, is_eq,  # noqa: E402
+                     not_on_engine, ok, table_names, walk)
 
 T = "/2011/01/social-media-realities"
 HAM = [
@@ -45,7 +45,7 @@ def admin(d, tok, method, path, body=None):
 
 
 def tables_snapshot(db, sql):
-    con = sqlite3.connect(db)
+    con = db_connect(db)
     rows = sorted(con.execute(sql).fetchall())
     con.close()
     return rows
@@ -66,7 +66,7 @@ def access(d):
     r = ctl("token", "list", "--db", d.db)
     ok(r.returncode == 0 and '"temp"' in r.stdout and '"revoked": "' in r.stdout,
        "token list shows the revoked token", r.stdout)
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     hashes = [row[0] for row in con.execute("SELECT hash FROM admin_tokens")]
     con.close()
     ok(all(tok.encode() not in h for h in hashes), "the database keeps no token text")
@@ -224,14 +224,14 @@ def policy_lists():
         is_eq(r["status"], "published", "an allowlisted e-mail skips the queue")
         r = d.comment(T, "gewoon", author="Cees", email="cees@example.nl").json()
         is_eq(r["status"], "pending", "others wait (moderation all, blocked network)")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         st = con.execute("SELECT status FROM comments WHERE id = ?", (r["id"],)).fetchone()[0]
         con.close()
         is_eq(st, "spam", "a blocklisted network files the comment as spam (poster sees pending)")
     with Daemon({"blocklist_words": "viagra", "blocklist_domains": "spam.example",
                  "max_links": "2"}) as d:
         def stored(r):
-            con = sqlite3.connect(d.db)
+            con = db_connect(d.db)
             v = con.execute("SELECT status FROM comments WHERE id = ?", (r["id"],)).fetchone()[0]
             con.close()
             return v
@@ -265,7 +265,7 @@ def author_edits():
         is_eq(r.json()["html"], "<p>Geen <em>typfout</em></p>", "the edit is rendered")
         is_eq(r.json()["status"], "published",
               "an ordinary edit stays published (an untrained filter holds nothing)")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         edit_hash = con.execute("SELECT edit_hash FROM comments WHERE id = ?",
                                 (c["id"],)).fetchone()[0]
         con.close()
@@ -291,10 +291,17 @@ def author_edits():
               "after the window the edit is refused")
 
 
+# The admin search's index is SQLite's FTS5 (lib/search.h); on PostgreSQL
+# there is none yet (the search scans: docs/postgresql-port.md), so the
+# checks of its segments are SQLite's; what the search answers and what
+# the tables hold is checked on both.
+NO_INDEX = "no search index on PostgreSQL (the admin search scans the table)"
+
+
 def in_search_index(db, needle):
     """Segments of the admin search's index (every block's table,
     lib/search.h) whose bytes hold needle."""
-    con = sqlite3.connect(db)
+    con = db_connect(db)
     tables = [r[0] for r in con.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'search_b*_data'")]
     n = sum(con.execute("SELECT count(*) FROM %s WHERE instr(block, ?)" % t,
@@ -336,9 +343,10 @@ def deleted_text_leaves_index(d, tok):
                   email="weg@example.nl").json()
     b = d.comment(T, "Een tekst om te bewerken %sx" % edited, author="Anders",
                   email="anders@example.nl").json()
-    ok(wait_indexed(d.db, gone) and wait_indexed(d.db, edited),
-       "the texts are in the search index", (a, b, in_search_index(d.db, gone),
-                                              in_search_index(d.db, edited)))
+    if not not_on_engine("the texts are in the search index", NO_INDEX):
+        ok(wait_indexed(d.db, gone) and wait_indexed(d.db, edited),
+           "the texts are in the search index", (a, b, in_search_index(d.db, gone),
+                                                  in_search_index(d.db, edited)))
     is_eq(admin(d, tok, "POST", "/comments/%d/delete" % a["id"]).status, 200, "deleted")
     is_eq(admin(d, tok, "PATCH", "/comments/%d" % b["id"], {"text": "Nu iets anders"}).status,
           200, "edited")
@@ -362,19 +370,22 @@ def privacy(d, tok):
     is_eq(sorted(c["id"] for c in r.json()["comments"]), sorted([a["id"], b["id"]]),
           "export returns every comment with that address")
     is_eq(admin(d, tok, "POST", "/privacy/export", {"email": 5}).status, 422, "bad export is 422")
-    ok(wait_indexed(d.db, mark), "the daemon indexed the text for the admin search (its "
-       "trigram is in the index's segments) before the erasure")
+    if not not_on_engine("the daemon indexed the text for the admin search", NO_INDEX):
+        ok(wait_indexed(d.db, mark), "the daemon indexed the text for the admin search (its "
+           "trigram is in the index's segments) before the erasure")
     r = admin(d, tok, "GET", "/comments?q=" + urllib.parse.quote("tekst een " + mark))
     is_eq([c["id"] for c in r.json()["comments"]], [a["id"]], "the admin search finds it")
     r = admin(d, tok, "POST", "/privacy/erase", {"email": email.upper()})
     is_eq((r.status, r.json().get("erased")), (200, 2), "erase removes both")
-    is_eq(in_search_index(d.db, mark), 0, "the trigram left the search index's segments")
-    ok(not db_holds(d.db, mark), "the trigram is in none of the database's files (WAL, -shm)")
+    if not not_on_engine("the trigram left the search index's segments", NO_INDEX):
+        is_eq(in_search_index(d.db, mark), 0, "the trigram left the search index's segments")
+    ok(not db_holds(d.db, mark), "the trigram is in none of the database's files (WAL, -shm; "
+       "on PostgreSQL: in no value of any table)")
     r = admin(d, tok, "GET", "/comments?q=" + urllib.parse.quote("tekst een " + mark))
     is_eq(r.json()["comments"], [], "the admin search no longer finds it")
     # No trace in any table.
-    con = sqlite3.connect(d.db)
-    tables = [t[0] for t in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    con = db_connect(d.db)
+    tables = table_names(d)
     found = []
     for t in tables:
         for row in con.execute("SELECT * FROM %s" % t):
@@ -407,7 +418,7 @@ def anonymise():
         is_eq(r.status, 200, "anonymise answers 200")
         node = next(x for x in walk(d.thread(T).json()["comments"]) if x["id"] == c["id"])
         is_eq((node["author"], node["url"]), ("Anonymous", None), "the comment is anonymised")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         row = con.execute("SELECT ip, email_hash, features FROM comments WHERE id = ?",
                           (c["id"],)).fetchone()
         con.close()
@@ -433,7 +444,7 @@ def retention():
         old_ham = d.comment(T, "oud", email="h@example.nl").json()["id"]
         admin(d, tok, "POST", "/comments/bulk", {"action": "spam", "ids": [old_spam, new_spam]})
         d.stop()
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         day = 86400
         now = int(time.time())
         con.execute("UPDATE comments SET created = ? WHERE id = ?", (now - 16 * day, old_spam))
@@ -442,15 +453,18 @@ def retention():
         con.close()
         r = ctl("index", "--db", d.db)
         is_eq(r.returncode, 0, "commentctl index runs")
-        ok(in_search_index(d.db, mark) > 0, "the spam's trigram is in the search index")
+        if not not_on_engine("the spam's trigram is in the search index", NO_INDEX):
+            ok(in_search_index(d.db, mark) > 0, "the spam's trigram is in the search index")
         r = ctl("maintain", "--db", d.db)
         is_eq(r.returncode, 0, "commentctl maintain runs", )
         ok('"spam_deleted": 1' in r.stdout, "it reports one spam deleted", r.stdout)
-        ok('"search_merged": 1' in r.stdout, "and the search index's block that held it merged",
-           r.stdout)
-        is_eq(in_search_index(d.db, mark), 0, "the trigram left the search index's segments")
+        if not not_on_engine("the search index's block that held it merged", NO_INDEX):
+            ok('"search_merged": 1' in r.stdout,
+               "and the search index's block that held it merged", r.stdout)
+            is_eq(in_search_index(d.db, mark), 0,
+                  "the trigram left the search index's segments")
         ok(not db_holds(d.db, mark), "the trigram is in none of the database's files")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         ids = {row[0]: row[1] for row in con.execute("SELECT id, ip_sealed FROM comments")}
         con.close()
         ok(old_spam not in ids, "spam older than 15 days is deleted")

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, done, is_eq, ok, walk  # noqa: E402
+from harness import Daemon, db_query, done, is_eq, ok, walk  # noqa: E402
 
 T = "/2011/01/social-media-realities"
 
@@ -54,10 +54,7 @@ def main():
             return max([lvl] + [max_depth(n["replies"], lvl + 1) for n in nodes if n["replies"]])
         is_eq(max_depth(j["comments"]), 5, "the deep chain stops at depth 5")
         # The stored text is exactly what was written.
-        import sqlite3
-        con = sqlite3.connect(d.db)
-        stored = {r[0]: (r[1], r[2]) for r in con.execute("SELECT id, author, text FROM comments")}
-        con.close()
+        stored = {r[0]: (r[1], r[2]) for r in db_query(d, "SELECT id, author, text FROM comments")}
         for i, (author, text, _) in enumerate(THREAD):
             is_eq(stored[ids[i]], (author, text), "stored as written: %s" % author)
         is_eq(d.stop(), 0, "clean stop")

@@ -6,12 +6,11 @@ replying as the site's author (the reply endpoint, the author badge in
 every public answer), the impersonation hold, and the daily series of
 the stats."""
 import os
-import sqlite3
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, SOURCE_ROOT, Daemon, db_holds, done, is_eq, ok, walk  # noqa: E402
+from harness import COMMENTCTL, SOURCE_ROOT, Daemon, db_connect, db_holds, done, is_eq, ok, walk  # noqa: E402
 from test_moderation import HAM  # noqa: E402
 
 T = "/2011/01/social-media-realities"
@@ -344,7 +343,7 @@ def stats():
               (2, 0, 0, 1, 2, 0, 1.0), "today: held, discarded, decisions, full agreement")
         ok(set(today) == {"date", "published", "held", "spam", "discarded", "decisions",
                           "reversals", "agreement"}, "a day's keys", today)
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         con.execute("DELETE FROM comments")
         con.commit()
         con.close()

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import COMMENTCTL, Daemon, diag, done, is_eq, ok  # noqa: E402
+from harness import COMMENTCTL, Daemon, db_connect, diag, done, is_eq, ok  # noqa: E402
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "64"))
@@ -174,7 +173,7 @@ def main():
         marks = [m for m in SANITIZER_MARKS if m in log]
         ok(not marks, "no sanitizer report in the log", log[-3000:] if marks else None)
         ok("soak3@example.org" not in log, "the log holds no e-mail address")
-        con = sqlite3.connect(d.db)
+        con = db_connect(d.db)
         is_eq(con.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check ok")
         have = {row[0] for row in con.execute("SELECT id FROM comments")}
         # Moderators mark the soak's own texts as spam, so the filter may

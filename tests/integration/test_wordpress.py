@@ -24,7 +24,6 @@ import secrets
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (COMMENTCTL, SOURCE_ROOT, Daemon, diag, done, free_port,  # noqa: E402
+from harness import (COMMENTCTL, SOURCE_ROOT, Daemon, db_connect, diag, done, free_port,  # noqa: E402
                      is_eq, ok, skip_all)
 
 WORDPRESS = "/usr/share/wordpress"
@@ -400,7 +399,7 @@ class Browser:
 
 
 def commentd_learned(d):
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     labels = dict(con.execute("SELECT msg_key, label FROM classifier_learned "
                               "WHERE msg_key LIKE 'akismet:%'").fetchall())
     counts = con.execute("SELECT nspam, nham FROM classifier_state").fetchone()
@@ -668,7 +667,7 @@ def migrate_to_commentd(d, wp, db, admin, ham_id, permalink):
                      " WHERE comment_type IN ('comment', '') GROUP BY comment_approved) AS s",
                      "wordpress") or ""
     wp_counts = dict(row.split(":") for row in wp_rows.split(",") if row)
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     ours = dict(con.execute("SELECT status, count(*) FROM comments c JOIN import_ids i"
                             " ON i.comment_id = c.id GROUP BY status").fetchall())
     threads = con.execute("SELECT t.site, t.path, count(*) FROM comments c JOIN import_ids i"
@@ -706,7 +705,7 @@ def migrate_to_commentd(d, wp, db, admin, ham_id, permalink):
        "the spam WordPress caught is not on the page")
     r = subprocess.run([COMMENTCTL, "import", "--db", d.db, "--key", d.key, "--format", "wxr",
                         "--json", path], capture_output=True, text=True)
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     again = con.execute("SELECT count(*) FROM import_ids").fetchone()[0]
     con.close()
     is_eq((r.returncode, again), (0, sum(ours.values())),

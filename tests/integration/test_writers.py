@@ -10,29 +10,14 @@ the write in flight."""
 import os
 import signal
 import socket
-import sqlite3
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, done, is_eq, ok  # noqa: E402
+from harness import Daemon, WriteLock, db_connect, done, is_eq, ok  # noqa: E402
 
 SETTINGS = {"threads": "1", "rate_limit": "0", "min_submit_seconds": "0"}
-
-
-class WriteLock:
-    """The database's write lock, held by another process's connection
-    (as commentctl would) until release()."""
-
-    def __init__(self, db):
-        self.con = sqlite3.connect(db, isolation_level=None, timeout=10,
-                                   check_same_thread=False)
-        self.con.execute("BEGIN IMMEDIATE")
-
-    def release(self):
-        self.con.execute("ROLLBACK")
-        self.con.close()
 
 
 class Background:
@@ -120,7 +105,7 @@ def test_stop_with_a_write_in_flight(d):
     is_eq(rc, 0, "SIGTERM with the write in flight: a clean exit")
     r = post.result
     ok(getattr(r, "status", None) == 201, "after answering the post", r)
-    con = sqlite3.connect(d.db)
+    con = db_connect(d.db)
     n = con.execute("SELECT count(*) FROM comments WHERE text = ?",
                     ("Verstuurd vlak voor het stoppen.",)).fetchone()[0]
     con.close()
