@@ -239,6 +239,34 @@ static void test_writes(struct store_conn *c)
 	ok(bad == NULL && strlen(store_errmsg(c)) > 0, "bad SQL: NULL, and store_errmsg says why");
 }
 
+/* Transaction control statements a module prepares (classify's read
+ * transaction: BEGIN ... COMMIT) run as they are, outside the savepoint
+ * the store puts around a write in a transaction: in it, a SAVEPOINT would
+ * be released with the store's own at once, and a COMMIT would end the
+ * transaction under it. */
+static void test_control_statements(struct store_conn *c)
+{
+	static const char sql_insert[] = "INSERT INTO echo_once(x) VALUES (?1)";
+	struct store_stmt *st;
+
+	is_int(store_run(c, store_stmt(c, "BEGIN"), "begin"), 0, "a prepared BEGIN");
+	ok(store_in_transaction(c), "opens a transaction");
+	is_int(store_run(c, store_stmt(c, "SAVEPOINT mine"), "savepoint"), 0,
+	       "a prepared SAVEPOINT in it");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "undone");
+	is_int(store_run(c, st, "echo insert"), 0, "a write after it");
+	is_int(store_run(c, store_stmt(c, "ROLLBACK TO SAVEPOINT mine"), "rollback to"), 0,
+	       "the savepoint is still there to roll back to");
+	st = store_stmt(c, sql_insert);
+	store_bind_text(st, 1, "kept");
+	is_int(store_run(c, st, "echo insert"), 0, "another write");
+	is_int(store_run(c, store_stmt(c, "COMMIT"), "commit"), 0, "a prepared COMMIT");
+	ok(!store_in_transaction(c), "ends the transaction");
+	is_int(one_int(c, "SELECT count(*) FROM echo_once WHERE x IN ('undone', 'kept')"), 1,
+	       "the write before the rollback is undone, the other kept");
+}
+
 /* ---- group writes from several threads ---- */
 
 enum { THREADS = 4, JOBS = 40 };
@@ -457,6 +485,7 @@ static void test_statements(void)
 	c = store_acquire(s);
 	test_binds(c);
 	test_writes(c);
+	test_control_statements(c);
 	test_schema(c);
 	test_json(c);
 	test_discard_ids(c);
