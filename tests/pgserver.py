@@ -12,6 +12,12 @@ PostgreSQL refuses to run as root: when the tests run as root, initdb and
 the server run as the unprivileged user nobody (runuser), in a directory
 given to it; the server listens on 127.0.0.1 only, and on a Unix socket in
 that directory, with trust authentication for the local test user.
+
+No server outlives its test: pg_ctl starts the server in a session of its
+own, out of reach of meson's timeout (SIGTERM to the test's process group,
+SIGKILL half a second later), so a watchdog process, in a session of its
+own too, waits on a pipe from us and stops a server still running when we
+end in any way; on SIGTERM we also shut the server down at once.
 """
 import contextlib
 import glob
