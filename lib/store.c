@@ -916,6 +916,17 @@ static bool job_lost(struct store_conn *c)
 	return c->pg ? pg_transaction_lost(c->pg) : sqlite3_get_autocommit(c->db);
 }
 
+/* The result of every job of a transaction job_lost found rolled back,
+ * given the failed job's r: on PostgreSQL the connection broke (nothing of
+ * the batch is kept, the server is out of reach: STORE_UNAVAILABLE, 503,
+ * whatever a module made of the failure); on SQLite r, else -EIO. */
+static int lost_result(struct store_conn *c, int r)
+{
+	if (c->pg && pg_connection_broken(c->pg))
+		return STORE_UNAVAILABLE;
+	return r ? r : -EIO;
+}
+
 static void job_end(struct store_conn *c, bool failed)
 {
 	if (c->pg) {
@@ -945,9 +956,10 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 		r = job_savepoint(c);
 		j->result = r != 0 ? r : j->fn(c, j->arg);
 		if (job_lost(c)) {
-			/* SQLite rolled the whole transaction back (a full disk,
-			 * an I/O error): nothing of the batch is kept. */
-			r = j->result ? j->result : -EIO;
+			/* The engine rolled the whole transaction back (SQLite: a
+			 * full disk, an I/O error; PostgreSQL: the connection
+			 * broke): nothing of the batch is kept. */
+			r = lost_result(c, j->result);
 			for (struct group_job *k = batch; k; k = k->next)
 				k->result = r;
 			writer_release(c);
@@ -974,7 +986,7 @@ static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c
 		return r;
 	r = fn(c, arg);
 	if (job_lost(c))
-		return r ? r : -EIO; /* the engine rolled the transaction back */
+		return lost_result(c, r); /* the engine rolled the transaction back */
 	job_end(c, r != 0);
 	return r;
 }

@@ -53,6 +53,8 @@ int pg_commit(struct pg_conn *pc);
 void pg_rollback(struct pg_conn *pc);
 bool pg_in_transaction(struct pg_conn *pc);
 bool pg_transaction_lost(struct pg_conn *pc);
+/* True when pc's connection broke (its transaction, if any, is lost). */
+bool pg_connection_broken(struct pg_conn *pc);
 unsigned pg_changes(struct pg_conn *pc);
 int64_t pg_last_id(struct pg_conn *pc);
 const char *pg_errmsg(struct pg_conn *pc);

@@ -12,6 +12,15 @@ PostgreSQL refuses to run as root: when the tests run as root, initdb and
 the server run as the unprivileged user nobody (runuser), in a directory
 given to it; the server listens on 127.0.0.1 only, and on a Unix socket in
 that directory, with trust authentication for the local test user.
+
+Failover (tests/integration/test_failover.py): `start_standby(primary)`
+gives a streaming standby of a running server (pg_basebackup -R), made the
+primary's synchronous standby so that a COMMIT returns only once the
+standby has flushed it; `kill()` ends a server as a crash would (SIGKILL of
+the postmaster and its children: no shutdown, clients see their connection
+drop); `promote()` makes a standby the primary.  Every server is stopped
+and its directory removed at the end, also when the test is ended by
+SIGTERM (`stop_on_sigterm`).
 """
 import contextlib
 import glob
@@ -23,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 RUN_AS = "nobody"
@@ -44,11 +54,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_on_sigterm():
+    """SIGTERM (meson's timeout, a CI cancel) raises SystemExit, so that
+    the `with` blocks of the caller stop their servers and remove their
+    directories instead of leaving them running."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+
+
 class PgServer:
-    def __init__(self):
+    def __init__(self, name="primary"):
         self.bin = find_bin()
         if not self.bin:
             raise FileNotFoundError("PostgreSQL server binaries (postgresql-15) not installed")
+        self.name = name  # cluster_name: a standby's application_name upstream
         self.dir = None
         self.port = None
         self.running = False
@@ -63,11 +83,14 @@ class PgServer:
         return subprocess.run(self._cmd(args), check=True, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, cwd=self.dir, **kw)
 
-    def start(self):
+    def _make_dir(self):
         self.dir = tempfile.mkdtemp(prefix="commentd-pg-")
         if os.geteuid() == 0:
             pw = pwd.getpwnam(RUN_AS)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+
+    def start(self):
+        self._make_dir()
         data = os.path.join(self.dir, "data")
         self._run([os.path.join(self.bin, "initdb"), "-D", data, "-U", USER, "-A", "trust",
                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
@@ -90,9 +113,64 @@ class PgServer:
 
     def start_server(self):
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}"
-                " -c max_connections=40 -c shared_buffers=16MB")
+                f" -c max_connections=40 -c shared_buffers=16MB -c cluster_name={self.name}")
         self._pg_ctl("-l", os.path.join(self.dir, "server.log"), "-o", opts, "start")
         self.running = True
+
+    def start_standby(self, name="standby1", timeout=60):
+        """A streaming standby of this (running) server, on a port of its
+        own, made this server's synchronous standby: from now on a COMMIT
+        here returns only after the standby has flushed its WAL (with the
+        store's synchronous_commit = on).  Returns the standby (a PgServer
+        to stop like any other) once the primary reports it in sync."""
+        standby = PgServer(name)
+        try:
+            standby._make_dir()
+            standby._run([os.path.join(self.bin, "pg_basebackup"), "-h", "127.0.0.1",
+                          "-p", str(self.port), "-U", USER, "-D",
+                          os.path.join(standby.dir, "data"), "-R", "-X", "stream",
+                          "-c", "fast", "--no-sync"])
+            standby.port = free_port()
+            standby.start_server()
+            self.psql(f"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ({name})'")
+            self.psql("SELECT pg_reload_conf()")
+            deadline = time.monotonic() + timeout
+            while self.psql("SELECT sync_state FROM pg_stat_replication"
+                            f" WHERE application_name = '{name}'").strip() != "sync":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the standby {name} did not become synchronous:\n"
+                                       + standby.log()[-2000:])
+                time.sleep(0.1)
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
+    def kill(self):
+        """Ends the server as a crash would: SIGKILL to the postmaster and
+        every process it started (no shutdown checkpoint, no goodbye to
+        clients).  Its directory stays until stop()."""
+        data = os.path.join(self.dir, "data")
+        with contextlib.suppress(OSError, ValueError):
+            with open(os.path.join(data, "postmaster.pid")) as f:
+                pid = int(f.readline())
+            os.kill(pid, signal.SIGSTOP)  # forks no new child meanwhile
+            for child in _children(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self.running = False
+
+    def promote(self):
+        """Makes this standby the primary (pg_ctl promote, waiting until it
+        accepts writes)."""
+        self._pg_ctl("promote")
+
+    def in_recovery(self):
+        return self.psql("SELECT pg_is_in_recovery()").strip() == "t"
 
     def uri(self, dbname="postgres"):
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
@@ -148,6 +226,30 @@ class PgServer:
         self.stop()
 
 
+def _children(pid):
+    """The pids whose parent is pid (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{entry}/stat") as f:
+                # pid (comm) state ppid ...: comm may hold spaces
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] != "run" or argv[2] != "--":
         print("usage: pgserver.py run -- COMMAND [ARGS...]", file=sys.stderr)
@@ -160,6 +262,7 @@ def main(argv):
             return 1
         print(f"1..0 # SKIP {e}")
         return 0
+    stop_on_sigterm()
     with server as pg:
         env = dict(os.environ, COMMENTD_TEST_PG=pg.new_database("commentd_test"))
         rc = subprocess.run(argv[3:], env=env).returncode
