@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,109 @@ static void test_statements(void)
 	store_free(s);
 }
 
+/* ---- a session the server ends (a restart, a crash, a failover) ---- */
+
+/* Ends victim's server session from other, as a restart or a crash would,
+ * and waits until it is gone; victim's store is not told.  True when
+ * done. */
+static bool terminate(struct store_conn *other, struct store_conn *victim)
+{
+	static const char sql[] = "SELECT CASE WHEN pg_terminate_backend(?1, 10000) THEN 1 ELSE 0 "
+				  "END";
+	int64_t pid = one_int(victim, "SELECT pg_backend_pid()"), done = -1;
+	struct store_stmt *st = store_stmt(other, sql);
+
+	if (pid <= 0 || !st)
+		return false;
+	store_bind_int64(st, 1, pid);
+	return store_one_int64(other, st, &done) == 1 && done == 1;
+}
+
+/* A group job whose connection breaks under it (its own session ended),
+ * failing as a module might: -EIO. */
+static int broken_job(struct store_conn *c, void *arg)
+{
+	(void)arg;
+	one_int(c, "SELECT 1 FROM pg_terminate_backend(pg_backend_pid())");
+	return -EIO;
+}
+
+/* Writes after a session ended: outside a transaction the closed
+ * connection is found before anything is sent (nothing lost, nothing
+ * unknown); inside one the transaction is lost and says so. */
+static void reconnect_writes(struct store_conn *a, struct store_conn *b)
+{
+	static const char sql_insert[] = "INSERT INTO reconnect_rows(v) VALUES (?1)";
+	static const char sql_count[] = "SELECT count(*) FROM reconnect_rows";
+	struct store_stmt *st, *upd;
+
+	ok(terminate(b, a), "the server ends an idle session again");
+	st = store_stmt(a, sql_insert);
+	ok(st != NULL, "a statement first prepared then is made (on a new connection)");
+	store_bind_int64(st, 1, 1);
+	is_int(store_run(a, st, "insert"), 0, "and a write outside a transaction runs");
+	ok(terminate(b, a), "again");
+	store_bind_int64(st, 1, 2);
+	is_int(store_run(a, st, "insert"), 0,
+	       "a prepared write on it runs: the closed connection is found before it is sent");
+	ok(terminate(b, a), "again");
+	is_int(store_begin(a), 0, "store_begin on it begins on a new connection");
+	store_bind_int64(st, 1, 3);
+	is_int(store_run(a, st, "insert"), 0, "a write in that transaction");
+	ok(terminate(b, a), "the server ends the session inside the transaction");
+	upd = store_stmt(a, "UPDATE reconnect_rows SET v = v WHERE v = ?1");
+	ok(upd != NULL, "a statement first prepared then is made all the same (its PREPARE "
+			"found the connection broken: not a failure of its own)");
+	store_bind_int64(upd, 1, 3);
+	is_int(store_run(a, upd, "update"), STORE_UNAVAILABLE,
+	       "  and runs: STORE_UNAVAILABLE (503)");
+	store_bind_int64(st, 1, 4);
+	is_int(store_run(a, st, "insert"), STORE_UNAVAILABLE,
+	       "a write in the lost transaction: STORE_UNAVAILABLE (503)");
+	is_int(store_commit(a), STORE_UNAVAILABLE, "its commit too");
+	ok(!store_in_transaction(a), "and the transaction is over");
+	is_int(one_int(a, sql_count), 2,
+	       "the next read reconnects; the lost transaction's row is "
+	       "not there");
+	is_int(store_exec(a, "SET default_transaction_read_only = on"), 0,
+	       "a session made read-only (as on a standby)");
+	store_bind_int64(st, 1, 5);
+	is_int(store_run(a, st, "insert"), STORE_UNAVAILABLE,
+	       "a write refused there (SQLSTATE 25006): STORE_UNAVAILABLE, no primary");
+	store_bind_int64(st, 1, 5);
+	is_int(store_run(a, st, "insert"), 0, "the connection is made again: the write runs");
+}
+
+static void test_reconnect(void)
+{
+	static const char sql_count[] = "SELECT count(*) FROM reconnect_rows";
+	struct store *s = NULL;
+	struct store_conn *a, *b;
+
+	if (store_new(&s, uri, 2) != 0) {
+		ok(0, "a store for the reconnection tests");
+		return;
+	}
+	a = store_acquire(s);
+	b = store_acquire(s);
+	is_int(store_exec(a, "CREATE TABLE reconnect_rows(v BIGINT PRIMARY KEY)"), 0, "a table");
+	is_int(one_int(a, sql_count), 0, "a read");
+	ok(terminate(b, a), "the server ends an idle session");
+	is_int(one_int(a, sql_count), 0, "a read on it runs on a new connection");
+	reconnect_writes(a, b);
+	store_release(s, b);
+	is_int(store_group_write(a, broken_job, NULL), STORE_UNAVAILABLE,
+	       "a group write whose connection breaks: STORE_UNAVAILABLE (503), not the "
+	       "job's -EIO (500)");
+	store_release(s, a);
+	a = store_acquire(s);
+	ok(!store_in_transaction(a), "released: its transaction is over");
+	is_int(one_int(a, sql_count), 3, "the store works on (reconnected)");
+	store_release(s, a);
+	ok(store_healthy(s), "healthy");
+	store_free(s);
+}
+
 static void test_unreachable(void)
 {
 	struct store *s = NULL;
@@ -490,6 +594,7 @@ int main(void)
 	}
 	test_open();
 	test_statements();
+	test_reconnect();
 	test_unreachable();
 	test_too_new();
 	return done_testing();
