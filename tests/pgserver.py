@@ -117,12 +117,14 @@ class PgServer:
         self._pg_ctl("-l", os.path.join(self.dir, "server.log"), "-o", opts, "start")
         self.running = True
 
-    def start_standby(self, name="standby1", timeout=60):
+    def start_standby(self, name="standby1", port=None, timeout=60):
         """A streaming standby of this (running) server, on a port of its
         own, made this server's synchronous standby: from now on a COMMIT
         here returns only after the standby has flushed its WAL (with the
         store's synchronous_commit = on).  Returns the standby (a PgServer
-        to stop like any other) once the primary reports it in sync."""
+        to stop like any other) once the primary reports it in sync.
+        port: the standby's port (one a client's URI already names), else
+        a free one."""
         standby = PgServer(name)
         try:
             standby._make_dir()
@@ -130,7 +132,7 @@ class PgServer:
                           "-p", str(self.port), "-U", USER, "-D",
                           os.path.join(standby.dir, "data"), "-R", "-X", "stream",
                           "-c", "fast", "--no-sync"])
-            standby.port = free_port()
+            standby.port = port or free_port()
             standby.start_server()
             self.psql(f"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ({name})'")
             self.psql("SELECT pg_reload_conf()")
