@@ -48,6 +48,21 @@ def find_bin():
     return None
 
 
+def hold_port(port=0):
+    """A socket bound to 127.0.0.1:port (0: a free one) that does not
+    listen: a client connecting there is refused at once, and no other
+    server (other tests on a shared machine) can take the port.  A URI
+    naming a dead or future server's port must not reach someone else's
+    database."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,6 +87,7 @@ class PgServer:
         self.dir = None
         self.port = None
         self.running = False
+        self.hold = None  # a killed server's port, kept (see kill)
 
     def _cmd(self, args):
         """args run as the server's user (nobody when we are root)."""
@@ -165,6 +181,7 @@ class PgServer:
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
         self.running = False
+        self.hold = hold_port(self.port)
 
     def promote(self):
         """Makes this standby the primary (pg_ctl promote, waiting until it
@@ -198,6 +215,9 @@ class PgServer:
             return ""
 
     def stop(self):
+        if self.hold:
+            self.hold.close()
+            self.hold = None
         if self.running:
             data = os.path.join(self.dir, "data")
             try:

@@ -26,8 +26,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import Daemon, diag, done, free_port, is_eq, ok, skip_all  # noqa: E402
-from pgserver import PgServer, stop_on_sigterm  # noqa: E402
+from harness import Daemon, diag, done, is_eq, ok, skip_all  # noqa: E402
+from pgserver import PgServer, hold_port, stop_on_sigterm  # noqa: E402
 
 WRITERS = 4
 LOAD_BEFORE = 2.0  # seconds of load before the primary is killed
@@ -77,7 +77,10 @@ def main():
     with primary:
         primary.new_database("commentd")
         standby = primary.start_standby("standby1")
-        third = free_port()  # the second failover's standby
+        # The second failover's standby: its port is in the URI from the
+        # start, held (refusing) until that standby starts.
+        hold = hold_port()
+        third = hold.getsockname()[1]
         try:
             uri = ("postgresql://commentd@127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/commentd"
                    "?target_session_attrs=read-write" % (primary.port, standby.port, third))
@@ -85,12 +88,14 @@ def main():
             # when a check fails.
             with Daemon({"db": uri, "min_submit_seconds": "0", "log_level": "debug"}) as d:
                 first = run(primary, standby, d)
+                hold.close()
                 standby2 = standby.start_standby("standby2", port=third)
                 try:
                     quick_failover(d, standby, standby2, first)
                 finally:
                     standby2.stop()
         finally:
+            hold.close()
             standby.stop()
     return done()
 
