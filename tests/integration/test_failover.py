@@ -86,7 +86,10 @@ def main():
                    "?target_session_attrs=read-write" % (primary.port, standby.port, third))
             # Debug: the store's reason for each failed connection, shown
             # when a check fails.
-            with Daemon({"db": uri, "min_submit_seconds": "0", "log_level": "debug"}) as d:
+            # Likes unlimited: the quick failover's rounds send them again
+            # until every kind of request succeeds.
+            with Daemon({"db": uri, "min_submit_seconds": "0", "log_level": "debug",
+                         "like_rate_limit": "0"}) as d:
                 first = run(primary, standby, d)
                 hold.close()
                 standby2 = standby.start_standby("standby2", port=third)
