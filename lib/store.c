@@ -1320,10 +1320,10 @@ int store_job_try(struct store *s, enum store_job job)
 	int64_t held = 0;
 	int r;
 
-	if (!s->pg)
-		return 1;
 	if (job <= 0 || job >= STORE_JOB_COUNT)
 		return -EINVAL;
+	if (!s->pg)
+		return 1;
 	pthread_mutex_lock(&s->job_lock);
 	c = s->job_conn[job];
 	if (!c)
