@@ -13,15 +13,40 @@ static const char sql_key_put[] = "INSERT INTO node_keys (name, value, created) 
 				  " ON CONFLICT (name) DO NOTHING";
 static const char sql_key_get[] = "SELECT value FROM node_keys WHERE name = ?1";
 
+/* Reads the value stored under name into out (len bytes).  1 found, 0
+ * none, negative on failure or a malformed value (logged). */
+static int read_value(struct store_conn *c, const char *name, unsigned char *out, size_t len)
+{
+	struct store_stmt *st = store_stmt(c, sql_key_get);
+	int r;
+
+	if (!st)
+		return -EIO;
+	store_bind_text(st, 1, name);
+	r = store_row(c, st);
+	if (r == 1 && store_col_bytes(st, 0) == len) {
+		memcpy(out, store_col_blob(st, 0), len);
+	} else if (r == 1) {
+		log_err("nodes: the database's %s is malformed", name);
+		r = -EIO;
+	}
+	store_reset(st);
+	return r;
+}
+
 /* The value stored under name in out (len bytes): the one there, or want,
  * stored now when there is none (the first node's wins: ON CONFLICT DO
- * NOTHING, then read back).  0, or negative (logged). */
+ * NOTHING, then read back).  Read first, so that a start writes nothing
+ * once the value exists.  0, or negative (logged). */
 static int shared_value(struct store_conn *c, const char *name, const unsigned char *want,
 			unsigned char *out, size_t len)
 {
-	struct store_stmt *st = store_stmt(c, sql_key_put);
-	int r;
+	struct store_stmt *st;
+	int r = read_value(c, name, out, len);
 
+	if (r != 0)
+		return r < 0 ? r : 0;
+	st = store_stmt(c, sql_key_put);
 	if (!st)
 		return -EIO;
 	store_bind_text(st, 1, name);
@@ -30,19 +55,10 @@ static int shared_value(struct store_conn *c, const char *name, const unsigned c
 	r = store_run(c, st, "node key");
 	if (r != 0)
 		return r < 0 ? r : -EIO;
-	st = store_stmt(c, sql_key_get);
-	if (!st)
-		return -EIO;
-	store_bind_text(st, 1, name);
-	r = store_row(c, st);
-	if (r == 1 && store_col_bytes(st, 0) == len)
-		memcpy(out, store_col_blob(st, 0), len);
-	else if (r >= 0) {
-		log_err("nodes: the database's %s is missing or malformed", name);
-		r = -EIO;
-	}
-	store_reset(st);
-	return r < 0 ? r : 0;
+	r = read_value(c, name, out, len);
+	if (r == 0)
+		log_err("nodes: the database's %s is missing after it was stored", name);
+	return r == 1 ? 0 : r < 0 ? r : -EIO;
 }
 
 int nodes_etag_key(struct store_conn *c, unsigned char out[NODES_ETAG_KEY_BYTES])
