@@ -17,9 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import COMMENTCTL, COMMENTD, Daemon, done, is_eq, ok, skip_all, walk  # noqa: E402
-from pgserver import PgServer  # noqa: E402
+from harness import (COMMENTCTL, COMMENTD, Daemon, done, is_eq, ok,  # noqa: E402
+                     pg_server, walk)
 
 BLOG = "https://blog.example.org/"
 FORM = "application/x-www-form-urlencoded"
@@ -222,11 +221,7 @@ def other_key(uri):
 
 
 def main():
-    try:
-        server = PgServer()
-    except FileNotFoundError as e:
-        skip_all(str(e))
-    with server as pg:
+    with pg_server() as pg:
         uri = pg.new_database("commentd")
         a = node(uri)
         a.start()

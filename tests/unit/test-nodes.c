@@ -21,16 +21,6 @@
 static struct fixture fx;
 static bool pg;
 
-static int64_t one_int(struct store_conn *c, const char *sql)
-{
-	struct store_stmt *st = store_stmt(c, sql);
-	int64_t v = -1;
-
-	if (!st || store_one_int64(c, st, &v) != 1)
-		return -1;
-	return v;
-}
-
 /* The second node: a store of its own on the fixture's database. */
 static struct store *open_node(unsigned pool)
 {
@@ -49,9 +39,9 @@ static void test_schema(void)
 	 * here: the next schema change needs no edit of this test. */
 	int64_t newest = pg ? (int64_t)schema_pg_files_count : (int64_t)schema_files_count;
 
-	is_int(one_int(fx.conn, pg ? pg_sql : lite_sql), newest,
+	is_int(fixture_one_int(fx.conn, pg ? pg_sql : lite_sql), newest,
 	       "the schema is at the newest embedded migration (%lld)", (long long)newest);
-	is_int(one_int(fx.conn, "SELECT count(*) FROM node_keys"), 0,
+	is_int(fixture_one_int(fx.conn, "SELECT count(*) FROM node_keys"), 0,
 	       "node_keys exists and is empty before a node starts");
 }
 
@@ -74,8 +64,9 @@ static void test_etag_key(void)
 	if (pg) {
 		ok(memcmp(a, b, sizeof(a)) == 0, "PostgreSQL: both nodes have the same ETag key");
 		ok(memcmp(a, a2, sizeof(a)) == 0, "  and a restart keeps it (304 after a restart)");
-		is_int(one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'etag'"), 1,
-		       "  one shared key in node_keys (the first node's)");
+		is_int(
+		    fixture_one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'etag'"),
+		    1, "  one shared key in node_keys (the first node's)");
 		st = store_stmt(c, sql_stored);
 		ok(st && store_row(c, st) == 1 && store_col_bytes(st, 0) == sizeof(a) &&
 		       memcmp(store_col_blob(st, 0), a, sizeof(a)) != 0,
@@ -85,8 +76,9 @@ static void test_etag_key(void)
 	} else {
 		ok(memcmp(a, b, sizeof(a)) != 0 && memcmp(a, a2, sizeof(a)) != 0,
 		   "SQLite: a new random key per start (ETags new after a restart)");
-		is_int(one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'etag'"), 0,
-		       "  nothing stored");
+		is_int(
+		    fixture_one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'etag'"),
+		    0, "  nothing stored");
 	}
 	store_release(other, c);
 	store_free(other);
@@ -110,8 +102,8 @@ static void test_key_check(void)
 	is_int(nodes_key_check(c, wrong), NODES_KEY_MISMATCH, "a node with another key is refused");
 	is_int(nodes_key_check(fx.conn, wrong), NODES_KEY_MISMATCH, "  on either node");
 	is_int(nodes_key_check(c, fx.keys), 0, "  and the refusal changed nothing stored");
-	is_int(one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'key_check'"), 1,
-	       "one fingerprint in node_keys");
+	is_int(fixture_one_int(fx.conn, "SELECT count(*) FROM node_keys WHERE name = 'key_check'"),
+	       1, "one fingerprint in node_keys");
 	/* fixture_keys' master for 0x5a, as fixture.h makes it */
 	for (int i = 0; i < KEYS_MASTER_BYTES; i++)
 		master[i] = (unsigned char)(0x5a ^ (i * 7));
@@ -162,8 +154,8 @@ static void test_jobs(void)
 	is_int(store_job_try(b, STORE_JOB_OUTBOX), 1,
 	       "  but may take the outbox, a lock of its own");
 	is_int(store_job_try(a, STORE_JOB_OUTBOX), 0, "  which A then may not");
-	is_int(one_int(fx.conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-				" AND granted AND objid IN (257, 258)"),
+	is_int(fixture_one_int(fx.conn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+					" AND granted AND objid IN (257, 258)"),
 	       2, "two advisory locks held, one per job");
 	store_job_done(a, STORE_JOB_MAINTENANCE);
 	is_int(store_job_try(b, STORE_JOB_MAINTENANCE), 1,
