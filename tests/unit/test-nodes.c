@@ -193,8 +193,10 @@ static void test_thread_version(void)
 	c = store_acquire(other);
 	is_int(comment_create(fx.conn, fx.cfg, fx.keys, &in, &rec, &out, &err), 0,
 	       "node A stores a comment");
+	comment_stored_clear(&out);
 	comment_thread_version(c, "default", thread, &before);
 	is_int(comment_create(fx.conn, fx.cfg, fx.keys, &in, &rec, &out, &err), 0, "and another");
+	comment_stored_clear(&out);
 	comment_thread_version(c, "default", thread, &after);
 	ok(after > before && before > 0,
 	   "node B reads the new thread version at once (%lld > %lld)", (long long)after,
