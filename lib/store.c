@@ -83,6 +83,10 @@ struct store {
 	bool refused;	      /* a connection had a write refused as read-only */
 	bool reopening;	      /* waiting for every connection to come back */
 	time_t next_reopen;   /* no reopen before this */
+	/* store_job_try: the connections holding a job's advisory lock
+	 * (PostgreSQL), borrowed from the pool while held. */
+	pthread_mutex_t job_lock;
+	struct store_conn *job_conn[STORE_JOB_COUNT];
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -396,6 +400,7 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 	pthread_mutex_init(&s->group_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);
 	pthread_mutex_init(&s->ckpt_run, NULL);
+	pthread_mutex_init(&s->job_lock, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_turn, NULL);
 	pthread_cond_init(&s->group_done, NULL);
@@ -452,6 +457,7 @@ struct store *store_free(struct store *s)
 	if (!s)
 		return NULL;
 	checkpoints_stop(s);
+	/* Closing the sessions gives the jobs' locks back. */
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
 	free(s->conns);
@@ -463,6 +469,7 @@ struct store *store_free(struct store *s)
 	pthread_cond_destroy(&s->group_done);
 	pthread_mutex_destroy(&s->ckpt_lock);
 	pthread_mutex_destroy(&s->ckpt_run);
+	pthread_mutex_destroy(&s->job_lock);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_turn);
 	free(s);
@@ -1296,4 +1303,81 @@ bool store_healthy(struct store *s)
 
 	store_release(s, c);
 	return ok;
+}
+
+/* ---- one node at a time (store_job_try) --------------------------------- */
+
+/* A job's advisory lock key: "cmtd" in the high half as the writers' and
+ * the migration's (lib/store_pg.c), 0x100 + the job in the low half. */
+static int64_t job_key(enum store_job job)
+{
+	return ((int64_t)0x636d7464 << 32) | (0x100 + (int64_t)job);
+}
+
+/* True when this session holds the key (a session lock, in pg_locks: a
+ * bigint key is classid (high half), objid (low half), objsubid 1), else
+ * the lock taken if free.  CASE evaluates the second only if needed, so
+ * the lock's count stays 1 however often it is asked. */
+static const char sql_job_take[] =
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+    " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = ?1)"
+    " THEN true ELSE pg_try_advisory_lock(?1) END";
+static const char sql_job_give[] = "SELECT pg_advisory_unlock(?1)";
+
+int store_job_try(struct store *s, enum store_job job)
+{
+	struct store_conn *c;
+	struct store_stmt *st;
+	int64_t held = 0;
+	int r;
+
+	if (job <= 0 || job >= STORE_JOB_COUNT)
+		return -EINVAL;
+	if (!s->pg)
+		return 1;
+	pthread_mutex_lock(&s->job_lock);
+	c = s->job_conn[job];
+	if (!c)
+		c = store_acquire(s);
+	st = store_stmt(c, sql_job_take);
+	r = -EIO;
+	if (st) {
+		store_bind_int64(st, 1, job_key(job));
+		r = store_one_int64(c, st, &held);
+	}
+	if (r == 1 && held) {
+		s->job_conn[job] = c;
+	} else {
+		/* Refused or failed: nothing held on c (a failed connection
+		 * lost its session, and with it any lock). */
+		s->job_conn[job] = NULL;
+		store_release(s, c);
+	}
+	pthread_mutex_unlock(&s->job_lock);
+	if (r < 0)
+		return r;
+	return r == 1 && held ? 1 : 0;
+}
+
+void store_job_done(struct store *s, enum store_job job)
+{
+	struct store_conn *c;
+	struct store_stmt *st;
+	int64_t given;
+
+	if (!s || !s->pg || job <= 0 || job >= STORE_JOB_COUNT)
+		return;
+	pthread_mutex_lock(&s->job_lock);
+	c = s->job_conn[job];
+	s->job_conn[job] = NULL;
+	if (c) {
+		st = store_stmt(c, sql_job_give);
+		if (st) {
+			store_bind_int64(st, 1, job_key(job));
+			store_one_int64(c, st, &given);
+		}
+		store_release(s, c);
+	}
+	pthread_mutex_unlock(&s->job_lock);
 }

@@ -238,6 +238,28 @@ bool store_in_transaction(struct store_conn *c);
  * truncated: docs/postgresql-port.md, "Erasure"). */
 int store_checkpoint_truncate(struct store_conn *c);
 
+/* Work that one node of several sharing a PostgreSQL database does at a
+ * time (docs/configuration.md, "Several nodes"). */
+enum store_job {
+	STORE_JOB_MAINTENANCE = 1, /* the maintenance task (daemon/maintenance.c) */
+	STORE_JOB_OUTBOX = 2,	   /* sending notifications (daemon/notify.c) */
+};
+#define STORE_JOB_COUNT 3
+
+/* Whether this process may run job now.  On PostgreSQL the first process
+ * to ask takes a session advisory lock on a connection of the pool that it
+ * keeps (give the pool one more connection per job) until store_job_done,
+ * store_free or the connection breaks; while it holds it, the others are
+ * refused.  Asking again while holding it checks that the lock is still
+ * held (a reconnection loses it; then it is taken again if free).  On
+ * SQLite (one process per file) always granted, nothing held.  1 granted,
+ * 0 another process holds it, negative on failure (logged). */
+int store_job_try(struct store *s, enum store_job job);
+
+/* Gives job's lock back (another node may take it) and its connection to
+ * the pool.  Does nothing when this process does not hold it. */
+void store_job_done(struct store *s, enum store_job job);
+
 /* The settings a connection really runs with, read back from SQLite. */
 struct store_pragmas {
 	int synchronous;       /* 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA */

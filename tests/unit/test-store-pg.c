@@ -6,6 +6,8 @@
 
 #include "backup.h"
 #include "comment.h"
+#include "embed.h"
+#include "fixture.h"
 #include "keys.h"
 #include "store.h"
 
@@ -17,17 +19,6 @@
 #include <unistd.h>
 
 static const char *uri;
-
-/* Column 0 of the first row of sql as an integer, or -1. */
-static int64_t one_int(struct store_conn *c, const char *sql)
-{
-	struct store_stmt *st = store_stmt(c, sql);
-	int64_t v = -1;
-
-	if (!st || store_one_int64(c, st, &v) != 1)
-		return -1;
-	return v;
-}
 
 static void test_open(void)
 {
@@ -41,8 +32,10 @@ static void test_open(void)
 		return;
 	c = store_acquire(s);
 	ok(store_sqlite(c) == NULL, "no SQLite handle on PostgreSQL");
-	is_int(one_int(c, version_sql), 1, "the schema version is schema/pg's newest (1)");
-	is_int(one_int(c, count_sql), 0, "the comments table exists and is empty");
+	is_int(fixture_one_int(c, version_sql), (int64_t)schema_pg_files_count,
+	       "the schema version is schema/pg's newest (%zu, the embedded list's length)",
+	       schema_pg_files_count);
+	is_int(fixture_one_int(c, count_sql), 0, "the comments table exists and is empty");
 	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
 	is_int(store_begin(c), 0, "begin");
 	store_release(s, c); /* rolls back the open transaction */
@@ -215,10 +208,10 @@ static void test_writes(struct store_conn *c)
 	store_bind_text(st, 1, "two");
 	is_int(store_run(c, st, "echo insert"), 0, "the transaction goes on after a refusal");
 	/* PostgreSQL's refused inserts drew ids too (SQLite would say 2). */
-	is_int(store_last_id(c), one_int(c, "SELECT id FROM echo_once WHERE x = 'two'"),
+	is_int(store_last_id(c), fixture_one_int(c, "SELECT id FROM echo_once WHERE x = 'two'"),
 	       "the id of the row inserted in the transaction");
 	is_int(store_commit(c), 0, "commit");
-	is_int(one_int(c, sql_count), 2, "both rows are kept");
+	is_int(fixture_one_int(c, sql_count), 2, "both rows are kept");
 	st = store_stmt(c, "UPDATE echo_once SET x = x || '!' RETURNING id");
 	is_int(store_step_write(c, st, "echo update"), 1, "RETURNING: a row");
 	ok(store_col_int64(st, 0) >= 1, "its id");
@@ -229,7 +222,7 @@ static void test_writes(struct store_conn *c)
 	is_int(store_begin(c), 0, "begin");
 	is_int(store_exec(c, "DELETE FROM echo_once"), 0, "delete all");
 	store_rollback(c);
-	is_int(one_int(c, sql_count), 2, "a rollback keeps them");
+	is_int(fixture_one_int(c, sql_count), 2, "a rollback keeps them");
 	st = store_stmt_new(c, "SELECT count(*) FROM echo_once WHERE x LIKE ?1");
 	store_bind_text(st, 1, "t%");
 	ok(st && store_row(c, st) == 1 && store_col_int64(st, 0) == 1,
@@ -303,14 +296,15 @@ static void test_group_write(struct store *s)
 	}
 	is_int(failures, 0, "every group write returned its job's result");
 	c = store_acquire(s);
-	is_int(one_int(c, "SELECT count(*) FROM group_rows"), THREADS * (JOBS - JOBS / 10),
+	is_int(fixture_one_int(c, "SELECT count(*) FROM group_rows"), THREADS * (JOBS - JOBS / 10),
 	       "the succeeded jobs' rows are committed, the failed ones' undone");
 	is_int(store_begin(c), 0, "begin (an import's transaction)");
 	struct job j = {-1, false}, k = {-2, true};
 	is_int(store_group_write(c, insert_job, &j), 0, "a group write joins it");
 	is_int(store_group_write(c, insert_job, &k), 7, "a failing one is undone alone");
 	is_int(store_commit(c), 0, "the caller commits");
-	is_int(one_int(c, "SELECT count(*) FROM group_rows WHERE v < 0"), 1, "one of the two kept");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM group_rows WHERE v < 0"), 1,
+	       "one of the two kept");
 	store_release(s, c);
 }
 
@@ -336,28 +330,28 @@ static void test_schema(struct store_conn *c)
 		comment = store_col_int64(st, 0);
 	store_reset(st);
 	ok(comment >= 1, "a comment, its id by RETURNING");
-	is_int(one_int(c, "SELECT version FROM threads WHERE path = '/a'"), 1,
+	is_int(fixture_one_int(c, "SELECT version FROM threads WHERE path = '/a'"), 1,
 	       "the thread's version went up");
-	is_int(one_int(c, "SELECT n FROM status_counts WHERE site = 'default' AND"
-			  " status = 'published'"),
+	is_int(fixture_one_int(c, "SELECT n FROM status_counts WHERE site = 'default' AND"
+				  " status = 'published'"),
 	       1, "status_counts counts it");
-	is_int(one_int(c, "SELECT count FROM decided_daily WHERE day = 1"), 1,
+	is_int(fixture_one_int(c, "SELECT count FROM decided_daily WHERE day = 1"), 1,
 	       "decided_daily counts the automatic decision");
 	st = store_stmt(c, "INSERT INTO likes(comment_id, voter, created) VALUES (?1, ?2, 1)");
 	store_bind_int64(st, 1, comment);
 	store_bind_blob(st, 2, "\x01\x02", 2);
 	is_int(store_run(c, st, "like"), 0, "a like");
-	is_int(one_int(c, "SELECT likes FROM comments"), 1, "the comment's likes count");
+	is_int(fixture_one_int(c, "SELECT likes FROM comments"), 1, "the comment's likes count");
 	st = store_stmt(c, "UPDATE comments SET status = 'deleted' WHERE id = ?1");
 	store_bind_int64(st, 1, comment);
 	is_int(store_run(c, st, "tombstone"), 0, "a tombstone");
-	ok(one_int(c, "SELECT likes FROM comments") == 0 &&
-	       one_int(c, "SELECT count(*) FROM likes") == 0,
+	ok(fixture_one_int(c, "SELECT likes FROM comments") == 0 &&
+	       fixture_one_int(c, "SELECT count(*) FROM likes") == 0,
 	   "a tombstone clears its likes");
-	ok(one_int(c, "SELECT n FROM status_counts WHERE status = 'published'") == 0 &&
-	       one_int(c, "SELECT n FROM status_counts WHERE status = 'deleted'") == 1,
+	ok(fixture_one_int(c, "SELECT n FROM status_counts WHERE status = 'published'") == 0 &&
+	       fixture_one_int(c, "SELECT n FROM status_counts WHERE status = 'deleted'") == 1,
 	   "status_counts follows the status");
-	is_int(one_int(c, "SELECT length(hash_key) FROM classifier_state"), 16,
+	is_int(fixture_one_int(c, "SELECT length(hash_key) FROM classifier_state"), 16,
 	       "the classifier's key: 16 random bytes");
 	st = store_stmt(c, "INSERT INTO outbox_deliveries(event_id, recipient, next_at)"
 			   " VALUES (1, 'subscription:x', 0)");
@@ -414,8 +408,8 @@ static void test_discard_ids(struct store_conn *c)
 	   "two discards");
 	ok(first > 0 && second > first, "each with its own id from the sequence (%lld, %lld)",
 	   (long long)first, (long long)second);
-	is_int(one_int(c, "SELECT count FROM discarded WHERE day = 3"), 2, "both counted");
-	is_int(one_int(c, "SELECT count(*) FROM decoys"), 2, "both decoys recorded");
+	is_int(fixture_one_int(c, "SELECT count FROM discarded WHERE day = 3"), 2, "both counted");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM decoys"), 2, "both decoys recorded");
 	st = store_stmt(c, sql_comment);
 	if (store_step_write(c, st, "comment") == 1)
 		later = store_col_int64(st, 0);
