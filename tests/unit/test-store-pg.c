@@ -470,7 +470,7 @@ static bool terminate(struct store_conn *other, struct store_conn *victim)
 {
 	static const char sql[] = "SELECT CASE WHEN pg_terminate_backend(?1, 10000) THEN 1 ELSE 0 "
 				  "END";
-	int64_t pid = one_int(victim, "SELECT pg_backend_pid()"), done = -1;
+	int64_t pid = fixture_one_int(victim, "SELECT pg_backend_pid()"), done = -1;
 	struct store_stmt *st = store_stmt(other, sql);
 
 	if (pid <= 0 || !st)
@@ -484,7 +484,7 @@ static bool terminate(struct store_conn *other, struct store_conn *victim)
 static int broken_job(struct store_conn *c, void *arg)
 {
 	(void)arg;
-	one_int(c, "SELECT 1 FROM pg_terminate_backend(pg_backend_pid())");
+	fixture_one_int(c, "SELECT 1 FROM pg_terminate_backend(pg_backend_pid())");
 	return -EIO;
 }
 
@@ -522,7 +522,7 @@ static void reconnect_writes(struct store_conn *a, struct store_conn *b)
 	       "a write in the lost transaction: STORE_UNAVAILABLE (503)");
 	is_int(store_commit(a), STORE_UNAVAILABLE, "its commit too");
 	ok(!store_in_transaction(a), "and the transaction is over");
-	is_int(one_int(a, sql_count), 2,
+	is_int(fixture_one_int(a, sql_count), 2,
 	       "the next read reconnects; the lost transaction's row is "
 	       "not there");
 	is_int(store_exec(a, "SET default_transaction_read_only = on"), 0,
@@ -547,9 +547,9 @@ static void test_reconnect(void)
 	a = store_acquire(s);
 	b = store_acquire(s);
 	is_int(store_exec(a, "CREATE TABLE reconnect_rows(v BIGINT PRIMARY KEY)"), 0, "a table");
-	is_int(one_int(a, sql_count), 0, "a read");
+	is_int(fixture_one_int(a, sql_count), 0, "a read");
 	ok(terminate(b, a), "the server ends an idle session");
-	is_int(one_int(a, sql_count), 0, "a read on it runs on a new connection");
+	is_int(fixture_one_int(a, sql_count), 0, "a read on it runs on a new connection");
 	reconnect_writes(a, b);
 	store_release(s, b);
 	is_int(store_group_write(a, broken_job, NULL), STORE_UNAVAILABLE,
@@ -558,7 +558,7 @@ static void test_reconnect(void)
 	store_release(s, a);
 	a = store_acquire(s);
 	ok(!store_in_transaction(a), "released: its transaction is over");
-	is_int(one_int(a, sql_count), 3, "the store works on (reconnected)");
+	is_int(fixture_one_int(a, sql_count), 3, "the store works on (reconnected)");
 	store_release(s, a);
 	ok(store_healthy(s), "healthy");
 	store_free(s);
