@@ -513,7 +513,8 @@ static int copy_rows(struct run *run, const char *table, const struct cols *cols
 			 store_errmsg(ins ? run->src.c : run->dst.c));
 		goto out;
 	}
-	progress(run, table, 0, total);
+	if (total > 0)
+		progress(run, table, 0, total);
 	while ((r = reader_next(&rd)) == 1) {
 		for (unsigned i = 0; i < cols->n; i++)
 			bind_value(ins, (int)i + 1, rd.st, (int)i);
