@@ -10,7 +10,6 @@
 #include "search.h"
 #include "store.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,32 +138,34 @@ static int exec_on(const char *db, const char *sql)
 	return r;
 }
 
-/* Rows of table that differ between two SQLite files (both ways). */
+/* Rows of table that differ between two SQLite files (both ways): b
+ * attached to a's store. */
 static long long differing(const char *a, const char *b, const char *table)
 {
-	char sql[600];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
+	char sql[900];
+	struct store *s = NULL;
+	struct store_conn *c;
+	struct store_stmt *st = NULL;
+	int64_t n = -1;
 
+	if (store_new(&s, a, 1) != 0)
+		return -1;
+	c = store_acquire(s);
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS b", b);
+	if (store_exec(c, sql) != 0)
+		goto out;
 	snprintf(sql, sizeof(sql),
 		 "SELECT (SELECT count(*) FROM (SELECT * FROM main.%s EXCEPT SELECT * FROM b.%s))"
 		 " + (SELECT count(*) FROM (SELECT * FROM b.%s EXCEPT SELECT * FROM main.%s))",
 		 table, table, table, table);
-	if (sqlite3_open_v2(a, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_stmt *att = NULL;
-	if (sqlite3_prepare_v2(db, "ATTACH ?1 AS b", -1, &att, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(att, 1, b, -1, SQLITE_STATIC);
-		sqlite3_step(att);
-	}
-	sqlite3_finalize(att);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
+	st = store_stmt_new(c, sql);
+	if (!st || store_one_int64(c, st, &n) != 1)
+		n = -1;
+	store_stmt_free(st);
+	store_exec(c, "DETACH b");
 out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	store_release(s, c);
+	store_free(s);
 	return n;
 }
 
@@ -250,6 +251,7 @@ static void test_round_trip(const char *src, const char *mid, const char *back)
 	ok(exec_on(back, "INSERT INTO likes VALUES (4, X'09', 1)") == 0 &&
 	       query(back, "SELECT likes FROM comments WHERE id = 4") == 2,
 	   "a new like is counted by the restored trigger");
+	is_int(differing(src, back, "likes"), 1, "and the comparison sees that row");
 	is_int(query(mid, "SELECT upto FROM search_state"), 0, "the source was not written");
 }
 
