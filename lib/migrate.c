@@ -910,7 +910,12 @@ int migrate_db(const char *from, const char *to, const struct migrate_opts *opts
 	if (r != 0 && dst_new && !run.dst.pg)
 		remove_new_file(to);
 	free(run.triggers);
-	if (r != 0)
-		report->tables = 0, report->rows = 0;
+	if (r != 0) {
+		report->tables = 0;
+		report->rows = 0;
+		if (!report->detail[0])
+			snprintf(report->detail, sizeof(report->detail),
+				 "failed (%d): the log above says why", r);
+	}
 	return r;
 }

@@ -8,7 +8,8 @@
  * that the list does not name fails the copy (MIGRATE_UNKNOWN_TABLE), so a
  * table added by a later schema is never left behind unnoticed.
  *
- * The source is read in one snapshot and never written or migrated; both
+ * The source is read in one snapshot, its data never changed and its
+ * schema never migrated; both
  * databases must be at the schema version this binary knows for their
  * engine.  The destination (created and migrated when new) must hold no
  * data.  It is written in one transaction with its triggers off (the
