@@ -66,11 +66,13 @@ static const struct mtable {
 };
 #define N_MTABLES (sizeof(mtables) / sizeof(mtables[0]))
 
-#define COLS_MAX   64
-#define NAME_MAX_  64
-#define SQL_MAX	   4096
-#define PG_PAGES   128 /* PostgreSQL: heap pages read per batch */
-#define PROGRESS_N 1000
+#define COLS_MAX     64
+#define NAME_MAX_    64
+#define SQL_MAX	     4096
+#define PG_PAGES     128 /* PostgreSQL: heap pages read per batch */
+#define PROGRESS_N   1000
+#define BATCH_ROWS   200 /* rows per INSERT at most */
+#define BATCH_PARAMS 999 /* parameters per INSERT at most (lib/store_pg.c: ?1..?999) */
 
 struct side {
 	const char *db;
@@ -449,6 +451,8 @@ static int count_rows(struct side *s, const char *table, int64_t *out)
 
 /* ---- the copy ---- */
 
+/* Binds column col of the current row as parameter i.  The values are
+ * copied: a batch holds several rows, each read over the last. */
 static void bind_value(struct store_stmt *ins, int i, struct store_stmt *row, int col)
 {
 	static const char empty[1];
@@ -462,11 +466,13 @@ static void bind_value(struct store_stmt *ins, int i, struct store_stmt *row, in
 		store_bind_double(ins, i, store_col_double(row, col));
 		break;
 	case STORE_TEXT:
-		store_bind_text_len(ins, i, store_col_text(row, col), store_col_bytes(row, col));
+		/* Up to a NUL byte, which PostgreSQL's text cannot hold: a text
+		 * cut short fails the verification. */
+		store_bind_text_copy(ins, i, store_col_text(row, col));
 		break;
 	case STORE_BLOB:
 		blob = store_col_blob(row, col);
-		store_bind_blob(ins, i, blob ? blob : empty, store_col_bytes(row, col));
+		store_bind_blob_copy(ins, i, blob ? blob : empty, store_col_bytes(row, col));
 		break;
 	default:
 		store_bind_null(ins, i);
@@ -474,17 +480,30 @@ static void bind_value(struct store_stmt *ins, int i, struct store_stmt *row, in
 	}
 }
 
-static int insert_sql(const char *table, const struct cols *cols, char *sql, size_t size)
+/* INSERT INTO table (cols) VALUES (?1, ...), ... for rows rows; NULL on
+ * failure.  The caller frees it. */
+static char *insert_sql(const char *table, const struct cols *cols, unsigned rows)
 {
-	size_t o =
-	    (size_t)snprintf(sql, size, "INSERT INTO \"%s\" (%s) VALUES (", table, cols->list);
+	size_t size = 64 + strlen(table) + strlen(cols->list) + (size_t)rows * cols->n * 12;
+	char *sql = malloc(size);
+	unsigned p = 0;
+	size_t o;
 
-	for (unsigned i = 0; i < cols->n && o < size; i++)
-		o += (size_t)snprintf(sql + o, size - o, "%s?%u", i ? ", " : "", i + 1);
-	if (o + 2 > size)
-		return -ENAMETOOLONG;
-	memcpy(sql + o, ")", 2);
-	return 0;
+	if (!sql)
+		return NULL;
+	o = (size_t)snprintf(sql, size, "INSERT INTO \"%s\" (%s) VALUES ", table, cols->list);
+	for (unsigned r = 0; r < rows && o < size; r++)
+		for (unsigned i = 0; i < cols->n && o < size; i++, p++)
+			o += (size_t)snprintf(sql + o, size - o, "%s?%u%s",
+					      i	  ? ", "
+					      : r ? ", ("
+						  : "(",
+					      p + 1, i + 1 == cols->n ? ")" : "");
+	if (o >= size) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
 }
 
 static void progress(struct run *run, const char *table, int64_t done, int64_t total)
@@ -493,51 +512,112 @@ static void progress(struct run *run, const char *table, int64_t done, int64_t t
 		run->opts->progress(run->opts->arg, table, done, total);
 }
 
-static int copy_rows(struct run *run, const char *table, const struct cols *cols)
+/* Rows go in batches: one INSERT of many rows (on PostgreSQL one round
+ * trip and one savepoint), within both engines' parameter limits.  The
+ * last batch of a table is as long as the rows left by the count taken in
+ * the same snapshot. */
+struct batch {
+	struct store_stmt *full, *last;
+	unsigned rows, last_rows; /* rows per statement */
+	unsigned held;		  /* rows bound into the current one */
+};
+
+/* The statement the next row goes into: full, or last once fewer than a
+ * full batch of rows is left.  NULL on failure. */
+static struct store_stmt *batch_stmt(struct run *run, const char *table, const struct cols *cols,
+				     struct batch *b, int64_t left)
 {
-	char sql[SQL_MAX];
-	struct store_stmt *ins = NULL;
-	struct reader rd = {0};
-	int64_t total = 0, done = 0;
+	char *sql;
+
+	if (left >= b->rows || b->last_rows == b->rows)
+		return b->full;
+	if (!b->last) {
+		b->last_rows = left < 1 ? 1 : (unsigned)left;
+		sql = insert_sql(table, cols, b->last_rows);
+		b->last = sql ? store_stmt_new(run->dst.c, sql) : NULL;
+		free(sql);
+	}
+	return b->last;
+}
+
+static void batch_free(struct batch *b)
+{
+	store_stmt_free(b->full);
+	store_stmt_free(b->last);
+}
+
+/* Reads table from the source and writes it into the destination. */
+static int copy_loop(struct run *run, const char *table, const struct cols *cols, struct batch *b,
+		     struct reader *rd, int64_t total)
+{
+	struct store_stmt *st = NULL;
+	unsigned size = 0;
+	int64_t done = 0;
 	int r;
 
+	while ((r = reader_next(rd)) == 1) {
+		if (b->held == 0) {
+			st = batch_stmt(run, table, cols, b, total - done);
+			if (!st)
+				return fail(run, -EIO, table, "cannot prepare the copy of %s: %s",
+					    table, store_errmsg(run->dst.c));
+			size = st == b->full ? b->rows : b->last_rows;
+		}
+		for (unsigned i = 0; i < cols->n; i++)
+			bind_value(st, (int)(b->held * cols->n + i + 1), rd->st, (int)i);
+		done++;
+		if (++b->held < size)
+			continue;
+		r = store_run(run->dst.c, st, table);
+		if (r != 0)
+			return fail(run, r < 0 ? r : -EIO, table,
+				    "cannot write rows %lld to %lld of %s into the destination: %s",
+				    (long long)(done - b->held + 1), (long long)done, table,
+				    store_errmsg(run->dst.c));
+		b->held = 0;
+		if (done % PROGRESS_N < size)
+			progress(run, table, done, total);
+	}
+	if (r < 0)
+		return fail(run, r, table, "cannot read %s from the source: %s", table,
+			    store_errmsg(run->src.c));
+	if (b->held != 0 || done != total)
+		return fail(run, MIGRATE_MISMATCH, table,
+			    "table %s: %lld rows counted in the source, %lld read", table,
+			    (long long)total, (long long)done);
+	progress(run, table, done, total);
+	run->rep->rows += done;
+	return 0;
+}
+
+static int copy_rows(struct run *run, const char *table, const struct cols *cols)
+{
+	struct batch b = {0};
+	struct reader rd = {0};
+	int64_t total = 0;
+	char *sql = NULL;
+	int r;
+
+	b.rows = BATCH_PARAMS / cols->n;
+	b.rows = b.rows < 1 ? 1 : b.rows > BATCH_ROWS ? BATCH_ROWS : b.rows;
 	r = count_rows(&run->src, table, &total);
-	if (r == 0)
-		r = insert_sql(table, cols, sql, sizeof(sql));
-	if (r == 0 && !(ins = store_stmt_new(run->dst.c, sql)))
+	if (r == 0 && !(sql = insert_sql(table, cols, b.rows)))
+		r = -ENOMEM;
+	if (r == 0 && !(b.full = store_stmt_new(run->dst.c, sql)))
 		r = -EIO;
 	if (r == 0)
 		r = reader_open(&rd, &run->src, table, cols->list);
 	if (r != 0) {
 		r = fail(run, -EIO, table, "cannot prepare the copy of %s: %s", table,
-			 store_errmsg(ins ? run->src.c : run->dst.c));
-		goto out;
+			 store_errmsg(b.full ? run->src.c : run->dst.c));
+	} else {
+		if (total > 0)
+			progress(run, table, 0, total);
+		r = copy_loop(run, table, cols, &b, &rd, total);
 	}
-	if (total > 0)
-		progress(run, table, 0, total);
-	while ((r = reader_next(&rd)) == 1) {
-		for (unsigned i = 0; i < cols->n; i++)
-			bind_value(ins, (int)i + 1, rd.st, (int)i);
-		r = store_run(run->dst.c, ins, table);
-		if (r != 0) {
-			r = fail(run, r < 0 ? r : -EIO, table,
-				 "cannot write row %lld of %s into the destination: %s",
-				 (long long)done + 1, table, store_errmsg(run->dst.c));
-			goto out;
-		}
-		if (++done % PROGRESS_N == 0)
-			progress(run, table, done, total);
-	}
-	if (r < 0) {
-		r = fail(run, r, table, "cannot read %s from the source: %s", table,
-			 store_errmsg(run->src.c));
-		goto out;
-	}
-	progress(run, table, done, total);
-	run->rep->rows += done;
-out:
+	free(sql);
 	reader_close(&rd);
-	store_stmt_free(ins);
+	batch_free(&b);
 	return r;
 }
 

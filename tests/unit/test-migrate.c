@@ -41,6 +41,14 @@ static const char populate_sql[] =
     "  'e5', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'published', NULL, NULL, NULL, NULL,"
     "  NULL);"
     "DELETE FROM comments WHERE id = 5;"
+    /* More rows than one INSERT of the copy takes, in a wide table and
+     * a narrow one. */
+    "WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 109)"
+    " INSERT INTO comments (id, thread_id, root_id, depth, created, status, author, text,"
+    " html, avatar, score) SELECT i, 1 + i % 2, i, 1, 1700001000 + i, 'published',"
+    " 'Reader ' || i, 'text ' || i, '<p>text ' || i || '</p>', 'av' || i, i / 128.0 FROM n;"
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600)"
+    " INSERT INTO classifier_tokens SELECT i * 7919, i % 7, i % 5, 1700000000 + i FROM n;"
     "UPDATE comments SET status = 'deleted' WHERE id = 3;"
     "UPDATE classifier_state SET generation = 7, nspam = 3, nham = 4;"
     "INSERT INTO classifier_tokens VALUES (-9223372036854775807, 2, 1, 1700000000),"
@@ -59,7 +67,7 @@ static const char populate_sql[] =
     "INSERT INTO discarded VALUES ('default', 19700, 3);"
     "INSERT INTO akismet_keys (id, blog, hash, created, site) VALUES"
     " (1, 'https://blog.example', randomblob(32), 1700000000, 'blog');"
-    "INSERT INTO decoys VALUES (100, randomblob(32), 1700000900, randomblob(50), 'blog');"
+    "INSERT INTO decoys VALUES (200, randomblob(32), 1700000900, randomblob(50), 'blog');"
     "INSERT INTO import_ids VALUES ('wxr:x', 'default', '203', 1, 1, 1700000000),"
     " ('wxr:x', 'default', '204', NULL, 1, 1700000000);"
     "INSERT INTO outbox (site, type, comment_id, subscription_id, created, expanded) VALUES"
@@ -74,7 +82,7 @@ static const char populate_sql[] =
     " (4, X'03', 1700000002);"
     /* Ids handed out and gone: a discarded post's (the decoy), an
      * outbox event's. */
-    "UPDATE sqlite_sequence SET seq = 100 WHERE name = 'comments';"
+    "UPDATE sqlite_sequence SET seq = 200 WHERE name = 'comments';"
     "UPDATE sqlite_sequence SET seq = 9 WHERE name = 'outbox';";
 
 static bool exists(const char *path)
@@ -240,7 +248,7 @@ static void test_round_trip(const char *src, const char *mid, const char *back)
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		is_int(differing(src, back, tables[i]), 0, "%s: the same rows after the round trip",
 		       tables[i]);
-	is_int(query(back, "SELECT seq FROM sqlite_sequence WHERE name = 'comments'"), 100,
+	is_int(query(back, "SELECT seq FROM sqlite_sequence WHERE name = 'comments'"), 200,
 	       "the comments' sequence survives (a decoy's id is never handed out again)");
 	is_int(query(back, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"), 9,
 	       "the outbox's sequence survives");
@@ -259,11 +267,11 @@ static void test_round_trip(const char *src, const char *mid, const char *back)
 static void test_sequence(const char *mid)
 {
 	if (getenv("COMMENTD_TEST_PG"))
-		is_int(query(mid, "SELECT nextval(pg_get_serial_sequence('comments', 'id'))"), 101,
-		       "PostgreSQL: the next comment id is 101");
+		is_int(query(mid, "SELECT nextval(pg_get_serial_sequence('comments', 'id'))"), 201,
+		       "PostgreSQL: the next comment id is 201");
 	else
-		is_int(query(mid, "SELECT seq FROM sqlite_sequence WHERE name = 'comments'"), 100,
-		       "SQLite: the comments' sequence is at 100");
+		is_int(query(mid, "SELECT seq FROM sqlite_sequence WHERE name = 'comments'"), 200,
+		       "SQLite: the comments' sequence is at 200");
 }
 
 /* Each failure: the result, the table named, and nothing in the
@@ -349,7 +357,7 @@ static void test_refusals(const char *src, const char *mid)
 
 	is_int(migrate_db(src, mid, NULL, &rep), MIGRATE_NOT_EMPTY, "a non-empty destination");
 	is_str(rep.table, "threads", "its first table with rows is named");
-	is_int(query(mid, "SELECT count(*) FROM comments"), 4, "and it is unchanged");
+	is_int(query(mid, "SELECT count(*) FROM comments"), 104, "and it is unchanged");
 
 	is_int(migrate_db(src, src, NULL, &rep), MIGRATE_SAME, "source = destination");
 
