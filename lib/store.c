@@ -183,6 +183,30 @@ static int user_version(sqlite3 *db, int *out)
 	return -EIO;
 }
 
+int store_peek_version(const char *db, int *version, int *known)
+{
+	sqlite3 *lite = NULL;
+	struct stat sb;
+	int r;
+
+	if (store_is_pg_uri(db)) {
+		*known = pg_schema_count();
+		return pg_peek_version(db, version);
+	}
+	*known = store_schema_version();
+	if (stat(db, &sb) != 0 && errno == ENOENT)
+		return STORE_MISSING;
+	if (sqlite3_open_v2(db, &lite, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		log_err("store: cannot open %s: %s", db, lite ? sqlite3_errmsg(lite) : "no memory");
+		sqlite3_close(lite);
+		return -EIO;
+	}
+	r = user_version(lite, version);
+	sqlite3_close(lite);
+	return r;
+}
+
 /* Counts the rows of PRAGMA foreign_key_check. */
 static int count_row(void *u, int n, char **values, char **names)
 {

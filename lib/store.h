@@ -53,6 +53,7 @@ enum {
 	STORE_CONSTRAINT = 5,  /* store_step_write: a constraint refused the write */
 	STORE_UNAVAILABLE = 6, /* PostgreSQL: no server (primary) answers */
 	STORE_NO_WAL = 7,      /* store_checkpoint_truncate on PostgreSQL */
+	STORE_MISSING = 8,     /* store_peek_version: no such SQLite file */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
@@ -83,6 +84,16 @@ struct store *store_free(struct store *s);
 
 /* Number of migrations this binary knows (the newest user_version). */
 int store_schema_version(void);
+
+/* Reads the schema version of the database db (a SQLite path or a
+ * PostgreSQL URI, as store_new) without creating, migrating or writing
+ * anything: *version is 0 for a database commentd never opened, and
+ * *known the version this binary migrates db's engine to (SQLite's and
+ * PostgreSQL's migrations are numbered apart: docs/postgresql-port.md).
+ * Returns 0, STORE_MISSING (no such file), STORE_UNAVAILABLE (the server
+ * cannot be reached, or the URI is refused: logged) or negative (logged;
+ * e.g. not a SQLite file). */
+int store_peek_version(const char *db, int *version, int *known);
 
 /* Borrows a connection, waiting until one is free.  Never fails. */
 struct store_conn *store_acquire(struct store *s);

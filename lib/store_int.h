@@ -27,6 +27,7 @@ void pg_close(struct pg_conn *pc);
 int pg_migrate(struct pg_conn *pc);
 int pg_schema_version(struct pg_conn *pc, int *out);
 int pg_schema_count(void);
+int pg_peek_version(const char *uri, int *out);
 struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached);
 void pg_stmt_free(struct pg_stmt *p);
 void pg_clear(struct pg_stmt *p);

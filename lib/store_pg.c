@@ -448,6 +448,27 @@ int pg_schema_version(struct pg_conn *pc, int *out)
 	return -EIO;
 }
 
+/* A connection of its own, nothing created: 0 when the database has no
+ * commentd_schema table yet. */
+int pg_peek_version(const char *uri, int *out)
+{
+	struct pg_conn *pc = NULL;
+	PGresult *res;
+	int r;
+
+	if (pg_open(&pc, uri) != 0)
+		return pq ? STORE_UNAVAILABLE : -ENOENT;
+	res = pq->PQexec(pc->conn, "SELECT to_regclass('commentd_schema') IS NOT NULL");
+	r = pq->PQresultStatus(res) == PGRES_TUPLES_OK && pq->PQntuples(res) == 1 ? 0 : -EIO;
+	if (r == 0 && pq->PQgetvalue(res, 0, 0)[0] != 't')
+		*out = 0;
+	else if (r == 0)
+		r = pg_schema_version(pc, out);
+	pq->PQclear(res);
+	pg_close(pc);
+	return r;
+}
+
 /* ---- statements -------------------------------------------------------- */
 
 /* Copies sql with ?N made $N (outside quotes and comments); sets the
