@@ -392,7 +392,11 @@ def dataset_key(args):
     with open(os.path.join(_HERE, "scale_data.py"), "rb") as f:
         h.update(f.read())
     sdir = os.path.join(ROOT, "schema")
+    # SQLite's migrations only (schema/pg/ is PostgreSQL's set, a
+    # directory): the cache is a SQLite file.
     for name in sorted(os.listdir(sdir)):
+        if not os.path.isfile(os.path.join(sdir, name)):
+            continue
         with open(os.path.join(sdir, name), "rb") as f:
             h.update(name.encode() + f.read())
     return h.hexdigest()[:16]

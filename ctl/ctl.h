@@ -111,5 +111,6 @@ int cmd_cutoffs(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 
 #endif

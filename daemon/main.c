@@ -3,6 +3,7 @@
 
 #include "log.h"
 #include "maintenance.h"
+#include "nodes.h"
 #include "notify.h"
 #include "sdnotify.h"
 #include "sender.h"
@@ -237,6 +238,22 @@ static int open_keys(const struct config *cfg, struct keys **out)
 	return r;
 }
 
+/* What this node shares with the others of its database (lib/nodes.h):
+ * the key must be the database's, and the ETag key is read (PostgreSQL)
+ * or drawn (SQLite).  0 or -1 (logged). */
+static int nodes_open(struct server *s)
+{
+	struct store_conn *c = store_acquire(s->store);
+	int r = nodes_key_check(c, s->keys);
+
+	if (r == 0)
+		r = nodes_etag_key(c, s->etag_key);
+	store_release(s->store, c);
+	if (r < 0)
+		log_err("cannot read or store the keys the nodes share (%d)", r);
+	return r == 0 ? 0 : -1;
+}
+
 /* Everything but the HTTP layer, from cfg (owned by s afterwards).  0 or -1. */
 static int server_open(struct server *s, struct config *cfg)
 {
@@ -254,7 +271,6 @@ static int server_open(struct server *s, struct config *cfg)
 	    ratelimit_new(&s->like_limit, cfg->like_rate_limit, LIKE_BURST) < 0 ||
 	    cache_new(&s->thread_cache, 256, 4 << 20) < 0)
 		return -1;
-	randombytes_buf(s->etag_nonce, sizeof(s->etag_nonce));
 	site_classify_settings(cfg, &cs);
 	if (classifier_new(&s->classifier, &cs) != 0) {
 		log_err("the classifier settings are invalid");
@@ -264,13 +280,16 @@ static int server_open(struct server *s, struct config *cfg)
 		return -1;
 	apply_runtime(s, cfg);
 	/* a connection for each HTTP thread, each writer (twice as many), the
-	 * maintenance and outbox workers */
-	if (store_new(&s->store, cfg->db, cfg->threads + writers_count(cfg->threads) + 2) != 0) {
+	 * maintenance and outbox workers, and one for each of their locks
+	 * (store_job_try: one node of several at a time) */
+	if (store_new(&s->store, cfg->db, cfg->threads + writers_count(cfg->threads) + 4) != 0) {
 		char shown[512];
 		log_err("cannot open the database %s",
 			store_db_display(cfg->db, shown, sizeof(shown)));
 		return -1;
 	}
+	if (nodes_open(s) != 0)
+		return -1;
 	/* Checkpoints on a thread of their own, not in a post's COMMIT. */
 	if (store_checkpoints_start(s->store) != 0)
 		return -1;

@@ -21,6 +21,7 @@ struct maintenance {
 	pthread_cond_t wake;
 	bool stopping;
 	bool index_failing; /* the last indexing of the search's tail failed (logged once) */
+	int turn;	    /* maintenance_turn's last answer */
 };
 
 /* A job: one pass of some periodic work.  cfg is the configuration snapshot
@@ -111,12 +112,41 @@ static bool stopping(struct maintenance *m)
 	return stop;
 }
 
-/* Runs every job once; returns the seconds to wait before the next pass. */
+bool maintenance_turn(struct server *s, enum store_job job, int *state, const char *what)
+{
+	struct snapshot *snap = snapshot_ref(s);
+	bool shared = store_is_pg_uri(snap->cfg->db);
+	int r = store_job_try(s->store, job);
+
+	snapshot_unref(snap);
+	if (r != *state && shared) {
+		if (r == 1)
+			log_info("nodes: this node runs %s (it holds their lock; the other nodes "
+				 "of the database wait)",
+				 what);
+		else if (r == 0)
+			log_info("nodes: another node of the database runs %s; this one waits",
+				 what);
+		else
+			log_warn("nodes: cannot tell whether another node runs %s (%d); not "
+				 "running them",
+				 what, r);
+	}
+	*state = r;
+	return r == 1;
+}
+
+/* Runs every job once (when this node's turn: one node of a PostgreSQL
+ * database runs them); returns the seconds to wait before the next pass. */
 static unsigned run_jobs(struct maintenance *m)
 {
 	struct snapshot *snap = snapshot_ref(m->server);
 	unsigned interval = snap->cfg->maintenance_interval;
 
+	if (!maintenance_turn(m->server, STORE_JOB_MAINTENANCE, &m->turn, "the maintenance jobs")) {
+		snapshot_unref(snap);
+		return interval ? interval : 3600;
+	}
 	for (size_t i = 0; i < N_JOBS && !stopping(m); i++) {
 		int r = jobs[i].run(m->server, snap->cfg, time(NULL));
 		if (r != 0)
@@ -185,7 +215,8 @@ static void *thread_main(void *arg)
 		for (;;) {
 			if (stopping(m))
 				break;
-			index_tail(m);
+			if (m->turn == 1)
+				index_tail(m);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			deadline = now;
 			deadline.tv_sec += SEARCH_INDEX_EVERY;
@@ -211,6 +242,7 @@ int maintenance_start(struct server *s)
 		return -ENOMEM;
 	}
 	m->server = s;
+	m->turn = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -244,6 +276,7 @@ void maintenance_stop(struct server *s)
 	pthread_cond_signal(&m->wake);
 	pthread_mutex_unlock(&m->lock);
 	pthread_join(m->thread, NULL);
+	store_job_done(s->store, STORE_JOB_MAINTENANCE); /* another node may take over */
 	pthread_cond_destroy(&m->wake);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

@@ -7,11 +7,23 @@
  * for example, does nothing when today's copy exists.  The wait between
  * runs is interruptible: maintenance_stop() wakes the thread at once; a job
  * already running finishes first (jobs keep their work short).
+ * Several nodes on one PostgreSQL database: one of them runs the jobs
+ * (maintenance_turn); the others check at each pass whether it is gone.
  */
 #ifndef COMMENTD_MAINTENANCE_H
 #define COMMENTD_MAINTENANCE_H
 
+#include "store.h"
+
+#include <stdbool.h>
+
 struct server;
+
+/* Whether this node runs job now (store_job_try: on PostgreSQL one node of
+ * the database at a time; on SQLite always).  *state remembers the last
+ * answer (start it at -1) so that a change is logged once, as "this node
+ * runs <what>" or "another node ... runs <what>" (what: plural). */
+bool maintenance_turn(struct server *s, enum store_job job, int *state, const char *what);
 
 /* Starts the thread for s and stores its handle in s->maintenance.  The
  * thread blocks every signal (main keeps handling them).  s->store and

@@ -2,6 +2,7 @@
 #include "notify.h"
 
 #include "log.h"
+#include "maintenance.h"
 #include "outbox.h"
 #include "sender.h"
 #include "server.h"
@@ -33,6 +34,7 @@ struct notify {
 	const struct config *read_for; /* the configuration the password was read for */
 	char password[PASSWORD_MAX];
 	time_t last_retention;
+	int turn; /* maintenance_turn's last answer: one node sends */
 };
 
 /* The SMTP password: the file smtp_credential names, or under systemd the
@@ -121,6 +123,12 @@ static void pass(struct notify *n)
 	size_t n_sites = 0;
 	int r;
 
+	/* One node of a PostgreSQL database sends (the others' passes would
+	 * race for the same deliveries). */
+	if (!maintenance_turn(s, STORE_JOB_OUTBOX, &n->turn, "the outbox deliveries")) {
+		snapshot_unref(snap);
+		return;
+	}
 	read_password(n, snap->cfg);
 	sites = sites_of(snap, n->password, &n_sites);
 	if (!sites) {
@@ -172,6 +180,7 @@ int notify_start(struct server *s)
 		return -ENOMEM;
 	}
 	n->server = s;
+	n->turn = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -205,6 +214,7 @@ void notify_stop(struct server *s)
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
 	pthread_join(n->thread, NULL);
+	store_job_done(s->store, STORE_JOB_OUTBOX); /* another node may take over */
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->lock);
 	sodium_memzero(n->password, sizeof(n->password));

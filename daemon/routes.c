@@ -216,7 +216,8 @@ static void etag_tagged(char etag[ETAG_MAX], const char *tag)
 	snprintf(etag + n - 1, ETAG_MAX - (n - 1), "%s\"", tag);
 }
 
-/* A thread answer's ETag: a hash of the process's nonce, the page's cache
+/* A thread answer's ETag: a hash of the ETag key (shared by the nodes of a
+ * PostgreSQL database, lib/nodes.h), the page's cache
  * key and the thread's version.  Equal (key, version) means an equal body
  * (the answer cache rests on the same rule), so a revalidation (a CDN's,
  * nginx's, a browser's If-None-Match) is answered from the version alone,
@@ -230,7 +231,7 @@ static void thread_etag(const struct server *s, const char *key, int64_t version
 	memcpy(buf, key, n);
 	for (unsigned i = 0; i < 8; i++)
 		buf[n + i] = (unsigned char)((uint64_t)version >> (8 * i));
-	etag_keyed(s->etag_nonce, sizeof(s->etag_nonce), buf, n + 8, etag);
+	etag_keyed(s->etag_key, sizeof(s->etag_key), buf, n + 8, etag);
 }
 
 /* The page's answer without the stamp: its ETag (thread_etag, with the

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "keys.h"
 #include "net.h"
+#include "nodes.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "site.h"
@@ -43,9 +44,12 @@ struct server {
 	struct classifier *classifier;
 	struct cutoffs_cache *cutoffs; /* the sites' learned cut-offs (lib/cutoffs.h) */
 	struct cache *thread_cache;    /* rendered GET /api/v1/comments answers */
-	/* Random at start: the thread answers' ETags (thread_etag) are new
-	 * after every restart (an upgrade, a restored database, a new key). */
-	unsigned char etag_nonce[16];
+	/* The thread answers' ETag key (thread_etag, lib/nodes.h): on
+	 * PostgreSQL shared by every node of the database, so that a 304
+	 * works whichever node a revalidation reaches; on SQLite random at
+	 * start (ETags are new after every restart).  Mixed with the release
+	 * version: an upgrade changes every ETag. */
+	unsigned char etag_key[NODES_ETAG_KEY_BYTES];
 	struct ratelimit *post_limit;
 	struct ratelimit *auth_failures; /* failed admin logins per client */
 	struct ratelimit *like_limit;	 /* likes per client (like_rate_limit) */

@@ -1018,7 +1018,9 @@ static const char sql_count_tokens[] = "SELECT count(*) FROM classifier_tokens";
 static const char sql_begin_read[] = "BEGIN";
 static const char sql_end_read[] = "COMMIT";
 
-/* Steps a statement without rows (BEGIN, COMMIT).  0 or -EIO. */
+/* Steps a statement without rows (BEGIN, COMMIT).  0 or negative: the
+ * store's own failure where it has one (-ENOTCONN, a PostgreSQL database
+ * out of reach, is answered 503), else -EIO. */
 static int step_read(struct store_conn *conn, const char *sql)
 {
 	struct store_stmt *q = store_stmt(conn, sql);
@@ -1026,7 +1028,7 @@ static int step_read(struct store_conn *conn, const char *sql)
 
 	if (q)
 		store_reset(q);
-	return rc == 0 ? 0 : -EIO;
+	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
 }
 
 /* The rows a table load will add (sql counts them, binding site if given),
@@ -1072,6 +1074,7 @@ static int read_state(struct classifier *c, struct store_conn *conn, struct stat
 	rc = store_row(conn, q);
 	if (rc != 1) {
 		log_err("classify: cannot read classifier_state: %s", store_errmsg(conn));
+		r = rc < 0 ? rc : -EIO; /* -ENOTCONN stays: a 503, not a 500 */
 		goto out;
 	}
 	st->generation = store_col_int64(q, 0);
@@ -1137,7 +1140,7 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 	store_reset(q);
 	if (r == 0 && rc < 0) {
 		log_err("classify: cannot read the ledger: %s", store_errmsg(conn));
-		r = -EIO;
+		r = rc;
 	}
 	if (r == 0)
 		r = second_train(m, &ts, rate, epochs);
@@ -1154,9 +1157,9 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	int rc, r;
 
 	if (own_txn) {
-		q = store_stmt(conn, sql_begin_read);
-		if (!q || store_row(conn, q) != 0)
-			return -EIO;
+		r = step_read(conn, sql_begin_read);
+		if (r != 0)
+			return r;
 	}
 	r = read_state(c, conn, &st, !c->have_key);
 	if (r < 0)
@@ -1185,6 +1188,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	store_reset(q);
 	if (rc != 0) {
 		log_err("classify: cannot load tokens: %s", store_errmsg(conn));
+		r = rc < 0 ? rc : -EIO;
 		goto out;
 	}
 	r = ledger_train(c, conn, m);
@@ -1295,8 +1299,8 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	int rc, r;
 
 	*out = NULL;
-	if (own_txn && step_read(conn, sql_begin_read) != 0)
-		return -EIO;
+	if (own_txn && (r = step_read(conn, sql_begin_read)) != 0)
+		return r;
 	r = read_state(c, conn, &st, false);
 	if (r < 0)
 		goto out;

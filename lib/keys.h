@@ -32,7 +32,8 @@ enum keys_purpose {
 	KEYS_REDACT = 7, /* pseudonyms of values shown to moderators (e-mail domain) */
 	KEYS_LINK = 8,	 /* MAC of the links in notification mails (lib/link.h) */
 	KEYS_LIKE = 9,	 /* a like's voter: client and comment (lib/likes.h) */
-	KEYS_PURPOSE_MAX = 10,
+	KEYS_NODE = 10,	 /* the key's fingerprint in the database (lib/nodes.h) */
+	KEYS_PURPOSE_MAX = 11,
 };
 
 enum {

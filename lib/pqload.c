@@ -50,6 +50,7 @@ static void load(void)
 	    {"PQresultErrorMessage", &api.PQresultErrorMessage},
 	    {"PQresultStatus", &api.PQresultStatus},
 	    {"PQsetNoticeProcessor", &api.PQsetNoticeProcessor},
+	    {"PQsocket", &api.PQsocket},
 	    {"PQstatus", &api.PQstatus},
 	    {"PQtransactionStatus", &api.PQtransactionStatus},
 	};

@@ -83,6 +83,10 @@ struct store {
 	bool refused;	      /* a connection had a write refused as read-only */
 	bool reopening;	      /* waiting for every connection to come back */
 	time_t next_reopen;   /* no reopen before this */
+	/* store_job_try: the connections holding a job's advisory lock
+	 * (PostgreSQL), borrowed from the pool while held. */
+	pthread_mutex_t job_lock;
+	struct store_conn *job_conn[STORE_JOB_COUNT];
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -177,6 +181,30 @@ static int user_version(sqlite3 *db, int *out)
 	log_err("store: cannot read user_version: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return -EIO;
+}
+
+int store_peek_version(const char *db, int *version, int *known)
+{
+	sqlite3 *lite = NULL;
+	struct stat sb;
+	int r;
+
+	if (store_is_pg_uri(db)) {
+		*known = pg_schema_count();
+		return pg_peek_version(db, version);
+	}
+	*known = store_schema_version();
+	if (stat(db, &sb) != 0 && errno == ENOENT)
+		return STORE_MISSING;
+	if (sqlite3_open_v2(db, &lite, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		log_err("store: cannot open %s: %s", db, lite ? sqlite3_errmsg(lite) : "no memory");
+		sqlite3_close(lite);
+		return -EIO;
+	}
+	r = user_version(lite, version);
+	sqlite3_close(lite);
+	return r;
 }
 
 /* Counts the rows of PRAGMA foreign_key_check. */
@@ -396,6 +424,7 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 	pthread_mutex_init(&s->group_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);
 	pthread_mutex_init(&s->ckpt_run, NULL);
+	pthread_mutex_init(&s->job_lock, NULL);
 	pthread_cond_init(&s->ckpt_wake, NULL);
 	pthread_cond_init(&s->ckpt_turn, NULL);
 	pthread_cond_init(&s->group_done, NULL);
@@ -452,6 +481,7 @@ struct store *store_free(struct store *s)
 	if (!s)
 		return NULL;
 	checkpoints_stop(s);
+	/* Closing the sessions gives the jobs' locks back. */
 	for (unsigned i = 0; i < s->n_conns; i++)
 		conn_close(&s->conns[i]);
 	free(s->conns);
@@ -463,6 +493,7 @@ struct store *store_free(struct store *s)
 	pthread_cond_destroy(&s->group_done);
 	pthread_mutex_destroy(&s->ckpt_lock);
 	pthread_mutex_destroy(&s->ckpt_run);
+	pthread_mutex_destroy(&s->job_lock);
 	pthread_cond_destroy(&s->ckpt_wake);
 	pthread_cond_destroy(&s->ckpt_turn);
 	free(s);
@@ -916,6 +947,17 @@ static bool job_lost(struct store_conn *c)
 	return c->pg ? pg_transaction_lost(c->pg) : sqlite3_get_autocommit(c->db);
 }
 
+/* The result of every job of a transaction job_lost found rolled back,
+ * given the failed job's r: on PostgreSQL the connection broke (nothing of
+ * the batch is kept, the server is out of reach: STORE_UNAVAILABLE, 503,
+ * whatever a module made of the failure); on SQLite r, else -EIO. */
+static int lost_result(struct store_conn *c, int r)
+{
+	if (c->pg && pg_connection_broken(c->pg))
+		return STORE_UNAVAILABLE;
+	return r ? r : -EIO;
+}
+
 static void job_end(struct store_conn *c, bool failed)
 {
 	if (c->pg) {
@@ -945,9 +987,10 @@ static void run_batch(struct store_conn *c, struct group_job *batch)
 		r = job_savepoint(c);
 		j->result = r != 0 ? r : j->fn(c, j->arg);
 		if (job_lost(c)) {
-			/* SQLite rolled the whole transaction back (a full disk,
-			 * an I/O error): nothing of the batch is kept. */
-			r = j->result ? j->result : -EIO;
+			/* The engine rolled the whole transaction back (SQLite: a
+			 * full disk, an I/O error; PostgreSQL: the connection
+			 * broke): nothing of the batch is kept. */
+			r = lost_result(c, j->result);
 			for (struct group_job *k = batch; k; k = k->next)
 				k->result = r;
 			writer_release(c);
@@ -974,7 +1017,7 @@ static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c
 		return r;
 	r = fn(c, arg);
 	if (job_lost(c))
-		return r ? r : -EIO; /* the engine rolled the transaction back */
+		return lost_result(c, r); /* the engine rolled the transaction back */
 	job_end(c, r != 0);
 	return r;
 }
@@ -1284,4 +1327,81 @@ bool store_healthy(struct store *s)
 
 	store_release(s, c);
 	return ok;
+}
+
+/* ---- one node at a time (store_job_try) --------------------------------- */
+
+/* A job's advisory lock key: "cmtd" in the high half as the writers' and
+ * the migration's (lib/store_pg.c), 0x100 + the job in the low half. */
+static int64_t job_key(enum store_job job)
+{
+	return ((int64_t)0x636d7464 << 32) | (0x100 + (int64_t)job);
+}
+
+/* True when this session holds the key (a session lock, in pg_locks: a
+ * bigint key is classid (high half), objid (low half), objsubid 1), else
+ * the lock taken if free.  CASE evaluates the second only if needed, so
+ * the lock's count stays 1 however often it is asked. */
+static const char sql_job_take[] =
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+    " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = ?1)"
+    " THEN true ELSE pg_try_advisory_lock(?1) END";
+static const char sql_job_give[] = "SELECT pg_advisory_unlock(?1)";
+
+int store_job_try(struct store *s, enum store_job job)
+{
+	struct store_conn *c;
+	struct store_stmt *st;
+	int64_t held = 0;
+	int r;
+
+	if (job <= 0 || job >= STORE_JOB_COUNT)
+		return -EINVAL;
+	if (!s->pg)
+		return 1;
+	pthread_mutex_lock(&s->job_lock);
+	c = s->job_conn[job];
+	if (!c)
+		c = store_acquire(s);
+	st = store_stmt(c, sql_job_take);
+	r = -EIO;
+	if (st) {
+		store_bind_int64(st, 1, job_key(job));
+		r = store_one_int64(c, st, &held);
+	}
+	if (r == 1 && held) {
+		s->job_conn[job] = c;
+	} else {
+		/* Refused or failed: nothing held on c (a failed connection
+		 * lost its session, and with it any lock). */
+		s->job_conn[job] = NULL;
+		store_release(s, c);
+	}
+	pthread_mutex_unlock(&s->job_lock);
+	if (r < 0)
+		return r;
+	return r == 1 && held ? 1 : 0;
+}
+
+void store_job_done(struct store *s, enum store_job job)
+{
+	struct store_conn *c;
+	struct store_stmt *st;
+	int64_t given;
+
+	if (!s || !s->pg || job <= 0 || job >= STORE_JOB_COUNT)
+		return;
+	pthread_mutex_lock(&s->job_lock);
+	c = s->job_conn[job];
+	s->job_conn[job] = NULL;
+	if (c) {
+		st = store_stmt(c, sql_job_give);
+		if (st) {
+			store_bind_int64(st, 1, job_key(job));
+			store_one_int64(c, st, &given);
+		}
+		store_release(s, c);
+	}
+	pthread_mutex_unlock(&s->job_lock);
 }

@@ -53,6 +53,7 @@ enum {
 	STORE_CONSTRAINT = 5,  /* store_step_write: a constraint refused the write */
 	STORE_UNAVAILABLE = 6, /* PostgreSQL: no server (primary) answers */
 	STORE_NO_WAL = 7,      /* store_checkpoint_truncate on PostgreSQL */
+	STORE_MISSING = 8,     /* store_peek_version: no such SQLite file */
 };
 
 /* Opens (creating if needed) the database at path with pool_size connections
@@ -83,6 +84,16 @@ struct store *store_free(struct store *s);
 
 /* Number of migrations this binary knows (the newest user_version). */
 int store_schema_version(void);
+
+/* Reads the schema version of the database db (a SQLite path or a
+ * PostgreSQL URI, as store_new) without creating, migrating or writing
+ * anything: *version is 0 for a database commentd never opened, and
+ * *known the version this binary migrates db's engine to (SQLite's and
+ * PostgreSQL's migrations are numbered apart: docs/postgresql-port.md).
+ * Returns 0, STORE_MISSING (no such file), STORE_UNAVAILABLE (the server
+ * cannot be reached, or the URI is refused: logged) or negative (logged;
+ * e.g. not a SQLite file). */
+int store_peek_version(const char *db, int *version, int *known);
 
 /* Borrows a connection, waiting until one is free.  Never fails. */
 struct store_conn *store_acquire(struct store *s);
@@ -237,6 +248,28 @@ bool store_in_transaction(struct store_conn *c);
  * negative; STORE_NO_WAL on PostgreSQL, whose WAL is the server's (nothing
  * truncated: docs/postgresql-port.md, "Erasure"). */
 int store_checkpoint_truncate(struct store_conn *c);
+
+/* Work that one node of several sharing a PostgreSQL database does at a
+ * time (docs/configuration.md, "Several nodes"). */
+enum store_job {
+	STORE_JOB_MAINTENANCE = 1, /* the maintenance task (daemon/maintenance.c) */
+	STORE_JOB_OUTBOX = 2,	   /* sending notifications (daemon/notify.c) */
+};
+#define STORE_JOB_COUNT 3
+
+/* Whether this process may run job now.  On PostgreSQL the first process
+ * to ask takes a session advisory lock on a connection of the pool that it
+ * keeps (give the pool one more connection per job) until store_job_done,
+ * store_free or the connection breaks; while it holds it, the others are
+ * refused.  Asking again while holding it checks that the lock is still
+ * held (a reconnection loses it; then it is taken again if free).  On
+ * SQLite (one process per file) always granted, nothing held.  1 granted,
+ * 0 another process holds it, negative on failure (logged). */
+int store_job_try(struct store *s, enum store_job job);
+
+/* Gives job's lock back (another node may take it) and its connection to
+ * the pool.  Does nothing when this process does not hold it. */
+void store_job_done(struct store *s, enum store_job job);
 
 /* The settings a connection really runs with, read back from SQLite. */
 struct store_pragmas {

@@ -27,6 +27,7 @@ void pg_close(struct pg_conn *pc);
 int pg_migrate(struct pg_conn *pc);
 int pg_schema_version(struct pg_conn *pc, int *out);
 int pg_schema_count(void);
+int pg_peek_version(const char *uri, int *out);
 struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached);
 void pg_stmt_free(struct pg_stmt *p);
 void pg_clear(struct pg_stmt *p);
@@ -53,6 +54,8 @@ int pg_commit(struct pg_conn *pc);
 void pg_rollback(struct pg_conn *pc);
 bool pg_in_transaction(struct pg_conn *pc);
 bool pg_transaction_lost(struct pg_conn *pc);
+/* True when pc's connection broke (its transaction, if any, is lost). */
+bool pg_connection_broken(struct pg_conn *pc);
 unsigned pg_changes(struct pg_conn *pc);
 int64_t pg_last_id(struct pg_conn *pc);
 const char *pg_errmsg(struct pg_conn *pc);

@@ -12,9 +12,13 @@
  *
  * A connection that breaks (the server went away, a failover) is made
  * again at its next use outside a transaction, at most once a second; its
- * statements are prepared again.  A read that finds its connection broken
- * outside a transaction runs once more on the new one.  Meanwhile writes
- * fail with STORE_UNAVAILABLE and reads with a negative result.
+ * statements are prepared again.  Before a statement outside a transaction
+ * the socket is polled, so that a connection the server closed (a restart,
+ * a crash, a failover) is made again before anything is sent on it.  A
+ * read, or a statement never sent (its PREPARE failed), that finds its
+ * connection broken outside a transaction runs once more on the new one.
+ * Meanwhile writes fail with STORE_UNAVAILABLE and reads with a negative
+ * result; an outage is logged once, and the reconnection.
  */
 #include "store_int.h"
 
@@ -24,6 +28,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +61,7 @@ struct pg_conn {
 	unsigned gen;	     /* connections made so far: statements prepared in an
 				older one are prepared again */
 	time_t next_attempt; /* no new connection before this */
+	unsigned epoch;	     /* outage_epoch when this connection was made */
 	unsigned changes;    /* rows the last INSERT, UPDATE or DELETE changed */
 	unsigned names;	     /* prepared statement names handed out */
 	char last_table[64]; /* the table of the last INSERT (store_last_id) */
@@ -128,6 +135,47 @@ static void notice_quiet(void *arg, const char *message)
 	log_debug("store: postgresql: %s", message);
 }
 
+/* An outage is logged once, not once per request and pooled connection:
+ * it begins with the first failure of a connection made since the last
+ * outage, or with a failed connection attempt; a connection made before
+ * it that fails later (idle meanwhile) fails as part of it.  It ends at
+ * the first connection made again. */
+static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool outage_on;
+static unsigned outage_epoch;
+
+static void outage_begin(struct pg_conn *pc, const char *what, const char *why, bool connecting)
+{
+	bool first;
+
+	pthread_mutex_lock(&outage_lock);
+	first = !outage_on && (connecting || pc->epoch == outage_epoch);
+	if (first) {
+		outage_on = true;
+		outage_epoch++;
+	}
+	pthread_mutex_unlock(&outage_lock);
+	if (first)
+		log_err("store: %s: the PostgreSQL database is unavailable (%s); answering 503 "
+			"until a primary answers again",
+			what, why);
+	else
+		log_debug("store: %s: still no PostgreSQL primary (%s)", what, why);
+}
+
+static void outage_end(struct pg_conn *pc)
+{
+	bool was;
+
+	pthread_mutex_lock(&outage_lock);
+	was = outage_on;
+	outage_on = false;
+	pc->epoch = outage_epoch;
+	pthread_mutex_unlock(&outage_lock);
+	if (was)
+		log_info("store: reconnected to the PostgreSQL database (a primary answers again)");
+}
+
 /* Per session: bytea as hex, and synchronous_commit at least on (a
  * server's remote_apply, stronger, is kept), so that an acknowledged
  * commit is flushed (and, with a synchronous standby, flushed there). */
@@ -156,17 +204,30 @@ static int connect_now(struct pg_conn *pc)
 		if (pq->PQresultStatus(res) == PGRES_TUPLES_OK) {
 			pq->PQclear(res);
 			pc->gen++;
+			outage_end(pc);
 			return 0;
 		}
 		pq->PQclear(res);
 	}
 	reason_of(pc->conn ? pq->PQerrorMessage(pc->conn) : "out of memory", why, sizeof(why));
 	snprintf(pc->err, sizeof(pc->err), "%s", why);
-	log_err("store: cannot connect to the PostgreSQL database: %s", why);
+	outage_begin(pc, "connect", why, true);
 	pq->PQfinish(pc->conn);
 	pc->conn = NULL;
 	pc->next_attempt = now_mono() + 1;
 	return STORE_UNAVAILABLE;
+}
+
+/* True when the server closed pc's idle connection, or is closing it:
+ * its socket reads end-of-file, or holds a message (an idle session is
+ * sent nothing but the FATAL error before a close).  libpq would learn it
+ * only from a command that failed, after sending it: a write's outcome
+ * would then be unknown, where nothing need have been sent. */
+static bool idle_conn_gone(struct pg_conn *pc)
+{
+	struct pollfd pfd = {.fd = pq->PQsocket(pc->conn), .events = POLLIN | POLLRDHUP};
+
+	return pfd.fd < 0 || poll(&pfd, 1, 0) > 0;
 }
 
 /* Makes sure pc has a working connection.  Inside a transaction whose
@@ -176,8 +237,14 @@ static int ready(struct pg_conn *pc)
 {
 	if (pc->lost)
 		return STORE_UNAVAILABLE;
-	if (pc->conn && !pc->remake && pq->PQstatus(pc->conn) == CONNECTION_OK)
-		return 0;
+	if (pc->conn && !pc->remake && pq->PQstatus(pc->conn) == CONNECTION_OK) {
+		if (pc->in_txn || !idle_conn_gone(pc))
+			return 0;
+		log_debug("store: the PostgreSQL server closed an idle connection; connecting "
+			  "again");
+		pc->remake = true;
+		pc->next_attempt = 0;
+	}
 	if (pc->in_txn) {
 		pc->lost = true;
 		return STORE_UNAVAILABLE;
@@ -254,19 +321,18 @@ static int result_error(struct pg_conn *pc, PGresult *res, const char *what)
 	snprintf(pc->err, sizeof(pc->err), "%s", why);
 	if (pc->conn)
 		track_transaction(pc);
+	/* A standby (25006, read_only_sql_transaction: the primary moved, or
+	 * the URI lacks target_session_attrs=read-write) is no primary: the
+	 * connection is made again, to find the one that is. */
 	if (!pc->conn || pq->PQstatus(pc->conn) != CONNECTION_OK || !state ||
-	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strcmp(state, "25006") == 0) {
 		pc->remake = true;
-		log_err("store: %s: the PostgreSQL database is unavailable (%s)", what, why);
+		outage_begin(pc, what, why, false);
 		return STORE_UNAVAILABLE;
 	}
 	if (strncmp(state, "23", 2) == 0)
 		return STORE_CONSTRAINT;
-	if (strcmp(state, "25006") == 0) { /* read_only_sql_transaction: a standby */
-		pc->remake = true;
-		log_err("store: %s: the database is read-only (%s)", what, why);
-		return STORE_READONLY;
-	}
 	if (strcmp(state, "53100") == 0) { /* disk_full */
 		log_err("store: %s: disk full (%s)", what, why);
 		return STORE_FULL;
@@ -383,6 +449,27 @@ int pg_schema_version(struct pg_conn *pc, int *out)
 	return -EIO;
 }
 
+/* A connection of its own, nothing created: 0 when the database has no
+ * commentd_schema table yet. */
+int pg_peek_version(const char *uri, int *out)
+{
+	struct pg_conn *pc = NULL;
+	PGresult *res;
+	int r;
+
+	if (pg_open(&pc, uri) != 0)
+		return pq ? STORE_UNAVAILABLE : -ENOENT;
+	res = pq->PQexec(pc->conn, "SELECT to_regclass('commentd_schema') IS NOT NULL");
+	r = pq->PQresultStatus(res) == PGRES_TUPLES_OK && pq->PQntuples(res) == 1 ? 0 : -EIO;
+	if (r == 0 && pq->PQgetvalue(res, 0, 0)[0] != 't')
+		*out = 0;
+	else if (r == 0)
+		r = pg_schema_version(pc, out);
+	pq->PQclear(res);
+	pg_close(pc);
+	return r;
+}
+
 /* ---- statements -------------------------------------------------------- */
 
 /* Copies sql with ?N made $N (outside quotes and comments); sets the
@@ -464,8 +551,10 @@ static int prepare_now(struct pg_stmt *p)
 		return 0;
 	}
 	r = result_error(pc, res, "prepare");
-	log_err("store: cannot prepare statement: %.200s", p->sql);
 	pq->PQclear(res);
+	if (r == STORE_UNAVAILABLE) /* not prepared: again at its first run */
+		return r;
+	log_err("store: cannot prepare statement: %.200s", p->sql);
 	return r < 0 ? r : -EIO;
 }
 
@@ -492,6 +581,7 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 	struct pg_stmt *p = calloc(1, sizeof(*p));
 	bool used[1000] = {false};
 	size_t n;
+	int r;
 
 	if (!p)
 		return NULL;
@@ -523,8 +613,12 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached)
 	for (int i = 0; i < p->nparams; i++)
 		p->types[i] = used[i + 1] ? 0 : OID_TEXT;
 	/* Prepared now when the server answers (a mistake shows at once),
-	 * else at its first run. */
-	if (ready(pc) != 0 || prepare_now(p) == 0)
+	 * else (no server, or the connection found broken by the PREPARE) at
+	 * its first run. */
+	r = ready(pc);
+	if (r == 0)
+		r = prepare_now(p);
+	if (r == 0 || r == STORE_UNAVAILABLE)
 		return p;
 fail:
 	pg_stmt_free(p);
@@ -734,17 +828,23 @@ static int execute(struct pg_stmt *p, const char *what)
 		return -EINVAL;
 	}
 	for (int attempt = 0;; attempt++) {
-		bool in_txn = pc->in_txn;
+		bool in_txn = pc->in_txn, sent = false;
 
 		r = ready(pc);
-		if (r == 0 && p->gen != pc->gen)
+		if (r != 0) /* no connection could be made: not tried again */
+			return r;
+		if (p->gen != pc->gen)
 			r = prepare_now(p);
-		if (r == 0)
+		if (r == 0) {
+			sent = true;
 			r = in_txn && !p->read && !p->control ? send_in_savepoint(p, what)
 							      : send_prepared(p, what);
-		/* A read outside a transaction on a connection found broken
-		 * runs once more on a new one (after a failover). */
-		if (r == STORE_UNAVAILABLE && p->read && !in_txn && attempt == 0) {
+		}
+		/* A connection found broken outside a transaction (after a
+		 * failover): a read, or a write that was never sent (its
+		 * PREPARE failed), runs once more on a new one.  A write sent
+		 * has an unknown outcome: it fails. */
+		if (r == STORE_UNAVAILABLE && !in_txn && attempt == 0 && (p->read || !sent)) {
 			pc->next_attempt = 0;
 			continue;
 		}
@@ -936,16 +1036,18 @@ const char *pg_col_name(struct pg_stmt *p, int col)
  * writers of every process take turns. */
 int pg_begin(struct pg_conn *pc)
 {
+	bool had = pc->conn && !pc->remake && pq->PQstatus(pc->conn) == CONNECTION_OK;
 	char sql[96];
 	int r;
 
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
 		 (long long)PG_LOCK_WRITER);
 	r = pg_exec(pc, sql, "begin");
-	/* An idle connection finds out only now that its server went away
-	 * (a restart, a failover): nothing ran, so begin once more on a new
-	 * connection (to the new primary). */
-	if (r == STORE_UNAVAILABLE && !pc->in_txn && !pc->lost) {
+	/* A connection that looked alive finds out only now that its server
+	 * went away (a restart, a failover): nothing ran, so begin once more
+	 * on a new connection (to the new primary).  A failed attempt to
+	 * connect is not repeated at once. */
+	if (r == STORE_UNAVAILABLE && had && !pc->in_txn && !pc->lost) {
 		pc->next_attempt = 0;
 		r = pg_exec(pc, sql, "begin");
 	}
@@ -995,6 +1097,11 @@ bool pg_in_transaction(struct pg_conn *pc)
 bool pg_transaction_lost(struct pg_conn *pc)
 {
 	return !pc->in_txn || pc->lost || !pc->conn || pq->PQstatus(pc->conn) != CONNECTION_OK;
+}
+
+bool pg_connection_broken(struct pg_conn *pc)
+{
+	return pc->lost || !pc->conn || pq->PQstatus(pc->conn) != CONNECTION_OK;
 }
 
 unsigned pg_changes(struct pg_conn *pc)

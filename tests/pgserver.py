@@ -13,11 +13,23 @@ the server run as the unprivileged user nobody (runuser), in a directory
 given to it; the server listens on 127.0.0.1 only, and on a Unix socket in
 that directory, with trust authentication for the local test user.
 
-No server outlives its test: pg_ctl starts the server in a session of its
+Failover (tests/integration/test_failover.py): `start_standby(primary)`
+gives a streaming standby of a running server (pg_basebackup -R), made the
+primary's synchronous standby so that a COMMIT returns only once the
+standby has flushed it; `kill()` ends a server as a crash would (SIGKILL of
+the postmaster and its children: no shutdown, clients see their connection
+drop); `promote()` makes a standby the primary.
+
+No server outlives its test.  pg_ctl starts a server in a session of its
 own, out of reach of meson's timeout (SIGTERM to the test's process group,
-SIGKILL half a second later), so a watchdog process, in a session of its
-own too, waits on a pipe from us and stops a server still running when we
-end in any way; on SIGTERM we also shut the server down at once.
+SIGKILL half a second later), so each server's directory gets a watchdog
+process, in a session of its own too, that waits on a pipe from us: when
+we end in any way (even SIGKILL) it stops a server still running there
+and removes the directory.  `stop_on_sigterm()` (called by `run` and by
+tests that start servers themselves) is the fast path: on SIGTERM, SIGINT
+or SIGHUP every live server gets an immediate shutdown at once (its
+directory left to its watchdog) and SystemExit unwinds the caller's `with`
+blocks, which stop the daemons they started.
 """
 import contextlib
 import glob
@@ -29,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 RUN_AS = "nobody"
@@ -44,20 +57,54 @@ def find_bin():
     return None
 
 
+def hold_port(port=0):
+    """A socket bound to 127.0.0.1:port (0: a free one) that does not
+    listen: a client connecting there is refused at once, and no other
+    server (other tests on a shared machine) can take the port.  A URI
+    naming a dead or future server's port must not reach someone else's
+    database."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        return None
+    return s
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+_live = set()  # PgServers with a directory (stop_on_sigterm's list)
+
+
+def stop_on_sigterm():
+    """SIGTERM (meson's timeout, a CI cancel), SIGINT or SIGHUP: every live
+    server gets an immediate shutdown at once (kill_now: meson sends SIGKILL
+    half a second later, too soon for a clean stop; the watchdogs remove
+    the directories), then SystemExit unwinds the caller's `with` blocks."""
+    def handler(signum, frame):
+        for server in list(_live):
+            server.kill_now()
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
 class PgServer:
-    def __init__(self):
+    def __init__(self, name="primary"):
         self.bin = find_bin()
         if not self.bin:
             raise FileNotFoundError("PostgreSQL server binaries (postgresql-15) not installed")
+        self.name = name  # cluster_name: a standby's application_name upstream
         self.dir = None
         self.port = None
         self.running = False
+        self.hold = None  # a killed server's port, kept (see kill)
+        self._watch_fd = None  # the pipe to the directory's watchdog
 
     def _cmd(self, args):
         """args run as the server's user (nobody when we are root)."""
@@ -69,12 +116,16 @@ class PgServer:
         return subprocess.run(self._cmd(args), check=True, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, cwd=self.dir, **kw)
 
-    def start(self):
+    def _make_dir(self):
         self.dir = tempfile.mkdtemp(prefix="commentd-pg-")
         if os.geteuid() == 0:
             pw = pwd.getpwnam(RUN_AS)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         self._start_watchdog()
+        _live.add(self)
+
+    def start(self):
+        self._make_dir()
         data = os.path.join(self.dir, "data")
         self._run([os.path.join(self.bin, "initdb"), "-D", data, "-U", USER, "-A", "trust",
                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
@@ -110,9 +161,67 @@ class PgServer:
 
     def start_server(self):
         opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir}"
-                " -c max_connections=40 -c shared_buffers=16MB")
+                f" -c max_connections=40 -c shared_buffers=16MB -c cluster_name={self.name}")
         self._pg_ctl("-l", os.path.join(self.dir, "server.log"), "-o", opts, "start")
         self.running = True
+
+    def start_standby(self, name="standby1", port=None, timeout=60):
+        """A streaming standby of this (running) server, on a port of its
+        own, made this server's synchronous standby: from now on a COMMIT
+        here returns only after the standby has flushed its WAL (with the
+        store's synchronous_commit = on).  Returns the standby (a PgServer
+        to stop like any other) once the primary reports it in sync.
+        port: the standby's port (one a client's URI already names), else
+        a free one."""
+        standby = PgServer(name)
+        try:
+            standby._make_dir()
+            standby._run([os.path.join(self.bin, "pg_basebackup"), "-h", "127.0.0.1",
+                          "-p", str(self.port), "-U", USER, "-D",
+                          os.path.join(standby.dir, "data"), "-R", "-X", "stream",
+                          "-c", "fast", "--no-sync"])
+            standby.port = port or free_port()
+            standby.start_server()
+            self.psql(f"ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ({name})'")
+            self.psql("SELECT pg_reload_conf()")
+            deadline = time.monotonic() + timeout
+            while self.psql("SELECT sync_state FROM pg_stat_replication"
+                            f" WHERE application_name = '{name}'").strip() != "sync":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the standby {name} did not become synchronous:\n"
+                                       + standby.log()[-2000:])
+                time.sleep(0.1)
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
+    def kill(self):
+        """Ends the server as a crash would: SIGKILL to the postmaster and
+        every process it started (no shutdown checkpoint, no goodbye to
+        clients).  Its directory stays until stop()."""
+        data = os.path.join(self.dir, "data")
+        with contextlib.suppress(OSError, ValueError):
+            with open(os.path.join(data, "postmaster.pid")) as f:
+                pid = int(f.readline())
+            os.kill(pid, signal.SIGSTOP)  # forks no new child meanwhile
+            for child in _children(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        self.running = False
+        self.hold = hold_port(self.port)
+
+    def promote(self):
+        """Makes this standby the primary (pg_ctl promote, waiting until it
+        accepts writes)."""
+        self._pg_ctl("promote")
+
+    def in_recovery(self):
+        return self.psql("SELECT pg_is_in_recovery()").strip() == "t"
 
     def uri(self, dbname="postgres"):
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{dbname}"
@@ -138,6 +247,9 @@ class PgServer:
             return ""
 
     def stop(self):
+        if self.hold:
+            self.hold.close()
+            self.hold = None
         if self.running:
             data = os.path.join(self.dir, "data")
             try:
@@ -149,13 +261,15 @@ class PgServer:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
-        if getattr(self, "_watch_fd", None) is not None:
+        if self._watch_fd is not None:
             os.close(self._watch_fd)
             self._watch_fd = None
+        _live.discard(self)
 
     def kill_now(self):
         """On SIGTERM: the postmaster's immediate shutdown (SIGQUIT), at
-        once; the watchdog waits for it and removes the directory."""
+        once; the watchdog waits for it and removes the directory (when
+        stop() or our end closes its pipe)."""
         if self.running and self.dir:
             self._kill(os.path.join(self.dir, "data"))
             self.running = False
@@ -196,16 +310,59 @@ def watch(directory, bindir):
         r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if r.returncode != 0:
             PgServer._kill(data)
+    # A server whose pg_ctl start we interrupted may not have written its
+    # pid file yet: found by its command line (postgres -D DATA).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pids = _postmasters(data)
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGQUIT if time.monotonic() < deadline - 3
+                        else signal.SIGKILL)
+        time.sleep(0.2)
     shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 
-class Terminated(Exception):
-    pass
+def _postmasters(data):
+    """The pids of the postgres processes started with -D data (/proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            if (args[0].endswith(b"/postgres") and b"-D" in args
+                    and os.fsencode(data) in args and _alive(int(entry))):
+                out.append(int(entry))
+    return out
 
 
-def _terminated(signum, frame):
-    raise Terminated(signum)
+def _children(pid):
+    """The pids whose parent is pid (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{entry}/stat") as f:
+                # pid (comm) state ppid ...: comm may hold spaces
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def main(argv):
@@ -222,27 +379,17 @@ def main(argv):
             return 1
         print(f"1..0 # SKIP {e}")
         return 0
-    # meson's timeout: SIGTERM to the process group, SIGKILL 0.5 s later.
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _terminated)
-    proc = None
+    stop_on_sigterm()
     try:
         with server as pg:
-            try:
-                env = dict(os.environ, COMMENTD_TEST_PG=pg.new_database("commentd_test"))
-                proc = subprocess.Popen(argv[3:], env=env)
-                rc = proc.wait()
-                if rc != 0:
-                    sys.stderr.write(pg.log()[-4000:])
-            except Terminated as e:
-                pg.kill_now()
-                if proc and proc.poll() is None:
-                    proc.terminate()
-                print("pgserver: terminated by signal %d; server stopped" % e.args[0],
-                      file=sys.stderr)
-                rc = 128 + e.args[0]
-    except Terminated as e:  # while starting or stopping: the watchdog stops it
-        rc = 128 + e.args[0]
+            env = dict(os.environ, COMMENTD_TEST_PG=pg.new_database("commentd_test"))
+            rc = subprocess.run(argv[3:], env=env).returncode
+            if rc != 0:
+                sys.stderr.write(pg.log()[-4000:])
+    except SystemExit as e:  # stop_on_sigterm: the command was killed too
+        print(f"pgserver: terminated by signal {e.code - 128}; server stopped",
+              file=sys.stderr)
+        raise
     return rc
 
 

@@ -103,6 +103,21 @@ def skip_all(reason):
     sys.exit(0)
 
 
+def pg_server():
+    """A throwaway postgresql-15 (tests/pgserver.py, not yet started: use it
+    in a with statement), or the whole program skipped (failed under CI)
+    when PostgreSQL is missing.  SIGTERM then stops it at once
+    (pgserver.stop_on_sigterm)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from pgserver import PgServer, stop_on_sigterm
+    try:
+        server = PgServer()
+        stop_on_sigterm()
+        return server
+    except FileNotFoundError as e:
+        skip_all(str(e))
+
+
 def done():
     print("1..%d" % _count)
     if _count == 0:

@@ -12,20 +12,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from harness import COMMENTCTL, Daemon, done, is_eq, ok, skip_all  # noqa: E402
-from pgserver import PgServer  # noqa: E402
+from harness import COMMENTCTL, Daemon, done, is_eq, ok, pg_server  # noqa: E402
 
 EMAIL = "marieke@example.nl"
 PASSWORD = "hunter2-not-logged"
 
 
 def main():
-    try:
-        server = PgServer()
-    except FileNotFoundError as e:
-        skip_all(str(e))
-    with server as pg:
+    with pg_server() as pg:
         pg.new_database("commentd")
         # Trust authentication: the password is never asked for, but it
         # is in the setting, which the daemon logs.

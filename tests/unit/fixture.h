@@ -228,6 +228,18 @@ static inline int64_t fixture_scan_tables(struct store_conn *conn, const void *n
 	return found;
 }
 
+/* Column 0 of the first row of the static SQL text sql as an integer, or
+ * -1 (no row, or a failure). */
+static inline int64_t fixture_one_int(struct store_conn *c, const char *sql)
+{
+	struct store_stmt *st = store_stmt(c, sql);
+	int64_t v = -1;
+
+	if (!st || store_one_int64(c, st, &v) != 1)
+		return -1;
+	return v;
+}
+
 /* Releases everything and removes the directory with what is in it. */
 static inline void fixture_close(struct fixture *f)
 {

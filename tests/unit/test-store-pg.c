@@ -6,9 +6,12 @@
 
 #include "backup.h"
 #include "comment.h"
+#include "embed.h"
+#include "fixture.h"
 #include "keys.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +19,6 @@
 #include <unistd.h>
 
 static const char *uri;
-
-/* Column 0 of the first row of sql as an integer, or -1. */
-static int64_t one_int(struct store_conn *c, const char *sql)
-{
-	struct store_stmt *st = store_stmt(c, sql);
-	int64_t v = -1;
-
-	if (!st || store_one_int64(c, st, &v) != 1)
-		return -1;
-	return v;
-}
 
 static void test_open(void)
 {
@@ -40,8 +32,10 @@ static void test_open(void)
 		return;
 	c = store_acquire(s);
 	ok(store_sqlite(c) == NULL, "no SQLite handle on PostgreSQL");
-	is_int(one_int(c, version_sql), 1, "the schema version is schema/pg's newest (1)");
-	is_int(one_int(c, count_sql), 0, "the comments table exists and is empty");
+	is_int(fixture_one_int(c, version_sql), (int64_t)schema_pg_files_count,
+	       "the schema version is schema/pg's newest (%zu, the embedded list's length)",
+	       schema_pg_files_count);
+	is_int(fixture_one_int(c, count_sql), 0, "the comments table exists and is empty");
 	ok(store_stmt(c, count_sql) == store_stmt(c, count_sql), "statements are prepared once");
 	is_int(store_begin(c), 0, "begin");
 	store_release(s, c); /* rolls back the open transaction */
@@ -214,10 +208,10 @@ static void test_writes(struct store_conn *c)
 	store_bind_text(st, 1, "two");
 	is_int(store_run(c, st, "echo insert"), 0, "the transaction goes on after a refusal");
 	/* PostgreSQL's refused inserts drew ids too (SQLite would say 2). */
-	is_int(store_last_id(c), one_int(c, "SELECT id FROM echo_once WHERE x = 'two'"),
+	is_int(store_last_id(c), fixture_one_int(c, "SELECT id FROM echo_once WHERE x = 'two'"),
 	       "the id of the row inserted in the transaction");
 	is_int(store_commit(c), 0, "commit");
-	is_int(one_int(c, sql_count), 2, "both rows are kept");
+	is_int(fixture_one_int(c, sql_count), 2, "both rows are kept");
 	st = store_stmt(c, "UPDATE echo_once SET x = x || '!' RETURNING id");
 	is_int(store_step_write(c, st, "echo update"), 1, "RETURNING: a row");
 	ok(store_col_int64(st, 0) >= 1, "its id");
@@ -228,7 +222,7 @@ static void test_writes(struct store_conn *c)
 	is_int(store_begin(c), 0, "begin");
 	is_int(store_exec(c, "DELETE FROM echo_once"), 0, "delete all");
 	store_rollback(c);
-	is_int(one_int(c, sql_count), 2, "a rollback keeps them");
+	is_int(fixture_one_int(c, sql_count), 2, "a rollback keeps them");
 	st = store_stmt_new(c, "SELECT count(*) FROM echo_once WHERE x LIKE ?1");
 	store_bind_text(st, 1, "t%");
 	ok(st && store_row(c, st) == 1 && store_col_int64(st, 0) == 1,
@@ -263,8 +257,8 @@ static void test_control_statements(struct store_conn *c)
 	is_int(store_run(c, st, "echo insert"), 0, "another write");
 	is_int(store_run(c, store_stmt(c, "COMMIT"), "commit"), 0, "a prepared COMMIT");
 	ok(!store_in_transaction(c), "ends the transaction");
-	is_int(one_int(c, "SELECT count(*) FROM echo_once WHERE x IN ('undone', 'kept')"), 1,
-	       "the write before the rollback is undone, the other kept");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM echo_once WHERE x IN ('undone', 'kept')"),
+	       1, "the write before the rollback is undone, the other kept");
 }
 
 /* ---- group writes from several threads ---- */
@@ -330,14 +324,15 @@ static void test_group_write(struct store *s)
 	}
 	is_int(failures, 0, "every group write returned its job's result");
 	c = store_acquire(s);
-	is_int(one_int(c, "SELECT count(*) FROM group_rows"), THREADS * (JOBS - JOBS / 10),
+	is_int(fixture_one_int(c, "SELECT count(*) FROM group_rows"), THREADS * (JOBS - JOBS / 10),
 	       "the succeeded jobs' rows are committed, the failed ones' undone");
 	is_int(store_begin(c), 0, "begin (an import's transaction)");
 	struct job j = {-1, false}, k = {-2, true};
 	is_int(store_group_write(c, insert_job, &j), 0, "a group write joins it");
 	is_int(store_group_write(c, insert_job, &k), 7, "a failing one is undone alone");
 	is_int(store_commit(c), 0, "the caller commits");
-	is_int(one_int(c, "SELECT count(*) FROM group_rows WHERE v < 0"), 1, "one of the two kept");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM group_rows WHERE v < 0"), 1,
+	       "one of the two kept");
 	store_release(s, c);
 }
 
@@ -363,28 +358,28 @@ static void test_schema(struct store_conn *c)
 		comment = store_col_int64(st, 0);
 	store_reset(st);
 	ok(comment >= 1, "a comment, its id by RETURNING");
-	is_int(one_int(c, "SELECT version FROM threads WHERE path = '/a'"), 1,
+	is_int(fixture_one_int(c, "SELECT version FROM threads WHERE path = '/a'"), 1,
 	       "the thread's version went up");
-	is_int(one_int(c, "SELECT n FROM status_counts WHERE site = 'default' AND"
-			  " status = 'published'"),
+	is_int(fixture_one_int(c, "SELECT n FROM status_counts WHERE site = 'default' AND"
+				  " status = 'published'"),
 	       1, "status_counts counts it");
-	is_int(one_int(c, "SELECT count FROM decided_daily WHERE day = 1"), 1,
+	is_int(fixture_one_int(c, "SELECT count FROM decided_daily WHERE day = 1"), 1,
 	       "decided_daily counts the automatic decision");
 	st = store_stmt(c, "INSERT INTO likes(comment_id, voter, created) VALUES (?1, ?2, 1)");
 	store_bind_int64(st, 1, comment);
 	store_bind_blob(st, 2, "\x01\x02", 2);
 	is_int(store_run(c, st, "like"), 0, "a like");
-	is_int(one_int(c, "SELECT likes FROM comments"), 1, "the comment's likes count");
+	is_int(fixture_one_int(c, "SELECT likes FROM comments"), 1, "the comment's likes count");
 	st = store_stmt(c, "UPDATE comments SET status = 'deleted' WHERE id = ?1");
 	store_bind_int64(st, 1, comment);
 	is_int(store_run(c, st, "tombstone"), 0, "a tombstone");
-	ok(one_int(c, "SELECT likes FROM comments") == 0 &&
-	       one_int(c, "SELECT count(*) FROM likes") == 0,
+	ok(fixture_one_int(c, "SELECT likes FROM comments") == 0 &&
+	       fixture_one_int(c, "SELECT count(*) FROM likes") == 0,
 	   "a tombstone clears its likes");
-	ok(one_int(c, "SELECT n FROM status_counts WHERE status = 'published'") == 0 &&
-	       one_int(c, "SELECT n FROM status_counts WHERE status = 'deleted'") == 1,
+	ok(fixture_one_int(c, "SELECT n FROM status_counts WHERE status = 'published'") == 0 &&
+	       fixture_one_int(c, "SELECT n FROM status_counts WHERE status = 'deleted'") == 1,
 	   "status_counts follows the status");
-	is_int(one_int(c, "SELECT length(hash_key) FROM classifier_state"), 16,
+	is_int(fixture_one_int(c, "SELECT length(hash_key) FROM classifier_state"), 16,
 	       "the classifier's key: 16 random bytes");
 	st = store_stmt(c, "INSERT INTO outbox_deliveries(event_id, recipient, next_at)"
 			   " VALUES (1, 'subscription:x', 0)");
@@ -441,8 +436,8 @@ static void test_discard_ids(struct store_conn *c)
 	   "two discards");
 	ok(first > 0 && second > first, "each with its own id from the sequence (%lld, %lld)",
 	   (long long)first, (long long)second);
-	is_int(one_int(c, "SELECT count FROM discarded WHERE day = 3"), 2, "both counted");
-	is_int(one_int(c, "SELECT count(*) FROM decoys"), 2, "both decoys recorded");
+	is_int(fixture_one_int(c, "SELECT count FROM discarded WHERE day = 3"), 2, "both counted");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM decoys"), 2, "both decoys recorded");
 	st = store_stmt(c, sql_comment);
 	if (store_step_write(c, st, "comment") == 1)
 		later = store_col_int64(st, 0);
@@ -495,6 +490,109 @@ static void test_statements(void)
 	store_free(s);
 }
 
+/* ---- a session the server ends (a restart, a crash, a failover) ---- */
+
+/* Ends victim's server session from other, as a restart or a crash would,
+ * and waits until it is gone; victim's store is not told.  True when
+ * done. */
+static bool terminate(struct store_conn *other, struct store_conn *victim)
+{
+	static const char sql[] = "SELECT CASE WHEN pg_terminate_backend(?1, 10000) THEN 1 ELSE 0 "
+				  "END";
+	int64_t pid = fixture_one_int(victim, "SELECT pg_backend_pid()"), done = -1;
+	struct store_stmt *st = store_stmt(other, sql);
+
+	if (pid <= 0 || !st)
+		return false;
+	store_bind_int64(st, 1, pid);
+	return store_one_int64(other, st, &done) == 1 && done == 1;
+}
+
+/* A group job whose connection breaks under it (its own session ended),
+ * failing as a module might: -EIO. */
+static int broken_job(struct store_conn *c, void *arg)
+{
+	(void)arg;
+	fixture_one_int(c, "SELECT 1 FROM pg_terminate_backend(pg_backend_pid())");
+	return -EIO;
+}
+
+/* Writes after a session ended: outside a transaction the closed
+ * connection is found before anything is sent (nothing lost, nothing
+ * unknown); inside one the transaction is lost and says so. */
+static void reconnect_writes(struct store_conn *a, struct store_conn *b)
+{
+	static const char sql_insert[] = "INSERT INTO reconnect_rows(v) VALUES (?1)";
+	static const char sql_count[] = "SELECT count(*) FROM reconnect_rows";
+	struct store_stmt *st, *upd;
+
+	ok(terminate(b, a), "the server ends an idle session again");
+	st = store_stmt(a, sql_insert);
+	ok(st != NULL, "a statement first prepared then is made (on a new connection)");
+	store_bind_int64(st, 1, 1);
+	is_int(store_run(a, st, "insert"), 0, "and a write outside a transaction runs");
+	ok(terminate(b, a), "again");
+	store_bind_int64(st, 1, 2);
+	is_int(store_run(a, st, "insert"), 0,
+	       "a prepared write on it runs: the closed connection is found before it is sent");
+	ok(terminate(b, a), "again");
+	is_int(store_begin(a), 0, "store_begin on it begins on a new connection");
+	store_bind_int64(st, 1, 3);
+	is_int(store_run(a, st, "insert"), 0, "a write in that transaction");
+	ok(terminate(b, a), "the server ends the session inside the transaction");
+	upd = store_stmt(a, "UPDATE reconnect_rows SET v = v WHERE v = ?1");
+	ok(upd != NULL, "a statement first prepared then is made all the same (its PREPARE "
+			"found the connection broken: not a failure of its own)");
+	store_bind_int64(upd, 1, 3);
+	is_int(store_run(a, upd, "update"), STORE_UNAVAILABLE,
+	       "  and runs: STORE_UNAVAILABLE (503)");
+	store_bind_int64(st, 1, 4);
+	is_int(store_run(a, st, "insert"), STORE_UNAVAILABLE,
+	       "a write in the lost transaction: STORE_UNAVAILABLE (503)");
+	is_int(store_commit(a), STORE_UNAVAILABLE, "its commit too");
+	ok(!store_in_transaction(a), "and the transaction is over");
+	is_int(fixture_one_int(a, sql_count), 2,
+	       "the next read reconnects; the lost transaction's row is "
+	       "not there");
+	is_int(store_exec(a, "SET default_transaction_read_only = on"), 0,
+	       "a session made read-only (as on a standby)");
+	store_bind_int64(st, 1, 5);
+	is_int(store_run(a, st, "insert"), STORE_UNAVAILABLE,
+	       "a write refused there (SQLSTATE 25006): STORE_UNAVAILABLE, no primary");
+	store_bind_int64(st, 1, 5);
+	is_int(store_run(a, st, "insert"), 0, "the connection is made again: the write runs");
+}
+
+static void test_reconnect(void)
+{
+	static const char sql_count[] = "SELECT count(*) FROM reconnect_rows";
+	struct store *s = NULL;
+	struct store_conn *a, *b;
+
+	if (store_new(&s, uri, 2) != 0) {
+		ok(0, "a store for the reconnection tests");
+		return;
+	}
+	a = store_acquire(s);
+	b = store_acquire(s);
+	is_int(store_exec(a, "CREATE TABLE reconnect_rows(v BIGINT PRIMARY KEY)"), 0, "a table");
+	is_int(fixture_one_int(a, sql_count), 0, "a read");
+	ok(terminate(b, a), "the server ends an idle session");
+	is_int(fixture_one_int(a, sql_count), 0, "a read on it runs on a new connection");
+	reconnect_writes(a, b);
+	store_release(s, b);
+	is_int(store_group_write(a, broken_job, NULL), STORE_UNAVAILABLE,
+	       "a group write whose connection breaks: STORE_UNAVAILABLE (503), not the "
+	       "job's -EIO (500)");
+	store_release(s, a);
+	a = store_acquire(s);
+	ok(!store_in_transaction(a), "released: its transaction is over");
+	is_int(fixture_one_int(a, sql_count), 3, "the store works on (reconnected)");
+	store_release(s, a);
+	ok(store_healthy(s), "healthy");
+	store_free(s);
+}
+
 static void test_unreachable(void)
 {
 	struct store *s = NULL;
@@ -519,6 +617,7 @@ int main(void)
 	}
 	test_open();
 	test_statements();
+	test_reconnect();
 	test_unreachable();
 	test_too_new();
 	return done_testing();
