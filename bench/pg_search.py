@@ -40,7 +40,6 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
@@ -175,17 +174,9 @@ def main():
     ap.add_argument("--keep-server", action="store_true",
                     help="leave the PostgreSQL directory (and server) for inspection")
     args, rest = ap.parse_known_args()
-    scale = load_module("scale", os.path.join(_HERE, "scale.py"))
     search_mod = load_module("search_bench", os.path.join(_HERE, "search.py"))
     pgserver = load_module("pgserver", os.path.join(ROOT, "tests", "pgserver.py"))
-    sys.argv = [sys.argv[0]] + rest
-    sargs = scale.parse_args()
-    engine = scale.ENGINES["sqlite"](sargs)
-    os.environ["COMMENTD"] = os.path.abspath(sargs.commentd)
-    import harness  # noqa: E402 (reads COMMENTD)
-    harness.COMMENTD = os.environ["COMMENTD"]
-    cache, m = scale.ensure_dataset(sargs, engine)
-    run_dir = tempfile.mkdtemp(prefix="commentd-pgsearch-", dir=os.path.dirname(cache))
+    scale, harness, sargs, _, cache, m, run_dir = search_mod.setup(rest, "commentd-pgsearch-")
     pg = pgserver.PgServer()
     d = None
     try:
