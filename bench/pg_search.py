@@ -9,7 +9,8 @@ Uses bench/scale.py's data set (generated into its cache when missing;
 --cache as for scale.py) and release build (build-bench).  A throwaway
 PostgreSQL server (tests/pgserver.py, shared_buffers raised to 256 MB) gets
 the schema from commentctl (schema/pg/) and the data set's threads,
-comments and admin tokens by COPY from the cached SQLite file (the
+comments, admin tokens, status counts, daily decisions and the classifier's
+ledger and tokens by COPY from the cached SQLite file (the
 comments' triggers and the pg_trgm indexes off during the copy, the
 indexes built after it; `commentctl migrate-db` is the general tool once
 it exists).  Then commentd runs on it and this measures:
@@ -33,7 +34,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
 import re  # noqa: E402
@@ -45,7 +45,8 @@ import time  # noqa: E402
 import urllib.parse  # noqa: E402
 
 ROOT = os.path.dirname(_HERE)
-TABLES = ("threads", "comments", "admin_tokens", "admin_token_sites")
+TABLES = ("threads", "comments", "admin_tokens", "admin_token_sites", "status_counts",
+          "decided_daily", "classifier_learned", "classifier_tokens")
 
 
 def load_module(name, path):
@@ -55,11 +56,16 @@ def load_module(name, path):
     return mod
 
 
-def pg_value(v):
-    """A SQLite value as PostgreSQL's COPY (CSV) reads it."""
+def csv_field(v):
+    """A SQLite value as a field of COPY's CSV with NULL '\\N': NULL
+    unquoted, text and bytea (hex) quoted, so an empty string is no NULL."""
+    if v is None:
+        return "\\N"
+    if isinstance(v, (int, float)):
+        return repr(v)
     if isinstance(v, bytes):
-        return "\\x" + v.hex()
-    return v
+        v = "\\x" + v.hex()
+    return '"' + v.replace('"', '""') + '"'
 
 
 def copy_table(pg, dbname, lite, table):
@@ -69,19 +75,17 @@ def copy_table(pg, dbname, lite, table):
                       dbname).strip().split(",")
     lite_cols = {r[1] for r in lite.execute("PRAGMA table_info(%s)" % table)}
     cols = [c for c in pg_cols if c in lite_cols]
-    buf = io.StringIO()
-    w = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    p = subprocess.Popen([os.path.join(pg.bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                          "-d", pg.uri(dbname), "-c",
+                          "COPY %s (%s) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                          % (table, ",".join(cols))], stdin=subprocess.PIPE)
     n = 0
-    for row in lite.execute("SELECT %s FROM %s ORDER BY 1" % (",".join(cols), table)):
-        w.writerow([pg_value(v) for v in row])
-        n += 1
-    data = buf.getvalue().encode()
-    # QUOTE_NONNUMERIC writes None as an empty unquoted field (NULL in
-    # COPY's CSV) and '' as "" (an empty string).
-    subprocess.run([os.path.join(pg.bin, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                    "-d", pg.uri(dbname), "-c",
-                    "COPY %s (%s) FROM STDIN WITH (FORMAT csv)" % (table, ",".join(cols))],
-                   input=data, check=True)
+    with io.TextIOWrapper(p.stdin, encoding="utf-8") as out:
+        for row in lite.execute("SELECT %s FROM %s ORDER BY 1" % (",".join(cols), table)):
+            out.write(",".join(csv_field(v) for v in row) + "\n")
+            n += 1
+    if p.wait() != 0:
+        raise SystemExit("COPY %s failed" % table)
     return n
 
 
@@ -195,7 +199,13 @@ def main():
         print("load average %.2f before the searches" % os.getloadavg()[0])
         searches(scale, d, m, args.runs)
         plans(pg.log())
-        pg.psql("ALTER DATABASE bench RESET auto_explain.log_min_duration")
+        # auto_explain off again (a plan logged for every statement would
+        # slow the erasure down): new sessions, so a new daemon.
+        d.stop()
+        d.cleanup()
+        pg.psql("ALTER DATABASE bench RESET ALL")
+        d = scale.make_daemon(harness, run_dir, uri, {})
+        d.start(timeout=120)
 
         def erase():
             c = scale.Client(d.port)
@@ -208,6 +218,10 @@ def main():
         with_poster(search_mod, scale, d, m, "erase", erase)
         print("owed   %s" % pg.psql("SELECT string_agg(tbl, ',') FROM compact_pending",
                                     "bench").strip())
+        t0 = time.monotonic()
+        pg.psql("VACUUM comments, audit, classifier_learned", "bench")
+        print("vacuum a plain VACUUM of the three again (what the erasure ran after its "
+              "commit): %.0f ms" % (1000 * (time.monotonic() - t0)))
 
         def compact():
             r = subprocess.run([sargs.commentctl, "compact", "--db", uri], capture_output=True,
@@ -216,6 +230,9 @@ def main():
 
         with_poster(search_mod, scale, d, m, "compact", compact)
         d.stop()
+        for line in d.log().splitlines():
+            if line.startswith(("<3>", "<4>")) or "compact" in line:
+                print("log    " + line.strip())
     finally:
         if d is not None:
             d.cleanup()
