@@ -140,15 +140,17 @@ def searches(scale, d, m, runs):
 
 
 def plans(log_text):
-    """The search statements' plans auto_explain logged: their top nodes."""
+    """The search statements' plans auto_explain logged: the query's
+    pattern, the sort and every scan (which index)."""
     seen = set()
     for block in log_text.split("LOG:  duration:")[1:]:
         if "~~*" not in block or "Limit" not in block:
             continue
-        nodes = [ln.strip() for ln in block.splitlines()
-                 if re.match(r"\s*(->\s+)?(Limit|Index|Bitmap|Seq|Sort|Nested|Hash|Incremental)",
-                             ln)]
-        key = " / ".join(re.sub(r"\s*\(cost=.*", "", n) for n in nodes[:5])
+        pattern = re.search(r"~~\* '([^']*)'", block)
+        nodes = [re.sub(r"\s*\(cost=.*", "", ln.strip().lstrip("->").strip())
+                 for ln in block.splitlines()
+                 if re.search(r"Scan|Sort  |Sort$|Sort \(", ln) and "Key" not in ln]
+        key = "%s: %s" % (pattern.group(1) if pattern else "?", " / ".join(nodes))
         if key not in seen:
             seen.add(key)
             print("plan   " + key)
