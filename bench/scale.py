@@ -392,11 +392,9 @@ def dataset_key(args):
     with open(os.path.join(_HERE, "scale_data.py"), "rb") as f:
         h.update(f.read())
     sdir = os.path.join(ROOT, "schema")
-    # SQLite's migrations only (schema/pg/ is PostgreSQL's set, a
-    # directory): the cache is a SQLite file.
-    for name in sorted(os.listdir(sdir)):
-        if not os.path.isfile(os.path.join(sdir, name)):
-            continue
+    # SQLite's migrations: the cache is a SQLite file (schema/pg/ is a
+    # directory of PostgreSQL's, which a PostgreSQL run applies itself).
+    for name in sorted(n for n in os.listdir(sdir) if n.endswith(".sql")):
         with open(os.path.join(sdir, name), "rb") as f:
             h.update(name.encode() + f.read())
     return h.hexdigest()[:16]
