@@ -26,10 +26,6 @@
 /* The second opinion trains on the newest learned messages up to this many
  * token references (4 bytes each while training). */
 #define SECOND_MAX_REFS (1u << 18)
-static int exp_norm(void) { const char *e = getenv("EXP_NORM"); return e ? atoi(e) : 0; }
-static unsigned exp_mindf(void) { const char *e = getenv("EXP_MINDF"); return e ? (unsigned)atoi(e) : 1; }
-static double exp_bh(void) { const char *e = getenv("EXP_BH"); return e ? atof(e) : CLASSIFY_BLEND_HAM; }
-static double exp_bs(void) { const char *e = getenv("EXP_BS"); return e ? atof(e) : CLASSIFY_BLEND_SPAM; }
 
 /* ---- in-memory model: a table of token hashes (lib/tokentab.h) -------- */
 
@@ -206,13 +202,10 @@ static int trainset_add(struct trainset *ts, const struct model *m, const uint64
 		size_t slot = tokentab_find(m->t, h[i]);
 
 		key = (key ^ h[i]) * 0x100000001B3ULL;
-		if (slot != TOKENTAB_NONE) {
-			uint64_t v = tokentab_value(m->t, slot);
-			if (entry_spam(v) + entry_ham(v) >= exp_mindf())
-				ts->ref[ts->nref + got++] = (uint32_t)slot;
-		}
+		if (slot != TOKENTAB_NONE)
+			ts->ref[ts->nref + got++] = (uint32_t)slot;
 	}
-	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, exp_norm() ? got : (uint32_t)n, spam};
+	ts->msg[ts->nmsg++] = (struct tmsg){key, (uint32_t)ts->nref, got, (uint32_t)n, spam};
 	ts->nref += got;
 	return 0;
 }
@@ -1553,7 +1546,7 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 {
 	struct classify_learned learned;
 	struct layers l;
-	unsigned k = 0, nknown = 0;
+	unsigned k = 0;
 	double z = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
@@ -1589,10 +1582,8 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 			eo = 0;
 		else
 			model_get(l.own, w->h[i].h, &eo);
-		if (found && entry_spam(e) + entry_ham(e) >= exp_mindf()) {
+		if (found)
 			z += entry_weight(e);
-			nknown++;
-		}
 		cnt.b = entry_spam(eo);
 		cnt.g = entry_ham(eo);
 		cnt.ob = l.others ? minus(entry_spam(e), cnt.b) : 0;
@@ -1616,8 +1607,7 @@ static unsigned find_clues(struct classifier *c, struct scratch *w, unsigned n, 
 					      (uint16_t)cnt.sg};
 	}
 	*cold = learned.learned_spam < set->min_learned || learned.learned_ham < set->min_learned;
-	{ unsigned nn = exp_norm() ? nknown : n;
-	*margin = nn ? z / sqrt((double)nn) : 0; }
+	*margin = n ? z / sqrt((double)n) : 0;
 	/* trained on every site's learning, the second opinion would override
 	 * a site's own decisions where sites disagree: it counts only where the
 	 * site's own learning is the shared model (one site, or no site) */
@@ -1647,7 +1637,7 @@ static int score_details(const struct classify_settings *set, const struct token
 
 double classify_blend_scale(double x)
 {
-	const double from[] = {0, exp_bh(), exp_bs(),
+	static const double from[] = {0, CLASSIFY_BLEND_HAM, CLASSIFY_BLEND_SPAM,
 				      CLASSIFY_BLEND_DISCARD, 1};
 	static const double to[] = {0, CLASSIFY_DEFAULT_HAM_CUTOFF, CLASSIFY_DEFAULT_SPAM_CUTOFF,
 				    CLASSIFY_DEFAULT_DISCARD_CUTOFF, 1};
