@@ -72,6 +72,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+import urllib.parse  # noqa: E402
 
 ROOT = os.path.dirname(_HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -201,6 +202,14 @@ class SQLiteEngine:
         con.commit()
         con.close()
 
+    def bump_thread(self, db, site, path):
+        """One thread's version changes (its cached page is stale)."""
+        con = sqlite3.connect(db, timeout=30)
+        con.execute("UPDATE threads SET version = version + 1 WHERE site = ? AND path = ?",
+                    (site, path))
+        con.commit()
+        con.close()
+
     def published_parents(self, db, paths, per_thread=5):
         """Some published comments of the given threads (site, path), as
         parents for replies."""
@@ -217,20 +226,39 @@ class SQLiteEngine:
 
 
 class PostgresEngine:
-    """PostgreSQL (issue #21 items 2-6, branch pg).  The data set is the
-    SQLite cache copied with `commentctl migrate-db`, so both engines serve
-    the same rows; --db names the database (a libpq URI) that each run
-    replaces.  The methods marked TODO wait for the PostgreSQL storage:
-    fill them in there (pg_database_size, EXPLAIN with the PostgreSQL
-    statements, CREATE DATABASE ... TEMPLATE for a fresh copy)."""
+    """PostgreSQL (issue #21).  The data set is the SQLite cache copied once
+    with `commentctl migrate-db` into a template database (the name of
+    --db's database plus "_tpl", marked with the cache's name), so both
+    engines serve the same rows; each run recreates --db's database from
+    that template (CREATE DATABASE ... TEMPLATE: a file copy, seconds).
+    Everything is read and changed through psql (Debian's
+    postgresql-client), as an operator would."""
 
     name = "postgresql"
 
     def __init__(self, args):
         if not args.db or not args.db.startswith(("postgresql://", "postgres://")):
             raise SystemExit("--engine postgresql needs --db postgresql://...")
+        if not shutil.which("psql"):
+            raise SystemExit("--engine postgresql needs psql (postgresql-client)")
         self.args = args
         self.sqlite = SQLiteEngine(args)
+        u = urllib.parse.urlsplit(args.db)
+        self.dbname = u.path.lstrip("/")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", self.dbname or ""):
+            raise SystemExit("--db: name the database in the URI's path ([a-z0-9_], e.g. /bench)")
+        self.template = self.dbname + "_tpl"
+        self.admin = urllib.parse.urlunsplit(u._replace(path="/postgres"))
+
+    def psql(self, db, sql, rows=False):
+        """Runs sql on db; with rows, the result as lists of fields."""
+        r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t",
+                            "-d", db, "-c", sql], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("psql: %s" % r.stderr.strip())
+        if rows:
+            return [line.split("\t") for line in r.stdout.splitlines() if line]
+        return r.stdout.strip()
 
     def cache_files(self, cache):
         return self.sqlite.cache_files(cache)
@@ -239,28 +267,79 @@ class PostgresEngine:
         return self.sqlite.generate(cache, ds, ctl, key)
 
     def prepare(self, cache, run_dir):
-        db = os.path.join(cache, "comments.db")
-        r = subprocess.run([self.args.commentctl, "migrate-db", "--from", db, "--to",
-                            self.args.db], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("commentctl migrate-db failed (is the PostgreSQL engine built?):\n"
-                             + r.stderr)
+        """--db's database, fresh from the template (made when missing or
+        made from another data set)."""
+        mark = "commentd-bench " + os.path.basename(cache)
+        got = self.psql(self.admin, "SELECT shobj_description(oid, 'pg_database') FROM"
+                        " pg_database WHERE datname = %s" % pg_literal(self.template))
+        if got != mark:
+            log("copying the data set into PostgreSQL (%s, once per data set)" % self.template)
+            self.psql(self.admin, "DROP DATABASE IF EXISTS %s" % self.template)
+            self.psql(self.admin, "CREATE DATABASE %s" % self.template)
+            tpl = urllib.parse.urlunsplit(
+                urllib.parse.urlsplit(self.args.db)._replace(path="/" + self.template))
+            t0 = time.monotonic()
+            r = subprocess.run([self.args.commentctl, "migrate-db", "--from",
+                                os.path.join(cache, "comments.db"), "--to", tpl])
+            if r.returncode != 0:
+                raise SystemExit("commentctl migrate-db failed")
+            log("  migrated in %.0f s" % (time.monotonic() - t0))
+            self.psql(tpl, "VACUUM ANALYZE")
+            self.psql(self.admin, "COMMENT ON DATABASE %s IS %s" % (self.template,
+                                                                   pg_literal(mark)))
+        self.psql(self.admin, "DROP DATABASE IF EXISTS %s" % self.dbname)
+        self.psql(self.admin, "CREATE DATABASE %s TEMPLATE %s" % (self.dbname, self.template))
         return self.args.db
 
     def size(self, db):
-        raise NotImplementedError("TODO(pg): SELECT pg_database_size(current_database())")
+        return {"database": int(self.psql(db, "SELECT pg_database_size(current_database())"))}
 
     def composition(self, db):
-        raise NotImplementedError("TODO(pg): pg_total_relation_size per table and index")
+        """Bytes per table (TOAST included) and index of the public schema."""
+        rows = self.psql(db, "SELECT c.relname, pg_table_size(c.oid) FROM pg_class c"
+                         " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+                         " ORDER BY 2 DESC", rows=True)
+        return [(name, int(size)) for name, size in rows]
 
     def explain(self, db, statements):
-        raise NotImplementedError("TODO(pg): EXPLAIN of the PostgreSQL statements")
+        """The generic plan of each statement (the daemon prepares each once
+        and runs it with many parameters): PREPARE, then EXPLAIN EXECUTE
+        with plan_cache_mode = force_generic_plan and NULL parameters."""
+        out = []
+        for name, sql in statements:
+            text = re.sub(r"\?(\d+)", r"$\1", sql)
+            n = max([int(x) for x in re.findall(r"\$(\d+)", text)] + [0])
+            params = "(%s)" % ", ".join(["NULL"] * n) if n else ""
+            try:
+                plan = self.psql(db, "SET plan_cache_mode = force_generic_plan; PREPARE s AS %s;"
+                                 " EXPLAIN EXECUTE s%s" % (text, params)).splitlines()
+            except RuntimeError as e:
+                plan = ["(cannot explain here: %s)" % str(e).splitlines()[0]]
+            out.append((name, sql, plan))
+        return out
 
     def bump_versions(self, db):
-        raise NotImplementedError("TODO(pg): UPDATE threads SET version = version + 1")
+        self.psql(db, "UPDATE threads SET version = version + 1")
+
+    def bump_thread(self, db, site, path):
+        self.psql(db, "UPDATE threads SET version = version + 1 WHERE site = %s AND path = %s"
+                  % (pg_literal(site), pg_literal(path)))
 
     def published_parents(self, db, paths, per_thread=5):
-        raise NotImplementedError("TODO(pg): as SQLiteEngine.published_parents")
+        out = []
+        for site, path in paths:
+            rows = self.psql(db, "SELECT id FROM comments WHERE thread_id = (SELECT id FROM"
+                             " threads WHERE site = %s AND path = %s) AND status = 'published'"
+                             " AND depth < 5 LIMIT %d"
+                             % (pg_literal(site), pg_literal(path), per_thread), rows=True)
+            out.append([int(r[0]) for r in rows])
+        return out
+
+
+def pg_literal(s):
+    """A PostgreSQL string literal (standard_conforming_strings is on)."""
+    return "'" + s.replace("'", "''") + "'"
 
 
 ENGINES = {"sqlite": SQLiteEngine, "postgresql": PostgresEngine}
@@ -392,11 +471,9 @@ def dataset_key(args):
     with open(os.path.join(_HERE, "scale_data.py"), "rb") as f:
         h.update(f.read())
     sdir = os.path.join(ROOT, "schema")
-    # SQLite's migrations only (schema/pg/ is PostgreSQL's set, a
-    # directory): the cache is a SQLite file.
-    for name in sorted(os.listdir(sdir)):
-        if not os.path.isfile(os.path.join(sdir, name)):
-            continue
+    # SQLite's migrations: the cache is a SQLite file (schema/pg/ is a
+    # directory of PostgreSQL's, which a PostgreSQL run applies itself).
+    for name in sorted(n for n in os.listdir(sdir) if n.endswith(".sql")):
         with open(os.path.join(sdir, name), "rb") as f:
             h.update(name.encode() + f.read())
     return h.hexdigest()[:16]
@@ -580,12 +657,8 @@ def step_reads(d, m, engine, db, out):
     # Cold for the big thread: its version bumped from outside before each
     # GET, so that nothing is cached.
     cold, cpu_cold = [], 0.0
-    con = sqlite3.connect(db, timeout=30) if engine.name == "sqlite" else None
     for _ in range(30):
-        if con:
-            con.execute("UPDATE threads SET version = version + 1 WHERE site = ? AND path = ?",
-                        (big_site, big_path))
-            con.commit()
+        engine.bump_thread(db, big_site, big_path)
         cpu0, _ = proc_stat(pid)
         st, _, body, t = c.request("GET", url)
         cpu_cold += proc_stat(pid)[0] - cpu0
@@ -617,8 +690,6 @@ def step_reads(d, m, engine, db, out):
         st, _, body, t = c.request("POST", "/api/v1/counts", paths)
         counts.append(t)
     c.close()
-    if con:
-        con.close()
     out["reads"] = {
         "big_thread": {"comments": big_count, "answer_bytes": big_bytes,
                        "cold": summary(cold), "cold_cpu_ms": 1000 * cpu_cold / len(cold),

@@ -113,12 +113,10 @@ def measure(scale, d, m, args):
     c.close()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--posts", type=int, default=500)
-    ap.add_argument("--keep", action="store_true")
-    args, rest = ap.parse_known_args()
+def setup(rest, prefix):
+    """bench/scale.py's options (rest) read, its data set made sure of (in
+    its cache) and a run directory beside it: (scale, harness, scale's
+    args, the SQLite engine, cache, manifest, run directory)."""
     scale = load_scale()
     sys.argv = [sys.argv[0]] + rest
     sargs = scale.parse_args()
@@ -127,7 +125,17 @@ def main():
     import harness  # noqa: E402 (reads COMMENTD)
     harness.COMMENTD = os.environ["COMMENTD"]
     cache, m = scale.ensure_dataset(sargs, engine)
-    run_dir = tempfile.mkdtemp(prefix="commentd-search-", dir=os.path.dirname(cache))
+    run_dir = tempfile.mkdtemp(prefix=prefix, dir=os.path.dirname(cache))
+    return scale, harness, sargs, engine, cache, m, run_dir
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--posts", type=int, default=500)
+    ap.add_argument("--keep", action="store_true")
+    args, rest = ap.parse_known_args()
+    scale, harness, sargs, engine, cache, m, run_dir = setup(rest, "commentd-search-")
     d = None
     try:
         shutil.copy(os.path.join(cache, "secret.key"), os.path.join(run_dir, "secret.key"))

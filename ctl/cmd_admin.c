@@ -281,6 +281,45 @@ int cmd_index(int argc, char **argv)
 	return r == 0 ? CTL_OK : CTL_FAIL;
 }
 
+static const char compact_usage[] =
+    "usage: commentctl compact (--db DB | --config FILE)\n"
+    "PostgreSQL: rewrites the tables a privacy erase left owing a compaction\n"
+    "(VACUUM FULL), so that the erased bytes leave the table files now instead\n"
+    "of in the daemon's compact_hour, and prints how many tables it rewrote.\n"
+    "Each table is LOCKED while it is rewritten (at a million comments, a minute\n"
+    "and more in which commentd waits for it).  SQLite: nothing to do (erased rows\n"
+    "are zeroed at once).\n";
+
+int cmd_compact(int argc, char **argv)
+{
+	struct ctl_spec spec = {.usage = compact_usage, .need = CTL_NEED_DB};
+	struct ctl_env e;
+	struct store_conn *c;
+	unsigned n = 0;
+	int owed, r;
+
+	r = ctl_env_open(&e, &spec, argc, argv);
+	if (r != CTL_OK) {
+		ctl_env_close(&e);
+		return ctl_exit(r);
+	}
+	c = store_acquire(e.store);
+	owed = store_compact_owed(c);
+	if (owed > 0)
+		fprintf(stderr,
+			"commentctl: compacting %d table(s); each is locked while it is "
+			"rewritten, and commentd waits for it\n",
+			owed);
+	r = owed < 0 ? owed : store_compact(c, true, &n);
+	store_release(e.store, c);
+	if (r == 0)
+		printf("{\"compacted\": %u}\n", n);
+	else
+		fprintf(stderr, "commentctl: compaction failed (what is not done stays owed)\n");
+	ctl_env_close(&e);
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
 static const char privacy_usage[] =
     "usage: commentctl privacy export --email ADDRESS [--site ID]... (--db DB --key KEY | "
     "--config FILE)\n"

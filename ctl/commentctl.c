@@ -18,6 +18,7 @@ struct command {
 /* Sorted by name, as the help lists them. */
 static const struct command commands[] = {
     {"backup", "copy the database safely while commentd runs", cmd_backup},
+    {"compact", "PostgreSQL: rewrite the tables erasures left (locks them)", cmd_compact},
     {"cutoffs", NULL, cmd_cutoffs},
     {"email-hash", "print an address's keyed hash (allowlists)", cmd_email_hash},
     {"eval", "k-fold cross-validation of the classifier on labelled JSON Lines", cmd_eval},

@@ -98,6 +98,7 @@ long ctl_read_line(FILE *f, char **line, size_t *cap, size_t max);
 int cmd_token(int argc, char **argv);
 int cmd_maintain(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
 int cmd_email_hash(int argc, char **argv);
 int cmd_key(int argc, char **argv);

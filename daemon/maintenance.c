@@ -92,12 +92,41 @@ static int job_search(struct server *s, const struct config *cfg, time_t now)
 	return r;
 }
 
+/* PostgreSQL: the tables privacy erasures left owing a compaction are
+ * rewritten (VACUUM FULL, store.h) in a pass within compact_hour (server
+ * local time): each is locked while it is rewritten, so not at erase time.
+ * SQLite owes nothing. */
+static int job_compact(struct server *s, const struct config *cfg, time_t now)
+{
+	struct store_conn *c;
+	struct tm local;
+	unsigned n = 0;
+	int r;
+
+	if (!localtime_r(&now, &local) || (unsigned)local.tm_hour != cfg->compact_hour)
+		return 0;
+	c = store_acquire(s->store);
+	r = store_compact_owed(c);
+	if (r > 0) {
+		log_info("maintenance: compacting %d table(s) that erasures left (each locked "
+			 "while it is rewritten)",
+			 r);
+		r = store_compact(c, true, &n);
+	}
+	store_release(s->store, c);
+	if (n)
+		log_info("maintenance: compacted %u table(s): the erased bytes left their files",
+			 n);
+	return r < 0 ? r : (r > 0 ? -EIO : 0);
+}
+
 /* The jobs, run in this order on every pass.  To add one, write a static
  * job_<name>() above and add a row here. */
 static const struct maintenance_job jobs[] = {
     {"retention", job_retention},
     {"search", job_search},
     {"backup", job_backup},
+    {"compact", job_compact},
 };
 
 #define N_JOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -161,6 +161,12 @@ static void list_comments(struct request *req, struct reply *rep)
 		reply_error(rep, 400, "invalid_query", "The search text is too long.");
 		return;
 	}
+	/* Text is UTF-8 on both engines (PostgreSQL would refuse the
+	 * statement: a 500 where SQLite answered). */
+	if (q.q && !text_utf8_valid(q.q, strlen(q.q), NULL)) {
+		reply_error(rep, 400, "invalid_query", "The search text is not UTF-8.");
+		return;
+	}
 	if (query_number(req, "limit", req->snap->cfg->page_max, &limit) != 0 || limit == 0) {
 		reply_error(rep, 400, "invalid_limit", "limit must be a whole number from 1 up.");
 		return;

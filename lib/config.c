@@ -109,6 +109,7 @@ static const struct setting settings[] = {
      0, SCOPE_GLOBAL},
     {"maintenance_interval", SETTING_UINT, FIELD(maintenance_interval), "3600", 10, 86400, NULL, 0,
      0, SCOPE_GLOBAL},
+    {"compact_hour", SETTING_UINT, FIELD(compact_hour), "4", 0, 23, NULL, 0, 0, SCOPE_GLOBAL},
     {"erase", SETTING_CHOICE, FIELD(erase), "delete", 0, 0, erase_names, 0, 0, SCOPE_GLOBAL},
     {"backup_dir", SETTING_STRING, FIELD(backup_dir), "", 0, 0, NULL, 0, 0, SCOPE_GLOBAL},
     {"backup_keep", SETTING_UINT, FIELD(backup_keep), "7", 1, 365, NULL, 0, 0, SCOPE_GLOBAL},
@@ -803,6 +804,13 @@ static int check_global(const struct config *c, char *err)
 	if (*c->backup_dir && store_is_pg_uri(c->db)) {
 		set_err(err, "backup_dir copies a SQLite database: with a PostgreSQL db leave it "
 			     "empty and back up with pg_dump or the server's base backups");
+		return 1;
+	}
+	/* The compaction runs in a pass that falls in compact_hour: passes
+	 * further apart than an hour could step over it. */
+	if (store_is_pg_uri(c->db) && c->maintenance_interval > 3600) {
+		set_err(err, "maintenance_interval must be at most 3600 with a PostgreSQL db (the "
+			     "compaction after erasures runs in a pass within compact_hour)");
 		return 1;
 	}
 	return check_notify_global(c, err);

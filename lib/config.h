@@ -87,6 +87,7 @@ struct config {
 	unsigned token_prune_days;
 	unsigned maintenance_interval; /* seconds between maintenance runs */
 	unsigned search_index_from;    /* the daemon indexes for the admin search from this id */
+	unsigned compact_hour;	       /* PostgreSQL: local hour of the compaction (store.h) */
 	enum erase_mode erase;
 	char *backup_dir;     /* daily backups go here; empty = off */
 	unsigned backup_keep; /* daily backups kept in backup_dir */

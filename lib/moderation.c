@@ -50,9 +50,14 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 #define EXCERPT_CHARS 160
 
 /* The filters of a listing besides the status: ?2 thread, ?3 LIKE
- * pattern, ?4 before this id, ?5 limit, ?6 scope.  like is LIKE on SQLite
- * (ASCII case ignored) and ILIKE on PostgreSQL (whose LIKE minds case):
- * each statement is a pair (store_sql). */
+ * pattern, ?4 before this id, ?5 limit, ?6 scope.  like is SQLite's LIKE
+ * (ASCII case ignored, every other character compared as it is) or, with
+ * the same meaning, PG_LIKE: PostgreSQL's LIKE minds case, and its ILIKE
+ * on the database's collation folds non-ASCII letters too (É finds é);
+ * under COLLATE "C" ILIKE folds ASCII only, as SQLite does, and the
+ * pg_trgm indexes (schema/pg/0003) are built on that collation so that
+ * the planner can use them.  Each statement is a pair (store_sql). */
+#define PG_LIKE "COLLATE \"C\" ILIKE"
 #define MATCH_FILTERS(like)                                                                        \
 	" AND (CAST(?2 AS TEXT) IS NULL OR t.path = ?2)"                                           \
 	" AND (CAST(?3 AS TEXT) IS NULL OR c.text " like " ?3 ESCAPE '\\' OR c.author " like       \
@@ -64,13 +69,13 @@ int moderation_action_parse(const char *name, enum moderation_action *out)
 /* Every status (?1 unbound): the newest comments first, walking the
  * table backwards. */
 #define LIST(like) ADMIN_COLUMNS " WHERE CAST(?1 AS TEXT) IS NULL" LIST_FILTERS(like)
-static const struct store_sql sql_list = {LIST("LIKE"), LIST("ILIKE")};
+static const struct store_sql sql_list = {LIST("LIKE"), LIST(PG_LIKE)};
 
 /* One status (the moderation queue, the spam folder): walks the
  * comments_status index backwards, not the whole table (a queue of a
  * few dozen among a million comments took 100 ms and more). */
 #define LIST_STATUS(like) ADMIN_COLUMNS " WHERE c.status = ?1" LIST_FILTERS(like)
-static const struct store_sql sql_list_status = {LIST_STATUS("LIKE"), LIST_STATUS("ILIKE")};
+static const struct store_sql sql_list_status = {LIST_STATUS("LIKE"), LIST_STATUS(PG_LIKE)};
 
 /* A search of three characters or more (lib/search.h), first the tail:
  * the comments newer than the index (?8: the highest id indexed), by
@@ -78,7 +83,7 @@ static const struct store_sql sql_list_status = {LIST_STATUS("LIKE"), LIST_STATU
 #define SEARCH_TAIL(like)                                                                          \
 	ADMIN_COLUMNS                                                                              \
 	" WHERE c.id > ?8 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" LIST_FILTERS(like)
-static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAIL("ILIKE")};
+static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAIL(PG_LIKE)};
 
 /* Then the index's candidates, newest first (lib/search.h: search_each),
  * each read by its id (?9) and kept when the LIKE of MATCH_FILTERS holds,
@@ -86,7 +91,7 @@ static const struct store_sql sql_search_tail = {SEARCH_TAIL("LIKE"), SEARCH_TAI
 #define SEARCH_ROW(like)                                                                           \
 	ADMIN_COLUMNS                                                                              \
 	" WHERE c.id = ?9 AND (CAST(?1 AS TEXT) IS NULL OR c.status = ?1)" MATCH_FILTERS(like)
-static const struct store_sql sql_search_row = {SEARCH_ROW("LIKE"), SEARCH_ROW("ILIKE")};
+static const struct store_sql sql_search_row = {SEARCH_ROW("LIKE"), SEARCH_ROW(PG_LIKE)};
 
 static json_t *column_text_or_null(struct store_stmt *st, int col)
 {
@@ -262,17 +267,24 @@ static int search_candidate(int64_t id, void *arg)
 }
 
 /* A search through the index: the tail by LIKE, then the index's
- * candidates newest first until the limit. */
+ * candidates newest first until the limit.  On PostgreSQL the tail is the
+ * whole table (lib/search keeps no index there: upto stays 0) and its
+ * statement is prepared for this one search: planned with the pattern in
+ * view, the planner takes the pg_trgm indexes for a rare string and walks
+ * the newest ids for a common one, where a cached statement would come to
+ * a generic plan, one for every pattern (bench/pg_search.py). */
 static int search_listing(struct store_conn *c, struct listing *l, const char *match)
 {
-	struct store_stmt *st = store_stmt_pick(c, &sql_search_tail);
+	struct store_stmt *own = store_postgresql(c) ? store_stmt_new(c, sql_search_tail.pg) : NULL;
+	struct store_stmt *st = own ? own : store_stmt_pick(c, &sql_search_tail);
 	int64_t upto = 0;
 	int r = st ? search_indexed_upto(c, &upto) : -EIO;
 
-	if (r != 0)
-		return r;
-	store_bind_int64(st, 8, upto);
-	r = listing_run(c, l, st);
+	if (r == 0) {
+		store_bind_int64(st, 8, upto);
+		r = listing_run(c, l, st);
+	}
+	store_stmt_free(own);
 	if (r != 0 || l->n >= l->limit)
 		return r;
 	l->conn = c;
@@ -1032,6 +1044,22 @@ static int erase_one(struct store_conn *c, struct classifier *cl, int64_t id, bo
 	return store_run(c, st, "erase audit");
 }
 
+/* The tables an erasure rewrote (comments: anonymised or removed rows;
+ * their audit rows; their learning in the classifier's ledger; reply
+ * subscriptions) owe a compaction, noted in its transaction (store.h:
+ * nothing to note on SQLite). */
+static int erase_owe_compaction(struct store_conn *c, bool comments, bool subscriptions)
+{
+	static const char *const tables[] = {"comments", "audit", "classifier_learned"};
+	int r = 0;
+
+	for (size_t i = 0; comments && r == 0 && i < sizeof(tables) / sizeof(*tables); i++)
+		r = store_compact_owe(c, tables[i]);
+	if (r == 0 && subscriptions)
+		r = store_compact_owe(c, "subscriptions");
+	return r;
+}
+
 int moderation_erase(struct store_conn *c, struct classifier *cl, const struct keys *k,
 		     const char *scope, const char *email, bool anonymise, const char *actor,
 		     json_t **out)
@@ -1039,7 +1067,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	unsigned char hash[KEYS_HASH_BYTES];
 	int64_t *ids = NULL;
 	size_t n = 0;
-	unsigned merged = 0;
+	unsigned merged = 0, subscriptions = 0;
 	int r;
 
 	if (comment_email_hash(k, email, hash) != 0)
@@ -1058,10 +1086,12 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		goto out;
 	/* Reply subscriptions with this address on the scope's sites go too,
 	 * whatever the mode. */
-	r = subscribe_erase(c, scope, hash, NULL);
+	r = subscribe_erase(c, scope, hash, &subscriptions);
 	if (r)
 		goto out;
 	r = audit_scope(c, scope, actor, anonymise ? "privacy-anonymise" : "privacy-erase");
+	if (r == 0 && (n || subscriptions))
+		r = erase_owe_compaction(c, n != 0, subscriptions != 0);
 	if (r)
 		goto out;
 	r = store_commit(c);
@@ -1072,8 +1102,15 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 		r = search_purge(c, &merged);
 	if (r == 0) {
 		/* secure_delete zeroed the erased rows in the pages; the WAL still
-		 * holds the pages as they were: copy it back and truncate it. */
+		 * holds the pages as they were: copy it back and truncate it.
+		 * PostgreSQL: a plain VACUUM of the tables owed a compaction
+		 * lets their space be reused and blocks no one; the bytes leave
+		 * the files at the compaction (store.h).  The erasure stands
+		 * whether or not this VACUUM ran (the debt is kept). */
 		store_checkpoint_truncate(c);
+		if (store_compact(c, false, NULL) != 0)
+			log_warn("privacy erase: VACUUM of the erased tables failed; the "
+				 "compaction is still owed");
 		*out = json_pack("{s:I}", "erased", (json_int_t)n);
 	}
 out:

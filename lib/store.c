@@ -1059,6 +1059,124 @@ int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void
 	return job.result;
 }
 
+/* ---- compaction (store.h) ------------------------------------------------ */
+
+/* At most this many tables owed a compaction are read at once (the
+ * erasure owes four; a compaction run takes the rest next time). */
+#define COMPACT_MAX 16
+
+/* A table name store_vacuum may put into SQL: lower-case letters and '_'. */
+static bool table_name_ok(const char *table)
+{
+	size_t n = strspn(table, "abcdefghijklmnopqrstuvwxyz_");
+
+	return n > 0 && n < 64 && table[n] == '\0';
+}
+
+int store_vacuum(struct store_conn *c, const char *table, bool full)
+{
+	char sql[96];
+
+	if (!table_name_ok(table))
+		return -EINVAL;
+	if (!c->pg)
+		return 0;
+	if (pg_in_transaction(c->pg))
+		return -EBUSY; /* VACUUM cannot run inside a transaction block */
+	snprintf(sql, sizeof(sql), "VACUUM %s\"%s\"", full ? "(FULL) " : "", table);
+	return pg_exec(c->pg, sql, sql);
+}
+
+/* compact_pending (schema/pg/0004): debts counts the erasures since the
+ * row was made, so that a compaction clears only the debt it paid. */
+static const char sql_compact_owe[] =
+    "INSERT INTO compact_pending (tbl, since) VALUES (?1, ?2)"
+    " ON CONFLICT (tbl) DO UPDATE SET debts = compact_pending.debts + 1";
+static const char sql_compact_list[] = "SELECT tbl, debts FROM compact_pending ORDER BY tbl";
+static const char sql_compact_paid[] = "DELETE FROM compact_pending WHERE tbl = ?1 AND debts = ?2";
+static const char sql_compact_count[] = "SELECT count(*) FROM compact_pending";
+
+int store_compact_owe(struct store_conn *c, const char *table)
+{
+	struct store_stmt *st;
+
+	if (!table_name_ok(table))
+		return -EINVAL;
+	if (!c->pg)
+		return 0;
+	st = store_stmt(c, sql_compact_owe);
+	if (!st)
+		return -EIO;
+	store_bind_text(st, 1, table);
+	store_bind_int64(st, 2, (int64_t)time(NULL));
+	return store_run(c, st, "compaction owed");
+}
+
+int store_compact_owed(struct store_conn *c)
+{
+	struct store_stmt *st;
+	int64_t n = 0;
+	int r;
+
+	if (!c->pg)
+		return 0;
+	st = store_stmt(c, sql_compact_count);
+	r = st ? store_one_int64(c, st, &n) : -EIO;
+	return r < 0 ? r : (int)n;
+}
+
+/* The owed tables and their debts, at most COMPACT_MAX.  0 or negative. */
+static int compact_list(struct store_conn *c, char (*tables)[64], int64_t *debts, unsigned *n)
+{
+	struct store_stmt *st = store_stmt(c, sql_compact_list);
+	int r = 0;
+
+	*n = 0;
+	if (!st)
+		return -EIO;
+	while (*n < COMPACT_MAX && (r = store_row(c, st)) == 1) {
+		snprintf(tables[*n], 64, "%s", store_col_text(st, 0));
+		debts[(*n)++] = store_col_int64(st, 1);
+	}
+	store_reset(st);
+	return r < 0 ? r : 0;
+}
+
+int store_compact(struct store_conn *c, bool full, unsigned *n)
+{
+	char tables[COMPACT_MAX][64];
+	int64_t debts[COMPACT_MAX];
+	unsigned count = 0, done = 0;
+	int r;
+
+	if (n)
+		*n = 0;
+	if (!c->pg)
+		return 0;
+	r = compact_list(c, tables, debts, &count);
+	for (unsigned i = 0; r == 0 && i < count; i++) {
+		struct store_stmt *st;
+
+		r = store_vacuum(c, tables[i], full);
+		if (r != 0 || !full) {
+			done += r == 0;
+			continue;
+		}
+		/* Paid: the debt goes, unless an erasure owed the table
+		 * again after the rewrite (debts moved on). */
+		st = store_stmt(c, sql_compact_paid);
+		if (!st)
+			return -EIO;
+		store_bind_text(st, 1, tables[i]);
+		store_bind_int64(st, 2, debts[i]);
+		r = store_run(c, st, "compaction paid");
+		done += r == 0;
+	}
+	if (n)
+		*n = done;
+	return r;
+}
+
 int store_checkpoint_truncate(struct store_conn *c)
 {
 	struct store *s = c->owner;

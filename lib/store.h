@@ -271,6 +271,35 @@ int store_job_try(struct store *s, enum store_job job);
  * the pool.  Does nothing when this process does not hold it. */
 void store_job_done(struct store *s, enum store_job job);
 
+/* Compaction: where the bytes of removed rows leave the database's files
+ * (docs/privacy.md).  SQLite zeroes them at once (secure_delete) and a
+ * truncating checkpoint empties its WAL: there these do nothing.
+ * PostgreSQL keeps them in the table's files until the space is reused;
+ * only VACUUM FULL rewrites a table (and its indexes and TOAST) without
+ * them, and it holds an ACCESS EXCLUSIVE lock on the table while it runs
+ * (a minute and more at a million comments): so an erasure owes its
+ * tables a compaction, durably (table compact_pending, schema/pg/0004),
+ * and the quiet hour pays it (compact_hour; `commentctl compact`). */
+
+/* Inside the caller's write transaction: table (a static name: lower-case
+ * letters and '_') had rows removed or rewritten whose bytes must leave
+ * its files.  Noted with the transaction.  0 (SQLite: nothing to note) or
+ * negative (logged). */
+int store_compact_owe(struct store_conn *c, const char *table);
+
+/* Outside a transaction: a VACUUM of every table owed a compaction.
+ * full: VACUUM FULL, the bytes of removed rows gone from the table's files
+ * (the table locked while it is rewritten), each table's debt cleared
+ * once it is paid (unless an erasure owed it again meanwhile); else a
+ * plain VACUUM, which blocks no reader or writer and lets the space be
+ * reused, debts kept.  *n (may be NULL) gets the number of tables
+ * vacuumed.  0, STORE_* or negative (logged; what is not done stays
+ * owed).  SQLite: 0 and *n 0. */
+int store_compact(struct store_conn *c, bool full, unsigned *n);
+
+/* The number of tables owed a compaction (0 on SQLite), or negative. */
+int store_compact_owed(struct store_conn *c);
+
 /* The settings a connection really runs with, read back from SQLite. */
 struct store_pragmas {
 	int synchronous;       /* 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA */

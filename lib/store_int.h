@@ -20,6 +20,11 @@ struct store_stmt {
 	struct pg_stmt *pg;
 };
 
+/* VACUUM of table (FULL when full; a name of lower-case letters and '_'
+ * only), outside a transaction.  SQLite: nothing (secure_delete has
+ * zeroed what was removed).  0, STORE_* or negative (logged). */
+int store_vacuum(struct store_conn *c, const char *table, bool full);
+
 /* ---- PostgreSQL (store_pg.c) ----
  * Results follow store.h: 0, a positive STORE_* or negative (logged). */
 int pg_open(struct pg_conn **out, const char *uri);

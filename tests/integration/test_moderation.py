@@ -375,6 +375,9 @@ def privacy(d, tok):
            "trigram is in the index's segments) before the erasure")
     r = admin(d, tok, "GET", "/comments?q=" + urllib.parse.quote("tekst een " + mark))
     is_eq([c["id"] for c in r.json()["comments"]], [a["id"]], "the admin search finds it")
+    r = admin(d, tok, "GET", "/comments?q=tekst%FF")
+    is_eq((r.status, (r.json() or {}).get("error")), (400, "invalid_query"),
+          "a search text that is not UTF-8 is refused (400 invalid_query)")
     r = admin(d, tok, "POST", "/privacy/erase", {"email": email.upper()})
     is_eq((r.status, r.json().get("erased")), (200, 2), "erase removes both")
     if not not_on_engine("the trigram left the search index's segments", NO_INDEX):

@@ -4,7 +4,9 @@ daemon with a postgresql:// db setting against a throwaway postgresql-15
 (tests/pgserver.py) posts a comment and a reply and reads them back, keeps
 the address only as a hash, never logs the URI's password, answers while
 the server is down without crashing, and reconnects once it is back (a
-restart: what a client sees of a failover)."""
+restart: what a client sees of a failover); a privacy erase owes its
+tables a compaction, which `commentctl compact` and the maintenance task in
+compact_hour pay (the erased text then in no file of the database)."""
 import os
 import subprocess
 import sys
@@ -27,7 +29,77 @@ def main():
         with Daemon({"db": uri, "min_submit_seconds": "0"}) as d:
             run(pg, d)
             backup(d, uri)
+            compact(pg, d)
+            with open(d.key, "rb") as f:
+                key = f.read()
+        # The maintenance task pays the debts in compact_hour: this hour.
+        # (The same key file: a node with another one refuses to start.)
+        hour = time.localtime().tm_hour
+        node = tempfile.mkdtemp(prefix="commentd-test-")
+        with open(os.path.join(node, "secret.key"), "wb") as f:
+            f.write(key)
+        os.chmod(os.path.join(node, "secret.key"), 0o600)
+        with Daemon({"db": uri, "compact_hour": str(hour), "maintenance_interval": "10"},
+                    directory=node) as d:
+            compact_hour(pg, d)
     return done()
+
+
+def owed(pg):
+    return pg.psql("SELECT coalesce(string_agg(tbl, ',' ORDER BY tbl), '') FROM "
+                   "compact_pending", "commentd").strip()
+
+
+def in_files(pg, needle):
+    """The files of the database that hold needle (after a CHECKPOINT)."""
+    pg.psql("CHECKPOINT", "commentd")
+    base = os.path.join(pg.dir, "data", pg.psql(
+        "SELECT 'base/' || oid FROM pg_database WHERE datname = 'commentd'").strip())
+    found = []
+    for name in os.listdir(base):
+        with open(os.path.join(base, name), "rb") as f:
+            if needle.encode() in f.read():
+                found.append(name)
+    return found
+
+
+def compact(pg, d):
+    """A privacy erase owes its tables a compaction; commentctl compact
+    (VACUUM FULL) pays it, warning that it locks them, and the erased
+    text is in no file of the database after it."""
+    secret = "Eerste reactie, opgeslagen"
+    ok(in_files(pg, secret), "the text to erase is in the database's files (the check sees it)")
+    r = subprocess.run([COMMENTCTL, "privacy", "erase", "--config", d.conf, "--email", EMAIL],
+                       capture_output=True, text=True, timeout=60)
+    ok(r.returncode == 0 and '"erased": 1' in r.stdout, "commentctl privacy erase", r.stderr)
+    is_eq(owed(pg), "audit,classifier_learned,comments", "the erasure owes its tables a compaction")
+    r = subprocess.run([COMMENTCTL, "compact", "--config", d.conf], capture_output=True,
+                       text=True, timeout=120)
+    is_eq((r.returncode, r.stdout.strip(), "locked" in r.stderr), (0, '{"compacted": 3}', True),
+          "commentctl compact rewrites three tables and warns that it locks them")
+    is_eq(owed(pg), "", "  and pays the debts")
+    is_eq(in_files(pg, secret), [], "the erased text is in no file of the database")
+    r = subprocess.run([COMMENTCTL, "compact", "--config", d.conf], capture_output=True,
+                       text=True, timeout=60)
+    is_eq((r.returncode, r.stdout.strip(), r.stderr), (0, '{"compacted": 0}', ""),
+          "again: nothing owed, nothing locked, no warning")
+
+
+def compact_hour(pg, d):
+    """The daemon's maintenance task compacts in compact_hour."""
+    r = d.comment("/pg2", "Tekst die het onderhoud wegpoetst.", author="Noor",
+                  email="noor@example.nl")
+    is_eq(r.status, 201, "a comment")
+    r = subprocess.run([COMMENTCTL, "privacy", "erase", "--config", d.conf, "--email",
+                        "noor@example.nl"], capture_output=True, text=True, timeout=60)
+    ok(r.returncode == 0 and '"erased": 1' in r.stdout, "erased", r.stderr)
+    ok(owed(pg) != "", "owed")
+    deadline = time.monotonic() + 60
+    while owed(pg) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    is_eq(owed(pg), "", "the maintenance pass in compact_hour paid it")
+    ok("compacted 3 table(s)" in d.log(), "  and logged it", d.log()[-600:])
+    is_eq(in_files(pg, "wegpoetst"), [], "  the erased text is in no file of the database")
 
 
 def backup(d, uri):

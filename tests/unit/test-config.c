@@ -594,7 +594,20 @@ static void test_check(void)
 	config_set(c, "backup_dir", "", err);
 	err[0] = '\0';
 	is_int(config_check(c, err), 0, "a PostgreSQL db without backup_dir passes (%s)", err);
+	/* compact_hour: an hour of the day; a pass must fall in it. */
+	is_int(config_set(c, "compact_hour", "23", err), 0, "compact_hour 23 is an hour");
+	is_int(config_set(c, "compact_hour", "24", err), 1, "compact_hour 24 is refused");
+	ok(has(err, "compact_hour"), "naming compact_hour: %s", err);
+	config_set(c, "compact_hour", "4", err);
+	config_set(c, "maintenance_interval", "7200", err);
+	err[0] = '\0';
+	is_int(config_check(c, err), 1, "passes two hours apart with a PostgreSQL db fail");
+	ok(has(err, "maintenance_interval") && has(err, "compact_hour"),
+	   "naming maintenance_interval and compact_hour: %s", err);
 	config_set(c, "db", "x.db", err);
+	err[0] = '\0';
+	is_int(config_check(c, err), 0, "  and pass with a SQLite db (%s)", err);
+	config_set(c, "maintenance_interval", "3600", err);
 	{
 		/* The reader-facing addresses (public_url, privacy_url,
 		 * privacy_contact): they go into pages, JSON and feeds. */

@@ -165,14 +165,15 @@ static unsigned index_now(void)
 }
 
 /* What LIKE alone finds (the meaning the index must keep): ASCII case
- * ignored, so ILIKE on PostgreSQL. */
+ * ignored, so ILIKE under the "C" collation on PostgreSQL. */
 static const char *liked(const char *q)
 {
-	return ids_of_sql(pg ? "SELECT id FROM comments WHERE text ILIKE '%' || ?1 || '%'"
-			       " OR author ILIKE '%' || ?1 || '%' ORDER BY id DESC"
-			     : "SELECT id FROM comments WHERE text LIKE '%' || ?1 || '%'"
-			       " OR author LIKE '%' || ?1 || '%' ORDER BY id DESC",
-			  q);
+	return ids_of_sql(
+	    pg ? "SELECT id FROM comments WHERE text COLLATE \"C\" ILIKE '%' || ?1 || "
+		 "'%' OR author COLLATE \"C\" ILIKE '%' || ?1 || '%' ORDER BY id DESC"
+	       : "SELECT id FROM comments WHERE text LIKE '%' || ?1 || '%'"
+		 " OR author LIKE '%' || ?1 || '%' ORDER BY id DESC",
+	    q);
 }
 
 /* q finds exactly want ("" none) by the search, in the index and by LIKE. */
@@ -681,6 +682,93 @@ static void test_files(void)
 	json_decref(b);
 }
 
+/* ---- one meaning on both engines -------------------------------------------- */
+
+/* The ids the search for q finds on thread /sem, as positions in the
+ * posted list below ("2 1": the second and first posted; "" none). */
+static int64_t sem_ids[7];
+static const char *sem_found(const char *q)
+{
+	static char buf[64];
+	struct moderation_query mq = {.q = q, .thread = "/sem", .limit = 50};
+	json_t *out = NULL, *e;
+	size_t i, len = 0;
+
+	if (moderation_list(fx.conn, fx.keys, &mq, &out) != 0)
+		return "(error)";
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(out, "comments"), i, e)
+	{
+		int64_t id = json_integer_value(json_object_get(e, "id"));
+		int pos = 0;
+		for (int j = 1; j < 7; j++)
+			pos = sem_ids[j] == id ? j : pos;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", i ? " " : "", pos);
+	}
+	json_decref(out);
+	return buf;
+}
+
+/* The same queries find the same comments on SQLite and PostgreSQL: ASCII
+ * letters match either case, every other character only itself (SQLite's
+ * LIKE; PostgreSQL's ILIKE on its default collation would take É for é),
+ * and %, _ and \ in a query are plain characters.  The answers below are
+ * the same for both engines; each is asked before the tail is indexed
+ * (LIKE alone) and after (SQLite: through the index; PostgreSQL: its
+ * pg_trgm indexes may serve the same statement). */
+static void test_same_meaning(void)
+{
+	static const char *const posts[][2] = {
+	    {"\xc3\x89lo\xc3\xafse", "Cr\xc3\xa8me BR\xc3\x9bL\xc3\x89"
+				     "E zqsem alpha"},
+	    {"eloise", "cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+		       "e zqsem beta"},
+	    {"Percy", "100% zqsem done_it"},
+	    {"Under", "1000 zqsem doneXit"},
+	    {"Slash", "path C:\\zqsem\\dir"},
+	    {"\xc3\x9cmlaut", "GRO\xc3\x9f zqsem stra\xc3\x9f"},
+	};
+	static const char *const cases[][3] = {
+	    {"ZQSEM ALPHA", "1", "ASCII case ignored"},
+	    {"cr\xc3\xa8me", "2 1", "C and c alike, \xc3\xa8 itself"},
+	    {"BR\xc3\x9bL\xc3\x89"
+	     "E",
+	     "1", "\xc3\x9b and \xc3\x89 are not \xc3\xbb and \xc3\xa9"},
+	    {"br\xc3\xbbl\xc3\xa9"
+	     "e",
+	     "2", "  nor the other way"},
+	    {"\xc3\xa9lo\xc3\xafse", "", "an author's \xc3\x89 is not \xc3\xa9"},
+	    {"\xc3\x89LO\xc3\x8fSE", "", "  nor is \xc3\xaf \xc3\x8f"},
+	    {"\xc3\x89LO\xc3\xafSE", "1", "  while LO finds lo"},
+	    {"100%", "3", "% is a percent sign"},
+	    {"done_it", "3", "_ is an underscore"},
+	    {"\\zqsem\\", "5", "backslashes are backslashes"},
+	    {"zqsem", "6 5 4 3 2 1", "every one"},
+	    {"%", "3", "a lone % (LIKE alone)"},
+	    {"_", "3", "a lone _"},
+	    {"\\", "5", "a lone backslash"},
+	    {"\xc3\x9c", "6", "a lone \xc3\x9c"},
+	    {"\xc3\xbc", "", "  is not \xc3\xbc"},
+	    {"\xc3\x9f", "6", "\xc3\x9f is itself"},
+	    {"SS", "", "  not SS"},
+	};
+
+	for (int i = 0; i < 6; i++) {
+		json_t *a = post(SUBMIT_JSON, "/sem", 0, posts[i][0], "sem@example.org",
+				 posts[i][1], COMMENT_PUBLISHED, 0);
+		sem_ids[i + 1] = id_of(a);
+		json_decref(a);
+	}
+	ok(sem_ids[6] > sem_ids[1], "six comments posted");
+	for (int round = 0; round < 2; round++) {
+		if (round)
+			index_now();
+		for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+			is_str(sem_found(cases[i][0]), cases[i][1], "%s: \"%s\" (%s)", cases[i][2],
+			       cases[i][0], round ? "indexed" : "tail");
+	}
+}
+
 int main(void)
 {
 	char e[CONFIG_ERR_MAX];
@@ -702,6 +790,7 @@ int main(void)
 	test_retention();
 	test_erase();
 	test_in_step();
+	test_same_meaning();
 	if (pg) {
 		/* The index's own blocks, segments and merges: SQLite's FTS5
 		 * only (docs/postgresql-port.md); not run, not counted. */

@@ -467,6 +467,79 @@ static void test_backup(struct store_conn *c)
 	   "store_is_pg_uri tells a URI from a path");
 }
 
+/* The rows of an EXPLAIN (or any one-column text result) joined. */
+static const char *text_rows(struct store_conn *c, const char *sql)
+{
+	static char buf[4096];
+	struct store_stmt *st = store_stmt_new(c, sql);
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (st && store_row(c, st) == 1)
+		len +=
+		    (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\n", store_col_text(st, 0));
+	store_stmt_free(st);
+	return buf;
+}
+
+/* The admin search's pg_trgm indexes (schema/pg/0003) serve the search's
+ * expression (`COLLATE "C" ILIKE`, lib/moderation.c): an index on another
+ * collation could not (the planner would walk the primary key even with
+ * sequential scans off). */
+static void test_trgm_plan(struct store_conn *c)
+{
+	const char *plan;
+
+	is_int(fixture_one_int(c, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1,
+	       "pg_trgm is installed");
+	is_int(store_exec(c, "SET enable_seqscan = off"), 0, "sequential scans off");
+	plan = text_rows(c, "EXPLAIN SELECT id FROM comments c WHERE c.text COLLATE \"C\" ILIKE "
+			    "'%zqxwv%' OR c.author COLLATE \"C\" ILIKE '%zqxwv%'");
+	ok(strstr(plan, "comments_text_trgm") && strstr(plan, "comments_author_trgm"),
+	   "the search's ILIKE uses both trigram indexes:\n%s", plan);
+	store_exec(c, "RESET enable_seqscan");
+}
+
+/* pg_trgm is a trusted extension: a database owner that is no superuser
+ * migrates a new database (CREATE EXTENSION in pg/0003) on its own. */
+static void test_owner_not_superuser(struct store_conn *admin)
+{
+	const char *at = strchr(uri, '@'), *slash = strrchr(uri, '/');
+	char owned[512];
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	if (!at || !slash || slash < at) {
+		ok(0, "COMMENTD_TEST_PG names a user and a database: %s", uri);
+		return;
+	}
+	is_int(store_exec(admin, "CREATE ROLE trgm_owner LOGIN NOSUPERUSER NOCREATEDB "
+				 "NOCREATEROLE"),
+	       0, "a role that is no superuser");
+	is_int(store_exec(admin, "CREATE DATABASE trgm_owned OWNER trgm_owner"), 0,
+	       "  owns a new database");
+	snprintf(owned, sizeof(owned), "postgresql://trgm_owner%.*strgm_owned",
+		 (int)(slash + 1 - at), at);
+	is_int(store_new(&s, owned, 1), 0, "the owner opens and migrates it");
+	if (!s)
+		return;
+	c = store_acquire(s);
+	is_int(fixture_one_int(c, "SELECT count(*) FROM pg_roles WHERE rolname = current_user AND "
+				  "NOT rolsuper"),
+	       1, "  connected as the role, no superuser");
+	is_int(fixture_one_int(c, "SELECT version FROM commentd_schema"),
+	       (int64_t)schema_pg_files_count, "  every migration applied");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"), 1,
+	       "  pg_trgm created by the owner");
+	is_int(fixture_one_int(c, "SELECT count(*) FROM pg_indexes WHERE indexname IN "
+				  "('comments_text_trgm', 'comments_author_trgm')"),
+	       2, "  with both trigram indexes");
+	store_release(s, c);
+	store_free(s);
+	store_exec(admin, "DROP DATABASE trgm_owned WITH (FORCE)");
+	store_exec(admin, "DROP ROLE trgm_owner");
+}
+
 static void test_statements(void)
 {
 	struct store *s = NULL;
@@ -485,6 +558,8 @@ static void test_statements(void)
 	test_json(c);
 	test_discard_ids(c);
 	test_backup(c);
+	test_trgm_plan(c);
+	test_owner_not_superuser(c);
 	store_release(s, c);
 	test_group_write(s);
 	store_free(s);
