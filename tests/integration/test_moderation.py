@@ -295,7 +295,8 @@ def author_edits():
 # there is none yet (the search scans: docs/postgresql-port.md), so the
 # checks of its segments are SQLite's; what the search answers and what
 # the tables hold is checked on both.
-NO_INDEX = "no search index on PostgreSQL (the admin search scans the table)"
+NO_INDEX = ("the FTS5 trigram index's blocks are SQLite's (on PostgreSQL the search's"
+            " pg_trgm GIN indexes are in the server's files)")
 
 
 def in_search_index(db, needle):
