@@ -6,7 +6,7 @@
  * lib/store_pg.c reaches libpq through this table, filled on first use; the
  * headers are libpq's own (libpq-dev), the library is libpq.so.5.  Being
  * loaded, not linked, it is not found by dpkg-shlibdeps: debian/control
- * names libpq5 (Suggests, while PostgreSQL is work in progress).
+ * names libpq5 (Suggests: only a PostgreSQL set-up needs it).
  */
 #ifndef COMMENTD_PQLOAD_H
 #define COMMENTD_PQLOAD_H

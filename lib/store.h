@@ -61,7 +61,7 @@ enum {
  * A path starting with postgresql:// or postgres:// is a libpq connection
  * URI instead (several hosts and target_session_attrs=read-write allowed):
  * the store is then PostgreSQL's (lib/store_pg.c, migrations schema/pg/;
- * work in progress, docs/postgresql-port.md).
+ * docs/postgresql-port.md).
  * Returns 0, STORE_TOO_NEW, or negative on failure (logged). */
 int store_new(struct store **out, const char *path, unsigned pool_size);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""commentd on PostgreSQL (work in progress, docs/postgresql-port.md): the
+"""commentd on PostgreSQL (docs/postgresql-port.md): the
 daemon with a postgresql:// db setting against a throwaway postgresql-15
 (tests/pgserver.py) posts a comment and a reply and reads them back, keeps
 the address only as a hash, never logs the URI's password, answers while
