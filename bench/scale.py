@@ -194,14 +194,6 @@ class SQLiteEngine:
         con.close()
         return out
 
-    def bump_versions(self, db):
-        """Every thread's version changes (the daemon's cached pages are
-        then stale): for cold reads."""
-        con = sqlite3.connect(db, timeout=30)
-        con.execute("UPDATE threads SET version = version + 1")
-        con.commit()
-        con.close()
-
     def bump_thread(self, db, site, path):
         """One thread's version changes (its cached page is stale)."""
         con = sqlite3.connect(db, timeout=30)
@@ -318,9 +310,6 @@ class PostgresEngine:
                 plan = ["(cannot explain here: %s)" % str(e).splitlines()[0]]
             out.append((name, sql, plan))
         return out
-
-    def bump_versions(self, db):
-        self.psql(db, "UPDATE threads SET version = version + 1")
 
     def bump_thread(self, db, site, path):
         self.psql(db, "UPDATE threads SET version = version + 1 WHERE site = %s AND path = %s"
