@@ -21,8 +21,6 @@
 #define PAIR_DIST    2	/* word pairs: each word with the 1 and 2 words before it */
 #define GRAM_CPS     4	/* character n-grams inside words: n */
 #define GRAM_MIN_CPS 5	/* only words of at least this many code points */
-#define SHORT_WORDS  5	/* a text of at most this many words also gives 3-grams */
-#define SHORT_CPS    3	/* ... of each of its words: n */
 #define META_RESERVE 32 /* list slots that text tokens leave for meta tokens */
 
 struct span {
@@ -42,9 +40,7 @@ struct tokenizer {
 	size_t n_cjk;
 	const char *prev[PAIR_DIST]; /* last words (arena strings), newest first */
 	unsigned n_prev;
-	const char *first[SHORT_WORDS]; /* the text's first words (arena strings) */
-	unsigned n_words;		/* words of the text so far */
-	unsigned limit;			/* list size at which tokens are dropped */
+	unsigned limit; /* list size at which tokens are dropped */
 	char arena[];
 };
 
@@ -683,11 +679,10 @@ static void add_pairs(struct tokenizer *t, const char *w)
 		t->n_prev++;
 }
 
-/* Character n-grams of the word s[start..end), "<prefix><n code points>"
+/* Character GRAM_CPS-grams of the word s[start..end) of cps code points
  * ("c4:fiet", "c4:iets", ...): misspelt, inflected and glued-together words
  * still share evidence. */
-static void add_grams(struct tokenizer *t, const char *s, size_t start, size_t end, unsigned gram,
-		      const char *prefix)
+static void add_grams(struct tokenizer *t, const char *s, size_t start, size_t end)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
 	size_t off[TOKENIZE_MAX_WORD + 1];
@@ -703,20 +698,8 @@ static void add_grams(struct tokenizer *t, const char *s, size_t start, size_t e
 		i += (size_t)k;
 	}
 	off[n] = end;
-	for (unsigned i = 0; i + gram <= n; i++)
-		add_token_k(t, TOKEN_GRAM, prefix, s + off[i], off[i + gram] - off[i]);
-}
-
-/* A text of at most SHORT_WORDS words (numbers count) also gives the
- * SHORT_CPS-grams of each of them ("c3:cam", "c3:ame" for "came"): a 2-5
- * word comment has few tokens, and a new post's own words are unknown to
- * the model, so the pieces they share with known words are its evidence. */
-static void add_short_grams(struct tokenizer *t)
-{
-	if (t->full || t->n_words == 0 || t->n_words > SHORT_WORDS)
-		return;
-	for (unsigned i = 0; i < t->n_words; i++)
-		add_grams(t, t->first[i], 0, strlen(t->first[i]), SHORT_CPS, "c3:");
+	for (unsigned i = 0; i + GRAM_CPS <= n; i++)
+		add_token_k(t, TOKEN_GRAM, "c4:", s + off[i], off[i + GRAM_CPS] - off[i]);
 }
 
 /* digits -> 'N' copy of s, for numbers and words with digits */
@@ -772,18 +755,14 @@ static void add_word(struct tokenizer *t, const char *s, size_t start, size_t en
 	unsigned before = t->list.n;
 
 	add_token(t, "", s + start, end - start);
-	if (t->list.n > before) {
+	if (t->list.n > before)
 		add_pairs(t, t->list.tok[before]);
-		if (t->n_words < SHORT_WORDS)
-			t->first[t->n_words] = t->list.tok[before];
-	}
-	t->n_words++;
 	if (digit)
 		add_shape(t, s + start, end - start);
 	if (number)
 		return;
 	if (cps >= GRAM_MIN_CPS)
-		add_grams(t, s, start, end, GRAM_CPS, "c4:");
+		add_grams(t, s, start, end);
 	if (cps >= PART_MIN_CPS) {
 		add_token(t, "pre:", s + start, offs[PART_CPS] - start);
 		add_token(t, "suf:", s + tail[ntail % PART_CPS], end - tail[ntail % PART_CPS]);
@@ -884,7 +863,6 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	t->links = 0;
 	t->n_cjk = 0;
 	t->n_prev = 0;
-	t->n_words = 0;
 	/* text tokens leave room for the meta tokens added after them */
 	t->limit = t->list.n + META_RESERVE < TOKENIZE_MAX_TOKENS
 		       ? TOKENIZE_MAX_TOKENS - META_RESERVE
@@ -930,7 +908,6 @@ int tokenizer_text(struct tokenizer *t, const char *text, size_t len)
 	}
 	if (t->n_cjk)
 		flush_cjk(t, (const char *)s, cjk_end);
-	add_short_grams(t);
 	t->limit = TOKENIZE_MAX_TOKENS;
 	add_meta(t, &st);
 	r = 0;
