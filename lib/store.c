@@ -1048,11 +1048,11 @@ static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c
 	return r;
 }
 
-/* The connection a leader runs its batch on: the store's group connection
- * (struct store), opened when first needed, else c (PostgreSQL; a
- * reopen under way, which waits for c, so waiting for it here would never
- * end; the group connection cannot be opened).  Only the leader calls
- * this, so the group connection is never busy here. */
+/* The connection a leader runs its batch on: the store's batch connection
+ * (struct store), opened when first needed.  c instead on PostgreSQL,
+ * while a reopen is under way (it waits for c, so waiting for it here
+ * would never end), or when the batch connection cannot be opened.  Only
+ * the leader takes it, one at a time. */
 static struct store_conn *group_conn_take(struct store *s, struct store_conn *c)
 {
 	struct store_conn *g;
@@ -1300,8 +1300,8 @@ int store_checkpoint_truncate(struct store_conn *c)
  * many new frames (at most STORE_WAL_CATCH_UP passes): what is copied with
  * the writers held, and the database file's fsync that ends it, is then a
  * few hundred pages instead of every frame the commits added during the
- * first pass (at 1,500 posts a second, over a thousand: a 10-20 ms hold
- * several times a second, the POST p99). */
+ * first pass, which grows with the post rate (each post waits through the
+ * hold: it is in the POST tail). */
 #define STORE_WAL_TAIL	   256
 #define STORE_WAL_CATCH_UP 8
 
