@@ -949,13 +949,20 @@ static const char sql_root_rows[] = ROW_COLUMNS
  * in one statement: in the array's order, each one's rows oldest first, at
  * most ?3 rows.  One statement instead of one per top-level comment, since
  * on PostgreSQL each statement is a round trip (docs/performance.md).
- * PostgreSQL's json_each (schema/pg) gives an array's elements no index,
- * so its text numbers them WITH ORDINALITY. */
-#define ROOTS_ROWS_WHERE " WHERE c.thread_id = ?2 AND " SHOWN " ORDER BY p.key, c.id LIMIT ?3"
+ * PostgreSQL's text numbers the array's elements WITH ORDINALITY (its
+ * json_each, schema/pg, gives them no index) and reads each one's rows
+ * through a LATERAL subquery with its own LIMIT: a range of comments_root
+ * that stops at ?3 rows, so a top-level comment with thousands of replies
+ * costs no more than a page (without it, all its rows are read and
+ * sorted). */
+#define ROOTS_ROWS_WHERE "c.thread_id = ?2 AND " SHOWN
 static const struct store_sql sql_roots_rows = {
-    ROW_COLUMNS " FROM json_each(?1) p JOIN comments c ON c.root_id = p.value" ROOTS_ROWS_WHERE,
+    ROW_COLUMNS " FROM json_each(?1) p JOIN comments c ON c.root_id = p.value"
+		" WHERE " ROOTS_ROWS_WHERE " ORDER BY p.key, c.id LIMIT ?3",
     ROW_COLUMNS " FROM json_array_elements_text(CAST(?1 AS json)) WITH ORDINALITY AS p(value, key)"
-		" JOIN comments c ON c.root_id = CAST(p.value AS BIGINT)" ROOTS_ROWS_WHERE};
+		" CROSS JOIN LATERAL (SELECT c.* FROM comments c"
+		" WHERE c.root_id = CAST(p.value AS BIGINT) AND " ROOTS_ROWS_WHERE
+		" ORDER BY c.id LIMIT ?3) c ORDER BY p.key, c.id LIMIT ?3"};
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";

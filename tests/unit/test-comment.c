@@ -904,8 +904,8 @@ static size_t page_tops(const char *thread, int64_t *ids, bool *deleted, size_t 
  * the others; and counts of several paths in one statement. */
 static void test_batches(void)
 {
-	static const unsigned roots[] = {1, 63, 64, 65, 200};
-	static const unsigned rows[] = {1, 5, 64, 300};
+	static const unsigned roots[] = {1, 64, 65, 200};
+	static const unsigned rows[] = {7, 64, 300};
 	static const size_t bytes[] = {3000, (size_t)1 << 30};
 	const size_t big = (size_t)1 << 30;
 	struct config *c = NULL;
