@@ -953,16 +953,17 @@ static const char sql_root_rows[] = ROW_COLUMNS
  * json_each, schema/pg, gives them no index) and reads each one's rows
  * through a LATERAL subquery with its own LIMIT: a range of comments_root
  * that stops at ?3 rows, so a top-level comment with thousands of replies
- * costs no more than a page (without it, all its rows are read and
- * sorted). */
-#define ROOTS_ROWS_WHERE "c.thread_id = ?2 AND " SHOWN
+ * costs no more than a page (a plain join read them all and sorted them).
+ * The thread (?2) is checked outside the subquery: inside, the generic
+ * plan of the prepared statement took comments_thread for the pair and
+ * sorted every reply (20 ms instead of 1 ms for 2,000 replies). */
 static const struct store_sql sql_roots_rows = {
     ROW_COLUMNS " FROM json_each(?1) p JOIN comments c ON c.root_id = p.value"
-		" WHERE " ROOTS_ROWS_WHERE " ORDER BY p.key, c.id LIMIT ?3",
+		" WHERE c.thread_id = ?2 AND " SHOWN " ORDER BY p.key, c.id LIMIT ?3",
     ROW_COLUMNS " FROM json_array_elements_text(CAST(?1 AS json)) WITH ORDINALITY AS p(value, key)"
 		" CROSS JOIN LATERAL (SELECT c.* FROM comments c"
-		" WHERE c.root_id = CAST(p.value AS BIGINT) AND " ROOTS_ROWS_WHERE
-		" ORDER BY c.id LIMIT ?3) c ORDER BY p.key, c.id LIMIT ?3"};
+		" WHERE c.root_id = CAST(p.value AS BIGINT) AND " SHOWN " ORDER BY c.id LIMIT ?3) c"
+		" WHERE c.thread_id = ?2 ORDER BY p.key, c.id LIMIT ?3"};
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
