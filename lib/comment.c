@@ -1355,6 +1355,21 @@ int comment_thread_version(struct store_conn *c, const char *site, const char *t
 	return r < 0 ? r : 0;
 }
 
+int comment_row_counts(struct store_conn *c, struct store_stmt *st, json_t *obj)
+{
+	int r;
+
+	while ((r = store_row(c, st)) == 1) {
+		if (json_object_set_new(obj, store_col_text(st, 0),
+					json_integer(store_col_int64(st, 1))) != 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	store_reset(st);
+	return r;
+}
+
 /* The published comments of each of site ?2's threads whose path is in
  * the JSON array ?1, in one statement (one round trip on PostgreSQL);
  * paths without a thread have no row. */
@@ -1382,14 +1397,7 @@ int comment_counts(struct store_conn *c, const char *site, const json_t *paths, 
 	if (r == 0) {
 		store_bind_text(st, 1, list);
 		store_bind_text(st, 2, site);
-		while ((r = store_row(c, st)) == 1) {
-			if (json_object_set_new(result, store_col_text(st, 0),
-						json_integer(store_col_int64(st, 1))) != 0) {
-				r = -ENOMEM;
-				break;
-			}
-		}
-		store_reset(st);
+		r = comment_row_counts(c, st, result);
 	}
 	free(list);
 	if (r < 0) {

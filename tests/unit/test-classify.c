@@ -597,10 +597,7 @@ static int64_t generation_on(struct store_conn *conn)
 	struct store_stmt *st = store_stmt(conn, sql);
 	int64_t g = -1;
 
-	if (st && store_row(conn, st) == 1)
-		g = store_col_int64(st, 0);
-	store_reset(st);
-	return g;
+	return st && store_one_int64(conn, st, &g) == 1 ? g : -1;
 }
 
 /* classifier_test_loading's hook: at the first load, a learning of a spam
