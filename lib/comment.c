@@ -945,25 +945,23 @@ static const struct store_sql sql_next_fewer_likes = {
 static const char sql_root_rows[] = ROW_COLUMNS
     " FROM comments c"
     " WHERE c.root_id = ?1 AND c.id > ?2 AND c.thread_id = ?3 AND " SHOWN " ORDER BY c.id";
-/* The rows of several top-level comments (?1: a JSON array of their ids)
- * in one statement: in the array's order, each one's rows oldest first, at
- * most ?3 rows.  One statement instead of one per top-level comment, since
- * on PostgreSQL each statement is a round trip (docs/performance.md).
- * PostgreSQL's text numbers the array's elements WITH ORDINALITY (its
- * json_each, schema/pg, gives them no index) and reads each one's rows
- * through a LATERAL subquery with its own LIMIT: a range of comments_root
- * that stops at ?3 rows, so a top-level comment with thousands of replies
- * costs no more than a page (a plain join read them all and sorted them).
- * The thread (?2) is checked outside the subquery: inside, the generic
- * plan of the prepared statement took comments_thread for the pair and
- * sorted every reply (20 ms instead of 1 ms for 2,000 replies). */
-static const struct store_sql sql_roots_rows = {
-    ROW_COLUMNS " FROM json_each(?1) p JOIN comments c ON c.root_id = p.value"
-		" WHERE c.thread_id = ?2 AND " SHOWN " ORDER BY p.key, c.id LIMIT ?3",
+/* PostgreSQL: the rows of several top-level comments (?1: a JSON array of
+ * their ids) in one statement, one round trip (docs/performance.md): in
+ * the array's order (WITH ORDINALITY: its json_each, schema/pg, gives an
+ * array's elements no index), each one's rows oldest first, at most ?3
+ * rows.  Each one's rows come from a LATERAL subquery with its own LIMIT,
+ * a range of comments_root that stops at ?3 rows, so a top-level comment
+ * with thousands of replies costs no more than a page (a plain join read
+ * them all and sorted them).  The thread (?2) is checked outside the
+ * subquery: inside, the generic plan of the prepared statement took
+ * comments_thread for the pair and sorted every reply (20 ms instead of
+ * 1 ms for 2,000 replies).  SQLite reads each top-level comment's rows
+ * with sql_root_rows instead (fill_page). */
+static const char sql_roots_rows[] =
     ROW_COLUMNS " FROM json_array_elements_text(CAST(?1 AS json)) WITH ORDINALITY AS p(value, key)"
 		" CROSS JOIN LATERAL (SELECT c.* FROM comments c"
 		" WHERE c.root_id = CAST(p.value AS BIGINT) AND " SHOWN " ORDER BY c.id LIMIT ?3) c"
-		" WHERE c.thread_id = ?2 ORDER BY p.key, c.id LIMIT ?3"};
+		" WHERE c.thread_id = ?2 ORDER BY p.key, c.id LIMIT ?3";
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
@@ -1152,14 +1150,15 @@ static int next_roots(struct store_conn *c, int64_t thread_id, const struct comm
 }
 
 /* Adds the rows of b's first n top-level comments to the page, in order,
- * until its budget ends: in one statement that reads at most one row more
- * than the page has room for (that row, if any, does not fit).  *done gets
- * how many of them are complete on the page; when fewer than n, *last the
- * last row added of the next one (0: none).  0 or negative. */
+ * until its budget ends (PostgreSQL: sql_roots_rows, one statement that
+ * reads at most one row more than the page has room for; that row, if any,
+ * does not fit).  *done gets how many of them are complete on the page;
+ * when fewer than n, *last the last row added of the next one (0: none),
+ * whose tombstones on the page are kept.  0 or negative. */
 static int add_roots_rows(struct store_conn *c, struct page *pg, const struct roots *b, unsigned n,
 			  unsigned *done, int64_t *last)
 {
-	struct store_stmt *st = store_stmt_pick(c, &sql_roots_rows);
+	struct store_stmt *st = store_stmt(c, sql_roots_rows);
 	char ids[PAGE_BATCH * 21 + 3] = "[";
 	size_t len = 1;
 	unsigned i = 0;
@@ -1189,7 +1188,26 @@ static int add_roots_rows(struct store_conn *c, struct page *pg, const struct ro
 	}
 	store_reset(st);
 	*done = full ? i : n;
+	if (r >= 0 && full && *last)
+		r = keep_open_tombstones(c, pg, b->id[i], 0, *last);
 	return r < 0 ? r : 0;
+}
+
+/* add_roots_rows' work with one statement for each top-level comment. */
+static int add_roots_each(struct store_conn *c, struct page *pg, const struct roots *b, unsigned n,
+			  unsigned *done, int64_t *last)
+{
+	bool complete = true;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < n && complete; i++) {
+		r = add_root_rows(c, pg, b->id[i], 0, last, &complete);
+		if (r < 0)
+			return r;
+	}
+	*done = complete ? n : i - 1;
+	return 0;
 }
 
 /* Fills the page from q->from; *more gets the cursor of the next page when
@@ -1224,15 +1242,18 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 		if (n == 0)
 			goto more;
 		n = b.n < n ? b.n : n;
-		r = add_roots_rows(c, pg, &b, n, &done, &last);
+		/* PostgreSQL: one statement (a round trip) for the batch's rows.
+		 * SQLite: one each, in process, each stopping where the page
+		 * ends; SQLite's plan of one statement for the batch read and
+		 * sorted every row of its top-level comments (3 times the CPU
+		 * for the 5,000-comment thread: docs/performance.md). */
+		r = store_postgresql(c) ? add_roots_rows(c, pg, &b, n, &done, &last)
+					: add_roots_each(c, pg, &b, n, &done, &last);
 		if (r < 0)
 			return r;
 		if (done < n) {
 			/* The page ends inside b.id[done]'s rows. */
 			pos = (struct comment_cursor){pos.sort, b.key[done], b.id[done], last};
-			r = last ? keep_open_tombstones(c, pg, pos.root, 0, last) : 0;
-			if (r < 0)
-				return r;
 			goto more;
 		}
 		pos =
