@@ -61,7 +61,14 @@ struct store {
 	struct group_job **queue_tail;
 	bool group_leader;
 	pthread_cond_t freed;
-	unsigned n_conns;
+	/* conns[0 .. n_pooled) are lent by store_acquire.  A SQLite store has
+	 * one more, conns[n_pooled], that only the group commit's leader uses
+	 * (group_conn_take): SQLite drops a connection's page cache whenever
+	 * another connection has written since its last transaction, so a
+	 * batch run on the leader's own pooled connection started cold and
+	 * read every index page it touched back from the file; on one
+	 * connection that writes batch after batch the cache stays warm. */
+	unsigned n_conns, n_pooled;
 	struct store_conn *conns;
 	char *path;
 	/* Background checkpoints (store_checkpoints_start): the thread, its
@@ -409,11 +416,29 @@ static int pg_pool_open(struct store *s)
 	return r;
 }
 
+/* A group commit runs each post in a savepoint, and SQLite keeps the pages
+ * a savepoint changes in a statement journal that goes to a temporary file
+ * past 64 KiB: a post at a million comments changes more than that, so
+ * every batch opened, wrote, closed and unlinked a file (about 9 % of a
+ * post's CPU, docs/performance.md).  Up to STORE_STMT_JOURNAL_MEMORY it
+ * now stays in memory; the journal is emptied at each RELEASE, so this
+ * bounds the memory one write holds, not a sum.  Process-wide, and only
+ * before SQLite's first use (sqlite3_config refuses later: then the
+ * default stays, which is only slower). */
+#define STORE_STMT_JOURNAL_MEMORY (1 << 20)
+
+static void sqlite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STORE_STMT_JOURNAL_MEMORY);
+}
+
 int store_new(struct store **out, const char *path, unsigned pool_size)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	struct store *s;
 	int r;
 
+	pthread_once(&configured, sqlite_configure);
 	if (pool_size == 0)
 		pool_size = 1;
 	s = calloc(1, sizeof(*s));
@@ -430,18 +455,19 @@ int store_new(struct store **out, const char *path, unsigned pool_size)
 	pthread_cond_init(&s->group_done, NULL);
 	s->queue_tail = &s->queue;
 	pthread_cond_init(&s->freed, NULL);
-	s->conns = calloc(pool_size, sizeof(*s->conns));
+	s->pg = store_is_pg_uri(path);
+	s->n_pooled = pool_size;
+	s->n_conns = s->pg ? pool_size : pool_size + 1;
+	s->conns = calloc(s->n_conns, sizeof(*s->conns));
 	if (!s->conns) {
 		r = -ENOMEM;
 		goto out;
 	}
-	s->n_conns = pool_size;
 	s->path = strdup(path);
 	if (!s->path) {
 		r = -ENOMEM;
 		goto out;
 	}
-	s->pg = store_is_pg_uri(path);
 	r = s->pg ? pg_pool_open(s) : files_private(path);
 	if (s->pg)
 		goto opened;
@@ -561,7 +587,7 @@ static struct store_conn *pool_pick(struct store *s)
 {
 	struct store_conn *closed = NULL;
 
-	for (unsigned i = 0; i < s->n_conns; i++) {
+	for (unsigned i = 0; i < s->n_pooled; i++) {
 		if (s->conns[i].busy)
 			continue;
 		if (s->conns[i].db || s->conns[i].pg)
@@ -1022,6 +1048,43 @@ static int join_transaction(struct store_conn *c, int (*fn)(struct store_conn *c
 	return r;
 }
 
+/* The connection a leader runs its batch on: the store's group connection
+ * (struct store), opened when first needed, else c (PostgreSQL; a
+ * reopen under way, which waits for c, so waiting for it here would never
+ * end; the group connection cannot be opened).  Only the leader calls
+ * this, so the group connection is never busy here. */
+static struct store_conn *group_conn_take(struct store *s, struct store_conn *c)
+{
+	struct store_conn *g;
+
+	if (s->pg)
+		return c;
+	g = &s->conns[s->n_pooled];
+	pthread_mutex_lock(&s->lock);
+	if (s->reopening || g->busy) {
+		pthread_mutex_unlock(&s->lock);
+		return c;
+	}
+	g->busy = true;
+	g->owner = s;
+	if (!g->db)
+		conn_open_lazily(s, g);
+	if (!g->db) {
+		g->busy = false;
+		pthread_cond_broadcast(&s->freed);
+		pthread_mutex_unlock(&s->lock);
+		return c;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
+static void group_conn_give(struct store *s, struct store_conn *g, struct store_conn *c)
+{
+	if (g != c)
+		store_release(s, g);
+}
+
 int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void *arg), void *arg)
 {
 	struct store *s = c->owner;
@@ -1043,7 +1106,9 @@ int store_group_write(struct store_conn *c, int (*fn)(struct store_conn *c, void
 		s->queue_tail = &s->queue;
 		s->group_leader = true;
 		pthread_mutex_unlock(&s->group_lock);
-		run_batch(c, batch);
+		struct store_conn *g = group_conn_take(s, c);
+		run_batch(g, batch);
+		group_conn_give(s, g, c);
 		pthread_mutex_lock(&s->group_lock);
 		/* Jobs live on their callers' stacks: read next before marking
 		 * a job done (its caller may return at once). */
@@ -1231,6 +1296,14 @@ int store_checkpoint_truncate(struct store_conn *c)
 
 #define STORE_WAL_FRAMES     1000 /* copy every this many new frames (SQLite's default) */
 #define STORE_WAL_FRAMES_MAX 4000 /* then start the WAL over, writers held */
+/* Before holding the writers, copy again while a pass found more than this
+ * many new frames (at most STORE_WAL_CATCH_UP passes): what is copied with
+ * the writers held, and the database file's fsync that ends it, is then a
+ * few hundred pages instead of every frame the commits added during the
+ * first pass (at 1,500 posts a second, over a thousand: a 10-20 ms hold
+ * several times a second, the POST p99). */
+#define STORE_WAL_TAIL	   256
+#define STORE_WAL_CATCH_UP 8
 
 /* The WAL hook of the pooled connections, run after each commit with the
  * WAL's size in frames: wakes the checkpoint thread once the WAL has grown
@@ -1289,6 +1362,15 @@ static int checkpoint_pass(struct store *s)
 	if (!s->ckpt_db)
 		return SQLITE_CANTOPEN;
 	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	for (int i = 0; rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX && i < STORE_WAL_CATCH_UP;
+	     i++) {
+		int before = log;
+
+		rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					       &done);
+		if (log - before <= STORE_WAL_TAIL)
+			break;
+	}
 	if (rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX) {
 		pthread_mutex_lock(&s->ckpt_lock);
 		s->ckpt_needs_writer = true;

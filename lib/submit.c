@@ -377,9 +377,18 @@ int submit_decide(struct store_conn *c, const struct submit_site *site,
 static char *stored_tokens(const struct keys *k, const char *tokens_json)
 {
 	static const char *const private_prefixes[] = {"m:email:", "m:ip:"};
-	json_t *list = tokens_json ? json_loads(tokens_json, 0, NULL) : NULL, *item;
+	json_t *list, *item;
 	char *out = NULL;
 	size_t i;
+
+	/* Most decisions name no private token among their clues: keep the
+	 * classifier's text as it is rather than parse and print it again
+	 * (6 % of a post's CPU at a million comments).  Any mention of a
+	 * prefix, wherever it is, takes the long way. */
+	if (tokens_json && !strstr(tokens_json, private_prefixes[0]) &&
+	    !strstr(tokens_json, private_prefixes[1]))
+		return strdup(tokens_json);
+	list = tokens_json ? json_loads(tokens_json, 0, NULL) : NULL;
 
 	json_array_foreach(list, i, item)
 	{

@@ -1787,6 +1787,34 @@ static void test_sites(void)
 		is_str(dc.site, "notes", "and names notes");
 		ok(dc.sealed_len == 6 && memcmp(dc.sealed, "sealed", 6) == 0, "with its content");
 		comment_decoy_clear(&dc);
+		/* The insert picks the id itself on SQLite (lib/comment.c
+		 * sql_insert): past every decoy's, never one a deleted comment
+		 * had, and a top-level comment is its own root. */
+		int64_t next = create(c, "/after-decoys", 0, "n@example.org", "after the decoys",
+				      COMMENT_PUBLISHED, &err, NULL);
+		ok(next > id[2], "the next comment takes an id past every decoy's");
+		is_int(
+		    count_sql("SELECT count(*) FROM comments WHERE id = root_id AND parent_id IS "
+			      "NULL AND id = (SELECT max(id) FROM comments)",
+			      NULL),
+		    1, "and is its own root");
+		struct store_stmt *del = store_stmt_new(conn, "DELETE FROM comments WHERE id = ?1");
+		ok(del != NULL, "a statement to delete it");
+		if (del)
+			store_bind_int64(del, 1, next);
+		is_int(del ? store_run(conn, del, "test delete") : -1, 0,
+		       "the newest comment deleted");
+		store_stmt_free(del);
+		int64_t after = create(c, "/after-decoys", 0, "n@example.org", "after the deleted",
+				       COMMENT_PUBLISHED, &err, NULL);
+		ok(after > next, "the next one does not take the deleted comment's id");
+		int64_t reply = create(c, "/after-decoys", after, "r@example.org", "a reply",
+				       COMMENT_PUBLISHED, &err, NULL);
+		is_int(count_sql(
+			   "SELECT root_id FROM comments WHERE id = (SELECT max(id) FROM comments)",
+			   NULL),
+		       after, "a reply's root is its top-level comment");
+		ok(reply > after, "and its id comes after it");
 	}
 	create_site = "default";
 	store_release(st, conn);
