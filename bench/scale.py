@@ -1102,7 +1102,7 @@ HOT = (  # (name, variable in lib/*.c)
     ("thread count", "comment.c", "sql_thread_count"),
     ("next top-level comment", "comment.c", "sql_next_root"),
     ("a top-level comment's rows", "comment.c", "sql_root_rows"),
-    ("counts (per path)", "comment.c", "sql_count_path"),
+    ("counts (every path in one statement)", "comment.c", "sql_count_paths"),
     ("counts", "comment.c", "sql_counts"),
     ("reply's parent", "comment.c", "sql_parent"),
     ("admin list (every status) and search", "moderation.c", "sql_list"),

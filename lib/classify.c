@@ -399,6 +399,8 @@ struct classifier {
 	bool stable_db_key;		      /* stable was hashed with the db's key */
 	struct site_model *sites;	      /* under lock: the sites' own models */
 	size_t n_sites;
+	int (*loading)(struct store_conn *conn, void *arg); /* classifier_test_loading */
+	void *loading_arg;
 };
 
 /* a token hash and the index of its text in the tokenizer list */
@@ -560,6 +562,15 @@ void classifier_use_starter(struct classifier *c, const struct starter *s)
 	c->custom_starter = s;
 	c->stable = stable_free(c->stable);
 	pthread_rwlock_unlock(&c->lock);
+}
+
+void classifier_test_loading(struct classifier *c, int (*fn)(struct store_conn *conn, void *arg),
+			     void *arg)
+{
+	pthread_mutex_lock(&c->reload_lock);
+	c->loading = fn;
+	c->loading_arg = arg;
+	pthread_mutex_unlock(&c->reload_lock);
 }
 
 static const struct starter *starter_of(const struct classifier *c)
@@ -1015,15 +1026,23 @@ static const char sql_state[] =
     "SELECT generation, nspam, nham, hash_key FROM classifier_state WHERE id = 1";
 static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tokens";
 static const char sql_count_tokens[] = "SELECT count(*) FROM classifier_tokens";
-static const char sql_begin_read[] = "BEGIN";
-static const char sql_end_read[] = "COMMIT";
+/* A model is read in one read transaction, so that its state row, tokens
+ * and ledger are one snapshot (a learning that commits meanwhile is seen
+ * by the next refresh, whole): SQLite's deferred BEGIN takes the snapshot
+ * at the first read; PostgreSQL's default, READ COMMITTED, would take one
+ * per statement. */
+static const struct store_sql sql_begin_read = {
+    "BEGIN",
+    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+};
+static const struct store_sql sql_end_read = {"COMMIT", "COMMIT"};
 
 /* Steps a statement without rows (BEGIN, COMMIT).  0 or negative: the
  * store's own failure where it has one (-ENOTCONN, a PostgreSQL database
  * out of reach, is answered 503), else -EIO. */
-static int step_read(struct store_conn *conn, const char *sql)
+static int step_read(struct store_conn *conn, const struct store_sql *sql)
 {
-	struct store_stmt *q = store_stmt(conn, sql);
+	struct store_stmt *q = store_stmt_pick(conn, sql);
 	int rc = q ? store_row(conn, q) : -EIO;
 
 	if (q)
@@ -1157,11 +1176,13 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	int rc, r;
 
 	if (own_txn) {
-		r = step_read(conn, sql_begin_read);
+		r = step_read(conn, &sql_begin_read);
 		if (r != 0)
 			return r;
 	}
 	r = read_state(c, conn, &st, !c->have_key);
+	if (r == 0 && c->loading && c->loading(conn, c->loading_arg) != 0)
+		r = -EIO;
 	if (r < 0)
 		goto out;
 	c->have_key = true;
@@ -1199,9 +1220,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	r = 0;
 out:
 	if (own_txn) {
-		q = store_stmt(conn, sql_end_read);
-		if (q)
-			store_row(conn, q);
+		step_read(conn, &sql_end_read);
 		if (store_in_transaction(conn))
 			store_rollback(conn);
 	}
@@ -1299,7 +1318,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	int rc, r;
 
 	*out = NULL;
-	if (own_txn && (r = step_read(conn, sql_begin_read)) != 0)
+	if (own_txn && (r = step_read(conn, &sql_begin_read)) != 0)
 		return r;
 	r = read_state(c, conn, &st, false);
 	if (r < 0)
@@ -1342,7 +1361,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	}
 out:
 	if (own_txn) {
-		step_read(conn, sql_end_read);
+		step_read(conn, &sql_end_read);
 		if (store_in_transaction(conn))
 			store_rollback(conn);
 	}

@@ -229,6 +229,13 @@ struct classify_starter_info {
 };
 void classifier_starter_info(struct classifier *c, struct classify_starter_info *out);
 
+/* For tests: fn(conn, arg) runs inside each load of the shared model from
+ * the database, in its read transaction, after the state row is read (a
+ * test commits a learning on another connection there: the load must not
+ * see it).  A non-zero result fails the load.  fn NULL: none. */
+void classifier_test_loading(struct classifier *c, int (*fn)(struct store_conn *conn, void *arg),
+			     void *arg);
+
 /* Scores in and fills *out (caller clears it with classify_result_clear).
  * With conn, first refreshes the cached model if the database changed.
  * 0 or negative on failure (logged; *out is then zeroed). */

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -935,12 +936,13 @@ int comment_cursor_parse(const char *text, struct comment_cursor *out)
 #define NEXT_ROOT(hint)                                                                            \
 	"SELECT c.id, c.likes FROM comments c" hint                                                \
 	" WHERE c.thread_id = ?1 AND c.parent_id IS NULL"
-#define NEXT_OLDEST(hint) NEXT_ROOT(hint) " AND c.id > ?2 AND " SHOWN " ORDER BY c.id LIMIT 1"
-#define NEXT_NEWEST(hint) NEXT_ROOT(hint) " AND c.id < ?2 AND " SHOWN " ORDER BY c.id DESC LIMIT 1"
+/* ?4: how many (a page's top-level comments are read in batches). */
+#define NEXT_OLDEST(hint) NEXT_ROOT(hint) " AND c.id > ?2 AND " SHOWN " ORDER BY c.id LIMIT ?4"
+#define NEXT_NEWEST(hint) NEXT_ROOT(hint) " AND c.id < ?2 AND " SHOWN " ORDER BY c.id DESC LIMIT ?4"
 #define NEXT_SAME_LIKES(hint)                                                                      \
-	NEXT_ROOT(hint) " AND c.likes = ?3 AND c.id > ?2 AND " SHOWN " ORDER BY c.id LIMIT 1"
+	NEXT_ROOT(hint) " AND c.likes = ?3 AND c.id > ?2 AND " SHOWN " ORDER BY c.id LIMIT ?4"
 #define NEXT_FEWER_LIKES(hint)                                                                     \
-	NEXT_ROOT(hint) " AND c.likes < ?3 AND " SHOWN " ORDER BY c.likes DESC, c.id LIMIT 1"
+	NEXT_ROOT(hint) " AND c.likes < ?3 AND " SHOWN " ORDER BY c.likes DESC, c.id LIMIT ?4"
 static const struct store_sql sql_next_oldest = {NEXT_OLDEST(" INDEXED BY comments_top"),
 						 NEXT_OLDEST("")};
 static const struct store_sql sql_next_newest = {NEXT_NEWEST(" INDEXED BY comments_top"),
@@ -949,10 +951,30 @@ static const struct store_sql sql_next_same_likes = {
     NEXT_SAME_LIKES(" INDEXED BY comments_top_likes"), NEXT_SAME_LIKES("")};
 static const struct store_sql sql_next_fewer_likes = {
     NEXT_FEWER_LIKES(" INDEXED BY comments_top_likes"), NEXT_FEWER_LIKES("")};
-static const char sql_root_rows[] =
-    "SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"
-    " c.status = 'published', c.moderator IS NOT NULL, c.likes FROM comments c"
+/* A page's row, as page_take reads it. */
+#define ROW_COLUMNS                                                                                \
+	"SELECT c.id, c.parent_id, c.author, c.url, c.created, c.html, c.avatar,"                  \
+	" c.status = 'published', c.moderator IS NOT NULL, c.likes, c.root_id"
+static const char sql_root_rows[] = ROW_COLUMNS
+    " FROM comments c"
     " WHERE c.root_id = ?1 AND c.id > ?2 AND c.thread_id = ?3 AND " SHOWN " ORDER BY c.id";
+/* PostgreSQL: the rows of several top-level comments (?1: a JSON array of
+ * their ids) in one statement, one round trip (docs/performance.md): in
+ * the array's order (WITH ORDINALITY: its json_each, schema/pg, gives an
+ * array's elements no index), each one's rows oldest first, at most ?3
+ * rows.  Each one's rows come from a LATERAL subquery with its own LIMIT,
+ * a range of comments_root that stops at ?3 rows, so a top-level comment
+ * with thousands of replies costs no more than a page (a plain join read
+ * them all and sorted them).  The thread (?2) is checked outside the
+ * subquery: inside, the generic plan of the prepared statement took
+ * comments_thread for the pair and sorted every reply (20 ms instead of
+ * 1 ms for 2,000 replies).  SQLite reads each top-level comment's rows
+ * with sql_root_rows instead (fill_page). */
+static const char sql_roots_rows[] =
+    ROW_COLUMNS " FROM json_array_elements_text(CAST(?1 AS json)) WITH ORDINALITY AS p(value, key)"
+		" CROSS JOIN LATERAL (SELECT c.* FROM comments c"
+		" WHERE c.root_id = CAST(p.value AS BIGINT) AND " SHOWN " ORDER BY c.id LIMIT ?3) c"
+		" WHERE c.thread_id = ?2 ORDER BY p.key, c.id LIMIT ?3";
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
@@ -992,6 +1014,42 @@ static int keep_open_tombstones(struct store_conn *c, struct page *pg, int64_t r
 	return r < 0 ? r : 0;
 }
 
+/* Adds the current row of st (ROW_COLUMNS) to the page if its budget has
+ * room: 1 taken (*id gets its id), 0 the page is full, negative. */
+static int page_take(struct page *pg, struct store_stmt *st, int64_t *id)
+{
+	bool published = store_col_int(st, 7) != 0;
+	struct comment_view v = {
+	    .id = store_col_int64(st, 0),
+	    .parent = store_col_int64(st, 1),
+	    .author = published ? store_col_text(st, 2) : NULL,
+	    .url = published ? store_col_text(st, 3) : NULL,
+	    .created = store_col_int64(st, 4),
+	    .html = published ? store_col_text(st, 5) : NULL,
+	    .avatar = published ? store_col_text(st, 6) : NULL,
+	    .published = true,
+	    .deleted = !published,
+	    .author_badge = published && store_col_int(st, 8) != 0,
+	    .likes = published ? store_col_int64(st, 9) : 0,
+	};
+	size_t bytes = 160 + (v.html ? store_col_bytes(st, 5) : 0) +
+		       (v.author ? store_col_bytes(st, 2) : 0) +
+		       (v.url ? store_col_bytes(st, 3) : 0);
+	int r;
+
+	/* A page always takes its first row, however large. */
+	if (pg->rows > 0 && (pg->rows_left == 0 || bytes > pg->bytes_left))
+		return 0;
+	r = thread_tree_add(pg->tree, &v);
+	if (r < 0)
+		return r;
+	pg->rows++;
+	pg->rows_left -= pg->rows_left ? 1 : 0;
+	pg->bytes_left -= bytes < pg->bytes_left ? bytes : pg->bytes_left;
+	*id = v.id;
+	return 1;
+}
+
 /* Adds the rows of top-level comment root after row id `after` to the page
  * until its budget ends.  *last gets the last row added; *complete whether
  * the root's rows all fit.  0 or negative. */
@@ -1009,36 +1067,11 @@ static int add_root_rows(struct store_conn *c, struct page *pg, int64_t root, in
 	store_bind_int64(st, 2, after);
 	store_bind_int64(st, 3, pg->thread_id);
 	while ((r = store_row(c, st)) == 1) {
-		bool published = store_col_int(st, 7) != 0;
-		struct comment_view v = {
-		    .id = store_col_int64(st, 0),
-		    .parent = store_col_int64(st, 1),
-		    .author = published ? store_col_text(st, 2) : NULL,
-		    .url = published ? store_col_text(st, 3) : NULL,
-		    .created = store_col_int64(st, 4),
-		    .html = published ? store_col_text(st, 5) : NULL,
-		    .avatar = published ? store_col_text(st, 6) : NULL,
-		    .published = true,
-		    .deleted = !published,
-		    .author_badge = published && store_col_int(st, 8) != 0,
-		    .likes = published ? store_col_int64(st, 9) : 0,
-		};
-		size_t bytes = 160 + (v.html ? store_col_bytes(st, 5) : 0) +
-			       (v.author ? store_col_bytes(st, 2) : 0) +
-			       (v.url ? store_col_bytes(st, 3) : 0);
-
-		/* A page always takes its first row, however large. */
-		if (pg->rows > 0 && (pg->rows_left == 0 || bytes > pg->bytes_left)) {
-			*complete = false;
+		r = page_take(pg, st, last);
+		if (r <= 0) {
+			*complete = r < 0; /* 0: the page is full */
 			break;
 		}
-		r = thread_tree_add(pg->tree, &v);
-		if (r < 0)
-			break;
-		pg->rows++;
-		pg->rows_left -= pg->rows_left ? 1 : 0;
-		pg->bytes_left -= bytes < pg->bytes_left ? bytes : pg->bytes_left;
-		*last = v.id;
 	}
 	store_reset(st);
 	if (r >= 0 && !*complete)
@@ -1064,56 +1097,130 @@ int comment_sort_parse(const char *name, char *out)
 	return 1;
 }
 
-/* Runs one of the next-root queries.  1 with *root and *key, 0 none,
- * negative. */
+/* A page's top-level comments are read PAGE_BATCH at a time (their ids as
+ * a JSON array for sql_roots_rows: at most PAGE_BATCH * 21 bytes). */
+#define PAGE_BATCH 64
+
+/* The next top-level comments of a page, in its order. */
+struct roots {
+	unsigned n;
+	int64_t id[PAGE_BATCH + 1];
+	int64_t key[PAGE_BATCH + 1]; /* each one's sort key (cursor.key) */
+};
+
+/* Appends the rows of one of the next-root queries to b until it holds
+ * want.  0 or negative. */
 static int root_query(struct store_conn *c, const struct store_sql *sql, int64_t thread_id,
-		      int64_t after, int64_t likes, int64_t *root, int64_t *key)
+		      int64_t after, int64_t likes, unsigned want, struct roots *b)
 {
 	struct store_stmt *st = store_stmt_pick(c, sql);
-	int r;
+	int r = 0;
 
 	if (!st)
 		return -EIO;
 	store_bind_int64(st, 1, thread_id);
 	store_bind_int64(st, 2, after);
-	if (sql == &sql_next_same_likes || sql == &sql_next_fewer_likes)
-		store_bind_int64(st, 3, likes);
-	r = store_row(c, st);
-	if (r == 1) {
-		*root = store_col_int64(st, 0);
-		*key = store_col_int64(st, 1);
+	store_bind_int64(st, 3, likes);
+	store_bind_int64(st, 4, (int64_t)(want - b->n));
+	while (b->n < want && (r = store_row(c, st)) == 1) {
+		b->id[b->n] = store_col_int64(st, 0);
+		b->key[b->n] = store_col_int64(st, 1);
+		b->n++;
 	}
 	store_reset(st);
-	return r;
+	return r < 0 ? r : 0;
 }
 
-/* The next top-level comment shown after pos (pos->root 0: the first) in
- * pos's order.  1 with *next and its sort key, 0 none, negative. */
-static int next_root(struct store_conn *c, int64_t thread_id, const struct comment_cursor *pos,
-		     int64_t *next, int64_t *key)
+/* The next top-level comments shown after pos (pos->root 0: from the
+ * first) in pos's order: at most want (<= PAGE_BATCH + 1) into b.  0 or
+ * negative. */
+static int next_roots(struct store_conn *c, int64_t thread_id, const struct comment_cursor *pos,
+		      unsigned want, struct roots *b)
 {
 	int r;
 
+	b->n = 0;
 	switch (pos->sort) {
 	case COMMENT_SORT_NEWEST:
 		r = root_query(c, &sql_next_newest, thread_id, pos->root ? pos->root : INT64_MAX, 0,
-			       next, key);
+			       want, b);
 		break;
 	case COMMENT_SORT_TOP:
-		/* The rest with the same count, then the next smaller count. */
+		/* The rest with the same count, then the smaller counts. */
 		r = pos->root ? root_query(c, &sql_next_same_likes, thread_id, pos->root, pos->key,
-					   next, key)
+					   want, b)
 			      : 0;
-		if (r == 0)
+		if (r == 0 && b->n < want)
 			r = root_query(c, &sql_next_fewer_likes, thread_id, 0,
-				       pos->root ? pos->key : INT64_MAX, next, key);
+				       pos->root ? pos->key : INT64_MAX, want, b);
 		break;
 	default:
-		r = root_query(c, &sql_next_oldest, thread_id, pos->root, 0, next, key);
+		r = root_query(c, &sql_next_oldest, thread_id, pos->root, 0, want, b);
 	}
-	if (r == 1 && pos->sort != COMMENT_SORT_TOP)
-		*key = 0;
+	for (unsigned i = 0; pos->sort != COMMENT_SORT_TOP && i < b->n; i++)
+		b->key[i] = 0;
 	return r;
+}
+
+/* Adds the rows of b's first n top-level comments to the page, in order,
+ * until its budget ends (PostgreSQL: sql_roots_rows, one statement that
+ * reads at most one row more than the page has room for; that row, if any,
+ * does not fit).  *done gets how many of them are complete on the page;
+ * when fewer than n, *last the last row added of the next one (0: none),
+ * whose tombstones on the page are kept.  0 or negative. */
+static int add_roots_rows(struct store_conn *c, struct page *pg, const struct roots *b, unsigned n,
+			  unsigned *done, int64_t *last)
+{
+	struct store_stmt *st = store_stmt(c, sql_roots_rows);
+	char ids[PAGE_BATCH * 21 + 3] = "[";
+	size_t len = 1;
+	unsigned i = 0;
+	bool full = false;
+	int r;
+
+	if (!st)
+		return -EIO;
+	for (unsigned k = 0; k < n; k++)
+		len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%" PRId64, k ? "," : "",
+					b->id[k]);
+	snprintf(ids + len, sizeof(ids) - len, "]");
+	*last = 0;
+	store_bind_text(st, 1, ids);
+	store_bind_int64(st, 2, pg->thread_id);
+	store_bind_int64(st, 3, (int64_t)pg->rows_left + 1);
+	while ((r = store_row(c, st)) == 1) {
+		int64_t root = store_col_int64(st, 10);
+
+		for (; i + 1 < n && b->id[i] != root; i++)
+			*last = 0; /* b->id[i] complete */
+		r = page_take(pg, st, last);
+		if (r <= 0) {
+			full = r == 0;
+			break;
+		}
+	}
+	store_reset(st);
+	*done = full ? i : n;
+	if (r >= 0 && full && *last)
+		r = keep_open_tombstones(c, pg, b->id[i], 0, *last);
+	return r < 0 ? r : 0;
+}
+
+/* add_roots_rows' work with one statement for each top-level comment. */
+static int add_roots_each(struct store_conn *c, struct page *pg, const struct roots *b, unsigned n,
+			  unsigned *done, int64_t *last)
+{
+	bool complete = true;
+	unsigned i;
+	int r;
+
+	for (i = 0; i < n && complete; i++) {
+		r = add_root_rows(c, pg, b->id[i], 0, last, &complete);
+		if (r < 0)
+			return r;
+	}
+	*done = complete ? n : i - 1;
+	return 0;
 }
 
 /* Fills the page from q->from; *more gets the cursor of the next page when
@@ -1122,9 +1229,10 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 		     struct page *pg, struct comment_cursor *more, bool *has_more)
 {
 	struct comment_cursor pos = q->from;
-	unsigned roots_left = q->roots ? q->roots : 1;
+	unsigned roots_left = q->roots ? q->roots : 1, n, done;
+	struct roots b;
 	bool complete;
-	int64_t last, root, key;
+	int64_t last;
 	int r;
 
 	*has_more = false;
@@ -1139,19 +1247,34 @@ static int fill_page(struct store_conn *c, int64_t thread_id, const struct comme
 			goto more;
 	}
 	for (;;) {
-		r = next_root(c, thread_id, &pos, &root, &key);
-		if (r <= 0)
+		/* One top-level comment more than the page takes: is there a next page? */
+		n = roots_left < PAGE_BATCH ? roots_left : PAGE_BATCH;
+		r = next_roots(c, thread_id, &pos, n + 1, &b);
+		if (r < 0 || b.n == 0)
 			return r;
-		if (roots_left == 0)
+		if (n == 0)
 			goto more;
-		roots_left--;
-		r = add_root_rows(c, pg, root, 0, &last, &complete);
+		n = b.n < n ? b.n : n;
+		/* PostgreSQL: one statement (a round trip) for the batch's rows.
+		 * SQLite: one each, in process, each stopping where the page
+		 * ends; SQLite's plan of one statement for the batch read and
+		 * sorted every row of its top-level comments (3 times the CPU
+		 * for the 5,000-comment thread: docs/performance.md). */
+		r = store_postgresql(c) ? add_roots_rows(c, pg, &b, n, &done, &last)
+					: add_roots_each(c, pg, &b, n, &done, &last);
 		if (r < 0)
 			return r;
-		pos.root = root;
-		pos.key = key;
-		pos.row = complete ? COMMENT_ROW_DONE : last;
-		if (!complete)
+		if (done < n) {
+			/* The page ends inside b.id[done]'s rows. */
+			pos = (struct comment_cursor){pos.sort, b.key[done], b.id[done], last};
+			goto more;
+		}
+		pos =
+		    (struct comment_cursor){pos.sort, b.key[n - 1], b.id[n - 1], COMMENT_ROW_DONE};
+		roots_left -= n;
+		if (b.n <= n)
+			return 0; /* no top-level comment after these */
+		if (roots_left == 0)
 			goto more;
 	}
 more:
@@ -1266,36 +1389,51 @@ int comment_thread_version(struct store_conn *c, const char *site, const char *t
 	return r < 0 ? r : 0;
 }
 
-static const char sql_count_path[] =
-    "SELECT count(*) FROM comments c JOIN threads t ON t.id = c.thread_id"
-    " WHERE t.site = ?2 AND t.path = ?1 AND c.status = 'published'";
-
-int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
+int comment_row_counts(struct store_conn *c, struct store_stmt *st, json_t *obj)
 {
-	json_t *result = json_object(), *v;
-	struct store_stmt *st = store_stmt(c, sql_count_path);
-	size_t i;
-	int r = 0;
+	int r;
 
-	if (!result || !st) {
-		json_decref(result);
-		return result ? -EIO : -ENOMEM;
-	}
-	json_array_foreach(paths, i, v)
-	{
-		const char *path = json_string_value(v);
-		int64_t n = 0;
-
-		store_bind_text(st, 1, path);
-		store_bind_text(st, 2, site);
-		r = store_one_int64(c, st, &n);
-		if (r < 0)
-			break;
-		if (json_object_set_new(result, path, json_integer(n)) != 0) {
+	while ((r = store_row(c, st)) == 1) {
+		if (json_object_set_new(obj, store_col_text(st, 0),
+					json_integer(store_col_int64(st, 1))) != 0) {
 			r = -ENOMEM;
 			break;
 		}
 	}
+	store_reset(st);
+	return r;
+}
+
+/* The published comments of each of site ?2's threads whose path is in
+ * the JSON array ?1, in one statement (one round trip on PostgreSQL);
+ * paths without a thread have no row. */
+static const char sql_count_paths[] =
+    "SELECT t.path, count(*) FROM threads t JOIN comments c ON c.thread_id = t.id"
+    " WHERE t.site = ?2 AND t.path IN (SELECT value FROM json_each(?1))"
+    " AND c.status = 'published' GROUP BY t.path";
+
+int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
+{
+	json_t *result = json_object(), *v;
+	struct store_stmt *st = store_stmt(c, sql_count_paths);
+	char *list = json_dumps(paths, JSON_COMPACT);
+	size_t i;
+	int r = result && list ? 0 : -ENOMEM;
+
+	if (r == 0 && !st)
+		r = -EIO;
+	json_array_foreach(paths, i, v)
+	{
+		if (r == 0 &&
+		    json_object_set_new(result, json_string_value(v), json_integer(0)) != 0)
+			r = -ENOMEM;
+	}
+	if (r == 0) {
+		store_bind_text(st, 1, list);
+		store_bind_text(st, 2, site);
+		r = comment_row_counts(c, st, result);
+	}
+	free(list);
 	if (r < 0) {
 		json_decref(result);
 		return r;

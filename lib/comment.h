@@ -295,6 +295,11 @@ int comment_conversation_start(struct store_conn *c, const char *site, const cha
 int comment_thread_version(struct store_conn *c, const char *site, const char *thread,
 			   int64_t *version);
 
+/* Steps st (bound by the caller) to its end, setting obj[column 0's text]
+ * to column 1's integer for each row (counts by name); resets st.  0 or
+ * negative. */
+int comment_row_counts(struct store_conn *c, struct store_stmt *st, json_t *obj);
+
 /* Published-comment counts for each of site's thread paths in the JSON
  * array paths (strings, checked by the caller).  *out maps path to count.
  * 0 or negative. */

@@ -636,21 +636,12 @@ static const char sql_totals[] =
 static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
 {
 	struct store_stmt *st = store_stmt(c, sql_status_counts);
-	int r;
 
 	if (!st)
 		return -EIO;
 	if (scope)
 		store_bind_text(st, 1, scope);
-	while ((r = store_row(c, st)) == 1) {
-		if (json_object_set_new(counts, store_col_text(st, 0),
-					json_integer(store_col_int64(st, 1))) != 0) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	store_reset(st);
-	return r;
+	return comment_row_counts(c, st, counts);
 }
 
 struct totals {

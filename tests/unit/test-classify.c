@@ -582,6 +582,92 @@ static long long sql_int(struct store_conn *conn, const char *sql, long long arg
 
 /* classifier_learn_features: learning the features of a score is learning
  * the input; malformed blobs; relabelling.  classifier_prune. */
+/* What the load of a model sees: the generation read through its own
+ * connection before and after another connection commits a learning. */
+struct meanwhile {
+	struct classifier *writer;
+	struct store_conn *other;
+	int calls;
+	int64_t before, inside, committed;
+};
+
+static int64_t generation_on(struct store_conn *conn)
+{
+	static const char sql[] = "SELECT generation FROM classifier_state WHERE id = 1";
+	struct store_stmt *st = store_stmt(conn, sql);
+	int64_t g = -1;
+
+	return st && store_one_int64(conn, st, &g) == 1 ? g : -1;
+}
+
+/* classifier_test_loading's hook: at the first load, a learning of a spam
+ * message committed on another connection. */
+static int learn_meanwhile(struct store_conn *conn, void *arg)
+{
+	struct meanwhile *m = arg;
+	struct classify_input in = input("Cheap replica watches and bags, visit the shop now");
+	int r;
+
+	if (m->calls++)
+		return 0;
+	m->before = generation_on(conn);
+	r = store_begin(m->other);
+	if (r == 0)
+		r = classifier_learn(m->writer, m->other, "comment:meanwhile", &in,
+				     CLASSIFY_LABEL_SPAM);
+	if (r == 0)
+		r = store_commit(m->other);
+	else
+		store_rollback(m->other);
+	m->committed = generation_on(m->other);
+	m->inside = generation_on(conn);
+	return r;
+}
+
+/* The model is read in one snapshot (SQLite's read transaction; on
+ * PostgreSQL REPEATABLE READ, not READ COMMITTED's snapshot per
+ * statement): a learning committed while the model loads is not half in
+ * it (state row before, tokens after), and the next refresh loads it. */
+static void test_load_snapshot(void)
+{
+	struct store *st = NULL;
+	struct store_conn *conn, *other;
+	struct classifier *c = NULL, *writer = NULL;
+	struct classify_input in = input("Thanks for the write-up, the second part helped a lot");
+	struct meanwhile m = {0};
+	uint64_t ns = 9, nh = 9;
+
+	is_int(store_new(&st, fixture_db(&fx, "snapshot"), 2), 0, "a store of two connections");
+	conn = store_acquire(st);
+	other = store_acquire(st);
+	classifier_new(&c, NULL);
+	classifier_new(&writer, NULL);
+	store_begin(other);
+	is_int(classifier_learn(writer, other, "comment:first", &in, CLASSIFY_LABEL_HAM), 0,
+	       "one ham message learned");
+	store_commit(other);
+	m.writer = writer;
+	m.other = other;
+	classifier_test_loading(c, learn_meanwhile, &m);
+	is_int(classifier_counts(c, conn, &ns, &nh), 0, "the model loads while a spam is learned");
+	is_int(m.calls, 1, "  the hook ran inside the load");
+	ok(m.committed != m.before, "  the learning committed a new generation");
+	ok(m.inside == m.before,
+	   "  the load's own reads still see the generation it started with (one snapshot)");
+	ok(ns == 0 && nh == 1, "  the model is the state before the learning (%llu/%llu)",
+	   (unsigned long long)ns, (unsigned long long)nh);
+	is_int(classifier_counts(c, conn, &ns, &nh), 0, "counts again");
+	ok(ns == 1 && nh == 1, "  the next refresh loads the learning (%llu/%llu)",
+	   (unsigned long long)ns, (unsigned long long)nh);
+	is_int(m.calls, 2, "  in a second load");
+	classifier_test_loading(c, NULL, NULL);
+	classifier_free(c);
+	classifier_free(writer);
+	store_release(st, other);
+	store_release(st, conn);
+	store_free(st);
+}
+
 static void test_features_prune(void)
 {
 	char path[400];
@@ -1498,6 +1584,7 @@ int main(void)
 	test_memory();
 	test_email_token();
 	test_database();
+	test_load_snapshot();
 	test_features_prune();
 	test_sites_maths();
 	test_sites_layering();

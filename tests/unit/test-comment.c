@@ -873,6 +873,175 @@ static void test_pages(void)
 	}
 }
 
+/* The top-level comments whose rows the first page of thread shows (sort
+ * oldest, everything on one page): their ids into ids (at most max), and
+ * which of them are tombstones into deleted.  Returns how many. */
+static size_t page_tops(const char *thread, int64_t *ids, bool *deleted, size_t max)
+{
+	struct comment_page_query q = {
+	    create_site, thread, {COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
+	    1000,	 10000,	 (size_t)1 << 30};
+	json_t *out = NULL, *n;
+	size_t i, got = 0;
+
+	if (comment_thread_page(conn, &q, &out) != 0)
+		return 0;
+	json_array_foreach(json_object_get(out, "comments"), i, n)
+	{
+		if (got < max && json_is_null(json_object_get(n, "parent"))) {
+			ids[got] = json_integer_value(json_object_get(n, "id"));
+			deleted[got++] = json_is_true(json_object_get(n, "deleted"));
+		}
+	}
+	json_decref(out);
+	return got;
+}
+
+/* A page's top-level comments have their rows read in batches (one
+ * statement for many of them; lib/comment.c's PAGE_BATCH is 64): pages
+ * across a batch's edges, top-level comments without replies, pages that
+ * end exactly at their limits, hidden and deleted top-level comments among
+ * the others; and counts of several paths in one statement. */
+static void test_batches(void)
+{
+	static const unsigned roots[] = {64, 65, 200};
+	static const unsigned rows[] = {7, 300};
+	static const size_t bytes[] = {3000, (size_t)1 << 30};
+	const size_t big = (size_t)1 << 30;
+	struct config *c = NULL;
+	struct comment_error err;
+	int64_t want[140], got[200], removed[40];
+	bool want_deleted[140], got_deleted[200];
+	size_t nwant = 0, nremoved = 0, ngot, checked = 0, failed = 0;
+	bool same;
+
+	config_new(&c);
+	/* In one transaction (a commit each would take longer than the test). */
+	store_begin(conn);
+	for (int i = 0; i < 150; i++)
+		create(c, "/flat150", 0, "f@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
+	for (int i = 0; i < 64; i++) {
+		int64_t top =
+		    create(c, "/exact", 0, "x@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
+		for (int k = 0; k < 2; k++)
+			create(c, "/exact", top, "y@example.org", "reply", COMMENT_PUBLISHED, &err,
+			       NULL);
+	}
+	/* 140 top-level comments: held without replies (hidden), held with a
+	 * published reply (a tombstone), deleted with a reply (a tombstone),
+	 * deleted without one (gone), and published ones with published and
+	 * held replies. */
+	for (int i = 0; i < 140; i++) {
+		int64_t top =
+		    create(c, "/hidden", 0, "h@example.org", "top", COMMENT_PUBLISHED, &err, NULL);
+		bool tomb = false, shown = true;
+
+		if (i % 5 == 0) {
+			set_status(top, "pending");
+			shown = false;
+		} else if (i % 7 == 0) {
+			create(c, "/hidden", top, "r@example.org", "reply", COMMENT_PUBLISHED, &err,
+			       NULL);
+			set_status(top, "pending");
+			tomb = true;
+		} else if (i % 11 == 0) {
+			create(c, "/hidden", top, "r@example.org", "reply", COMMENT_PUBLISHED, &err,
+			       NULL);
+			removed[nremoved++] = top;
+			tomb = true;
+		} else if (i % 13 == 0) {
+			removed[nremoved++] = top;
+			shown = false;
+		} else {
+			for (int k = 0; k < i % 3; k++)
+				create(c, "/hidden", top, "r@example.org", "reply",
+				       COMMENT_PUBLISHED, &err, NULL);
+			if (i % 4 == 1)
+				set_status(create(c, "/hidden", top, "p@example.org", "held",
+						  COMMENT_PUBLISHED, &err, NULL),
+					   "pending");
+		}
+		if (shown) {
+			want[nwant] = top;
+			want_deleted[nwant++] = tomb;
+		}
+	}
+	create(c, "/only-held", 0, "o@example.org", "held", COMMENT_PENDING, &err, NULL);
+	create(c, "/q\"uote/\xc3\xa9t\xc3\xa9", 0, "u@example.org", "odd path", COMMENT_PUBLISHED,
+	       &err, NULL);
+	store_commit(conn);
+	for (size_t i = 0; i < nremoved; i++)
+		tombstone(removed[i]); /* a tombstone with replies, else gone */
+	config_free(c);
+
+	is_int(read_pages("/flat150", 64, 300, big), 3,
+	       "150 top-level comments without replies, 64 a page: 3 pages");
+	is_int(read_pages("/flat150", 65, 300, big), 3, "65 a page: 3 pages");
+	is_int(read_pages("/flat150", 150, 300, big), 1, "150 a page: one page, no cursor");
+	is_int(read_pages("/flat150", 149, 300, big), 2, "149 a page: the last on a second page");
+	is_int(read_pages("/flat150", 200, 150, big), 1, "a budget of exactly 150 rows: one page");
+	is_int(read_pages("/flat150", 200, 149, big), 2, "of 149 rows: two pages");
+	is_int(read_pages("/exact", 64, 192, big), 1,
+	       "64 top-level comments and 128 replies, exactly the page's limits: one page");
+	is_int(read_pages("/exact", 64, 191, big), 2,
+	       "one row less: the last reply on a second page");
+	is_int(read_pages("/exact", 63, 1000, big), 2, "one top-level comment less: two pages");
+	is_int(read_pages("/exact", 200, 190, big), 2, "190 rows: two pages");
+
+	ngot = page_tops("/hidden", got, got_deleted, 200);
+	same = ngot == nwant;
+	for (size_t i = 0; same && i < nwant; i++)
+		same = got[i] == want[i] && got_deleted[i] == want_deleted[i];
+	ok(same,
+	   "one page of 140 top-level comments: held or deleted ones without replies hidden, "
+	   "with published replies tombstones (%zu shown, want %zu)",
+	   ngot, nwant);
+	for (size_t o = 0; o < 3; o++)
+		for (size_t a = 0; a < sizeof(roots) / sizeof(*roots); a++)
+			for (size_t b = 0; b < sizeof(rows) / sizeof(*rows); b++)
+				for (size_t k = 0; k < 2; k++) {
+					checked++;
+					if (read_pages_in("/hidden", "ont"[o], roots[a], rows[b],
+							  bytes[k]) == 0) {
+						failed++;
+						diag("/hidden order %c roots %u rows %u bytes %zu",
+						     "ont"[o], roots[a], rows[b], bytes[k]);
+					}
+				}
+	is_int(failed, 0,
+	       "%zu ways to page a thread with hidden and deleted top-level comments: every "
+	       "published comment exactly once, in order, within the budgets",
+	       checked);
+
+	{
+		json_t *paths = json_pack("[s, s, s, s, s, s]", "/flat150", "/only-held", "/exact",
+					  "/flat150", "/nowhere", "/q\"uote/\xc3\xa9t\xc3\xa9");
+		json_t *counts = NULL;
+
+		is_int(comment_counts(conn, "default", paths, &counts), 0,
+		       "counts of six paths, one twice");
+		is_int(json_object_size(counts), 5, "  one entry per distinct path");
+		is_int(json_integer_value(json_object_get(counts, "/flat150")), 150,
+		       "  /flat150: 150");
+		is_int(json_integer_value(json_object_get(counts, "/exact")), 192, "  /exact: 192");
+		ok(json_is_integer(json_object_get(counts, "/only-held")) &&
+		       json_integer_value(json_object_get(counts, "/only-held")) == 0,
+		   "  a thread with only a held comment: 0");
+		ok(json_is_integer(json_object_get(counts, "/nowhere")) &&
+		       json_integer_value(json_object_get(counts, "/nowhere")) == 0,
+		   "  no such thread: 0");
+		is_int(json_integer_value(json_object_get(counts, "/q\"uote/\xc3\xa9t\xc3\xa9")), 1,
+		       "  a path with a quote and non-ASCII letters: 1");
+		json_decref(counts);
+		counts = NULL;
+		is_int(comment_counts(conn, "elsewhere", paths, &counts), 0, "on another site");
+		is_int(json_integer_value(json_object_get(counts, "/flat150")), 0,
+		       "  the same paths count 0 there");
+		json_decref(counts);
+		json_decref(paths);
+	}
+}
+
 static void test_cursor(void)
 {
 	struct comment_cursor cur = {COMMENT_SORT_OLDEST, 0, 42, COMMENT_ROW_DONE}, back;
@@ -1306,6 +1475,7 @@ static void test_store(void)
 	       3, "/page: three addresses, three distinct hashes");
 
 	test_pages();
+	test_batches();
 	test_cursor();
 	store_release(st, conn);
 	conn = NULL;
