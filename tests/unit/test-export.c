@@ -304,10 +304,12 @@ static int orphans(const char *text)
 	for (int pass = 0; pass < 2; pass++) {
 		for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 			json_t *row = json_loadb(l, strcspn(l, "\n"), 0, NULL);
-			json_t *id = json_object_get(row, "id"), *parent = json_object_get(row, "parent");
+			json_t *id = json_object_get(row, "id"),
+			       *parent = json_object_get(row, "parent");
 
 			if (pass == 0 && json_is_integer(id)) {
-				snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(id));
+				snprintf(key, sizeof(key), "%lld",
+					 (long long)json_integer_value(id));
 				json_object_set_new(ids, key, json_true());
 			} else if (pass == 1 && json_is_integer(parent)) {
 				snprintf(key, sizeof(key), "%lld",
