@@ -164,6 +164,17 @@ static int64_t rows(struct fixture *f)
 	return n;
 }
 
+/* Sites blog and notes, like like, on f's configuration and keys. */
+static void two_sites(struct submit_site two[2], const struct submit_site *like,
+		      const struct fixture *f)
+{
+	two[0] = two[1] = *like;
+	two[0].id = "blog";
+	two[1].id = "notes";
+	two[0].cfg = two[1].cfg = f->cfg;
+	two[0].keys = two[1].keys = f->keys;
+}
+
 /* Two sites with the same paths: blog has the WordPress comments, notes
  * those too and the Disqus ones. */
 static void test_sites(const struct submit_site *like)
@@ -171,7 +182,7 @@ static void test_sites(const struct submit_site *like)
 	static const char *const paths[] = {"/2019/03/door-de-regen-naar-ronse/",
 					    "/2020/11/koffie-op-de-fiets/", "/over-ons/"};
 	struct fixture c, d;
-	struct submit_site two[2] = {*like, *like};
+	struct submit_site two[2];
 	struct import_error err = {{0}};
 	char path[400], *all, *notes, *wxr, *s1, *s2;
 	uint64_t n = 0, n_notes = 0;
@@ -179,10 +190,7 @@ static void test_sites(const struct submit_site *like)
 
 	if (fixture_open(&c, "export-c") != 0 || fixture_open(&d, "export-d") != 0)
 		return;
-	two[0].id = "blog";
-	two[1].id = "notes";
-	two[0].cfg = two[1].cfg = c.cfg;
-	two[0].keys = two[1].keys = c.keys;
+	two_sites(two, like, &c);
 	is_int(import_sites(&c, two, 2, "blog", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
 	       "sites: WordPress into blog");
 	is_int(import_sites(&c, two, 2, "notes", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
@@ -330,7 +338,7 @@ static int orphans(const char *text)
 static void test_snapshot(const struct submit_site *like)
 {
 	struct fixture e;
-	struct submit_site two[2] = {*like, *like};
+	struct submit_site two[2];
 	struct import_error err = {{0}};
 	struct store *st2 = NULL;
 	struct meanwhile m = {0};
@@ -351,10 +359,7 @@ static void test_snapshot(const struct submit_site *like)
 		ok(0, "snapshot: a fixture and a second connection");
 		return;
 	}
-	two[0].id = "blog";
-	two[1].id = "notes";
-	two[0].cfg = two[1].cfg = e.cfg;
-	two[0].keys = two[1].keys = e.keys;
+	two_sites(two, like, &e);
 	is_int(import_sites(&e, two, 2, "blog", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
 	       "snapshot: WordPress into blog");
 	snprintf(path, sizeof(path), "%s", fixture_path(&e, "meanwhile.jsonl"));
