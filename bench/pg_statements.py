@@ -51,13 +51,23 @@ REQUESTS = [
     ("stats", "/api/v1/admin/stats"),
 ]
 # log_min_duration_statement = 0: "duration: 0.123 ms  execute <name>: SQL"
-# ("statement: SQL" for the simple protocol), one line each.
-STATEMENT = re.compile(r"LOG:  duration: ([0-9.]+) ms  (?:statement|execute [^:]*):\s*(.*)")
+# ("statement: SQL" for the simple protocol), after the statement's
+# "duration: ... bind <name>: SQL" line (the bind is where a prepared
+# statement with parameters is planned) and, the first time on a
+# connection, its "parse" line.
+STATEMENT = re.compile(r"LOG:  duration: ([0-9.]+) ms  (statement|execute|bind|parse)[^:]*:\s*(.*)")
 
 
 def statements(log):
-    """(server ms, SQL) of each statement logged."""
-    return [(float(m.group(1)), m.group(2)) for m in STATEMENT.finditer(log)]
+    """(server ms of its parse, bind and execution, SQL) of each statement logged."""
+    out, pending = [], 0.0
+    for m in STATEMENT.finditer(log):
+        if m.group(2) in ("bind", "parse"):
+            pending += float(m.group(1))
+        else:
+            out.append((pending + float(m.group(1)), m.group(3)))
+            pending = 0.0
+    return out
 
 
 def timed(d, hdr, runs):
