@@ -183,6 +183,75 @@ static void test_background_checkpoints(void)
 	store_free(s);
 }
 
+/* A reader in the way of a truncating checkpoint (an export, a search)
+ * holds up the truncation, not the writers: while it reads, a post
+ * commits between the checkpoint's tries; once it leaves, the WAL is
+ * emptied with the post's rows in the database. */
+struct truncate_wait {
+	struct store *s;
+	sqlite3 *reader;
+	atomic_bool written;
+	int tries;
+	bool wrote_meanwhile;
+};
+
+static void *write_one(void *arg)
+{
+	struct truncate_wait *w = arg;
+
+	if (write_pages(w->s, 1, 1) == 0)
+		atomic_store(&w->written, true);
+	return NULL;
+}
+
+static void truncate_busy(void *arg)
+{
+	struct truncate_wait *w = arg;
+	pthread_t t;
+
+	if (w->tries++ > 0)
+		return;
+	/* The truncation is waiting for the reader: a writer must get in
+	 * now (5 s is a guard against a hang, not a speed test). */
+	if (pthread_create(&t, NULL, write_one, w) != 0)
+		return;
+	for (int i = 0; i < 500 && !atomic_load(&w->written); i++)
+		usleep(10000);
+	w->wrote_meanwhile = atomic_load(&w->written);
+	sqlite3_exec(w->reader, "COMMIT", NULL, NULL, NULL);
+	pthread_join(t, NULL);
+}
+
+static void test_truncate_lets_writers_in(void)
+{
+	char path[512], wal[560];
+	struct truncate_wait w = {0};
+	struct store_conn *c;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "reader.db"));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	is_int(store_new(&w.s, path, 3), 0, "a store for a truncation behind a reader");
+	c = store_acquire(w.s);
+	store_exec(c, "CREATE TABLE bulk(x BLOB)");
+	store_release(w.s, c);
+	is_int(write_pages(w.s, 5, 10), 0, "50 rows committed");
+	is_int(sqlite3_open_v2(path, &w.reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
+	       "a reader opens");
+	is_int(sqlite3_exec(w.reader, "BEGIN; SELECT count(*) FROM bulk", NULL, NULL, NULL),
+	       SQLITE_OK, "and holds a snapshot");
+	store_test_truncate_busy(w.s, truncate_busy, &w);
+	c = store_acquire(w.s);
+	is_int(store_checkpoint_truncate(c), 0, "the truncation finishes once the reader leaves");
+	ok(w.tries > 0, "it found the reader in the way (%d tries)", w.tries);
+	ok(w.wrote_meanwhile, "a post committed while the truncation waited for the reader");
+	ok(size_of(wal) == 0, "the WAL is empty");
+	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 51,
+	       "with the post's row in the database");
+	store_release(w.s, c);
+	sqlite3_close(w.reader);
+	store_free(w.s);
+}
+
 /* How many of this process's descriptors are open on path. */
 static int fds_on(const char *path)
 {
@@ -523,6 +592,7 @@ int main(void)
 	s = store_free(s);
 
 	check_pool_pragmas(path);
+	test_truncate_lets_writers_in();
 
 	/* A database from the future is refused and left untouched. */
 	sqlite3_open(path, &raw);
