@@ -1284,6 +1284,25 @@ int store_compact(struct store_conn *c, bool full, unsigned *n)
 #define STORE_TRUNCATE_WAIT_MS	5000
 #define STORE_TRUNCATE_PAUSE_US 2000
 
+/* A checkpoint that holds this process's writers waits for readers 100 us
+ * at a time (SQLite's own handler sleeps 1, 2, 5, 10 ... 100 ms between
+ * tries), this many times at most, then gives up and tries later: a page
+ * read leaves the WAL within a millisecond or two, an export or a search
+ * may read for seconds, and every post waits meanwhile.  The checkpoint
+ * thread's try: 2 ms; a truncation's: 20 ms (it must succeed under a
+ * steady load: between its tries the posts add frames, and the readers
+ * that start after them read from the WAL again). */
+#define STORE_CKPT_SPINS     20
+#define STORE_TRUNCATE_SPINS 200
+
+static int busy_spin(void *limit, int count)
+{
+	if (count >= (int)(intptr_t)limit)
+		return 0;
+	usleep(100);
+	return 1;
+}
+
 static int64_t monotonic_ms(void)
 {
 	struct timespec ts;
@@ -1293,15 +1312,15 @@ static int64_t monotonic_ms(void)
 }
 
 /* One TRUNCATE try with this process's writers held on the writer lock,
- * never waiting for readers there: SQLite's busy handler would keep every
- * post waiting as long as a reader (an export, a search) reads. */
+ * waiting for readers there 20 ms at most (busy_spin), not SQLite's 5 s:
+ * every post would wait as long as a reader (an export, a search) reads. */
 static int truncate_try(struct store_conn *c)
 {
 	struct store *s = c->owner;
 	int rc;
 
 	pthread_mutex_lock(&s->writer);
-	sqlite3_busy_timeout(c->db, 0);
+	sqlite3_busy_handler(c->db, busy_spin, (void *)(intptr_t)STORE_TRUNCATE_SPINS);
 	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
 	pthread_mutex_unlock(&s->writer);
@@ -1408,19 +1427,6 @@ static void conn_hook(struct store *s, sqlite3 *db)
 	sqlite3_wal_hook(db, wal_hook, s);
 }
 
-/* The checkpoint connection's busy handler: readers leave the WAL within
- * a millisecond or two, and this process's writers wait meanwhile, so
- * wait 100 us at a time, 2 ms at most (SQLite's own handler sleeps 1, 2,
- * 5, 10 ... 100 ms between tries), then try again on a later pass. */
-static int checkpoint_busy(void *arg, int count)
-{
-	(void)arg;
-	if (count >= 20)
-		return 0;
-	usleep(100);
-	return 1;
-}
-
 /* Copies the WAL back without holding up anyone (PASSIVE).  Under steady
  * writes the WAL never starts over by itself: a writer restarts it only
  * when it begins on a wholly copied WAL with no reader left in it, and
@@ -1502,7 +1508,7 @@ static sqlite3 *checkpoint_db_open(struct store *s)
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_handler(db, checkpoint_busy, NULL);
+	sqlite3_busy_handler(db, busy_spin, (void *)(intptr_t)STORE_CKPT_SPINS);
 	return db;
 }
 

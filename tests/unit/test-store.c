@@ -252,6 +252,73 @@ static void test_truncate_lets_writers_in(void)
 	store_free(w.s);
 }
 
+/* Under a steady load (readers that come and go, posts committing) a
+ * truncation still succeeds: within one try with the writers held, the
+ * readers reading then finish and the new ones read the database file. */
+struct steady_load {
+	struct store *s;
+	const char *path;
+	atomic_bool stop;
+	atomic_int reads, writes;
+};
+
+static void *steady_reader(void *arg)
+{
+	struct steady_load *l = arg;
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+		while (!atomic_load(&l->stop))
+			if (sqlite3_exec(db, "SELECT count(*) FROM bulk", NULL, NULL, NULL) ==
+			    SQLITE_OK)
+				atomic_fetch_add(&l->reads, 1);
+	sqlite3_close(db);
+	return NULL;
+}
+
+static void *steady_writer(void *arg)
+{
+	struct steady_load *l = arg;
+
+	while (!atomic_load(&l->stop) && write_pages(l->s, 1, 1) == 0) {
+		atomic_fetch_add(&l->writes, 1);
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void test_truncate_under_load(void)
+{
+	char path[512];
+	struct steady_load l = {0};
+	pthread_t rd[2], wr;
+	struct store_conn *c;
+
+	snprintf(path, sizeof(path), "%s", fixture_path(&fx, "steady.db"));
+	l.path = path;
+	is_int(store_new(&l.s, path, 4), 0, "a store under a steady load");
+	c = store_acquire(l.s);
+	store_exec(c, "CREATE TABLE bulk(x BLOB)");
+	store_release(l.s, c);
+	write_pages(l.s, 5, 10);
+	pthread_create(&rd[0], NULL, steady_reader, &l);
+	pthread_create(&rd[1], NULL, steady_reader, &l);
+	pthread_create(&wr, NULL, steady_writer, &l);
+	while (atomic_load(&l.writes) < 20 || atomic_load(&l.reads) < 20)
+		usleep(1000);
+	c = store_acquire(l.s);
+	is_int(store_checkpoint_truncate(c), 0,
+	       "a truncation succeeds while readers come and go and posts commit");
+	store_release(l.s, c);
+	atomic_store(&l.stop, true);
+	pthread_join(rd[0], NULL);
+	pthread_join(rd[1], NULL);
+	pthread_join(wr, NULL);
+	ok(atomic_load(&l.reads) > 0 && atomic_load(&l.writes) > 0, "(%d reads, %d writes)",
+	   atomic_load(&l.reads), atomic_load(&l.writes));
+	store_free(l.s);
+}
+
 /* How many of this process's descriptors are open on path. */
 static int fds_on(const char *path)
 {
@@ -593,6 +660,7 @@ int main(void)
 
 	check_pool_pragmas(path);
 	test_truncate_lets_writers_in();
+	test_truncate_under_load();
 
 	/* A database from the future is refused and left untouched. */
 	sqlite3_open(path, &raw);
