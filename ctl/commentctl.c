@@ -28,7 +28,6 @@ static const struct command commands[] = {
     {"index", "index new comments for the admin search now", cmd_index},
     {"key", "create, list or revoke Akismet site keys", cmd_key},
     {"learn", "learn spam or ham comments (JSON Lines) into the classifier", cmd_learn},
-    {"migrate-db", "copy the database to PostgreSQL or back to SQLite", cmd_migrate},
     {"maintain", "apply the retention rules now", cmd_maintain},
     {"migrate-db", "copy the database to PostgreSQL or back to SQLite", cmd_migrate},
     {"outbox", "list notifications that are pending or failed", cmd_outbox},

@@ -65,5 +65,6 @@ check "cutoffs: too few decided keep the configured ones" sh -c "printf '0.999 s
 check "cutoffs: a bad line is refused with its position" sh -c "printf '0.5 spam\n0.5 maybe\n' | '$ctl' cutoffs 2>&1 >/dev/null | grep -q -- '-:2: not' && ! printf '2 ham\n' | '$ctl' cutoffs 2>/dev/null"
 check "unknown command fails" sh -c "! '$ctl' no-such-command 2>/dev/null"
 check "help lists learn, score and eval" sh -c "'$ctl' --help | grep -q learn && '$ctl' --help | grep -q score && '$ctl' --help | grep -q eval"
+check "help lists each command once" sh -c "'$ctl' --help | awk '/^  [a-z]/ {print \$1}' | sort | uniq -d | grep -q . && exit 1 || exit 0"
 echo "1..$n"
 [ "$fail" -eq 0 ]
