@@ -276,6 +276,7 @@ static int parse_item(const char *line, size_t len, struct item *it)
 	it->in.referrer = str_field(it->obj, "referrer");
 	it->in.site_host = str_field(it->obj, "site_host");
 	it->in.thread = str_field(it->obj, "thread");
+	it->in.page_title = str_field(it->obj, "page_title");
 	v = json_object_get(it->obj, "render_seconds");
 	it->in.render_seconds = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 	it->in.honeypot_filled = json_is_true(json_object_get(it->obj, "honeypot"));

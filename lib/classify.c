@@ -738,6 +738,54 @@ static const char *render_bucket(long s)
 			   : "old";
 }
 
+static bool title_word(const char *w)
+{
+	size_t cp = 0;
+
+	if (strchr(w, ':') || ((unsigned char)w[0] < 0x80 && !(w[0] >= 'a' && w[0] <= 'z')))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)w; *p; p++)
+		cp += (*p & 0xC0) != 0x80;
+	return cp >= (size_t)atoi(getenv("EXP_TITLE"));
+}
+
+/* m:title:<n>: how many distinct words of the page's title the text (t's
+ * tokens so far) has. */
+static int title_token(struct classifier *c, struct tokenizer *t, const char *title)
+{
+	const struct token_list *l = tokenizer_tokens(t), *tl;
+	struct tokenizer *tt;
+	unsigned n = 0, ntext = l->n;
+	int r = pool_get(c, &tt);
+
+	if (r < 0)
+		return r;
+	r = tokenizer_text(tt, title, strnlen(title, 1024));
+	if (r < 0)
+		goto out;
+	tl = tokenizer_tokens(tt);
+	for (unsigned j = 0; j < tl->n; j++) {
+		bool dup = false;
+
+		if (tl->kind[j] != TOKEN_PLAIN || !title_word(tl->tok[j]))
+			continue;
+		for (unsigned k = 0; k < j && !dup; k++)
+			dup = strcmp(tl->tok[k], tl->tok[j]) == 0;
+		for (unsigned i = 0; i < ntext && !dup; i++)
+			if (l->kind[i] == TOKEN_PLAIN && strcmp(l->tok[i], tl->tok[j]) == 0) {
+				n++;
+				break;
+			}
+	}
+	if (getenv("EXP_TITLE_DEBUG"))
+		fprintf(stderr, "title %u\n", n);
+	if (n || !getenv("EXP_TITLE_NOZERO"))
+		r = tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
+out:
+	pool_put(c, tt);
+	return r;
+}
+
 /* Tokenizes in into t (text + meta tokens). */
 static int submission_tokens(struct classifier *c, struct tokenizer *t,
 			     const struct classify_input *in, bool record_dup)
@@ -745,8 +793,28 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 	char v[256];
 	int r;
 
-	if (in->text) {
+	const char *ex = getenv("EXP_PLINK");
+	if (in->text && ex && ex[0] == '3' && in->site_host && in->thread) {
+		size_t n = strnlen(in->text, TOKENIZE_MAX_INPUT);
+		char *b = malloc(n + 1);
+		if (!b)
+			return -ENOMEM;
+		memcpy(b, in->text, n);
+		b[n] = 0;
+		int k = tokenize_page_links_blank(in->text, n, in->site_host, in->thread, b);
+		r = tokenizer_text(t, b, n);
+		free(b);
+		if (r < 0)
+			return r;
+		if (k == TOKENIZE_LINKS_PAGE && ex[1] != 'n')
+			tokenizer_add(t, "m:plink:", "page");
+	} else if (in->text) {
 		r = tokenizer_text(t, in->text, strnlen(in->text, TOKENIZE_MAX_INPUT));
+		if (r < 0)
+			return r;
+	}
+	if (in->page_title && getenv("EXP_TITLE") && in->text) {
+		r = title_token(c, t, in->page_title);
 		if (r < 0)
 			return r;
 	}
@@ -770,6 +838,15 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 		referrer_token(t, in);
 	if (in->render_seconds >= 0)
 		tokenizer_add(t, "m:rt:", render_bucket(in->render_seconds));
+	if (in->text && in->site_host && in->thread && getenv("EXP_PLINK")) {
+		int k = tokenize_page_links(in->text, strnlen(in->text, TOKENIZE_MAX_INPUT),
+					    in->site_host, in->thread);
+
+		if (k == TOKENIZE_LINKS_PAGE)
+			tokenizer_add(t, "m:plink:", "page");
+		else if (k == TOKENIZE_LINKS_ELSEWHERE && getenv("EXP_PLINK")[0] == '2')
+			tokenizer_add(t, "m:plink:", "elsewhere");
+	}
 	unsigned d = dup_count(c, in, record_dup);
 
 	if (d)

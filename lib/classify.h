@@ -101,6 +101,7 @@ struct classify_input {
 	const char *referrer;
 	const char *site_host; /* our host, to tell on-site from off-site referrers */
 	const char *thread;    /* thread key, for "same text posted elsewhere" */
+	const char *page_title; /* the page's title, as the widget sent it; NULL: unknown */
 	long render_seconds;   /* page render to submit; -1 unknown */
 	bool honeypot_filled;
 	const char *site; /* whose own learning layers over the shared model; NULL:
