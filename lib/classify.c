@@ -738,6 +738,9 @@ static const char *render_bucket(long s)
 			   : "old";
 }
 
+/* A word of a page's title that counts for m:title: a letter word (no
+ * prefix: not a number, link or meta token) of CLASSIFY_TITLE_WORD_MIN code
+ * points or more, so "the", "ft" and "m/v" do not. */
 static bool title_word(const char *w)
 {
 	size_t cp = 0;
@@ -746,11 +749,22 @@ static bool title_word(const char *w)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)w; *p; p++)
 		cp += (*p & 0xC0) != 0x80;
-	return cp >= (size_t)atoi(getenv("EXP_TITLE"));
+	return cp >= CLASSIFY_TITLE_WORD_MIN;
 }
 
-/* m:title:<n>: how many distinct words of the page's title the text (t's
- * tokens so far) has. */
+/* Whether the first n tokens of l hold the plain token w. */
+static bool has_plain(const struct token_list *l, unsigned n, const char *w)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (l->kind[i] == TOKEN_PLAIN && strcmp(l->tok[i], w) == 0)
+			return true;
+	return false;
+}
+
+/* m:title:0|1|2|3+: how many distinct words of the page's title (folded as
+ * the text is) the text's tokens (all of t's so far) hold.  A new page's
+ * names (artist, song, product) are unknown words; this token is what
+ * comments naming their page have in common across pages. */
 static int title_token(struct classifier *c, struct tokenizer *t, const char *title)
 {
 	const struct token_list *l = tokenizer_tokens(t), *tl;
@@ -760,29 +774,43 @@ static int title_token(struct classifier *c, struct tokenizer *t, const char *ti
 
 	if (r < 0)
 		return r;
-	r = tokenizer_text(tt, title, strnlen(title, 1024));
+	r = tokenizer_text(tt, title, strnlen(title, CLASSIFY_TITLE_MAX));
 	if (r < 0)
 		goto out;
 	tl = tokenizer_tokens(tt);
-	for (unsigned j = 0; j < tl->n; j++) {
-		bool dup = false;
-
-		if (tl->kind[j] != TOKEN_PLAIN || !title_word(tl->tok[j]))
-			continue;
-		for (unsigned k = 0; k < j && !dup; k++)
-			dup = strcmp(tl->tok[k], tl->tok[j]) == 0;
-		for (unsigned i = 0; i < ntext && !dup; i++)
-			if (l->kind[i] == TOKEN_PLAIN && strcmp(l->tok[i], tl->tok[j]) == 0) {
-				n++;
-				break;
-			}
-	}
-	if (getenv("EXP_TITLE_DEBUG"))
-		fprintf(stderr, "title %u\n", n);
-	if (n || !getenv("EXP_TITLE_NOZERO"))
-		r = tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
+	for (unsigned j = 0; j < tl->n; j++)
+		if (tl->kind[j] == TOKEN_PLAIN && title_word(tl->tok[j]) &&
+		    !has_plain(tl, j, tl->tok[j]) && has_plain(l, ntext, tl->tok[j]))
+			n++;
+	r = tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
 out:
 	pool_put(c, tt);
+	return r;
+}
+
+/* The text's tokens.  With the page (site_host and thread), links that
+ * point at the page itself (tokenize_page_links) are left out of the text
+ * and counted as one m:plink:page token: their host, path words and
+ * 4-grams tell nothing about promotion elsewhere, which is what links in
+ * comments mostly are (and what the learned link tokens say). */
+static int text_tokens(struct tokenizer *t, const struct classify_input *in)
+{
+	size_t n = strnlen(in->text, TOKENIZE_MAX_INPUT);
+	char *copy;
+	int k, r;
+
+	if (!in->site_host || !in->thread)
+		return tokenizer_text(t, in->text, n);
+	copy = malloc(n + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, in->text, n);
+	copy[n] = '\0';
+	k = tokenize_page_links(in->text, n, in->site_host, in->thread, copy);
+	r = tokenizer_text(t, copy, n);
+	free(copy);
+	if (r == 0 && k == TOKENIZE_LINKS_PAGE)
+		r = tokenizer_add(t, "m:plink:", "page");
 	return r;
 }
 
@@ -793,28 +821,10 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 	char v[256];
 	int r;
 
-	const char *ex = getenv("EXP_PLINK");
-	if (in->text && ex && ex[0] == '3' && in->site_host && in->thread) {
-		size_t n = strnlen(in->text, TOKENIZE_MAX_INPUT);
-		char *b = malloc(n + 1);
-		if (!b)
-			return -ENOMEM;
-		memcpy(b, in->text, n);
-		b[n] = 0;
-		int k = tokenize_page_links_blank(in->text, n, in->site_host, in->thread, b);
-		r = tokenizer_text(t, b, n);
-		free(b);
-		if (r < 0)
-			return r;
-		if (k == TOKENIZE_LINKS_PAGE && ex[1] != 'n')
-			tokenizer_add(t, "m:plink:", "page");
-	} else if (in->text) {
-		r = tokenizer_text(t, in->text, strnlen(in->text, TOKENIZE_MAX_INPUT));
-		if (r < 0)
-			return r;
-	}
-	if (in->page_title && getenv("EXP_TITLE") && in->text) {
-		r = title_token(c, t, in->page_title);
+	if (in->text) {
+		r = text_tokens(t, in);
+		if (r == 0 && in->page_title && in->page_title[0])
+			r = title_token(c, t, in->page_title);
 		if (r < 0)
 			return r;
 	}
@@ -838,15 +848,6 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 		referrer_token(t, in);
 	if (in->render_seconds >= 0)
 		tokenizer_add(t, "m:rt:", render_bucket(in->render_seconds));
-	if (in->text && in->site_host && in->thread && getenv("EXP_PLINK")) {
-		int k = tokenize_page_links(in->text, strnlen(in->text, TOKENIZE_MAX_INPUT),
-					    in->site_host, in->thread);
-
-		if (k == TOKENIZE_LINKS_PAGE)
-			tokenizer_add(t, "m:plink:", "page");
-		else if (k == TOKENIZE_LINKS_ELSEWHERE && getenv("EXP_PLINK")[0] == '2')
-			tokenizer_add(t, "m:plink:", "elsewhere");
-	}
 	unsigned d = dup_count(c, in, record_dup);
 
 	if (d)

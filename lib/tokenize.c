@@ -1060,13 +1060,8 @@ static bool points_at(const struct url_parts *page, const struct span_ref *id,
 	       any_param(link->query, link->query_len, true, same_span, id);
 }
 
-int tokenize_page_links(const char *text, size_t len, const char *host, const char *path)
-{
-	return tokenize_page_links_blank(text, len, host, path, NULL);
-}
-
-int tokenize_page_links_blank(const char *text, size_t len, const char *host, const char *path,
-			      char *blanked)
+int tokenize_page_links(const char *text, size_t len, const char *host, const char *path,
+			char *blanked)
 {
 	struct url_parts page, link;
 	struct span_ref id;
@@ -1075,9 +1070,14 @@ int tokenize_page_links_blank(const char *text, size_t len, const char *host, co
 
 	if (len > TOKENIZE_MAX_INPUT)
 		len = TOKENIZE_MAX_INPUT;
-	if (tokenize_url_host(host, strnlen(host, 256), page.host, sizeof(page.host)) != 0)
+	if (path[0] != '/') { /* a whole address (an Akismet permalink) */
+		if (url_parts(path, strnlen(path, 2048), &page) != 0)
+			return TOKENIZE_LINKS_NONE;
+	} else if (tokenize_url_host(host, strnlen(host, 256), page.host, sizeof(page.host)) != 0) {
 		return TOKENIZE_LINKS_NONE;
-	split_path(path, strnlen(path, 2048), &page);
+	} else {
+		split_path(path, strnlen(path, 2048), &page);
+	}
 	id = last_segment(&page);
 	any_param(page.query, page.query_len, true, longer_id, &id);
 	for (; next_link(text, len, &i, &end); i = end + 1) {
