@@ -2,7 +2,7 @@
  * from the command line.  Input is JSON Lines, one object a line:
  *   {"text": "...", "author": "...", "email": "...", "url": "...", "ip": "...",
  *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham",
- *    "site": "..."}
+ *    "site": "...", "site_host": "...", "thread": "/path", "page_title": "..."}
  * Only "text" is required ("label" for eval).  "site" (or --site for lines
  * without one) names the site whose own learning a line is learned into or
  * scored with (lib/classify.h, "Sites").
