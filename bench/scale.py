@@ -166,6 +166,21 @@ class SQLiteEngine:
         subprocess.run(["cp", "--reflink=auto", os.path.join(cache, "comments.db"), db],
                        check=True)
         os.chmod(db, 0o600)
+        # A live database is not a file of a few GB written a moment ago:
+        # unflushed, the copy would be written back while the daemon runs
+        # (the kernel's writeback starts 30 s after the copy, during the
+        # POST runs) and every fsync of the measured commits would queue
+        # behind it, and the first checkpoint's fsync would flush it all.
+        fd = os.open(db, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fd = os.open(run_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         return db
 
     def size(self, db):

@@ -261,7 +261,7 @@ int cmd_index(int argc, char **argv)
 		return ctl_exit(r);
 	}
 	c = store_acquire(e.store);
-	while ((r = search_index_batch(c, &n)) == 0 && n) {
+	while ((r = search_index_batch(c, SEARCH_BATCH_BULK, &n)) == 0 && n) {
 		total += n;
 		if (tty)
 			fprintf(stderr, "\rindexing for the admin search: %llu comments", total);

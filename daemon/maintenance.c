@@ -200,7 +200,7 @@ static void index_tail(struct maintenance *m)
 
 	snapshot_unref(snap);
 	if (r == 1)
-		while ((r = search_index_batch(c, &n)) == 0 && n && !stopping(m))
+		while ((r = search_index_batch(c, SEARCH_BATCH, &n)) == 0 && n && !stopping(m))
 			nanosleep(&pause, NULL);
 	if (r > 0)
 		r = 0;

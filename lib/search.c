@@ -309,7 +309,7 @@ int search_flush(struct store_conn *c)
 /* ---- indexing the tail --------------------------------------------------- */
 
 static const char sql_tail_first[] = "SELECT min(id) FROM comments WHERE id > ?1";
-/* The last id of a batch: at most SEARCH_BATCH comments, all in one block
+/* The last id of a batch: at most ?3 comments, all in one block
  * (?2: the first id of the next block). */
 static const char sql_batch_last[] =
     "SELECT max(id) FROM (SELECT id FROM comments WHERE id > ?1 AND id < ?2 ORDER BY id"
@@ -321,7 +321,7 @@ static const char sql_upto_set[] = "UPDATE search_state SET upto = ?1";
 
 /* One batch inside the caller's transaction: the comments after upto.
  * 1 indexed (*indexed: how many), 0 none left, negative or STORE_*. */
-static int index_batch(struct store_conn *c, unsigned *indexed)
+static int index_batch(struct store_conn *c, unsigned max, unsigned *indexed)
 {
 	int64_t upto = 0, first = 0, last = 0, block;
 	int r = search_indexed_upto(c, &upto);
@@ -332,8 +332,7 @@ static int index_batch(struct store_conn *c, unsigned *indexed)
 		return r;
 	block = first >> SEARCH_BLOCK_BITS;
 	r = read_int64(c, sql_batch_last,
-		       (const int64_t[]){upto, (block + 1) << SEARCH_BLOCK_BITS, SEARCH_BATCH}, 3,
-		       &last);
+		       (const int64_t[]){upto, (block + 1) << SEARCH_BLOCK_BITS, max}, 3, &last);
 	if (r == 1)
 		r = block_ensure(c, block);
 	if (r == 0)
@@ -363,7 +362,7 @@ int search_worth_indexing(struct store_conn *c, int64_t from)
 static const char sql_tail_any[] =
     "SELECT EXISTS (SELECT 1 FROM comments WHERE id > (SELECT upto FROM search_state))";
 
-int search_index_batch(struct store_conn *c, unsigned *indexed)
+int search_index_batch(struct store_conn *c, unsigned max, unsigned *indexed)
 {
 	int64_t any = 0;
 	unsigned n = 0;
@@ -379,7 +378,7 @@ int search_index_batch(struct store_conn *c, unsigned *indexed)
 	r = store_begin(c);
 
 	if (r == 0)
-		r = index_batch(c, &n);
+		r = index_batch(c, max, &n);
 	if (r == 1)
 		r = store_commit(c);
 	store_rollback(c);

@@ -82,7 +82,9 @@ struct store {
 	 * ckpt_lock; ckpt_turn is signalled when its turn ends. */
 	bool ckpt_needs_writer;
 	pthread_cond_t ckpt_turn;
-	pthread_mutex_t ckpt_run; /* one checkpoint at a time in this process */
+	pthread_mutex_t ckpt_run;	  /* one checkpoint at a time in this process */
+	void (*truncate_busy)(void *arg); /* store_test_truncate_busy */
+	void *truncate_busy_arg;
 	pthread_t ckpt_thread;
 	sqlite3 *ckpt_db;
 	bool ckpt_running, ckpt_stop, ckpt_wanted;
@@ -109,6 +111,9 @@ static int exec_sql(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+/* How long a connection waits for another process's lock (commentctl). */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
 /* A pooled connection's handle in *out (NULL on failure).  0 or -EIO. */
 static int db_open(const char *path, sqlite3 **out)
 {
@@ -124,7 +129,7 @@ static int db_open(const char *path, sqlite3 **out)
 		sqlite3_close(db);
 		return -EIO;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
@@ -1242,9 +1247,58 @@ int store_compact(struct store_conn *c, bool full, unsigned *n)
 	return r;
 }
 
+/* How long store_checkpoint_truncate tries while readers keep it from
+ * finishing, and its pause between tries (the writers' turn). */
+#define STORE_TRUNCATE_WAIT_MS	5000
+#define STORE_TRUNCATE_PAUSE_US 2000
+
+/* A checkpoint that holds this process's writers waits for readers 100 us
+ * at a time (SQLite's own handler sleeps 1, 2, 5, 10 ... 100 ms between
+ * tries), this many times at most, then gives up and tries later: a page
+ * read leaves the WAL within a millisecond or two, an export or a search
+ * may read for seconds, and every post waits meanwhile.  The checkpoint
+ * thread's try: 2 ms; a truncation's: 20 ms (it must succeed under a
+ * steady load: between its tries the posts add frames, and the readers
+ * that start after them read from the WAL again). */
+#define STORE_CKPT_SPINS     20
+#define STORE_TRUNCATE_SPINS 200
+
+static int busy_spin(void *limit, int count)
+{
+	if (count >= (int)(intptr_t)limit)
+		return 0;
+	usleep(100);
+	return 1;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One TRUNCATE try with this process's writers held on the writer lock,
+ * waiting for readers there 20 ms at most (busy_spin), not SQLite's 5 s:
+ * every post would wait as long as a reader (an export, a search) reads. */
+static int truncate_try(struct store_conn *c)
+{
+	struct store *s = c->owner;
+	int rc;
+
+	pthread_mutex_lock(&s->writer);
+	sqlite3_busy_handler(c->db, busy_spin, (void *)(intptr_t)STORE_TRUNCATE_SPINS);
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
+	pthread_mutex_unlock(&s->writer);
+	return rc;
+}
+
 int store_checkpoint_truncate(struct store_conn *c)
 {
 	struct store *s = c->owner;
+	int64_t deadline = monotonic_ms() + STORE_TRUNCATE_WAIT_MS;
 	int rc;
 
 	/* PostgreSQL: the server's checkpointer recycles its WAL; nothing a
@@ -1254,17 +1308,20 @@ int store_checkpoint_truncate(struct store_conn *c)
 		return STORE_NO_WAL;
 
 	/* The bulk of the copy first, without holding up anyone; then the
-	 * rest and the truncation with this process's writers queued on the
-	 * writer lock (in SQLite's busy handler they would sleep up to 100 ms
-	 * a try).  Readers in other threads delay a TRUNCATE checkpoint; the
-	 * busy handler waits for them, a few rounds at most. */
+	 * rest and the truncation with the writers held (in SQLite's busy
+	 * handler they would sleep up to 100 ms a try).  While readers are
+	 * in the way the writers go on between tries, whose frames the next
+	 * pass copies. */
 	pthread_mutex_lock(&s->ckpt_run);
-	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	pthread_mutex_lock(&s->writer);
-	rc = SQLITE_BUSY;
-	for (int i = 0; i < 5 && rc == SQLITE_BUSY; i++)
-		rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	pthread_mutex_unlock(&s->writer);
+	for (;;) {
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		rc = truncate_try(c);
+		if (rc != SQLITE_BUSY || monotonic_ms() >= deadline)
+			break;
+		if (s->truncate_busy)
+			s->truncate_busy(s->truncate_busy_arg);
+		usleep(STORE_TRUNCATE_PAUSE_US);
+	}
 	pthread_mutex_unlock(&s->ckpt_run);
 	if (rc == SQLITE_OK)
 		return 0;
@@ -1273,6 +1330,12 @@ int store_checkpoint_truncate(struct store_conn *c)
 		return STORE_BUSY;
 	}
 	return write_error(c, rc, "checkpoint");
+}
+
+void store_test_truncate_busy(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	s->truncate_busy = fn;
+	s->truncate_busy_arg = arg;
 }
 
 /* ---- background checkpoints ------------------------------------------ *
@@ -1330,19 +1393,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void conn_hook(struct store *s, sqlite3 *db)
 {
 	sqlite3_wal_hook(db, wal_hook, s);
-}
-
-/* The checkpoint connection's busy handler: readers leave the WAL within
- * a millisecond or two, and this process's writers wait meanwhile, so
- * wait 100 us at a time, 2 ms at most (SQLite's own handler sleeps 1, 2,
- * 5, 10 ... 100 ms between tries), then try again on a later pass. */
-static int checkpoint_busy(void *arg, int count)
-{
-	(void)arg;
-	if (count >= 20)
-		return 0;
-	usleep(100);
-	return 1;
 }
 
 /* Copies the WAL back without holding up anyone (PASSIVE).  Under steady
@@ -1426,7 +1476,7 @@ static sqlite3 *checkpoint_db_open(struct store *s)
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_handler(db, checkpoint_busy, NULL);
+	sqlite3_busy_handler(db, busy_spin, (void *)(intptr_t)STORE_CKPT_SPINS);
 	return db;
 }
 

@@ -243,11 +243,17 @@ bool store_in_transaction(struct store_conn *c);
  * zero bytes, so that page images written before an erasure (the erased
  * rows themselves) do not linger in it; secure_delete has zeroed them in
  * the database.  Call outside a transaction.  This process's writers wait
- * for the last part of the copy (not for the bulk of it).  0, STORE_BUSY
+ * for the last part of the copy (not for the bulk of it), never for
+ * readers: while readers keep the WAL, writers go on between tries, for
+ * up to 5 s.  0, STORE_BUSY
  * when readers kept it from finishing, STORE_FULL/STORE_READONLY, or
  * negative; STORE_NO_WAL on PostgreSQL, whose WAL is the server's (nothing
  * truncated: docs/postgresql-port.md, "Erasure"). */
 int store_checkpoint_truncate(struct store_conn *c);
+
+/* Tests only: fn(arg) runs each time store_checkpoint_truncate found
+ * readers in the way and let the writers go on before its next try. */
+void store_test_truncate_busy(struct store *s, void (*fn)(void *arg), void *arg);
 
 /* Work that one node of several sharing a PostgreSQL database does at a
  * time (docs/configuration.md, "Several nodes"). */

@@ -106,7 +106,7 @@ static int make_source(const char *path)
 	c = store_acquire(s);
 	r = store_exec(c, "BEGIN") || store_exec(c, populate_sql) || store_exec(c, "COMMIT");
 	if (r == 0)
-		r = search_index_batch(c, &n);
+		r = search_index_batch(c, SEARCH_BATCH, &n);
 	store_release(s, c);
 	store_free(s);
 	return r == 0 && n > 0 ? 0 : -1;

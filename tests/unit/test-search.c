@@ -159,7 +159,7 @@ static unsigned index_now(void)
 {
 	unsigned n = 0, total = 0;
 
-	while (search_index_batch(fx.conn, &n) == 0 && n)
+	while (search_index_batch(fx.conn, SEARCH_BATCH, &n) == 0 && n)
 		total += n;
 	return total;
 }
@@ -505,6 +505,22 @@ static void test_worth(void)
 	json_decref(a);
 }
 
+/* A batch indexes at most the number asked (the daemon's are short: they
+ * hold the posts). */
+static void test_batch_size(void)
+{
+	unsigned n = 9;
+
+	for (int i = 0; i < 3; i++)
+		json_decref(post(SUBMIT_JSON, "/s0", 0, "Partij", "batch@example.org",
+				 "Drie reacties voor kleine partijen", COMMENT_PUBLISHED, 0));
+	is_int(search_index_batch(fx.conn, 2, &n), 0, "a batch of at most 2");
+	is_int((int)n, 2, "  indexes 2 of the 3 new comments");
+	is_int(search_index_batch(fx.conn, 2, &n), 0, "the next");
+	is_int((int)n, 1, "  the last one");
+	is_int(index_now(), 0, "nothing left to index");
+}
+
 static void test_tail(void)
 {
 	json_t *a;
@@ -529,6 +545,7 @@ static void test_tail(void)
 	is_str(found("walvisvaard"), ids(id_of(a), 0), "  found through the index");
 	is_int(index_now(), 0, "nothing left to index");
 	json_decref(a);
+	test_batch_size();
 }
 
 /* The next comment's id starts a block two blocks on. */
