@@ -1542,19 +1542,27 @@ static void test_table_sizes(void)
 /* An e-mail address becomes a token only by its domain: the deciding tokens
  * are stored with each comment in readable form (and token hashes with
  * every learned one), so the rest of the address must never be a token. */
+/* A memory classifier without the starter whose tokens_json reports every
+ * token with evidence (the most it reports). */
+static int why_classifier(struct classifier **c)
+{
+	struct classify_settings s;
+
+	classify_settings_default(&s);
+	s.starter = false;
+	s.why_tokens = 64;
+	return classifier_new(c, &s);
+}
+
 static void test_email_token(void)
 {
 	static const char email[] = "Private.Person@Example.org";
 	struct classifier *c = NULL;
-	struct classify_settings s;
 	struct classify_result res;
 	struct classify_input in = input("Thanks for the article, well written");
 	char key[32];
 
-	classify_settings_default(&s);
-	s.starter = false;
-	s.why_tokens = 64; /* the most it reports: every token with evidence here */
-	if (!ok(classifier_new(&c, &s) == 0, "email: a memory classifier"))
+	if (!ok(why_classifier(&c) == 0, "email: a memory classifier"))
 		return;
 	in.email = email;
 	for (int i = 0; i < 5; i++) {
@@ -1576,15 +1584,11 @@ static void test_email_token(void)
 static void test_page_tokens(void)
 {
 	struct classifier *c = NULL;
-	struct classify_settings s;
 	struct classify_result res;
 	struct classify_input in = input("Katy Perry - Roar: http://youtu.be/CevxZvSJLk8 love it");
 	char key[32];
 
-	classify_settings_default(&s);
-	s.starter = false;
-	s.why_tokens = 64; /* every token with evidence */
-	if (!ok(classifier_new(&c, &s) == 0, "page: a memory classifier"))
+	if (!ok(why_classifier(&c) == 0, "page: a memory classifier"))
 		return;
 	in.site_host = "www.youtube.com";
 	in.thread = "/watch?v=CevxZvSJLk8";

@@ -67,60 +67,56 @@ static void run(const char *text)
 			dump();                                                                    \
 	} while (0)
 
-/* tokenize_page_links on text, for the page at host + path; with blanked,
- * checks the copy it blanks against want (NULL: not checked). */
-static int page_links(const char *text, const char *host, const char *path, const char *want)
-{
-	char copy[512];
-	size_t n = strlen(text);
-	int k;
-
-	memcpy(copy, text, n + 1);
-	k = tokenize_page_links(text, n, host, path, want ? copy : NULL);
-	if (want)
-		is_str(copy, want, "blanked copy of \"%s\"", text);
-	return k;
-}
-
 static void test_page_links(void)
 {
-	const char *yt = "www.youtube.com", *video = "/watch?v=KQ6zr6kCPj8";
+	static const char yt[] = "www.youtube.com", video[] = "/watch?v=KQ6zr6kCPj8";
+	/* text, page host and path, the blanked copy (NULL: not checked), result */
+	static const struct {
+		const char *text, *host, *path, *blanked;
+		int want;
+		const char *name;
+	} cases[] = {
+	    {"2:19 best part http://www.youtube.com/watch?v=KQ6zr6kCPj8&t=2m19s", yt, video,
+	     "2:19 best part                                                   ",
+	     TOKENIZE_LINKS_PAGE, "the page's own address, a parameter more: the page, blanked"},
+	    {"LMFAO: https://youtu.be/KQ6zr6kCPj8 yes", yt, video,
+	     "LMFAO:                              yes", TOKENIZE_LINKS_PAGE,
+	     "a short link carrying the page's identifier: the page"},
+	    {"see https://m.youtube.com/watch?v=KQ6zr6kCPj8.", yt, video,
+	     "see                                          .", TOKENIZE_LINKS_PAGE,
+	     "m. host and a full stop after the link"},
+	    {"my video http://www.youtube.com/watch?v=abcdefghijk", yt, video,
+	     "my video http://www.youtube.com/watch?v=abcdefghijk", TOKENIZE_LINKS_ELSEWHERE,
+	     "another video on the same site: elsewhere, kept"},
+	    {"https://youtu.be/KQ6zr6kCPj8 and www.spam.example/x", yt, video,
+	     "                             and www.spam.example/x", TOKENIZE_LINKS_PAGE,
+	     "only the page's own link is blanked"},
+	    {"no links here", yt, video, "no links here", TOKENIZE_LINKS_NONE, "no link: none"},
+	    {"http://www.youtube.com/watch?t=5&x=KQ6zr6kCPj", yt, video, NULL,
+	     TOKENIZE_LINKS_ELSEWHERE, "same path without the page's parameter: elsewhere"},
+	    {"read https://Blog.Example/2024/05/post#c3", "blog.example", "/2024/05/post/", NULL,
+	     TOKENIZE_LINKS_PAGE, "a blog post: trailing slash, case of the host, fragment"},
+	    {"read https://blog.example/2024/05/other/", "blog.example", "/2024/05/post/", NULL,
+	     TOKENIZE_LINKS_ELSEWHERE, "another post of the blog: elsewhere"},
+	    {"read https://other.example/2024/05/post/", "blog.example:8080", "/2024/05/post/",
+	     NULL, TOKENIZE_LINKS_ELSEWHERE, "the same path on another host: elsewhere (short id)"},
+	    {"https://spam.example/?ref=a-long-post-slug", "blog.example", "/a-long-post-slug",
+	     NULL, TOKENIZE_LINKS_PAGE, "a query value equal to the page's identifier (8+ bytes)"},
+	    {"see http://blog.example/p/", "x.example", "https://blog.example/p", NULL,
+	     TOKENIZE_LINKS_PAGE, "a whole address as the page (Akismet's permalink)"},
+	};
 
-	is_int(page_links("2:19 best part http://www.youtube.com/watch?v=KQ6zr6kCPj8&t=2m19s", yt,
-			  video,
-			  "2:19 best part                                                   "),
-	       TOKENIZE_LINKS_PAGE, "the page's own address, a parameter more: the page, blanked");
-	is_int(page_links("LMFAO: https://youtu.be/KQ6zr6kCPj8 yes", yt, video,
-			  "LMFAO:                              yes"),
-	       TOKENIZE_LINKS_PAGE, "a short link carrying the page's identifier: the page");
-	is_int(page_links("see https://m.youtube.com/watch?v=KQ6zr6kCPj8.", yt, video,
-			  "see                                          ."),
-	       TOKENIZE_LINKS_PAGE, "m. host and a full stop after the link");
-	is_int(page_links("my video http://www.youtube.com/watch?v=abcdefghijk", yt, video,
-			  "my video http://www.youtube.com/watch?v=abcdefghijk"),
-	       TOKENIZE_LINKS_ELSEWHERE, "another video on the same site: elsewhere, kept");
-	is_int(page_links("https://youtu.be/KQ6zr6kCPj8 and www.spam.example/x", yt, video,
-			  "                             and www.spam.example/x"),
-	       TOKENIZE_LINKS_PAGE, "only the page's own link is blanked");
-	is_int(page_links("no links here", yt, video, "no links here"), TOKENIZE_LINKS_NONE,
-	       "no link: none");
-	is_int(page_links("http://www.youtube.com/watch?t=5&x=KQ6zr6kCPj", yt, video, NULL),
-	       TOKENIZE_LINKS_ELSEWHERE, "same path without the page's parameter: elsewhere");
-	is_int(page_links("read https://Blog.Example/2024/05/post#c3", "blog.example",
-			  "/2024/05/post/", NULL),
-	       TOKENIZE_LINKS_PAGE, "a blog post: trailing slash, case of the host, fragment");
-	is_int(page_links("read https://blog.example/2024/05/other/", "blog.example",
-			  "/2024/05/post/", NULL),
-	       TOKENIZE_LINKS_ELSEWHERE, "another post of the blog: elsewhere");
-	is_int(page_links("read https://other.example/2024/05/post/", "blog.example:8080",
-			  "/2024/05/post/", NULL),
-	       TOKENIZE_LINKS_ELSEWHERE, "the same path on another host: elsewhere (short id)");
-	is_int(page_links("https://spam.example/?ref=a-long-post-slug", "blog.example",
-			  "/a-long-post-slug", NULL),
-	       TOKENIZE_LINKS_PAGE, "a query value equal to the page's identifier (8+ bytes)");
-	is_int(
-	    page_links("see http://blog.example/p/", "x.example", "https://blog.example/p", NULL),
-	    TOKENIZE_LINKS_PAGE, "a whole address as the page (Akismet's permalink)");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char copy[512];
+		size_t n = strlen(cases[i].text);
+
+		memcpy(copy, cases[i].text, n + 1);
+		is_int(tokenize_page_links(cases[i].text, n, cases[i].host, cases[i].path,
+					   cases[i].blanked ? copy : NULL),
+		       cases[i].want, "%s", cases[i].name);
+		if (cases[i].blanked)
+			is_str(copy, cases[i].blanked, "blanked copy of \"%s\"", cases[i].text);
+	}
 }
 
 int main(void)
