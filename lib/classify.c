@@ -761,31 +761,67 @@ static bool has_plain(const struct token_list *l, unsigned n, const char *w)
 	return false;
 }
 
+#define TITLE_WORDS_MAX 64
+
+/* The counted words of the last page title this thread scored with,
+ * distinct, at most TITLE_WORDS_MAX: a thread's posts mostly go to one page
+ * at a time, and tokenizing the title at every score cost about a fifth of
+ * a short comment's classification (docs/classifier.md). */
+static _Thread_local struct {
+	char title[CLASSIFY_TITLE_MAX + 1];
+	unsigned n;
+	char word[TITLE_WORDS_MAX][TOKENIZE_MAX_TOKEN_BYTES + 1];
+} title_cache;
+
+/* Fills title_cache with title's counted words unless it holds them.  0 or
+ * negative (the cache is then empty). */
+static int title_words(struct classifier *c, const char *title)
+{
+	size_t len = strnlen(title, CLASSIFY_TITLE_MAX);
+	const struct token_list *tl;
+	struct tokenizer *tt;
+	int r;
+
+	if (title_cache.title[0] && strlen(title_cache.title) == len &&
+	    memcmp(title_cache.title, title, len) == 0)
+		return 0;
+	title_cache.title[0] = '\0';
+	title_cache.n = 0;
+	r = pool_get(c, &tt);
+	if (r < 0)
+		return r;
+	r = tokenizer_text(tt, title, len);
+	tl = tokenizer_tokens(tt);
+	for (unsigned j = 0; r == 0 && j < tl->n && title_cache.n < TITLE_WORDS_MAX; j++)
+		if (tl->kind[j] == TOKEN_PLAIN && title_word(tl->tok[j]) &&
+		    !has_plain(tl, j, tl->tok[j]))
+			snprintf(title_cache.word[title_cache.n++], sizeof(title_cache.word[0]),
+				 "%s", tl->tok[j]);
+	pool_put(c, tt);
+	if (r == 0) {
+		memcpy(title_cache.title, title, len);
+		title_cache.title[len] = '\0';
+	} else {
+		title_cache.n = 0;
+	}
+	return r;
+}
+
 /* m:title:0|1|2|3+: how many distinct words of the page's title (folded as
  * the text is) the text's tokens (all of t's so far) hold.  A new page's
  * names (artist, song, product) are unknown words; this token is what
  * comments naming their page have in common across pages. */
 static int title_token(struct classifier *c, struct tokenizer *t, const char *title)
 {
-	const struct token_list *l = tokenizer_tokens(t), *tl;
-	struct tokenizer *tt;
-	unsigned n = 0, ntext = l->n;
-	int r = pool_get(c, &tt);
+	const struct token_list *l = tokenizer_tokens(t);
+	unsigned n = 0;
+	int r = title_words(c, title);
 
 	if (r < 0)
 		return r;
-	r = tokenizer_text(tt, title, strnlen(title, CLASSIFY_TITLE_MAX));
-	if (r < 0)
-		goto out;
-	tl = tokenizer_tokens(tt);
-	for (unsigned j = 0; j < tl->n; j++)
-		if (tl->kind[j] == TOKEN_PLAIN && title_word(tl->tok[j]) &&
-		    !has_plain(tl, j, tl->tok[j]) && has_plain(l, ntext, tl->tok[j]))
-			n++;
-	r = tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
-out:
-	pool_put(c, tt);
-	return r;
+	for (unsigned j = 0; j < title_cache.n; j++)
+		n += has_plain(l, l->n, title_cache.word[j]);
+	return tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
 }
 
 /* The text's tokens.  With the page (site_host and thread), links that

@@ -1614,6 +1614,16 @@ static void test_page_tokens(void)
 	if (!ok(res.score < 0.5, "a link to the page learned as ham scores as ham (%g)", res.score))
 		diag("tokens: %s", res.tokens_json ? res.tokens_json : "(none)");
 	classify_result_clear(&res);
+	in.text = "Katy Perry - Roar love it";
+	in.page_title = "Katy Perry - Roar (Official)";
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: the title again");
+	ok(res.tokens_json && strstr(res.tokens_json, "\"m:title:3+\""), "its words counted");
+	classify_result_clear(&res);
+	in.page_title = "Another Song, Entirely Fresh"; /* as long as the last title */
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: another page's title");
+	ok(res.tokens_json && !strstr(res.tokens_json, "m:title:3+"),
+	   "the other title's words are counted, not the last one's");
+	classify_result_clear(&res);
 	classifier_free(c);
 }
 
