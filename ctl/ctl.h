@@ -11,7 +11,11 @@
  * key are opened when the command says it needs them.  A command that acts
  * on comments sets .sites in its spec to take --site ID (repeatable; see
  * struct ctl_env), so every such command limits itself to sites the same
- * way.
+ * way.  A command that needs the database and the key (keyed data: e-mail
+ * hashes, tokens, site keys, sealed values) is refused before it runs when
+ * the key is not the one the database was first used with (the daemon's
+ * start-up check, lib/nodes.h), so that nothing is written that no node
+ * could match.
  */
 #ifndef COMMENTD_CTL_H
 #define COMMENTD_CTL_H
@@ -35,7 +39,8 @@ enum {
 /* What ctl_env_open opens. */
 enum {
 	CTL_NEED_DB = 1,  /* the store (created and migrated if needed) */
-	CTL_NEED_KEY = 2, /* the secret key */
+	CTL_NEED_KEY = 2, /* the secret key; with CTL_NEED_DB, it must be the
+			   * database's (lib/nodes.h's key check) */
 	CTL_WANT_DB = 4,  /* only the database path: --db or --config required */
 };
 

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "keys.h"
+#include "nodes.h"
 #include "store.h"
 
 #include <jansson.h>
@@ -194,6 +195,26 @@ static int load_config(struct ctl_env *e, const struct paths *p)
 	return CTL_OK;
 }
 
+/* A command that reads or writes keyed data (e-mail hashes, tokens, site
+ * keys, sealed values) under another key than the database's would write
+ * what no node can match: the daemon's start-up check (lib/nodes.h), run
+ * before the command does anything.  CTL_OK or CTL_FAIL (said). */
+static int key_check(struct ctl_env *e)
+{
+	struct store_conn *c = store_acquire(e->store);
+	int r = nodes_key_check_silent(c, e->keys);
+
+	store_release(e->store, c);
+	if (r == NODES_KEY_MISMATCH)
+		fprintf(stderr,
+			"commentctl: the key %s is not the one the database was first used with; "
+			"nothing done (use commentd's key file)\n",
+			e->cfg->key);
+	else if (r != 0)
+		fprintf(stderr, "commentctl: cannot check the key against the database\n");
+	return r == 0 ? CTL_OK : CTL_FAIL;
+}
+
 int ctl_env_open(struct ctl_env *e, const struct ctl_spec *spec, int argc, char **argv)
 {
 	struct paths p = {0};
@@ -236,6 +257,8 @@ int ctl_env_open(struct ctl_env *e, const struct ctl_spec *spec, int argc, char 
 						   : "");
 			return CTL_FAIL;
 		}
+		if (need & CTL_NEED_KEY)
+			return key_check(e);
 	}
 	return CTL_OK;
 }

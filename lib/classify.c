@@ -1140,29 +1140,9 @@ static const char sql_state[] =
     "SELECT generation, nspam, nham, hash_key FROM classifier_state WHERE id = 1";
 static const char sql_all_tokens[] = "SELECT hash, spam, ham FROM classifier_tokens";
 static const char sql_count_tokens[] = "SELECT count(*) FROM classifier_tokens";
-/* A model is read in one read transaction, so that its state row, tokens
- * and ledger are one snapshot (a learning that commits meanwhile is seen
- * by the next refresh, whole): SQLite's deferred BEGIN takes the snapshot
- * at the first read; PostgreSQL's default, READ COMMITTED, would take one
- * per statement. */
-static const struct store_sql sql_begin_read = {
-    "BEGIN",
-    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-};
-static const struct store_sql sql_end_read = {"COMMIT", "COMMIT"};
-
-/* Steps a statement without rows (BEGIN, COMMIT).  0 or negative: the
- * store's own failure where it has one (-ENOTCONN, a PostgreSQL database
- * out of reach, is answered 503), else -EIO. */
-static int step_read(struct store_conn *conn, const struct store_sql *sql)
-{
-	struct store_stmt *q = store_stmt_pick(conn, sql);
-	int rc = q ? store_row(conn, q) : -EIO;
-
-	if (q)
-		store_reset(q);
-	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
-}
+/* A model is read in one read snapshot (store_begin_read), so that its
+ * state row, tokens and ledger agree (a learning that commits meanwhile is
+ * seen by the next refresh, whole). */
 
 /* The rows a table load will add (sql counts them, binding site if given),
  * so that the table is made at its final size: growing it by doubling
@@ -1290,7 +1270,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	int rc, r;
 
 	if (own_txn) {
-		r = step_read(conn, &sql_begin_read);
+		r = store_begin_read(conn);
 		if (r != 0)
 			return r;
 	}
@@ -1333,11 +1313,8 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	m = NULL;
 	r = 0;
 out:
-	if (own_txn) {
-		step_read(conn, &sql_end_read);
-		if (store_in_transaction(conn))
-			store_rollback(conn);
-	}
+	if (own_txn)
+		store_end_read(conn);
 	model_free(m);
 	return r;
 }
@@ -1432,7 +1409,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	int rc, r;
 
 	*out = NULL;
-	if (own_txn && (r = step_read(conn, &sql_begin_read)) != 0)
+	if (own_txn && (r = store_begin_read(conn)) != 0)
 		return r;
 	r = read_state(c, conn, &st, false);
 	if (r < 0)
@@ -1474,11 +1451,8 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 		m = NULL;
 	}
 out:
-	if (own_txn) {
-		step_read(conn, &sql_end_read);
-		if (store_in_transaction(conn))
-			store_rollback(conn);
-	}
+	if (own_txn)
+		store_end_read(conn);
 	model_free(m);
 	return r;
 }

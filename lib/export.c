@@ -356,16 +356,20 @@ int export_write(struct store_conn *c, const struct export_options *o, FILE *out
 	char site[CONFIG_SITE_ID_MAX + 1];
 
 	*count = 0;
-	/* One read transaction: a snapshot while the daemon writes (WAL). */
-	r = store_exec(c, "BEGIN");
+	/* One snapshot while the daemon writes: the site read first and the
+	 * rows agree (on PostgreSQL too, whose READ COMMITTED would take a
+	 * snapshot per statement). */
+	r = store_begin_read(c);
 	if (r != 0)
-		return r > 0 ? -EIO : r;
+		return r;
 	r = exported_site(c, o, site);
+	if (r == 0 && o->test_reading && o->test_reading(o->test_arg) != 0)
+		r = -EIO;
 	if (r == 0 && o->format == EXPORT_WXR && !site[0])
 		r = EXPORT_SEVERAL_SITES;
 	if (r == 0)
 		r = export_rows(c, o, site, out, count);
-	store_exec(c, "COMMIT");
+	store_end_read(c);
 	if (r == 0 && (fflush(out) != 0 || ferror(out)))
 		r = -EIO;
 	return r;

@@ -21,8 +21,8 @@
  * Sites: with a site, only that site's comments; without, every site's.
  * The header's source is the exported site's origin (the only site's, when
  * the database holds one), which the import remembers ids under.
- * Both are read in one read transaction: a consistent copy while the
- * daemon keeps writing.
+ * Both are read in one read snapshot (store_begin_read, on either engine):
+ * a consistent copy while the daemon keeps writing.
  */
 #ifndef COMMENTD_EXPORT_H
 #define COMMENTD_EXPORT_H
@@ -55,6 +55,11 @@ struct export_options {
 	const struct export_origin *origins; /* the configured sites' origins */
 	size_t n_origins;
 	int64_t now;
+	/* Tests only (test-export's snapshot check): called inside the read
+	 * snapshot, after the sites are read and before the rows are; non-zero
+	 * fails the export. */
+	int (*test_reading)(void *arg);
+	void *test_arg;
 };
 
 enum {

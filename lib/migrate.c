@@ -122,11 +122,6 @@ static const struct store_sql sql_columns = {
     " AND table_name = CAST(?1 AS TEXT) ORDER BY ordinal_position",
 };
 
-static const struct store_sql sql_snapshot = {
-    "BEGIN",
-    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-};
-
 /* An id column's high-water mark: the larger of the sequence's last value
  * and ?2, the largest id in the table. */
 static const struct store_sql sql_seq_get = {
@@ -948,7 +943,7 @@ static int run_steps(struct run *run)
 
 	if (r == 0)
 		r = open_side(run, &run->dst, "destination");
-	if (r == 0 && store_exec_pick(run->src.c, &sql_snapshot) != 0)
+	if (r == 0 && store_begin_read(run->src.c) != 0)
 		r = fail(run, MIGRATE_UNREADABLE, NULL, "cannot read the source: %s",
 			 store_errmsg(run->src.c));
 	if (r == 0)

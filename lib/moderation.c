@@ -756,15 +756,18 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 	return r;
 }
 
-/* ?3: the scope. */
+/* ?3: the scope.  The three tallies of the days ?1..?2 in one statement
+ * (one round trip on PostgreSQL: docs/performance.md, "The admin queue's
+ * and stats' statements on PostgreSQL"), each row: its kind (enum
+ * tally_kind), the day, the status (decided only), the count, the
+ * reversals (audit only). */
 #define IN_SCOPE_SITE " AND (CAST(?3 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?3)))"
-static const char sql_daily_decided[] =
-    "SELECT day, status, sum(count) FROM decided_daily WHERE day BETWEEN ?1 AND ?2" IN_SCOPE_SITE
-    " GROUP BY day, status";
-static const char sql_daily_discarded[] = "SELECT day, sum(count) FROM discarded WHERE day BETWEEN"
-					  " ?1 AND ?2" IN_SCOPE_SITE " GROUP BY day";
-static const char sql_daily_audit[] =
-    "SELECT at / 86400, count(*), coalesce(sum(reversal), 0) FROM audit"
+static const char sql_daily[] =
+    "SELECT 0, day, status, sum(count), 0 FROM decided_daily WHERE day BETWEEN ?1 AND "
+    "?2" IN_SCOPE_SITE " GROUP BY day, status"
+    " UNION ALL SELECT 1, day, NULL, sum(count), 0 FROM discarded WHERE day BETWEEN ?1 AND "
+    "?2" IN_SCOPE_SITE " GROUP BY day"
+    " UNION ALL SELECT 2, at / 86400, NULL, count(*), coalesce(sum(reversal), 0) FROM audit"
     " WHERE at >= ?1 * 86400 AND at < (?2 + 1) * 86400 AND action IN ('approve', "
     "'spam')" IN_SCOPE_SITE " GROUP BY at / 86400";
 
@@ -772,41 +775,41 @@ struct day_tally {
 	int64_t published, held, spam, discarded, decisions, reversals;
 };
 
-/* What a tally query counts. */
+/* What a row of sql_daily counts. */
 enum tally_kind {
-	TALLY_DECIDED,	 /* day, status, count */
-	TALLY_DISCARDED, /* day, count */
-	TALLY_AUDIT,	 /* day, decisions, reversals */
+	TALLY_DECIDED,	 /* status, count */
+	TALLY_DISCARDED, /* count */
+	TALLY_AUDIT,	 /* decisions, reversals */
 };
 
-static void tally_row(struct store_stmt *st, enum tally_kind kind, struct day_tally *d)
+static void tally_row(struct store_stmt *st, struct day_tally *d)
 {
+	enum tally_kind kind = (enum tally_kind)store_col_int(st, 0);
 	const char *status;
 
 	if (kind == TALLY_DISCARDED) {
-		d->discarded += store_col_int64(st, 1);
+		d->discarded += store_col_int64(st, 3);
 		return;
 	}
 	if (kind == TALLY_AUDIT) {
-		d->decisions += store_col_int64(st, 1);
-		d->reversals += store_col_int64(st, 2);
+		d->decisions += store_col_int64(st, 3);
+		d->reversals += store_col_int64(st, 4);
 		return;
 	}
-	status = store_col_text(st, 1);
+	status = store_col_text(st, 2);
 	if (strcmp(status, "published") == 0)
-		d->published += store_col_int64(st, 2);
+		d->published += store_col_int64(st, 3);
 	else if (strcmp(status, "pending") == 0)
-		d->held += store_col_int64(st, 2);
+		d->held += store_col_int64(st, 3);
 	else
-		d->spam += store_col_int64(st, 2);
+		d->spam += store_col_int64(st, 3);
 }
 
-/* Adds the rows of a tally query over scope for days first..last to t. */
-static int tally(struct store_conn *c, const char *scope, enum tally_kind kind, int64_t first,
-		 int64_t last, struct day_tally *t)
+/* Adds the tallies over scope for days first..last to t.  0 or negative. */
+static int tally(struct store_conn *c, const char *scope, int64_t first, int64_t last,
+		 struct day_tally *t)
 {
-	static const char *const sql[] = {sql_daily_decided, sql_daily_discarded, sql_daily_audit};
-	struct store_stmt *st = store_stmt(c, sql[kind]);
+	struct store_stmt *st = store_stmt(c, sql_daily);
 	int r;
 
 	if (!st)
@@ -816,10 +819,10 @@ static int tally(struct store_conn *c, const char *scope, enum tally_kind kind, 
 	if (scope)
 		store_bind_text(st, 3, scope);
 	while ((r = store_row(c, st)) == 1) {
-		int64_t day = store_col_int64(st, 0);
+		int64_t day = store_col_int64(st, 1);
 
 		if (day >= first && day <= last)
-			tally_row(st, kind, &t[day - first]);
+			tally_row(st, &t[day - first]);
 	}
 	store_reset(st);
 	return r;
@@ -854,11 +857,7 @@ int moderation_series(struct store_conn *c, const char *scope, unsigned days, in
 	if (days < 1 || days > MODERATION_DAYS_MAX)
 		return -EINVAL;
 	first = last - days + 1;
-	r = tally(c, scope, TALLY_DECIDED, first, last, t);
-	if (r == 0)
-		r = tally(c, scope, TALLY_DISCARDED, first, last, t);
-	if (r == 0)
-		r = tally(c, scope, TALLY_AUDIT, first, last, t);
+	r = tally(c, scope, first, last, t);
 	if (r < 0)
 		return r;
 	series = json_array();

@@ -80,7 +80,7 @@ int nodes_etag_key(struct store_conn *c, unsigned char out[NODES_ETAG_KEY_BYTES]
 	return r;
 }
 
-int nodes_key_check(struct store_conn *c, const struct keys *k)
+int nodes_key_check_silent(struct store_conn *c, const struct keys *k)
 {
 	static const char label[] = "commentd key check";
 	unsigned char mine[KEYS_HASH_BYTES], theirs[KEYS_HASH_BYTES];
@@ -90,11 +90,18 @@ int nodes_key_check(struct store_conn *c, const struct keys *k)
 	r = shared_value(c, "key_check", mine, theirs, sizeof(theirs));
 	if (r != 0)
 		return r;
-	if (sodium_memcmp(mine, theirs, sizeof(mine)) != 0) {
+	if (sodium_memcmp(mine, theirs, sizeof(mine)) != 0)
+		return NODES_KEY_MISMATCH;
+	return 0;
+}
+
+int nodes_key_check(struct store_conn *c, const struct keys *k)
+{
+	int r = nodes_key_check_silent(c, k);
+
+	if (r == NODES_KEY_MISMATCH)
 		log_err("nodes: this secret key is not the one the database was first used with: "
 			"its e-mail hashes, tokens, site keys and sealed values would not match; "
 			"start every node with the same key file (copy it from the first node)");
-		return NODES_KEY_MISMATCH;
-	}
-	return 0;
+	return r;
 }

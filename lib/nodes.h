@@ -41,4 +41,8 @@ int nodes_etag_key(struct store_conn *c, unsigned char out[NODES_ETAG_KEY_BYTES]
  * NODES_KEY_MISMATCH (logged, with what to do), negative on failure. */
 int nodes_key_check(struct store_conn *c, const struct keys *k);
 
+/* nodes_key_check without its log line, for a caller that says it its own
+ * way (commentctl's commands that read or write keyed data: ctl/env.c). */
+int nodes_key_check_silent(struct store_conn *c, const struct keys *k);
+
 #endif

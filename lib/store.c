@@ -908,6 +908,38 @@ static void writer_release(struct store_conn *c)
 	}
 }
 
+/* A read snapshot's BEGIN (store_begin_read says why PostgreSQL's differs). */
+static const struct store_sql sql_begin_read = {
+    "BEGIN",
+    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+};
+static const struct store_sql sql_end_read = {"COMMIT", "COMMIT"};
+
+/* Steps a statement without rows (BEGIN, COMMIT) as a read, so that a
+ * PostgreSQL database out of reach is -ENOTCONN as for any read; any other
+ * failure is -EIO. */
+static int step_control(struct store_conn *c, const struct store_sql *sql)
+{
+	struct store_stmt *q = store_stmt_pick(c, sql);
+	int rc = q ? store_row(c, q) : -EIO;
+
+	if (q)
+		store_reset(q);
+	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
+}
+
+int store_begin_read(struct store_conn *c)
+{
+	return step_control(c, &sql_begin_read);
+}
+
+void store_end_read(struct store_conn *c)
+{
+	step_control(c, &sql_end_read);
+	if (store_in_transaction(c))
+		store_rollback(c);
+}
+
 /* Waits while the checkpoint thread is owed the writer lock. */
 static void wait_checkpoint_turn(struct store *s)
 {

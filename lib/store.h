@@ -183,6 +183,21 @@ int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 
+/* A read snapshot: every read on c until store_end_read sees the database
+ * as one moment, whatever other connections commit meanwhile (a reader
+ * that promises one consistent view: an export, a model load, migrate-db's
+ * source).  SQLite: a deferred BEGIN, whose WAL snapshot is taken at the
+ * first read; PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY
+ * (its default, READ COMMITTED, takes a snapshot per statement), its
+ * snapshot also taken at the first statement after it.  Call outside a
+ * transaction.  0, or negative (logged): -ENOTCONN when a PostgreSQL
+ * database cannot be reached (the daemon answers 503), else -EIO. */
+int store_begin_read(struct store_conn *c);
+
+/* Ends store_begin_read's transaction (COMMIT; whatever is left of it is
+ * rolled back).  Nothing is written either way. */
+void store_end_read(struct store_conn *c);
+
 /* Group commit: runs fn(c2, arg) inside a write transaction that it may
  * share with other threads' calls arriving while a commit is in progress,
  * so that one COMMIT (and one fsync) makes a whole batch durable.  c2 is

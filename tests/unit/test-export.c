@@ -3,7 +3,8 @@
  * threads) and WXR (namespaces, one item per thread, statuses, escaping,
  * read back by the WXR importer); sites: two sites sharing a path export
  * together (each comment with its site) or one at a time, go back each
- * into its own site, and a WXR of several sites is refused. */
+ * into its own site, and a WXR of several sites is refused; an export is
+ * one snapshot while another connection writes. */
 #include "tap.h"
 
 #include "export.h"
@@ -163,6 +164,17 @@ static int64_t rows(struct fixture *f)
 	return n;
 }
 
+/* Sites blog and notes, like like, on f's configuration and keys. */
+static void two_sites(struct submit_site two[2], const struct submit_site *like,
+		      const struct fixture *f)
+{
+	two[0] = two[1] = *like;
+	two[0].id = "blog";
+	two[1].id = "notes";
+	two[0].cfg = two[1].cfg = f->cfg;
+	two[0].keys = two[1].keys = f->keys;
+}
+
 /* Two sites with the same paths: blog has the WordPress comments, notes
  * those too and the Disqus ones. */
 static void test_sites(const struct submit_site *like)
@@ -170,7 +182,7 @@ static void test_sites(const struct submit_site *like)
 	static const char *const paths[] = {"/2019/03/door-de-regen-naar-ronse/",
 					    "/2020/11/koffie-op-de-fiets/", "/over-ons/"};
 	struct fixture c, d;
-	struct submit_site two[2] = {*like, *like};
+	struct submit_site two[2];
 	struct import_error err = {{0}};
 	char path[400], *all, *notes, *wxr, *s1, *s2;
 	uint64_t n = 0, n_notes = 0;
@@ -178,10 +190,7 @@ static void test_sites(const struct submit_site *like)
 
 	if (fixture_open(&c, "export-c") != 0 || fixture_open(&d, "export-d") != 0)
 		return;
-	two[0].id = "blog";
-	two[1].id = "notes";
-	two[0].cfg = two[1].cfg = c.cfg;
-	two[0].keys = two[1].keys = c.keys;
+	two_sites(two, like, &c);
 	is_int(import_sites(&c, two, 2, "blog", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
 	       "sites: WordPress into blog");
 	is_int(import_sites(&c, two, 2, "notes", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
@@ -261,6 +270,137 @@ static void test_sites(const struct submit_site *like)
 	free(notes);
 	fixture_close(&c);
 	fixture_close(&d);
+}
+
+/* test_snapshot's hook: at the first call, two comments of site notes (a
+ * root and its reply) imported and committed on another connection. */
+struct meanwhile {
+	struct fixture *f;
+	struct store_conn *other;
+	const struct submit_site *sites;
+	const char *path;
+	int calls;
+	int imported;
+	int64_t seen_inside; /* comments the export's connection sees after */
+};
+
+static int import_meanwhile(void *arg)
+{
+	struct meanwhile *m = arg;
+	struct import_options o = {
+	    .format = IMPORT_JSONL, .path = m->path, .site = "notes", .now = 1700000000};
+	struct import_error err = {{0}};
+	json_t *rep = NULL;
+
+	if (m->calls++)
+		return 0;
+	m->imported = import_run(m->other, m->sites, 2, &o, &rep, &err);
+	if (m->imported)
+		diag("meanwhile: %s", err.message);
+	json_decref(rep);
+	m->seen_inside = rows(m->f);
+	return 0;
+}
+
+/* The replies of a JSON Lines export whose parent is not in it. */
+static int orphans(const char *text)
+{
+	json_t *ids = json_object();
+	int n = 0;
+	char key[32];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+			json_t *row = json_loadb(l, strcspn(l, "\n"), 0, NULL);
+			json_t *id = json_object_get(row, "id"),
+			       *parent = json_object_get(row, "parent");
+
+			if (pass == 0 && json_is_integer(id)) {
+				snprintf(key, sizeof(key), "%lld",
+					 (long long)json_integer_value(id));
+				json_object_set_new(ids, key, json_true());
+			} else if (pass == 1 && json_is_integer(parent)) {
+				snprintf(key, sizeof(key), "%lld",
+					 (long long)json_integer_value(parent));
+				n += json_object_get(ids, key) == NULL;
+			}
+			json_decref(row);
+		}
+	}
+	json_decref(ids);
+	return n;
+}
+
+/* An export is one snapshot while the daemon writes: comments committed by
+ * another connection between the export's first read (the sites) and its
+ * rows are not in it, and its header agrees with its lines (on PostgreSQL
+ * too, whose READ COMMITTED would take a snapshot per statement). */
+static void test_snapshot(const struct submit_site *like)
+{
+	struct fixture e;
+	struct submit_site two[2];
+	struct import_error err = {{0}};
+	struct store *st2 = NULL;
+	struct meanwhile m = {0};
+	struct export_options o = {.format = EXPORT_JSONL,
+				   .keys = NULL,
+				   .origins = two_origins,
+				   .n_origins = 2,
+				   .now = 1700000000,
+				   .test_reading = import_meanwhile,
+				   .test_arg = &m};
+	char *text = NULL, path[400], *again;
+	size_t len = 0;
+	uint64_t n = 0;
+	FILE *out;
+	int r;
+
+	if (fixture_open(&e, "export-e") != 0 || store_new(&st2, e.db, 1) != 0) {
+		ok(0, "snapshot: a fixture and a second connection");
+		return;
+	}
+	two_sites(two, like, &e);
+	is_int(import_sites(&e, two, 2, "blog", DATA "wordpress-nl.xml", IMPORT_WXR, &err), 0,
+	       "snapshot: WordPress into blog");
+	snprintf(path, sizeof(path), "%s", fixture_path(&e, "meanwhile.jsonl"));
+	write_file(path, "{\"commentd_export\":1}\n"
+			 "{\"id\":1,\"thread\":\"/later/\",\"parent\":null,"
+			 "\"created\":\"2023-11-14T22:13:20Z\",\"status\":\"published\","
+			 "\"author\":\"Meanwhile\",\"text\":\"Written during the export\"}\n"
+			 "{\"id\":2,\"thread\":\"/later/\",\"parent\":1,"
+			 "\"created\":\"2023-11-14T22:13:21Z\",\"status\":\"published\","
+			 "\"author\":\"Meanwhile\",\"text\":\"And its reply\"}\n");
+	m = (struct meanwhile){
+	    .f = &e, .other = store_acquire(st2), .sites = two, .path = path, .seen_inside = -1};
+
+	out = open_memstream(&text, &len);
+	r = export_write(e.conn, &o, out, &n);
+	fclose(out);
+	is_int(r, 0, "snapshot: the export runs while another connection imports");
+	is_int(m.calls, 1, "  the hook ran inside it");
+	is_int(m.imported, 0, "  two comments of notes committed meanwhile");
+	is_int(m.seen_inside, 11, "  the export's own reads still see 11 comments (one snapshot)");
+	is_int(n, 11, "  the export holds blog's 11 comments, not those committed meanwhile");
+	ok(text && !strstr(text, "Meanwhile") && occurrences(text, "\"site\":\"notes\"") == 0,
+	   "  no line of the comments committed meanwhile");
+	ok(text && strstr(text, "\"source\":\"https://blog.example\"") &&
+	       occurrences(text, "\"site\":\"blog\"") == 11 &&
+	       occurrences(text, "\"site\":\"") == 11,
+	   "  its header names blog's origin, the only site its lines name");
+	is_int(orphans(text), 0, "  every reply's parent is in it");
+	free(text);
+
+	o.test_reading = NULL;
+	again = export_site(&e, EXPORT_JSONL, NULL, &n, &r);
+	is_int(n, 13, "snapshot: the next export holds them");
+	ok(again && strstr(again, "\"source\":null") &&
+	       occurrences(again, "\"site\":\"notes\"") == 2,
+	   "  and names no source, two sites holding comments");
+	is_int(orphans(again), 0, "  every reply's parent is in it");
+	free(again);
+	store_release(st2, m.other);
+	store_free(st2);
+	fixture_close(&e);
 }
 
 /* commentd's export imported under another key: its e-mail hashes would
@@ -390,6 +530,7 @@ int main(void)
 	write_file(path, wxr);
 	is_int(import_into(&b, &site, path, IMPORT_WXR), 0, "wxr: our importer reads it back");
 	test_sites(&site);
+	test_snapshot(&site);
 	free(jsonl);
 	free(wxr);
 	classifier_free(cl);
