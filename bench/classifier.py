@@ -114,12 +114,35 @@ def clean_youtube(s):
     return html.unescape(s)
 
 
+# Each collection file holds the comments of one video (its page on YouTube;
+# the ids are the public videos', as links in the comments show).
+VIDEO_IDS = {"Psy": "9bZkp7q19f0", "KatyPerry": "CevxZvSJLk8", "LMFAO": "KQ6zr6kCPj8",
+             "Eminem": "uelHwf8o7_U", "Shakira": "pRpeEdMmmQ0"}
+VIDEO_TITLES = {"Psy": "PSY - GANGNAM STYLE (강남스타일) M/V",
+                "KatyPerry": "Katy Perry - Roar (Official)",
+                "LMFAO": "LMFAO - Party Rock Anthem ft. Lauren Bennett, GoonRock",
+                "Eminem": "Eminem - Love The Way You Lie ft. Rihanna",
+                "Shakira": "Shakira - Waka Waka (This Time for Africa) (The Official 2010 FIFA World Cup™ Song)"}
+
+
+def video_page(path):
+    """The commented page of a collection file: the site's host and the
+    thread's path, as the daemon has them (site_host, the thread)."""
+    m = re.match(r"Youtube\d+-(\w+)\.csv$", os.path.basename(path))
+    vid = VIDEO_IDS.get(m.group(1)) if m else None
+    return (("www.youtube.com", "/watch?v=" + vid, VIDEO_TITLES[m.group(1)]) if vid
+            else (None, None, None))
+
+
 def load_youtube(path):
     items = []
+    host, thread, title = video_page(path)
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             items.append({"text": clean_youtube(row["CONTENT"]), "author": row["AUTHOR"],
                           "label": "spam" if row["CLASS"].strip() == "1" else "ham"})
+            if host:
+                items[-1].update(site_host=host, thread=thread, page_title=title)
     return items
 
 
@@ -248,6 +271,9 @@ def write_jsonl(path, items, text_only):
                 o["author"] = it["author"]
             if it.get("site"):
                 o["site"] = it["site"]
+            if it.get("thread"):
+                o["site_host"], o["thread"] = it["site_host"], it["thread"]
+                o["page_title"] = it["page_title"]
             f.write(json.dumps(o, ensure_ascii=False) + "\n")
 
 

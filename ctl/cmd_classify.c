@@ -2,7 +2,7 @@
  * from the command line.  Input is JSON Lines, one object a line:
  *   {"text": "...", "author": "...", "email": "...", "url": "...", "ip": "...",
  *    "user_agent": "...", "referrer": "...", "id": "...", "label": "spam"|"ham",
- *    "site": "..."}
+ *    "site": "...", "site_host": "...", "thread": "/path", "page_title": "..."}
  * Only "text" is required ("label" for eval).  "site" (or --site for lines
  * without one) names the site whose own learning a line is learned into or
  * scored with (lib/classify.h, "Sites").
@@ -276,6 +276,7 @@ static int parse_item(const char *line, size_t len, struct item *it)
 	it->in.referrer = str_field(it->obj, "referrer");
 	it->in.site_host = str_field(it->obj, "site_host");
 	it->in.thread = str_field(it->obj, "thread");
+	it->in.page_title = str_field(it->obj, "page_title");
 	v = json_object_get(it->obj, "render_seconds");
 	it->in.render_seconds = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 	it->in.honeypot_filled = json_is_true(json_object_get(it->obj, "honeypot"));

@@ -180,7 +180,7 @@ static int decide(struct request *req, const struct site *key_site, struct akism
 	akismet_request_classify(ar, key_site->host, &ci);
 	request_site_of(req, key_site, &site);
 	site.host = ci.site_host;
-	content = (struct submit_content){ci.thread, ci.author, ci.email, ci.url, ci.text};
+	content = (struct submit_content){ci.thread, ci.author, ci.email, ci.url, ci.text, NULL};
 	rq = (struct submit_request){
 	    .origin = SUBMIT_AKISMET,
 	    .client = ci.ip && net_parse_ip(ci.ip, &client) == 0 ? &client : NULL,

@@ -738,6 +738,118 @@ static const char *render_bucket(long s)
 			   : "old";
 }
 
+/* A word of a page's title that counts for m:title: a letter word (no
+ * prefix: not a number, link or meta token) of CLASSIFY_TITLE_WORD_MIN code
+ * points or more, so "the", "ft" and "m/v" do not. */
+static bool title_word(const char *w)
+{
+	size_t cp = 0;
+
+	if (strchr(w, ':') || ((unsigned char)w[0] < 0x80 && !(w[0] >= 'a' && w[0] <= 'z')))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)w; *p; p++)
+		cp += (*p & 0xC0) != 0x80;
+	return cp >= CLASSIFY_TITLE_WORD_MIN;
+}
+
+/* Whether the first n tokens of l hold the plain token w. */
+static bool has_plain(const struct token_list *l, unsigned n, const char *w)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (l->kind[i] == TOKEN_PLAIN && strcmp(l->tok[i], w) == 0)
+			return true;
+	return false;
+}
+
+#define TITLE_WORDS_MAX 64
+
+/* The counted words of the last page title this thread scored with,
+ * distinct, at most TITLE_WORDS_MAX: a thread's posts mostly go to one page
+ * at a time, and tokenizing the title at every score cost about a fifth of
+ * a short comment's classification (docs/classifier.md). */
+static _Thread_local struct {
+	char title[CLASSIFY_TITLE_MAX + 1];
+	unsigned n;
+	char word[TITLE_WORDS_MAX][TOKENIZE_MAX_TOKEN_BYTES + 1];
+} title_cache;
+
+/* Fills title_cache with title's counted words unless it holds them.  0 or
+ * negative (the cache is then empty). */
+static int title_words(struct classifier *c, const char *title)
+{
+	size_t len = strnlen(title, CLASSIFY_TITLE_MAX);
+	const struct token_list *tl;
+	struct tokenizer *tt;
+	int r;
+
+	if (title_cache.title[0] && strlen(title_cache.title) == len &&
+	    memcmp(title_cache.title, title, len) == 0)
+		return 0;
+	title_cache.title[0] = '\0';
+	title_cache.n = 0;
+	r = pool_get(c, &tt);
+	if (r < 0)
+		return r;
+	r = tokenizer_text(tt, title, len);
+	tl = tokenizer_tokens(tt);
+	for (unsigned j = 0; r == 0 && j < tl->n && title_cache.n < TITLE_WORDS_MAX; j++)
+		if (tl->kind[j] == TOKEN_PLAIN && title_word(tl->tok[j]) &&
+		    !has_plain(tl, j, tl->tok[j]))
+			snprintf(title_cache.word[title_cache.n++], sizeof(title_cache.word[0]),
+				 "%s", tl->tok[j]);
+	pool_put(c, tt);
+	if (r == 0) {
+		memcpy(title_cache.title, title, len);
+		title_cache.title[len] = '\0';
+	} else {
+		title_cache.n = 0;
+	}
+	return r;
+}
+
+/* m:title:0|1|2|3+: how many distinct words of the page's title (folded as
+ * the text is) the text's tokens (all of t's so far) hold.  A new page's
+ * names (artist, song, product) are unknown words; this token is what
+ * comments naming their page have in common across pages. */
+static int title_token(struct classifier *c, struct tokenizer *t, const char *title)
+{
+	const struct token_list *l = tokenizer_tokens(t);
+	unsigned n = 0;
+	int r = title_words(c, title);
+
+	if (r < 0)
+		return r;
+	for (unsigned j = 0; j < title_cache.n; j++)
+		n += has_plain(l, l->n, title_cache.word[j]);
+	return tokenizer_add(t, "m:title:", n == 0 ? "0" : n == 1 ? "1" : n == 2 ? "2" : "3+");
+}
+
+/* The text's tokens.  With the page (site_host and thread), links that
+ * point at the page itself (tokenize_page_links) are left out of the text
+ * and counted as one m:plink:page token: their host, path words and
+ * 4-grams tell nothing about promotion elsewhere, which is what links in
+ * comments mostly are (and what the learned link tokens say). */
+static int text_tokens(struct tokenizer *t, const struct classify_input *in)
+{
+	size_t n = strnlen(in->text, TOKENIZE_MAX_INPUT);
+	char *copy;
+	int k, r;
+
+	if (!in->site_host || !in->thread)
+		return tokenizer_text(t, in->text, n);
+	copy = malloc(n + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, in->text, n);
+	copy[n] = '\0';
+	k = tokenize_page_links(in->text, n, in->site_host, in->thread, copy);
+	r = tokenizer_text(t, copy, n);
+	free(copy);
+	if (r == 0 && k == TOKENIZE_LINKS_PAGE)
+		r = tokenizer_add(t, "m:plink:", "page");
+	return r;
+}
+
 /* Tokenizes in into t (text + meta tokens). */
 static int submission_tokens(struct classifier *c, struct tokenizer *t,
 			     const struct classify_input *in, bool record_dup)
@@ -746,7 +858,9 @@ static int submission_tokens(struct classifier *c, struct tokenizer *t,
 	int r;
 
 	if (in->text) {
-		r = tokenizer_text(t, in->text, strnlen(in->text, TOKENIZE_MAX_INPUT));
+		r = text_tokens(t, in);
+		if (r == 0 && in->page_title && in->page_title[0])
+			r = title_token(c, t, in->page_title);
 		if (r < 0)
 			return r;
 	}

@@ -99,15 +99,20 @@ struct classify_input {
 	const char *ip;
 	const char *user_agent;
 	const char *referrer;
-	const char *site_host; /* our host, to tell on-site from off-site referrers */
-	const char *thread;    /* thread key, for "same text posted elsewhere" */
-	long render_seconds;   /* page render to submit; -1 unknown */
+	const char *site_host;	/* our host: on-site referrers; with thread, the page */
+	const char *thread;	/* thread key (the page's path): "same text posted elsewhere";
+				   links to the page itself (m:plink:page) */
+	const char *page_title; /* the page's title as the widget sent it (m:title:); NULL or
+				   empty: unknown */
+	long render_seconds;	/* page render to submit; -1 unknown */
 	bool honeypot_filled;
 	const char *site; /* whose own learning layers over the shared model; NULL:
 			     the shared model alone (at most CLASSIFY_SITE_MAX bytes) */
 };
 
-#define CLASSIFY_SITE_MAX 64
+#define CLASSIFY_SITE_MAX	64
+#define CLASSIFY_TITLE_MAX	1024 /* bytes of page_title read */
+#define CLASSIFY_TITLE_WORD_MIN 4    /* code points of a title word that counts */
 
 /* Whose counts the tokens that decided a score came from. */
 enum classify_model {
@@ -197,7 +202,7 @@ struct classify_settings {
  * cut-offs serves the Bayesian score alone (cold start, day one) and the
  * blend. */
 #define CLASSIFY_BLEND_HAM     0.37
-#define CLASSIFY_BLEND_SPAM    0.94
+#define CLASSIFY_BLEND_SPAM    0.925
 #define CLASSIFY_BLEND_DISCARD 0.99
 
 /* Fills s with the defaults above. */

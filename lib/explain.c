@@ -37,6 +37,8 @@ static const struct prefix prefixes[] = {
     {"m:ref:", "referrer", true},
     {"m:rt:", "render_time", true},
     {"m:dup:", "duplicate", true},
+    {"m:plink:", "page_link", true},
+    {"m:title:", "page_title_words", true},
     /* Privacy: the e-mail domain and the client's network are never
 	 shown, whatever the stored token holds. */
     {"m:email:", "email_domain", false},

@@ -275,6 +275,7 @@ static int classify(struct store_conn *c, const struct submit_site *site,
 	    .referrer = d->referrer,
 	    .site_host = site->host && site->host[0] ? site->host : NULL,
 	    .thread = content->thread,
+	    .page_title = content->page_title,
 	    .render_seconds = rq->render_seconds,
 	    .honeypot_filled = rq->honeypot_filled,
 	    .site = site->id,
@@ -613,7 +614,8 @@ int submit_comment(struct store_conn *c, const struct submit_site *site, struct 
 	if (in->page_url && *in->page_url && !page_url_allowed(site, in->page_url))
 		in->page_url[0] = '\0';
 	content = (struct submit_content){
-	    in->thread, in->author, in->email && *in->email ? in->email : NULL, in->url, in->text};
+	    in->thread, in->author, in->email && *in->email ? in->email : NULL,
+	    in->url,	in->text,   in->page_title};
 	r = submit_decide(c, site, &content, content.email ? NULL : in->email_hash, rq, d);
 	if (r != 0)
 		return r;
@@ -738,7 +740,8 @@ static int decide_edit(struct store_conn *c, const struct submit_site *site,
 		       const struct comment_row *row, const struct comment_input *in,
 		       const char *html, const struct submit_request *rq, struct submit_decision *d)
 {
-	struct submit_content content = {in->thread, in->author, NULL, in->url, in->text};
+	struct submit_content content = {in->thread, in->author, NULL,
+					 in->url,    in->text,	 in->page_title};
 	struct submit_request erq = *rq;
 	struct comment_record rec;
 	char email[COMMENT_SEALED_MAX + 8];

@@ -109,6 +109,7 @@ struct submit_content {
 	const char *email;
 	const char *url;
 	const char *text;
+	const char *page_title; /* as the widget sent it; NULL: not sent */
 };
 
 enum submit_reason_code {

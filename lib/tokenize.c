@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unicode/ubrk.h>
 #include <unicode/utext.h>
 #include <utf8proc.h>
@@ -515,44 +516,56 @@ static bool is_url_stop(unsigned char c)
 	       c == '[' || c == ']' || c == '{' || c == '}' || c == '|';
 }
 
-/* Finds scheme:// and www. links in the folded text s. */
-static void scan_urls(struct tokenizer *t, const char *s, size_t len)
+/* The next scheme:// or www. link of s at or after *i: its bytes
+ * [*i, *end).  false when there is none. */
+static bool next_link(const char *s, size_t len, size_t *i, size_t *end)
 {
 	static const char *const starts[] = {"http://", "https://", "www.", NULL};
 
-	t->n_urls = 0;
-	for (size_t i = 0; i < len; i++) {
-		size_t skip = 0, end;
-		char host[256];
+	for (; *i < len; (*i)++) {
+		size_t skip = 0, k = *i;
 
-		if (s[i] != 'h' && s[i] != 'w')
+		if (s[k] != 'h' && s[k] != 'w' && s[k] != 'H' && s[k] != 'W')
 			continue;
-		if (i > 0 && (unsigned char)s[i - 1] > ' ' && s[i - 1] != '(' && s[i - 1] != '"' &&
-		    s[i - 1] != '\'' && s[i - 1] != '<' && s[i - 1] != '>' && s[i - 1] != '/')
+		if (k > 0 && (unsigned char)s[k - 1] > ' ' && s[k - 1] != '(' && s[k - 1] != '"' &&
+		    s[k - 1] != '\'' && s[k - 1] != '<' && s[k - 1] != '>' && s[k - 1] != '/')
 			continue;
 		for (const char *const *st = starts; *st; st++) {
 			size_t n = strlen(*st);
 
-			if (len - i >= n && memcmp(s + i, *st, n) == 0) {
+			if (len - k >= n && strncasecmp(s + k, *st, n) == 0) {
 				skip = n;
 				break;
 			}
 		}
 		if (!skip)
 			continue;
-		end = i + skip;
-		while (end < len && !is_url_stop((unsigned char)s[end]))
-			end++;
+		*end = k + skip;
+		while (*end < len && !is_url_stop((unsigned char)s[*end]))
+			(*end)++;
 		/* trailing sentence punctuation is not part of a link */
-		while (end > i + skip && strchr(".,;:!?", s[end - 1]))
-			end--;
-		if (tokenize_url_host(s + i, end - i, host, sizeof(host)) == 0) {
+		while (*end > k + skip && strchr(".,;:!?", s[*end - 1]))
+			(*end)--;
+		return true;
+	}
+	return false;
+}
+
+/* Finds scheme:// and www. links in the folded text s. */
+static void scan_urls(struct tokenizer *t, const char *s, size_t len)
+{
+	size_t at = 0, to;
+
+	t->n_urls = 0;
+	for (; next_link(s, len, &at, &to); at = to + 1) {
+		char host[256];
+
+		if (tokenize_url_host(s + at, to - at, host, sizeof(host)) == 0) {
 			add_host_tokens(t, host);
 			t->links++;
 		}
 		if (t->n_urls < MAX_URLS)
-			t->urls[t->n_urls++] = (struct span){i, end};
-		i = end;
+			t->urls[t->n_urls++] = (struct span){at, to};
 	}
 	/* bare host names ("cheap-pills.com"), if their last label is a real
 	 * public suffix */
@@ -915,5 +928,170 @@ out:
 	t->limit = TOKENIZE_MAX_TOKENS;
 	utext_close(&ut);
 	free(s);
+	return r;
+}
+
+/* ---- links to the commented page ---------------------------------------- */
+
+/* A URL's parts: host without "www." or "m.", path (no query or fragment)
+ * and query (no fragment), as spans of the URL's own bytes. */
+struct url_parts {
+	char host[256];
+	const char *path, *query;
+	size_t path_len, query_len;
+};
+
+static const char *short_host(const char *h)
+{
+	if (strncmp(h, "www.", 4) == 0)
+		return h + 4;
+	if (strncmp(h, "m.", 2) == 0)
+		return h + 2;
+	return h;
+}
+
+/* Splits rest ("/a/b?x=1#f") into parts' path and query. */
+static void split_path(const char *rest, size_t len, struct url_parts *u)
+{
+	size_t q = 0, f = 0;
+
+	while (f < len && rest[f] != '#')
+		f++;
+	while (q < f && rest[q] != '?')
+		q++;
+	u->path = rest;
+	u->path_len = q;
+	u->query = q < f ? rest + q + 1 : rest + f;
+	u->query_len = q < f ? f - q - 1 : 0;
+	while (u->path_len > 0 && u->path[u->path_len - 1] == '/')
+		u->path_len--;
+}
+
+static int url_parts(const char *url, size_t len, struct url_parts *u)
+{
+	size_t i = 0;
+	const char *sep;
+
+	if (tokenize_url_host(url, len, u->host, sizeof(u->host)) != 0)
+		return 1;
+	sep = memmem(url, len < 16 ? len : 16, "://", 3);
+	if (sep)
+		i = (size_t)(sep - url) + 3;
+	while (i < len && url[i] != '/' && url[i] != '?' && url[i] != '#')
+		i++;
+	split_path(url + i, len - i, u);
+	return 0;
+}
+
+/* Calls each(value, value_len, arg) for every "k=v" parameter of a query
+ * with its whole text; stops at the first true.  true if one said so. */
+static bool any_param(const char *q, size_t len, bool value_only,
+		      bool (*each)(const char *, size_t, const void *), const void *arg)
+{
+	for (size_t i = 0; i < len;) {
+		size_t end = i, eq;
+
+		while (end < len && q[end] != '&' && q[end] != ';')
+			end++;
+		eq = i;
+		while (eq < end && q[eq] != '=')
+			eq++;
+		if (value_only ? eq < end && each(q + eq + 1, end - eq - 1, arg)
+			       : each(q + i, end - i, arg))
+			return true;
+		i = end + 1;
+	}
+	return false;
+}
+
+struct span_ref {
+	const char *s;
+	size_t n;
+};
+
+static bool same_span(const char *s, size_t n, const void *arg)
+{
+	const struct span_ref *r = arg;
+
+	return n == r->n && memcmp(s, r->s, n) == 0;
+}
+
+static bool param_missing(const char *s, size_t n, const void *arg)
+{
+	const struct url_parts *link = arg;
+	struct span_ref r = {s, n};
+
+	return n > 0 && !any_param(link->query, link->query_len, false, same_span, &r);
+}
+
+/* Keeps the longest span seen in *arg (a struct span_ref). */
+static bool longer_id(const char *s, size_t n, const void *arg)
+{
+	struct span_ref *best = (struct span_ref *)arg;
+
+	if (n > best->n)
+		*best = (struct span_ref){s, n};
+	return false;
+}
+
+static struct span_ref last_segment(const struct url_parts *u)
+{
+	size_t i = u->path_len;
+
+	while (i > 0 && u->path[i - 1] != '/')
+		i--;
+	return (struct span_ref){u->path + i, u->path_len - i};
+}
+
+static bool points_at(const struct url_parts *page, const struct span_ref *id,
+		      const struct url_parts *link)
+{
+	struct span_ref seg;
+
+	if (strcmp(short_host(page->host), short_host(link->host)) == 0 &&
+	    page->path_len == link->path_len &&
+	    memcmp(page->path, link->path, page->path_len) == 0 &&
+	    !any_param(page->query, page->query_len, false, param_missing, link))
+		return true;
+	if (id->n < TOKENIZE_PAGE_ID_MIN)
+		return false;
+	seg = last_segment(link);
+	return same_span(seg.s, seg.n, id) ||
+	       any_param(link->query, link->query_len, true, same_span, id);
+}
+
+int tokenize_page_links(const char *text, size_t len, const char *host, const char *path,
+			char *blanked)
+{
+	struct url_parts page, link;
+	struct span_ref id;
+	size_t i = 0, end;
+	int r = TOKENIZE_LINKS_NONE;
+
+	if (len > TOKENIZE_MAX_INPUT)
+		len = TOKENIZE_MAX_INPUT;
+	if (path[0] != '/') { /* a whole address (an Akismet permalink) */
+		if (url_parts(path, strnlen(path, 2048), &page) != 0)
+			return TOKENIZE_LINKS_NONE;
+	} else if (tokenize_url_host(host, strnlen(host, 256), page.host, sizeof(page.host)) != 0) {
+		return TOKENIZE_LINKS_NONE;
+	} else {
+		split_path(path, strnlen(path, 2048), &page);
+	}
+	id = last_segment(&page);
+	any_param(page.query, page.query_len, true, longer_id, &id);
+	for (; next_link(text, len, &i, &end); i = end + 1) {
+		if (url_parts(text + i, end - i, &link) != 0)
+			continue;
+		if (!points_at(&page, &id, &link)) {
+			if (r == TOKENIZE_LINKS_NONE)
+				r = TOKENIZE_LINKS_ELSEWHERE;
+			continue;
+		}
+		r = TOKENIZE_LINKS_PAGE;
+		if (!blanked)
+			return r;
+		memset(blanked + i, ' ', end - i);
+	}
 	return r;
 }

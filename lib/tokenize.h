@@ -109,6 +109,24 @@ int tokenize_email_domain(const char *address, char *out, size_t outsz);
  * the first three groups (/48) for IPv6.  0, or 1 if not an address. */
 int tokenize_ip_prefix(const char *ip, char *out, size_t outsz);
 
+/* Whether the links of text (scheme:// and www., as the tokens find them)
+ * point at the commented page, the one at host (the site's; a port is
+ * allowed) and path (the thread: "/2024/05/post/", "/watch?v=ID"; a whole
+ * address, as Akismet's permalink, gives its own host).  A link
+ * points at the page when it has the page's host (a leading "www." or "m."
+ * aside), its path (a trailing "/" aside) and every parameter of its query
+ * (more are allowed: "&t=2m19s"), or when its last path segment or one of
+ * its query values is the page's identifier: the longest of the page's last
+ * path segment and query values, if it has TOKENIZE_PAGE_ID_MIN bytes or
+ * more (a short link: youtu.be/ID).  With blanked (a copy of the len bytes
+ * of text) the bytes of every link that points at the page become spaces
+ * there.  Returns TOKENIZE_LINKS_NONE (no link), _PAGE (at least one points
+ * at the page) or _ELSEWHERE (links, none at the page). */
+enum { TOKENIZE_LINKS_NONE, TOKENIZE_LINKS_PAGE, TOKENIZE_LINKS_ELSEWHERE };
+#define TOKENIZE_PAGE_ID_MIN 8
+int tokenize_page_links(const char *text, size_t len, const char *host, const char *path,
+			char *blanked);
+
 /* A coarse class of a User-Agent header: "none", "bot", "cli", "script",
  * "edge", "chrome", "firefox", "safari", "mobile" or "other". */
 const char *tokenize_ua_class(const char *user_agent);

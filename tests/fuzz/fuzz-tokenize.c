@@ -1,8 +1,8 @@
 /* fuzz-tokenize: untrusted comment text through the classifier's tokenizer
  * (tokenizer_text) and the helpers that read request fields (URL host,
  * registrable domain, e-mail domain, IP prefix, User-Agent class, folded
- * field tokens).  Every token must respect the documented caps and be
- * valid UTF-8. */
+ * field tokens, links to the page).  Every token must respect the documented
+ * caps and be valid UTF-8. */
 #include "fuzz.h"
 
 #include "text.h"
@@ -20,6 +20,27 @@ static void check_tokens(void)
 		fuzz_assert(n > 0 && n <= TOKENIZE_MAX_TOKEN_BYTES);
 		fuzz_assert(text_utf8_valid(l->tok[i], n, NULL));
 	}
+}
+
+/* Links of the text to a page: the input is also the page (path or whole
+ * address); the blanked copy keeps its length and only gains spaces. */
+static void page_links(const uint8_t *data, size_t size, const char *s)
+{
+	char *copy = malloc(size + 1);
+	int k;
+
+	if (!copy)
+		abort();
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	k = tokenize_page_links((const char *)data, size, "www.example.org", "/watch?v=KQ6zr6kCPj8",
+				copy);
+	fuzz_assert(k >= TOKENIZE_LINKS_NONE && k <= TOKENIZE_LINKS_ELSEWHERE);
+	for (size_t i = 0; i < size; i++)
+		fuzz_assert(copy[i] == (char)data[i] || copy[i] == ' ');
+	k = tokenize_page_links((const char *)data, size, s, s, NULL);
+	fuzz_assert(k >= TOKENIZE_LINKS_NONE && k <= TOKENIZE_LINKS_ELSEWHERE);
+	free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)tokenize_ip_prefix(s, out, 8);
 	ua = tokenize_ua_class(s);
 	fuzz_assert(ua != NULL && *ua);
+	page_links(data, size, s);
 	free(s);
 	return 0;
 }

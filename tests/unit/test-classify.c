@@ -1542,19 +1542,27 @@ static void test_table_sizes(void)
 /* An e-mail address becomes a token only by its domain: the deciding tokens
  * are stored with each comment in readable form (and token hashes with
  * every learned one), so the rest of the address must never be a token. */
+/* A memory classifier without the starter whose tokens_json reports every
+ * token with evidence (the most it reports). */
+static int why_classifier(struct classifier **c)
+{
+	struct classify_settings s;
+
+	classify_settings_default(&s);
+	s.starter = false;
+	s.why_tokens = 64;
+	return classifier_new(c, &s);
+}
+
 static void test_email_token(void)
 {
 	static const char email[] = "Private.Person@Example.org";
 	struct classifier *c = NULL;
-	struct classify_settings s;
 	struct classify_result res;
 	struct classify_input in = input("Thanks for the article, well written");
 	char key[32];
 
-	classify_settings_default(&s);
-	s.starter = false;
-	s.why_tokens = 64; /* the most it reports: every token with evidence here */
-	if (!ok(classifier_new(&c, &s) == 0, "email: a memory classifier"))
+	if (!ok(why_classifier(&c) == 0, "email: a memory classifier"))
 		return;
 	in.email = email;
 	for (int i = 0; i < 5; i++) {
@@ -1571,6 +1579,54 @@ static void test_email_token(void)
 	classifier_free(c);
 }
 
+/* A link to the commented page is one m:plink:page token, not the link's
+ * own tokens; m:title: counts the page title's words in the text. */
+static void test_page_tokens(void)
+{
+	struct classifier *c = NULL;
+	struct classify_result res;
+	struct classify_input in = input("Katy Perry - Roar: http://youtu.be/CevxZvSJLk8 love it");
+	char key[32];
+
+	if (!ok(why_classifier(&c) == 0, "page: a memory classifier"))
+		return;
+	in.site_host = "www.youtube.com";
+	in.thread = "/watch?v=CevxZvSJLk8";
+	in.page_title = "Katy Perry - Roar (Official)";
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "p:%d", i);
+		classifier_learn(c, NULL, key, &in, CLASSIFY_LABEL_HAM);
+	}
+	in.text = "http://youtu.be/Different12 Katy Perry - Roar love it";
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: score a link elsewhere");
+	ok(res.tokens_json && strstr(res.tokens_json, "\"m:title:3+\"") &&
+	       !strstr(res.tokens_json, "m:plink:"),
+	   "title words counted (katy, perry, roar), no page link");
+	ok(res.tokens_json && !strstr(res.tokens_json, "url:youtu.be"),
+	   "the page's own link taught no link tokens");
+	classify_result_clear(&res);
+	in.text = "so good https://www.youtube.com/watch?v=CevxZvSJLk8&t=1m2s";
+	in.page_title = NULL;
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: score a link to the page");
+	ok(res.tokens_json && strstr(res.tokens_json, "\"m:plink:page\"") &&
+	       !strstr(res.tokens_json, "m:title:"),
+	   "the page link is a deciding token; no title, no title token");
+	if (!ok(res.score < 0.5, "a link to the page learned as ham scores as ham (%g)", res.score))
+		diag("tokens: %s", res.tokens_json ? res.tokens_json : "(none)");
+	classify_result_clear(&res);
+	in.text = "Katy Perry - Roar love it";
+	in.page_title = "Katy Perry - Roar (Official)";
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: the title again");
+	ok(res.tokens_json && strstr(res.tokens_json, "\"m:title:3+\""), "its words counted");
+	classify_result_clear(&res);
+	in.page_title = "Another Song, Entirely Fresh"; /* as long as the last title */
+	is_int(classifier_score(c, NULL, &in, &res), 0, "page: another page's title");
+	ok(res.tokens_json && !strstr(res.tokens_json, "m:title:3+"),
+	   "the other title's words are counted, not the last one's");
+	classify_result_clear(&res);
+	classifier_free(c);
+}
+
 int main(void)
 {
 	if (fixture_tmpdir(&fx, "classify") != 0)
@@ -1583,6 +1639,7 @@ int main(void)
 	test_cold_start_rule();
 	test_memory();
 	test_email_token();
+	test_page_tokens();
 	test_database();
 	test_load_snapshot();
 	test_features_prune();

@@ -956,8 +956,8 @@ static void test_kept_facts(void)
 
 static void test_decide_only(void)
 {
-	struct submit_content c = {"/p", "Akismet", "a@example.org", NULL,
-				   "cheapviagra for everyone"};
+	struct submit_content c = {
+	    "/p", "Akismet", "a@example.org", NULL, "cheapviagra for everyone", NULL};
 	struct submit_request rq = request();
 	struct submit_site s = site();
 	struct submit_decision d;
@@ -1142,7 +1142,8 @@ static void test_cold_start_pipeline(void)
  * band; off, or another site, the configured cut-offs. */
 static void test_learned_cutoffs(void)
 {
-	struct submit_content c = {"/p", "Tube", "t@example.org", NULL, "great video, thanks"};
+	struct submit_content c = {"/p", "Tube", "t@example.org", NULL, "great video, thanks",
+				   NULL};
 	struct submit_request rq = request();
 	struct submit_site s = site();
 	struct classify_settings live;

@@ -67,6 +67,58 @@ static void run(const char *text)
 			dump();                                                                    \
 	} while (0)
 
+static void test_page_links(void)
+{
+	static const char yt[] = "www.youtube.com", video[] = "/watch?v=KQ6zr6kCPj8";
+	/* text, page host and path, the blanked copy (NULL: not checked), result */
+	static const struct {
+		const char *text, *host, *path, *blanked;
+		int want;
+		const char *name;
+	} cases[] = {
+	    {"2:19 best part http://www.youtube.com/watch?v=KQ6zr6kCPj8&t=2m19s", yt, video,
+	     "2:19 best part                                                   ",
+	     TOKENIZE_LINKS_PAGE, "the page's own address, a parameter more: the page, blanked"},
+	    {"LMFAO: https://youtu.be/KQ6zr6kCPj8 yes", yt, video,
+	     "LMFAO:                              yes", TOKENIZE_LINKS_PAGE,
+	     "a short link carrying the page's identifier: the page"},
+	    {"see https://m.youtube.com/watch?v=KQ6zr6kCPj8.", yt, video,
+	     "see                                          .", TOKENIZE_LINKS_PAGE,
+	     "m. host and a full stop after the link"},
+	    {"my video http://www.youtube.com/watch?v=abcdefghijk", yt, video,
+	     "my video http://www.youtube.com/watch?v=abcdefghijk", TOKENIZE_LINKS_ELSEWHERE,
+	     "another video on the same site: elsewhere, kept"},
+	    {"https://youtu.be/KQ6zr6kCPj8 and www.spam.example/x", yt, video,
+	     "                             and www.spam.example/x", TOKENIZE_LINKS_PAGE,
+	     "only the page's own link is blanked"},
+	    {"no links here", yt, video, "no links here", TOKENIZE_LINKS_NONE, "no link: none"},
+	    {"http://www.youtube.com/watch?t=5&x=KQ6zr6kCPj", yt, video, NULL,
+	     TOKENIZE_LINKS_ELSEWHERE, "same path without the page's parameter: elsewhere"},
+	    {"read https://Blog.Example/2024/05/post#c3", "blog.example", "/2024/05/post/", NULL,
+	     TOKENIZE_LINKS_PAGE, "a blog post: trailing slash, case of the host, fragment"},
+	    {"read https://blog.example/2024/05/other/", "blog.example", "/2024/05/post/", NULL,
+	     TOKENIZE_LINKS_ELSEWHERE, "another post of the blog: elsewhere"},
+	    {"read https://other.example/2024/05/post/", "blog.example:8080", "/2024/05/post/",
+	     NULL, TOKENIZE_LINKS_ELSEWHERE, "the same path on another host: elsewhere (short id)"},
+	    {"https://spam.example/?ref=a-long-post-slug", "blog.example", "/a-long-post-slug",
+	     NULL, TOKENIZE_LINKS_PAGE, "a query value equal to the page's identifier (8+ bytes)"},
+	    {"see http://blog.example/p/", "x.example", "https://blog.example/p", NULL,
+	     TOKENIZE_LINKS_PAGE, "a whole address as the page (Akismet's permalink)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char copy[512];
+		size_t n = strlen(cases[i].text);
+
+		memcpy(copy, cases[i].text, n + 1);
+		is_int(tokenize_page_links(cases[i].text, n, cases[i].host, cases[i].path,
+					   cases[i].blanked ? copy : NULL),
+		       cases[i].want, "%s", cases[i].name);
+		if (cases[i].blanked)
+			is_str(copy, cases[i].blanked, "blanked copy of \"%s\"", cases[i].text);
+	}
+}
+
 int main(void)
 {
 	char out[256];
@@ -248,6 +300,8 @@ int main(void)
 	is_str(tokenize_ua_class("python-requests/2.31"), "script", "script UA");
 	is_str(tokenize_ua_class("Googlebot/2.1"), "bot", "bot UA");
 	is_str(tokenize_ua_class(""), "none", "missing UA");
+
+	test_page_links();
 
 	run("just some plain words, nothing linked. end.");
 	ok(!has_prefix("url:") && has("m:links:0"), "plain text has no link tokens");
