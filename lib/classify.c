@@ -835,7 +835,10 @@ static int text_tokens(struct tokenizer *t, const struct classify_input *in)
 	char *copy;
 	int k, r;
 
-	if (!in->site_host || !in->thread)
+	/* Most comments link nowhere, or elsewhere: no copy for them. */
+	if (!in->site_host || !in->thread ||
+	    tokenize_page_links(in->text, n, in->site_host, in->thread, NULL) !=
+		TOKENIZE_LINKS_PAGE)
 		return tokenizer_text(t, in->text, n);
 	copy = malloc(n + 1);
 	if (!copy)
