@@ -2,6 +2,7 @@
 #include "fixture.h"
 #include "tap.h"
 
+#include "embed.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -619,6 +620,80 @@ static void test_db_display(void)
 	   "a small buffer: cut short, NUL-terminated");
 }
 
+/* A database from before schema 0019 (threads.published) gets each
+ * thread's count of published comments when it upgrades, and the
+ * replaced version triggers keep it: an insert of each status, a change of
+ * status both ways, a move to another thread, a delete, an edit. */
+static void test_published_upgrade(void)
+{
+	static const char mismatch_sql[] =
+	    "SELECT count(*) FROM threads t WHERE t.published <>"
+	    " (SELECT count(*) FROM comments c WHERE c.thread_id = t.id"
+	    " AND c.status = 'published')";
+	static const char rows_sql[] =
+	    "INSERT INTO threads (id, site, path, created) VALUES"
+	    " (1, 'default', '/a', 0), (2, 'default', '/b', 0), (3, 'other', '/a', 0);"
+	    "INSERT INTO comments (thread_id, root_id, depth, created, status, author, text,"
+	    " html, avatar) VALUES (1, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (1, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (1, 0, 1, 0, 'pending', 'A', 't', 'h', ''),"
+	    " (2, 0, 1, 0, 'spam', 'A', 't', 'h', ''),"
+	    " (3, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (3, 0, 1, 0, 'deleted', 'A', 't', 'h', '');";
+	char path[256], pragma[64];
+	size_t before = 0;
+	struct store *s = NULL;
+	struct store_conn *c;
+	sqlite3 *raw;
+	int r = 0;
+
+	while (before < schema_files_count &&
+	       !strstr(schema_files[before].name, "thread-published"))
+		before++;
+	if (!ok(before < schema_files_count, "schema 0019 is embedded"))
+		return;
+	snprintf(path, sizeof(path), "%s/before-published.db", fx.dir);
+	sqlite3_open(path, &raw);
+	for (size_t i = 0; i < before && r == SQLITE_OK; i++)
+		r = sqlite3_exec(raw, (const char *)schema_files[i].data, NULL, NULL, NULL);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%zu", before);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, pragma, NULL, NULL, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, rows_sql, NULL, NULL, NULL);
+	is_int(r, SQLITE_OK, "a database at schema %zu with six comments on three threads", before);
+	sqlite3_close(raw);
+
+	is_int(store_new(&s, path, 1), 0, "it upgrades");
+	if (!s)
+		return;
+	c = store_acquire(s);
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 1"), 2,
+	       "two published of three: 2");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 2"), 0, "only spam: 0");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 3"), 1,
+	       "a deleted one not counted: 1");
+	is_int(count_rows(c, mismatch_sql), 0, "every thread's count is right after the upgrade");
+	store_exec(c, "INSERT INTO comments (thread_id, root_id, depth, created, status, author,"
+		      " text, html, avatar) VALUES (2, 0, 1, 0, 'published', 'B', 't', 'h', ''),"
+		      " (2, 0, 1, 0, 'pending', 'B', 't', 'h', '')");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 2"), 1,
+	       "a published insert counts, a pending one does not");
+	store_exec(c, "UPDATE comments SET status = 'published' WHERE status = 'pending'");
+	store_exec(c, "UPDATE comments SET status = 'spam' WHERE id = 1");
+	is_int(count_rows(c, mismatch_sql), 0, "approved and rejected");
+	store_exec(c, "UPDATE comments SET thread_id = 3 WHERE id = 2");
+	store_exec(c, "UPDATE comments SET thread_id = 2, status = 'deleted' WHERE id = 5");
+	is_int(count_rows(c, mismatch_sql), 0, "moved between threads, with and without a status");
+	store_exec(c, "UPDATE comments SET text = 'edited' WHERE thread_id = 3");
+	store_exec(c, "DELETE FROM comments WHERE thread_id = 1");
+	is_int(count_rows(c, mismatch_sql), 0, "edited, and deleted outright");
+	is_int(count_rows(c, "SELECT sum(published) FROM threads"), 3,
+	       "(three published comments are left)");
+	store_release(s, c);
+	store_free(s);
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -690,6 +765,7 @@ int main(void)
 	test_lazy_open_fails();
 	test_statements();
 	test_db_display();
+	test_published_upgrade();
 	fixture_close(&fx);
 	return done_testing();
 }
