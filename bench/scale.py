@@ -1118,7 +1118,6 @@ HOT = (  # (name, variable in lib/*.c)
     ("next top-level comment", "comment.c", "sql_next_root"),
     ("a top-level comment's rows", "comment.c", "sql_root_rows"),
     ("counts (every path in one statement)", "comment.c", "sql_count_paths"),
-    ("counts", "comment.c", "sql_counts"),
     ("reply's parent", "comment.c", "sql_parent"),
     ("admin list (every status) and search", "moderation.c", "sql_list"),
     ("admin list of one status (the queue)", "moderation.c", "sql_list_status"),
