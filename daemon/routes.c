@@ -167,22 +167,20 @@ static void post_comment(struct request *req, struct reply *rep)
 static int build_page(struct store_conn *c, const struct comment_page_query *pq,
 		      struct cache_body **body)
 {
-	json_t *out = NULL;
-	char *text;
+	struct buf text;
 	int r;
 
-	r = comment_thread_page(c, pq, &out);
-	if (r < 0)
-		return r;
-	text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!text)
-		return -ENOMEM;
-	*body = cache_body_new(strlen(text));
-	if (*body)
-		memcpy((*body)->data, text, (*body)->len);
-	free(text);
-	return *body ? 0 : -ENOMEM;
+	buf_init(&text, COMMENT_PAGE_TEXT_MAX);
+	r = comment_thread_page_text(c, pq, &text);
+	if (r == 0) {
+		*body = cache_body_new(text.len);
+		if (*body)
+			memcpy((*body)->data, text.data, text.len);
+		else
+			r = -ENOMEM;
+	}
+	buf_free(&text);
+	return r;
 }
 
 /* The page a thread query asks for: its site, thread and start, at most

@@ -1,5 +1,6 @@
 #include "comment.h"
 
+#include "jsontext.h"
 #include "log.h"
 #include "outbox.h"
 #include "render.h"
@@ -1295,47 +1296,95 @@ static int thread_count(struct store_conn *c, int64_t thread_id, int64_t *count)
 	return r < 0 ? r : 0;
 }
 
-int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out)
+/* What a page says besides its comments. */
+struct page_head {
+	int64_t count;
+	bool has_more;
+	char cursor[COMMENT_CURSOR_MAX]; /* when has_more */
+};
+
+/* Reads the page q asks for into a new tree (*tree, the caller frees it
+ * also on failure) and *head.  0 or negative. */
+static int page_read(struct store_conn *c, const struct comment_page_query *q,
+		     struct thread_tree **tree, struct page_head *head)
 {
 	struct page pg = {.rows_left = q->rows ? q->rows : 1, .bytes_left = q->bytes};
 	struct comment_cursor next = {0};
-	char cursor[COMMENT_CURSOR_MAX];
-	int64_t thread_id = 0, count = 0;
-	json_t *comments = NULL;
-	bool has_more = false;
+	int64_t thread_id = 0;
 	struct store_stmt *st;
 	int r;
 
+	*head = (struct page_head){0};
+	*tree = NULL;
 	r = thread_tree_new(&pg.tree);
 	if (r < 0)
 		return r;
+	*tree = pg.tree;
 	st = store_stmt(c, sql_thread_id);
-	if (!st) {
-		r = -EIO;
-		goto out;
-	}
+	if (!st)
+		return -EIO;
 	store_bind_text(st, 1, q->thread);
 	store_bind_text(st, 2, q->site);
 	r = store_one_int64(c, st, &thread_id);
 	pg.thread_id = thread_id;
 	if (r == 1)
-		r = thread_count(c, thread_id, &count);
+		r = thread_count(c, thread_id, &head->count);
 	if (r == 0 && thread_id)
-		r = fill_page(c, thread_id, q, &pg, &next, &has_more);
-	if (r == 0 && has_more)
-		r = comment_cursor_format(&next, cursor);
-	if (r < 0)
-		goto out;
-	r = thread_tree_json(pg.tree, &comments);
-	if (r < 0)
-		goto out;
-	*out =
-	    json_pack("{s:s, s:I, s:o, s:o}", "thread", q->thread, "count", (json_int_t)count,
-		      "comments", comments, "cursor", has_more ? json_string(cursor) : json_null());
-	r = *out ? 0 : -ENOMEM;
-out:
-	thread_tree_free(pg.tree);
+		r = fill_page(c, thread_id, q, &pg, &next, &head->has_more);
+	if (r == 0 && head->has_more)
+		r = comment_cursor_format(&next, head->cursor);
+	return r < 0 ? r : 0;
+}
+
+int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out)
+{
+	struct thread_tree *tree = NULL;
+	struct page_head head;
+	json_t *comments = NULL;
+	int r;
+
+	r = page_read(c, q, &tree, &head);
+	if (r == 0)
+		r = thread_tree_json(tree, &comments);
+	if (r == 0) {
+		*out = json_pack("{s:s, s:I, s:o, s:o}", "thread", q->thread, "count",
+				 (json_int_t)head.count, "comments", comments, "cursor",
+				 head.has_more ? json_string(head.cursor) : json_null());
+		r = *out ? 0 : -ENOMEM;
+	}
+	thread_tree_free(tree);
 	return r;
+}
+
+int comment_thread_page_text(struct store_conn *c, const struct comment_page_query *q,
+			     struct buf *out)
+{
+	struct thread_tree *tree = NULL;
+	struct page_head head;
+	int r;
+
+	r = page_read(c, q, &tree, &head);
+	if (r == 0)
+		r = buf_puts(out, "{\"thread\":");
+	if (r == 0)
+		r = jsontext_string(out, q->thread, strlen(q->thread));
+	if (r == 0)
+		r = buf_puts(out, ",\"count\":");
+	if (r == 0)
+		r = jsontext_int(out, head.count);
+	if (r == 0)
+		r = buf_puts(out, ",\"comments\":");
+	if (r == 0)
+		r = thread_tree_text(tree, out);
+	if (r == 0)
+		r = buf_puts(out, ",\"cursor\":");
+	if (r == 0)
+		r = head.has_more ? jsontext_string(out, head.cursor, strlen(head.cursor))
+				  : buf_puts(out, "null");
+	if (r == 0)
+		r = buf_append(out, "}", 1);
+	thread_tree_free(tree);
+	return jsontext_errno(r);
 }
 
 /* The top-level comment of comment ?2 in site ?3's thread ?1, when ?2 is

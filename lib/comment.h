@@ -8,6 +8,7 @@
 #ifndef COMMENTD_COMMENT_H
 #define COMMENTD_COMMENT_H
 
+#include "buf.h"
 #include "config.h"
 #include "keys.h"
 #include "store.h"
@@ -248,6 +249,7 @@ int comment_sort_parse(const char *name, char *out);
 #define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
 #define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
 #define COMMENT_PAGE_BYTES (256 * 1024)
+#define COMMENT_PAGE_TEXT_MAX ((size_t)64 << 20) /* a page's JSON text: a cap for its buffer */
 
 struct comment_cursor {
 	char sort;    /* enum comment_sort */
@@ -282,6 +284,15 @@ struct comment_page_query {
  * same path) goes on after its top-level id, as "after" would.  0 or
  * negative. */
 int comment_thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out);
+
+/* The same page as JSON text appended to out, byte for byte what
+ * json_dumps(comment_thread_page's *out, JSON_COMPACT) writes, without a
+ * jansson tree (the daemon's answer: lib/thread.h).  0 or negative: -E2BIG
+ * past out's cap, -EILSEQ for a stored string that is not UTF-8 (where
+ * comment_thread_page fails too), -ENOMEM, ...; out may then hold part of
+ * the page. */
+int comment_thread_page_text(struct store_conn *c, const struct comment_page_query *q,
+			     struct buf *out);
 
 /* Where the conversation of comment id in site's thread starts: a cursor at its
  * top-level comment in sort order sort, so that a page from it (roots = 1)

@@ -10,6 +10,8 @@
 #ifndef COMMENTD_VIEW_H
 #define COMMENTD_VIEW_H
 
+#include "buf.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +40,13 @@ struct comment_view {
  * takes none (then the widget shows no button): all comments have one key
  * set.  NULL on OOM. */
 json_t *view_public(const struct comment_view *v);
+
+/* The members of view_public(v) as JSON text, in its order and as
+ * json_dumps(..., JSON_COMPACT) writes them, without the braces (the
+ * thread tree adds "replies" after them), appended to out.  0, BUF_TOO_BIG,
+ * JSONTEXT_NOT_UTF8 (a string that view_public refuses: lib/jsontext.h) or
+ * -ENOMEM; out may then hold part of them. */
+int view_public_members(struct buf *out, const struct comment_view *v);
 
 /* The poster's form: the public form with "status" ("published" or
  * "pending"), and with "edit_token" and "edit_until" when edit_token is not
