@@ -12,6 +12,7 @@
 #include "store.h"
 #include "view.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -521,6 +522,30 @@ static int64_t count_sql2(const char *sql, const char *arg, const char *arg2)
 	return n;
 }
 
+/* Every page read here is also written as text (comment_thread_page_text,
+ * the daemon's answer), which must be byte for byte the JSON's dump. */
+static unsigned text_pages, text_differ;
+
+/* comment_thread_page, with its text variant compared with the dump. */
+static int thread_page(struct store_conn *c, const struct comment_page_query *q, json_t **out)
+{
+	int r = comment_thread_page(c, q, out), rt;
+	char *want = r == 0 ? json_dumps(*out, JSON_COMPACT) : NULL;
+	struct buf text;
+
+	buf_init(&text, COMMENT_PAGE_TEXT_MAX);
+	rt = comment_thread_page_text(c, q, &text);
+	text_pages++;
+	if (r == 0 ? rt != 0 || !want || strcmp(text.data, want) != 0 : rt == 0) {
+		if (text_differ++ < 3)
+			diag("%s: the text (%d) is not the dump (%d):\n%.600s\n%.600s", q->thread,
+			     rt, r, rt == 0 ? text.data : "", want ? want : "");
+	}
+	free(want);
+	buf_free(&text);
+	return r;
+}
+
 /* A page of site's thread from cursor `from`, with no row or byte budget
  * to speak of. */
 static int page_from(const char *site, const char *thread, unsigned roots,
@@ -528,7 +553,7 @@ static int page_from(const char *site, const char *thread, unsigned roots,
 {
 	struct comment_page_query q = {site, thread, from, roots, 100000, (size_t)1 << 30};
 
-	return comment_thread_page(conn, &q, out);
+	return thread_page(conn, &q, out);
 }
 
 /* A page of thread (create_site's): roots top-level comments after
@@ -702,7 +727,7 @@ static size_t read_pages_in(const char *thread, char sort, unsigned roots, unsig
 		json_t *out = NULL;
 		const char *cursor;
 
-		if (comment_thread_page(conn, &q, &out) != 0) {
+		if (thread_page(conn, &q, &out) != 0) {
 			w->problems++;
 			break;
 		}
@@ -863,7 +888,7 @@ static void test_pages(void)
 		    .rows = 10000,
 		    .bytes = 2000};
 		json_t *out = NULL;
-		comment_thread_page(conn, &q, &out);
+		thread_page(conn, &q, &out);
 		char *dump = json_dumps(out, JSON_COMPACT);
 		ok(dump && strlen(dump) < 2000 + 600, "a 2000-byte budget gives a small page (%zu)",
 		   dump ? strlen(dump) : 0);
@@ -884,7 +909,7 @@ static size_t page_tops(const char *thread, int64_t *ids, bool *deleted, size_t 
 	json_t *out = NULL, *n;
 	size_t i, got = 0;
 
-	if (comment_thread_page(conn, &q, &out) != 0)
+	if (thread_page(conn, &q, &out) != 0)
 		return 0;
 	json_array_foreach(json_object_get(out, "comments"), i, n)
 	{
@@ -1119,6 +1144,106 @@ static char *read_all(const char *path, size_t *len)
 static bool mem_has(const char *hay, size_t len, const char *needle)
 {
 	return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+/* Sets column col ("author" or "url") of comment id to value, bytes as
+ * they are (what validation would have refused too). */
+static void set_column(int64_t id, const char *col, const char *value)
+{
+	char sql[120];
+	struct store_stmt *q;
+
+	snprintf(sql, sizeof(sql), "UPDATE comments SET %s = ?1 WHERE id = %lld", col,
+		 (long long)id);
+	q = store_stmt_new(conn, sql);
+	store_bind_text(q, 1, value);
+	store_row(conn, q);
+	store_stmt_free(q);
+}
+
+/* The page as text (comment_thread_page_text) into out's buffer with cap
+ * max.  Its result. */
+static int page_text(const char *thread, size_t max, char **out)
+{
+	struct comment_page_query q = {create_site, thread,
+				       (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0,
+							       COMMENT_ROW_DONE},
+				       100, 100000, (size_t)1 << 30};
+	struct buf b;
+	int r;
+
+	buf_init(&b, max);
+	r = comment_thread_page_text(conn, &q, &b);
+	*out = buf_steal(&b);
+	return r;
+}
+
+/* comment_thread_page_text on strings that need escaping, a thread that
+ * does not exist, a cap, and a stored string that is not UTF-8. */
+static void test_page_text(bool pg)
+{
+	static const char thread[] = "/caf\xc3\xa9/\"q\"/\xf0\x9f\x98\x80";
+	static const char *const texts[] = {
+	    "quotes \"q\" and 'a', back\\slash, <b> & /slash/",
+	    "lines\nand\ttabs\r\n\n```\ncode\twith\ttabs\n```",
+	    "\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe2\x80\xa8 \xe2\x80\xa9 end"};
+	struct config *c = NULL;
+	struct comment_error err;
+	char e[CONFIG_ERR_MAX], *text = NULL;
+	int64_t ids[6];
+	json_t *j = NULL;
+	unsigned before = text_pages, differ = text_differ;
+
+	config_new(&c);
+	config_set(c, "max_depth", "5", e);
+	for (int i = 0; i < 3; i++)
+		ids[i] = create(c, thread, i ? ids[i - 1] : 0, "t@example.org", texts[i],
+				COMMENT_PUBLISHED, &err, NULL);
+	ids[3] = create(c, thread, ids[0], "t@example.org", "tomb", COMMENT_PUBLISHED, &err, NULL);
+	ids[4] = create(c, thread, ids[3], "t@example.org", "below", COMMENT_PUBLISHED, &err,
+			NULL);
+	ids[5] = create(c, thread, 0, "t@example.org", "held", COMMENT_PUBLISHED, &err, NULL);
+	ok(ids[0] > 0 && ids[4] > 0 && ids[5] > 0, "a thread with quotes and UTF-8 in its path");
+	tombstone(ids[3]);
+	set_status(ids[5], "spam");
+	set_column(ids[1], "author", "Ann \"A\" \\ \x01\x1f\x7f \xc3\xa9");
+	set_column(ids[2], "url", "https://ann.example/a\"b\\c/</script>");
+	is_int(page(thread, 100, 0, &j), 0, "its page");
+	json_decref(j);
+	for (unsigned rows = 1; rows <= 4; rows++) {
+		struct comment_page_query q = {create_site, thread,
+					       (struct comment_cursor){COMMENT_SORT_NEWEST, 0, 0,
+								       COMMENT_ROW_DONE},
+					       1, rows, (size_t)1 << 30};
+		for (int n = 0; n < 8; n++) {
+			const char *cursor;
+			if (thread_page(conn, &q, &j) != 0)
+				break;
+			cursor = json_string_value(json_object_get(j, "cursor"));
+			if (!cursor || comment_cursor_parse(cursor, &q.from) != 0)
+				n = 8;
+			json_decref(j);
+		}
+	}
+	ok(text_pages - before >= 8 && text_differ == differ,
+	   "its pages as text, page by page: the dump of their JSON");
+	is_int(page_text("/no/such/thread", 1000, &text), 0, "a thread that does not exist");
+	is_str(text, "{\"thread\":\"/no/such/thread\",\"count\":0,\"comments\":[],\"cursor\":null}",
+	       "  is an empty page");
+	free(text);
+	is_int(page_text(thread, 200, &text), -E2BIG, "a page past the buffer's cap: -E2BIG");
+	free(text);
+	if (!pg) {
+		/* PostgreSQL keeps no text that is not UTF-8 in the first place. */
+		set_column(ids[2], "author", "An\xffn");
+		is_int(page(thread, 100, 0, &j) < 0, 1,
+		       "a stored author that is not UTF-8: the JSON page fails");
+		is_int(page_text(thread, COMMENT_PAGE_TEXT_MAX, &text), -EILSEQ,
+		       "  and the text says -EILSEQ");
+		free(text);
+		set_column(ids[2], "author", "Ann");
+	}
+	config_free(c);
 }
 
 static void test_store(void)
@@ -1420,7 +1545,7 @@ static void test_store(void)
 			ok(q.from.root == top[0] && q.from.row == 0 &&
 			       q.from.sort == COMMENT_SORT_OLDEST,
 			   "  starts at its top-level comment");
-			comment_thread_page(conn, &q, &t);
+			thread_page(conn, &q, &t);
 			shape[0] = '\0';
 			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 			is_str(shape, "A(F K)", "  which comes with all its replies");
@@ -1430,7 +1555,7 @@ static void test_store(void)
 			is_int(comment_conversation_start(conn, "default", "/page", top[2],
 							  COMMENT_SORT_OLDEST, &q.from),
 			       1, "the conversation of a top-level comment");
-			comment_thread_page(conn, &q, &t);
+			thread_page(conn, &q, &t);
 			shape[0] = '\0';
 			tree_shape(json_object_get(t, "comments"), shape, sizeof(shape), pids, 11);
 			is_str(shape, "C(H)", "  is that comment with its reply");
@@ -1477,6 +1602,9 @@ static void test_store(void)
 	test_pages();
 	test_batches();
 	test_cursor();
+	test_page_text(pg);
+	is_int(text_differ, 0, "all %u pages read as text were byte for byte their JSON's dump",
+	       text_pages);
 	store_release(st, conn);
 	conn = NULL;
 

@@ -1,8 +1,10 @@
 /* Unit tests for lib/thread: nesting rows into the reply tree. */
 #include "tap.h"
 
+#include "jsontext.h"
 #include "thread.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -62,6 +64,109 @@ static bool parents_consistent(json_t *arr, json_int_t parent)
 	return true;
 }
 
+/* Trees written both ways, and how many texts were not their JSON's dump. */
+static unsigned texts, texts_differ;
+
+/* thread_tree_json, with thread_tree_text compared with the json's dump. */
+static int tree_json(struct thread_tree *t, json_t **out)
+{
+	int r = thread_tree_json(t, out);
+	char *want = r == 0 ? json_dumps(*out, JSON_COMPACT) : NULL;
+	struct buf b;
+	int rt;
+
+	buf_init(&b, (size_t)1 << 30);
+	rt = thread_tree_text(t, &b);
+	texts++;
+	if (!want || rt != 0 || strcmp(b.data, want) != 0) {
+		if (texts_differ++ < 3)
+			diag("text %d: %.300s\n dump: %.300s", rt, b.data ? b.data : "",
+			     want ? want : "");
+	}
+	buf_free(&b);
+	free(want);
+	return r;
+}
+
+/* thread_tree_text of t, in a buffer of at most max bytes (caller frees). */
+static char *tree_text(struct thread_tree *t, size_t max, int *r)
+{
+	struct buf b;
+
+	buf_init(&b, max);
+	*r = thread_tree_text(t, &b);
+	return buf_steal(&b);
+}
+
+/* Tombstones a page keeps for its next one, strings the writer refuses,
+ * the text's cap, a long chain. */
+static void test_text(void)
+{
+	struct thread_tree *t = NULL;
+	struct comment_view del = {.id = 2, .parent = 1, .deleted = true};
+	json_t *j = NULL;
+	char *s;
+	int r;
+
+	thread_tree_new(&t);
+	add(t, 1, 0);
+	thread_tree_add(t, &del); /* 2 under 1: kept */
+	del.id = 3;
+	thread_tree_add(t, &del); /* 3 under 1: not kept */
+	del.id = 4;
+	del.parent = 0;
+	thread_tree_add(t, &del); /* 4 top level: kept before it came */
+	is_int(thread_tree_keep(t, 2), 0, "thread_tree_keep");
+	thread_tree_keep(t, 4);
+	thread_tree_keep(t, 99); /* never comes */
+	s = tree_text(t, 1 << 20, &r);
+	is_int(r, 0, "thread_tree_text");
+	is_str(s,
+	       "[{\"id\":1,\"parent\":null,\"author\":\"author 1\",\"url\":null,"
+	       "\"created\":\"2023-11-14T22:13:21Z\",\"html\":\"<p>x</p>\","
+	       "\"avatar\":\"0123456789abcdef0123456789abcdef\",\"author_badge\":false,"
+	       "\"likes\":0,\"replies\":[{\"id\":2,\"parent\":1,\"deleted\":true,"
+	       "\"replies\":[]}]},{\"id\":4,\"parent\":null,\"deleted\":true,\"replies\":[]}]",
+	       "kept tombstones stay without replies, the others go");
+	free(s);
+	tree_json(t, &j);
+	json_decref(j);
+	s = tree_text(t, 40, &r);
+	is_int(r, BUF_TOO_BIG, "past the buffer's cap: BUF_TOO_BIG");
+	free(s);
+	thread_tree_free(t);
+
+	/* A string that is not UTF-8: the JSON fails as jansson refuses it,
+	 * the text says so. */
+	{
+		struct comment_view bad = {.id = 1, .author = "A\xc0\xafn", .html = "<p>x</p>"};
+		thread_tree_new(&t);
+		is_int(thread_tree_add(t, &bad), 0, "a row whose author is not UTF-8 is added");
+		is_int(thread_tree_json(t, &j), -ENOMEM, "  its JSON fails");
+		s = tree_text(t, 1 << 20, &r);
+		is_int(r, JSONTEXT_NOT_UTF8, "  its text says JSONTEXT_NOT_UTF8");
+		free(s);
+		thread_tree_free(t);
+	}
+
+	/* A long chain is written without recursion. */
+	{
+		size_t opens = 0;
+		thread_tree_new(&t);
+		for (int64_t id = 1; id <= 5000; id++)
+			add(t, id, id - 1);
+		tree_json(t, &j);
+		json_decref(j);
+		s = tree_text(t, (size_t)1 << 30, &r);
+		for (const char *p = s; (p = strstr(p, "\"replies\":[")); p++)
+			opens++;
+		ok(r == 0 && opens == 5000, "a 5000-long chain: 5000 nested replies");
+		free(s);
+		thread_tree_free(t);
+	}
+	is_int(texts_differ, 0, "every tree's text (%u) is its JSON's dump", texts);
+}
+
 int main(void)
 {
 	struct thread_tree *t = NULL;
@@ -70,7 +175,7 @@ int main(void)
 
 	/* Empty. */
 	is_int(thread_tree_new(&t), 0, "thread_tree_new");
-	is_int(thread_tree_json(t, &j), 0, "json of an empty tree");
+	is_int(tree_json(t, &j), 0, "json of an empty tree");
 	ok(json_is_array(j) && json_array_size(j) == 0, "is an empty array");
 	json_decref(j);
 	t = thread_tree_free(t);
@@ -87,7 +192,7 @@ int main(void)
 	is_int(add(t, 7, 4), 0, "7 replies to 4");
 	is_int(add(t, 8, 0), 0, "top-level 8");
 	is_int(add(t, 13, 5), 0, "13 replies to 5");
-	thread_tree_json(t, &j);
+	tree_json(t, &j);
 	shape(j, s, sizeof(s));
 	is_str(s, "1(3(4(7)) 5(13)) 2(6) 8", "nesting and oldest-first order at every level");
 	ok(parents_consistent(j, 0), "every node's parent is its container's id");
@@ -97,7 +202,7 @@ int main(void)
 	is_int(add(t, 20, 9), 0, "20 replies to 9, not on this page");
 	is_int(add(t, 21, 20), 0, "21 replies to 20");
 	is_int(add(t, 22, 99), 0, "22 replies to 99, not on this page");
-	thread_tree_json(t, &j);
+	tree_json(t, &j);
 	s[0] = '\0';
 	shape(j, s, sizeof(s));
 	is_str(s, "1(3(4(7)) 5(13)) 2(6) 8 20(21) 22", "continuations at the top level");
@@ -163,7 +268,7 @@ int main(void)
 		memset(author, 'X', strlen(author));
 		memset(url, 'X', strlen(url));
 		memset(html, 'X', strlen(html));
-		thread_tree_json(t, &j);
+		tree_json(t, &j);
 		n = json_array_get(j, 0);
 		is_str(json_string_value(json_object_get(n, "author")), "Ann", "author was copied");
 		is_str(json_string_value(json_object_get(n, "url")), "https://ann.example",
@@ -195,7 +300,7 @@ int main(void)
 		del.parent = 5;
 		thread_tree_add(t, &del);
 		add(t, 7, 0);
-		thread_tree_json(t, &j);
+		tree_json(t, &j);
 		s[0] = '\0';
 		shape(j, s, sizeof(s));
 		is_str(s, "1(2(3)) 7", "tombstones without published replies are pruned");
@@ -217,7 +322,7 @@ int main(void)
 		add(t, 1, 0);
 		for (int64_t id = 2; id <= 60; id++)
 			add(t, id, id - 1);
-		thread_tree_json(t, &j);
+		tree_json(t, &j);
 		for (cur = json_array_get(j, 0); cur;
 		     cur = json_array_get(json_object_get(cur, "replies"), 0))
 			depth++;
@@ -235,11 +340,12 @@ int main(void)
 		is_int(r, 0, "%d rows are accepted", THREAD_MAX_ROWS);
 		is_int(add(t, THREAD_MAX_ROWS + 1, 0), 1, "row %d is left out",
 		       THREAD_MAX_ROWS + 1);
-		thread_tree_json(t, &j);
+		tree_json(t, &j);
 		is_int(json_array_size(j), THREAD_MAX_ROWS / 2 + 1,
 		       "top-level count under the cap");
 		json_decref(j);
 		thread_tree_free(t);
 	}
+	test_text();
 	return done_testing();
 }

@@ -2,8 +2,10 @@
  * fixed key sets, whatever the comment's fate. */
 #include "tap.h"
 
+#include "jsontext.h"
 #include "view.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The object's keys, sorted, comma-separated. */
@@ -126,9 +128,92 @@ static void test_poster(void)
 	json_decref(pub);
 }
 
+/* view_public_members(v) in braces: the dump of view_public(v), or both
+ * refuse (view_public NULL, JSONTEXT_NOT_UTF8). */
+static bool members_are_dump(const struct comment_view *v)
+{
+	json_t *j = view_public(v);
+	char *want = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct buf b;
+	bool same;
+	int r;
+
+	buf_init(&b, 1 << 16);
+	r = buf_puts(&b, "{");
+	r = r ? r : view_public_members(&b, v);
+	r = r ? r : buf_puts(&b, "}");
+	same = want ? r == 0 && strcmp(b.data, want) == 0 : !j && r == JSONTEXT_NOT_UTF8;
+	if (!same)
+		diag("got %s (%d)\n want %s", b.data ? b.data : "", r, want ? want : "(refused)");
+	buf_free(&b);
+	free(want);
+	json_decref(j);
+	return same;
+}
+
+static void test_members(void)
+{
+	struct comment_view v = {7,
+				 "/p\xc3\xa9/\"q\"",
+				 3,
+				 "Ann \"A\" \\ \x01\x1f \xe2\x80\xa8",
+				 "https://ann.example/a\"b",
+				 1700000000,
+				 "<p>Hi\n\"there\"</p>\t\xf0\x9f\x98\x80",
+				 "0123456789abcdef0123456789abcdef",
+				 true,
+				 false,
+				 true,
+				 -3};
+	struct buf b;
+
+	ok(members_are_dump(&v), "the members as text: view_public's dump (thread, quotes, "
+				 "controls, UTF-8)");
+	v.thread = NULL;
+	v.parent = 0;
+	v.url = "";
+	v.author_badge = false;
+	v.likes = 12;
+	ok(members_are_dump(&v), "a tree node: no thread, parent and url null");
+	v.url = NULL;
+	v.author = NULL;
+	v.html = NULL;
+	v.avatar = NULL;
+	ok(members_are_dump(&v), "NULL strings as \"\" and null");
+	v.created = -1;
+	v.id = INT64_MAX;
+	v.parent = INT64_MIN;
+	ok(members_are_dump(&v), "extreme integers and times");
+	v.deleted = true;
+	v.thread = "/p";
+	ok(members_are_dump(&v), "a tombstone: id, parent, deleted (no thread)");
+	buf_init(&b, 100);
+	view_public_members(&b, &v);
+	is_str(b.data, "\"id\":9223372036854775807,\"parent\":-9223372036854775808,\"deleted\":true",
+	       "  exactly");
+	buf_free(&b);
+	v.deleted = false;
+	v.author = "An\xffn";
+	ok(members_are_dump(&v), "an author that is not UTF-8: both refuse");
+	v.author = "Ann";
+	v.url = "https://x.example/\xed\xa0\x80";
+	ok(members_are_dump(&v), "a url that is not UTF-8: both refuse");
+	v.url = NULL;
+	v.html = "<p>\xc0\xaf</p>";
+	ok(members_are_dump(&v), "html that is not UTF-8: both refuse");
+	v.html = "<p>x</p>";
+	v.thread = "/\xff";
+	ok(members_are_dump(&v), "a thread that is not UTF-8: both refuse");
+	v.thread = NULL;
+	buf_init(&b, 40);
+	is_int(view_public_members(&b, &v), BUF_TOO_BIG, "past the buffer's cap: BUF_TOO_BIG");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_public();
 	test_poster();
+	test_members();
 	return done_testing();
 }
