@@ -24,7 +24,7 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build-fuzz}
 [ $# -gt 0 ] && shift
 seconds=${FUZZ_SECONDS:-30}
-targets=${*:-akismet config form import-disqus import-html import-isso import-jsonl import-remark42 import-waline import-wxr json-comment net query render tokenize}
+targets=${*:-akismet config form import-disqus import-html import-isso import-jsonl import-remark42 import-waline import-wxr json-comment jsontext net query render tokenize}
 if [ -n "${FUZZ_ARTIFACTS:-}" ]; then
 	artifacts=$FUZZ_ARTIFACTS
 	own_artifacts=0
