@@ -246,9 +246,9 @@ enum comment_sort {
  * another name. */
 int comment_sort_parse(const char *name, char *out);
 
-#define COMMENT_ROW_DONE   INT64_MAX /* cursor.row: the root is finished */
-#define COMMENT_CURSOR_MAX 112	     /* base64url text with the NUL */
-#define COMMENT_PAGE_BYTES (256 * 1024)
+#define COMMENT_ROW_DONE      INT64_MAX /* cursor.row: the root is finished */
+#define COMMENT_CURSOR_MAX    112	/* base64url text with the NUL */
+#define COMMENT_PAGE_BYTES    (256 * 1024)
 #define COMMENT_PAGE_TEXT_MAX ((size_t)64 << 20) /* a page's JSON text: a cap for its buffer */
 
 struct comment_cursor {

@@ -1165,10 +1165,13 @@ static void set_column(int64_t id, const char *col, const char *value)
  * max.  Its result. */
 static int page_text(const char *thread, size_t max, char **out)
 {
-	struct comment_page_query q = {create_site, thread,
-				       (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0,
-							       COMMENT_ROW_DONE},
-				       100, 100000, (size_t)1 << 30};
+	struct comment_page_query q = {
+	    create_site,
+	    thread,
+	    (struct comment_cursor){COMMENT_SORT_OLDEST, 0, 0, COMMENT_ROW_DONE},
+	    100,
+	    100000,
+	    (size_t)1 << 30};
 	struct buf b;
 	int r;
 
@@ -1200,8 +1203,7 @@ static void test_page_text(bool pg)
 		ids[i] = create(c, thread, i ? ids[i - 1] : 0, "t@example.org", texts[i],
 				COMMENT_PUBLISHED, &err, NULL);
 	ids[3] = create(c, thread, ids[0], "t@example.org", "tomb", COMMENT_PUBLISHED, &err, NULL);
-	ids[4] = create(c, thread, ids[3], "t@example.org", "below", COMMENT_PUBLISHED, &err,
-			NULL);
+	ids[4] = create(c, thread, ids[3], "t@example.org", "below", COMMENT_PUBLISHED, &err, NULL);
 	ids[5] = create(c, thread, 0, "t@example.org", "held", COMMENT_PUBLISHED, &err, NULL);
 	ok(ids[0] > 0 && ids[4] > 0 && ids[5] > 0, "a thread with quotes and UTF-8 in its path");
 	tombstone(ids[3]);
@@ -1211,10 +1213,13 @@ static void test_page_text(bool pg)
 	is_int(page(thread, 100, 0, &j), 0, "its page");
 	json_decref(j);
 	for (unsigned rows = 1; rows <= 4; rows++) {
-		struct comment_page_query q = {create_site, thread,
-					       (struct comment_cursor){COMMENT_SORT_NEWEST, 0, 0,
-								       COMMENT_ROW_DONE},
-					       1, rows, (size_t)1 << 30};
+		struct comment_page_query q = {
+		    create_site,
+		    thread,
+		    (struct comment_cursor){COMMENT_SORT_NEWEST, 0, 0, COMMENT_ROW_DONE},
+		    1,
+		    rows,
+		    (size_t)1 << 30};
 		for (int n = 0; n < 8; n++) {
 			const char *cursor;
 			if (thread_page(conn, &q, &j) != 0)

@@ -189,22 +189,24 @@ static void test_members(void)
 	ok(members_are_dump(&v), "a tombstone: id, parent, deleted (no thread)");
 	buf_init(&b, 100);
 	view_public_members(&b, &v);
-	is_str(b.data, "\"id\":9223372036854775807,\"parent\":-9223372036854775808,\"deleted\":true",
+	is_str(b.data,
+	       "\"id\":9223372036854775807,\"parent\":-9223372036854775808,\"deleted\":true",
 	       "  exactly");
 	buf_free(&b);
 	v.deleted = false;
-	v.author = "An\xffn";
-	ok(members_are_dump(&v), "an author that is not UTF-8: both refuse");
-	v.author = "Ann";
-	v.url = "https://x.example/\xed\xa0\x80";
-	ok(members_are_dump(&v), "a url that is not UTF-8: both refuse");
-	v.url = NULL;
-	v.html = "<p>\xc0\xaf</p>";
-	ok(members_are_dump(&v), "html that is not UTF-8: both refuse");
-	v.html = "<p>x</p>";
-	v.thread = "/\xff";
-	ok(members_are_dump(&v), "a thread that is not UTF-8: both refuse");
-	v.thread = NULL;
+	{
+		/* Each string view_public would refuse, in turn. */
+		const char **field[] = {&v.author, &v.url, &v.html, &v.thread};
+		static const char *const bad[] = {"An\xffn", "https://x.example/\xed\xa0\x80",
+						  "<p>\xc0\xaf</p>", "/\xff"};
+		static const char *const names[] = {"author", "url", "html", "thread"};
+		for (size_t i = 0; i < 4; i++) {
+			const char *kept = *field[i];
+			*field[i] = bad[i];
+			ok(members_are_dump(&v), "a %s that is not UTF-8: both refuse", names[i]);
+			*field[i] = kept;
+		}
+	}
 	buf_init(&b, 40);
 	is_int(view_public_members(&b, &v), BUF_TOO_BIG, "past the buffer's cap: BUF_TOO_BIG");
 	buf_free(&b);
