@@ -479,7 +479,8 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *sco
 	if (n > MODERATION_BULK_MAX)
 		return comment_fail(err, 422, "too_many_ids", "Act on at most %d comments at once.",
 				    MODERATION_BULK_MAX);
-	r = store_begin(c);
+	/* All or nothing: any failure below rolls every action back. */
+	r = store_begin_whole(c);
 	if (r)
 		return comment_store_result(r, err);
 	for (size_t i = 0; i < n; i++) {
@@ -1062,7 +1063,10 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 
 	if (comment_email_hash(k, email, hash) != 0)
 		return COMMENT_INVALID;
-	r = store_begin(c);
+	/* All or nothing (any failure below rolls it all back): on PostgreSQL
+	 * its hundreds of writes a comment (the classifier's tokens) go
+	 * without a savepoint each. */
+	r = store_begin_whole(c);
 	if (r)
 		return r > 0 ? COMMENT_UNAVAILABLE : r;
 	r = ids_by_email(c, hash, scope, &ids, &n);
