@@ -245,6 +245,9 @@ static void test_whole(struct store_conn *c)
 	int64_t n = -1;
 
 	is_int(store_exec(c, "CREATE TABLE whole_t(x TEXT UNIQUE)"), 0, "a table");
+	/* Prepared before, as nothing can be in an aborted transaction. */
+	is_int(store_one_int64(c, store_stmt(c, sql_count), &n), 1, "count");
+	is_int(n, 0, "empty");
 	is_int(store_begin_whole(c), 0, "an all-or-nothing transaction");
 	st = store_stmt(c, sql_insert);
 	store_bind_text(st, 1, "a");
