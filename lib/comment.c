@@ -978,8 +978,8 @@ static const char sql_roots_rows[] =
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
-static const char sql_thread_count[] =
-    "SELECT count(*) FROM comments WHERE thread_id = ?1 AND status = 'published'";
+/* threads.published: kept by the version's triggers (schema 0019). */
+static const char sql_thread_count[] = "SELECT published FROM threads WHERE id = ?1";
 
 /* A page under construction. */
 struct page {
@@ -1405,12 +1405,12 @@ int comment_row_counts(struct store_conn *c, struct store_stmt *st, json_t *obj)
 }
 
 /* The published comments of each of site ?2's threads whose path is in
- * the JSON array ?1, in one statement (one round trip on PostgreSQL);
- * paths without a thread have no row. */
+ * the JSON array ?1, in one statement (one round trip on PostgreSQL), one
+ * row of threads each (threads.published, kept by triggers: schema 0019);
+ * paths without a thread or without a published comment have no row. */
 static const char sql_count_paths[] =
-    "SELECT t.path, count(*) FROM threads t JOIN comments c ON c.thread_id = t.id"
-    " WHERE t.site = ?2 AND t.path IN (SELECT value FROM json_each(?1))"
-    " AND c.status = 'published' GROUP BY t.path";
+    "SELECT path, published FROM threads"
+    " WHERE site = ?2 AND path IN (SELECT value FROM json_each(?1)) AND published > 0";
 
 int comment_counts(struct store_conn *c, const char *site, const json_t *paths, json_t **out)
 {

@@ -431,8 +431,15 @@ static int pg_pool_open(struct store *s)
  * now stays in memory; the journal is emptied at each RELEASE, so this
  * bounds the memory one write holds, not a sum.  Process-wide, and only
  * before SQLite's first use (sqlite3_config refuses later: then the
- * default stays, which is only slower). */
-#define STORE_STMT_JOURNAL_MEMORY (1 << 20)
+ * default stays, which is only slower).
+ *
+ * No more than 128 KiB: with Debian 12's SQLite (3.40.1) a threshold of
+ * 136 KiB or more makes every statement whose journal passes it fail with
+ * SQLITE_FULL when the journal spills (1 MiB failed schema 0019's UPDATE
+ * of 20,000 threads, and any retention or migration statement that
+ * changes more than 1 MiB of pages inside a transaction); 64 and 128 KiB
+ * spill correctly (test-store's large-journal test). */
+#define STORE_STMT_JOURNAL_MEMORY (128 << 10)
 
 static void sqlite_configure(void)
 {

@@ -2020,6 +2020,16 @@ static int64_t status_count_mismatches(void)
 	    0);
 }
 
+/* threads.published (schema 0019) against a count of each thread's
+ * published comments. */
+static int64_t published_mismatches(void)
+{
+	return q_int("SELECT count(*) FROM threads t WHERE t.published <>"
+		     " (SELECT count(*) FROM comments c WHERE c.thread_id = t.id"
+		     " AND c.status = 'published')",
+		     0);
+}
+
 /* Run last: every test before it inserted, moderated, edited, erased and
  * purged comments on several sites through lib/. */
 static void test_status_counts(void)
@@ -2034,6 +2044,10 @@ static void test_status_counts(void)
 	is_int(status_count_mismatches(), 0,
 	       "status_counts matches the comments after every test's inserts, actions, "
 	       "erasures and purges");
+	is_int(published_mismatches(), 0,
+	       "every thread's published count matches its comments after them too");
+	ok(q_int("SELECT count(*) FROM threads WHERE published > 0", 0) >= 3,
+	   "(several threads with published comments)");
 	ok(q_int("SELECT count(DISTINCT site) FROM status_counts WHERE n > 0", 0) >= 3 &&
 	       q_int("SELECT count(DISTINCT status) FROM status_counts WHERE n > 0", 0) == 4,
 	   "(several sites, every status)");
@@ -2045,8 +2059,10 @@ static void test_status_counts(void)
 	     moved, 0);
 	is_int(status_count_mismatches(), 0,
 	       "a comment moved to another site's thread, re-statused");
+	is_int(published_mismatches(), 0, "published counts: moved, re-statused");
 	exec("DELETE FROM comments WHERE id = ?1", moved, 0);
 	is_int(status_count_mismatches(), 0, "a comment deleted outright");
+	is_int(published_mismatches(), 0, "published counts: deleted outright");
 }
 
 int main(void)

@@ -610,6 +610,68 @@ static void test_statements(void)
 	store_free(s);
 }
 
+/* threads.published (pg/0005): kept by comments_version() through inserts,
+ * status changes and moves, and filled in for the threads a database had
+ * before the migration (which runs again here on a database set back to
+ * version 4, its column dropped). */
+static void test_published(void)
+{
+	static const char mismatch_sql[] =
+	    "SELECT count(*) FROM threads t WHERE t.published <>"
+	    " (SELECT count(*) FROM comments c WHERE c.thread_id = t.id"
+	    " AND c.status = 'published')";
+	static const char p1_sql[] =
+	    "SELECT published FROM threads WHERE site = 'pub' AND path = '/1'";
+	static const char p2_sql[] =
+	    "SELECT published FROM threads WHERE site = 'pub' AND path = '/2'";
+	char sql[128];
+	size_t before = 0;
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	while (before < schema_pg_files_count &&
+	       !strstr(schema_pg_files[before].name, "thread-published"))
+		before++;
+	if (!ok(before < schema_pg_files_count, "pg/0005 is embedded") ||
+	    store_new(&s, uri, 1) != 0)
+		return;
+	c = store_acquire(s);
+	store_exec(c, "INSERT INTO threads (site, path, created) VALUES ('pub', '/1', 0),"
+		      " ('pub', '/2', 0)");
+	store_exec(c, "INSERT INTO comments (thread_id, depth, created, status, author, text, html,"
+		      " avatar) SELECT t.id, 1, 0, s.status, 'A', 't', 'h', '' FROM threads t"
+		      " CROSS JOIN (VALUES ('/1', 'published'), ('/1', 'published'),"
+		      " ('/1', 'pending'), ('/2', 'published'), ('/2', 'spam')) AS s(path, status)"
+		      " WHERE t.site = 'pub' AND t.path = s.path");
+	ok(fixture_one_int(c, p1_sql) == 2 && fixture_one_int(c, p2_sql) == 1,
+	   "inserts: two published of three, one of two");
+	store_exec(c, "UPDATE comments SET status = 'published' WHERE status = 'pending'");
+	store_exec(c,
+		   "UPDATE comments SET thread_id = (SELECT id FROM threads WHERE site = 'pub'"
+		   " AND path = '/2') WHERE id = (SELECT min(c.id) FROM comments c JOIN threads t"
+		   " ON t.id = c.thread_id WHERE t.site = 'pub' AND t.path = '/1')");
+	ok(fixture_one_int(c, p1_sql) == 2 && fixture_one_int(c, p2_sql) == 2,
+	   "an approval and a move: 2 and 2");
+	store_exec(c, "DELETE FROM comments WHERE status = 'spam'");
+	is_int(fixture_one_int(c, mismatch_sql), 0, "every thread's count matches its comments");
+
+	store_exec(c, "ALTER TABLE threads DROP COLUMN published");
+	snprintf(sql, sizeof(sql), "UPDATE commentd_schema SET version = %zu", before);
+	store_exec(c, sql);
+	store_release(s, c);
+	store_free(s);
+	s = NULL;
+	is_int(store_new(&s, uri, 1), 0, "a database from before pg/0005 upgrades");
+	if (!s)
+		return;
+	c = store_acquire(s);
+	ok(fixture_one_int(c, p1_sql) == 2 && fixture_one_int(c, p2_sql) == 2,
+	   "  and its threads' counts are filled in: 2 and 2");
+	is_int(fixture_one_int(c, mismatch_sql), 0, "  every thread's");
+	store_release(s, c);
+	store_free(s);
+}
+
 /* ---- a session the server ends (a restart, a crash, a failover) ---- */
 
 /* Ends victim's server session from other, as a restart or a crash would,
@@ -737,6 +799,7 @@ int main(void)
 	}
 	test_open();
 	test_statements();
+	test_published();
 	test_reconnect();
 	test_unreachable();
 	test_too_new();

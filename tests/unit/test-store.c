@@ -2,6 +2,7 @@
 #include "fixture.h"
 #include "tap.h"
 
+#include "embed.h"
 #include "store.h"
 
 #include <errno.h>
@@ -659,6 +660,118 @@ static void test_db_display(void)
 	   "a small buffer: cut short, NUL-terminated");
 }
 
+/* A statement that changes megabytes of pages inside a transaction (a
+ * migration's UPDATE of every thread, a retention pass, a big savepoint)
+ * keeps a statement journal that spills to a temporary file past
+ * STORE_STMT_JOURNAL_MEMORY; the spill must work (with SQLite 3.40.1 a
+ * threshold above 128 KiB made such statements fail with SQLITE_FULL),
+ * and a rollback to a savepoint must restore what the journal kept. */
+static void test_large_statement_journal(void)
+{
+	static const char fill_sql[] =
+	    "CREATE TABLE big (id INTEGER PRIMARY KEY, v INTEGER, pad BLOB);"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+	    " INSERT INTO big SELECT i, 0, randomblob(1000) FROM n;";
+	char path[256];
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	snprintf(path, sizeof(path), "%s/journal.db", fx.dir);
+	if (!ok(store_new(&s, path, 1) == 0, "a store for the large journal"))
+		return;
+	c = store_acquire(s);
+	is_int(store_exec(c, fill_sql), 0, "6,000 rows of 1 KB (about 7 MB of pages)");
+	is_int(store_begin(c), 0, "a transaction");
+	is_int(store_exec(c, "UPDATE big SET v = 1"), 0,
+	       "  an UPDATE of every row in it (a journal of megabytes) runs");
+	is_int(store_exec(c, "SAVEPOINT job"), 0, "  a savepoint");
+	is_int(store_exec(c, "UPDATE big SET v = 2, pad = randomblob(1000)"), 0,
+	       "  every row changed again inside it");
+	is_int(store_exec(c, "ROLLBACK TO job; RELEASE job"), 0, "  rolled back to the savepoint");
+	is_int(store_commit(c), 0, "committed");
+	is_int(count_rows(c, "SELECT count(*) FROM big WHERE v = 1"), 6000,
+	       "every row has the transaction's value, none the rolled-back one");
+	is_int(count_rows(
+		   c, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+	       1, "integrity_check: ok");
+	store_release(s, c);
+	store_free(s);
+}
+
+/* A database from before schema 0019 (threads.published) gets each
+ * thread's count of published comments when it upgrades, and the
+ * replaced version triggers keep it: an insert of each status, a change of
+ * status both ways, a move to another thread, a delete, an edit. */
+static void test_published_upgrade(void)
+{
+	static const char mismatch_sql[] =
+	    "SELECT count(*) FROM threads t WHERE t.published <>"
+	    " (SELECT count(*) FROM comments c WHERE c.thread_id = t.id"
+	    " AND c.status = 'published')";
+	static const char rows_sql[] =
+	    "INSERT INTO threads (id, site, path, created) VALUES"
+	    " (1, 'default', '/a', 0), (2, 'default', '/b', 0), (3, 'other', '/a', 0);"
+	    "INSERT INTO comments (thread_id, root_id, depth, created, status, author, text,"
+	    " html, avatar) VALUES (1, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (1, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (1, 0, 1, 0, 'pending', 'A', 't', 'h', ''),"
+	    " (2, 0, 1, 0, 'spam', 'A', 't', 'h', ''),"
+	    " (3, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
+	    " (3, 0, 1, 0, 'deleted', 'A', 't', 'h', '');";
+	char path[256], pragma[64];
+	size_t before = 0;
+	struct store *s = NULL;
+	struct store_conn *c;
+	sqlite3 *raw;
+	int r = 0;
+
+	while (before < schema_files_count &&
+	       !strstr(schema_files[before].name, "thread-published"))
+		before++;
+	if (!ok(before < schema_files_count, "schema 0019 is embedded"))
+		return;
+	snprintf(path, sizeof(path), "%s/before-published.db", fx.dir);
+	sqlite3_open(path, &raw);
+	for (size_t i = 0; i < before && r == SQLITE_OK; i++)
+		r = sqlite3_exec(raw, (const char *)schema_files[i].data, NULL, NULL, NULL);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%zu", before);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, pragma, NULL, NULL, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, rows_sql, NULL, NULL, NULL);
+	is_int(r, SQLITE_OK, "a database at schema %zu with six comments on three threads", before);
+	sqlite3_close(raw);
+
+	is_int(store_new(&s, path, 1), 0, "it upgrades");
+	if (!s)
+		return;
+	c = store_acquire(s);
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 1"), 2,
+	       "two published of three: 2");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 2"), 0, "only spam: 0");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 3"), 1,
+	       "a deleted one not counted: 1");
+	is_int(count_rows(c, mismatch_sql), 0, "every thread's count is right after the upgrade");
+	store_exec(c, "INSERT INTO comments (thread_id, root_id, depth, created, status, author,"
+		      " text, html, avatar) VALUES (2, 0, 1, 0, 'published', 'B', 't', 'h', ''),"
+		      " (2, 0, 1, 0, 'pending', 'B', 't', 'h', '')");
+	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 2"), 1,
+	       "a published insert counts, a pending one does not");
+	store_exec(c, "UPDATE comments SET status = 'published' WHERE status = 'pending'");
+	store_exec(c, "UPDATE comments SET status = 'spam' WHERE id = 1");
+	is_int(count_rows(c, mismatch_sql), 0, "approved and rejected");
+	store_exec(c, "UPDATE comments SET thread_id = 3 WHERE id = 2");
+	store_exec(c, "UPDATE comments SET thread_id = 2, status = 'deleted' WHERE id = 5");
+	is_int(count_rows(c, mismatch_sql), 0, "moved between threads, with and without a status");
+	store_exec(c, "UPDATE comments SET text = 'edited' WHERE thread_id = 3");
+	store_exec(c, "DELETE FROM comments WHERE thread_id = 1");
+	is_int(count_rows(c, mismatch_sql), 0, "edited, and deleted outright");
+	is_int(count_rows(c, "SELECT sum(published) FROM threads"), 3,
+	       "(three published comments are left)");
+	store_release(s, c);
+	store_free(s);
+}
+
 int main(void)
 {
 	static const char count_sql[] = "SELECT count(*) FROM comments";
@@ -730,6 +843,8 @@ int main(void)
 	test_lazy_open_fails();
 	test_statements();
 	test_db_display();
+	test_published_upgrade();
+	test_large_statement_journal();
 	fixture_close(&fx);
 	return done_testing();
 }
