@@ -4,6 +4,7 @@
 
 #include "embed.h"
 #include "store.h"
+#include "whole.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -576,44 +577,6 @@ static void test_writes(struct store_conn *c)
 	is_int(store_exec(c, "DROP TABLE echo_once"), 0, "dropped");
 }
 
-/* store_begin_whole: the first failure dooms the transaction (the commit
- * rolls it all back); without one it commits as any; and the transaction
- * after it is an ordinary one again, a refusal undoing that write alone. */
-static void test_whole(struct store_conn *c)
-{
-	static const char sql_insert[] = "INSERT INTO whole_t(x) VALUES (?1)";
-	static const char sql_count[] = "SELECT count(*) FROM whole_t";
-	struct store_stmt *st;
-	int64_t n = -1;
-
-	is_int(store_exec(c, "CREATE TABLE whole_t(x UNIQUE)"), 0, "a table");
-	is_int(store_begin_whole(c), 0, "an all-or-nothing transaction");
-	st = store_stmt(c, sql_insert);
-	store_bind_text(st, 1, "a");
-	is_int(store_run(c, st, "whole insert"), 0, "a write");
-	store_bind_text(st, 1, "a");
-	is_int(store_step_write(c, st, "whole insert"), STORE_CONSTRAINT, "a refused write");
-	store_reset(st);
-	is_int(store_commit(c), -EIO, "the commit is refused");
-	ok(!store_in_transaction(c), "and the transaction rolled back");
-	is_int(store_one_int64(c, store_stmt(c, sql_count), &n), 1, "count");
-	is_int(n, 0, "nothing of it is kept, not even the write before the refusal");
-	is_int(store_begin_whole(c), 0, "another");
-	store_bind_text(st, 1, "b");
-	is_int(store_run(c, st, "whole insert"), 0, "a write");
-	is_int(store_commit(c), 0, "no failure: it commits");
-	is_int(store_begin(c), 0, "an ordinary transaction after it");
-	store_bind_text(st, 1, "b");
-	is_int(store_step_write(c, st, "insert"), STORE_CONSTRAINT, "a refused write");
-	store_reset(st);
-	store_bind_text(st, 1, "c");
-	is_int(store_run(c, st, "insert"), 0, "goes on");
-	is_int(store_commit(c), 0, "and commits");
-	is_int(store_one_int64(c, store_stmt(c, sql_count), &n), 1, "count");
-	is_int(n, 2, "b and c are kept");
-	is_int(store_exec(c, "DROP TABLE whole_t"), 0, "dropped");
-}
-
 /* The statement API: every bind and column function. */
 static void test_statements(void)
 {
@@ -628,7 +591,7 @@ static void test_statements(void)
 	test_binds(c);
 	test_copies(c);
 	test_writes(c);
-	test_whole(c);
+	check_whole(c);
 	store_release(s, c);
 	store_free(s);
 }
