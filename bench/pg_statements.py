@@ -5,7 +5,7 @@ comments, the spam folder, a search and the stats (prints figures; not a
 test).
 
 usage: bench/pg_statements.py [--comments N] [--runs N] [--timed N] [--show NAME]
-                              [--sqlite]
+                              [--sqlite] [--writes]
 
 A throwaway PostgreSQL server (tests/pgserver.py) gets a database that a
 commentd of this build (BUILD_ROOT, default build/) fills with N comments
@@ -21,6 +21,14 @@ each request's median time over --timed runs, and the median round trip
 of one trivial statement (pgbench, SELECT 1 over TCP on loopback): what a
 statement fewer saves at the least.  --sqlite: the same requests' times on
 SQLite (the same data, made the same way), to compare.
+
+--writes: then the all-or-nothing writes (store_begin_whole), for three of
+the seven writers in turn: a bulk approval of all the writer's comments
+(each learned by the classifier: its tokens' counts written) and the
+privacy erasure of the writer (each comment's learning forgotten, the
+comment removed, its audit rows unlinked), each timed and, on
+PostgreSQL, counted the same way (savepoints and their releases among
+them).
 """
 import os
 import sys
@@ -108,6 +116,49 @@ def fill(d, db, n):
     return {"Authorization": "Bearer " + tok}
 
 
+def writer_ids(pg, db, k):
+    """The ids of writer k's comments (fill's number i % 7 == k), from the
+    PostgreSQL server pg or the SQLite file db."""
+    if pg is None:
+        import sqlite3
+        with sqlite3.connect("file:%s?mode=ro" % db, uri=True) as lite:
+            rows = lite.execute("SELECT id, text FROM comments ORDER BY id").fetchall()
+        return [i for i, t in rows if int(re.search(r"number ([0-9]+)", t).group(1)) % 7 == k]
+    out = pg.psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM comments WHERE"
+                  " (substring(text from 'number ([0-9]+)'))::int %% 7 = %d" % k, "bench")
+    return [int(x) for x in out.strip().split(",") if x]
+
+
+def counted(pg, d, what, path, body, hdr):
+    """Runs one POST, prints its time and (PostgreSQL) its statements and
+    the savepoints among them."""
+    before = len(pg.log()) if pg else 0
+    t0 = time.perf_counter()
+    r = d.request("POST", path, body=body, headers=hdr)
+    ms = (time.perf_counter() - t0) * 1000
+    if r.status != 200:
+        sys.exit("%s: %d %s" % (what, r.status, r.body[:200]))
+    if pg is None:
+        print("  %-22s %.0f ms" % (what, ms))
+        return
+    time.sleep(0.5)
+    got = statements(pg.log()[before:])
+    sp = sum(1 for _, sql in got if re.match(r"(SAVEPOINT|RELEASE|ROLLBACK TO)\b", sql))
+    print("  %-22s %5d statements, %5d of them SAVEPOINT/RELEASE; server time %.1f ms;"
+          " %.0f ms in all" % (what, len(got), sp, sum(m for m, _ in got), ms))
+
+
+def writes(pg, d, hdr):
+    print("all-or-nothing writes on %s:" % ("PostgreSQL (statements logged by the server)"
+                                            if pg else "SQLite"))
+    for k in range(3):
+        ids = writer_ids(pg, d.db, k)
+        counted(pg, d, "approve %d (bulk)" % len(ids), "/api/v1/admin/comments/bulk",
+                {"action": "approve", "ids": ids}, hdr)
+        counted(pg, d, "erase %d" % len(ids), "/api/v1/admin/privacy/erase",
+                {"email": "writer%d@example.org" % k}, hdr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--comments", type=int, default=200)
@@ -115,11 +166,15 @@ def main():
     ap.add_argument("--timed", type=int, default=50)
     ap.add_argument("--show", default=None)
     ap.add_argument("--sqlite", action="store_true")
+    ap.add_argument("--writes", action="store_true")
     args = ap.parse_args()
     if args.sqlite:
         d = Daemon(config={"moderation": "all"})
         try:
-            timed(d, fill(d, d.db, args.comments), args.timed)
+            hdr = fill(d, d.db, args.comments)
+            timed(d, hdr, args.timed)
+            if args.writes:
+                writes(None, d, hdr)
         finally:
             d.cleanup()
         return
@@ -155,6 +210,8 @@ def main():
                 if args.show == name:
                     for ms, sql in shown:
                         print("      %7.3f ms  %s" % (ms, sql[:140]))
+            if args.writes:
+                writes(pg, d, hdr)
         finally:
             d.cleanup()
 

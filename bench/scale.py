@@ -907,6 +907,17 @@ def log_size(d):
         return 0, 0
 
 
+def log_problems(d):
+    """The daemon's warnings and errors (journal priority <4> and more
+    urgent): a maintenance job that fails at this size shows here."""
+    try:
+        with open(d.log_path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    return [x for x in lines if len(x) > 2 and x[0] == "<" and x[1] in "01234"]
+
+
 def step_posts(d, m, tr, args, out):
     port = d.port
     res = {"post_runs": []}
@@ -1285,6 +1296,10 @@ def report(out, args):
         p("  largest tables and indexes: " + ", ".join(
             "%s %.0f MiB" % (n, (b or 0) / 2**20) for n, b in e["composition"][:12]))
         p("  log: %d lines, %d bytes in all" % (e["log_lines"], e["log_bytes"]))
+        problems = e.get("log_problems", [])
+        p("  warnings and errors in the log: %s" % (len(problems) or "none"))
+        for line in problems[:20]:
+            p("    " + line)
 
 
 # ================================================================ main
@@ -1385,6 +1400,7 @@ def main():
             step_openloop(d, m, tr, args, run_dir, out, frontproxy)
         cpu, mem = proc_stat(d.proc.pid)
         lb = log_size(d)
+        problems = log_problems(d)
         t_stop = time.monotonic()
         rc = d.stop()
         t_stop = time.monotonic() - t_stop
@@ -1392,7 +1408,7 @@ def main():
         out["end"] = {"rss_kib": mem["VmRSS"], "hwm_kib": mem["VmHWM"], "cpu_s": cpu,
                       "stop_s": round(t_stop, 3), "stop_status": rc,
                       "size": engine.size(db), "composition": engine.composition(db),
-                      "log_bytes": lb[0], "log_lines": lb[1]}
+                      "log_bytes": lb[0], "log_lines": lb[1], "log_problems": problems}
         if "explain" in steps:
             out["explain"] = engine.explain(db, hot_statements())
     finally:

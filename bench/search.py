@@ -145,7 +145,7 @@ def main():
         measure(scale, d, m, args)
         d.stop()
         for line in d.log().splitlines():
-            if "search:" in line:
+            if "search:" in line or line.startswith(("<3>", "<4>")):
                 print("log    " + line.strip())
     finally:
         if d is not None:

@@ -479,7 +479,8 @@ int moderation_bulk(struct store_conn *c, struct classifier *cl, const char *sco
 	if (n > MODERATION_BULK_MAX)
 		return comment_fail(err, 422, "too_many_ids", "Act on at most %d comments at once.",
 				    MODERATION_BULK_MAX);
-	r = store_begin(c);
+	/* All or nothing: any failure below rolls every action back. */
+	r = store_begin_whole(c);
 	if (r)
 		return comment_store_result(r, err);
 	for (size_t i = 0; i < n; i++) {
@@ -618,13 +619,17 @@ int moderation_edit(struct store_conn *c, struct classifier *cl, const struct co
 	return r;
 }
 
-/* ?1 (?2 in sql_totals): the scope.  status_counts is kept by triggers on
- * comments (schema 0015): a few rows instead of every comment. */
-static const char sql_status_counts[] =
-    "SELECT status, sum(n) FROM status_counts"
-    " WHERE CAST(?1 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?1)) GROUP BY status";
-static const char sql_totals[] =
-    "SELECT (SELECT coalesce(sum(count), 0) FROM discarded"
+/* ?1: the start of the 30 days; ?2: the scope.  The status counts and
+ * the totals in one statement (one round trip on PostgreSQL:
+ * docs/performance.md, "The admin queue's and stats' statements"), rows of
+ * two shapes: a status and its count (status_counts is kept by triggers on
+ * comments, schema 0015: a few rows instead of every comment), and one row
+ * without a status holding the totals. */
+static const char sql_counts_totals[] =
+    "SELECT status, sum(n), 0, 0, 0 FROM status_counts"
+    " WHERE CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2)) GROUP BY status"
+    " UNION ALL SELECT NULL,"
+    " (SELECT coalesce(sum(count), 0) FROM discarded"
     "  WHERE CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2))),"
     " (SELECT count(*) FROM classifier_tokens),"
     " (SELECT count(*) FROM audit WHERE at >= ?1 AND action IN ('approve', 'spam')"
@@ -633,24 +638,34 @@ static const char sql_totals[] =
     "  WHERE at >= ?1 AND action IN ('approve', 'spam')"
     "  AND (CAST(?2 AS TEXT) IS NULL OR site IN (SELECT value FROM json_each(?2))))";
 
-static int status_counts(struct store_conn *c, const char *scope, json_t *counts)
-{
-	struct store_stmt *st = store_stmt(c, sql_status_counts);
-
-	if (!st)
-		return -EIO;
-	if (scope)
-		store_bind_text(st, 1, scope);
-	return comment_row_counts(c, st, counts);
-}
-
 struct totals {
 	json_int_t discarded, tokens, decisions, reversals;
 };
 
-static int totals(struct store_conn *c, const char *scope, int64_t since, struct totals *t)
+/* One row of sql_counts_totals: a status's count into counts, or the
+ * totals into *t (*seen set).  0 or -ENOMEM. */
+static int count_or_totals(struct store_stmt *st, json_t *counts, struct totals *t, bool *seen)
 {
-	struct store_stmt *st = store_stmt(c, sql_totals);
+	if (store_col_type(st, 0) != STORE_NULL)
+		return json_object_set_new(counts, store_col_text(st, 0),
+					   json_integer(store_col_int64(st, 1)))
+			   ? -ENOMEM
+			   : 0;
+	t->discarded = store_col_int64(st, 1);
+	t->tokens = store_col_int64(st, 2);
+	t->decisions = store_col_int64(st, 3);
+	t->reversals = store_col_int64(st, 4);
+	*seen = true;
+	return 0;
+}
+
+/* The status counts of scope into counts and its totals since since into
+ * *t.  0 or negative. */
+static int counts_totals(struct store_conn *c, const char *scope, int64_t since, json_t *counts,
+			 struct totals *t)
+{
+	struct store_stmt *st = store_stmt(c, sql_counts_totals);
+	bool seen = false;
 	int r;
 
 	if (!st)
@@ -658,15 +673,10 @@ static int totals(struct store_conn *c, const char *scope, int64_t since, struct
 	store_bind_int64(st, 1, since);
 	if (scope)
 		store_bind_text(st, 2, scope);
-	r = store_row(c, st);
-	if (r == 1) {
-		t->discarded = store_col_int64(st, 0);
-		t->tokens = store_col_int64(st, 1);
-		t->decisions = store_col_int64(st, 2);
-		t->reversals = store_col_int64(st, 3);
-	}
+	while ((r = store_row(c, st)) == 1 && (r = count_or_totals(st, counts, t, &seen)) == 0)
+		;
 	store_reset(st);
-	return r == 1 ? 0 : r < 0 ? r : -EIO;
+	return r < 0 ? r : seen ? 0 : -EIO;
 }
 
 /* Which model decides now: the starter alone (nothing learned yet), the
@@ -722,9 +732,7 @@ int moderation_stats(struct store_conn *c, struct classifier *cl,
 
 	if (!counts)
 		return -ENOMEM;
-	r = status_counts(c, scope, counts);
-	if (r == 0)
-		r = totals(c, scope, (int64_t)time(NULL) - 30 * 86400, &t);
+	r = counts_totals(c, scope, (int64_t)time(NULL) - 30 * 86400, counts, &t);
 	/* One site: what it learned itself, and with the other sites' worth
 	 * (what its cold start counts); else the shared model's. */
 	if (r == 0)
@@ -1062,7 +1070,10 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 
 	if (comment_email_hash(k, email, hash) != 0)
 		return COMMENT_INVALID;
-	r = store_begin(c);
+	/* All or nothing (any failure below rolls it all back): on PostgreSQL
+	 * its hundreds of writes a comment (the classifier's tokens) go
+	 * without a savepoint each. */
+	r = store_begin_whole(c);
 	if (r)
 		return r > 0 ? COMMENT_UNAVAILABLE : r;
 	r = ids_by_email(c, hash, scope, &ids, &n);

@@ -33,6 +33,8 @@ struct store_conn {
 	bool writing; /* holds owner->writer: inside BEGIN IMMEDIATE ... COMMIT */
 	bool busy;
 	bool refused; /* a write was refused as read-only */
+	bool whole;   /* the transaction is all-or-nothing (store_begin_whole) */
+	bool doomed;  /* a statement of that transaction failed: no commit */
 	unsigned n_stmts;
 	struct stmt_slot stmts[STORE_MAX_STMTS];
 };
@@ -429,8 +431,15 @@ static int pg_pool_open(struct store *s)
  * now stays in memory; the journal is emptied at each RELEASE, so this
  * bounds the memory one write holds, not a sum.  Process-wide, and only
  * before SQLite's first use (sqlite3_config refuses later: then the
- * default stays, which is only slower). */
-#define STORE_STMT_JOURNAL_MEMORY (1 << 20)
+ * default stays, which is only slower).
+ *
+ * No more than 128 KiB: with Debian 12's SQLite (3.40.1) a threshold of
+ * 136 KiB or more makes every statement whose journal passes it fail with
+ * SQLITE_FULL when the journal spills (1 MiB failed schema 0019's UPDATE
+ * of 20,000 threads, and any retention or migration statement that
+ * changes more than 1 MiB of pages inside a transaction); 64 and 128 KiB
+ * spill correctly (test-store's large-journal test). */
+#define STORE_STMT_JOURNAL_MEMORY (128 << 10)
 
 static void sqlite_configure(void)
 {
@@ -769,7 +778,17 @@ static int write_error(struct store_conn *c, int rc, const char *what)
 	}
 }
 
-int store_step_write(struct store_conn *c, struct store_stmt *st, const char *what)
+/* r, a statement's result; a failure (negative, or a STORE_* other than
+ * a row) inside an all-or-nothing transaction dooms it: store_commit then
+ * rolls it back, on either engine alike. */
+static int doom(struct store_conn *c, int r, bool row_ok)
+{
+	if (c->whole && r != 0 && !(row_ok && r == 1))
+		c->doomed = true;
+	return r;
+}
+
+static int step_write(struct store_conn *c, struct store_stmt *st, const char *what)
 {
 	if (st->pg)
 		return pg_step(st->pg, what);
@@ -780,6 +799,11 @@ int store_step_write(struct store_conn *c, struct store_stmt *st, const char *wh
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return STORE_CONSTRAINT;
 	return write_error(c, rc, what);
+}
+
+int store_step_write(struct store_conn *c, struct store_stmt *st, const char *what)
+{
+	return doom(c, step_write(c, st, what), true);
 }
 
 const char *store_errmsg(struct store_conn *c)
@@ -796,7 +820,7 @@ bool store_in_transaction(struct store_conn *c)
 	return !sqlite3_get_autocommit(c->db);
 }
 
-int store_row(struct store_conn *c, struct store_stmt *st)
+static int row(struct store_conn *c, struct store_stmt *st)
 {
 	if (st->pg) {
 		/* A failed read is never "no row": every failure is negative. */
@@ -815,6 +839,13 @@ int store_row(struct store_conn *c, struct store_stmt *st)
 		return 0;
 	log_err("store: read failed: %s", sqlite3_errmsg(c->db));
 	return -EIO;
+}
+
+int store_row(struct store_conn *c, struct store_stmt *st)
+{
+	int r = row(c, st);
+
+	return r < 0 ? doom(c, r, true) : r;
 }
 
 int store_one_int64(struct store_conn *c, struct store_stmt *st, int64_t *out)
@@ -862,18 +893,18 @@ static int pg_run(struct store_conn *c, struct store_stmt *st, const char *what)
 int store_run(struct store_conn *c, struct store_stmt *st, const char *what)
 {
 	if (st->pg)
-		return pg_run(c, st, what);
+		return doom(c, pg_run(c, st, what), false);
 	int r = write_error(c, sqlite3_step(st->lite), what);
 
 	sqlite3_reset(st->lite);
-	return r;
+	return doom(c, r, false);
 }
 
 int store_exec(struct store_conn *c, const char *sql)
 {
 	if (c->pg)
-		return pg_exec(c->pg, sql, sql);
-	return write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql);
+		return doom(c, pg_exec(c->pg, sql, sql), false);
+	return doom(c, write_error(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), sql), false);
 }
 
 bool store_postgresql(const struct store_conn *c)
@@ -969,18 +1000,37 @@ int store_begin(struct store_conn *c)
 	return r;
 }
 
+int store_begin_whole(struct store_conn *c)
+{
+	int r = store_begin(c);
+
+	if (r == 0) {
+		c->whole = true;
+		c->doomed = false;
+		if (c->pg)
+			pg_set_whole(c->pg, true);
+	}
+	return r;
+}
+
 int store_commit(struct store_conn *c)
 {
 	/* Changes to indexed comments reach the admin search's index in the
 	 * same transaction (lib/search.h): every writer commits here. */
-	int r = search_flush(c);
+	int r = -EIO;
 
+	if (c->whole && c->doomed)
+		log_err("store: commit refused: a statement of this all-or-nothing transaction "
+			"failed; it is rolled back");
+	else
+		r = search_flush(c);
 	if (r == 0 && c->pg)
 		r = pg_commit(c->pg);
 	else if (r == 0)
 		r = write_error(c, sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL), "commit");
 	if (r != 0)
 		store_rollback(c);
+	c->whole = c->doomed = false;
 	writer_release(c);
 	return r;
 }
@@ -991,6 +1041,7 @@ void store_rollback(struct store_conn *c)
 		pg_rollback(c->pg);
 	else if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	c->whole = c->doomed = false;
 	writer_release(c);
 }
 

@@ -183,6 +183,16 @@ int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 
+/* store_begin for a transaction that is all-or-nothing: its caller rolls
+ * it back on any failure (an erasure, a bulk moderation).  The first
+ * statement of it that fails (a read's negative result, a write's failure
+ * or STORE_CONSTRAINT) dooms it: store_commit then rolls it back and
+ * returns -EIO, on either engine.  What this buys is on PostgreSQL: its
+ * writes run without the per-write savepoint that keeps a refused write
+ * from aborting an ordinary transaction (one round trip a write instead of
+ * three; docs/postgresql-port.md).  0 or as store_begin. */
+int store_begin_whole(struct store_conn *c);
+
 /* A read snapshot: every read on c until store_end_read sees the database
  * as one moment, whatever other connections commit meanwhile (a reader
  * that promises one consistent view: an export, a model load, migrate-db's

@@ -57,6 +57,9 @@ int pg_exec(struct pg_conn *pc, const char *sql, const char *what);
 int pg_begin(struct pg_conn *pc);
 int pg_commit(struct pg_conn *pc);
 void pg_rollback(struct pg_conn *pc);
+/* Inside pg_begin's transaction: whole, its writes run without the
+ * per-write savepoint (store_begin_whole); cleared at its end. */
+void pg_set_whole(struct pg_conn *pc, bool whole);
 bool pg_in_transaction(struct pg_conn *pc);
 bool pg_transaction_lost(struct pg_conn *pc);
 /* True when pc's connection broke (its transaction, if any, is lost). */

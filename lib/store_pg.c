@@ -8,7 +8,8 @@
  * SQLite undoes a failed statement only; PostgreSQL aborts the whole
  * transaction.  So a write inside a transaction runs in a savepoint of its
  * own (a refused INSERT, STORE_CONSTRAINT, leaves the transaction usable,
- * as modules expect from SQLite).
+ * as modules expect from SQLite), but in an all-or-nothing transaction
+ * (store_begin_whole), which any failure dooms.
  *
  * A connection that breaks (the server went away, a failover) is made
  * again at its next use outside a transaction, at most once a second; its
@@ -66,6 +67,8 @@ struct pg_conn {
 	unsigned names;	     /* prepared statement names handed out */
 	char last_table[64]; /* the table of the last INSERT (store_last_id) */
 	bool in_txn;	     /* inside BEGIN ... COMMIT/ROLLBACK */
+	bool whole;	     /* that transaction is all-or-nothing: no per-write
+				savepoint (pg_set_whole) */
 	bool lost;	     /* the connection broke inside that transaction */
 	bool remake;	     /* drop and make again at the next use */
 	char err[256];	     /* the last error, for store_errmsg */
@@ -298,6 +301,7 @@ static void track_transaction(struct pg_conn *pc)
 		break;
 	case PQTRANS_IDLE:
 		pc->in_txn = false;
+		pc->whole = false;
 		break;
 	default: /* the connection broke: a transaction is lost */
 		pc->lost = pc->in_txn;
@@ -799,7 +803,10 @@ static int send_prepared(struct pg_stmt *p, const char *what)
 }
 
 /* A write inside a transaction, in a savepoint of its own, so that its
- * failure undoes it alone (as in SQLite). */
+ * failure undoes it alone (as in SQLite): SAVEPOINT, the write, RELEASE,
+ * three round trips.  Not in an all-or-nothing transaction
+ * (store_begin_whole), whose first failure dooms it anyway: there a write
+ * is one round trip. */
 static int send_in_savepoint(struct pg_stmt *p, const char *what)
 {
 	int r = pg_exec(p->pc, "SAVEPOINT store_stmt", "savepoint");
@@ -837,8 +844,9 @@ static int execute(struct pg_stmt *p, const char *what)
 			r = prepare_now(p);
 		if (r == 0) {
 			sent = true;
-			r = in_txn && !p->read && !p->control ? send_in_savepoint(p, what)
-							      : send_prepared(p, what);
+			r = in_txn && !p->read && !p->control && !pc->whole
+				? send_in_savepoint(p, what)
+				: send_prepared(p, what);
 		}
 		/* A connection found broken outside a transaction (after a
 		 * failover): a read, or a write that was never sent (its
@@ -1086,7 +1094,13 @@ void pg_rollback(struct pg_conn *pc)
 		track_transaction(pc);
 	}
 	pc->in_txn = false;
+	pc->whole = false;
 	pc->lost = false;
+}
+
+void pg_set_whole(struct pg_conn *pc, bool whole)
+{
+	pc->whole = whole && pc->in_txn;
 }
 
 bool pg_in_transaction(struct pg_conn *pc)

@@ -1519,6 +1519,126 @@ static void test_compaction(void)
 	ok(!store_in_transaction(conn), "no transaction left open");
 }
 
+/* A trigger that makes the statement doing event (DELETE or UPDATE) on the
+ * comments fail where cond holds (of OLD and NEW): a write refused in the
+ * middle of a transaction, as a full disk or a broken server would. */
+static void fail_trigger(const char *event, const char *cond)
+{
+	char sql[800];
+
+	if (!store_postgresql(conn))
+		snprintf(sql, sizeof(sql),
+			 "CREATE TRIGGER fail_mid BEFORE %s ON comments WHEN %s"
+			 " BEGIN SELECT RAISE(FAIL, 'disk on fire'); END",
+			 event, cond);
+	else
+		snprintf(sql, sizeof(sql),
+			 "CREATE FUNCTION fail_mid() RETURNS trigger LANGUAGE plpgsql AS $$"
+			 " BEGIN IF %s THEN RAISE EXCEPTION 'disk on fire'; END IF;"
+			 " IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$;"
+			 " CREATE TRIGGER fail_mid BEFORE %s ON comments FOR EACH ROW"
+			 " EXECUTE FUNCTION fail_mid()",
+			 cond, event);
+	ok(store_exec(conn, sql) == 0, "a trigger that fails a %s of the comments", event);
+}
+
+static void fail_trigger_drop(void)
+{
+	ok(store_exec(conn, !store_postgresql(conn) ? "DROP TRIGGER fail_mid"
+						    : "DROP TRIGGER fail_mid ON comments;"
+						      " DROP FUNCTION fail_mid()") == 0,
+	   "the trigger dropped");
+}
+
+/* Everything an erasure or a bulk action writes (comments, audit, the
+ * classifier's tables, subscriptions and, on PostgreSQL, the compaction
+ * owed), as one text (caller frees). */
+static char *written(void)
+{
+	char *s = NULL, *k;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	if (!f)
+		return strdup("(none)");
+	rows_to(f,
+		"SELECT id, status, author, text, email_hash FROM comments"
+		" ORDER BY id",
+		"::::");
+	fputc('|', f);
+	rows_to(f,
+		"SELECT id, action, coalesce(CAST(comment_id AS TEXT), '-'), coalesce(detail, '-')"
+		" FROM audit ORDER BY id",
+		":::");
+	fputc('|', f);
+	rows_to(f, "SELECT id FROM subscriptions ORDER BY id", "");
+	fputc('|', f);
+	fputs(store_postgresql(conn) ? owed_tables() : "", f);
+	fputc('|', f);
+	k = snapshot();
+	fputs(k, f);
+	free(k);
+	fclose(f);
+	return s;
+}
+
+/* Erasure and bulk moderation are all-or-nothing (store_begin_whole): a
+ * write that fails in the middle, after others of the same request were
+ * done, leaves nothing of the request, on either engine. */
+static void test_midway_failure(void)
+{
+	struct comment_error err = {0};
+	json_t *out = NULL;
+	int64_t H[3], B[3];
+	char cond[160], *before, *after;
+
+	H[0] = mk("/midway", 0, "Hana", "Hana writes about her orchard", COMMENT_PENDING);
+	H[1] = mk("/midway", 0, "Hana", "Hana on pruning the apple trees", COMMENT_PENDING);
+	H[2] = mk("/midway", 0, "Hana", "Hana and the late frost", COMMENT_PENDING);
+	is_int(act(MODERATION_APPROVE, H[0], &err), 0, "Hana's first approved (learned, audited)");
+	is_int(act(MODERATION_SPAM, H[1], &err), 0, "her second marked spam");
+	is_int(act(MODERATION_APPROVE, H[2], &err), 0, "her third approved");
+
+	/* Newest first: H[2] and H[1] are erased before H[0]'s removal fails. */
+	snprintf(cond, sizeof(cond), "OLD.id = %lld", (long long)H[0]);
+	fail_trigger("DELETE", cond);
+	before = written();
+	ok(moderation_erase(conn, cl, keys, NULL, "hana@example.org", false, "mod", &out) < 0,
+	   "an erasure whose last removal fails fails");
+	ok(out == NULL, "with no answer");
+	after = written();
+	is_str(after, before,
+	       "and leaves nothing of it: comments, audit, learning, subscriptions, debts");
+	free(after);
+	ok(!store_in_transaction(conn), "no transaction left open");
+	is_str(col("status", H[2]), "published", "(Hana's newest is still there)");
+	fail_trigger_drop();
+	is_int(moderation_erase(conn, cl, keys, NULL, "hana@example.org", false, "mod", &out), 0,
+	       "without the trigger the erasure succeeds");
+	is_int(json_integer_value(json_object_get(out, "erased")), 3, "all three");
+	json_decref(out);
+	free(before);
+
+	B[0] = mk("/midway", 0, "Ivo", "Ivo sells cheap watches", COMMENT_PENDING);
+	B[1] = mk("/midway", 0, "Jan", "Jan sells cheap watches too", COMMENT_PENDING);
+	B[2] = mk("/midway", 0, "Kai", "Kai sells the cheapest watches", COMMENT_PENDING);
+	snprintf(cond, sizeof(cond), "OLD.id = %lld AND NEW.status = 'spam'", (long long)B[2]);
+	fail_trigger("UPDATE", cond);
+	before = written();
+	memset(&err, 0, sizeof(err));
+	ok(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, B, 3, &err) < 0,
+	   "a bulk action whose last write fails fails");
+	after = written();
+	is_str(after, before, "and leaves nothing of it (the first two not spam, nothing learned)");
+	free(after);
+	free(before);
+	ok(!store_in_transaction(conn), "no transaction left open");
+	fail_trigger_drop();
+	is_int(moderation_bulk(conn, cl, NULL, "mod", MODERATION_SPAM, B, 3, &err), 0,
+	       "without the trigger the bulk action succeeds");
+	is_str(col("status", B[2]), "spam", "(the last is spam)");
+}
+
 static void test_maintain(void)
 {
 	struct comment_error err;
@@ -1970,6 +2090,7 @@ int main(void)
 	test_context();
 	test_privacy();
 	test_compaction();
+	test_midway_failure();
 	test_maintain();
 	test_scope();
 	test_status_counts();

@@ -10,6 +10,7 @@
 #include "fixture.h"
 #include "keys.h"
 #include "store.h"
+#include "whole.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -553,6 +554,7 @@ static void test_statements(void)
 	c = store_acquire(s);
 	test_binds(c);
 	test_writes(c);
+	check_whole(c);
 	test_control_statements(c);
 	test_schema(c);
 	test_json(c);

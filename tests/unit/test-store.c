@@ -4,7 +4,9 @@
 
 #include "embed.h"
 #include "store.h"
+#include "whole.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -589,6 +591,7 @@ static void test_statements(void)
 	test_binds(c);
 	test_copies(c);
 	test_writes(c);
+	check_whole(c);
 	store_release(s, c);
 	store_free(s);
 }
@@ -618,6 +621,44 @@ static void test_db_display(void)
 	store_db_display("postgresql://u:secret@host/db", tiny, sizeof(tiny));
 	ok(strlen(tiny) == sizeof(tiny) - 1 && !strstr(tiny, "secret"),
 	   "a small buffer: cut short, NUL-terminated");
+}
+
+/* A statement that changes megabytes of pages inside a transaction (a
+ * migration's UPDATE of every thread, a retention pass, a big savepoint)
+ * keeps a statement journal that spills to a temporary file past
+ * STORE_STMT_JOURNAL_MEMORY; the spill must work (with SQLite 3.40.1 a
+ * threshold above 128 KiB made such statements fail with SQLITE_FULL),
+ * and a rollback to a savepoint must restore what the journal kept. */
+static void test_large_statement_journal(void)
+{
+	static const char fill_sql[] =
+	    "CREATE TABLE big (id INTEGER PRIMARY KEY, v INTEGER, pad BLOB);"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+	    " INSERT INTO big SELECT i, 0, randomblob(1000) FROM n;";
+	char path[256];
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	snprintf(path, sizeof(path), "%s/journal.db", fx.dir);
+	if (!ok(store_new(&s, path, 1) == 0, "a store for the large journal"))
+		return;
+	c = store_acquire(s);
+	is_int(store_exec(c, fill_sql), 0, "6,000 rows of 1 KB (about 7 MB of pages)");
+	is_int(store_begin(c), 0, "a transaction");
+	is_int(store_exec(c, "UPDATE big SET v = 1"), 0,
+	       "  an UPDATE of every row in it (a journal of megabytes) runs");
+	is_int(store_exec(c, "SAVEPOINT job"), 0, "  a savepoint");
+	is_int(store_exec(c, "UPDATE big SET v = 2, pad = randomblob(1000)"), 0,
+	       "  every row changed again inside it");
+	is_int(store_exec(c, "ROLLBACK TO job; RELEASE job"), 0, "  rolled back to the savepoint");
+	is_int(store_commit(c), 0, "committed");
+	is_int(count_rows(c, "SELECT count(*) FROM big WHERE v = 1"), 6000,
+	       "every row has the transaction's value, none the rolled-back one");
+	is_int(count_rows(
+		   c, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+	       1, "integrity_check: ok");
+	store_release(s, c);
+	store_free(s);
 }
 
 /* A database from before schema 0019 (threads.published) gets each
@@ -766,6 +807,7 @@ int main(void)
 	test_statements();
 	test_db_display();
 	test_published_upgrade();
+	test_large_statement_journal();
 	fixture_close(&fx);
 	return done_testing();
 }
