@@ -1125,7 +1125,7 @@ def step_openloop(d, m, tr, args, run_dir, out, front_tools):
 HOT = (  # (name, variable in lib/*.c)
     ("thread version (every GET)", "comment.c", "sql_thread_version"),
     ("thread id", "comment.c", "sql_thread_id"),
-    ("thread count", "comment.c", "sql_thread_count"),
+    ("a page's thread: id and count", "comment.c", "sql_thread_head"),
     ("next top-level comment", "comment.c", "sql_next_root"),
     ("a top-level comment's rows", "comment.c", "sql_root_rows"),
     ("counts (every path in one statement)", "comment.c", "sql_count_paths"),

@@ -979,8 +979,10 @@ static const char sql_roots_rows[] =
 static const char sql_root_hidden[] =
     "SELECT c.id FROM comments c WHERE c.root_id = ?1 AND c.id > ?2 AND c.id <= ?3"
     " AND c.thread_id = ?4 AND c.status <> 'published'";
-/* threads.published: kept by the version's triggers (schema 0019). */
-static const char sql_thread_count[] = "SELECT published FROM threads WHERE id = ?1";
+/* A page's thread: its id and its published comments (threads.published,
+ * kept by the version's triggers: schema 0019), in one read. */
+static const char sql_thread_head[] =
+    "SELECT id, published FROM threads WHERE site = ?2 AND path = ?1";
 
 /* A page under construction. */
 struct page {
@@ -1284,18 +1286,6 @@ more:
 	return 0;
 }
 
-static int thread_count(struct store_conn *c, int64_t thread_id, int64_t *count)
-{
-	struct store_stmt *st = store_stmt(c, sql_thread_count);
-	int r;
-
-	if (!st)
-		return -EIO;
-	store_bind_int64(st, 1, thread_id);
-	r = store_one_int64(c, st, count);
-	return r < 0 ? r : 0;
-}
-
 /* What a page says besides its comments. */
 struct page_head {
 	int64_t count;
@@ -1320,15 +1310,19 @@ static int page_read(struct store_conn *c, const struct comment_page_query *q,
 	if (r < 0)
 		return r;
 	*tree = pg.tree;
-	st = store_stmt(c, sql_thread_id);
+	st = store_stmt(c, sql_thread_head);
 	if (!st)
 		return -EIO;
 	store_bind_text(st, 1, q->thread);
 	store_bind_text(st, 2, q->site);
-	r = store_one_int64(c, st, &thread_id);
+	r = store_row(c, st);
+	if (r == 1) {
+		thread_id = store_col_int64(st, 0);
+		head->count = store_col_int64(st, 1);
+		r = 0;
+	}
+	store_reset(st);
 	pg.thread_id = thread_id;
-	if (r == 1)
-		r = thread_count(c, thread_id, &head->count);
 	if (r == 0 && thread_id)
 		r = fill_page(c, thread_id, q, &pg, &next, &head->has_more);
 	if (r == 0 && head->has_more)
