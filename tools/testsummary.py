@@ -7,7 +7,8 @@ line reflects individual checks, not just programs.  A subtest with a SKIP
 directive ("ok 3 - name # SKIP reason") counts as skipped, not passed; so
 does a "not ok ... # TODO" and a whole program that skipped ("1..0 # SKIP",
 meson's SKIP).  Several logs may be given; their counts add up.  Each skip is
-listed above the summary line, with its reason.
+listed above the summary line, with its reason, and so is each failure
+(log, test, subtest), last, so that the tail of a CI log names it.
 
 With CI set in the environment a skip is a failure: CI installs every test
 dependency, so a skip there hides a missing one.  The exit status is then 1
@@ -37,7 +38,7 @@ DIRECTIVE = re.compile(r"(?<!\\)#\s*(SKIP|TODO)\b\s*(.*)$", re.I)
 ENGINE_SKIP = "on postgresql:"
 
 
-def count(path, skips, engine_skips):
+def count(path, skips, engine_skips, failures):
     passed = failed = skipped = not_engine = 0
     with open(path) as f:
         for line in f:
@@ -64,6 +65,7 @@ def count(path, skips, engine_skips):
                     skips.append("%s: %s" % (name, m.group(2)))
                 elif m.group(1):
                     f_ += 1
+                    failures.append("%s: %s: %s" % (path, name, m.group(2)))
                 else:
                     p += 1
             if res == "SKIP":
@@ -79,12 +81,14 @@ def count(path, skips, engine_skips):
                 # sanitizer report, bad exit) still counts as a failure.
                 if res not in ("OK", "EXPECTEDFAIL") and f_ == 0:
                     failed += 1
+                    failures.append("%s: %s: the program (%s)" % (path, name, res))
             elif res in ("OK", "EXPECTEDFAIL") and e:
                 pass  # only engine skips in this program: counted below
             elif res in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             else:
                 failed += 1
+                failures.append("%s: %s: the program (%s)" % (path, name, res))
             not_engine += e
     return passed, failed, skipped, not_engine
 
@@ -93,8 +97,9 @@ def main():
     total = [0, 0, 0, 0]
     skips = []
     engine_skips = []
+    failures = []
     for path in sys.argv[1:]:
-        for i, n in enumerate(count(path, skips, engine_skips)):
+        for i, n in enumerate(count(path, skips, engine_skips, failures)):
             total[i] += n
     for s in engine_skips:
         print("not on postgresql: " + s)
@@ -104,6 +109,9 @@ def main():
     if ci and skips:
         print("with CI set a skip is a failure: install the missing dependencies "
               "(tools/dev.sh deps)")
+    # Last before the count, so that the tail of a CI log names what failed.
+    for f in failures:
+        print("failed: " + f)
     line = "%d passed, %d failed, %d skipped" % tuple(total[:3])
     if total[3]:
         line += ", %d SQLite-only checks not run on postgresql" % total[3]
