@@ -1944,28 +1944,57 @@ static const char sql_ledger_put[] =
     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(msg_key) DO UPDATE SET label = excluded.label,"
     " tokens = excluded.tokens, learned = excluded.learned, site = excluded.site";
 static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
+/* A message's token hashes go to the statements below as one text
+ * parameter (?1), a JSON array of their values as signed 64-bit integers
+ * ("[-5,17]"), so that a message's counts change in a constant number of
+ * statements (one round trip each on PostgreSQL), not one or two a token.
+ * Exact on both engines: SQLite's json_each reads a 64-bit integer as one,
+ * and schema/pg's json_each(text) gives an element's own text (json, not
+ * jsonb: no double on the way), cast to BIGINT.  A hash listed twice (a
+ * features blob is the caller's) counts twice, as a statement per listed
+ * hash counted it: hence count(*) per distinct hash, which also keeps an
+ * upsert from touching a row twice (refused by PostgreSQL).  Rows in hash
+ * order: concurrent learners lock them in the same order (PostgreSQL's
+ * writers also take turns under store_begin's advisory lock). */
+#define TOKEN_LIST                                                                                 \
+	"(SELECT CAST(value AS BIGINT) AS h, count(*) AS k FROM json_each(?1)"                     \
+	" GROUP BY CAST(value AS BIGINT) ORDER BY 1) AS v"
+/* A list holds at most TOKEN_CHUNK hashes (a message has at most
+ * MAX_HASHES, TOKENIZE_MAX_TOKENS; a longer ledger row goes in several
+ * lists: the same counts).  At most 21 bytes a value, so about 21 KiB a
+ * parameter, far below SQLite's SQLITE_LIMIT_LENGTH (4 MiB, lib/store.c). */
+#define TOKEN_CHUNK    MAX_HASHES
+#define TOKEN_LIST_MAX (TOKEN_CHUNK * 21 + 3)
+/* WHERE true: SQLite's upsert after a SELECT needs a WHERE clause. */
 static const char sql_token_add[] =
-    "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
+    "INSERT INTO classifier_tokens(hash, spam, ham, last_seen)"
+    " SELECT h, k * ?2, k * ?3, CAST(?4 AS BIGINT) FROM " TOKEN_LIST " WHERE true ORDER BY h"
+    " ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
     " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen";
 static const char sql_token_sub[] =
-    "UPDATE classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash = ?1";
+    "UPDATE classifier_tokens SET spam = CASE WHEN spam > k * ?2 THEN spam - k * ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > k * ?3 THEN ham - k * ?3 ELSE 0 END FROM " TOKEN_LIST
+    " WHERE classifier_tokens.hash = v.h";
 static const char sql_token_gc[] =
-    "DELETE FROM classifier_tokens WHERE hash = ?1 AND spam = 0 AND ham = 0";
+    "DELETE FROM classifier_tokens WHERE hash IN (SELECT h FROM " TOKEN_LIST ")"
+    " AND spam = 0 AND ham = 0";
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = CASE WHEN nspam + ?1 > 0 THEN nspam + ?1 ELSE 0 END,"
     " nham = CASE WHEN nham + ?2 > 0 THEN nham + ?2 ELSE 0 END, generation = ?3 WHERE id = 1";
 /* A site's own counts (?4: the site), beside the shared ones. */
 static const char sql_site_token_add[] =
-    "INSERT INTO classifier_site_tokens(site, hash, spam, ham) VALUES (?4, ?1, ?2, ?3) "
-    "ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
+    "INSERT INTO classifier_site_tokens(site, hash, spam, ham)"
+    " SELECT CAST(?4 AS TEXT), h, k * ?2, k * ?3 FROM " TOKEN_LIST " WHERE true ORDER BY h"
+    " ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
     " ham = classifier_site_tokens.ham + excluded.ham";
 static const char sql_site_token_sub[] =
-    "UPDATE classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE site = ?4 AND hash = ?1";
+    "UPDATE classifier_site_tokens SET"
+    " spam = CASE WHEN spam > k * ?2 THEN spam - k * ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > k * ?3 THEN ham - k * ?3 ELSE 0 END FROM " TOKEN_LIST
+    " WHERE classifier_site_tokens.site = ?4 AND classifier_site_tokens.hash = v.h";
 static const char sql_site_token_gc[] =
-    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash = ?1 AND spam = 0 AND ham = 0";
+    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash IN (SELECT h FROM " TOKEN_LIST
+    ") AND spam = 0 AND ham = 0";
 static const char sql_site_state_add[] =
     "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3,"
     " CASE WHEN CAST(?1 AS BIGINT) > 0 THEN ?1 ELSE 0 END,"
@@ -1992,45 +2021,65 @@ static int step_done(struct store_conn *conn, struct store_stmt *q, const char *
 	return store_run(conn, q, what);
 }
 
+/* The JSON array of h[0..n) (n <= TOKEN_CHUNK) in out (TOKEN_LIST_MAX
+ * bytes); returns its length. */
+static size_t token_list(char *out, const uint64_t *h, size_t n)
+{
+	size_t len = 0;
+
+	out[len++] = '[';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, TOKEN_LIST_MAX - len, "%s%lld", i ? "," : "",
+					(long long)(int64_t)h[i]);
+	out[len++] = ']';
+	out[len] = '\0';
+	return len;
+}
+
+/* Runs one of the statements above over the list (?1): ?2 and ?3 the
+ * counts of a message, ?4 the site or the time of a learning (d[2]). */
+static int run_tokens(struct store_conn *conn, const char *sql, const char *list, size_t len,
+		      const char *site, const int64_t d[3], const char *what)
+{
+	struct store_stmt *q = store_stmt(conn, sql);
+
+	if (!q)
+		return -EIO;
+	store_bind_text_len(q, 1, list, len);
+	if (sql != sql_token_gc && sql != sql_site_token_gc) {
+		store_bind_int64(q, 2, d[0]);
+		store_bind_int64(q, 3, d[1]);
+	}
+	if (site)
+		store_bind_text(q, 4, site);
+	else if (sql == sql_token_add)
+		store_bind_int64(q, 4, d[2]);
+	return step_done(conn, q, what);
+}
+
 /* Adds (sign +1) or subtracts (-1) one message's token counts in the
- * shared tables, or with site in that site's own (its rows at 0/0 go). */
+ * shared tables, or with site in that site's own (its rows at 0/0 go):
+ * an upsert, or an update and a delete, per TOKEN_CHUNK hashes. */
 static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
 		     int64_t ds, int64_t dh, int sign)
 {
 	const char *sql = site ? (sign > 0 ? sql_site_token_add : sql_site_token_sub)
 			       : (sign > 0 ? sql_token_add : sql_token_sub);
 	const char *gc = site ? sql_site_token_gc : sql_token_gc;
-	int64_t now = (int64_t)time(NULL);
-	int r;
+	const int64_t d[3] = {ds, dh, (int64_t)time(NULL)};
+	char *list = malloc(TOKEN_LIST_MAX);
+	int r = list ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n; i++) {
-		struct store_stmt *q = store_stmt(conn, sql);
+	for (size_t i = 0; i < n && r == 0; i += TOKEN_CHUNK) {
+		size_t m = n - i < TOKEN_CHUNK ? n - i : TOKEN_CHUNK;
+		size_t len = token_list(list, h + i, m);
 
-		if (!q)
-			return -EIO;
-		store_bind_int64(q, 1, (int64_t)h[i]);
-		store_bind_int64(q, 2, ds);
-		store_bind_int64(q, 3, dh);
-		if (site)
-			store_bind_text(q, 4, site);
-		else if (sign > 0)
-			store_bind_int64(q, 4, now);
-		r = step_done(conn, q, "classifier token update");
-		if (r != 0)
-			return r;
-		if (sign > 0)
-			continue;
-		q = store_stmt(conn, gc);
-		if (!q)
-			return -EIO;
-		store_bind_int64(q, 1, (int64_t)h[i]);
-		if (site)
-			store_bind_text(q, 4, site);
-		r = step_done(conn, q, "classifier token cleanup");
-		if (r != 0)
-			return r;
+		r = run_tokens(conn, sql, list, len, site, d, "classifier token update");
+		if (r == 0 && sign < 0)
+			r = run_tokens(conn, gc, list, len, site, d, "classifier token cleanup");
 	}
-	return 0;
+	free(list);
+	return r;
 }
 
 /* One message's counts in and out of the shared model and, with site, the
