@@ -1950,15 +1950,14 @@ static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_k
  * statements (one round trip each on PostgreSQL), not one or two a token.
  * Exact on both engines: SQLite's json_each reads a 64-bit integer as one,
  * and schema/pg's json_each(text) gives an element's own text (json, not
- * jsonb: no double on the way), cast to BIGINT.  A hash listed twice (a
- * features blob is the caller's) counts twice, as a statement per listed
- * hash counted it: hence count(*) per distinct hash, which also keeps an
- * upsert from touching a row twice (refused by PostgreSQL).  Rows in hash
- * order: concurrent learners lock them in the same order (PostgreSQL's
- * writers also take turns under store_begin's advisory lock). */
-#define TOKEN_LIST                                                                                 \
-	"(SELECT CAST(value AS BIGINT) AS h, count(*) AS k FROM json_each(?1)"                     \
-	" GROUP BY CAST(value AS BIGINT) ORDER BY 1) AS v"
+ * jsonb: no double on the way), cast to BIGINT.  No list names a hash
+ * twice (db_tokens).  Lists are sorted, so an upsert writes its rows in
+ * the index's order; an update's or a delete's order is its plan's (on
+ * PostgreSQL a hash of the list), as arbitrary as the text order of the
+ * statement per token before.  Concurrent learners cannot deadlock on
+ * them: writers take turns (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+ * advisory lock in store_begin). */
+#define TOKEN_LIST "(SELECT CAST(value AS BIGINT) FROM json_each(?1))"
 /* A list holds at most TOKEN_CHUNK hashes (a message has at most
  * MAX_HASHES, TOKENIZE_MAX_TOKENS; a longer ledger row goes in several
  * lists: the same counts).  At most 21 bytes a value, so about 21 KiB a
@@ -1968,33 +1967,30 @@ static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_k
 /* WHERE true: SQLite's upsert after a SELECT needs a WHERE clause. */
 static const char sql_token_add[] =
     "INSERT INTO classifier_tokens(hash, spam, ham, last_seen)"
-    " SELECT h, k * ?2, k * ?3, CAST(?4 AS BIGINT) FROM " TOKEN_LIST " WHERE true ORDER BY h"
+    " SELECT CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT), CAST(?4 AS BIGINT)"
+    " FROM json_each(?1) WHERE true"
     " ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
     " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen";
 static const char sql_token_sub[] =
-    "UPDATE classifier_tokens SET spam = CASE WHEN spam > k * ?2 THEN spam - k * ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > k * ?3 THEN ham - k * ?3 ELSE 0 END FROM " TOKEN_LIST
-    " WHERE classifier_tokens.hash = v.h";
+    "UPDATE classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash IN " TOKEN_LIST;
 static const char sql_token_gc[] =
-    "DELETE FROM classifier_tokens WHERE hash IN (SELECT h FROM " TOKEN_LIST ")"
-    " AND spam = 0 AND ham = 0";
+    "DELETE FROM classifier_tokens WHERE hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0";
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = CASE WHEN nspam + ?1 > 0 THEN nspam + ?1 ELSE 0 END,"
     " nham = CASE WHEN nham + ?2 > 0 THEN nham + ?2 ELSE 0 END, generation = ?3 WHERE id = 1";
 /* A site's own counts (?4: the site), beside the shared ones. */
 static const char sql_site_token_add[] =
     "INSERT INTO classifier_site_tokens(site, hash, spam, ham)"
-    " SELECT CAST(?4 AS TEXT), h, k * ?2, k * ?3 FROM " TOKEN_LIST " WHERE true ORDER BY h"
+    " SELECT CAST(?4 AS TEXT), CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT)"
+    " FROM json_each(?1) WHERE true"
     " ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
     " ham = classifier_site_tokens.ham + excluded.ham";
 static const char sql_site_token_sub[] =
-    "UPDATE classifier_site_tokens SET"
-    " spam = CASE WHEN spam > k * ?2 THEN spam - k * ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > k * ?3 THEN ham - k * ?3 ELSE 0 END FROM " TOKEN_LIST
-    " WHERE classifier_site_tokens.site = ?4 AND classifier_site_tokens.hash = v.h";
-static const char sql_site_token_gc[] =
-    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash IN (SELECT h FROM " TOKEN_LIST
-    ") AND spam = 0 AND ham = 0";
+    "UPDATE classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
+    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE site = ?4 AND hash IN " TOKEN_LIST;
+static const char sql_site_token_gc[] = "DELETE FROM classifier_site_tokens WHERE site = ?4"
+					" AND hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0";
 static const char sql_site_state_add[] =
     "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3,"
     " CASE WHEN CAST(?1 AS BIGINT) > 0 THEN ?1 ELSE 0 END,"
@@ -2057,9 +2053,36 @@ static int run_tokens(struct store_conn *conn, const char *sql, const char *list
 	return step_done(conn, q, what);
 }
 
+static int cmp_hash(const void *a, const void *b)
+{
+	int64_t x = (int64_t) * (const uint64_t *)a, y = (int64_t) * (const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hashes of sorted s[0..n) listed more than pass times, once each,
+ * into out; returns their number. */
+static size_t token_pass(const uint64_t *s, size_t n, size_t pass, uint64_t *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0, run = 0; i < n; i++) {
+		run = i > 0 && s[i] == s[i - 1] ? run + 1 : 0;
+		if (run == pass)
+			out[m++] = s[i];
+	}
+	return m;
+}
+
 /* Adds (sign +1) or subtracts (-1) one message's token counts in the
  * shared tables, or with site in that site's own (its rows at 0/0 go):
- * an upsert, or an update and a delete, per TOKEN_CHUNK hashes. */
+ * an upsert, or an update and a delete, per list of at most TOKEN_CHUNK
+ * hashes.  A hash listed k times (a features blob is the caller's) counts
+ * k times, as when each listed hash had statements of its own: the sorted
+ * hashes go in passes, the p-th holding those listed more than p times
+ * (one pass but for such a blob), so that no list names a row twice (an
+ * upsert may not touch a row twice on PostgreSQL, and IN would count it
+ * once), and a subtraction clamps and cleans up after each pass. */
 static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
 		     int64_t ds, int64_t dh, int sign)
 {
@@ -2067,18 +2090,29 @@ static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *
 			       : (sign > 0 ? sql_token_add : sql_token_sub);
 	const char *gc = site ? sql_site_token_gc : sql_token_gc;
 	const int64_t d[3] = {ds, dh, (int64_t)time(NULL)};
+	uint64_t *s = malloc(n ? 2 * n * sizeof(*s) : 1), *p = s + n;
 	char *list = malloc(TOKEN_LIST_MAX);
-	int r = list ? 0 : -ENOMEM;
+	size_t m = 1;
+	int r = s && list ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n && r == 0; i += TOKEN_CHUNK) {
-		size_t m = n - i < TOKEN_CHUNK ? n - i : TOKEN_CHUNK;
-		size_t len = token_list(list, h + i, m);
+	if (r == 0 && n) {
+		memcpy(s, h, n * sizeof(*s));
+		qsort(s, n, sizeof(*s), cmp_hash);
+	}
+	for (size_t pass = 0; r == 0 && m > 0; pass++) {
+		m = token_pass(s, n, pass, p);
+		for (size_t i = 0; i < m && r == 0; i += TOKEN_CHUNK) {
+			size_t len =
+			    token_list(list, p + i, m - i < TOKEN_CHUNK ? m - i : TOKEN_CHUNK);
 
-		r = run_tokens(conn, sql, list, len, site, d, "classifier token update");
-		if (r == 0 && sign < 0)
-			r = run_tokens(conn, gc, list, len, site, d, "classifier token cleanup");
+			r = run_tokens(conn, sql, list, len, site, d, "classifier token update");
+			if (r == 0 && sign < 0)
+				r = run_tokens(conn, gc, list, len, site, d,
+					       "classifier token cleanup");
+		}
 	}
 	free(list);
+	free(s);
 	return r;
 }
 
