@@ -919,15 +919,6 @@ struct xmodel {
 
 static struct xmodel X;
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static int cmp_ord(const void *a, const void *b)
 {
 	int64_t x = (int64_t)X.u[*(const unsigned *)a], y = (int64_t)X.u[*(const unsigned *)b];
@@ -969,11 +960,10 @@ static bool set_init(void)
 					   12345678901234567891ull,
 					   0xdeadbeefcafebabeull};
 	const size_t ns = sizeof(special) / sizeof(*special);
-	uint64_t seed = 7;
 
 	memset(&X, 0, sizeof(X));
 	for (unsigned i = 0; i < SET_U; i++) {
-		X.u[i] = i < ns ? special[i] : splitmix(&seed);
+		X.u[i] = i < ns ? special[i] : (rnd(2), rng); /* xorshift's whole state */
 		X.ord[i] = i;
 	}
 	qsort(X.ord, SET_U, sizeof(*X.ord), cmp_ord);
