@@ -190,7 +190,10 @@ test)
 	deps
 	build
 	status=0
-	meson test -C "$BUILD" --print-errorlogs --num-processes 2 || status=$?
+	# TEST_ARGS: more options for meson test (.ci/run's sanitizer pass
+	# gives --timeout-multiplier); word-split on purpose.
+	# shellcheck disable=SC2086
+	meson test -C "$BUILD" --print-errorlogs --num-processes 2 ${TEST_ARGS:-} || status=$?
 	# Skips are counted as skips; with CI set they fail the run.
 	python3 tools/testsummary.py "$BUILD/meson-logs/testlog.json" || status=1
 	exit $status
