@@ -1964,33 +1964,66 @@ static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_k
  * parameter, far below SQLite's SQLITE_LIMIT_LENGTH (4 MiB, lib/store.c). */
 #define TOKEN_CHUNK    MAX_HASHES
 #define TOKEN_LIST_MAX (TOKEN_CHUNK * 21 + 3)
-/* WHERE true: SQLite's upsert after a SELECT needs a WHERE clause. */
-static const char sql_token_add[] =
+/* Statements in pairs (store_stmt_pick) where the engines differ.  On
+ * SQLite, a write of many rows that may fail midway keeps a statement
+ * journal; a message's rows spread over many pages of a large table, and
+ * the journal spilled to a temporary file past STORE_STMT_JOURNAL_MEMORY
+ * (commentctl learn of 5,574 SMS made five times the write calls of the
+ * per-token statements, which changed a row each and needed none).  So
+ * SQLite's statements are OR FAIL or OR IGNORE (no journal), and its
+ * upsert is two statements, the update of the rows there (DO UPDATE would
+ * always keep a journal) and OR IGNORE's insert of the others; PostgreSQL,
+ * where each is a round trip, has one upsert.  No constraint can fail in
+ * them (the counts never go below 0); a failure of another kind (a full
+ * disk) rolls SQLite's transaction back, as it did for the statements
+ * per token. */
+static const struct store_sql sql_token_add = {
+    "UPDATE OR FAIL classifier_tokens SET spam = spam + ?2, ham = ham + ?3, last_seen = ?4"
+    " WHERE hash IN " TOKEN_LIST,
     "INSERT INTO classifier_tokens(hash, spam, ham, last_seen)"
     " SELECT CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT), CAST(?4 AS BIGINT)"
-    " FROM json_each(?1) WHERE true"
-    " ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
-    " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen";
-static const char sql_token_sub[] =
-    "UPDATE classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash IN " TOKEN_LIST;
-static const char sql_token_gc[] =
-    "DELETE FROM classifier_tokens WHERE hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0";
+    " FROM json_each(?1) ON CONFLICT(hash) DO UPDATE"
+    " SET spam = classifier_tokens.spam + excluded.spam,"
+    " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen"};
+/* SQLite only: the rows sql_token_add's update did not find. */
+static const struct store_sql sql_token_new = {
+    "INSERT OR IGNORE INTO classifier_tokens(hash, spam, ham, last_seen)"
+    " SELECT CAST(value AS BIGINT), ?2, ?3, ?4 FROM json_each(?1)",
+    NULL};
+#define SQL_TOKEN_SUB                                                                              \
+	" classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"             \
+	" ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash IN " TOKEN_LIST
+#define SQL_TOKEN_GC                                                                               \
+	"DELETE FROM classifier_tokens WHERE hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0"
+static const struct store_sql sql_token_sub = {"UPDATE OR FAIL" SQL_TOKEN_SUB,
+					       "UPDATE" SQL_TOKEN_SUB};
+static const struct store_sql sql_token_gc = {SQL_TOKEN_GC, SQL_TOKEN_GC};
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = CASE WHEN nspam + ?1 > 0 THEN nspam + ?1 ELSE 0 END,"
     " nham = CASE WHEN nham + ?2 > 0 THEN nham + ?2 ELSE 0 END, generation = ?3 WHERE id = 1";
 /* A site's own counts (?4: the site), beside the shared ones. */
-static const char sql_site_token_add[] =
+static const struct store_sql sql_site_token_add = {
+    "UPDATE OR FAIL classifier_site_tokens SET spam = spam + ?2, ham = ham + ?3"
+    " WHERE site = ?4 AND hash IN " TOKEN_LIST,
     "INSERT INTO classifier_site_tokens(site, hash, spam, ham)"
     " SELECT CAST(?4 AS TEXT), CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT)"
-    " FROM json_each(?1) WHERE true"
-    " ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
-    " ham = classifier_site_tokens.ham + excluded.ham";
-static const char sql_site_token_sub[] =
-    "UPDATE classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE site = ?4 AND hash IN " TOKEN_LIST;
-static const char sql_site_token_gc[] = "DELETE FROM classifier_site_tokens WHERE site = ?4"
-					" AND hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0";
+    " FROM json_each(?1) ON CONFLICT(site, hash) DO UPDATE"
+    " SET spam = classifier_site_tokens.spam + excluded.spam,"
+    " ham = classifier_site_tokens.ham + excluded.ham"};
+static const struct store_sql sql_site_token_new = {
+    "INSERT OR IGNORE INTO classifier_site_tokens(site, hash, spam, ham)"
+    " SELECT ?4, CAST(value AS BIGINT), ?2, ?3 FROM json_each(?1)",
+    NULL};
+#define SQL_SITE_TOKEN_SUB                                                                         \
+	" classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"        \
+	" ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END"                                       \
+	" WHERE site = ?4 AND hash IN " TOKEN_LIST
+#define SQL_SITE_TOKEN_GC                                                                          \
+	"DELETE FROM classifier_site_tokens WHERE site = ?4"                                       \
+	" AND hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0"
+static const struct store_sql sql_site_token_sub = {"UPDATE OR FAIL" SQL_SITE_TOKEN_SUB,
+						    "UPDATE" SQL_SITE_TOKEN_SUB};
+static const struct store_sql sql_site_token_gc = {SQL_SITE_TOKEN_GC, SQL_SITE_TOKEN_GC};
 static const char sql_site_state_add[] =
     "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3,"
     " CASE WHEN CAST(?1 AS BIGINT) > 0 THEN ?1 ELSE 0 END,"
@@ -2033,22 +2066,25 @@ static size_t token_list(char *out, const uint64_t *h, size_t n)
 }
 
 /* Runs one of the statements above over the list (?1): ?2 and ?3 the
- * counts of a message, ?4 the site or the time of a learning (d[2]). */
-static int run_tokens(struct store_conn *conn, const char *sql, const char *list, size_t len,
-		      const char *site, const int64_t d[3], const char *what)
+ * counts of a message, ?4 the site or the time of a learning (d[2]), as
+ * far as the statement has parameters. */
+static int run_tokens(struct store_conn *conn, const struct store_sql *sql, const char *list,
+		      size_t len, const char *site, const int64_t d[3], const char *what)
 {
-	struct store_stmt *q = store_stmt(conn, sql);
+	struct store_stmt *q = store_stmt_pick(conn, sql);
+	int np;
 
 	if (!q)
 		return -EIO;
+	np = store_bind_count(q);
 	store_bind_text_len(q, 1, list, len);
-	if (sql != sql_token_gc && sql != sql_site_token_gc) {
+	if (np >= 3) {
 		store_bind_int64(q, 2, d[0]);
 		store_bind_int64(q, 3, d[1]);
 	}
-	if (site)
+	if (np >= 4 && site)
 		store_bind_text(q, 4, site);
-	else if (sql == sql_token_add)
+	else if (np >= 4)
 		store_bind_int64(q, 4, d[2]);
 	return step_done(conn, q, what);
 }
@@ -2086,9 +2122,9 @@ static size_t token_pass(const uint64_t *s, size_t n, size_t pass, uint64_t *out
 static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
 		     int64_t ds, int64_t dh, int sign)
 {
-	const char *sql = site ? (sign > 0 ? sql_site_token_add : sql_site_token_sub)
-			       : (sign > 0 ? sql_token_add : sql_token_sub);
-	const char *gc = site ? sql_site_token_gc : sql_token_gc;
+	const struct store_sql *sql = site ? (sign > 0 ? &sql_site_token_add : &sql_site_token_sub)
+					   : (sign > 0 ? &sql_token_add : &sql_token_sub);
+	const struct store_sql *gc = site ? &sql_site_token_gc : &sql_token_gc;
 	const int64_t d[3] = {ds, dh, (int64_t)time(NULL)};
 	uint64_t *s = malloc(n ? 2 * n * sizeof(*s) : 1), *p = s + n;
 	char *list = malloc(TOKEN_LIST_MAX);
@@ -2106,6 +2142,9 @@ static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *
 			    token_list(list, p + i, m - i < TOKEN_CHUNK ? m - i : TOKEN_CHUNK);
 
 			r = run_tokens(conn, sql, list, len, site, d, "classifier token update");
+			if (r == 0 && sign > 0 && !store_postgresql(conn))
+				r = run_tokens(conn, site ? &sql_site_token_new : &sql_token_new,
+					       list, len, site, d, "classifier token insert");
 			if (r == 0 && sign < 0)
 				r = run_tokens(conn, gc, list, len, site, d,
 					       "classifier token cleanup");
