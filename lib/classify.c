@@ -2091,7 +2091,8 @@ static int run_tokens(struct store_conn *conn, const struct store_sql *sql, cons
 
 static int cmp_hash(const void *a, const void *b)
 {
-	int64_t x = (int64_t) * (const uint64_t *)a, y = (int64_t) * (const uint64_t *)b;
+	const uint64_t *ua = a, *ub = b;
+	int64_t x = (int64_t)ua[0], y = (int64_t)ub[0];
 
 	return x < y ? -1 : x > y;
 }
@@ -2112,7 +2113,8 @@ static size_t token_pass(const uint64_t *s, size_t n, size_t pass, uint64_t *out
 
 /* Adds (sign +1) or subtracts (-1) one message's token counts in the
  * shared tables, or with site in that site's own (its rows at 0/0 go):
- * an upsert, or an update and a delete, per list of at most TOKEN_CHUNK
+ * an upsert (on SQLite an update and an insert of the rows it did not
+ * find), or an update and a delete, per list of at most TOKEN_CHUNK
  * hashes.  A hash listed k times (a features blob is the caller's) counts
  * k times, as when each listed hash had statements of its own: the sorted
  * hashes go in passes, the p-th holding those listed more than p times
@@ -2126,11 +2128,13 @@ static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *
 					   : (sign > 0 ? &sql_token_add : &sql_token_sub);
 	const struct store_sql *gc = site ? &sql_site_token_gc : &sql_token_gc;
 	const int64_t d[3] = {ds, dh, (int64_t)time(NULL)};
-	uint64_t *s = malloc(n ? 2 * n * sizeof(*s) : 1), *p = s + n;
+	uint64_t *s = malloc(n ? 2 * n * sizeof(*s) : 1), *p = NULL;
 	char *list = malloc(TOKEN_LIST_MAX);
 	size_t m = 1;
 	int r = s && list ? 0 : -ENOMEM;
 
+	if (r == 0)
+		p = s + n;
 	if (r == 0 && n) {
 		memcpy(s, h, n * sizeof(*s));
 		qsort(s, n, sizeof(*s), cmp_hash);
