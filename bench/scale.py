@@ -207,6 +207,9 @@ class SQLiteEngine:
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
         out = []
         for name, sql in statements:
+            if sql.startswith("(not found"):
+                out.append((name, sql, [sql]))
+                continue
             params = re.findall(r"\?(\d*)", sql)
             n = max([int(x) for x in params if x] + [len([x for x in params if not x])])
             try:
@@ -323,6 +326,9 @@ class PostgresEngine:
         with plan_cache_mode = force_generic_plan and NULL parameters."""
         out = []
         for name, sql in statements:
+            if sql.startswith("(not found"):
+                out.append((name, sql, [sql]))
+                continue
             text = re.sub(r"\?(\d+)", r"$\1", sql)
             n = max([int(x) for x in re.findall(r"\$(\d+)", text)] + [0])
             params = "(%s)" % ", ".join(["NULL"] * n) if n else ""
@@ -1168,18 +1174,30 @@ def c_strings(path):
     out = {}
     for mm in re.finditer(r"static const char (\w+)\[\]\s*=\s*(.*?);", src, flags=re.S):
         out[mm.group(1)] = expand(mm.group(2))
+    # A struct store_sql: SQLite's text, then PostgreSQL's (lib/store.h).
+    for mm in re.finditer(r"static const struct store_sql (\w+)\s*=\s*\{(.*?)\};", src,
+                          flags=re.S):
+        halves = re.split(r'"\s*,\s*(?="|[A-Z_])', mm.group(2), maxsplit=1)
+        if len(halves) == 2:
+            out[mm.group(1)] = {"sqlite": expand(halves[0] + '"'),
+                                "postgresql": expand(halves[1])}
     return out
 
 
-def hot_statements():
+def hot_statements(engine):
     files = {}
     out = []
     for name, f, var in HOT:
         if f not in files:
             files[f] = c_strings(os.path.join(ROOT, "lib", f))
         if var in files[f]:
+            text = files[f][var]
+            if isinstance(text, dict):
+                text = text[engine]
             # '@': a block's table (lib/search.h); the first block's.
-            out.append((name, files[f][var].replace("@", "search_b0")))
+            out.append((name, text.replace("@", "search_b0")))
+        else:
+            out.append((name, "(not found: %s in lib/%s)" % (var, f)))
     return out
 
 
@@ -1410,7 +1428,7 @@ def main():
                       "size": engine.size(db), "composition": engine.composition(db),
                       "log_bytes": lb[0], "log_lines": lb[1], "log_problems": problems}
         if "explain" in steps:
-            out["explain"] = engine.explain(db, hot_statements())
+            out["explain"] = engine.explain(db, hot_statements(engine.name))
     finally:
         if d is not None:
             d.cleanup()

@@ -1234,6 +1234,7 @@ static int ledger_train(struct classifier *c, struct store_conn *conn, struct mo
 		return 0;
 	if (!q)
 		return -EIO;
+	store_stream(q); /* every learned message, newest first */
 	while ((rc = store_row(conn, q)) == 1) {
 		const unsigned char *blob = store_col_blob(q, 1);
 		size_t n = store_col_bytes(q, 1) / 8;
@@ -1294,6 +1295,7 @@ static int load_model(struct classifier *c, struct store_conn *conn, struct mode
 	r = -EIO;
 	if (!q)
 		goto out;
+	store_stream(q); /* hundreds of thousands of rows */
 	while ((rc = store_row(conn, q)) == 1) {
 		rc = model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),
 			       store_col_int64(q, 2));
@@ -1440,6 +1442,7 @@ static int load_site(struct classifier *c, struct store_conn *conn, const char *
 	r = -EIO;
 	if (!q)
 		goto out;
+	store_stream(q);
 	store_bind_text(q, 1, site);
 	while ((rc = store_row(conn, q)) == 1) {
 		rc = model_add(m, (uint64_t)store_col_int64(q, 0), store_col_int64(q, 1),

@@ -321,6 +321,7 @@ static int export_rows(struct store_conn *c, const struct export_options *o, con
 
 	if (!st)
 		return -EIO;
+	store_stream(st); /* every comment: one row at a time on PostgreSQL too */
 	if (o->site)
 		store_bind_text(st, 1, o->site);
 	if (o->format == EXPORT_WXR && !origin)

@@ -29,6 +29,7 @@ struct pq_api {
 	__typeof__(PQftype) *PQftype;
 	__typeof__(PQgetisnull) *PQgetisnull;
 	__typeof__(PQgetlength) *PQgetlength;
+	__typeof__(PQgetResult) *PQgetResult;
 	__typeof__(PQgetvalue) *PQgetvalue;
 	__typeof__(PQnfields) *PQnfields;
 	__typeof__(PQntuples) *PQntuples;
@@ -36,7 +37,9 @@ struct pq_api {
 	__typeof__(PQresultErrorField) *PQresultErrorField;
 	__typeof__(PQresultErrorMessage) *PQresultErrorMessage;
 	__typeof__(PQresultStatus) *PQresultStatus;
+	__typeof__(PQsendQueryPrepared) *PQsendQueryPrepared;
 	__typeof__(PQsetNoticeProcessor) *PQsetNoticeProcessor;
+	__typeof__(PQsetSingleRowMode) *PQsetSingleRowMode;
 	__typeof__(PQsocket) *PQsocket;
 	__typeof__(PQstatus) *PQstatus;
 	__typeof__(PQtransactionStatus) *PQtransactionStatus;

@@ -172,6 +172,15 @@ const char *store_col_name(struct store_stmt *st, int col);
 /* Resets a statement to run again (its bindings stay). */
 void store_reset(struct store_stmt *st);
 
+/* Marks a read whose rows may be many (every comment of an export, every
+ * learned token): on PostgreSQL they then arrive one at a time, where
+ * libpq would hold the whole result in memory.  Call before its first
+ * step.  Until its last row is read or it is reset, the connection is
+ * busy: a statement run on c meanwhile makes the rest arrive at once
+ * (held as without the mark), so rows are never lost, only the saving.
+ * SQLite steps through rows anyway: there it changes nothing. */
+void store_stream(struct store_stmt *st);
+
 /* Writers of one store take turns: store_begin waits until no other
  * connection of this store is inside a write transaction (an in-process
  * lock, released by store_commit, store_rollback or store_release), so

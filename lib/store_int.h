@@ -37,6 +37,8 @@ struct pg_stmt *pg_prepare(struct pg_conn *pc, const char *sql, bool cached);
 void pg_stmt_free(struct pg_stmt *p);
 void pg_clear(struct pg_stmt *p);
 void pg_reset(struct pg_stmt *p);
+/* The statement's rows arrive one at a time (store_stream). */
+void pg_stream(struct pg_stmt *p);
 void pg_bind_int64(struct pg_stmt *p, int i, int64_t v);
 void pg_bind_double(struct pg_stmt *p, int i, double v);
 void pg_bind_text(struct pg_stmt *p, int i, const char *text, size_t len, bool has_len);

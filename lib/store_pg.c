@@ -59,19 +59,21 @@ enum {
 struct pg_conn {
 	PGconn *conn;
 	char *uri;
-	unsigned gen;	     /* connections made so far: statements prepared in an
-				older one are prepared again */
-	time_t next_attempt; /* no new connection before this */
-	unsigned epoch;	     /* outage_epoch when this connection was made */
-	unsigned changes;    /* rows the last INSERT, UPDATE or DELETE changed */
-	unsigned names;	     /* prepared statement names handed out */
-	char last_table[64]; /* the table of the last INSERT (store_last_id) */
-	bool in_txn;	     /* inside BEGIN ... COMMIT/ROLLBACK */
-	bool whole;	     /* that transaction is all-or-nothing: no per-write
-				savepoint (pg_set_whole) */
-	bool lost;	     /* the connection broke inside that transaction */
-	bool remake;	     /* drop and make again at the next use */
-	char err[256];	     /* the last error, for store_errmsg */
+	unsigned gen;		   /* connections made so far: statements prepared in an
+				      older one are prepared again */
+	time_t next_attempt;	   /* no new connection before this */
+	unsigned epoch;		   /* outage_epoch when this connection was made */
+	unsigned changes;	   /* rows the last INSERT, UPDATE or DELETE changed */
+	unsigned names;		   /* prepared statement names handed out */
+	char last_table[64];	   /* the table of the last INSERT (store_last_id) */
+	bool in_txn;		   /* inside BEGIN ... COMMIT/ROLLBACK */
+	bool whole;		   /* that transaction is all-or-nothing: no per-write
+				      savepoint (pg_set_whole) */
+	bool lost;		   /* the connection broke inside that transaction */
+	bool remake;		   /* drop and make again at the next use */
+	struct pg_stmt *streaming; /* a read whose rows are still arriving
+				      (pg_stream): the connection is busy */
+	char err[256];		   /* the last error, for store_errmsg */
 };
 
 struct pg_stmt {
@@ -94,6 +96,13 @@ struct pg_stmt {
 	PGresult *res;
 	bool done; /* executed: res holds its result */
 	int row, nrows;
+	/* pg_stream: the rows arrive one result each (libpq's single-row
+	 * mode); live while the server is still sending them, or kept in
+	 * spill when another statement needed the connection first. */
+	bool stream, streamed, live;
+	PGresult **spill;
+	size_t nspill, spill_at;
+	int spill_err; /* the error that ended the spilled rows, or 0 */
 	/* bytea columns of the current row, decoded on demand */
 	unsigned char **blob;
 	size_t *blob_len;
@@ -236,8 +245,12 @@ static bool idle_conn_gone(struct pg_conn *pc)
 /* Makes sure pc has a working connection.  Inside a transaction whose
  * connection broke nothing runs until the rollback.  0 or
  * STORE_UNAVAILABLE. */
+static void stream_spill(struct pg_conn *pc);
+static void blobs_free(struct pg_stmt *p);
+
 static int ready(struct pg_conn *pc)
 {
+	stream_spill(pc);
 	if (pc->lost)
 		return STORE_UNAVAILABLE;
 	if (pc->conn && !pc->remake && pq->PQstatus(pc->conn) == CONNECTION_OK) {
@@ -343,6 +356,143 @@ static int result_error(struct pg_conn *pc, PGresult *res, const char *what)
 	}
 	log_err("store: %s: %s (SQLSTATE %s)", what, why, state);
 	return -EIO;
+}
+
+/* ---- streamed reads (pg_stream) ----------------------------------------
+ * libpq keeps a statement's whole result in memory: a read of every
+ * comment (an export) or of every learned token (the classifier's model)
+ * held hundreds of MiB where SQLite steps through the rows.  A statement
+ * marked with pg_stream is sent with PQsendQueryPrepared in single-row
+ * mode instead: each row arrives as a result of its own, and only the row
+ * being read is held.  Until its last row has arrived the connection can
+ * run nothing else; a statement that needs it first (the caller
+ * interleaves, or commits) makes the rest arrive at once into spill, so
+ * the reader still gets every row (with today's memory), in order. */
+
+/* Reads results until libpq has none left (NULL: the connection is free
+ * again), keeping the rows in p->spill when keep, and the first error
+ * (failed: one already received) in p->spill_err. */
+static void stream_drain(struct pg_stmt *p, bool keep, PGresult *failed, const char *what)
+{
+	struct pg_conn *pc = p->pc;
+	PGresult *res;
+
+	while ((res = pq->PQgetResult(pc->conn)) != NULL) {
+		ExecStatusType st = pq->PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE && keep && !p->spill_err && !failed) {
+			PGresult **grown = realloc(p->spill, (p->nspill + 1) * sizeof(*grown));
+
+			if (grown) {
+				p->spill = grown;
+				p->spill[p->nspill++] = res;
+				continue;
+			}
+			p->spill_err = -ENOMEM;
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && !failed) {
+			failed = res;
+			continue;
+		}
+		pq->PQclear(res);
+	}
+	p->live = false;
+	pc->streaming = NULL;
+	/* Only now is the transaction's state known again (it is "active"
+	 * while rows arrive): result_error and track_transaction after. */
+	if (failed) {
+		int r = result_error(pc, failed, what);
+
+		if (!p->spill_err)
+			p->spill_err = r == STORE_CONSTRAINT || r == 0 ? -EIO : r;
+		pq->PQclear(failed);
+	}
+	if (pc->conn)
+		track_transaction(pc);
+}
+
+/* Another statement needs pc: the streamed read's remaining rows arrive
+ * into its spill now. */
+static void stream_spill(struct pg_conn *pc)
+{
+	if (pc->streaming)
+		stream_drain(pc->streaming, true, NULL, "read");
+}
+
+/* Sends p in single-row mode: 0 (its rows come with stream_next), or a
+ * store result. */
+static int send_streamed(struct pg_stmt *p, const char *what)
+{
+	struct pg_conn *pc = p->pc;
+
+	if (!pq->PQsendQueryPrepared(pc->conn, p->name, p->nparams, p->values, p->lengths,
+				     p->formats, 0))
+		return result_error(pc, NULL, what);
+	p->done = true;
+	p->streamed = true;
+	p->live = true;
+	p->row = -1;
+	p->nrows = 0;
+	pc->streaming = p;
+	/* Cannot fail right after a send (libpq's documentation); if it
+	 * did, the rows would come in one result, which stream_next reads
+	 * as well. */
+	pq->PQsetSingleRowMode(pc->conn);
+	return 0;
+}
+
+/* The next row of a streamed read in p->res (row p->row): 1, 0 at the
+ * end, or a store result (the read failed after the rows before it). */
+static int stream_next(struct pg_stmt *p, const char *what)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	blobs_free(p);
+	if (p->res && ++p->row < p->nrows) /* a result of many rows */
+		return 1;
+	pq->PQclear(p->res);
+	p->res = NULL;
+	p->row = 0;
+	p->nrows = 0;
+	if (!p->live) {
+		if (p->spill_at < p->nspill) {
+			p->res = p->spill[p->spill_at];
+			p->spill[p->spill_at++] = NULL;
+			p->nrows = 1;
+			return 1;
+		}
+		return p->spill_err;
+	}
+	res = pq->PQgetResult(p->pc->conn);
+	st = res ? pq->PQresultStatus(res) : PGRES_TUPLES_OK;
+	if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+		if (res && pq->PQntuples(res) > 0) {
+			p->res = res;
+			p->nrows = pq->PQntuples(res);
+			if (st == PGRES_TUPLES_OK) /* the last result: NULL follows */
+				stream_drain(p, false, NULL, what);
+			return 1;
+		}
+		pq->PQclear(res);
+	} else {
+		/* The rest is read (libpq needs it) before the failure is
+		 * mapped, so that the transaction's state is known. */
+		stream_drain(p, false, res, what);
+		return p->spill_err;
+	}
+	if (res)
+		stream_drain(p, false, NULL, what);
+	else {
+		p->live = false;
+		p->pc->streaming = NULL;
+		track_transaction(p->pc);
+	}
+	return p->spill_err;
+}
+
+void pg_stream(struct pg_stmt *p)
+{
+	p->stream = p->read;
 }
 
 int pg_exec(struct pg_conn *pc, const char *sql, const char *what)
@@ -647,6 +797,15 @@ void pg_reset(struct pg_stmt *p)
 {
 	if (!p)
 		return;
+	if (p->live) /* the rows not read are read and dropped */
+		stream_drain(p, false, NULL, "read");
+	for (size_t i = p->spill_at; i < p->nspill; i++)
+		pq->PQclear(p->spill[i]);
+	free(p->spill);
+	p->spill = NULL;
+	p->nspill = p->spill_at = 0;
+	p->spill_err = 0;
+	p->streamed = false;
 	blobs_free(p);
 	pq->PQclear(p->res);
 	p->res = NULL;
@@ -687,6 +846,7 @@ void pg_stmt_free(struct pg_stmt *p)
 		pg_clear(p);
 	else
 		pg_reset(p);
+	stream_spill(p->pc);
 	if (!p->cached && p->gen && p->gen == p->pc->gen && !p->pc->lost && p->pc->conn) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
 		pq->PQclear(pq->PQexec(p->pc->conn, sql));
@@ -844,9 +1004,12 @@ static int execute(struct pg_stmt *p, const char *what)
 			r = prepare_now(p);
 		if (r == 0) {
 			sent = true;
-			r = in_txn && !p->read && !p->control && !pc->whole
-				? send_in_savepoint(p, what)
-				: send_prepared(p, what);
+			if (p->stream)
+				r = send_streamed(p, what);
+			else if (in_txn && !p->read && !p->control && !pc->whole)
+				r = send_in_savepoint(p, what);
+			else
+				r = send_prepared(p, what);
 		}
 		/* A connection found broken outside a transaction (after a
 		 * failover): a read, or a write that was never sent (its
@@ -860,10 +1023,34 @@ static int execute(struct pg_stmt *p, const char *what)
 	}
 }
 
+/* The first row of a streamed read.  A connection found broken only now
+ * (the send went out on it) is made again and the read sent once more,
+ * outside a transaction, as execute does for the others. */
+static int stream_first(struct pg_stmt *p, const char *what)
+{
+	bool in_txn = p->pc->in_txn;
+	int r = execute(p, what);
+
+	if (r == 0)
+		r = stream_next(p, what);
+	if (r == STORE_UNAVAILABLE && !in_txn && !p->pc->lost) {
+		pg_reset(p);
+		p->pc->next_attempt = 0;
+		r = execute(p, what);
+		if (r == 0)
+			r = stream_next(p, what);
+	}
+	return r;
+}
+
 int pg_step(struct pg_stmt *p, const char *what)
 {
 	int r;
 
+	if (p->stream && !p->done)
+		return stream_first(p, what);
+	if (p->streamed)
+		return stream_next(p, what);
 	if (!p->done) {
 		r = execute(p, what);
 		if (r != 0)
@@ -1089,6 +1276,7 @@ int pg_commit(struct pg_conn *pc)
 
 void pg_rollback(struct pg_conn *pc)
 {
+	stream_spill(pc);
 	if (pc->in_txn && !pc->lost && pc->conn && pq->PQstatus(pc->conn) == CONNECTION_OK) {
 		pq->PQclear(pq->PQexec(pc->conn, "ROLLBACK"));
 		track_transaction(pc);

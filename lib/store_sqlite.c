@@ -152,6 +152,12 @@ const char *store_col_name(struct store_stmt *st, int col)
 	return st->pg ? pg_col_name(st->pg, col) : sqlite3_column_name(st->lite, col);
 }
 
+void store_stream(struct store_stmt *st)
+{
+	if (st->pg)
+		pg_stream(st->pg);
+}
+
 void store_reset(struct store_stmt *st)
 {
 	if (st->pg)

@@ -541,6 +541,114 @@ static void test_owner_not_superuser(struct store_conn *admin)
 	store_exec(admin, "DROP ROLE trgm_owner");
 }
 
+static bool terminate(struct store_conn *other, struct store_conn *victim);
+
+/* The process's resident memory in KiB (VmRSS), or -1. */
+static long rss_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* Reads every row of a streamed count: how many came, -1 if they were not
+ * 1, 2, 3 ... in order, or the failure. */
+static long stream_count(struct store_conn *c, struct store_stmt *st, long first)
+{
+	long n = first;
+	int r;
+
+	while ((r = store_row(c, st)) == 1) {
+		if (store_col_int64(st, 0) != n + 1)
+			return -1;
+		n++;
+	}
+	store_reset(st);
+	return r < 0 ? r : n;
+}
+
+/* store_stream: a read's rows arrive one at a time (libpq's single-row
+ * mode), so a big result is never held whole; another statement on the
+ * connection meanwhile, a reset, a failure and a broken connection leave
+ * every row read and the connection usable. */
+static void test_stream(struct store *s)
+{
+	static const char sql_big[] =
+	    "SELECT i, repeat('x', 1000) FROM generate_series(1, 100000) AS g(i)";
+	static const char sql_rows[] = "SELECT i FROM generate_series(1, CAST(?1 AS INT)) AS g(i)";
+	static const char sql_fail[] =
+	    "SELECT i FROM generate_series(1, 5000) AS g(i) WHERE 1 / (3000 - i) >= 0";
+	struct store_conn *c = store_acquire(s), *other = store_acquire(s);
+	struct store_stmt *st = store_stmt(c, sql_big);
+	long before, grew, n = 0;
+	int r;
+
+	/* 100 MB of rows: held whole, the first row would cost all of it. */
+	store_stream(st);
+	before = rss_kib();
+	r = store_row(c, st);
+	grew = rss_kib() - before;
+	ok(r == 1 && store_col_int64(st, 0) == 1 && store_col_bytes(st, 1) == 1000,
+	   "a streamed read's first row");
+	ok(before > 0 && grew < 16 * 1024,
+	   "100 MB of rows: the first one read costs less than 16 MiB (grew %ld KiB)", grew);
+	while (r == 1 && store_col_int64(st, 0) == ++n)
+		r = store_row(c, st);
+	is_int(r, 0, "then every row, and the end");
+	is_int(n, 100000, "100,000 rows in order");
+	store_reset(st);
+	is_int(fixture_one_int(c, "SELECT 7"), 7, "the connection runs the next statement");
+
+	st = store_stmt(c, sql_rows);
+	store_stream(st);
+	store_bind_int64(st, 1, 1000);
+	for (n = 0; n < 10 && store_row(c, st) == 1; n++)
+		;
+	is_int(fixture_one_int(c, "SELECT 42"), 42,
+	       "another statement in the middle of a streamed read runs");
+	is_int(stream_count(c, st, 10), 1000, "and the streamed read still gives all 1,000 rows");
+
+	store_bind_int64(st, 1, 50);
+	for (n = 0; n < 5 && store_row(c, st) == 1; n++)
+		;
+	store_reset(st);
+	is_int(fixture_one_int(c, "SELECT 8"), 8, "reset in the middle: the connection is free");
+	is_int(stream_count(c, st, 0), 50, "run again: from its first row");
+
+	st = store_stmt(c, sql_fail);
+	store_stream(st);
+	n = 0;
+	while ((r = store_row(c, st)) == 1)
+		n++;
+	store_reset(st);
+	ok(r < 0 && n < 3000, "a read failing after %ld rows fails, never \"no more rows\"", n);
+	is_int(fixture_one_int(c, "SELECT 9"), 9, "and the connection works after it");
+
+	is_int(store_begin(c), 0, "a transaction");
+	is_int(store_exec(c, "CREATE TEMP TABLE stream_t(v BIGINT)"), 0, "a write in it");
+	st = store_stmt(c, sql_rows);
+	store_stream(st);
+	store_bind_int64(st, 1, 300);
+	is_int(stream_count(c, st, 0), 300, "a streamed read inside it");
+	ok(store_in_transaction(c), "the transaction is still open");
+	is_int(store_commit(c), 0, "and commits");
+
+	ok(terminate(other, c), "the server ends the session");
+	st = store_stmt(c, sql_rows);
+	store_stream(st);
+	store_bind_int64(st, 1, 20);
+	is_int(stream_count(c, st, 0), 20, "a streamed read then runs on a new connection");
+	store_release(s, other);
+	store_release(s, c);
+}
+
 static void test_statements(void)
 {
 	struct store *s = NULL;
@@ -732,6 +840,18 @@ static void test_reconnect(void)
 	store_free(s);
 }
 
+static void test_stream_store(void)
+{
+	struct store *s = NULL;
+
+	if (store_new(&s, uri, 2) != 0) {
+		ok(0, "a store for the streaming tests");
+		return;
+	}
+	test_stream(s);
+	store_free(s);
+}
+
 static void test_unreachable(void)
 {
 	struct store *s = NULL;
@@ -758,6 +878,7 @@ int main(void)
 	test_statements();
 	test_published();
 	test_reconnect();
+	test_stream_store();
 	test_unreachable();
 	test_too_new();
 	return done_testing();
