@@ -23,7 +23,8 @@ statement fewer saves at the least.  --sqlite: the same requests' times on
 SQLite (the same data, made the same way), to compare.
 
 --writes: then the all-or-nothing writes (store_begin_whole), for three of
-the seven writers in turn: a bulk approval of all the writer's comments
+the seven writers in turn (each timed, with the daemon's CPU time in it):
+a bulk approval of all the writer's comments
 (each learned by the classifier: its tokens' counts written) and the
 privacy erasure of the writer (each comment's learning forgotten, the
 comment removed, its audit rows unlinked), each timed and, on
@@ -129,23 +130,34 @@ def writer_ids(pg, db, k):
     return [int(x) for x in out.strip().split(",") if x]
 
 
+def cpu_ms(pid):
+    """The CPU time (user + system) process pid has used, in ms (/proc:
+    10 ms steps)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def counted(pg, d, what, path, body, hdr):
-    """Runs one POST, prints its time and (PostgreSQL) its statements and
-    the savepoints among them."""
+    """Runs one POST, prints its time, the daemon's CPU time in it and
+    (PostgreSQL) its statements and the savepoints among them."""
     before = len(pg.log()) if pg else 0
+    c0 = cpu_ms(d.proc.pid)
     t0 = time.perf_counter()
     r = d.request("POST", path, body=body, headers=hdr)
     ms = (time.perf_counter() - t0) * 1000
+    cpu = cpu_ms(d.proc.pid) - c0
     if r.status != 200:
         sys.exit("%s: %d %s" % (what, r.status, r.body[:200]))
     if pg is None:
-        print("  %-22s %.0f ms" % (what, ms))
+        print("  %-22s %.0f ms; daemon CPU %.0f ms" % (what, ms, cpu))
         return
     time.sleep(0.5)
     got = statements(pg.log()[before:])
     sp = sum(1 for _, sql in got if re.match(r"(SAVEPOINT|RELEASE|ROLLBACK TO)\b", sql))
     print("  %-22s %5d statements, %5d of them SAVEPOINT/RELEASE; server time %.1f ms;"
-          " %.0f ms in all" % (what, len(got), sp, sum(m for m, _ in got), ms))
+          " %.0f ms in all; daemon CPU %.0f ms" % (what, len(got), sp, sum(m for m, _ in got),
+                                                 ms, cpu))
 
 
 def writes(pg, d, hdr):

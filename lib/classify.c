@@ -1947,28 +1947,86 @@ static const char sql_ledger_put[] =
     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(msg_key) DO UPDATE SET label = excluded.label,"
     " tokens = excluded.tokens, learned = excluded.learned, site = excluded.site";
 static const char sql_ledger_del[] = "DELETE FROM classifier_learned WHERE msg_key = ?1";
-static const char sql_token_add[] =
-    "INSERT INTO classifier_tokens(hash, spam, ham, last_seen) VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT(hash) DO UPDATE SET spam = classifier_tokens.spam + excluded.spam,"
-    " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen";
-static const char sql_token_sub[] =
-    "UPDATE classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash = ?1";
-static const char sql_token_gc[] =
-    "DELETE FROM classifier_tokens WHERE hash = ?1 AND spam = 0 AND ham = 0";
+/* A message's token hashes go to the statements below as one text
+ * parameter (?1), a JSON array of their values as signed 64-bit integers
+ * ("[-5,17]"), so that a message's counts change in a constant number of
+ * statements (one round trip each on PostgreSQL), not one or two a token.
+ * Exact on both engines: SQLite's json_each reads a 64-bit integer as one,
+ * and schema/pg's json_each(text) gives an element's own text (json, not
+ * jsonb: no double on the way), cast to BIGINT.  No list names a hash
+ * twice (db_tokens).  Lists are sorted, so an upsert writes its rows in
+ * the index's order; an update's or a delete's order is its plan's (on
+ * PostgreSQL a hash of the list), as arbitrary as the text order of the
+ * statement per token before.  Concurrent learners cannot deadlock on
+ * them: writers take turns (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+ * advisory lock in store_begin). */
+#define TOKEN_LIST "(SELECT CAST(value AS BIGINT) FROM json_each(?1))"
+/* A list holds at most TOKEN_CHUNK hashes (a message has at most
+ * MAX_HASHES, TOKENIZE_MAX_TOKENS; a longer ledger row goes in several
+ * lists: the same counts).  At most 21 bytes a value, so about 21 KiB a
+ * parameter, far below SQLite's SQLITE_LIMIT_LENGTH (4 MiB, lib/store.c). */
+#define TOKEN_CHUNK    MAX_HASHES
+#define TOKEN_LIST_MAX (TOKEN_CHUNK * 21 + 3)
+/* Statements in pairs (store_stmt_pick) where the engines differ.  On
+ * SQLite, a write of many rows that may fail midway keeps a statement
+ * journal; a message's rows spread over many pages of a large table, and
+ * the journal spilled to a temporary file past STORE_STMT_JOURNAL_MEMORY
+ * (commentctl learn of 5,574 SMS made five times the write calls of the
+ * per-token statements, which changed a row each and needed none).  So
+ * SQLite's statements are OR FAIL or OR IGNORE (no journal), and its
+ * upsert is two statements, the update of the rows there (DO UPDATE would
+ * always keep a journal) and OR IGNORE's insert of the others; PostgreSQL,
+ * where each is a round trip, has one upsert.  No constraint can fail in
+ * them (the counts never go below 0); a failure of another kind (a full
+ * disk) rolls SQLite's transaction back, as it did for the statements
+ * per token. */
+static const struct store_sql sql_token_add = {
+    "UPDATE OR FAIL classifier_tokens SET spam = spam + ?2, ham = ham + ?3, last_seen = ?4"
+    " WHERE hash IN " TOKEN_LIST,
+    "INSERT INTO classifier_tokens(hash, spam, ham, last_seen)"
+    " SELECT CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT), CAST(?4 AS BIGINT)"
+    " FROM json_each(?1) ON CONFLICT(hash) DO UPDATE"
+    " SET spam = classifier_tokens.spam + excluded.spam,"
+    " ham = classifier_tokens.ham + excluded.ham, last_seen = excluded.last_seen"};
+/* SQLite only: the rows sql_token_add's update did not find. */
+static const struct store_sql sql_token_new = {
+    "INSERT OR IGNORE INTO classifier_tokens(hash, spam, ham, last_seen)"
+    " SELECT CAST(value AS BIGINT), ?2, ?3, ?4 FROM json_each(?1)",
+    NULL};
+#define SQL_TOKEN_SUB                                                                              \
+	" classifier_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"             \
+	" ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE hash IN " TOKEN_LIST
+#define SQL_TOKEN_GC                                                                               \
+	"DELETE FROM classifier_tokens WHERE hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0"
+static const struct store_sql sql_token_sub = {"UPDATE OR FAIL" SQL_TOKEN_SUB,
+					       "UPDATE" SQL_TOKEN_SUB};
+static const struct store_sql sql_token_gc = {SQL_TOKEN_GC, SQL_TOKEN_GC};
 static const char sql_state_add[] =
     "UPDATE classifier_state SET nspam = CASE WHEN nspam + ?1 > 0 THEN nspam + ?1 ELSE 0 END,"
     " nham = CASE WHEN nham + ?2 > 0 THEN nham + ?2 ELSE 0 END, generation = ?3 WHERE id = 1";
 /* A site's own counts (?4: the site), beside the shared ones. */
-static const char sql_site_token_add[] =
-    "INSERT INTO classifier_site_tokens(site, hash, spam, ham) VALUES (?4, ?1, ?2, ?3) "
-    "ON CONFLICT(site, hash) DO UPDATE SET spam = classifier_site_tokens.spam + excluded.spam,"
-    " ham = classifier_site_tokens.ham + excluded.ham";
-static const char sql_site_token_sub[] =
-    "UPDATE classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"
-    " ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END WHERE site = ?4 AND hash = ?1";
-static const char sql_site_token_gc[] =
-    "DELETE FROM classifier_site_tokens WHERE site = ?4 AND hash = ?1 AND spam = 0 AND ham = 0";
+static const struct store_sql sql_site_token_add = {
+    "UPDATE OR FAIL classifier_site_tokens SET spam = spam + ?2, ham = ham + ?3"
+    " WHERE site = ?4 AND hash IN " TOKEN_LIST,
+    "INSERT INTO classifier_site_tokens(site, hash, spam, ham)"
+    " SELECT CAST(?4 AS TEXT), CAST(value AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT)"
+    " FROM json_each(?1) ON CONFLICT(site, hash) DO UPDATE"
+    " SET spam = classifier_site_tokens.spam + excluded.spam,"
+    " ham = classifier_site_tokens.ham + excluded.ham"};
+static const struct store_sql sql_site_token_new = {
+    "INSERT OR IGNORE INTO classifier_site_tokens(site, hash, spam, ham)"
+    " SELECT ?4, CAST(value AS BIGINT), ?2, ?3 FROM json_each(?1)",
+    NULL};
+#define SQL_SITE_TOKEN_SUB                                                                         \
+	" classifier_site_tokens SET spam = CASE WHEN spam > ?2 THEN spam - ?2 ELSE 0 END,"        \
+	" ham = CASE WHEN ham > ?3 THEN ham - ?3 ELSE 0 END"                                       \
+	" WHERE site = ?4 AND hash IN " TOKEN_LIST
+#define SQL_SITE_TOKEN_GC                                                                          \
+	"DELETE FROM classifier_site_tokens WHERE site = ?4"                                       \
+	" AND hash IN " TOKEN_LIST " AND spam = 0 AND ham = 0"
+static const struct store_sql sql_site_token_sub = {"UPDATE OR FAIL" SQL_SITE_TOKEN_SUB,
+						    "UPDATE" SQL_SITE_TOKEN_SUB};
+static const struct store_sql sql_site_token_gc = {SQL_SITE_TOKEN_GC, SQL_SITE_TOKEN_GC};
 static const char sql_site_state_add[] =
     "INSERT INTO classifier_site_state(site, nspam, nham) VALUES (?3,"
     " CASE WHEN CAST(?1 AS BIGINT) > 0 THEN ?1 ELSE 0 END,"
@@ -1995,45 +2053,113 @@ static int step_done(struct store_conn *conn, struct store_stmt *q, const char *
 	return store_run(conn, q, what);
 }
 
+/* The JSON array of h[0..n) (n <= TOKEN_CHUNK) in out (TOKEN_LIST_MAX
+ * bytes); returns its length. */
+static size_t token_list(char *out, const uint64_t *h, size_t n)
+{
+	size_t len = 0;
+
+	out[len++] = '[';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, TOKEN_LIST_MAX - len, "%s%lld", i ? "," : "",
+					(long long)(int64_t)h[i]);
+	out[len++] = ']';
+	out[len] = '\0';
+	return len;
+}
+
+/* Runs one of the statements above over the list (?1): ?2 and ?3 the
+ * counts of a message, ?4 the site or the time of a learning (d[2]), as
+ * far as the statement has parameters. */
+static int run_tokens(struct store_conn *conn, const struct store_sql *sql, const char *list,
+		      size_t len, const char *site, const int64_t d[3], const char *what)
+{
+	struct store_stmt *q = store_stmt_pick(conn, sql);
+	int np;
+
+	if (!q)
+		return -EIO;
+	np = store_bind_count(q);
+	store_bind_text_len(q, 1, list, len);
+	if (np >= 3) {
+		store_bind_int64(q, 2, d[0]);
+		store_bind_int64(q, 3, d[1]);
+	}
+	if (np >= 4 && site)
+		store_bind_text(q, 4, site);
+	else if (np >= 4)
+		store_bind_int64(q, 4, d[2]);
+	return step_done(conn, q, what);
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+	const uint64_t *ua = a, *ub = b;
+	int64_t x = (int64_t)ua[0], y = (int64_t)ub[0];
+
+	return x < y ? -1 : x > y;
+}
+
+/* The hashes of sorted s[0..n) listed more than pass times, once each,
+ * into out; returns their number. */
+static size_t token_pass(const uint64_t *s, size_t n, size_t pass, uint64_t *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0, run = 0; i < n; i++) {
+		run = i > 0 && s[i] == s[i - 1] ? run + 1 : 0;
+		if (run == pass)
+			out[m++] = s[i];
+	}
+	return m;
+}
+
 /* Adds (sign +1) or subtracts (-1) one message's token counts in the
- * shared tables, or with site in that site's own (its rows at 0/0 go). */
+ * shared tables, or with site in that site's own (its rows at 0/0 go):
+ * an upsert (on SQLite an update and an insert of the rows it did not
+ * find), or an update and a delete, per list of at most TOKEN_CHUNK
+ * hashes.  A hash listed k times (a features blob is the caller's) counts
+ * k times, as when each listed hash had statements of its own: the sorted
+ * hashes go in passes, the p-th holding those listed more than p times
+ * (one pass but for such a blob), so that no list names a row twice (an
+ * upsert may not touch a row twice on PostgreSQL, and IN would count it
+ * once), and a subtraction clamps and cleans up after each pass. */
 static int db_tokens(struct store_conn *conn, const char *site, const uint64_t *h, size_t n,
 		     int64_t ds, int64_t dh, int sign)
 {
-	const char *sql = site ? (sign > 0 ? sql_site_token_add : sql_site_token_sub)
-			       : (sign > 0 ? sql_token_add : sql_token_sub);
-	const char *gc = site ? sql_site_token_gc : sql_token_gc;
-	int64_t now = (int64_t)time(NULL);
-	int r;
+	const struct store_sql *sql = site ? (sign > 0 ? &sql_site_token_add : &sql_site_token_sub)
+					   : (sign > 0 ? &sql_token_add : &sql_token_sub);
+	const struct store_sql *gc = site ? &sql_site_token_gc : &sql_token_gc;
+	const int64_t d[3] = {ds, dh, (int64_t)time(NULL)};
+	uint64_t *s = malloc(n ? 2 * n * sizeof(*s) : 1), *p = NULL;
+	char *list = malloc(TOKEN_LIST_MAX);
+	size_t m = 1;
+	int r = s && list ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n; i++) {
-		struct store_stmt *q = store_stmt(conn, sql);
-
-		if (!q)
-			return -EIO;
-		store_bind_int64(q, 1, (int64_t)h[i]);
-		store_bind_int64(q, 2, ds);
-		store_bind_int64(q, 3, dh);
-		if (site)
-			store_bind_text(q, 4, site);
-		else if (sign > 0)
-			store_bind_int64(q, 4, now);
-		r = step_done(conn, q, "classifier token update");
-		if (r != 0)
-			return r;
-		if (sign > 0)
-			continue;
-		q = store_stmt(conn, gc);
-		if (!q)
-			return -EIO;
-		store_bind_int64(q, 1, (int64_t)h[i]);
-		if (site)
-			store_bind_text(q, 4, site);
-		r = step_done(conn, q, "classifier token cleanup");
-		if (r != 0)
-			return r;
+	if (r == 0)
+		p = s + n;
+	if (r == 0 && n) {
+		memcpy(s, h, n * sizeof(*s));
+		qsort(s, n, sizeof(*s), cmp_hash);
 	}
-	return 0;
+	for (size_t pass = 0; r == 0 && m > 0; pass++) {
+		m = token_pass(s, n, pass, p);
+		for (size_t i = 0; i < m && r == 0; i += TOKEN_CHUNK) {
+			size_t len =
+			    token_list(list, p + i, m - i < TOKEN_CHUNK ? m - i : TOKEN_CHUNK);
+
+			r = run_tokens(conn, sql, list, len, site, d, "classifier token update");
+			if (r == 0 && sign > 0 && !store_postgresql(conn))
+				r = run_tokens(conn, site ? &sql_site_token_new : &sql_token_new,
+					       list, len, site, d, "classifier token insert");
+			if (r == 0 && sign < 0)
+				r = run_tokens(conn, gc, list, len, site, d,
+					       "classifier token cleanup");
+		}
+	}
+	free(list);
+	free(s);
+	return r;
 }
 
 /* One message's counts in and out of the shared model and, with site, the

@@ -1,6 +1,7 @@
 /* Unit tests for lib/classify: maths against hand-computed values, cut-offs,
  * cold start, in-memory learning, the SQLite ledger (idempotence, reversal,
- * forget), persistence, cross-connection reload, rollback, privacy. */
+ * forget; every token row after random learnings and forgettings),
+ * persistence, cross-connection reload, rollback, privacy. */
 #include "tap.h"
 
 #include "classify.h"
@@ -869,6 +870,457 @@ static void test_features_prune(void)
 }
 
 /* A small starter model: 100 spam and 100 ham messages. */
+/* ---- learning and forgetting, row by row ---------------------------------
+ * Messages with overlapping tokens (learned from features, so the hashes
+ * are this test's: 64-bit extremes among them) are learned, relabelled,
+ * moved between sites and forgotten in random orders; after every step
+ * every row of the token and state tables is compared with counts kept
+ * here, token by token as the ledger promises: a learning adds 1 to each
+ * listed token (twice when listed twice) and stamps last_seen, an
+ * unlearning subtracts (never below 0) and deletes the rows left at 0/0,
+ * shared and per site. */
+
+#define SET_U	   1100 /* hashes; the small messages draw from the first SET_POOL */
+#define SET_POOL   40
+#define SET_SMALL  12 /* messages 0..11; 12: 1024 tokens (a message's most); 13: the ledger's */
+#define SET_MSGS   14
+#define SET_LAYERS 3 /* the shared tables, site "alpha", site "beta" */
+
+static const char *const set_site[SET_LAYERS] = {NULL, "alpha", "beta"};
+
+struct xrow {
+	bool live;
+	int64_t spam, ham, stamp;
+};
+
+struct xcontent {
+	unsigned n;
+	unsigned idx[SET_U + 1];
+};
+
+struct xmsg {
+	bool learned, spam;
+	int layer;
+	const struct xcontent *c;
+};
+
+struct xmodel {
+	uint64_t u[SET_U];
+	unsigned ord[SET_U]; /* indexes of u in the order of their int64 values */
+	struct xcontent content[SET_MSGS];
+	struct xrow row[SET_LAYERS][SET_U];
+	int64_t nspam[SET_LAYERS], nham[SET_LAYERS];
+	bool state[SET_LAYERS]; /* a site's state row exists */
+	struct xmsg msg[SET_MSGS];
+	int64_t event;			   /* the current step's stamp (negative) */
+	unsigned clamped, zeroed, revived; /* what the steps went through */
+	unsigned bad;			   /* mismatches seen */
+};
+
+static struct xmodel X;
+
+static int cmp_ord(const void *a, const void *b)
+{
+	int64_t x = (int64_t)X.u[*(const unsigned *)a], y = (int64_t)X.u[*(const unsigned *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* The index of hash v in u, or -1. */
+static int set_find(int64_t v)
+{
+	size_t lo = 0, hi = SET_U;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int64_t m = (int64_t)X.u[X.ord[mid]];
+
+		if (m == v)
+			return (int)X.ord[mid];
+		if (m < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static bool set_init(void)
+{
+	static const uint64_t special[] = {0,
+					   1,
+					   2,
+					   1ull << 53,
+					   (1ull << 53) + 1,
+					   (uint64_t)INT64_MAX,
+					   1ull << 63,
+					   (1ull << 63) + 1,
+					   UINT64_MAX,
+					   UINT64_MAX - 1,
+					   12345678901234567891ull,
+					   0xdeadbeefcafebabeull};
+	const size_t ns = sizeof(special) / sizeof(*special);
+
+	memset(&X, 0, sizeof(X));
+	for (unsigned i = 0; i < SET_U; i++) {
+		X.u[i] = i < ns ? special[i] : (rnd(2), rng); /* xorshift's whole state */
+		X.ord[i] = i;
+	}
+	qsort(X.ord, SET_U, sizeof(*X.ord), cmp_ord);
+	for (unsigned i = 1; i < SET_U; i++)
+		if (X.u[X.ord[i]] == X.u[X.ord[i - 1]])
+			return false;
+	for (unsigned m = 0; m < SET_SMALL; m++) {
+		struct xcontent *c = &X.content[m];
+		bool used[SET_POOL] = {false};
+		unsigned want = 1 + rnd(20);
+
+		while (c->n < want) {
+			unsigned k = rnd(SET_POOL);
+
+			if (!used[k]) {
+				used[k] = true;
+				c->idx[c->n++] = k;
+			}
+		}
+		if (m % 4 == 3) /* a features blob may list a hash twice */
+			c->idx[c->n++] = c->idx[0];
+	}
+	for (unsigned i = 0; i < 1024; i++)
+		X.content[SET_SMALL].idx[i] = 1023 - i;
+	X.content[SET_SMALL].n = 1024;
+	for (unsigned i = 0; i < SET_U; i++)
+		X.content[SET_SMALL + 1].idx[i] = i;
+	X.content[SET_SMALL + 1].idx[SET_U] = 5;
+	X.content[SET_SMALL + 1].n = SET_U + 1;
+	return true;
+}
+
+/* The model's side of learning (sign +1) or unlearning (-1) content c. */
+static void set_apply(const struct xcontent *c, bool spam, int layer, int sign)
+{
+	int64_t ds = spam, dh = !spam;
+
+	for (int l = 0; l < SET_LAYERS; l++) {
+		if (l != 0 && l != layer)
+			continue;
+		for (unsigned i = 0; i < c->n; i++) {
+			struct xrow *r = &X.row[l][c->idx[i]];
+
+			if (sign > 0) {
+				if (r->live && r->spam == 0 && r->ham == 0)
+					X.revived++;
+				if (!r->live)
+					*r = (struct xrow){true, 0, 0, 0};
+				r->spam += ds;
+				r->ham += dh;
+				r->stamp = X.event;
+				continue;
+			}
+			if (!r->live)
+				continue;
+			X.clamped += r->spam < ds || r->ham < dh;
+			r->spam = r->spam > ds ? r->spam - ds : 0;
+			r->ham = r->ham > dh ? r->ham - dh : 0;
+			if (r->spam == 0 && r->ham == 0) {
+				r->live = false;
+				X.zeroed++;
+			}
+		}
+		if (l != 0 && !X.state[l]) {
+			X.state[l] = true;
+			X.nspam[l] = X.nham[l] = 0;
+		}
+		X.nspam[l] = X.nspam[l] + sign * ds > 0 ? X.nspam[l] + sign * ds : 0;
+		X.nham[l] = X.nham[l] + sign * dh > 0 ? X.nham[l] + sign * dh : 0;
+	}
+}
+
+static void set_mismatch(const char *what, long long a, long long b, long long c)
+{
+	if (X.bad++ < 8)
+		diag("  step %lld: %s (%lld, %lld, %lld)", (long long)-X.event, what, a, b, c);
+}
+
+/* Every row of the four tables against the model. */
+static void set_compare(struct store_conn *conn)
+{
+	struct store_stmt *q;
+	unsigned rows[SET_LAYERS] = {0}, want[SET_LAYERS] = {0};
+
+	q = store_stmt_new(conn, "SELECT hash, spam, ham, last_seen FROM classifier_tokens");
+	while (q && store_row(conn, q) == 1) {
+		int i = set_find(store_col_int64(q, 0));
+		const struct xrow *r = i < 0 ? NULL : &X.row[0][i];
+
+		rows[0]++;
+		if (!r || !r->live || r->spam != store_col_int64(q, 1) ||
+		    r->ham != store_col_int64(q, 2) || r->stamp != store_col_int64(q, 3))
+			set_mismatch("shared row", store_col_int64(q, 0), store_col_int64(q, 1),
+				     store_col_int64(q, 2));
+	}
+	store_stmt_free(q);
+	q = store_stmt_new(conn, "SELECT site, hash, spam, ham FROM classifier_site_tokens");
+	while (q && store_row(conn, q) == 1) {
+		int l = strcmp(store_col_text(q, 0), "alpha") == 0  ? 1
+			: strcmp(store_col_text(q, 0), "beta") == 0 ? 2
+								    : 0;
+		int i = set_find(store_col_int64(q, 1));
+		const struct xrow *r = i < 0 || !l ? NULL : &X.row[l][i];
+
+		rows[l]++;
+		if (!r || !r->live || r->spam != store_col_int64(q, 2) ||
+		    r->ham != store_col_int64(q, 3))
+			set_mismatch("site row", l, store_col_int64(q, 1), store_col_int64(q, 2));
+	}
+	store_stmt_free(q);
+	for (int l = 0; l < SET_LAYERS; l++)
+		for (unsigned i = 0; i < SET_U; i++)
+			want[l] += X.row[l][i].live;
+	for (int l = 0; l < SET_LAYERS; l++)
+		if (rows[l] != want[l])
+			set_mismatch("row count", l, rows[l], want[l]);
+	if (sql_int(conn, "SELECT nspam FROM classifier_state", 0) != X.nspam[0] ||
+	    sql_int(conn, "SELECT nham FROM classifier_state", 0) != X.nham[0])
+		set_mismatch("shared state", X.nspam[0], X.nham[0], 0);
+	for (int l = 1; l < SET_LAYERS; l++) {
+		struct store_stmt *s = store_stmt_new(
+		    conn, "SELECT nspam, nham FROM classifier_site_state WHERE site = ?1");
+		int found = s ? (store_bind_text(s, 1, set_site[l]), store_row(conn, s)) : -1;
+
+		if (found != X.state[l] || (found == 1 && (store_col_int64(s, 0) != X.nspam[l] ||
+							   store_col_int64(s, 1) != X.nham[l])))
+			set_mismatch("site state", l, X.nspam[l], X.nham[l]);
+		store_stmt_free(s);
+	}
+	if (sql_int(conn, "SELECT count(*) FROM classifier_site_state", 0) !=
+	    X.state[1] + X.state[2])
+		set_mismatch("site state rows", X.state[1], X.state[2], 0);
+}
+
+static unsigned char *set_blob(const struct xcontent *c)
+{
+	unsigned char *b = malloc(8 * c->n);
+
+	for (unsigned i = 0; b && i < c->n; i++)
+		for (int k = 0; k < 8; k++)
+			b[8 * i + (unsigned)k] = (unsigned char)(X.u[c->idx[i]] >> (8 * k));
+	return b;
+}
+
+/* One step, in a transaction of its own (all-or-nothing when whole);
+ * returns what the classifier answered (the model expects want). */
+static int set_learn(struct classifier *c, struct store_conn *conn, unsigned m,
+		     const struct xcontent *content, bool spam, int layer, bool whole)
+{
+	char key[16];
+	unsigned char *blob = set_blob(content);
+	int r, want = 0;
+
+	snprintf(key, sizeof(key), "set:%u", m);
+	if (X.msg[m].learned && X.msg[m].spam == spam && X.msg[m].layer == layer) {
+		want = CLASSIFY_ALREADY;
+	} else {
+		if (X.msg[m].learned)
+			set_apply(X.msg[m].c, X.msg[m].spam, X.msg[m].layer, -1);
+		set_apply(content, spam, layer, +1);
+		X.msg[m].learned = true;
+		X.msg[m].spam = spam;
+		X.msg[m].layer = layer;
+		X.msg[m].c = content;
+	}
+	(whole ? store_begin_whole : store_begin)(conn);
+	r = classifier_learn_features(c, conn, key, set_site[layer], blob, 8 * content->n,
+				      spam ? CLASSIFY_LABEL_SPAM : CLASSIFY_LABEL_HAM);
+	if (r == 0 || r == CLASSIFY_ALREADY)
+		r = store_commit(conn) == 0 ? r : -EIO;
+	else
+		store_rollback(conn);
+	free(blob);
+	if (r != want)
+		set_mismatch("learn answered", m, r, want);
+	return r;
+}
+
+static int set_forget(struct classifier *c, struct store_conn *conn, unsigned m, bool whole)
+{
+	char key[16];
+	int r, want = X.msg[m].learned ? 0 : CLASSIFY_NOT_FOUND;
+
+	snprintf(key, sizeof(key), "set:%u", m);
+	if (X.msg[m].learned)
+		set_apply(X.msg[m].c, X.msg[m].spam, X.msg[m].layer, -1);
+	X.msg[m].learned = false;
+	(whole ? store_begin_whole : store_begin)(conn);
+	r = classifier_forget(c, conn, key);
+	if (r == 0 || r == CLASSIFY_NOT_FOUND)
+		r = store_commit(conn) == 0 ? r : -EIO;
+	else
+		store_rollback(conn);
+	if (r != want)
+		set_mismatch("forget answered", m, r, want);
+	return r;
+}
+
+/* The ledger row of a message of 1101 hashes (more than a learning can
+ * list: written here), as if learned without counts. */
+static void set_ledger(struct store_conn *conn, int layer)
+{
+	const struct xcontent *content = &X.content[SET_SMALL + 1];
+	unsigned char *blob = set_blob(content);
+	struct store_stmt *q =
+	    store_stmt_new(conn, "INSERT INTO classifier_learned(msg_key, label, tokens, learned,"
+				 " site) VALUES ('set:13', 'spam', ?1, 0, ?2)");
+
+	if (!q || !blob)
+		set_mismatch("ledger row", 0, 0, 0);
+	store_bind_blob(q, 1, blob, 8 * content->n);
+	store_bind_text(q, 2, set_site[layer]);
+	if (q && store_run(conn, q, "test ledger") != 0)
+		set_mismatch("ledger row written", 0, 0, 0);
+	store_stmt_free(q);
+	free(blob);
+	X.msg[SET_SMALL + 1] = (struct xmsg){true, true, layer, content};
+}
+
+/* A count (what: 0 ham, 1 spam, 2 both) set to 0 behind the ledger's
+ * back (as an older version or a hand could leave it): its next
+ * subtraction would go below zero; a row at 0/0 stays until a
+ * subtraction's clean-up sees it, or a learning counts it again. */
+static void set_damage(struct store_conn *conn, int layer, unsigned i, unsigned what)
+{
+	static const char *const sql[2][3] = {
+	    {"UPDATE classifier_tokens SET ham = 0 WHERE hash = ?1",
+	     "UPDATE classifier_tokens SET spam = 0 WHERE hash = ?1",
+	     "UPDATE classifier_tokens SET spam = 0, ham = 0 WHERE hash = ?1"},
+	    {"UPDATE classifier_site_tokens SET ham = 0 WHERE hash = ?1 AND site = ?2",
+	     "UPDATE classifier_site_tokens SET spam = 0 WHERE hash = ?1 AND site = ?2",
+	     "UPDATE classifier_site_tokens SET spam = 0, ham = 0 WHERE hash = ?1 AND site = ?2"}};
+	struct store_stmt *q;
+
+	if (!X.row[layer][i].live)
+		return;
+	if (what != 0)
+		X.row[layer][i].spam = 0;
+	if (what != 1)
+		X.row[layer][i].ham = 0;
+	q = store_stmt_new(conn, sql[layer != 0][what]);
+	if (q) {
+		store_bind_int64(q, 1, (int64_t)X.u[i]);
+		if (layer)
+			store_bind_text(q, 2, set_site[layer]);
+	}
+	if (!q || store_run(conn, q, "test damage") != 0)
+		set_mismatch("damage", layer, i, 0);
+	store_stmt_free(q);
+}
+
+/* One random step of round. */
+static void set_step(struct classifier *c, struct store_conn *conn, bool whole)
+{
+	unsigned p = rnd(100), m = rnd(SET_SMALL);
+	int64_t g0 = generation_on(conn), t0 = (int64_t)time(NULL);
+	bool moved = true;
+	int r = 0;
+
+	if (p < 4 && !X.msg[SET_SMALL + 1].learned) {
+		set_ledger(conn, (int)rnd(SET_LAYERS));
+		moved = false;
+	} else if (p < 8) {
+		r = set_learn(c, conn, p < 6 ? SET_SMALL : SET_SMALL + 1, &X.content[SET_SMALL],
+			      rnd(2), (int)rnd(SET_LAYERS), whole);
+	} else if (p < 55) {
+		r = set_learn(c, conn, m, &X.content[m], rnd(2), (int)rnd(SET_LAYERS), whole);
+	} else if (p < 85) {
+		r = set_forget(c, conn, rnd(SET_MSGS), whole);
+	} else {
+		set_damage(conn, (int)rnd(SET_LAYERS), rnd(SET_POOL), rnd(3));
+		moved = false;
+	}
+	moved = moved && r == 0;
+	if ((generation_on(conn) != g0) != moved)
+		set_mismatch("generation changed", moved, g0, generation_on(conn));
+	/* last_seen: the rows this step learned get its stamp */
+	{
+		struct store_stmt *q = store_stmt_new(
+		    conn, "UPDATE classifier_tokens SET last_seen = ?1 WHERE last_seen >= ?2");
+
+		if (q) {
+			store_bind_int64(q, 1, X.event);
+			store_bind_int64(q, 2, t0);
+		}
+		if (!q || store_run(conn, q, "test stamp") != 0)
+			set_mismatch("stamp", 0, 0, 0);
+		store_stmt_free(q);
+	}
+	set_compare(conn);
+	X.event--;
+}
+
+static void test_set_learning(void)
+{
+	struct store *st = NULL;
+	struct store_conn *conn;
+	struct classifier *c = NULL, *fresh = NULL;
+	struct classify_learned lr;
+	uint64_t ns = 0, nh = 0;
+	unsigned char *blob;
+
+	rng = 2026;
+	if (!ok(set_init(), "set: %d distinct hashes", SET_U))
+		return;
+	is_int(store_new(&st, fixture_db(&fx, "setlearn"), 1), 0, "set: a fresh store");
+	conn = store_acquire(st);
+	classifier_new(&c, NULL);
+	X.event = -1;
+	blob = set_blob(&X.content[SET_SMALL + 1]);
+	is_int(classifier_learn_features(c, conn, "set:13", NULL, blob,
+					 8 * X.content[SET_SMALL + 1].n, CLASSIFY_LABEL_SPAM),
+	       1, "set: a learning of more than %d hashes is refused", TOKENIZE_MAX_TOKENS);
+	free(blob);
+	for (int round = 0; round < 4; round++) {
+		unsigned bad = X.bad;
+
+		rng = 100 + (uint64_t)round;
+		for (int i = 0; i < 60; i++)
+			set_step(c, conn, round % 2);
+		/* then everything forgotten, in an order of this round's */
+		for (unsigned k = 0, first = rnd(SET_MSGS); k < SET_MSGS; k++) {
+			int64_t g0 = generation_on(conn);
+			unsigned m = (first + k * (round % 2 ? 1 : SET_MSGS - 1)) % SET_MSGS;
+			bool was = X.msg[m].learned;
+
+			set_forget(c, conn, m, round % 2 == 0);
+			if ((generation_on(conn) != g0) != was)
+				set_mismatch("generation at the end", m, was, 0);
+			set_compare(conn);
+			X.event--;
+		}
+		is_int(
+		    X.bad - bad, 0,
+		    "set: round %d, 60 random steps and all forgotten: every row as counted here",
+		    round);
+		classifier_new(&fresh, NULL);
+		is_int(classifier_counts(fresh, conn, &ns, &nh), 0, "  a new classifier loads");
+		ok((int64_t)ns == X.nspam[0] && (int64_t)nh == X.nham[0],
+		   "  and counts %llu/%llu messages", (unsigned long long)ns,
+		   (unsigned long long)nh);
+		classifier_free(fresh);
+		fresh = NULL;
+		is_int(classifier_learned(c, conn, "alpha", &lr), 0, "  the learner refreshes");
+		ok((int64_t)lr.own_spam == X.nspam[1] && (int64_t)lr.own_ham == X.nham[1] &&
+		       (int64_t)lr.learned_spam == X.nspam[0] &&
+		       (int64_t)lr.learned_ham == X.nham[0],
+		   "  and sees alpha's own counts and the shared ones");
+	}
+	ok(X.clamped > 0, "set: subtractions that would go below zero: %u", X.clamped);
+	ok(X.zeroed > 0, "set: rows deleted at 0/0: %u", X.zeroed);
+	ok(X.revived > 0, "set: rows at 0/0 learned again: %u", X.revived);
+	classifier_free(c);
+	store_release(st, conn);
+	store_free(st);
+}
+
 static const char small_model[] = "# test model\n"
 				  "commentd-starter 1 %u\n"
 				  "messages 100 100\n"
@@ -1643,6 +2095,7 @@ int main(void)
 	test_database();
 	test_load_snapshot();
 	test_features_prune();
+	test_set_learning();
 	test_sites_maths();
 	test_sites_layering();
 	test_blend_scale();
