@@ -473,20 +473,13 @@ static int stream_next(struct pg_stmt *p, const char *what)
 				stream_drain(p, false, NULL, what);
 			return 1;
 		}
-		pq->PQclear(res);
-	} else {
-		/* The rest is read (libpq needs it) before the failure is
-		 * mapped, so that the transaction's state is known. */
-		stream_drain(p, false, res, what);
-		return p->spill_err;
+		pq->PQclear(res); /* the end */
+		res = NULL;
 	}
-	if (res)
-		stream_drain(p, false, NULL, what);
-	else {
-		p->live = false;
-		p->pc->streaming = NULL;
-		track_transaction(p->pc);
-	}
+	/* What is left is read (libpq needs it; after its NULL, PQgetResult
+	 * gives NULL again) before a failure (res) is mapped, so that the
+	 * transaction's state is known. */
+	stream_drain(p, false, res, what);
 	return p->spill_err;
 }
 
@@ -846,8 +839,8 @@ void pg_stmt_free(struct pg_stmt *p)
 		pg_clear(p);
 	else
 		pg_reset(p);
-	stream_spill(p->pc);
 	if (!p->cached && p->gen && p->gen == p->pc->gen && !p->pc->lost && p->pc->conn) {
+		stream_spill(p->pc);
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
 		pq->PQclear(pq->PQexec(p->pc->conn, sql));
 	}
