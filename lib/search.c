@@ -200,22 +200,117 @@ static int block_each(struct store_conn *c, int64_t block, const char *match, in
 	return r;
 }
 
+/* ---- common trigrams (search.h) ----------------------------------------- */
+
+/* How many comments of a block hold ?1, counted up to ?2. */
+static const char sql_term_docs[] = "SELECT count(*) FROM (SELECT 1 FROM @(?1) LIMIT ?2)";
+/* The newest full block (the one below the newest), else the newest. */
+static const char sql_sample[] = "SELECT coalesce((SELECT max(block) FROM search_blocks"
+				 " WHERE block < (SELECT max(block) FROM search_blocks)),"
+				 " (SELECT max(block) FROM search_blocks))";
+
+/* The bytes of the quoted term at s (search_expression's: a quote, the
+ * characters with every quote doubled, a quote); 0 when s holds none. */
+static size_t quoted_bytes(const char *s)
+{
+	size_t n = 1;
+
+	if (s[0] != '"')
+		return 0;
+	while (s[n] && !(s[n] == '"' && s[n + 1] != '"'))
+		n += s[n] == '"' ? 2 : 1;
+	return s[n] ? n + 1 : 0;
+}
+
+/* How many comments of block sample hold term, counted up to
+ * SEARCH_COMMON_DOCS + 1: the count or negative. */
+static int64_t term_docs(struct store_conn *c, struct store_stmt *st, const char *term)
+{
+	int64_t docs = 0;
+	int r;
+
+	store_bind_text(st, 1, term);
+	store_bind_int64(st, 2, SEARCH_COMMON_DOCS + 1);
+	r = store_row(c, st);
+	if (r == 1)
+		docs = store_col_int64(st, 0);
+	store_reset(st);
+	return r < 0 ? r : docs;
+}
+
+/* The terms of match held by at most SEARCH_COMMON_DOCS comments of block
+ * sample, in out; nothing when match is not search_expression's.  0 or
+ * negative. */
+static int keep_rare(struct store_conn *c, int64_t sample, const char *match, char *out,
+		     size_t size)
+{
+	static const char and[] = " AND ";
+	struct store_stmt *st;
+	char term[SEARCH_EXPR_MAX];
+	size_t o = 0, n;
+	int r = block_prepare(c, sql_term_docs, sample, "search", &st);
+
+	for (const char *p = match; r == 0 && (n = quoted_bytes(p)) > 0 && n < sizeof(term);) {
+		int64_t docs;
+
+		memcpy(term, p, n);
+		term[n] = '\0';
+		docs = term_docs(c, st, term);
+		if (docs < 0)
+			r = (int)docs;
+		else if (docs <= SEARCH_COMMON_DOCS && o + n + sizeof(and) < size)
+			o += (size_t)snprintf(out + o, size - o, "%s%s", o ? and : "", term);
+		p += n;
+		if (strncmp(p, and, strlen(and)) != 0)
+			break;
+		p += strlen(and);
+	}
+	store_stmt_free(st);
+	out[o] = '\0';
+	return r;
+}
+
+int search_narrow(struct store_conn *c, const char *match, char *out, size_t size)
+{
+	int64_t sample = 0;
+	int r;
+
+	if (size == 0)
+		return 1;
+	out[0] = '\0';
+	r = store_postgresql(c) ? 0 : read_int64(c, sql_sample, NULL, 0, &sample);
+	if (r == 1)
+		r = keep_rare(c, sample, match, out, size);
+	if (r < 0)
+		return r;
+	if (out[0]) /* a term that narrows */
+		return 0;
+	if (strlen(match) >= size)
+		return 1;
+	memcpy(out, match, strlen(match) + 1); /* every term is common */
+	return 0;
+}
+
 int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
 		int (*fn)(int64_t id, void *arg), void *arg)
 {
 	int64_t top = before && before - 1 < upto ? before - 1 : upto;
 	int64_t block = top >> SEARCH_BLOCK_BITS, found;
+	char narrow[SEARCH_EXPR_MAX];
 	int r = 0;
 
 	/* PostgreSQL: no index (FTS5 is SQLite's); upto stays 0 and the
 	 * whole table is the tail, which the caller reads by ILIKE. */
-	if (store_postgresql(c))
+	if (store_postgresql(c) || top <= 0)
 		return 0;
-	while (r == 0 && top > 0 && block >= 0) {
+	r = search_narrow(c, match, narrow, sizeof(narrow));
+	if (r != 0)
+		return r < 0 ? r : -EINVAL;
+	while (r == 0 && block >= 0) {
 		r = search_block_at_or_below(c, block, &found);
 		if (r <= 0)
 			break;
-		r = block_each(c, found, match, upto, before, fn, arg);
+		r = block_each(c, found, narrow, upto, before, fn, arg);
 		block = found - 1;
 	}
 	return r;
@@ -318,6 +413,10 @@ static const char sql_batch_index[] =
     "INSERT INTO @(rowid, text, author) SELECT id, text, author FROM comments"
     " WHERE id > ?1 AND id <= ?2";
 static const char sql_upto_set[] = "UPDATE search_state SET upto = ?1";
+/* The block the tail has left is full: one merge makes its segments one
+ * (see search.h, "Full blocks"). */
+static const char sql_mark_full[] =
+    "UPDATE search_blocks SET dirty = 1 WHERE dirty = 0 AND block = ?1";
 
 /* One batch inside the caller's transaction: the comments after upto.
  * 1 indexed (*indexed: how many), 0 none left, negative or STORE_*. */
@@ -334,6 +433,11 @@ static int index_batch(struct store_conn *c, unsigned max, unsigned *indexed)
 	r = read_int64(c, sql_batch_last,
 		       (const int64_t[]){upto, (block + 1) << SEARCH_BLOCK_BITS, max}, 3, &last);
 	if (r == 1)
+		r = upto > 0 && upto >> SEARCH_BLOCK_BITS < block
+			? write_int64(c, sql_mark_full,
+				      (const int64_t[]){upto >> SEARCH_BLOCK_BITS}, 1)
+			: 0;
+	if (r == 0)
 		r = block_ensure(c, block);
 	if (r == 0)
 		r = block_run(c, sql_batch_index, block, (const int64_t[]){upto, last}, 2,

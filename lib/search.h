@@ -31,6 +31,15 @@
  * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  Each
  * block is merged in its own transaction: writers wait for one block at a
  * time, never for the whole index.
+ *
+ * Full blocks: indexing in batches leaves a block in several segments
+ * (seven at a million comments), and a search reads each term's list in
+ * every segment of every block.  So the block the tail has just left is
+ * owed a merge too (dirty, set by the batch that indexes the next block's
+ * first comment) and merged into one segment by the same pass: a rare
+ * word's search at a million comments read 123 blocks in 78-80 ms, 33-36
+ * ms merged (docs/performance.md).  A merge holds the writers once per
+ * 2^SEARCH_BLOCK_BITS comments.
  */
 #ifndef COMMENTD_SEARCH_H
 #define COMMENTD_SEARCH_H
@@ -88,10 +97,24 @@ int search_indexed_upto(struct store_conn *c, int64_t *upto);
  * when there is none, negative on failure. */
 int search_block_at_or_below(struct store_conn *c, int64_t block, int64_t *out);
 
+/* A trigram held by more of a block's comments than this narrows a search
+ * by less than its list of comments costs to read (search_narrow). */
+#define SEARCH_COMMON_DOCS ((1 << SEARCH_BLOCK_BITS) / 4)
+
+/* The terms of match (search_expression) worth asking the index for, in
+ * out (size >= SEARCH_EXPR_MAX): those held by at most SEARCH_COMMON_DOCS
+ * comments of the newest full block, or every term when all of them are
+ * common (a common string: the newest blocks give enough candidates).  The
+ * candidates stay a superset of the comments that hold the string; a
+ * trigram in most comments (Dutch "aar", in 60 % of a million) only made
+ * a rare word's search read its long lists in every block
+ * (docs/performance.md).  0, 1 when match does not fit, or negative. */
+int search_narrow(struct store_conn *c, const char *match, char *out, size_t size);
+
 /* Calls fn(id, arg) for every indexed comment whose text or author holds
- * every trigram of match (search_expression), newest first: ids up to upto
- * (search_indexed_upto) and below before (0: no bound), block after block,
- * until fn returns non-zero.  The candidates are a superset of the
+ * every trigram of match (search_expression) that search_narrow keeps,
+ * newest first: ids up to upto (search_indexed_upto) and below before (0:
+ * no bound), block after block, until fn returns non-zero.  The candidates are a superset of the
  * comments that hold the string: fn checks each.  0 when the candidates
  * ran out, fn's positive value when it stopped the walk, negative on
  * failure (fn's or the index's). */

@@ -562,6 +562,57 @@ static void jump_block(void)
 
 static int64_t blk[3];
 
+/* The number of segments of block's FTS5 table: its structure record (the
+ * %_data row 10) starts with a 4-byte cookie, then the number of levels
+ * and of segments as SQLite varints (values below 2^14 here). */
+static int64_t segments(int64_t block)
+{
+	char sql[SEARCH_SQL_MAX];
+	const unsigned char *b;
+	struct store_stmt *st;
+	int64_t n = -1;
+	size_t at = 4, len;
+
+	search_block_sql(sql, sizeof(sql), "SELECT block FROM @_data WHERE id = 10", block);
+	st = store_stmt_new(fx.conn, sql);
+	if (st && store_row(fx.conn, st) == 1) {
+		b = store_col_blob(st, 0);
+		len = store_col_bytes(st, 0);
+		at += at < len && b[at] & 0x80 ? 2 : 1; /* levels */
+		if (at + 1 < len)
+			n = b[at] & 0x80 ? ((int64_t)(b[at] & 0x7f) << 7) | b[at + 1] : b[at];
+	}
+	store_stmt_free(st);
+	return n;
+}
+
+/* The blocks the tail has left are owed a merge into one segment; the
+ * newest, still filling, is not. */
+static void test_full_blocks(void)
+{
+	int64_t first = q_int("SELECT min(block) FROM search_blocks");
+	int64_t newest = blk[2] >> SEARCH_BLOCK_BITS;
+	unsigned merged = 0;
+	char want[96];
+
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 3,
+	       "the three blocks the tail left are owed a merge");
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty AND block = (SELECT "
+		     "max(block) FROM search_blocks)"),
+	       0, "  the newest is not");
+	ok(segments(first) > 1, "the first block is in several segments (%lld)",
+	   (long long)segments(first));
+	is_int(search_purge(fx.conn, &merged), 0, "the purge");
+	is_int(merged, 3, "  merges the three");
+	is_int(segments(first), 1, "  the first block is one segment");
+	is_int(segments(blk[1] >> SEARCH_BLOCK_BITS), 1, "  so is the second comment's");
+	ok(segments(newest) >= 1, "  the newest keeps its own (%lld)", (long long)segments(newest));
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 0, "  none owed");
+	snprintf(want, sizeof(want), "%lld %lld %lld", (long long)blk[2], (long long)blk[1],
+		 (long long)blk[0]);
+	check("zeepkistenrace", want, "  the merged blocks answer as before");
+}
+
 static void test_blocks(void)
 {
 	json_t *p[3];
@@ -582,6 +633,7 @@ static void test_blocks(void)
 	   (long long)blk[2]);
 	index_now();
 	is_int(q_int("SELECT count(*) FROM search_blocks"), 1 + 3, "a table for each block");
+	test_full_blocks();
 	snprintf(want, sizeof(want), "%lld %lld %lld", (long long)blk[2], (long long)blk[1],
 		 (long long)blk[0]);
 	check("zeepkistenrace", want, "three blocks, newest first");
@@ -650,6 +702,51 @@ static void test_owed(void)
 	is_int(store_checkpoint_truncate(fx.conn), 0, "the WAL truncated");
 	is_int(in_files(mine), 0, "  the trigram is in none of the files");
 	free(db);
+}
+
+/* A trigram held by more than SEARCH_COMMON_DOCS comments of the newest
+ * full block is not asked of the index when a rarer one is; the answers
+ * stay the same. */
+static void test_common_trigrams(void)
+{
+	char sql[768], match[SEARCH_EXPR_MAX], narrow[SEARCH_EXPR_MAX];
+	json_t *rare;
+
+	/* 4,096 copies of a comment, "qqx" in each, at the start of a block
+	 * of their own (doubled twelve times). */
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE copy AS SELECT * FROM comments WHERE id = %lld;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
+		 "UPDATE copy SET id = (((SELECT max(id) FROM comments) >> %d) + 2 << %d) + rowid,"
+		 " text = 'gewone tekst qqx ' || rowid, html = '';"
+		 "INSERT INTO comments SELECT * FROM copy; DROP TABLE copy;",
+		 (long long)blk[2], SEARCH_BLOCK_BITS, SEARCH_BLOCK_BITS);
+	is_int(store_begin(fx.conn), 0, "a transaction");
+	is_int(store_exec(fx.conn, sql), 0, "4,096 comments holding \"qqx\" in a new block");
+	is_int(store_commit(fx.conn), 0, "  committed");
+	jump_block();
+	rare = post(SUBMIT_JSON, "/s8", 0, "Kweker", "kweker@example.org", "zeldzaam: qqxvw",
+		    COMMENT_PUBLISHED, 0);
+	is_int(index_now(), 4096 + 1, "indexed, the rare one in the next block");
+	is_int(search_expression("qqxvw", match, sizeof(match)), 0, "an expression");
+	is_int(search_narrow(fx.conn, match, narrow, sizeof(narrow)), 0, "narrowed");
+	is_str(narrow, "\"qxv\" AND \"xvw\"", "  without the common trigram");
+	check("qqxvw", ids(id_of(rare), 0), "  the same answer");
+	is_int(search_expression("qqx", match, sizeof(match)), 0, "a common string");
+	is_int(search_narrow(fx.conn, match, narrow, sizeof(narrow)), 0, "narrowed");
+	is_str(narrow, match, "  keeps its only term");
+	is_int(search_expression("tekst qqx 409", match, sizeof(match)), 0, "all common but one");
+	is_int(search_narrow(fx.conn, match, narrow, sizeof(narrow)), 0, "narrowed");
+	is_str(narrow, "\"x 4\" AND \" 40\" AND \"409\"", "  keeps the rare ones");
+	is_str(found("tekst qqx 4096"),
+	       ids(q_int("SELECT id FROM comments WHERE text = 'gewone tekst qqx 4096'"), 0),
+	       "  and finds the comment");
+	json_decref(rare);
 }
 
 static void test_files(void)
@@ -818,6 +915,7 @@ int main(void)
 		test_owed();
 		test_files();
 		test_in_step();
+		test_common_trigrams();
 	}
 
 	policy_free(pol);

@@ -661,6 +661,59 @@ static void test_large_statement_journal(void)
 	store_free(s);
 }
 
+/* Opens (so upgrades) a database made by the schema files before the one
+ * whose name holds migration, with rows_sql run on it: true when *out is
+ * open. */
+static bool database_before(const char *migration, const char *rows_sql, const char *what,
+			    struct store **out)
+{
+	char path[256], pragma[64];
+	size_t before = 0;
+	sqlite3 *raw;
+	int r = 0;
+
+	*out = NULL;
+	while (before < schema_files_count && !strstr(schema_files[before].name, migration))
+		before++;
+	if (!ok(before < schema_files_count, "schema %s is embedded", migration))
+		return false;
+	snprintf(path, sizeof(path), "%s/before-%s.db", fx.dir, migration);
+	sqlite3_open(path, &raw);
+	for (size_t i = 0; i < before && r == SQLITE_OK; i++)
+		r = sqlite3_exec(raw, (const char *)schema_files[i].data, NULL, NULL, NULL);
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%zu", before);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, pragma, NULL, NULL, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_exec(raw, rows_sql, NULL, NULL, NULL);
+	is_int(r, SQLITE_OK, "%s (schema %zu)", what, before);
+	sqlite3_close(raw);
+	is_int(store_new(out, path, 1), 0, "  it upgrades");
+	return *out != NULL;
+}
+
+/* A database from before schema 0020 had its search blocks indexed in
+ * several segments: every block but the newest (still filling) is owed a
+ * merge after the upgrade (lib/search.h, "Full blocks"). */
+static void test_full_blocks_upgrade(void)
+{
+	static const char rows_sql[] =
+	    "INSERT INTO search_blocks (block, dirty) VALUES (0, 0), (1, 1), (4, 0), (9, 0);";
+	struct store *s = NULL;
+	struct store_conn *c;
+
+	if (!database_before("search-full-blocks", rows_sql,
+			     "a database before 0020 with four search blocks", &s))
+		return;
+	c = store_acquire(s);
+	is_int(count_rows(c, "SELECT count(*) FROM search_blocks WHERE dirty = 1 AND block < 9"), 3,
+	       "the three full blocks are owed a merge");
+	is_int(count_rows(c, "SELECT dirty FROM search_blocks WHERE block = 9"), 0,
+	       "the newest is not");
+	store_release(s, c);
+	store_free(s);
+}
+
 /* A database from before schema 0019 (threads.published) gets each
  * thread's count of published comments when it upgrades, and the
  * replaced version triggers keep it: an insert of each status, a change of
@@ -681,32 +734,11 @@ static void test_published_upgrade(void)
 	    " (2, 0, 1, 0, 'spam', 'A', 't', 'h', ''),"
 	    " (3, 0, 1, 0, 'published', 'A', 't', 'h', ''),"
 	    " (3, 0, 1, 0, 'deleted', 'A', 't', 'h', '');";
-	char path[256], pragma[64];
-	size_t before = 0;
 	struct store *s = NULL;
 	struct store_conn *c;
-	sqlite3 *raw;
-	int r = 0;
 
-	while (before < schema_files_count &&
-	       !strstr(schema_files[before].name, "thread-published"))
-		before++;
-	if (!ok(before < schema_files_count, "schema 0019 is embedded"))
-		return;
-	snprintf(path, sizeof(path), "%s/before-published.db", fx.dir);
-	sqlite3_open(path, &raw);
-	for (size_t i = 0; i < before && r == SQLITE_OK; i++)
-		r = sqlite3_exec(raw, (const char *)schema_files[i].data, NULL, NULL, NULL);
-	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%zu", before);
-	if (r == SQLITE_OK)
-		r = sqlite3_exec(raw, pragma, NULL, NULL, NULL);
-	if (r == SQLITE_OK)
-		r = sqlite3_exec(raw, rows_sql, NULL, NULL, NULL);
-	is_int(r, SQLITE_OK, "a database at schema %zu with six comments on three threads", before);
-	sqlite3_close(raw);
-
-	is_int(store_new(&s, path, 1), 0, "it upgrades");
-	if (!s)
+	if (!database_before("thread-published", rows_sql,
+			     "a database before 0019 with six comments on three threads", &s))
 		return;
 	c = store_acquire(s);
 	is_int(count_rows(c, "SELECT published FROM threads WHERE id = 1"), 2,
@@ -807,6 +839,7 @@ int main(void)
 	test_statements();
 	test_db_display();
 	test_published_upgrade();
+	test_full_blocks_upgrade();
 	test_large_statement_journal();
 	fixture_close(&fx);
 	return done_testing();
