@@ -924,6 +924,21 @@ def log_problems(d):
     return [x for x in lines if len(x) > 2 and x[0] == "<" and x[1] in "01234"]
 
 
+def log_merges(d):
+    """The search index's block merges the daemon logged (lib/search.c:
+    "search: merged N block(s) in T ms, the longest step L ms"): each step
+    held the writers once."""
+    try:
+        with open(d.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return {"passes": 0, "blocks": 0, "longest_ms": 0}
+    found = re.findall(r"search: merged (\d+) block\(s\) in \d+ ms, the longest(?: step)? (\d+) ms",
+                       text)
+    return {"passes": len(found), "blocks": sum(int(n) for n, _ in found),
+            "longest_ms": max([int(x) for _, x in found] or [0])}
+
+
 def step_posts(d, m, tr, args, out):
     port = d.port
     res = {"post_runs": []}
@@ -1316,6 +1331,10 @@ def report(out, args):
         p("  log: %d lines, %d bytes in all" % (e["log_lines"], e["log_bytes"]))
         problems = e.get("log_problems", [])
         p("  warnings and errors in the log: %s" % (len(problems) or "none"))
+        mg = e.get("search_merges")
+        if mg and mg["passes"]:
+            p("  search index merges logged: %d blocks in %d passes, the longest step %d ms"
+              % (mg["blocks"], mg["passes"], mg["longest_ms"]))
         for line in problems[:20]:
             p("    " + line)
 
@@ -1426,7 +1445,8 @@ def main():
         out["end"] = {"rss_kib": mem["VmRSS"], "hwm_kib": mem["VmHWM"], "cpu_s": cpu,
                       "stop_s": round(t_stop, 3), "stop_status": rc,
                       "size": engine.size(db), "composition": engine.composition(db),
-                      "log_bytes": lb[0], "log_lines": lb[1], "log_problems": problems}
+                      "log_bytes": lb[0], "log_lines": lb[1], "log_problems": problems,
+                      "search_merges": log_merges(d)}
         if "explain" in steps:
             out["explain"] = engine.explain(db, hot_statements(engine.name))
     finally:

@@ -13,11 +13,11 @@ commentd and measures:
   post      --posts POSTs one at a time: latency and the daemon's CPU per
             post (user + system, from /proc)
   erase     the privacy erasure of the data set's commenter with the most
-            comments (lib/search.h merges every block that held one, one
-            block a transaction) while a second client POSTs one comment
+            comments (lib/search.h merges every block that held one, a
+            step of a block a transaction) while a second client POSTs one comment
             after another: the erasure's time, and each POST's latency
             during it (the longest is what the erasure held a writer)
-The daemon's log line "search: merged N block(s) in T ms, the longest L ms"
+The daemon's log line "search: merged N block(s) in T ms, the longest step L ms"
 gives the merges' own time.
 """
 import os

@@ -28,9 +28,12 @@
  * (search_blocks.dirty, set in the transaction that removed the text); an
  * erasure merges them before it reports success, retention after its
  * commit, the daemon's maintenance thread after each indexing round (every
- * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  Each
- * block is merged in its own transaction: writers wait for one block at a
- * time, never for the whole index.
+ * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  A
+ * block is merged in steps of about SEARCH_MERGE_PAGES pages, a step a
+ * transaction, and is marked clean by the step that finds nothing left:
+ * writers wait for one step at a time (the longest 29-65 ms at a million
+ * comments, against 120-170 ms for a block in one transaction), never for
+ * a whole block or index.
  *
  * Full blocks: indexing in batches leaves a block in several segments
  * (seven at a million comments), and a search reads each term's list in
@@ -38,8 +41,8 @@
  * owed a merge too (dirty, set by the batch that indexes the next block's
  * first comment) and merged into one segment by the same pass: a rare
  * word's search at a million comments read 123 blocks in 78-80 ms, 33-36
- * ms merged (docs/performance.md).  A merge holds the writers once per
- * 2^SEARCH_BLOCK_BITS comments.
+ * ms merged (docs/performance.md).  So a block's merge (several steps at
+ * a million comments) comes once per 2^SEARCH_BLOCK_BITS comments.
  */
 #ifndef COMMENTD_SEARCH_H
 #define COMMENTD_SEARCH_H

@@ -917,6 +917,11 @@ int store_exec_pick(struct store_conn *c, const struct store_sql *sql)
 	return store_exec(c, c->pg ? sql->pg : sql->sqlite);
 }
 
+int64_t store_total_changes(struct store_conn *c)
+{
+	return c->pg ? 0 : (int64_t)sqlite3_total_changes64(c->db);
+}
+
 unsigned store_changes(struct store_conn *c)
 {
 	if (c->pg)

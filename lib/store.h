@@ -262,6 +262,11 @@ int store_exec_pick(struct store_conn *c, const struct store_sql *sql);
 unsigned store_changes(struct store_conn *c);
 int64_t store_last_id(struct store_conn *c);
 
+/* SQLite: the rows written on c since it was opened, counting those a
+ * virtual table writes for a statement (FTS5's merge step tells whether it
+ * did any work only this way: lib/search.c).  0 on PostgreSQL. */
+int64_t store_total_changes(struct store_conn *c);
+
 /* Steps a write statement once without resetting it (a RETURNING row stays
  * current): 1 when a row is ready, 0 done, STORE_CONSTRAINT when a UNIQUE
  * or other constraint refused it (not logged), else like store_run. */

@@ -710,6 +710,8 @@ static void test_owed(void)
 static void test_common_trigrams(void)
 {
 	char sql[768], match[SEARCH_EXPR_MAX], narrow[SEARCH_EXPR_MAX];
+	unsigned merged = 0;
+	int64_t block;
 	json_t *rare;
 
 	/* 4,096 copies of a comment, "qqx" in each, at the start of a block
@@ -723,7 +725,7 @@ static void test_common_trigrams(void)
 		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
 		 "INSERT INTO copy SELECT * FROM copy; INSERT INTO copy SELECT * FROM copy;"
 		 "UPDATE copy SET id = (((SELECT max(id) FROM comments) >> %d) + 2 << %d) + rowid,"
-		 " text = 'gewone tekst qqx ' || rowid, html = '';"
+		 " text = 'gewone tekst qqx ' || rowid || ' ' || hex(randomblob(48)), html = '';"
 		 "INSERT INTO comments SELECT * FROM copy; DROP TABLE copy;",
 		 (long long)blk[2], SEARCH_BLOCK_BITS, SEARCH_BLOCK_BITS);
 	is_int(store_begin(fx.conn), 0, "a transaction");
@@ -744,8 +746,24 @@ static void test_common_trigrams(void)
 	is_int(search_narrow(fx.conn, match, narrow, sizeof(narrow)), 0, "narrowed");
 	is_str(narrow, "\"x 4\" AND \" 40\" AND \"409\"", "  keeps the rare ones");
 	is_str(found("tekst qqx 4096"),
-	       ids(q_int("SELECT id FROM comments WHERE text = 'gewone tekst qqx 4096'"), 0),
+	       ids(q_int("SELECT id FROM comments WHERE text LIKE 'gewone tekst qqx 4096 %'"), 0),
 	       "  and finds the comment");
+	/* That block (4,096 comments of 100 random characters each) is full:
+	 * its merge takes several steps, and it is clean only once it is
+	 * one segment. */
+	block = q_int("SELECT id FROM comments WHERE text LIKE 'gewone tekst qqx 1 %'") >>
+		SEARCH_BLOCK_BITS;
+	ok(segments(block) > 1, "the full block is in several segments (%lld)",
+	   (long long)segments(block));
+	is_int(q_int("SELECT dirty FROM search_blocks WHERE block = (SELECT max(block) FROM "
+		     "search_blocks WHERE block < (SELECT max(block) FROM search_blocks))"),
+	       1, "  owed a merge");
+	is_int(q_int("SELECT sum(dirty) FROM search_blocks"), 2,
+	       "  (with the block the tail left for it)");
+	is_int(search_purge(fx.conn, &merged), 0, "the purge");
+	is_int(merged, 2, "  merged both");
+	is_int(segments(block), 1, "  into one segment");
+	check("qqxvw", ids(id_of(rare), 0), "  the same answer after");
 	json_decref(rare);
 }
 
