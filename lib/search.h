@@ -117,10 +117,10 @@ int search_narrow(struct store_conn *c, const char *match, char *out, size_t siz
 /* Calls fn(id, arg) for every indexed comment whose text or author holds
  * every trigram of match (search_expression) that search_narrow keeps,
  * newest first: ids up to upto (search_indexed_upto) and below before (0:
- * no bound), block after block, until fn returns non-zero.  The candidates are a superset of the
- * comments that hold the string: fn checks each.  0 when the candidates
- * ran out, fn's positive value when it stopped the walk, negative on
- * failure (fn's or the index's). */
+ * no bound), block after block, until fn returns non-zero.  The candidates
+ * are a superset of the comments that hold the string: fn checks each.  0
+ * when the candidates ran out, fn's positive value when it stopped the
+ * walk, negative on failure (fn's or the index's). */
 int search_each(struct store_conn *c, const char *match, int64_t upto, int64_t before,
 		int (*fn)(int64_t id, void *arg), void *arg);
 

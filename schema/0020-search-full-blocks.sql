@@ -6,7 +6,7 @@
 -- indexer marks the block it leaves (lib/search.h, "Full blocks"); here the
 -- blocks filled before it are marked, all but the newest, which is still
 -- filling.  dirty = 1 now means "owed a merge": a text left the block, or
--- the block is full.  The maintenance thread merges them, one block a
--- transaction, after start-up.
+-- the block is full.  The maintenance thread merges them after start-up,
+-- in steps of a transaction each (lib/search.h).
 UPDATE search_blocks SET dirty = 1
 WHERE block < (SELECT max(block) FROM search_blocks);
