@@ -186,22 +186,37 @@ static unsigned run_jobs(struct maintenance *m)
 	return interval ? interval : 3600;
 }
 
+/* Between two batches of the search's tail, so that the posts queued
+ * behind a batch get the writer lock (search_index_pause_ns). */
+static void index_pause(double batch_seconds)
+{
+	long ns = search_index_pause_ns(batch_seconds);
+
+	nanosleep(&(struct timespec){ns / 1000000000L, ns % 1000000000L}, NULL);
+}
+
 /* Indexes the search's tail (lib/search.h), a batch a transaction, with a
- * pause between batches that lets waiting writers in; then merges the
- * blocks a deletion or an edit left owing a merge, so that removed text
- * leaves the index's pages within seconds, not at the next pass. */
+ * pause between batches that lets waiting writers in (index_pause); then
+ * merges the blocks a deletion or an edit left owing a merge, so that
+ * removed text leaves the index's pages within seconds, not at the next
+ * pass. */
 static void index_tail(struct maintenance *m)
 {
-	const struct timespec pause = {0, 1000000};
 	struct snapshot *snap = snapshot_ref(m->server);
 	struct store_conn *c = store_acquire(m->server->store);
 	unsigned n = 0, merged = 0;
 	int r = search_worth_indexing(c, snap->cfg->search_index_from);
 
 	snapshot_unref(snap);
-	if (r == 1)
-		while ((r = search_index_batch(c, SEARCH_BATCH, &n)) == 0 && n && !stopping(m))
-			nanosleep(&pause, NULL);
+	while (r == 1) {
+		double started = monotonic_seconds();
+
+		r = search_index_batch(c, SEARCH_BATCH, &n);
+		if (r != 0 || !n || stopping(m))
+			break;
+		index_pause(monotonic_seconds() - started);
+		r = 1;
+	}
 	if (r > 0)
 		r = 0;
 	if (r == 0 && !stopping(m) && search_purge(c, &merged) == 0 && merged)

@@ -490,6 +490,19 @@ int search_index_batch(struct store_conn *c, unsigned max, unsigned *indexed)
 	return r;
 }
 
+#define INDEX_PAUSE_FACTOR 2
+#define INDEX_PAUSE_MIN_NS 1000000L
+#define INDEX_PAUSE_MAX_NS 1000000000L
+
+long search_index_pause_ns(double batch_seconds)
+{
+	double ns = batch_seconds * 1e9 * INDEX_PAUSE_FACTOR;
+
+	if (!(ns >= INDEX_PAUSE_MIN_NS)) /* also NaN and a clock gone back */
+		return INDEX_PAUSE_MIN_NS;
+	return ns > INDEX_PAUSE_MAX_NS ? INDEX_PAUSE_MAX_NS : (long)ns;
+}
+
 /* ---- forgetting ---------------------------------------------------------- */
 
 static const char sql_dirty_first[] =

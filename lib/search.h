@@ -59,9 +59,11 @@
 
 /* At most this many comments are indexed in one transaction by the
  * daemon, whose transaction holds the posts: at 1,000 a batch held them
- * up for 50-290 ms at a time on a million comments under a POST load, at
- * 100 for about 9 ms (p50, with its commit, on a loaded machine). */
-#define SEARCH_BATCH 100
+ * up for 50-290 ms at a time on a million comments under a POST load; at
+ * 100 for 15 ms (p50; p90 32 ms) at 200 posts a second on a busy machine,
+ * which was the posts' p99 (docs/performance.md, "The search index's
+ * batches paced"). */
+#define SEARCH_BATCH 25
 
 /* The same for `commentctl index`, which indexes everything at once and
  * is faster in fewer, larger transactions. */
@@ -140,6 +142,17 @@ int search_worth_indexing(struct store_conn *c, int64_t from);
  * how many (0: the index was up to date).  0, or STORE_* or negative on
  * failure. */
 int search_index_batch(struct store_conn *c, unsigned max, unsigned *indexed);
+
+/* How long the daemon pauses between two batches of the tail, in
+ * nanoseconds, after a batch that took batch_seconds: twice as long, at
+ * least 1 ms and at most 1 s.  A batch holds every post; the posts that
+ * queued behind it are still to be scored on a writer thread before they
+ * reach the writer lock, and with a pause of a millisecond the next batch
+ * took the lock first: the tail's batches ran nearly back to back, and the
+ * posts arriving meanwhile waited through several (docs/performance.md,
+ * "The search index's batches paced").  So the indexer has at most a third
+ * of the time, still thousands of comments a second. */
+long search_index_pause_ns(double batch_seconds);
 
 /* Merges every block owed a merge, one block per write transaction (call
  * outside one), so that no removed text stays in the segments.  The caller

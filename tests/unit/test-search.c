@@ -22,6 +22,7 @@
 #include "search.h"
 #include "submit.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -521,6 +522,17 @@ static void test_batch_size(void)
 	is_int(index_now(), 0, "nothing left to index");
 }
 
+/* The daemon's pause between batches: twice the batch, within 1 ms and 1 s. */
+static void test_index_pause(void)
+{
+	is_int(search_index_pause_ns(0.010), 20000000L, "a batch of 10 ms: a pause of 20 ms");
+	is_int(search_index_pause_ns(0.0002), 1000000L, "a quick batch: 1 ms at least");
+	is_int(search_index_pause_ns(0), 1000000L, "no time at all: 1 ms");
+	is_int(search_index_pause_ns(-1), 1000000L, "a clock that went back: 1 ms");
+	is_int(search_index_pause_ns(NAN), 1000000L, "not a number: 1 ms");
+	is_int(search_index_pause_ns(30), 1000000000L, "a batch of 30 s: 1 s at most");
+}
+
 static void test_tail(void)
 {
 	json_t *a;
@@ -915,6 +927,7 @@ int main(void)
 	classify_settings_default(&cs);
 
 	test_worth();
+	test_index_pause();
 	test_tail();
 	test_new_comments();
 	test_edits();
