@@ -21,6 +21,11 @@
  *             "p50_ms": ..., "p90_ms": ..., "p99_ms": ..., "p999_ms": ..., "max_ms": ...}
  * "late" counts requests that went out more than 1 ms after they were due
  * (the client's own delay, a busy machine's or a full connection pool's).
+ * A connection idle for IDLE_MAX_NS is closed rather than reused, as a
+ * proxy does with a keepalive_timeout below the server's: commentd closes
+ * a keep-alive connection that sends no request for header_timeout (10 s),
+ * and a request sent just as it closes would count as an error that no
+ * deployment following docs/scale.md sees.
  * Only libc; Linux (epoll).
  */
 #include <arpa/inet.h>
@@ -46,6 +51,7 @@
 #define SEQ_DIGITS  10
 #define LATE_NS	    1000000LL
 #define BACKLOG_MAX (1 << 20)
+#define IDLE_MAX_NS (5 * 1000000000LL)
 
 struct template
 {
@@ -62,6 +68,7 @@ struct conn {
 	int busy;      /* a request is in flight (or waiting to be written) */
 	int connected; /* the non-blocking connect finished */
 	int64_t due;   /* the in-flight request's scheduled time */
+	int64_t idle;  /* when the last answer came (idle since) */
 	char *out;     /* bytes still to write */
 	size_t out_len, out_off;
 	char *in; /* bytes read of the answer */
@@ -308,10 +315,15 @@ static void start_request(struct conn *c, int64_t due)
 static void schedule(struct kind *k, int64_t due)
 {
 	struct conn *c = NULL;
+	int64_t now = now_ns();
 
 	for (size_t i = 0; i < k->n_conns; i++) {
-		if (k->conns[i].fd >= 0 && !k->conns[i].busy) {
-			c = &k->conns[i];
+		struct conn *o = &k->conns[i];
+		if (o->fd >= 0 && !o->busy && o->connected && o->idle &&
+		    now - o->idle > IDLE_MAX_NS)
+			conn_close(o);
+		if (o->fd >= 0 && !o->busy) {
+			c = o;
 			break;
 		}
 	}
@@ -356,6 +368,7 @@ static void finish(struct conn *c, int status)
 	if (lat > k->max_ns)
 		k->max_ns = lat;
 	c->busy = 0;
+	c->idle = now_ns();
 }
 
 /* Checks whether the buffered bytes hold a whole answer: 1 (its status in

@@ -39,7 +39,22 @@ def doc_upstream():
     m = re.search(r"```nginx\n(upstream commentd \{.*?\n\})\n```", text, re.S)
     ok(m is not None, "docs/scale.md has the upstream block")
     block = m.group(1) if m else ""
+    check_keepalive_timeout(block)
     return block, re.findall(r"server (\S+:\d+)", block)
+
+
+def check_keepalive_timeout(block):
+    """nginx must drop a kept-alive connection to a node before commentd
+    closes it (header_timeout): a POST sent as commentd closes it would
+    fail with a 502."""
+    with open(os.path.join(SOURCE_ROOT, "docs", "configuration.md")) as f:
+        m = re.search(r"^\| `header_timeout` \| `(\d+)` \|", f.read(), re.M)
+    ok(m is not None, "docs/configuration.md gives header_timeout's default")
+    t = re.search(r"^\s*keepalive_timeout (\d+)s;$", block, re.M)
+    ok(t is not None, "the upstream block sets keepalive_timeout in seconds")
+    if m and t:
+        ok(int(t.group(1)) < int(m.group(1)),
+           "  %ss, below commentd's header_timeout of %ss" % (t.group(1), m.group(1)))
 
 
 class Balancer(Site):
