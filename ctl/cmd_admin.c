@@ -249,7 +249,7 @@ int cmd_index(int argc, char **argv)
 {
 	struct ctl_spec spec = {.usage = index_usage, .need = CTL_NEED_DB};
 	unsigned long long total = 0;
-	unsigned n = 0, merged = 0;
+	unsigned n = 0, merged = 0, forgotten = 0;
 	bool tty = isatty(STDERR_FILENO);
 	struct ctl_env e;
 	struct store_conn *c;
@@ -269,8 +269,8 @@ int cmd_index(int argc, char **argv)
 	if (tty && total)
 		fputc('\n', stderr);
 	if (r == 0)
-		r = search_purge(c, &merged);
-	if (r == 0 && merged)
+		r = search_purge(c, &merged, &forgotten);
+	if (r == 0 && forgotten)
 		store_checkpoint_truncate(c);
 	store_release(e.store, c);
 	if (r == 0)

@@ -72,23 +72,24 @@ static int job_retention(struct server *s, const struct config *cfg, time_t now)
 
 /* Removed texts leave the search index's segments: the blocks still owed
  * a merge (an erasure or retention that failed half-way, a crash, an edit
- * or a deletion since) are merged, one a transaction (lib/search.h). */
+ * or a deletion since, a full block) are merged, one a transaction
+ * (lib/search.h); the WAL is truncated when a text had left one. */
 static int job_search(struct server *s, const struct config *cfg, time_t now)
 {
 	struct store_conn *c = store_acquire(s->store);
-	unsigned merged = 0;
+	unsigned merged = 0, forgotten = 0;
 	int r;
 
 	(void)cfg;
 	(void)now;
-	r = search_purge(c, &merged);
-	if (merged)
+	r = search_purge(c, &merged, &forgotten);
+	if (forgotten)
 		store_checkpoint_truncate(c);
 	store_release(s->store, c);
 	if (merged)
-		log_info("maintenance: merged %u block(s) of the search index (removed texts left "
-			 "them)",
-			 merged);
+		log_info("maintenance: merged %u block(s) of the search index (%u of them left by "
+			 "removed texts)",
+			 merged, forgotten);
 	return r;
 }
 
@@ -197,14 +198,15 @@ static void index_pause(double batch_seconds)
 
 /* Indexes the search's tail (lib/search.h), a batch a transaction, with a
  * pause between batches that lets waiting writers in (index_pause); then
- * merges the blocks a deletion or an edit left owing a merge, so that
- * removed text leaves the index's pages within seconds, not at the next
- * pass. */
+ * merges the blocks owed a merge (a deletion or an edit left them, or the
+ * tail filled them), so that removed text leaves the index's pages within
+ * seconds, not at the next pass, and truncates the WAL only when a text
+ * had left one. */
 static void index_tail(struct maintenance *m)
 {
 	struct snapshot *snap = snapshot_ref(m->server);
 	struct store_conn *c = store_acquire(m->server->store);
-	unsigned n = 0, merged = 0;
+	unsigned n = 0, merged = 0, forgotten = 0;
 	int r = search_worth_indexing(c, snap->cfg->search_index_from);
 
 	snapshot_unref(snap);
@@ -219,7 +221,7 @@ static void index_tail(struct maintenance *m)
 	}
 	if (r > 0)
 		r = 0;
-	if (r == 0 && !stopping(m) && search_purge(c, &merged) == 0 && merged)
+	if (r == 0 && !stopping(m) && search_purge(c, &merged, &forgotten) == 0 && forgotten)
 		store_checkpoint_truncate(c);
 	store_release(m->server->store, c);
 	if (r != 0 && !m->index_failing)

@@ -1100,7 +1100,7 @@ int moderation_erase(struct store_conn *c, struct classifier *cl, const struct k
 	 * leave its segments when their blocks are merged (lib/search.h), one
 	 * block a transaction, before the erasure reports success. */
 	if (r == 0)
-		r = search_purge(c, &merged);
+		r = search_purge(c, &merged, NULL);
 	if (r == 0) {
 		/* secure_delete zeroed the erased rows in the pages; the WAL still
 		 * holds the pages as they were: copy it back and truncate it.
@@ -1288,7 +1288,7 @@ int moderation_maintain(struct store_conn *c, struct classifier *cl, const char 
 	/* What retention removed leaves the search index's segments (its
 	 * blocks merged, one a transaction: lib/search.h). */
 	if (r == 0)
-		r = search_purge(c, &rep->search_merged);
+		r = search_purge(c, &rep->search_merged, NULL);
 	/* What retention removed was zeroed in the pages (secure_delete); the
 	 * WAL still holds them as they were: copy it back and truncate it. */
 	if (r == 0 && store_checkpoint_truncate(c) == 0)

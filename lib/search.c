@@ -350,7 +350,7 @@ static const char sql_pending_next[] =
 /* A text leaves the block: its trigrams stay in the segments until the
  * block is merged. */
 static const char sql_mark_dirty[] =
-    "UPDATE search_blocks SET dirty = 1 WHERE block = ?1 AND dirty = 0"
+    "UPDATE search_blocks SET dirty = 1 WHERE block = ?1 AND dirty <> 1"
     " AND EXISTS (SELECT 1 FROM search_pending WHERE indexed <> 0 AND comment_id >> ?2 = ?1)";
 /* What the index holds of a row is what it held at the last flush: the
  * first pending row of each comment (a later one of the same transaction
@@ -414,9 +414,9 @@ static const char sql_batch_index[] =
     " WHERE id > ?1 AND id <= ?2";
 static const char sql_upto_set[] = "UPDATE search_state SET upto = ?1";
 /* The block the tail has left is full: one merge makes its segments one
- * (see search.h, "Full blocks"). */
+ * (see search.h, "Full blocks"); no text left it, so dirty = 2. */
 static const char sql_mark_full[] =
-    "UPDATE search_blocks SET dirty = 1 WHERE dirty = 0 AND block = ?1";
+    "UPDATE search_blocks SET dirty = 2 WHERE dirty = 0 AND block = ?1";
 
 /* One batch inside the caller's transaction: the comments after upto.
  * 1 indexed (*indexed: how many), 0 none left, negative or STORE_*. */
@@ -507,6 +507,7 @@ long search_index_pause_ns(double batch_seconds)
 
 static const char sql_dirty_first[] =
     "SELECT block FROM search_blocks WHERE dirty <> 0 ORDER BY block LIMIT 1";
+static const char sql_dirty_of[] = "SELECT dirty FROM search_blocks WHERE block = ?1";
 /* One step of a block's merge into one segment: FTS5's 'merge' with a
  * negative page count takes every segment of the block and writes about
  * that many pages of the merged one, continuing where the last step
@@ -521,15 +522,20 @@ static const char sql_clean[] = "UPDATE search_blocks SET dirty = 0 WHERE block 
 
 /* One step of the merge of the first block owed one, in a transaction of
  * its own; the step that finds nothing left marks the block clean.  1 a
- * step done, 2 a block finished, 0 none owed, STORE_* or negative. */
-static int purge_step(struct store_conn *c)
+ * step done, 2 a block finished, 0 none owed, STORE_* or negative;
+ * *text_left: the block was owed its merge because a text left it (read
+ * in the step's transaction, so a removal during the merge counts). */
+static int purge_step(struct store_conn *c, bool *text_left)
 {
-	int64_t block = 0, before;
+	int64_t block = 0, dirty = 0, before;
 	bool finished = false;
 	int r = store_begin(c);
 
 	if (r == 0)
 		r = read_int64(c, sql_dirty_first, NULL, 0, &block);
+	if (r == 1)
+		r = read_int64(c, sql_dirty_of, &block, 1, &dirty);
+	*text_left = dirty == 1;
 	if (r == 1) {
 		/* FTS5 tells whether a step wrote anything by the rows it
 		 * wrote (its own statements'): 2 or more means it did. */
@@ -559,22 +565,27 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-int search_purge(struct store_conn *c, unsigned *merged)
+int search_purge(struct store_conn *c, unsigned *merged, unsigned *forgotten)
 {
 	struct timespec start, t0;
 	double longest = 0;
+	bool text_left = false;
+	unsigned forgot = 0;
 	int r;
 
 	*merged = 0;
+	if (forgotten)
+		*forgotten = 0;
 	if (store_postgresql(c)) /* no index, no segments to merge */
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		r = purge_step(c);
+		r = purge_step(c, &text_left);
 		if (r != 1 && r != 2)
 			break;
 		*merged += r == 2;
+		forgot += r == 2 && text_left;
 		if (ms_since(&t0) > longest)
 			longest = ms_since(&t0);
 		/* The writers that waited for this step go before the next
@@ -582,6 +593,8 @@ int search_purge(struct store_conn *c, unsigned *merged)
 		 * would take it again at once). */
 		nanosleep(&(const struct timespec){0, PURGE_PAUSE_NS}, NULL);
 	}
+	if (forgotten)
+		*forgotten = forgot;
 	/* What an erasure cost the writers: each step held them once. */
 	if (*merged)
 		log_info("search: merged %u block(s) in %.0f ms, the longest step %.0f ms", *merged,

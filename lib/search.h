@@ -25,7 +25,7 @@
  * block's segments until a full merge of that block (search_purge), after
  * which secure_delete has zeroed the old pages and a truncating checkpoint
  * empties the WAL.  The blocks owed a merge are a durable list
- * (search_blocks.dirty, set in the transaction that removed the text); an
+ * (search_blocks.dirty = 1, set in the transaction that removed the text); an
  * erasure merges them before it reports success, retention after its
  * commit, the daemon's maintenance thread after each indexing round (every
  * SEARCH_INDEX_EVERY seconds) and on every pass (and so at start-up).  A
@@ -38,10 +38,11 @@
  * Full blocks: indexing in batches leaves a block in several segments
  * (seven at a million comments), and a search reads each term's list in
  * every segment of every block.  So the block the tail has just left is
- * owed a merge too (dirty, set by the batch that indexes the next block's
- * first comment) and merged into one segment by the same pass: a rare
- * word's search at a million comments read 123 blocks in 78-80 ms, 33-36
- * ms merged (docs/performance.md).  So a block's merge (several steps at
+ * owed a merge too (dirty = 2, set by the batch that indexes the next
+ * block's first comment; a text that leaves it later makes it 1) and
+ * merged into one segment by the same pass: a rare word's search at a
+ * million comments read 123 blocks in 78-80 ms, 33-36 ms merged
+ * (docs/performance.md).  So a block's merge (several steps at
  * a million comments) comes once per 2^SEARCH_BLOCK_BITS comments.
  */
 #ifndef COMMENTD_SEARCH_H
@@ -157,10 +158,14 @@ int search_index_batch(struct store_conn *c, unsigned max, unsigned *indexed);
 long search_index_pause_ns(double batch_seconds);
 
 /* Merges every block owed a merge, one block per write transaction (call
- * outside one), so that no removed text stays in the segments.  The caller
- * then truncates the WAL (store_checkpoint_truncate); *merged gets the
- * number of blocks merged (0: none was owed).  0, or STORE_* or negative
- * on failure (the blocks not merged stay owed). */
-int search_purge(struct store_conn *c, unsigned *merged);
+ * outside one), so that no removed text
+ * stays in the segments.  *merged gets the number of blocks merged (0:
+ * none was owed); *forgotten (may be NULL) those of them a text had left.
+ * When it is not 0 the caller truncates the WAL
+ * (store_checkpoint_truncate), which still holds the pages as they were; a
+ * full block's merge removes no text and needs no truncation (holding the
+ * writers for it cost every post 24-37 ms).  0, or STORE_* or negative on
+ * failure (the blocks not merged stay owed). */
+int search_purge(struct store_conn *c, unsigned *merged, unsigned *forgotten);
 
 #endif

@@ -604,18 +604,19 @@ static void test_full_blocks(void)
 {
 	int64_t first = q_int("SELECT min(block) FROM search_blocks");
 	int64_t newest = blk[2] >> SEARCH_BLOCK_BITS;
-	unsigned merged = 0;
+	unsigned merged = 0, forgotten = 99;
 	char want[96];
 
-	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 3,
-	       "the three blocks the tail left are owed a merge");
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty = 2"), 3,
+	       "the three blocks the tail left are owed a merge, as full ones");
 	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty AND block = (SELECT "
 		     "max(block) FROM search_blocks)"),
 	       0, "  the newest is not");
 	ok(segments(first) > 1, "the first block is in several segments (%lld)",
 	   (long long)segments(first));
-	is_int(search_purge(fx.conn, &merged), 0, "the purge");
+	is_int(search_purge(fx.conn, &merged, &forgotten), 0, "the purge");
 	is_int(merged, 3, "  merges the three");
+	is_int(forgotten, 0, "  no text had left them: no truncation owed");
 	is_int(segments(first), 1, "  the first block is one segment");
 	is_int(segments(blk[1] >> SEARCH_BLOCK_BITS), 1, "  so is the second comment's");
 	ok(segments(newest) >= 1, "  the newest keeps its own (%lld)", (long long)segments(newest));
@@ -685,11 +686,12 @@ static void test_low_id(void)
 static void test_owed(void)
 {
 	const char *mine = "\xea\x99\xaely"; /* blk[1]'s own trigram */
-	unsigned merged = 99;
+	unsigned merged = 99, forgotten = 99;
 	char *db = strdup(fx.db);
 
-	is_int(search_purge(fx.conn, &merged), 0, "a purge with nothing owed");
+	is_int(search_purge(fx.conn, &merged, &forgotten), 0, "a purge with nothing owed");
 	is_int(merged, 0, "  merges nothing");
+	is_int(forgotten, 0, "  and forgets nothing");
 	ok(in_segments(mine) > 0, "a comment's trigram is in its block's segments");
 	is_int(store_begin(fx.conn), 0, "delete it");
 	store_exec(fx.conn, "DELETE FROM comments WHERE text LIKE 'Blok 1:%'");
@@ -706,14 +708,47 @@ static void test_owed(void)
 	is_int(store_new(&fx.store, db, 1), 0, "reopen");
 	fx.conn = store_acquire(fx.store);
 	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 1, "  still owed");
-	is_int(search_purge(fx.conn, &merged), 0, "the purge");
+	is_int(search_purge(fx.conn, &merged, &forgotten), 0, "the purge");
 	is_int(merged, 1, "  merges that block alone");
+	is_int(forgotten, 1, "  one a text left: the caller truncates the WAL");
 	is_int(in_segments(mine), 0, "  the trigram left the segments");
 	ok(in_segments("\xea\x99\xaemz") > 0 && in_segments("\xea\x99\xaekx") > 0,
 	   "  the other blocks' stay");
 	is_int(store_checkpoint_truncate(fx.conn), 0, "the WAL truncated");
 	is_int(in_files(mine), 0, "  the trigram is in none of the files");
 	free(db);
+}
+
+/* A full block is owed its merge for speed (dirty 2), which leaves no
+ * text in the WAL to truncate; a text that leaves it before the merge
+ * makes the merge a forgetting one (dirty 1), which does. */
+static void test_full_then_removed(void)
+{
+	unsigned merged = 0, forgotten = 0;
+	char sql[128];
+	json_t *a, *b;
+
+	a = post(SUBMIT_JSON, "/s9", 0, "Vol", "full@example.org", "Een vol blok: ooievaarsnest",
+		 COMMENT_PUBLISHED, 0);
+	index_now();
+	jump_block();
+	b = post(SUBMIT_JSON, "/s9", 0, "Verder", "next@example.org", "Het volgende blok",
+		 COMMENT_PUBLISHED, 0);
+	index_now();
+	snprintf(sql, sizeof(sql), "SELECT dirty FROM search_blocks WHERE block = %lld",
+		 (long long)(id_of(a) >> SEARCH_BLOCK_BITS));
+	is_int(q_int(sql), 2, "the block the tail left is owed a merge as a full one");
+	is_int(store_begin(fx.conn), 0, "its comment deleted");
+	store_exec(fx.conn, "DELETE FROM comments WHERE text LIKE 'Een vol blok:%'");
+	is_int(store_commit(fx.conn), 0, "  committed");
+	is_int(q_int(sql), 1, "  the merge now forgets a text");
+	is_int(search_purge(fx.conn, &merged, &forgotten), 0, "the purge");
+	is_int(merged, 1, "  merges it");
+	is_int(forgotten, 1, "  as one a text left: the caller truncates the WAL");
+	is_int(store_checkpoint_truncate(fx.conn), 0, "the WAL truncated");
+	is_int(in_files("ooievaarsnest"), 0, "  the text is in none of the files");
+	json_decref(a);
+	json_decref(b);
 }
 
 /* A trigram held by more than SEARCH_COMMON_DOCS comments of the newest
@@ -769,10 +804,10 @@ static void test_common_trigrams(void)
 	   (long long)segments(block));
 	is_int(q_int("SELECT dirty FROM search_blocks WHERE block = (SELECT max(block) FROM "
 		     "search_blocks WHERE block < (SELECT max(block) FROM search_blocks))"),
-	       1, "  owed a merge");
-	is_int(q_int("SELECT sum(dirty) FROM search_blocks"), 2,
+	       2, "  owed a merge, as a full block");
+	is_int(q_int("SELECT count(*) FROM search_blocks WHERE dirty"), 2,
 	       "  (with the block the tail left for it)");
-	is_int(search_purge(fx.conn, &merged), 0, "the purge");
+	is_int(search_purge(fx.conn, &merged, NULL), 0, "the purge");
 	is_int(merged, 2, "  merged both");
 	is_int(segments(block), 1, "  into one segment");
 	check("qqxvw", ids(id_of(rare), 0), "  the same answer after");
@@ -944,6 +979,7 @@ int main(void)
 		test_blocks();
 		test_low_id();
 		test_owed();
+		test_full_then_removed();
 		test_files();
 		test_in_step();
 		test_common_trigrams();
