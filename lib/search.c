@@ -517,8 +517,15 @@ static const char sql_clean[] = "UPDATE search_blocks SET dirty = 0 WHERE block 
 
 /* Pages of merged segment a step writes: a block's index is about 375 (1.5
  * MiB at a million comments), merged in one transaction in 120-170 ms that
- * every post waited for; a step of 64 holds them for about a sixth. */
-#define SEARCH_MERGE_PAGES 64
+ * every post waited for; a step of 64 holds them for about a sixth.  A
+ * full block's merge forgets nothing, and it is the maintenance thread's
+ * (an erasure waits for one only when it meets one owed): it goes in steps
+ * of a quarter of that, each followed by a pause twice as long as the step
+ * (as the indexer's batches, search_index_pause_ns), since at a million
+ * comments its six steps of 64 held the posts 30-100 ms each, a block's
+ * every 8,192 posts (docs/performance.md). */
+#define SEARCH_MERGE_PAGES	64
+#define SEARCH_MERGE_PAGES_FULL 16
 
 /* One step of the merge of the first block owed one, in a transaction of
  * its own; the step that finds nothing left marks the block clean.  1 a
@@ -540,8 +547,10 @@ static int purge_step(struct store_conn *c, bool *text_left)
 		/* FTS5 tells whether a step wrote anything by the rows it
 		 * wrote (its own statements'): 2 or more means it did. */
 		before = store_total_changes(c);
-		r = block_run(c, sql_merge_step, block, (const int64_t[]){-SEARCH_MERGE_PAGES}, 1,
-			      "search purge");
+		r = block_run(
+		    c, sql_merge_step, block,
+		    (const int64_t[]){*text_left ? -SEARCH_MERGE_PAGES : -SEARCH_MERGE_PAGES_FULL},
+		    1, "search purge");
 		finished = r == 0 && store_total_changes(c) - before < 2;
 		if (r == 0 && finished)
 			r = write_int64(c, sql_clean, &block, 1);
@@ -554,7 +563,9 @@ static int purge_step(struct store_conn *c, bool *text_left)
 	return r;
 }
 
-/* Between two steps, so that waiting writers get the lock. */
+/* Between two steps of a merge that forgets a text, so that waiting
+ * writers get the lock (an erasure answers once its merges are done: a
+ * pause as long as a full block's would make it seconds slower). */
 #define PURGE_PAUSE_NS (5 * 1000 * 1000)
 
 static double ms_since(const struct timespec *t0)
@@ -568,7 +579,8 @@ static double ms_since(const struct timespec *t0)
 int search_purge(struct store_conn *c, unsigned *merged, unsigned *forgotten)
 {
 	struct timespec start, t0;
-	double longest = 0;
+	double longest = 0, step_ms;
+	long pause_ns;
 	bool text_left = false;
 	unsigned forgot = 0;
 	int r;
@@ -586,12 +598,15 @@ int search_purge(struct store_conn *c, unsigned *merged, unsigned *forgotten)
 			break;
 		*merged += r == 2;
 		forgot += r == 2 && text_left;
-		if (ms_since(&t0) > longest)
-			longest = ms_since(&t0);
+		step_ms = ms_since(&t0);
+		if (step_ms > longest)
+			longest = step_ms;
 		/* The writers that waited for this step go before the next
 		 * (the writer lock is not fair: without a pause this loop
 		 * would take it again at once). */
-		nanosleep(&(const struct timespec){0, PURGE_PAUSE_NS}, NULL);
+		pause_ns = text_left ? PURGE_PAUSE_NS : search_index_pause_ns(step_ms / 1e3);
+		nanosleep(&(const struct timespec){pause_ns / 1000000000L, pause_ns % 1000000000L},
+			  NULL);
 	}
 	if (forgotten)
 		*forgotten = forgot;
