@@ -300,8 +300,10 @@ static void server_close(struct server *s)
 {
 	if (s->mhd)
 		http_stop(s, 0);
-	s->writers = writers_free(s->writers);
+	/* The maintenance thread waits on the writers (index_tail): it stops
+	 * first. */
 	maintenance_stop(s);
+	s->writers = writers_free(s->writers);
 	notify_stop(s);
 	s->store = store_free(s->store);
 	s->keys = keys_free(s->keys);

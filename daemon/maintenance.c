@@ -196,8 +196,17 @@ static void index_pause(double batch_seconds)
 	nanosleep(&(struct timespec){ns / 1000000000L, ns % 1000000000L}, NULL);
 }
 
-/* Indexes the search's tail (lib/search.h), a batch a transaction, with a
- * pause between batches that lets waiting writers in (index_pause); then
+/* How long a batch of the tail waits for the writers to be idle (no post
+ * or other write queued or running) before it goes anyway: a batch holds
+ * every post that comes meanwhile, so it goes between them, and under a
+ * load that never lets up still one every INDEX_QUIET_WAIT_NS (about 200
+ * comments a second), so that the tail a search reads by LIKE stays
+ * bounded by the time the load lasts. */
+#define INDEX_QUIET_WAIT_NS (100 * 1000 * 1000L)
+
+/* Indexes the search's tail (lib/search.h), a batch a transaction, each
+ * when the writers are idle (INDEX_QUIET_WAIT_NS), with a pause between
+ * batches that lets waiting writers in (index_pause); then
  * merges the blocks owed a merge (a deletion or an edit left them, or the
  * tail filled them), so that removed text leaves the index's pages within
  * seconds, not at the next pass, and truncates the WAL only when a text
@@ -211,8 +220,10 @@ static void index_tail(struct maintenance *m)
 
 	snapshot_unref(snap);
 	while (r == 1) {
-		double started = monotonic_seconds();
+		double started;
 
+		writers_wait_idle(m->server->writers, INDEX_QUIET_WAIT_NS);
+		started = monotonic_seconds();
 		r = search_index_batch(c, SEARCH_BATCH, &n);
 		if (r != 0 || !n || stopping(m))
 			break;

@@ -6,13 +6,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define WRITERS_MAX 64
 
 struct writers {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a job was queued, or the pool is stopping */
-	pthread_cond_t idle; /* pending fell to 0 */
+	pthread_cond_t idle; /* pending fell to 0 (CLOCK_MONOTONIC for timed waits) */
 	struct writer_job *head, **tail;
 	unsigned pending; /* submitted and not finished (queued or running) */
 	bool closing;	  /* no new jobs */
@@ -60,13 +61,17 @@ unsigned writers_count(unsigned http_threads)
 int writers_new(struct writers **out, unsigned n)
 {
 	struct writers *w = calloc(1, sizeof(*w));
+	pthread_condattr_t monotonic;
 
 	*out = NULL;
 	if (!w)
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->idle, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->idle, &monotonic);
+	pthread_condattr_destroy(&monotonic);
 	w->tail = &w->head;
 	if (n < 1)
 		n = 1;
@@ -100,6 +105,28 @@ int writers_submit(struct writers *w, struct writer_job *job, void (*prepare)(vo
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+bool writers_wait_idle(struct writers *w, long timeout_ns)
+{
+	struct timespec until;
+	bool idle;
+
+	if (!w)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ns / 1000000000L;
+	until.tv_nsec += timeout_ns % 1000000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->pending && pthread_cond_timedwait(&w->idle, &w->lock, &until) == 0)
+		;
+	idle = w->pending == 0;
+	pthread_mutex_unlock(&w->lock);
+	return idle;
 }
 
 void writers_close(struct writers *w)

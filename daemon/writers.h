@@ -39,6 +39,12 @@ int writers_new(struct writers **out, unsigned n);
  * work itself). */
 int writers_submit(struct writers *w, struct writer_job *job, void (*prepare)(void *arg));
 
+/* Waits until no job is queued or running, at most timeout_ns: true when
+ * the pool is idle (or w is NULL), false at the timeout.  The admin
+ * search's indexer waits here before each batch, since every post waits
+ * while a batch holds the writer lock (daemon/maintenance.c). */
+bool writers_wait_idle(struct writers *w, long timeout_ns);
+
 /* Takes no more jobs and returns once every queued and running job has
  * finished.  NULL-safe. */
 void writers_close(struct writers *w);
