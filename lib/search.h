@@ -154,7 +154,9 @@ int search_index_batch(struct store_conn *c, unsigned max, unsigned *indexed);
  * "The search index's batches paced").  So the indexer has at most a third
  * of the time: about 2,000 comments a second with batches of 4 ms, 700 with
  * batches of 12 ms; a longer burst of posts leaves a longer tail (searched
- * by LIKE) until it catches up. */
+ * by LIKE) until it catches up.  The daemon also starts each batch when no
+ * write is queued or running, or after 100 ms (daemon/maintenance.c): under
+ * posts that never let up, about 200 comments a second. */
 long search_index_pause_ns(double batch_seconds);
 
 /* Merges every block owed a merge, one block per write transaction (call

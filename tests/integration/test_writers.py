@@ -6,7 +6,8 @@ process, a post waits for its commit: the thread's other connections must
 still be served (a thread page, counts, health) while it waits, and the
 post must complete once the lock is gone.  Then the two ways a suspended
 request can end badly: its client leaves, and the daemon is stopped with
-the write in flight."""
+the write in flight.  And the admin search's indexer, which waits for
+idle writers, still indexes under posts that never let up."""
 import os
 import signal
 import socket
@@ -15,7 +16,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, WriteLock, db_connect, done, is_eq, ok  # noqa: E402
+from harness import (Daemon, WriteLock, db_connect, done, is_eq,  # noqa: E402
+                     not_on_engine, ok)
 
 SETTINGS = {"threads": "1", "rate_limit": "0", "min_submit_seconds": "0"}
 
@@ -112,11 +114,62 @@ def test_stop_with_a_write_in_flight(d):
     is_eq(n, 1, "which is stored")
 
 
+def indexed_upto(db):
+    con = db_connect(db)
+    try:
+        return con.execute("SELECT upto FROM search_state").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_indexer_under_steady_posts():
+    """The admin search's indexer starts each batch when no write is queued
+    or running, or after 100 ms (daemon/maintenance.c): under posts that
+    never let up it must still index, not wait for a pause that never
+    comes."""
+    if not_on_engine("the admin search's indexer goes on under steady posts",
+                     "the indexer fills SQLite's FTS5 blocks (on PostgreSQL the search's"
+                     " pg_trgm GIN indexes follow each insert)"):
+        return
+    with Daemon(dict(SETTINGS, search_index_from="0")) as d:
+        stop = threading.Event()
+        sent = [0] * 4
+        failed = []
+
+        def poster(i):
+            while not stop.is_set():
+                r = d.comment("/steady", "Reactie %d van schrijver %d, zonder pauze." % (sent[i], i),
+                              author="Schrijver %d" % i, email="s%d@example.nl" % i)
+                if r.status != 201:
+                    failed.append(r.status)
+                sent[i] += 1
+
+        posters = [threading.Thread(target=poster, args=(i,)) for i in range(4)]
+        for t in posters:
+            t.start()
+        time.sleep(1.0)
+        first = indexed_upto(d.db)
+        # The indexer runs every 5 s; give it three rounds.
+        deadline = time.monotonic() + 16
+        while time.monotonic() < deadline and indexed_upto(d.db) <= first:
+            time.sleep(0.25)
+        last = indexed_upto(d.db)
+        still_posting = all(t.is_alive() for t in posters) and not failed
+        stop.set()
+        for t in posters:
+            t.join(30)
+        ok(still_posting, "four clients posted without a pause (%d posts, failures %r)"
+           % (sum(sent), failed[:3]))
+        ok(last > first, "the indexer went on meanwhile (search_state.upto %d -> %d)"
+           % (first, last))
+
+
 def main():
     with Daemon(SETTINGS) as d:
         test_reads_while_a_write_waits(d)
         test_client_gone(d)
         test_stop_with_a_write_in_flight(d)
+    test_indexer_under_steady_posts()
     done()
 
 
