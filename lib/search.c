@@ -534,7 +534,7 @@ static const char sql_clean[] = "UPDATE search_blocks SET dirty = 0 WHERE block 
  * in the step's transaction, so a removal during the merge counts). */
 static int purge_step(struct store_conn *c, bool *text_left)
 {
-	int64_t block = 0, dirty = 0, before;
+	int64_t block = 0, dirty = 0, before, pages;
 	bool finished = false;
 	int r = store_begin(c);
 
@@ -547,10 +547,8 @@ static int purge_step(struct store_conn *c, bool *text_left)
 		/* FTS5 tells whether a step wrote anything by the rows it
 		 * wrote (its own statements'): 2 or more means it did. */
 		before = store_total_changes(c);
-		r = block_run(
-		    c, sql_merge_step, block,
-		    (const int64_t[]){*text_left ? -SEARCH_MERGE_PAGES : -SEARCH_MERGE_PAGES_FULL},
-		    1, "search purge");
+		pages = *text_left ? -SEARCH_MERGE_PAGES : -SEARCH_MERGE_PAGES_FULL;
+		r = block_run(c, sql_merge_step, block, &pages, 1, "search purge");
 		finished = r == 0 && store_total_changes(c) - before < 2;
 		if (r == 0 && finished)
 			r = write_int64(c, sql_clean, &block, 1);
