@@ -322,8 +322,30 @@ def watch(directory, bindir):
                 os.kill(pid, signal.SIGQUIT if time.monotonic() < deadline - 3
                         else signal.SIGKILL)
         time.sleep(0.2)
+    # A backend can outlive its postmaster's immediate shutdown: one hung
+    # in its SIGQUIT handler (on a futex, after a mutation check killed its
+    # test) held no port but still ran, and failed CI's check that no
+    # server is left.  Every process still working in the data directory
+    # is killed.
+    for pid in _in_directory(data):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     shutil.rmtree(directory, ignore_errors=True)
     return 0
+
+
+def _in_directory(data):
+    """The live pids whose working directory is data, also once it is
+    removed (/proc: a server's processes all work in its data directory)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            if cwd.removesuffix(" (deleted)") == data and _alive(int(entry)):
+                out.append(int(entry))
+    return out
 
 
 def _postmasters(data):
