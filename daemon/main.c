@@ -279,7 +279,7 @@ static int server_open(struct server *s, struct config *cfg)
 	if (cutoffs_cache_new(&s->cutoffs) < 0)
 		return -1;
 	apply_runtime(s, cfg);
-	/* a connection for each HTTP thread, each writer (twice as many), the
+	/* a connection for each HTTP thread, each writer (four times as many), the
 	 * maintenance and outbox workers, and one for each of their locks
 	 * (store_job_try: one node of several at a time) */
 	if (store_new(&s->store, cfg->db, cfg->threads + writers_count(cfg->threads) + 4) != 0) {

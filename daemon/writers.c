@@ -53,7 +53,7 @@ static void *writer_main(void *arg)
 
 unsigned writers_count(unsigned http_threads)
 {
-	unsigned n = 2 * http_threads;
+	unsigned n = 4 * http_threads;
 
 	return n < 1 ? 1 : n > WRITERS_MAX ? WRITERS_MAX : n;
 }

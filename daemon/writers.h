@@ -24,10 +24,13 @@ struct writer_job {
 	struct writer_job *next;
 };
 
-/* How many writers for http_threads HTTP threads: twice as many.  A
- * writer mostly waits for the disk, and the posts waiting together are
- * committed together (one fdatasync), so the writers, not the CPUs, bound
- * how many posts a slow disk lets through (docs/performance.md). */
+/* How many writers for http_threads HTTP threads: four times as many, at
+ * most 64.  A writer mostly waits for the disk, and the posts waiting
+ * together are committed together (one fdatasync), so the writers bound
+ * how many posts share a commit: with four a batch held two posts, with
+ * eight four, and each post wrote fewer pages (docs/performance.md, "The
+ * checkpoint's hold").  A writer's connection is opened when first needed:
+ * a small blog never opens most of them. */
 unsigned writers_count(unsigned http_threads);
 
 /* Starts n threads (at least 1).  0 or negative. */

@@ -91,6 +91,7 @@ struct store {
 	sqlite3 *ckpt_db;
 	bool ckpt_running, ckpt_stop, ckpt_wanted;
 	atomic_int ckpt_last; /* the WAL's size (frames) after the last pass */
+	atomic_uint db_syncs; /* database_sync's (store_test_database_syncs) */
 	bool refused;	      /* a connection had a write refused as read-only */
 	bool reopening;	      /* waiting for every connection to come back */
 	time_t next_reopen;   /* no reopen before this */
@@ -1367,6 +1368,27 @@ static int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Writes back to the disk the pages a PASSIVE checkpoint copied into the
+ * database file.  SQLite fsyncs the file only in the checkpoint that copies
+ * the WAL's last frame, which under a steady load is the one that holds the
+ * writers (checkpoint_pass, truncate_try): the kernel had kept every page
+ * the passes before it wrote, and that fsync wrote them all, megabytes,
+ * while every post waited (10-47 ms at 2,000 posts a second,
+ * docs/performance.md, "The checkpoint's hold").  Synced here, holding
+ * nothing, the hold's fsync writes only the pages it copied itself.  Through
+ * SQLite's own handle of the file, so that a reopened database is the one
+ * synced.  A failure is left to the checkpoint's own fsync, which reports
+ * it. */
+static void database_sync(struct store *s, sqlite3 *db)
+{
+	sqlite3_file *f = NULL;
+
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f &&
+	    f->pMethods &&
+	    f->pMethods->xSync(f, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) == SQLITE_OK)
+		atomic_fetch_add(&s->db_syncs, 1);
+}
+
 /* One TRUNCATE try with this process's writers held on the writer lock,
  * waiting for readers there 20 ms at most (busy_spin), not SQLite's 5 s:
  * every post would wait as long as a reader (an export, a search) reads. */
@@ -1403,6 +1425,7 @@ int store_checkpoint_truncate(struct store_conn *c)
 	pthread_mutex_lock(&s->ckpt_run);
 	for (;;) {
 		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		database_sync(s, c->db);
 		rc = truncate_try(c);
 		if (rc != SQLITE_BUSY || monotonic_ms() >= deadline)
 			break;
@@ -1426,6 +1449,11 @@ void store_test_truncate_busy(struct store *s, void (*fn)(void *arg), void *arg)
 	s->truncate_busy_arg = arg;
 }
 
+unsigned store_test_database_syncs(struct store *s)
+{
+	return atomic_load(&s->db_syncs);
+}
+
 /* ---- background checkpoints ------------------------------------------ *
  *
  * SQLite copies the WAL back into the database file (a checkpoint) inside
@@ -1443,7 +1471,9 @@ void store_test_truncate_busy(struct store *s, void (*fn)(void *arg), void *arg)
  * frames faster than the copy catches up, the WAL passes
  * STORE_WAL_FRAMES_MAX and the thread copies the last frames holding the
  * writer lock, which in-process writers queue on (one short copy and an
- * fsync), so the WAL cannot grow without bound. */
+ * fsync), so the WAL cannot grow without bound.  Each pass that copied
+ * frames is followed by an fsync of the database file (database_sync), so
+ * that the fsync inside the hold writes only the hold's own pages. */
 
 #define STORE_WAL_FRAMES     1000 /* copy every this many new frames (SQLite's default) */
 #define STORE_WAL_FRAMES_MAX 4000 /* then start the WAL over, writers held */
@@ -1483,6 +1513,18 @@ static void conn_hook(struct store *s, sqlite3 *db)
 	sqlite3_wal_hook(db, wal_hook, s);
 }
 
+/* One PASSIVE checkpoint on the thread's connection, then the database file synced when it
+ * copied frames (database_sync): *log and *done as SQLite gives them. */
+static int passive_pass(struct store *s, int *log, int *done)
+{
+	int before = *done;
+	int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, log, done);
+
+	if (rc == SQLITE_OK && *done != before)
+		database_sync(s, s->ckpt_db);
+	return rc;
+}
+
 /* Copies the WAL back without holding up anyone (PASSIVE).  Under steady
  * writes the WAL never starts over by itself: a writer restarts it only
  * when it begins on a wholly copied WAL with no reader left in it, and
@@ -1499,13 +1541,12 @@ static int checkpoint_pass(struct store *s)
 		s->ckpt_db = checkpoint_db_open(s);
 	if (!s->ckpt_db)
 		return SQLITE_CANTOPEN;
-	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	rc = passive_pass(s, &log, &done);
 	for (int i = 0; rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX && i < STORE_WAL_CATCH_UP;
 	     i++) {
 		int before = log;
 
-		rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-					       &done);
+		rc = passive_pass(s, &log, &done);
 		if (log - before <= STORE_WAL_TAIL)
 			break;
 	}

@@ -294,6 +294,11 @@ int store_checkpoint_truncate(struct store_conn *c);
  * readers in the way and let the writers go on before its next try. */
 void store_test_truncate_busy(struct store *s, void (*fn)(void *arg), void *arg);
 
+/* Tests only: how many times a checkpoint synced the database file between
+ * its passes, holding no one (the background thread's and a truncation's
+ * copies before their holds). */
+unsigned store_test_database_syncs(struct store *s);
+
 /* Work that one node of several sharing a PostgreSQL database does at a
  * time (docs/configuration.md, "Several nodes"). */
 enum store_job {

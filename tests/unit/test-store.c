@@ -78,6 +78,8 @@ static void test_private_files(void)
 	store_exec(c, "INSERT INTO t VALUES ('needle-in-a-haystack-1234567')");
 	store_exec(c, "DELETE FROM t");
 	is_int(store_checkpoint_truncate(c), 0, "a truncating checkpoint");
+	is_int((int)store_test_database_syncs(s), 1,
+	       "  syncs the database file after its first copy, before it holds the writers");
 	snprintf(side, sizeof(side), "%s-wal", path);
 	{
 		struct stat st;
@@ -154,6 +156,15 @@ static void test_background_checkpoints(void)
 	ok(size_of(path) >= before + (2LL << 20),
 	   "the thread copied the WAL into the database file (%lld -> %lld bytes)", before,
 	   size_of(path));
+	/* SQLite fsyncs the file only in a checkpoint that copies the WAL's
+	 * last frame; the thread does after each pass that copied frames, so
+	 * that its hold of the writers later has only its own pages to write
+	 * (lib/store.c, database_sync). */
+	waited = 0;
+	while (store_test_database_syncs(s) == 0 && waited++ < 1000)
+		usleep(10000);
+	ok(store_test_database_syncs(s) > 0, "and synced the file after its pass (%u syncs)",
+	   store_test_database_syncs(s));
 	/* 12,000 frames more, which would make a 48 MiB WAL without a restart
 	 * (the thread starts it over past 4,000 frames plus what arrives
 	 * meanwhile: about 20 MiB, and 24 MiB is the most a WAL keeps).  The
@@ -168,6 +179,8 @@ static void test_background_checkpoints(void)
 	}
 	ok(wal_max > 0 && wal_max <= (40LL << 20),
 	   "under steady writes the WAL starts over (at most %lld bytes)", wal_max);
+	ok(store_test_database_syncs(s) >= 3,
+	   "  the file synced after each copying pass (%u syncs)", store_test_database_syncs(s));
 	c = store_acquire(s);
 	is_int(count_rows(c, "SELECT count(*) FROM bulk"), 13300, "every committed row is there");
 	is_int(store_checkpoint_truncate(c), 0, "a truncating checkpoint beside the thread");

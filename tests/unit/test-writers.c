@@ -87,8 +87,9 @@ static void test_close_waits(void)
 
 int main(void)
 {
-	is_int(writers_count(2), 4, "twice as many writers as HTTP threads");
+	is_int(writers_count(2), 8, "four times as many writers as HTTP threads");
 	is_int(writers_count(0), 1, "  at least one");
+	is_int(writers_count(64), 64, "  at most 64");
 	test_wait_idle();
 	test_close_waits();
 	return done_testing();
