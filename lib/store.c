@@ -1475,7 +1475,12 @@ unsigned store_test_database_syncs(struct store *s)
  * frames is followed by an fsync of the database file (database_sync), so
  * that the fsync inside the hold writes only the hold's own pages. */
 
-#define STORE_WAL_FRAMES     1000 /* copy every this many new frames (SQLite's default) */
+/* Copy (and sync) every this many new frames: SQLite's default is 1000,
+ * but each pass's sync writes its pages in one burst that the posts'
+ * commits queue behind on the same disk; passes of 250 frames made the
+ * bursts a quarter as long, and the POST p99 at saturation fell from
+ * 17-21 ms to 12-15 ms (docs/performance.md, "The checkpoint's hold"). */
+#define STORE_WAL_FRAMES     250
 #define STORE_WAL_FRAMES_MAX 4000 /* then start the WAL over, writers held */
 /* Before holding the writers, copy again while a pass found more than this
  * many new frames (at most STORE_WAL_CATCH_UP passes): what is copied with

@@ -149,7 +149,7 @@ static void test_background_checkpoints(void)
 	is_int(store_exec(c, "CREATE TABLE bulk(x BLOB)"), 0, "a table");
 	store_release(s, c);
 	before = size_of(path);
-	/* 1,300 frames or so: past the 1,000 that wake the thread. */
+	/* 1,300 frames or so: past the 250 that wake the thread, five times. */
 	is_int(write_pages(s, 130, 10), 0, "130 commits of 10 pages");
 	while (size_of(path) < before + (2LL << 20) && waited++ < 1000)
 		usleep(10000);
