@@ -1518,8 +1518,9 @@ static void conn_hook(struct store *s, sqlite3 *db)
 	sqlite3_wal_hook(db, wal_hook, s);
 }
 
-/* One PASSIVE checkpoint on the thread's connection, then the database file synced when it
- * copied frames (database_sync): *log and *done as SQLite gives them. */
+/* One PASSIVE checkpoint on the thread's connection, then the database
+ * file synced when it copied frames (database_sync): *log and *done as
+ * SQLite gives them. */
 static int passive_pass(struct store *s, int *log, int *done)
 {
 	int before = *done;
