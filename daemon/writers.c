@@ -51,9 +51,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-unsigned writers_count(unsigned http_threads)
+unsigned writers_count(unsigned http_threads, bool postgresql)
 {
-	unsigned n = 4 * http_threads;
+	unsigned n = (postgresql ? 2 : 4) * http_threads;
 
 	return n < 1 ? 1 : n > WRITERS_MAX ? WRITERS_MAX : n;
 }

@@ -24,14 +24,16 @@ struct writer_job {
 	struct writer_job *next;
 };
 
-/* How many writers for http_threads HTTP threads: four times as many, at
- * most 64.  A writer mostly waits for the disk, and the posts waiting
- * together are committed together (one fdatasync), so the writers bound
- * how many posts share a commit: with four a batch held two posts, with
- * eight four, and each post wrote fewer pages (docs/performance.md, "The
- * checkpoint's hold").  A writer's connection is opened when first needed:
- * a small blog never opens most of them. */
-unsigned writers_count(unsigned http_threads);
+/* How many writers for http_threads HTTP threads, at most 64.  SQLite:
+ * four times as many.  A writer mostly waits for the disk, and the posts
+ * waiting together are committed together (one fdatasync), so the writers
+ * bound how many posts share a commit: with four a batch held two posts,
+ * with eight four, and each post wrote fewer pages (docs/performance.md,
+ * "The checkpoint's hold").  A writer's connection is opened when first
+ * needed: a small blog never opens most of them.  PostgreSQL (postgresql
+ * true): twice as many, since each connection is a server process that
+ * counts against the server's max_connections for every node. */
+unsigned writers_count(unsigned http_threads, bool postgresql);
 
 /* Starts n threads (at least 1).  0 or negative. */
 int writers_new(struct writers **out, unsigned n);

@@ -87,9 +87,11 @@ static void test_close_waits(void)
 
 int main(void)
 {
-	is_int(writers_count(2), 8, "four times as many writers as HTTP threads");
-	is_int(writers_count(0), 1, "  at least one");
-	is_int(writers_count(64), 64, "  at most 64");
+	is_int(writers_count(2, false), 8, "SQLite: four times as many writers as HTTP threads");
+	is_int(writers_count(2, true), 4, "PostgreSQL: twice as many (each a server connection)");
+	is_int(writers_count(0, false), 1, "  at least one");
+	is_int(writers_count(64, false), 64, "  at most 64");
+	is_int(writers_count(64, true), 64, "  on either engine");
 	test_wait_idle();
 	test_close_waits();
 	return done_testing();
