@@ -259,7 +259,6 @@ static int server_open(struct server *s, struct config *cfg)
 {
 	struct classify_settings cs;
 	struct snapshot *snap = NULL;
-	unsigned writers;
 
 	if (snapshot_new(&snap, cfg) != 0) {
 		config_free(cfg);
@@ -283,8 +282,8 @@ static int server_open(struct server *s, struct config *cfg)
 	/* a connection for each HTTP thread, each writer (writers_count), the
 	 * maintenance and outbox workers, and one for each of their locks
 	 * (store_job_try: one node of several at a time) */
-	writers = writers_count(cfg->threads, store_is_pg_uri(cfg->db));
-	if (store_new(&s->store, cfg->db, cfg->threads + writers + 4) != 0) {
+	s->n_writers = writers_count(cfg->threads, store_is_pg_uri(cfg->db));
+	if (store_new(&s->store, cfg->db, cfg->threads + s->n_writers + 4) != 0) {
 		char shown[512];
 		log_err("cannot open the database %s",
 			store_db_display(cfg->db, shown, sizeof(shown)));
@@ -340,8 +339,7 @@ static int serve(struct server *s, const struct args *a)
 
 	listen_fd = sdnotify_listen_fd();
 	/* After the signal mask: the writers inherit it. */
-	if (writers_new(&s->writers, writers_count(s->snap->cfg->threads,
-						   store_is_pg_uri(s->snap->cfg->db))) != 0 ||
+	if (writers_new(&s->writers, s->n_writers) != 0 ||
 	    http_start(s, listen_fd, tables, sizeof(tables) / sizeof(tables[0])) != 0 ||
 	    maintenance_start(s) != 0 || notify_start(s) != 0)
 		return 1;

@@ -60,6 +60,7 @@ struct server {
 	struct guard *guard;			 /* connection caps and deadlines (guard.c) */
 	struct notify *notify;			 /* the outbox worker (notify.h) */
 	struct writers *writers;		 /* threads for the requests that write */
+	unsigned n_writers;			 /* how many (writers_count) */
 	const struct route_table *const *tables; /* set by http_start */
 	size_t n_tables;
 };

@@ -1389,6 +1389,18 @@ static void database_sync(struct store *s, sqlite3 *db)
 		atomic_fetch_add(&s->db_syncs, 1);
 }
 
+/* One PASSIVE checkpoint on db, then the database file synced when it
+ * copied frames (database_sync): *log and *done as SQLite gives them. */
+static int passive_pass(struct store *s, sqlite3 *db, int *log, int *done)
+{
+	int before = *done;
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, log, done);
+
+	if (rc == SQLITE_OK && *done != before)
+		database_sync(s, db);
+	return rc;
+}
+
 /* One TRUNCATE try with this process's writers held on the writer lock,
  * waiting for readers there 20 ms at most (busy_spin), not SQLite's 5 s:
  * every post would wait as long as a reader (an export, a search) reads. */
@@ -1409,7 +1421,7 @@ int store_checkpoint_truncate(struct store_conn *c)
 {
 	struct store *s = c->owner;
 	int64_t deadline = monotonic_ms() + STORE_TRUNCATE_WAIT_MS;
-	int rc;
+	int rc, log = 0, done = 0;
 
 	/* PostgreSQL: the server's checkpointer recycles its WAL; nothing a
 	 * client can do (docs/postgresql-port.md, "Erasure"), and callers
@@ -1424,8 +1436,7 @@ int store_checkpoint_truncate(struct store_conn *c)
 	 * pass copies. */
 	pthread_mutex_lock(&s->ckpt_run);
 	for (;;) {
-		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		database_sync(s, c->db);
+		passive_pass(s, c->db, &log, &done);
 		rc = truncate_try(c);
 		if (rc != SQLITE_BUSY || monotonic_ms() >= deadline)
 			break;
@@ -1518,19 +1529,6 @@ static void conn_hook(struct store *s, sqlite3 *db)
 	sqlite3_wal_hook(db, wal_hook, s);
 }
 
-/* One PASSIVE checkpoint on the thread's connection, then the database
- * file synced when it copied frames (database_sync): *log and *done as
- * SQLite gives them. */
-static int passive_pass(struct store *s, int *log, int *done)
-{
-	int before = *done;
-	int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, log, done);
-
-	if (rc == SQLITE_OK && *done != before)
-		database_sync(s, s->ckpt_db);
-	return rc;
-}
-
 /* Copies the WAL back without holding up anyone (PASSIVE).  Under steady
  * writes the WAL never starts over by itself: a writer restarts it only
  * when it begins on a wholly copied WAL with no reader left in it, and
@@ -1547,12 +1545,12 @@ static int checkpoint_pass(struct store *s)
 		s->ckpt_db = checkpoint_db_open(s);
 	if (!s->ckpt_db)
 		return SQLITE_CANTOPEN;
-	rc = passive_pass(s, &log, &done);
+	rc = passive_pass(s, s->ckpt_db, &log, &done);
 	for (int i = 0; rc == SQLITE_OK && log >= STORE_WAL_FRAMES_MAX && i < STORE_WAL_CATCH_UP;
 	     i++) {
 		int before = log;
 
-		rc = passive_pass(s, &log, &done);
+		rc = passive_pass(s, s->ckpt_db, &log, &done);
 		if (log - before <= STORE_WAL_TAIL)
 			break;
 	}

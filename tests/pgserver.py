@@ -334,48 +334,54 @@ def watch(directory, bindir):
     return 0
 
 
-def _in_directory(data):
-    """The live pids whose working directory is data, also once it is
-    removed (/proc: a server's processes all work in its data directory)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-            if cwd.removesuffix(" (deleted)") == data and _alive(int(entry)):
-                out.append(int(entry))
-    return out
-
-
-def _postmasters(data):
-    """The pids of the postgres processes started with -D data (/proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            if (args[0].endswith(b"/postgres") and b"-D" in args
-                    and os.fsencode(data) in args and _alive(int(entry))):
-                out.append(int(entry))
-    return out
-
-
-def _children(pid):
-    """The pids whose parent is pid (from /proc)."""
+def _pids_where(test):
+    """The pids in /proc for which test(pid) is true; a process that ends
+    or cannot be read meanwhile is left out."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            with open(f"/proc/{entry}/stat") as f:
-                # pid (comm) state ppid ...: comm may hold spaces
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
+            if test(int(entry)):
                 out.append(int(entry))
     return out
+
+
+def _works_in(pid, data):
+    """True when pid lives and its working directory is data, also once it
+    is removed (a server's processes all work in its data directory)."""
+    cwd = os.readlink(f"/proc/{pid}/cwd")
+    return cwd.removesuffix(" (deleted)") == data and _alive(pid)
+
+
+def _in_directory(data):
+    """The live pids whose working directory is data (/proc)."""
+    return _pids_where(lambda pid: _works_in(pid, data))
+
+
+def _is_postmaster(pid, data):
+    """True when pid lives and is a postgres process started with -D data."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        args = f.read().split(b"\0")
+    return (args[0].endswith(b"/postgres") and b"-D" in args
+            and os.fsencode(data) in args and _alive(pid))
+
+
+def _postmasters(data):
+    """The pids of the postgres processes started with -D data (/proc)."""
+    return _pids_where(lambda pid: _is_postmaster(pid, data))
+
+
+def _parent(pid):
+    """pid's parent (/proc/PID/stat: pid (comm) state ppid ...; comm may
+    hold spaces)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _children(pid):
+    """The pids whose parent is pid (from /proc)."""
+    return _pids_where(lambda child: _parent(child) == pid)
 
 
 def _alive(pid):
